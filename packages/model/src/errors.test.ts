@@ -1,0 +1,40 @@
+import { ERRORS, StrataError, type ErrorId } from './errors.js';
+
+describe('error registry', () => {
+  // One row per cause: the status is part of the interface (see the remote-write spec and what a
+  // default Prometheus retries). A change here must be deliberate.
+  const expected: Record<ErrorId, number> = {
+    'missing-metric-name': 400, 'invalid-metric-name': 400, 'invalid-label-name': 400, 'invalid-label-value': 400,
+    'duplicate-label-names': 400, 'labels-not-sorted': 400, 'max-label-names-per-series': 400,
+    'label-name-too-long': 400, 'label-value-too-long': 400, 'sample-too-far-in-future': 400, 'sample-too-old': 400,
+    'sample-duplicate-timestamp': 400, 'max-series-per-tenant': 400, 'unsupported-sample-type': 400,
+    'invalid-request-body': 400, 'invalid-symbol-reference': 400, 'missing-tenant': 401, 'request-too-large': 413,
+    'unsupported-content-type': 415, 'unsupported-content-encoding': 415, 'ingestion-rate-limited': 503,
+    'too-many-inflight-bytes': 503, 'memory-budget-exceeded': 503, 'disk-nearly-full': 503, 'not-ready': 503,
+    'storage-failure': 500, 'bad-query': 400, 'too-many-points': 400, 'query-execution': 422,
+    'query-too-many-samples': 422, 'query-max-series': 422, 'query-max-chunks': 422, 'query-max-bytes': 422,
+    'query-timeout': 503, 'query-canceled': 503, 'store-unavailable': 503, 'not-found': 404, internal: 500,
+  };
+
+  test.each(Object.keys(ERRORS) as ErrorId[])('%s maps to its documented status', (id) => {
+    expect(ERRORS[id].status).toBe(expected[id]);
+    const e = new StrataError(id, 'x');
+    expect(e.status).toBe(expected[id]);
+    expect(e.code).toBe(`err-strata-${id}`);
+    expect(e.detail).toBe(`x (err-strata-${id})`);
+  });
+
+  test('no write-path rejection of bad data is ever 409 or 5xx', () => {
+    for (const [id, spec] of Object.entries(ERRORS)) {
+      expect(spec.status).not.toBe(409);
+      if (spec.errorType === 'bad_data') expect(spec.status).toBe(400);
+      if (id.startsWith('sample-')) expect(spec.status).toBe(400);
+    }
+  });
+
+  test('status can be overridden (rate limit answered 429 when configured)', () => {
+    const e = new StrataError('ingestion-rate-limited', 'slow down', { status: 429, retryAfter: 2 });
+    expect(e.status).toBe(429);
+    expect(e.retryAfter).toBe(2);
+  });
+});

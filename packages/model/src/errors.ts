@@ -1,0 +1,111 @@
+/**
+ * Every error Strata reports to a client has a stable ID (`err-strata-<id>`), one HTTP status
+ * and one Prometheus API errorType. This table is the single mapping from cause to status;
+ * a table test covers every row. Status choices follow what a default Prometheus does with the
+ * answer: it retries 5xx (honouring Retry-After), drops 429 unless retry_on_http_429 is set,
+ * and drops other 4xx. So overload is 503, and only data that can never be accepted is 400.
+ */
+export type PromErrorType =
+  | 'bad_data'
+  | 'execution'
+  | 'timeout'
+  | 'canceled'
+  | 'internal'
+  | 'unavailable'
+  | 'not_found'
+  | 'not_acceptable'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'too_many_requests'
+  | 'unauthorized';
+
+interface ErrorSpec {
+  status: number;
+  errorType: PromErrorType;
+  /** Why this status: what the client is expected to do. */
+  doc: string;
+}
+
+export const ERRORS = {
+  // ---- write path: data that can never be accepted (400; clients drop it) ----
+  'missing-metric-name': { status: 400, errorType: 'bad_data', doc: 'series has no __name__ label' },
+  'invalid-metric-name': { status: 400, errorType: 'bad_data', doc: 'metric name is not valid UTF-8 or is empty' },
+  'invalid-label-name': { status: 400, errorType: 'bad_data', doc: 'label name is empty, reserved or invalid UTF-8' },
+  'invalid-label-value': { status: 400, errorType: 'bad_data', doc: 'label value is not valid UTF-8' },
+  'duplicate-label-names': { status: 400, errorType: 'bad_data', doc: 'a label name appears twice in one series' },
+  'labels-not-sorted': { status: 400, errorType: 'bad_data', doc: 'remote-write 2.0 requires labels sorted by name' },
+  'max-label-names-per-series': { status: 400, errorType: 'bad_data', doc: 'series has more labels than the limit' },
+  'label-name-too-long': { status: 400, errorType: 'bad_data', doc: 'label name longer than the limit' },
+  'label-value-too-long': { status: 400, errorType: 'bad_data', doc: 'label value longer than the limit' },
+  'sample-too-far-in-future': { status: 400, errorType: 'bad_data', doc: 'timestamp beyond now + creation grace period' },
+  'sample-too-old': { status: 400, errorType: 'bad_data', doc: 'timestamp older than the out-of-order window allows' },
+  'sample-duplicate-timestamp': { status: 400, errorType: 'bad_data', doc: 'a sample with the same timestamp and another value exists' },
+  'max-series-per-tenant': { status: 400, errorType: 'bad_data', doc: 'tenant reached its active series limit; other series still land' },
+  'unsupported-sample-type': { status: 400, errorType: 'bad_data', doc: 'native histograms or exemplars are not stored yet' },
+  'invalid-request-body': { status: 400, errorType: 'bad_data', doc: 'body is not valid snappy-compressed protobuf' },
+  'invalid-symbol-reference': { status: 400, errorType: 'bad_data', doc: 'remote-write 2.0 symbol reference out of range' },
+  'missing-tenant': { status: 401, errorType: 'unauthorized', doc: 'multi-tenancy is enabled and X-Scope-OrgID is missing' },
+  'request-too-large': { status: 413, errorType: 'too_large', doc: 'body exceeds the configured maximum request size' },
+  'unsupported-content-type': { status: 415, errorType: 'unsupported_media_type', doc: 'Content-Type or proto= is not a remote-write format we speak' },
+  'unsupported-content-encoding': { status: 415, errorType: 'unsupported_media_type', doc: 'Content-Encoding is not snappy' },
+  // ---- write path: overload, answered so that clients slow down and retry ----
+  'ingestion-rate-limited': { status: 503, errorType: 'unavailable', doc: 'tenant ingestion rate limit; 429 when configured' },
+  'too-many-inflight-bytes': { status: 503, errorType: 'unavailable', doc: 'receiver holds too many request bytes in flight' },
+  'memory-budget-exceeded': { status: 503, errorType: 'unavailable', doc: 'receiver memory budget reached' },
+  'disk-nearly-full': { status: 503, errorType: 'unavailable', doc: 'free disk below the configured threshold' },
+  'not-ready': { status: 503, errorType: 'unavailable', doc: 'receiver is replaying its WAL or shutting down' },
+  'storage-failure': { status: 500, errorType: 'internal', doc: 'WAL write or fsync failed; the sample was not acknowledged' },
+  // ---- read path ----
+  'bad-query': { status: 400, errorType: 'bad_data', doc: 'invalid PromQL or query parameters' },
+  'too-many-points': { status: 400, errorType: 'bad_data', doc: 'range query asks for more than 11,000 points per series' },
+  'query-execution': { status: 422, errorType: 'execution', doc: 'query failed during evaluation' },
+  'query-too-many-samples': { status: 422, errorType: 'execution', doc: 'query would load more samples than --query.max-samples' },
+  'query-max-series': { status: 422, errorType: 'execution', doc: 'query touches more series than the per-query limit' },
+  'query-max-chunks': { status: 422, errorType: 'execution', doc: 'query touches more chunks than the per-query limit' },
+  'query-max-bytes': { status: 422, errorType: 'execution', doc: 'query fetches more bytes than the per-query limit' },
+  'query-timeout': { status: 503, errorType: 'timeout', doc: 'query exceeded its timeout' },
+  'query-canceled': { status: 503, errorType: 'canceled', doc: 'query was cancelled' },
+  'store-unavailable': { status: 503, errorType: 'unavailable', doc: 'a store needed by the query failed' },
+  'not-found': { status: 404, errorType: 'not_found', doc: 'no such endpoint' },
+  'internal': { status: 500, errorType: 'internal', doc: 'unexpected internal error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorId = keyof typeof ERRORS;
+
+export class StrataError extends Error {
+  readonly id: ErrorId;
+  readonly status: number;
+  readonly errorType: PromErrorType;
+  /** Seconds; sent as Retry-After on 429/503. */
+  retryAfter?: number;
+
+  constructor(id: ErrorId, message: string, opts: { status?: number; retryAfter?: number; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'StrataError';
+    this.id = id;
+    this.status = opts.status ?? ERRORS[id].status;
+    this.errorType = ERRORS[id].errorType;
+    if (opts.retryAfter !== undefined) this.retryAfter = opts.retryAfter;
+  }
+
+  /** The stable, greppable identifier: err-strata-<id>. */
+  get code(): string {
+    return `err-strata-${this.id}`;
+  }
+
+  /** The message as clients see it, ending with the ID so operators can look it up. */
+  get detail(): string {
+    return `${this.message} (${this.code})`;
+  }
+}
+
+export function isStrataError(e: unknown): e is StrataError {
+  return e instanceof StrataError;
+}
+
+/** Any thrown value as a StrataError (unknown errors become 'internal'). */
+export function toStrataError(e: unknown): StrataError {
+  if (e instanceof StrataError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new StrataError('internal', msg, { cause: e });
+}

@@ -1,0 +1,55 @@
+/**
+ * The read contract every series source implements: the head (now), blocks, the store gateway
+ * and the querier's fan-out (later). The PromQL engine and the series/label APIs only see this.
+ */
+import type { Labels } from './labels.js';
+import type { Matcher } from './matchers.js';
+
+export interface SelectHints {
+  /** Inclusive time range of the data wanted, in milliseconds since the epoch. */
+  start: number;
+  end: number;
+  /** Query step in ms for range queries (0 for instant queries). Informational. */
+  step?: number;
+  /** Enclosing function name and range, as Prometheus' hints. Informational. */
+  func?: string;
+  range?: number;
+  /** At most this many series; an implementation may stop early. 0/undefined: no limit. */
+  limit?: number;
+  /** Aborted when the query times out or is cancelled: implementations must stop work promptly. */
+  signal?: AbortSignal;
+}
+
+/**
+ * One series with its float samples in ascending timestamp order. Timestamps are integral
+ * milliseconds held in a Float64Array (exact below 2^53) so arithmetic needs no BigInt.
+ * Stale markers are kept as the exact staleness NaN bit pattern.
+ */
+export interface Series {
+  readonly labels: Labels;
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+}
+
+export interface Querier {
+  /** Series matching all matchers with their samples in [hints.start, hints.end], sorted by labels. */
+  select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]>;
+  /** Label sets only, with no sample decoding: for /api/v1/series. Sorted by labels. */
+  series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]>;
+  /** Sorted label names of series matching the matchers (all series when none). */
+  labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]>;
+  /** Sorted distinct values of a label over series matching the matchers. */
+  labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]>;
+}
+
+/** Something that can be queried; per tenant. */
+export interface Queryable {
+  querier(tenant: string): Querier;
+}
+
+/** Metric metadata as remote-write carries it and /api/v1/metadata returns it. */
+export interface MetricMetadata {
+  type: 'counter' | 'gauge' | 'histogram' | 'gaugehistogram' | 'summary' | 'info' | 'stateset' | 'unknown';
+  help: string;
+  unit: string;
+}

@@ -1,0 +1,199 @@
+/**
+ * The typed PromQL syntax tree. The parser (parser/*) builds it from @prometheus-io/lezer-promql's
+ * syntax tree; the engine (engine/*) evaluates it; the printer (printer.ts) renders it back as
+ * Prometheus' `format_query` does. Times and durations are milliseconds.
+ */
+import type { Matcher } from '@strata/model';
+
+export type ValueType = 'scalar' | 'vector' | 'matrix' | 'string';
+
+/** Byte offsets into the query string, for error messages. */
+export interface PosRange {
+  start: number;
+  end: number;
+}
+
+export type Expr =
+  | NumberLiteral
+  | StringLiteral
+  | VectorSelector
+  | MatrixSelector
+  | SubqueryExpr
+  | Call
+  | AggregateExpr
+  | BinaryExpr
+  | UnaryExpr
+  | ParenExpr;
+
+export interface NumberLiteral {
+  kind: 'NumberLiteral';
+  value: number;
+  pos: PosRange;
+}
+
+export interface StringLiteral {
+  kind: 'StringLiteral';
+  value: string;
+  pos: PosRange;
+}
+
+/** `@ <time>` / `@ start()` / `@ end()` and `offset` shared by selectors and subqueries. */
+export interface TimeModifiers {
+  /** Offset in ms; negative offsets look forward. 0 when absent. */
+  offset: number;
+  /** Absolute evaluation time from `@ <ts>` in ms, or null. */
+  at: number | null;
+  /** `@ start()` / `@ end()`, resolved by the engine from the query's range; null when absent. */
+  atModifier: 'start' | 'end' | null;
+}
+
+export interface VectorSelector extends TimeModifiers {
+  kind: 'VectorSelector';
+  /** Metric name when given outside braces (or as the quoted first item inside them); '' otherwise. */
+  name: string;
+  /** All matchers, including the `__name__` equality matcher derived from `name`. */
+  matchers: Matcher[];
+  pos: PosRange;
+}
+
+export interface MatrixSelector {
+  kind: 'MatrixSelector';
+  vectorSelector: VectorSelector;
+  /** Range in ms. */
+  range: number;
+  pos: PosRange;
+}
+
+export interface SubqueryExpr extends TimeModifiers {
+  kind: 'SubqueryExpr';
+  expr: Expr;
+  range: number;
+  /** Resolution in ms; 0 means "use the default evaluation interval". */
+  step: number;
+  pos: PosRange;
+}
+
+export interface Call {
+  kind: 'Call';
+  /** Function name as registered in functions.ts (e.g. 'rate'). */
+  func: string;
+  args: Expr[];
+  pos: PosRange;
+}
+
+export type AggregateOp =
+  | 'sum'
+  | 'avg'
+  | 'count'
+  | 'min'
+  | 'max'
+  | 'group'
+  | 'stddev'
+  | 'stdvar'
+  | 'topk'
+  | 'bottomk'
+  | 'quantile'
+  | 'count_values'
+  | 'limitk'
+  | 'limit_ratio';
+
+export interface AggregateExpr {
+  kind: 'AggregateExpr';
+  op: AggregateOp;
+  expr: Expr;
+  /** The parameter of topk/bottomk/quantile/count_values/limitk/limit_ratio, else null. */
+  param: Expr | null;
+  /** Label names of `by (...)` or `without (...)`. */
+  grouping: string[];
+  without: boolean;
+  pos: PosRange;
+}
+
+export type ArithmeticOp = '+' | '-' | '*' | '/' | '%' | '^' | 'atan2';
+export type ComparisonOp = '==' | '!=' | '>' | '<' | '>=' | '<=';
+export type SetOp = 'and' | 'or' | 'unless';
+export type BinaryOp = ArithmeticOp | ComparisonOp | SetOp;
+
+export type Cardinality = 'one-to-one' | 'many-to-one' | 'one-to-many' | 'many-to-many';
+
+export interface VectorMatching {
+  card: Cardinality;
+  /** Labels of on(...) / ignoring(...). */
+  matchingLabels: string[];
+  /** true for on(...), false for ignoring(...) or when absent. */
+  on: boolean;
+  /** Extra labels of group_left(...) / group_right(...). */
+  include: string[];
+}
+
+export interface BinaryExpr {
+  kind: 'BinaryExpr';
+  op: BinaryOp;
+  lhs: Expr;
+  rhs: Expr;
+  /** The `bool` modifier on a comparison. */
+  returnBool: boolean;
+  /** Set when both sides are vectors (set operators are always many-to-many). */
+  matching: VectorMatching | null;
+  pos: PosRange;
+}
+
+export interface UnaryExpr {
+  kind: 'UnaryExpr';
+  op: '+' | '-';
+  expr: Expr;
+  pos: PosRange;
+}
+
+export interface ParenExpr {
+  kind: 'ParenExpr';
+  expr: Expr;
+  pos: PosRange;
+}
+
+/** The static type of an expression, as Prometheus' parser computes it. */
+export function typeOf(e: Expr): ValueType {
+  switch (e.kind) {
+    case 'NumberLiteral':
+      return 'scalar';
+    case 'StringLiteral':
+      return 'string';
+    case 'VectorSelector':
+    case 'AggregateExpr':
+      return 'vector';
+    case 'MatrixSelector':
+    case 'SubqueryExpr':
+      return 'matrix';
+    case 'Call':
+      return functionReturnType(e.func);
+    case 'BinaryExpr':
+      return typeOf(e.lhs) === 'scalar' && typeOf(e.rhs) === 'scalar' ? 'scalar' : 'vector';
+    case 'UnaryExpr':
+    case 'ParenExpr':
+      return typeOf(e.expr);
+  }
+}
+
+/** Functions returning something other than an instant vector. */
+function functionReturnType(name: string): ValueType {
+  switch (name) {
+    case 'scalar':
+    case 'time':
+    case 'pi':
+      return 'scalar';
+    default:
+      return 'vector';
+  }
+}
+
+/** Thrown by the parser: position and a message a person understands. */
+export class ParseError extends Error {
+  constructor(
+    message: string,
+    readonly pos: PosRange,
+    readonly query: string,
+  ) {
+    super(message);
+    this.name = 'ParseError';
+  }
+}

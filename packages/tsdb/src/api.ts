@@ -1,0 +1,56 @@
+/**
+ * The write and read contract of the TSDB as the receiver and the query side see it.
+ * Implementations: head/* (in-memory, per tenant), db.ts (head + WAL, multi-tenant).
+ */
+import type { Labels, Querier } from '@strata/model';
+
+export const DEFAULT_OUT_OF_ORDER_WINDOW_MS = 30 * 60 * 1000;
+export const DEFAULT_SAMPLES_PER_CHUNK = 120;
+export const DEFAULT_BLOCK_DURATION_MS = 2 * 60 * 60 * 1000;
+
+/** Result of staging one sample. Only OK and DUPLICATE_IDENTICAL are acceptable to clients. */
+export const enum AppendStatus {
+  OK = 0,
+  /** Same timestamp, bit-identical value: accepted silently (clients retry). */
+  DUPLICATE_IDENTICAL = 1,
+  /** Older than the head's in-order horizon minus the out-of-order window. */
+  TOO_OLD = 2,
+  /** Same timestamp, another value. */
+  DUPLICATE_DIFFERENT = 3,
+}
+
+/** Returned by Appender.ref when a new series would exceed the tenant's series limit. */
+export const SERIES_LIMIT_REACHED = -1;
+
+export interface HeadOptions {
+  /** Samples older than (newest sample in head - window) are rejected; 0 disables out-of-order. */
+  outOfOrderWindowMs: number;
+  samplesPerChunk: number;
+  /** Max active series for the tenant; 0 = unlimited. May be changed at run time (limits reload). */
+  maxSeries: number;
+}
+
+export interface Appender {
+  /** The series reference for a label set, creating the series if needed. SERIES_LIMIT_REACHED when full. */
+  ref(labels: Labels): number;
+  /** Stage a sample for a series reference; nothing is visible or durable before commit(). */
+  append(ref: number, t: number, v: number): AppendStatus;
+  /** Writes the staged samples to the WAL, waits for the (group) fsync, then applies them to the head. */
+  commit(): Promise<void>;
+  rollback(): void;
+}
+
+export interface HeadStats {
+  numSeries: number;
+  /** Inclusive; Infinity / -Infinity when empty. */
+  minTime: number;
+  maxTime: number;
+}
+
+export interface TenantStorage {
+  readonly tenant: string;
+  appender(): Appender;
+  querier(): Querier;
+  stats(): HeadStats;
+  setMaxSeries(n: number): void;
+}
