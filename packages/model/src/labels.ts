@@ -5,7 +5,6 @@
  */
 export const METRIC_NAME = '__name__';
 
-const SEP = '\xff';
 
 export class Labels {
   /** Flat, sorted [name, value, ...]. Never mutate. */
@@ -64,9 +63,16 @@ export class Labels {
     return this.get(METRIC_NAME);
   }
 
-  /** A string unique per label set, for maps and de-duplication. */
+  /**
+   * A string unique per label set, for maps and de-duplication. Length-prefixed rather than
+   * joined by a separator: UTF-8 label values may contain any separator character.
+   */
   key(): string {
-    if (this.keyCache === undefined) this.keyCache = this.pairs.join(SEP);
+    if (this.keyCache === undefined) {
+      let k = '';
+      for (const s of this.pairs) k += s.length + ':' + s;
+      this.keyCache = k;
+    }
     return this.keyCache;
   }
 
@@ -123,15 +129,21 @@ export class Labels {
     for (let i = 0; i < p.length; i += 2) fn(p[i], p[i + 1]);
   }
 
-  /** Prometheus text form: `{__name__="up", job="x"}` rendered as `up{job="x"}`. */
+  /**
+   * Prometheus 3 text form: `up{job="x"}`; a metric name outside the legacy character set goes
+   * quoted inside the braces: `{"my.metric", job="x"}`.
+   */
   toString(): string {
     const p = this.pairs;
     let name = '';
     const parts: string[] = [];
     for (let i = 0; i < p.length; i += 2) {
-      if (p[i] === METRIC_NAME && isValidLegacyMetricName(p[i + 1])) name = p[i + 1];
-      else parts.push(`${formatLabelName(p[i])}=${JSON.stringify(p[i + 1])}`);
+      if (p[i] === METRIC_NAME) {
+        if (isValidLegacyMetricName(p[i + 1])) name = p[i + 1];
+        else parts.unshift(JSON.stringify(p[i + 1]));
+      } else parts.push(`${formatLabelName(p[i])}=${JSON.stringify(p[i + 1])}`);
     }
+    if (name !== '' && parts.length === 0) return name;
     return `${name}{${parts.join(', ')}}`;
   }
 

@@ -1,0 +1,102 @@
+/** The HTTP server every component mounts its routes on: one port, request metrics, JSON errors. */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Histogram, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { StrataError } from '@strata/model';
+import { sendError } from './respond.js';
+import type { Router } from './router.js';
+
+export interface HttpServerOptions {
+  router: Router;
+  registry: Registry;
+  logger: Logger;
+  /**
+   * Consulted before routing: an error answers the request instead of its route (used to answer
+   * 503 + Retry-After while the WAL replays, so clients retry instead of dropping data on a 404).
+   */
+  gate?: (pathname: string) => StrataError | undefined;
+  /** Keep-alive must outlive Prometheus' remote-write idle connections to avoid reset races. */
+  keepAliveTimeoutMs?: number;
+}
+
+export class HttpServer {
+  private readonly server: http.Server;
+  private readonly duration: Histogram<'method' | 'route' | 'status_code'>;
+
+  constructor(private readonly opts: HttpServerOptions) {
+    this.duration = new Histogram({
+      name: 'strata_request_duration_seconds',
+      help: 'Time to answer HTTP requests, by route and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [opts.registry],
+    });
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000;
+    this.server.headersTimeout = this.server.keepAliveTimeout + 1000;
+    // Large remote-write backlogs can take a while to upload on slow links; never cut them off.
+    this.server.requestTimeout = 0;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const start = process.hrtime.bigint();
+    const method = req.method ?? 'GET';
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      pathname = '/';
+    }
+    let route = 'other';
+    try {
+      const blocked = this.opts.gate?.(pathname);
+      if (blocked) throw blocked;
+      const m = this.opts.router.match(method, pathname);
+      if (m === undefined) throw new StrataError('not-found', `no route for ${method} ${pathname}`);
+      if (m === 'method-not-allowed') {
+        res.setHeader('Allow', 'GET, POST');
+        throw new StrataError('not-found', `method ${method} not allowed for ${pathname}`, { status: 405 });
+      }
+      route = m.name;
+      await m.handler(req, res, m.params);
+    } catch (e) {
+      if (!res.headersSent) sendError(res, e);
+      else res.destroy(e as Error);
+      if (!(e instanceof StrataError) || e.status >= 500) this.opts.logger.error({ err: e, route }, 'request failed');
+    } finally {
+      // Unread request bodies would stall keep-alive connections; drain them.
+      if (!req.complete) req.resume();
+      const secs = Number(process.hrtime.bigint() - start) / 1e9;
+      this.duration.observe({ method, route, status_code: String(res.statusCode) }, secs);
+    }
+  }
+
+  listen(address: string): Promise<AddressInfo> {
+    const { host, port } = splitHostPort(address);
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  if (i < 0) throw new Error(`invalid address ${JSON.stringify(address)}: want host:port`);
+  let host = address.slice(0, i);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  const port = Number(address.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port in ${JSON.stringify(address)}`);
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}

@@ -1,0 +1,126 @@
+/**
+ * `strata all` and `strata receiver`: the receiver's write path over the WAL-backed head, plus
+ * (for `all`) the querier's PromQL API over the same head, on one HTTP port.
+ */
+import path from 'node:path';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { StrataError } from '@strata/model';
+import { HttpServer, mountStatusRoutes, Router, type Handler } from '@strata/api';
+import { TSDB } from '@strata/tsdb';
+import { Engine } from '@strata/promql';
+import { mountQueryApi } from '@strata/querier';
+import { createWriteHandler, Limits, MetadataStore } from '@strata/receiver';
+import type { Config } from '../config.js';
+import { createLogger } from '../logger.js';
+
+/** Paths answered even while the WAL replays. */
+const ALWAYS_SERVED = new Set(['/-/healthy', '/-/ready', '/metrics', '/api/v1/status/buildinfo']);
+
+export async function runAll(cfg: Config, opts: { query: boolean }): Promise<void> {
+  const logger = createLogger(cfg.str('log.level'), opts.query ? 'all' : 'receiver');
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const storagePath = path.resolve(cfg.str('storage.path'));
+  const tenancy = { multiTenancy: cfg.bool('auth.multitenancy-enabled'), header: cfg.str('auth.tenant-header') };
+
+  let ready = false;
+  const router = new Router(['', '/prometheus']);
+  mountStatusRoutes(router, { registry, isReady: () => ready });
+  let writeHandler: Handler | undefined;
+  const write: Handler = (req, res, params) => writeHandler!(req, res, params);
+  router.add('POST', '/api/v1/write', write);
+  router.add('POST', '/api/v1/push', write);
+
+  const server = new HttpServer({
+    router,
+    registry,
+    logger,
+    gate: (p) => {
+      if (ready) return undefined;
+      const bare = p.startsWith('/prometheus/') ? p.slice('/prometheus'.length) : p;
+      if (ALWAYS_SERVED.has(bare)) return undefined;
+      return new StrataError('not-ready', 'Strata is starting (replaying its write-ahead log); retry shortly', { retryAfter: 5 });
+    },
+  });
+  const addr = await server.listen(cfg.str('http.address'));
+  logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; replaying the write-ahead log');
+
+  const startedAt = Date.now();
+  const tsdb = await TSDB.open({
+    dir: path.join(storagePath, 'tsdb'),
+    fsync: cfg.str('wal.fsync') as 'batch' | 'none',
+    head: { outOfOrderWindowMs: cfg.num('receiver.out-of-order-window'), samplesPerChunk: 120, maxSeries: 0 },
+    logger,
+  });
+  const limits = new Limits({
+    defaults: {
+      ingestionRate: cfg.num('distributor.ingestion-rate-limit'),
+      ingestionBurstSize: cfg.num('distributor.ingestion-burst-size'),
+      maxGlobalSeriesPerUser: cfg.num('ingester.max-global-series-per-user'),
+      maxLabelNamesPerSeries: cfg.num('validation.max-label-names-per-series'),
+      maxLabelNameLength: cfg.num('validation.max-label-name-length'),
+      maxLabelValueLength: cfg.num('validation.max-label-value-length'),
+    },
+    overridesFile: cfg.str('limits.file') || undefined,
+    logger,
+  });
+  const metadata = new MetadataStore();
+  writeHandler = createWriteHandler({
+    storage: tsdb,
+    limits,
+    metadata,
+    logger,
+    registry,
+    config: {
+      maxRequestBytes: cfg.num('receiver.max-request-bytes'),
+      maxInflightBytes: cfg.num('receiver.max-inflight-bytes'),
+      multiTenancy: tenancy.multiTenancy,
+      tenantHeader: tenancy.header,
+      creationGracePeriodMs: cfg.num('receiver.creation-grace-period'),
+      ingestionRateLimitStatus: cfg.num('receiver.rate-limit-status') === 429 ? 429 : 503,
+      diskMinFreeBytes: cfg.num('receiver.min-free-disk-bytes'),
+      storagePath,
+    },
+  });
+  const engine = new Engine({
+    lookbackDeltaMs: cfg.num('query.lookback-delta'),
+    maxSamples: cfg.num('query.max-samples'),
+    timeoutMs: cfg.num('query.timeout'),
+  });
+  mountQueryApi(router, { queryable: tsdb.queryable(), engine, tenancy, metadata });
+  ready = true;
+  logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
+
+  const host = addr.address === '0.0.0.0' || addr.address === '::' ? 'localhost' : addr.address;
+  const base = `http://${host}:${addr.port}`;
+  process.stdout.write(
+    [
+      '',
+      `Strata is ready on ${base}`,
+      `  Prometheus remote_write:  ${base}/api/v1/write`,
+      `  Grafana Prometheus data source URL:  ${base}/prometheus`,
+      `  Data in ${storagePath}`,
+      '',
+    ].join('\n') + '\n',
+  );
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      ready = false;
+      logger.info({ signal }, 'shutting down');
+      try {
+        await server.close();
+        limits.stop();
+        await tsdb.close();
+      } catch (e) {
+        logger.error({ err: e }, 'error during shutdown');
+      }
+      resolve();
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}

@@ -1,0 +1,53 @@
+/** The `strata` command: picks a component and wires configuration to objects; nothing else. */
+import { ConfigError, loadConfig, parseArgs } from './config.js';
+import { helpText } from './help.js';
+import { COMPONENTS } from './options.js';
+import { runAll } from './cmd/all.js';
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
+  if (args.help || args.positional.length === 0) {
+    process.stdout.write(helpText());
+    return args.help ? 0 : 2;
+  }
+  const component = args.positional[0];
+  if (!(component in COMPONENTS)) {
+    process.stderr.write(`unknown component ${JSON.stringify(component)}; one of: ${Object.keys(COMPONENTS).join(', ')}\n`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(args.flags);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  switch (component) {
+    case 'all':
+      await runAll(config, { query: true });
+      return 0;
+    case 'receiver':
+      await runAll(config, { query: false });
+      return 0;
+  }
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exit(code);
+  },
+  (e) => {
+    process.stderr.write(`strata: ${(e as Error)?.stack ?? e}\n`);
+    process.exit(1);
+  },
+);

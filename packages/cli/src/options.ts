@@ -1,0 +1,48 @@
+/**
+ * Every configuration option, defined once. A flag `--a.b-c` is the YAML key `a: { b_c: ... }` in
+ * the file given by --config.file; flags override the file, the file overrides defaults.
+ * The configuration reference (`strata --help`, docs/configuration.md) is generated from this table.
+ */
+export type OptionType = 'string' | 'int' | 'float' | 'bool' | 'duration' | 'bytes' | 'enum';
+
+export interface OptionSpec {
+  flag: string;
+  type: OptionType;
+  default: string | number | boolean;
+  help: string;
+  values?: readonly string[];
+}
+
+const MiB = 1024 * 1024;
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { flag: 'config.file', type: 'string', default: '', help: 'YAML configuration file; flags override its keys.' },
+  { flag: 'http.address', type: 'string', default: '0.0.0.0:9009', help: 'host:port the HTTP API listens on.' },
+  { flag: 'storage.path', type: 'string', default: './data', help: 'Local directory for the WAL, head snapshots and blocks awaiting upload.' },
+  { flag: 'objstore.config-file', type: 'string', default: '', help: 'Object storage configuration in the Thanos objstore YAML format (type: FILESYSTEM|S3). Default: a local folder under --storage.path/bucket.' },
+  { flag: 'log.level', type: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'Log level.' },
+  { flag: 'auth.multitenancy-enabled', type: 'bool', default: false, help: 'Read the tenant from the tenant header; when off every request belongs to tenant "anonymous".' },
+  { flag: 'auth.tenant-header', type: 'string', default: 'X-Scope-OrgID', help: 'HTTP header carrying the tenant ID.' },
+  { flag: 'wal.fsync', type: 'enum', default: 'batch', values: ['batch', 'none'], help: 'batch: a write is acknowledged only after an fsync covering it (concurrent writes share one). none: no fsync (faster; a machine crash can lose acknowledged samples).' },
+  { flag: 'receiver.max-request-bytes', type: 'bytes', default: 32 * MiB, help: 'Largest accepted remote-write body (compressed); larger requests get 413.' },
+  { flag: 'receiver.max-inflight-bytes', type: 'bytes', default: 512 * MiB, help: 'Request bytes being processed at once; beyond it writes get 503 with Retry-After.' },
+  { flag: 'receiver.min-free-disk-bytes', type: 'bytes', default: 64 * MiB, help: 'Writes get 503 with Retry-After when free space under --storage.path drops below this.' },
+  { flag: 'receiver.creation-grace-period', type: 'duration', default: '10m', help: 'Samples further than this in the future are rejected.' },
+  { flag: 'receiver.out-of-order-window', type: 'duration', default: '30m', help: 'How far behind the newest sample of a tenant a sample may arrive and still be accepted (0 disables out-of-order ingestion).' },
+  { flag: 'receiver.rate-limit-status', type: 'int', default: 503, help: 'Status answered when a tenant exceeds its ingestion rate: 503 (retried by every Prometheus) or 429 (retried only with retry_on_http_429).' },
+  { flag: 'limits.file', type: 'string', default: '', help: 'Per-tenant limit overrides (YAML, key "overrides"), reloaded when the file changes.' },
+  { flag: 'validation.max-label-names-per-series', type: 'int', default: 30, help: 'Default per-tenant limit of labels per series.' },
+  { flag: 'validation.max-label-name-length', type: 'int', default: 1024, help: 'Default per-tenant limit of label name length.' },
+  { flag: 'validation.max-label-value-length', type: 'int', default: 2048, help: 'Default per-tenant limit of label value length.' },
+  { flag: 'ingester.max-global-series-per-user', type: 'int', default: 1_500_000, help: 'Default per-tenant limit of active series (0 = unlimited).' },
+  { flag: 'distributor.ingestion-rate-limit', type: 'float', default: 1_000_000, help: 'Default per-tenant ingestion rate in samples per second (0 = unlimited).' },
+  { flag: 'distributor.ingestion-burst-size', type: 'int', default: 10_000_000, help: 'Default per-tenant ingestion burst in samples.' },
+  { flag: 'query.timeout', type: 'duration', default: '2m', help: 'Maximum time a query may take before it is cancelled.' },
+  { flag: 'query.max-samples', type: 'int', default: 50_000_000, help: 'Maximum samples a single query may load into memory.' },
+  { flag: 'query.lookback-delta', type: 'duration', default: '5m', help: 'How far back an instant vector selector looks for a sample.' },
+];
+
+export const COMPONENTS: Readonly<Record<string, string>> = {
+  all: 'Every component in one process: receiver and querier over a local head (the default).',
+  receiver: 'Accepts Prometheus remote-write into the WAL-backed head and serves its series API.',
+};

@@ -1,0 +1,110 @@
+/** Starting real processes for end-to-end tests: Strata and Prometheus, on loopback ports. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const REPO = path.resolve(__dirname, '..');
+export const STRATA_BIN = path.join(REPO, 'packages/cli/bin/strata.js');
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `strata-${prefix}-`));
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+}
+
+export interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the exit code/signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startProcess(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+  const child = spawn(cmd, args, { cwd: opts.cwd ?? REPO, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => out, exited };
+}
+
+export interface Strata extends Proc {
+  url: string;
+  port: number;
+  dataDir: string;
+}
+
+export async function startStrata(opts: { dataDir?: string; port?: number; args?: string[]; component?: string } = {}): Promise<Strata> {
+  const port = opts.port ?? (await freePort());
+  const dataDir = opts.dataDir ?? tempDir('data');
+  const p = startProcess(process.execPath, [
+    STRATA_BIN,
+    opts.component ?? 'all',
+    `--http.address=127.0.0.1:${port}`,
+    `--storage.path=${dataDir}`,
+    '--log.level=warn',
+    ...(opts.args ?? []),
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor('strata ready', async () => {
+      if (p.child.exitCode !== null) throw new Error(`strata exited: ${p.output()}`);
+      const r = await fetch(`${url}/-/ready`);
+      return r.status === 200;
+    }, 60_000);
+  } catch (e) {
+    p.child.kill('SIGKILL');
+    throw new Error(`${(e as Error).message}\n--- strata output ---\n${p.output()}`);
+  }
+  return { ...p, url, port, dataDir };
+}
+
+export async function stop(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill(signal);
+  const t = setTimeout(() => p.child.kill('SIGKILL'), 20_000);
+  await p.exited;
+  clearTimeout(t);
+}
+
+export async function getJson(url: string): Promise<any> {
+  const r = await fetch(url);
+  const body = await r.text();
+  try {
+    return { status: r.status, ...JSON.parse(body) };
+  } catch {
+    throw new Error(`GET ${url}: ${r.status} ${body.slice(0, 500)}`);
+  }
+}

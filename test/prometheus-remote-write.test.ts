@@ -1,0 +1,99 @@
+/**
+ * A real Prometheus (Debian's package) scrapes itself and Strata and remote-writes to Strata;
+ * the series Prometheus holds must be exactly the series Strata holds.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort, getJson, startProcess, startStrata, stop, tempDir, waitFor, type Proc, type Strata } from './harness';
+
+const PROMETHEUS = '/usr/bin/prometheus';
+
+jest.setTimeout(180_000);
+
+describe('real Prometheus remote_write into Strata', () => {
+  let strata: Strata;
+  let prom: Proc;
+  let promUrl: string;
+
+  beforeAll(async () => {
+    expect(fs.existsSync(PROMETHEUS)).toBe(true); // .ci/run installs Debian's prometheus
+    strata = await startStrata();
+    const promPort = await freePort();
+    promUrl = `http://127.0.0.1:${promPort}`;
+    const dir = tempDir('prom');
+    const cfg = path.join(dir, 'prometheus.yml');
+    fs.writeFileSync(
+      cfg,
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        '  external_labels: {}',
+        'scrape_configs:',
+        '  - job_name: prometheus',
+        `    static_configs: [{ targets: ['127.0.0.1:${promPort}'] }]`,
+        '  - job_name: strata',
+        `    static_configs: [{ targets: ['127.0.0.1:${strata.port}'] }]`,
+        'remote_write:',
+        `  - url: ${strata.url}/api/v1/write`,
+        '    send_exemplars: false',
+        '    queue_config: { batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s }',
+        '    metadata_config: { send_interval: 2s }',
+      ].join('\n'),
+    );
+    prom = startProcess(PROMETHEUS, [
+      `--config.file=${cfg}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+      '--log.level=warn',
+    ]);
+    await waitFor('prometheus ready', async () => (await fetch(`${promUrl}/-/ready`)).status === 200, 60_000);
+  });
+
+  afterAll(async () => {
+    if (prom) await stop(prom);
+    if (strata) await stop(strata);
+  });
+
+  test('the series sets converge to equality', async () => {
+    const match = encodeURIComponent('{job=~"prometheus|strata"}');
+    let last = { prom: 0, strata: 0, onlyProm: [] as string[], onlyStrata: [] as string[] };
+    await waitFor(
+      'identical series sets',
+      async () => {
+        const end = Math.floor(Date.now() / 1000);
+        const q = `match[]=${match}&start=${end - 3600}&end=${end + 60}`;
+        const [p, s] = await Promise.all([getJson(`${promUrl}/api/v1/series?${q}`), getJson(`${strata.url}/api/v1/series?${q}`)]);
+        expect(p.status).toBe('success');
+        expect(s.status).toBe('success');
+        const key = (o: Record<string, string>) => JSON.stringify(Object.entries(o).sort());
+        const ps = new Set<string>(p.data.map(key));
+        const ss = new Set<string>(s.data.map(key));
+        last = {
+          prom: ps.size,
+          strata: ss.size,
+          onlyProm: [...ps].filter((k) => !ss.has(k)).slice(0, 5),
+          onlyStrata: [...ss].filter((k) => !ps.has(k)).slice(0, 5),
+        };
+        // Both jobs scraped for a while, and every series either side holds is on the other.
+        return ps.size > 100 && ss.size === ps.size && last.onlyProm.length === 0;
+      },
+      90_000,
+      1000,
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}: ${JSON.stringify(last)}`);
+    });
+    const names = await getJson(`${strata.url}/prometheus/api/v1/label/job/values`);
+    expect(names.data).toEqual(expect.arrayContaining(['prometheus', 'strata']));
+  });
+
+  test('samples agree for a counter Prometheus wrote', async () => {
+    const t = Math.floor(Date.now() / 1000) - 5;
+    const q = encodeURIComponent('prometheus_tsdb_head_series{job="prometheus"}');
+    const [p, s] = await Promise.all([
+      getJson(`${promUrl}/api/v1/query?query=${q}&time=${t}`),
+      getJson(`${strata.url}/api/v1/query?query=${q}&time=${t}`),
+    ]);
+    expect(s.status).toBe('success');
+    expect(s.data.result).toEqual(p.data.result);
+  });
+});
