@@ -4,8 +4,12 @@ import path from 'node:path';
 import { ConfigError, loadConfig, parseArgs, parseBytes, parseDuration, yamlPath } from './config.js';
 import { OPTIONS } from './options.js';
 
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cfg-'));
+let n = 0;
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
 function cfgFile(text: string): string {
-  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cfg-')), 'strata.yml');
+  const f = path.join(dir, `strata-${n++}.yml`);
   fs.writeFileSync(f, text);
   return f;
 }
