@@ -1,0 +1,161 @@
+/**
+ * A minimal protobuf wire-format reader over a Buffer. Every malformed input ends in a
+ * StrataError('invalid-request-body'), never an untyped exception or a read past the end.
+ */
+import { StrataError } from '@strata/model';
+
+export const WIRE_VARINT = 0;
+export const WIRE_FIXED64 = 1;
+export const WIRE_LEN = 2;
+export const WIRE_FIXED32 = 5;
+
+const TWO32 = 4294967296;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function malformed(what: string): StrataError {
+  return new StrataError('invalid-request-body', `malformed protobuf: ${what}`);
+}
+
+export class PbReader {
+  pos: number;
+
+  constructor(
+    readonly buf: Buffer,
+    start = 0,
+    readonly end = buf.length,
+  ) {
+    this.pos = start;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  /** Reads a varint of up to 64 bits; values above 2^53 lose precision (not used for such fields). */
+  varint(): number {
+    const b = this.buf;
+    let pos = this.pos;
+    let byte = 0;
+    // Fast path: up to 4 bytes fit in 28 bits.
+    let lo = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (pos >= this.end) throw malformed('truncated varint');
+      byte = b[pos++];
+      lo |= (byte & 0x7f) << shift;
+      if (byte < 0x80) {
+        this.pos = pos;
+        return lo >>> 0;
+      }
+    }
+    // Slow path: combine into hi/lo 32-bit halves.
+    if (pos >= this.end) throw malformed('truncated varint');
+    byte = b[pos++];
+    lo |= (byte & 0x0f) << 28;
+    let hi = (byte & 0x7f) >> 4;
+    if (byte >= 0x80) {
+      for (let shift = 3; ; shift += 7) {
+        if (shift > 63) throw malformed('varint longer than 10 bytes');
+        if (pos >= this.end) throw malformed('truncated varint');
+        byte = b[pos++];
+        if (shift < 32) hi |= (byte & 0x7f) << shift;
+        if (byte < 0x80) break;
+      }
+    }
+    this.pos = pos;
+    return (hi >>> 0) * TWO32 + (lo >>> 0);
+  }
+
+  /** A varint read as a two's-complement int64 (negative timestamps are 10-byte varints). */
+  int64(): number {
+    const b = this.buf;
+    let pos = this.pos;
+    let lo = 0;
+    let hi = 0;
+    let byte = 0;
+    let i = 0;
+    for (; i < 10; i++) {
+      if (pos >= this.end) throw malformed('truncated varint');
+      byte = b[pos++];
+      const bits = byte & 0x7f;
+      const shift = i * 7;
+      if (shift < 28) lo |= bits << shift;
+      else if (shift === 28) {
+        lo |= (bits & 0x0f) << 28;
+        hi |= bits >> 4;
+      } else hi |= bits << (shift - 32);
+      if (byte < 0x80) break;
+    }
+    if (i === 10) throw malformed('varint longer than 10 bytes');
+    this.pos = pos;
+    return (hi | 0) * TWO32 + (lo >>> 0);
+  }
+
+  /** Returns [fieldNumber, wireType] packed as fieldNumber * 8 + wireType. */
+  tag(): number {
+    return this.varint();
+  }
+
+  /** Length of a length-delimited field, validated against the end of this message. */
+  len(): number {
+    const n = this.varint();
+    if (n > this.end - this.pos) throw malformed('length past the end of the message');
+    return n;
+  }
+
+  /** The 8 bytes of a fixed64/double field are at [pos, pos+8); advances past them. */
+  fixed64Offset(): number {
+    if (this.pos + 8 > this.end) throw malformed('truncated fixed64');
+    const at = this.pos;
+    this.pos += 8;
+    return at;
+  }
+
+  double(): number {
+    return this.buf.readDoubleLE(this.fixed64Offset());
+  }
+
+  string(): string {
+    const n = this.len();
+    const s = decodeString(this.buf, this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case WIRE_VARINT:
+        this.varint();
+        return;
+      case WIRE_FIXED64:
+        this.fixed64Offset();
+        return;
+      case WIRE_LEN:
+        this.pos += this.len();
+        return;
+      case WIRE_FIXED32:
+        if (this.pos + 4 > this.end) throw malformed('truncated fixed32');
+        this.pos += 4;
+        return;
+      default:
+        throw malformed(`unsupported wire type ${wireType}`);
+    }
+  }
+}
+
+/**
+ * Strings in protobuf are UTF-8. ASCII (the common case for label names and values) is copied
+ * with the fast latin1 path; anything else goes through a fatal UTF-8 decoder so invalid bytes
+ * are an error rather than U+FFFD silently stored.
+ */
+export function decodeString(buf: Buffer, start: number, end: number): string {
+  for (let i = start; i < end; i++) {
+    if (buf[i] >= 0x80) {
+      try {
+        return utf8.decode(buf.subarray(start, end));
+      } catch {
+        throw new StrataError('invalid-label-value', 'string is not valid UTF-8');
+      }
+    }
+  }
+  return buf.toString('latin1', start, end);
+}

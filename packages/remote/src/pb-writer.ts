@@ -1,0 +1,136 @@
+/** A minimal protobuf wire-format writer into a growable Buffer, producing canonical encodings. */
+const TWO32 = 4294967296;
+
+export class PbWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initial = 256) {
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const b = Buffer.allocUnsafe(size);
+    this.buf.copy(b, 0, 0, this.pos);
+    this.buf = b;
+  }
+
+  rawVarint(v: number): void {
+    this.ensure(10);
+    if (v < 0) {
+      // int64 two's complement: 10 bytes.
+      const hi = Math.floor(v / TWO32);
+      const lo = v - hi * TWO32;
+      let h = hi >>> 0;
+      let l = lo >>> 0;
+      for (let i = 0; i < 9; i++) {
+        this.buf[this.pos++] = (l & 0x7f) | 0x80;
+        l = ((l >>> 7) | (h << 25)) >>> 0;
+        h = h >>> 7;
+      }
+      this.buf[this.pos++] = l & 0x01;
+      return;
+    }
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  private key(field: number, wireType: number): void {
+    this.rawVarint(field * 8 + wireType);
+  }
+
+  /** Unsigned varint field; proto3 omits zero. */
+  uint(field: number, v: number): void {
+    if (v === 0) return;
+    this.key(field, 0);
+    this.rawVarint(v);
+  }
+
+  int64(field: number, v: number): void {
+    if (v === 0) return;
+    this.key(field, 0);
+    this.rawVarint(v);
+  }
+
+  /** Double field; proto3 omits +0 only (NaN payloads and -0 are written as their bits). */
+  double(field: number, v: number): void {
+    if (v === 0 && !Object.is(v, -0)) return;
+    this.key(field, 1);
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
+  }
+
+  /** Double field from raw little-endian bytes, for bit-exact copies of NaN payloads. */
+  doubleBytes(field: number, src: Uint8Array, at: number): void {
+    let zero = true;
+    for (let k = 0; k < 8; k++) if (src[at + k] !== 0) zero = false;
+    if (zero) return;
+    this.key(field, 1);
+    this.ensure(8);
+    for (let k = 0; k < 8; k++) this.buf[this.pos++] = src[at + k];
+  }
+
+  string(field: number, s: string): void {
+    if (s === '') return;
+    this.key(field, 2);
+    const n = Buffer.byteLength(s);
+    this.rawVarint(n);
+    this.ensure(n);
+    this.pos += this.buf.write(s, this.pos);
+  }
+
+  bytes(field: number, b: Uint8Array): void {
+    this.key(field, 2);
+    this.rawVarint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** Packed repeated uint32. */
+  packedUint(field: number, vs: ArrayLike<number>): void {
+    if (vs.length === 0) return;
+    this.message(field, () => {
+      for (let i = 0; i < vs.length; i++) this.rawVarint(vs[i]);
+    });
+  }
+
+  /** A nested message: written in place, then its length prefix is inserted before it. */
+  message(field: number, body: () => void): void {
+    this.key(field, 2);
+    const start = this.pos;
+    body();
+    const len = this.pos - start;
+    const lenBytes = varintSize(len);
+    this.ensure(lenBytes);
+    this.buf.copyWithin(start + lenBytes, start, this.pos);
+    let v = len;
+    let p = start;
+    while (v >= 0x80) {
+      this.buf[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[p] = v;
+    this.pos += lenBytes;
+  }
+
+  finish(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+}

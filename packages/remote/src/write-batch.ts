@@ -1,0 +1,83 @@
+/**
+ * A decoded remote-write request (1.0 or 2.0) in columnar form: one small record per series and
+ * all samples in shared typed arrays. Values are copied as raw bytes so NaN payloads (staleness
+ * markers) are preserved exactly.
+ */
+import type { MetricMetadata } from '@strata/model';
+
+export interface SeriesRecord {
+  /** Label pairs [name, value, ...] in the order the client sent them (validated later). */
+  labels: string[];
+  /** Samples of this series are [sampleStart, sampleEnd) in the batch columns. */
+  sampleStart: number;
+  sampleEnd: number;
+  histograms: number;
+  exemplars: number;
+  /** 2.0 only: per-series metadata. */
+  metadata?: MetricMetadata;
+}
+
+export interface MetadataRecord extends MetricMetadata {
+  metricFamilyName: string;
+}
+
+export class WriteBatch {
+  series: SeriesRecord[] = [];
+  metadata: MetadataRecord[] = [];
+  timestamps: Float64Array;
+  values: Float64Array;
+  /** Byte view of `values`, for bit-exact copies. */
+  private valueBytes: Uint8Array;
+  numSamples = 0;
+
+  constructor(capacity = 1024) {
+    this.timestamps = new Float64Array(capacity);
+    this.values = new Float64Array(capacity);
+    this.valueBytes = new Uint8Array(this.values.buffer);
+  }
+
+  get numHistograms(): number {
+    let n = 0;
+    for (const s of this.series) n += s.histograms;
+    return n;
+  }
+
+  get numExemplars(): number {
+    let n = 0;
+    for (const s of this.series) n += s.exemplars;
+    return n;
+  }
+
+  /** Appends a sample whose value's 8 little-endian bytes are at src[at..at+8). */
+  pushRaw(t: number, src: Uint8Array, at: number): void {
+    if (this.numSamples === this.timestamps.length) this.grow();
+    const i = this.numSamples++;
+    this.timestamps[i] = t;
+    const o = i * 8;
+    const vb = this.valueBytes;
+    for (let k = 0; k < 8; k++) vb[o + k] = src[at + k];
+  }
+
+  private grow(): void {
+    const n = this.timestamps.length * 2;
+    const ts = new Float64Array(n);
+    ts.set(this.timestamps);
+    const vs = new Float64Array(n);
+    vs.set(this.values);
+    this.timestamps = ts;
+    this.values = vs;
+    this.valueBytes = new Uint8Array(vs.buffer);
+  }
+}
+
+const V1_TYPES: MetricMetadata['type'][] = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'];
+
+/** Both protocol versions number metric types the same way (0 = unknown/unspecified). */
+export function metricTypeFromProto(n: number): MetricMetadata['type'] {
+  return V1_TYPES[n] ?? 'unknown';
+}
+
+export function metricTypeToProto(t: MetricMetadata['type']): number {
+  const i = V1_TYPES.indexOf(t);
+  return i < 0 ? 0 : i;
+}

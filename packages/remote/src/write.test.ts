@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { Labels, StrataError } from '@strata/model';
+import { decodeWriteRequestV1, encodeWriteRequestV1, type SeriesToWrite } from './write-v1.js';
+import { decodeWriteRequestV2, encodeWriteRequestV2 } from './write-v2.js';
+import { snappyDecode, snappyEncode } from './snappy.js';
+import type { WriteBatch } from './write-batch.js';
+
+const STALE = new Float64Array(new Uint32Array([2, 0x7ff00000]).buffer)[0];
+
+const labelStr = fc.string({ minLength: 1, maxLength: 12, unit: fc.constantFrom('a', 'b', '_', 'é', '😀', '1', '.') });
+const seriesArb: fc.Arbitrary<SeriesToWrite> = fc
+  .record({
+    labels: fc.uniqueArray(fc.tuple(labelStr, labelStr), { selector: (t) => t[0], minLength: 1, maxLength: 6 }),
+    samples: fc.array(fc.tuple(fc.integer({ min: -2e12, max: 4e12 }), fc.oneof(fc.double(), fc.constant(STALE), fc.constant(-0))), { maxLength: 5 }),
+  })
+  .map(({ labels, samples }) => ({
+    labels: Labels.fromPairs(labels.flat()),
+    timestamps: samples.map((s) => s[0]),
+    values: samples.map((s) => s[1]),
+  }));
+
+function valueBits(v: number): string {
+  return Buffer.from(new Float64Array([v]).buffer).toString('hex');
+}
+
+function check(batch: WriteBatch, series: SeriesToWrite[]): void {
+  expect(batch.series.length).toBe(series.length);
+  series.forEach((s, i) => {
+    const got = batch.series[i];
+    expect(got.labels).toEqual(s.labels.pairs);
+    expect(got.sampleEnd - got.sampleStart).toBe(s.timestamps.length);
+    for (let k = 0; k < s.timestamps.length; k++) {
+      expect(batch.timestamps[got.sampleStart + k]).toBe(s.timestamps[k]);
+      // bit-exact, including staleness markers and -0
+      expect(valueBits(batch.values[got.sampleStart + k])).toBe(valueBits(s.values[k] as number));
+    }
+  });
+}
+
+describe('remote-write wire formats', () => {
+  test('1.0 encode → decode round trip (property)', () => {
+    fc.assert(fc.property(fc.array(seriesArb, { maxLength: 8 }), (series) => check(decodeWriteRequestV1(encodeWriteRequestV1(series)), series)));
+  });
+
+  test('2.0 encode → decode round trip (property)', () => {
+    fc.assert(fc.property(fc.array(seriesArb, { maxLength: 8 }), (series) => check(decodeWriteRequestV2(encodeWriteRequestV2(series)), series)));
+  });
+
+  test('1.0 metadata and 2.0 per-series metadata survive', () => {
+    const b1 = decodeWriteRequestV1(encodeWriteRequestV1([], [{ metricFamilyName: 'up', type: 'gauge', help: 'Up.', unit: '' }]));
+    expect(b1.metadata).toEqual([{ metricFamilyName: 'up', type: 'gauge', help: 'Up.', unit: '' }]);
+    const s = { labels: Labels.fromObject({ __name__: 'x_seconds' }), timestamps: [1], values: [2], metadata: { type: 'counter' as const, help: 'H', unit: 'seconds' } };
+    expect(decodeWriteRequestV2(encodeWriteRequestV2([s])).series[0].metadata).toEqual({ type: 'counter', help: 'H', unit: 'seconds' });
+  });
+
+  test('random bytes and truncations fail only with StrataError', () => {
+    const ok = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(StrataError);
+      }
+    };
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        ok(() => decodeWriteRequestV1(Buffer.from(bytes)));
+        ok(() => decodeWriteRequestV2(Buffer.from(bytes)));
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.array(seriesArb, { minLength: 1, maxLength: 4 }), fc.nat(), (series, cut) => {
+        const v1 = encodeWriteRequestV1(series);
+        const v2 = encodeWriteRequestV2(series);
+        ok(() => decodeWriteRequestV1(v1.subarray(0, cut % v1.length)));
+        ok(() => decodeWriteRequestV2(v2.subarray(0, cut % v2.length)));
+      }),
+    );
+  });
+
+  test('invalid UTF-8 in a label value is rejected', () => {
+    const good = encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'a', l: 'é' }), timestamps: [1], values: [1] }]);
+    const i = good.indexOf(Buffer.from('é'));
+    const bad = Buffer.from(good);
+    bad[i + 1] = 0x28; // breaks the continuation byte
+    expect(() => decodeWriteRequestV1(bad)).toThrow(/UTF-8/);
+  });
+
+  test('2.0 out-of-range symbol references are a clear error', () => {
+    const body = encodeWriteRequestV2([{ labels: Labels.fromObject({ __name__: 'a' }), timestamps: [1], values: [1] }]);
+    // Drop the symbol table (leading field-4 entries) so the references dangle.
+    let p = 0;
+    while (body[p] === 0x22) p += 2 + body[p + 1];
+    expect(() => decodeWriteRequestV2(body.subarray(p))).toThrow(/symbol reference/);
+  });
+
+  test('snappy round trip and bounded decoding', () => {
+    const raw = Buffer.alloc(100_000, 7);
+    const c = snappyEncode(raw);
+    expect(snappyDecode(c, 1 << 20).equals(raw)).toBe(true);
+    expect(() => snappyDecode(c, 1000)).toThrow(/exceeds the limit/);
+    expect(() => snappyDecode(Buffer.from([0x10, 0xff, 0xff]), 1000)).toThrow(StrataError);
+  });
+});
