@@ -1,0 +1,164 @@
+/**
+ * The in-memory head of one tenant: series registry, postings index and per-series chunks.
+ * Appends are validated here (appendable) and applied after the WAL made them durable (apply).
+ */
+import { Labels, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
+import { AppendStatus, DEFAULT_BLOCK_DURATION_MS, type HeadOptions, type HeadStats } from '../api.js';
+import { PostingsIndex } from './postings.js';
+import { MemSeries } from './series.js';
+
+export interface HeadConfig extends HeadOptions {
+  blockDurationMs?: number;
+}
+
+export class Head {
+  private readonly byRef: (MemSeries | undefined)[] = [];
+  private readonly byKey = new Map<string, MemSeries>();
+  readonly index = new PostingsIndex();
+  private nextRef = 1;
+  private numSeriesLive = 0;
+  /** Newest and oldest sample timestamps in the head. */
+  maxT = -Infinity;
+  minT = Infinity;
+  readonly blockDurationMs: number;
+
+  constructor(private readonly opts: HeadConfig) {
+    this.blockDurationMs = opts.blockDurationMs ?? DEFAULT_BLOCK_DURATION_MS;
+  }
+
+  get numSeries(): number {
+    return this.numSeriesLive;
+  }
+
+  setMaxSeries(n: number): void {
+    this.opts.maxSeries = n;
+  }
+
+  get(ref: number): MemSeries | undefined {
+    return this.byRef[ref];
+  }
+
+  getByLabels(labels: Labels): MemSeries | undefined {
+    return this.byKey.get(labels.key());
+  }
+
+  /** The series for a label set; creates it unless the tenant's series limit is reached. */
+  getOrCreate(labels: Labels): { series: MemSeries; created: boolean } | undefined {
+    const existing = this.byKey.get(labels.key());
+    if (existing) return { series: existing, created: false };
+    if (this.opts.maxSeries > 0 && this.numSeriesLive >= this.opts.maxSeries) return undefined;
+    return { series: this.create(this.nextRef, labels), created: true };
+  }
+
+  /** Creates a series with a known ref (WAL replay, snapshot load). */
+  create(ref: number, labels: Labels): MemSeries {
+    const existing = this.byKey.get(labels.key());
+    if (existing) return existing;
+    const s = new MemSeries(ref, labels);
+    this.byRef[ref] = s;
+    this.byKey.set(labels.key(), s);
+    this.index.add(ref, labels.pairs);
+    this.numSeriesLive++;
+    if (ref >= this.nextRef) this.nextRef = ref + 1;
+    return s;
+  }
+
+  appendable(s: MemSeries, t: number, hi: number, lo: number): AppendStatus {
+    const horizon = Math.max(this.blockDurationMs / 2, this.opts.outOfOrderWindowMs);
+    const minValidT = this.maxT === -Infinity ? -Infinity : this.maxT - horizon;
+    const oooMinT = this.opts.outOfOrderWindowMs > 0 && this.maxT !== -Infinity ? this.maxT - this.opts.outOfOrderWindowMs : Infinity;
+    return s.appendable(t, hi, lo, minValidT, oooMinT);
+  }
+
+  apply(s: MemSeries, t: number, hi: number, lo: number): void {
+    s.append(t, hi, lo, this.opts.samplesPerChunk, this.blockDurationMs);
+    if (t > this.maxT) this.maxT = t;
+    if (t < this.minT) this.minT = t;
+  }
+
+  stats(): HeadStats {
+    return { numSeries: this.numSeriesLive, minTime: this.minT, maxTime: this.maxT };
+  }
+
+  /** Live series in ref order (for snapshots and block cutting). */
+  *allSeries(): IterableIterator<MemSeries> {
+    for (const s of this.byRef) if (s) yield s;
+  }
+
+  querier(): Querier {
+    return new HeadQuerier(this);
+  }
+
+  /** Series refs matching the matchers, as MemSeries sorted by labels. */
+  selectSeries(matchers: readonly Matcher[], signal?: AbortSignal): MemSeries[] {
+    const refs = this.index.select(matchers);
+    const out: MemSeries[] = [];
+    for (let i = 0; i < refs.length; i++) {
+      if ((i & 4095) === 0) signal?.throwIfAborted();
+      const s = this.byRef[refs[i]];
+      if (s) out.push(s);
+    }
+    out.sort((a, b) => Labels.compare(a.labels, b.labels));
+    return out;
+  }
+}
+
+class HeadQuerier implements Querier {
+  constructor(private readonly head: Head) {}
+
+  async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+    const out: Series[] = [];
+    const series = this.head.selectSeries(matchers, hints.signal);
+    for (let i = 0; i < series.length; i++) {
+      if ((i & 1023) === 0) hints.signal?.throwIfAborted();
+      const s = series[i];
+      const data = s.samples(hints.start, hints.end);
+      if (!data) continue;
+      out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
+      if (hints.limit && out.length >= hints.limit) break;
+    }
+    return out;
+  }
+
+  async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
+    const out: Labels[] = [];
+    for (const s of this.head.selectSeries(matchers, hints.signal)) {
+      if (!overlaps(s, hints)) continue;
+      out.push(s.labels);
+      if (hints.limit && out.length >= hints.limit) break;
+    }
+    return out;
+  }
+
+  async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    if (matchers.length === 0 && coversHead(this.head, hints)) return this.head.index.labelNames();
+    const names = new Set<string>();
+    for (const s of this.head.selectSeries(matchers, hints.signal)) {
+      if (!overlaps(s, hints)) continue;
+      s.labels.forEach((n) => names.add(n));
+    }
+    return [...names].sort();
+  }
+
+  async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    if (matchers.length === 0 && coversHead(this.head, hints)) return this.head.index.labelValues(name);
+    const values = new Set<string>();
+    for (const s of this.head.selectSeries(matchers, hints.signal)) {
+      if (!overlaps(s, hints)) continue;
+      const v = s.labels.get(name);
+      if (v !== '') values.add(v);
+    }
+    return [...values].sort();
+  }
+}
+
+function overlaps(s: MemSeries, hints: SelectHints): boolean {
+  if (s.maxT === -Infinity && !s.ooo?.length) return false;
+  const maxT = Math.max(s.maxT, s.ooo?.length ? s.ooo.ts[s.ooo.length - 1] : -Infinity);
+  return s.minT <= hints.end && maxT >= hints.start;
+}
+
+/** When the requested range covers the whole head, the index alone answers label queries. */
+function coversHead(head: Head, hints: SelectHints): boolean {
+  return hints.start <= head.minT && hints.end >= head.maxT;
+}

@@ -1,0 +1,151 @@
+/**
+ * The head's inverted index: label name -> value -> sorted list of series refs. Refs are handed
+ * out in increasing order, so appending keeps every list sorted without re-sorting.
+ */
+import type { Matcher } from '@strata/model';
+
+export class RefList {
+  refs: Uint32Array = new Uint32Array(4);
+  length = 0;
+
+  push(ref: number): void {
+    if (this.length === this.refs.length) {
+      const r = new Uint32Array(this.refs.length * 2);
+      r.set(this.refs);
+      this.refs = r;
+    }
+    this.refs[this.length++] = ref;
+  }
+
+  remove(dead: ReadonlySet<number>): void {
+    let o = 0;
+    for (let i = 0; i < this.length; i++) if (!dead.has(this.refs[i])) this.refs[o++] = this.refs[i];
+    this.length = o;
+  }
+
+  view(): Uint32Array {
+    return this.refs.subarray(0, this.length);
+  }
+}
+
+export class PostingsIndex {
+  private readonly byName = new Map<string, Map<string, RefList>>();
+  private readonly all = new RefList();
+
+  add(ref: number, pairs: readonly string[]): void {
+    this.all.push(ref);
+    for (let i = 0; i < pairs.length; i += 2) {
+      let values = this.byName.get(pairs[i]);
+      if (!values) {
+        values = new Map();
+        this.byName.set(pairs[i], values);
+      }
+      let list = values.get(pairs[i + 1]);
+      if (!list) {
+        list = new RefList();
+        values.set(pairs[i + 1], list);
+      }
+      list.push(ref);
+    }
+  }
+
+  /** Removes garbage-collected series from every list. */
+  remove(dead: ReadonlySet<number>): void {
+    this.all.remove(dead);
+    for (const [name, values] of this.byName) {
+      for (const [v, list] of values) {
+        list.remove(dead);
+        if (list.length === 0) values.delete(v);
+      }
+      if (values.size === 0) this.byName.delete(name);
+    }
+  }
+
+  labelNames(): string[] {
+    return [...this.byName.keys()].sort();
+  }
+
+  labelValues(name: string): string[] {
+    const values = this.byName.get(name);
+    return values ? [...values.keys()].sort() : [];
+  }
+
+  allRefs(): Uint32Array {
+    return this.all.view();
+  }
+
+  /**
+   * Refs of series matching every matcher. Matchers that match the empty string also select
+   * series without the label, so they subtract the non-matching values instead of intersecting.
+   */
+  select(matchers: readonly Matcher[]): Uint32Array {
+    let result: Uint32Array | undefined;
+    const subtract: Uint32Array[] = [];
+    for (const m of matchers) {
+      const values = this.byName.get(m.name);
+      if (!m.matchesEmpty()) {
+        if (!values) return new Uint32Array(0);
+        const lists: Uint32Array[] = [];
+        if (m.type === '=') {
+          const l = values.get(m.value);
+          if (l) lists.push(l.view());
+        } else for (const [v, l] of values) if (m.matches(v)) lists.push(l.view());
+        const u = union(lists);
+        result = result ? intersect(result, u) : u;
+        if (result.length === 0) return result;
+      } else if (values) {
+        const lists: Uint32Array[] = [];
+        for (const [v, l] of values) if (!m.matches(v)) lists.push(l.view());
+        if (lists.length > 0) subtract.push(union(lists));
+      }
+    }
+    let out = result ?? this.all.view();
+    for (const s of subtract) out = difference(out, s);
+    return out;
+  }
+}
+
+export function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(Math.min(a.length, b.length));
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      out[k++] = a[i];
+      i++;
+      j++;
+    } else if (a[i] < b[j]) i++;
+    else j++;
+  }
+  return out.subarray(0, k);
+}
+
+export function difference(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length);
+  let j = 0;
+  let k = 0;
+  for (let i = 0; i < a.length; i++) {
+    while (j < b.length && b[j] < a[i]) j++;
+    if (j < b.length && b[j] === a[i]) continue;
+    out[k++] = a[i];
+  }
+  return out.subarray(0, k);
+}
+
+export function union(lists: Uint32Array[]): Uint32Array {
+  if (lists.length === 0) return new Uint32Array(0);
+  if (lists.length === 1) return lists[0];
+  let n = 0;
+  for (const l of lists) n += l.length;
+  const all = new Uint32Array(n);
+  let o = 0;
+  for (const l of lists) {
+    all.set(l, o);
+    o += l.length;
+  }
+  all.sort();
+  let k = 0;
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[k++] = all[i];
+  return all.subarray(0, k);
+}

@@ -1,0 +1,185 @@
+/**
+ * One series in the head: closed XOR chunks, the open chunk being appended to, and out-of-order
+ * samples. All sample data lives in byte buffers and typed arrays.
+ */
+import type { Labels } from '@strata/model';
+import { AppendStatus } from '../api.js';
+import { XOREncoder, XORIterator, xorNumSamples } from '../chunkenc/xor.js';
+import { OOOBuffer } from './ooo-buffer.js';
+
+export interface HeadChunk {
+  minT: number;
+  maxT: number;
+  data: Uint8Array;
+}
+
+export class MemSeries {
+  /** Closed, immutable chunks in time order. */
+  readonly chunks: HeadChunk[] = [];
+  open: XOREncoder | null = null;
+  openMinT = 0;
+  /** Newest in-order timestamp, and the bits of its value for duplicate detection. */
+  maxT = -Infinity;
+  lastHi = 0;
+  lastLo = 0;
+  ooo: OOOBuffer | null = null;
+
+  constructor(
+    readonly ref: number,
+    readonly labels: Labels,
+  ) {}
+
+  get minT(): number {
+    if (this.chunks.length > 0) return Math.min(this.chunks[0].minT, this.ooo?.length ? this.ooo.ts[0] : Infinity);
+    if (this.open) return Math.min(this.openMinT, this.ooo?.length ? this.ooo.ts[0] : Infinity);
+    return this.ooo?.length ? this.ooo.ts[0] : Infinity;
+  }
+
+  get numSamples(): number {
+    let n = this.open ? this.open.numSamples : 0;
+    for (const c of this.chunks) n += xorNumSamples(c.data);
+    return n + (this.ooo ? this.ooo.length : 0);
+  }
+
+  /**
+   * Whether a sample could be appended. `minValidT` bounds in-order appends (the head's horizon);
+   * `oooMinT` bounds out-of-order ones (Infinity when out-of-order ingestion is off).
+   */
+  appendable(t: number, hi: number, lo: number, minValidT: number, oooMinT: number): AppendStatus {
+    if (t > this.maxT) return t >= minValidT ? AppendStatus.OK : AppendStatus.TOO_OLD;
+    if (t === this.maxT) return hi === this.lastHi && lo === this.lastLo ? AppendStatus.DUPLICATE_IDENTICAL : AppendStatus.DUPLICATE_DIFFERENT;
+    const existing = this.lookup(t);
+    if (existing) return existing[0] === hi && existing[1] === lo ? AppendStatus.DUPLICATE_IDENTICAL : AppendStatus.DUPLICATE_DIFFERENT;
+    return t >= oooMinT ? AppendStatus.OK : AppendStatus.TOO_OLD;
+  }
+
+  /** The value bits stored at exactly t, if any. */
+  private lookup(t: number): [number, number] | undefined {
+    if (this.ooo) {
+      const i = this.ooo.find(t);
+      if (i >= 0) return [this.ooo.bits[2 * i + 1], this.ooo.bits[2 * i]];
+    }
+    const search = (data: Uint8Array): [number, number] | undefined => {
+      const it = new XORIterator(data);
+      while (it.next()) {
+        if (it.t === t) return [it.hi, it.lo];
+        if (it.t > t) return undefined;
+      }
+      return undefined;
+    };
+    if (this.open && t >= this.openMinT) return search(this.open.bytes());
+    for (let i = this.chunks.length - 1; i >= 0; i--) {
+      const c = this.chunks[i];
+      if (t > c.maxT) return undefined;
+      if (t >= c.minT) return search(c.data);
+    }
+    return undefined;
+  }
+
+  /**
+   * Appends a sample that appendable() accepted. In-order samples go to the open chunk, which is
+   * cut at `samplesPerChunk` samples or when the sample crosses a block boundary (so chunks never
+   * span two blocks); older samples go to the out-of-order buffer.
+   */
+  append(t: number, hi: number, lo: number, samplesPerChunk: number, blockDurationMs: number): void {
+    if (t > this.maxT) {
+      if (
+        this.open === null ||
+        this.open.numSamples >= samplesPerChunk ||
+        Math.floor(t / blockDurationMs) !== Math.floor(this.openMinT / blockDurationMs)
+      ) {
+        this.cut();
+        this.open = new XOREncoder(64);
+        this.openMinT = t;
+      }
+      this.open!.appendBits(t, hi, lo);
+      this.maxT = t;
+      this.lastHi = hi;
+      this.lastLo = lo;
+    } else if (t < this.maxT) {
+      if (!this.ooo) this.ooo = new OOOBuffer();
+      this.ooo.insert(t, hi, lo);
+    }
+  }
+
+  private cut(): void {
+    if (this.open && this.open.numSamples > 0) {
+      this.chunks.push({ minT: this.openMinT, maxT: this.maxT, data: this.open.bytes().slice() });
+    }
+    this.open = null;
+  }
+
+  /** In-order chunks overlapping [mint, maxt], the open one included (as a copy). */
+  chunksIn(mint: number, maxt: number): HeadChunk[] {
+    const out: HeadChunk[] = [];
+    for (const c of this.chunks) if (c.maxT >= mint && c.minT <= maxt) out.push(c);
+    if (this.open && this.open.numSamples > 0 && this.maxT >= mint && this.openMinT <= maxt) {
+      out.push({ minT: this.openMinT, maxT: this.maxT, data: this.open.bytes().slice() });
+    }
+    return out;
+  }
+
+  /**
+   * Samples in [mint, maxt], in-order and out-of-order data merged by timestamp, values copied as
+   * raw bits. Returns undefined when there are none.
+   */
+  samples(mint: number, maxt: number): { timestamps: Float64Array; values: Float64Array } | undefined {
+    const chunks = this.chunksIn(mint, maxt);
+    let n = 0;
+    for (const c of chunks) n += xorNumSamples(c.data);
+    let oooFrom = 0;
+    let oooTo = 0;
+    if (this.ooo && this.ooo.length > 0) {
+      oooFrom = this.ooo.lowerBound(mint);
+      oooTo = this.ooo.lowerBound(maxt + 1);
+    }
+    const oooN = oooTo - oooFrom;
+    if (n + oooN === 0) return undefined;
+    let ts = new Float64Array(n + oooN);
+    let vs = new Float64Array(n + oooN);
+    let vb = new Uint32Array(vs.buffer);
+    let k = 0;
+    for (const c of chunks) {
+      const it = new XORIterator(c.data);
+      while (it.next()) {
+        const t = it.t;
+        if (t < mint) continue;
+        if (t > maxt) break;
+        ts[k] = t;
+        vb[2 * k] = it.lo;
+        vb[2 * k + 1] = it.hi;
+        k++;
+      }
+    }
+    if (oooN > 0) {
+      // Merge the sorted in-order run [0, k) with the sorted OOO run; equal timestamps keep the in-order sample.
+      const mts = new Float64Array(k + oooN);
+      const mvs = new Float64Array(k + oooN);
+      const mvb = new Uint32Array(mvs.buffer);
+      const o = this.ooo!;
+      let i = 0;
+      let j = oooFrom;
+      let m = 0;
+      while (i < k || j < oooTo) {
+        if (j >= oooTo || (i < k && ts[i] <= o.ts[j])) {
+          if (j < oooTo && ts[i] === o.ts[j]) j++;
+          mts[m] = ts[i];
+          mvb[2 * m] = vb[2 * i];
+          mvb[2 * m + 1] = vb[2 * i + 1];
+          i++;
+        } else {
+          mts[m] = o.ts[j];
+          mvb[2 * m] = o.bits[2 * j];
+          mvb[2 * m + 1] = o.bits[2 * j + 1];
+          j++;
+        }
+        m++;
+      }
+      ts = mts;
+      vs = mvs;
+      vb = mvb;
+      k = m;
+    }
+    return { timestamps: ts.subarray(0, k), values: vs.subarray(0, k) };
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * WAL records. Frame: u32 length of (type + payload), u32 CRC32-Castagnoli of (type + payload),
+ * u8 type, payload; all little-endian. Series: u32 ref, uvarint label count, then per string
+ * uvarint length + UTF-8 bytes. Samples: u32 count, then per sample u32 ref, f64 timestamp,
+ * u32 value bits low, u32 value bits high (20 bytes, values kept bit-exact).
+ */
+import { crc32c } from '@node-rs/crc32';
+import { Labels } from '@strata/model';
+
+export const RECORD_SERIES = 1;
+export const RECORD_SAMPLES = 2;
+export const FRAME_HEADER = 8;
+export const SAMPLE_BYTES = 20;
+
+export function frame(type: number, payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER + 1 + payload.length);
+  out.writeUInt32LE(1 + payload.length, 0);
+  out[FRAME_HEADER] = type;
+  payload.copy(out, FRAME_HEADER + 1);
+  out.writeUInt32LE(crc32c(out.subarray(FRAME_HEADER)), 4);
+  return out;
+}
+
+function uvarintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+}
+
+function putUvarint(b: Buffer, o: number, v: number): number {
+  while (v >= 0x80) {
+    b[o++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  b[o++] = v;
+  return o;
+}
+
+export function encodeSeries(ref: number, labels: Labels): Buffer {
+  const p = labels.pairs;
+  let size = 4 + uvarintSize(p.length);
+  const lens = p.map((s) => Buffer.byteLength(s));
+  for (const l of lens) size += uvarintSize(l) + l;
+  const b = Buffer.allocUnsafe(size);
+  b.writeUInt32LE(ref, 0);
+  let o = putUvarint(b, 4, p.length);
+  for (let i = 0; i < p.length; i++) {
+    o = putUvarint(b, o, lens[i]);
+    o += b.write(p[i], o);
+  }
+  return frame(RECORD_SERIES, b);
+}
+
+export function decodeSeries(payload: Buffer): { ref: number; labels: Labels } {
+  const ref = payload.readUInt32LE(0);
+  let o = 4;
+  const readUvarint = (): number => {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      if (o >= payload.length) throw new RangeError('series record truncated');
+      const byte = payload[o++];
+      v += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return v;
+      shift += 7;
+    }
+  };
+  const n = readUvarint();
+  const pairs: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const len = readUvarint();
+    if (o + len > payload.length) throw new RangeError('series record truncated');
+    pairs[i] = payload.toString('utf8', o, o + len);
+    o += len;
+  }
+  return { ref, labels: Labels.fromSortedPairs(pairs) };
+}
+
+/** Encodes n staged samples: refs, timestamps and value bits ([lo, hi] per sample). */
+export function encodeSamples(refs: Uint32Array, ts: Float64Array, bits: Uint32Array, n: number): Buffer {
+  const b = Buffer.allocUnsafe(4 + n * SAMPLE_BYTES);
+  b.writeUInt32LE(n, 0);
+  let o = 4;
+  for (let i = 0; i < n; i++) {
+    b.writeUInt32LE(refs[i], o);
+    b.writeDoubleLE(ts[i], o + 4);
+    b.writeUInt32LE(bits[2 * i], o + 12);
+    b.writeUInt32LE(bits[2 * i + 1], o + 16);
+    o += SAMPLE_BYTES;
+  }
+  return frame(RECORD_SAMPLES, b);
+}
+
+export type SampleVisitor = (ref: number, t: number, hi: number, lo: number) => void;
+
+export function forEachSample(payload: Buffer, fn: SampleVisitor): void {
+  const n = payload.readUInt32LE(0);
+  if (4 + n * SAMPLE_BYTES > payload.length) throw new RangeError('samples record truncated');
+  let o = 4;
+  for (let i = 0; i < n; i++) {
+    fn(payload.readUInt32LE(o), payload.readDoubleLE(o + 4), payload.readUInt32LE(o + 16), payload.readUInt32LE(o + 12));
+    o += SAMPLE_BYTES;
+  }
+}
