@@ -36,27 +36,92 @@ export class Matcher {
 }
 
 /**
- * Prometheus regexes are RE2, anchored at both ends. JavaScript's engine differs in a few
- * places; we translate the common RE2-only syntax and let `s` mode make `.` match newlines
- * as RE2 does with (?s) which Prometheus sets.
+ * Prometheus regexes are RE2, anchored at both ends, with `.` matching newlines. JavaScript lacks
+ * RE2's scoped inline flags, so `(?i)` and `(?i:...)` are rewritten into explicit case classes,
+ * and `(?P<name>` into `(?<name>`.
  */
 export function compileAnchored(re: string): RegExp {
-  let src = re;
-  // RE2 inline flags such as (?i) at the start map to JS flags.
-  let flags = 'su';
-  const m = /^\(\?([imsU]+)\)/.exec(src);
-  if (m) {
-    if (m[1].includes('i')) flags += 'i';
-    src = src.slice(m[0].length);
-  }
-  // RE2 named groups (?P<name>...) are (?<name>...) in JS.
-  src = src.replace(/\(\?P</g, '(?<');
+  const src = translateRE2(re);
   try {
-    return new RegExp(`^(?:${src})$`, flags);
+    return new RegExp(`^(?:${src})$`, 'su');
   } catch {
     // Unicode mode rejects some escapes RE2 allows (e.g. "\-" outside classes); retry without it.
-    return new RegExp(`^(?:${src})$`, flags.replace('u', ''));
+    return new RegExp(`^(?:${src})$`, 's');
   }
+}
+
+function caseClass(c: string): string {
+  const lo = c.toLowerCase();
+  const up = c.toUpperCase();
+  return lo === up ? c : `[${lo}${up}]`;
+}
+
+export function translateRE2(re: string): string {
+  if (!re.includes('(?')) return re;
+  let out = '';
+  // Case-insensitivity per open group; the innermost applies.
+  const stack: boolean[] = [false];
+  let i = 0;
+  const ci = () => stack[stack.length - 1];
+  while (i < re.length) {
+    const c = re[i];
+    if (c === '\\') {
+      out += re.slice(i, i + 2);
+      i += 2;
+      continue;
+    }
+    if (c === '[') {
+      // Copy the class; when case-insensitive add the other case of each letter.
+      let j = i + 1;
+      if (re[j] === '^') j++;
+      if (re[j] === ']') j++;
+      while (j < re.length && re[j] !== ']') j += re[j] === '\\' ? 2 : 1;
+      const body = re.slice(i + 1, j);
+      if (ci() && /[a-zA-Z]/.test(body)) {
+        const neg = body.startsWith('^');
+        const inner = neg ? body.slice(1) : body;
+        out += `[${neg ? '^' : ''}${inner}${inner.toLowerCase() === inner ? inner.toUpperCase() : inner.toLowerCase()}]`;
+      } else out += `[${body}]`;
+      i = j + 1;
+      continue;
+    }
+    if (c === '(') {
+      const flagOnly = /^\(\?([imsU-]+)\)/.exec(re.slice(i));
+      if (flagOnly) {
+        // (?i) applies to the rest of the enclosing group.
+        if (/i/.test(flagOnly[1].split('-')[0])) stack[stack.length - 1] = true;
+        if (flagOnly[1].includes('-') && /i/.test(flagOnly[1].split('-')[1])) stack[stack.length - 1] = false;
+        i += flagOnly[0].length;
+        continue;
+      }
+      const scoped = /^\(\?([imsU-]+):/.exec(re.slice(i));
+      if (scoped) {
+        const [on, off = ''] = scoped[1].split('-');
+        stack.push(on.includes('i') ? true : off.includes('i') ? false : ci());
+        out += '(?:';
+        i += scoped[0].length;
+        continue;
+      }
+      if (re.startsWith('(?P<', i)) {
+        out += '(?<';
+        i += 4;
+      } else {
+        out += '(';
+        i++;
+      }
+      stack.push(ci());
+      continue;
+    }
+    if (c === ')') {
+      if (stack.length > 1) stack.pop();
+      out += ')';
+      i++;
+      continue;
+    }
+    out += ci() ? caseClass(c) : c;
+    i++;
+  }
+  return out;
 }
 
 export function matchesAll(matchers: readonly Matcher[], get: (name: string) => string): boolean {

@@ -4,6 +4,7 @@
  * Prometheus' `format_query` does. Times and durations are milliseconds.
  */
 import type { Matcher } from '@strata/model';
+import { FUNCTIONS } from './parser/functions.js';
 
 export type ValueType = 'scalar' | 'vector' | 'matrix' | 'string';
 
@@ -174,16 +175,8 @@ export function typeOf(e: Expr): ValueType {
   }
 }
 
-/** Functions returning something other than an instant vector. */
 function functionReturnType(name: string): ValueType {
-  switch (name) {
-    case 'scalar':
-    case 'time':
-    case 'pi':
-      return 'scalar';
-    default:
-      return 'vector';
-  }
+  return FUNCTIONS[name]?.returnType ?? 'vector';
 }
 
 /** Thrown by the parser: position and a message a person understands. */

@@ -1,0 +1,4 @@
+export * from './limits.js';
+export * from './metadata-store.js';
+export * from './validate.js';
+export * from './write-handler.js';

@@ -1,0 +1,132 @@
+/**
+ * Per-tenant limits: defaults from configuration, overrides from a YAML file (Mimir's key names)
+ * that is re-read when it changes, so limits move without a restart.
+ */
+import fs from 'node:fs';
+import YAML from 'yaml';
+import type { Logger } from 'pino';
+
+export interface TenantLimits {
+  /** Samples per second; 0 = unlimited. */
+  ingestionRate: number;
+  ingestionBurstSize: number;
+  /** 0 = unlimited. */
+  maxGlobalSeriesPerUser: number;
+  maxLabelNamesPerSeries: number;
+  maxLabelNameLength: number;
+  maxLabelValueLength: number;
+}
+
+/** YAML key -> field, as Mimir names them so existing override files carry over. */
+const KEYS: Record<string, keyof TenantLimits> = {
+  ingestion_rate: 'ingestionRate',
+  ingestion_burst_size: 'ingestionBurstSize',
+  max_global_series_per_user: 'maxGlobalSeriesPerUser',
+  max_label_names_per_series: 'maxLabelNamesPerSeries',
+  max_label_name_length: 'maxLabelNameLength',
+  max_label_value_length: 'maxLabelValueLength',
+};
+
+/** The flag that sets each limit's default, named in rejection messages. */
+export const LIMIT_FLAGS: Record<keyof TenantLimits, string> = {
+  ingestionRate: 'distributor.ingestion-rate-limit',
+  ingestionBurstSize: 'distributor.ingestion-burst-size',
+  maxGlobalSeriesPerUser: 'ingester.max-global-series-per-user',
+  maxLabelNamesPerSeries: 'validation.max-label-names-per-series',
+  maxLabelNameLength: 'validation.max-label-name-length',
+  maxLabelValueLength: 'validation.max-label-value-length',
+};
+
+export const LIMIT_YAML_KEYS: Record<keyof TenantLimits, string> = Object.fromEntries(Object.entries(KEYS).map(([k, v]) => [v, k])) as Record<keyof TenantLimits, string>;
+
+export interface LimitsOptions {
+  defaults: TenantLimits;
+  overridesFile?: string;
+  /** How often the overrides file is checked for changes. */
+  reloadIntervalMs?: number;
+  logger?: Logger;
+  /** Called after a successful reload (e.g. to apply series limits to open heads). */
+  onReload?: () => void;
+}
+
+export function parseOverrides(text: string, defaults: TenantLimits): Map<string, TenantLimits> {
+  const doc = (YAML.parse(text) ?? {}) as { overrides?: Record<string, Record<string, unknown>> };
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error('limits file: expected a mapping with key "overrides"');
+  const out = new Map<string, TenantLimits>();
+  for (const [tenant, o] of Object.entries(doc.overrides ?? {})) {
+    const l: TenantLimits = { ...defaults };
+    for (const [k, v] of Object.entries(o ?? {})) {
+      const field = KEYS[k];
+      if (!field) throw new Error(`limits file: unknown limit ${JSON.stringify(k)} for tenant ${tenant} (known: ${Object.keys(KEYS).join(', ')})`);
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`limits file: ${tenant}.${k} must be a non-negative number, got ${JSON.stringify(v)}`);
+      l[field] = n;
+    }
+    out.set(tenant, l);
+  }
+  return out;
+}
+
+export class Limits {
+  private overrides = new Map<string, TenantLimits>();
+  private mtimeMs = -1;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: LimitsOptions) {
+    if (opts.overridesFile) {
+      this.reload(true);
+      this.timer = setInterval(() => this.reload(false), opts.reloadIntervalMs ?? 5000);
+      this.timer.unref();
+    }
+  }
+
+  forTenant(tenant: string): TenantLimits {
+    return this.overrides.get(tenant) ?? this.opts.defaults;
+  }
+
+  /** Re-reads the overrides file if it changed. A bad edit keeps the previous limits. */
+  reload(force = false): boolean {
+    const file = this.opts.overridesFile;
+    if (!file) return false;
+    try {
+      const st = fs.statSync(file);
+      if (!force && st.mtimeMs === this.mtimeMs) return false;
+      this.overrides = parseOverrides(fs.readFileSync(file, 'utf8'), this.opts.defaults);
+      this.mtimeMs = st.mtimeMs;
+      this.opts.logger?.info({ file, tenants: this.overrides.size }, 'limits reloaded');
+      this.opts.onReload?.();
+      return true;
+    } catch (e) {
+      if (force) throw e;
+      this.opts.logger?.error({ file, err: (e as Error).message }, 'limits file not reloaded; keeping the previous limits');
+      return false;
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
+/** A token bucket of samples per tenant; refilled lazily on use. */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  /** Returns 0 when allowed, else the seconds after which a retry can succeed. */
+  take(tenant: string, n: number, rate: number, burst: number, now = Date.now()): number {
+    if (rate <= 0) return 0;
+    let b = this.buckets.get(tenant);
+    if (!b) {
+      b = { tokens: burst, at: now };
+      this.buckets.set(tenant, b);
+    }
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    // A request larger than the burst passes when the bucket is full, and then drains it below zero.
+    if (b.tokens >= Math.min(n, burst)) {
+      b.tokens -= n;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((Math.min(n, burst) - b.tokens) / rate));
+  }
+}

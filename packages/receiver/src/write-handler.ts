@@ -1,0 +1,290 @@
+/**
+ * POST /api/v1/write (and /api/v1/push): remote-write 1.0 and 2.0 into the tenant's head.
+ * A request is acknowledged only after every accepted sample is durable in the WAL. Invalid
+ * series are rejected one by one (400, first reason in the body) while the valid ones land;
+ * overload answers 503 + Retry-After so senders back off and retry instead of dropping data.
+ */
+import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { StrataError, toStrataError, type ErrorId } from '@strata/model';
+import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
+import { decodeWriteRequestV1, decodeWriteRequestV2, snappyDecode, type WriteBatch } from '@strata/remote';
+import { Limits, RateLimiter } from './limits.js';
+import { MetadataStore } from './metadata-store.js';
+import { describeSeries, limitHint, validateSeries } from './validate.js';
+
+export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_INFLIGHT_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_CREATION_GRACE_PERIOD_MS = 10 * 60 * 1000;
+/** Remote-write bodies compress 5-10x; a larger ratio is a decompression bomb, not data. */
+export const MAX_DECOMPRESSION_RATIO = 16;
+export const OVERLOAD_RETRY_AFTER_SECONDS = 5;
+const DISK_CHECK_INTERVAL_MS = 5000;
+const PROTO_V1 = 'prometheus.WriteRequest';
+const PROTO_V2 = 'io.prometheus.write.v2.Request';
+
+export interface WriteHandlerConfig {
+  maxRequestBytes: number;
+  maxInflightBytes: number;
+  multiTenancy: boolean;
+  tenantHeader: string;
+  creationGracePeriodMs: number;
+  ingestionRateLimitStatus: 429 | 503;
+  diskMinFreeBytes: number;
+  storagePath: string;
+}
+
+export interface WriteHandlerOptions {
+  storage: { tenant(id: string): Promise<TenantStorage> };
+  limits: Limits;
+  metadata: MetadataStore;
+  registry: Registry;
+  logger?: Logger;
+  config: WriteHandlerConfig;
+  /** Injectable clock for tests. */
+  now?: () => number;
+}
+
+interface Metrics {
+  received: Counter<'tenant'>;
+  discarded: Counter<'reason' | 'tenant'>;
+  requests: Counter<'version' | 'code'>;
+  inflight: Gauge;
+  duration: Histogram<'version'>;
+}
+
+function metrics(registry: Registry): Metrics {
+  return {
+    received: new Counter({ name: 'strata_received_samples_total', help: 'Samples accepted into the head, by tenant.', labelNames: ['tenant'], registers: [registry] }),
+    discarded: new Counter({ name: 'strata_discarded_samples_total', help: 'Samples rejected, by reason (error ID) and tenant.', labelNames: ['reason', 'tenant'], registers: [registry] }),
+    requests: new Counter({ name: 'strata_received_requests_total', help: 'Remote-write requests by protocol version and status code.', labelNames: ['version', 'code'], registers: [registry] }),
+    inflight: new Gauge({ name: 'strata_inflight_request_bytes', help: 'Remote-write request bytes being processed.', registers: [registry] }),
+    duration: new Histogram({ name: 'strata_remote_write_duration_seconds', help: 'Time to accept a remote-write request, WAL fsync included.', labelNames: ['version'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+  };
+}
+
+const TENANT_RE = /^[a-zA-Z0-9!\-_.*'()]{1,150}$/;
+
+export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const cfg = opts.config;
+  const m = metrics(opts.registry);
+  const rate = new RateLimiter();
+  const now = opts.now ?? Date.now;
+  let inflight = 0;
+  let diskCheckedAt = 0;
+  let diskLow = false;
+
+  const checkDisk = (): void => {
+    if (cfg.diskMinFreeBytes <= 0) return;
+    const t = Date.now();
+    if (t - diskCheckedAt >= DISK_CHECK_INTERVAL_MS) {
+      diskCheckedAt = t;
+      try {
+        const st = fs.statfsSync(cfg.storagePath);
+        diskLow = st.bavail * st.bsize < cfg.diskMinFreeBytes;
+      } catch {
+        diskLow = false; // the path may not exist yet; the WAL write itself will report real failures
+      }
+    }
+    if (diskLow) {
+      throw new StrataError('disk-nearly-full', `free disk space under ${cfg.storagePath} is below --receiver.min-free-disk-bytes (${cfg.diskMinFreeBytes} bytes); writes resume when space is freed`, { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS * 6 });
+    }
+  };
+
+  const tenantOf = (req: IncomingMessage): string => {
+    if (!cfg.multiTenancy) return 'anonymous';
+    const v = req.headers[cfg.tenantHeader.toLowerCase()];
+    const id = Array.isArray(v) ? v[0] : v;
+    if (!id) throw new StrataError('missing-tenant', `no tenant ID in the ${cfg.tenantHeader} header while multi-tenancy is enabled`);
+    if (!TENANT_RE.test(id) || id === '.' || id === '..') throw new StrataError('missing-tenant', `tenant ID ${JSON.stringify(id)} is invalid: use up to 150 characters of [a-zA-Z0-9!-_.*'()]`);
+    return id;
+  };
+
+  return async (req, res) => {
+    const start = process.hrtime.bigint();
+    let version = 'unknown';
+    let counted = 0;
+    try {
+      version = protocolVersion(req);
+      checkDisk();
+      const declared = Number(req.headers['content-length'] ?? -1);
+      if (declared > cfg.maxRequestBytes) throw tooLarge(declared, cfg.maxRequestBytes);
+      const reserve = declared > 0 ? declared : 0;
+      if (inflight + reserve > cfg.maxInflightBytes) {
+        throw new StrataError('too-many-inflight-bytes', `the receiver is processing ${inflight} request bytes, above --receiver.max-inflight-bytes (${cfg.maxInflightBytes}); retry later`, { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS });
+      }
+      inflight += reserve;
+      counted = reserve;
+      m.inflight.set(inflight);
+      const body = await readLimited(req, cfg.maxRequestBytes, (extra) => {
+        inflight += extra;
+        counted += extra;
+        if (inflight > cfg.maxInflightBytes) {
+          throw new StrataError('too-many-inflight-bytes', `the receiver is processing ${inflight} request bytes, above --receiver.max-inflight-bytes (${cfg.maxInflightBytes}); retry later`, { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS });
+        }
+      }, reserve);
+      const tenant = tenantOf(req);
+      const raw = snappyDecode(body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
+      const batch = version === '2.0' ? decodeWriteRequestV2(raw) : decodeWriteRequestV1(raw);
+      const result = await ingest(tenant, batch, version === '2.0');
+      respond(res, result, version);
+      m.requests.inc({ version, code: String(res.statusCode) });
+    } catch (e) {
+      const err = toStrataError(e);
+      if (err.id === 'internal' || err.status >= 500) opts.logger?.error({ err: e }, 'remote-write failed');
+      res.writeHead(err.status, { 'Content-Type': 'text/plain; charset=utf-8', ...(err.retryAfter ? { 'Retry-After': String(err.retryAfter) } : {}) });
+      res.end(err.detail + '\n');
+      m.requests.inc({ version, code: String(err.status) });
+    } finally {
+      inflight -= counted;
+      m.inflight.set(inflight);
+      m.duration.observe({ version }, Number(process.hrtime.bigint() - start) / 1e9);
+    }
+  };
+
+  interface IngestResult {
+    samplesWritten: number;
+    histogramsRejected: number;
+    exemplarsRejected: number;
+    firstError?: StrataError;
+  }
+
+  async function ingest(tenant: string, batch: WriteBatch, v2: boolean): Promise<IngestResult> {
+    const limits = opts.limits.forTenant(tenant);
+    const wait = rate.take(tenant, batch.numSamples, limits.ingestionRate, limits.ingestionBurstSize);
+    if (wait > 0) {
+      m.discarded.inc({ reason: 'ingestion-rate-limited', tenant }, batch.numSamples);
+      throw new StrataError(
+        'ingestion-rate-limited',
+        `the request has been rejected because the tenant exceeded its ingestion rate limit, set to ${limits.ingestionRate} samples/s with a maximum allowed burst of ${limits.ingestionBurstSize}; this request would add ${batch.numSamples} samples. ${limitHint('ingestionRate')}`,
+        { status: cfg.ingestionRateLimitStatus, retryAfter: wait },
+      );
+    }
+    const storage = await opts.storage.tenant(tenant);
+    storage.setMaxSeries(limits.maxGlobalSeriesPerUser);
+    const app = storage.appender();
+    const maxT = now() + cfg.creationGracePeriodMs;
+    const discarded = new Map<ErrorId, number>();
+    let firstError: StrataError | undefined;
+    let accepted = 0;
+    let histograms = 0;
+    let exemplars = 0;
+    const fail = (id: ErrorId, n: number, err: () => StrataError) => {
+      discarded.set(id, (discarded.get(id) ?? 0) + n);
+      if (!firstError) firstError = err();
+    };
+    for (const s of batch.series) {
+      histograms += s.histograms;
+      exemplars += s.exemplars;
+      if (s.histograms > 0) fail('unsupported-sample-type', s.histograms, () => unsupported(s.labels, 'native histogram samples'));
+      if (s.exemplars > 0) fail('unsupported-sample-type', s.exemplars, () => unsupported(s.labels, 'exemplars'));
+      const nSamples = s.sampleEnd - s.sampleStart;
+      if (s.metadata && (s.metadata.type !== 'unknown' || s.metadata.help !== '' || s.metadata.unit !== '')) {
+        const name = metricNameOf(s.labels);
+        if (name) opts.metadata.set(tenant, name, s.metadata);
+      }
+      if (nSamples === 0) continue;
+      const labels = validateSeries(s.labels, limits, v2);
+      if (labels instanceof StrataError) {
+        fail(labels.id, nSamples, () => labels);
+        continue;
+      }
+      const ref = app.ref(labels);
+      if (ref === SERIES_LIMIT_REACHED) {
+        fail('max-series-per-tenant', nSamples, () =>
+          new StrataError('max-series-per-tenant', `per-tenant series limit of ${limits.maxGlobalSeriesPerUser} exceeded; the series was not created: '${describeSeries(s.labels)}'. ${limitHint('maxGlobalSeriesPerUser')}`),
+        );
+        continue;
+      }
+      for (let i = s.sampleStart; i < s.sampleEnd; i++) {
+        const t = batch.timestamps[i];
+        if (t > maxT) {
+          fail('sample-too-far-in-future', 1, () => new StrataError('sample-too-far-in-future', `received a sample whose timestamp is too far in the future (timestamp: ${new Date(t).toISOString()}, more than --receiver.creation-grace-period = ${cfg.creationGracePeriodMs / 1000}s ahead of now) series: '${describeSeries(s.labels)}'`));
+          continue;
+        }
+        const st = app.append(ref, t, batch.values[i]);
+        if (st === AppendStatus.OK) accepted++;
+        else if (st === AppendStatus.DUPLICATE_IDENTICAL) accepted++;
+        else if (st === AppendStatus.TOO_OLD) {
+          fail('sample-too-old', 1, () => new StrataError('sample-too-old', `received a sample whose timestamp is too old for the head and outside the out-of-order window (timestamp: ${new Date(t).toISOString()}); configure --receiver.out-of-order-window to accept older samples series: '${describeSeries(s.labels)}'`));
+        } else {
+          fail('sample-duplicate-timestamp', 1, () => new StrataError('sample-duplicate-timestamp', `received a sample with the same timestamp as an existing sample but a different value (timestamp: ${new Date(t).toISOString()}) series: '${describeSeries(s.labels)}'`));
+        }
+      }
+    }
+    for (const md of batch.metadata) {
+      if (md.metricFamilyName) opts.metadata.set(tenant, md.metricFamilyName, { type: md.type, help: md.help, unit: md.unit });
+    }
+    await app.commit();
+    m.received.inc({ tenant }, accepted);
+    for (const [reason, n] of discarded) m.discarded.inc({ reason, tenant }, n);
+    return { samplesWritten: accepted, histogramsRejected: histograms, exemplarsRejected: exemplars, firstError };
+  }
+}
+
+function respond(res: ServerResponse, r: { samplesWritten: number; firstError?: StrataError }, version: string): void {
+  const headers: Record<string, string> = {};
+  if (version === '2.0') {
+    // Native histograms and exemplars are not stored yet, so their written counts are zero.
+    headers['X-Prometheus-Remote-Write-Samples-Written'] = String(r.samplesWritten);
+    headers['X-Prometheus-Remote-Write-Histograms-Written'] = '0';
+    headers['X-Prometheus-Remote-Write-Exemplars-Written'] = '0';
+  }
+  if (r.firstError) {
+    res.writeHead(r.firstError.status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(r.firstError.detail + '\n');
+    return;
+  }
+  res.writeHead(204, headers);
+  res.end();
+}
+
+function unsupported(pairs: readonly string[], what: string): StrataError {
+  return new StrataError('unsupported-sample-type', `${what} are not stored yet and were rejected; float samples of the same request were written. series: '${describeSeries(pairs)}'`);
+}
+
+function metricNameOf(pairs: readonly string[]): string {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === '__name__') return pairs[i + 1];
+  return '';
+}
+
+function tooLarge(size: number, limit: number): StrataError {
+  return new StrataError('request-too-large', `the request body of ${size} bytes exceeds the limit of ${limit} bytes (--receiver.max-request-bytes); split the request (Prometheus: lower queue_config.max_samples_per_send)`);
+}
+
+/** Content negotiation as the remote-write specs define it; returns '1.0' or '2.0'. */
+export function protocolVersion(req: IncomingMessage): '1.0' | '2.0' {
+  const ctype = (req.headers['content-type'] ?? '').toString();
+  const [media, ...params] = ctype.split(';').map((p) => p.trim());
+  if (media.toLowerCase() !== 'application/x-protobuf') {
+    throw new StrataError('unsupported-content-type', `unsupported Content-Type ${JSON.stringify(ctype)}; remote-write needs application/x-protobuf`);
+  }
+  let proto = PROTO_V1;
+  for (const p of params) {
+    const [k, v] = p.split('=').map((x) => x.trim());
+    if (k.toLowerCase() === 'proto') proto = (v ?? '').replace(/^"|"$/g, '');
+  }
+  const enc = (req.headers['content-encoding'] ?? '').toString().toLowerCase();
+  if (enc !== 'snappy') {
+    throw new StrataError('unsupported-content-encoding', `unsupported Content-Encoding ${JSON.stringify(enc)}; remote-write bodies must be snappy-compressed`);
+  }
+  if (proto === PROTO_V1) return '1.0';
+  if (proto === PROTO_V2) return '2.0';
+  throw new StrataError('unsupported-content-type', `unsupported remote-write message ${JSON.stringify(proto)}; this receiver accepts ${PROTO_V1} and ${PROTO_V2}`);
+}
+
+async function readLimited(req: IncomingMessage, limit: number, onExtra: (bytes: number) => void, reserved: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > limit) throw tooLarge(n, limit);
+    if (n > reserved) {
+      onExtra(n - Math.max(reserved, n - c.length));
+    }
+    chunks.push(c);
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, n);
+}
