@@ -22,7 +22,6 @@ describe('configuration', () => {
     expect(c.str('wal.fsync')).toBe('batch');
     expect(c.num('receiver.max-request-bytes')).toBe(32 * 1024 * 1024);
     expect(c.num('receiver.out-of-order-window')).toBe(30 * 60_000);
-    expect(c.num('query.timeout')).toBe(120_000);
     expect(c.bool('auth.multitenancy-enabled')).toBe(false);
   });
 
@@ -46,9 +45,9 @@ describe('configuration', () => {
   test.each([
     [['--nope=1'], /unknown flag --nope/],
     [['--wal.fsync=sometimes'], /one of batch, none/],
-    [['--query.timeout=soon'], /invalid duration/],
+    [['--receiver.creation-grace-period=soon'], /invalid duration/],
     [['--receiver.max-request-bytes=lots'], /invalid size/],
-    [['--query.max-samples=1.5'], /an integer/],
+    [['--validation.max-label-names-per-series=1.5'], /an integer/],
   ])('bad flags %j are refused clearly', (argv, msg) => {
     expect(() => loadConfig(parseArgs(argv).flags)).toThrow(msg);
   });

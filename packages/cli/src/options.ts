@@ -37,12 +37,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'ingester.max-global-series-per-user', type: 'int', default: 1_500_000, help: 'Default per-tenant limit of active series (0 = unlimited).' },
   { flag: 'distributor.ingestion-rate-limit', type: 'float', default: 1_000_000, help: 'Default per-tenant ingestion rate in samples per second (0 = unlimited).' },
   { flag: 'distributor.ingestion-burst-size', type: 'int', default: 10_000_000, help: 'Default per-tenant ingestion burst in samples.' },
-  { flag: 'query.timeout', type: 'duration', default: '2m', help: 'Maximum time a query may take before it is cancelled.' },
-  { flag: 'query.max-samples', type: 'int', default: 50_000_000, help: 'Maximum samples a single query may load into memory.' },
-  { flag: 'query.lookback-delta', type: 'duration', default: '5m', help: 'How far back an instant vector selector looks for a sample.' },
 ];
 
 export const COMPONENTS: Readonly<Record<string, string>> = {
-  all: 'Every component in one process: receiver and querier over a local head (the default).',
+  all: 'Every component in one process: the receiver and the read API over its head (the default).',
   receiver: 'Accepts Prometheus remote-write into the WAL-backed head and serves its series API.',
 };

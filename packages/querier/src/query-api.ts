@@ -1,6 +1,7 @@
 /**
- * The Prometheus query API of the querier: PromQL endpoints plus the series and label endpoints,
- * over any Queryable (the local head now; the fan-out over receivers and store gateways later).
+ * The Prometheus read API of the querier: series, label and metadata endpoints over any
+ * Queryable (the local head now; the fan-out over receivers and store gateways later). The PromQL
+ * endpoints (/api/v1/query, /api/v1/query_range) join them with the engine.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MetricMetadata, Queryable } from '@strata/model';
@@ -17,7 +18,6 @@ import {
   type Router,
   type TenancyConfig,
 } from '@strata/api';
-import { Engine, formatQueryHandler, parseQueryHandler, queryHandler, queryRangeHandler } from '@strata/promql';
 
 export interface MetadataSource {
   /** Metadata per metric family name, as /api/v1/metadata returns it. */
@@ -26,7 +26,6 @@ export interface MetadataSource {
 
 export interface QueryApiDeps {
   queryable: Queryable;
-  engine: Engine;
   tenancy: TenancyConfig;
   metadata?: MetadataSource;
 }
@@ -56,10 +55,6 @@ function wrap(deps: QueryApiDeps, fn: ParamsHandler) {
 export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
   const q = (tenant: string) => deps.queryable.querier(tenant);
   const both = ['GET', 'POST'];
-  router.add(both, '/api/v1/query', wrap(deps, (p, t, signal) => queryHandler(p, q(t), deps.engine, { signal })));
-  router.add(both, '/api/v1/query_range', wrap(deps, (p, t, signal) => queryRangeHandler(p, q(t), deps.engine, { signal })));
-  router.add(both, '/api/v1/format_query', wrap(deps, (p) => formatQueryHandler(p)));
-  router.add(both, '/api/v1/parse_query', wrap(deps, (p) => parseQueryHandler(p)));
   router.add(both, '/api/v1/series', wrap(deps, (p, t, signal) => seriesHandler(p, q(t), signal)));
   router.add(both, '/api/v1/labels', wrap(deps, (p, t, signal) => labelNamesHandler(p, q(t), signal)));
   router.add('GET', '/api/v1/label/:name/values', async (req, res, params) =>

@@ -7,7 +7,6 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { StrataError } from '@strata/model';
 import { HttpServer, mountStatusRoutes, Router, type Handler } from '@strata/api';
 import { TSDB } from '@strata/tsdb';
-import { Engine } from '@strata/promql';
 import { mountQueryApi } from '@strata/querier';
 import { createWriteHandler, Limits, MetadataStore } from '@strata/receiver';
 import type { Config } from '../config.js';
@@ -82,12 +81,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       storagePath,
     },
   });
-  const engine = new Engine({
-    lookbackDeltaMs: cfg.num('query.lookback-delta'),
-    maxSamples: cfg.num('query.max-samples'),
-    timeoutMs: cfg.num('query.timeout'),
-  });
-  mountQueryApi(router, { queryable: tsdb.queryable(), engine, tenancy, metadata });
+  mountQueryApi(router, { queryable: tsdb.queryable(), tenancy, metadata });
   ready = true;
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
 
