@@ -20,6 +20,7 @@ export interface TSDBOptions {
   blockDurationMs?: number;
   walSegmentBytes?: number;
   logger?: Logger;
+  onFsync?: (seconds: number) => void;
 }
 
 const SNAPSHOT = 'snapshot';
@@ -55,7 +56,7 @@ export class TenantDB implements TenantStorage {
         });
       }
     };
-    const { wal, stats } = await WAL.open(path.join(dir, 'wal'), { fsync: opts.fsync, segmentBytes: opts.walSegmentBytes, logger: opts.logger }, onRecord, from);
+    const { wal, stats } = await WAL.open(path.join(dir, 'wal'), { fsync: opts.fsync, segmentBytes: opts.walSegmentBytes, logger: opts.logger, onFsync: opts.onFsync }, onRecord, from);
     opts.logger?.info({ tenant, ...stats, fromSnapshot: !!from, series: headForReplay.numSeries }, 'tenant head loaded');
     return new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from });
   }

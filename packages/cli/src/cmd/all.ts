@@ -11,6 +11,7 @@ import { mountQueryApi } from '@strata/querier';
 import { createWriteHandler, Limits, MetadataStore } from '@strata/receiver';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
+import { registerTsdbMetrics, walFsyncHistogram } from '../tsdb-metrics.js';
 
 /** Paths answered even while the WAL replays. */
 const ALWAYS_SERVED = new Set(['/-/healthy', '/-/ready', '/metrics', '/api/v1/status/buildinfo']);
@@ -45,12 +46,17 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; replaying the write-ahead log');
 
   const startedAt = Date.now();
+  const fsyncs = walFsyncHistogram(registry);
+  let db: TSDB | undefined;
+  registerTsdbMetrics(registry, () => db);
   const tsdb = await TSDB.open({
+    onFsync: (s) => fsyncs.observe(s),
     dir: path.join(storagePath, 'tsdb'),
     fsync: cfg.str('wal.fsync') as 'batch' | 'none',
     head: { outOfOrderWindowMs: cfg.num('receiver.out-of-order-window'), samplesPerChunk: 120, maxSeries: 0 },
     logger,
   });
+  db = tsdb;
   const limits = new Limits({
     defaults: {
       ingestionRate: cfg.num('distributor.ingestion-rate-limit'),

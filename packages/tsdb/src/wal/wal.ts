@@ -33,6 +33,8 @@ export interface WalOptions {
   fsync: FsyncMode;
   segmentBytes?: number;
   logger?: Logger;
+  /** Observes every fsync's duration in seconds (for a latency histogram). */
+  onFsync?: (seconds: number) => void;
 }
 
 interface Waiter {
@@ -176,8 +178,10 @@ export class WAL {
     if (this.opts.fsync === 'batch') {
       const t0 = process.hrtime.bigint();
       await this.fh!.datasync();
-      this.fsyncSeconds += Number(process.hrtime.bigint() - t0) / 1e9;
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      this.fsyncSeconds += secs;
       this.fsyncs++;
+      this.opts.onFsync?.(secs);
     }
   }
 

@@ -1,0 +1,40 @@
+/** Strata's own metrics about the TSDB: head series and time range per tenant, WAL fsyncs. */
+import { Gauge, Histogram, type Registry } from 'prom-client';
+import type { TSDB } from '@strata/tsdb';
+
+export function walFsyncHistogram(registry: Registry): Histogram {
+  return new Histogram({
+    name: 'strata_wal_fsync_duration_seconds',
+    help: 'Duration of WAL fsyncs; every acknowledged write waited for one (shared by concurrent writes).',
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+}
+
+export function registerTsdbMetrics(registry: Registry, db: () => TSDB | undefined): void {
+  new Gauge({
+    name: 'strata_head_series',
+    help: 'Active series in the head, by tenant.',
+    labelNames: ['tenant'],
+    registers: [registry],
+    collect() {
+      const d = db();
+      if (!d) return;
+      for (const t of d.tenants()) this.set({ tenant: t }, d.openTenant(t)?.stats().numSeries ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'strata_head_max_time_seconds',
+    help: 'Newest sample timestamp in the head, by tenant.',
+    labelNames: ['tenant'],
+    registers: [registry],
+    collect() {
+      const d = db();
+      if (!d) return;
+      for (const t of d.tenants()) {
+        const max = d.openTenant(t)?.stats().maxTime ?? -Infinity;
+        if (Number.isFinite(max)) this.set({ tenant: t }, max / 1000);
+      }
+    },
+  });
+}

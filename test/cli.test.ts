@@ -1,0 +1,62 @@
+/** The `strata` command as a user runs it: help, components, config file, /metrics, prefixes. */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Labels } from '@strata/model';
+import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
+import { freePort, getJson, REPO, startStrata, stop, STRATA_BIN, tempDir } from './harness.js';
+
+jest.setTimeout(60_000);
+
+test('npx strata --help lists the components and flags', () => {
+  const out = execFileSync('npx', ['strata', '--help'], { cwd: REPO, encoding: 'utf8' });
+  expect(out).toMatch(/Components:\n\s+all\s/);
+  expect(out).toMatch(/\n\s+receiver\s/);
+  expect(out).toContain('--http.address=<string> (default "0.0.0.0:9009")');
+  expect(out).toContain('--storage.path=<string> (default "./data")');
+  expect(out).toContain('--objstore.config-file');
+});
+
+test('an unknown flag or component exits 2 with a clear message', () => {
+  const run = (args: string[]) => {
+    try {
+      execFileSync(process.execPath, [STRATA_BIN, ...args], { encoding: 'utf8', stdio: 'pipe' });
+      return { code: 0, err: '' };
+    } catch (e) {
+      const x = e as { status: number; stderr: string };
+      return { code: x.status, err: x.stderr };
+    }
+  };
+  expect(run(['all', '--nope=1'])).toEqual({ code: 2, err: 'unknown flag --nope (see strata --help)\n' });
+  expect(run(['frobnicate']).code).toBe(2);
+});
+
+test('strata receiver with a config file: write, read under / and /prometheus, /metrics', async () => {
+  const port = await freePort();
+  const dir = tempDir('cfg');
+  const cfg = path.join(dir, 'strata.yml');
+  fs.writeFileSync(cfg, `http:\n  address: 127.0.0.1:${port}\nwal:\n  fsync: batch\n`);
+  const s = await startStrata({ component: 'receiver', port, args: [`--config.file=${cfg}`] });
+  try {
+    const body = snappyEncode(encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'cli_test', job: 'j' }), timestamps: [Date.now()], values: [1] }]));
+    const w = await fetch(`${s.url}/api/v1/push`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+    expect(w.status).toBe(204);
+    for (const prefix of ['', '/prometheus']) {
+      const r = await getJson(`${s.url}${prefix}/api/v1/series?match[]=cli_test`);
+      expect(r.data).toEqual([{ __name__: 'cli_test', job: 'j' }]);
+      const l = await getJson(`${s.url}${prefix}/api/v1/labels`);
+      expect(l.data).toEqual(['__name__', 'job']);
+    }
+    const bad = await getJson(`${s.url}/api/v1/series?match[]=rate(`);
+    expect(bad).toMatchObject({ status: 'error', errorType: 'bad_data' });
+    expect(bad.error).toContain('invalid parameter "match[]"');
+    const nf = await fetch(`${s.url}/api/v1/nope`);
+    expect(nf.status).toBe(404);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    for (const name of ['strata_received_samples_total{tenant="anonymous"} 1', 'strata_head_series{tenant="anonymous"} 1', 'strata_wal_fsync_duration_seconds_count', 'strata_request_duration_seconds_bucket', 'strata_discarded_samples_total', 'process_resident_memory_bytes']) {
+      expect(metrics).toContain(name);
+    }
+  } finally {
+    await stop(s);
+  }
+});
