@@ -5,7 +5,20 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export const REPO = path.resolve(__dirname, '..');
+/** The repository root: the nearest folder up from the working directory whose package is "strata". */
+function findRepo(from: string): string {
+  for (let d = from; ; d = path.dirname(d)) {
+    try {
+      if (JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')).name === 'strata') return d;
+    } catch {
+      // not here
+    }
+    if (path.dirname(d) === d) throw new Error(`not inside the strata repository: ${from}`);
+  }
+}
+
+// Works both under jest (CommonJS) and tsx (ES modules), where __dirname does not exist.
+export const REPO = findRepo(process.cwd());
 export const STRATA_BIN = path.join(REPO, 'packages/cli/bin/strata.js');
 
 export function tempDir(prefix: string): string {

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { StrataError, toStrataError, type ErrorId } from '@strata/model';
 import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
-import { decodeWriteRequestV1, decodeWriteRequestV2, snappyDecode, type WriteBatch } from '@strata/remote';
+import { decodeWriteRequestV1, decodeWriteRequestV2, snappyDecode, wireLabelsEqual, type WriteBatch } from '@strata/remote';
 import { Limits, RateLimiter } from './limits.js';
 import { MetadataStore } from './metadata-store.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
@@ -178,39 +178,53 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     for (const s of batch.series) {
       histograms += s.histograms;
       exemplars += s.exemplars;
-      if (s.histograms > 0) fail('unsupported-sample-type', s.histograms, () => unsupported(s.labels, 'native histogram samples'));
-      if (s.exemplars > 0) fail('unsupported-sample-type', s.exemplars, () => unsupported(s.labels, 'exemplars'));
+      if (s.histograms > 0) fail('unsupported-sample-type', s.histograms, () => unsupported(batch.labelsOf(s), 'native histogram samples'));
+      if (s.exemplars > 0) fail('unsupported-sample-type', s.exemplars, () => unsupported(batch.labelsOf(s), 'exemplars'));
       const nSamples = s.sampleEnd - s.sampleStart;
       if (s.metadata && (s.metadata.type !== 'unknown' || s.metadata.help !== '' || s.metadata.unit !== '')) {
-        const name = metricNameOf(s.labels);
+        const name = metricNameOf(batch.labelsOf(s));
         if (name) opts.metadata.set(tenant, name, s.metadata);
       }
       if (nSamples === 0) continue;
-      const labels = validateSeries(s.labels, limits, v2);
-      if (labels instanceof StrataError) {
-        fail(labels.id, nSamples, () => labels);
-        continue;
+      // A series seen before with the same wire bytes was validated when it was created; its
+      // labels are neither decoded nor validated again.
+      const wired = s.labelsStart >= 0;
+      let ref = wired ? app.cachedRef(s.labelsHash, (l) => wireLabelsEqual(batch.raw, s.labelsStart, s.labelsEnd, l.pairs)) : undefined;
+      if (ref === undefined) {
+        let pairs: string[];
+        try {
+          pairs = batch.labelsOf(s);
+        } catch (e) {
+          const err = toStrataError(e);
+          fail(err.id, nSamples, () => err);
+          continue;
+        }
+        const labels = validateSeries(pairs, limits, v2);
+        if (labels instanceof StrataError) {
+          fail(labels.id, nSamples, () => labels);
+          continue;
+        }
+        ref = app.ref(labels, wired ? s.labelsHash : undefined);
       }
-      const ref = app.ref(labels);
       if (ref === SERIES_LIMIT_REACHED) {
         fail('max-series-per-tenant', nSamples, () =>
-          new StrataError('max-series-per-tenant', `per-tenant series limit of ${limits.maxGlobalSeriesPerUser} exceeded; the series was not created: '${describeSeries(s.labels)}'. ${limitHint('maxGlobalSeriesPerUser')}`),
+          new StrataError('max-series-per-tenant', `per-tenant series limit of ${limits.maxGlobalSeriesPerUser} exceeded; the series was not created: '${describeSeries(batch.labelsOf(s))}'. ${limitHint('maxGlobalSeriesPerUser')}`),
         );
         continue;
       }
       for (let i = s.sampleStart; i < s.sampleEnd; i++) {
         const t = batch.timestamps[i];
         if (t > maxT) {
-          fail('sample-too-far-in-future', 1, () => new StrataError('sample-too-far-in-future', `received a sample whose timestamp is too far in the future (timestamp: ${new Date(t).toISOString()}, more than --receiver.creation-grace-period = ${cfg.creationGracePeriodMs / 1000}s ahead of now) series: '${describeSeries(s.labels)}'`));
+          fail('sample-too-far-in-future', 1, () => new StrataError('sample-too-far-in-future', `received a sample whose timestamp is too far in the future (timestamp: ${new Date(t).toISOString()}, more than --receiver.creation-grace-period = ${cfg.creationGracePeriodMs / 1000}s ahead of now) series: '${describeSeries(batch.labelsOf(s))}'`));
           continue;
         }
         const st = app.append(ref, t, batch.values[i]);
         if (st === AppendStatus.OK) accepted++;
         else if (st === AppendStatus.DUPLICATE_IDENTICAL) accepted++;
         else if (st === AppendStatus.TOO_OLD) {
-          fail('sample-too-old', 1, () => new StrataError('sample-too-old', `received a sample whose timestamp is too old for the head and outside the out-of-order window (timestamp: ${new Date(t).toISOString()}); configure --receiver.out-of-order-window to accept older samples series: '${describeSeries(s.labels)}'`));
+          fail('sample-too-old', 1, () => new StrataError('sample-too-old', `received a sample whose timestamp is too old for the head and outside the out-of-order window (timestamp: ${new Date(t).toISOString()}); configure --receiver.out-of-order-window to accept older samples series: '${describeSeries(batch.labelsOf(s))}'`));
         } else {
-          fail('sample-duplicate-timestamp', 1, () => new StrataError('sample-duplicate-timestamp', `received a sample with the same timestamp as an existing sample but a different value (timestamp: ${new Date(t).toISOString()}) series: '${describeSeries(s.labels)}'`));
+          fail('sample-duplicate-timestamp', 1, () => new StrataError('sample-duplicate-timestamp', `received a sample with the same timestamp as an existing sample but a different value (timestamp: ${new Date(t).toISOString()}) series: '${describeSeries(batch.labelsOf(s))}'`));
         }
       }
     }

@@ -19,12 +19,16 @@ export function malformed(what: string): StrataError {
 export class PbReader {
   pos: number;
 
+  /** End of the message being read; decoders narrow it while reading a nested message. */
+  end: number;
+
   constructor(
     readonly buf: Buffer,
     start = 0,
-    readonly end = buf.length,
+    end = buf.length,
   ) {
     this.pos = start;
+    this.end = end;
   }
 
   get done(): boolean {
@@ -157,5 +161,12 @@ export function decodeString(buf: Buffer, start: number, end: number): string {
       }
     }
   }
-  return buf.toString('latin1', start, end);
+  return latin1(buf, start, end);
+}
+
+type Latin1Sliceable = { latin1Slice(start: number, end: number): string };
+
+/** Bytes as a one-byte string, through Buffer's native latin1 slicer (untyped in @types/node). */
+export function latin1(buf: Buffer, start: number, end: number): string {
+  return (buf as unknown as Latin1Sliceable).latin1Slice(start, end);
 }

@@ -15,13 +15,25 @@ export interface SeriesRecord {
   exemplars: number;
   /** 2.0 only: per-series metadata. */
   metadata?: MetricMetadata;
+  /**
+   * 1.0 only: the byte range of the Label fields in the request when they were contiguous, and
+   * a 32-bit hash of those bytes: the series' identity as sent, for a lookup without decoding.
+   * labelsStart < 0 when unavailable.
+   */
+  labelsStart: number;
+  labelsEnd: number;
+  labelsHash: number;
 }
 
 export interface MetadataRecord extends MetricMetadata {
   metricFamilyName: string;
 }
 
+import { decodeLabelFields } from './labels-v1.js';
+
 export class WriteBatch {
+  /** The decoded request body; label byte ranges point into it. */
+  raw: Buffer = Buffer.alloc(0);
   series: SeriesRecord[] = [];
   metadata: MetadataRecord[] = [];
   timestamps: Float64Array;
@@ -34,6 +46,12 @@ export class WriteBatch {
     this.timestamps = new Float64Array(capacity);
     this.values = new Float64Array(capacity);
     this.valueBytes = new Uint8Array(this.values.buffer);
+  }
+
+  /** The series' label pairs as sent, decoding them on first use (validates UTF-8). */
+  labelsOf(s: SeriesRecord): string[] {
+    if (s.labels.length === 0 && s.labelsStart >= 0) decodeLabelFields(this.raw, s.labelsStart, s.labelsEnd, s.labels);
+    return s.labels;
   }
 
   get numHistograms(): number {

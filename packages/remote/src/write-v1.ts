@@ -7,10 +7,12 @@
 import type { Labels, MetricMetadata } from '@strata/model';
 import { malformed, PbReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
 import { PbWriter } from './pb-writer.js';
+import { decodeLabelFields } from './labels-v1.js';
 import { metricTypeFromProto, metricTypeToProto, WriteBatch, type SeriesRecord } from './write-batch.js';
 
 export function decodeWriteRequestV1(buf: Buffer): WriteBatch {
   const batch = new WriteBatch(Math.max(64, buf.length >>> 4));
+  batch.raw = buf;
   const r = new PbReader(buf);
   while (!r.done) {
     const tag = r.tag();
@@ -30,9 +32,13 @@ export function decodeWriteRequestV1(buf: Buffer): WriteBatch {
 }
 
 function decodeTimeSeries(buf: Buffer, start: number, end: number, batch: WriteBatch): SeriesRecord {
+  // One reader, re-pointed at each nested message: no object per label or sample.
   const r = new PbReader(buf, start, end);
-  const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0 };
-  while (!r.done) {
+  const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0, labelsStart: -1, labelsEnd: -1, labelsHash: 0 };
+  let labelsFrom = -1;
+  let labelsTo = -1;
+  let contiguous = true;
+  while (r.pos < end) {
     const tag = r.tag();
     const field = Math.floor(tag / 8);
     const wt = tag & 7;
@@ -40,45 +46,54 @@ function decodeTimeSeries(buf: Buffer, start: number, end: number, batch: WriteB
       r.skip(wt);
       continue;
     }
+    const fieldStart = r.pos;
     const n = r.len();
     const sub = r.pos;
-    r.pos += n;
-    if (field === 1) decodeLabel(new PbReader(buf, sub, sub + n), s.labels);
-    else if (field === 2) decodeSample(new PbReader(buf, sub, sub + n), batch);
+    const subEnd = sub + n;
+    if (field === 1) {
+      // Label strings are decoded later, and only for series the head does not know yet.
+      if (labelsFrom < 0) labelsFrom = fieldStart - 1;
+      else if (labelsTo !== fieldStart - 1) contiguous = false;
+      labelsTo = subEnd;
+    } else if (field === 2) decodeSampleAt(r, subEnd, batch);
     else if (field === 3) s.exemplars++;
     else if (field === 4) s.histograms++;
+    r.pos = subEnd;
+  }
+  if (contiguous && labelsFrom >= 0) {
+    s.labelsStart = labelsFrom;
+    s.labelsEnd = labelsTo;
+    s.labelsHash = hashBytes(buf, labelsFrom, labelsTo);
+  } else if (labelsFrom >= 0) {
+    // Labels interleaved with samples (legal, never seen from Prometheus): decode them now.
+    decodeLabelFields(buf, start, end, s.labels);
   }
   s.sampleEnd = batch.numSamples;
   return s;
 }
 
-function decodeLabel(r: PbReader, out: string[]): void {
-  let name = '';
-  let value = '';
-  while (!r.done) {
-    const tag = r.tag();
-    if (tag === (1 << 3) + WIRE_LEN) name = r.string();
-    else if (tag === (2 << 3) + WIRE_LEN) value = r.string();
-    else r.skip(tag & 7);
-  }
-  out.push(name, value);
-}
-
 const ZERO8 = new Uint8Array(8);
 
-/** Shared by 1.0 and 2.0: Sample{1: double value, 2: int64 timestamp}. */
-export function decodeSample(r: PbReader, batch: WriteBatch): void {
+/** Shared by 1.0 and 2.0: Sample{1: double value, 2: int64 timestamp}, read in place. */
+export function decodeSampleAt(r: PbReader, end: number, batch: WriteBatch): void {
   let valueAt = -1;
   let t = 0;
-  while (!r.done) {
+  const outer = r.end;
+  r.end = end;
+  while (r.pos < end) {
     const tag = r.tag();
     if (tag === (1 << 3) + WIRE_FIXED64) valueAt = r.fixed64Offset();
     else if (tag === (2 << 3) + WIRE_VARINT) t = r.int64();
-    else if ((tag & 7) > 5) throw malformed(`unsupported wire type ${tag & 7}`);
     else r.skip(tag & 7);
   }
+  r.end = outer;
   if (valueAt < 0) batch.pushRaw(t, ZERO8, 0);
   else batch.pushRaw(t, r.buf, valueAt);
+}
+
+/** Sample decoding through its own reader (kept for callers outside the hot path). */
+export function decodeSample(r: PbReader, batch: WriteBatch): void {
+  decodeSampleAt(r, r.end, batch);
 }
 
 function decodeMetadata(r: PbReader, batch: WriteBatch): void {
@@ -147,4 +162,78 @@ export function encodeWriteRequestV1(series: readonly SeriesToWrite[], metadata:
     });
   }
   return w.finish();
+}
+
+/**
+ * A 32-bit FNV-1a hash of a byte range. It only finds candidates: a hit is always verified
+ * against the stored labels, so collisions cost a lookup, never a wrong series.
+ */
+export function hashBytes(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Whether the 1.0 Label fields in buf[start, end) encode exactly these sorted label pairs.
+ * Compares bytes with character codes, so it answers false (not a guess) for non-ASCII text.
+ */
+export function wireLabelsEqual(buf: Uint8Array, start: number, end: number, pairs: readonly string[]): boolean {
+  let p = start;
+  let k = 0;
+  while (p < end) {
+    if (buf[p++] !== 0x0a) return false;
+    p = readLen(buf, p);
+    if (p < 0) return false;
+    const lblEnd = p + lenOut;
+    let nameAt = -1;
+    let nameLen = 0;
+    let valueAt = -1;
+    let valueLen = 0;
+    while (p < lblEnd) {
+      const tag = buf[p++];
+      const r = readLen(buf, p);
+      if (r < 0) return false;
+      if (tag === 0x0a) {
+        nameAt = r;
+        nameLen = lenOut;
+      } else if (tag === 0x12) {
+        valueAt = r;
+        valueLen = lenOut;
+      } else return false;
+      p = r + lenOut;
+    }
+    if (k + 1 >= pairs.length) return false;
+    if (!sameAscii(buf, nameAt, nameLen, pairs[k]) || !sameAscii(buf, valueAt, valueLen, pairs[k + 1])) return false;
+    k += 2;
+  }
+  return k === pairs.length;
+}
+
+/** Output of readLen; a module-level slot so the hot loop allocates nothing. */
+let lenOut = 0;
+
+/** Reads a varint length at p into lenOut; returns the position after it, or -1. */
+function readLen(buf: Uint8Array, p: number): number {
+  let v = 0;
+  for (let shift = 0; shift < 28; shift += 7) {
+    if (p >= buf.length) return -1;
+    const b = buf[p++];
+    v |= (b & 0x7f) << shift;
+    if (b < 0x80) {
+      lenOut = v;
+      return p;
+    }
+  }
+  return -1;
+}
+
+function sameAscii(buf: Uint8Array, at: number, len: number, s: string): boolean {
+  if (at < 0) return s.length === 0;
+  if (len !== s.length) return false;
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80 || buf[at + i] !== c) return false;
+  }
+  return true;
 }

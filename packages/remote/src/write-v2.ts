@@ -37,7 +37,7 @@ export function decodeWriteRequestV2(buf: Buffer): WriteBatch {
 
 function decodeSeries(buf: Buffer, start: number, end: number, batch: WriteBatch, sym: (ref: number) => string): SeriesRecord {
   const r = new PbReader(buf, start, end);
-  const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0 };
+  const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0, labelsStart: -1, labelsEnd: -1, labelsHash: 0 };
   while (!r.done) {
     const tag = r.tag();
     const field = Math.floor(tag / 8);

@@ -31,8 +31,17 @@ export interface HeadOptions {
 }
 
 export interface Appender {
-  /** The series reference for a label set, creating the series if needed. SERIES_LIMIT_REACHED when full. */
-  ref(labels: Labels): number;
+  /**
+   * The series reference for a label set, creating the series if needed. SERIES_LIMIT_REACHED
+   * when full. `wireHash`, when given, is a hash of the label set as it arrived on the wire, so
+   * the next request carrying the same bytes finds the series through cachedRef() undecoded.
+   */
+  ref(labels: Labels, wireHash?: number): number;
+  /**
+   * The series remembered for a wire hash, if `verify` confirms that the wire bytes really are
+   * its labels (hashes only find candidates), else undefined.
+   */
+  cachedRef(wireHash: number, verify: (labels: Labels) => boolean): number | undefined;
   /** Stage a sample for a series reference; nothing is visible or durable before commit(). */
   append(ref: number, t: number, v: number): AppendStatus;
   /** Writes the staged samples to the WAL, waits for the (group) fsync, then applies them to the head. */

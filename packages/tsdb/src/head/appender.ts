@@ -4,10 +4,13 @@
  */
 import { StrataError, type Labels } from '@strata/model';
 import { AppendStatus, SERIES_LIMIT_REACHED, type Appender } from '../api.js';
-import { floatBits } from '../chunkenc/xor.js';
 import { encodeSamples, encodeSeries } from '../wal/records.js';
 import type { WAL } from '../wal/wal.js';
 import type { Head } from './head.js';
+
+// Value bits without allocating a pair per sample.
+const SCRATCH_F64 = new Float64Array(1);
+const SCRATCH_U32 = new Uint32Array(SCRATCH_F64.buffer);
 
 export class HeadAppender implements Appender {
   private refs = new Uint32Array(64);
@@ -23,9 +26,14 @@ export class HeadAppender implements Appender {
     private readonly wal: WAL,
   ) {}
 
-  ref(labels: Labels): number {
+  cachedRef(wireHash: number, verify: (labels: Labels) => boolean): number | undefined {
+    return this.head.wireRef(wireHash, verify);
+  }
+
+  ref(labels: Labels, wireHash?: number): number {
     const r = this.head.getOrCreate(labels);
     if (!r) return SERIES_LIMIT_REACHED;
+    if (wireHash !== undefined) this.head.rememberWireRef(wireHash, r.series.ref);
     // The series record goes into the WAL queue now, ahead of any samples record that could
     // reference it, whichever appender commits first.
     if (r.created) {
@@ -38,7 +46,9 @@ export class HeadAppender implements Appender {
   append(ref: number, t: number, v: number): AppendStatus {
     const s = this.head.get(ref);
     if (!s) throw new Error(`append to unknown series ref ${ref}`);
-    const [hi, lo] = floatBits(v);
+    SCRATCH_F64[0] = v;
+    const hi = SCRATCH_U32[1];
+    const lo = SCRATCH_U32[0];
     const prev = this.lastStaged.get(ref);
     if (prev !== undefined && this.ts[prev] === t) {
       return this.bits[2 * prev + 1] === hi && this.bits[2 * prev] === lo ? AppendStatus.DUPLICATE_IDENTICAL : AppendStatus.DUPLICATE_DIFFERENT;

@@ -6,6 +6,7 @@ import { Labels, type Matcher, type Querier, type SelectHints, type Series } fro
 import { AppendStatus, DEFAULT_BLOCK_DURATION_MS, type HeadOptions, type HeadStats } from '../api.js';
 import { PostingsIndex } from './postings.js';
 import { MemSeries } from './series.js';
+import { WireRefTable } from './wire-refs.js';
 
 export interface HeadConfig extends HeadOptions {
   blockDurationMs?: number;
@@ -14,6 +15,12 @@ export interface HeadConfig extends HeadOptions {
 export class Head {
   private readonly byRef: (MemSeries | undefined)[] = [];
   private readonly byKey = new Map<string, MemSeries>();
+  /**
+   * Wire encoding of a label set -> series ref. Senders repeat the same bytes for a series on
+   * every request, so known series skip string decoding, validation and key building. Bounded:
+   * cleared when it outgrows the series count (several encodings of one series are possible).
+   */
+  private readonly wireRefs = new WireRefTable();
   readonly index = new PostingsIndex();
   private nextRef = 1;
   private numSeriesLive = 0;
@@ -32,6 +39,18 @@ export class Head {
 
   setMaxSeries(n: number): void {
     this.opts.maxSeries = n;
+  }
+
+  wireRef(hash: number, verify: (labels: Labels) => boolean): number | undefined {
+    const ref = this.wireRefs.get(hash);
+    if (ref === undefined) return undefined;
+    const s = this.byRef[ref];
+    return s && verify(s.labels) ? ref : undefined;
+  }
+
+  rememberWireRef(key: number, ref: number): void {
+    if (this.wireRefs.size > 2 * this.numSeriesLive + 10_000) this.wireRefs.clear();
+    this.wireRefs.set(key, ref);
   }
 
   get(ref: number): MemSeries | undefined {

@@ -1,0 +1,40 @@
+/**
+ * `npm run bench`: Strata measured against the peers in the same run.
+ *   --series N (100000)  --rounds N (8)  --concurrency N (8)  --only strata,prometheus,victoria-metrics
+ *   --small-connections N (1000): the many-senders run, one request per sender per scrape
+ */
+import type { Labels } from '@strata/model';
+import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
+import { formatIngest, runIngest } from './ingest.js';
+import { SAMPLES_PER_REQUEST } from './load.js';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+const only = (() => {
+  const i = process.argv.indexOf('--only');
+  return i > 0 ? process.argv[i + 1].split(',') : undefined;
+})();
+
+const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
+  snappyEncode(encodeWriteRequestV1(series.map((labels, i) => ({ labels, timestamps: [t], values: [values[i]] }))));
+
+async function main(): Promise<void> {
+  const series = arg('series', 100_000);
+  const rounds = arg('rounds', 8);
+  const concurrency = arg('concurrency', 8);
+  const small = arg('small-connections', 1000);
+  process.stdout.write(`# Ingest benchmark: ${series} active series, ${rounds} scrapes of 15 s each, fsync per batch on for Strata\n\n`);
+  const bulk = await runIngest({ series, rounds, concurrency, batch: SAMPLES_PER_REQUEST, encode, systems: only });
+  process.stdout.write(formatIngest(`Bulk: ${concurrency} connections, ${SAMPLES_PER_REQUEST} samples per request`, bulk) + '\n\n');
+  if (small > 0) {
+    const many = await runIngest({ series, rounds: Math.max(2, Math.floor(rounds / 2)), concurrency: small, batch: Math.max(1, Math.floor(series / small)), encode, systems: only });
+    process.stdout.write(formatIngest(`Many senders: ${small} keep-alive connections, ${Math.floor(series / small)} samples per request`, many) + '\n');
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack}\n`);
+  process.exit(1);
+});
