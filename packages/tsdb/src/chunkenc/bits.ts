@@ -2,13 +2,28 @@
  * Bit-level writer and reader for the XOR chunk stream. Values up to 32 bits go through plain
  * numbers; 64-bit quantities are handled as (hi, lo) 32-bit halves, so no BigInt on the hot path.
  */
+/**
+ * Small zeroed byte arrays from Node's shared buffer pool: a head holds one open chunk per
+ * series, and a separate ArrayBuffer for each would cost more than the chunk itself.
+ */
+export function zeroed(n: number): Uint8Array {
+  return Buffer.allocUnsafe(n).fill(0);
+}
+
+/** A copy of bytes in pooled memory (see zeroed). */
+export function pooledCopy(b: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(b.length);
+  out.set(b);
+  return out;
+}
+
 export class BitWriter {
   buf: Uint8Array;
   /** Bits written so far. */
   nbits = 0;
 
   constructor(initialBytes = 64, prefix?: Uint8Array) {
-    this.buf = new Uint8Array(Math.max(initialBytes, prefix?.length ?? 0));
+    this.buf = zeroed(Math.max(initialBytes, prefix?.length ?? 0));
     if (prefix) {
       this.buf.set(prefix);
       this.nbits = prefix.length * 8;
@@ -20,7 +35,7 @@ export class BitWriter {
     if (need <= this.buf.length) return;
     let n = this.buf.length * 2;
     while (n < need) n *= 2;
-    const b = new Uint8Array(n);
+    const b = zeroed(n);
     b.set(this.buf);
     this.buf = b;
   }

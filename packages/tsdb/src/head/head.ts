@@ -14,7 +14,13 @@ export interface HeadConfig extends HeadOptions {
 
 export class Head {
   private readonly byRef: (MemSeries | undefined)[] = [];
-  private readonly byKey = new Map<string, MemSeries>();
+  /**
+   * Label-set hash -> series (or the few series sharing a hash). Keyed by a number rather than a
+   * string per series, which would cost more memory than the series' labels themselves.
+   */
+  private readonly byHash = new Map<number, MemSeries | MemSeries[]>();
+  /** One copy of each label string, shared by all series that use it. */
+  private readonly strings = new Map<string, string>();
   /**
    * Wire encoding of a label set -> series ref. Senders repeat the same bytes for a series on
    * every request, so known series skip string decoding, validation and key building. Bounded:
@@ -41,6 +47,13 @@ export class Head {
     this.opts.maxSeries = n;
   }
 
+  private intern(x: string): string {
+    const have = this.strings.get(x);
+    if (have !== undefined) return have;
+    this.strings.set(x, x);
+    return x;
+  }
+
   wireRef(hash: number, verify: (labels: Labels) => boolean): number | undefined {
     const ref = this.wireRefs.get(hash);
     if (ref === undefined) return undefined;
@@ -58,12 +71,15 @@ export class Head {
   }
 
   getByLabels(labels: Labels): MemSeries | undefined {
-    return this.byKey.get(labels.key());
+    const e = this.byHash.get(hashLabels(labels.pairs));
+    if (e === undefined) return undefined;
+    if (!Array.isArray(e)) return e.labels.equals(labels) ? e : undefined;
+    return e.find((s) => s.labels.equals(labels));
   }
 
   /** The series for a label set; creates it unless the tenant's series limit is reached. */
   getOrCreate(labels: Labels): { series: MemSeries; created: boolean } | undefined {
-    const existing = this.byKey.get(labels.key());
+    const existing = this.getByLabels(labels);
     if (existing) return { series: existing, created: false };
     if (this.opts.maxSeries > 0 && this.numSeriesLive >= this.opts.maxSeries) return undefined;
     return { series: this.create(this.nextRef, labels), created: true };
@@ -71,11 +87,16 @@ export class Head {
 
   /** Creates a series with a known ref (WAL replay, snapshot load). */
   create(ref: number, labels: Labels): MemSeries {
-    const existing = this.byKey.get(labels.key());
+    const existing = this.getByLabels(labels);
     if (existing) return existing;
-    const s = new MemSeries(ref, labels);
+    const pairs = labels.pairs.map((x) => this.intern(x));
+    const s = new MemSeries(ref, Labels.fromSortedPairs(pairs));
     this.byRef[ref] = s;
-    this.byKey.set(labels.key(), s);
+    const h = hashLabels(pairs);
+    const e = this.byHash.get(h);
+    if (e === undefined) this.byHash.set(h, s);
+    else if (Array.isArray(e)) e.push(s);
+    else this.byHash.set(h, [e, s]);
     this.index.add(ref, labels.pairs);
     this.numSeriesLive++;
     if (ref >= this.nextRef) this.nextRef = ref + 1;
@@ -120,6 +141,16 @@ export class Head {
     out.sort((a, b) => Labels.compare(a.labels, b.labels));
     return out;
   }
+}
+
+/** FNV-1a over the label strings' UTF-16 code units, with a separator between strings. */
+export function hashLabels(pairs: readonly string[]): number {
+  let h = 0x811c9dc5;
+  for (const s of pairs) {
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0xffff, 0x01000193);
+  }
+  return h >>> 0;
 }
 
 class HeadQuerier implements Querier {

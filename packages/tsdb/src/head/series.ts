@@ -4,6 +4,7 @@
  */
 import type { Labels } from '@strata/model';
 import { AppendStatus } from '../api.js';
+import { pooledCopy } from '../chunkenc/bits.js';
 import { XOREncoder, XORIterator, xorNumSamples } from '../chunkenc/xor.js';
 import { OOOBuffer } from './ooo-buffer.js';
 
@@ -104,7 +105,7 @@ export class MemSeries {
 
   private cut(): void {
     if (this.open && this.open.numSamples > 0) {
-      this.chunks.push({ minT: this.openMinT, maxT: this.maxT, data: this.open.bytes().slice() });
+      this.chunks.push({ minT: this.openMinT, maxT: this.maxT, data: pooledCopy(this.open.bytes()) });
     }
     this.open = null;
   }
