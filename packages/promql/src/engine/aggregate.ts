@@ -1,0 +1,185 @@
+/** Aggregation operators, evaluated per step over groups computed once per series. */
+import { Labels, LabelsBuilder, METRIC_NAME, StrataError } from '@strata/model';
+import type { AggregateExpr } from '../ast.js';
+import type { Evaluator } from './evaluator.js';
+import { outputLabels } from './evaluator.js';
+import { formatFloat, quantile } from './math.js';
+import { newStepSeries, type StepSeries, type Value } from './values.js';
+
+function groupLabels(labels: Labels, e: AggregateExpr): Labels {
+  if (e.without) return labels.without(METRIC_NAME, ...e.grouping);
+  return labels.keep(...e.grouping);
+}
+
+export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Value> {
+  let param: Float64Array | undefined;
+  let labelParam = '';
+  if (e.param) {
+    const p = await ev.eval(e.param);
+    if (p.type === 'scalar') param = p.values;
+    else if (p.type === 'string') labelParam = p.value;
+  }
+  const input = (await ev.evalVector(e.expr)).series;
+  // Pending name drops apply before grouping: the group labels are the output labels.
+  const series = input.map((s) => ({ ...s, labels: outputLabels(s), dropName: false }));
+  if (e.op === 'topk' || e.op === 'bottomk') return topk(ev, e, series, param!);
+  if (e.op === 'count_values') return countValues(ev, e, series, labelParam);
+  if (e.op === 'limitk' || e.op === 'limit_ratio') throw new StrataError('query-execution', `${e.op} is not supported yet`);
+
+  const groupOf: number[] = [];
+  const groups: Labels[] = [];
+  const keyIndex = new Map<string, number>();
+  for (const s of series) {
+    const g = groupLabels(s.labels, e);
+    const k = g.key();
+    let gi = keyIndex.get(k);
+    if (gi === undefined) {
+      gi = groups.length;
+      groups.push(g);
+      keyIndex.set(k, gi);
+    }
+    groupOf.push(gi);
+  }
+  const out = groups.map((g) => newStepSeries(g, ev.n));
+  const G = groups.length;
+  const sum = new Float64Array(G);
+  const comp = new Float64Array(G);
+  const cnt = new Float64Array(G);
+  const mean = new Float64Array(G);
+  const vals: number[][] = e.op === 'quantile' ? groups.map(() => []) : [];
+  for (let i = 0; i < ev.n; i++) {
+    ev.ctx.checkCancelled();
+    sum.fill(0);
+    comp.fill(0);
+    cnt.fill(0);
+    mean.fill(0);
+    for (const v of vals) v.length = 0;
+    for (let j = 0; j < series.length; j++) {
+      const s = series[j];
+      if (!s.present[i]) continue;
+      const g = groupOf[j];
+      const x = s.values[i];
+      const c = ++cnt[g];
+      switch (e.op) {
+        case 'sum':
+        case 'avg': {
+          // Kahan-Neumaier summation, as Prometheus, so sums of large and small values stay exact.
+          const t = sum[g] + x;
+          if (Math.abs(sum[g]) >= Math.abs(x)) comp[g] += sum[g] - t + x;
+          else comp[g] += x - t + sum[g];
+          sum[g] = t;
+          if (e.op === 'avg') mean[g] += (x - mean[g]) / c;
+          break;
+        }
+        case 'min':
+          if (c === 1 || sum[g] > x || Number.isNaN(sum[g])) sum[g] = x;
+          break;
+        case 'max':
+          if (c === 1 || sum[g] < x || Number.isNaN(sum[g])) sum[g] = x;
+          break;
+        case 'stddev':
+        case 'stdvar': {
+          const delta = x - mean[g];
+          mean[g] += delta / c;
+          sum[g] += delta * (x - mean[g]);
+          break;
+        }
+        case 'quantile':
+          vals[g].push(x);
+          break;
+      }
+    }
+    for (let g = 0; g < G; g++) {
+      if (cnt[g] === 0) continue;
+      let v: number;
+      switch (e.op) {
+        case 'sum':
+          v = sum[g] + comp[g];
+          break;
+        case 'avg': {
+          const s = sum[g] + comp[g];
+          v = Number.isFinite(s) || !Number.isFinite(mean[g]) ? s / cnt[g] : mean[g];
+          if (!Number.isFinite(s) && Number.isFinite(mean[g])) v = mean[g];
+          break;
+        }
+        case 'count':
+          v = cnt[g];
+          break;
+        case 'group':
+          v = 1;
+          break;
+        case 'min':
+        case 'max':
+          v = sum[g];
+          break;
+        case 'stddev':
+          v = Math.sqrt(sum[g] / cnt[g]);
+          break;
+        case 'stdvar':
+          v = sum[g] / cnt[g];
+          break;
+        case 'quantile':
+          v = quantile(param![i], vals[g]);
+          break;
+        default:
+          throw new StrataError('query-execution', `unknown aggregation ${e.op}`);
+      }
+      out[g].values[i] = v;
+      out[g].present[i] = 1;
+    }
+  }
+  return { type: 'vector', series: out.filter((s) => s.present.some((x) => x)) };
+}
+
+function topk(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: Float64Array): Value {
+  const groupKey = series.map((s) => groupLabels(s.labels, e).key());
+  const out = series.map((s) => newStepSeries(s.labels, ev.n));
+  for (let i = 0; i < ev.n; i++) {
+    const k = param[i];
+    if (Number.isNaN(k)) throw new StrataError('query-execution', `Parameter value is NaN for ${e.op}`);
+    const kk = Math.min(Math.floor(k), series.length);
+    if (kk < 1) continue;
+    const byGroup = new Map<string, number[]>();
+    for (let j = 0; j < series.length; j++) {
+      if (!series[j].present[i]) continue;
+      const list = byGroup.get(groupKey[j]) ?? [];
+      list.push(j);
+      byGroup.set(groupKey[j], list);
+    }
+    for (const list of byGroup.values()) {
+      // NaN sorts as the smallest for topk and the largest for bottomk, as Prometheus.
+      const cmp = (a: number, b: number) => {
+        const x = series[a].values[i];
+        const y = series[b].values[i];
+        if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
+        if (Number.isNaN(y)) return -1;
+        return e.op === 'topk' ? y - x : x - y;
+      };
+      list.sort(cmp);
+      for (const j of list.slice(0, kk)) {
+        out[j].values[i] = series[j].values[i];
+        out[j].present[i] = 1;
+      }
+    }
+  }
+  return { type: 'vector', series: out.filter((s) => s.present.some((x) => x)) };
+}
+
+function countValues(ev: Evaluator, e: AggregateExpr, series: StepSeries[], label: string): Value {
+  const results = new Map<string, StepSeries>();
+  for (let i = 0; i < ev.n; i++) {
+    for (const s of series) {
+      if (!s.present[i]) continue;
+      const labels = new LabelsBuilder(groupLabels(s.labels, e)).set(label, formatFloat(s.values[i])).labels();
+      const k = labels.key();
+      let r = results.get(k);
+      if (!r) {
+        r = newStepSeries(labels, ev.n);
+        results.set(k, r);
+      }
+      r.values[i] = (r.present[i] ? r.values[i] : 0) + 1;
+      r.present[i] = 1;
+    }
+  }
+  return { type: 'vector', series: [...results.values()] };
+}

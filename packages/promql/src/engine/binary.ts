@@ -1,0 +1,186 @@
+/** Binary operators: scalar/vector arithmetic and comparison, vector matching, set operators. */
+import { Labels, LabelsBuilder, METRIC_NAME, StrataError } from '@strata/model';
+import type { BinaryExpr, BinaryOp, VectorMatching } from '../ast.js';
+import type { Evaluator } from './evaluator.js';
+import { newStepSeries, type StepSeries, type Value } from './values.js';
+
+const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
+
+export function arith(op: BinaryOp, a: number, b: number): number {
+  switch (op) {
+    case '+': return a + b;
+    case '-': return a - b;
+    case '*': return a * b;
+    case '/': return a / b;
+    case '%': return a % b;
+    case '^': return Math.pow(a, b);
+    case 'atan2': return Math.atan2(a, b);
+    case '==': return a === b ? 1 : 0;
+    case '!=': return a !== b ? 1 : 0;
+    case '>': return a > b ? 1 : 0;
+    case '<': return a < b ? 1 : 0;
+    case '>=': return a >= b ? 1 : 0;
+    case '<=': return a <= b ? 1 : 0;
+    default: throw new StrataError('query-execution', `operator ${op} not allowed here`);
+  }
+}
+
+export async function evalBinary(ev: Evaluator, e: BinaryExpr): Promise<Value> {
+  const lhs = await ev.eval(e.lhs);
+  const rhs = await ev.eval(e.rhs);
+  const isCmp = COMPARISON.has(e.op);
+  if (lhs.type === 'scalar' && rhs.type === 'scalar') {
+    const out = new Float64Array(ev.n);
+    for (let i = 0; i < ev.n; i++) out[i] = arith(e.op, lhs.values[i], rhs.values[i]);
+    return { type: 'scalar', values: out };
+  }
+  if (lhs.type === 'vector' && rhs.type === 'scalar') return vectorScalar(ev, e, lhs.series, rhs.values, false, isCmp);
+  if (lhs.type === 'scalar' && rhs.type === 'vector') return vectorScalar(ev, e, rhs.series, lhs.values, true, isCmp);
+  if (lhs.type === 'vector' && rhs.type === 'vector') {
+    const m = e.matching ?? { card: 'one-to-one', matchingLabels: [], on: false, include: [] };
+    if (e.op === 'and' || e.op === 'or' || e.op === 'unless') return setOp(ev, e.op, lhs.series, rhs.series, m);
+    return vectorVector(ev, e, lhs.series, rhs.series, m, isCmp);
+  }
+  throw new StrataError('query-execution', `binary expression between ${lhs.type} and ${rhs.type} is not supported`);
+}
+
+function vectorScalar(ev: Evaluator, e: BinaryExpr, vec: StepSeries[], sc: Float64Array, swap: boolean, isCmp: boolean): Value {
+  const out: StepSeries[] = [];
+  for (const s of vec) {
+    const r = newStepSeries(s.labels, ev.n, s.dropName || !isCmp || e.returnBool);
+    let any = false;
+    for (let i = 0; i < ev.n; i++) {
+      if (!s.present[i]) continue;
+      const l = swap ? sc[i] : s.values[i];
+      const rr = swap ? s.values[i] : sc[i];
+      const v = arith(e.op, l, rr);
+      if (isCmp && !e.returnBool) {
+        if (v === 0) continue;
+        r.values[i] = s.values[i]; // the vector's value, whichever side it is on
+      } else r.values[i] = v;
+      r.present[i] = 1;
+      any = true;
+    }
+    if (any) out.push(r);
+  }
+  return { type: 'vector', series: out };
+}
+
+function signature(labels: Labels, m: VectorMatching): string {
+  if (m.on) return labels.keep(...m.matchingLabels).key();
+  return labels.without(METRIC_NAME, ...m.matchingLabels).key();
+}
+
+function setOp(ev: Evaluator, op: 'and' | 'or' | 'unless', lhs: StepSeries[], rhs: StepSeries[], m: VectorMatching): Value {
+  const lsig = lhs.map((s) => signature(s.labels, m));
+  const rsig = rhs.map((s) => signature(s.labels, m));
+  const out: StepSeries[] = [];
+  const lhsOut = lhs.map((s) => newStepSeries(s.labels, ev.n, s.dropName));
+  const rhsOut = op === 'or' ? rhs.map((s) => newStepSeries(s.labels, ev.n, s.dropName)) : [];
+  for (let i = 0; i < ev.n; i++) {
+    const rset = new Set<string>();
+    for (let j = 0; j < rhs.length; j++) if (rhs[j].present[i]) rset.add(rsig[j]);
+    const lset = new Set<string>();
+    for (let j = 0; j < lhs.length; j++) {
+      if (!lhs[j].present[i]) continue;
+      lset.add(lsig[j]);
+      const keep = op === 'or' || (op === 'and' ? rset.has(lsig[j]) : !rset.has(lsig[j]));
+      if (keep) {
+        lhsOut[j].values[i] = lhs[j].values[i];
+        lhsOut[j].present[i] = 1;
+      }
+    }
+    if (op === 'or') {
+      for (let j = 0; j < rhs.length; j++) {
+        if (!rhs[j].present[i] || lset.has(rsig[j])) continue;
+        rhsOut[j].values[i] = rhs[j].values[i];
+        rhsOut[j].present[i] = 1;
+      }
+    }
+  }
+  for (const s of [...lhsOut, ...rhsOut]) if (s.present.some((x) => x)) out.push(s);
+  return { type: 'vector', series: out };
+}
+
+function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[], m: VectorMatching, isCmp: boolean): Value {
+  // group_right: the right side is the "many" side; swap so "many" is always first.
+  const swapped = m.card === 'one-to-many';
+  const many = swapped ? rhs : lhs;
+  const one = swapped ? lhs : rhs;
+  const manySig = many.map((s) => signature(s.labels, m));
+  const oneSig = one.map((s) => signature(s.labels, m));
+  const dropName = !isCmp || e.returnBool;
+  const results = new Map<string, StepSeries>();
+  const pairLabels = new Map<string, Labels>();
+  const resultLabels = (mi: number, oi: number): Labels => {
+    const k = `${mi},${oi}`;
+    let l = pairLabels.get(k);
+    if (!l) {
+      const b = new LabelsBuilder(many[mi].labels);
+      if (dropName) b.del(METRIC_NAME);
+      if (m.card === 'one-to-one') {
+        if (m.on) {
+          const keep = new Set(m.matchingLabels);
+          for (const [name] of many[mi].labels.toMap()) if (!keep.has(name)) b.del(name);
+        } else b.del(...m.matchingLabels);
+      }
+      for (const name of m.include) b.set(name, one[oi].labels.get(name));
+      l = b.labels();
+      pairLabels.set(k, l);
+    }
+    return l;
+  };
+  for (let i = 0; i < ev.n; i++) {
+    ev.ctx.checkCancelled();
+    const oneBySig = new Map<string, number>();
+    for (let j = 0; j < one.length; j++) {
+      if (!one[j].present[i]) continue;
+      if (oneBySig.has(oneSig[j])) {
+        const side = swapped ? 'left' : 'right';
+        throw new StrataError(
+          'query-execution',
+          `found duplicate series for the match group ${fmtSig(one[j].labels, m)} on the ${side} hand-side of the operation: [${one[oneBySig.get(oneSig[j])!].labels.toString()}, ${one[j].labels.toString()}];many-to-many matching not allowed: matching labels must be unique on one side`,
+        );
+      }
+      oneBySig.set(oneSig[j], j);
+    }
+    const matchedOne = new Set<string>();
+    for (let j = 0; j < many.length; j++) {
+      if (!many[j].present[i]) continue;
+      const oi = oneBySig.get(manySig[j]);
+      if (oi === undefined) continue;
+      if (m.card === 'one-to-one') {
+        if (matchedOne.has(manySig[j])) {
+          throw new StrataError('query-execution', `multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)`);
+        }
+        matchedOne.add(manySig[j]);
+      }
+      let l = many[j].values[i];
+      let r = one[oi].values[i];
+      if (swapped) [l, r] = [r, l];
+      let v = arith(e.op, l, r);
+      if (isCmp && !e.returnBool) {
+        if (v === 0) continue;
+        v = l; // comparisons filter and keep the left-hand value
+      }
+      const labels = resultLabels(j, oi);
+      const key = labels.key();
+      let out = results.get(key);
+      if (!out) {
+        out = newStepSeries(labels, ev.n); // names already dropped from the result labels
+        results.set(key, out);
+      }
+      if (out.present[i]) {
+        throw new StrataError('query-execution', `multiple matches for labels: grouping labels must ensure unique results`);
+      }
+      out.values[i] = v;
+      out.present[i] = 1;
+    }
+  }
+  return { type: 'vector', series: [...results.values()] };
+}
+
+function fmtSig(labels: Labels, m: VectorMatching): string {
+  const l = m.on ? labels.keep(...m.matchingLabels) : labels.without(METRIC_NAME, ...m.matchingLabels);
+  return `{${l.pairs.reduce<string[]>((acc, x, i) => (i % 2 === 0 ? [...acc, `${x}="${l.pairs[i + 1]}"`] : acc), []).join(', ')}}`;
+}

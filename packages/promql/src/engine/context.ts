@@ -1,0 +1,55 @@
+/** What every evaluation step needs: the query's steps, storage, limits and cancellation. */
+import { StrataError, type Querier } from '@strata/model';
+
+export interface EngineOptions {
+  lookbackDeltaMs: number;
+  maxSamples: number;
+  timeoutMs: number;
+  /** Resolution of subqueries without a step (`[1h:]`). */
+  defaultEvalIntervalMs: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  lookbackDeltaMs: 5 * 60_000,
+  maxSamples: 50_000_000,
+  timeoutMs: 120_000,
+  defaultEvalIntervalMs: 60_000,
+};
+
+export class EvalContext {
+  /** Samples currently loaded for the query. */
+  samples = 0;
+  readonly warnings = new Set<string>();
+  readonly infos = new Set<string>();
+  private checks = 0;
+
+  constructor(
+    readonly querier: Querier,
+    readonly opts: EngineOptions,
+    /** The query's own start and end (for @ start() / @ end()). */
+    readonly queryStart: number,
+    readonly queryEnd: number,
+    readonly signal: AbortSignal,
+  ) {}
+
+  addSamples(n: number): void {
+    this.samples += n;
+    if (this.samples > this.opts.maxSamples) {
+      throw new StrataError('query-too-many-samples', 'query processing would load too many samples into memory in query execution');
+    }
+  }
+
+  /** Cheap enough for inner loops: only every 1024th call looks at the signal. */
+  checkCancelled(): void {
+    if ((++this.checks & 1023) !== 0) return;
+    this.throwIfCancelled();
+  }
+
+  throwIfCancelled(): void {
+    if (this.signal.aborted) {
+      const reason = this.signal.reason;
+      if (reason instanceof StrataError) throw reason;
+      throw new StrataError('query-canceled', 'query was canceled');
+    }
+  }
+}

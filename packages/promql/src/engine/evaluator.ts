@@ -1,0 +1,226 @@
+/**
+ * The evaluator: turns an AST into values for all steps of a query. Each selector reads its
+ * series once for the whole query range; steps then walk typed arrays.
+ */
+import { Labels, METRIC_NAME, StrataError } from '@strata/model';
+import type { Expr, MatrixSelector, SubqueryExpr, VectorSelector } from '../ast.js';
+import { isStale } from './stale.js';
+import type { EvalContext } from './context.js';
+import { evalAggregate } from './aggregate.js';
+import { evalBinary } from './binary.js';
+import { evalCall } from './functions.js';
+import { newStepSeries, upperBound, type MatrixSeries, type MatrixValue, type StepSeries, type Value, type VectorValue } from './values.js';
+
+export class Evaluator {
+  constructor(
+    readonly ctx: EvalContext,
+    /** Evaluation timestamps (ms), ascending. */
+    readonly steps: Float64Array,
+  ) {}
+
+  get n(): number {
+    return this.steps.length;
+  }
+
+  async eval(e: Expr): Promise<Value> {
+    this.ctx.throwIfCancelled();
+    switch (e.kind) {
+      case 'NumberLiteral':
+        return { type: 'scalar', values: new Float64Array(this.n).fill(e.value) };
+      case 'StringLiteral':
+        return { type: 'string', value: e.value };
+      case 'ParenExpr':
+        return this.eval(e.expr);
+      case 'UnaryExpr': {
+        const v = await this.eval(e.expr);
+        if (e.op === '+') return v;
+        if (v.type === 'scalar') return { type: 'scalar', values: v.values.map((x) => -x) };
+        if (v.type === 'vector') {
+          for (const s of v.series) {
+            for (let i = 0; i < s.values.length; i++) s.values[i] = -s.values[i];
+            s.dropName = true;
+          }
+          return v;
+        }
+        throw new StrataError('query-execution', `unary minus on ${v.type}`);
+      }
+      case 'VectorSelector':
+        return this.vectorSelector(e);
+      case 'MatrixSelector':
+        return this.matrixSelector(e);
+      case 'SubqueryExpr':
+        return this.subquery(e);
+      case 'Call':
+        return evalCall(this, e);
+      case 'AggregateExpr':
+        return evalAggregate(this, e);
+      case 'BinaryExpr':
+        return evalBinary(this, e);
+    }
+  }
+
+  async evalVector(e: Expr): Promise<VectorValue> {
+    const v = await this.eval(e);
+    if (v.type !== 'vector') throw new StrataError('query-execution', `expected instant vector, got ${v.type}`);
+    return v;
+  }
+
+  async evalScalar(e: Expr): Promise<Float64Array> {
+    const v = await this.eval(e);
+    if (v.type !== 'scalar') throw new StrataError('query-execution', `expected scalar, got ${v.type}`);
+    return v.values;
+  }
+
+  async evalMatrix(e: Expr): Promise<MatrixValue> {
+    const v = await this.eval(e);
+    if (v.type !== 'matrix') throw new StrataError('query-execution', `expected range vector, got ${v.type}`);
+    return v;
+  }
+
+  /** Evaluation time of each step for a selector or subquery, after @ and offset. */
+  modifiedTimes(m: { at: number | null; atModifier: 'start' | 'end' | null; offset: number }): Float64Array {
+    const out = new Float64Array(this.n);
+    let fixed: number | undefined;
+    if (m.at !== null) fixed = m.at;
+    else if (m.atModifier === 'start') fixed = this.ctx.queryStart;
+    else if (m.atModifier === 'end') fixed = this.ctx.queryEnd;
+    for (let i = 0; i < this.n; i++) out[i] = (fixed ?? this.steps[i]) - m.offset;
+    return out;
+  }
+
+  private async vectorSelector(e: VectorSelector): Promise<VectorValue> {
+    const times = this.modifiedTimes(e);
+    const lookback = this.ctx.opts.lookbackDeltaMs;
+    const { min, max } = bounds(times);
+    const fetched = await this.ctx.querier.select(e.matchers, { start: min - lookback + 1, end: max, signal: this.ctx.signal });
+    const out: StepSeries[] = [];
+    for (const s of fetched) {
+      this.ctx.addSamples(s.timestamps.length);
+      const r = newStepSeries(s.labels, this.n);
+      let any = false;
+      for (let i = 0; i < this.n; i++) {
+        const t = times[i];
+        const j = upperBound(s.timestamps, t) - 1;
+        if (j < 0 || s.timestamps[j] <= t - lookback) continue;
+        const v = s.values[j];
+        if (isStale(s.values, j)) continue;
+        r.values[i] = v;
+        r.present[i] = 1;
+        any = true;
+      }
+      if (any) out.push(r);
+      this.ctx.samples -= s.timestamps.length;
+      this.ctx.addSamples(this.n);
+    }
+    return { type: 'vector', series: out };
+  }
+
+  private async matrixSelector(e: MatrixSelector): Promise<MatrixValue> {
+    const vs = e.vectorSelector;
+    const times = this.modifiedTimes(vs);
+    const { min, max } = bounds(times);
+    const fetched = await this.ctx.querier.select(vs.matchers, { start: min - e.range + 1, end: max, range: e.range, signal: this.ctx.signal });
+    const series: MatrixSeries[] = [];
+    for (const s of fetched) {
+      // Stale markers only end series; they never appear inside range vectors.
+      let n = 0;
+      for (let i = 0; i < s.timestamps.length; i++) if (!isStale(s.values, i)) n++;
+      const ts = new Float64Array(n);
+      const vs2 = new Float64Array(n);
+      const src = new Uint32Array(s.values.buffer, s.values.byteOffset, s.values.length * 2);
+      const dst = new Uint32Array(vs2.buffer);
+      let k = 0;
+      for (let i = 0; i < s.timestamps.length; i++) {
+        if (isStale(s.values, i)) continue;
+        ts[k] = s.timestamps[i];
+        dst[2 * k] = src[2 * i];
+        dst[2 * k + 1] = src[2 * i + 1];
+        k++;
+      }
+      this.ctx.addSamples(n);
+      series.push({ labels: s.labels, timestamps: ts, values: vs2, dropName: false });
+    }
+    return { type: 'matrix', series, range: e.range, stepTimes: times };
+  }
+
+  private async subquery(e: SubqueryExpr): Promise<MatrixValue> {
+    const times = this.modifiedTimes(e);
+    const step = e.step > 0 ? e.step : this.ctx.opts.defaultEvalIntervalMs;
+    const { min, max } = bounds(times);
+    // Inner steps are aligned to multiples of the step, as Prometheus does, so results do not
+    // depend on when the outer query runs.
+    let start = Math.floor((min - e.range) / step) * step;
+    if (start <= min - e.range) start += step;
+    const n = Math.max(0, Math.floor((max - start) / step) + 1);
+    const inner = new Float64Array(n);
+    for (let i = 0; i < n; i++) inner[i] = start + i * step;
+    const sub = new Evaluator(this.ctx, inner);
+    const v = await sub.eval(e.expr);
+    let stepSeries: StepSeries[];
+    if (v.type === 'vector') stepSeries = v.series;
+    else if (v.type === 'scalar') {
+      const s = newStepSeries(Labels.EMPTY, n);
+      s.values.set(v.values);
+      s.present.fill(1);
+      stepSeries = [s];
+    } else throw new StrataError('query-execution', `subquery of ${v.type}`);
+    const series: MatrixSeries[] = [];
+    for (const s of stepSeries) {
+      let k = 0;
+      for (let i = 0; i < n; i++) if (s.present[i]) k++;
+      const ts = new Float64Array(k);
+      const vals = new Float64Array(k);
+      k = 0;
+      for (let i = 0; i < n; i++) {
+        if (!s.present[i]) continue;
+        ts[k] = inner[i];
+        vals[k] = s.values[i];
+        k++;
+      }
+      series.push({ labels: s.labels, timestamps: ts, values: vals, dropName: s.dropName });
+    }
+    return { type: 'matrix', series, range: e.range, stepTimes: times };
+  }
+}
+
+export function bounds(times: Float64Array): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const t of times) {
+    if (t < min) min = t;
+    if (t > max) max = t;
+  }
+  return { min, max };
+}
+
+/** Labels with __name__ removed when the series is flagged for it. */
+export function outputLabels(s: { labels: Labels; dropName: boolean }): Labels {
+  return s.dropName ? s.labels.without(METRIC_NAME) : s.labels;
+}
+
+/**
+ * Applies pending name drops and merges series that now share a label set. Two of them with a
+ * value at the same step is Prometheus' "vector cannot contain metrics with the same labelset".
+ */
+export function finalizeSeries(series: StepSeries[]): StepSeries[] {
+  const byKey = new Map<string, StepSeries>();
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    const labels = outputLabels(s);
+    const key = labels.key();
+    const have = byKey.get(key);
+    if (!have) {
+      const r = { ...s, labels, dropName: false };
+      byKey.set(key, r);
+      out.push(r);
+      continue;
+    }
+    for (let i = 0; i < s.present.length; i++) {
+      if (!s.present[i]) continue;
+      if (have.present[i]) throw new StrataError('query-execution', 'vector cannot contain metrics with the same labelset');
+      have.present[i] = 1;
+      have.values[i] = s.values[i];
+    }
+  }
+  return out;
+}

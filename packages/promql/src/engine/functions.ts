@@ -1,0 +1,463 @@
+/** PromQL functions. Range functions cut each series' samples into (t - range, t] per step. */
+import { Labels, LabelsBuilder, METRIC_NAME, StrataError, compileAnchored } from '@strata/model';
+import type { Call, Expr, VectorSelector } from '../ast.js';
+import type { Evaluator } from './evaluator.js';
+import { outputLabels } from './evaluator.js';
+import { histogramQuantile, histogramFraction } from './histogram.js';
+import { quantile } from './math.js';
+import { isStale } from './stale.js';
+import { newStepSeries, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
+
+type Window = (ts: Float64Array, vs: Float64Array, from: number, to: number, t: number, range: number, args: number[]) => number | undefined;
+
+const SIMPLE_MATH: Record<string, (x: number) => number> = {
+  abs: Math.abs, ceil: Math.ceil, floor: Math.floor, exp: Math.exp, sqrt: Math.sqrt,
+  ln: Math.log, log2: Math.log2, log10: Math.log10,
+  sin: Math.sin, cos: Math.cos, tan: Math.tan, asin: Math.asin, acos: Math.acos, atan: Math.atan,
+  sinh: Math.sinh, cosh: Math.cosh, tanh: Math.tanh, asinh: Math.asinh, acosh: Math.acosh, atanh: Math.atanh,
+  deg: (x) => (x * 180) / Math.PI, rad: (x) => (x * Math.PI) / 180,
+  sgn: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
+};
+
+const DATE_FUNCS: Record<string, (d: Date) => number> = {
+  minute: (d) => d.getUTCMinutes(),
+  hour: (d) => d.getUTCHours(),
+  day_of_week: (d) => d.getUTCDay(),
+  day_of_month: (d) => d.getUTCDate(),
+  day_of_year: (d) => Math.floor((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1,
+  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
+  month: (d) => d.getUTCMonth() + 1,
+  year: (d) => d.getUTCFullYear(),
+};
+
+function kahanSum(vs: Float64Array, from: number, to: number): number {
+  let sum = 0;
+  let c = 0;
+  for (let i = from; i < to; i++) {
+    const x = vs[i];
+    const t = sum + x;
+    if (Math.abs(sum) >= Math.abs(x)) c += sum - t + x;
+    else c += x - t + sum;
+    sum = t;
+  }
+  return sum + c;
+}
+
+function variance(vs: Float64Array, from: number, to: number): number {
+  let mean = 0;
+  let m2 = 0;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    n++;
+    const d = vs[i] - mean;
+    mean += d / n;
+    m2 += d * (vs[i] - mean);
+  }
+  return m2 / n;
+}
+
+function extrapolatedRate(ts: Float64Array, vs: Float64Array, from: number, to: number, t: number, range: number, isCounter: boolean, isRate: boolean): number | undefined {
+  const n = to - from;
+  if (n < 2) return undefined;
+  const rangeStart = t - range;
+  const firstT = ts[from];
+  const lastT = ts[to - 1];
+  let result = vs[to - 1] - vs[from];
+  if (isCounter) {
+    for (let i = from + 1; i < to; i++) if (vs[i] < vs[i - 1]) result += vs[i - 1];
+  }
+  let durationToStart = (firstT - rangeStart) / 1000;
+  const durationToEnd = (t - lastT) / 1000;
+  const sampled = (lastT - firstT) / 1000;
+  const avgBetween = sampled / (n - 1);
+  if (isCounter && result > 0 && vs[from] >= 0) {
+    const durationToZero = sampled * (vs[from] / result);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  const threshold = avgBetween * 1.1;
+  let interval = sampled;
+  interval += durationToStart < threshold ? durationToStart : avgBetween / 2;
+  interval += durationToEnd < threshold ? durationToEnd : avgBetween / 2;
+  let factor = interval / sampled;
+  if (isRate) factor /= range / 1000;
+  return result * factor;
+}
+
+function linearRegression(ts: Float64Array, vs: Float64Array, from: number, to: number, interceptTime: number): [slope: number, intercept: number] | undefined {
+  const n = to - from;
+  if (n < 2) return undefined;
+  let sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
+  const add = (s: number, c: number, x: number): [number, number] => {
+    const t = s + x;
+    if (Math.abs(s) >= Math.abs(x)) c += s - t + x;
+    else c += x - t + s;
+    return [t, c];
+  };
+  let constY = true;
+  const y0 = vs[from];
+  for (let i = from; i < to; i++) {
+    if (vs[i] !== y0) constY = false;
+    const x = (ts[i] - interceptTime) / 1000;
+    [sumX, cX] = add(sumX, cX, x);
+    [sumY, cY] = add(sumY, cY, vs[i]);
+    [sumXY, cXY] = add(sumXY, cXY, x * vs[i]);
+    [sumX2, cX2] = add(sumX2, cX2, x * x);
+  }
+  if (constY && Number.isFinite(y0)) return [0, y0];
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
+  const covXY = sumXY - (sumX * sumY) / n;
+  const varX = sumX2 - (sumX * sumX) / n;
+  const slope = covXY / varX;
+  const intercept = sumY / n - (slope * sumX) / n;
+  return [slope, intercept];
+}
+
+const RANGE_FUNCS: Record<string, Window> = {
+  rate: (ts, vs, f, t2, t, r) => extrapolatedRate(ts, vs, f, t2, t, r, true, true),
+  increase: (ts, vs, f, t2, t, r) => extrapolatedRate(ts, vs, f, t2, t, r, true, false),
+  delta: (ts, vs, f, t2, t, r) => extrapolatedRate(ts, vs, f, t2, t, r, false, false),
+  irate: (ts, vs, f, to) => {
+    if (to - f < 2) return undefined;
+    const dt = (ts[to - 1] - ts[to - 2]) / 1000;
+    if (dt === 0) return undefined;
+    const last = vs[to - 1];
+    const prev = vs[to - 2];
+    return (last < prev ? last : last - prev) / dt;
+  },
+  idelta: (ts, vs, f, to) => (to - f < 2 ? undefined : vs[to - 1] - vs[to - 2]),
+  avg_over_time: (ts, vs, f, to) => {
+    const n = to - f;
+    const s = kahanSum(vs, f, to);
+    if (Number.isFinite(s)) return s / n;
+    let mean = 0;
+    for (let i = f; i < to; i++) mean += (vs[i] - mean) / (i - f + 1);
+    return mean;
+  },
+  sum_over_time: (ts, vs, f, to) => kahanSum(vs, f, to),
+  count_over_time: (ts, vs, f, to) => to - f,
+  min_over_time: (ts, vs, f, to) => {
+    let m = vs[f];
+    for (let i = f + 1; i < to; i++) if (vs[i] < m || Number.isNaN(m)) m = vs[i];
+    return m;
+  },
+  max_over_time: (ts, vs, f, to) => {
+    let m = vs[f];
+    for (let i = f + 1; i < to; i++) if (vs[i] > m || Number.isNaN(m)) m = vs[i];
+    return m;
+  },
+  last_over_time: (ts, vs, f, to) => vs[to - 1],
+  present_over_time: () => 1,
+  stddev_over_time: (ts, vs, f, to) => Math.sqrt(variance(vs, f, to)),
+  stdvar_over_time: (ts, vs, f, to) => variance(vs, f, to),
+  quantile_over_time: (ts, vs, f, to, t, r, args) => quantile(args[0], Array.from(vs.subarray(f, to))),
+  mad_over_time: (ts, vs, f, to) => {
+    const values = Array.from(vs.subarray(f, to));
+    const med = quantile(0.5, values);
+    return quantile(0.5, values.map((x) => Math.abs(x - med)));
+  },
+  changes: (ts, vs, f, to) => {
+    let c = 0;
+    for (let i = f + 1; i < to; i++) {
+      const a = vs[i - 1];
+      const b = vs[i];
+      if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) c++;
+    }
+    return c;
+  },
+  resets: (ts, vs, f, to) => {
+    let c = 0;
+    for (let i = f + 1; i < to; i++) if (vs[i] < vs[i - 1]) c++;
+    return c;
+  },
+  deriv: (ts, vs, f, to) => linearRegression(ts, vs, f, to, ts[f])?.[0],
+  predict_linear: (ts, vs, f, to, t, r, args) => {
+    const lr = linearRegression(ts, vs, f, to, t);
+    return lr === undefined ? undefined : lr[0] * args[0] + lr[1];
+  },
+  double_exponential_smoothing: (ts, vs, f, to, t, r, args) => {
+    const [sf, tf] = args;
+    if (!(sf > 0 && sf < 1)) throw new StrataError('query-execution', `invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf}`);
+    if (!(tf > 0 && tf < 1)) throw new StrataError('query-execution', `invalid trend factor. Expected: 0 < tf < 1, got: ${tf}`);
+    const n = to - f;
+    if (n < 2) return undefined;
+    let s1 = vs[f];
+    let b = vs[f + 1] - vs[f];
+    let s0 = 0;
+    for (let i = 1; i < n; i++) {
+      const x = vs[f + i];
+      if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+      s0 = s1;
+      s1 = sf * x + (1 - sf) * (s0 + b);
+    }
+    return s1;
+  },
+};
+RANGE_FUNCS.holt_winters = RANGE_FUNCS.double_exponential_smoothing;
+
+/** Range functions whose result keeps the metric name. */
+const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);
+const COUNTER_FUNCS = new Set(['rate', 'increase', 'irate', 'resets']);
+
+export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
+  const f = e.func;
+  const n = ev.n;
+  if (RANGE_FUNCS[f]) return rangeFunction(ev, e);
+  if (SIMPLE_MATH[f]) return mapVector(ev, await ev.evalVector(e.args[0]), SIMPLE_MATH[f]);
+  switch (f) {
+    case 'time':
+      return { type: 'scalar', values: ev.steps.map((t) => t / 1000) };
+    case 'pi':
+      return { type: 'scalar', values: new Float64Array(n).fill(Math.PI) };
+    case 'vector': {
+      const v = await ev.evalScalar(e.args[0]);
+      const s = newStepSeries(Labels.EMPTY, n);
+      s.values.set(v);
+      s.present.fill(1);
+      return { type: 'vector', series: [s] };
+    }
+    case 'scalar': {
+      const v = await ev.evalVector(e.args[0]);
+      const out = new Float64Array(n).fill(NaN);
+      for (let i = 0; i < n; i++) {
+        let count = 0;
+        for (const s of v.series) {
+          if (!s.present[i]) continue;
+          count++;
+          out[i] = s.values[i];
+        }
+        if (count !== 1) out[i] = NaN;
+      }
+      return { type: 'scalar', values: out };
+    }
+    case 'round': {
+      const v = await ev.evalVector(e.args[0]);
+      const to = e.args[1] ? await ev.evalScalar(e.args[1]) : new Float64Array(n).fill(1);
+      return mapVectorStep(v.series, n, (x, i) => {
+        const inv = 1 / to[i];
+        return Math.floor(x * inv + 0.5) / inv;
+      });
+    }
+    case 'clamp':
+    case 'clamp_min':
+    case 'clamp_max': {
+      const v = await ev.evalVector(e.args[0]);
+      const a = await ev.evalScalar(e.args[1]);
+      const b = f === 'clamp' ? await ev.evalScalar(e.args[2]) : undefined;
+      if (f === 'clamp') {
+        // min > max yields an empty result at that step.
+        const out = mapVectorStep(v.series, n, (x, i) => Math.max(a[i], Math.min(b![i], x)));
+        for (const s of out.series) for (let i = 0; i < n; i++) if (a[i] > b![i]) s.present[i] = 0;
+        out.series = out.series.filter((s) => s.present.some((p) => p));
+        return out;
+      }
+      return mapVectorStep(v.series, n, (x, i) => (f === 'clamp_min' ? Math.max(a[i], x) : Math.min(a[i], x)));
+    }
+    case 'timestamp':
+      return timestampOf(ev, e.args[0]);
+    case 'absent':
+      return absent(ev, e.args[0], false);
+    case 'absent_over_time':
+      return absent(ev, e.args[0], true);
+    case 'sort':
+    case 'sort_desc':
+    case 'sort_by_label':
+    case 'sort_by_label_desc':
+      return ev.eval(e.args[0]); // ordering is applied to instant results by the engine
+    case 'label_replace':
+      return labelReplace(ev, e);
+    case 'label_join':
+      return labelJoin(ev, e);
+    case 'histogram_quantile': {
+      const phi = await ev.evalScalar(e.args[0]);
+      return histogramQuantile(ev, phi, (await ev.evalVector(e.args[1])).series);
+    }
+    case 'histogram_fraction': {
+      const lo = await ev.evalScalar(e.args[0]);
+      const hi = await ev.evalScalar(e.args[1]);
+      return histogramFraction(ev, lo, hi, (await ev.evalVector(e.args[2])).series);
+    }
+  }
+  if (DATE_FUNCS[f]) {
+    const fn = DATE_FUNCS[f];
+    if (e.args.length === 0) {
+      const s = newStepSeries(Labels.EMPTY, n);
+      for (let i = 0; i < n; i++) {
+        s.values[i] = fn(new Date(ev.steps[i]));
+        s.present[i] = 1;
+      }
+      return { type: 'vector', series: [s] };
+    }
+    return mapVector(ev, await ev.evalVector(e.args[0]), (x) => (Number.isFinite(x) ? fn(new Date(Math.trunc(x * 1000))) : NaN));
+  }
+  throw new StrataError('query-execution', `function ${JSON.stringify(f)} is not supported yet`);
+}
+
+function mapVector(ev: Evaluator, v: { series: StepSeries[] }, fn: (x: number) => number): Value {
+  return mapVectorStep(v.series, ev.n, (x) => fn(x));
+}
+
+function mapVectorStep(series: StepSeries[], n: number, fn: (x: number, i: number) => number): { type: 'vector'; series: StepSeries[] } {
+  for (const s of series) {
+    for (let i = 0; i < n; i++) if (s.present[i]) s.values[i] = fn(s.values[i], i);
+    s.dropName = true;
+  }
+  return { type: 'vector', series };
+}
+
+async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
+  const f = e.func;
+  const fn = RANGE_FUNCS[f];
+  const matrixArg = e.args.findIndex((a) => unwrapType(a));
+  const scalarArgs: Float64Array[] = [];
+  for (let k = 0; k < e.args.length; k++) if (k !== matrixArg) scalarArgs.push(await ev.evalScalar(e.args[k]));
+  const m: MatrixValue = await ev.evalMatrix(e.args[matrixArg]);
+  const out: StepSeries[] = [];
+  const args: number[] = new Array(scalarArgs.length);
+  for (const s of m.series) {
+    if (COUNTER_FUNCS.has(f) || f === 'increase') counterInfo(ev, s.labels, f);
+    const r = newStepSeries(s.labels, ev.n, s.dropName || !KEEPS_NAME.has(f));
+    let any = false;
+    for (let i = 0; i < ev.n; i++) {
+      ev.ctx.checkCancelled();
+      const t = m.stepTimes[i];
+      const from = upperBound(s.timestamps, t - m.range);
+      const to = upperBound(s.timestamps, t, from);
+      if (to === from) continue;
+      for (let k = 0; k < scalarArgs.length; k++) args[k] = scalarArgs[k][i];
+      const v = fn(s.timestamps, s.values, from, to, t, m.range, args);
+      if (v === undefined) continue;
+      r.values[i] = v;
+      r.present[i] = 1;
+      any = true;
+    }
+    if (any) out.push(r);
+  }
+  return { type: 'vector', series: out };
+}
+
+function unwrapType(a: Expr): boolean {
+  return a.kind === 'MatrixSelector' || a.kind === 'SubqueryExpr' || (a.kind === 'ParenExpr' && unwrapType(a.expr));
+}
+
+function counterInfo(ev: Evaluator, labels: Labels, f: string): void {
+  const name = labels.get(METRIC_NAME);
+  if (name && !/(_total|_sum|_count|_bucket)$/.test(name)) {
+    ev.ctx.infos.add(`PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`);
+  }
+  void f;
+}
+
+async function timestampOf(ev: Evaluator, arg: Expr): Promise<Value> {
+  let inner = arg;
+  while (inner.kind === 'ParenExpr') inner = inner.expr;
+  if (inner.kind === 'VectorSelector') {
+    // The timestamp of the sample the selector picked, not the step's.
+    const sel = inner as VectorSelector;
+    const times = ev.modifiedTimes(sel);
+    const lookback = ev.ctx.opts.lookbackDeltaMs;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const t of times) {
+      min = Math.min(min, t);
+      max = Math.max(max, t);
+    }
+    const fetched = await ev.ctx.querier.select(sel.matchers, { start: min - lookback + 1, end: max, signal: ev.ctx.signal });
+    const out: StepSeries[] = [];
+    for (const s of fetched) {
+      const r = newStepSeries(s.labels, ev.n, true);
+      let any = false;
+      for (let i = 0; i < ev.n; i++) {
+        const j = upperBound(s.timestamps, times[i]) - 1;
+        if (j < 0 || s.timestamps[j] <= times[i] - lookback || isStale(s.values, j)) continue;
+        r.values[i] = s.timestamps[j] / 1000;
+        r.present[i] = 1;
+        any = true;
+      }
+      if (any) out.push(r);
+    }
+    return { type: 'vector', series: out };
+  }
+  const v = await ev.evalVector(arg);
+  return mapVectorStep(v.series, ev.n, (_x, i) => ev.steps[i] / 1000);
+}
+
+async function absent(ev: Evaluator, arg: Expr, overTime: boolean): Promise<Value> {
+  const v = overTime ? await rangeFunction(ev, { kind: 'Call', func: 'present_over_time', args: [arg], pos: arg.pos }) : await ev.evalVector(arg);
+  if (v.type !== 'vector') throw new StrataError('query-execution', 'absent needs a vector');
+  // Labels of the result: the equality matchers of a plain selector, as Prometheus.
+  let inner = arg;
+  while (inner.kind === 'ParenExpr') inner = inner.expr;
+  if (inner.kind === 'MatrixSelector') inner = inner.vectorSelector;
+  let labels = Labels.EMPTY;
+  if (inner.kind === 'VectorSelector') {
+    const b = new LabelsBuilder();
+    const seen = new Set<string>();
+    const dup = new Set<string>();
+    for (const m of inner.matchers) {
+      if (m.name === METRIC_NAME) continue;
+      if (seen.has(m.name)) dup.add(m.name);
+      seen.add(m.name);
+      if (m.type === '=') b.set(m.name, m.value);
+    }
+    for (const d of dup) b.del(d);
+    labels = b.labels();
+  }
+  const s = newStepSeries(labels, ev.n);
+  for (let i = 0; i < ev.n; i++) {
+    if (v.series.some((x) => x.present[i])) continue;
+    s.values[i] = 1;
+    s.present[i] = 1;
+  }
+  return { type: 'vector', series: s.present.some((x) => x) ? [s] : [] };
+}
+
+async function labelReplace(ev: Evaluator, e: Call): Promise<Value> {
+  const v = await ev.evalVector(e.args[0]);
+  const [dst, repl, src, regex] = e.args.slice(1).map((a) => (a.kind === 'StringLiteral' ? a.value : ''));
+  let re: RegExp;
+  try {
+    re = compileAnchored(regex);
+  } catch {
+    throw new StrataError('bad-query', `invalid regular expression in label_replace(): ${regex}`);
+  }
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst) && dst !== '') {
+    // Prometheus 3 accepts any UTF-8 name; an empty one is invalid.
+  }
+  if (dst === '') throw new StrataError('bad-query', `invalid destination label name in label_replace(): ${dst}`);
+  for (const s of v.series) {
+    const value = outputLabels(s).get(src);
+    const m = re.exec(value);
+    if (!m) continue;
+    const res = expandTemplate(repl, m);
+    s.labels = new LabelsBuilder(outputLabels(s)).set(dst, res).labels();
+    if (dst === METRIC_NAME) s.dropName = false;
+    else s.dropName = false;
+  }
+  return { type: 'vector', series: v.series };
+}
+
+/** Go regexp Expand: $1, ${1}, $name, ${name}; $$ is a literal $. */
+function expandTemplate(t: string, m: RegExpExecArray): string {
+  return t.replace(/\$(\$|\{([a-zA-Z0-9_]+)\}|([a-zA-Z0-9_]+))/g, (_all, d: string, braced?: string, bare?: string) => {
+    if (d === '$') return '$';
+    const name = braced ?? bare!;
+    if (/^\d+$/.test(name)) return m[Number(name)] ?? '';
+    return m.groups?.[name] ?? '';
+  });
+}
+
+async function labelJoin(ev: Evaluator, e: Call): Promise<Value> {
+  const v = await ev.evalVector(e.args[0]);
+  const strs = e.args.slice(1).map((a) => (a.kind === 'StringLiteral' ? a.value : ''));
+  const [dst, sep, ...srcs] = strs;
+  for (const s of v.series) {
+    const l = outputLabels(s);
+    const joined = srcs.map((x) => l.get(x)).join(sep);
+    s.labels = new LabelsBuilder(l).set(dst, joined).labels();
+    s.dropName = false;
+  }
+  return { type: 'vector', series: v.series };
+}

@@ -1,0 +1,134 @@
+/** histogram_quantile and histogram_fraction over classic histograms (`le` buckets). */
+import { LabelsBuilder, METRIC_NAME, StrataError } from '@strata/model';
+import type { Evaluator } from './evaluator.js';
+import { outputLabels } from './evaluator.js';
+import { newStepSeries, type StepSeries, type Value } from './values.js';
+
+interface Bucket {
+  upper: number;
+  count: number;
+}
+
+/** Relative tolerance below which a non-monotonic bucket is float noise, not a data problem. */
+const SMALL_DELTA_TOLERANCE = 1e-12;
+
+function parseLe(v: string): number | undefined {
+  if (v === '') return undefined;
+  const lower = v.toLowerCase();
+  if (lower === '+inf' || lower === 'inf') return Infinity;
+  if (lower === '-inf') return -Infinity;
+  const n = Number(v);
+  return Number.isNaN(n) && lower !== 'nan' ? undefined : n;
+}
+
+function groups(ev: Evaluator, series: StepSeries[]): { labels: ReturnType<typeof outputLabels>; members: { s: StepSeries; le: number }[] }[] {
+  const byKey = new Map<string, { labels: ReturnType<typeof outputLabels>; members: { s: StepSeries; le: number }[] }>();
+  for (const s of series) {
+    const labels = outputLabels(s);
+    const le = parseLe(labels.get('le'));
+    if (le === undefined) {
+      ev.ctx.warnings.add(`PromQL warning: bucket label "le" is missing or has a malformed value of ${JSON.stringify(labels.get('le'))} for metric name ${JSON.stringify(s.labels.get(METRIC_NAME))}`);
+      continue;
+    }
+    const g = new LabelsBuilder(labels).del('le', METRIC_NAME).labels();
+    const k = g.key();
+    let entry = byKey.get(k);
+    if (!entry) {
+      entry = { labels: g, members: [] };
+      byKey.set(k, entry);
+    }
+    entry.members.push({ s, le });
+  }
+  return [...byKey.values()];
+}
+
+function bucketsAt(members: { s: StepSeries; le: number }[], i: number): Bucket[] {
+  const bs: Bucket[] = [];
+  for (const m of members) if (m.s.present[i]) bs.push({ upper: m.le, count: m.s.values[i] });
+  bs.sort((a, b) => a.upper - b.upper);
+  // Buckets with the same bound (e.g. "1" and "1.0") are one bucket.
+  const out: Bucket[] = [];
+  for (const b of bs) {
+    const last = out[out.length - 1];
+    if (last && last.upper === b.upper) last.count += b.count;
+    else out.push({ ...b });
+  }
+  return out;
+}
+
+/** Makes counts non-decreasing; returns true when a real (not float-noise) fix was needed. */
+function ensureMonotonic(bs: Bucket[]): boolean {
+  let forced = false;
+  let prev = bs[0].count;
+  for (let i = 1; i < bs.length; i++) {
+    const curr = bs[i].count;
+    if (curr === prev) continue;
+    if (Math.abs(curr - prev) <= SMALL_DELTA_TOLERANCE * Math.max(Math.abs(curr), Math.abs(prev))) {
+      bs[i].count = prev;
+      continue;
+    }
+    if (curr < prev) {
+      bs[i].count = prev;
+      forced = true;
+      continue;
+    }
+    prev = curr;
+  }
+  return forced;
+}
+
+export function bucketQuantile(q: number, bs: Bucket[]): { value: number; forced: boolean } {
+  if (Number.isNaN(q)) return { value: NaN, forced: false };
+  if (q < 0) return { value: -Infinity, forced: false };
+  if (q > 1) return { value: Infinity, forced: false };
+  if (bs.length === 0 || bs[bs.length - 1].upper !== Infinity) return { value: NaN, forced: false };
+  const forced = ensureMonotonic(bs);
+  if (bs.length < 2) return { value: NaN, forced };
+  const observations = bs[bs.length - 1].count;
+  if (observations === 0 || Number.isNaN(observations)) return { value: NaN, forced };
+  let rank = q * observations;
+  let b = bs.findIndex((x) => x.count >= rank);
+  if (b < 0) b = bs.length - 1;
+  if (b === bs.length - 1) return { value: bs[bs.length - 2].upper, forced };
+  if (b === 0 && bs[0].upper <= 0) return { value: bs[0].upper, forced };
+  let start = 0;
+  const end = bs[b].upper;
+  let count = bs[b].count;
+  if (b > 0) {
+    start = bs[b - 1].upper;
+    count -= bs[b - 1].count;
+    rank -= bs[b - 1].count;
+  }
+  return { value: start + (end - start) * (rank / count), forced };
+}
+
+export function histogramQuantile(ev: Evaluator, phi: Float64Array, series: StepSeries[]): Value {
+  const out: StepSeries[] = [];
+  for (let i = 0; i < ev.n; i++) {
+    if (phi[i] < 0 || phi[i] > 1) {
+      ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${phi[i]}`);
+      break;
+    }
+  }
+  for (const g of groups(ev, series)) {
+    const r = newStepSeries(g.labels, ev.n);
+    for (let i = 0; i < ev.n; i++) {
+      const bs = bucketsAt(g.members, i);
+      if (bs.length === 0) continue;
+      const { value, forced } = bucketQuantile(phi[i], bs);
+      if (forced) {
+        ev.ctx.infos.add(
+          `PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${JSON.stringify(g.members[0].s.labels.get(METRIC_NAME))}`,
+        );
+      }
+      r.values[i] = value;
+      r.present[i] = 1;
+    }
+    if (r.present.some((x) => x)) out.push(r);
+  }
+  return { type: 'vector', series: out };
+}
+
+export function histogramFraction(_ev: Evaluator, _lo: Float64Array, _hi: Float64Array, _series: StepSeries[]): Value {
+  throw new StrataError('query-execution', 'histogram_fraction over classic histograms is not supported yet');
+}

@@ -1,0 +1,62 @@
+/**
+ * Values during evaluation. Every expression is evaluated for all steps of the query at once
+ * (an instant query is a range query of one step): a vector is a list of series, each with one
+ * slot per step in typed arrays and a presence mask (NaN is a value, so absence needs its own bit).
+ */
+import type { Labels } from '@strata/model';
+
+export interface StepSeries {
+  labels: Labels;
+  values: Float64Array;
+  /** 1 where the series has a value at that step. */
+  present: Uint8Array;
+  /** Prometheus 3 removes __name__ lazily: set by functions/operators, applied when results leave. */
+  dropName: boolean;
+}
+
+export interface VectorValue {
+  type: 'vector';
+  series: StepSeries[];
+}
+
+export interface ScalarValue {
+  type: 'scalar';
+  values: Float64Array;
+}
+
+export interface StringValue {
+  type: 'string';
+  value: string;
+}
+
+/** A range vector: per series, its raw samples; windows are cut per step by the consumer. */
+export interface MatrixSeries {
+  labels: Labels;
+  timestamps: Float64Array;
+  values: Float64Array;
+  dropName: boolean;
+}
+
+export interface MatrixValue {
+  type: 'matrix';
+  series: MatrixSeries[];
+  /** Window length and the evaluation time of each step (selector time modifiers applied). */
+  range: number;
+  stepTimes: Float64Array;
+}
+
+export type Value = VectorValue | ScalarValue | StringValue | MatrixValue;
+
+export function newStepSeries(labels: Labels, n: number, dropName = false): StepSeries {
+  return { labels, values: new Float64Array(n), present: new Uint8Array(n), dropName };
+}
+
+/** Binary search: first index with ts[i] > t. */
+export function upperBound(ts: Float64Array, t: number, lo = 0, hi = ts.length): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

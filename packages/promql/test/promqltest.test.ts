@@ -1,0 +1,25 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { defaultScriptDir, runFile, STABLE } from './promqltest/runner.js';
+
+jest.setTimeout(300_000);
+
+// Prometheus' own PromQL scripts (../shared/promqltest). The stable group must never pass fewer
+// evals than the recorded baseline; the baseline only goes up as the engine grows.
+test('PromQL conformance: the stable group passes at least the baseline', async () => {
+  const repo = path.resolve(__dirname, '../../..');
+  const dir = defaultScriptDir(repo);
+  const baseline = Number(fs.readFileSync(path.join(__dirname, 'promqltest/baseline.txt'), 'utf8').trim());
+  let passed = 0;
+  let total = 0;
+  for (const name of STABLE) {
+    const results = await runFile(path.join(dir, `${name}.test`));
+    for (const r of results) {
+      if (r.group !== 'stable') continue;
+      total++;
+      if (r.outcome === 'passed') passed++;
+    }
+  }
+  expect(total).toBeGreaterThan(900);
+  expect(passed).toBeGreaterThanOrEqual(baseline);
+});

@@ -1,0 +1,54 @@
+/**
+ * `npm run promqltest [-- --dir D] [--baseline FILE] [--verbose] [--file NAME]`: runs Prometheus'
+ * PromQL test scripts and prints a table per file and one summary line.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { defaultScriptDir, runFile, type EvalResult, type Group } from './runner.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<number> {
+  const dir = path.resolve(arg('dir') ?? defaultScriptDir(process.cwd()));
+  const verbose = process.argv.includes('--verbose');
+  const only = arg('file');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.test') && (!only || f === `${only}.test`)).sort();
+  const all: EvalResult[] = [];
+  process.stdout.write(`| file | passed | failed | skipped |\n|---|---|---|---|\n`);
+  for (const f of files) {
+    const rs = await runFile(path.join(dir, f));
+    all.push(...rs);
+    const c = (o: string) => rs.filter((r) => r.outcome === o).length;
+    process.stdout.write(`| ${f} | ${c('passed')} | ${c('failed')} | ${c('skipped')} |\n`);
+    const skipReasons = new Map<string, number>();
+    for (const r of rs) if (r.outcome === 'skipped') skipReasons.set(r.reason!, (skipReasons.get(r.reason!) ?? 0) + 1);
+    for (const [reason, n] of skipReasons) process.stdout.write(`|   skipped: ${reason} | | | ${n} |\n`);
+    if (verbose) for (const r of rs) if (r.outcome === 'failed') process.stdout.write(`    ${f}:${r.line}: ${r.expr}\n      ${r.reason}\n`);
+  }
+  const count = (g: Group) => {
+    const rs = all.filter((r) => r.group === g);
+    return `${rs.filter((r) => r.outcome === 'passed').length}/${rs.length}`;
+  };
+  process.stdout.write(`promqltest: stable ${count('stable')} passed, native-histograms ${count('native-histograms')}, experimental ${count('experimental')}\n`);
+  const baselineFile = arg('baseline');
+  if (baselineFile) {
+    const baseline = Number(fs.readFileSync(baselineFile, 'utf8').trim());
+    const stablePassed = all.filter((r) => r.group === 'stable' && r.outcome === 'passed').length;
+    if (stablePassed < baseline) {
+      process.stderr.write(`promqltest: ${stablePassed} stable evals pass, below the baseline of ${baseline} in ${baselineFile}\n`);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`${(e as Error).stack}\n`);
+    process.exit(1);
+  },
+);
