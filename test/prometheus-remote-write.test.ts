@@ -85,4 +85,30 @@ describe('real Prometheus remote_write into Strata', () => {
     const names = await getJson(`${strata.url}/prometheus/api/v1/label/job/values`);
     expect(names.data).toEqual(expect.arrayContaining(['prometheus', 'strata']));
   });
+
+  test('PromQL over the remote-written data equals Prometheus on its own data', async () => {
+    const t = Math.floor(Date.now() / 1000) - 10;
+    const queries = [
+      'prometheus_tsdb_head_series{job="prometheus"}',
+      'sum by (job) (up)',
+      'count by (job) ({job=~"prometheus|strata"})',
+      'rate(prometheus_http_requests_total{handler="/metrics"}[30s])',
+      'histogram_quantile(0.9, sum by (le) (rate(prometheus_http_request_duration_seconds_bucket[1m])))',
+    ];
+    for (const query of queries) {
+      const q = encodeURIComponent(query);
+      const [p, s] = await Promise.all([getJson(`${promUrl}/api/v1/query?query=${q}&time=${t}`), getJson(`${strata.url}/prometheus/api/v1/query?query=${q}&time=${t}`)]);
+      expect({ query, status: s.status, resultType: s.data?.resultType }).toEqual({ query, status: 'success', resultType: p.data.resultType });
+      const norm = (r: { metric: Record<string, string>; value: [number, string] }[]) =>
+        r.map((x) => ({ ...x, value: [x.value[0], Number(x.value[1]).toPrecision(10)] })).sort((a, b) => JSON.stringify(a.metric).localeCompare(JSON.stringify(b.metric)));
+      expect({ query, result: norm(s.data.result) }).toEqual({ query, result: norm(p.data.result) });
+    }
+    const range = encodeURIComponent('sum(rate(prometheus_http_requests_total[30s]))');
+    const [pr, sr] = await Promise.all([
+      getJson(`${promUrl}/api/v1/query_range?query=${range}&start=${t - 20}&end=${t}&step=5`),
+      getJson(`${strata.url}/api/v1/query_range?query=${range}&start=${t - 20}&end=${t}&step=5`),
+    ]);
+    expect(sr.data.resultType).toBe('matrix');
+    expect(sr.data.result.map((x: { values: unknown[] }) => x.values.length)).toEqual(pr.data.result.map((x: { values: unknown[] }) => x.values.length));
+  });
 });

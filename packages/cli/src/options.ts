@@ -37,9 +37,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'ingester.max-global-series-per-user', type: 'int', default: 1_500_000, help: 'Default per-tenant limit of active series (0 = unlimited).' },
   { flag: 'distributor.ingestion-rate-limit', type: 'float', default: 1_000_000, help: 'Default per-tenant ingestion rate in samples per second (0 = unlimited).' },
   { flag: 'distributor.ingestion-burst-size', type: 'int', default: 10_000_000, help: 'Default per-tenant ingestion burst in samples.' },
+  { flag: 'query.timeout', type: 'duration', default: '2m', help: 'Maximum time a query may run before it is cancelled (503, errorType timeout).' },
+  { flag: 'query.max-samples', type: 'int', default: 50_000_000, help: 'Maximum samples a single query may load into memory (422, errorType execution).' },
+  { flag: 'query.lookback-delta', type: 'duration', default: '5m', help: 'How far back an instant vector selector looks for a sample.' },
 ];
 
 export const COMPONENTS: Readonly<Record<string, string>> = {
-  all: 'Every component in one process: the receiver and the read API over its head (the default).',
-  receiver: 'Accepts Prometheus remote-write into the WAL-backed head and serves its series API.',
+  all: 'Every component in one process: the receiver, and the PromQL and series API over its head (the default).',
+  receiver: 'Accepts Prometheus remote-write into the WAL-backed head, and serves PromQL and the series API over that head.',
 };

@@ -1,1 +1,2 @@
 export * from './query-api.js';
+export * from './promql-api.js';

@@ -1,10 +1,11 @@
 /**
- * The Prometheus read API of the querier: series, label and metadata endpoints over any
- * Queryable (the local head now; the fan-out over receivers and store gateways later). The PromQL
- * endpoints (/api/v1/query, /api/v1/query_range) join them with the engine.
+ * The Prometheus read API of the querier: PromQL, series, label and metadata endpoints over any
+ * Queryable (the local head now; the fan-out over receivers and store gateways later).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MetricMetadata, Queryable } from '@strata/model';
+import type { Engine } from '@strata/promql';
+import { instantQueryHandler, rangeQueryHandler } from './promql-api.js';
 import {
   failure,
   labelNamesHandler,
@@ -26,6 +27,7 @@ export interface MetadataSource {
 
 export interface QueryApiDeps {
   queryable: Queryable;
+  engine: Engine;
   tenancy: TenancyConfig;
   metadata?: MetadataSource;
 }
@@ -55,6 +57,8 @@ function wrap(deps: QueryApiDeps, fn: ParamsHandler) {
 export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
   const q = (tenant: string) => deps.queryable.querier(tenant);
   const both = ['GET', 'POST'];
+  router.add(both, '/api/v1/query', wrap(deps, (p, t, signal) => instantQueryHandler(p, q(t), deps.engine, signal)));
+  router.add(both, '/api/v1/query_range', wrap(deps, (p, t, signal) => rangeQueryHandler(p, q(t), deps.engine, signal)));
   router.add(both, '/api/v1/series', wrap(deps, (p, t, signal) => seriesHandler(p, q(t), signal)));
   router.add(both, '/api/v1/labels', wrap(deps, (p, t, signal) => labelNamesHandler(p, q(t), signal)));
   router.add('GET', '/api/v1/label/:name/values', async (req, res, params) =>

@@ -8,6 +8,7 @@ import { StrataError } from '@strata/model';
 import { HttpServer, mountStatusRoutes, Router, type Handler } from '@strata/api';
 import { TSDB } from '@strata/tsdb';
 import { mountQueryApi } from '@strata/querier';
+import { Engine } from '@strata/promql';
 import { createWriteHandler, Limits, MetadataStore } from '@strata/receiver';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -87,7 +88,12 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       storagePath,
     },
   });
-  mountQueryApi(router, { queryable: tsdb.queryable(), tenancy, metadata });
+  const engine = new Engine({
+    lookbackDeltaMs: cfg.num('query.lookback-delta'),
+    maxSamples: cfg.num('query.max-samples'),
+    timeoutMs: cfg.num('query.timeout'),
+  });
+  mountQueryApi(router, { queryable: tsdb.queryable(), engine, tenancy, metadata });
   ready = true;
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
 

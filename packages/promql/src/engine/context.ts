@@ -23,6 +23,9 @@ export class EvalContext {
   readonly infos = new Set<string>();
   private checks = 0;
 
+  /** Evaluation is mostly synchronous, so the deadline is checked by the clock, not only by a timer. */
+  private readonly deadline: number;
+
   constructor(
     readonly querier: Querier,
     readonly opts: EngineOptions,
@@ -30,7 +33,13 @@ export class EvalContext {
     readonly queryStart: number,
     readonly queryEnd: number,
     readonly signal: AbortSignal,
-  ) {}
+    timeoutMs = opts.timeoutMs,
+  ) {
+    this.deadline = performance.now() + timeoutMs;
+    this.timeoutMs = timeoutMs;
+  }
+
+  private readonly timeoutMs: number;
 
   addSamples(n: number): void {
     this.samples += n;
@@ -46,6 +55,9 @@ export class EvalContext {
   }
 
   throwIfCancelled(): void {
+    if (performance.now() > this.deadline) {
+      throw new StrataError('query-timeout', `query timed out in expression evaluation (timeout ${this.timeoutMs / 1000}s)`);
+    }
     if (this.signal.aborted) {
       const reason = this.signal.reason;
       if (reason instanceof StrataError) throw reason;

@@ -99,6 +99,7 @@ export class Evaluator {
       const r = newStepSeries(s.labels, this.n);
       let any = false;
       for (let i = 0; i < this.n; i++) {
+        this.ctx.checkCancelled();
         const t = times[i];
         const j = upperBound(s.timestamps, t) - 1;
         if (j < 0 || s.timestamps[j] <= t - lookback) continue;
@@ -152,6 +153,9 @@ export class Evaluator {
     let start = Math.floor((min - e.range) / step) * step;
     if (start <= min - e.range) start += step;
     const n = Math.max(0, Math.floor((max - start) / step) + 1);
+    // Every inner step is a point held in memory: refuse before allocating, not after.
+    this.ctx.addSamples(n);
+    this.ctx.samples -= n;
     const inner = new Float64Array(n);
     for (let i = 0; i < n; i++) inner[i] = start + i * step;
     const sub = new Evaluator(this.ctx, inner);

@@ -1,0 +1,95 @@
+/**
+ * /api/v1/query and /api/v1/query_range exactly as Prometheus answers them: parameters, result
+ * JSON (values as strings, "NaN", "+Inf"), warnings and infos, errors with errorType.
+ */
+import { StrataError, type Labels, type Querier } from '@strata/model';
+import { parseDurationParam, parseTime, success, type ApiResult } from '@strata/api';
+import { Engine, formatFloat, ParseError, parse, type Expr, type QueryOutcome, type QueryResult } from '@strata/promql';
+
+/** Prometheus refuses range queries with more points per series than this. */
+export const MAX_POINTS_PER_SERIES = 11_000;
+
+function parseQuery(params: URLSearchParams): Expr {
+  const q = params.get('query');
+  if (q === null || q === '') throw new StrataError('bad-query', 'invalid parameter "query": no query specified');
+  try {
+    return parse(q);
+  } catch (e) {
+    if (e instanceof ParseError) throw new StrataError('bad-query', `invalid parameter "query": ${e.message}`);
+    throw e;
+  }
+}
+
+function timeout(params: URLSearchParams, engine: Engine): number {
+  const t = params.get('timeout');
+  if (!t) return engine.opts.timeoutMs;
+  return Math.min(parseDurationParam(t, 'timeout'), engine.opts.timeoutMs);
+}
+
+export async function instantQueryHandler(params: URLSearchParams, q: Querier, engine: Engine, signal: AbortSignal, now = Date.now()): Promise<ApiResult> {
+  const expr = parseQuery(params);
+  const t = params.has('time') ? parseTime(params.get('time')!, 'time') : now;
+  const out = await engine.instantQuery(q, expr, t, { signal, timeoutMs: timeout(params, engine) });
+  return respond(out, limitOf(params));
+}
+
+export async function rangeQueryHandler(params: URLSearchParams, q: Querier, engine: Engine, signal: AbortSignal): Promise<ApiResult> {
+  const expr = parseQuery(params);
+  for (const p of ['start', 'end', 'step']) {
+    if (!params.get(p)) throw new StrataError('bad-query', `invalid parameter "${p}": missing`);
+  }
+  const start = parseTime(params.get('start')!, 'start');
+  const end = parseTime(params.get('end')!, 'end');
+  if (end < start) throw new StrataError('bad-query', 'invalid parameter "end": end timestamp must not be before start time');
+  const step = parseDurationParam(params.get('step')!, 'step');
+  if (step <= 0) throw new StrataError('bad-query', 'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
+  if ((end - start) / step > MAX_POINTS_PER_SERIES) {
+    throw new StrataError('too-many-points', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+  }
+  const out = await engine.rangeQuery(q, expr, start, end, step, { signal, timeoutMs: timeout(params, engine) });
+  return respond(out, limitOf(params));
+}
+
+function limitOf(params: URLSearchParams): number {
+  if (!params.has('limit')) return 0;
+  const n = Number(params.get('limit'));
+  if (!Number.isInteger(n) || n < 0) throw new StrataError('bad-query', 'invalid parameter "limit": must be a non-negative integer');
+  return n;
+}
+
+function respond(out: QueryOutcome, limit: number): ApiResult {
+  const warnings = [...out.warnings];
+  const data = resultJson(out.result, limit, warnings);
+  return success(data, warnings, out.infos);
+}
+
+const sec = (ms: number): number => ms / 1000;
+const metric = (l: Labels): Record<string, string> => l.toObject();
+
+export function resultJson(r: QueryResult, limit: number, warnings: string[]): { resultType: string; result: unknown } {
+  switch (r.resultType) {
+    case 'scalar':
+      return { resultType: 'scalar', result: [sec(r.t), formatFloat(r.v)] };
+    case 'string':
+      return { resultType: 'string', result: [sec(r.t), r.value] };
+    case 'vector': {
+      let v = r.vector;
+      if (limit > 0 && v.length > limit) {
+        v = v.slice(0, limit);
+        warnings.push('results truncated due to limit');
+      }
+      return { resultType: 'vector', result: v.map((s) => ({ metric: metric(s.labels), value: [sec(s.t), formatFloat(s.v)] })) };
+    }
+    case 'matrix': {
+      let m = r.matrix;
+      if (limit > 0 && m.length > limit) {
+        m = m.slice(0, limit);
+        warnings.push('results truncated due to limit');
+      }
+      return {
+        resultType: 'matrix',
+        result: m.map((s) => ({ metric: metric(s.labels), values: Array.from(s.timestamps, (t, i) => [sec(t), formatFloat(s.values[i])]) })),
+      };
+    }
+  }
+}
