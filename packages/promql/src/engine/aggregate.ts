@@ -3,7 +3,7 @@ import { Labels, LabelsBuilder, METRIC_NAME, StrataError } from '@strata/model';
 import type { AggregateExpr } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { outputLabels } from './evaluator.js';
-import { formatFloat, quantile } from './math.js';
+import { formatFloat, kahanInc, quantile } from './math.js';
 import { newStepSeries, type StepSeries, type Value } from './values.js';
 
 function groupLabels(labels: Labels, e: AggregateExpr): Labels {
@@ -64,10 +64,9 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
         case 'sum':
         case 'avg': {
           // Kahan-Neumaier summation, as Prometheus, so sums of large and small values stay exact.
-          const t = sum[g] + x;
-          if (Math.abs(sum[g]) >= Math.abs(x)) comp[g] += sum[g] - t + x;
-          else comp[g] += x - t + sum[g];
+          const [t, c2] = kahanInc(x, sum[g], comp[g]);
           sum[g] = t;
+          comp[g] = c2;
           if (e.op === 'avg') mean[g] += (x - mean[g]) / c;
           break;
         }

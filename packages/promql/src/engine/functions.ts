@@ -4,7 +4,7 @@ import type { Call, Expr, VectorSelector } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { outputLabels } from './evaluator.js';
 import { histogramQuantile, histogramFraction } from './histogram.js';
-import { quantile } from './math.js';
+import { kahanInc, quantile } from './math.js';
 import { isStale } from './stale.js';
 import { newStepSeries, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
 
@@ -33,13 +33,7 @@ const DATE_FUNCS: Record<string, (d: Date) => number> = {
 function kahanSum(vs: Float64Array, from: number, to: number): number {
   let sum = 0;
   let c = 0;
-  for (let i = from; i < to; i++) {
-    const x = vs[i];
-    const t = sum + x;
-    if (Math.abs(sum) >= Math.abs(x)) c += sum - t + x;
-    else c += x - t + sum;
-    sum = t;
-  }
+  for (let i = from; i < to; i++) [sum, c] = kahanInc(vs[i], sum, c);
   return sum + c;
 }
 
@@ -87,12 +81,7 @@ function linearRegression(ts: Float64Array, vs: Float64Array, from: number, to: 
   const n = to - from;
   if (n < 2) return undefined;
   let sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
-  const add = (s: number, c: number, x: number): [number, number] => {
-    const t = s + x;
-    if (Math.abs(s) >= Math.abs(x)) c += s - t + x;
-    else c += x - t + s;
-    return [t, c];
-  };
+  const add = (s: number, c: number, x: number): [number, number] => kahanInc(x, s, c);
   let constY = true;
   const y0 = vs[from];
   for (let i = from; i < to; i++) {

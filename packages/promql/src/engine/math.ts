@@ -1,5 +1,16 @@
 /** Numeric helpers shared by functions and aggregations, with Prometheus' exact conventions. */
 
+/**
+ * One step of Kahan-Neumaier summation. Once the sum is infinite the compensation is reset, or
+ * Inf - Inf would turn the result into NaN.
+ */
+export function kahanInc(inc: number, sum: number, c: number): [sum: number, c: number] {
+  const t = sum + inc;
+  if (t === Infinity || t === -Infinity) return [t, 0];
+  if (Math.abs(sum) >= Math.abs(inc)) return [t, c + (sum - t + inc)];
+  return [t, c + (inc - t + sum)];
+}
+
 /** Prometheus' quantile over unsorted values: linear interpolation; <0 is -Inf, >1 is +Inf. */
 export function quantile(q: number, values: number[]): number {
   if (values.length === 0 || Number.isNaN(q)) return NaN;

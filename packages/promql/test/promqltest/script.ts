@@ -151,9 +151,13 @@ export function parseScript(text: string): Command[] {
         const [l, v] = splitSeriesLine(b.text);
         try {
           const labels = parseLabels(l);
-          // load_with_nhcb turns classic bucket series into native histograms as well.
-          if (b.text.includes('{{') || (nhcb && /_bucket\b/.test(l))) nhSeries.push(labels);
-          else series.push({ labels, values: expandValues(v) });
+          if (b.text.includes('{{')) nhSeries.push(labels);
+          else {
+            series.push({ labels, values: expandValues(v) });
+            // load_with_nhcb also creates a native histogram (custom buckets) named without _bucket.
+            const name = labels.get('__name__');
+            if (nhcb && name.endsWith('_bucket')) nhSeries.push(labels.with('__name__', name.slice(0, -'_bucket'.length)).without('le'));
+          }
         } catch (e) {
           unreadable.push(`line ${b.line}: ${(e as Error).message}`);
         }
