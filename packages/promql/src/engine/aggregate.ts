@@ -3,7 +3,7 @@ import { Labels, LabelsBuilder, METRIC_NAME, StrataError } from '@strata/model';
 import type { AggregateExpr } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { outputLabels } from './evaluator.js';
-import { formatFloat, kahanInc, quantile } from './math.js';
+import { formatFloat, kahanInc, MeanAccumulator, quantile } from './math.js';
 import { newStepSeries, type StepSeries, type Value } from './values.js';
 
 function groupLabels(labels: Labels, e: AggregateExpr): Labels {
@@ -47,6 +47,15 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
   const cnt = new Float64Array(G);
   const mean = new Float64Array(G);
   const vals: number[][] = e.op === 'quantile' ? groups.map(() => []) : [];
+  const means = e.op === 'avg' ? groups.map(() => new MeanAccumulator()) : [];
+  if (e.op === 'quantile') {
+    for (const q of param!) {
+      if (!(q >= 0 && q <= 1)) {
+        ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q}`);
+        break;
+      }
+    }
+  }
   for (let i = 0; i < ev.n; i++) {
     ev.ctx.checkCancelled();
     sum.fill(0);
@@ -54,6 +63,7 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
     cnt.fill(0);
     mean.fill(0);
     for (const v of vals) v.length = 0;
+    for (let g = 0; g < means.length; g++) means[g] = new MeanAccumulator();
     for (let j = 0; j < series.length; j++) {
       const s = series[j];
       if (!s.present[i]) continue;
@@ -67,7 +77,7 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
           const [t, c2] = kahanInc(x, sum[g], comp[g]);
           sum[g] = t;
           comp[g] = c2;
-          if (e.op === 'avg') mean[g] += (x - mean[g]) / c;
+          if (e.op === 'avg') means[g].add(x);
           break;
         }
         case 'min':
@@ -95,12 +105,9 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
         case 'sum':
           v = sum[g] + comp[g];
           break;
-        case 'avg': {
-          const s = sum[g] + comp[g];
-          v = Number.isFinite(s) || !Number.isFinite(mean[g]) ? s / cnt[g] : mean[g];
-          if (!Number.isFinite(s) && Number.isFinite(mean[g])) v = mean[g];
+        case 'avg':
+          v = means[g].value();
           break;
-        }
         case 'count':
           v = cnt[g];
           break;

@@ -34,6 +34,8 @@ export class EvalContext {
     readonly queryEnd: number,
     readonly signal: AbortSignal,
     timeoutMs = opts.timeoutMs,
+    /** The query's step (0 for instant queries), for step(). */
+    readonly queryStep = 0,
   ) {
     this.deadline = performance.now() + timeoutMs;
     this.timeoutMs = timeoutMs;

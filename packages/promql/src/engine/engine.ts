@@ -66,7 +66,7 @@ export class Engine {
       const n = instant ? 1 : Math.floor((end - start) / step) + 1;
       const steps = new Float64Array(n);
       for (let i = 0; i < n; i++) steps[i] = start + i * step;
-      const ctx = new EvalContext(q, this.opts, start, end, ac.signal, timeoutMs);
+      const ctx = new EvalContext(q, this.opts, start, end, ac.signal, timeoutMs, instant ? 0 : step);
       const ev = new Evaluator(ctx, steps);
       const v = await ev.eval(expr);
       ctx.throwIfCancelled();

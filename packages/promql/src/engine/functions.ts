@@ -4,11 +4,12 @@ import type { Call, Expr, VectorSelector } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { outputLabels } from './evaluator.js';
 import { histogramQuantile, histogramFraction } from './histogram.js';
-import { kahanInc, quantile } from './math.js';
+import { kahanInc, MeanAccumulator, quantile } from './math.js';
 import { isStale } from './stale.js';
 import { newStepSeries, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
 
-type Window = (ts: Float64Array, vs: Float64Array, from: number, to: number, t: number, range: number, args: number[]) => number | undefined;
+/** t: the window's end (after @ and offset); stepT: the step being evaluated. */
+type Window = (ts: Float64Array, vs: Float64Array, from: number, to: number, t: number, range: number, args: number[], stepT: number) => number | undefined;
 
 const SIMPLE_MATH: Record<string, (x: number) => number> = {
   abs: Math.abs, ceil: Math.ceil, floor: Math.floor, exp: Math.exp, sqrt: Math.sqrt,
@@ -118,12 +119,9 @@ const RANGE_FUNCS: Record<string, Window> = {
   },
   idelta: (ts, vs, f, to) => (to - f < 2 ? undefined : vs[to - 1] - vs[to - 2]),
   avg_over_time: (ts, vs, f, to) => {
-    const n = to - f;
-    const s = kahanSum(vs, f, to);
-    if (Number.isFinite(s)) return s / n;
-    let mean = 0;
-    for (let i = f; i < to; i++) mean += (vs[i] - mean) / (i - f + 1);
-    return mean;
+    const a = new MeanAccumulator();
+    for (let i = f; i < to; i++) a.add(vs[i]);
+    return a.value();
   },
   sum_over_time: (ts, vs, f, to) => kahanSum(vs, f, to),
   count_over_time: (ts, vs, f, to) => to - f,
@@ -138,6 +136,19 @@ const RANGE_FUNCS: Record<string, Window> = {
     return m;
   },
   last_over_time: (ts, vs, f, to) => vs[to - 1],
+  first_over_time: (ts, vs, f) => vs[f],
+  ts_of_first_over_time: (ts, vs, f) => ts[f] / 1000,
+  ts_of_last_over_time: (ts, vs, f, to) => ts[to - 1] / 1000,
+  ts_of_max_over_time: (ts, vs, f, to) => {
+    let m = f;
+    for (let i = f + 1; i < to; i++) if (vs[i] >= vs[m] || Number.isNaN(vs[m])) m = i;
+    return ts[m] / 1000;
+  },
+  ts_of_min_over_time: (ts, vs, f, to) => {
+    let m = f;
+    for (let i = f + 1; i < to; i++) if (vs[i] <= vs[m] || Number.isNaN(vs[m])) m = i;
+    return ts[m] / 1000;
+  },
   present_over_time: () => 1,
   stddev_over_time: (ts, vs, f, to) => Math.sqrt(variance(vs, f, to)),
   stdvar_over_time: (ts, vs, f, to) => variance(vs, f, to),
@@ -162,8 +173,9 @@ const RANGE_FUNCS: Record<string, Window> = {
     return c;
   },
   deriv: (ts, vs, f, to) => linearRegression(ts, vs, f, to, ts[f])?.[0],
-  predict_linear: (ts, vs, f, to, t, r, args) => {
-    const lr = linearRegression(ts, vs, f, to, t);
+  predict_linear: (ts, vs, f, to, t, r, args, stepT) => {
+    // Prometheus predicts from the evaluation time, which differs from the window end under @.
+    const lr = linearRegression(ts, vs, f, to, stepT);
     return lr === undefined ? undefined : lr[0] * args[0] + lr[1];
   },
   double_exponential_smoothing: (ts, vs, f, to, t, r, args) => {
@@ -200,6 +212,14 @@ export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
       return { type: 'scalar', values: ev.steps.map((t) => t / 1000) };
     case 'pi':
       return { type: 'scalar', values: new Float64Array(n).fill(Math.PI) };
+    case 'step':
+      return { type: 'scalar', values: new Float64Array(n).fill(ev.ctx.queryStep / 1000) };
+    case 'range':
+      return { type: 'scalar', values: new Float64Array(n).fill((ev.ctx.queryEnd - ev.ctx.queryStart) / 1000) };
+    case 'start':
+      return { type: 'scalar', values: new Float64Array(n).fill(ev.ctx.queryStart / 1000) };
+    case 'end':
+      return { type: 'scalar', values: new Float64Array(n).fill(ev.ctx.queryEnd / 1000) };
     case 'vector': {
       const v = await ev.evalScalar(e.args[0]);
       const s = newStepSeries(Labels.EMPTY, n);
@@ -303,6 +323,14 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
   const scalarArgs: Float64Array[] = [];
   for (let k = 0; k < e.args.length; k++) if (k !== matrixArg) scalarArgs.push(await ev.evalScalar(e.args[k]));
   const m: MatrixValue = await ev.evalMatrix(e.args[matrixArg]);
+  if (f === 'quantile_over_time') {
+    for (const q of scalarArgs[0]) {
+      if (!(q >= 0 && q <= 1)) {
+        ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${fmtNum(q)}`);
+        break;
+      }
+    }
+  }
   const out: StepSeries[] = [];
   const args: number[] = new Array(scalarArgs.length);
   for (const s of m.series) {
@@ -316,7 +344,7 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
       const to = upperBound(s.timestamps, t, from);
       if (to === from) continue;
       for (let k = 0; k < scalarArgs.length; k++) args[k] = scalarArgs[k][i];
-      const v = fn(s.timestamps, s.values, from, to, t, m.range, args);
+      const v = fn(s.timestamps, s.values, from, to, t, m.range, args, ev.steps[i]);
       if (v === undefined) continue;
       r.values[i] = v;
       r.present[i] = 1;
@@ -417,13 +445,11 @@ async function labelReplace(ev: Evaluator, e: Call): Promise<Value> {
   }
   if (dst === '') throw new StrataError('bad-query', `invalid destination label name in label_replace(): ${dst}`);
   for (const s of v.series) {
-    const value = outputLabels(s).get(src);
-    const m = re.exec(value);
+    // Prometheus 3 removes __name__ lazily, so label functions still see it.
+    const m = re.exec(s.labels.get(src));
     if (!m) continue;
-    const res = expandTemplate(repl, m);
-    s.labels = new LabelsBuilder(outputLabels(s)).set(dst, res).labels();
+    s.labels = new LabelsBuilder(s.labels).set(dst, expandTemplate(repl, m)).labels();
     if (dst === METRIC_NAME) s.dropName = false;
-    else s.dropName = false;
   }
   return { type: 'vector', series: v.series };
 }
@@ -443,10 +469,13 @@ async function labelJoin(ev: Evaluator, e: Call): Promise<Value> {
   const strs = e.args.slice(1).map((a) => (a.kind === 'StringLiteral' ? a.value : ''));
   const [dst, sep, ...srcs] = strs;
   for (const s of v.series) {
-    const l = outputLabels(s);
-    const joined = srcs.map((x) => l.get(x)).join(sep);
-    s.labels = new LabelsBuilder(l).set(dst, joined).labels();
-    s.dropName = false;
+    const joined = srcs.map((x) => s.labels.get(x)).join(sep);
+    s.labels = new LabelsBuilder(s.labels).set(dst, joined).labels();
+    if (dst === METRIC_NAME) s.dropName = false;
   }
   return { type: 'vector', series: v.series };
+}
+
+function fmtNum(v: number): string {
+  return Number.isNaN(v) ? 'NaN' : String(v);
 }

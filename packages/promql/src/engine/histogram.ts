@@ -30,7 +30,9 @@ function groups(ev: Evaluator, series: StepSeries[]): { labels: ReturnType<typeo
       ev.ctx.warnings.add(`PromQL warning: bucket label "le" is missing or has a malformed value of ${JSON.stringify(labels.get('le'))} for metric name ${JSON.stringify(s.labels.get(METRIC_NAME))}`);
       continue;
     }
-    const g = new LabelsBuilder(labels).del('le', METRIC_NAME).labels();
+    // Grouped with the metric name, which the output then drops: two histograms that differ
+    // only by name collide afterwards, an error as in Prometheus.
+    const g = new LabelsBuilder(labels).del('le').labels();
     const k = g.key();
     let entry = byKey.get(k);
     if (!entry) {
@@ -105,13 +107,13 @@ export function bucketQuantile(q: number, bs: Bucket[]): { value: number; forced
 export function histogramQuantile(ev: Evaluator, phi: Float64Array, series: StepSeries[]): Value {
   const out: StepSeries[] = [];
   for (let i = 0; i < ev.n; i++) {
-    if (phi[i] < 0 || phi[i] > 1) {
-      ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${phi[i]}`);
+    if (!(phi[i] >= 0 && phi[i] <= 1)) {
+      ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(phi[i]) ? 'NaN' : phi[i]}`);
       break;
     }
   }
   for (const g of groups(ev, series)) {
-    const r = newStepSeries(g.labels, ev.n);
+    const r = newStepSeries(g.labels, ev.n, true);
     for (let i = 0; i < ev.n; i++) {
       const bs = bucketsAt(g.members, i);
       if (bs.length === 0) continue;

@@ -43,3 +43,36 @@ export function formatFloat(v: number): string {
   else out = digits.slice(0, pointAt) + '.' + digits.slice(pointAt);
   return (neg ? '-' : '') + out;
 }
+
+/**
+ * Prometheus' mean: a compensated sum while it stays finite, switching to an incremental mean
+ * once the sum would overflow (so avg of huge values is not Inf, and +Inf with -Inf is NaN).
+ */
+export class MeanAccumulator {
+  private n = 0;
+  private sum = 0;
+  private c = 0;
+  private mean = 0;
+  private incremental = false;
+
+  add(x: number): void {
+    this.n++;
+    if (!this.incremental) {
+      const [s, c] = kahanInc(x, this.sum, this.c);
+      if (s !== Infinity && s !== -Infinity) {
+        this.sum = s;
+        this.c = c;
+        return;
+      }
+      this.incremental = true;
+      this.mean = this.n > 1 ? this.sum / (this.n - 1) : 0;
+      this.c = this.n > 1 ? this.c / (this.n - 1) : 0;
+    }
+    const q = (this.n - 1) / this.n;
+    [this.mean, this.c] = kahanInc(x / this.n, q * this.mean, q * this.c);
+  }
+
+  value(): number {
+    return this.incremental ? this.mean + this.c : (this.sum + this.c) / this.n;
+  }
+}
