@@ -24,7 +24,10 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
   const series = input.map((s) => ({ ...s, labels: outputLabels(s), dropName: false }));
   if (e.op === 'topk' || e.op === 'bottomk') return topk(ev, e, series, param!);
   if (e.op === 'count_values') return countValues(ev, e, series, labelParam);
-  if (e.op === 'limitk' || e.op === 'limit_ratio') throw new StrataError('query-execution', `${e.op} is not supported yet`);
+  if (e.op === 'limitk' || e.op === 'limit_ratio') {
+    if (param && param.some((x) => Number.isNaN(x))) throw new StrataError('query-execution', e.op === 'limitk' ? 'Parameter value is NaN' : 'Ratio value is NaN');
+    throw new StrataError('query-execution', `${e.op} is not supported yet`);
+  }
 
   const groupOf: number[] = [];
   const groups: Labels[] = [];
@@ -51,7 +54,7 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
   if (e.op === 'quantile') {
     for (const q of param!) {
       if (!(q >= 0 && q <= 1)) {
-        ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q}`);
+        ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q} ${ev.ctx.pos(e.param!.pos)}`);
         break;
       }
     }
@@ -142,7 +145,7 @@ function topk(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: Floa
   const out = series.map((s) => newStepSeries(s.labels, ev.n));
   for (let i = 0; i < ev.n; i++) {
     const k = param[i];
-    if (Number.isNaN(k)) throw new StrataError('query-execution', `Parameter value is NaN for ${e.op}`);
+    if (Number.isNaN(k)) throw new StrataError('query-execution', 'Parameter value is NaN');
     const kk = Math.min(Math.floor(k), series.length);
     if (kk < 1) continue;
     const byGroup = new Map<string, number[]>();

@@ -139,7 +139,7 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
         const side = swapped ? 'left' : 'right';
         throw new StrataError(
           'query-execution',
-          `found duplicate series for the match group ${fmtSig(one[j].labels, m)} on the ${side} hand-side of the operation: [${one[oneBySig.get(oneSig[j])!].labels.toString()}, ${one[j].labels.toString()}];many-to-many matching not allowed: matching labels must be unique on one side`,
+          `found duplicate series for the match group ${fmtSig(one[j].labels, m)} on the ${side} hand-side of the operation: [${rawLabels(one[oneBySig.get(oneSig[j])!].labels)}, ${rawLabels(one[j].labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
         );
       }
       oneBySig.set(oneSig[j], j);
@@ -183,4 +183,11 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
 function fmtSig(labels: Labels, m: VectorMatching): string {
   const l = m.on ? labels.keep(...m.matchingLabels) : labels.without(METRIC_NAME, ...m.matchingLabels);
   return `{${l.pairs.reduce<string[]>((acc, x, i) => (i % 2 === 0 ? [...acc, `${x}="${l.pairs[i + 1]}"`] : acc), []).join(', ')}}`;
+}
+
+/** Labels as {name="value", ...} with __name__ spelled out, as Prometheus prints them in errors. */
+function rawLabels(l: Labels): string {
+  const parts: string[] = [];
+  l.forEach((n, v) => parts.push(`${n}=${JSON.stringify(v)}`));
+  return `{${parts.join(', ')}}`;
 }

@@ -42,6 +42,20 @@ export class EvalContext {
   }
 
   private readonly timeoutMs: number;
+  /** The query text, to give annotations Prometheus' "(line:column)" suffix. */
+  query = '';
+
+  pos(p: { start: number }): string {
+    let line = 1;
+    let col = 1;
+    for (let i = 0; i < p.start && i < this.query.length; i++) {
+      if (this.query[i] === '\n') {
+        line++;
+        col = 1;
+      } else col++;
+    }
+    return `(${line}:${col})`;
+  }
 
   addSamples(n: number): void {
     this.samples += n;

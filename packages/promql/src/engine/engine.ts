@@ -33,6 +33,8 @@ export interface QueryOutcome {
 export interface QueryOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** The query text when an Expr is passed, for positions in annotations. */
+  text?: string;
 }
 
 export class Engine {
@@ -44,7 +46,7 @@ export class Engine {
 
   async instantQuery(q: Querier, query: string | Expr, timeMs: number, o: QueryOptions = {}): Promise<QueryOutcome> {
     const expr = typeof query === 'string' ? parse(query) : query;
-    return this.run(q, expr, timeMs, timeMs, 0, true, o);
+    return this.run(q, expr, timeMs, timeMs, 0, true, { ...o, text: o.text ?? (typeof query === 'string' ? query : '') });
   }
 
   async rangeQuery(q: Querier, query: string | Expr, startMs: number, endMs: number, stepMs: number, o: QueryOptions = {}): Promise<QueryOutcome> {
@@ -53,7 +55,7 @@ export class Engine {
     if (t !== 'scalar' && t !== 'vector') {
       throw new StrataError('bad-query', `invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`);
     }
-    return this.run(q, expr, startMs, endMs, stepMs, false, o);
+    return this.run(q, expr, startMs, endMs, stepMs, false, { ...o, text: o.text ?? (typeof query === 'string' ? query : '') });
   }
 
   private async run(q: Querier, expr: Expr, start: number, end: number, step: number, instant: boolean, o: QueryOptions): Promise<QueryOutcome> {
@@ -67,6 +69,7 @@ export class Engine {
       const steps = new Float64Array(n);
       for (let i = 0; i < n; i++) steps[i] = start + i * step;
       const ctx = new EvalContext(q, this.opts, start, end, ac.signal, timeoutMs, instant ? 0 : step);
+      ctx.query = o.text ?? '';
       const ev = new Evaluator(ctx, steps);
       const v = await ev.eval(expr);
       ctx.throwIfCancelled();

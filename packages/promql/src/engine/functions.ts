@@ -62,18 +62,19 @@ function extrapolatedRate(ts: Float64Array, vs: Float64Array, from: number, to: 
     for (let i = from + 1; i < to; i++) if (vs[i] < vs[i - 1]) result += vs[i - 1];
   }
   let durationToStart = (firstT - rangeStart) / 1000;
-  const durationToEnd = (t - lastT) / 1000;
+  let durationToEnd = (t - lastT) / 1000;
   const sampled = (lastT - firstT) / 1000;
   const avgBetween = sampled / (n - 1);
+  // Extrapolate to the window's edges only when the data reaches close to them; otherwise by
+  // half a sample interval. A counter is never extrapolated below zero.
+  const threshold = avgBetween * 1.1;
+  if (durationToStart >= threshold) durationToStart = avgBetween / 2;
   if (isCounter && result > 0 && vs[from] >= 0) {
     const durationToZero = sampled * (vs[from] / result);
     if (durationToZero < durationToStart) durationToStart = durationToZero;
   }
-  const threshold = avgBetween * 1.1;
-  let interval = sampled;
-  interval += durationToStart < threshold ? durationToStart : avgBetween / 2;
-  interval += durationToEnd < threshold ? durationToEnd : avgBetween / 2;
-  let factor = interval / sampled;
+  if (durationToEnd >= threshold) durationToEnd = avgBetween / 2;
+  let factor = (sampled + durationToStart + durationToEnd) / sampled;
   if (isRate) factor /= range / 1000;
   return result * factor;
 }
@@ -274,6 +275,7 @@ export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
     case 'sort_desc':
     case 'sort_by_label':
     case 'sort_by_label_desc':
+      if (ev.ctx.queryStep > 0) ev.ctx.warnings.add(`PromQL warning: ${f} is ineffective for range queries since results are always ordered by labels ${ev.ctx.pos(e.pos)}`);
       return ev.eval(e.args[0]); // ordering is applied to instant results by the engine
     case 'label_replace':
       return labelReplace(ev, e);
@@ -281,7 +283,7 @@ export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
       return labelJoin(ev, e);
     case 'histogram_quantile': {
       const phi = await ev.evalScalar(e.args[0]);
-      return histogramQuantile(ev, phi, (await ev.evalVector(e.args[1])).series);
+      return histogramQuantile(ev, phi, (await ev.evalVector(e.args[1])).series, ev.ctx.pos(e.args[0].pos), ev.ctx.pos(e.args[1].pos));
     }
     case 'histogram_fraction': {
       const lo = await ev.evalScalar(e.args[0]);
@@ -326,7 +328,7 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
   if (f === 'quantile_over_time') {
     for (const q of scalarArgs[0]) {
       if (!(q >= 0 && q <= 1)) {
-        ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${fmtNum(q)}`);
+        ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${fmtNum(q)} ${ev.ctx.pos(e.args[0].pos)}`);
         break;
       }
     }
@@ -334,7 +336,7 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
   const out: StepSeries[] = [];
   const args: number[] = new Array(scalarArgs.length);
   for (const s of m.series) {
-    if (COUNTER_FUNCS.has(f) || f === 'increase') counterInfo(ev, s.labels, f);
+    if (COUNTER_FUNCS.has(f)) counterInfo(ev, s.labels, e.args[matrixArg]);
     const r = newStepSeries(s.labels, ev.n, s.dropName || !KEEPS_NAME.has(f));
     let any = false;
     for (let i = 0; i < ev.n; i++) {
@@ -359,12 +361,11 @@ function unwrapType(a: Expr): boolean {
   return a.kind === 'MatrixSelector' || a.kind === 'SubqueryExpr' || (a.kind === 'ParenExpr' && unwrapType(a.expr));
 }
 
-function counterInfo(ev: Evaluator, labels: Labels, f: string): void {
+function counterInfo(ev: Evaluator, labels: Labels, arg: Expr): void {
   const name = labels.get(METRIC_NAME);
   if (name && !/(_total|_sum|_count|_bucket)$/.test(name)) {
-    ev.ctx.infos.add(`PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`);
+    ev.ctx.infos.add(`PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)} ${ev.ctx.pos(arg.pos)}`);
   }
-  void f;
 }
 
 async function timestampOf(ev: Evaluator, arg: Expr): Promise<Value> {
@@ -433,7 +434,7 @@ async function absent(ev: Evaluator, arg: Expr, overTime: boolean): Promise<Valu
 
 async function labelReplace(ev: Evaluator, e: Call): Promise<Value> {
   const v = await ev.evalVector(e.args[0]);
-  const [dst, repl, src, regex] = e.args.slice(1).map((a) => (a.kind === 'StringLiteral' ? a.value : ''));
+  const [dst, repl, src, regex] = await stringArgs(ev, e.args.slice(1));
   let re: RegExp;
   try {
     re = compileAnchored(regex);
@@ -466,7 +467,7 @@ function expandTemplate(t: string, m: RegExpExecArray): string {
 
 async function labelJoin(ev: Evaluator, e: Call): Promise<Value> {
   const v = await ev.evalVector(e.args[0]);
-  const strs = e.args.slice(1).map((a) => (a.kind === 'StringLiteral' ? a.value : ''));
+  const strs = await stringArgs(ev, e.args.slice(1));
   const [dst, sep, ...srcs] = strs;
   for (const s of v.series) {
     const joined = srcs.map((x) => s.labels.get(x)).join(sep);
@@ -478,4 +479,14 @@ async function labelJoin(ev: Evaluator, e: Call): Promise<Value> {
 
 function fmtNum(v: number): string {
   return Number.isNaN(v) ? 'NaN' : String(v);
+}
+
+async function stringArgs(ev: Evaluator, args: Expr[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const a of args) {
+    const v = await ev.eval(a);
+    if (v.type !== 'string') throw new StrataError('query-execution', `expected a string argument, got ${v.type}`);
+    out.push(v.value);
+  }
+  return out;
 }

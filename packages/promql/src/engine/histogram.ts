@@ -21,13 +21,13 @@ function parseLe(v: string): number | undefined {
   return Number.isNaN(n) && lower !== 'nan' ? undefined : n;
 }
 
-function groups(ev: Evaluator, series: StepSeries[]): { labels: ReturnType<typeof outputLabels>; members: { s: StepSeries; le: number }[] }[] {
+function groups(ev: Evaluator, series: StepSeries[], argPos: string): { labels: ReturnType<typeof outputLabels>; members: { s: StepSeries; le: number }[] }[] {
   const byKey = new Map<string, { labels: ReturnType<typeof outputLabels>; members: { s: StepSeries; le: number }[] }>();
   for (const s of series) {
     const labels = outputLabels(s);
     const le = parseLe(labels.get('le'));
     if (le === undefined) {
-      ev.ctx.warnings.add(`PromQL warning: bucket label "le" is missing or has a malformed value of ${JSON.stringify(labels.get('le'))} for metric name ${JSON.stringify(s.labels.get(METRIC_NAME))}`);
+      ev.ctx.warnings.add(`PromQL warning: bucket label "le" is missing or has a malformed value of ${JSON.stringify(labels.get('le'))} for metric name ${JSON.stringify(s.labels.get(METRIC_NAME))} ${argPos}`);
       continue;
     }
     // Grouped with the metric name, which the output then drops: two histograms that differ
@@ -104,15 +104,15 @@ export function bucketQuantile(q: number, bs: Bucket[]): { value: number; forced
   return { value: start + (end - start) * (rank / count), forced };
 }
 
-export function histogramQuantile(ev: Evaluator, phi: Float64Array, series: StepSeries[]): Value {
+export function histogramQuantile(ev: Evaluator, phi: Float64Array, series: StepSeries[], phiPos: string, argPos: string): Value {
   const out: StepSeries[] = [];
   for (let i = 0; i < ev.n; i++) {
     if (!(phi[i] >= 0 && phi[i] <= 1)) {
-      ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(phi[i]) ? 'NaN' : phi[i]}`);
+      ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(phi[i]) ? 'NaN' : phi[i]} ${phiPos}`);
       break;
     }
   }
-  for (const g of groups(ev, series)) {
+  for (const g of groups(ev, series, argPos)) {
     const r = newStepSeries(g.labels, ev.n, true);
     for (let i = 0; i < ev.n; i++) {
       const bs = bucketsAt(g.members, i);
@@ -120,7 +120,7 @@ export function histogramQuantile(ev: Evaluator, phi: Float64Array, series: Step
       const { value, forced } = bucketQuantile(phi[i], bs);
       if (forced) {
         ev.ctx.infos.add(
-          `PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${JSON.stringify(g.members[0].s.labels.get(METRIC_NAME))}`,
+          `PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${JSON.stringify(g.members[0].s.labels.get(METRIC_NAME))} ${argPos}`,
         );
       }
       r.values[i] = value;

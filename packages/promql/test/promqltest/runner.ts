@@ -36,7 +36,13 @@ async function load(db: TSDB, cmd: LoadCmd): Promise<void> {
   const t = await db.tenant('t');
   const app = t.appender();
   const vals = new Float64Array(1);
+  // A series listed twice in one block: the later line wins, as in Prometheus' test loader.
+  const byKey = new Map<string, (typeof cmd.series)[number]>();
   for (const s of cmd.series) {
+    const prev = byKey.get(s.labels.key());
+    byKey.set(s.labels.key(), prev ? { labels: s.labels, values: mergeValues(prev.values, s.values) } : s);
+  }
+  for (const s of byKey.values()) {
     const ref = app.ref(s.labels);
     s.values.forEach((v, i) => {
       if (v === undefined) return;
@@ -45,6 +51,14 @@ async function load(db: TSDB, cmd: LoadCmd): Promise<void> {
     });
   }
   await app.commit();
+}
+
+function mergeValues<T>(a: (T | undefined)[], b: (T | undefined)[]): (T | undefined)[] {
+  const out = a.slice();
+  b.forEach((v, i) => {
+    if (v !== undefined) out[i] = v;
+  });
+  return out;
 }
 
 function fmt(v: number): string {
