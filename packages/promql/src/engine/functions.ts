@@ -275,7 +275,7 @@ export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
     case 'sort_desc':
     case 'sort_by_label':
     case 'sort_by_label_desc':
-      if (ev.ctx.queryStep > 0) ev.ctx.warnings.add(`PromQL warning: ${f} is ineffective for range queries since results are always ordered by labels ${ev.ctx.pos(e.pos)}`);
+      if (ev.ctx.queryStep > 0) ev.ctx.warnings.add(`PromQL warning: sort is ineffective for range queries since results are always ordered by labels ${ev.ctx.pos(e.pos)}`);
       return ev.eval(e.args[0]); // ordering is applied to instant results by the engine
     case 'label_replace':
       return labelReplace(ev, e);
