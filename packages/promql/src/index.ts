@@ -3,3 +3,5 @@ export * from './parser/index.js';
 export { Engine, type QueryResult, type QueryOutcome, type InstantSample, type RangeSeries, type QueryOptions } from './engine/engine.js';
 export { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './engine/context.js';
 export { formatFloat } from './engine/math.js';
+export { formatExpr, formatDuration } from './printer.js';
+export { astToJson } from './ast-json.js';

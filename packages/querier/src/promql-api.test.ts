@@ -5,7 +5,7 @@ import { Labels } from '@strata/model';
 import { Engine } from '@strata/promql';
 import { STALE_NAN, TSDB } from '@strata/tsdb';
 import { failure } from '@strata/api';
-import { instantQueryHandler, rangeQueryHandler } from './promql-api.js';
+import { formatQueryHandler, instantQueryHandler, parseQueryHandler, rangeQueryHandler } from './promql-api.js';
 
 let db: TSDB;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-qapi-'));
@@ -75,6 +75,12 @@ describe('query API JSON', () => {
     expect(r.status).toBe(status);
     expect(r.body.errorType).toBe(errorType);
     expect(r.body.error).toMatch(msg);
+  });
+
+  test('format_query and parse_query', () => {
+    expect(formatQueryHandler(p({ query: 'sum by(a)(rate(x[5m]))' })).body).toEqual({ status: 'success', data: 'sum by (a) (rate(x[5m]))' });
+    expect((parseQueryHandler(p({ query: 'x' })).body as any).data).toMatchObject({ type: 'vectorSelector', name: 'x' });
+    expect((failure((() => { try { return formatQueryHandler(p({ query: 'x{' })); } catch (e) { return e; } })()) as any).status).toBe(400);
   });
 
   test('a query that runs past its timeout is cancelled with 503 timeout', async () => {

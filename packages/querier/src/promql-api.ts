@@ -4,7 +4,7 @@
  */
 import { StrataError, type Labels, type Querier } from '@strata/model';
 import { parseDurationParam, parseTime, success, type ApiResult } from '@strata/api';
-import { Engine, formatFloat, ParseError, parse, type Expr, type QueryOutcome, type QueryResult } from '@strata/promql';
+import { astToJson, Engine, formatExpr, formatFloat, ParseError, parse, type Expr, type QueryOutcome, type QueryResult } from '@strata/promql';
 
 /** Prometheus refuses range queries with more points per series than this. */
 export const MAX_POINTS_PER_SERIES = 11_000;
@@ -18,6 +18,16 @@ function parseQuery(params: URLSearchParams): Expr {
     if (e instanceof ParseError) throw new StrataError('bad-query', `invalid parameter "query": ${e.message}`);
     throw e;
   }
+}
+
+/** /api/v1/format_query: the query in canonical form. */
+export function formatQueryHandler(params: URLSearchParams): ApiResult {
+  return success(formatExpr(parseQuery(params)));
+}
+
+/** /api/v1/parse_query: the syntax tree as JSON. */
+export function parseQueryHandler(params: URLSearchParams): ApiResult {
+  return success(astToJson(parseQuery(params)));
 }
 
 function timeout(params: URLSearchParams, engine: Engine): number {

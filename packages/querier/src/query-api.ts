@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MetricMetadata, Queryable } from '@strata/model';
 import type { Engine } from '@strata/promql';
-import { instantQueryHandler, rangeQueryHandler } from './promql-api.js';
+import { formatQueryHandler, instantQueryHandler, parseQueryHandler, rangeQueryHandler } from './promql-api.js';
 import {
   failure,
   labelNamesHandler,
@@ -59,6 +59,8 @@ export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
   const both = ['GET', 'POST'];
   router.add(both, '/api/v1/query', wrap(deps, (p, t, signal) => instantQueryHandler(p, q(t), deps.engine, signal)));
   router.add(both, '/api/v1/query_range', wrap(deps, (p, t, signal) => rangeQueryHandler(p, q(t), deps.engine, signal)));
+  router.add(both, '/api/v1/format_query', wrap(deps, (p) => formatQueryHandler(p)));
+  router.add(both, '/api/v1/parse_query', wrap(deps, (p) => parseQueryHandler(p)));
   router.add(both, '/api/v1/series', wrap(deps, (p, t, signal) => seriesHandler(p, q(t), signal)));
   router.add(both, '/api/v1/labels', wrap(deps, (p, t, signal) => labelNamesHandler(p, q(t), signal)));
   router.add('GET', '/api/v1/label/:name/values', async (req, res, params) =>

@@ -1,0 +1,61 @@
+import { astToJson } from './ast-json.js';
+import { parse } from './parser/parser.js';
+import { formatExpr } from './printer.js';
+
+describe('printer (format_query)', () => {
+  test.each([
+    ['up', 'up'],
+    ['up{job="a",instance=~"b.*"}', 'up{job="a", instance=~"b.*"}'],
+    ['sum by(job)(rate(x[5m]))', 'sum by (job) (rate(x[5m]))'],
+    ['sum(x) without(a)', 'sum without (a) (x)'],
+    ['topk(3,x)', 'topk(3, x)'],
+    ['a / on(b) group_left(c) d', 'a / on (b) group_left (c) d'],
+    ['a and ignoring(x) b', 'a and ignoring (x) b'],
+    ['x > bool 1', 'x > bool 1'],
+    ['x offset 1h30m', 'x offset 1h30m'],
+    ['x @ 100', 'x @ 100.000'],
+    ['rate(x[5m] @ end() offset -1m)', 'rate(x[5m] @ end() offset -1m)'],
+    ['x[1h:]', 'x[1h:]'],
+    ['x[1h:5m] offset 10m', 'x[1h:5m] offset 10m'],
+    ['-(1 + 2)', '-(1 + 2)'],
+    ['{"my.metric", "a.b"="x"}', '{"my.metric", "a.b"="x"}'],
+    ['0x10 + 1e3', '16 + 1000'],
+  ])('%s -> %s', (q, want) => {
+    expect(formatExpr(parse(q))).toBe(want);
+    // The printed form parses back to the same text.
+    expect(formatExpr(parse(formatExpr(parse(q))))).toBe(want);
+  });
+
+  test('Prometheus spacing quirks are deliberate: group modifiers print with a space before their list', () => {
+    expect(formatExpr(parse('a * on() group_right b'))).toBe('a * on () group_right () b');
+  });
+});
+
+describe('parse_query JSON', () => {
+  test('vector selector and binary expression shapes', () => {
+    expect(astToJson(parse('rate(x{a="b"}[5m]) > bool 2'))).toEqual({
+      type: 'binaryExpr',
+      op: '>',
+      bool: true,
+      matching: null,
+      lhs: {
+        type: 'call',
+        func: { name: 'rate', argTypes: ['matrix'], variadic: 0, returnType: 'vector' },
+        args: [
+          {
+            type: 'matrixSelector',
+            name: 'x',
+            range: 300000,
+            offset: 0,
+            matchers: [{ name: '__name__', value: 'x', type: '=' }, { name: 'a', value: 'b', type: '=' }],
+            timestamp: null,
+            startOrEnd: null,
+            anchored: false,
+            smoothed: false,
+          },
+        ],
+      },
+      rhs: { type: 'numberLiteral', val: '2' },
+    });
+  });
+});
