@@ -2,11 +2,14 @@
  * `npm run bench`: Strata measured against the peers in the same run.
  *   --series N (100000)  --rounds N (8)  --concurrency N (8)  --only strata,prometheus,victoria-metrics
  *   --small-connections N (1000): the many-senders run, one request per sender per scrape
+ *   --query-hours N (6): hours of data for the query benchmark (0 skips it)   --repeats N (5)
+ *   --skip-ingest: only the query benchmark
  */
 import type { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
 import { formatIngest, runIngest } from './ingest.js';
 import { SAMPLES_PER_REQUEST } from './load.js';
+import { runQueryBench } from './query.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,6 +24,11 @@ const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
   snappyEncode(encodeWriteRequestV1(series.map((labels, i) => ({ labels, timestamps: [t], values: [values[i]] }))));
 
 async function main(): Promise<void> {
+  const hours = arg('query-hours', 6);
+  if (process.argv.includes('--skip-ingest')) {
+    process.stdout.write((await runQueryBench(hours, arg('repeats', 5))) + '\n');
+    return;
+  }
   const series = arg('series', 100_000);
   const rounds = arg('rounds', 8);
   const concurrency = arg('concurrency', 8);
@@ -32,6 +40,7 @@ async function main(): Promise<void> {
     const many = await runIngest({ series, rounds: Math.max(2, Math.floor(rounds / 2)), concurrency: small, batch: Math.max(1, Math.floor(series / small)), encode, systems: only });
     process.stdout.write(formatIngest(`Many senders: ${small} keep-alive connections, ${Math.floor(series / small)} samples per request`, many) + '\n');
   }
+  if (hours > 0) process.stdout.write('\n' + (await runQueryBench(hours, arg('repeats', 5))) + '\n');
 }
 
 main().catch((e) => {

@@ -141,31 +141,49 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
 }
 
 function topk(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: Float64Array): Value {
-  const groupKey = series.map((s) => groupLabels(s.labels, e).key());
+  // Groups are computed once; per step each group keeps only its best k (a small sorted array),
+  // so a step costs O(series x k) instead of sorting every series.
+  const groupIndex = new Map<string, number>();
+  const groupOf = series.map((s) => {
+    const k = groupLabels(s.labels, e).key();
+    let g = groupIndex.get(k);
+    if (g === undefined) {
+      g = groupIndex.size;
+      groupIndex.set(k, g);
+    }
+    return g;
+  });
   const out = series.map((s) => newStepSeries(s.labels, ev.n));
+  const top = e.op === 'topk';
+  // "a ranks before b": larger first for topk, smaller first for bottomk; NaN always last.
+  const before = (a: number, b: number): boolean => {
+    if (Number.isNaN(b)) return !Number.isNaN(a);
+    if (Number.isNaN(a)) return false;
+    return top ? a > b : a < b;
+  };
+  const best: number[][] = Array.from({ length: groupIndex.size }, () => []);
   for (let i = 0; i < ev.n; i++) {
+    ev.ctx.checkCancelled();
     const k = param[i];
     if (Number.isNaN(k)) throw new StrataError('query-execution', 'Parameter value is NaN');
     const kk = Math.min(Math.floor(k), series.length);
     if (kk < 1) continue;
-    const byGroup = new Map<string, number[]>();
+    for (const b of best) b.length = 0;
     for (let j = 0; j < series.length; j++) {
       if (!series[j].present[i]) continue;
-      const list = byGroup.get(groupKey[j]) ?? [];
-      list.push(j);
-      byGroup.set(groupKey[j], list);
+      const list = best[groupOf[j]];
+      const v = series[j].values[i];
+      if (list.length === kk && !before(v, series[list[kk - 1]].values[i])) continue;
+      let pos = list.length === kk ? kk - 1 : list.length;
+      if (list.length < kk) list.push(j);
+      while (pos > 0 && before(v, series[list[pos - 1]].values[i])) {
+        list[pos] = list[pos - 1];
+        pos--;
+      }
+      list[pos] = j;
     }
-    for (const list of byGroup.values()) {
-      // NaN sorts as the smallest for topk and the largest for bottomk, as Prometheus.
-      const cmp = (a: number, b: number) => {
-        const x = series[a].values[i];
-        const y = series[b].values[i];
-        if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
-        if (Number.isNaN(y)) return -1;
-        return e.op === 'topk' ? y - x : x - y;
-      };
-      list.sort(cmp);
-      for (const j of list.slice(0, kk)) {
+    for (const list of best) {
+      for (const j of list) {
         out[j].values[i] = series[j].values[i];
         out[j].present[i] = 1;
       }
