@@ -288,7 +288,7 @@ export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
     case 'histogram_fraction': {
       const lo = await ev.evalScalar(e.args[0]);
       const hi = await ev.evalScalar(e.args[1]);
-      return histogramFraction(ev, lo, hi, (await ev.evalVector(e.args[2])).series);
+      return histogramFraction(ev, lo, hi, (await ev.evalVector(e.args[2])).series, ev.ctx.pos(e.args[2].pos));
     }
   }
   if (DATE_FUNCS[f]) {

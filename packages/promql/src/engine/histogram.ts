@@ -1,5 +1,5 @@
 /** histogram_quantile and histogram_fraction over classic histograms (`le` buckets). */
-import { LabelsBuilder, METRIC_NAME, StrataError } from '@strata/model';
+import { LabelsBuilder, METRIC_NAME } from '@strata/model';
 import type { Evaluator } from './evaluator.js';
 import { outputLabels } from './evaluator.js';
 import { newStepSeries, type StepSeries, type Value } from './values.js';
@@ -131,6 +131,53 @@ export function histogramQuantile(ev: Evaluator, phi: Float64Array, series: Step
   return { type: 'vector', series: out };
 }
 
-export function histogramFraction(_ev: Evaluator, _lo: Float64Array, _hi: Float64Array, _series: StepSeries[]): Value {
-  throw new StrataError('query-execution', 'histogram_fraction over classic histograms is not supported yet');
+/**
+ * The estimated share of observations in [lower, upper]: each bucket contributes the part of its
+ * count that its overlap with the range covers, assuming observations spread evenly inside it.
+ * The first bucket starts at 0 when its bound is positive (as for quantiles); a bucket of
+ * infinite width contributes only when the range covers it entirely.
+ */
+export function bucketFraction(lower: number, upper: number, bs: Bucket[]): number {
+  if (Number.isNaN(lower) || Number.isNaN(upper)) return NaN;
+  if (bs.length === 0 || bs[bs.length - 1].upper !== Infinity) return NaN;
+  ensureMonotonic(bs);
+  const total = bs[bs.length - 1].count;
+  if (total === 0 || Number.isNaN(total)) return NaN;
+  if (lower >= upper) return 0;
+  let inRange = 0;
+  let prevCount = 0;
+  for (let i = 0; i < bs.length; i++) {
+    const ub = bs[i].upper;
+    const lb = i > 0 ? bs[i - 1].upper : ub > 0 ? 0 : -Infinity;
+    const c = bs[i].count - prevCount;
+    prevCount = bs[i].count;
+    if (ub <= lower || lb >= upper) {
+      // Outside, except a point bucket exactly at the lower end of the range.
+      if (!(lb === ub && ub >= lower && ub <= upper)) continue;
+    }
+    if (lb >= lower && ub <= upper) {
+      inRange += c;
+      continue;
+    }
+    if (!Number.isFinite(lb) || !Number.isFinite(ub)) continue;
+    const from = Math.max(lb, lower);
+    const to = Math.min(ub, upper);
+    inRange += (c * (to - from)) / (ub - lb);
+  }
+  return inRange / total;
+}
+
+export function histogramFraction(ev: Evaluator, lo: Float64Array, hi: Float64Array, series: StepSeries[], argPos: string): Value {
+  const out: StepSeries[] = [];
+  for (const g of groups(ev, series, argPos)) {
+    const r = newStepSeries(g.labels, ev.n, true);
+    for (let i = 0; i < ev.n; i++) {
+      const bs = bucketsAt(g.members, i);
+      if (bs.length === 0) continue;
+      r.values[i] = bucketFraction(lo[i], hi[i], bs);
+      r.present[i] = 1;
+    }
+    if (r.present.some((x) => x)) out.push(r);
+  }
+  return { type: 'vector', series: out };
 }
