@@ -19,9 +19,9 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
     if (p.type === 'scalar') param = p.values;
     else if (p.type === 'string') labelParam = p.value;
   }
-  const input = (await ev.evalVector(e.expr)).series;
-  // Pending name drops apply before grouping: the group labels are the output labels.
-  const series = input.map((s) => ({ ...s, labels: outputLabels(s), dropName: false }));
+  // Prometheus 3 groups by the labels as they are, __name__ included even when it is still to
+  // be dropped; a group inherits the pending drop from any of its members.
+  const series = (await ev.evalVector(e.expr)).series;
   if (e.op === 'topk' || e.op === 'bottomk') return topk(ev, e, series, param!);
   if (e.op === 'count_values') return countValues(ev, e, series, labelParam);
   if (e.op === 'limitk' || e.op === 'limit_ratio') {
@@ -44,6 +44,9 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
     groupOf.push(gi);
   }
   const out = groups.map((g) => newStepSeries(g, ev.n));
+  series.forEach((s, j) => {
+    if (s.dropName && out[groupOf[j]].labels.has(METRIC_NAME)) out[groupOf[j]].dropName = true;
+  });
   const G = groups.length;
   const sum = new Float64Array(G);
   const comp = new Float64Array(G);
@@ -153,7 +156,7 @@ function topk(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: Floa
     }
     return g;
   });
-  const out = series.map((s) => newStepSeries(s.labels, ev.n));
+  const out = series.map((s) => newStepSeries(s.labels, ev.n, s.dropName));
   const top = e.op === 'topk';
   // "a ranks before b": larger first for topk, smaller first for bottomk; NaN always last.
   const before = (a: number, b: number): boolean => {
@@ -197,7 +200,7 @@ function countValues(ev: Evaluator, e: AggregateExpr, series: StepSeries[], labe
   for (let i = 0; i < ev.n; i++) {
     for (const s of series) {
       if (!s.present[i]) continue;
-      const labels = new LabelsBuilder(groupLabels(s.labels, e)).set(label, formatFloat(s.values[i])).labels();
+      const labels = new LabelsBuilder(groupLabels(outputLabels(s), e)).set(label, formatFloat(s.values[i])).labels();
       const k = labels.key();
       let r = results.get(k);
       if (!r) {

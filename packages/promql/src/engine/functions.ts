@@ -3,7 +3,7 @@ import { Labels, LabelsBuilder, METRIC_NAME, StrataError, compileAnchored } from
 import type { Call, Expr, VectorSelector } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { outputLabels } from './evaluator.js';
-import { histogramQuantile, histogramFraction } from './histogram.js';
+import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.js';
 import { kahanInc, MeanAccumulator, quantile } from './math.js';
 import { isStale } from './stale.js';
 import { newStepSeries, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
@@ -156,6 +156,8 @@ const RANGE_FUNCS: Record<string, Window> = {
   quantile_over_time: (ts, vs, f, to, t, r, args) => quantile(args[0], Array.from(vs.subarray(f, to))),
   mad_over_time: (ts, vs, f, to) => {
     const values = Array.from(vs.subarray(f, to));
+    // A NaN makes the deviation undefined rather than being silently sorted away.
+    if (values.some((x) => Number.isNaN(x))) return NaN;
     const med = quantile(0.5, values);
     return quantile(0.5, values.map((x) => Math.abs(x - med)));
   },
@@ -284,6 +286,19 @@ export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
     case 'histogram_quantile': {
       const phi = await ev.evalScalar(e.args[0]);
       return histogramQuantile(ev, phi, (await ev.evalVector(e.args[1])).series, ev.ctx.pos(e.args[0].pos), ev.ctx.pos(e.args[1].pos));
+    }
+    case 'histogram_quantiles': {
+      const [label] = await stringArgs(ev, [e.args[1]]);
+      const phis: Float64Array[] = [];
+      for (const a of e.args.slice(2)) phis.push(await ev.evalScalar(a));
+      return histogramQuantiles(ev, (await ev.evalVector(e.args[0])).series, label, phis, ev.ctx.pos(e.args[2].pos), ev.ctx.pos(e.args[0].pos));
+    }
+    case 'min_of':
+    case 'max_of': {
+      const a = await ev.evalScalar(e.args[0]);
+      const b = await ev.evalScalar(e.args[1]);
+      // math.Min/Max: any NaN gives NaN.
+      return { type: 'scalar', values: a.map((x, i) => (f === 'min_of' ? Math.min(x, b[i]) : Math.max(x, b[i]))) };
     }
     case 'histogram_fraction': {
       const lo = await ev.evalScalar(e.args[0]);
@@ -441,10 +456,9 @@ async function labelReplace(ev: Evaluator, e: Call): Promise<Value> {
   } catch {
     throw new StrataError('bad-query', `invalid regular expression in label_replace(): ${regex}`);
   }
-  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst) && dst !== '') {
-    // Prometheus 3 accepts any UTF-8 name; an empty one is invalid.
-  }
-  if (dst === '') throw new StrataError('bad-query', `invalid destination label name in label_replace(): ${dst}`);
+  // Any UTF-8 name is valid in Prometheus 3; an empty one, or one that was not valid UTF-8
+  // (decoded to U+FFFD), is not.
+  if (dst === '' || dst.includes('\ufffd')) throw new StrataError('query-execution', `invalid destination label name in label_replace(): ${dst}`);
   for (const s of v.series) {
     // Prometheus 3 removes __name__ lazily, so label functions still see it.
     const m = re.exec(s.labels.get(src));

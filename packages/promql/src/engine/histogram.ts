@@ -1,5 +1,6 @@
 /** histogram_quantile and histogram_fraction over classic histograms (`le` buckets). */
-import { LabelsBuilder, METRIC_NAME } from '@strata/model';
+import { LabelsBuilder, METRIC_NAME, StrataError } from '@strata/model';
+import { formatFloat } from './math.js';
 import type { Evaluator } from './evaluator.js';
 import { outputLabels } from './evaluator.js';
 import { newStepSeries, type StepSeries, type Value } from './values.js';
@@ -159,6 +160,11 @@ export function bucketFraction(lower: number, upper: number, bs: Bucket[]): numb
       inRange += c;
       continue;
     }
+    // An infinite bucket counts whole when the range reaches its infinite end, else not at all.
+    if ((ub === Infinity && upper === Infinity) || (lb === -Infinity && lower === -Infinity)) {
+      inRange += c;
+      continue;
+    }
     if (!Number.isFinite(lb) || !Number.isFinite(ub)) continue;
     const from = Math.max(lb, lower);
     const to = Math.min(ub, upper);
@@ -178,6 +184,45 @@ export function histogramFraction(ev: Evaluator, lo: Float64Array, hi: Float64Ar
       r.present[i] = 1;
     }
     if (r.present.some((x) => x)) out.push(r);
+  }
+  return { type: 'vector', series: out };
+}
+
+/** The text of a quantile in the label histogram_quantiles adds: always with a decimal point. */
+function quantileLabel(q: number): string {
+  const s = formatFloat(q);
+  return /[.eIN]/.test(s) ? s : `${s}.0`;
+}
+
+/** histogram_quantiles(v, "label", q1, q2, ...): one series per quantile, told apart by the label. */
+export function histogramQuantiles(ev: Evaluator, series: StepSeries[], label: string, phis: Float64Array[], phiPos: string, argPos: string): Value {
+  const out: StepSeries[] = [];
+  for (const phi of phis) {
+    for (let i = 0; i < ev.n; i++) {
+      if (!(phi[i] >= 0 && phi[i] <= 1)) {
+        ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(phi[i]) ? 'NaN' : phi[i]} ${phiPos}`);
+        break;
+      }
+    }
+  }
+  for (const g of groups(ev, series, argPos)) {
+    if (g.labels.has(label)) throw new StrataError('query-execution', `label ${JSON.stringify(label)} of histogram_quantiles() already exists on the input series ${g.labels.toString()}`);
+    for (const phi of phis) {
+      const r = newStepSeries(new LabelsBuilder(g.labels).set(label, quantileLabel(phi[0])).labels(), ev.n, true);
+      for (let i = 0; i < ev.n; i++) {
+        const bs = bucketsAt(g.members, i);
+        if (bs.length === 0) continue;
+        const { value, forced } = bucketQuantile(phi[i], bs);
+        if (forced) {
+          ev.ctx.infos.add(
+            `PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${JSON.stringify(g.members[0].s.labels.get(METRIC_NAME))} ${argPos}`,
+          );
+        }
+        r.values[i] = value;
+        r.present[i] = 1;
+      }
+      if (r.present.some((x) => x)) out.push(r);
+    }
   }
   return { type: 'vector', series: out };
 }

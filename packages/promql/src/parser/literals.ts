@@ -30,54 +30,52 @@ export function parseNumberLiteral(text: string): number | undefined {
   return d === undefined ? undefined : (sign * d) / 1000;
 }
 
-/** Unquotes a PromQL string literal with Go's escape rules; backtick strings are raw. */
+const lenientUtf8 = new TextDecoder('utf-8');
+
+/**
+ * Unquotes a PromQL string literal with Go's escape rules; backtick strings are raw. As in Go,
+ * \x and octal escapes are bytes, so "\xff" is not valid UTF-8: such bytes come out as U+FFFD,
+ * which label functions then refuse as a label name.
+ */
 export function unquoteString(lit: string): string {
   const q = lit[0];
   const body = lit.slice(1, -1);
   if (q === '`') return body;
-  let out = '';
+  if (!body.includes('\\')) return body;
+  const bytes: number[] = [];
+  const pushStr = (str: string) => {
+    for (const b of Buffer.from(str, 'utf8')) bytes.push(b);
+  };
   for (let i = 0; i < body.length; i++) {
     const c = body[i];
     if (c !== '\\') {
-      out += c;
+      pushStr(c);
       continue;
     }
     const n = body[++i];
-    switch (n) {
-      case 'a': out += '\x07'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
-      case "'": out += "'"; break;
-      case '"': out += '"'; break;
-      case 'x': {
-        const hex = body.slice(i + 1, i + 3);
-        if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new Error(`invalid escape sequence \\x${hex}`);
-        out += String.fromCharCode(parseInt(hex, 16));
-        i += 2;
-        break;
-      }
-      case 'u':
-      case 'U': {
-        const len = n === 'u' ? 4 : 8;
-        const hex = body.slice(i + 1, i + 1 + len);
-        if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex)) throw new Error(`invalid escape sequence \\${n}${hex}`);
-        out += String.fromCodePoint(parseInt(hex, 16));
-        i += len;
-        break;
-      }
-      default:
-        if (n !== undefined && /[0-7]/.test(n)) {
-          const oct = body.slice(i, i + 3);
-          if (!/^[0-7]{3}$/.test(oct)) throw new Error(`invalid escape sequence \\${oct}`);
-          out += String.fromCharCode(parseInt(oct, 8));
-          i += 2;
-        } else throw new Error(`unknown escape sequence \\${n ?? ''}`);
+    if (n === 'x') {
+      const hex = body.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new Error(`invalid escape sequence \\x${hex}`);
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else if (n !== undefined && /[0-7]/.test(n)) {
+      const oct = body.slice(i, i + 3);
+      if (!/^[0-7]{3}$/.test(oct)) throw new Error(`invalid escape sequence \\${oct}`);
+      bytes.push(parseInt(oct, 8));
+      i += 2;
+    } else if (n === 'u' || n === 'U') {
+      const len = n === 'u' ? 4 : 8;
+      const hex = body.slice(i + 1, i + 1 + len);
+      if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex)) throw new Error(`invalid escape sequence \\${n}${hex}`);
+      pushStr(String.fromCodePoint(parseInt(hex, 16)));
+      i += len;
+    } else {
+      const simple = SIMPLE_ESCAPES[n ?? ''];
+      if (simple === undefined) throw new Error(`unknown escape sequence \\${n ?? ''}`);
+      pushStr(simple);
     }
   }
-  return out;
+  return lenientUtf8.decode(Uint8Array.from(bytes));
 }
+
+const SIMPLE_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', "'": "'", '"': '"' };

@@ -74,10 +74,7 @@ describe('PromQL parser', () => {
     }
     expect(checked).toBeGreaterThan(500);
     // Print what fails so the gap is visible; the stable files must parse completely.
-    // Known gap: min_of()/max_of() are newer than the installed lezer grammar, which cannot parse them.
-    const stable = failures.filter(
-      (x) => !/^(duration_expression|extended_vectors|fill-modifier|info|limit|start_timestamps|type_and_unit|native_histograms)\.test/.test(x) && !/ (min|max)_of\(/.test(x),
-    );
+    const stable = failures.filter((x) => !/^(duration_expression|extended_vectors|fill-modifier|info|limit|start_timestamps|type_and_unit|native_histograms)\.test/.test(x));
     expect(stable).toEqual([]);
   });
 });

@@ -420,10 +420,45 @@ function leadingWord(q: string, i: number): string {
   return q.slice(j, j + 1);
 }
 
+/**
+ * Functions newer than the installed grammar, each mapped to a known function name of the same
+ * length, so the grammar sees a call while positions (and the name read back from the original
+ * text) stay unchanged.
+ */
+const NEWER_FUNCTIONS: Record<string, string> = { min_of: 'minute', max_of: 'vector' };
+
+function withKnownFunctionNames(q: string): string {
+  if (!/\b(min_of|max_of)\s*\(/.test(q)) return q;
+  let out = '';
+  let quote = '';
+  for (let i = 0; i < q.length; i++) {
+    const c = q[i];
+    if (quote) {
+      out += c;
+      if (c === '\\' && quote !== '`') out += q[++i] ?? '';
+      else if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '"' || c === "'" || c === '`') {
+      quote = c;
+      out += c;
+      continue;
+    }
+    const m = /^(min_of|max_of)(?=\s*\()/.exec(q.slice(i));
+    if (m && !/[a-zA-Z0-9_:]/.test(q[i - 1] ?? '')) {
+      out += NEWER_FUNCTIONS[m[1]];
+      i += m[1].length - 1;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 /** Parses a PromQL expression; throws ParseError with a position and a readable message. */
 export function parse(query: string): Expr {
   query = normalizeNumbers(query);
-  const tree = lezer.parse(query);
+  const tree = lezer.parse(withKnownFunctionNames(query));
   const conv = new Conv(query);
   const err = firstError(tree.topNode);
   if (err) {
