@@ -6,7 +6,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Labels, Matcher, Querier, Queryable, SelectHints, Series } from '@strata/model';
-import { AppendStatus, type Appender, type HeadOptions, type HeadStats, type TenantStorage } from './api.js';
+import { type Appender, type HeadOptions, type HeadStats, type TenantStorage } from './api.js';
 import { HeadAppender } from './head/appender.js';
 import { Head } from './head/head.js';
 import { loadSnapshot, writeSnapshot } from './head/snapshot.js';
@@ -52,7 +52,8 @@ export class TenantDB implements TenantStorage {
       } else if (type === RECORD_SAMPLES) {
         forEachSample(payload, (ref, t, hi, lo) => {
           const s = headForReplay.get(ref);
-          if (s && headForReplay.appendable(s, t, hi, lo) === AppendStatus.OK) headForReplay.apply(s, t, hi, lo);
+          // Every logged sample was accepted: apply it as commit() did (see Head.applyLogged).
+          if (s) headForReplay.applyLogged(s, t, hi, lo);
         });
       }
     };

@@ -8,3 +8,4 @@ export * from './head/appender.js';
 export * from './wal/wal.js';
 export * from './wal/records.js';
 export * from './db.js';
+export * from './block/index.js';

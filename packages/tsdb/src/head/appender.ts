@@ -98,9 +98,9 @@ export class HeadAppender implements Appender {
       const s = this.head.get(this.refs[i])!;
       const hi = this.bits[2 * i + 1];
       const lo = this.bits[2 * i];
-      // Re-check: a concurrent commit may have written this timestamp meanwhile. Replay applies
-      // records in the same order with the same check, so the outcome is the same after a crash.
-      if (this.head.appendable(s, this.ts[i], hi, lo) === AppendStatus.OK) this.head.apply(s, this.ts[i], hi, lo);
+      // A concurrent commit may have written this timestamp meanwhile; replay applies records
+      // in the same order with the same rule, so the outcome is the same after a crash.
+      this.head.applyLogged(s, this.ts[i], hi, lo);
     }
     this.rollback();
   }

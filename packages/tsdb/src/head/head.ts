@@ -110,6 +110,18 @@ export class Head {
     return s.appendable(t, hi, lo, minValidT, oooMinT);
   }
 
+  /**
+   * Applies a sample that was accepted and made durable. Only an existing sample at the same
+   * timestamp stops it (a concurrent commit got there first): the time horizon was checked when
+   * the sample was accepted, and re-checking it here would drop acknowledged data once an
+   * earlier sample of the same request moved the head forward.
+   */
+  applyLogged(s: MemSeries, t: number, hi: number, lo: number): boolean {
+    if (s.has(t)) return false;
+    this.apply(s, t, hi, lo);
+    return true;
+  }
+
   apply(s: MemSeries, t: number, hi: number, lo: number): void {
     s.append(t, hi, lo, this.opts.samplesPerChunk, this.blockDurationMs);
     if (t > this.maxT) this.maxT = t;

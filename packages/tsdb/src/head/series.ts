@@ -54,6 +54,13 @@ export class MemSeries {
     return t >= oooMinT ? AppendStatus.OK : AppendStatus.TOO_OLD;
   }
 
+  /** Whether a sample exists at exactly t. */
+  has(t: number): boolean {
+    if (t > this.maxT) return false;
+    if (t === this.maxT) return true;
+    return this.lookup(t) !== undefined;
+  }
+
   /** The value bits stored at exactly t, if any. */
   private lookup(t: number): [number, number] | undefined {
     if (this.ooo) {

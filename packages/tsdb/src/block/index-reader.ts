@@ -1,0 +1,191 @@
+/**
+ * Reads an index file (format v2) through ranged reads: the TOC, the symbol table and the
+ * postings offset table at open; postings lists and series entries on demand. Never the whole file.
+ */
+import { crc32c } from '@node-rs/crc32';
+import { Labels, type Matcher } from '@strata/model';
+import { difference, intersect, union } from '../head/postings.js';
+import type { ByteSource } from './bytesource.js';
+import { DecBuf } from './encbuf.js';
+import { INDEX_MAGIC } from './writer.js';
+
+export class IndexCorruptError extends Error {
+  constructor(what: string, detail: string) {
+    super(`${what}: corrupt index: ${detail}`);
+    this.name = 'IndexCorruptError';
+  }
+}
+
+export interface ChunkMeta {
+  minT: number;
+  maxT: number;
+  ref: number;
+}
+
+export interface SeriesEntry {
+  labels: Labels;
+  chunks: ChunkMeta[];
+}
+
+interface Toc {
+  symbols: number;
+  series: number;
+  labelIndices: number;
+  labelOffsets: number;
+  postings: number;
+  postingsOffsets: number;
+}
+
+export class IndexReader {
+  private constructor(
+    private readonly src: ByteSource,
+    private readonly what: string,
+    private readonly symbols: string[],
+    /** label name -> sorted values and their postings offsets. */
+    private readonly postingsTable: Map<string, { values: string[]; offsets: number[] }>,
+  ) {}
+
+  static async open(src: ByteSource, what = 'index'): Promise<IndexReader> {
+    const size = await src.size();
+    if (size < 5 + 52) throw new IndexCorruptError(what, `file of ${size} bytes is too small`);
+    const head = await src.read(0, 5);
+    if (head.readUInt32BE(0) !== INDEX_MAGIC) throw new IndexCorruptError(what, 'bad magic number');
+    if (head[4] !== 2) throw new IndexCorruptError(what, `unsupported index version ${head[4]}`);
+    const tocBuf = await src.read(size - 52, 52);
+    if (crc32c(tocBuf.subarray(0, 48)) !== tocBuf.readUInt32BE(48)) throw new IndexCorruptError(what, 'TOC checksum mismatch');
+    const d = new DecBuf(tocBuf);
+    const toc: Toc = { symbols: d.be64(), series: d.be64(), labelIndices: d.be64(), labelOffsets: d.be64(), postings: d.be64(), postingsOffsets: d.be64() };
+    const symBody = await readSection(src, toc.symbols, what, 'symbol table');
+    const sd = new DecBuf(symBody);
+    const n = sd.be32();
+    const symbols: string[] = new Array(n);
+    for (let i = 0; i < n; i++) symbols[i] = sd.uvarintStr();
+    const table = new Map<string, { values: string[]; offsets: number[] }>();
+    if (toc.postingsOffsets !== 0) {
+      const pd = new DecBuf(await readSection(src, toc.postingsOffsets, what, 'postings offset table'));
+      const entries = pd.be32();
+      for (let i = 0; i < entries; i++) {
+        if (pd.byte() !== 2) throw new IndexCorruptError(what, 'postings offset entry without 2 keys');
+        const name = pd.uvarintStr();
+        const value = pd.uvarintStr();
+        const off = pd.uvarint();
+        let e = table.get(name);
+        if (!e) table.set(name, (e = { values: [], offsets: [] }));
+        e.values.push(value);
+        e.offsets.push(off);
+      }
+    }
+    return new IndexReader(src, what, symbols, table);
+  }
+
+  symbol(i: number): string {
+    const s = this.symbols[i];
+    if (s === undefined) throw new IndexCorruptError(this.what, `symbol reference ${i} out of range`);
+    return s;
+  }
+
+  labelNames(): string[] {
+    return [...this.postingsTable.keys()].filter((n) => n !== '').sort();
+  }
+
+  labelValues(name: string): string[] {
+    return [...(this.postingsTable.get(name)?.values ?? [])];
+  }
+
+  async postings(name: string, value: string): Promise<Uint32Array> {
+    const e = this.postingsTable.get(name);
+    if (!e) return new Uint32Array(0);
+    const i = e.values.indexOf(value);
+    if (i < 0) return new Uint32Array(0);
+    return this.readPostings(e.offsets[i]);
+  }
+
+  private async readPostings(offset: number): Promise<Uint32Array> {
+    const body = await readSection(this.src, offset, this.what, 'postings list');
+    const n = body.readUInt32BE(0);
+    if (4 + 4 * n > body.length) throw new IndexCorruptError(this.what, 'postings list longer than its section');
+    const out = new Uint32Array(n);
+    for (let i = 0; i < n; i++) out[i] = body.readUInt32BE(4 + 4 * i);
+    return out;
+  }
+
+  /** Series IDs matching all matchers, with Prometheus' empty-value semantics. */
+  async select(matchers: readonly Matcher[]): Promise<Uint32Array> {
+    let result: Uint32Array | undefined;
+    const subtract: Uint32Array[] = [];
+    for (const m of matchers) {
+      const e = this.postingsTable.get(m.name);
+      const offsets: number[] = [];
+      if (!m.matchesEmpty()) {
+        if (!e) return new Uint32Array(0);
+        e.values.forEach((v, i) => {
+          if (m.matches(v)) offsets.push(e.offsets[i]);
+        });
+        const u = union(await Promise.all(offsets.map((o) => this.readPostings(o))));
+        result = result ? intersect(result, u) : u;
+        if (result.length === 0) return result;
+      } else if (e) {
+        e.values.forEach((v, i) => {
+          if (!m.matches(v)) offsets.push(e.offsets[i]);
+        });
+        if (offsets.length > 0) subtract.push(union(await Promise.all(offsets.map((o) => this.readPostings(o)))));
+      }
+    }
+    let out = result ?? (await this.postings('', ''));
+    for (const s of subtract) out = difference(out, s);
+    return out;
+  }
+
+  async series(id: number): Promise<SeriesEntry> {
+    const offset = id * 16;
+    let buf = await this.src.read(offset, 512);
+    const lenDec = new DecBuf(buf);
+    const len = lenDec.uvarint();
+    const need = lenDec.pos + len + 4;
+    if (buf.length < need) buf = await this.src.read(offset, need);
+    if (buf.length < need) throw new IndexCorruptError(this.what, `series ${id} runs past the end of the file`);
+    const content = buf.subarray(lenDec.pos, lenDec.pos + len);
+    if (crc32c(content) !== buf.readUInt32BE(lenDec.pos + len)) throw new IndexCorruptError(this.what, `series ${id} checksum mismatch`);
+    const d = new DecBuf(content);
+    const nl = d.uvarint();
+    const pairs: string[] = new Array(nl * 2);
+    for (let i = 0; i < nl; i++) {
+      pairs[2 * i] = this.symbol(d.uvarint());
+      pairs[2 * i + 1] = this.symbol(d.uvarint());
+    }
+    const nc = d.uvarint();
+    const chunks: ChunkMeta[] = new Array(nc);
+    let prevMaxT = 0;
+    let prevRef = 0;
+    for (let i = 0; i < nc; i++) {
+      let minT: number;
+      let ref: number;
+      if (i === 0) {
+        minT = d.varint();
+        const maxT = minT + d.uvarint();
+        ref = d.uvarint();
+        chunks[i] = { minT, maxT, ref };
+      } else {
+        minT = prevMaxT + d.uvarint();
+        const maxT = minT + d.uvarint();
+        ref = prevRef + d.varint();
+        chunks[i] = { minT, maxT, ref };
+      }
+      prevMaxT = chunks[i].maxT;
+      prevRef = ref;
+    }
+    return { labels: Labels.fromSortedPairs(pairs), chunks };
+  }
+}
+
+/** Reads a section with a 4-byte length prefix and a trailing CRC, verifying the CRC. */
+async function readSection(src: ByteSource, offset: number, what: string, name: string): Promise<Buffer> {
+  const lenBuf = await src.read(offset, 4);
+  if (lenBuf.length < 4) throw new IndexCorruptError(what, `${name} at ${offset} runs past the end of the file`);
+  const len = lenBuf.readUInt32BE(0);
+  const buf = await src.read(offset + 4, len + 4);
+  if (buf.length < len + 4) throw new IndexCorruptError(what, `${name} at ${offset} runs past the end of the file`);
+  const body = buf.subarray(0, len);
+  if (crc32c(body) !== buf.readUInt32BE(len)) throw new IndexCorruptError(what, `${name} checksum mismatch`);
+  return body;
+}

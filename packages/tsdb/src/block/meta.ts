@@ -1,0 +1,35 @@
+/** meta.json of a block: Prometheus' fields plus the Thanos section that Thanos tools read. */
+export interface BlockMeta {
+  ulid: string;
+  /** Inclusive start and exclusive end in ms. */
+  minTime: number;
+  maxTime: number;
+  stats: { numSamples: number; numSeries: number; numChunks: number };
+  compaction: { level: number; sources: string[]; parents?: { ulid: string; minTime: number; maxTime: number }[] };
+  version: 1;
+  thanos?: {
+    labels: Record<string, string>;
+    downsample: { resolution: number };
+    source: string;
+    segment_files?: string[];
+    files?: { rel_path: string; size_bytes?: number }[];
+  };
+}
+
+export const META_FILE = 'meta.json';
+export const INDEX_FILE = 'index';
+export const CHUNKS_DIR = 'chunks';
+export const TOMBSTONES_FILE = 'tombstones';
+
+export function parseMeta(text: string, where: string): BlockMeta {
+  let m: BlockMeta;
+  try {
+    m = JSON.parse(text) as BlockMeta;
+  } catch (e) {
+    throw new Error(`${where}: meta.json is not valid JSON: ${(e as Error).message}`);
+  }
+  if (m.version !== 1 || typeof m.ulid !== 'string' || typeof m.minTime !== 'number' || typeof m.maxTime !== 'number') {
+    throw new Error(`${where}: meta.json lacks version 1, ulid, minTime or maxTime`);
+  }
+  return m;
+}

@@ -1,0 +1,144 @@
+/**
+ * A block opened for queries: meta.json, the index through ranged reads, and chunks read one by
+ * one from their segment files. Implements the Querier contract, so PromQL runs over blocks
+ * exactly as over the head.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { crc32c } from '@node-rs/crc32';
+import { Labels, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
+import { XORIterator, xorNumSamples } from '../chunkenc/xor.js';
+import { FileByteSource, type ByteSource } from './bytesource.js';
+import { DecBuf } from './encbuf.js';
+import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.js';
+import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './meta.js';
+import { CHUNK_ENCODING_XOR } from './writer.js';
+
+export interface BlockSources {
+  meta: () => Promise<string>;
+  index: ByteSource;
+  /** The chunk segment file with 0-based sequence number `seq` (file name seq+1, 6 digits). */
+  segment: (seq: number) => ByteSource;
+}
+
+export function localBlockSources(dir: string): BlockSources {
+  const segments = new Map<number, FileByteSource>();
+  return {
+    meta: () => fsp.readFile(path.join(dir, META_FILE), 'utf8'),
+    index: new FileByteSource(path.join(dir, INDEX_FILE)),
+    segment: (seq) => {
+      let s = segments.get(seq);
+      if (!s) segments.set(seq, (s = new FileByteSource(path.join(dir, CHUNKS_DIR, String(seq + 1).padStart(6, '0')))));
+      return s;
+    },
+  };
+}
+
+export class BlockReader implements Querier {
+  private constructor(
+    readonly meta: BlockMeta,
+    readonly index: IndexReader,
+    private readonly sources: BlockSources,
+  ) {}
+
+  /** Opens a block; a corrupt or incomplete block is an error naming it, never a crash. */
+  static async open(sources: BlockSources, name: string): Promise<BlockReader> {
+    let meta: BlockMeta;
+    try {
+      meta = parseMeta(await sources.meta(), `block ${name}`);
+    } catch (e) {
+      throw new Error(`block ${name}: cannot read meta.json: ${(e as Error).message}`);
+    }
+    const index = await IndexReader.open(sources.index, `block ${name} index`);
+    return new BlockReader(meta, index, sources);
+  }
+
+  static openDir(dir: string): Promise<BlockReader> {
+    return BlockReader.open(localBlockSources(dir), path.basename(dir));
+  }
+
+  async chunk(ref: number): Promise<Uint8Array> {
+    const seq = Math.floor(ref / 2 ** 32);
+    const off = ref % 2 ** 32;
+    const src = this.sources.segment(seq);
+    let buf = await src.read(off, 256);
+    const d = new DecBuf(buf);
+    const len = d.uvarint();
+    const need = d.pos + 1 + len + 4;
+    if (buf.length < need) buf = await src.read(off, need);
+    if (buf.length < need) throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} runs past the end of its segment`);
+    const encAt = d.pos;
+    if (buf[encAt] !== CHUNK_ENCODING_XOR) throw new Error(`block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`);
+    const body = buf.subarray(encAt, encAt + 1 + len);
+    if (crc32c(body) !== buf.readUInt32BE(encAt + 1 + len)) throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
+    return body.subarray(1);
+  }
+
+  private overlapping(chunks: ChunkMeta[], hints: SelectHints): ChunkMeta[] {
+    return chunks.filter((c) => c.maxT >= hints.start && c.minT <= hints.end);
+  }
+
+  async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+    const out: Series[] = [];
+    if (this.meta.maxTime <= hints.start || this.meta.minTime > hints.end) return out;
+    for (const id of await this.index.select(matchers)) {
+      hints.signal?.throwIfAborted();
+      const s = await this.index.series(id);
+      const chunks = this.overlapping(s.chunks, hints);
+      if (chunks.length === 0) continue;
+      const datas = await Promise.all(chunks.map((c) => this.chunk(c.ref)));
+      let n = 0;
+      for (const d of datas) n += xorNumSamples(d);
+      const ts = new Float64Array(n);
+      const vs = new Float64Array(n);
+      const vb = new Uint32Array(vs.buffer);
+      let k = 0;
+      for (const d of datas) {
+        const it = new XORIterator(d);
+        while (it.next()) {
+          if (it.t < hints.start) continue;
+          if (it.t > hints.end) break;
+          ts[k] = it.t;
+          vb[2 * k] = it.lo;
+          vb[2 * k + 1] = it.hi;
+          k++;
+        }
+      }
+      if (k > 0) out.push({ labels: s.labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) });
+      if (hints.limit && out.length >= hints.limit) break;
+    }
+    return out.sort((a, b) => Labels.compare(a.labels, b.labels));
+  }
+
+  async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
+    const out: Labels[] = [];
+    for (const id of await this.index.select(matchers)) {
+      const s = await this.index.series(id);
+      if (this.overlapping(s.chunks, hints).length === 0) continue;
+      out.push(s.labels);
+      if (hints.limit && out.length >= hints.limit) break;
+    }
+    return out.sort(Labels.compare);
+  }
+
+  async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    if (matchers.length === 0) return this.index.labelNames();
+    const names = new Set<string>();
+    for (const l of await this.series(matchers, hints)) l.forEach((n) => names.add(n));
+    return [...names].sort();
+  }
+
+  async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    if (matchers.length === 0) return this.index.labelValues(name).sort();
+    const values = new Set<string>();
+    for (const l of await this.series(matchers, hints)) {
+      const v = l.get(name);
+      if (v !== '') values.add(v);
+    }
+    return [...values].sort();
+  }
+
+  async close(): Promise<void> {
+    await this.sources.index.close?.();
+  }
+}
