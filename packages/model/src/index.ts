@@ -2,3 +2,4 @@ export * from './labels.js';
 export * from './matchers.js';
 export * from './storage.js';
 export * from './errors.js';
+export * from './merge.js';

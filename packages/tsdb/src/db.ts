@@ -5,7 +5,12 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Labels, Matcher, Querier, Queryable, SelectHints, Series } from '@strata/model';
+import fs from 'node:fs';
+import { MergeQuerier, type Labels, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
+import { BlockReader } from './block/reader.js';
+import type { BlockMeta } from './block/meta.js';
+import { compactHead } from './compact.js';
+import { DEFAULT_BLOCK_DURATION_MS } from './api.js';
 import { type Appender, type HeadOptions, type HeadStats, type TenantStorage } from './api.js';
 import { HeadAppender } from './head/appender.js';
 import { Head } from './head/head.js';
@@ -21,12 +26,23 @@ export interface TSDBOptions {
   walSegmentBytes?: number;
   logger?: Logger;
   onFsync?: (seconds: number) => void;
+  /** External labels of this tenant's blocks (tenant, replica), as Thanos' meta.json carries them. */
+  externalLabels?: (tenant: string) => Record<string, string>;
+  /** Called for every block cut from a head (the shipper uploads it). */
+  onBlock?: (tenant: string, dir: string, meta: BlockMeta) => void;
+  /** How often heads are checked for a complete block range; 0 disables the timer. */
+  compactIntervalMs?: number;
 }
 
 const SNAPSHOT = 'snapshot';
+export const BLOCKS_DIR = 'blocks';
+export const DEFAULT_COMPACT_INTERVAL_MS = 60_000;
 
 export class TenantDB implements TenantStorage {
   private closed = false;
+  /** Local blocks cut from this head, newest last; queried together with the head. */
+  readonly blocks: BlockReader[] = [];
+  private compacting: Promise<BlockMeta[]> | null = null;
 
   private constructor(
     readonly tenant: string,
@@ -34,7 +50,12 @@ export class TenantDB implements TenantStorage {
     readonly head: Head,
     readonly wal: WAL,
     readonly replay: ReplayStats & { fromSnapshot: boolean },
+    private readonly opts: TSDBOptions,
   ) {}
+
+  get blocksDir(): string {
+    return path.join(this.dir, BLOCKS_DIR);
+  }
 
   static async open(tenant: string, dir: string, opts: TSDBOptions): Promise<TenantDB> {
     await fsp.mkdir(dir, { recursive: true });
@@ -59,7 +80,66 @@ export class TenantDB implements TenantStorage {
     };
     const { wal, stats } = await WAL.open(path.join(dir, 'wal'), { fsync: opts.fsync, segmentBytes: opts.walSegmentBytes, logger: opts.logger, onFsync: opts.onFsync }, onRecord, from);
     opts.logger?.info({ tenant, ...stats, fromSnapshot: !!from, series: headForReplay.numSeries }, 'tenant head loaded');
-    return new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from });
+    const db = new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from }, opts);
+    await db.openLocalBlocks();
+    return db;
+  }
+
+  private async openLocalBlocks(): Promise<void> {
+    await fsp.mkdir(this.blocksDir, { recursive: true });
+    for (const name of (await fsp.readdir(this.blocksDir)).sort()) {
+      const dir = path.join(this.blocksDir, name);
+      if (name.includes('.tmp') || !fs.existsSync(path.join(dir, 'meta.json'))) {
+        // A block whose writing was interrupted: its data is still in the WAL or snapshot.
+        await fsp.rm(dir, { recursive: true, force: true });
+        continue;
+      }
+      try {
+        this.blocks.push(await BlockReader.openDir(dir));
+      } catch (e) {
+        this.opts.logger?.error({ tenant: this.tenant, block: name, err: (e as Error).message }, 'local block unreadable; skipped');
+      }
+    }
+  }
+
+  /** Forgets a local block (after it was shipped and its local retention passed). */
+  async dropLocalBlock(ulid: string): Promise<void> {
+    const i = this.blocks.findIndex((b) => b.meta.ulid === ulid);
+    if (i >= 0) {
+      await this.blocks[i].close();
+      this.blocks.splice(i, 1);
+    }
+    await fsp.rm(path.join(this.blocksDir, ulid), { recursive: true, force: true });
+  }
+
+  /**
+   * Writes complete block ranges out of the head (everything with `force`), then checkpoints:
+   * a snapshot of what remains in the head, after which older WAL segments are deleted.
+   */
+  compact(force = false): Promise<BlockMeta[]> {
+    this.compacting ??= this.doCompact(force).finally(() => (this.compacting = null));
+    return this.compacting;
+  }
+
+  private async doCompact(force: boolean): Promise<BlockMeta[]> {
+    const metas = await compactHead(this.head, {
+      blocksDir: this.blocksDir,
+      rangeMs: this.opts.blockDurationMs ?? DEFAULT_BLOCK_DURATION_MS,
+      samplesPerChunk: this.opts.head.samplesPerChunk,
+      externalLabels: this.opts.externalLabels?.(this.tenant) ?? { tenant_id: this.tenant },
+      force,
+    });
+    if (metas.length === 0) return metas;
+    for (const m of metas) {
+      const dir = path.join(this.blocksDir, m.ulid);
+      this.blocks.push(await BlockReader.openDir(dir));
+      this.opts.onBlock?.(this.tenant, dir, m);
+    }
+    const pos = await this.wal.rotate();
+    await writeSnapshot(path.join(this.dir, SNAPSHOT), this.head, pos);
+    await this.wal.removeSegmentsBefore(pos.segment);
+    this.opts.logger?.info({ tenant: this.tenant, blocks: metas.map((m) => m.ulid), walSegment: pos.segment }, 'head compacted into blocks; WAL checkpointed');
+    return metas;
   }
 
   appender(): Appender {
@@ -67,7 +147,8 @@ export class TenantDB implements TenantStorage {
   }
 
   querier(): Querier {
-    return this.head.querier();
+    if (this.blocks.length === 0) return this.head.querier();
+    return new MergeQuerier([this.head.querier(), ...this.blocks]);
   }
 
   stats(): HeadStats {
@@ -85,6 +166,8 @@ export class TenantDB implements TenantStorage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.compacting;
+    for (const b of this.blocks) await b.close();
     const pos = await this.wal.rotate();
     await writeSnapshot(path.join(this.dir, SNAPSHOT), this.head, pos);
     await this.wal.close();
@@ -94,8 +177,24 @@ export class TenantDB implements TenantStorage {
 export class TSDB {
   private readonly tenantsById = new Map<string, Promise<TenantDB>>();
   private readonly open_ = new Map<string, TenantDB>();
+  private timer: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly opts: TSDBOptions) {}
+  private constructor(private readonly opts: TSDBOptions) {
+    const every = opts.compactIntervalMs ?? 0;
+    if (every > 0) {
+      this.timer = setInterval(() => {
+        this.compactAll().catch((e) => opts.logger?.error({ err: e }, 'head compaction failed; will retry'));
+      }, every);
+      this.timer.unref();
+    }
+  }
+
+  /** Cuts whatever block ranges are complete, in every tenant. */
+  async compactAll(force = false): Promise<BlockMeta[]> {
+    const out: BlockMeta[] = [];
+    for (const t of this.open_.values()) out.push(...(await t.compact(force)));
+    return out;
+  }
 
   static async open(opts: TSDBOptions): Promise<TSDB> {
     const db = new TSDB(opts);
@@ -133,6 +232,7 @@ export class TSDB {
   }
 
   async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
     await Promise.all([...this.open_.values()].map((t) => t.close()));
   }
 }

@@ -128,6 +128,39 @@ export class Head {
     if (t < this.minT) this.minT = t;
   }
 
+  /**
+   * Drops all data older than t and forgets series left without samples. Returns how many
+   * series were removed.
+   */
+  truncateBefore(t: number): number {
+    const dead = new Set<number>();
+    let minT = Infinity;
+    for (const s of this.byRef) {
+      if (!s) continue;
+      if (!s.truncateBefore(t)) dead.add(s.ref);
+      else minT = Math.min(minT, s.minT);
+    }
+    for (const ref of dead) {
+      const s = this.byRef[ref]!;
+      this.byRef[ref] = undefined;
+      const h = hashLabels(s.labels.pairs);
+      const e = this.byHash.get(h);
+      if (Array.isArray(e)) {
+        const rest = e.filter((x) => x !== s);
+        if (rest.length === 1) this.byHash.set(h, rest[0]);
+        else this.byHash.set(h, rest);
+      } else this.byHash.delete(h);
+      this.numSeriesLive--;
+    }
+    if (dead.size > 0) {
+      this.index.remove(dead);
+      // Cached wire lookups may point at removed refs; they are only hints, but drop them.
+      this.wireRefs.clear();
+    }
+    this.minT = minT;
+    return dead.size;
+  }
+
   stats(): HeadStats {
     return { numSeries: this.numSeriesLive, minTime: this.minT, maxTime: this.maxT };
   }

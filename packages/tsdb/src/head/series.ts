@@ -117,6 +117,26 @@ export class MemSeries {
     this.open = null;
   }
 
+  /**
+   * Drops data older than t (it now lives in a block). Chunks never span a block boundary, so
+   * whole chunks go. Returns whether the series still holds any sample.
+   */
+  truncateBefore(t: number): boolean {
+    let k = 0;
+    while (k < this.chunks.length && this.chunks[k].maxT < t) k++;
+    if (k > 0) this.chunks.splice(0, k);
+    if (this.open && this.maxT < t) this.open = null;
+    if (this.ooo && this.ooo.truncateBefore(t) === 0) this.ooo = null;
+    return this.chunks.length > 0 || this.open !== null || this.ooo !== null;
+  }
+
+  /** Whether out-of-order samples fall in [mint, maxt]. */
+  hasOOOIn(mint: number, maxt: number): boolean {
+    if (!this.ooo) return false;
+    const i = this.ooo.lowerBound(mint);
+    return i < this.ooo.length && this.ooo.ts[i] <= maxt;
+  }
+
   /** In-order chunks overlapping [mint, maxt], the open one included (as a copy). */
   chunksIn(mint: number, maxt: number): HeadChunk[] {
     const out: HeadChunk[] = [];

@@ -1,0 +1,76 @@
+/**
+ * Merges several Queriers into one: series with equal labels become one series whose samples
+ * are merged by timestamp (on equal timestamps the first querier's sample wins). Used for the
+ * head plus its blocks now, and the querier's fan-out over stores later.
+ */
+import { Labels } from './labels.js';
+import type { Matcher } from './matchers.js';
+import type { Querier, SelectHints, Series } from './storage.js';
+
+export function mergeSamples(a: Series, b: Series): Series {
+  const n = a.timestamps.length + b.timestamps.length;
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  // Copy value bits, not numbers: NaN payloads (staleness markers) must survive.
+  const av = new Uint32Array(a.values.buffer, a.values.byteOffset, a.values.length * 2);
+  const bv = new Uint32Array(b.values.buffer, b.values.byteOffset, b.values.length * 2);
+  const ov = new Uint32Array(vs.buffer);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.timestamps.length || j < b.timestamps.length) {
+    const takeA = j >= b.timestamps.length || (i < a.timestamps.length && a.timestamps[i] <= b.timestamps[j]);
+    if (takeA) {
+      if (j < b.timestamps.length && b.timestamps[j] === a.timestamps[i]) j++;
+      ts[k] = a.timestamps[i];
+      ov[2 * k] = av[2 * i];
+      ov[2 * k + 1] = av[2 * i + 1];
+      i++;
+    } else {
+      ts[k] = b.timestamps[j];
+      ov[2 * k] = bv[2 * j];
+      ov[2 * k + 1] = bv[2 * j + 1];
+      j++;
+    }
+    k++;
+  }
+  return { labels: a.labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) };
+}
+
+export class MergeQuerier implements Querier {
+  constructor(private readonly queriers: Querier[]) {}
+
+  async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+    const results = await Promise.all(this.queriers.map((q) => q.select(matchers, { ...hints, limit: undefined })));
+    const byKey = new Map<string, Series>();
+    for (const list of results) {
+      for (const s of list) {
+        const k = s.labels.key();
+        const have = byKey.get(k);
+        byKey.set(k, have ? mergeSamples(have, s) : s);
+      }
+    }
+    const out = [...byKey.values()].sort((a, b) => Labels.compare(a.labels, b.labels));
+    return hints.limit ? out.slice(0, hints.limit) : out;
+  }
+
+  async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
+    const results = await Promise.all(this.queriers.map((q) => q.series(matchers, hints)));
+    const byKey = new Map<string, Labels>();
+    for (const list of results) for (const l of list) byKey.set(l.key(), l);
+    const out = [...byKey.values()].sort(Labels.compare);
+    return hints.limit ? out.slice(0, hints.limit) : out;
+  }
+
+  async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    const all = new Set<string>();
+    for (const list of await Promise.all(this.queriers.map((q) => q.labelNames(matchers, hints)))) for (const n of list) all.add(n);
+    return [...all].sort();
+  }
+
+  async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    const all = new Set<string>();
+    for (const list of await Promise.all(this.queriers.map((q) => q.labelValues(name, matchers, hints)))) for (const n of list) all.add(n);
+    return [...all].sort();
+  }
+}

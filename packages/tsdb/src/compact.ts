@@ -1,0 +1,58 @@
+/**
+ * Turns the oldest complete block range of a head into a block, as Prometheus does: once the
+ * head spans more than 1.5 block ranges, the aligned range holding its oldest sample is written
+ * and dropped from memory. Out-of-order samples that arrive for an already-written range make an
+ * extra block for that range on the next pass; nothing is lost.
+ */
+import { XOREncoder } from './chunkenc/xor.js';
+import type { Head } from './head/head.js';
+import type { MemSeries } from './head/series.js';
+import { writeBlock, type BlockChunk, type BlockSeries } from './block/writer.js';
+import type { BlockMeta } from './block/meta.js';
+
+/** The block of one series for [mint, maxt]: head chunks as they are, re-encoded only when out-of-order data must be merged in. */
+export function seriesForBlock(s: MemSeries, mint: number, maxt: number, samplesPerChunk: number): BlockChunk[] {
+  if (!s.hasOOOIn(mint, maxt)) return s.chunksIn(mint, maxt);
+  const data = s.samples(mint, maxt);
+  if (!data) return [];
+  const out: BlockChunk[] = [];
+  const bits = new Uint32Array(data.values.buffer, data.values.byteOffset, data.values.length * 2);
+  for (let i = 0; i < data.timestamps.length; i += samplesPerChunk) {
+    const enc = new XOREncoder();
+    const end = Math.min(data.timestamps.length, i + samplesPerChunk);
+    for (let k = i; k < end; k++) enc.appendBits(data.timestamps[k], bits[2 * k + 1], bits[2 * k]);
+    out.push({ minT: data.timestamps[i], maxT: data.timestamps[end - 1], data: enc.bytes().slice() });
+  }
+  return out;
+}
+
+export interface CompactOptions {
+  blocksDir: string;
+  rangeMs: number;
+  samplesPerChunk: number;
+  externalLabels: Record<string, string>;
+  /** Write everything, including the incomplete newest range (flush on shutdown). */
+  force?: boolean;
+}
+
+/** Cuts as many blocks as the head allows; returns their metas, oldest first. */
+export async function compactHead(head: Head, opts: CompactOptions): Promise<BlockMeta[]> {
+  const written: BlockMeta[] = [];
+  const range = opts.rangeMs;
+  for (;;) {
+    const { minTime, maxTime, numSeries } = head.stats();
+    if (numSeries === 0 || !Number.isFinite(minTime)) break;
+    if (!opts.force && maxTime - minTime <= range * 1.5) break;
+    const a = Math.floor(minTime / range) * range;
+    const b = a + range;
+    if (!opts.force && b > maxTime) break;
+    const series: BlockSeries[] = [];
+    for (const s of head.allSeries()) {
+      const chunks = seriesForBlock(s, a, b - 1, opts.samplesPerChunk);
+      if (chunks.length > 0) series.push({ labels: s.labels, chunks });
+    }
+    if (series.length > 0) written.push(await writeBlock(opts.blocksDir, series, { minTime: a, maxTime: b, externalLabels: opts.externalLabels }));
+    head.truncateBefore(b);
+  }
+  return written;
+}
