@@ -9,3 +9,5 @@ export * from './wal/wal.js';
 export * from './wal/records.js';
 export * from './db.js';
 export * from './block/index.js';
+export * from './compact.js';
+export * from './shipper.js';
