@@ -13,6 +13,9 @@ import { createWriteHandler, Limits, MetadataStore } from '@strata/receiver';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { registerTsdbMetrics, walFsyncHistogram } from '../tsdb-metrics.js';
+import { openBucket } from '../storage.js';
+import { Shipping } from '../shipping.js';
+import os from 'node:os';
 
 /** Paths answered even while the WAL replays. */
 const ALWAYS_SERVED = new Set(['/-/healthy', '/-/ready', '/metrics', '/api/v1/status/buildinfo']);
@@ -50,14 +53,26 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   const fsyncs = walFsyncHistogram(registry);
   let db: TSDB | undefined;
   registerTsdbMetrics(registry, () => db);
+  const bucket = openBucket(cfg.str('objstore.config-file'), storagePath, registry);
+  const shipping = new Shipping(bucket, () => db, cfg.num('tsdb.retention.local'), registry, logger);
+  const replicaLabel = cfg.str('receive.replica-label');
+  const replicaName = cfg.str('receive.replica-name') || os.hostname();
+  const tenantLabel = cfg.str('receive.tenant-label');
   const tsdb = await TSDB.open({
     onFsync: (s) => fsyncs.observe(s),
+    blockDurationMs: cfg.num('tsdb.block-duration'),
+    compactIntervalMs: cfg.num('tsdb.compaction-interval'),
+    externalLabels: (tenant) => ({ [tenantLabel]: tenant, ...(replicaLabel ? { [replicaLabel]: replicaName } : {}) }),
+    onBlock: (tenant) => void shipping.sync(tenant).catch((e) => logger.error({ err: e, tenant }, 'shipping failed')),
     dir: path.join(storagePath, 'tsdb'),
     fsync: cfg.str('wal.fsync') as 'batch' | 'none',
     head: { outOfOrderWindowMs: cfg.num('receiver.out-of-order-window'), samplesPerChunk: 120, maxSeries: 0 },
     logger,
   });
   db = tsdb;
+  // Blocks cut before a crash may still be waiting for upload.
+  shipping.start();
+  void shipping.syncAll().catch((e) => logger.error({ err: e }, 'shipping failed'));
   const limits = new Limits({
     defaults: {
       ingestionRate: cfg.num('distributor.ingestion-rate-limit'),
@@ -120,7 +135,15 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       try {
         await server.close();
         limits.stop();
+        shipping.stop();
+        if (cfg.bool('receiver.flush-on-shutdown')) {
+          // Scale-down: everything in the head goes to the bucket before we exit.
+          const blocks = await tsdb.compactAll(true);
+          await shipping.syncAll();
+          logger.info({ blocks: blocks.length }, 'head flushed and shipped');
+        }
         await tsdb.close();
+        await bucket.close();
       } catch (e) {
         logger.error({ err: e }, 'error during shutdown');
       }
