@@ -3,13 +3,14 @@
  *   --series N (100000)  --rounds N (8)  --concurrency N (8)  --only strata,prometheus,victoria-metrics
  *   --small-connections N (1000): the many-senders run, one request per sender per scrape
  *   --query-hours N (6): hours of data for the query benchmark (0 skips it)   --repeats N (5)
- *   --skip-ingest: only the query benchmark
+ *   --skip-ingest: only the query benchmark   --blocks-only: only the block benchmark
  */
 import type { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
 import { formatIngest, runIngest } from './ingest.js';
 import { SAMPLES_PER_REQUEST } from './load.js';
 import { runQueryBench } from './query.js';
+import { runBlockBench } from './blocks.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,6 +26,10 @@ const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
 
 async function main(): Promise<void> {
   const hours = arg('query-hours', 6);
+  if (process.argv.includes('--blocks-only')) {
+    process.stdout.write((await runBlockBench()) + '\n');
+    return;
+  }
   if (process.argv.includes('--skip-ingest')) {
     process.stdout.write((await runQueryBench(hours, arg('repeats', 5))) + '\n');
     return;
@@ -41,6 +46,7 @@ async function main(): Promise<void> {
     process.stdout.write(formatIngest(`Many senders: ${small} keep-alive connections, ${Math.floor(series / small)} samples per request`, many) + '\n');
   }
   if (hours > 0) process.stdout.write('\n' + (await runQueryBench(hours, arg('repeats', 5))) + '\n');
+  process.stdout.write('\n' + (await runBlockBench()) + '\n');
 }
 
 main().catch((e) => {
