@@ -6,3 +6,4 @@ export * from './server.js';
 export * from './series-api.js';
 export * from './selectors.js';
 export * from './status-api.js';
+export * from './remote-read.js';

@@ -7,6 +7,7 @@ import type { MetricMetadata, Queryable } from '@strata/model';
 import type { Engine } from '@strata/promql';
 import { formatQueryHandler, instantQueryHandler, parseQueryHandler, rangeQueryHandler } from './promql-api.js';
 import {
+  createRemoteReadHandler,
   failure,
   labelNamesHandler,
   labelValuesHandler,
@@ -59,6 +60,7 @@ export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
   const both = ['GET', 'POST'];
   router.add(both, '/api/v1/query', wrap(deps, (p, t, signal) => instantQueryHandler(p, q(t), deps.engine, signal)));
   router.add(both, '/api/v1/query_range', wrap(deps, (p, t, signal) => rangeQueryHandler(p, q(t), deps.engine, signal)));
+  router.add('POST', '/api/v1/read', createRemoteReadHandler(deps.queryable, deps.tenancy));
   router.add(both, '/api/v1/format_query', wrap(deps, (p) => formatQueryHandler(p)));
   router.add(both, '/api/v1/parse_query', wrap(deps, (p) => parseQueryHandler(p)));
   router.add(both, '/api/v1/series', wrap(deps, (p, t, signal) => seriesHandler(p, q(t), signal)));

@@ -5,3 +5,4 @@ export * from './write-v1.js';
 export * from './labels-v1.js';
 export * from './write-v2.js';
 export * from './snappy.js';
+export * from './read.js';

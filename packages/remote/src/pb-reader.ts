@@ -133,9 +133,12 @@ export class PbReader {
       case WIRE_FIXED64:
         this.fixed64Offset();
         return;
-      case WIRE_LEN:
-        this.pos += this.len();
+      case WIRE_LEN: {
+        // Not `this.pos += this.len()`: that reads pos before len() moves it past the varint.
+        const n = this.len();
+        this.pos += n;
         return;
+      }
       case WIRE_FIXED32:
         if (this.pos + 4 > this.end) throw malformed('truncated fixed32');
         this.pos += 4;

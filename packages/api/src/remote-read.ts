@@ -1,0 +1,84 @@
+/**
+ * POST /api/v1/read: Prometheus remote-read over any Queryable. Answers STREAMED_XOR_CHUNKS
+ * (framed ChunkedReadResponse, one frame per series) when the client accepts it, else SAMPLES
+ * (one snappy ReadResponse). This is the only protocol stores and the querier speak.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StrataError, type Queryable, type SelectHints } from '@strata/model';
+import {
+  decodeReadRequest,
+  encodeChunkedFrame,
+  encodeReadResponse,
+  RESPONSE_STREAMED_XOR_CHUNKS,
+  snappyDecode,
+  snappyEncode,
+  type ChunkToSend,
+  type SeriesSamples,
+} from '@strata/remote';
+import { XOREncoder } from '@strata/tsdb';
+import { readBody } from './params.js';
+import { tenantOf, type TenancyConfig } from './tenant.js';
+
+export const MAX_READ_REQUEST_BYTES = 16 * 1024 * 1024;
+const SAMPLES_PER_CHUNK = 120;
+
+/** Samples as XOR chunks of at most 120 samples, values copied as raw bits. */
+export function toChunks(s: SeriesSamples): ChunkToSend[] {
+  const out: ChunkToSend[] = [];
+  const bits = new Uint32Array(s.values.buffer, s.values.byteOffset, s.values.length * 2);
+  for (let i = 0; i < s.timestamps.length; i += SAMPLES_PER_CHUNK) {
+    const end = Math.min(s.timestamps.length, i + SAMPLES_PER_CHUNK);
+    const enc = new XOREncoder();
+    for (let k = i; k < end; k++) enc.appendBits(s.timestamps[k], bits[2 * k + 1], bits[2 * k]);
+    out.push({ minT: s.timestamps[i], maxT: s.timestamps[end - 1], data: enc.bytes() });
+  }
+  return out;
+}
+
+export function createRemoteReadHandler(queryable: Queryable, tenancy: TenancyConfig) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const ac = new AbortController();
+    res.on('close', () => {
+      if (!res.writableEnded) ac.abort();
+    });
+    const tenant = tenantOf(req, tenancy);
+    const body = await readBody(req, MAX_READ_REQUEST_BYTES);
+    let request;
+    try {
+      request = decodeReadRequest(snappyDecode(body, MAX_READ_REQUEST_BYTES * 8));
+    } catch (e) {
+      if (e instanceof StrataError) throw e;
+      throw new StrataError('bad-query', `invalid remote-read request: ${(e as Error).message}`);
+    }
+    const q = queryable.querier(tenant);
+    const hintsOf = (i: number): SelectHints => {
+      const query = request.queries[i];
+      return {
+        start: query.startMs,
+        end: query.endMs,
+        step: query.hints?.stepMs,
+        func: query.hints?.func,
+        range: query.hints?.rangeMs,
+        signal: ac.signal,
+      };
+    };
+    if (request.acceptedResponseTypes.includes(RESPONSE_STREAMED_XOR_CHUNKS)) {
+      res.writeHead(200, { 'Content-Type': 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse' });
+      for (let i = 0; i < request.queries.length; i++) {
+        const series = await q.select(request.queries[i].matchers, hintsOf(i));
+        for (const s of series) {
+          if (!res.write(encodeChunkedFrame(i, [{ labels: s.labels, chunks: toChunks(s) }]))) {
+            await new Promise((r) => res.once('drain', r));
+          }
+        }
+      }
+      res.end();
+      return;
+    }
+    const results: SeriesSamples[][] = [];
+    for (let i = 0; i < request.queries.length; i++) results.push(await q.select(request.queries[i].matchers, hintsOf(i)));
+    const out = snappyEncode(encodeReadResponse(results));
+    res.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'Content-Length': out.length });
+    res.end(out);
+  };
+}
