@@ -18,6 +18,18 @@ export interface SelectHints {
   limit?: number;
   /** Aborted when the query times out or is cancelled: implementations must stop work promptly. */
   signal?: AbortSignal;
+  /**
+   * Per-query limits, charged by stores as data is found and before it is loaded: each call
+   * throws once its limit is exceeded, so a query over too much data fails instead of
+   * exhausting memory.
+   */
+  budget?: QueryBudget;
+}
+
+export interface QueryBudget {
+  series(n: number): void;
+  chunks(n: number): void;
+  bytes(n: number): void;
 }
 
 /**

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, TOMBSTONES_FILE } from './block/meta.js';
+import { INDEX_HEADER_FILE } from './block/index-header.js';
 
 /** The part of a bucket the shipper needs (structurally the objstore Bucket). */
 export interface UploadBucket {
@@ -111,6 +112,7 @@ export class Shipper {
     }
     await this.opts.bucket.upload(dst + INDEX_FILE, fs.createReadStream(path.join(dir, INDEX_FILE)));
     if (fs.existsSync(path.join(dir, TOMBSTONES_FILE))) await this.opts.bucket.upload(dst + TOMBSTONES_FILE, await fsp.readFile(path.join(dir, TOMBSTONES_FILE)));
+    if (fs.existsSync(path.join(dir, INDEX_HEADER_FILE))) await this.opts.bucket.upload(dst + INDEX_HEADER_FILE, await fsp.readFile(path.join(dir, INDEX_HEADER_FILE)));
     await this.opts.bucket.upload(dst + META_FILE, await fsp.readFile(path.join(dir, META_FILE)));
   }
 

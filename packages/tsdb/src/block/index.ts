@@ -4,3 +4,4 @@ export * from './bytesource.js';
 export * from './writer.js';
 export * from './index-reader.js';
 export * from './reader.js';
+export * from './index-header.js';

@@ -12,6 +12,8 @@ import { xorNumSamples } from '../chunkenc/xor.js';
 import { EncBuf } from './encbuf.js';
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, TOMBSTONES_FILE, type BlockMeta } from './meta.js';
 import { ulid as newUlid } from './ulid.js';
+import { FileByteSource } from './bytesource.js';
+import { buildIndexHeader, encodeIndexHeader, INDEX_HEADER_FILE } from './index-header.js';
 
 export const CHUNKS_MAGIC = 0x85bd40dd;
 export const INDEX_MAGIC = 0xbaaad700;
@@ -299,6 +301,11 @@ export async function writeBlock(parentDir: string, input: Iterable<BlockSeries>
   await cw.close();
   const index = encodeIndex(indexed);
   await writeFileSynced(path.join(tmp, INDEX_FILE), index);
+  // The index header is built once, here, and shipped beside the block: store gateways then
+  // open the block without reading its index (see index-header.ts).
+  const headerSrc = new FileByteSource(path.join(tmp, INDEX_FILE));
+  await writeFileSynced(path.join(tmp, INDEX_HEADER_FILE), encodeIndexHeader(await buildIndexHeader(headerSrc)));
+  await headerSrc.close();
   // An empty tombstones file: header, then the CRC of no entries.
   const tomb = Buffer.alloc(9);
   tomb.writeUInt32BE(TOMBSTONES_MAGIC, 0);

@@ -1,0 +1,276 @@
+/**
+ * The store gateway: serves the blocks of the bucket that this member owns. Blocks are found
+ * by listing the bucket periodically and opened lazily on first use; opening needs only the
+ * block's index header (downloaded beside the block, or built once from the index with ranged
+ * reads) which is kept on local disk, so restarts do not re-read the bucket. Blocks unused for
+ * a while are closed. Reads go through byte-bounded LRU caches.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { MergeQuerier, StrataError, type Labels, type Matcher, type Querier, type Queryable, type QueryBudget, type SelectHints, type Series } from '@strata/model';
+import { bucketByteSource, type Bucket } from '@strata/objstore';
+import { BlockReader, buildIndexHeader, decodeIndexHeader, encodeIndexHeader, HeaderedSource, INDEX_HEADER_FILE, parseMeta, type BlockMeta, type ByteSource } from '@strata/tsdb';
+import { ByteLRU } from './lru.js';
+import { owners } from './sharding.js';
+
+export const DELETION_MARK_FILE = 'deletion-mark.json';
+
+export interface GatewayLimits {
+  /** 0 = unlimited. */
+  maxSeriesPerQuery: number;
+  maxChunksPerQuery: number;
+  maxBytesPerQuery: number;
+}
+
+export interface StoreGatewayOptions {
+  bucket: Bucket;
+  dataDir: string;
+  registry: Registry;
+  logger?: Logger;
+  syncIntervalMs: number;
+  idleUnloadMs: number;
+  /** Gateways sharing the bucket, and which one this is; blocks are sharded over them. */
+  members: string[];
+  self: string;
+  replicationFactor: number;
+  indexCacheBytes: number;
+  chunkCacheBytes: number;
+  limits: GatewayLimits;
+  /** Blocks marked for deletion are dropped this long after the mark. */
+  deletionDelayMs: number;
+}
+
+interface GatewayBlock {
+  tenant: string;
+  meta: BlockMeta;
+  reader?: Promise<BlockReader>;
+  lastUsed: number;
+}
+
+export class StoreGateway implements Queryable {
+  private readonly blocks = new Map<string, GatewayBlock>();
+  private readonly indexCache: ByteLRU;
+  private readonly chunkCache: ByteLRU;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly fetched: Counter<'kind'>;
+  private readonly cacheReqs: Counter<'kind' | 'result'>;
+  /** Bytes read from the bucket so far (for benchmarks and tests). */
+  bytesFetched = 0;
+
+  constructor(private readonly opts: StoreGatewayOptions) {
+    this.indexCache = new ByteLRU(opts.indexCacheBytes);
+    this.chunkCache = new ByteLRU(opts.chunkCacheBytes);
+    const r = opts.registry;
+    this.fetched = new Counter({ name: 'strata_store_gateway_bucket_bytes_total', help: 'Bytes read from the bucket, by kind.', labelNames: ['kind'], registers: [r] });
+    this.cacheReqs = new Counter({ name: 'strata_store_gateway_cache_requests_total', help: 'Cache lookups, by cache and hit/miss.', labelNames: ['kind', 'result'], registers: [r] });
+    const blocks = this.blocks;
+    new Gauge({
+      name: 'strata_store_gateway_blocks',
+      help: 'Blocks owned by this gateway, and how many are open.',
+      labelNames: ['state'],
+      registers: [r],
+      collect() {
+        let open = 0;
+        for (const b of blocks.values()) if (b.reader) open++;
+        this.set({ state: 'owned' }, blocks.size);
+        this.set({ state: 'open' }, open);
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.sync();
+    this.timer = setInterval(() => {
+      this.sync().catch((e) => this.opts.logger?.error({ err: e }, 'bucket sync failed; keeping the previous block list'));
+      void this.unloadIdle();
+    }, this.opts.syncIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const b of this.blocks.values()) if (b.reader) await (await b.reader).close();
+  }
+
+  /** Lists the bucket: tenants are top-level folders, blocks ULID folders with a meta.json. */
+  async sync(): Promise<void> {
+    const seen = new Set<string>();
+    const now = Date.now();
+    for await (const tenantDir of this.opts.bucket.iter('')) {
+      if (!tenantDir.endsWith('/')) continue;
+      const tenant = tenantDir.slice(0, -1);
+      for await (const dir of this.opts.bucket.iter(tenantDir)) {
+        const ulid = dir.slice(tenantDir.length, -1);
+        if (!/^[0-9A-Z]{26}$/.test(ulid)) continue;
+        if (!owners(ulid, this.opts.members, this.opts.replicationFactor).includes(this.opts.self)) continue;
+        const key = `${tenant}/${ulid}`;
+        if (await this.opts.bucket.exists(`${dir}${DELETION_MARK_FILE}`)) {
+          const mark = JSON.parse((await this.opts.bucket.get(`${dir}${DELETION_MARK_FILE}`)).toString()) as { deletion_time?: number };
+          if (now - (mark.deletion_time ?? 0) * 1000 >= this.opts.deletionDelayMs) continue;
+        }
+        seen.add(key);
+        if (this.blocks.has(key)) continue;
+        let meta: BlockMeta;
+        try {
+          meta = parseMeta((await this.opts.bucket.get(`${dir}meta.json`)).toString(), `block ${key}`);
+        } catch (e) {
+          if (!this.opts.bucket.isObjNotFound(e)) this.opts.logger?.warn({ block: key, err: (e as Error).message }, 'block skipped');
+          continue; // no meta.json yet: an upload in progress
+        }
+        this.blocks.set(key, { tenant, meta, lastUsed: 0 });
+      }
+    }
+    for (const [key, b] of this.blocks) {
+      if (seen.has(key)) continue;
+      this.blocks.delete(key);
+      if (b.reader) void b.reader.then((r) => r.close());
+    }
+  }
+
+  private async unloadIdle(): Promise<void> {
+    const now = Date.now();
+    for (const b of this.blocks.values()) {
+      if (b.reader && now - b.lastUsed > this.opts.idleUnloadMs) {
+        const r = b.reader;
+        b.reader = undefined;
+        await (await r).close();
+      }
+    }
+  }
+
+  private cached(name: string, kind: 'index' | 'chunks', inner: ByteSource): ByteSource {
+    const cache = kind === 'index' ? this.indexCache : this.chunkCache;
+    return {
+      size: () => inner.size(),
+      read: async (offset, length) => {
+        const key = `${name}:${offset}:${length}`;
+        const hit = cache.get(key);
+        this.cacheReqs.inc({ kind, result: hit ? 'hit' : 'miss' });
+        if (hit) return hit;
+        const buf = await inner.read(offset, length);
+        this.bytesFetched += buf.length;
+        this.fetched.inc({ kind }, buf.length);
+        cache.set(key, buf);
+        return buf;
+      },
+    };
+  }
+
+  /** The index header: local disk, else the bucket, else built from the index and kept. */
+  private async header(b: GatewayBlock, prefix: string, index: ByteSource) {
+    const local = path.join(this.opts.dataDir, b.tenant, b.meta.ulid, INDEX_HEADER_FILE);
+    try {
+      return decodeIndexHeader(await fsp.readFile(local), `block ${b.tenant}/${b.meta.ulid}`);
+    } catch {
+      // missing or damaged: fetch or rebuild
+    }
+    let raw: Buffer;
+    try {
+      raw = await this.opts.bucket.get(prefix + INDEX_HEADER_FILE);
+      this.bytesFetched += raw.length;
+      decodeIndexHeader(raw, `block ${b.tenant}/${b.meta.ulid}`);
+    } catch {
+      raw = encodeIndexHeader(await buildIndexHeader(index));
+    }
+    await fsp.mkdir(path.dirname(local), { recursive: true });
+    await fsp.writeFile(local, raw);
+    return decodeIndexHeader(raw, `block ${b.tenant}/${b.meta.ulid}`);
+  }
+
+  private open(b: GatewayBlock): Promise<BlockReader> {
+    b.lastUsed = Date.now();
+    b.reader ??= (async () => {
+      const prefix = `${b.tenant}/${b.meta.ulid}/`;
+      const bucket = this.opts.bucket;
+      const index = this.cached(prefix + 'index', 'index', bucketByteSource(bucket, prefix + 'index'));
+      const ranges = await this.header(b, prefix, index);
+      const reader = await BlockReader.open(
+        {
+          meta: async () => JSON.stringify(b.meta),
+          index: new HeaderedSource(ranges, index),
+          segment: (seq) => {
+            const name = `${prefix}chunks/${String(seq + 1).padStart(6, '0')}`;
+            return this.cached(name, 'chunks', bucketByteSource(bucket, name));
+          },
+        },
+        `${b.tenant}/${b.meta.ulid}`,
+      );
+      return reader;
+    })().catch((e) => {
+      b.reader = undefined;
+      throw e;
+    });
+    return b.reader;
+  }
+
+  tenantBlocks(tenant: string): GatewayBlock[] {
+    return [...this.blocks.values()].filter((b) => b.tenant === tenant).sort((a, b) => a.meta.minTime - b.meta.minTime);
+  }
+
+  /** Per tenant, the time range this gateway can answer. */
+  info(): Record<string, { minTime: number; maxTime: number; blocks: number }> {
+    const out: Record<string, { minTime: number; maxTime: number; blocks: number }> = {};
+    for (const b of this.blocks.values()) {
+      const i = (out[b.tenant] ??= { minTime: Infinity, maxTime: -Infinity, blocks: 0 });
+      i.minTime = Math.min(i.minTime, b.meta.minTime);
+      i.maxTime = Math.max(i.maxTime, b.meta.maxTime - 1);
+      i.blocks++;
+    }
+    return out;
+  }
+
+  querier(tenant: string): Querier {
+    return new GatewayQuerier(this, tenant, this.opts.limits, (b) => this.open(b));
+  }
+}
+
+function budgetFor(limits: GatewayLimits): QueryBudget {
+  let series = 0;
+  let chunks = 0;
+  let bytes = 0;
+  const check = (id: 'query-max-series' | 'query-max-chunks' | 'query-max-bytes', what: string, value: number, limit: number, flag: string) => {
+    if (limit > 0 && value > limit) {
+      throw new StrataError(id, `the query hit the ${what} limit of the store gateway (limit: ${limit}, reached: ${value}); narrow the query or raise --${flag}`);
+    }
+  };
+  return {
+    series: (n) => check('query-max-series', 'series', (series += n), limits.maxSeriesPerQuery, 'store-gateway.max-series-per-query'),
+    chunks: (n) => check('query-max-chunks', 'chunks', (chunks += n), limits.maxChunksPerQuery, 'store-gateway.max-chunks-per-query'),
+    bytes: (n) => check('query-max-bytes', 'bytes', (bytes += n), limits.maxBytesPerQuery, 'store-gateway.max-bytes-per-query'),
+  };
+}
+
+class GatewayQuerier implements Querier {
+  constructor(
+    private readonly gw: StoreGateway,
+    private readonly tenant: string,
+    private readonly limits: GatewayLimits,
+    private readonly open: (b: GatewayBlock) => Promise<BlockReader>,
+  ) {}
+
+  private async readers(hints: SelectHints): Promise<Querier> {
+    const blocks = this.gw.tenantBlocks(this.tenant).filter((b) => b.meta.maxTime > hints.start && b.meta.minTime <= hints.end);
+    const readers = await Promise.all(blocks.map((b) => this.open(b)));
+    return new MergeQuerier(readers);
+  }
+
+  async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+    const budget = hints.budget ?? budgetFor(this.limits);
+    return (await this.readers(hints)).select(matchers, { ...hints, budget });
+  }
+
+  async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
+    return (await this.readers(hints)).series(matchers, hints);
+  }
+
+  async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    return (await this.readers(hints)).labelNames(matchers, hints);
+  }
+
+  async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    return (await this.readers(hints)).labelValues(name, matchers, hints);
+  }
+}
+

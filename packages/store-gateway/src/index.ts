@@ -1,0 +1,3 @@
+export * from './lru.js';
+export * from './sharding.js';
+export * from './gateway.js';

@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { Labels, Matcher, StrataError } from '@strata/model';
+import { FilesystemBucket } from '@strata/objstore';
+import { Shipper, TSDB } from '@strata/tsdb';
+import { owners, StoreGateway, type StoreGatewayOptions } from '../src/index.js';
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-sg-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+const RANGE = 30 * 60_000;
+const all = [new Matcher('=', '__name__', 'm')];
+let bucketDir: string;
+let total = 0;
+
+beforeAll(async () => {
+  // 4 h of data for 5 series, cut into 30 min blocks and shipped to a local-folder bucket.
+  const db = await TSDB.open({ dir: tmp(), fsync: 'none', blockDurationMs: RANGE, head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
+  const t = await db.tenant('team-a');
+  total = (4 * 3600_000) / 15_000;
+  for (let i = 0; i < total; i++) {
+    const app = t.appender();
+    for (let s = 0; s < 5; s++) app.append(app.ref(Labels.fromObject({ __name__: 'm', s: String(s) })), i * 15_000, i + s);
+    await app.commit();
+  }
+  await db.compactAll(true);
+  bucketDir = tmp();
+  await new Shipper({ bucket: new FilesystemBucket(bucketDir), prefix: 'team-a/', blocksDir: t.blocksDir, localRetentionMs: Infinity, dropLocal: async () => undefined }).sync();
+  await db.close();
+});
+
+function gateway(dataDir: string, extra: Partial<StoreGatewayOptions> = {}): StoreGateway {
+  return new StoreGateway({
+    bucket: new FilesystemBucket(bucketDir),
+    dataDir,
+    registry: new Registry(),
+    syncIntervalMs: 60_000,
+    idleUnloadMs: 60_000,
+    members: ['g1'],
+    self: 'g1',
+    replicationFactor: 1,
+    indexCacheBytes: 1 << 20,
+    chunkCacheBytes: 1 << 20,
+    limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 0, maxBytesPerQuery: 0 },
+    deletionDelayMs: 0,
+    ...extra,
+  });
+}
+
+async function countSamples(g: StoreGateway): Promise<number[]> {
+  const series = await g.querier('team-a').select(all, { start: -Infinity, end: Infinity });
+  return series.map((s) => s.timestamps.length);
+}
+
+test('serves every sample of the shipped blocks; a cold restart opens blocks from local index headers', async () => {
+  const data = tmp();
+  const g = gateway(data);
+  await g.start();
+  expect(g.info()['team-a'].blocks).toBe(total / 120);
+  expect(await countSamples(g)).toEqual([total, total, total, total, total]);
+  await g.stop();
+  // Restart: headers come from local disk, so opening blocks reads nothing of the indexes' header parts.
+  const again = gateway(data);
+  await again.start();
+  const before = again.bytesFetched;
+  await again.querier('team-a').labelNames([], { start: -Infinity, end: Infinity });
+  expect(again.bytesFetched - before).toBe(0);
+  expect(await countSamples(again)).toEqual([total, total, total, total, total]);
+  await again.stop();
+  // Local headers deleted: downloaded from the bucket (built once at block write time).
+  fs.rmSync(data, { recursive: true, force: true });
+  const fresh = gateway(data);
+  await fresh.start();
+  expect(await countSamples(fresh)).toEqual([total, total, total, total, total]);
+  await fresh.stop();
+});
+
+test('two gateways with replication factor 2: either one alone still serves every block', async () => {
+  const members = ['g1', 'g2'];
+  for (const self of members) {
+    const g = gateway(tmp(), { members, self, replicationFactor: 2 });
+    await g.start();
+    expect(await countSamples(g)).toEqual([total, total, total, total, total]);
+    await g.stop();
+  }
+  // Without replication the blocks are split between the two.
+  const split = await Promise.all(members.map(async (self) => {
+    const g = gateway(tmp(), { members, self, replicationFactor: 1 });
+    await g.start();
+    const n = g.info()['team-a']?.blocks ?? 0;
+    await g.stop();
+    return n;
+  }));
+  expect(split[0] + split[1]).toBe(total / 120);
+  expect(split.every((n) => n > 0)).toBe(true);
+});
+
+test('rendezvous sharding is stable and moves only what the new member wins', () => {
+  const ids = Array.from({ length: 2000 }, (_, i) => `01HZZ${String(i).padStart(21, '0')}`);
+  const before = ids.map((id) => owners(id, ['a', 'b', 'c'], 1)[0]);
+  const after = ids.map((id) => owners(id, ['a', 'b', 'c', 'd'], 1)[0]);
+  const moved = ids.filter((_, i) => before[i] !== after[i]);
+  expect(moved.every((_, i) => after[ids.indexOf(moved[i])] === 'd')).toBe(true);
+  expect(moved.length / ids.length).toBeGreaterThan(0.15);
+  expect(moved.length / ids.length).toBeLessThan(0.35);
+  expect(ids.every((id) => new Set(owners(id, ['a', 'b', 'c'], 3)).size === 3)).toBe(true);
+});
+
+test('a query over the limit fails with the limit error, and the gateway keeps serving others', async () => {
+  const g = gateway(tmp(), { limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 10, maxBytesPerQuery: 0 } });
+  await g.start();
+  const err = await g.querier('team-a').select(all, { start: -Infinity, end: Infinity }).then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(StrataError);
+  expect((err as StrataError).id).toBe('query-max-chunks');
+  expect((err as Error).message).toMatch(/--store-gateway.max-chunks-per-query/);
+  const small = await g.querier('team-a').select([new Matcher('=', 's', '1')], { start: 0, end: RANGE - 1 });
+  expect(small[0].timestamps.length).toBe(120);
+  await g.stop();
+});
