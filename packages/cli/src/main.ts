@@ -3,6 +3,8 @@ import { ConfigError, loadConfig, parseArgs } from './config.js';
 import { helpText } from './help.js';
 import { COMPONENTS } from './options.js';
 import { runAll } from './cmd/all.js';
+import { runQuerier } from './cmd/querier.js';
+import { runStoreGateway } from './cmd/store-gateway.js';
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -37,6 +39,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'receiver':
       await runAll(config, { query: false });
+      return 0;
+    case 'store-gateway':
+      await runStoreGateway(config);
+      return 0;
+    case 'querier':
+      await runQuerier(config);
       return 0;
   }
   return 2;

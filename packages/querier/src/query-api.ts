@@ -3,7 +3,8 @@
  * Queryable (the local head now; the fan-out over receivers and store gateways later).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { MetricMetadata, Queryable } from '@strata/model';
+import type { MetricMetadata, Querier, Queryable } from '@strata/model';
+import { FanoutQueryable, type WarningQuerier } from './fanout.js';
 import type { Engine } from '@strata/promql';
 import { formatQueryHandler, instantQueryHandler, parseQueryHandler, rangeQueryHandler } from './promql-api.js';
 import {
@@ -31,9 +32,17 @@ export interface QueryApiDeps {
   engine: Engine;
   tenancy: TenancyConfig;
   metadata?: MetadataSource;
+  /** Per tenant, the time range this process holds (served at /api/v1/status/stores for queriers). */
+  storeInfo?: () => Record<string, { minTime: number; maxTime: number }>;
 }
 
-type ParamsHandler = (params: URLSearchParams, tenant: string, signal: AbortSignal) => Promise<ApiResult> | ApiResult;
+type ParamsHandler = (params: URLSearchParams, querier: Querier, signal: AbortSignal) => Promise<ApiResult> | ApiResult;
+
+/** partial_response=true|false overrides the querier's default, as in Thanos. */
+function partialOf(params: URLSearchParams): boolean | undefined {
+  const v = params.get('partial_response');
+  return v === null ? undefined : v === 'true' || v === '1';
+}
 
 /** Runs a handler with parsed params and an AbortSignal that fires when the client goes away. */
 function wrap(deps: QueryApiDeps, fn: ParamsHandler) {
@@ -46,7 +55,16 @@ function wrap(deps: QueryApiDeps, fn: ParamsHandler) {
     try {
       const params = await readParams(req);
       const tenant = tenantOf(req, deps.tenancy);
-      sendResult(res, await fn(params, tenant, ac.signal));
+      const qa = deps.queryable;
+      const querier = qa instanceof FanoutQueryable ? qa.querier(tenant, partialOf(params)) : qa.querier(tenant);
+      const result = await fn(params, querier, ac.signal);
+      // Stores left out of a partial response are reported as warnings, as Prometheus reports annotations.
+      const warned = (querier as Partial<WarningQuerier>).warnings;
+      if (warned?.length && result.status === 200) {
+        const body = result.body as { warnings?: string[] };
+        body.warnings = [...(body.warnings ?? []), ...warned];
+      }
+      sendResult(res, result);
     } catch (e) {
       sendResult(res, failure(e));
     } finally {
@@ -56,22 +74,32 @@ function wrap(deps: QueryApiDeps, fn: ParamsHandler) {
 }
 
 export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
-  const q = (tenant: string) => deps.queryable.querier(tenant);
   const both = ['GET', 'POST'];
-  router.add(both, '/api/v1/query', wrap(deps, (p, t, signal) => instantQueryHandler(p, q(t), deps.engine, signal)));
-  router.add(both, '/api/v1/query_range', wrap(deps, (p, t, signal) => rangeQueryHandler(p, q(t), deps.engine, signal)));
+  router.add(both, '/api/v1/query', wrap(deps, (p, q, signal) => instantQueryHandler(p, q, deps.engine, signal)));
+  router.add(both, '/api/v1/query_range', wrap(deps, (p, q, signal) => rangeQueryHandler(p, q, deps.engine, signal)));
   router.add('POST', '/api/v1/read', createRemoteReadHandler(deps.queryable, deps.tenancy));
   router.add(both, '/api/v1/format_query', wrap(deps, (p) => formatQueryHandler(p)));
   router.add(both, '/api/v1/parse_query', wrap(deps, (p) => parseQueryHandler(p)));
-  router.add(both, '/api/v1/series', wrap(deps, (p, t, signal) => seriesHandler(p, q(t), signal)));
-  router.add(both, '/api/v1/labels', wrap(deps, (p, t, signal) => labelNamesHandler(p, q(t), signal)));
-  router.add('GET', '/api/v1/label/:name/values', async (req, res, params) =>
-    wrap(deps, (p, t, signal) => labelValuesHandler(params.name, p, q(t), signal))(req, res),
+  router.add(both, '/api/v1/series', wrap(deps, (p, q, signal) => seriesHandler(p, q, signal)));
+  router.add(both, '/api/v1/labels', wrap(deps, (p, q, signal) => labelNamesHandler(p, q, signal)));
+  router.add(['GET', 'POST'], '/api/v1/label/:name/values', async (req, res, params) =>
+    wrap(deps, (p, q, signal) => labelValuesHandler(params.name, p, q, signal))(req, res),
   );
-  router.add('GET', '/api/v1/metadata', wrap(deps, (p, t) => {
+  router.add('GET', '/api/v1/metadata', async (req, res) => {
+    const t = tenantOf(req, deps.tenancy);
+    return wrap(deps, (p) => metadataOf(deps, p, t))(req, res);
+  });
+  if (deps.storeInfo) {
+    const info = deps.storeInfo;
+    router.add('GET', '/api/v1/status/stores', (_req, res) => sendResult(res, success(info())));
+  }
+}
+
+function metadataOf(deps: QueryApiDeps, p: URLSearchParams, t: string): ApiResult {
+  {
     const limit = p.has('limit') ? Number(p.get('limit')) : -1;
     const limitPerMetric = p.has('limit_per_metric') ? Number(p.get('limit_per_metric')) : -1;
     const metric = p.get('metric') ?? undefined;
     return success(deps.metadata ? deps.metadata.metadata(t, metric, limit, limitPerMetric) : {});
-  }));
+  }
 }

@@ -222,6 +222,21 @@ export class TSDB {
     return [...this.open_.keys()].sort();
   }
 
+  /** Per tenant, the time range held in the head and local blocks. */
+  timeRanges(): Record<string, { minTime: number; maxTime: number }> {
+    const out: Record<string, { minTime: number; maxTime: number }> = {};
+    for (const [id, t] of this.open_) {
+      let minTime = t.head.stats().minTime;
+      let maxTime = t.head.stats().maxTime;
+      for (const b of t.blocks) {
+        minTime = Math.min(minTime, b.meta.minTime);
+        maxTime = Math.max(maxTime, b.meta.maxTime - 1);
+      }
+      if (Number.isFinite(minTime)) out[id] = { minTime, maxTime };
+    }
+    return out;
+  }
+
   /** An open tenant, without opening it. */
   openTenant(id: string): TenantDB | undefined {
     return this.open_.get(id);

@@ -7,7 +7,11 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { StrataError } from '@strata/model';
 import { HttpServer, mountStatusRoutes, Router, type Handler } from '@strata/api';
 import { TSDB } from '@strata/tsdb';
-import { mountQueryApi } from '@strata/querier';
+import { FanoutQueryable, mountQueryApi } from '@strata/querier';
+import type { Queryable } from '@strata/model';
+import type { StoreGateway } from '@strata/store-gateway';
+import { gatewayFrom } from './gateway-from-config.js';
+import { list } from './common.js';
 import { Engine } from '@strata/promql';
 import { createWriteHandler, Limits, MetadataStore } from '@strata/receiver';
 import type { Config } from '../config.js';
@@ -108,7 +112,23 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     maxSamples: cfg.num('query.max-samples'),
     timeoutMs: cfg.num('query.timeout'),
   });
-  mountQueryApi(router, { queryable: tsdb.queryable(), engine, tenancy, metadata });
+  // `all` also serves the bucket: a store gateway in the same process, merged with the local
+  // head and blocks (their overlap is de-duplicated by timestamp). A receiver serves its own data.
+  let gateway: StoreGateway | undefined;
+  let queryable: Queryable = tsdb.queryable();
+  if (opts.query) {
+    gateway = gatewayFrom(cfg, bucket, registry, logger);
+    await gateway.start();
+    const gw = gateway;
+    queryable = new FanoutQueryable(
+      () => [
+        { name: 'local head and blocks', queryable: tsdb.queryable() },
+        { name: 'bucket', queryable: gw, timeRange: (t: string) => gw.info()[t] ?? { minTime: Infinity, maxTime: -Infinity } },
+      ],
+      { replicaLabels: list(cfg.str('query.replica-label')), partialResponse: cfg.bool('query.partial-response') },
+    );
+  }
+  mountQueryApi(router, { queryable, engine, tenancy, metadata, storeInfo: () => tsdb.timeRanges() });
   ready = true;
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
 
@@ -136,6 +156,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
         await server.close();
         limits.stop();
         shipping.stop();
+        await gateway?.stop();
         if (cfg.bool('receiver.flush-on-shutdown')) {
           // Scale-down: everything in the head goes to the bucket before we exit.
           const blocks = await tsdb.compactAll(true);

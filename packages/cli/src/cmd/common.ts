@@ -1,0 +1,68 @@
+/** What every component starts with: logger, metrics registry, router, HTTP server with a readiness gate. */
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { StrataError } from '@strata/model';
+import { HttpServer, mountStatusRoutes, Router } from '@strata/api';
+import { Engine } from '@strata/promql';
+import type { Config } from '../config.js';
+import { createLogger } from '../logger.js';
+
+/** Paths answered even before the component is ready. */
+const ALWAYS_SERVED = new Set(['/-/healthy', '/-/ready', '/metrics', '/api/v1/status/buildinfo']);
+
+export interface Component {
+  logger: Logger;
+  registry: Registry;
+  router: Router;
+  server: HttpServer;
+  setReady(r: boolean): void;
+  tenancy: { multiTenancy: boolean; header: string };
+}
+
+export function component(cfg: Config, name: string): Component {
+  const logger = createLogger(cfg.str('log.level'), name);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  let ready = false;
+  const router = new Router(['', '/prometheus']);
+  mountStatusRoutes(router, { registry, isReady: () => ready });
+  const server = new HttpServer({
+    router,
+    registry,
+    logger,
+    gate: (p) => {
+      if (ready) return undefined;
+      const bare = p.startsWith('/prometheus/') ? p.slice('/prometheus'.length) : p;
+      if (ALWAYS_SERVED.has(bare)) return undefined;
+      return new StrataError('not-ready', `Strata ${name} is starting; retry shortly`, { retryAfter: 5 });
+    },
+  });
+  return { logger, registry, router, server, setReady: (r) => (ready = r), tenancy: { multiTenancy: cfg.bool('auth.multitenancy-enabled'), header: cfg.str('auth.tenant-header') } };
+}
+
+export function engineFrom(cfg: Config): Engine {
+  return new Engine({ lookbackDeltaMs: cfg.num('query.lookback-delta'), maxSamples: cfg.num('query.max-samples'), timeoutMs: cfg.num('query.timeout') });
+}
+
+export function list(s: string): string[] {
+  return s.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+export function waitForSignal(logger: Logger, onStop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      try {
+        await onStop();
+      } catch (e) {
+        logger.error({ err: e }, 'error during shutdown');
+      }
+      resolve();
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}

@@ -1,0 +1,27 @@
+/** `strata querier`: PromQL over stores reached with remote-read, replicas de-duplicated. */
+import { FanoutQueryable, mountQueryApi, RemoteStore } from '@strata/querier';
+import type { Config } from '../config.js';
+import { component, engineFrom, list, waitForSignal } from './common.js';
+
+/** Stores' time ranges are refreshed this often (a store is always asked while unknown). */
+const STORE_INFO_INTERVAL_MS = 15_000;
+
+export async function runQuerier(cfg: Config): Promise<void> {
+  const c = component(cfg, 'querier');
+  const stores = list(cfg.str('querier.stores')).map((url) => new RemoteStore({ url: url.replace(/\/$/, ''), tenantHeader: cfg.str('auth.tenant-header'), timeoutMs: cfg.num('query.timeout') }));
+  if (stores.length === 0) c.logger.warn('no --querier.stores given: every query will be empty');
+  const queryable = new FanoutQueryable(() => stores, { replicaLabels: list(cfg.str('query.replica-label')), partialResponse: cfg.bool('query.partial-response') });
+  mountQueryApi(c.router, { queryable, engine: engineFrom(cfg), tenancy: c.tenancy });
+  const refresh = () => Promise.all(stores.map((s) => s.refresh()));
+  await refresh();
+  const timer = setInterval(() => void refresh(), STORE_INFO_INTERVAL_MS);
+  timer.unref();
+  const addr = await c.server.listen(cfg.str('http.address'));
+  c.setReady(true);
+  c.logger.info({ address: `${addr.address}:${addr.port}`, stores: stores.map((s) => s.name) }, 'ready');
+  await waitForSignal(c.logger, async () => {
+    clearInterval(timer);
+    c.setReady(false);
+    await c.server.close();
+  });
+}

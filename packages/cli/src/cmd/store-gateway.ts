@@ -1,0 +1,25 @@
+/** `strata store-gateway`: the bucket's blocks over remote-read and the series API. */
+import path from 'node:path';
+import { mountQueryApi } from '@strata/querier';
+import type { Config } from '../config.js';
+import { openBucket } from '../storage.js';
+import { component, engineFrom, waitForSignal } from './common.js';
+import { gatewayFrom } from './gateway-from-config.js';
+
+export async function runStoreGateway(cfg: Config): Promise<void> {
+  const c = component(cfg, 'store-gateway');
+  const bucket = openBucket(cfg.str('objstore.config-file'), path.resolve(cfg.str('storage.path')), c.registry);
+  const gateway = gatewayFrom(cfg, bucket, c.registry, c.logger);
+  mountQueryApi(c.router, { queryable: gateway, engine: engineFrom(cfg), tenancy: c.tenancy, storeInfo: () => gateway.info() });
+  const addr = await c.server.listen(cfg.str('http.address'));
+  c.logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; syncing the bucket');
+  await gateway.start();
+  c.setReady(true);
+  c.logger.info({ tenants: Object.keys(gateway.info()).length }, 'ready');
+  await waitForSignal(c.logger, async () => {
+    c.setReady(false);
+    await c.server.close();
+    await gateway.stop();
+    await bucket.close();
+  });
+}

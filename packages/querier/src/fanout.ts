@@ -1,0 +1,114 @@
+/**
+ * The querier's storage: a fan-out over stores (receivers' heads, store gateways, the local
+ * TSDB) that asks only the stores whose time range can match, in parallel, merges their series,
+ * and de-duplicates replicas: series equal but for a replica label become one, samples merged
+ * by timestamp. A failed store fails the query with its name, unless partial responses are
+ * allowed, in which case it becomes a warning.
+ */
+import { LabelsBuilder, MergeQuerier, StrataError, type Labels, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
+
+export interface Store {
+  name: string;
+  queryable: Queryable;
+  /** Time range the store holds data for, per tenant; undefined when unknown (always asked). */
+  timeRange?(tenant: string): { minTime: number; maxTime: number } | undefined;
+}
+
+export interface FanoutOptions {
+  replicaLabels: string[];
+  partialResponse: boolean;
+}
+
+/** A querier that also reports the warnings of a partial response. */
+export interface WarningQuerier extends Querier {
+  warnings: string[];
+}
+
+export class FanoutQueryable implements Queryable {
+  constructor(
+    private readonly stores: () => Store[],
+    private readonly opts: FanoutOptions,
+  ) {}
+
+  querier(tenant: string, partialResponse = this.opts.partialResponse): WarningQuerier {
+    return new FanoutQuerier(this.stores(), tenant, this.opts.replicaLabels, partialResponse);
+  }
+}
+
+class FanoutQuerier implements WarningQuerier {
+  warnings: string[] = [];
+
+  constructor(
+    private readonly stores: Store[],
+    private readonly tenant: string,
+    private readonly replicaLabels: string[],
+    private readonly partial: boolean,
+  ) {}
+
+  private relevant(hints: SelectHints): Store[] {
+    return this.stores.filter((s) => {
+      const r = s.timeRange?.(this.tenant);
+      return r === undefined || (r.maxTime >= hints.start && r.minTime <= hints.end);
+    });
+  }
+
+  private async each<T>(hints: SelectHints, fn: (q: Querier) => Promise<T[]>): Promise<T[][]> {
+    const results = await Promise.allSettled(this.relevant(hints).map(async (s) => ({ s, r: await fn(s.queryable.querier(this.tenant)) })));
+    const out: T[][] = [];
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') {
+        out.push(r.value.r);
+        return;
+      }
+      const name = this.relevant(hints)[i].name;
+      const e = r.reason as Error;
+      // Limits are the user's query being too big, not a store being down: never partial.
+      if (e instanceof StrataError && e.status === 422) throw e;
+      if (!this.partial) throw new StrataError('store-unavailable', `store ${name} failed: ${e.message}; retry, or set partial_response=true to answer from the other stores`, { cause: e });
+      this.warnings.push(`store ${name} failed and was left out of the result (partial response): ${e.message}`);
+    });
+    return out;
+  }
+
+  private dedupLabels(l: Labels): Labels {
+    return this.replicaLabels.length === 0 ? l : new LabelsBuilder(l).del(...this.replicaLabels).labels();
+  }
+
+  async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+    const lists = await this.each(hints, (q) => q.select(matchers, { ...hints, limit: undefined }));
+    const stripped = lists.map((list) => list.map((s) => ({ ...s, labels: this.dedupLabels(s.labels) })));
+    return new MergeQuerier(stripped.map(staticQuerier)).select(matchers, hints);
+  }
+
+  async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
+    const lists = await this.each(hints, (q) => q.series(matchers, hints));
+    const byKey = new Map<string, Labels>();
+    for (const l of lists.flat()) {
+      const d = this.dedupLabels(l);
+      byKey.set(d.key(), d);
+    }
+    const out = [...byKey.values()].sort((a, b) => (a.key() < b.key() ? -1 : 1));
+    return hints.limit ? out.slice(0, hints.limit) : out;
+  }
+
+  async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    const set = new Set((await this.each(hints, (q) => q.labelNames(matchers, hints))).flat());
+    for (const r of this.replicaLabels) set.delete(r);
+    return [...set].sort();
+  }
+
+  async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    if (this.replicaLabels.includes(name)) return [];
+    return [...new Set((await this.each(hints, (q) => q.labelValues(name, matchers, hints))).flat())].sort();
+  }
+}
+
+/** A querier over already-fetched series (so the merge logic is shared with MergeQuerier). */
+function staticQuerier(series: Series[]): Querier {
+  return {
+    select: async () => series,
+    series: async () => series.map((s) => s.labels),
+    labelNames: async () => [],
+    labelValues: async () => [],
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * A store queried over HTTP with the standard protocols only: remote-read (streamed XOR chunks)
+ * for samples, and the Prometheus series/label endpoints for metadata. The store's time range
+ * comes from its /api/v1/status/stores info endpoint and is refreshed periodically.
+ */
+import { Labels, StrataError, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
+import { decodeChunkedFrames, encodeReadRequest, RESPONSE_STREAMED_XOR_CHUNKS, snappyEncode } from '@strata/remote';
+import { XORIterator } from '@strata/tsdb';
+import type { Store } from './fanout.js';
+
+export interface RemoteStoreOptions {
+  url: string;
+  tenantHeader: string;
+  timeoutMs: number;
+}
+
+type StoreInfo = Record<string, { minTime: number; maxTime: number }>;
+
+export class RemoteStore implements Store, Queryable {
+  readonly name: string;
+  private info: StoreInfo | undefined;
+
+  constructor(private readonly opts: RemoteStoreOptions) {
+    this.name = opts.url;
+  }
+
+  /** Refreshes the store's per-tenant time ranges; unknown (always asked) when it fails. */
+  async refresh(): Promise<void> {
+    try {
+      const r = await fetch(`${this.opts.url}/api/v1/status/stores`, { signal: AbortSignal.timeout(this.opts.timeoutMs) });
+      const body = (await r.json()) as { data?: StoreInfo };
+      this.info = body.data;
+    } catch {
+      this.info = undefined;
+    }
+  }
+
+  timeRange(tenant: string): { minTime: number; maxTime: number } | undefined {
+    if (!this.info) return undefined;
+    return this.info[tenant] ?? { minTime: Infinity, maxTime: -Infinity };
+  }
+
+  get queryable(): Queryable {
+    return this;
+  }
+
+  querier(tenant: string): Querier {
+    return new RemoteQuerier(this.opts, tenant);
+  }
+}
+
+class RemoteQuerier implements Querier {
+  constructor(
+    private readonly opts: RemoteStoreOptions,
+    private readonly tenant: string,
+  ) {}
+
+  private signal(hints: SelectHints): AbortSignal {
+    const t = AbortSignal.timeout(this.opts.timeoutMs);
+    return hints.signal ? AbortSignal.any([hints.signal, t]) : t;
+  }
+
+  async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+    const body = snappyEncode(
+      encodeReadRequest({
+        queries: [{ startMs: finite(hints.start, -8.64e15), endMs: finite(hints.end, 8.64e15), matchers: [...matchers], hints: hints.step || hints.range ? { stepMs: hints.step ?? 0, func: hints.func ?? '', startMs: hints.start, endMs: hints.end, grouping: [], by: false, rangeMs: hints.range ?? 0 } : undefined }],
+        acceptedResponseTypes: [RESPONSE_STREAMED_XOR_CHUNKS],
+      }),
+    );
+    const r = await fetch(`${this.opts.url}/api/v1/read`, {
+      method: 'POST',
+      body,
+      headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', [this.opts.tenantHeader]: this.tenant },
+      signal: this.signal(hints),
+    });
+    const buf = Buffer.from(await r.arrayBuffer());
+    if (r.status !== 200) throw storeError(r.status, buf.toString().slice(0, 500));
+    const out: Series[] = [];
+    for (const cs of decodeChunkedFrames(buf)) {
+      let n = 0;
+      for (const c of cs.chunks) n += (c.data[0] << 8) | c.data[1];
+      const ts = new Float64Array(n);
+      const vs = new Float64Array(n);
+      const vb = new Uint32Array(vs.buffer);
+      let k = 0;
+      for (const c of cs.chunks) {
+        const it = new XORIterator(c.data);
+        while (it.next()) {
+          if (it.t < hints.start || it.t > hints.end) continue;
+          ts[k] = it.t;
+          vb[2 * k] = it.lo;
+          vb[2 * k + 1] = it.hi;
+          k++;
+        }
+      }
+      out.push({ labels: cs.labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) });
+    }
+    return out;
+  }
+
+  private async api<T>(path: string, params: URLSearchParams, hints: SelectHints): Promise<T> {
+    if (Number.isFinite(hints.start)) params.set('start', String(hints.start / 1000));
+    if (Number.isFinite(hints.end)) params.set('end', String(hints.end / 1000));
+    const r = await fetch(`${this.opts.url}${path}`, { method: 'POST', body: params, headers: { [this.opts.tenantHeader]: this.tenant }, signal: this.signal(hints) });
+    const body = (await r.json()) as { status: string; data: T; error?: string };
+    if (body.status !== 'success') throw storeError(r.status, body.error ?? '');
+    return body.data;
+  }
+
+  async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
+    const p = new URLSearchParams();
+    p.append('match[]', selector(matchers));
+    return (await this.api<Record<string, string>[]>('/api/v1/series', p, hints)).map((o) => Labels.fromObject(o));
+  }
+
+  async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    const p = new URLSearchParams();
+    if (matchers.length) p.append('match[]', selector(matchers));
+    return this.api<string[]>('/api/v1/labels', p, hints);
+  }
+
+  async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    const p = new URLSearchParams();
+    if (matchers.length) p.append('match[]', selector(matchers));
+    return this.api<string[]>(`/api/v1/label/${encodeURIComponent(name)}/values`, p, hints);
+  }
+}
+
+function finite(v: number, fallback: number): number {
+  return Number.isFinite(v) ? v : fallback;
+}
+
+/** Matchers back into a selector string for the JSON APIs (quoted names are always valid). */
+function selector(ms: readonly Matcher[]): string {
+  return `{${ms.map((m) => `${JSON.stringify(m.name)}${m.type}${JSON.stringify(m.value)}`).join(', ')}}`;
+}
+
+function storeError(status: number, body: string): StrataError {
+  // A store's limit error is the query's problem (422); anything else means the store failed.
+  if (status === 422) return new StrataError('query-execution', body);
+  return new StrataError('store-unavailable', `HTTP ${status}: ${body}`);
+}
