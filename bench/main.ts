@@ -4,6 +4,7 @@
  *   --small-connections N (1000): the many-senders run, one request per sender per scrape
  *   --query-hours N (6): hours of data for the query benchmark (0 skips it)   --repeats N (5)
  *   --skip-ingest: only the query benchmark   --blocks-only: only the block benchmark
+ *   --bucket-only: only the bucket query benchmark (--query-hours, --repeats)
  */
 import type { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
@@ -11,6 +12,7 @@ import { formatIngest, runIngest } from './ingest.js';
 import { SAMPLES_PER_REQUEST } from './load.js';
 import { runQueryBench } from './query.js';
 import { runBlockBench } from './blocks.js';
+import { runBucketQueryBench } from './bucket-queries.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,6 +28,10 @@ const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
 
 async function main(): Promise<void> {
   const hours = arg('query-hours', 6);
+  if (process.argv.includes('--bucket-only')) {
+    process.stdout.write((await runBucketQueryBench(hours, arg('repeats', 5))) + '\n');
+    return;
+  }
   if (process.argv.includes('--blocks-only')) {
     process.stdout.write((await runBlockBench()) + '\n');
     return;
@@ -47,6 +53,7 @@ async function main(): Promise<void> {
   }
   if (hours > 0) process.stdout.write('\n' + (await runQueryBench(hours, arg('repeats', 5))) + '\n');
   process.stdout.write('\n' + (await runBlockBench()) + '\n');
+  if (hours > 0) process.stdout.write('\n' + (await runBucketQueryBench(hours, arg('repeats', 5))) + '\n');
 }
 
 main().catch((e) => {

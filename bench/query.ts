@@ -11,7 +11,7 @@ import { startPrometheusSystem, startStrataSystem, type System } from './systems
 
 const STEP_MS = 15_000;
 
-function dataset(): Labels[] {
+export function dataset(): Labels[] {
   const out: Labels[] = [];
   for (let i = 0; i < 100; i++) {
     for (let h = 0; h < 20; h++) {
@@ -31,7 +31,7 @@ function dataset(): Labels[] {
 }
 
 /** Counters growing at series-specific rates; bucket counters grow with their bound. */
-function value(series: number, round: number, labels: Labels): number {
+export function value(series: number, round: number, labels: Labels): number {
   const le = labels.get('le');
   const base = le ? (le === '+Inf' ? 100 : Math.min(100, Number(le) * 150)) : (series % 13) + 1;
   return Math.floor(round * base * (1 + (series % 7) / 10));
@@ -53,7 +53,7 @@ async function push(sys: System, series: Labels[], rounds: number, start: number
   agent.destroy();
 }
 
-interface BenchQuery {
+export interface BenchQuery {
   name: string;
   query: string;
   /** Range in ms ending at the data's end; 0 for an instant query. */
@@ -61,7 +61,7 @@ interface BenchQuery {
   step: number;
 }
 
-const QUERIES: BenchQuery[] = [
+export const QUERIES: BenchQuery[] = [
   { name: 'sum by rate, 10k series, 1h @ 15s', query: 'sum by (job) (rate(http_requests_total[5m]))', range: 3_600_000, step: 15 },
   { name: 'sum by rate, 10k series, 6h @ 60s', query: 'sum by (job) (rate(http_requests_total[5m]))', range: 6 * 3_600_000, step: 60 },
   { name: 'topk(5) of rates, 1h @ 60s', query: 'topk(5, rate(http_requests_total[5m]))', range: 3_600_000, step: 60 },
