@@ -19,7 +19,7 @@ const RANGE = 2 * 3600_000;
 
 function selectors(e: Expr, out: { matchers: Expr & { kind: 'VectorSelector' }; range: number }[] = [], range = 0): typeof out {
   if (e.kind === 'VectorSelector') out.push({ matchers: e, range });
-  else if (e.kind === 'MatrixSelector') out.push({ matchers: e.vectorSelector, range: e.range });
+  else if (e.kind === 'MatrixSelector') out.push({ matchers: e.vectorSelector, range: range + e.range });
   else if (e.kind === 'SubqueryExpr') selectors(e.expr, out, range + e.range);
   else for (const v of Object.values(e)) if (v && typeof v === 'object' && 'kind' in v) selectors(v as Expr, out, range);
     else if (Array.isArray(v)) v.forEach((x) => selectors(x as Expr, out, range));

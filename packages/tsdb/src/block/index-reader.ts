@@ -27,6 +27,11 @@ export interface SeriesEntry {
   chunks: ChunkMeta[];
 }
 
+/** Series entries closer than this are read together. */
+const SERIES_MERGE_GAP = 4096;
+/** Bytes read past the last entry of a run (an entry longer than this gets its own read). */
+const SERIES_TAIL_GUESS = 512;
+
 interface Toc {
   symbols: number;
   series: number;
@@ -136,6 +141,37 @@ export class IndexReader {
     return out;
   }
 
+  /**
+   * Several series entries (ids ascending) with as few reads as possible: entries are stored
+   * back to back, so runs of nearby ids come in one ranged read.
+   */
+  async seriesMany(ids: ArrayLike<number>): Promise<SeriesEntry[]> {
+    const out: SeriesEntry[] = new Array(ids.length);
+    let i = 0;
+    while (i < ids.length) {
+      let j = i;
+      while (j + 1 < ids.length && (ids[j + 1] - ids[j]) * 16 <= SERIES_MERGE_GAP) j++;
+      const from = ids[i] * 16;
+      const buf = await this.src.read(from, ids[j] * 16 - from + SERIES_TAIL_GUESS);
+      for (let k = i; k <= j; k++) out[k] = this.parseSeries(ids[k], buf, ids[k] * 16 - from) ?? (await this.series(ids[k]));
+      i = j + 1;
+    }
+    return out;
+  }
+
+  /** A series entry at `at` in `buf`, or undefined when `buf` ends before it does. */
+  private parseSeries(id: number, buf: Buffer, at: number): SeriesEntry | undefined {
+    const lenDec = new DecBuf(buf, at);
+    let len: number;
+    try {
+      len = lenDec.uvarint();
+    } catch {
+      return undefined;
+    }
+    if (lenDec.pos + len + 4 > buf.length) return undefined;
+    return this.decodeSeries(id, buf.subarray(lenDec.pos, lenDec.pos + len + 4));
+  }
+
   async series(id: number): Promise<SeriesEntry> {
     const offset = id * 16;
     let buf = await this.src.read(offset, 512);
@@ -144,8 +180,14 @@ export class IndexReader {
     const need = lenDec.pos + len + 4;
     if (buf.length < need) buf = await this.src.read(offset, need);
     if (buf.length < need) throw new IndexCorruptError(this.what, `series ${id} runs past the end of the file`);
-    const content = buf.subarray(lenDec.pos, lenDec.pos + len);
-    if (crc32c(content) !== buf.readUInt32BE(lenDec.pos + len)) throw new IndexCorruptError(this.what, `series ${id} checksum mismatch`);
+    return this.decodeSeries(id, buf.subarray(lenDec.pos, lenDec.pos + len + 4));
+  }
+
+  /** Decodes a series entry given as its content followed by its 4-byte CRC. */
+  private decodeSeries(id: number, withCrc: Buffer): SeriesEntry {
+    const len = withCrc.length - 4;
+    const content = withCrc.subarray(0, len);
+    if (crc32c(content) !== withCrc.readUInt32BE(len)) throw new IndexCorruptError(this.what, `series ${id} checksum mismatch`);
     const d = new DecBuf(content);
     const nl = d.uvarint();
     const pairs: string[] = new Array(nl * 2);

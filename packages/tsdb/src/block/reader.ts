@@ -15,9 +15,9 @@ import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './
 import { CHUNK_ENCODING_XOR } from './writer.js';
 
 /** Chunks closer than this are fetched with one ranged read. */
-export const MERGE_GAP = 16 * 1024;
+export const MERGE_GAP = 4 * 1024;
 /** Room read past the last merged chunk's start; a longer chunk is fetched on its own. */
-const MAX_CHUNK_GUESS = 4 * 1024;
+const MAX_CHUNK_GUESS = 1024;
 
 export interface BlockSources {
   meta: () => Promise<string>;
@@ -132,21 +132,32 @@ export class BlockReader implements Querier {
     if (this.meta.maxTime <= hints.start || this.meta.minTime > hints.end) return out;
     const ids = await this.index.select(matchers);
     hints.budget?.series(ids.length);
-    for (const id of ids) {
-      hints.signal?.throwIfAborted();
-      const s = await this.index.series(id);
+    hints.signal?.throwIfAborted();
+    // Read every selected entry, then every needed chunk, each in a few merged ranged reads.
+    const entries = await this.index.seriesMany(ids);
+    const wanted: { entry: number; metas: ChunkMeta[] }[] = [];
+    const refs: number[] = [];
+    entries.forEach((s, k) => {
       const chunks = this.overlapping(s.chunks, hints);
-      if (chunks.length === 0) continue;
-      hints.budget?.chunks(chunks.length);
-      const datas = await this.chunksOf(chunks.map((c) => c.ref));
-      if (hints.budget) for (const d of datas) hints.budget.bytes(d.length);
+      if (chunks.length === 0) return;
+      wanted.push({ entry: k, metas: chunks });
+      for (const c of chunks) refs.push(c.ref);
+    });
+    hints.budget?.chunks(refs.length);
+    hints.signal?.throwIfAborted();
+    const datas = await this.chunksOf(refs);
+    if (hints.budget) for (const d of datas) hints.budget.bytes(d.length);
+    let di = 0;
+    for (const w of wanted) {
+      const mine = datas.slice(di, di + w.metas.length);
+      di += w.metas.length;
       let n = 0;
-      for (const d of datas) n += xorNumSamples(d);
+      for (const d of mine) n += xorNumSamples(d);
       const ts = new Float64Array(n);
       const vs = new Float64Array(n);
       const vb = new Uint32Array(vs.buffer);
       let k = 0;
-      for (const d of datas) {
+      for (const d of mine) {
         const it = new XORIterator(d);
         while (it.next()) {
           if (it.t < hints.start) continue;
@@ -157,7 +168,7 @@ export class BlockReader implements Querier {
           k++;
         }
       }
-      if (k > 0) out.push({ labels: s.labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) });
+      if (k > 0) out.push({ labels: entries[w.entry].labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) });
       if (hints.limit && out.length >= hints.limit) break;
     }
     return out.sort((a, b) => Labels.compare(a.labels, b.labels));
@@ -165,8 +176,7 @@ export class BlockReader implements Querier {
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
     const out: Labels[] = [];
-    for (const id of await this.index.select(matchers)) {
-      const s = await this.index.series(id);
+    for (const s of await this.index.seriesMany(await this.index.select(matchers))) {
       if (this.overlapping(s.chunks, hints).length === 0) continue;
       out.push(s.labels);
       if (hints.limit && out.length >= hints.limit) break;
