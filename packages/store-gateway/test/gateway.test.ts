@@ -124,3 +124,45 @@ test('a query over the limit fails with the limit error, and the gateway keeps s
   expect(small[0].timestamps.length).toBe(120);
   await g.stop();
 });
+
+test('a block without an index header in the bucket is opened by building one from the index', async () => {
+  const copy = tmp();
+  fs.cpSync(bucketDir, copy, { recursive: true });
+  for (const d of fs.readdirSync(path.join(copy, 'team-a'))) fs.rmSync(path.join(copy, 'team-a', d, 'index-header'), { force: true });
+  const g = new StoreGateway({ ...baseOptions(tmp()), bucket: new FilesystemBucket(copy) });
+  await g.start();
+  expect(await g.querier('team-a').select(all, { start: -Infinity, end: Infinity }).then((s) => s.map((x) => x.timestamps.length))).toEqual([total, total, total, total, total]);
+  await g.stop();
+});
+
+test('blocks with a deletion mark stop being served once the delay has passed', async () => {
+  const copy = tmp();
+  fs.cpSync(bucketDir, copy, { recursive: true });
+  const victim = fs.readdirSync(path.join(copy, 'team-a')).sort()[0];
+  fs.writeFileSync(path.join(copy, 'team-a', victim, 'deletion-mark.json'), JSON.stringify({ id: victim, version: 1, deletion_time: Math.floor(Date.now() / 1000) }));
+  const delayed = new StoreGateway({ ...baseOptions(tmp()), bucket: new FilesystemBucket(copy), deletionDelayMs: 3600_000 });
+  await delayed.start();
+  expect(delayed.info()['team-a'].blocks).toBe(total / 120); // still within the delay
+  await delayed.stop();
+  const now = new StoreGateway({ ...baseOptions(tmp()), bucket: new FilesystemBucket(copy), deletionDelayMs: 0 });
+  await now.start();
+  expect(now.info()['team-a'].blocks).toBe(total / 120 - 1);
+  await now.stop();
+});
+
+function baseOptions(dataDir: string): StoreGatewayOptions {
+  return {
+    bucket: new FilesystemBucket(bucketDir),
+    dataDir,
+    registry: new Registry(),
+    syncIntervalMs: 60_000,
+    idleUnloadMs: 60_000,
+    members: ['g1'],
+    self: 'g1',
+    replicationFactor: 1,
+    indexCacheBytes: 1 << 20,
+    chunkCacheBytes: 1 << 20,
+    limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 0, maxBytesPerQuery: 0 },
+    deletionDelayMs: 0,
+  };
+}
