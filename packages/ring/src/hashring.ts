@@ -1,0 +1,132 @@
+/**
+ * Series -> endpoints. Ketama: a consistent ring of virtual tokens, so adding an endpoint moves
+ * only the series it now owns; replicas go to distinct endpoints (and distinct zones first when
+ * zones are given). Hashmod: Thanos' hash modulo N, accepted for compatibility (it reshuffles
+ * most series when N changes).
+ */
+import type { Labels } from '@strata/model';
+import type { EndpointConfig, HashringConfig } from './config.js';
+import { hashSeries, hashString } from './hash.js';
+
+export const TOKENS_PER_ENDPOINT = 256;
+
+export class InsufficientEndpointsError extends Error {
+  constructor(
+    readonly hashring: string,
+    readonly endpoints: number,
+    readonly replicationFactor: number,
+  ) {
+    super(`hashring ${hashring} has ${endpoints} endpoint(s), fewer than the replication factor ${replicationFactor}`);
+    this.name = 'InsufficientEndpointsError';
+  }
+}
+
+export interface Hashring {
+  readonly name: string;
+  readonly endpoints: readonly string[];
+  /** The n distinct endpoints a series belongs to, the primary first. */
+  getN(tenant: string, labels: Labels, n: number): string[];
+}
+
+export class KetamaHashring implements Hashring {
+  readonly endpoints: string[];
+  private readonly tokens: Uint32Array;
+  private readonly owner: Uint16Array;
+  private readonly zones: (string | undefined)[];
+
+  constructor(
+    readonly name: string,
+    eps: EndpointConfig[],
+  ) {
+    this.endpoints = eps.map((e) => e.address);
+    this.zones = eps.map((e) => e.az);
+    const pairs: [number, number][] = [];
+    eps.forEach((e, i) => {
+      for (let t = 0; t < TOKENS_PER_ENDPOINT; t++) pairs.push([hashString(`${e.address}:${t}`), i]);
+    });
+    pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    this.tokens = Uint32Array.from(pairs.map((p) => p[0]));
+    this.owner = Uint16Array.from(pairs.map((p) => p[1]));
+  }
+
+  getN(tenant: string, labels: Labels, n: number): string[] {
+    if (n > this.endpoints.length) throw new InsufficientEndpointsError(this.name, this.endpoints.length, n);
+    const h = hashSeries(tenant, labels.pairs);
+    // First token >= h, wrapping around.
+    let lo = 0;
+    let hi = this.tokens.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.tokens[mid] < h) lo = mid + 1;
+      else hi = mid;
+    }
+    const chosen: number[] = [];
+    const zonesUsed = new Set<string | undefined>();
+    const zoned = this.zones.some((z) => z !== undefined);
+    const distinctZones = new Set(this.zones).size;
+    // Walk clockwise; with zones, prefer endpoints in zones not used yet while any remain.
+    for (let pass = 0; pass < 2 && chosen.length < n; pass++) {
+      for (let k = 0; k < this.tokens.length && chosen.length < n; k++) {
+        const e = this.owner[(lo + k) % this.tokens.length];
+        if (chosen.includes(e)) continue;
+        if (zoned && pass === 0 && zonesUsed.has(this.zones[e]) && zonesUsed.size < distinctZones) continue;
+        chosen.push(e);
+        zonesUsed.add(this.zones[e]);
+      }
+    }
+    return chosen.map((i) => this.endpoints[i]);
+  }
+}
+
+export class HashmodHashring implements Hashring {
+  readonly endpoints: string[];
+
+  constructor(
+    readonly name: string,
+    eps: EndpointConfig[],
+  ) {
+    this.endpoints = eps.map((e) => e.address);
+  }
+
+  getN(tenant: string, labels: Labels, n: number): string[] {
+    if (n > this.endpoints.length) throw new InsufficientEndpointsError(this.name, this.endpoints.length, n);
+    const first = hashSeries(tenant, labels.pairs) % this.endpoints.length;
+    return Array.from({ length: n }, (_, i) => this.endpoints[(first + i) % this.endpoints.length]);
+  }
+}
+
+/** floor(RF/2)+1 for every RF: with RF=2 both replicas must answer (no weaker special case). */
+export function writeQuorum(replicationFactor: number): number {
+  return Math.floor(replicationFactor / 2) + 1;
+}
+
+function globToRegExp(g: string): RegExp {
+  return new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+/** Routes a tenant to its hashring as Thanos does: the first ring listing it, else the first ring without tenants. */
+export class Hashrings {
+  private readonly rings: { cfg: HashringConfig; ring: Hashring }[];
+
+  constructor(readonly config: HashringConfig[]) {
+    this.rings = config.map((cfg) => ({ cfg, ring: cfg.algorithm === 'hashmod' ? new HashmodHashring(cfg.hashring, cfg.endpoints) : new KetamaHashring(cfg.hashring, cfg.endpoints) }));
+  }
+
+  forTenant(tenant: string): Hashring | undefined {
+    for (const { cfg, ring } of this.rings) {
+      if (cfg.tenants.length === 0) continue;
+      if (cfg.tenants.some((t) => (cfg.tenantMatcherType === 'glob' ? globToRegExp(t).test(tenant) : t === tenant))) return ring;
+    }
+    return this.rings.find((r) => r.cfg.tenants.length === 0)?.ring;
+  }
+
+  /** Each ring with its endpoints and whether it can hold `replicationFactor` distinct replicas. */
+  status(replicationFactor: number): { hashring: string; endpoints: string[]; algorithm: string; replicationFactorSatisfied: boolean }[] {
+    return this.rings.map(({ cfg }) => ({
+      hashring: cfg.hashring,
+      endpoints: cfg.endpoints.map((e) => e.address),
+      algorithm: cfg.algorithm,
+      replicationFactorSatisfied: cfg.endpoints.length >= replicationFactor,
+    }));
+  }
+}
