@@ -54,6 +54,8 @@ export const ERRORS = {
   'memory-budget-exceeded': { status: 503, errorType: 'unavailable', doc: 'receiver memory budget reached' },
   'disk-nearly-full': { status: 503, errorType: 'unavailable', doc: 'free disk below the configured threshold' },
   'not-ready': { status: 503, errorType: 'unavailable', doc: 'receiver is replaying its WAL or shutting down' },
+  'ring-unavailable': { status: 503, errorType: 'unavailable', doc: 'the hashring has fewer endpoints than the replication factor, or no ring serves the tenant' },
+  'write-quorum-not-reached': { status: 503, errorType: 'unavailable', doc: 'too few replicas acknowledged the write (timeouts or 5xx); retry' },
   'storage-failure': { status: 500, errorType: 'internal', doc: 'WAL write or fsync failed; the sample was not acknowledged' },
   // ---- read path ----
   'bad-query': { status: 400, errorType: 'bad_data', doc: 'invalid PromQL or query parameters' },

@@ -35,9 +35,9 @@ export class RemoteStore implements Store, Queryable {
     }
   }
 
+  /** Known range of a tenant, or undefined (ask the store) when unknown: it may have new data since. */
   timeRange(tenant: string): { minTime: number; maxTime: number } | undefined {
-    if (!this.info) return undefined;
-    return this.info[tenant] ?? { minTime: Infinity, maxTime: -Infinity };
+    return this.info?.[tenant];
   }
 
   get queryable(): Queryable {

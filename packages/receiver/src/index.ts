@@ -2,3 +2,4 @@ export * from './limits.js';
 export * from './metadata-store.js';
 export * from './validate.js';
 export * from './write-handler.js';
+export * from './distributor.js';

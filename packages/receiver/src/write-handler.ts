@@ -14,6 +14,7 @@ import { decodeWriteRequestV1, decodeWriteRequestV2, snappyDecode, wireLabelsEqu
 import { Limits, RateLimiter } from './limits.js';
 import { MetadataStore } from './metadata-store.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
+import { FORWARDED_HEADER, outcomeOf, type Distributor, type EndpointResult } from './distributor.js';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_INFLIGHT_BYTES = 512 * 1024 * 1024;
@@ -45,6 +46,8 @@ export interface WriteHandlerOptions {
   config: WriteHandlerConfig;
   /** Injectable clock for tests. */
   now?: () => number;
+  /** Replication across receivers; without it every write is stored locally only. */
+  distributor?: Distributor;
 }
 
 interface Metrics {
@@ -128,7 +131,10 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       const tenant = tenantOf(req);
       const raw = snappyDecode(body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
       const batch = version === '2.0' ? decodeWriteRequestV2(raw) : decodeWriteRequestV1(raw);
-      const result = await ingest(tenant, batch, version === '2.0');
+      checkRate(tenant, batch);
+      // A request forwarded by another receiver is this receiver's share: store it, never forward again.
+      const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+      const result = opts.distributor && !forwarded ? await distribute(opts.distributor, tenant, batch, version === '2.0') : await ingest(tenant, batch, version === '2.0');
       respond(res, result, version);
       m.requests.inc({ version, code: String(res.statusCode) });
     } catch (e) {
@@ -151,7 +157,7 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     firstError?: StrataError;
   }
 
-  async function ingest(tenant: string, batch: WriteBatch, v2: boolean): Promise<IngestResult> {
+  function checkRate(tenant: string, batch: WriteBatch): void {
     const limits = opts.limits.forTenant(tenant);
     const wait = rate.take(tenant, batch.numSamples, limits.ingestionRate, limits.ingestionBurstSize);
     if (wait > 0) {
@@ -162,6 +168,53 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
         { status: cfg.ingestionRateLimitStatus, retryAfter: wait },
       );
     }
+  }
+
+  /** Validates at the router, sends each series to its owners, answers at write quorum. */
+  async function distribute(d: Distributor, tenant: string, batch: WriteBatch, v2: boolean): Promise<IngestResult> {
+    const limits = opts.limits.forTenant(tenant);
+    let firstError: StrataError | undefined;
+    let valid = 0;
+    const labels = batch.series.map((s) => {
+      if (s.sampleEnd === s.sampleStart) return undefined;
+      let l;
+      try {
+        l = validateSeries(batch.labelsOf(s), limits, v2);
+      } catch (e) {
+        l = toStrataError(e);
+      }
+      if (l instanceof StrataError) {
+        m.discarded.inc({ reason: l.id, tenant }, s.sampleEnd - s.sampleStart);
+        firstError ??= l;
+        return undefined;
+      }
+      valid += s.sampleEnd - s.sampleStart;
+      return l;
+    });
+    const { owners, byEndpoint } = d.plan(tenant, labels);
+    const results = new Map<string, EndpointResult>();
+    await Promise.all(
+      [...byEndpoint].map(async ([ep, idx]) => {
+        if (ep !== d.opts.self) {
+          results.set(ep, await d.forward(ep, tenant, batch, idx));
+          return;
+        }
+        try {
+          const r = await ingest(tenant, batch.subset(idx), v2);
+          results.set(ep, r.firstError ? { outcome: outcomeOf(r.firstError.status), status: r.firstError.status, message: r.firstError.detail } : { outcome: 'ok', status: 204, message: '' });
+        } catch (e) {
+          const err = toStrataError(e);
+          results.set(ep, { outcome: outcomeOf(err.status), status: err.status, message: err.detail });
+        }
+      }),
+    );
+    const decision = d.decide(owners, results);
+    if (decision.error) throw decision.error;
+    return { samplesWritten: valid, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars, firstError };
+  }
+
+  async function ingest(tenant: string, batch: WriteBatch, v2: boolean): Promise<IngestResult> {
+    const limits = opts.limits.forTenant(tenant);
     const storage = await opts.storage.tenant(tenant);
     storage.setMaxSeries(limits.maxGlobalSeriesPerUser);
     const app = storage.appender();

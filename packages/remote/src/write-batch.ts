@@ -48,6 +48,15 @@ export class WriteBatch {
     this.valueBytes = new Uint8Array(this.values.buffer);
   }
 
+  /** A batch with only some of the series, sharing this batch's sample columns. */
+  subset(indices: readonly number[]): WriteBatch {
+    const b = Object.create(WriteBatch.prototype) as WriteBatch;
+    Object.assign(b, this);
+    b.series = indices.map((i) => this.series[i]);
+    b.metadata = [];
+    return b;
+  }
+
   /** The series' label pairs as sent, decoding them on first use (validates UTF-8). */
   labelsOf(s: SeriesRecord): string[] {
     if (s.labels.length === 0 && s.labelsStart >= 0) decodeLabelFields(this.raw, s.labelsStart, s.labelsEnd, s.labels);

@@ -222,7 +222,10 @@ export class TSDB {
     return [...this.open_.keys()].sort();
   }
 
-  /** Per tenant, the time range held in the head and local blocks. */
+  /**
+   * Per tenant, the time range held in the head and local blocks. The end is open: the head
+   * keeps taking new samples, so a querier must never skip it for recent data.
+   */
   timeRanges(): Record<string, { minTime: number; maxTime: number }> {
     const out: Record<string, { minTime: number; maxTime: number }> = {};
     for (const [id, t] of this.open_) {
@@ -232,7 +235,7 @@ export class TSDB {
         minTime = Math.min(minTime, b.meta.minTime);
         maxTime = Math.max(maxTime, b.meta.maxTime - 1);
       }
-      if (Number.isFinite(minTime)) out[id] = { minTime, maxTime };
+      if (Number.isFinite(minTime)) out[id] = { minTime, maxTime: Number.MAX_SAFE_INTEGER };
     }
     return out;
   }

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { StrataError } from '@strata/model';
-import { HttpServer, mountStatusRoutes, Router, type Handler } from '@strata/api';
+import { HttpServer, mountStatusRoutes, Router, sendResult, success, type Handler } from '@strata/api';
 import { TSDB } from '@strata/tsdb';
 import { FanoutQueryable, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
@@ -13,7 +13,8 @@ import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
 import { list } from './common.js';
 import { Engine } from '@strata/promql';
-import { createWriteHandler, Limits, MetadataStore } from '@strata/receiver';
+import { createWriteHandler, Distributor, Limits, MetadataStore } from '@strata/receiver';
+import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { registerTsdbMetrics, walFsyncHistogram } from '../tsdb-metrics.js';
@@ -90,7 +91,28 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     logger,
   });
   const metadata = new MetadataStore();
+  let distributor: Distributor | undefined;
+  let stopWatch: (() => void) | undefined;
+  const ringsFile = cfg.str('receive.hashrings-file');
+  if (ringsFile) {
+    let rings: Hashrings | undefined;
+    stopWatch = watchHashrings(ringsFile, (c) => {
+      rings = new Hashrings(c);
+      logger.info({ hashrings: c.map((h) => ({ name: h.hashring, endpoints: h.endpoints.length })) }, 'hashrings loaded');
+    }, { intervalMs: 2000, onError: (e) => logger.error({ err: e.message }, 'hashrings file not applied; keeping the previous rings') });
+    distributor = new Distributor({
+      rings: () => rings,
+      self: cfg.str('receive.local-endpoint') || cfg.str('http.address'),
+      replicationFactor: cfg.num('receive.replication-factor'),
+      forwardTimeoutMs: cfg.num('receive.forward-timeout'),
+      tenantHeader: tenancy.header,
+      registry,
+    });
+    const d = distributor;
+    router.add('GET', '/api/v1/status/hashrings', (_req, res) => sendResult(res, success(rings?.status(d.opts.replicationFactor) ?? [])));
+  }
   writeHandler = createWriteHandler({
+    distributor,
     storage: tsdb,
     limits,
     metadata,
@@ -154,6 +176,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       logger.info({ signal }, 'shutting down');
       try {
         await server.close();
+        stopWatch?.();
+        distributor?.close();
         limits.stop();
         shipping.stop();
         await gateway?.stop();

@@ -1,0 +1,159 @@
+/**
+ * Replication across receivers. A receiver that takes a client write hashes every series to its
+ * `replicationFactor` owners on the ring, stores its own share, forwards the rest (one
+ * remote-write request per peer, concurrently, with a timeout), and acknowledges once every
+ * series reached the write quorum floor(RF/2)+1. Forwarded requests carry a header and are never
+ * forwarded again. Status mapping: a quorum missed because of bad data answers that 4xx (the
+ * client drops it); because of 429s, 429; because of timeouts or 5xx, 503 (the client retries,
+ * and identical re-sends are accepted silently).
+ */
+import http from 'node:http';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { Labels, StrataError } from '@strata/model';
+import { encodeWriteRequestV1, snappyEncode, type SeriesToWrite, type WriteBatch } from '@strata/remote';
+import { Hashrings, InsufficientEndpointsError, writeQuorum } from '@strata/ring';
+
+export const FORWARDED_HEADER = 'x-strata-forwarded';
+
+export type Outcome = 'ok' | 'bad' | 'limited' | 'unavailable';
+
+export interface EndpointResult {
+  outcome: Outcome;
+  status: number;
+  message: string;
+}
+
+export interface DistributorOptions {
+  rings: () => Hashrings | undefined;
+  /** This receiver's address exactly as the hashrings file lists it. */
+  self: string;
+  replicationFactor: number;
+  forwardTimeoutMs: number;
+  tenantHeader: string;
+  registry: Registry;
+}
+
+export function outcomeOf(status: number): Outcome {
+  if (status >= 200 && status < 300) return 'ok';
+  if (status === 429) return 'limited';
+  if (status >= 400 && status < 500) return 'bad';
+  return 'unavailable';
+}
+
+export class Distributor {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly forwards: Counter<'endpoint' | 'outcome'>;
+
+  constructor(readonly opts: DistributorOptions) {
+    this.forwards = new Counter({ name: 'strata_receiver_forward_requests_total', help: 'Remote-write requests forwarded to replica owners, by endpoint and outcome.', labelNames: ['endpoint', 'outcome'], registers: [opts.registry] });
+    const rings = opts.rings;
+    const rf = opts.replicationFactor;
+    new Gauge({
+      name: 'strata_hashring_replication_factor_satisfied',
+      help: '1 when the hashring has at least as many endpoints as the replication factor.',
+      labelNames: ['hashring'],
+      registers: [opts.registry],
+      collect() {
+        for (const s of rings()?.status(rf) ?? []) this.set({ hashring: s.hashring }, s.replicationFactorSatisfied ? 1 : 0);
+      },
+    });
+  }
+
+  get quorum(): number {
+    return writeQuorum(this.opts.replicationFactor);
+  }
+
+  /** Owners of each series (validated labels given per index; undefined = skip). */
+  plan(tenant: string, labels: (Labels | undefined)[]): { owners: (string[] | undefined)[]; byEndpoint: Map<string, number[]> } {
+    const ring = this.opts.rings()?.forTenant(tenant);
+    if (!ring) throw new StrataError('ring-unavailable', `no hashring serves tenant ${JSON.stringify(tenant)}; check --receive.hashrings-file`, { retryAfter: 5 });
+    const byEndpoint = new Map<string, number[]>();
+    const owners = labels.map((l, i) => {
+      if (!l) return undefined;
+      let eps: string[];
+      try {
+        eps = ring.getN(tenant, l, this.opts.replicationFactor);
+      } catch (e) {
+        if (e instanceof InsufficientEndpointsError) throw new StrataError('ring-unavailable', `${e.message}; writes resume when the ring has enough endpoints`, { retryAfter: 5 });
+        throw e;
+      }
+      for (const ep of eps) {
+        const list = byEndpoint.get(ep) ?? [];
+        list.push(i);
+        byEndpoint.set(ep, list);
+      }
+      return eps;
+    });
+    return { owners, byEndpoint };
+  }
+
+  /** Sends a share of a batch to a peer as remote-write 1.0; network errors and timeouts are 'unavailable'. */
+  async forward(endpoint: string, tenant: string, batch: WriteBatch, indices: number[]): Promise<EndpointResult> {
+    const series: SeriesToWrite[] = indices.map((i) => {
+      const s = batch.series[i];
+      return { labels: Labels.fromPairs(batch.labelsOf(s)), timestamps: batch.timestamps.subarray(s.sampleStart, s.sampleEnd), values: batch.values.subarray(s.sampleStart, s.sampleEnd) };
+    });
+    const body = snappyEncode(encodeWriteRequestV1(series));
+    const url = /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;
+    const result = await new Promise<EndpointResult>((resolve) => {
+      const req = http.request(
+        `${url}/api/v1/write`,
+        {
+          method: 'POST',
+          agent: this.agent,
+          signal: AbortSignal.timeout(this.opts.forwardTimeoutMs),
+          headers: {
+            'Content-Type': 'application/x-protobuf',
+            'Content-Encoding': 'snappy',
+            'Content-Length': body.length,
+            [FORWARDED_HEADER]: '1',
+            [this.opts.tenantHeader]: tenant,
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ outcome: outcomeOf(res.statusCode ?? 0), status: res.statusCode ?? 0, message: text.trim() }));
+          res.on('error', (e) => resolve({ outcome: 'unavailable', status: 0, message: e.message }));
+        },
+      );
+      req.on('error', (e) => resolve({ outcome: 'unavailable', status: 0, message: `${endpoint}: ${e.message}` }));
+      req.end(body);
+    });
+    this.forwards.inc({ endpoint, outcome: result.outcome });
+    return result;
+  }
+
+  /**
+   * Decides the answer from each endpoint's result: every series needs `quorum` owners that
+   * accepted it. The worst failing series decides the status.
+   */
+  decide(owners: (string[] | undefined)[], results: Map<string, EndpointResult>): { status: number; error?: StrataError } {
+    let bad: EndpointResult | undefined;
+    let limited: EndpointResult | undefined;
+    let unavailable: EndpointResult | undefined;
+    for (const eps of owners) {
+      if (!eps) continue;
+      let ok = 0;
+      const failures: EndpointResult[] = [];
+      for (const ep of eps) {
+        const r = results.get(ep)!;
+        if (r.outcome === 'ok') ok++;
+        else failures.push(r);
+      }
+      if (ok >= this.quorum) continue;
+      bad ??= failures.find((f) => f.outcome === 'bad');
+      limited ??= failures.find((f) => f.outcome === 'limited');
+      unavailable ??= failures.find((f) => f.outcome === 'unavailable');
+    }
+    // Retryable first: if any series could succeed on retry, the client must retry the request.
+    if (unavailable) return { status: 503, error: new StrataError('write-quorum-not-reached', `fewer than ${this.quorum} of ${this.opts.replicationFactor} replicas acknowledged some series (last failure: ${unavailable.message || `HTTP ${unavailable.status}`}); retry`, { retryAfter: 1 }) };
+    if (limited) return { status: 429, error: new StrataError('ingestion-rate-limited', limited.message, { status: 429, retryAfter: 1 }) };
+    if (bad) return { status: bad.status, error: new StrataError('invalid-request-body', bad.message.replace(/ \(err-strata-[a-z-]+\)$/, ''), { status: bad.status }) };
+    return { status: 204 };
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
