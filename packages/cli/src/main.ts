@@ -5,6 +5,7 @@ import { COMPONENTS } from './options.js';
 import { runAll } from './cmd/all.js';
 import { runQuerier } from './cmd/querier.js';
 import { runStoreGateway } from './cmd/store-gateway.js';
+import { runDevCluster } from './cmd/dev-cluster.js';
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -45,6 +46,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'querier':
       await runQuerier(config);
+      return 0;
+    case 'dev-cluster':
+      await runDevCluster(config, process.argv[1]);
       return 0;
   }
   return 2;

@@ -72,4 +72,5 @@ export const COMPONENTS: Readonly<Record<string, string>> = {
   receiver: 'Accepts Prometheus remote-write into the WAL-backed head, and serves PromQL and the series API over that head.',
   'store-gateway': 'Serves the blocks in the bucket over remote-read and the series API.',
   querier: 'The PromQL API over stores (--querier.stores) queried with remote-read, replicas de-duplicated.',
+  'dev-cluster': 'A local multi-process cluster: 3 receivers (RF 3), 2 store gateways, a querier, one bucket (the querier on --http.address).',
 };
