@@ -5,6 +5,7 @@
  *   --query-hours N (6): hours of data for the query benchmark (0 skips it)   --repeats N (5)
  *   --skip-ingest: only the query benchmark   --blocks-only: only the block benchmark
  *   --bucket-only: only the bucket query benchmark (--query-hours, --repeats)
+ *   --ring-only: only the replicated-ingest benchmark (--series, --rounds)
  */
 import type { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
@@ -13,6 +14,7 @@ import { SAMPLES_PER_REQUEST } from './load.js';
 import { runQueryBench } from './query.js';
 import { runBlockBench } from './blocks.js';
 import { runBucketQueryBench } from './bucket-queries.js';
+import { runRingBench } from './ring.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,6 +30,10 @@ const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
 
 async function main(): Promise<void> {
   const hours = arg('query-hours', 6);
+  if (process.argv.includes('--ring-only')) {
+    process.stdout.write((await runRingBench(arg('series', 100_000), arg('rounds', 8), encode)) + '\n');
+    return;
+  }
   if (process.argv.includes('--bucket-only')) {
     process.stdout.write((await runBucketQueryBench(hours, arg('repeats', 5))) + '\n');
     return;
@@ -53,6 +59,7 @@ async function main(): Promise<void> {
   }
   if (hours > 0) process.stdout.write('\n' + (await runQueryBench(hours, arg('repeats', 5))) + '\n');
   process.stdout.write('\n' + (await runBlockBench()) + '\n');
+  process.stdout.write('\n' + (await runRingBench(series, rounds, encode)) + '\n');
   if (hours > 0) process.stdout.write('\n' + (await runBucketQueryBench(hours, arg('repeats', 5))) + '\n');
 }
 
