@@ -10,7 +10,7 @@
 import http from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Labels, StrataError } from '@strata/model';
-import { encodeWriteRequestV1, snappyEncode, type SeriesToWrite, type WriteBatch } from '@strata/remote';
+import { PbWriter, snappyEncode, wireLabelsEqual, type WriteBatch } from '@strata/remote';
 import { Hashrings, InsufficientEndpointsError, writeQuorum } from '@strata/ring';
 
 export const FORWARDED_HEADER = 'x-strata-forwarded';
@@ -59,20 +59,50 @@ export class Distributor {
     });
   }
 
+  /**
+   * Router cache: the wire hash of a series' label bytes -> its validated labels and owners, for
+   * the current ring. Hits are verified byte for byte, so a hash collision only costs a miss.
+   */
+  private placement = new Map<number, { labels: Labels; owners: string[] }>();
+  private placementRing: unknown;
+
+  /** Cached owners of a series sent as these label bytes, or undefined. */
+  cachedOwners(tenant: string, batch: WriteBatch, i: number): { labels: Labels; owners: string[] } | undefined {
+    const s = batch.series[i];
+    if (s.labelsStart < 0) return undefined;
+    const ring = this.opts.rings()?.forTenant(tenant);
+    if (ring !== this.placementRing) {
+      this.placement = new Map();
+      this.placementRing = ring;
+      return undefined;
+    }
+    const hit = this.placement.get(s.labelsHash ^ tenantSalt(tenant));
+    if (!hit || !wireLabelsEqual(batch.raw, s.labelsStart, s.labelsEnd, hit.labels.pairs)) return undefined;
+    return hit;
+  }
+
+  rememberOwners(tenant: string, batch: WriteBatch, i: number, labels: Labels, owners: string[]): void {
+    const s = batch.series[i];
+    if (s.labelsStart < 0) return;
+    if (this.placement.size > 2_000_000) this.placement.clear();
+    this.placement.set(s.labelsHash ^ tenantSalt(tenant), { labels, owners });
+  }
+
   get quorum(): number {
     return writeQuorum(this.opts.replicationFactor);
   }
 
-  /** Owners of each series (validated labels given per index; undefined = skip). */
-  plan(tenant: string, labels: (Labels | undefined)[]): { owners: (string[] | undefined)[]; byEndpoint: Map<string, number[]> } {
+  /** Owners of each series (validated labels or cached owners per index; undefined = skip). */
+  plan(tenant: string, labels: (Labels | string[] | undefined)[]): { owners: (string[] | undefined)[]; byEndpoint: Map<string, number[]> } {
     const ring = this.opts.rings()?.forTenant(tenant);
     if (!ring) throw new StrataError('ring-unavailable', `no hashring serves tenant ${JSON.stringify(tenant)}; check --receive.hashrings-file`, { retryAfter: 5 });
     const byEndpoint = new Map<string, number[]>();
+    this.placementRing ??= ring;
     const owners = labels.map((l, i) => {
       if (!l) return undefined;
       let eps: string[];
       try {
-        eps = ring.getN(tenant, l, this.opts.replicationFactor);
+        eps = Array.isArray(l) ? l : ring.getN(tenant, l, this.opts.replicationFactor);
       } catch (e) {
         if (e instanceof InsufficientEndpointsError) throw new StrataError('ring-unavailable', `${e.message}; writes resume when the ring has enough endpoints`, { retryAfter: 5 });
         throw e;
@@ -87,13 +117,47 @@ export class Distributor {
     return { owners, byEndpoint };
   }
 
-  /** Sends a share of a batch to a peer as remote-write 1.0; network errors and timeouts are 'unavailable'. */
-  async forward(endpoint: string, tenant: string, batch: WriteBatch, indices: number[]): Promise<EndpointResult> {
-    const series: SeriesToWrite[] = indices.map((i) => {
+  /**
+   * Encodes a share of a batch as remote-write 1.0. Labels are copied as the client's bytes
+   * where it sent them contiguously (no decoding and re-encoding of strings); samples are
+   * re-encoded with their values' raw bits.
+   */
+  encodeShare(batch: WriteBatch, indices: number[]): Buffer {
+    const w = new PbWriter(4096);
+    const vb = new Uint8Array(batch.values.buffer, batch.values.byteOffset, batch.values.length * 8);
+    for (const i of indices) {
       const s = batch.series[i];
-      return { labels: Labels.fromPairs(batch.labelsOf(s)), timestamps: batch.timestamps.subarray(s.sampleStart, s.sampleEnd), values: batch.values.subarray(s.sampleStart, s.sampleEnd) };
-    });
-    const body = snappyEncode(encodeWriteRequestV1(series));
+      w.message(1, () => {
+        if (s.labelsStart >= 0) w.raw(batch.raw.subarray(s.labelsStart, s.labelsEnd));
+        else {
+          const p = Labels.fromPairs(batch.labelsOf(s)).pairs;
+          for (let k = 0; k < p.length; k += 2) {
+            w.message(1, () => {
+              w.string(1, p[k]);
+              w.string(2, p[k + 1]);
+            });
+          }
+        }
+        for (let k = s.sampleStart; k < s.sampleEnd; k++) {
+          w.message(2, () => {
+            w.doubleBytes(1, vb, k * 8);
+            w.int64(2, batch.timestamps[k]);
+          });
+        }
+      });
+    }
+    return w.finish();
+  }
+
+  /**
+   * Sends a share of a batch to a peer; network errors and timeouts are 'unavailable'. When the
+   * share is the whole request (RF equal to the ring size, or a tiny request), the client's
+   * original body is forwarded unchanged: no re-encoding, no re-compression.
+   */
+  async forward(endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: { body: Buffer; contentType: string }): Promise<EndpointResult> {
+    const whole = original !== undefined && indices.length === batch.series.length;
+    const body = whole ? original.body : snappyEncode(this.encodeShare(batch, indices));
+    const contentType = whole ? original.contentType : 'application/x-protobuf';
     const url = /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;
     const result = await new Promise<EndpointResult>((resolve) => {
       const req = http.request(
@@ -103,7 +167,7 @@ export class Distributor {
           agent: this.agent,
           signal: AbortSignal.timeout(this.opts.forwardTimeoutMs),
           headers: {
-            'Content-Type': 'application/x-protobuf',
+            'Content-Type': contentType,
             'Content-Encoding': 'snappy',
             'Content-Length': body.length,
             [FORWARDED_HEADER]: '1',
@@ -156,4 +220,10 @@ export class Distributor {
   close(): void {
     this.agent.destroy();
   }
+}
+
+function tenantSalt(tenant: string): number {
+  let h = 0x9e3779b9;
+  for (let i = 0; i < tenant.length; i++) h = Math.imul(h ^ tenant.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }

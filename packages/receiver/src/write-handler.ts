@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { StrataError, toStrataError, type ErrorId } from '@strata/model';
+import { StrataError, toStrataError, type ErrorId, type Labels } from '@strata/model';
 import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
 import { decodeWriteRequestV1, decodeWriteRequestV2, snappyDecode, wireLabelsEqual, type WriteBatch } from '@strata/remote';
 import { Limits, RateLimiter } from './limits.js';
@@ -134,7 +134,8 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       checkRate(tenant, batch);
       // A request forwarded by another receiver is this receiver's share: store it, never forward again.
       const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
-      const result = opts.distributor && !forwarded ? await distribute(opts.distributor, tenant, batch, version === '2.0') : await ingest(tenant, batch, version === '2.0');
+      const original = { body, contentType: String(req.headers['content-type']) };
+      const result = opts.distributor && !forwarded ? await distribute(opts.distributor, tenant, batch, version === '2.0', original) : await ingest(tenant, batch, version === '2.0');
       respond(res, result, version);
       m.requests.inc({ version, code: String(res.statusCode) });
     } catch (e) {
@@ -171,12 +172,19 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
   }
 
   /** Validates at the router, sends each series to its owners, answers at write quorum. */
-  async function distribute(d: Distributor, tenant: string, batch: WriteBatch, v2: boolean): Promise<IngestResult> {
+  async function distribute(d: Distributor, tenant: string, batch: WriteBatch, v2: boolean, original: { body: Buffer; contentType: string }): Promise<IngestResult> {
     const limits = opts.limits.forTenant(tenant);
     let firstError: StrataError | undefined;
     let valid = 0;
-    const labels = batch.series.map((s) => {
+    const toRemember: [number, Labels][] = [];
+    const labels = batch.series.map((s, i) => {
       if (s.sampleEnd === s.sampleStart) return undefined;
+      // A series seen before with the same bytes was validated then; its owners are known.
+      const cached = d.cachedOwners(tenant, batch, i);
+      if (cached) {
+        valid += s.sampleEnd - s.sampleStart;
+        return cached.owners;
+      }
       let l;
       try {
         l = validateSeries(batch.labelsOf(s), limits, v2);
@@ -189,14 +197,17 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
         return undefined;
       }
       valid += s.sampleEnd - s.sampleStart;
+      toRemember.push([i, l]);
       return l;
     });
     const { owners, byEndpoint } = d.plan(tenant, labels);
+    for (const [i, l] of toRemember) d.rememberOwners(tenant, batch, i, l, owners[i]!);
     const results = new Map<string, EndpointResult>();
     await Promise.all(
       [...byEndpoint].map(async ([ep, idx]) => {
         if (ep !== d.opts.self) {
-          results.set(ep, await d.forward(ep, tenant, batch, idx));
+          // The original body may only stand in for the share if the router rejected nothing.
+          results.set(ep, await d.forward(ep, tenant, batch, idx, firstError ? undefined : original));
           return;
         }
         try {

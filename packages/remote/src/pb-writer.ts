@@ -94,6 +94,13 @@ export class PbWriter {
     this.pos += b.length;
   }
 
+  /** Bytes copied as they are (already-encoded fields). */
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
   /** Packed repeated uint32. */
   packedUint(field: number, vs: ArrayLike<number>): void {
     if (vs.length === 0) return;
