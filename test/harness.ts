@@ -82,7 +82,10 @@ export interface Strata extends Proc {
 export async function startStrata(opts: { dataDir?: string; port?: number; args?: string[]; component?: string } = {}): Promise<Strata> {
   const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir ?? tempDir('data');
+  // STRATA_NODE_FLAGS: extra node flags for Strata processes (e.g. --cpu-prof when profiling a benchmark).
+  const nodeFlags = (process.env.STRATA_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const p = startProcess(process.execPath, [
+    ...nodeFlags,
     STRATA_BIN,
     opts.component ?? 'all',
     `--http.address=127.0.0.1:${port}`,
