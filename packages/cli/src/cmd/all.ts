@@ -3,54 +3,30 @@
  * (for `all`) the querier's PromQL API over the same head, on one HTTP port.
  */
 import path from 'node:path';
-import { collectDefaultMetrics, Registry } from 'prom-client';
-import { StrataError } from '@strata/model';
-import { HttpServer, mountStatusRoutes, Router, sendResult, success, type Handler } from '@strata/api';
+import { sendResult, success, type Handler } from '@strata/api';
 import { TSDB } from '@strata/tsdb';
 import { FanoutQueryable, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
-import { list } from './common.js';
+import { component, list } from './common.js';
 import { Engine } from '@strata/promql';
 import { createWriteHandler, Distributor, Limits, MetadataStore } from '@strata/receiver';
 import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
-import { createLogger } from '../logger.js';
 import { registerTsdbMetrics, walFsyncHistogram } from '../tsdb-metrics.js';
 import { openBucket } from '../storage.js';
 import { Shipping } from '../shipping.js';
 import os from 'node:os';
 
-/** Paths answered even while the WAL replays. */
-const ALWAYS_SERVED = new Set(['/-/healthy', '/-/ready', '/metrics', '/api/v1/status/buildinfo']);
-
 export async function runAll(cfg: Config, opts: { query: boolean }): Promise<void> {
-  const logger = createLogger(cfg.str('log.level'), opts.query ? 'all' : 'receiver');
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const { logger, registry, router, server, setReady, tenancy } = component(cfg, opts.query ? 'all' : 'receiver');
   const storagePath = path.resolve(cfg.str('storage.path'));
-  const tenancy = { multiTenancy: cfg.bool('auth.multitenancy-enabled'), header: cfg.str('auth.tenant-header') };
-
-  let ready = false;
-  const router = new Router(['', '/prometheus']);
-  mountStatusRoutes(router, { registry, isReady: () => ready });
   let writeHandler: Handler | undefined;
   const write: Handler = (req, res, params) => writeHandler!(req, res, params);
   router.add('POST', '/api/v1/write', write);
   router.add('POST', '/api/v1/push', write);
 
-  const server = new HttpServer({
-    router,
-    registry,
-    logger,
-    gate: (p) => {
-      if (ready) return undefined;
-      const bare = p.startsWith('/prometheus/') ? p.slice('/prometheus'.length) : p;
-      if (ALWAYS_SERVED.has(bare)) return undefined;
-      return new StrataError('not-ready', 'Strata is starting (replaying its write-ahead log); retry shortly', { retryAfter: 5 });
-    },
-  });
   const addr = await server.listen(cfg.str('http.address'));
   logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; replaying the write-ahead log');
 
@@ -151,7 +127,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     );
   }
   mountQueryApi(router, { queryable, engine, tenancy, metadata, storeInfo: () => tsdb.timeRanges() });
-  ready = true;
+  setReady(true);
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
 
   const host = addr.address === '0.0.0.0' || addr.address === '::' ? 'localhost' : addr.address;
@@ -172,7 +148,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      ready = false;
+      setReady(false);
       logger.info({ signal }, 'shutting down');
       try {
         await server.close();
