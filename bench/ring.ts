@@ -32,6 +32,26 @@ async function push(urls: string[], rounds: ReturnType<typeof encodeRounds>, con
   return { seconds: (performance.now() - t0) / 1000, failures };
 }
 
+/** Every request to every URL, concurrently: the client replicates by itself. */
+async function pushToAll(urls: string[], rounds: ReturnType<typeof encodeRounds>, concurrency: number): Promise<{ seconds: number; failures: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency * urls.length });
+  let failures = 0;
+  const t0 = performance.now();
+  for (const round of rounds) {
+    let next = 0;
+    const worker = async () => {
+      while (next < round.bodies.length) {
+        const body = round.bodies[next++];
+        const sts = await Promise.all(urls.map((u) => post(u, body, agent)));
+        failures += sts.filter((st) => st !== 204).length;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  }
+  agent.destroy();
+  return { seconds: (performance.now() - t0) / 1000, failures };
+}
+
 const args = ['--distributor.ingestion-rate-limit=0', '--ingester.max-global-series-per-user=0', '--receiver.max-inflight-bytes=4GiB', '--log.level=error'];
 
 export async function runRingBench(seriesCount: number, roundsCount: number, encode: Encoder): Promise<string> {
@@ -43,6 +63,15 @@ export async function runRingBench(seriesCount: number, roundsCount: number, enc
   const s = await push([`${single.url}/api/v1/write`], rounds, 8);
   const singleCpu = cpuSeconds(single.child.pid!) - c0;
   await stop(single);
+
+  // Control: three independent receivers, each sent every request by the client (the data
+  // replicated 3 times without any forwarding): the cost of 3 copies on this machine.
+  const independents: Strata[] = [];
+  for (let i = 0; i < 3; i++) independents.push(await startStrata({ component: 'receiver', args }));
+  const ib = independents.map((x) => cpuSeconds(x.child.pid!));
+  const ic = await pushToAll(independents.map((x) => `${x.url}/api/v1/write`), rounds, 8);
+  const indepCpu = independents.reduce((sum, x, i) => sum + cpuSeconds(x.child.pid!) - ib[i], 0);
+  for (const x of independents) await stop(x);
 
   const ringFile = path.join(tempDir('bench-ring'), 'hashrings.json');
   const ports = [await freePort(), await freePort(), await freePort()];
@@ -62,8 +91,9 @@ export async function runRingBench(seriesCount: number, roundsCount: number, enc
     '| setup | client samples/s | CPU s per 1M client samples (all receivers) | failed requests |',
     '|---|---|---|---|',
     `| single receiver | ${(samples / s.seconds).toFixed(0)} | ${perM(singleCpu).toFixed(2)} | ${s.failures} |`,
+    `| 3 independent receivers, client sends each request to all three (no forwarding) | ${(samples / ic.seconds).toFixed(0)} | ${perM(indepCpu).toFixed(2)} | ${ic.failures} |`,
     `| 3 receivers, RF 3 | ${(samples / r.seconds).toFixed(0)} | ${perM(ringCpu).toFixed(2)} | ${r.failures} |`,
     '',
-    `CPU per client sample, RF 3 / single: ${(ringCpu / singleCpu).toFixed(2)}x (replication alone: 3x; goal: at most 3.5x)`,
+    `CPU per client sample, RF 3 / single: ${(ringCpu / singleCpu).toFixed(2)}x (replication alone: 3x; goal: at most 3.5x); three copies without forwarding on this machine: ${(indepCpu / singleCpu).toFixed(2)}x`,
   ].join('\n');
 }
