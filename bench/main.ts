@@ -5,7 +5,7 @@
  *   --query-hours N (6): hours of data for the query benchmark (0 skips it)   --repeats N (5)
  *   --skip-ingest: only the query benchmark   --blocks-only: only the block benchmark
  *   --bucket-only: only the bucket query benchmark (--query-hours, --repeats)
- *   --ring-only: only the replicated-ingest benchmark (--series, --rounds)
+ *   --ring-only: only the replicated-ingest benchmark (--series, --rounds, --repeats)
  */
 import type { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
@@ -31,7 +31,7 @@ const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
 async function main(): Promise<void> {
   const hours = arg('query-hours', 6);
   if (process.argv.includes('--ring-only')) {
-    process.stdout.write((await runRingBench(arg('series', 100_000), arg('rounds', 8), encode)) + '\n');
+    process.stdout.write((await runRingBench(arg('series', 100_000), arg('rounds', 8), encode, arg('repeats', 3))) + '\n');
     return;
   }
   if (process.argv.includes('--bucket-only')) {

@@ -5,12 +5,14 @@
  *    queryable exactly once through the querier (replicas de-duplicated);
  *  - SIGKILL two: writes answer 503 (never 2xx, never 400); after restart the retries land;
  *  - SIGSTOP one (a hung node): writes still succeed within the forward timeout;
- *  - the hashrings file gains a fourth receiver while writes flow: no write fails, nothing lost.
+ *  - the hashrings file gains a fourth receiver while writes flow: no write fails, nothing lost;
+ *  - bad data through the ring answers 400 naming the series while its valid neighbours land,
+ *    both when every receiver owns everything (3 receivers) and with per-owner shares (4).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Labels } from '@strata/model';
-import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
+import { encodeWriteRequestV1, encodeWriteRequestV2, snappyEncode } from '@strata/remote';
 import { freePort, getJson, startStrata, stop, tempDir, waitFor, type Strata } from './harness.js';
 
 jest.setTimeout(240_000);
@@ -92,9 +94,35 @@ beforeAll(async () => {
   querier = await startStrata({ component: 'querier', args: [`--querier.stores=${ports.slice(0, 4).map((p) => `http://127.0.0.1:${p}`).join(',')}`, '--query.partial-response'] });
 });
 
+/**
+ * One request with a valid series and a sample an hour in the future: the client gets 400 naming
+ * the bad series (its retry could never succeed), the valid series is stored on its replicas and
+ * read back once; a 2.0 request through the ring reports what it wrote.
+ */
+async function badDataThroughTheRing(tag: string): Promise<void> {
+  const t = (nextT += STEP_MS); // in step with the stream: the head's time range moves with it
+  const good = Array.from({ length: 10 }, (_, i) => ({ labels: Labels.fromObject({ __name__: 'ring_bad', case: tag, i: String(i) }), timestamps: [t], values: [i] }));
+  const bad = { labels: Labels.fromObject({ __name__: 'ring_bad', case: tag, i: 'future' }), timestamps: [Date.now() + 3600_000], values: [1] };
+  const r = await fetch(`${receivers[0]!.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV1([...good.slice(0, 5), bad, ...good.slice(5)])), headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+  expect(r.status).toBe(400);
+  expect(await r.text()).toMatch(/too far in the future.*i="future"/s);
+  const v2 = good.map((g) => ({ ...g, labels: Labels.fromObject({ __name__: 'ring_bad_v2', case: tag, i: g.labels.get('i')! }) }));
+  const r2 = await fetch(`${receivers[1]!.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV2(v2)), headers: { 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'Content-Encoding': 'snappy' } });
+  expect(r2.status).toBe(204);
+  expect(r2.headers.get('X-Prometheus-Remote-Write-Samples-Written')).toBe('10');
+  for (const name of ['ring_bad', 'ring_bad_v2']) {
+    const q = await getJson(`${querier!.url}/api/v1/query?query=${encodeURIComponent(`${name}{case="${tag}"}`)}&time=${Math.ceil(t / 1000)}`);
+    expect(q.data.result.map((x: { metric: Record<string, string> }) => x.metric.i).sort()).toEqual(good.map((g) => g.labels.get('i')).sort());
+  }
+}
+
 afterAll(async () => {
   for (const r of receivers) if (r) await stop(r);
   if (querier) await stop(querier);
+});
+
+test('bad data through a ring where every receiver owns everything: 400, valid series land', async () => {
+  await badDataThroughTheRing('three');
 });
 
 test('SIGKILL one of three: only 2xx; after restart every acknowledged sample is there once', async () => {
@@ -151,4 +179,8 @@ test('a fourth receiver added to the hashrings file while writes flow: no write 
   const status = await getJson(`${receivers[0]!.url}/api/v1/status/hashrings`);
   expect(status.data[0].endpoints.length).toBe(4);
   await verify();
+});
+
+test('bad data through a ring of four (per-owner shares): 400, valid series land', async () => {
+  await badDataThroughTheRing('four');
 });

@@ -10,8 +10,8 @@
 import http from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Labels, StrataError } from '@strata/model';
-import { PbWriter, snappyEncode, wireLabelsEqual, type WriteBatch } from '@strata/remote';
-import { Hashrings, InsufficientEndpointsError, writeQuorum } from '@strata/ring';
+import { encodeSeriesSelection, MAX_SELECTABLE_SERIES, PbWriter, SERIES_SELECTION_HEADER, snappyEncode, type WriteBatch } from '@strata/remote';
+import { InsufficientEndpointsError, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
 
 export const FORWARDED_HEADER = 'x-strata-forwarded';
 
@@ -60,69 +60,108 @@ export class Distributor {
   }
 
   /**
-   * Router cache: the wire hash of a series' label bytes -> its validated labels and owners, for
-   * the current ring. Hits are verified byte for byte, so a hash collision only costs a miss.
+   * Router cache, per ring: the wire hash of a series' label bytes (salted with the tenant) ->
+   * the byte length and owners. A hit is trusted without comparing the labels: the owners
+   * verify every series against their own heads and validate new ones, so a hash collision can
+   * only place a series on another series' owners (still RF distinct endpoints, still found by
+   * queries, which ask every receiver); it can never store wrong data.
    */
-  private placement = new Map<number, { labels: Labels; owners: string[] }>();
-  private placementRing: unknown;
+  private placements = new WeakMap<Hashring, Map<number, { length: number; owners: string[] }>>();
 
-  /** Cached owners of a series sent as these label bytes, or undefined. */
-  cachedOwners(tenant: string, batch: WriteBatch, i: number): { labels: Labels; owners: string[] } | undefined {
-    const s = batch.series[i];
-    if (s.labelsStart < 0) return undefined;
+  /** The ring serving this tenant, able to hold RF distinct replicas; otherwise a retryable error. */
+  ringFor(tenant: string): Hashring {
     const ring = this.opts.rings()?.forTenant(tenant);
-    if (ring !== this.placementRing) {
-      this.placement = new Map();
-      this.placementRing = ring;
-      return undefined;
+    if (!ring) throw new StrataError('ring-unavailable', `no hashring serves tenant ${JSON.stringify(tenant)}; check --receive.hashrings-file`, { retryAfter: 5 });
+    if (ring.endpoints.length < this.opts.replicationFactor) {
+      const e = new InsufficientEndpointsError(ring.name, ring.endpoints.length, this.opts.replicationFactor);
+      throw new StrataError('ring-unavailable', `${e.message}; writes resume when the ring has enough endpoints`, { retryAfter: 5 });
     }
-    const hit = this.placement.get(s.labelsHash ^ tenantSalt(tenant));
-    if (!hit || !wireLabelsEqual(batch.raw, s.labelsStart, s.labelsEnd, hit.labels.pairs)) return undefined;
-    return hit;
+    return ring;
   }
 
-  rememberOwners(tenant: string, batch: WriteBatch, i: number, labels: Labels, owners: string[]): void {
+  /** True when every endpoint of the ring owns every series (RF equals the ring's size). */
+  ownsEverything(ring: Hashring): boolean {
+    return ring.endpoints.length === this.opts.replicationFactor;
+  }
+
+  private placementOf(ring: Hashring): Map<number, { length: number; owners: string[] }> {
+    let m = this.placements.get(ring);
+    if (!m) this.placements.set(ring, (m = new Map()));
+    return m;
+  }
+
+  /** Cached owners of a series sent as these label bytes, or undefined. */
+  cachedOwners(ring: Hashring, salt: number, batch: WriteBatch, i: number): string[] | undefined {
+    const s = batch.series[i];
+    if (s.labelsStart < 0) return undefined;
+    const hit = this.placementOf(ring).get(s.labelsHash ^ salt);
+    return hit && hit.length === s.labelsEnd - s.labelsStart ? hit.owners : undefined;
+  }
+
+  rememberOwners(ring: Hashring, salt: number, batch: WriteBatch, i: number, owners: string[]): void {
     const s = batch.series[i];
     if (s.labelsStart < 0) return;
-    if (this.placement.size > 2_000_000) this.placement.clear();
-    this.placement.set(s.labelsHash ^ tenantSalt(tenant), { labels, owners });
+    const m = this.placementOf(ring);
+    if (m.size > 2_000_000) m.clear();
+    m.set(s.labelsHash ^ salt, { length: s.labelsEnd - s.labelsStart, owners });
   }
 
   get quorum(): number {
     return writeQuorum(this.opts.replicationFactor);
   }
 
-  /** Owners of each series (validated labels or cached owners per index; undefined = skip). */
-  plan(tenant: string, labels: (Labels | string[] | undefined)[]): { owners: (string[] | undefined)[]; byEndpoint: Map<string, number[]> } {
-    const ring = this.opts.rings()?.forTenant(tenant);
-    if (!ring) throw new StrataError('ring-unavailable', `no hashring serves tenant ${JSON.stringify(tenant)}; check --receive.hashrings-file`, { retryAfter: 5 });
+  /**
+   * Owners of each series (validated labels or cached owners per index; undefined = skip).
+   * Owner lists are interned per ring, so series with the same owners share one array and the
+   * quorum decision looks at each distinct owner set once, not at each series.
+   */
+  plan(ring: Hashring, tenant: string, labels: (Labels | string[] | undefined)[]): { owners: (string[] | undefined)[]; byEndpoint: Map<string, number[]> } {
     const byEndpoint = new Map<string, number[]>();
-    this.placementRing ??= ring;
+    for (const ep of ring.endpoints) byEndpoint.set(ep, []);
+    let interned = this.ownerSets.get(ring);
+    if (!interned) this.ownerSets.set(ring, (interned = new Map()));
+    const sets = interned;
     const owners = labels.map((l, i) => {
       if (!l) return undefined;
       let eps: string[];
-      try {
-        eps = Array.isArray(l) ? l : ring.getN(tenant, l, this.opts.replicationFactor);
-      } catch (e) {
-        if (e instanceof InsufficientEndpointsError) throw new StrataError('ring-unavailable', `${e.message}; writes resume when the ring has enough endpoints`, { retryAfter: 5 });
-        throw e;
+      if (Array.isArray(l)) eps = l;
+      else {
+        const fresh = ring.getN(tenant, l, this.opts.replicationFactor);
+        const key = fresh.join('\n');
+        eps = sets.get(key) ?? fresh;
+        if (eps === fresh) sets.set(key, fresh);
       }
-      for (const ep of eps) {
-        const list = byEndpoint.get(ep) ?? [];
-        list.push(i);
-        byEndpoint.set(ep, list);
-      }
+      for (const ep of eps) byEndpoint.get(ep)!.push(i);
       return eps;
     });
+    for (const [ep, idx] of byEndpoint) if (idx.length === 0) byEndpoint.delete(ep);
     return { owners, byEndpoint };
   }
 
+  private ownerSets = new WeakMap<Hashring, Map<string, string[]>>();
+
   /**
-   * Encodes a share of a batch as remote-write 1.0. Labels are copied as the client's bytes
-   * where it sent them contiguously (no decoding and re-encoding of strings); samples are
-   * re-encoded with their values' raw bits.
+   * A share of a batch as a remote-write 1.0 body. From a 1.0 request the share is the client's
+   * own TimeSeries bytes, concatenated; otherwise (2.0 symbol references) it is re-encoded, with
+   * the label bytes copied where the client sent them contiguously and values as raw bits.
    */
   encodeShare(batch: WriteBatch, indices: number[]): Buffer {
+    let total = 0;
+    for (const i of indices) {
+      const s = batch.series[i];
+      if (s.messageStart < 0) return this.reencodeShare(batch, indices);
+      total += s.messageEnd - s.messageStart;
+    }
+    const out = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const i of indices) {
+      const s = batch.series[i];
+      at += batch.raw.copy(out, at, s.messageStart, s.messageEnd);
+    }
+    return out;
+  }
+
+  private reencodeShare(batch: WriteBatch, indices: number[]): Buffer {
     const w = new PbWriter(4096);
     const vb = new Uint8Array(batch.values.buffer, batch.values.byteOffset, batch.values.length * 8);
     for (const i of indices) {
@@ -152,12 +191,21 @@ export class Distributor {
   /**
    * Sends a share of a batch to a peer; network errors and timeouts are 'unavailable'. When the
    * share is the whole request (RF equal to the ring size, or a tiny request), the client's
-   * original body is forwarded unchanged: no re-encoding, no re-compression.
+   * original body goes unchanged; when it is most of the request, the original body goes with
+   * a series selection (nothing re-encoded or re-compressed); otherwise the share is encoded.
    */
   async forward(endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: { body: Buffer; contentType: string }): Promise<EndpointResult> {
-    const whole = original !== undefined && indices.length === batch.series.length;
-    const body = whole ? original.body : snappyEncode(this.encodeShare(batch, indices));
-    const contentType = whole ? original.contentType : 'application/x-protobuf';
+    const headers: http.OutgoingHttpHeaders = { 'Content-Encoding': 'snappy', [FORWARDED_HEADER]: '1', [this.opts.tenantHeader]: tenant };
+    let body: Buffer;
+    // The router's batch is the client's whole request, so its indices are the request's.
+    const total = batch.series.length;
+    if (original && indices.length === total) body = original.body;
+    else if (original && indices.length * 2 >= total && total <= MAX_SELECTABLE_SERIES) {
+      body = original.body;
+      headers[SERIES_SELECTION_HEADER] = encodeSeriesSelection(indices, total);
+    } else body = snappyEncode(this.encodeShare(batch, indices));
+    headers['Content-Type'] = body === original?.body ? original.contentType : 'application/x-protobuf';
+    headers['Content-Length'] = body.length;
     const url = /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;
     const result = await new Promise<EndpointResult>((resolve) => {
       const req = http.request(
@@ -166,13 +214,7 @@ export class Distributor {
           method: 'POST',
           agent: this.agent,
           signal: AbortSignal.timeout(this.opts.forwardTimeoutMs),
-          headers: {
-            'Content-Type': contentType,
-            'Content-Encoding': 'snappy',
-            'Content-Length': body.length,
-            [FORWARDED_HEADER]: '1',
-            [this.opts.tenantHeader]: tenant,
-          },
+          headers,
         },
         (res) => {
           let text = '';
@@ -196,8 +238,10 @@ export class Distributor {
     let bad: EndpointResult | undefined;
     let limited: EndpointResult | undefined;
     let unavailable: EndpointResult | undefined;
+    const decided = new Set<string[]>();
     for (const eps of owners) {
-      if (!eps) continue;
+      if (!eps || decided.has(eps)) continue;
+      decided.add(eps);
       let ok = 0;
       const failures: EndpointResult[] = [];
       for (const ep of eps) {
@@ -222,7 +266,7 @@ export class Distributor {
   }
 }
 
-function tenantSalt(tenant: string): number {
+export function tenantSalt(tenant: string): number {
   let h = 0x9e3779b9;
   for (let i = 0; i < tenant.length; i++) h = Math.imul(h ^ tenant.charCodeAt(i), 0x01000193);
   return h >>> 0;

@@ -10,11 +10,11 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { StrataError, toStrataError, type ErrorId, type Labels } from '@strata/model';
 import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
-import { decodeWriteRequestV1, decodeWriteRequestV2, snappyDecode, wireLabelsEqual, type WriteBatch } from '@strata/remote';
+import { decodeSeriesSelection, decodeWriteRequestV1, decodeWriteRequestV2, SERIES_SELECTION_HEADER, snappyDecode, wireLabelsEqual, type WriteBatch } from '@strata/remote';
 import { Limits, RateLimiter } from './limits.js';
 import { MetadataStore } from './metadata-store.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
-import { FORWARDED_HEADER, outcomeOf, type Distributor, type EndpointResult } from './distributor.js';
+import { FORWARDED_HEADER, outcomeOf, tenantSalt, type Distributor, type EndpointResult } from './distributor.js';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_INFLIGHT_BYTES = 512 * 1024 * 1024;
@@ -130,10 +130,13 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       }, reserve);
       const tenant = tenantOf(req);
       const raw = snappyDecode(body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
-      const batch = version === '2.0' ? decodeWriteRequestV2(raw) : decodeWriteRequestV1(raw);
-      checkRate(tenant, batch);
-      // A request forwarded by another receiver is this receiver's share: store it, never forward again.
+      // A request forwarded by another receiver is this receiver's share: store it, never
+      // forward again. It may be the client's whole body with a selection of the series to keep.
       const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+      const selHeader = forwarded ? req.headers[SERIES_SELECTION_HEADER] : undefined;
+      const selection = typeof selHeader === 'string' ? decodeSeriesSelection(selHeader) : undefined;
+      const batch = version === '2.0' ? decodeWriteRequestV2(raw, selection) : decodeWriteRequestV1(raw, selection);
+      checkRate(tenant, batch);
       const original = { body, contentType: String(req.headers['content-type']) };
       const result = opts.distributor && !forwarded ? await distribute(opts.distributor, tenant, batch, version === '2.0', original) : await ingest(tenant, batch, version === '2.0');
       respond(res, result, version);
@@ -171,19 +174,24 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     }
   }
 
-  /** Validates at the router, sends each series to its owners, answers at write quorum. */
+  /**
+   * Sends each series to its owners and answers at write quorum. The router validates only
+   * series it has not placed before; owners validate whatever is new to their heads.
+   */
   async function distribute(d: Distributor, tenant: string, batch: WriteBatch, v2: boolean, original: { body: Buffer; contentType: string }): Promise<IngestResult> {
+    const ring = d.ringFor(tenant);
+    if (d.ownsEverything(ring)) return replicateEverywhere(d, ring.endpoints, tenant, batch, v2, original);
     const limits = opts.limits.forTenant(tenant);
+    const salt = tenantSalt(tenant);
     let firstError: StrataError | undefined;
     let valid = 0;
-    const toRemember: [number, Labels][] = [];
+    const placed: number[] = [];
     const labels = batch.series.map((s, i) => {
       if (s.sampleEnd === s.sampleStart) return undefined;
-      // A series seen before with the same bytes was validated then; its owners are known.
-      const cached = d.cachedOwners(tenant, batch, i);
+      const cached = d.cachedOwners(ring, salt, batch, i);
       if (cached) {
         valid += s.sampleEnd - s.sampleStart;
-        return cached.owners;
+        return cached;
       }
       let l;
       try {
@@ -197,31 +205,64 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
         return undefined;
       }
       valid += s.sampleEnd - s.sampleStart;
-      toRemember.push([i, l]);
+      placed.push(i);
       return l;
     });
-    const { owners, byEndpoint } = d.plan(tenant, labels);
-    for (const [i, l] of toRemember) d.rememberOwners(tenant, batch, i, l, owners[i]!);
+    const { owners, byEndpoint } = d.plan(ring, tenant, labels);
+    for (const i of placed) d.rememberOwners(ring, salt, batch, i, owners[i]!);
     const results = new Map<string, EndpointResult>();
     await Promise.all(
       [...byEndpoint].map(async ([ep, idx]) => {
-        if (ep !== d.opts.self) {
-          // The original body may only stand in for the share if the router rejected nothing.
-          results.set(ep, await d.forward(ep, tenant, batch, idx, firstError ? undefined : original));
-          return;
-        }
-        try {
-          const r = await ingest(tenant, batch.subset(idx), v2);
-          results.set(ep, r.firstError ? { outcome: outcomeOf(r.firstError.status), status: r.firstError.status, message: r.firstError.detail } : { outcome: 'ok', status: 204, message: '' });
-        } catch (e) {
-          const err = toStrataError(e);
-          results.set(ep, { outcome: outcomeOf(err.status), status: err.status, message: err.detail });
-        }
+        // Series the router rejected are in no endpoint's share, so the original body with a
+        // selection never carries them.
+        results.set(ep, ep === d.opts.self ? (await ingestAsEndpoint(tenant, batch.subset(idx), v2)).result : await d.forward(ep, tenant, batch, idx, original));
       }),
     );
     const decision = d.decide(owners, results);
     if (decision.error) throw decision.error;
     return { samplesWritten: valid, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars, firstError };
+  }
+
+  /**
+   * RF equals the ring's size, so every endpoint owns every series: the client's body goes to
+   * each peer unchanged and no series is placed or validated at the router. Each owner ingests
+   * it exactly as a single receiver would, partial rejections included.
+   */
+  async function replicateEverywhere(d: Distributor, endpoints: readonly string[], tenant: string, batch: WriteBatch, v2: boolean, original: { body: Buffer; contentType: string }): Promise<IngestResult> {
+    const all = batch.series.map((_, i) => i);
+    const results = new Map<string, EndpointResult>();
+    let local: IngestResult | undefined;
+    await Promise.all(
+      endpoints.map(async (ep) => {
+        if (ep !== d.opts.self) {
+          results.set(ep, await d.forward(ep, tenant, batch, all, original));
+          return;
+        }
+        const r = await ingestAsEndpoint(tenant, batch, v2);
+        local = r.ingested;
+        results.set(ep, r.result);
+      }),
+    );
+    const decision = d.decide([endpoints as string[]], results);
+    if (decision.error) {
+      // Bad data: the local verdict names the series and its error ID better than a peer's text.
+      const mine = local?.firstError;
+      throw mine && decision.status === mine.status ? mine : decision.error;
+    }
+    // Quorum reached: a rejection by this replica alone (its own series limit, say) is outvoted.
+    return local ? { ...local, firstError: undefined } : { samplesWritten: batch.numSamples, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars };
+  }
+
+  /** This receiver's own share, as an endpoint result for the quorum decision. */
+  async function ingestAsEndpoint(tenant: string, batch: WriteBatch, v2: boolean): Promise<{ result: EndpointResult; ingested?: IngestResult }> {
+    try {
+      const r = await ingest(tenant, batch, v2);
+      const e = r.firstError;
+      return { ingested: r, result: e ? { outcome: outcomeOf(e.status), status: e.status, message: e.detail } : { outcome: 'ok', status: 204, message: '' } };
+    } catch (e) {
+      const err = toStrataError(e);
+      return { result: { outcome: outcomeOf(err.status), status: err.status, message: err.detail } };
+    }
   }
 
   async function ingest(tenant: string, batch: WriteBatch, v2: boolean): Promise<IngestResult> {

@@ -6,3 +6,4 @@ export * from './labels-v1.js';
 export * from './write-v2.js';
 export * from './snappy.js';
 export * from './read.js';
+export * from './series-selection.js';

@@ -23,6 +23,12 @@ export interface SeriesRecord {
   labelsStart: number;
   labelsEnd: number;
   labelsHash: number;
+  /**
+   * 1.0 only: the byte range of the whole TimeSeries field (tag and length included), so a
+   * subset of a request can be forwarded by concatenating ranges, without re-encoding.
+   */
+  messageStart: number;
+  messageEnd: number;
 }
 
 export interface MetadataRecord extends MetricMetadata {

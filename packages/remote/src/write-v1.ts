@@ -8,33 +8,45 @@ import type { Labels, MetricMetadata } from '@strata/model';
 import { malformed, PbReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
 import { PbWriter } from './pb-writer.js';
 import { decodeLabelFields } from './labels-v1.js';
+import { checkSelectionTotal, isSelected, type SeriesSelection } from './series-selection.js';
 import { metricTypeFromProto, metricTypeToProto, WriteBatch, type SeriesRecord } from './write-batch.js';
 
-export function decodeWriteRequestV1(buf: Buffer): WriteBatch {
+/** With a selection, only the selected series are decoded; the others are skipped unread. */
+export function decodeWriteRequestV1(buf: Buffer, selection?: SeriesSelection): WriteBatch {
   const batch = new WriteBatch(Math.max(64, buf.length >>> 4));
   batch.raw = buf;
   const r = new PbReader(buf);
+  let k = 0;
   while (!r.done) {
+    const at = r.pos;
     const tag = r.tag();
     const field = Math.floor(tag / 8);
     const wt = tag & 7;
     if (field === 1 && wt === WIRE_LEN) {
       const n = r.len();
-      batch.series.push(decodeTimeSeries(buf, r.pos, r.pos + n, batch));
+      if (selection && !isSelected(selection, k++)) {
+        r.pos += n;
+        continue;
+      }
+      const s = decodeTimeSeries(buf, r.pos, r.pos + n, batch);
       r.pos += n;
+      s.messageStart = at;
+      s.messageEnd = r.pos;
+      batch.series.push(s);
     } else if (field === 3 && wt === WIRE_LEN) {
       const n = r.len();
       decodeMetadata(new PbReader(buf, r.pos, r.pos + n), batch);
       r.pos += n;
     } else r.skip(wt);
   }
+  if (selection) checkSelectionTotal(selection, k);
   return batch;
 }
 
 function decodeTimeSeries(buf: Buffer, start: number, end: number, batch: WriteBatch): SeriesRecord {
   // One reader, re-pointed at each nested message: no object per label or sample.
   const r = new PbReader(buf, start, end);
-  const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0, labelsStart: -1, labelsEnd: -1, labelsHash: 0 };
+  const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0, labelsStart: -1, labelsEnd: -1, labelsHash: 0, messageStart: -1, messageEnd: -1 };
   let labelsFrom = -1;
   let labelsTo = -1;
   let contiguous = true;

@@ -7,10 +7,12 @@
 import { StrataError, type MetricMetadata } from '@strata/model';
 import { malformed, PbReader, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
 import { PbWriter } from './pb-writer.js';
+import { checkSelectionTotal, isSelected, type SeriesSelection } from './series-selection.js';
 import { decodeSample, type SeriesToWrite } from './write-v1.js';
 import { metricTypeFromProto, metricTypeToProto, WriteBatch, type SeriesRecord } from './write-batch.js';
 
-export function decodeWriteRequestV2(buf: Buffer): WriteBatch {
+/** With a selection, only the selected series are decoded. */
+export function decodeWriteRequestV2(buf: Buffer, selection?: SeriesSelection): WriteBatch {
   // Symbols may follow the series on the wire: collect both first, resolve references after.
   const symbols: string[] = [];
   const seriesRanges: number[] = [];
@@ -31,13 +33,17 @@ export function decodeWriteRequestV2(buf: Buffer): WriteBatch {
     }
     return symbols[ref];
   };
-  for (let i = 0; i < seriesRanges.length; i += 2) batch.series.push(decodeSeries(buf, seriesRanges[i], seriesRanges[i + 1], batch, sym));
+  if (selection) checkSelectionTotal(selection, seriesRanges.length / 2);
+  for (let i = 0; i < seriesRanges.length; i += 2) {
+    if (selection && !isSelected(selection, i / 2)) continue;
+    batch.series.push(decodeSeries(buf, seriesRanges[i], seriesRanges[i + 1], batch, sym));
+  }
   return batch;
 }
 
 function decodeSeries(buf: Buffer, start: number, end: number, batch: WriteBatch, sym: (ref: number) => string): SeriesRecord {
   const r = new PbReader(buf, start, end);
-  const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0, labelsStart: -1, labelsEnd: -1, labelsHash: 0 };
+  const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0, labelsStart: -1, labelsEnd: -1, labelsHash: 0, messageStart: -1, messageEnd: -1 };
   while (!r.done) {
     const tag = r.tag();
     const field = Math.floor(tag / 8);

@@ -3,6 +3,7 @@ import { Labels, StrataError } from '@strata/model';
 import { decodeWriteRequestV1, encodeWriteRequestV1, wireLabelsEqual, type SeriesToWrite } from './write-v1.js';
 import { decodeWriteRequestV2, encodeWriteRequestV2 } from './write-v2.js';
 import { snappyDecode, snappyEncode } from './snappy.js';
+import { decodeSeriesSelection, encodeSeriesSelection } from './series-selection.js';
 import { decodeReadResponse, encodeReadResponse } from './read.js';
 import type { WriteBatch } from './write-batch.js';
 
@@ -48,6 +49,37 @@ describe('remote-write wire formats', () => {
 
   test('2.0 encode → decode round trip (property)', () => {
     fc.assert(fc.property(fc.array(seriesArb, { maxLength: 8 }), (series) => check(decodeWriteRequestV2(encodeWriteRequestV2(series)), series)));
+  });
+
+  test('a series selection decodes exactly the selected series, in 1.0 and 2.0 (property)', () => {
+    const arb = fc.array(fc.tuple(seriesArb, fc.boolean()), { maxLength: 20 });
+    fc.assert(
+      fc.property(arb, (picked) => {
+        const series = picked.map(([s]) => s);
+        const indices = picked.flatMap(([, keep], i) => (keep ? [i] : []));
+        const want = indices.map((i) => series[i]);
+        const sel = decodeSeriesSelection(encodeSeriesSelection(indices, series.length));
+        check(decodeWriteRequestV1(encodeWriteRequestV1(series), sel), want);
+        check(decodeWriteRequestV2(encodeWriteRequestV2(series), sel), want);
+      }),
+    );
+  });
+
+  test.each([
+    ['no count', 'AAA'],
+    ['negative count', '-1:'],
+    ['bitmap shorter than the count', '9:AA'],
+    ['bitmap longer than the count', '3:AAAA'],
+    ['count not a number', 'x:AA'],
+  ])('a malformed series selection is a 400 (%s)', (_name, header) => {
+    expect(() => decodeSeriesSelection(header)).toThrow(expect.objectContaining({ id: 'invalid-request-body', status: 400 }));
+  });
+
+  test('a selection made for another number of series is refused, not misapplied', () => {
+    const body = encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'a' }), timestamps: [1], values: [1] }]);
+    const sel = decodeSeriesSelection(encodeSeriesSelection([0], 2));
+    expect(() => decodeWriteRequestV1(body, sel)).toThrow(/selects among 2 series but the body has 1/);
+    expect(() => decodeWriteRequestV2(encodeWriteRequestV2([{ labels: Labels.fromObject({ __name__: 'a' }), timestamps: [1], values: [1] }]), sel)).toThrow(StrataError);
   });
 
   test('1.0 metadata and 2.0 per-series metadata survive', () => {

@@ -106,18 +106,23 @@ function globToRegExp(g: string): RegExp {
 
 /** Routes a tenant to its hashring as Thanos does: the first ring listing it, else the first ring without tenants. */
 export class Hashrings {
-  private readonly rings: { cfg: HashringConfig; ring: Hashring }[];
+  private readonly rings: { cfg: HashringConfig; ring: Hashring; matches: (tenant: string) => boolean }[];
+  private readonly byTenant = new Map<string, Hashring | undefined>();
 
   constructor(readonly config: HashringConfig[]) {
-    this.rings = config.map((cfg) => ({ cfg, ring: cfg.algorithm === 'hashmod' ? new HashmodHashring(cfg.hashring, cfg.endpoints) : new KetamaHashring(cfg.hashring, cfg.endpoints) }));
+    this.rings = config.map((cfg) => {
+      const globs = cfg.tenantMatcherType === 'glob' ? cfg.tenants.map(globToRegExp) : [];
+      const matches = cfg.tenantMatcherType === 'glob' ? (t: string) => globs.some((g) => g.test(t)) : (t: string) => cfg.tenants.includes(t);
+      return { cfg, ring: cfg.algorithm === 'hashmod' ? new HashmodHashring(cfg.hashring, cfg.endpoints) : new KetamaHashring(cfg.hashring, cfg.endpoints), matches };
+    });
   }
 
+  /** Called for every write request, so the answer is remembered (bounded: tenants are few). */
   forTenant(tenant: string): Hashring | undefined {
-    for (const { cfg, ring } of this.rings) {
-      if (cfg.tenants.length === 0) continue;
-      if (cfg.tenants.some((t) => (cfg.tenantMatcherType === 'glob' ? globToRegExp(t).test(tenant) : t === tenant))) return ring;
-    }
-    return this.rings.find((r) => r.cfg.tenants.length === 0)?.ring;
+    if (this.byTenant.has(tenant)) return this.byTenant.get(tenant);
+    const ring = this.rings.find((r) => r.cfg.tenants.length > 0 && r.matches(tenant))?.ring ?? this.rings.find((r) => r.cfg.tenants.length === 0)?.ring;
+    if (this.byTenant.size < 100_000) this.byTenant.set(tenant, ring);
+    return ring;
   }
 
   /** Each ring with its endpoints and whether it can hold `replicationFactor` distinct replicas. */
