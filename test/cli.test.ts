@@ -60,3 +60,19 @@ test('strata receiver with a config file: write, read under / and /prometheus, /
     await stop(s);
   }
 });
+
+test('a receiver over its memory budget answers 503 + Retry-After, naming the flag', async () => {
+  const s = await startStrata({ component: 'receiver', args: ['--receiver.memory-limit-bytes=1MiB'] });
+  try {
+    const body = snappyEncode(encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'mem_test' }), timestamps: [Date.now()], values: [1] }]));
+    const w = await fetch(`${s.url}/api/v1/write`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+    expect(w.status).toBe(503);
+    expect(w.headers.get('retry-after')).toBe('5');
+    expect(await w.text()).toMatch(/above its budget of 1 MiB \(--receiver.memory-limit-bytes\).*err-strata-memory-budget-exceeded/s);
+    expect(await (await fetch(`${s.url}/metrics`)).text()).toContain('strata_receiver_memory_limit_bytes 1048576');
+    const series = await getJson(`${s.url}/api/v1/series?match[]=mem_test`);
+    expect(series.data).toEqual([]);
+  } finally {
+    await stop(s);
+  }
+});

@@ -26,6 +26,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'wal.fsync', type: 'enum', default: 'batch', values: ['batch', 'none'], help: 'batch: a write is acknowledged only after an fsync covering it (concurrent writes share one). none: no fsync (faster; a machine crash can lose acknowledged samples).' },
   { flag: 'receiver.max-request-bytes', type: 'bytes', default: 32 * MiB, help: 'Largest accepted remote-write body (compressed); larger requests get 413.' },
   { flag: 'receiver.max-inflight-bytes', type: 'bytes', default: 512 * MiB, help: 'Request bytes being processed at once; beyond it writes get 503 with Retry-After.' },
+  { flag: 'receiver.memory-limit-bytes', type: 'bytes', default: 0, help: 'Resident memory above which writes get 503 with Retry-After instead of risking an OOM kill; writes are also refused above 90% of the V8 heap limit (0 = 80% of the cgroup memory limit, or of the machine\'s memory).' },
   { flag: 'receiver.min-free-disk-bytes', type: 'bytes', default: 64 * MiB, help: 'Writes get 503 with Retry-After when free space under --storage.path drops below this.' },
   { flag: 'receiver.creation-grace-period', type: 'duration', default: '10m', help: 'Samples further than this in the future are rejected.' },
   { flag: 'receiver.out-of-order-window', type: 'duration', default: '30m', help: 'How far behind the newest sample of a tenant a sample may arrive and still be accepted (0 disables out-of-order ingestion).' },

@@ -3,3 +3,4 @@ export * from './metadata-store.js';
 export * from './validate.js';
 export * from './write-handler.js';
 export * from './distributor.js';
+export * from './memory-budget.js';

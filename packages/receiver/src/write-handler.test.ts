@@ -9,6 +9,7 @@ import { encodeWriteRequestV1, encodeWriteRequestV2, snappyEncode, type SeriesTo
 import { TSDB } from '@strata/tsdb';
 import { Limits, type TenantLimits } from './limits.js';
 import { MetadataStore } from './metadata-store.js';
+import { MemoryBudget } from './memory-budget.js';
 import { createWriteHandler, type WriteHandlerConfig } from './write-handler.js';
 
 const DEFAULTS: TenantLimits = {
@@ -33,7 +34,7 @@ const NOW = Date.UTC(2026, 0, 1);
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-async function start(cfg: Partial<WriteHandlerConfig> = {}, limits: Partial<TenantLimits> = {}, overridesFile?: string): Promise<Server> {
+async function start(cfg: Partial<WriteHandlerConfig> = {}, limits: Partial<TenantLimits> = {}, overridesFile?: string, memory?: MemoryBudget): Promise<Server> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-recv-'));
   dirs.push(dir);
   const db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 30 * 60_000, samplesPerChunk: 120, maxSeries: 0 } });
@@ -41,6 +42,7 @@ async function start(cfg: Partial<WriteHandlerConfig> = {}, limits: Partial<Tena
   const metadata = new MetadataStore();
   const lim = new Limits({ defaults: { ...DEFAULTS, ...limits }, overridesFile, reloadIntervalMs: 50 });
   const handler = createWriteHandler({
+    memory,
     storage: db,
     limits: lim,
     metadata,
@@ -235,6 +237,24 @@ describe('limits and overload', () => {
       expect(r.status).toBe(503);
       expect(r.headers['retry-after']).toBeDefined();
       expect(r.body).toContain('err-strata-too-many-inflight-bytes');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('over the memory budget: 503 + Retry-After and nothing stored; writes resume when memory is freed', async () => {
+    let rss = 2000;
+    const s = await start({}, {}, undefined, new MemoryBudget(1000, () => ({ rss, heapUsed: 1, heapLimit: 100 }), 0));
+    try {
+      const r = await send(s.url, v1(ts({ __name__: 'mem_a' })));
+      expect(r.status).toBe(503);
+      expect(r.headers['retry-after']).toBe('5');
+      expect(r.body).toMatch(/err-strata-memory-budget-exceeded/);
+      expect(r.body).toContain('--receiver.memory-limit-bytes');
+      expect(await count(s.db, 'mem_a')).toBe(0);
+      rss = 500;
+      expect((await send(s.url, v1(ts({ __name__: 'mem_a' })))).status).toBe(204);
+      expect(await count(s.db, 'mem_a')).toBe(1);
     } finally {
       await s.close();
     }

@@ -13,6 +13,7 @@ import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/
 import { decodeSeriesSelection, decodeWriteRequestV1, decodeWriteRequestV2, SERIES_SELECTION_HEADER, snappyDecode, wireLabelsEqual, type WriteBatch } from '@strata/remote';
 import { Limits, RateLimiter } from './limits.js';
 import { MetadataStore } from './metadata-store.js';
+import type { MemoryBudget } from './memory-budget.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
 import { FORWARDED_HEADER, outcomeOf, tenantSalt, type Distributor, type EndpointResult } from './distributor.js';
 
@@ -48,6 +49,8 @@ export interface WriteHandlerOptions {
   now?: () => number;
   /** Replication across receivers; without it every write is stored locally only. */
   distributor?: Distributor;
+  /** Refuses writes (503 + Retry-After) while the process is over its memory budget. */
+  memory?: MemoryBudget;
 }
 
 interface Metrics {
@@ -112,6 +115,7 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     try {
       version = protocolVersion(req);
       checkDisk();
+      opts.memory?.check();
       const declared = Number(req.headers['content-length'] ?? -1);
       if (declared > cfg.maxRequestBytes) throw tooLarge(declared, cfg.maxRequestBytes);
       const reserve = declared > 0 ? declared : 0;

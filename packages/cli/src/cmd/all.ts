@@ -11,13 +11,14 @@ import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
 import { component, list } from './common.js';
 import { Engine } from '@strata/promql';
-import { createWriteHandler, Distributor, Limits, MetadataStore } from '@strata/receiver';
+import { createWriteHandler, defaultMemoryLimit, Distributor, Limits, MemoryBudget, MetadataStore } from '@strata/receiver';
 import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
 import { registerTsdbMetrics, walFsyncHistogram } from '../tsdb-metrics.js';
 import { openBucket } from '../storage.js';
 import { Shipping } from '../shipping.js';
 import os from 'node:os';
+import { Gauge } from 'prom-client';
 
 export async function runAll(cfg: Config, opts: { query: boolean }): Promise<void> {
   const { logger, registry, router, server, setReady, tenancy } = component(cfg, opts.query ? 'all' : 'receiver');
@@ -87,8 +88,11 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     const d = distributor;
     router.add('GET', '/api/v1/status/hashrings', (_req, res) => sendResult(res, success(rings?.status(d.opts.replicationFactor) ?? [])));
   }
+  const memoryLimit = cfg.num('receiver.memory-limit-bytes') || defaultMemoryLimit();
+  new Gauge({ name: 'strata_receiver_memory_limit_bytes', help: 'Resident memory above which writes are refused with 503 (--receiver.memory-limit-bytes).', registers: [registry] }).set(memoryLimit);
   writeHandler = createWriteHandler({
     distributor,
+    memory: new MemoryBudget(memoryLimit),
     storage: tsdb,
     limits,
     metadata,
