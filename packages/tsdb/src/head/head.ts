@@ -70,8 +70,8 @@ export class Head {
     return this.byRef[ref];
   }
 
-  getByLabels(labels: Labels): MemSeries | undefined {
-    const e = this.byHash.get(hashLabels(labels.pairs));
+  getByLabels(labels: Labels, hash = hashLabels(labels.pairs)): MemSeries | undefined {
+    const e = this.byHash.get(hash);
     if (e === undefined) return undefined;
     if (!Array.isArray(e)) return e.labels.equals(labels) ? e : undefined;
     return e.find((s) => s.labels.equals(labels));
@@ -79,20 +79,25 @@ export class Head {
 
   /** The series for a label set; creates it unless the tenant's series limit is reached. */
   getOrCreate(labels: Labels): { series: MemSeries; created: boolean } | undefined {
-    const existing = this.getByLabels(labels);
+    // One hash per call: creating a series is the hot path of high-churn workloads.
+    const h = hashLabels(labels.pairs);
+    const existing = this.getByLabels(labels, h);
     if (existing) return { series: existing, created: false };
     if (this.opts.maxSeries > 0 && this.numSeriesLive >= this.opts.maxSeries) return undefined;
-    return { series: this.create(this.nextRef, labels), created: true };
+    return { series: this.insert(this.nextRef, labels, h), created: true };
   }
 
   /** Creates a series with a known ref (WAL replay, snapshot load). */
   create(ref: number, labels: Labels): MemSeries {
-    const existing = this.getByLabels(labels);
-    if (existing) return existing;
+    const h = hashLabels(labels.pairs);
+    return this.getByLabels(labels, h) ?? this.insert(ref, labels, h);
+  }
+
+  /** Adds a series known to be absent; `h` is the hash of its labels. */
+  private insert(ref: number, labels: Labels, h: number): MemSeries {
     const pairs = labels.pairs.map((x) => this.intern(x));
     const s = new MemSeries(ref, Labels.fromSortedPairs(pairs));
     this.byRef[ref] = s;
-    const h = hashLabels(pairs);
     const e = this.byHash.get(h);
     if (e === undefined) this.byHash.set(h, s);
     else if (Array.isArray(e)) e.push(s);
