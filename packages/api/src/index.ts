@@ -7,3 +7,4 @@ export * from './series-api.js';
 export * from './selectors.js';
 export * from './status-api.js';
 export * from './remote-read.js';
+export * from './tsdb-status.js';

@@ -56,6 +56,15 @@ export interface HeadStats {
   maxTime: number;
 }
 
+/** The answer of /api/v1/status/tsdb, field for field as Prometheus gives it. */
+export interface TsdbStatus {
+  headStats: { numSeries: number; numLabelPairs: number; chunkCount: number; minTime: number; maxTime: number };
+  seriesCountByMetricName: { name: string; value: number }[];
+  labelValueCountByLabelName: { name: string; value: number }[];
+  memoryInBytesByLabelName: { name: string; value: number }[];
+  seriesCountByLabelValuePair: { name: string; value: number }[];
+}
+
 export interface TenantStorage {
   readonly tenant: string;
   appender(): Appender;

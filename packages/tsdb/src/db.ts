@@ -11,7 +11,7 @@ import { BlockReader } from './block/reader.js';
 import type { BlockMeta } from './block/meta.js';
 import { compactHead } from './compact.js';
 import { DEFAULT_BLOCK_DURATION_MS } from './api.js';
-import { type Appender, type HeadOptions, type HeadStats, type TenantStorage } from './api.js';
+import { type Appender, type HeadOptions, type HeadStats, type TenantStorage, type TsdbStatus } from './api.js';
 import { HeadAppender } from './head/appender.js';
 import { Head } from './head/head.js';
 import { loadSnapshot, writeSnapshot } from './head/snapshot.js';
@@ -153,6 +153,10 @@ export class TenantDB implements TenantStorage {
 
   stats(): HeadStats {
     return this.head.stats();
+  }
+
+  tsdbStatus(limit: number): TsdbStatus {
+    return this.head.tsdbStatus(limit);
   }
 
   setMaxSeries(n: number): void {

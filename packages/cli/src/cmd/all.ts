@@ -3,7 +3,7 @@
  * (for `all`) the querier's PromQL API over the same head, on one HTTP port.
  */
 import path from 'node:path';
-import { sendResult, success, type Handler } from '@strata/api';
+import { mountTsdbStatus, sendResult, success, type Handler } from '@strata/api';
 import { TSDB } from '@strata/tsdb';
 import { FanoutQueryable, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
@@ -131,6 +131,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     );
   }
   mountQueryApi(router, { queryable, engine, tenancy, metadata, storeInfo: () => tsdb.timeRanges() });
+  mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
   setReady(true);
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
 

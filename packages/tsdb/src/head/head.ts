@@ -3,7 +3,7 @@
  * Appends are validated here (appendable) and applied after the WAL made them durable (apply).
  */
 import { Labels, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
-import { AppendStatus, DEFAULT_BLOCK_DURATION_MS, type HeadOptions, type HeadStats } from '../api.js';
+import { AppendStatus, DEFAULT_BLOCK_DURATION_MS, type HeadOptions, type HeadStats, type TsdbStatus } from '../api.js';
 import { PostingsIndex } from './postings.js';
 import { MemSeries } from './series.js';
 import { WireRefTable } from './wire-refs.js';
@@ -168,6 +168,15 @@ export class Head {
 
   stats(): HeadStats {
     return { numSeries: this.numSeriesLive, minTime: this.minT, maxTime: this.maxT };
+  }
+
+  /** /api/v1/status/tsdb: the head's size and its largest cardinality contributors. */
+  tsdbStatus(limit: number): TsdbStatus {
+    const { numLabelPairs, ...lists } = this.index.stats('__name__', limit);
+    let chunkCount = 0;
+    for (const s of this.byRef) if (s) chunkCount += s.numChunks;
+    const empty = this.numSeriesLive === 0 || this.maxT === -Infinity;
+    return { headStats: { numSeries: this.numSeriesLive, numLabelPairs, chunkCount, minTime: empty ? 0 : this.minT, maxTime: empty ? 0 : this.maxT }, ...lists };
   }
 
   /** Live series in ref order (for snapshots and block cutting). */

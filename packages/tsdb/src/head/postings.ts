@@ -3,6 +3,16 @@
  * out in increasing order, so appending keeps every list sorted without re-sorting.
  */
 import type { Matcher } from '@strata/model';
+import { TopK, type Stat } from './top-k.js';
+
+/** Prometheus' index statistics for /api/v1/status/tsdb, each list the `limit` largest. */
+export interface PostingsStats {
+  seriesCountByMetricName: Stat[];
+  labelValueCountByLabelName: Stat[];
+  memoryInBytesByLabelName: Stat[];
+  seriesCountByLabelValuePair: Stat[];
+  numLabelPairs: number;
+}
 
 export class RefList {
   refs: Uint32Array = new Uint32Array(4);
@@ -61,6 +71,33 @@ export class PostingsIndex {
     }
   }
 
+  /**
+   * Cardinality as Prometheus 3 reports it: series per metric name, distinct values per label
+   * name, series per label pair, and per label name the bytes its pairs take in all series
+   * (each name and value with its length prefix, times the series holding it). Prometheus 2
+   * summed only the lengths of distinct values; Grafana and users now read Prometheus 3's figure.
+   */
+  stats(metricLabel: string, limit: number): PostingsStats {
+    const metrics = new TopK(limit);
+    const names = new TopK(limit);
+    const bytes = new TopK(limit);
+    const pairs = new TopK(limit);
+    let numLabelPairs = 0;
+    for (const [name, values] of this.byName) {
+      names.push(name, values.size);
+      numLabelPairs += values.size;
+      const nameBytes = encodedStringSize(name);
+      let size = 0;
+      for (const [value, list] of values) {
+        if (name === metricLabel) metrics.push(value, list.length);
+        pairs.push(`${name}=${value}`, list.length);
+        size += (nameBytes + encodedStringSize(value)) * list.length;
+      }
+      bytes.push(name, size);
+    }
+    return { seriesCountByMetricName: metrics.result(), labelValueCountByLabelName: names.result(), memoryInBytesByLabelName: bytes.result(), seriesCountByLabelValuePair: pairs.result(), numLabelPairs };
+  }
+
   labelNames(): string[] {
     return [...this.byName.keys()].sort();
   }
@@ -103,6 +140,12 @@ export class PostingsIndex {
     for (const s of subtract) out = difference(out, s);
     return out;
   }
+}
+
+/** A label string as Prometheus 3 stores it: its UTF-8 bytes after a 1-byte (or, from 255 bytes, 4-byte) length. */
+function encodedStringSize(s: string): number {
+  const n = Buffer.byteLength(s);
+  return n + (n < 255 ? 1 : 4);
 }
 
 export function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {

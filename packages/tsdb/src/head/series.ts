@@ -25,6 +25,11 @@ export class MemSeries {
   lastLo = 0;
   ooo: OOOBuffer | null = null;
 
+  /** Chunks held: closed, the open one, and the out-of-order buffer (one chunk's worth). */
+  get numChunks(): number {
+    return this.chunks.length + (this.open ? 1 : 0) + (this.ooo?.length ? 1 : 0);
+  }
+
   constructor(
     readonly ref: number,
     readonly labels: Labels,

@@ -1,0 +1,67 @@
+import fc from 'fast-check';
+import { TopK } from './top-k.js';
+import { PostingsIndex } from './postings.js';
+
+/** The largest k of all entries by value, then name: what a bounded top-k must return. */
+function bruteTop(entries: Map<string, number>, k: number): { name: string; value: number }[] {
+  return [...entries]
+    .map(([name, value]) => ({ name, value }))
+    .sort((a, b) => b.value - a.value || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .slice(0, k);
+}
+
+describe('cardinality statistics', () => {
+  test('top-k equals sorting everything and cutting (property)', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.tuple(fc.string({ maxLength: 4 }), fc.nat({ max: 20 })), { selector: (t) => t[0], maxLength: 60 }), fc.integer({ min: 1, max: 12 }), (entries, k) => {
+        const t = new TopK(k);
+        for (const [n, v] of entries) t.push(n, v);
+        expect(t.result()).toEqual(bruteTop(new Map(entries), k));
+      }),
+    );
+  });
+
+  test('postings stats match a direct count over the series (property)', () => {
+    const series = fc.uniqueArray(
+      fc.record({ __name__: fc.constantFrom('up', 'http_requests_total', 'é_bytes'), job: fc.constantFrom('a', 'b', 'ccc'), pod: fc.option(fc.constantFrom('p1', 'p2', 'p-ü'), { nil: undefined }) }),
+      { selector: (r) => JSON.stringify(r), minLength: 1, maxLength: 40 },
+    );
+    fc.assert(
+      fc.property(series, fc.integer({ min: 1, max: 6 }), (rows, limit) => {
+        const idx = new PostingsIndex();
+        const byMetric = new Map<string, number>();
+        const byPair = new Map<string, number>();
+        const values = new Map<string, Set<string>>();
+        const bytes = new Map<string, number>();
+        rows.forEach((r, ref) => {
+          const pairs = Object.entries(r)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .flat() as string[];
+          idx.add(ref + 1, pairs);
+          byMetric.set(r.__name__, (byMetric.get(r.__name__) ?? 0) + 1);
+          for (let i = 0; i < pairs.length; i += 2) {
+            byPair.set(`${pairs[i]}=${pairs[i + 1]}`, (byPair.get(`${pairs[i]}=${pairs[i + 1]}`) ?? 0) + 1);
+            values.set(pairs[i], (values.get(pairs[i]) ?? new Set()).add(pairs[i + 1]));
+            // Prometheus 3: name and value with a 1-byte length each (all shorter than 255 bytes here).
+            bytes.set(pairs[i], (bytes.get(pairs[i]) ?? 0) + Buffer.byteLength(pairs[i]) + 1 + Buffer.byteLength(pairs[i + 1]) + 1);
+          }
+        });
+        const s = idx.stats('__name__', limit);
+        expect(s.seriesCountByMetricName).toEqual(bruteTop(byMetric, limit));
+        expect(s.seriesCountByLabelValuePair).toEqual(bruteTop(byPair, limit));
+        expect(s.labelValueCountByLabelName).toEqual(bruteTop(new Map([...values].map(([n, v]) => [n, v.size])), limit));
+        expect(s.memoryInBytesByLabelName).toEqual(bruteTop(bytes, limit));
+        expect(s.numLabelPairs).toBe(byPair.size);
+      }),
+    );
+  });
+
+  test('label bytes count a 4-byte length prefix from 255 bytes on, as Prometheus 3 does', () => {
+    const idx = new PostingsIndex();
+    idx.add(1, ['__name__', 'm', 'long', 'x'.repeat(255)]);
+    idx.add(2, ['__name__', 'm', 'long', 'é'.repeat(10)]);
+    const bytes = Object.fromEntries(idx.stats('__name__', 10).memoryInBytesByLabelName.map((s) => [s.name, s.value]));
+    expect(bytes).toEqual({ long: 5 + (255 + 4) + 5 + (20 + 1), __name__: 2 * (9 + 2) });
+  });
+});
