@@ -8,3 +8,4 @@ export * from './selectors.js';
 export * from './status-api.js';
 export * from './remote-read.js';
 export * from './tsdb-status.js';
+export * from './cardinality-api.js';

@@ -159,6 +159,11 @@ export class TenantDB implements TenantStorage {
     return this.head.tsdbStatus(limit);
   }
 
+  /** The head's series count and label cardinality, for Mimir's cardinality API. */
+  cardinality(): { numSeries: number; labelValueCounts: (names: readonly string[] | undefined, matchers: readonly Matcher[] | undefined) => Map<string, Map<string, number>> } {
+    return { numSeries: this.head.numSeries, labelValueCounts: (names, matchers) => this.head.labelValueCounts(names, matchers) };
+  }
+
   setMaxSeries(n: number): void {
     this.head.setMaxSeries(n);
   }

@@ -3,7 +3,7 @@
  * (for `all`) the querier's PromQL API over the same head, on one HTTP port.
  */
 import path from 'node:path';
-import { mountTsdbStatus, sendResult, success, type Handler } from '@strata/api';
+import { mountCardinalityApi, mountTsdbStatus, sendResult, success, type Handler } from '@strata/api';
 import { TSDB } from '@strata/tsdb';
 import { FanoutQueryable, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
@@ -132,6 +132,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   }
   mountQueryApi(router, { queryable, engine, tenancy, metadata, storeInfo: () => tsdb.timeRanges() });
   mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
+  mountCardinalityApi(router, { tenancy, source: (tenant) => tsdb.openTenant(tenant)?.cardinality() });
   setReady(true);
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
 

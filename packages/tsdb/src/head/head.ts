@@ -170,6 +170,11 @@ export class Head {
     return { numSeries: this.numSeriesLive, minTime: this.minT, maxTime: this.maxT };
   }
 
+  /** Values and series counts per label name among the series matching `matchers` (all if none). */
+  labelValueCounts(names: readonly string[] | undefined, matchers: readonly Matcher[] | undefined): Map<string, Map<string, number>> {
+    return this.index.valueCounts(names, matchers && matchers.length > 0 ? this.index.select(matchers) : undefined);
+  }
+
   /** /api/v1/status/tsdb: the head's size and its largest cardinality contributors. */
   tsdbStatus(limit: number): TsdbStatus {
     const { numLabelPairs, ...lists } = this.index.stats('__name__', limit);

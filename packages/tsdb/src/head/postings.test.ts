@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { TopK } from './top-k.js';
-import { PostingsIndex } from './postings.js';
+import { intersectCount, PostingsIndex } from './postings.js';
 
 /** The largest k of all entries by value, then name: what a bounded top-k must return. */
 function bruteTop(entries: Map<string, number>, k: number): { name: string; value: number }[] {
@@ -63,5 +63,32 @@ describe('cardinality statistics', () => {
     idx.add(2, ['__name__', 'm', 'long', 'é'.repeat(10)]);
     const bytes = Object.fromEntries(idx.stats('__name__', 10).memoryInBytesByLabelName.map((s) => [s.name, s.value]));
     expect(bytes).toEqual({ long: 5 + (255 + 4) + 5 + (20 + 1), __name__: 2 * (9 + 2) });
+  });
+
+  test('intersection counts equal set intersection sizes (property)', () => {
+    const sorted = fc.uniqueArray(fc.nat({ max: 300 }), { maxLength: 80 }).map((a) => Uint32Array.from(a.sort((x, y) => x - y)));
+    fc.assert(
+      fc.property(sorted, sorted, (a, b) => {
+        const bs = new Set(b);
+        expect(intersectCount(a, b)).toBe([...a].filter((x) => bs.has(x)).length);
+      }),
+    );
+  });
+
+  test('value counts among selected series match a direct count (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.constantFrom('x', 'y'), fc.boolean()), { minLength: 1, maxLength: 40 }), (rows) => {
+        const idx = new PostingsIndex();
+        rows.forEach(([job, env], i) => idx.add(i + 1, ['env', env, 'job', job]));
+        const selected = Uint32Array.from(rows.flatMap(([, , keep], i) => (keep ? [i + 1] : [])));
+        const got = idx.valueCounts(['env', 'nope'], selected);
+        const want = new Map<string, number>();
+        rows.forEach(([, env, keep]) => keep && want.set(env, (want.get(env) ?? 0) + 1));
+        expect(got.get('env')).toEqual(want);
+        expect(got.get('nope')).toEqual(new Map());
+        // Without names: every label name some selected series holds.
+        expect([...idx.valueCounts(undefined, selected).keys()].sort()).toEqual(selected.length > 0 ? ['env', 'job'] : []);
+      }),
+    );
   });
 });

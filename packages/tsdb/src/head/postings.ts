@@ -98,6 +98,27 @@ export class PostingsIndex {
     return { seriesCountByMetricName: metrics.result(), labelValueCountByLabelName: names.result(), memoryInBytesByLabelName: bytes.result(), seriesCountByLabelValuePair: pairs.result(), numLabelPairs };
   }
 
+  /**
+   * For each label name (all, or those asked for), its values among the selected series with
+   * how many of them hold each value; without a selection, among all series. Values no selected
+   * series holds are left out.
+   */
+  valueCounts(names: readonly string[] | undefined, selected: Uint32Array | undefined): Map<string, Map<string, number>> {
+    const out = new Map<string, Map<string, number>>();
+    for (const name of names ?? this.byName.keys()) {
+      const values = this.byName.get(name);
+      const counts = new Map<string, number>();
+      if (values) {
+        for (const [value, list] of values) {
+          const n = selected ? intersectCount(list.view(), selected) : list.length;
+          if (n > 0) counts.set(value, n);
+        }
+      }
+      if (counts.size > 0 || names) out.set(name, counts);
+    }
+    return out;
+  }
+
   labelNames(): string[] {
     return [...this.byName.keys()].sort();
   }
@@ -146,6 +167,24 @@ export class PostingsIndex {
 function encodedStringSize(s: string): number {
   const n = Buffer.byteLength(s);
   return n + (n < 255 ? 1 : 4);
+}
+
+/** |a ∩ b| for sorted ref lists, galloping through the longer one. */
+export function intersectCount(a: Uint32Array, b: Uint32Array): number {
+  if (a.length > b.length) [a, b] = [b, a];
+  let n = 0;
+  let lo = 0;
+  for (let i = 0; i < a.length && lo < b.length; i++) {
+    const x = a[i];
+    let hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (b[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < b.length && b[lo] === x) n++;
+  }
+  return n;
 }
 
 export function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
