@@ -64,6 +64,8 @@ export class WAL {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private waiters: Waiter[] = [];
+  /** Rotations asked for; the flush loop performs them between batches, never during a write. */
+  private rotations: { resolve: (p: WalPosition) => void; reject: (e: Error) => void }[] = [];
   private flushing: Promise<void> | null = null;
   private failure: Error | null = null;
   private readonly segmentBytes: number;
@@ -126,21 +128,39 @@ export class WAL {
     });
   }
 
+  /**
+   * The only place that touches the segment file while the WAL is open: batches are written
+   * one after another, and rotations happen between them, so no write can meet a closing file.
+   */
   private async flushLoop(): Promise<void> {
     try {
-      while (this.waiters.length > 0 || this.pending.length > 0) {
-        const bufs = this.pending;
-        const bytes = this.pendingBytes;
-        const waiters = this.waiters;
-        this.pending = [];
-        this.pendingBytes = 0;
-        this.waiters = [];
-        try {
-          if (this.failure) throw this.failure;
-          await this.writeBatch(bufs, bytes);
-          for (const w of waiters) w.resolve();
-        } catch (e) {
-          for (const w of waiters) w.reject(e as Error);
+      while (this.waiters.length > 0 || this.pending.length > 0 || this.rotations.length > 0) {
+        if (this.waiters.length > 0 || this.pending.length > 0) {
+          const bufs = this.pending;
+          const bytes = this.pendingBytes;
+          const waiters = this.waiters;
+          this.pending = [];
+          this.pendingBytes = 0;
+          this.waiters = [];
+          try {
+            if (this.failure) throw this.failure;
+            await this.writeBatch(bufs, bytes);
+            for (const w of waiters) w.resolve();
+          } catch (e) {
+            for (const w of waiters) w.reject(e as Error);
+          }
+        }
+        // Everything queued before a rotation was asked for is in the old segment by now.
+        if (this.rotations.length > 0) {
+          const rotations = this.rotations;
+          this.rotations = [];
+          try {
+            if (this.failure) throw this.failure;
+            await this.nextSegment();
+            for (const r of rotations) r.resolve({ segment: this.segment, offset: this.offset });
+          } catch (e) {
+            for (const r of rotations) r.reject(e as Error);
+          }
         }
       }
     } finally {
@@ -148,13 +168,21 @@ export class WAL {
     }
   }
 
+  /** Closes the current segment durably and opens the next; without a segment nothing can be written. */
+  private async nextSegment(): Promise<void> {
+    await this.fh!.sync();
+    await this.fh!.close();
+    try {
+      await this.openSegment(this.segment + 1);
+    } catch (e) {
+      this.failure = new Error(`WAL could not open segment ${segmentName(this.segment + 1)}: ${(e as Error).message}`);
+      throw this.failure;
+    }
+  }
+
   private async writeBatch(bufs: Buffer[], bytes: number): Promise<void> {
     if (bufs.length > 0) {
-      if (this.offset > 0 && this.offset + bytes > this.segmentBytes) {
-        await this.fh!.sync();
-        await this.fh!.close();
-        await this.openSegment(this.segment + 1);
-      }
+      if (this.offset > 0 && this.offset + bytes > this.segmentBytes) await this.nextSegment();
       const start = this.offset;
       try {
         let written = 0;
@@ -220,20 +248,26 @@ export class WAL {
     for (const s of await listSegments(this.dir)) if (s < segment) await fsp.rm(path.join(this.dir, segmentName(s)));
   }
 
-  /** Starts a new segment so everything before it can later be removed as a whole. */
-  async rotate(): Promise<WalPosition> {
-    await this.sync();
-    await this.fh!.sync();
-    await this.fh!.close();
-    await this.openSegment(this.segment + 1);
-    return { segment: this.segment, offset: 0 };
+  /**
+   * Starts a new segment so everything before it can later be removed as a whole; records
+   * queued before the call are in the old segment, durable, when it resolves.
+   */
+  rotate(): Promise<WalPosition> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<WalPosition>((resolve, reject) => {
+      this.rotations.push({ resolve, reject });
+      if (!this.flushing) this.flushing = this.flushLoop();
+    });
   }
 
+  /** Makes everything queued durable, then refuses further writes and closes the segment. */
   async close(): Promise<void> {
     if (!this.fh) return;
     try {
       await this.sync();
     } finally {
+      this.failure ??= new Error('WAL is closed');
+      while (this.flushing) await this.flushing;
       await this.fh.sync().catch(() => undefined);
       await this.fh.close();
       this.fh = null;
