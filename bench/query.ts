@@ -37,7 +37,7 @@ export function value(series: number, round: number, labels: Labels): number {
   return Math.floor(round * base * (1 + (series % 7) / 10));
 }
 
-async function push(sys: System, series: Labels[], rounds: number, start: number): Promise<void> {
+export async function push(sys: System, series: Labels[], rounds: number, start: number): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   for (let r = 0; r < rounds; r++) {
     const t = start + r * STEP_MS;
@@ -48,7 +48,7 @@ async function push(sys: System, series: Labels[], rounds: number, start: number
     }
     const codes = await Promise.all(bodies.map((b) => post(sys.writeUrl, b, agent)));
     const bad = codes.find((c) => c < 200 || c >= 300);
-    if (bad) throw new Error(`${sys.name}: push answered ${bad} at round ${r}`);
+    if (bad) throw new Error(`${sys.name}: push answered ${bad} at round ${r}${sys.proc ? `\n--- ${sys.name} output ---\n${sys.proc.output().slice(-3000)}` : ''}`);
   }
   agent.destroy();
 }

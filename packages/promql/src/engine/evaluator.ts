@@ -9,7 +9,7 @@ import type { EvalContext } from './context.js';
 import { evalAggregate } from './aggregate.js';
 import { evalBinary } from './binary.js';
 import { evalCall } from './functions.js';
-import { newStepSeries, upperBound, type MatrixSeries, type MatrixValue, type StepSeries, type Value, type VectorValue } from './values.js';
+import { advance, newStepSeries, type MatrixSeries, type MatrixValue, type StepSeries, type Value, type VectorValue } from './values.js';
 
 export class Evaluator {
   constructor(
@@ -98,10 +98,15 @@ export class Evaluator {
       this.ctx.addSamples(s.timestamps.length);
       const r = newStepSeries(s.labels, this.n);
       let any = false;
+      let next = 0; // first sample after the previous step: a cursor, since step times never decrease
+      let prevT = -Infinity;
       for (let i = 0; i < this.n; i++) {
         this.ctx.checkCancelled();
         const t = times[i];
-        const j = upperBound(s.timestamps, t) - 1;
+        if (t < prevT) next = 0;
+        prevT = t;
+        next = advance(s.timestamps, next, t);
+        const j = next - 1;
         if (j < 0 || s.timestamps[j] <= t - lookback) continue;
         const v = s.values[j];
         if (isStale(s.values, j)) continue;

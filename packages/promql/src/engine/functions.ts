@@ -6,7 +6,7 @@ import { outputLabels } from './evaluator.js';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.js';
 import { kahanInc, MeanAccumulator, quantile } from './math.js';
 import { isStale } from './stale.js';
-import { newStepSeries, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
+import { advance, newStepSeries, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
 
 /** t: the window's end (after @ and offset); stepT: the step being evaluated. */
 type Window = (ts: Float64Array, vs: Float64Array, from: number, to: number, t: number, range: number, args: number[], stepT: number) => number | undefined;
@@ -354,11 +354,18 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
     if (COUNTER_FUNCS.has(f)) counterInfo(ev, s.labels, e.args[matrixArg]);
     const r = newStepSeries(s.labels, ev.n, s.dropName || !KEEPS_NAME.has(f));
     let any = false;
+    // Window [from, to) slides forward with the steps; a step back in time (never produced by
+    // the evaluator, but cheap to honour) restarts the cursors.
+    let from = 0;
+    let to = 0;
+    let prevT = -Infinity;
     for (let i = 0; i < ev.n; i++) {
       ev.ctx.checkCancelled();
       const t = m.stepTimes[i];
-      const from = upperBound(s.timestamps, t - m.range);
-      const to = upperBound(s.timestamps, t, from);
+      if (t < prevT) from = to = 0;
+      prevT = t;
+      from = advance(s.timestamps, from, t - m.range);
+      to = advance(s.timestamps, Math.max(to, from), t);
       if (to === from) continue;
       for (let k = 0; k < scalarArgs.length; k++) args[k] = scalarArgs[k][i];
       const v = fn(s.timestamps, s.values, from, to, t, m.range, args, ev.steps[i]);

@@ -51,6 +51,20 @@ export function newStepSeries(labels: Labels, n: number, dropName = false): Step
   return { labels, values: new Float64Array(n), present: new Uint8Array(n), dropName };
 }
 
+/**
+ * First index at or after `pos` with ts[i] > t, for cursors that only move forward (step times
+ * never decrease): a few linear steps cover the usual case of a step holding a handful of
+ * samples; a long jump falls back to binary search.
+ */
+export function advance(ts: Float64Array, pos: number, t: number): number {
+  const n = ts.length;
+  for (let k = 0; k < 8; k++) {
+    if (pos >= n || ts[pos] > t) return pos;
+    pos++;
+  }
+  return upperBound(ts, t, pos);
+}
+
 /** Binary search: first index with ts[i] > t. */
 export function upperBound(ts: Float64Array, t: number, lo = 0, hi = ts.length): number {
   while (lo < hi) {
