@@ -131,6 +131,12 @@ export class Evaluator {
       // Stale markers only end series; they never appear inside range vectors.
       let n = 0;
       for (let i = 0; i < s.timestamps.length; i++) if (!isStale(s.values, i)) n++;
+      if (n === s.timestamps.length) {
+        // No marker to drop (the usual case): the fetched arrays are the range vector as they are.
+        this.ctx.addSamples(n);
+        series.push({ labels: s.labels, timestamps: s.timestamps, values: s.values, dropName: false });
+        continue;
+      }
       const ts = new Float64Array(n);
       const vs2 = new Float64Array(n);
       const src = new Uint32Array(s.values.buffer, s.values.byteOffset, s.values.length * 2);
