@@ -247,6 +247,47 @@ describe('head compaction into blocks', () => {
     await db.close();
   });
 
+  test('compactions while commits flow: no commit fails, every acknowledged sample stays (regression: WAL rotation raced writes)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-tsdb-'));
+    dirs.push(dir);
+    const db = await TSDB.open({ dir, fsync: 'batch', blockDurationMs: RANGE, head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
+    const t = await db.tenant('t');
+    const failures: string[] = [];
+    let acked = 0;
+    const total = (4 * 3600_000) / 15_000;
+    let next = 0;
+    const writers = Array.from({ length: 4 }, async () => {
+      while (next < total && failures.length === 0) {
+        const i = next++;
+        const app = t.appender();
+        app.append(app.ref(Labels.fromObject({ __name__: 'w', s: String(i % 4) })), i * 15_000, i);
+        try {
+          await app.commit();
+          acked++;
+        } catch (e) {
+          failures.push((e as Error).message);
+        }
+      }
+    });
+    let compactions = 0;
+    const compactor = (async () => {
+      while (next < total && failures.length === 0) {
+        compactions += (await t.compact()).length;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await Promise.all([...writers, compactor]);
+    expect(failures).toEqual([]);
+    expect(compactions).toBeGreaterThan(0);
+    const got = await t.querier().select([new Matcher('=', '__name__', 'w')], { start: -Infinity, end: Infinity });
+    expect(got.reduce((n, s) => n + s.timestamps.length, 0)).toBe(acked);
+    await db.close();
+    const again = await TSDB.open({ dir, fsync: 'batch', blockDurationMs: RANGE, head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
+    const after = await (await again.tenant('t')).querier().select([new Matcher('=', '__name__', 'w')], { start: -Infinity, end: Infinity });
+    expect(after.reduce((n, s) => n + s.timestamps.length, 0)).toBe(acked);
+    await again.close();
+  });
+
   test('flush (force) writes everything, including the incomplete newest range', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-tsdb-'));
     dirs.push(dir);
