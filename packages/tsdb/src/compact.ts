@@ -4,7 +4,7 @@
  * and dropped from memory. Out-of-order samples that arrive for an already-written range make an
  * extra block for that range on the next pass; nothing is lost.
  */
-import { XOREncoder } from './chunkenc/xor.js';
+import { XOREncoder, XORIterator } from './chunkenc/xor.js';
 import type { Head } from './head/head.js';
 import type { MemSeries } from './head/series.js';
 import { writeBlock, type BlockChunk, type BlockSeries } from './block/writer.js';
@@ -46,13 +46,44 @@ export async function compactHead(head: Head, opts: CompactOptions): Promise<Blo
     const a = Math.floor(minTime / range) * range;
     const b = a + range;
     if (!opts.force && b > maxTime) break;
+    head.markApplied();
     const series: BlockSeries[] = [];
+    const captured = new Map<MemSeries, BlockChunk[]>();
     for (const s of head.allSeries()) {
       const chunks = seriesForBlock(s, a, b - 1, opts.samplesPerChunk);
-      if (chunks.length > 0) series.push({ labels: s.labels, chunks });
+      if (chunks.length > 0) {
+        series.push({ labels: s.labels, chunks });
+        captured.set(s, chunks);
+      }
     }
     if (series.length > 0) written.push(await writeBlock(opts.blocksDir, series, { minTime: a, maxTime: b, externalLabels: opts.externalLabels }));
-    head.truncateBefore(b);
+    // Commits go on while the block is written; any that landed below b are not in it.
+    head.truncateBefore(b, head.lowestAppliedSinceMark < b ? samplesNotIn(head, captured, b) : undefined);
   }
   return written;
+}
+
+/** Per series, the samples older than `before` that the captured chunks do not hold. */
+function samplesNotIn(head: Head, captured: ReadonlyMap<MemSeries, BlockChunk[]>, before: number): Map<MemSeries, { timestamps: Float64Array; bits: Uint32Array }> {
+  const out = new Map<MemSeries, { timestamps: Float64Array; bits: Uint32Array }>();
+  for (const s of head.allSeries()) {
+    const now = s.samples(-Infinity, before - 1);
+    if (!now) continue;
+    const had = new Set<number>();
+    for (const c of captured.get(s) ?? []) {
+      const it = new XORIterator(c.data);
+      while (it.next()) had.add(it.t);
+    }
+    if (had.size === now.timestamps.length) continue;
+    const bits = new Uint32Array(now.values.buffer, now.values.byteOffset, now.values.length * 2);
+    const keepTs: number[] = [];
+    const keepBits: number[] = [];
+    for (let i = 0; i < now.timestamps.length; i++) {
+      if (had.has(now.timestamps[i])) continue;
+      keepTs.push(now.timestamps[i]);
+      keepBits.push(bits[2 * i], bits[2 * i + 1]);
+    }
+    if (keepTs.length > 0) out.set(s, { timestamps: Float64Array.from(keepTs), bits: Uint32Array.from(keepBits) });
+  }
+  return out;
 }

@@ -131,18 +131,41 @@ export class Head {
     s.append(t, hi, lo, this.opts.samplesPerChunk, this.blockDurationMs);
     if (t > this.maxT) this.maxT = t;
     if (t < this.minT) this.minT = t;
+    if (t < this.lowestApplied) this.lowestApplied = t;
   }
 
   /**
-   * Drops all data older than t and forgets series left without samples. Returns how many
-   * series were removed.
+   * Lowest timestamp applied since markApplied(). A compaction marks before it copies a range
+   * out and checks after writing the block: samples acknowledged meanwhile below the range's end
+   * (staged before the head moved on, or out of order) must survive the truncation.
    */
-  truncateBefore(t: number): number {
+  private lowestApplied = Infinity;
+
+  markApplied(): void {
+    this.lowestApplied = Infinity;
+  }
+
+  get lowestAppliedSinceMark(): number {
+    return this.lowestApplied;
+  }
+
+  /**
+   * Drops all data older than t and forgets series left without samples; `keep` holds samples
+   * older than t that must stay (they go to the out-of-order buffer and into a later block).
+   * Returns how many series were removed.
+   */
+  truncateBefore(t: number, keep?: ReadonlyMap<MemSeries, { timestamps: Float64Array; bits: Uint32Array }>): number {
     const dead = new Set<number>();
     let minT = Infinity;
     for (const s of this.byRef) {
       if (!s) continue;
-      if (!s.truncateBefore(t)) dead.add(s.ref);
+      let alive = s.truncateBefore(t);
+      const kept = keep?.get(s);
+      if (kept) {
+        for (let i = 0; i < kept.timestamps.length; i++) s.keepOutOfOrder(kept.timestamps[i], kept.bits[2 * i + 1], kept.bits[2 * i]);
+        alive = true;
+      }
+      if (!alive) dead.add(s.ref);
       else minT = Math.min(minT, s.minT);
     }
     for (const ref of dead) {

@@ -115,6 +115,12 @@ export class MemSeries {
     }
   }
 
+  /** Keeps a sample outside the in-order chunks (it lands in the out-of-order buffer). */
+  keepOutOfOrder(t: number, hi: number, lo: number): void {
+    if (!this.ooo) this.ooo = new OOOBuffer();
+    this.ooo.insert(t, hi, lo);
+  }
+
   private cut(): void {
     if (this.open && this.open.numSamples > 0) {
       this.chunks.push({ minT: this.openMinT, maxT: this.maxT, data: pooledCopy(this.open.bytes()) });
