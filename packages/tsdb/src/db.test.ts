@@ -320,6 +320,35 @@ describe('head compaction into blocks', () => {
     await db.close();
   });
 
+  test('a series whose new sample is staged but not yet committed survives a truncation that empties it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-tsdb-'));
+    dirs.push(dir);
+    const db = await mk(dir);
+    const t = await db.tenant('t');
+    const quiet = Labels.fromObject({ __name__: 'm', s: 'quiet' });
+    const busy = Labels.fromObject({ __name__: 'm', s: 'busy' });
+    const total = (2 * 3600_000) / 15_000;
+    let app = t.appender();
+    app.append(app.ref(quiet), 0, 1); // one old sample, then silence
+    await app.commit();
+    for (let i = 1; i < total; i++) {
+      app = t.appender();
+      app.append(app.ref(busy), i * 15_000, i);
+      await app.commit();
+    }
+    // The quiet series comes back: its sample is staged, and before the commit applies it a
+    // compaction cuts its only range.
+    const late = t.appender();
+    const lastT = (total - 1) * 15_000;
+    expect(late.append(late.ref(quiet), lastT, 42)).toBe(AppendStatus.OK);
+    const metas = await compactHead(t.head, { blocksDir: t.blocksDir, rangeMs: RANGE, samplesPerChunk: 120, externalLabels: {} });
+    expect(metas.length).toBeGreaterThan(0);
+    await late.commit();
+    const got = await t.head.querier().select([new Matcher('=', 's', 'quiet')], { start: lastT, end: lastT });
+    expect(got.map((x) => Array.from(x.values))).toEqual([[42]]);
+    await db.close();
+  });
+
   test('flush (force) writes everything, including the incomplete newest range', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-tsdb-'));
     dirs.push(dir);

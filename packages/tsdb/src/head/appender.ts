@@ -7,6 +7,7 @@ import { AppendStatus, SERIES_LIMIT_REACHED, type Appender } from '../api.js';
 import { encodeSamples, encodeSeries } from '../wal/records.js';
 import type { WAL } from '../wal/wal.js';
 import type { Head } from './head.js';
+import type { MemSeries } from './series.js';
 
 // Value bits without allocating a pair per sample.
 const SCRATCH_F64 = new Float64Array(1);
@@ -20,6 +21,8 @@ export class HeadAppender implements Appender {
   /** Index of the last staged sample per series, to catch duplicates inside one request. */
   private lastStaged = new Map<number, number>();
   private createdSeries = false;
+  /** Series with staged samples: pinned so a head truncation cannot drop them before commit applies. */
+  private pinned: MemSeries[] = [];
 
   constructor(
     private readonly head: Head,
@@ -55,6 +58,10 @@ export class HeadAppender implements Appender {
     }
     const status = this.head.appendable(s, t, hi, lo);
     if (status !== AppendStatus.OK) return status;
+    if (prev === undefined) {
+      s.pendingCommits++;
+      this.pinned.push(s);
+    }
     this.stage(ref, t, hi, lo);
     return AppendStatus.OK;
   }
@@ -118,5 +125,7 @@ export class HeadAppender implements Appender {
     this.n = 0;
     this.createdSeries = false;
     this.lastStaged.clear();
+    for (const s of this.pinned) s.pendingCommits--;
+    this.pinned = [];
   }
 }

@@ -165,6 +165,8 @@ export class Head {
         for (let i = 0; i < kept.timestamps.length; i++) s.keepOutOfOrder(kept.timestamps[i], kept.bits[2 * i + 1], kept.bits[2 * i]);
         alive = true;
       }
+      // A series about to receive staged samples stays, even if it holds none right now.
+      if (!alive && s.pendingCommits > 0) alive = true;
       if (!alive) dead.add(s.ref);
       else minT = Math.min(minT, s.minT);
     }

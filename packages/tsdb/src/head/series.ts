@@ -24,6 +24,8 @@ export class MemSeries {
   lastHi = 0;
   lastLo = 0;
   ooo: OOOBuffer | null = null;
+  /** Appenders holding staged samples for this series; a truncation must not drop it meanwhile. */
+  pendingCommits = 0;
 
   /** Chunks held: closed, the open one, and the out-of-order buffer (one chunk's worth). */
   get numChunks(): number {
