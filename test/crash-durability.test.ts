@@ -2,6 +2,7 @@
  * Durability: a client streams remote-write requests; Strata is killed with SIGKILL mid-stream.
  * Every sample whose request was acknowledged (2xx) must be present after restart.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import { Labels, Matcher } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
@@ -32,9 +33,14 @@ function batch(round: number, base: number): Buffer {
   return snappyEncode(encodeWriteRequestV1(series));
 }
 
-test('every acknowledged sample survives SIGKILL', async () => {
+test.each([
+  ['', []],
+  // Blocks of 10 s of data and a compaction check every 200 ms: the head is cut into blocks, the
+  // WAL rotated and checkpointed, and old segments deleted, again and again while writes flow.
+  [' while the head is compacted into blocks and the WAL checkpointed', ['--tsdb.block-duration=10s', '--tsdb.compaction-interval=200ms']],
+])('every acknowledged sample survives SIGKILL%s', async (_name, args) => {
   const dataDir = tempDir('crash');
-  const strata = await startStrata({ dataDir });
+  const strata = await startStrata({ dataDir, args });
   const base = Date.now() - 20 * 60_000;
   const acked: number[] = [];
   let round = 0;
@@ -57,7 +63,7 @@ test('every acknowledged sample survives SIGKILL', async () => {
   expect(acked.length).toBeGreaterThan(20);
 
   // Restart on the same data: it must come back ready, with every series.
-  const again = await startStrata({ dataDir });
+  const again = await startStrata({ dataDir, args });
   const s = await getJson(`${again.url}/api/v1/series?match[]=crash_test`);
   expect(s.data.length).toBe(SERIES);
   await stop(again); // clean shutdown writes a snapshot; the check below reads it back
@@ -77,5 +83,7 @@ test('every acknowledged sample survives SIGKILL', async () => {
   const missing = acked.filter((r) => byTs.get(r) !== SERIES);
   expect(missing).toEqual([]);
   await db.close();
-  agent.destroy();
+  if (args.length > 0) expect(fs.readdirSync(`${dataDir}/tsdb/tenants/anonymous/blocks`).filter((n) => /^[0-9A-Z]{26}$/.test(n)).length).toBeGreaterThan(0);
 });
+
+afterAll(() => agent.destroy());
