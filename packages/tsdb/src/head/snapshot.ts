@@ -47,50 +47,77 @@ class Out {
     this.u32(b.length);
     this.bytes(b);
   }
-  finish(): Buffer[] {
-    this.parts.push(this.cur.subarray(0, this.pos));
-    return this.parts;
+  /** Bytes buffered and not yet taken. */
+  get size(): number {
+    let n = this.pos;
+    for (const p of this.parts) n += p.length;
+    return n;
+  }
+  /** Everything buffered so far; the buffer starts empty again. */
+  take(): Buffer[] {
+    const out = [...this.parts, this.cur.subarray(0, this.pos)];
+    this.parts = [];
+    this.cur = Buffer.allocUnsafe(1 << 16);
+    this.pos = 0;
+    return out;
   }
 }
 
+/** Snapshots are streamed to disk in pieces of this size, so memory stays flat for any head. */
+const FLUSH_BYTES = 4 << 20;
+
+/**
+ * Streams the head to `file` (through a temporary file, renamed when complete and synced).
+ * Commits may go on meanwhile: what they add after `pos` is replayed from the WAL on load, where
+ * samples already in the snapshot are recognised and skipped.
+ */
 export async function writeSnapshot(file: string, head: Head, pos: WalPosition): Promise<void> {
-  const o = new Out();
-  o.bytes(MAGIC);
-  o.u32(pos.segment);
-  o.f64(pos.offset);
-  o.u32(head.numSeries);
-  for (const s of head.allSeries()) {
-    o.u32(s.ref);
-    o.u32(s.labels.pairs.length);
-    for (const p of s.labels.pairs) o.str(p);
-    o.f64(s.maxT);
-    o.u32(s.lastLo);
-    o.u32(s.lastHi);
-    const chunks = s.chunksIn(-Infinity, Infinity);
-    o.u32(chunks.length);
-    for (const c of chunks) {
-      o.f64(c.minT);
-      o.f64(c.maxT);
-      o.u32(c.data.length);
-      o.bytes(c.data);
-    }
-    const n = s.ooo ? s.ooo.length : 0;
-    o.u32(n);
-    for (let i = 0; i < n; i++) {
-      o.f64(s.ooo!.ts[i]);
-      o.u32(s.ooo!.bits[2 * i]);
-      o.u32(s.ooo!.bits[2 * i + 1]);
-    }
-  }
-  const parts = o.finish();
-  let crc = 0;
-  for (const p of parts) crc = crc32c(p, crc);
-  const trailer = Buffer.allocUnsafe(4);
-  trailer.writeUInt32LE(crc, 0);
+  // The series are fixed up front so the count in the header matches what follows.
+  const series = [...head.allSeries()];
   const tmp = `${file}.tmp`;
   const fh = await fsp.open(tmp, 'w');
+  let crc = 0;
+  const o = new Out();
+  const flush = async (): Promise<void> => {
+    for (const part of o.take()) {
+      crc = crc32c(part, crc);
+      let done = 0;
+      while (done < part.length) done += (await fh.write(part, done, part.length - done)).bytesWritten;
+    }
+  };
   try {
-    await fh.writev([...parts, trailer]);
+    o.bytes(MAGIC);
+    o.u32(pos.segment);
+    o.f64(pos.offset);
+    o.u32(series.length);
+    for (const s of series) {
+      o.u32(s.ref);
+      o.u32(s.labels.pairs.length);
+      for (const p of s.labels.pairs) o.str(p);
+      o.f64(s.maxT);
+      o.u32(s.lastLo);
+      o.u32(s.lastHi);
+      const chunks = s.chunksIn(-Infinity, Infinity);
+      o.u32(chunks.length);
+      for (const c of chunks) {
+        o.f64(c.minT);
+        o.f64(c.maxT);
+        o.u32(c.data.length);
+        o.bytes(c.data);
+      }
+      const n = s.ooo ? s.ooo.length : 0;
+      o.u32(n);
+      for (let i = 0; i < n; i++) {
+        o.f64(s.ooo!.ts[i]);
+        o.u32(s.ooo!.bits[2 * i]);
+        o.u32(s.ooo!.bits[2 * i + 1]);
+      }
+      if (o.size >= FLUSH_BYTES) await flush();
+    }
+    await flush();
+    const trailer = Buffer.allocUnsafe(4);
+    trailer.writeUInt32LE(crc, 0);
+    await fh.write(trailer);
     await fh.sync();
   } finally {
     await fh.close();
