@@ -20,8 +20,12 @@ export interface HttpServerOptions {
   keepAliveTimeoutMs?: number;
 }
 
+/** How long a shutdown waits for requests in flight before closing their connections. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
 export class HttpServer {
   private readonly server: http.Server;
+  private draining = false;
   private readonly duration: Histogram<'method' | 'route' | 'status_code'>;
 
   constructor(private readonly opts: HttpServerOptions) {
@@ -49,6 +53,9 @@ export class HttpServer {
       pathname = '/';
     }
     let route = 'other';
+    // While shutting down, each connection ends after the response it is serving: a sender
+    // keeping its connection busy would otherwise hold the shutdown (and the head's flush) forever.
+    if (this.draining) res.setHeader('Connection', 'close');
     try {
       const blocked = this.opts.gate?.(pathname);
       if (blocked) throw blocked;
@@ -63,7 +70,9 @@ export class HttpServer {
     } catch (e) {
       if (!res.headersSent) sendError(res, e);
       else res.destroy(e as Error);
-      if (!(e instanceof StrataError) || e.status >= 500) this.opts.logger.error({ err: e, route }, 'request failed');
+      // 503s are overload and readiness answers, counted by the request histogram; logging each
+      // one would flood the log exactly when the process is busiest.
+      if (!(e instanceof StrataError) || (e.status >= 500 && e.status !== 503)) this.opts.logger.error({ err: e, route }, 'request failed');
     } finally {
       // Unread request bodies would stall keep-alive connections; drain them.
       if (!req.complete) req.resume();
@@ -83,9 +92,19 @@ export class HttpServer {
     });
   }
 
-  close(): Promise<void> {
+  /**
+   * Stops taking connections and lets requests in flight finish (each connection closes after
+   * its response); after `graceMs` the remaining connections are cut.
+   */
+  close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
+    this.draining = true;
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      const force = setTimeout(() => this.server.closeAllConnections(), graceMs);
+      force.unref();
+      this.server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
       this.server.closeIdleConnections();
     });
   }
