@@ -147,7 +147,8 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       m.requests.inc({ version, code: String(res.statusCode) });
     } catch (e) {
       const err = toStrataError(e);
-      if (err.id === 'internal' || err.status >= 500) opts.logger?.error({ err: e }, 'remote-write failed');
+      // Overload (503) is answered and counted, not logged: it comes in floods exactly when busiest.
+      if (err.id === 'internal' || (err.status >= 500 && err.status !== 503)) opts.logger?.error({ err: e }, 'remote-write failed');
       res.writeHead(err.status, { 'Content-Type': 'text/plain; charset=utf-8', ...(err.retryAfter ? { 'Retry-After': String(err.retryAfter) } : {}) });
       res.end(err.detail + '\n');
       m.requests.inc({ version, code: String(err.status) });
