@@ -103,9 +103,13 @@ async function badDataThroughTheRing(tag: string): Promise<void> {
   const t = (nextT += STEP_MS); // in step with the stream: the head's time range moves with it
   const good = Array.from({ length: 10 }, (_, i) => ({ labels: Labels.fromObject({ __name__: 'ring_bad', case: tag, i: String(i) }), timestamps: [t], values: [i] }));
   const bad = { labels: Labels.fromObject({ __name__: 'ring_bad', case: tag, i: 'future' }), timestamps: [Date.now() + 3600_000], values: [1] };
-  const r = await fetch(`${receivers[0]!.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV1([...good.slice(0, 5), bad, ...good.slice(5)])), headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+  const metadata = [{ metricFamilyName: 'ring_bad', type: 'gauge' as const, help: `ring test (${tag})`, unit: '' }];
+  const r = await fetch(`${receivers[0]!.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV1([...good.slice(0, 5), bad, ...good.slice(5)], metadata)), headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
   expect(r.status).toBe(400);
   expect(await r.text()).toMatch(/too far in the future.*i="future"/s);
+  // The request's metric metadata is kept by the receiver that took it, whatever its share.
+  const md = await getJson(`${receivers[0]!.url}/api/v1/metadata?metric=ring_bad`);
+  expect(md.data.ring_bad).toEqual([{ type: 'gauge', help: `ring test (${tag})`, unit: '' }]);
   const v2 = good.map((g) => ({ ...g, labels: Labels.fromObject({ __name__: 'ring_bad_v2', case: tag, i: g.labels.get('i')! }) }));
   const r2 = await fetch(`${receivers[1]!.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV2(v2)), headers: { 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'Content-Encoding': 'snappy' } });
   expect(r2.status).toBe(204);

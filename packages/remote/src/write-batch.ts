@@ -54,12 +54,15 @@ export class WriteBatch {
     this.valueBytes = new Uint8Array(this.values.buffer);
   }
 
-  /** A batch with only some of the series, sharing this batch's sample columns. */
+  /**
+   * A batch with only some of the series, sharing this batch's sample columns. The request's
+   * metric metadata stays: it describes metric families, not series, and every receiver that
+   * stores a share should be able to answer /api/v1/metadata for them.
+   */
   subset(indices: readonly number[]): WriteBatch {
     const b = Object.create(WriteBatch.prototype) as WriteBatch;
     Object.assign(b, this);
     b.series = indices.map((i) => this.series[i]);
-    b.metadata = [];
     return b;
   }
 
