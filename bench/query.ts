@@ -37,7 +37,7 @@ export function value(series: number, round: number, labels: Labels): number {
   return Math.floor(round * base * (1 + (series % 7) / 10));
 }
 
-export async function push(sys: System, series: Labels[], rounds: number, start: number): Promise<void> {
+async function push(sys: System, series: Labels[], rounds: number, start: number): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   for (let r = 0; r < rounds; r++) {
     const t = start + r * STEP_MS;

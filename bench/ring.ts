@@ -11,19 +11,19 @@ import { freePort, startStrata, stop, tempDir, type Strata } from '../test/harne
 import { cpuSeconds } from './systems.js';
 import { encodeRounds, generateSeries, post, SCRAPE_INTERVAL_MS, type Encoder, type Round } from './load.js';
 
-async function push(urls: string[], rounds: Round[], concurrency: number): Promise<{ seconds: number; failures: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency * urls.length });
+/**
+ * Pushes every round with `concurrency` workers; `send` delivers one body and returns the
+ * statuses it got (one per receiver it was sent to).
+ */
+async function drive(rounds: Round[], concurrency: number, agent: http.Agent, send: (body: Buffer) => Promise<number[]>): Promise<{ seconds: number; failures: number }> {
   let failures = 0;
-  let k = 0;
   const t0 = performance.now();
   for (const round of rounds) {
     let next = 0;
     const worker = async () => {
       while (next < round.bodies.length) {
-        const body = round.bodies[next++];
-        // Spread over the receivers, as a load balancer in front of them would.
-        const st = await post(urls[k++ % urls.length], body, agent);
-        if (st !== 204) failures++;
+        const sts = await send(round.bodies[next++]);
+        failures += sts.filter((st) => st !== 204).length;
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
@@ -32,24 +32,17 @@ async function push(urls: string[], rounds: Round[], concurrency: number): Promi
   return { seconds: (performance.now() - t0) / 1000, failures };
 }
 
-/** Every request to every URL, concurrently: the client replicates by itself. */
-async function pushToAll(urls: string[], rounds: Round[], concurrency: number): Promise<{ seconds: number; failures: number }> {
+/** Each request to one receiver, in turn, as a load balancer in front of them would. */
+function push(urls: string[], rounds: Round[], concurrency: number): Promise<{ seconds: number; failures: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency * urls.length });
-  let failures = 0;
-  const t0 = performance.now();
-  for (const round of rounds) {
-    let next = 0;
-    const worker = async () => {
-      while (next < round.bodies.length) {
-        const body = round.bodies[next++];
-        const sts = await Promise.all(urls.map((u) => post(u, body, agent)));
-        failures += sts.filter((st) => st !== 204).length;
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-  }
-  agent.destroy();
-  return { seconds: (performance.now() - t0) / 1000, failures };
+  let k = 0;
+  return drive(rounds, concurrency, agent, async (body) => [await post(urls[k++ % urls.length], body, agent)]);
+}
+
+/** Every request to every URL, concurrently: the client replicates by itself. */
+function pushToAll(urls: string[], rounds: Round[], concurrency: number): Promise<{ seconds: number; failures: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency * urls.length });
+  return drive(rounds, concurrency, agent, (body) => Promise.all(urls.map((u) => post(u, body, agent))));
 }
 
 const args = ['--distributor.ingestion-rate-limit=0', '--ingester.max-global-series-per-user=0', '--receiver.max-inflight-bytes=4GiB', '--log.level=error'];

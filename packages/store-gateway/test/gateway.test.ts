@@ -37,21 +37,7 @@ beforeAll(async () => {
 });
 
 function gateway(dataDir: string, extra: Partial<StoreGatewayOptions> = {}): StoreGateway {
-  return new StoreGateway({
-    bucket: new FilesystemBucket(bucketDir),
-    dataDir,
-    registry: new Registry(),
-    syncIntervalMs: 60_000,
-    idleUnloadMs: 60_000,
-    members: ['g1'],
-    self: 'g1',
-    replicationFactor: 1,
-    indexCacheBytes: 1 << 20,
-    chunkCacheBytes: 1 << 20,
-    limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 0, maxBytesPerQuery: 0 },
-    deletionDelayMs: 0,
-    ...extra,
-  });
+  return new StoreGateway({ ...baseOptions(dataDir), ...extra });
 }
 
 async function countSamples(g: StoreGateway): Promise<number[]> {
