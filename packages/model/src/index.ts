@@ -1,5 +1,6 @@
 export * from './labels.js';
 export * from './matchers.js';
+export * from './regex.js';
 export * from './storage.js';
 export * from './errors.js';
 export * from './merge.js';

@@ -1,5 +1,5 @@
 /** PromQL functions. Range functions cut each series' samples into (t - range, t] per step. */
-import { Labels, LabelsBuilder, METRIC_NAME, StrataError, compileAnchored } from '@strata/model';
+import { Labels, LabelsBuilder, METRIC_NAME, StrataError, compileRegex, type CompiledRegex, type RegexGroups } from '@strata/model';
 import type { Call, Expr, VectorSelector } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { outputLabels } from './evaluator.js';
@@ -457,9 +457,9 @@ async function absent(ev: Evaluator, arg: Expr, overTime: boolean): Promise<Valu
 async function labelReplace(ev: Evaluator, e: Call): Promise<Value> {
   const v = await ev.evalVector(e.args[0]);
   const [dst, repl, src, regex] = await stringArgs(ev, e.args.slice(1));
-  let re: RegExp;
+  let re: CompiledRegex;
   try {
-    re = compileAnchored(regex);
+    re = compileRegex(regex);
   } catch {
     throw new StrataError('bad-query', `invalid regular expression in label_replace(): ${regex}`);
   }
@@ -477,12 +477,11 @@ async function labelReplace(ev: Evaluator, e: Call): Promise<Value> {
 }
 
 /** Go regexp Expand: $1, ${1}, $name, ${name}; $$ is a literal $. */
-function expandTemplate(t: string, m: RegExpExecArray): string {
+function expandTemplate(t: string, m: RegexGroups): string {
   return t.replace(/\$(\$|\{([a-zA-Z0-9_]+)\}|([a-zA-Z0-9_]+))/g, (_all, d: string, braced?: string, bare?: string) => {
     if (d === '$') return '$';
     const name = braced ?? bare!;
-    if (/^\d+$/.test(name)) return m[Number(name)] ?? '';
-    return m.groups?.[name] ?? '';
+    return m.group(/^\d+$/.test(name) ? Number(name) : name) ?? '';
   });
 }
 
