@@ -55,7 +55,7 @@ test.each(cases)('%s answers at once and the process keeps serving', async (_nam
 
 test('an invalid regex is a 400 with RE2 error text, not a 500', async () => {
   const r = await fetch(`${s.url}/api/v1/query?query=${q('redos_test{v=~"(a"}')}`);
-  const b = await r.json();
+  const b = (await r.json()) as { errorType: string; error: string };
   expect([r.status, b.errorType]).toEqual([400, 'bad_data']);
   expect(b.error).toMatch(/error parsing regexp/);
 });

@@ -33,6 +33,11 @@ export interface CompactOptions {
   externalLabels: Record<string, string>;
   /** Write everything, including the incomplete newest range (flush on shutdown). */
   force?: boolean;
+  /**
+   * Makes a written block visible to queries. Called before the head drops the block's range,
+   * so a query always finds that range in the head, the block, or both (merged by timestamp).
+   */
+  publish?: (meta: BlockMeta) => Promise<void>;
 }
 
 /** Cuts as many blocks as the head allows; returns their metas, oldest first. */
@@ -56,7 +61,13 @@ export async function compactHead(head: Head, opts: CompactOptions): Promise<Blo
         captured.set(s, chunks);
       }
     }
-    if (series.length > 0) written.push(await writeBlock(opts.blocksDir, series, { minTime: a, maxTime: b, externalLabels: opts.externalLabels }));
+    if (series.length > 0) {
+      const meta = await writeBlock(opts.blocksDir, series, { minTime: a, maxTime: b, externalLabels: opts.externalLabels });
+      await opts.publish?.(meta);
+      written.push(meta);
+    }
+    // Reads that began before the block was published may not look at it: let them finish.
+    await head.readsBegunBefore();
     // Commits go on while the block is written; any that landed below b are not in it.
     head.truncateBefore(b, head.lowestAppliedSinceMark < b ? samplesNotIn(head, captured, b) : undefined);
   }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Labels, Matcher } from '@strata/model';
+import { Labels, Matcher, setPaceSlice, type Series } from '@strata/model';
 import { AppendStatus, SERIES_LIMIT_REACHED } from './api.js';
 import { compactHead } from './compact.js';
 import { TSDB } from './db.js';
@@ -346,6 +346,60 @@ describe('head compaction into blocks', () => {
     await late.commit();
     const got = await t.head.querier().select([new Matcher('=', 's', 'quiet')], { start: lastT, end: lastT });
     expect(got.map((x) => Array.from(x.values))).toEqual([[42]]);
+    await db.close();
+  });
+
+  test('a query that yields to the event loop mid-read still sees every sample while a compaction cuts its range', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-tsdb-'));
+    dirs.push(dir);
+    const db = await mk(dir);
+    const t = await db.tenant('t');
+    const N = 400;
+    const total = (2 * 3600_000) / 15_000;
+    const app = t.appender();
+    for (let k = 0; k < N; k++) {
+      const ref = app.ref(Labels.fromObject({ __name__: 'm', k: String(k).padStart(3, '0') }));
+      for (let i = 0; i < total; i++) app.append(ref, i * 15_000, i);
+    }
+    await app.commit();
+    // Yield at every check, so the truncation runs while the read is between series.
+    setPaceSlice(0);
+    try {
+      let reading: Promise<Series[]> | undefined;
+      const metas = await compactHead(t.head, {
+        blocksDir: t.blocksDir,
+        rangeMs: RANGE,
+        samplesPerChunk: 120,
+        externalLabels: {},
+        // A read that began before the range is dropped from the head, as a query's would.
+        publish: async () => {
+          reading ??= t.head.querier().select([new Matcher('=', '__name__', 'm')], { start: -Infinity, end: Infinity });
+        },
+      });
+      expect(metas.length).toBeGreaterThan(0);
+      const got = await reading!;
+      expect(got.length).toBe(N);
+      expect(got.filter((x) => x.timestamps.length !== total).map((x) => x.labels.toString())).toEqual([]);
+    } finally {
+      setPaceSlice(5);
+    }
+    await db.close();
+  });
+
+  test('a querier made before a compaction finds the range cut from the head in the new block', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-tsdb-'));
+    dirs.push(dir);
+    const db = await mk(dir);
+    const t = await db.tenant('t');
+    const app = t.appender();
+    const ref = app.ref(Labels.fromObject({ __name__: 'm' }));
+    for (let i = 0; i < (3 * 3600_000) / 15_000; i++) app.append(ref, i * 15_000, i);
+    await app.commit();
+    const q = t.querier(); // as a query holds it across its selectors
+    expect((await db.compactAll()).length).toBeGreaterThan(0);
+    expect(t.head.stats().minTime).toBeGreaterThan(15_000);
+    const later = await q.select([new Matcher('=', '__name__', 'm')], { start: 0, end: 15_000 });
+    expect(later.map((x) => Array.from(x.values))).toEqual([[0, 1]]);
     await db.close();
   });
 

@@ -128,13 +128,12 @@ export class TenantDB implements TenantStorage {
       samplesPerChunk: this.opts.head.samplesPerChunk,
       externalLabels: this.opts.externalLabels?.(this.tenant) ?? { tenant_id: this.tenant },
       force,
+      publish: async (m) => {
+        this.blocks.push(await BlockReader.openDir(path.join(this.blocksDir, m.ulid)));
+      },
     });
     if (metas.length === 0) return metas;
-    for (const m of metas) {
-      const dir = path.join(this.blocksDir, m.ulid);
-      this.blocks.push(await BlockReader.openDir(dir));
-      this.opts.onBlock?.(this.tenant, dir, m);
-    }
+    for (const m of metas) this.opts.onBlock?.(this.tenant, path.join(this.blocksDir, m.ulid), m);
     const pos = await this.wal.rotate();
     await writeSnapshot(path.join(this.dir, SNAPSHOT), this.head, pos);
     await this.wal.removeSegmentsBefore(pos.segment);
@@ -146,9 +145,18 @@ export class TenantDB implements TenantStorage {
     return new HeadAppender(this.head, this.wal);
   }
 
+  /**
+   * The head and the blocks as they are at each call, not when the querier was made: a query's
+   * later selectors must see a block cut meanwhile, since the head drops that range after it.
+   */
   querier(): Querier {
-    if (this.blocks.length === 0) return this.head.querier();
-    return new MergeQuerier([this.head.querier(), ...this.blocks]);
+    const now = (): Querier => (this.blocks.length === 0 ? this.head.querier() : new MergeQuerier([this.head.querier(), ...this.blocks]));
+    return {
+      select: (m, h) => now().select(m, h),
+      series: (m, h) => now().series(m, h),
+      labelNames: (m, h) => now().labelNames(m, h),
+      labelValues: (n, m, h) => now().labelValues(n, m, h),
+    };
   }
 
   stats(): HeadStats {

@@ -1,5 +1,5 @@
 /** Aggregation operators, evaluated per step over groups computed once per series. */
-import { Labels, LabelsBuilder, METRIC_NAME, StrataError } from '@strata/model';
+import { Labels, LabelsBuilder, METRIC_NAME, StrataError, pace } from '@strata/model';
 import type { AggregateExpr } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { outputLabels } from './evaluator.js';
@@ -64,6 +64,8 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
   }
   for (let i = 0; i < ev.n; i++) {
     ev.ctx.checkCancelled();
+    const y = pace();
+    if (y) await y;
     sum.fill(0);
     comp.fill(0);
     cnt.fill(0);

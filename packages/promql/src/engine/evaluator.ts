@@ -2,7 +2,7 @@
  * The evaluator: turns an AST into values for all steps of a query. Each selector reads its
  * series once for the whole query range; steps then walk typed arrays.
  */
-import { Labels, METRIC_NAME, StrataError } from '@strata/model';
+import { Labels, METRIC_NAME, StrataError, pace } from '@strata/model';
 import type { Expr, MatrixSelector, SubqueryExpr, VectorSelector } from '../ast.js';
 import { isStale } from './stale.js';
 import type { EvalContext } from './context.js';
@@ -95,6 +95,9 @@ export class Evaluator {
     const fetched = await this.ctx.querier.select(e.matchers, { start: min - lookback + 1, end: max, signal: this.ctx.signal });
     const out: StepSeries[] = [];
     for (const s of fetched) {
+      // Per series, give the event loop its turn once a slice is used (ingest acks wait on it).
+      const y = pace();
+      if (y) await y;
       this.ctx.addSamples(s.timestamps.length);
       const r = newStepSeries(s.labels, this.n);
       let any = false;
@@ -128,6 +131,8 @@ export class Evaluator {
     const fetched = await this.ctx.querier.select(vs.matchers, { start: min - e.range + 1, end: max, range: e.range, signal: this.ctx.signal });
     const series: MatrixSeries[] = [];
     for (const s of fetched) {
+      const y = pace();
+      if (y) await y;
       // Stale markers only end series; they never appear inside range vectors.
       let n = 0;
       for (let i = 0; i < s.timestamps.length; i++) if (!isStale(s.values, i)) n++;

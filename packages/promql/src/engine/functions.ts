@@ -1,5 +1,5 @@
 /** PromQL functions. Range functions cut each series' samples into (t - range, t] per step. */
-import { Labels, LabelsBuilder, METRIC_NAME, StrataError, compileRegex, type CompiledRegex, type RegexGroups } from '@strata/model';
+import { Labels, LabelsBuilder, METRIC_NAME, StrataError, compileRegex, pace, type CompiledRegex, type RegexGroups } from '@strata/model';
 import type { Call, Expr, VectorSelector } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { outputLabels } from './evaluator.js';
@@ -351,6 +351,8 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
   const out: StepSeries[] = [];
   const args: number[] = new Array(scalarArgs.length);
   for (const s of m.series) {
+    const y = pace();
+    if (y) await y;
     if (COUNTER_FUNCS.has(f)) counterInfo(ev, s.labels, e.args[matrixArg]);
     const r = newStepSeries(s.labels, ev.n, s.dropName || !KEEPS_NAME.has(f));
     let any = false;

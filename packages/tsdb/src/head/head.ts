@@ -2,7 +2,7 @@
  * The in-memory head of one tenant: series registry, postings index and per-series chunks.
  * Appends are validated here (appendable) and applied after the WAL made them durable (apply).
  */
-import { Labels, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
+import { Labels, pace, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
 import { AppendStatus, DEFAULT_BLOCK_DURATION_MS, type HeadOptions, type HeadStats, type TsdbStatus } from '../api.js';
 import { PostingsIndex } from './postings.js';
 import { MemSeries } from './series.js';
@@ -141,6 +141,31 @@ export class Head {
    */
   private lowestApplied = Infinity;
 
+  /**
+   * Reads in progress, by the truncation count when they began. Reads yield to the event loop
+   * between series (pace()), so a compaction could otherwise truncate a range that a read has
+   * not reached yet, after that read chose not to look at the block holding the range.
+   */
+  private readonly reads = new Map<number, number>();
+  private nextRead = 0;
+
+  /** Marks a read as in progress until the returned function is called. */
+  beginRead(): () => void {
+    const id = this.nextRead++;
+    this.reads.set(id, id);
+    return () => this.reads.delete(id);
+  }
+
+  /** Resolves once every read begun before this call has ended (Prometheus waits likewise). */
+  async readsBegunBefore(): Promise<void> {
+    const before = this.nextRead;
+    const pending = () => {
+      for (const id of this.reads.keys()) if (id < before) return true;
+      return false;
+    };
+    while (pending()) await new Promise((r) => setTimeout(r, 5));
+  }
+
   markApplied(): void {
     this.lowestApplied = Infinity;
   }
@@ -247,14 +272,22 @@ class HeadQuerier implements Querier {
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
     const out: Series[] = [];
-    const series = this.head.selectSeries(matchers, hints.signal);
-    for (let i = 0; i < series.length; i++) {
-      if ((i & 1023) === 0) hints.signal?.throwIfAborted();
-      const s = series[i];
-      const data = s.samples(hints.start, hints.end);
-      if (!data) continue;
-      out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
-      if (hints.limit && out.length >= hints.limit) break;
+    const done = this.head.beginRead();
+    try {
+      const series = this.head.selectSeries(matchers, hints.signal);
+      for (let i = 0; i < series.length; i++) {
+        if ((i & 1023) === 0) hints.signal?.throwIfAborted();
+        // Decoding every chunk of many series is the longest stretch of a query: yield to ingest.
+        const y = pace();
+        if (y) await y;
+        const s = series[i];
+        const data = s.samples(hints.start, hints.end);
+        if (!data) continue;
+        out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
+        if (hints.limit && out.length >= hints.limit) break;
+      }
+    } finally {
+      done();
     }
     return out;
   }

@@ -1,0 +1,107 @@
+/**
+ * Remote-write acknowledgement latency while expensive queries run (`npm run bench -- --ack-latency`).
+ *
+ * Node runs JavaScript on one thread, so a query that holds it delays every acknowledgement. The
+ * same data goes into Strata and Prometheus; then a paced sender (one 100-sample request every
+ * 20 ms, like a small Prometheus shard) measures its acknowledgement latency for a while alone
+ * and then while two clients loop `count({__name__=~".+"})` and a range `sum by (job) (rate(...))`
+ * over all the data. Reported: p50/p99/max of both phases, the loaded/unloaded p99 ratio, and the
+ * queries completed meanwhile.
+ */
+import http from 'node:http';
+import { Labels } from '@strata/model';
+import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
+import { encodeRounds, generateSeries, percentile, post, pushRounds, SCRAPE_INTERVAL_MS } from './load.js';
+import { startPrometheusSystem, startStrataSystem, type System } from './systems.js';
+
+export interface AckLatencyOptions {
+  series: number;
+  /** Hours of 15 s scrapes pushed before measuring. */
+  hours: number;
+  /** Seconds each phase lasts. */
+  seconds: number;
+  only?: string[];
+}
+
+interface PhaseResult {
+  p50: number;
+  p99: number;
+  max: number;
+  acks: number;
+  failures: number;
+  queries: number;
+  queryMedianMs: number;
+}
+
+const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
+  snappyEncode(encodeWriteRequestV1(series.map((labels, i) => ({ labels, timestamps: [t], values: [values[i]] }))));
+
+async function phase(sys: System, seconds: number, start: number, end: number, loaded: boolean): Promise<PhaseResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const probe = Array.from({ length: 100 }, (_, i) => Labels.fromObject({ __name__: 'ack_probe', i: String(i), phase: loaded ? 'loaded' : 'idle' }));
+  const lat: number[] = [];
+  let failures = 0;
+  let stop = false;
+  const queryTimes: number[] = [];
+  const loops = loaded
+    ? [
+        `/api/v1/query?query=${encodeURIComponent('count({__name__=~".+"})')}&time=${end / 1000}`,
+        `/api/v1/query_range?query=${encodeURIComponent('sum by (job) (rate(http_requests_total[5m]))')}&start=${start / 1000}&end=${end / 1000}&step=60`,
+      ].map(async (path) => {
+        while (!stop) {
+          const t0 = performance.now();
+          const r = await fetch(`${sys.queryUrl}${path}`);
+          await r.arrayBuffer();
+          if (r.status === 200) queryTimes.push(performance.now() - t0);
+        }
+      })
+    : [];
+  const deadline = performance.now() + seconds * 1000;
+  let t = Date.now();
+  while (performance.now() < deadline) {
+    const body = encode(probe, t++, new Float64Array(probe.length).fill(1));
+    const t0 = performance.now();
+    const status = await post(sys.writeUrl, body, agent);
+    lat.push(performance.now() - t0);
+    if (status < 200 || status >= 300) failures++;
+    const wait = 20 - (performance.now() - t0);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  stop = true;
+  await Promise.all(loops);
+  agent.destroy();
+  const xs = Float64Array.from(lat);
+  return { p50: percentile(xs, 50), p99: percentile(xs, 99), max: Math.max(...lat), acks: lat.length, failures, queries: queryTimes.length, queryMedianMs: percentile(Float64Array.from(queryTimes), 50) };
+}
+
+export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> {
+  const series = generateSeries(o.series);
+  const rounds = Math.max(2, Math.round((o.hours * 3_600_000) / SCRAPE_INTERVAL_MS));
+  const start = Date.now() - rounds * SCRAPE_INTERVAL_MS;
+  const end = start + (rounds - 1) * SCRAPE_INTERVAL_MS;
+  const lines = [
+    `# Ack latency under query load: ${series.length} series, ${o.hours} h of 15 s scrapes; one 100-sample write every 20 ms for ${o.seconds} s alone, then ${o.seconds} s beside two query loops`,
+    '',
+    '| system | idle p50 ms | idle p99 ms | loaded p50 ms | loaded p99 ms | loaded max ms | loaded/idle p99 | queries done (median ms) | failed acks |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const name of ['strata', 'prometheus']) {
+    if (o.only && !o.only.includes(name)) continue;
+    const sys = name === 'strata' ? await startStrataSystem() : await startPrometheusSystem();
+    try {
+      // Encoded one chunk of rounds at a time so memory stays bounded for long histories.
+      for (let r = 0; r < rounds; r += 40) {
+        const pushed = await pushRounds(sys.writeUrl, encodeRounds(series, Math.min(40, rounds - r), start + r * SCRAPE_INTERVAL_MS, encode), 4);
+        if (pushed.failures > 0) throw new Error(`${name}: ${pushed.failures} failed pushes`);
+      }
+      const idle = await phase(sys, o.seconds, start, end, false);
+      const loaded = await phase(sys, o.seconds, start, end, true);
+      lines.push(
+        `| ${name} | ${idle.p50.toFixed(1)} | ${idle.p99.toFixed(1)} | ${loaded.p50.toFixed(1)} | ${loaded.p99.toFixed(1)} | ${loaded.max.toFixed(0)} | **${(loaded.p99 / idle.p99).toFixed(2)}x** | ${loaded.queries} (${loaded.queryMedianMs.toFixed(0)}) | ${idle.failures + loaded.failures} |`,
+      );
+    } finally {
+      await sys.stop();
+    }
+  }
+  return lines.join('\n');
+}
