@@ -65,6 +65,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'query.partial-response', type: 'bool', default: false, help: 'Answer from the stores that responded when one fails (with a warning) instead of failing the query; per query: partial_response=.' },
   { flag: 'query.timeout', type: 'duration', default: '2m', help: 'Maximum time a query may run before it is cancelled (503, errorType timeout).' },
   { flag: 'query.max-samples', type: 'int', default: 50_000_000, help: 'Maximum samples a single query may load into memory (422, errorType execution).' },
+  { flag: 'query.yield-interval', type: 'duration', default: '5ms', help: 'Longest stretch a query computes before letting waiting requests (remote-write acknowledgements above all) run; shorter favours ingest latency, longer query throughput.' },
   { flag: 'query.lookback-delta', type: 'duration', default: '5m', help: 'How far back an instant vector selector looks for a sample.' },
 ];
 

@@ -9,8 +9,7 @@ import { FanoutQueryable, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
-import { component, list } from './common.js';
-import { Engine } from '@strata/promql';
+import { component, engineFrom, list } from './common.js';
 import { createWriteHandler, defaultMemoryLimit, Distributor, Limits, MemoryBudget, MetadataStore } from '@strata/receiver';
 import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
@@ -109,11 +108,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       storagePath,
     },
   });
-  const engine = new Engine({
-    lookbackDeltaMs: cfg.num('query.lookback-delta'),
-    maxSamples: cfg.num('query.max-samples'),
-    timeoutMs: cfg.num('query.timeout'),
-  });
+  const engine = engineFrom(cfg);
   // `all` also serves the bucket: a store gateway in the same process, merged with the local
   // head and blocks (their overlap is de-duplicated by timestamp). A receiver serves its own data.
   let gateway: StoreGateway | undefined;

@@ -1,7 +1,7 @@
 /** What every component starts with: logger, metrics registry, router, HTTP server with a readiness gate. */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { StrataError } from '@strata/model';
+import { setPaceSlice, StrataError } from '@strata/model';
 import { HttpServer, mountStatusRoutes, Router } from '@strata/api';
 import { Engine } from '@strata/promql';
 import type { Config } from '../config.js';
@@ -41,6 +41,8 @@ export function component(cfg: Config, name: string): Component {
 }
 
 export function engineFrom(cfg: Config): Engine {
+  // One thread serves writes and queries: queries give way every slice (see model's pace.ts).
+  setPaceSlice(cfg.num('query.yield-interval'));
   return new Engine({ lookbackDeltaMs: cfg.num('query.lookback-delta'), maxSamples: cfg.num('query.max-samples'), timeoutMs: cfg.num('query.timeout') });
 }
 
