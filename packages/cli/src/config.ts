@@ -1,28 +1,28 @@
 /** Configuration: defaults < YAML file < command-line flags, validated against OPTIONS. */
 import fs from 'node:fs';
 import YAML from 'yaml';
-import { OPTIONS, type OptionSpec } from './options.js';
+import { OPTIONS, type OptionFlag, type OptionSpec } from './options.js';
 
 export class ConfigError extends Error {}
 
-const BY_FLAG = new Map(OPTIONS.map((o) => [o.flag, o]));
+const BY_FLAG = new Map<string, OptionSpec>(OPTIONS.map((o) => [o.flag, o]));
 
 export type ConfigValue = string | number | boolean;
 
 export class Config {
   constructor(private readonly values: ReadonlyMap<string, ConfigValue>) {}
 
-  private raw(flag: string): ConfigValue {
+  private raw(flag: OptionFlag): ConfigValue {
     if (!this.values.has(flag)) throw new Error(`unknown option ${flag}`);
     return this.values.get(flag)!;
   }
-  str(flag: string): string {
+  str(flag: OptionFlag): string {
     return String(this.raw(flag));
   }
-  num(flag: string): number {
+  num(flag: OptionFlag): number {
     return Number(this.raw(flag));
   }
-  bool(flag: string): boolean {
+  bool(flag: OptionFlag): boolean {
     return this.raw(flag) === true;
   }
   entries(): [string, ConfigValue][] {

@@ -15,7 +15,7 @@ export interface OptionSpec {
 
 const MiB = 1024 * 1024;
 
-export const OPTIONS: readonly OptionSpec[] = [
+const TABLE = [
   { flag: 'config.file', type: 'string', default: '', help: 'YAML configuration file; flags override its keys.' },
   { flag: 'http.address', type: 'string', default: '0.0.0.0:9009', help: 'host:port the HTTP API listens on.' },
   { flag: 'storage.path', type: 'string', default: './data', help: 'Local directory for the WAL, head snapshots and blocks awaiting upload.' },
@@ -67,7 +67,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'query.max-samples', type: 'int', default: 50_000_000, help: 'Maximum samples a single query may load into memory (422, errorType execution).' },
   { flag: 'query.yield-interval', type: 'duration', default: '5ms', help: 'Longest stretch a query computes before letting waiting requests (remote-write acknowledgements above all) run; shorter favours ingest latency, longer query throughput.' },
   { flag: 'query.lookback-delta', type: 'duration', default: '5m', help: 'How far back an instant vector selector looks for a sample.' },
-];
+] as const satisfies readonly OptionSpec[];
+
+export const OPTIONS: readonly OptionSpec[] = TABLE;
+
+/** A configuration key: reading one that the table lacks does not compile. */
+export type OptionFlag = (typeof TABLE)[number]['flag'];
 
 export const COMPONENTS: Readonly<Record<string, string>> = {
   all: 'Every component in one process: the receiver, and the PromQL and series API over its head (the default).',
