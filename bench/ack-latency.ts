@@ -94,11 +94,13 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
         const pushed = await pushRounds(sys.writeUrl, encodeRounds(series, Math.min(40, rounds - r), start + r * SCRAPE_INTERVAL_MS, encode), 4);
         if (pushed.failures > 0) throw new Error(`${name}: ${pushed.failures} failed pushes`);
       }
+      process.stderr.write(`${name}: ${rounds} scrapes pushed; measuring\n`);
       const idle = await phase(sys, o.seconds, start, end, false);
       const loaded = await phase(sys, o.seconds, start, end, true);
       lines.push(
         `| ${name} | ${idle.p50.toFixed(1)} | ${idle.p99.toFixed(1)} | ${loaded.p50.toFixed(1)} | ${loaded.p99.toFixed(1)} | ${loaded.max.toFixed(0)} | **${(loaded.p99 / idle.p99).toFixed(2)}x** | ${loaded.queries} (${loaded.queryMedianMs.toFixed(0)}) | ${idle.failures + loaded.failures} |`,
       );
+      process.stderr.write(lines[lines.length - 1] + '\n');
     } finally {
       await sys.stop();
     }

@@ -4,7 +4,6 @@
  * Prometheus' `format_query` does. Times and durations are milliseconds.
  */
 import type { Matcher } from '@strata/model';
-import { FUNCTIONS } from './parser/functions.js';
 
 export type ValueType = 'scalar' | 'vector' | 'matrix' | 'string';
 
@@ -78,6 +77,8 @@ export interface Call {
   kind: 'Call';
   /** Function name as registered in functions.ts (e.g. 'rate'). */
   func: string;
+  /** The function's return type from its signature, set by the parser (as Prometheus' Call carries its Function). */
+  returnType: ValueType;
   args: Expr[];
   pos: PosRange;
 }
@@ -166,7 +167,7 @@ export function typeOf(e: Expr): ValueType {
     case 'SubqueryExpr':
       return 'matrix';
     case 'Call':
-      return functionReturnType(e.func);
+      return e.returnType;
     case 'BinaryExpr':
       return typeOf(e.lhs) === 'scalar' && typeOf(e.rhs) === 'scalar' ? 'scalar' : 'vector';
     case 'UnaryExpr':
@@ -175,9 +176,6 @@ export function typeOf(e: Expr): ValueType {
   }
 }
 
-function functionReturnType(name: string): ValueType {
-  return FUNCTIONS[name]?.returnType ?? 'vector';
-}
 
 /** Thrown by the parser: position and a message a person understands. */
 export class ParseError extends Error {

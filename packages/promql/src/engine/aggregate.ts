@@ -2,9 +2,8 @@
 import { Labels, LabelsBuilder, METRIC_NAME, StrataError, pace } from '@strata/model';
 import type { AggregateExpr } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
-import { outputLabels } from './evaluator.js';
 import { formatFloat, kahanInc, MeanAccumulator, quantile } from './math.js';
-import { newStepSeries, type StepSeries, type Value } from './values.js';
+import { newStepSeries, outputLabels, type StepSeries, type Value } from './values.js';
 
 function groupLabels(labels: Labels, e: AggregateExpr): Labels {
   if (e.without) return labels.without(METRIC_NAME, ...e.grouping);

@@ -3,7 +3,8 @@ import { Labels, StrataError, type Querier } from '@strata/model';
 import { typeOf, type Expr } from '../ast.js';
 import { parse } from '../parser/parser.js';
 import { DEFAULT_ENGINE_OPTIONS, EvalContext, type EngineOptions } from './context.js';
-import { Evaluator, finalizeSeries, outputLabels } from './evaluator.js';
+import { Evaluator, finalizeSeries } from './evaluator.js';
+import { outputLabels } from './values.js';
 import type { Value } from './values.js';
 
 export interface InstantSample {

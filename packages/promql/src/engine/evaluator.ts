@@ -2,14 +2,14 @@
  * The evaluator: turns an AST into values for all steps of a query. Each selector reads its
  * series once for the whole query range; steps then walk typed arrays.
  */
-import { Labels, METRIC_NAME, StrataError, pace } from '@strata/model';
+import { Labels, StrataError, pace } from '@strata/model';
 import type { Expr, MatrixSelector, SubqueryExpr, VectorSelector } from '../ast.js';
 import { isStale } from './stale.js';
 import type { EvalContext } from './context.js';
 import { evalAggregate } from './aggregate.js';
 import { evalBinary } from './binary.js';
 import { evalCall } from './functions.js';
-import { advance, newStepSeries, type MatrixSeries, type MatrixValue, type StepSeries, type Value, type VectorValue } from './values.js';
+import { advance, newStepSeries, outputLabels, type MatrixSeries, type MatrixValue, type StepSeries, type Value, type VectorValue } from './values.js';
 
 export class Evaluator {
   constructor(
@@ -213,10 +213,6 @@ export function bounds(times: Float64Array): { min: number; max: number } {
   return { min, max };
 }
 
-/** Labels with __name__ removed when the series is flagged for it. */
-export function outputLabels(s: { labels: Labels; dropName: boolean }): Labels {
-  return s.dropName ? s.labels.without(METRIC_NAME) : s.labels;
-}
 
 /**
  * Applies pending name drops and merges series that now share a label set. Two of them with a

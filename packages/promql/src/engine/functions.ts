@@ -2,11 +2,10 @@
 import { Labels, LabelsBuilder, METRIC_NAME, StrataError, compileRegex, pace, type CompiledRegex, type RegexGroups } from '@strata/model';
 import type { Call, Expr, VectorSelector } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
-import { outputLabels } from './evaluator.js';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.js';
 import { kahanInc, MeanAccumulator, quantile } from './math.js';
 import { isStale } from './stale.js';
-import { advance, newStepSeries, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
+import { advance, newStepSeries, outputLabels, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
 
 /** t: the window's end (after @ and offset); stepT: the step being evaluated. */
 type Window = (ts: Float64Array, vs: Float64Array, from: number, to: number, t: number, range: number, args: number[], stepT: number) => number | undefined;
@@ -427,7 +426,7 @@ async function timestampOf(ev: Evaluator, arg: Expr): Promise<Value> {
 }
 
 async function absent(ev: Evaluator, arg: Expr, overTime: boolean): Promise<Value> {
-  const v = overTime ? await rangeFunction(ev, { kind: 'Call', func: 'present_over_time', args: [arg], pos: arg.pos }) : await ev.evalVector(arg);
+  const v = overTime ? await rangeFunction(ev, { kind: 'Call', func: 'present_over_time', returnType: 'vector', args: [arg], pos: arg.pos }) : await ev.evalVector(arg);
   if (v.type !== 'vector') throw new StrataError('query-execution', 'absent needs a vector');
   // Labels of the result: the equality matchers of a plain selector, as Prometheus.
   let inner = arg;

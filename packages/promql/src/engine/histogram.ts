@@ -2,8 +2,7 @@
 import { LabelsBuilder, METRIC_NAME, StrataError } from '@strata/model';
 import { formatFloat } from './math.js';
 import type { Evaluator } from './evaluator.js';
-import { outputLabels } from './evaluator.js';
-import { newStepSeries, type StepSeries, type Value } from './values.js';
+import { newStepSeries, outputLabels, type StepSeries, type Value } from './values.js';
 
 interface Bucket {
   upper: number;

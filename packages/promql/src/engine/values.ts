@@ -3,7 +3,7 @@
  * (an instant query is a range query of one step): a vector is a list of series, each with one
  * slot per step in typed arrays and a presence mask (NaN is a value, so absence needs its own bit).
  */
-import type { Labels } from '@strata/model';
+import { METRIC_NAME, type Labels } from '@strata/model';
 
 export interface StepSeries {
   labels: Labels;
@@ -73,4 +73,9 @@ export function upperBound(ts: Float64Array, t: number, lo = 0, hi = ts.length):
     else hi = mid;
   }
   return lo;
+}
+
+/** Labels with __name__ removed when the series is flagged for it. */
+export function outputLabels(s: { labels: Labels; dropName: boolean }): Labels {
+  return s.dropName ? s.labels.without(METRIC_NAME) : s.labels;
 }

@@ -249,7 +249,7 @@ class Conv {
       const want = sig.argTypes[Math.min(i, fixed - 1)];
       this.expectType(a, want, `call to function ${JSON.stringify(name)}`);
     });
-    return { kind: 'Call', func: name, args, pos: this.pos(n) };
+    return { kind: 'Call', func: name, returnType: sig.returnType, args, pos: this.pos(n) };
   }
 
   private expectType(e: Expr, want: string, context: string): void {
