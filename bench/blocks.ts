@@ -35,7 +35,7 @@ function blockBytes(dir: string): { index: number; chunks: number } {
 const RANGE = 2 * 3600_000;
 
 async function headWith(dir: string, series: Labels[], samples: number, stepMs: number, start: number): Promise<TSDB> {
-  const db = await TSDB.open({ dir, fsync: 'none', blockDurationMs: RANGE, head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
+  const db = await TSDB.open({ dir, fsync: 'none', blockDurationMs: RANGE, head: { outOfOrderWindowMs: 0, maxSeries: 0 } });
   const t = await db.tenant('bench');
   for (let i = 0; i < samples; i++) {
     const app = t.appender();

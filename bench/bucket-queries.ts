@@ -51,7 +51,7 @@ export async function runBucketQueryBench(hours: number, repeats: number): Promi
   const rounds = Math.floor((hours * 3600_000) / STEP_MS);
   const end = Math.floor(Date.now() / RANGE) * RANGE - 1;
   const start = end - (rounds - 1) * STEP_MS;
-  const db = await TSDB.open({ dir: path.join(root, 'db'), fsync: 'none', blockDurationMs: RANGE, head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
+  const db = await TSDB.open({ dir: path.join(root, 'db'), fsync: 'none', blockDurationMs: RANGE, head: { outOfOrderWindowMs: 0, maxSeries: 0 } });
   const t = await db.tenant('bench');
   for (let r = 0; r < rounds; r++) {
     const app = t.appender();

@@ -25,7 +25,8 @@ export const SERIES_LIMIT_REACHED = -1;
 export interface HeadOptions {
   /** Samples older than (newest sample in head - window) are rejected; 0 disables out-of-order. */
   outOfOrderWindowMs: number;
-  samplesPerChunk: number;
+  /** Samples per head chunk before it is cut (default DEFAULT_SAMPLES_PER_CHUNK, as Prometheus'). */
+  samplesPerChunk?: number;
   /** Max active series for the tenant; 0 = unlimited. May be changed at run time (limits reload). */
   maxSeries: number;
 }

@@ -10,7 +10,7 @@ import { MergeQuerier, type Labels, type Matcher, type Querier, type Queryable, 
 import { BlockReader } from './block/reader.js';
 import type { BlockMeta } from './block/meta.js';
 import { compactHead } from './compact.js';
-import { DEFAULT_BLOCK_DURATION_MS } from './api.js';
+import { DEFAULT_BLOCK_DURATION_MS, DEFAULT_SAMPLES_PER_CHUNK } from './api.js';
 import { type Appender, type HeadOptions, type HeadStats, type TenantStorage, type TsdbStatus } from './api.js';
 import { HeadAppender } from './head/appender.js';
 import { Head } from './head/head.js';
@@ -125,7 +125,7 @@ export class TenantDB implements TenantStorage {
     const metas = await compactHead(this.head, {
       blocksDir: this.blocksDir,
       rangeMs: this.opts.blockDurationMs ?? DEFAULT_BLOCK_DURATION_MS,
-      samplesPerChunk: this.opts.head.samplesPerChunk,
+      samplesPerChunk: this.opts.head.samplesPerChunk ?? DEFAULT_SAMPLES_PER_CHUNK,
       externalLabels: this.opts.externalLabels?.(this.tenant) ?? { tenant_id: this.tenant },
       force,
       publish: async (m) => {

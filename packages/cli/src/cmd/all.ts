@@ -47,7 +47,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     onBlock: (tenant) => void shipping.sync(tenant).catch((e) => logger.error({ err: e, tenant }, 'shipping failed')),
     dir: path.join(storagePath, 'tsdb'),
     fsync: cfg.str('wal.fsync') as 'batch' | 'none',
-    head: { outOfOrderWindowMs: cfg.num('receiver.out-of-order-window'), samplesPerChunk: 120, maxSeries: 0 },
+    head: { outOfOrderWindowMs: cfg.num('receiver.out-of-order-window'), maxSeries: 0 },
     logger,
   });
   db = tsdb;

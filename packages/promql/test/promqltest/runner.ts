@@ -137,7 +137,7 @@ export async function runFile(file: string, engine = new Engine({ timeoutMs: 20_
   let db: TSDB | undefined;
   let dbN = 0;
   let nhSeries: Labels[] = [];
-  const open = async () => TSDB.open({ dir: path.join(tmp, String(dbN++)), fsync: 'none', head: { outOfOrderWindowMs: Number.MAX_SAFE_INTEGER / 2, samplesPerChunk: 120, maxSeries: 0 } });
+  const open = async () => TSDB.open({ dir: path.join(tmp, String(dbN++)), fsync: 'none', head: { outOfOrderWindowMs: Number.MAX_SAFE_INTEGER / 2, maxSeries: 0 } });
   try {
     db = await open();
     for (const cmd of cmds) {

@@ -3,7 +3,7 @@
  * Appends are validated here (appendable) and applied after the WAL made them durable (apply).
  */
 import { Labels, pace, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
-import { AppendStatus, DEFAULT_BLOCK_DURATION_MS, type HeadOptions, type HeadStats, type TsdbStatus } from '../api.js';
+import { AppendStatus, DEFAULT_BLOCK_DURATION_MS, DEFAULT_SAMPLES_PER_CHUNK, type HeadOptions, type HeadStats, type TsdbStatus } from '../api.js';
 import { PostingsIndex } from './postings.js';
 import { MemSeries } from './series.js';
 import { WireRefTable } from './wire-refs.js';
@@ -128,7 +128,7 @@ export class Head {
   }
 
   apply(s: MemSeries, t: number, hi: number, lo: number): void {
-    s.append(t, hi, lo, this.opts.samplesPerChunk, this.blockDurationMs);
+    s.append(t, hi, lo, this.opts.samplesPerChunk ?? DEFAULT_SAMPLES_PER_CHUNK, this.blockDurationMs);
     if (t > this.maxT) this.maxT = t;
     if (t < this.minT) this.minT = t;
     if (t < this.lowestApplied) this.lowestApplied = t;
