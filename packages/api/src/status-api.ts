@@ -47,3 +47,11 @@ function text(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
   res.end(body);
 }
+
+/**
+ * /api/v1/status/hashrings: each hashring's endpoints and whether it can hold the replication
+ * factor (what Thanos Receive operators check during a rollout). `status` is the ring's own report.
+ */
+export function mountHashringStatus(router: Router, status: () => unknown[]): void {
+  router.add('GET', '/api/v1/status/hashrings', (_req, res) => sendResult(res, success(status())));
+}

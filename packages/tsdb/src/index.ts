@@ -11,3 +11,5 @@ export * from './db.js';
 export * from './block/index.js';
 export * from './compact.js';
 export * from './shipper.js';
+export * from './shipping.js';
+export * from './metrics.js';

@@ -3,19 +3,17 @@
  * (for `all`) the querier's PromQL API over the same head, on one HTTP port.
  */
 import path from 'node:path';
-import { mountCardinalityApi, mountTsdbStatus, sendResult, success, type Handler } from '@strata/api';
-import { TSDB } from '@strata/tsdb';
+import { mountCardinalityApi, mountHashringStatus, mountTsdbStatus, type Handler } from '@strata/api';
+import { registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { FanoutQueryable, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
-import { component, engineFrom, list } from './common.js';
+import { component, engineFrom, list, waitForSignal } from './common.js';
 import { createWriteHandler, defaultMemoryLimit, Distributor, Limits, MemoryBudget, MetadataStore } from '@strata/receiver';
 import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
-import { registerTsdbMetrics, walFsyncHistogram } from '../tsdb-metrics.js';
 import { openBucket } from '../storage.js';
-import { Shipping } from '../shipping.js';
 import os from 'node:os';
 import { Gauge } from 'prom-client';
 
@@ -85,7 +83,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       registry,
     });
     const d = distributor;
-    router.add('GET', '/api/v1/status/hashrings', (_req, res) => sendResult(res, success(rings?.status(d.opts.replicationFactor) ?? [])));
+    mountHashringStatus(router, () => rings?.status(d.opts.replicationFactor) ?? []);
   }
   const memoryLimit = cfg.num('receiver.memory-limit-bytes') || defaultMemoryLimit();
   new Gauge({ name: 'strata_receiver_memory_limit_bytes', help: 'Resident memory above which writes are refused with 503 (--receiver.memory-limit-bytes).', registers: [registry] }).set(memoryLimit);
@@ -144,34 +142,22 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     ].join('\n') + '\n',
   );
 
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      setReady(false);
-      logger.info({ signal }, 'shutting down');
-      try {
-        await server.close();
-        stopWatch?.();
-        distributor?.close();
-        limits.stop();
-        shipping.stop();
-        await gateway?.stop();
-        if (cfg.bool('receiver.flush-on-shutdown')) {
-          // Scale-down: everything in the head goes to the bucket before we exit.
-          const blocks = await tsdb.compactAll(true);
-          await shipping.syncAll();
-          logger.info({ blocks: blocks.length }, 'head flushed and shipped');
-        }
-        await tsdb.close();
-        await bucket.close();
-      } catch (e) {
-        logger.error({ err: e }, 'error during shutdown');
-      }
-      resolve();
-    };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
+  const flushOnShutdown = cfg.bool('receiver.flush-on-shutdown');
+  await waitForSignal(logger, async () => {
+    setReady(false);
+    await server.close();
+    stopWatch?.();
+    distributor?.close();
+    limits.stop();
+    shipping.stop();
+    await gateway?.stop();
+    if (flushOnShutdown) {
+      // Scale-down: everything in the head goes to the bucket before we exit.
+      const blocks = await tsdb.compactAll(true);
+      await shipping.syncAll();
+      logger.info({ blocks: blocks.length }, 'head flushed and shipped');
+    }
+    await tsdb.close();
+    await bucket.close();
   });
 }

@@ -1,6 +1,6 @@
 /** Strata's own metrics about the TSDB: head series and time range per tenant, WAL fsyncs. */
 import { Gauge, Histogram, type Registry } from 'prom-client';
-import type { TSDB } from '@strata/tsdb';
+import type { TSDB } from './db.js';
 
 export function walFsyncHistogram(registry: Registry): Histogram {
   return new Histogram({

@@ -1,8 +1,9 @@
 /** One shipper per tenant, synced after every block and periodically (retrying failures). */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { Bucket } from '@strata/objstore';
-import { Shipper, type TSDB } from '@strata/tsdb';
+import type { UploadBucket } from './shipper.js';
+import { Shipper } from './shipper.js';
+import type { TSDB } from './db.js';
 
 export const SHIP_INTERVAL_MS = 30_000;
 
@@ -13,7 +14,7 @@ export class Shipping {
   private readonly failures: Counter<'tenant'>;
 
   constructor(
-    private readonly bucket: Bucket,
+    private readonly bucket: UploadBucket,
     private readonly db: () => TSDB | undefined,
     private readonly localRetentionMs: number,
     registry: Registry,
