@@ -5,6 +5,7 @@
  */
 import { Labels } from './labels.js';
 import type { Matcher } from './matchers.js';
+import { pace, sortPaced } from './pace.js';
 import type { Querier, SelectHints, Series } from './storage.js';
 
 export function mergeSamples(a: Series, b: Series): Series {
@@ -45,12 +46,14 @@ export class MergeQuerier implements Querier {
     const byKey = new Map<string, Series>();
     for (const list of results) {
       for (const s of list) {
+        const y = pace();
+        if (y) await y;
         const k = s.labels.key();
         const have = byKey.get(k);
         byKey.set(k, have ? mergeSamples(have, s) : s);
       }
     }
-    const out = [...byKey.values()].sort((a, b) => Labels.compare(a.labels, b.labels));
+    const out = await sortPaced([...byKey.values()], (a, b) => Labels.compare(a.labels, b.labels));
     return hints.limit ? out.slice(0, hints.limit) : out;
   }
 

@@ -50,3 +50,43 @@ export function yieldNow(): Promise<void> {
 export function paceYields(): number {
   return yields;
 }
+
+/** Elements sorted or merged between two looks at the clock. */
+const RUN = 1024;
+
+/**
+ * Sorts `a` in place like Array.prototype.sort (stable), in runs of RUN elements merged
+ * bottom-up, yielding between stretches: sorting 100k label sets takes a few hundred
+ * milliseconds, which in one piece would hold every acknowledgement behind it.
+ */
+export async function sortPaced<T>(a: T[], cmp: (x: T, y: T) => number): Promise<T[]> {
+  const n = a.length;
+  if (n <= RUN) return a.sort(cmp);
+  for (let lo = 0; lo < n; lo += RUN) {
+    const run = a.slice(lo, lo + RUN).sort(cmp);
+    for (let i = 0; i < run.length; i++) a[lo + i] = run[i];
+    const y = pace();
+    if (y) await y;
+  }
+  let src = a;
+  let dst: T[] = new Array<T>(n);
+  for (let width = RUN; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let i = lo;
+      let j = mid;
+      for (let k = lo; k < hi; k++) {
+        // Ties take the left run first: stable, as Array.prototype.sort.
+        dst[k] = j >= hi || (i < mid && cmp(src[i], src[j]) <= 0) ? src[i++] : src[j++];
+        if ((k & (RUN - 1)) === 0) {
+          const y = pace();
+          if (y) await y;
+        }
+      }
+    }
+    [src, dst] = [dst, src];
+  }
+  if (src !== a) for (let i = 0; i < n; i++) a[i] = src[i];
+  return a;
+}

@@ -32,6 +32,8 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
   const groups: Labels[] = [];
   const keyIndex = new Map<string, number>();
   for (const s of series) {
+    const y = pace();
+    if (y) await y;
     const g = groupLabels(s.labels, e);
     const k = g.key();
     let gi = keyIndex.get(k);

@@ -2,7 +2,7 @@
  * The in-memory head of one tenant: series registry, postings index and per-series chunks.
  * Appends are validated here (appendable) and applied after the WAL made them durable (apply).
  */
-import { Labels, pace, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
+import { Labels, pace, sortPaced, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
 import { AppendStatus, DEFAULT_BLOCK_DURATION_MS, DEFAULT_SAMPLES_PER_CHUNK, type HeadOptions, type HeadStats, type TsdbStatus } from '../api.js';
 import { PostingsIndex } from './postings.js';
 import { MemSeries } from './series.js';
@@ -243,8 +243,11 @@ export class Head {
     return new HeadQuerier(this);
   }
 
-  /** Series refs matching the matchers, as MemSeries sorted by labels. */
-  selectSeries(matchers: readonly Matcher[], signal?: AbortSignal): MemSeries[] {
+  /**
+   * Series matching the matchers, sorted by labels when `sorted` (label queries need no order).
+   * Paced: sorting 100k label sets in one piece would hold the thread for hundreds of ms.
+   */
+  async selectSeries(matchers: readonly Matcher[], signal?: AbortSignal, sorted = true): Promise<MemSeries[]> {
     const refs = this.index.select(matchers);
     const out: MemSeries[] = [];
     for (let i = 0; i < refs.length; i++) {
@@ -252,8 +255,7 @@ export class Head {
       const s = this.byRef[refs[i]];
       if (s) out.push(s);
     }
-    out.sort((a, b) => Labels.compare(a.labels, b.labels));
-    return out;
+    return sorted ? sortPaced(out, (a, b) => Labels.compare(a.labels, b.labels)) : out;
   }
 }
 
@@ -274,7 +276,7 @@ class HeadQuerier implements Querier {
     const out: Series[] = [];
     const done = this.head.beginRead();
     try {
-      const series = this.head.selectSeries(matchers, hints.signal);
+      const series = await this.head.selectSeries(matchers, hints.signal);
       for (let i = 0; i < series.length; i++) {
         if ((i & 1023) === 0) hints.signal?.throwIfAborted();
         // Decoding every chunk of many series is the longest stretch of a query: yield to ingest.
@@ -294,7 +296,7 @@ class HeadQuerier implements Querier {
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
     const out: Labels[] = [];
-    for (const s of this.head.selectSeries(matchers, hints.signal)) {
+    for (const s of await this.head.selectSeries(matchers, hints.signal)) {
       if (!overlaps(s, hints)) continue;
       out.push(s.labels);
       if (hints.limit && out.length >= hints.limit) break;
@@ -305,7 +307,7 @@ class HeadQuerier implements Querier {
   async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
     if (matchers.length === 0 && coversHead(this.head, hints)) return this.head.index.labelNames();
     const names = new Set<string>();
-    for (const s of this.head.selectSeries(matchers, hints.signal)) {
+    for (const s of await this.head.selectSeries(matchers, hints.signal, false)) {
       if (!overlaps(s, hints)) continue;
       s.labels.forEach((n) => names.add(n));
     }
@@ -315,7 +317,7 @@ class HeadQuerier implements Querier {
   async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
     if (matchers.length === 0 && coversHead(this.head, hints)) return this.head.index.labelValues(name);
     const values = new Set<string>();
-    for (const s of this.head.selectSeries(matchers, hints.signal)) {
+    for (const s of await this.head.selectSeries(matchers, hints.signal, false)) {
       if (!overlaps(s, hints)) continue;
       const v = s.labels.get(name);
       if (v !== '') values.add(v);
