@@ -14,4 +14,5 @@ module.exports = {
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.test.ts'] },
   ],
   testTimeout: 30000,
+  globalSetup: '<rootDir>/test/global-setup.cjs',
 };

@@ -76,3 +76,20 @@ test('a receiver over its memory budget answers 503 + Retry-After, naming the fl
     await stop(s);
   }
 });
+
+test('the command runs compiled JavaScript without a TypeScript loader, and its stack traces name source files that exist', () => {
+  // Loaded the way the strata bin loads it: the package's default export condition (dist/).
+  const script = `
+    process.setSourceMapsEnabled(true);
+    const { Matcher } = await import('@strata/model');
+    try { new Matcher('=~', 'l', '(') } catch (e) { console.log(e.stack) }
+  `;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO, encoding: 'utf8' });
+  const frames = [...out.matchAll(/\((\/[^():]+):\d+:\d+\)/g)].map((m) => m[1]).filter((f) => f.includes('/packages/'));
+  expect(frames.length).toBeGreaterThan(0);
+  expect(frames.filter((f) => !fs.existsSync(f))).toEqual([]);
+  expect(frames.some((f) => f.endsWith('packages/model/src/regex.ts'))).toBe(true);
+  // The bin imports dist/main.js, never tsx.
+  expect(fs.readFileSync(STRATA_BIN, 'utf8')).not.toMatch(/tsx/);
+  expect(fs.existsSync(path.join(REPO, 'packages/cli/dist/main.js'))).toBe(true);
+});
