@@ -8,7 +8,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Labels, Matcher } from '@strata/model';
 import { encodeChunkedFrame, encodeReadRequest, encodeReadResponse, encodeWriteRequestV1, encodeWriteRequestV2, snappyEncode } from '@strata/remote';
-import { XOREncoder } from '@strata/tsdb';
+import os from 'node:os';
+import { buildIndexHeader, encodeIndexHeader, FileByteSource, Head, TSDB, writeBlock, XOREncoder } from '@strata/tsdb';
+import { writeSnapshot } from '../../packages/tsdb/src/head/snapshot.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 function write(corpus: string, name: string, data: Buffer | string): void {
@@ -71,4 +73,55 @@ write(
     { hashring: 'rest', algorithm: 'ketama', endpoints: ['r3:19291'] },
   ], null, 2),
 );
+
+// The TSDB's on-disk formats. A leading byte 0/1 is the targets' "recompute checksums" switch.
+const both = (corpus: string, name: string, data: Buffer) => {
+  write(corpus, `${name}-as-is`, Buffer.concat([Buffer.from([0]), data]));
+  write(corpus, `${name}-fix-crc`, Buffer.concat([Buffer.from([1]), data]));
+};
+write('packages/tsdb/fuzz/corpus/xor-chunk', 'twenty', Buffer.from(chunk));
+const odd = new XOREncoder();
+[0, -0, NaN, Infinity, -1e300, 5e-324, 1, 1, 1, 2 ** 53].forEach((v, i) => odd.append(-1_000_000 + i * i * 1_000_003, v));
+write('packages/tsdb/fuzz/corpus/xor-chunk', 'odd-values', Buffer.from(odd.bytes()));
+const one = new XOREncoder();
+one.append(0, 0);
+write('packages/tsdb/fuzz/corpus/xor-chunk', 'one', Buffer.from(one.bytes()));
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-seeds-'));
+try {
+  const meta = await writeBlock(
+    tmp,
+    [
+      { labels: L({ __name__: 'up', job: 'a' }), chunks: [{ minT: 1_000, maxT: 286_000, data: chunk }] },
+      { labels: L({ __name__: 'up', job: 'b' }), chunks: [{ minT: 1_000, maxT: 286_000, data: chunk }, { minT: 300_000, maxT: 300_000, data: one.bytes().slice() }] },
+      { labels: L({ __name__: 'x', le: '+Inf' }), chunks: [{ minT: -1_000_000, maxT: 80_000_000, data: odd.bytes().slice() }] },
+    ],
+    { minTime: -1_000_000, maxTime: 100_000_000 },
+  );
+  const index = path.join(tmp, meta.ulid, 'index');
+  both('packages/tsdb/fuzz/corpus/index', 'three-series', fs.readFileSync(index));
+  both('packages/tsdb/fuzz/corpus/index-header', 'three-series', encodeIndexHeader(await buildIndexHeader(new FileByteSource(index))));
+
+  const db = await TSDB.open({ dir: path.join(tmp, 'db'), fsync: 'none', head: { outOfOrderWindowMs: 600_000, samplesPerChunk: 120, maxSeries: 0 } });
+  const t = await db.tenant('t');
+  const app = t.appender();
+  for (const [i, s] of series.entries()) {
+    const ref = app.ref(s.labels);
+    for (let k = 0; k < 5; k++) app.append(ref, 1_000_000 + k * 15_000 - i * 400_000, k * 1.25);
+  }
+  await app.commit();
+  const head = new Head({ outOfOrderWindowMs: 600_000, samplesPerChunk: 120, maxSeries: 0 });
+  for (const s of series) {
+    const ms = head.getOrCreate(s.labels)!.series;
+    for (let k = 0; k < 5; k++) head.apply(ms, 1_000 + k * 1000, 0, k);
+    head.apply(ms, 500, 0, 7);
+  }
+  const snapshot = path.join(tmp, 'snapshot');
+  await writeSnapshot(snapshot, head, { segment: 0, offset: 0 });
+  both('packages/tsdb/fuzz/corpus/snapshot', 'two-series', fs.readFileSync(snapshot));
+  await t.wal.close();
+  both('packages/tsdb/fuzz/corpus/wal', 'two-series', fs.readFileSync(path.join(tmp, 'db', 'tenants', 't', 'wal', '00000000')));
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
 process.stdout.write('seed corpora written\n');

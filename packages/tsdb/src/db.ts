@@ -78,19 +78,28 @@ export class TenantDB implements TenantStorage {
       }
     } else from = snap;
     const headForReplay = from ? head : new Head({ ...opts.head, blockDurationMs: opts.blockDurationMs });
+    let undecodable = 0;
+    let firstUndecodable = '';
     const onRecord = (type: number, payload: Buffer) => {
-      if (type === RECORD_SERIES) {
-        const { ref, labels } = decodeSeries(payload);
-        headForReplay.create(ref, labels);
-      } else if (type === RECORD_SAMPLES) {
-        forEachSample(payload, (ref, t, hi, lo) => {
-          const s = headForReplay.get(ref);
-          // Every logged sample was accepted: apply it as commit() did (see Head.applyLogged).
-          if (s) headForReplay.applyLogged(s, t, hi, lo);
-        });
+      try {
+        if (type === RECORD_SERIES) {
+          const { ref, labels } = decodeSeries(payload);
+          headForReplay.create(ref, labels);
+        } else if (type === RECORD_SAMPLES) {
+          forEachSample(payload, (ref, t, hi, lo) => {
+            const s = headForReplay.get(ref);
+            // Every logged sample was accepted: apply it as commit() did (see Head.applyLogged).
+            if (s) headForReplay.applyLogged(s, t, hi, lo);
+          });
+        }
+      } catch (e) {
+        // A record whose checksum holds but whose content does not decode (a writer bug, not a torn
+        // write) is skipped: one bad record must not keep the tenant from ever opening again.
+        if (undecodable++ === 0) firstUndecodable = (e as Error).message;
       }
     };
     const { wal, stats } = await WAL.open(path.join(dir, 'wal'), { fsync: opts.fsync, segmentBytes: opts.walSegmentBytes, logger: opts.logger, onFsync: opts.onFsync }, onRecord, from);
+    if (undecodable > 0) opts.logger?.error({ tenant, records: undecodable, error: firstUndecodable }, 'WAL records with a valid checksum did not decode; skipped them');
     opts.logger?.info({ tenant, ...stats, fromSnapshot: !!from, series: headForReplay.numSeries }, 'tenant head loaded');
     const db = new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from, snapshotError }, opts);
     await db.openLocalBlocks();
