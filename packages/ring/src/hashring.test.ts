@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { Labels } from '@strata/model';
-import { parseHashrings } from './config.js';
+import { HashringConfigError, parseHashrings } from './config.js';
 import { Hashrings, InsufficientEndpointsError, KetamaHashring, writeQuorum } from './hashring.js';
 import { watchHashrings } from './watcher.js';
 
@@ -90,7 +90,17 @@ describe('hashrings.json', () => {
     ['[{"endpoints":["a","a"]}]', /twice/],
     ['[{"endpoints":["a"],"algorithm":"rendezvous"}]', /unknown algorithm/],
     ['not json', /not valid JSON/],
-  ])('%s is refused clearly', (text, msg) => expect(() => parseHashrings(text)).toThrow(msg));
+    // Found by fuzzing (npm run fuzz -- hashrings): these were TypeErrors, not configuration errors.
+    ['[null]', /hashring 0 is not an object/],
+    ['[{"hashring":"default","endpoints":[null,"b:10901"]}]', /neither a string nor an object/],
+    ['[{"endpoints":[{"address":7}]}]', /without an address/],
+    ['[{"endpoints":[{"address":"a","az":[]}]}]', /az that is not a string/],
+    ['[{"endpoints":["a"],"tenants":"t"}]', /not a list of strings/],
+    ['[7]', /not an object/],
+  ])('%s is refused clearly', (text, msg) => {
+    expect(() => parseHashrings(text)).toThrow(HashringConfigError);
+    expect(() => parseHashrings(text)).toThrow(msg);
+  });
 
   test('the watcher applies valid edits and keeps the old rings on a bad one', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'strata-ring-')), 'hashrings.json');

@@ -16,7 +16,7 @@ import { HeadAppender } from './head/appender.js';
 import { Head } from './head/head.js';
 import { loadSnapshot, writeSnapshot } from './head/snapshot.js';
 import { decodeSeries, forEachSample, RECORD_SAMPLES, RECORD_SERIES } from './wal/records.js';
-import { WAL, type FsyncMode, type ReplayStats } from './wal/wal.js';
+import { listSegments, WAL, type FsyncMode, type ReplayStats } from './wal/wal.js';
 
 export interface TSDBOptions {
   dir: string;
@@ -49,7 +49,8 @@ export class TenantDB implements TenantStorage {
     readonly dir: string,
     readonly head: Head,
     readonly wal: WAL,
-    readonly replay: ReplayStats & { fromSnapshot: boolean },
+    /** How the head was loaded; `snapshotError` says why a snapshot present on disk was not used. */
+    readonly replay: ReplayStats & { fromSnapshot: boolean; snapshotError?: string },
     private readonly opts: TSDBOptions,
   ) {}
 
@@ -62,25 +63,45 @@ export class TenantDB implements TenantStorage {
     const head = new Head({ ...opts.head, blockDurationMs: opts.blockDurationMs });
     const snap = await loadSnapshot(path.join(dir, SNAPSHOT), head);
     let from;
+    let snapshotError: string | undefined;
     if (snap && 'error' in snap) {
-      opts.logger?.warn({ tenant, error: snap.error }, 'head snapshot unusable; replaying the whole WAL');
+      // Never fatal: a snapshot that cannot be read (truncated, oversized, corrupt, another version)
+      // costs a full WAL replay, not a tenant that can never open again.
+      snapshotError = snap.error;
+      const oldest = (await listSegments(path.join(dir, 'wal')))[0] ?? 0;
+      if (oldest > 0) {
+        // Checkpoints removed the segments the snapshot stood in for; what the head held from them and
+        // had not yet written to a block is gone with the snapshot.
+        opts.logger?.error({ tenant, error: snap.error, oldestWalSegment: oldest }, 'head snapshot unusable and WAL segments before it were already checkpointed away; replaying the remaining WAL, samples older than it that were not yet in a block are lost');
+      } else {
+        opts.logger?.warn({ tenant, error: snap.error }, 'head snapshot unusable; replaying the whole WAL');
+      }
     } else from = snap;
     const headForReplay = from ? head : new Head({ ...opts.head, blockDurationMs: opts.blockDurationMs });
+    let undecodable = 0;
+    let firstUndecodable = '';
     const onRecord = (type: number, payload: Buffer) => {
-      if (type === RECORD_SERIES) {
-        const { ref, labels } = decodeSeries(payload);
-        headForReplay.create(ref, labels);
-      } else if (type === RECORD_SAMPLES) {
-        forEachSample(payload, (ref, t, hi, lo) => {
-          const s = headForReplay.get(ref);
-          // Every logged sample was accepted: apply it as commit() did (see Head.applyLogged).
-          if (s) headForReplay.applyLogged(s, t, hi, lo);
-        });
+      try {
+        if (type === RECORD_SERIES) {
+          const { ref, labels } = decodeSeries(payload);
+          headForReplay.create(ref, labels);
+        } else if (type === RECORD_SAMPLES) {
+          forEachSample(payload, (ref, t, hi, lo) => {
+            const s = headForReplay.get(ref);
+            // Every logged sample was accepted: apply it as commit() did (see Head.applyLogged).
+            if (s) headForReplay.applyLogged(s, t, hi, lo);
+          });
+        }
+      } catch (e) {
+        // A record whose checksum holds but whose content does not decode (a writer bug, not a torn
+        // write) is skipped: one bad record must not keep the tenant from ever opening again.
+        if (undecodable++ === 0) firstUndecodable = (e as Error).message;
       }
     };
     const { wal, stats } = await WAL.open(path.join(dir, 'wal'), { fsync: opts.fsync, segmentBytes: opts.walSegmentBytes, logger: opts.logger, onFsync: opts.onFsync }, onRecord, from);
+    if (undecodable > 0) opts.logger?.error({ tenant, records: undecodable, error: firstUndecodable }, 'WAL records with a valid checksum did not decode; skipped them');
     opts.logger?.info({ tenant, ...stats, fromSnapshot: !!from, series: headForReplay.numSeries }, 'tenant head loaded');
-    const db = new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from }, opts);
+    const db = new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from, snapshotError }, opts);
     await db.openLocalBlocks();
     return db;
   }
@@ -178,7 +199,8 @@ export class TenantDB implements TenantStorage {
 
   /**
    * Clean shutdown: a snapshot covering the whole WAL so the next start replays nothing. The WAL
-   * segments stay until blocks cover them, so a damaged snapshot only costs a full replay.
+   * segments stay until the next checkpoint, so a damaged snapshot costs a full replay; segments a
+   * checkpoint already removed are covered by the snapshot alone (open() says so when it is lost).
    */
   async close(): Promise<void> {
     if (this.closed) return;

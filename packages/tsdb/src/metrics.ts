@@ -1,5 +1,5 @@
 /** Strata's own metrics about the TSDB: head series and time range per tenant, WAL fsyncs. */
-import { Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { TSDB } from './db.js';
 
 export function walFsyncHistogram(registry: Registry): Histogram {
@@ -35,6 +35,19 @@ export function registerTsdbMetrics(registry: Registry, db: () => TSDB | undefin
         const max = d.openTenant(t)?.stats().maxTime ?? -Infinity;
         if (Number.isFinite(max)) this.set({ tenant: t }, max / 1000);
       }
+    },
+  });
+  new Counter({
+    name: 'strata_head_snapshot_unusable_total',
+    help: 'Tenant heads opened since start whose snapshot could not be read (truncated, oversized, corrupt) and were rebuilt from the WAL instead.',
+    labelNames: ['tenant'],
+    registers: [registry],
+    collect() {
+      const d = db();
+      if (!d) return;
+      // Each tenant opens once per process: the count is 0 or 1 per tenant, taken from how its head was loaded.
+      this.reset();
+      for (const t of d.tenants()) if (d.openTenant(t)?.replay.snapshotError !== undefined) this.inc({ tenant: t });
     },
   });
 }

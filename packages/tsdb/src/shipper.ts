@@ -105,6 +105,9 @@ export class Shipper {
   private async uploadBlock(ulid: string): Promise<void> {
     const dir = path.join(this.opts.blocksDir, ulid);
     const dst = `${this.opts.prefix}${ulid}/`;
+    // A block whose meta.json cannot be read must not reach the bucket, where every reader would trip on it.
+    const meta = await fsp.readFile(path.join(dir, META_FILE));
+    parseMeta(meta.toString('utf8'), `block ${ulid}`);
     // Already complete in the bucket (uploaded before a crash lost our state): nothing to redo.
     if (await this.opts.bucket.exists(dst + META_FILE)) return;
     for (const seg of (await fsp.readdir(path.join(dir, CHUNKS_DIR))).sort()) {
@@ -113,7 +116,7 @@ export class Shipper {
     await this.opts.bucket.upload(dst + INDEX_FILE, fs.createReadStream(path.join(dir, INDEX_FILE)));
     if (fs.existsSync(path.join(dir, TOMBSTONES_FILE))) await this.opts.bucket.upload(dst + TOMBSTONES_FILE, await fsp.readFile(path.join(dir, TOMBSTONES_FILE)));
     if (fs.existsSync(path.join(dir, INDEX_HEADER_FILE))) await this.opts.bucket.upload(dst + INDEX_HEADER_FILE, await fsp.readFile(path.join(dir, INDEX_HEADER_FILE)));
-    await this.opts.bucket.upload(dst + META_FILE, await fsp.readFile(path.join(dir, META_FILE)));
+    await this.opts.bucket.upload(dst + META_FILE, meta);
   }
 
   private async applyRetention(): Promise<void> {
@@ -121,8 +124,15 @@ export class Shipper {
     for (const ulid of [...this.uploaded]) {
       const metaFile = path.join(this.opts.blocksDir, ulid, META_FILE);
       if (!fs.existsSync(metaFile)) continue;
-      const meta = parseMeta(await fsp.readFile(metaFile, 'utf8'), `block ${ulid}`);
-      if (now - meta.maxTime >= this.opts.localRetentionMs) await this.opts.dropLocal(ulid);
+      let maxTime: number;
+      try {
+        maxTime = parseMeta(await fsp.readFile(metaFile, 'utf8'), `block ${ulid}`).maxTime;
+      } catch (e) {
+        // One damaged local copy (already shipped) must not stop retention of every other block.
+        this.opts.logger?.warn({ block: ulid, err: (e as Error).message }, 'local block meta.json unreadable; kept on disk, retention skips it');
+        continue;
+      }
+      if (now - maxTime >= this.opts.localRetentionMs) await this.opts.dropLocal(ulid);
     }
   }
 }

@@ -128,3 +128,29 @@ test('a crash in the middle of an upload leaves no visible partial block, and th
   expect(await fsb.exists(`t/${first}/meta.json`)).toBe(true);
   await db.close();
 });
+
+test('a damaged local meta.json is never shipped, and an already shipped one does not stop retention of the others', async () => {
+  const dir = tmp();
+  const { db } = await ingest(dir, 3);
+  const t = await db.tenant('t');
+  const ulids = t.blocks.map((b) => b.meta.ulid);
+  expect(ulids.length).toBeGreaterThanOrEqual(3);
+  const bucket = new FlakyBucket(new FilesystemBucket(tmp()));
+  const dropped: string[] = [];
+  let retentionMs = Infinity;
+  const shipper = new Shipper({ bucket, prefix: 't/', blocksDir: t.blocksDir, get localRetentionMs() { return retentionMs; }, dropLocal: async (u) => void dropped.push(u) });
+  // The newest block's meta.json is damaged before shipping: nothing of it is uploaded, the others are.
+  const newestMeta = path.join(t.blocksDir, ulids[ulids.length - 1], 'meta.json');
+  const good = fs.readFileSync(newestMeta);
+  fs.writeFileSync(newestMeta, '{"ulid": ');
+  expect(await shipper.sync()).toBe(ulids.length - 1);
+  expect(bucket.uploads.filter((u) => u.startsWith(`t/${ulids[ulids.length - 1]}/`))).toEqual([]);
+  fs.writeFileSync(newestMeta, good);
+  expect(await shipper.sync()).toBe(1);
+  // An already shipped block's local meta.json is damaged: retention still drops every other block.
+  fs.writeFileSync(path.join(t.blocksDir, ulids[0], 'meta.json'), 'not json');
+  retentionMs = 0;
+  await expect(shipper.sync()).resolves.toBe(0);
+  expect(dropped.sort()).toEqual(ulids.slice(1).sort());
+  await db.close();
+});

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ParseError, type Expr } from '../ast.js';
+import { promqltestDir, promqltestMissingLine, promqltestPresent } from '../../test/promqltest/location.js';
 import { parse } from './parser.js';
 
 function strip(e: unknown): unknown {
@@ -49,8 +50,12 @@ describe('PromQL parser', () => {
     expect(() => parse(q)).toThrow(msg);
   });
 
-  test('every expression the conformance scripts expect to work parses', () => {
-    const dir = path.resolve(__dirname, '../../../../../shared/promqltest');
+  const scripts = promqltestDir(path.resolve(__dirname, '../../../..'));
+  const scriptsPresent = promqltestPresent(scripts);
+  // On a fresh clone without the scripts this skips with one line; .ci/run refuses to start without them.
+  if (!scriptsPresent) process.stderr.write(`${promqltestMissingLine(scripts)}\n`);
+  (scriptsPresent ? test : test.skip)('every expression the conformance scripts expect to work parses', () => {
+    const dir = scripts;
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.test'));
     expect(files.length).toBeGreaterThan(10);
     const failures: string[] = [];

@@ -1,9 +1,11 @@
 /**
  * `npm run promqltest [-- --dir D] [--baseline FILE] [--verbose] [--file NAME]`: runs Prometheus'
- * PromQL test scripts and prints a table per file and one summary line.
+ * PromQL test scripts and prints a table per file and one summary line. Without `--dir` the folder is
+ * `STRATA_PROMQLTEST_DIR`, default `../shared/promqltest`; a missing folder fails the run.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { promqltestMissingLine, promqltestPresent } from './location.js';
 import { defaultScriptDir, runFile, type EvalResult, type Group } from './runner.js';
 
 function arg(name: string): string | undefined {
@@ -15,6 +17,11 @@ async function main(): Promise<number> {
   const dir = path.resolve(arg('dir') ?? defaultScriptDir(process.cwd()));
   const verbose = process.argv.includes('--verbose');
   const only = arg('file');
+  if (!promqltestPresent(dir)) {
+    // Here a missing folder is an error, not a skip: CI runs this to keep conformance from silently stopping.
+    process.stderr.write(`${promqltestMissingLine(dir, 'nothing to run')}\n`);
+    return 1;
+  }
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.test') && (!only || f === `${only}.test`)).sort();
   const all: EvalResult[] = [];
   process.stdout.write(`| file | passed | failed | skipped |\n|---|---|---|---|\n`);

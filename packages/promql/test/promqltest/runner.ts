@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Labels } from '@strata/model';
 import { STALE_NAN, TSDB } from '@strata/tsdb';
 import { Engine, parse, type Expr, type QueryOutcome } from '@strata/promql';
+import { promqltestDir } from './location.js';
 import { parseScript, STALE, type EvalCmd, type LoadCmd } from './script.js';
 
 export const STABLE = ['aggregators', 'at_modifier', 'collision', 'functions', 'histograms', 'literals', 'name_label_dropping', 'operators', 'range_queries', 'selectors', 'staleness', 'subquery', 'trig_functions'];
@@ -204,6 +205,7 @@ function selectsAny(query: string, series: Labels[]): boolean {
   return hit;
 }
 
+/** The scripts' folder: `STRATA_PROMQLTEST_DIR` (relative to the repository root), default `../shared/promqltest`. */
 export function defaultScriptDir(repo: string): string {
-  return path.resolve(repo, '..', 'shared', 'promqltest');
+  return promqltestDir(repo);
 }

@@ -70,7 +70,15 @@ export class EncBuf {
   }
 }
 
-/** Reads what EncBuf writes, bounds-checked: corrupt input is a RangeError, never a wild read. */
+/** An index, index header or chunk file that does not decode: the one error class their readers throw. */
+export class IndexCorruptError extends Error {
+  constructor(what: string, detail: string) {
+    super(`${what}: corrupt index: ${detail}`);
+    this.name = 'IndexCorruptError';
+  }
+}
+
+/** Reads what EncBuf writes, bounds-checked: corrupt input is an IndexCorruptError, never a wild read. */
 export class DecBuf {
   pos: number;
 
@@ -83,7 +91,7 @@ export class DecBuf {
   }
 
   private need(n: number): void {
-    if (this.pos + n > this.end) throw new RangeError('index: unexpected end of data');
+    if (this.pos + n > this.end) throw new IndexCorruptError('index', 'unexpected end of data');
   }
 
   byte(): number {
@@ -115,7 +123,7 @@ export class DecBuf {
       if (b < 0x80) return v;
       mul *= 0x80;
     }
-    throw new RangeError('index: varint overflow');
+    throw new IndexCorruptError('index', 'varint overflow');
   }
 
   varint(): number {

@@ -6,6 +6,7 @@
  */
 import { crc32c } from '@node-rs/crc32';
 import type { ByteSource } from './bytesource.js';
+import { IndexCorruptError } from './encbuf.js';
 
 const MAGIC = Buffer.from('STRIDXH1');
 export const INDEX_HEADER_FILE = 'index-header';
@@ -51,14 +52,17 @@ export function encodeIndexHeader(ranges: HeaderRange[]): Buffer {
 }
 
 export function decodeIndexHeader(buf: Buffer, what: string): HeaderRange[] {
-  if (buf.length < 16 || !buf.subarray(0, 8).equals(MAGIC)) throw new Error(`${what}: not an index header`);
-  if (crc32c(buf.subarray(0, buf.length - 4)) !== buf.readUInt32BE(buf.length - 4)) throw new Error(`${what}: index header checksum mismatch`);
+  if (buf.length < 16 || !buf.subarray(0, 8).equals(MAGIC)) throw new IndexCorruptError(what, 'not an index header');
+  if (crc32c(buf.subarray(0, buf.length - 4)) !== buf.readUInt32BE(buf.length - 4)) throw new IndexCorruptError(what, 'index header checksum mismatch');
   const n = buf.readUInt32BE(8);
   const out: HeaderRange[] = [];
   let p = 12;
+  const end = buf.length - 4;
   for (let i = 0; i < n; i++) {
+    if (p + 12 > end) throw new IndexCorruptError(what, `index header range ${i} of ${n} runs past its end`);
     const offset = buf.readDoubleBE(p);
     const len = buf.readUInt32BE(p + 8);
+    if (p + 12 + len > end) throw new IndexCorruptError(what, `index header range ${i} of ${len} bytes runs past its end`);
     out.push({ offset, bytes: buf.subarray(p + 12, p + 12 + len) });
     p += 12 + len;
   }

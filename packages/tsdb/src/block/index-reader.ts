@@ -6,15 +6,10 @@ import { crc32c } from '@node-rs/crc32';
 import { Labels, type Matcher } from '@strata/model';
 import { difference, intersect, union } from '../head/postings.js';
 import type { ByteSource } from './bytesource.js';
-import { DecBuf } from './encbuf.js';
-import { INDEX_MAGIC } from './writer.js';
+import { DecBuf, IndexCorruptError } from './encbuf.js';
 
-export class IndexCorruptError extends Error {
-  constructor(what: string, detail: string) {
-    super(`${what}: corrupt index: ${detail}`);
-    this.name = 'IndexCorruptError';
-  }
-}
+export { IndexCorruptError };
+import { INDEX_MAGIC } from './writer.js';
 
 export interface ChunkMeta {
   minT: number;
@@ -48,6 +43,8 @@ export class IndexReader {
     private readonly symbols: string[],
     /** label name -> sorted values and their postings offsets. */
     private readonly postingsTable: Map<string, { values: string[]; offsets: number[] }>,
+    /** File size: every length read from the file is checked against it before anything is read or allocated. */
+    private readonly size: number,
   ) {}
 
   static async open(src: ByteSource, what = 'index'): Promise<IndexReader> {
@@ -60,14 +57,16 @@ export class IndexReader {
     if (crc32c(tocBuf.subarray(0, 48)) !== tocBuf.readUInt32BE(48)) throw new IndexCorruptError(what, 'TOC checksum mismatch');
     const d = new DecBuf(tocBuf);
     const toc: Toc = { symbols: d.be64(), series: d.be64(), labelIndices: d.be64(), labelOffsets: d.be64(), postings: d.be64(), postingsOffsets: d.be64() };
-    const symBody = await readSection(src, toc.symbols, what, 'symbol table');
+    const symBody = await readSection(src, size, toc.symbols, what, 'symbol table');
     const sd = new DecBuf(symBody);
     const n = sd.be32();
+    // Each symbol takes at least its length byte: a larger count is corruption, not a big table.
+    if (n > symBody.length) throw new IndexCorruptError(what, `symbol count ${n} exceeds the table's ${symBody.length} bytes`);
     const symbols: string[] = new Array(n);
     for (let i = 0; i < n; i++) symbols[i] = sd.uvarintStr();
     const table = new Map<string, { values: string[]; offsets: number[] }>();
     if (toc.postingsOffsets !== 0) {
-      const pd = new DecBuf(await readSection(src, toc.postingsOffsets, what, 'postings offset table'));
+      const pd = new DecBuf(await readSection(src, size, toc.postingsOffsets, what, 'postings offset table'));
       const entries = pd.be32();
       for (let i = 0; i < entries; i++) {
         if (pd.byte() !== 2) throw new IndexCorruptError(what, 'postings offset entry without 2 keys');
@@ -80,7 +79,7 @@ export class IndexReader {
         e.offsets.push(off);
       }
     }
-    return new IndexReader(src, what, symbols, table);
+    return new IndexReader(src, what, symbols, table, size);
   }
 
   symbol(i: number): string {
@@ -106,7 +105,8 @@ export class IndexReader {
   }
 
   private async readPostings(offset: number): Promise<Uint32Array> {
-    const body = await readSection(this.src, offset, this.what, 'postings list');
+    const body = await readSection(this.src, this.size, offset, this.what, 'postings list');
+    if (body.length < 4) throw new IndexCorruptError(this.what, 'postings list shorter than its count');
     const n = body.readUInt32BE(0);
     if (4 + 4 * n > body.length) throw new IndexCorruptError(this.what, 'postings list longer than its section');
     const out = new Uint32Array(n);
@@ -152,7 +152,8 @@ export class IndexReader {
       let j = i;
       while (j + 1 < ids.length && (ids[j + 1] - ids[j]) * 16 <= SERIES_MERGE_GAP) j++;
       const from = ids[i] * 16;
-      const buf = await this.src.read(from, ids[j] * 16 - from + SERIES_TAIL_GUESS);
+      if (from >= this.size) throw new IndexCorruptError(this.what, `series ${ids[i]} lies past the end of the file`);
+      const buf = await this.src.read(from, Math.min(ids[j] * 16 - from + SERIES_TAIL_GUESS, this.size - from));
       for (let k = i; k <= j; k++) out[k] = this.parseSeries(ids[k], buf, ids[k] * 16 - from) ?? (await this.series(ids[k]));
       i = j + 1;
     }
@@ -174,10 +175,12 @@ export class IndexReader {
 
   async series(id: number): Promise<SeriesEntry> {
     const offset = id * 16;
-    let buf = await this.src.read(offset, 512);
+    if (offset >= this.size) throw new IndexCorruptError(this.what, `series ${id} lies past the end of the file`);
+    let buf = await this.src.read(offset, Math.min(512, this.size - offset));
     const lenDec = new DecBuf(buf);
     const len = lenDec.uvarint();
     const need = lenDec.pos + len + 4;
+    if (need > this.size - offset) throw new IndexCorruptError(this.what, `series ${id} runs past the end of the file`);
     if (buf.length < need) buf = await this.src.read(offset, need);
     if (buf.length < need) throw new IndexCorruptError(this.what, `series ${id} runs past the end of the file`);
     return this.decodeSeries(id, buf.subarray(lenDec.pos, lenDec.pos + len + 4));
@@ -190,12 +193,15 @@ export class IndexReader {
     if (crc32c(content) !== withCrc.readUInt32BE(len)) throw new IndexCorruptError(this.what, `series ${id} checksum mismatch`);
     const d = new DecBuf(content);
     const nl = d.uvarint();
+    // Counts are checked against the entry's size (each item takes at least a byte) before allocating.
+    if (nl * 2 > content.length) throw new IndexCorruptError(this.what, `series ${id} claims ${nl} labels in ${content.length} bytes`);
     const pairs: string[] = new Array(nl * 2);
     for (let i = 0; i < nl; i++) {
       pairs[2 * i] = this.symbol(d.uvarint());
       pairs[2 * i + 1] = this.symbol(d.uvarint());
     }
     const nc = d.uvarint();
+    if (nc * 3 > content.length) throw new IndexCorruptError(this.what, `series ${id} claims ${nc} chunks in ${content.length} bytes`);
     const chunks: ChunkMeta[] = new Array(nc);
     let prevMaxT = 0;
     let prevRef = 0;
@@ -221,10 +227,13 @@ export class IndexReader {
 }
 
 /** Reads a section with a 4-byte length prefix and a trailing CRC, verifying the CRC. */
-async function readSection(src: ByteSource, offset: number, what: string, name: string): Promise<Buffer> {
+async function readSection(src: ByteSource, size: number, offset: number, what: string, name: string): Promise<Buffer> {
+  if (offset + 4 > size) throw new IndexCorruptError(what, `${name} at ${offset} runs past the end of the file`);
   const lenBuf = await src.read(offset, 4);
   if (lenBuf.length < 4) throw new IndexCorruptError(what, `${name} at ${offset} runs past the end of the file`);
   const len = lenBuf.readUInt32BE(0);
+  // Checked before reading: a corrupt length must not make the source allocate up to 4 GiB.
+  if (offset + 8 + len > size) throw new IndexCorruptError(what, `${name} at ${offset} of ${len} bytes runs past the end of the file`);
   const buf = await src.read(offset + 4, len + 4);
   if (buf.length < len + 4) throw new IndexCorruptError(what, `${name} at ${offset} runs past the end of the file`);
   const body = buf.subarray(0, len);

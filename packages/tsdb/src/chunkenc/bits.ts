@@ -80,6 +80,11 @@ export class BitWriter {
   }
 }
 
+/** A chunk's bytes do not decode: truncated or corrupt. The one error class chunk decoding throws. */
+export class ChunkCorruptError extends Error {
+  override name = 'ChunkCorruptError';
+}
+
 export class BitReader {
   private pos = 0; // bit position
   private readonly limit: number;
@@ -98,7 +103,7 @@ export class BitReader {
   }
 
   readBit(): number {
-    if (this.pos >= this.limit) throw new RangeError('XOR chunk: unexpected end of bit stream');
+    if (this.pos >= this.limit) throw new ChunkCorruptError('XOR chunk: unexpected end of bit stream');
     const b = (this.buf[this.pos >>> 3] >>> (7 - (this.pos & 7))) & 1;
     this.pos++;
     return b;
@@ -107,7 +112,7 @@ export class BitReader {
   /** Reads `n` (0..32) bits as an unsigned number. */
   readBits(n: number): number {
     if (n === 0) return 0;
-    if (this.pos + n > this.limit) throw new RangeError('XOR chunk: unexpected end of bit stream');
+    if (this.pos + n > this.limit) throw new ChunkCorruptError('XOR chunk: unexpected end of bit stream');
     let v = 0;
     let left = n;
     while (left > 0) {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decodeXORInto, floatBits, XOREncoder, XORIterator } from './xor.js';
+import { ChunkCorruptError, decodeXORInto, floatBits, XOREncoder, XORIterator } from './xor.js';
 import { isStaleNaN, STALE_NAN } from './stale.js';
 
 function roundTrip(ts: number[], hi: number[], lo: number[]): { ts: number[]; hi: number[]; lo: number[] } {
@@ -89,13 +89,45 @@ describe('XOR chunk', () => {
     expect(Object.is(vsOut[1], -0)).toBe(true);
   });
 
-  test('a truncated chunk is a RangeError, not garbage or a hang', () => {
+  test('a truncated chunk is a ChunkCorruptError, not garbage or a hang', () => {
     const e = new XOREncoder();
     for (let i = 0; i < 50; i++) e.append(i * 1000 + (i % 7), Math.random());
     const bytes = e.bytes().slice(0, 20);
     const it = new XORIterator(bytes);
     expect(() => {
       while (it.next());
-    }).toThrow(RangeError);
+    }).toThrow(ChunkCorruptError);
+  });
+
+  // Found by fuzzing (npm run fuzz -- xor-chunk): these were RangeErrors, which callers cannot tell
+  // apart from bugs. Chunks come from blocks in a bucket and from remote-read peers.
+  test.each([
+    ['shorter than its header', Buffer.from([0])],
+    ['an overlong first timestamp varint', Buffer.from([0, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])],
+    ['a count larger than its bits', Buffer.from([0xff, 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0])],
+  ])('%s is a ChunkCorruptError', (_name, bytes) => {
+    expect(() => {
+      const it = new XORIterator(bytes);
+      while (it.next());
+    }).toThrow(ChunkCorruptError);
+  });
+
+  test('any damage to a chunk decodes to something or throws ChunkCorruptError, never another error', () => {
+    const e = new XOREncoder();
+    for (let i = 0; i < 40; i++) e.append(1_000_000 + i * 15_000 + (i % 5) * 7, i % 3 === 0 ? NaN : i * 0.1);
+    const good = e.bytes().slice();
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.nat(good.length), (edits, cut) => {
+        const bytes = good.slice(0, Math.max(cut, 0));
+        for (const [at, v] of edits) if (at < bytes.length) bytes[at] = v;
+        try {
+          const it = new XORIterator(bytes);
+          while (it.next());
+        } catch (err) {
+          expect(err).toBeInstanceOf(ChunkCorruptError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -6,7 +6,9 @@
  * the previous one, re-using the previous leading/trailing-zero window when the new bits fit in it.
  * Values are carried as raw bits end to end so NaN payloads (the staleness marker) survive.
  */
-import { BitReader, BitWriter } from './bits.js';
+import { BitReader, BitWriter, ChunkCorruptError } from './bits.js';
+
+export { ChunkCorruptError };
 
 export const ENCODING_XOR = 1;
 /** Prometheus cuts head chunks at 120 samples. */
@@ -206,7 +208,7 @@ export class XORIterator {
   private trailing = 0;
 
   constructor(chunk: Uint8Array) {
-    if (chunk.length < 2) throw new RangeError('XOR chunk: shorter than its header');
+    if (chunk.length < 2) throw new ChunkCorruptError('XOR chunk: shorter than its header');
     this.total = xorNumSamples(chunk);
     this.r = new BitReader(chunk, 2);
   }
@@ -297,7 +299,7 @@ function readUvarint(r: BitReader): number {
     if (b < 0x80) return v;
     mul *= 0x80;
   }
-  throw new RangeError('XOR chunk: varint overflow');
+  throw new ChunkCorruptError('XOR chunk: varint overflow');
 }
 
 function readVarint(r: BitReader): number {

@@ -4,7 +4,9 @@
  * to, u32 series count, then per series: u32 ref, labels (u32 count, per string u32 length +
  * UTF-8), f64 maxT, u32 last value bits lo/hi, u32 chunk count, per chunk f64 minT, f64 maxT,
  * u32 length, bytes (the open chunk is stored closed), u32 out-of-order count, per sample f64 t,
- * u32 lo, u32 hi; finally u32 CRC32-Castagnoli of everything before it.
+ * u32 lo, u32 hi; finally u32 CRC32-Castagnoli of everything before it. Both directions stream,
+ * so neither the file size nor the head size is bounded by a single buffer (Node refuses to read
+ * files over 2 GiB whole), and a damaged file is refused with a reason, never thrown.
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -126,65 +128,194 @@ export async function writeSnapshot(file: string, head: Head, pos: WalPosition):
   await syncDir(path.dirname(file));
 }
 
-/** Loads a snapshot into an empty head; returns the WAL position to replay from, or undefined if absent/invalid. */
-export async function loadSnapshot(file: string, head: Head): Promise<WalPosition | { error: string } | undefined> {
-  let buf: Buffer;
+/** The snapshot is read in pieces of this size; memory for reading stays flat for any file size. */
+const READ_BYTES = 1 << 20;
+/**
+ * No single series takes this many bytes (labels, a head's chunks, out-of-order samples); a larger
+ * length field means corruption, and refusing it keeps a corrupt file from allocating without bound.
+ */
+const MAX_SERIES_BYTES = 128 << 20;
+const HEADER_BYTES = MAGIC.length + 16;
+
+/** Why a snapshot cannot be used; the caller replays the whole WAL instead. */
+export class SnapshotUnreadable extends Error {
+  override name = 'SnapshotUnreadable';
+}
+
+/**
+ * Reads a file front to back through one window buffer, checksumming every byte before the 4-byte
+ * trailer as it goes. Callers test `has(n)` and `await fill(n)` only when the window runs short, so
+ * parsing stays synchronous between refills.
+ */
+class SnapshotReader {
+  private buf = Buffer.alloc(READ_BYTES);
+  /** File offset of buf[0]. */
+  private base = 0;
+  /** Valid bytes in buf. */
+  private len = 0;
+  /** Next byte to parse, relative to buf. */
+  p = 0;
+  crc = 0;
+  /** The checksum covers [0, dataEnd); the trailer follows. */
+  readonly dataEnd: number;
+
+  constructor(
+    private readonly fh: fsp.FileHandle,
+    readonly size: number,
+    private readonly readBytes: number,
+  ) {
+    this.dataEnd = size - 4;
+    this.buf = Buffer.alloc(readBytes);
+  }
+
+  /** File offset of the next byte to parse. */
+  get offset(): number {
+    return this.base + this.p;
+  }
+
+  has(n: number): boolean {
+    return this.p + n <= this.len;
+  }
+
+  /** Makes [offset, offset + n) available in the window; past the checksummed data is a truncated file. */
+  async fill(n: number, limit = this.dataEnd): Promise<void> {
+    if (this.has(n)) return;
+    if (this.offset + n > limit) throw new SnapshotUnreadable(`truncated: needs ${n} bytes at offset ${this.offset}, file has ${this.size}`);
+    const keep = this.len - this.p;
+    const next = n > this.buf.length ? Buffer.alloc(Math.max(n, this.readBytes)) : this.buf;
+    this.buf.copy(next, 0, this.p, this.len);
+    this.buf = next;
+    this.base += this.p;
+    this.p = 0;
+    this.len = keep;
+    while (this.len < n) {
+      const at = this.base + this.len;
+      const { bytesRead } = await this.fh.read(this.buf, this.len, Math.min(this.buf.length - this.len, this.size - at), at);
+      if (bytesRead === 0) throw new SnapshotUnreadable(`truncated: file ended at offset ${at} (size changed while reading)`);
+      const covered = Math.max(0, Math.min(bytesRead, this.dataEnd - at));
+      if (covered > 0) this.crc = crc32c(this.buf.subarray(this.len, this.len + covered), this.crc);
+      this.len += bytesRead;
+    }
+  }
+
+  u32(): number {
+    const v = this.buf.readUInt32LE(this.p);
+    this.p += 4;
+    return v;
+  }
+
+  f64(): number {
+    const v = this.buf.readDoubleLE(this.p);
+    this.p += 8;
+    return v;
+  }
+
+  /** A copy of the next n bytes (the window is reused). */
+  copy(n: number): Uint8Array {
+    const out = Uint8Array.prototype.slice.call(this.buf, this.p, this.p + n);
+    this.p += n;
+    return out;
+  }
+
+  str(n: number): string {
+    const v = this.buf.toString('utf8', this.p, this.p + n);
+    this.p += n;
+    return v;
+  }
+
+  /** A length field that must fit in what is left of one series and of the file. */
+  length(what: string, seriesStart: number): number {
+    const n = this.u32();
+    if (this.offset + n > this.dataEnd) throw new SnapshotUnreadable(`${what} of ${n} bytes at offset ${this.offset - 4} runs past the end of the file (truncated or corrupt)`);
+    if (this.offset - seriesStart + n > MAX_SERIES_BYTES) throw new SnapshotUnreadable(`${what} of ${n} bytes at offset ${this.offset - 4} makes a series larger than ${MAX_SERIES_BYTES} bytes (corrupt)`);
+    return n;
+  }
+}
+
+/**
+ * Loads a snapshot into an empty head, streaming it within bounded memory (one read window plus
+ * the largest series). Returns the WAL position to replay from, undefined if there is no snapshot,
+ * or `{ error }` if it is unusable for any reason (short, oversized, corrupt, another version, an
+ * I/O error); then the head holds an unspecified part of it and must be discarded.
+ */
+export async function loadSnapshot(file: string, head: Head, readBytes = READ_BYTES): Promise<WalPosition | { error: string } | undefined> {
+  let fh: fsp.FileHandle;
   try {
-    buf = await fsp.readFile(file);
+    fh = await fsp.open(file, 'r');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    return { error: (e as Error).message };
   }
-  if (buf.length < MAGIC.length + 20 || !buf.subarray(0, 8).equals(MAGIC)) return { error: 'bad magic or too short' };
-  if (crc32c(buf.subarray(0, buf.length - 4)) !== buf.readUInt32LE(buf.length - 4)) return { error: 'checksum mismatch' };
-  let p = 8;
-  const u32 = () => {
-    const v = buf.readUInt32LE(p);
-    p += 4;
-    return v;
-  };
-  const f64 = () => {
-    const v = buf.readDoubleLE(p);
-    p += 8;
-    return v;
-  };
-  const segment = u32();
-  const offset = f64();
-  const n = u32();
+  try {
+    return await readInto(new SnapshotReader(fh, (await fh.stat()).size, readBytes), head);
+  } catch (e) {
+    return { error: (e as Error).message };
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+async function readInto(r: SnapshotReader, head: Head): Promise<WalPosition> {
+  if (r.size < HEADER_BYTES + 4) throw new SnapshotUnreadable(`too short: ${r.size} bytes`);
+  await r.fill(HEADER_BYTES);
+  if (!r.copy(MAGIC.length).every((b, i) => b === MAGIC[i])) throw new SnapshotUnreadable('bad magic (not a snapshot, or another version)');
+  const segment = r.u32();
+  const offset = r.f64();
+  const n = r.u32();
   for (let i = 0; i < n; i++) {
-    const ref = u32();
-    const np = u32();
-    const pairs: string[] = new Array(np);
+    const start = r.offset;
+    if (!r.has(8)) await r.fill(8);
+    const ref = r.u32();
+    const np = r.u32();
+    // Every label string takes at least its 4-byte length.
+    if (np * 4 > r.dataEnd - r.offset || np * 4 > MAX_SERIES_BYTES) throw new SnapshotUnreadable(`label count ${np} at offset ${r.offset - 4} runs past the end of the file (truncated or corrupt)`);
+    const pairs: string[] = [];
     for (let k = 0; k < np; k++) {
-      const len = u32();
-      pairs[k] = buf.toString('utf8', p, p + len);
-      p += len;
+      if (!r.has(4)) await r.fill(4);
+      const len = r.length('label string', start);
+      if (!r.has(len)) await r.fill(len);
+      pairs.push(r.str(len));
     }
+    if (!r.has(20)) await r.fill(20);
+    const maxT = r.f64();
+    const lastLo = r.u32();
+    const lastHi = r.u32();
+    const nc = r.u32();
+    if (nc * 20 > r.dataEnd - r.offset) throw new SnapshotUnreadable(`chunk count ${nc} at offset ${r.offset - 4} runs past the end of the file (truncated or corrupt)`);
     const s = head.create(ref, Labels.fromSortedPairs(pairs));
-    s.maxT = f64();
-    s.lastLo = u32();
-    s.lastHi = u32();
-    const nc = u32();
+    s.maxT = maxT;
+    s.lastLo = lastLo;
+    s.lastHi = lastHi;
     for (let c = 0; c < nc; c++) {
-      const minT = f64();
-      const maxT = f64();
-      const len = u32();
-      s.chunks.push({ minT, maxT, data: Uint8Array.prototype.slice.call(buf, p, p + len) });
-      p += len;
+      if (!r.has(20)) await r.fill(20);
+      const minT = r.f64();
+      const cmaxT = r.f64();
+      const len = r.length('chunk', start);
+      if (!r.has(len)) await r.fill(len);
+      s.chunks.push({ minT, maxT: cmaxT, data: r.copy(len) });
       if (minT < head.minT) head.minT = minT;
-      if (maxT > head.maxT) head.maxT = maxT;
+      if (cmaxT > head.maxT) head.maxT = cmaxT;
     }
-    const no = u32();
+    if (!r.has(4)) await r.fill(4);
+    const no = r.u32();
+    if (no * 16 > r.dataEnd - r.offset || r.offset - start + no * 16 > MAX_SERIES_BYTES) {
+      throw new SnapshotUnreadable(`out-of-order count ${no} at offset ${r.offset - 4} runs past the end of the file or the per-series bound (truncated or corrupt)`);
+    }
     if (no > 0) {
+      if (!r.has(no * 16)) await r.fill(no * 16);
       s.ooo = new OOOBuffer();
       for (let k = 0; k < no; k++) {
-        const t = f64();
-        const lo = u32();
-        const hi = u32();
+        const t = r.f64();
+        const lo = r.u32();
+        const hi = r.u32();
         s.ooo.insert(t, hi, lo);
         if (t < head.minT) head.minT = t;
       }
     }
   }
+  if (r.offset !== r.dataEnd) throw new SnapshotUnreadable(`${r.dataEnd - r.offset} bytes after the last of ${n} series (oversized or corrupt)`);
+  await r.fill(4, r.size);
+  const want = r.u32();
+  if (r.crc !== want) throw new SnapshotUnreadable('checksum mismatch');
   return { segment, offset };
 }

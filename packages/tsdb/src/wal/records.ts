@@ -86,6 +86,8 @@ export function decodeSeries(payload: Buffer): { ref: number; labels: Labels } {
     }
   };
   const n = readUvarint();
+  // Every string takes at least its length byte: a larger count is corruption, not a big series.
+  if (n > payload.length) throw new RangeError('series record truncated');
   const pairs: string[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const len = readUvarint();
