@@ -3,3 +3,4 @@ export * from './matchers.js';
 export * from './storage.js';
 export * from './errors.js';
 export * from './merge.js';
+export * from './tenant-id.js';

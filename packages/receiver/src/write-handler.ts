@@ -11,6 +11,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { StrataError, toStrataError, type ErrorId, type Labels } from '@strata/model';
 import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
 import { decodeSeriesSelection, decodeWriteRequestV1, decodeWriteRequestV2, SERIES_SELECTION_HEADER, snappyDecode, wireLabelsEqual, type WriteBatch } from '@strata/remote';
+import { tenantOf } from '@strata/api';
 import { Limits, RateLimiter } from './limits.js';
 import { MetadataStore } from './metadata-store.js';
 import type { MemoryBudget } from './memory-budget.js';
@@ -71,8 +72,6 @@ function metrics(registry: Registry): Metrics {
   };
 }
 
-const TENANT_RE = /^[a-zA-Z0-9!\-_.*'()]{1,150}$/;
-
 export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const cfg = opts.config;
   const m = metrics(opts.registry);
@@ -99,15 +98,6 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     }
   };
 
-  const tenantOf = (req: IncomingMessage): string => {
-    if (!cfg.multiTenancy) return 'anonymous';
-    const v = req.headers[cfg.tenantHeader.toLowerCase()];
-    const id = Array.isArray(v) ? v[0] : v;
-    if (!id) throw new StrataError('missing-tenant', `no tenant ID in the ${cfg.tenantHeader} header while multi-tenancy is enabled`);
-    if (!TENANT_RE.test(id) || id === '.' || id === '..') throw new StrataError('missing-tenant', `tenant ID ${JSON.stringify(id)} is invalid: use up to 150 characters of [a-zA-Z0-9!-_.*'()]`);
-    return id;
-  };
-
   return async (req, res) => {
     const start = process.hrtime.bigint();
     let version = 'unknown';
@@ -132,7 +122,7 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
           throw new StrataError('too-many-inflight-bytes', `the receiver is processing ${inflight} request bytes, above --receiver.max-inflight-bytes (${cfg.maxInflightBytes}); retry later`, { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS });
         }
       }, reserve);
-      const tenant = tenantOf(req);
+      const tenant = tenantOf(req, { multiTenancy: cfg.multiTenancy, header: cfg.tenantHeader });
       const raw = snappyDecode(body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
       // A request forwarded by another receiver is this receiver's share: store it, never
       // forward again. It may be the client's whole body with a selection of the series to keep.
