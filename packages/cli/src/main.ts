@@ -1,4 +1,5 @@
 /** The `strata` command: picks a component and wires configuration to objects; nothing else. */
+import { loadWebConfig, WebConfigError } from '@strata/api';
 import { ConfigError, loadConfig, parseArgs } from './config.js';
 import { helpText } from './help.js';
 import { COMPONENTS } from './options.js';
@@ -33,6 +34,14 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     throw e;
+  }
+  // Checked before anything starts, as Prometheus refuses to start with a bad web config.
+  try {
+    if (config.str('web.config.file')) loadWebConfig(config.str('web.config.file'));
+  } catch (e) {
+    if (!(e instanceof WebConfigError)) throw e;
+    process.stderr.write(`--web.config.file ${config.str('web.config.file')}: ${e.message}\n`);
+    return 2;
   }
   switch (component) {
     case 'all':

@@ -18,6 +18,7 @@ const MiB = 1024 * 1024;
 export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'config.file', type: 'string', default: '', help: 'YAML configuration file; flags override its keys.' },
   { flag: 'http.address', type: 'string', default: '0.0.0.0:9009', help: 'host:port the HTTP API listens on.' },
+  { flag: 'web.config.file', type: 'string', default: '', help: "Prometheus' web configuration file (exporter-toolkit format): tls_server_config, basic_auth_users (bcrypt), http_server_config.headers for this component's HTTP listener; the file and the certificates it names are reloaded when they change." },
   { flag: 'storage.path', type: 'string', default: './data', help: 'Local directory for the WAL, head snapshots and blocks awaiting upload.' },
   { flag: 'objstore.config-file', type: 'string', default: '', help: 'Object storage configuration in the Thanos objstore YAML format (type: FILESYSTEM|S3). Default: a local folder under --storage.path/bucket.' },
   { flag: 'log.level', type: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'Log level.' },

@@ -45,6 +45,7 @@ export const ERRORS = {
   'invalid-request-body': { status: 400, errorType: 'bad_data', doc: 'body is not valid snappy-compressed protobuf' },
   'invalid-symbol-reference': { status: 400, errorType: 'bad_data', doc: 'remote-write 2.0 symbol reference out of range' },
   'missing-tenant': { status: 401, errorType: 'unauthorized', doc: 'multi-tenancy is enabled and X-Scope-OrgID is missing' },
+  'unauthorized': { status: 401, errorType: 'unauthorized', doc: 'basic_auth_users is configured and the request has no or wrong credentials (WWW-Authenticate: Basic)' },
   'invalid-tenant': { status: 400, errorType: 'bad_data', doc: "tenant ID has characters outside [a-zA-Z0-9!-_.*'()], is longer than 150, is '.' or '..', or is reserved" },
   'request-too-large': { status: 413, errorType: 'too_large', doc: 'body exceeds the configured maximum request size' },
   'unsupported-content-type': { status: 415, errorType: 'unsupported_media_type', doc: 'Content-Type or proto= is not a remote-write format we speak' },

@@ -137,7 +137,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
 
   const host = addr.address === '0.0.0.0' || addr.address === '::' ? 'localhost' : addr.address;
-  const base = `http://${host}:${addr.port}`;
+  const base = `${server.scheme}://${host}:${addr.port}`;
   process.stdout.write(
     [
       '',
