@@ -11,3 +11,4 @@ export * from './tsdb-status.js';
 export * from './cardinality-api.js';
 export * from './web-config.js';
 export * from './web-guard.js';
+export * from './http-client.js';

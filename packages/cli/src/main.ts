@@ -1,5 +1,5 @@
 /** The `strata` command: picks a component and wires configuration to objects; nothing else. */
-import { loadWebConfig, WebConfigError } from '@strata/api';
+import { HttpClientConfigError, loadHttpClientConfig, loadWebConfig, WebConfigError } from '@strata/api';
 import { ConfigError, loadConfig, parseArgs } from './config.js';
 import { helpText } from './help.js';
 import { COMPONENTS } from './options.js';
@@ -36,12 +36,15 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   // Checked before anything starts, as Prometheus refuses to start with a bad web config.
-  try {
-    if (config.str('web.config.file')) loadWebConfig(config.str('web.config.file'));
-  } catch (e) {
-    if (!(e instanceof WebConfigError)) throw e;
-    process.stderr.write(`--web.config.file ${config.str('web.config.file')}: ${e.message}\n`);
-    return 2;
+  const files: [string, (f: string) => unknown][] = [['web.config.file', loadWebConfig], ['receive.forward-client-config-file', loadHttpClientConfig], ['querier.store-client-config-file', loadHttpClientConfig]];
+  for (const [flag, load] of files) {
+    try {
+      if (config.str(flag)) load(config.str(flag));
+    } catch (e) {
+      if (!(e instanceof WebConfigError) && !(e instanceof HttpClientConfigError)) throw e;
+      process.stderr.write(`--${flag} ${config.str(flag)}: ${e.message}\n`);
+      return 2;
+    }
   }
   switch (component) {
     case 'all':

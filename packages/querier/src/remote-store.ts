@@ -6,12 +6,21 @@
 import { Labels, StrataError, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
 import { decodeChunkedFrames, encodeReadRequest, RESPONSE_STREAMED_XOR_CHUNKS, snappyEncode } from '@strata/remote';
 import { XORIterator } from '@strata/tsdb';
+import type { HttpClient } from '@strata/api';
 import type { Store } from './fanout.js';
 
 export interface RemoteStoreOptions {
   url: string;
   tenantHeader: string;
   timeoutMs: number;
+  /** TLS and credentials for this store (Prometheus' tls_config/basic_auth/authorization). */
+  client?: HttpClient;
+}
+
+type FetchInit = { method?: string; body?: Buffer | URLSearchParams; headers?: Record<string, string>; signal?: AbortSignal };
+
+function send(o: RemoteStoreOptions, url: string, init: FetchInit): Promise<Response> {
+  return o.client ? o.client.fetch(url, init) : fetch(url, init);
 }
 
 type StoreInfo = Record<string, { minTime: number; maxTime: number }>;
@@ -41,7 +50,7 @@ export class RemoteStore implements Store, Queryable {
           return;
         }
         try {
-          const r = await fetch(`${this.opts.url}/api/v1/status/stores`, { headers: { [this.opts.tenantHeader]: tenant }, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+          const r = await send(this.opts, `${this.opts.url}/api/v1/status/stores`, { headers: { [this.opts.tenantHeader]: tenant }, signal: AbortSignal.timeout(this.opts.timeoutMs) });
           const range = ((await r.json()) as { data?: StoreInfo }).data?.[tenant];
           if (r.status === 200 && range) this.info.set(tenant, range);
           else this.info.delete(tenant);
@@ -85,7 +94,7 @@ class RemoteQuerier implements Querier {
         acceptedResponseTypes: [RESPONSE_STREAMED_XOR_CHUNKS],
       }),
     );
-    const r = await fetch(`${this.opts.url}/api/v1/read`, {
+    const r = await send(this.opts, `${this.opts.url}/api/v1/read`, {
       method: 'POST',
       body,
       headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', [this.opts.tenantHeader]: this.tenant },
@@ -119,7 +128,7 @@ class RemoteQuerier implements Querier {
   private async api<T>(path: string, params: URLSearchParams, hints: SelectHints): Promise<T> {
     if (Number.isFinite(hints.start)) params.set('start', String(hints.start / 1000));
     if (Number.isFinite(hints.end)) params.set('end', String(hints.end / 1000));
-    const r = await fetch(`${this.opts.url}${path}`, { method: 'POST', body: params, headers: { [this.opts.tenantHeader]: this.tenant }, signal: this.signal(hints) });
+    const r = await send(this.opts, `${this.opts.url}${path}`, { method: 'POST', body: params, headers: { [this.opts.tenantHeader]: this.tenant }, signal: this.signal(hints) });
     const body = (await r.json()) as { status: string; data: T; error?: string };
     if (body.status !== 'success') throw storeError(r.status, body.error ?? '');
     return body.data;

@@ -9,7 +9,7 @@ import { FanoutQueryable, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
-import { component, list } from './common.js';
+import { component, httpClientFrom, list } from './common.js';
 import { Engine } from '@strata/promql';
 import { createWriteHandler, defaultMemoryLimit, Distributor, Limits, MemoryBudget, MetadataStore } from '@strata/receiver';
 import { Hashrings, watchHashrings } from '@strata/ring';
@@ -84,6 +84,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       forwardTimeoutMs: cfg.num('receive.forward-timeout'),
       tenantHeader: tenancy.header,
       registry,
+      client: httpClientFrom(cfg.str('receive.forward-client-config-file')),
     });
     const d = distributor;
     router.add('GET', '/api/v1/status/hashrings', (_req, res) => sendResult(res, success(rings?.status(d.opts.replicationFactor) ?? [])));

@@ -2,7 +2,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { StrataError } from '@strata/model';
-import { HttpServer, mountStatusRoutes, Router, WebConfigWatcher } from '@strata/api';
+import { HttpClient, HttpServer, loadHttpClientConfig, mountStatusRoutes, Router, WebConfigWatcher } from '@strata/api';
 import { Engine } from '@strata/promql';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -67,4 +67,9 @@ export function waitForSignal(logger: Logger, onStop: () => Promise<void>): Prom
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
   });
+}
+
+/** An HTTP client from a Prometheus-shaped client configuration file, or plain HTTP without one. */
+export function httpClientFrom(file: string): HttpClient {
+  return new HttpClient(file ? loadHttpClientConfig(file) : {});
 }
