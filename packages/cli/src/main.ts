@@ -1,5 +1,6 @@
 /** The `strata` command: picks a component and wires configuration to objects; nothing else. */
 import { HttpClientConfigError, loadHttpClientConfig, loadWebConfig, WebConfigError } from '@strata/api';
+import { ForwardAuth } from '@strata/receiver';
 import { ConfigError, loadConfig, parseArgs } from './config.js';
 import { helpText } from './help.js';
 import { COMPONENTS } from './options.js';
@@ -43,6 +44,19 @@ async function main(argv: string[]): Promise<number> {
     } catch (e) {
       if (!(e instanceof WebConfigError) && !(e instanceof HttpClientConfigError)) throw e;
       process.stderr.write(`--${flag} ${config.str(flag)}: ${e.message}\n`);
+      return 2;
+    }
+  }
+  if (component === 'all' || component === 'receiver') {
+    let secret;
+    try {
+      secret = ForwardAuth.from(config.str('receive.forward-secret'), config.str('receive.forward-secret-file'));
+    } catch (e) {
+      process.stderr.write(`--receive.forward-secret-file: ${(e as Error).message}\n`);
+      return 2;
+    }
+    if (config.str('receive.hashrings-file') && !secret) {
+      process.stderr.write('--receive.hashrings-file needs --receive.forward-secret-file: receivers sign the writes they forward with a secret they share, and refuse unsigned ones\n');
       return 2;
     }
   }

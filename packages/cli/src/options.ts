@@ -47,6 +47,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'receive.replication-factor', type: 'int', default: 1, help: 'How many receivers store each series; a write is acknowledged at floor(RF/2)+1.' },
   { flag: 'receive.local-endpoint', type: 'string', default: '', help: 'This receiver as the hashrings file names it (default: --http.address).' },
   { flag: 'receive.forward-client-config-file', type: 'string', default: '', help: "How to reach the other receivers: YAML with Prometheus' tls_config, basic_auth and authorization blocks (as in a remote_write section). With a tls_config, host:port endpoints are reached over HTTPS." },
+  { flag: 'receive.forward-secret-file', type: 'string', default: '', help: 'File with the secret (one per line: the first signs, any verifies) that every receiver of the ring shares: forwarded writes are signed with HMAC-SHA256 under it, and writes carrying the internal forwarding headers without a valid signature get 403. Required with --receive.hashrings-file.' },
+  { flag: 'receive.forward-secret', type: 'string', default: '', help: 'The forwarding secret itself, for a configuration file (a flag shows in the process list; prefer --receive.forward-secret-file).' },
   { flag: 'receive.forward-timeout', type: 'duration', default: '5s', help: 'How long a receiver waits for a replica to acknowledge a forwarded share.' },
   { flag: 'receive.replica-label', type: 'string', default: 'receive_replica', help: "External label naming this receiver in its blocks' meta.json, for de-duplication." },
   { flag: 'receive.replica-name', type: 'string', default: '', help: 'Value of the replica label (default: the host name).' },

@@ -8,7 +8,7 @@ describe('error registry', () => {
     'duplicate-label-names': 400, 'labels-not-sorted': 400, 'max-label-names-per-series': 400,
     'label-name-too-long': 400, 'label-value-too-long': 400, 'sample-too-far-in-future': 400, 'sample-too-old': 400,
     'sample-duplicate-timestamp': 400, 'max-series-per-tenant': 400, 'unsupported-sample-type': 400,
-    'invalid-request-body': 400, 'invalid-symbol-reference': 400, 'missing-tenant': 401, unauthorized: 401, 'invalid-tenant': 400, 'request-too-large': 413,
+    'invalid-request-body': 400, 'invalid-symbol-reference': 400, 'missing-tenant': 401, unauthorized: 401, 'unauthenticated-internal-request': 403, 'invalid-tenant': 400, 'request-too-large': 413,
     'unsupported-content-type': 415, 'unsupported-content-encoding': 415, 'ingestion-rate-limited': 503,
     'too-many-inflight-bytes': 503, 'memory-budget-exceeded': 503, 'disk-nearly-full': 503, 'not-ready': 503,
     'ring-unavailable': 503, 'write-quorum-not-reached': 503,

@@ -17,7 +17,8 @@ export type PromErrorType =
   | 'too_large'
   | 'unsupported_media_type'
   | 'too_many_requests'
-  | 'unauthorized';
+  | 'unauthorized'
+  | 'forbidden';
 
 interface ErrorSpec {
   status: number;
@@ -46,6 +47,7 @@ export const ERRORS = {
   'invalid-symbol-reference': { status: 400, errorType: 'bad_data', doc: 'remote-write 2.0 symbol reference out of range' },
   'missing-tenant': { status: 401, errorType: 'unauthorized', doc: 'multi-tenancy is enabled and X-Scope-OrgID is missing' },
   'unauthorized': { status: 401, errorType: 'unauthorized', doc: 'basic_auth_users is configured and the request has no or wrong credentials (WWW-Authenticate: Basic)' },
+  'unauthenticated-internal-request': { status: 403, errorType: 'forbidden', doc: 'a write carried x-strata-forwarded or x-strata-series-selection without a valid x-strata-forward-signature (only receivers sharing the forwarding secret may send them)' },
   'invalid-tenant': { status: 400, errorType: 'bad_data', doc: "tenant ID has characters outside [a-zA-Z0-9!-_.*'()], is longer than 150, is '.' or '..', or is reserved" },
   'request-too-large': { status: 413, errorType: 'too_large', doc: 'body exceeds the configured maximum request size' },
   'unsupported-content-type': { status: 415, errorType: 'unsupported_media_type', doc: 'Content-Type or proto= is not a remote-write format we speak' },

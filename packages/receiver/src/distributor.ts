@@ -13,6 +13,7 @@ import { Labels, StrataError } from '@strata/model';
 import { encodeSeriesSelection, MAX_SELECTABLE_SERIES, PbWriter, SERIES_SELECTION_HEADER, snappyEncode, type WriteBatch } from '@strata/remote';
 import { InsufficientEndpointsError, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
 import { HttpClient } from '@strata/api';
+import type { ForwardAuth } from './forward-auth.js';
 
 export const FORWARDED_HEADER = 'x-strata-forwarded';
 
@@ -34,6 +35,8 @@ export interface DistributorOptions {
   registry: Registry;
   /** TLS and credentials for requests to peers (Prometheus' tls_config/basic_auth/authorization). */
   client?: HttpClient;
+  /** Signs forwarded writes so peers can tell them from a client's (see forward-auth.ts). */
+  forwardAuth?: ForwardAuth;
 }
 
 export function outcomeOf(status: number): Outcome {
@@ -210,6 +213,7 @@ export class Distributor {
     } else body = snappyEncode(this.encodeShare(batch, indices));
     headers['Content-Type'] = body === original?.body ? original.contentType : 'application/x-protobuf';
     headers['Content-Length'] = body.length;
+    this.opts.forwardAuth?.sign(headers, tenant, body);
     const url = this.client.urlOf(endpoint);
     const result = await new Promise<EndpointResult>((resolve) => {
       const req = this.client.request(

@@ -17,6 +17,7 @@ import { MetadataStore } from './metadata-store.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
 import { FORWARDED_HEADER, outcomeOf, tenantSalt, type Distributor, type EndpointResult } from './distributor.js';
+import { internalHeaderGuard, type ForwardAuth } from './forward-auth.js';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_INFLIGHT_BYTES = 512 * 1024 * 1024;
@@ -52,6 +53,8 @@ export interface WriteHandlerOptions {
   distributor?: Distributor;
   /** Refuses writes (503 + Retry-After) while the process is over its memory budget. */
   memory?: MemoryBudget;
+  /** Verifies forwarded writes; without it no request may carry the internal headers. */
+  forwardAuth?: ForwardAuth;
 }
 
 interface Metrics {
@@ -75,6 +78,7 @@ function metrics(registry: Registry): Metrics {
 export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const cfg = opts.config;
   const m = metrics(opts.registry);
+  const checkInternalHeaders = internalHeaderGuard(opts.registry, opts.forwardAuth);
   const rate = new RateLimiter();
   const now = opts.now ?? Date.now;
   let inflight = 0;
@@ -123,6 +127,7 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
         }
       }, reserve);
       const tenant = tenantOf(req, { multiTenancy: cfg.multiTenancy, header: cfg.tenantHeader });
+      checkInternalHeaders(req, tenant, body);
       const raw = snappyDecode(body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
       // A request forwarded by another receiver is this receiver's share: store it, never
       // forward again. It may be the client's whole body with a selection of the series to keep.

@@ -11,7 +11,7 @@ import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
 import { component, httpClientFrom, list } from './common.js';
 import { Engine } from '@strata/promql';
-import { createWriteHandler, defaultMemoryLimit, Distributor, Limits, MemoryBudget, MetadataStore } from '@strata/receiver';
+import { createWriteHandler, defaultMemoryLimit, Distributor, ForwardAuth, Limits, MemoryBudget, MetadataStore } from '@strata/receiver';
 import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
 import { registerTsdbMetrics, walFsyncHistogram } from '../tsdb-metrics.js';
@@ -69,6 +69,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   });
   const metadata = new MetadataStore();
   let distributor: Distributor | undefined;
+  const forwardAuth = ForwardAuth.from(cfg.str('receive.forward-secret'), cfg.str('receive.forward-secret-file'));
   let stopWatch: (() => void) | undefined;
   const ringsFile = cfg.str('receive.hashrings-file');
   if (ringsFile) {
@@ -85,6 +86,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       tenantHeader: tenancy.header,
       registry,
       client: httpClientFrom(cfg.str('receive.forward-client-config-file')),
+      forwardAuth,
     });
     const d = distributor;
     router.add('GET', '/api/v1/status/hashrings', (_req, res) => sendResult(res, success(rings?.status(d.opts.replicationFactor) ?? [])));
@@ -93,6 +95,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   new Gauge({ name: 'strata_receiver_memory_limit_bytes', help: 'Resident memory above which writes are refused with 503 (--receiver.memory-limit-bytes).', registers: [registry] }).set(memoryLimit);
   writeHandler = createWriteHandler({
     distributor,
+    forwardAuth,
     memory: new MemoryBudget(memoryLimit),
     storage: tsdb,
     limits,
