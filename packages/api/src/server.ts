@@ -100,7 +100,9 @@ export class HttpServer {
       const web = this.opts.web?.config;
       if (web) {
         for (const name in web.headers) res.setHeader(name, web.headers[name]);
-        if (web.users.size > 0 && !(await this.auth.check(web.users, req.headers.authorization))) {
+        const verdict = web.users.size > 0 ? await this.auth.check(web.users, req.headers.authorization) : true;
+        if (verdict === 'busy') throw new StrataError('auth-overloaded', 'too many new credentials are waiting to be checked; retry shortly', { retryAfter: 1 });
+        if (!verdict) {
           res.writeHead(401, { 'WWW-Authenticate': 'Basic', 'Content-Type': 'text/plain; charset=utf-8' });
           res.end(`Unauthorized (${new StrataError('unauthorized', '').code})\n`);
           return;

@@ -128,6 +128,12 @@ export function clientCertProblem(t: TlsServerSettings, sock: TLSSocket): string
  */
 const DECOY_HASH = '$2b$10$LULcx6G3Y60PjkHHR3aWH.BTUVSy8mO4RIl57omcF.pfBhu64aSty';
 const CACHE_SIZE = 100;
+/**
+ * Distinct credentials waiting for bcrypt (~100 ms each) beyond which new ones are answered
+ * "busy" at once: a flood of guessed passwords must not queue without bound, and a sender told
+ * 503 retries where a 401 would make Prometheus drop its samples.
+ */
+export const MAX_PENDING_BCRYPT = 32;
 
 export class BasicAuthenticator {
   private readonly bcryptRuns: Counter | undefined;
@@ -141,8 +147,11 @@ export class BasicAuthenticator {
   /** One bcrypt run at a time: a flood of new passwords costs one core, never all of them. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  /** Whether the Authorization header names a configured user with the right password. */
-  async check(users: ReadonlyMap<string, string>, authorization: string | undefined): Promise<boolean> {
+  /**
+   * Whether the Authorization header names a configured user with the right password; 'busy'
+   * when too many new credentials wait for bcrypt already.
+   */
+  async check(users: ReadonlyMap<string, string>, authorization: string | undefined): Promise<boolean | 'busy'> {
     const creds = parseBasic(authorization);
     if (!creds) return false;
     const hash = users.get(creds.user);
@@ -152,6 +161,7 @@ export class BasicAuthenticator {
     if (hit !== undefined) return hit;
     let p = this.pending.get(key);
     if (!p) {
+      if (this.pending.size >= MAX_PENDING_BCRYPT) return 'busy';
       p = this.queue.then(() => {
         this.bcryptRuns?.inc();
         return bcrypt.compare(creds.password, hash ?? DECOY_HASH);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { HttpServer, Router, WebConfigWatcher } from '../src/index.js';
+import { HttpServer, MAX_PENDING_BCRYPT, Router, WebConfigWatcher } from '../src/index.js';
 import { leaf, makePki, type Pki } from './tls-fixtures.js';
 
 jest.setTimeout(60_000);
@@ -186,6 +186,16 @@ describe('basic_auth_users', () => {
     const r = (await get(s.url, opts)) as Answer;
     expect({ status: r.status, auth: r.headers['www-authenticate'], body: r.body }).toEqual({ status: 401, auth: 'Basic', body: 'Unauthorized (err-strata-unauthorized)\n' });
     expect(r.headers['x-frame-options']).toBe('deny');
+  });
+
+  test('a flood of guessed credentials is answered 503 + Retry-After beyond the bcrypt queue, never let through', async () => {
+    const answers = (await Promise.all(Array.from({ length: 3 * MAX_PENDING_BCRYPT }, (_, i) => get(s.url, basic(`guess-${i}`, 'x'))))) as Answer[];
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((x) => x !== 401 && x !== 503)).toEqual([]);
+    const busy = answers.filter((a) => a.status === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    for (const a of busy) expect(a.headers['retry-after']).toBe('1');
+    expect(statuses.filter((x) => x === 401).length).toBeGreaterThanOrEqual(MAX_PENDING_BCRYPT);
   });
 
   test('the right password passes; bcrypt runs once for many requests with it', async () => {

@@ -10,7 +10,7 @@ describe('error registry', () => {
     'sample-duplicate-timestamp': 400, 'max-series-per-tenant': 400, 'unsupported-sample-type': 400,
     'invalid-request-body': 400, 'invalid-symbol-reference': 400, 'missing-tenant': 401, unauthorized: 401, 'unauthenticated-internal-request': 403, 'invalid-tenant': 400, 'request-too-large': 413,
     'unsupported-content-type': 415, 'unsupported-content-encoding': 415, 'ingestion-rate-limited': 503,
-    'too-many-inflight-bytes': 503, 'memory-budget-exceeded': 503, 'disk-nearly-full': 503, 'not-ready': 503,
+    'too-many-inflight-bytes': 503, 'memory-budget-exceeded': 503, 'auth-overloaded': 503, 'disk-nearly-full': 503, 'not-ready': 503,
     'ring-unavailable': 503, 'write-quorum-not-reached': 503,
     'storage-failure': 500, 'bad-query': 400, 'too-many-points': 400, 'query-execution': 422,
     'query-too-many-samples': 422, 'query-max-series': 422, 'query-max-chunks': 422, 'query-max-bytes': 422,

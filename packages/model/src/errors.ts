@@ -57,6 +57,7 @@ export const ERRORS = {
   'too-many-inflight-bytes': { status: 503, errorType: 'unavailable', doc: 'receiver holds too many request bytes in flight' },
   'memory-budget-exceeded': { status: 503, errorType: 'unavailable', doc: 'receiver memory budget reached' },
   'disk-nearly-full': { status: 503, errorType: 'unavailable', doc: 'free disk below the configured threshold' },
+  'auth-overloaded': { status: 503, errorType: 'unavailable', doc: 'too many new basic-auth credentials wait for bcrypt (a password-guessing flood); retry' },
   'not-ready': { status: 503, errorType: 'unavailable', doc: 'receiver is replaying its WAL or shutting down' },
   'ring-unavailable': { status: 503, errorType: 'unavailable', doc: 'the hashring has fewer endpoints than the replication factor, or no ring serves the tenant' },
   'write-quorum-not-reached': { status: 503, errorType: 'unavailable', doc: 'too few replicas acknowledged the write (timeouts or 5xx); retry' },
