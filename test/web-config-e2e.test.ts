@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import bcrypt from 'bcryptjs';
 import { makePki, type Pki } from '../packages/api/test/tls-fixtures.js';
-import { freePort, startProcess, stop, STRATA_BIN, tempDir, waitFor, type Proc } from './harness.js';
+import { freePort, startProcess, stop, tempDir, waitFor, type Proc } from './harness.js';
+import { secureRequest, startSecureStrata, writeWebConfig, type SecureStrata } from './tls-harness.js';
 
 jest.setTimeout(180_000);
 
@@ -17,26 +17,14 @@ const USER = 'prometheus';
 const PASSWORD = 'correct horse battery staple';
 
 let pki: Pki;
-let strata: Proc;
+let strata: SecureStrata;
 let base: string;
 const proms: Record<string, { proc: Proc; url: string }> = {};
 
 /** A GET to Strata as an authorised client (client certificate and password). */
-function strataGet(p: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(`${base}${p}`, {
-      agent: false,
-      ca: fs.readFileSync(pki.caCert),
-      cert: fs.readFileSync(pki.clientCert),
-      key: fs.readFileSync(pki.clientKey),
-      headers: { Authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` },
-    }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on('error', reject);
-  });
+async function strataGet(p: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  const r = await secureRequest(`${base}${p}`, pki, { user: USER, password: PASSWORD });
+  return { ...r, body: r.body.toString() };
 }
 
 async function promMetric(url: string, name: string): Promise<number> {
@@ -73,27 +61,9 @@ async function startPrometheus(sender: string, remoteWrite: string): Promise<voi
 beforeAll(async () => {
   const dir = tempDir('webcfg');
   pki = makePki(path.join(dir, 'pki'));
-  fs.writeFileSync(
-    path.join(dir, 'web.yml'),
-    [
-      'tls_server_config:',
-      `  cert_file: ${pki.serverCert}`,
-      `  key_file: ${pki.serverKey}`,
-      '  client_auth_type: RequireAndVerifyClientCert',
-      `  client_ca_file: ${pki.caCert}`,
-      'basic_auth_users:',
-      `  ${USER}: ${bcrypt.hashSync(PASSWORD, 10)}`,
-      'http_server_config:',
-      '  headers: { X-Content-Type-Options: nosniff }',
-    ].join('\n') + '\n',
-  );
-  const port = await freePort();
-  base = `https://127.0.0.1:${port}`;
-  strata = startProcess(process.execPath, [STRATA_BIN, 'all', `--http.address=127.0.0.1:${port}`, `--storage.path=${path.join(dir, 'data')}`, `--web.config.file=${path.join(dir, 'web.yml')}`, '--log.level=warn']);
-  await waitFor('strata ready over TLS', async () => {
-    if (strata.child.exitCode !== null) throw new Error(`strata exited: ${strata.output()}`);
-    return (await strataGet('/-/ready')).status === 200;
-  }, 60_000);
+  const web = writeWebConfig(dir, pki, { user: USER, password: PASSWORD }, 'http_server_config:\n  headers: { X-Content-Type-Options: nosniff }\n');
+  strata = await startSecureStrata({ webConfig: web, pki, creds: { user: USER, password: PASSWORD }, dataDir: path.join(dir, 'data') });
+  base = strata.url;
   const tls = (cert: string, key: string) => `    tls_config: { ca_file: ${pki.caCert}, cert_file: ${cert}, key_file: ${key} }`;
   await Promise.all([
     startPrometheus('good', [`    basic_auth: { username: ${USER}, password: '${PASSWORD}' }`, tls(pki.clientCert, pki.clientKey)].join('\n')),
