@@ -6,6 +6,7 @@
  *   --skip-ingest: only the query benchmark   --blocks-only: only the block benchmark
  *   --bucket-only: only the bucket query benchmark (--query-hours, --repeats)
  *   --ring-only: only the replicated-ingest benchmark (--series, --rounds, --repeats)
+ *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
  */
 import type { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
@@ -15,6 +16,7 @@ import { runQueryBench } from './query.js';
 import { runBlockBench } from './blocks.js';
 import { runBucketQueryBench } from './bucket-queries.js';
 import { runRingBench } from './ring.js';
+import { runSecureIngestBench } from './secure-ingest.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,6 +34,10 @@ async function main(): Promise<void> {
   const hours = arg('query-hours', 6);
   if (process.argv.includes('--ring-only')) {
     process.stdout.write((await runRingBench(arg('series', 100_000), arg('rounds', 8), encode, arg('repeats', 3))) + '\n');
+    return;
+  }
+  if (process.argv.includes('--secure-only')) {
+    process.stdout.write((await runSecureIngestBench(arg('series', 100_000), arg('rounds', 8), encode, arg('repeats', 3))) + '\n');
     return;
   }
   if (process.argv.includes('--bucket-only')) {
