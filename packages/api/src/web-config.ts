@@ -7,7 +7,8 @@
  *                        min_version/max_version (default TLS12..TLS13), cipher_suites (Go names,
  *                        TLS 1.2 and older; TLS 1.3 suites are not configurable, as in Go),
  *                        curve_preferences, prefer_server_cipher_suites (default true)
- *   http_server_config:  headers (only the security headers Prometheus allows), http2
+ *   http_server_config:  headers (only the security headers Prometheus allows), http2 (accepted;
+ *                        Strata serves HTTP/1.1, which every Prometheus client speaks)
  *   basic_auth_users:    user -> bcrypt hash
  *
  * Relative paths are relative to the file's folder. Unknown keys are refused, as Go's strict
