@@ -7,6 +7,7 @@
  *   --bucket-only: only the bucket query benchmark (--query-hours, --repeats)
  *   --ring-only: only the replicated-ingest benchmark (--series, --rounds, --repeats)
  *   --ack-latency: remote-write ack latency while heavy queries run (--series, --query-hours, --seconds)
+ *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
  */
 import type { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
@@ -17,6 +18,7 @@ import { runBlockBench } from './blocks.js';
 import { runBucketQueryBench } from './bucket-queries.js';
 import { runRingBench } from './ring.js';
 import { runAckLatencyBench } from './ack-latency.js';
+import { runSecureIngestBench } from './secure-ingest.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,6 +40,10 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--ring-only')) {
     process.stdout.write((await runRingBench(arg('series', 100_000), arg('rounds', 8), encode, arg('repeats', 3))) + '\n');
+    return;
+  }
+  if (process.argv.includes('--secure-only')) {
+    process.stdout.write((await runSecureIngestBench(arg('series', 100_000), arg('rounds', 8), encode, arg('repeats', 3))) + '\n');
     return;
   }
   if (process.argv.includes('--bucket-only')) {

@@ -79,6 +79,15 @@ export interface Strata extends Proc {
   dataDir: string;
 }
 
+/** The secret test receivers in a ring share to sign forwarded writes (Strata requires one). */
+export const TEST_FORWARD_SECRET = 'strata-test-forward-secret-0123456789';
+
+function forwardSecretFor(args: readonly string[]): string[] {
+  const inRing = args.some((a) => a.startsWith('--receive.hashrings-file'));
+  const given = args.some((a) => a.startsWith('--receive.forward-secret'));
+  return inRing && !given ? [`--receive.forward-secret=${TEST_FORWARD_SECRET}`] : [];
+}
+
 export async function startStrata(opts: { dataDir?: string; port?: number; args?: string[]; component?: string } = {}): Promise<Strata> {
   const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir ?? tempDir('data');
@@ -92,6 +101,7 @@ export async function startStrata(opts: { dataDir?: string; port?: number; args?
     `--storage.path=${dataDir}`,
     '--log.level=warn',
     ...(opts.args ?? []),
+    ...forwardSecretFor(opts.args ?? []),
   ]);
   const url = `http://127.0.0.1:${port}`;
   try {

@@ -9,3 +9,6 @@ export * from './status-api.js';
 export * from './remote-read.js';
 export * from './tsdb-status.js';
 export * from './cardinality-api.js';
+export * from './web-config.js';
+export * from './web-guard.js';
+export * from './http-client.js';

@@ -1,11 +1,14 @@
 /** The HTTP server every component mounts its routes on: one port, request metrics, JSON errors. */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { Histogram, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { StrataError } from '@strata/model';
 import { sendError } from './respond.js';
 import type { Router } from './router.js';
+import { BasicAuthenticator, clientCertProblem, tlsServerOptions, type WebConfigWatcher } from './web-guard.js';
 
 export interface HttpServerOptions {
   router: Router;
@@ -18,14 +21,19 @@ export interface HttpServerOptions {
   gate?: (pathname: string) => StrataError | undefined;
   /** Keep-alive must outlive Prometheus' remote-write idle connections to avoid reset races. */
   keepAliveTimeoutMs?: number;
+  /** --web.config.file: TLS, basic auth and response headers, as Prometheus serves them. */
+  web?: WebConfigWatcher;
 }
 
 /** How long a shutdown waits for requests in flight before closing their connections. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
 export class HttpServer {
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
   private draining = false;
+  private readonly auth: BasicAuthenticator;
+  /** What clients use to reach this server. */
+  readonly scheme: 'http' | 'https';
   private readonly duration: Histogram<'method' | 'route' | 'status_code'>;
 
   constructor(private readonly opts: HttpServerOptions) {
@@ -36,7 +44,39 @@ export class HttpServer {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [opts.registry],
     });
-    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.auth = new BasicAuthenticator(opts.registry);
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const web = opts.web;
+    const tls = web?.config.tls;
+    if (web && tls) {
+      const server = https.createServer(tlsServerOptions(tls), handler);
+      // Before the HTTP layer sees the connection: the client-certificate rules OpenSSL does not apply.
+      server.prependListener('secureConnection', (sock: TLSSocket) => {
+        const current = web.config.tls;
+        const problem = current && clientCertProblem(current, sock);
+        if (problem) {
+          opts.logger.debug({ remote: sock.remoteAddress, problem }, 'TLS connection refused');
+          sock.destroy();
+        }
+      });
+      server.on('tlsClientError', (e, sock) => {
+        opts.logger.debug({ remote: sock.remoteAddress, err: e.message }, 'TLS handshake failed');
+      });
+      web.onChange((c) => {
+        if (!c.tls) return opts.logger.warn('the web config no longer enables TLS; switching from HTTPS to HTTP needs a restart');
+        // New connections use the new certificate, CAs and client-auth mode; open ones keep theirs.
+        const o = tlsServerOptions(c.tls);
+        server.setSecureContext(o);
+        // tls.Server reads these two fields for every new connection; they are not part of the
+        // secure context (undocumented, so the reload test switches client_auth_type live).
+        Object.assign(server, { requestCert: o.requestCert, rejectUnauthorized: o.rejectUnauthorized });
+      });
+      this.server = server;
+    } else {
+      if (web) web.onChange((c) => c.tls && opts.logger.warn('the web config now enables TLS; switching from HTTP to HTTPS needs a restart'));
+      this.server = http.createServer(handler);
+    }
+    this.scheme = tls ? 'https' : 'http';
     this.server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000;
     this.server.headersTimeout = this.server.keepAliveTimeout + 1000;
     // Large remote-write backlogs can take a while to upload on slow links; never cut them off.
@@ -57,6 +97,17 @@ export class HttpServer {
     // keeping its connection busy would otherwise hold the shutdown (and the head's flush) forever.
     if (this.draining) res.setHeader('Connection', 'close');
     try {
+      const web = this.opts.web?.config;
+      if (web) {
+        for (const name in web.headers) res.setHeader(name, web.headers[name]);
+        const verdict = web.users.size > 0 ? await this.auth.check(web.users, req.headers.authorization) : true;
+        if (verdict === 'busy') throw new StrataError('auth-overloaded', 'too many new credentials are waiting to be checked; retry shortly', { retryAfter: 1 });
+        if (!verdict) {
+          res.writeHead(401, { 'WWW-Authenticate': 'Basic', 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end(`Unauthorized (${new StrataError('unauthorized', '').code})\n`);
+          return;
+        }
+      }
       const blocked = this.opts.gate?.(pathname);
       if (blocked) throw blocked;
       const m = this.opts.router.match(method, pathname);

@@ -1,7 +1,9 @@
 /** The `strata` command: picks a component and wires configuration to objects; nothing else. */
+import { HttpClientConfigError, loadHttpClientConfig, loadWebConfig, WebConfigError } from '@strata/api';
+import { ForwardAuth } from '@strata/receiver';
 import { ConfigError, loadConfig, parseArgs } from './config.js';
 import { helpText } from './help.js';
-import { COMPONENTS } from './options.js';
+import { COMPONENTS, type OptionFlag } from './options.js';
 import { runAll } from './cmd/all.js';
 import { runQuerier } from './cmd/querier.js';
 import { runStoreGateway } from './cmd/store-gateway.js';
@@ -33,6 +35,30 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     throw e;
+  }
+  // Checked before anything starts, as Prometheus refuses to start with a bad web config.
+  const files: [OptionFlag, (f: string) => unknown][] = [['web.config.file', loadWebConfig], ['receive.forward-client-config-file', loadHttpClientConfig], ['querier.store-client-config-file', loadHttpClientConfig]];
+  for (const [flag, load] of files) {
+    try {
+      if (config.str(flag)) load(config.str(flag));
+    } catch (e) {
+      if (!(e instanceof WebConfigError) && !(e instanceof HttpClientConfigError)) throw e;
+      process.stderr.write(`--${flag} ${config.str(flag)}: ${e.message}\n`);
+      return 2;
+    }
+  }
+  if (component === 'all' || component === 'receiver') {
+    let secret;
+    try {
+      secret = ForwardAuth.from(config.str('receive.forward-secret'), config.str('receive.forward-secret-file'));
+    } catch (e) {
+      process.stderr.write(`--receive.forward-secret-file: ${(e as Error).message}\n`);
+      return 2;
+    }
+    if (config.str('receive.hashrings-file') && !secret) {
+      process.stderr.write('--receive.hashrings-file needs --receive.forward-secret-file: receivers sign the writes they forward with a secret they share, and refuse unsigned ones\n');
+      return 2;
+    }
   }
   switch (component) {
     case 'all':

@@ -5,3 +5,4 @@ export * from './pace.js';
 export * from './storage.js';
 export * from './errors.js';
 export * from './merge.js';
+export * from './tenant-id.js';

@@ -91,7 +91,18 @@ export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
   });
   if (deps.storeInfo) {
     const info = deps.storeInfo;
-    router.add('GET', '/api/v1/status/stores', (_req, res) => sendResult(res, success(info())));
+    // Tenant names and time ranges are a tenant's data too: with multi-tenancy a caller sees
+    // only its own tenant's entry.
+    router.add('GET', '/api/v1/status/stores', (req, res) => {
+      try {
+        const all = info();
+        if (!deps.tenancy.multiTenancy) return sendResult(res, success(all));
+        const t = tenantOf(req, deps.tenancy);
+        sendResult(res, success(t in all ? { [t]: all[t] } : {}));
+      } catch (e) {
+        sendResult(res, failure(e));
+      }
+    });
   }
 }
 

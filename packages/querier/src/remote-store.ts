@@ -6,38 +6,65 @@
 import { Labels, StrataError, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
 import { decodeChunkedFrames, encodeReadRequest, RESPONSE_STREAMED_XOR_CHUNKS, snappyEncode } from '@strata/remote';
 import { XORIterator } from '@strata/tsdb';
+import type { HttpClient } from '@strata/api';
 import type { Store } from './fanout.js';
 
 export interface RemoteStoreOptions {
   url: string;
   tenantHeader: string;
   timeoutMs: number;
+  /** TLS and credentials for this store (Prometheus' tls_config/basic_auth/authorization). */
+  client?: HttpClient;
+}
+
+type FetchInit = { method?: string; body?: Buffer | URLSearchParams; headers?: Record<string, string>; signal?: AbortSignal };
+
+function send(o: RemoteStoreOptions, url: string, init: FetchInit): Promise<Response> {
+  return o.client ? o.client.fetch(url, init) : fetch(url, init);
 }
 
 type StoreInfo = Record<string, { minTime: number; maxTime: number }>;
 
+/** Tenants not queried for this long stop being refreshed. */
+const FORGET_TENANT_MS = 10 * 60_000;
+
 export class RemoteStore implements Store, Queryable {
   readonly name: string;
-  private info: StoreInfo | undefined;
+  /** Per tenant, the store's last answer; a tenant missing here is unknown (always asked). */
+  private readonly info = new Map<string, { minTime: number; maxTime: number }>();
+  /** Tenants queried recently, with when: a store tells each tenant only its own range. */
+  private readonly asked = new Map<string, number>();
 
   constructor(private readonly opts: RemoteStoreOptions) {
     this.name = opts.url;
   }
 
-  /** Refreshes the store's per-tenant time ranges; unknown (always asked) when it fails. */
+  /** Refreshes the store's time ranges of the tenants queried lately; unknown when it fails. */
   async refresh(): Promise<void> {
-    try {
-      const r = await fetch(`${this.opts.url}/api/v1/status/stores`, { signal: AbortSignal.timeout(this.opts.timeoutMs) });
-      const body = (await r.json()) as { data?: StoreInfo };
-      this.info = body.data;
-    } catch {
-      this.info = undefined;
-    }
+    const now = Date.now();
+    await Promise.all(
+      [...this.asked].map(async ([tenant, at]) => {
+        if (now - at > FORGET_TENANT_MS) {
+          this.asked.delete(tenant);
+          this.info.delete(tenant);
+          return;
+        }
+        try {
+          const r = await send(this.opts, `${this.opts.url}/api/v1/status/stores`, { headers: { [this.opts.tenantHeader]: tenant }, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+          const range = ((await r.json()) as { data?: StoreInfo }).data?.[tenant];
+          if (r.status === 200 && range) this.info.set(tenant, range);
+          else this.info.delete(tenant);
+        } catch {
+          this.info.delete(tenant);
+        }
+      }),
+    );
   }
 
   /** Known range of a tenant, or undefined (ask the store) when unknown: it may have new data since. */
   timeRange(tenant: string): { minTime: number; maxTime: number } | undefined {
-    return this.info?.[tenant];
+    this.asked.set(tenant, Date.now());
+    return this.info.get(tenant);
   }
 
   get queryable(): Queryable {
@@ -67,7 +94,7 @@ class RemoteQuerier implements Querier {
         acceptedResponseTypes: [RESPONSE_STREAMED_XOR_CHUNKS],
       }),
     );
-    const r = await fetch(`${this.opts.url}/api/v1/read`, {
+    const r = await send(this.opts, `${this.opts.url}/api/v1/read`, {
       method: 'POST',
       body,
       headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', [this.opts.tenantHeader]: this.tenant },
@@ -101,7 +128,7 @@ class RemoteQuerier implements Querier {
   private async api<T>(path: string, params: URLSearchParams, hints: SelectHints): Promise<T> {
     if (Number.isFinite(hints.start)) params.set('start', String(hints.start / 1000));
     if (Number.isFinite(hints.end)) params.set('end', String(hints.end / 1000));
-    const r = await fetch(`${this.opts.url}${path}`, { method: 'POST', body: params, headers: { [this.opts.tenantHeader]: this.tenant }, signal: this.signal(hints) });
+    const r = await send(this.opts, `${this.opts.url}${path}`, { method: 'POST', body: params, headers: { [this.opts.tenantHeader]: this.tenant }, signal: this.signal(hints) });
     const body = (await r.json()) as { status: string; data: T; error?: string };
     if (body.status !== 'success') throw storeError(r.status, body.error ?? '');
     return body.data;

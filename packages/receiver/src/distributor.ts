@@ -7,11 +7,13 @@
  * client drops it); because of 429s, 429; because of timeouts or 5xx, 503 (the client retries,
  * and identical re-sends are accepted silently).
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Labels, StrataError } from '@strata/model';
 import { encodeSeriesSelection, MAX_SELECTABLE_SERIES, PbWriter, SERIES_SELECTION_HEADER, snappyEncode, type WriteBatch } from '@strata/remote';
 import { InsufficientEndpointsError, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
+import { HttpClient } from '@strata/api';
+import type { ForwardAuth } from './forward-auth.js';
 
 export const FORWARDED_HEADER = 'x-strata-forwarded';
 
@@ -31,6 +33,10 @@ export interface DistributorOptions {
   forwardTimeoutMs: number;
   tenantHeader: string;
   registry: Registry;
+  /** TLS and credentials for requests to peers (Prometheus' tls_config/basic_auth/authorization). */
+  client?: HttpClient;
+  /** Signs forwarded writes so peers can tell them from a client's (see forward-auth.ts). */
+  forwardAuth?: ForwardAuth;
 }
 
 export function outcomeOf(status: number): Outcome {
@@ -41,10 +47,11 @@ export function outcomeOf(status: number): Outcome {
 }
 
 export class Distributor {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly client: HttpClient;
   private readonly forwards: Counter<'endpoint' | 'outcome'>;
 
   constructor(readonly opts: DistributorOptions) {
+    this.client = opts.client ?? new HttpClient();
     this.forwards = new Counter({ name: 'strata_receiver_forward_requests_total', help: 'Remote-write requests forwarded to replica owners, by endpoint and outcome.', labelNames: ['endpoint', 'outcome'], registers: [opts.registry] });
     const rings = opts.rings;
     const rf = opts.replicationFactor;
@@ -206,13 +213,13 @@ export class Distributor {
     } else body = snappyEncode(this.encodeShare(batch, indices));
     headers['Content-Type'] = body === original?.body ? original.contentType : 'application/x-protobuf';
     headers['Content-Length'] = body.length;
-    const url = /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;
+    this.opts.forwardAuth?.sign(headers, tenant, body);
+    const url = this.client.urlOf(endpoint);
     const result = await new Promise<EndpointResult>((resolve) => {
-      const req = http.request(
+      const req = this.client.request(
         `${url}/api/v1/write`,
         {
           method: 'POST',
-          agent: this.agent,
           signal: AbortSignal.timeout(this.opts.forwardTimeoutMs),
           headers,
         },
@@ -262,7 +269,7 @@ export class Distributor {
   }
 
   close(): void {
-    this.agent.destroy();
+    this.client.close();
   }
 }
 

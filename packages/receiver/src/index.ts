@@ -4,3 +4,4 @@ export * from './validate.js';
 export * from './write-handler.js';
 export * from './distributor.js';
 export * from './memory-budget.js';
+export * from './forward-auth.js';

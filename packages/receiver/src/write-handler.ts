@@ -11,11 +11,13 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { StrataError, toStrataError, type ErrorId, type Labels } from '@strata/model';
 import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
 import { decodeSeriesSelection, decodeWriteRequestV1, decodeWriteRequestV2, SERIES_SELECTION_HEADER, snappyDecode, wireLabelsEqual, type WriteBatch } from '@strata/remote';
+import { tenantOf } from '@strata/api';
 import { Limits, RateLimiter } from './limits.js';
 import { MetadataStore } from './metadata-store.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
 import { FORWARDED_HEADER, outcomeOf, tenantSalt, type Distributor, type EndpointResult } from './distributor.js';
+import { internalHeaderGuard, type ForwardAuth } from './forward-auth.js';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_INFLIGHT_BYTES = 512 * 1024 * 1024;
@@ -51,6 +53,8 @@ export interface WriteHandlerOptions {
   distributor?: Distributor;
   /** Refuses writes (503 + Retry-After) while the process is over its memory budget. */
   memory?: MemoryBudget;
+  /** Verifies forwarded writes; without it no request may carry the internal headers. */
+  forwardAuth?: ForwardAuth;
 }
 
 interface Metrics {
@@ -71,11 +75,10 @@ function metrics(registry: Registry): Metrics {
   };
 }
 
-const TENANT_RE = /^[a-zA-Z0-9!\-_.*'()]{1,150}$/;
-
 export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const cfg = opts.config;
   const m = metrics(opts.registry);
+  const checkInternalHeaders = internalHeaderGuard(opts.registry, opts.forwardAuth);
   const rate = new RateLimiter();
   const now = opts.now ?? Date.now;
   let inflight = 0;
@@ -97,15 +100,6 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     if (diskLow) {
       throw new StrataError('disk-nearly-full', `free disk space under ${cfg.storagePath} is below --receiver.min-free-disk-bytes (${cfg.diskMinFreeBytes} bytes); writes resume when space is freed`, { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS * 6 });
     }
-  };
-
-  const tenantOf = (req: IncomingMessage): string => {
-    if (!cfg.multiTenancy) return 'anonymous';
-    const v = req.headers[cfg.tenantHeader.toLowerCase()];
-    const id = Array.isArray(v) ? v[0] : v;
-    if (!id) throw new StrataError('missing-tenant', `no tenant ID in the ${cfg.tenantHeader} header while multi-tenancy is enabled`);
-    if (!TENANT_RE.test(id) || id === '.' || id === '..') throw new StrataError('missing-tenant', `tenant ID ${JSON.stringify(id)} is invalid: use up to 150 characters of [a-zA-Z0-9!-_.*'()]`);
-    return id;
   };
 
   return async (req, res) => {
@@ -132,7 +126,8 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
           throw new StrataError('too-many-inflight-bytes', `the receiver is processing ${inflight} request bytes, above --receiver.max-inflight-bytes (${cfg.maxInflightBytes}); retry later`, { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS });
         }
       }, reserve);
-      const tenant = tenantOf(req);
+      const tenant = tenantOf(req, { multiTenancy: cfg.multiTenancy, header: cfg.tenantHeader });
+      checkInternalHeaders(req, tenant, body);
       const raw = snappyDecode(body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
       // A request forwarded by another receiver is this receiver's share: store it, never
       // forward again. It may be the client's whole body with a selection of the series to keep.

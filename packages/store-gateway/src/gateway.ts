@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { MergeQuerier, StrataError, type Labels, type Matcher, type Querier, type Queryable, type QueryBudget, type SelectHints, type Series } from '@strata/model';
+import { MergeQuerier, StrataError, tenantIdProblem, type Labels, type Matcher, type Querier, type Queryable, type QueryBudget, type SelectHints, type Series } from '@strata/model';
 import { bucketByteSource, type Bucket } from '@strata/objstore';
 import { BlockReader, buildIndexHeader, decodeIndexHeader, encodeIndexHeader, HeaderedSource, INDEX_HEADER_FILE, parseMeta, type BlockMeta, type ByteSource } from '@strata/tsdb';
 import { ByteLRU } from './lru.js';
@@ -101,6 +101,8 @@ export class StoreGateway implements Queryable {
     for await (const tenantDir of this.opts.bucket.iter('')) {
       if (!tenantDir.endsWith('/')) continue;
       const tenant = tenantDir.slice(0, -1);
+      // A prefix no tenant could have written (.., a separator) names no local folder either.
+      if (tenantIdProblem(tenant)) continue;
       for await (const dir of this.opts.bucket.iter(tenantDir)) {
         const ulid = dir.slice(tenantDir.length, -1);
         if (!/^[0-9A-Z]{26}$/.test(ulid)) continue;

@@ -6,7 +6,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import fs from 'node:fs';
-import { MergeQuerier, type Labels, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
+import { checkTenantId, MergeQuerier, tenantIdProblem, type Labels, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
 import { BlockReader } from './block/reader.js';
 import type { BlockMeta } from './block/meta.js';
 import { compactHead } from './compact.js';
@@ -240,11 +240,18 @@ export class TSDB {
     const tenantsDir = path.join(opts.dir, 'tenants');
     await fsp.mkdir(tenantsDir, { recursive: true });
     // Replay every tenant before reporting ready: ready means every acknowledged sample is served.
-    for (const t of await fsp.readdir(tenantsDir)) await db.tenant(t);
+    for (const t of await fsp.readdir(tenantsDir)) {
+      // Not a folder any request could have created: leave it alone rather than serve it.
+      const problem = tenantIdProblem(t);
+      if (problem) opts.logger?.warn({ dir: path.join(tenantsDir, t), problem }, 'not a tenant folder; skipped');
+      else await db.tenant(t);
+    }
     return db;
   }
 
   tenant(id: string): Promise<TenantDB> {
+    // The ID names a folder: a second check, below every API, that it cannot leave tenants/.
+    checkTenantId(id);
     let p = this.tenantsById.get(id);
     if (!p) {
       p = TenantDB.open(id, path.join(this.opts.dir, 'tenants', id), this.opts).then((t) => {

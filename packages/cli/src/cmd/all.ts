@@ -9,8 +9,8 @@ import { FanoutQueryable, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
-import { component, engineFrom, list, waitForSignal } from './common.js';
-import { createWriteHandler, defaultMemoryLimit, Distributor, Limits, MemoryBudget, MetadataStore } from '@strata/receiver';
+import { component, engineFrom, httpClientFrom, list, waitForSignal } from './common.js';
+import { createWriteHandler, defaultMemoryLimit, Distributor, ForwardAuth, Limits, MemoryBudget, MetadataStore } from '@strata/receiver';
 import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
 import { openBucket } from '../storage.js';
@@ -66,6 +66,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   });
   const metadata = new MetadataStore();
   let distributor: Distributor | undefined;
+  const forwardAuth = ForwardAuth.from(cfg.str('receive.forward-secret'), cfg.str('receive.forward-secret-file'));
   let stopWatch: (() => void) | undefined;
   const ringsFile = cfg.str('receive.hashrings-file');
   if (ringsFile) {
@@ -81,6 +82,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       forwardTimeoutMs: cfg.num('receive.forward-timeout'),
       tenantHeader: tenancy.header,
       registry,
+      client: httpClientFrom(cfg.str('receive.forward-client-config-file')),
+      forwardAuth,
     });
     const d = distributor;
     mountHashringStatus(router, () => rings?.status(d.opts.replicationFactor) ?? []);
@@ -89,6 +92,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   new Gauge({ name: 'strata_receiver_memory_limit_bytes', help: 'Resident memory above which writes are refused with 503 (--receiver.memory-limit-bytes).', registers: [registry] }).set(memoryLimit);
   writeHandler = createWriteHandler({
     distributor,
+    forwardAuth,
     memory: new MemoryBudget(memoryLimit),
     storage: tsdb,
     limits,
@@ -130,7 +134,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
 
   const host = addr.address === '0.0.0.0' || addr.address === '::' ? 'localhost' : addr.address;
-  const base = `http://${host}:${addr.port}`;
+  const base = `${server.scheme}://${host}:${addr.port}`;
   process.stdout.write(
     [
       '',

@@ -2,7 +2,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { setPaceSlice, StrataError } from '@strata/model';
-import { HttpServer, mountStatusRoutes, Router } from '@strata/api';
+import { HttpClient, HttpServer, loadHttpClientConfig, mountStatusRoutes, Router, WebConfigWatcher } from '@strata/api';
 import { Engine } from '@strata/promql';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -26,10 +26,12 @@ export function component(cfg: Config, name: string): Component {
   let ready = false;
   const router = new Router(['', '/prometheus']);
   mountStatusRoutes(router, { registry, isReady: () => ready });
+  const webConfig = cfg.str('web.config.file');
   const server = new HttpServer({
     router,
     registry,
     logger,
+    web: webConfig ? new WebConfigWatcher(webConfig, logger, registry) : undefined,
     gate: (p) => {
       if (ready) return undefined;
       const bare = p.startsWith('/prometheus/') ? p.slice('/prometheus'.length) : p;
@@ -67,4 +69,9 @@ export function waitForSignal(logger: Logger, onStop: () => Promise<void>): Prom
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
   });
+}
+
+/** An HTTP client from a Prometheus-shaped client configuration file, or plain HTTP without one. */
+export function httpClientFrom(file: string): HttpClient {
+  return new HttpClient(file ? loadHttpClientConfig(file) : {});
 }

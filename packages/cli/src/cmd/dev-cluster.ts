@@ -4,6 +4,7 @@
  * local-folder bucket. Prints the write and query URLs; Ctrl-C stops everything cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -22,6 +23,9 @@ export async function runDevCluster(cfg: Config, bin: string): Promise<void> {
   const gwPorts = Array.from({ length: GATEWAYS }, (_, i) => base + 200 + i);
   const hashrings = path.join(root, 'hashrings.json');
   fs.writeFileSync(hashrings, JSON.stringify([{ hashring: 'default', endpoints: recvPorts.map((p) => `127.0.0.1:${p}`) }], null, 2));
+  // The receivers sign the writes they forward to each other with this secret (new per start).
+  const secret = path.join(root, 'forward-secret');
+  fs.writeFileSync(secret, crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   const children: { name: string; proc: ChildProcess }[] = [];
   const start = (name: string, args: string[]) => {
     const proc = spawn(process.execPath, [bin, ...args, `--log.level=${cfg.str('log.level')}`], { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -38,6 +42,7 @@ export async function runDevCluster(cfg: Config, bin: string): Promise<void> {
       `--storage.path=${path.join(root, `receiver-${i + 1}`)}`,
       `--objstore.config-file=${objstore}`,
       `--receive.hashrings-file=${hashrings}`,
+      `--receive.forward-secret-file=${secret}`,
       '--receive.replication-factor=3',
       `--receive.local-endpoint=127.0.0.1:${p}`,
       `--receive.replica-name=receiver-${i + 1}`,

@@ -1,14 +1,15 @@
 /** `strata querier`: PromQL over stores reached with remote-read, replicas de-duplicated. */
 import { FanoutQueryable, mountQueryApi, RemoteStore } from '@strata/querier';
 import type { Config } from '../config.js';
-import { component, engineFrom, list, waitForSignal } from './common.js';
+import { component, engineFrom, httpClientFrom, list, waitForSignal } from './common.js';
 
 /** Stores' time ranges are refreshed this often (a store is always asked while unknown). */
 const STORE_INFO_INTERVAL_MS = 15_000;
 
 export async function runQuerier(cfg: Config): Promise<void> {
   const c = component(cfg, 'querier');
-  const stores = list(cfg.str('querier.stores')).map((url) => new RemoteStore({ url: url.replace(/\/$/, ''), tenantHeader: cfg.str('auth.tenant-header'), timeoutMs: cfg.num('query.timeout') }));
+  const client = httpClientFrom(cfg.str('querier.store-client-config-file'));
+  const stores = list(cfg.str('querier.stores')).map((url) => new RemoteStore({ url: client.urlOf(url), tenantHeader: cfg.str('auth.tenant-header'), timeoutMs: cfg.num('query.timeout'), client }));
   if (stores.length === 0) c.logger.warn('no --querier.stores given: every query will be empty');
   const queryable = new FanoutQueryable(() => stores, { replicaLabels: list(cfg.str('query.replica-label')), partialResponse: cfg.bool('query.partial-response') });
   mountQueryApi(c.router, { queryable, engine: engineFrom(cfg), tenancy: c.tenancy });
