@@ -6,6 +6,7 @@
  *   --skip-ingest: only the query benchmark   --blocks-only: only the block benchmark
  *   --bucket-only: only the bucket query benchmark (--query-hours, --repeats)
  *   --ring-only: only the replicated-ingest benchmark (--series, --rounds, --repeats)
+ *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
  */
 import type { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
@@ -15,6 +16,7 @@ import { runQueryBench } from './query.js';
 import { runBlockBench } from './blocks.js';
 import { runBucketQueryBench } from './bucket-queries.js';
 import { runRingBench } from './ring.js';
+import { runDashboardBench } from './dashboard.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,6 +32,10 @@ const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
 
 async function main(): Promise<void> {
   const hours = arg('query-hours', 6);
+  if (process.argv.includes('--dashboard')) {
+    process.stdout.write((await runDashboardBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 5), repeats: arg('repeats', 5), only })) + '\n');
+    return;
+  }
   if (process.argv.includes('--ring-only')) {
     process.stdout.write((await runRingBench(arg('series', 100_000), arg('rounds', 8), encode, arg('repeats', 3))) + '\n');
     return;

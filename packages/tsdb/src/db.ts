@@ -102,12 +102,18 @@ export class TenantDB implements TenantStorage {
     }
   }
 
+  /** Whether a block with this ULID is open locally (then the bucket's copy need not be read). */
+  hasBlock(ulid: string): boolean {
+    return this.blocks.some((b) => b.meta.ulid === ulid);
+  }
+
   /** Forgets a local block (after it was shipped and its local retention passed). */
   async dropLocalBlock(ulid: string): Promise<void> {
     const i = this.blocks.findIndex((b) => b.meta.ulid === ulid);
     if (i >= 0) {
-      await this.blocks[i].close();
-      this.blocks.splice(i, 1);
+      // Out of the list first: from now on queries take the bucket's copy instead.
+      const [b] = this.blocks.splice(i, 1);
+      await b.close();
     }
     await fsp.rm(path.join(this.blocksDir, ulid), { recursive: true, force: true });
   }

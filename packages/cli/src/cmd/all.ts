@@ -114,12 +114,14 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     maxSamples: cfg.num('query.max-samples'),
     timeoutMs: cfg.num('query.timeout'),
   });
-  // `all` also serves the bucket: a store gateway in the same process, merged with the local
-  // head and blocks (their overlap is de-duplicated by timestamp). A receiver serves its own data.
+  // `all` also serves the bucket: a store gateway in the same process, reached directly through
+  // the Querier interface (no remote-read in between). Shipped blocks still on local disk are
+  // read from disk only: the gateway leaves out every block the local TSDB has, by ULID.
+  // A receiver serves its own data.
   let gateway: StoreGateway | undefined;
   let queryable: Queryable = tsdb.queryable();
   if (opts.query) {
-    gateway = gatewayFrom(cfg, bucket, registry, logger);
+    gateway = gatewayFrom(cfg, bucket, registry, logger, (tenant, ulid) => tsdb.openTenant(tenant)?.hasBlock(ulid) ?? false);
     await gateway.start();
     const gw = gateway;
     queryable = new FanoutQueryable(
