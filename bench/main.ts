@@ -6,6 +6,7 @@
  *   --skip-ingest: only the query benchmark   --blocks-only: only the block benchmark
  *   --bucket-only: only the bucket query benchmark (--query-hours, --repeats)
  *   --ring-only: only the replicated-ingest benchmark (--series, --rounds, --repeats)
+ *   --xor: ns per sample of the XOR chunk decoders
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
  */
 import type { Labels } from '@strata/model';
@@ -17,6 +18,7 @@ import { runBlockBench } from './blocks.js';
 import { runBucketQueryBench } from './bucket-queries.js';
 import { runRingBench } from './ring.js';
 import { runDashboardBench } from './dashboard.js';
+import { runXorBench } from './xor.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,6 +34,10 @@ const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
 
 async function main(): Promise<void> {
   const hours = arg('query-hours', 6);
+  if (process.argv.includes('--xor')) {
+    process.stdout.write(runXorBench() + '\n');
+    return;
+  }
   if (process.argv.includes('--dashboard')) {
     process.stdout.write((await runDashboardBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 5), repeats: arg('repeats', 5), only })) + '\n');
     return;

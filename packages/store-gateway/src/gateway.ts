@@ -9,9 +9,9 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { MergeQuerier, StrataError, type Labels, type Matcher, type Querier, type Queryable, type QueryBudget, type SelectHints, type Series } from '@strata/model';
+import { StrataError, type Labels, type Matcher, type Querier, type Queryable, type QueryBudget, type SelectHints, type Series } from '@strata/model';
 import { bucketByteSource, type Bucket } from '@strata/objstore';
-import { BlockReader, buildIndexHeader, decodeIndexHeader, encodeIndexHeader, HeaderedSource, INDEX_HEADER_FILE, parseMeta, type BlockMeta, type ByteSource } from '@strata/tsdb';
+import { BlockReader, BlockSetQuerier, buildIndexHeader, decodeIndexHeader, encodeIndexHeader, HeaderedSource, INDEX_HEADER_FILE, parseMeta, type BlockMeta, type ByteSource } from '@strata/tsdb';
 import { ByteLRU } from './lru.js';
 import { owners } from './sharding.js';
 
@@ -264,7 +264,7 @@ class GatewayQuerier implements Querier {
   private async readers(hints: SelectHints): Promise<Querier> {
     const blocks = this.gw.tenantBlocks(this.tenant).filter((b) => b.meta.maxTime > hints.start && b.meta.minTime <= hints.end);
     const readers = await Promise.all(blocks.map((b) => this.open(b)));
-    return new MergeQuerier(readers);
+    return new BlockSetQuerier(readers);
   }
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import fs from 'node:fs';
 import { MergeQuerier, type Labels, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
 import { BlockReader } from './block/reader.js';
+import { BlockSetQuerier } from './block/block-set.js';
 import type { BlockMeta } from './block/meta.js';
 import { compactHead } from './compact.js';
 import { DEFAULT_BLOCK_DURATION_MS } from './api.js';
@@ -154,7 +155,8 @@ export class TenantDB implements TenantStorage {
 
   querier(): Querier {
     if (this.blocks.length === 0) return this.head.querier();
-    return new MergeQuerier([this.head.querier(), ...this.blocks]);
+    // The head and the blocks cut from it hold disjoint time ranges: MergeQuerier concatenates.
+    return new MergeQuerier([this.head.querier(), new BlockSetQuerier(this.blocks)]);
   }
 
   stats(): HeadStats {
