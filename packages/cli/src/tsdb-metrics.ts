@@ -1,5 +1,5 @@
 /** Strata's own metrics about the TSDB: head series and time range per tenant, WAL fsyncs. */
-import { Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { TSDB } from '@strata/tsdb';
 
 export function walFsyncHistogram(registry: Registry): Histogram {
@@ -35,6 +35,19 @@ export function registerTsdbMetrics(registry: Registry, db: () => TSDB | undefin
         const max = d.openTenant(t)?.stats().maxTime ?? -Infinity;
         if (Number.isFinite(max)) this.set({ tenant: t }, max / 1000);
       }
+    },
+  });
+  new Counter({
+    name: 'strata_tsdb_block_chunk_read_bytes_total',
+    help: 'Chunk bytes of local blocks read, by source: disk (segment files loaded or read range by range) or memory (the block cache).',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      const d = db();
+      if (!d) return;
+      this.reset();
+      this.inc({ source: 'disk' }, d.blockCache.stats.diskBytes);
+      this.inc({ source: 'memory' }, d.blockCache.stats.cachedBytes);
     },
   });
 }

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { MergeQuerier, type Labels, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
 import { BlockReader } from './block/reader.js';
 import { BlockSetQuerier } from './block/block-set.js';
+import { SegmentCache } from './block/segment-cache.js';
 import type { BlockMeta } from './block/meta.js';
 import { compactHead } from './compact.js';
 import { DEFAULT_BLOCK_DURATION_MS } from './api.js';
@@ -33,7 +34,11 @@ export interface TSDBOptions {
   onBlock?: (tenant: string, dir: string, meta: BlockMeta) => void;
   /** How often heads are checked for a complete block range; 0 disables the timer. */
   compactIntervalMs?: number;
+  /** Memory for chunk segment files of local blocks, shared by all tenants (see SegmentCache); 0 reads every range from disk. */
+  blockCacheBytes?: number;
 }
+
+export const DEFAULT_BLOCK_CACHE_BYTES = 512 * 1024 * 1024;
 
 const SNAPSHOT = 'snapshot';
 export const BLOCKS_DIR = 'blocks';
@@ -52,13 +57,14 @@ export class TenantDB implements TenantStorage {
     readonly wal: WAL,
     readonly replay: ReplayStats & { fromSnapshot: boolean },
     private readonly opts: TSDBOptions,
+    private readonly cache: SegmentCache | undefined,
   ) {}
 
   get blocksDir(): string {
     return path.join(this.dir, BLOCKS_DIR);
   }
 
-  static async open(tenant: string, dir: string, opts: TSDBOptions): Promise<TenantDB> {
+  static async open(tenant: string, dir: string, opts: TSDBOptions, cache?: SegmentCache): Promise<TenantDB> {
     await fsp.mkdir(dir, { recursive: true });
     const head = new Head({ ...opts.head, blockDurationMs: opts.blockDurationMs });
     const snap = await loadSnapshot(path.join(dir, SNAPSHOT), head);
@@ -81,7 +87,7 @@ export class TenantDB implements TenantStorage {
     };
     const { wal, stats } = await WAL.open(path.join(dir, 'wal'), { fsync: opts.fsync, segmentBytes: opts.walSegmentBytes, logger: opts.logger, onFsync: opts.onFsync }, onRecord, from);
     opts.logger?.info({ tenant, ...stats, fromSnapshot: !!from, series: headForReplay.numSeries }, 'tenant head loaded');
-    const db = new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from }, opts);
+    const db = new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from }, opts, cache);
     await db.openLocalBlocks();
     return db;
   }
@@ -96,7 +102,7 @@ export class TenantDB implements TenantStorage {
         continue;
       }
       try {
-        this.blocks.push(await BlockReader.openDir(dir));
+        this.blocks.push(await BlockReader.openDir(dir, this.cache));
       } catch (e) {
         this.opts.logger?.error({ tenant: this.tenant, block: name, err: (e as Error).message }, 'local block unreadable; skipped');
       }
@@ -139,7 +145,7 @@ export class TenantDB implements TenantStorage {
     if (metas.length === 0) return metas;
     for (const m of metas) {
       const dir = path.join(this.blocksDir, m.ulid);
-      this.blocks.push(await BlockReader.openDir(dir));
+      this.blocks.push(await BlockReader.openDir(dir, this.cache));
       this.opts.onBlock?.(this.tenant, dir, m);
     }
     const pos = await this.wal.rotate();
@@ -195,8 +201,11 @@ export class TSDB {
   private readonly tenantsById = new Map<string, Promise<TenantDB>>();
   private readonly open_ = new Map<string, TenantDB>();
   private timer: NodeJS.Timeout | undefined;
+  /** Local blocks' chunk segments in memory, shared by every tenant. */
+  readonly blockCache: SegmentCache;
 
   private constructor(private readonly opts: TSDBOptions) {
+    this.blockCache = new SegmentCache(opts.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES);
     const every = opts.compactIntervalMs ?? 0;
     if (every > 0) {
       this.timer = setInterval(() => {
@@ -225,7 +234,7 @@ export class TSDB {
   tenant(id: string): Promise<TenantDB> {
     let p = this.tenantsById.get(id);
     if (!p) {
-      p = TenantDB.open(id, path.join(this.opts.dir, 'tenants', id), this.opts).then((t) => {
+      p = TenantDB.open(id, path.join(this.opts.dir, 'tenants', id), this.opts, this.blockCache).then((t) => {
         this.open_.set(id, t);
         return t;
       });

@@ -44,6 +44,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     onFsync: (s) => fsyncs.observe(s),
     blockDurationMs: cfg.num('tsdb.block-duration'),
     compactIntervalMs: cfg.num('tsdb.compaction-interval'),
+    blockCacheBytes: cfg.num('tsdb.block-cache-bytes'),
     externalLabels: (tenant) => ({ [tenantLabel]: tenant, ...(replicaLabel ? { [replicaLabel]: replicaName } : {}) }),
     onBlock: (tenant) => void shipping.sync(tenant).catch((e) => logger.error({ err: e, tenant }, 'shipping failed')),
     dir: path.join(storagePath, 'tsdb'),

@@ -6,3 +6,4 @@ export * from './index-reader.js';
 export * from './reader.js';
 export * from './index-header.js';
 export * from './block-set.js';
+export * from './segment-cache.js';

@@ -9,6 +9,7 @@ import { crc32c } from '@node-rs/crc32';
 import { Labels, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
 import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
 import { FileByteSource, type ByteSource } from './bytesource.js';
+import type { SegmentCache } from './segment-cache.js';
 import { DecBuf } from './encbuf.js';
 import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.js';
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './meta.js';
@@ -27,18 +28,22 @@ export interface BlockSources {
   close?: () => Promise<void>;
 }
 
-export function localBlockSources(dir: string): BlockSources {
-  const segments = new Map<number, FileByteSource>();
+/** A local block directory; chunk segments read through `cache` when given (see segment-cache.ts). */
+export function localBlockSources(dir: string, cache?: SegmentCache): BlockSources {
+  const segments = new Map<number, ByteSource>();
   return {
     meta: () => fsp.readFile(path.join(dir, META_FILE), 'utf8'),
     index: new FileByteSource(path.join(dir, INDEX_FILE)),
     segment: (seq) => {
       let s = segments.get(seq);
-      if (!s) segments.set(seq, (s = new FileByteSource(path.join(dir, CHUNKS_DIR, String(seq + 1).padStart(6, '0')))));
+      if (!s) {
+        const file = path.join(dir, CHUNKS_DIR, String(seq + 1).padStart(6, '0'));
+        segments.set(seq, (s = cache ? cache.source(file) : new FileByteSource(file)));
+      }
       return s;
     },
     close: async () => {
-      for (const s of segments.values()) await s.close();
+      for (const s of segments.values()) await s.close?.();
     },
   };
 }
@@ -83,8 +88,8 @@ export class BlockReader implements Querier {
     return new BlockReader(meta, index, sources);
   }
 
-  static openDir(dir: string): Promise<BlockReader> {
-    return BlockReader.open(localBlockSources(dir), path.basename(dir));
+  static openDir(dir: string, cache?: SegmentCache): Promise<BlockReader> {
+    return BlockReader.open(localBlockSources(dir, cache), path.basename(dir));
   }
 
   async chunk(ref: number): Promise<Uint8Array> {
