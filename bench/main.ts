@@ -8,6 +8,8 @@
  *   --ring-only: only the replicated-ingest benchmark (--series, --rounds, --repeats)
  *   --ack-latency: remote-write ack latency while heavy queries run (--series, --query-hours, --seconds)
  *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
+ *   --xor: ns per sample of the XOR chunk decoders
+ *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
  */
 import type { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
@@ -19,6 +21,8 @@ import { runBucketQueryBench } from './bucket-queries.js';
 import { runRingBench } from './ring.js';
 import { runAckLatencyBench } from './ack-latency.js';
 import { runSecureIngestBench } from './secure-ingest.js';
+import { runDashboardBench } from './dashboard.js';
+import { runXorBench } from './xor.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,6 +40,14 @@ async function main(): Promise<void> {
   const hours = arg('query-hours', 6);
   if (process.argv.includes('--ack-latency')) {
     process.stdout.write((await runAckLatencyBench({ series: arg('series', 100_000), hours: arg('query-hours', 1), seconds: arg('seconds', 15), only })) + '\n');
+    return;
+  }
+  if (process.argv.includes('--xor')) {
+    process.stdout.write(runXorBench() + '\n');
+    return;
+  }
+  if (process.argv.includes('--dashboard')) {
+    process.stdout.write((await runDashboardBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 5), repeats: arg('repeats', 5), only })) + '\n');
     return;
   }
   if (process.argv.includes('--ring-only')) {

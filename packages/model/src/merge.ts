@@ -38,22 +38,64 @@ export function mergeSamples(a: Series, b: Series): Series {
   return { labels: a.labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) };
 }
 
+/**
+ * One series from parts holding the same label set. Parts that follow each other in time (the
+ * usual case: the head and blocks, or blocks of successive ranges) are concatenated with one copy;
+ * only overlapping parts are merged by timestamp. Merging happens once per series, whatever the
+ * number of parts (merging pairwise as they arrive copied the growing result once per part).
+ */
+export function mergeParts(parts: Series[]): Series {
+  const nonEmpty = parts.filter((p) => p.timestamps.length > 0);
+  if (nonEmpty.length === 0) return parts[0];
+  if (nonEmpty.length === 1) return nonEmpty[0];
+  // Stable: on equal first timestamps the earlier part (the first querier's) stays first.
+  const sorted = nonEmpty.map((p, i) => ({ p, i })).sort((a, b) => a.p.timestamps[0] - b.p.timestamps[0] || a.i - b.i).map((x) => x.p);
+  let disjoint = true;
+  for (let k = 1; k < sorted.length && disjoint; k++) disjoint = sorted[k].timestamps[0] > sorted[k - 1].timestamps[sorted[k - 1].timestamps.length - 1];
+  if (!disjoint) {
+    // Overlap: merge by timestamp in the caller's order, so the first querier's sample wins.
+    let acc = nonEmpty[0];
+    for (let k = 1; k < nonEmpty.length; k++) acc = mergeSamples(acc, nonEmpty[k]);
+    return acc;
+  }
+  let n = 0;
+  for (const p of sorted) n += p.timestamps.length;
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  let o = 0;
+  for (const p of sorted) {
+    ts.set(p.timestamps, o);
+    // set() between arrays of one type copies bytes, so NaN payloads (staleness markers) survive.
+    vs.set(p.values, o);
+    o += p.timestamps.length;
+  }
+  return { labels: sorted[0].labels, timestamps: ts, values: vs };
+}
+
 export class MergeQuerier implements Querier {
   constructor(private readonly queriers: Querier[]) {}
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
     const results = await Promise.all(this.queriers.map((q) => q.select(matchers, { ...hints, limit: undefined })));
-    const byKey = new Map<string, Series>();
+    if (results.length === 1) return hints.limit ? results[0].slice(0, hints.limit) : results[0];
+    const byKey = new Map<string, Series[]>();
     for (const list of results) {
       for (const s of list) {
         const y = pace();
         if (y) await y;
         const k = s.labels.key();
         const have = byKey.get(k);
-        byKey.set(k, have ? mergeSamples(have, s) : s);
+        if (have) have.push(s);
+        else byKey.set(k, [s]);
       }
     }
-    const out = await sortPaced([...byKey.values()], (a, b) => Labels.compare(a.labels, b.labels));
+    const out: Series[] = [];
+    for (const parts of byKey.values()) {
+      const y = pace();
+      if (y) await y;
+      out.push(parts.length === 1 ? parts[0] : mergeParts(parts));
+    }
+    await sortPaced(out, (a, b) => Labels.compare(a.labels, b.labels));
     return hints.limit ? out.slice(0, hints.limit) : out;
   }
 

@@ -11,7 +11,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { MergeQuerier, StrataError, tenantIdProblem, type Labels, type Matcher, type Querier, type Queryable, type QueryBudget, type SelectHints, type Series } from '@strata/model';
 import { bucketByteSource, type Bucket } from '@strata/objstore';
-import { BlockReader, buildIndexHeader, decodeIndexHeader, encodeIndexHeader, HeaderedSource, INDEX_HEADER_FILE, parseMeta, type BlockMeta, type ByteSource } from '@strata/tsdb';
+import { BlockReader, BlockSetQuerier, buildIndexHeader, decodeIndexHeader, encodeIndexHeader, HeaderedSource, INDEX_HEADER_FILE, parseMeta, type BlockMeta, type ByteSource } from '@strata/tsdb';
 import { ByteLRU } from './lru.js';
 import { owners } from './sharding.js';
 
@@ -40,6 +40,11 @@ export interface StoreGatewayOptions {
   limits: GatewayLimits;
   /** Blocks marked for deletion are dropped this long after the mark. */
   deletionDelayMs: number;
+  /**
+   * Blocks another store of the same process already serves (in `strata all`: the local copies
+   * of shipped blocks), recognised by ULID and left out, so each sample is read from one place.
+   */
+  skipBlock?: (tenant: string, ulid: string) => boolean;
 }
 
 interface GatewayBlock {
@@ -207,14 +212,20 @@ export class StoreGateway implements Queryable {
     return b.reader;
   }
 
+  private skipped(b: GatewayBlock): boolean {
+    return this.opts.skipBlock?.(b.tenant, b.meta.ulid) ?? false;
+  }
+
+  /** The tenant's blocks this gateway answers for, oldest first (blocks served elsewhere in the process left out). */
   tenantBlocks(tenant: string): GatewayBlock[] {
-    return [...this.blocks.values()].filter((b) => b.tenant === tenant).sort((a, b) => a.meta.minTime - b.meta.minTime);
+    return [...this.blocks.values()].filter((b) => b.tenant === tenant && !this.skipped(b)).sort((a, b) => a.meta.minTime - b.meta.minTime);
   }
 
   /** Per tenant, the time range this gateway can answer. */
   info(): Record<string, { minTime: number; maxTime: number; blocks: number }> {
     const out: Record<string, { minTime: number; maxTime: number; blocks: number }> = {};
     for (const b of this.blocks.values()) {
+      if (this.skipped(b)) continue;
       const i = (out[b.tenant] ??= { minTime: Infinity, maxTime: -Infinity, blocks: 0 });
       i.minTime = Math.min(i.minTime, b.meta.minTime);
       i.maxTime = Math.max(i.maxTime, b.meta.maxTime - 1);
@@ -255,7 +266,7 @@ class GatewayQuerier implements Querier {
   private async readers(hints: SelectHints): Promise<Querier> {
     const blocks = this.gw.tenantBlocks(this.tenant).filter((b) => b.meta.maxTime > hints.start && b.meta.minTime <= hints.end);
     const readers = await Promise.all(blocks.map((b) => this.open(b)));
-    return new MergeQuerier(readers);
+    return new BlockSetQuerier(readers);
   }
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {

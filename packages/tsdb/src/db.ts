@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import fs from 'node:fs';
 import { checkTenantId, MergeQuerier, tenantIdProblem, type Labels, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
 import { BlockReader } from './block/reader.js';
+import { BlockSetQuerier } from './block/block-set.js';
+import { SegmentCache } from './block/segment-cache.js';
 import type { BlockMeta } from './block/meta.js';
 import { compactHead } from './compact.js';
 import { DEFAULT_BLOCK_DURATION_MS, DEFAULT_SAMPLES_PER_CHUNK } from './api.js';
@@ -32,7 +34,11 @@ export interface TSDBOptions {
   onBlock?: (tenant: string, dir: string, meta: BlockMeta) => void;
   /** How often heads are checked for a complete block range; 0 disables the timer. */
   compactIntervalMs?: number;
+  /** Memory for chunk segment files of local blocks, shared by all tenants (see SegmentCache); 0 reads every range from disk. */
+  blockCacheBytes?: number;
 }
+
+export const DEFAULT_BLOCK_CACHE_BYTES = 512 * 1024 * 1024;
 
 const SNAPSHOT = 'snapshot';
 export const BLOCKS_DIR = 'blocks';
@@ -52,13 +58,14 @@ export class TenantDB implements TenantStorage {
     /** How the head was loaded; `snapshotError` says why a snapshot present on disk was not used. */
     readonly replay: ReplayStats & { fromSnapshot: boolean; snapshotError?: string },
     private readonly opts: TSDBOptions,
+    private readonly cache: SegmentCache | undefined,
   ) {}
 
   get blocksDir(): string {
     return path.join(this.dir, BLOCKS_DIR);
   }
 
-  static async open(tenant: string, dir: string, opts: TSDBOptions): Promise<TenantDB> {
+  static async open(tenant: string, dir: string, opts: TSDBOptions, cache?: SegmentCache): Promise<TenantDB> {
     await fsp.mkdir(dir, { recursive: true });
     const head = new Head({ ...opts.head, blockDurationMs: opts.blockDurationMs });
     const snap = await loadSnapshot(path.join(dir, SNAPSHOT), head);
@@ -101,7 +108,7 @@ export class TenantDB implements TenantStorage {
     const { wal, stats } = await WAL.open(path.join(dir, 'wal'), { fsync: opts.fsync, segmentBytes: opts.walSegmentBytes, logger: opts.logger, onFsync: opts.onFsync }, onRecord, from);
     if (undecodable > 0) opts.logger?.error({ tenant, records: undecodable, error: firstUndecodable }, 'WAL records with a valid checksum did not decode; skipped them');
     opts.logger?.info({ tenant, ...stats, fromSnapshot: !!from, series: headForReplay.numSeries }, 'tenant head loaded');
-    const db = new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from, snapshotError }, opts);
+    const db = new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from, snapshotError }, opts, cache);
     await db.openLocalBlocks();
     return db;
   }
@@ -116,19 +123,25 @@ export class TenantDB implements TenantStorage {
         continue;
       }
       try {
-        this.blocks.push(await BlockReader.openDir(dir));
+        this.blocks.push(await BlockReader.openDir(dir, this.cache));
       } catch (e) {
         this.opts.logger?.error({ tenant: this.tenant, block: name, err: (e as Error).message }, 'local block unreadable; skipped');
       }
     }
   }
 
+  /** Whether a block with this ULID is open locally (then the bucket's copy need not be read). */
+  hasBlock(ulid: string): boolean {
+    return this.blocks.some((b) => b.meta.ulid === ulid);
+  }
+
   /** Forgets a local block (after it was shipped and its local retention passed). */
   async dropLocalBlock(ulid: string): Promise<void> {
     const i = this.blocks.findIndex((b) => b.meta.ulid === ulid);
     if (i >= 0) {
-      await this.blocks[i].close();
-      this.blocks.splice(i, 1);
+      // Out of the list first: from now on queries take the bucket's copy instead.
+      const [b] = this.blocks.splice(i, 1);
+      await b.close();
     }
     await fsp.rm(path.join(this.blocksDir, ulid), { recursive: true, force: true });
   }
@@ -150,7 +163,7 @@ export class TenantDB implements TenantStorage {
       externalLabels: this.opts.externalLabels?.(this.tenant) ?? { tenant_id: this.tenant },
       force,
       publish: async (m) => {
-        this.blocks.push(await BlockReader.openDir(path.join(this.blocksDir, m.ulid)));
+        this.blocks.push(await BlockReader.openDir(path.join(this.blocksDir, m.ulid), this.cache));
       },
     });
     if (metas.length === 0) return metas;
@@ -171,7 +184,9 @@ export class TenantDB implements TenantStorage {
    * later selectors must see a block cut meanwhile, since the head drops that range after it.
    */
   querier(): Querier {
-    const now = (): Querier => (this.blocks.length === 0 ? this.head.querier() : new MergeQuerier([this.head.querier(), ...this.blocks]));
+    // The head and the blocks cut from it hold (nearly) disjoint time ranges: MergeQuerier
+    // concatenates them, and merges by timestamp only where a just-cut range is in both.
+    const now = (): Querier => (this.blocks.length === 0 ? this.head.querier() : new MergeQuerier([this.head.querier(), new BlockSetQuerier(this.blocks)]));
     return {
       select: (m, h) => now().select(m, h),
       series: (m, h) => now().series(m, h),
@@ -217,8 +232,11 @@ export class TSDB {
   private readonly tenantsById = new Map<string, Promise<TenantDB>>();
   private readonly open_ = new Map<string, TenantDB>();
   private timer: NodeJS.Timeout | undefined;
+  /** Local blocks' chunk segments in memory, shared by every tenant. */
+  readonly blockCache: SegmentCache;
 
   private constructor(private readonly opts: TSDBOptions) {
+    this.blockCache = new SegmentCache(opts.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES);
     const every = opts.compactIntervalMs ?? 0;
     if (every > 0) {
       this.timer = setInterval(() => {
@@ -254,7 +272,7 @@ export class TSDB {
     checkTenantId(id);
     let p = this.tenantsById.get(id);
     if (!p) {
-      p = TenantDB.open(id, path.join(this.opts.dir, 'tenants', id), this.opts).then((t) => {
+      p = TenantDB.open(id, path.join(this.opts.dir, 'tenants', id), this.opts, this.blockCache).then((t) => {
         this.open_.set(id, t);
         return t;
       });

@@ -50,4 +50,17 @@ export function registerTsdbMetrics(registry: Registry, db: () => TSDB | undefin
       for (const t of d.tenants()) if (d.openTenant(t)?.replay.snapshotError !== undefined) this.inc({ tenant: t });
     },
   });
+  new Counter({
+    name: 'strata_tsdb_block_chunk_read_bytes_total',
+    help: 'Chunk bytes of local blocks read, by source: disk (segment files loaded or read range by range) or memory (the block cache).',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      const d = db();
+      if (!d) return;
+      this.reset();
+      this.inc({ source: 'disk' }, d.blockCache.stats.diskBytes);
+      this.inc({ source: 'memory' }, d.blockCache.stats.cachedBytes);
+    },
+  });
 }

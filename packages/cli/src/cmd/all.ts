@@ -41,6 +41,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     onFsync: (s) => fsyncs.observe(s),
     blockDurationMs: cfg.num('tsdb.block-duration'),
     compactIntervalMs: cfg.num('tsdb.compaction-interval'),
+    blockCacheBytes: cfg.num('tsdb.block-cache-bytes'),
     externalLabels: (tenant) => ({ [tenantLabel]: tenant, ...(replicaLabel ? { [replicaLabel]: replicaName } : {}) }),
     onBlock: (tenant) => void shipping.sync(tenant).catch((e) => logger.error({ err: e, tenant }, 'shipping failed')),
     dir: path.join(storagePath, 'tsdb'),
@@ -111,12 +112,14 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     },
   });
   const engine = engineFrom(cfg);
-  // `all` also serves the bucket: a store gateway in the same process, merged with the local
-  // head and blocks (their overlap is de-duplicated by timestamp). A receiver serves its own data.
+  // `all` also serves the bucket: a store gateway in the same process, reached directly through
+  // the Querier interface (no remote-read in between). Shipped blocks still on local disk are
+  // read from disk only: the gateway leaves out every block the local TSDB has, by ULID.
+  // A receiver serves its own data.
   let gateway: StoreGateway | undefined;
   let queryable: Queryable = tsdb.queryable();
   if (opts.query) {
-    gateway = gatewayFrom(cfg, bucket, registry, logger);
+    gateway = gatewayFrom(cfg, bucket, registry, logger, (tenant, ulid) => tsdb.openTenant(tenant)?.hasBlock(ulid) ?? false);
     await gateway.start();
     const gw = gateway;
     queryable = new FanoutQueryable(

@@ -5,3 +5,5 @@ export * from './writer.js';
 export * from './index-reader.js';
 export * from './reader.js';
 export * from './index-header.js';
+export * from './block-set.js';
+export * from './segment-cache.js';

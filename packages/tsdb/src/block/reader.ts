@@ -7,8 +7,9 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { Labels, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
-import { XORIterator, xorNumSamples } from '../chunkenc/xor.js';
+import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
 import { FileByteSource, type ByteSource } from './bytesource.js';
+import type { SegmentCache } from './segment-cache.js';
 import { DecBuf } from './encbuf.js';
 import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.js';
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './meta.js';
@@ -27,20 +28,45 @@ export interface BlockSources {
   close?: () => Promise<void>;
 }
 
-export function localBlockSources(dir: string): BlockSources {
-  const segments = new Map<number, FileByteSource>();
+/** A local block directory; chunk segments read through `cache` when given (see segment-cache.ts). */
+export function localBlockSources(dir: string, cache?: SegmentCache): BlockSources {
+  const segments = new Map<number, ByteSource>();
   return {
     meta: () => fsp.readFile(path.join(dir, META_FILE), 'utf8'),
     index: new FileByteSource(path.join(dir, INDEX_FILE)),
     segment: (seq) => {
       let s = segments.get(seq);
-      if (!s) segments.set(seq, (s = new FileByteSource(path.join(dir, CHUNKS_DIR, String(seq + 1).padStart(6, '0')))));
+      if (!s) {
+        const file = path.join(dir, CHUNKS_DIR, String(seq + 1).padStart(6, '0'));
+        segments.set(seq, (s = cache ? cache.source(file) : new FileByteSource(file)));
+      }
       return s;
     },
     close: async () => {
-      for (const s of segments.values()) await s.close();
+      for (const s of segments.values()) await s.close?.();
     },
   };
+}
+
+/** One series of a block with its raw XOR chunks (without the encoding byte), oldest first. */
+export interface SeriesChunks {
+  labels: Labels;
+  chunks: Uint8Array[];
+}
+
+/**
+ * Decodes a series' chunks, given as lists in time order that do not overlap (one list per
+ * block), straight into one pair of arrays: the samples in [from, to], or undefined if none.
+ */
+export function decodeSeriesChunks(labels: Labels, lists: Uint8Array[][], from: number, to: number): Series | undefined {
+  let n = 0;
+  for (const l of lists) for (const d of l) n += xorNumSamples(d);
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  const vb = new Uint32Array(vs.buffer);
+  let k = 0;
+  for (const l of lists) for (const d of l) k = decodeXORBits(d, ts, vb, k, from, to);
+  return k === 0 ? undefined : { labels, timestamps: k === n ? ts : ts.subarray(0, k), values: k === n ? vs : vs.subarray(0, k) };
 }
 
 export class BlockReader implements Querier {
@@ -62,8 +88,8 @@ export class BlockReader implements Querier {
     return new BlockReader(meta, index, sources);
   }
 
-  static openDir(dir: string): Promise<BlockReader> {
-    return BlockReader.open(localBlockSources(dir), path.basename(dir));
+  static openDir(dir: string, cache?: SegmentCache): Promise<BlockReader> {
+    return BlockReader.open(localBlockSources(dir, cache), path.basename(dir));
   }
 
   async chunk(ref: number): Promise<Uint8Array> {
@@ -127,48 +153,44 @@ export class BlockReader implements Querier {
     return chunks.filter((c) => c.maxT >= hints.start && c.minT <= hints.end);
   }
 
-  async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
-    const out: Series[] = [];
-    if (this.meta.maxTime <= hints.start || this.meta.minTime > hints.end) return out;
+  /**
+   * The selected series with the raw chunks overlapping [hints.start, hints.end], undecoded, in
+   * index order; chunks outside the range are neither read nor decoded. Budgets are charged here,
+   * before the chunks are read.
+   */
+  async selectChunks(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesChunks[]> {
+    if (this.meta.maxTime <= hints.start || this.meta.minTime > hints.end) return [];
     const ids = await this.index.select(matchers);
     hints.budget?.series(ids.length);
     hints.signal?.throwIfAborted();
     // Read every selected entry, then every needed chunk, each in a few merged ranged reads.
     const entries = await this.index.seriesMany(ids);
-    const wanted: { entry: number; metas: ChunkMeta[] }[] = [];
+    const wanted: { labels: Labels; n: number }[] = [];
     const refs: number[] = [];
-    entries.forEach((s, k) => {
+    for (const s of entries) {
       const chunks = this.overlapping(s.chunks, hints);
-      if (chunks.length === 0) return;
-      wanted.push({ entry: k, metas: chunks });
+      if (chunks.length === 0) continue;
+      wanted.push({ labels: s.labels, n: chunks.length });
       for (const c of chunks) refs.push(c.ref);
-    });
+    }
     hints.budget?.chunks(refs.length);
     hints.signal?.throwIfAborted();
     const datas = await this.chunksOf(refs);
     if (hints.budget) for (const d of datas) hints.budget.bytes(d.length);
+    const out: SeriesChunks[] = [];
     let di = 0;
     for (const w of wanted) {
-      const mine = datas.slice(di, di + w.metas.length);
-      di += w.metas.length;
-      let n = 0;
-      for (const d of mine) n += xorNumSamples(d);
-      const ts = new Float64Array(n);
-      const vs = new Float64Array(n);
-      const vb = new Uint32Array(vs.buffer);
-      let k = 0;
-      for (const d of mine) {
-        const it = new XORIterator(d);
-        while (it.next()) {
-          if (it.t < hints.start) continue;
-          if (it.t > hints.end) break;
-          ts[k] = it.t;
-          vb[2 * k] = it.lo;
-          vb[2 * k + 1] = it.hi;
-          k++;
-        }
-      }
-      if (k > 0) out.push({ labels: entries[w.entry].labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) });
+      out.push({ labels: w.labels, chunks: datas.slice(di, di + w.n) });
+      di += w.n;
+    }
+    return out;
+  }
+
+  async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+    const out: Series[] = [];
+    for (const s of await this.selectChunks(matchers, hints)) {
+      const series = decodeSeriesChunks(s.labels, [s.chunks], hints.start, hints.end);
+      if (series) out.push(series);
       if (hints.limit && out.length >= hints.limit) break;
     }
     return out.sort((a, b) => Labels.compare(a.labels, b.labels));

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ChunkCorruptError, decodeXORInto, floatBits, XOREncoder, XORIterator } from './xor.js';
+import { ChunkCorruptError, decodeXORBits, decodeXORInto, floatBits, XOREncoder, XORIterator } from './xor.js';
 import { isStaleNaN, STALE_NAN } from './stale.js';
 
 function roundTrip(ts: number[], hi: number[], lo: number[]): { ts: number[]; hi: number[]; lo: number[] } {
@@ -129,5 +129,43 @@ describe('XOR chunk', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  test('the bulk decoder equals the iterator on any chunk and any range (property)', () => {
+    fc.assert(
+      fc.property(ts, fc.array(value, { minLength: 301, maxLength: 301 }), fc.nat({ max: 300 }), fc.nat({ max: 300 }), (times, vals, a, b) => {
+        const e = new XOREncoder(8);
+        times.forEach((t, i) => e.append(t, vals[i]));
+        const bytes = e.bytes().slice();
+        const [i, j] = [a % times.length, b % times.length];
+        const [from, to] = [times[Math.min(i, j)], times[Math.max(i, j)]];
+        const want = { ts: [] as number[], bits: [] as number[] };
+        const it = new XORIterator(bytes);
+        while (it.next()) {
+          if (it.t < from || it.t > to) continue;
+          want.ts.push(it.t);
+          want.bits.push(it.lo, it.hi);
+        }
+        // Written at an offset into larger arrays, as the block reader fills one array per series.
+        const outTs = new Float64Array(times.length + 5);
+        const outBits = new Uint32Array(2 * (times.length + 5));
+        const end = decodeXORBits(bytes, outTs, outBits, 3, from, to);
+        expect(end - 3).toBe(want.ts.length);
+        expect(Array.from(outTs.subarray(3, end))).toEqual(want.ts);
+        expect(Array.from(outBits.subarray(6, 2 * end))).toEqual(want.bits);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('the bulk decoder rejects a truncated chunk at every cut with a RangeError', () => {
+    const e = new XOREncoder();
+    for (let i = 0; i < 50; i++) e.append(i * 1000 + (i % 7), i * 0.37);
+    const full = e.bytes().slice();
+    const out = new Float64Array(50);
+    for (let cut = 0; cut < full.length - 1; cut++) {
+      expect(() => decodeXORInto(full.slice(0, cut), out, new Float64Array(50), 0)).toThrow(RangeError);
+    }
+    expect(decodeXORInto(full, out, new Float64Array(50), 0)).toBe(50);
   });
 });

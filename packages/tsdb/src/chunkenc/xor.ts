@@ -7,8 +7,9 @@
  * Values are carried as raw bits end to end so NaN payloads (the staleness marker) survive.
  */
 import { BitReader, BitWriter, ChunkCorruptError } from './bits.js';
+import { decodeXORBits } from './xor-decode.js';
 
-export { ChunkCorruptError };
+export { ChunkCorruptError, decodeXORBits };
 
 export const ENCODING_XOR = 1;
 /** Prometheus cuts head chunks at 120 samples. */
@@ -312,17 +313,5 @@ function readVarint(r: BitReader): number {
  * Values are copied as raw bits (never through a JS number) so NaN payloads stay bit-exact.
  */
 export function decodeXORInto(chunk: Uint8Array, ts: Float64Array, vs: Float64Array, offset: number, from = -Infinity, to = Infinity): number {
-  const it = new XORIterator(chunk);
-  const vbits = new Uint32Array(vs.buffer, vs.byteOffset, vs.length * 2);
-  let o = offset;
-  while (it.next()) {
-    const t = it.t;
-    if (t < from) continue;
-    if (t > to) break;
-    ts[o] = t;
-    vbits[2 * o] = it.lo;
-    vbits[2 * o + 1] = it.hi;
-    o++;
-  }
-  return o;
+  return decodeXORBits(chunk, ts, new Uint32Array(vs.buffer, vs.byteOffset, vs.length * 2), offset, from, to);
 }
