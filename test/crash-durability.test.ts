@@ -55,7 +55,10 @@ test.each([
     }
   };
   const writers = Promise.all([0, 1, 2, 3].map(writer));
-  await new Promise((r) => setTimeout(r, 2500));
+  // Kill once 20 s of data (200 rounds) are acknowledged, so the blocked variant has cut blocks
+  // however slow the machine is; at least 2.5 s of streaming either way.
+  const started = Date.now();
+  while ((Date.now() - started < 2500 || acked.length < 200) && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 100));
   strata.child.kill('SIGKILL');
   killed = true;
   await writers;
