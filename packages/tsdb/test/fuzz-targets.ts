@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { ChunkCorruptError, decodeIndexHeader, Head, IndexCorruptError, IndexReader, TenantDB, XORIterator, type ByteSource } from '@strata/tsdb';
+import { ChunkCorruptError, decodeIndexHeader, decodeXORBits, Head, IndexCorruptError, IndexReader, TenantDB, XORIterator, type ByteSource } from '@strata/tsdb';
 import { loadSnapshot } from '../src/head/snapshot.js';
 import type { FuzzTarget } from '../../../test/fuzz/target.js';
 
@@ -124,11 +124,26 @@ export const TSDB_TARGETS: FuzzTarget[] = [
     corpus: 'packages/tsdb/fuzz/corpus/xor-chunk',
     cover: cover('chunkenc'),
     maxInputBytes: 8192,
+    // Differential: the read path's bulk decoder must agree with the reference iterator on
+    // every chunk the iterator accepts, sample for sample and bit for bit.
     run: (b) => {
       const it = new XORIterator(b);
-      let sum = 0;
-      while (it.next()) sum += it.t + it.value();
-      return sum;
+      const want: number[] = [];
+      const bits = new Float64Array(1);
+      const words = new Uint32Array(bits.buffer);
+      while (it.next()) {
+        bits[0] = it.value();
+        want.push(it.t, words[0], words[1]);
+      }
+      const n = b.length >= 2 ? (b[0] << 8) | b[1] : 0;
+      const ts = new Float64Array(n);
+      const vbits = new Uint32Array(2 * n);
+      const got = decodeXORBits(b, ts, vbits, 0, -Infinity, Infinity);
+      if (got * 3 !== want.length) throw new Error(`bulk decoder gave ${got} samples, the iterator ${want.length / 3}`);
+      for (let i = 0; i < got; i++) {
+        if (!Object.is(ts[i], want[3 * i]) || vbits[2 * i] !== want[3 * i + 1] || vbits[2 * i + 1] !== want[3 * i + 2]) throw new Error(`bulk decoder differs at sample ${i}`);
+      }
+      return got;
     },
     expected: (e) => e instanceof ChunkCorruptError,
   },

@@ -6,6 +6,8 @@
  * instead of going out of bounds; running past the real end is detected once per sample.
  * XORIterator (xor.ts) stays the reference and the general cursor.
  */
+import { ChunkCorruptError } from './bits.js';
+
 const TWO32 = 4294967296;
 /** Zero words after the chunk: a 64-bit field read at the last bit stays inside the array. */
 const PAD_WORDS = 3;
@@ -39,7 +41,7 @@ function peek32(w: Int32Array, pos: number): number {
 }
 
 function truncated(): never {
-  throw new RangeError('XOR chunk: unexpected end of bit stream');
+  throw new ChunkCorruptError('XOR chunk: unexpected end of bit stream');
 }
 
 /**
@@ -50,7 +52,7 @@ function truncated(): never {
  */
 export function decodeXORBits(chunk: Uint8Array, ts: Float64Array, vbits: Uint32Array, offset: number, from: number, to: number): number {
   const len = chunk.length;
-  if (len < 2) throw new RangeError('XOR chunk: shorter than its header');
+  if (len < 2) throw new ChunkCorruptError('XOR chunk: shorter than its header');
   const total = (chunk[0] << 8) | chunk[1];
   const b = load(chunk);
   const limit = len * 8;
@@ -68,7 +70,7 @@ export function decodeXORBits(chunk: Uint8Array, ts: Float64Array, vbits: Uint32
       let u = 0;
       let mul = 1;
       for (let k = 0; ; k++) {
-        if (k === 10) throw new RangeError('XOR chunk: varint overflow');
+        if (k === 10) throw new ChunkCorruptError('XOR chunk: varint overflow');
         const byte = peek32(b, pos) >>> 24;
         pos += 8;
         u += (byte & 0x7f) * mul;
@@ -84,7 +86,7 @@ export function decodeXORBits(chunk: Uint8Array, ts: Float64Array, vbits: Uint32
         let u = 0;
         let mul = 1;
         for (let k = 0; ; k++) {
-          if (k === 10) throw new RangeError('XOR chunk: varint overflow');
+          if (k === 10) throw new ChunkCorruptError('XOR chunk: varint overflow');
           const byte = peek32(b, pos) >>> 24;
           pos += 8;
           u += (byte & 0x7f) * mul;
