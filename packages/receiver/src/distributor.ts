@@ -3,24 +3,48 @@
  * `replicationFactor` owners on the ring, stores its own share, forwards the rest (one
  * remote-write request per peer, concurrently, with a timeout), and acknowledges once every
  * series reached the write quorum floor(RF/2)+1. Forwarded requests carry a header and are never
- * forwarded again. Status mapping: a quorum missed because of bad data answers that 4xx (the
- * client drops it); because of 429s, 429; because of timeouts or 5xx, 503 (the client retries,
- * and identical re-sends are accepted silently).
+ * forwarded again. The status follows the quorum table in quorum.ts: 400 when a series can never
+ * reach the quorum (too many replicas rejected it for good), 503 while a retry could still reach
+ * it (timeouts, 5xx; identical re-sends are accepted silently), 429 for rate limits.
  */
 import http from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Labels, StrataError } from '@strata/model';
-import { encodeSeriesSelection, MAX_SELECTABLE_SERIES, PbWriter, SERIES_SELECTION_HEADER, snappyEncode, type WriteBatch } from '@strata/remote';
+import { decodeSeriesSelection, encodeSeriesSelection, isSelected, MAX_SELECTABLE_SERIES, PbWriter, SERIES_SELECTION_HEADER, snappyEncode, type WriteBatch } from '@strata/remote';
+import { outcomeOf, requestStatus, seriesStatus, type Outcome, type SeriesStatus } from './quorum.js';
 import { InsufficientEndpointsError, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
 
 export const FORWARDED_HEADER = 'x-strata-forwarded';
 
-export type Outcome = 'ok' | 'bad' | 'limited' | 'unavailable';
+export { outcomeOf, type Outcome } from './quorum.js';
+
+/**
+ * Header of a forwarded write's answer: which series of the share the replica rejected for good,
+ * as a series selection over the share. The router counts the share's other series as accepted
+ * (they were stored), so one bad series does not fail its neighbours' quorum.
+ */
+export const REJECTED_SERIES_HEADER = 'x-strata-rejected-series';
 
 export interface EndpointResult {
   outcome: Outcome;
   status: number;
   message: string;
+  /**
+   * With outcome 'bad': the series this endpoint rejected, as bits over the router's batch
+   * indices; absent = every series of its share.
+   */
+  rejected?: Uint8Array;
+}
+
+/** Bits over `total` indices with the given ones set. */
+export function bitsOf(indices: Iterable<number>, total: number): Uint8Array {
+  const bits = new Uint8Array((total + 7) >>> 3);
+  for (const i of indices) bits[i >>> 3] |= 1 << (i & 7);
+  return bits;
+}
+
+export function hasBit(bits: Uint8Array, i: number): boolean {
+  return (bits[i >>> 3] & (1 << (i & 7))) !== 0;
 }
 
 export interface DistributorOptions {
@@ -31,13 +55,6 @@ export interface DistributorOptions {
   forwardTimeoutMs: number;
   tenantHeader: string;
   registry: Registry;
-}
-
-export function outcomeOf(status: number): Outcome {
-  if (status >= 200 && status < 300) return 'ok';
-  if (status === 429) return 'limited';
-  if (status >= 400 && status < 500) return 'bad';
-  return 'unavailable';
 }
 
 export class Distributor {
@@ -219,7 +236,13 @@ export class Distributor {
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve({ outcome: outcomeOf(res.statusCode ?? 0), status: res.statusCode ?? 0, message: text.trim() }));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            const r: EndpointResult = { outcome: outcomeOf(status), status, message: text.trim() };
+            const named = res.headers[REJECTED_SERIES_HEADER];
+            if (r.outcome === 'bad' && typeof named === 'string') r.rejected = rejectedOf(named, indices, total);
+            resolve(r);
+          });
           res.on('error', (e) => resolve({ outcome: 'unavailable', status: 0, message: e.message }));
         },
       );
@@ -231,38 +254,67 @@ export class Distributor {
   }
 
   /**
-   * Decides the answer from each endpoint's result: every series needs `quorum` owners that
-   * accepted it. The worst failing series decides the status.
+   * Decides the answer from each endpoint's result with the quorum table (quorum.ts), series by
+   * series: a series counts as rejected by an endpoint that answered 4xx only if that endpoint
+   * named it among its rejected series (or named none). The first series that decides the
+   * status gives the reason.
    */
   decide(owners: (string[] | undefined)[], results: Map<string, EndpointResult>): { status: number; error?: StrataError } {
+    const quorum = this.quorum;
+    let status: SeriesStatus = 204;
     let bad: EndpointResult | undefined;
     let limited: EndpointResult | undefined;
     let unavailable: EndpointResult | undefined;
-    const decided = new Set<string[]>();
-    for (const eps of owners) {
-      if (!eps || decided.has(eps)) continue;
-      decided.add(eps);
-      let ok = 0;
-      const failures: EndpointResult[] = [];
-      for (const ep of eps) {
-        const r = results.get(ep)!;
-        if (r.outcome === 'ok') ok++;
-        else failures.push(r);
+    // Series with the same owners and no per-series verdict among them share one decision.
+    const bySet = new Map<string[], SeriesStatus>();
+    const outcomes: Outcome[] = [];
+    for (let i = 0; i < owners.length; i++) {
+      const eps = owners[i];
+      if (!eps) continue;
+      let st = bySet.get(eps);
+      if (st === undefined) {
+        let perSeries = false;
+        outcomes.length = eps.length;
+        for (let k = 0; k < eps.length; k++) {
+          const r = results.get(eps[k])!;
+          outcomes[k] = r.outcome;
+          if (r.outcome === 'bad' && r.rejected) {
+            perSeries = true;
+            if (!hasBit(r.rejected, i)) outcomes[k] = 'ok';
+          }
+        }
+        st = seriesStatus(outcomes, quorum);
+        if (!perSeries) bySet.set(eps, st);
+        if (st !== 204) {
+          const reason = (o: Outcome) => eps.map((ep) => results.get(ep)!).find((r, k) => outcomes[k] === o && r.outcome === o);
+          if (st === 400) bad ??= reason('bad');
+          else if (st === 429) limited ??= reason('limited');
+          else unavailable ??= reason('unavailable');
+        }
       }
-      if (ok >= this.quorum) continue;
-      bad ??= failures.find((f) => f.outcome === 'bad');
-      limited ??= failures.find((f) => f.outcome === 'limited');
-      unavailable ??= failures.find((f) => f.outcome === 'unavailable');
+      status = requestStatus(status, st);
     }
-    // Retryable first: if any series could succeed on retry, the client must retry the request.
-    if (unavailable) return { status: 503, error: new StrataError('write-quorum-not-reached', `fewer than ${this.quorum} of ${this.opts.replicationFactor} replicas acknowledged some series (last failure: ${unavailable.message || `HTTP ${unavailable.status}`}); retry`, { retryAfter: 1 }) };
-    if (limited) return { status: 429, error: new StrataError('ingestion-rate-limited', limited.message, { status: 429, retryAfter: 1 }) };
-    if (bad) return { status: bad.status, error: new StrataError('invalid-request-body', bad.message.replace(/ \(err-strata-[a-z-]+\)$/, ''), { status: bad.status }) };
-    return { status: 204 };
+    if (status === 503) return { status, error: new StrataError('write-quorum-not-reached', `fewer than ${quorum} of ${this.opts.replicationFactor} replicas acknowledged some series (last failure: ${unavailable!.message || `HTTP ${unavailable!.status}`}); retry`, { retryAfter: 1 }) };
+    if (status === 429) return { status, error: new StrataError('ingestion-rate-limited', limited!.message, { status: 429, retryAfter: 1 }) };
+    if (status === 400) return { status: bad!.status, error: new StrataError('invalid-request-body', bad!.message.replace(/ \(err-strata-[a-z-]+\)$/, ''), { status: bad!.status }) };
+    return { status };
   }
 
   close(): void {
     this.agent.destroy();
+  }
+}
+
+/** A replica's rejected-series selection (over its share) as bits over the router's indices. */
+function rejectedOf(header: string, indices: number[], total: number): Uint8Array | undefined {
+  try {
+    const sel = decodeSeriesSelection(header);
+    if (sel.total !== indices.length) return undefined;
+    const out = new Uint8Array((total + 7) >>> 3);
+    for (let k = 0; k < indices.length; k++) if (isSelected(sel, k)) out[indices[k] >>> 3] |= 1 << (indices[k] & 7);
+    return out;
+  } catch {
+    return undefined; // unreadable: the whole share counts as rejected, as without the header
   }
 }
 

@@ -10,12 +10,12 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { StrataError, toStrataError, type ErrorId, type Labels } from '@strata/model';
 import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
-import { decodeSeriesSelection, decodeWriteRequestV1, decodeWriteRequestV2, SERIES_SELECTION_HEADER, snappyDecode, wireLabelsEqual, type WriteBatch } from '@strata/remote';
+import { decodeSeriesSelection, decodeWriteRequestV1, encodeSeriesSelection, MAX_SELECTABLE_SERIES, decodeWriteRequestV2, SERIES_SELECTION_HEADER, snappyDecode, wireLabelsEqual, type WriteBatch } from '@strata/remote';
 import { Limits, RateLimiter } from './limits.js';
 import { MetadataStore } from './metadata-store.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
-import { FORWARDED_HEADER, outcomeOf, tenantSalt, type Distributor, type EndpointResult } from './distributor.js';
+import { bitsOf, FORWARDED_HEADER, outcomeOf, REJECTED_SERIES_HEADER, tenantSalt, type Distributor, type EndpointResult } from './distributor.js';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_INFLIGHT_BYTES = 512 * 1024 * 1024;
@@ -143,7 +143,7 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       checkRate(tenant, batch);
       const original = { body, contentType: String(req.headers['content-type']) };
       const result = opts.distributor && !forwarded ? await distribute(opts.distributor, tenant, batch, version === '2.0', original) : await ingest(tenant, batch, version === '2.0');
-      respond(res, result, version);
+      respond(res, result, version, forwarded, batch.series.length);
       m.requests.inc({ version, code: String(res.statusCode) });
     } catch (e) {
       const err = toStrataError(e);
@@ -164,6 +164,8 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     histogramsRejected: number;
     exemplarsRejected: number;
     firstError?: StrataError;
+    /** Indices (in the batch) of the series rejected for good, in order. */
+    rejected?: number[];
   }
 
   function checkRate(tenant: string, batch: WriteBatch): void {
@@ -220,7 +222,7 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       [...byEndpoint].map(async ([ep, idx]) => {
         // Series the router rejected are in no endpoint's share, so the original body with a
         // selection never carries them.
-        results.set(ep, ep === d.opts.self ? (await ingestAsEndpoint(tenant, batch.subset(idx), v2)).result : await d.forward(ep, tenant, batch, idx, original));
+        results.set(ep, ep === d.opts.self ? (await ingestAsEndpoint(tenant, batch.subset(idx), v2, idx, batch.series.length)).result : await d.forward(ep, tenant, batch, idx, original));
       }),
     );
     const decision = d.decide(owners, results);
@@ -243,12 +245,12 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
           results.set(ep, await d.forward(ep, tenant, batch, all, original));
           return;
         }
-        const r = await ingestAsEndpoint(tenant, batch, v2);
+        const r = await ingestAsEndpoint(tenant, batch, v2, all, all.length);
         local = r.ingested;
         results.set(ep, r.result);
       }),
     );
-    const decision = d.decide([endpoints as string[]], results);
+    const decision = d.decide(all.map(() => endpoints as string[]), results);
     if (decision.error) {
       // Bad data: the local verdict names the series and its error ID better than a peer's text.
       const mine = local?.firstError;
@@ -258,12 +260,17 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     return local ? { ...local, firstError: undefined } : { samplesWritten: batch.numSamples, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars };
   }
 
-  /** This receiver's own share, as an endpoint result for the quorum decision. */
-  async function ingestAsEndpoint(tenant: string, batch: WriteBatch, v2: boolean): Promise<{ result: EndpointResult; ingested?: IngestResult }> {
+  /**
+   * This receiver's own share (series `indices` of the router's batch of `total`), as an
+   * endpoint result for the quorum decision.
+   */
+  async function ingestAsEndpoint(tenant: string, batch: WriteBatch, v2: boolean, indices: number[], total: number): Promise<{ result: EndpointResult; ingested?: IngestResult }> {
     try {
       const r = await ingest(tenant, batch, v2);
       const e = r.firstError;
-      return { ingested: r, result: e ? { outcome: outcomeOf(e.status), status: e.status, message: e.detail } : { outcome: 'ok', status: 204, message: '' } };
+      if (!e) return { ingested: r, result: { outcome: 'ok', status: 204, message: '' } };
+      const rejected = r.rejected ? bitsOf(r.rejected.map((k) => indices[k]), total) : undefined;
+      return { ingested: r, result: { outcome: outcomeOf(e.status), status: e.status, message: e.detail, rejected } };
     } catch (e) {
       const err = toStrataError(e);
       return { result: { outcome: outcomeOf(err.status), status: err.status, message: err.detail } };
@@ -281,11 +288,15 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     let accepted = 0;
     let histograms = 0;
     let exemplars = 0;
+    const rejected: number[] = [];
+    let current = -1;
     const fail = (id: ErrorId, n: number, err: () => StrataError) => {
       discarded.set(id, (discarded.get(id) ?? 0) + n);
       if (!firstError) firstError = err();
+      if (rejected[rejected.length - 1] !== current) rejected.push(current);
     };
     for (const s of batch.series) {
+      current++;
       histograms += s.histograms;
       exemplars += s.exemplars;
       if (s.histograms > 0) fail('unsupported-sample-type', s.histograms, () => unsupported(batch.labelsOf(s), 'native histogram samples'));
@@ -344,12 +355,14 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     await app.commit();
     m.received.inc({ tenant }, accepted);
     for (const [reason, n] of discarded) m.discarded.inc({ reason, tenant }, n);
-    return { samplesWritten: accepted, histogramsRejected: histograms, exemplarsRejected: exemplars, firstError };
+    return { samplesWritten: accepted, histogramsRejected: histograms, exemplarsRejected: exemplars, firstError, rejected };
   }
 }
 
-function respond(res: ServerResponse, r: { samplesWritten: number; firstError?: StrataError }, version: string): void {
+function respond(res: ServerResponse, r: { samplesWritten: number; firstError?: StrataError; rejected?: number[] }, version: string, forwarded: boolean, total = 0): void {
   const headers: Record<string, string> = {};
+  // A replica names the series it rejected so the router's quorum counts the others as stored.
+  if (forwarded && r.firstError && r.rejected && total <= MAX_SELECTABLE_SERIES) headers[REJECTED_SERIES_HEADER] = encodeSeriesSelection(r.rejected, total);
   if (version === '2.0') {
     // Native histograms and exemplars are not stored yet, so their written counts are zero.
     headers['X-Prometheus-Remote-Write-Samples-Written'] = String(r.samplesWritten);
