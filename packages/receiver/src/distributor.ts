@@ -9,14 +9,15 @@
  */
 import http from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { Labels, StrataError } from '@strata/model';
+import { Labels, StrataError, toStrataError } from '@strata/model';
 import { decodeSeriesSelection, encodeSeriesSelection, isSelected, MAX_SELECTABLE_SERIES, PbWriter, SERIES_SELECTION_HEADER, snappyEncode, type WriteBatch } from '@strata/remote';
 import { outcomeOf, requestStatus, seriesStatus, type Outcome, type SeriesStatus } from './quorum.js';
+import { validateSeries } from './validate.js';
+import type { Writer, WriteResult } from './writer.js';
 import { InsufficientEndpointsError, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
 
 export const FORWARDED_HEADER = 'x-strata-forwarded';
 
-export { outcomeOf, type Outcome } from './quorum.js';
 
 /**
  * Header of a forwarded write's answer: which series of the share the replica rejected for good,
@@ -55,13 +56,47 @@ export interface DistributorOptions {
   forwardTimeoutMs: number;
   tenantHeader: string;
   registry: Registry;
+  /** How a share reaches a peer: HTTP unless given (tests run peers in-process). */
+  forwarder?: Forwarder;
+}
+
+export type Forwarder = (endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: OriginalBody) => Promise<EndpointResult>;
+
+/** The client's request body, forwarded unchanged (or with a series selection) where it fits. */
+export interface OriginalBody {
+  body: Buffer;
+  contentType: string;
+}
+
+export interface ReplicateRequest {
+  tenant: string;
+  batch: WriteBatch;
+  v2: boolean;
+  original: OriginalBody;
+}
+
+/** The decided answer: an error (the quorum was missed) or what was written. */
+export interface Replicated {
+  status: number;
+  error?: StrataError;
+  written?: WriteResult;
+}
+
+/** A writer's result for series `indices` of a batch of `total`, as the quorum sees it. */
+export function endpointResultOf(r: WriteResult, indices: readonly number[], total: number): EndpointResult {
+  const e = r.firstError;
+  if (!e) return { outcome: 'ok', status: 204, message: '' };
+  const rejected = r.rejected ? bitsOf(r.rejected.map((k) => indices[k]), total) : undefined;
+  return { outcome: outcomeOf(e.status), status: e.status, message: e.detail, rejected };
 }
 
 export class Distributor {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   private readonly forwards: Counter<'endpoint' | 'outcome'>;
+  private readonly send: Forwarder;
 
   constructor(readonly opts: DistributorOptions) {
+    this.send = opts.forwarder ?? ((...a) => this.forward(...a));
     this.forwards = new Counter({ name: 'strata_receiver_forward_requests_total', help: 'Remote-write requests forwarded to replica owners, by endpoint and outcome.', labelNames: ['endpoint', 'outcome'], registers: [opts.registry] });
     const rings = opts.rings;
     const rf = opts.replicationFactor;
@@ -298,6 +333,101 @@ export class Distributor {
     if (status === 429) return { status, error: new StrataError('ingestion-rate-limited', limited!.message, { status: 429, retryAfter: 1 }) };
     if (status === 400) return { status: bad!.status, error: new StrataError('invalid-request-body', bad!.message.replace(/ \(err-strata-[a-z-]+\)$/, ''), { status: bad!.status }) };
     return { status };
+  }
+
+  /**
+   * Replicates a client's write: each series to its owners (this receiver's share through
+   * `local`), answered at write quorum. The router validates only series it has not placed
+   * before; owners validate whatever is new to their heads.
+   */
+  async replicate(req: ReplicateRequest, local: Writer): Promise<Replicated> {
+    const { tenant, batch, v2, original } = req;
+    const ring = this.ringFor(tenant);
+    if (this.ownsEverything(ring)) return this.replicateEverywhere(req, ring.endpoints, local);
+    const limits = local.tenantLimits(tenant);
+    const salt = tenantSalt(tenant);
+    let firstError: StrataError | undefined;
+    let valid = 0;
+    const placed: number[] = [];
+    const labels = batch.series.map((s, i) => {
+      if (s.sampleEnd === s.sampleStart) return undefined;
+      const cached = this.cachedOwners(ring, salt, batch, i);
+      if (cached) {
+        valid += s.sampleEnd - s.sampleStart;
+        return cached;
+      }
+      let l;
+      try {
+        l = validateSeries(batch.labelsOf(s), limits, v2);
+      } catch (e) {
+        l = toStrataError(e);
+      }
+      if (l instanceof StrataError) {
+        local.discard(tenant, l.id, s.sampleEnd - s.sampleStart);
+        firstError ??= l;
+        return undefined;
+      }
+      valid += s.sampleEnd - s.sampleStart;
+      placed.push(i);
+      return l;
+    });
+    const { owners, byEndpoint } = this.plan(ring, tenant, labels);
+    for (const i of placed) this.rememberOwners(ring, salt, batch, i, owners[i]!);
+    const results = new Map<string, EndpointResult>();
+    const total = batch.series.length;
+    await Promise.all(
+      [...byEndpoint].map(async ([ep, idx]) => {
+        // Series the router rejected are in no endpoint's share, so the original body with a
+        // selection never carries them.
+        results.set(ep, ep === this.opts.self ? (await this.writeLocal(local, tenant, batch.subset(idx), v2, idx, total)).result : await this.send(ep, tenant, batch, idx, original));
+      }),
+    );
+    const decision = this.decide(owners, results);
+    if (decision.error) return decision;
+    return { status: firstError?.status ?? 204, written: { samplesWritten: valid, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars, firstError } };
+  }
+
+  /**
+   * RF equals the ring's size, so every endpoint owns every series: the client's body goes to
+   * each peer unchanged and no series is placed or validated at the router. Each owner ingests
+   * it exactly as a single receiver would, partial rejections included.
+   */
+  private async replicateEverywhere(req: ReplicateRequest, endpoints: readonly string[], local: Writer): Promise<Replicated> {
+    const { tenant, batch, v2, original } = req;
+    const all = batch.series.map((_, i) => i);
+    const results = new Map<string, EndpointResult>();
+    let mine: WriteResult | undefined;
+    await Promise.all(
+      endpoints.map(async (ep) => {
+        if (ep !== this.opts.self) {
+          results.set(ep, await this.send(ep, tenant, batch, all, original));
+          return;
+        }
+        const r = await this.writeLocal(local, tenant, batch, v2, all, all.length);
+        mine = r.written;
+        results.set(ep, r.result);
+      }),
+    );
+    const decision = this.decide(all.map(() => endpoints as string[]), results);
+    if (decision.error) {
+      // Bad data: the local verdict names the series and its error ID better than a peer's text.
+      const own = (mine as WriteResult | undefined)?.firstError;
+      return { status: decision.status, error: own && decision.status === own.status ? own : decision.error };
+    }
+    // Quorum reached: a rejection by this replica alone (its own series limit, say) is outvoted.
+    const written: WriteResult = mine ? { ...(mine as WriteResult), firstError: undefined, rejected: undefined } : { samplesWritten: batch.numSamples, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars };
+    return { status: 204, written };
+  }
+
+  /** This receiver's own share (series `indices` of a batch of `total`) as an endpoint result. */
+  private async writeLocal(local: Writer, tenant: string, share: WriteBatch, v2: boolean, indices: number[], total: number): Promise<{ result: EndpointResult; written?: WriteResult }> {
+    try {
+      const r = await local.write(tenant, share, v2);
+      return { written: r, result: endpointResultOf(r, indices, total) };
+    } catch (e) {
+      const err = toStrataError(e);
+      return { result: { outcome: outcomeOf(err.status), status: err.status, message: err.detail } };
+    }
   }
 
   close(): void {

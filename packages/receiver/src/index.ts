@@ -4,3 +4,6 @@ export * from './validate.js';
 export * from './write-handler.js';
 export * from './distributor.js';
 export * from './memory-budget.js';
+export * from './overload-gates.js';
+export * from './writer.js';
+export * from './quorum.js';

@@ -1,0 +1,101 @@
+/**
+ * Distributor.replicate without HTTP: every endpoint is a real Writer over its own TSDB, reached
+ * through an in-process forwarder that decodes the share exactly as a peer would; a "down"
+ * endpoint answers as a refused connection does.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { Labels, Matcher } from '@strata/model';
+import { decodeWriteRequestV1, encodeWriteRequestV1, snappyEncode, type SeriesToWrite } from '@strata/remote';
+import { Hashrings } from '@strata/ring';
+import { TSDB } from '@strata/tsdb';
+import { Distributor, endpointResultOf, type Forwarder } from './distributor.js';
+import { Limits } from './limits.js';
+import { MetadataStore } from './metadata-store.js';
+import { Writer } from './writer.js';
+
+const NOW = Date.now();
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+interface Node {
+  db: TSDB;
+  writer: Writer;
+}
+
+async function cluster(endpoints: string[], rf: number) {
+  const nodes = new Map<string, Node>();
+  for (const ep of endpoints) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-repl-'));
+    dirs.push(dir);
+    const db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
+    const limits = new Limits({ defaults: { ingestionRate: 0, ingestionBurstSize: 0, maxGlobalSeriesPerUser: 0, maxLabelNamesPerSeries: 30, maxLabelNameLength: 1024, maxLabelValueLength: 2048 } });
+    nodes.set(ep, { db, writer: new Writer({ storage: db, limits, metadata: new MetadataStore(), registry: new Registry(), creationGracePeriodMs: 60_000 }) });
+  }
+  const down = new Set<string>();
+  const rings = new Hashrings([{ hashring: 'default', tenants: [], tenantMatcherType: 'exact', algorithm: 'ketama', endpoints: endpoints.map((address) => ({ address })) }]);
+  let d: Distributor;
+  const forwarder: Forwarder = async (ep, tenant, batch, indices) => {
+    if (down.has(ep)) return { outcome: 'unavailable', status: 0, message: `${ep}: connect ECONNREFUSED` };
+    const share = decodeWriteRequestV1(d.encodeShare(batch, indices));
+    return endpointResultOf(await nodes.get(ep)!.writer.write(tenant, share, false), indices, batch.series.length);
+  };
+  d = new Distributor({ rings: () => rings, self: endpoints[0], replicationFactor: rf, forwardTimeoutMs: 1000, tenantHeader: 'X-Scope-OrgID', registry: new Registry(), forwarder });
+  const replicate = (series: SeriesToWrite[]) => {
+    const raw = encodeWriteRequestV1(series);
+    return d.replicate({ tenant: 't', batch: decodeWriteRequestV1(raw), v2: false, original: { body: snappyEncode(raw), contentType: 'application/x-protobuf' } }, nodes.get(endpoints[0])!.writer);
+  };
+  /** How many endpoints hold series `i` of metric `name`. */
+  const copies = async (name: string, i: string) => {
+    let n = 0;
+    for (const node of nodes.values()) {
+      const s = await (await node.db.tenant('t')).querier().select([new Matcher('=', '__name__', name), new Matcher('=', 'i', i)], { start: -Infinity, end: Infinity });
+      if (s.length > 0) n++;
+    }
+    return n;
+  };
+  const close = async () => {
+    d.close();
+    for (const n of nodes.values()) await n.db.close();
+  };
+  return { down, replicate, copies, close };
+}
+
+const sample = (name: string, i: string, t = NOW): SeriesToWrite => ({ labels: Labels.fromObject({ __name__: name, i }), timestamps: [t], values: [1] });
+
+describe.each([
+  ['every endpoint owns everything (3 endpoints, RF 3)', ['a:1', 'b:1', 'c:1']],
+  ['per-owner shares (5 endpoints, RF 3)', ['a:1', 'b:1', 'c:1', 'd:1', 'e:1']],
+])('replicate: %s', (_name, endpoints) => {
+  let c: Awaited<ReturnType<typeof cluster>>;
+  beforeAll(async () => (c = await cluster(endpoints, 3)));
+  afterAll(() => c.close());
+  afterEach(() => c.down.clear());
+
+  test('all up: 204, each series on 3 endpoints', async () => {
+    const r = await c.replicate(Array.from({ length: 20 }, (_, i) => sample('up_all', String(i))));
+    expect(r).toMatchObject({ status: 204, written: { samplesWritten: 20 } });
+    for (let i = 0; i < 20; i++) expect(await c.copies('up_all', String(i))).toBe(3);
+  });
+
+  test('one endpoint down: valid data 204; a sample an hour ahead 400 naming it; mixed 400 with the valid series on a quorum', async () => {
+    c.down.add(endpoints[endpoints.length - 1]);
+    expect((await c.replicate([sample('one_down', 'valid')])).status).toBe(204);
+    const future = await c.replicate([sample('one_down', 'future', NOW + 3600_000)]);
+    expect(future.status).toBe(400);
+    expect(future.error?.detail).toMatch(/too far in the future.*i="future"/);
+    const mixed = await c.replicate([...Array.from({ length: 20 }, (_, i) => sample('one_down_mixed', String(i))), sample('one_down_mixed', 'future', NOW + 3600_000)]);
+    expect(mixed.status).toBe(400);
+    for (let i = 0; i < 20; i++) expect(await c.copies('one_down_mixed', String(i))).toBeGreaterThanOrEqual(2);
+  });
+
+  test('two endpoints down: series that may still reach the quorum on a retry answer 503', async () => {
+    c.down.add(endpoints[1]);
+    c.down.add(endpoints[2]);
+    const r = await c.replicate(Array.from({ length: 20 }, (_, i) => sample('two_down', String(i))));
+    expect(r.status).toBe(503);
+    expect(r.error).toMatchObject({ id: 'write-quorum-not-reached', retryAfter: 1 });
+  });
+});
