@@ -131,6 +131,16 @@ export class Distributor {
     return ring;
   }
 
+  /**
+   * The fraction of a tenant's series this receiver holds: RF / ring size (each series has RF
+   * owners among the ring's endpoints, spread evenly by the hash). 1 without a usable ring.
+   */
+  seriesShare(tenant: string): number {
+    const ring = this.opts.rings()?.forTenant(tenant);
+    if (!ring || ring.endpoints.length <= this.opts.replicationFactor) return 1;
+    return this.opts.replicationFactor / ring.endpoints.length;
+  }
+
   /** True when every endpoint of the ring owns every series (RF equals the ring's size). */
   ownsEverything(ring: Hashring): boolean {
     return ring.endpoints.length === this.opts.replicationFactor;
@@ -247,7 +257,8 @@ export class Distributor {
    * a series selection (nothing re-encoded or re-compressed); otherwise the share is encoded.
    */
   async forward(endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: { body: Buffer; contentType: string }): Promise<EndpointResult> {
-    const headers: http.OutgoingHttpHeaders = { 'Content-Encoding': 'snappy', [FORWARDED_HEADER]: '1', [this.opts.tenantHeader]: tenant };
+    // The forwarded header names this receiver: peers learn who takes client traffic (ingestion-rate.ts).
+    const headers: http.OutgoingHttpHeaders = { 'Content-Encoding': 'snappy', [FORWARDED_HEADER]: this.opts.self, [this.opts.tenantHeader]: tenant };
     let body: Buffer;
     // The router's batch is the client's whole request, so its indices are the request's.
     const total = batch.series.length;

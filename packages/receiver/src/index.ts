@@ -7,3 +7,4 @@ export * from './memory-budget.js';
 export * from './overload-gates.js';
 export * from './writer.js';
 export * from './quorum.js';
+export * from './ingestion-rate.js';

@@ -25,18 +25,18 @@ interface Node {
   writer: Writer;
 }
 
-async function cluster(endpoints: string[], rf: number) {
+async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
+  let d: Distributor;
   const nodes = new Map<string, Node>();
   for (const ep of endpoints) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-repl-'));
     dirs.push(dir);
     const db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
-    const limits = new Limits({ defaults: { ingestionRate: 0, ingestionBurstSize: 0, maxGlobalSeriesPerUser: 0, maxLabelNamesPerSeries: 30, maxLabelNameLength: 1024, maxLabelValueLength: 2048 } });
-    nodes.set(ep, { db, writer: new Writer({ storage: db, limits, metadata: new MetadataStore(), registry: new Registry(), creationGracePeriodMs: 60_000 }) });
+    const limits = new Limits({ defaults: { ingestionRate: 0, ingestionBurstSize: 0, maxGlobalSeriesPerUser: maxSeries, maxLabelNamesPerSeries: 30, maxLabelNameLength: 1024, maxLabelValueLength: 2048 } });
+    nodes.set(ep, { db, writer: new Writer({ storage: db, limits, metadata: new MetadataStore(), registry: new Registry(), creationGracePeriodMs: 60_000, seriesLimitShare: (t) => d.seriesShare(t) }) });
   }
   const down = new Set<string>();
   const rings = new Hashrings([{ hashring: 'default', tenants: [], tenantMatcherType: 'exact', algorithm: 'ketama', endpoints: endpoints.map((address) => ({ address })) }]);
-  let d: Distributor;
   const forwarder: Forwarder = async (ep, tenant, batch, indices) => {
     if (down.has(ep)) return { outcome: 'unavailable', status: 0, message: `${ep}: connect ECONNREFUSED` };
     const share = decodeWriteRequestV1(d.encodeShare(batch, indices));
@@ -46,6 +46,17 @@ async function cluster(endpoints: string[], rf: number) {
   const replicate = (series: SeriesToWrite[]) => {
     const raw = encodeWriteRequestV1(series);
     return d.replicate({ tenant: 't', batch: decodeWriteRequestV1(raw), v2: false, original: { body: snappyEncode(raw), contentType: 'application/x-protobuf' } }, nodes.get(endpoints[0])!.writer);
+  };
+  /** Values of label i of metric `name` held by at least `quorum` endpoints. */
+  const onQuorum = async (name: string, quorum: number) => {
+    const n = new Map<string, number>();
+    for (const node of nodes.values()) {
+      for (const s of await (await node.db.tenant('t')).querier().select([new Matcher('=', '__name__', name)], { start: -Infinity, end: Infinity })) {
+        const i = s.labels.get('i')!;
+        n.set(i, (n.get(i) ?? 0) + 1);
+      }
+    }
+    return [...n.values()].filter((c) => c >= quorum).length;
   };
   /** How many endpoints hold series `i` of metric `name`. */
   const copies = async (name: string, i: string) => {
@@ -60,7 +71,7 @@ async function cluster(endpoints: string[], rf: number) {
     d.close();
     for (const n of nodes.values()) await n.db.close();
   };
-  return { down, replicate, copies, close };
+  return { down, replicate, copies, onQuorum, close };
 }
 
 const sample = (name: string, i: string, t = NOW): SeriesToWrite => ({ labels: Labels.fromObject({ __name__: name, i }), timestamps: [t], values: [1] });
@@ -97,5 +108,23 @@ describe.each([
     const r = await c.replicate(Array.from({ length: 20 }, (_, i) => sample('two_down', String(i))));
     expect(r.status).toBe(503);
     expect(r.error).toMatchObject({ id: 'write-quorum-not-reached', retryAfter: 1 });
+  });
+});
+
+describe('replicate: the series limit counts a series once per ring, not RF times', () => {
+  test.each([
+    ['3 endpoints, RF 3', 3],
+    ['6 endpoints, RF 3', 6],
+  ])('%s: a global limit of 100 admits about 100 series', async (_name, size) => {
+    const c = await cluster(Array.from({ length: size }, (_, k) => `r${k}:1`), 3, 100);
+    try {
+      // In batches, as a sender would: each receiver's head takes series until its share is full.
+      for (let b = 0; b < 10; b++) await c.replicate(Array.from({ length: 30 }, (_, i) => sample('limited', String(b * 30 + i))));
+      const admitted = await c.onQuorum('limited', 2);
+      expect(admitted).toBeGreaterThanOrEqual(70);
+      expect(admitted).toBeLessThanOrEqual(130); // without the share, 6 endpoints would admit ~170
+    } finally {
+      await c.close();
+    }
   });
 });

@@ -12,10 +12,10 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { StrataError, toStrataError } from '@strata/model';
 import type { TenantStorage } from '@strata/tsdb';
 import { decodeSeriesSelection, decodeWriteRequestV1, decodeWriteRequestV2, encodeSeriesSelection, MAX_SELECTABLE_SERIES, SERIES_SELECTION_HEADER, snappyDecode, type WriteBatch } from '@strata/remote';
-import { Limits, RateLimiter } from './limits.js';
+import type { Limits } from './limits.js';
+import { IngestionRate } from './ingestion-rate.js';
 import { MetadataStore } from './metadata-store.js';
 import type { MemoryBudget } from './memory-budget.js';
-import { limitHint } from './validate.js';
 import { FORWARDED_HEADER, REJECTED_SERIES_HEADER, type Distributor } from './distributor.js';
 import { OverloadGates } from './overload-gates.js';
 import { Writer, type WriteResult } from './writer.js';
@@ -78,9 +78,18 @@ function tenantOf(req: IncomingMessage, cfg: WriteHandlerConfig): string {
 export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const cfg = opts.config;
   const m = metrics(opts.registry);
-  const rate = new RateLimiter();
+  const rate = new IngestionRate({ limits: opts.limits, status: cfg.ingestionRateLimitStatus });
   const gates = new OverloadGates({ maxInflightBytes: cfg.maxInflightBytes, diskMinFreeBytes: cfg.diskMinFreeBytes, storagePath: cfg.storagePath, memory: opts.memory, registry: opts.registry });
-  const writer = new Writer({ storage: opts.storage, limits: opts.limits, metadata: opts.metadata, registry: opts.registry, creationGracePeriodMs: cfg.creationGracePeriodMs, now: opts.now });
+  const d = opts.distributor;
+  const writer = new Writer({
+    storage: opts.storage,
+    limits: opts.limits,
+    metadata: opts.metadata,
+    registry: opts.registry,
+    creationGracePeriodMs: cfg.creationGracePeriodMs,
+    now: opts.now,
+    seriesLimitShare: d ? (tenant) => d.seriesShare(tenant) : undefined,
+  });
 
   return async (req, res) => {
     const start = process.hrtime.bigint();
@@ -97,13 +106,16 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       const tenant = tenantOf(req, cfg);
       const raw = snappyDecode(body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
       // A request forwarded by another receiver is this receiver's share: store it, never
-      // forward again. It may be the client's whole body with a selection of the series to keep.
-      const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+      // forward again, never charge the rate limit again (the receiver that took it from the
+      // client did). It may be the client's whole body with a selection of the series to keep.
+      const router = req.headers[FORWARDED_HEADER];
+      const forwarded = router !== undefined;
       const selHeader = forwarded ? req.headers[SERIES_SELECTION_HEADER] : undefined;
       const selection = typeof selHeader === 'string' ? decodeSeriesSelection(selHeader) : undefined;
       const v2 = version === '2.0';
       const batch = v2 ? decodeWriteRequestV2(raw, selection) : decodeWriteRequestV1(raw, selection);
-      checkRate(tenant, batch);
+      if (typeof router === 'string') rate.noteRouter(tenant, router);
+      else chargeRate(tenant, batch);
       let result: WriteResult;
       if (opts.distributor && !forwarded) {
         const r = await opts.distributor.replicate({ tenant, batch, v2, original: { body, contentType: String(req.headers['content-type']) } }, writer);
@@ -125,16 +137,12 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     }
   };
 
-  function checkRate(tenant: string, batch: WriteBatch): void {
-    const limits = opts.limits.forTenant(tenant);
-    const wait = rate.take(tenant, batch.numSamples, limits.ingestionRate, limits.ingestionBurstSize);
-    if (wait > 0) {
+  function chargeRate(tenant: string, batch: WriteBatch): void {
+    try {
+      rate.charge(tenant, batch.numSamples);
+    } catch (e) {
       writer.discard(tenant, 'ingestion-rate-limited', batch.numSamples);
-      throw new StrataError(
-        'ingestion-rate-limited',
-        `the request has been rejected because the tenant exceeded its ingestion rate limit, set to ${limits.ingestionRate} samples/s with a maximum allowed burst of ${limits.ingestionBurstSize}; this request would add ${batch.numSamples} samples. ${limitHint('ingestionRate')}`,
-        { status: cfg.ingestionRateLimitStatus, retryAfter: wait },
-      );
+      throw e;
     }
   }
 }

@@ -23,6 +23,12 @@ export interface WriterOptions {
   creationGracePeriodMs: number;
   /** Injectable clock for tests. */
   now?: () => number;
+  /**
+   * The fraction of a tenant's series this receiver holds (RF / ring size in a ring): the
+   * tenant's series limit is global, so each head enforces that share of it, as Mimir's
+   * ingesters do, and a series counts once per ring instead of RF times. 1 when absent.
+   */
+  seriesLimitShare?: (tenant: string) => number;
 }
 
 export interface WriteResult {
@@ -73,7 +79,8 @@ export class Writer {
     const { metadata, creationGracePeriodMs } = this.opts;
     const limits = this.opts.limits.forTenant(tenant);
     const storage = await this.opts.storage.tenant(tenant);
-    storage.setMaxSeries(limits.maxGlobalSeriesPerUser);
+    const maxSeries = localSeriesLimit(limits.maxGlobalSeriesPerUser, this.opts.seriesLimitShare?.(tenant) ?? 1);
+    storage.setMaxSeries(maxSeries);
     const app = storage.appender();
     const maxT = this.now() + creationGracePeriodMs;
     const errors = new WriteErrors();
@@ -114,7 +121,7 @@ export class Writer {
       }
       if (ref === SERIES_LIMIT_REACHED) {
         errors.add(k, 'max-series-per-tenant', nSamples, () =>
-          new StrataError('max-series-per-tenant', `per-tenant series limit of ${limits.maxGlobalSeriesPerUser} exceeded; the series was not created: '${describeSeries(batch.labelsOf(s))}'. ${limitHint('maxGlobalSeriesPerUser')}`),
+          new StrataError('max-series-per-tenant', `per-tenant series limit of ${limits.maxGlobalSeriesPerUser} exceeded${maxSeries !== limits.maxGlobalSeriesPerUser ? ` (${maxSeries} on this receiver, its share of the ring)` : ''}; the series was not created: '${describeSeries(batch.labelsOf(s))}'. ${limitHint('maxGlobalSeriesPerUser')}`),
         );
         continue;
       }
@@ -142,6 +149,12 @@ export class Writer {
     for (const [reason, n] of errors.discarded) this.discarded.inc({ reason, tenant }, n);
     return { samplesWritten: accepted, histogramsRejected: histograms, exemplarsRejected: exemplars, firstError: errors.first, rejected: errors.rejected };
   }
+}
+
+/** A head's share of a global series limit (0 = unlimited stays unlimited). */
+export function localSeriesLimit(global: number, share: number): number {
+  if (global <= 0 || share >= 1) return global;
+  return Math.max(1, Math.ceil(global * share));
 }
 
 function unsupported(pairs: readonly string[], what: string): StrataError {
