@@ -3,13 +3,15 @@
  *  - the quorum decision with a receiver down (3 receivers): data no receiver can ever accept
  *    answers 400 even while one replica is unreachable (a 503 would make Prometheus retry it
  *    forever and block its queue), valid data 204;
- *  - the ingestion rate limit is charged once per client sample, not once per replica.
+ *  - the ingestion rate limit is charged once per client sample, not once per replica;
+ *  - metric metadata follows its metric to RF replicas in a ring larger than RF (4 receivers,
+ *    tenant "md"): the querier's /api/v1/metadata answers the same whichever receiver is down.
  * Each case uses its own tenant or metric and restores the ring it found, so cases run in any order.
  */
 import path from 'node:path';
 import fs from 'node:fs';
 import { Labels } from '@strata/model';
-import { encodeWriteRequestV1, snappyEncode, type SeriesToWrite } from '@strata/remote';
+import { encodeWriteRequestV1, encodeWriteRequestV2, snappyEncode, type MetadataToWrite, type SeriesToWrite, type SeriesToWriteV2 } from '@strata/remote';
 import { freePort, getJson, startStrata, stop, tempDir, type Strata } from './harness.js';
 
 jest.setTimeout(120_000);
@@ -17,6 +19,7 @@ jest.setTimeout(120_000);
 const ports: number[] = [];
 const dirs: string[] = [];
 const receivers: Strata[] = [];
+let querier: Strata;
 let ringFile: string;
 let limitsFile: string;
 /** Per-tenant ingestion rate (samples/s) of the rate-limit cases. */
@@ -38,16 +41,20 @@ beforeAll(async () => {
   limitsFile = path.join(cfgDir, 'limits.yaml');
   const limited = { ingestion_rate: RATE, ingestion_burst_size: BURST };
   fs.writeFileSync(limitsFile, JSON.stringify({ overrides: Object.fromEntries(['under-one', 'over-one', 'under-spread', 'over-spread'].map((t) => [t, limited])) }));
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 4; i++) {
     ports.push(await freePort());
     dirs.push(tempDir(`ringq${i}`));
   }
-  fs.writeFileSync(ringFile, JSON.stringify([{ hashring: 'default', endpoints: ports.map((p) => `127.0.0.1:${p}`) }]));
-  for (let i = 0; i < 3; i++) receivers.push(await startReceiver(i));
+  // Tenant "md" has a ring of four (larger than RF); every other tenant the ring of the first three.
+  const endpoints = ports.map((p) => `127.0.0.1:${p}`);
+  fs.writeFileSync(ringFile, JSON.stringify([{ hashring: 'four', tenants: ['md'], endpoints }, { hashring: 'default', endpoints: endpoints.slice(0, 3) }]));
+  for (let i = 0; i < 4; i++) receivers.push(await startReceiver(i));
+  querier = await startStrata({ component: 'querier', args: [`--querier.stores=${receivers.map((r) => r.url).join(',')}`, '--query.partial-response', '--auth.multitenancy-enabled', '--query.timeout=2s'] });
 });
 
 afterAll(async () => {
   for (const r of receivers) await stop(r);
+  if (querier) await stop(querier);
 });
 
 async function write(series: SeriesToWrite[], tenant = 'quorum', to = receivers[0]): Promise<{ status: number; text: string }> {
@@ -150,5 +157,62 @@ describe.each([
     expect(r.acked).toBeLessThanOrEqual(allowed + SIZE);
     expect(r.acked).toBeGreaterThanOrEqual(0.85 * RATE * r.elapsed);
     await expectReplicated(`over-${entry}`, r.acked);
+  });
+});
+
+describe('metadata through a ring of four at RF 3, each receiver down in turn', () => {
+  const meta = (prefix: string) => ({
+    v1: Array.from({ length: 8 }, (_, i): MetadataToWrite => ({ metricFamilyName: `${prefix}_v1_${i}`, type: i % 2 ? 'counter' : 'gauge', help: `v1 metric ${i}`, unit: '' })),
+    // 2.0: metadata-only series, and series whose samples carry their metadata.
+    v2: Array.from({ length: 8 }, (_, i): SeriesToWriteV2 => ({ ...sample(`${prefix}_v2_${i}`, '0', Date.now()), ...(i % 2 ? { timestamps: [], values: [] } : {}), metadata: { type: 'gauge', help: `v2 metric ${i}`, unit: 'bytes' } })),
+  });
+
+  async function send(prefix: string, via: Strata): Promise<void> {
+    const { v1, v2 } = meta(prefix);
+    const headers = { 'Content-Encoding': 'snappy', 'X-Scope-OrgID': 'md' };
+    const r1 = await fetch(`${via.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV1([], v1)), headers: { ...headers, 'Content-Type': 'application/x-protobuf' } });
+    expect(r1.status).toBe(204);
+    const r2 = await fetch(`${via.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV2(v2)), headers: { ...headers, 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request' } });
+    expect(r2.status).toBe(204);
+  }
+
+  const expected = (prefix: string) => {
+    const { v1, v2 } = meta(prefix);
+    return Object.fromEntries([
+      ...v1.map((m) => [m.metricFamilyName, [{ type: m.type, help: m.help, unit: m.unit }]]),
+      ...v2.map((s) => [s.labels.get('__name__')!, [s.metadata]]),
+    ]);
+  };
+
+  /** The querier's answer, restricted to one case's metrics. */
+  async function answer(prefix: string): Promise<Record<string, unknown>> {
+    const r = await getJson(`${querier.url}/api/v1/metadata`, { 'X-Scope-OrgID': 'md' });
+    expect(r.status).toBe('success');
+    return Object.fromEntries(Object.entries(r.data as Record<string, unknown>).filter(([k]) => k.startsWith(`${prefix}_`)));
+  }
+
+  test('written with every receiver up: the same answer with each one stopped (SIGSTOP) in turn', async () => {
+    await send('md_up', receivers[0]);
+    const want = expected('md_up');
+    expect(await answer('md_up')).toEqual(want);
+    for (let i = 0; i < 4; i++) {
+      receivers[i].child.kill('SIGSTOP');
+      try {
+        expect([i, await answer('md_up')]).toEqual([i, want]);
+      } finally {
+        receivers[i].child.kill('SIGCONT');
+      }
+    }
+  });
+
+  test.each([0, 1, 2, 3])('written while receiver %i is down (SIGKILL): answered through the querier', async (i) => {
+    receivers[i].child.kill('SIGKILL');
+    await receivers[i].exited;
+    try {
+      await send(`md_down${i}`, receivers[(i + 1) % 4]);
+      expect(await answer(`md_down${i}`)).toEqual(expected(`md_down${i}`));
+    } finally {
+      receivers[i] = await startReceiver(i);
+    }
   });
 });

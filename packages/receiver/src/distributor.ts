@@ -10,7 +10,7 @@
 import http from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Labels, StrataError, toStrataError } from '@strata/model';
-import { decodeSeriesSelection, encodeSeriesSelection, isSelected, MAX_SELECTABLE_SERIES, PbWriter, SERIES_SELECTION_HEADER, snappyEncode, type WriteBatch } from '@strata/remote';
+import { decodeSeriesSelection, encodeSeriesSelection, isSelected, MAX_SELECTABLE_SERIES, metricTypeToProto, PbWriter, SERIES_SELECTION_HEADER, snappyEncode, type MetadataRecord, type WriteBatch } from '@strata/remote';
 import { outcomeOf, requestStatus, seriesStatus, type Outcome, type SeriesStatus } from './quorum.js';
 import { validateSeries } from './validate.js';
 import type { Writer, WriteResult } from './writer.js';
@@ -60,7 +60,8 @@ export interface DistributorOptions {
   forwarder?: Forwarder;
 }
 
-export type Forwarder = (endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: OriginalBody) => Promise<EndpointResult>;
+/** Sends series `indices` of a batch (and the metric metadata `metadata`) to a peer. */
+export type Forwarder = (endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: OriginalBody, metadata?: readonly MetadataRecord[]) => Promise<EndpointResult>;
 
 /** The client's request body, forwarded unchanged (or with a series selection) where it fits. */
 export interface OriginalBody {
@@ -201,29 +202,81 @@ export class Distributor {
   }
 
   private ownerSets = new WeakMap<Hashring, Map<string, string[]>>();
+  private metricOwnerSets = new WeakMap<Hashring, Map<string, string[]>>();
+
+  /**
+   * The replicas that own a metric's metadata: the RF owners of the metric name hashed as the
+   * series {__name__="<name>"} would be. Its series are spread over the whole ring; its metadata
+   * is kept by RF receivers, so the querier's merge answers the same with any one of them down.
+   */
+  metricOwners(ring: Hashring, tenant: string, metric: string): string[] {
+    let m = this.metricOwnerSets.get(ring);
+    if (!m) this.metricOwnerSets.set(ring, (m = new Map()));
+    const key = `${tenant}\n${metric}`;
+    let owners = m.get(key);
+    if (!owners) {
+      if (m.size > 100_000) m.clear();
+      owners = ring.getN(tenant, Labels.fromPairs(['__name__', metric]), this.opts.replicationFactor);
+      m.set(key, owners);
+    }
+    return owners;
+  }
+
+  /**
+   * The request's metric metadata by owning endpoint: remote-write 1.0 `metadata` entries and
+   * 2.0 series metadata (metadata-only series included), each metric once per request.
+   */
+  placeMetadata(ring: Hashring, tenant: string, batch: WriteBatch): Map<string, MetadataRecord[]> {
+    const out = new Map<string, MetadataRecord[]>();
+    const seen = new Set<string>();
+    const place = (r: MetadataRecord) => {
+      if (!r.metricFamilyName || seen.has(r.metricFamilyName)) return;
+      seen.add(r.metricFamilyName);
+      for (const ep of this.metricOwners(ring, tenant, r.metricFamilyName)) {
+        let l = out.get(ep);
+        if (!l) out.set(ep, (l = []));
+        l.push(r);
+      }
+    };
+    for (const r of batch.metadata) place(r);
+    for (const s of batch.series) {
+      const md = s.metadata;
+      if (!md || (md.type === 'unknown' && md.help === '' && md.unit === '')) continue;
+      let name = '';
+      try {
+        name = metricNameOf(batch.labelsOf(s));
+      } catch {
+        continue; // undecodable labels: the series is rejected where it is validated
+      }
+      if (name && !seen.has(name)) place({ metricFamilyName: name, type: md.type, help: md.help, unit: md.unit });
+    }
+    return out;
+  }
 
   /**
    * A share of a batch as a remote-write 1.0 body. From a 1.0 request the share is the client's
    * own TimeSeries bytes, concatenated; otherwise (2.0 symbol references) it is re-encoded, with
    * the label bytes copied where the client sent them contiguously and values as raw bits.
    */
-  encodeShare(batch: WriteBatch, indices: number[]): Buffer {
+  encodeShare(batch: WriteBatch, indices: number[], metadata: readonly MetadataRecord[] = []): Buffer {
     let total = 0;
     for (const i of indices) {
       const s = batch.series[i];
-      if (s.messageStart < 0) return this.reencodeShare(batch, indices);
+      if (s.messageStart < 0) return this.reencodeShare(batch, indices, metadata);
       total += s.messageEnd - s.messageStart;
     }
-    const out = Buffer.allocUnsafe(total);
+    const md = metadata.length > 0 ? encodeMetadata(metadata) : undefined;
+    const out = Buffer.allocUnsafe(total + (md?.length ?? 0));
     let at = 0;
     for (const i of indices) {
       const s = batch.series[i];
       at += batch.raw.copy(out, at, s.messageStart, s.messageEnd);
     }
+    md?.copy(out, at);
     return out;
   }
 
-  private reencodeShare(batch: WriteBatch, indices: number[]): Buffer {
+  private reencodeShare(batch: WriteBatch, indices: number[], metadata: readonly MetadataRecord[]): Buffer {
     const w = new PbWriter(4096);
     const vb = new Uint8Array(batch.values.buffer, batch.values.byteOffset, batch.values.length * 8);
     for (const i of indices) {
@@ -247,6 +300,7 @@ export class Distributor {
         }
       });
     }
+    writeMetadata(w, metadata);
     return w.finish();
   }
 
@@ -256,17 +310,20 @@ export class Distributor {
    * original body goes unchanged; when it is most of the request, the original body goes with
    * a series selection (nothing re-encoded or re-compressed); otherwise the share is encoded.
    */
-  async forward(endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: { body: Buffer; contentType: string }): Promise<EndpointResult> {
+  async forward(endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: OriginalBody, metadata: readonly MetadataRecord[] = []): Promise<EndpointResult> {
     // The forwarded header names this receiver: peers learn who takes client traffic (ingestion-rate.ts).
     const headers: http.OutgoingHttpHeaders = { 'Content-Encoding': 'snappy', [FORWARDED_HEADER]: this.opts.self, [this.opts.tenantHeader]: tenant };
     let body: Buffer;
     // The router's batch is the client's whole request, so its indices are the request's.
     const total = batch.series.length;
+    // A selected 1.0 body still carries every metadata entry; a selected 2.0 body only the
+    // metadata of the selected series, so a peer owed other metadata gets an encoded share.
+    const selectable = metadata.length === 0 || batch.series.every((s) => s.messageStart >= 0);
     if (original && indices.length === total) body = original.body;
-    else if (original && indices.length * 2 >= total && total <= MAX_SELECTABLE_SERIES) {
+    else if (original && selectable && indices.length * 2 >= total && total <= MAX_SELECTABLE_SERIES) {
       body = original.body;
       headers[SERIES_SELECTION_HEADER] = encodeSeriesSelection(indices, total);
-    } else body = snappyEncode(this.encodeShare(batch, indices));
+    } else body = snappyEncode(this.encodeShare(batch, indices, metadata));
     headers['Content-Type'] = body === original?.body ? original.contentType : 'application/x-protobuf';
     headers['Content-Length'] = body.length;
     const url = /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;
@@ -384,13 +441,24 @@ export class Distributor {
     });
     const { owners, byEndpoint } = this.plan(ring, tenant, labels);
     for (const i of placed) this.rememberOwners(ring, salt, batch, i, owners[i]!);
+    // Metadata follows its metric to the metric's owners, with or without series for them.
+    const metadata = this.placeMetadata(ring, tenant, batch);
+    for (const ep of metadata.keys()) if (!byEndpoint.has(ep)) byEndpoint.set(ep, []);
     const results = new Map<string, EndpointResult>();
     const total = batch.series.length;
     await Promise.all(
       [...byEndpoint].map(async ([ep, idx]) => {
+        const md = metadata.get(ep) ?? [];
+        if (ep === this.opts.self) {
+          // The router keeps the request's 1.0 metadata whatever its share; 2.0 metadata it owns joins it.
+          const share = batch.subset(idx);
+          if (v2) share.metadata = [...batch.metadata, ...md];
+          results.set(ep, (await this.writeLocal(local, tenant, share, v2, idx, total)).result);
+          return;
+        }
         // Series the router rejected are in no endpoint's share, so the original body with a
         // selection never carries them.
-        results.set(ep, ep === this.opts.self ? (await this.writeLocal(local, tenant, batch.subset(idx), v2, idx, total)).result : await this.send(ep, tenant, batch, idx, original));
+        results.set(ep, await this.send(ep, tenant, batch, idx, original, md));
       }),
     );
     const decision = this.decide(owners, results);
@@ -457,6 +525,29 @@ function rejectedOf(header: string, indices: number[], total: number): Uint8Arra
   } catch {
     return undefined; // unreadable: the whole share counts as rejected, as without the header
   }
+}
+
+function metricNameOf(pairs: readonly string[]): string {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === '__name__') return pairs[i + 1];
+  return '';
+}
+
+/** WriteRequest.metadata (field 3) entries, as remote-write 1.0 carries them. */
+function writeMetadata(w: PbWriter, metadata: readonly MetadataRecord[]): void {
+  for (const m of metadata) {
+    w.message(3, () => {
+      w.uint(1, metricTypeToProto(m.type));
+      w.string(2, m.metricFamilyName);
+      w.string(4, m.help);
+      w.string(5, m.unit);
+    });
+  }
+}
+
+function encodeMetadata(metadata: readonly MetadataRecord[]): Buffer {
+  const w = new PbWriter(256);
+  writeMetadata(w, metadata);
+  return w.finish();
 }
 
 export function tenantSalt(tenant: string): number {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { Labels, Matcher } from '@strata/model';
-import { decodeWriteRequestV1, encodeWriteRequestV1, snappyEncode, type SeriesToWrite } from '@strata/remote';
+import { decodeWriteRequestV1, decodeWriteRequestV2, encodeWriteRequestV1, encodeWriteRequestV2, snappyEncode, type MetadataToWrite, type SeriesToWrite, type SeriesToWriteV2 } from '@strata/remote';
 import { Hashrings } from '@strata/ring';
 import { TSDB } from '@strata/tsdb';
 import { Distributor, endpointResultOf, type Forwarder } from './distributor.js';
@@ -23,6 +23,7 @@ afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }
 interface Node {
   db: TSDB;
   writer: Writer;
+  metadata: MetadataStore;
 }
 
 async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
@@ -33,20 +34,27 @@ async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
     dirs.push(dir);
     const db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
     const limits = new Limits({ defaults: { ingestionRate: 0, ingestionBurstSize: 0, maxGlobalSeriesPerUser: maxSeries, maxLabelNamesPerSeries: 30, maxLabelNameLength: 1024, maxLabelValueLength: 2048 } });
-    nodes.set(ep, { db, writer: new Writer({ storage: db, limits, metadata: new MetadataStore(), registry: new Registry(), creationGracePeriodMs: 60_000, seriesLimitShare: (t) => d.seriesShare(t) }) });
+    const metadata = new MetadataStore();
+    nodes.set(ep, { db, metadata, writer: new Writer({ storage: db, limits, metadata, registry: new Registry(), creationGracePeriodMs: 60_000, seriesLimitShare: (t) => d.seriesShare(t) }) });
   }
   const down = new Set<string>();
   const rings = new Hashrings([{ hashring: 'default', tenants: [], tenantMatcherType: 'exact', algorithm: 'ketama', endpoints: endpoints.map((address) => ({ address })) }]);
-  const forwarder: Forwarder = async (ep, tenant, batch, indices) => {
+  const forwarder: Forwarder = async (ep, tenant, batch, indices, _original, metadata) => {
     if (down.has(ep)) return { outcome: 'unavailable', status: 0, message: `${ep}: connect ECONNREFUSED` };
-    const share = decodeWriteRequestV1(d.encodeShare(batch, indices));
+    const share = decodeWriteRequestV1(d.encodeShare(batch, indices, metadata));
     return endpointResultOf(await nodes.get(ep)!.writer.write(tenant, share, false), indices, batch.series.length);
   };
   d = new Distributor({ rings: () => rings, self: endpoints[0], replicationFactor: rf, forwardTimeoutMs: 1000, tenantHeader: 'X-Scope-OrgID', registry: new Registry(), forwarder });
-  const replicate = (series: SeriesToWrite[]) => {
-    const raw = encodeWriteRequestV1(series);
+  const replicate = (series: SeriesToWrite[], metadata: MetadataToWrite[] = []) => {
+    const raw = encodeWriteRequestV1(series, metadata);
     return d.replicate({ tenant: 't', batch: decodeWriteRequestV1(raw), v2: false, original: { body: snappyEncode(raw), contentType: 'application/x-protobuf' } }, nodes.get(endpoints[0])!.writer);
   };
+  const replicateV2 = (series: SeriesToWriteV2[]) => {
+    const raw = encodeWriteRequestV2(series);
+    return d.replicate({ tenant: 't', batch: decodeWriteRequestV2(raw), v2: true, original: { body: snappyEncode(raw), contentType: 'application/x-protobuf;proto=io.prometheus.write.v2.Request' } }, nodes.get(endpoints[0])!.writer);
+  };
+  /** Endpoints holding metadata for `metric`. */
+  const metadataHolders = (metric: string) => [...nodes].filter(([, n]) => n.metadata.metadata('t', metric, -1, -1)[metric]).map(([ep]) => ep);
   /** Values of label i of metric `name` held by at least `quorum` endpoints. */
   const onQuorum = async (name: string, quorum: number) => {
     const n = new Map<string, number>();
@@ -71,7 +79,8 @@ async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
     d.close();
     for (const n of nodes.values()) await n.db.close();
   };
-  return { down, replicate, copies, onQuorum, close };
+  const metricOwners = (metric: string) => d.metricOwners(d.ringFor('t'), 't', metric);
+  return { down, replicate, replicateV2, metadataHolders, metricOwners, copies, onQuorum, close };
 }
 
 const sample = (name: string, i: string, t = NOW): SeriesToWrite => ({ labels: Labels.fromObject({ __name__: name, i }), timestamps: [t], values: [1] });
@@ -125,6 +134,46 @@ describe('replicate: the series limit counts a series once per ring, not RF time
       expect(admitted).toBeLessThanOrEqual(130); // without the share, 6 endpoints would admit ~170
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe('replicate: metadata follows its metric to RF replicas in a ring larger than RF', () => {
+  const endpoints = ['a:1', 'b:1', 'c:1', 'd:1', 'e:1'];
+  let c: Awaited<ReturnType<typeof cluster>>;
+  beforeAll(async () => (c = await cluster(endpoints, 3)));
+  afterAll(() => c.close());
+
+  const gauge = (name: string) => ({ metricFamilyName: name, type: 'gauge' as const, help: `help of ${name}`, unit: '' });
+
+  test('1.0 metadata entries, alone or with series, reach at least RF receivers (the router keeps them too)', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `md_v1_${i}`);
+    await c.replicate([], names.slice(0, 6).map(gauge)); // Prometheus sends metadata in requests of its own
+    await c.replicate([sample('md_v1_carrier', '0')], names.slice(6).map(gauge));
+    for (const n of names) expect(c.metadataHolders(n)).toEqual(expect.arrayContaining(c.metricOwners(n)));
+  });
+
+  test('2.0 series metadata, metadata-only series included, reach at least RF receivers', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `md_v2_${i}`);
+    const series: SeriesToWriteV2[] = names.map((n, i) => ({ ...sample(n, '0'), ...(i % 2 ? { timestamps: [], values: [] } : {}), metadata: { type: 'counter', help: `help of ${n}`, unit: 'seconds' } }));
+    expect((await c.replicateV2(series)).status).toBe(204);
+    for (const n of names) {
+      expect(c.metricOwners(n).length).toBe(3);
+      expect(c.metadataHolders(n)).toEqual(expect.arrayContaining(c.metricOwners(n)));
+    }
+  });
+
+  test('a metadata owner down: the others still get it', async () => {
+    const victim = c.metricOwners('md_down').find((ep) => ep !== 'a:1')!; // a:1 is the router itself
+    c.down.add(victim);
+    try {
+      await c.replicate([], [gauge('md_down')]);
+      expect(c.metadataHolders('md_down')).not.toContain(victim);
+      const live = c.metricOwners('md_down').filter((ep) => ep !== victim);
+      expect(live.length).toBeGreaterThanOrEqual(2);
+      expect(c.metadataHolders('md_down')).toEqual(expect.arrayContaining(live));
+    } finally {
+      c.down.clear();
     }
   });
 });

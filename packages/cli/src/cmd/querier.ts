@@ -1,5 +1,5 @@
 /** `strata querier`: PromQL over stores reached with remote-read, replicas de-duplicated. */
-import { FanoutQueryable, mountQueryApi, RemoteStore } from '@strata/querier';
+import { FanoutQueryable, mountQueryApi, RemoteMetadata, RemoteStore } from '@strata/querier';
 import type { Config } from '../config.js';
 import { component, engineFrom, list, waitForSignal } from './common.js';
 
@@ -8,10 +8,13 @@ const STORE_INFO_INTERVAL_MS = 15_000;
 
 export async function runQuerier(cfg: Config): Promise<void> {
   const c = component(cfg, 'querier');
-  const stores = list(cfg.str('querier.stores')).map((url) => new RemoteStore({ url: url.replace(/\/$/, ''), tenantHeader: cfg.str('auth.tenant-header'), timeoutMs: cfg.num('query.timeout') }));
+  const urls = list(cfg.str('querier.stores')).map((url) => url.replace(/\/$/, ''));
+  const stores = urls.map((url) => new RemoteStore({ url, tenantHeader: cfg.str('auth.tenant-header'), timeoutMs: cfg.num('query.timeout') }));
+  // Metadata is small: a store that does not answer within seconds is skipped, not waited for.
+  const metadata = new RemoteMetadata({ urls, tenantHeader: cfg.str('auth.tenant-header'), timeoutMs: Math.min(cfg.num('query.timeout'), 10_000) });
   if (stores.length === 0) c.logger.warn('no --querier.stores given: every query will be empty');
   const queryable = new FanoutQueryable(() => stores, { replicaLabels: list(cfg.str('query.replica-label')), partialResponse: cfg.bool('query.partial-response') });
-  mountQueryApi(c.router, { queryable, engine: engineFrom(cfg), tenancy: c.tenancy });
+  mountQueryApi(c.router, { queryable, engine: engineFrom(cfg), tenancy: c.tenancy, metadata });
   const refresh = () => Promise.all(stores.map((s) => s.refresh()));
   await refresh();
   const timer = setInterval(() => void refresh(), STORE_INFO_INTERVAL_MS);
