@@ -125,8 +125,8 @@ export async function stop(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise
   clearTimeout(t);
 }
 
-export async function getJson(url: string): Promise<any> {
-  const r = await fetch(url);
+export async function getJson(url: string, headers?: Record<string, string>): Promise<any> {
+  const r = await fetch(url, { headers });
   const body = await r.text();
   try {
     return { status: r.status, ...JSON.parse(body) };

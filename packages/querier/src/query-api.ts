@@ -24,7 +24,7 @@ import {
 
 export interface MetadataSource {
   /** Metadata per metric family name, as /api/v1/metadata returns it. */
-  metadata(tenant: string, metric: string | undefined, limit: number, limitPerMetric: number): Record<string, MetricMetadata[]>;
+  metadata(tenant: string, metric: string | undefined, limit: number, limitPerMetric: number): Record<string, MetricMetadata[]> | Promise<Record<string, MetricMetadata[]>>;
 }
 
 export interface QueryApiDeps {
@@ -106,11 +106,9 @@ export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
   }
 }
 
-function metadataOf(deps: QueryApiDeps, p: URLSearchParams, t: string): ApiResult {
-  {
-    const limit = p.has('limit') ? Number(p.get('limit')) : -1;
-    const limitPerMetric = p.has('limit_per_metric') ? Number(p.get('limit_per_metric')) : -1;
-    const metric = p.get('metric') ?? undefined;
-    return success(deps.metadata ? deps.metadata.metadata(t, metric, limit, limitPerMetric) : {});
-  }
+async function metadataOf(deps: QueryApiDeps, p: URLSearchParams, t: string): Promise<ApiResult> {
+  const limit = p.has('limit') ? Number(p.get('limit')) : -1;
+  const limitPerMetric = p.has('limit_per_metric') ? Number(p.get('limit_per_metric')) : -1;
+  const metric = p.get('metric') ?? undefined;
+  return success(deps.metadata ? await deps.metadata.metadata(t, metric, limit, limitPerMetric) : {});
 }

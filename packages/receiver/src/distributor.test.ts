@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { Labels } from '@strata/model';
 import { decodeWriteRequestV1, decodeWriteRequestV2, encodeWriteRequestV1, encodeWriteRequestV2, type SeriesToWrite } from '@strata/remote';
 import { Hashrings } from '@strata/ring';
-import { Distributor, type EndpointResult } from './distributor.js';
+import { bitsOf, Distributor, type EndpointResult } from './distributor.js';
 
 const EPS = ['a:1', 'b:1', 'c:1'];
 
@@ -24,7 +24,9 @@ describe('replication: quorum decision', () => {
     ['bad data on every replica', [400, 400, 400], 400],
     ['bad data on two, the third accepted', [204, 400, 400], 400],
     ['rate limited on two', [429, 429, 204], 429],
-    ['one down, one bad: retryable wins, the client must retry', [204, 0, 400], 503],
+    ['one down, one bad: the down one may accept it on a retry', [204, 0, 400], 503],
+    ['bad data on the two live replicas, the third down: 400, a retry could never succeed', [400, 400, 0], 400],
+    ['bad data on the live replica, two hung (SIGSTOP, 503 after the timeout)', [0, 400, 503], 503],
     ['one down, one limited: retryable wins', [204, 0, 429], 503],
     ['limited and bad: 429 (the client may retry later)', [204, 429, 400], 429],
   ])('%s: replies %j -> %i', (_name, statuses, want) => {
@@ -38,6 +40,20 @@ describe('replication: quorum decision', () => {
 
   test('the quorum is floor(RF/2)+1 for every RF, RF 2 included', () => {
     expect([1, 2, 3, 4, 5].map((rf) => distributor(rf, ['a:1', 'b:1', 'c:1', 'd:1', 'e:1']).quorum)).toEqual([1, 2, 2, 3, 3]);
+  });
+
+  test('a replica that names the series it rejected fails only those: its other series count as stored', () => {
+    const d = distributor(3, ['a:1', 'b:1', 'c:1', 'd:1', 'e:1']);
+    // Series 0 (valid) on a,b,c; series 1 (an hour in the future) on a,d,e. b is down.
+    const owners = [['a:1', 'b:1', 'c:1'], ['a:1', 'd:1', 'e:1']];
+    const named: EndpointResult = { outcome: 'bad', status: 400, message: 'too far in the future', rejected: bitsOf([1], 2) };
+    const results = new Map([['a:1', named], ['b:1', result(0)], ['c:1', result(204)], ['d:1', result(400, 'too far in the future')], ['e:1', result(400, 'too far in the future')]]);
+    // Series 0 is on a and c (quorum), series 1 can never be: 400, not a retry storm.
+    expect(d.decide(owners, results)).toEqual({ status: 400, error: expect.objectContaining({ status: 400, detail: expect.stringContaining('too far in the future') }) });
+    // Had a not named it, series 0 would count a's 400 against it and b might still accept it.
+    results.set('a:1', result(400, 'too far in the future'));
+    expect(d.decide(owners, results).status).toBe(503);
+    d.close();
   });
 
   test('a series counts only its own owners: a failure elsewhere does not fail it', () => {

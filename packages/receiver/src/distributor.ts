@@ -3,26 +3,51 @@
  * `replicationFactor` owners on the ring, stores its own share, forwards the rest (one
  * remote-write request per peer, concurrently, with a timeout), and acknowledges once every
  * series reached the write quorum floor(RF/2)+1. Forwarded requests carry a header and are never
- * forwarded again. Status mapping: a quorum missed because of bad data answers that 4xx (the
- * client drops it); because of 429s, 429; because of timeouts or 5xx, 503 (the client retries,
- * and identical re-sends are accepted silently).
+ * forwarded again. The status follows the quorum table in quorum.ts: 400 when a series can never
+ * reach the quorum (too many replicas rejected it for good), 503 while a retry could still reach
+ * it (timeouts, 5xx; identical re-sends are accepted silently), 429 for rate limits.
  */
 import type http from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { Labels, StrataError } from '@strata/model';
-import { encodeSeriesSelection, MAX_SELECTABLE_SERIES, PbWriter, SERIES_SELECTION_HEADER, snappyEncode, type WriteBatch } from '@strata/remote';
+import { Labels, StrataError, toStrataError } from '@strata/model';
+import { decodeSeriesSelection, encodeSeriesSelection, isSelected, MAX_SELECTABLE_SERIES, metricTypeToProto, PbWriter, SERIES_SELECTION_HEADER, snappyEncode, type MetadataRecord, type WriteBatch } from '@strata/remote';
+import { outcomeOf, requestStatus, seriesStatus, type Outcome, type SeriesStatus } from './quorum.js';
+import { validateSeries } from './validate.js';
+import type { Writer, WriteResult } from './writer.js';
 import { InsufficientEndpointsError, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
 import { HttpClient } from '@strata/api';
 import type { ForwardAuth } from './forward-auth.js';
 
 export const FORWARDED_HEADER = 'x-strata-forwarded';
 
-export type Outcome = 'ok' | 'bad' | 'limited' | 'unavailable';
+
+/**
+ * Header of a forwarded write's answer: which series of the share the replica rejected for good,
+ * as a series selection over the share. The router counts the share's other series as accepted
+ * (they were stored), so one bad series does not fail its neighbours' quorum.
+ */
+export const REJECTED_SERIES_HEADER = 'x-strata-rejected-series';
 
 export interface EndpointResult {
   outcome: Outcome;
   status: number;
   message: string;
+  /**
+   * With outcome 'bad': the series this endpoint rejected, as bits over the router's batch
+   * indices; absent = every series of its share.
+   */
+  rejected?: Uint8Array;
+}
+
+/** Bits over `total` indices with the given ones set. */
+export function bitsOf(indices: Iterable<number>, total: number): Uint8Array {
+  const bits = new Uint8Array((total + 7) >>> 3);
+  for (const i of indices) bits[i >>> 3] |= 1 << (i & 7);
+  return bits;
+}
+
+export function hasBit(bits: Uint8Array, i: number): boolean {
+  return (bits[i >>> 3] & (1 << (i & 7))) !== 0;
 }
 
 export interface DistributorOptions {
@@ -37,21 +62,49 @@ export interface DistributorOptions {
   client?: HttpClient;
   /** Signs forwarded writes so peers can tell them from a client's (see forward-auth.ts). */
   forwardAuth?: ForwardAuth;
+  /** How a share reaches a peer: HTTP unless given (tests run peers in-process). */
+  forwarder?: Forwarder;
 }
 
-export function outcomeOf(status: number): Outcome {
-  if (status >= 200 && status < 300) return 'ok';
-  if (status === 429) return 'limited';
-  if (status >= 400 && status < 500) return 'bad';
-  return 'unavailable';
+/** Sends series `indices` of a batch (and the metric metadata `metadata`) to a peer. */
+export type Forwarder = (endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: OriginalBody, metadata?: readonly MetadataRecord[]) => Promise<EndpointResult>;
+
+/** The client's request body, forwarded unchanged (or with a series selection) where it fits. */
+export interface OriginalBody {
+  body: Buffer;
+  contentType: string;
+}
+
+export interface ReplicateRequest {
+  tenant: string;
+  batch: WriteBatch;
+  v2: boolean;
+  original: OriginalBody;
+}
+
+/** The decided answer: an error (the quorum was missed) or what was written. */
+export interface Replicated {
+  status: number;
+  error?: StrataError;
+  written?: WriteResult;
+}
+
+/** A writer's result for series `indices` of a batch of `total`, as the quorum sees it. */
+export function endpointResultOf(r: WriteResult, indices: readonly number[], total: number): EndpointResult {
+  const e = r.firstError;
+  if (!e) return { outcome: 'ok', status: 204, message: '' };
+  const rejected = r.rejected ? bitsOf(r.rejected.map((k) => indices[k]), total) : undefined;
+  return { outcome: outcomeOf(e.status), status: e.status, message: e.detail, rejected };
 }
 
 export class Distributor {
   private readonly client: HttpClient;
   private readonly forwards: Counter<'endpoint' | 'outcome'>;
+  private readonly send: Forwarder;
 
   constructor(readonly opts: DistributorOptions) {
     this.client = opts.client ?? new HttpClient();
+    this.send = opts.forwarder ?? ((...a) => this.forward(...a));
     this.forwards = new Counter({ name: 'strata_receiver_forward_requests_total', help: 'Remote-write requests forwarded to replica owners, by endpoint and outcome.', labelNames: ['endpoint', 'outcome'], registers: [opts.registry] });
     const rings = opts.rings;
     const rf = opts.replicationFactor;
@@ -84,6 +137,16 @@ export class Distributor {
       throw new StrataError('ring-unavailable', `${e.message}; writes resume when the ring has enough endpoints`, { retryAfter: 5 });
     }
     return ring;
+  }
+
+  /**
+   * The fraction of a tenant's series this receiver holds: RF / ring size (each series has RF
+   * owners among the ring's endpoints, spread evenly by the hash). 1 without a usable ring.
+   */
+  seriesShare(tenant: string): number {
+    const ring = this.opts.rings()?.forTenant(tenant);
+    if (!ring || ring.endpoints.length <= this.opts.replicationFactor) return 1;
+    return this.opts.replicationFactor / ring.endpoints.length;
   }
 
   /** True when every endpoint of the ring owns every series (RF equals the ring's size). */
@@ -146,29 +209,81 @@ export class Distributor {
   }
 
   private ownerSets = new WeakMap<Hashring, Map<string, string[]>>();
+  private metricOwnerSets = new WeakMap<Hashring, Map<string, string[]>>();
+
+  /**
+   * The replicas that own a metric's metadata: the RF owners of the metric name hashed as the
+   * series {__name__="<name>"} would be. Its series are spread over the whole ring; its metadata
+   * is kept by RF receivers, so the querier's merge answers the same with any one of them down.
+   */
+  metricOwners(ring: Hashring, tenant: string, metric: string): string[] {
+    let m = this.metricOwnerSets.get(ring);
+    if (!m) this.metricOwnerSets.set(ring, (m = new Map()));
+    const key = `${tenant}\n${metric}`;
+    let owners = m.get(key);
+    if (!owners) {
+      if (m.size > 100_000) m.clear();
+      owners = ring.getN(tenant, Labels.fromPairs(['__name__', metric]), this.opts.replicationFactor);
+      m.set(key, owners);
+    }
+    return owners;
+  }
+
+  /**
+   * The request's metric metadata by owning endpoint: remote-write 1.0 `metadata` entries and
+   * 2.0 series metadata (metadata-only series included), each metric once per request.
+   */
+  placeMetadata(ring: Hashring, tenant: string, batch: WriteBatch): Map<string, MetadataRecord[]> {
+    const out = new Map<string, MetadataRecord[]>();
+    const seen = new Set<string>();
+    const place = (r: MetadataRecord) => {
+      if (!r.metricFamilyName || seen.has(r.metricFamilyName)) return;
+      seen.add(r.metricFamilyName);
+      for (const ep of this.metricOwners(ring, tenant, r.metricFamilyName)) {
+        let l = out.get(ep);
+        if (!l) out.set(ep, (l = []));
+        l.push(r);
+      }
+    };
+    for (const r of batch.metadata) place(r);
+    for (const s of batch.series) {
+      const md = s.metadata;
+      if (!md || (md.type === 'unknown' && md.help === '' && md.unit === '')) continue;
+      let name = '';
+      try {
+        name = metricNameOf(batch.labelsOf(s));
+      } catch {
+        continue; // undecodable labels: the series is rejected where it is validated
+      }
+      if (name && !seen.has(name)) place({ metricFamilyName: name, type: md.type, help: md.help, unit: md.unit });
+    }
+    return out;
+  }
 
   /**
    * A share of a batch as a remote-write 1.0 body. From a 1.0 request the share is the client's
    * own TimeSeries bytes, concatenated; otherwise (2.0 symbol references) it is re-encoded, with
    * the label bytes copied where the client sent them contiguously and values as raw bits.
    */
-  encodeShare(batch: WriteBatch, indices: number[]): Buffer {
+  encodeShare(batch: WriteBatch, indices: number[], metadata: readonly MetadataRecord[] = []): Buffer {
     let total = 0;
     for (const i of indices) {
       const s = batch.series[i];
-      if (s.messageStart < 0) return this.reencodeShare(batch, indices);
+      if (s.messageStart < 0) return this.reencodeShare(batch, indices, metadata);
       total += s.messageEnd - s.messageStart;
     }
-    const out = Buffer.allocUnsafe(total);
+    const md = metadata.length > 0 ? encodeMetadata(metadata) : undefined;
+    const out = Buffer.allocUnsafe(total + (md?.length ?? 0));
     let at = 0;
     for (const i of indices) {
       const s = batch.series[i];
       at += batch.raw.copy(out, at, s.messageStart, s.messageEnd);
     }
+    md?.copy(out, at);
     return out;
   }
 
-  private reencodeShare(batch: WriteBatch, indices: number[]): Buffer {
+  private reencodeShare(batch: WriteBatch, indices: number[], metadata: readonly MetadataRecord[]): Buffer {
     const w = new PbWriter(4096);
     const vb = new Uint8Array(batch.values.buffer, batch.values.byteOffset, batch.values.length * 8);
     for (const i of indices) {
@@ -192,6 +307,7 @@ export class Distributor {
         }
       });
     }
+    writeMetadata(w, metadata);
     return w.finish();
   }
 
@@ -201,16 +317,20 @@ export class Distributor {
    * original body goes unchanged; when it is most of the request, the original body goes with
    * a series selection (nothing re-encoded or re-compressed); otherwise the share is encoded.
    */
-  async forward(endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: { body: Buffer; contentType: string }): Promise<EndpointResult> {
-    const headers: http.OutgoingHttpHeaders = { 'Content-Encoding': 'snappy', [FORWARDED_HEADER]: '1', [this.opts.tenantHeader]: tenant };
+  async forward(endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: OriginalBody, metadata: readonly MetadataRecord[] = []): Promise<EndpointResult> {
+    // The forwarded header names this receiver: peers learn who takes client traffic (ingestion-rate.ts).
+    const headers: http.OutgoingHttpHeaders = { 'Content-Encoding': 'snappy', [FORWARDED_HEADER]: this.opts.self, [this.opts.tenantHeader]: tenant };
     let body: Buffer;
     // The router's batch is the client's whole request, so its indices are the request's.
     const total = batch.series.length;
+    // A selected 1.0 body still carries every metadata entry; a selected 2.0 body only the
+    // metadata of the selected series, so a peer owed other metadata gets an encoded share.
+    const selectable = metadata.length === 0 || batch.series.every((s) => s.messageStart >= 0);
     if (original && indices.length === total) body = original.body;
-    else if (original && indices.length * 2 >= total && total <= MAX_SELECTABLE_SERIES) {
+    else if (original && selectable && indices.length * 2 >= total && total <= MAX_SELECTABLE_SERIES) {
       body = original.body;
       headers[SERIES_SELECTION_HEADER] = encodeSeriesSelection(indices, total);
-    } else body = snappyEncode(this.encodeShare(batch, indices));
+    } else body = snappyEncode(this.encodeShare(batch, indices, metadata));
     headers['Content-Type'] = body === original?.body ? original.contentType : 'application/x-protobuf';
     headers['Content-Length'] = body.length;
     this.opts.forwardAuth?.sign(headers, tenant, body);
@@ -226,7 +346,13 @@ export class Distributor {
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve({ outcome: outcomeOf(res.statusCode ?? 0), status: res.statusCode ?? 0, message: text.trim() }));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            const r: EndpointResult = { outcome: outcomeOf(status), status, message: text.trim() };
+            const named = res.headers[REJECTED_SERIES_HEADER];
+            if (r.outcome === 'bad' && typeof named === 'string') r.rejected = rejectedOf(named, indices, total);
+            resolve(r);
+          });
           res.on('error', (e) => resolve({ outcome: 'unavailable', status: 0, message: e.message }));
         },
       );
@@ -238,39 +364,197 @@ export class Distributor {
   }
 
   /**
-   * Decides the answer from each endpoint's result: every series needs `quorum` owners that
-   * accepted it. The worst failing series decides the status.
+   * Decides the answer from each endpoint's result with the quorum table (quorum.ts), series by
+   * series: a series counts as rejected by an endpoint that answered 4xx only if that endpoint
+   * named it among its rejected series (or named none). The first series that decides the
+   * status gives the reason.
    */
   decide(owners: (string[] | undefined)[], results: Map<string, EndpointResult>): { status: number; error?: StrataError } {
+    const quorum = this.quorum;
+    let status: SeriesStatus = 204;
     let bad: EndpointResult | undefined;
     let limited: EndpointResult | undefined;
     let unavailable: EndpointResult | undefined;
-    const decided = new Set<string[]>();
-    for (const eps of owners) {
-      if (!eps || decided.has(eps)) continue;
-      decided.add(eps);
-      let ok = 0;
-      const failures: EndpointResult[] = [];
-      for (const ep of eps) {
-        const r = results.get(ep)!;
-        if (r.outcome === 'ok') ok++;
-        else failures.push(r);
+    // Series with the same owners and no per-series verdict among them share one decision.
+    const bySet = new Map<string[], SeriesStatus>();
+    const outcomes: Outcome[] = [];
+    for (let i = 0; i < owners.length; i++) {
+      const eps = owners[i];
+      if (!eps) continue;
+      let st = bySet.get(eps);
+      if (st === undefined) {
+        let perSeries = false;
+        outcomes.length = eps.length;
+        for (let k = 0; k < eps.length; k++) {
+          const r = results.get(eps[k])!;
+          outcomes[k] = r.outcome;
+          if (r.outcome === 'bad' && r.rejected) {
+            perSeries = true;
+            if (!hasBit(r.rejected, i)) outcomes[k] = 'ok';
+          }
+        }
+        st = seriesStatus(outcomes, quorum);
+        if (!perSeries) bySet.set(eps, st);
+        if (st !== 204) {
+          const reason = (o: Outcome) => eps.map((ep) => results.get(ep)!).find((r, k) => outcomes[k] === o && r.outcome === o);
+          if (st === 400) bad ??= reason('bad');
+          else if (st === 429) limited ??= reason('limited');
+          else unavailable ??= reason('unavailable');
+        }
       }
-      if (ok >= this.quorum) continue;
-      bad ??= failures.find((f) => f.outcome === 'bad');
-      limited ??= failures.find((f) => f.outcome === 'limited');
-      unavailable ??= failures.find((f) => f.outcome === 'unavailable');
+      status = requestStatus(status, st);
     }
-    // Retryable first: if any series could succeed on retry, the client must retry the request.
-    if (unavailable) return { status: 503, error: new StrataError('write-quorum-not-reached', `fewer than ${this.quorum} of ${this.opts.replicationFactor} replicas acknowledged some series (last failure: ${unavailable.message || `HTTP ${unavailable.status}`}); retry`, { retryAfter: 1 }) };
-    if (limited) return { status: 429, error: new StrataError('ingestion-rate-limited', limited.message, { status: 429, retryAfter: 1 }) };
-    if (bad) return { status: bad.status, error: new StrataError('invalid-request-body', bad.message.replace(/ \(err-strata-[a-z-]+\)$/, ''), { status: bad.status }) };
-    return { status: 204 };
+    if (status === 503) return { status, error: new StrataError('write-quorum-not-reached', `fewer than ${quorum} of ${this.opts.replicationFactor} replicas acknowledged some series (last failure: ${unavailable!.message || `HTTP ${unavailable!.status}`}); retry`, { retryAfter: 1 }) };
+    if (status === 429) return { status, error: new StrataError('ingestion-rate-limited', limited!.message, { status: 429, retryAfter: 1 }) };
+    if (status === 400) return { status: bad!.status, error: new StrataError('invalid-request-body', bad!.message.replace(/ \(err-strata-[a-z-]+\)$/, ''), { status: bad!.status }) };
+    return { status };
+  }
+
+  /**
+   * Replicates a client's write: each series to its owners (this receiver's share through
+   * `local`), answered at write quorum. The router validates only series it has not placed
+   * before; owners validate whatever is new to their heads.
+   */
+  async replicate(req: ReplicateRequest, local: Writer): Promise<Replicated> {
+    const { tenant, batch, v2, original } = req;
+    const ring = this.ringFor(tenant);
+    if (this.ownsEverything(ring)) return this.replicateEverywhere(req, ring.endpoints, local);
+    const limits = local.tenantLimits(tenant);
+    const salt = tenantSalt(tenant);
+    let firstError: StrataError | undefined;
+    let valid = 0;
+    const placed: number[] = [];
+    const labels = batch.series.map((s, i) => {
+      if (s.sampleEnd === s.sampleStart) return undefined;
+      const cached = this.cachedOwners(ring, salt, batch, i);
+      if (cached) {
+        valid += s.sampleEnd - s.sampleStart;
+        return cached;
+      }
+      let l;
+      try {
+        l = validateSeries(batch.labelsOf(s), limits, v2);
+      } catch (e) {
+        l = toStrataError(e);
+      }
+      if (l instanceof StrataError) {
+        local.discard(tenant, l.id, s.sampleEnd - s.sampleStart);
+        firstError ??= l;
+        return undefined;
+      }
+      valid += s.sampleEnd - s.sampleStart;
+      placed.push(i);
+      return l;
+    });
+    const { owners, byEndpoint } = this.plan(ring, tenant, labels);
+    for (const i of placed) this.rememberOwners(ring, salt, batch, i, owners[i]!);
+    // Metadata follows its metric to the metric's owners, with or without series for them.
+    const metadata = this.placeMetadata(ring, tenant, batch);
+    for (const ep of metadata.keys()) if (!byEndpoint.has(ep)) byEndpoint.set(ep, []);
+    const results = new Map<string, EndpointResult>();
+    const total = batch.series.length;
+    await Promise.all(
+      [...byEndpoint].map(async ([ep, idx]) => {
+        const md = metadata.get(ep) ?? [];
+        if (ep === this.opts.self) {
+          // The router keeps the request's 1.0 metadata whatever its share; 2.0 metadata it owns joins it.
+          const share = batch.subset(idx);
+          if (v2) share.metadata = [...batch.metadata, ...md];
+          results.set(ep, (await this.writeLocal(local, tenant, share, v2, idx, total)).result);
+          return;
+        }
+        // Series the router rejected are in no endpoint's share, so the original body with a
+        // selection never carries them.
+        results.set(ep, await this.send(ep, tenant, batch, idx, original, md));
+      }),
+    );
+    const decision = this.decide(owners, results);
+    if (decision.error) return decision;
+    return { status: firstError?.status ?? 204, written: { samplesWritten: valid, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars, firstError } };
+  }
+
+  /**
+   * RF equals the ring's size, so every endpoint owns every series: the client's body goes to
+   * each peer unchanged and no series is placed or validated at the router. Each owner ingests
+   * it exactly as a single receiver would, partial rejections included.
+   */
+  private async replicateEverywhere(req: ReplicateRequest, endpoints: readonly string[], local: Writer): Promise<Replicated> {
+    const { tenant, batch, v2, original } = req;
+    const all = batch.series.map((_, i) => i);
+    const results = new Map<string, EndpointResult>();
+    let mine: WriteResult | undefined;
+    await Promise.all(
+      endpoints.map(async (ep) => {
+        if (ep !== this.opts.self) {
+          results.set(ep, await this.send(ep, tenant, batch, all, original));
+          return;
+        }
+        const r = await this.writeLocal(local, tenant, batch, v2, all, all.length);
+        mine = r.written;
+        results.set(ep, r.result);
+      }),
+    );
+    const decision = this.decide(all.map(() => endpoints as string[]), results);
+    if (decision.error) {
+      // Bad data: the local verdict names the series and its error ID better than a peer's text.
+      const own = (mine as WriteResult | undefined)?.firstError;
+      return { status: decision.status, error: own && decision.status === own.status ? own : decision.error };
+    }
+    // Quorum reached: a rejection by this replica alone (its own series limit, say) is outvoted.
+    const written: WriteResult = mine ? { ...(mine as WriteResult), firstError: undefined, rejected: undefined } : { samplesWritten: batch.numSamples, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars };
+    return { status: 204, written };
+  }
+
+  /** This receiver's own share (series `indices` of a batch of `total`) as an endpoint result. */
+  private async writeLocal(local: Writer, tenant: string, share: WriteBatch, v2: boolean, indices: number[], total: number): Promise<{ result: EndpointResult; written?: WriteResult }> {
+    try {
+      const r = await local.write(tenant, share, v2);
+      return { written: r, result: endpointResultOf(r, indices, total) };
+    } catch (e) {
+      const err = toStrataError(e);
+      return { result: { outcome: outcomeOf(err.status), status: err.status, message: err.detail } };
+    }
   }
 
   close(): void {
     this.client.close();
   }
+}
+
+/** A replica's rejected-series selection (over its share) as bits over the router's indices. */
+function rejectedOf(header: string, indices: number[], total: number): Uint8Array | undefined {
+  try {
+    const sel = decodeSeriesSelection(header);
+    if (sel.total !== indices.length) return undefined;
+    const out = new Uint8Array((total + 7) >>> 3);
+    for (let k = 0; k < indices.length; k++) if (isSelected(sel, k)) out[indices[k] >>> 3] |= 1 << (indices[k] & 7);
+    return out;
+  } catch {
+    return undefined; // unreadable: the whole share counts as rejected, as without the header
+  }
+}
+
+function metricNameOf(pairs: readonly string[]): string {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === '__name__') return pairs[i + 1];
+  return '';
+}
+
+/** WriteRequest.metadata (field 3) entries, as remote-write 1.0 carries them. */
+function writeMetadata(w: PbWriter, metadata: readonly MetadataRecord[]): void {
+  for (const m of metadata) {
+    w.message(3, () => {
+      w.uint(1, metricTypeToProto(m.type));
+      w.string(2, m.metricFamilyName);
+      w.string(4, m.help);
+      w.string(5, m.unit);
+    });
+  }
+}
+
+function encodeMetadata(metadata: readonly MetadataRecord[]): Buffer {
+  const w = new PbWriter(256);
+  writeMetadata(w, metadata);
+  return w.finish();
 }
 
 export function tenantSalt(tenant: string): number {

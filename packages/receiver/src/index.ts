@@ -5,3 +5,7 @@ export * from './write-handler.js';
 export * from './distributor.js';
 export * from './memory-budget.js';
 export * from './forward-auth.js';
+export * from './overload-gates.js';
+export * from './writer.js';
+export * from './quorum.js';
+export * from './ingestion-rate.js';

@@ -1,31 +1,29 @@
 /**
- * POST /api/v1/write (and /api/v1/push): remote-write 1.0 and 2.0 into the tenant's head.
- * A request is acknowledged only after every accepted sample is durable in the WAL. Invalid
- * series are rejected one by one (400, first reason in the body) while the valid ones land;
- * overload answers 503 + Retry-After so senders back off and retry instead of dropping data.
+ * POST /api/v1/write (and /api/v1/push): the HTTP side of remote-write 1.0 and 2.0. Content
+ * negotiation, the request body under the overload gates (overload-gates.ts), the tenant, the
+ * rate limit, then the batch goes to the distributor (replication at quorum) or straight to the
+ * local writer (writer.ts), and the result becomes the answer: 204, the first reason of a
+ * rejected series (400, the valid ones landed), or 503 + Retry-After so senders retry instead
+ * of dropping data. A request is acknowledged only after every accepted sample is in the WAL.
  */
-import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { StrataError, toStrataError, type ErrorId, type Labels } from '@strata/model';
-import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
-import { decodeSeriesSelection, decodeWriteRequestV1, decodeWriteRequestV2, SERIES_SELECTION_HEADER, snappyDecode, wireLabelsEqual, type WriteBatch } from '@strata/remote';
-import { tenantOf } from '@strata/api';
-import { Limits, RateLimiter } from './limits.js';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { StrataError, toStrataError } from '@strata/model';
+import type { TenantStorage } from '@strata/tsdb';
+import { decodeSeriesSelection, decodeWriteRequestV1, decodeWriteRequestV2, encodeSeriesSelection, MAX_SELECTABLE_SERIES, SERIES_SELECTION_HEADER, snappyDecode, type WriteBatch } from '@strata/remote';
+import type { Limits } from './limits.js';
+import { IngestionRate } from './ingestion-rate.js';
 import { MetadataStore } from './metadata-store.js';
 import type { MemoryBudget } from './memory-budget.js';
-import { describeSeries, limitHint, validateSeries } from './validate.js';
-import { FORWARDED_HEADER, outcomeOf, tenantSalt, type Distributor, type EndpointResult } from './distributor.js';
+import { FORWARDED_HEADER, REJECTED_SERIES_HEADER, type Distributor } from './distributor.js';
+import { OverloadGates } from './overload-gates.js';
+import { Writer, type WriteResult } from './writer.js';
+import { tenantOf } from '@strata/api';
 import { internalHeaderGuard, type ForwardAuth } from './forward-auth.js';
 
-export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
-export const DEFAULT_MAX_INFLIGHT_BYTES = 512 * 1024 * 1024;
-export const DEFAULT_CREATION_GRACE_PERIOD_MS = 10 * 60 * 1000;
 /** Remote-write bodies compress 5-10x; a larger ratio is a decompression bomb, not data. */
 export const MAX_DECOMPRESSION_RATIO = 16;
-export const OVERLOAD_RETRY_AFTER_SECONDS = 5;
-const DISK_CHECK_INTERVAL_MS = 5000;
 const PROTO_V1 = 'prometheus.WriteRequest';
 const PROTO_V2 = 'io.prometheus.write.v2.Request';
 
@@ -58,19 +56,13 @@ export interface WriteHandlerOptions {
 }
 
 interface Metrics {
-  received: Counter<'tenant'>;
-  discarded: Counter<'reason' | 'tenant'>;
   requests: Counter<'version' | 'code'>;
-  inflight: Gauge;
   duration: Histogram<'version'>;
 }
 
 function metrics(registry: Registry): Metrics {
   return {
-    received: new Counter({ name: 'strata_received_samples_total', help: 'Samples accepted into the head, by tenant.', labelNames: ['tenant'], registers: [registry] }),
-    discarded: new Counter({ name: 'strata_discarded_samples_total', help: 'Samples rejected, by reason (error ID) and tenant.', labelNames: ['reason', 'tenant'], registers: [registry] }),
     requests: new Counter({ name: 'strata_received_requests_total', help: 'Remote-write requests by protocol version and status code.', labelNames: ['version', 'code'], registers: [registry] }),
-    inflight: new Gauge({ name: 'strata_inflight_request_bytes', help: 'Remote-write request bytes being processed.', registers: [registry] }),
     duration: new Histogram({ name: 'strata_remote_write_duration_seconds', help: 'Time to accept a remote-write request, WAL fsync included.', labelNames: ['version'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
   };
 }
@@ -79,66 +71,52 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
   const cfg = opts.config;
   const m = metrics(opts.registry);
   const checkInternalHeaders = internalHeaderGuard(opts.registry, opts.forwardAuth);
-  const rate = new RateLimiter();
-  const now = opts.now ?? Date.now;
-  let inflight = 0;
-  let diskCheckedAt = 0;
-  let diskLow = false;
-
-  const checkDisk = (): void => {
-    if (cfg.diskMinFreeBytes <= 0) return;
-    const t = Date.now();
-    if (t - diskCheckedAt >= DISK_CHECK_INTERVAL_MS) {
-      diskCheckedAt = t;
-      try {
-        const st = fs.statfsSync(cfg.storagePath);
-        diskLow = st.bavail * st.bsize < cfg.diskMinFreeBytes;
-      } catch {
-        diskLow = false; // the path may not exist yet; the WAL write itself will report real failures
-      }
-    }
-    if (diskLow) {
-      throw new StrataError('disk-nearly-full', `free disk space under ${cfg.storagePath} is below --receiver.min-free-disk-bytes (${cfg.diskMinFreeBytes} bytes); writes resume when space is freed`, { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS * 6 });
-    }
-  };
+  const rate = new IngestionRate({ limits: opts.limits, status: cfg.ingestionRateLimitStatus });
+  const gates = new OverloadGates({ maxInflightBytes: cfg.maxInflightBytes, diskMinFreeBytes: cfg.diskMinFreeBytes, storagePath: cfg.storagePath, memory: opts.memory, registry: opts.registry });
+  const d = opts.distributor;
+  const writer = new Writer({
+    storage: opts.storage,
+    limits: opts.limits,
+    metadata: opts.metadata,
+    registry: opts.registry,
+    creationGracePeriodMs: cfg.creationGracePeriodMs,
+    now: opts.now,
+    seriesLimitShare: d ? (tenant) => d.seriesShare(tenant) : undefined,
+  });
 
   return async (req, res) => {
     const start = process.hrtime.bigint();
     let version = 'unknown';
-    let counted = 0;
+    let reservation: { release(): void } | undefined;
     try {
       version = protocolVersion(req);
-      checkDisk();
-      opts.memory?.check();
+      gates.check();
       const declared = Number(req.headers['content-length'] ?? -1);
       if (declared > cfg.maxRequestBytes) throw tooLarge(declared, cfg.maxRequestBytes);
       const reserve = declared > 0 ? declared : 0;
-      if (inflight + reserve > cfg.maxInflightBytes) {
-        throw new StrataError('too-many-inflight-bytes', `the receiver is processing ${inflight} request bytes, above --receiver.max-inflight-bytes (${cfg.maxInflightBytes}); retry later`, { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS });
-      }
-      inflight += reserve;
-      counted = reserve;
-      m.inflight.set(inflight);
-      const body = await readLimited(req, cfg.maxRequestBytes, (extra) => {
-        inflight += extra;
-        counted += extra;
-        if (inflight > cfg.maxInflightBytes) {
-          throw new StrataError('too-many-inflight-bytes', `the receiver is processing ${inflight} request bytes, above --receiver.max-inflight-bytes (${cfg.maxInflightBytes}); retry later`, { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS });
-        }
-      }, reserve);
+      const held = (reservation = gates.reserve(reserve));
+      const body = await readLimited(req, cfg.maxRequestBytes, (extra) => held.grow(extra), reserve);
       const tenant = tenantOf(req, { multiTenancy: cfg.multiTenancy, header: cfg.tenantHeader });
       checkInternalHeaders(req, tenant, body);
       const raw = snappyDecode(body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
       // A request forwarded by another receiver is this receiver's share: store it, never
-      // forward again. It may be the client's whole body with a selection of the series to keep.
-      const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+      // forward again, never charge the rate limit again (the receiver that took it from the
+      // client did). It may be the client's whole body with a selection of the series to keep.
+      const router = req.headers[FORWARDED_HEADER];
+      const forwarded = router !== undefined;
       const selHeader = forwarded ? req.headers[SERIES_SELECTION_HEADER] : undefined;
       const selection = typeof selHeader === 'string' ? decodeSeriesSelection(selHeader) : undefined;
-      const batch = version === '2.0' ? decodeWriteRequestV2(raw, selection) : decodeWriteRequestV1(raw, selection);
-      checkRate(tenant, batch);
-      const original = { body, contentType: String(req.headers['content-type']) };
-      const result = opts.distributor && !forwarded ? await distribute(opts.distributor, tenant, batch, version === '2.0', original) : await ingest(tenant, batch, version === '2.0');
-      respond(res, result, version);
+      const v2 = version === '2.0';
+      const batch = v2 ? decodeWriteRequestV2(raw, selection) : decodeWriteRequestV1(raw, selection);
+      if (typeof router === 'string') rate.noteRouter(tenant, router);
+      else chargeRate(tenant, batch);
+      let result: WriteResult;
+      if (opts.distributor && !forwarded) {
+        const r = await opts.distributor.replicate({ tenant, batch, v2, original: { body, contentType: String(req.headers['content-type']) } }, writer);
+        if (r.error) throw r.error;
+        result = r.written!;
+      } else result = await writer.write(tenant, batch, v2);
+      respond(res, result, version, forwarded, batch.series.length);
       m.requests.inc({ version, code: String(res.statusCode) });
     } catch (e) {
       const err = toStrataError(e);
@@ -148,203 +126,25 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       res.end(err.detail + '\n');
       m.requests.inc({ version, code: String(err.status) });
     } finally {
-      inflight -= counted;
-      m.inflight.set(inflight);
+      reservation?.release();
       m.duration.observe({ version }, Number(process.hrtime.bigint() - start) / 1e9);
     }
   };
 
-  interface IngestResult {
-    samplesWritten: number;
-    histogramsRejected: number;
-    exemplarsRejected: number;
-    firstError?: StrataError;
-  }
-
-  function checkRate(tenant: string, batch: WriteBatch): void {
-    const limits = opts.limits.forTenant(tenant);
-    const wait = rate.take(tenant, batch.numSamples, limits.ingestionRate, limits.ingestionBurstSize);
-    if (wait > 0) {
-      m.discarded.inc({ reason: 'ingestion-rate-limited', tenant }, batch.numSamples);
-      throw new StrataError(
-        'ingestion-rate-limited',
-        `the request has been rejected because the tenant exceeded its ingestion rate limit, set to ${limits.ingestionRate} samples/s with a maximum allowed burst of ${limits.ingestionBurstSize}; this request would add ${batch.numSamples} samples. ${limitHint('ingestionRate')}`,
-        { status: cfg.ingestionRateLimitStatus, retryAfter: wait },
-      );
-    }
-  }
-
-  /**
-   * Sends each series to its owners and answers at write quorum. The router validates only
-   * series it has not placed before; owners validate whatever is new to their heads.
-   */
-  async function distribute(d: Distributor, tenant: string, batch: WriteBatch, v2: boolean, original: { body: Buffer; contentType: string }): Promise<IngestResult> {
-    const ring = d.ringFor(tenant);
-    if (d.ownsEverything(ring)) return replicateEverywhere(d, ring.endpoints, tenant, batch, v2, original);
-    const limits = opts.limits.forTenant(tenant);
-    const salt = tenantSalt(tenant);
-    let firstError: StrataError | undefined;
-    let valid = 0;
-    const placed: number[] = [];
-    const labels = batch.series.map((s, i) => {
-      if (s.sampleEnd === s.sampleStart) return undefined;
-      const cached = d.cachedOwners(ring, salt, batch, i);
-      if (cached) {
-        valid += s.sampleEnd - s.sampleStart;
-        return cached;
-      }
-      let l;
-      try {
-        l = validateSeries(batch.labelsOf(s), limits, v2);
-      } catch (e) {
-        l = toStrataError(e);
-      }
-      if (l instanceof StrataError) {
-        m.discarded.inc({ reason: l.id, tenant }, s.sampleEnd - s.sampleStart);
-        firstError ??= l;
-        return undefined;
-      }
-      valid += s.sampleEnd - s.sampleStart;
-      placed.push(i);
-      return l;
-    });
-    const { owners, byEndpoint } = d.plan(ring, tenant, labels);
-    for (const i of placed) d.rememberOwners(ring, salt, batch, i, owners[i]!);
-    const results = new Map<string, EndpointResult>();
-    await Promise.all(
-      [...byEndpoint].map(async ([ep, idx]) => {
-        // Series the router rejected are in no endpoint's share, so the original body with a
-        // selection never carries them.
-        results.set(ep, ep === d.opts.self ? (await ingestAsEndpoint(tenant, batch.subset(idx), v2)).result : await d.forward(ep, tenant, batch, idx, original));
-      }),
-    );
-    const decision = d.decide(owners, results);
-    if (decision.error) throw decision.error;
-    return { samplesWritten: valid, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars, firstError };
-  }
-
-  /**
-   * RF equals the ring's size, so every endpoint owns every series: the client's body goes to
-   * each peer unchanged and no series is placed or validated at the router. Each owner ingests
-   * it exactly as a single receiver would, partial rejections included.
-   */
-  async function replicateEverywhere(d: Distributor, endpoints: readonly string[], tenant: string, batch: WriteBatch, v2: boolean, original: { body: Buffer; contentType: string }): Promise<IngestResult> {
-    const all = batch.series.map((_, i) => i);
-    const results = new Map<string, EndpointResult>();
-    let local: IngestResult | undefined;
-    await Promise.all(
-      endpoints.map(async (ep) => {
-        if (ep !== d.opts.self) {
-          results.set(ep, await d.forward(ep, tenant, batch, all, original));
-          return;
-        }
-        const r = await ingestAsEndpoint(tenant, batch, v2);
-        local = r.ingested;
-        results.set(ep, r.result);
-      }),
-    );
-    const decision = d.decide([endpoints as string[]], results);
-    if (decision.error) {
-      // Bad data: the local verdict names the series and its error ID better than a peer's text.
-      const mine = local?.firstError;
-      throw mine && decision.status === mine.status ? mine : decision.error;
-    }
-    // Quorum reached: a rejection by this replica alone (its own series limit, say) is outvoted.
-    return local ? { ...local, firstError: undefined } : { samplesWritten: batch.numSamples, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars };
-  }
-
-  /** This receiver's own share, as an endpoint result for the quorum decision. */
-  async function ingestAsEndpoint(tenant: string, batch: WriteBatch, v2: boolean): Promise<{ result: EndpointResult; ingested?: IngestResult }> {
+  function chargeRate(tenant: string, batch: WriteBatch): void {
     try {
-      const r = await ingest(tenant, batch, v2);
-      const e = r.firstError;
-      return { ingested: r, result: e ? { outcome: outcomeOf(e.status), status: e.status, message: e.detail } : { outcome: 'ok', status: 204, message: '' } };
+      rate.charge(tenant, batch.numSamples);
     } catch (e) {
-      const err = toStrataError(e);
-      return { result: { outcome: outcomeOf(err.status), status: err.status, message: err.detail } };
+      writer.discard(tenant, 'ingestion-rate-limited', batch.numSamples);
+      throw e;
     }
-  }
-
-  async function ingest(tenant: string, batch: WriteBatch, v2: boolean): Promise<IngestResult> {
-    const limits = opts.limits.forTenant(tenant);
-    const storage = await opts.storage.tenant(tenant);
-    storage.setMaxSeries(limits.maxGlobalSeriesPerUser);
-    const app = storage.appender();
-    const maxT = now() + cfg.creationGracePeriodMs;
-    const discarded = new Map<ErrorId, number>();
-    let firstError: StrataError | undefined;
-    let accepted = 0;
-    let histograms = 0;
-    let exemplars = 0;
-    const fail = (id: ErrorId, n: number, err: () => StrataError) => {
-      discarded.set(id, (discarded.get(id) ?? 0) + n);
-      if (!firstError) firstError = err();
-    };
-    for (const s of batch.series) {
-      histograms += s.histograms;
-      exemplars += s.exemplars;
-      if (s.histograms > 0) fail('unsupported-sample-type', s.histograms, () => unsupported(batch.labelsOf(s), 'native histogram samples'));
-      if (s.exemplars > 0) fail('unsupported-sample-type', s.exemplars, () => unsupported(batch.labelsOf(s), 'exemplars'));
-      const nSamples = s.sampleEnd - s.sampleStart;
-      if (s.metadata && (s.metadata.type !== 'unknown' || s.metadata.help !== '' || s.metadata.unit !== '')) {
-        const name = metricNameOf(batch.labelsOf(s));
-        if (name) opts.metadata.set(tenant, name, s.metadata);
-      }
-      if (nSamples === 0) continue;
-      // A series seen before with the same wire bytes was validated when it was created; its
-      // labels are neither decoded nor validated again.
-      const wired = s.labelsStart >= 0;
-      let ref = wired ? app.cachedRef(s.labelsHash, (l) => wireLabelsEqual(batch.raw, s.labelsStart, s.labelsEnd, l.pairs)) : undefined;
-      if (ref === undefined) {
-        let pairs: string[];
-        try {
-          pairs = batch.labelsOf(s);
-        } catch (e) {
-          const err = toStrataError(e);
-          fail(err.id, nSamples, () => err);
-          continue;
-        }
-        const labels = validateSeries(pairs, limits, v2);
-        if (labels instanceof StrataError) {
-          fail(labels.id, nSamples, () => labels);
-          continue;
-        }
-        ref = app.ref(labels, wired ? s.labelsHash : undefined);
-      }
-      if (ref === SERIES_LIMIT_REACHED) {
-        fail('max-series-per-tenant', nSamples, () =>
-          new StrataError('max-series-per-tenant', `per-tenant series limit of ${limits.maxGlobalSeriesPerUser} exceeded; the series was not created: '${describeSeries(batch.labelsOf(s))}'. ${limitHint('maxGlobalSeriesPerUser')}`),
-        );
-        continue;
-      }
-      for (let i = s.sampleStart; i < s.sampleEnd; i++) {
-        const t = batch.timestamps[i];
-        if (t > maxT) {
-          fail('sample-too-far-in-future', 1, () => new StrataError('sample-too-far-in-future', `received a sample whose timestamp is too far in the future (timestamp: ${new Date(t).toISOString()}, more than --receiver.creation-grace-period = ${cfg.creationGracePeriodMs / 1000}s ahead of now) series: '${describeSeries(batch.labelsOf(s))}'`));
-          continue;
-        }
-        const st = app.append(ref, t, batch.values[i]);
-        if (st === AppendStatus.OK) accepted++;
-        else if (st === AppendStatus.DUPLICATE_IDENTICAL) accepted++;
-        else if (st === AppendStatus.TOO_OLD) {
-          fail('sample-too-old', 1, () => new StrataError('sample-too-old', `received a sample whose timestamp is too old for the head and outside the out-of-order window (timestamp: ${new Date(t).toISOString()}); configure --receiver.out-of-order-window to accept older samples series: '${describeSeries(batch.labelsOf(s))}'`));
-        } else {
-          fail('sample-duplicate-timestamp', 1, () => new StrataError('sample-duplicate-timestamp', `received a sample with the same timestamp as an existing sample but a different value (timestamp: ${new Date(t).toISOString()}) series: '${describeSeries(batch.labelsOf(s))}'`));
-        }
-      }
-    }
-    for (const md of batch.metadata) {
-      if (md.metricFamilyName) opts.metadata.set(tenant, md.metricFamilyName, { type: md.type, help: md.help, unit: md.unit });
-    }
-    await app.commit();
-    m.received.inc({ tenant }, accepted);
-    for (const [reason, n] of discarded) m.discarded.inc({ reason, tenant }, n);
-    return { samplesWritten: accepted, histogramsRejected: histograms, exemplarsRejected: exemplars, firstError };
   }
 }
 
-function respond(res: ServerResponse, r: { samplesWritten: number; firstError?: StrataError }, version: string): void {
+function respond(res: ServerResponse, r: WriteResult, version: string, forwarded: boolean, total = 0): void {
   const headers: Record<string, string> = {};
+  // A replica names the series it rejected so the router's quorum counts the others as stored.
+  if (forwarded && r.firstError && r.rejected && total <= MAX_SELECTABLE_SERIES) headers[REJECTED_SERIES_HEADER] = encodeSeriesSelection(r.rejected, total);
   if (version === '2.0') {
     // Native histograms and exemplars are not stored yet, so their written counts are zero.
     headers['X-Prometheus-Remote-Write-Samples-Written'] = String(r.samplesWritten);
@@ -358,15 +158,6 @@ function respond(res: ServerResponse, r: { samplesWritten: number; firstError?: 
   }
   res.writeHead(204, headers);
   res.end();
-}
-
-function unsupported(pairs: readonly string[], what: string): StrataError {
-  return new StrataError('unsupported-sample-type', `${what} are not stored yet and were rejected; float samples of the same request were written. series: '${describeSeries(pairs)}'`);
-}
-
-function metricNameOf(pairs: readonly string[]): string {
-  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === '__name__') return pairs[i + 1];
-  return '';
 }
 
 function tooLarge(size: number, limit: number): StrataError {

@@ -1,0 +1,167 @@
+/**
+ * The local append: a decoded write batch into the tenant's head, acknowledged only after the
+ * WAL commit. Errors are tracked per series: an invalid series or sample is rejected on its own
+ * while the rest of the batch lands, and the result names the first reason (the client's 400)
+ * and which series were rejected (so a router's quorum counts the others as stored). Sample
+ * kinds not stored yet (native histograms, exemplars) are rejected here, series by series; they
+ * join as appends of their own kind.
+ */
+import { Counter, type Registry } from 'prom-client';
+import { StrataError, toStrataError, type ErrorId } from '@strata/model';
+import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
+import { wireLabelsEqual, type WriteBatch } from '@strata/remote';
+import type { Limits, TenantLimits } from './limits.js';
+import type { MetadataStore } from './metadata-store.js';
+import { describeSeries, limitHint, validateSeries } from './validate.js';
+
+export interface WriterOptions {
+  storage: { tenant(id: string): Promise<TenantStorage> };
+  limits: Limits;
+  metadata: MetadataStore;
+  registry: Registry;
+  /** Samples further than this ahead of now are rejected. */
+  creationGracePeriodMs: number;
+  /** Injectable clock for tests. */
+  now?: () => number;
+  /**
+   * The fraction of a tenant's series this receiver holds (RF / ring size in a ring): the
+   * tenant's series limit is global, so each head enforces that share of it, as Mimir's
+   * ingesters do, and a series counts once per ring instead of RF times. 1 when absent.
+   */
+  seriesLimitShare?: (tenant: string) => number;
+}
+
+export interface WriteResult {
+  samplesWritten: number;
+  histogramsRejected: number;
+  exemplarsRejected: number;
+  /** The first rejection: the status and body of the answer when set. */
+  firstError?: StrataError;
+  /** Indices (in the batch) of the series with a rejected label set or sample, ascending. */
+  rejected?: number[];
+}
+
+/** Collects a batch's rejections: counts per error ID, the first error, the rejected series. */
+class WriteErrors {
+  readonly discarded = new Map<ErrorId, number>();
+  readonly rejected: number[] = [];
+  first: StrataError | undefined;
+
+  add(series: number, id: ErrorId, n: number, err: () => StrataError): void {
+    this.discarded.set(id, (this.discarded.get(id) ?? 0) + n);
+    this.first ??= err();
+    if (this.rejected[this.rejected.length - 1] !== series) this.rejected.push(series);
+  }
+}
+
+export class Writer {
+  private readonly received: Counter<'tenant'>;
+  private readonly discarded: Counter<'reason' | 'tenant'>;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: WriterOptions) {
+    this.now = opts.now ?? Date.now;
+    this.received = new Counter({ name: 'strata_received_samples_total', help: 'Samples accepted into the head, by tenant.', labelNames: ['tenant'], registers: [opts.registry] });
+    this.discarded = new Counter({ name: 'strata_discarded_samples_total', help: 'Samples rejected, by reason (error ID) and tenant.', labelNames: ['reason', 'tenant'], registers: [opts.registry] });
+  }
+
+  /** The limits a tenant's series are validated against. */
+  tenantLimits(tenant: string): TenantLimits {
+    return this.opts.limits.forTenant(tenant);
+  }
+
+  /** Counts samples rejected before they reached the writer (rate limits, the router's validation). */
+  discard(tenant: string, reason: ErrorId, samples: number): void {
+    this.discarded.inc({ reason, tenant }, samples);
+  }
+
+  async write(tenant: string, batch: WriteBatch, v2: boolean): Promise<WriteResult> {
+    const { metadata, creationGracePeriodMs } = this.opts;
+    const limits = this.opts.limits.forTenant(tenant);
+    const storage = await this.opts.storage.tenant(tenant);
+    const maxSeries = localSeriesLimit(limits.maxGlobalSeriesPerUser, this.opts.seriesLimitShare?.(tenant) ?? 1);
+    storage.setMaxSeries(maxSeries);
+    const app = storage.appender();
+    const maxT = this.now() + creationGracePeriodMs;
+    const errors = new WriteErrors();
+    let accepted = 0;
+    let histograms = 0;
+    let exemplars = 0;
+    for (let k = 0; k < batch.series.length; k++) {
+      const s = batch.series[k];
+      histograms += s.histograms;
+      exemplars += s.exemplars;
+      if (s.histograms > 0) errors.add(k, 'unsupported-sample-type', s.histograms, () => unsupported(batch.labelsOf(s), 'native histogram samples'));
+      if (s.exemplars > 0) errors.add(k, 'unsupported-sample-type', s.exemplars, () => unsupported(batch.labelsOf(s), 'exemplars'));
+      const nSamples = s.sampleEnd - s.sampleStart;
+      if (s.metadata && (s.metadata.type !== 'unknown' || s.metadata.help !== '' || s.metadata.unit !== '')) {
+        const name = metricNameOf(batch.labelsOf(s));
+        if (name) metadata.set(tenant, name, s.metadata);
+      }
+      if (nSamples === 0) continue;
+      // A series seen before with the same wire bytes was validated when it was created; its
+      // labels are neither decoded nor validated again.
+      const wired = s.labelsStart >= 0;
+      let ref = wired ? app.cachedRef(s.labelsHash, (l) => wireLabelsEqual(batch.raw, s.labelsStart, s.labelsEnd, l.pairs)) : undefined;
+      if (ref === undefined) {
+        let pairs: string[];
+        try {
+          pairs = batch.labelsOf(s);
+        } catch (e) {
+          const err = toStrataError(e);
+          errors.add(k, err.id, nSamples, () => err);
+          continue;
+        }
+        const labels = validateSeries(pairs, limits, v2);
+        if (labels instanceof StrataError) {
+          errors.add(k, labels.id, nSamples, () => labels);
+          continue;
+        }
+        ref = app.ref(labels, wired ? s.labelsHash : undefined);
+      }
+      if (ref === SERIES_LIMIT_REACHED) {
+        errors.add(k, 'max-series-per-tenant', nSamples, () =>
+          new StrataError('max-series-per-tenant', `per-tenant series limit of ${limits.maxGlobalSeriesPerUser} exceeded${maxSeries !== limits.maxGlobalSeriesPerUser ? ` (${maxSeries} on this receiver, its share of the ring)` : ''}; the series was not created: '${describeSeries(batch.labelsOf(s))}'. ${limitHint('maxGlobalSeriesPerUser')}`),
+        );
+        continue;
+      }
+      for (let i = s.sampleStart; i < s.sampleEnd; i++) {
+        const t = batch.timestamps[i];
+        if (t > maxT) {
+          errors.add(k, 'sample-too-far-in-future', 1, () => new StrataError('sample-too-far-in-future', `received a sample whose timestamp is too far in the future (timestamp: ${new Date(t).toISOString()}, more than --receiver.creation-grace-period = ${creationGracePeriodMs / 1000}s ahead of now) series: '${describeSeries(batch.labelsOf(s))}'`));
+          continue;
+        }
+        const st = app.append(ref, t, batch.values[i]);
+        if (st === AppendStatus.OK) accepted++;
+        else if (st === AppendStatus.DUPLICATE_IDENTICAL) accepted++;
+        else if (st === AppendStatus.TOO_OLD) {
+          errors.add(k, 'sample-too-old', 1, () => new StrataError('sample-too-old', `received a sample whose timestamp is too old for the head and outside the out-of-order window (timestamp: ${new Date(t).toISOString()}); configure --receiver.out-of-order-window to accept older samples series: '${describeSeries(batch.labelsOf(s))}'`));
+        } else {
+          errors.add(k, 'sample-duplicate-timestamp', 1, () => new StrataError('sample-duplicate-timestamp', `received a sample with the same timestamp as an existing sample but a different value (timestamp: ${new Date(t).toISOString()}) series: '${describeSeries(batch.labelsOf(s))}'`));
+        }
+      }
+    }
+    for (const md of batch.metadata) {
+      if (md.metricFamilyName) metadata.set(tenant, md.metricFamilyName, { type: md.type, help: md.help, unit: md.unit });
+    }
+    await app.commit();
+    this.received.inc({ tenant }, accepted);
+    for (const [reason, n] of errors.discarded) this.discarded.inc({ reason, tenant }, n);
+    return { samplesWritten: accepted, histogramsRejected: histograms, exemplarsRejected: exemplars, firstError: errors.first, rejected: errors.rejected };
+  }
+}
+
+/** A head's share of a global series limit (0 = unlimited stays unlimited). */
+export function localSeriesLimit(global: number, share: number): number {
+  if (global <= 0 || share >= 1) return global;
+  return Math.max(1, Math.ceil(global * share));
+}
+
+function unsupported(pairs: readonly string[], what: string): StrataError {
+  return new StrataError('unsupported-sample-type', `${what} are not stored yet and were rejected; float samples of the same request were written. series: '${describeSeries(pairs)}'`);
+}
+
+function metricNameOf(pairs: readonly string[]): string {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === '__name__') return pairs[i + 1];
+  return '';
+}
