@@ -84,6 +84,22 @@ describe('hashrings.json', () => {
     expect(rings.status(3).map((s) => s.replicationFactorSatisfied)).toEqual([false, false, true]);
   });
 
+  test('tenant globs are RE2: a hostile tenant ID against a many-star glob answers at once', () => {
+    const rings = new Hashrings(
+      parseHashrings(JSON.stringify([
+        { hashring: 'globbed', tenants: ['*a*a*a*a*a*a*a*a*b', 'x?y.z'], tenant_matcher_type: 'glob', endpoints: ['g:1'] },
+        { hashring: 'default', endpoints: ['d:1'] },
+      ])),
+    );
+    const t = performance.now();
+    // A backtracking engine tries about 150^8 splits of this ID before giving up.
+    expect(rings.forTenant('a'.repeat(150))?.name).toBe('default');
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(rings.forTenant(`${'a'.repeat(9)}b`)?.name).toBe('globbed');
+    // `?` is one character and `.` a literal dot, as in Thanos' globs.
+    expect([rings.forTenant('xqy.z')?.name, rings.forTenant('xqyqz')?.name]).toEqual(['globbed', 'default']);
+  });
+
   test.each([
     ['[]', /non-empty array/],
     ['[{"endpoints":[]}]', /no endpoints/],

@@ -4,7 +4,7 @@
  * zones are given). Hashmod: Thanos' hash modulo N, accepted for compatibility (it reshuffles
  * most series when N changes).
  */
-import type { Labels } from '@strata/model';
+import { compileRegex, type CompiledRegex, type Labels } from '@strata/model';
 import type { EndpointConfig, HashringConfig } from './config.js';
 import { hashSeries, hashString } from './hash.js';
 
@@ -100,8 +100,12 @@ export function writeQuorum(replicationFactor: number): number {
   return Math.floor(replicationFactor / 2) + 1;
 }
 
-function globToRegExp(g: string): RegExp {
-  return new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+/**
+ * A tenant glob as an RE2 regex: the tenant comes from the client's header, and a glob such as
+ * `*a*a*a*b` would make a backtracking engine take polynomial time in the tenant's length.
+ */
+function globToRegex(g: string): CompiledRegex {
+  return compileRegex(g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.'));
 }
 
 /** Routes a tenant to its hashring as Thanos does: the first ring listing it, else the first ring without tenants. */
@@ -111,7 +115,7 @@ export class Hashrings {
 
   constructor(readonly config: HashringConfig[]) {
     this.rings = config.map((cfg) => {
-      const globs = cfg.tenantMatcherType === 'glob' ? cfg.tenants.map(globToRegExp) : [];
+      const globs = cfg.tenantMatcherType === 'glob' ? cfg.tenants.map(globToRegex) : [];
       const matches = cfg.tenantMatcherType === 'glob' ? (t: string) => globs.some((g) => g.test(t)) : (t: string) => cfg.tenants.includes(t);
       return { cfg, ring: cfg.algorithm === 'hashmod' ? new HashmodHashring(cfg.hashring, cfg.endpoints) : new KetamaHashring(cfg.hashring, cfg.endpoints), matches };
     });
