@@ -286,9 +286,11 @@ describe.each(AUTH_ROUTES)('$name', ({ row, headers }) => {
 });
 
 test('two tenant headers or a NUL byte in one are refused, on the raw wire', async () => {
-  const raw = (headerLines: string) =>
+  // The NUL case is refused by Node's header parser, which answers and closes at once: a body
+  // still in flight then resets the connection before the answer can be read, so it sends none.
+  const raw = (headerLines: string, withBody = true) =>
     new Promise<string>((resolve, reject) => {
-      const body = writeBody(DATA[A]);
+      const body = withBody ? writeBody(DATA[A]) : Buffer.alloc(0);
       const sock = net.connect(strata.port, '127.0.0.1', () => {
         sock.write(`POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\n${headerLines}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`, 'latin1');
         sock.end(body);
@@ -296,10 +298,11 @@ test('two tenant headers or a NUL byte in one are refused, on the raw wire', asy
       let out = '';
       sock.on('data', (c) => (out += c.toString('latin1')));
       sock.on('end', () => resolve(out));
-      sock.on('error', reject);
+      // A reset after the answer arrived still carries the answer.
+      sock.on('error', (e) => (out ? resolve(out) : reject(e)));
     });
   expect(await raw(`X-Scope-OrgID: ${A}\r\nX-Scope-OrgID: ${B}\r\n`)).toMatch(/^HTTP\/1\.1 400[\s\S]*err-strata-invalid-tenant/);
-  expect(await raw('X-Scope-OrgID: ..\u0000/x\r\n')).toMatch(/^HTTP\/1\.1 400/);
+  expect(await raw('X-Scope-OrgID: ..\u0000/x\r\n', false)).toMatch(/^HTTP\/1\.1 400/);
 });
 
 test('no tenant ID created anything outside its folder: only A and B in the WAL directory and the bucket', () => {
