@@ -46,6 +46,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'receive.replication-factor', type: 'int', default: 1, help: 'How many receivers store each series; a write is acknowledged at floor(RF/2)+1.' },
   { flag: 'receive.local-endpoint', type: 'string', default: '', help: 'This receiver as the hashrings file names it (default: --http.address).' },
   { flag: 'receive.forward-timeout', type: 'duration', default: '5s', help: 'How long a receiver waits for a replica to acknowledge a forwarded share.' },
+  { flag: 'receive.forward-coalesce-delay', type: 'duration', default: '5ms', help: 'Shares bound for the same replica within this window travel as one request (0 sends each share alone); the client is still acknowledged only after the quorum\'s fsyncs.' },
   { flag: 'receive.replica-label', type: 'string', default: 'receive_replica', help: "External label naming this receiver in its blocks' meta.json, for de-duplication." },
   { flag: 'receive.replica-name', type: 'string', default: '', help: 'Value of the replica label (default: the host name).' },
   { flag: 'receive.tenant-label', type: 'string', default: 'tenant_id', help: "External label carrying the tenant in blocks' meta.json (Thanos' name)." },
