@@ -1,9 +1,10 @@
 /**
  * Replication across receivers. A receiver that takes a client write hashes every series to its
- * `replicationFactor` owners on the ring, stores its own share, forwards the rest (one
- * remote-write request per peer, concurrently, with a timeout), and acknowledges once every
- * series reached the write quorum floor(RF/2)+1. Forwarded requests carry a header and are never
- * forwarded again. The status follows the quorum table in quorum.ts: 400 when a series can never
+ * `replicationFactor` owners on the ring, stores its own share, forwards the rest (one share
+ * per peer, concurrently, with a timeout; shares for the same peer within a few milliseconds
+ * travel as one request, forward-batcher.ts), and acknowledges once every series reached the
+ * write quorum floor(RF/2)+1. Metric metadata goes to the RF owners of the metric's name.
+ * Forwarded requests carry a header naming the router and are never forwarded again. The status follows the quorum table in quorum.ts: 400 when a series can never
  * reach the quorum (too many replicas rejected it for good), 503 while a retry could still reach
  * it (timeouts, 5xx; identical re-sends are accepted silently), 429 for rate limits.
  */
