@@ -8,6 +8,8 @@
  *  - the hashrings file gains a fourth receiver while writes flow: no write fails, nothing lost;
  *  - bad data through the ring answers 400 naming the series while its valid neighbours land,
  *    both when every receiver owns everything (3 receivers) and with per-owner shares (4).
+ * Each case leaves the ring as it found it (three receivers up, the hashrings file listing
+ * them), so the cases run in any order and alone (-t).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -46,6 +48,27 @@ async function write(t: number, to = receivers[0]!): Promise<number> {
 
 function writeRing(n: number): void {
   fs.writeFileSync(ringFile, JSON.stringify([{ hashring: 'default', endpoints: ports.slice(0, n).map((p) => `127.0.0.1:${p}`) }]));
+}
+
+/** Rewrites the hashrings file and waits until every running receiver has loaded it. */
+async function useRing(n: number): Promise<void> {
+  writeRing(n);
+  for (const r of receivers) {
+    if (!r) continue;
+    await waitFor(`${r.url} on a ring of ${n}`, async () => (await getJson(`${r.url}/api/v1/status/hashrings`)).data[0].endpoints.length === n, 20_000, 200);
+  }
+}
+
+/** A ring of four for the duration of `fn`: the fourth receiver started, then stopped again. */
+async function withFourthReceiver(fn: () => Promise<void>): Promise<void> {
+  receivers[3] = await startReceiver(3);
+  try {
+    await fn();
+  } finally {
+    await useRing(3);
+    await stop(receivers[3]!);
+    receivers[3] = undefined;
+  }
 }
 
 async function startReceiver(i: number): Promise<Strata> {
@@ -174,17 +197,21 @@ test('SIGSTOP one (hung): writes succeed within the forward timeout', async () =
 });
 
 test('a fourth receiver added to the hashrings file while writes flow: no write fails, nothing lost', async () => {
-  receivers[3] = await startReceiver(3);
-  const flowing = stream(6000);
-  await new Promise((r) => setTimeout(r, 1500));
-  writeRing(4);
-  const statuses = await flowing;
-  expect(statuses.filter((x) => x !== 204)).toEqual([]);
-  const status = await getJson(`${receivers[0]!.url}/api/v1/status/hashrings`);
-  expect(status.data[0].endpoints.length).toBe(4);
-  await verify();
+  await withFourthReceiver(async () => {
+    const flowing = stream(6000);
+    await new Promise((r) => setTimeout(r, 1500));
+    writeRing(4);
+    const statuses = await flowing;
+    expect(statuses.filter((x) => x !== 204)).toEqual([]);
+    const status = await getJson(`${receivers[0]!.url}/api/v1/status/hashrings`);
+    expect(status.data[0].endpoints.length).toBe(4);
+    await verify();
+  });
 });
 
 test('bad data through a ring of four (per-owner shares): 400, valid series land', async () => {
-  await badDataThroughTheRing('four');
+  await withFourthReceiver(async () => {
+    await useRing(4);
+    await badDataThroughTheRing('four');
+  });
 });

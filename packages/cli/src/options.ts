@@ -51,6 +51,7 @@ const TABLE = [
   { flag: 'receive.forward-secret-file', type: 'string', default: '', help: 'File with the secret (one per line: the first signs, any verifies) that every receiver of the ring shares: forwarded writes are signed with HMAC-SHA256 under it, and writes carrying the internal forwarding headers without a valid signature get 403. Required with --receive.hashrings-file.' },
   { flag: 'receive.forward-secret', type: 'string', default: '', help: 'The forwarding secret itself, for a configuration file (a flag shows in the process list; prefer --receive.forward-secret-file).' },
   { flag: 'receive.forward-timeout', type: 'duration', default: '5s', help: 'How long a receiver waits for a replica to acknowledge a forwarded share.' },
+  { flag: 'receive.forward-coalesce-delay', type: 'duration', default: '5ms', help: 'Shares bound for the same replica within this window travel as one request (0 sends each share alone); the client is still acknowledged only after the quorum\'s fsyncs.' },
   { flag: 'receive.replica-label', type: 'string', default: 'receive_replica', help: "External label naming this receiver in its blocks' meta.json, for de-duplication." },
   { flag: 'receive.replica-name', type: 'string', default: '', help: 'Value of the replica label (default: the host name).' },
   { flag: 'receive.tenant-label', type: 'string', default: 'tenant_id', help: "External label carrying the tenant in blocks' meta.json (Thanos' name)." },

@@ -1,18 +1,20 @@
 /**
  * Replication across receivers. A receiver that takes a client write hashes every series to its
- * `replicationFactor` owners on the ring, stores its own share, forwards the rest (one
- * remote-write request per peer, concurrently, with a timeout), and acknowledges once every
- * series reached the write quorum floor(RF/2)+1. Forwarded requests carry a header and are never
- * forwarded again. The status follows the quorum table in quorum.ts: 400 when a series can never
+ * `replicationFactor` owners on the ring, stores its own share, forwards the rest (one share
+ * per peer, concurrently, with a timeout; shares for the same peer within a few milliseconds
+ * travel as one request, forward-batcher.ts), and acknowledges once every series reached the
+ * write quorum floor(RF/2)+1. Metric metadata goes to the RF owners of the metric's name.
+ * Forwarded requests carry a header naming the router and are never forwarded again. The status follows the quorum table in quorum.ts: 400 when a series can never
  * reach the quorum (too many replicas rejected it for good), 503 while a retry could still reach
  * it (timeouts, 5xx; identical re-sends are accepted silently), 429 for rate limits.
  */
 import type http from 'node:http';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Labels, StrataError, toStrataError } from '@strata/model';
 import { decodeSeriesSelection, encodeSeriesSelection, isSelected, MAX_SELECTABLE_SERIES, metricTypeToProto, PbWriter, SERIES_SELECTION_HEADER, snappyEncode, type MetadataRecord, type WriteBatch } from '@strata/remote';
 import { outcomeOf, requestStatus, seriesStatus, type Outcome, type SeriesStatus } from './quorum.js';
 import { validateSeries } from './validate.js';
+import { encodeParts, ForwardBatcher, PARTS_CONTENT_TYPE, type Part, type PartResult } from './forward-batcher.js';
 import type { Writer, WriteResult } from './writer.js';
 import { InsufficientEndpointsError, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
 import { HttpClient } from '@strata/api';
@@ -64,6 +66,11 @@ export interface DistributorOptions {
   forwardAuth?: ForwardAuth;
   /** How a share reaches a peer: HTTP unless given (tests run peers in-process). */
   forwarder?: Forwarder;
+  /**
+   * Shares bound for the same peer within `maxDelayMs` travel as one request (up to `maxBytes`);
+   * off when absent or maxDelayMs is 0.
+   */
+  coalesce?: { maxDelayMs: number; maxBytes: number };
 }
 
 /** Sends series `indices` of a batch (and the metric metadata `metadata`) to a peer. */
@@ -101,10 +108,15 @@ export class Distributor {
   private readonly client: HttpClient;
   private readonly forwards: Counter<'endpoint' | 'outcome'>;
   private readonly send: Forwarder;
+  private readonly batcher: ForwardBatcher | undefined;
+  private readonly batchShares: Histogram;
 
   constructor(readonly opts: DistributorOptions) {
     this.client = opts.client ?? new HttpClient();
     this.send = opts.forwarder ?? ((...a) => this.forward(...a));
+    const c = opts.coalesce;
+    this.batcher = c && c.maxDelayMs > 0 ? new ForwardBatcher({ ...c, send: (ep, tenant, parts) => this.sendParts(ep, tenant, parts) }) : undefined;
+    this.batchShares = new Histogram({ name: 'strata_receiver_forward_batch_shares', help: 'Shares per request forwarded to a replica (coalesced within --receive.forward-coalesce-delay).', buckets: [1, 2, 4, 8, 16, 32], registers: [opts.registry] });
     this.forwards = new Counter({ name: 'strata_receiver_forward_requests_total', help: 'Remote-write requests forwarded to replica owners, by endpoint and outcome.', labelNames: ['endpoint', 'outcome'], registers: [opts.registry] });
     const rings = opts.rings;
     const rf = opts.replicationFactor;
@@ -318,24 +330,46 @@ export class Distributor {
    * a series selection (nothing re-encoded or re-compressed); otherwise the share is encoded.
    */
   async forward(endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: OriginalBody, metadata: readonly MetadataRecord[] = []): Promise<EndpointResult> {
-    // The forwarded header names this receiver: peers learn who takes client traffic (ingestion-rate.ts).
-    const headers: http.OutgoingHttpHeaders = { 'Content-Encoding': 'snappy', [FORWARDED_HEADER]: this.opts.self, [this.opts.tenantHeader]: tenant };
-    let body: Buffer;
+    let part: Part;
     // The router's batch is the client's whole request, so its indices are the request's.
     const total = batch.series.length;
     // A selected 1.0 body still carries every metadata entry; a selected 2.0 body only the
     // metadata of the selected series, so a peer owed other metadata gets an encoded share.
     const selectable = metadata.length === 0 || batch.series.every((s) => s.messageStart >= 0);
-    if (original && indices.length === total) body = original.body;
+    if (original && indices.length === total) part = { body: original.body, contentType: original.contentType };
     else if (original && selectable && indices.length * 2 >= total && total <= MAX_SELECTABLE_SERIES) {
-      body = original.body;
-      headers[SERIES_SELECTION_HEADER] = encodeSeriesSelection(indices, total);
-    } else body = snappyEncode(this.encodeShare(batch, indices, metadata));
-    headers['Content-Type'] = body === original?.body ? original.contentType : 'application/x-protobuf';
+      part = { body: original.body, contentType: original.contentType, selection: encodeSeriesSelection(indices, total) };
+    } else part = { body: snappyEncode(this.encodeShare(batch, indices, metadata)), contentType: 'application/x-protobuf' };
+    const answer = this.batcher ? await this.batcher.enqueue(endpoint, tenant, part) : (await this.sendParts(endpoint, tenant, [part]))[0];
+    const result: EndpointResult = { outcome: outcomeOf(answer.status), status: answer.status, message: answer.message };
+    if (result.outcome === 'bad' && answer.rejected !== undefined) result.rejected = rejectedOf(answer.rejected, indices, total);
+    this.forwards.inc({ endpoint, outcome: result.outcome });
+    return result;
+  }
+
+  /**
+   * One HTTP request to a peer: a single part as an ordinary remote-write request, several as a
+   * batch (forward-batcher.ts). Network errors and timeouts are status 0 (unavailable).
+   */
+  private async sendParts(endpoint: string, tenant: string, parts: Part[]): Promise<PartResult[]> {
+    // The forwarded header names this receiver: peers learn who takes client traffic (ingestion-rate.ts).
+    const headers: http.OutgoingHttpHeaders = { [FORWARDED_HEADER]: this.opts.self, [this.opts.tenantHeader]: tenant };
+    let body: Buffer;
+    this.batchShares.observe(parts.length);
+    if (parts.length === 1) {
+      const p = parts[0];
+      body = p.body;
+      headers['Content-Encoding'] = 'snappy';
+      headers['Content-Type'] = p.contentType;
+      if (p.selection !== undefined) headers[SERIES_SELECTION_HEADER] = p.selection;
+    } else {
+      body = encodeParts(parts);
+      headers['Content-Type'] = PARTS_CONTENT_TYPE;
+    }
     headers['Content-Length'] = body.length;
     this.opts.forwardAuth?.sign(headers, tenant, body);
     const url = this.client.urlOf(endpoint);
-    const result = await new Promise<EndpointResult>((resolve) => {
+    const res = await new Promise<{ status: number; text: string; rejected?: string }>((resolve) => {
       const req = this.client.request(
         `${url}/api/v1/write`,
         {
@@ -347,20 +381,27 @@ export class Distributor {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
           res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            const r: EndpointResult = { outcome: outcomeOf(status), status, message: text.trim() };
             const named = res.headers[REJECTED_SERIES_HEADER];
-            if (r.outcome === 'bad' && typeof named === 'string') r.rejected = rejectedOf(named, indices, total);
-            resolve(r);
+            resolve({ status: res.statusCode ?? 0, text, rejected: typeof named === 'string' ? named : undefined });
           });
-          res.on('error', (e) => resolve({ outcome: 'unavailable', status: 0, message: e.message }));
+          res.on('error', (e) => resolve({ status: 0, text: e.message }));
         },
       );
-      req.on('error', (e) => resolve({ outcome: 'unavailable', status: 0, message: `${endpoint}: ${e.message}` }));
+      req.on('error', (e) => resolve({ status: 0, text: `${endpoint}: ${e.message}` }));
       req.end(body);
     });
-    this.forwards.inc({ endpoint, outcome: result.outcome });
-    return result;
+    if (parts.length === 1) return [{ status: res.status, message: res.text.trim(), rejected: res.rejected }];
+    if (res.status === 200) {
+      try {
+        const answers = JSON.parse(res.text) as PartResult[];
+        if (Array.isArray(answers) && answers.length === parts.length) return answers;
+      } catch {
+        // fall through: an answer we cannot read is no acknowledgement
+      }
+      return parts.map(() => ({ status: 0, message: `${endpoint}: unreadable answer to a forwarded batch` }));
+    }
+    // The whole batch was refused (overload, a peer too old to know batches): each part was.
+    return parts.map(() => ({ status: res.status, message: res.text.trim() }));
   }
 
   /**
@@ -517,6 +558,7 @@ export class Distributor {
   }
 
   close(): void {
+    this.batcher?.flushAll();
     this.client.close();
   }
 }

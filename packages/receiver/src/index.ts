@@ -9,3 +9,4 @@ export * from './overload-gates.js';
 export * from './writer.js';
 export * from './quorum.js';
 export * from './ingestion-rate.js';
+export * from './forward-batcher.js';

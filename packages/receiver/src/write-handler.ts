@@ -18,6 +18,7 @@ import { MetadataStore } from './metadata-store.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { FORWARDED_HEADER, REJECTED_SERIES_HEADER, type Distributor } from './distributor.js';
 import { OverloadGates } from './overload-gates.js';
+import { decodeParts, PARTS_CONTENT_TYPE, type Part, type PartResult } from './forward-batcher.js';
 import { Writer, type WriteResult } from './writer.js';
 import { tenantOf } from '@strata/api';
 import { internalHeaderGuard, type ForwardAuth } from './forward-auth.js';
@@ -89,7 +90,9 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     let version = 'unknown';
     let reservation: { release(): void } | undefined;
     try {
-      version = protocolVersion(req);
+      // A batch of forwarded shares from another receiver (forward-batcher.ts), or a remote-write request.
+      const parts = req.headers[FORWARDED_HEADER] !== undefined && req.headers['content-type'] === PARTS_CONTENT_TYPE;
+      version = parts ? 'forwarded-batch' : protocolVersion(req);
       gates.check();
       const declared = Number(req.headers['content-length'] ?? -1);
       if (declared > cfg.maxRequestBytes) throw tooLarge(declared, cfg.maxRequestBytes);
@@ -98,6 +101,14 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       const body = await readLimited(req, cfg.maxRequestBytes, (extra) => held.grow(extra), reserve);
       const tenant = tenantOf(req, { multiTenancy: cfg.multiTenancy, header: cfg.tenantHeader });
       checkInternalHeaders(req, tenant, body);
+      if (parts) {
+        rate.noteRouter(tenant, String(req.headers[FORWARDED_HEADER]));
+        const answers = await Promise.all(decodeParts(body).map((p) => writePart(tenant, p)));
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(answers));
+        m.requests.inc({ version, code: '200' });
+        return;
+      }
       const raw = snappyDecode(body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
       // A request forwarded by another receiver is this receiver's share: store it, never
       // forward again, never charge the rate limit again (the receiver that took it from the
@@ -131,6 +142,22 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     }
   };
 
+  /** One share of a forwarded batch, answered as its own request would have been. */
+  async function writePart(tenant: string, part: Part): Promise<PartResult> {
+    try {
+      const v2 = remoteWriteVersion(part.contentType) === '2.0';
+      const raw = snappyDecode(part.body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
+      const selection = part.selection === undefined ? undefined : decodeSeriesSelection(part.selection);
+      const batch = v2 ? decodeWriteRequestV2(raw, selection) : decodeWriteRequestV1(raw, selection);
+      const r = await writer.write(tenant, batch, v2);
+      return { status: r.firstError?.status ?? 204, message: r.firstError?.detail ?? '', rejected: rejectedSelection(r, batch.series.length) };
+    } catch (e) {
+      const err = toStrataError(e);
+      if (err.id === 'internal' || (err.status >= 500 && err.status !== 503)) opts.logger?.error({ err: e }, 'forwarded write failed');
+      return { status: err.status, message: err.detail };
+    }
+  }
+
   function chargeRate(tenant: string, batch: WriteBatch): void {
     try {
       rate.charge(tenant, batch.numSamples);
@@ -144,7 +171,8 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
 function respond(res: ServerResponse, r: WriteResult, version: string, forwarded: boolean, total = 0): void {
   const headers: Record<string, string> = {};
   // A replica names the series it rejected so the router's quorum counts the others as stored.
-  if (forwarded && r.firstError && r.rejected && total <= MAX_SELECTABLE_SERIES) headers[REJECTED_SERIES_HEADER] = encodeSeriesSelection(r.rejected, total);
+  const rejected = forwarded ? rejectedSelection(r, total) : undefined;
+  if (rejected !== undefined) headers[REJECTED_SERIES_HEADER] = rejected;
   if (version === '2.0') {
     // Native histograms and exemplars are not stored yet, so their written counts are zero.
     headers['X-Prometheus-Remote-Write-Samples-Written'] = String(r.samplesWritten);
@@ -160,13 +188,27 @@ function respond(res: ServerResponse, r: WriteResult, version: string, forwarded
   res.end();
 }
 
+/** The series a write rejected, as REJECTED_SERIES_HEADER names them (when they fit a header). */
+function rejectedSelection(r: WriteResult, total: number): string | undefined {
+  return r.firstError && r.rejected && total <= MAX_SELECTABLE_SERIES ? encodeSeriesSelection(r.rejected, total) : undefined;
+}
+
 function tooLarge(size: number, limit: number): StrataError {
   return new StrataError('request-too-large', `the request body of ${size} bytes exceeds the limit of ${limit} bytes (--receiver.max-request-bytes); split the request (Prometheus: lower queue_config.max_samples_per_send)`);
 }
 
 /** Content negotiation as the remote-write specs define it; returns '1.0' or '2.0'. */
 export function protocolVersion(req: IncomingMessage): '1.0' | '2.0' {
-  const ctype = (req.headers['content-type'] ?? '').toString();
+  const version = remoteWriteVersion((req.headers['content-type'] ?? '').toString());
+  const enc = (req.headers['content-encoding'] ?? '').toString().toLowerCase();
+  if (enc !== 'snappy') {
+    throw new StrataError('unsupported-content-encoding', `unsupported Content-Encoding ${JSON.stringify(enc)}; remote-write bodies must be snappy-compressed`);
+  }
+  return version;
+}
+
+/** The remote-write version a Content-Type names. */
+function remoteWriteVersion(ctype: string): '1.0' | '2.0' {
   const [media, ...params] = ctype.split(';').map((p) => p.trim());
   if (media.toLowerCase() !== 'application/x-protobuf') {
     throw new StrataError('unsupported-content-type', `unsupported Content-Type ${JSON.stringify(ctype)}; remote-write needs application/x-protobuf`);
@@ -175,10 +217,6 @@ export function protocolVersion(req: IncomingMessage): '1.0' | '2.0' {
   for (const p of params) {
     const [k, v] = p.split('=').map((x) => x.trim());
     if (k.toLowerCase() === 'proto') proto = (v ?? '').replace(/^"|"$/g, '');
-  }
-  const enc = (req.headers['content-encoding'] ?? '').toString().toLowerCase();
-  if (enc !== 'snappy') {
-    throw new StrataError('unsupported-content-encoding', `unsupported Content-Encoding ${JSON.stringify(enc)}; remote-write bodies must be snappy-compressed`);
   }
   if (proto === PROTO_V1) return '1.0';
   if (proto === PROTO_V2) return '2.0';

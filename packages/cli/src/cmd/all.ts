@@ -81,6 +81,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       self: cfg.str('receive.local-endpoint') || cfg.str('http.address'),
       replicationFactor: cfg.num('receive.replication-factor'),
       forwardTimeoutMs: cfg.num('receive.forward-timeout'),
+      // Batches stay well under the peers' request size limit (the same flag on every receiver).
+      coalesce: { maxDelayMs: cfg.num('receive.forward-coalesce-delay'), maxBytes: Math.min(4 * 1024 * 1024, cfg.num('receiver.max-request-bytes') / 2) },
       tenantHeader: tenancy.header,
       registry,
       client: httpClientFrom(cfg.str('receive.forward-client-config-file')),

@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
+import { Registry } from 'prom-client';
+import { Labels, Matcher } from '@strata/model';
+import { decodeWriteRequestV1, encodeWriteRequestV1, snappyEncode } from '@strata/remote';
+import { Hashrings } from '@strata/ring';
+import { TSDB } from '@strata/tsdb';
+import { Distributor } from './distributor.js';
+import { decodeParts, encodeParts, ForwardBatcher, type Part, type PartResult } from './forward-batcher.js';
+import { Limits } from './limits.js';
+import { MetadataStore } from './metadata-store.js';
+import { createWriteHandler } from './write-handler.js';
+
+describe('forwarded batches: wire format', () => {
+  test('parts round-trip (property)', () => {
+    const part = fc.record({ body: fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)), contentType: fc.string(), selection: fc.option(fc.string(), { nil: undefined }) });
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 8 }), (parts) => {
+        const back = decodeParts(encodeParts(parts));
+        expect(back.map((p) => ({ ...p, body: Buffer.from(p.body) }))).toEqual(parts.map((p) => (p.selection === undefined ? { body: p.body, contentType: p.contentType, selection: undefined } : p)));
+      }),
+    );
+  });
+
+  test('a truncated batch is a 400, never a crash', () => {
+    const b = encodeParts([{ body: Buffer.from('abc'), contentType: 'x' }]);
+    for (let n = 1; n < b.length; n++) expect(() => decodeParts(b.subarray(0, n))).toThrow(expect.objectContaining({ id: 'invalid-request-body' }));
+  });
+});
+
+describe('forwarded batches: coalescing window', () => {
+  const part = (n: number): Part => ({ body: Buffer.alloc(n), contentType: 'application/x-protobuf' });
+
+  test('shares for one peer within the window leave as one batch, answered part by part; other peers and tenants apart', async () => {
+    const sent: { ep: string; tenant: string; n: number }[] = [];
+    const b = new ForwardBatcher({
+      maxDelayMs: 20,
+      maxBytes: 1 << 20,
+      send: async (ep, tenant, parts) => {
+        sent.push({ ep, tenant, n: parts.length });
+        return parts.map((p) => ({ status: 204, message: String(p.body.length) }));
+      },
+    });
+    const answers = await Promise.all([b.enqueue('a', 't', part(1)), b.enqueue('a', 't', part(2)), b.enqueue('b', 't', part(3)), b.enqueue('a', 'u', part(4)), b.enqueue('a', 't', part(5))]);
+    expect(answers.map((a) => a.message)).toEqual(['1', '2', '3', '4', '5']);
+    expect(sent.sort((x, y) => (x.ep + x.tenant).localeCompare(y.ep + y.tenant))).toEqual([{ ep: 'a', tenant: 't', n: 3 }, { ep: 'a', tenant: 'u', n: 1 }, { ep: 'b', tenant: 't', n: 1 }]);
+  });
+
+  test('a full batch leaves at once, without waiting for the window', async () => {
+    let at = 0;
+    const b = new ForwardBatcher({ maxDelayMs: 10_000, maxBytes: 100, send: async (_ep, _t, parts) => ((at = Date.now()), parts.map(() => ({ status: 204, message: '' }))) });
+    const t0 = Date.now();
+    await Promise.all([b.enqueue('a', 't', part(50)), b.enqueue('a', 't', part(50))]);
+    expect(at - t0).toBeLessThan(1000);
+  });
+
+  test('a share that would overfill a batch starts the next one', async () => {
+    const sizes: number[][] = [];
+    const b = new ForwardBatcher({ maxDelayMs: 20, maxBytes: 100, send: async (_ep, _t, parts) => (sizes.push(parts.map((p) => p.body.length)), parts.map(() => ({ status: 204, message: '' }))) });
+    await Promise.all([b.enqueue('a', 't', part(40)), b.enqueue('a', 't', part(40)), b.enqueue('a', 't', part(40)), b.enqueue('a', 't', part(500))]);
+    expect(sizes).toEqual([[40, 40], [40], [500]]);
+  });
+
+  test('a failed batch fails each of its shares as unavailable (status 0)', async () => {
+    const b = new ForwardBatcher({ maxDelayMs: 1, maxBytes: 1 << 20, send: async () => Promise.reject(new Error('ECONNREFUSED')) });
+    const answers: PartResult[] = await Promise.all([b.enqueue('a', 't', part(1)), b.enqueue('a', 't', part(1))]);
+    expect(answers).toEqual([{ status: 0, message: 'a: ECONNREFUSED' }, { status: 0, message: 'a: ECONNREFUSED' }]);
+  });
+});
+
+describe('forwarded batches: over HTTP into a real receiver', () => {
+  let dir: string;
+  let db: TSDB;
+  let srv: http.Server;
+  let registry: Registry;
+  let peer: string;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-batch-'));
+    db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
+    registry = new Registry();
+    const limits = new Limits({ defaults: { ingestionRate: 0, ingestionBurstSize: 0, maxGlobalSeriesPerUser: 0, maxLabelNamesPerSeries: 30, maxLabelNameLength: 1024, maxLabelValueLength: 2048 } });
+    const handler = createWriteHandler({ storage: db, limits, metadata: new MetadataStore(), registry, config: { maxRequestBytes: 1 << 20, maxInflightBytes: 64 << 20, multiTenancy: true, tenantHeader: 'X-Scope-OrgID', creationGracePeriodMs: 60_000, ingestionRateLimitStatus: 503, diskMinFreeBytes: 0, storagePath: dir } });
+    srv = http.createServer((req, res) => void handler(req, res));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    peer = `127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => srv.close(r));
+    await db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('concurrent shares reach the peer as one request; each gets its own verdict, rejected series named', async () => {
+    const rings = new Hashrings([{ hashring: 'default', tenants: [], tenantMatcherType: 'exact', algorithm: 'ketama', endpoints: [{ address: 'router:1' }, { address: peer }] }]);
+    const d = new Distributor({ rings: () => rings, self: 'router:1', replicationFactor: 2, forwardTimeoutMs: 5000, tenantHeader: 'X-Scope-OrgID', registry: new Registry(), coalesce: { maxDelayMs: 50, maxBytes: 1 << 20 } });
+    const now = Date.now();
+    const request = (name: string, future = false) => {
+      const raw = encodeWriteRequestV1([
+        { labels: Labels.fromObject({ __name__: name, i: '0' }), timestamps: [now], values: [1] },
+        { labels: Labels.fromObject({ __name__: name, i: '1' }), timestamps: [future ? now + 3600_000 : now], values: [2] },
+      ]);
+      return { batch: decodeWriteRequestV1(raw), original: { body: snappyEncode(raw), contentType: 'application/x-protobuf' } };
+    };
+    const reqs = [request('batch_a'), request('batch_b', true), request('batch_c')];
+    // The whole body, a selection, an encoded share: the three ways a share travels.
+    const results = await Promise.all([
+      d.forward(peer, 'tb', reqs[0].batch, [0, 1], reqs[0].original),
+      d.forward(peer, 'tb', reqs[1].batch, [0, 1], reqs[1].original),
+      d.forward(peer, 'tb', reqs[2].batch, [1]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([204, 400, 204]);
+    expect(results[1].message).toContain('too far in the future');
+    expect(Array.from(results[1].rejected ?? [])).toEqual([0b10]); // series 1 only: series 0 counts as stored
+    const requests = await registry.getSingleMetricAsString('strata_received_requests_total');
+    expect(requests).toContain('version="forwarded-batch",code="200"} 1');
+    const q = (await db.tenant('tb')).querier();
+    const stored = await q.select([new Matcher('=~', '__name__', 'batch_.*')], { start: -Infinity, end: Infinity });
+    expect(stored.map((s) => `${s.labels.get('__name__')}/${s.labels.get('i')}`).sort()).toEqual(['batch_a/0', 'batch_a/1', 'batch_b/0', 'batch_c/1']);
+    d.close();
+  });
+});
