@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz -- [--seconds N] [--seed S] [--save-corpus] [target ...]`: coverage-guided fuzzing of
+ * `npm run fuzz -- [--seconds N] [--seed S] [--save-corpus] [--targets MODULE] [target ...]`: coverage-guided fuzzing of
  * Strata's decoders, each target for N seconds (default 10) in a worker thread watched for hangs
  * and memory blow-ups. Prints one line per target and a closing "N passed, N failed"; exits 1 on
  * any finding, with each finding's input in hex so it can become a regression test.
@@ -7,9 +7,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { TARGETS } from './targets.js';
 import type { Finding, FuzzTarget } from './target.js';
 import type { WorkerData, WorkerMessage } from './worker.js';
 
@@ -21,6 +20,8 @@ const opt = (name: string): string | undefined => {
 };
 const seconds = Number(opt('seconds') ?? 10);
 const seed = Number(opt('seed') ?? Date.now() % 1_000_000);
+const targetsModule = opt('targets') ?? 'test/fuzz/targets.ts';
+const { TARGETS } = (await import(pathToFileURL(path.join(root, targetsModule)).href)) as { TARGETS: FuzzTarget[] };
 const save = args.includes('--save-corpus') ? (args.splice(args.indexOf('--save-corpus'), 1), true) : false;
 const chosen = args.length > 0 ? TARGETS.filter((t) => args.includes(t.name)) : TARGETS;
 if (chosen.length === 0 || chosen.length < args.length) {
@@ -35,7 +36,7 @@ function fuzzOne(t: FuzzTarget): Promise<{ findings: Finding[]; summary: string 
   let saved = 0;
   return new Promise((resolve) => {
     const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-      workerData: { target: t.name, seconds, seed, root, shared } satisfies WorkerData,
+      workerData: { target: t.name, seconds, seed, root, shared, targets: targetsModule } satisfies WorkerData,
       resourceLimits: { maxOldGenerationSizeMb: 1024 },
     });
     const currentInput = () => Buffer.from(new Uint8Array(shared, 8, Math.min(counters[1], shared.byteLength - 8)));

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import inspector from 'node:inspector';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { mutate, Rng } from './mutate.js';
 import { checkOne, type Finding, type FuzzTarget } from './target.js';
@@ -17,6 +18,8 @@ export interface WorkerData {
   seconds: number;
   seed: number;
   root: string;
+  /** Module (path from the root) exporting TARGETS; the fuzzer's own tests use a fixture. */
+  targets: string;
   /** [0] runs started, [1] length of the current input, then its bytes. */
   shared: SharedArrayBuffer;
 }
@@ -46,7 +49,7 @@ post('Profiler.enable');
 post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
 
 const data = workerData as WorkerData;
-const { TARGETS } = await import('./targets.js');
+const { TARGETS } = await import(pathToFileURL(path.join(data.root, data.targets)).href);
 const target: FuzzTarget | undefined = TARGETS.find((t: FuzzTarget) => t.name === data.target);
 if (!target) throw new Error(`no fuzz target ${data.target}`);
 const prefixes = target.cover.map((c) => `file://${path.join(data.root, c)}/`);
@@ -82,7 +85,8 @@ async function runOne(input: Buffer): Promise<void> {
   Atomics.add(counters, 0, 1);
   const f = await checkOne(target!, input);
   if (f) {
-    const key = `${f.kind}:${f.message.split('\n').slice(0, 2).join('|')}`;
+    // One report per error and place; memory and time findings differ only in their figures.
+    const key = f.kind === 'unexpected-error' ? `${f.kind}:${f.message.split('\n').slice(0, 2).join('|')}` : f.kind;
     if (!reported.has(key) && reported.size < 20) {
       reported.add(key);
       parentPort!.postMessage({ type: 'finding', finding: f } satisfies WorkerMessage);

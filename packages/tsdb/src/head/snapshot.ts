@@ -148,7 +148,7 @@ export class SnapshotUnreadable extends Error {
  * parsing stays synchronous between refills.
  */
 class SnapshotReader {
-  private buf = Buffer.alloc(READ_BYTES);
+  private buf: Buffer;
   /** File offset of buf[0]. */
   private base = 0;
   /** Valid bytes in buf. */
@@ -165,7 +165,7 @@ class SnapshotReader {
     private readonly readBytes: number,
   ) {
     this.dataEnd = size - 4;
-    this.buf = Buffer.alloc(readBytes);
+    this.buf = Buffer.allocUnsafe(readBytes);
   }
 
   /** File offset of the next byte to parse. */
@@ -182,7 +182,9 @@ class SnapshotReader {
     if (this.has(n)) return;
     if (this.offset + n > limit) throw new SnapshotUnreadable(`truncated: needs ${n} bytes at offset ${this.offset}, file has ${this.size}`);
     const keep = this.len - this.p;
-    const next = n > this.buf.length ? Buffer.alloc(Math.max(n, this.readBytes)) : this.buf;
+    // Grown for one large series, the window shrinks back once the series has been read.
+    const want = Math.max(n, this.readBytes);
+    const next = want > this.buf.length || (this.buf.length > this.readBytes && want === this.readBytes) ? Buffer.allocUnsafe(want) : this.buf;
     this.buf.copy(next, 0, this.p, this.len);
     this.buf = next;
     this.base += this.p;
