@@ -11,6 +11,7 @@ import { Hashrings } from '@strata/ring';
 import { TSDB } from '@strata/tsdb';
 import { Distributor } from './distributor.js';
 import { decodeParts, encodeParts, ForwardBatcher, type Part, type PartResult } from './forward-batcher.js';
+import { ForwardAuth } from './forward-auth.js';
 import { Limits } from './limits.js';
 import { MetadataStore } from './metadata-store.js';
 import { createWriteHandler } from './write-handler.js';
@@ -73,6 +74,8 @@ describe('forwarded batches: coalescing window', () => {
 });
 
 describe('forwarded batches: over HTTP into a real receiver', () => {
+  // Receivers accept forwarded writes only when signed under their shared secret (forward-auth.ts).
+  const forwardAuth = new ForwardAuth(['batch-test-secret-0123456789']);
   let dir: string;
   let db: TSDB;
   let srv: http.Server;
@@ -83,7 +86,7 @@ describe('forwarded batches: over HTTP into a real receiver', () => {
     db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
     registry = new Registry();
     const limits = new Limits({ defaults: { ingestionRate: 0, ingestionBurstSize: 0, maxGlobalSeriesPerUser: 0, maxLabelNamesPerSeries: 30, maxLabelNameLength: 1024, maxLabelValueLength: 2048 } });
-    const handler = createWriteHandler({ storage: db, limits, metadata: new MetadataStore(), registry, config: { maxRequestBytes: 1 << 20, maxInflightBytes: 64 << 20, multiTenancy: true, tenantHeader: 'X-Scope-OrgID', creationGracePeriodMs: 60_000, ingestionRateLimitStatus: 503, diskMinFreeBytes: 0, storagePath: dir } });
+    const handler = createWriteHandler({ storage: db, limits, metadata: new MetadataStore(), registry, config: { maxRequestBytes: 1 << 20, maxInflightBytes: 64 << 20, multiTenancy: true, tenantHeader: 'X-Scope-OrgID', creationGracePeriodMs: 60_000, ingestionRateLimitStatus: 503, diskMinFreeBytes: 0, storagePath: dir }, forwardAuth });
     srv = http.createServer((req, res) => void handler(req, res));
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     peer = `127.0.0.1:${(srv.address() as AddressInfo).port}`;
@@ -96,7 +99,7 @@ describe('forwarded batches: over HTTP into a real receiver', () => {
 
   test('concurrent shares reach the peer as one request; each gets its own verdict, rejected series named', async () => {
     const rings = new Hashrings([{ hashring: 'default', tenants: [], tenantMatcherType: 'exact', algorithm: 'ketama', endpoints: [{ address: 'router:1' }, { address: peer }] }]);
-    const d = new Distributor({ rings: () => rings, self: 'router:1', replicationFactor: 2, forwardTimeoutMs: 5000, tenantHeader: 'X-Scope-OrgID', registry: new Registry(), coalesce: { maxDelayMs: 50, maxBytes: 1 << 20 } });
+    const d = new Distributor({ rings: () => rings, self: 'router:1', replicationFactor: 2, forwardTimeoutMs: 5000, tenantHeader: 'X-Scope-OrgID', registry: new Registry(), coalesce: { maxDelayMs: 50, maxBytes: 1 << 20 }, forwardAuth });
     const now = Date.now();
     const request = (name: string, future = false) => {
       const raw = encodeWriteRequestV1([
