@@ -120,7 +120,12 @@ export async function startStrata(opts: { dataDir?: string; port?: number; args?
 export async function stop(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;
   p.child.kill(signal);
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 20_000);
+  // A graceful stop that hangs is a failure of its own: say so, or a later assertion on what
+  // the shutdown should have written fails with no hint why.
+  const t = setTimeout(() => {
+    process.stderr.write(`process ${p.child.pid} did not exit within 20 s of ${signal}; killing it\n--- its output ---\n${p.output().slice(-4000)}\n`);
+    p.child.kill('SIGKILL');
+  }, 20_000);
   await p.exited;
   clearTimeout(t);
 }
