@@ -73,7 +73,7 @@ export async function startSecureStrata(opts: { component?: string; port?: numbe
     }, 60_000);
   } catch (e) {
     p.child.kill('SIGKILL');
-    throw new Error(`${(e as Error).message}\n--- strata output ---\n${p.output()}`);
+    throw new Error(`${(e as Error).message}\n--- strata output ---\n${p.output()}`, { cause: e });
   }
   return { ...p, url, port, dataDir };
 }

@@ -1,6 +1,8 @@
 /** A JSON-aware mutation: parse, replace one node of the tree by another kind of value, print. */
 import type { Rng } from './mutate.js';
 
+// 1e309 is Infinity on purpose: JSON.stringify turns it into null.
+// eslint-disable-next-line no-loss-of-precision
 const ODD = [null, true, 0, -1, 1e309, '', 'x', '*', [], {}, [null], { address: null }, 'a'.repeat(300)];
 
 export function mutateJson(rng: Rng, input: Buffer): Buffer | undefined {

@@ -261,7 +261,7 @@ export class Distributor {
     for (const s of batch.series) {
       const md = s.metadata;
       if (!md || (md.type === 'unknown' && md.help === '' && md.unit === '')) continue;
-      let name = '';
+      let name: string;
       try {
         name = metricNameOf(batch.labelsOf(s));
       } catch {

@@ -146,6 +146,7 @@ describe('remote-write wire formats', () => {
         const sb = bb.series[0];
         const same = a.labels.equals(b.labels);
         if (same) expect(sa.labelsHash).toBe(sb.labelsHash);
+        // eslint-disable-next-line no-control-regex
         const ascii = a.labels.pairs.every((x) => /^[\x00-\x7f]*$/.test(x));
         // Verification never confuses two label sets; for ASCII labels it recognises equal ones.
         expect(wireLabelsEqual(ba.raw, sa.labelsStart, sa.labelsEnd, b.labels.pairs)).toBe(same && ascii);

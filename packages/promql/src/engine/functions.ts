@@ -5,7 +5,7 @@ import type { Evaluator } from './evaluator.js';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.js';
 import { kahanInc, MeanAccumulator, quantile } from './math.js';
 import { isStale } from './stale.js';
-import { advance, newStepSeries, outputLabels, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
+import { advance, newStepSeries, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
 
 /** t: the window's end (after @ and offset); stepT: the step being evaluated. */
 type Window = (ts: Float64Array, vs: Float64Array, from: number, to: number, t: number, range: number, args: number[], stepT: number) => number | undefined;

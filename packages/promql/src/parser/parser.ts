@@ -305,7 +305,7 @@ class Conv {
       if (m.name === 'BoolModifier') returnBool = true;
       else if (m.name === 'MatchingModifierClause') matching = this.matching(m);
     }
-    let lhs = this.expr(lhsNode);
+    const lhs = this.expr(lhsNode);
     const rhs = this.expr(rhsNode);
     // The grammar reads "-2^2" as (-2)^2; Prometheus gives unary minus lower precedence than ^.
     if (op === '^' && lhs.kind === 'NumberLiteral' && this.text(lhsNode).startsWith('-')) {

@@ -26,7 +26,7 @@ export function parseMeta(text: string, where: string): BlockMeta {
   try {
     m = JSON.parse(text) as BlockMeta;
   } catch (e) {
-    throw new Error(`${where}: meta.json is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`${where}: meta.json is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   if (m.version !== 1 || typeof m.ulid !== 'string' || typeof m.minTime !== 'number' || typeof m.maxTime !== 'number') {
     throw new Error(`${where}: meta.json lacks version 1, ulid, minTime or maxTime`);

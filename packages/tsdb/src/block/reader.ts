@@ -82,7 +82,7 @@ export class BlockReader implements Querier {
     try {
       meta = parseMeta(await sources.meta(), `block ${name}`);
     } catch (e) {
-      throw new Error(`block ${name}: cannot read meta.json: ${(e as Error).message}`);
+      throw new Error(`block ${name}: cannot read meta.json: ${(e as Error).message}`, { cause: e });
     }
     const index = await IndexReader.open(sources.index, `block ${name} index`);
     return new BlockReader(meta, index, sources);

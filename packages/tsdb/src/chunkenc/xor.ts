@@ -235,6 +235,8 @@ export class XORIterator {
       this.readValue();
     } else {
       let dod: number;
+      // Each readBit() consumes a bit of the prefix 0, 10, 110, 1110, 1111: the conditions only look alike.
+      /* eslint-disable no-dupe-else-if */
       if (r.readBit() === 0) dod = 0;
       else if (r.readBit() === 0) dod = signed(r.readBits(14), 14);
       else if (r.readBit() === 0) dod = signed(r.readBits(17), 17);
@@ -243,6 +245,7 @@ export class XORIterator {
         const h = r.readBits(32) | 0;
         dod = h * TWO32 + r.readBits(32);
       }
+      /* eslint-enable no-dupe-else-if */
       this.tDelta += dod;
       this.t += this.tDelta;
       this.readValue();

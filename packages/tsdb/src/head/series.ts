@@ -178,7 +178,7 @@ export class MemSeries {
     if (n + oooN === 0) return undefined;
     let ts = new Float64Array(n + oooN);
     let vs = new Float64Array(n + oooN);
-    let vb = new Uint32Array(vs.buffer);
+    const vb = new Uint32Array(vs.buffer);
     let k = 0;
     for (const c of chunks) {
       const it = new XORIterator(c.data);
@@ -218,7 +218,6 @@ export class MemSeries {
       }
       ts = mts;
       vs = mvs;
-      vb = mvb;
       k = m;
     }
     return { timestamps: ts.subarray(0, k), values: vs.subarray(0, k) };
