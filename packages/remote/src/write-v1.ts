@@ -5,7 +5,7 @@
  * int64}; MetricMetadata{1: type, 2: metric_family_name, 4: help, 5: unit}.
  */
 import type { Labels, MetricMetadata } from '@strata/model';
-import { malformed, PbReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
+import { PbReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
 import { PbWriter } from './pb-writer.js';
 import { decodeLabelFields } from './labels-v1.js';
 import { checkSelectionTotal, isSelected, type SeriesSelection } from './series-selection.js';
