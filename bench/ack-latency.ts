@@ -101,6 +101,8 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
         `| ${name} | ${idle.p50.toFixed(1)} | ${idle.p99.toFixed(1)} | ${loaded.p50.toFixed(1)} | ${loaded.p99.toFixed(1)} | ${loaded.max.toFixed(0)} | **${(loaded.p99 / idle.p99).toFixed(2)}x** | ${loaded.queries} (${loaded.queryMedianMs.toFixed(0)}) | ${idle.failures + loaded.failures} |`,
       );
       process.stderr.write(lines[lines.length - 1] + '\n');
+      // STRATA_BENCH_DUMP=1: the system's own output (e.g. --trace-gc through STRATA_NODE_FLAGS).
+      if (process.env.STRATA_BENCH_DUMP) process.stderr.write(sys.proc.output().slice(-200_000) + '\n');
     } finally {
       await sys.stop();
     }

@@ -42,3 +42,34 @@ test('a long paced loop lets timers and I/O run between slices; with an endless 
   expect(paced.ticks).toBeGreaterThan(0);
   expect(unpaced).toEqual({ ticks: 0, yields: 0 });
 });
+
+test('one slice runs per turn of the event loop, however many loops are paced', async () => {
+  setPaceSlice(3);
+  const log: string[] = [];
+  const timer = setInterval(() => log.push('T'), 1);
+  const loop = async (name: string) => {
+    const until = performance.now() + 120;
+    let inSlice = false;
+    while (performance.now() < until) {
+      if (!inSlice) log.push(name);
+      inSlice = true;
+      const t = performance.now();
+      while (performance.now() - t < 0.2);
+      const y = pace();
+      if (y) {
+        await y;
+        inSlice = false;
+      }
+    }
+  };
+  await Promise.all([loop('A'), loop('B')]);
+  clearInterval(timer);
+  const slices = log.filter((x) => x !== 'T').length;
+  expect(slices).toBeGreaterThan(4);
+  // Timers (and so I/O, polled in the same turn) get their turn between any two slices: with one
+  // 3 ms slice per turn the 1 ms timer is always due again.
+  // (Both loops start in the same turn, before the first tick: that start is not a resumption.)
+  const resumed = log.slice(log.indexOf('T'));
+  const backToBack = resumed.filter((x, i) => x !== 'T' && i > 0 && resumed[i - 1] !== 'T').length;
+  expect(backToBack).toBe(0);
+});
