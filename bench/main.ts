@@ -11,7 +11,10 @@
  *   --xor: ns per sample of the XOR chunk decoders
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
  */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import type { Labels } from '@strata/model';
+import { REPO } from '../test/harness.js';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
 import { formatIngest, runIngest } from './ingest.js';
 import { SAMPLES_PER_REQUEST } from './load.js';
@@ -37,6 +40,8 @@ const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
   snappyEncode(encodeWriteRequestV1(series.map((labels, i) => ({ labels, timestamps: [t], values: [values[i]] }))));
 
 async function main(): Promise<void> {
+  // The Strata processes measured run the compiled dist/: build it from the sources at hand.
+  execFileSync(process.execPath, [path.join(REPO, 'scripts', 'build.mjs'), '--quiet'], { stdio: 'inherit' });
   const hours = arg('query-hours', 6);
   if (process.argv.includes('--ack-latency')) {
     process.stdout.write((await runAckLatencyBench({ series: arg('series', 100_000), hours: arg('query-hours', 1), seconds: arg('seconds', 15), only })) + '\n');
