@@ -64,6 +64,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'querier.stores', type: 'string', default: '', help: 'Comma-separated base URLs of the stores (receivers, store gateways) a querier fans out to over remote-read.' },
   { flag: 'query.replica-label', type: 'string', default: '', help: 'Comma-separated labels whose values tell replicas apart; series equal but for them are de-duplicated.' },
   { flag: 'query.partial-response', type: 'bool', default: false, help: 'Answer from the stores that responded when one fails (with a warning) instead of failing the query; per query: partial_response=.' },
+  { flag: 'query.coalesce-selects', type: 'bool', default: true, help: 'In `all`, identical selects in flight at the same time (a dashboard\'s panels over one metric) are read once and share their series; nothing is kept afterwards.' },
   { flag: 'query.timeout', type: 'duration', default: '2m', help: 'Maximum time a query may run before it is cancelled (503, errorType timeout).' },
   { flag: 'query.max-samples', type: 'int', default: 50_000_000, help: 'Maximum samples a single query may load into memory (422, errorType execution).' },
   { flag: 'query.lookback-delta', type: 'duration', default: '5m', help: 'How far back an instant vector selector looks for a sample.' },
