@@ -41,7 +41,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'tsdb.block-duration', type: 'duration', default: '2h', help: 'Range of the blocks cut from the head (aligned to multiples of it); the head is compacted when it spans 1.5 ranges.' },
   { flag: 'tsdb.compaction-interval', type: 'duration', default: '1m', help: 'How often heads are checked for a complete block range.' },
   { flag: 'tsdb.retention.local', type: 'duration', default: '15d', help: 'How long shipped blocks stay on local disk (they keep being queried until removed).' },
-  { flag: 'tsdb.block-cache-bytes', type: 'bytes', default: 512 * MiB, help: 'Memory for the chunk and index files of local blocks, kept whole and shared by all tenants so repeated queries read no disk (0 reads every range from disk).' },
+  { flag: 'tsdb.block-cache-bytes', type: 'bytes', default: 256 * MiB, help: 'Memory for the chunk and index files of local blocks, kept whole (files up to a quarter of it) and shared by all tenants, so repeated queries read no disk; it counts towards --receiver.memory-limit-bytes (0 reads every range from disk).' },
   { flag: 'receiver.flush-on-shutdown', type: 'bool', default: false, help: 'On SIGTERM, write the whole head as blocks and ship them before exiting (scale-down).' },
   { flag: 'receive.hashrings-file', type: 'string', default: '', help: "Thanos hashrings.json: the receivers sharing writes (reloaded when it changes). Empty: this receiver stores everything it gets." },
   { flag: 'receive.replication-factor', type: 'int', default: 1, help: 'How many receivers store each series; a write is acknowledged at floor(RF/2)+1.' },
