@@ -140,8 +140,8 @@ test('a query over blocks both local and in the bucket reads their chunks once, 
   const to = metas[3].maxTime - 10 * 60_000;
   const params = rangeParams('sum by (job) (rate(copy_requests_total[5m]))', from, to, 60);
   const bucketRanged = () => metric(strata.url, 'strata_objstore_bytes_total', { operation: 'get_range' });
-  const disk = () => metric(strata.url, 'strata_tsdb_block_chunk_read_bytes_total', { source: 'disk' });
-  const memory = () => metric(strata.url, 'strata_tsdb_block_chunk_read_bytes_total', { source: 'memory' });
+  const disk = () => metric(strata.url, 'strata_tsdb_block_read_bytes_total', { kind: 'chunks', source: 'disk' });
+  const memory = () => metric(strata.url, 'strata_tsdb_block_read_bytes_total', { kind: 'chunks', source: 'memory' });
   const chunkFileBytes = [2, 3].reduce((n, b) => n + fs.statSync(path.join(localBlocksDir, metas[b].ulid, 'chunks', '000001')).size, 0);
 
   const [g0, d0, m0] = [await bucketRanged(), await disk(), await memory()];

@@ -17,6 +17,19 @@ export interface Store {
 export interface FanoutOptions {
   replicaLabels: string[];
   partialResponse: boolean;
+  /**
+   * Identical selects in flight at the same time are read once and share their series: a
+   * dashboard's panels are issued together and often select the same series over the same
+   * range (sum by job, by code, a ratio, a topk of one counter). Only concurrent calls share;
+   * nothing is kept once the read completes (no results cache). Callers of Querier.select treat
+   * series as read-only, so sharing them is safe.
+   */
+  coalesce?: boolean;
+}
+
+interface SharedSelect {
+  series: Series[];
+  warnings: string[];
 }
 
 /** A querier that also reports the warnings of a partial response. */
@@ -25,13 +38,17 @@ export interface WarningQuerier extends Querier {
 }
 
 export class FanoutQueryable implements Queryable {
+  private readonly inflight: Map<string, Promise<SharedSelect>> | undefined;
+
   constructor(
     private readonly stores: () => Store[],
     private readonly opts: FanoutOptions,
-  ) {}
+  ) {
+    if (opts.coalesce) this.inflight = new Map();
+  }
 
   querier(tenant: string, partialResponse = this.opts.partialResponse): WarningQuerier {
-    return new FanoutQuerier(this.stores(), tenant, this.opts.replicaLabels, partialResponse);
+    return new FanoutQuerier(this.stores(), tenant, this.opts.replicaLabels, partialResponse, this.inflight);
   }
 }
 
@@ -43,6 +60,7 @@ class FanoutQuerier implements WarningQuerier {
     private readonly tenant: string,
     private readonly replicaLabels: string[],
     private readonly partial: boolean,
+    private readonly inflight?: Map<string, Promise<SharedSelect>>,
   ) {}
 
   private relevant(hints: SelectHints): Store[] {
@@ -75,6 +93,34 @@ class FanoutQuerier implements WarningQuerier {
   }
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+    if (!this.inflight) return this.read(matchers, hints);
+    const key = JSON.stringify([this.tenant, this.partial, hints.start, hints.end, hints.limit ?? 0, matchers.map((m) => m.toString()).sort()]);
+    const running = this.inflight.get(key);
+    if (running) {
+      try {
+        const r = await running;
+        this.warnings.push(...r.warnings);
+        return r.series;
+      } catch (e) {
+        // The select we joined failed or its query was cancelled: unless ours was too, read for ourselves.
+        if (hints.signal?.aborted) throw e;
+        return this.read(matchers, hints);
+      }
+    }
+    const own = (async (): Promise<SharedSelect> => {
+      const before = this.warnings.length;
+      const series = await this.read(matchers, hints);
+      return { series, warnings: this.warnings.slice(before) };
+    })();
+    this.inflight.set(key, own);
+    try {
+      return (await own).series;
+    } finally {
+      if (this.inflight.get(key) === own) this.inflight.delete(key);
+    }
+  }
+
+  private async read(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
     const lists = await this.each(hints, (q) => q.select(matchers, { ...hints, limit: undefined }));
     const stripped = lists.map((list) => list.map((s) => ({ ...s, labels: this.dedupLabels(s.labels) })));
     return new MergeQuerier(stripped.map(staticQuerier)).select(matchers, hints);

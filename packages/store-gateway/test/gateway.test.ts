@@ -152,3 +152,26 @@ function baseOptions(dataDir: string): StoreGatewayOptions {
     deletionDelayMs: 0,
   };
 }
+
+test('blocks served elsewhere in the process (skipBlock) are neither listed nor read', async () => {
+  const g = gateway(tmp());
+  await g.start();
+  const ulids = g.tenantBlocks('team-a').map((b) => b.meta.ulid);
+  const skipped = new Set(ulids.filter((_, i) => i % 2 === 0));
+  await g.stop();
+  const partial = gateway(tmp(), { skipBlock: (tenant, ulid) => tenant === 'team-a' && skipped.has(ulid) });
+  await partial.start();
+  expect(partial.info()['team-a'].blocks).toBe(ulids.length - skipped.size);
+  const fetched = partial.bytesFetched;
+  // Each remaining block holds 120 samples of each series (30 min at 15 s).
+  expect(await countSamples(partial)).toEqual(Array(5).fill((ulids.length - skipped.size) * 120));
+  expect(partial.bytesFetched).toBeGreaterThan(fetched);
+  // A range covered only by skipped blocks reads nothing from the bucket.
+  const first = partial.tenantBlocks('team-a')[0].meta;
+  expect(skipped.has(first.ulid)).toBe(false);
+  const before = partial.bytesFetched;
+  const none = await partial.querier('team-a').select(all, { start: first.minTime - RANGE, end: first.minTime - 1 });
+  expect(none).toEqual([]);
+  expect(partial.bytesFetched - before).toBe(0);
+  await partial.stop();
+});

@@ -38,7 +38,7 @@ export interface TSDBOptions {
   blockCacheBytes?: number;
 }
 
-export const DEFAULT_BLOCK_CACHE_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_BLOCK_CACHE_BYTES = 256 * 1024 * 1024;
 
 const SNAPSHOT = 'snapshot';
 export const BLOCKS_DIR = 'blocks';

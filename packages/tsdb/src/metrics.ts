@@ -51,16 +51,18 @@ export function registerTsdbMetrics(registry: Registry, db: () => TSDB | undefin
     },
   });
   new Counter({
-    name: 'strata_tsdb_block_chunk_read_bytes_total',
-    help: 'Chunk bytes of local blocks read, by source: disk (segment files loaded or read range by range) or memory (the block cache).',
-    labelNames: ['source'],
+    name: 'strata_tsdb_block_read_bytes_total',
+    help: 'Bytes of local block files read, by file kind (chunks, index) and source: disk (files loaded whole or read range by range) or memory (the block cache).',
+    labelNames: ['kind', 'source'],
     registers: [registry],
     collect() {
       const d = db();
       if (!d) return;
       this.reset();
-      this.inc({ source: 'disk' }, d.blockCache.stats.diskBytes);
-      this.inc({ source: 'memory' }, d.blockCache.stats.cachedBytes);
+      for (const kind of ['chunks', 'index'] as const) {
+        this.inc({ kind, source: 'disk' }, d.blockCache.stats[kind].diskBytes);
+        this.inc({ kind, source: 'memory' }, d.blockCache.stats[kind].cachedBytes);
+      }
     },
   });
 }

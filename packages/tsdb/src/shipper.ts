@@ -40,6 +40,7 @@ export class Shipper {
   private uploaded = new Set<string>();
   private loaded = false;
   private running: Promise<number> | null = null;
+  private again: Promise<number> | null = null;
   /** Blocks on disk not yet in the bucket, as of the last sync. */
   backlog = 0;
 
@@ -66,9 +67,23 @@ export class Shipper {
     await fsp.rename(tmp, this.stateFile);
   }
 
-  /** Uploads every local block not shipped yet, oldest first. Returns how many were uploaded. */
+  /**
+   * Uploads every local block not shipped yet, oldest first. Returns how many were uploaded.
+   * Asked while a sync runs, it runs once more after that one (which listed the blocks before
+   * the caller's newest block existed); callers arriving meanwhile share that second run.
+   */
   sync(): Promise<number> {
-    this.running ??= this.doSync().finally(() => (this.running = null));
+    if (this.running) {
+      this.again ??= this.running.then(
+        () => undefined,
+        () => undefined,
+      ).then(() => {
+        this.again = null;
+        return this.sync();
+      });
+      return this.again;
+    }
+    this.running = this.doSync().finally(() => (this.running = null));
     return this.running;
   }
 

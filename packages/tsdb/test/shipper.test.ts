@@ -154,3 +154,24 @@ test('a damaged local meta.json is never shipped, and an already shipped one doe
   expect(dropped.sort()).toEqual(ulids.slice(1).sort());
   await db.close();
 });
+
+test('a sync asked for while one is running ships the blocks cut since it began', async () => {
+  // The flush on shutdown: the last block is cut while the sync triggered by the previous block
+  // still uploads; joining that sync would exit with the last block never shipped.
+  const dir = tmp();
+  const { db, total } = await ingest(dir, 2);
+  const t = await db.tenant('t');
+  const bucket = new FlakyBucket(new FilesystemBucket(tmp()));
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const slow = { upload: async (n: string, b: Buffer | Readable) => (await gate, bucket.upload(n, b)), exists: (n: string) => bucket.exists(n) };
+  const shipper = new Shipper({ bucket: slow, prefix: 't/', blocksDir: t.blocksDir, localRetentionMs: Infinity, dropLocal: async () => undefined });
+  const first = shipper.sync();
+  await new Promise((r) => setTimeout(r, 50)); // the first sync has listed the blocks and waits on the bucket
+  await db.compactAll(true);
+  const second = shipper.sync();
+  release();
+  await Promise.all([first, second]);
+  expect(await samplesInBucket(bucket.inner, 't/')).toBe(total * 4);
+  await db.close();
+});

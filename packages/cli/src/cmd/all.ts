@@ -129,7 +129,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
         { name: 'local head and blocks', queryable: tsdb.queryable() },
         { name: 'bucket', queryable: gw, timeRange: (t: string) => gw.info()[t] ?? { minTime: Infinity, maxTime: -Infinity } },
       ],
-      { replicaLabels: list(cfg.str('query.replica-label')), partialResponse: cfg.bool('query.partial-response') },
+      // Concurrent identical selects (a dashboard's panels) are read once.
+      { replicaLabels: list(cfg.str('query.replica-label')), partialResponse: cfg.bool('query.partial-response'), coalesce: cfg.bool('query.coalesce-selects') },
     );
   }
   mountQueryApi(router, { queryable, engine, tenancy, metadata, storeInfo: () => tsdb.timeRanges() });

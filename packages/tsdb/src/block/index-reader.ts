@@ -22,6 +22,9 @@ export interface SeriesEntry {
   chunks: ChunkMeta[];
 }
 
+/** Decoded postings lists kept per block index: blocks never change, and dashboards repeat matchers. */
+const POSTINGS_CACHE_BYTES = 8 * 1024 * 1024;
+
 /** Series entries closer than this are read together. */
 const SERIES_MERGE_GAP = 4096;
 /** Bytes read past the last entry of a run (an entry longer than this gets its own read). */
@@ -37,6 +40,11 @@ interface Toc {
 }
 
 export class IndexReader {
+  private readonly postingsCache = new Map<number, Uint32Array>();
+  private postingsCacheBytes = 0;
+  /** Per label name, value -> position in postingsTable (built on the first equality lookup). */
+  private readonly valueIndex = new Map<string, Map<string, number>>();
+
   private constructor(
     private readonly src: ByteSource,
     private readonly what: string,
@@ -96,21 +104,43 @@ export class IndexReader {
     return [...(this.postingsTable.get(name)?.values ?? [])];
   }
 
-  async postings(name: string, value: string): Promise<Uint32Array> {
+  /** Position of `value` among the values of label `name`, or -1. */
+  private valuePos(name: string, value: string): number {
     const e = this.postingsTable.get(name);
-    if (!e) return new Uint32Array(0);
-    const i = e.values.indexOf(value);
+    if (!e) return -1;
+    let idx = this.valueIndex.get(name);
+    if (!idx) {
+      idx = new Map(e.values.map((v, i) => [v, i]));
+      this.valueIndex.set(name, idx);
+    }
+    return idx.get(value) ?? -1;
+  }
+
+  async postings(name: string, value: string): Promise<Uint32Array> {
+    const i = this.valuePos(name, value);
     if (i < 0) return new Uint32Array(0);
-    return this.readPostings(e.offsets[i]);
+    return this.readPostings(this.postingsTable.get(name)!.offsets[i]);
   }
 
   private async readPostings(offset: number): Promise<Uint32Array> {
+    const hit = this.postingsCache.get(offset);
+    if (hit) return hit;
     const body = await readSection(this.src, this.size, offset, this.what, 'postings list');
     if (body.length < 4) throw new IndexCorruptError(this.what, 'postings list shorter than its count');
     const n = body.readUInt32BE(0);
     if (4 + 4 * n > body.length) throw new IndexCorruptError(this.what, 'postings list longer than its section');
     const out = new Uint32Array(n);
     for (let i = 0; i < n; i++) out[i] = body.readUInt32BE(4 + 4 * i);
+    if (out.byteLength <= POSTINGS_CACHE_BYTES / 8) {
+      // Callers only read postings lists (intersect, union and difference build new arrays).
+      this.postingsCache.set(offset, out);
+      this.postingsCacheBytes += out.byteLength;
+      for (const [k, v] of this.postingsCache) {
+        if (this.postingsCacheBytes <= POSTINGS_CACHE_BYTES) break;
+        this.postingsCache.delete(k);
+        this.postingsCacheBytes -= v.byteLength;
+      }
+    }
     return out;
   }
 
@@ -123,9 +153,13 @@ export class IndexReader {
       const offsets: number[] = [];
       if (!m.matchesEmpty()) {
         if (!e) return new Uint32Array(0);
-        e.values.forEach((v, i) => {
-          if (m.matches(v)) offsets.push(e.offsets[i]);
-        });
+        if (m.type === '=') {
+          const i = this.valuePos(m.name, m.value);
+          if (i >= 0) offsets.push(e.offsets[i]);
+        } else
+          e.values.forEach((v, i) => {
+            if (m.matches(v)) offsets.push(e.offsets[i]);
+          });
         const u = union(await Promise.all(offsets.map((o) => this.readPostings(o))));
         result = result ? intersect(result, u) : u;
         if (result.length === 0) return result;

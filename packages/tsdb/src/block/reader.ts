@@ -28,17 +28,17 @@ export interface BlockSources {
   close?: () => Promise<void>;
 }
 
-/** A local block directory; chunk segments read through `cache` when given (see segment-cache.ts). */
+/** A local block directory; its files read through `cache` when given (see segment-cache.ts). */
 export function localBlockSources(dir: string, cache?: SegmentCache): BlockSources {
   const segments = new Map<number, ByteSource>();
   return {
     meta: () => fsp.readFile(path.join(dir, META_FILE), 'utf8'),
-    index: new FileByteSource(path.join(dir, INDEX_FILE)),
+    index: cache ? cache.source(path.join(dir, INDEX_FILE), 'index') : new FileByteSource(path.join(dir, INDEX_FILE)),
     segment: (seq) => {
       let s = segments.get(seq);
       if (!s) {
         const file = path.join(dir, CHUNKS_DIR, String(seq + 1).padStart(6, '0'));
-        segments.set(seq, (s = cache ? cache.source(file) : new FileByteSource(file)));
+        segments.set(seq, (s = cache ? cache.source(file, 'chunks') : new FileByteSource(file)));
       }
       return s;
     },

@@ -1,16 +1,19 @@
 /**
- * Chunk segment files of local blocks held in memory whole, under one byte budget shared by all
- * blocks of the process, least recently used evicted first. A ranged read is then a view into
- * the file's bytes (no allocation, no copy, no system call per read): what a memory map gives,
- * without native code. Files too large for a quarter of the budget are read range by range.
+ * Files of local blocks (chunk segments and indexes) held in memory whole, under one byte budget
+ * shared by all blocks of the process, least recently used evicted first. A ranged read is then
+ * a view into the file's bytes (no allocation, no copy, no system call per read): what a memory
+ * map gives, without native code. Files too large for a quarter of the budget are read range by
+ * range.
  */
 import fsp from 'node:fs/promises';
 import { FileByteSource, type ByteSource } from './bytesource.js';
 
+export type BlockFileKind = 'chunks' | 'index';
+
 export interface BlockReadStats {
   /** Bytes read from local block files (each cached file counted once per load). */
   diskBytes: number;
-  /** Bytes of chunk reads answered from memory. */
+  /** Bytes of reads answered from memory. */
   cachedBytes: number;
 }
 
@@ -18,12 +21,12 @@ export class SegmentCache {
   private readonly files = new Map<string, Buffer>();
   private readonly loading = new Map<string, Promise<Buffer | undefined>>();
   bytes = 0;
-  readonly stats: BlockReadStats = { diskBytes: 0, cachedBytes: 0 };
+  readonly stats: Record<BlockFileKind, BlockReadStats> = { chunks: { diskBytes: 0, cachedBytes: 0 }, index: { diskBytes: 0, cachedBytes: 0 } };
 
   constructor(readonly maxBytes: number) {}
 
   /** The whole file, loaded once; undefined when it is too large to keep. */
-  file(name: string, size: () => Promise<number>): Promise<Buffer | undefined> {
+  file(name: string, kind: BlockFileKind, size: () => Promise<number>): Promise<Buffer | undefined> {
     const have = this.files.get(name);
     if (have) {
       this.files.delete(name);
@@ -35,7 +38,7 @@ export class SegmentCache {
       p = (async () => {
         if ((await size()) > this.maxBytes / 4) return undefined;
         const buf = await fsp.readFile(name);
-        this.stats.diskBytes += buf.length;
+        this.stats[kind].diskBytes += buf.length;
         this.insert(name, buf);
         return buf;
       })().finally(() => this.loading.delete(name));
@@ -64,22 +67,23 @@ export class SegmentCache {
   }
 
   /** A byte source over `name` that reads through this cache. */
-  source(name: string): ByteSource {
+  source(name: string, kind: BlockFileKind): ByteSource {
+    const stats = this.stats[kind];
     const file = new FileByteSource(name);
     let size: Promise<number> | undefined;
     const sizeOnce = () => (size ??= file.size());
     return {
       size: sizeOnce,
       read: async (offset, length) => {
-        const whole = this.maxBytes > 0 ? await this.file(name, sizeOnce) : undefined;
+        const whole = this.maxBytes > 0 ? await this.file(name, kind, sizeOnce) : undefined;
         if (!whole) {
           const before = file.bytesRead;
           const b = await file.read(offset, length);
-          this.stats.diskBytes += file.bytesRead - before;
+          stats.diskBytes += file.bytesRead - before;
           return b;
         }
         const end = Math.min(whole.length, offset + length);
-        this.stats.cachedBytes += Math.max(0, end - offset);
+        stats.cachedBytes += Math.max(0, end - offset);
         return whole.subarray(offset, end);
       },
       close: async () => {

@@ -36,8 +36,9 @@ function load(chunk: Uint8Array): Int32Array {
 function peek32(w: Int32Array, pos: number): number {
   const i = pos >>> 5;
   const o = pos & 31;
-  // A shift by 32 is a shift by 0 in JS, hence the o === 0 case.
-  return o === 0 ? w[i] >>> 0 : ((w[i] << o) | (w[i + 1] >>> (32 - o))) >>> 0;
+  // Shifts count mod 32 in JS, so the next word goes in by two shifts (1, then 31 - o): branch-free,
+  // and nothing of it when o = 0.
+  return ((w[i] << o) | ((w[i + 1] >>> 1) >>> (31 - o))) >>> 0;
 }
 
 function truncated(): never {
