@@ -131,7 +131,7 @@ export class Distributor {
   /** The ring serving this tenant, able to hold RF distinct replicas; otherwise a retryable error. */
   ringFor(tenant: string): Hashring {
     const ring = this.opts.rings()?.forTenant(tenant);
-    if (!ring) throw new StrataError('ring-unavailable', `no hashring serves tenant ${JSON.stringify(tenant)}; check --receive.hashrings-file`, { retryAfter: 5 });
+    if (!ring) throw new StrataError('ring-unavailable', `no hashring serves tenant ${JSON.stringify(tenant)}; check --receiver.hashrings-file`, { retryAfter: 5 });
     if (ring.endpoints.length < this.opts.replicationFactor) {
       const e = new InsufficientEndpointsError(ring.name, ring.endpoints.length, this.opts.replicationFactor);
       throw new StrataError('ring-unavailable', `${e.message}; writes resume when the ring has enough endpoints`, { retryAfter: 5 });

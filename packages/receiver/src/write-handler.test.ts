@@ -210,7 +210,7 @@ describe('limits and overload', () => {
       const r = await send(s.url, v1(ts({ __name__: 'a' }, [[NOW, 2]]), ts({ __name__: 'c' })));
       expect(r.status).toBe(400);
       expect(r.body).toContain('err-strata-max-series-per-tenant');
-      expect(r.body).toContain('--ingester.max-global-series-per-user');
+      expect(r.body).toContain('--limits.max-global-series-per-user');
       expect(await count(s.db, 'a')).toBe(2);
     } finally {
       await s.close();
