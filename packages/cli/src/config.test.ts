@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError, loadConfig, optionNamed, parseArgs, parseBytes, parseDuration, yamlPath } from './config.js';
+import { LIMIT_FLAGS, LIMIT_YAML_KEYS } from '@strata/receiver';
 import { OPTIONS } from './options.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cfg-'));
@@ -102,6 +103,15 @@ describe('configuration', () => {
     expect(loadConfig(parseArgs([`--config.file=${g}`, '--receive.hashrings-file=b.json']).flags).str('receiver.hashrings-file')).toBe('b.json');
     // Giving the same name twice is no ambiguity: the last wins, as before.
     expect(loadConfig(parseArgs(['--receive.replication-factor=2', '--receive.replication-factor=3']).flags).num('receiver.replication-factor')).toBe(3);
+  });
+
+  test('each per-tenant limit has one name: its flag is limits.<overrides key>, and rejections name a flag that exists', () => {
+    const fields = Object.keys(LIMIT_FLAGS) as (keyof typeof LIMIT_FLAGS)[];
+    expect(fields.length).toBe(6);
+    for (const f of fields) {
+      expect(optionNamed(LIMIT_FLAGS[f])?.flag).toBe(LIMIT_FLAGS[f]);
+      expect(yamlPath(LIMIT_FLAGS[f])).toEqual(['limits', LIMIT_YAML_KEYS[f]]);
+    }
   });
 
   test('no two options share a name, and no YAML key of one is a parent of another\'s', () => {
