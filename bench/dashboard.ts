@@ -81,7 +81,7 @@ async function startStrataOn(data: DashboardData): Promise<System> {
   const blocks = path.join(dir, 'tsdb', 'tenants', TENANT, 'blocks');
   copyBlocks(data, blocks);
   await new Shipper({ bucket: new FilesystemBucket(path.join(dir, 'bucket')), prefix: `${TENANT}/`, blocksDir: blocks, localRetentionMs: Infinity, dropLocal: async () => undefined }).sync();
-  const s = await startStrata({ dataDir: dir, args: ['--ingester.max-global-series-per-user=0'] });
+  const s = await startStrata({ dataDir: dir, args: ['--limits.max-global-series-per-user=0'] });
   return { name: 'strata', writeUrl: `${s.url}/api/v1/write`, queryUrl: s.url, pid: s.child.pid!, proc: s, stop: () => stop(s) };
 }
 

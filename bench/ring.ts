@@ -45,7 +45,7 @@ function pushToAll(urls: string[], rounds: Round[], concurrency: number): Promis
   return drive(rounds, concurrency, agent, (body) => Promise.all(urls.map((u) => post(u, body, agent))));
 }
 
-const args = ['--distributor.ingestion-rate-limit=0', '--ingester.max-global-series-per-user=0', '--receiver.max-inflight-bytes=4GiB', '--log.level=error'];
+const args = ['--limits.ingestion-rate=0', '--limits.max-global-series-per-user=0', '--receiver.max-inflight-bytes=4GiB', '--log.level=error'];
 
 interface Run {
   cpu: number;
@@ -83,7 +83,7 @@ async function runRing(rounds: Round[], size: number): Promise<Run> {
   fs.writeFileSync(ringFile, JSON.stringify([{ endpoints: ports.map((p) => `127.0.0.1:${p}`) }]));
   const receivers: Strata[] = [];
   for (const p of ports) {
-    receivers.push(await startStrata({ component: 'receiver', port: p, args: [...args, `--receive.hashrings-file=${ringFile}`, '--receive.replication-factor=3', `--receive.local-endpoint=127.0.0.1:${p}`] }));
+    receivers.push(await startStrata({ component: 'receiver', port: p, args: [...args, `--receiver.hashrings-file=${ringFile}`, '--receiver.replication-factor=3', `--receiver.local-endpoint=127.0.0.1:${p}`] }));
   }
   const before = receivers.map((r) => cpuSeconds(r.child.pid!));
   const r = await push(receivers.map((x) => `${x.url}/api/v1/write`), rounds, 8);

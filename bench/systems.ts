@@ -15,8 +15,8 @@ export interface System {
 export async function startStrataSystem(extraArgs: string[] = []): Promise<System> {
   const s = await startStrata({
     args: [
-      '--distributor.ingestion-rate-limit=0',
-      '--ingester.max-global-series-per-user=0',
+      '--limits.ingestion-rate=0',
+      '--limits.max-global-series-per-user=0',
       '--receiver.max-inflight-bytes=4GiB',
       ...extraArgs,
     ],

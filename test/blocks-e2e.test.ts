@@ -14,7 +14,7 @@ jest.setTimeout(180_000);
 
 test('blocks reach the bucket while ingesting and on shutdown; promtool reads exactly the samples', async () => {
   const strata = await startStrata({
-    args: ['--tsdb.block-duration=30m', '--tsdb.compaction-interval=1s', '--receiver.flush-on-shutdown', '--receive.replica-name=r-test', '--receiver.out-of-order-window=0s'],
+    args: ['--tsdb.block-duration=30m', '--tsdb.compaction-interval=1s', '--receiver.flush-on-shutdown', '--receiver.replica-name=r-test', '--receiver.out-of-order-window=0s'],
   });
   const bucketDir = path.join(strata.dataDir, 'bucket', 'anonymous');
   const step = 30_000;

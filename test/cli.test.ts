@@ -15,6 +15,7 @@ test('npx strata --help lists the components and flags', () => {
   expect(out).toContain('--http.address=<string> (default "0.0.0.0:9009")');
   expect(out).toContain('--storage.path=<string> (default "./data")');
   expect(out).toContain('--objstore.config-file');
+  expect(out).toContain('[aliases: --receive.hashrings-file]');
 });
 
 test('an unknown flag or component exits 2 with a clear message', () => {
@@ -29,6 +30,11 @@ test('an unknown flag or component exits 2 with a clear message', () => {
   };
   expect(run(['all', '--nope=1'])).toEqual({ code: 2, err: 'unknown flag --nope (see strata --help)\n' });
   expect(run(['frobnicate']).code).toBe(2);
+  // One option under its own name and a Thanos alias: refused rather than one silently winning.
+  expect(run(['receiver', '--receiver.replication-factor=3', '--receive.replication-factor=2'])).toEqual({
+    code: 2,
+    err: '--receiver.replication-factor and --receive.replication-factor both set receiver.replication-factor (receive.replication-factor is an alias of it); keep one\n',
+  });
 });
 
 test('strata receiver with a config file: write, read under / and /prometheus, /metrics', async () => {

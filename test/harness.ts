@@ -83,9 +83,10 @@ export interface Strata extends Proc {
 export const TEST_FORWARD_SECRET = 'strata-test-forward-secret-0123456789';
 
 function forwardSecretFor(args: readonly string[]): string[] {
-  const inRing = args.some((a) => a.startsWith('--receive.hashrings-file'));
-  const given = args.some((a) => a.startsWith('--receive.forward-secret'));
-  return inRing && !given ? [`--receive.forward-secret=${TEST_FORWARD_SECRET}`] : [];
+  // Either name of each option: its own (receiver.) or the Thanos alias (receive.).
+  const inRing = args.some((a) => /^--receiver?\.hashrings-file/.test(a));
+  const given = args.some((a) => /^--receiver?\.forward-secret/.test(a));
+  return inRing && !given ? [`--receiver.forward-secret=${TEST_FORWARD_SECRET}`] : [];
 }
 
 export async function startStrata(opts: { dataDir?: string; port?: number; args?: string[]; component?: string } = {}): Promise<Strata> {

@@ -76,7 +76,7 @@ async function startReceiver(i: number): Promise<Strata> {
     component: 'receiver',
     port: ports[i],
     dataDir: dirs[i],
-    args: [`--receive.hashrings-file=${ringFile}`, '--receive.replication-factor=3', `--receive.local-endpoint=127.0.0.1:${ports[i]}`, '--receive.forward-timeout=2s', '--receiver.out-of-order-window=30m'],
+    args: [`--receiver.hashrings-file=${ringFile}`, '--receiver.replication-factor=3', `--receiver.local-endpoint=127.0.0.1:${ports[i]}`, '--receiver.forward-timeout=2s', '--receiver.out-of-order-window=30m'],
   });
 }
 

@@ -31,7 +31,7 @@ function startReceiver(i: number): Promise<Strata> {
     component: 'receiver',
     port: ports[i],
     dataDir: dirs[i],
-    args: [`--receive.hashrings-file=${ringFile}`, '--receive.replication-factor=3', `--receive.local-endpoint=127.0.0.1:${ports[i]}`, '--receive.forward-timeout=1s', '--auth.multitenancy-enabled', `--limits.file=${limitsFile}`],
+    args: [`--receiver.hashrings-file=${ringFile}`, '--receiver.replication-factor=3', `--receiver.local-endpoint=127.0.0.1:${ports[i]}`, '--receiver.forward-timeout=1s', '--auth.multitenancy-enabled', `--limits.file=${limitsFile}`],
   });
 }
 

@@ -1,8 +1,8 @@
 /**
  * A ring of three receivers (RF 2) whose listeners require mutual TLS and basic auth, as a
  * hardened deployment runs them: receivers forward to each other with the client settings of
- * --receive.forward-client-config-file (tls_config, basic_auth from a file) and sign what they
- * forward (--receive.forward-secret-file); the querier reaches them with
+ * --receiver.forward-client-config-file (tls_config, basic_auth from a file) and sign what they
+ * forward (--receiver.forward-secret-file); the querier reaches them with
  * --querier.store-client-config-file. A client that forges the internal forwarding headers,
  * even an authenticated one, is refused with 403 and stores nothing.
  */
@@ -73,7 +73,7 @@ beforeAll(async () => {
         webConfig: web,
         pki,
         creds: CREDS,
-        args: ['--auth.multitenancy-enabled', `--receive.hashrings-file=${ring}`, '--receive.replication-factor=2', `--receive.local-endpoint=127.0.0.1:${p}`, `--receive.forward-client-config-file=${client}`, `--receive.forward-secret-file=${path.join(dir, 'secret')}`],
+        args: ['--auth.multitenancy-enabled', `--receiver.hashrings-file=${ring}`, '--receiver.replication-factor=2', `--receiver.local-endpoint=127.0.0.1:${p}`, `--receiver.forward-client-config-file=${client}`, `--receiver.forward-secret-file=${path.join(dir, 'secret')}`],
       }),
     ),
   );

@@ -53,13 +53,15 @@ test('SIGTERM while senders keep connections busy: prompt exit, only retryable r
   expect(statuses.filter((x) => x !== 204 && x !== 503 && x !== 0)).toEqual([]);
   expect(acked.length).toBeGreaterThan(50);
 
-  const again = await startStrata({ dataDir });
+  // At info level, so the restart's 'tenant head loaded' line (which says where the head came from) shows.
+  const again = await startStrata({ dataDir, args: ['--log.level=info'] });
   try {
     const r = await getJson(`${again.url}/api/v1/query?query=${encodeURIComponent('shutdown_test[15m]')}&time=${(base + 600_000) / 1000}`);
     const have = new Set<number>(r.data.result[0].values.map((v: [number, string]) => Number(v[1])));
     expect(acked.filter((i) => !have.has(i))).toEqual([]);
     // The clean shutdown wrote a snapshot: the restart loaded it instead of replaying the WAL.
-    expect(again.output()).not.toContain('head snapshot unusable');
+    const loaded = again.output().split('\n').filter((l) => l.includes('"msg":"tenant head loaded"')).map((l) => JSON.parse(l));
+    expect(loaded.map((l) => ({ tenant: l.tenant, fromSnapshot: l.fromSnapshot }))).toEqual([{ tenant: 'anonymous', fromSnapshot: true }]);
   } finally {
     await stop(again);
   }

@@ -11,7 +11,8 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { BasicAuthenticator, HttpServer, MAX_PENDING_BCRYPT, Router, WebConfigWatcher } from '../src/index.js';
+import { HttpServer, Router, WebConfigWatcher } from '../src/index.js';
+import { BasicAuthenticator, MAX_PENDING_BCRYPT } from '../src/web-guard.js';
 import { leaf, makePki, type Pki } from './tls-fixtures.js';
 
 jest.setTimeout(60_000);

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, parseArgs, parseBytes, parseDuration, yamlPath } from './config.js';
+import YAML from 'yaml';
+import { ConfigError, loadConfig, optionNamed, parseArgs, parseBytes, parseDuration, yamlPath } from './config.js';
+import { LIMIT_FLAGS, LIMIT_YAML_KEYS } from '@strata/receiver';
 import { OPTIONS } from './options.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cfg-'));
@@ -42,12 +44,89 @@ describe('configuration', () => {
     }
   });
 
+  /** A value that converts for the option's type and differs from its default. */
+  function sample(o: (typeof OPTIONS)[number]): string {
+    switch (o.type) {
+      case 'bool': return String(!o.default);
+      case 'int': case 'float': return String(Number(o.default) + 7);
+      case 'duration': return '17s';
+      case 'bytes': return '3MiB';
+      case 'enum': return o.values!.find((v) => v !== o.default)!;
+      case 'string': return 'from-an-alias';
+    }
+  }
+  const aliasCases = OPTIONS.flatMap((o) => (o.aliases ?? []).map((a) => [a, o.flag, o] as const));
+
+  test('the receiver takes Thanos\' and Mimir\'s names among its aliases', () => {
+    for (const [name, own] of [
+      ['receive.hashrings-file', 'receiver.hashrings-file'], ['receive.replication-factor', 'receiver.replication-factor'],
+      ['receive.local-endpoint', 'receiver.local-endpoint'], ['receive-forward-timeout', 'receiver.forward-timeout'],
+      ['receive.tenant-label-name', 'receiver.tenant-label'], ['distributor.ingestion-rate-limit', 'limits.ingestion-rate'],
+      ['ingester.max-global-series-per-user', 'limits.max-global-series-per-user'], ['validation.max-length-label-name', 'limits.max-label-name-length'],
+    ]) expect(optionNamed(name)?.flag).toBe(own);
+    expect(aliasCases.length).toBeGreaterThan(20);
+  });
+
+  /** A configuration file setting each option name to its value, nested as yamlPath says. */
+  function fileSetting(settings: [string, string][]): string {
+    const doc: Record<string, unknown> = {};
+    for (const [name, v] of settings) {
+      const p = yamlPath(name);
+      let cur = doc;
+      for (const k of p.slice(0, -1)) cur = (cur[k] ??= {}) as Record<string, unknown>;
+      cur[p[p.length - 1]] = v;
+    }
+    return cfgFile(YAML.stringify(doc));
+  }
+  const valueOf = (c: ReturnType<typeof loadConfig>, own: string) => c.entries().find(([k]) => k === own)![1];
+
+  test.each(aliasCases)('alias --%s sets %s, as a flag and as a YAML key', (alias, own, o) => {
+    const v = sample(o);
+    const want = valueOf(loadConfig(parseArgs([`--${own}=${v}`]).flags), own);
+    expect(want).not.toEqual(valueOf(loadConfig(new Map()), own));
+    expect(valueOf(loadConfig(parseArgs([`--${alias}=${v}`]).flags), own)).toEqual(want);
+    expect(valueOf(loadConfig(new Map([['config.file', fileSetting([[alias, v]])]])), own)).toEqual(want);
+  });
+
+  test.each(aliasCases)('--%s and --%s both given is refused as ambiguous, as flags and as YAML keys', (alias, own, o) => {
+    const v = sample(o);
+    expect(() => parseArgs([`--${own}=${v}`, `--${alias}=${v}`])).toThrow(`--${own} and --${alias} both set ${own}`);
+    const f = fileSetting([[own, v], [alias, v]]);
+    expect(() => loadConfig(new Map([['config.file', f]]))).toThrow(`${f}: ${yamlPath(own).join('.')} and ${yamlPath(alias).join('.')} both set ${own}`);
+  });
+
+  test('two aliases of one option are ambiguous too, and a flag under any name still overrides the file', () => {
+    expect(() => parseArgs(['--validation.max-length-label-name=5', '--validation.max-label-name-length=6'])).toThrow(/both set limits.max-label-name-length/);
+    const f = cfgFile('receiver:\n  hashrings_file: a.json\nreceive:\n  hashrings_file: b.json\n');
+    expect(() => loadConfig(new Map([['config.file', f]]))).toThrow(new RegExp(`${f}: receiver.hashrings_file and receive.hashrings_file both set receiver.hashrings-file`));
+    const g = cfgFile('receiver:\n  hashrings_file: a.json\n');
+    expect(loadConfig(parseArgs([`--config.file=${g}`, '--receive.hashrings-file=b.json']).flags).str('receiver.hashrings-file')).toBe('b.json');
+    // Giving the same name twice is no ambiguity: the last wins, as before.
+    expect(loadConfig(parseArgs(['--receive.replication-factor=2', '--receive.replication-factor=3']).flags).num('receiver.replication-factor')).toBe(3);
+  });
+
+  test('each per-tenant limit has one name: its flag is limits.<overrides key>, and rejections name a flag that exists', () => {
+    const fields = Object.keys(LIMIT_FLAGS) as (keyof typeof LIMIT_FLAGS)[];
+    expect(fields.length).toBe(6);
+    for (const f of fields) {
+      expect(optionNamed(LIMIT_FLAGS[f])?.flag).toBe(LIMIT_FLAGS[f]);
+      expect(yamlPath(LIMIT_FLAGS[f])).toEqual(['limits', LIMIT_YAML_KEYS[f]]);
+    }
+  });
+
+  test('no two options share a name, and no YAML key of one is a parent of another\'s', () => {
+    const names = OPTIONS.flatMap((o) => [o.flag, ...(o.aliases ?? [])]);
+    expect(new Set(names).size).toBe(names.length);
+    const paths = names.map((n) => yamlPath(n).join('.'));
+    for (const a of paths) for (const b of paths) expect(b.startsWith(`${a}.`)).toBe(false);
+  });
+
   test.each([
     [['--nope=1'], /unknown flag --nope/],
     [['--wal.fsync=sometimes'], /one of batch, none/],
     [['--receiver.creation-grace-period=soon'], /invalid duration/],
     [['--receiver.max-request-bytes=lots'], /invalid size/],
-    [['--validation.max-label-names-per-series=1.5'], /an integer/],
+    [['--limits.max-label-names-per-series=1.5'], /an integer/],
   ])('bad flags %j are refused clearly', (argv, msg) => {
     expect(() => loadConfig(parseArgs(argv).flags)).toThrow(msg);
   });

@@ -5,7 +5,27 @@ import { OPTIONS, type OptionFlag, type OptionSpec } from './options.js';
 
 export class ConfigError extends Error {}
 
-const BY_FLAG = new Map<string, OptionSpec>(OPTIONS.map((o) => [o.flag, o]));
+/** Every accepted name, an option's own and its aliases, to the option. */
+const BY_NAME = new Map<string, OptionSpec>();
+for (const o of OPTIONS) {
+  for (const name of [o.flag, ...(o.aliases ?? [])]) {
+    if (BY_NAME.has(name)) throw new Error(`option name ${name} is defined twice`);
+    BY_NAME.set(name, o);
+  }
+}
+
+/** The option a flag or alias names, or undefined. */
+export function optionNamed(name: string): OptionSpec | undefined {
+  return BY_NAME.get(name);
+}
+
+function namesOf(o: OptionSpec): string[] {
+  return [o.flag, ...(o.aliases ?? [])];
+}
+
+function ambiguous(o: OptionSpec, a: string, b: string, where: string): ConfigError {
+  return new ConfigError(`${where}${a} and ${b} both set ${o.flag} (${namesOf(o).filter((n) => n !== o.flag).join(', ')} ${o.aliases!.length > 1 ? 'are aliases' : 'is an alias'} of it); keep one`);
+}
 
 export type ConfigValue = string | number | boolean;
 
@@ -37,6 +57,7 @@ export function yamlPath(flag: string): string[] {
 
 export interface ParsedArgs {
   positional: string[];
+  /** By the option's own name, whichever alias was given. */
   flags: Map<string, string>;
   help: boolean;
 }
@@ -44,6 +65,7 @@ export interface ParsedArgs {
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const positional: string[] = [];
   const flags = new Map<string, string>();
+  const givenAs = new Map<string, string>();
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -58,18 +80,22 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const body = a.replace(/^--?/, '');
     const eq = body.indexOf('=');
     const name = eq >= 0 ? body.slice(0, eq) : body;
-    const spec = BY_FLAG.get(name);
+    const spec = BY_NAME.get(name);
     if (!spec) throw new ConfigError(`unknown flag --${name} (see strata --help)`);
-    if (eq >= 0) flags.set(name, body.slice(eq + 1));
-    else if (spec.type === 'bool' && (i + 1 >= argv.length || !/^(true|false)$/.test(argv[i + 1]))) flags.set(name, 'true');
+    const earlier = givenAs.get(spec.flag);
+    if (earlier !== undefined && earlier !== name) throw ambiguous(spec, `--${earlier}`, `--${name}`, '');
+    givenAs.set(spec.flag, name);
+    if (eq >= 0) flags.set(spec.flag, body.slice(eq + 1));
+    else if (spec.type === 'bool' && (i + 1 >= argv.length || !/^(true|false)$/.test(argv[i + 1]))) flags.set(spec.flag, 'true');
     else {
       if (i + 1 >= argv.length) throw new ConfigError(`flag --${name} needs a value`);
-      flags.set(name, argv[++i]);
+      flags.set(spec.flag, argv[++i]);
     }
   }
   return { positional, flags, help };
 }
 
+/** `flags` as parseArgs returns them: by each option's own name. */
 export function loadConfig(flags: ReadonlyMap<string, string>): Config {
   const values = new Map<string, ConfigValue>();
   for (const o of OPTIONS) values.set(o.flag, convert(o, o.default, 'default'));
@@ -83,11 +109,22 @@ export function loadConfig(flags: ReadonlyMap<string, string>): Config {
     }
     checkUnknownKeys(doc, [], file);
     for (const o of OPTIONS) {
-      const v = lookup(doc, yamlPath(o.flag));
-      if (v !== undefined) values.set(o.flag, convert(o, v, `${file}: ${yamlPath(o.flag).join('.')}`));
+      let found: { key: string; v: unknown } | undefined;
+      for (const name of namesOf(o)) {
+        const key = yamlPath(name).join('.');
+        const v = lookup(doc, yamlPath(name));
+        if (v === undefined) continue;
+        if (found) throw ambiguous(o, found.key, key, `${file}: `);
+        found = { key, v };
+      }
+      if (found) values.set(o.flag, convert(o, found.v, `${file}: ${found.key}`));
     }
   }
-  for (const [flag, v] of flags) values.set(flag, convert(BY_FLAG.get(flag)!, v, `--${flag}`));
+  for (const [flag, v] of flags) {
+    const o = BY_NAME.get(flag);
+    if (!o || o.flag !== flag) throw new Error(`loadConfig wants flags by their own names (as parseArgs returns them), got ${flag}`);
+    values.set(flag, convert(o, v, `--${flag}`));
+  }
   return new Config(values);
 }
 
@@ -100,8 +137,8 @@ function lookup(doc: unknown, path: string[]): unknown {
   return cur;
 }
 
-const KNOWN_PATHS = new Set(OPTIONS.flatMap((o) => {
-  const p = yamlPath(o.flag);
+const KNOWN_PATHS = new Set([...BY_NAME.keys()].flatMap((name) => {
+  const p = yamlPath(name);
   return p.map((_, i) => p.slice(0, i + 1).join('.'));
 }));
 

@@ -9,7 +9,8 @@ export function helpText(): string {
   lines.push('', 'Flags (each is also a key of the --config.file YAML, e.g. --http.address is http: {address: ...}):');
   for (const o of OPTIONS) {
     const def = o.default === '' ? '' : ` (default ${JSON.stringify(o.default)})`;
-    lines.push(`  --${o.flag}=<${o.values ? o.values.join('|') : o.type}>${def}`, `      ${o.help} [yaml: ${yamlPath(o.flag).join('.')}]`);
+    const aliases = o.aliases ? ` [aliases: ${o.aliases.map((a) => `--${a}`).join(', ')}]` : '';
+    lines.push(`  --${o.flag}=<${o.values ? o.values.join('|') : o.type}>${def}`, `      ${o.help} [yaml: ${yamlPath(o.flag).join('.')}]${aliases}`);
   }
   return lines.join('\n') + '\n';
 }

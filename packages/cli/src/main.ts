@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   // Checked before anything starts, as Prometheus refuses to start with a bad web config.
-  const files: [OptionFlag, (f: string) => unknown][] = [['web.config.file', loadWebConfig], ['receive.forward-client-config-file', loadHttpClientConfig], ['querier.store-client-config-file', loadHttpClientConfig]];
+  const files: [OptionFlag, (f: string) => unknown][] = [['web.config.file', loadWebConfig], ['receiver.forward-client-config-file', loadHttpClientConfig], ['querier.store-client-config-file', loadHttpClientConfig]];
   for (const [flag, load] of files) {
     try {
       if (config.str(flag)) load(config.str(flag));
@@ -50,13 +50,13 @@ async function main(argv: string[]): Promise<number> {
   if (component === 'all' || component === 'receiver') {
     let secret;
     try {
-      secret = ForwardAuth.from(config.str('receive.forward-secret'), config.str('receive.forward-secret-file'));
+      secret = ForwardAuth.from(config.str('receiver.forward-secret'), config.str('receiver.forward-secret-file'));
     } catch (e) {
-      process.stderr.write(`--receive.forward-secret-file: ${(e as Error).message}\n`);
+      process.stderr.write(`--receiver.forward-secret-file: ${(e as Error).message}\n`);
       return 2;
     }
-    if (config.str('receive.hashrings-file') && !secret) {
-      process.stderr.write('--receive.hashrings-file needs --receive.forward-secret-file: receivers sign the writes they forward with a secret they share, and refuse unsigned ones\n');
+    if (config.str('receiver.hashrings-file') && !secret) {
+      process.stderr.write('--receiver.hashrings-file needs --receiver.forward-secret-file: receivers sign the writes they forward with a secret they share, and refuse unsigned ones\n');
       return 2;
     }
   }

@@ -25,12 +25,23 @@ describe('error registry', () => {
     expect(e.detail).toBe(`x (err-strata-${id})`);
   });
 
-  test('no write-path rejection of bad data is ever 409 or 5xx', () => {
-    for (const [id, spec] of Object.entries(ERRORS)) {
-      expect(spec.status).not.toBe(409);
-      if (spec.errorType === 'bad_data') expect(spec.status).toBe(400);
-      if (id.startsWith('sample-')) expect(spec.status).toBe(400);
-    }
+  // What a write can be refused with for its content, its size or its credentials: data a retry can
+  // never get accepted. A 5xx (or 429 with retry_on_http_429) would have Prometheus resend it forever,
+  // blocking its queue; 409, which Cortex-era receivers answered for some of these, stays unused so
+  // every permanent rejection reads the same to a client.
+  const WRITE_REJECTIONS: ErrorId[] = [
+    'missing-metric-name', 'invalid-metric-name', 'invalid-label-name', 'invalid-label-value', 'duplicate-label-names',
+    'labels-not-sorted', 'max-label-names-per-series', 'label-name-too-long', 'label-value-too-long', 'sample-too-far-in-future',
+    'sample-too-old', 'sample-duplicate-timestamp', 'max-series-per-tenant', 'unsupported-sample-type', 'invalid-request-body',
+    'invalid-symbol-reference', 'missing-tenant', 'unauthorized', 'unauthenticated-internal-request', 'invalid-tenant',
+    'request-too-large', 'unsupported-content-type', 'unsupported-content-encoding',
+  ];
+  const badData = (Object.keys(ERRORS) as ErrorId[]).filter((id) => ERRORS[id].errorType === 'bad_data' || id.startsWith('sample-'));
+
+  test.each([...new Set([...WRITE_REJECTIONS, ...badData])])('%s, a rejection of data that can never be accepted, is a 4xx other than 409 and 429', (id) => {
+    const status: number = ERRORS[id].status;
+    expect(status >= 400 && status < 500 && status !== 409 && status !== 429 ? 'permanent 4xx' : status).toBe('permanent 4xx');
+    if (badData.includes(id)) expect(status).toBe(400);
   });
 
   test('status can be overridden (rate limit answered 429 when configured)', () => {

@@ -1,8 +1,8 @@
-export * from './labels.js';
-export * from './matchers.js';
-export * from './regex.js';
-export * from './pace.js';
-export * from './storage.js';
-export * from './errors.js';
-export * from './merge.js';
-export * from './tenant-id.js';
+export { Labels, LabelsBuilder, METRIC_NAME, isValidLegacyLabelName, isValidLegacyMetricName } from './labels.js';
+export { Matcher, type MatchType } from './matchers.js';
+export { compileRegex, type CompiledRegex, type RegexGroups } from './regex.js';
+export { pace, setPaceSlice, sortPaced } from './pace.js';
+export { type MetricMetadata, type Querier, type QueryBudget, type Queryable, type SelectHints, type Series } from './storage.js';
+export { StrataError, isStrataError, toStrataError, type ErrorId } from './errors.js';
+export { MergeQuerier } from './merge.js';
+export { checkTenantId, tenantIdProblem } from './tenant-id.js';

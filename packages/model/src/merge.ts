@@ -1,7 +1,7 @@
 /**
  * Merges several Queriers into one: series with equal labels become one series whose samples
- * are merged by timestamp (on equal timestamps the first querier's sample wins). Used for the
- * head plus its blocks now, and the querier's fan-out over stores later.
+ * are merged by timestamp (on equal timestamps the first querier's sample wins). Used for a head
+ * with its blocks, the store gateway's blocks, and the querier's fan-out over stores.
  */
 import { Labels } from './labels.js';
 import type { Matcher } from './matchers.js';

@@ -1,6 +1,6 @@
 /**
- * The read contract every series source implements: the head (now), blocks, the store gateway
- * and the querier's fan-out (later). The PromQL engine and the series/label APIs only see this.
+ * The read contract every series source implements: the head, blocks, the store gateway and the
+ * querier's fan-out over stores. The PromQL engine and the series/label APIs only see this.
  */
 import type { Labels } from './labels.js';
 import type { Matcher } from './matchers.js';

@@ -1,6 +1,4 @@
-export * from './bucket.js';
-export * from './filesystem.js';
-export * from './s3.js';
-export * from './prefixed.js';
-export * from './config.js';
-export * from './metrics.js';
+export { bucketByteSource, type Bucket } from './bucket.js';
+export { FilesystemBucket } from './filesystem.js';
+export { bucketFromConfig } from './config.js';
+export { instrumentBucket } from './metrics.js';

@@ -2,7 +2,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { instrumentBucket, S3Bucket } from '../src/index.js';
+import { instrumentBucket } from '../src/index.js';
+import { S3Bucket } from '../src/s3.js';
 import { bucketContract } from './bucket-contract.js';
 import { startS3Server as startS3 } from './s3-server.js';
 

@@ -1,5 +1,5 @@
-export * from './ast.js';
-export * from './parser/index.js';
+export { ParseError, type Expr } from './ast.js';
+export { parse, parseDurationLiteral, parseNumberLiteral } from './parser/index.js';
 export { Engine, type QueryResult, type QueryOutcome, type InstantSample, type RangeSeries, type QueryOptions } from './engine/engine.js';
 export { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './engine/context.js';
 export { formatFloat } from './engine/math.js';

@@ -1,6 +1,6 @@
 /**
  * The Prometheus read API of the querier: PromQL, series, label and metadata endpoints over any
- * Queryable (the local head now; the fan-out over receivers and store gateways later).
+ * Queryable: a receiver's head and blocks, or the querier's fan-out over receivers and store gateways.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MetricMetadata, Querier, Queryable } from '@strata/model';

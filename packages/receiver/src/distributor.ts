@@ -116,7 +116,7 @@ export class Distributor {
     this.send = opts.forwarder ?? ((...a) => this.forward(...a));
     const c = opts.coalesce;
     this.batcher = c && c.maxDelayMs > 0 ? new ForwardBatcher({ ...c, send: (ep, tenant, parts) => this.sendParts(ep, tenant, parts) }) : undefined;
-    this.batchShares = new Histogram({ name: 'strata_receiver_forward_batch_shares', help: 'Shares per request forwarded to a replica (coalesced within --receive.forward-coalesce-delay).', buckets: [1, 2, 4, 8, 16, 32], registers: [opts.registry] });
+    this.batchShares = new Histogram({ name: 'strata_receiver_forward_batch_shares', help: 'Shares per request forwarded to a replica (coalesced within --receiver.forward-coalesce-delay).', buckets: [1, 2, 4, 8, 16, 32], registers: [opts.registry] });
     this.forwards = new Counter({ name: 'strata_receiver_forward_requests_total', help: 'Remote-write requests forwarded to replica owners, by endpoint and outcome.', labelNames: ['endpoint', 'outcome'], registers: [opts.registry] });
     const rings = opts.rings;
     const rf = opts.replicationFactor;
@@ -143,7 +143,7 @@ export class Distributor {
   /** The ring serving this tenant, able to hold RF distinct replicas; otherwise a retryable error. */
   ringFor(tenant: string): Hashring {
     const ring = this.opts.rings()?.forTenant(tenant);
-    if (!ring) throw new StrataError('ring-unavailable', `no hashring serves tenant ${JSON.stringify(tenant)}; check --receive.hashrings-file`, { retryAfter: 5 });
+    if (!ring) throw new StrataError('ring-unavailable', `no hashring serves tenant ${JSON.stringify(tenant)}; check --receiver.hashrings-file`, { retryAfter: 5 });
     if (ring.endpoints.length < this.opts.replicationFactor) {
       const e = new InsufficientEndpointsError(ring.name, ring.endpoints.length, this.opts.replicationFactor);
       throw new StrataError('ring-unavailable', `${e.message}; writes resume when the ring has enough endpoints`, { retryAfter: 5 });

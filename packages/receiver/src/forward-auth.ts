@@ -83,12 +83,12 @@ export function internalHeaderGuard(registry: Registry, auth: ForwardAuth | unde
   };
   return (req, tenant, body) => {
     if (!INTERNAL_HEADERS.some((h) => req.headers[h] !== undefined)) return;
-    if (!auth) refuse('no-secret', 'this receiver has no --receive.forward-secret-file, so it accepts no forwarded writes');
+    if (!auth) refuse('no-secret', 'this receiver has no --receiver.forward-secret-file, so it accepts no forwarded writes');
     const sig = req.headers[FORWARD_SIGNATURE_HEADER];
     if (typeof sig !== 'string') refuse('missing-signature', `the request has no ${FORWARD_SIGNATURE_HEADER}`);
     const sel = req.headers[SERIES_SELECTION_HEADER];
     if (!auth!.verify(sig as string, tenant, String(req.headers['content-type'] ?? ''), typeof sel === 'string' ? sel : '', body)) {
-      refuse('bad-signature', `its ${FORWARD_SIGNATURE_HEADER} does not match (a different --receive.forward-secret-file, or an altered request)`);
+      refuse('bad-signature', `its ${FORWARD_SIGNATURE_HEADER} does not match (a different --receiver.forward-secret-file, or an altered request)`);
     }
   };
 }

@@ -29,12 +29,12 @@ const KEYS: Record<string, keyof TenantLimits> = {
 
 /** The flag that sets each limit's default, named in rejection messages. */
 export const LIMIT_FLAGS: Record<keyof TenantLimits, string> = {
-  ingestionRate: 'distributor.ingestion-rate-limit',
-  ingestionBurstSize: 'distributor.ingestion-burst-size',
-  maxGlobalSeriesPerUser: 'ingester.max-global-series-per-user',
-  maxLabelNamesPerSeries: 'validation.max-label-names-per-series',
-  maxLabelNameLength: 'validation.max-label-name-length',
-  maxLabelValueLength: 'validation.max-label-value-length',
+  ingestionRate: 'limits.ingestion-rate',
+  ingestionBurstSize: 'limits.ingestion-burst-size',
+  maxGlobalSeriesPerUser: 'limits.max-global-series-per-user',
+  maxLabelNamesPerSeries: 'limits.max-label-names-per-series',
+  maxLabelNameLength: 'limits.max-label-name-length',
+  maxLabelValueLength: 'limits.max-label-value-length',
 };
 
 export const LIMIT_YAML_KEYS: Record<keyof TenantLimits, string> = Object.fromEntries(Object.entries(KEYS).map(([k, v]) => [v, k])) as Record<keyof TenantLimits, string>;

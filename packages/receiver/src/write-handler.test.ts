@@ -3,6 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { Labels, Matcher } from '@strata/model';
 import { encodeWriteRequestV1, encodeWriteRequestV2, snappyEncode, type SeriesToWrite } from '@strata/remote';
@@ -34,13 +35,13 @@ const NOW = Date.UTC(2026, 0, 1);
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-async function start(cfg: Partial<WriteHandlerConfig> = {}, limits: Partial<TenantLimits> = {}, overridesFile?: string, memory?: MemoryBudget): Promise<Server> {
+async function start(cfg: Partial<WriteHandlerConfig> = {}, limits: Partial<TenantLimits> = {}, overridesFile?: string, memory?: MemoryBudget, logger?: Logger): Promise<Server> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-recv-'));
   dirs.push(dir);
   const db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 30 * 60_000, samplesPerChunk: 120, maxSeries: 0 } });
   const registry = new Registry();
   const metadata = new MetadataStore();
-  const lim = new Limits({ defaults: { ...DEFAULTS, ...limits }, overridesFile, reloadIntervalMs: 50 });
+  const lim = new Limits({ defaults: { ...DEFAULTS, ...limits }, overridesFile, reloadIntervalMs: 50, logger });
   const handler = createWriteHandler({
     memory,
     storage: db,
@@ -210,7 +211,7 @@ describe('limits and overload', () => {
       const r = await send(s.url, v1(ts({ __name__: 'a' }, [[NOW, 2]]), ts({ __name__: 'c' })));
       expect(r.status).toBe(400);
       expect(r.body).toContain('err-strata-max-series-per-tenant');
-      expect(r.body).toContain('--ingester.max-global-series-per-user');
+      expect(r.body).toContain('--limits.max-global-series-per-user');
       expect(await count(s.db, 'a')).toBe(2);
     } finally {
       await s.close();
@@ -275,17 +276,26 @@ describe('limits and overload', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'strata-limits-')), 'limits.yaml');
     dirs.push(path.dirname(file));
     fs.writeFileSync(file, 'overrides:\n  anonymous:\n    max_label_names_per_series: 2\n');
-    const s = await start({}, {}, file);
+    // The reloads' log lines show that the watcher did read each edit (a bad one included).
+    const logged: string[] = [];
+    const s = await start({}, {}, file, undefined, pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line).msg) }));
+    const until = async (what: string, done: () => boolean) => {
+      for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+      if (!done()) throw new Error(`timed out waiting for ${what}`);
+    };
+    const reloads = () => logged.filter((m) => m === 'limits reloaded').length;
     try {
       expect((await send(s.url, v1(ts({ __name__: 'a', b: '1', c: '1' })))).status).toBe(400);
+      const before = reloads();
       fs.writeFileSync(file, 'overrides:\n  anonymous:\n    max_label_names_per_series: 10\n');
       fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
-      await new Promise((r) => setTimeout(r, 200));
+      await until('the good edit to be reloaded', () => reloads() > before);
       expect((await send(s.url, v1(ts({ __name__: 'a', b: '1', c: '1' })))).status).toBe(204);
       fs.writeFileSync(file, 'overrides: [not, a, mapping');
       fs.utimesSync(file, new Date(), new Date(Date.now() + 10000));
-      await new Promise((r) => setTimeout(r, 200));
+      await until('the bad edit to be read and refused', () => logged.includes('limits file not reloaded; keeping the previous limits'));
       expect(s.limits.forTenant('anonymous').maxLabelNamesPerSeries).toBe(10);
+      expect((await send(s.url, v1(ts({ __name__: 'a', b: '1', c: '1' })))).status).toBe(204);
     } finally {
       await s.close();
     }

@@ -4,7 +4,7 @@
  * unchanged with a selection instead of re-encoding and re-compressing a share: the peer
  * decompresses a little more, the router compresses nothing.
  *
- * Header form: `<series count>:<bitmap, base64url>`; bit i (LSB first) selects series i.
+ * Header format: docs/format/series-selection.md.
  */
 import { StrataError } from '@strata/model';
 

@@ -1,4 +1,3 @@
-export * from './config.js';
-export * from './hash.js';
-export * from './hashring.js';
-export * from './watcher.js';
+export { hashString } from './hash.js';
+export { Hashrings, InsufficientEndpointsError, writeQuorum, type Hashring } from './hashring.js';
+export { watchHashrings } from './watcher.js';

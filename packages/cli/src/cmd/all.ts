@@ -34,9 +34,9 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   registerTsdbMetrics(registry, () => db);
   const bucket = openBucket(cfg.str('objstore.config-file'), storagePath, registry);
   const shipping = new Shipping(bucket, () => db, cfg.num('tsdb.retention.local'), registry, logger);
-  const replicaLabel = cfg.str('receive.replica-label');
-  const replicaName = cfg.str('receive.replica-name') || os.hostname();
-  const tenantLabel = cfg.str('receive.tenant-label');
+  const replicaLabel = cfg.str('receiver.replica-label');
+  const replicaName = cfg.str('receiver.replica-name') || os.hostname();
+  const tenantLabel = cfg.str('receiver.tenant-label');
   const tsdb = await TSDB.open({
     onFsync: (s) => fsyncs.observe(s),
     blockDurationMs: cfg.num('tsdb.block-duration'),
@@ -55,21 +55,21 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   void shipping.syncAll().catch((e) => logger.error({ err: e }, 'shipping failed'));
   const limits = new Limits({
     defaults: {
-      ingestionRate: cfg.num('distributor.ingestion-rate-limit'),
-      ingestionBurstSize: cfg.num('distributor.ingestion-burst-size'),
-      maxGlobalSeriesPerUser: cfg.num('ingester.max-global-series-per-user'),
-      maxLabelNamesPerSeries: cfg.num('validation.max-label-names-per-series'),
-      maxLabelNameLength: cfg.num('validation.max-label-name-length'),
-      maxLabelValueLength: cfg.num('validation.max-label-value-length'),
+      ingestionRate: cfg.num('limits.ingestion-rate'),
+      ingestionBurstSize: cfg.num('limits.ingestion-burst-size'),
+      maxGlobalSeriesPerUser: cfg.num('limits.max-global-series-per-user'),
+      maxLabelNamesPerSeries: cfg.num('limits.max-label-names-per-series'),
+      maxLabelNameLength: cfg.num('limits.max-label-name-length'),
+      maxLabelValueLength: cfg.num('limits.max-label-value-length'),
     },
     overridesFile: cfg.str('limits.file') || undefined,
     logger,
   });
   const metadata = new MetadataStore();
   let distributor: Distributor | undefined;
-  const forwardAuth = ForwardAuth.from(cfg.str('receive.forward-secret'), cfg.str('receive.forward-secret-file'));
+  const forwardAuth = ForwardAuth.from(cfg.str('receiver.forward-secret'), cfg.str('receiver.forward-secret-file'));
   let stopWatch: (() => void) | undefined;
-  const ringsFile = cfg.str('receive.hashrings-file');
+  const ringsFile = cfg.str('receiver.hashrings-file');
   if (ringsFile) {
     let rings: Hashrings | undefined;
     stopWatch = watchHashrings(ringsFile, (c) => {
@@ -78,14 +78,14 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     }, { intervalMs: 2000, onError: (e) => logger.error({ err: e.message }, 'hashrings file not applied; keeping the previous rings') });
     distributor = new Distributor({
       rings: () => rings,
-      self: cfg.str('receive.local-endpoint') || cfg.str('http.address'),
-      replicationFactor: cfg.num('receive.replication-factor'),
-      forwardTimeoutMs: cfg.num('receive.forward-timeout'),
+      self: cfg.str('receiver.local-endpoint') || cfg.str('http.address'),
+      replicationFactor: cfg.num('receiver.replication-factor'),
+      forwardTimeoutMs: cfg.num('receiver.forward-timeout'),
       // Batches stay well under the peers' request size limit (the same flag on every receiver).
-      coalesce: { maxDelayMs: cfg.num('receive.forward-coalesce-delay'), maxBytes: Math.min(4 * 1024 * 1024, cfg.num('receiver.max-request-bytes') / 2) },
+      coalesce: { maxDelayMs: cfg.num('receiver.forward-coalesce-delay'), maxBytes: Math.min(4 * 1024 * 1024, cfg.num('receiver.max-request-bytes') / 2) },
       tenantHeader: tenancy.header,
       registry,
-      client: httpClientFrom(cfg.str('receive.forward-client-config-file')),
+      client: httpClientFrom(cfg.str('receiver.forward-client-config-file')),
       forwardAuth,
     });
     const d = distributor;

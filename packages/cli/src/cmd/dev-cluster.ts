@@ -41,11 +41,11 @@ export async function runDevCluster(cfg: Config, bin: string): Promise<void> {
       `--http.address=127.0.0.1:${p}`,
       `--storage.path=${path.join(root, `receiver-${i + 1}`)}`,
       `--objstore.config-file=${objstore}`,
-      `--receive.hashrings-file=${hashrings}`,
-      `--receive.forward-secret-file=${secret}`,
-      '--receive.replication-factor=3',
-      `--receive.local-endpoint=127.0.0.1:${p}`,
-      `--receive.replica-name=receiver-${i + 1}`,
+      `--receiver.hashrings-file=${hashrings}`,
+      `--receiver.forward-secret-file=${secret}`,
+      '--receiver.replication-factor=3',
+      `--receiver.local-endpoint=127.0.0.1:${p}`,
+      `--receiver.replica-name=receiver-${i + 1}`,
     ]),
   );
   gwPorts.forEach((p, i) =>

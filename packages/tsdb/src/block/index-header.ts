@@ -2,7 +2,7 @@
  * The index header of a block: the byte ranges of its index file that opening it needs (file
  * header, TOC, symbol table, postings offset table). Built once, stored beside the block in the
  * bucket and on the gateway's disk, so opening a block costs no reads of the index itself.
- * Format: "STRIDXH1", u32 range count, per range: f64 offset, u32 length, bytes; u32 CRC32C.
+ * Byte format: docs/format/block.md#index-header-stratas-own.
  */
 import { crc32c } from '@node-rs/crc32';
 import type { ByteSource } from './bytesource.js';

@@ -1,6 +1,7 @@
 /**
  * Reads an index file (format v2) through ranged reads: the TOC, the symbol table and the
  * postings offset table at open; postings lists and series entries on demand. Never the whole file.
+ * Byte format: docs/format/block.md#index-v2.
  */
 import { crc32c } from '@node-rs/crc32';
 import { Labels, type Matcher } from '@strata/model';

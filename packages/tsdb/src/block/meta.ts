@@ -1,4 +1,4 @@
-/** meta.json of a block: Prometheus' fields plus the Thanos section that Thanos tools read. */
+/** meta.json of a block: Prometheus' fields plus the Thanos section that Thanos tools read (docs/format/block.md#metajson). */
 export interface BlockMeta {
   ulid: string;
   /** Inclusive start and exclusive end in ms. */

@@ -1,7 +1,7 @@
 /**
  * A block opened for queries: meta.json, the index through ranged reads, and chunks read one by
  * one from their segment files. Implements the Querier contract, so PromQL runs over blocks
- * exactly as over the head.
+ * exactly as over the head. Byte format: docs/format/block.md.
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';

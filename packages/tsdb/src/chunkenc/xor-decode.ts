@@ -4,7 +4,7 @@
  * reader costs a loop per field). The chunk is first loaded into a scratch array of big-endian
  * 32-bit words padded with zeros, so a window is two loads and windows past the end read zeros
  * instead of going out of bounds; running past the real end is detected once per sample.
- * XORIterator (xor.ts) stays the reference and the general cursor.
+ * XORIterator (xor.ts) stays the reference and the general cursor. Byte format: docs/format/chunk.md.
  */
 import { ChunkCorruptError } from './bits.js';
 

@@ -1,10 +1,7 @@
 /**
  * Prometheus' XOR ("Gorilla") float chunk, bit-exact with Prometheus' encoding so head chunks can
- * be written into blocks unchanged. Layout: 2-byte big-endian sample count, then a bit stream:
- * t0 as signed varint, v0 as 64 raw bits; t1-t0 as unsigned varint and v1 XOR-encoded; then each
- * timestamp as a delta-of-delta in buckets of 14/17/20/64 bits and each value XOR-encoded against
- * the previous one, re-using the previous leading/trailing-zero window when the new bits fit in it.
- * Values are carried as raw bits end to end so NaN payloads (the staleness marker) survive.
+ * be written into blocks unchanged. Byte format: docs/format/chunk.md. Values are carried as raw
+ * bits end to end so NaN payloads (the staleness marker) survive.
  */
 import { BitReader, BitWriter, ChunkCorruptError } from './bits.js';
 import { decodeXORBits } from './xor-decode.js';

@@ -1,10 +1,6 @@
 /**
  * A head snapshot, written on clean shutdown so the next start loads chunks instead of replaying
- * the whole WAL. Layout: magic "STRSNAP1", u32 WAL segment and f64 offset the snapshot covers up
- * to, u32 series count, then per series: u32 ref, labels (u32 count, per string u32 length +
- * UTF-8), f64 maxT, u32 last value bits lo/hi, u32 chunk count, per chunk f64 minT, f64 maxT,
- * u32 length, bytes (the open chunk is stored closed), u32 out-of-order count, per sample f64 t,
- * u32 lo, u32 hi; finally u32 CRC32-Castagnoli of everything before it. Both directions stream,
+ * the whole WAL. Byte format: docs/format/wal.md#head-snapshot. Both directions stream,
  * so neither the file size nor the head size is bounded by a single buffer (Node refuses to read
  * files over 2 GiB whole), and a damaged file is refused with a reason, never thrown.
  */

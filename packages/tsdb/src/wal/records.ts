@@ -1,8 +1,5 @@
 /**
- * WAL records. Frame: u32 length of (type + payload), u32 CRC32-Castagnoli of (type + payload),
- * u8 type, payload; all little-endian. Series: u32 ref, uvarint label count, then per string
- * uvarint length + UTF-8 bytes. Samples: u32 count, then per sample u32 ref, f64 timestamp,
- * u32 value bits low, u32 value bits high (20 bytes, values kept bit-exact).
+ * WAL records (series, samples), encoded and decoded. Byte format: docs/format/wal.md#records.
  */
 import { crc32c } from '@node-rs/crc32';
 import { Labels } from '@strata/model';

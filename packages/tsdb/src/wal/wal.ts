@@ -3,6 +3,7 @@
  * flight are written together by the next one, so concurrent requests share fsyncs; a caller's
  * promise resolves only once an fsync covering its record has completed (fsync 'batch').
  * Replay streams records segment by segment; a torn or corrupt tail is cut off, not fatal.
+ * Segments and replay: docs/format/wal.md.
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
