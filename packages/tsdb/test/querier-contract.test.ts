@@ -98,9 +98,6 @@ querierContract(
     };
   },
   {
-    knownBugs: {
-      'labelNames no matchers over before all data': BLOCK_READER_BUG,
-      'labelValues no matchers over before all data': BLOCK_READER_BUG,
-    },
+    knownBugs: [{ cases: /^label(Names|Values) no matchers over before all data$/, bug: BLOCK_READER_BUG }],
   },
 );
