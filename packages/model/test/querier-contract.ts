@@ -337,6 +337,51 @@ const LABEL_MATCHERS: [string, Matcher[]][] = [
   ...MATCHER_SETS.filter(([n]) => /env|missing="x"|gappy|up",job|__name__=~"http|instance=~"a\.\*"/.test(n)),
 ];
 
+/** Deterministic PRNG (mulberry32): the random cases are the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const escapeRegex = (v: string) => v.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+
+/**
+ * Random matcher sets over the dataset's names and values (and a missing name), each with at
+ * least one matcher not matching "" as PromQL requires of a selector, with random time ranges.
+ */
+export function randomCases(seed: number, n: number): { matchers: Matcher[]; hints: SelectHints }[] {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const names = [...namesOf(DATASET.series), 'missing'];
+  const out: { matchers: Matcher[]; hints: SelectHints }[] = [];
+  while (out.length < n) {
+    const ms: Matcher[] = [];
+    for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) {
+      const name = pick(names);
+      const values = [...valuesOf(DATASET.series, name), '', 'nope'];
+      const type = pick(['=', '!=', '=~', '!~'] as const);
+      if (type === '=' || type === '!=') ms.push(m(type, name, pick(values)));
+      else {
+        const alts = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => escapeRegex(pick(values)));
+        let re = alts.join('|');
+        if (rnd() < 0.3) re = `(${re}).*`;
+        if (rnd() < 0.2) re = `(?i)${re.toUpperCase()}`;
+        ms.push(m(type, name, re));
+      }
+    }
+    if (ms.every((x) => x.matchesEmpty())) continue;
+    const start = T0 - 30 * MINUTE + Math.floor(rnd() * (T_END - T0 + HOUR));
+    out.push({ matchers: ms, hints: { start, end: start + Math.floor(rnd() * 2 * HOUR) } });
+  }
+  return out;
+}
+
 export function querierContract(name: string, make: (ds: Dataset) => Promise<QuerierUnderTest>, opts: ContractOptions = {}): void {
   describe(`${name}: querier contract`, () => {
     let q: Querier;
@@ -427,6 +472,26 @@ export function querierContract(name: string, make: (ds: Dataset) => Promise<Que
         });
       }
     }
+
+    check('random matcher sets × time ranges (seeded): select and series agree with the reference', async () => {
+      let nonEmpty = 0;
+      for (const { matchers: ms, hints: h } of randomCases(11, 150)) {
+        const what = `{${ms.join(',')}} over [${h.start - T0}, ${h.end - T0}] ms after T0`;
+        const want = referenceSelect(DATASET, ms, h);
+        if (want.length > 0) nonEmpty++;
+        const diff = firstDifference(await q.select(ms, { ...h }), want);
+        expect(diff && `select ${what}: ${diff}`).toBeUndefined();
+        const keys = (ls: readonly Labels[]) => ls.map((l) => l.toString()).sort();
+        const problem = between(
+          keys(await q.series(ms, { ...h })),
+          keys(want.map((s) => s.labels)),
+          keys(allowedSeries(DATASET, ms, h, tol).map((s) => s.labels)),
+        );
+        expect(problem && `series ${what}: ${problem}`).toBeUndefined();
+      }
+      // Not a vacuous draw: a fair share of the sets select data.
+      expect(nonEmpty).toBeGreaterThan(30);
+    });
 
     const wide = [m('=~', '__name__', '.+')];
     const total = DATASET.series.length;
