@@ -220,6 +220,9 @@ export class MemSeries {
       vs = mvs;
       k = m;
     }
+    // Chunks overlapping the range may still hold no sample inside it (a range between two
+    // samples): no series then, as a block answers.
+    if (k === 0) return undefined;
     return { timestamps: ts.subarray(0, k), values: vs.subarray(0, k) };
   }
 }
