@@ -5,7 +5,7 @@
  * by timestamp. A failed store fails the query with its name, unless partial responses are
  * allowed, in which case it becomes a warning.
  */
-import { LabelsBuilder, MergeQuerier, StrataError, type Labels, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
+import { Labels, LabelsBuilder, MergeQuerier, StrataError, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
 
 export interface Store {
   name: string;
@@ -133,7 +133,8 @@ class FanoutQuerier implements WarningQuerier {
       const d = this.dedupLabels(l);
       byKey.set(d.key(), d);
     }
-    const out = [...byKey.values()].sort((a, b) => (a.key() < b.key() ? -1 : 1));
+    // Label order, as every Querier answers (key() order differs: it compares length-prefixed strings).
+    const out = [...byKey.values()].sort(Labels.compare);
     return hints.limit ? out.slice(0, hints.limit) : out;
   }
 

@@ -121,6 +121,8 @@ class RemoteQuerier implements Querier {
         }
       }
       out.push({ labels: cs.labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) });
+      // Remote-read has no limit field; the stream comes in label order, so the first ones are kept.
+      if (hints.limit && out.length >= hints.limit) break;
     }
     return out;
   }
@@ -137,7 +139,10 @@ class RemoteQuerier implements Querier {
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
     const p = new URLSearchParams();
     p.append('match[]', selector(matchers));
-    return (await this.api<Record<string, string>[]>('/api/v1/series', p, hints)).map((o) => Labels.fromObject(o));
+    if (hints.limit) p.set('limit', String(hints.limit));
+    // The store answers in label order; cut here too, for a store that ignores limit=.
+    const found = (await this.api<Record<string, string>[]>('/api/v1/series', p, hints)).map((o) => Labels.fromObject(o));
+    return hints.limit ? found.slice(0, hints.limit) : found;
   }
 
   async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {

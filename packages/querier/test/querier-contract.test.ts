@@ -68,37 +68,10 @@ async function fanout(parts: Dataset[]) {
   };
 }
 
-/** Found by this suite, left to the fan-out's owner (its sources are being edited meanwhile). */
-const FANOUT_SERIES_ORDER =
-  'FanoutQuerier.series sorts by Labels.key() (length-prefixed strings), not Labels.compare, so series come out of label order and hints.limit keeps the wrong ones';
-/** The cases that fail by it: those whose answer has two or more series (limit 1 happens to keep the right one). */
-const MISORDERED = [
-  ...[
-    '{__name__="http_requests_total"}',
-    '{__name__=~"http_.*|cpu_seconds"}',
-    '{__name__!~"http_.*",instance="a"}',
-    '{instance=~"b"} (anchored: not "ab")',
-    '{instance=~"a.*",instance!="ab"}',
-    '{job=~"(?i)API"}',
-    '{__name__="cpu_seconds",env=""}',
-    '{env!=""}',
-    '{env=~".+"}',
-    '{env=~".*"} (matches every series)',
-    '{__name__=~"cpu_seconds|"} (regex matching "" too)',
-    '{__name__="cpu_seconds",missing!="x"}',
-    '{__name__="special"}',
-    '{__name__="gappy"}',
-    '{__name__=~".+"} (every series)',
-  ].map((m) => `series order ${m}: sorted by labels, each once`),
-  ...[3, 30, 31].map((n) => `limit: series with hints.limit ${n} returns the first ${n} label sets`),
-  'limit: series with hints.limit 36 returns the first 31 label sets',
-];
-const fanoutBugs = { knownBugs: [{ cases: MISORDERED, bug: FANOUT_SERIES_ORDER }] };
 
 querierContract(
   'fan-out over two stores holding alternate series',
   (ds) => fanout([subset(ds, (_, i) => i % 2 === 0), subset(ds, (_, i) => i % 2 === 1)]),
-  fanoutBugs,
 );
 
 // Not on a block boundary: the series of the middle block are split between the two stores.
@@ -106,7 +79,6 @@ const SPLIT = T0 + HOUR + 45 * 60_000;
 querierContract(
   'fan-out over two stores holding the older and the newer samples',
   (ds) => fanout([timeSlice(ds, -Infinity, SPLIT), timeSlice(ds, SPLIT + 1, Infinity)]),
-  fanoutBugs,
 );
 
 querierContract(
@@ -136,13 +108,6 @@ querierContract(
         // Prometheus' /api/v1/series and label endpoints answer 400 to such a selector; remote-read (select) takes it.
         cases: /^(series|series order|labelNames|labelValues) (\{env=~"\.\*"\}|\{__name__=~"cpu_seconds\|"\})/,
         reason: 'the series/label HTTP APIs refuse a selector whose every matcher matches the empty string',
-      },
-    ],
-    knownBugs: [
-      {
-        // Limits at or above the number of series pass: nothing to cut.
-        cases: /^limit: ((select|series) with hints.limit (1|3|30) |a limit on a narrow)/,
-        bug: 'RemoteQuerier ignores hints.limit: remote-read has no limit field and the answer is not cut client-side (nor is limit= sent to /api/v1/series)',
       },
     ],
   },

@@ -77,10 +77,6 @@ function asBlockSeries(s: Series): BlockSeries {
   return { labels: s.labels, chunks };
 }
 
-/** Left to the block readers' owner (found by this suite); the block set and the TSDB filter blocks by range first. */
-const BLOCK_READER_BUG =
-  'BlockReader.labelNames/labelValues without matchers answer from the whole index, ignoring a range outside the block';
-
 querierContract(
   'one block read by BlockReader',
   async (ds) => {
@@ -96,8 +92,5 @@ querierContract(
       },
       labelTimeTolerance: { blocks: [meta] },
     };
-  },
-  {
-    knownBugs: [{ cases: /^label(Names|Values) no matchers over before all data$/, bug: BLOCK_READER_BUG }],
   },
 );

@@ -159,7 +159,7 @@ export class BlockReader implements Querier {
    * before the chunks are read.
    */
   async selectChunks(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesChunks[]> {
-    if (this.meta.maxTime <= hints.start || this.meta.minTime > hints.end) return [];
+    if (!this.overlaps(hints)) return [];
     const ids = await this.index.select(matchers);
     hints.budget?.series(ids.length);
     hints.signal?.throwIfAborted();
@@ -206,7 +206,13 @@ export class BlockReader implements Querier {
     return out.sort(Labels.compare);
   }
 
+  /** Whether the block's [minTime, maxTime) meets the hints' inclusive range. */
+  private overlaps(hints: SelectHints): boolean {
+    return this.meta.maxTime > hints.start && this.meta.minTime <= hints.end;
+  }
+
   async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    if (!this.overlaps(hints)) return [];
     if (matchers.length === 0) return this.index.labelNames();
     const names = new Set<string>();
     for (const l of await this.series(matchers, hints)) l.forEach((n) => names.add(n));
@@ -214,6 +220,7 @@ export class BlockReader implements Querier {
   }
 
   async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    if (!this.overlaps(hints)) return [];
     if (matchers.length === 0) return this.index.labelValues(name).sort();
     const values = new Set<string>();
     for (const l of await this.series(matchers, hints)) {
