@@ -24,6 +24,16 @@ export interface SelectHints {
    * exhausting memory.
    */
   budget?: QueryBudget;
+  /**
+   * Thanos' partial_response for this query: answer from the stores that can when some fail.
+   * Unset: the implementation's default.
+   */
+  partialResponse?: boolean;
+  /**
+   * Receives what the caller should be told without failing the query (Prometheus' warning
+   * annotations), such as a store left out of a partial response.
+   */
+  warn?: (message: string) => void;
 }
 
 export interface QueryBudget {

@@ -32,11 +32,6 @@ interface SharedSelect {
   warnings: string[];
 }
 
-/** A querier that also reports the warnings of a partial response. */
-export interface WarningQuerier extends Querier {
-  warnings: string[];
-}
-
 export class FanoutQueryable implements Queryable {
   private readonly inflight: Map<string, Promise<SharedSelect>> | undefined;
 
@@ -47,21 +42,27 @@ export class FanoutQueryable implements Queryable {
     if (opts.coalesce) this.inflight = new Map();
   }
 
-  querier(tenant: string, partialResponse = this.opts.partialResponse): WarningQuerier {
-    return new FanoutQuerier(this.stores(), tenant, this.opts.replicaLabels, partialResponse, this.inflight);
+  querier(tenant: string): Querier {
+    return new FanoutQuerier(this.stores(), tenant, this.opts.replicaLabels, this.opts.partialResponse, this.inflight);
   }
 }
 
-class FanoutQuerier implements WarningQuerier {
-  warnings: string[] = [];
-
+/**
+ * Per query, hints.partialResponse (Thanos' partial_response) overrides the default, and a store
+ * left out of a partial answer is reported through hints.warn, as Prometheus reports annotations.
+ */
+class FanoutQuerier implements Querier {
   constructor(
     private readonly stores: Store[],
     private readonly tenant: string,
     private readonly replicaLabels: string[],
-    private readonly partial: boolean,
+    private readonly defaultPartial: boolean,
     private readonly inflight?: Map<string, Promise<SharedSelect>>,
   ) {}
+
+  private partial(hints: SelectHints): boolean {
+    return hints.partialResponse ?? this.defaultPartial;
+  }
 
   private relevant(hints: SelectHints): Store[] {
     return this.stores.filter((s) => {
@@ -82,8 +83,8 @@ class FanoutQuerier implements WarningQuerier {
       const e = r.reason as Error;
       // Limits are the user's query being too big, not a store being down: never partial.
       if (e instanceof StrataError && e.status === 422) throw e;
-      if (!this.partial) throw new StrataError('store-unavailable', `store ${name} failed: ${e.message}; retry, or set partial_response=true to answer from the other stores`, { cause: e });
-      this.warnings.push(`store ${name} failed and was left out of the result (partial response): ${e.message}`);
+      if (!this.partial(hints)) throw new StrataError('store-unavailable', `store ${name} failed: ${e.message}; retry, or set partial_response=true to answer from the other stores`, { cause: e });
+      hints.warn?.(`store ${name} failed and was left out of the result (partial response): ${e.message}`);
     });
     return out;
   }
@@ -94,12 +95,12 @@ class FanoutQuerier implements WarningQuerier {
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
     if (!this.inflight) return this.read(matchers, hints);
-    const key = JSON.stringify([this.tenant, this.partial, hints.start, hints.end, hints.limit ?? 0, matchers.map((m) => m.toString()).sort()]);
+    const key = JSON.stringify([this.tenant, this.partial(hints), hints.start, hints.end, hints.limit ?? 0, matchers.map((m) => m.toString()).sort()]);
     const running = this.inflight.get(key);
     if (running) {
       try {
         const r = await running;
-        this.warnings.push(...r.warnings);
+        for (const w of r.warnings) hints.warn?.(w);
         return r.series;
       } catch (e) {
         // The select we joined failed or its query was cancelled: unless ours was too, read for ourselves.
@@ -108,9 +109,10 @@ class FanoutQuerier implements WarningQuerier {
       }
     }
     const own = (async (): Promise<SharedSelect> => {
-      const before = this.warnings.length;
-      const series = await this.read(matchers, hints);
-      return { series, warnings: this.warnings.slice(before) };
+      // Kept for the selects that join this one; passed on to our own caller as they come.
+      const warnings: string[] = [];
+      const series = await this.read(matchers, { ...hints, warn: (w) => (warnings.push(w), hints.warn?.(w)) });
+      return { series, warnings };
     })();
     this.inflight.set(key, own);
     try {

@@ -3,8 +3,8 @@
  * Queryable: a receiver's head and blocks, or the querier's fan-out over receivers and store gateways.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { MetricMetadata, Querier, Queryable } from '@strata/model';
-import { FanoutQueryable, type WarningQuerier } from './fanout.js';
+import type { MetricMetadata, Querier, Queryable, SelectHints } from '@strata/model';
+
 import type { Engine } from '@strata/promql';
 import { formatQueryHandler, instantQueryHandler, parseQueryHandler, rangeQueryHandler } from './promql-api.js';
 import {
@@ -44,6 +44,17 @@ function partialOf(params: URLSearchParams): boolean | undefined {
   return v === null ? undefined : v === 'true' || v === '1';
 }
 
+/** The querier one request sees: every call carries the request's partial_response choice and warning sink. */
+function perRequest(q: Querier, extra: Pick<SelectHints, 'partialResponse' | 'warn'>): Querier {
+  const h = (hints: SelectHints): SelectHints => ({ ...hints, ...extra });
+  return {
+    select: (m, hints) => q.select(m, h(hints)),
+    series: (m, hints) => q.series(m, h(hints)),
+    labelNames: (m, hints) => q.labelNames(m, h(hints)),
+    labelValues: (n, m, hints) => q.labelValues(n, m, h(hints)),
+  };
+}
+
 /** Runs a handler with parsed params and an AbortSignal that fires when the client goes away. */
 function wrap(deps: QueryApiDeps, fn: ParamsHandler) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -55,14 +66,13 @@ function wrap(deps: QueryApiDeps, fn: ParamsHandler) {
     try {
       const params = await readParams(req);
       const tenant = tenantOf(req, deps.tenancy);
-      const qa = deps.queryable;
-      const querier = qa instanceof FanoutQueryable ? qa.querier(tenant, partialOf(params)) : qa.querier(tenant);
-      const result = await fn(params, querier, ac.signal);
       // Stores left out of a partial response are reported as warnings, as Prometheus reports annotations.
-      const warned = (querier as Partial<WarningQuerier>).warnings;
-      if (warned?.length && result.status === 200) {
+      const warned: string[] = [];
+      const querier = perRequest(deps.queryable.querier(tenant), { partialResponse: partialOf(params), warn: (w) => warned.push(w) });
+      const result = await fn(params, querier, ac.signal);
+      if (warned.length && result.status === 200) {
         const body = result.body as { warnings?: string[] };
-        body.warnings = [...(body.warnings ?? []), ...warned];
+        body.warnings = [...new Set([...(body.warnings ?? []), ...warned])];
       }
       sendResult(res, result);
     } catch (e) {
