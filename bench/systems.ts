@@ -19,6 +19,8 @@ export async function startStrataSystem(extraArgs: string[] = []): Promise<Syste
       '--limits.max-global-series-per-user=0',
       '--receiver.max-inflight-bytes=4GiB',
       ...extraArgs,
+      // STRATA_BENCH_ARGS: extra flags for the Strata measured (e.g. --query.yield-interval=2ms).
+      ...(process.env.STRATA_BENCH_ARGS ?? '').split(' ').filter(Boolean),
     ],
   });
   return { name: 'strata', writeUrl: `${s.url}/api/v1/write`, queryUrl: s.url, pid: s.child.pid!, proc: s, stop: () => stop(s) };
