@@ -33,7 +33,7 @@ export function malformed(what: string): StrataError {
 export class PbReader {
   pos: number;
 
-  /** End of the message being read; decoders narrow it while reading a nested message. */
+  /** End of the message being read; enter() narrows it to a nested message, leave() restores it. */
   end: number;
 
   /** Number of the field nextField() stopped at. */
@@ -171,11 +171,6 @@ export class PbReader {
     return (hi | 0) * TWO32 + (lo >>> 0);
   }
 
-  /** Returns [fieldNumber, wireType] packed as fieldNumber * 8 + wireType. */
-  tag(): number {
-    return this.varint();
-  }
-
   /** Length of a length-delimited field, validated against the end of this message. */
   len(): number {
     const n = this.varint();
@@ -200,6 +195,14 @@ export class PbReader {
     const s = decodeString(this.buf, this.pos, this.pos + n);
     this.pos += n;
     return s;
+  }
+
+  /** A bytes field as a view into the buffer (not a copy). */
+  bytes(): Buffer {
+    const n = this.len();
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
   }
 
   skip(wireType: number): void {

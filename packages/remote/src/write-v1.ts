@@ -31,6 +31,8 @@ export function decodeWriteRequestV1(buf: Buffer, selection?: SeriesSelection): 
         if (selection && !isSelected(selection, k++)) break;
         const at = r.tagAt;
         const outer = r.enter();
+        // A short-lived reader of its own per series, as before: once decodeTimeSeries is
+        // optimized, V8 can keep such a reader's state in registers instead of on the heap.
         const s = decodeTimeSeries(new PbReader(buf, r.pos, r.end), batch);
         r.leave(outer);
         s.messageStart = at;
