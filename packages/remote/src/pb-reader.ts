@@ -103,9 +103,9 @@ export class PbReader {
 
   /** Leaves the message entered last: moves past its end, whatever the decoder left unread. */
   leave(outerEnd: number): void {
+    // pos is now past every value read inside, so nextField() cannot mistake it for unread.
     this.pos = this.end;
     this.end = outerEnd;
-    this.valueAt = -1;
   }
 
   get done(): boolean {
