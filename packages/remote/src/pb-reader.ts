@@ -31,10 +31,12 @@ export function malformed(what: string): StrataError {
 }
 
 export class PbReader {
-  pos: number;
+  // Every numeric field starts as a number (not undefined, as a bare declaration would), so V8
+  // gives it an unboxed small-integer representation from the first object on.
+  pos = 0;
 
   /** End of the message being read; enter() narrows it to a nested message, leave() restores it. */
-  end: number;
+  end = 0;
 
   /** Number of the field nextField() stopped at. */
   field = 0;
@@ -99,6 +101,12 @@ export class PbReader {
   /** Skips the value of the field nextField() stopped at, so pos is where the field ends. */
   skipField(): void {
     this.skip(this.wire);
+  }
+
+  /** Skips a length-delimited value and returns where it ends (its field is kept unread). */
+  skipLen(): number {
+    const n = this.len();
+    return (this.pos += n);
   }
 
   /** Leaves the message entered last: moves past its end, whatever the decoder left unread. */

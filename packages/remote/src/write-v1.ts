@@ -31,9 +31,7 @@ export function decodeWriteRequestV1(buf: Buffer, selection?: SeriesSelection): 
         if (selection && !isSelected(selection, k++)) break;
         const at = r.tagAt;
         const outer = r.enter();
-        // A short-lived reader of its own per series, as before: once decodeTimeSeries is
-        // optimized, V8 can keep such a reader's state in registers instead of on the heap.
-        const s = decodeTimeSeries(new PbReader(buf, r.pos, r.end), batch);
+        const s = decodeTimeSeries(buf, r.pos, r.end, batch);
         r.leave(outer);
         s.messageStart = at;
         s.messageEnd = r.pos;
@@ -60,10 +58,10 @@ export function decodeWriteRequestV1(buf: Buffer, selection?: SeriesSelection): 
  *     repeated Histogram histograms = 4;  // counted, not stored
  *   }
  */
-function decodeTimeSeries(r: PbReader, batch: WriteBatch): SeriesRecord {
-  const buf = r.buf;
-  const start = r.pos;
-  const end = r.end;
+function decodeTimeSeries(buf: Buffer, start: number, end: number, batch: WriteBatch): SeriesRecord {
+  // A reader that never leaves this function: once it is optimized, V8 keeps the reader's
+  // state in registers instead of on the heap (measured: the shared reader was slower).
+  const r = new PbReader(buf, start, end);
   const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0, labelsStart: -1, labelsEnd: -1, labelsHash: 0, messageStart: -1, messageEnd: -1 };
   let labelsFrom = -1;
   let labelsTo = -1;
@@ -75,15 +73,11 @@ function decodeTimeSeries(r: PbReader, batch: WriteBatch): SeriesRecord {
         // Label strings are decoded later, and only for series the head does not know yet.
         if (labelsFrom < 0) labelsFrom = r.tagAt;
         else if (labelsTo !== r.tagAt) contiguous = false;
-        r.skipField();
-        labelsTo = r.pos;
+        labelsTo = r.skipLen();
         break;
-      case 2: {
-        const outer = r.enter();
+      case 2:
         decodeSample(r, batch);
-        r.leave(outer);
         break;
-      }
       case 3:
         s.exemplars++;
         break;
@@ -108,7 +102,8 @@ const ZERO8 = new Uint8Array(8);
 
 /**
  * Shared by 1.0 and 2.0, which define the same message; the value is kept as its 8 bytes.
- * Reads the message the reader has entered.
+ * Reads the length-delimited field r stopped at (entering it here keeps the callers' hot loops
+ * small enough for V8 to inline what they call).
  *
  *   message Sample {
  *     double value    = 1;
@@ -118,6 +113,7 @@ const ZERO8 = new Uint8Array(8);
 export function decodeSample(r: PbReader, batch: WriteBatch): void {
   let valueAt = -1;
   let t = 0;
+  const outer = r.enter();
   while (r.nextField()) {
     switch (r.field) {
       case 1:
@@ -128,6 +124,7 @@ export function decodeSample(r: PbReader, batch: WriteBatch): void {
         break;
     }
   }
+  r.leave(outer);
   if (valueAt < 0) batch.pushRaw(t, ZERO8, 0);
   else batch.pushRaw(t, r.buf, valueAt);
 }

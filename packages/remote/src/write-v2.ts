@@ -47,7 +47,7 @@ export function decodeWriteRequestV2(buf: Buffer, selection?: SeriesSelection): 
   if (selection) checkSelectionTotal(selection, seriesRanges.length / 2);
   for (let i = 0; i < seriesRanges.length; i += 2) {
     if (selection && !isSelected(selection, i / 2)) continue;
-    batch.series.push(decodeSeries(new PbReader(buf, seriesRanges[i], seriesRanges[i + 1]), batch, sym));
+    batch.series.push(decodeSeries(buf, seriesRanges[i], seriesRanges[i + 1], batch, sym));
   }
   return batch;
 }
@@ -62,7 +62,9 @@ export function decodeWriteRequestV2(buf: Buffer, selection?: SeriesSelection): 
  *     int64 created_timestamp       = 6;  // not used
  *   }
  */
-function decodeSeries(r: PbReader, batch: WriteBatch, sym: (ref: number) => string): SeriesRecord {
+function decodeSeries(buf: Buffer, start: number, end: number, batch: WriteBatch, sym: (ref: number) => string): SeriesRecord {
+  // A reader local to this function, as in 1.0's decodeTimeSeries, for the same reason.
+  const r = new PbReader(buf, start, end);
   const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0, labelsStart: -1, labelsEnd: -1, labelsHash: 0, messageStart: -1, messageEnd: -1 };
   while (r.nextField()) {
     switch (r.field) {
@@ -74,11 +76,7 @@ function decodeSeries(r: PbReader, batch: WriteBatch, sym: (ref: number) => stri
         } else if (r.wire === WIRE_VARINT) s.labels.push(sym(r.varint())); // unpacked encoding is legal too
         break;
       case 2:
-        if (r.wire === WIRE_LEN) {
-          const outer = r.enter();
-          decodeSample(r, batch);
-          r.leave(outer);
-        }
+        if (r.wire === WIRE_LEN) decodeSample(r, batch);
         break;
       case 3:
         if (r.wire === WIRE_LEN) s.histograms++;
