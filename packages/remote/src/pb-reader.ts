@@ -181,7 +181,11 @@ export class PbReader {
 
   /** Length of a length-delimited field, validated against the end of this message. */
   len(): number {
-    const n = this.varint();
+    const pos = this.pos;
+    let n = pos < this.end ? this.buf[pos] : 0x80;
+    // Labels and samples are shorter than 128 bytes: a one-byte length, read inline.
+    if (n < 0x80) this.pos = pos + 1;
+    else n = this.varint();
     if (n > this.end - this.pos) throw malformed('length past the end of the message');
     return n;
   }
