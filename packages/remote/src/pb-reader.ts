@@ -1,6 +1,20 @@
 /**
  * A minimal protobuf wire-format reader over a Buffer. Every malformed input ends in a
  * StrataError('invalid-request-body'), never an untyped exception or a read past the end.
+ *
+ * Decoders walk a message with a field iterator that allocates nothing, so each one reads like
+ * its .proto:
+ *
+ *   while (r.nextField()) {
+ *     switch (r.field) {
+ *       case 1: if (r.wire === WIRE_FIXED64) valueAt = r.fixed64Offset(); break;
+ *       case 2: if (r.wire === WIRE_VARINT) t = r.int64(); break;
+ *     }
+ *   }
+ *
+ * A field the decoder leaves unread (an unknown number, or a known number with an unexpected
+ * wire type) is skipped by the next nextField(). A nested message is read on the same reader
+ * between enter() and leave(), so decoding allocates no reader per message.
  */
 import { StrataError } from '@strata/model';
 
@@ -17,10 +31,24 @@ export function malformed(what: string): StrataError {
 }
 
 export class PbReader {
-  pos: number;
+  // Every numeric field starts as a number (not undefined, as a bare declaration would), so V8
+  // gives it an unboxed small-integer representation from the first object on.
+  pos = 0;
 
-  /** End of the message being read; decoders narrow it while reading a nested message. */
-  end: number;
+  /** End of the message being read; enter() narrows it to a nested message, leave() restores it. */
+  end = 0;
+
+  /** Number of the field nextField() stopped at. */
+  field = 0;
+
+  /** Wire type of that field (WIRE_*). */
+  wire = 0;
+
+  /** Offset of that field's tag, so a decoder can keep the whole field's bytes. */
+  tagAt = -1;
+
+  /** Offset of that field's value; pos still there means the decoder did not read it. */
+  private valueAt = -1;
 
   constructor(
     readonly buf: Buffer,
@@ -29,6 +57,63 @@ export class PbReader {
   ) {
     this.pos = start;
     this.end = end;
+  }
+
+  /**
+   * Moves to the next field of the current message, first skipping the previous field if the
+   * decoder did not read it. Returns false at the end of the message.
+   */
+  nextField(): boolean {
+    if (this.pos === this.valueAt) this.skip(this.wire);
+    const pos = this.pos;
+    if (pos >= this.end) return false;
+    this.tagAt = pos;
+    const b = this.buf[pos];
+    if (b >= 0x80) return this.longTag();
+    // Field numbers up to 15 have one-byte tags: every field of the messages decoded here.
+    this.pos = pos + 1;
+    this.valueAt = pos + 1;
+    this.field = b >>> 3;
+    this.wire = b & 7;
+    return true;
+  }
+
+  /** The rare multi-byte tag, out of line so that nextField() stays small enough to inline. */
+  private longTag(): boolean {
+    const tag = this.varint();
+    this.field = Math.floor(tag / 8);
+    this.wire = tag & 7;
+    this.valueAt = this.pos;
+    return true;
+  }
+
+  /**
+   * Enters the length-delimited field at pos as a nested message: until leave(), the reader
+   * ends where that message ends. Returns the outer end, to be handed back to leave().
+   */
+  enter(): number {
+    const n = this.len();
+    const outer = this.end;
+    this.end = this.pos + n;
+    return outer;
+  }
+
+  /** Skips the value of the field nextField() stopped at, so pos is where the field ends. */
+  skipField(): void {
+    this.skip(this.wire);
+  }
+
+  /** Skips a length-delimited value and returns where it ends (its field is kept unread). */
+  skipLen(): number {
+    const n = this.len();
+    return (this.pos += n);
+  }
+
+  /** Leaves the message entered last: moves past its end, whatever the decoder left unread. */
+  leave(outerEnd: number): void {
+    // pos is now past every value read inside, so nextField() cannot mistake it for unread.
+    this.pos = this.end;
+    this.end = outerEnd;
   }
 
   get done(): boolean {
@@ -94,14 +179,13 @@ export class PbReader {
     return (hi | 0) * TWO32 + (lo >>> 0);
   }
 
-  /** Returns [fieldNumber, wireType] packed as fieldNumber * 8 + wireType. */
-  tag(): number {
-    return this.varint();
-  }
-
   /** Length of a length-delimited field, validated against the end of this message. */
   len(): number {
-    const n = this.varint();
+    const pos = this.pos;
+    let n = pos < this.end ? this.buf[pos] : 0x80;
+    // Labels and samples are shorter than 128 bytes: a one-byte length, read inline.
+    if (n < 0x80) this.pos = pos + 1;
+    else n = this.varint();
     if (n > this.end - this.pos) throw malformed('length past the end of the message');
     return n;
   }
@@ -123,6 +207,14 @@ export class PbReader {
     const s = decodeString(this.buf, this.pos, this.pos + n);
     this.pos += n;
     return s;
+  }
+
+  /** A bytes field as a view into the buffer (not a copy). */
+  bytes(): Buffer {
+    const n = this.len();
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
   }
 
   skip(wireType: number): void {

@@ -1,14 +1,10 @@
 /**
- * Remote-read wire formats (prompb/remote.proto): ReadRequest{1: queries, 2: accepted_response_types};
- * Query{1: start_timestamp_ms, 2: end_timestamp_ms, 3: matchers, 4: hints}; LabelMatcher{1: type,
- * 2: name, 3: value}; ReadHints{1: step_ms, 2: func, 3: start_ms, 4: end_ms, 5: grouping, 6: by,
- * 7: range_ms}; ReadResponse{1: results}; QueryResult{1: timeseries}; ChunkedReadResponse{1:
- * chunked_series, 2: query_index}; ChunkedSeries{1: labels, 2: chunks}; Chunk{1: min_time_ms,
- * 2: max_time_ms, 3: type, 4: data}.
+ * Remote-read wire formats (prompb/remote.proto and prompb/types.proto); each decoder quotes the
+ * message it reads.
  */
 import { crc32c } from '@node-rs/crc32';
 import { Labels, Matcher, StrataError, type MatchType } from '@strata/model';
-import { malformed, PbReader, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
+import { malformed, PbReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
 import { PbWriter } from './pb-writer.js';
 import { decodeLabelFields } from './labels-v1.js';
 
@@ -39,74 +35,130 @@ export interface ReadRequest {
   acceptedResponseTypes: number[];
 }
 
+/**
+ *   message ReadRequest {
+ *     repeated Query queries = 1;
+ *     repeated ResponseType accepted_response_types = 2;  // SAMPLES = 0, STREAMED_XOR_CHUNKS = 1
+ *   }
+ */
 export function decodeReadRequest(buf: Buffer): ReadRequest {
   const r = new PbReader(buf);
   const req: ReadRequest = { queries: [], acceptedResponseTypes: [] };
-  while (!r.done) {
-    const tag = r.tag();
-    if (tag === (1 << 3) + WIRE_LEN) {
-      const n = r.len();
-      req.queries.push(decodeQuery(new PbReader(buf, r.pos, r.pos + n)));
-      r.pos += n;
-    } else if (tag === (2 << 3) + WIRE_VARINT) req.acceptedResponseTypes.push(r.varint());
-    else if (tag === (2 << 3) + WIRE_LEN) {
-      const n = r.len();
-      const sub = new PbReader(buf, r.pos, r.pos + n);
-      while (!sub.done) req.acceptedResponseTypes.push(sub.varint());
-      r.pos += n;
-    } else r.skip(tag & 7);
+  while (r.nextField()) {
+    switch (r.field) {
+      case 1:
+        if (r.wire === WIRE_LEN) {
+          const outer = r.enter();
+          req.queries.push(decodeQuery(r));
+          r.leave(outer);
+        }
+        break;
+      case 2:
+        if (r.wire === WIRE_VARINT) req.acceptedResponseTypes.push(r.varint());
+        else if (r.wire === WIRE_LEN) {
+          const outer = r.enter();
+          while (!r.done) req.acceptedResponseTypes.push(r.varint());
+          r.leave(outer);
+        }
+        break;
+    }
   }
   return req;
 }
 
+/**
+ *   message Query {
+ *     int64 start_timestamp_ms = 1;
+ *     int64 end_timestamp_ms   = 2;
+ *     repeated LabelMatcher matchers = 3;
+ *     ReadHints hints = 4;
+ *   }
+ */
 function decodeQuery(r: PbReader): ReadQuery {
   const q: ReadQuery = { startMs: 0, endMs: 0, matchers: [] };
-  while (!r.done) {
-    const tag = r.tag();
-    if (tag === (1 << 3) + WIRE_VARINT) q.startMs = r.int64();
-    else if (tag === (2 << 3) + WIRE_VARINT) q.endMs = r.int64();
-    else if (tag === (3 << 3) + WIRE_LEN) {
-      const n = r.len();
-      const sub = new PbReader(r.buf, r.pos, r.pos + n);
-      r.pos += n;
-      let type = 0;
-      let name = '';
-      let value = '';
-      while (!sub.done) {
-        const t = sub.tag();
-        if (t === (1 << 3) + WIRE_VARINT) type = sub.varint();
-        else if (t === (2 << 3) + WIRE_LEN) name = sub.string();
-        else if (t === (3 << 3) + WIRE_LEN) value = sub.string();
-        else sub.skip(t & 7);
-      }
-      if (!MATCH_TYPES[type]) throw malformed(`unknown matcher type ${type}`);
-      try {
-        q.matchers.push(new Matcher(MATCH_TYPES[type], name, value));
-      } catch (e) {
-        throw new StrataError('bad-query', `invalid regular expression in matcher ${name}: ${(e as Error).message}`);
-      }
-    } else if (tag === (4 << 3) + WIRE_LEN) {
-      const n = r.len();
-      q.hints = decodeHints(new PbReader(r.buf, r.pos, r.pos + n));
-      r.pos += n;
-    } else r.skip(tag & 7);
+  while (r.nextField()) {
+    switch (r.field) {
+      case 1:
+        if (r.wire === WIRE_VARINT) q.startMs = r.int64();
+        break;
+      case 2:
+        if (r.wire === WIRE_VARINT) q.endMs = r.int64();
+        break;
+      case 3:
+        if (r.wire === WIRE_LEN) {
+          const outer = r.enter();
+          q.matchers.push(decodeMatcher(r));
+          r.leave(outer);
+        }
+        break;
+      case 4:
+        if (r.wire === WIRE_LEN) {
+          const outer = r.enter();
+          q.hints = decodeHints(r);
+          r.leave(outer);
+        }
+        break;
+    }
   }
   return q;
 }
 
+/**
+ *   message LabelMatcher {
+ *     Type type    = 1;  // EQ = 0, NEQ = 1, RE = 2, NRE = 3
+ *     string name  = 2;
+ *     string value = 3;
+ *   }
+ */
+function decodeMatcher(r: PbReader): Matcher {
+  let type = 0;
+  let name = '';
+  let value = '';
+  while (r.nextField()) {
+    switch (r.field) {
+      case 1:
+        if (r.wire === WIRE_VARINT) type = r.varint();
+        break;
+      case 2:
+        if (r.wire === WIRE_LEN) name = r.string();
+        break;
+      case 3:
+        if (r.wire === WIRE_LEN) value = r.string();
+        break;
+    }
+  }
+  if (!MATCH_TYPES[type]) throw malformed(`unknown matcher type ${type}`);
+  try {
+    return new Matcher(MATCH_TYPES[type], name, value);
+  } catch (e) {
+    throw new StrataError('bad-query', `invalid regular expression in matcher ${name}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ *   message ReadHints {
+ *     int64 step_ms  = 1;
+ *     string func    = 2;
+ *     int64 start_ms = 3;
+ *     int64 end_ms   = 4;
+ *     repeated string grouping = 5;
+ *     bool by        = 6;
+ *     int64 range_ms = 7;
+ *   }
+ */
 function decodeHints(r: PbReader): ReadHints {
   const h: ReadHints = { stepMs: 0, func: '', startMs: 0, endMs: 0, grouping: [], by: false, rangeMs: 0 };
-  while (!r.done) {
-    const tag = r.tag();
-    switch (tag) {
-      case (1 << 3) + WIRE_VARINT: h.stepMs = r.int64(); break;
-      case (2 << 3) + WIRE_LEN: h.func = r.string(); break;
-      case (3 << 3) + WIRE_VARINT: h.startMs = r.int64(); break;
-      case (4 << 3) + WIRE_VARINT: h.endMs = r.int64(); break;
-      case (5 << 3) + WIRE_LEN: h.grouping.push(r.string()); break;
-      case (6 << 3) + WIRE_VARINT: h.by = r.varint() !== 0; break;
-      case (7 << 3) + WIRE_VARINT: h.rangeMs = r.int64(); break;
-      default: r.skip(tag & 7);
+  while (r.nextField()) {
+    const varint = r.wire === WIRE_VARINT;
+    const len = r.wire === WIRE_LEN;
+    switch (r.field) {
+      case 1: if (varint) h.stepMs = r.int64(); break;
+      case 2: if (len) h.func = r.string(); break;
+      case 3: if (varint) h.startMs = r.int64(); break;
+      case 4: if (varint) h.endMs = r.int64(); break;
+      case 5: if (len) h.grouping.push(r.string()); break;
+      case 6: if (varint) h.by = r.varint() !== 0; break;
+      case 7: if (varint) h.rangeMs = r.int64(); break;
     }
   }
   return h;
@@ -177,63 +229,81 @@ export function encodeReadResponse(results: SeriesSamples[][]): Buffer {
   return w.finish();
 }
 
-/** Decodes a ReadResponse into per-query series (for tests and the querier). */
+/**
+ * Decodes a ReadResponse into per-query series (for tests and the querier).
+ *
+ *   message ReadResponse {
+ *     repeated QueryResult results = 1;
+ *   }
+ *   message QueryResult {
+ *     repeated TimeSeries timeseries = 1;
+ *   }
+ */
 export function decodeReadResponse(buf: Buffer): SeriesSamples[][] {
   const out: SeriesSamples[][] = [];
   const r = new PbReader(buf);
-  while (!r.done) {
-    const tag = r.tag();
-    if (tag !== (1 << 3) + WIRE_LEN) {
-      r.skip(tag & 7);
-      continue;
-    }
-    const n = r.len();
-    const qr = new PbReader(buf, r.pos, r.pos + n);
-    r.pos += n;
+  while (r.nextField()) {
+    if (r.field !== 1 || r.wire !== WIRE_LEN) continue;
+    const outer = r.enter();
     const series: SeriesSamples[] = [];
-    while (!qr.done) {
-      const t = qr.tag();
-      if (t !== (1 << 3) + WIRE_LEN) {
-        qr.skip(t & 7);
-        continue;
-      }
-      const m = qr.len();
-      series.push(decodeTimeSeriesSamples(buf, qr.pos, qr.pos + m));
-      qr.pos += m;
+    while (r.nextField()) {
+      if (r.field === 1 && r.wire === WIRE_LEN) series.push(decodeTimeSeriesSamples(buf, r));
     }
+    r.leave(outer);
     out.push(series);
   }
   return out;
 }
 
-function decodeTimeSeriesSamples(buf: Buffer, start: number, end: number): SeriesSamples {
+/**
+ * Reads the TimeSeries field r stopped at, labels first (a malformed label is reported before a
+ * malformed sample, whatever their order on the wire).
+ *
+ *   message TimeSeries {
+ *     repeated Label labels   = 1;
+ *     repeated Sample samples = 2;
+ *   }
+ */
+function decodeTimeSeriesSamples(buf: Buffer, r: PbReader): SeriesSamples {
+  const outer = r.enter();
   const pairs: string[] = [];
-  decodeLabelFields(buf, start, end, pairs);
+  decodeLabelFields(buf, r.pos, r.end, pairs);
   const ts: number[] = [];
   const bytes: number[] = [];
-  const r = new PbReader(buf, start, end);
-  while (!r.done) {
-    const tag = r.tag();
-    if (tag !== (2 << 3) + WIRE_LEN) {
-      r.skip(tag & 7);
-      continue;
-    }
-    const n = r.len();
-    const s = new PbReader(buf, r.pos, r.pos + n);
-    r.pos += n;
-    let t = 0;
-    let at = -1;
-    while (!s.done) {
-      const x = s.tag();
-      if (x === (1 << 3) + 1) at = s.fixed64Offset();
-      else if (x === (2 << 3) + WIRE_VARINT) t = s.int64();
-      else s.skip(x & 7);
-    }
-    ts.push(t);
-    for (let k = 0; k < 8; k++) bytes.push(at < 0 ? 0 : buf[at + k]);
+  while (r.nextField()) {
+    if (r.field !== 2 || r.wire !== WIRE_LEN) continue;
+    const sampleEnd = r.enter();
+    decodeSampleBytes(r, ts, bytes);
+    r.leave(sampleEnd);
   }
+  r.leave(outer);
   const values = new Float64Array(new Uint8Array(bytes).buffer);
   return { labels: Labels.fromPairs(pairs), timestamps: Float64Array.from(ts), values };
+}
+
+/**
+ * The value's 8 bytes are kept as they are, so a NaN's payload (a stale marker) survives.
+ *
+ *   message Sample {
+ *     double value    = 1;
+ *     int64 timestamp = 2;
+ *   }
+ */
+function decodeSampleBytes(r: PbReader, ts: number[], bytes: number[]): void {
+  let t = 0;
+  let at = -1;
+  while (r.nextField()) {
+    switch (r.field) {
+      case 1:
+        if (r.wire === WIRE_FIXED64) at = r.fixed64Offset();
+        break;
+      case 2:
+        if (r.wire === WIRE_VARINT) t = r.int64();
+        break;
+    }
+  }
+  ts.push(t);
+  for (let k = 0; k < 8; k++) bytes.push(at < 0 ? 0 : r.buf[at + k]);
 }
 
 export interface ChunkToSend {
@@ -290,47 +360,84 @@ export function decodeChunkedFrames(buf: Buffer): ChunkedSeries[] {
     const msg = buf.subarray(r.pos + 4, r.pos + 4 + len);
     r.pos += 4 + len;
     if (crc32c(msg) !== crc) throw malformed('chunked read frame checksum mismatch');
-    const m = new PbReader(msg);
-    const series: Omit<ChunkedSeries, 'queryIndex'>[] = [];
-    let queryIndex = 0;
-    while (!m.done) {
-      const tag = m.tag();
-      if (tag === (2 << 3) + WIRE_VARINT) queryIndex = m.int64();
-      else if (tag === (1 << 3) + WIRE_LEN) {
-        const n = m.len();
-        const end = m.pos + n;
-        const pairs: string[] = [];
-        decodeLabelFields(msg, m.pos, end, pairs);
-        const chunks: ChunkedSeries['chunks'] = [];
-        const cs = new PbReader(msg, m.pos, end);
-        while (!cs.done) {
-          const t = cs.tag();
-          if (t !== (2 << 3) + WIRE_LEN) {
-            cs.skip(t & 7);
-            continue;
-          }
-          const cl = cs.len();
-          const c = new PbReader(msg, cs.pos, cs.pos + cl);
-          cs.pos += cl;
-          const chunk: ChunkedSeries['chunks'][number] = { minT: 0, maxT: 0, type: 0, data: Buffer.alloc(0) };
-          while (!c.done) {
-            const ct = c.tag();
-            if (ct === (1 << 3) + WIRE_VARINT) chunk.minT = c.int64();
-            else if (ct === (2 << 3) + WIRE_VARINT) chunk.maxT = c.int64();
-            else if (ct === (3 << 3) + WIRE_VARINT) chunk.type = c.varint();
-            else if (ct === (4 << 3) + WIRE_LEN) {
-              const dl = c.len();
-              chunk.data = msg.subarray(c.pos, c.pos + dl);
-              c.pos += dl;
-            } else c.skip(ct & 7);
-          }
-          chunks.push(chunk);
-        }
-        series.push({ labels: Labels.fromPairs(pairs), chunks });
-        m.pos = end;
-      } else m.skip(tag & 7);
-    }
-    for (const s of series) out.push({ ...s, queryIndex });
+    decodeChunkedReadResponse(msg, out);
   }
   return out;
+}
+
+/**
+ *   message ChunkedReadResponse {
+ *     repeated ChunkedSeries chunked_series = 1;
+ *     int64 query_index = 2;
+ *   }
+ */
+function decodeChunkedReadResponse(msg: Buffer, out: ChunkedSeries[]): void {
+  const m = new PbReader(msg);
+  const series: Omit<ChunkedSeries, 'queryIndex'>[] = [];
+  let queryIndex = 0;
+  while (m.nextField()) {
+    switch (m.field) {
+      case 1:
+        if (m.wire === WIRE_LEN) {
+          const outer = m.enter();
+          series.push(decodeChunkedSeries(m));
+          m.leave(outer);
+        }
+        break;
+      case 2:
+        if (m.wire === WIRE_VARINT) queryIndex = m.int64();
+        break;
+    }
+  }
+  for (const s of series) out.push({ ...s, queryIndex });
+}
+
+/**
+ * Labels first, as for samples (see decodeTimeSeriesSamples).
+ *
+ *   message ChunkedSeries {
+ *     repeated Label labels = 1;
+ *     repeated Chunk chunks = 2;
+ *   }
+ */
+function decodeChunkedSeries(r: PbReader): Omit<ChunkedSeries, 'queryIndex'> {
+  const pairs: string[] = [];
+  decodeLabelFields(r.buf, r.pos, r.end, pairs);
+  const chunks: ChunkedSeries['chunks'] = [];
+  while (r.nextField()) {
+    if (r.field !== 2 || r.wire !== WIRE_LEN) continue;
+    const outer = r.enter();
+    chunks.push(decodeChunk(r));
+    r.leave(outer);
+  }
+  return { labels: Labels.fromPairs(pairs), chunks };
+}
+
+/**
+ *   message Chunk {
+ *     int64 min_time_ms = 1;
+ *     int64 max_time_ms = 2;
+ *     Encoding type     = 3;  // XOR = 1
+ *     bytes data        = 4;
+ *   }
+ */
+function decodeChunk(r: PbReader): ChunkedSeries['chunks'][number] {
+  const chunk: ChunkedSeries['chunks'][number] = { minT: 0, maxT: 0, type: 0, data: Buffer.alloc(0) };
+  while (r.nextField()) {
+    switch (r.field) {
+      case 1:
+        if (r.wire === WIRE_VARINT) chunk.minT = r.int64();
+        break;
+      case 2:
+        if (r.wire === WIRE_VARINT) chunk.maxT = r.int64();
+        break;
+      case 3:
+        if (r.wire === WIRE_VARINT) chunk.type = r.varint();
+        break;
+      case 4:
+        if (r.wire === WIRE_LEN) chunk.data = r.bytes();
+        break;
+    }
+  }
+  return chunk;
 }

@@ -1,8 +1,6 @@
 /**
- * io.prometheus.write.v2.Request (remote-write 2.0), field numbers from
- * prompb/io/prometheus/write/v2/types.proto: Request{4: symbols, 5: timeseries};
- * TimeSeries{1: labels_refs packed uint32, 2: samples, 3: histograms, 4: exemplars, 5: metadata,
- * 6: created_timestamp}; Metadata{1: type, 3: help_ref, 4: unit_ref}.
+ * io.prometheus.write.v2.Request (remote-write 2.0), from
+ * prompb/io/prometheus/write/v2/types.proto; each decoder quotes the message it reads.
  */
 import { StrataError, type MetricMetadata } from '@strata/model';
 import { malformed, PbReader, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
@@ -11,20 +9,33 @@ import { checkSelectionTotal, isSelected, type SeriesSelection } from './series-
 import { decodeSample, type SeriesToWrite } from './write-v1.js';
 import { metricTypeFromProto, metricTypeToProto, WriteBatch, type SeriesRecord } from './write-batch.js';
 
-/** With a selection, only the selected series are decoded. */
+/**
+ * With a selection, only the selected series are decoded.
+ *
+ *   message Request {
+ *     reserved 1 to 3;
+ *     repeated string symbols        = 4;
+ *     repeated TimeSeries timeseries = 5;
+ *   }
+ */
 export function decodeWriteRequestV2(buf: Buffer, selection?: SeriesSelection): WriteBatch {
   // Symbols may follow the series on the wire: collect both first, resolve references after.
   const symbols: string[] = [];
   const seriesRanges: number[] = [];
   const r = new PbReader(buf);
-  while (!r.done) {
-    const tag = r.tag();
-    if (tag === (4 << 3) + WIRE_LEN) symbols.push(r.string());
-    else if (tag === (5 << 3) + WIRE_LEN) {
-      const n = r.len();
-      seriesRanges.push(r.pos, r.pos + n);
-      r.pos += n;
-    } else r.skip(tag & 7);
+  while (r.nextField()) {
+    if (r.wire !== WIRE_LEN) continue;
+    switch (r.field) {
+      case 4:
+        symbols.push(r.string());
+        break;
+      case 5: {
+        const outer = r.enter();
+        seriesRanges.push(r.pos, r.end);
+        r.leave(outer);
+        break;
+      }
+    }
   }
   const batch = new WriteBatch(Math.max(64, buf.length >>> 4));
   const sym = (ref: number): string => {
@@ -41,45 +52,76 @@ export function decodeWriteRequestV2(buf: Buffer, selection?: SeriesSelection): 
   return batch;
 }
 
+/**
+ *   message TimeSeries {
+ *     repeated uint32 labels_refs   = 1;  // name/value pairs of symbol references
+ *     repeated Sample samples       = 2;
+ *     repeated Histogram histograms = 3;  // counted, not stored
+ *     repeated Exemplar exemplars   = 4;  // counted, not stored
+ *     Metadata metadata             = 5;
+ *     int64 created_timestamp       = 6;  // not used
+ *   }
+ */
 function decodeSeries(buf: Buffer, start: number, end: number, batch: WriteBatch, sym: (ref: number) => string): SeriesRecord {
+  // A reader local to this function, as in 1.0's decodeTimeSeries, for the same reason.
   const r = new PbReader(buf, start, end);
   const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0, labelsStart: -1, labelsEnd: -1, labelsHash: 0, messageStart: -1, messageEnd: -1 };
-  while (!r.done) {
-    const tag = r.tag();
-    const field = Math.floor(tag / 8);
-    const wt = tag & 7;
-    if (field === 1 && wt === WIRE_LEN) {
-      const n = r.len();
-      const sub = new PbReader(buf, r.pos, r.pos + n);
-      while (!sub.done) s.labels.push(sym(sub.varint()));
-      r.pos += n;
-    } else if (field === 1 && wt === WIRE_VARINT) {
-      s.labels.push(sym(r.varint())); // unpacked encoding is legal too
-    } else if (wt === WIRE_LEN && field >= 2 && field <= 5) {
-      const n = r.len();
-      const sub = new PbReader(buf, r.pos, r.pos + n);
-      r.pos += n;
-      if (field === 2) decodeSample(sub, batch);
-      else if (field === 3) s.histograms++;
-      else if (field === 4) s.exemplars++;
-      else s.metadata = decodeMetadata(sub, sym);
-    } else r.skip(wt);
+  while (r.nextField()) {
+    switch (r.field) {
+      case 1:
+        if (r.wire === WIRE_LEN) {
+          const outer = r.enter();
+          while (!r.done) s.labels.push(sym(r.varint()));
+          r.leave(outer);
+        } else if (r.wire === WIRE_VARINT) s.labels.push(sym(r.varint())); // unpacked encoding is legal too
+        break;
+      case 2:
+        if (r.wire === WIRE_LEN) decodeSample(r, batch);
+        break;
+      case 3:
+        if (r.wire === WIRE_LEN) s.histograms++;
+        break;
+      case 4:
+        if (r.wire === WIRE_LEN) s.exemplars++;
+        break;
+      case 5:
+        if (r.wire === WIRE_LEN) {
+          const outer = r.enter();
+          s.metadata = decodeMetadata(r, sym);
+          r.leave(outer);
+        }
+        break;
+    }
   }
   if (s.labels.length % 2 !== 0) throw malformed('labels_refs must hold name/value pairs');
   s.sampleEnd = batch.numSamples;
   return s;
 }
 
+/**
+ *   message Metadata {
+ *     MetricType type = 1;
+ *     uint32 help_ref = 3;
+ *     uint32 unit_ref = 4;
+ *   }
+ */
 function decodeMetadata(r: PbReader, sym: (ref: number) => string): MetricMetadata {
   let type = 0;
   let help = '';
   let unit = '';
-  while (!r.done) {
-    const tag = r.tag();
-    if (tag === (1 << 3) + WIRE_VARINT) type = r.varint();
-    else if (tag === (3 << 3) + WIRE_VARINT) help = sym(r.varint());
-    else if (tag === (4 << 3) + WIRE_VARINT) unit = sym(r.varint());
-    else r.skip(tag & 7);
+  while (r.nextField()) {
+    if (r.wire !== WIRE_VARINT) continue;
+    switch (r.field) {
+      case 1:
+        type = r.varint();
+        break;
+      case 3:
+        help = sym(r.varint());
+        break;
+      case 4:
+        unit = sym(r.varint());
+        break;
+    }
   }
   return { type: metricTypeFromProto(type), help, unit };
 }
