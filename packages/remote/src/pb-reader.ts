@@ -124,7 +124,7 @@ export class PbReader {
   varint(): number {
     const b = this.buf;
     let pos = this.pos;
-    let byte = 0;
+    let byte: number;
     // Fast path: up to 4 bytes fit in 28 bits.
     let lo = 0;
     for (let shift = 0; shift < 28; shift += 7) {
@@ -160,7 +160,7 @@ export class PbReader {
     let pos = this.pos;
     let lo = 0;
     let hi = 0;
-    let byte = 0;
+    let byte: number;
     let i = 0;
     for (; i < 10; i++) {
       if (pos >= this.end) throw malformed('truncated varint');
