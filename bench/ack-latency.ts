@@ -38,7 +38,9 @@ const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
 
 async function phase(sys: System, seconds: number, start: number, end: number, loaded: boolean): Promise<PhaseResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const probe = Array.from({ length: 100 }, (_, i) => Labels.fromObject({ __name__: 'ack_probe', i: String(i), phase: loaded ? 'loaded' : 'idle' }));
+  const probe = Array.from({ length: 100 }, (_, i) =>
+    Labels.fromObject({ __name__: 'ack_probe', i: String(i), phase: loaded ? 'loaded' : 'idle' }),
+  );
   const lat: number[] = [];
   let failures = 0;
   let stop = false;
@@ -71,7 +73,15 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
   await Promise.all(loops);
   agent.destroy();
   const xs = Float64Array.from(lat);
-  return { p50: percentile(xs, 50), p99: percentile(xs, 99), max: Math.max(...lat), acks: lat.length, failures, queries: queryTimes.length, queryMedianMs: percentile(Float64Array.from(queryTimes), 50) };
+  return {
+    p50: percentile(xs, 50),
+    p99: percentile(xs, 99),
+    max: Math.max(...lat),
+    acks: lat.length,
+    failures,
+    queries: queryTimes.length,
+    queryMedianMs: percentile(Float64Array.from(queryTimes), 50),
+  };
 }
 
 export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> {
@@ -91,7 +101,11 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
     try {
       // Encoded one chunk of rounds at a time so memory stays bounded for long histories.
       for (let r = 0; r < rounds; r += 40) {
-        const pushed = await pushRounds(sys.writeUrl, encodeRounds(series, Math.min(40, rounds - r), start + r * SCRAPE_INTERVAL_MS, encode), 4);
+        const pushed = await pushRounds(
+          sys.writeUrl,
+          encodeRounds(series, Math.min(40, rounds - r), start + r * SCRAPE_INTERVAL_MS, encode),
+          4,
+        );
         if (pushed.failures > 0) throw new Error(`${name}: ${pushed.failures} failed pushes`);
       }
       process.stderr.write(`${name}: ${rounds} scrapes pushed; measuring\n`);

@@ -95,7 +95,13 @@ export async function runBlockBench(): Promise<string> {
   const t1 = performance.now();
   const tenant = await bdb.tenant('bench');
   const bucketDir = path.join(bdir, 'bucket');
-  const shipper = new Shipper({ bucket: new FilesystemBucket(bucketDir), prefix: 'bench/', blocksDir: tenant.blocksDir, localRetentionMs: Infinity, dropLocal: async () => undefined });
+  const shipper = new Shipper({
+    bucket: new FilesystemBucket(bucketDir),
+    prefix: 'bench/',
+    blocksDir: tenant.blocksDir,
+    localRetentionMs: Infinity,
+    dropLocal: async () => undefined,
+  });
   await shipper.sync();
   const t2 = performance.now();
   lines.push(

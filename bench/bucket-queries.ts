@@ -21,8 +21,10 @@ function selectors(e: Expr, out: { matchers: Expr & { kind: 'VectorSelector' }; 
   if (e.kind === 'VectorSelector') out.push({ matchers: e, range });
   else if (e.kind === 'MatrixSelector') out.push({ matchers: e.vectorSelector, range: range + e.range });
   else if (e.kind === 'SubqueryExpr') selectors(e.expr, out, range + e.range);
-  else for (const v of Object.values(e)) if (v && typeof v === 'object' && 'kind' in v) selectors(v as Expr, out, range);
-    else if (Array.isArray(v)) v.forEach((x) => selectors(x as Expr, out, range));
+  else
+    for (const v of Object.values(e))
+      if (v && typeof v === 'object' && 'kind' in v) selectors(v as Expr, out, range);
+      else if (Array.isArray(v)) v.forEach((x) => selectors(x as Expr, out, range));
   return out;
 }
 
@@ -51,7 +53,12 @@ export async function runBucketQueryBench(hours: number, repeats: number): Promi
   const rounds = Math.floor((hours * 3600_000) / STEP_MS);
   const end = Math.floor(Date.now() / RANGE) * RANGE - 1;
   const start = end - (rounds - 1) * STEP_MS;
-  const db = await TSDB.open({ dir: path.join(root, 'db'), fsync: 'none', blockDurationMs: RANGE, head: { outOfOrderWindowMs: 0, maxSeries: 0 } });
+  const db = await TSDB.open({
+    dir: path.join(root, 'db'),
+    fsync: 'none',
+    blockDurationMs: RANGE,
+    head: { outOfOrderWindowMs: 0, maxSeries: 0 },
+  });
   const t = await db.tenant('bench');
   for (let r = 0; r < rounds; r++) {
     const app = t.appender();
@@ -62,7 +69,10 @@ export async function runBucketQueryBench(hours: number, repeats: number): Promi
   const engine = new Engine();
   const headTimes: number[] = [];
   for (const q of QUERIES) {
-    const run = () => (q.range === 0 ? engine.instantQuery(headQuerier, q.query, end) : engine.rangeQuery(headQuerier, q.query, end - q.range, end, q.step * 1000));
+    const run = () =>
+      q.range === 0
+        ? engine.instantQuery(headQuerier, q.query, end)
+        : engine.rangeQuery(headQuerier, q.query, end - q.range, end, q.step * 1000);
     await run();
     const ts: number[] = [];
     for (let i = 0; i < repeats; i++) {
@@ -74,7 +84,13 @@ export async function runBucketQueryBench(hours: number, repeats: number): Promi
   }
   await db.compactAll(true);
   const bucketDir = path.join(root, 'bucket');
-  await new Shipper({ bucket: new FilesystemBucket(bucketDir), prefix: 'bench/', blocksDir: t.blocksDir, localRetentionMs: Infinity, dropLocal: async () => undefined }).sync();
+  await new Shipper({
+    bucket: new FilesystemBucket(bucketDir),
+    prefix: 'bench/',
+    blocksDir: t.blocksDir,
+    localRetentionMs: Infinity,
+    dropLocal: async () => undefined,
+  }).sync();
   const locals = t.blocks;
   const lines = [
     `## Queries over the bucket: ${series.length} series, ${hours} h in ${locals.length} blocks, median of ${repeats} warm runs`,
@@ -101,7 +117,8 @@ export async function runBucketQueryBench(hours: number, repeats: number): Promi
     });
     await gw.start();
     const querier = gw.querier('bench');
-    const run = () => (q.range === 0 ? engine.instantQuery(querier, q.query, end) : engine.rangeQuery(querier, q.query, end - q.range, end, q.step * 1000));
+    const run = () =>
+      q.range === 0 ? engine.instantQuery(querier, q.query, end) : engine.rangeQuery(querier, q.query, end - q.range, end, q.step * 1000);
     const b0 = gw.bytesFetched;
     const c0 = performance.now();
     await run();
@@ -115,7 +132,9 @@ export async function runBucketQueryBench(hours: number, repeats: number): Promi
     }
     const warm = median(ts);
     const needed = await neededChunkBytes(locals, q.query, q.range === 0 ? end : end - q.range, end);
-    lines.push(`| ${q.name} | ${headTimes[qi].toFixed(1)} | ${cold.toFixed(1)} | ${warm.toFixed(1)} | ${(warm / headTimes[qi]).toFixed(2)}x | ${fetched} | ${needed} | ${(fetched / needed).toFixed(2)}x |`);
+    lines.push(
+      `| ${q.name} | ${headTimes[qi].toFixed(1)} | ${cold.toFixed(1)} | ${warm.toFixed(1)} | ${(warm / headTimes[qi]).toFixed(2)}x | ${fetched} | ${needed} | ${(fetched / needed).toFixed(2)}x |`,
+    );
     await gw.stop();
   }
   await db.close();

@@ -36,16 +36,40 @@ export function dashboardSeries(): DashboardSeries[] {
       const instance = `10.0.${JOBS.indexOf(job)}.${i}:9100`;
       const base = { job, instance };
       for (const handler of HANDLERS) {
-        for (const code of CODES) out.push({ labels: Labels.fromObject({ __name__: 'http_requests_total', ...base, handler, code }), kind: 'counter', rate: code === '500' ? 0.2 : 1 + (n++ % 11) });
+        for (const code of CODES)
+          out.push({
+            labels: Labels.fromObject({ __name__: 'http_requests_total', ...base, handler, code }),
+            kind: 'counter',
+            rate: code === '500' ? 0.2 : 1 + (n++ % 11),
+          });
       }
       for (const handler of HANDLERS.slice(0, 2)) {
-        LE.forEach((le, k) => out.push({ labels: Labels.fromObject({ __name__: 'http_request_duration_seconds_bucket', ...base, handler, le }), kind: 'counter', rate: 1 + k * 2 }));
-        out.push({ labels: Labels.fromObject({ __name__: 'http_request_duration_seconds_count', ...base, handler }), kind: 'counter', rate: 1 + LE.length * 2 });
-        out.push({ labels: Labels.fromObject({ __name__: 'http_request_duration_seconds_sum', ...base, handler }), kind: 'counter', rate: 0.7 });
+        LE.forEach((le, k) =>
+          out.push({
+            labels: Labels.fromObject({ __name__: 'http_request_duration_seconds_bucket', ...base, handler, le }),
+            kind: 'counter',
+            rate: 1 + k * 2,
+          }),
+        );
+        out.push({
+          labels: Labels.fromObject({ __name__: 'http_request_duration_seconds_count', ...base, handler }),
+          kind: 'counter',
+          rate: 1 + LE.length * 2,
+        });
+        out.push({
+          labels: Labels.fromObject({ __name__: 'http_request_duration_seconds_sum', ...base, handler }),
+          kind: 'counter',
+          rate: 0.7,
+        });
       }
       out.push({ labels: Labels.fromObject({ __name__: 'process_resident_memory_bytes', ...base }), kind: 'gauge', rate: 2e8 });
       out.push({ labels: Labels.fromObject({ __name__: 'up', ...base }), kind: 'up', rate: 1 });
-      for (const mode of ['user', 'system', 'idle']) out.push({ labels: Labels.fromObject({ __name__: 'node_cpu_seconds_total', ...base, cpu: '0', mode }), kind: 'counter', rate: mode === 'idle' ? 10 : 3 });
+      for (const mode of ['user', 'system', 'idle'])
+        out.push({
+          labels: Labels.fromObject({ __name__: 'node_cpu_seconds_total', ...base, cpu: '0', mode }),
+          kind: 'counter',
+          rate: mode === 'idle' ? 10 : 3,
+        });
     }
   }
   return out;
@@ -72,7 +96,12 @@ export interface DashboardData {
 }
 
 /** Writes `hours` of data ending at `end` into aligned 2 h blocks under `dir`. */
-export async function writeDashboardBlocks(dir: string, hours: number, end: number, externalLabels: Record<string, string>): Promise<DashboardData> {
+export async function writeDashboardBlocks(
+  dir: string,
+  hours: number,
+  end: number,
+  externalLabels: Record<string, string>,
+): Promise<DashboardData> {
   const series = dashboardSeries();
   end = Math.floor(end / SCRAPE_MS) * SCRAPE_MS;
   const n = Math.floor((hours * 3600_000) / SCRAPE_MS);

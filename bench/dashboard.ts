@@ -80,7 +80,13 @@ async function startStrataOn(data: DashboardData): Promise<System> {
   const dir = tempDir('bench-dash-strata');
   const blocks = path.join(dir, 'tsdb', 'tenants', TENANT, 'blocks');
   copyBlocks(data, blocks);
-  await new Shipper({ bucket: new FilesystemBucket(path.join(dir, 'bucket')), prefix: `${TENANT}/`, blocksDir: blocks, localRetentionMs: Infinity, dropLocal: async () => undefined }).sync();
+  await new Shipper({
+    bucket: new FilesystemBucket(path.join(dir, 'bucket')),
+    prefix: `${TENANT}/`,
+    blocksDir: blocks,
+    localRetentionMs: Infinity,
+    dropLocal: async () => undefined,
+  }).sync();
   const s = await startStrata({ dataDir: dir, args: ['--limits.max-global-series-per-user=0'] });
   return { name: 'strata', writeUrl: `${s.url}/api/v1/write`, queryUrl: s.url, pid: s.child.pid!, proc: s, stop: () => stop(s) };
 }
@@ -110,7 +116,12 @@ async function startPrometheusOn(data: DashboardData): Promise<System> {
 async function startVictoriaOn(data: DashboardData): Promise<System> {
   const dir = tempDir('bench-dash-vm');
   const port = await freePort();
-  const p = startProcess(VICTORIA_METRICS, [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, '-loggerLevel=ERROR', '-retentionPeriod=100y']);
+  const p = startProcess(VICTORIA_METRICS, [
+    `-storageDataPath=${dir}`,
+    `-httpListenAddr=127.0.0.1:${port}`,
+    '-loggerLevel=ERROR',
+    '-retentionPeriod=100y',
+  ]);
   const url = `http://127.0.0.1:${port}`;
   await waitFor('victoria-metrics ready', async () => (await fetch(`${url}/health`)).status === 200, 60_000);
   for (const body of victoriaImportBodies(data)) {
@@ -118,10 +129,15 @@ async function startVictoriaOn(data: DashboardData): Promise<System> {
     if (r.status !== 204 && r.status !== 200) throw new Error(`victoria-metrics import: HTTP ${r.status}: ${await r.text()}`);
   }
   await fetch(`${url}/internal/force_flush`);
-  await waitFor('victoria-metrics has the data', async () => {
-    const r = await rangeQuery(url, 'count({__name__=~".+"})', data.end - 60_000, data.end);
-    return r.series > 0;
-  }, 60_000, 1000);
+  await waitFor(
+    'victoria-metrics has the data',
+    async () => {
+      const r = await rangeQuery(url, 'count({__name__=~".+"})', data.end - 60_000, data.end);
+      return r.series > 0;
+    },
+    60_000,
+    1000,
+  );
   return { name: 'victoria-metrics', writeUrl: '', queryUrl: url, pid: p.child.pid!, proc: p, stop: () => stop(p) };
 }
 
@@ -142,11 +158,13 @@ async function measureAll(systems: System[], data: DashboardData, refreshes: num
   const cpu0 = systems.map((s) => cpuSeconds(s.pid));
   const results: SystemResult[] = systems.map((s) => ({ name: s.name, cold: { panels: [], ms: 0 }, warm: [], singles: [], cpu: 0 }));
   for (const [i, sys] of systems.entries()) results[i].cold = await refresh(sys.queryUrl, start, data.end);
-  for (let r = 0; r < refreshes; r++) for (const [i, sys] of systems.entries()) results[i].warm.push(await refresh(sys.queryUrl, start, data.end));
+  for (let r = 0; r < refreshes; r++)
+    for (const [i, sys] of systems.entries()) results[i].warm.push(await refresh(sys.queryUrl, start, data.end));
   for (const q of SINGLES) {
     const times: number[][] = systems.map(() => []);
     for (const sys of systems) await rangeQuery(sys.queryUrl, q.query, start, data.end);
-    for (let k = 0; k < repeats; k++) for (const [i, sys] of systems.entries()) times[i].push((await rangeQuery(sys.queryUrl, q.query, start, data.end)).ms);
+    for (let k = 0; k < repeats; k++)
+      for (const [i, sys] of systems.entries()) times[i].push((await rangeQuery(sys.queryUrl, q.query, start, data.end)).ms);
     times.forEach((t, i) => results[i].singles.push(median(t)));
   }
   systems.forEach((s, i) => (results[i].cpu = cpuSeconds(s.pid) - cpu0[i]));
@@ -205,13 +223,19 @@ export async function runDashboardBench(opts: { hours: number; refreshes: number
     '',
     `| panel | ${results.map((r) => r.name).join(' | ')} | Strata/Prometheus |`,
     sep,
-    ...PANELS.map((p, i) => `| \`${p}\` | ${results.map((r) => `${cell(warmMedian(r, i))} (${cell(r.cold.panels[i].ms)}) [${r.cold.panels[i].series}]`).join(' | ')} | ${ratio(strata && warmMedian(strata, i), prom && warmMedian(prom, i))} |`),
+    ...PANELS.map(
+      (p, i) =>
+        `| \`${p}\` | ${results.map((r) => `${cell(warmMedian(r, i))} (${cell(r.cold.panels[i].ms)}) [${r.cold.panels[i].series}]`).join(' | ')} | ${ratio(strata && warmMedian(strata, i), prom && warmMedian(prom, i))} |`,
+    ),
     '',
     `Single queries over the 24 h at a 1m step, one at a time, median of ${opts.repeats} (after one warm-up):`,
     '',
     `| query | ${results.map((r) => r.name).join(' | ')} | Strata/Prometheus |`,
     sep,
-    ...SINGLES.map((q, i) => `| \`${q.name}\` | ${results.map((r) => cell(r.singles[i])).join(' | ')} | ${ratio(strata?.singles[i], prom?.singles[i])} |`),
+    ...SINGLES.map(
+      (q, i) =>
+        `| \`${q.name}\` | ${results.map((r) => cell(r.singles[i])).join(' | ')} | ${ratio(strata?.singles[i], prom?.singles[i])} |`,
+    ),
   ];
   return lines.join('\n');
 }

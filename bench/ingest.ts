@@ -5,8 +5,25 @@
  */
 import fs from 'node:fs';
 import type { Labels } from '@strata/model';
-import { cpuSeconds, rssBytes, startPrometheusSystem, startStrataSystem, startVictoriaMetricsSystem, VICTORIA_METRICS, type System } from './systems.js';
-import { encodeRounds, generateSeries, percentile, pushRounds, SAMPLES_PER_REQUEST, SCRAPE_INTERVAL_MS, type Encoder, type Round } from './load.js';
+import {
+  cpuSeconds,
+  rssBytes,
+  startPrometheusSystem,
+  startStrataSystem,
+  startVictoriaMetricsSystem,
+  VICTORIA_METRICS,
+  type System,
+} from './systems.js';
+import {
+  encodeRounds,
+  generateSeries,
+  percentile,
+  pushRounds,
+  SAMPLES_PER_REQUEST,
+  SCRAPE_INTERVAL_MS,
+  type Encoder,
+  type Round,
+} from './load.js';
 
 export interface IngestFigures {
   system: string;
@@ -77,9 +94,16 @@ function encodeRoundsBatched(series: Labels[], opts: IngestOptions, startMs: num
 }
 
 export function formatIngest(title: string, figs: IngestFigures[]): string {
-  const lines = [`## ${title}`, '', '| system | samples/s | CPU s per 1M samples | RSS bytes per series | p99 ms | failed requests |', '|---|---|---|---|---|---|'];
+  const lines = [
+    `## ${title}`,
+    '',
+    '| system | samples/s | CPU s per 1M samples | RSS bytes per series | p99 ms | failed requests |',
+    '|---|---|---|---|---|---|',
+  ];
   for (const f of figs) {
-    lines.push(`| ${f.system} | ${f.samplesPerSec.toFixed(0)} | ${f.cpuSecPerMillion.toFixed(2)} | ${f.rssBytesPerSeries.toFixed(0)} | ${f.p99Ms.toFixed(1)} | ${f.failures} |`);
+    lines.push(
+      `| ${f.system} | ${f.samplesPerSec.toFixed(0)} | ${f.cpuSecPerMillion.toFixed(2)} | ${f.rssBytesPerSeries.toFixed(0)} | ${f.p99Ms.toFixed(1)} | ${f.failures} |`,
+    );
   }
   const s = figs.find((f) => f.system === 'strata');
   for (const peer of figs.filter((f) => f.system !== 'strata')) {

@@ -11,13 +11,37 @@ export const SCRAPE_INTERVAL_MS = 15_000;
 export const SAMPLES_PER_REQUEST = 2000;
 
 const METRICS: [name: string, extra: [string, string[]][]][] = [
-  ['http_requests_total', [['handler', hs(20)], ['code', ['200', '201', '400', '404', '500']]]],
-  ['http_request_duration_seconds_bucket', [['handler', hs(10)], ['le', ['0.005', '0.01', '0.05', '0.1', '0.5', '1', '5', '+Inf']]]],
+  [
+    'http_requests_total',
+    [
+      ['handler', hs(20)],
+      ['code', ['200', '201', '400', '404', '500']],
+    ],
+  ],
+  [
+    'http_request_duration_seconds_bucket',
+    [
+      ['handler', hs(10)],
+      ['le', ['0.005', '0.01', '0.05', '0.1', '0.5', '1', '5', '+Inf']],
+    ],
+  ],
   ['http_request_duration_seconds_count', [['handler', hs(20)]]],
   ['process_cpu_seconds_total', []],
   ['process_resident_memory_bytes', []],
-  ['node_cpu_seconds_total', [['cpu', hs(8, 'cpu')], ['mode', ['user', 'system', 'idle', 'iowait']]]],
-  ['node_filesystem_avail_bytes', [['mountpoint', ['/', '/boot', '/var', '/home']], ['fstype', ['ext4', 'xfs']]]],
+  [
+    'node_cpu_seconds_total',
+    [
+      ['cpu', hs(8, 'cpu')],
+      ['mode', ['user', 'system', 'idle', 'iowait']],
+    ],
+  ],
+  [
+    'node_filesystem_avail_bytes',
+    [
+      ['mountpoint', ['/', '/boot', '/var', '/home']],
+      ['fstype', ['ext4', 'xfs']],
+    ],
+  ],
   ['node_network_receive_bytes_total', [['device', ['eth0', 'eth1', 'lo']]]],
   ['go_goroutines', []],
   ['up', []],

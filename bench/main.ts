@@ -44,7 +44,10 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [path.join(REPO, 'scripts', 'build.mjs'), '--quiet'], { stdio: 'inherit' });
   const hours = arg('query-hours', 6);
   if (process.argv.includes('--ack-latency')) {
-    process.stdout.write((await runAckLatencyBench({ series: arg('series', 100_000), hours: arg('query-hours', 1), seconds: arg('seconds', 15), only })) + '\n');
+    process.stdout.write(
+      (await runAckLatencyBench({ series: arg('series', 100_000), hours: arg('query-hours', 1), seconds: arg('seconds', 15), only })) +
+        '\n',
+    );
     return;
   }
   if (process.argv.includes('--xor')) {
@@ -52,7 +55,9 @@ async function main(): Promise<void> {
     return;
   }
   if (process.argv.includes('--dashboard')) {
-    process.stdout.write((await runDashboardBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 5), repeats: arg('repeats', 5), only })) + '\n');
+    process.stdout.write(
+      (await runDashboardBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 5), repeats: arg('repeats', 5), only })) + '\n',
+    );
     return;
   }
   if (process.argv.includes('--ring-only')) {
@@ -83,8 +88,17 @@ async function main(): Promise<void> {
   const bulk = await runIngest({ series, rounds, concurrency, batch: SAMPLES_PER_REQUEST, encode, systems: only });
   process.stdout.write(formatIngest(`Bulk: ${concurrency} connections, ${SAMPLES_PER_REQUEST} samples per request`, bulk) + '\n\n');
   if (small > 0) {
-    const many = await runIngest({ series, rounds: Math.max(2, Math.floor(rounds / 2)), concurrency: small, batch: Math.max(1, Math.floor(series / small)), encode, systems: only });
-    process.stdout.write(formatIngest(`Many senders: ${small} keep-alive connections, ${Math.floor(series / small)} samples per request`, many) + '\n');
+    const many = await runIngest({
+      series,
+      rounds: Math.max(2, Math.floor(rounds / 2)),
+      concurrency: small,
+      batch: Math.max(1, Math.floor(series / small)),
+      encode,
+      systems: only,
+    });
+    process.stdout.write(
+      formatIngest(`Many senders: ${small} keep-alive connections, ${Math.floor(series / small)} samples per request`, many) + '\n',
+    );
   }
   if (hours > 0) process.stdout.write('\n' + (await runQueryBench(hours, arg('repeats', 5))) + '\n');
   process.stdout.write('\n' + (await runBlockBench()) + '\n');

@@ -16,14 +16,24 @@ export function dataset(): Labels[] {
   for (let i = 0; i < 100; i++) {
     for (let h = 0; h < 20; h++) {
       for (const code of ['200', '201', '400', '404', '500']) {
-        out.push(Labels.fromObject({ __name__: 'http_requests_total', job: `job-${i % 5}`, instance: `host-${i}:9100`, handler: `/api/v1/h${h}`, code }));
+        out.push(
+          Labels.fromObject({
+            __name__: 'http_requests_total',
+            job: `job-${i % 5}`,
+            instance: `host-${i}:9100`,
+            handler: `/api/v1/h${h}`,
+            code,
+          }),
+        );
       }
     }
   }
   for (let i = 0; i < 10; i++) {
     for (let h = 0; h < 10; h++) {
       for (const le of ['0.005', '0.01', '0.05', '0.1', '0.5', '1', '5', '+Inf']) {
-        out.push(Labels.fromObject({ __name__: 'http_request_duration_seconds_bucket', instance: `host-${i}:9100`, handler: `/api/v1/h${h}`, le }));
+        out.push(
+          Labels.fromObject({ __name__: 'http_request_duration_seconds_bucket', instance: `host-${i}:9100`, handler: `/api/v1/h${h}`, le }),
+        );
       }
     }
   }
@@ -48,7 +58,10 @@ async function push(sys: System, series: Labels[], rounds: number, start: number
     }
     const codes = await Promise.all(bodies.map((b) => post(sys.writeUrl, b, agent)));
     const bad = codes.find((c) => c < 200 || c >= 300);
-    if (bad) throw new Error(`${sys.name}: push answered ${bad} at round ${r}${sys.proc ? `\n--- ${sys.name} output ---\n${sys.proc.output().slice(-3000)}` : ''}`);
+    if (bad)
+      throw new Error(
+        `${sys.name}: push answered ${bad} at round ${r}${sys.proc ? `\n--- ${sys.name} output ---\n${sys.proc.output().slice(-3000)}` : ''}`,
+      );
   }
   agent.destroy();
 }
@@ -65,15 +78,26 @@ export const QUERIES: BenchQuery[] = [
   { name: 'sum by rate, 10k series, 1h @ 15s', query: 'sum by (job) (rate(http_requests_total[5m]))', range: 3_600_000, step: 15 },
   { name: 'sum by rate, 10k series, 6h @ 60s', query: 'sum by (job) (rate(http_requests_total[5m]))', range: 6 * 3_600_000, step: 60 },
   { name: 'topk(5) of rates, 1h @ 60s', query: 'topk(5, rate(http_requests_total[5m]))', range: 3_600_000, step: 60 },
-  { name: 'histogram_quantile over buckets, 1h @ 15s', query: 'histogram_quantile(0.9, sum by (le, handler) (rate(http_request_duration_seconds_bucket[5m])))', range: 3_600_000, step: 15 },
-  { name: 'regex selector, 1h @ 60s', query: 'sum(rate(http_requests_total{handler=~"/api/v1/h1.*", code=~"5.."}[5m]))', range: 3_600_000, step: 60 },
+  {
+    name: 'histogram_quantile over buckets, 1h @ 15s',
+    query: 'histogram_quantile(0.9, sum by (le, handler) (rate(http_request_duration_seconds_bucket[5m])))',
+    range: 3_600_000,
+    step: 15,
+  },
+  {
+    name: 'regex selector, 1h @ 60s',
+    query: 'sum(rate(http_requests_total{handler=~"/api/v1/h1.*", code=~"5.."}[5m]))',
+    range: 3_600_000,
+    step: 60,
+  },
   { name: 'subquery, instant', query: 'max_over_time(sum(rate(http_requests_total[5m]))[1h:1m])', range: 0, step: 0 },
 ];
 
 async function timeQuery(sys: System, q: BenchQuery, end: number): Promise<number> {
-  const params = q.range === 0
-    ? `query=${encodeURIComponent(q.query)}&time=${end / 1000}`
-    : `query=${encodeURIComponent(q.query)}&start=${(end - q.range) / 1000}&end=${end / 1000}&step=${q.step}`;
+  const params =
+    q.range === 0
+      ? `query=${encodeURIComponent(q.query)}&time=${end / 1000}`
+      : `query=${encodeURIComponent(q.query)}&start=${(end - q.range) / 1000}&end=${end / 1000}&step=${q.step}`;
   const url = `${sys.queryUrl}/api/v1/${q.range === 0 ? 'query' : 'query_range'}?${params}`;
   const t0 = performance.now();
   const r = await fetch(url);

@@ -15,7 +15,12 @@ import { encodeRounds, generateSeries, post, SCRAPE_INTERVAL_MS, type Encoder, t
  * Pushes every round with `concurrency` workers; `send` delivers one body and returns the
  * statuses it got (one per receiver it was sent to).
  */
-async function drive(rounds: Round[], concurrency: number, agent: http.Agent, send: (body: Buffer) => Promise<number[]>): Promise<{ seconds: number; failures: number }> {
+async function drive(
+  rounds: Round[],
+  concurrency: number,
+  agent: http.Agent,
+  send: (body: Buffer) => Promise<number[]>,
+): Promise<{ seconds: number; failures: number }> {
   let failures = 0;
   const t0 = performance.now();
   for (const round of rounds) {
@@ -45,7 +50,12 @@ function pushToAll(urls: string[], rounds: Round[], concurrency: number): Promis
   return drive(rounds, concurrency, agent, (body) => Promise.all(urls.map((u) => post(u, body, agent))));
 }
 
-const args = ['--limits.ingestion-rate=0', '--limits.max-global-series-per-user=0', '--receiver.max-inflight-bytes=4GiB', '--log.level=error'];
+const args = [
+  '--limits.ingestion-rate=0',
+  '--limits.max-global-series-per-user=0',
+  '--receiver.max-inflight-bytes=4GiB',
+  '--log.level=error',
+];
 
 interface Run {
   cpu: number;
@@ -70,7 +80,11 @@ async function runIndependent(rounds: Round[]): Promise<Run> {
   const independents: Strata[] = [];
   for (let i = 0; i < 3; i++) independents.push(await startStrata({ component: 'receiver', args }));
   const before = independents.map((x) => cpuSeconds(x.child.pid!));
-  const r = await pushToAll(independents.map((x) => `${x.url}/api/v1/write`), rounds, 8);
+  const r = await pushToAll(
+    independents.map((x) => `${x.url}/api/v1/write`),
+    rounds,
+    8,
+  );
   const cpu = independents.reduce((sum, x, i) => sum + cpuSeconds(x.child.pid!) - before[i], 0);
   for (const x of independents) await stop(x);
   return { cpu, ...r };
@@ -83,10 +97,25 @@ async function runRing(rounds: Round[], size: number): Promise<Run> {
   fs.writeFileSync(ringFile, JSON.stringify([{ endpoints: ports.map((p) => `127.0.0.1:${p}`) }]));
   const receivers: Strata[] = [];
   for (const p of ports) {
-    receivers.push(await startStrata({ component: 'receiver', port: p, args: [...args, `--receiver.hashrings-file=${ringFile}`, '--receiver.replication-factor=3', `--receiver.local-endpoint=127.0.0.1:${p}`] }));
+    receivers.push(
+      await startStrata({
+        component: 'receiver',
+        port: p,
+        args: [
+          ...args,
+          `--receiver.hashrings-file=${ringFile}`,
+          '--receiver.replication-factor=3',
+          `--receiver.local-endpoint=127.0.0.1:${p}`,
+        ],
+      }),
+    );
   }
   const before = receivers.map((r) => cpuSeconds(r.child.pid!));
-  const r = await push(receivers.map((x) => `${x.url}/api/v1/write`), rounds, 8);
+  const r = await push(
+    receivers.map((x) => `${x.url}/api/v1/write`),
+    rounds,
+    8,
+  );
   const cpu = receivers.reduce((sum, x, i) => sum + cpuSeconds(x.child.pid!) - before[i], 0);
   for (const x of receivers) await stop(x);
   return { cpu, ...r };
@@ -107,7 +136,11 @@ export async function runRingBench(seriesCount: number, roundsCount: number, enc
   const samples = seriesCount * roundsCount;
   const setups: { name: string; run: () => Promise<Run>; runs: Run[] }[] = [
     { name: 'single receiver', run: () => runSingle(rounds), runs: [] },
-    { name: '3 independent receivers, client sends each request to all three (no forwarding)', run: () => runIndependent(rounds), runs: [] },
+    {
+      name: '3 independent receivers, client sends each request to all three (no forwarding)',
+      run: () => runIndependent(rounds),
+      runs: [],
+    },
     { name: '3 receivers, RF 3', run: () => runRing(rounds, 3), runs: [] },
     { name: '4 receivers, RF 3 (each receiver forwards per-owner shares)', run: () => runRing(rounds, 4), runs: [] },
   ];
@@ -119,7 +152,10 @@ export async function runRingBench(seriesCount: number, roundsCount: number, enc
     '',
     '| setup | client samples/s | CPU s per 1M client samples (all receivers) | each run | failed requests |',
     '|---|---|---|---|---|',
-    ...setups.map((s) => `| ${s.name} | ${(samples / median(s.runs, 'seconds')).toFixed(0)} | ${perM(median(s.runs, 'cpu')).toFixed(2)} | ${s.runs.map((r) => perM(r.cpu).toFixed(2)).join(', ')} | ${s.runs.reduce((n, r) => n + r.failures, 0)} |`),
+    ...setups.map(
+      (s) =>
+        `| ${s.name} | ${(samples / median(s.runs, 'seconds')).toFixed(0)} | ${perM(median(s.runs, 'cpu')).toFixed(2)} | ${s.runs.map((r) => perM(r.cpu).toFixed(2)).join(', ')} | ${s.runs.reduce((n, r) => n + r.failures, 0)} |`,
+    ),
     '',
     `CPU per client sample, RF 3 on 3 receivers / single: ${(ring3 / single).toFixed(2)}x (replication alone: 3x; goal: at most 3.5x); on 4 receivers: ${(ring4 / single).toFixed(2)}x; three copies without forwarding on this machine: ${(indep / single).toFixed(2)}x`,
   ].join('\n');

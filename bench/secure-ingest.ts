@@ -30,7 +30,12 @@ function quantile(xs: Float64Array, q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 }
 
-async function push(url: string, rounds: Round[], agent: http.Agent, headers: Record<string, string>): Promise<{ lat: Float64Array; seconds: number; failures: number }> {
+async function push(
+  url: string,
+  rounds: Round[],
+  agent: http.Agent,
+  headers: Record<string, string>,
+): Promise<{ lat: Float64Array; seconds: number; failures: number }> {
   const total = rounds.reduce((n, r) => n + r.bodies.length, 0);
   const lat = new Float64Array(total);
   let k = 0;
@@ -38,10 +43,18 @@ async function push(url: string, rounds: Round[], agent: http.Agent, headers: Re
   const mod = url.startsWith('https') ? https : http;
   const post = (body: Buffer) =>
     new Promise<number>((resolve, reject) => {
-      const req = mod.request(`${url}/api/v1/write`, { method: 'POST', agent, headers: { ...headers, 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'Content-Length': body.length } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = mod.request(
+        `${url}/api/v1/write`,
+        {
+          method: 'POST',
+          agent,
+          headers: { ...headers, 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'Content-Length': body.length },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -75,13 +88,26 @@ export async function runSecureIngestBench(seriesCount: number, roundsCount: num
       const agent =
         mode === 'plain'
           ? new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
-          : new https.Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: fs.readFileSync(pki.caCert), cert: fs.readFileSync(pki.clientCert), key: fs.readFileSync(pki.clientKey) });
-      const headers: Record<string, string> = mode === 'plain' ? {} : { Authorization: `Basic ${Buffer.from(`${CREDS.user}:${CREDS.password}`).toString('base64')}` };
+          : new https.Agent({
+              keepAlive: true,
+              maxSockets: CONCURRENCY,
+              ca: fs.readFileSync(pki.caCert),
+              cert: fs.readFileSync(pki.clientCert),
+              key: fs.readFileSync(pki.clientKey),
+            });
+      const headers: Record<string, string> =
+        mode === 'plain' ? {} : { Authorization: `Basic ${Buffer.from(`${CREDS.user}:${CREDS.password}`).toString('base64')}` };
       const cpu0 = cpuSeconds(s.child.pid!);
       const res = await push(s.url, rounds, agent, headers);
       const cpu = cpuSeconds(s.child.pid!) - cpu0;
       const samples = seriesCount * roundsCount;
-      runs[mode].push({ samplesPerSec: samples / res.seconds, p50: quantile(res.lat, 0.5), p99: quantile(res.lat, 0.99), cpuPerMillion: (cpu / samples) * 1e6, failures: res.failures });
+      runs[mode].push({
+        samplesPerSec: samples / res.seconds,
+        p50: quantile(res.lat, 0.5),
+        p99: quantile(res.lat, 0.99),
+        cpuPerMillion: (cpu / samples) * 1e6,
+        failures: res.failures,
+      });
       agent.destroy();
       await stop(s);
     }

@@ -44,4 +44,5 @@ for (const name of fs.readdirSync(packagesDir)) {
     logLevel: 'warning',
   });
 }
-if (!process.argv.includes('--quiet')) process.stdout.write(`built ${files} files in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
+if (!process.argv.includes('--quiet'))
+  process.stdout.write(`built ${files} files in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);

@@ -18,7 +18,8 @@ const WIRING = new Set(['cli']);
 const problems = [];
 const packages = fs.readdirSync(path.join(root, 'packages')).filter((p) => fs.existsSync(path.join(root, 'packages', p, 'src')));
 for (const p of packages) {
-  if (!LIBRARIES.has(p) && !COMPONENTS.has(p) && !WIRING.has(p)) problems.push(`packages/${p}: not classified as a library, a component or the cli in scripts/check-imports.mjs`);
+  if (!LIBRARIES.has(p) && !COMPONENTS.has(p) && !WIRING.has(p))
+    problems.push(`packages/${p}: not classified as a library, a component or the cli in scripts/check-imports.mjs`);
 }
 
 function sources(dir) {
@@ -58,7 +59,10 @@ for (const p of packages) {
   for (const file of sources(path.join(root, 'packages', p, 'src'))) {
     const text = fs.readFileSync(file, 'utf8');
     const deps = valueImports(file, text);
-    graph.set(file, deps.map((d) => d.target));
+    graph.set(
+      file,
+      deps.map((d) => d.target),
+    );
     // Layering counts type imports too: a library that names a component's types depends on it.
     for (const m of text.matchAll(IMPORT)) {
       const spec = m[4];
@@ -66,7 +70,8 @@ for (const p of packages) {
       const to = spec.slice('@strata/'.length);
       const rel = path.relative(root, file);
       if (LIBRARIES.has(p) && COMPONENTS.has(to)) problems.push(`${rel}: library ${p} imports component ${to}`);
-      if (COMPONENTS.has(p) && COMPONENTS.has(to) && to !== p) problems.push(`${rel}: component ${p} imports component ${to} (only the cli wires components together)`);
+      if (COMPONENTS.has(p) && COMPONENTS.has(to) && to !== p)
+        problems.push(`${rel}: component ${p} imports component ${to} (only the cli wires components together)`);
     }
   }
 }
@@ -101,4 +106,3 @@ if (problems.length > 0) {
   process.exit(1);
 }
 process.stdout.write(`check-imports: ${graph.size} files, layering kept, no import cycles\n`);
-

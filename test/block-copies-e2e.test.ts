@@ -65,7 +65,11 @@ async function pushHead(url: string): Promise<void> {
     }
     return { labels, timestamps, values };
   });
-  const r = await fetch(url, { method: 'POST', body: snappyEncode(encodeWriteRequestV1(series)), headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' } });
+  const r = await fetch(url, {
+    method: 'POST',
+    body: snappyEncode(encodeWriteRequestV1(series)),
+    headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' },
+  });
   expect([200, 204]).toContain(r.status);
 }
 
@@ -89,16 +93,26 @@ let localBlocksDir: string;
 beforeAll(async () => {
   const src = tempDir('copies-src');
   metas = [];
-  for (let a = start; a < blocksEnd; a += RANGE) metas.push(await writeBlock(src, blockSeries(a, a + RANGE), { minTime: a, maxTime: a + RANGE, externalLabels: { tenant_id: TENANT } }));
+  for (let a = start; a < blocksEnd; a += RANGE)
+    metas.push(await writeBlock(src, blockSeries(a, a + RANGE), { minTime: a, maxTime: a + RANGE, externalLabels: { tenant_id: TENANT } }));
 
   const dataDir = tempDir('copies-strata');
   localBlocksDir = path.join(dataDir, 'tsdb', 'tenants', TENANT, 'blocks');
   const staging = tempDir('copies-staging');
   metas.slice(2).forEach((m) => copyBlock(src, m, staging));
-  await new Shipper({ bucket: new FilesystemBucket(path.join(dataDir, 'bucket')), prefix: `${TENANT}/`, blocksDir: staging, localRetentionMs: Infinity, dropLocal: async () => undefined }).sync();
+  await new Shipper({
+    bucket: new FilesystemBucket(path.join(dataDir, 'bucket')),
+    prefix: `${TENANT}/`,
+    blocksDir: staging,
+    localRetentionMs: Infinity,
+    dropLocal: async () => undefined,
+  }).sync();
   metas.slice(0, 4).forEach((m) => copyBlock(src, m, localBlocksDir));
   // The oldest two count as shipped (so they are not uploaded now) though the bucket lacks them: local only.
-  fs.writeFileSync(path.join(localBlocksDir, SHIPPER_STATE_FILE), JSON.stringify({ version: 1, uploaded: metas.slice(0, 4).map((m) => m.ulid) }));
+  fs.writeFileSync(
+    path.join(localBlocksDir, SHIPPER_STATE_FILE),
+    JSON.stringify({ version: 1, uploaded: metas.slice(0, 4).map((m) => m.ulid) }),
+  );
 
   const promDir = tempDir('copies-prom');
   metas.forEach((m) => copyBlock(src, m, path.join(promDir, 'data')));
@@ -117,10 +131,16 @@ beforeAll(async () => {
   promUrl = `http://127.0.0.1:${port}`;
   strata = await startStrata({ dataDir, args: ['--store-gateway.sync-interval=1s'] });
   await waitFor('prometheus ready', async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.status === 200, 60_000);
-  await waitFor('gateway sees the bucket', async () => {
-    const r = await getJson(`${strata.url}/api/v1/query?query=${encodeURIComponent('count(copy_requests_total)')}&time=${(metas[5].minTime + 60_000) / 1000}`);
-    return r.data?.result?.length === 1;
-  }, 30_000);
+  await waitFor(
+    'gateway sees the bucket',
+    async () => {
+      const r = await getJson(
+        `${strata.url}/api/v1/query?query=${encodeURIComponent('count(copy_requests_total)')}&time=${(metas[5].minTime + 60_000) / 1000}`,
+      );
+      return r.data?.result?.length === 1;
+    },
+    30_000,
+  );
   await pushHead(`${strata.url}/api/v1/write`);
   await pushHead(`${promUrl}/api/v1/write`);
 });
@@ -160,7 +180,9 @@ test('a query over blocks both local and in the bucket reads their chunks once, 
   expect([g2 - g1, d2 - d1, m2 - m1]).toEqual([0, 0, m1 - m0]);
 
   // The bucket-only blocks are read from the bucket (the metric does count ranged reads).
-  await getJson(`${strata.url}/api/v1/query_range?${rangeParams('sum(copy_requests_total)', metas[4].minTime + 600_000, metas[5].maxTime - 600_000, 60)}`);
+  await getJson(
+    `${strata.url}/api/v1/query_range?${rangeParams('sum(copy_requests_total)', metas[4].minTime + 600_000, metas[5].maxTime - 600_000, 60)}`,
+  );
   expect((await bucketRanged()) - g2).toBeGreaterThan(0);
 });
 
@@ -188,11 +210,16 @@ const RANGES: [string, number, number][] = [
 
 test.each(RANGES)('query_range results equal Prometheus: %s', async (_label, from, to) => {
   const norm = (r: { metric: Record<string, string>; values: [number, string][] }[]) =>
-    r.map((x) => ({ metric: x.metric, values: x.values.map(([t, v]) => [t, Number(v).toPrecision(12)]) })).sort((a, b) => JSON.stringify(a.metric).localeCompare(JSON.stringify(b.metric)));
+    r
+      .map((x) => ({ metric: x.metric, values: x.values.map(([t, v]) => [t, Number(v).toPrecision(12)]) }))
+      .sort((a, b) => JSON.stringify(a.metric).localeCompare(JSON.stringify(b.metric)));
   for (const q of QUERIES) {
     for (const step of [60, 300]) {
       const params = rangeParams(q, from, to, step);
-      const [p, s] = await Promise.all([getJson(`${promUrl}/api/v1/query_range?${params}`), getJson(`${strata.url}/api/v1/query_range?${params}`)]);
+      const [p, s] = await Promise.all([
+        getJson(`${promUrl}/api/v1/query_range?${params}`),
+        getJson(`${strata.url}/api/v1/query_range?${params}`),
+      ]);
       expect({ q, step, status: s.status }).toEqual({ q, step, status: 'success' });
       expect(p.data.result.length).toBeGreaterThan(0);
       expect({ q, step, result: norm(s.data.result) }).toEqual({ q, step, result: norm(p.data.result) });

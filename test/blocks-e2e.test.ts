@@ -14,7 +14,13 @@ jest.setTimeout(180_000);
 
 test('blocks reach the bucket while ingesting and on shutdown; promtool reads exactly the samples', async () => {
   const strata = await startStrata({
-    args: ['--tsdb.block-duration=30m', '--tsdb.compaction-interval=1s', '--receiver.flush-on-shutdown', '--receiver.replica-name=r-test', '--receiver.out-of-order-window=0s'],
+    args: [
+      '--tsdb.block-duration=30m',
+      '--tsdb.compaction-interval=1s',
+      '--receiver.flush-on-shutdown',
+      '--receiver.replica-name=r-test',
+      '--receiver.out-of-order-window=0s',
+    ],
   });
   const bucketDir = path.join(strata.dataDir, 'bucket', 'anonymous');
   const step = 30_000;
@@ -35,17 +41,30 @@ test('blocks reach the bucket while ingesting and on shutdown; promtool reads ex
         }
         series.push({ labels, timestamps: ts, values: vs });
       }
-      const r = await fetch(`${strata.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV1(series)), headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+      const r = await fetch(`${strata.url}/api/v1/write`, {
+        method: 'POST',
+        body: snappyEncode(encodeWriteRequestV1(series)),
+        headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
+      });
       expect(r.status).toBe(204);
     }
     // Complete 30 min ranges are cut and shipped while Strata runs.
-    await waitFor('blocks in the bucket', async () => fs.existsSync(bucketDir) && fs.readdirSync(bucketDir).some((d) => fs.existsSync(path.join(bucketDir, d, 'meta.json'))), 30_000);
+    await waitFor(
+      'blocks in the bucket',
+      async () => fs.existsSync(bucketDir) && fs.readdirSync(bucketDir).some((d) => fs.existsSync(path.join(bucketDir, d, 'meta.json'))),
+      30_000,
+    );
     const metaDir = fs.readdirSync(bucketDir).find((d) => fs.existsSync(path.join(bucketDir, d, 'meta.json')))!;
     const meta = JSON.parse(fs.readFileSync(path.join(bucketDir, metaDir, 'meta.json'), 'utf8'));
     expect(meta.thanos.labels).toEqual({ tenant_id: 'anonymous', receive_replica: 'r-test' });
     // Everything stays queryable: head and local blocks together.
-    const q = await getJson(`${strata.url}/api/v1/query?query=${encodeURIComponent('count_over_time(e2e_blocks_total[3h])')}&time=${end / 1000}`);
-    expect(q.data.result.map((x: { value: [number, string] }) => x.value[1])).toEqual([String(expected.length / 2), String(expected.length / 2)]);
+    const q = await getJson(
+      `${strata.url}/api/v1/query?query=${encodeURIComponent('count_over_time(e2e_blocks_total[3h])')}&time=${end / 1000}`,
+    );
+    expect(q.data.result.map((x: { value: [number, string] }) => x.value[1])).toEqual([
+      String(expected.length / 2),
+      String(expected.length / 2),
+    ]);
     const metrics = await (await fetch(`${strata.url}/metrics`)).text();
     expect(metrics).toMatch(/strata_shipper_uploaded_blocks_total\{tenant="anonymous"\} [1-9]/);
   } finally {
@@ -53,6 +72,9 @@ test('blocks reach the bucket while ingesting and on shutdown; promtool reads ex
   }
   fs.mkdirSync(path.join(bucketDir, 'wal'), { recursive: true }); // promtool opens the folder as a TSDB
   const dump = execFileSync('/usr/bin/promtool', ['tsdb', 'dump', bucketDir], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const got = dump.trim().split('\n').filter((l) => l.startsWith('{__name__="e2e_blocks_total"'));
+  const got = dump
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{__name__="e2e_blocks_total"'));
   expect(got.sort()).toEqual(expected.sort());
 });

@@ -22,17 +22,26 @@ async function get(path: string, tenant = 'team-a'): Promise<{ status: number; b
 }
 
 /** Series count per value of `name` among the series passing `keep`, largest first, then by value. */
-function expectedValues(name: 'env' | 'job' | '__name__', keep: (x: (typeof series)[number]) => boolean = () => true): { label_value: string; series_count: number }[] {
+function expectedValues(
+  name: 'env' | 'job' | '__name__',
+  keep: (x: (typeof series)[number]) => boolean = () => true,
+): { label_value: string; series_count: number }[] {
   const m = new Map<string, number>();
   for (const x of series.filter(keep)) m.set(x[name], (m.get(x[name]) ?? 0) + 1);
-  return [...m].map(([label_value, series_count]) => ({ label_value, series_count })).sort((a, b) => b.series_count - a.series_count || (a.label_value < b.label_value ? -1 : 1));
+  return [...m]
+    .map(([label_value, series_count]) => ({ label_value, series_count }))
+    .sort((a, b) => b.series_count - a.series_count || (a.label_value < b.label_value ? -1 : 1));
 }
 
 beforeAll(async () => {
   s = await startStrata({ component: 'receiver', args: ['--auth.multitenancy-enabled'] });
   const t = Date.now();
   const body = snappyEncode(encodeWriteRequestV1(series.map((x) => ({ labels: Labels.fromObject(x), timestamps: [t], values: [1] }))));
-  const w = await fetch(`${s.url}/api/v1/write`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Scope-OrgID': 'team-a' } });
+  const w = await fetch(`${s.url}/api/v1/write`, {
+    method: 'POST',
+    body,
+    headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Scope-OrgID': 'team-a' },
+  });
   expect(w.status).toBe(204);
 });
 
@@ -76,10 +85,14 @@ test('label_values: series per value of each asked label, with a selector and a 
       { label_name: 'job', label_values_count: JOBS.length, series_count: N, cardinality: expectedValues('job') },
     ],
   });
-  const sel = await get(`/api/v1/cardinality/label_values?label_names[]=env&selector=${encodeURIComponent('{job=~"querier|compactor"}')}&limit=2`);
+  const sel = await get(
+    `/api/v1/cardinality/label_values?label_names[]=env&selector=${encodeURIComponent('{job=~"querier|compactor"}')}&limit=2`,
+  );
   const keep = (x: (typeof series)[number]) => x.job === 'querier' || x.job === 'compactor';
   const want = expectedValues('env', keep);
-  expect(sel.body.labels).toEqual([{ label_name: 'env', label_values_count: want.length, series_count: series.filter(keep).length, cardinality: want.slice(0, 2) }]);
+  expect(sel.body.labels).toEqual([
+    { label_name: 'env', label_values_count: want.length, series_count: series.filter(keep).length, cardinality: want.slice(0, 2) },
+  ]);
   const unknown = await get('/api/v1/cardinality/label_values?label_names[]=nope');
   expect(unknown.body.labels).toEqual([{ label_name: 'nope', label_values_count: 0, series_count: 0, cardinality: [] }]);
 });
@@ -89,7 +102,10 @@ test('bad parameters are a 400 with the reason', async () => {
     ['/api/v1/cardinality/label_values', /'label_names\[\]' param is required/],
     ['/api/v1/cardinality/label_names?limit=501', /cannot be greater than '500'/],
     ['/api/v1/cardinality/label_names?limit=-1', /cannot be less than '0'/],
-    [`/api/v1/cardinality/label_names?selector=${encodeURIComponent('{a="1"}')}&selector=${encodeURIComponent('{b="1"}')}`, /multiple 'selector' params/],
+    [
+      `/api/v1/cardinality/label_names?selector=${encodeURIComponent('{a="1"}')}&selector=${encodeURIComponent('{b="1"}')}`,
+      /multiple 'selector' params/,
+    ],
     [`/api/v1/cardinality/label_names?selector=${encodeURIComponent('sum(x)')}`, /is not a series selector/],
     ['/api/v1/status/tsdb?limit=x', /limit must be a positive number/],
   ];
@@ -101,7 +117,11 @@ test('bad parameters are a 400 with the reason', async () => {
 });
 
 test('tenants are isolated: another tenant sees nothing, /api/v1/status/tsdb included', async () => {
-  expect((await get('/api/v1/cardinality/label_names', 'team-b')).body).toEqual({ label_values_count_total: 0, label_names_count: 0, cardinality: [] });
+  expect((await get('/api/v1/cardinality/label_names', 'team-b')).body).toEqual({
+    label_values_count_total: 0,
+    label_names_count: 0,
+    cardinality: [],
+  });
   const other = await get('/api/v1/status/tsdb', 'team-b');
   expect(other.body.data.headStats.numSeries).toBe(0);
   const mine = await get('/api/v1/status/tsdb?limit=2', 'team-a');

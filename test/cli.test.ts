@@ -44,8 +44,14 @@ test('strata receiver with a config file: write, read under / and /prometheus, /
   fs.writeFileSync(cfg, `http:\n  address: 127.0.0.1:${port}\nwal:\n  fsync: batch\n`);
   const s = await startStrata({ component: 'receiver', port, args: [`--config.file=${cfg}`] });
   try {
-    const body = snappyEncode(encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'cli_test', job: 'j' }), timestamps: [Date.now()], values: [1] }]));
-    const w = await fetch(`${s.url}/api/v1/push`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+    const body = snappyEncode(
+      encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'cli_test', job: 'j' }), timestamps: [Date.now()], values: [1] }]),
+    );
+    const w = await fetch(`${s.url}/api/v1/push`, {
+      method: 'POST',
+      body,
+      headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
+    });
     expect(w.status).toBe(204);
     for (const prefix of ['', '/prometheus']) {
       const r = await getJson(`${s.url}${prefix}/api/v1/series?match[]=cli_test`);
@@ -59,7 +65,14 @@ test('strata receiver with a config file: write, read under / and /prometheus, /
     const nf = await fetch(`${s.url}/api/v1/nope`);
     expect(nf.status).toBe(404);
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
-    for (const name of ['strata_received_samples_total{tenant="anonymous"} 1', 'strata_head_series{tenant="anonymous"} 1', 'strata_wal_fsync_duration_seconds_count', 'strata_request_duration_seconds_bucket', 'strata_discarded_samples_total', 'process_resident_memory_bytes']) {
+    for (const name of [
+      'strata_received_samples_total{tenant="anonymous"} 1',
+      'strata_head_series{tenant="anonymous"} 1',
+      'strata_wal_fsync_duration_seconds_count',
+      'strata_request_duration_seconds_bucket',
+      'strata_discarded_samples_total',
+      'process_resident_memory_bytes',
+    ]) {
       expect(metrics).toContain(name);
     }
   } finally {
@@ -70,8 +83,14 @@ test('strata receiver with a config file: write, read under / and /prometheus, /
 test('a receiver over its memory budget answers 503 + Retry-After, naming the flag', async () => {
   const s = await startStrata({ component: 'receiver', args: ['--receiver.memory-limit-bytes=1MiB'] });
   try {
-    const body = snappyEncode(encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'mem_test' }), timestamps: [Date.now()], values: [1] }]));
-    const w = await fetch(`${s.url}/api/v1/write`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+    const body = snappyEncode(
+      encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'mem_test' }), timestamps: [Date.now()], values: [1] }]),
+    );
+    const w = await fetch(`${s.url}/api/v1/write`, {
+      method: 'POST',
+      body,
+      headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
+    });
     expect(w.status).toBe(503);
     expect(w.headers.get('retry-after')).toBe('5');
     expect(await w.text()).toMatch(/above its budget of 1 MiB \(--receiver.memory-limit-bytes\).*err-strata-memory-budget-exceeded/s);

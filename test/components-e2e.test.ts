@@ -21,7 +21,16 @@ test('receiver + 2 store gateways (RF 2) + querier over one bucket', async () =>
   const objstore = path.join(tempDir('cfg'), 'bucket.yml');
   fs.writeFileSync(objstore, `type: FILESYSTEM\nconfig:\n  directory: ${bucketDir}\n`);
   const common = [`--objstore.config-file=${objstore}`];
-  const receiver = await startStrata({ component: 'receiver', args: [...common, '--tsdb.block-duration=1h', '--tsdb.compaction-interval=1s', '--tsdb.retention.local=0s', '--receiver.out-of-order-window=0s'] });
+  const receiver = await startStrata({
+    component: 'receiver',
+    args: [
+      ...common,
+      '--tsdb.block-duration=1h',
+      '--tsdb.compaction-interval=1s',
+      '--tsdb.retention.local=0s',
+      '--receiver.out-of-order-window=0s',
+    ],
+  });
   const procs: Strata[] = [receiver];
   try {
     const series = ['a', 'b', 'c'].map((job, j) => ({
@@ -29,18 +38,39 @@ test('receiver + 2 store gateways (RF 2) + querier over one bucket', async () =>
       timestamps: Array.from({ length: 241 }, (_, i) => start + i * STEP),
       values: Array.from({ length: 241 }, (_, i) => i * (j + 1)),
     }));
-    const w = await fetch(`${receiver.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV1(series)), headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+    const w = await fetch(`${receiver.url}/api/v1/write`, {
+      method: 'POST',
+      body: snappyEncode(encodeWriteRequestV1(series)),
+      headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
+    });
     expect(w.status).toBe(204);
     const tenantDir = path.join(bucketDir, 'anonymous');
-    await waitFor('blocks shipped', async () => fs.existsSync(tenantDir) && fs.readdirSync(tenantDir).filter((d) => fs.existsSync(path.join(tenantDir, d, 'meta.json'))).length >= 2, 60_000);
-    const gwArgs = (name: string) => [...common, '--store-gateway.members=g1,g2', `--store-gateway.name=${name}`, '--store-gateway.replication-factor=2', '--store-gateway.sync-interval=1s'];
+    await waitFor(
+      'blocks shipped',
+      async () =>
+        fs.existsSync(tenantDir) &&
+        fs.readdirSync(tenantDir).filter((d) => fs.existsSync(path.join(tenantDir, d, 'meta.json'))).length >= 2,
+      60_000,
+    );
+    const gwArgs = (name: string) => [
+      ...common,
+      '--store-gateway.members=g1,g2',
+      `--store-gateway.name=${name}`,
+      '--store-gateway.replication-factor=2',
+      '--store-gateway.sync-interval=1s',
+    ];
     const g1 = await startStrata({ component: 'store-gateway', args: gwArgs('g1') });
     const g2 = await startStrata({ component: 'store-gateway', args: gwArgs('g2') });
     procs.push(g1, g2);
     const querierPort = await freePort();
-    const querier = await startStrata({ component: 'querier', port: querierPort, args: [`--querier.stores=${receiver.url},${g1.url},${g2.url}`] });
+    const querier = await startStrata({
+      component: 'querier',
+      port: querierPort,
+      args: [`--querier.stores=${receiver.url},${g1.url},${g2.url}`],
+    });
     procs.push(querier);
-    const count = async (extra = '') => getJson(`${querier.url}/api/v1/query?query=${encodeURIComponent('count_over_time(split_total[5h])')}&time=${end / 1000}${extra}`);
+    const count = async (extra = '') =>
+      getJson(`${querier.url}/api/v1/query?query=${encodeURIComponent('count_over_time(split_total[5h])')}&time=${end / 1000}${extra}`);
     const full = ['241', '241', '241'];
     const values = (r: { data: { result: { value: [number, string] }[] } }) => r.data.result.map((x) => x.value[1]);
     expect(values(await count())).toEqual(full); // replicas (g1, g2, receiver head) de-duplicated

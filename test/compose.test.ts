@@ -23,9 +23,18 @@ interface Service {
 
 test('the compose topology runs: write through receiver-1, read through the querier', async () => {
   const composeDir = path.join(REPO, 'compose');
-  const doc = YAML.parse(fs.readFileSync(path.join(composeDir, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+  const doc = YAML.parse(fs.readFileSync(path.join(composeDir, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, Service>;
+  };
   const strataServices = Object.entries(doc.services).filter(([, s]) => s.image === 'strata:dev');
-  expect(strataServices.map(([n]) => n).sort()).toEqual(['querier', 'receiver-1', 'receiver-2', 'receiver-3', 'store-gateway-1', 'store-gateway-2']);
+  expect(strataServices.map(([n]) => n).sort()).toEqual([
+    'querier',
+    'receiver-1',
+    'receiver-2',
+    'receiver-3',
+    'store-gateway-1',
+    'store-gateway-2',
+  ]);
 
   const s3: S3Server = await startS3Server('strata');
   const procs: Strata[] = [];
@@ -35,11 +44,16 @@ test('the compose topology runs: write through receiver-1, read through the quer
     const etc = tempDir('compose-etc');
     // Host names and credentials of the compose network, mapped onto this machine.
     const rewrite = (text: string) => {
-      let out = text.replace(/minio:9000/g, `127.0.0.1:${s3.port}`).replace(/strata-access/g, 'S3RVER').replace(/strata-secret-key/g, 'S3RVER').replace(/\/etc\/strata\//g, `${etc}/`);
+      let out = text
+        .replace(/minio:9000/g, `127.0.0.1:${s3.port}`)
+        .replace(/strata-access/g, 'S3RVER')
+        .replace(/strata-secret-key/g, 'S3RVER')
+        .replace(/\/etc\/strata\//g, `${etc}/`);
       for (const [name, port] of ports) out = out.replace(new RegExp(`\\b${name}:9009\\b`, 'g'), `127.0.0.1:${port}`);
       return out;
     };
-    for (const f of ['strata.yml', 'hashrings.json', 'objstore.yml']) fs.writeFileSync(path.join(etc, f), rewrite(fs.readFileSync(path.join(composeDir, f), 'utf8')));
+    for (const f of ['strata.yml', 'hashrings.json', 'objstore.yml'])
+      fs.writeFileSync(path.join(etc, f), rewrite(fs.readFileSync(path.join(composeDir, f), 'utf8')));
     const order = ['receiver', 'store-gateway', 'querier'];
     strataServices.sort(([a], [b]) => order.findIndex((o) => a.startsWith(o)) - order.findIndex((o) => b.startsWith(o)));
     for (const [name, svc] of strataServices) {
@@ -50,8 +64,14 @@ test('the compose topology runs: write through receiver-1, read through the quer
       procs.push(await startStrata({ component, port: ports.get(name), args: local }));
     }
     const t = Date.now();
-    const body = snappyEncode(encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'compose_up', job: 'compose' }), timestamps: [t], values: [42] }]));
-    const w = await fetch(`http://127.0.0.1:${ports.get('receiver-1')}/api/v1/write`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+    const body = snappyEncode(
+      encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'compose_up', job: 'compose' }), timestamps: [t], values: [42] }]),
+    );
+    const w = await fetch(`http://127.0.0.1:${ports.get('receiver-1')}/api/v1/write`, {
+      method: 'POST',
+      body,
+      headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
+    });
     expect(w.status).toBe(204);
     const r = await getJson(`http://127.0.0.1:${ports.get('querier')}/prometheus/api/v1/query?query=compose_up&time=${t / 1000}`);
     expect(r.data.result).toEqual([{ metric: { __name__: 'compose_up', job: 'compose' }, value: [t / 1000, '42'] }]);

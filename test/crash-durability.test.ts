@@ -16,10 +16,18 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
 function post(url: string, body: Buffer): Promise<number> {
   return new Promise((resolve) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'Content-Length': body.length } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'Content-Length': body.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', () => resolve(0)); // connection reset by the kill: not acknowledged
     req.end(body);
   });
@@ -28,7 +36,11 @@ function post(url: string, body: Buffer): Promise<number> {
 function batch(round: number, base: number): Buffer {
   const series = [];
   for (let s = 0; s < SERIES; s++) {
-    series.push({ labels: Labels.fromObject({ __name__: 'crash_test', series: String(s) }), timestamps: [base + round * 100], values: [round * 1000 + s] });
+    series.push({
+      labels: Labels.fromObject({ __name__: 'crash_test', series: String(s) }),
+      timestamps: [base + round * 100],
+      values: [round * 1000 + s],
+    });
   }
   return snappyEncode(encodeWriteRequestV1(series));
 }
@@ -71,7 +83,11 @@ test.each([
   expect(s.data.length).toBe(SERIES);
   await stop(again); // clean shutdown writes a snapshot; the check below reads it back
 
-  const db = await TSDB.open({ dir: `${dataDir}/tsdb`, fsync: 'none', head: { outOfOrderWindowMs: 30 * 60_000, samplesPerChunk: 120, maxSeries: 0 } });
+  const db = await TSDB.open({
+    dir: `${dataDir}/tsdb`,
+    fsync: 'none',
+    head: { outOfOrderWindowMs: 30 * 60_000, samplesPerChunk: 120, maxSeries: 0 },
+  });
   const q = (await db.tenant('anonymous')).querier();
   const got = await q.select([new Matcher('=', '__name__', 'crash_test')], { start: -Infinity, end: Infinity });
   const byTs = new Map<number, number>();
@@ -86,7 +102,8 @@ test.each([
   const missing = acked.filter((r) => byTs.get(r) !== SERIES);
   expect(missing).toEqual([]);
   await db.close();
-  if (args.length > 0) expect(fs.readdirSync(`${dataDir}/tsdb/tenants/anonymous/blocks`).filter((n) => /^[0-9A-Z]{26}$/.test(n)).length).toBeGreaterThan(0);
+  if (args.length > 0)
+    expect(fs.readdirSync(`${dataDir}/tsdb/tenants/anonymous/blocks`).filter((n) => /^[0-9A-Z]{26}$/.test(n)).length).toBeGreaterThan(0);
 });
 
 afterAll(() => agent.destroy());

@@ -7,7 +7,12 @@ import path from 'node:path';
 import { REPO } from './harness.js';
 
 /** GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to hyphens. */
-const anchor = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+const anchor = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -19,14 +24,22 @@ function sources(dir: string): string[] {
 
 test('every docs/format reference in the code names an existing file and heading', () => {
   const refs = sources(path.join(REPO, 'packages')).flatMap((f) =>
-    [...fs.readFileSync(f, 'utf8').matchAll(/docs\/format\/([a-z0-9-]+\.md)(?:#([a-z0-9-]+))?/g)].map((m) => ({ from: path.relative(REPO, f), doc: m[1], section: m[2] })),
+    [...fs.readFileSync(f, 'utf8').matchAll(/docs\/format\/([a-z0-9-]+\.md)(?:#([a-z0-9-]+))?/g)].map((m) => ({
+      from: path.relative(REPO, f),
+      doc: m[1],
+      section: m[2],
+    })),
   );
   expect(refs.length).toBeGreaterThan(8);
   const broken = refs.filter(({ doc, section }) => {
     const file = path.join(REPO, 'docs', 'format', doc);
     if (!fs.existsSync(file)) return true;
     if (!section) return false;
-    const headings = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('#')).map((l) => anchor(l.replace(/^#+/, '')));
+    const headings = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('#'))
+      .map((l) => anchor(l.replace(/^#+/, '')));
     return !headings.includes(section);
   });
   expect(broken).toEqual([]);

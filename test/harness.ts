@@ -106,11 +106,15 @@ export async function startStrata(opts: { dataDir?: string; port?: number; args?
   ]);
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor('strata ready', async () => {
-      if (p.child.exitCode !== null) throw new Error(`strata exited: ${p.output()}`);
-      const r = await fetch(`${url}/-/ready`);
-      return r.status === 200;
-    }, 60_000);
+    await waitFor(
+      'strata ready',
+      async () => {
+        if (p.child.exitCode !== null) throw new Error(`strata exited: ${p.output()}`);
+        const r = await fetch(`${url}/-/ready`);
+        return r.status === 200;
+      },
+      60_000,
+    );
   } catch (e) {
     p.child.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n--- strata output ---\n${p.output()}`, { cause: e });
@@ -124,7 +128,9 @@ export async function stop(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise
   // A graceful stop that hangs is a failure of its own: say so, or a later assertion on what
   // the shutdown should have written fails with no hint why.
   const t = setTimeout(() => {
-    process.stderr.write(`process ${p.child.pid} did not exit within 20 s of ${signal}; killing it\n--- its output ---\n${p.output().slice(-4000)}\n`);
+    process.stderr.write(
+      `process ${p.child.pid} did not exit within 20 s of ${signal}; killing it\n--- its output ---\n${p.output().slice(-4000)}\n`,
+    );
     p.child.kill('SIGKILL');
   }, 20_000);
   await p.exited;

@@ -92,7 +92,13 @@ describe('real Prometheus remote_write into Strata', () => {
     // ties may be cut differently, so those are compared by value only.
     const certain = (list: Stat[]) => {
       const min = Math.min(...list.map((x) => x.value));
-      return { min, above: list.filter((x) => x.value > min).map((x) => `${x.name}=${x.value}`).sort() };
+      return {
+        min,
+        above: list
+          .filter((x) => x.value > min)
+          .map((x) => `${x.name}=${x.value}`)
+          .sort(),
+      };
     };
     // memoryInBytesByLabelName is left out: Prometheus 2.42 (the peer here) sums distinct value
     // lengths, Strata reports Prometheus 3's figure (unit-tested against its definition).
@@ -101,7 +107,10 @@ describe('real Prometheus remote_write into Strata', () => {
     await waitFor(
       'identical tsdb status',
       async () => {
-        const [p, s] = await Promise.all([getJson(`${promUrl}/api/v1/status/tsdb`), getJson(`${strata.url}/prometheus/api/v1/status/tsdb`)]);
+        const [p, s] = await Promise.all([
+          getJson(`${promUrl}/api/v1/status/tsdb`),
+          getJson(`${strata.url}/prometheus/api/v1/status/tsdb`),
+        ]);
         expect(s.status).toBe('success');
         const pick = (d: Record<string, Stat[]> & { headStats: Record<string, number> }) => ({
           numSeries: d.headStats.numSeries,
@@ -135,10 +144,19 @@ describe('real Prometheus remote_write into Strata', () => {
     ];
     for (const query of queries) {
       const q = encodeURIComponent(query);
-      const [p, s] = await Promise.all([getJson(`${promUrl}/api/v1/query?query=${q}&time=${t}`), getJson(`${strata.url}/prometheus/api/v1/query?query=${q}&time=${t}`)]);
-      expect({ query, status: s.status, resultType: s.data?.resultType }).toEqual({ query, status: 'success', resultType: p.data.resultType });
+      const [p, s] = await Promise.all([
+        getJson(`${promUrl}/api/v1/query?query=${q}&time=${t}`),
+        getJson(`${strata.url}/prometheus/api/v1/query?query=${q}&time=${t}`),
+      ]);
+      expect({ query, status: s.status, resultType: s.data?.resultType }).toEqual({
+        query,
+        status: 'success',
+        resultType: p.data.resultType,
+      });
       const norm = (r: { metric: Record<string, string>; value: [number, string] }[]) =>
-        r.map((x) => ({ ...x, value: [x.value[0], Number(x.value[1]).toPrecision(10)] })).sort((a, b) => JSON.stringify(a.metric).localeCompare(JSON.stringify(b.metric)));
+        r
+          .map((x) => ({ ...x, value: [x.value[0], Number(x.value[1]).toPrecision(10)] }))
+          .sort((a, b) => JSON.stringify(a.metric).localeCompare(JSON.stringify(b.metric)));
       expect({ query, result: norm(s.data.result) }).toEqual({ query, result: norm(p.data.result) });
     }
     const range = encodeURIComponent('sum(rate(prometheus_http_requests_total[30s]))');
@@ -147,6 +165,8 @@ describe('real Prometheus remote_write into Strata', () => {
       getJson(`${strata.url}/api/v1/query_range?query=${range}&start=${t - 20}&end=${t}&step=5`),
     ]);
     expect(sr.data.resultType).toBe('matrix');
-    expect(sr.data.result.map((x: { values: unknown[] }) => x.values.length)).toEqual(pr.data.result.map((x: { values: unknown[] }) => x.values.length));
+    expect(sr.data.result.map((x: { values: unknown[] }) => x.values.length)).toEqual(
+      pr.data.result.map((x: { values: unknown[] }) => x.values.length),
+    );
   });
 });

@@ -34,14 +34,26 @@ beforeAll(async () => {
     timestamps: Array.from({ length: 121 }, (_, i) => start + i * 15_000),
     values: Array.from({ length: 121 }, (_, i) => i * (j + 1)),
   }));
-  const r = await fetch(`${strata.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV1(series)), headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+  const r = await fetch(`${strata.url}/api/v1/write`, {
+    method: 'POST',
+    body: snappyEncode(encodeWriteRequestV1(series)),
+    headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
+  });
   expect(r.status).toBe(204);
   const port = await freePort();
   promUrl = `http://127.0.0.1:${port}`;
   const dir = tempDir('prom-rr');
   const cfg = path.join(dir, 'prometheus.yml');
-  fs.writeFileSync(cfg, ['global:', '  scrape_interval: 1h', 'remote_read:', `  - url: ${strata.url}/api/v1/read`, '    read_recent: true'].join('\n'));
-  prom = startProcess('/usr/bin/prometheus', [`--config.file=${cfg}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']);
+  fs.writeFileSync(
+    cfg,
+    ['global:', '  scrape_interval: 1h', 'remote_read:', `  - url: ${strata.url}/api/v1/read`, '    read_recent: true'].join('\n'),
+  );
+  prom = startProcess('/usr/bin/prometheus', [
+    `--config.file=${cfg}`,
+    `--storage.tsdb.path=${path.join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ]);
   await waitFor('prometheus ready', async () => (await fetch(`${promUrl}/-/ready`)).status === 200, 60_000);
 });
 

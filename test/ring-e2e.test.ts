@@ -33,13 +33,24 @@ const acked: number[] = [];
 
 function body(t: number): Buffer {
   return snappyEncode(
-    encodeWriteRequestV1(Array.from({ length: SERIES }, (_, i) => ({ labels: Labels.fromObject({ __name__: 'ring_e2e', s: String(i) }), timestamps: [t], values: [t % 100_000] }))),
+    encodeWriteRequestV1(
+      Array.from({ length: SERIES }, (_, i) => ({
+        labels: Labels.fromObject({ __name__: 'ring_e2e', s: String(i) }),
+        timestamps: [t],
+        values: [t % 100_000],
+      })),
+    ),
   );
 }
 
 async function write(t: number, to = receivers[0]!): Promise<number> {
   try {
-    const r = await fetch(`${to.url}/api/v1/write`, { method: 'POST', body: body(t), headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' }, signal: AbortSignal.timeout(10_000) });
+    const r = await fetch(`${to.url}/api/v1/write`, {
+      method: 'POST',
+      body: body(t),
+      headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
+      signal: AbortSignal.timeout(10_000),
+    });
     return r.status;
   } catch {
     return 0;
@@ -55,7 +66,12 @@ async function useRing(n: number): Promise<void> {
   writeRing(n);
   for (const r of receivers) {
     if (!r) continue;
-    await waitFor(`${r.url} on a ring of ${n}`, async () => (await getJson(`${r.url}/api/v1/status/hashrings`)).data[0].endpoints.length === n, 20_000, 200);
+    await waitFor(
+      `${r.url} on a ring of ${n}`,
+      async () => (await getJson(`${r.url}/api/v1/status/hashrings`)).data[0].endpoints.length === n,
+      20_000,
+      200,
+    );
   }
 }
 
@@ -76,7 +92,13 @@ async function startReceiver(i: number): Promise<Strata> {
     component: 'receiver',
     port: ports[i],
     dataDir: dirs[i],
-    args: [`--receiver.hashrings-file=${ringFile}`, '--receiver.replication-factor=3', `--receiver.local-endpoint=127.0.0.1:${ports[i]}`, '--receiver.forward-timeout=2s', '--receiver.out-of-order-window=30m'],
+    args: [
+      `--receiver.hashrings-file=${ringFile}`,
+      '--receiver.replication-factor=3',
+      `--receiver.local-endpoint=127.0.0.1:${ports[i]}`,
+      '--receiver.forward-timeout=2s',
+      '--receiver.out-of-order-window=30m',
+    ],
   });
 }
 
@@ -114,7 +136,16 @@ beforeAll(async () => {
   }
   writeRing(3);
   for (let i = 0; i < 3; i++) receivers[i] = await startReceiver(i);
-  querier = await startStrata({ component: 'querier', args: [`--querier.stores=${ports.slice(0, 4).map((p) => `http://127.0.0.1:${p}`).join(',')}`, '--query.partial-response'] });
+  querier = await startStrata({
+    component: 'querier',
+    args: [
+      `--querier.stores=${ports
+        .slice(0, 4)
+        .map((p) => `http://127.0.0.1:${p}`)
+        .join(',')}`,
+      '--query.partial-response',
+    ],
+  });
 });
 
 /**
@@ -124,22 +155,42 @@ beforeAll(async () => {
  */
 async function badDataThroughTheRing(tag: string): Promise<void> {
   const t = (nextT += STEP_MS); // in step with the stream: the head's time range moves with it
-  const good = Array.from({ length: 10 }, (_, i) => ({ labels: Labels.fromObject({ __name__: 'ring_bad', case: tag, i: String(i) }), timestamps: [t], values: [i] }));
-  const bad = { labels: Labels.fromObject({ __name__: 'ring_bad', case: tag, i: 'future' }), timestamps: [Date.now() + 3600_000], values: [1] };
+  const good = Array.from({ length: 10 }, (_, i) => ({
+    labels: Labels.fromObject({ __name__: 'ring_bad', case: tag, i: String(i) }),
+    timestamps: [t],
+    values: [i],
+  }));
+  const bad = {
+    labels: Labels.fromObject({ __name__: 'ring_bad', case: tag, i: 'future' }),
+    timestamps: [Date.now() + 3600_000],
+    values: [1],
+  };
   const metadata = [{ metricFamilyName: 'ring_bad', type: 'gauge' as const, help: `ring test (${tag})`, unit: '' }];
-  const r = await fetch(`${receivers[0]!.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV1([...good.slice(0, 5), bad, ...good.slice(5)], metadata)), headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+  const r = await fetch(`${receivers[0]!.url}/api/v1/write`, {
+    method: 'POST',
+    body: snappyEncode(encodeWriteRequestV1([...good.slice(0, 5), bad, ...good.slice(5)], metadata)),
+    headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
+  });
   expect(r.status).toBe(400);
   expect(await r.text()).toMatch(/too far in the future.*i="future"/s);
   // The request's metric metadata is kept by the receiver that took it, whatever its share.
   const md = await getJson(`${receivers[0]!.url}/api/v1/metadata?metric=ring_bad`);
   expect(md.data.ring_bad).toEqual([{ type: 'gauge', help: `ring test (${tag})`, unit: '' }]);
   const v2 = good.map((g) => ({ ...g, labels: Labels.fromObject({ __name__: 'ring_bad_v2', case: tag, i: g.labels.get('i')! }) }));
-  const r2 = await fetch(`${receivers[1]!.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV2(v2)), headers: { 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'Content-Encoding': 'snappy' } });
+  const r2 = await fetch(`${receivers[1]!.url}/api/v1/write`, {
+    method: 'POST',
+    body: snappyEncode(encodeWriteRequestV2(v2)),
+    headers: { 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'Content-Encoding': 'snappy' },
+  });
   expect(r2.status).toBe(204);
   expect(r2.headers.get('X-Prometheus-Remote-Write-Samples-Written')).toBe('10');
   for (const name of ['ring_bad', 'ring_bad_v2']) {
-    const q = await getJson(`${querier!.url}/api/v1/query?query=${encodeURIComponent(`${name}{case="${tag}"}`)}&time=${Math.ceil(t / 1000)}`);
-    expect(q.data.result.map((x: { metric: Record<string, string> }) => x.metric.i).sort()).toEqual(good.map((g) => g.labels.get('i')).sort());
+    const q = await getJson(
+      `${querier!.url}/api/v1/query?query=${encodeURIComponent(`${name}{case="${tag}"}`)}&time=${Math.ceil(t / 1000)}`,
+    );
+    expect(q.data.result.map((x: { metric: Record<string, string> }) => x.metric.i).sort()).toEqual(
+      good.map((g) => g.labels.get('i')).sort(),
+    );
   }
 }
 

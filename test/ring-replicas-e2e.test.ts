@@ -11,7 +11,14 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { Labels } from '@strata/model';
-import { encodeWriteRequestV1, encodeWriteRequestV2, snappyEncode, type MetadataToWrite, type SeriesToWrite, type SeriesToWriteV2 } from '@strata/remote';
+import {
+  encodeWriteRequestV1,
+  encodeWriteRequestV2,
+  snappyEncode,
+  type MetadataToWrite,
+  type SeriesToWrite,
+  type SeriesToWriteV2,
+} from '@strata/remote';
 import { freePort, getJson, startStrata, stop, tempDir, type Strata } from './harness.js';
 
 jest.setTimeout(120_000);
@@ -31,7 +38,14 @@ function startReceiver(i: number): Promise<Strata> {
     component: 'receiver',
     port: ports[i],
     dataDir: dirs[i],
-    args: [`--receiver.hashrings-file=${ringFile}`, '--receiver.replication-factor=3', `--receiver.local-endpoint=127.0.0.1:${ports[i]}`, '--receiver.forward-timeout=1s', '--auth.multitenancy-enabled', `--limits.file=${limitsFile}`],
+    args: [
+      `--receiver.hashrings-file=${ringFile}`,
+      '--receiver.replication-factor=3',
+      `--receiver.local-endpoint=127.0.0.1:${ports[i]}`,
+      '--receiver.forward-timeout=1s',
+      '--auth.multitenancy-enabled',
+      `--limits.file=${limitsFile}`,
+    ],
   });
 }
 
@@ -40,16 +54,33 @@ beforeAll(async () => {
   ringFile = path.join(cfgDir, 'hashrings.json');
   limitsFile = path.join(cfgDir, 'limits.yaml');
   const limited = { ingestion_rate: RATE, ingestion_burst_size: BURST };
-  fs.writeFileSync(limitsFile, JSON.stringify({ overrides: Object.fromEntries(['under-one', 'over-one', 'under-spread', 'over-spread'].map((t) => [t, limited])) }));
+  fs.writeFileSync(
+    limitsFile,
+    JSON.stringify({ overrides: Object.fromEntries(['under-one', 'over-one', 'under-spread', 'over-spread'].map((t) => [t, limited])) }),
+  );
   for (let i = 0; i < 4; i++) {
     ports.push(await freePort());
     dirs.push(tempDir(`ringq${i}`));
   }
   // Tenant "md" has a ring of four (larger than RF); every other tenant the ring of the first three.
   const endpoints = ports.map((p) => `127.0.0.1:${p}`);
-  fs.writeFileSync(ringFile, JSON.stringify([{ hashring: 'four', tenants: ['md'], endpoints }, { hashring: 'default', endpoints: endpoints.slice(0, 3) }]));
+  fs.writeFileSync(
+    ringFile,
+    JSON.stringify([
+      { hashring: 'four', tenants: ['md'], endpoints },
+      { hashring: 'default', endpoints: endpoints.slice(0, 3) },
+    ]),
+  );
   for (let i = 0; i < 4; i++) receivers.push(await startReceiver(i));
-  querier = await startStrata({ component: 'querier', args: [`--querier.stores=${receivers.map((r) => r.url).join(',')}`, '--query.partial-response', '--auth.multitenancy-enabled', '--query.timeout=2s'] });
+  querier = await startStrata({
+    component: 'querier',
+    args: [
+      `--querier.stores=${receivers.map((r) => r.url).join(',')}`,
+      '--query.partial-response',
+      '--auth.multitenancy-enabled',
+      '--query.timeout=2s',
+    ],
+  });
 });
 
 afterAll(async () => {
@@ -58,15 +89,26 @@ afterAll(async () => {
 });
 
 async function write(series: SeriesToWrite[], tenant = 'quorum', to = receivers[0]): Promise<{ status: number; text: string }> {
-  const r = await fetch(`${to.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV1(series)), headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Scope-OrgID': tenant }, signal: AbortSignal.timeout(10_000) });
+  const r = await fetch(`${to.url}/api/v1/write`, {
+    method: 'POST',
+    body: snappyEncode(encodeWriteRequestV1(series)),
+    headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Scope-OrgID': tenant },
+    signal: AbortSignal.timeout(10_000),
+  });
   return { status: r.status, text: await r.text() };
 }
 
-const sample = (name: string, i: string, t: number): SeriesToWrite => ({ labels: Labels.fromObject({ __name__: name, i }), timestamps: [t], values: [1] });
+const sample = (name: string, i: string, t: number): SeriesToWrite => ({
+  labels: Labels.fromObject({ __name__: name, i }),
+  timestamps: [t],
+  values: [1],
+});
 
 /** Which series of `name` receiver 0 (a live replica of everything) has stored. */
 async function stored(name: string): Promise<string[]> {
-  const q = await getJson(`${receivers[0].url}/api/v1/query?query=${encodeURIComponent(`${name}[1h]`)}&time=${Date.now() / 1000}`, { 'X-Scope-OrgID': 'quorum' });
+  const q = await getJson(`${receivers[0].url}/api/v1/query?query=${encodeURIComponent(`${name}[1h]`)}&time=${Date.now() / 1000}`, {
+    'X-Scope-OrgID': 'quorum',
+  });
   return q.data.result.map((x: { metric: Record<string, string> }) => x.metric.i).sort();
 }
 
@@ -97,7 +139,11 @@ describe.each(['SIGKILL', 'SIGSTOP'] as const)('one of three receivers down (%s)
   test('one request mixing both: 400, the valid series land', async () => {
     await withReceiverDown(how, async () => {
       const now = Date.now();
-      const r = await write([sample(`${name}_mixed`, 'a', now), sample(`${name}_mixed`, 'future', now + 3600_000), sample(`${name}_mixed`, 'b', now)]);
+      const r = await write([
+        sample(`${name}_mixed`, 'a', now),
+        sample(`${name}_mixed`, 'future', now + 3600_000),
+        sample(`${name}_mixed`, 'b', now),
+      ]);
       expect(r.status).toBe(400);
       expect(r.text).toMatch(/i="future"/);
       expect(await stored(`${name}_mixed`)).toEqual(['a', 'b']);
@@ -124,7 +170,11 @@ describe.each([
       if (next > Date.now()) await new Promise((r) => setTimeout(r, next - Date.now()));
       next = Math.max(next, Date.now()) + interval;
       const t = start + k; // one timestamp per request, every series
-      const r = await write(Array.from({ length: SIZE }, (_, i) => sample('rate_e2e', String(i), t)), tenant, receivers[entry === 'one' ? 0 : k % 3]);
+      const r = await write(
+        Array.from({ length: SIZE }, (_, i) => sample('rate_e2e', String(i), t)),
+        tenant,
+        receivers[entry === 'one' ? 0 : k % 3],
+      );
       sent += SIZE;
       if (r.status === 204) acked += SIZE;
       else expect([r.status, r.text]).toEqual([503, expect.stringContaining('err-strata-ingestion-rate-limited')]);
@@ -136,7 +186,10 @@ describe.each([
   async function expectReplicated(tenant: string, acked: number): Promise<void> {
     let copies = 0;
     for (const r of receivers) {
-      const q = await getJson(`${r.url}/api/v1/query?query=${encodeURIComponent('sum(count_over_time(rate_e2e[1h]))')}&time=${Date.now() / 1000 + 1}`, { 'X-Scope-OrgID': tenant });
+      const q = await getJson(
+        `${r.url}/api/v1/query?query=${encodeURIComponent('sum(count_over_time(rate_e2e[1h]))')}&time=${Date.now() / 1000 + 1}`,
+        { 'X-Scope-OrgID': tenant },
+      );
       const n = Number(q.data.result[0]?.value[1] ?? 0);
       expect(n).toBeLessThanOrEqual(acked);
       copies += n;
@@ -162,17 +215,34 @@ describe.each([
 
 describe('metadata through a ring of four at RF 3, each receiver down in turn', () => {
   const meta = (prefix: string) => ({
-    v1: Array.from({ length: 8 }, (_, i): MetadataToWrite => ({ metricFamilyName: `${prefix}_v1_${i}`, type: i % 2 ? 'counter' : 'gauge', help: `v1 metric ${i}`, unit: '' })),
+    v1: Array.from({ length: 8 }, (_, i): MetadataToWrite => ({
+      metricFamilyName: `${prefix}_v1_${i}`,
+      type: i % 2 ? 'counter' : 'gauge',
+      help: `v1 metric ${i}`,
+      unit: '',
+    })),
     // 2.0: metadata-only series, and series whose samples carry their metadata.
-    v2: Array.from({ length: 8 }, (_, i): SeriesToWriteV2 => ({ ...sample(`${prefix}_v2_${i}`, '0', Date.now()), ...(i % 2 ? { timestamps: [], values: [] } : {}), metadata: { type: 'gauge', help: `v2 metric ${i}`, unit: 'bytes' } })),
+    v2: Array.from({ length: 8 }, (_, i): SeriesToWriteV2 => ({
+      ...sample(`${prefix}_v2_${i}`, '0', Date.now()),
+      ...(i % 2 ? { timestamps: [], values: [] } : {}),
+      metadata: { type: 'gauge', help: `v2 metric ${i}`, unit: 'bytes' },
+    })),
   });
 
   async function send(prefix: string, via: Strata): Promise<void> {
     const { v1, v2 } = meta(prefix);
     const headers = { 'Content-Encoding': 'snappy', 'X-Scope-OrgID': 'md' };
-    const r1 = await fetch(`${via.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV1([], v1)), headers: { ...headers, 'Content-Type': 'application/x-protobuf' } });
+    const r1 = await fetch(`${via.url}/api/v1/write`, {
+      method: 'POST',
+      body: snappyEncode(encodeWriteRequestV1([], v1)),
+      headers: { ...headers, 'Content-Type': 'application/x-protobuf' },
+    });
     expect(r1.status).toBe(204);
-    const r2 = await fetch(`${via.url}/api/v1/write`, { method: 'POST', body: snappyEncode(encodeWriteRequestV2(v2)), headers: { ...headers, 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request' } });
+    const r2 = await fetch(`${via.url}/api/v1/write`, {
+      method: 'POST',
+      body: snappyEncode(encodeWriteRequestV2(v2)),
+      headers: { ...headers, 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request' },
+    });
     expect(r2.status).toBe(204);
   }
 

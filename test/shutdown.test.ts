@@ -22,10 +22,18 @@ test('SIGTERM while senders keep connections busy: prompt exit, only retryable r
   const base = Date.now() - 60_000;
   const post = (body: Buffer) =>
     new Promise<number>((resolve) => {
-      const req = http.request(`${s.url}/api/v1/write`, { method: 'POST', agent, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'Content-Length': body.length } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = http.request(
+        `${s.url}/api/v1/write`,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'Content-Length': body.length },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', () => resolve(0)); // refused or reset once the server is gone: not acknowledged
       req.end(body);
     });
@@ -33,7 +41,11 @@ test('SIGTERM while senders keep connections busy: prompt exit, only retryable r
     [0, 1, 2, 3].map(async () => {
       while (!stopped) {
         const i = next++;
-        const st = await post(snappyEncode(encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'shutdown_test' }), timestamps: [base + i], values: [i] }])));
+        const st = await post(
+          snappyEncode(
+            encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'shutdown_test' }), timestamps: [base + i], values: [i] }]),
+          ),
+        );
         statuses.push(st);
         if (st === 204) acked.push(i);
         if (st === 0) await new Promise((r) => setTimeout(r, 20));
@@ -60,7 +72,11 @@ test('SIGTERM while senders keep connections busy: prompt exit, only retryable r
     const have = new Set<number>(r.data.result[0].values.map((v: [number, string]) => Number(v[1])));
     expect(acked.filter((i) => !have.has(i))).toEqual([]);
     // The clean shutdown wrote a snapshot: the restart loaded it instead of replaying the WAL.
-    const loaded = again.output().split('\n').filter((l) => l.includes('"msg":"tenant head loaded"')).map((l) => JSON.parse(l));
+    const loaded = again
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"tenant head loaded"'))
+      .map((l) => JSON.parse(l));
     expect(loaded.map((l) => ({ tenant: l.tenant, fromSnapshot: l.fromSnapshot }))).toEqual([{ tenant: 'anonymous', fromSnapshot: true }]);
   } finally {
     await stop(again);

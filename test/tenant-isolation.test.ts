@@ -12,7 +12,16 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { Labels, Matcher } from '@strata/model';
-import { decodeChunkedFrames, decodeReadResponse, encodeReadRequest, encodeWriteRequestV1, RESPONSE_SAMPLES, RESPONSE_STREAMED_XOR_CHUNKS, snappyDecode, snappyEncode } from '@strata/remote';
+import {
+  decodeChunkedFrames,
+  decodeReadResponse,
+  encodeReadRequest,
+  encodeWriteRequestV1,
+  RESPONSE_SAMPLES,
+  RESPONSE_STREAMED_XOR_CHUNKS,
+  snappyDecode,
+  snappyEncode,
+} from '@strata/remote';
 import { startStrata, stop, tempDir, waitFor, type Strata } from './harness.js';
 
 jest.setTimeout(180_000);
@@ -22,7 +31,14 @@ const B = 'tenant-b';
 const STEP = 60_000;
 const END = Math.floor(Date.now() / STEP) * STEP - STEP;
 const START = END - 3 * 3600_000;
-const ARGS = ['--auth.multitenancy-enabled', '--tsdb.block-duration=1h', '--tsdb.compaction-interval=1s', '--tsdb.retention.local=0s', '--store-gateway.sync-interval=1s', '--receiver.out-of-order-window=0s'];
+const ARGS = [
+  '--auth.multitenancy-enabled',
+  '--tsdb.block-duration=1h',
+  '--tsdb.compaction-interval=1s',
+  '--tsdb.retention.local=0s',
+  '--store-gateway.sync-interval=1s',
+  '--receiver.out-of-order-window=0s',
+];
 
 interface TenantData {
   series: Record<string, string>[];
@@ -32,7 +48,11 @@ interface TenantData {
 
 const DATA: Record<string, TenantData> = {
   [A]: {
-    series: [{ __name__: 'a_only_metric', job: 'a-job', a_secret: 'alpha' }, { __name__: 'shared_metric', job: 'shared', instance: 'i-0' }, { __name__: 'shared_metric', job: 'shared', instance: 'i-1' }],
+    series: [
+      { __name__: 'a_only_metric', job: 'a-job', a_secret: 'alpha' },
+      { __name__: 'shared_metric', job: 'shared', instance: 'i-0' },
+      { __name__: 'shared_metric', job: 'shared', instance: 'i-1' },
+    ],
     value: 1,
     metadata: [{ metricFamilyName: 'shared_metric', type: 'counter', help: 'shared, as A describes it', unit: '' }],
   },
@@ -75,13 +95,27 @@ function request(url: string, opts: { method?: string; headers?: Record<string, 
 function writeBody(t: TenantData): Buffer {
   const n = (END - START) / STEP + 1;
   const timestamps = Array.from({ length: n }, (_, i) => START + i * STEP);
-  return snappyEncode(encodeWriteRequestV1(t.series.map((s) => ({ labels: Labels.fromObject(s), timestamps, values: timestamps.map(() => t.value) })), t.metadata));
+  return snappyEncode(
+    encodeWriteRequestV1(
+      t.series.map((s) => ({ labels: Labels.fromObject(s), timestamps, values: timestamps.map(() => t.value) })),
+      t.metadata,
+    ),
+  );
 }
 
-const WRITE_HEADERS = { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' };
+const WRITE_HEADERS = {
+  'Content-Type': 'application/x-protobuf',
+  'Content-Encoding': 'snappy',
+  'X-Prometheus-Remote-Write-Version': '0.1.0',
+};
 
 function readBody(accept: number): Buffer {
-  return snappyEncode(encodeReadRequest({ queries: [{ startMs: START, endMs: END, matchers: [new Matcher('=~', '__name__', '.+')] }], acceptedResponseTypes: [accept] }));
+  return snappyEncode(
+    encodeReadRequest({
+      queries: [{ startMs: START, endMs: END, matchers: [new Matcher('=~', '__name__', '.+')] }],
+      acceptedResponseTypes: [accept],
+    }),
+  );
 }
 
 /** One read API call; `where` says which processes serve it. */
@@ -100,20 +134,59 @@ const sec = (ms: number) => String(ms / 1000);
 const q = (s: string) => encodeURIComponent(s);
 const RANGE = `start=${sec(START)}&end=${sec(END)}`;
 const BOTH: Row['where'] = ['all', 'querier'];
-const decodeChunks = (b: Buffer) => JSON.stringify(decodeChunkedFrames(b).map((s) => ({ labels: s.labels.toObject(), chunks: s.chunks.map((c) => c.data.toString('base64')) })));
+const decodeChunks = (b: Buffer) =>
+  JSON.stringify(
+    decodeChunkedFrames(b).map((s) => ({ labels: s.labels.toObject(), chunks: s.chunks.map((c) => c.data.toString('base64')) })),
+  );
 const decodeSamples = (b: Buffer) =>
-  JSON.stringify(decodeReadResponse(snappyDecode(b, 64 << 20)).map((r) => r.map((s) => ({ labels: s.labels.toObject(), t: [...s.timestamps], v: [...s.values] }))));
+  JSON.stringify(
+    decodeReadResponse(snappyDecode(b, 64 << 20)).map((r) =>
+      r.map((s) => ({ labels: s.labels.toObject(), t: [...s.timestamps], v: [...s.values] })),
+    ),
+  );
 
 const ROWS: Row[] = [
   { name: 'query: every series', where: BOTH, method: 'GET', path: `/api/v1/query?query=${q('{__name__=~".+"}')}&time=${sec(END)}` },
-  { name: 'query: count of everything', where: BOTH, method: 'GET', path: `/api/v1/query?query=${q('count({__name__=~".+"})')}&time=${sec(END)}` },
-  { name: 'query: sum of the shared series (POST form)', where: BOTH, method: 'POST', path: '/api/v1/query', form: `query=${q('sum(shared_metric)')}&time=${sec(END)}` },
-  { name: 'query: absent() of a B-only metric', where: BOTH, method: 'GET', path: `/api/v1/query?query=${q('absent(b_only_metric)')}&time=${sec(END)}` },
-  { name: 'query under /prometheus', where: BOTH, method: 'GET', path: `/prometheus/api/v1/query?query=${q('count by (__name__) ({__name__=~".+"})')}&time=${sec(END)}` },
-  { name: 'query_range: samples over 3 h (bucket and head)', where: BOTH, method: 'GET', path: `/api/v1/query_range?query=${q('sum by (job) (count_over_time({__name__=~".+"}[10m]))')}&${RANGE}&step=600` },
+  {
+    name: 'query: count of everything',
+    where: BOTH,
+    method: 'GET',
+    path: `/api/v1/query?query=${q('count({__name__=~".+"})')}&time=${sec(END)}`,
+  },
+  {
+    name: 'query: sum of the shared series (POST form)',
+    where: BOTH,
+    method: 'POST',
+    path: '/api/v1/query',
+    form: `query=${q('sum(shared_metric)')}&time=${sec(END)}`,
+  },
+  {
+    name: 'query: absent() of a B-only metric',
+    where: BOTH,
+    method: 'GET',
+    path: `/api/v1/query?query=${q('absent(b_only_metric)')}&time=${sec(END)}`,
+  },
+  {
+    name: 'query under /prometheus',
+    where: BOTH,
+    method: 'GET',
+    path: `/prometheus/api/v1/query?query=${q('count by (__name__) ({__name__=~".+"})')}&time=${sec(END)}`,
+  },
+  {
+    name: 'query_range: samples over 3 h (bucket and head)',
+    where: BOTH,
+    method: 'GET',
+    path: `/api/v1/query_range?query=${q('sum by (job) (count_over_time({__name__=~".+"}[10m]))')}&${RANGE}&step=600`,
+  },
   { name: 'query_range: raw series', where: BOTH, method: 'GET', path: `/api/v1/query_range?query=${q('{job=~".+"}')}&${RANGE}&step=900` },
   { name: 'series: everything', where: BOTH, method: 'GET', path: `/api/v1/series?match[]=${q('{__name__=~".+"}')}` },
-  { name: 'series: shared metric in range (POST form)', where: BOTH, method: 'POST', path: '/api/v1/series', form: `match[]=${q('shared_metric')}&${RANGE}` },
+  {
+    name: 'series: shared metric in range (POST form)',
+    where: BOTH,
+    method: 'POST',
+    path: '/api/v1/series',
+    form: `match[]=${q('shared_metric')}&${RANGE}`,
+  },
   { name: 'labels', where: BOTH, method: 'GET', path: '/api/v1/labels' },
   { name: 'labels of the shared job', where: BOTH, method: 'GET', path: `/api/v1/labels?match[]=${q('{job="shared"}')}&${RANGE}` },
   { name: 'label values: __name__', where: BOTH, method: 'GET', path: '/api/v1/label/__name__/values' },
@@ -121,11 +194,30 @@ const ROWS: Row[] = [
   { name: 'label values: a label only B has', where: BOTH, method: 'GET', path: '/api/v1/label/b_secret/values' },
   { name: 'metadata', where: ['all'], method: 'GET', path: '/api/v1/metadata' },
   { name: 'metadata of the shared metric', where: ['all'], method: 'GET', path: '/api/v1/metadata?metric=shared_metric' },
-  { name: 'remote-read, streamed chunks', where: BOTH, method: 'POST', path: '/api/v1/read', body: () => readBody(RESPONSE_STREAMED_XOR_CHUNKS), decode: decodeChunks },
-  { name: 'remote-read, samples', where: BOTH, method: 'POST', path: '/api/v1/read', body: () => readBody(RESPONSE_SAMPLES), decode: decodeSamples },
+  {
+    name: 'remote-read, streamed chunks',
+    where: BOTH,
+    method: 'POST',
+    path: '/api/v1/read',
+    body: () => readBody(RESPONSE_STREAMED_XOR_CHUNKS),
+    decode: decodeChunks,
+  },
+  {
+    name: 'remote-read, samples',
+    where: BOTH,
+    method: 'POST',
+    path: '/api/v1/read',
+    body: () => readBody(RESPONSE_SAMPLES),
+    decode: decodeSamples,
+  },
   { name: 'status/tsdb', where: ['all'], method: 'GET', path: '/api/v1/status/tsdb?limit=100' },
   { name: 'cardinality: label names', where: ['all'], method: 'GET', path: '/api/v1/cardinality/label_names' },
-  { name: 'cardinality: label values', where: ['all'], method: 'GET', path: '/api/v1/cardinality/label_values?label_names[]=instance&label_names[]=__name__&label_names[]=job' },
+  {
+    name: 'cardinality: label values',
+    where: ['all'],
+    method: 'GET',
+    path: '/api/v1/cardinality/label_values?label_names[]=instance&label_names[]=__name__&label_names[]=job',
+  },
   { name: 'status/stores (what a querier learns)', where: ['all'], method: 'GET', path: '/api/v1/status/stores' },
 ];
 
@@ -167,7 +259,11 @@ async function answers(tenant: string): Promise<Record<string, string>> {
 }
 
 async function write(tenant: string): Promise<void> {
-  const r = await request(`${strata.url}/api/v1/write`, { method: 'POST', headers: { ...WRITE_HEADERS, 'X-Scope-OrgID': tenant }, body: writeBody(DATA[tenant]) });
+  const r = await request(`${strata.url}/api/v1/write`, {
+    method: 'POST',
+    headers: { ...WRITE_HEADERS, 'X-Scope-OrgID': tenant },
+    body: writeBody(DATA[tenant]),
+  });
   expect({ tenant, status: r.status, body: r.body.toString() }).toEqual({ tenant, status: 204, body: '' });
 }
 
@@ -177,15 +273,24 @@ async function write(tenant: string): Promise<void> {
  */
 async function settled(tenant: string): Promise<Record<string, string>> {
   const bucket = path.join(strata.dataDir, 'bucket', tenant);
-  await waitFor(`${tenant}'s blocks shipped`, async () => fs.existsSync(bucket) && fs.readdirSync(bucket).filter((d) => fs.existsSync(path.join(bucket, d, 'meta.json'))).length >= 2, 60_000);
+  await waitFor(
+    `${tenant}'s blocks shipped`,
+    async () => fs.existsSync(bucket) && fs.readdirSync(bucket).filter((d) => fs.existsSync(path.join(bucket, d, 'meta.json'))).length >= 2,
+    60_000,
+  );
   let last = await answers(tenant);
-  return waitFor(`${tenant}'s answers stable`, async () => {
-    await new Promise((r) => setTimeout(r, 2500));
-    const now = await answers(tenant);
-    const same = JSON.stringify(now) === JSON.stringify(last);
-    last = now;
-    return same && now;
-  }, 60_000, 0);
+  return waitFor(
+    `${tenant}'s answers stable`,
+    async () => {
+      await new Promise((r) => setTimeout(r, 2500));
+      const now = await answers(tenant);
+      const same = JSON.stringify(now) === JSON.stringify(last);
+      last = now;
+      return same && now;
+    },
+    60_000,
+    0,
+  );
 }
 
 let aBefore: Record<string, string>;
@@ -195,7 +300,11 @@ let bAnswers: Record<string, string>;
 beforeAll(async () => {
   root = tempDir('tenants');
   strata = await startStrata({ dataDir: path.join(root, 'data'), args: ARGS });
-  querier = await startStrata({ component: 'querier', dataDir: path.join(root, 'querier'), args: ['--auth.multitenancy-enabled', `--querier.stores=${strata.url}`] });
+  querier = await startStrata({
+    component: 'querier',
+    dataDir: path.join(root, 'querier'),
+    args: ['--auth.multitenancy-enabled', `--querier.stores=${strata.url}`],
+  });
   await write(A);
   aBefore = await settled(A);
   await write(B);
@@ -263,25 +372,46 @@ const MALFORMED: [string, string][] = [
 ];
 
 const AUTH_ROUTES: { name: string; row: Row; headers?: Record<string, string> }[] = [
-  ...ROWS.filter((r, i) => ROWS.findIndex((x) => x.path.split('?')[0] === r.path.split('?')[0]) === i).map((r) => ({ name: `${r.method} ${r.path.split('?')[0]}`, row: r })),
-  ...OTHER_TENANT_ROUTES.map((o) => ({ name: `${o.method} ${o.path.split('?')[0]}`, row: { name: o.path, where: ['all'], method: o.method, path: o.path, body: o.body } as Row, headers: o.headers })),
+  ...ROWS.filter((r, i) => ROWS.findIndex((x) => x.path.split('?')[0] === r.path.split('?')[0]) === i).map((r) => ({
+    name: `${r.method} ${r.path.split('?')[0]}`,
+    row: r,
+  })),
+  ...OTHER_TENANT_ROUTES.map((o) => ({
+    name: `${o.method} ${o.path.split('?')[0]}`,
+    row: { name: o.path, where: ['all'], method: o.method, path: o.path, body: o.body } as Row,
+    headers: o.headers,
+  })),
 ];
 
 describe.each(AUTH_ROUTES)('$name', ({ row, headers }) => {
   const call = (tenant: string | undefined) =>
     headers
-      ? request(strata.url + row.path, { method: row.method, headers: { ...headers, ...(tenant === undefined ? {} : { 'X-Scope-OrgID': tenant }) }, body: row.body?.() })
+      ? request(strata.url + row.path, {
+          method: row.method,
+          headers: { ...headers, ...(tenant === undefined ? {} : { 'X-Scope-OrgID': tenant }) },
+          body: row.body?.(),
+        })
       : ask(row, 'all', tenant);
 
   test('without a tenant: 401 err-strata-missing-tenant', async () => {
     const r = await call(undefined);
-    expect({ status: r.status, body: r.body.toString() }).toEqual({ status: 401, body: expect.stringMatching(/no tenant ID in the X-Scope-OrgID header/) });
+    expect({ status: r.status, body: r.body.toString() }).toEqual({
+      status: 401,
+      body: expect.stringMatching(/no tenant ID in the X-Scope-OrgID header/),
+    });
   });
 
   test.each(MALFORMED)('tenant %j (%s): 400 invalid tenant', async (tenant) => {
     const r = await call(tenant);
     // The JSON APIs carry the message (errorType bad_data), the write path the message and its ID.
-    expect({ status: r.status, body: r.body.toString() }).toEqual({ status: 400, body: expect.stringMatching(row.method === 'POST' && headers ? /tenant ID .* is invalid: .*\(err-strata-invalid-tenant\)/ : /"errorType":"bad_data","error":"tenant ID .* is invalid/) });
+    expect({ status: r.status, body: r.body.toString() }).toEqual({
+      status: 400,
+      body: expect.stringMatching(
+        row.method === 'POST' && headers
+          ? /tenant ID .* is invalid: .*\(err-strata-invalid-tenant\)/
+          : /"errorType":"bad_data","error":"tenant ID .* is invalid/,
+      ),
+    });
   });
 });
 
@@ -292,7 +422,10 @@ test('two tenant headers or a NUL byte in one are refused, on the raw wire', asy
     new Promise<string>((resolve, reject) => {
       const body = withBody ? writeBody(DATA[A]) : Buffer.alloc(0);
       const sock = net.connect(strata.port, '127.0.0.1', () => {
-        sock.write(`POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\n${headerLines}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`, 'latin1');
+        sock.write(
+          `POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\n${headerLines}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+          'latin1',
+        );
         sock.end(body);
       });
       let out = '';

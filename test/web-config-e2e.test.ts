@@ -53,7 +53,12 @@ async function startPrometheus(sender: string, remoteWrite: string): Promise<voi
       remoteWrite,
     ].join('\n') + '\n',
   );
-  const proc = startProcess('/usr/bin/prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']);
+  const proc = startProcess('/usr/bin/prometheus', [
+    `--config.file=${path.join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${path.join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ]);
   proms[sender] = { proc, url };
   await waitFor(`prometheus ${sender} ready`, async () => (await fetch(`${url}/-/ready`)).status === 200, 60_000);
 }
@@ -61,14 +66,28 @@ async function startPrometheus(sender: string, remoteWrite: string): Promise<voi
 beforeAll(async () => {
   const dir = tempDir('webcfg');
   pki = makePki(path.join(dir, 'pki'));
-  const web = writeWebConfig(dir, pki, { user: USER, password: PASSWORD }, 'http_server_config:\n  headers: { X-Content-Type-Options: nosniff }\n');
+  const web = writeWebConfig(
+    dir,
+    pki,
+    { user: USER, password: PASSWORD },
+    'http_server_config:\n  headers: { X-Content-Type-Options: nosniff }\n',
+  );
   strata = await startSecureStrata({ webConfig: web, pki, creds: { user: USER, password: PASSWORD }, dataDir: path.join(dir, 'data') });
   base = strata.url;
   const tls = (cert: string, key: string) => `    tls_config: { ca_file: ${pki.caCert}, cert_file: ${cert}, key_file: ${key} }`;
   await Promise.all([
-    startPrometheus('good', [`    basic_auth: { username: ${USER}, password: '${PASSWORD}' }`, tls(pki.clientCert, pki.clientKey)].join('\n')),
-    startPrometheus('wrong-password', [`    basic_auth: { username: ${USER}, password: 'guess' }`, tls(pki.clientCert, pki.clientKey)].join('\n')),
-    startPrometheus('rogue-cert', [`    basic_auth: { username: ${USER}, password: '${PASSWORD}' }`, tls(pki.rogueClientCert, pki.rogueClientKey)].join('\n')),
+    startPrometheus(
+      'good',
+      [`    basic_auth: { username: ${USER}, password: '${PASSWORD}' }`, tls(pki.clientCert, pki.clientKey)].join('\n'),
+    ),
+    startPrometheus(
+      'wrong-password',
+      [`    basic_auth: { username: ${USER}, password: 'guess' }`, tls(pki.clientCert, pki.clientKey)].join('\n'),
+    ),
+    startPrometheus(
+      'rogue-cert',
+      [`    basic_auth: { username: ${USER}, password: '${PASSWORD}' }`, tls(pki.rogueClientCert, pki.rogueClientKey)].join('\n'),
+    ),
   ]);
 });
 
@@ -84,10 +103,18 @@ test('Prometheus writes over mTLS with basic auth; a wrong password gets 401 and
     expect(r.headers['x-content-type-options']).toBe('nosniff');
     return (JSON.parse(r.body).data.result as { metric: { sender: string } }[]).map((s) => s.metric.sender).sort();
   };
-  await waitFor('the good Prometheus\' samples in Strata', async () => (await senders()).includes('good'), 60_000);
+  await waitFor("the good Prometheus' samples in Strata", async () => (await senders()).includes('good'), 60_000);
   // The refused senders really tried: Prometheus drops 401s as failed, retries TLS failures.
-  await waitFor('the wrong password refused', async () => (await promMetric(proms['wrong-password'].url, 'prometheus_remote_storage_samples_failed_total')) > 0, 60_000);
-  await waitFor('the foreign certificate refused', async () => (await promMetric(proms['rogue-cert'].url, 'prometheus_remote_storage_samples_retried_total')) > 0, 60_000);
+  await waitFor(
+    'the wrong password refused',
+    async () => (await promMetric(proms['wrong-password'].url, 'prometheus_remote_storage_samples_failed_total')) > 0,
+    60_000,
+  );
+  await waitFor(
+    'the foreign certificate refused',
+    async () => (await promMetric(proms['rogue-cert'].url, 'prometheus_remote_storage_samples_retried_total')) > 0,
+    60_000,
+  );
   const metrics = (await strataGet('/metrics')).body;
   expect(metrics).toMatch(/strata_request_duration_seconds_count\{[^}]*status_code="401"[^}]*\} [1-9]/);
   expect(await senders()).toEqual(['good']);
@@ -97,15 +124,23 @@ test('Prometheus writes over mTLS with basic auth; a wrong password gets 401 and
 
 test('without credentials or without a client certificate Strata answers nothing', async () => {
   const noAuth = await new Promise<number>((resolve, reject) => {
-    https.get(`${base}/api/v1/query?query=up`, { agent: false, ca: fs.readFileSync(pki.caCert), cert: fs.readFileSync(pki.clientCert), key: fs.readFileSync(pki.clientKey) }, (res) => {
-      expect(res.headers['www-authenticate']).toBe('Basic');
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on('error', reject);
+    https
+      .get(
+        `${base}/api/v1/query?query=up`,
+        { agent: false, ca: fs.readFileSync(pki.caCert), cert: fs.readFileSync(pki.clientCert), key: fs.readFileSync(pki.clientKey) },
+        (res) => {
+          expect(res.headers['www-authenticate']).toBe('Basic');
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+      .on('error', reject);
   });
   expect(noAuth).toBe(401);
   const noCert = await new Promise<string>((resolve) => {
-    https.get(`${base}/-/ready`, { agent: false, ca: fs.readFileSync(pki.caCert) }, () => resolve('answered')).on('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message));
+    https
+      .get(`${base}/-/ready`, { agent: false, ca: fs.readFileSync(pki.caCert) }, () => resolve('answered'))
+      .on('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message));
   });
   expect(noCert).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
 });

@@ -9,7 +9,11 @@ import path from 'node:path';
 const root = path.resolve(__dirname, '../..');
 
 test('planted defects are found and fail the run; a clean target passes', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/fuzz/main.ts', '--seconds', '3', '--seed', '7', '--targets', 'test/fuzz/fixtures/broken-targets.ts'], { cwd: root, encoding: 'utf8', timeout: 90_000 });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'test/fuzz/main.ts', '--seconds', '3', '--seed', '7', '--targets', 'test/fuzz/fixtures/broken-targets.ts'],
+    { cwd: root, encoding: 'utf8', timeout: 90_000 },
+  );
   expect(r.status).toBe(1);
   const out = r.stdout;
   expect(out).toMatch(/^fuzz clean: \d+ runs.*, 0 findings$/m);

@@ -86,7 +86,9 @@ for (const t of chosen) {
   const { findings, summary } = await fuzzOne(t);
   process.stdout.write(`fuzz ${t.name}: ${summary}, ${findings.length} findings\n`);
   for (const f of findings) {
-    process.stdout.write(`  ${f.kind}: ${f.message.replace(/\n/g, '\n    ')}\n    input (${f.input.length} bytes): ${f.input.subarray(0, 512).toString('hex')}${f.input.length > 512 ? '...' : ''}\n`);
+    process.stdout.write(
+      `  ${f.kind}: ${f.message.replace(/\n/g, '\n    ')}\n    input (${f.input.length} bytes): ${f.input.subarray(0, 512).toString('hex')}${f.input.length > 512 ? '...' : ''}\n`,
+    );
   }
   if (findings.length === 0) passed++;
   else failed++;

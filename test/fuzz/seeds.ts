@@ -7,7 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Labels, Matcher } from '@strata/model';
-import { encodeChunkedFrame, encodeReadRequest, encodeReadResponse, encodeWriteRequestV1, encodeWriteRequestV2, snappyEncode } from '@strata/remote';
+import {
+  encodeChunkedFrame,
+  encodeReadRequest,
+  encodeReadResponse,
+  encodeWriteRequestV1,
+  encodeWriteRequestV2,
+  snappyEncode,
+} from '@strata/remote';
 import os from 'node:os';
 import { buildIndexHeader, encodeIndexHeader, FileByteSource, Head, TSDB, writeBlock, XOREncoder } from '@strata/tsdb';
 import { writeSnapshot } from '../../packages/tsdb/src/head/snapshot.js';
@@ -25,7 +32,9 @@ const series = [
   { labels: L({ __name__: 'http_requests_total', code: '200', path: '/ünïcode' }), timestamps: [-5], values: [NaN] },
 ];
 const v1 = encodeWriteRequestV1(series, [{ metricFamilyName: 'up', type: 'gauge', help: 'whether the target is up', unit: '' }]);
-const v2 = encodeWriteRequestV2(series.map((s, i) => ({ ...s, metadata: i === 0 ? { type: 'counter', help: 'h', unit: 'seconds' } : undefined })));
+const v2 = encodeWriteRequestV2(
+  series.map((s, i) => ({ ...s, metadata: i === 0 ? { type: 'counter', help: 'h', unit: 'seconds' } : undefined })),
+);
 write('packages/remote/fuzz/corpus/remote-write-v1', 'two-series-metadata', v1);
 write('packages/remote/fuzz/corpus/remote-write-v1', 'empty', Buffer.alloc(0));
 write('packages/remote/fuzz/corpus/remote-write-v2', 'two-series-metadata', v2);
@@ -34,7 +43,12 @@ write('packages/remote/fuzz/corpus/snappy', 'repetitive', snappyEncode(Buffer.fr
 write('packages/remote/fuzz/corpus/snappy', 'empty', snappyEncode(Buffer.alloc(0)));
 const req = encodeReadRequest({
   queries: [
-    { startMs: 0, endMs: 3_600_000, matchers: [new Matcher('=', '__name__', 'up'), new Matcher('=~', 'job', 'no.*|api'), new Matcher('!~', 'x', '')], hints: { stepMs: 15000, func: 'rate', startMs: 0, endMs: 3_600_000, grouping: ['job'], by: true, rangeMs: 300_000 } },
+    {
+      startMs: 0,
+      endMs: 3_600_000,
+      matchers: [new Matcher('=', '__name__', 'up'), new Matcher('=~', 'job', 'no.*|api'), new Matcher('!~', 'x', '')],
+      hints: { stepMs: 15000, func: 'rate', startMs: 0, endMs: 3_600_000, grouping: ['job'], by: true, rangeMs: 300_000 },
+    },
     { startMs: -1, endMs: 1, matchers: [new Matcher('!=', 'a', 'b')] },
   ],
   acceptedResponseTypes: [1, 0],
@@ -43,11 +57,25 @@ write('packages/remote/fuzz/corpus/remote-read-request', 'two-queries', req);
 const enc = new XOREncoder();
 for (let i = 0; i < 20; i++) enc.append(1_000 + i * 15_000 + (i % 3), i * 1.5);
 const chunk = enc.bytes().slice();
-write('packages/remote/fuzz/corpus/remote-read-response', 'samples', Buffer.concat([Buffer.from([0]), encodeReadResponse([[{ labels: series[0].labels, timestamps: Float64Array.from([1, 2, 3]), values: Float64Array.from([1, NaN, -0]) }], []])]));
+write(
+  'packages/remote/fuzz/corpus/remote-read-response',
+  'samples',
+  Buffer.concat([
+    Buffer.from([0]),
+    encodeReadResponse([
+      [{ labels: series[0].labels, timestamps: Float64Array.from([1, 2, 3]), values: Float64Array.from([1, NaN, -0]) }],
+      [],
+    ]),
+  ]),
+);
 write(
   'packages/remote/fuzz/corpus/remote-read-response',
   'chunked',
-  Buffer.concat([Buffer.from([1]), encodeChunkedFrame(0, [{ labels: series[0].labels, chunks: [{ minT: 1_000, maxT: 286_000, data: chunk }] }]), encodeChunkedFrame(1, [{ labels: series[1].labels, chunks: [] }])]),
+  Buffer.concat([
+    Buffer.from([1]),
+    encodeChunkedFrame(0, [{ labels: series[0].labels, chunks: [{ minT: 1_000, maxT: 286_000, data: chunk }] }]),
+    encodeChunkedFrame(1, [{ labels: series[1].labels, chunks: [] }]),
+  ]),
 );
 
 const queries = [
@@ -64,14 +92,31 @@ const queries = [
 ];
 queries.forEach((q, i) => write('packages/promql/fuzz/corpus/promql-parser', `q${String(i).padStart(2, '0')}`, q));
 
-write('packages/ring/fuzz/corpus/hashrings', 'one', JSON.stringify([{ hashring: 'default', endpoints: ['a:10901', 'b:10901', 'c:10901'] }]));
+write(
+  'packages/ring/fuzz/corpus/hashrings',
+  'one',
+  JSON.stringify([{ hashring: 'default', endpoints: ['a:10901', 'b:10901', 'c:10901'] }]),
+);
 write(
   'packages/ring/fuzz/corpus/hashrings',
   'full',
-  JSON.stringify([
-    { hashring: 'team-a', tenants: ['a', 'b*'], tenant_matcher_type: 'glob', algorithm: 'hashmod', endpoints: [{ address: 'r1:19291', az: 'z1' }, { address: 'r2:19291', az: 'z2' }] },
-    { hashring: 'rest', algorithm: 'ketama', endpoints: ['r3:19291'] },
-  ], null, 2),
+  JSON.stringify(
+    [
+      {
+        hashring: 'team-a',
+        tenants: ['a', 'b*'],
+        tenant_matcher_type: 'glob',
+        algorithm: 'hashmod',
+        endpoints: [
+          { address: 'r1:19291', az: 'z1' },
+          { address: 'r2:19291', az: 'z2' },
+        ],
+      },
+      { hashring: 'rest', algorithm: 'ketama', endpoints: ['r3:19291'] },
+    ],
+    null,
+    2,
+  ),
 );
 
 // The TSDB's on-disk formats. A leading byte 0/1 is the targets' "recompute checksums" switch.
@@ -93,7 +138,13 @@ try {
     tmp,
     [
       { labels: L({ __name__: 'up', job: 'a' }), chunks: [{ minT: 1_000, maxT: 286_000, data: chunk }] },
-      { labels: L({ __name__: 'up', job: 'b' }), chunks: [{ minT: 1_000, maxT: 286_000, data: chunk }, { minT: 300_000, maxT: 300_000, data: one.bytes().slice() }] },
+      {
+        labels: L({ __name__: 'up', job: 'b' }),
+        chunks: [
+          { minT: 1_000, maxT: 286_000, data: chunk },
+          { minT: 300_000, maxT: 300_000, data: one.bytes().slice() },
+        ],
+      },
       { labels: L({ __name__: 'x', le: '+Inf' }), chunks: [{ minT: -1_000_000, maxT: 80_000_000, data: odd.bytes().slice() }] },
     ],
     { minTime: -1_000_000, maxTime: 100_000_000 },
@@ -102,7 +153,11 @@ try {
   both('packages/tsdb/fuzz/corpus/index', 'three-series', fs.readFileSync(index));
   both('packages/tsdb/fuzz/corpus/index-header', 'three-series', encodeIndexHeader(await buildIndexHeader(new FileByteSource(index))));
 
-  const db = await TSDB.open({ dir: path.join(tmp, 'db'), fsync: 'none', head: { outOfOrderWindowMs: 600_000, samplesPerChunk: 120, maxSeries: 0 } });
+  const db = await TSDB.open({
+    dir: path.join(tmp, 'db'),
+    fsync: 'none',
+    head: { outOfOrderWindowMs: 600_000, samplesPerChunk: 120, maxSeries: 0 },
+  });
   const t = await db.tenant('t');
   const app = t.appender();
   for (const [i, s] of series.entries()) {

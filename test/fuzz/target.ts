@@ -59,10 +59,19 @@ export async function checkOne(target: FuzzTarget, input: Buffer): Promise<Findi
   const grew = used() - before;
   if (error !== undefined && !target.expected(error)) {
     const e = error as Error;
-    return { kind: 'unexpected-error', message: `${e?.name ?? typeof e}: ${e?.message ?? String(e)}\n${(e?.stack ?? '').split('\n').slice(1, 6).join('\n')}`, input };
+    return {
+      kind: 'unexpected-error',
+      message: `${e?.name ?? typeof e}: ${e?.message ?? String(e)}\n${(e?.stack ?? '').split('\n').slice(1, 6).join('\n')}`,
+      input,
+    };
   }
   const limit = (target.bytesPerInputByte ?? 64) * input.length + (target.fixedBytes ?? 16 << 20);
-  if (grew > limit) return { kind: 'memory', message: `one run grew heap + external memory by ${grew} bytes, over the ${limit} allowed for ${input.length} input bytes`, input };
+  if (grew > limit)
+    return {
+      kind: 'memory',
+      message: `one run grew heap + external memory by ${grew} bytes, over the ${limit} allowed for ${input.length} input bytes`,
+      input,
+    };
   const timeout = target.timeoutMs ?? 2000;
   if (ms > timeout) return { kind: 'slow', message: `one run took ${ms.toFixed(0)} ms (limit ${timeout} ms)`, input };
   return undefined;

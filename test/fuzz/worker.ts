@@ -97,7 +97,12 @@ async function runOne(input: Buffer): Promise<void> {
 const maxLen = Math.min(target.maxInputBytes ?? 64 << 10, current.length);
 const dictionary = (target.dictionary ?? []).map((d) => Buffer.from(d));
 const dir = path.join(data.root, target.corpus);
-const corpus: Buffer[] = fs.existsSync(dir) ? fs.readdirSync(dir).sort().map((f) => fs.readFileSync(path.join(dir, f))) : [];
+const corpus: Buffer[] = fs.existsSync(dir)
+  ? fs
+      .readdirSync(dir)
+      .sort()
+      .map((f) => fs.readFileSync(path.join(dir, f)))
+  : [];
 const seeds = corpus.length;
 if (corpus.length === 0) corpus.push(Buffer.alloc(0));
 reached(); // drop what loading the modules reached

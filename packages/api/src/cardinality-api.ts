@@ -59,10 +59,19 @@ export function labelNamesCardinality(params: URLSearchParams, src: CardinalityS
   const limit = limitOf(params);
   const counts = src.labelValueCounts(undefined, selectorOf(params));
   const items = [...counts].map(([name, values]) => ({ label_name: name, label_values_count: values.size }));
-  items.sort(byCountThenName((x) => x.label_values_count, (x) => x.label_name));
+  items.sort(
+    byCountThenName(
+      (x) => x.label_values_count,
+      (x) => x.label_name,
+    ),
+  );
   return {
     status: 200,
-    body: { label_values_count_total: items.reduce((n, x) => n + x.label_values_count, 0), label_names_count: items.length, cardinality: items.slice(0, limit) },
+    body: {
+      label_values_count_total: items.reduce((n, x) => n + x.label_values_count, 0),
+      label_names_count: items.length,
+      cardinality: items.slice(0, limit),
+    },
   };
 }
 
@@ -74,10 +83,25 @@ export function labelValuesCardinality(params: URLSearchParams, src: Cardinality
   const counts = src.labelValueCounts([...new Set(names)], selectorOf(params));
   const labels = [...counts].map(([name, values]) => {
     const cardinality = [...values].map(([value, n]) => ({ label_value: value, series_count: n }));
-    cardinality.sort(byCountThenName((x) => x.series_count, (x) => x.label_value));
-    return { label_name: name, label_values_count: values.size, series_count: cardinality.reduce((n, x) => n + x.series_count, 0), cardinality: cardinality.slice(0, limit) };
+    cardinality.sort(
+      byCountThenName(
+        (x) => x.series_count,
+        (x) => x.label_value,
+      ),
+    );
+    return {
+      label_name: name,
+      label_values_count: values.size,
+      series_count: cardinality.reduce((n, x) => n + x.series_count, 0),
+      cardinality: cardinality.slice(0, limit),
+    };
   });
-  labels.sort(byCountThenName((x) => x.series_count, (x) => x.label_name));
+  labels.sort(
+    byCountThenName(
+      (x) => x.series_count,
+      (x) => x.label_name,
+    ),
+  );
   return { status: 200, body: { series_count_total: src.numSeries, labels } };
 }
 

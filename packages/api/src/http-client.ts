@@ -48,7 +48,18 @@ const TOP_KEYS = ['basic_auth', 'authorization', 'bearer_token', 'bearer_token_f
 const SECTION_KEYS: Record<string, string[]> = {
   basic_auth: ['username', 'username_file', 'password', 'password_file'],
   authorization: ['type', 'credentials', 'credentials_file'],
-  tls_config: ['ca', 'ca_file', 'cert', 'cert_file', 'key', 'key_file', 'server_name', 'insecure_skip_verify', 'min_version', 'max_version'],
+  tls_config: [
+    'ca',
+    'ca_file',
+    'cert',
+    'cert_file',
+    'key',
+    'key_file',
+    'server_name',
+    'insecure_skip_verify',
+    'min_version',
+    'max_version',
+  ],
 };
 
 type Doc = Record<string, unknown>;
@@ -71,7 +82,8 @@ function text(d: Doc, k: string, where: string): string | undefined {
 function source(d: Doc, inlineKey: string, fileKey: string, where: string, dir: string): Source {
   const inline = text(d, inlineKey, where);
   const file = text(d, fileKey, where);
-  if (inline !== undefined && file !== undefined) throw new HttpClientConfigError(`at most one of ${where} ${inlineKey} & ${fileKey} must be configured`);
+  if (inline !== undefined && file !== undefined)
+    throw new HttpClientConfigError(`at most one of ${where} ${inlineKey} & ${fileKey} must be configured`);
   return { inline, file: file === undefined ? undefined : path.resolve(dir, file) };
 }
 
@@ -82,24 +94,37 @@ export function parseHttpClientConfig(doc: unknown, dir: string): HttpClientSett
   if (doc === undefined || doc === null) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new HttpClientConfigError('the HTTP client configuration must be a mapping');
   const top = doc as Doc;
-  for (const k of Object.keys(top)) if (!TOP_KEYS.includes(k)) throw new HttpClientConfigError(`field ${k} not found in the HTTP client configuration (oauth2, proxy_url and others are not supported)`);
+  for (const k of Object.keys(top))
+    if (!TOP_KEYS.includes(k))
+      throw new HttpClientConfigError(
+        `field ${k} not found in the HTTP client configuration (oauth2, proxy_url and others are not supported)`,
+      );
   const out: HttpClientSettings = {};
   if (top.basic_auth !== undefined && top.basic_auth !== null) {
     const b = mapping(top.basic_auth, 'basic_auth');
-    out.basicAuth = { username: source(b, 'username', 'username_file', 'basic_auth', dir), password: source(b, 'password', 'password_file', 'basic_auth', dir) };
+    out.basicAuth = {
+      username: source(b, 'username', 'username_file', 'basic_auth', dir),
+      password: source(b, 'password', 'password_file', 'basic_auth', dir),
+    };
   }
   const legacy = { inline: text(top, 'bearer_token', ''), file: text(top, 'bearer_token_file', '') };
-  if (legacy.inline !== undefined && legacy.file !== undefined) throw new HttpClientConfigError('at most one of bearer_token & bearer_token_file must be configured');
+  if (legacy.inline !== undefined && legacy.file !== undefined)
+    throw new HttpClientConfigError('at most one of bearer_token & bearer_token_file must be configured');
   if (top.authorization !== undefined && top.authorization !== null) {
     const a = mapping(top.authorization, 'authorization');
     const type = text(a, 'type', 'authorization') ?? 'Bearer';
-    if (type.toLowerCase() === 'basic') throw new HttpClientConfigError('authorization type cannot be set to "basic", use "basic_auth" instead');
+    if (type.toLowerCase() === 'basic')
+      throw new HttpClientConfigError('authorization type cannot be set to "basic", use "basic_auth" instead');
     if (given(legacy)) throw new HttpClientConfigError('authorization is not compatible with bearer_token & bearer_token_file');
     out.authorization = { type, credentials: source(a, 'credentials', 'credentials_file', 'authorization', dir) };
   } else if (given(legacy)) {
-    out.authorization = { type: 'Bearer', credentials: { inline: legacy.inline, file: legacy.file === undefined ? undefined : path.resolve(dir, legacy.file) } };
+    out.authorization = {
+      type: 'Bearer',
+      credentials: { inline: legacy.inline, file: legacy.file === undefined ? undefined : path.resolve(dir, legacy.file) },
+    };
   }
-  if (out.basicAuth && out.authorization) throw new HttpClientConfigError('at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured');
+  if (out.basicAuth && out.authorization)
+    throw new HttpClientConfigError('at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured');
   if (top.tls_config !== undefined && top.tls_config !== null) {
     const t = mapping(top.tls_config, 'tls_config');
     const version = (k: string) => {
@@ -109,7 +134,8 @@ export function parseHttpClientConfig(doc: unknown, dir: string): HttpClientSett
       return VERSIONS[v];
     };
     const skip = t.insecure_skip_verify;
-    if (skip !== undefined && typeof skip !== 'boolean') throw new HttpClientConfigError('tls_config.insecure_skip_verify must be a boolean');
+    if (skip !== undefined && typeof skip !== 'boolean')
+      throw new HttpClientConfigError('tls_config.insecure_skip_verify must be a boolean');
     const tls: TlsClientSettings = {
       ca: source(t, 'ca', 'ca_file', 'tls_config', dir),
       cert: source(t, 'cert', 'cert_file', 'tls_config', dir),
@@ -119,8 +145,10 @@ export function parseHttpClientConfig(doc: unknown, dir: string): HttpClientSett
       minVersion: version('min_version'),
       maxVersion: version('max_version'),
     };
-    if (given(tls.cert) && !given(tls.key)) throw new HttpClientConfigError('exactly one of key or key_file must be configured when a client certificate is configured');
-    if (given(tls.key) && !given(tls.cert)) throw new HttpClientConfigError('exactly one of cert or cert_file must be configured when a client key is configured');
+    if (given(tls.cert) && !given(tls.key))
+      throw new HttpClientConfigError('exactly one of key or key_file must be configured when a client certificate is configured');
+    if (given(tls.key) && !given(tls.cert))
+      throw new HttpClientConfigError('exactly one of cert or cert_file must be configured when a client key is configured');
     out.tls = tls;
   }
   return out;
@@ -253,7 +281,15 @@ export class HttpClient {
   }
 
   /** A fetch over this client: the whole body is read into the Response. */
-  fetch(url: string, init: { method?: string; body?: Buffer | Uint8Array | URLSearchParams | string; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
+  fetch(
+    url: string,
+    init: {
+      method?: string;
+      body?: Buffer | Uint8Array | URLSearchParams | string;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<Response> {
     return new Promise((resolve, reject) => {
       let body = init.body;
       const headers: Record<string, string> = { ...init.headers };

@@ -13,7 +13,12 @@ describe('API parameters', () => {
   });
 
   test.each([
-    ['15', 15_000], ['0.5', 500], ['15s', 15_000], ['1h30m', 5_400_000], ['1d', 86_400_000], ['100ms', 100],
+    ['15', 15_000],
+    ['0.5', 500],
+    ['15s', 15_000],
+    ['1h30m', 5_400_000],
+    ['1d', 86_400_000],
+    ['100ms', 100],
   ])('duration %s', (s, ms) => expect(parseDurationParam(s, 'step')).toBe(ms));
 
   test('durations must be in descending unit order, as Prometheus requires', () => {

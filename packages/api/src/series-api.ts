@@ -14,7 +14,8 @@ function hintsFrom(params: URLSearchParams, signal?: AbortSignal): SelectHints &
   let limit = 0;
   if (params.has('limit')) {
     limit = Number(params.get('limit'));
-    if (!Number.isInteger(limit) || limit < 0) throw new StrataError('bad-query', 'invalid parameter "limit": limit must be a non-negative integer');
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new StrataError('bad-query', 'invalid parameter "limit": limit must be a non-negative integer');
   }
   return { start, end, limit, signal };
 }
@@ -42,7 +43,10 @@ export async function seriesHandler(params: URLSearchParams, q: Querier, signal?
     result = result.slice(0, hints.limit);
     warnings.push(truncated());
   }
-  return success(result.map((l) => l.toObject()), warnings);
+  return success(
+    result.map((l) => l.toObject()),
+    warnings,
+  );
 }
 
 export async function labelNamesHandler(params: URLSearchParams, q: Querier, signal?: AbortSignal): Promise<ApiResult> {
@@ -63,7 +67,9 @@ export async function labelValuesHandler(name: string, params: URLSearchParams, 
 /** Prometheus 3 accepts UTF-8 label names in the path as `U__` + underscore-escaped code points. */
 export function decodeLabelName(name: string): string {
   if (!name.startsWith('U__')) return name;
-  return name.slice(3).replace(/_([0-9a-fA-F]+)_|__/g, (m, hex: string | undefined) => (hex ? String.fromCodePoint(parseInt(hex, 16)) : '_'));
+  return name
+    .slice(3)
+    .replace(/_([0-9a-fA-F]+)_|__/g, (m, hex: string | undefined) => (hex ? String.fromCodePoint(parseInt(hex, 16)) : '_'));
 }
 
 async function unionSorted(sets: Matcher[][], get: (ms: Matcher[]) => Promise<string[]>): Promise<string[]> {

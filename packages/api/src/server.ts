@@ -73,7 +73,8 @@ export class HttpServer {
       });
       this.server = server;
     } else {
-      if (web) web.onChange((c) => c.tls && opts.logger.warn('the web config now enables TLS; switching from HTTP to HTTPS needs a restart'));
+      if (web)
+        web.onChange((c) => c.tls && opts.logger.warn('the web config now enables TLS; switching from HTTP to HTTPS needs a restart'));
       this.server = http.createServer(handler);
     }
     this.scheme = tls ? 'https' : 'http';
@@ -101,7 +102,8 @@ export class HttpServer {
       if (web) {
         for (const name in web.headers) res.setHeader(name, web.headers[name]);
         const verdict = web.users.size > 0 ? await this.auth.check(web.users, req.headers.authorization) : true;
-        if (verdict === 'busy') throw new StrataError('auth-overloaded', 'too many new credentials are waiting to be checked; retry shortly', { retryAfter: 1 });
+        if (verdict === 'busy')
+          throw new StrataError('auth-overloaded', 'too many new credentials are waiting to be checked; retry shortly', { retryAfter: 1 });
         if (!verdict) {
           res.writeHead(401, { 'WWW-Authenticate': 'Basic', 'Content-Type': 'text/plain; charset=utf-8' });
           res.end(`Unauthorized (${new StrataError('unauthorized', '').code})\n`);

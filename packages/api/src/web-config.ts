@@ -22,7 +22,8 @@ import bcrypt from 'bcryptjs';
 
 export class WebConfigError extends Error {}
 
-export type ClientAuthType = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
+export type ClientAuthType =
+  'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
 
 export interface TlsServerSettings {
   cert: Buffer;
@@ -50,7 +51,12 @@ export interface WebConfig {
   files: string[];
 }
 
-const TLS_VERSIONS: Record<string, TlsServerSettings['minVersion']> = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' };
+const TLS_VERSIONS: Record<string, TlsServerSettings['minVersion']> = {
+  TLS10: 'TLSv1',
+  TLS11: 'TLSv1.1',
+  TLS12: 'TLSv1.2',
+  TLS13: 'TLSv1.3',
+};
 const VERSION_ORDER = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
 /** Go's cipher suite names (what users write) to OpenSSL's (what Node takes). */
@@ -93,7 +99,21 @@ const ALLOWED_HEADERS: Record<string, readonly string[]> = {
 
 const KEYS: Record<string, readonly string[]> = {
   '': ['tls_server_config', 'http_server_config', 'basic_auth_users'],
-  tls_server_config: ['cert', 'key', 'client_ca', 'cert_file', 'key_file', 'client_auth_type', 'client_ca_file', 'cipher_suites', 'curve_preferences', 'min_version', 'max_version', 'prefer_server_cipher_suites', 'client_allowed_sans'],
+  tls_server_config: [
+    'cert',
+    'key',
+    'client_ca',
+    'cert_file',
+    'key_file',
+    'client_auth_type',
+    'client_ca_file',
+    'cipher_suites',
+    'curve_preferences',
+    'min_version',
+    'max_version',
+    'prefer_server_cipher_suites',
+    'client_allowed_sans',
+  ],
   http_server_config: ['http2', 'headers'],
 };
 
@@ -141,16 +161,20 @@ export function loadWebConfig(file: string): WebConfig {
   }
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new WebConfigError(`web config ${file} must be a mapping`);
   const top = doc as Doc;
-  for (const k of Object.keys(top)) if (!KEYS[''].includes(k)) throw new WebConfigError(`field ${k} not found in the web config (rate_limit and other keys are not supported)`);
+  for (const k of Object.keys(top))
+    if (!KEYS[''].includes(k))
+      throw new WebConfigError(`field ${k} not found in the web config (rate_limit and other keys are not supported)`);
   const dir = path.dirname(file);
   const resolve = (p: string) => (p === '' || path.isAbsolute(p) ? p : path.join(dir, p));
 
   const users = new Map<string, string>();
   const rawUsers = top.basic_auth_users;
   if (rawUsers !== undefined && rawUsers !== null) {
-    if (typeof rawUsers !== 'object' || Array.isArray(rawUsers)) throw new WebConfigError('basic_auth_users must be a mapping of user names to bcrypt hashes');
+    if (typeof rawUsers !== 'object' || Array.isArray(rawUsers))
+      throw new WebConfigError('basic_auth_users must be a mapping of user names to bcrypt hashes');
     for (const [user, hash] of Object.entries(rawUsers)) {
-      if (typeof hash !== 'string' || !isBcryptHash(hash)) throw new WebConfigError(`basic_auth_users.${user}: not a bcrypt hash (generate one with htpasswd -nBC 10 "" or any bcrypt tool)`);
+      if (typeof hash !== 'string' || !isBcryptHash(hash))
+        throw new WebConfigError(`basic_auth_users.${user}: not a bcrypt hash (generate one with htpasswd -nBC 10 "" or any bcrypt tool)`);
       users.set(user, hash);
     }
   }
@@ -159,12 +183,16 @@ export function loadWebConfig(file: string): WebConfig {
   const headers: Record<string, string> = {};
   const rawHeaders = http.headers;
   if (rawHeaders !== undefined && rawHeaders !== null) {
-    if (typeof rawHeaders !== 'object' || Array.isArray(rawHeaders)) throw new WebConfigError('http_server_config.headers must be a mapping');
+    if (typeof rawHeaders !== 'object' || Array.isArray(rawHeaders))
+      throw new WebConfigError('http_server_config.headers must be a mapping');
     for (const [name, value] of Object.entries(rawHeaders)) {
       const allowed = ALLOWED_HEADERS[name];
       if (!allowed) throw new WebConfigError(`HTTP header ${JSON.stringify(name)} can not be configured`);
       if (typeof value !== 'string') throw new WebConfigError(`http_server_config.headers.${name} must be a string`);
-      if (allowed.length > 0 && !allowed.includes(value)) throw new WebConfigError(`invalid value for ${name}. Expected one of: ${JSON.stringify(allowed)}, but got: ${JSON.stringify(value)}`);
+      if (allowed.length > 0 && !allowed.includes(value))
+        throw new WebConfigError(
+          `invalid value for ${name}. Expected one of: ${JSON.stringify(allowed)}, but got: ${JSON.stringify(value)}`,
+        );
       headers[name] = value;
     }
   }
@@ -190,14 +218,22 @@ function tlsSettings(t: Doc, resolve: (p: string) => string, files: string[]): T
   const key = keyFile ? readFile(keyFile, 'key_file', files) : Buffer.from(keyText);
   const clientCa = caFile ? readFile(caFile, 'client_ca_file', files) : caText ? Buffer.from(caText) : undefined;
   // "RequireClientCert" is the old name Prometheus still accepts.
-  const clientAuth = (clientAuthRaw === '' ? 'NoClientCert' : clientAuthRaw === 'RequireClientCert' ? 'RequireAnyClientCert' : clientAuthRaw) as ClientAuthType;
-  if (!['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'].includes(clientAuth)) {
+  const clientAuth = (
+    clientAuthRaw === '' ? 'NoClientCert' : clientAuthRaw === 'RequireClientCert' ? 'RequireAnyClientCert' : clientAuthRaw
+  ) as ClientAuthType;
+  if (
+    !['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'].includes(
+      clientAuth,
+    )
+  ) {
     throw new WebConfigError(`invalid ClientAuth: ${clientAuthRaw}`);
   }
   if (clientCa && clientAuth === 'NoClientCert') throw new WebConfigError("client CA's have been configured without a Client Auth Policy");
   const allowedSans = strList(t, 'client_allowed_sans', w);
   if (allowedSans && clientAuth !== 'RequireAnyClientCert' && clientAuth !== 'RequireAndVerifyClientCert') {
-    throw new WebConfigError('client_allowed_sans requires client_auth_type to be one of RequireAnyClientCert or RequireAndVerifyClientCert');
+    throw new WebConfigError(
+      'client_allowed_sans requires client_auth_type to be one of RequireAnyClientCert or RequireAndVerifyClientCert',
+    );
   }
   const version = (key: string, dflt: TlsServerSettings['minVersion']) => {
     const s = str(t, key, w);

@@ -31,7 +31,11 @@ export class WebConfigWatcher {
     this.current = loadWebConfig(file);
     this.stamps = stampsOf(this.current.files);
     if (registry) {
-      this.reloadOk = new Gauge({ name: 'strata_web_config_last_reload_successful', help: 'Whether the last reload of --web.config.file (and the files it names) succeeded.', registers: [registry] });
+      this.reloadOk = new Gauge({
+        name: 'strata_web_config_last_reload_successful',
+        help: 'Whether the last reload of --web.config.file (and the files it names) succeeded.',
+        registers: [registry],
+      });
       this.reloadOk.set(1);
     }
   }
@@ -113,11 +117,13 @@ export function clientCertProblem(t: TlsServerSettings, sock: TLSSocket): string
   const cert = sock.getPeerCertificate();
   const given = cert !== null && Object.keys(cert).length > 0;
   if (t.clientAuth === 'RequireAnyClientCert' && !given) return 'no client certificate';
-  if (t.clientAuth === 'VerifyClientCertIfGiven' && given && !sock.authorized) return `client certificate not verified: ${String(sock.authorizationError)}`;
+  if (t.clientAuth === 'VerifyClientCertIfGiven' && given && !sock.authorized)
+    return `client certificate not verified: ${String(sock.authorizationError)}`;
   if (t.allowedSans) {
     if (!given) return 'no client certificate to match against client_allowed_sans';
     const sans = (cert.subjectaltname ?? '').split(', ').map((s) => s.slice(s.indexOf(':') + 1));
-    if (!sans.some((s) => t.allowedSans!.includes(s))) return `client certificate names none of client_allowed_sans (${t.allowedSans.join(', ')})`;
+    if (!sans.some((s) => t.allowedSans!.includes(s)))
+      return `client certificate names none of client_allowed_sans (${t.allowedSans.join(', ')})`;
   }
   return undefined;
 }
@@ -139,7 +145,12 @@ export class BasicAuthenticator {
   private readonly bcryptRuns: Counter | undefined;
 
   constructor(registry?: Registry) {
-    if (registry) this.bcryptRuns = new Counter({ name: 'strata_web_basic_auth_bcrypt_runs_total', help: 'bcrypt comparisons run for basic auth (credentials not answered from the cache); a steep rise is someone guessing passwords.', registers: [registry] });
+    if (registry)
+      this.bcryptRuns = new Counter({
+        name: 'strata_web_basic_auth_bcrypt_runs_total',
+        help: 'bcrypt comparisons run for basic auth (credentials not answered from the cache); a steep rise is someone guessing passwords.',
+        registers: [registry],
+      });
   }
 
   private readonly cache = new Map<string, boolean>();
@@ -156,16 +167,21 @@ export class BasicAuthenticator {
     if (!creds) return false;
     const hash = users.get(creds.user);
     // The hash is part of the key: a password changed in the file is never answered from the cache.
-    const key = crypto.createHash('sha256').update(`${creds.user}\0${hash ?? ''}\0${creds.password}`).digest('base64');
+    const key = crypto
+      .createHash('sha256')
+      .update(`${creds.user}\0${hash ?? ''}\0${creds.password}`)
+      .digest('base64');
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
     let p = this.pending.get(key);
     if (!p) {
       if (this.pending.size >= MAX_PENDING_BCRYPT) return 'busy';
-      p = this.queue.then(() => {
-        this.bcryptRuns?.inc();
-        return bcrypt.compare(creds.password, hash ?? DECOY_HASH);
-      }).then((ok) => ok && hash !== undefined);
+      p = this.queue
+        .then(() => {
+          this.bcryptRuns?.inc();
+          return bcrypt.compare(creds.password, hash ?? DECOY_HASH);
+        })
+        .then((ok) => ok && hash !== undefined);
       this.queue = p.catch(() => undefined);
       this.pending.set(key, p);
       void p.then(

@@ -9,12 +9,36 @@ import { HttpClient, parseHttpClientConfig } from '../src/http-client.js';
 const parse = (yaml: string) => parseHttpClientConfig(YAML.parse(yaml), '/etc/strata');
 
 test.each([
-  ['basic_auth and authorization', 'basic_auth: { username: a, password: b }\nauthorization: { credentials: t }\n', /at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured/],
-  ['password and password_file', 'basic_auth: { username: a, password: b, password_file: f }\n', /at most one of basic_auth password & password_file must be configured/],
-  ['credentials and credentials_file', 'authorization: { credentials: t, credentials_file: f }\n', /at most one of authorization credentials & credentials_file must be configured/],
-  ['authorization type basic', 'authorization: { type: Basic, credentials: t }\n', /authorization type cannot be set to "basic", use "basic_auth" instead/],
-  ['bearer_token and authorization', 'bearer_token: t\nauthorization: { credentials: t }\n', /authorization is not compatible with bearer_token & bearer_token_file/],
-  ['bearer_token and bearer_token_file', 'bearer_token: t\nbearer_token_file: f\n', /at most one of bearer_token & bearer_token_file must be configured/],
+  [
+    'basic_auth and authorization',
+    'basic_auth: { username: a, password: b }\nauthorization: { credentials: t }\n',
+    /at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured/,
+  ],
+  [
+    'password and password_file',
+    'basic_auth: { username: a, password: b, password_file: f }\n',
+    /at most one of basic_auth password & password_file must be configured/,
+  ],
+  [
+    'credentials and credentials_file',
+    'authorization: { credentials: t, credentials_file: f }\n',
+    /at most one of authorization credentials & credentials_file must be configured/,
+  ],
+  [
+    'authorization type basic',
+    'authorization: { type: Basic, credentials: t }\n',
+    /authorization type cannot be set to "basic", use "basic_auth" instead/,
+  ],
+  [
+    'bearer_token and authorization',
+    'bearer_token: t\nauthorization: { credentials: t }\n',
+    /authorization is not compatible with bearer_token & bearer_token_file/,
+  ],
+  [
+    'bearer_token and bearer_token_file',
+    'bearer_token: t\nbearer_token_file: f\n',
+    /at most one of bearer_token & bearer_token_file must be configured/,
+  ],
   ['client certificate without key', 'tls_config: { cert_file: c }\n', /exactly one of key or key_file must be configured/],
   ['client key without certificate', 'tls_config: { key_file: k }\n', /exactly one of cert or cert_file must be configured/],
   ['ca and ca_file', 'tls_config: { ca: x, ca_file: y }\n', /at most one of tls_config ca & ca_file must be configured/],

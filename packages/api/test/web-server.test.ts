@@ -48,7 +48,14 @@ async function serve(yaml: string): Promise<Running> {
   const watcher = new WebConfigWatcher(file, logger, registry);
   const server = new HttpServer({ router, registry, logger, web: watcher });
   const addr = await server.listen('127.0.0.1:0');
-  return { url: `${server.scheme}://127.0.0.1:${addr.port}`, server, watcher, registry, file, close: async () => (watcher.stop(), await server.close(100)) };
+  return {
+    url: `${server.scheme}://127.0.0.1:${addr.port}`,
+    server,
+    watcher,
+    registry,
+    file,
+    close: async () => (watcher.stop(), await server.close(100)),
+  };
 }
 
 interface Answer {
@@ -157,7 +164,10 @@ test('a renewed certificate and a stricter client_auth_type apply to new connect
     const after = (await get(url)) as Answer;
     expect(after.status).toBe(200);
     expect(after.peerFingerprint).not.toBe(before.peerFingerprint);
-    fs.writeFileSync(file, `tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${pki.caCert}\n`);
+    fs.writeFileSync(
+      file,
+      `tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${pki.caCert}\n`,
+    );
     expect(w2.check()).toBe(true);
     expect(await get(url)).toEqual({ error: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' });
     expect(ok(await get(url, good()))).toBe(200);
@@ -173,7 +183,12 @@ test('a renewed certificate and a stricter client_auth_type apply to new connect
 
 describe('basic_auth_users', () => {
   let s: Running;
-  beforeAll(async () => (s = await serve(`basic_auth_users:\n  alice: ${HASH}\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n    Strict-Transport-Security: max-age=31536000\n`)));
+  beforeAll(
+    async () =>
+      (s = await serve(
+        `basic_auth_users:\n  alice: ${HASH}\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n    Strict-Transport-Security: max-age=31536000\n`,
+      )),
+  );
   afterAll(() => s.close());
   const basic = (u: string, p: string) => ({ headers: { Authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` } });
 
@@ -185,14 +200,20 @@ describe('basic_auth_users', () => {
     ['not basic', { headers: { Authorization: 'Bearer s3cret' } }],
   ])('%s: 401 with WWW-Authenticate: Basic', async (_name, opts) => {
     const r = (await get(s.url, opts)) as Answer;
-    expect({ status: r.status, auth: r.headers['www-authenticate'], body: r.body }).toEqual({ status: 401, auth: 'Basic', body: 'Unauthorized (err-strata-unauthorized)\n' });
+    expect({ status: r.status, auth: r.headers['www-authenticate'], body: r.body }).toEqual({
+      status: 401,
+      auth: 'Basic',
+      body: 'Unauthorized (err-strata-unauthorized)\n',
+    });
     expect(r.headers['x-frame-options']).toBe('deny');
   });
 
   test('a flood of guessed credentials gets "busy" (503 + Retry-After) beyond the bcrypt queue, and is never let through', async () => {
     const auth = new BasicAuthenticator();
     const users = new Map([['alice', HASH]]);
-    const verdicts = Array.from({ length: MAX_PENDING_BCRYPT + 8 }, (_, i) => auth.check(users, basic('alice', `guess-${i}`).headers.Authorization));
+    const verdicts = Array.from({ length: MAX_PENDING_BCRYPT + 8 }, (_, i) =>
+      auth.check(users, basic('alice', `guess-${i}`).headers.Authorization),
+    );
     expect(await Promise.all(verdicts)).toEqual([...Array(MAX_PENDING_BCRYPT).fill(false), ...Array(8).fill('busy')]);
     // The queue drained: the right password is checked again.
     expect(await auth.check(users, basic('alice', 's3cret').headers.Authorization)).toBe(true);

@@ -19,7 +19,7 @@ export function configReference(): string {
     '',
     'The names Thanos, Mimir and earlier Strata releases use are accepted as aliases, as flags and as',
     'YAML keys alike (`--receive.hashrings-file`, or `receive: { hashrings_file: ... }`). Giving an',
-    "option under two of its names in the same place (two flags, or two keys of the file) is refused;",
+    'option under two of its names in the same place (two flags, or two keys of the file) is refused;',
     'a flag still overrides the file whichever name each uses.',
     '',
     '## Components',

@@ -47,23 +47,35 @@ describe('configuration', () => {
   /** A value that converts for the option's type and differs from its default. */
   function sample(o: (typeof OPTIONS)[number]): string {
     switch (o.type) {
-      case 'bool': return String(!o.default);
-      case 'int': case 'float': return String(Number(o.default) + 7);
-      case 'duration': return '17s';
-      case 'bytes': return '3MiB';
-      case 'enum': return o.values!.find((v) => v !== o.default)!;
-      case 'string': return 'from-an-alias';
+      case 'bool':
+        return String(!o.default);
+      case 'int':
+      case 'float':
+        return String(Number(o.default) + 7);
+      case 'duration':
+        return '17s';
+      case 'bytes':
+        return '3MiB';
+      case 'enum':
+        return o.values!.find((v) => v !== o.default)!;
+      case 'string':
+        return 'from-an-alias';
     }
   }
   const aliasCases = OPTIONS.flatMap((o) => (o.aliases ?? []).map((a) => [a, o.flag, o] as const));
 
-  test('the receiver takes Thanos\' and Mimir\'s names among its aliases', () => {
+  test("the receiver takes Thanos' and Mimir's names among its aliases", () => {
     for (const [name, own] of [
-      ['receive.hashrings-file', 'receiver.hashrings-file'], ['receive.replication-factor', 'receiver.replication-factor'],
-      ['receive.local-endpoint', 'receiver.local-endpoint'], ['receive-forward-timeout', 'receiver.forward-timeout'],
-      ['receive.tenant-label-name', 'receiver.tenant-label'], ['distributor.ingestion-rate-limit', 'limits.ingestion-rate'],
-      ['ingester.max-global-series-per-user', 'limits.max-global-series-per-user'], ['validation.max-length-label-name', 'limits.max-label-name-length'],
-    ]) expect(optionNamed(name)?.flag).toBe(own);
+      ['receive.hashrings-file', 'receiver.hashrings-file'],
+      ['receive.replication-factor', 'receiver.replication-factor'],
+      ['receive.local-endpoint', 'receiver.local-endpoint'],
+      ['receive-forward-timeout', 'receiver.forward-timeout'],
+      ['receive.tenant-label-name', 'receiver.tenant-label'],
+      ['distributor.ingestion-rate-limit', 'limits.ingestion-rate'],
+      ['ingester.max-global-series-per-user', 'limits.max-global-series-per-user'],
+      ['validation.max-length-label-name', 'limits.max-label-name-length'],
+    ])
+      expect(optionNamed(name)?.flag).toBe(own);
     expect(aliasCases.length).toBeGreaterThan(20);
   });
 
@@ -91,18 +103,31 @@ describe('configuration', () => {
   test.each(aliasCases)('--%s and --%s both given is refused as ambiguous, as flags and as YAML keys', (alias, own, o) => {
     const v = sample(o);
     expect(() => parseArgs([`--${own}=${v}`, `--${alias}=${v}`])).toThrow(`--${own} and --${alias} both set ${own}`);
-    const f = fileSetting([[own, v], [alias, v]]);
-    expect(() => loadConfig(new Map([['config.file', f]]))).toThrow(`${f}: ${yamlPath(own).join('.')} and ${yamlPath(alias).join('.')} both set ${own}`);
+    const f = fileSetting([
+      [own, v],
+      [alias, v],
+    ]);
+    expect(() => loadConfig(new Map([['config.file', f]]))).toThrow(
+      `${f}: ${yamlPath(own).join('.')} and ${yamlPath(alias).join('.')} both set ${own}`,
+    );
   });
 
   test('two aliases of one option are ambiguous too, and a flag under any name still overrides the file', () => {
-    expect(() => parseArgs(['--validation.max-length-label-name=5', '--validation.max-label-name-length=6'])).toThrow(/both set limits.max-label-name-length/);
+    expect(() => parseArgs(['--validation.max-length-label-name=5', '--validation.max-label-name-length=6'])).toThrow(
+      /both set limits.max-label-name-length/,
+    );
     const f = cfgFile('receiver:\n  hashrings_file: a.json\nreceive:\n  hashrings_file: b.json\n');
-    expect(() => loadConfig(new Map([['config.file', f]]))).toThrow(new RegExp(`${f}: receiver.hashrings_file and receive.hashrings_file both set receiver.hashrings-file`));
+    expect(() => loadConfig(new Map([['config.file', f]]))).toThrow(
+      new RegExp(`${f}: receiver.hashrings_file and receive.hashrings_file both set receiver.hashrings-file`),
+    );
     const g = cfgFile('receiver:\n  hashrings_file: a.json\n');
-    expect(loadConfig(parseArgs([`--config.file=${g}`, '--receive.hashrings-file=b.json']).flags).str('receiver.hashrings-file')).toBe('b.json');
+    expect(loadConfig(parseArgs([`--config.file=${g}`, '--receive.hashrings-file=b.json']).flags).str('receiver.hashrings-file')).toBe(
+      'b.json',
+    );
     // Giving the same name twice is no ambiguity: the last wins, as before.
-    expect(loadConfig(parseArgs(['--receive.replication-factor=2', '--receive.replication-factor=3']).flags).num('receiver.replication-factor')).toBe(3);
+    expect(
+      loadConfig(parseArgs(['--receive.replication-factor=2', '--receive.replication-factor=3']).flags).num('receiver.replication-factor'),
+    ).toBe(3);
   });
 
   test('each per-tenant limit has one name: its flag is limits.<overrides key>, and rejections name a flag that exists', () => {
@@ -114,7 +139,7 @@ describe('configuration', () => {
     }
   });
 
-  test('no two options share a name, and no YAML key of one is a parent of another\'s', () => {
+  test("no two options share a name, and no YAML key of one is a parent of another's", () => {
     const names = OPTIONS.flatMap((o) => [o.flag, ...(o.aliases ?? [])]);
     expect(new Set(names).size).toBe(names.length);
     const paths = names.map((n) => yamlPath(n).join('.'));
@@ -144,10 +169,19 @@ describe('configuration', () => {
   });
 
   test.each([
-    ['30s', 30_000], ['5m', 300_000], ['1h30m', 5_400_000], ['100ms', 100], ['2d', 172_800_000], ['0', 0], ['15', 15_000],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['1h30m', 5_400_000],
+    ['100ms', 100],
+    ['2d', 172_800_000],
+    ['0', 0],
+    ['15', 15_000],
   ])('duration %s = %d ms', (s, ms) => expect(parseDuration(s)).toBe(ms));
 
   test.each([
-    ['32MiB', 32 * 1024 * 1024], ['1GB', 1e9], ['1048576', 1048576], ['512 KiB', 512 * 1024],
+    ['32MiB', 32 * 1024 * 1024],
+    ['1GB', 1e9],
+    ['1048576', 1048576],
+    ['512 KiB', 512 * 1024],
   ])('size %s = %d bytes', (s, n) => expect(parseBytes(s)).toBe(n));
 });

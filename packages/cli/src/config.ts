@@ -24,7 +24,11 @@ function namesOf(o: OptionSpec): string[] {
 }
 
 function ambiguous(o: OptionSpec, a: string, b: string, where: string): ConfigError {
-  return new ConfigError(`${where}${a} and ${b} both set ${o.flag} (${namesOf(o).filter((n) => n !== o.flag).join(', ')} ${o.aliases!.length > 1 ? 'are aliases' : 'is an alias'} of it); keep one`);
+  return new ConfigError(
+    `${where}${a} and ${b} both set ${o.flag} (${namesOf(o)
+      .filter((n) => n !== o.flag)
+      .join(', ')} ${o.aliases!.length > 1 ? 'are aliases' : 'is an alias'} of it); keep one`,
+  );
 }
 
 export type ConfigValue = string | number | boolean;
@@ -137,10 +141,12 @@ function lookup(doc: unknown, path: string[]): unknown {
   return cur;
 }
 
-const KNOWN_PATHS = new Set([...BY_NAME.keys()].flatMap((name) => {
-  const p = yamlPath(name);
-  return p.map((_, i) => p.slice(0, i + 1).join('.'));
-}));
+const KNOWN_PATHS = new Set(
+  [...BY_NAME.keys()].flatMap((name) => {
+    const p = yamlPath(name);
+    return p.map((_, i) => p.slice(0, i + 1).join('.'));
+  }),
+);
 
 /** A misspelt key silently ignored is a classic outage; refuse it. */
 function checkUnknownKeys(doc: unknown, prefix: string[], file: string): void {
@@ -153,7 +159,17 @@ function checkUnknownKeys(doc: unknown, prefix: string[], file: string): void {
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000, w: 604800000, y: 31536000000 };
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
 
 export function parseDuration(s: string): number {
   if (/^-?\d+$/.test(s)) return Number(s) * 1000;

@@ -10,7 +10,10 @@ export function helpText(): string {
   for (const o of OPTIONS) {
     const def = o.default === '' ? '' : ` (default ${JSON.stringify(o.default)})`;
     const aliases = o.aliases ? ` [aliases: ${o.aliases.map((a) => `--${a}`).join(', ')}]` : '';
-    lines.push(`  --${o.flag}=<${o.values ? o.values.join('|') : o.type}>${def}`, `      ${o.help} [yaml: ${yamlPath(o.flag).join('.')}]${aliases}`);
+    lines.push(
+      `  --${o.flag}=<${o.values ? o.values.join('|') : o.type}>${def}`,
+      `      ${o.help} [yaml: ${yamlPath(o.flag).join('.')}]${aliases}`,
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -37,7 +37,11 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   // Checked before anything starts, as Prometheus refuses to start with a bad web config.
-  const files: [OptionFlag, (f: string) => unknown][] = [['web.config.file', loadWebConfig], ['receiver.forward-client-config-file', loadHttpClientConfig], ['querier.store-client-config-file', loadHttpClientConfig]];
+  const files: [OptionFlag, (f: string) => unknown][] = [
+    ['web.config.file', loadWebConfig],
+    ['receiver.forward-client-config-file', loadHttpClientConfig],
+    ['querier.store-client-config-file', loadHttpClientConfig],
+  ];
   for (const [flag, load] of files) {
     try {
       if (config.str(flag)) load(config.str(flag));
@@ -56,7 +60,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (config.str('receiver.hashrings-file') && !secret) {
-      process.stderr.write('--receiver.hashrings-file needs --receiver.forward-secret-file: receivers sign the writes they forward with a secret they share, and refuse unsigned ones\n');
+      process.stderr.write(
+        '--receiver.hashrings-file needs --receiver.forward-secret-file: receivers sign the writes they forward with a secret they share, and refuse unsigned ones\n',
+      );
       return 2;
     }
   }

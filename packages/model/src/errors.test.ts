@@ -4,17 +4,50 @@ describe('error registry', () => {
   // One row per cause: the status is part of the interface (see the remote-write spec and what a
   // default Prometheus retries). A change here must be deliberate.
   const expected: Record<ErrorId, number> = {
-    'missing-metric-name': 400, 'invalid-metric-name': 400, 'invalid-label-name': 400, 'invalid-label-value': 400,
-    'duplicate-label-names': 400, 'labels-not-sorted': 400, 'max-label-names-per-series': 400,
-    'label-name-too-long': 400, 'label-value-too-long': 400, 'sample-too-far-in-future': 400, 'sample-too-old': 400,
-    'sample-duplicate-timestamp': 400, 'max-series-per-tenant': 400, 'unsupported-sample-type': 400,
-    'invalid-request-body': 400, 'invalid-symbol-reference': 400, 'missing-tenant': 401, unauthorized: 401, 'unauthenticated-internal-request': 403, 'invalid-tenant': 400, 'request-too-large': 413,
-    'unsupported-content-type': 415, 'unsupported-content-encoding': 415, 'ingestion-rate-limited': 503,
-    'too-many-inflight-bytes': 503, 'memory-budget-exceeded': 503, 'auth-overloaded': 503, 'disk-nearly-full': 503, 'not-ready': 503,
-    'ring-unavailable': 503, 'write-quorum-not-reached': 503,
-    'storage-failure': 500, 'bad-query': 400, 'too-many-points': 400, 'query-execution': 422,
-    'query-too-many-samples': 422, 'query-max-series': 422, 'query-max-chunks': 422, 'query-max-bytes': 422,
-    'query-timeout': 503, 'query-canceled': 503, 'store-unavailable': 503, 'not-found': 404, internal: 500,
+    'missing-metric-name': 400,
+    'invalid-metric-name': 400,
+    'invalid-label-name': 400,
+    'invalid-label-value': 400,
+    'duplicate-label-names': 400,
+    'labels-not-sorted': 400,
+    'max-label-names-per-series': 400,
+    'label-name-too-long': 400,
+    'label-value-too-long': 400,
+    'sample-too-far-in-future': 400,
+    'sample-too-old': 400,
+    'sample-duplicate-timestamp': 400,
+    'max-series-per-tenant': 400,
+    'unsupported-sample-type': 400,
+    'invalid-request-body': 400,
+    'invalid-symbol-reference': 400,
+    'missing-tenant': 401,
+    unauthorized: 401,
+    'unauthenticated-internal-request': 403,
+    'invalid-tenant': 400,
+    'request-too-large': 413,
+    'unsupported-content-type': 415,
+    'unsupported-content-encoding': 415,
+    'ingestion-rate-limited': 503,
+    'too-many-inflight-bytes': 503,
+    'memory-budget-exceeded': 503,
+    'auth-overloaded': 503,
+    'disk-nearly-full': 503,
+    'not-ready': 503,
+    'ring-unavailable': 503,
+    'write-quorum-not-reached': 503,
+    'storage-failure': 500,
+    'bad-query': 400,
+    'too-many-points': 400,
+    'query-execution': 422,
+    'query-too-many-samples': 422,
+    'query-max-series': 422,
+    'query-max-chunks': 422,
+    'query-max-bytes': 422,
+    'query-timeout': 503,
+    'query-canceled': 503,
+    'store-unavailable': 503,
+    'not-found': 404,
+    internal: 500,
   };
 
   test.each(Object.keys(ERRORS) as ErrorId[])('%s maps to its documented status', (id) => {
@@ -30,19 +63,40 @@ describe('error registry', () => {
   // blocking its queue; 409, which Cortex-era receivers answered for some of these, stays unused so
   // every permanent rejection reads the same to a client.
   const WRITE_REJECTIONS: ErrorId[] = [
-    'missing-metric-name', 'invalid-metric-name', 'invalid-label-name', 'invalid-label-value', 'duplicate-label-names',
-    'labels-not-sorted', 'max-label-names-per-series', 'label-name-too-long', 'label-value-too-long', 'sample-too-far-in-future',
-    'sample-too-old', 'sample-duplicate-timestamp', 'max-series-per-tenant', 'unsupported-sample-type', 'invalid-request-body',
-    'invalid-symbol-reference', 'missing-tenant', 'unauthorized', 'unauthenticated-internal-request', 'invalid-tenant',
-    'request-too-large', 'unsupported-content-type', 'unsupported-content-encoding',
+    'missing-metric-name',
+    'invalid-metric-name',
+    'invalid-label-name',
+    'invalid-label-value',
+    'duplicate-label-names',
+    'labels-not-sorted',
+    'max-label-names-per-series',
+    'label-name-too-long',
+    'label-value-too-long',
+    'sample-too-far-in-future',
+    'sample-too-old',
+    'sample-duplicate-timestamp',
+    'max-series-per-tenant',
+    'unsupported-sample-type',
+    'invalid-request-body',
+    'invalid-symbol-reference',
+    'missing-tenant',
+    'unauthorized',
+    'unauthenticated-internal-request',
+    'invalid-tenant',
+    'request-too-large',
+    'unsupported-content-type',
+    'unsupported-content-encoding',
   ];
   const badData = (Object.keys(ERRORS) as ErrorId[]).filter((id) => ERRORS[id].errorType === 'bad_data' || id.startsWith('sample-'));
 
-  test.each([...new Set([...WRITE_REJECTIONS, ...badData])])('%s, a rejection of data that can never be accepted, is a 4xx other than 409 and 429', (id) => {
-    const status: number = ERRORS[id].status;
-    expect(status >= 400 && status < 500 && status !== 409 && status !== 429 ? 'permanent 4xx' : status).toBe('permanent 4xx');
-    if (badData.includes(id)) expect(status).toBe(400);
-  });
+  test.each([...new Set([...WRITE_REJECTIONS, ...badData])])(
+    '%s, a rejection of data that can never be accepted, is a 4xx other than 409 and 429',
+    (id) => {
+      const status: number = ERRORS[id].status;
+      expect(status >= 400 && status < 500 && status !== 409 && status !== 429 ? 'permanent 4xx' : status).toBe('permanent 4xx');
+      if (badData.includes(id)) expect(status).toBe(400);
+    },
+  );
 
   test('status can be overridden (rate limit answered 429 when configured)', () => {
     const e = new StrataError('ingestion-rate-limited', 'slow down', { status: 429, retryAfter: 2 });

@@ -46,21 +46,49 @@ export const ERRORS = {
   'invalid-request-body': { status: 400, errorType: 'bad_data', doc: 'body is not valid snappy-compressed protobuf' },
   'invalid-symbol-reference': { status: 400, errorType: 'bad_data', doc: 'remote-write 2.0 symbol reference out of range' },
   'missing-tenant': { status: 401, errorType: 'unauthorized', doc: 'multi-tenancy is enabled and X-Scope-OrgID is missing' },
-  'unauthorized': { status: 401, errorType: 'unauthorized', doc: 'basic_auth_users is configured and the request has no or wrong credentials (WWW-Authenticate: Basic)' },
-  'unauthenticated-internal-request': { status: 403, errorType: 'forbidden', doc: 'a write carried x-strata-forwarded or x-strata-series-selection without a valid x-strata-forward-signature (only receivers sharing the forwarding secret may send them)' },
-  'invalid-tenant': { status: 400, errorType: 'bad_data', doc: "tenant ID has characters outside [a-zA-Z0-9!-_.*'()], is longer than 150, is '.' or '..', or is reserved" },
+  unauthorized: {
+    status: 401,
+    errorType: 'unauthorized',
+    doc: 'basic_auth_users is configured and the request has no or wrong credentials (WWW-Authenticate: Basic)',
+  },
+  'unauthenticated-internal-request': {
+    status: 403,
+    errorType: 'forbidden',
+    doc: 'a write carried x-strata-forwarded or x-strata-series-selection without a valid x-strata-forward-signature (only receivers sharing the forwarding secret may send them)',
+  },
+  'invalid-tenant': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: "tenant ID has characters outside [a-zA-Z0-9!-_.*'()], is longer than 150, is '.' or '..', or is reserved",
+  },
   'request-too-large': { status: 413, errorType: 'too_large', doc: 'body exceeds the configured maximum request size' },
-  'unsupported-content-type': { status: 415, errorType: 'unsupported_media_type', doc: 'Content-Type or proto= is not a remote-write format we speak' },
+  'unsupported-content-type': {
+    status: 415,
+    errorType: 'unsupported_media_type',
+    doc: 'Content-Type or proto= is not a remote-write format we speak',
+  },
   'unsupported-content-encoding': { status: 415, errorType: 'unsupported_media_type', doc: 'Content-Encoding is not snappy' },
   // ---- write path: overload, answered so that clients slow down and retry ----
   'ingestion-rate-limited': { status: 503, errorType: 'unavailable', doc: 'tenant ingestion rate limit; 429 when configured' },
   'too-many-inflight-bytes': { status: 503, errorType: 'unavailable', doc: 'receiver holds too many request bytes in flight' },
   'memory-budget-exceeded': { status: 503, errorType: 'unavailable', doc: 'receiver memory budget reached' },
   'disk-nearly-full': { status: 503, errorType: 'unavailable', doc: 'free disk below the configured threshold' },
-  'auth-overloaded': { status: 503, errorType: 'unavailable', doc: 'too many new basic-auth credentials wait for bcrypt (a password-guessing flood); retry' },
+  'auth-overloaded': {
+    status: 503,
+    errorType: 'unavailable',
+    doc: 'too many new basic-auth credentials wait for bcrypt (a password-guessing flood); retry',
+  },
   'not-ready': { status: 503, errorType: 'unavailable', doc: 'receiver is replaying its WAL or shutting down' },
-  'ring-unavailable': { status: 503, errorType: 'unavailable', doc: 'the hashring has fewer endpoints than the replication factor, or no ring serves the tenant' },
-  'write-quorum-not-reached': { status: 503, errorType: 'unavailable', doc: 'too few replicas acknowledged the write (timeouts or 5xx); retry' },
+  'ring-unavailable': {
+    status: 503,
+    errorType: 'unavailable',
+    doc: 'the hashring has fewer endpoints than the replication factor, or no ring serves the tenant',
+  },
+  'write-quorum-not-reached': {
+    status: 503,
+    errorType: 'unavailable',
+    doc: 'too few replicas acknowledged the write (timeouts or 5xx); retry',
+  },
   'storage-failure': { status: 500, errorType: 'internal', doc: 'WAL write or fsync failed; the sample was not acknowledged' },
   // ---- read path ----
   'bad-query': { status: 400, errorType: 'bad_data', doc: 'invalid PromQL or query parameters' },
@@ -74,7 +102,7 @@ export const ERRORS = {
   'query-canceled': { status: 503, errorType: 'canceled', doc: 'query was cancelled' },
   'store-unavailable': { status: 503, errorType: 'unavailable', doc: 'a store needed by the query failed' },
   'not-found': { status: 404, errorType: 'not_found', doc: 'no such endpoint' },
-  'internal': { status: 500, errorType: 'internal', doc: 'unexpected internal error' },
+  internal: { status: 500, errorType: 'internal', doc: 'unexpected internal error' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorId = keyof typeof ERRORS;

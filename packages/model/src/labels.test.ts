@@ -40,9 +40,14 @@ describe('Labels', () => {
 
 describe('Matcher', () => {
   test.each([
-    ['=', 'a', 'a', true], ['=', 'a', 'b', false], ['!=', 'a', 'b', true],
-    ['=~', 'a|b', 'b', true], ['=~', 'a', 'ab', false], // anchored
-    ['!~', 'a.*', 'abc', false], ['=~', '.*', '', true], ['=~', '(?i)FOO', 'foo', true],
+    ['=', 'a', 'a', true],
+    ['=', 'a', 'b', false],
+    ['!=', 'a', 'b', true],
+    ['=~', 'a|b', 'b', true],
+    ['=~', 'a', 'ab', false], // anchored
+    ['!~', 'a.*', 'abc', false],
+    ['=~', '.*', '', true],
+    ['=~', '(?i)FOO', 'foo', true],
     ['=~', 'a.b', 'a\nb', true], // RE2 with (?s): dot matches newline, as Prometheus
   ] as const)('%s %j on %j = %j', (type, re, v, want) => {
     expect(new Matcher(type, 'x', re).matches(v)).toBe(want);

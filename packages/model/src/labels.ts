@@ -5,7 +5,6 @@
  */
 export const METRIC_NAME = '__name__';
 
-
 export class Labels {
   /** Flat, sorted [name, value, ...]. Never mutate. */
   readonly pairs: readonly string[];

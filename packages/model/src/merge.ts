@@ -49,9 +49,13 @@ export function mergeParts(parts: Series[]): Series {
   if (nonEmpty.length === 0) return parts[0];
   if (nonEmpty.length === 1) return nonEmpty[0];
   // Stable: on equal first timestamps the earlier part (the first querier's) stays first.
-  const sorted = nonEmpty.map((p, i) => ({ p, i })).sort((a, b) => a.p.timestamps[0] - b.p.timestamps[0] || a.i - b.i).map((x) => x.p);
+  const sorted = nonEmpty
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => a.p.timestamps[0] - b.p.timestamps[0] || a.i - b.i)
+    .map((x) => x.p);
   let disjoint = true;
-  for (let k = 1; k < sorted.length && disjoint; k++) disjoint = sorted[k].timestamps[0] > sorted[k - 1].timestamps[sorted[k - 1].timestamps.length - 1];
+  for (let k = 1; k < sorted.length && disjoint; k++)
+    disjoint = sorted[k].timestamps[0] > sorted[k - 1].timestamps[sorted[k - 1].timestamps.length - 1];
   if (!disjoint) {
     // Overlap: merge by timestamp in the caller's order, so the first querier's sample wins.
     let acc = nonEmpty[0];

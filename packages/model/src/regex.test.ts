@@ -75,7 +75,14 @@ describe('RE2 syntax and Prometheus semantics', () => {
 
   test('capture groups by number and name, unknown ones empty', () => {
     const m = compileRegex('(?P<host>[^:]+):(\\d+)').exec('db-1:9090')!;
-    expect([m.group(0), m.group(1), m.group(2), m.group('host'), m.group(7), m.group('nope')]).toEqual(['db-1:9090', 'db-1', '9090', 'db-1', undefined, undefined]);
+    expect([m.group(0), m.group(1), m.group(2), m.group('host'), m.group(7), m.group('nope')]).toEqual([
+      'db-1:9090',
+      'db-1',
+      '9090',
+      'db-1',
+      undefined,
+      undefined,
+    ]);
     expect(compileRegex('(a)|b').exec('b')!.group(1)).toBeUndefined();
     expect(compileRegex('(a)').exec('ab')).toBeNull();
   });

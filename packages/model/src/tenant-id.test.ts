@@ -5,7 +5,13 @@ import { StrataError } from './errors.js';
 
 describe('tenant IDs', () => {
   test.each([
-    ['team-a'], ['Team_A.prod'], ["o'brien(1)*!"], ['a'.repeat(MAX_TENANT_ID_LENGTH)], ['...'], ['.hidden'], ['__mimir_cluster2'],
+    ['team-a'],
+    ['Team_A.prod'],
+    ["o'brien(1)*!"],
+    ['a'.repeat(MAX_TENANT_ID_LENGTH)],
+    ['...'],
+    ['.hidden'],
+    ['__mimir_cluster2'],
   ])('%s is valid', (id) => expect(checkTenantId(id)).toBe(id));
 
   test.each([

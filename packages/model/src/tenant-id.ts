@@ -27,6 +27,10 @@ export function tenantIdProblem(id: string): string | undefined {
 /** Throws `invalid-tenant` (400) unless `id` is a valid tenant ID; returns it otherwise. */
 export function checkTenantId(id: string): string {
   const problem = tenantIdProblem(id);
-  if (problem !== undefined) throw new StrataError('invalid-tenant', `tenant ID ${JSON.stringify(id.length > 200 ? id.slice(0, 200) + '…' : id)} is invalid: ${problem}`);
+  if (problem !== undefined)
+    throw new StrataError(
+      'invalid-tenant',
+      `tenant ID ${JSON.stringify(id.length > 200 ? id.slice(0, 200) + '…' : id)} is invalid: ${problem}`,
+    );
   return id;
 }

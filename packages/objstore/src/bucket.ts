@@ -40,7 +40,10 @@ export class ObjectNotFoundError extends Error {
 }
 
 /** Ranged reads through a bucket, in the shape the block reader uses for files. */
-export function bucketByteSource(bucket: Bucket, name: string): { size(): Promise<number>; read(offset: number, length: number): Promise<Buffer> } {
+export function bucketByteSource(
+  bucket: Bucket,
+  name: string,
+): { size(): Promise<number>; read(offset: number, length: number): Promise<Buffer> } {
   let size: Promise<number> | undefined;
   return {
     size: () => (size ??= bucket.attributes(name).then((a) => a.size)),

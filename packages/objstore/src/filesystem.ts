@@ -16,12 +16,14 @@ export class FilesystemBucket implements Bucket {
   /** Object names are slash-separated and may not escape the directory. */
   private file(name: string): string {
     const p = path.resolve(this.name, name);
-    if (p !== this.name && !p.startsWith(this.name + path.sep)) throw new Error(`object name ${JSON.stringify(name)} escapes the bucket directory`);
+    if (p !== this.name && !p.startsWith(this.name + path.sep))
+      throw new Error(`object name ${JSON.stringify(name)} escapes the bucket directory`);
     return p;
   }
 
   private notFound(name: string, e: unknown): never {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EISDIR') throw new ObjectNotFoundError(this.name, name);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EISDIR')
+      throw new ObjectNotFoundError(this.name, name);
     throw e;
   }
 

@@ -68,10 +68,18 @@ export class S3Bucket implements Bucket {
       } catch (e) {
         const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
         const name = (e as Error).name;
-        const retryable = status === 429 || status >= 500 || name === 'SlowDown' || name === 'TimeoutError' || name === 'AbortError' || (e as NodeJS.ErrnoException).code === 'ECONNRESET';
+        const retryable =
+          status === 429 ||
+          status >= 500 ||
+          name === 'SlowDown' ||
+          name === 'TimeoutError' ||
+          name === 'AbortError' ||
+          (e as NodeJS.ErrnoException).code === 'ECONNRESET';
         if (!retryable || attempt >= max) {
           if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') throw e;
-          throw new Error(`s3 ${op} on bucket ${this.name} failed after ${attempt + 1} attempt(s): ${(e as Error).message || name}`, { cause: e });
+          throw new Error(`s3 ${op} on bucket ${this.name} failed after ${attempt + 1} attempt(s): ${(e as Error).message || name}`, {
+            cause: e,
+          });
         }
         await new Promise((r) => setTimeout(r, Math.min(5000, 50 * 2 ** attempt) * (0.5 + Math.random())));
       }
@@ -80,7 +88,8 @@ export class S3Bucket implements Bucket {
 
   private notFound(name: string, e: unknown): never {
     const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 404 || (e as Error).name === 'NoSuchKey' || (e as Error).name === 'NotFound') throw new ObjectNotFoundError(this.name, name);
+    if (status === 404 || (e as Error).name === 'NoSuchKey' || (e as Error).name === 'NotFound')
+      throw new ObjectNotFoundError(this.name, name);
     throw e;
   }
 
@@ -99,19 +108,28 @@ export class S3Bucket implements Bucket {
     if (length <= 0) return Buffer.alloc(0);
     try {
       return await this.send('get range', async (abortSignal) => {
-        const r = await this.client.send(new GetObjectCommand({ Bucket: this.name, Key: name, Range: `bytes=${offset}-${offset + length - 1}` }), { abortSignal });
+        const r = await this.client.send(
+          new GetObjectCommand({ Bucket: this.name, Key: name, Range: `bytes=${offset}-${offset + length - 1}` }),
+          { abortSignal },
+        );
         return readAll(r.Body as Readable);
       });
     } catch (e) {
       // A range starting past the end is "416 InvalidRange" in S3: that is an empty read here.
-      if ((e as { cause?: { $metadata?: { httpStatusCode?: number } } }).cause?.$metadata?.httpStatusCode === 416 || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) return Buffer.alloc(0);
+      if (
+        (e as { cause?: { $metadata?: { httpStatusCode?: number } } }).cause?.$metadata?.httpStatusCode === 416 ||
+        (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416
+      )
+        return Buffer.alloc(0);
       this.notFound(name, e);
     }
   }
 
   async upload(name: string, body: Buffer | Readable): Promise<void> {
     if (Buffer.isBuffer(body) && body.length <= this.partSize) {
-      await this.send('put', (abortSignal) => this.client.send(new PutObjectCommand({ Bucket: this.name, Key: name, Body: body, ContentLength: body.length }), { abortSignal }));
+      await this.send('put', (abortSignal) =>
+        this.client.send(new PutObjectCommand({ Bucket: this.name, Key: name, Body: body, ContentLength: body.length }), { abortSignal }),
+      );
       return;
     }
     // Streamed: the first part is buffered, so a body that fits in one part is a single PUT;
@@ -131,12 +149,17 @@ export class S3Bucket implements Bucket {
     };
     const sendPart = async (part: Buffer) => {
       if (uploadId === undefined) {
-        const r = await this.send('create multipart upload', (abortSignal) => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.name, Key: name }), { abortSignal }));
+        const r = await this.send('create multipart upload', (abortSignal) =>
+          this.client.send(new CreateMultipartUploadCommand({ Bucket: this.name, Key: name }), { abortSignal }),
+        );
         uploadId = r.UploadId;
       }
       const PartNumber = parts.length + 1;
       const r = await this.send('upload part', (abortSignal) =>
-        this.client.send(new UploadPartCommand({ Bucket: this.name, Key: name, UploadId: uploadId, PartNumber, Body: part, ContentLength: part.length }), { abortSignal }),
+        this.client.send(
+          new UploadPartCommand({ Bucket: this.name, Key: name, UploadId: uploadId, PartNumber, Body: part, ContentLength: part.length }),
+          { abortSignal },
+        ),
       );
       parts.push({ ETag: r.ETag!, PartNumber });
     };
@@ -150,15 +173,25 @@ export class S3Bucket implements Bucket {
       }
       if (uploadId === undefined) {
         const whole = Buffer.concat(pending);
-        await this.send('put', (abortSignal) => this.client.send(new PutObjectCommand({ Bucket: this.name, Key: name, Body: whole, ContentLength: whole.length }), { abortSignal }));
+        await this.send('put', (abortSignal) =>
+          this.client.send(new PutObjectCommand({ Bucket: this.name, Key: name, Body: whole, ContentLength: whole.length }), {
+            abortSignal,
+          }),
+        );
         return;
       }
       if (pendingBytes > 0) await sendPart(takePart());
       await this.send('complete multipart upload', (abortSignal) =>
-        this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.name, Key: name, UploadId: uploadId, MultipartUpload: { Parts: parts } }), { abortSignal }),
+        this.client.send(
+          new CompleteMultipartUploadCommand({ Bucket: this.name, Key: name, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+          { abortSignal },
+        ),
       );
     } catch (e) {
-      if (uploadId !== undefined) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.name, Key: name, UploadId: uploadId })).catch(() => undefined);
+      if (uploadId !== undefined)
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: this.name, Key: name, UploadId: uploadId }))
+          .catch(() => undefined);
       throw e;
     }
   }
@@ -169,7 +202,13 @@ export class S3Bucket implements Bucket {
     do {
       const r = await this.send('list', (abortSignal) =>
         this.client.send(
-          new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, Delimiter: opts.recursive ? undefined : '/', ContinuationToken: token, MaxKeys: this.cfg.listPageSize ?? 1000 }),
+          new ListObjectsV2Command({
+            Bucket: this.name,
+            Prefix: prefix,
+            Delimiter: opts.recursive ? undefined : '/',
+            ContinuationToken: token,
+            MaxKeys: this.cfg.listPageSize ?? 1000,
+          }),
           { abortSignal },
         ),
       );
@@ -192,7 +231,9 @@ export class S3Bucket implements Bucket {
 
   async attributes(name: string): Promise<ObjectAttributes> {
     try {
-      const r = await this.send('head', (abortSignal) => this.client.send(new HeadObjectCommand({ Bucket: this.name, Key: name }), { abortSignal }));
+      const r = await this.send('head', (abortSignal) =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.name, Key: name }), { abortSignal }),
+      );
       return { size: r.ContentLength ?? 0, lastModified: r.LastModified ?? new Date(0) };
     } catch (e) {
       this.notFound(name, e);
@@ -201,7 +242,9 @@ export class S3Bucket implements Bucket {
 
   async delete(name: string): Promise<void> {
     if (!(await this.exists(name))) throw new ObjectNotFoundError(this.name, name);
-    await this.send('delete', (abortSignal) => this.client.send(new DeleteObjectCommand({ Bucket: this.name, Key: name }), { abortSignal }));
+    await this.send('delete', (abortSignal) =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.name, Key: name }), { abortSignal }),
+    );
   }
 
   isObjNotFound(err: unknown): boolean {

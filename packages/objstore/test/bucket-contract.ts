@@ -2,7 +2,11 @@
 import { Readable } from 'node:stream';
 import type { Bucket } from '../src/index.js';
 
-export function bucketContract(name: string, make: () => Promise<{ bucket: Bucket; cleanup: () => Promise<void> }>, opts: { pageSize: number }): void {
+export function bucketContract(
+  name: string,
+  make: () => Promise<{ bucket: Bucket; cleanup: () => Promise<void> }>,
+  opts: { pageSize: number },
+): void {
   describe(`${name}: bucket contract`, () => {
     let bucket: Bucket;
     let cleanup: () => Promise<void>;
@@ -25,8 +29,16 @@ export function bucketContract(name: string, make: () => Promise<{ bucket: Bucke
     });
 
     test('not found is a typed error for get, range, attributes and delete', async () => {
-      for (const f of [() => bucket.get('missing'), () => bucket.getRange('missing', 0, 1), () => bucket.attributes('missing'), () => bucket.delete('missing')]) {
-        const err = await f().then(() => undefined, (e: unknown) => e);
+      for (const f of [
+        () => bucket.get('missing'),
+        () => bucket.getRange('missing', 0, 1),
+        () => bucket.attributes('missing'),
+        () => bucket.delete('missing'),
+      ]) {
+        const err = await f().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(bucket.isObjNotFound(err)).toBe(true);
       }
     });

@@ -22,7 +22,10 @@ test('object names cannot escape the directory', async () => {
 
 test('Thanos objstore YAML: FILESYSTEM, S3, prefix, and clear errors', () => {
   expect(bucketFromConfig('type: FILESYSTEM\nconfig:\n  directory: /tmp/x\n')).toBeInstanceOf(FilesystemBucket);
-  expect(bucketFromConfig('type: S3\nconfig:\n  bucket: b\n  endpoint: 127.0.0.1:9000\n  insecure: true\n  access_key: a\n  secret_key: s\n').name).toBe('b');
+  expect(
+    bucketFromConfig('type: S3\nconfig:\n  bucket: b\n  endpoint: 127.0.0.1:9000\n  insecure: true\n  access_key: a\n  secret_key: s\n')
+      .name,
+  ).toBe('b');
   expect(bucketFromConfig('type: FILESYSTEM\nprefix: tenant-a\nconfig:\n  directory: /tmp/x\n').name).toMatch(/tenant-a\/$/);
   expect(() => bucketFromConfig('type: GCS\nconfig: {}\n')).toThrow('unsupported type "GCS" (supported: FILESYSTEM, S3)');
   expect(() => bucketFromConfig('type: S3\nconfig: {}\n')).toThrow('S3 needs config.bucket');

@@ -11,7 +11,9 @@ export interface S3Server {
 
 export async function startS3Server(bucket: string): Promise<S3Server> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-s3rver-'));
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', path.join(__dirname, 's3rver-main.cjs'), dir, bucket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', path.join(__dirname, 's3rver-main.cjs'), dir, bucket], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {

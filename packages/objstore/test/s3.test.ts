@@ -10,7 +10,17 @@ import { startS3Server as startS3 } from './s3-server.js';
 jest.setTimeout(60_000);
 
 const s3 = (port: number, extra: Partial<ConstructorParameters<typeof S3Bucket>[0]> = {}) =>
-  new S3Bucket({ bucket: 'strata', endpoint: `127.0.0.1:${port}`, insecure: true, accessKey: 'S3RVER', secretKey: 'S3RVER', region: 'us-east-1', partSize: 5 * 1024 * 1024, listPageSize: 5, ...extra });
+  new S3Bucket({
+    bucket: 'strata',
+    endpoint: `127.0.0.1:${port}`,
+    insecure: true,
+    accessKey: 'S3RVER',
+    secretKey: 'S3RVER',
+    region: 'us-east-1',
+    partSize: 5 * 1024 * 1024,
+    listPageSize: 5,
+    ...extra,
+  });
 
 bucketContract(
   's3 (s3rver)',
@@ -28,7 +38,9 @@ test('throttling (503 SlowDown) and 5xx are retried until the operation succeeds
   const proxy = http.createServer((req, res) => {
     if (refuse-- > 0) {
       res.writeHead(503, { 'Content-Type': 'application/xml' });
-      res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      res.end(
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+      );
       req.resume();
       return;
     }

@@ -12,7 +12,14 @@ export function astToJson(e: Expr | null): unknown {
   if (e === null) return null;
   switch (e.kind) {
     case 'AggregateExpr':
-      return { type: 'aggregation', op: e.op, expr: astToJson(e.expr), param: astToJson(e.param), grouping: e.grouping, without: e.without };
+      return {
+        type: 'aggregation',
+        op: e.op,
+        expr: astToJson(e.expr),
+        param: astToJson(e.param),
+        grouping: e.grouping,
+        without: e.without,
+      };
     case 'BinaryExpr':
       return {
         type: 'binaryExpr',
@@ -20,13 +27,23 @@ export function astToJson(e: Expr | null): unknown {
         lhs: astToJson(e.lhs),
         rhs: astToJson(e.rhs),
         matching: e.matching
-          ? { card: e.matching.card, labels: e.matching.matchingLabels, on: e.matching.on, include: e.matching.include, fillValues: { lhs: null, rhs: null } }
+          ? {
+              card: e.matching.card,
+              labels: e.matching.matchingLabels,
+              on: e.matching.on,
+              include: e.matching.include,
+              fillValues: { lhs: null, rhs: null },
+            }
           : null,
         bool: e.returnBool,
       };
     case 'Call': {
       const f = FUNCTIONS[e.func];
-      return { type: 'call', func: { name: e.func, argTypes: f?.argTypes ?? [], variadic: f?.variadic ?? 0, returnType: f?.returnType ?? 'vector' }, args: e.args.map(astToJson) };
+      return {
+        type: 'call',
+        func: { name: e.func, argTypes: f?.argTypes ?? [], variadic: f?.variadic ?? 0, returnType: f?.returnType ?? 'vector' },
+        args: e.args.map(astToJson),
+      };
     }
     case 'MatrixSelector': {
       const vs = e.vectorSelector;
@@ -43,7 +60,16 @@ export function astToJson(e: Expr | null): unknown {
       };
     }
     case 'SubqueryExpr':
-      return { type: 'subquery', expr: astToJson(e.expr), range: e.range, offset: e.offset, step: e.step, timestamp: e.at, startOrEnd: e.atModifier, alignEvalTime: false };
+      return {
+        type: 'subquery',
+        expr: astToJson(e.expr),
+        range: e.range,
+        offset: e.offset,
+        step: e.step,
+        timestamp: e.at,
+        startOrEnd: e.atModifier,
+        alignEvalTime: false,
+      };
     case 'NumberLiteral':
       return { type: 'numberLiteral', val: formatFloat(e.value) };
     case 'ParenExpr':
@@ -53,6 +79,15 @@ export function astToJson(e: Expr | null): unknown {
     case 'UnaryExpr':
       return { type: 'unaryExpr', op: e.op, expr: astToJson(e.expr) };
     case 'VectorSelector':
-      return { type: 'vectorSelector', name: e.name, offset: e.offset, matchers: matchers(e.matchers), timestamp: e.at, startOrEnd: e.atModifier, anchored: false, smoothed: false };
+      return {
+        type: 'vectorSelector',
+        name: e.name,
+        offset: e.offset,
+        matchers: matchers(e.matchers),
+        timestamp: e.at,
+        startOrEnd: e.atModifier,
+        anchored: false,
+        smoothed: false,
+      };
   }
 }

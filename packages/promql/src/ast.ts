@@ -176,7 +176,6 @@ export function typeOf(e: Expr): ValueType {
   }
 }
 
-
 /** Thrown by the parser: position and a message a person understands. */
 export class ParseError extends Error {
   constructor(

@@ -47,7 +47,10 @@ describe('parse_query JSON', () => {
             name: 'x',
             range: 300000,
             offset: 0,
-            matchers: [{ name: '__name__', value: 'x', type: '=' }, { name: 'a', value: 'b', type: '=' }],
+            matchers: [
+              { name: '__name__', value: 'x', type: '=' },
+              { name: 'a', value: 'b', type: '=' },
+            ],
             timestamp: null,
             startOrEnd: null,
             anchored: false,

@@ -3,7 +3,15 @@ import { isValidLegacyLabelName, isValidLegacyMetricName, type Matcher } from '@
 import type { Expr, TimeModifiers, VectorMatching, VectorSelector } from './ast.js';
 import { formatFloat } from './engine/math.js';
 
-const UNITS: [string, number][] = [['y', 31_536_000_000], ['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
+const UNITS: [string, number][] = [
+  ['y', 31_536_000_000],
+  ['w', 604_800_000],
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+  ['ms', 1],
+];
 
 /** Prometheus' model.Duration string: 1h30m, 5m, 0s. */
 export function formatDuration(ms: number): string {
@@ -57,7 +65,8 @@ function selector(v: VectorSelector): string {
 function matching(m: VectorMatching | null, setOp: boolean): string {
   if (!m || !(m.on || m.matchingLabels.length > 0)) return '';
   let s = ` ${m.on ? 'on' : 'ignoring'} ${grouping(m.matchingLabels)}`;
-  if (!setOp && (m.card === 'many-to-one' || m.card === 'one-to-many')) s += ` ${m.card === 'many-to-one' ? 'group_left' : 'group_right'} ${grouping(m.include)}`;
+  if (!setOp && (m.card === 'many-to-one' || m.card === 'one-to-many'))
+    s += ` ${m.card === 'many-to-one' ? 'group_left' : 'group_right'} ${grouping(m.include)}`;
   return s;
 }
 

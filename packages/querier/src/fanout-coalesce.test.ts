@@ -33,12 +33,23 @@ function counted(inner: Queryable): Queryable {
   return {
     querier: (tenant) => {
       const q = inner.querier(tenant);
-      return { ...q, select: (m, h) => (reads++, q.select(m, h)), series: q.series.bind(q), labelNames: q.labelNames.bind(q), labelValues: q.labelValues.bind(q) };
+      return {
+        ...q,
+        select: (m, h) => (reads++, q.select(m, h)),
+        series: q.series.bind(q),
+        labelNames: q.labelNames.bind(q),
+        labelValues: q.labelValues.bind(q),
+      };
     },
   };
 }
 
-const fanout = (coalesce: boolean) => new FanoutQueryable(() => [{ name: 'head', queryable: counted(db.queryable()) }], { replicaLabels: [], partialResponse: false, coalesce });
+const fanout = (coalesce: boolean) =>
+  new FanoutQueryable(() => [{ name: 'head', queryable: counted(db.queryable()) }], {
+    replicaLabels: [],
+    partialResponse: false,
+    coalesce,
+  });
 const all = [new Matcher('=', '__name__', 'm')];
 const hints = { start: 0, end: 99_000 };
 
@@ -56,7 +67,9 @@ describe('coalesced selects', () => {
     expect(reads).toBe(want);
     expect(x).toHaveLength(2);
     const direct = await db.queryable().querier('t').select(m2, h2);
-    expect(y.map((s) => [s.labels.key(), Array.from(s.timestamps), Array.from(s.values)])).toEqual(direct.map((s) => [s.labels.key(), Array.from(s.timestamps), Array.from(s.values)]));
+    expect(y.map((s) => [s.labels.key(), Array.from(s.timestamps), Array.from(s.values)])).toEqual(
+      direct.map((s) => [s.labels.key(), Array.from(s.timestamps), Array.from(s.values)]),
+    );
   });
 
   test('calls one after the other each read: nothing is kept', async () => {

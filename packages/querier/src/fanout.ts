@@ -5,7 +5,17 @@
  * by timestamp. A failed store fails the query with its name, unless partial responses are
  * allowed, in which case it becomes a warning.
  */
-import { Labels, LabelsBuilder, MergeQuerier, StrataError, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
+import {
+  Labels,
+  LabelsBuilder,
+  MergeQuerier,
+  StrataError,
+  type Matcher,
+  type Querier,
+  type Queryable,
+  type SelectHints,
+  type Series,
+} from '@strata/model';
 
 export interface Store {
   name: string;
@@ -83,7 +93,12 @@ class FanoutQuerier implements Querier {
       const e = r.reason as Error;
       // Limits are the user's query being too big, not a store being down: never partial.
       if (e instanceof StrataError && e.status === 422) throw e;
-      if (!this.partial(hints)) throw new StrataError('store-unavailable', `store ${name} failed: ${e.message}; retry, or set partial_response=true to answer from the other stores`, { cause: e });
+      if (!this.partial(hints))
+        throw new StrataError(
+          'store-unavailable',
+          `store ${name} failed: ${e.message}; retry, or set partial_response=true to answer from the other stores`,
+          { cause: e },
+        );
       hints.warn?.(`store ${name} failed and was left out of the result (partial response): ${e.message}`);
     });
     return out;
@@ -95,7 +110,14 @@ class FanoutQuerier implements Querier {
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
     if (!this.inflight) return this.read(matchers, hints);
-    const key = JSON.stringify([this.tenant, this.partial(hints), hints.start, hints.end, hints.limit ?? 0, matchers.map((m) => m.toString()).sort()]);
+    const key = JSON.stringify([
+      this.tenant,
+      this.partial(hints),
+      hints.start,
+      hints.end,
+      hints.limit ?? 0,
+      matchers.map((m) => m.toString()).sort(),
+    ]);
     const running = this.inflight.get(key);
     if (running) {
       try {

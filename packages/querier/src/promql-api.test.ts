@@ -47,19 +47,42 @@ describe('query API JSON', () => {
       status: 200,
       body: {
         status: 'success',
-        data: { resultType: 'vector', result: [{ metric: { __name__: 'm', job: 'a' }, value: [50, '5'] }, { metric: { __name__: 'm', job: 'b' }, value: [50, 'NaN'] }] },
+        data: {
+          resultType: 'vector',
+          result: [
+            { metric: { __name__: 'm', job: 'a' }, value: [50, '5'] },
+            { metric: { __name__: 'm', job: 'b' }, value: [50, 'NaN'] },
+          ],
+        },
       },
     });
   });
 
   test('scalar and string results', async () => {
-    expect((await instantQueryHandler(p({ query: '1/0', time: '1' }), q(), engine, signal)).body).toEqual({ status: 'success', data: { resultType: 'scalar', result: [1, '+Inf'] } });
-    expect((await instantQueryHandler(p({ query: '"x"', time: '1.5' }), q(), engine, signal)).body).toEqual({ status: 'success', data: { resultType: 'string', result: [1.5, 'x'] } });
+    expect((await instantQueryHandler(p({ query: '1/0', time: '1' }), q(), engine, signal)).body).toEqual({
+      status: 'success',
+      data: { resultType: 'scalar', result: [1, '+Inf'] },
+    });
+    expect((await instantQueryHandler(p({ query: '"x"', time: '1.5' }), q(), engine, signal)).body).toEqual({
+      status: 'success',
+      data: { resultType: 'string', result: [1.5, 'x'] },
+    });
   });
 
   test('range query: matrix; the stale marker ends the series', async () => {
     const r = (await rangeQueryHandler(p({ query: 'm{job="b"}', start: '80', end: '100', step: '10s' }), q(), engine, signal)).body as any;
-    expect(r.data).toEqual({ resultType: 'matrix', result: [{ metric: { __name__: 'm', job: 'b' }, values: [[80, '16'], [90, '18']] }] });
+    expect(r.data).toEqual({
+      resultType: 'matrix',
+      result: [
+        {
+          metric: { __name__: 'm', job: 'b' },
+          values: [
+            [80, '16'],
+            [90, '18'],
+          ],
+        },
+      ],
+    });
   });
 
   test.each([
@@ -78,9 +101,24 @@ describe('query API JSON', () => {
   });
 
   test('format_query and parse_query', () => {
-    expect(formatQueryHandler(p({ query: 'sum by(a)(rate(x[5m]))' })).body).toEqual({ status: 'success', data: 'sum by (a) (rate(x[5m]))' });
+    expect(formatQueryHandler(p({ query: 'sum by(a)(rate(x[5m]))' })).body).toEqual({
+      status: 'success',
+      data: 'sum by (a) (rate(x[5m]))',
+    });
     expect((parseQueryHandler(p({ query: 'x' })).body as any).data).toMatchObject({ type: 'vectorSelector', name: 'x' });
-    expect((failure((() => { try { return formatQueryHandler(p({ query: 'x{' })); } catch (e) { return e; } })()) as any).status).toBe(400);
+    expect(
+      (
+        failure(
+          (() => {
+            try {
+              return formatQueryHandler(p({ query: 'x{' }));
+            } catch (e) {
+              return e;
+            }
+          })(),
+        ) as any
+      ).status,
+    ).toBe(400);
   });
 
   test('a query that runs past its timeout is cancelled with 503 timeout', async () => {

@@ -4,7 +4,17 @@
  */
 import { StrataError, type Labels, type Querier } from '@strata/model';
 import { parseDurationParam, parseTime, success, type ApiResult } from '@strata/api';
-import { astToJson, Engine, formatExpr, formatFloat, ParseError, parse, type Expr, type QueryOutcome, type QueryResult } from '@strata/promql';
+import {
+  astToJson,
+  Engine,
+  formatExpr,
+  formatFloat,
+  ParseError,
+  parse,
+  type Expr,
+  type QueryOutcome,
+  type QueryResult,
+} from '@strata/promql';
 
 /** Prometheus refuses range queries with more points per series than this. */
 export const MAX_POINTS_PER_SERIES = 11_000;
@@ -36,7 +46,13 @@ function timeout(params: URLSearchParams, engine: Engine): number {
   return Math.min(parseDurationParam(t, 'timeout'), engine.opts.timeoutMs);
 }
 
-export async function instantQueryHandler(params: URLSearchParams, q: Querier, engine: Engine, signal: AbortSignal, now = Date.now()): Promise<ApiResult> {
+export async function instantQueryHandler(
+  params: URLSearchParams,
+  q: Querier,
+  engine: Engine,
+  signal: AbortSignal,
+  now = Date.now(),
+): Promise<ApiResult> {
   const expr = parseQuery(params);
   const t = params.has('time') ? parseTime(params.get('time')!, 'time') : now;
   const out = await engine.instantQuery(q, expr, t, { signal, timeoutMs: timeout(params, engine) });
@@ -52,9 +68,16 @@ export async function rangeQueryHandler(params: URLSearchParams, q: Querier, eng
   const end = parseTime(params.get('end')!, 'end');
   if (end < start) throw new StrataError('bad-query', 'invalid parameter "end": end timestamp must not be before start time');
   const step = parseDurationParam(params.get('step')!, 'step');
-  if (step <= 0) throw new StrataError('bad-query', 'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
+  if (step <= 0)
+    throw new StrataError(
+      'bad-query',
+      'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer',
+    );
   if ((end - start) / step > MAX_POINTS_PER_SERIES) {
-    throw new StrataError('too-many-points', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+    throw new StrataError(
+      'too-many-points',
+      'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
+    );
   }
   const out = await engine.rangeQuery(q, expr, start, end, step, { signal, timeoutMs: timeout(params, engine) });
   return respond(out, limitOf(params));
@@ -98,7 +121,10 @@ export function resultJson(r: QueryResult, limit: number, warnings: string[]): {
       }
       return {
         resultType: 'matrix',
-        result: m.map((s) => ({ metric: metric(s.labels), values: Array.from(s.timestamps, (t, i) => [sec(t), formatFloat(s.values[i])]) })),
+        result: m.map((s) => ({
+          metric: metric(s.labels),
+          values: Array.from(s.timestamps, (t, i) => [sec(t), formatFloat(s.values[i])]),
+        })),
       };
     }
   }

@@ -24,7 +24,12 @@ import {
 
 export interface MetadataSource {
   /** Metadata per metric family name, as /api/v1/metadata returns it. */
-  metadata(tenant: string, metric: string | undefined, limit: number, limitPerMetric: number): Record<string, MetricMetadata[]> | Promise<Record<string, MetricMetadata[]>>;
+  metadata(
+    tenant: string,
+    metric: string | undefined,
+    limit: number,
+    limitPerMetric: number,
+  ): Record<string, MetricMetadata[]> | Promise<Record<string, MetricMetadata[]>>;
 }
 
 export interface QueryApiDeps {
@@ -85,13 +90,37 @@ function wrap(deps: QueryApiDeps, fn: ParamsHandler) {
 
 export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
   const both = ['GET', 'POST'];
-  router.add(both, '/api/v1/query', wrap(deps, (p, q, signal) => instantQueryHandler(p, q, deps.engine, signal)));
-  router.add(both, '/api/v1/query_range', wrap(deps, (p, q, signal) => rangeQueryHandler(p, q, deps.engine, signal)));
+  router.add(
+    both,
+    '/api/v1/query',
+    wrap(deps, (p, q, signal) => instantQueryHandler(p, q, deps.engine, signal)),
+  );
+  router.add(
+    both,
+    '/api/v1/query_range',
+    wrap(deps, (p, q, signal) => rangeQueryHandler(p, q, deps.engine, signal)),
+  );
   router.add('POST', '/api/v1/read', createRemoteReadHandler(deps.queryable, deps.tenancy));
-  router.add(both, '/api/v1/format_query', wrap(deps, (p) => formatQueryHandler(p)));
-  router.add(both, '/api/v1/parse_query', wrap(deps, (p) => parseQueryHandler(p)));
-  router.add(both, '/api/v1/series', wrap(deps, (p, q, signal) => seriesHandler(p, q, signal)));
-  router.add(both, '/api/v1/labels', wrap(deps, (p, q, signal) => labelNamesHandler(p, q, signal)));
+  router.add(
+    both,
+    '/api/v1/format_query',
+    wrap(deps, (p) => formatQueryHandler(p)),
+  );
+  router.add(
+    both,
+    '/api/v1/parse_query',
+    wrap(deps, (p) => parseQueryHandler(p)),
+  );
+  router.add(
+    both,
+    '/api/v1/series',
+    wrap(deps, (p, q, signal) => seriesHandler(p, q, signal)),
+  );
+  router.add(
+    both,
+    '/api/v1/labels',
+    wrap(deps, (p, q, signal) => labelNamesHandler(p, q, signal)),
+  );
   router.add(['GET', 'POST'], '/api/v1/label/:name/values', async (req, res, params) =>
     wrap(deps, (p, q, signal) => labelValuesHandler(params.name, p, q, signal))(req, res),
   );

@@ -20,13 +20,20 @@ export interface RemoteMetadataOptions {
 export class RemoteMetadata implements MetadataSource {
   constructor(private readonly opts: RemoteMetadataOptions) {}
 
-  async metadata(tenant: string, metric: string | undefined, limit: number, limitPerMetric: number): Promise<Record<string, MetricMetadata[]>> {
+  async metadata(
+    tenant: string,
+    metric: string | undefined,
+    limit: number,
+    limitPerMetric: number,
+  ): Promise<Record<string, MetricMetadata[]>> {
     const q = metric ? `?metric=${encodeURIComponent(metric)}` : '';
     const answers = await Promise.all(
       this.opts.urls.map(async (url) => {
         try {
           const init = { headers: { [this.opts.tenantHeader]: tenant }, signal: AbortSignal.timeout(this.opts.timeoutMs) };
-          const r = await (this.opts.client ? this.opts.client.fetch(`${url}/api/v1/metadata${q}`, init) : fetch(`${url}/api/v1/metadata${q}`, init));
+          const r = await (this.opts.client
+            ? this.opts.client.fetch(`${url}/api/v1/metadata${q}`, init)
+            : fetch(`${url}/api/v1/metadata${q}`, init));
           if (!r.ok) return {};
           const body = (await r.json()) as { data?: Record<string, MetricMetadata[]> };
           return body.data ?? {};
@@ -40,7 +47,11 @@ export class RemoteMetadata implements MetadataSource {
 }
 
 /** Union per metric of distinct entries; `limit` metrics and `limitPerMetric` entries each (< 0: all). */
-export function mergeMetadata(answers: readonly Record<string, MetricMetadata[]>[], limit: number, limitPerMetric: number): Record<string, MetricMetadata[]> {
+export function mergeMetadata(
+  answers: readonly Record<string, MetricMetadata[]>[],
+  limit: number,
+  limitPerMetric: number,
+): Record<string, MetricMetadata[]> {
   const merged = new Map<string, Map<string, MetricMetadata>>();
   for (const a of answers) {
     for (const [name, entries] of Object.entries(a)) {

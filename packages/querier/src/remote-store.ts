@@ -50,7 +50,10 @@ export class RemoteStore implements Store, Queryable {
           return;
         }
         try {
-          const r = await send(this.opts, `${this.opts.url}/api/v1/status/stores`, { headers: { [this.opts.tenantHeader]: tenant }, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+          const r = await send(this.opts, `${this.opts.url}/api/v1/status/stores`, {
+            headers: { [this.opts.tenantHeader]: tenant },
+            signal: AbortSignal.timeout(this.opts.timeoutMs),
+          });
           const range = ((await r.json()) as { data?: StoreInfo }).data?.[tenant];
           if (r.status === 200 && range) this.info.set(tenant, range);
           else this.info.delete(tenant);
@@ -90,7 +93,25 @@ class RemoteQuerier implements Querier {
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
     const body = snappyEncode(
       encodeReadRequest({
-        queries: [{ startMs: finite(hints.start, -8.64e15), endMs: finite(hints.end, 8.64e15), matchers: [...matchers], hints: hints.step || hints.range ? { stepMs: hints.step ?? 0, func: hints.func ?? '', startMs: hints.start, endMs: hints.end, grouping: [], by: false, rangeMs: hints.range ?? 0 } : undefined }],
+        queries: [
+          {
+            startMs: finite(hints.start, -8.64e15),
+            endMs: finite(hints.end, 8.64e15),
+            matchers: [...matchers],
+            hints:
+              hints.step || hints.range
+                ? {
+                    stepMs: hints.step ?? 0,
+                    func: hints.func ?? '',
+                    startMs: hints.start,
+                    endMs: hints.end,
+                    grouping: [],
+                    by: false,
+                    rangeMs: hints.range ?? 0,
+                  }
+                : undefined,
+          },
+        ],
         acceptedResponseTypes: [RESPONSE_STREAMED_XOR_CHUNKS],
       }),
     );
@@ -130,7 +151,12 @@ class RemoteQuerier implements Querier {
   private async api<T>(path: string, params: URLSearchParams, hints: SelectHints): Promise<T> {
     if (Number.isFinite(hints.start)) params.set('start', String(hints.start / 1000));
     if (Number.isFinite(hints.end)) params.set('end', String(hints.end / 1000));
-    const r = await send(this.opts, `${this.opts.url}${path}`, { method: 'POST', body: params, headers: { [this.opts.tenantHeader]: this.tenant }, signal: this.signal(hints) });
+    const r = await send(this.opts, `${this.opts.url}${path}`, {
+      method: 'POST',
+      body: params,
+      headers: { [this.opts.tenantHeader]: this.tenant },
+      signal: this.signal(hints),
+    });
     const body = (await r.json()) as { status: string; data: T; error?: string };
     if (body.status !== 'success') throw storeError(r.status, body.error ?? '');
     return body.data;

@@ -68,17 +68,14 @@ async function fanout(parts: Dataset[]) {
   };
 }
 
-
-querierContract(
-  'fan-out over two stores holding alternate series',
-  (ds) => fanout([subset(ds, (_, i) => i % 2 === 0), subset(ds, (_, i) => i % 2 === 1)]),
+querierContract('fan-out over two stores holding alternate series', (ds) =>
+  fanout([subset(ds, (_, i) => i % 2 === 0), subset(ds, (_, i) => i % 2 === 1)]),
 );
 
 // Not on a block boundary: the series of the middle block are split between the two stores.
 const SPLIT = T0 + HOUR + 45 * 60_000;
-querierContract(
-  'fan-out over two stores holding the older and the newer samples',
-  (ds) => fanout([timeSlice(ds, -Infinity, SPLIT), timeSlice(ds, SPLIT + 1, Infinity)]),
+querierContract('fan-out over two stores holding the older and the newer samples', (ds) =>
+  fanout([timeSlice(ds, -Infinity, SPLIT), timeSlice(ds, SPLIT + 1, Infinity)]),
 );
 
 querierContract(

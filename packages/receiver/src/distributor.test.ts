@@ -8,11 +8,30 @@ import { bitsOf, Distributor, type EndpointResult } from './distributor.js';
 const EPS = ['a:1', 'b:1', 'c:1'];
 
 function distributor(rf = 3, endpoints = EPS): Distributor {
-  const rings = new Hashrings([{ hashring: 'default', tenants: [], tenantMatcherType: 'exact', algorithm: 'ketama', endpoints: endpoints.map((address) => ({ address })) }]);
-  return new Distributor({ rings: () => rings, self: endpoints[0], replicationFactor: rf, forwardTimeoutMs: 1000, tenantHeader: 'X-Scope-OrgID', registry: new Registry() });
+  const rings = new Hashrings([
+    {
+      hashring: 'default',
+      tenants: [],
+      tenantMatcherType: 'exact',
+      algorithm: 'ketama',
+      endpoints: endpoints.map((address) => ({ address })),
+    },
+  ]);
+  return new Distributor({
+    rings: () => rings,
+    self: endpoints[0],
+    replicationFactor: rf,
+    forwardTimeoutMs: 1000,
+    tenantHeader: 'X-Scope-OrgID',
+    registry: new Registry(),
+  });
 }
 
-const result = (status: number, message = ''): EndpointResult => ({ outcome: status === 0 ? 'unavailable' : status < 300 ? 'ok' : status === 429 ? 'limited' : status < 500 ? 'bad' : 'unavailable', status, message });
+const result = (status: number, message = ''): EndpointResult => ({
+  outcome: status === 0 ? 'unavailable' : status < 300 ? 'ok' : status === 429 ? 'limited' : status < 500 ? 'bad' : 'unavailable',
+  status,
+  message,
+});
 
 describe('replication: quorum decision', () => {
   // RF 3, quorum 2; every series owned by all three endpoints.
@@ -45,11 +64,23 @@ describe('replication: quorum decision', () => {
   test('a replica that names the series it rejected fails only those: its other series count as stored', () => {
     const d = distributor(3, ['a:1', 'b:1', 'c:1', 'd:1', 'e:1']);
     // Series 0 (valid) on a,b,c; series 1 (an hour in the future) on a,d,e. b is down.
-    const owners = [['a:1', 'b:1', 'c:1'], ['a:1', 'd:1', 'e:1']];
+    const owners = [
+      ['a:1', 'b:1', 'c:1'],
+      ['a:1', 'd:1', 'e:1'],
+    ];
     const named: EndpointResult = { outcome: 'bad', status: 400, message: 'too far in the future', rejected: bitsOf([1], 2) };
-    const results = new Map([['a:1', named], ['b:1', result(0)], ['c:1', result(204)], ['d:1', result(400, 'too far in the future')], ['e:1', result(400, 'too far in the future')]]);
+    const results = new Map([
+      ['a:1', named],
+      ['b:1', result(0)],
+      ['c:1', result(204)],
+      ['d:1', result(400, 'too far in the future')],
+      ['e:1', result(400, 'too far in the future')],
+    ]);
     // Series 0 is on a and c (quorum), series 1 can never be: 400, not a retry storm.
-    expect(d.decide(owners, results)).toEqual({ status: 400, error: expect.objectContaining({ status: 400, detail: expect.stringContaining('too far in the future') }) });
+    expect(d.decide(owners, results)).toEqual({
+      status: 400,
+      error: expect.objectContaining({ status: 400, detail: expect.stringContaining('too far in the future') }),
+    });
     // Had a not named it, series 0 would count a's 400 against it and b might still accept it.
     results.set('a:1', result(400, 'too far in the future'));
     expect(d.decide(owners, results).status).toBe(503);
@@ -58,15 +89,31 @@ describe('replication: quorum decision', () => {
 
   test('a series counts only its own owners: a failure elsewhere does not fail it', () => {
     const d = distributor(2, ['a:1', 'b:1', 'c:1']);
-    const results = new Map([['a:1', result(204)], ['b:1', result(204)], ['c:1', result(0)]]);
+    const results = new Map([
+      ['a:1', result(204)],
+      ['b:1', result(204)],
+      ['c:1', result(0)],
+    ]);
     expect(d.decide([['a:1', 'b:1']], results).status).toBe(204);
-    expect(d.decide([['a:1', 'b:1'], ['b:1', 'c:1']], results).status).toBe(503);
+    expect(
+      d.decide(
+        [
+          ['a:1', 'b:1'],
+          ['b:1', 'c:1'],
+        ],
+        results,
+      ).status,
+    ).toBe(503);
   });
 });
 
 const labelValue = fc.string({ minLength: 1, maxLength: 10, unit: fc.constantFrom('a', 'b', '_', 'é', '1') });
 const seriesArb: fc.Arbitrary<SeriesToWrite> = fc
-  .record({ job: labelValue, inst: labelValue, samples: fc.array(fc.tuple(fc.integer({ min: 0, max: 4e12 }), fc.double()), { minLength: 1, maxLength: 4 }) })
+  .record({
+    job: labelValue,
+    inst: labelValue,
+    samples: fc.array(fc.tuple(fc.integer({ min: 0, max: 4e12 }), fc.double()), { minLength: 1, maxLength: 4 }),
+  })
   .map(({ job, inst, samples }) => ({
     labels: Labels.fromObject({ __name__: 'm', instance: inst, job }),
     timestamps: samples.map((s) => s[0]),
@@ -86,7 +133,9 @@ describe('replication: shares', () => {
           const ts = share.series.map((s) => Array.from(share.timestamps.subarray(s.sampleStart, s.sampleEnd)));
           expect(ts).toEqual(indices.map((i) => series[i].timestamps));
           const vs = share.series.map((s) => Buffer.from(share.values.slice(s.sampleStart, s.sampleEnd).buffer).toString('hex'));
-          expect(vs).toEqual(indices.map((i) => Buffer.from(Float64Array.from(series[i].values as ArrayLike<number>).buffer).toString('hex')));
+          expect(vs).toEqual(
+            indices.map((i) => Buffer.from(Float64Array.from(series[i].values as ArrayLike<number>).buffer).toString('hex')),
+          );
         }
       }),
     );

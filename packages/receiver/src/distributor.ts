@@ -11,7 +11,18 @@
 import type http from 'node:http';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Labels, StrataError, toStrataError } from '@strata/model';
-import { decodeSeriesSelection, encodeSeriesSelection, isSelected, MAX_SELECTABLE_SERIES, metricTypeToProto, PbWriter, SERIES_SELECTION_HEADER, snappyEncode, type MetadataRecord, type WriteBatch } from '@strata/remote';
+import {
+  decodeSeriesSelection,
+  encodeSeriesSelection,
+  isSelected,
+  MAX_SELECTABLE_SERIES,
+  metricTypeToProto,
+  PbWriter,
+  SERIES_SELECTION_HEADER,
+  snappyEncode,
+  type MetadataRecord,
+  type WriteBatch,
+} from '@strata/remote';
 import { outcomeOf, requestStatus, seriesStatus, type Outcome, type SeriesStatus } from './quorum.js';
 import { validateSeries } from './validate.js';
 import { encodeParts, ForwardBatcher, PARTS_CONTENT_TYPE, type Part, type PartResult } from './forward-batcher.js';
@@ -21,7 +32,6 @@ import { HttpClient } from '@strata/api';
 import type { ForwardAuth } from './forward-auth.js';
 
 export const FORWARDED_HEADER = 'x-strata-forwarded';
-
 
 /**
  * Header of a forwarded write's answer: which series of the share the replica rejected for good,
@@ -74,7 +84,14 @@ export interface DistributorOptions {
 }
 
 /** Sends series `indices` of a batch (and the metric metadata `metadata`) to a peer. */
-export type Forwarder = (endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: OriginalBody, metadata?: readonly MetadataRecord[]) => Promise<EndpointResult>;
+export type Forwarder = (
+  endpoint: string,
+  tenant: string,
+  batch: WriteBatch,
+  indices: number[],
+  original?: OriginalBody,
+  metadata?: readonly MetadataRecord[],
+) => Promise<EndpointResult>;
 
 /** The client's request body, forwarded unchanged (or with a series selection) where it fits. */
 export interface OriginalBody {
@@ -100,7 +117,12 @@ export interface Replicated {
 export function endpointResultOf(r: WriteResult, indices: readonly number[], total: number): EndpointResult {
   const e = r.firstError;
   if (!e) return { outcome: 'ok', status: 204, message: '' };
-  const rejected = r.rejected ? bitsOf(r.rejected.map((k) => indices[k]), total) : undefined;
+  const rejected = r.rejected
+    ? bitsOf(
+        r.rejected.map((k) => indices[k]),
+        total,
+      )
+    : undefined;
   return { outcome: outcomeOf(e.status), status: e.status, message: e.detail, rejected };
 }
 
@@ -115,9 +137,20 @@ export class Distributor {
     this.client = opts.client ?? new HttpClient();
     this.send = opts.forwarder ?? ((...a) => this.forward(...a));
     const c = opts.coalesce;
-    this.batcher = c && c.maxDelayMs > 0 ? new ForwardBatcher({ ...c, send: (ep, tenant, parts) => this.sendParts(ep, tenant, parts) }) : undefined;
-    this.batchShares = new Histogram({ name: 'strata_receiver_forward_batch_shares', help: 'Shares per request forwarded to a replica (coalesced within --receiver.forward-coalesce-delay).', buckets: [1, 2, 4, 8, 16, 32], registers: [opts.registry] });
-    this.forwards = new Counter({ name: 'strata_receiver_forward_requests_total', help: 'Remote-write requests forwarded to replica owners, by endpoint and outcome.', labelNames: ['endpoint', 'outcome'], registers: [opts.registry] });
+    this.batcher =
+      c && c.maxDelayMs > 0 ? new ForwardBatcher({ ...c, send: (ep, tenant, parts) => this.sendParts(ep, tenant, parts) }) : undefined;
+    this.batchShares = new Histogram({
+      name: 'strata_receiver_forward_batch_shares',
+      help: 'Shares per request forwarded to a replica (coalesced within --receiver.forward-coalesce-delay).',
+      buckets: [1, 2, 4, 8, 16, 32],
+      registers: [opts.registry],
+    });
+    this.forwards = new Counter({
+      name: 'strata_receiver_forward_requests_total',
+      help: 'Remote-write requests forwarded to replica owners, by endpoint and outcome.',
+      labelNames: ['endpoint', 'outcome'],
+      registers: [opts.registry],
+    });
     const rings = opts.rings;
     const rf = opts.replicationFactor;
     new Gauge({
@@ -143,7 +176,10 @@ export class Distributor {
   /** The ring serving this tenant, able to hold RF distinct replicas; otherwise a retryable error. */
   ringFor(tenant: string): Hashring {
     const ring = this.opts.rings()?.forTenant(tenant);
-    if (!ring) throw new StrataError('ring-unavailable', `no hashring serves tenant ${JSON.stringify(tenant)}; check --receiver.hashrings-file`, { retryAfter: 5 });
+    if (!ring)
+      throw new StrataError('ring-unavailable', `no hashring serves tenant ${JSON.stringify(tenant)}; check --receiver.hashrings-file`, {
+        retryAfter: 5,
+      });
     if (ring.endpoints.length < this.opts.replicationFactor) {
       const e = new InsufficientEndpointsError(ring.name, ring.endpoints.length, this.opts.replicationFactor);
       throw new StrataError('ring-unavailable', `${e.message}; writes resume when the ring has enough endpoints`, { retryAfter: 5 });
@@ -197,7 +233,11 @@ export class Distributor {
    * Owner lists are interned per ring, so series with the same owners share one array and the
    * quorum decision looks at each distinct owner set once, not at each series.
    */
-  plan(ring: Hashring, tenant: string, labels: (Labels | string[] | undefined)[]): { owners: (string[] | undefined)[]; byEndpoint: Map<string, number[]> } {
+  plan(
+    ring: Hashring,
+    tenant: string,
+    labels: (Labels | string[] | undefined)[],
+  ): { owners: (string[] | undefined)[]; byEndpoint: Map<string, number[]> } {
     const byEndpoint = new Map<string, number[]>();
     for (const ep of ring.endpoints) byEndpoint.set(ep, []);
     let interned = this.ownerSets.get(ring);
@@ -329,7 +369,14 @@ export class Distributor {
    * original body goes unchanged; when it is most of the request, the original body goes with
    * a series selection (nothing re-encoded or re-compressed); otherwise the share is encoded.
    */
-  async forward(endpoint: string, tenant: string, batch: WriteBatch, indices: number[], original?: OriginalBody, metadata: readonly MetadataRecord[] = []): Promise<EndpointResult> {
+  async forward(
+    endpoint: string,
+    tenant: string,
+    batch: WriteBatch,
+    indices: number[],
+    original?: OriginalBody,
+    metadata: readonly MetadataRecord[] = [],
+  ): Promise<EndpointResult> {
     let part: Part;
     // The router's batch is the client's whole request, so its indices are the request's.
     const total = batch.series.length;
@@ -445,9 +492,22 @@ export class Distributor {
       }
       status = requestStatus(status, st);
     }
-    if (status === 503) return { status, error: new StrataError('write-quorum-not-reached', `fewer than ${quorum} of ${this.opts.replicationFactor} replicas acknowledged some series (last failure: ${unavailable!.message || `HTTP ${unavailable!.status}`}); retry`, { retryAfter: 1 }) };
-    if (status === 429) return { status, error: new StrataError('ingestion-rate-limited', limited!.message, { status: 429, retryAfter: 1 }) };
-    if (status === 400) return { status: bad!.status, error: new StrataError('invalid-request-body', bad!.message.replace(/ \(err-strata-[a-z-]+\)$/, ''), { status: bad!.status }) };
+    if (status === 503)
+      return {
+        status,
+        error: new StrataError(
+          'write-quorum-not-reached',
+          `fewer than ${quorum} of ${this.opts.replicationFactor} replicas acknowledged some series (last failure: ${unavailable!.message || `HTTP ${unavailable!.status}`}); retry`,
+          { retryAfter: 1 },
+        ),
+      };
+    if (status === 429)
+      return { status, error: new StrataError('ingestion-rate-limited', limited!.message, { status: 429, retryAfter: 1 }) };
+    if (status === 400)
+      return {
+        status: bad!.status,
+        error: new StrataError('invalid-request-body', bad!.message.replace(/ \(err-strata-[a-z-]+\)$/, ''), { status: bad!.status }),
+      };
     return { status };
   }
 
@@ -511,7 +571,10 @@ export class Distributor {
     );
     const decision = this.decide(owners, results);
     if (decision.error) return decision;
-    return { status: firstError?.status ?? 204, written: { samplesWritten: valid, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars, firstError } };
+    return {
+      status: firstError?.status ?? 204,
+      written: { samplesWritten: valid, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars, firstError },
+    };
   }
 
   /**
@@ -535,19 +598,31 @@ export class Distributor {
         results.set(ep, r.result);
       }),
     );
-    const decision = this.decide(all.map(() => endpoints as string[]), results);
+    const decision = this.decide(
+      all.map(() => endpoints as string[]),
+      results,
+    );
     if (decision.error) {
       // Bad data: the local verdict names the series and its error ID better than a peer's text.
       const own = (mine as WriteResult | undefined)?.firstError;
       return { status: decision.status, error: own && decision.status === own.status ? own : decision.error };
     }
     // Quorum reached: a rejection by this replica alone (its own series limit, say) is outvoted.
-    const written: WriteResult = mine ? { ...(mine as WriteResult), firstError: undefined, rejected: undefined } : { samplesWritten: batch.numSamples, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars };
+    const written: WriteResult = mine
+      ? { ...(mine as WriteResult), firstError: undefined, rejected: undefined }
+      : { samplesWritten: batch.numSamples, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars };
     return { status: 204, written };
   }
 
   /** This receiver's own share (series `indices` of a batch of `total`) as an endpoint result. */
-  private async writeLocal(local: Writer, tenant: string, share: WriteBatch, v2: boolean, indices: number[], total: number): Promise<{ result: EndpointResult; written?: WriteResult }> {
+  private async writeLocal(
+    local: Writer,
+    tenant: string,
+    share: WriteBatch,
+    v2: boolean,
+    indices: number[],
+    total: number,
+  ): Promise<{ result: EndpointResult; written?: WriteResult }> {
     try {
       const r = await local.write(tenant, share, v2);
       return { written: r, result: endpointResultOf(r, indices, total) };

@@ -34,25 +34,38 @@ export class ForwardAuth {
     this.keys = secrets.map((s) => Buffer.from(s, 'utf8'));
     if (this.keys.length === 0) throw new Error('no forwarding secret given');
     for (const k of this.keys) {
-      if (k.length < MIN_FORWARD_SECRET_BYTES) throw new Error(`a forwarding secret must be at least ${MIN_FORWARD_SECRET_BYTES} bytes (e.g. openssl rand -hex 32)`);
+      if (k.length < MIN_FORWARD_SECRET_BYTES)
+        throw new Error(`a forwarding secret must be at least ${MIN_FORWARD_SECRET_BYTES} bytes (e.g. openssl rand -hex 32)`);
     }
   }
 
   /** Secrets from a file (one per line, blank lines ignored) and/or given inline. */
   static from(inline: string, file: string): ForwardAuth | undefined {
     const secrets = inline ? [inline] : [];
-    if (file) secrets.push(...fs.readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean));
+    if (file)
+      secrets.push(
+        ...fs
+          .readFileSync(file, 'utf8')
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean),
+      );
     return secrets.length ? new ForwardAuth(secrets) : undefined;
   }
 
   private mac(key: Buffer, tenant: string, contentType: string, selection: string, body: Buffer): Buffer {
-    return crypto.createHmac('sha256', key).update(`strata-forward-${VERSION}\n${tenant}\n${contentType}\n${selection}\n`).update(body).digest();
+    return crypto
+      .createHmac('sha256', key)
+      .update(`strata-forward-${VERSION}\n${tenant}\n${contentType}\n${selection}\n`)
+      .update(body)
+      .digest();
   }
 
   /** Adds the signature header to a forwarded request's headers. */
   sign(headers: OutgoingHttpHeaders, tenant: string, body: Buffer): void {
     const sel = headers[SERIES_SELECTION_HEADER];
-    headers[FORWARD_SIGNATURE_HEADER] = `${VERSION}=${this.mac(this.keys[0], tenant, String(headers['Content-Type'] ?? ''), typeof sel === 'string' ? sel : '', body).toString('hex')}`;
+    headers[FORWARD_SIGNATURE_HEADER] =
+      `${VERSION}=${this.mac(this.keys[0], tenant, String(headers['Content-Type'] ?? ''), typeof sel === 'string' ? sel : '', body).toString('hex')}`;
   }
 
   /** Whether the signature header matches under any of the secrets. */
@@ -79,7 +92,10 @@ export function internalHeaderGuard(registry: Registry, auth: ForwardAuth | unde
   });
   const refuse = (reason: 'no-secret' | 'missing-signature' | 'bad-signature', why: string): never => {
     refused.inc({ reason });
-    throw new StrataError('unauthenticated-internal-request', `${INTERNAL_HEADERS.join(' and ')} are internal headers between receivers; ${why}. Clients must not send them`);
+    throw new StrataError(
+      'unauthenticated-internal-request',
+      `${INTERNAL_HEADERS.join(' and ')} are internal headers between receivers; ${why}. Clients must not send them`,
+    );
   };
   return (req, tenant, body) => {
     if (!INTERNAL_HEADERS.some((h) => req.headers[h] !== undefined)) return;
@@ -88,7 +104,10 @@ export function internalHeaderGuard(registry: Registry, auth: ForwardAuth | unde
     if (typeof sig !== 'string') refuse('missing-signature', `the request has no ${FORWARD_SIGNATURE_HEADER}`);
     const sel = req.headers[SERIES_SELECTION_HEADER];
     if (!auth!.verify(sig as string, tenant, String(req.headers['content-type'] ?? ''), typeof sel === 'string' ? sel : '', body)) {
-      refuse('bad-signature', `its ${FORWARD_SIGNATURE_HEADER} does not match (a different --receiver.forward-secret-file, or an altered request)`);
+      refuse(
+        'bad-signature',
+        `its ${FORWARD_SIGNATURE_HEADER} does not match (a different --receiver.forward-secret-file, or an altered request)`,
+      );
     }
   };
 }

@@ -18,18 +18,25 @@ import { createWriteHandler } from './write-handler.js';
 
 describe('forwarded batches: wire format', () => {
   test('parts round-trip (property)', () => {
-    const part = fc.record({ body: fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)), contentType: fc.string(), selection: fc.option(fc.string(), { nil: undefined }) });
+    const part = fc.record({
+      body: fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
+      contentType: fc.string(),
+      selection: fc.option(fc.string(), { nil: undefined }),
+    });
     fc.assert(
       fc.property(fc.array(part, { maxLength: 8 }), (parts) => {
         const back = decodeParts(encodeParts(parts));
-        expect(back.map((p) => ({ ...p, body: Buffer.from(p.body) }))).toEqual(parts.map((p) => (p.selection === undefined ? { body: p.body, contentType: p.contentType, selection: undefined } : p)));
+        expect(back.map((p) => ({ ...p, body: Buffer.from(p.body) }))).toEqual(
+          parts.map((p) => (p.selection === undefined ? { body: p.body, contentType: p.contentType, selection: undefined } : p)),
+        );
       }),
     );
   });
 
   test('a truncated batch is a 400, never a crash', () => {
     const b = encodeParts([{ body: Buffer.from('abc'), contentType: 'x' }]);
-    for (let n = 1; n < b.length; n++) expect(() => decodeParts(b.subarray(0, n))).toThrow(expect.objectContaining({ id: 'invalid-request-body' }));
+    for (let n = 1; n < b.length; n++)
+      expect(() => decodeParts(b.subarray(0, n))).toThrow(expect.objectContaining({ id: 'invalid-request-body' }));
   });
 });
 
@@ -46,14 +53,28 @@ describe('forwarded batches: coalescing window', () => {
         return parts.map((p) => ({ status: 204, message: String(p.body.length) }));
       },
     });
-    const answers = await Promise.all([b.enqueue('a', 't', part(1)), b.enqueue('a', 't', part(2)), b.enqueue('b', 't', part(3)), b.enqueue('a', 'u', part(4)), b.enqueue('a', 't', part(5))]);
+    const answers = await Promise.all([
+      b.enqueue('a', 't', part(1)),
+      b.enqueue('a', 't', part(2)),
+      b.enqueue('b', 't', part(3)),
+      b.enqueue('a', 'u', part(4)),
+      b.enqueue('a', 't', part(5)),
+    ]);
     expect(answers.map((a) => a.message)).toEqual(['1', '2', '3', '4', '5']);
-    expect(sent.sort((x, y) => (x.ep + x.tenant).localeCompare(y.ep + y.tenant))).toEqual([{ ep: 'a', tenant: 't', n: 3 }, { ep: 'a', tenant: 'u', n: 1 }, { ep: 'b', tenant: 't', n: 1 }]);
+    expect(sent.sort((x, y) => (x.ep + x.tenant).localeCompare(y.ep + y.tenant))).toEqual([
+      { ep: 'a', tenant: 't', n: 3 },
+      { ep: 'a', tenant: 'u', n: 1 },
+      { ep: 'b', tenant: 't', n: 1 },
+    ]);
   });
 
   test('a full batch leaves at once, without waiting for the window', async () => {
     let at = 0;
-    const b = new ForwardBatcher({ maxDelayMs: 10_000, maxBytes: 100, send: async (_ep, _t, parts) => ((at = Date.now()), parts.map(() => ({ status: 204, message: '' }))) });
+    const b = new ForwardBatcher({
+      maxDelayMs: 10_000,
+      maxBytes: 100,
+      send: async (_ep, _t, parts) => ((at = Date.now()), parts.map(() => ({ status: 204, message: '' }))),
+    });
     const t0 = Date.now();
     await Promise.all([b.enqueue('a', 't', part(50)), b.enqueue('a', 't', part(50))]);
     expect(at - t0).toBeLessThan(1000);
@@ -61,15 +82,27 @@ describe('forwarded batches: coalescing window', () => {
 
   test('a share that would overfill a batch starts the next one', async () => {
     const sizes: number[][] = [];
-    const b = new ForwardBatcher({ maxDelayMs: 20, maxBytes: 100, send: async (_ep, _t, parts) => (sizes.push(parts.map((p) => p.body.length)), parts.map(() => ({ status: 204, message: '' }))) });
-    await Promise.all([b.enqueue('a', 't', part(40)), b.enqueue('a', 't', part(40)), b.enqueue('a', 't', part(40)), b.enqueue('a', 't', part(500))]);
+    const b = new ForwardBatcher({
+      maxDelayMs: 20,
+      maxBytes: 100,
+      send: async (_ep, _t, parts) => (sizes.push(parts.map((p) => p.body.length)), parts.map(() => ({ status: 204, message: '' }))),
+    });
+    await Promise.all([
+      b.enqueue('a', 't', part(40)),
+      b.enqueue('a', 't', part(40)),
+      b.enqueue('a', 't', part(40)),
+      b.enqueue('a', 't', part(500)),
+    ]);
     expect(sizes).toEqual([[40, 40], [40], [500]]);
   });
 
   test('a failed batch fails each of its shares as unavailable (status 0)', async () => {
     const b = new ForwardBatcher({ maxDelayMs: 1, maxBytes: 1 << 20, send: async () => Promise.reject(new Error('ECONNREFUSED')) });
     const answers: PartResult[] = await Promise.all([b.enqueue('a', 't', part(1)), b.enqueue('a', 't', part(1))]);
-    expect(answers).toEqual([{ status: 0, message: 'a: ECONNREFUSED' }, { status: 0, message: 'a: ECONNREFUSED' }]);
+    expect(answers).toEqual([
+      { status: 0, message: 'a: ECONNREFUSED' },
+      { status: 0, message: 'a: ECONNREFUSED' },
+    ]);
   });
 });
 
@@ -85,8 +118,33 @@ describe('forwarded batches: over HTTP into a real receiver', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-batch-'));
     db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
     registry = new Registry();
-    const limits = new Limits({ defaults: { ingestionRate: 0, ingestionBurstSize: 0, maxGlobalSeriesPerUser: 0, maxLabelNamesPerSeries: 30, maxLabelNameLength: 1024, maxLabelValueLength: 2048 } });
-    const handler = createWriteHandler({ storage: db, limits, metadata: new MetadataStore(), registry, config: { maxRequestBytes: 1 << 20, maxInflightBytes: 64 << 20, multiTenancy: true, tenantHeader: 'X-Scope-OrgID', creationGracePeriodMs: 60_000, ingestionRateLimitStatus: 503, diskMinFreeBytes: 0, storagePath: dir }, forwardAuth });
+    const limits = new Limits({
+      defaults: {
+        ingestionRate: 0,
+        ingestionBurstSize: 0,
+        maxGlobalSeriesPerUser: 0,
+        maxLabelNamesPerSeries: 30,
+        maxLabelNameLength: 1024,
+        maxLabelValueLength: 2048,
+      },
+    });
+    const handler = createWriteHandler({
+      storage: db,
+      limits,
+      metadata: new MetadataStore(),
+      registry,
+      config: {
+        maxRequestBytes: 1 << 20,
+        maxInflightBytes: 64 << 20,
+        multiTenancy: true,
+        tenantHeader: 'X-Scope-OrgID',
+        creationGracePeriodMs: 60_000,
+        ingestionRateLimitStatus: 503,
+        diskMinFreeBytes: 0,
+        storagePath: dir,
+      },
+      forwardAuth,
+    });
     srv = http.createServer((req, res) => void handler(req, res));
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     peer = `127.0.0.1:${(srv.address() as AddressInfo).port}`;
@@ -98,8 +156,25 @@ describe('forwarded batches: over HTTP into a real receiver', () => {
   });
 
   test('concurrent shares reach the peer as one request; each gets its own verdict, rejected series named', async () => {
-    const rings = new Hashrings([{ hashring: 'default', tenants: [], tenantMatcherType: 'exact', algorithm: 'ketama', endpoints: [{ address: 'router:1' }, { address: peer }] }]);
-    const d = new Distributor({ rings: () => rings, self: 'router:1', replicationFactor: 2, forwardTimeoutMs: 5000, tenantHeader: 'X-Scope-OrgID', registry: new Registry(), coalesce: { maxDelayMs: 50, maxBytes: 1 << 20 }, forwardAuth });
+    const rings = new Hashrings([
+      {
+        hashring: 'default',
+        tenants: [],
+        tenantMatcherType: 'exact',
+        algorithm: 'ketama',
+        endpoints: [{ address: 'router:1' }, { address: peer }],
+      },
+    ]);
+    const d = new Distributor({
+      rings: () => rings,
+      self: 'router:1',
+      replicationFactor: 2,
+      forwardTimeoutMs: 5000,
+      tenantHeader: 'X-Scope-OrgID',
+      registry: new Registry(),
+      coalesce: { maxDelayMs: 50, maxBytes: 1 << 20 },
+      forwardAuth,
+    });
     const now = Date.now();
     const request = (name: string, future = false) => {
       const raw = encodeWriteRequestV1([
@@ -122,7 +197,12 @@ describe('forwarded batches: over HTTP into a real receiver', () => {
     expect(requests).toContain('version="forwarded-batch",code="200"} 1');
     const q = (await db.tenant('tb')).querier();
     const stored = await q.select([new Matcher('=~', '__name__', 'batch_.*')], { start: -Infinity, end: Infinity });
-    expect(stored.map((s) => `${s.labels.get('__name__')}/${s.labels.get('i')}`).sort()).toEqual(['batch_a/0', 'batch_a/1', 'batch_b/0', 'batch_c/1']);
+    expect(stored.map((s) => `${s.labels.get('__name__')}/${s.labels.get('i')}`).sort()).toEqual([
+      'batch_a/0',
+      'batch_a/1',
+      'batch_b/0',
+      'batch_c/1',
+    ]);
     d.close();
   });
 });

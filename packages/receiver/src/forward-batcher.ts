@@ -35,7 +35,9 @@ export interface PartResult {
 export function encodeParts(parts: readonly Part[]): Buffer {
   const chunks: Buffer[] = [];
   for (const p of parts) {
-    const head = Buffer.from(JSON.stringify(p.selection === undefined ? { contentType: p.contentType } : { contentType: p.contentType, selection: p.selection }));
+    const head = Buffer.from(
+      JSON.stringify(p.selection === undefined ? { contentType: p.contentType } : { contentType: p.contentType, selection: p.selection }),
+    );
     const lens = Buffer.allocUnsafe(4);
     lens.writeUInt32BE(head.length);
     const blen = Buffer.allocUnsafe(4);

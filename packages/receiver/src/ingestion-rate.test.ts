@@ -5,7 +5,16 @@ import { localSeriesLimit } from './writer.js';
 
 function limiter(rate: number, burst: number) {
   let now = 1_000_000;
-  const limits = new Limits({ defaults: { ingestionRate: rate, ingestionBurstSize: burst, maxGlobalSeriesPerUser: 0, maxLabelNamesPerSeries: 30, maxLabelNameLength: 1024, maxLabelValueLength: 2048 } });
+  const limits = new Limits({
+    defaults: {
+      ingestionRate: rate,
+      ingestionBurstSize: burst,
+      maxGlobalSeriesPerUser: 0,
+      maxLabelNamesPerSeries: 30,
+      maxLabelNameLength: 1024,
+      maxLabelValueLength: 2048,
+    },
+  });
   const r = new IngestionRate({ limits, status: 503, now: () => now });
   /** Offers `perSecond` samples/s in requests of `size` for `seconds`; returns the samples accepted. */
   const offer = (perSecond: number, size: number, seconds: number) => {

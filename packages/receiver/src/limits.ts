@@ -37,7 +37,9 @@ export const LIMIT_FLAGS: Record<keyof TenantLimits, string> = {
   maxLabelValueLength: 'limits.max-label-value-length',
 };
 
-export const LIMIT_YAML_KEYS: Record<keyof TenantLimits, string> = Object.fromEntries(Object.entries(KEYS).map(([k, v]) => [v, k])) as Record<keyof TenantLimits, string>;
+export const LIMIT_YAML_KEYS: Record<keyof TenantLimits, string> = Object.fromEntries(
+  Object.entries(KEYS).map(([k, v]) => [v, k]),
+) as Record<keyof TenantLimits, string>;
 
 export interface LimitsOptions {
   defaults: TenantLimits;
@@ -57,9 +59,11 @@ export function parseOverrides(text: string, defaults: TenantLimits): Map<string
     const l: TenantLimits = { ...defaults };
     for (const [k, v] of Object.entries(o ?? {})) {
       const field = KEYS[k];
-      if (!field) throw new Error(`limits file: unknown limit ${JSON.stringify(k)} for tenant ${tenant} (known: ${Object.keys(KEYS).join(', ')})`);
+      if (!field)
+        throw new Error(`limits file: unknown limit ${JSON.stringify(k)} for tenant ${tenant} (known: ${Object.keys(KEYS).join(', ')})`);
       const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) throw new Error(`limits file: ${tenant}.${k} must be a non-negative number, got ${JSON.stringify(v)}`);
+      if (!Number.isFinite(n) || n < 0)
+        throw new Error(`limits file: ${tenant}.${k} must be a non-negative number, got ${JSON.stringify(v)}`);
       l[field] = n;
     }
     out.set(tenant, l);

@@ -10,7 +10,10 @@ describe('memory budget', () => {
   ])('%s', (_name, reading, refusal) => {
     const b = new MemoryBudget(1000, () => reading, 0);
     if (!refusal) expect(() => b.check()).not.toThrow();
-    else expect(() => b.check()).toThrow(expect.objectContaining({ id: 'memory-budget-exceeded', status: 503, retryAfter: 5, message: expect.stringContaining(refusal) }));
+    else
+      expect(() => b.check()).toThrow(
+        expect.objectContaining({ id: 'memory-budget-exceeded', status: 503, retryAfter: 5, message: expect.stringContaining(refusal) }),
+      );
   });
 
   test('a reading is reused for the interval, then refreshed', () => {

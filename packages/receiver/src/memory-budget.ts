@@ -73,10 +73,18 @@ export class MemoryBudget {
   private evaluate(): StrataError | undefined {
     const m = this.read();
     if (m.rss > this.limitBytes) {
-      return new StrataError('memory-budget-exceeded', `the receiver uses ${mib(m.rss)} of resident memory, above its budget of ${mib(this.limitBytes)} (--receiver.memory-limit-bytes); writes resume when memory is freed (head compaction, fewer series); retry later`, { retryAfter: RETRY_AFTER_SECONDS });
+      return new StrataError(
+        'memory-budget-exceeded',
+        `the receiver uses ${mib(m.rss)} of resident memory, above its budget of ${mib(this.limitBytes)} (--receiver.memory-limit-bytes); writes resume when memory is freed (head compaction, fewer series); retry later`,
+        { retryAfter: RETRY_AFTER_SECONDS },
+      );
     }
     if (m.heapUsed > HEAP_FRACTION * m.heapLimit) {
-      return new StrataError('memory-budget-exceeded', `the receiver's JavaScript heap holds ${mib(m.heapUsed)}, above ${HEAP_FRACTION * 100}% of its ${mib(m.heapLimit)} limit (raise it with NODE_OPTIONS=--max-old-space-size); retry later`, { retryAfter: RETRY_AFTER_SECONDS });
+      return new StrataError(
+        'memory-budget-exceeded',
+        `the receiver's JavaScript heap holds ${mib(m.heapUsed)}, above ${HEAP_FRACTION * 100}% of its ${mib(m.heapLimit)} limit (raise it with NODE_OPTIONS=--max-old-space-size); retry later`,
+        { retryAfter: RETRY_AFTER_SECONDS },
+      );
     }
     return undefined;
   }

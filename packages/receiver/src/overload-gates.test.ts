@@ -2,7 +2,13 @@ import { Registry } from 'prom-client';
 import { OverloadGates } from './overload-gates.js';
 
 const gates = (opts: { ready?: () => boolean; diskMinFreeBytes?: number } = {}) =>
-  new OverloadGates({ maxInflightBytes: 1000, diskMinFreeBytes: opts.diskMinFreeBytes ?? 0, storagePath: '/', ready: opts.ready, registry: new Registry() });
+  new OverloadGates({
+    maxInflightBytes: 1000,
+    diskMinFreeBytes: opts.diskMinFreeBytes ?? 0,
+    storagePath: '/',
+    ready: opts.ready,
+    registry: new Registry(),
+  });
 
 describe('overload gates', () => {
   test('in-flight bytes: reservations add up to the budget, past it 503 + Retry-After; released bytes free it', () => {
@@ -29,7 +35,9 @@ describe('overload gates', () => {
   });
 
   test('disk: more free space demanded than any disk has -> 503 disk-nearly-full', () => {
-    expect(() => gates({ diskMinFreeBytes: Number.MAX_SAFE_INTEGER }).check()).toThrow(expect.objectContaining({ id: 'disk-nearly-full', status: 503 }));
+    expect(() => gates({ diskMinFreeBytes: Number.MAX_SAFE_INTEGER }).check()).toThrow(
+      expect.objectContaining({ id: 'disk-nearly-full', status: 503 }),
+    );
     expect(() => gates({ diskMinFreeBytes: 1 }).check()).not.toThrow();
   });
 });

@@ -37,7 +37,11 @@ export class OverloadGates {
   private readonly gauge: Gauge;
 
   constructor(private readonly opts: OverloadGatesOptions) {
-    this.gauge = new Gauge({ name: 'strata_inflight_request_bytes', help: 'Remote-write request bytes being processed.', registers: [opts.registry] });
+    this.gauge = new Gauge({
+      name: 'strata_inflight_request_bytes',
+      help: 'Remote-write request bytes being processed.',
+      registers: [opts.registry],
+    });
   }
 
   /** Bytes of request bodies being processed now. */
@@ -47,7 +51,10 @@ export class OverloadGates {
 
   /** The gates that need no request: replay, disk, memory. */
   check(): void {
-    if (this.opts.ready && !this.opts.ready()) throw new StrataError('not-ready', 'the receiver is replaying its write-ahead log; retry shortly', { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS });
+    if (this.opts.ready && !this.opts.ready())
+      throw new StrataError('not-ready', 'the receiver is replaying its write-ahead log; retry shortly', {
+        retryAfter: OVERLOAD_RETRY_AFTER_SECONDS,
+      });
     this.checkDisk();
     this.opts.memory?.check();
   }
@@ -77,7 +84,11 @@ export class OverloadGates {
   }
 
   private tooManyInflight(): StrataError {
-    return new StrataError('too-many-inflight-bytes', `the receiver is processing ${this.inflight} request bytes, above --receiver.max-inflight-bytes (${this.opts.maxInflightBytes}); retry later`, { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS });
+    return new StrataError(
+      'too-many-inflight-bytes',
+      `the receiver is processing ${this.inflight} request bytes, above --receiver.max-inflight-bytes (${this.opts.maxInflightBytes}); retry later`,
+      { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS },
+    );
   }
 
   /** statfs at most every few seconds: it is a syscall per request otherwise. */
@@ -95,7 +106,11 @@ export class OverloadGates {
       }
     }
     if (this.diskLow) {
-      throw new StrataError('disk-nearly-full', `free disk space under ${storagePath} is below --receiver.min-free-disk-bytes (${diskMinFreeBytes} bytes); writes resume when space is freed`, { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS * 6 });
+      throw new StrataError(
+        'disk-nearly-full',
+        `free disk space under ${storagePath} is below --receiver.min-free-disk-bytes (${diskMinFreeBytes} bytes); writes resume when space is freed`,
+        { retryAfter: OVERLOAD_RETRY_AFTER_SECONDS * 6 },
+      );
     }
   }
 }

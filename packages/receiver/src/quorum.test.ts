@@ -79,6 +79,16 @@ describe('request status from its series', () => {
   });
 
   test('HTTP statuses map to outcomes: 429 is a rate limit, other 4xx bad data, no answer or 5xx unavailable', () => {
-    expect([200, 204, 400, 409, 413, 429, 0, 500, 503].map(outcomeOf)).toEqual(['ok', 'ok', 'bad', 'bad', 'bad', 'limited', 'unavailable', 'unavailable', 'unavailable']);
+    expect([200, 204, 400, 409, 413, 429, 0, 500, 503].map(outcomeOf)).toEqual([
+      'ok',
+      'ok',
+      'bad',
+      'bad',
+      'bad',
+      'limited',
+      'unavailable',
+      'unavailable',
+      'unavailable',
+    ]);
   });
 });

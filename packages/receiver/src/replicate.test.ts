@@ -8,7 +8,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { Labels, Matcher } from '@strata/model';
-import { decodeWriteRequestV1, decodeWriteRequestV2, encodeWriteRequestV1, encodeWriteRequestV2, snappyEncode, type MetadataToWrite, type SeriesToWrite, type SeriesToWriteV2 } from '@strata/remote';
+import {
+  decodeWriteRequestV1,
+  decodeWriteRequestV2,
+  encodeWriteRequestV1,
+  encodeWriteRequestV2,
+  snappyEncode,
+  type MetadataToWrite,
+  type SeriesToWrite,
+  type SeriesToWriteV2,
+} from '@strata/remote';
 import { Hashrings } from '@strata/ring';
 import { TSDB } from '@strata/tsdb';
 import { Distributor, endpointResultOf, type Forwarder } from './distributor.js';
@@ -33,33 +42,90 @@ async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-repl-'));
     dirs.push(dir);
     const db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
-    const limits = new Limits({ defaults: { ingestionRate: 0, ingestionBurstSize: 0, maxGlobalSeriesPerUser: maxSeries, maxLabelNamesPerSeries: 30, maxLabelNameLength: 1024, maxLabelValueLength: 2048 } });
+    const limits = new Limits({
+      defaults: {
+        ingestionRate: 0,
+        ingestionBurstSize: 0,
+        maxGlobalSeriesPerUser: maxSeries,
+        maxLabelNamesPerSeries: 30,
+        maxLabelNameLength: 1024,
+        maxLabelValueLength: 2048,
+      },
+    });
     const metadata = new MetadataStore();
-    nodes.set(ep, { db, metadata, writer: new Writer({ storage: db, limits, metadata, registry: new Registry(), creationGracePeriodMs: 60_000, seriesLimitShare: (t) => d.seriesShare(t) }) });
+    nodes.set(ep, {
+      db,
+      metadata,
+      writer: new Writer({
+        storage: db,
+        limits,
+        metadata,
+        registry: new Registry(),
+        creationGracePeriodMs: 60_000,
+        seriesLimitShare: (t) => d.seriesShare(t),
+      }),
+    });
   }
   const down = new Set<string>();
-  const rings = new Hashrings([{ hashring: 'default', tenants: [], tenantMatcherType: 'exact', algorithm: 'ketama', endpoints: endpoints.map((address) => ({ address })) }]);
+  const rings = new Hashrings([
+    {
+      hashring: 'default',
+      tenants: [],
+      tenantMatcherType: 'exact',
+      algorithm: 'ketama',
+      endpoints: endpoints.map((address) => ({ address })),
+    },
+  ]);
   const forwarder: Forwarder = async (ep, tenant, batch, indices, _original, metadata) => {
     if (down.has(ep)) return { outcome: 'unavailable', status: 0, message: `${ep}: connect ECONNREFUSED` };
     const share = decodeWriteRequestV1(d.encodeShare(batch, indices, metadata));
     return endpointResultOf(await nodes.get(ep)!.writer.write(tenant, share, false), indices, batch.series.length);
   };
-  d = new Distributor({ rings: () => rings, self: endpoints[0], replicationFactor: rf, forwardTimeoutMs: 1000, tenantHeader: 'X-Scope-OrgID', registry: new Registry(), forwarder });
+  d = new Distributor({
+    rings: () => rings,
+    self: endpoints[0],
+    replicationFactor: rf,
+    forwardTimeoutMs: 1000,
+    tenantHeader: 'X-Scope-OrgID',
+    registry: new Registry(),
+    forwarder,
+  });
   const replicate = (series: SeriesToWrite[], metadata: MetadataToWrite[] = []) => {
     const raw = encodeWriteRequestV1(series, metadata);
-    return d.replicate({ tenant: 't', batch: decodeWriteRequestV1(raw), v2: false, original: { body: snappyEncode(raw), contentType: 'application/x-protobuf' } }, nodes.get(endpoints[0])!.writer);
+    return d.replicate(
+      {
+        tenant: 't',
+        batch: decodeWriteRequestV1(raw),
+        v2: false,
+        original: { body: snappyEncode(raw), contentType: 'application/x-protobuf' },
+      },
+      nodes.get(endpoints[0])!.writer,
+    );
   };
   const replicateV2 = (series: SeriesToWriteV2[]) => {
     const raw = encodeWriteRequestV2(series);
-    return d.replicate({ tenant: 't', batch: decodeWriteRequestV2(raw), v2: true, original: { body: snappyEncode(raw), contentType: 'application/x-protobuf;proto=io.prometheus.write.v2.Request' } }, nodes.get(endpoints[0])!.writer);
+    return d.replicate(
+      {
+        tenant: 't',
+        batch: decodeWriteRequestV2(raw),
+        v2: true,
+        original: { body: snappyEncode(raw), contentType: 'application/x-protobuf;proto=io.prometheus.write.v2.Request' },
+      },
+      nodes.get(endpoints[0])!.writer,
+    );
   };
   /** Endpoints holding metadata for `metric`. */
-  const metadataHolders = (metric: string) => [...nodes].filter(([, n]) => n.metadata.metadata('t', metric, -1, -1)[metric]).map(([ep]) => ep);
+  const metadataHolders = (metric: string) =>
+    [...nodes].filter(([, n]) => n.metadata.metadata('t', metric, -1, -1)[metric]).map(([ep]) => ep);
   /** Values of label i of metric `name` held by at least `quorum` endpoints. */
   const onQuorum = async (name: string, quorum: number) => {
     const n = new Map<string, number>();
     for (const node of nodes.values()) {
-      for (const s of await (await node.db.tenant('t')).querier().select([new Matcher('=', '__name__', name)], { start: -Infinity, end: Infinity })) {
+      for (const s of await (
+        await node.db.tenant('t')
+      )
+        .querier()
+        .select([new Matcher('=', '__name__', name)], { start: -Infinity, end: Infinity })) {
         const i = s.labels.get('i')!;
         n.set(i, (n.get(i) ?? 0) + 1);
       }
@@ -70,7 +136,11 @@ async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
   const copies = async (name: string, i: string) => {
     let n = 0;
     for (const node of nodes.values()) {
-      const s = await (await node.db.tenant('t')).querier().select([new Matcher('=', '__name__', name), new Matcher('=', 'i', i)], { start: -Infinity, end: Infinity });
+      const s = await (
+        await node.db.tenant('t')
+      )
+        .querier()
+        .select([new Matcher('=', '__name__', name), new Matcher('=', 'i', i)], { start: -Infinity, end: Infinity });
       if (s.length > 0) n++;
     }
     return n;
@@ -83,7 +153,11 @@ async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
   return { down, replicate, replicateV2, metadataHolders, metricOwners, copies, onQuorum, close };
 }
 
-const sample = (name: string, i: string, t = NOW): SeriesToWrite => ({ labels: Labels.fromObject({ __name__: name, i }), timestamps: [t], values: [1] });
+const sample = (name: string, i: string, t = NOW): SeriesToWrite => ({
+  labels: Labels.fromObject({ __name__: name, i }),
+  timestamps: [t],
+  values: [1],
+});
 
 describe.each([
   ['every endpoint owns everything (3 endpoints, RF 3)', ['a:1', 'b:1', 'c:1']],
@@ -106,7 +180,10 @@ describe.each([
     const future = await c.replicate([sample('one_down', 'future', NOW + 3600_000)]);
     expect(future.status).toBe(400);
     expect(future.error?.detail).toMatch(/too far in the future.*i="future"/);
-    const mixed = await c.replicate([...Array.from({ length: 20 }, (_, i) => sample('one_down_mixed', String(i))), sample('one_down_mixed', 'future', NOW + 3600_000)]);
+    const mixed = await c.replicate([
+      ...Array.from({ length: 20 }, (_, i) => sample('one_down_mixed', String(i))),
+      sample('one_down_mixed', 'future', NOW + 3600_000),
+    ]);
     expect(mixed.status).toBe(400);
     for (let i = 0; i < 20; i++) expect(await c.copies('one_down_mixed', String(i))).toBeGreaterThanOrEqual(2);
   });
@@ -125,7 +202,11 @@ describe('replicate: the series limit counts a series once per ring, not RF time
     ['3 endpoints, RF 3', 3],
     ['6 endpoints, RF 3', 6],
   ])('%s: a global limit of 100 admits about 100 series', async (_name, size) => {
-    const c = await cluster(Array.from({ length: size }, (_, k) => `r${k}:1`), 3, 100);
+    const c = await cluster(
+      Array.from({ length: size }, (_, k) => `r${k}:1`),
+      3,
+      100,
+    );
     try {
       // In batches, as a sender would: each receiver's head takes series until its share is full.
       for (let b = 0; b < 10; b++) await c.replicate(Array.from({ length: 30 }, (_, i) => sample('limited', String(b * 30 + i))));
@@ -155,7 +236,11 @@ describe('replicate: metadata follows its metric to RF replicas in a ring larger
 
   test('2.0 series metadata, metadata-only series included, reach at least RF receivers', async () => {
     const names = Array.from({ length: 12 }, (_, i) => `md_v2_${i}`);
-    const series: SeriesToWriteV2[] = names.map((n, i) => ({ ...sample(n, '0'), ...(i % 2 ? { timestamps: [], values: [] } : {}), metadata: { type: 'counter', help: `help of ${n}`, unit: 'seconds' } }));
+    const series: SeriesToWriteV2[] = names.map((n, i) => ({
+      ...sample(n, '0'),
+      ...(i % 2 ? { timestamps: [], values: [] } : {}),
+      metadata: { type: 'counter', help: `help of ${n}`, unit: 'seconds' },
+    }));
     expect((await c.replicateV2(series)).status).toBe(204);
     for (const n of names) {
       expect(c.metricOwners(n).length).toBe(3);

@@ -30,7 +30,12 @@ function reject(id: ErrorId, msg: string, pairs: readonly string[], hint?: keyof
 export function validateSeries(pairs: readonly string[], limits: TenantLimits, requireSorted: boolean): Labels | StrataError {
   const n = pairs.length / 2;
   if (n > limits.maxLabelNamesPerSeries) {
-    return reject('max-label-names-per-series', `received a series whose number of labels exceeds the limit (actual: ${n}, limit: ${limits.maxLabelNamesPerSeries})`, pairs, 'maxLabelNamesPerSeries');
+    return reject(
+      'max-label-names-per-series',
+      `received a series whose number of labels exceeds the limit (actual: ${n}, limit: ${limits.maxLabelNamesPerSeries})`,
+      pairs,
+      'maxLabelNamesPerSeries',
+    );
   }
   let name = '';
   let sorted = true;
@@ -40,10 +45,20 @@ export function validateSeries(pairs: readonly string[], limits: TenantLimits, r
     const lv = pairs[i + 1];
     if (ln === '') return reject('invalid-label-name', 'received a series with an empty label name', pairs);
     if (ln.length > limits.maxLabelNameLength) {
-      return reject('label-name-too-long', `received a series whose label name length exceeds the limit (actual: ${ln.length}, limit: ${limits.maxLabelNameLength}) label: '${ln.slice(0, 64)}'`, pairs, 'maxLabelNameLength');
+      return reject(
+        'label-name-too-long',
+        `received a series whose label name length exceeds the limit (actual: ${ln.length}, limit: ${limits.maxLabelNameLength}) label: '${ln.slice(0, 64)}'`,
+        pairs,
+        'maxLabelNameLength',
+      );
     }
     if (lv.length > limits.maxLabelValueLength) {
-      return reject('label-value-too-long', `received a series whose label value length exceeds the limit (actual: ${lv.length}, limit: ${limits.maxLabelValueLength}) label: '${ln}'`, pairs, 'maxLabelValueLength');
+      return reject(
+        'label-value-too-long',
+        `received a series whose label value length exceeds the limit (actual: ${lv.length}, limit: ${limits.maxLabelValueLength}) label: '${ln}'`,
+        pairs,
+        'maxLabelValueLength',
+      );
     }
     if (i > 0) {
       const prev = pairs[i - 2];
@@ -55,10 +70,12 @@ export function validateSeries(pairs: readonly string[], limits: TenantLimits, r
   }
   if (name === '') return reject('missing-metric-name', 'received a series without a metric name', pairs);
   if (!sorted) {
-    if (requireSorted) return reject('labels-not-sorted', 'received a series whose labels are not sorted by name, as remote-write 2.0 requires', pairs);
+    if (requireSorted)
+      return reject('labels-not-sorted', 'received a series whose labels are not sorted by name, as remote-write 2.0 requires', pairs);
     // 1.0 senders usually sort, but the spec only says SHOULD: sort here, and catch duplicates the order hid.
     const labels = Labels.fromPairs(pairs as string[]);
-    if (labels.size + countEmpty(pairs) !== n) return reject('duplicate-label-names', 'received a series with duplicate label names', pairs);
+    if (labels.size + countEmpty(pairs) !== n)
+      return reject('duplicate-label-names', 'received a series with duplicate label names', pairs);
     return labels;
   }
   return hasEmpty ? Labels.fromPairs(pairs as string[]) : Labels.fromSortedPairs(pairs);

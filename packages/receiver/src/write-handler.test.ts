@@ -35,7 +35,13 @@ const NOW = Date.UTC(2026, 0, 1);
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-async function start(cfg: Partial<WriteHandlerConfig> = {}, limits: Partial<TenantLimits> = {}, overridesFile?: string, memory?: MemoryBudget, logger?: Logger): Promise<Server> {
+async function start(
+  cfg: Partial<WriteHandlerConfig> = {},
+  limits: Partial<TenantLimits> = {},
+  overridesFile?: string,
+  memory?: MemoryBudget,
+  logger?: Logger,
+): Promise<Server> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-recv-'));
   dirs.push(dir);
   const db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 30 * 60_000, samplesPerChunk: 120, maxSeries: 0 } });
@@ -86,11 +92,15 @@ interface Reply {
 
 function send(url: string, body: Buffer, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', ...headers } }, (res) => {
-      let b = '';
-      res.on('data', (c) => (b += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: b, headers: res.headers }));
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', ...headers } },
+      (res) => {
+        let b = '';
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: b, headers: res.headers }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -119,7 +129,19 @@ describe('remote-write handler', () => {
   beforeAll(async () => {
     s = await start({}, { maxLabelNamesPerSeries: 5, maxLabelNameLength: 20, maxLabelValueLength: 30 });
     // earlier data that every bad request below must leave intact
-    expect((await send(s.url, v1(ts({ __name__: 'earlier' }, [[NOW - 5000, 1], [NOW - 4000, 2]])))).status).toBe(204);
+    expect(
+      (
+        await send(
+          s.url,
+          v1(
+            ts({ __name__: 'earlier' }, [
+              [NOW - 5000, 1],
+              [NOW - 4000, 2],
+            ]),
+          ),
+        )
+      ).status,
+    ).toBe(204);
   });
   afterAll(() => s.close());
 
@@ -128,26 +150,68 @@ describe('remote-write handler', () => {
   test.each<[string, number, () => Buffer, Record<string, string>, string]>([
     ['valid 1.0', 204, () => v1(ts({ __name__: 'ok', a: 'b' })), {}, ''],
     ['missing metric name', 400, () => v1(ts({ job: 'x' })), {}, 'err-strata-missing-metric-name'],
-    ['too many labels', 400, () => v1(ts({ __name__: 'm', a: '1', b: '1', c: '1', d: '1', e: '1' })), {}, 'err-strata-max-label-names-per-series'],
+    [
+      'too many labels',
+      400,
+      () => v1(ts({ __name__: 'm', a: '1', b: '1', c: '1', d: '1', e: '1' })),
+      {},
+      'err-strata-max-label-names-per-series',
+    ],
     ['label name too long', 400, () => v1(ts({ __name__: 'm', [longName]: 'x' })), {}, 'err-strata-label-name-too-long'],
     ['label value too long', 400, () => v1(ts({ __name__: 'm', a: 'v'.repeat(31) })), {}, 'err-strata-label-value-too-long'],
     ['duplicate label names', 400, () => rawV1(['__name__', 'm', 'a', '1', 'a', '2']), {}, 'err-strata-duplicate-label-names'],
     ['empty label name', 400, () => rawV1(['', 'x', '__name__', 'm']), {}, 'err-strata-invalid-label-name'],
     ['too far in future', 400, () => v1(ts({ __name__: 'm' }, [[NOW + 11 * 60_000, 1]])), {}, 'err-strata-sample-too-far-in-future'],
-    ['wrong content type', 415, () => v1(ts({ __name__: 'm' })), { 'Content-Type': 'application/json' }, 'err-strata-unsupported-content-type'],
-    ['unknown proto', 415, () => v1(ts({ __name__: 'm' })), { 'Content-Type': 'application/x-protobuf;proto=foo.Bar' }, 'err-strata-unsupported-content-type'],
+    [
+      'wrong content type',
+      415,
+      () => v1(ts({ __name__: 'm' })),
+      { 'Content-Type': 'application/json' },
+      'err-strata-unsupported-content-type',
+    ],
+    [
+      'unknown proto',
+      415,
+      () => v1(ts({ __name__: 'm' })),
+      { 'Content-Type': 'application/x-protobuf;proto=foo.Bar' },
+      'err-strata-unsupported-content-type',
+    ],
     ['not snappy', 415, () => v1(ts({ __name__: 'm' })), { 'Content-Encoding': 'gzip' }, 'err-strata-unsupported-content-encoding'],
-    ['random bytes', 400, () => Buffer.from(Array.from({ length: 500 }, (_, i) => (i * 7919) % 256)), {}, 'err-strata-invalid-request-body'],
+    [
+      'random bytes',
+      400,
+      () => Buffer.from(Array.from({ length: 500 }, (_, i) => (i * 7919) % 256)),
+      {},
+      'err-strata-invalid-request-body',
+    ],
     ['truncated snappy', 400, () => v1(ts({ __name__: 'm', a: 'x' })).subarray(0, 20), {}, 'err-strata-invalid-request-body'],
-    ['truncated protobuf', 400, () => snappyEncode(encodeWriteRequestV1([ts({ __name__: 'm', a: 'xyz' })]).subarray(0, 15)), {}, 'err-strata-invalid-request-body'],
+    [
+      'truncated protobuf',
+      400,
+      () => snappyEncode(encodeWriteRequestV1([ts({ __name__: 'm', a: 'xyz' })]).subarray(0, 15)),
+      {},
+      'err-strata-invalid-request-body',
+    ],
     ['oversized body', 413, () => Buffer.alloc(1024 * 1024 + 1), {}, 'err-strata-request-too-large'],
-    ['10k labels in one series', 400, () => v1(ts(Object.fromEntries([['__name__', 'm'], ...Array.from({ length: 10_000 }, (_, i) => [`l${i}`, 'v'])]))), {}, 'err-strata-max-label-names-per-series'],
-    ['invalid UTF-8', 400, () => {
-      const b = encodeWriteRequestV1([ts({ __name__: 'm', a: 'é' })]);
-      const i = b.indexOf(Buffer.from('é'));
-      b[i + 1] = 0x41;
-      return snappyEncode(b);
-    }, {}, 'err-strata-invalid-label-value'],
+    [
+      '10k labels in one series',
+      400,
+      () => v1(ts(Object.fromEntries([['__name__', 'm'], ...Array.from({ length: 10_000 }, (_, i) => [`l${i}`, 'v'])]))),
+      {},
+      'err-strata-max-label-names-per-series',
+    ],
+    [
+      'invalid UTF-8',
+      400,
+      () => {
+        const b = encodeWriteRequestV1([ts({ __name__: 'm', a: 'é' })]);
+        const i = b.indexOf(Buffer.from('é'));
+        b[i + 1] = 0x41;
+        return snappyEncode(b);
+      },
+      {},
+      'err-strata-invalid-label-value',
+    ],
   ])('%s -> %d', async (_name, status, body, headers, id) => {
     const r = await send(s.url, body(), headers);
     expect(r.status).toBe(status);
@@ -159,7 +223,7 @@ describe('remote-write handler', () => {
   test('a bad series does not stop the good ones of the same request', async () => {
     const r = await send(s.url, v1(ts({ __name__: 'good1' }), ts({ job: 'no-name' }), ts({ __name__: 'good2' })));
     expect(r.status).toBe(400);
-    expect(r.body).toContain("series: '{job=\"no-name\"}'");
+    expect(r.body).toContain('series: \'{job="no-name"}\'');
     expect(await count(s.db, 'good1')).toBe(1);
     expect(await count(s.db, 'good2')).toBe(1);
     const metrics = await s.registry.getSingleMetricAsString('strata_discarded_samples_total');
@@ -184,7 +248,14 @@ describe('remote-write handler', () => {
   });
 
   test('remote-write 2.0: 204 with written-count headers; unsorted labels rejected', async () => {
-    const body = snappyEncode(encodeWriteRequestV2([ts({ __name__: 'v2m', a: 'b' }, [[NOW - 10, 1], [NOW - 5, 2]])]));
+    const body = snappyEncode(
+      encodeWriteRequestV2([
+        ts({ __name__: 'v2m', a: 'b' }, [
+          [NOW - 10, 1],
+          [NOW - 5, 2],
+        ]),
+      ]),
+    );
     const r = await send(s.url, body, { 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request' });
     expect(r.status).toBe(204);
     expect(r.headers['x-prometheus-remote-write-samples-written']).toBe('2');
@@ -198,8 +269,13 @@ describe('remote-write handler', () => {
   });
 
   test('metadata from 1.0 and 2.0 is kept for /api/v1/metadata', async () => {
-    await send(s.url, snappyEncode(encodeWriteRequestV1([], [{ metricFamilyName: 'http_requests_total', type: 'counter', help: 'Requests.', unit: '' }])));
-    expect(s.metadata.metadata('anonymous', undefined, -1, -1).http_requests_total).toEqual([{ type: 'counter', help: 'Requests.', unit: '' }]);
+    await send(
+      s.url,
+      snappyEncode(encodeWriteRequestV1([], [{ metricFamilyName: 'http_requests_total', type: 'counter', help: 'Requests.', unit: '' }])),
+    );
+    expect(s.metadata.metadata('anonymous', undefined, -1, -1).http_requests_total).toEqual([
+      { type: 'counter', help: 'Requests.', unit: '' },
+    ]);
   });
 });
 
@@ -278,7 +354,13 @@ describe('limits and overload', () => {
     fs.writeFileSync(file, 'overrides:\n  anonymous:\n    max_label_names_per_series: 2\n');
     // The reloads' log lines show that the watcher did read each edit (a bad one included).
     const logged: string[] = [];
-    const s = await start({}, {}, file, undefined, pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line).msg) }));
+    const s = await start(
+      {},
+      {},
+      file,
+      undefined,
+      pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line).msg) }),
+    );
     const until = async (what: string, done: () => boolean) => {
       for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
       if (!done()) throw new Error(`timed out waiting for ${what}`);

@@ -11,7 +11,16 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { StrataError, toStrataError } from '@strata/model';
 import type { TenantStorage } from '@strata/tsdb';
-import { decodeSeriesSelection, decodeWriteRequestV1, decodeWriteRequestV2, encodeSeriesSelection, MAX_SELECTABLE_SERIES, SERIES_SELECTION_HEADER, snappyDecode, type WriteBatch } from '@strata/remote';
+import {
+  decodeSeriesSelection,
+  decodeWriteRequestV1,
+  decodeWriteRequestV2,
+  encodeSeriesSelection,
+  MAX_SELECTABLE_SERIES,
+  SERIES_SELECTION_HEADER,
+  snappyDecode,
+  type WriteBatch,
+} from '@strata/remote';
 import type { Limits } from './limits.js';
 import { IngestionRate } from './ingestion-rate.js';
 import { MetadataStore } from './metadata-store.js';
@@ -63,8 +72,19 @@ interface Metrics {
 
 function metrics(registry: Registry): Metrics {
   return {
-    requests: new Counter({ name: 'strata_received_requests_total', help: 'Remote-write requests by protocol version and status code.', labelNames: ['version', 'code'], registers: [registry] }),
-    duration: new Histogram({ name: 'strata_remote_write_duration_seconds', help: 'Time to accept a remote-write request, WAL fsync included.', labelNames: ['version'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+    requests: new Counter({
+      name: 'strata_received_requests_total',
+      help: 'Remote-write requests by protocol version and status code.',
+      labelNames: ['version', 'code'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'strata_remote_write_duration_seconds',
+      help: 'Time to accept a remote-write request, WAL fsync included.',
+      labelNames: ['version'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
   };
 }
 
@@ -73,7 +93,13 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
   const m = metrics(opts.registry);
   const checkInternalHeaders = internalHeaderGuard(opts.registry, opts.forwardAuth);
   const rate = new IngestionRate({ limits: opts.limits, status: cfg.ingestionRateLimitStatus });
-  const gates = new OverloadGates({ maxInflightBytes: cfg.maxInflightBytes, diskMinFreeBytes: cfg.diskMinFreeBytes, storagePath: cfg.storagePath, memory: opts.memory, registry: opts.registry });
+  const gates = new OverloadGates({
+    maxInflightBytes: cfg.maxInflightBytes,
+    diskMinFreeBytes: cfg.diskMinFreeBytes,
+    storagePath: cfg.storagePath,
+    memory: opts.memory,
+    registry: opts.registry,
+  });
   const d = opts.distributor;
   const writer = new Writer({
     storage: opts.storage,
@@ -123,7 +149,10 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       else chargeRate(tenant, batch);
       let result: WriteResult;
       if (opts.distributor && !forwarded) {
-        const r = await opts.distributor.replicate({ tenant, batch, v2, original: { body, contentType: String(req.headers['content-type']) } }, writer);
+        const r = await opts.distributor.replicate(
+          { tenant, batch, v2, original: { body, contentType: String(req.headers['content-type']) } },
+          writer,
+        );
         if (r.error) throw r.error;
         result = r.written!;
       } else result = await writer.write(tenant, batch, v2);
@@ -133,7 +162,10 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       const err = toStrataError(e);
       // Overload (503) is answered and counted, not logged: it comes in floods exactly when busiest.
       if (err.id === 'internal' || (err.status >= 500 && err.status !== 503)) opts.logger?.error({ err: e }, 'remote-write failed');
-      res.writeHead(err.status, { 'Content-Type': 'text/plain; charset=utf-8', ...(err.retryAfter ? { 'Retry-After': String(err.retryAfter) } : {}) });
+      res.writeHead(err.status, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        ...(err.retryAfter ? { 'Retry-After': String(err.retryAfter) } : {}),
+      });
       res.end(err.detail + '\n');
       m.requests.inc({ version, code: String(err.status) });
     } finally {
@@ -150,7 +182,11 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       const selection = part.selection === undefined ? undefined : decodeSeriesSelection(part.selection);
       const batch = v2 ? decodeWriteRequestV2(raw, selection) : decodeWriteRequestV1(raw, selection);
       const r = await writer.write(tenant, batch, v2);
-      return { status: r.firstError?.status ?? 204, message: r.firstError?.detail ?? '', rejected: rejectedSelection(r, batch.series.length) };
+      return {
+        status: r.firstError?.status ?? 204,
+        message: r.firstError?.detail ?? '',
+        rejected: rejectedSelection(r, batch.series.length),
+      };
     } catch (e) {
       const err = toStrataError(e);
       if (err.id === 'internal' || (err.status >= 500 && err.status !== 503)) opts.logger?.error({ err: e }, 'forwarded write failed');
@@ -194,7 +230,10 @@ function rejectedSelection(r: WriteResult, total: number): string | undefined {
 }
 
 function tooLarge(size: number, limit: number): StrataError {
-  return new StrataError('request-too-large', `the request body of ${size} bytes exceeds the limit of ${limit} bytes (--receiver.max-request-bytes); split the request (Prometheus: lower queue_config.max_samples_per_send)`);
+  return new StrataError(
+    'request-too-large',
+    `the request body of ${size} bytes exceeds the limit of ${limit} bytes (--receiver.max-request-bytes); split the request (Prometheus: lower queue_config.max_samples_per_send)`,
+  );
 }
 
 /** Content negotiation as the remote-write specs define it; returns '1.0' or '2.0'. */
@@ -202,7 +241,10 @@ export function protocolVersion(req: IncomingMessage): '1.0' | '2.0' {
   const version = remoteWriteVersion((req.headers['content-type'] ?? '').toString());
   const enc = (req.headers['content-encoding'] ?? '').toString().toLowerCase();
   if (enc !== 'snappy') {
-    throw new StrataError('unsupported-content-encoding', `unsupported Content-Encoding ${JSON.stringify(enc)}; remote-write bodies must be snappy-compressed`);
+    throw new StrataError(
+      'unsupported-content-encoding',
+      `unsupported Content-Encoding ${JSON.stringify(enc)}; remote-write bodies must be snappy-compressed`,
+    );
   }
   return version;
 }
@@ -211,7 +253,10 @@ export function protocolVersion(req: IncomingMessage): '1.0' | '2.0' {
 function remoteWriteVersion(ctype: string): '1.0' | '2.0' {
   const [media, ...params] = ctype.split(';').map((p) => p.trim());
   if (media.toLowerCase() !== 'application/x-protobuf') {
-    throw new StrataError('unsupported-content-type', `unsupported Content-Type ${JSON.stringify(ctype)}; remote-write needs application/x-protobuf`);
+    throw new StrataError(
+      'unsupported-content-type',
+      `unsupported Content-Type ${JSON.stringify(ctype)}; remote-write needs application/x-protobuf`,
+    );
   }
   let proto = PROTO_V1;
   for (const p of params) {
@@ -220,7 +265,10 @@ function remoteWriteVersion(ctype: string): '1.0' | '2.0' {
   }
   if (proto === PROTO_V1) return '1.0';
   if (proto === PROTO_V2) return '2.0';
-  throw new StrataError('unsupported-content-type', `unsupported remote-write message ${JSON.stringify(proto)}; this receiver accepts ${PROTO_V1} and ${PROTO_V2}`);
+  throw new StrataError(
+    'unsupported-content-type',
+    `unsupported remote-write message ${JSON.stringify(proto)}; this receiver accepts ${PROTO_V1} and ${PROTO_V2}`,
+  );
 }
 
 async function readLimited(req: IncomingMessage, limit: number, onExtra: (bytes: number) => void, reserved: number): Promise<Buffer> {

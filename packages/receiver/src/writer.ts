@@ -61,8 +61,18 @@ export class Writer {
 
   constructor(private readonly opts: WriterOptions) {
     this.now = opts.now ?? Date.now;
-    this.received = new Counter({ name: 'strata_received_samples_total', help: 'Samples accepted into the head, by tenant.', labelNames: ['tenant'], registers: [opts.registry] });
-    this.discarded = new Counter({ name: 'strata_discarded_samples_total', help: 'Samples rejected, by reason (error ID) and tenant.', labelNames: ['reason', 'tenant'], registers: [opts.registry] });
+    this.received = new Counter({
+      name: 'strata_received_samples_total',
+      help: 'Samples accepted into the head, by tenant.',
+      labelNames: ['tenant'],
+      registers: [opts.registry],
+    });
+    this.discarded = new Counter({
+      name: 'strata_discarded_samples_total',
+      help: 'Samples rejected, by reason (error ID) and tenant.',
+      labelNames: ['reason', 'tenant'],
+      registers: [opts.registry],
+    });
   }
 
   /** The limits a tenant's series are validated against. */
@@ -91,7 +101,8 @@ export class Writer {
       const s = batch.series[k];
       histograms += s.histograms;
       exemplars += s.exemplars;
-      if (s.histograms > 0) errors.add(k, 'unsupported-sample-type', s.histograms, () => unsupported(batch.labelsOf(s), 'native histogram samples'));
+      if (s.histograms > 0)
+        errors.add(k, 'unsupported-sample-type', s.histograms, () => unsupported(batch.labelsOf(s), 'native histogram samples'));
       if (s.exemplars > 0) errors.add(k, 'unsupported-sample-type', s.exemplars, () => unsupported(batch.labelsOf(s), 'exemplars'));
       const nSamples = s.sampleEnd - s.sampleStart;
       if (s.metadata && (s.metadata.type !== 'unknown' || s.metadata.help !== '' || s.metadata.unit !== '')) {
@@ -120,24 +131,58 @@ export class Writer {
         ref = app.ref(labels, wired ? s.labelsHash : undefined);
       }
       if (ref === SERIES_LIMIT_REACHED) {
-        errors.add(k, 'max-series-per-tenant', nSamples, () =>
-          new StrataError('max-series-per-tenant', `per-tenant series limit of ${limits.maxGlobalSeriesPerUser} exceeded${maxSeries !== limits.maxGlobalSeriesPerUser ? ` (${maxSeries} on this receiver, its share of the ring)` : ''}; the series was not created: '${describeSeries(batch.labelsOf(s))}'. ${limitHint('maxGlobalSeriesPerUser')}`),
+        errors.add(
+          k,
+          'max-series-per-tenant',
+          nSamples,
+          () =>
+            new StrataError(
+              'max-series-per-tenant',
+              `per-tenant series limit of ${limits.maxGlobalSeriesPerUser} exceeded${maxSeries !== limits.maxGlobalSeriesPerUser ? ` (${maxSeries} on this receiver, its share of the ring)` : ''}; the series was not created: '${describeSeries(batch.labelsOf(s))}'. ${limitHint('maxGlobalSeriesPerUser')}`,
+            ),
         );
         continue;
       }
       for (let i = s.sampleStart; i < s.sampleEnd; i++) {
         const t = batch.timestamps[i];
         if (t > maxT) {
-          errors.add(k, 'sample-too-far-in-future', 1, () => new StrataError('sample-too-far-in-future', `received a sample whose timestamp is too far in the future (timestamp: ${new Date(t).toISOString()}, more than --receiver.creation-grace-period = ${creationGracePeriodMs / 1000}s ahead of now) series: '${describeSeries(batch.labelsOf(s))}'`));
+          errors.add(
+            k,
+            'sample-too-far-in-future',
+            1,
+            () =>
+              new StrataError(
+                'sample-too-far-in-future',
+                `received a sample whose timestamp is too far in the future (timestamp: ${new Date(t).toISOString()}, more than --receiver.creation-grace-period = ${creationGracePeriodMs / 1000}s ahead of now) series: '${describeSeries(batch.labelsOf(s))}'`,
+              ),
+          );
           continue;
         }
         const st = app.append(ref, t, batch.values[i]);
         if (st === AppendStatus.OK) accepted++;
         else if (st === AppendStatus.DUPLICATE_IDENTICAL) accepted++;
         else if (st === AppendStatus.TOO_OLD) {
-          errors.add(k, 'sample-too-old', 1, () => new StrataError('sample-too-old', `received a sample whose timestamp is too old for the head and outside the out-of-order window (timestamp: ${new Date(t).toISOString()}); configure --receiver.out-of-order-window to accept older samples series: '${describeSeries(batch.labelsOf(s))}'`));
+          errors.add(
+            k,
+            'sample-too-old',
+            1,
+            () =>
+              new StrataError(
+                'sample-too-old',
+                `received a sample whose timestamp is too old for the head and outside the out-of-order window (timestamp: ${new Date(t).toISOString()}); configure --receiver.out-of-order-window to accept older samples series: '${describeSeries(batch.labelsOf(s))}'`,
+              ),
+          );
         } else {
-          errors.add(k, 'sample-duplicate-timestamp', 1, () => new StrataError('sample-duplicate-timestamp', `received a sample with the same timestamp as an existing sample but a different value (timestamp: ${new Date(t).toISOString()}) series: '${describeSeries(batch.labelsOf(s))}'`));
+          errors.add(
+            k,
+            'sample-duplicate-timestamp',
+            1,
+            () =>
+              new StrataError(
+                'sample-duplicate-timestamp',
+                `received a sample with the same timestamp as an existing sample but a different value (timestamp: ${new Date(t).toISOString()}) series: '${describeSeries(batch.labelsOf(s))}'`,
+              ),
+          );
         }
       }
     }
@@ -147,7 +192,13 @@ export class Writer {
     await app.commit();
     this.received.inc({ tenant }, accepted);
     for (const [reason, n] of errors.discarded) this.discarded.inc({ reason, tenant }, n);
-    return { samplesWritten: accepted, histogramsRejected: histograms, exemplarsRejected: exemplars, firstError: errors.first, rejected: errors.rejected };
+    return {
+      samplesWritten: accepted,
+      histogramsRejected: histograms,
+      exemplarsRejected: exemplars,
+      firstError: errors.first,
+      rejected: errors.rejected,
+    };
   }
 }
 
@@ -158,7 +209,10 @@ export function localSeriesLimit(global: number, share: number): number {
 }
 
 function unsupported(pairs: readonly string[], what: string): StrataError {
-  return new StrataError('unsupported-sample-type', `${what} are not stored yet and were rejected; float samples of the same request were written. series: '${describeSeries(pairs)}'`);
+  return new StrataError(
+    'unsupported-sample-type',
+    `${what} are not stored yet and were rejected; float samples of the same request were written. series: '${describeSeries(pairs)}'`,
+  );
 }
 
 function metricNameOf(pairs: readonly string[]): string {

@@ -3,5 +3,22 @@ export { WriteBatch, metricTypeToProto, type MetadataRecord } from './write-batc
 export { decodeWriteRequestV1, encodeWriteRequestV1, wireLabelsEqual, type MetadataToWrite, type SeriesToWrite } from './write-v1.js';
 export { decodeWriteRequestV2, encodeWriteRequestV2, type SeriesToWriteV2 } from './write-v2.js';
 export { snappyDecode, snappyEncode } from './snappy.js';
-export { RESPONSE_SAMPLES, RESPONSE_STREAMED_XOR_CHUNKS, decodeChunkedFrames, decodeReadRequest, decodeReadResponse, encodeChunkedFrame, encodeReadRequest, encodeReadResponse, type ChunkToSend, type SeriesSamples } from './read.js';
-export { MAX_SELECTABLE_SERIES, SERIES_SELECTION_HEADER, decodeSeriesSelection, encodeSeriesSelection, isSelected } from './series-selection.js';
+export {
+  RESPONSE_SAMPLES,
+  RESPONSE_STREAMED_XOR_CHUNKS,
+  decodeChunkedFrames,
+  decodeReadRequest,
+  decodeReadResponse,
+  encodeChunkedFrame,
+  encodeReadRequest,
+  encodeReadResponse,
+  type ChunkToSend,
+  type SeriesSamples,
+} from './read.js';
+export {
+  MAX_SELECTABLE_SERIES,
+  SERIES_SELECTION_HEADER,
+  decodeSeriesSelection,
+  encodeSeriesSelection,
+  isSelected,
+} from './series-selection.js';

@@ -52,7 +52,12 @@ const scalarField: fc.Arbitrary<Field> = fc.oneof(
   fc.record({ field: fieldNumber, wire: fc.constant(WIRE_FIXED32), bits: fc.nat({ max: 0xffffffff }) }),
   fc.record({ field: fieldNumber, wire: fc.constant(WIRE_LEN), bytes: fc.uint8Array({ maxLength: 200 }) }),
 );
-const nestedField: fc.Arbitrary<Field> = fc.record({ field: fieldNumber, wire: fc.constant(WIRE_LEN), bytes: fc.constant(new Uint8Array(0)), nested: fc.array(scalarField, { maxLength: 6 }) });
+const nestedField: fc.Arbitrary<Field> = fc.record({
+  field: fieldNumber,
+  wire: fc.constant(WIRE_LEN),
+  bytes: fc.constant(new Uint8Array(0)),
+  nested: fc.array(scalarField, { maxLength: 6 }),
+});
 const fields = fc.array(fc.oneof(scalarField, nestedField), { maxLength: 12 });
 
 /** Reads a field's value with the accessor its wire type calls for and checks it. */
@@ -109,29 +114,34 @@ describe('PbReader field iterator', () => {
 
   test('a message cut anywhere inside a field is a StrataError, never a read past the end', () => {
     fc.assert(
-      fc.property(fields.filter((f) => f.length > 0), fc.nat(), fc.boolean(), (want, cutAt, read) => {
-        const full = encode(want);
-        const boundaries = new Set<number>([0]);
-        let at = 0;
-        for (const f of want) boundaries.add((at += encode([f]).length));
-        const cut = cutAt % full.length;
-        const r = new PbReader(Buffer.from(full.subarray(0, cut)));
-        const walk = (): void => {
-          for (let i = 0; r.nextField(); i++) if (read) readAndCheck(r, want[i]);
-        };
-        if (boundaries.has(cut)) walk();
-        else {
-          let err: unknown;
-          try {
-            walk();
-          } catch (e) {
-            err = e;
+      fc.property(
+        fields.filter((f) => f.length > 0),
+        fc.nat(),
+        fc.boolean(),
+        (want, cutAt, read) => {
+          const full = encode(want);
+          const boundaries = new Set<number>([0]);
+          let at = 0;
+          for (const f of want) boundaries.add((at += encode([f]).length));
+          const cut = cutAt % full.length;
+          const r = new PbReader(Buffer.from(full.subarray(0, cut)));
+          const walk = (): void => {
+            for (let i = 0; r.nextField(); i++) if (read) readAndCheck(r, want[i]);
+          };
+          if (boundaries.has(cut)) walk();
+          else {
+            let err: unknown;
+            try {
+              walk();
+            } catch (e) {
+              err = e;
+            }
+            // Read or skipped, the cut field's tag, value or length runs past the end.
+            expect(err).toBeInstanceOf(StrataError);
+            expect((err as StrataError).id).toBe('invalid-request-body');
           }
-          // Read or skipped, the cut field's tag, value or length runs past the end.
-          expect(err).toBeInstanceOf(StrataError);
-          expect((err as StrataError).id).toBe('invalid-request-body');
-        }
-      }),
+        },
+      ),
     );
   });
 

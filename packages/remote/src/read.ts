@@ -152,13 +152,27 @@ function decodeHints(r: PbReader): ReadHints {
     const varint = r.wire === WIRE_VARINT;
     const len = r.wire === WIRE_LEN;
     switch (r.field) {
-      case 1: if (varint) h.stepMs = r.int64(); break;
-      case 2: if (len) h.func = r.string(); break;
-      case 3: if (varint) h.startMs = r.int64(); break;
-      case 4: if (varint) h.endMs = r.int64(); break;
-      case 5: if (len) h.grouping.push(r.string()); break;
-      case 6: if (varint) h.by = r.varint() !== 0; break;
-      case 7: if (varint) h.rangeMs = r.int64(); break;
+      case 1:
+        if (varint) h.stepMs = r.int64();
+        break;
+      case 2:
+        if (len) h.func = r.string();
+        break;
+      case 3:
+        if (varint) h.startMs = r.int64();
+        break;
+      case 4:
+        if (varint) h.endMs = r.int64();
+        break;
+      case 5:
+        if (len) h.grouping.push(r.string());
+        break;
+      case 6:
+        if (varint) h.by = r.varint() !== 0;
+        break;
+      case 7:
+        if (varint) h.rangeMs = r.int64();
+        break;
     }
   }
   return h;

@@ -34,6 +34,8 @@ describe('series selection', () => {
     const body = encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'a' }), timestamps: [1], values: [1] }]);
     const sel = decodeSeriesSelection(encodeSeriesSelection([0], 2));
     expect(() => decodeWriteRequestV1(body, sel)).toThrow(/selects among 2 series but the body has 1/);
-    expect(() => decodeWriteRequestV2(encodeWriteRequestV2([{ labels: Labels.fromObject({ __name__: 'a' }), timestamps: [1], values: [1] }]), sel)).toThrow(StrataError);
+    expect(() =>
+      decodeWriteRequestV2(encodeWriteRequestV2([{ labels: Labels.fromObject({ __name__: 'a' }), timestamps: [1], values: [1] }]), sel),
+    ).toThrow(StrataError);
   });
 });

@@ -40,5 +40,6 @@ export function isSelected(sel: SeriesSelection, i: number): boolean {
 
 /** A body's series count must be the one the selection was made for. */
 export function checkSelectionTotal(sel: SeriesSelection, seen: number): void {
-  if (seen !== sel.total) throw new StrataError('invalid-request-body', `${SERIES_SELECTION_HEADER} selects among ${sel.total} series but the body has ${seen}`);
+  if (seen !== sel.total)
+    throw new StrataError('invalid-request-body', `${SERIES_SELECTION_HEADER} selects among ${sel.total} series but the body has ${seen}`);
 }

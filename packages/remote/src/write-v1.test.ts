@@ -5,7 +5,11 @@ import { expectBatchOf, failsOnlyWith, seriesArb } from '../test/write-fixtures.
 
 describe('remote-write 1.0', () => {
   test('encode → decode round trip (property)', () => {
-    fc.assert(fc.property(fc.array(seriesArb, { maxLength: 8 }), (series) => expectBatchOf(decodeWriteRequestV1(encodeWriteRequestV1(series)), series)));
+    fc.assert(
+      fc.property(fc.array(seriesArb, { maxLength: 8 }), (series) =>
+        expectBatchOf(decodeWriteRequestV1(encodeWriteRequestV1(series)), series),
+      ),
+    );
   });
 
   test('metadata survives', () => {
@@ -18,7 +22,10 @@ describe('remote-write 1.0', () => {
       const b = decodeWriteRequestV1(body);
       b.series.forEach((s) => b.labelsOf(s));
     };
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => failsOnlyWith(StrataError, () => decodeAll(Buffer.from(bytes)))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => failsOnlyWith(StrataError, () => decodeAll(Buffer.from(bytes)))),
+      { numRuns: 2000 },
+    );
     fc.assert(
       fc.property(fc.array(seriesArb, { minLength: 1, maxLength: 4 }), fc.nat(), (series, cut) => {
         const body = encodeWriteRequestV1(series);
@@ -39,7 +46,9 @@ describe('remote-write 1.0', () => {
   test('wire labels: equal hash and verified equality exactly when the label sets are equal', () => {
     // Half the pairs share their label set (sent with other samples), so the equal case is exercised
     // as often as the different one: two independent random label sets are almost never equal.
-    const pairArb = fc.tuple(seriesArb, seriesArb, fc.boolean()).map(([a, b, sameLabels]) => (sameLabels ? [a, { ...b, labels: Labels.fromPairs([...a.labels.pairs]) }] : [a, b]));
+    const pairArb = fc
+      .tuple(seriesArb, seriesArb, fc.boolean())
+      .map(([a, b, sameLabels]) => (sameLabels ? [a, { ...b, labels: Labels.fromPairs([...a.labels.pairs]) }] : [a, b]));
     let equalPairs = 0;
     fc.assert(
       fc.property(pairArb, ([a, b]) => {

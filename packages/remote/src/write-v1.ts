@@ -62,7 +62,18 @@ function decodeTimeSeries(buf: Buffer, start: number, end: number, batch: WriteB
   // A reader that never leaves this function: once it is optimized, V8 keeps the reader's
   // state in registers instead of on the heap (measured: the shared reader was slower).
   const r = new PbReader(buf, start, end);
-  const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0, labelsStart: -1, labelsEnd: -1, labelsHash: 0, messageStart: -1, messageEnd: -1 };
+  const s: SeriesRecord = {
+    labels: [],
+    sampleStart: batch.numSamples,
+    sampleEnd: batch.numSamples,
+    histograms: 0,
+    exemplars: 0,
+    labelsStart: -1,
+    labelsEnd: -1,
+    labelsHash: 0,
+    messageStart: -1,
+    messageEnd: -1,
+  };
   let labelsFrom = -1;
   let labelsTo = -1;
   let contiguous = true;

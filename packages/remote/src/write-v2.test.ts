@@ -5,16 +5,28 @@ import { expectBatchOf, failsOnlyWith, seriesArb } from '../test/write-fixtures.
 
 describe('remote-write 2.0', () => {
   test('encode → decode round trip (property)', () => {
-    fc.assert(fc.property(fc.array(seriesArb, { maxLength: 8 }), (series) => expectBatchOf(decodeWriteRequestV2(encodeWriteRequestV2(series)), series)));
+    fc.assert(
+      fc.property(fc.array(seriesArb, { maxLength: 8 }), (series) =>
+        expectBatchOf(decodeWriteRequestV2(encodeWriteRequestV2(series)), series),
+      ),
+    );
   });
 
   test('per-series metadata survives', () => {
-    const s = { labels: Labels.fromObject({ __name__: 'x_seconds' }), timestamps: [1], values: [2], metadata: { type: 'counter' as const, help: 'H', unit: 'seconds' } };
+    const s = {
+      labels: Labels.fromObject({ __name__: 'x_seconds' }),
+      timestamps: [1],
+      values: [2],
+      metadata: { type: 'counter' as const, help: 'H', unit: 'seconds' },
+    };
     expect(decodeWriteRequestV2(encodeWriteRequestV2([s])).series[0].metadata).toEqual({ type: 'counter', help: 'H', unit: 'seconds' });
   });
 
   test('random bytes and truncations fail only with StrataError', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => failsOnlyWith(StrataError, () => decodeWriteRequestV2(Buffer.from(bytes)))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => failsOnlyWith(StrataError, () => decodeWriteRequestV2(Buffer.from(bytes)))),
+      { numRuns: 2000 },
+    );
     fc.assert(
       fc.property(fc.array(seriesArb, { minLength: 1, maxLength: 4 }), fc.nat(), (series, cut) => {
         const body = encodeWriteRequestV2(series);

@@ -40,7 +40,10 @@ export function decodeWriteRequestV2(buf: Buffer, selection?: SeriesSelection): 
   const batch = new WriteBatch(Math.max(64, buf.length >>> 4));
   const sym = (ref: number): string => {
     if (ref >= symbols.length) {
-      throw new StrataError('invalid-symbol-reference', `symbol reference ${ref} is out of range (the request has ${symbols.length} symbols)`);
+      throw new StrataError(
+        'invalid-symbol-reference',
+        `symbol reference ${ref} is out of range (the request has ${symbols.length} symbols)`,
+      );
     }
     return symbols[ref];
   };
@@ -65,7 +68,18 @@ export function decodeWriteRequestV2(buf: Buffer, selection?: SeriesSelection): 
 function decodeSeries(buf: Buffer, start: number, end: number, batch: WriteBatch, sym: (ref: number) => string): SeriesRecord {
   // A reader local to this function, as in 1.0's decodeTimeSeries, for the same reason.
   const r = new PbReader(buf, start, end);
-  const s: SeriesRecord = { labels: [], sampleStart: batch.numSamples, sampleEnd: batch.numSamples, histograms: 0, exemplars: 0, labelsStart: -1, labelsEnd: -1, labelsHash: 0, messageStart: -1, messageEnd: -1 };
+  const s: SeriesRecord = {
+    labels: [],
+    sampleStart: batch.numSamples,
+    sampleEnd: batch.numSamples,
+    histograms: 0,
+    exemplars: 0,
+    labelsStart: -1,
+    labelsEnd: -1,
+    labelsHash: 0,
+    messageStart: -1,
+    messageEnd: -1,
+  };
   while (r.nextField()) {
     switch (r.field) {
       case 1:
@@ -144,7 +158,9 @@ export function encodeWriteRequestV2(series: readonly SeriesToWriteV2[]): Buffer
     return i;
   };
   const refs = series.map((s) => s.labels.pairs.map(ref));
-  const meta = series.map((s) => (s.metadata ? { type: metricTypeToProto(s.metadata.type), help: ref(s.metadata.help), unit: ref(s.metadata.unit) } : undefined));
+  const meta = series.map((s) =>
+    s.metadata ? { type: metricTypeToProto(s.metadata.type), help: ref(s.metadata.help), unit: ref(s.metadata.unit) } : undefined,
+  );
   const w = new PbWriter(series.length * 48 + 64);
   for (const s of symbols) {
     // Symbol 0 is the empty string and must be written explicitly to keep indexes aligned.

@@ -4,16 +4,49 @@
  * Every malformed input must end in a StrataError (a 400 or 413), never anything else.
  */
 import { isStrataError } from '@strata/model';
-import { decodeChunkedFrames, decodeReadRequest, decodeReadResponse, decodeWriteRequestV1, decodeWriteRequestV2, snappyDecode } from '@strata/remote';
+import {
+  decodeChunkedFrames,
+  decodeReadRequest,
+  decodeReadResponse,
+  decodeWriteRequestV1,
+  decodeWriteRequestV2,
+  snappyDecode,
+} from '@strata/remote';
 import type { FuzzTarget } from '../../../test/fuzz/target.js';
 
 const cover = ['packages/remote/src'];
 // Field tags of the messages involved, and varints that are lengths or timestamps.
-const dictionary = ['\x0a', '\x12', '\x1a', '\x22', '\x28', '\x09', '\x10', '\x08', '__name__', '\xff\xff\xff\xff\x0f', '\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01'];
+const dictionary = [
+  '\x0a',
+  '\x12',
+  '\x1a',
+  '\x22',
+  '\x28',
+  '\x09',
+  '\x10',
+  '\x08',
+  '__name__',
+  '\xff\xff\xff\xff\x0f',
+  '\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01',
+];
 
 export const REMOTE_TARGETS: FuzzTarget[] = [
-  { name: 'remote-write-v1', corpus: 'packages/remote/fuzz/corpus/remote-write-v1', cover, dictionary, run: (b) => decodeWriteRequestV1(b), expected: isStrataError },
-  { name: 'remote-write-v2', corpus: 'packages/remote/fuzz/corpus/remote-write-v2', cover, dictionary, run: (b) => decodeWriteRequestV2(b), expected: isStrataError },
+  {
+    name: 'remote-write-v1',
+    corpus: 'packages/remote/fuzz/corpus/remote-write-v1',
+    cover,
+    dictionary,
+    run: (b) => decodeWriteRequestV1(b),
+    expected: isStrataError,
+  },
+  {
+    name: 'remote-write-v2',
+    corpus: 'packages/remote/fuzz/corpus/remote-write-v2',
+    cover,
+    dictionary,
+    run: (b) => decodeWriteRequestV2(b),
+    expected: isStrataError,
+  },
   {
     name: 'snappy',
     corpus: 'packages/remote/fuzz/corpus/snappy',
@@ -22,7 +55,14 @@ export const REMOTE_TARGETS: FuzzTarget[] = [
     run: (b) => snappyDecode(b, 1 << 20),
     expected: isStrataError,
   },
-  { name: 'remote-read-request', corpus: 'packages/remote/fuzz/corpus/remote-read-request', cover, dictionary: [...dictionary, '.*', '(a|b)+', '[', '\\'], run: (b) => decodeReadRequest(b), expected: isStrataError },
+  {
+    name: 'remote-read-request',
+    corpus: 'packages/remote/fuzz/corpus/remote-read-request',
+    cover,
+    dictionary: [...dictionary, '.*', '(a|b)+', '[', '\\'],
+    run: (b) => decodeReadRequest(b),
+    expected: isStrataError,
+  },
   {
     name: 'remote-read-response',
     corpus: 'packages/remote/fuzz/corpus/remote-read-response',

@@ -11,7 +11,9 @@ const labelStr = fc.string({ minLength: 1, maxLength: 12, unit: fc.constantFrom(
 export const seriesArb: fc.Arbitrary<SeriesToWrite> = fc
   .record({
     labels: fc.uniqueArray(fc.tuple(labelStr, labelStr), { selector: (t) => t[0], minLength: 1, maxLength: 6 }),
-    samples: fc.array(fc.tuple(fc.integer({ min: -2e12, max: 4e12 }), fc.oneof(fc.double(), fc.constant(STALE), fc.constant(-0))), { maxLength: 5 }),
+    samples: fc.array(fc.tuple(fc.integer({ min: -2e12, max: 4e12 }), fc.oneof(fc.double(), fc.constant(STALE), fc.constant(-0))), {
+      maxLength: 5,
+    }),
   })
   .map(({ labels, samples }) => {
     // Values live in a typed array: V8 may quiet NaN payloads held in plain JS arrays.

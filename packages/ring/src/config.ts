@@ -32,16 +32,20 @@ export function parseHashrings(text: string, where = 'hashrings'): HashringConfi
     const endpoints: EndpointConfig[] = eps.map((e: unknown) => endpoint(e, name, where));
     const seen = new Set<string>();
     for (const e of endpoints) {
-      if (!e.address || e.address === 'undefined') throw new HashringConfigError(`${where}: hashring ${name} has an endpoint without an address`);
+      if (!e.address || e.address === 'undefined')
+        throw new HashringConfigError(`${where}: hashring ${name} has an endpoint without an address`);
       if (seen.has(e.address)) throw new HashringConfigError(`${where}: hashring ${name} lists endpoint ${e.address} twice`);
       seen.add(e.address);
     }
     const algorithm = String(ring.algorithm ?? 'ketama');
-    if (algorithm !== 'ketama' && algorithm !== 'hashmod') throw new HashringConfigError(`${where}: hashring ${name} has unknown algorithm ${JSON.stringify(algorithm)} (ketama or hashmod)`);
+    if (algorithm !== 'ketama' && algorithm !== 'hashmod')
+      throw new HashringConfigError(`${where}: hashring ${name} has unknown algorithm ${JSON.stringify(algorithm)} (ketama or hashmod)`);
     const tmt = String(ring.tenant_matcher_type ?? 'exact');
-    if (tmt !== 'exact' && tmt !== 'glob') throw new HashringConfigError(`${where}: hashring ${name} has unknown tenant_matcher_type ${JSON.stringify(tmt)}`);
+    if (tmt !== 'exact' && tmt !== 'glob')
+      throw new HashringConfigError(`${where}: hashring ${name} has unknown tenant_matcher_type ${JSON.stringify(tmt)}`);
     const tenants = ring.tenants ?? [];
-    if (!Array.isArray(tenants) || tenants.some((t) => typeof t !== 'string')) throw new HashringConfigError(`${where}: hashring ${name} has tenants that are not a list of strings`);
+    if (!Array.isArray(tenants) || tenants.some((t) => typeof t !== 'string'))
+      throw new HashringConfigError(`${where}: hashring ${name} has tenants that are not a list of strings`);
     return { hashring: name, tenants: tenants as string[], tenantMatcherType: tmt, endpoints, algorithm };
   });
 }
@@ -49,9 +53,11 @@ export function parseHashrings(text: string, where = 'hashrings'): HashringConfi
 /** An endpoint is "host:port" or { address, az }. */
 function endpoint(e: unknown, ring: string, where: string): EndpointConfig {
   if (typeof e === 'string') return { address: e };
-  if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new HashringConfigError(`${where}: hashring ${ring} has an endpoint that is neither a string nor an object`);
+  if (e === null || typeof e !== 'object' || Array.isArray(e))
+    throw new HashringConfigError(`${where}: hashring ${ring} has an endpoint that is neither a string nor an object`);
   const { address, az } = e as Record<string, unknown>;
   if (typeof address !== 'string') throw new HashringConfigError(`${where}: hashring ${ring} has an endpoint without an address`);
-  if (az !== undefined && typeof az !== 'string') throw new HashringConfigError(`${where}: hashring ${ring} endpoint ${address} has an az that is not a string`);
+  if (az !== undefined && typeof az !== 'string')
+    throw new HashringConfigError(`${where}: hashring ${ring} endpoint ${address} has an az that is not a string`);
   return az === undefined ? { address } : { address, az };
 }

@@ -7,7 +7,8 @@ import { HashringConfigError, parseHashrings } from './config.js';
 import { Hashrings, InsufficientEndpointsError, KetamaHashring, writeQuorum } from './hashring.js';
 import { watchHashrings } from './watcher.js';
 
-const series = (n: number) => Array.from({ length: n }, (_, i) => Labels.fromObject({ __name__: 'm', instance: `host-${i % 997}`, i: String(i) }));
+const series = (n: number) =>
+  Array.from({ length: n }, (_, i) => Labels.fromObject({ __name__: 'm', instance: `host-${i % 997}`, i: String(i) }));
 const SERIES = series(100_000);
 const eps = (n: number) => Array.from({ length: n }, (_, i) => ({ address: `r${i}:9009` }));
 
@@ -43,18 +44,26 @@ describe('ketama hashring', () => {
     const ring = new KetamaHashring('d', eps(5));
     const shuffled = new KetamaHashring('d', [...eps(5)].reverse());
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom('a', 'b', 'job', 'x'), fc.string(), { minKeys: 1 }), fc.integer({ min: 1, max: 5 }), (o, rf) => {
-        const l = Labels.fromObject(o);
-        const got = ring.getN('tenant', l, rf);
-        expect(new Set(got).size).toBe(rf);
-        expect(shuffled.getN('tenant', l, rf)).toEqual(got);
-      }),
+      fc.property(
+        fc.dictionary(fc.constantFrom('a', 'b', 'job', 'x'), fc.string(), { minKeys: 1 }),
+        fc.integer({ min: 1, max: 5 }),
+        (o, rf) => {
+          const l = Labels.fromObject(o);
+          const got = ring.getN('tenant', l, rf);
+          expect(new Set(got).size).toBe(rf);
+          expect(shuffled.getN('tenant', l, rf)).toEqual(got);
+        },
+      ),
     );
   });
 
   test('zones: replicas spread over zones first', () => {
     const ring = new KetamaHashring('z', [
-      { address: 'a1', az: 'a' }, { address: 'a2', az: 'a' }, { address: 'b1', az: 'b' }, { address: 'b2', az: 'b' }, { address: 'c1', az: 'c' },
+      { address: 'a1', az: 'a' },
+      { address: 'a2', az: 'a' },
+      { address: 'b1', az: 'b' },
+      { address: 'b2', az: 'b' },
+      { address: 'c1', az: 'c' },
     ]);
     for (const s of SERIES.slice(0, 2000)) {
       const zones = ring.getN('t', s, 3).map((e) => e[0]);
@@ -67,16 +76,24 @@ describe('ketama hashring', () => {
   });
 });
 
-test.each([[1, 1], [2, 2], [3, 2], [4, 3], [5, 3]])('write quorum for RF %i is %i', (rf, q) => expect(writeQuorum(rf)).toBe(q));
+test.each([
+  [1, 1],
+  [2, 2],
+  [3, 2],
+  [4, 3],
+  [5, 3],
+])('write quorum for RF %i is %i', (rf, q) => expect(writeQuorum(rf)).toBe(q));
 
 describe('hashrings.json', () => {
   test('Thanos format: tenants, default ring, string and object endpoints, algorithms', () => {
     const rings = new Hashrings(
-      parseHashrings(JSON.stringify([
-        { hashring: 'team-a', tenants: ['a', 'a2'], endpoints: ['x:1', { address: 'y:1' }], algorithm: 'hashmod' },
-        { hashring: 'globbed', tenants: ['ops-*'], tenant_matcher_type: 'glob', endpoints: ['g:1'] },
-        { hashring: 'default', endpoints: ['d1:1', 'd2:1', 'd3:1'] },
-      ])),
+      parseHashrings(
+        JSON.stringify([
+          { hashring: 'team-a', tenants: ['a', 'a2'], endpoints: ['x:1', { address: 'y:1' }], algorithm: 'hashmod' },
+          { hashring: 'globbed', tenants: ['ops-*'], tenant_matcher_type: 'glob', endpoints: ['g:1'] },
+          { hashring: 'default', endpoints: ['d1:1', 'd2:1', 'd3:1'] },
+        ]),
+      ),
     );
     expect(rings.forTenant('a')?.name).toBe('team-a');
     expect(rings.forTenant('ops-eu')?.name).toBe('globbed');
@@ -86,10 +103,12 @@ describe('hashrings.json', () => {
 
   test('tenant globs are RE2: a hostile tenant ID against a many-star glob answers at once', () => {
     const rings = new Hashrings(
-      parseHashrings(JSON.stringify([
-        { hashring: 'globbed', tenants: ['*a*a*a*a*a*a*a*a*b', 'x?y.z'], tenant_matcher_type: 'glob', endpoints: ['g:1'] },
-        { hashring: 'default', endpoints: ['d:1'] },
-      ])),
+      parseHashrings(
+        JSON.stringify([
+          { hashring: 'globbed', tenants: ['*a*a*a*a*a*a*a*a*b', 'x?y.z'], tenant_matcher_type: 'glob', endpoints: ['g:1'] },
+          { hashring: 'default', endpoints: ['d:1'] },
+        ]),
+      ),
     );
     const t = performance.now();
     // A backtracking engine tries about 150^8 splits of this ID before giving up.
@@ -123,7 +142,10 @@ describe('hashrings.json', () => {
     fs.writeFileSync(file, JSON.stringify([{ endpoints: ['a:1'] }]));
     const seen: number[] = [];
     const errors: string[] = [];
-    const stop = watchHashrings(file, (cfg) => seen.push(cfg[0].endpoints.length), { intervalMs: 20, onError: (e) => errors.push(e.message) });
+    const stop = watchHashrings(file, (cfg) => seen.push(cfg[0].endpoints.length), {
+      intervalMs: 20,
+      onError: (e) => errors.push(e.message),
+    });
     fs.writeFileSync(file, JSON.stringify([{ endpoints: ['a:1', 'b:1'] }]));
     await new Promise((r) => setTimeout(r, 100));
     fs.writeFileSync(file, '[{"endpoints": [');

@@ -105,7 +105,12 @@ export function writeQuorum(replicationFactor: number): number {
  * `*a*a*a*b` would make a backtracking engine take polynomial time in the tenant's length.
  */
 function globToRegex(g: string): CompiledRegex {
-  return compileRegex(g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.'));
+  return compileRegex(
+    g
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.'),
+  );
 }
 
 /** Routes a tenant to its hashring as Thanos does: the first ring listing it, else the first ring without tenants. */
@@ -116,15 +121,23 @@ export class Hashrings {
   constructor(readonly config: HashringConfig[]) {
     this.rings = config.map((cfg) => {
       const globs = cfg.tenantMatcherType === 'glob' ? cfg.tenants.map(globToRegex) : [];
-      const matches = cfg.tenantMatcherType === 'glob' ? (t: string) => globs.some((g) => g.test(t)) : (t: string) => cfg.tenants.includes(t);
-      return { cfg, ring: cfg.algorithm === 'hashmod' ? new HashmodHashring(cfg.hashring, cfg.endpoints) : new KetamaHashring(cfg.hashring, cfg.endpoints), matches };
+      const matches =
+        cfg.tenantMatcherType === 'glob' ? (t: string) => globs.some((g) => g.test(t)) : (t: string) => cfg.tenants.includes(t);
+      return {
+        cfg,
+        ring:
+          cfg.algorithm === 'hashmod' ? new HashmodHashring(cfg.hashring, cfg.endpoints) : new KetamaHashring(cfg.hashring, cfg.endpoints),
+        matches,
+      };
     });
   }
 
   /** Called for every write request, so the answer is remembered (bounded: tenants are few). */
   forTenant(tenant: string): Hashring | undefined {
     if (this.byTenant.has(tenant)) return this.byTenant.get(tenant);
-    const ring = this.rings.find((r) => r.cfg.tenants.length > 0 && r.matches(tenant))?.ring ?? this.rings.find((r) => r.cfg.tenants.length === 0)?.ring;
+    const ring =
+      this.rings.find((r) => r.cfg.tenants.length > 0 && r.matches(tenant))?.ring ??
+      this.rings.find((r) => r.cfg.tenants.length === 0)?.ring;
     if (this.byTenant.size < 100_000) this.byTenant.set(tenant, ring);
     return ring;
   }

@@ -5,7 +5,11 @@
 import fs from 'node:fs';
 import { parseHashrings, type HashringConfig } from './config.js';
 
-export function watchHashrings(file: string, onChange: (cfg: HashringConfig[]) => void, opts: { intervalMs: number; onError?: (e: Error) => void }): () => void {
+export function watchHashrings(
+  file: string,
+  onChange: (cfg: HashringConfig[]) => void,
+  opts: { intervalMs: number; onError?: (e: Error) => void },
+): () => void {
   let last = '';
   const check = () => {
     let text: string;

@@ -9,9 +9,30 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { StrataError, tenantIdProblem, type Labels, type Matcher, type Querier, type Queryable, type QueryBudget, type SelectHints, type Series } from '@strata/model';
+import {
+  StrataError,
+  tenantIdProblem,
+  type Labels,
+  type Matcher,
+  type Querier,
+  type Queryable,
+  type QueryBudget,
+  type SelectHints,
+  type Series,
+} from '@strata/model';
 import { bucketByteSource, type Bucket } from '@strata/objstore';
-import { BlockReader, BlockSetQuerier, buildIndexHeader, decodeIndexHeader, encodeIndexHeader, HeaderedSource, INDEX_HEADER_FILE, parseMeta, type BlockMeta, type ByteSource } from '@strata/tsdb';
+import {
+  BlockReader,
+  BlockSetQuerier,
+  buildIndexHeader,
+  decodeIndexHeader,
+  encodeIndexHeader,
+  HeaderedSource,
+  INDEX_HEADER_FILE,
+  parseMeta,
+  type BlockMeta,
+  type ByteSource,
+} from '@strata/tsdb';
 import { ByteLRU } from './lru.js';
 import { owners } from './sharding.js';
 
@@ -68,8 +89,18 @@ export class StoreGateway implements Queryable {
     this.indexCache = new ByteLRU(opts.indexCacheBytes);
     this.chunkCache = new ByteLRU(opts.chunkCacheBytes);
     const r = opts.registry;
-    this.fetched = new Counter({ name: 'strata_store_gateway_bucket_bytes_total', help: 'Bytes read from the bucket, by kind.', labelNames: ['kind'], registers: [r] });
-    this.cacheReqs = new Counter({ name: 'strata_store_gateway_cache_requests_total', help: 'Cache lookups, by cache and hit/miss.', labelNames: ['kind', 'result'], registers: [r] });
+    this.fetched = new Counter({
+      name: 'strata_store_gateway_bucket_bytes_total',
+      help: 'Bytes read from the bucket, by kind.',
+      labelNames: ['kind'],
+      registers: [r],
+    });
+    this.cacheReqs = new Counter({
+      name: 'strata_store_gateway_cache_requests_total',
+      help: 'Cache lookups, by cache and hit/miss.',
+      labelNames: ['kind', 'result'],
+      registers: [r],
+    });
     const blocks = this.blocks;
     new Gauge({
       name: 'strata_store_gateway_blocks',
@@ -243,9 +274,18 @@ function budgetFor(limits: GatewayLimits): QueryBudget {
   let series = 0;
   let chunks = 0;
   let bytes = 0;
-  const check = (id: 'query-max-series' | 'query-max-chunks' | 'query-max-bytes', what: string, value: number, limit: number, flag: string) => {
+  const check = (
+    id: 'query-max-series' | 'query-max-chunks' | 'query-max-bytes',
+    what: string,
+    value: number,
+    limit: number,
+    flag: string,
+  ) => {
     if (limit > 0 && value > limit) {
-      throw new StrataError(id, `the query hit the ${what} limit of the store gateway (limit: ${limit}, reached: ${value}); narrow the query or raise --${flag}`);
+      throw new StrataError(
+        id,
+        `the query hit the ${what} limit of the store gateway (limit: ${limit}, reached: ${value}); narrow the query or raise --${flag}`,
+      );
     }
   };
   return {
@@ -286,4 +326,3 @@ class GatewayQuerier implements Querier {
     return (await this.readers(hints)).labelValues(name, matchers, hints);
   }
 }
-

@@ -22,7 +22,12 @@ let total = 0;
 
 beforeAll(async () => {
   // 4 h of data for 5 series, cut into 30 min blocks and shipped to a local-folder bucket.
-  const db = await TSDB.open({ dir: tmp(), fsync: 'none', blockDurationMs: RANGE, head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
+  const db = await TSDB.open({
+    dir: tmp(),
+    fsync: 'none',
+    blockDurationMs: RANGE,
+    head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 },
+  });
   const t = await db.tenant('team-a');
   total = (4 * 3600_000) / 15_000;
   for (let i = 0; i < total; i++) {
@@ -32,7 +37,13 @@ beforeAll(async () => {
   }
   await db.compactAll(true);
   bucketDir = tmp();
-  await new Shipper({ bucket: new FilesystemBucket(bucketDir), prefix: 'team-a/', blocksDir: t.blocksDir, localRetentionMs: Infinity, dropLocal: async () => undefined }).sync();
+  await new Shipper({
+    bucket: new FilesystemBucket(bucketDir),
+    prefix: 'team-a/',
+    blocksDir: t.blocksDir,
+    localRetentionMs: Infinity,
+    dropLocal: async () => undefined,
+  }).sync();
   await db.close();
 });
 
@@ -77,13 +88,15 @@ test('two gateways with replication factor 2: either one alone still serves ever
     await g.stop();
   }
   // Without replication the blocks are split between the two.
-  const split = await Promise.all(members.map(async (self) => {
-    const g = gateway(tmp(), { members, self, replicationFactor: 1 });
-    await g.start();
-    const n = g.info()['team-a']?.blocks ?? 0;
-    await g.stop();
-    return n;
-  }));
+  const split = await Promise.all(
+    members.map(async (self) => {
+      const g = gateway(tmp(), { members, self, replicationFactor: 1 });
+      await g.start();
+      const n = g.info()['team-a']?.blocks ?? 0;
+      await g.stop();
+      return n;
+    }),
+  );
   expect(split[0] + split[1]).toBe(total / 120);
   expect(split.every((n) => n > 0)).toBe(true);
 });
@@ -102,7 +115,13 @@ test('rendezvous sharding is stable and moves only what the new member wins', ()
 test('a query over the limit fails with the limit error, and the gateway keeps serving others', async () => {
   const g = gateway(tmp(), { limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 10, maxBytesPerQuery: 0 } });
   await g.start();
-  const err = await g.querier('team-a').select(all, { start: -Infinity, end: Infinity }).then(() => undefined, (e: unknown) => e);
+  const err = await g
+    .querier('team-a')
+    .select(all, { start: -Infinity, end: Infinity })
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   expect(err).toBeInstanceOf(StrataError);
   expect((err as StrataError).id).toBe('query-max-chunks');
   expect((err as Error).message).toMatch(/--store-gateway.max-chunks-per-query/);
@@ -117,7 +136,12 @@ test('a block without an index header in the bucket is opened by building one fr
   for (const d of fs.readdirSync(path.join(copy, 'team-a'))) fs.rmSync(path.join(copy, 'team-a', d, 'index-header'), { force: true });
   const g = new StoreGateway({ ...baseOptions(tmp()), bucket: new FilesystemBucket(copy) });
   await g.start();
-  expect(await g.querier('team-a').select(all, { start: -Infinity, end: Infinity }).then((s) => s.map((x) => x.timestamps.length))).toEqual([total, total, total, total, total]);
+  expect(
+    await g
+      .querier('team-a')
+      .select(all, { start: -Infinity, end: Infinity })
+      .then((s) => s.map((x) => x.timestamps.length)),
+  ).toEqual([total, total, total, total, total]);
   await g.stop();
 });
 
@@ -125,7 +149,10 @@ test('blocks with a deletion mark stop being served once the delay has passed', 
   const copy = tmp();
   fs.cpSync(bucketDir, copy, { recursive: true });
   const victim = fs.readdirSync(path.join(copy, 'team-a')).sort()[0];
-  fs.writeFileSync(path.join(copy, 'team-a', victim, 'deletion-mark.json'), JSON.stringify({ id: victim, version: 1, deletion_time: Math.floor(Date.now() / 1000) }));
+  fs.writeFileSync(
+    path.join(copy, 'team-a', victim, 'deletion-mark.json'),
+    JSON.stringify({ id: victim, version: 1, deletion_time: Math.floor(Date.now() / 1000) }),
+  );
   const delayed = new StoreGateway({ ...baseOptions(tmp()), bucket: new FilesystemBucket(copy), deletionDelayMs: 3600_000 });
   await delayed.start();
   expect(delayed.info()['team-a'].blocks).toBe(total / 120); // still within the delay

@@ -11,7 +11,12 @@ import { StoreGateway } from '../src/index.js';
 test('only folders named like tenants are served', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-sg-tenants-'));
   try {
-    const db = await TSDB.open({ dir: path.join(root, 'tsdb'), fsync: 'none', blockDurationMs: 3600_000, head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
+    const db = await TSDB.open({
+      dir: path.join(root, 'tsdb'),
+      fsync: 'none',
+      blockDurationMs: 3600_000,
+      head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 },
+    });
     const t = await db.tenant('team-a');
     const app = t.appender();
     app.append(app.ref(Labels.fromObject({ __name__: 'm' })), 1000, 1);
@@ -19,8 +24,15 @@ test('only folders named like tenants are served', async () => {
     await db.compactAll(true);
     const bucketDir = path.join(root, 'bucket');
     // The same block under a valid tenant and under prefixes no tenant ID can be.
-    await new Shipper({ bucket: new FilesystemBucket(bucketDir), prefix: 'team-a/', blocksDir: t.blocksDir, localRetentionMs: Infinity, dropLocal: async () => undefined }).sync();
-    for (const other of ['team a', 'tëam', '__mimir_cluster']) fs.cpSync(path.join(bucketDir, 'team-a'), path.join(bucketDir, other), { recursive: true });
+    await new Shipper({
+      bucket: new FilesystemBucket(bucketDir),
+      prefix: 'team-a/',
+      blocksDir: t.blocksDir,
+      localRetentionMs: Infinity,
+      dropLocal: async () => undefined,
+    }).sync();
+    for (const other of ['team a', 'tëam', '__mimir_cluster'])
+      fs.cpSync(path.join(bucketDir, 'team-a'), path.join(bucketDir, other), { recursive: true });
     await db.close();
     expect(fs.readdirSync(bucketDir).sort()).toEqual(['__mimir_cluster', 'team a', 'team-a', 'tëam']);
     const dataDir = path.join(root, 'sg');

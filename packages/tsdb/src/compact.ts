@@ -75,7 +75,11 @@ export async function compactHead(head: Head, opts: CompactOptions): Promise<Blo
 }
 
 /** Per series, the samples older than `before` that the captured chunks do not hold. */
-function samplesNotIn(head: Head, captured: ReadonlyMap<MemSeries, BlockChunk[]>, before: number): Map<MemSeries, { timestamps: Float64Array; bits: Uint32Array }> {
+function samplesNotIn(
+  head: Head,
+  captured: ReadonlyMap<MemSeries, BlockChunk[]>,
+  before: number,
+): Map<MemSeries, { timestamps: Float64Array; bits: Uint32Array }> {
   const out = new Map<MemSeries, { timestamps: Float64Array; bits: Uint32Array }>();
   for (const s of head.allSeries()) {
     const now = s.samples(-Infinity, before - 1);

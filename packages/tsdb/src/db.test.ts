@@ -39,7 +39,11 @@ async function append(db: TSDB, tenant: string, labels: Labels, samples: [number
 
 async function read(db: TSDB, tenant: string, matchers: Matcher[], start = -Infinity, end = Infinity) {
   const q = (await db.tenant(tenant)).querier();
-  return (await q.select(matchers, { start, end })).map((s) => ({ labels: s.labels.toString(), t: Array.from(s.timestamps), v: Array.from(s.values) }));
+  return (await q.select(matchers, { start, end })).map((s) => ({
+    labels: s.labels.toString(),
+    t: Array.from(s.timestamps),
+    v: Array.from(s.values),
+  }));
 }
 
 describe('TSDB head + WAL', () => {
@@ -68,10 +72,26 @@ describe('TSDB head + WAL', () => {
   test('duplicates: identical re-send accepted silently, different value rejected, within a request too', async () => {
     const db = await open({ dir: tmp(), fsync: 'none', head: HEAD });
     const s = L({ __name__: 'x' });
-    expect(await append(db, 't', s, [[1000, 1], [2000, 2]])).toEqual([AppendStatus.OK, AppendStatus.OK]);
-    expect(await append(db, 't', s, [[1000, 1], [2000, 2], [3000, 3]])).toEqual([AppendStatus.DUPLICATE_IDENTICAL, AppendStatus.DUPLICATE_IDENTICAL, AppendStatus.OK]);
+    expect(
+      await append(db, 't', s, [
+        [1000, 1],
+        [2000, 2],
+      ]),
+    ).toEqual([AppendStatus.OK, AppendStatus.OK]);
+    expect(
+      await append(db, 't', s, [
+        [1000, 1],
+        [2000, 2],
+        [3000, 3],
+      ]),
+    ).toEqual([AppendStatus.DUPLICATE_IDENTICAL, AppendStatus.DUPLICATE_IDENTICAL, AppendStatus.OK]);
     expect(await append(db, 't', s, [[2000, 5]])).toEqual([AppendStatus.DUPLICATE_DIFFERENT]);
-    expect(await append(db, 't', s, [[4000, 1], [4000, 2]])).toEqual([AppendStatus.OK, AppendStatus.DUPLICATE_DIFFERENT]);
+    expect(
+      await append(db, 't', s, [
+        [4000, 1],
+        [4000, 2],
+      ]),
+    ).toEqual([AppendStatus.OK, AppendStatus.DUPLICATE_DIFFERENT]);
     expect((await read(db, 't', [new Matcher('=', '__name__', 'x')]))[0].v).toEqual([1, 2, 3, 1]);
   });
 
@@ -79,8 +99,17 @@ describe('TSDB head + WAL', () => {
     const db = await open({ dir: tmp(), fsync: 'none', head: { ...HEAD, outOfOrderWindowMs: 600_000 } });
     const s = L({ __name__: 'x' });
     const base = 10_000_000;
-    await append(db, 't', s, [[base, 1], [base + 60_000, 3]]);
-    expect(await append(db, 't', s, [[base + 30_000, 2], [base - 500_000, 0], [base - 700_000, -1]])).toEqual([AppendStatus.OK, AppendStatus.OK, AppendStatus.TOO_OLD]);
+    await append(db, 't', s, [
+      [base, 1],
+      [base + 60_000, 3],
+    ]);
+    expect(
+      await append(db, 't', s, [
+        [base + 30_000, 2],
+        [base - 500_000, 0],
+        [base - 700_000, -1],
+      ]),
+    ).toEqual([AppendStatus.OK, AppendStatus.OK, AppendStatus.TOO_OLD]);
     const got = await read(db, 't', [new Matcher('=', '__name__', 'x')]);
     expect(got[0].t).toEqual([base - 500_000, base, base + 30_000, base + 60_000]);
     expect(got[0].v).toEqual([0, 1, 2, 3]);
@@ -184,7 +213,9 @@ describe('acknowledged samples are never dropped at commit', () => {
     for (let i = 0; i < 180; i++) expect(app.append(a, i * 60_000, i)).toBe(AppendStatus.OK);
     for (let i = 0; i < 180; i++) expect(app.append(b, i * 60_000, i)).toBe(AppendStatus.OK);
     await app.commit();
-    const count = async (d: TSDB) => (await (await d.tenant('t')).querier().select([new Matcher('=', '__name__', 'b')], { start: -Infinity, end: Infinity }))[0].timestamps.length;
+    const count = async (d: TSDB) =>
+      (await (await d.tenant('t')).querier().select([new Matcher('=', '__name__', 'b')], { start: -Infinity, end: Infinity }))[0].timestamps
+        .length;
     expect(await count(db)).toBe(180);
     const again = await TSDB.open({ dir, fsync: 'none', head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
     expect(await count(again)).toBe(180);
@@ -221,7 +252,9 @@ describe('head compaction into blocks', () => {
     // 3 h of data, 30 min ranges: the head keeps at most 1.5 ranges.
     expect(metas.length).toBeGreaterThanOrEqual(3);
     expect(shipped.length).toBe(metas.length);
-    expect(metas.every((m) => m.maxTime - m.minTime === RANGE && m.thanos?.labels.tenant_id === 't' && m.thanos.labels.receive_replica === 'r1')).toBe(true);
+    expect(
+      metas.every((m) => m.maxTime - m.minTime === RANGE && m.thanos?.labels.tenant_id === 't' && m.thanos.labels.receive_replica === 'r1'),
+    ).toBe(true);
     expect(t.head.stats().minTime).toBeGreaterThanOrEqual(metas[metas.length - 1].maxTime);
     const count = async (d: TSDB) => {
       const got = await (await d.tenant('t')).querier().select([new Matcher('=', '__name__', 'm')], { start: -Infinity, end: Infinity });
@@ -251,7 +284,12 @@ describe('head compaction into blocks', () => {
   test('compactions while commits flow: no commit fails, every acknowledged sample stays (regression: WAL rotation raced writes)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-tsdb-'));
     dirs.push(dir);
-    const db = await TSDB.open({ dir, fsync: 'batch', blockDurationMs: RANGE, head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
+    const db = await TSDB.open({
+      dir,
+      fsync: 'batch',
+      blockDurationMs: RANGE,
+      head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 },
+    });
     const t = await db.tenant('t');
     const failures: string[] = [];
     let acked = 0;
@@ -283,8 +321,17 @@ describe('head compaction into blocks', () => {
     const got = await t.querier().select([new Matcher('=', '__name__', 'w')], { start: -Infinity, end: Infinity });
     expect(got.reduce((n, s) => n + s.timestamps.length, 0)).toBe(acked);
     await db.close();
-    const again = await TSDB.open({ dir, fsync: 'batch', blockDurationMs: RANGE, head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
-    const after = await (await again.tenant('t')).querier().select([new Matcher('=', '__name__', 'w')], { start: -Infinity, end: Infinity });
+    const again = await TSDB.open({
+      dir,
+      fsync: 'batch',
+      blockDurationMs: RANGE,
+      head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 },
+    });
+    const after = await (
+      await again.tenant('t')
+    )
+      .querier()
+      .select([new Matcher('=', '__name__', 'w')], { start: -Infinity, end: Infinity });
     expect(after.reduce((n, s) => n + s.timestamps.length, 0)).toBe(acked);
     await again.close();
   });
@@ -314,7 +361,10 @@ describe('head compaction into blocks', () => {
     // Every sample is in a written block or still in the head: the late one went into an extra
     // block for its range (the next pass of the same compaction), like any late sample.
     const inBlocks = metas.reduce((n, m) => n + m.stats.numSamples, 0);
-    const inHead = (await t.head.querier().select([new Matcher('=', 's', 'late')], { start: -Infinity, end: Infinity })).reduce((n, x) => n + x.timestamps.length, 0);
+    const inHead = (await t.head.querier().select([new Matcher('=', 's', 'late')], { start: -Infinity, end: Infinity })).reduce(
+      (n, x) => n + x.timestamps.length,
+      0,
+    );
     expect(inBlocks + inHead).toBe(total + 1);
     expect(metas.some((m) => m.minTime <= inRange && inRange < m.maxTime && m.stats.numSamples === 1)).toBe(true);
     await db.close();

@@ -6,7 +6,17 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import fs from 'node:fs';
-import { checkTenantId, MergeQuerier, tenantIdProblem, type Labels, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
+import {
+  checkTenantId,
+  MergeQuerier,
+  tenantIdProblem,
+  type Labels,
+  type Matcher,
+  type Querier,
+  type Queryable,
+  type SelectHints,
+  type Series,
+} from '@strata/model';
 import { BlockReader } from './block/reader.js';
 import { BlockSetQuerier } from './block/block-set.js';
 import { SegmentCache } from './block/segment-cache.js';
@@ -79,7 +89,10 @@ export class TenantDB implements TenantStorage {
       if (oldest > 0) {
         // Checkpoints removed the segments the snapshot stood in for; what the head held from them and
         // had not yet written to a block is gone with the snapshot.
-        opts.logger?.error({ tenant, error: snap.error, oldestWalSegment: oldest }, 'head snapshot unusable and WAL segments before it were already checkpointed away; replaying the remaining WAL, samples older than it that were not yet in a block are lost');
+        opts.logger?.error(
+          { tenant, error: snap.error, oldestWalSegment: oldest },
+          'head snapshot unusable and WAL segments before it were already checkpointed away; replaying the remaining WAL, samples older than it that were not yet in a block are lost',
+        );
       } else {
         opts.logger?.warn({ tenant, error: snap.error }, 'head snapshot unusable; replaying the whole WAL');
       }
@@ -105,8 +118,17 @@ export class TenantDB implements TenantStorage {
         if (undecodable++ === 0) firstUndecodable = (e as Error).message;
       }
     };
-    const { wal, stats } = await WAL.open(path.join(dir, 'wal'), { fsync: opts.fsync, segmentBytes: opts.walSegmentBytes, logger: opts.logger, onFsync: opts.onFsync }, onRecord, from);
-    if (undecodable > 0) opts.logger?.error({ tenant, records: undecodable, error: firstUndecodable }, 'WAL records with a valid checksum did not decode; skipped them');
+    const { wal, stats } = await WAL.open(
+      path.join(dir, 'wal'),
+      { fsync: opts.fsync, segmentBytes: opts.walSegmentBytes, logger: opts.logger, onFsync: opts.onFsync },
+      onRecord,
+      from,
+    );
+    if (undecodable > 0)
+      opts.logger?.error(
+        { tenant, records: undecodable, error: firstUndecodable },
+        'WAL records with a valid checksum did not decode; skipped them',
+      );
     opts.logger?.info({ tenant, ...stats, fromSnapshot: !!from, series: headForReplay.numSeries }, 'tenant head loaded');
     const db = new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from, snapshotError }, opts, cache);
     await db.openLocalBlocks();
@@ -171,7 +193,10 @@ export class TenantDB implements TenantStorage {
     const pos = await this.wal.rotate();
     await writeSnapshot(path.join(this.dir, SNAPSHOT), this.head, pos);
     await this.wal.removeSegmentsBefore(pos.segment);
-    this.opts.logger?.info({ tenant: this.tenant, blocks: metas.map((m) => m.ulid), walSegment: pos.segment }, 'head compacted into blocks; WAL checkpointed');
+    this.opts.logger?.info(
+      { tenant: this.tenant, blocks: metas.map((m) => m.ulid), walSegment: pos.segment },
+      'head compacted into blocks; WAL checkpointed',
+    );
     return metas;
   }
 
@@ -186,7 +211,8 @@ export class TenantDB implements TenantStorage {
   querier(): Querier {
     // The head and the blocks cut from it hold (nearly) disjoint time ranges: MergeQuerier
     // concatenates them, and merges by timestamp only where a just-cut range is in both.
-    const now = (): Querier => (this.blocks.length === 0 ? this.head.querier() : new MergeQuerier([this.head.querier(), new BlockSetQuerier(this.blocks)]));
+    const now = (): Querier =>
+      this.blocks.length === 0 ? this.head.querier() : new MergeQuerier([this.head.querier(), new BlockSetQuerier(this.blocks)]);
     return {
       select: (m, h) => now().select(m, h),
       series: (m, h) => now().series(m, h),
@@ -204,7 +230,10 @@ export class TenantDB implements TenantStorage {
   }
 
   /** The head's series count and label cardinality, for Mimir's cardinality API. */
-  cardinality(): { numSeries: number; labelValueCounts: (names: readonly string[] | undefined, matchers: readonly Matcher[] | undefined) => Map<string, Map<string, number>> } {
+  cardinality(): {
+    numSeries: number;
+    labelValueCounts: (names: readonly string[] | undefined, matchers: readonly Matcher[] | undefined) => Map<string, Map<string, number>>;
+  } {
     return { numSeries: this.head.numSeries, labelValueCounts: (names, matchers) => this.head.labelValueCounts(names, matchers) };
   }
 

@@ -56,7 +56,8 @@ export class Shipper {
       const doc = JSON.parse(await fsp.readFile(this.stateFile, 'utf8')) as { version: number; uploaded?: string[] };
       for (const u of doc.uploaded ?? []) this.uploaded.add(u);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.opts.logger?.warn({ err: (e as Error).message }, 'shipper state unreadable; checking the bucket instead');
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.opts.logger?.warn({ err: (e as Error).message }, 'shipper state unreadable; checking the bucket instead');
     }
     this.loaded = true;
   }
@@ -74,13 +75,15 @@ export class Shipper {
    */
   sync(): Promise<number> {
     if (this.running) {
-      this.again ??= this.running.then(
-        () => undefined,
-        () => undefined,
-      ).then(() => {
-        this.again = null;
-        return this.sync();
-      });
+      this.again ??= this.running
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .then(() => {
+          this.again = null;
+          return this.sync();
+        });
       return this.again;
     }
     this.running = this.doSync().finally(() => (this.running = null));
@@ -129,8 +132,10 @@ export class Shipper {
       await this.opts.bucket.upload(`${dst}${CHUNKS_DIR}/${seg}`, fs.createReadStream(path.join(dir, CHUNKS_DIR, seg)));
     }
     await this.opts.bucket.upload(dst + INDEX_FILE, fs.createReadStream(path.join(dir, INDEX_FILE)));
-    if (fs.existsSync(path.join(dir, TOMBSTONES_FILE))) await this.opts.bucket.upload(dst + TOMBSTONES_FILE, await fsp.readFile(path.join(dir, TOMBSTONES_FILE)));
-    if (fs.existsSync(path.join(dir, INDEX_HEADER_FILE))) await this.opts.bucket.upload(dst + INDEX_HEADER_FILE, await fsp.readFile(path.join(dir, INDEX_HEADER_FILE)));
+    if (fs.existsSync(path.join(dir, TOMBSTONES_FILE)))
+      await this.opts.bucket.upload(dst + TOMBSTONES_FILE, await fsp.readFile(path.join(dir, TOMBSTONES_FILE)));
+    if (fs.existsSync(path.join(dir, INDEX_HEADER_FILE)))
+      await this.opts.bucket.upload(dst + INDEX_HEADER_FILE, await fsp.readFile(path.join(dir, INDEX_HEADER_FILE)));
     await this.opts.bucket.upload(dst + META_FILE, meta);
   }
 
@@ -144,7 +149,10 @@ export class Shipper {
         maxTime = parseMeta(await fsp.readFile(metaFile, 'utf8'), `block ${ulid}`).maxTime;
       } catch (e) {
         // One damaged local copy (already shipped) must not stop retention of every other block.
-        this.opts.logger?.warn({ block: ulid, err: (e as Error).message }, 'local block meta.json unreadable; kept on disk, retention skips it');
+        this.opts.logger?.warn(
+          { block: ulid, err: (e as Error).message },
+          'local block meta.json unreadable; kept on disk, retention skips it',
+        );
         continue;
       }
       if (now - maxTime >= this.opts.localRetentionMs) await this.opts.dropLocal(ulid);

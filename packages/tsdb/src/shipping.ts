@@ -20,8 +20,18 @@ export class Shipping {
     registry: Registry,
     private readonly logger: Logger,
   ) {
-    this.uploaded = new Counter({ name: 'strata_shipper_uploaded_blocks_total', help: 'Blocks uploaded to object storage.', labelNames: ['tenant'], registers: [registry] });
-    this.failures = new Counter({ name: 'strata_shipper_upload_failures_total', help: 'Failed block uploads (retried).', labelNames: ['tenant'], registers: [registry] });
+    this.uploaded = new Counter({
+      name: 'strata_shipper_uploaded_blocks_total',
+      help: 'Blocks uploaded to object storage.',
+      labelNames: ['tenant'],
+      registers: [registry],
+    });
+    this.failures = new Counter({
+      name: 'strata_shipper_upload_failures_total',
+      help: 'Failed block uploads (retried).',
+      labelNames: ['tenant'],
+      registers: [registry],
+    });
     const shippers = this.shippers;
     new Gauge({
       name: 'strata_shipper_backlog_blocks',

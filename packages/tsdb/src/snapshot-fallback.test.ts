@@ -42,11 +42,15 @@ describe.each([
   ],
   // Sparse: past Node's 2 GiB readFile limit at no disk cost.
   ['oversized (sparse, over 2 GiB)', (f: string) => fs.truncateSync(f, 2 ** 31 + 4096), /after the last/],
-  ['of another version', (f: string) => {
-    const b = fs.readFileSync(f);
-    b.write('STRSNAP0', 0);
-    fs.writeFileSync(f, b);
-  }, /bad magic/],
+  [
+    'of another version',
+    (f: string) => {
+      const b = fs.readFileSync(f);
+      b.write('STRSNAP0', 0);
+      fs.writeFileSync(f, b);
+    },
+    /bad magic/,
+  ],
 ])('snapshot %s', (_name, damage, reason) => {
   test('falls back to a full WAL replay with a warning, losing nothing acknowledged', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-snapfb-'));
@@ -68,7 +72,14 @@ describe.each([
     const t = await db.tenant('t');
     expect(t.replay.fromSnapshot).toBe(false);
     expect(t.replay.snapshotError).toMatch(reason);
-    expect(lines).toContainEqual(expect.objectContaining({ level: 40, tenant: 't', msg: 'head snapshot unusable; replaying the whole WAL', error: expect.stringMatching(reason) }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        tenant: 't',
+        msg: 'head snapshot unusable; replaying the whole WAL',
+        error: expect.stringMatching(reason),
+      }),
+    );
     expect(await everything(db)).toEqual(want);
     // The next clean close writes a good snapshot over the bad one.
     await db.close();
@@ -105,6 +116,8 @@ test('a WAL record that passes its checksum but does not decode is skipped; ever
   const db = await TSDB.open({ dir, fsync: 'none', head: HEAD, logger });
   const got = await everything(db);
   expect([...got.keys()].sort()).toEqual(['after', 'before']);
-  expect(lines).toContainEqual(expect.objectContaining({ level: 50, tenant: 't', records: 3, msg: 'WAL records with a valid checksum did not decode; skipped them' }));
+  expect(lines).toContainEqual(
+    expect.objectContaining({ level: 50, tenant: 't', records: 3, msg: 'WAL records with a valid checksum did not decode; skipped them' }),
+  );
   await db.close();
 });

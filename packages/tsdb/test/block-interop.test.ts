@@ -40,7 +40,7 @@ describe('Strata blocks read by promtool', () => {
     const series = [
       Labels.fromObject({ __name__: 'http_requests_total', job: 'api', code: '200' }),
       Labels.fromObject({ __name__: 'http_requests_total', job: 'api', code: '500' }),
-      Labels.fromObject({ __name__: 'temperature', city: 'Zürich', 'unit': '°C' }),
+      Labels.fromObject({ __name__: 'temperature', city: 'Zürich', unit: '°C' }),
     ];
     const v = new Float64Array(1);
     const expected: string[] = [];
@@ -57,7 +57,11 @@ describe('Strata blocks read by promtool', () => {
     const blocksDir = tmp();
     const input: BlockSeries[] = [...t.head.allSeries()].map((s) => ({ labels: s.labels, chunks: s.chunksIn(T0, T0 + 7_200_000 - 1) }));
     expect(input.every((s) => s.chunks.length >= 3)).toBe(true); // several chunks per series
-    const meta = await writeBlock(blocksDir, input, { minTime: T0, maxTime: T0 + 7_200_000, externalLabels: { tenant: 't', receive_replica: 'r0' } });
+    const meta = await writeBlock(blocksDir, input, {
+      minTime: T0,
+      maxTime: T0 + 7_200_000,
+      externalLabels: { tenant: 't', receive_replica: 'r0' },
+    });
     expect(meta.stats).toEqual({ numSamples: 900, numSeries: 3, numChunks: input.reduce((n, s) => n + s.chunks.length, 0) });
     fs.mkdirSync(path.join(blocksDir, 'wal')); // promtool opens the directory as a TSDB
     const analyze = execFileSync(PROMTOOL, ['tsdb', 'analyze', blocksDir, meta.ulid], { encoding: 'utf8' });
@@ -104,7 +108,8 @@ describe('Prometheus-written blocks read by Strata', () => {
         const parts: string[] = [];
         rest.forEach((n, v) => parts.push(`${n}="${v}"`));
         // promtool sorts labels; rebuild the key in the input's label order for comparison
-        const key = name === 'requests_total' ? `requests_total{path="${rest.get('path')}",code="${rest.get('code')}"}` : `load{${parts.join(',')}}`;
+        const key =
+          name === 'requests_total' ? `requests_total{path="${rest.get('path')}",code="${rest.get('code')}"}` : `load{${parts.join(',')}}`;
         if (!got.has(key)) got.set(key, []);
         for (let i = 0; i < s.timestamps.length; i++) got.get(key)!.push([s.timestamps[i], s.values[i]]);
       }
@@ -121,26 +126,36 @@ describe('block writer and reader', () => {
     const name = fc.constantFrom('a', 'b', 'job', 'le', 'ü');
     const value = fc.string({ minLength: 1, maxLength: 6 });
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(fc.dictionary(name, value, { minKeys: 1 }), { minLength: 1, maxLength: 20, selector: (d) => JSON.stringify(Object.entries(d).sort()) }), async (sets) => {
-        const dir = tmp();
-        const input: BlockSeries[] = sets.map((o, i) => {
-          const enc = new XOREncoder();
-          for (let k = 0; k <= i; k++) enc.append(T0 + k * 1000, k * i);
-          return { labels: Labels.fromObject({ __name__: 'm', ...o }), chunks: [{ minT: T0, maxT: T0 + i * 1000, data: enc.bytes().slice() }] };
-        });
-        const meta = await writeBlock(dir, input, { minTime: T0, maxTime: T0 + 7_200_000 });
-        const r = await BlockReader.openDir(path.join(dir, meta.ulid));
-        const got = await r.select(all, { start: -Infinity, end: Infinity });
-        expect(got.map((s) => s.labels.key()).sort()).toEqual(input.map((s) => s.labels.key()).sort());
-        for (const s of got) {
-          const i = input.findIndex((x) => x.labels.equals(s.labels));
-          expect(Array.from(s.values)).toEqual(Array.from({ length: i + 1 }, (_, k) => k * i));
-        }
-        // matchers go through postings, including the empty-value semantics
-        const withA = await r.series([new Matcher('!=', 'a', '')], { start: -Infinity, end: Infinity });
-        expect(withA.length).toBe(input.filter((s) => s.labels.has('a')).length);
-        await r.close();
-      }),
+      fc.asyncProperty(
+        fc.uniqueArray(fc.dictionary(name, value, { minKeys: 1 }), {
+          minLength: 1,
+          maxLength: 20,
+          selector: (d) => JSON.stringify(Object.entries(d).sort()),
+        }),
+        async (sets) => {
+          const dir = tmp();
+          const input: BlockSeries[] = sets.map((o, i) => {
+            const enc = new XOREncoder();
+            for (let k = 0; k <= i; k++) enc.append(T0 + k * 1000, k * i);
+            return {
+              labels: Labels.fromObject({ __name__: 'm', ...o }),
+              chunks: [{ minT: T0, maxT: T0 + i * 1000, data: enc.bytes().slice() }],
+            };
+          });
+          const meta = await writeBlock(dir, input, { minTime: T0, maxTime: T0 + 7_200_000 });
+          const r = await BlockReader.openDir(path.join(dir, meta.ulid));
+          const got = await r.select(all, { start: -Infinity, end: Infinity });
+          expect(got.map((s) => s.labels.key()).sort()).toEqual(input.map((s) => s.labels.key()).sort());
+          for (const s of got) {
+            const i = input.findIndex((x) => x.labels.equals(s.labels));
+            expect(Array.from(s.values)).toEqual(Array.from({ length: i + 1 }, (_, k) => k * i));
+          }
+          // matchers go through postings, including the empty-value semantics
+          const withA = await r.series([new Matcher('!=', 'a', '')], { start: -Infinity, end: Infinity });
+          expect(withA.length).toBe(input.filter((s) => s.labels.has('a')).length);
+          await r.close();
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -149,12 +164,18 @@ describe('block writer and reader', () => {
     const dir = tmp();
     const enc = new XOREncoder();
     enc.append(T0, 1);
-    const meta = await writeBlock(dir, [{ labels: Labels.fromObject({ __name__: 'x' }), chunks: [{ minT: T0, maxT: T0, data: enc.bytes().slice() }] }], { minTime: T0, maxTime: T0 + 1000 });
+    const meta = await writeBlock(
+      dir,
+      [{ labels: Labels.fromObject({ __name__: 'x' }), chunks: [{ minT: T0, maxT: T0, data: enc.bytes().slice() }] }],
+      { minTime: T0, maxTime: T0 + 1000 },
+    );
     const index = path.join(dir, meta.ulid, 'index');
     const b = fs.readFileSync(index);
     b[b.length - 10] ^= 0xff; // inside the TOC
     fs.writeFileSync(index, b);
-    await expect(BlockReader.openDir(path.join(dir, meta.ulid))).rejects.toThrow(new RegExp(`block ${meta.ulid} index: corrupt index: TOC checksum mismatch`));
+    await expect(BlockReader.openDir(path.join(dir, meta.ulid))).rejects.toThrow(
+      new RegExp(`block ${meta.ulid} index: corrupt index: TOC checksum mismatch`),
+    );
     fs.writeFileSync(path.join(dir, meta.ulid, 'meta.json'), '{not json');
     await expect(BlockReader.openDir(path.join(dir, meta.ulid))).rejects.toThrow(new RegExp(`block ${meta.ulid}: cannot read meta.json`));
   });

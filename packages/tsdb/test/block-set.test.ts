@@ -55,7 +55,9 @@ async function writeBlocks(specs: BlockSpec[]): Promise<BlockReader[]> {
   for (const [i, b] of specs.entries()) {
     const from = T0 + b.at * RANGE;
     const to = from + b.len * RANGE;
-    const series = NAMES.map((_, s) => s).filter((s) => b.mask & (1 << s)).map((s) => seriesIn(s, from, to, i * 7));
+    const series = NAMES.map((_, s) => s)
+      .filter((s) => b.mask & (1 << s))
+      .map((s) => seriesIn(s, from, to, i * 7));
     if (series.every((s) => s.chunks.length === 0)) continue;
     const meta = await writeBlock(dir, series, { minTime: from, maxTime: to });
     readers.push(await BlockReader.openDir(path.join(dir, meta.ulid), cache));
@@ -71,7 +73,11 @@ function plain(series: Series[]) {
   }));
 }
 
-const blockSpec = fc.record({ at: fc.integer({ min: 0, max: 5 }), len: fc.integer({ min: 1, max: 2 }), mask: fc.integer({ min: 1, max: 63 }) });
+const blockSpec = fc.record({
+  at: fc.integer({ min: 0, max: 5 }),
+  len: fc.integer({ min: 1, max: 2 }),
+  mask: fc.integer({ min: 1, max: 63 }),
+});
 const matchers = fc.constantFrom(
   [new Matcher('=', '__name__', 'm')],
   [new Matcher('=', 'parity', '1')],
@@ -85,7 +91,9 @@ describe('BlockSetQuerier', () => {
       fc.asyncProperty(
         fc.oneof(
           // Successive, non-overlapping blocks: the fast path.
-          fc.array(fc.integer({ min: 1, max: 63 }), { minLength: 1, maxLength: 5 }).map((masks) => masks.map((mask, i) => ({ at: i, len: 1, mask }))),
+          fc
+            .array(fc.integer({ min: 1, max: 63 }), { minLength: 1, maxLength: 5 })
+            .map((masks) => masks.map((mask, i) => ({ at: i, len: 1, mask }))),
           // Anything, overlaps included: the merge path.
           fc.array(blockSpec, { minLength: 1, maxLength: 4 }),
         ),

@@ -10,7 +10,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { ChunkCorruptError, decodeIndexHeader, decodeXORBits, Head, IndexCorruptError, IndexReader, TenantDB, XORIterator, type ByteSource } from '@strata/tsdb';
+import {
+  ChunkCorruptError,
+  decodeIndexHeader,
+  decodeXORBits,
+  Head,
+  IndexCorruptError,
+  IndexReader,
+  TenantDB,
+  XORIterator,
+  type ByteSource,
+} from '@strata/tsdb';
 import { loadSnapshot } from '../src/head/snapshot.js';
 import type { FuzzTarget } from '../../../test/fuzz/target.js';
 
@@ -58,7 +68,7 @@ export function fixIndex(b: Buffer): Buffer {
   fixSection(b, symbols);
   fixSection(b, postingsOffsets);
   // Series entries: 16-byte aligned, uvarint length, content, CRC.
-  for (let at = series; at > 0 && at < Math.min(labelIndices || toc, toc); ) {
+  for (let at = series; at > 0 && at < Math.min(labelIndices || toc, toc);) {
     const lv = uvarintAt(b, at);
     if (!lv || lv[1] + lv[0] + 4 > b.length) break;
     b.writeUInt32BE(crc32c(b.subarray(lv[1], lv[1] + lv[0])), lv[1] + lv[0]);
@@ -92,7 +102,7 @@ function fixToc(b: Buffer): Buffer {
 
 /** Recomputes the CRC of every WAL frame that fits: u32 length, u32 CRC, body. */
 export function fixWal(b: Buffer): Buffer {
-  for (let at = 0; at + 8 <= b.length; ) {
+  for (let at = 0; at + 8 <= b.length;) {
     const len = b.readUInt32LE(at);
     if (len === 0 || at + 8 + len > b.length) break;
     b.writeUInt32LE(crc32c(b.subarray(at + 8, at + 8 + len)), at + 4);
@@ -141,7 +151,8 @@ export const TSDB_TARGETS: FuzzTarget[] = [
       const got = decodeXORBits(b, ts, vbits, 0, -Infinity, Infinity);
       if (got * 3 !== want.length) throw new Error(`bulk decoder gave ${got} samples, the iterator ${want.length / 3}`);
       for (let i = 0; i < got; i++) {
-        if (!Object.is(ts[i], want[3 * i]) || vbits[2 * i] !== want[3 * i + 1] || vbits[2 * i + 1] !== want[3 * i + 2]) throw new Error(`bulk decoder differs at sample ${i}`);
+        if (!Object.is(ts[i], want[3 * i]) || vbits[2 * i] !== want[3 * i + 1] || vbits[2 * i + 1] !== want[3 * i + 2])
+          throw new Error(`bulk decoder differs at sample ${i}`);
       }
       return got;
     },

@@ -38,7 +38,18 @@ try {
   const data = Buffer.alloc(CHUNK, 0xa5);
   put(Buffer.concat([Buffer.from('STRSNAP1'), u32(0), f64(0), u32(series)]));
   for (let i = 0; i < series; i++) {
-    const parts = [u32(i + 1), u32(4), str('__name__'), str('big'), str('series'), str(String(i)), f64(7_200_000), u32(0), u32(0), u32(PER_SERIES)];
+    const parts = [
+      u32(i + 1),
+      u32(4),
+      str('__name__'),
+      str('big'),
+      str('series'),
+      str(String(i)),
+      f64(7_200_000),
+      u32(0),
+      u32(0),
+      u32(PER_SERIES),
+    ];
     put(Buffer.concat(parts));
     for (let c = 0; c < PER_SERIES; c++) {
       put(Buffer.concat([f64(c * 3_600_000), f64(c * 3_600_000 + 3_599_000), u32(CHUNK)]));

@@ -77,20 +77,17 @@ function asBlockSeries(s: Series): BlockSeries {
   return { labels: s.labels, chunks };
 }
 
-querierContract(
-  'one block read by BlockReader',
-  async (ds) => {
-    const dir = tmp();
-    const range = { minTime: Math.floor(ds.minTime / BLOCK_MS) * BLOCK_MS, maxTime: Math.ceil((ds.maxTime + 1) / BLOCK_MS) * BLOCK_MS };
-    const meta = await writeBlock(dir, ds.series.map(asBlockSeries), range);
-    const reader = await BlockReader.openDir(path.join(dir, meta.ulid));
-    return {
-      querier: reader,
-      cleanup: async () => {
-        await reader.close();
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
-      labelTimeTolerance: { blocks: [meta] },
-    };
-  },
-);
+querierContract('one block read by BlockReader', async (ds) => {
+  const dir = tmp();
+  const range = { minTime: Math.floor(ds.minTime / BLOCK_MS) * BLOCK_MS, maxTime: Math.ceil((ds.maxTime + 1) / BLOCK_MS) * BLOCK_MS };
+  const meta = await writeBlock(dir, ds.series.map(asBlockSeries), range);
+  const reader = await BlockReader.openDir(path.join(dir, meta.ulid));
+  return {
+    querier: reader,
+    cleanup: async () => {
+      await reader.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    labelTimeTolerance: { blocks: [meta] },
+  };
+});

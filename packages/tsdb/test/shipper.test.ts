@@ -38,7 +38,12 @@ class FlakyBucket {
 }
 
 async function ingest(dir: string, hours: number): Promise<{ db: TSDB; total: number }> {
-  const db = await TSDB.open({ dir, fsync: 'none', blockDurationMs: RANGE, head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
+  const db = await TSDB.open({
+    dir,
+    fsync: 'none',
+    blockDurationMs: RANGE,
+    head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 },
+  });
   const t = await db.tenant('t');
   const total = (hours * 3600_000) / 15_000;
   for (let i = 0; i < total; i++) {
@@ -71,7 +76,13 @@ test('blocks are uploaded chunks first and meta.json last, once, and read back f
   const { db } = await ingest(dir, 2);
   const t = await db.tenant('t');
   const bucket = new FlakyBucket(new FilesystemBucket(tmp()));
-  const shipper = new Shipper({ bucket, prefix: 't/', blocksDir: t.blocksDir, localRetentionMs: Infinity, dropLocal: (u) => t.dropLocalBlock(u) });
+  const shipper = new Shipper({
+    bucket,
+    prefix: 't/',
+    blocksDir: t.blocksDir,
+    localRetentionMs: Infinity,
+    dropLocal: (u) => t.dropLocalBlock(u),
+  });
   const n = await shipper.sync();
   expect(n).toBe(t.blocks.length);
   for (const ulid of t.blocks.map((b) => b.meta.ulid)) {
@@ -82,7 +93,15 @@ test('blocks are uploaded chunks first and meta.json last, once, and read back f
   }
   // A new shipper (a restart) re-uploads nothing.
   const before = bucket.uploads.length;
-  expect(await new Shipper({ bucket, prefix: 't/', blocksDir: t.blocksDir, localRetentionMs: Infinity, dropLocal: async () => undefined }).sync()).toBe(0);
+  expect(
+    await new Shipper({
+      bucket,
+      prefix: 't/',
+      blocksDir: t.blocksDir,
+      localRetentionMs: Infinity,
+      dropLocal: async () => undefined,
+    }).sync(),
+  ).toBe(0);
   expect(bucket.uploads.length).toBe(before);
   const blockSamples = t.blocks.reduce((s, b) => s + b.meta.stats.numSamples, 0);
   expect(await samplesInBucket(bucket.inner, 't/')).toBe(blockSamples);
@@ -123,7 +142,13 @@ test('a crash in the middle of an upload leaves no visible partial block, and th
   expect(await fsb.exists(`t/${first}/chunks/000001`)).toBe(true);
   expect(await fsb.exists(`t/${first}/meta.json`)).toBe(false); // readers never see it
   bucket.failWhen = () => false;
-  const restarted = new Shipper({ bucket, prefix: 't/', blocksDir: t.blocksDir, localRetentionMs: Infinity, dropLocal: async () => undefined });
+  const restarted = new Shipper({
+    bucket,
+    prefix: 't/',
+    blocksDir: t.blocksDir,
+    localRetentionMs: Infinity,
+    dropLocal: async () => undefined,
+  });
   expect(await restarted.sync()).toBe(t.blocks.length);
   expect(await fsb.exists(`t/${first}/meta.json`)).toBe(true);
   await db.close();
@@ -138,7 +163,15 @@ test('a damaged local meta.json is never shipped, and an already shipped one doe
   const bucket = new FlakyBucket(new FilesystemBucket(tmp()));
   const dropped: string[] = [];
   let retentionMs = Infinity;
-  const shipper = new Shipper({ bucket, prefix: 't/', blocksDir: t.blocksDir, get localRetentionMs() { return retentionMs; }, dropLocal: async (u) => void dropped.push(u) });
+  const shipper = new Shipper({
+    bucket,
+    prefix: 't/',
+    blocksDir: t.blocksDir,
+    get localRetentionMs() {
+      return retentionMs;
+    },
+    dropLocal: async (u) => void dropped.push(u),
+  });
   // The newest block's meta.json is damaged before shipping: nothing of it is uploaded, the others are.
   const newestMeta = path.join(t.blocksDir, ulids[ulids.length - 1], 'meta.json');
   const good = fs.readFileSync(newestMeta);
@@ -164,8 +197,17 @@ test('a sync asked for while one is running ships the blocks cut since it began'
   const bucket = new FlakyBucket(new FilesystemBucket(tmp()));
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
-  const slow = { upload: async (n: string, b: Buffer | Readable) => (await gate, bucket.upload(n, b)), exists: (n: string) => bucket.exists(n) };
-  const shipper = new Shipper({ bucket: slow, prefix: 't/', blocksDir: t.blocksDir, localRetentionMs: Infinity, dropLocal: async () => undefined });
+  const slow = {
+    upload: async (n: string, b: Buffer | Readable) => (await gate, bucket.upload(n, b)),
+    exists: (n: string) => bucket.exists(n),
+  };
+  const shipper = new Shipper({
+    bucket: slow,
+    prefix: 't/',
+    blocksDir: t.blocksDir,
+    localRetentionMs: Infinity,
+    dropLocal: async () => undefined,
+  });
   const first = shipper.sync();
   await new Promise((r) => setTimeout(r, 50)); // the first sync has listed the blocks and waits on the bucket
   await db.compactAll(true);

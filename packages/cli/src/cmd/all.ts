@@ -72,17 +72,24 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   const ringsFile = cfg.str('receiver.hashrings-file');
   if (ringsFile) {
     let rings: Hashrings | undefined;
-    stopWatch = watchHashrings(ringsFile, (c) => {
-      rings = new Hashrings(c);
-      logger.info({ hashrings: c.map((h) => ({ name: h.hashring, endpoints: h.endpoints.length })) }, 'hashrings loaded');
-    }, { intervalMs: 2000, onError: (e) => logger.error({ err: e.message }, 'hashrings file not applied; keeping the previous rings') });
+    stopWatch = watchHashrings(
+      ringsFile,
+      (c) => {
+        rings = new Hashrings(c);
+        logger.info({ hashrings: c.map((h) => ({ name: h.hashring, endpoints: h.endpoints.length })) }, 'hashrings loaded');
+      },
+      { intervalMs: 2000, onError: (e) => logger.error({ err: e.message }, 'hashrings file not applied; keeping the previous rings') },
+    );
     distributor = new Distributor({
       rings: () => rings,
       self: cfg.str('receiver.local-endpoint') || cfg.str('http.address'),
       replicationFactor: cfg.num('receiver.replication-factor'),
       forwardTimeoutMs: cfg.num('receiver.forward-timeout'),
       // Batches stay well under the peers' request size limit (the same flag on every receiver).
-      coalesce: { maxDelayMs: cfg.num('receiver.forward-coalesce-delay'), maxBytes: Math.min(4 * 1024 * 1024, cfg.num('receiver.max-request-bytes') / 2) },
+      coalesce: {
+        maxDelayMs: cfg.num('receiver.forward-coalesce-delay'),
+        maxBytes: Math.min(4 * 1024 * 1024, cfg.num('receiver.max-request-bytes') / 2),
+      },
       tenantHeader: tenancy.header,
       registry,
       client: httpClientFrom(cfg.str('receiver.forward-client-config-file')),
@@ -92,7 +99,11 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     mountHashringStatus(router, () => rings?.status(d.opts.replicationFactor) ?? []);
   }
   const memoryLimit = cfg.num('receiver.memory-limit-bytes') || defaultMemoryLimit();
-  new Gauge({ name: 'strata_receiver_memory_limit_bytes', help: 'Resident memory above which writes are refused with 503 (--receiver.memory-limit-bytes).', registers: [registry] }).set(memoryLimit);
+  new Gauge({
+    name: 'strata_receiver_memory_limit_bytes',
+    help: 'Resident memory above which writes are refused with 503 (--receiver.memory-limit-bytes).',
+    registers: [registry],
+  }).set(memoryLimit);
   writeHandler = createWriteHandler({
     distributor,
     forwardAuth,
@@ -130,7 +141,11 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
         { name: 'bucket', queryable: gw, timeRange: (t: string) => gw.info()[t] ?? { minTime: Infinity, maxTime: -Infinity } },
       ],
       // Concurrent identical selects (a dashboard's panels) are read once.
-      { replicaLabels: list(cfg.str('query.replica-label')), partialResponse: cfg.bool('query.partial-response'), coalesce: cfg.bool('query.coalesce-selects') },
+      {
+        replicaLabels: list(cfg.str('query.replica-label')),
+        partialResponse: cfg.bool('query.partial-response'),
+        coalesce: cfg.bool('query.coalesce-selects'),
+      },
     );
   }
   mountQueryApi(router, { queryable, engine, tenancy, metadata, storeInfo: () => tsdb.timeRanges() });

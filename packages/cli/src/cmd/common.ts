@@ -39,17 +39,31 @@ export function component(cfg: Config, name: string): Component {
       return new StrataError('not-ready', `Strata ${name} is starting; retry shortly`, { retryAfter: 5 });
     },
   });
-  return { logger, registry, router, server, setReady: (r) => (ready = r), tenancy: { multiTenancy: cfg.bool('auth.multitenancy-enabled'), header: cfg.str('auth.tenant-header') } };
+  return {
+    logger,
+    registry,
+    router,
+    server,
+    setReady: (r) => (ready = r),
+    tenancy: { multiTenancy: cfg.bool('auth.multitenancy-enabled'), header: cfg.str('auth.tenant-header') },
+  };
 }
 
 export function engineFrom(cfg: Config): Engine {
   // One thread serves writes and queries: queries give way every slice (see model's pace.ts).
   setPaceSlice(cfg.num('query.yield-interval'));
-  return new Engine({ lookbackDeltaMs: cfg.num('query.lookback-delta'), maxSamples: cfg.num('query.max-samples'), timeoutMs: cfg.num('query.timeout') });
+  return new Engine({
+    lookbackDeltaMs: cfg.num('query.lookback-delta'),
+    maxSamples: cfg.num('query.max-samples'),
+    timeoutMs: cfg.num('query.timeout'),
+  });
 }
 
 export function list(s: string): string[] {
-  return s.split(',').map((x) => x.trim()).filter(Boolean);
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
 export function waitForSignal(logger: Logger, onStop: () => Promise<void>): Promise<void> {

@@ -28,7 +28,9 @@ export async function runDevCluster(cfg: Config, bin: string): Promise<void> {
   fs.writeFileSync(secret, crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   const children: { name: string; proc: ChildProcess }[] = [];
   const start = (name: string, args: string[]) => {
-    const proc = spawn(process.execPath, [bin, ...args, `--log.level=${cfg.str('log.level')}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const proc = spawn(process.execPath, [bin, ...args, `--log.level=${cfg.str('log.level')}`], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     proc.on('exit', (code, signal) => {
       if (!stopping) process.stderr.write(`dev-cluster: ${name} exited (${signal ?? code})\n`);
     });
@@ -59,7 +61,12 @@ export async function runDevCluster(cfg: Config, bin: string): Promise<void> {
       '--store-gateway.replication-factor=2',
     ]),
   );
-  start('querier', ['querier', `--http.address=127.0.0.1:${base}`, `--querier.stores=${[...recvPorts, ...gwPorts].map((p) => `http://127.0.0.1:${p}`).join(',')}`, '--query.replica-label=receive_replica']);
+  start('querier', [
+    'querier',
+    `--http.address=127.0.0.1:${base}`,
+    `--querier.stores=${[...recvPorts, ...gwPorts].map((p) => `http://127.0.0.1:${p}`).join(',')}`,
+    '--query.replica-label=receive_replica',
+  ]);
   process.stdout.write(
     [
       '',
@@ -75,11 +82,14 @@ export async function runDevCluster(cfg: Config, bin: string): Promise<void> {
       if (stopping) return;
       stopping = true;
       await Promise.all(
-        children.map(({ proc }) => new Promise<void>((r) => {
-          if (proc.exitCode !== null || proc.signalCode !== null) return r();
-          proc.once('exit', () => r());
-          proc.kill('SIGTERM');
-        })),
+        children.map(
+          ({ proc }) =>
+            new Promise<void>((r) => {
+              if (proc.exitCode !== null || proc.signalCode !== null) return r();
+              proc.once('exit', () => r());
+              proc.kill('SIGTERM');
+            }),
+        ),
       );
       resolve();
     };

@@ -8,7 +8,13 @@ import { StoreGateway } from '@strata/store-gateway';
 import type { Config } from '../config.js';
 import { list } from './common.js';
 
-export function gatewayFrom(cfg: Config, bucket: Bucket, registry: Registry, logger: Logger, skipBlock?: (tenant: string, ulid: string) => boolean): StoreGateway {
+export function gatewayFrom(
+  cfg: Config,
+  bucket: Bucket,
+  registry: Registry,
+  logger: Logger,
+  skipBlock?: (tenant: string, ulid: string) => boolean,
+): StoreGateway {
   const self = cfg.str('store-gateway.name') || os.hostname();
   const members = list(cfg.str('store-gateway.members'));
   return new StoreGateway({

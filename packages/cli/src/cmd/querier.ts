@@ -10,11 +10,21 @@ export async function runQuerier(cfg: Config): Promise<void> {
   const c = component(cfg, 'querier');
   const client = httpClientFrom(cfg.str('querier.store-client-config-file'));
   const urls = list(cfg.str('querier.stores')).map((url) => client.urlOf(url));
-  const stores = urls.map((url) => new RemoteStore({ url, tenantHeader: cfg.str('auth.tenant-header'), timeoutMs: cfg.num('query.timeout'), client }));
+  const stores = urls.map(
+    (url) => new RemoteStore({ url, tenantHeader: cfg.str('auth.tenant-header'), timeoutMs: cfg.num('query.timeout'), client }),
+  );
   // Metadata is small: a store that does not answer within seconds is skipped, not waited for.
-  const metadata = new RemoteMetadata({ urls, tenantHeader: cfg.str('auth.tenant-header'), timeoutMs: Math.min(cfg.num('query.timeout'), 10_000), client });
+  const metadata = new RemoteMetadata({
+    urls,
+    tenantHeader: cfg.str('auth.tenant-header'),
+    timeoutMs: Math.min(cfg.num('query.timeout'), 10_000),
+    client,
+  });
   if (stores.length === 0) c.logger.warn('no --querier.stores given: every query will be empty');
-  const queryable = new FanoutQueryable(() => stores, { replicaLabels: list(cfg.str('query.replica-label')), partialResponse: cfg.bool('query.partial-response') });
+  const queryable = new FanoutQueryable(() => stores, {
+    replicaLabels: list(cfg.str('query.replica-label')),
+    partialResponse: cfg.bool('query.partial-response'),
+  });
   mountQueryApi(c.router, { queryable, engine: engineFrom(cfg), tenancy: c.tenancy, metadata });
   const refresh = () => Promise.all(stores.map((s) => s.refresh()));
   await refresh();

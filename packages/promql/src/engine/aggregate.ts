@@ -24,7 +24,8 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
   if (e.op === 'topk' || e.op === 'bottomk') return topk(ev, e, series, param!);
   if (e.op === 'count_values') return countValues(ev, e, series, labelParam);
   if (e.op === 'limitk' || e.op === 'limit_ratio') {
-    if (param && param.some((x) => Number.isNaN(x))) throw new StrataError('query-execution', e.op === 'limitk' ? 'Parameter value is NaN' : 'Ratio value is NaN');
+    if (param && param.some((x) => Number.isNaN(x)))
+      throw new StrataError('query-execution', e.op === 'limitk' ? 'Parameter value is NaN' : 'Ratio value is NaN');
     throw new StrataError('query-execution', `${e.op} is not supported yet`);
   }
 
@@ -58,7 +59,9 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
   if (e.op === 'quantile') {
     for (const q of param!) {
       if (!(q >= 0 && q <= 1)) {
-        ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q} ${ev.ctx.pos(e.param!.pos)}`);
+        ev.ctx.warnings.add(
+          `PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q} ${ev.ctx.pos(e.param!.pos)}`,
+        );
         break;
       }
     }

@@ -8,20 +8,34 @@ const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 
 export function arith(op: BinaryOp, a: number, b: number): number {
   switch (op) {
-    case '+': return a + b;
-    case '-': return a - b;
-    case '*': return a * b;
-    case '/': return a / b;
-    case '%': return a % b;
-    case '^': return Math.pow(a, b);
-    case 'atan2': return Math.atan2(a, b);
-    case '==': return a === b ? 1 : 0;
-    case '!=': return a !== b ? 1 : 0;
-    case '>': return a > b ? 1 : 0;
-    case '<': return a < b ? 1 : 0;
-    case '>=': return a >= b ? 1 : 0;
-    case '<=': return a <= b ? 1 : 0;
-    default: throw new StrataError('query-execution', `operator ${op} not allowed here`);
+    case '+':
+      return a + b;
+    case '-':
+      return a - b;
+    case '*':
+      return a * b;
+    case '/':
+      return a / b;
+    case '%':
+      return a % b;
+    case '^':
+      return Math.pow(a, b);
+    case 'atan2':
+      return Math.atan2(a, b);
+    case '==':
+      return a === b ? 1 : 0;
+    case '!=':
+      return a !== b ? 1 : 0;
+    case '>':
+      return a > b ? 1 : 0;
+    case '<':
+      return a < b ? 1 : 0;
+    case '>=':
+      return a >= b ? 1 : 0;
+    case '<=':
+      return a <= b ? 1 : 0;
+    default:
+      throw new StrataError('query-execution', `operator ${op} not allowed here`);
   }
 }
 
@@ -151,7 +165,10 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
       if (oi === undefined) continue;
       if (m.card === 'one-to-one') {
         if (matchedOne.has(manySig[j])) {
-          throw new StrataError('query-execution', `multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)`);
+          throw new StrataError(
+            'query-execution',
+            `multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)`,
+          );
         }
         matchedOne.add(manySig[j]);
       }

@@ -50,19 +50,40 @@ export class Engine {
     return this.run(q, expr, timeMs, timeMs, 0, true, { ...o, text: o.text ?? (typeof query === 'string' ? query : '') });
   }
 
-  async rangeQuery(q: Querier, query: string | Expr, startMs: number, endMs: number, stepMs: number, o: QueryOptions = {}): Promise<QueryOutcome> {
+  async rangeQuery(
+    q: Querier,
+    query: string | Expr,
+    startMs: number,
+    endMs: number,
+    stepMs: number,
+    o: QueryOptions = {},
+  ): Promise<QueryOutcome> {
     const expr = typeof query === 'string' ? parse(query) : query;
     const t = typeOf(expr);
     if (t !== 'scalar' && t !== 'vector') {
-      throw new StrataError('bad-query', `invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`);
+      throw new StrataError(
+        'bad-query',
+        `invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`,
+      );
     }
     return this.run(q, expr, startMs, endMs, stepMs, false, { ...o, text: o.text ?? (typeof query === 'string' ? query : '') });
   }
 
-  private async run(q: Querier, expr: Expr, start: number, end: number, step: number, instant: boolean, o: QueryOptions): Promise<QueryOutcome> {
+  private async run(
+    q: Querier,
+    expr: Expr,
+    start: number,
+    end: number,
+    step: number,
+    instant: boolean,
+    o: QueryOptions,
+  ): Promise<QueryOutcome> {
     const timeoutMs = o.timeoutMs ?? this.opts.timeoutMs;
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new StrataError('query-timeout', `query timed out in expression evaluation (timeout ${timeoutMs / 1000}s)`)), timeoutMs);
+    const timer = setTimeout(
+      () => ac.abort(new StrataError('query-timeout', `query timed out in expression evaluation (timeout ${timeoutMs / 1000}s)`)),
+      timeoutMs,
+    );
     const onAbort = () => ac.abort(new StrataError('query-canceled', 'query was canceled'));
     o.signal?.addEventListener('abort', onAbort);
     try {
@@ -76,7 +97,8 @@ export class Engine {
       ctx.throwIfCancelled();
       return { result: toResult(v, steps, instant, expr), warnings: [...ctx.warnings], infos: [...ctx.infos] };
     } catch (e) {
-      if (ac.signal.aborted && ac.signal.reason instanceof StrataError && !(e instanceof StrataError && e.id !== 'internal')) throw ac.signal.reason;
+      if (ac.signal.aborted && ac.signal.reason instanceof StrataError && !(e instanceof StrataError && e.id !== 'internal'))
+        throw ac.signal.reason;
       if (e instanceof Error && e.name === 'AbortError' && ac.signal.reason instanceof StrataError) throw ac.signal.reason;
       throw e;
     } finally {

@@ -9,7 +9,16 @@ import type { EvalContext } from './context.js';
 import { evalAggregate } from './aggregate.js';
 import { evalBinary } from './binary.js';
 import { evalCall } from './functions.js';
-import { advance, newStepSeries, outputLabels, type MatrixSeries, type MatrixValue, type StepSeries, type Value, type VectorValue } from './values.js';
+import {
+  advance,
+  newStepSeries,
+  outputLabels,
+  type MatrixSeries,
+  type MatrixValue,
+  type StepSeries,
+  type Value,
+  type VectorValue,
+} from './values.js';
 
 export class Evaluator {
   constructor(
@@ -128,7 +137,12 @@ export class Evaluator {
     const vs = e.vectorSelector;
     const times = this.modifiedTimes(vs);
     const { min, max } = bounds(times);
-    const fetched = await this.ctx.querier.select(vs.matchers, { start: min - e.range + 1, end: max, range: e.range, signal: this.ctx.signal });
+    const fetched = await this.ctx.querier.select(vs.matchers, {
+      start: min - e.range + 1,
+      end: max,
+      range: e.range,
+      signal: this.ctx.signal,
+    });
     const series: MatrixSeries[] = [];
     for (const s of fetched) {
       const y = pace();
@@ -212,7 +226,6 @@ export function bounds(times: Float64Array): { min: number; max: number } {
   }
   return { min, max };
 }
-
 
 /**
  * Applies pending name drops and merges series that now share a label set. Two of them with a

@@ -8,14 +8,40 @@ import { isStale } from './stale.js';
 import { advance, newStepSeries, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
 
 /** t: the window's end (after @ and offset); stepT: the step being evaluated. */
-type Window = (ts: Float64Array, vs: Float64Array, from: number, to: number, t: number, range: number, args: number[], stepT: number) => number | undefined;
+type Window = (
+  ts: Float64Array,
+  vs: Float64Array,
+  from: number,
+  to: number,
+  t: number,
+  range: number,
+  args: number[],
+  stepT: number,
+) => number | undefined;
 
 const SIMPLE_MATH: Record<string, (x: number) => number> = {
-  abs: Math.abs, ceil: Math.ceil, floor: Math.floor, exp: Math.exp, sqrt: Math.sqrt,
-  ln: Math.log, log2: Math.log2, log10: Math.log10,
-  sin: Math.sin, cos: Math.cos, tan: Math.tan, asin: Math.asin, acos: Math.acos, atan: Math.atan,
-  sinh: Math.sinh, cosh: Math.cosh, tanh: Math.tanh, asinh: Math.asinh, acosh: Math.acosh, atanh: Math.atanh,
-  deg: (x) => (x * 180) / Math.PI, rad: (x) => (x * Math.PI) / 180,
+  abs: Math.abs,
+  ceil: Math.ceil,
+  floor: Math.floor,
+  exp: Math.exp,
+  sqrt: Math.sqrt,
+  ln: Math.log,
+  log2: Math.log2,
+  log10: Math.log10,
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan: Math.atan,
+  sinh: Math.sinh,
+  cosh: Math.cosh,
+  tanh: Math.tanh,
+  asinh: Math.asinh,
+  acosh: Math.acosh,
+  atanh: Math.atanh,
+  deg: (x) => (x * 180) / Math.PI,
+  rad: (x) => (x * Math.PI) / 180,
   sgn: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
 };
 
@@ -24,7 +50,8 @@ const DATE_FUNCS: Record<string, (d: Date) => number> = {
   hour: (d) => d.getUTCHours(),
   day_of_week: (d) => d.getUTCDay(),
   day_of_month: (d) => d.getUTCDate(),
-  day_of_year: (d) => Math.floor((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1,
+  day_of_year: (d) =>
+    Math.floor((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1,
   days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
   month: (d) => d.getUTCMonth() + 1,
   year: (d) => d.getUTCFullYear(),
@@ -50,7 +77,16 @@ function variance(vs: Float64Array, from: number, to: number): number {
   return m2 / n;
 }
 
-function extrapolatedRate(ts: Float64Array, vs: Float64Array, from: number, to: number, t: number, range: number, isCounter: boolean, isRate: boolean): number | undefined {
+function extrapolatedRate(
+  ts: Float64Array,
+  vs: Float64Array,
+  from: number,
+  to: number,
+  t: number,
+  range: number,
+  isCounter: boolean,
+  isRate: boolean,
+): number | undefined {
   const n = to - from;
   if (n < 2) return undefined;
   const rangeStart = t - range;
@@ -78,10 +114,23 @@ function extrapolatedRate(ts: Float64Array, vs: Float64Array, from: number, to: 
   return result * factor;
 }
 
-function linearRegression(ts: Float64Array, vs: Float64Array, from: number, to: number, interceptTime: number): [slope: number, intercept: number] | undefined {
+function linearRegression(
+  ts: Float64Array,
+  vs: Float64Array,
+  from: number,
+  to: number,
+  interceptTime: number,
+): [slope: number, intercept: number] | undefined {
   const n = to - from;
   if (n < 2) return undefined;
-  let sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
+  let sumX = 0,
+    cX = 0,
+    sumY = 0,
+    cY = 0,
+    sumXY = 0,
+    cXY = 0,
+    sumX2 = 0,
+    cX2 = 0;
   const add = (s: number, c: number, x: number): [number, number] => kahanInc(x, s, c);
   let constY = true;
   const y0 = vs[from];
@@ -158,7 +207,10 @@ const RANGE_FUNCS: Record<string, Window> = {
     // A NaN makes the deviation undefined rather than being silently sorted away.
     if (values.some((x) => Number.isNaN(x))) return NaN;
     const med = quantile(0.5, values);
-    return quantile(0.5, values.map((x) => Math.abs(x - med)));
+    return quantile(
+      0.5,
+      values.map((x) => Math.abs(x - med)),
+    );
   },
   changes: (ts, vs, f, to) => {
     let c = 0;
@@ -276,7 +328,10 @@ export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
     case 'sort_desc':
     case 'sort_by_label':
     case 'sort_by_label_desc':
-      if (ev.ctx.queryStep > 0) ev.ctx.warnings.add(`PromQL warning: sort is ineffective for range queries since results are always ordered by labels ${ev.ctx.pos(e.pos)}`);
+      if (ev.ctx.queryStep > 0)
+        ev.ctx.warnings.add(
+          `PromQL warning: sort is ineffective for range queries since results are always ordered by labels ${ev.ctx.pos(e.pos)}`,
+        );
       return ev.eval(e.args[0]); // ordering is applied to instant results by the engine
     case 'label_replace':
       return labelReplace(ev, e);
@@ -290,7 +345,14 @@ export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
       const [label] = await stringArgs(ev, [e.args[1]]);
       const phis: Float64Array[] = [];
       for (const a of e.args.slice(2)) phis.push(await ev.evalScalar(a));
-      return histogramQuantiles(ev, (await ev.evalVector(e.args[0])).series, label, phis, ev.ctx.pos(e.args[2].pos), ev.ctx.pos(e.args[0].pos));
+      return histogramQuantiles(
+        ev,
+        (await ev.evalVector(e.args[0])).series,
+        label,
+        phis,
+        ev.ctx.pos(e.args[2].pos),
+        ev.ctx.pos(e.args[0].pos),
+      );
     }
     case 'min_of':
     case 'max_of': {
@@ -387,7 +449,9 @@ function unwrapType(a: Expr): boolean {
 function counterInfo(ev: Evaluator, labels: Labels, arg: Expr): void {
   const name = labels.get(METRIC_NAME);
   if (name && !/(_total|_sum|_count|_bucket)$/.test(name)) {
-    ev.ctx.infos.add(`PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)} ${ev.ctx.pos(arg.pos)}`);
+    ev.ctx.infos.add(
+      `PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)} ${ev.ctx.pos(arg.pos)}`,
+    );
   }
 }
 
@@ -426,7 +490,9 @@ async function timestampOf(ev: Evaluator, arg: Expr): Promise<Value> {
 }
 
 async function absent(ev: Evaluator, arg: Expr, overTime: boolean): Promise<Value> {
-  const v = overTime ? await rangeFunction(ev, { kind: 'Call', func: 'present_over_time', returnType: 'vector', args: [arg], pos: arg.pos }) : await ev.evalVector(arg);
+  const v = overTime
+    ? await rangeFunction(ev, { kind: 'Call', func: 'present_over_time', returnType: 'vector', args: [arg], pos: arg.pos })
+    : await ev.evalVector(arg);
   if (v.type !== 'vector') throw new StrataError('query-execution', 'absent needs a vector');
   // Labels of the result: the equality matchers of a plain selector, as Prometheus.
   let inner = arg;
@@ -466,7 +532,8 @@ async function labelReplace(ev: Evaluator, e: Call): Promise<Value> {
   }
   // Any UTF-8 name is valid in Prometheus 3; an empty one, or one that was not valid UTF-8
   // (decoded to U+FFFD), is not.
-  if (dst === '' || dst.includes('\ufffd')) throw new StrataError('query-execution', `invalid destination label name in label_replace(): ${dst}`);
+  if (dst === '' || dst.includes('\ufffd'))
+    throw new StrataError('query-execution', `invalid destination label name in label_replace(): ${dst}`);
   for (const s of v.series) {
     // Prometheus 3 removes __name__ lazily, so label functions still see it.
     const m = re.exec(s.labels.get(src));

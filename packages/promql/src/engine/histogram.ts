@@ -21,13 +21,19 @@ function parseLe(v: string): number | undefined {
   return Number.isNaN(n) && lower !== 'nan' ? undefined : n;
 }
 
-function groups(ev: Evaluator, series: StepSeries[], argPos: string): { labels: ReturnType<typeof outputLabels>; members: { s: StepSeries; le: number }[] }[] {
+function groups(
+  ev: Evaluator,
+  series: StepSeries[],
+  argPos: string,
+): { labels: ReturnType<typeof outputLabels>; members: { s: StepSeries; le: number }[] }[] {
   const byKey = new Map<string, { labels: ReturnType<typeof outputLabels>; members: { s: StepSeries; le: number }[] }>();
   for (const s of series) {
     const labels = outputLabels(s);
     const le = parseLe(labels.get('le'));
     if (le === undefined) {
-      ev.ctx.warnings.add(`PromQL warning: bucket label "le" is missing or has a malformed value of ${JSON.stringify(labels.get('le'))} for metric name ${JSON.stringify(s.labels.get(METRIC_NAME))} ${argPos}`);
+      ev.ctx.warnings.add(
+        `PromQL warning: bucket label "le" is missing or has a malformed value of ${JSON.stringify(labels.get('le'))} for metric name ${JSON.stringify(s.labels.get(METRIC_NAME))} ${argPos}`,
+      );
       continue;
     }
     // Grouped with the metric name, which the output then drops: two histograms that differ
@@ -108,7 +114,9 @@ export function histogramQuantile(ev: Evaluator, phi: Float64Array, series: Step
   const out: StepSeries[] = [];
   for (let i = 0; i < ev.n; i++) {
     if (!(phi[i] >= 0 && phi[i] <= 1)) {
-      ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(phi[i]) ? 'NaN' : phi[i]} ${phiPos}`);
+      ev.ctx.warnings.add(
+        `PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(phi[i]) ? 'NaN' : phi[i]} ${phiPos}`,
+      );
       break;
     }
   }
@@ -194,18 +202,31 @@ function quantileLabel(q: number): string {
 }
 
 /** histogram_quantiles(v, "label", q1, q2, ...): one series per quantile, told apart by the label. */
-export function histogramQuantiles(ev: Evaluator, series: StepSeries[], label: string, phis: Float64Array[], phiPos: string, argPos: string): Value {
+export function histogramQuantiles(
+  ev: Evaluator,
+  series: StepSeries[],
+  label: string,
+  phis: Float64Array[],
+  phiPos: string,
+  argPos: string,
+): Value {
   const out: StepSeries[] = [];
   for (const phi of phis) {
     for (let i = 0; i < ev.n; i++) {
       if (!(phi[i] >= 0 && phi[i] <= 1)) {
-        ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(phi[i]) ? 'NaN' : phi[i]} ${phiPos}`);
+        ev.ctx.warnings.add(
+          `PromQL warning: quantile value should be between 0 and 1, got ${Number.isNaN(phi[i]) ? 'NaN' : phi[i]} ${phiPos}`,
+        );
         break;
       }
     }
   }
   for (const g of groups(ev, series, argPos)) {
-    if (g.labels.has(label)) throw new StrataError('query-execution', `label ${JSON.stringify(label)} of histogram_quantiles() already exists on the input series ${g.labels.toString()}`);
+    if (g.labels.has(label))
+      throw new StrataError(
+        'query-execution',
+        `label ${JSON.stringify(label)} of histogram_quantiles() already exists on the input series ${g.labels.toString()}`,
+      );
     for (const phi of phis) {
       const r = newStepSeries(new LabelsBuilder(g.labels).set(label, quantileLabel(phi[0])).labels(), ev.n, true);
       for (let i = 0; i < ev.n; i++) {

@@ -1,6 +1,14 @@
 /** PromQL literal syntax: numbers, durations and Go-style quoted strings. */
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
 const DURATION_RE = /^((\d+)(ms|s|m|h|d|w|y))+$/;
 const PART_RE = /(\d+)(ms|s|m|h|d|w|y)/g;
 
@@ -78,4 +86,15 @@ export function unquoteString(lit: string): string {
   return lenientUtf8.decode(Uint8Array.from(bytes));
 }
 
-const SIMPLE_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', "'": "'", '"': '"' };
+const SIMPLE_ESCAPES: Record<string, string> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+};

@@ -11,18 +11,48 @@ function strip(e: unknown): unknown {
 
 describe('PromQL parser', () => {
   test.each([
-    ['up', { kind: 'VectorSelector', name: 'up', matchers: [{ type: '=', name: '__name__', value: 'up' }], offset: 0, at: null, atModifier: null }],
-    ['1_000 + 0x1f', { kind: 'BinaryExpr', op: '+', lhs: { kind: 'NumberLiteral', value: 1000 }, rhs: { kind: 'NumberLiteral', value: 31 }, returnBool: false, matching: null }],
+    [
+      'up',
+      {
+        kind: 'VectorSelector',
+        name: 'up',
+        matchers: [{ type: '=', name: '__name__', value: 'up' }],
+        offset: 0,
+        at: null,
+        atModifier: null,
+      },
+    ],
+    [
+      '1_000 + 0x1f',
+      {
+        kind: 'BinaryExpr',
+        op: '+',
+        lhs: { kind: 'NumberLiteral', value: 1000 },
+        rhs: { kind: 'NumberLiteral', value: 31 },
+        returnBool: false,
+        matching: null,
+      },
+    ],
   ] as [string, unknown][])('%s', (q, want) => {
     expect(strip(parse(q))).toEqual(want);
   });
 
   test.each([
-    ['rate(foo[5m] offset -1h @ start())', (e: Expr) => e.kind === 'Call' && e.args[0].kind === 'MatrixSelector' && e.args[0].vectorSelector.offset === -3_600_000 && e.args[0].vectorSelector.atModifier === 'start'],
+    [
+      'rate(foo[5m] offset -1h @ start())',
+      (e: Expr) =>
+        e.kind === 'Call' &&
+        e.args[0].kind === 'MatrixSelector' &&
+        e.args[0].vectorSelector.offset === -3_600_000 &&
+        e.args[0].vectorSelector.atModifier === 'start',
+    ],
     ['sum by (a) (x)', (e: Expr) => e.kind === 'AggregateExpr' && e.grouping[0] === 'a' && !e.without],
     ['sum(x) without (a)', (e: Expr) => e.kind === 'AggregateExpr' && e.without],
     ['topk(3, x)', (e: Expr) => e.kind === 'AggregateExpr' && e.param?.kind === 'NumberLiteral'],
-    ['x / on(a) group_left(b) y', (e: Expr) => e.kind === 'BinaryExpr' && e.matching?.card === 'many-to-one' && e.matching.on && e.matching.include[0] === 'b'],
+    [
+      'x / on(a) group_left(b) y',
+      (e: Expr) => e.kind === 'BinaryExpr' && e.matching?.card === 'many-to-one' && e.matching.on && e.matching.include[0] === 'b',
+    ],
     ['a and b', (e: Expr) => e.kind === 'BinaryExpr' && e.matching?.card === 'many-to-many'],
     ['{"my.metric", "a.b"="x"}', (e: Expr) => e.kind === 'VectorSelector' && e.name === 'my.metric' && e.matchers[1].name === 'a.b'],
     ['x[1h:5m]', (e: Expr) => e.kind === 'SubqueryExpr' && e.range === 3_600_000 && e.step === 300_000],
@@ -63,7 +93,9 @@ describe('PromQL parser', () => {
     for (const f of files) {
       const lines = fs.readFileSync(path.join(dir, f), 'utf8').split('\n');
       for (let i = 0; i < lines.length; i++) {
-        const m = /^eval(?:_ordered|_warn|_info)?\s+(?:instant\s+at\s+\S+|range\s+from\s+\S+\s+to\s+\S+\s+step\s+\S+)\s+(.*)$/.exec(lines[i]);
+        const m = /^eval(?:_ordered|_warn|_info)?\s+(?:instant\s+at\s+\S+|range\s+from\s+\S+\s+to\s+\S+\s+step\s+\S+)\s+(.*)$/.exec(
+          lines[i],
+        );
         if (!m) continue;
         if (/^\s*expect fail/.test(lines[i + 1] ?? '')) continue;
         checked++;
@@ -78,7 +110,10 @@ describe('PromQL parser', () => {
     // The stable files must parse completely. The files of experimental syntax (native histograms, fill
     // modifiers, duration expressions, ...) are parsed too, but what fails there is the conformance
     // runner's to count (npm run promqltest), not a failure here.
-    const stable = failures.filter((x) => !/^(duration_expression|extended_vectors|fill-modifier|info|limit|start_timestamps|type_and_unit|native_histograms)\.test/.test(x));
+    const stable = failures.filter(
+      (x) =>
+        !/^(duration_expression|extended_vectors|fill-modifier|info|limit|start_timestamps|type_and_unit|native_histograms)\.test/.test(x),
+    );
     expect(stable).toEqual([]);
   });
 });

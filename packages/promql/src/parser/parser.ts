@@ -19,9 +19,22 @@ import { FUNCTIONS } from './functions.js';
 import { parseDurationLiteral, parseNumberLiteral, unquoteString } from './literals.js';
 
 const BINARY_OPS: Record<string, BinaryOp> = {
-  Pow: '^', Mul: '*', Div: '/', Mod: '%', Add: '+', Sub: '-', Atan2: 'atan2',
-  Eql: '==', Neq: '!=', Gtr: '>', Lss: '<', Gte: '>=', Lte: '<=',
-  And: 'and', Or: 'or', Unless: 'unless',
+  Pow: '^',
+  Mul: '*',
+  Div: '/',
+  Mod: '%',
+  Add: '+',
+  Sub: '-',
+  Atan2: 'atan2',
+  Eql: '==',
+  Neq: '!=',
+  Gtr: '>',
+  Lss: '<',
+  Gte: '>=',
+  Lte: '<=',
+  And: 'and',
+  Or: 'or',
+  Unless: 'unless',
 };
 const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 const SET_OPS = new Set<BinaryOp>(['and', 'or', 'unless']);
@@ -71,7 +84,8 @@ class Conv {
         const [vs, dur] = this.children(n);
         const inner = this.expr(vs);
         if (inner.kind !== 'VectorSelector') this.fail(n, 'ranges only allowed for vector selectors');
-        if (inner.offset !== 0 || inner.at !== null || inner.atModifier !== null) this.fail(n, 'no offset or @ modifiers allowed before range');
+        if (inner.offset !== 0 || inner.at !== null || inner.atModifier !== null)
+          this.fail(n, 'no offset or @ modifiers allowed before range');
         const range = this.duration(dur);
         if (range <= 0) this.fail(dur, `duration must be greater than 0`);
         return { kind: 'MatrixSelector', vectorSelector: inner, range, pos: this.pos(n) };
@@ -113,7 +127,8 @@ class Conv {
         const [op, e] = this.children(n);
         const inner = this.expr(e);
         const t = typeOf(inner);
-        if (t !== 'scalar' && t !== 'vector') this.fail(n, `unary expression only allowed on expressions of type scalar or instant vector, got "${t}"`);
+        if (t !== 'scalar' && t !== 'vector')
+          this.fail(n, `unary expression only allowed on expressions of type scalar or instant vector, got "${t}"`);
         return { kind: 'UnaryExpr', op: this.text(op) === '-' ? '-' : '+', expr: inner, pos: this.pos(n) };
       }
       case 'FunctionCall':
@@ -210,12 +225,18 @@ class Conv {
         const a = this.duration(c[0]);
         const b = this.duration(c[2]);
         switch (BINARY_OPS[c[1].name]) {
-          case '+': return a + b;
-          case '-': return a - b;
-          case '*': return (a * b) / 1000;
-          case '/': return (a / b) * 1000;
-          case '%': return a % b;
-          case '^': return Math.pow(a / 1000, b / 1000) * 1000;
+          case '+':
+            return a + b;
+          case '-':
+            return a - b;
+          case '*':
+            return (a * b) / 1000;
+          case '/':
+            return (a / b) * 1000;
+          case '%':
+            return a % b;
+          case '^':
+            return Math.pow(a / 1000, b / 1000) * 1000;
         }
       }
     }
@@ -244,7 +265,8 @@ class Conv {
     if (sig.variadic > 0 && (nargs < fixed - sig.variadic || nargs > fixed)) {
       this.fail(n, `expected at least ${fixed - sig.variadic} argument(s) in call to ${JSON.stringify(name)}, got ${nargs}`);
     }
-    if (sig.variadic < 0 && nargs < fixed - 1) this.fail(n, `expected at least ${fixed - 1} argument(s) in call to ${JSON.stringify(name)}, got ${nargs}`);
+    if (sig.variadic < 0 && nargs < fixed - 1)
+      this.fail(n, `expected at least ${fixed - 1} argument(s) in call to ${JSON.stringify(name)}, got ${nargs}`);
     args.forEach((a, i) => {
       const want = sig.argTypes[Math.min(i, fixed - 1)];
       this.expectType(a, want, `call to function ${JSON.stringify(name)}`);
@@ -279,7 +301,12 @@ class Conv {
     if (!op) this.fail(n, 'missing aggregation operator');
     const needsParam = AGGREGATE_WITH_PARAM.has(op);
     if (args.length !== (needsParam ? 2 : 1)) {
-      this.fail(n, needsParam ? `wrong number of arguments for aggregate expression provided, expected 2, got ${args.length}` : `wrong number of arguments for aggregate expression provided, expected 1, got ${args.length}`);
+      this.fail(
+        n,
+        needsParam
+          ? `wrong number of arguments for aggregate expression provided, expected 2, got ${args.length}`
+          : `wrong number of arguments for aggregate expression provided, expected 1, got ${args.length}`,
+      );
     }
     const expr = args[args.length - 1];
     const param = needsParam ? args[0] : null;
@@ -315,11 +342,15 @@ class Conv {
     }
     const lt = typeOf(lhs);
     const rt = typeOf(rhs);
-    for (const [t, side] of [[lt, lhs], [rt, rhs]] as const) {
+    for (const [t, side] of [
+      [lt, lhs],
+      [rt, rhs],
+    ] as const) {
       if (t !== 'scalar' && t !== 'vector') this.fail(side.pos, `binary expression must contain only scalar and instant vector types`);
     }
     if (returnBool && !COMPARISON.has(op)) this.fail(n, 'bool modifier can only be used on comparison operators');
-    if (COMPARISON.has(op) && lt === 'scalar' && rt === 'scalar' && !returnBool) this.fail(n, 'comparisons between scalars must use BOOL modifier');
+    if (COMPARISON.has(op) && lt === 'scalar' && rt === 'scalar' && !returnBool)
+      this.fail(n, 'comparisons between scalars must use BOOL modifier');
     if (SET_OPS.has(op)) {
       if (lt !== 'vector' || rt !== 'vector') this.fail(n, `set operator "${op}" not allowed in binary scalar expression`);
       if (matching && matching.card !== 'one-to-one') this.fail(n, `no grouping allowed for "${op}" operation`);
@@ -331,7 +362,8 @@ class Conv {
       this.fail(n, 'vector matching only allowed between instant vectors');
     } else matching = null;
     if (matching?.on) {
-      for (const l of matching.include) if (matching.matchingLabels.includes(l)) this.fail(n, `label "${l}" must not occur in ON and GROUP clause at once`);
+      for (const l of matching.include)
+        if (matching.matchingLabels.includes(l)) this.fail(n, `label "${l}" must not occur in ON and GROUP clause at once`);
     }
     return { kind: 'BinaryExpr', op, lhs, rhs, returnBool, matching, pos: this.pos(n) };
   }
@@ -408,7 +440,8 @@ function normalizeNumbers(q: string): string {
       continue;
     }
     if (c === '"' || c === "'" || c === '`') quote = c;
-    else if (c === '.' && /[0-9]/.test(q[i - 1] ?? '') && !/[0-9a-zA-Z_]/.test(q[i + 1] ?? '') && !/[a-zA-Z_:]/.test(leadingWord(q, i))) out += '0';
+    else if (c === '.' && /[0-9]/.test(q[i - 1] ?? '') && !/[0-9a-zA-Z_]/.test(q[i + 1] ?? '') && !/[a-zA-Z_:]/.test(leadingWord(q, i)))
+      out += '0';
   }
   return out;
 }
@@ -464,8 +497,12 @@ export function parse(query: string): Expr {
   if (err) {
     // The grammar knows function names as keywords: "name(" with an unknown name fails at "(".
     const call = /([a-zA-Z_][a-zA-Z0-9_]*)\s*$/.exec(query.slice(0, err.from));
-    if (query[err.from] === '(' && call) conv.fail({ start: call.index, end: err.from }, `unknown function with name ${JSON.stringify(call[1])}`);
-    const at = err.from >= query.length || query.slice(err.from).trim() === '' ? 'unexpected end of input' : `unexpected ${JSON.stringify(query.slice(err.from, Math.max(err.to, err.from + 1)))}`;
+    if (query[err.from] === '(' && call)
+      conv.fail({ start: call.index, end: err.from }, `unknown function with name ${JSON.stringify(call[1])}`);
+    const at =
+      err.from >= query.length || query.slice(err.from).trim() === ''
+        ? 'unexpected end of input'
+        : `unexpected ${JSON.stringify(query.slice(err.from, Math.max(err.to, err.from + 1)))}`;
     conv.fail(err, at);
   }
   if (query.trim() === '') conv.fail({ start: 0, end: 0 }, 'no expression found in input');

@@ -22,7 +22,10 @@ async function main(): Promise<number> {
     process.stderr.write(`${promqltestMissingLine(dir, 'nothing to run')}\n`);
     return 1;
   }
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.test') && (!only || f === `${only}.test`)).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.test') && (!only || f === `${only}.test`))
+    .sort();
   const all: EvalResult[] = [];
   process.stdout.write(`| file | passed | failed | skipped |\n|---|---|---|---|\n`);
   for (const f of files) {
@@ -39,7 +42,9 @@ async function main(): Promise<number> {
     const rs = all.filter((r) => r.group === g);
     return `${rs.filter((r) => r.outcome === 'passed').length}/${rs.length}`;
   };
-  process.stdout.write(`promqltest: stable ${count('stable')} passed, native-histograms ${count('native-histograms')}, experimental ${count('experimental')}\n`);
+  process.stdout.write(
+    `promqltest: stable ${count('stable')} passed, native-histograms ${count('native-histograms')}, experimental ${count('experimental')}\n`,
+  );
   const baselineFile = arg('baseline');
   if (baselineFile) {
     const baseline = Number(fs.readFileSync(baselineFile, 'utf8').trim());

@@ -8,7 +8,21 @@ import { Engine, parse, type Expr, type QueryOutcome } from '@strata/promql';
 import { promqltestDir } from './location.js';
 import { parseScript, STALE, type EvalCmd, type LoadCmd } from './script.js';
 
-export const STABLE = ['aggregators', 'at_modifier', 'collision', 'functions', 'histograms', 'literals', 'name_label_dropping', 'operators', 'range_queries', 'selectors', 'staleness', 'subquery', 'trig_functions'];
+export const STABLE = [
+  'aggregators',
+  'at_modifier',
+  'collision',
+  'functions',
+  'histograms',
+  'literals',
+  'name_label_dropping',
+  'operators',
+  'range_queries',
+  'selectors',
+  'staleness',
+  'subquery',
+  'trig_functions',
+];
 export type Group = 'stable' | 'native-histograms' | 'experimental';
 
 export interface EvalResult {
@@ -70,11 +84,15 @@ function fmt(v: number): string {
 function check(cmd: EvalCmd, out: QueryOutcome): string | undefined {
   if (cmd.fail) return 'expected the query to fail, but it succeeded';
   if (cmd.warn && out.warnings.length === 0) return 'expected a warning, got none';
-  if (cmd.warn?.msg && !out.warnings.includes(cmd.warn.msg)) return `expected warning ${JSON.stringify(cmd.warn.msg)}, got ${JSON.stringify(out.warnings)}`;
-  if (cmd.warn?.regex && !out.warnings.some((w) => new RegExp(cmd.warn!.regex!).test(w))) return `expected a warning matching /${cmd.warn.regex}/, got ${JSON.stringify(out.warnings)}`;
+  if (cmd.warn?.msg && !out.warnings.includes(cmd.warn.msg))
+    return `expected warning ${JSON.stringify(cmd.warn.msg)}, got ${JSON.stringify(out.warnings)}`;
+  if (cmd.warn?.regex && !out.warnings.some((w) => new RegExp(cmd.warn!.regex!).test(w)))
+    return `expected a warning matching /${cmd.warn.regex}/, got ${JSON.stringify(out.warnings)}`;
   if (cmd.info && out.infos.length === 0) return 'expected an info annotation, got none';
-  if (cmd.info?.regex && !out.infos.some((w) => new RegExp(cmd.info!.regex!).test(w))) return `expected info matching /${cmd.info.regex}/, got ${JSON.stringify(out.infos)}`;
-  if (cmd.info?.msg && !out.infos.includes(cmd.info.msg)) return `expected info ${JSON.stringify(cmd.info.msg)}, got ${JSON.stringify(out.infos)}`;
+  if (cmd.info?.regex && !out.infos.some((w) => new RegExp(cmd.info!.regex!).test(w)))
+    return `expected info matching /${cmd.info.regex}/, got ${JSON.stringify(out.infos)}`;
+  if (cmd.info?.msg && !out.infos.includes(cmd.info.msg))
+    return `expected info ${JSON.stringify(cmd.info.msg)}, got ${JSON.stringify(out.infos)}`;
   if (cmd.noWarn && out.warnings.length > 0) return `expected no warnings, got ${JSON.stringify(out.warnings)}`;
   if (cmd.noInfo && out.infos.length > 0) return `expected no info annotations, got ${JSON.stringify(out.infos)}`;
   const r = out.result;
@@ -83,14 +101,18 @@ function check(cmd: EvalCmd, out: QueryOutcome): string | undefined {
     return r.value === cmd.string ? undefined : `expected string ${JSON.stringify(cmd.string)}, got ${JSON.stringify(r.value)}`;
   }
   if (r.resultType === 'scalar') {
-    if (cmd.expected.length !== 1 || cmd.expected[0].labels !== null) return `got scalar ${fmt(r.v)}, expected ${cmd.expected.length} series`;
+    if (cmd.expected.length !== 1 || cmd.expected[0].labels !== null)
+      return `got scalar ${fmt(r.v)}, expected ${cmd.expected.length} series`;
     return almostEqual(r.v, cmd.expected[0].values[0]!) ? undefined : `expected scalar ${fmt(cmd.expected[0].values[0]!)}, got ${fmt(r.v)}`;
   }
   if (r.resultType === 'string') return 'unexpected string result';
   if (r.resultType === 'vector') {
     if (!cmd.instant) return 'range query returned a vector';
     if (r.vector.length !== cmd.expected.length) {
-      return `expected ${cmd.expected.length} samples, got ${r.vector.length}: ${r.vector.slice(0, 5).map((s) => `${s.labels.toString()} ${fmt(s.v)}`).join('; ')}`;
+      return `expected ${cmd.expected.length} samples, got ${r.vector.length}: ${r.vector
+        .slice(0, 5)
+        .map((s) => `${s.labels.toString()} ${fmt(s.v)}`)
+        .join('; ')}`;
     }
     const byKey = new Map(r.vector.map((s, i) => [s.labels.key(), { s, i }]));
     for (let k = 0; k < cmd.expected.length; k++) {
@@ -105,7 +127,10 @@ function check(cmd: EvalCmd, out: QueryOutcome): string | undefined {
   // matrix
   const series = r.matrix;
   if (series.length !== cmd.expected.length) {
-    return `expected ${cmd.expected.length} series, got ${series.length}: ${series.slice(0, 5).map((s) => s.labels.toString()).join('; ')}`;
+    return `expected ${cmd.expected.length} series, got ${series.length}: ${series
+      .slice(0, 5)
+      .map((s) => s.labels.toString())
+      .join('; ')}`;
   }
   const byKey = new Map(series.map((s) => [s.labels.key(), s]));
   const start = cmd.rangeVector ? cmd.rangeVector.from : cmd.at;
@@ -118,7 +143,11 @@ function check(cmd: EvalCmd, out: QueryOutcome): string | undefined {
       if (v !== undefined) want.push([start + i * step, v]);
     });
     if (want.length !== got.timestamps.length) {
-      return `${exp.labels?.toString()}: expected ${want.length} points, got ${got.timestamps.length} (${Array.from(got.timestamps.slice(0, 6)).map((t, i) => `${t / 1000}:${fmt(got.values[i])}`).join(' ')})`;
+      return `${exp.labels?.toString()}: expected ${want.length} points, got ${got.timestamps.length} (${Array.from(
+        got.timestamps.slice(0, 6),
+      )
+        .map((t, i) => `${t / 1000}:${fmt(got.values[i])}`)
+        .join(' ')})`;
     }
     for (let i = 0; i < want.length; i++) {
       if (got.timestamps[i] !== want[i][0] || !almostEqual(got.values[i], want[i][1])) {
@@ -138,7 +167,12 @@ export async function runFile(file: string, engine = new Engine({ timeoutMs: 20_
   let db: TSDB | undefined;
   let dbN = 0;
   let nhSeries: Labels[] = [];
-  const open = async () => TSDB.open({ dir: path.join(tmp, String(dbN++)), fsync: 'none', head: { outOfOrderWindowMs: Number.MAX_SAFE_INTEGER / 2, maxSeries: 0 } });
+  const open = async () =>
+    TSDB.open({
+      dir: path.join(tmp, String(dbN++)),
+      fsync: 'none',
+      head: { outOfOrderWindowMs: Number.MAX_SAFE_INTEGER / 2, maxSeries: 0 },
+    });
   try {
     db = await open();
     for (const cmd of cmds) {
@@ -153,7 +187,8 @@ export async function runFile(file: string, engine = new Engine({ timeoutMs: 20_
         await load(db, cmd);
         continue;
       }
-      const group: Group = cmd.nativeHistograms || fileGroup === 'native-histograms' || selectsAny(cmd.expr, nhSeries) ? 'native-histograms' : fileGroup;
+      const group: Group =
+        cmd.nativeHistograms || fileGroup === 'native-histograms' || selectsAny(cmd.expr, nhSeries) ? 'native-histograms' : fileGroup;
       const base = { file: name, line: cmd.line, expr: cmd.expr, group };
       if (group === 'native-histograms') {
         results.push({ ...base, outcome: 'skipped', reason: 'native histograms are not supported yet' });
@@ -162,13 +197,17 @@ export async function runFile(file: string, engine = new Engine({ timeoutMs: 20_
       const q = (await db.tenant('t')).querier();
       let reason: string | undefined;
       try {
-        const out = cmd.instant ? await engine.instantQuery(q, cmd.expr, cmd.at) : await engine.rangeQuery(q, cmd.expr, cmd.at, cmd.end, cmd.stepMs);
+        const out = cmd.instant
+          ? await engine.instantQuery(q, cmd.expr, cmd.at)
+          : await engine.rangeQuery(q, cmd.expr, cmd.at, cmd.end, cmd.stepMs);
         reason = check(cmd, out);
       } catch (e) {
         const msg = (e as Error).message;
         if (!cmd.fail) reason = `unexpected error: ${msg}`;
-        else if (cmd.fail.msg !== undefined && msg !== cmd.fail.msg) reason = `expected error ${JSON.stringify(cmd.fail.msg)}, got ${JSON.stringify(msg)}`;
-        else if (cmd.fail.regex !== undefined && !new RegExp(cmd.fail.regex).test(msg)) reason = `expected error matching /${cmd.fail.regex}/, got ${JSON.stringify(msg)}`;
+        else if (cmd.fail.msg !== undefined && msg !== cmd.fail.msg)
+          reason = `expected error ${JSON.stringify(cmd.fail.msg)}, got ${JSON.stringify(msg)}`;
+        else if (cmd.fail.regex !== undefined && !new RegExp(cmd.fail.regex).test(msg))
+          reason = `expected error matching /${cmd.fail.regex}/, got ${JSON.stringify(msg)}`;
       }
       results.push({ ...base, outcome: reason ? 'failed' : 'passed', reason });
     }

@@ -163,7 +163,11 @@ export function parseScript(text: string): Command[] {
         }
       }
       cmds.push({ kind: 'load', stepMs: parseDuration(m[2]), series, nativeHistogramSeries: nhSeries, unreadable });
-    } else if ((m = /^eval(_fail|_warn|_info|_ordered)?\s+(instant\s+at\s+(\S+)|range\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+))\s+(.*)$/.exec(trimmed))) {
+    } else if (
+      (m = /^eval(_fail|_warn|_info|_ordered)?\s+(instant\s+at\s+(\S+)|range\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+))\s+(.*)$/.exec(
+        trimmed,
+      ))
+    ) {
       const instant = m[2].startsWith('instant');
       const cmd: EvalCmd = {
         kind: 'eval',
@@ -184,17 +188,18 @@ export function parseScript(text: string): Command[] {
       if (m[1] === '_info') cmd.info = {};
       for (const b of body()) {
         let x: RegExpExecArray | null;
-        if ((x = /^expect\s+fail(?:\s+(msg|regex):\s*(.*))?$/.exec(b.text))) cmd.fail = x[1] === 'msg' ? { msg: x[2].trim() } : x[1] === 'regex' ? { regex: x[2].trim() } : {};
+        if ((x = /^expect\s+fail(?:\s+(msg|regex):\s*(.*))?$/.exec(b.text)))
+          cmd.fail = x[1] === 'msg' ? { msg: x[2].trim() } : x[1] === 'regex' ? { regex: x[2].trim() } : {};
         else if ((x = /^expect\s+(warn|info)(?:\s+(msg|regex):\s*(.*))?$/.exec(b.text))) {
           const want = x[2] === 'msg' ? { msg: x[3].trim() } : x[2] === 'regex' ? { regex: x[3].trim() } : {};
           if (x[1] === 'warn') cmd.warn = want;
           else cmd.info = want;
-        }
-        else if (/^expect\s+no_warn$/.test(b.text)) cmd.noWarn = true;
+        } else if (/^expect\s+no_warn$/.test(b.text)) cmd.noWarn = true;
         else if (/^expect\s+no_info$/.test(b.text)) cmd.noInfo = true;
         else if (/^expect\s+ordered$/.test(b.text)) cmd.ordered = true;
         else if ((x = /^expect\s+string\s+(.*)$/.exec(b.text))) cmd.string = unquote(x[1].trim());
-        else if ((x = /^expect\s+range\s+vector\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)$/.exec(b.text))) cmd.rangeVector = { from: parseDuration(x[1]), to: parseDuration(x[2]), step: parseDuration(x[3]) };
+        else if ((x = /^expect\s+range\s+vector\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)$/.exec(b.text)))
+          cmd.rangeVector = { from: parseDuration(x[1]), to: parseDuration(x[2]), step: parseDuration(x[3]) };
         else if (b.text.includes('{{')) cmd.nativeHistograms = true;
         else {
           const [l, v] = splitSeriesLine(b.text);

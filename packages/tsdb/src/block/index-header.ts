@@ -53,7 +53,8 @@ export function encodeIndexHeader(ranges: HeaderRange[]): Buffer {
 
 export function decodeIndexHeader(buf: Buffer, what: string): HeaderRange[] {
   if (buf.length < 16 || !buf.subarray(0, 8).equals(MAGIC)) throw new IndexCorruptError(what, 'not an index header');
-  if (crc32c(buf.subarray(0, buf.length - 4)) !== buf.readUInt32BE(buf.length - 4)) throw new IndexCorruptError(what, 'index header checksum mismatch');
+  if (crc32c(buf.subarray(0, buf.length - 4)) !== buf.readUInt32BE(buf.length - 4))
+    throw new IndexCorruptError(what, 'index header checksum mismatch');
   const n = buf.readUInt32BE(8);
   const out: HeaderRange[] = [];
   let p = 12;
@@ -86,7 +87,8 @@ export class HeaderedSource implements ByteSource {
 
   async read(offset: number, length: number): Promise<Buffer> {
     for (const r of this.ranges) {
-      if (offset >= r.offset && offset + length <= r.offset + r.bytes.length) return r.bytes.subarray(offset - r.offset, offset - r.offset + length);
+      if (offset >= r.offset && offset + length <= r.offset + r.bytes.length)
+        return r.bytes.subarray(offset - r.offset, offset - r.offset + length);
     }
     return this.inner.read(offset, length);
   }

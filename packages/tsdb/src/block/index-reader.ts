@@ -65,7 +65,14 @@ export class IndexReader {
     const tocBuf = await src.read(size - 52, 52);
     if (crc32c(tocBuf.subarray(0, 48)) !== tocBuf.readUInt32BE(48)) throw new IndexCorruptError(what, 'TOC checksum mismatch');
     const d = new DecBuf(tocBuf);
-    const toc: Toc = { symbols: d.be64(), series: d.be64(), labelIndices: d.be64(), labelOffsets: d.be64(), postings: d.be64(), postingsOffsets: d.be64() };
+    const toc: Toc = {
+      symbols: d.be64(),
+      series: d.be64(),
+      labelIndices: d.be64(),
+      labelOffsets: d.be64(),
+      postings: d.be64(),
+      postingsOffsets: d.be64(),
+    };
     const symBody = await readSection(src, size, toc.symbols, what, 'symbol table');
     const sd = new DecBuf(symBody);
     const n = sd.be32();

@@ -103,9 +103,11 @@ export class BlockReader implements Querier {
     if (buf.length < need) buf = await src.read(off, need);
     if (buf.length < need) throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} runs past the end of its segment`);
     const encAt = d.pos;
-    if (buf[encAt] !== CHUNK_ENCODING_XOR) throw new Error(`block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`);
+    if (buf[encAt] !== CHUNK_ENCODING_XOR)
+      throw new Error(`block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`);
     const body = buf.subarray(encAt, encAt + 1 + len);
-    if (crc32c(body) !== buf.readUInt32BE(encAt + 1 + len)) throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
+    if (crc32c(body) !== buf.readUInt32BE(encAt + 1 + len))
+      throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
     return body.subarray(1);
   }
 
@@ -114,7 +116,9 @@ export class BlockReader implements Querier {
    * request (gaps up to MERGE_GAP bytes are read and thrown away): fewer round trips to a bucket.
    */
   async chunksOf(refs: number[]): Promise<Uint8Array[]> {
-    const order = refs.map((r, i) => ({ r, i, seq: Math.floor(r / 2 ** 32), off: r % 2 ** 32 })).sort((a, b) => a.seq - b.seq || a.off - b.off);
+    const order = refs
+      .map((r, i) => ({ r, i, seq: Math.floor(r / 2 ** 32), off: r % 2 ** 32 }))
+      .sort((a, b) => a.seq - b.seq || a.off - b.off);
     const out: Uint8Array[] = new Array(refs.length);
     let k = 0;
     while (k < order.length) {
@@ -125,7 +129,8 @@ export class BlockReader implements Querier {
         const from = order[k].off;
         const to = order[j].off + MAX_CHUNK_GUESS;
         const buf = await this.sources.segment(order[k].seq).read(from, to - from);
-        for (let m = k; m <= j; m++) out[order[m].i] = this.parseChunk(order[m].r, buf, order[m].off - from) ?? (await this.chunk(order[m].r));
+        for (let m = k; m <= j; m++)
+          out[order[m].i] = this.parseChunk(order[m].r, buf, order[m].off - from) ?? (await this.chunk(order[m].r));
       }
       k = j + 1;
     }
@@ -143,9 +148,11 @@ export class BlockReader implements Querier {
     }
     const encAt = d.pos;
     if (encAt + 1 + len + 4 > buf.length) return undefined;
-    if (buf[encAt] !== CHUNK_ENCODING_XOR) throw new Error(`block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`);
+    if (buf[encAt] !== CHUNK_ENCODING_XOR)
+      throw new Error(`block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`);
     const body = buf.subarray(encAt, encAt + 1 + len);
-    if (crc32c(body) !== buf.readUInt32BE(encAt + 1 + len)) throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
+    if (crc32c(body) !== buf.readUInt32BE(encAt + 1 + len))
+      throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
     return body.subarray(1);
   }
 

@@ -21,7 +21,10 @@ export class SegmentCache {
   private readonly files = new Map<string, Buffer>();
   private readonly loading = new Map<string, Promise<Buffer | undefined>>();
   bytes = 0;
-  readonly stats: Record<BlockFileKind, BlockReadStats> = { chunks: { diskBytes: 0, cachedBytes: 0 }, index: { diskBytes: 0, cachedBytes: 0 } };
+  readonly stats: Record<BlockFileKind, BlockReadStats> = {
+    chunks: { diskBytes: 0, cachedBytes: 0 },
+    index: { diskBytes: 0, cachedBytes: 0 },
+  };
 
   constructor(readonly maxBytes: number) {}
 

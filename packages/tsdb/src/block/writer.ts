@@ -276,7 +276,11 @@ async function writeFileSynced(file: string, data: Uint8Array): Promise<void> {
  * Writes `series` (any order; sorted here) as a block under `parentDir`. Chunks must lie within
  * [minTime, maxTime). Returns the block's meta.
  */
-export async function writeBlock(parentDir: string, input: Iterable<BlockSeries> | AsyncIterable<BlockSeries>, opts: WriteBlockOptions): Promise<BlockMeta> {
+export async function writeBlock(
+  parentDir: string,
+  input: Iterable<BlockSeries> | AsyncIterable<BlockSeries>,
+  opts: WriteBlockOptions,
+): Promise<BlockMeta> {
   const id = opts.ulid ?? newUlid();
   const tmp = path.join(parentDir, `${id}.tmp-for-creation`);
   const final = path.join(parentDir, id);
@@ -324,7 +328,11 @@ export async function writeBlock(parentDir: string, input: Iterable<BlockSeries>
       downsample: { resolution: 0 },
       source: opts.source ?? 'receive',
       segment_files: cw.files.map((f) => path.basename(f.rel)),
-      files: [...cw.files.map((f) => ({ rel_path: f.rel, size_bytes: f.size })), { rel_path: INDEX_FILE, size_bytes: index.length }, { rel_path: META_FILE }],
+      files: [
+        ...cw.files.map((f) => ({ rel_path: f.rel, size_bytes: f.size })),
+        { rel_path: INDEX_FILE, size_bytes: index.length },
+        { rel_path: META_FILE },
+      ],
     },
   };
   await writeFileSynced(path.join(tmp, META_FILE), Buffer.from(JSON.stringify(meta, null, '\t')));

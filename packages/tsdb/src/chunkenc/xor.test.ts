@@ -32,7 +32,13 @@ describe('XOR chunk', () => {
   });
 
   const ts = fc
-    .tuple(fc.integer({ min: -1e12, max: 4e12 }), fc.array(fc.oneof(fc.constant(0), fc.constant(15_000), fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 0, max: 100 })), { minLength: 0, maxLength: 300 }))
+    .tuple(
+      fc.integer({ min: -1e12, max: 4e12 }),
+      fc.array(fc.oneof(fc.constant(0), fc.constant(15_000), fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 0, max: 100 })), {
+        minLength: 0,
+        maxLength: 300,
+      }),
+    )
     .map(([start, deltas]) => {
       const out = [start];
       for (const d of deltas) out.push(out[out.length - 1] + d);
@@ -65,12 +71,19 @@ describe('XOR chunk', () => {
 
   test('raw bit patterns, including signalling NaN payloads, survive', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff })), { minLength: 1, maxLength: 200 }), (bits) => {
-        const times = bits.map((_, i) => i * 1000);
-        const got = roundTrip(times, bits.map((b) => b[0]), bits.map((b) => b[1]));
-        expect(got.hi).toEqual(bits.map((b) => b[0]));
-        expect(got.lo).toEqual(bits.map((b) => b[1]));
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff })), { minLength: 1, maxLength: 200 }),
+        (bits) => {
+          const times = bits.map((_, i) => i * 1000);
+          const got = roundTrip(
+            times,
+            bits.map((b) => b[0]),
+            bits.map((b) => b[1]),
+          );
+          expect(got.hi).toEqual(bits.map((b) => b[0]));
+          expect(got.lo).toEqual(bits.map((b) => b[1]));
+        },
+      ),
     );
   });
 
@@ -117,43 +130,53 @@ describe('XOR chunk', () => {
     for (let i = 0; i < 40; i++) e.append(1_000_000 + i * 15_000 + (i % 5) * 7, i % 3 === 0 ? NaN : i * 0.1);
     const good = e.bytes().slice();
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.nat(good.length), (edits, cut) => {
-        const bytes = good.slice(0, Math.max(cut, 0));
-        for (const [at, v] of edits) if (at < bytes.length) bytes[at] = v;
-        try {
-          const it = new XORIterator(bytes);
-          while (it.next());
-        } catch (err) {
-          expect(err).toBeInstanceOf(ChunkCorruptError);
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        fc.nat(good.length),
+        (edits, cut) => {
+          const bytes = good.slice(0, Math.max(cut, 0));
+          for (const [at, v] of edits) if (at < bytes.length) bytes[at] = v;
+          try {
+            const it = new XORIterator(bytes);
+            while (it.next());
+          } catch (err) {
+            expect(err).toBeInstanceOf(ChunkCorruptError);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   test('the bulk decoder equals the iterator on any chunk and any range (property)', () => {
     fc.assert(
-      fc.property(ts, fc.array(value, { minLength: 301, maxLength: 301 }), fc.nat({ max: 300 }), fc.nat({ max: 300 }), (times, vals, a, b) => {
-        const e = new XOREncoder(8);
-        times.forEach((t, i) => e.append(t, vals[i]));
-        const bytes = e.bytes().slice();
-        const [i, j] = [a % times.length, b % times.length];
-        const [from, to] = [times[Math.min(i, j)], times[Math.max(i, j)]];
-        const want = { ts: [] as number[], bits: [] as number[] };
-        const it = new XORIterator(bytes);
-        while (it.next()) {
-          if (it.t < from || it.t > to) continue;
-          want.ts.push(it.t);
-          want.bits.push(it.lo, it.hi);
-        }
-        // Written at an offset into larger arrays, as the block reader fills one array per series.
-        const outTs = new Float64Array(times.length + 5);
-        const outBits = new Uint32Array(2 * (times.length + 5));
-        const end = decodeXORBits(bytes, outTs, outBits, 3, from, to);
-        expect(end - 3).toBe(want.ts.length);
-        expect(Array.from(outTs.subarray(3, end))).toEqual(want.ts);
-        expect(Array.from(outBits.subarray(6, 2 * end))).toEqual(want.bits);
-      }),
+      fc.property(
+        ts,
+        fc.array(value, { minLength: 301, maxLength: 301 }),
+        fc.nat({ max: 300 }),
+        fc.nat({ max: 300 }),
+        (times, vals, a, b) => {
+          const e = new XOREncoder(8);
+          times.forEach((t, i) => e.append(t, vals[i]));
+          const bytes = e.bytes().slice();
+          const [i, j] = [a % times.length, b % times.length];
+          const [from, to] = [times[Math.min(i, j)], times[Math.max(i, j)]];
+          const want = { ts: [] as number[], bits: [] as number[] };
+          const it = new XORIterator(bytes);
+          while (it.next()) {
+            if (it.t < from || it.t > to) continue;
+            want.ts.push(it.t);
+            want.bits.push(it.lo, it.hi);
+          }
+          // Written at an offset into larger arrays, as the block reader fills one array per series.
+          const outTs = new Float64Array(times.length + 5);
+          const outBits = new Uint32Array(2 * (times.length + 5));
+          const end = decodeXORBits(bytes, outTs, outBits, 3, from, to);
+          expect(end - 3).toBe(want.ts.length);
+          expect(Array.from(outTs.subarray(3, end))).toEqual(want.ts);
+          expect(Array.from(outBits.subarray(6, 2 * end))).toEqual(want.bits);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -312,6 +312,13 @@ function readVarint(r: BitReader): number {
  * Decodes the samples with from <= t <= to into the arrays at `offset`, returning the new offset.
  * Values are copied as raw bits (never through a JS number) so NaN payloads stay bit-exact.
  */
-export function decodeXORInto(chunk: Uint8Array, ts: Float64Array, vs: Float64Array, offset: number, from = -Infinity, to = Infinity): number {
+export function decodeXORInto(
+  chunk: Uint8Array,
+  ts: Float64Array,
+  vs: Float64Array,
+  offset: number,
+  from = -Infinity,
+  to = Infinity,
+): number {
   return decodeXORBits(chunk, ts, new Uint32Array(vs.buffer, vs.byteOffset, vs.length * 2), offset, from, to);
 }

@@ -54,7 +54,9 @@ export class HeadAppender implements Appender {
     const lo = SCRATCH_U32[0];
     const prev = this.lastStaged.get(ref);
     if (prev !== undefined && this.ts[prev] === t) {
-      return this.bits[2 * prev + 1] === hi && this.bits[2 * prev] === lo ? AppendStatus.DUPLICATE_IDENTICAL : AppendStatus.DUPLICATE_DIFFERENT;
+      return this.bits[2 * prev + 1] === hi && this.bits[2 * prev] === lo
+        ? AppendStatus.DUPLICATE_IDENTICAL
+        : AppendStatus.DUPLICATE_DIFFERENT;
     }
     const status = this.head.appendable(s, t, hi, lo);
     if (status !== AppendStatus.OK) return status;
@@ -117,7 +119,9 @@ export class HeadAppender implements Appender {
       await this.wal.sync();
     } catch (e) {
       this.rollback();
-      throw new StrataError('storage-failure', `write-ahead log write failed; samples were not acknowledged: ${(e as Error).message}`, { cause: e });
+      throw new StrataError('storage-failure', `write-ahead log write failed; samples were not acknowledged: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
 

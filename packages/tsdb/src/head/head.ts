@@ -3,7 +3,14 @@
  * Appends are validated here (appendable) and applied after the WAL made them durable (apply).
  */
 import { Labels, pace, sortPaced, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
-import { AppendStatus, DEFAULT_BLOCK_DURATION_MS, DEFAULT_SAMPLES_PER_CHUNK, type HeadOptions, type HeadStats, type TsdbStatus } from '../api.js';
+import {
+  AppendStatus,
+  DEFAULT_BLOCK_DURATION_MS,
+  DEFAULT_SAMPLES_PER_CHUNK,
+  type HeadOptions,
+  type HeadStats,
+  type TsdbStatus,
+} from '../api.js';
 import { PostingsIndex } from './postings.js';
 import { MemSeries } from './series.js';
 import { WireRefTable } from './wire-refs.js';
@@ -231,7 +238,16 @@ export class Head {
     let chunkCount = 0;
     for (const s of this.byRef) if (s) chunkCount += s.numChunks;
     const empty = this.numSeriesLive === 0 || this.maxT === -Infinity;
-    return { headStats: { numSeries: this.numSeriesLive, numLabelPairs, chunkCount, minTime: empty ? 0 : this.minT, maxTime: empty ? 0 : this.maxT }, ...lists };
+    return {
+      headStats: {
+        numSeries: this.numSeriesLive,
+        numLabelPairs,
+        chunkCount,
+        minTime: empty ? 0 : this.minT,
+        maxTime: empty ? 0 : this.maxT,
+      },
+      ...lists,
+    };
   }
 
   /** Live series in ref order (for snapshots and block cutting). */

@@ -13,17 +13,25 @@ function bruteTop(entries: Map<string, number>, k: number): { name: string; valu
 describe('cardinality statistics', () => {
   test('top-k equals sorting everything and cutting (property)', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.tuple(fc.string({ maxLength: 4 }), fc.nat({ max: 20 })), { selector: (t) => t[0], maxLength: 60 }), fc.integer({ min: 1, max: 12 }), (entries, k) => {
-        const t = new TopK(k);
-        for (const [n, v] of entries) t.push(n, v);
-        expect(t.result()).toEqual(bruteTop(new Map(entries), k));
-      }),
+      fc.property(
+        fc.uniqueArray(fc.tuple(fc.string({ maxLength: 4 }), fc.nat({ max: 20 })), { selector: (t) => t[0], maxLength: 60 }),
+        fc.integer({ min: 1, max: 12 }),
+        (entries, k) => {
+          const t = new TopK(k);
+          for (const [n, v] of entries) t.push(n, v);
+          expect(t.result()).toEqual(bruteTop(new Map(entries), k));
+        },
+      ),
     );
   });
 
   test('postings stats match a direct count over the series (property)', () => {
     const series = fc.uniqueArray(
-      fc.record({ __name__: fc.constantFrom('up', 'http_requests_total', 'é_bytes'), job: fc.constantFrom('a', 'b', 'ccc'), pod: fc.option(fc.constantFrom('p1', 'p2', 'p-ü'), { nil: undefined }) }),
+      fc.record({
+        __name__: fc.constantFrom('up', 'http_requests_total', 'é_bytes'),
+        job: fc.constantFrom('a', 'b', 'ccc'),
+        pod: fc.option(fc.constantFrom('p1', 'p2', 'p-ü'), { nil: undefined }),
+      }),
       { selector: (r) => JSON.stringify(r), minLength: 1, maxLength: 40 },
     );
     fc.assert(
@@ -77,18 +85,21 @@ describe('cardinality statistics', () => {
 
   test('value counts among selected series match a direct count (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.constantFrom('x', 'y'), fc.boolean()), { minLength: 1, maxLength: 40 }), (rows) => {
-        const idx = new PostingsIndex();
-        rows.forEach(([job, env], i) => idx.add(i + 1, ['env', env, 'job', job]));
-        const selected = Uint32Array.from(rows.flatMap(([, , keep], i) => (keep ? [i + 1] : [])));
-        const got = idx.valueCounts(['env', 'nope'], selected);
-        const want = new Map<string, number>();
-        rows.forEach(([, env, keep]) => keep && want.set(env, (want.get(env) ?? 0) + 1));
-        expect(got.get('env')).toEqual(want);
-        expect(got.get('nope')).toEqual(new Map());
-        // Without names: every label name some selected series holds.
-        expect([...idx.valueCounts(undefined, selected).keys()].sort()).toEqual(selected.length > 0 ? ['env', 'job'] : []);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.constantFrom('x', 'y'), fc.boolean()), { minLength: 1, maxLength: 40 }),
+        (rows) => {
+          const idx = new PostingsIndex();
+          rows.forEach(([job, env], i) => idx.add(i + 1, ['env', env, 'job', job]));
+          const selected = Uint32Array.from(rows.flatMap(([, , keep], i) => (keep ? [i + 1] : [])));
+          const got = idx.valueCounts(['env', 'nope'], selected);
+          const want = new Map<string, number>();
+          rows.forEach(([, env, keep]) => keep && want.set(env, (want.get(env) ?? 0) + 1));
+          expect(got.get('env')).toEqual(want);
+          expect(got.get('nope')).toEqual(new Map());
+          // Without names: every label name some selected series holds.
+          expect([...idx.valueCounts(undefined, selected).keys()].sort()).toEqual(selected.length > 0 ? ['env', 'job'] : []);
+        },
+      ),
     );
   });
 });

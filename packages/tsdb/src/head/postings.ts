@@ -95,7 +95,13 @@ export class PostingsIndex {
       }
       bytes.push(name, size);
     }
-    return { seriesCountByMetricName: metrics.result(), labelValueCountByLabelName: names.result(), memoryInBytesByLabelName: bytes.result(), seriesCountByLabelValuePair: pairs.result(), numLabelPairs };
+    return {
+      seriesCountByMetricName: metrics.result(),
+      labelValueCountByLabelName: names.result(),
+      memoryInBytesByLabelName: bytes.result(),
+      seriesCountByLabelValuePair: pairs.result(),
+      numLabelPairs,
+    };
   }
 
   /**

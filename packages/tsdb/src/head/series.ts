@@ -55,7 +55,8 @@ export class MemSeries {
    */
   appendable(t: number, hi: number, lo: number, minValidT: number, oooMinT: number): AppendStatus {
     if (t > this.maxT) return t >= minValidT ? AppendStatus.OK : AppendStatus.TOO_OLD;
-    if (t === this.maxT) return hi === this.lastHi && lo === this.lastLo ? AppendStatus.DUPLICATE_IDENTICAL : AppendStatus.DUPLICATE_DIFFERENT;
+    if (t === this.maxT)
+      return hi === this.lastHi && lo === this.lastLo ? AppendStatus.DUPLICATE_IDENTICAL : AppendStatus.DUPLICATE_DIFFERENT;
     const existing = this.lookup(t);
     if (existing) return existing[0] === hi && existing[1] === lo ? AppendStatus.DUPLICATE_IDENTICAL : AppendStatus.DUPLICATE_DIFFERENT;
     return t >= oooMinT ? AppendStatus.OK : AppendStatus.TOO_OLD;

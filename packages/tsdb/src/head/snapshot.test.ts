@@ -20,7 +20,9 @@ describe('head snapshot', () => {
       const head = new Head(opts);
       // ~40k series with a few samples and long labels: well over the 4 MiB streaming piece.
       for (let i = 0; i < 40_000; i++) {
-        const s = head.getOrCreate(Labels.fromObject({ __name__: 'snap', instance: `host-${i}.example.internal:9100`, pod: `pod-${'x'.repeat(40)}-${i}` }))!.series;
+        const s = head.getOrCreate(
+          Labels.fromObject({ __name__: 'snap', instance: `host-${i}.example.internal:9100`, pod: `pod-${'x'.repeat(40)}-${i}` }),
+        )!.series;
         for (let k = 0; k < 3; k++) head.apply(s, k * 15_000, 0, i + k);
         if (i % 1000 === 0) head.apply(s, 5_000, 0, 7); // out of order
       }

@@ -176,11 +176,13 @@ class SnapshotReader {
   /** Makes [offset, offset + n) available in the window; past the checksummed data is a truncated file. */
   async fill(n: number, limit = this.dataEnd): Promise<void> {
     if (this.has(n)) return;
-    if (this.offset + n > limit) throw new SnapshotUnreadable(`truncated: needs ${n} bytes at offset ${this.offset}, file has ${this.size}`);
+    if (this.offset + n > limit)
+      throw new SnapshotUnreadable(`truncated: needs ${n} bytes at offset ${this.offset}, file has ${this.size}`);
     const keep = this.len - this.p;
     // Grown for one large series, the window shrinks back once the series has been read.
     const want = Math.max(n, this.readBytes);
-    const next = want > this.buf.length || (this.buf.length > this.readBytes && want === this.readBytes) ? Buffer.allocUnsafe(want) : this.buf;
+    const next =
+      want > this.buf.length || (this.buf.length > this.readBytes && want === this.readBytes) ? Buffer.allocUnsafe(want) : this.buf;
     this.buf.copy(next, 0, this.p, this.len);
     this.buf = next;
     this.base += this.p;
@@ -224,8 +226,14 @@ class SnapshotReader {
   /** A length field that must fit in what is left of one series and of the file. */
   length(what: string, seriesStart: number): number {
     const n = this.u32();
-    if (this.offset + n > this.dataEnd) throw new SnapshotUnreadable(`${what} of ${n} bytes at offset ${this.offset - 4} runs past the end of the file (truncated or corrupt)`);
-    if (this.offset - seriesStart + n > MAX_SERIES_BYTES) throw new SnapshotUnreadable(`${what} of ${n} bytes at offset ${this.offset - 4} makes a series larger than ${MAX_SERIES_BYTES} bytes (corrupt)`);
+    if (this.offset + n > this.dataEnd)
+      throw new SnapshotUnreadable(
+        `${what} of ${n} bytes at offset ${this.offset - 4} runs past the end of the file (truncated or corrupt)`,
+      );
+    if (this.offset - seriesStart + n > MAX_SERIES_BYTES)
+      throw new SnapshotUnreadable(
+        `${what} of ${n} bytes at offset ${this.offset - 4} makes a series larger than ${MAX_SERIES_BYTES} bytes (corrupt)`,
+      );
     return n;
   }
 }
@@ -266,7 +274,8 @@ async function readInto(r: SnapshotReader, head: Head): Promise<WalPosition> {
     const ref = r.u32();
     const np = r.u32();
     // Every label string takes at least its 4-byte length.
-    if (np * 4 > r.dataEnd - r.offset || np * 4 > MAX_SERIES_BYTES) throw new SnapshotUnreadable(`label count ${np} at offset ${r.offset - 4} runs past the end of the file (truncated or corrupt)`);
+    if (np * 4 > r.dataEnd - r.offset || np * 4 > MAX_SERIES_BYTES)
+      throw new SnapshotUnreadable(`label count ${np} at offset ${r.offset - 4} runs past the end of the file (truncated or corrupt)`);
     const pairs: string[] = [];
     for (let k = 0; k < np; k++) {
       if (!r.has(4)) await r.fill(4);
@@ -279,7 +288,8 @@ async function readInto(r: SnapshotReader, head: Head): Promise<WalPosition> {
     const lastLo = r.u32();
     const lastHi = r.u32();
     const nc = r.u32();
-    if (nc * 20 > r.dataEnd - r.offset) throw new SnapshotUnreadable(`chunk count ${nc} at offset ${r.offset - 4} runs past the end of the file (truncated or corrupt)`);
+    if (nc * 20 > r.dataEnd - r.offset)
+      throw new SnapshotUnreadable(`chunk count ${nc} at offset ${r.offset - 4} runs past the end of the file (truncated or corrupt)`);
     const s = head.create(ref, Labels.fromSortedPairs(pairs));
     s.maxT = maxT;
     s.lastLo = lastLo;
@@ -297,7 +307,9 @@ async function readInto(r: SnapshotReader, head: Head): Promise<WalPosition> {
     if (!r.has(4)) await r.fill(4);
     const no = r.u32();
     if (no * 16 > r.dataEnd - r.offset || r.offset - start + no * 16 > MAX_SERIES_BYTES) {
-      throw new SnapshotUnreadable(`out-of-order count ${no} at offset ${r.offset - 4} runs past the end of the file or the per-series bound (truncated or corrupt)`);
+      throw new SnapshotUnreadable(
+        `out-of-order count ${no} at offset ${r.offset - 4} runs past the end of the file or the per-series bound (truncated or corrupt)`,
+      );
     }
     if (no > 0) {
       if (!r.has(no * 16)) await r.fill(no * 16);
@@ -311,7 +323,8 @@ async function readInto(r: SnapshotReader, head: Head): Promise<WalPosition> {
       }
     }
   }
-  if (r.offset !== r.dataEnd) throw new SnapshotUnreadable(`${r.dataEnd - r.offset} bytes after the last of ${n} series (oversized or corrupt)`);
+  if (r.offset !== r.dataEnd)
+    throw new SnapshotUnreadable(`${r.dataEnd - r.offset} bytes after the last of ${n} series (oversized or corrupt)`);
   await r.fill(4, r.size);
   const want = r.u32();
   if (r.crc !== want) throw new SnapshotUnreadable('checksum mismatch');

@@ -55,7 +55,10 @@ export async function listSegments(dir: string): Promise<number[]> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
-  return names.filter((n) => /^\d{8}$/.test(n)).map(Number).sort((a, b) => a - b);
+  return names
+    .filter((n) => /^\d{8}$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 export class WAL {
@@ -86,7 +89,12 @@ export class WAL {
    * Opens the WAL directory, replaying existing records through `onRecord` from `from` on, then
    * starts a fresh segment for new writes.
    */
-  static async open(dir: string, opts: WalOptions, onRecord: (type: number, payload: Buffer) => void, from?: WalPosition): Promise<{ wal: WAL; stats: ReplayStats }> {
+  static async open(
+    dir: string,
+    opts: WalOptions,
+    onRecord: (type: number, payload: Buffer) => void,
+    from?: WalPosition,
+  ): Promise<{ wal: WAL; stats: ReplayStats }> {
     await fsp.mkdir(dir, { recursive: true });
     const wal = new WAL(dir, opts);
     const stats = await wal.replay(onRecord, from);
@@ -197,7 +205,9 @@ export class WAL {
         try {
           await this.fh!.truncate(start);
         } catch {
-          this.failure = new Error(`WAL segment ${segmentName(this.segment)} is in an unknown state after a failed write: ${(e as Error).message}`);
+          this.failure = new Error(
+            `WAL segment ${segmentName(this.segment)} is in an unknown state after a failed write: ${(e as Error).message}`,
+          );
         }
         throw e;
       }
@@ -299,7 +309,11 @@ export async function syncDir(dir: string): Promise<void> {
 }
 
 /** Streams one segment's records; returns the offset after the last intact record. */
-async function replaySegment(file: string, startAt: number, onRecord: (type: number, payload: Buffer) => void): Promise<{ goodEnd: number; size: number; records: number }> {
+async function replaySegment(
+  file: string,
+  startAt: number,
+  onRecord: (type: number, payload: Buffer) => void,
+): Promise<{ goodEnd: number; size: number; records: number }> {
   const fh = await fsp.open(file, 'r');
   try {
     const size = (await fh.stat()).size;
