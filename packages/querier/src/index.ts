@@ -1,5 +1,5 @@
-export * from './query-api.js';
-export * from './promql-api.js';
-export * from './fanout.js';
-export * from './remote-store.js';
-export * from './remote-metadata.js';
+/** The public surface of @strata/querier: what the CLI wires. */
+export { mountQueryApi } from './query-api.js';
+export { FanoutQueryable } from './fanout.js';
+export { RemoteStore } from './remote-store.js';
+export { RemoteMetadata } from './remote-metadata.js';

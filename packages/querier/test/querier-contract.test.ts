@@ -23,7 +23,8 @@ import {
   timeSlice,
   type Dataset,
 } from '../../model/test/querier-contract.js';
-import { FanoutQueryable, mountQueryApi, RemoteStore, type Store } from '../src/index.js';
+import { FanoutQueryable, mountQueryApi, RemoteStore } from '../src/index.js';
+import type { Store } from '../src/fanout.js';
 
 const TENANT = 'contract';
 

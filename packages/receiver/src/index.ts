@@ -1,12 +1,7 @@
-export * from './limits.js';
-export * from './metadata-store.js';
-export * from './validate.js';
-export * from './write-handler.js';
-export * from './distributor.js';
-export * from './memory-budget.js';
-export * from './forward-auth.js';
-export * from './overload-gates.js';
-export * from './writer.js';
-export * from './quorum.js';
-export * from './ingestion-rate.js';
-export * from './forward-batcher.js';
+/** The public surface of @strata/receiver: what the CLI wires and the tests drive. */
+export { createWriteHandler } from './write-handler.js';
+export { Distributor } from './distributor.js';
+export { ForwardAuth } from './forward-auth.js';
+export { LIMIT_FLAGS, LIMIT_YAML_KEYS, Limits } from './limits.js';
+export { defaultMemoryLimit, MemoryBudget } from './memory-budget.js';
+export { MetadataStore } from './metadata-store.js';

@@ -1,3 +1,2 @@
-export * from './lru.js';
-export * from './sharding.js';
-export * from './gateway.js';
+/** The public surface of @strata/store-gateway: what the CLI wires. */
+export { StoreGateway } from './gateway.js';

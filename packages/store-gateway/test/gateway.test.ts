@@ -5,7 +5,9 @@ import { Registry } from 'prom-client';
 import { Labels, Matcher, StrataError } from '@strata/model';
 import { FilesystemBucket } from '@strata/objstore';
 import { Shipper, TSDB } from '@strata/tsdb';
-import { owners, StoreGateway, type StoreGatewayOptions } from '../src/index.js';
+import { StoreGateway } from '../src/index.js';
+import type { StoreGatewayOptions } from '../src/gateway.js';
+import { owners } from '../src/sharding.js';
 
 const dirs: string[] = [];
 const tmp = () => {
