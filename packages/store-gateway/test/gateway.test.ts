@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Registry } from 'prom-client';
 import { Labels, Matcher, StrataError } from '@strata/model';
 import { FilesystemBucket } from '@strata/objstore';
 import { Shipper, TSDB } from '@strata/tsdb';
 import { StoreGateway } from '../src/index.js';
 import type { StoreGatewayOptions } from '../src/gateway.js';
 import { owners } from '../src/sharding.js';
+import { gatewayTestOptions } from './gateway-options.js';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -166,20 +166,7 @@ test('blocks with a deletion mark stop being served once the delay has passed', 
 });
 
 function baseOptions(dataDir: string): StoreGatewayOptions {
-  return {
-    bucket: new FilesystemBucket(bucketDir),
-    dataDir,
-    registry: new Registry(),
-    syncIntervalMs: 60_000,
-    idleUnloadMs: 60_000,
-    members: ['g1'],
-    self: 'g1',
-    replicationFactor: 1,
-    indexCacheBytes: 1 << 20,
-    chunkCacheBytes: 1 << 20,
-    limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 0, maxBytesPerQuery: 0 },
-    deletionDelayMs: 0,
-  };
+  return gatewayTestOptions(new FilesystemBucket(bucketDir), dataDir);
 }
 
 test('blocks served elsewhere in the process (skipBlock) are neither listed nor read', async () => {

@@ -5,12 +5,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Registry } from 'prom-client';
 import type { Series } from '@strata/model';
 import { FilesystemBucket } from '@strata/objstore';
 import { Shipper, TSDB } from '@strata/tsdb';
 import { BLOCK_MS, forEachSampleInTimeOrder, querierContract } from '../../model/test/querier-contract.js';
 import { StoreGateway } from '../src/index.js';
+import { gatewayTestOptions } from './gateway-options.js';
 
 const TENANT = 'contract';
 
@@ -44,20 +44,7 @@ querierContract('store gateway over a local-folder bucket', async (ds) => {
   }).sync();
   await db.close();
   const bucket = new FilesystemBucket(bucketDir);
-  const gateway = new StoreGateway({
-    bucket,
-    dataDir: path.join(root, 'gateway'),
-    registry: new Registry(),
-    syncIntervalMs: 60_000,
-    idleUnloadMs: 60_000,
-    members: ['g1'],
-    self: 'g1',
-    replicationFactor: 1,
-    indexCacheBytes: 1 << 20,
-    chunkCacheBytes: 1 << 20,
-    limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 0, maxBytesPerQuery: 0 },
-    deletionDelayMs: 0,
-  });
+  const gateway = new StoreGateway(gatewayTestOptions(bucket, path.join(root, 'gateway')));
   await gateway.start();
   expect(gateway.info()[TENANT].blocks).toBe(4);
   return {

@@ -2,11 +2,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Registry } from 'prom-client';
 import { Labels, Matcher } from '@strata/model';
 import { FilesystemBucket } from '@strata/objstore';
 import { Shipper, TSDB } from '@strata/tsdb';
 import { StoreGateway } from '../src/index.js';
+import { gatewayTestOptions } from './gateway-options.js';
 
 test('only folders named like tenants are served', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-sg-tenants-'));
@@ -36,20 +36,7 @@ test('only folders named like tenants are served', async () => {
     await db.close();
     expect(fs.readdirSync(bucketDir).sort()).toEqual(['__mimir_cluster', 'team a', 'team-a', 'tëam']);
     const dataDir = path.join(root, 'sg');
-    const g = new StoreGateway({
-      bucket: new FilesystemBucket(bucketDir),
-      dataDir,
-      registry: new Registry(),
-      syncIntervalMs: 60_000,
-      idleUnloadMs: 60_000,
-      members: ['g1'],
-      self: 'g1',
-      replicationFactor: 1,
-      indexCacheBytes: 1 << 20,
-      chunkCacheBytes: 1 << 20,
-      limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 0, maxBytesPerQuery: 0 },
-      deletionDelayMs: 0,
-    });
+    const g = new StoreGateway(gatewayTestOptions(new FilesystemBucket(bucketDir), dataDir));
     await g.start();
     expect(Object.keys(g.info())).toEqual(['team-a']);
     expect(await g.querier('team a').select([new Matcher('=', '__name__', 'm')], { start: -Infinity, end: Infinity })).toEqual([]);
