@@ -28,7 +28,7 @@ import { HeadAppender } from './head/appender.js';
 import { Head } from './head/head.js';
 import { loadSnapshot, writeSnapshot } from './head/snapshot.js';
 import { decodeSeries, forEachSample, RECORD_SAMPLES, RECORD_SERIES } from './wal/records.js';
-import { listSegments, WAL, type FsyncMode, type ReplayStats } from './wal/wal.js';
+import { listSegments, WAL, type FsyncMode, type ReplayStats, type WalPosition } from './wal/wal.js';
 
 export interface TSDBOptions {
   dir: string;
@@ -51,6 +51,19 @@ export interface TSDBOptions {
 export const DEFAULT_BLOCK_CACHE_BYTES = 256 * 1024 * 1024;
 
 const SNAPSHOT = 'snapshot';
+/**
+ * The checkpoint before the newest. WAL segments are removed only up to this one's position, so a
+ * newest snapshot found damaged at start costs a longer replay from here, never acknowledged samples.
+ */
+const PREV_SNAPSHOT = 'snapshot.prev';
+/** Where an unusable snapshot is moved at start, kept for inspection and out of the generations. */
+const DAMAGED_SNAPSHOT = 'snapshot.damaged';
+
+/** The snapshots on disk known to be good, and the WAL positions they replay from. */
+interface SnapshotGenerations {
+  current?: WalPosition;
+  prev?: WalPosition;
+}
 export const BLOCKS_DIR = 'blocks';
 export const DEFAULT_COMPACT_INTERVAL_MS = 60_000;
 
@@ -69,6 +82,7 @@ export class TenantDB implements TenantStorage {
     readonly replay: ReplayStats & { fromSnapshot: boolean; snapshotError?: string },
     private readonly opts: TSDBOptions,
     private readonly cache: SegmentCache | undefined,
+    private readonly snapshots: SnapshotGenerations,
   ) {}
 
   get blocksDir(): string {
@@ -77,27 +91,51 @@ export class TenantDB implements TenantStorage {
 
   static async open(tenant: string, dir: string, opts: TSDBOptions, cache?: SegmentCache): Promise<TenantDB> {
     await fsp.mkdir(dir, { recursive: true });
-    const head = new Head({ ...opts.head, blockDurationMs: opts.blockDurationMs });
-    const snap = await loadSnapshot(path.join(dir, SNAPSHOT), head);
-    let from;
+    const newHead = () => new Head({ ...opts.head, blockDurationMs: opts.blockDurationMs });
+    let head = newHead();
+    const generations: SnapshotGenerations = {};
+    let from: WalPosition | undefined;
     let snapshotError: string | undefined;
-    if (snap && 'error' in snap) {
+    const snap = await loadSnapshot(path.join(dir, SNAPSHOT), head);
+    if (snap && !('error' in snap)) {
+      from = generations.current = snap;
+    } else {
       // Never fatal: a snapshot that cannot be read (truncated, oversized, corrupt, another version)
-      // costs a full WAL replay, not a tenant that can never open again.
-      snapshotError = snap.error;
-      const oldest = (await listSegments(path.join(dir, 'wal')))[0] ?? 0;
-      if (oldest > 0) {
-        // Checkpoints removed the segments the snapshot stood in for; what the head held from them and
-        // had not yet written to a block is gone with the snapshot.
-        opts.logger?.error(
-          { tenant, error: snap.error, oldestWalSegment: oldest },
-          'head snapshot unusable and WAL segments before it were already checkpointed away; replaying the remaining WAL, samples older than it that were not yet in a block are lost',
-        );
-      } else {
-        opts.logger?.warn({ tenant, error: snap.error }, 'head snapshot unusable; replaying the whole WAL');
+      // costs a longer WAL replay from the checkpoint before it, or the whole WAL; never a tenant that
+      // can never open again.
+      if (snap) {
+        snapshotError = snap.error;
+        await fsp.rename(path.join(dir, SNAPSHOT), path.join(dir, DAMAGED_SNAPSHOT));
       }
-    } else from = snap;
-    const headForReplay = from ? head : new Head({ ...opts.head, blockDurationMs: opts.blockDurationMs });
+      head = newHead();
+      const prev = await loadSnapshot(path.join(dir, PREV_SNAPSHOT), head);
+      if (prev && !('error' in prev)) {
+        from = generations.prev = prev;
+        if (snap)
+          opts.logger?.warn(
+            { tenant, error: snap.error },
+            'head snapshot unusable; loaded the checkpoint before it and replaying the WAL after that',
+          );
+      } else {
+        if (prev) {
+          snapshotError ??= prev.error;
+          await fsp.rename(path.join(dir, PREV_SNAPSHOT), path.join(dir, `${DAMAGED_SNAPSHOT}.prev`));
+        }
+        head = newHead();
+        const oldest = (await listSegments(path.join(dir, 'wal')))[0] ?? 0;
+        if (oldest > 0) {
+          // Only losing both generations (or deleting them by hand) gets here: the segments they
+          // stood in for are gone, and what the head held from them that was not yet in a block with them.
+          opts.logger?.error(
+            { tenant, error: snapshotError ?? 'no snapshot', oldestWalSegment: oldest },
+            'head snapshots unusable and WAL segments before them were already checkpointed away; replaying the remaining WAL, samples older than it that were not yet in a block are lost',
+          );
+        } else if (snapshotError) {
+          opts.logger?.warn({ tenant, error: snapshotError }, 'head snapshot unusable; replaying the whole WAL');
+        }
+      }
+    }
+    const headForReplay = head;
     let undecodable = 0;
     let firstUndecodable = '';
     const onRecord = (type: number, payload: Buffer) => {
@@ -130,7 +168,7 @@ export class TenantDB implements TenantStorage {
         'WAL records with a valid checksum did not decode; skipped them',
       );
     opts.logger?.info({ tenant, ...stats, fromSnapshot: !!from, series: headForReplay.numSeries }, 'tenant head loaded');
-    const db = new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from, snapshotError }, opts, cache);
+    const db = new TenantDB(tenant, dir, headForReplay, wal, { ...stats, fromSnapshot: !!from, snapshotError }, opts, cache, generations);
     await db.openLocalBlocks();
     return db;
   }
@@ -191,13 +229,25 @@ export class TenantDB implements TenantStorage {
     if (metas.length === 0) return metas;
     for (const m of metas) this.opts.onBlock?.(this.tenant, path.join(this.blocksDir, m.ulid), m);
     const pos = await this.wal.rotate();
-    await writeSnapshot(path.join(this.dir, SNAPSHOT), this.head, pos);
-    await this.wal.removeSegmentsBefore(pos.segment);
+    await this.checkpoint(pos);
+    // Up to the older of the two snapshots kept: with only the new one known good, nothing goes.
+    if (this.snapshots.prev) await this.wal.removeSegmentsBefore(this.snapshots.prev.segment);
     this.opts.logger?.info(
       { tenant: this.tenant, blocks: metas.map((m) => m.ulid), walSegment: pos.segment },
       'head compacted into blocks; WAL checkpointed',
     );
     return metas;
+  }
+
+  /** Writes a snapshot of the head at `pos`; the one it replaces becomes the previous generation. */
+  private async checkpoint(pos: WalPosition): Promise<void> {
+    if (this.snapshots.current) {
+      await fsp.rename(path.join(this.dir, SNAPSHOT), path.join(this.dir, PREV_SNAPSHOT));
+      this.snapshots.prev = this.snapshots.current;
+      this.snapshots.current = undefined;
+    }
+    await writeSnapshot(path.join(this.dir, SNAPSHOT), this.head, pos);
+    this.snapshots.current = pos;
   }
 
   appender(): Appender {
@@ -251,8 +301,7 @@ export class TenantDB implements TenantStorage {
     this.closed = true;
     await this.compacting;
     for (const b of this.blocks) await b.close();
-    const pos = await this.wal.rotate();
-    await writeSnapshot(path.join(this.dir, SNAPSHOT), this.head, pos);
+    await this.checkpoint(await this.wal.rotate());
     await this.wal.close();
   }
 }

@@ -121,3 +121,66 @@ test('a WAL record that passes its checksum but does not decode is skipped; ever
   );
   await db.close();
 });
+
+// Checkpoints delete WAL segments. They delete only those before the checkpoint preceding the newest, so a
+// newest snapshot found damaged at start is replaced by the one before it plus the WAL after that, and every
+// acknowledged sample not yet in a block is still there.
+describe('a damaged newest snapshot after checkpoints removed WAL segments', () => {
+  const HOUR = 3_600_000;
+  async function fill(db: TSDB, fromHour: number, toHour: number): Promise<void> {
+    const app = (await db.tenant('t')).appender();
+    for (let i = 0; i < 20; i++) {
+      const ref = app.ref(Labels.fromObject({ __name__: 'gen', series: String(i) }));
+      for (let t = fromHour * HOUR; t < toHour * HOUR; t += 60_000) app.append(ref, t, i + t / 1000);
+    }
+    await app.commit();
+  }
+  const open = (dir: string, logger?: pino.Logger) =>
+    TSDB.open({ dir, fsync: 'batch', head: HEAD, blockDurationMs: 2 * HOUR, walSegmentBytes: 16 * 1024, logger });
+
+  test.each([
+    ['only the newest damaged: loads the checkpoint before it and loses nothing', ['snapshot']],
+    ['both generations lost: replays what remains and says so at error level', ['snapshot', 'snapshot.prev']],
+  ])('%s', async (_name, damaged) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-snapgen-'));
+    dirs.push(dir);
+    let db = await open(dir);
+    await fill(db, 0, 4);
+    expect((await (await db.tenant('t')).compact()).length).toBeGreaterThan(0);
+    await fill(db, 4, 7);
+    expect((await (await db.tenant('t')).compact()).length).toBeGreaterThan(0);
+    await fill(db, 7, 8);
+    const want = await everything(db);
+    await db.close();
+    const tenantDir = path.join(dir, 'tenants', 't');
+    const oldest = fs.readdirSync(path.join(tenantDir, 'wal')).sort()[0];
+    expect(Number(oldest)).toBeGreaterThan(0); // checkpoints did remove segments
+    for (const f of damaged) {
+      const file = path.join(tenantDir, f);
+      if (f === 'snapshot') fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
+      else fs.rmSync(file);
+    }
+
+    const { logger, lines } = capturingLogger();
+    db = await open(dir, logger);
+    const t = await db.tenant('t');
+    if (damaged.length === 1) {
+      expect(t.replay.fromSnapshot).toBe(true);
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          msg: 'head snapshot unusable; loaded the checkpoint before it and replaying the WAL after that',
+        }),
+      );
+      expect(await everything(db)).toEqual(want);
+      expect(fs.existsSync(path.join(tenantDir, 'snapshot.damaged'))).toBe(true);
+    } else {
+      // Both generations gone: said loudly (the one case that can lose unblocked samples).
+      expect(lines).toContainEqual(expect.objectContaining({ level: 50, tenant: 't' }));
+    }
+    await db.close();
+    db = await open(dir);
+    if (damaged.length === 1) expect(await everything(db)).toEqual(want);
+    await db.close();
+  });
+});
