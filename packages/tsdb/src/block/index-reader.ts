@@ -10,7 +10,7 @@ import type { ByteSource } from './bytesource.js';
 import { DecBuf, IndexCorruptError } from './encbuf.js';
 
 export { IndexCorruptError };
-import { INDEX_MAGIC } from './writer.js';
+import { INDEX_MAGIC } from './format.js';
 
 export interface ChunkMeta {
   minT: number;

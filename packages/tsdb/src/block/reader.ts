@@ -13,7 +13,7 @@ import type { SegmentCache } from './segment-cache.js';
 import { DecBuf } from './encbuf.js';
 import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.js';
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './meta.js';
-import { CHUNK_ENCODING_XOR } from './writer.js';
+import { CHUNK_ENCODING_XOR } from './format.js';
 
 /** Chunks closer than this are fetched with one ranged read. */
 export const MERGE_GAP = 4 * 1024;
