@@ -159,6 +159,9 @@ export class IndexWriter {
     let prevRef = 0;
     for (let i = 0; i < chunks.length; i++) {
       const m = chunks[i];
+      // The format stores these as unsigned deltas: out of order, they would silently encode garbage.
+      if (m.maxT < m.minT || (i > 0 && m.minT < prevMaxT))
+        throw new Error(`index writer: series ${labels.toString()}: chunk ${i} [${m.minT}, ${m.maxT}] out of order`);
       if (i === 0) {
         e.varint(m.minT);
         e.uvarint(m.maxT - m.minT);
