@@ -1,11 +1,12 @@
 /**
  * `npm run bench -- --compactor-merge`: vertical compaction of 3 replicas of a 2 h block
  * (compactBlocks), for two block sizes (--merge-series N,M; default 25000,100000). Each series
- * has 480 samples at 15 s in 4 chunks of 120. Replica r1 equals r0 chunk for chunk (the byte-
- * identical fast path); replica r2 started one scrape late and has 1 sample in 500 with a
- * different value, so its chunks are cut elsewhere and every series is decoded, merged and
- * re-encoded (the worst case). The compaction runs in a child process on the compiled dist/,
- * which reports its CPU time and peak RSS (VmHWM of /proc/self/status, the whole process).
+ * has 480 samples at 15 s in 4 chunks of 120. Two cases: "identical", the 3 replicas cut the
+ * same chunks (the usual RF case: one copy of each chunk passes through); "shifted", replica r2
+ * started one scrape late and has 1 sample in 500 with a different value, so its chunks are cut
+ * elsewhere and every series is decoded, merged and re-encoded (the worst case). The compaction
+ * runs in a child process on the compiled dist/, which reports its CPU time and peak RSS (VmHWM
+ * of /proc/self/status, the whole process).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,7 +40,9 @@ function value(s: number, k: number): number {
   return s % 2 === 0 ? (s + 1) * k : Math.round(Math.sin((s + k) / 10) * 1000) / 4;
 }
 
-/** Replica `r` of series `s`, cut into chunks of 120 (r2: one scrape late, 1 in 500 values different). */
+type Case = 'identical' | 'shifted';
+
+/** Replica `r` of series `s`, cut into chunks of 120 (shifted r2: one scrape late, 1 in 500 values different). */
 function chunks(s: number, r: number): BlockChunk[] {
   const out: BlockChunk[] = [];
   const from = r === 2 ? 1 : 0;
@@ -52,7 +55,7 @@ function chunks(s: number, r: number): BlockChunk[] {
   return out;
 }
 
-async function writeReplicas(dir: string, n: number): Promise<string[]> {
+async function writeReplicas(dir: string, n: number, c: Case): Promise<string[]> {
   const sets = labelSets(n);
   const symbols = [...new Set(sets.flatMap((l) => l.pairs))].sort(compareBytes);
   const out: string[] = [];
@@ -62,8 +65,7 @@ async function writeReplicas(dir: string, n: number): Promise<string[]> {
       maxTime: T0 + RANGE,
       externalLabels: { tenant_id: 'bench', receive_replica: `r${r}` },
     });
-    // r1 is r0's bytes: generate r0's chunks once per series and reuse them.
-    for (let s = 0; s < sets.length; s++) await w.addSeries(sets[s], chunks(s, r === 1 ? 0 : r));
+    for (let s = 0; s < sets.length; s++) await w.addSeries(sets[s], chunks(s, r === 2 && c === 'shifted' ? 2 : 0));
     out.push(path.join(dir, (await w.finish()).ulid));
   }
   return out;
@@ -102,38 +104,39 @@ interface ChildResult {
 
 export async function runCompactorMergeBench(sizes: number[]): Promise<string> {
   const rows: string[] = [];
-  for (const n of sizes) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-merge-'));
-    try {
-      const blocks = await writeReplicas(dir, n);
-      const inBytes = blocks.reduce((sum, b) => sum + dirBytes(b), 0);
-      const out = path.join(dir, 'out');
-      fs.mkdirSync(out);
-      const res = JSON.parse(
-        execFileSync(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify({ blocks, out })], {
-          cwd: REPO,
-          encoding: 'utf8',
-          maxBuffer: 1 << 20,
-        }),
-      ) as ChildResult;
-      const s = res.stats;
-      rows.push(
-        `| ${n} | ${(s.sourceSamples / 1e6).toFixed(1)} M | ${(s.samples / 1e6).toFixed(1)} M | ${Math.round(s.sourceSamples / res.wall / 1000)} k | ` +
-          `${(res.cpu / (s.sourceSamples / 1e6)).toFixed(3)} | ${(res.rssBeforeKb / 1024).toFixed(0)} MB | **${(res.hwmKb / 1024).toFixed(0)} MB** | ` +
-          `${s.overlapsMerged} | ${s.conflictingSamples} | ${(inBytes / 1e6).toFixed(1)} MB | ${(s.bytes / 1e6).toFixed(1)} MB |`,
-      );
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+  for (const c of ['identical', 'shifted'] as Case[])
+    for (const n of sizes) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-merge-'));
+      try {
+        const blocks = await writeReplicas(dir, n, c);
+        const inBytes = blocks.reduce((sum, b) => sum + dirBytes(b), 0);
+        const out = path.join(dir, 'out');
+        fs.mkdirSync(out);
+        const res = JSON.parse(
+          execFileSync(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify({ blocks, out })], {
+            cwd: REPO,
+            encoding: 'utf8',
+            maxBuffer: 1 << 20,
+          }),
+        ) as ChildResult;
+        const s = res.stats;
+        rows.push(
+          `| ${c} | ${n} | ${(s.sourceSamples / 1e6).toFixed(1)} M | ${(s.samples / 1e6).toFixed(1)} M | ${Math.round(s.sourceSamples / res.wall / 1000)} k | ` +
+            `${(res.cpu / (s.sourceSamples / 1e6)).toFixed(3)} | ${(res.rssBeforeKb / 1024).toFixed(0)} MB | **${(res.hwmKb / 1024).toFixed(0)} MB** | ` +
+            `${s.overlapsMerged} | ${s.conflictingSamples} | ${(inBytes / 1e6).toFixed(1)} MB | ${(s.bytes / 1e6).toFixed(1)} MB |`,
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }
-  }
   return [
     '## Vertical compaction: 3 replicas of a 2 h block -> 1 block (compactBlocks, child process on dist/)',
     '',
-    `${SAMPLES} samples per series in chunks of ${PER_CHUNK}; r1 = r0 byte for byte, r2 one scrape late with 1 value in 500 different (every series merged and re-encoded).`,
-    'Samples/s and CPU-s per 1M count the samples read from the 3 sources. Peak RSS is the whole child process (VmHWM).',
+    `${SAMPLES} samples per series in chunks of ${PER_CHUNK}. identical: 3 replicas with the same chunks; shifted: r2 one scrape late with 1 value in 500 different (every series merged and re-encoded).`,
+    'Samples/s (wall clock) and CPU-s per 1M count the samples read from the 3 sources. Peak RSS is the whole child process (VmHWM).',
     '',
-    '| series per block | samples in | samples out | samples/s | CPU-s per 1M samples | RSS before | peak RSS | series merged | conflicting samples | bytes in (3 blocks) | bytes out |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| case | series per block | samples in | samples out | samples/s | CPU-s per 1M samples | RSS before | peak RSS | series merged | conflicting samples | bytes in (3 blocks) | bytes out |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

@@ -99,11 +99,7 @@ async function open(src: CompactionSource, i: number): Promise<BlockReader> {
     parseMeta(await sources.meta(), `block ${name}`);
   } catch (e) {
     await sources.close?.();
-    const c = asBlockCorrupt(e, name);
-    if (c instanceof BlockCorruptError) throw c;
-    // A meta.json that is there but does not parse, or of an unknown version.
-    if ((e as Error).message.includes('meta.json')) throw new BlockCorruptError(name, (e as Error).message, { cause: e });
-    throw e;
+    throw asBlockCorrupt(e, name);
   }
   try {
     return await BlockReader.open(sources, name);
