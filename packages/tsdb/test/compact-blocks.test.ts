@@ -16,6 +16,7 @@ import {
   BlockReader,
   compactBlocks,
   compareLabelsBytes,
+  FileByteSource,
   readSeriesInOrder,
   STALE_NAN,
   writeBlock,
@@ -300,6 +301,34 @@ function dumpLine(labels: Labels, v: number, t: number): string {
   labels.forEach((n, val) => parts.push(`${n}=${JSON.stringify(val)}`));
   return `{${parts.join(', ')}} ${Number.isNaN(v) ? 'NaN' : v} ${t}`;
 }
+
+describe('compactBlocks sources', () => {
+  test('directories, open readers and block files behind byte sources compact alike', async () => {
+    const sc = scenario(3, 3);
+    const dir = tmp();
+    const metas = await writeReplicas(sc, dir);
+    const dirsOf = metas.map((m) => path.join(dir, m.ulid));
+    const reader = await BlockReader.openDir(dirsOf[1]);
+    const files = (d: string) => ({
+      name: path.basename(d),
+      sources: {
+        meta: () => fs.promises.readFile(path.join(d, 'meta.json'), 'utf8'),
+        index: new FileByteSource(path.join(d, 'index')),
+        segment: (seq: number) => new FileByteSource(path.join(d, 'chunks', String(seq + 1).padStart(6, '0'))),
+      },
+    });
+    const a = tmp();
+    const b = tmp();
+    const viaDirs = await compactBlocks(dirsOf, a, { ulid: '01JAAAAAAAAAAAAAAAAAAAAAAA' });
+    const mixed = await compactBlocks([dirsOf[0], reader, files(dirsOf[2])], b, { ulid: '01JAAAAAAAAAAAAAAAAAAAAAAA', readBatchSeries: 1 });
+    expect(mixed.stats).toEqual(viaDirs.stats);
+    for (const f of ['index', 'chunks/000001'])
+      expect(fs.readFileSync(path.join(b, mixed.meta.ulid, f)).equals(fs.readFileSync(path.join(a, viaDirs.meta.ulid, f)))).toBe(true);
+    // The caller's reader stays open.
+    expect((await reader.select([new Matcher('=~', '__name__', '.+')], { start: -Infinity, end: Infinity })).length).toBeGreaterThan(0);
+    await reader.close();
+  });
+});
 
 describe('compactBlocks against promtool', () => {
   test('promtool analyzes the compacted block and dumps exactly what Strata reads back (differential)', async () => {

@@ -11,7 +11,7 @@ import { BlockWriter } from './block-writer.js';
 import { asBlockCorrupt, BlockCorruptError } from './corrupt.js';
 import { compareBytes, compareLabelsBytes } from './format.js';
 import { parseMeta, type BlockMeta } from './meta.js';
-import { BlockReader, localBlockSources } from './reader.js';
+import { BlockReader, localBlockSources, type BlockSources } from './reader.js';
 import {
   mergeSeriesChunks,
   newMergeCounters,
@@ -23,8 +23,11 @@ import {
 import { readSeriesInOrder, verifyChunk, type StreamedSeries } from './series-stream.js';
 import type { BlockChunk } from './block-writer.js';
 
-/** A block directory (opened and closed here) or an open reader (left open). */
-export type CompactionSource = string | BlockReader;
+/**
+ * A block directory or the files of a block elsewhere (a bucket), both opened and closed here,
+ * or an open reader (left open; its meta.json was checked when it was opened).
+ */
+export type CompactionSource = string | BlockReader | { sources: BlockSources; name: string };
 
 /** Samples in [mint, maxt] of the series matching all `matchers` are dropped (Prometheus' tombstones). */
 export interface Tombstone {
@@ -46,6 +49,8 @@ export interface CompactBlocksOptions {
   source?: string;
   /** Decode and check every source chunk, also those passed through (default true). */
   verifyChunks?: boolean;
+  /** Series per source whose chunks are fetched in one go (default 64; more for a bucket, fewer requests). */
+  readBatchSeries?: number;
   signal?: AbortSignal;
 }
 
@@ -92,9 +97,9 @@ function sharedLabels(metas: BlockMeta[]): Record<string, string> {
 }
 
 async function open(src: CompactionSource, i: number): Promise<BlockReader> {
-  if (typeof src !== 'string') return src;
-  const name = path.basename(src);
-  const sources = localBlockSources(src);
+  if (src instanceof BlockReader) return src;
+  const name = typeof src === 'string' ? path.basename(src) : src.name || `source ${i}`;
+  const sources = typeof src === 'string' ? localBlockSources(src) : src.sources;
   try {
     parseMeta(await sources.meta(), `block ${name}`);
   } catch (e) {
@@ -106,7 +111,7 @@ async function open(src: CompactionSource, i: number): Promise<BlockReader> {
   } catch (e) {
     await sources.index.close?.();
     await sources.close?.();
-    throw asBlockCorrupt(e, name || `source ${i}`);
+    throw asBlockCorrupt(e, name);
   }
 }
 
@@ -128,7 +133,7 @@ export async function compactBlocks(
     for (let i = 0; i < sources.length; i++) {
       const r = await open(sources[i], i);
       readers.push(r);
-      if (typeof sources[i] === 'string') owned.push(r);
+      if (!(sources[i] instanceof BlockReader)) owned.push(r);
     }
     const metas = readers.map((r) => r.meta);
     let symbols: string[] = [];
@@ -181,7 +186,7 @@ async function mergeInto(readers: BlockReader[], writer: BlockWriter, opts: Comp
   };
   // Chunks are verified as the merge decodes them (each once), not by the readers.
   const verify = opts.verifyChunks ?? true;
-  const iters = readers.map((r) => readSeriesInOrder(r, { verifyChunks: false }));
+  const iters = readers.map((r) => readSeriesInOrder(r, { verifyChunks: false, batchSeries: opts.readBatchSeries }));
   const heads: (StreamedSeries | undefined)[] = new Array(readers.length);
   const advance = async (i: number): Promise<void> => {
     try {
