@@ -454,6 +454,11 @@ describe('compactBlocks with broken sources', () => {
     expect((err as BlockCorruptError).ulid).toBe(path.basename(broken));
     expect((err as BlockCorruptError).reason).toMatch(reason);
     expect(fs.readdirSync(out)).toEqual([]);
+    // Alone (no other source has its series, so nothing is merged), it is caught as well.
+    const alone = await compactBlocks([broken], out).catch((e: unknown) => e);
+    expect(alone).toBeInstanceOf(BlockCorruptError);
+    expect((alone as BlockCorruptError).reason).toMatch(reason);
+    expect(fs.readdirSync(out)).toEqual([]);
     // The good block alone still compacts.
     const { stats } = await compactBlocks([ok], out);
     expect(stats.samples).toBe(2);

@@ -31,7 +31,7 @@ export interface ReadSeriesOptions {
 let scratchTs = new Float64Array(512);
 let scratchBits = new Uint32Array(1024);
 
-/** Throws unless `data` decodes to `xorNumSamples(data)` strictly increasing timestamps within [minT, maxT]. */
+/** Why `c` is broken, or undefined when it decodes to `xorNumSamples(data)` strictly increasing timestamps within [minT, maxT]. */
 export function verifyChunk(c: BlockChunk): string | undefined {
   const n = xorNumSamples(c.data);
   if (n === 0) return 'empty chunk';
@@ -39,7 +39,12 @@ export function verifyChunk(c: BlockChunk): string | undefined {
     scratchTs = new Float64Array(n);
     scratchBits = new Uint32Array(2 * n);
   }
-  const got = decodeXORBits(c.data, scratchTs, scratchBits, 0, -Infinity, Infinity);
+  let got: number;
+  try {
+    got = decodeXORBits(c.data, scratchTs, scratchBits, 0, -Infinity, Infinity);
+  } catch (e) {
+    return (e as Error).message;
+  }
   if (got !== n) return `chunk decodes to ${got} of its ${n} samples`;
   if (scratchTs[0] < c.minT || scratchTs[n - 1] > c.maxT)
     return `chunk samples [${scratchTs[0]}, ${scratchTs[n - 1]}] outside its index range [${c.minT}, ${c.maxT}]`;
