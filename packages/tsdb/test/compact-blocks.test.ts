@@ -330,6 +330,24 @@ describe('compactBlocks sources', () => {
   });
 });
 
+describe('compactBlocks cancelled', () => {
+  test('an aborted signal stops it and leaves nothing behind', async () => {
+    const dir = tmp();
+    const metas = await writeReplicas(scenario(5, 2), dir);
+    const out = tmp();
+    const ac = new AbortController();
+    ac.abort(new Error('shutting down'));
+    await expect(
+      compactBlocks(
+        metas.map((m) => path.join(dir, m.ulid)),
+        out,
+        { signal: ac.signal },
+      ),
+    ).rejects.toThrow('shutting down');
+    expect(fs.readdirSync(out)).toEqual([]);
+  });
+});
+
 describe('compactBlocks against promtool', () => {
   test('promtool analyzes the compacted block and dumps exactly what Strata reads back (differential)', async () => {
     for (const seed of [1, 7, 42]) {

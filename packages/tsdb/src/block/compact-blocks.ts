@@ -126,6 +126,7 @@ export async function compactBlocks(
   opts: CompactBlocksOptions = {},
 ): Promise<CompactBlocksResult> {
   if (sources.length === 0) throw new Error('compactBlocks: no source blocks');
+  opts.signal?.throwIfAborted();
   const readers: BlockReader[] = [];
   const owned: BlockReader[] = [];
   let writer: BlockWriter | undefined;
