@@ -4,9 +4,21 @@ export { ChunkCorruptError, decodeXORBits, decodeXORInto, XOREncoder, XORIterato
 export { STALE_NAN } from './chunkenc/stale.js';
 export { Head } from './head/head.js';
 export { TSDB, TenantDB } from './db.js';
-export { parseMeta, type BlockMeta } from './block/meta.js';
+export { MetaInvalidError, parseMeta, type BlockMeta } from './block/meta.js';
 export { FileByteSource, type ByteSource } from './block/bytesource.js';
 export { writeBlock, type BlockChunk, type BlockSeries } from './block/writer.js';
+export { BlockWriter, type BlockWriterOptions } from './block/block-writer.js';
+export { compareBytes, compareLabelsBytes } from './block/format.js';
+export { BlockCorruptError } from './block/corrupt.js';
+export { readSeriesInOrder, type ReadSeriesOptions, type StreamedSeries } from './block/series-stream.js';
+export {
+  compactBlocks,
+  type CompactBlocksOptions,
+  type CompactBlocksResult,
+  type CompactionSource,
+  type CompactionStats,
+  type Tombstone,
+} from './block/compact-blocks.js';
 export { IndexCorruptError } from './block/encbuf.js';
 export { IndexReader } from './block/index-reader.js';
 export { BlockReader, type BlockSources } from './block/reader.js';
