@@ -10,6 +10,7 @@
  *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
  *   --xor: ns per sample of the XOR chunk decoders
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
+ *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -26,6 +27,7 @@ import { runAckLatencyBench } from './ack-latency.js';
 import { runSecureIngestBench } from './secure-ingest.js';
 import { runDashboardBench } from './dashboard.js';
 import { runXorBench } from './xor.js';
+import { runLabelsBench } from './labels.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -58,6 +60,10 @@ async function main(): Promise<void> {
     process.stdout.write(
       (await runDashboardBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 5), repeats: arg('repeats', 5), only })) + '\n',
     );
+    return;
+  }
+  if (process.argv.includes('--labels')) {
+    process.stdout.write((await runLabelsBench({ repeats: arg('repeats', 30), only })) + '\n');
     return;
   }
   if (process.argv.includes('--ring-only')) {
