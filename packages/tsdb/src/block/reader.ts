@@ -11,6 +11,7 @@ import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
 import { FileByteSource, type ByteSource } from './bytesource.js';
 import type { SegmentCache } from './segment-cache.js';
 import { DecBuf } from './encbuf.js';
+import { intersects } from '../head/postings.js';
 import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.js';
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './meta.js';
 import { CHUNK_ENCODING_XOR } from './writer.js';
@@ -218,23 +219,39 @@ export class BlockReader implements Querier {
     return this.meta.maxTime > hints.start && this.meta.minTime <= hints.end;
   }
 
+  /**
+   * Label names and values count the block as a whole when its range meets the request's, as
+   * Prometheus' blocks do: no series' chunks are looked at.
+   */
   async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
     if (!this.overlaps(hints)) return [];
     if (matchers.length === 0) return this.index.labelNames();
     const names = new Set<string>();
-    for (const l of await this.series(matchers, hints)) l.forEach((n) => names.add(n));
+    for (const s of await this.index.seriesMany(await this.index.select(matchers))) s.labels.forEach((n) => names.add(n));
     return [...names].sort();
   }
 
+  /**
+   * With matchers, from the postings: a selection smaller than the label's value count reads the
+   * selected series' labels; a larger one keeps the values whose postings meet the selection
+   * (Prometheus' labelValuesWithMatchers), reading no series entry.
+   */
   async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
     if (!this.overlaps(hints)) return [];
-    if (matchers.length === 0) return this.index.labelValues(name).sort();
-    const values = new Set<string>();
-    for (const l of await this.series(matchers, hints)) {
-      const v = l.get(name);
-      if (v !== '') values.add(v);
+    const all = this.index.labelValues(name);
+    if (matchers.length === 0 || all.length === 0) return all.sort();
+    const ids = await this.index.select(matchers);
+    hints.signal?.throwIfAborted();
+    if (ids.length < all.length) {
+      const values = new Set<string>();
+      for (const s of await this.index.seriesMany(ids)) {
+        const v = s.labels.get(name);
+        if (v !== '') values.add(v);
+      }
+      return [...values].sort();
     }
-    return [...values].sort();
+    const lists = await Promise.all(all.map((v) => this.index.postings(name, v)));
+    return all.filter((_, i) => intersects(lists[i], ids)).sort();
   }
 
   async close(): Promise<void> {
