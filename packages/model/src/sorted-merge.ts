@@ -1,0 +1,57 @@
+/**
+ * Union of sorted lists (label names, values, label sets from several stores or blocks) by
+ * merging: linear in the items, where collecting into a Set and sorting again costs a hash per
+ * item and n log n comparisons. Items that compare equal appear once (the first list's copy).
+ * Every Querier answers sorted, but a remote store may sort by another order (Go compares
+ * UTF-8 bytes, JavaScript UTF-16 code units): a list found out of order is sorted first.
+ */
+export function mergeSorted<T>(lists: readonly (readonly T[])[], compare: (a: T, b: T) => number): T[] {
+  let parts = lists.filter((l) => l.length > 0).map((l) => (isSortedUnique(l, compare) ? l : sortUnique(l, compare)));
+  if (parts.length === 0) return [];
+  if (parts.length === 1) return parts[0].slice();
+  // Pairwise rounds: log2(k) passes over the items, for any number of lists.
+  while (parts.length > 1) {
+    const next: (readonly T[])[] = [];
+    for (let i = 0; i < parts.length; i += 2) next.push(i + 1 < parts.length ? mergeTwo(parts[i], parts[i + 1], compare) : parts[i]);
+    parts = next;
+  }
+  return parts[0] as T[];
+}
+
+function mergeTwo<T>(a: readonly T[], b: readonly T[], compare: (a: T, b: T) => number): T[] {
+  const out: T[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) {
+    const c = compare(a[i], b[j]);
+    if (c < 0) out[k++] = a[i++];
+    else if (c > 0) out[k++] = b[j++];
+    else {
+      out[k++] = a[i++];
+      j++;
+    }
+  }
+  while (i < a.length) out[k++] = a[i++];
+  while (j < b.length) out[k++] = b[j++];
+  out.length = k;
+  return out;
+}
+
+function isSortedUnique<T>(l: readonly T[], compare: (a: T, b: T) => number): boolean {
+  for (let i = 1; i < l.length; i++) if (compare(l[i - 1], l[i]) >= 0) return false;
+  return true;
+}
+
+function sortUnique<T>(l: readonly T[], compare: (a: T, b: T) => number): T[] {
+  const s = [...l].sort(compare);
+  let k = 0;
+  for (let i = 0; i < s.length; i++) if (i === 0 || compare(s[k - 1], s[i]) !== 0) s[k++] = s[i];
+  s.length = k;
+  return s;
+}
+
+/** The order of JavaScript's default sort() for strings (UTF-16 code units). */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
