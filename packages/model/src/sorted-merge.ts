@@ -1,12 +1,13 @@
 /**
- * Union of sorted lists (label names, values, label sets from several stores or blocks) by
- * merging: linear in the items, where collecting into a Set and sorting again costs a hash per
- * item and n log n comparisons. Items that compare equal appear once (the first list's copy).
- * Every Querier answers sorted, but a remote store may sort by another order (Go compares
- * UTF-8 bytes, JavaScript UTF-16 code units): a list found out of order is sorted first.
+ * Union of lists each sorted by `compare` without repeats (label names, values, label sets
+ * from several stores or blocks) by merging: linear in the items, where collecting into a Set
+ * and sorting again costs a hash per item and n log n comparisons. Items that compare equal
+ * appear once (the first list's copy). Every Querier answers sorted (a remote store re-sorts
+ * what it receives: Go orders strings by UTF-8 bytes, JavaScript by UTF-16 code units), so the
+ * order is trusted, not checked: checking cost as much as the merge.
  */
 export function mergeSorted<T>(lists: readonly (readonly T[])[], compare: (a: T, b: T) => number): T[] {
-  let parts = lists.filter((l) => l.length > 0).map((l) => (isSortedUnique(l, compare) ? l : sortUnique(l, compare)));
+  let parts = lists.filter((l) => l.length > 0);
   if (parts.length === 0) return [];
   if (parts.length === 1) return parts[0].slice();
   // Pairwise rounds: log2(k) passes over the items, for any number of lists.
@@ -38,12 +39,8 @@ function mergeTwo<T>(a: readonly T[], b: readonly T[], compare: (a: T, b: T) => 
   return out;
 }
 
-function isSortedUnique<T>(l: readonly T[], compare: (a: T, b: T) => number): boolean {
-  for (let i = 1; i < l.length; i++) if (compare(l[i - 1], l[i]) >= 0) return false;
-  return true;
-}
-
-function sortUnique<T>(l: readonly T[], compare: (a: T, b: T) => number): T[] {
+/** Sorted by `compare`, each item once (the first copy of equal ones): what mergeSorted expects of its lists. */
+export function sortUnique<T>(l: readonly T[], compare: (a: T, b: T) => number): T[] {
   const s = [...l].sort(compare);
   let k = 0;
   for (let i = 0; i < s.length; i++) if (i === 0 || compare(s[k - 1], s[i]) !== 0) s[k++] = s[i];
