@@ -49,9 +49,9 @@ function goneSeries(): Labels[] {
   return Array.from({ length: GONE_INSTANCES }, (_, i) => seriesOf(goneInstance(i), i)).flat();
 }
 
-const valueAt = (si: number, t: number) => (si % METRICS_PER_INSTANCE === 0 ? 1 : Math.floor(t / SCRAPE_MS) * ((si % 7) + 1));
+export const valueAt = (si: number, t: number) => (si % METRICS_PER_INSTANCE === 0 ? 1 : Math.floor(t / SCRAPE_MS) * ((si % 7) + 1));
 
-interface LabelsData {
+export interface LabelsData {
   /** First head sample; blocks end here. */
   headStart: number;
   end: number;
@@ -63,7 +63,7 @@ interface LabelsData {
 }
 
 /** Blocks for [headStart - 4 h, headStart): 2 h aligned, the last one ending at headStart (Prometheus' head starts there). */
-async function writeBlocks(dir: string, headStart: number): Promise<LabelsData> {
+export async function writeBlocks(dir: string, headStart: number): Promise<LabelsData> {
   const blockStart = Math.floor((headStart - BLOCKS_SPAN_MS) / BLOCK_MS) * BLOCK_MS;
   const goneEnd = headStart - 2 * 3600_000;
   const live = liveSeries();

@@ -11,7 +11,6 @@ import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
 import { FileByteSource, type ByteSource } from './bytesource.js';
 import type { SegmentCache } from './segment-cache.js';
 import { DecBuf } from './encbuf.js';
-import { intersects } from '../head/postings.js';
 import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.js';
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './meta.js';
 import { CHUNK_ENCODING_XOR } from './writer.js';
@@ -232,9 +231,10 @@ export class BlockReader implements Querier {
   }
 
   /**
-   * With matchers, from the postings: a selection smaller than the label's value count reads the
-   * selected series' labels; a larger one keeps the values whose postings meet the selection
-   * (Prometheus' labelValuesWithMatchers), reading no series entry.
+   * With matchers, from the postings: the label's value column (built once per block, see
+   * IndexReader.valueColumn) says which values the selected series hold; a selection much
+   * smaller than the label's value count, before the column exists, reads the selected series'
+   * labels instead.
    */
   async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
     if (!this.overlaps(hints)) return [];
@@ -242,16 +242,15 @@ export class BlockReader implements Querier {
     if (matchers.length === 0 || all.length === 0) return all.sort();
     const ids = await this.index.select(matchers);
     hints.signal?.throwIfAborted();
-    if (ids.length < all.length) {
-      const values = new Set<string>();
-      for (const s of await this.index.seriesMany(ids)) {
-        const v = s.labels.get(name);
-        if (v !== '') values.add(v);
-      }
-      return [...values].sort();
+    if (ids.length === 0) return [];
+    const col = ids.length * 8 < all.length && !this.index.hasValueColumn(name) ? undefined : await this.index.valueColumn(name);
+    if (col) return this.index.valuesAmong(name, col, ids).sort();
+    const values = new Set<string>();
+    for (const s of await this.index.seriesMany(ids)) {
+      const v = s.labels.get(name);
+      if (v !== '') values.add(v);
     }
-    const lists = await Promise.all(all.map((v) => this.index.postings(name, v)));
-    return all.filter((_, i) => intersects(lists[i], ids)).sort();
+    return [...values].sort();
   }
 
   async close(): Promise<void> {

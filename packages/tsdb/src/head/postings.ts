@@ -157,14 +157,15 @@ export class PostingsIndex {
 
   /**
    * Sorted values of a label held by at least one of the selected series (sorted refs), from the
-   * postings alone, as Prometheus' labelValuesWithMatchers: a selection larger than the label's
-   * value count is met value by value (does this value's list meet the selection?); a small one
-   * through `valueOf`, one series at a time.
+   * postings alone, as Prometheus' labelValuesWithMatchers: a selection several times larger
+   * than the label's value count is met value by value (does this value's list meet the
+   * selection?); a smaller one through `valueOf`, one series at a time (a label lookup in memory
+   * costs less than a search of a postings list).
    */
   labelValuesAmong(name: string, selected: Uint32Array, valueOf: (ref: number) => string | undefined): string[] {
     const values = this.byName.get(name);
     if (!values || selected.length === 0) return [];
-    if (selected.length < values.size) {
+    if (selected.length < 4 * values.size) {
       const found = new Set<string>();
       for (let i = 0; i < selected.length; i++) {
         const v = valueOf(selected[i]);
