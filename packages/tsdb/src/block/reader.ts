@@ -5,7 +5,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { crc32c } from '@node-rs/crc32';
+import { crc32cRange } from './crc32c-small.js';
 import { Labels, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
 import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
 import { FileByteSource, type ByteSource } from './bytesource.js';
@@ -106,7 +106,7 @@ export class BlockReader implements Querier {
     if (buf[encAt] !== CHUNK_ENCODING_XOR)
       throw new Error(`block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`);
     const body = buf.subarray(encAt, encAt + 1 + len);
-    if (crc32c(body) !== buf.readUInt32BE(encAt + 1 + len))
+    if (crc32cRange(buf, encAt, encAt + 1 + len) !== buf.readUInt32BE(encAt + 1 + len))
       throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
     return body.subarray(1);
   }
@@ -151,7 +151,7 @@ export class BlockReader implements Querier {
     if (buf[encAt] !== CHUNK_ENCODING_XOR)
       throw new Error(`block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`);
     const body = buf.subarray(encAt, encAt + 1 + len);
-    if (crc32c(body) !== buf.readUInt32BE(encAt + 1 + len))
+    if (crc32cRange(buf, encAt, encAt + 1 + len) !== buf.readUInt32BE(encAt + 1 + len))
       throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
     return body.subarray(1);
   }
