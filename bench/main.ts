@@ -11,6 +11,7 @@
  *   --xor: ns per sample of the XOR chunk decoders
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
  *   --compactor-merge: vertical compaction of 3 replicas of a block (--merge-series 25000,100000)
+ *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -28,6 +29,7 @@ import { runSecureIngestBench } from './secure-ingest.js';
 import { runDashboardBench } from './dashboard.js';
 import { runXorBench } from './xor.js';
 import { runCompactorMergeBench } from './compactor-merge.js';
+import { runLabelsBench } from './labels.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -66,6 +68,10 @@ async function main(): Promise<void> {
     process.stdout.write(
       (await runDashboardBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 5), repeats: arg('repeats', 5), only })) + '\n',
     );
+    return;
+  }
+  if (process.argv.includes('--labels')) {
+    process.stdout.write((await runLabelsBench({ repeats: arg('repeats', 30), only })) + '\n');
     return;
   }
   if (process.argv.includes('--ring-only')) {

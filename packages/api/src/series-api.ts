@@ -2,7 +2,7 @@
  * /api/v1/series, /api/v1/labels and /api/v1/label/<name>/values, answered from the index of a
  * Querier (no chunk decoding). Several match[] are a union, as in Prometheus.
  */
-import { Labels, StrataError, type Matcher, type Querier, type SelectHints } from '@strata/model';
+import { compareCodeUnits, Labels, mergeSorted, StrataError, type Matcher, type Querier, type SelectHints } from '@strata/model';
 import { parseMatchParams } from './selectors.js';
 import { MAX_TIME_MS, MIN_TIME_MS, parseTime } from './params.js';
 import { success, type ApiResult } from './respond.js';
@@ -33,11 +33,7 @@ export async function seriesHandler(params: URLSearchParams, q: Querier, signal?
   const inner = { ...hints, limit: hints.limit > 0 ? hints.limit + 1 : 0 };
   let result: Labels[];
   if (sets.length === 1) result = await q.series(sets[0], inner);
-  else {
-    const byKey = new Map<string, Labels>();
-    for (const ms of sets) for (const l of await q.series(ms, inner)) byKey.set(l.key(), l);
-    result = [...byKey.values()].sort(Labels.compare);
-  }
+  else result = mergeSorted(await Promise.all(sets.map((ms) => q.series(ms, inner))), Labels.compare);
   const warnings: string[] = [];
   if (hints.limit > 0 && result.length > hints.limit) {
     result = result.slice(0, hints.limit);
@@ -74,9 +70,7 @@ export function decodeLabelName(name: string): string {
 
 async function unionSorted(sets: Matcher[][], get: (ms: Matcher[]) => Promise<string[]>): Promise<string[]> {
   if (sets.length === 1) return get(sets[0]);
-  const all = new Set<string>();
-  for (const ms of sets) for (const v of await get(ms)) all.add(v);
-  return [...all].sort();
+  return mergeSorted(await Promise.all(sets.map(get)), compareCodeUnits);
 }
 
 function limited(values: string[], limit: number): ApiResult {

@@ -5,4 +5,5 @@ export { pace, setPaceSlice, sortPaced } from './pace.js';
 export { type MetricMetadata, type Querier, type QueryBudget, type Queryable, type SelectHints, type Series } from './storage.js';
 export { StrataError, isStrataError, toStrataError, type ErrorId } from './errors.js';
 export { MergeQuerier } from './merge.js';
+export { compareCodeUnits, mergeSorted, sortUnique } from './sorted-merge.js';
 export { checkTenantId, tenantIdProblem } from './tenant-id.js';

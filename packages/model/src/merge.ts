@@ -7,6 +7,7 @@ import { Labels } from './labels.js';
 import type { Matcher } from './matchers.js';
 import { pace, sortPaced } from './pace.js';
 import type { Querier, SelectHints, Series } from './storage.js';
+import { compareCodeUnits, mergeSorted } from './sorted-merge.js';
 
 export function mergeSamples(a: Series, b: Series): Series {
   const n = a.timestamps.length + b.timestamps.length;
@@ -104,22 +105,16 @@ export class MergeQuerier implements Querier {
   }
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
-    const results = await Promise.all(this.queriers.map((q) => q.series(matchers, hints)));
-    const byKey = new Map<string, Labels>();
-    for (const list of results) for (const l of list) byKey.set(l.key(), l);
-    const out = [...byKey.values()].sort(Labels.compare);
+    // Each querier answers in label order: merged, not collected and sorted again.
+    const out = mergeSorted(await Promise.all(this.queriers.map((q) => q.series(matchers, hints))), Labels.compare);
     return hints.limit ? out.slice(0, hints.limit) : out;
   }
 
   async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
-    const all = new Set<string>();
-    for (const list of await Promise.all(this.queriers.map((q) => q.labelNames(matchers, hints)))) for (const n of list) all.add(n);
-    return [...all].sort();
+    return mergeSorted(await Promise.all(this.queriers.map((q) => q.labelNames(matchers, hints))), compareCodeUnits);
   }
 
   async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
-    const all = new Set<string>();
-    for (const list of await Promise.all(this.queriers.map((q) => q.labelValues(name, matchers, hints)))) for (const n of list) all.add(n);
-    return [...all].sort();
+    return mergeSorted(await Promise.all(this.queriers.map((q) => q.labelValues(name, matchers, hints))), compareCodeUnits);
   }
 }

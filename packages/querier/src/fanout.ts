@@ -6,8 +6,10 @@
  * allowed, in which case it becomes a warning.
  */
 import {
+  compareCodeUnits,
   Labels,
   LabelsBuilder,
+  mergeSorted,
   MergeQuerier,
   StrataError,
   type Matcher,
@@ -152,6 +154,12 @@ class FanoutQuerier implements Querier {
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
     const lists = await this.each(hints, (q) => q.series(matchers, hints));
+    if (this.replicaLabels.length === 0) {
+      // Every store answers in label order: a merge, not a map and a sort.
+      const merged = mergeSorted(lists, Labels.compare);
+      return hints.limit ? merged.slice(0, hints.limit) : merged;
+    }
+    // Dropping replica labels changes label sets, hence their order: collect and sort.
     const byKey = new Map<string, Labels>();
     for (const l of lists.flat()) {
       const d = this.dedupLabels(l);
@@ -163,14 +171,13 @@ class FanoutQuerier implements Querier {
   }
 
   async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
-    const set = new Set((await this.each(hints, (q) => q.labelNames(matchers, hints))).flat());
-    for (const r of this.replicaLabels) set.delete(r);
-    return [...set].sort();
+    const names = mergeSorted(await this.each(hints, (q) => q.labelNames(matchers, hints)), compareCodeUnits);
+    return this.replicaLabels.length === 0 ? names : names.filter((n) => !this.replicaLabels.includes(n));
   }
 
   async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
     if (this.replicaLabels.includes(name)) return [];
-    return [...new Set((await this.each(hints, (q) => q.labelValues(name, matchers, hints))).flat())].sort();
+    return mergeSorted(await this.each(hints, (q) => q.labelValues(name, matchers, hints)), compareCodeUnits);
   }
 }
 

@@ -3,7 +3,17 @@
  * for samples, and the Prometheus series/label endpoints for metadata. The store's time range
  * comes from its /api/v1/status/stores info endpoint and is refreshed periodically.
  */
-import { Labels, StrataError, type Matcher, type Querier, type Queryable, type SelectHints, type Series } from '@strata/model';
+import {
+  compareCodeUnits,
+  Labels,
+  sortUnique,
+  StrataError,
+  type Matcher,
+  type Querier,
+  type Queryable,
+  type SelectHints,
+  type Series,
+} from '@strata/model';
 import { decodeChunkedFrames, encodeReadRequest, RESPONSE_STREAMED_XOR_CHUNKS, snappyEncode } from '@strata/remote';
 import { XORIterator } from '@strata/tsdb';
 import type { HttpClient } from '@strata/api';
@@ -168,19 +178,21 @@ class RemoteQuerier implements Querier {
     if (hints.limit) p.set('limit', String(hints.limit));
     // The store answers in label order; cut here too, for a store that ignores limit=.
     const found = (await this.api<Record<string, string>[]>('/api/v1/series', p, hints)).map((o) => Labels.fromObject(o));
-    return hints.limit ? found.slice(0, hints.limit) : found;
+    // In this process's order (a store in Go sorts UTF-8 bytes): the fan-out merges sorted lists.
+    const sorted = sortUnique(found, Labels.compare);
+    return hints.limit ? sorted.slice(0, hints.limit) : sorted;
   }
 
   async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
     const p = new URLSearchParams();
     if (matchers.length) p.append('match[]', selector(matchers));
-    return this.api<string[]>('/api/v1/labels', p, hints);
+    return sortUnique(await this.api<string[]>('/api/v1/labels', p, hints), compareCodeUnits);
   }
 
   async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
     const p = new URLSearchParams();
     if (matchers.length) p.append('match[]', selector(matchers));
-    return this.api<string[]>(`/api/v1/label/${encodeURIComponent(name)}/values`, p, hints);
+    return sortUnique(await this.api<string[]>(`/api/v1/label/${encodeURIComponent(name)}/values`, p, hints), compareCodeUnits);
   }
 }
 

@@ -52,8 +52,14 @@ async function tsdbWith(ds: Dataset, root: string, name: string): Promise<TSDB> 
 
 const asStore = (db: TSDB, name: string): Store => ({ name, queryable: db.queryable(), timeRange: (tenant) => db.timeRanges()[tenant] });
 
-/** Label APIs of a TSDB count a head series by its min-max time, and a block as a whole. */
-const tolerance = (dbs: TSDB[]) => ({ seriesSpan: true, blocks: dbs.flatMap((db) => db.openTenant(TENANT)!.blocks.map((b) => b.meta)) });
+/** series() of a TSDB counts a head series by its min-max time; its label APIs count a block, and the head, as a whole. */
+const tolerance = (dbs: TSDB[]) => ({
+  seriesSpan: true,
+  blocks: dbs.flatMap((db) => {
+    const t = db.openTenant(TENANT)!;
+    return [...t.blocks.map((b) => b.meta), { minTime: t.head.minT, maxTime: t.head.maxT + 1 }];
+  }),
+});
 
 async function fanout(parts: Dataset[]) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-fanout-qc-'));

@@ -8,6 +8,7 @@ import { Labels, type Matcher } from '@strata/model';
 import { difference, intersect, union } from '../head/postings.js';
 import type { ByteSource } from './bytesource.js';
 import { DecBuf, IndexCorruptError } from './encbuf.js';
+import { crc32cRange } from './crc32c-small.js';
 
 export { IndexCorruptError };
 import { INDEX_MAGIC } from './format.js';
@@ -25,6 +26,20 @@ export interface SeriesEntry {
 
 /** Decoded postings lists kept per block index: blocks never change, and dashboards repeat matchers. */
 const POSTINGS_CACHE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Value columns kept per block index (see valueColumn): a template variable asks for the same
+ * label's values again and again, and the column answers them from the selection alone.
+ */
+const COLUMN_CACHE_BYTES = 4 * 1024 * 1024;
+/** Value positions packed below the series id in one float64 for sorting: 2^21 values at most. */
+const ORD_BITS = 2 ** 21;
+
+/** Every series holding a label, ascending by id, with the position of its value among the label's values. */
+export interface ValueColumn {
+  ids: Uint32Array;
+  ords: Uint32Array;
+}
 
 /** Series entries closer than this are read together. */
 const SERIES_MERGE_GAP = 4096;
@@ -45,6 +60,8 @@ export class IndexReader {
   private postingsCacheBytes = 0;
   /** Per label name, value -> position in postingsTable (built on the first equality lookup). */
   private readonly valueIndex = new Map<string, Map<string, number>>();
+  private readonly columns = new Map<string, ValueColumn>();
+  private columnBytes = 0;
 
   private constructor(
     private readonly src: ByteSource,
@@ -151,6 +168,73 @@ export class IndexReader {
     return [...(this.postingsTable.get(name)?.values ?? [])];
   }
 
+  hasValueColumn(name: string): boolean {
+    return this.columns.has(name);
+  }
+
+  /**
+   * The label's value column, built once from its postings lists (no series entry is read) and
+   * kept within COLUMN_CACHE_BYTES, the oldest dropped first. Undefined for a label the block
+   * lacks or one with too many values to pack.
+   */
+  async valueColumn(name: string): Promise<ValueColumn | undefined> {
+    const have = this.columns.get(name);
+    if (have) return have;
+    const e = this.postingsTable.get(name);
+    if (!e || e.values.length >= ORD_BITS) return undefined;
+    const lists = await Promise.all(e.offsets.map((o) => this.readPostings(o)));
+    let n = 0;
+    for (const l of lists) n += l.length;
+    // id * 2^21 + position stays below 2^53: one numeric sort orders the pairs by id.
+    const packed = new Float64Array(n);
+    let k = 0;
+    lists.forEach((l, ord) => {
+      for (let i = 0; i < l.length; i++) packed[k++] = l[i] * ORD_BITS + ord;
+    });
+    packed.sort();
+    const ids = new Uint32Array(n);
+    const ords = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const id = Math.floor(packed[i] / ORD_BITS);
+      ids[i] = id;
+      ords[i] = packed[i] - id * ORD_BITS;
+    }
+    const col = { ids, ords };
+    if (8 * n <= COLUMN_CACHE_BYTES) {
+      this.columns.set(name, col);
+      this.columnBytes += 8 * n;
+      for (const [k2, v] of this.columns) {
+        if (this.columnBytes <= COLUMN_CACHE_BYTES) break;
+        this.columns.delete(k2);
+        this.columnBytes -= 8 * v.ids.length;
+      }
+    }
+    return col;
+  }
+
+  /** Values of label `name` held by at least one of the series `ids` (ascending), in the index's order. */
+  valuesAmong(name: string, col: ValueColumn, ids: Uint32Array): string[] {
+    const values = this.postingsTable.get(name)?.values ?? [];
+    const seen = new Uint8Array(values.length);
+    let j = 0;
+    for (let i = 0; i < ids.length && j < col.ids.length; i++) {
+      const id = ids[i];
+      // Binary search from the last position: both lists ascend.
+      let lo = j;
+      let hi = col.ids.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (col.ids[mid] < id) lo = mid + 1;
+        else hi = mid;
+      }
+      j = lo;
+      if (j < col.ids.length && col.ids[j] === id) seen[col.ords[j]] = 1;
+    }
+    const out: string[] = [];
+    for (let v = 0; v < values.length; v++) if (seen[v]) out.push(values[v]);
+    return out;
+  }
+
   /** Position of `value` among the values of label `name`, or -1. */
   private valuePos(name: string, value: string): number {
     const e = this.postingsTable.get(name);
@@ -251,7 +335,7 @@ export class IndexReader {
       return undefined;
     }
     if (lenDec.pos + len + 4 > buf.length) return undefined;
-    return this.decodeSeries(id, buf.subarray(lenDec.pos, lenDec.pos + len + 4));
+    return this.decodeSeries(id, buf, lenDec.pos, len);
   }
 
   async series(id: number): Promise<SeriesEntry> {
@@ -264,25 +348,27 @@ export class IndexReader {
     if (need > this.size - offset) throw new IndexCorruptError(this.what, `series ${id} runs past the end of the file`);
     if (buf.length < need) buf = await this.src.read(offset, need);
     if (buf.length < need) throw new IndexCorruptError(this.what, `series ${id} runs past the end of the file`);
-    return this.decodeSeries(id, buf.subarray(lenDec.pos, lenDec.pos + len + 4));
+    return this.decodeSeries(id, buf, lenDec.pos, len);
   }
 
-  /** Decodes a series entry given as its content followed by its 4-byte CRC. */
-  private decodeSeries(id: number, withCrc: Buffer): SeriesEntry {
-    const len = withCrc.length - 4;
-    const content = withCrc.subarray(0, len);
-    if (crc32c(content) !== withCrc.readUInt32BE(len)) throw new IndexCorruptError(this.what, `series ${id} checksum mismatch`);
-    const d = new DecBuf(content);
+  /**
+   * Decodes the series entry of `len` bytes at `start` in `buf`, followed by its 4-byte CRC.
+   * Read in place (no views): thousands of entries per series request.
+   */
+  private decodeSeries(id: number, buf: Buffer, start: number, len: number): SeriesEntry {
+    if (crc32cRange(buf, start, start + len) !== buf.readUInt32BE(start + len))
+      throw new IndexCorruptError(this.what, `series ${id} checksum mismatch`);
+    const d = new DecBuf(buf, start, start + len);
     const nl = d.uvarint();
     // Counts are checked against the entry's size (each item takes at least a byte) before allocating.
-    if (nl * 2 > content.length) throw new IndexCorruptError(this.what, `series ${id} claims ${nl} labels in ${content.length} bytes`);
+    if (nl * 2 > len) throw new IndexCorruptError(this.what, `series ${id} claims ${nl} labels in ${len} bytes`);
     const pairs: string[] = new Array(nl * 2);
     for (let i = 0; i < nl; i++) {
       pairs[2 * i] = this.symbol(d.uvarint());
       pairs[2 * i + 1] = this.symbol(d.uvarint());
     }
     const nc = d.uvarint();
-    if (nc * 3 > content.length) throw new IndexCorruptError(this.what, `series ${id} claims ${nc} chunks in ${content.length} bytes`);
+    if (nc * 3 > len) throw new IndexCorruptError(this.what, `series ${id} claims ${nc} chunks in ${len} bytes`);
     const chunks: ChunkMeta[] = new Array(nc);
     let prevMaxT = 0;
     let prevRef = 0;

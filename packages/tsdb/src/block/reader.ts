@@ -5,7 +5,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { crc32c } from '@node-rs/crc32';
+import { crc32cRange } from './crc32c-small.js';
 import { Labels, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
 import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
 import { FileByteSource, type ByteSource } from './bytesource.js';
@@ -109,7 +109,7 @@ export class BlockReader implements Querier {
         `block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`,
       );
     const body = buf.subarray(encAt, encAt + 1 + len);
-    if (crc32c(body) !== buf.readUInt32BE(encAt + 1 + len))
+    if (crc32cRange(buf, encAt, encAt + 1 + len) !== buf.readUInt32BE(encAt + 1 + len))
       throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
     return body.subarray(1);
   }
@@ -156,7 +156,7 @@ export class BlockReader implements Querier {
         `block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`,
       );
     const body = buf.subarray(encAt, encAt + 1 + len);
-    if (crc32c(body) !== buf.readUInt32BE(encAt + 1 + len))
+    if (crc32cRange(buf, encAt, encAt + 1 + len) !== buf.readUInt32BE(encAt + 1 + len))
       throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
     return body.subarray(1);
   }
@@ -223,20 +223,36 @@ export class BlockReader implements Querier {
     return this.meta.maxTime > hints.start && this.meta.minTime <= hints.end;
   }
 
+  /**
+   * Label names and values count the block as a whole when its range meets the request's, as
+   * Prometheus' blocks do: no series' chunks are looked at.
+   */
   async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
     if (!this.overlaps(hints)) return [];
     if (matchers.length === 0) return this.index.labelNames();
     const names = new Set<string>();
-    for (const l of await this.series(matchers, hints)) l.forEach((n) => names.add(n));
+    for (const s of await this.index.seriesMany(await this.index.select(matchers))) s.labels.forEach((n) => names.add(n));
     return [...names].sort();
   }
 
+  /**
+   * With matchers, from the postings: the label's value column (built once per block, see
+   * IndexReader.valueColumn) says which values the selected series hold; a selection much
+   * smaller than the label's value count, before the column exists, reads the selected series'
+   * labels instead.
+   */
   async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
     if (!this.overlaps(hints)) return [];
-    if (matchers.length === 0) return this.index.labelValues(name).sort();
+    const all = this.index.labelValues(name);
+    if (matchers.length === 0 || all.length === 0) return all.sort();
+    const ids = await this.index.select(matchers);
+    hints.signal?.throwIfAborted();
+    if (ids.length === 0) return [];
+    const col = ids.length * 8 < all.length && !this.index.hasValueColumn(name) ? undefined : await this.index.valueColumn(name);
+    if (col) return this.index.valuesAmong(name, col, ids).sort();
     const values = new Set<string>();
-    for (const l of await this.series(matchers, hints)) {
-      const v = l.get(name);
+    for (const s of await this.index.seriesMany(ids)) {
+      const v = s.labels.get(name);
       if (v !== '') values.add(v);
     }
     return [...values].sort();

@@ -320,25 +320,28 @@ class HeadQuerier implements Querier {
     return out;
   }
 
+  /**
+   * As Prometheus' head: when the head's time range meets the request's, the head counts as a
+   * whole (as a block does), so label names and values come from the postings index alone and
+   * no series' time bounds, let alone samples, are looked at.
+   */
   async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
-    if (matchers.length === 0 && coversHead(this.head, hints)) return this.head.index.labelNames();
+    if (!headOverlaps(this.head, hints)) return [];
+    if (matchers.length === 0) return this.head.index.labelNames().slice();
     const names = new Set<string>();
-    for (const s of await this.head.selectSeries(matchers, hints.signal, false)) {
-      if (!overlaps(s, hints)) continue;
-      s.labels.forEach((n) => names.add(n));
+    const refs = this.head.index.select(matchers);
+    for (let i = 0; i < refs.length; i++) {
+      if ((i & 4095) === 0) hints.signal?.throwIfAborted();
+      this.head.get(refs[i])?.labels.forEach((n) => names.add(n));
     }
     return [...names].sort();
   }
 
   async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
-    if (matchers.length === 0 && coversHead(this.head, hints)) return this.head.index.labelValues(name);
-    const values = new Set<string>();
-    for (const s of await this.head.selectSeries(matchers, hints.signal, false)) {
-      if (!overlaps(s, hints)) continue;
-      const v = s.labels.get(name);
-      if (v !== '') values.add(v);
-    }
-    return [...values].sort();
+    if (!headOverlaps(this.head, hints)) return [];
+    if (matchers.length === 0) return this.head.index.labelValues(name).slice();
+    hints.signal?.throwIfAborted();
+    return this.head.index.labelValuesAmong(name, this.head.index.select(matchers), (ref) => this.head.get(ref)?.labels.get(name));
   }
 }
 
@@ -348,7 +351,7 @@ function overlaps(s: MemSeries, hints: SelectHints): boolean {
   return s.minT <= hints.end && maxT >= hints.start;
 }
 
-/** When the requested range covers the whole head, the index alone answers label queries. */
-function coversHead(head: Head, hints: SelectHints): boolean {
-  return hints.start <= head.minT && hints.end >= head.maxT;
+/** Whether the head holds a sample time within the requested range's bounds (an empty head holds none). */
+function headOverlaps(head: Head, hints: SelectHints): boolean {
+  return head.minT <= hints.end && head.maxT >= hints.start;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { TopK } from './top-k.js';
-import { intersectCount, PostingsIndex } from './postings.js';
+import { intersectCount, intersects, PostingsIndex } from './postings.js';
 
 /** The largest k of all entries by value, then name: what a bounded top-k must return. */
 function bruteTop(entries: Map<string, number>, k: number): { name: string; value: number }[] {
@@ -103,3 +103,43 @@ describe('cardinality statistics', () => {
     );
   });
 });
+
+describe('label values from postings', () => {
+  const sortedRefs = fc.uniqueArray(fc.nat({ max: 300 }), { maxLength: 120 }).map((a) => Uint32Array.from(a.sort((x, y) => x - y)));
+
+  test('intersects(a, b) is whether the lists share a ref (property)', () => {
+    fc.assert(
+      fc.property(sortedRefs, sortedRefs, (a, b) => {
+        const shared = [...a].some((x) => b.includes(x));
+        expect(intersects(a, b)).toBe(shared);
+        expect(intersects(b, a)).toBe(shared);
+      }),
+    );
+  });
+
+  test('labelValuesAmong equals the sorted distinct values of the selected series, by either path (property)', () => {
+    const rows = fc.array(fc.option(fc.constantFrom('a', 'b', 'c', 'd', 'é', 'zz'), { nil: undefined }), { minLength: 1, maxLength: 80 });
+    fc.assert(
+      fc.property(rows, fc.array(fc.boolean(), { maxLength: 80 }), fc.integer({ min: 0, max: 2 }), (values, pick, extra) => {
+        const idx = new PostingsIndex();
+        // Refs start at 1 and grow, as the head hands them out; `extra` adds unrelated labels.
+        values.forEach((v, i) => {
+          const pairs = ['__name__', 'm', ...(extra > 0 ? ['j', String(i % extra)] : [])];
+          if (v !== undefined) pairs.push('x', v);
+          idx.add(i + 1, pairs.length > 2 ? sortPairs(pairs) : pairs);
+        });
+        const selected = Uint32Array.from(values.map((_, i) => i + 1).filter((_, i) => pick[i]));
+        const want = [...new Set([...selected].map((r) => values[r - 1]).filter((v) => v !== undefined))].sort();
+        expect(idx.labelValuesAmong('x', selected, (ref) => values[ref - 1])).toEqual(want);
+        // Cached sorted values stay right as series come.
+        expect(idx.labelValues('x')).toEqual([...new Set(values.filter((v) => v !== undefined))].sort());
+      }),
+    );
+  });
+});
+
+function sortPairs(pairs: string[]): string[] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < pairs.length; i += 2) out.push([pairs[i], pairs[i + 1]]);
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : 1)).flat();
+}

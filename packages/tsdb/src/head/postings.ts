@@ -41,6 +41,13 @@ export class RefList {
 export class PostingsIndex {
   private readonly byName = new Map<string, Map<string, RefList>>();
   private readonly all = new RefList();
+  /**
+   * Sorted values per label name, and the sorted names: Grafana asks for the same label's values
+   * on every dashboard load, and sorting thousands of strings each time cost more than the
+   * lookup. Dropped when a value or name comes or goes.
+   */
+  private readonly sortedValues = new Map<string, string[]>();
+  private sortedNames: string[] | undefined;
 
   add(ref: number, pairs: readonly string[]): void {
     this.all.push(ref);
@@ -49,11 +56,13 @@ export class PostingsIndex {
       if (!values) {
         values = new Map();
         this.byName.set(pairs[i], values);
+        this.sortedNames = undefined;
       }
       let list = values.get(pairs[i + 1]);
       if (!list) {
         list = new RefList();
         values.set(pairs[i + 1], list);
+        this.sortedValues.delete(pairs[i]);
       }
       list.push(ref);
     }
@@ -65,9 +74,15 @@ export class PostingsIndex {
     for (const [name, values] of this.byName) {
       for (const [v, list] of values) {
         list.remove(dead);
-        if (list.length === 0) values.delete(v);
+        if (list.length === 0) {
+          values.delete(v);
+          this.sortedValues.delete(name);
+        }
       }
-      if (values.size === 0) this.byName.delete(name);
+      if (values.size === 0) {
+        this.byName.delete(name);
+        this.sortedNames = undefined;
+      }
     }
   }
 
@@ -125,13 +140,42 @@ export class PostingsIndex {
     return out;
   }
 
-  labelNames(): string[] {
-    return [...this.byName.keys()].sort();
+  /** Sorted label names. The array is shared: callers must not modify it. */
+  labelNames(): readonly string[] {
+    this.sortedNames ??= [...this.byName.keys()].sort();
+    return this.sortedNames;
   }
 
-  labelValues(name: string): string[] {
+  /** Sorted values of a label. The array is shared: callers must not modify it. */
+  labelValues(name: string): readonly string[] {
     const values = this.byName.get(name);
-    return values ? [...values.keys()].sort() : [];
+    if (!values) return [];
+    let sorted = this.sortedValues.get(name);
+    if (!sorted) this.sortedValues.set(name, (sorted = [...values.keys()].sort()));
+    return sorted;
+  }
+
+  /**
+   * Sorted values of a label held by at least one of the selected series (sorted refs), from the
+   * postings alone, as Prometheus' labelValuesWithMatchers: a selection several times larger
+   * than the label's value count is met value by value (does this value's list meet the
+   * selection?); a smaller one through `valueOf`, one series at a time (a label lookup in memory
+   * costs less than a search of a postings list).
+   */
+  labelValuesAmong(name: string, selected: Uint32Array, valueOf: (ref: number) => string | undefined): string[] {
+    const values = this.byName.get(name);
+    if (!values || selected.length === 0) return [];
+    if (selected.length < 4 * values.size) {
+      const found = new Set<string>();
+      for (let i = 0; i < selected.length; i++) {
+        const v = valueOf(selected[i]);
+        if (v) found.add(v);
+      }
+      return [...found].sort();
+    }
+    const out: string[] = [];
+    for (const v of this.labelValues(name)) if (intersects(values.get(v)!.view(), selected)) out.push(v);
+    return out;
   }
 
   allRefs(): Uint32Array {
@@ -191,6 +235,31 @@ export function intersectCount(a: Uint32Array, b: Uint32Array): number {
     if (lo < b.length && b[lo] === x) n++;
   }
   return n;
+}
+
+/** Whether sorted ref lists share a ref: gallops through the longer one, stops at the first. */
+export function intersects(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length > b.length) [a, b] = [b, a];
+  let lo = 0;
+  for (let i = 0; i < a.length && lo < b.length; i++) {
+    const x = a[i];
+    // Exponential then binary search from the last position: cheap when the lists are of similar size.
+    let step = 1;
+    let hi = lo;
+    while (hi < b.length && b[hi] < x) {
+      lo = hi + 1;
+      hi += step;
+      step *= 2;
+    }
+    if (hi > b.length) hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (b[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < b.length && b[lo] === x) return true;
+  }
+  return false;
 }
 
 export function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
