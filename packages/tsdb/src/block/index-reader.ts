@@ -154,7 +154,7 @@ export class IndexReader {
         if (buf.length < entryEnd - pos) throw new IndexCorruptError(this.what, `series entry at ${pos} runs past the end of the file`);
         continue;
       }
-      const entry = this.decodeSeries(pos / 16, buf.subarray(d.pos, d.pos + len + 4));
+      const entry = this.decodeSeries(pos / 16, buf, d.pos, len);
       yield Object.assign(entry, { id: pos / 16 });
       pos = Math.ceil(entryEnd / 16) * 16;
     }
