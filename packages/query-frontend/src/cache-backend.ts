@@ -1,0 +1,117 @@
+/**
+ * Where cached extents live: a byte-bounded in-memory LRU (the default) or memcached. A backend
+ * never fails a query: a get that errors is a miss, a set that errors is dropped.
+ */
+import memjs from 'memjs';
+
+export interface CacheBackend {
+  get(key: string): Promise<Buffer | undefined>;
+  set(key: string, value: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Least recently used entries go first once the keys and values exceed `maxBytes`. */
+export class MemoryCache implements CacheBackend {
+  private readonly entries = new Map<string, Buffer>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private readonly stored = new Map<string, number>();
+
+  async get(key: string): Promise<Buffer | undefined> {
+    const v = this.entries.get(key);
+    if (v === undefined) return undefined;
+    if (this.ttlMs > 0 && this.now() - this.stored.get(key)! > this.ttlMs) {
+      this.delete(key);
+      return undefined;
+    }
+    // Re-inserting moves the entry to the young end of the Map's order.
+    this.entries.delete(key);
+    this.entries.set(key, v);
+    return v;
+  }
+
+  async set(key: string, value: Buffer): Promise<void> {
+    this.delete(key);
+    const size = key.length + value.length;
+    if (size > this.maxBytes) return;
+    this.entries.set(key, value);
+    this.stored.set(key, this.now());
+    this.bytes += size;
+    for (const k of this.entries.keys()) {
+      if (this.bytes <= this.maxBytes) break;
+      this.delete(k);
+    }
+  }
+
+  private delete(key: string): void {
+    const v = this.entries.get(key);
+    if (v === undefined) return;
+    this.entries.delete(key);
+    this.stored.delete(key);
+    this.bytes -= key.length + v.length;
+  }
+
+  /** Bytes held (keys and values). */
+  size(): number {
+    return this.bytes;
+  }
+
+  async close(): Promise<void> {
+    this.entries.clear();
+    this.stored.clear();
+    this.bytes = 0;
+  }
+}
+
+export interface MemcachedOptions {
+  /** host:port list. */
+  addresses: string[];
+  ttlSeconds: number;
+  /** Per operation; a slow memcached must not slow queries down much. */
+  timeoutMs: number;
+  onError?: (e: unknown) => void;
+}
+
+export class MemcachedCache implements CacheBackend {
+  private readonly client: memjs.Client;
+
+  constructor(private readonly opts: MemcachedOptions) {
+    this.client = memjs.Client.create(opts.addresses.join(','), {
+      retries: 0,
+      timeout: opts.timeoutMs / 1000,
+      conntimeout: opts.timeoutMs / 1000,
+      expires: opts.ttlSeconds,
+      keepAlive: true,
+      failover: opts.addresses.length > 1,
+      logger: { log: () => undefined },
+    });
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      const r = await this.client.get(key);
+      return r.value ?? undefined;
+    } catch (e) {
+      this.opts.onError?.(e);
+      return undefined;
+    }
+  }
+
+  async set(key: string, value: Buffer): Promise<void> {
+    try {
+      await this.client.set(key, value, { expires: this.opts.ttlSeconds });
+    } catch (e) {
+      this.opts.onError?.(e);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}
