@@ -3,6 +3,8 @@
  * in front of it on another: what the frontend tests query, side by side.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -33,8 +35,8 @@ export interface Rig {
 }
 
 /** Series of a small dashboard's worth of metrics, over DAYS days from T0, one sample per scrape. */
-export async function fillDashboardData(db: TSDB): Promise<void> {
-  const app = (await db.tenant(TENANT)).appender();
+export async function fillDashboardData(db: TSDB, tenant = TENANT): Promise<void> {
+  const app = (await db.tenant(tenant)).appender();
   const refs: { ref: number; kind: number; i: number }[] = [];
   let i = 0;
   for (const job of ['api', 'db']) {
@@ -67,17 +69,28 @@ export async function fillDashboardData(db: TSDB): Promise<void> {
   await app.commit();
 }
 
-export async function startRig(o: { cache?: CacheBackend; now: () => number; frontend?: Partial<QueryFrontendOptions> }): Promise<Rig> {
+export interface RigOptions {
+  cache?: CacheBackend;
+  now: () => number;
+  frontend?: Partial<QueryFrontendOptions>;
+  /** With several tenants, multi-tenancy is on (X-Scope-OrgID) and each gets the same data. */
+  tenants?: string[];
+  /** Put between the frontend and the querier (a fault-injecting proxy): its URL from the querier's. */
+  between?: (querierUrl: string) => Promise<string>;
+}
+
+export async function startRig(o: RigOptions): Promise<Rig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-qf-'));
   const db = await TSDB.open({ dir, fsync: 'none', head: { outOfOrderWindowMs: 30 * DAY, maxSeries: 0 }, compactIntervalMs: 0 });
-  await fillDashboardData(db);
-  const tenancy = { multiTenancy: false, header: 'X-Scope-OrgID' };
+  const tenants = o.tenants ?? [TENANT];
+  for (const t of tenants) await fillDashboardData(db, t);
+  const tenancy = { multiTenancy: o.tenants !== undefined, header: 'X-Scope-OrgID' };
   const qRouter = new Router();
   mountQueryApi(qRouter, { queryable: db.queryable(), engine: new Engine({ maxSamples: 50_000_000 }), tenancy });
   const qServer = new HttpServer({ router: qRouter, registry: new Registry(), logger });
   const qAddr = await qServer.listen('127.0.0.1:0');
   const querierUrl = `http://127.0.0.1:${qAddr.port}`;
-  const downstream = new HttpDownstream({ url: querierUrl, timeoutMs: 30_000 });
+  const downstream = new HttpDownstream({ url: o.between ? await o.between(querierUrl) : querierUrl, timeoutMs: 30_000 });
   const generations = new Generations(3_600_000);
   const registry = new Registry();
   const frontend = new QueryFrontend({
@@ -144,4 +157,52 @@ export async function rangeQuery(
     body: form.toString(),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/**
+ * A proxy in front of a querier that answers some requests itself (`decide` returns a status)
+ * and forwards the others; it records every request and whether its client hung up first.
+ */
+export interface FaultyProxy {
+  url: string;
+  requests: { path: string; clientClosed: boolean }[];
+  close(): Promise<void>;
+}
+
+export async function startFaultyProxy(target: string, decide: (n: number) => number | 'forward'): Promise<FaultyProxy> {
+  const requests: FaultyProxy['requests'] = [];
+  const server = http.createServer((req, res) => {
+    const entry = { path: req.url ?? '', clientClosed: false };
+    requests.push(entry);
+    const verdict = decide(requests.length);
+    res.on('close', () => {
+      if (!res.writableEnded) entry.clientClosed = true;
+    });
+    if (verdict !== 'forward') {
+      req.resume();
+      res.writeHead(verdict, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'error', errorType: verdict >= 500 ? 'unavailable' : 'execution', error: `injected ${verdict}` }));
+      return;
+    }
+    const up = http.request(target + req.url, { method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    res.on('close', () => {
+      if (!res.writableEnded) up.destroy();
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
