@@ -3,6 +3,7 @@
  * never fails a query: a get that errors is a miss, a set that errors is dropped.
  */
 import memjs from 'memjs';
+import { Counter, type Registry } from 'prom-client';
 
 export interface CacheBackend {
   get(key: string): Promise<Buffer | undefined>;
@@ -76,12 +77,22 @@ export interface MemcachedOptions {
   /** Per operation; a slow memcached must not slow queries down much. */
   timeoutMs: number;
   onError?: (e: unknown) => void;
+  /** Where strata_query_frontend_results_cache_errors_total is registered. */
+  registry?: Registry;
 }
 
 export class MemcachedCache implements CacheBackend {
   private readonly client: memjs.Client;
+  private readonly errors: Counter | undefined;
 
   constructor(private readonly opts: MemcachedOptions) {
+    this.errors = opts.registry
+      ? new Counter({
+          name: 'strata_query_frontend_results_cache_errors_total',
+          help: 'Failed memcached operations of the results cache (the query went on uncached).',
+          registers: [opts.registry],
+        })
+      : undefined;
     this.client = memjs.Client.create(opts.addresses.join(','), {
       retries: 0,
       timeout: opts.timeoutMs / 1000,
@@ -95,20 +106,40 @@ export class MemcachedCache implements CacheBackend {
 
   async get(key: string): Promise<Buffer | undefined> {
     try {
-      const r = await this.client.get(key);
+      const r = await this.bounded(this.client.get(key));
       return r.value ?? undefined;
     } catch (e) {
-      this.opts.onError?.(e);
+      this.failed(e);
       return undefined;
     }
   }
 
   async set(key: string, value: Buffer): Promise<void> {
     try {
-      await this.client.set(key, value, { expires: this.opts.ttlSeconds });
+      await this.bounded(this.client.set(key, value, { expires: this.opts.ttlSeconds }));
     } catch (e) {
-      this.opts.onError?.(e);
+      this.failed(e);
     }
+  }
+
+  /**
+   * memjs' own timeout is the socket's idle timeout, which new requests keep resetting: a
+   * memcached that stops answering while queries keep coming would hang them all. Every
+   * operation gets its own deadline instead (responses are matched to requests by their opaque
+   * field, so an answer arriving after its deadline cannot reach another request).
+   */
+  private bounded<T>(p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`memcached did not answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
+    });
+    p.catch(() => undefined);
+    return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+  }
+
+  private failed(e: unknown): void {
+    this.errors?.inc();
+    this.opts.onError?.(e);
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,6 @@ export class FrontendMetrics {
   readonly retries: Counter<'reason'>;
   readonly rejected: Counter;
   readonly canceled: Counter;
-  readonly cacheErrors: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -54,11 +53,6 @@ export class FrontendMetrics {
     this.cacheStoredBytes = new Counter({
       name: 'strata_query_frontend_results_cache_stored_bytes_total',
       help: 'Bytes of extents written to the results cache.',
-      registers,
-    });
-    this.cacheErrors = new Counter({
-      name: 'strata_query_frontend_results_cache_errors_total',
-      help: 'Failed results cache operations (the query went on uncached).',
       registers,
     });
     this.retries = new Counter({

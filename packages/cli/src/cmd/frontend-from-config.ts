@@ -37,6 +37,7 @@ export function frontendFrom(
         // memcached reads expirations above 30 days as absolute times.
         ttlSeconds: Math.min(Math.ceil(ttlMs / 1000), 30 * 86400),
         timeoutMs: cfg.num('query-frontend.results-cache.memcached.timeout'),
+        registry,
         onError: (e) => {
           if (Date.now() - lastLog < 10_000) return;
           lastLog = Date.now();
