@@ -76,6 +76,9 @@ test('the other read endpoints pass through the frontend', async () => {
   const values = await getJson(`${frontend.url}/api/v1/label/job/values`);
   expect(values.status).toBe('success');
   expect(values.data).toEqual(['x']);
+  // GET-only querier endpoints are passed as GET.
+  for (const path of ['/api/v1/metadata', '/api/v1/status/stores'])
+    expect((await getJson(`${frontend.url}${path}`)).status).toBe('success');
   const instant = await getJson(`${frontend.url}/api/v1/query?query=late_test&time=${end / 1000}`);
   expect(instant.data.result).toEqual([{ metric: { __name__: 'late_test', job: 'x' }, value: [end / 1000, '180'] }]);
 });

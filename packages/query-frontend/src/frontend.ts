@@ -202,9 +202,11 @@ export class QueryFrontend {
     return value;
   }
 
+  /** The request as the client sent it (some querier endpoints answer GET only). */
   private pass(ctx: RequestContext, path: string): Promise<DownstreamResponse> {
-    const form = Buffer.from(ctx.params!.toString());
-    return this.downstream(ctx, 'POST', path, form, 'application/x-www-form-urlencoded');
+    const params = ctx.params!.toString();
+    if (ctx.req.method !== 'POST') return this.downstream(ctx, 'GET', params ? `${path}?${params}` : path);
+    return this.downstream(ctx, 'POST', path, Buffer.from(params), 'application/x-www-form-urlencoded');
   }
 
   private async passRaw(ctx: RequestContext, path: string): Promise<DownstreamResponse> {
