@@ -308,8 +308,9 @@ export class QueryFrontend {
     const fetched = await Promise.all(
       missing.map(async (m) => ({ start: m.start, end: m.end, answer: await this.fetchRange(ctx, m.start, m.end, step, extra) })),
     );
-    // A step is cacheable once everything it reads is older than the freshness window.
-    let until = w.forward === -Infinity ? Infinity : freshFrom - Math.max(w.forward, -Infinity);
+    // A step is cacheable once everything it reads is older than the freshness window (strictly:
+    // a receiver bumps generations only for samples before its own now minus the window).
+    let until = w.forward === -Infinity ? Infinity : freshFrom - w.forward - 1;
     if (w.fixed && w.fixed.max > freshFrom) until = -Infinity;
     const { answer, store } = combine(sub.start, sub.end, step, cached, fetched, until);
     if (store) {
