@@ -10,6 +10,7 @@
  *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
  *   --xor: ns per sample of the XOR chunk decoders
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
+ *   --frontend: the dashboard refreshed with its range sliding, through the query frontend (cold, warm) and without its cache
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -25,6 +26,7 @@ import { runRingBench } from './ring.js';
 import { runAckLatencyBench } from './ack-latency.js';
 import { runSecureIngestBench } from './secure-ingest.js';
 import { runDashboardBench } from './dashboard.js';
+import { runFrontendBench } from './frontend.js';
 import { runXorBench } from './xor.js';
 
 function arg(name: string, def: number): number {
@@ -52,6 +54,10 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--xor')) {
     process.stdout.write(runXorBench() + '\n');
+    return;
+  }
+  if (process.argv.includes('--frontend')) {
+    process.stdout.write((await runFrontendBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 10), only })) + '\n');
     return;
   }
   if (process.argv.includes('--dashboard')) {
