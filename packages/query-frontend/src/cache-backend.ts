@@ -9,11 +9,17 @@ export interface CacheBackend {
   get(key: string): Promise<Buffer | undefined>;
   set(key: string, value: Buffer): Promise<void>;
   close(): Promise<void>;
+  /**
+   * In-process backends may keep values as objects: no serialisation on either side (a day's
+   * extent of a dashboard panel is megabytes of JSON). `bytes` is the caller's estimate of its size.
+   */
+  getObject?(key: string): unknown;
+  setObject?(key: string, value: unknown, bytes: number): void;
 }
 
 /** Least recently used entries go first once the keys and values exceed `maxBytes`. */
 export class MemoryCache implements CacheBackend {
-  private readonly entries = new Map<string, Buffer>();
+  private readonly entries = new Map<string, { value: unknown; size: number; stored: number }>();
   private bytes = 0;
 
   constructor(
@@ -22,27 +28,33 @@ export class MemoryCache implements CacheBackend {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private readonly stored = new Map<string, number>();
-
   async get(key: string): Promise<Buffer | undefined> {
-    const v = this.entries.get(key);
-    if (v === undefined) return undefined;
-    if (this.ttlMs > 0 && this.now() - this.stored.get(key)! > this.ttlMs) {
+    const v = this.getObject(key);
+    return Buffer.isBuffer(v) ? v : undefined;
+  }
+
+  async set(key: string, value: Buffer): Promise<void> {
+    this.setObject(key, value, value.length);
+  }
+
+  getObject(key: string): unknown {
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    if (this.ttlMs > 0 && this.now() - e.stored > this.ttlMs) {
       this.delete(key);
       return undefined;
     }
     // Re-inserting moves the entry to the young end of the Map's order.
     this.entries.delete(key);
-    this.entries.set(key, v);
-    return v;
+    this.entries.set(key, e);
+    return e.value;
   }
 
-  async set(key: string, value: Buffer): Promise<void> {
+  setObject(key: string, value: unknown, bytes: number): void {
     this.delete(key);
-    const size = key.length + value.length;
+    const size = key.length + bytes;
     if (size > this.maxBytes) return;
-    this.entries.set(key, value);
-    this.stored.set(key, this.now());
+    this.entries.set(key, { value, size, stored: this.now() });
     this.bytes += size;
     for (const k of this.entries.keys()) {
       if (this.bytes <= this.maxBytes) break;
@@ -51,11 +63,10 @@ export class MemoryCache implements CacheBackend {
   }
 
   private delete(key: string): void {
-    const v = this.entries.get(key);
-    if (v === undefined) return;
+    const e = this.entries.get(key);
+    if (e === undefined) return;
     this.entries.delete(key);
-    this.stored.delete(key);
-    this.bytes -= key.length + v.length;
+    this.bytes -= e.size;
   }
 
   /** Bytes held (keys and values). */
@@ -65,7 +76,6 @@ export class MemoryCache implements CacheBackend {
 
   async close(): Promise<void> {
     this.entries.clear();
-    this.stored.clear();
     this.bytes = 0;
   }
 }

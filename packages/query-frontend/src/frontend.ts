@@ -16,7 +16,7 @@ import { passedHeaders, requestWithRetries, type Downstream, type DownstreamResp
 import type { Generations } from './generations.js';
 import { FrontendMetrics } from './metrics.js';
 import { answerBody, answerOf, mergeAnswers, type RangeAnswer } from './range-result.js';
-import { cacheKey, combine, decodeExtent, encodeExtent, missingRanges } from './results-cache.js';
+import { asExtent, cacheKey, combine, decodeExtent, encodeExtent, extentBytes, missingRanges } from './results-cache.js';
 import { alignToStep, splitRange, splittable, type SubRange } from './split.js';
 import { TenantQueue } from './tenant-queue.js';
 
@@ -299,7 +299,7 @@ export class QueryFrontend {
       splitInterval: interval,
       generation,
     });
-    const cached = decodeExtent(await cache.get(key));
+    const cached = cache.getObject ? asExtent(cache.getObject(key)) : decodeExtent(await cache.get(key));
     const missing = missingRanges(sub.start, sub.end, step, cached);
     if (missing.length === 0) ctx.stats.cacheHits++;
     else if (cached && missing.length > 0 && !(cached.end < sub.start || cached.start > sub.end)) ctx.stats.cachePartial++;
@@ -313,7 +313,12 @@ export class QueryFrontend {
     let until = w.forward === -Infinity ? Infinity : freshFrom - w.forward - 1;
     if (w.fixed && w.fixed.max > freshFrom) until = -Infinity;
     const { answer, store } = combine(sub.start, sub.end, step, cached, fetched, until);
-    if (store) {
+    if (store && cache.setObject) {
+      // Kept as the object it is: nothing in the frontend changes an answer once it is built.
+      const bytes = extentBytes(store);
+      this.metrics.cacheStoredBytes.inc(bytes);
+      cache.setObject(key, store, bytes);
+    } else if (store) {
       const bytes = encodeExtent(store);
       this.metrics.cacheStoredBytes.inc(bytes.length);
       await cache.set(key, bytes);

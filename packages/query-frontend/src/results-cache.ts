@@ -47,6 +47,22 @@ export function decodeExtent(b: Buffer | undefined): Extent | undefined {
   }
 }
 
+/** Roughly the memory an extent holds, for a byte-bounded in-process cache. */
+export function extentBytes(x: Extent): number {
+  let n = 64;
+  for (const s of x.answer.series) {
+    n += 64 + 48 * s.values.length;
+    for (const k in s.metric) n += 2 * (k.length + s.metric[k].length) + 16;
+  }
+  return n;
+}
+
+/** An extent object as an in-process cache held it (undefined unless it is one). */
+export function asExtent(v: unknown): Extent | undefined {
+  const x = v as Extent | undefined;
+  return x && typeof x.start === 'number' && typeof x.end === 'number' && Array.isArray(x.answer?.series) ? x : undefined;
+}
+
 /** Step ranges of [start, end] that the extent lacks, in time order (0, 1 or 2 of them). */
 export function missingRanges(start: number, end: number, step: number, x: Extent | undefined): { start: number; end: number }[] {
   if (!x || x.end < start || x.start > end) return [{ start, end }];
