@@ -56,7 +56,7 @@ export async function rangeQuery(base: string, query: string, start: number, end
 }
 
 /** One refresh: every panel, IN_FLIGHT at a time, in panel order. Returns per-panel results and the wall time. */
-async function refresh(base: string, start: number, end: number): Promise<{ panels: QueryResult[]; ms: number }> {
+export async function refresh(base: string, start: number, end: number): Promise<{ panels: QueryResult[]; ms: number }> {
   const out: QueryResult[] = new Array(PANELS.length);
   let next = 0;
   const t0 = performance.now();
@@ -70,13 +70,13 @@ async function refresh(base: string, start: number, end: number): Promise<{ pane
   return { panels: out, ms: performance.now() - t0 };
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
 /** `strata all` with defaults over the blocks: local copies kept (15d local retention) and shipped to its bucket. */
-async function startStrataOn(data: DashboardData): Promise<System> {
+export async function startStrataOn(data: DashboardData, args: string[] = [], name = 'strata'): Promise<System> {
   const dir = tempDir('bench-dash-strata');
   const blocks = path.join(dir, 'tsdb', 'tenants', TENANT, 'blocks');
   copyBlocks(data, blocks);
@@ -87,8 +87,8 @@ async function startStrataOn(data: DashboardData): Promise<System> {
     localRetentionMs: Infinity,
     dropLocal: async () => undefined,
   }).sync();
-  const s = await startStrata({ dataDir: dir, args: ['--limits.max-global-series-per-user=0'] });
-  return { name: 'strata', writeUrl: `${s.url}/api/v1/write`, queryUrl: s.url, pid: s.child.pid!, proc: s, stop: () => stop(s) };
+  const s = await startStrata({ dataDir: dir, args: ['--limits.max-global-series-per-user=0', ...args] });
+  return { name, writeUrl: `${s.url}/api/v1/write`, queryUrl: s.url, pid: s.child.pid!, proc: s, stop: () => stop(s) };
 }
 
 /** Prometheus opening the same block directories (min = max block duration: no compaction during the run). */
@@ -172,7 +172,7 @@ async function measureAll(systems: System[], data: DashboardData, refreshes: num
 }
 
 /** Waits (at most a minute) until no system is busy, e.g. VictoriaMetrics merging what it imported. */
-async function settle(systems: System[]): Promise<void> {
+export async function settle(systems: System[]): Promise<void> {
   for (let i = 0; i < 30; i++) {
     const before = systems.map((s) => cpuSeconds(s.pid));
     await new Promise((r) => setTimeout(r, 2000));
@@ -180,8 +180,8 @@ async function settle(systems: System[]): Promise<void> {
   }
 }
 
-const STARTERS: Record<string, (d: DashboardData) => Promise<System>> = {
-  strata: startStrataOn,
+export const STARTERS: Record<string, (d: DashboardData) => Promise<System>> = {
+  strata: (d) => startStrataOn(d),
   prometheus: startPrometheusOn,
   'victoria-metrics': startVictoriaOn,
 };

@@ -12,6 +12,7 @@
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
  *   --compactor-merge: vertical compaction of 3 replicas of a block (--merge-series 25000,100000)
  *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
+ *   --frontend: the dashboard refreshed with its range sliding, through the query frontend (cold, warm) and without its cache
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -27,6 +28,7 @@ import { runRingBench } from './ring.js';
 import { runAckLatencyBench } from './ack-latency.js';
 import { runSecureIngestBench } from './secure-ingest.js';
 import { runDashboardBench } from './dashboard.js';
+import { runFrontendBench } from './frontend.js';
 import { runXorBench } from './xor.js';
 import { runCompactorMergeBench } from './compactor-merge.js';
 import { runLabelsBench } from './labels.js';
@@ -62,6 +64,10 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--xor')) {
     process.stdout.write(runXorBench() + '\n');
+    return;
+  }
+  if (process.argv.includes('--frontend')) {
+    process.stdout.write((await runFrontendBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 10), only })) + '\n');
     return;
   }
   if (process.argv.includes('--dashboard')) {

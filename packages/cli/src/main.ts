@@ -8,6 +8,7 @@ import { runAll } from './cmd/all.js';
 import { runQuerier } from './cmd/querier.js';
 import { runStoreGateway } from './cmd/store-gateway.js';
 import { runDevCluster } from './cmd/dev-cluster.js';
+import { runQueryFrontend } from './cmd/query-frontend.js';
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -78,6 +79,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'querier':
       await runQuerier(config);
+      return 0;
+    case 'query-frontend':
+      await runQueryFrontend(config);
       return 0;
     case 'dev-cluster':
       await runDevCluster(config, process.argv[1]);

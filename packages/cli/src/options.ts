@@ -321,6 +321,103 @@ const TABLE = [
     help: 'Blocks marked for deletion stop being served this long after the mark.',
   },
   {
+    flag: 'query-frontend.enabled',
+    type: 'bool',
+    default: true,
+    help: 'In `all`, answer the read API through the query frontend (splitting, results cache, per-tenant queue) in front of the in-process querier; false serves the querier directly.',
+  },
+  {
+    flag: 'query-frontend.downstream-url',
+    type: 'string',
+    default: '',
+    help: '`strata query-frontend`: base URL of the querier (or a load balancer over queriers) the frontend sends sub-queries to.',
+  },
+  {
+    flag: 'query-frontend.split-interval',
+    type: 'duration',
+    default: '24h',
+    help: 'Range queries are split into sub-queries along multiples of this interval since the epoch (24h: UTC days), run in parallel and merged (0 = no splitting, and no results cache).',
+  },
+  {
+    flag: 'query-frontend.align-queries-with-step',
+    type: 'bool',
+    default: false,
+    help: "Move range queries' start and end down to multiples of their step (more cache hits; changes answers, so off by default).",
+  },
+  {
+    flag: 'query-frontend.max-query-parallelism',
+    type: 'int',
+    default: 14,
+    help: 'Sub-queries of one query executing at once.',
+  },
+  {
+    flag: 'query-frontend.downstream-concurrency',
+    type: 'int',
+    default: 8,
+    help: 'Sub-queries executing downstream at once over all tenants: the slots the per-tenant queues share, tenant by tenant in turn.',
+  },
+  {
+    flag: 'query-frontend.max-outstanding-requests-per-tenant',
+    type: 'int',
+    default: 100,
+    help: 'Sub-queries a tenant may have waiting in the queue; beyond it queries get 429 with Retry-After (err-strata-too-many-outstanding-requests).',
+  },
+  {
+    flag: 'query-frontend.max-retries',
+    type: 'int',
+    default: 5,
+    help: 'Retries of a sub-query that failed with a 5xx or a connection error (never on 4xx).',
+  },
+  {
+    flag: 'query-frontend.log-queries-longer-than',
+    type: 'duration',
+    default: '10s',
+    help: 'Queries slower than this are logged at warn level (every query has an info-level stats line; 0 = never warn).',
+  },
+  {
+    flag: 'query-frontend.max-cache-freshness',
+    type: 'duration',
+    default: '1m',
+    help: 'Steps that read samples newer than this are never cached (recent data may still arrive).',
+  },
+  {
+    flag: 'query-frontend.results-cache.enabled',
+    type: 'bool',
+    default: true,
+    help: 'Cache the answers of split range queries per (tenant, query, step, split) and compute only the steps missing.',
+  },
+  {
+    flag: 'query-frontend.results-cache.backend',
+    type: 'enum',
+    default: 'memory',
+    values: ['memory', 'memcached'],
+    help: 'Where cached extents live: memory (bounded by --query-frontend.results-cache.max-size-bytes) or memcached.',
+  },
+  {
+    flag: 'query-frontend.results-cache.max-size-bytes',
+    type: 'bytes',
+    default: 128 * MiB,
+    help: 'Memory of the in-memory results cache (least recently used extents go first).',
+  },
+  {
+    flag: 'query-frontend.results-cache.ttl',
+    type: 'duration',
+    default: '7d',
+    help: 'How long a cached extent is kept.',
+  },
+  {
+    flag: 'query-frontend.results-cache.memcached.addresses',
+    type: 'string',
+    default: '',
+    help: 'Comma-separated host:port of the memcached servers (backend memcached).',
+  },
+  {
+    flag: 'query-frontend.results-cache.memcached.timeout',
+    type: 'duration',
+    default: '200ms',
+    help: 'Longest a memcached operation may take; a slow or absent memcached makes queries uncached, never failed.',
+  },
+  {
     flag: 'querier.stores',
     type: 'string',
     default: '',
@@ -381,6 +478,8 @@ export const COMPONENTS: Readonly<Record<string, string>> = {
   receiver: 'Accepts Prometheus remote-write into the WAL-backed head, and serves PromQL and the series API over that head.',
   'store-gateway': 'Serves the blocks in the bucket over remote-read and the series API.',
   querier: 'The PromQL API over stores (--querier.stores) queried with remote-read, replicas de-duplicated.',
+  'query-frontend':
+    'The read API in front of queriers (--query-frontend.downstream-url): range queries split, cached and queued fairly per tenant.',
   'dev-cluster':
     'A local multi-process cluster: 3 receivers (RF 3), 2 store gateways, a querier, one bucket (the querier on --http.address).',
 };

@@ -45,6 +45,7 @@ describe('error registry', () => {
     'query-max-bytes': 422,
     'query-timeout': 503,
     'query-canceled': 503,
+    'too-many-outstanding-requests': 429,
     'store-unavailable': 503,
     'not-found': 404,
     internal: 500,

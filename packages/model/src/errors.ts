@@ -100,6 +100,11 @@ export const ERRORS = {
   'query-max-bytes': { status: 422, errorType: 'execution', doc: 'query fetches more bytes than the per-query limit' },
   'query-timeout': { status: 503, errorType: 'timeout', doc: 'query exceeded its timeout' },
   'query-canceled': { status: 503, errorType: 'canceled', doc: 'query was cancelled' },
+  'too-many-outstanding-requests': {
+    status: 429,
+    errorType: 'too_many_requests',
+    doc: "the tenant has --query-frontend.max-outstanding-requests-per-tenant queries waiting in the query frontend's queue; retry after Retry-After",
+  },
   'store-unavailable': { status: 503, errorType: 'unavailable', doc: 'a store needed by the query failed' },
   'not-found': { status: 404, errorType: 'not_found', doc: 'no such endpoint' },
   internal: { status: 500, errorType: 'internal', doc: 'unexpected internal error' },

@@ -5,3 +5,4 @@ export { ForwardAuth } from './forward-auth.js';
 export { LIMIT_FLAGS, LIMIT_YAML_KEYS, Limits } from './limits.js';
 export { defaultMemoryLimit, MemoryBudget } from './memory-budget.js';
 export { MetadataStore } from './metadata-store.js';
+export { type LateSamples } from './writer.js';

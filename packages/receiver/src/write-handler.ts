@@ -28,7 +28,7 @@ import type { MemoryBudget } from './memory-budget.js';
 import { FORWARDED_HEADER, REJECTED_SERIES_HEADER, type Distributor } from './distributor.js';
 import { OverloadGates } from './overload-gates.js';
 import { decodeParts, PARTS_CONTENT_TYPE, type Part, type PartResult } from './forward-batcher.js';
-import { Writer, type WriteResult } from './writer.js';
+import { Writer, type LateSamples, type WriteResult } from './writer.js';
 import { tenantOf } from '@strata/api';
 import { internalHeaderGuard, type ForwardAuth } from './forward-auth.js';
 
@@ -63,6 +63,8 @@ export interface WriteHandlerOptions {
   memory?: MemoryBudget;
   /** Verifies forwarded writes; without it no request may carry the internal headers. */
   forwardAuth?: ForwardAuth;
+  /** Who hears of accepted samples that change the past (a query frontend's results cache). */
+  lateSamples?: LateSamples;
 }
 
 interface Metrics {
@@ -109,6 +111,7 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     creationGracePeriodMs: cfg.creationGracePeriodMs,
     now: opts.now,
     seriesLimitShare: d ? (tenant) => d.seriesShare(tenant) : undefined,
+    lateSamples: opts.lateSamples,
   });
 
   return async (req, res) => {

@@ -112,3 +112,38 @@ describe('writer: the local append with per-series errors', () => {
     await db.close();
   });
 });
+
+describe('writer: late samples are reported after the commit', () => {
+  test('the time range of accepted samples older than the window, once per write; newer, rejected and repeated samples are not', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-writer-late-'));
+    dirs.push(dir);
+    const db = await TSDB.open({ dir, fsync: 'none', head: { outOfOrderWindowMs: 3_600_000, samplesPerChunk: 120, maxSeries: 0 } });
+    const calls: [string, number, number, number[]][] = [];
+    const writer = new Writer({
+      storage: db,
+      limits: new Limits({ defaults: TEST_LIMITS }),
+      metadata: new MetadataStore(),
+      registry: new Registry(),
+      creationGracePeriodMs: 60_000,
+      now: () => NOW,
+      // What a query would see when told: the samples must already be visible.
+      lateSamples: { olderThanMs: 60_000, onLate: (t, min, max) => void stored(db, 'late').then((ts) => calls.push([t, min, max, ts])) },
+    });
+    const write = (...s: SeriesToWrite[]) => writer.write('t', decodeWriteRequestV1(encodeWriteRequestV1(s)), false);
+    // Newest first, so the later samples are out of order (within the head's window).
+    await write(series({ __name__: 'late' }, [NOW, 1]));
+    await write(series({ __name__: 'late' }, [NOW - 30_000, 2]));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toEqual([]);
+    await write(
+      series({ __name__: 'late' }, [NOW - 600_000, 3], [NOW - 120_000, 4]),
+      series({ __name__: 'late', x: 'b' }, [NOW - 300_000, 5]),
+    );
+    // Too old for the head (rejected), and an identical repeat (nothing changed): not reported.
+    await write(series({ __name__: 'late' }, [NOW - 7_200_000, 6], [NOW - 600_000, 3]));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls.map((c) => c.slice(0, 3))).toEqual([['t', NOW - 600_000, NOW - 120_000]]);
+    expect(calls[0][3]).toEqual(expect.arrayContaining([NOW - 600_000, NOW - 300_000, NOW - 120_000]));
+    await db.close();
+  });
+});

@@ -29,6 +29,19 @@ export interface WriterOptions {
    * ingesters do, and a series counts once per ring instead of RF times. 1 when absent.
    */
   seriesLimitShare?: (tenant: string) => number;
+  /** Told, after the commit, of accepted samples older than `olderThanMs` before now (see LateSamples). */
+  lateSamples?: LateSamples;
+}
+
+/**
+ * Who must hear of samples that change the past: a query frontend caches answers for steps older
+ * than its freshness window and invalidates them by time range when data lands there. The
+ * receiver does not know the frontend; the CLI passes this in.
+ */
+export interface LateSamples {
+  olderThanMs: number;
+  /** Called after the samples are visible to queries, with the range of their timestamps. */
+  onLate(tenant: string, minTime: number, maxTime: number): void;
 }
 
 export interface WriteResult {
@@ -95,6 +108,10 @@ export class Writer {
     const maxT = this.now() + creationGracePeriodMs;
     const errors = new WriteErrors();
     let accepted = 0;
+    // Samples before this time change answers a query frontend may have cached.
+    const lateBefore = this.opts.lateSamples ? this.now() - this.opts.lateSamples.olderThanMs : -Infinity;
+    let lateMin = Infinity;
+    let lateMax = -Infinity;
     let histograms = 0;
     let exemplars = 0;
     for (let k = 0; k < batch.series.length; k++) {
@@ -159,8 +176,13 @@ export class Writer {
           continue;
         }
         const st = app.append(ref, t, batch.values[i]);
-        if (st === AppendStatus.OK) accepted++;
-        else if (st === AppendStatus.DUPLICATE_IDENTICAL) accepted++;
+        if (st === AppendStatus.OK) {
+          accepted++;
+          if (t < lateBefore) {
+            if (t < lateMin) lateMin = t;
+            if (t > lateMax) lateMax = t;
+          }
+        } else if (st === AppendStatus.DUPLICATE_IDENTICAL) accepted++;
         else if (st === AppendStatus.TOO_OLD) {
           errors.add(
             k,
@@ -190,6 +212,7 @@ export class Writer {
       if (md.metricFamilyName) metadata.set(tenant, md.metricFamilyName, { type: md.type, help: md.help, unit: md.unit });
     }
     await app.commit();
+    if (lateMax >= lateMin) this.opts.lateSamples!.onLate(tenant, lateMin, lateMax);
     this.received.inc({ tenant }, accepted);
     for (const [reason, n] of errors.discarded) this.discarded.inc({ reason, tenant }, n);
     return {

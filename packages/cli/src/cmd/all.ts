@@ -3,12 +3,15 @@
  * (for `all`) the querier's PromQL API over the same head, on one HTTP port.
  */
 import path from 'node:path';
-import { mountCardinalityApi, mountHashringStatus, mountTsdbStatus, type Handler } from '@strata/api';
+import { mountCardinalityApi, mountHashringStatus, mountTsdbStatus, Router, type Handler } from '@strata/api';
+import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { FanoutQueryable, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
+import { frontendFrom } from './frontend-from-config.js';
+import { serveOnSocket, type InProcessQuerier } from './in-process-querier.js';
 import { component, engineFrom, httpClientFrom, list, waitForSignal } from './common.js';
 import { createWriteHandler, defaultMemoryLimit, Distributor, ForwardAuth, Limits, MemoryBudget, MetadataStore } from '@strata/receiver';
 import { Hashrings, watchHashrings } from '@strata/ring';
@@ -98,6 +101,10 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     const d = distributor;
     mountHashringStatus(router, () => rings?.status(d.opts.replicationFactor) ?? []);
   }
+  // The query frontend's late-data generations (set below when it runs): accepted samples older
+  // than its freshness window bump the generations of their time range.
+  let generations: Generations | undefined;
+  const withFrontend = opts.query && cfg.bool('query-frontend.enabled');
   const memoryLimit = cfg.num('receiver.memory-limit-bytes') || defaultMemoryLimit();
   new Gauge({
     name: 'strata_receiver_memory_limit_bytes',
@@ -107,6 +114,9 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   writeHandler = createWriteHandler({
     distributor,
     forwardAuth,
+    lateSamples: withFrontend
+      ? { olderThanMs: cfg.num('query-frontend.max-cache-freshness'), onLate: (t, min, max) => generations?.bump(t, min, max) }
+      : undefined,
     memory: new MemoryBudget(memoryLimit),
     storage: tsdb,
     limits,
@@ -148,7 +158,21 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       },
     );
   }
-  mountQueryApi(router, { queryable, engine, tenancy, metadata, storeInfo: () => tsdb.timeRanges() });
+  const queryApi = { queryable, engine, tenancy, metadata, storeInfo: () => tsdb.timeRanges() };
+  let inProcess: InProcessQuerier | undefined;
+  let downstream: HttpDownstream | undefined;
+  let closeCache: (() => Promise<void>) | undefined;
+  if (withFrontend) {
+    // The frontend answers the read API; the querier behind it listens on a private socket.
+    const querierRouter = new Router();
+    mountQueryApi(querierRouter, queryApi);
+    inProcess = await serveOnSocket(querierRouter);
+    downstream = new HttpDownstream({ socketPath: inProcess.socketPath, timeoutMs: cfg.num('query.timeout') + 30_000 });
+    const parts = frontendFrom(cfg, downstream, tenancy, registry, logger);
+    generations = parts.generations;
+    closeCache = parts.cache ? () => parts.cache!.close() : undefined;
+    parts.frontend.mount(router);
+  } else mountQueryApi(router, queryApi);
   mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
   mountCardinalityApi(router, { tenancy, source: (tenant) => tsdb.openTenant(tenant)?.cardinality() });
   setReady(true);
@@ -171,6 +195,9 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   await waitForSignal(logger, async () => {
     setReady(false);
     await server.close();
+    downstream?.close();
+    await inProcess?.close();
+    await closeCache?.();
     stopWatch?.();
     distributor?.close();
     limits.stop();

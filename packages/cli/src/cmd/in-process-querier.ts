@@ -1,0 +1,46 @@
+/**
+ * The querier of `strata all` behind its query frontend: its routes on a router of their own,
+ * served on a Unix socket in a directory only this user can enter, so the frontend reaches it
+ * over HTTP as it reaches remote queriers, and nobody else reaches it at all (no TCP port that
+ * would bypass the public listener's TLS, basic auth and queue).
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { failure, sendResult, type Router } from '@strata/api';
+import { StrataError } from '@strata/model';
+
+export interface InProcessQuerier {
+  socketPath: string;
+  close(): Promise<void>;
+}
+
+export async function serveOnSocket(router: Router): Promise<InProcessQuerier> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-querier-'));
+  fs.chmodSync(dir, 0o700);
+  const socketPath = path.join(dir, 'querier.sock');
+  const server = http.createServer((req, res) => {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const m = router.match(req.method ?? 'GET', pathname);
+    const fail = (e: unknown) => (res.headersSent ? res.destroy() : sendResult(res, failure(e)));
+    if (m === undefined || m === 'method-not-allowed') return fail(new StrataError('not-found', `no route for ${req.method} ${pathname}`));
+    Promise.resolve(m.handler(req, res, m.params)).catch(fail);
+  });
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  return {
+    socketPath,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          fs.rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+      }),
+  };
+}

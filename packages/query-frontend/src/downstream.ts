@@ -1,0 +1,140 @@
+/**
+ * The queriers behind the frontend, reached over HTTP (a URL, or a Unix socket for the querier
+ * inside the same `strata all` process). Failed requests are retried on 5xx and connection
+ * errors, never on 4xx (the same request would fail again) and never once the caller gave up.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { StrataError } from '@strata/model';
+
+export interface DownstreamRequest {
+  method: 'GET' | 'POST';
+  /** Path with query string, e.g. /api/v1/labels?match[]=up */
+  path: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+  signal: AbortSignal;
+}
+
+export interface DownstreamResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface Downstream {
+  request(r: DownstreamRequest): Promise<DownstreamResponse>;
+}
+
+/** Headers passed on from the client's request (hop-by-hop and length headers are not). */
+const PASSED = ['content-type', 'content-encoding', 'accept', 'accept-encoding', 'x-prometheus-remote-read-version', 'authorization'];
+
+export function passedHeaders(incoming: http.IncomingHttpHeaders, tenantHeader: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of [...PASSED, tenantHeader.toLowerCase()]) {
+    const v = incoming[h];
+    if (typeof v === 'string') out[h] = v;
+  }
+  return out;
+}
+
+export interface HttpDownstreamOptions {
+  /** Base URL (http://host:port) or, for a querier in the same process, a Unix socket path. */
+  url?: string;
+  socketPath?: string;
+  timeoutMs: number;
+}
+
+export class HttpDownstream implements Downstream {
+  private readonly base: URL | undefined;
+  private readonly agent: http.Agent;
+
+  constructor(private readonly opts: HttpDownstreamOptions) {
+    this.base = opts.url ? new URL(opts.url) : undefined;
+    const Agent = this.base?.protocol === 'https:' ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  }
+
+  request(r: DownstreamRequest): Promise<DownstreamResponse> {
+    const lib = this.base?.protocol === 'https:' ? https : http;
+    const prefix = this.base ? this.base.pathname.replace(/\/$/, '') : '';
+    return new Promise((resolve, reject) => {
+      const req = lib.request(
+        {
+          method: r.method,
+          host: this.base?.hostname,
+          port: this.base?.port,
+          socketPath: this.opts.socketPath,
+          path: prefix + r.path,
+          headers: { ...r.headers, ...(r.body ? { 'content-length': String(r.body.length) } : {}) },
+          agent: this.agent,
+          signal: r.signal,
+          timeout: this.opts.timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
+            resolve({ status: res.statusCode ?? 502, headers, body: Buffer.concat(chunks) });
+          });
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(new StrataError('query-timeout', `downstream querier did not answer within ${this.opts.timeoutMs} ms`)),
+      );
+      req.on('error', reject);
+      req.end(r.body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export interface RetryOptions {
+  /** Retries after the first attempt. */
+  retries: number;
+  /** First back-off; doubles per retry. */
+  backoffMs: number;
+  onRetry?: (status: number | string) => void;
+}
+
+/** A request retried on 5xx and transport errors, with exponential back-off; 4xx and aborts end it. */
+export async function requestWithRetries(d: Downstream, r: DownstreamRequest, o: RetryOptions): Promise<DownstreamResponse> {
+  for (let attempt = 0; ; attempt++) {
+    let outcome: DownstreamResponse | unknown;
+    try {
+      outcome = await d.request(r);
+    } catch (e) {
+      outcome = e;
+    }
+    if (r.signal.aborted) throw new StrataError('query-canceled', 'the client went away; query canceled');
+    const res = outcome as DownstreamResponse;
+    const failed = !(outcome && typeof res.status === 'number') || res.status >= 500;
+    if (!failed || attempt >= o.retries) {
+      if (!failed) return res;
+      if (outcome && typeof res.status === 'number') return res;
+      throw new StrataError('store-unavailable', `downstream querier failed: ${(outcome as Error)?.message ?? String(outcome)}`, {
+        cause: outcome,
+      });
+    }
+    o.onRetry?.(typeof res.status === 'number' ? res.status : 'error');
+    await sleep(o.backoffMs * 2 ** attempt, r.signal);
+  }
+}
+
+function sleep(msDelay: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, msDelay);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}

@@ -1,0 +1,356 @@
+/**
+ * The query frontend: the Prometheus read API in front of one or more queriers. Range queries
+ * are split by interval, answered from the results cache where possible, the rest executed in
+ * parallel through the per-tenant queue and merged; every other read endpoint is passed through
+ * the same queue. See split.ts, results-cache.ts, generations.ts and tenant-queue.ts.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { StrataError, toStrataError } from '@strata/model';
+import { parse, type Expr } from '@strata/promql';
+import { failure, parseDurationParam, parseTime, readParams, sendResult, tenantOf, type Router, type TenancyConfig } from '@strata/api';
+import type { CacheBackend } from './cache-backend.js';
+import { dataWindow, type DataWindow } from './data-window.js';
+import { passedHeaders, requestWithRetries, type Downstream, type DownstreamResponse } from './downstream.js';
+import type { Generations } from './generations.js';
+import { FrontendMetrics } from './metrics.js';
+import { answerBody, answerOf, mergeAnswers, type RangeAnswer } from './range-result.js';
+import { asExtent, cacheKey, combine, decodeExtent, encodeExtent, extentBytes, missingRanges } from './results-cache.js';
+import { alignToStep, splitRange, splittable, type SubRange } from './split.js';
+import { TenantQueue } from './tenant-queue.js';
+
+export interface QueryFrontendOptions {
+  downstream: Downstream;
+  tenancy: TenancyConfig;
+  splitIntervalMs: number;
+  alignQueriesWithStep: boolean;
+  /** Sub-queries of one query executing at once. */
+  maxQueryParallelism: number;
+  /** Sub-queries executing downstream at once over all tenants (the queriers' capacity). */
+  downstreamConcurrency: number;
+  maxOutstandingPerTenant: number;
+  retries: number;
+  /** undefined: no results cache. */
+  cache?: CacheBackend;
+  maxCacheFreshnessMs: number;
+  generations: Generations;
+  /** The queriers' --query.lookback-delta and default subquery step: how far back a step reads. */
+  lookbackDeltaMs: number;
+  defaultSubqueryStepMs: number;
+  slowQueryMs: number;
+  logger: Logger;
+  registry: Registry;
+  now?: () => number;
+}
+
+/** A downstream answer that is not a success: sent to the client as the querier sent it. */
+class DownstreamFailure extends Error {
+  constructor(readonly response: DownstreamResponse) {
+    super(`downstream answered ${response.status}`);
+  }
+}
+
+/** What one query did, for its stats log line. */
+interface QueryStats {
+  splits: number;
+  cacheHits: number;
+  cachePartial: number;
+  cacheMisses: number;
+  queueMs: number;
+  downstreamRequests: number;
+}
+
+/** Parameters of query_range that are not sent on: the frontend sets them per sub-query. */
+const RANGE_OWN = new Set(['query', 'start', 'end', 'step']);
+
+export class QueryFrontend {
+  private readonly queue: TenantQueue;
+  private readonly metrics: FrontendMetrics;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: QueryFrontendOptions) {
+    this.metrics = new FrontendMetrics(opts.registry);
+    this.queue = new TenantQueue({
+      concurrency: opts.downstreamConcurrency,
+      maxOutstandingPerTenant: opts.maxOutstandingPerTenant,
+      onQueueLength: (n) => this.metrics.queueLength.set(n),
+    });
+    this.now = opts.now ?? Date.now;
+  }
+
+  mount(router: Router): void {
+    const both = ['GET', 'POST'];
+    router.add(both, '/api/v1/query_range', (req, res) => this.serve(req, res, 'query_range', (ctx) => this.rangeQuery(ctx)));
+    const passed = ['/api/v1/query', '/api/v1/series', '/api/v1/labels', '/api/v1/format_query', '/api/v1/parse_query', '/api/v1/metadata'];
+    for (const p of passed) router.add(both, p, (req, res) => this.serve(req, res, p.slice('/api/v1/'.length), (ctx) => this.pass(ctx, p)));
+    router.add(both, '/api/v1/label/:name/values', (req, res, params) =>
+      this.serve(req, res, 'label_values', (ctx) => this.pass(ctx, `/api/v1/label/${encodeURIComponent(params.name)}/values`)),
+    );
+    router.add('POST', '/api/v1/read', (req, res) => this.serve(req, res, 'read', (ctx) => this.passRaw(ctx, '/api/v1/read')));
+    router.add('GET', '/api/v1/status/stores', (req, res) =>
+      this.serve(req, res, 'status_stores', (ctx) => this.pass(ctx, '/api/v1/status/stores')),
+    );
+  }
+
+  private async serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: string,
+    fn: (ctx: RequestContext) => Promise<DownstreamResponse>,
+  ): Promise<void> {
+    const started = performance.now();
+    const ac = new AbortController();
+    const onClose = () => {
+      if (!res.writableEnded) {
+        this.metrics.canceled.inc();
+        ac.abort();
+      }
+    };
+    res.on('close', onClose);
+    const stats: QueryStats = { splits: 0, cacheHits: 0, cachePartial: 0, cacheMisses: 0, queueMs: 0, downstreamRequests: 0 };
+    let tenant = '';
+    let params: URLSearchParams | undefined;
+    let status = 500;
+    try {
+      tenant = tenantOf(req, this.opts.tenancy);
+      const ctx: RequestContext = { req, tenant, signal: ac.signal, stats, params: undefined };
+      if (endpoint !== 'read') ctx.params = params = await readParams(req);
+      const out = await fn(ctx);
+      status = out.status;
+      const headers: Record<string, string> = { 'Content-Type': out.headers['content-type'] ?? 'application/json' };
+      if (out.headers['content-encoding']) headers['Content-Encoding'] = out.headers['content-encoding'];
+      if (out.headers['retry-after']) headers['Retry-After'] = out.headers['retry-after'];
+      headers['Content-Length'] = String(out.body.length);
+      if (!res.destroyed) {
+        res.writeHead(out.status, headers);
+        res.end(out.body);
+      }
+    } catch (e) {
+      const err = e instanceof DownstreamFailure ? undefined : toStrataError(e);
+      if (e instanceof DownstreamFailure) {
+        status = e.response.status;
+        const headers: Record<string, string> = { 'Content-Type': e.response.headers['content-type'] ?? 'application/json' };
+        if (e.response.headers['retry-after']) headers['Retry-After'] = e.response.headers['retry-after'];
+        if (!res.destroyed) {
+          res.writeHead(status, headers);
+          res.end(e.response.body);
+        }
+      } else {
+        if (err!.id === 'too-many-outstanding-requests') this.metrics.rejected.inc();
+        const r = failure(err);
+        status = r.status;
+        if (!res.destroyed) sendResult(res, r);
+      }
+    } finally {
+      res.off('close', onClose);
+      const secs = (performance.now() - started) / 1000;
+      this.metrics.queries.inc({ endpoint, status_code: String(status) });
+      this.metrics.duration.observe({ endpoint }, secs);
+      this.logStats(endpoint, tenant, params, status, secs, stats, ac.signal.aborted);
+    }
+  }
+
+  private logStats(
+    endpoint: string,
+    tenant: string,
+    params: URLSearchParams | undefined,
+    status: number,
+    secs: number,
+    s: QueryStats,
+    canceled: boolean,
+  ): void {
+    const slow = this.opts.slowQueryMs > 0 && secs * 1000 >= this.opts.slowQueryMs;
+    const level = slow ? 'warn' : 'info';
+    if (!this.opts.logger.isLevelEnabled(level)) return;
+    this.opts.logger[level](
+      {
+        endpoint,
+        tenant,
+        query: params?.get('query') ?? undefined,
+        start: params?.get('start') ?? undefined,
+        end: params?.get('end') ?? undefined,
+        step: params?.get('step') ?? undefined,
+        status,
+        durationMs: Math.round(secs * 1000 * 10) / 10,
+        queueMs: Math.round(s.queueMs * 10) / 10,
+        splits: s.splits,
+        cacheHits: s.cacheHits,
+        cachePartial: s.cachePartial,
+        cacheMisses: s.cacheMisses,
+        downstreamRequests: s.downstreamRequests,
+        canceled,
+      },
+      slow ? 'slow query' : 'query stats',
+    );
+  }
+
+  /** One request downstream through the tenant's queue, retried on 5xx. */
+  private async downstream(ctx: RequestContext, method: 'GET' | 'POST', path: string, body?: Buffer, ctype?: string) {
+    const headers = passedHeaders(ctx.req.headers, this.opts.tenancy.header);
+    if (ctype) headers['content-type'] = ctype;
+    const { value, queueMs } = await this.queue.run(ctx.tenant, ctx.signal, () => {
+      ctx.stats.downstreamRequests++;
+      return requestWithRetries(
+        this.opts.downstream,
+        { method, path, headers, body, signal: ctx.signal },
+        { retries: this.opts.retries, backoffMs: 50, onRetry: (r) => this.metrics.retries.inc({ reason: String(r) }) },
+      );
+    });
+    ctx.stats.queueMs += queueMs;
+    this.metrics.queueDuration.observe(queueMs / 1000);
+    return value;
+  }
+
+  /** The request as the client sent it (some querier endpoints answer GET only). */
+  private pass(ctx: RequestContext, path: string): Promise<DownstreamResponse> {
+    const params = ctx.params!.toString();
+    if (ctx.req.method !== 'POST') return this.downstream(ctx, 'GET', params ? `${path}?${params}` : path);
+    return this.downstream(ctx, 'POST', path, Buffer.from(params), 'application/x-www-form-urlencoded');
+  }
+
+  private async passRaw(ctx: RequestContext, path: string): Promise<DownstreamResponse> {
+    const chunks: Buffer[] = [];
+    for await (const c of ctx.req as AsyncIterable<Buffer>) chunks.push(c);
+    const url = new URL(ctx.req.url ?? '/', 'http://localhost');
+    return this.downstream(ctx, 'POST', path + url.search, Buffer.concat(chunks));
+  }
+
+  private async rangeQuery(ctx: RequestContext): Promise<DownstreamResponse> {
+    const plan = this.plan(ctx.params!);
+    // Anything the frontend cannot plan (bad parameters, a query that does not parse) goes to the
+    // querier unchanged, which answers with exactly its own error.
+    if (!plan) return this.pass(ctx, '/api/v1/query_range');
+    const { expr, step, extra } = plan;
+    let { start, end } = plan;
+    if (this.opts.alignQueriesWithStep) ({ start, end } = alignToStep(start, end, step));
+    const split = splittable(expr) && !ctx.params!.has('limit');
+    const subs: SubRange[] = split ? splitRange(start, end, step, this.opts.splitIntervalMs) : [{ start, end, index: -1 }];
+    ctx.stats.splits = subs.length;
+    this.metrics.splits.inc(subs.length);
+    const window = dataWindow(expr, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs);
+    const answers: RangeAnswer[] = new Array(subs.length);
+    await forEachBounded(subs, this.opts.maxQueryParallelism, async (sub, i) => {
+      answers[i] =
+        this.opts.cache && split
+          ? await this.cachedSplit(ctx, sub, step, extra, window)
+          : await this.fetchRange(ctx, sub.start, sub.end, step, extra);
+    });
+    const body = Buffer.from(JSON.stringify(answerBody(mergeAnswers(answers))));
+    return { status: 200, headers: { 'content-type': 'application/json' }, body };
+  }
+
+  private plan(p: URLSearchParams): { expr: Expr; start: number; end: number; step: number; extra: URLSearchParams } | undefined {
+    const q = p.get('query');
+    const [s, e, st] = [p.get('start'), p.get('end'), p.get('step')];
+    if (!q || !s || !e || !st) return undefined;
+    try {
+      const expr = parse(q);
+      const start = parseTime(s, 'start');
+      const end = parseTime(e, 'end');
+      const step = parseDurationParam(st, 'step');
+      if (!(step > 0) || end < start || (end - start) / step > 11_000) return undefined;
+      const extra = new URLSearchParams();
+      for (const [k, v] of p) if (!RANGE_OWN.has(k)) extra.append(k, v);
+      extra.sort();
+      return { expr, start, end, step, extra };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async fetchRange(ctx: RequestContext, start: number, end: number, step: number, extra: URLSearchParams): Promise<RangeAnswer> {
+    const form = new URLSearchParams(extra);
+    form.set('query', ctx.params!.get('query')!);
+    form.set('start', String(start / 1000));
+    form.set('end', String(end / 1000));
+    form.set('step', String(step / 1000));
+    const res = await this.downstream(
+      ctx,
+      'POST',
+      '/api/v1/query_range',
+      Buffer.from(form.toString()),
+      'application/x-www-form-urlencoded',
+    );
+    if (res.status !== 200) throw new DownstreamFailure(res);
+    let answer: RangeAnswer | undefined;
+    try {
+      answer = answerOf(JSON.parse(res.body.toString('utf8')));
+    } catch {
+      answer = undefined;
+    }
+    if (!answer) throw new StrataError('internal', 'the downstream querier answered a range query with something other than a matrix');
+    return answer;
+  }
+
+  private async cachedSplit(ctx: RequestContext, sub: SubRange, step: number, extra: URLSearchParams, w: DataWindow): Promise<RangeAnswer> {
+    const cache = this.opts.cache!;
+    const interval = this.opts.splitIntervalMs;
+    // Read before anything downstream (see generations.ts for why this order is safe).
+    const now = this.now();
+    const freshFrom = now - this.opts.maxCacheFreshnessMs;
+    const generation = this.generationOf(ctx.tenant, sub.index * interval, (sub.index + 1) * interval - 1, w);
+    const key = cacheKey({
+      epoch: this.opts.generations.epoch,
+      tenant: ctx.tenant,
+      query: ctx.params!.get('query') + '\u0000' + extra.toString(),
+      step,
+      splitIndex: sub.index,
+      splitInterval: interval,
+      generation,
+    });
+    const cached = cache.getObject ? asExtent(cache.getObject(key)) : decodeExtent(await cache.get(key));
+    const missing = missingRanges(sub.start, sub.end, step, cached);
+    if (missing.length === 0) ctx.stats.cacheHits++;
+    else if (cached && missing.length > 0 && !(cached.end < sub.start || cached.start > sub.end)) ctx.stats.cachePartial++;
+    else ctx.stats.cacheMisses++;
+    this.metrics.cacheLookups.inc({ result: missing.length === 0 ? 'hit' : cached ? 'partial' : 'miss' });
+    const fetched = await Promise.all(
+      missing.map(async (m) => ({ start: m.start, end: m.end, answer: await this.fetchRange(ctx, m.start, m.end, step, extra) })),
+    );
+    // A step is cacheable once everything it reads is older than the freshness window (strictly:
+    // a receiver bumps generations only for samples before its own now minus the window).
+    let until = w.forward === -Infinity ? Infinity : freshFrom - w.forward - 1;
+    if (w.fixed && w.fixed.max > freshFrom) until = -Infinity;
+    const { answer, store } = combine(sub.start, sub.end, step, cached, fetched, until);
+    if (store && cache.setObject) {
+      // Kept as the object it is: nothing in the frontend changes an answer once it is built.
+      const bytes = extentBytes(store);
+      this.metrics.cacheStoredBytes.inc(bytes);
+      cache.setObject(key, store, bytes);
+    } else if (store) {
+      const bytes = encodeExtent(store);
+      this.metrics.cacheStoredBytes.inc(bytes.length);
+      await cache.set(key, bytes);
+    }
+    return answer;
+  }
+
+  /** The generation of every bucket the steps of [from, to] can read. */
+  private generationOf(tenant: string, from: number, to: number, w: DataWindow): number {
+    const g = this.opts.generations;
+    let sum = w.back === -Infinity ? 0 : g.sum(tenant, from - w.back, to + w.forward);
+    if (w.fixed) sum += g.sum(tenant, w.fixed.min, w.fixed.max);
+    return sum;
+  }
+}
+
+interface RequestContext {
+  req: IncomingMessage;
+  tenant: string;
+  signal: AbortSignal;
+  stats: QueryStats;
+  params: URLSearchParams | undefined;
+}
+
+/** Runs fn over items with at most `limit` at once; the first failure rejects (others still settle). */
+async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}

@@ -1,0 +1,79 @@
+/**
+ * Range query answers in the Prometheus JSON shape, and the operations the frontend needs on
+ * them: merge sub-query answers that cover disjoint step ranges, and cut one to a step range.
+ * Timestamps are compared in integer milliseconds (the JSON carries float seconds).
+ */
+import { Labels } from '@strata/model';
+
+export interface MatrixSeriesJson {
+  metric: Record<string, string>;
+  values: [number, string][];
+}
+
+export interface RangeAnswer {
+  series: MatrixSeriesJson[];
+  warnings: string[];
+  infos: string[];
+}
+
+const ms = (sec: number): number => Math.round(sec * 1000);
+
+/** The canonical identity of a series: its label pairs in name order. */
+function keyOf(metric: Record<string, string>): string {
+  return JSON.stringify(Labels.fromObject(metric).pairs);
+}
+
+/**
+ * Concatenates answers for disjoint step ranges, given in time order, into one: each series'
+ * values stay in time order, series sorted by labels as the engine sorts a matrix.
+ */
+export function mergeAnswers(parts: readonly RangeAnswer[]): RangeAnswer {
+  if (parts.length === 1) return parts[0];
+  const byKey = new Map<string, MatrixSeriesJson>();
+  const warnings = new Set<string>();
+  const infos = new Set<string>();
+  for (const p of parts) {
+    for (const s of p.series) {
+      const k = keyOf(s.metric);
+      const have = byKey.get(k);
+      if (have) for (const v of s.values) have.values.push(v);
+      else byKey.set(k, { metric: s.metric, values: s.values.slice() });
+    }
+    for (const w of p.warnings) warnings.add(w);
+    for (const i of p.infos) infos.add(i);
+  }
+  const series = [...byKey.values()];
+  if (series.length > 1) {
+    const labels = new Map(series.map((s) => [s, Labels.fromObject(s.metric)]));
+    series.sort((a, b) => Labels.compare(labels.get(a)!, labels.get(b)!));
+  }
+  return { series, warnings: [...warnings], infos: [...infos] };
+}
+
+/** The part of an answer whose steps lie in [from, to] (ms); series left without values go. */
+export function cutAnswer(a: RangeAnswer, from: number, to: number): RangeAnswer {
+  const series: MatrixSeriesJson[] = [];
+  for (const s of a.series) {
+    const values = s.values.filter((v) => {
+      const t = ms(v[0]);
+      return t >= from && t <= to;
+    });
+    if (values.length > 0) series.push({ metric: s.metric, values });
+  }
+  return { series, warnings: a.warnings, infos: a.infos };
+}
+
+/** The Prometheus API body of an answer. */
+export function answerBody(a: RangeAnswer): Record<string, unknown> {
+  const body: Record<string, unknown> = { status: 'success', data: { resultType: 'matrix', result: a.series } };
+  if (a.warnings.length > 0) body.warnings = a.warnings;
+  if (a.infos.length > 0) body.infos = a.infos;
+  return body;
+}
+
+/** A downstream success body as an answer, or undefined when it is not a matrix success. */
+export function answerOf(body: unknown): RangeAnswer | undefined {
+  const b = body as { status?: string; data?: { resultType?: string; result?: MatrixSeriesJson[] }; warnings?: string[]; infos?: string[] };
+  if (b?.status !== 'success' || b.data?.resultType !== 'matrix' || !Array.isArray(b.data.result)) return undefined;
+  return { series: b.data.result, warnings: b.warnings ?? [], infos: b.infos ?? [] };
+}
