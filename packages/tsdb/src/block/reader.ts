@@ -13,7 +13,8 @@ import type { SegmentCache } from './segment-cache.js';
 import { DecBuf } from './encbuf.js';
 import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.js';
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './meta.js';
-import { CHUNK_ENCODING_XOR } from './writer.js';
+import { CHUNK_ENCODING_XOR } from './format.js';
+import { UnsupportedChunkError } from './corrupt.js';
 
 /** Chunks closer than this are fetched with one ranged read. */
 export const MERGE_GAP = 4 * 1024;
@@ -104,7 +105,9 @@ export class BlockReader implements Querier {
     if (buf.length < need) throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} runs past the end of its segment`);
     const encAt = d.pos;
     if (buf[encAt] !== CHUNK_ENCODING_XOR)
-      throw new Error(`block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`);
+      throw new UnsupportedChunkError(
+        `block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`,
+      );
     const body = buf.subarray(encAt, encAt + 1 + len);
     if (crc32c(body) !== buf.readUInt32BE(encAt + 1 + len))
       throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
@@ -149,7 +152,9 @@ export class BlockReader implements Querier {
     const encAt = d.pos;
     if (encAt + 1 + len + 4 > buf.length) return undefined;
     if (buf[encAt] !== CHUNK_ENCODING_XOR)
-      throw new Error(`block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`);
+      throw new UnsupportedChunkError(
+        `block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`,
+      );
     const body = buf.subarray(encAt, encAt + 1 + len);
     if (crc32c(body) !== buf.readUInt32BE(encAt + 1 + len))
       throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
