@@ -45,10 +45,15 @@ export interface MergeOutcome {
 }
 
 /**
- * Merges the blocks in `sourceDirs` (local block folders) into one new block under `outDir`.
+ * Merges the blocks in `sourceDirs` (local block folders) into one new block under `outDir`; for
+ * a timestamp with different values in different sources, the first source's value is kept.
  * Throws an error naming a source's ULID (see `corruptBlockOf`) when a source cannot be read.
  */
-export type MergeBlocks = (sourceDirs: string[], outDir: string, labels: Record<string, string>) => Promise<MergeOutcome>;
+export type MergeBlocks = (
+  sourceDirs: string[],
+  outDir: string,
+  group: { labels: Record<string, string>; resolution: number },
+) => Promise<MergeOutcome>;
 
 /** A group being worked on, as the steps after compaction (downsampling) see it. */
 export interface GroupPass {
@@ -255,9 +260,9 @@ export class Compactor {
     try {
       for (const s of plan.sources) await downloadBlock(bucket, tenant, s.ulid, srcDir);
       const out = await this.opts.merge(
-        plan.sources.map((s) => path.join(srcDir, s.ulid)),
+        conflictOrder(plan.sources, this.opts.replicaLabels).map((s) => path.join(srcDir, s.ulid)),
         outDir,
-        group.labels,
+        group,
       );
       const blockDir = path.join(outDir, out.ulid);
       await finishMeta(blockDir, plan.sources, group);
@@ -350,6 +355,20 @@ export class Compactor {
       logger?.info({ tenant: state.tenant, block: ulid }, 'partial upload deleted');
     }
   }
+}
+
+/**
+ * The order in which sources are merged, which decides conflicts (the first source's value wins):
+ * by the values of the replica labels, lexicographically (a block without them, i.e. an earlier
+ * compaction's output, comes first), then by ULID. So the same blocks always give the same block.
+ */
+export function conflictOrder(sources: readonly BlockMeta[], replicaLabels: readonly string[]): BlockMeta[] {
+  const key = (m: BlockMeta) => replicaLabels.map((l) => m.thanos?.labels?.[l] ?? '').join('\u0000');
+  return [...sources].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : 0;
+  });
 }
 
 /** The new block's meta.json as a compactor writes it: the group's labels, level, sources and parents. */

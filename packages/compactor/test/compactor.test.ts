@@ -14,6 +14,7 @@ import { writeBlock, XOREncoder, type BlockMeta } from '@strata/tsdb';
 import { uploadBlock } from '../src/bucket-blocks.js';
 import { decodeBucketIndex } from '../src/bucket-index.js';
 import { Compactor, type CompactorOptions } from '../src/compactor.js';
+import { corruptBlockOf, mergeBlocks } from '../src/merge.js';
 
 const H = 3600_000;
 const dirs: string[] = [];
@@ -59,10 +60,8 @@ function compactor(bucket: FilesystemBucket, o: Partial<CompactorOptions> = {}):
     bucket,
     dataDir: tmp(),
     registry: new Registry(),
-    merge: async () => {
-      throw new Error('no merge expected in this test');
-    },
-    corruptBlockOf: () => undefined,
+    merge: mergeBlocks,
+    corruptBlockOf,
     blockRangesMs: [2 * H, 8 * H],
     replicaLabels: ['receive_replica'],
     deletionDelayMs: 12 * H,
@@ -158,4 +157,68 @@ test('members share the groups: each group is worked on by exactly its rendezvou
     }
   }
   expect(new Set(zones.map((z) => owners(`t/0@tenant_id="t",zone="${z}"`, members, 1)[0])).size).toBeGreaterThan(1);
+});
+
+const metaOf = (bucket: FilesystemBucket, ulid: string): BlockMeta =>
+  JSON.parse(fs.readFileSync(path.join(bucket.directory, 't', ulid, 'meta.json'), 'utf8'));
+const live = (bucket: FilesystemBucket) =>
+  fs
+    .readdirSync(path.join(bucket.directory, 't'))
+    .filter((d) => /^[0-9A-Z]{26}$/.test(d) && !fs.existsSync(path.join(bucket.directory, 't', d, 'deletion-mark.json')))
+    .map((d) => metaOf(bucket, d))
+    .sort((a, b) => a.minTime - b.minTime);
+
+test('three replicas of 10 h: one copy, an 8 h block at level 3 and a 2 h block, every source marked', async () => {
+  const bucket = new FilesystemBucket(tmp());
+  const sources: BlockMeta[] = [];
+  for (const r of ['b', 'a', 'c']) for (const h of [0, 2, 4, 6, 8]) sources.push(await putBlock(bucket, h, { receive_replica: r }));
+  const c = compactor(bucket);
+  const s = await c.runPass();
+  expect(s).toMatchObject({ failures: 0, compactions: 6 }); // 5 vertical, 1 level
+  const blocks = live(bucket);
+  expect(blocks.map((m) => [(m.minTime - T0) / H, (m.maxTime - T0) / H, m.compaction.level])).toEqual([
+    [0, 8, 3],
+    [8, 10, 2],
+  ]);
+  expect(blocks[0].stats.numSamples).toBe(4 * 120);
+  expect(blocks[0].compaction.sources).toEqual(
+    sources
+      .filter((m) => m.minTime < T0 + 8 * H)
+      .map((m) => m.ulid)
+      .sort(),
+  );
+  expect(blocks[0].thanos).toMatchObject({ labels: { tenant_id: 't' }, downsample: { resolution: 0 }, source: 'compactor' });
+  for (const m of sources) expect(has(bucket, `${m.ulid}/deletion-mark.json`)).toBe(true);
+  expect((await c.metrics.compactions.get()).values.map((v) => [v.labels.kind, v.value])).toEqual([
+    ['vertical', 5],
+    ['level', 1],
+  ]);
+  // Nothing left to do: a second pass plans nothing.
+  expect(await c.runPass()).toMatchObject({ compactions: 0, failures: 0, marked: 0 });
+});
+
+test.each([
+  ['a corrupt index', (dir: string) => fs.writeFileSync(path.join(dir, 'index'), Buffer.alloc(64, 7))],
+  ['a missing chunk segment', (dir: string) => fs.rmSync(path.join(dir, 'chunks', '000001'))],
+])('%s: the block is marked no-compact with the reason, the others are compacted, the compactor goes on', async (_, damage) => {
+  const bucket = new FilesystemBucket(tmp());
+  const good = await putBlock(bucket, 0, { receive_replica: 'a' });
+  const other = await putBlock(bucket, 0, { receive_replica: 'c' });
+  const bad = await putBlock(bucket, 0, { receive_replica: 'b' });
+  damage(path.join(bucket.directory, 't', bad.ulid));
+  const c = compactor(bucket);
+  const s = await c.runPass();
+  expect(s.failures).toBe(0);
+  const mark = JSON.parse(fs.readFileSync(path.join(bucket.directory, 't', bad.ulid, 'no-compact-mark.json'), 'utf8'));
+  expect(mark).toMatchObject({ id: bad.ulid, version: 1, reason: 'block-corrupt' });
+  expect(mark.details.length).toBeGreaterThan(5);
+  // The two readable copies were merged; the broken one stays, unmarked for deletion, still there for queries to skip or read.
+  expect(has(bucket, `${good.ulid}/deletion-mark.json`) && has(bucket, `${other.ulid}/deletion-mark.json`)).toBe(true);
+  expect(has(bucket, `${bad.ulid}/deletion-mark.json`)).toBe(false);
+  expect(
+    live(bucket)
+      .map((m) => m.compaction.sources.length)
+      .sort(),
+  ).toEqual([1, 2]);
+  expect((await c.metrics.halted.get()).values[0].value).toBe(0);
 });
