@@ -8,6 +8,7 @@ import { runAll } from './cmd/all.js';
 import { runQuerier } from './cmd/querier.js';
 import { runStoreGateway } from './cmd/store-gateway.js';
 import { runDevCluster } from './cmd/dev-cluster.js';
+import { runCompactor } from './cmd/compactor.js';
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -79,6 +80,8 @@ async function main(argv: string[]): Promise<number> {
     case 'querier':
       await runQuerier(config);
       return 0;
+    case 'compactor':
+      return runCompactor(config);
     case 'dev-cluster':
       await runDevCluster(config, process.argv[1]);
       return 0;
