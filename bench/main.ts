@@ -10,6 +10,7 @@
  *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
  *   --xor: ns per sample of the XOR chunk decoders
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
+ *   --compactor-merge: vertical compaction of 3 replicas of a block (--merge-series 25000,100000)
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -26,6 +27,7 @@ import { runAckLatencyBench } from './ack-latency.js';
 import { runSecureIngestBench } from './secure-ingest.js';
 import { runDashboardBench } from './dashboard.js';
 import { runXorBench } from './xor.js';
+import { runCompactorMergeBench } from './compactor-merge.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,6 +50,12 @@ async function main(): Promise<void> {
       (await runAckLatencyBench({ series: arg('series', 100_000), hours: arg('query-hours', 1), seconds: arg('seconds', 15), only })) +
         '\n',
     );
+    return;
+  }
+  if (process.argv.includes('--compactor-merge')) {
+    const i = process.argv.indexOf('--merge-series');
+    const sizes = i > 0 ? process.argv[i + 1].split(',').map(Number) : [25_000, 100_000];
+    process.stdout.write((await runCompactorMergeBench(sizes)) + '\n');
     return;
   }
   if (process.argv.includes('--xor')) {

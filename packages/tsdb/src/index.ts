@@ -4,7 +4,7 @@ export { ChunkCorruptError, decodeXORBits, decodeXORInto, XOREncoder, XORIterato
 export { STALE_NAN } from './chunkenc/stale.js';
 export { Head } from './head/head.js';
 export { TSDB, TenantDB } from './db.js';
-export { parseMeta, type BlockMeta } from './block/meta.js';
+export { MetaInvalidError, parseMeta, type BlockMeta } from './block/meta.js';
 export { FileByteSource, type ByteSource } from './block/bytesource.js';
 export { writeBlock, type BlockChunk, type BlockSeries } from './block/writer.js';
 export { BlockWriter, type BlockWriterOptions } from './block/block-writer.js';

@@ -86,15 +86,23 @@ function chunksOf(c: Copy): BlockSeries['chunks'] {
 }
 
 interface Scenario {
-  /** copies[replica][series] (undefined: the replica lacks the series). */
+  /** copies[source][series] (undefined: the source lacks the series). */
   copies: (Copy | undefined)[][];
+  /** Each source block's [minTime, maxTime): all the same (replicas) or alternating halves (adjacent blocks, horizontal). */
+  windows: [number, number][];
   tombstones: Tombstone[];
 }
+
+const SPAN = 10_000_000;
 
 /** Random replicas derived from `seed`: shared timelines with gaps, conflicts, stale markers, different chunk cuts. */
 function scenario(seed: number, replicas: number): Scenario {
   const r = prng(seed);
   const copies: (Copy | undefined)[][] = Array.from({ length: replicas }, () => []);
+  const horizontal = r() < 0.4;
+  const windows = Array.from({ length: replicas }, (_, k): [number, number] =>
+    !horizontal ? [T0, T0 + SPAN] : k % 2 === 0 ? [T0, T0 + SPAN / 2] : [T0 + SPAN / 2, T0 + SPAN],
+  );
   for (let s = 0; s < LABEL_SETS.length; s++) {
     const n = 1 + Math.floor(r() * 300);
     const step = 1000 * (1 + Math.floor(r() * 30));
@@ -112,7 +120,9 @@ function scenario(seed: number, replicas: number): Scenario {
       const c: Copy = { ts: [], vs: [], cut: exact ? cut : 1 + Math.floor(r() * 150) };
       for (let i = 0; i < n; i++) {
         if (r() < gapRate) continue;
-        c.ts.push(start + i * step);
+        const t = start + i * step;
+        if (t < windows[k][0] || t >= windows[k][1]) continue;
+        c.ts.push(t);
         c.vs.push(r() < conflictRate ? base[i] + 1 + k : base[i]);
       }
       if (c.ts.length > 0) copies[k][s] = c;
@@ -123,7 +133,7 @@ function scenario(seed: number, replicas: number): Scenario {
     const a = T0 + Math.floor(r() * 3_000_000);
     tombstones.push({ matchers: [new Matcher('=', 'job', 'a')], mint: a, maxt: a + Math.floor(r() * 2_000_000) });
   }
-  return { copies, tombstones };
+  return { copies, windows, tombstones };
 }
 
 /** Per series key: the merged samples (first replica wins), and the number of conflicting timestamps. */
@@ -179,8 +189,8 @@ async function writeReplicas(sc: Scenario, dir: string): Promise<BlockMeta[]> {
     });
     metas.push(
       await writeBlock(dir, input, {
-        minTime: T0,
-        maxTime: T0 + RANGE,
+        minTime: sc.windows[k][0],
+        maxTime: sc.windows[k][1],
         externalLabels: { tenant_id: 't', receive_replica: `r${k}` },
       }),
     );
@@ -271,6 +281,7 @@ describe('compactBlocks', () => {
           for (const c of g.chunks)
             if (!source.includes(Buffer.from(c.data).toString('hex'))) expect(sampleCount(c.data)).toBeLessThanOrEqual(120);
         }
+        expect([meta.minTime, meta.maxTime]).toEqual([Math.min(...metas.map((m) => m.minTime)), Math.max(...metas.map((m) => m.maxTime))]);
         expect(meta.compaction.level).toBe(2);
         expect(meta.compaction.sources).toEqual(metas.map((m) => m.ulid).sort());
         expect(meta.compaction.parents).toEqual(metas.map((m) => ({ ulid: m.ulid, minTime: m.minTime, maxTime: m.maxTime })));

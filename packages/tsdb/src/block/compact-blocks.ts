@@ -12,8 +12,16 @@ import { asBlockCorrupt, BlockCorruptError } from './corrupt.js';
 import { compareBytes, compareLabelsBytes } from './format.js';
 import { parseMeta, type BlockMeta } from './meta.js';
 import { BlockReader, localBlockSources } from './reader.js';
-import { mergeSeriesChunks, newMergeCounters, type DeletionInterval, type MergeCounters, type SourceChunks } from './series-merge.js';
-import { readSeriesInOrder, type StreamedSeries } from './series-stream.js';
+import {
+  mergeSeriesChunks,
+  newMergeCounters,
+  SourceChunkError,
+  type DeletionInterval,
+  type MergeCounters,
+  type SourceChunks,
+} from './series-merge.js';
+import { readSeriesInOrder, verifyChunk, type StreamedSeries } from './series-stream.js';
+import type { BlockChunk } from './block-writer.js';
 
 /** A block directory (opened and closed here) or an open reader (left open). */
 export type CompactionSource = string | BlockReader;
@@ -91,11 +99,7 @@ async function open(src: CompactionSource, i: number): Promise<BlockReader> {
     parseMeta(await sources.meta(), `block ${name}`);
   } catch (e) {
     await sources.close?.();
-    const c = asBlockCorrupt(e, name);
-    if (c instanceof BlockCorruptError) throw c;
-    // A meta.json that is there but does not parse, or of an unknown version.
-    if ((e as Error).message.includes('meta.json')) throw new BlockCorruptError(name, (e as Error).message, { cause: e });
-    throw e;
+    throw asBlockCorrupt(e, name);
   }
   try {
     return await BlockReader.open(sources, name);
@@ -175,7 +179,9 @@ async function mergeInto(readers: BlockReader[], writer: BlockWriter, opts: Comp
     bytes: 0,
     sourceSamples: 0,
   };
-  const iters = readers.map((r) => readSeriesInOrder(r, { verifyChunks: opts.verifyChunks }));
+  // Chunks are verified as the merge decodes them (each once), not by the readers.
+  const verify = opts.verifyChunks ?? true;
+  const iters = readers.map((r) => readSeriesInOrder(r, { verifyChunks: false }));
   const heads: (StreamedSeries | undefined)[] = new Array(readers.length);
   const advance = async (i: number): Promise<void> => {
     try {
@@ -203,14 +209,25 @@ async function mergeInto(readers: BlockReader[], writer: BlockWriter, opts: Comp
     }
     dels.length = 0;
     for (const t of tombstones) if (t.matchers.every((m) => m.matches(min.labels.get(m.name)))) dels.push({ mint: t.mint, maxt: t.maxt });
-    if (group.length === 1 && dels.length === 0) {
-      stats.chunksPassedThrough += group[0].chunks.length;
-      await writer.addSeries(min.labels, group[0].chunks);
-    } else {
-      const merged = mergeSeriesChunks(group, dels, spc, stats);
-      if (merged.overlapped) stats.overlapsMerged++;
-      await writer.addSeries(min.labels, merged.chunks);
+    let merged: { chunks: readonly BlockChunk[]; overlapped: boolean };
+    try {
+      if (group.length === 1 && dels.length === 0) {
+        // One source alone: its chunks go through as they are.
+        if (verify)
+          for (const c of group[0].chunks) {
+            const bad = verifyChunk(c);
+            if (bad) throw new SourceChunkError(group[0].src, bad);
+          }
+        stats.chunksPassedThrough += group[0].chunks.length;
+        merged = { chunks: group[0].chunks, overlapped: false };
+      } else merged = mergeSeriesChunks(group, dels, spc, stats, verify);
+    } catch (e) {
+      if (e instanceof SourceChunkError)
+        throw new BlockCorruptError(readers[e.src].meta.ulid, `series ${min.labels.toString()}: ${e.reason}`, { cause: e });
+      throw e;
     }
+    if (merged.overlapped) stats.overlapsMerged++;
+    await writer.addSeries(min.labels, merged.chunks);
     await Promise.all(group.map((g) => advance(g.src)));
     if (++n % 1024 === 0) opts.signal?.throwIfAborted();
   }

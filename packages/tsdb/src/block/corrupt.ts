@@ -1,11 +1,12 @@
 /**
- * A source block that cannot be compacted: its index or a chunk does not decode, a chunk segment
- * is missing, or its series or chunks are out of order. The compactor marks such a block
+ * A source block that cannot be compacted: its meta.json, index or a chunk does not decode, a
+ * chunk segment is missing, or its series or chunks are out of order. The compactor marks such a block
  * no-compact with `reason` and goes on with the others; every other error (a full disk, a
  * failing bucket) is not the block's fault and stays what it is.
  */
 import { ChunkCorruptError } from '../chunkenc/xor.js';
 import { IndexCorruptError } from './encbuf.js';
+import { MetaInvalidError } from './meta.js';
 
 export class BlockCorruptError extends Error {
   override name = 'BlockCorruptError';
@@ -32,7 +33,12 @@ function isNotFound(e: unknown): boolean {
 /** `e` as a BlockCorruptError of block `ulid` when it is the block's own fault; otherwise `e` itself. */
 export function asBlockCorrupt(e: unknown, ulid: string): unknown {
   if (e instanceof BlockCorruptError) return e;
-  if (e instanceof IndexCorruptError || e instanceof ChunkCorruptError || e instanceof UnsupportedChunkError)
+  if (
+    e instanceof IndexCorruptError ||
+    e instanceof ChunkCorruptError ||
+    e instanceof UnsupportedChunkError ||
+    e instanceof MetaInvalidError
+  )
     return new BlockCorruptError(ulid, (e as Error).message, { cause: e });
   if (isNotFound(e)) return new BlockCorruptError(ulid, `missing file: ${(e as Error).message}`, { cause: e });
   return e;

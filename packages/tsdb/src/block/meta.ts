@@ -21,15 +21,20 @@ export const INDEX_FILE = 'index';
 export const CHUNKS_DIR = 'chunks';
 export const TOMBSTONES_FILE = 'tombstones';
 
+/** A meta.json that does not parse, or lacks what a block needs (version 1, ulid, time range). */
+export class MetaInvalidError extends Error {
+  override name = 'MetaInvalidError';
+}
+
 export function parseMeta(text: string, where: string): BlockMeta {
   let m: BlockMeta;
   try {
     m = JSON.parse(text) as BlockMeta;
   } catch (e) {
-    throw new Error(`${where}: meta.json is not valid JSON: ${(e as Error).message}`, { cause: e });
+    throw new MetaInvalidError(`${where}: meta.json is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
-  if (m.version !== 1 || typeof m.ulid !== 'string' || typeof m.minTime !== 'number' || typeof m.maxTime !== 'number') {
-    throw new Error(`${where}: meta.json lacks version 1, ulid, minTime or maxTime`);
+  if (m === null || m.version !== 1 || typeof m.ulid !== 'string' || typeof m.minTime !== 'number' || typeof m.maxTime !== 'number') {
+    throw new MetaInvalidError(`${where}: meta.json lacks version 1, ulid, minTime or maxTime`);
   }
   return m;
 }

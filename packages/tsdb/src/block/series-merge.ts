@@ -11,6 +11,22 @@
  */
 import { decodeXORBits, xorNumSamples, XOREncoder } from '../chunkenc/xor.js';
 import type { BlockChunk } from './block-writer.js';
+import { verifyChunk } from './series-stream.js';
+
+/** A chunk of source `src` is broken (the caller names the block). */
+export class SourceChunkError extends Error {
+  constructor(
+    readonly src: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+function check(c: BlockChunk, src: number): void {
+  const bad = verifyChunk(c);
+  if (bad) throw new SourceChunkError(src, bad);
+}
 
 export interface SourceChunks {
   /** Position of the source in the caller's order: the lowest wins conflicts. */
@@ -59,16 +75,14 @@ interface Tagged {
 // Scratch space for decoded groups, grown on demand; the merge is synchronous, so sharing is safe.
 let ts = new Float64Array(1024);
 let bits = new Uint32Array(2048);
-let srcOf = new Uint32Array(1024);
-let order = new Uint32Array(1024);
+let runStart = new Uint32Array(8);
+let runEnd = new Uint32Array(8);
 
 function room(n: number): void {
   if (ts.length >= n) return;
   const size = Math.max(n, ts.length * 2);
   ts = new Float64Array(size);
   bits = new Uint32Array(2 * size);
-  srcOf = new Uint32Array(size);
-  order = new Uint32Array(size);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -100,13 +114,16 @@ function allIdentical(all: Tagged[], i: number, j: number): boolean {
 
 /**
  * The merged chunks of one series, in time order, not overlapping. `overlapped` in the result
- * tells whether any chunks overlapped (the series needed a merge).
+ * tells whether any chunks overlapped (the series needed a merge). With `verify`, every chunk is
+ * checked as it is decoded (verifyChunk's rules; a passed-through chunk is decoded for that
+ * alone, one of identical copies once): a broken one throws SourceChunkError.
  */
 export function mergeSeriesChunks(
   sources: readonly SourceChunks[],
   dels: readonly DeletionInterval[],
   samplesPerChunk: number,
   counters: MergeCounters,
+  verify = false,
 ): { chunks: BlockChunk[]; overlapped: boolean } {
   const all: Tagged[] = [];
   for (const s of sources) for (const c of s.chunks) all.push({ c, src: s.src });
@@ -124,17 +141,41 @@ export function mergeSeriesChunks(
     const minT = all[i].c.minT;
     if (!deletes(dels, minT, maxT)) {
       if (j === i) {
+        if (verify) check(all[i].c, all[i].src);
         out.push(all[i].c);
         counters.chunksPassedThrough++;
       } else if (allIdentical(all, i, j)) {
+        if (verify) check(all[i].c, all[i].src);
         out.push(all[i].c);
         counters.chunksPassedThrough++;
         counters.identicalChunksDropped += j - i;
-      } else decodeAndMerge(all, i, j, dels, samplesPerChunk, counters, out);
-    } else decodeAndMerge(all, i, j, dels, samplesPerChunk, counters, out);
+      } else decodeAndMerge(all, i, j, dels, samplesPerChunk, counters, out, verify);
+    } else decodeAndMerge(all, i, j, dels, samplesPerChunk, counters, out, verify);
     i = j + 1;
   }
   return { chunks: out, overlapped };
+}
+
+/** Whether all[k] has a byte-identical copy of a lower source in the group [i, j]. */
+function hasEarlierCopy(all: Tagged[], i: number, j: number, k: number): boolean {
+  const c = all[k].c;
+  for (let q = i; q <= j; q++) {
+    const o = all[q];
+    if (o.src < all[k].src && o.c.minT === c.minT && o.c.maxT === c.maxT && sameBytes(o.c.data, c.data)) return true;
+  }
+  return false;
+}
+
+/** verifyChunk's rules over a chunk decoded into ts[from, to) of a run starting at runFrom. */
+function checkDecoded(t: Tagged, from: number, to: number, runFrom: number): void {
+  const c = t.c;
+  const n = xorNumSamples(c.data);
+  if (n === 0) throw new SourceChunkError(t.src, 'empty chunk');
+  if (to - from !== n) throw new SourceChunkError(t.src, `chunk decodes to ${to - from} of its ${n} samples`);
+  if (ts[from] < c.minT || ts[to - 1] > c.maxT)
+    throw new SourceChunkError(t.src, `chunk samples [${ts[from]}, ${ts[to - 1]}] outside its index range [${c.minT}, ${c.maxT}]`);
+  for (let k = Math.max(from, runFrom + 1); k < to; k++)
+    if (!(ts[k] > ts[k - 1])) throw new SourceChunkError(t.src, `chunk timestamps out of order at sample ${k - from}`);
 }
 
 function decodeAndMerge(
@@ -145,20 +186,40 @@ function decodeAndMerge(
   samplesPerChunk: number,
   counters: MergeCounters,
   out: BlockChunk[],
+  verify: boolean,
 ): void {
   let n = 0;
   for (let k = i; k <= j; k++) n += xorNumSamples(all[k].c.data);
   room(n);
-  let m = 0;
-  for (let k = i; k <= j; k++) {
-    const from = m;
-    m = decodeXORBits(all[k].c.data, ts, bits, m, -Infinity, Infinity);
-    srcOf.fill(all[k].src, from, m);
+  // One sorted run per source: a source's chunks do not overlap and come here in time order.
+  const srcs = [...new Set(all.slice(i, j + 1).map((t) => t.src))].sort((a, b) => a - b);
+  const runs = srcs.length;
+  if (runStart.length < runs) {
+    runStart = new Uint32Array(runs * 2);
+    runEnd = new Uint32Array(runs * 2);
   }
-  const ord = order.subarray(0, m);
-  for (let k = 0; k < m; k++) ord[k] = k;
-  // By timestamp, then source order: the first sample of a timestamp is the one kept.
-  ord.sort((a, b) => ts[a] - ts[b] || srcOf[a] - srcOf[b]);
+  let m = 0;
+  for (let r = 0; r < runs; r++) {
+    runStart[r] = m;
+    for (let k = i; k <= j; k++) {
+      const t = all[k];
+      if (t.src !== srcs[r]) continue;
+      // A byte-identical copy of an earlier source's chunk adds only duplicates: not decoded.
+      if (hasEarlierCopy(all, i, j, k)) {
+        counters.identicalChunksDropped++;
+        counters.duplicateSamples += xorNumSamples(t.c.data);
+        continue;
+      }
+      const from = m;
+      try {
+        m = decodeXORBits(t.c.data, ts, bits, m, -Infinity, Infinity);
+      } catch (e) {
+        throw new SourceChunkError(t.src, (e as Error).message);
+      }
+      if (verify) checkDecoded(t, from, m, runStart[r]);
+    }
+    runEnd[r] = m;
+  }
   let enc: XOREncoder | undefined;
   let first = 0;
   let last = 0;
@@ -168,20 +229,32 @@ function decodeAndMerge(
     counters.chunksReencoded++;
     enc = undefined;
   };
-  for (let k = 0; k < m;) {
-    const a = ord[k];
-    const t = ts[a];
+  // k-way merge by timestamp; runs are in source order and a tie goes to the earlier run, so the
+  // sample kept for a timestamp is the first source's.
+  for (;;) {
+    let best = -1;
+    let t = Infinity;
+    for (let r = 0; r < runs; r++) {
+      const p = runStart[r];
+      if (p < runEnd[r] && ts[p] < t) {
+        t = ts[p];
+        best = r;
+      }
+    }
+    if (best < 0) break;
+    const a = runStart[best]++;
     const hi = bits[2 * a + 1];
     const lo = bits[2 * a];
-    let e = k + 1;
     let conflict = false;
-    for (; e < m && ts[ord[e]] === t; e++) {
-      const b = ord[e];
-      if (bits[2 * b + 1] !== hi || bits[2 * b] !== lo) conflict = true;
-      else counters.duplicateSamples++;
+    for (let r = best + 1; r < runs; r++) {
+      const p = runStart[r];
+      if (p < runEnd[r] && ts[p] === t) {
+        if (bits[2 * p + 1] !== hi || bits[2 * p] !== lo) conflict = true;
+        else counters.duplicateSamples++;
+        runStart[r]++;
+      }
     }
     if (conflict) counters.conflictingSamples++;
-    k = e;
     if (dels.length > 0 && deleted(dels, t)) {
       counters.deletedSamples++;
       continue;
