@@ -25,7 +25,8 @@ const tmp = () => {
 };
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-const T0 = Math.floor(Date.now() / (2 * H)) * 2 * H - 100 * H;
+// Aligned to the 8 h level range, as the planner aligns ranges to multiples of their length.
+const T0 = Math.floor(Date.now() / (8 * H)) * 8 * H - 96 * H;
 
 /** Writes and uploads a 2h-aligned block of one series for tenant "t". */
 async function putBlock(
