@@ -9,8 +9,18 @@ import { runQuerier } from './cmd/querier.js';
 import { runStoreGateway } from './cmd/store-gateway.js';
 import { runDevCluster } from './cmd/dev-cluster.js';
 import { runCompactor } from './cmd/compactor.js';
+import { runTools } from './cmd/tools.js';
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'tools') {
+    try {
+      return await runTools(argv.slice(1));
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+  }
   let args;
   try {
     args = parseArgs(argv);

@@ -475,6 +475,7 @@ export const COMPONENTS: Readonly<Record<string, string>> = {
   compactor:
     'Compacts the bucket: merges the replicas of each block into one copy and small blocks into bigger ones, applies retention, writes the bucket index.',
   querier: 'The PromQL API over stores (--querier.stores) queried with remote-read, replicas de-duplicated.',
+  tools: 'Operator tools: `strata tools bucket ls|inspect|verify|mark` over the bucket of --objstore.config-file.',
   'dev-cluster':
     'A local multi-process cluster: 3 receivers (RF 3), 2 store gateways, a compactor, a querier, one bucket (the querier on --http.address).',
 };
