@@ -6,7 +6,8 @@
  * data, before compaction, after each of at least 10 SIGKILLs of `strata compactor` at random
  * moments, and after a final pass run to completion. Then the bucket holds one copy (its bytes
  * about a third of before), an 8 h block exists, no blocks overlap, no partial upload is left, the
- * bucket index lists the blocks, and retention marks exactly the blocks past it.
+ * bucket index lists the blocks, `strata tools bucket verify` finds nothing wrong, and retention
+ * marks exactly the blocks past it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -270,6 +271,23 @@ describe.each(['filesystem', 's3'] as const)('compactor over a %s bucket', (kind
     const ix = decodeBucketIndex(await bucket.get(`${TENANT}/bucket-index.json.gz`));
     expect(ix.blocks.map((b) => b.block_id).sort()).toEqual(after.blocks.map((b) => b.ulid).sort());
     expect(ix.block_deletion_marks).toEqual([]);
+
+    // The operator's view agrees: every block listed, nothing to report.
+    const inspect = startProcess(process.execPath, [STRATA_BIN, 'tools', 'bucket', 'inspect', `--objstore.config-file=${objstore}`]);
+    expect((await inspect.exited).code).toBe(0);
+    for (const b of after.blocks) expect(inspect.output()).toContain(b.ulid);
+    const verify = startProcess(process.execPath, [
+      STRATA_BIN,
+      'tools',
+      'bucket',
+      'verify',
+      '--read-data',
+      `--objstore.config-file=${objstore}`,
+    ]);
+    expect({ exit: (await verify.exited).code, output: verify.output().trim().split('\n').pop() }).toEqual({
+      exit: 0,
+      output: '0 problems',
+    });
 
     await waitFor('gateway sees only the compacted blocks', async () => (await gatewayBlocks()) === after.blocks.length, 30_000);
     expect(await queryAll(querier.url)).toEqual(expected);
