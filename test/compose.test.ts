@@ -28,6 +28,7 @@ test('the compose topology runs: write through receiver-1, read through the quer
   };
   const strataServices = Object.entries(doc.services).filter(([, s]) => s.image === 'strata:dev');
   expect(strataServices.map(([n]) => n).sort()).toEqual([
+    'compactor',
     'querier',
     'receiver-1',
     'receiver-2',
@@ -54,7 +55,7 @@ test('the compose topology runs: write through receiver-1, read through the quer
     };
     for (const f of ['strata.yml', 'hashrings.json', 'objstore.yml'])
       fs.writeFileSync(path.join(etc, f), rewrite(fs.readFileSync(path.join(composeDir, f), 'utf8')));
-    const order = ['receiver', 'store-gateway', 'querier'];
+    const order = ['receiver', 'store-gateway', 'compactor', 'querier'];
     strataServices.sort(([a], [b]) => order.findIndex((o) => a.startsWith(o)) - order.findIndex((o) => b.startsWith(o)));
     for (const [name, svc] of strataServices) {
       const [component, ...args] = svc.command!.map(rewrite);

@@ -19,7 +19,9 @@ test('dev-cluster: write through a receiver, read through the querier, SIGINT st
     await waitFor(
       'cluster ready',
       async () => {
-        const urls = [base, base + 100, base + 101, base + 102, base + 200, base + 201].map((port) => `http://127.0.0.1:${port}/-/ready`);
+        const urls = [base, base + 100, base + 101, base + 102, base + 200, base + 201, base + 300].map(
+          (port) => `http://127.0.0.1:${port}/-/ready`,
+        );
         const codes = await Promise.all(
           urls.map((u) =>
             fetch(u).then(

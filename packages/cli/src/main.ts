@@ -9,8 +9,19 @@ import { runQuerier } from './cmd/querier.js';
 import { runStoreGateway } from './cmd/store-gateway.js';
 import { runDevCluster } from './cmd/dev-cluster.js';
 import { runQueryFrontend } from './cmd/query-frontend.js';
+import { runCompactor } from './cmd/compactor.js';
+import { runTools } from './cmd/tools.js';
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'tools') {
+    try {
+      return await runTools(argv.slice(1));
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+  }
   let args;
   try {
     args = parseArgs(argv);
@@ -83,6 +94,8 @@ async function main(argv: string[]): Promise<number> {
     case 'query-frontend':
       await runQueryFrontend(config);
       return 0;
+    case 'compactor':
+      return runCompactor(config);
     case 'dev-cluster':
       await runDevCluster(config, process.argv[1]);
       return 0;

@@ -86,6 +86,14 @@ export function bucketContract(
       for await (const n of bucket.iter('list/dir1/obj000')) partial.push(n);
       expect(partial.every((n) => n.startsWith('list/dir1/obj000'))).toBe(true);
       expect(partial.length).toBeGreaterThan(0);
+      // Folders whose objects all lie deeper still show one level down (tenants of a bucket of blocks).
+      await bucket.upload('deep/a/b/c', Buffer.from('x'));
+      const root: string[] = [];
+      for await (const n of bucket.iter('')) root.push(n);
+      expect(root).toEqual(expect.arrayContaining(['deep/', 'list/']));
+      const deep: string[] = [];
+      for await (const n of bucket.iter('deep/')) deep.push(n);
+      expect(deep).toEqual(['deep/a/']);
     });
 
     test('concurrent readers see the same bytes', async () => {

@@ -13,7 +13,11 @@ import { gatewayFrom } from './gateway-from-config.js';
 import { frontendFrom } from './frontend-from-config.js';
 import { serveOnSocket, type InProcessQuerier } from './in-process-querier.js';
 import { component, engineFrom, httpClientFrom, list, waitForSignal } from './common.js';
-import { createWriteHandler, defaultMemoryLimit, Distributor, ForwardAuth, Limits, MemoryBudget, MetadataStore } from '@strata/receiver';
+import { createWriteHandler, defaultMemoryLimit, Distributor, ForwardAuth, MemoryBudget, MetadataStore } from '@strata/receiver';
+import { limitsFrom } from './limits-from-config.js';
+import type { Compactor } from '@strata/compactor';
+import { compactorFrom } from './compactor-from-config.js';
+import { compactorLoop } from './compactor.js';
 import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
 import { openBucket } from '../storage.js';
@@ -56,18 +60,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   // Blocks cut before a crash may still be waiting for upload.
   shipping.start();
   void shipping.syncAll().catch((e) => logger.error({ err: e }, 'shipping failed'));
-  const limits = new Limits({
-    defaults: {
-      ingestionRate: cfg.num('limits.ingestion-rate'),
-      ingestionBurstSize: cfg.num('limits.ingestion-burst-size'),
-      maxGlobalSeriesPerUser: cfg.num('limits.max-global-series-per-user'),
-      maxLabelNamesPerSeries: cfg.num('limits.max-label-names-per-series'),
-      maxLabelNameLength: cfg.num('limits.max-label-name-length'),
-      maxLabelValueLength: cfg.num('limits.max-label-value-length'),
-    },
-    overridesFile: cfg.str('limits.file') || undefined,
-    logger,
-  });
+  const limits = limitsFrom(cfg, logger);
   const metadata = new MetadataStore();
   let distributor: Distributor | undefined;
   const forwardAuth = ForwardAuth.from(cfg.str('receiver.forward-secret'), cfg.str('receiver.forward-secret-file'));
@@ -173,6 +166,12 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     closeCache = parts.cache ? () => parts.cache!.close() : undefined;
     parts.frontend.mount(router);
   } else mountQueryApi(router, queryApi);
+  // `all` also compacts its own bucket, unless a separate `strata compactor` does.
+  let compaction: { compactor: Compactor; loop: { stop(): void } } | undefined;
+  if (opts.query && cfg.bool('compactor.enabled')) {
+    const compactor = compactorFrom(cfg, bucket, registry, logger, limits);
+    compaction = { compactor, loop: compactorLoop(compactor, cfg.num('compactor.interval'), logger) };
+  }
   mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
   mountCardinalityApi(router, { tenancy, source: (tenant) => tsdb.openTenant(tenant)?.cardinality() });
   setReady(true);
@@ -202,6 +201,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     distributor?.close();
     limits.stop();
     shipping.stop();
+    compaction?.loop.stop();
+    await compaction?.compactor.stop();
     await gateway?.stop();
     if (flushOnShutdown) {
       // Scale-down: everything in the head goes to the bucket before we exit.

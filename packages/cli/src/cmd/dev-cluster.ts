@@ -1,7 +1,7 @@
 /**
  * `strata dev-cluster`: a local multi-process cluster on 127.0.0.1, the topology of
- * compose/docker-compose.yml: 3 receivers (RF 3), 2 store gateways (RF 2), a querier, one
- * local-folder bucket. Prints the write and query URLs; Ctrl-C stops everything cleanly.
+ * compose/docker-compose.yml: 3 receivers (RF 3), 2 store gateways (RF 2), a compactor, a
+ * querier, one local-folder bucket. Prints the write and query URLs; Ctrl-C stops everything cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -61,6 +61,13 @@ export async function runDevCluster(cfg: Config, bin: string): Promise<void> {
       '--store-gateway.replication-factor=2',
     ]),
   );
+  start('compactor', [
+    'compactor',
+    `--http.address=127.0.0.1:${base + 300}`,
+    `--storage.path=${path.join(root, 'compactor')}`,
+    `--objstore.config-file=${objstore}`,
+    '--compactor.name=compactor-1',
+  ]);
   start('querier', [
     'querier',
     `--http.address=127.0.0.1:${base}`,
@@ -70,7 +77,7 @@ export async function runDevCluster(cfg: Config, bin: string): Promise<void> {
   process.stdout.write(
     [
       '',
-      'Strata dev cluster: 3 receivers (RF 3), 2 store gateways (RF 2), a querier, bucket in ' + path.join(root, 'bucket'),
+      'Strata dev cluster: 3 receivers (RF 3), 2 store gateways (RF 2), a compactor, a querier, bucket in ' + path.join(root, 'bucket'),
       `  Prometheus remote_write:  ${recvPorts.map((p) => `http://127.0.0.1:${p}/api/v1/write`).join('  or  ')}`,
       `  Grafana data source URL:  http://127.0.0.1:${base}/prometheus`,
       '  Ctrl-C stops the cluster.',

@@ -1,0 +1,68 @@
+/**
+ * `strata tools bucket ls|inspect|verify|mark` over the bucket of --objstore.config-file (or the
+ * local one under --storage.path). Its own flags: `--tenant=T` (inspect, ls), `--read-data`
+ * (verify: also decode every index entry and chunk), `--deletion` or `--no-compact`, `--details=`
+ * (mark). Output goes to stdout; verify exits 1 when it finds a problem.
+ */
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { formatInspect, inspectBucket, markBlock, verifyBucket } from '@strata/compactor';
+import { ConfigError, loadConfig, parseArgs } from '../config.js';
+import { openBucket } from '../storage.js';
+import { list } from './common.js';
+
+const USAGE = `Usage:
+  strata tools bucket ls [--tenant=T]              block IDs, per tenant
+  strata tools bucket inspect [--tenant=T]         a table per tenant: range, resolution, level, stats, sources, replicas, size, marks
+  strata tools bucket verify [--read-data]         overlaps, partial uploads, missing files, unreadable meta.json (and index and chunks)
+  strata tools bucket mark --deletion|--no-compact [--details=why] <tenant>/<ULID>
+Flags of every command apply (--objstore.config-file, --storage.path, --compactor.replica-label).
+`;
+
+export async function runTools(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const own = new Map<string, string>();
+  const rest: string[] = [];
+  for (const a of argv) {
+    const m = /^--(tenant|read-data|deletion|no-compact|details)(?:=(.*))?$/.exec(a);
+    if (m) own.set(m[1], m[2] ?? 'true');
+    else rest.push(a);
+  }
+  const args = parseArgs(rest);
+  const [group, cmd, target] = args.positional;
+  if (group !== 'bucket' || !cmd || !['ls', 'inspect', 'verify', 'mark'].includes(cmd)) {
+    out(USAGE);
+    return 2;
+  }
+  const cfg = loadConfig(args.flags);
+  const bucket = openBucket(cfg.str('objstore.config-file'), path.resolve(cfg.str('storage.path')), new Registry());
+  const replicaLabels = list(cfg.str('compactor.replica-label'));
+  const tenants = own.has('tenant') ? [own.get('tenant')!] : undefined;
+  try {
+    switch (cmd) {
+      case 'ls':
+        for (const r of await inspectBucket(bucket, replicaLabels, tenants)) out(`${r.tenant}/${r.ulid}\n`);
+        return 0;
+      case 'inspect':
+        out(formatInspect(await inspectBucket(bucket, replicaLabels, tenants)));
+        return 0;
+      case 'verify': {
+        const problems = await verifyBucket(bucket, replicaLabels, { readData: own.has('read-data') });
+        for (const p of problems) out(`${p.kind}\t${p.tenant}${p.ulid ? `/${p.ulid}` : ''}\t${p.detail}\n`);
+        out(`${problems.length} problems\n`);
+        return problems.length ? 1 : 0;
+      }
+      case 'mark': {
+        const kind = own.has('deletion') ? 'deletion' : own.has('no-compact') ? 'no-compact' : undefined;
+        const m = /^([^/]+)\/([0-9A-Z]{26})$/.exec(target ?? '');
+        if (!kind || own.has('deletion') === own.has('no-compact') || !m)
+          throw new ConfigError(`mark needs --deletion or --no-compact and <tenant>/<ULID>\n${USAGE}`);
+        await markBlock(bucket, m[1], m[2], kind, own.get('details') ?? 'marked with strata tools bucket mark');
+        out(`${kind} mark written for ${m[1]}/${m[2]}\n`);
+        return 0;
+      }
+    }
+    return 2;
+  } finally {
+    await bucket.close();
+  }
+}
