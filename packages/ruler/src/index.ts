@@ -1,0 +1,3 @@
+/** The public surface of @strata/ruler: what the CLI wires and the tests drive. */
+export { Template, TemplateError } from './template/go-template.js';
+export { sprintf, formatG } from './template/go-format.js';
