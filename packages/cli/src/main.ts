@@ -8,6 +8,7 @@ import { runAll } from './cmd/all.js';
 import { runQuerier } from './cmd/querier.js';
 import { runStoreGateway } from './cmd/store-gateway.js';
 import { runDevCluster } from './cmd/dev-cluster.js';
+import { runTools } from './cmd/tools.js';
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -22,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
     return args.help ? 0 : 2;
   }
   const component = args.positional[0];
+  // Offline tools take files, not flags.
+  if (component === 'tools') return runTools(argv.slice(argv.indexOf('tools') + 1));
   if (!(component in COMPONENTS)) {
     process.stderr.write(`unknown component ${JSON.stringify(component)}; one of: ${Object.keys(COMPONENTS).join(', ')}\n`);
     return 2;

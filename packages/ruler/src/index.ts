@@ -1,3 +1,4 @@
 /** The public surface of @strata/ruler: what the CLI wires and the tests drive. */
 export { Template, TemplateError } from './template/go-template.js';
 export { sprintf, formatG } from './template/go-format.js';
+export { checkRuleFiles, loadRuleFile, parseRuleFile, RuleFileError, type GroupSpec, type Printed, type RuleSpec } from './rule-file.js';

@@ -1,0 +1,19 @@
+/** `strata tools ...`: offline checks, like promtool's. Prints as promtool does; returns the exit code. */
+import { checkRuleFiles } from '@strata/ruler';
+
+const USAGE = 'Usage: strata tools rules check FILE...\n       strata tools rules test FILE...\n';
+
+export async function runTools(args: readonly string[]): Promise<number> {
+  const [what, verb, ...files] = args;
+  if (what !== 'rules' || (verb !== 'check' && verb !== 'test') || files.length === 0) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  if (verb === 'check') {
+    const r = checkRuleFiles(files);
+    for (const p of r.printed) process[p.stream].write(p.text);
+    return r.ok ? 0 : 1;
+  }
+  process.stderr.write('strata tools rules test: not available yet\n');
+  return 2;
+}
