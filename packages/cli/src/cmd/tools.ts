@@ -1,5 +1,5 @@
 /** `strata tools ...`: offline checks, like promtool's. Prints as promtool does; returns the exit code. */
-import { checkRuleFiles } from '@strata/ruler';
+import { checkRuleFiles, testRuleFiles } from '@strata/ruler';
 
 const USAGE = 'Usage: strata tools rules check FILE...\n       strata tools rules test FILE...\n';
 
@@ -14,6 +14,7 @@ export async function runTools(args: readonly string[]): Promise<number> {
     for (const p of r.printed) process[p.stream].write(p.text);
     return r.ok ? 0 : 1;
   }
-  process.stderr.write('strata tools rules test: not available yet\n');
-  return 2;
+  const r = await testRuleFiles(files);
+  for (const p of r.printed) process[p.stream].write(p.text);
+  return r.ok ? 0 : 1;
 }
