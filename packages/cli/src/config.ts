@@ -89,11 +89,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const earlier = givenAs.get(spec.flag);
     if (earlier !== undefined && earlier !== name) throw ambiguous(spec, `--${earlier}`, `--${name}`, '');
     givenAs.set(spec.flag, name);
-    if (eq >= 0) flags.set(spec.flag, body.slice(eq + 1));
-    else if (spec.type === 'bool' && (i + 1 >= argv.length || !/^(true|false)$/.test(argv[i + 1]))) flags.set(spec.flag, 'true');
+    const set = (v: string) => flags.set(spec.flag, spec.repeatable && flags.has(spec.flag) ? `${flags.get(spec.flag)},${v}` : v);
+    if (eq >= 0) set(body.slice(eq + 1));
+    else if (spec.type === 'bool' && (i + 1 >= argv.length || !/^(true|false)$/.test(argv[i + 1]))) set('true');
     else {
       if (i + 1 >= argv.length) throw new ConfigError(`flag --${name} needs a value`);
-      flags.set(spec.flag, argv[++i]);
+      set(argv[++i]);
     }
   }
   return { positional, flags, help };

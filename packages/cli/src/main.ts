@@ -9,6 +9,7 @@ import { runQuerier } from './cmd/querier.js';
 import { runStoreGateway } from './cmd/store-gateway.js';
 import { runDevCluster } from './cmd/dev-cluster.js';
 import { runTools } from './cmd/tools.js';
+import { runRuler } from './cmd/ruler.js';
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -81,6 +82,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'querier':
       await runQuerier(config);
+      return 0;
+    case 'ruler':
+      await runRuler(config);
       return 0;
     case 'dev-cluster':
       await runDevCluster(config, process.argv[1]);

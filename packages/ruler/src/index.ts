@@ -8,3 +8,6 @@ export { engineQueries, httpQueries, remoteWriter } from './sources.js';
 export type { RuleQueries, RuleWriter, RuleSamples, InstantVector } from './interfaces.js';
 export { RulerMetrics } from './metrics.js';
 export { glob } from './glob.js';
+export { Ruler, type RulerOptions, type ReloadOutcome } from './ruler.js';
+export { Notifier, type NotifierOptions, type AlertmanagerAlert } from './notifier.js';
+export { mountRulesApi } from './rules-api.js';

@@ -10,6 +10,7 @@ import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
 import { component, engineFrom, httpClientFrom, list, waitForSignal } from './common.js';
+import { inProcessSources, startRuler } from './ruler.js';
 import { createWriteHandler, defaultMemoryLimit, Distributor, ForwardAuth, Limits, MemoryBudget, MetadataStore } from '@strata/receiver';
 import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
@@ -151,6 +152,14 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   mountQueryApi(router, { queryable, engine, tenancy, metadata, storeInfo: () => tsdb.timeRanges() });
   mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
   mountCardinalityApi(router, { tenancy, source: (tenant) => tsdb.openTenant(tenant)?.cardinality() });
+  // The ruler of `all` evaluates over the same stores as the query API and writes its results
+  // through this process' own write path (limits, replication, WAL), as a remote ruler would.
+  let stopRuler: (() => Promise<void>) | undefined;
+  if (opts.query) {
+    const local = `${server.scheme}://${addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : addr.address}:${addr.port}`;
+    const src = inProcessSources(cfg, engine, queryable, `${local}/api/v1/write`, tenancy);
+    stopRuler = await startRuler(cfg, { logger, registry, router, server, setReady, tenancy }, src.queries, src.writer);
+  }
   setReady(true);
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
 
@@ -170,6 +179,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   const flushOnShutdown = cfg.bool('receiver.flush-on-shutdown');
   await waitForSignal(logger, async () => {
     setReady(false);
+    await stopRuler?.();
     await server.close();
     stopWatch?.();
     distributor?.close();
