@@ -7,7 +7,7 @@ import { Labels, Matcher, type Labels as LabelsT } from '@strata/model';
 import { STALE_NAN } from '@strata/tsdb';
 import type { Logger } from 'pino';
 import type { Alert, NotifyFunc } from './alert.js';
-import type { RuleQueries, RuleSamples, RuleWriter } from './interfaces.js';
+import type { LastSample, RuleQueries, RuleSamples, RuleWriter } from './interfaces.js';
 import type { RulerMetrics } from './metrics.js';
 import type { GroupSpec } from './rule-file.js';
 import { AlertingRule, ruleFromSpec, type Rule } from './rules.js';
@@ -188,7 +188,7 @@ export class Group {
       for (const a of rule.activeAlerts()) {
         const matchers = [new Matcher('=', '__name__', 'ALERTS_FOR_STATE')];
         a.labels.forEach((n, v) => matchers.push(new Matcher('=', n, v)));
-        let found: { t: number; v: number }[];
+        let found: LastSample[];
         try {
           found = await this.opts.queries.lastSamples(this.opts.tenant, matchers, nowMs - tolerance, nowMs);
         } catch (e) {
@@ -199,7 +199,7 @@ export class Group {
           continue;
         }
         const last = found.find(() => true);
-        if (!last || isStale(last.v)) continue;
+        if (!last || last.stale) continue;
         const downAt = Math.floor(last.t / 1000) * 1000;
         let activeAt = Math.trunc(last.v) * 1000;
         const remaining = hold - (downAt - activeAt);
@@ -281,14 +281,6 @@ export class Group {
     this.lastEvaluation = old.lastEvaluation;
     this.evaluationSeconds = old.evaluationSeconds;
   }
-}
-
-function isStale(v: number): boolean {
-  const f = new Float64Array([v]);
-  const u = new Uint32Array(f.buffer);
-  const s = new Float64Array([STALE_NAN]);
-  const su = new Uint32Array(s.buffer);
-  return u[0] === su[0] && u[1] === su[1];
 }
 
 function withStale(s: RuleSamples, stale: LabelsT[], t: number): RuleSamples {

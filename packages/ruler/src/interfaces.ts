@@ -18,12 +18,15 @@ export interface RuleQueries {
    * The last sample (stale markers included) of the series matching the matchers in
    * [startMs, endMs], one per series: what restores an alert's for state.
    */
-  lastSamples(
-    tenant: string,
-    matchers: readonly Matcher[],
-    startMs: number,
-    endMs: number,
-  ): Promise<{ labels: Labels; t: number; v: number }[]>;
+  lastSamples(tenant: string, matchers: readonly Matcher[], startMs: number, endMs: number): Promise<LastSample[]>;
+}
+
+/** A series' last sample; `stale` read from the bits where they are stored (a number in an object may lose them). */
+export interface LastSample {
+  labels: Labels;
+  t: number;
+  v: number;
+  stale: boolean;
 }
 
 /** Samples of one evaluation: a batch of series, each with one sample. */

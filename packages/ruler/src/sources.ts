@@ -5,7 +5,11 @@
 import { Labels, type Matcher, type Queryable } from '@strata/model';
 import type { Engine } from '@strata/promql';
 import { encodeWriteRequestV1, snappyEncode, type SeriesToWrite } from '@strata/remote';
-import type { InstantVector, RuleQueries, RuleSamples, RuleWriter } from './interfaces.js';
+import type { InstantVector, LastSample, RuleQueries, RuleSamples, RuleWriter } from './interfaces.js';
+
+// Prometheus' stale marker, 0x7ff0000000000002, as little-endian 32-bit words.
+const STALE_LO = 0x00000002;
+const STALE_HI = 0x7ff00000;
 
 /** Queries evaluated by an engine in this process. */
 export function engineQueries(engine: Engine, queryable: Queryable, timeoutMs?: number): RuleQueries {
@@ -23,10 +27,12 @@ export function engineQueries(engine: Engine, queryable: Queryable, timeoutMs?: 
     },
     async lastSamples(tenant, matchers, startMs, endMs) {
       const series = await queryable.querier(tenant).select(matchers, { start: startMs, end: endMs });
-      const out: { labels: Labels; t: number; v: number }[] = [];
+      const out: LastSample[] = [];
       for (const s of series) {
         const n = s.timestamps.length;
-        if (n > 0) out.push({ labels: s.labels, t: s.timestamps[n - 1], v: s.values[n - 1] });
+        if (n === 0) continue;
+        const bits = new Uint32Array(s.values.buffer, s.values.byteOffset + (n - 1) * 8, 2);
+        out.push({ labels: s.labels, t: s.timestamps[n - 1], v: s.values[n - 1], stale: bits[0] === STALE_LO && bits[1] === STALE_HI });
       }
       return out;
     },
@@ -92,7 +98,7 @@ export function httpQueries(o: HttpOptions): RuleQueries {
         .filter((s) => s.values.length > 0)
         .map((s) => {
           const [t, v] = s.values[s.values.length - 1];
-          return { labels: Labels.fromObject(s.metric), t: Math.round(t * 1000), v: parseSampleValue(v) };
+          return { labels: Labels.fromObject(s.metric), t: Math.round(t * 1000), v: parseSampleValue(v), stale: false };
         });
     },
   };
