@@ -452,6 +452,13 @@ const TABLE = [
     default: '10s',
     help: 'Timeout of one send to an Alertmanager (retried three times).',
   },
+  {
+    flag: 'ruler.members',
+    type: 'string',
+    default: '',
+    help: "Comma-separated names of all rulers sharing the rule files (default: this one alone); each group is evaluated by one of them, chosen by rendezvous hashing (the store gateway's), and moves with its for state when a member goes.",
+  },
+  { flag: 'ruler.name', type: 'string', default: '', help: 'This ruler among --ruler.members (default: the host name).' },
   { flag: 'ruler.poll-interval', type: 'duration', default: '10s', help: 'How often the rule files are checked for changes.' },
 ] as const satisfies readonly OptionSpec[];
 

@@ -31,6 +31,11 @@ export interface RulerOptions {
   notify?: NotifyFunc;
   /** Restore alerts' for state from ALERTS_FOR_STATE when groups start (Prometheus does at startup). */
   restoreForState?: boolean;
+  /**
+   * Whether this ruler evaluates a group, by its key `tenant/file/group`: several rulers share
+   * the groups (rendezvous hashing over the members, wired by the CLI). Unset: every group.
+   */
+  owns?: (groupKey: string) => boolean;
   /** How often rule files are checked for changes; 0: only on reload(). */
   pollIntervalMs?: number;
   registry?: Registry;
@@ -122,6 +127,7 @@ export class Ruler {
     }
     const next = new Map<string, Group>();
     for (const spec of specs) {
+      if (this.opts.owns && !this.opts.owns(`${this.opts.tenant}/${spec.file}/${spec.name}`)) continue;
       const key = `${spec.file}\u0000${spec.name}`;
       const g = new Group({
         tenant: this.opts.tenant,

@@ -201,3 +201,33 @@ test('an alert resolved before the restart (its for-state series ended stale) is
   // The new episode started at 5m; the old activeAt (0) must not come back.
   expect((after.rules[0] as AlertingRule).activeAlerts()[0].activeAt).toBe(5 * MIN);
 });
+
+test('rulers sharing the rule files evaluate each group exactly once between them', async () => {
+  const s = await store();
+  const file = path.join(dir, 'many.yml');
+  const names = Array.from({ length: 20 }, (_, i) => `g${i}`);
+  fs.writeFileSync(
+    file,
+    'groups:\n' + names.map((n) => `  - name: ${n}\n    rules:\n      - record: r_${n}\n        expr: vector(1)\n`).join(''),
+  );
+  // Any deterministic owner function of the key will do here; the CLI wires rendezvous hashing.
+  const ownerOf = (key: string) => (key.split('').reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % 2 === 0 ? 'a' : 'b');
+  const rulers = ['a', 'b'].map(
+    (self) =>
+      new Ruler({
+        ruleFiles: [file],
+        tenant: 't',
+        defaultIntervalMs: MIN,
+        queries: s.queries,
+        writer: s.writer,
+        owns: (k) => ownerOf(k) === self,
+      }),
+  );
+  for (const r of rulers) await r.reload();
+  const [a, b] = rulers.map((r) => r.groupsOf('t').map((g) => g.name));
+  expect(a.length).toBeGreaterThan(0);
+  expect(b.length).toBeGreaterThan(0);
+  expect([...a, ...b].sort()).toEqual([...names].sort());
+  expect(a.filter((n) => b.includes(n))).toEqual([]);
+  for (const r of rulers) await r.stop();
+});

@@ -5,6 +5,8 @@
 import { engineQueries, httpQueries, mountRulesApi, Notifier, remoteWriter, Ruler, type RuleQueries, type RuleWriter } from '@strata/ruler';
 import type { Engine } from '@strata/promql';
 import type { Queryable } from '@strata/model';
+import { owners } from '@strata/store-gateway';
+import os from 'node:os';
 import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
 import { component, list, waitForSignal, type Component } from './common.js';
@@ -33,7 +35,12 @@ export async function startRuler(cfg: Config, c: Component, queries: RuleQueries
     registry: c.registry,
     logger: c.logger,
   });
+  const members = list(cfg.str('ruler.members'));
+  const self = cfg.str('ruler.name') || os.hostname();
+  if (members.length > 0 && !members.includes(self))
+    throw new ConfigError(`--ruler.name ${JSON.stringify(self)} is not one of --ruler.members ${members.join(',')}`);
   const ruler = new Ruler({
+    owns: members.length > 1 ? (key) => owners(key, members, 1)[0] === self : undefined,
     ruleFiles: list(cfg.str('ruler.rule-files')),
     tenant: cfg.str('ruler.tenant'),
     defaultIntervalMs: cfg.num('ruler.evaluation-interval'),
