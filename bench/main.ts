@@ -10,6 +10,7 @@
  *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
  *   --xor: ns per sample of the XOR chunk decoders
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
+ *   --ruler: recording-rule evaluation cost against Prometheus (--rules, --series, --interval, --rounds, --only)
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -26,6 +27,7 @@ import { runAckLatencyBench } from './ack-latency.js';
 import { runSecureIngestBench } from './secure-ingest.js';
 import { runDashboardBench } from './dashboard.js';
 import { runXorBench } from './xor.js';
+import { runRulerBench } from './ruler.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -47,6 +49,18 @@ async function main(): Promise<void> {
     process.stdout.write(
       (await runAckLatencyBench({ series: arg('series', 100_000), hours: arg('query-hours', 1), seconds: arg('seconds', 15), only })) +
         '\n',
+    );
+    return;
+  }
+  if (process.argv.includes('--ruler')) {
+    process.stdout.write(
+      (await runRulerBench({
+        rules: arg('rules', 10_000),
+        series: arg('series', 20_000),
+        intervalSeconds: arg('interval', 60),
+        rounds: arg('rounds', 3),
+        only,
+      })) + '\n',
     );
     return;
   }
