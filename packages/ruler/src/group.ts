@@ -96,7 +96,8 @@ export class Group {
     const { tenant } = this.opts;
     const m = this.opts.metrics;
     for (let i = 0; i < this.rules.length; i++) {
-      if (this.abort.signal.aborted && !this.stopped) break;
+      // Stopped (a reload or shutdown): the rest of this evaluation is not run.
+      if (this.abort.signal.aborted) break;
       const rule = this.rules[i];
       const ruleStarted = performance.now();
       m?.evaluations.inc(this.metricLabels);
