@@ -13,6 +13,7 @@
  *   --compactor-merge: vertical compaction of 3 replicas of a block (--merge-series 25000,100000)
  *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
  *   --frontend: the dashboard refreshed with its range sliding, through the query frontend (cold, warm) and without its cache
+ *   --ruler: recording-rule evaluation cost against Prometheus (--rules, --series, --interval, --rounds, --only)
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -32,6 +33,7 @@ import { runFrontendBench } from './frontend.js';
 import { runXorBench } from './xor.js';
 import { runCompactorMergeBench } from './compactor-merge.js';
 import { runLabelsBench } from './labels.js';
+import { runRulerBench } from './ruler.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -60,6 +62,18 @@ async function main(): Promise<void> {
     const i = process.argv.indexOf('--merge-series');
     const sizes = i > 0 ? process.argv[i + 1].split(',').map(Number) : [25_000, 100_000];
     process.stdout.write((await runCompactorMergeBench(sizes)) + '\n');
+    return;
+  }
+  if (process.argv.includes('--ruler')) {
+    process.stdout.write(
+      (await runRulerBench({
+        rules: arg('rules', 10_000),
+        series: arg('series', 20_000),
+        intervalSeconds: arg('interval', 60),
+        rounds: arg('rounds', 3),
+        only,
+      })) + '\n',
+    );
     return;
   }
   if (process.argv.includes('--xor')) {

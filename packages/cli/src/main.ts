@@ -11,6 +11,7 @@ import { runDevCluster } from './cmd/dev-cluster.js';
 import { runQueryFrontend } from './cmd/query-frontend.js';
 import { runCompactor } from './cmd/compactor.js';
 import { runTools } from './cmd/tools.js';
+import { runRuler } from './cmd/ruler.js';
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'tools') {
@@ -96,6 +97,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'compactor':
       return runCompactor(config);
+    case 'ruler':
+      await runRuler(config);
+      return 0;
     case 'dev-cluster':
       await runDevCluster(config, process.argv[1]);
       return 0;

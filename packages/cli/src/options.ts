@@ -558,6 +558,95 @@ const TABLE = [
     help: 'Longest stretch a query computes before letting waiting requests (remote-write acknowledgements above all) run; shorter favours ingest latency, longer query throughput.',
   },
   { flag: 'query.lookback-delta', type: 'duration', default: '5m', help: 'How far back an instant vector selector looks for a sample.' },
+  {
+    flag: 'ruler.rule-files',
+    type: 'string',
+    default: '',
+    help: 'Comma-separated globs of Prometheus rule files (recording and alerting rules). Re-read when they change and on SIGHUP; a bad file keeps the previous rules. Default: no rules.',
+  },
+  {
+    flag: 'ruler.tenant',
+    type: 'string',
+    default: 'anonymous',
+    help: "The tenant the rule files' groups are evaluated for (their queries and their results).",
+  },
+  { flag: 'ruler.evaluation-interval', type: 'duration', default: '1m', help: 'Interval of rule groups that set none.' },
+  {
+    flag: 'ruler.query-offset',
+    type: 'duration',
+    default: '0s',
+    help: 'Default query_offset of rule groups: how far back from the evaluation time their queries look.',
+  },
+  {
+    flag: 'ruler.query-timeout',
+    type: 'duration',
+    default: '1m',
+    help: 'Longest a rule query may run; a query over it marks the rule unhealthy.',
+  },
+  {
+    flag: 'ruler.query-url',
+    type: 'string',
+    default: '',
+    help: '`strata ruler`: base URL of the Prometheus query API rules are evaluated against (a querier or query frontend, e.g. http://querier:9009/prometheus).',
+  },
+  {
+    flag: 'ruler.remote-write-url',
+    type: 'string',
+    default: '',
+    help: "`strata ruler`: remote-write URL recording rules' and ALERTS series go to (a receiver's /api/v1/write).",
+  },
+  {
+    flag: 'ruler.alertmanager-url',
+    type: 'string',
+    default: '',
+    repeatable: true,
+    help: 'Alertmanager base URL alerts are sent to (API v2); repeat the flag (or separate with commas) for several. Default: alerts are evaluated but sent nowhere.',
+  },
+  {
+    flag: 'ruler.external-url',
+    type: 'string',
+    default: '',
+    help: "URL users reach Strata at: alerts' generatorURL and templates' $externalURL.",
+  },
+  {
+    flag: 'ruler.external-labels',
+    type: 'string',
+    default: '',
+    help: 'Labels added to every alert sent and given to templates as $externalLabels: name=value,name=value.',
+  },
+  {
+    flag: 'ruler.for-outage-tolerance',
+    type: 'duration',
+    default: '1h',
+    help: "Longest ruler downtime after which an alert's for state is still restored from ALERTS_FOR_STATE.",
+  },
+  {
+    flag: 'ruler.for-grace-period',
+    type: 'duration',
+    default: '10m',
+    help: 'Least time a restored alert waits before firing again (alerts whose for is shorter are not restored).',
+  },
+  { flag: 'ruler.resend-delay', type: 'duration', default: '1m', help: 'How often a firing alert is sent again to the Alertmanagers.' },
+  {
+    flag: 'ruler.notification-queue-capacity',
+    type: 'int',
+    default: 10000,
+    help: 'Alerts queued for the Alertmanagers; when full the oldest are dropped (and counted).',
+  },
+  {
+    flag: 'ruler.notification-timeout',
+    type: 'duration',
+    default: '10s',
+    help: 'Timeout of one send to an Alertmanager (retried three times).',
+  },
+  {
+    flag: 'ruler.members',
+    type: 'string',
+    default: '',
+    help: "Comma-separated names of all rulers sharing the rule files (default: this one alone); each group is evaluated by one of them, chosen by rendezvous hashing (the store gateway's), and moves with its for state when a member goes.",
+  },
+  { flag: 'ruler.name', type: 'string', default: '', help: 'This ruler among --ruler.members (default: the host name).' },
+  { flag: 'ruler.poll-interval', type: 'duration', default: '10s', help: 'How often the rule files are checked for changes.' },
 ] as const satisfies readonly OptionSpec[];
 
 export const OPTIONS: readonly OptionSpec[] = TABLE;
@@ -571,6 +660,8 @@ export const COMPONENTS: Readonly<Record<string, string>> = {
   'store-gateway': 'Serves the blocks in the bucket over remote-read and the series API.',
   compactor:
     'Compacts the bucket: merges the replicas of each block into one copy and small blocks into bigger ones, applies retention, writes the bucket index.',
+  ruler:
+    'Evaluates recording and alerting rules (--ruler.rule-files) against a query API, writes results by remote-write, sends alerts to Alertmanagers.',
   querier: 'The PromQL API over stores (--querier.stores) queried with remote-read, replicas de-duplicated.',
   'query-frontend':
     'The read API in front of queriers (--query-frontend.downstream-url): range queries split, cached and queued fairly per tenant.',

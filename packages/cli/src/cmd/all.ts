@@ -18,6 +18,7 @@ import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
 import { compactorFrom } from './compactor-from-config.js';
 import { compactorLoop } from './compactor.js';
+import { inProcessSources, startRuler } from './ruler.js';
 import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
 import { openBucket } from '../storage.js';
@@ -175,6 +176,15 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
   mountCardinalityApi(router, { tenancy, source: (tenant) => tsdb.openTenant(tenant)?.cardinality() });
   setReady(true);
+  // The ruler of `all` evaluates over the same stores as the query API and writes its results
+  // through this process' own write path (limits, replication, WAL), as a remote ruler would;
+  // it starts once that path accepts writes.
+  let stopRuler: (() => Promise<void>) | undefined;
+  if (opts.query) {
+    const local = `${server.scheme}://${addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : addr.address}:${addr.port}`;
+    const src = inProcessSources(cfg, engine, queryable, `${local}/api/v1/write`, tenancy);
+    stopRuler = await startRuler(cfg, { logger, registry, router, server, setReady, tenancy }, src.queries, src.writer);
+  }
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
 
   const host = addr.address === '0.0.0.0' || addr.address === '::' ? 'localhost' : addr.address;
@@ -193,6 +203,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   const flushOnShutdown = cfg.bool('receiver.flush-on-shutdown');
   await waitForSignal(logger, async () => {
     setReady(false);
+    await stopRuler?.();
     await server.close();
     downstream?.close();
     await inProcess?.close();

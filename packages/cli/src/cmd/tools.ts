@@ -10,16 +10,21 @@ import { formatInspect, inspectBucket, markBlock, verifyBucket } from '@strata/c
 import { ConfigError, loadConfig, parseArgs } from '../config.js';
 import { openBucket } from '../storage.js';
 import { list } from './common.js';
+import { runRulesTools } from './tools-rules.js';
 
 const USAGE = `Usage:
   strata tools bucket ls [--tenant=T]              block IDs, per tenant
   strata tools bucket inspect [--tenant=T]         a table per tenant: range, resolution, level, stats, sources, replicas, size, marks
   strata tools bucket verify [--read-data]         overlaps, partial uploads, missing files, unreadable meta.json (and index and chunks)
   strata tools bucket mark --deletion|--no-compact [--details=why] <tenant>/<ULID>
+  strata tools rules check FILE...                 validate Prometheus rule files, as promtool check rules
+  strata tools rules test FILE...                  run promtool's rule unit tests on Strata's rule engine
 Flags of every command apply (--objstore.config-file, --storage.path, --compactor.replica-label).
 `;
 
 export async function runTools(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  // Rule files are checked offline, promtool's way: files, no bucket.
+  if (argv[0] === 'rules') return runRulesTools(argv);
   const own = new Map<string, string>();
   const rest: string[] = [];
   for (const a of argv) {

@@ -1,0 +1,106 @@
+/**
+ * The ruler's wiring: `strata ruler` (queries over HTTP to --ruler.query-url, results by
+ * remote-write to --ruler.remote-write-url) and the in-process ruler of `strata all`.
+ */
+import { engineQueries, httpQueries, mountRulesApi, Notifier, remoteWriter, Ruler, type RuleQueries, type RuleWriter } from '@strata/ruler';
+import type { Engine } from '@strata/promql';
+import type { Queryable } from '@strata/model';
+import { owners } from '@strata/ring';
+import os from 'node:os';
+import type { Config } from '../config.js';
+import { ConfigError } from '../config.js';
+import { component, list, waitForSignal, type Component } from './common.js';
+
+export function externalLabelsFrom(s: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of list(s)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--ruler.external-labels: want name=value pairs separated by commas, got ${JSON.stringify(part)}`);
+    out.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+/** Starts the ruler and its API on the component's router; returns how to stop both. */
+export async function startRuler(cfg: Config, c: Component, queries: RuleQueries, writer: RuleWriter): Promise<() => Promise<void>> {
+  const externalLabels = externalLabelsFrom(cfg.str('ruler.external-labels'));
+  const externalURL = cfg.str('ruler.external-url');
+  const notifier = new Notifier({
+    urls: list(cfg.str('ruler.alertmanager-url')),
+    externalLabels,
+    externalURL,
+    queueCapacity: cfg.num('ruler.notification-queue-capacity'),
+    timeoutMs: cfg.num('ruler.notification-timeout'),
+    tenantHeader: c.tenancy.multiTenancy ? c.tenancy.header : undefined,
+    registry: c.registry,
+    logger: c.logger,
+  });
+  const members = list(cfg.str('ruler.members'));
+  const self = cfg.str('ruler.name') || os.hostname();
+  if (members.length > 0 && !members.includes(self))
+    throw new ConfigError(`--ruler.name ${JSON.stringify(self)} is not one of --ruler.members ${members.join(',')}`);
+  const ruler = new Ruler({
+    owns: members.length > 1 ? (key) => owners(key, members, 1)[0] === self : undefined,
+    ruleFiles: list(cfg.str('ruler.rule-files')),
+    tenant: cfg.str('ruler.tenant'),
+    defaultIntervalMs: cfg.num('ruler.evaluation-interval'),
+    defaultQueryOffsetMs: cfg.num('ruler.query-offset'),
+    queries,
+    writer,
+    externalLabels,
+    externalURL,
+    queryTimeoutMs: cfg.num('ruler.query-timeout'),
+    outageToleranceMs: cfg.num('ruler.for-outage-tolerance'),
+    forGracePeriodMs: cfg.num('ruler.for-grace-period'),
+    resendDelayMs: cfg.num('ruler.resend-delay'),
+    notify: notifier.notify,
+    pollIntervalMs: cfg.num('ruler.poll-interval'),
+    registry: c.registry,
+    logger: c.logger,
+  });
+  mountRulesApi(c.router, ruler, c.tenancy);
+  await ruler.start();
+  const onHup = () => void ruler.reload();
+  process.on('SIGHUP', onHup);
+  return async () => {
+    process.off('SIGHUP', onHup);
+    await ruler.stop();
+    await notifier.stop();
+  };
+}
+
+/** In `strata all`: queries to the engine over this process' stores, writes through its own write path. */
+export function inProcessSources(cfg: Config, engine: Engine, queryable: Queryable, writeURL: string, tenancy: Component['tenancy']) {
+  return {
+    queries: engineQueries(engine, queryable, cfg.num('ruler.query-timeout')),
+    writer: remoteWriter({ url: writeURL, tenantHeader: tenancy.header, sendTenant: tenancy.multiTenancy }),
+  };
+}
+
+export async function runRuler(cfg: Config): Promise<void> {
+  const c = component(cfg, 'ruler');
+  const queryURL = cfg.str('ruler.query-url');
+  const writeURL = cfg.str('ruler.remote-write-url');
+  if (!queryURL || !writeURL) throw new ConfigError('strata ruler needs --ruler.query-url and --ruler.remote-write-url');
+  const queries = httpQueries({
+    url: queryURL,
+    tenantHeader: c.tenancy.header,
+    sendTenant: c.tenancy.multiTenancy,
+    timeoutMs: cfg.num('ruler.query-timeout'),
+  });
+  const writer = remoteWriter({
+    url: writeURL,
+    tenantHeader: c.tenancy.header,
+    sendTenant: c.tenancy.multiTenancy,
+    timeoutMs: cfg.num('ruler.query-timeout'),
+  });
+  const addr = await c.server.listen(cfg.str('http.address'));
+  const stop = await startRuler(cfg, c, queries, writer);
+  c.setReady(true);
+  c.logger.info({ address: `${addr.address}:${addr.port}` }, 'ready');
+  await waitForSignal(c.logger, async () => {
+    c.setReady(false);
+    await stop();
+    await c.server.close();
+  });
+}

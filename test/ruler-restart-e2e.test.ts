@@ -1,0 +1,92 @@
+/**
+ * A ruler restart neither re-waits `for` nor fires early: an alert with `for: 8s` is pending for
+ * about 4 s when `strata ruler` stops; after 2 s down a new ruler restores its for state from
+ * ALERTS_FOR_STATE (grace period 0) and the alert fires once its remaining pending time (moved
+ * by the downtime, as Prometheus does) is over, not 8 s after the restart.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Labels } from '@strata/model';
+import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
+import { getJson, startStrata, stop, tempDir, waitFor, type Strata } from './harness.js';
+
+jest.setTimeout(120_000);
+
+const FOR_MS = 8000;
+
+describe('ruler restart', () => {
+  let all: Strata | undefined;
+  let ruler: Strata | undefined;
+  let pusher: NodeJS.Timeout | undefined;
+  afterAll(async () => {
+    clearInterval(pusher);
+    for (const p of [ruler, all]) if (p) await stop(p);
+  });
+
+  test('for state is restored: the alert fires after the rest of its for', async () => {
+    const dir = tempDir('ruler-restart');
+    const rules = path.join(dir, 'rules.yml');
+    fs.writeFileSync(
+      rules,
+      `groups:\n  - name: restart\n    interval: 1s\n    rules:\n      - alert: Down\n        expr: probe == 0\n        for: ${FOR_MS / 1000}s\n`,
+    );
+    all = await startStrata({ args: ['--query.lookback-delta=5s'] });
+    const a = all;
+    const push = async () => {
+      const body = snappyEncode(
+        encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'probe', job: 'x' }), timestamps: [Date.now()], values: [0] }]),
+      );
+      await fetch(`${a.url}/api/v1/write`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
+      });
+    };
+    await push();
+    pusher = setInterval(() => void push().catch(() => undefined), 250);
+    const rulerArgs = [
+      `--ruler.rule-files=${rules}`,
+      `--ruler.query-url=${a.url}/prometheus`,
+      `--ruler.remote-write-url=${a.url}/api/v1/write`,
+      '--ruler.for-grace-period=0s',
+    ];
+    const dataDir = tempDir('ruler-data');
+    ruler = await startStrata({ component: 'ruler', dataDir, args: rulerArgs });
+    type ApiAlert = { state: string; activeAt: string };
+    const alertOf = async (r: Strata): Promise<ApiAlert | undefined> => (await getJson(`${r.url}/api/v1/alerts`)).data.alerts[0];
+    const first = await waitFor('pending', async () => alertOf(ruler!), 30_000, 100);
+    expect(first.state).toBe('pending');
+    const activeAt = Date.parse(first.activeAt);
+    // ALERTS_FOR_STATE is written from the third evaluation on (after the restore step).
+    await waitFor(
+      'ALERTS_FOR_STATE written',
+      async () => (await getJson(`${a.url}/api/v1/query?query=ALERTS_FOR_STATE`)).data.result.length > 0,
+      30_000,
+      200,
+    );
+    await new Promise((r) => setTimeout(r, Math.max(0, activeAt + FOR_MS / 2 - Date.now())));
+    expect((await alertOf(ruler))!.state).toBe('pending');
+    await stop(ruler);
+    const stoppedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 2000));
+    ruler = await startStrata({ component: 'ruler', dataDir, args: rulerArgs });
+    const restartedAt = Date.now();
+    const fired = await waitFor(
+      'firing after the restart',
+      async () => {
+        const al = await alertOf(ruler!);
+        return al?.state === 'firing' ? { at: Date.now(), alert: al } : undefined;
+      },
+      30_000,
+      100,
+    );
+    const downtime = restartedAt - stoppedAt;
+    // Not early: pending for the whole `for`, the downtime not counted...
+    expect(fired.at - activeAt).toBeGreaterThanOrEqual(FOR_MS + downtime - 1500);
+    // ...and not again from scratch: well before `for` has passed since the restart.
+    expect(fired.at - restartedAt).toBeLessThan(FOR_MS - 1000);
+    // The restored alert keeps its original activeAt, moved later by the downtime.
+    const restoredActiveAt = Date.parse(fired.alert.activeAt);
+    expect(Math.abs(restoredActiveAt - (Math.floor(activeAt / 1000) * 1000 + downtime))).toBeLessThan(2500);
+  });
+});
