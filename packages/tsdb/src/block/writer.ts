@@ -27,8 +27,12 @@ const FLUSH_BYTES = 4 * 1024 * 1024;
 export interface BlockChunk {
   minT: number;
   maxT: number;
-  /** XOR chunk bytes, exactly as in the head. */
+  /** XOR chunk bytes, exactly as in the head (or a chunk of `encoding`). */
   data: Uint8Array;
+  /** The chunk's encoding byte; XOR when unset. Rollups write Thanos' aggregate chunks (0xff). */
+  encoding?: number;
+  /** Samples it holds, for meta.json's stats; read from the XOR header when unset. */
+  samples?: number;
 }
 
 export interface BlockSeries {
@@ -44,6 +48,10 @@ export interface WriteBlockOptions {
   source?: string;
   ulid?: string;
   compactionLevel?: number;
+  /** meta.json thanos.downsample.resolution in ms: 0 for raw data (the default), else a rollup's window. */
+  resolution?: number;
+  /** meta.json's compaction section; default: level compactionLevel, the new block its own source. */
+  compaction?: BlockMeta['compaction'];
 }
 
 /** Byte-wise string order, as Go compares strings (UTF-16 order differs above the BMP). */
@@ -88,14 +96,14 @@ class ChunkSegmentWriter {
   }
 
   /** Appends a chunk; returns its reference (segment sequence << 32 | offset). */
-  async write(data: Uint8Array): Promise<number> {
+  async write(data: Uint8Array, encoding = CHUNK_ENCODING_XOR): Promise<number> {
     const size = 10 + 1 + data.length + 4;
     if (this.fd === null || this.offset + size > MAX_CHUNK_SEGMENT_BYTES) await this.next();
     const ref = this.seq * 2 ** 32 + this.offset;
     const start = this.buf.len;
     this.buf.uvarint(data.length);
     const encAt = this.buf.len;
-    this.buf.byte(CHUNK_ENCODING_XOR);
+    this.buf.byte(encoding);
     this.buf.bytes(data);
     this.buf.be32(crc32c(this.buf.buf.subarray(encAt, this.buf.len)));
     this.offset += this.buf.len - start;
@@ -296,8 +304,8 @@ export async function writeBlock(
   for (const s of list) {
     const metas: IndexedSeries['metas'] = [];
     for (const c of s.chunks) {
-      metas.push({ minT: c.minT, maxT: c.maxT, ref: await cw.write(c.data) });
-      numSamples += xorNumSamples(c.data);
+      metas.push({ minT: c.minT, maxT: c.maxT, ref: await cw.write(c.data, c.encoding) });
+      numSamples += c.samples ?? xorNumSamples(c.data);
       numChunks++;
     }
     indexed.push({ labels: s.labels, metas });
@@ -321,11 +329,11 @@ export async function writeBlock(
     minTime: opts.minTime,
     maxTime: opts.maxTime,
     stats: { numSamples, numSeries: indexed.length, numChunks },
-    compaction: { level: opts.compactionLevel ?? 1, sources: [id] },
+    compaction: opts.compaction ?? { level: opts.compactionLevel ?? 1, sources: [id] },
     version: 1,
     thanos: {
       labels: opts.externalLabels ?? {},
-      downsample: { resolution: 0 },
+      downsample: { resolution: opts.resolution ?? 0 },
       source: opts.source ?? 'receive',
       segment_files: cw.files.map((f) => path.basename(f.rel)),
       files: [
