@@ -34,7 +34,7 @@ export const RESOLUTIONS = [0, RES_5M, RES_1H, RES_1D] as const;
  */
 export const CHUNK_SPAN: Record<number, number> = { [RES_5M]: RES_1D, [RES_1H]: 10 * RES_1D, [RES_1D]: 200 * RES_1D };
 
-/** The last millisecond of the window of `res` holding t: a window's samples carry this timestamp. */
+/** The last millisecond of the window of `res` holding t (windows are [k*res, (k+1)*res)). */
 export function windowEnd(t: number, res: number): number {
   return t - mod(t, res) + res - 1;
 }
@@ -44,7 +44,11 @@ function mod(a: number, b: number): number {
 }
 
 export interface Rollup {
-  /** Window timestamps (the window's last ms; the last window's is capped at the last sample's). */
+  /**
+   * Per window, the timestamp of its last raw sample (Thanos writes the window's last ms; both lie
+   * inside the window, so either selects the same windows, and this one keeps the counter's
+   * samples at true sample times: rate over rollups then equals rate over those raw samples).
+   */
   t: Float64Array;
   count: Float64Array;
   sum: Float64Array;
@@ -126,6 +130,7 @@ export function rollupFromRaw(ts: Float64Array, vs: Float64Array, res: number): 
       a.max[w] = -Infinity;
       sk = new DDSketch();
     }
+    a.t[w] = t;
     a.count[w]++;
     a.sum[w] += v;
     if (v < a.min[w]) a.min[w] = v;
@@ -135,7 +140,6 @@ export function rollupFromRaw(ts: Float64Array, vs: Float64Array, res: number): 
   }
   if (w < 0) return undefined;
   sketches.push(sk!.encode());
-  a.t[w] = Math.min(a.t[w], lastT);
   return trim({ ...a, firstT, firstV, lastV: last, sketches }, w + 1);
 }
 
@@ -162,6 +166,7 @@ export function rollupFromRollup(r: Rollup, res: number): Rollup {
       a.max[w] = -Infinity;
       sk = r.sketches ? new DDSketch() : undefined;
     }
+    a.t[w] = t;
     a.count[w] += r.count[i];
     a.sum[w] += r.sum[i];
     if (r.min[i] < a.min[w]) a.min[w] = r.min[i];
@@ -170,7 +175,6 @@ export function rollupFromRollup(r: Rollup, res: number): Rollup {
     if (sk) sk.merge(DDSketch.decode(r.sketches![i]));
   }
   if (sk) sketches!.push(sk.encode());
-  a.t[w] = Math.min(a.t[w], r.t[n - 1]);
   return trim({ ...a, firstT: r.firstT, firstV: r.firstV, lastV: r.lastV, sketches }, w + 1);
 }
 
