@@ -369,6 +369,12 @@ const TABLE = [
     help: 'Longest stretch a query computes before letting waiting requests (remote-write acknowledgements above all) run; shorter favours ingest latency, longer query throughput.',
   },
   { flag: 'query.lookback-delta', type: 'duration', default: '5m', help: 'How far back an instant vector selector looks for a sample.' },
+  {
+    flag: 'query.default-resolution',
+    type: 'string',
+    default: 'auto',
+    help: "Thanos' max_source_resolution when a query gives none: the coarsest rollup that may answer (0s = raw data only, 5m, 1h, 1d), or auto = the range query's step / 5 (instant queries read raw data).",
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export const OPTIONS: readonly OptionSpec[] = TABLE;
