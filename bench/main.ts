@@ -9,6 +9,7 @@
  *   --ack-latency: remote-write ack latency while heavy queries run (--series, --query-hours, --seconds)
  *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
  *   --xor: ns per sample of the XOR chunk decoders
+ *   --sketches: accuracy and bytes of the rollups' quantile sketches, DDSketch against t-digest
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
  */
 import { execFileSync } from 'node:child_process';
@@ -26,6 +27,7 @@ import { runAckLatencyBench } from './ack-latency.js';
 import { runSecureIngestBench } from './secure-ingest.js';
 import { runDashboardBench } from './dashboard.js';
 import { runXorBench } from './xor.js';
+import { runSketchBench } from './sketches.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,6 +50,10 @@ async function main(): Promise<void> {
       (await runAckLatencyBench({ series: arg('series', 100_000), hours: arg('query-hours', 1), seconds: arg('seconds', 15), only })) +
         '\n',
     );
+    return;
+  }
+  if (process.argv.includes('--sketches')) {
+    process.stdout.write(runSketchBench(arg('series', 50)) + '\n');
     return;
   }
   if (process.argv.includes('--xor')) {

@@ -65,10 +65,20 @@ async function* rollupSeries(source: BlockReader, resolution: number): AsyncGene
   }
 }
 
+/**
+ * Whether a series is named as a counter (Prometheus' suffixes, as PromQL's rate() info uses):
+ * quantiles of a counter's running total mean nothing, and its sketches would be most of a
+ * rollup's bytes (every raw value distinct), so counters get none.
+ */
+export function counterNamed(labels: Labels): boolean {
+  return /(_total|_sum|_count|_bucket)$/.test(labels.get('__name__'));
+}
+
 function rollupOf(source: BlockReader, labels: Labels, chunks: Uint8Array[], resolution: number): BlockSeries | undefined {
   if (source.resolution === 0) {
     const raw = decodeSeriesChunks(labels, [chunks], -Infinity, Infinity);
     const r = raw && rollupFromRaw(raw.timestamps, raw.values, resolution);
+    if (r && counterNamed(labels)) r.sketches = undefined;
     return r && { labels, chunks: toChunks(r, resolution) };
   }
   const r = fromChunks(chunks);
