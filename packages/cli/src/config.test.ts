@@ -128,6 +128,13 @@ describe('configuration', () => {
     expect(
       loadConfig(parseArgs(['--receive.replication-factor=2', '--receive.replication-factor=3']).flags).num('receiver.replication-factor'),
     ).toBe(3);
+    // A list option given several times keeps every value, as a YAML list does.
+    expect(
+      loadConfig(parseArgs(['--compactor.replica-label=a', '--compactor.replica-label', 'b']).flags).str('compactor.replica-label'),
+    ).toBe('a,b');
+    expect(loadConfig(new Map([['config.file', cfgFile('compactor:\n  replica_label: [a, b]\n')]])).str('compactor.replica-label')).toBe(
+      'a,b',
+    );
   });
 
   test('each per-tenant limit has one name: its flag is limits.<overrides key>, and rejections name a flag that exists', () => {

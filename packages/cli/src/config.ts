@@ -89,12 +89,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const earlier = givenAs.get(spec.flag);
     if (earlier !== undefined && earlier !== name) throw ambiguous(spec, `--${earlier}`, `--${name}`, '');
     givenAs.set(spec.flag, name);
-    if (eq >= 0) flags.set(spec.flag, body.slice(eq + 1));
-    else if (spec.type === 'bool' && (i + 1 >= argv.length || !/^(true|false)$/.test(argv[i + 1]))) flags.set(spec.flag, 'true');
+    let value: string;
+    if (eq >= 0) value = body.slice(eq + 1);
+    else if (spec.type === 'bool' && (i + 1 >= argv.length || !/^(true|false)$/.test(argv[i + 1]))) value = 'true';
     else {
       if (i + 1 >= argv.length) throw new ConfigError(`flag --${name} needs a value`);
-      flags.set(spec.flag, argv[++i]);
+      value = argv[++i];
     }
+    flags.set(spec.flag, spec.repeatable && flags.has(spec.flag) ? `${flags.get(spec.flag)},${value}` : value);
   }
   return { positional, flags, help };
 }

@@ -22,6 +22,8 @@ export interface OptionSpec {
   values?: readonly string[];
   /** Other names accepted for this option (as flags and YAML keys), e.g. Thanos' or Mimir's. */
   aliases?: readonly string[];
+  /** A list: the flag may be given several times (its values join with commas, as a YAML list does). */
+  repeatable?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -321,6 +323,96 @@ const TABLE = [
     help: 'Blocks marked for deletion stop being served this long after the mark.',
   },
   {
+    flag: 'compactor.data-dir',
+    type: 'string',
+    default: '',
+    help: 'Scratch space of the compactor: source blocks are downloaded and merged here, one compaction at a time (default: --storage.path/compactor).',
+  },
+  {
+    flag: 'compactor.interval',
+    type: 'duration',
+    default: '1h',
+    help: 'How often the compactor makes a pass over the bucket (compaction, retention, deletion, bucket index).',
+  },
+  {
+    flag: 'compactor.run-once',
+    type: 'bool',
+    default: false,
+    help: '`strata compactor` makes one full pass and exits 0 (for cron jobs and tests).',
+  },
+  {
+    flag: 'compactor.enabled',
+    type: 'bool',
+    default: true,
+    help: '`strata all` runs a compactor over its bucket in-process (false: leave compaction to a separate `strata compactor`).',
+  },
+  {
+    flag: 'compactor.block-ranges',
+    type: 'string',
+    default: '2h,8h,48h,336h',
+    help: 'Comma-separated level ranges, smallest first: the first is the range of the blocks the receivers cut (--tsdb.block-duration); blocks of a complete aligned range of the next level are merged into one.',
+  },
+  {
+    flag: 'compactor.replica-label',
+    aliases: ['deduplication.replica-label'],
+    type: 'string',
+    default: 'receive_replica',
+    repeatable: true,
+    help: 'External labels that tell replicas of the same data apart; blocks equal but for them form one group and are merged into one copy (repeatable, or comma-separated).',
+  },
+  {
+    flag: 'compactor.deletion-delay',
+    aliases: ['delete-delay'],
+    type: 'duration',
+    default: '12h',
+    help: 'Compacted and expired blocks are marked for deletion and deleted this long after the mark; keep it above --store-gateway.deletion-delay so gateways have switched to the new blocks.',
+  },
+  {
+    flag: 'compactor.partial-upload-threshold',
+    type: 'duration',
+    default: '24h',
+    help: 'A block folder without meta.json (an upload that died) whose newest object is older than this is deleted.',
+  },
+  {
+    flag: 'compactor.retention.raw',
+    aliases: ['retention.resolution-raw'],
+    type: 'duration',
+    default: '0',
+    help: 'How long raw blocks are kept, by their newest sample (0 = forever); per tenant: compactor_blocks_retention_period in --limits.file.',
+  },
+  {
+    flag: 'compactor.retention.5m',
+    aliases: ['retention.resolution-5m'],
+    type: 'duration',
+    default: '0',
+    help: 'How long 5-minute rollup blocks are kept (0 = forever).',
+  },
+  {
+    flag: 'compactor.retention.1h',
+    aliases: ['retention.resolution-1h'],
+    type: 'duration',
+    default: '0',
+    help: 'How long 1-hour rollup blocks are kept (0 = forever).',
+  },
+  {
+    flag: 'compactor.retention.1d',
+    type: 'duration',
+    default: '0',
+    help: 'How long 1-day rollup blocks are kept (0 = forever).',
+  },
+  {
+    flag: 'compactor.members',
+    type: 'string',
+    default: '',
+    help: 'Comma-separated names of all compactors sharing the bucket (default: this one alone); each owns the (tenant, group) pairs rendezvous hashing gives it.',
+  },
+  {
+    flag: 'compactor.name',
+    type: 'string',
+    default: '',
+    help: 'This compactor among --compactor.members (default: the host name).',
+  },
+  {
     flag: 'querier.stores',
     type: 'string',
     default: '',
@@ -386,7 +478,9 @@ export const COMPONENTS: Readonly<Record<string, string>> = {
   all: 'Every component in one process: the receiver, and the PromQL and series API over its head (the default).',
   receiver: 'Accepts Prometheus remote-write into the WAL-backed head, and serves PromQL and the series API over that head.',
   'store-gateway': 'Serves the blocks in the bucket over remote-read and the series API.',
+  compactor:
+    'Compacts the bucket: merges the replicas of each block into one copy and small blocks into bigger ones, applies retention, writes the bucket index.',
   querier: 'The PromQL API over stores (--querier.stores) queried with remote-read, replicas de-duplicated.',
   'dev-cluster':
-    'A local multi-process cluster: 3 receivers (RF 3), 2 store gateways, a querier, one bucket (the querier on --http.address).',
+    'A local multi-process cluster: 3 receivers (RF 3), 2 store gateways, a compactor, a querier, one bucket (the querier on --http.address).',
 };

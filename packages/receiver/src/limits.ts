@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
 import type { Logger } from 'pino';
+import { parsePromDuration } from '@strata/api';
 
 export interface TenantLimits {
   /** Samples per second; 0 = unlimited. */
@@ -15,6 +16,8 @@ export interface TenantLimits {
   maxLabelNamesPerSeries: number;
   maxLabelNameLength: number;
   maxLabelValueLength: number;
+  /** How long the compactor keeps a tenant's raw blocks, in ms; 0 = forever (read by the compactor, not the receiver). */
+  compactorBlocksRetentionPeriod?: number;
 }
 
 /** YAML key -> field, as Mimir names them so existing override files carry over. */
@@ -25,10 +28,18 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_label_names_per_series: 'maxLabelNamesPerSeries',
   max_label_name_length: 'maxLabelNameLength',
   max_label_value_length: 'maxLabelValueLength',
+  compactor_blocks_retention_period: 'compactorBlocksRetentionPeriod',
 };
 
-/** The flag that sets each limit's default, named in rejection messages. */
-export const LIMIT_FLAGS: Record<keyof TenantLimits, string> = {
+/** Limits given as durations (Mimir's "30d", "1y"; a bare number is seconds), kept in milliseconds. */
+const DURATION_FIELDS = new Set<keyof TenantLimits>(['compactorBlocksRetentionPeriod']);
+
+/**
+ * The flag that sets each receiver limit's default, named in rejection messages. The raw-tier
+ * retention is the compactor's (its default is --compactor.retention.raw, beside the other tiers).
+ */
+export type ReceiverLimit = Exclude<keyof TenantLimits, 'compactorBlocksRetentionPeriod'>;
+export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   ingestionRate: 'limits.ingestion-rate',
   ingestionBurstSize: 'limits.ingestion-burst-size',
   maxGlobalSeriesPerUser: 'limits.max-global-series-per-user',
@@ -61,14 +72,21 @@ export function parseOverrides(text: string, defaults: TenantLimits): Map<string
       const field = KEYS[k];
       if (!field)
         throw new Error(`limits file: unknown limit ${JSON.stringify(k)} for tenant ${tenant} (known: ${Object.keys(KEYS).join(', ')})`);
-      const n = Number(v);
+      const n = DURATION_FIELDS.has(field) ? durationMs(v) : Number(v);
       if (!Number.isFinite(n) || n < 0)
-        throw new Error(`limits file: ${tenant}.${k} must be a non-negative number, got ${JSON.stringify(v)}`);
+        throw new Error(
+          `limits file: ${tenant}.${k} must be a non-negative ${DURATION_FIELDS.has(field) ? 'duration' : 'number'}, got ${JSON.stringify(v)}`,
+        );
       l[field] = n;
     }
     out.set(tenant, l);
   }
   return out;
+}
+
+function durationMs(v: unknown): number {
+  if (typeof v === 'number') return v * 1000;
+  return parsePromDuration(String(v)) ?? NaN;
 }
 
 export class Limits {

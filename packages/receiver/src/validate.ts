@@ -3,7 +3,7 @@
  * seen, the series, and the flag or per-tenant key that changes it.
  */
 import { Labels, METRIC_NAME, StrataError, type ErrorId } from '@strata/model';
-import { LIMIT_FLAGS, LIMIT_YAML_KEYS, type TenantLimits } from './limits.js';
+import { LIMIT_FLAGS, LIMIT_YAML_KEYS, type ReceiverLimit, type TenantLimits } from './limits.js';
 
 const MAX_SERIES_IN_MESSAGE = 200;
 
@@ -14,11 +14,11 @@ export function describeSeries(pairs: readonly string[]): string {
   return s.length > MAX_SERIES_IN_MESSAGE ? s.slice(0, MAX_SERIES_IN_MESSAGE) + '...}' : s;
 }
 
-export function limitHint(limit: keyof TenantLimits): string {
+export function limitHint(limit: ReceiverLimit): string {
   return `To adjust the related per-tenant limit, configure --${LIMIT_FLAGS[limit]} or the ${LIMIT_YAML_KEYS[limit]} override, or contact your service administrator.`;
 }
 
-function reject(id: ErrorId, msg: string, pairs: readonly string[], hint?: keyof TenantLimits): StrataError {
+function reject(id: ErrorId, msg: string, pairs: readonly string[], hint?: ReceiverLimit): StrataError {
   return new StrataError(id, `${msg} series: '${describeSeries(pairs)}'${hint ? ` ${limitHint(hint)}` : ''}`);
 }
 

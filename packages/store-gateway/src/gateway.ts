@@ -21,6 +21,7 @@ import {
   type Series,
 } from '@strata/model';
 import { bucketByteSource, type Bucket } from '@strata/objstore';
+import { owners } from '@strata/ring';
 import {
   BlockReader,
   BlockSetQuerier,
@@ -34,7 +35,6 @@ import {
   type ByteSource,
 } from '@strata/tsdb';
 import { ByteLRU } from './lru.js';
-import { owners } from './sharding.js';
 
 export const DELETION_MARK_FILE = 'deletion-mark.json';
 

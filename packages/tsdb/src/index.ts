@@ -7,6 +7,18 @@ export { TSDB, TenantDB } from './db.js';
 export { parseMeta, type BlockMeta } from './block/meta.js';
 export { FileByteSource, type ByteSource } from './block/bytesource.js';
 export { writeBlock, type BlockChunk, type BlockSeries } from './block/writer.js';
+export { BlockWriter, type BlockWriterOptions } from './block/block-writer.js';
+export { compareBytes, compareLabelsBytes } from './block/format.js';
+export { BlockCorruptError } from './block/corrupt.js';
+export { readSeriesInOrder, type ReadSeriesOptions, type StreamedSeries } from './block/series-stream.js';
+export {
+  compactBlocks,
+  type CompactBlocksOptions,
+  type CompactBlocksResult,
+  type CompactionSource,
+  type CompactionStats,
+  type Tombstone,
+} from './block/compact-blocks.js';
 export { IndexCorruptError } from './block/encbuf.js';
 export { IndexReader } from './block/index-reader.js';
 export { BlockReader, type BlockSources } from './block/reader.js';

@@ -32,7 +32,13 @@ export class FileByteSource implements ByteSource {
   }
 
   async close(): Promise<void> {
-    if (this.fh) await (await this.fh).close();
+    const fh = this.fh;
     this.fh = undefined;
+    // A file that failed to open has nothing to close (its error went to the read that opened it).
+    if (fh)
+      await fh.then(
+        (h) => h.close(),
+        () => undefined,
+      );
   }
 }

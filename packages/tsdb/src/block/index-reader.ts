@@ -10,7 +10,7 @@ import type { ByteSource } from './bytesource.js';
 import { DecBuf, IndexCorruptError } from './encbuf.js';
 
 export { IndexCorruptError };
-import { INDEX_MAGIC } from './writer.js';
+import { INDEX_MAGIC } from './format.js';
 
 export interface ChunkMeta {
   minT: number;
@@ -54,6 +54,7 @@ export class IndexReader {
     private readonly postingsTable: Map<string, { values: string[]; offsets: number[] }>,
     /** File size: every length read from the file is checked against it before anything is read or allocated. */
     private readonly size: number,
+    private readonly toc: Toc,
   ) {}
 
   static async open(src: ByteSource, what = 'index'): Promise<IndexReader> {
@@ -95,13 +96,51 @@ export class IndexReader {
         e.offsets.push(off);
       }
     }
-    return new IndexReader(src, what, symbols, table, size);
+    return new IndexReader(src, what, symbols, table, size, toc);
   }
 
   symbol(i: number): string {
     const s = this.symbols[i];
     if (s === undefined) throw new IndexCorruptError(this.what, `symbol reference ${i} out of range`);
     return s;
+  }
+
+  /** The symbol table, sorted by bytes (the writer's order). Do not modify. */
+  allSymbols(): readonly string[] {
+    return this.symbols;
+  }
+
+  /**
+   * Every series entry in file order (= label order), read front to back through the series
+   * section in windows of `windowBytes`: one window and the entries of one batch in memory at a time.
+   */
+  async *scanSeries(windowBytes = 1 << 20): AsyncGenerator<SeriesEntry & { id: number }> {
+    let pos = this.toc.series;
+    const end = this.toc.labelIndices || this.toc.postings || this.size - 52;
+    if (pos % 16 !== 0 || pos > end || end > this.size) throw new IndexCorruptError(this.what, 'series section bounds out of range');
+    let buf: Buffer = Buffer.alloc(0);
+    let bufAt = pos;
+    while (pos < end) {
+      // Enough for the longest length varint; a longer entry than the window is read whole below.
+      if (pos + 10 > bufAt + buf.length && bufAt + buf.length < end) {
+        bufAt = pos;
+        buf = await this.src.read(pos, Math.min(windowBytes, end - pos));
+      }
+      const d = new DecBuf(buf, pos - bufAt);
+      const len = d.uvarint();
+      if (len === 0) throw new IndexCorruptError(this.what, `empty series entry at ${pos}`);
+      const entryEnd = bufAt + d.pos + len + 4;
+      if (entryEnd > end) throw new IndexCorruptError(this.what, `series entry at ${pos} runs past the series section`);
+      if (entryEnd > bufAt + buf.length) {
+        bufAt = pos;
+        buf = await this.src.read(pos, Math.min(Math.max(windowBytes, entryEnd - pos), end - pos));
+        if (buf.length < entryEnd - pos) throw new IndexCorruptError(this.what, `series entry at ${pos} runs past the end of the file`);
+        continue;
+      }
+      const entry = this.decodeSeries(pos / 16, buf.subarray(d.pos, d.pos + len + 4));
+      yield Object.assign(entry, { id: pos / 16 });
+      pos = Math.ceil(entryEnd / 16) * 16;
+    }
   }
 
   labelNames(): string[] {

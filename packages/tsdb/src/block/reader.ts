@@ -13,7 +13,8 @@ import type { SegmentCache } from './segment-cache.js';
 import { DecBuf } from './encbuf.js';
 import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.js';
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './meta.js';
-import { CHUNK_ENCODING_XOR } from './writer.js';
+import { CHUNK_ENCODING_XOR } from './format.js';
+import { UnsupportedChunkError } from './corrupt.js';
 import { CHUNK_ENCODING_AGGR } from '../downsample/aggr-chunk.js';
 import { fromChunks } from '../downsample/rollup.js';
 import { joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
@@ -117,7 +118,7 @@ export class BlockReader implements Querier {
     if (buf.length < need) throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} runs past the end of its segment`);
     const encAt = d.pos;
     if (buf[encAt] !== this.encoding)
-      throw new Error(
+      throw new UnsupportedChunkError(
         `block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; expected ${this.encoding} in a block of its resolution`,
       );
     const body = buf.subarray(encAt, encAt + 1 + len);
@@ -164,7 +165,7 @@ export class BlockReader implements Querier {
     const encAt = d.pos;
     if (encAt + 1 + len + 4 > buf.length) return undefined;
     if (buf[encAt] !== this.encoding)
-      throw new Error(
+      throw new UnsupportedChunkError(
         `block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; expected ${this.encoding} in a block of its resolution`,
       );
     const body = buf.subarray(encAt, encAt + 1 + len);

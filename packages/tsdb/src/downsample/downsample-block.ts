@@ -9,7 +9,8 @@
 import type { Labels } from '@strata/model';
 import type { BlockReader } from '../block/reader.js';
 import { decodeSeriesChunks } from '../block/reader.js';
-import { writeBlock, type BlockSeries } from '../block/writer.js';
+import type { BlockSeries } from '../block/writer.js';
+import { BlockWriter } from '../block/block-writer.js';
 import type { BlockMeta } from '../block/meta.js';
 import { fromChunks, RESOLUTIONS, rollupFromRaw, rollupFromRollup, toChunks } from './rollup.js';
 
@@ -36,7 +37,8 @@ export async function downsampleBlock(
       `block ${source.meta.ulid}: cannot downsample resolution ${from} to ${resolution}; resolutions are ${RESOLUTIONS.join(', ')} ms, coarser only`,
     );
   const meta = source.meta;
-  return writeBlock(outDir, rollupSeries(source, resolution), {
+  // Labels do not change: the source's symbol table is the rollup's.
+  const w = await BlockWriter.create(outDir, source.index.allSymbols(), {
     minTime: meta.minTime,
     maxTime: meta.maxTime,
     externalLabels: meta.thanos?.labels ?? {},
@@ -44,8 +46,16 @@ export async function downsampleBlock(
     ulid: opts.ulid,
     resolution,
     // As Thanos: a rollup keeps its source's compaction history (level and source blocks).
-    compaction: { ...meta.compaction, sources: [...meta.compaction.sources] },
+    compactionLevel: meta.compaction.level,
+    compactionSources: [...meta.compaction.sources],
   });
+  try {
+    for await (const s of rollupSeries(source, resolution)) await w.addSeries(s.labels, s.chunks);
+    return await w.finish();
+  } catch (e) {
+    await w.abort();
+    throw e;
+  }
 }
 
 async function* rollupSeries(source: BlockReader, resolution: number): AsyncGenerator<BlockSeries> {
