@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { decodeAggrChunk, encodeAggrChunk, encodeSketchList, decodeSketchList, CHUNK_ENCODING_AGGR } from '../src/downsample/aggr-chunk.js';
 import { DDSketch, RELATIVE_ACCURACY } from '../src/downsample/ddsketch.js';
 import {
+  concatRollups,
   fromChunks,
   RES_1D,
   RES_1H,
@@ -195,6 +196,21 @@ describe('rollups', () => {
         const r1h = rollupFromRollup(r5, RES_1H);
         expectRollupsEqual(r1h, rollupFromRaw(ts, vs, RES_1H)!);
         expectRollupsEqual(rollupFromRollup(fromChunks(toChunks(r1h, RES_1H).map((c) => c.data))!, RES_1D), rollupFromRaw(ts, vs, RES_1D)!);
+      }),
+    );
+  });
+
+  test('rollups of consecutive blocks joined equal the rollup of both blocks (counter continued across a reset between them)', () => {
+    fc.assert(
+      fc.property(rawSeries, fc.integer({ min: 1, max: 20 }), ({ ts, vs }, cutWindows) => {
+        const cut = windowEnd(ts[0], RES_5M) + 1 + (cutWindows - 1) * RES_5M;
+        const k = ts.findIndex((t) => t >= cut);
+        fc.pre(k > 0);
+        const parts = [
+          rollupFromRaw(ts.subarray(0, k), vs.subarray(0, k), RES_5M)!,
+          rollupFromRaw(ts.subarray(k), vs.subarray(k), RES_5M)!,
+        ];
+        expectRollupsEqual(concatRollups(parts.reverse()), rollupFromRaw(ts, vs, RES_5M)!);
       }),
     );
   });

@@ -178,6 +178,46 @@ export function rollupFromRollup(r: Rollup, res: number): Rollup {
   return trim({ ...a, firstT: r.firstT, firstV: r.firstV, lastV: r.lastV, sketches }, w + 1);
 }
 
+/**
+ * Rollups of one series from blocks in time order as one: windows at or before the previous
+ * rollup's last are dropped (an overlapping block's copy), and each counter continues from the
+ * previous one with Thanos' rule (a first raw value below the previous last raw value is a reset).
+ */
+export function concatRollups(rs: readonly Rollup[]): Rollup {
+  const sorted = [...rs].sort((a, b) => a.t[0] - b.t[0]);
+  if (sorted.length === 1) return sorted[0];
+  let n = 0;
+  for (const r of sorted) n += r.t.length;
+  const a = alloc(n);
+  const withSketches = sorted.every((r) => r.sketches !== undefined);
+  const sketches: Uint8Array[] = [];
+  let k = 0;
+  let total = NaN;
+  let lastRaw = NaN;
+  for (const r of sorted) {
+    const base = Number.isNaN(total) ? r.firstV : total + (r.firstV >= lastRaw ? r.firstV - lastRaw : r.firstV);
+    const lastT = k > 0 ? a.t[k - 1] : -Infinity;
+    let took = false;
+    for (let i = 0; i < r.t.length; i++) {
+      if (r.t[i] <= lastT) continue;
+      a.t[k] = r.t[i];
+      a.count[k] = r.count[i];
+      a.sum[k] = r.sum[i];
+      a.min[k] = r.min[i];
+      a.max[k] = r.max[i];
+      a.counter[k] = base + (r.counter[i] - r.firstV);
+      if (withSketches) sketches.push(r.sketches![i]);
+      k++;
+      took = true;
+    }
+    if (!took) continue;
+    total = a.counter[k - 1];
+    lastRaw = r.lastV;
+  }
+  const first = sorted[0];
+  return trim({ ...a, firstT: first.firstT, firstV: first.firstV, lastV: lastRaw, sketches: withSketches ? sketches : undefined }, k);
+}
+
 function xor(t: Float64Array, v: Float64Array, from: number, to: number): Uint8Array {
   const e = new XOREncoder(16 + 4 * (to - from));
   for (let i = from; i < to; i++) e.append(t[i], v[i]);
