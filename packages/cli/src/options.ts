@@ -401,6 +401,24 @@ const TABLE = [
     help: 'How long 1-day rollup blocks are kept (0 = forever).',
   },
   {
+    flag: 'compactor.downsample.5m-after',
+    type: 'duration',
+    default: '40h',
+    help: 'A raw block gets a 5-minute rollup once its range spans this (Thanos), or once it has the largest block range and its newest sample is this old.',
+  },
+  {
+    flag: 'compactor.downsample.1h-after',
+    type: 'duration',
+    default: '10d',
+    help: 'A 5-minute rollup gets a 1-hour rollup once its range spans this, or once it has the largest block range and its newest sample is this old.',
+  },
+  {
+    flag: 'compactor.downsample.1d-after',
+    type: 'duration',
+    default: '60d',
+    help: 'A 1-hour rollup gets a 1-day rollup once its range spans this, or once it has the largest block range and its newest sample is this old.',
+  },
+  {
     flag: 'compactor.members',
     type: 'string',
     default: '',
