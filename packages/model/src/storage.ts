@@ -67,8 +67,13 @@ export interface Series {
 export interface RollupSamples {
   /** Raw samples each sample stands for (1 for raw samples joined to rollup windows). */
   readonly counts: Float64Array;
-  /** The q-quantile of the raw values behind samples [from, to), merged from their sketches. */
-  quantile?(from: number, to: number, q: number): number;
+  /** Per sample, its window's encoded quantile sketch; undefined for a raw sample (it stands for itself). */
+  readonly sketches?: readonly (Uint8Array | undefined)[];
+  /**
+   * The q-quantile of the raw values behind samples [from, to) of a series, merged from their
+   * sketches (a pure function of its arguments, so merged series can share it).
+   */
+  readonly quantile?: (rollup: RollupSamples, values: Float64Array, from: number, to: number, q: number) => number;
 }
 
 export interface Querier {

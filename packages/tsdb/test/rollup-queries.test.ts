@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Labels } from '@strata/model';
+import { Labels, MergeQuerier } from '@strata/model';
 import { Engine, type RangeSeries } from '@strata/promql';
 import { XOREncoder } from '../src/chunkenc/xor.js';
 import { writeBlock, type BlockSeries } from '../src/block/writer.js';
@@ -213,4 +213,22 @@ test('downsampling is idempotent: the same input gives the same index and chunks
   expect(again.thanos!.downsample.resolution).toBe(RES_5M);
   expect(r1h[0].meta.thanos!.downsample.resolution).toBe(RES_1H);
   expect(r1h[0].meta.compaction.sources).toEqual(raw[0].meta.compaction.sources);
+});
+
+test('rollup counts and sketches survive a merge with another store (the head, a store gateway in the same process)', async () => {
+  // The first 48h from a store holding its 5m rollup, the next 48h from a store holding raw data.
+  const merged = new MergeQuerier([new BlockSetQuerier([r5m[0]]), new BlockSetQuerier([raw[1]])]);
+  for (const q of [
+    'count_over_time(latency_seconds[1h])',
+    'avg_over_time(latency_seconds[1h])',
+    'quantile_over_time(0.9, latency_seconds[1h])',
+  ]) {
+    const out = await engine.rangeQuery(merged, q, START + H, END, H, { maxResolution: RES_5M });
+    if (out.result.resultType !== 'matrix') throw new Error('expected a matrix');
+    compare(
+      out.result.matrix,
+      await run(raw, q, 0),
+      (g, w) => Math.abs(g - w) <= (q.startsWith('quantile') ? RELATIVE_ACCURACY : 1e-9) * Math.abs(w),
+    );
+  }
 });

@@ -466,7 +466,7 @@ function rollupWindow(f: string, r: RollupSamples): Window | undefined {
     case 'avg_over_time':
       return (ts, vs, from, to) => kahanSum(vs, from, to) / kahanSum(r.counts, from, to);
     case 'quantile_over_time':
-      return r.quantile ? (ts, vs, from, to, t, range, args) => r.quantile!(from, to, args[0]) : undefined;
+      return r.quantile ? (ts, vs, from, to, t, range, args) => r.quantile!(r, vs, from, to, args[0]) : undefined;
   }
   return undefined;
 }

@@ -136,7 +136,8 @@ function windowSeries(labels: Labels, parts: Part[], mode: Exclude<AggrMode, 'co
   if (mode !== 'count' && mode !== 'avg_over_time' && mode !== 'quantile') return { labels, timestamps, values };
   const rollup: RollupSamples = {
     counts: counts.subarray(0, k),
-    quantile: sketches ? (from, to, q) => sketchQuantile(sketches, values, counts, from, to, q) : undefined,
+    sketches: sketches?.slice(0, k),
+    quantile: sketches ? sketchQuantile : undefined,
   };
   return { labels, timestamps, values, rollup };
 }
@@ -146,19 +147,12 @@ function windowSeries(labels: Labels, parts: Part[], mode: Exclude<AggrMode, 'co
  * added as themselves. A window of a block without sketches (made by Thanos) adds its average
  * `count` times: then the bound of the docs does not hold.
  */
-function sketchQuantile(
-  sketches: (Uint8Array | undefined)[],
-  values: Float64Array,
-  counts: Float64Array,
-  from: number,
-  to: number,
-  q: number,
-): number {
+export function sketchQuantile(r: RollupSamples, values: Float64Array, from: number, to: number, q: number): number {
   const acc = new DDSketch();
   for (let i = from; i < to; i++) {
-    const s = sketches[i];
+    const s = r.sketches?.[i];
     if (s) acc.merge(DDSketch.decode(s));
-    else acc.add(values[i], counts[i]);
+    else acc.add(values[i], r.counts[i]);
   }
   return acc.quantile(q);
 }
