@@ -9,6 +9,7 @@
  *   --ack-latency: remote-write ack latency while heavy queries run (--series, --query-hours, --seconds)
  *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
  *   --xor: ns per sample of the XOR chunk decoders
+ *   --sketches: accuracy and bytes of the rollups' quantile sketches, DDSketch against t-digest
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
  *   --compactor-merge: vertical compaction of 3 replicas of a block (--merge-series 25000,100000)
  *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
@@ -34,6 +35,7 @@ import { runXorBench } from './xor.js';
 import { runCompactorMergeBench } from './compactor-merge.js';
 import { runLabelsBench } from './labels.js';
 import { runRulerBench } from './ruler.js';
+import { runSketchBench } from './sketches.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -74,6 +76,10 @@ async function main(): Promise<void> {
         only,
       })) + '\n',
     );
+    return;
+  }
+  if (process.argv.includes('--sketches')) {
+    process.stdout.write(runSketchBench(arg('series', 50)) + '\n');
     return;
   }
   if (process.argv.includes('--xor')) {

@@ -1,6 +1,6 @@
 export { Router, type Handler } from './router.js';
 export { failure, sendResult, success, type ApiResult } from './respond.js';
-export { parseDurationParam, parsePromDuration, parseTime, readParams } from './params.js';
+export { parseDurationParam, parsePromDuration, parseResolution, parseTime, readParams } from './params.js';
 export { tenantOf, type TenancyConfig } from './tenant.js';
 export { HttpServer, splitHostPort } from './server.js';
 export { labelNamesHandler, labelValuesHandler, seriesHandler } from './series-api.js';

@@ -1,4 +1,4 @@
-import { parseDurationParam, parsePromDuration, parseTime } from './params.js';
+import { parseDurationParam, parsePromDuration, parseResolution, parseTime } from './params.js';
 
 describe('API parameters', () => {
   test.each([
@@ -24,5 +24,19 @@ describe('API parameters', () => {
   test('durations must be in descending unit order, as Prometheus requires', () => {
     expect(parsePromDuration('30m1h')).toBeUndefined();
     expect(() => parseDurationParam('abc', 'step')).toThrow(/invalid parameter "step"/);
+  });
+
+  test.each([
+    ['auto', 'auto'],
+    ['0s', 0],
+    ['0', 0],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['1d', 86_400_000],
+  ])("max_source_resolution %s (Thanos' values)", (s, want) => expect(parseResolution(s)).toBe(want));
+
+  test('a max_source_resolution that is no duration is a bad_data error naming the parameter', () => {
+    expect(() => parseResolution('coarse')).toThrow(/invalid parameter "max_source_resolution"/);
+    expect(() => parseResolution('-5m')).toThrow(/invalid parameter "max_source_resolution"/);
   });
 });

@@ -51,6 +51,14 @@ export function parseDurationParam(s: string, param: string): number {
   return ms;
 }
 
+/** Thanos' max_source_resolution: `auto` (step / 5) or a duration in ms (0s: raw data only). */
+export function parseResolution(s: string, param = 'max_source_resolution'): number | 'auto' {
+  if (s === 'auto') return 'auto';
+  const ms = parseDurationParam(s, param);
+  if (ms < 0) throw new StrataError('bad-query', `invalid parameter "${param}": negative resolution ${s}`);
+  return ms;
+}
+
 const UNIT_MS: Record<string, number> = { y: 365 * 86400000, w: 7 * 86400000, d: 86400000, h: 3600000, m: 60000, s: 1000, ms: 1 };
 const DURATION_RE = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 

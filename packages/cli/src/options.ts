@@ -498,6 +498,24 @@ const TABLE = [
     help: 'How long 1-day rollup blocks are kept (0 = forever).',
   },
   {
+    flag: 'compactor.downsample.5m-after',
+    type: 'duration',
+    default: '40h',
+    help: 'A raw block gets a 5-minute rollup once its range spans this (Thanos), or once it has the largest block range and its newest sample is this old.',
+  },
+  {
+    flag: 'compactor.downsample.1h-after',
+    type: 'duration',
+    default: '10d',
+    help: 'A 5-minute rollup gets a 1-hour rollup once its range spans this, or once it has the largest block range and its newest sample is this old.',
+  },
+  {
+    flag: 'compactor.downsample.1d-after',
+    type: 'duration',
+    default: '60d',
+    help: 'A 1-hour rollup gets a 1-day rollup once its range spans this, or once it has the largest block range and its newest sample is this old.',
+  },
+  {
     flag: 'compactor.members',
     type: 'string',
     default: '',
@@ -647,6 +665,12 @@ const TABLE = [
   },
   { flag: 'ruler.name', type: 'string', default: '', help: 'This ruler among --ruler.members (default: the host name).' },
   { flag: 'ruler.poll-interval', type: 'duration', default: '10s', help: 'How often the rule files are checked for changes.' },
+  {
+    flag: 'query.default-resolution',
+    type: 'string',
+    default: 'auto',
+    help: "Thanos' max_source_resolution when a query gives none: the coarsest rollup that may answer (0s = raw data only, 5m, 1h, 1d), or auto = the range query's step / 5 (instant queries read raw data).",
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export const OPTIONS: readonly OptionSpec[] = TABLE;

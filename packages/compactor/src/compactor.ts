@@ -33,7 +33,7 @@ import {
 import { BUCKET_INDEX_FILE, buildBucketIndex, encodeBucketIndex } from './bucket-index.js';
 import { DELETION_MARK_FILE, deletionMark, NO_COMPACT_MARK_FILE, noCompactMark } from './marks.js';
 import { CompactorMetrics } from './metrics.js';
-import { byMinTime, groupBlocks, planGroup, superseded, type Group, type Plan } from './planner.js';
+import { byMinTime, groupBlocks, planGroup, resolutionOf, superseded, type Group, type Plan } from './planner.js';
 import { pastRetention, type RetentionPolicy } from './retention.js';
 
 /** What a merge of source blocks reports. */
@@ -61,6 +61,8 @@ export interface GroupPass {
   group: Group;
   /** The group's blocks that may be read and rewritten (no marks), oldest first. */
   usable(): BlockMeta[];
+  /** Every block of the tenant without a deletion mark, of every group (a step looks for its outputs). */
+  tenantBlocks(): BlockMeta[];
   /** A scratch folder, emptied before and after the pass. */
   workDir: string;
   /** Downloads a block of the tenant into `dir/<ulid>`. */
@@ -229,6 +231,7 @@ export class Compactor {
       tenant,
       group,
       usable,
+      tenantBlocks: () => [...state.metas.values()].filter((b) => !state.deletionMarks.has(b.ulid)),
       workDir,
       download: async (ulid, dir) => void (await downloadBlock(this.opts.bucket, tenant, ulid, dir)),
       upload: (dir) => this.uploadNew(state, group, dir),
@@ -304,8 +307,11 @@ export class Compactor {
     const meta = parseMeta(await fsp.readFile(path.join(blockDir, META_FILE), 'utf8'), blockDir);
     this.metrics.bytesWritten.inc(await uploadBlock(this.opts.bucket, state.tenant, blockDir, meta.ulid));
     state.metas.set(meta.ulid, meta);
-    group.blocks.push(meta);
-    group.blocks.sort(byMinTime);
+    // A rollup belongs to the group of its resolution, met at the next pass.
+    if (resolutionOf(meta) === group.resolution) {
+      group.blocks.push(meta);
+      group.blocks.sort(byMinTime);
+    }
     return meta;
   }
 

@@ -6,3 +6,10 @@ export { Compactor, type CompactorOptions, type GroupPass, type GroupStep, type 
 export { BUCKET_INDEX_FILE, decodeBucketIndex, type BucketIndex } from './bucket-index.js';
 export { corruptBlockOf, mergeBlocks } from './merge.js';
 export { formatInspect, inspectBucket, markBlock, verifyBucket, type InspectRow, type Problem } from './bucket-tools.js';
+export {
+  DEFAULT_DOWNSAMPLE_AFTER,
+  downsampleStep,
+  dueForDownsampling,
+  type DownsampleAfter,
+  type DownsampleStepOptions,
+} from './downsample.js';

@@ -6,8 +6,27 @@
 import { Labels } from './labels.js';
 import type { Matcher } from './matchers.js';
 import { pace, sortPaced } from './pace.js';
-import type { Querier, SelectHints, Series } from './storage.js';
+import type { Querier, RollupSamples, SelectHints, Series } from './storage.js';
 import { compareCodeUnits, mergeSorted } from './sorted-merge.js';
+
+/**
+ * Rollup side data of a merged series (series read from rollups carry counts and sketches per
+ * sample, see RollupSamples): `pick(k)` names the part and index the k-th merged sample came from.
+ * Samples of parts without it stand for one raw sample each.
+ */
+function mergedRollup(parts: readonly Series[], n: number, pick: (k: number) => [part: number, index: number]): RollupSamples | undefined {
+  const first = parts.find((p) => p.rollup);
+  if (!first) return undefined;
+  const counts = new Float64Array(n);
+  const sketches: (Uint8Array | undefined)[] = new Array(n);
+  for (let k = 0; k < n; k++) {
+    const [p, i] = pick(k);
+    const r = parts[p].rollup;
+    counts[k] = r ? r.counts[i] : 1;
+    sketches[k] = r?.sketches?.[i];
+  }
+  return { counts, sketches, quantile: parts.find((p) => p.rollup?.quantile)?.rollup?.quantile };
+}
 
 export function mergeSamples(a: Series, b: Series): Series {
   const n = a.timestamps.length + b.timestamps.length;
@@ -17,6 +36,8 @@ export function mergeSamples(a: Series, b: Series): Series {
   const av = new Uint32Array(a.values.buffer, a.values.byteOffset, a.values.length * 2);
   const bv = new Uint32Array(b.values.buffer, b.values.byteOffset, b.values.length * 2);
   const ov = new Uint32Array(vs.buffer);
+  // Where each merged sample came from, only when rollup side data must follow the samples.
+  const from = a.rollup || b.rollup ? new Int32Array(n) : undefined;
   let i = 0;
   let j = 0;
   let k = 0;
@@ -27,16 +48,19 @@ export function mergeSamples(a: Series, b: Series): Series {
       ts[k] = a.timestamps[i];
       ov[2 * k] = av[2 * i];
       ov[2 * k + 1] = av[2 * i + 1];
+      if (from) from[k] = i;
       i++;
     } else {
       ts[k] = b.timestamps[j];
       ov[2 * k] = bv[2 * j];
       ov[2 * k + 1] = bv[2 * j + 1];
+      if (from) from[k] = -1 - j;
       j++;
     }
     k++;
   }
-  return { labels: a.labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) };
+  const rollup = from && mergedRollup([a, b], k, (x) => (from[x] >= 0 ? [0, from[x]] : [1, -1 - from[x]]));
+  return { labels: a.labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k), ...(rollup ? { rollup } : {}) };
 }
 
 /**
@@ -68,13 +92,20 @@ export function mergeParts(parts: Series[]): Series {
   const ts = new Float64Array(n);
   const vs = new Float64Array(n);
   let o = 0;
+  const starts: number[] = [];
   for (const p of sorted) {
+    starts.push(o);
     ts.set(p.timestamps, o);
     // set() between arrays of one type copies bytes, so NaN payloads (staleness markers) survive.
     vs.set(p.values, o);
     o += p.timestamps.length;
   }
-  return { labels: sorted[0].labels, timestamps: ts, values: vs };
+  let part = 0;
+  const rollup = mergedRollup(sorted, n, (k) => {
+    while (part + 1 < starts.length && k >= starts[part + 1]) part++;
+    return [part, k - starts[part]];
+  });
+  return { labels: sorted[0].labels, timestamps: ts, values: vs, ...(rollup ? { rollup } : {}) };
 }
 
 export class MergeQuerier implements Querier {

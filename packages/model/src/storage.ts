@@ -34,6 +34,11 @@ export interface SelectHints {
    * annotations), such as a store left out of a partial response.
    */
   warn?: (message: string) => void;
+  /**
+   * Thanos' max_source_resolution in ms: stores may answer from rollups (downsampled blocks)
+   * whose window is at most this, coarsest first. 0/undefined: raw data only.
+   */
+  maxResolution?: number;
 }
 
 export interface QueryBudget {
@@ -51,6 +56,24 @@ export interface Series {
   readonly labels: Labels;
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
+  /** Set when samples stand for rollup windows and the function asked for needs more than their values. */
+  readonly rollup?: RollupSamples;
+}
+
+/**
+ * What a series read from rollups carries beside its values (docs/format/downsampling.md):
+ * the engine's count_over_time, avg_over_time and quantile_over_time read it.
+ */
+export interface RollupSamples {
+  /** Raw samples each sample stands for (1 for raw samples joined to rollup windows). */
+  readonly counts: Float64Array;
+  /** Per sample, its window's encoded quantile sketch; undefined for a raw sample (it stands for itself). */
+  readonly sketches?: readonly (Uint8Array | undefined)[];
+  /**
+   * The q-quantile of the raw values behind samples [from, to) of a series, merged from their
+   * sketches (a pure function of its arguments, so merged series can share it).
+   */
+  readonly quantile?: (rollup: RollupSamples, values: Float64Array, from: number, to: number, q: number) => number;
 }
 
 export interface Querier {

@@ -3,7 +3,7 @@
  * JSON (values as strings, "NaN", "+Inf"), warnings and infos, errors with errorType.
  */
 import { StrataError, type Labels, type Querier } from '@strata/model';
-import { parseDurationParam, parseTime, success, type ApiResult } from '@strata/api';
+import { parseDurationParam, parseResolution, parseTime, success, type ApiResult } from '@strata/api';
 import {
   astToJson,
   Engine,
@@ -40,6 +40,12 @@ export function parseQueryHandler(params: URLSearchParams): ApiResult {
   return success(astToJson(parseQuery(params)));
 }
 
+/** Thanos' max_source_resolution parameter; unset: the engine's default (--query.default-resolution). */
+function maxResolution(params: URLSearchParams): number | 'auto' | undefined {
+  const r = params.get('max_source_resolution');
+  return r === null || r === '' ? undefined : parseResolution(r);
+}
+
 function timeout(params: URLSearchParams, engine: Engine): number {
   const t = params.get('timeout');
   if (!t) return engine.opts.timeoutMs;
@@ -55,7 +61,7 @@ export async function instantQueryHandler(
 ): Promise<ApiResult> {
   const expr = parseQuery(params);
   const t = params.has('time') ? parseTime(params.get('time')!, 'time') : now;
-  const out = await engine.instantQuery(q, expr, t, { signal, timeoutMs: timeout(params, engine) });
+  const out = await engine.instantQuery(q, expr, t, { signal, timeoutMs: timeout(params, engine), maxResolution: maxResolution(params) });
   return respond(out, limitOf(params));
 }
 
@@ -79,7 +85,11 @@ export async function rangeQueryHandler(params: URLSearchParams, q: Querier, eng
       'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
     );
   }
-  const out = await engine.rangeQuery(q, expr, start, end, step, { signal, timeoutMs: timeout(params, engine) });
+  const out = await engine.rangeQuery(q, expr, start, end, step, {
+    signal,
+    timeoutMs: timeout(params, engine),
+    maxResolution: maxResolution(params),
+  });
   return respond(out, limitOf(params));
 }
 

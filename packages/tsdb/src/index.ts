@@ -30,7 +30,10 @@ export {
   INDEX_HEADER_FILE,
   type HeaderRange,
 } from './block/index-header.js';
-export { BlockSetQuerier } from './block/block-set.js';
+export { BlockSetQuerier, planBlocks, type PlannedBlock } from './block/block-set.js';
+export { downsampleBlock, downsampleBlocks, type DownsampleOptions } from './downsample/downsample-block.js';
+export { DDSketch, RELATIVE_ACCURACY } from './downsample/ddsketch.js';
+export { RES_1D, RES_1H, RES_5M, RESOLUTIONS } from './downsample/rollup.js';
 export { SegmentCache } from './block/segment-cache.js';
 export { Shipper, SHIPPER_STATE_FILE } from './shipper.js';
 export { Shipping } from './shipping.js';

@@ -2,7 +2,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { setPaceSlice, StrataError } from '@strata/model';
-import { HttpClient, HttpServer, loadHttpClientConfig, mountStatusRoutes, Router, WebConfigWatcher } from '@strata/api';
+import { HttpClient, HttpServer, loadHttpClientConfig, mountStatusRoutes, parseResolution, Router, WebConfigWatcher } from '@strata/api';
 import { Engine } from '@strata/promql';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -56,6 +56,7 @@ export function engineFrom(cfg: Config): Engine {
     lookbackDeltaMs: cfg.num('query.lookback-delta'),
     maxSamples: cfg.num('query.max-samples'),
     timeoutMs: cfg.num('query.timeout'),
+    defaultResolution: parseResolution(cfg.str('query.default-resolution'), 'query.default-resolution'),
   });
 }
 

@@ -7,6 +7,11 @@ export interface EngineOptions {
   timeoutMs: number;
   /** Resolution of subqueries without a step (`[1h:]`). */
   defaultEvalIntervalMs: number;
+  /**
+   * Thanos' max_source_resolution when a query does not give one: a window in ms, or 'auto' for
+   * step/5 (raw data for instant queries).
+   */
+  defaultResolution: number | 'auto';
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -14,6 +19,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxSamples: 50_000_000,
   timeoutMs: 120_000,
   defaultEvalIntervalMs: 60_000,
+  defaultResolution: 'auto',
 };
 
 export class EvalContext {
@@ -36,6 +42,8 @@ export class EvalContext {
     timeoutMs = opts.timeoutMs,
     /** The query's step (0 for instant queries), for step(). */
     readonly queryStep = 0,
+    /** Rollups up to this window (ms) may answer selects (SelectHints.maxResolution). */
+    readonly maxResolution = 0,
   ) {
     this.deadline = performance.now() + timeoutMs;
     this.timeoutMs = timeoutMs;

@@ -36,6 +36,8 @@ export interface QueryOptions {
   timeoutMs?: number;
   /** The query text when an Expr is passed, for positions in annotations. */
   text?: string;
+  /** max_source_resolution in ms, or 'auto' (step/5); unset: the engine's defaultResolution. */
+  maxResolution?: number | 'auto';
 }
 
 export class Engine {
@@ -90,7 +92,9 @@ export class Engine {
       const n = instant ? 1 : Math.floor((end - start) / step) + 1;
       const steps = new Float64Array(n);
       for (let i = 0; i < n; i++) steps[i] = start + i * step;
-      const ctx = new EvalContext(q, this.opts, start, end, ac.signal, timeoutMs, instant ? 0 : step);
+      const res = o.maxResolution ?? this.opts.defaultResolution;
+      const maxResolution = res === 'auto' ? (instant ? 0 : Math.floor(step / 5)) : res;
+      const ctx = new EvalContext(q, this.opts, start, end, ac.signal, timeoutMs, instant ? 0 : step, maxResolution);
       ctx.query = o.text ?? '';
       const ev = new Evaluator(ctx, steps);
       const v = await ev.eval(expr);

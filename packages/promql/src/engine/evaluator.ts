@@ -101,7 +101,12 @@ export class Evaluator {
     const times = this.modifiedTimes(e);
     const lookback = this.ctx.opts.lookbackDeltaMs;
     const { min, max } = bounds(times);
-    const fetched = await this.ctx.querier.select(e.matchers, { start: min - lookback + 1, end: max, signal: this.ctx.signal });
+    const fetched = await this.ctx.querier.select(e.matchers, {
+      start: min - lookback + 1,
+      end: max,
+      signal: this.ctx.signal,
+      maxResolution: this.ctx.maxResolution,
+    });
     const out: StepSeries[] = [];
     for (const s of fetched) {
       // Per series, give the event loop its turn once a slice is used (ingest acks wait on it).
@@ -133,7 +138,8 @@ export class Evaluator {
     return { type: 'vector', series: out };
   }
 
-  private async matrixSelector(e: MatrixSelector): Promise<MatrixValue> {
+  /** `func`: the function the range vector is the argument of (SelectHints.func: rollups answer with its aggregate). */
+  async matrixSelector(e: MatrixSelector, func?: string): Promise<MatrixValue> {
     const vs = e.vectorSelector;
     const times = this.modifiedTimes(vs);
     const { min, max } = bounds(times);
@@ -141,7 +147,9 @@ export class Evaluator {
       start: min - e.range + 1,
       end: max,
       range: e.range,
+      func,
       signal: this.ctx.signal,
+      maxResolution: this.ctx.maxResolution,
     });
     const series: MatrixSeries[] = [];
     for (const s of fetched) {
@@ -153,7 +161,7 @@ export class Evaluator {
       if (n === s.timestamps.length) {
         // No marker to drop (the usual case): the fetched arrays are the range vector as they are.
         this.ctx.addSamples(n);
-        series.push({ labels: s.labels, timestamps: s.timestamps, values: s.values, dropName: false });
+        series.push({ labels: s.labels, timestamps: s.timestamps, values: s.values, dropName: false, rollup: s.rollup });
         continue;
       }
       const ts = new Float64Array(n);

@@ -1,5 +1,15 @@
 /** PromQL functions. Range functions cut each series' samples into (t - range, t] per step. */
-import { Labels, LabelsBuilder, METRIC_NAME, StrataError, compileRegex, pace, type CompiledRegex, type RegexGroups } from '@strata/model';
+import {
+  Labels,
+  LabelsBuilder,
+  METRIC_NAME,
+  StrataError,
+  compileRegex,
+  pace,
+  type CompiledRegex,
+  type RegexGroups,
+  type RollupSamples,
+} from '@strata/model';
 import type { Call, Expr, VectorSelector } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.js';
@@ -400,7 +410,9 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
   const matrixArg = e.args.findIndex((a) => unwrapType(a));
   const scalarArgs: Float64Array[] = [];
   for (let k = 0; k < e.args.length; k++) if (k !== matrixArg) scalarArgs.push(await ev.evalScalar(e.args[k]));
-  const m: MatrixValue = await ev.evalMatrix(e.args[matrixArg]);
+  const marg = e.args[matrixArg];
+  // A range vector straight from a selector tells the store its function: rollups answer with its aggregate.
+  const m: MatrixValue = marg.kind === 'MatrixSelector' ? await ev.matrixSelector(marg, f) : await ev.evalMatrix(marg);
   if (f === 'quantile_over_time') {
     for (const q of scalarArgs[0]) {
       if (!(q >= 0 && q <= 1)) {
@@ -416,6 +428,7 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
     if (y) await y;
     if (COUNTER_FUNCS.has(f)) counterInfo(ev, s.labels, e.args[matrixArg]);
     const r = newStepSeries(s.labels, ev.n, s.dropName || !KEEPS_NAME.has(f));
+    const sfn = (s.rollup && rollupWindow(f, s.rollup)) || fn;
     let any = false;
     // Window [from, to) slides forward with the steps; a step back in time (never produced by
     // the evaluator, but cheap to honour) restarts the cursors.
@@ -431,7 +444,7 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
       to = advance(s.timestamps, Math.max(to, from), t);
       if (to === from) continue;
       for (let k = 0; k < scalarArgs.length; k++) args[k] = scalarArgs[k][i];
-      const v = fn(s.timestamps, s.values, from, to, t, m.range, args, ev.steps[i]);
+      const v = sfn(s.timestamps, s.values, from, to, t, m.range, args, ev.steps[i]);
       if (v === undefined) continue;
       r.values[i] = v;
       r.present[i] = 1;
@@ -440,6 +453,22 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
     if (any) out.push(r);
   }
   return { type: 'vector', series: out };
+}
+
+/**
+ * The functions that over rollup windows need more than one value per window: each window's
+ * count of raw samples, and sketches for quantiles (docs/format/downsampling.md).
+ */
+function rollupWindow(f: string, r: RollupSamples): Window | undefined {
+  switch (f) {
+    case 'count_over_time':
+      return (ts, vs, from, to) => kahanSum(r.counts, from, to);
+    case 'avg_over_time':
+      return (ts, vs, from, to) => kahanSum(vs, from, to) / kahanSum(r.counts, from, to);
+    case 'quantile_over_time':
+      return r.quantile ? (ts, vs, from, to, t, range, args) => r.quantile!(r, vs, from, to, args[0]) : undefined;
+  }
+  return undefined;
 }
 
 function unwrapType(a: Expr): boolean {

@@ -3,7 +3,7 @@
  * (an instant query is a range query of one step): a vector is a list of series, each with one
  * slot per step in typed arrays and a presence mask (NaN is a value, so absence needs its own bit).
  */
-import { METRIC_NAME, type Labels } from '@strata/model';
+import { METRIC_NAME, type Labels, type RollupSamples } from '@strata/model';
 
 export interface StepSeries {
   labels: Labels;
@@ -35,6 +35,8 @@ export interface MatrixSeries {
   timestamps: Float64Array;
   values: Float64Array;
   dropName: boolean;
+  /** From rollups: what count/avg/quantile_over_time read beside the values. */
+  rollup?: RollupSamples;
 }
 
 export interface MatrixValue {

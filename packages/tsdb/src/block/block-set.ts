@@ -8,6 +8,47 @@
  */
 import { Labels, MergeQuerier, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
 import { decodeSeriesChunks, type BlockReader } from './reader.js';
+import { joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
+
+/** A block and the part [from, to) of the time line it answers for in a query. */
+export interface PlannedBlock {
+  block: BlockReader;
+  from: number;
+  to: number;
+}
+
+/**
+ * Which blocks answer [start, end) when rollups up to `maxResolution` may: Thanos' rule, the
+ * coarsest resolution allowed wherever it has a block, the gaps it leaves filled from the next finer
+ * one, down to raw data. Each instant is answered by one resolution only (no range is counted
+ * twice); blocks of one resolution that overlap each other (replicas) all answer their range.
+ */
+export function planBlocks(blocks: readonly BlockReader[], start: number, end: number, maxResolution: number): PlannedBlock[] {
+  const levels = [...new Set(blocks.map((b) => b.resolution))].filter((r) => r <= maxResolution).sort((a, b) => b - a);
+  const out: PlannedBlock[] = [];
+  const cover = (from: number, to: number, level: number): void => {
+    if (from >= to || level >= levels.length) return;
+    const here = blocks
+      .filter((b) => b.resolution === levels[level] && b.meta.maxTime > from && b.meta.minTime < to)
+      .sort((a, b) => a.meta.minTime - b.meta.minTime);
+    let cursor = from;
+    let lastEnd = from;
+    for (const b of here) {
+      const lo = Math.max(from, b.meta.minTime);
+      const hi = Math.min(to, b.meta.maxTime);
+      if (lo > cursor) cover(cursor, lo, level + 1);
+      // An overlapping block of the same resolution answers only what the earlier ones left,
+      // except at the raw level where replicas are merged sample by sample.
+      const own = levels[level] === 0 ? lo : Math.max(lo, lastEnd);
+      if (hi > own) out.push({ block: b, from: own, to: hi });
+      cursor = Math.max(cursor, hi);
+      lastEnd = Math.max(lastEnd, hi);
+    }
+    cover(cursor, to, level + 1);
+  };
+  cover(start, end, 0);
+  return out.sort((a, b) => a.from - b.from || a.block.meta.minTime - b.block.meta.minTime);
+}
 
 export class BlockSetQuerier implements Querier {
   private readonly blocks: BlockReader[];
@@ -27,7 +68,11 @@ export class BlockSetQuerier implements Querier {
   }
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
-    const blocks = this.inRange(hints);
+    const all = this.inRange(hints);
+    const plan = planBlocks(all, hints.start, hints.end + 1, hints.maxResolution ?? 0);
+    if (plan.some((p) => p.block.resolution > 0)) return this.selectMixed(plan, matchers, hints);
+    // Raw data only: exactly as before rollups existed.
+    const blocks = all.filter((b) => b.resolution === 0);
     if (blocks.length === 0) return [];
     if (blocks.length === 1) return blocks[0].select(matchers, hints);
     if (!this.disjoint(blocks)) return new MergeQuerier(blocks).select(matchers, hints);
@@ -51,6 +96,36 @@ export class BlockSetQuerier implements Querier {
     return hints.limit ? out.slice(0, hints.limit) : out;
   }
 
+  /**
+   * A select answered (partly) from rollups: every planned block's parts of each series, raw
+   * replicas answering the same range merged by timestamp, joined in time order for the function
+   * asked for (rollup-query.ts).
+   */
+  private async selectMixed(plan: PlannedBlock[], matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+    const perBlock = await Promise.all(plan.map((p) => p.block.selectParts(matchers, { ...hints, limit: undefined }, p.from, p.to - 1)));
+    const byKey = new Map<string, { labels: Labels; parts: Map<number, Part> }>();
+    perBlock.forEach((list, i) => {
+      for (const { labels, part } of list) {
+        const k = labels.key();
+        let have = byKey.get(k);
+        if (!have) byKey.set(k, (have = { labels, parts: new Map() }));
+        // Raw replicas of one range become one part; a rollup block is one part by itself.
+        const key = part.kind === 'raw' ? -1 - plan[i].from : i;
+        const prev = have.parts.get(key);
+        have.parts.set(key, part.kind === 'raw' && prev?.kind === 'raw' ? mergeRaw(prev, part) : part);
+      }
+    });
+    hints.signal?.throwIfAborted();
+    const mode = modeFor(hints.func);
+    const out: Series[] = [];
+    for (const { labels, parts } of byKey.values()) {
+      const s = joinParts(labels, [...parts.values()], mode);
+      if (s) out.push(s);
+    }
+    out.sort((a, b) => Labels.compare(a.labels, b.labels));
+    return hints.limit ? out.slice(0, hints.limit) : out;
+  }
+
   series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
     return new MergeQuerier(this.inRange(hints)).series(matchers, hints);
   }
@@ -62,4 +137,25 @@ export class BlockSetQuerier implements Querier {
   labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
     return new MergeQuerier(this.inRange(hints)).labelValues(name, matchers, hints);
   }
+}
+
+/** Two raw parts merged by timestamp; on equal timestamps the first one's sample is kept. */
+function mergeRaw(a: Part & { kind: 'raw' }, b: Part & { kind: 'raw' }): Part {
+  const n = a.t.length + b.t.length;
+  const t = new Float64Array(n);
+  const v = new Float64Array(n);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.t.length || j < b.t.length) {
+    if (j >= b.t.length || (i < a.t.length && a.t[i] <= b.t[j])) {
+      if (j < b.t.length && b.t[j] === a.t[i]) j++;
+      t[k] = a.t[i];
+      v[k++] = a.v[i++];
+    } else {
+      t[k] = b.t[j];
+      v[k++] = b.v[j++];
+    }
+  }
+  return { kind: 'raw', t: t.subarray(0, k), v: v.subarray(0, k) };
 }

@@ -21,8 +21,12 @@ import { ulid as newUlid } from './ulid.js';
 export interface BlockChunk {
   minT: number;
   maxT: number;
-  /** XOR chunk bytes (without the encoding byte), exactly as in the head. */
+  /** XOR chunk bytes (without the encoding byte), exactly as in the head (or a chunk of `encoding`). */
   data: Uint8Array;
+  /** The chunk's encoding byte; XOR when unset. Rollups write Thanos' aggregate chunks (0xff). */
+  encoding?: number;
+  /** Samples it holds, for meta.json's stats; read from the XOR header when unset. */
+  samples?: number;
 }
 
 export interface BlockWriterOptions {
@@ -86,8 +90,8 @@ export class BlockWriter {
     const refs = this.refs;
     refs.length = 0;
     for (const c of chunks) {
-      refs.push({ minT: c.minT, maxT: c.maxT, ref: await this.chunks.write(c.data) });
-      this.numSamples += xorNumSamples(c.data);
+      refs.push({ minT: c.minT, maxT: c.maxT, ref: await this.chunks.write(c.data, c.encoding) });
+      this.numSamples += c.samples ?? xorNumSamples(c.data);
     }
     this.numChunks += chunks.length;
     await this.index.addSeries(labels, refs);

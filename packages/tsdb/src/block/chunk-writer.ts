@@ -32,15 +32,15 @@ export class ChunkSegmentWriter {
     this.offset = 8;
   }
 
-  /** Appends an XOR chunk (bytes without the encoding byte); returns its reference (segment sequence << 32 | offset). */
-  async write(data: Uint8Array): Promise<number> {
+  /** Appends a chunk (bytes without the encoding byte; XOR unless `encoding` says otherwise); returns its reference (segment sequence << 32 | offset). */
+  async write(data: Uint8Array, encoding = CHUNK_ENCODING_XOR): Promise<number> {
     const size = 10 + 1 + data.length + 4;
     if (this.fd === null || this.offset + size > MAX_CHUNK_SEGMENT_BYTES) await this.next();
     const ref = this.seq * 2 ** 32 + this.offset;
     const start = this.buf.len;
     this.buf.uvarint(data.length);
     const encAt = this.buf.len;
-    this.buf.byte(CHUNK_ENCODING_XOR);
+    this.buf.byte(encoding);
     this.buf.bytes(data);
     this.buf.be32(crc32c(this.buf.buf.subarray(encAt, this.buf.len)));
     this.offset += this.buf.len - start;

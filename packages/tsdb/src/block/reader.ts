@@ -15,6 +15,9 @@ import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.j
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './meta.js';
 import { CHUNK_ENCODING_XOR } from './format.js';
 import { UnsupportedChunkError } from './corrupt.js';
+import { CHUNK_ENCODING_AGGR } from '../downsample/aggr-chunk.js';
+import { fromChunks } from '../downsample/rollup.js';
+import { joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
 
 /** Chunks closer than this are fetched with one ranged read. */
 export const MERGE_GAP = 4 * 1024;
@@ -78,6 +81,16 @@ export class BlockReader implements Querier {
   ) {}
 
   /** Opens a block; a corrupt or incomplete block is an error naming it, never a crash. */
+  /** Downsampling window in ms (meta.json thanos.downsample.resolution); 0 for raw data. */
+  get resolution(): number {
+    return this.meta.thanos?.downsample?.resolution ?? 0;
+  }
+
+  /** Raw blocks hold XOR chunks, rollups Thanos' aggregate chunks. */
+  private get encoding(): number {
+    return this.resolution > 0 ? CHUNK_ENCODING_AGGR : CHUNK_ENCODING_XOR;
+  }
+
   static async open(sources: BlockSources, name: string): Promise<BlockReader> {
     let meta: BlockMeta;
     try {
@@ -104,9 +117,9 @@ export class BlockReader implements Querier {
     if (buf.length < need) buf = await src.read(off, need);
     if (buf.length < need) throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} runs past the end of its segment`);
     const encAt = d.pos;
-    if (buf[encAt] !== CHUNK_ENCODING_XOR)
+    if (buf[encAt] !== this.encoding)
       throw new UnsupportedChunkError(
-        `block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`,
+        `block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; expected ${this.encoding} in a block of its resolution`,
       );
     const body = buf.subarray(encAt, encAt + 1 + len);
     if (crc32cRange(buf, encAt, encAt + 1 + len) !== buf.readUInt32BE(encAt + 1 + len))
@@ -151,9 +164,9 @@ export class BlockReader implements Querier {
     }
     const encAt = d.pos;
     if (encAt + 1 + len + 4 > buf.length) return undefined;
-    if (buf[encAt] !== CHUNK_ENCODING_XOR)
+    if (buf[encAt] !== this.encoding)
       throw new UnsupportedChunkError(
-        `block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; only XOR float chunks are supported yet`,
+        `block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; expected ${this.encoding} in a block of its resolution`,
       );
     const body = buf.subarray(encAt, encAt + 1 + len);
     if (crc32cRange(buf, encAt, encAt + 1 + len) !== buf.readUInt32BE(encAt + 1 + len))
@@ -198,7 +211,49 @@ export class BlockReader implements Querier {
     return out;
   }
 
+  /**
+   * The selected series' data in [from, to] (within the hints' range), as parts to join with
+   * other blocks' (rollup-query.ts): raw samples without NaNs, or the rollup's windows.
+   */
+  async selectParts(matchers: readonly Matcher[], hints: SelectHints, from: number, to: number): Promise<{ labels: Labels; part: Part }[]> {
+    const lo = Math.max(from, hints.start);
+    const hi = Math.min(to, hints.end);
+    if (lo > hi) return [];
+    const out: { labels: Labels; part: Part }[] = [];
+    for (const s of await this.selectChunks(matchers, { ...hints, start: lo, end: hi })) {
+      if (this.resolution > 0) {
+        const r = fromChunks(s.chunks, lo, hi);
+        if (r) out.push({ labels: s.labels, part: { kind: 'rollup', r, from: lo, clipped: hi < this.meta.maxTime - 1 } });
+        continue;
+      }
+      const raw = decodeSeriesChunks(s.labels, [s.chunks], lo, hi);
+      if (!raw) continue;
+      let n = 0;
+      for (let i = 0; i < raw.values.length; i++) if (!Number.isNaN(raw.values[i])) n++;
+      const t = new Float64Array(n);
+      const v = new Float64Array(n);
+      for (let i = 0, k = 0; i < raw.values.length; i++) {
+        if (Number.isNaN(raw.values[i])) continue;
+        t[k] = raw.timestamps[i];
+        v[k++] = raw.values[i];
+      }
+      if (n > 0) out.push({ labels: s.labels, part: { kind: 'raw', t, v } });
+    }
+    return out;
+  }
+
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+    if (this.resolution > 0) {
+      // A rollup queried on its own: its aggregate for the function asked for (rollup-query.ts).
+      const out: Series[] = [];
+      const mode = modeFor(hints.func);
+      for (const { labels, part } of await this.selectParts(matchers, hints, hints.start, hints.end)) {
+        const s = joinParts(labels, [part], mode);
+        if (s) out.push(s);
+        if (hints.limit && out.length >= hints.limit) break;
+      }
+      return out.sort((a, b) => Labels.compare(a.labels, b.labels));
+    }
     const out: Series[] = [];
     for (const s of await this.selectChunks(matchers, hints)) {
       const series = decodeSeriesChunks(s.labels, [s.chunks], hints.start, hints.end);

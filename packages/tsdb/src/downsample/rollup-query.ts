@@ -1,0 +1,166 @@
+/**
+ * Answers a select from rollups: which aggregate a PromQL function reads (Thanos' rules, with
+ * count/avg/quantile made exact or bounded through Series.rollup), and how the parts of a series
+ * from blocks of different resolutions join into one series. The table of functions is in
+ * docs/format/downsampling.md.
+ */
+import type { Labels, RollupSamples, Series } from '@strata/model';
+import { DDSketch } from './ddsketch.js';
+import type { Rollup } from './rollup.js';
+
+/** What a select over rollups returns per window. */
+export type AggrMode = 'counter' | 'min' | 'max' | 'sum' | 'count' | 'avg_over_time' | 'quantile' | 'avg';
+
+/** The aggregate that answers `func` (SelectHints.func: the function enclosing the selector). */
+export function modeFor(func: string | undefined): AggrMode {
+  switch (func) {
+    case 'rate':
+    case 'increase':
+    case 'irate':
+    case 'resets':
+      return 'counter';
+    case 'min_over_time':
+      return 'min';
+    case 'max_over_time':
+      return 'max';
+    case 'sum_over_time':
+      return 'sum';
+    case 'count_over_time':
+      return 'count';
+    case 'avg_over_time':
+      return 'avg_over_time';
+    case 'quantile_over_time':
+      return 'quantile';
+    default:
+      return 'avg';
+  }
+}
+
+/** A series' data from one block, clipped to the range that block answers for. */
+export type Part = { kind: 'raw'; t: Float64Array; v: Float64Array } | { kind: 'rollup'; r: Rollup; clipped: boolean; from: number };
+
+function firstT(p: Part): number {
+  return p.kind === 'raw' ? p.t[0] : Math.min(p.r.t[0], p.r.firstT);
+}
+
+/** Parts in time order (the joins then keep, of a part starting before the previous one ended, only its later samples). */
+function ordered(parts: Part[]): Part[] {
+  return parts.filter((p) => (p.kind === 'raw' ? p.t.length : p.r.t.length) > 0).sort((a, b) => firstT(a) - firstT(b));
+}
+
+/**
+ * The counter as one monotonic series: each part's samples become running totals (a drop counts
+ * as a reset, as rate() does), and each part is re-based on the previous one with Thanos' rule (its
+ * first value below the previous part's last raw value is a reset). A clipped rollup's totals
+ * stand in for raw values at the clip points.
+ */
+function counterSeries(labels: Labels, parts: Part[]): Series {
+  let n = 0;
+  for (const p of parts) n += p.kind === 'raw' ? p.t.length : p.r.t.length + 1;
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  let k = 0;
+  let total = NaN;
+  let lastRaw = NaN;
+  let lastTs = -Infinity;
+  const push = (t: number, v: number): void => {
+    if (t <= lastTs) return;
+    ts[k] = t;
+    vs[k] = v;
+    k++;
+    lastTs = t;
+  };
+  /** The total a part's first value `f` continues from. */
+  const base = (f: number): number => (Number.isNaN(total) ? f : total + (f >= lastRaw ? f - lastRaw : f));
+  for (const p of parts) {
+    if (p.kind === 'raw') {
+      let run = base(p.v[0]);
+      let last = p.v[0];
+      push(p.t[0], run);
+      for (let i = 1; i < p.t.length; i++) {
+        const v = p.v[i];
+        run += v >= last ? v - last : v;
+        last = v;
+        push(p.t[i], run);
+      }
+      total = run;
+      lastRaw = last;
+      continue;
+    }
+    const r = p.r;
+    const withFirst = r.firstT >= p.from && r.firstT < r.t[0];
+    const f = withFirst ? r.firstV : r.counter[0];
+    const b = base(f);
+    if (withFirst) push(r.firstT, b);
+    for (let i = 0; i < r.t.length; i++) push(r.t[i], b + (r.counter[i] - f));
+    total = b + (r.counter[r.t.length - 1] - f);
+    lastRaw = p.clipped ? r.counter[r.t.length - 1] : r.lastV;
+  }
+  return { labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) };
+}
+
+/** Values per window for the modes that read one aggregate, with counts and sketches when asked. */
+function windowSeries(labels: Labels, parts: Part[], mode: Exclude<AggrMode, 'counter'>): Series {
+  let n = 0;
+  for (const p of parts) n += p.kind === 'raw' ? p.t.length : p.r.t.length;
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  const counts = new Float64Array(n);
+  const sketches: (Uint8Array | undefined)[] | undefined = mode === 'quantile' ? new Array(n) : undefined;
+  let k = 0;
+  let lastTs = -Infinity;
+  for (const p of parts) {
+    if (p.kind === 'raw') {
+      for (let i = 0; i < p.t.length; i++) {
+        if (p.t[i] <= lastTs) continue;
+        ts[k] = lastTs = p.t[i];
+        vs[k] = mode === 'count' ? 1 : p.v[i];
+        counts[k] = 1;
+        k++;
+      }
+      continue;
+    }
+    const r = p.r;
+    const col = mode === 'min' ? r.min : mode === 'max' ? r.max : mode === 'count' ? r.count : r.sum;
+    for (let i = 0; i < r.t.length; i++) {
+      if (r.t[i] <= lastTs) continue;
+      ts[k] = lastTs = r.t[i];
+      vs[k] = mode === 'avg' || mode === 'quantile' ? r.sum[i] / r.count[i] : col[i];
+      counts[k] = r.count[i];
+      if (sketches) sketches[k] = r.sketches?.[i];
+      k++;
+    }
+  }
+  const timestamps = ts.subarray(0, k);
+  const values = vs.subarray(0, k);
+  if (mode !== 'count' && mode !== 'avg_over_time' && mode !== 'quantile') return { labels, timestamps, values };
+  const rollup: RollupSamples = {
+    counts: counts.subarray(0, k),
+    sketches: sketches?.slice(0, k),
+    quantile: sketches ? sketchQuantile : undefined,
+  };
+  return { labels, timestamps, values, rollup };
+}
+
+/**
+ * The q-quantile over samples [from, to): the windows' sketches merged, raw samples (no sketch)
+ * added as themselves. A window of a block without sketches (made by Thanos) adds its average
+ * `count` times: then the bound of the docs does not hold.
+ */
+export function sketchQuantile(r: RollupSamples, values: Float64Array, from: number, to: number, q: number): number {
+  const acc = new DDSketch();
+  for (let i = from; i < to; i++) {
+    const s = r.sketches?.[i];
+    if (s) acc.merge(DDSketch.decode(s));
+    else acc.add(values[i], r.counts[i]);
+  }
+  return acc.quantile(q);
+}
+
+/** One series from its parts (any order) for the function's mode; undefined when empty. */
+export function joinParts(labels: Labels, parts: Part[], mode: AggrMode): Series | undefined {
+  const sorted = ordered(parts);
+  if (sorted.length === 0) return undefined;
+  const s = mode === 'counter' ? counterSeries(labels, sorted) : windowSeries(labels, sorted, mode);
+  return s.timestamps.length > 0 ? s : undefined;
+}
