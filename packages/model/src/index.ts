@@ -2,7 +2,16 @@ export { Labels, LabelsBuilder, METRIC_NAME, isValidLegacyLabelName, isValidLega
 export { Matcher, type MatchType } from './matchers.js';
 export { compileRegex, type CompiledRegex, type RegexGroups } from './regex.js';
 export { pace, setPaceSlice, sortPaced } from './pace.js';
-export { type MetricMetadata, type Querier, type QueryBudget, type Queryable, type SelectHints, type Series } from './storage.js';
+export {
+  type MetricMetadata,
+  type Querier,
+  type QueryBudget,
+  type Queryable,
+  type RawPart,
+  type RawSeries,
+  type SelectHints,
+  type Series,
+} from './storage.js';
 export { StrataError, isStrataError, toStrataError, type ErrorId } from './errors.js';
-export { MergeQuerier } from './merge.js';
+export { MergeQuerier, mergeParts, selectRawOf } from './merge.js';
 export { checkTenantId, tenantIdProblem } from './tenant-id.js';

@@ -6,7 +6,15 @@
 import { Labels } from './labels.js';
 import type { Matcher } from './matchers.js';
 import { pace, sortPaced } from './pace.js';
-import type { Querier, SelectHints, Series } from './storage.js';
+import type { Querier, RawSeries, SelectHints, Series } from './storage.js';
+
+/** A querier's series undecoded: its own selectRaw() when it has one, else select()'s samples as parts. */
+export async function selectRawOf(q: Querier, matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
+  if (q.selectRaw) return q.selectRaw(matchers, hints);
+  const out: RawSeries[] = [];
+  for (const s of await q.select(matchers, hints)) out.push({ labels: s.labels, parts: [s] });
+  return out;
+}
 
 export function mergeSamples(a: Series, b: Series): Series {
   const n = a.timestamps.length + b.timestamps.length;
@@ -99,6 +107,26 @@ export class MergeQuerier implements Querier {
       if (y) await y;
       out.push(parts.length === 1 ? parts[0] : mergeParts(parts));
     }
+    await sortPaced(out, (a, b) => Labels.compare(a.labels, b.labels));
+    return hints.limit ? out.slice(0, hints.limit) : out;
+  }
+
+  /** Parts of equal label sets concatenated in querier order, so the decoder merges them as select() does. */
+  async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
+    const results = await Promise.all(this.queriers.map((q) => selectRawOf(q, matchers, { ...hints, limit: undefined })));
+    if (results.length === 1) return hints.limit ? results[0].slice(0, hints.limit) : results[0];
+    const byKey = new Map<string, RawSeries>();
+    for (const list of results) {
+      for (const s of list) {
+        const y = pace();
+        if (y) await y;
+        const k = s.labels.key();
+        const have = byKey.get(k);
+        if (have) have.parts.push(...s.parts);
+        else byKey.set(k, { labels: s.labels, parts: [...s.parts] });
+      }
+    }
+    const out = [...byKey.values()];
     await sortPaced(out, (a, b) => Labels.compare(a.labels, b.labels));
     return hints.limit ? out.slice(0, hints.limit) : out;
   }

@@ -19,6 +19,7 @@ export {
   type HeaderRange,
 } from './block/index-header.js';
 export { BlockSetQuerier } from './block/block-set.js';
+export { decodeRawSeries } from './raw-decode.js';
 export { SegmentCache } from './block/segment-cache.js';
 export { Shipper, SHIPPER_STATE_FILE } from './shipper.js';
 export { Shipping } from './shipping.js';

@@ -6,7 +6,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { Labels, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
+import { Labels, type Matcher, type Querier, type RawSeries, type SelectHints, type Series } from '@strata/model';
 import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
 import { FileByteSource, type ByteSource } from './bytesource.js';
 import type { SegmentCache } from './segment-cache.js';
@@ -191,6 +191,15 @@ export class BlockReader implements Querier {
       di += w.n;
     }
     return out;
+  }
+
+  async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
+    const out: RawSeries[] = [];
+    for (const s of await this.selectChunks(matchers, hints)) {
+      out.push({ labels: s.labels, parts: [{ chunks: s.chunks }] });
+      if (hints.limit && out.length >= hints.limit) break;
+    }
+    return out.sort((a, b) => Labels.compare(a.labels, b.labels));
   }
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
