@@ -45,6 +45,7 @@ describe('error registry', () => {
     'query-max-bytes': 422,
     'query-timeout': 503,
     'query-canceled': 503,
+    'query-worker-failed': 500,
     'store-unavailable': 503,
     'not-found': 404,
     internal: 500,

@@ -4,17 +4,8 @@
  */
 import { StrataError, type Labels, type Querier } from '@strata/model';
 import { parseDurationParam, parseTime, success, type ApiResult } from '@strata/api';
-import {
-  astToJson,
-  Engine,
-  formatExpr,
-  formatFloat,
-  ParseError,
-  parse,
-  type Expr,
-  type QueryOutcome,
-  type QueryResult,
-} from '@strata/promql';
+import { astToJson, formatExpr, formatFloat, ParseError, parse, type Expr, type QueryOutcome, type QueryResult } from '@strata/promql';
+import type { PromqlExecutor } from './worker-pool.js';
 
 /** Prometheus refuses range queries with more points per series than this. */
 export const MAX_POINTS_PER_SERIES = 11_000;
@@ -40,7 +31,7 @@ export function parseQueryHandler(params: URLSearchParams): ApiResult {
   return success(astToJson(parseQuery(params)));
 }
 
-function timeout(params: URLSearchParams, engine: Engine): number {
+function timeout(params: URLSearchParams, engine: PromqlExecutor): number {
   const t = params.get('timeout');
   if (!t) return engine.opts.timeoutMs;
   return Math.min(parseDurationParam(t, 'timeout'), engine.opts.timeoutMs);
@@ -49,18 +40,25 @@ function timeout(params: URLSearchParams, engine: Engine): number {
 export async function instantQueryHandler(
   params: URLSearchParams,
   q: Querier,
-  engine: Engine,
+  engine: PromqlExecutor,
   signal: AbortSignal,
   now = Date.now(),
 ): Promise<ApiResult> {
   const expr = parseQuery(params);
+  const source = params.get('query')!;
   const t = params.has('time') ? parseTime(params.get('time')!, 'time') : now;
-  const out = await engine.instantQuery(q, expr, t, { signal, timeoutMs: timeout(params, engine) });
+  const out = await engine.instantQuery(q, expr, t, { signal, timeoutMs: timeout(params, engine), source });
   return respond(out, limitOf(params));
 }
 
-export async function rangeQueryHandler(params: URLSearchParams, q: Querier, engine: Engine, signal: AbortSignal): Promise<ApiResult> {
+export async function rangeQueryHandler(
+  params: URLSearchParams,
+  q: Querier,
+  engine: PromqlExecutor,
+  signal: AbortSignal,
+): Promise<ApiResult> {
   const expr = parseQuery(params);
+  const source = params.get('query')!;
   for (const p of ['start', 'end', 'step']) {
     if (!params.get(p)) throw new StrataError('bad-query', `invalid parameter "${p}": missing`);
   }
@@ -79,7 +77,7 @@ export async function rangeQueryHandler(params: URLSearchParams, q: Querier, eng
       'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
     );
   }
-  const out = await engine.rangeQuery(q, expr, start, end, step, { signal, timeoutMs: timeout(params, engine) });
+  const out = await engine.rangeQuery(q, expr, start, end, step, { signal, timeoutMs: timeout(params, engine), source });
   return respond(out, limitOf(params));
 }
 

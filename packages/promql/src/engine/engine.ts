@@ -36,6 +36,11 @@ export interface QueryOptions {
   timeoutMs?: number;
   /** The query text when an Expr is passed, for positions in annotations. */
   text?: string;
+  /**
+   * The text an Expr was parsed from, for executors that parse it again elsewhere (a query worker);
+   * unlike `text` it does not change annotations. The Engine itself ignores it.
+   */
+  source?: string;
 }
 
 export class Engine {
