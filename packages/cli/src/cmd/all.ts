@@ -9,7 +9,7 @@ import { FanoutQueryable, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
-import { component, engineFrom, httpClientFrom, list, waitForSignal } from './common.js';
+import { component, executorFrom, httpClientFrom, list, waitForSignal } from './common.js';
 import { createWriteHandler, defaultMemoryLimit, Distributor, ForwardAuth, Limits, MemoryBudget, MetadataStore } from '@strata/receiver';
 import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
@@ -124,7 +124,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       storagePath,
     },
   });
-  const engine = engineFrom(cfg);
+  const queries = executorFrom(cfg, logger, registry);
   // `all` also serves the bucket: a store gateway in the same process, reached directly through
   // the Querier interface (no remote-read in between). Shipped blocks still on local disk are
   // read from disk only: the gateway leaves out every block the local TSDB has, by ULID.
@@ -148,7 +148,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       },
     );
   }
-  mountQueryApi(router, { queryable, engine, tenancy, metadata, storeInfo: () => tsdb.timeRanges() });
+  mountQueryApi(router, { queryable, engine: queries.executor, tenancy, metadata, storeInfo: () => tsdb.timeRanges() });
   mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
   mountCardinalityApi(router, { tenancy, source: (tenant) => tsdb.openTenant(tenant)?.cardinality() });
   setReady(true);
@@ -171,6 +171,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   await waitForSignal(logger, async () => {
     setReady(false);
     await server.close();
+    await queries.close();
     stopWatch?.();
     distributor?.close();
     limits.stop();
