@@ -114,7 +114,10 @@ export class MergeQuerier implements Querier {
   /** Parts of equal label sets concatenated in querier order, so the decoder merges them as select() does. */
   async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
     const results = await Promise.all(this.queriers.map((q) => selectRawOf(q, matchers, { ...hints, limit: undefined })));
-    if (results.length === 1) return hints.limit ? results[0].slice(0, hints.limit) : results[0];
+    if (results.length === 1) {
+      if (!hints.limit) return results[0];
+      return (await sortPaced([...results[0]], (a, b) => Labels.compare(a.labels, b.labels))).slice(0, hints.limit);
+    }
     const byKey = new Map<string, RawSeries>();
     for (const list of results) {
       for (const s of list) {
@@ -127,8 +130,9 @@ export class MergeQuerier implements Querier {
       }
     }
     const out = [...byKey.values()];
+    if (!hints.limit) return out;
     await sortPaced(out, (a, b) => Labels.compare(a.labels, b.labels));
-    return hints.limit ? out.slice(0, hints.limit) : out;
+    return out.slice(0, hints.limit);
   }
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {

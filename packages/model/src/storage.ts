@@ -74,8 +74,10 @@ export interface Querier {
   /** Series matching all matchers with their samples in [hints.start, hints.end], sorted by labels. */
   select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]>;
   /**
-   * What select() would decode, undecoded (sorted by labels). Optional: stores that keep chunks
-   * implement it; selectRawOf() falls back to select() for the others.
+   * What select() would decode, undecoded. In any order unless hints.limit is set (then the
+   * first series by labels, sorted), so the thread that reads the store need not sort: the
+   * reader sorts what it decoded. Optional: stores that keep chunks implement it; selectRawOf()
+   * falls back to select() for the others.
    */
   selectRaw?(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]>;
   /** Label sets only, with no sample decoding: for /api/v1/series. Sorted by labels. */

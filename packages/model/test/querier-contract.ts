@@ -446,7 +446,8 @@ export function querierContract(name: string, make: (ds: Dataset) => Promise<Que
           const s = decode(r, h.start, h.end);
           if (s) out.push(s);
         }
-        return out;
+        // In the store's order unless a limit asks for the first series by labels.
+        return h.limit ? out : out.sort((a, b) => Labels.compare(a.labels, b.labels));
       };
       for (const [mName, ms] of MATCHER_SETS) {
         check(`selectRaw decoded ${mName}, every time range`, async () => {
@@ -457,6 +458,14 @@ export function querierContract(name: string, make: (ds: Dataset) => Promise<Que
           }
         });
       }
+      check('selectRaw decoded with hints.limit: the first series by labels', async () => {
+        const wide = [m('=~', '__name__', '.+')];
+        for (const limit of [1, 3, DATASET.series.length + 5]) {
+          const h = { start: -Infinity, end: Infinity, limit };
+          const diff = firstDifference(await selectRawDecoded(wide, h), referenceSelect(DATASET, wide, h));
+          expect(diff && `limit ${limit}: ${diff}`).toBeUndefined();
+        }
+      });
       check('selectRaw decoded: random matcher sets × time ranges (seeded) agree with the reference', async () => {
         for (const { matchers: ms, hints: h } of randomCases(13, 150)) {
           const diff = firstDifference(await selectRawDecoded(ms, h), referenceSelect(DATASET, ms, h));

@@ -4,7 +4,7 @@
  * Selected series arrive undecoded (chunk bytes) and are decoded here.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { StrataError, type Labels, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
+import { Labels, StrataError, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
 import { Engine, parse, ParseError, type EngineOptions, type QueryOutcome } from '@strata/promql';
 import { decodeRawSeries } from '@strata/tsdb';
 import {
@@ -68,7 +68,8 @@ function portQuerier(query: number): Querier {
         const s = decodeRawSeries(r, hints.start, hints.end);
         if (s) out.push(s);
       }
-      return out;
+      // selectRaw's order is the store's; select's is by labels.
+      return out.sort((a, b) => Labels.compare(a.labels, b.labels));
     },
     async series(ms, hints): Promise<Labels[]> {
       return unpackLabels(((await call(query, 'series', ms, hints)) as { labels: PackedLabels }).labels);
@@ -95,10 +96,10 @@ async function runQuery(m: Extract<ToWorker, { t: 'query' }>): Promise<void> {
       throw e;
     }
     const q = portQuerier(m.id);
-    const o = { signal: ac.signal, timeoutMs: m.timeoutMs };
+    const o = { signal: ac.signal, timeoutMs: m.timeoutMs, text: m.text };
     const out: QueryOutcome =
       m.kind === 'instant' ? await engine.instantQuery(q, expr, m.time, o) : await engine.rangeQuery(q, expr, m.start, m.end, m.step, o);
-    const { packed, transfer } = packResult(out.result);
+    const { packed, transfer } = await packResult(out.result);
     post({ t: 'done', id: m.id, result: packed, warnings: out.warnings, infos: out.infos }, transfer);
   } catch (e) {
     post({ t: 'failed', id: m.id, error: errorToWire(e) });

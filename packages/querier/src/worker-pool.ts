@@ -42,6 +42,7 @@ import {
   errorFromWire,
   errorToWire,
   matchersFromWire,
+  labelsTransfer,
   packLabels,
   packRaw,
   rawTransfer,
@@ -132,8 +133,14 @@ export class QueryWorkerPool implements PromqlExecutor {
   }
 
   instantQuery(q: Querier, query: string | Expr, timeMs: number, o: QueryOptions = {}): Promise<QueryOutcome> {
-    const source = typeof query === 'string' ? query : (o.source ?? formatExpr(query));
-    return this.submit(q, o, (id) => ({ t: 'query', id, source, kind: 'instant', time: timeMs, timeoutMs: this.timeoutOf(o) }));
+    return this.submit(q, o, (id) => ({
+      t: 'query',
+      id,
+      ...this.texts(query, o),
+      kind: 'instant',
+      time: timeMs,
+      timeoutMs: this.timeoutOf(o),
+    }));
   }
 
   rangeQuery(
@@ -144,11 +151,10 @@ export class QueryWorkerPool implements PromqlExecutor {
     stepMs: number,
     o: QueryOptions = {},
   ): Promise<QueryOutcome> {
-    const source = typeof query === 'string' ? query : (o.source ?? formatExpr(query));
     return this.submit(q, o, (id) => ({
       t: 'query',
       id,
-      source,
+      ...this.texts(query, o),
       kind: 'range',
       start: startMs,
       end: endMs,
@@ -160,6 +166,12 @@ export class QueryWorkerPool implements PromqlExecutor {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  /** What the worker parses, and the text the Engine would have used for annotations. */
+  private texts(query: string | Expr, o: QueryOptions): { source: string; text: string } {
+    if (typeof query === 'string') return { source: query, text: o.text ?? query };
+    return { source: o.source ?? o.text ?? formatExpr(query), text: o.text ?? '' };
   }
 
   private timeoutOf(o: QueryOptions): number {
@@ -266,15 +278,15 @@ export class QueryWorkerPool implements PromqlExecutor {
       let transfer: ArrayBuffer[] = [];
       switch (m.op) {
         case 'select': {
-          const packed = packRaw(await selectRawOf(r.querier, matchers, hints));
+          const packed = await packRaw(await selectRawOf(r.querier, matchers, hints));
           msg = { t: 'reply', call: m.call, ok: true, value: packed };
           transfer = rawTransfer(packed);
           break;
         }
         case 'series': {
-          const labels = packLabels(await r.querier.series(matchers, hints));
+          const labels = await packLabels(await r.querier.series(matchers, hints));
           msg = { t: 'reply', call: m.call, ok: true, value: { labels } };
-          transfer = [labels.counts.buffer as ArrayBuffer];
+          transfer = labelsTransfer(labels);
           break;
         }
         case 'labelNames':

@@ -4,18 +4,39 @@
  * copied: per message one array of label strings, and typed arrays for counts, chunk bytes and
  * samples, so neither side builds an object per sample and the receiver's garbage stays its own.
  */
-import { Labels, Matcher, StrataError, type ErrorId, type MatchType, type RawPart, type RawSeries, type SelectHints } from '@strata/model';
+import {
+  Labels,
+  Matcher,
+  pace,
+  StrataError,
+  type ErrorId,
+  type MatchType,
+  type RawPart,
+  type RawSeries,
+  type SelectHints,
+} from '@strata/model';
 import type { InstantSample, QueryResult, RangeSeries } from '@strata/promql';
 
 // ---- messages -------------------------------------------------------------------------------
 
 /** Main thread to worker. */
 export type ToWorker =
-  | { t: 'query'; id: number; source: string; kind: 'instant'; time: number; timeoutMs: number }
-  | { t: 'query'; id: number; source: string; kind: 'range'; start: number; end: number; step: number; timeoutMs: number }
+  | ({ t: 'query'; kind: 'instant'; time: number } & QueryCommon)
+  | ({ t: 'query'; kind: 'range'; start: number; end: number; step: number } & QueryCommon)
   | { t: 'cancel'; id: number }
   | { t: 'reply'; call: number; ok: true; value: StorageValue }
   | { t: 'reply'; call: number; ok: false; error: WireError };
+
+/**
+ * `source` is parsed; `text` is the Engine's QueryOptions.text (positions in annotations), as the
+ * caller gave it: the query string when it passed one, else its own text option or nothing.
+ */
+interface QueryCommon {
+  id: number;
+  source: string;
+  text: string;
+  timeoutMs: number;
+}
 
 export type StorageOp = 'select' | 'series' | 'labelNames' | 'labelValues';
 
@@ -74,30 +95,59 @@ export function errorFromWire(w: WireError): Error {
 
 // ---- label sets -----------------------------------------------------------------------------
 
-/** Label sets as one flat string array and the number of pairs of each. */
+/**
+ * Label sets as one string: every name and value concatenated, with each one's length in `lens`
+ * and each set's number of pairs in `counts`. One string crosses threads as one copy; an array of
+ * hundreds of thousands of strings is serialized one by one, on the sender's thread.
+ */
 export interface PackedLabels {
-  pairs: string[];
+  text: string;
+  lens: Uint32Array;
   counts: Uint32Array;
 }
 
-export function packLabels(ls: readonly Labels[]): PackedLabels {
-  const pairs: string[] = [];
+/** Label sets handled between two looks at the clock (pace). */
+const PACE_EVERY = 256;
+
+export async function packLabels(ls: readonly Labels[]): Promise<PackedLabels> {
+  let total = 0;
+  for (const l of ls) total += l.pairs.length;
+  const strings: string[] = new Array(total);
+  const lens = new Uint32Array(total);
   const counts = new Uint32Array(ls.length);
+  let o = 0;
   for (let i = 0; i < ls.length; i++) {
+    if ((i & (PACE_EVERY - 1)) === 0) {
+      const y = pace();
+      if (y) await y;
+    }
     const p = ls[i].pairs;
     counts[i] = p.length >> 1;
-    for (let k = 0; k < p.length; k++) pairs.push(p[k]);
+    for (let k = 0; k < p.length; k++) {
+      strings[o] = p[k];
+      lens[o++] = p[k].length;
+    }
   }
-  return { pairs, counts };
+  return { text: strings.join(''), lens, counts };
+}
+
+export function labelsTransfer(p: PackedLabels): ArrayBuffer[] {
+  return [p.lens.buffer, p.counts.buffer] as ArrayBuffer[];
 }
 
 export function unpackLabels(p: PackedLabels): Labels[] {
   const out: Labels[] = new Array(p.counts.length);
-  let o = 0;
+  let si = 0;
+  let at = 0;
   for (let i = 0; i < p.counts.length; i++) {
     const n = 2 * p.counts[i];
-    out[i] = Labels.fromSortedPairs(p.pairs.slice(o, o + n));
-    o += n;
+    const pairs: string[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const len = p.lens[si++];
+      pairs[k] = p.text.substring(at, at + len);
+      at += len;
+    }
+    out[i] = Labels.fromSortedPairs(pairs);
   }
   return out;
 }
@@ -120,7 +170,7 @@ export interface PackedRaw {
   floats: Float64Array;
 }
 
-export function packRaw(series: readonly RawSeries[]): PackedRaw {
+export async function packRaw(series: readonly RawSeries[]): Promise<PackedRaw> {
   let layoutLen = 0;
   let byteLen = 0;
   let floatLen = 0;
@@ -140,7 +190,13 @@ export function packRaw(series: readonly RawSeries[]): PackedRaw {
   let li = 0;
   let bi = 0;
   let fi = 0;
-  for (const s of series) {
+  for (let i = 0; i < series.length; i++) {
+    // Copying chunk bytes of many series is a long stretch: give way to waiting requests.
+    if ((i & (PACE_EVERY - 1)) === 0) {
+      const y = pace();
+      if (y) await y;
+    }
+    const s = series[i];
     layout[li++] = s.parts.length;
     for (const p of s.parts) {
       if ('chunks' in p) {
@@ -162,7 +218,7 @@ export function packRaw(series: readonly RawSeries[]): PackedRaw {
       }
     }
   }
-  return { labels: packLabels(series.map((s) => s.labels)), layout, bytes, floats };
+  return { labels: await packLabels(series.map((s) => s.labels)), layout, bytes, floats };
 }
 
 export function unpackRaw(p: PackedRaw): RawSeries[] {
@@ -196,7 +252,7 @@ export function unpackRaw(p: PackedRaw): RawSeries[] {
 }
 
 export function rawTransfer(p: PackedRaw): ArrayBuffer[] {
-  return [p.labels.counts.buffer, p.layout.buffer, p.bytes.buffer, p.floats.buffer] as ArrayBuffer[];
+  return [...labelsTransfer(p.labels), p.layout.buffer, p.bytes.buffer, p.floats.buffer] as ArrayBuffer[];
 }
 
 // ---- query results (worker replies) -----------------------------------------------------------
@@ -211,7 +267,7 @@ export type PackedResult =
   | { resultType: 'vector'; labels: PackedLabels; floats: Float64Array }
   | { resultType: 'matrix'; labels: PackedLabels; lens: Uint32Array; floats: Float64Array };
 
-export function packResult(r: QueryResult): { packed: PackedResult; transfer: ArrayBuffer[] } {
+export async function packResult(r: QueryResult): Promise<{ packed: PackedResult; transfer: ArrayBuffer[] }> {
   switch (r.resultType) {
     case 'scalar':
     case 'string':
@@ -223,8 +279,8 @@ export function packResult(r: QueryResult): { packed: PackedResult; transfer: Ar
         floats[i] = r.vector[i].t;
         floats[n + i] = r.vector[i].v;
       }
-      const labels = packLabels(r.vector.map((s) => s.labels));
-      return { packed: { resultType: 'vector', labels, floats }, transfer: [labels.counts.buffer, floats.buffer] as ArrayBuffer[] };
+      const labels = await packLabels(r.vector.map((s) => s.labels));
+      return { packed: { resultType: 'vector', labels, floats }, transfer: [...labelsTransfer(labels), floats.buffer as ArrayBuffer] };
     }
     case 'matrix': {
       const lens = new Uint32Array(r.matrix.length);
@@ -237,10 +293,10 @@ export function packResult(r: QueryResult): { packed: PackedResult; transfer: Ar
         floats.set(s.values, total + o);
         o += s.timestamps.length;
       }
-      const labels = packLabels(r.matrix.map((s) => s.labels));
+      const labels = await packLabels(r.matrix.map((s) => s.labels));
       return {
         packed: { resultType: 'matrix', labels, lens, floats },
-        transfer: [labels.counts.buffer, lens.buffer, floats.buffer] as ArrayBuffer[],
+        transfer: [...labelsTransfer(labels), lens.buffer, floats.buffer] as ArrayBuffer[],
       };
     }
   }

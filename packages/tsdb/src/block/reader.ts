@@ -197,9 +197,10 @@ export class BlockReader implements Querier {
     const out: RawSeries[] = [];
     for (const s of await this.selectChunks(matchers, hints)) {
       out.push({ labels: s.labels, parts: [{ chunks: s.chunks }] });
-      if (hints.limit && out.length >= hints.limit) break;
     }
-    return out.sort((a, b) => Labels.compare(a.labels, b.labels));
+    // Sorted only for a limit: otherwise the reader sorts, off this thread.
+    if (!hints.limit) return out;
+    return out.sort((a, b) => Labels.compare(a.labels, b.labels)).slice(0, hints.limit);
   }
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {

@@ -328,9 +328,12 @@ class HeadQuerier implements Querier {
     const out: RawSeries[] = [];
     const done = this.head.beginRead();
     try {
-      const series = await this.head.selectSeries(matchers, hints.signal);
+      // Sorted only for a limit: otherwise the reader sorts, off this thread.
+      const series = await this.head.selectSeries(matchers, hints.signal, !!hints.limit);
       for (let i = 0; i < series.length; i++) {
         if ((i & 1023) === 0) hints.signal?.throwIfAborted();
+        const y = pace();
+        if (y) await y;
         const s = series[i];
         const parts: RawPart[] = [];
         const chunks = s.chunksIn(hints.start, hints.end);
