@@ -63,6 +63,11 @@ export interface WorkerPoolOptions {
   engine: EngineOptions;
   /** The compiled worker entry; by default query-worker.js beside this module, or in ../dist when run from sources. */
   workerFile?: URL;
+  /**
+   * Niceness of the worker threads (Linux; default 10, 0 leaves them as the main thread): under
+   * CPU contention the thread acknowledging writes runs first.
+   */
+  nice?: number;
   /** Called when a worker dies, with the error (for logs). */
   onWorkerFailure?: (err: Error) => void;
 }
@@ -79,7 +84,13 @@ interface Running {
 interface Slot {
   worker: Worker;
   running: Map<number, Running>;
+  /** Given up on: its workers died before starting MAX_START_FAILURES times in a row. */
+  dead: boolean;
+  /** What the worker reported on starting: its kernel thread ID and niceness (Linux). */
+  thread?: { tid: number | undefined; nice: number | undefined };
 }
+
+const MAX_START_FAILURES = 3;
 
 /** The compiled worker file: beside this module in dist/, or in ../dist/ when this module runs from src/ (tests, tsx). */
 export function defaultWorkerFile(): URL {
@@ -125,6 +136,11 @@ export class QueryWorkerPool implements PromqlExecutor {
   /** Queries running per worker (for tests and metrics). */
   load(): number[] {
     return this.slots.map((s) => s.running.size);
+  }
+
+  /** Each worker's kernel thread ID and niceness as it reported them (undefined until started). */
+  threads(): ({ tid: number | undefined; nice: number | undefined } | undefined)[] {
+    return this.slots.map((s) => s.thread);
   }
 
   /** Ends a worker as a crash would (tests of crash handling). */
@@ -181,7 +197,9 @@ export class QueryWorkerPool implements PromqlExecutor {
   private submit(querier: Querier, o: QueryOptions, msg: (id: number) => ToWorker): Promise<QueryOutcome> {
     if (this.closed) return Promise.reject(new StrataError('not-ready', 'the query workers are shutting down', { retryAfter: 5 }));
     if (o.signal?.aborted) return Promise.reject(new StrataError('query-canceled', 'query was canceled'));
-    const slot = this.slots.reduce((a, b) => (b.running.size < a.running.size ? b : a));
+    const live = this.slots.filter((s) => !s.dead);
+    if (live.length === 0) return Promise.reject(new StrataError('query-worker-failed', 'no query worker could be started; see the log'));
+    const slot = live.reduce((a, b) => (b.running.size < a.running.size ? b : a));
     const id = this.nextId++;
     const ac = new AbortController();
     // The worker enforces the timeout; this bounds storage work left behind should it not answer.
@@ -209,10 +227,10 @@ export class QueryWorkerPool implements PromqlExecutor {
     });
   }
 
-  private spawn(): Slot {
-    const data: QueryWorkerData = { engine: this.opts };
+  private spawn(startFailures = 0): Slot {
+    const data: QueryWorkerData = { engine: this.opts, nice: this.o.nice ?? 10 };
     const worker = new Worker(this.file, { workerData: data, execArgv: workerExecArgv() });
-    const slot: Slot = { worker, running: new Map() };
+    const slot: Slot = { worker, running: new Map(), dead: false };
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
     let failed = false;
     const fail = (err: Error) => {
@@ -223,10 +241,17 @@ export class QueryWorkerPool implements PromqlExecutor {
       if (this.closed) return;
       this.o.onWorkerFailure?.(err);
       const i = this.slots.indexOf(slot);
-      if (i >= 0) {
-        this.slots[i] = this.spawn();
-        this.replaced++;
+      if (i < 0) return;
+      // A worker that cannot even start (its file broken or missing) would be replaced forever:
+      // after a few such failures in a row the slot stays dead, and queries go to the others.
+      // Started means it said hello, after loading its modules ('online' comes before that).
+      const failures = slot.thread ? 0 : startFailures + 1;
+      if (failures >= MAX_START_FAILURES) {
+        slot.dead = true;
+        return;
       }
+      this.slots[i] = this.spawn(failures);
+      this.replaced++;
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`worker exited with code ${code}`)));
@@ -259,6 +284,9 @@ export class QueryWorkerPool implements PromqlExecutor {
         void this.serve(slot, r, m);
         break;
       }
+      case 'hello':
+        slot.thread = { tid: m.tid, nice: m.nice };
+        break;
       case 'abort-call':
         for (const r of slot.running.values()) r.calls.get(m.call)?.abort(new StrataError('query-canceled', 'query was canceled'));
         break;

@@ -44,6 +44,7 @@ export type StorageOp = 'select' | 'series' | 'labelNames' | 'labelValues';
 export type FromWorker =
   | { t: 'call'; call: number; query: number; op: StorageOp; matchers: string[]; hints: WireHints; name?: string }
   | { t: 'abort-call'; call: number }
+  | { t: 'hello'; tid: number | undefined; nice: number | undefined }
   | { t: 'done'; id: number; result: PackedResult; warnings: string[]; infos: string[] }
   | { t: 'failed'; id: number; error: WireError };
 

@@ -79,6 +79,7 @@ export function executorFrom(cfg: Config, logger: Logger, registry: Registry): {
   const pool = new QueryWorkerPool({
     size,
     engine: engine.opts,
+    nice: cfg.num('querier.worker-nice'),
     onWorkerFailure: (err) => {
       failures.inc();
       logger.error({ err }, 'query worker died; replaced');
