@@ -6,7 +6,8 @@
  * 20 ms, like a small Prometheus shard) measures its acknowledgement latency for a while alone
  * and then while two clients loop `count({__name__=~".+"})` and a range `sum by (job) (rate(...))`
  * over all the data. Reported: p50/p99/max of both phases, the loaded/unloaded p99 ratio, and the
- * queries completed meanwhile.
+ * queries completed meanwhile. Strata runs twice in the same run: evaluating on its worker threads
+ * (the default) and on the main thread (--querier.workers=0), so the two compare on equal footing.
  */
 import http from 'node:http';
 import { Labels } from '@strata/model';
@@ -95,9 +96,14 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
     '| system | idle p50 ms | idle p99 ms | loaded p50 ms | loaded p99 ms | loaded max ms | loaded/idle p99 | queries done (median ms) | failed acks |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const name of ['strata', 'prometheus']) {
-    if (o.only && !o.only.includes(name)) continue;
-    const sys = name === 'strata' ? await startStrataSystem() : await startPrometheusSystem();
+  const systems: [string, () => Promise<System>][] = [
+    ['strata', () => startStrataSystem()],
+    ['strata --querier.workers=0', () => startStrataSystem(['--querier.workers=0'])],
+    ['prometheus', startPrometheusSystem],
+  ];
+  for (const [name, launch] of systems) {
+    if (o.only && !o.only.includes(name.split(' ')[0])) continue;
+    const sys = await launch();
     try {
       // Encoded one chunk of rounds at a time so memory stays bounded for long histories.
       for (let r = 0; r < rounds; r += 40) {

@@ -7,6 +7,7 @@
  *   --bucket-only: only the bucket query benchmark (--query-hours, --repeats)
  *   --ring-only: only the replicated-ingest benchmark (--series, --rounds, --repeats)
  *   --ack-latency: remote-write ack latency while heavy queries run (--series, --query-hours, --seconds)
+ *   --query-workers: heavy range queries on 0, 1 and 2 query worker threads (--series, --query-hours, --repeats)
  *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
  *   --xor: ns per sample of the XOR chunk decoders
  *   --sketches: accuracy and bytes of the rollups' quantile sketches, DDSketch against t-digest
@@ -28,6 +29,7 @@ import { runBlockBench } from './blocks.js';
 import { runBucketQueryBench } from './bucket-queries.js';
 import { runRingBench } from './ring.js';
 import { runAckLatencyBench } from './ack-latency.js';
+import { runQueryWorkersBench } from './query-workers.js';
 import { runSecureIngestBench } from './secure-ingest.js';
 import { runDashboardBench } from './dashboard.js';
 import { runFrontendBench } from './frontend.js';
@@ -80,6 +82,12 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--sketches')) {
     process.stdout.write(runSketchBench(arg('series', 50)) + '\n');
+    return;
+  }
+  if (process.argv.includes('--query-workers')) {
+    process.stdout.write(
+      (await runQueryWorkersBench({ series: arg('series', 30_000), hours: arg('query-hours', 6), rounds: arg('repeats', 5) })) + '\n',
+    );
     return;
   }
   if (process.argv.includes('--xor')) {

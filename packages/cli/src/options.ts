@@ -570,6 +570,18 @@ const TABLE = [
     help: 'Maximum samples a single query may load into memory (422, errorType execution).',
   },
   {
+    flag: 'querier.workers',
+    type: 'int',
+    default: -1,
+    help: 'Worker threads evaluating PromQL (strata all and strata querier), so queries use every core and their garbage stays off the thread acknowledging writes; -1: one per core; 0: evaluate on the main thread.',
+  },
+  {
+    flag: 'querier.worker-nice',
+    type: 'int',
+    default: 10,
+    help: 'Niceness of the PromQL worker threads on Linux (0: as the main thread): when cores are scarce, the thread acknowledging writes runs first.',
+  },
+  {
     flag: 'query.yield-interval',
     type: 'duration',
     default: '5ms',

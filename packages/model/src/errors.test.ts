@@ -46,6 +46,7 @@ describe('error registry', () => {
     'query-timeout': 503,
     'query-canceled': 503,
     'too-many-outstanding-requests': 429,
+    'query-worker-failed': 500,
     'store-unavailable': 503,
     'not-found': 404,
     internal: 500,

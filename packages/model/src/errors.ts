@@ -106,6 +106,11 @@ export const ERRORS = {
     doc: "the tenant has --query-frontend.max-outstanding-requests-per-tenant queries waiting in the query frontend's queue; retry after Retry-After",
   },
   'store-unavailable': { status: 503, errorType: 'unavailable', doc: 'a store needed by the query failed' },
+  'query-worker-failed': {
+    status: 500,
+    errorType: 'internal',
+    doc: 'the worker thread evaluating the query died (it is replaced; other queries are unaffected)',
+  },
   'not-found': { status: 404, errorType: 'not_found', doc: 'no such endpoint' },
   internal: { status: 500, errorType: 'internal', doc: 'unexpected internal error' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -8,10 +8,12 @@ export {
   type QueryBudget,
   type Queryable,
   type RollupSamples,
+  type RawPart,
+  type RawSeries,
   type SelectHints,
   type Series,
 } from './storage.js';
 export { StrataError, isStrataError, toStrataError, type ErrorId } from './errors.js';
-export { MergeQuerier } from './merge.js';
+export { MergeQuerier, mergeParts, selectRawOf } from './merge.js';
 export { compareCodeUnits, mergeSorted, sortUnique } from './sorted-merge.js';
 export { checkTenantId, tenantIdProblem } from './tenant-id.js';

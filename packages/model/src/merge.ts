@@ -6,7 +6,7 @@
 import { Labels } from './labels.js';
 import type { Matcher } from './matchers.js';
 import { pace, sortPaced } from './pace.js';
-import type { Querier, RollupSamples, SelectHints, Series } from './storage.js';
+import type { Querier, RawSeries, RollupSamples, SelectHints, Series } from './storage.js';
 import { compareCodeUnits, mergeSorted } from './sorted-merge.js';
 
 /**
@@ -26,6 +26,14 @@ function mergedRollup(parts: readonly Series[], n: number, pick: (k: number) => 
     sketches[k] = r?.sketches?.[i];
   }
   return { counts, sketches, quantile: parts.find((p) => p.rollup?.quantile)?.rollup?.quantile };
+}
+
+/** A querier's series undecoded: its own selectRaw() when it has one, else select()'s samples as parts. */
+export async function selectRawOf(q: Querier, matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
+  if (q.selectRaw) return q.selectRaw(matchers, hints);
+  const out: RawSeries[] = [];
+  for (const s of await q.select(matchers, hints)) out.push({ labels: s.labels, parts: [s] });
+  return out;
 }
 
 export function mergeSamples(a: Series, b: Series): Series {
@@ -133,6 +141,30 @@ export class MergeQuerier implements Querier {
     }
     await sortPaced(out, (a, b) => Labels.compare(a.labels, b.labels));
     return hints.limit ? out.slice(0, hints.limit) : out;
+  }
+
+  /** Parts of equal label sets concatenated in querier order, so the decoder merges them as select() does. */
+  async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
+    const results = await Promise.all(this.queriers.map((q) => selectRawOf(q, matchers, { ...hints, limit: undefined })));
+    if (results.length === 1) {
+      if (!hints.limit) return results[0];
+      return (await sortPaced([...results[0]], (a, b) => Labels.compare(a.labels, b.labels))).slice(0, hints.limit);
+    }
+    const byKey = new Map<string, RawSeries>();
+    for (const list of results) {
+      for (const s of list) {
+        const y = pace();
+        if (y) await y;
+        const k = s.labels.key();
+        const have = byKey.get(k);
+        if (have) have.parts.push(...s.parts);
+        else byKey.set(k, { labels: s.labels, parts: [...s.parts] });
+      }
+    }
+    const out = [...byKey.values()];
+    if (!hints.limit) return out;
+    await sortPaced(out, (a, b) => Labels.compare(a.labels, b.labels));
+    return out.slice(0, hints.limit);
   }
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {

@@ -76,9 +76,33 @@ export interface RollupSamples {
   readonly quantile?: (rollup: RollupSamples, values: Float64Array, from: number, to: number, q: number) => number;
 }
 
+/**
+ * One part of a series' stored data as a store keeps it: XOR chunks (without the encoding byte),
+ * in time order and not overlapping each other, or samples already decoded.
+ */
+export type RawPart = { readonly chunks: readonly Uint8Array[] } | { readonly timestamps: Float64Array; readonly values: Float64Array };
+
+/**
+ * A series' data undecoded, for a reader on another thread that decodes it there (a query worker):
+ * decoding and its garbage then stay out of the thread that reads the store. Parts are in order
+ * of precedence: on equal timestamps the earlier part's sample wins, as in MergeQuerier. Parts may
+ * hold samples outside [hints.start, hints.end] or none in it; the reader clips and drops them.
+ */
+export interface RawSeries {
+  readonly labels: Labels;
+  readonly parts: RawPart[];
+}
+
 export interface Querier {
   /** Series matching all matchers with their samples in [hints.start, hints.end], sorted by labels. */
   select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]>;
+  /**
+   * What select() would decode, undecoded. In any order unless hints.limit is set (then the
+   * first series by labels, sorted), so the thread that reads the store need not sort: the
+   * reader sorts what it decoded. Optional: stores that keep chunks implement it; selectRawOf()
+   * falls back to select() for the others.
+   */
+  selectRaw?(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]>;
   /** Label sets only, with no sample decoding: for /api/v1/series. Sorted by labels. */
   series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]>;
   /** Sorted label names of series matching the matchers (all series when none). */

@@ -20,7 +20,7 @@
  * cannot pass is skipped only through `lacks` (a capability it genuinely lacks, with the
  * reason) or `knownBugs` (named "KNOWN BUG: ..."), never by leaving it out.
  */
-import { Labels, Matcher, type Querier, type SelectHints, type Series } from '../src/index.js';
+import { Labels, Matcher, type Querier, type RawSeries, type SelectHints, type Series } from '../src/index.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -202,6 +202,11 @@ export interface ContractOptions {
   lacks?: { cases: RegExp; reason: string }[];
   /** Cases failing because of a known, described bug (by pattern or exact names): test.skip named "KNOWN BUG: ...". */
   knownBugs?: { cases: RegExp | readonly string[]; bug: string }[];
+  /**
+   * For a querier with selectRaw: the decoder of its raw series (tsdb's decodeRawSeries). Then
+   * selectRaw, decoded, must answer exactly what select does, over every case select has.
+   */
+  decodeRaw?: (r: RawSeries, from: number, to: number) => Series | undefined;
 }
 
 const m = (type: '=' | '!=' | '=~' | '!~', name: string, value: string) => new Matcher(type, name, value);
@@ -430,6 +435,43 @@ export function querierContract(name: string, make: (ds: Dataset) => Promise<Que
           expect(firstDifference(await q.select(ms, { ...h }), referenceSelect(DATASET, ms, h))).toBeUndefined();
         });
       }
+    }
+
+    const decode = opts.decodeRaw;
+    if (decode) {
+      /** selectRaw's series decoded as a query worker decodes them; series with no sample in range dropped. */
+      const selectRawDecoded = async (ms: readonly Matcher[], h: SelectHints): Promise<Series[]> => {
+        const out: Series[] = [];
+        for (const r of await q.selectRaw!(ms, { ...h })) {
+          const s = decode(r, h.start, h.end);
+          if (s) out.push(s);
+        }
+        // In the store's order unless a limit asks for the first series by labels.
+        return h.limit ? out : out.sort((a, b) => Labels.compare(a.labels, b.labels));
+      };
+      for (const [mName, ms] of MATCHER_SETS) {
+        check(`selectRaw decoded ${mName}, every time range`, async () => {
+          expect(q.selectRaw).toBeDefined();
+          for (const [rName, h] of TIME_RANGES) {
+            const diff = firstDifference(await selectRawDecoded(ms, h), referenceSelect(DATASET, ms, h));
+            expect(diff && `${rName}: ${diff}`).toBeUndefined();
+          }
+        });
+      }
+      check('selectRaw decoded with hints.limit: the first series by labels', async () => {
+        const wide = [m('=~', '__name__', '.+')];
+        for (const limit of [1, 3, DATASET.series.length + 5]) {
+          const h = { start: -Infinity, end: Infinity, limit };
+          const diff = firstDifference(await selectRawDecoded(wide, h), referenceSelect(DATASET, wide, h));
+          expect(diff && `limit ${limit}: ${diff}`).toBeUndefined();
+        }
+      });
+      check('selectRaw decoded: random matcher sets × time ranges (seeded) agree with the reference', async () => {
+        for (const { matchers: ms, hints: h } of randomCases(13, 150)) {
+          const diff = firstDifference(await selectRawDecoded(ms, h), referenceSelect(DATASET, ms, h));
+          expect(diff && `{${ms.join(',')}} over [${h.start - T0}, ${h.end - T0}]: ${diff}`).toBeUndefined();
+        }
+      });
     }
 
     for (const [mName, ms] of MATCHER_SETS) {

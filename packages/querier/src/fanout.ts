@@ -11,10 +11,12 @@ import {
   LabelsBuilder,
   mergeSorted,
   MergeQuerier,
+  selectRawOf,
   StrataError,
   type Matcher,
   type Querier,
   type Queryable,
+  type RawSeries,
   type SelectHints,
   type Series,
 } from '@strata/model';
@@ -40,7 +42,7 @@ export interface FanoutOptions {
 }
 
 interface SharedSelect {
-  series: Series[];
+  series: readonly unknown[];
   warnings: string[];
 }
 
@@ -110,9 +112,24 @@ class FanoutQuerier implements Querier {
     return this.replicaLabels.length === 0 ? l : new LabelsBuilder(l).del(...this.replicaLabels).labels();
   }
 
-  async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
-    if (!this.inflight) return this.read(matchers, hints);
+  select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+    return this.coalesced('select', matchers, hints, (h) => this.read(matchers, h));
+  }
+
+  /** As select, with each store's series undecoded (for a query worker); coalesced apart from select. */
+  selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
+    return this.coalesced('raw', matchers, hints, (h) => this.readRaw(matchers, h));
+  }
+
+  private async coalesced<T>(
+    kind: string,
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+    read: (h: SelectHints) => Promise<T[]>,
+  ): Promise<T[]> {
+    if (!this.inflight) return read(hints);
     const key = JSON.stringify([
+      kind,
       this.tenant,
       this.partial(hints),
       hints.start,
@@ -125,22 +142,22 @@ class FanoutQuerier implements Querier {
       try {
         const r = await running;
         for (const w of r.warnings) hints.warn?.(w);
-        return r.series;
+        return r.series as T[];
       } catch (e) {
         // The select we joined failed or its query was cancelled: unless ours was too, read for ourselves.
         if (hints.signal?.aborted) throw e;
-        return this.read(matchers, hints);
+        return read(hints);
       }
     }
     const own = (async (): Promise<SharedSelect> => {
       // Kept for the selects that join this one; passed on to our own caller as they come.
       const warnings: string[] = [];
-      const series = await this.read(matchers, { ...hints, warn: (w) => (warnings.push(w), hints.warn?.(w)) });
+      const series = await read({ ...hints, warn: (w) => (warnings.push(w), hints.warn?.(w)) });
       return { series, warnings };
     })();
     this.inflight.set(key, own);
     try {
-      return (await own).series;
+      return (await own).series as T[];
     } finally {
       if (this.inflight.get(key) === own) this.inflight.delete(key);
     }
@@ -150,6 +167,12 @@ class FanoutQuerier implements Querier {
     const lists = await this.each(hints, (q) => q.select(matchers, { ...hints, limit: undefined }));
     const stripped = lists.map((list) => list.map((s) => ({ ...s, labels: this.dedupLabels(s.labels) })));
     return new MergeQuerier(stripped.map(staticQuerier)).select(matchers, hints);
+  }
+
+  private async readRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
+    const lists = await this.each(hints, (q) => selectRawOf(q, matchers, { ...hints, limit: undefined }));
+    const stripped = lists.map((list) => list.map((s) => ({ ...s, labels: this.dedupLabels(s.labels) })));
+    return new MergeQuerier(stripped.map(staticRawQuerier)).selectRaw(matchers, hints);
   }
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
@@ -185,6 +208,19 @@ class FanoutQuerier implements Querier {
 function staticQuerier(series: Series[]): Querier {
   return {
     select: async () => series,
+    series: async () => series.map((s) => s.labels),
+    labelNames: async () => [],
+    labelValues: async () => [],
+  };
+}
+
+/** A querier over already-fetched raw series, for MergeQuerier.selectRaw. */
+function staticRawQuerier(series: RawSeries[]): Querier {
+  return {
+    select: async () => {
+      throw new Error('a raw series list is only read with selectRaw');
+    },
+    selectRaw: async () => series,
     series: async () => series.map((s) => s.labels),
     labelNames: async () => [],
     labelValues: async () => [],

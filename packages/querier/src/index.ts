@@ -3,3 +3,5 @@ export { mountQueryApi } from './query-api.js';
 export { FanoutQueryable } from './fanout.js';
 export { RemoteStore } from './remote-store.js';
 export { RemoteMetadata } from './remote-metadata.js';
+export { QueryWorkerPool, type PromqlExecutor } from './worker-pool.js';
+export { RollupRoutingExecutor } from './rollup-routing.js';

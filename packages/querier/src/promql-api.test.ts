@@ -2,14 +2,27 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Labels } from '@strata/model';
-import { Engine } from '@strata/promql';
+import { Engine, type EngineOptions } from '@strata/promql';
 import { STALE_NAN, TSDB } from '@strata/tsdb';
 import { failure } from '@strata/api';
 import { formatQueryHandler, instantQueryHandler, parseQueryHandler, rangeQueryHandler } from './promql-api.js';
+import { QueryWorkerPool, type PromqlExecutor } from './worker-pool.js';
 
 let db: TSDB;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-qapi-'));
-const engine = new Engine({ maxSamples: 1000 });
+const pools: QueryWorkerPool[] = [];
+/** Every case runs with evaluation on this thread and on worker threads: the answers must be the same. */
+const EXECUTORS: [string, (o: Partial<EngineOptions>) => PromqlExecutor][] = [
+  ['main thread', (o) => new Engine(o)],
+  [
+    'worker threads',
+    (o) => {
+      const pool = new QueryWorkerPool({ size: 2, engine: new Engine(o).opts });
+      pools.push(pool);
+      return pool;
+    },
+  ],
+];
 const signal = new AbortController().signal;
 
 beforeAll(async () => {
@@ -26,6 +39,7 @@ beforeAll(async () => {
   await app.commit();
 });
 afterAll(async () => {
+  await Promise.all(pools.map((x) => x.close()));
   await db.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -40,7 +54,8 @@ const run = async (f: () => Promise<unknown>) => {
   }
 };
 
-describe('query API JSON', () => {
+describe.each(EXECUTORS)('query API JSON, evaluated on the %s', (_, make) => {
+  const engine = make({ maxSamples: 1000 });
   test('instant vector: values as strings, timestamps in seconds, NaN spelled out', async () => {
     const r = await instantQueryHandler(p({ query: 'm', time: '50' }), q(), engine, signal);
     expect(r).toEqual({
@@ -122,7 +137,7 @@ describe('query API JSON', () => {
   });
 
   test('a query that runs past its timeout is cancelled with 503 timeout', async () => {
-    const slow = new Engine({ timeoutMs: 1 });
+    const slow = make({ timeoutMs: 1 });
     const big = 'count_over_time((m + m + m)[10000s:1ms])';
     const r = (await run(() => instantQueryHandler(p({ query: big, time: '100' }), q(), slow, signal))) as any;
     expect(r.status).toBe(503);

@@ -4,17 +4,8 @@
  */
 import { StrataError, type Labels, type Querier } from '@strata/model';
 import { parseDurationParam, parseResolution, parseTime, success, type ApiResult } from '@strata/api';
-import {
-  astToJson,
-  Engine,
-  formatExpr,
-  formatFloat,
-  ParseError,
-  parse,
-  type Expr,
-  type QueryOutcome,
-  type QueryResult,
-} from '@strata/promql';
+import { astToJson, formatExpr, formatFloat, ParseError, parse, type Expr, type QueryOutcome, type QueryResult } from '@strata/promql';
+import type { PromqlExecutor } from './worker-pool.js';
 
 /** Prometheus refuses range queries with more points per series than this. */
 export const MAX_POINTS_PER_SERIES = 11_000;
@@ -46,7 +37,7 @@ function maxResolution(params: URLSearchParams): number | 'auto' | undefined {
   return r === null || r === '' ? undefined : parseResolution(r);
 }
 
-function timeout(params: URLSearchParams, engine: Engine): number {
+function timeout(params: URLSearchParams, engine: PromqlExecutor): number {
   const t = params.get('timeout');
   if (!t) return engine.opts.timeoutMs;
   return Math.min(parseDurationParam(t, 'timeout'), engine.opts.timeoutMs);
@@ -55,18 +46,30 @@ function timeout(params: URLSearchParams, engine: Engine): number {
 export async function instantQueryHandler(
   params: URLSearchParams,
   q: Querier,
-  engine: Engine,
+  engine: PromqlExecutor,
   signal: AbortSignal,
   now = Date.now(),
 ): Promise<ApiResult> {
   const expr = parseQuery(params);
+  const source = params.get('query')!;
   const t = params.has('time') ? parseTime(params.get('time')!, 'time') : now;
-  const out = await engine.instantQuery(q, expr, t, { signal, timeoutMs: timeout(params, engine), maxResolution: maxResolution(params) });
+  const out = await engine.instantQuery(q, expr, t, {
+    signal,
+    timeoutMs: timeout(params, engine),
+    maxResolution: maxResolution(params),
+    source,
+  });
   return respond(out, limitOf(params));
 }
 
-export async function rangeQueryHandler(params: URLSearchParams, q: Querier, engine: Engine, signal: AbortSignal): Promise<ApiResult> {
+export async function rangeQueryHandler(
+  params: URLSearchParams,
+  q: Querier,
+  engine: PromqlExecutor,
+  signal: AbortSignal,
+): Promise<ApiResult> {
   const expr = parseQuery(params);
+  const source = params.get('query')!;
   for (const p of ['start', 'end', 'step']) {
     if (!params.get(p)) throw new StrataError('bad-query', `invalid parameter "${p}": missing`);
   }
@@ -89,6 +92,7 @@ export async function rangeQueryHandler(params: URLSearchParams, q: Querier, eng
     signal,
     timeoutMs: timeout(params, engine),
     maxResolution: maxResolution(params),
+    source,
   });
   return respond(out, limitOf(params));
 }

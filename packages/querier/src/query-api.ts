@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MetricMetadata, Querier, Queryable, SelectHints } from '@strata/model';
 
-import type { Engine } from '@strata/promql';
+import type { PromqlExecutor } from './worker-pool.js';
 import { formatQueryHandler, instantQueryHandler, parseQueryHandler, rangeQueryHandler } from './promql-api.js';
 import {
   createRemoteReadHandler,
@@ -34,7 +34,8 @@ export interface MetadataSource {
 
 export interface QueryApiDeps {
   queryable: Queryable;
-  engine: Engine;
+  /** The Engine (evaluation on this thread) or a QueryWorkerPool. */
+  engine: PromqlExecutor;
   tenancy: TenancyConfig;
   metadata?: MetadataSource;
   /** Per tenant, the time range this process holds (served at /api/v1/status/stores for queriers). */
@@ -52,8 +53,10 @@ function partialOf(params: URLSearchParams): boolean | undefined {
 /** The querier one request sees: every call carries the request's partial_response choice and warning sink. */
 function perRequest(q: Querier, extra: Pick<SelectHints, 'partialResponse' | 'warn'>): Querier {
   const h = (hints: SelectHints): SelectHints => ({ ...hints, ...extra });
+  const selectRaw = q.selectRaw?.bind(q);
   return {
     select: (m, hints) => q.select(m, h(hints)),
+    selectRaw: selectRaw && ((m, hints) => selectRaw(m, h(hints))),
     series: (m, hints) => q.series(m, h(hints)),
     labelNames: (m, hints) => q.labelNames(m, h(hints)),
     labelValues: (n, m, hints) => q.labelValues(n, m, h(hints)),

@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import { HttpServer, Router } from '@strata/api';
 import type { Series } from '@strata/model';
 import { Engine } from '@strata/promql';
-import { TSDB } from '@strata/tsdb';
+import { decodeRawSeries, TSDB } from '@strata/tsdb';
 import {
   BLOCK_MS,
   forEachSampleInTimeOrder,
@@ -75,14 +75,19 @@ async function fanout(parts: Dataset[]) {
   };
 }
 
-querierContract('fan-out over two stores holding alternate series', (ds) =>
-  fanout([subset(ds, (_, i) => i % 2 === 0), subset(ds, (_, i) => i % 2 === 1)]),
+// decodeRaw: what the fan-out hands a query worker (selectRaw) decodes to what select answers.
+querierContract(
+  'fan-out over two stores holding alternate series',
+  (ds) => fanout([subset(ds, (_, i) => i % 2 === 0), subset(ds, (_, i) => i % 2 === 1)]),
+  { decodeRaw: decodeRawSeries },
 );
 
 // Not on a block boundary: the series of the middle block are split between the two stores.
 const SPLIT = T0 + HOUR + 45 * 60_000;
-querierContract('fan-out over two stores holding the older and the newer samples', (ds) =>
-  fanout([timeSlice(ds, -Infinity, SPLIT), timeSlice(ds, SPLIT + 1, Infinity)]),
+querierContract(
+  'fan-out over two stores holding the older and the newer samples',
+  (ds) => fanout([timeSlice(ds, -Infinity, SPLIT), timeSlice(ds, SPLIT + 1, Infinity)]),
+  { decodeRaw: decodeRawSeries },
 );
 
 querierContract(

@@ -12,7 +12,7 @@ const STALE_LO = 0x00000002;
 const STALE_HI = 0x7ff00000;
 
 /** Queries evaluated by an engine in this process. */
-export function engineQueries(engine: Engine, queryable: Queryable, timeoutMs?: number): RuleQueries {
+export function engineQueries(engine: Pick<Engine, 'instantQuery'>, queryable: Queryable, timeoutMs?: number): RuleQueries {
   return {
     async instant(tenant, expr, tMs, signal) {
       const out = await engine.instantQuery(queryable.querier(tenant), expr, tMs, { signal, timeoutMs });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import {
+  selectRawOf,
   StrataError,
   tenantIdProblem,
   type Labels,
@@ -17,6 +18,7 @@ import {
   type Querier,
   type Queryable,
   type QueryBudget,
+  type RawSeries,
   type SelectHints,
   type Series,
 } from '@strata/model';
@@ -312,6 +314,12 @@ class GatewayQuerier implements Querier {
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
     const budget = hints.budget ?? budgetFor(this.limits);
     return (await this.readers(hints)).select(matchers, { ...hints, budget });
+  }
+
+  /** The blocks' chunks undecoded (for a query worker), under the same budget as select. */
+  async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
+    const budget = hints.budget ?? budgetFor(this.limits);
+    return selectRawOf(await this.readers(hints), matchers, { ...hints, budget });
   }
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {

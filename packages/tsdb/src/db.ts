@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import {
   checkTenantId,
   MergeQuerier,
+  selectRawOf,
   tenantIdProblem,
   type Labels,
   type Matcher,
@@ -265,6 +266,7 @@ export class TenantDB implements TenantStorage {
       this.blocks.length === 0 ? this.head.querier() : new MergeQuerier([this.head.querier(), new BlockSetQuerier(this.blocks)]);
     return {
       select: (m, h) => now().select(m, h),
+      selectRaw: (m, h) => selectRawOf(now(), m, h),
       series: (m, h) => now().series(m, h),
       labelNames: (m, h) => now().labelNames(m, h),
       labelValues: (n, m, h) => now().labelValues(n, m, h),

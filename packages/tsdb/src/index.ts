@@ -34,6 +34,7 @@ export { BlockSetQuerier, planBlocks, type PlannedBlock } from './block/block-se
 export { downsampleBlock, downsampleBlocks, type DownsampleOptions } from './downsample/downsample-block.js';
 export { DDSketch, RELATIVE_ACCURACY } from './downsample/ddsketch.js';
 export { RES_1D, RES_1H, RES_5M, RESOLUTIONS } from './downsample/rollup.js';
+export { decodeRawSeries } from './raw-decode.js';
 export { SegmentCache } from './block/segment-cache.js';
 export { Shipper, SHIPPER_STATE_FILE } from './shipper.js';
 export { Shipping } from './shipping.js';

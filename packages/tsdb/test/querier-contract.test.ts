@@ -8,7 +8,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Series } from '@strata/model';
 import { BLOCK_MS, forEachSampleInTimeOrder, querierContract, type Dataset } from '../../model/test/querier-contract.js';
-import { BlockReader, BlockSetQuerier, TSDB, writeBlock, XOREncoder, type BlockSeries, type TenantDB } from '../src/index.js';
+import {
+  BlockReader,
+  BlockSetQuerier,
+  decodeRawSeries,
+  TSDB,
+  writeBlock,
+  XOREncoder,
+  type BlockSeries,
+  type TenantDB,
+} from '../src/index.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'strata-qc-'));
 
@@ -45,27 +54,39 @@ const close = (db: TSDB, dir: string) => async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 };
 
-querierContract('head', async (ds) => {
-  const { db, t, dir } = await loaded(ds);
-  // series() counts a head series by its min-max time; the label APIs count the head as a whole, as Prometheus does.
-  return { querier: t.head.querier(), cleanup: close(db, dir), labelTimeTolerance: { seriesSpan: true, blocks: [headRange(t)] } };
-});
+querierContract(
+  'head',
+  async (ds) => {
+    const { db, t, dir } = await loaded(ds);
+    // series() counts a head series by its min-max time; the label APIs count the head as a whole, as Prometheus does.
+    return { querier: t.head.querier(), cleanup: close(db, dir), labelTimeTolerance: { seriesSpan: true, blocks: [headRange(t)] } };
+  },
+  { decodeRaw: decodeRawSeries },
+);
 
-querierContract('tenant: head + local blocks', async (ds) => {
-  const { db, t, dir } = await loaded(ds);
-  const metas = await t.compact();
-  // Complete ranges went to blocks, the rest stays in the head: both parts are queried.
-  expect(metas.length).toBeGreaterThanOrEqual(2);
-  expect(t.head.stats().numSeries).toBeGreaterThan(0);
-  return { querier: t.querier(), cleanup: close(db, dir), labelTimeTolerance: { seriesSpan: true, blocks: [...metas, headRange(t)] } };
-});
+querierContract(
+  'tenant: head + local blocks',
+  async (ds) => {
+    const { db, t, dir } = await loaded(ds);
+    const metas = await t.compact();
+    // Complete ranges went to blocks, the rest stays in the head: both parts are queried.
+    expect(metas.length).toBeGreaterThanOrEqual(2);
+    expect(t.head.stats().numSeries).toBeGreaterThan(0);
+    return { querier: t.querier(), cleanup: close(db, dir), labelTimeTolerance: { seriesSpan: true, blocks: [...metas, headRange(t)] } };
+  },
+  { decodeRaw: decodeRawSeries },
+);
 
-querierContract('block set of a compacted tenant', async (ds) => {
-  const { db, t, dir } = await loaded(ds);
-  const metas = await t.compact(true);
-  expect(metas.length).toBe(4);
-  return { querier: new BlockSetQuerier(t.blocks), cleanup: close(db, dir), labelTimeTolerance: { blocks: metas } };
-});
+querierContract(
+  'block set of a compacted tenant',
+  async (ds) => {
+    const { db, t, dir } = await loaded(ds);
+    const metas = await t.compact(true);
+    expect(metas.length).toBe(4);
+    return { querier: new BlockSetQuerier(t.blocks), cleanup: close(db, dir), labelTimeTolerance: { blocks: metas } };
+  },
+  { decodeRaw: decodeRawSeries },
+);
 
 /** Every series of the dataset as chunks of at most 120 samples, values copied as bits. */
 function asBlockSeries(s: Series): BlockSeries {
@@ -80,17 +101,21 @@ function asBlockSeries(s: Series): BlockSeries {
   return { labels: s.labels, chunks };
 }
 
-querierContract('one block read by BlockReader', async (ds) => {
-  const dir = tmp();
-  const range = { minTime: Math.floor(ds.minTime / BLOCK_MS) * BLOCK_MS, maxTime: Math.ceil((ds.maxTime + 1) / BLOCK_MS) * BLOCK_MS };
-  const meta = await writeBlock(dir, ds.series.map(asBlockSeries), range);
-  const reader = await BlockReader.openDir(path.join(dir, meta.ulid));
-  return {
-    querier: reader,
-    cleanup: async () => {
-      await reader.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-    labelTimeTolerance: { blocks: [meta] },
-  };
-});
+querierContract(
+  'one block read by BlockReader',
+  async (ds) => {
+    const dir = tmp();
+    const range = { minTime: Math.floor(ds.minTime / BLOCK_MS) * BLOCK_MS, maxTime: Math.ceil((ds.maxTime + 1) / BLOCK_MS) * BLOCK_MS };
+    const meta = await writeBlock(dir, ds.series.map(asBlockSeries), range);
+    const reader = await BlockReader.openDir(path.join(dir, meta.ulid));
+    return {
+      querier: reader,
+      cleanup: async () => {
+        await reader.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+      labelTimeTolerance: { blocks: [meta] },
+    };
+  },
+  { decodeRaw: decodeRawSeries },
+);

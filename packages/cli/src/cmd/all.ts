@@ -12,13 +12,13 @@ import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
 import { frontendFrom } from './frontend-from-config.js';
 import { serveOnSocket, type InProcessQuerier } from './in-process-querier.js';
-import { component, engineFrom, httpClientFrom, list, waitForSignal } from './common.js';
 import { createWriteHandler, defaultMemoryLimit, Distributor, ForwardAuth, MemoryBudget, MetadataStore } from '@strata/receiver';
 import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
 import { compactorFrom } from './compactor-from-config.js';
 import { compactorLoop } from './compactor.js';
 import { inProcessSources, startRuler } from './ruler.js';
+import { component, executorFrom, httpClientFrom, list, waitForSignal } from './common.js';
 import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
 import { openBucket } from '../storage.js';
@@ -128,7 +128,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       storagePath,
     },
   });
-  const engine = engineFrom(cfg);
+  const queries = executorFrom(cfg, logger, registry);
   // `all` also serves the bucket: a store gateway in the same process, reached directly through
   // the Querier interface (no remote-read in between). Shipped blocks still on local disk are
   // read from disk only: the gateway leaves out every block the local TSDB has, by ULID.
@@ -152,7 +152,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       },
     );
   }
-  const queryApi = { queryable, engine, tenancy, metadata, storeInfo: () => tsdb.timeRanges() };
+  const queryApi = { queryable, engine: queries.executor, tenancy, metadata, storeInfo: () => tsdb.timeRanges() };
   let inProcess: InProcessQuerier | undefined;
   let downstream: HttpDownstream | undefined;
   let closeCache: (() => Promise<void>) | undefined;
@@ -182,7 +182,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   let stopRuler: (() => Promise<void>) | undefined;
   if (opts.query) {
     const local = `${server.scheme}://${addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : addr.address}:${addr.port}`;
-    const src = inProcessSources(cfg, engine, queryable, `${local}/api/v1/write`, tenancy);
+    const src = inProcessSources(cfg, queries.executor, queryable, `${local}/api/v1/write`, tenancy);
     stopRuler = await startRuler(cfg, { logger, registry, router, server, setReady, tenancy }, src.queries, src.writer);
   }
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
@@ -208,6 +208,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     downstream?.close();
     await inProcess?.close();
     await closeCache?.();
+    await queries.close();
     stopWatch?.();
     distributor?.close();
     limits.stop();

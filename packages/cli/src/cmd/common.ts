@@ -1,9 +1,11 @@
 /** What every component starts with: logger, metrics registry, router, HTTP server with a readiness gate. */
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import os from 'node:os';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { setPaceSlice, StrataError } from '@strata/model';
 import { HttpClient, HttpServer, loadHttpClientConfig, mountStatusRoutes, parseResolution, Router, WebConfigWatcher } from '@strata/api';
 import { Engine } from '@strata/promql';
+import { QueryWorkerPool, RollupRoutingExecutor, type PromqlExecutor } from '@strata/querier';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 
@@ -58,6 +60,35 @@ export function engineFrom(cfg: Config): Engine {
     timeoutMs: cfg.num('query.timeout'),
     defaultResolution: parseResolution(cfg.str('query.default-resolution'), 'query.default-resolution'),
   });
+}
+
+/**
+ * What evaluates PromQL: a pool of --querier.workers worker threads (one per core by default), or
+ * the Engine on this thread with 0. `close` ends the workers at shutdown.
+ */
+export function executorFrom(cfg: Config, logger: Logger, registry: Registry): { executor: PromqlExecutor; close: () => Promise<void> } {
+  const engine = engineFrom(cfg);
+  const n = cfg.num('querier.workers');
+  const size = n < 0 ? os.availableParallelism() : n;
+  if (size === 0) return { executor: engine, close: async () => {} };
+  const failures = new Counter({
+    name: 'strata_query_worker_failures_total',
+    help: 'Query worker threads that died (their queries failed with 500) and were replaced.',
+    registers: [registry],
+  });
+  new Gauge({ name: 'strata_query_workers', help: 'Worker threads evaluating PromQL.', registers: [registry] }).set(size);
+  const pool = new QueryWorkerPool({
+    size,
+    engine: engine.opts,
+    nice: cfg.num('querier.worker-nice'),
+    onWorkerFailure: (err) => {
+      failures.inc();
+      logger.error({ err }, 'query worker died; replaced');
+    },
+  });
+  logger.info({ workers: size }, 'PromQL evaluates on worker threads');
+  // Queries that may read rollups stay on this thread: their side data has no raw form to send.
+  return { executor: new RollupRoutingExecutor(pool, engine), close: () => pool.close() };
 }
 
 export function list(s: string): string[] {

@@ -1,7 +1,7 @@
 /** `strata querier`: PromQL over stores reached with remote-read, replicas de-duplicated. */
 import { FanoutQueryable, mountQueryApi, RemoteMetadata, RemoteStore } from '@strata/querier';
 import type { Config } from '../config.js';
-import { component, engineFrom, httpClientFrom, list, waitForSignal } from './common.js';
+import { component, executorFrom, httpClientFrom, list, waitForSignal } from './common.js';
 
 /** Stores' time ranges are refreshed this often (a store is always asked while unknown). */
 const STORE_INFO_INTERVAL_MS = 15_000;
@@ -25,7 +25,8 @@ export async function runQuerier(cfg: Config): Promise<void> {
     replicaLabels: list(cfg.str('query.replica-label')),
     partialResponse: cfg.bool('query.partial-response'),
   });
-  mountQueryApi(c.router, { queryable, engine: engineFrom(cfg), tenancy: c.tenancy, metadata });
+  const queries = executorFrom(cfg, c.logger, c.registry);
+  mountQueryApi(c.router, { queryable, engine: queries.executor, tenancy: c.tenancy, metadata });
   const refresh = () => Promise.all(stores.map((s) => s.refresh()));
   await refresh();
   const timer = setInterval(() => void refresh(), STORE_INFO_INTERVAL_MS);
@@ -37,5 +38,6 @@ export async function runQuerier(cfg: Config): Promise<void> {
     clearInterval(timer);
     c.setReady(false);
     await c.server.close();
+    await queries.close();
   });
 }

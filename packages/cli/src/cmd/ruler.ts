@@ -70,7 +70,13 @@ export async function startRuler(cfg: Config, c: Component, queries: RuleQueries
 }
 
 /** In `strata all`: queries to the engine over this process' stores, writes through its own write path. */
-export function inProcessSources(cfg: Config, engine: Engine, queryable: Queryable, writeURL: string, tenancy: Component['tenancy']) {
+export function inProcessSources(
+  cfg: Config,
+  engine: Pick<Engine, 'instantQuery'>,
+  queryable: Queryable,
+  writeURL: string,
+  tenancy: Component['tenancy'],
+) {
   return {
     queries: engineQueries(engine, queryable, cfg.num('ruler.query-timeout')),
     writer: remoteWriter({ url: writeURL, tenantHeader: tenancy.header, sendTenant: tenancy.multiTenancy }),

@@ -38,6 +38,11 @@ export interface QueryOptions {
   text?: string;
   /** max_source_resolution in ms, or 'auto' (step/5); unset: the engine's defaultResolution. */
   maxResolution?: number | 'auto';
+  /**
+   * The text an Expr was parsed from, for executors that parse it again elsewhere (a query worker);
+   * unlike `text` it does not change annotations. The Engine itself ignores it.
+   */
+  source?: string;
 }
 
 export class Engine {

@@ -6,7 +6,7 @@
  * Blocks that do overlap (an extra block of out-of-order samples for a range) are merged by
  * timestamp as before.
  */
-import { Labels, MergeQuerier, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
+import { Labels, MergeQuerier, type Matcher, type Querier, type RawSeries, type SelectHints, type Series } from '@strata/model';
 import { decodeSeriesChunks, type BlockReader } from './reader.js';
 import { joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
 
@@ -124,6 +124,19 @@ export class BlockSetQuerier implements Querier {
     }
     out.sort((a, b) => Labels.compare(a.labels, b.labels));
     return hints.limit ? out.slice(0, hints.limit) : out;
+  }
+
+  /**
+   * Blocks in time order: each block's chunk list is one part, merged as select() merges blocks.
+   * Raw blocks only, as select() at max resolution 0: a rollup's counts and sketches have no place
+   * in the raw form, so queries that may read rollups are evaluated where select() runs
+   * (the querier's executor routes them; see docs/query-workers.md).
+   */
+  async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
+    const blocks = this.inRange(hints).filter((b) => b.resolution === 0);
+    if (blocks.length === 0) return [];
+    if (blocks.length === 1) return blocks[0].selectRaw(matchers, hints);
+    return new MergeQuerier(blocks).selectRaw(matchers, hints);
   }
 
   series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {

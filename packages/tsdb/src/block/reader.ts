@@ -6,7 +6,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32cRange } from './crc32c-small.js';
-import { Labels, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
+import { Labels, type Matcher, type Querier, type RawSeries, type SelectHints, type Series } from '@strata/model';
 import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
 import { FileByteSource, type ByteSource } from './bytesource.js';
 import type { SegmentCache } from './segment-cache.js';
@@ -240,6 +240,18 @@ export class BlockReader implements Querier {
       if (n > 0) out.push({ labels: s.labels, part: { kind: 'raw', t, v } });
     }
     return out;
+  }
+
+  /** XOR chunks as stored, for a reader on another thread; raw blocks only (see BlockSetQuerier.selectRaw). */
+  async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
+    if (this.resolution > 0) throw new Error(`block ${this.meta.ulid} is a rollup: its aggregate chunks have no raw form`);
+    const out: RawSeries[] = [];
+    for (const s of await this.selectChunks(matchers, hints)) {
+      out.push({ labels: s.labels, parts: [{ chunks: s.chunks }] });
+    }
+    // Sorted only for a limit: otherwise the reader sorts, off this thread.
+    if (!hints.limit) return out;
+    return out.sort((a, b) => Labels.compare(a.labels, b.labels)).slice(0, hints.limit);
   }
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {

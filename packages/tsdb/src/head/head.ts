@@ -2,7 +2,17 @@
  * The in-memory head of one tenant: series registry, postings index and per-series chunks.
  * Appends are validated here (appendable) and applied after the WAL made them durable (apply).
  */
-import { Labels, pace, sortPaced, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
+import {
+  Labels,
+  pace,
+  sortPaced,
+  type Matcher,
+  type Querier,
+  type RawPart,
+  type RawSeries,
+  type SelectHints,
+  type Series,
+} from '@strata/model';
 import {
   AppendStatus,
   DEFAULT_BLOCK_DURATION_MS,
@@ -302,6 +312,36 @@ class HeadQuerier implements Querier {
         const data = s.samples(hints.start, hints.end);
         if (!data) continue;
         out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
+        if (hints.limit && out.length >= hints.limit) break;
+      }
+    } finally {
+      done();
+    }
+    return out;
+  }
+
+  /**
+   * The chunks select() would decode, undecoded: the closed chunks overlapping the range as they
+   * are, the open one as a copy (it grows), out-of-order samples decoded (they are not XOR).
+   */
+  async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
+    const out: RawSeries[] = [];
+    const done = this.head.beginRead();
+    try {
+      // Sorted only for a limit: otherwise the reader sorts, off this thread.
+      const series = await this.head.selectSeries(matchers, hints.signal, !!hints.limit);
+      for (let i = 0; i < series.length; i++) {
+        if ((i & 1023) === 0) hints.signal?.throwIfAborted();
+        const y = pace();
+        if (y) await y;
+        const s = series[i];
+        const parts: RawPart[] = [];
+        const chunks = s.chunksIn(hints.start, hints.end);
+        if (chunks.length > 0) parts.push({ chunks: chunks.map((c) => c.data) });
+        const ooo = s.oooSamples(hints.start, hints.end);
+        if (ooo) parts.push(ooo);
+        if (parts.length === 0) continue;
+        out.push({ labels: s.labels, parts });
         if (hints.limit && out.length >= hints.limit) break;
       }
     } finally {

@@ -161,6 +161,24 @@ export class MemSeries {
     return out;
   }
 
+  /** Out-of-order samples in [mint, maxt] (value bits kept), or undefined when there are none. */
+  oooSamples(mint: number, maxt: number): { timestamps: Float64Array; values: Float64Array } | undefined {
+    const o = this.ooo;
+    if (!o || o.length === 0) return undefined;
+    const from = o.lowerBound(mint);
+    const to = o.lowerBound(maxt + 1);
+    if (to <= from) return undefined;
+    const ts = new Float64Array(to - from);
+    const vs = new Float64Array(to - from);
+    const vb = new Uint32Array(vs.buffer);
+    for (let j = from; j < to; j++) {
+      ts[j - from] = o.ts[j];
+      vb[2 * (j - from)] = o.bits[2 * j];
+      vb[2 * (j - from) + 1] = o.bits[2 * j + 1];
+    }
+    return { timestamps: ts, values: vs };
+  }
+
   /**
    * Samples in [mint, maxt], in-order and out-of-order data merged by timestamp, values copied as
    * raw bits. Returns undefined when there are none.

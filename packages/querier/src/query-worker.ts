@@ -1,0 +1,159 @@
+/**
+ * The entry of a query worker thread (see worker-pool.ts): parses and evaluates PromQL with its
+ * own Engine over a Querier whose every call goes to the main thread over the parent port.
+ * Selected series arrive undecoded (chunk bytes) and are decoded here.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Labels, StrataError, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
+import { Engine, parse, ParseError, type EngineOptions, type QueryOutcome } from '@strata/promql';
+import { decodeRawSeries } from '@strata/tsdb';
+import {
+  errorFromWire,
+  errorToWire,
+  hintsToWire,
+  matchersToWire,
+  packResult,
+  unpackLabels,
+  unpackRaw,
+  type FromWorker,
+  type PackedLabels,
+  type PackedRaw,
+  type StorageOp,
+  type StorageValue,
+  type ToWorker,
+} from './worker-wire.js';
+
+export interface QueryWorkerData {
+  engine: EngineOptions;
+  /** Niceness this thread sets itself to (0: left as is). */
+  nice: number;
+}
+
+const port = parentPort!;
+const config = workerData as QueryWorkerData;
+const engine = new Engine(config.engine);
+
+/** Linux: this thread's kernel ID, from /proc/thread-self (a link to <pid>/task/<tid>). */
+function kernelThreadId(): number | undefined {
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) && tid > 0 ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// A nicer thread than the main one: when cores are scarce, the kernel runs the thread that
+// acknowledges writes first and evaluation gets the rest. On Linux setpriority() on a thread
+// ID applies to that thread alone; elsewhere this is skipped.
+const tid = kernelThreadId();
+let nice: number | undefined;
+if (tid !== undefined && config.nice !== 0) {
+  try {
+    os.setPriority(tid, config.nice);
+    nice = os.getPriority(tid);
+  } catch {
+    nice = undefined;
+  }
+}
+
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+/** Storage calls waiting for the main thread's reply. */
+const calls = new Map<number, { resolve: (v: StorageValue) => void; reject: (e: Error) => void }>();
+let nextCall = 1;
+/** Running queries, to cancel. */
+const running = new Map<number, AbortController>();
+
+function call(query: number, op: StorageOp, matchers: readonly Matcher[], hints: SelectHints, name?: string): Promise<StorageValue> {
+  const id = nextCall++;
+  return new Promise<StorageValue>((resolve, reject) => {
+    const signal = hints.signal;
+    const onAbort = () => {
+      calls.delete(id);
+      post({ t: 'abort-call', call: id });
+      reject(signal!.reason instanceof Error ? signal!.reason : new StrataError('query-canceled', 'query was canceled'));
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => signal?.removeEventListener('abort', onAbort);
+    calls.set(id, {
+      resolve: (v) => (done(), resolve(v)),
+      reject: (e) => (done(), reject(e)),
+    });
+    post({ t: 'call', call: id, query, op, matchers: matchersToWire(matchers), hints: hintsToWire(hints), name });
+  });
+}
+
+/** The storage of one query: the main thread's querier of the request, reached over the port. */
+function portQuerier(query: number): Querier {
+  return {
+    async select(ms, hints): Promise<Series[]> {
+      const raw = unpackRaw((await call(query, 'select', ms, hints)) as PackedRaw);
+      const out: Series[] = [];
+      for (const r of raw) {
+        const s = decodeRawSeries(r, hints.start, hints.end);
+        if (s) out.push(s);
+      }
+      // selectRaw's order is the store's; select's is by labels.
+      return out.sort((a, b) => Labels.compare(a.labels, b.labels));
+    },
+    async series(ms, hints): Promise<Labels[]> {
+      return unpackLabels(((await call(query, 'series', ms, hints)) as { labels: PackedLabels }).labels);
+    },
+    async labelNames(ms, hints): Promise<string[]> {
+      return (await call(query, 'labelNames', ms, hints)) as string[];
+    },
+    async labelValues(name, ms, hints): Promise<string[]> {
+      return (await call(query, 'labelValues', ms, hints, name)) as string[];
+    },
+  };
+}
+
+async function runQuery(m: Extract<ToWorker, { t: 'query' }>): Promise<void> {
+  const ac = new AbortController();
+  running.set(m.id, ac);
+  try {
+    // The main thread parsed the same text already and answered parse errors itself.
+    let expr;
+    try {
+      expr = parse(m.source);
+    } catch (e) {
+      if (e instanceof ParseError) throw new StrataError('bad-query', `invalid parameter "query": ${e.message}`);
+      throw e;
+    }
+    const q = portQuerier(m.id);
+    const o = { signal: ac.signal, timeoutMs: m.timeoutMs, text: m.text };
+    const out: QueryOutcome =
+      m.kind === 'instant' ? await engine.instantQuery(q, expr, m.time, o) : await engine.rangeQuery(q, expr, m.start, m.end, m.step, o);
+    const { packed, transfer } = await packResult(out.result);
+    post({ t: 'done', id: m.id, result: packed, warnings: out.warnings, infos: out.infos }, transfer);
+  } catch (e) {
+    post({ t: 'failed', id: m.id, error: errorToWire(e) });
+  } finally {
+    running.delete(m.id);
+  }
+}
+
+port.postMessage({ t: 'hello', tid, nice } satisfies FromWorker);
+
+port.on('message', (m: ToWorker) => {
+  switch (m.t) {
+    case 'query':
+      void runQuery(m);
+      break;
+    case 'cancel':
+      running.get(m.id)?.abort(new StrataError('query-canceled', 'query was canceled'));
+      break;
+    case 'reply': {
+      const c = calls.get(m.call);
+      if (!c) break; // aborted meanwhile
+      calls.delete(m.call);
+      if (m.ok) c.resolve(m.value);
+      else c.reject(errorFromWire(m.error));
+      break;
+    }
+  }
+});

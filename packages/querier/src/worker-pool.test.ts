@@ -1,0 +1,257 @@
+/**
+ * The query worker pool against the Engine on the main thread: the same answers over a real TSDB
+ * (head with out-of-order samples, and blocks), errors with their IDs, statuses and Retry-After,
+ * cancellation and timeouts reaching the main thread's storage calls, and a worker that dies.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { Labels, StrataError, type Matcher, type Querier, type SelectHints } from '@strata/model';
+import { Engine, type QueryOutcome } from '@strata/promql';
+import { STALE_NAN, TSDB, type TenantDB } from '@strata/tsdb';
+import { resultJson } from './promql-api.js';
+import { QueryWorkerPool } from './worker-pool.js';
+
+const HOUR = 3_600_000;
+const T0 = 10 * HOUR;
+let dir: string;
+let db: TSDB;
+let tenant: TenantDB;
+let pool: QueryWorkerPool;
+const engine = new Engine({ maxSamples: 5_000_000 });
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-pool-'));
+  db = await TSDB.open({
+    dir,
+    fsync: 'none',
+    blockDurationMs: HOUR,
+    compactIntervalMs: 0,
+    head: { outOfOrderWindowMs: 10 * HOUR, samplesPerChunk: 60, maxSeries: 0 },
+  });
+  tenant = await db.tenant('t');
+  const app = tenant.appender();
+  const refs: number[] = [];
+  for (const job of ['api', 'web', 'db'])
+    for (const instance of ['a', 'b', 'c']) refs.push(app.ref(Labels.fromObject({ __name__: 'req_total', job, instance })));
+  const gauge = app.ref(Labels.fromObject({ __name__: 'temp', room: 'x' }));
+  for (let t = T0; t <= T0 + 3 * HOUR; t += 15_000) {
+    refs.forEach((r, i) => app.append(r, t, (t - T0) / 1000 + i * ((t / 15_000) % 7)));
+    // Every 50th sample of the gauge is stale; the rest mixes NaN and infinities in.
+    const k = (t - T0) / 15_000;
+    app.append(gauge, t, k % 50 === 49 ? STALE_NAN : k % 31 === 0 ? NaN : k % 37 === 0 ? Infinity : Math.sin(k));
+  }
+  await app.commit();
+  // Older ranges become blocks; then samples arrive out of order into a range the head still holds.
+  await tenant.compact();
+  const late = tenant.appender();
+  const lateRef = late.ref(Labels.fromObject({ __name__: 'req_total', job: 'api', instance: 'a' }));
+  for (let t = T0 + 3 * HOUR - 30 * 60_000 + 7_000; t < T0 + 3 * HOUR; t += 60_000) late.append(lateRef, t, 1e6);
+  await late.commit();
+  pool = new QueryWorkerPool({ size: 2, engine: engine.opts });
+});
+
+afterAll(async () => {
+  await pool.close();
+  await db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Outcomes compared as the API answers them (labels' caches and NaN payloads do not show there). */
+const answer = (o: QueryOutcome) => ({ data: resultJson(o.result, 0, []), warnings: o.warnings, infos: o.infos });
+const same = (a: QueryOutcome, b: QueryOutcome) => expect(answer(a)).toEqual(answer(b));
+
+const QUERIES = [
+  'req_total',
+  'rate(req_total[5m])',
+  'sum by (job) (rate(req_total[5m]))',
+  'count({__name__=~".+"})',
+  'topk(3, req_total)',
+  'max_over_time(temp[30m])',
+  'temp',
+  'histogram_quantile(0.9, sum by (le) (rate(req_total[5m])))',
+  'req_total{job="api"} / ignoring(instance) group_left sum by (job) (req_total)',
+  'avg_over_time(rate(req_total[5m])[30m:1m])',
+  'label_replace(req_total, "x", "$1", "instance", "(.*)")',
+  'absent(nothing)',
+  'scalar(sum(req_total))',
+  'time()',
+  '"a string"',
+];
+
+describe('worker pool answers what the engine answers', () => {
+  test.each(QUERIES)('instant and range: %s', async (query) => {
+    const q = tenant.querier();
+    for (const t of [T0 + 30 * 60_000, T0 + 2 * HOUR + 55 * 60_000, T0 + 3 * HOUR]) {
+      same(await pool.instantQuery(q, query, t), await engine.instantQuery(q, query, t));
+    }
+    if (query.startsWith('"')) return;
+    same(await pool.rangeQuery(q, query, T0, T0 + 3 * HOUR, 60_000), await engine.rangeQuery(q, query, T0, T0 + 3 * HOUR, 60_000));
+  });
+
+  test('random ranges and steps of random queries agree (property)', async () => {
+    const q = tenant.querier();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...QUERIES.filter((x) => !x.startsWith('"'))),
+        fc.integer({ min: -HOUR, max: 4 * HOUR }),
+        fc.integer({ min: 0, max: 4 * HOUR }),
+        fc.integer({ min: 1, max: 600 }),
+        async (query, from, len, stepS) => {
+          const start = T0 + from;
+          const end = start + len;
+          const step = stepS * 1000;
+          if (len / step > 11_000) return;
+          same(await pool.rangeQuery(q, query, start, end, step), await engine.rangeQuery(q, query, start, end, step));
+        },
+      ),
+      { numRuns: 40, seed: 7 },
+    );
+  });
+
+  test('on Linux the worker threads run nicer than the main thread (ingest first under contention)', async () => {
+    await pool.instantQuery(tenant.querier(), '1', T0);
+    for (let i = 0; i < 100 && pool.threads().some((t) => t === undefined); i++) await new Promise((r) => setTimeout(r, 10));
+    const threads = pool.threads();
+    expect(threads).toHaveLength(2);
+    if (process.platform !== 'linux') return;
+    // A process already nicer than 10 stays as it is (lowering niceness needs privileges).
+    const want = Math.max(10, os.getPriority(process.pid));
+    for (const t of threads) {
+      // Read back from the kernel, not from what the worker claims.
+      expect(t!.tid).not.toBe(process.pid);
+      expect(os.getPriority(t!.tid!)).toBe(want);
+    }
+  });
+
+  test('queries run on both workers at once', async () => {
+    const gate = hanging();
+    const a = pool.instantQuery(gate.querier, 'x', T0);
+    const b = pool.instantQuery(gate.querier, 'y', T0);
+    await gate.started(2);
+    expect(pool.load()).toEqual([1, 1]);
+    gate.release();
+    await expect(a).resolves.toMatchObject({ result: { resultType: 'vector', vector: [] } });
+    await expect(b).resolves.toMatchObject({ result: { resultType: 'vector', vector: [] } });
+  });
+});
+
+/** A querier whose selects wait until released or aborted; it records the aborts it sees. */
+function hanging() {
+  let started = 0;
+  const aborted: unknown[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const querier: Querier = {
+    select: (_m: readonly Matcher[], h: SelectHints) =>
+      new Promise((resolve, reject) => {
+        started++;
+        h.signal?.addEventListener('abort', () => {
+          aborted.push(h.signal!.reason);
+          reject(h.signal!.reason);
+        });
+        void released.then(() => resolve([]));
+      }),
+    series: async () => [],
+    labelNames: async () => [],
+    labelValues: async () => [],
+  };
+  return {
+    querier,
+    aborted,
+    release,
+    started: async (n: number) => {
+      for (let i = 0; i < 500 && started < n; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(started).toBe(n);
+    },
+  };
+}
+
+describe('errors, cancellation and crashes', () => {
+  test.each([
+    [new StrataError('store-unavailable', 'store s1 failed: down', { retryAfter: 7 }), 503, 7],
+    [new StrataError('query-max-series', 'too many series'), 422, undefined],
+  ])('a storage error reaches the caller with its ID, status and Retry-After: %s', async (err, status, retryAfter) => {
+    const failing: Querier = {
+      select: async () => {
+        throw err;
+      },
+      series: async () => [],
+      labelNames: async () => [],
+      labelValues: async () => [],
+    };
+    const e = (await pool.instantQuery(failing, 'sum(up)', T0).catch((x) => x)) as StrataError;
+    expect(e).toBeInstanceOf(StrataError);
+    expect({ id: e.id, status: e.status, retryAfter: e.retryAfter, message: e.message }).toEqual({
+      id: err.id,
+      status,
+      retryAfter,
+      message: err.message,
+    });
+  });
+
+  test('evaluation errors keep their ID: too many samples, wrong expression type for a range query', async () => {
+    const small = new QueryWorkerPool({ size: 1, engine: new Engine({ maxSamples: 100 }).opts });
+    try {
+      const q = tenant.querier();
+      await expect(small.instantQuery(q, 'count_over_time(req_total[3h])', T0 + 3 * HOUR)).rejects.toMatchObject({
+        id: 'query-too-many-samples',
+        status: 422,
+      });
+      await expect(small.rangeQuery(q, 'req_total[5m]', T0, T0 + HOUR, 60_000)).rejects.toMatchObject({ id: 'bad-query', status: 400 });
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('the caller going away cancels the query and its storage call on the main thread', async () => {
+    const gate = hanging();
+    const ac = new AbortController();
+    const p = pool.instantQuery(gate.querier, 'up', T0, { signal: ac.signal });
+    await gate.started(1);
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ id: 'query-canceled', status: 503 });
+    for (let i = 0; i < 100 && gate.aborted.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(gate.aborted).toHaveLength(1);
+    expect(pool.load()).toEqual([0, 0]);
+  });
+
+  test('a query past its timeout fails with 503 timeout and its storage call is aborted', async () => {
+    const gate = hanging();
+    const p = pool.instantQuery(gate.querier, 'up', T0, { timeoutMs: 200 });
+    await expect(p).rejects.toMatchObject({ id: 'query-timeout', status: 503 });
+    for (let i = 0; i < 100 && gate.aborted.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(gate.aborted).toHaveLength(1);
+  });
+
+  test('a worker that dies fails its queries with 500 and is replaced; the pool keeps answering', async () => {
+    const gate = hanging();
+    const before = pool.replaced;
+    const p = pool.instantQuery(gate.querier, 'up', T0);
+    await gate.started(1);
+    const busy = pool.load().findIndex((n) => n === 1);
+    await pool.crashWorkerForTest(busy);
+    await expect(p).rejects.toMatchObject({ id: 'query-worker-failed', status: 500 });
+    expect(pool.replaced).toBe(before + 1);
+    expect(pool.size).toBe(2);
+    const q = tenant.querier();
+    for (let i = 0; i < 4; i++)
+      same(await pool.instantQuery(q, 'sum(req_total)', T0 + HOUR), await engine.instantQuery(q, 'sum(req_total)', T0 + HOUR));
+    gate.release();
+  });
+
+  test('workers that cannot start are given up after a few tries: queries fail with 500, nothing spins', async () => {
+    const bad = path.join(dir, 'broken-worker.mjs');
+    fs.writeFileSync(bad, 'throw new Error("broken on purpose");\n');
+    const broken = new QueryWorkerPool({ size: 1, engine: engine.opts, workerFile: new URL(`file://${bad}`) });
+    try {
+      for (let i = 0; i < 200 && broken.replaced < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(broken.replaced).toBe(2);
+      await expect(broken.instantQuery(tenant.querier(), 'up', T0)).rejects.toMatchObject({ id: 'query-worker-failed', status: 500 });
+    } finally {
+      await broken.close();
+    }
+  });
+});

@@ -1,0 +1,337 @@
+/**
+ * PromQL evaluation on a pool of worker threads (`--querier.workers`).
+ *
+ * Why: Node runs all JavaScript of a process on one thread, and in `strata all` that thread also
+ * acknowledges remote writes. Evaluating a heavy query there costs ingest twice: the evaluation
+ * itself between cooperative yields, and the scavenges of the query's garbage (decoded sample
+ * arrays, per-step vectors), which stop the whole heap. A worker has a heap of its own.
+ *
+ * Design, which data crosses threads and how:
+ * - The main thread parses the query only to answer syntax errors as before; it sends the text,
+ *   times and timeout to a worker, which parses it again and evaluates it with its own Engine.
+ * - Every storage call of the evaluation (select, series, label names and values) goes back to
+ *   the main thread over the worker's port, with the matchers as strings. The main thread runs it
+ *   against the request's Querier (the head, blocks, store gateways or remote stores, with the
+ *   request's partial-response choice, warnings, budgets and its own abort signal) and answers.
+ * - select answers with each series' stored data undecoded (Querier.selectRaw): the XOR chunk
+ *   bytes as the store keeps them, copied into one ArrayBuffer per call, plus the labels as one
+ *   string array; stores without selectRaw send decoded samples in one Float64Array. The buffers
+ *   are transferred, not copied. Decoding, evaluation and all their garbage live in the worker.
+ * - The result comes back the same way (labels as strings, samples in transferred typed arrays);
+ *   the main thread encodes the JSON answer as it did. Warnings, infos and errors (with their
+ *   stable IDs, statuses and Retry-After) cross as plain data, so answers are the same as when
+ *   the main thread evaluates.
+ * - Cancellation: the request's AbortSignal sends a cancel message, and the worker's Engine
+ *   enforces the timeout; storage calls of a query still running on the main thread are aborted
+ *   when the worker gives up on them or the query ends.
+ * - Memory: a worker holds only what its running queries hold (the same --query.max-samples
+ *   bound as on the main thread); the main thread holds a select's packed buffer until it is
+ *   transferred.
+ * - A worker that dies (an exception escaping, out of memory) fails its running queries with a
+ *   500 (err-strata-query-worker-failed) and is replaced; the process keeps serving.
+ *
+ * Queries go to the worker running the fewest; each worker runs several at a time, as their
+ * storage calls wait on the main thread.
+ */
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { StrataError, selectRawOf, type Querier } from '@strata/model';
+import { formatExpr, type EngineOptions, type Expr, type QueryOptions, type QueryOutcome } from '@strata/promql';
+import type { QueryWorkerData } from './query-worker.js';
+import {
+  errorFromWire,
+  errorToWire,
+  matchersFromWire,
+  labelsTransfer,
+  packLabels,
+  packRaw,
+  rawTransfer,
+  unpackResult,
+  type FromWorker,
+  type ToWorker,
+} from './worker-wire.js';
+
+/** What the query API needs of whatever evaluates PromQL: the Engine itself, or this pool. */
+export interface PromqlExecutor {
+  readonly opts: { timeoutMs: number };
+  instantQuery(q: Querier, query: string | Expr, timeMs: number, o?: QueryOptions): Promise<QueryOutcome>;
+  rangeQuery(q: Querier, query: string | Expr, startMs: number, endMs: number, stepMs: number, o?: QueryOptions): Promise<QueryOutcome>;
+}
+
+export interface WorkerPoolOptions {
+  size: number;
+  engine: EngineOptions;
+  /** The compiled worker entry; by default query-worker.js beside this module, or in ../dist when run from sources. */
+  workerFile?: URL;
+  /**
+   * Niceness of the worker threads (Linux; default 10, 0 leaves them as the main thread): under
+   * CPU contention the thread acknowledging writes runs first.
+   */
+  nice?: number;
+  /** Called when a worker dies, with the error (for logs). */
+  onWorkerFailure?: (err: Error) => void;
+}
+
+interface Running {
+  resolve: (o: QueryOutcome) => void;
+  reject: (e: Error) => void;
+  querier: Querier;
+  /** Aborts the query's storage calls on the main thread. */
+  ac: AbortController;
+  calls: Map<number, AbortController>;
+}
+
+interface Slot {
+  worker: Worker;
+  running: Map<number, Running>;
+  /** Given up on: its workers died before starting MAX_START_FAILURES times in a row. */
+  dead: boolean;
+  /** What the worker reported on starting: its kernel thread ID and niceness (Linux). */
+  thread?: { tid: number | undefined; nice: number | undefined };
+}
+
+const MAX_START_FAILURES = 3;
+
+/** The compiled worker file: beside this module in dist/, or in ../dist/ when this module runs from src/ (tests, tsx). */
+export function defaultWorkerFile(): URL {
+  const here = new URL('./query-worker.js', import.meta.url);
+  if (fs.existsSync(here)) return here;
+  const dist = new URL('../dist/query-worker.js', import.meta.url);
+  if (fs.existsSync(dist)) return dist;
+  throw new Error(`query worker file not found at ${here.pathname} or ${dist.pathname}; run \`npm run build\``);
+}
+
+/** Node flags of this process a worker must not inherit: the source condition would load .ts from dist. */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--conditions' || a === '-C') i++;
+    else if (!a.startsWith('--conditions=') && !a.startsWith('-C=') && !a.startsWith('--import') && !a.startsWith('--loader')) out.push(a);
+  }
+  return out;
+}
+
+export class QueryWorkerPool implements PromqlExecutor {
+  readonly opts: EngineOptions;
+  private readonly slots: Slot[] = [];
+  private readonly file: URL;
+  private nextId = 1;
+  private closed = false;
+  /** Workers replaced after dying (for /metrics and tests). */
+  replaced = 0;
+
+  constructor(private readonly o: WorkerPoolOptions) {
+    if (o.size < 1) throw new Error('a query worker pool needs at least one worker');
+    this.opts = o.engine;
+    this.file = o.workerFile ?? defaultWorkerFile();
+    for (let i = 0; i < o.size; i++) this.slots.push(this.spawn());
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Queries running per worker (for tests and metrics). */
+  load(): number[] {
+    return this.slots.map((s) => s.running.size);
+  }
+
+  /** Each worker's kernel thread ID and niceness as it reported them (undefined until started). */
+  threads(): ({ tid: number | undefined; nice: number | undefined } | undefined)[] {
+    return this.slots.map((s) => s.thread);
+  }
+
+  /** Ends a worker as a crash would (tests of crash handling). */
+  async crashWorkerForTest(i: number): Promise<void> {
+    await this.slots[i].worker.terminate();
+  }
+
+  instantQuery(q: Querier, query: string | Expr, timeMs: number, o: QueryOptions = {}): Promise<QueryOutcome> {
+    return this.submit(q, o, (id) => ({
+      t: 'query',
+      id,
+      ...this.texts(query, o),
+      kind: 'instant',
+      time: timeMs,
+      timeoutMs: this.timeoutOf(o),
+    }));
+  }
+
+  rangeQuery(
+    q: Querier,
+    query: string | Expr,
+    startMs: number,
+    endMs: number,
+    stepMs: number,
+    o: QueryOptions = {},
+  ): Promise<QueryOutcome> {
+    return this.submit(q, o, (id) => ({
+      t: 'query',
+      id,
+      ...this.texts(query, o),
+      kind: 'range',
+      start: startMs,
+      end: endMs,
+      step: stepMs,
+      timeoutMs: this.timeoutOf(o),
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  /** What the worker parses, and the text the Engine would have used for annotations. */
+  private texts(query: string | Expr, o: QueryOptions): { source: string; text: string } {
+    if (typeof query === 'string') return { source: query, text: o.text ?? query };
+    return { source: o.source ?? o.text ?? formatExpr(query), text: o.text ?? '' };
+  }
+
+  private timeoutOf(o: QueryOptions): number {
+    return o.timeoutMs ?? this.opts.timeoutMs;
+  }
+
+  private submit(querier: Querier, o: QueryOptions, msg: (id: number) => ToWorker): Promise<QueryOutcome> {
+    if (this.closed) return Promise.reject(new StrataError('not-ready', 'the query workers are shutting down', { retryAfter: 5 }));
+    if (o.signal?.aborted) return Promise.reject(new StrataError('query-canceled', 'query was canceled'));
+    const live = this.slots.filter((s) => !s.dead);
+    if (live.length === 0) return Promise.reject(new StrataError('query-worker-failed', 'no query worker could be started; see the log'));
+    const slot = live.reduce((a, b) => (b.running.size < a.running.size ? b : a));
+    const id = this.nextId++;
+    const ac = new AbortController();
+    // The worker enforces the timeout; this bounds storage work left behind should it not answer.
+    const timer = setTimeout(
+      () => ac.abort(new StrataError('query-timeout', 'query timed out in expression evaluation')),
+      this.timeoutOf(o) + 1000,
+    );
+    const onAbort = () => slot.worker.postMessage({ t: 'cancel', id } satisfies ToWorker);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    return new Promise<QueryOutcome>((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+        slot.running.delete(id);
+        ac.abort(new StrataError('query-canceled', 'query finished'));
+      };
+      slot.running.set(id, {
+        resolve: (v) => (finish(), resolve(v)),
+        reject: (e) => (finish(), reject(e)),
+        querier,
+        ac,
+        calls: new Map(),
+      });
+      slot.worker.postMessage(msg(id));
+    });
+  }
+
+  private spawn(startFailures = 0): Slot {
+    const data: QueryWorkerData = { engine: this.opts, nice: this.o.nice ?? 10 };
+    const worker = new Worker(this.file, { workerData: data, execArgv: workerExecArgv() });
+    const slot: Slot = { worker, running: new Map(), dead: false };
+    worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      const e = new StrataError('query-worker-failed', `query worker failed: ${err.message}`);
+      for (const r of [...slot.running.values()]) r.reject(e);
+      if (this.closed) return;
+      this.o.onWorkerFailure?.(err);
+      const i = this.slots.indexOf(slot);
+      if (i < 0) return;
+      // A worker that cannot even start (its file broken or missing) would be replaced forever:
+      // after a few such failures in a row the slot stays dead, and queries go to the others.
+      // Started means it said hello, after loading its modules ('online' comes before that).
+      const failures = slot.thread ? 0 : startFailures + 1;
+      if (failures >= MAX_START_FAILURES) {
+        slot.dead = true;
+        return;
+      }
+      this.slots[i] = this.spawn(failures);
+      this.replaced++;
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`worker exited with code ${code}`)));
+    // A pool of idle workers must not keep the process alive.
+    worker.unref();
+    return slot;
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    switch (m.t) {
+      case 'done': {
+        const r = slot.running.get(m.id);
+        r?.resolve({ result: unpackResult(m.result), warnings: m.warnings, infos: m.infos });
+        break;
+      }
+      case 'failed':
+        slot.running.get(m.id)?.reject(errorFromWire(m.error));
+        break;
+      case 'call': {
+        const r = slot.running.get(m.query);
+        if (!r) {
+          slot.worker.postMessage({
+            t: 'reply',
+            call: m.call,
+            ok: false,
+            error: errorToWire(new StrataError('query-canceled', 'query was canceled')),
+          } satisfies ToWorker);
+          break;
+        }
+        void this.serve(slot, r, m);
+        break;
+      }
+      case 'hello':
+        slot.thread = { tid: m.tid, nice: m.nice };
+        break;
+      case 'abort-call':
+        for (const r of slot.running.values()) r.calls.get(m.call)?.abort(new StrataError('query-canceled', 'query was canceled'));
+        break;
+    }
+  }
+
+  /** Runs one storage call of a worker's query against the request's querier and answers it. */
+  private async serve(slot: Slot, r: Running, m: Extract<FromWorker, { t: 'call' }>): Promise<void> {
+    const ac = new AbortController();
+    const onQueryAbort = () => ac.abort(r.ac.signal.reason);
+    r.ac.signal.addEventListener('abort', onQueryAbort, { once: true });
+    r.calls.set(m.call, ac);
+    try {
+      const matchers = matchersFromWire(m.matchers);
+      // Raw data only: the queries sent to workers read no rollups (RollupRoutingExecutor), and raw
+      // chunks are all that crosses to them.
+      const hints = { ...m.hints, maxResolution: 0, signal: ac.signal };
+      let msg: ToWorker;
+      let transfer: ArrayBuffer[] = [];
+      switch (m.op) {
+        case 'select': {
+          const packed = await packRaw(await selectRawOf(r.querier, matchers, hints));
+          msg = { t: 'reply', call: m.call, ok: true, value: packed };
+          transfer = rawTransfer(packed);
+          break;
+        }
+        case 'series': {
+          const labels = await packLabels(await r.querier.series(matchers, hints));
+          msg = { t: 'reply', call: m.call, ok: true, value: { labels } };
+          transfer = labelsTransfer(labels);
+          break;
+        }
+        case 'labelNames':
+          msg = { t: 'reply', call: m.call, ok: true, value: await r.querier.labelNames(matchers, hints) };
+          break;
+        case 'labelValues':
+          msg = { t: 'reply', call: m.call, ok: true, value: await r.querier.labelValues(m.name ?? '', matchers, hints) };
+          break;
+      }
+      if (!ac.signal.aborted) slot.worker.postMessage(msg, transfer);
+    } catch (e) {
+      if (!ac.signal.aborted) slot.worker.postMessage({ t: 'reply', call: m.call, ok: false, error: errorToWire(e) } satisfies ToWorker);
+    } finally {
+      r.calls.delete(m.call);
+      r.ac.signal.removeEventListener('abort', onQueryAbort);
+    }
+  }
+}
