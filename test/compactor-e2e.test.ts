@@ -284,7 +284,9 @@ describe.each(['filesystem', 's3'] as const)('compactor over a %s bucket', (kind
       '--read-data',
       `--objstore.config-file=${objstore}`,
     ]);
-    expect({ exit: (await verify.exited).code, output: verify.output().trim().split('\n').pop() }).toEqual({
+    const verifyExit = (await verify.exited).code;
+    if (verifyExit !== 0) throw new Error(`verify: ${verify.output()}`);
+    expect({ exit: verifyExit, output: verify.output().trim().split('\n').pop() }).toEqual({
       exit: 0,
       output: '0 problems',
     });

@@ -52,8 +52,12 @@ export async function scanTenant(bucket: Bucket, tenant: string): Promise<Tenant
     } catch (e) {
       if (!bucket.isObjNotFound(e)) throw e;
     }
-    if (text === undefined) state.partial.push(ulid);
-    else {
+    if (text === undefined) {
+      // A folder with no object left (a local-folder bucket keeps the folder of a deleted block
+      // while a killed upload's temporary file remains in it) is no block at all.
+      if ((await blockObjects(bucket, tenant, ulid)).length === 0) continue;
+      state.partial.push(ulid);
+    } else {
       try {
         const meta = parseMeta(text, `block ${tenant}/${ulid}`);
         if (meta.ulid !== ulid) throw new Error(`block ${tenant}/${ulid}: meta.json names ULID ${meta.ulid}`);

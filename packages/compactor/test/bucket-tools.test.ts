@@ -44,6 +44,8 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(blockDir(badMeta.ulid), 'meta.json'), '{"version": 9}');
   noChunks = await put(10, 'a');
   fs.rmSync(path.join(blockDir(noChunks.ulid), 'chunks'), { recursive: true });
+  // The folder a local bucket keeps of a deleted block whose killed upload left a temporary file: no block.
+  fs.mkdirSync(path.join(bucket.directory, 't', '01EMPTYF0LDER0000000000000'), { recursive: true });
   badIndex = await put(12, 'a');
   const ix = path.join(blockDir(badIndex.ulid), 'index');
   const bytes = fs.readFileSync(ix);
