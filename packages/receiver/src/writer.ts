@@ -110,10 +110,15 @@ export class Writer {
         if (name) metadata.set(tenant, name, s.metadata);
       }
       if (nSamples === 0) continue;
-      // A series seen before with the same wire bytes was validated when it was created; its
-      // labels are neither decoded nor validated again.
+      // A series seen before with the same wire bytes (or, in a forwarded share, the same label
+      // fields) was validated when it was created; its labels are neither decoded nor validated again.
       const wired = s.labelsStart >= 0;
-      let ref = wired ? app.cachedRef(s.labelsHash, (l) => wireLabelsEqual(batch.raw, s.labelsStart, s.labelsEnd, l.pairs)) : undefined;
+      const fields = batch.labelFields;
+      let ref = wired
+        ? app.cachedRef(s.labelsHash, (l) =>
+            fields ? fields.equals(s, l.pairs) : wireLabelsEqual(batch.raw, s.labelsStart, s.labelsEnd, l.pairs),
+          )
+        : undefined;
       if (ref === undefined) {
         let pairs: string[];
         try {
