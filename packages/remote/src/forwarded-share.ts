@@ -38,6 +38,8 @@ import {
 import { hashBytes } from './write-v1.js';
 
 export const SHARE_CONTENT_TYPE = 'application/x-strata-share';
+/** Never written to: WriteBatch.labelsOf gives a series a fresh array when it decodes its pairs. */
+const NO_LABELS: string[] = [];
 const MAGIC = 0x31485353; // "SSH1" little-endian
 const FLAG_V2 = 1;
 
@@ -326,12 +328,16 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
   const nSamples = r.count(16);
   const batch = new WriteBatch(Math.max(1, nSamples));
   batch.raw = buf;
-  // Every reference takes at least a byte, so what is left of the share bounds their number.
-  const refs = new Uint32Array(buf.length - r.pos);
+  let refs = new Uint32Array(nSeries * 12 + 16);
   let nRefs = 0;
   for (let i = 0; i < nSeries; i++) {
     const nLabels = r.count(1);
     const labelsStart = nRefs;
+    if (nRefs + nLabels > refs.length) {
+      const grown = new Uint32Array(Math.max(refs.length * 2, nRefs + nLabels));
+      grown.set(refs);
+      refs = grown;
+    }
     for (let k = 0; k < nLabels; k++) {
       const f = r.varint();
       if (f >= nFields) throw malformed('label field reference out of range');
@@ -340,7 +346,7 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
     const labelsHash = r.u32();
     const n = r.varint();
     const s: SeriesRecord = {
-      labels: [],
+      labels: NO_LABELS, // replaced when decoded (labelsOf), shared until then
       sampleStart: batch.numSamples,
       sampleEnd: batch.numSamples + n,
       histograms: r.varint(),

@@ -83,8 +83,11 @@ export class WriteBatch {
   /** The series' label pairs as sent, decoding them on first use (validates UTF-8). */
   labelsOf(s: SeriesRecord): string[] {
     if (s.labels.length === 0 && s.labelsStart >= 0) {
-      if (this.labelFields) this.labelFields.pairsOf(s, s.labels);
-      else decodeLabelFields(this.raw, s.labelsStart, s.labelsEnd, s.labels);
+      // A fresh array: decoders may start every series with one shared empty array.
+      const out: string[] = [];
+      if (this.labelFields) this.labelFields.pairsOf(s, out);
+      else decodeLabelFields(this.raw, s.labelsStart, s.labelsEnd, out);
+      s.labels = out;
     }
     return s.labels;
   }
