@@ -7,6 +7,7 @@
  * are this process's CPU time (process.cpuUsage), each path writing into its own TSDB.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { Registry } from 'prom-client';
 import { Limits, MetadataStore, Writer } from '@strata/receiver';
 import {
@@ -22,9 +23,10 @@ import { TSDB } from '@strata/tsdb';
 import { tempDir } from '../test/harness.js';
 import { encodeRounds, generateSeries, SCRAPE_INTERVAL_MS, type Encoder } from './load.js';
 
-async function openWriter(): Promise<{ writer: Writer; db: TSDB }> {
+async function openWriter(): Promise<{ writer: Writer; db: TSDB; dir: string }> {
+  const dir = tempDir('bench-fwd');
   const db = await TSDB.open({
-    dir: tempDir('bench-fwd'),
+    dir,
     fsync: 'batch',
     head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 },
   });
@@ -45,7 +47,7 @@ async function openWriter(): Promise<{ writer: Writer; db: TSDB }> {
     registry: new Registry(),
     creationGracePeriodMs: 3600_000,
   });
-  return { writer, db };
+  return { writer, db, dir };
 }
 
 const cpuMicros = () => {
@@ -100,7 +102,10 @@ export async function runForwardingBench(seriesCount: number, roundsCount: numbe
       micros[2] += t[7] - t[6];
     }
   }
-  for (const w of [single, selected, shared]) await w.db.close();
+  for (const w of [single, selected, shared]) {
+    await w.db.close();
+    fs.rmSync(w.dir, { recursive: true, force: true });
+  }
   const samples = requests * (seriesCount / rounds[0].bodies.length);
   return [
     `## Forwarding cost per request, in-process: ${seriesCount} series x ${roundsCount} scrapes, a replica's share = 3/4 of each request's series`,
