@@ -6,6 +6,7 @@
  *   --skip-ingest: only the query benchmark   --blocks-only: only the block benchmark
  *   --bucket-only: only the bucket query benchmark (--query-hours, --repeats)
  *   --ring-only: only the replicated-ingest benchmark (--series, --rounds, --repeats)
+ *   --forwarding-only: in-process CPU of a replica's share, client body + selection vs share (--series, --rounds)
  *   --ack-latency: remote-write ack latency while heavy queries run (--series, --query-hours, --seconds)
  *   --query-workers: heavy range queries on 0, 1 and 2 query worker threads (--series, --query-hours, --repeats)
  *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
@@ -28,6 +29,7 @@ import { runQueryBench } from './query.js';
 import { runBlockBench } from './blocks.js';
 import { runBucketQueryBench } from './bucket-queries.js';
 import { runRingBench } from './ring.js';
+import { runForwardingBench } from './forwarding.js';
 import { runAckLatencyBench } from './ack-latency.js';
 import { runQueryWorkersBench } from './query-workers.js';
 import { runSecureIngestBench } from './secure-ingest.js';
@@ -110,6 +112,10 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--ring-only')) {
     process.stdout.write((await runRingBench(arg('series', 100_000), arg('rounds', 8), encode, arg('repeats', 3))) + '\n');
+    return;
+  }
+  if (process.argv.includes('--forwarding-only')) {
+    process.stdout.write((await runForwardingBench(arg('series', 50_000), arg('rounds', 12), encode)) + '\n');
     return;
   }
   if (process.argv.includes('--secure-only')) {

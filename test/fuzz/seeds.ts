@@ -8,7 +8,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Labels, Matcher } from '@strata/model';
 import {
+  decodeWriteRequestV1,
+  decodeWriteRequestV2,
   encodeChunkedFrame,
+  encodeShare,
   encodeReadRequest,
   encodeReadResponse,
   encodeWriteRequestV1,
@@ -39,6 +42,10 @@ write('packages/remote/fuzz/corpus/remote-write-v1', 'two-series-metadata', v1);
 write('packages/remote/fuzz/corpus/remote-write-v1', 'empty', Buffer.alloc(0));
 write('packages/remote/fuzz/corpus/remote-write-v2', 'two-series-metadata', v2);
 write('packages/remote/fuzz/corpus/snappy', 'write-v1', snappyEncode(v1));
+const v1Batch = decodeWriteRequestV1(v1);
+write('packages/remote/fuzz/corpus/forwarded-share', 'v1-two-series-metadata', encodeShare(v1Batch, [0, 1], v1Batch.metadata, false));
+write('packages/remote/fuzz/corpus/forwarded-share', 'v1-second-series', encodeShare(v1Batch, [1], [], false));
+write('packages/remote/fuzz/corpus/forwarded-share', 'v2-series-metadata', encodeShare(decodeWriteRequestV2(v2), [0, 1], [], true));
 write('packages/remote/fuzz/corpus/snappy', 'repetitive', snappyEncode(Buffer.from('abcabcabcabc'.repeat(40))));
 write('packages/remote/fuzz/corpus/snappy', 'empty', snappyEncode(Buffer.alloc(0)));
 const req = encodeReadRequest({

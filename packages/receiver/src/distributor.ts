@@ -13,14 +13,15 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Labels, StrataError, toStrataError } from '@strata/model';
 import {
   decodeSeriesSelection,
-  encodeSeriesSelection,
+  encodeShare,
   isSelected,
-  MAX_SELECTABLE_SERIES,
   metricTypeToProto,
   PbWriter,
   SERIES_SELECTION_HEADER,
+  SHARE_CONTENT_TYPE,
   snappyEncode,
   type MetadataRecord,
+  type SeriesRecord,
   type WriteBatch,
 } from '@strata/remote';
 import { outcomeOf, requestStatus, seriesStatus, type Outcome, type SeriesStatus } from './quorum.js';
@@ -32,6 +33,8 @@ import { HttpClient } from '@strata/api';
 import type { ForwardAuth } from './forward-auth.js';
 
 export const FORWARDED_HEADER = 'x-strata-forwarded';
+/** How long a peer that refused the share encoding (an older version) is sent remote-write 1.0. */
+const LEGACY_RETRY_MS = 60_000;
 
 /**
  * Header of a forwarded write's answer: which series of the share the replica rejected for good,
@@ -83,27 +86,23 @@ export interface DistributorOptions {
   coalesce?: { maxDelayMs: number; maxBytes: number };
 }
 
-/** Sends series `indices` of a batch (and the metric metadata `metadata`) to a peer. */
+/**
+ * Sends series `indices` of a batch (and the metric metadata `metadata`) to a peer; `v2` says
+ * which protocol the client sent (names are validated by its rules).
+ */
 export type Forwarder = (
   endpoint: string,
   tenant: string,
   batch: WriteBatch,
   indices: number[],
-  original?: OriginalBody,
+  v2: boolean,
   metadata?: readonly MetadataRecord[],
 ) => Promise<EndpointResult>;
-
-/** The client's request body, forwarded unchanged (or with a series selection) where it fits. */
-export interface OriginalBody {
-  body: Buffer;
-  contentType: string;
-}
 
 export interface ReplicateRequest {
   tenant: string;
   batch: WriteBatch;
   v2: boolean;
-  original: OriginalBody;
 }
 
 /** The decided answer: an error (the quorum was missed) or what was written. */
@@ -208,12 +207,11 @@ export class Distributor {
     return m;
   }
 
-  /** Cached owners of a series sent as these label bytes, or undefined. */
-  cachedOwners(ring: Hashring, salt: number, batch: WriteBatch, i: number): string[] | undefined {
-    const s = batch.series[i];
+  /** Cached owners of a series sent as these label bytes (placement: placementOf(ring)), or undefined. */
+  private cachedOwners(placement: Map<number, { length: number; owners: string[] }>, salt: number, s: SeriesRecord): string[] | undefined {
     if (s.labelsStart < 0) return undefined;
-    const hit = this.placementOf(ring).get(s.labelsHash ^ salt);
-    return hit && hit.length === s.labelsEnd - s.labelsStart ? hit.owners : undefined;
+    const hit = placement.get(s.labelsHash ^ salt);
+    return hit !== undefined && hit.length === s.labelsEnd - s.labelsStart ? hit.owners : undefined;
   }
 
   rememberOwners(ring: Hashring, salt: number, batch: WriteBatch, i: number, owners: string[]): void {
@@ -243,6 +241,8 @@ export class Distributor {
     let interned = this.ownerSets.get(ring);
     if (!interned) this.ownerSets.set(ring, (interned = new Map()));
     const sets = interned;
+    // Per distinct owner set, the index lists of its endpoints: one lookup per series, not RF.
+    const targets = new Map<string[], number[][]>();
     const owners = labels.map((l, i) => {
       if (!l) return undefined;
       let eps: string[];
@@ -253,7 +253,9 @@ export class Distributor {
         eps = sets.get(key) ?? fresh;
         if (eps === fresh) sets.set(key, fresh);
       }
-      for (const ep of eps) byEndpoint.get(ep)!.push(i);
+      let t = targets.get(eps);
+      if (t === undefined) targets.set(eps, (t = eps.map((ep) => byEndpoint.get(ep)!)));
+      for (let k = 0; k < t.length; k++) t[k].push(i);
       return eps;
     });
     for (const [ep, idx] of byEndpoint) if (idx.length === 0) byEndpoint.delete(ep);
@@ -313,7 +315,8 @@ export class Distributor {
   }
 
   /**
-   * A share of a batch as a remote-write 1.0 body. From a 1.0 request the share is the client's
+   * A share of a batch as a remote-write 1.0 body, for peers that do not read the share encoding
+   * (older versions). From a 1.0 request the share is the client's
    * own TimeSeries bytes, concatenated; otherwise (2.0 symbol references) it is re-encoded, with
    * the label bytes copied where the client sent them contiguously and values as raw bits.
    */
@@ -364,34 +367,55 @@ export class Distributor {
   }
 
   /**
-   * Sends a share of a batch to a peer; network errors and timeouts are 'unavailable'. When the
-   * share is the whole request (RF equal to the ring size, or a tiny request), the client's
-   * original body goes unchanged; when it is most of the request, the original body goes with
-   * a series selection (nothing re-encoded or re-compressed); otherwise the share is encoded.
+   * Sends a share of a batch to a peer; network errors and timeouts are 'unavailable'. The share
+   * travels in the internal encoding (forwarded-share.ts): the peer reads the router's decoded
+   * series instead of decompressing and parsing the client's request again. A peer that does not
+   * know that encoding yet (415: a rolling upgrade) gets remote-write 1.0 for a while instead.
    */
   async forward(
     endpoint: string,
     tenant: string,
     batch: WriteBatch,
     indices: number[],
-    original?: OriginalBody,
+    v2: boolean,
     metadata: readonly MetadataRecord[] = [],
   ): Promise<EndpointResult> {
-    let part: Part;
-    // The router's batch is the client's whole request, so its indices are the request's.
+    const legacy = (this.legacyPeers.get(endpoint) ?? 0) > Date.now();
+    let answer = await this.sendPart(
+      endpoint,
+      tenant,
+      legacy ? this.legacyPart(batch, indices, metadata) : this.sharePart(batch, indices, metadata, v2),
+    );
+    if (!legacy && answer.status === 415) {
+      this.legacyPeers.set(endpoint, Date.now() + LEGACY_RETRY_MS);
+      answer = await this.sendPart(endpoint, tenant, this.legacyPart(batch, indices, metadata));
+    }
     const total = batch.series.length;
-    // A selected 1.0 body still carries every metadata entry; a selected 2.0 body only the
-    // metadata of the selected series, so a peer owed other metadata gets an encoded share.
-    const selectable = metadata.length === 0 || batch.series.every((s) => s.messageStart >= 0);
-    if (original && indices.length === total) part = { body: original.body, contentType: original.contentType };
-    else if (original && selectable && indices.length * 2 >= total && total <= MAX_SELECTABLE_SERIES) {
-      part = { body: original.body, contentType: original.contentType, selection: encodeSeriesSelection(indices, total) };
-    } else part = { body: snappyEncode(this.encodeShare(batch, indices, metadata)), contentType: 'application/x-protobuf' };
-    const answer = this.batcher ? await this.batcher.enqueue(endpoint, tenant, part) : (await this.sendParts(endpoint, tenant, [part]))[0];
     const result: EndpointResult = { outcome: outcomeOf(answer.status), status: answer.status, message: answer.message };
     if (result.outcome === 'bad' && answer.rejected !== undefined) result.rejected = rejectedOf(answer.rejected, indices, total);
     this.forwards.inc({ endpoint, outcome: result.outcome });
     return result;
+  }
+
+  /** Peers that answered a share with 415, until when they get remote-write 1.0 instead. */
+  private readonly legacyPeers = new Map<string, number>();
+  /** The last share encoded per batch: with RF equal to the ring size every peer gets the same one. */
+  private readonly lastShare = new WeakMap<WriteBatch, { indices: number[]; metadata: readonly MetadataRecord[]; body: Buffer }>();
+
+  private sharePart(batch: WriteBatch, indices: number[], metadata: readonly MetadataRecord[], v2: boolean): Part {
+    const last = this.lastShare.get(batch);
+    if (last && last.indices === indices && last.metadata === metadata) return { body: last.body, contentType: SHARE_CONTENT_TYPE };
+    const body = encodeShare(batch, indices, metadata, v2);
+    this.lastShare.set(batch, { indices, metadata, body });
+    return { body, contentType: SHARE_CONTENT_TYPE };
+  }
+
+  private legacyPart(batch: WriteBatch, indices: number[], metadata: readonly MetadataRecord[]): Part {
+    return { body: snappyEncode(this.encodeShare(batch, indices, metadata)), contentType: 'application/x-protobuf' };
+  }
+
+  private sendPart(endpoint: string, tenant: string, part: Part): Promise<PartResult> {
+    return this.batcher ? this.batcher.enqueue(endpoint, tenant, part) : this.sendParts(endpoint, tenant, [part]).then((r) => r[0]);
   }
 
   /**
@@ -406,7 +430,7 @@ export class Distributor {
     if (parts.length === 1) {
       const p = parts[0];
       body = p.body;
-      headers['Content-Encoding'] = 'snappy';
+      if (p.contentType !== SHARE_CONTENT_TYPE) headers['Content-Encoding'] = 'snappy';
       headers['Content-Type'] = p.contentType;
       if (p.selection !== undefined) headers[SERIES_SELECTION_HEADER] = p.selection;
     } else {
@@ -517,7 +541,7 @@ export class Distributor {
    * before; owners validate whatever is new to their heads.
    */
   async replicate(req: ReplicateRequest, local: Writer): Promise<Replicated> {
-    const { tenant, batch, v2, original } = req;
+    const { tenant, batch, v2 } = req;
     const ring = this.ringFor(tenant);
     if (this.ownsEverything(ring)) return this.replicateEverywhere(req, ring.endpoints, local);
     const limits = local.tenantLimits(tenant);
@@ -525,9 +549,10 @@ export class Distributor {
     let firstError: StrataError | undefined;
     let valid = 0;
     const placed: number[] = [];
+    const placement = this.placementOf(ring);
     const labels = batch.series.map((s, i) => {
       if (s.sampleEnd === s.sampleStart) return undefined;
-      const cached = this.cachedOwners(ring, salt, batch, i);
+      const cached = this.cachedOwners(placement, salt, s);
       if (cached) {
         valid += s.sampleEnd - s.sampleStart;
         return cached;
@@ -564,9 +589,8 @@ export class Distributor {
           results.set(ep, (await this.writeLocal(local, tenant, share, v2, idx, total)).result);
           return;
         }
-        // Series the router rejected are in no endpoint's share, so the original body with a
-        // selection never carries them.
-        results.set(ep, await this.send(ep, tenant, batch, idx, original, md));
+        // Series the router rejected are in no endpoint's share.
+        results.set(ep, await this.send(ep, tenant, batch, idx, v2, md));
       }),
     );
     const decision = this.decide(owners, results);
@@ -583,14 +607,14 @@ export class Distributor {
    * it exactly as a single receiver would, partial rejections included.
    */
   private async replicateEverywhere(req: ReplicateRequest, endpoints: readonly string[], local: Writer): Promise<Replicated> {
-    const { tenant, batch, v2, original } = req;
+    const { tenant, batch, v2 } = req;
     const all = batch.series.map((_, i) => i);
     const results = new Map<string, EndpointResult>();
     let mine: WriteResult | undefined;
     await Promise.all(
       endpoints.map(async (ep) => {
         if (ep !== this.opts.self) {
-          results.set(ep, await this.send(ep, tenant, batch, all, original));
+          results.set(ep, await this.send(ep, tenant, batch, all, v2, batch.metadata));
           return;
         }
         const r = await this.writeLocal(local, tenant, batch, v2, all, all.length);

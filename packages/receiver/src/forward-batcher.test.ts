@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { Labels, Matcher } from '@strata/model';
-import { decodeWriteRequestV1, encodeWriteRequestV1, snappyEncode } from '@strata/remote';
+import { decodeWriteRequestV1, encodeWriteRequestV1, SHARE_CONTENT_TYPE, snappyDecode } from '@strata/remote';
 import { Hashrings } from '@strata/ring';
 import { TSDB } from '@strata/tsdb';
 import { Distributor } from './distributor.js';
@@ -181,14 +181,13 @@ describe('forwarded batches: over HTTP into a real receiver', () => {
         { labels: Labels.fromObject({ __name__: name, i: '0' }), timestamps: [now], values: [1] },
         { labels: Labels.fromObject({ __name__: name, i: '1' }), timestamps: [future ? now + 3600_000 : now], values: [2] },
       ]);
-      return { batch: decodeWriteRequestV1(raw), original: { body: snappyEncode(raw), contentType: 'application/x-protobuf' } };
+      return decodeWriteRequestV1(raw);
     };
     const reqs = [request('batch_a'), request('batch_b', true), request('batch_c')];
-    // The whole body, a selection, an encoded share: the three ways a share travels.
     const results = await Promise.all([
-      d.forward(peer, 'tb', reqs[0].batch, [0, 1], reqs[0].original),
-      d.forward(peer, 'tb', reqs[1].batch, [0, 1], reqs[1].original),
-      d.forward(peer, 'tb', reqs[2].batch, [1]),
+      d.forward(peer, 'tb', reqs[0], [0, 1], false),
+      d.forward(peer, 'tb', reqs[1], [0, 1], false),
+      d.forward(peer, 'tb', reqs[2], [1], false),
     ]);
     expect(results.map((r) => r.status)).toEqual([204, 400, 204]);
     expect(results[1].message).toContain('too far in the future');
@@ -204,5 +203,58 @@ describe('forwarded batches: over HTTP into a real receiver', () => {
       'batch_c/1',
     ]);
     d.close();
+  });
+});
+
+describe('forwarding to a receiver that predates shares', () => {
+  test('a 415 to a share is answered by resending remote-write 1.0, and that peer gets 1.0 from then on', async () => {
+    // What an earlier receiver does: remote-write needs snappy protobuf, anything else is 415.
+    const seen: string[] = [];
+    const stored: string[][] = [];
+    const old = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push(String(req.headers['content-type']));
+        if (req.headers['content-encoding'] !== 'snappy') {
+          res.writeHead(415).end('unsupported Content-Encoding ""\n');
+          return;
+        }
+        const batch = decodeWriteRequestV1(snappyDecode(Buffer.concat(chunks), 1 << 20));
+        stored.push(batch.series.map((s) => batch.labelsOf(s).join(',')));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
+    const peer = `127.0.0.1:${(old.address() as AddressInfo).port}`;
+    const rings = new Hashrings([
+      {
+        hashring: 'default',
+        tenants: [],
+        tenantMatcherType: 'exact',
+        algorithm: 'ketama',
+        endpoints: [{ address: 'router:1' }, { address: peer }],
+      },
+    ]);
+    const d = new Distributor({
+      rings: () => rings,
+      self: 'router:1',
+      replicationFactor: 2,
+      forwardTimeoutMs: 5000,
+      tenantHeader: 'X-Scope-OrgID',
+      registry: new Registry(),
+    });
+    const batch = decodeWriteRequestV1(
+      encodeWriteRequestV1([
+        { labels: Labels.fromObject({ __name__: 'old_a' }), timestamps: [1], values: [1] },
+        { labels: Labels.fromObject({ __name__: 'old_b' }), timestamps: [1], values: [2] },
+      ]),
+    );
+    expect((await d.forward(peer, 't', batch, [1], false)).status).toBe(204);
+    expect((await d.forward(peer, 't', batch, [0, 1], false)).status).toBe(204);
+    expect(seen).toEqual([SHARE_CONTENT_TYPE, 'application/x-protobuf', 'application/x-protobuf']);
+    expect(stored).toEqual([['__name__,old_b'], ['__name__,old_a', '__name__,old_b']]);
+    d.close();
+    await new Promise((r) => old.close(r));
   });
 });

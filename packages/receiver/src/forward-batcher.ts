@@ -10,7 +10,7 @@
  * Wire format of a batch (internal to receivers, POST /api/v1/write with FORWARDED_HEADER):
  * Content-Type PARTS_CONTENT_TYPE; body = parts, each
  *   u32 BE length of a JSON head {"contentType": ..., "selection"?: ...}, the head,
- *   u32 BE length of the part's snappy body, the body.
+ *   u32 BE length of the part's body, the body (a share, or snappy remote-write from older receivers).
  * The answer is 200 with a JSON array of {status, message, rejected?}, one per part in order.
  */
 import { StrataError } from '@strata/model';
@@ -18,7 +18,7 @@ import { StrataError } from '@strata/model';
 export const PARTS_CONTENT_TYPE = 'application/x-strata-forwarded-parts';
 
 export interface Part {
-  /** The part's snappy-compressed remote-write body. */
+  /** The part's body: a share (SHARE_CONTENT_TYPE) or a snappy-compressed remote-write request. */
   body: Buffer;
   contentType: string;
   /** SERIES_SELECTION_HEADER value for this part, if any. */

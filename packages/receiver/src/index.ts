@@ -1,8 +1,8 @@
-/** The public surface of @strata/receiver: what the CLI wires and the tests drive. */
+/** The public surface of @strata/receiver: what the CLI wires and the tests and benchmarks drive. */
 export { createWriteHandler } from './write-handler.js';
 export { Distributor } from './distributor.js';
 export { ForwardAuth } from './forward-auth.js';
 export { LIMIT_FLAGS, LIMIT_YAML_KEYS, Limits } from './limits.js';
 export { defaultMemoryLimit, MemoryBudget } from './memory-budget.js';
 export { MetadataStore } from './metadata-store.js';
-export { type LateSamples } from './writer.js';
+export { Writer, type LateSamples } from './writer.js';

@@ -9,11 +9,12 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { Labels, Matcher } from '@strata/model';
 import {
+  decodeShare,
   decodeWriteRequestV1,
   decodeWriteRequestV2,
+  encodeShare,
   encodeWriteRequestV1,
   encodeWriteRequestV2,
-  snappyEncode,
   type MetadataToWrite,
   type SeriesToWrite,
   type SeriesToWriteV2,
@@ -76,10 +77,10 @@ async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
       endpoints: endpoints.map((address) => ({ address })),
     },
   ]);
-  const forwarder: Forwarder = async (ep, tenant, batch, indices, _original, metadata) => {
+  const forwarder: Forwarder = async (ep, tenant, batch, indices, v2, metadata = []) => {
     if (down.has(ep)) return { outcome: 'unavailable', status: 0, message: `${ep}: connect ECONNREFUSED` };
-    const share = decodeWriteRequestV1(d.encodeShare(batch, indices, metadata));
-    return endpointResultOf(await nodes.get(ep)!.writer.write(tenant, share, false), indices, batch.series.length);
+    const share = decodeShare(encodeShare(batch, indices, metadata, v2));
+    return endpointResultOf(await nodes.get(ep)!.writer.write(tenant, share.batch, share.v2), indices, batch.series.length);
   };
   d = new Distributor({
     rings: () => rings,
@@ -97,7 +98,6 @@ async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
         tenant: 't',
         batch: decodeWriteRequestV1(raw),
         v2: false,
-        original: { body: snappyEncode(raw), contentType: 'application/x-protobuf' },
       },
       nodes.get(endpoints[0])!.writer,
     );
@@ -109,7 +109,6 @@ async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
         tenant: 't',
         batch: decodeWriteRequestV2(raw),
         v2: true,
-        original: { body: snappyEncode(raw), contentType: 'application/x-protobuf;proto=io.prometheus.write.v2.Request' },
       },
       nodes.get(endpoints[0])!.writer,
     );

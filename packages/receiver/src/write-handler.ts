@@ -13,11 +13,13 @@ import { StrataError, toStrataError } from '@strata/model';
 import type { TenantStorage } from '@strata/tsdb';
 import {
   decodeSeriesSelection,
+  decodeShare,
   decodeWriteRequestV1,
   decodeWriteRequestV2,
   encodeSeriesSelection,
   MAX_SELECTABLE_SERIES,
   SERIES_SELECTION_HEADER,
+  SHARE_CONTENT_TYPE,
   snappyDecode,
   type WriteBatch,
 } from '@strata/remote';
@@ -119,9 +121,12 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     let version = 'unknown';
     let reservation: { release(): void } | undefined;
     try {
-      // A batch of forwarded shares from another receiver (forward-batcher.ts), or a remote-write request.
-      const parts = req.headers[FORWARDED_HEADER] !== undefined && req.headers['content-type'] === PARTS_CONTENT_TYPE;
-      version = parts ? 'forwarded-batch' : protocolVersion(req);
+      // A batch of forwarded shares from another receiver (forward-batcher.ts), one share
+      // (forwarded-share.ts), or a remote-write request.
+      const fromPeer = req.headers[FORWARDED_HEADER] !== undefined;
+      const parts = fromPeer && req.headers['content-type'] === PARTS_CONTENT_TYPE;
+      const share = fromPeer && req.headers['content-type'] === SHARE_CONTENT_TYPE;
+      version = parts ? 'forwarded-batch' : share ? 'forwarded-share' : protocolVersion(req);
       gates.check();
       const declared = Number(req.headers['content-length'] ?? -1);
       if (declared > cfg.maxRequestBytes) throw tooLarge(declared, cfg.maxRequestBytes);
@@ -138,6 +143,13 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
         m.requests.inc({ version, code: '200' });
         return;
       }
+      if (share) {
+        rate.noteRouter(tenant, String(req.headers[FORWARDED_HEADER]));
+        const { batch, v2 } = decodeShare(body);
+        respond(res, await writer.write(tenant, batch, v2), version, true, batch.series.length);
+        m.requests.inc({ version, code: String(res.statusCode) });
+        return;
+      }
       const raw = snappyDecode(body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
       // A request forwarded by another receiver is this receiver's share: store it, never
       // forward again, never charge the rate limit again (the receiver that took it from the
@@ -152,10 +164,7 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       else chargeRate(tenant, batch);
       let result: WriteResult;
       if (opts.distributor && !forwarded) {
-        const r = await opts.distributor.replicate(
-          { tenant, batch, v2, original: { body, contentType: String(req.headers['content-type']) } },
-          writer,
-        );
+        const r = await opts.distributor.replicate({ tenant, batch, v2 }, writer);
         if (r.error) throw r.error;
         result = r.written!;
       } else result = await writer.write(tenant, batch, v2);
@@ -180,10 +189,16 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
   /** One share of a forwarded batch, answered as its own request would have been. */
   async function writePart(tenant: string, part: Part): Promise<PartResult> {
     try {
-      const v2 = remoteWriteVersion(part.contentType) === '2.0';
-      const raw = snappyDecode(part.body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
-      const selection = part.selection === undefined ? undefined : decodeSeriesSelection(part.selection);
-      const batch = v2 ? decodeWriteRequestV2(raw, selection) : decodeWriteRequestV1(raw, selection);
+      let batch: WriteBatch;
+      let v2: boolean;
+      if (part.contentType === SHARE_CONTENT_TYPE) ({ batch, v2 } = decodeShare(part.body));
+      else {
+        // remote-write 1.0/2.0 with an optional selection, as receivers before shares forwarded.
+        v2 = remoteWriteVersion(part.contentType) === '2.0';
+        const raw = snappyDecode(part.body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO);
+        const selection = part.selection === undefined ? undefined : decodeSeriesSelection(part.selection);
+        batch = v2 ? decodeWriteRequestV2(raw, selection) : decodeWriteRequestV1(raw, selection);
+      }
       const r = await writer.write(tenant, batch, v2);
       return {
         status: r.firstError?.status ?? 204,

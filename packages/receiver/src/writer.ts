@@ -7,9 +7,9 @@
  * join as appends of their own kind.
  */
 import { Counter, type Registry } from 'prom-client';
-import { StrataError, toStrataError, type ErrorId } from '@strata/model';
+import { StrataError, toStrataError, type ErrorId, type Labels } from '@strata/model';
 import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
-import { wireLabelsEqual, type WriteBatch } from '@strata/remote';
+import { wireLabelsEqual, type SeriesRecord, type WriteBatch } from '@strata/remote';
 import type { Limits, TenantLimits } from './limits.js';
 import type { MetadataStore } from './metadata-store.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
@@ -114,65 +114,55 @@ export class Writer {
     let lateMax = -Infinity;
     let histograms = 0;
     let exemplars = 0;
+    // No closure in the loops below captures a loop variable (that would allocate a context per
+    // series or per sample): errors are built by the helpers at the end of this module.
+    let current = batch.series[0];
+    const fields = batch.labelFields;
+    const raw = batch.raw;
+    const sameLabels = fields
+      ? (l: Labels) => fields.equals(current, l.pairs)
+      : (l: Labels) => wireLabelsEqual(raw, current.labelsStart, current.labelsEnd, l.pairs);
     for (let k = 0; k < batch.series.length; k++) {
       const s = batch.series[k];
       histograms += s.histograms;
       exemplars += s.exemplars;
-      if (s.histograms > 0)
-        errors.add(k, 'unsupported-sample-type', s.histograms, () => unsupported(batch.labelsOf(s), 'native histogram samples'));
-      if (s.exemplars > 0) errors.add(k, 'unsupported-sample-type', s.exemplars, () => unsupported(batch.labelsOf(s), 'exemplars'));
+      if (s.histograms > 0) errors.add(k, 'unsupported-sample-type', s.histograms, unsupported(batch, s, 'native histogram samples'));
+      if (s.exemplars > 0) errors.add(k, 'unsupported-sample-type', s.exemplars, unsupported(batch, s, 'exemplars'));
       const nSamples = s.sampleEnd - s.sampleStart;
       if (s.metadata && (s.metadata.type !== 'unknown' || s.metadata.help !== '' || s.metadata.unit !== '')) {
         const name = metricNameOf(batch.labelsOf(s));
         if (name) metadata.set(tenant, name, s.metadata);
       }
       if (nSamples === 0) continue;
-      // A series seen before with the same wire bytes was validated when it was created; its
-      // labels are neither decoded nor validated again.
+      // A series seen before with the same wire bytes (or, in a forwarded share, the same label
+      // fields) was validated when it was created; its labels are neither decoded nor validated again.
       const wired = s.labelsStart >= 0;
-      let ref = wired ? app.cachedRef(s.labelsHash, (l) => wireLabelsEqual(batch.raw, s.labelsStart, s.labelsEnd, l.pairs)) : undefined;
+      current = s;
+      let ref = wired ? app.cachedRef(s.labelsHash, sameLabels) : undefined;
       if (ref === undefined) {
         let pairs: string[];
         try {
           pairs = batch.labelsOf(s);
         } catch (e) {
           const err = toStrataError(e);
-          errors.add(k, err.id, nSamples, () => err);
+          errors.add(k, err.id, nSamples, constant(err));
           continue;
         }
         const labels = validateSeries(pairs, limits, v2);
         if (labels instanceof StrataError) {
-          errors.add(k, labels.id, nSamples, () => labels);
+          errors.add(k, labels.id, nSamples, constant(labels));
           continue;
         }
         ref = app.ref(labels, wired ? s.labelsHash : undefined);
       }
       if (ref === SERIES_LIMIT_REACHED) {
-        errors.add(
-          k,
-          'max-series-per-tenant',
-          nSamples,
-          () =>
-            new StrataError(
-              'max-series-per-tenant',
-              `per-tenant series limit of ${limits.maxGlobalSeriesPerUser} exceeded${maxSeries !== limits.maxGlobalSeriesPerUser ? ` (${maxSeries} on this receiver, its share of the ring)` : ''}; the series was not created: '${describeSeries(batch.labelsOf(s))}'. ${limitHint('maxGlobalSeriesPerUser')}`,
-            ),
-        );
+        errors.add(k, 'max-series-per-tenant', nSamples, seriesLimitReached(batch, s, limits.maxGlobalSeriesPerUser, maxSeries));
         continue;
       }
       for (let i = s.sampleStart; i < s.sampleEnd; i++) {
         const t = batch.timestamps[i];
         if (t > maxT) {
-          errors.add(
-            k,
-            'sample-too-far-in-future',
-            1,
-            () =>
-              new StrataError(
-                'sample-too-far-in-future',
-                `received a sample whose timestamp is too far in the future (timestamp: ${new Date(t).toISOString()}, more than --receiver.creation-grace-period = ${creationGracePeriodMs / 1000}s ahead of now) series: '${describeSeries(batch.labelsOf(s))}'`,
-              ),
-          );
+          errors.add(k, 'sample-too-far-in-future', 1, sampleRejected('sample-too-far-in-future', batch, s, t, creationGracePeriodMs));
           continue;
         }
         const st = app.append(ref, t, batch.values[i]);
@@ -183,29 +173,8 @@ export class Writer {
             if (t > lateMax) lateMax = t;
           }
         } else if (st === AppendStatus.DUPLICATE_IDENTICAL) accepted++;
-        else if (st === AppendStatus.TOO_OLD) {
-          errors.add(
-            k,
-            'sample-too-old',
-            1,
-            () =>
-              new StrataError(
-                'sample-too-old',
-                `received a sample whose timestamp is too old for the head and outside the out-of-order window (timestamp: ${new Date(t).toISOString()}); configure --receiver.out-of-order-window to accept older samples series: '${describeSeries(batch.labelsOf(s))}'`,
-              ),
-          );
-        } else {
-          errors.add(
-            k,
-            'sample-duplicate-timestamp',
-            1,
-            () =>
-              new StrataError(
-                'sample-duplicate-timestamp',
-                `received a sample with the same timestamp as an existing sample but a different value (timestamp: ${new Date(t).toISOString()}) series: '${describeSeries(batch.labelsOf(s))}'`,
-              ),
-          );
-        }
+        else if (st === AppendStatus.TOO_OLD) errors.add(k, 'sample-too-old', 1, sampleRejected('sample-too-old', batch, s, t, 0));
+        else errors.add(k, 'sample-duplicate-timestamp', 1, sampleRejected('sample-duplicate-timestamp', batch, s, t, 0));
       }
     }
     for (const md of batch.metadata) {
@@ -231,11 +200,55 @@ export function localSeriesLimit(global: number, share: number): number {
   return Math.max(1, Math.ceil(global * share));
 }
 
-function unsupported(pairs: readonly string[], what: string): StrataError {
-  return new StrataError(
-    'unsupported-sample-type',
-    `${what} are not stored yet and were rejected; float samples of the same request were written. series: '${describeSeries(pairs)}'`,
-  );
+function constant(e: StrataError): () => StrataError {
+  return () => e;
+}
+
+function unsupported(batch: WriteBatch, s: SeriesRecord, what: string): () => StrataError {
+  return () =>
+    new StrataError(
+      'unsupported-sample-type',
+      `${what} are not stored yet and were rejected; float samples of the same request were written. series: '${describeSeries(batch.labelsOf(s))}'`,
+    );
+}
+
+function seriesLimitReached(batch: WriteBatch, s: SeriesRecord, global: number, local: number): () => StrataError {
+  return () =>
+    new StrataError(
+      'max-series-per-tenant',
+      `per-tenant series limit of ${global} exceeded${local !== global ? ` (${local} on this receiver, its share of the ring)` : ''}; the series was not created: '${describeSeries(batch.labelsOf(s))}'. ${limitHint('maxGlobalSeriesPerUser')}`,
+    );
+}
+
+/** The error of a rejected sample at time t (graceMs: the creation grace period, for samples too far ahead). */
+function sampleRejected(
+  id: 'sample-too-far-in-future' | 'sample-too-old' | 'sample-duplicate-timestamp',
+  batch: WriteBatch,
+  s: SeriesRecord,
+  t: number,
+  graceMs: number,
+): () => StrataError {
+  return () => {
+    const at = new Date(t).toISOString();
+    const series = describeSeries(batch.labelsOf(s));
+    switch (id) {
+      case 'sample-too-far-in-future':
+        return new StrataError(
+          id,
+          `received a sample whose timestamp is too far in the future (timestamp: ${at}, more than --receiver.creation-grace-period = ${graceMs / 1000}s ahead of now) series: '${series}'`,
+        );
+      case 'sample-too-old':
+        return new StrataError(
+          id,
+          `received a sample whose timestamp is too old for the head and outside the out-of-order window (timestamp: ${at}); configure --receiver.out-of-order-window to accept older samples series: '${series}'`,
+        );
+      default:
+        return new StrataError(
+          id,
+          `received a sample with the same timestamp as an existing sample but a different value (timestamp: ${at}) series: '${series}'`,
+        );
+    }
+  };
 }
 
 function metricNameOf(pairs: readonly string[]): string {

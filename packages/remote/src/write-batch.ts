@@ -18,7 +18,8 @@ export interface SeriesRecord {
   /**
    * 1.0 only: the byte range of the Label fields in the request when they were contiguous, and
    * a 32-bit hash of those bytes: the series' identity as sent, for a lookup without decoding.
-   * labelsStart < 0 when unavailable.
+   * labelsStart < 0 when unavailable. In a forwarded share (labelFields set) the range indexes
+   * the share's label-field references and the hash is the one the router computed.
    */
   labelsStart: number;
   labelsEnd: number;
@@ -29,6 +30,17 @@ export interface SeriesRecord {
    */
   messageStart: number;
   messageEnd: number;
+}
+
+/**
+ * Label pairs held as references into a table (a forwarded share, forwarded-share.ts): for such
+ * a batch, a series' [labelsStart, labelsEnd) are positions in that table's references.
+ */
+export interface LabelFields {
+  /** Appends the series' label pairs to out. */
+  pairsOf(s: SeriesRecord, out: string[]): void;
+  /** Whether the series' label pairs are exactly these (false for undecodable labels). */
+  equals(s: SeriesRecord, pairs: readonly string[]): boolean;
 }
 
 export interface MetadataRecord extends MetricMetadata {
@@ -44,6 +56,8 @@ export class WriteBatch {
   metadata: MetadataRecord[] = [];
   timestamps: Float64Array;
   values: Float64Array;
+  /** Set for a forwarded share: where the series' label pairs are (see LabelFields). */
+  labelFields: LabelFields | undefined = undefined;
   /** Byte view of `values`, for bit-exact copies. */
   private valueBytes: Uint8Array;
   numSamples = 0;
@@ -68,7 +82,13 @@ export class WriteBatch {
 
   /** The series' label pairs as sent, decoding them on first use (validates UTF-8). */
   labelsOf(s: SeriesRecord): string[] {
-    if (s.labels.length === 0 && s.labelsStart >= 0) decodeLabelFields(this.raw, s.labelsStart, s.labelsEnd, s.labels);
+    if (s.labels.length === 0 && s.labelsStart >= 0) {
+      // A fresh array: decoders may start every series with one shared empty array.
+      const out: string[] = [];
+      if (this.labelFields) this.labelFields.pairsOf(s, out);
+      else decodeLabelFields(this.raw, s.labelsStart, s.labelsEnd, out);
+      s.labels = out;
+    }
     return s.labels;
   }
 

@@ -6,6 +6,7 @@
 import { isStrataError } from '@strata/model';
 import {
   decodeChunkedFrames,
+  decodeShare,
   decodeReadRequest,
   decodeReadResponse,
   decodeWriteRequestV1,
@@ -45,6 +46,18 @@ export const REMOTE_TARGETS: FuzzTarget[] = [
     cover,
     dictionary,
     run: (b) => decodeWriteRequestV2(b),
+    expected: isStrataError,
+  },
+  {
+    name: 'forwarded-share',
+    corpus: 'packages/remote/fuzz/corpus/forwarded-share',
+    cover,
+    dictionary: ['SSH1', '\x0a', '\x12', '\x00', '\x01', '\xff\xff\xff\xff\x0f'],
+    // The writer decodes the labels of a series it does not know and compares those it does.
+    run: (b) => {
+      const { batch } = decodeShare(b);
+      for (const s of batch.series) batch.labelFields!.equals(s, batch.labelsOf(s));
+    },
     expected: isStrataError,
   },
   {

@@ -1,0 +1,124 @@
+import fc from 'fast-check';
+import { Labels, StrataError, type MetricMetadata } from '@strata/model';
+import { decodeShare, encodeShare } from './forwarded-share.js';
+import { decodeWriteRequestV1, encodeWriteRequestV1 } from './write-v1.js';
+import { decodeWriteRequestV2, encodeWriteRequestV2 } from './write-v2.js';
+import type { MetadataRecord } from './write-batch.js';
+import type { SeriesToWrite } from './write-v1.js';
+import { expectBatchOf, failsOnlyWith, seriesArb } from '../test/write-fixtures.js';
+
+const metadataArb: fc.Arbitrary<MetadataRecord> = fc.record({
+  metricFamilyName: fc.string({ maxLength: 8 }),
+  type: fc.constantFrom<MetricMetadata['type']>('unknown', 'counter', 'gauge', 'histogram', 'summary'),
+  help: fc.string({ maxLength: 12 }),
+  unit: fc.string({ maxLength: 4 }),
+});
+
+/** A request's series and a share of them: the indices picked, in the router's order. */
+const requestAndShare = fc
+  .array(seriesArb, { maxLength: 8 })
+  .chain((series) => fc.tuple(fc.constant(series), fc.subarray([...series.keys()]), fc.array(metadataArb, { maxLength: 3 })));
+
+describe('forwarded share', () => {
+  test('a share of a 1.0 request decodes to exactly its series, hashes and metadata (property)', () => {
+    fc.assert(
+      fc.property(requestAndShare, fc.boolean(), ([series, picked, metadata], v2) => {
+        const batch = decodeWriteRequestV1(encodeWriteRequestV1(series));
+        const got = decodeShare(encodeShare(batch, picked, metadata, v2));
+        expect(got.v2).toBe(v2);
+        expectBatchOf(
+          got.batch,
+          picked.map((i) => series[i]),
+        );
+        // The router's label-bytes hash travels, so a replica's head cache keys match the router's.
+        picked.forEach((i, k) => expect(got.batch.series[k].labelsHash).toBe(batch.series[i].labelsHash));
+        expect(got.batch.metadata).toEqual(metadata);
+      }),
+    );
+  });
+
+  test('a share of a 2.0 request keeps labels and per-series metadata; equal label sets hash equal (property)', () => {
+    const withMetadata = fc.tuple(seriesArb, fc.option(metadataArb, { nil: undefined })).map(([s, m]) => ({
+      ...s,
+      metadata: m && { type: m.type, help: m.help, unit: m.unit },
+    }));
+    fc.assert(
+      fc.property(fc.array(withMetadata, { maxLength: 6 }), (series) => {
+        const batch = decodeWriteRequestV2(encodeWriteRequestV2(series));
+        const all = [...series.keys()];
+        const got = decodeShare(encodeShare(batch, all, [], true)).batch;
+        expectBatchOf(got, series);
+        series.forEach((s, k) => {
+          const md = got.series[k].metadata;
+          if (s.metadata) expect(md).toEqual(s.metadata);
+        });
+        // Sent again (another request), the same series get the same hashes.
+        const again = decodeShare(encodeShare(decodeWriteRequestV2(encodeWriteRequestV2(series)), all, [], true)).batch;
+        again.series.forEach((s, k) => expect(s.labelsHash).toBe(got.series[k].labelsHash));
+      }),
+    );
+  });
+
+  test('label comparison: true exactly for the series own pairs (property)', () => {
+    fc.assert(
+      fc.property(fc.array(seriesArb, { minLength: 1, maxLength: 6 }), (series) => {
+        const batch = decodeWriteRequestV1(encodeWriteRequestV1(series));
+        const got = decodeShare(encodeShare(batch, [...series.keys()], [], false)).batch;
+        series.forEach((a, i) =>
+          series.forEach((b) => {
+            const same = a.labels.pairs.join('\0') === b.labels.pairs.join('\0');
+            expect(got.labelFields!.equals(got.series[i], b.labels.pairs)).toBe(same);
+          }),
+        );
+      }),
+    );
+  });
+
+  test('requests whose series share most pairs (neighbours alike, names and values repeating) round-trip (property)', () => {
+    // Few names and values, so equal pairs at equal positions, equal pairs elsewhere and pairs
+    // equal up to their last byte all occur: every branch of the field table's deduplication.
+    const value = fc.constantFrom('a', 'b', 'ab', 'abcd', 'abce', 'abcdefgh', 'abcdefgi', '');
+    const repetitive: fc.Arbitrary<SeriesToWrite> = fc
+      .uniqueArray(fc.tuple(fc.constantFrom('__name__', 'job', 'instance', 'le', 'x'), value), { selector: (t) => t[0], minLength: 1 })
+      .map((pairs) => ({ labels: Labels.fromPairs(pairs.flat()), timestamps: [5], values: [1] }));
+    fc.assert(
+      fc.property(fc.array(repetitive, { maxLength: 30 }), (series) => {
+        const batch = decodeWriteRequestV1(encodeWriteRequestV1(series));
+        expectBatchOf(decodeShare(encodeShare(batch, [...series.keys()], [], false)).batch, series);
+      }),
+    );
+  });
+
+  test('repeated label pairs are stored once in the field table', () => {
+    const series = Array.from({ length: 100 }, (_, i) => ({
+      labels: Labels.fromObject({ __name__: 'up', job: 'node', instance: `host-${i % 10}` }),
+      timestamps: [1000],
+      values: [1],
+    }));
+    const batch = decodeWriteRequestV1(encodeWriteRequestV1(series));
+    const share = encodeShare(batch, [...series.keys()], [], false);
+    // 12 distinct fields, 100 x (3 references + hash + counts) and 100 samples: far below the 1.0 body.
+    expect(share.length).toBeLessThan(100 * 32 + 12 * 20 + 64);
+    expect(share.length).toBeLessThan(encodeWriteRequestV1(series).length / 2);
+    expectBatchOf(decodeShare(share).batch, series);
+  });
+
+  test('random bytes and truncations fail only with StrataError', () => {
+    const decodeAll = (body: Buffer) => {
+      const b = decodeShare(body).batch;
+      b.series.forEach((s) => b.labelsOf(s));
+    };
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) =>
+        failsOnlyWith(StrataError, () => decodeAll(Buffer.concat([Buffer.from('SSH1'), Buffer.from(bytes)]))),
+      ),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(requestAndShare, fc.nat(), ([series, picked, metadata], cut) => {
+        const body = encodeShare(decodeWriteRequestV1(encodeWriteRequestV1(series)), picked, metadata, false);
+        expect(() => decodeShare(body.subarray(0, cut % body.length))).toThrow(StrataError);
+      }),
+    );
+  });
+});

@@ -1,0 +1,530 @@
+/**
+ * The encoding of a share forwarded from one receiver to another (internal to a ring). The router
+ * has already decoded the client's request, so a replica should not pay for snappy, protobuf
+ * parsing and hashing again: a share carries the series it owns in a form that is read with a
+ * few varints per series and one copy per sample column.
+ *
+ * Label pairs travel as references into a table of label fields (each distinct name/value pair
+ * of the request once, as the bytes of a remote-write 1.0 Label message): a request's series
+ * repeat the same job, instance and metric names, so the table is small, and the router builds
+ * it from the client's bytes without decoding a string. Each series carries the 32-bit hash the
+ * router computed of its label bytes, which the replica's head uses as its series-cache key.
+ * Samples are two columns of little-endian float64 (timestamps, raw value bits: staleness
+ * markers survive). A share is not compressed: it is a fraction of the decompressed request's
+ * size, and compressing it would cost the router more than the replica saves.
+ *
+ * Layout (varints are unsigned LEB128; strings are a varint length and UTF-8 bytes):
+ *   magic "SSH1"; flags byte (bit 0: the client sent remote-write 2.0);
+ *   varint field count, then per field: varint length, Label message bytes;
+ *   varint series count, varint sample count, then per series:
+ *     varint label count, varint field index per label, u32 LE label hash,
+ *     varint samples, varint histograms, varint exemplars,
+ *     metadata byte (0: none; 1: varint type, string help, string unit);
+ *   zero padding to a multiple of 8 bytes from the start of the share;
+ *   sample count x f64 LE timestamps; sample count x 8 bytes of values;
+ *   varint metadata count, then per entry: varint type, string name, string help, string unit.
+ * Format reference: docs/format/forwarded-share.md.
+ */
+import { StrataError } from '@strata/model';
+import { decodeString, PbReader, WIRE_LEN } from './pb-reader.js';
+import {
+  metricTypeFromProto,
+  metricTypeToProto,
+  WriteBatch,
+  type LabelFields,
+  type MetadataRecord,
+  type SeriesRecord,
+} from './write-batch.js';
+import { hashBytes } from './write-v1.js';
+
+export const SHARE_CONTENT_TYPE = 'application/x-strata-share';
+/** Never written to: WriteBatch.labelsOf gives a series a fresh array when it decodes its pairs. */
+const NO_LABELS: string[] = [];
+const MAGIC = 0x31485353; // "SSH1" little-endian
+const FLAG_V2 = 1;
+
+/**
+ * The label-field table of a router's batch, built once per request and shared by the shares
+ * of every peer: the distinct Label messages and each series' references into them.
+ */
+class FieldTable {
+  /** The distinct fields' bytes, back to back; field k is bytes[starts[k], starts[k + 1]). */
+  bytes: Buffer;
+  private view: DataView;
+  starts: number[] = [0];
+  /** Per series of the batch: its field references are refs[refStart[i], refStart[i + 1]). */
+  refs: Uint32Array;
+  refStart: Int32Array;
+  /** Per series: the hash its head cache key is (the client's label-bytes hash for 1.0). */
+  hashes: Uint32Array;
+  private len = 0;
+  private nRefs = 0;
+  private readonly byHash = new Map<number, number>();
+
+  constructor(readonly batch: WriteBatch) {
+    const n = batch.series.length;
+    this.bytes = Buffer.allocUnsafe(4096);
+    this.view = viewOf(this.bytes);
+    this.refs = new Uint32Array(Math.max(16, n * 10));
+    this.refStart = new Int32Array(n + 1);
+    this.hashes = new Uint32Array(n);
+    const scratch = new ScratchWriter(256);
+    for (let i = 0; i < n; i++) {
+      this.refStart[i] = this.nRefs;
+      const s = batch.series[i];
+      if (s.labelsStart >= 0) {
+        this.fieldsOfWire(batch.raw, s.labelsStart, s.labelsEnd);
+        this.hashes[i] = s.labelsHash;
+      } else {
+        // 2.0 (symbol references) or 1.0 labels interleaved with samples: encode the pairs.
+        let pairs: string[];
+        try {
+          pairs = batch.labelsOf(s);
+        } catch {
+          continue; // undecodable: the router rejected the series, it is in no share
+        }
+        // The hash of the pairs as 1.0 Label messages, back to back (FNV-1a over all of them).
+        let h = 0x811c9dc5;
+        for (let k = 0; k < pairs.length; k += 2) {
+          scratch.reset();
+          scratch.labelMessage(pairs[k], pairs[k + 1]);
+          this.add(scratch.buf, 0, scratch.pos);
+          for (let b = 0; b < scratch.pos; b++) h = Math.imul(h ^ scratch.buf[b], 0x01000193);
+        }
+        this.hashes[i] = h >>> 0;
+      }
+    }
+    this.refStart[n] = this.nRefs;
+  }
+
+  /** Where the previous series' references are: series of one target share most of their pairs. */
+  private prevFrom = 0;
+  private prevTo = 0;
+
+  /** The Label fields of a 1.0 TimeSeries' contiguous label bytes (tag 0x0a, length, message). */
+  private fieldsOfWire(buf: Buffer, start: number, end: number): void {
+    let p = start;
+    const from = this.nRefs;
+    // The k-th pair of a series is most often the k-th pair of the one before (same job,
+    // instance, metric name): compared first, it costs no hash and no map lookup.
+    let same = this.prevFrom;
+    while (p < end) {
+      // The tag (field 1, LEN: the decoder marks only runs of Label fields as label bytes), in
+      // whatever varint form the client wrote it.
+      while (buf[p++] >= 0x80);
+      let n = 0;
+      for (let shift = 0; ; shift += 7) {
+        const b = buf[p++];
+        n |= (b & 0x7f) << shift;
+        if (b < 0x80) break;
+      }
+      if (same < this.prevTo && this.sameField(this.refs[same], buf, p, p + n)) this.ref(this.refs[same]);
+      else this.add(buf, p, p + n);
+      same++;
+      p += n;
+    }
+    this.prevFrom = from;
+    this.prevTo = this.nRefs;
+  }
+
+  /** Adds a reference to the field with these bytes (entering it in the table if new). */
+  private add(src: Uint8Array, start: number, end: number): void {
+    const fh = hashBytes(src, start, end) | 0; // a small integer key, not a boxed number
+    let id = this.byHash.get(fh);
+    if (id === undefined || !this.sameField(id, src, start, end)) {
+      id = this.starts.length - 1;
+      const n = end - start;
+      if (this.len + n > this.bytes.length) {
+        const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.len + n));
+        this.bytes.copy(grown, 0, 0, this.len);
+        this.bytes = grown;
+        this.view = viewOf(grown);
+      }
+      this.bytes.set(src.subarray(start, end), this.len);
+      this.len += n;
+      this.starts.push(this.len);
+      // A colliding hash keeps its first field: later ones are stored again, never confused.
+      if (!this.byHash.has(fh)) this.byHash.set(fh, id);
+    }
+    this.ref(id);
+  }
+
+  private ref(id: number): void {
+    if (this.nRefs === this.refs.length) {
+      const grown = new Uint32Array(this.refs.length * 2);
+      grown.set(this.refs);
+      this.refs = grown;
+    }
+    this.refs[this.nRefs++] = id;
+  }
+
+  private sameField(id: number, src: Uint8Array, start: number, end: number): boolean {
+    const a = this.starts[id];
+    if (this.starts[id + 1] - a !== end - start) return false;
+    const b = this.bytes;
+    const n = end - start;
+    let k = 0;
+    // Four bytes at a time where the views allow it (the compare is the table's main cost).
+    if (n >= 4) {
+      const x = this.view;
+      const y = viewOf(src);
+      for (; k + 4 <= n; k += 4) if (x.getUint32(a + k) !== y.getUint32(start + k)) return false;
+    }
+    for (; k < n; k++) if (b[a + k] !== src[start + k]) return false;
+    return true;
+  }
+
+  get fieldCount(): number {
+    return this.starts.length - 1;
+  }
+}
+
+let lastViewed: Uint8Array | undefined;
+let lastView: DataView | undefined;
+
+/** A DataView over exactly these bytes (the last one made is reused: one source per table). */
+function viewOf(b: Uint8Array): DataView {
+  if (b !== lastViewed) {
+    lastViewed = b;
+    lastView = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+  return lastView!;
+}
+
+const tables = new WeakMap<WriteBatch, FieldTable>();
+
+function tableOf(batch: WriteBatch): FieldTable {
+  let t = tables.get(batch);
+  if (!t) tables.set(batch, (t = new FieldTable(batch)));
+  return t;
+}
+
+/**
+ * Series `indices` of a router's batch (validated, with samples) and the metric metadata
+ * `metadata` as a share. `v2` says how the replica validates names (as the client's protocol).
+ */
+export function encodeShare(batch: WriteBatch, indices: readonly number[], metadata: readonly MetadataRecord[], v2: boolean): Buffer {
+  const t = tableOf(batch);
+  let samples = 0;
+  for (const i of indices) samples += batch.series[i].sampleEnd - batch.series[i].sampleStart;
+  const w = new ScratchWriter(64 + t.starts[t.fieldCount] + t.fieldCount * 2 + indices.length * 24 + samples * 16);
+  w.u32(MAGIC);
+  w.byte(v2 ? FLAG_V2 : 0);
+  w.varint(t.fieldCount);
+  for (let k = 0; k < t.fieldCount; k++) {
+    w.varint(t.starts[k + 1] - t.starts[k]);
+    w.copy(t.bytes, t.starts[k], t.starts[k + 1]);
+  }
+  w.varint(indices.length);
+  w.varint(samples);
+  for (const i of indices) {
+    const s = batch.series[i];
+    const r0 = t.refStart[i];
+    const r1 = t.refStart[i + 1];
+    w.varint(r1 - r0);
+    for (let r = r0; r < r1; r++) w.varint(t.refs[r]);
+    w.u32(t.hashes[i]);
+    w.varint(s.sampleEnd - s.sampleStart);
+    w.varint(s.histograms);
+    w.varint(s.exemplars);
+    const md = s.metadata;
+    if (!md) w.byte(0);
+    else {
+      w.byte(1);
+      w.varint(metricTypeToProto(md.type));
+      w.string(md.help);
+      w.string(md.unit);
+    }
+  }
+  // Columns start at a multiple of 8 from the share's start, so both sides copy them as words.
+  w.columns(batch, indices, samples);
+  w.varint(metadata.length);
+  for (const m of metadata) {
+    w.varint(metricTypeToProto(m.type));
+    w.string(m.metricFamilyName);
+    w.string(m.help);
+    w.string(m.unit);
+  }
+  return w.finish();
+}
+
+/**
+ * A share's label fields at the replica: ranges into the share, each decoded to its name and
+ * value once, on first use (a series the head knows is compared with the decoded strings; a
+ * field of a series nobody asks for is never decoded).
+ */
+class ShareFields implements LabelFields {
+  readonly names: (string | undefined)[];
+  readonly values: string[];
+
+  constructor(
+    private readonly buf: Buffer,
+    private readonly starts: Int32Array,
+    private readonly ends: Int32Array,
+    /** All series' field references; a series' are refs[labelsStart, labelsEnd). */
+    readonly refs: Uint32Array,
+  ) {
+    this.names = new Array<string | undefined>(starts.length);
+    this.values = new Array<string>(starts.length);
+  }
+
+  private decode(f: number): void {
+    const r = new PbReader(this.buf, this.starts[f], this.ends[f]);
+    let name = '';
+    let value = '';
+    while (r.nextField()) {
+      if (r.wire !== WIRE_LEN) continue;
+      if (r.field === 1) name = r.string();
+      else if (r.field === 2) value = r.string();
+    }
+    this.names[f] = name;
+    this.values[f] = value;
+  }
+
+  pairsOf(s: SeriesRecord, out: string[]): void {
+    for (let k = s.labelsStart; k < s.labelsEnd; k++) {
+      const f = this.refs[k];
+      if (this.names[f] === undefined) this.decode(f);
+      out.push(this.names[f]!, this.values[f]);
+    }
+  }
+
+  equals(s: SeriesRecord, pairs: readonly string[]): boolean {
+    if (pairs.length !== (s.labelsEnd - s.labelsStart) * 2) return false;
+    for (let k = s.labelsStart, j = 0; k < s.labelsEnd; k++, j += 2) {
+      const f = this.refs[k];
+      if (this.names[f] === undefined) {
+        try {
+          this.decode(f);
+        } catch {
+          return false; // undecodable: not this series; the slow path reports the error
+        }
+      }
+      if (this.names[f] !== pairs[j] || this.values[f] !== pairs[j + 1]) return false;
+    }
+    return true;
+  }
+}
+
+/**
+ * Decodes a share into a batch the writer stores as it stores a client's: series records whose
+ * label range [labelsStart, labelsEnd) indexes the field references (batch.labelFields), with
+ * the router's hash as labelsHash. Malformed input is a StrataError, never a RangeError.
+ */
+export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
+  const r = new ShareReader(buf);
+  if (r.u32() !== MAGIC) throw malformed('not a forwarded share');
+  const v2 = (r.byte() & FLAG_V2) !== 0;
+  const nFields = r.count(1);
+  const starts = new Int32Array(nFields);
+  const ends = new Int32Array(nFields);
+  for (let k = 0; k < nFields; k++) {
+    const n = r.count(1);
+    starts[k] = r.pos;
+    r.pos += n;
+    ends[k] = r.pos;
+  }
+  const nSeries = r.count(8);
+  const nSamples = r.count(16);
+  const batch = new WriteBatch(Math.max(1, nSamples));
+  batch.raw = buf;
+  let refs = new Uint32Array(nSeries * 12 + 16);
+  let nRefs = 0;
+  for (let i = 0; i < nSeries; i++) {
+    const nLabels = r.count(1);
+    const labelsStart = nRefs;
+    if (nRefs + nLabels > refs.length) {
+      const grown = new Uint32Array(Math.max(refs.length * 2, nRefs + nLabels));
+      grown.set(refs);
+      refs = grown;
+    }
+    for (let k = 0; k < nLabels; k++) {
+      const f = r.varint();
+      if (f >= nFields) throw malformed('label field reference out of range');
+      refs[nRefs++] = f;
+    }
+    const labelsHash = r.u32();
+    const n = r.varint();
+    const s: SeriesRecord = {
+      labels: NO_LABELS, // replaced when decoded (labelsOf), shared until then
+      sampleStart: batch.numSamples,
+      sampleEnd: batch.numSamples + n,
+      histograms: r.varint(),
+      exemplars: r.varint(),
+      labelsStart,
+      labelsEnd: nRefs,
+      labelsHash,
+      messageStart: -1,
+      messageEnd: -1,
+    };
+    if (s.sampleEnd > nSamples) throw malformed('more samples in series than in the share');
+    batch.numSamples = s.sampleEnd;
+    const md = r.byte();
+    if (md === 1) s.metadata = { type: metricTypeFromProto(r.varint()), help: r.string(), unit: r.string() };
+    else if (md !== 0) throw malformed('bad metadata marker');
+    batch.series.push(s);
+  }
+  if (batch.numSamples !== nSamples) throw malformed('sample count does not match the series');
+  while (r.pos & 7) if (r.byte() !== 0) throw malformed('non-zero padding');
+  r.need(nSamples * 16);
+  new Uint8Array(batch.timestamps.buffer, 0, nSamples * 8).set(buf.subarray(r.pos, r.pos + nSamples * 8));
+  r.pos += nSamples * 8;
+  new Uint8Array(batch.values.buffer, 0, nSamples * 8).set(buf.subarray(r.pos, r.pos + nSamples * 8));
+  r.pos += nSamples * 8;
+  const nMeta = r.count(4);
+  for (let k = 0; k < nMeta; k++) {
+    const type = metricTypeFromProto(r.varint());
+    batch.metadata.push({ type, metricFamilyName: r.string(), help: r.string(), unit: r.string() });
+  }
+  if (r.pos !== buf.length) throw malformed('trailing bytes');
+  batch.labelFields = new ShareFields(buf, starts, ends, refs.subarray(0, nRefs));
+  return { batch, v2 };
+}
+
+function malformed(why: string): StrataError {
+  return new StrataError('invalid-request-body', `malformed forwarded share: ${why}`);
+}
+
+class ShareReader {
+  pos = 0;
+  constructor(private readonly buf: Buffer) {}
+
+  need(n: number): void {
+    if (n > this.buf.length - this.pos) throw malformed('truncated');
+  }
+
+  byte(): number {
+    this.need(1);
+    return this.buf[this.pos++];
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  varint(): number {
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.byte();
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+    throw malformed('varint too long');
+  }
+
+  /** A count of items each at least `minBytes` long, checked against what is left (no huge allocations). */
+  count(minBytes: number): number {
+    const n = this.varint();
+    if (n * minBytes > this.buf.length - this.pos) throw malformed('count larger than the share');
+    return n;
+  }
+
+  string(): string {
+    const n = this.count(1);
+    const s = decodeString(this.buf, this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+}
+
+/** A growable little-endian byte writer (the share's varints, u32s and copied ranges). */
+class ScratchWriter {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v >>> 0, this.pos);
+    this.pos += 4;
+  }
+
+  varint(v: number): void {
+    this.ensure(10);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  /** Zero padding to a multiple of 8, then the timestamps and the value bits of `indices`' samples. */
+  columns(batch: WriteBatch, indices: readonly number[], samples: number): void {
+    this.ensure(8 + samples * 16);
+    while (this.pos & 7) this.buf[this.pos++] = 0;
+    const at = this.buf.byteOffset + this.pos;
+    if (at & 3) {
+      // An unaligned buffer (never from allocUnsafe in practice): byte copies.
+      const ts = new Uint8Array(batch.timestamps.buffer, batch.timestamps.byteOffset, batch.timestamps.length * 8);
+      const vs = new Uint8Array(batch.values.buffer, batch.values.byteOffset, batch.values.length * 8);
+      for (const i of indices) this.copy(ts, batch.series[i].sampleStart * 8, batch.series[i].sampleEnd * 8);
+      for (const i of indices) this.copy(vs, batch.series[i].sampleStart * 8, batch.series[i].sampleEnd * 8);
+      return;
+    }
+    // Two 32-bit words per sample: a value's bits are moved, never read as a number (which
+    // could quiet a NaN payload such as a staleness marker).
+    const dst = new Uint32Array(this.buf.buffer, at, samples * 4);
+    let o = 0;
+    for (const src of [batch.timestamps, batch.values]) {
+      const words = new Uint32Array(src.buffer, src.byteOffset, src.length * 2);
+      for (const i of indices) {
+        const s = batch.series[i];
+        for (let k = s.sampleStart * 2; k < s.sampleEnd * 2; k++) dst[o++] = words[k];
+      }
+    }
+    this.pos += samples * 16;
+  }
+
+  copy(src: Uint8Array, start: number, end: number): void {
+    this.ensure(end - start);
+    this.buf.set(src.subarray(start, end), this.pos);
+    this.pos += end - start;
+  }
+
+  string(s: string): void {
+    const n = Buffer.byteLength(s);
+    this.varint(n);
+    this.ensure(n);
+    this.pos += this.buf.write(s, this.pos);
+  }
+
+  /** A Label message (name = 1, value = 2), as remote-write 1.0 encodes one (empty fields omitted). */
+  labelMessage(name: string, value: string): void {
+    for (const [tag, s] of [
+      [0x0a, name],
+      [0x12, value],
+    ] as const) {
+      if (s === '') continue;
+      this.byte(tag);
+      this.string(s);
+    }
+  }
+
+  finish(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
