@@ -1,4 +1,4 @@
-/** Appends chunks to the segment files chunks/000001.. of a block being written (docs/format/block.md#chunks). */
+/** Appends chunks to the segment files chunks/000001.. of a block being written (docs/format/block.md#chunk-segments). */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c } from '@node-rs/crc32';
