@@ -101,17 +101,22 @@ export function defaultWorkerFile(): URL {
   throw new Error(`query worker file not found at ${here.pathname} or ${dist.pathname}; run \`npm run build\``);
 }
 
-/** Node flags of this process a worker must not inherit: the source condition would load .ts from dist. */
+/** Node flags of this process that a worker may inherit. */
 function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--conditions' || a === '-C') i++;
-    else if (!a.startsWith('--conditions=') && !a.startsWith('-C=') && !a.startsWith('--import') && !a.startsWith('--loader')) out.push(a);
-  }
-  return out;
+  // Workers refuse V8 and per-process options (--expose-gc, --trace-gc, --max-old-space-size,
+  // --title...) and must not take the source condition or loaders: only Node options known to be
+  // per-thread pass.
+  return process.execArgv.filter((a) => WORKER_SAFE_FLAGS.some((f) => a === f || a.startsWith(`${f}=`)) || a.startsWith('--experimental-'));
 }
+
+const WORKER_SAFE_FLAGS = [
+  '--enable-source-maps',
+  '--no-warnings',
+  '--trace-warnings',
+  '--no-deprecation',
+  '--trace-deprecation',
+  '--unhandled-rejections',
+];
 
 export class QueryWorkerPool implements PromqlExecutor {
   readonly opts: EngineOptions;
