@@ -131,7 +131,11 @@ beforeAll(async () => {
   promUrl = `http://127.0.0.1:${port}`;
   // The in-process compactor would merge the bucket's copies into new blocks that are not local,
   // which the gateway then serves beside the local ones: this test is about the copies as shipped.
-  strata = await startStrata({ dataDir, args: ['--store-gateway.sync-interval=1s', '--compactor.enabled=false'] });
+  // Storage reads are what it measures: no results cache in front of them either.
+  strata = await startStrata({
+    dataDir,
+    args: ['--store-gateway.sync-interval=1s', '--compactor.enabled=false', '--query-frontend.results-cache.enabled=false'],
+  });
   await waitFor('prometheus ready', async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.status === 200, 60_000);
   await waitFor(
     'gateway sees the bucket',

@@ -295,6 +295,7 @@ export class QueryFrontend {
       tenant: ctx.tenant,
       query: ctx.params!.get('query') + '\u0000' + extra.toString(),
       step,
+      gridPhase: ((sub.start % step) + step) % step,
       splitIndex: sub.index,
       splitInterval: interval,
       generation,

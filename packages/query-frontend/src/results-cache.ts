@@ -20,6 +20,11 @@ export interface SplitKey {
   /** The query text and every parameter passed downstream besides start, end and step. */
   query: string;
   step: number;
+  /**
+   * Where the query's steps fall within a step (its start mod step): queries of one step whose
+   * grids are shifted share no step, and an extent holds the steps of one grid only.
+   */
+  gridPhase: number;
   splitIndex: number;
   splitInterval: number;
   generation: number;
@@ -27,9 +32,8 @@ export interface SplitKey {
 
 export function cacheKey(k: SplitKey): string {
   // Hashed: memcached keys are at most 250 bytes without spaces; a query is neither.
-  const phase = ((k.splitIndex * k.splitInterval) % k.step) + '';
   const h = createHash('sha256');
-  h.update([k.epoch, k.tenant, k.query, k.step, phase, k.splitIndex, k.splitInterval, k.generation].join('\u0000'));
+  h.update([k.epoch, k.tenant, k.query, k.step, k.gridPhase, k.splitIndex, k.splitInterval, k.generation].join('\u0000'));
   return `qf1:${h.digest('base64url')}`;
 }
 
