@@ -11,6 +11,7 @@
  *   --xor: ns per sample of the XOR chunk decoders
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
  *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
+ *   --labels-inprocess: its two heaviest requests called in-process, for profiling (--repeats)
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -28,6 +29,7 @@ import { runSecureIngestBench } from './secure-ingest.js';
 import { runDashboardBench } from './dashboard.js';
 import { runXorBench } from './xor.js';
 import { runLabelsBench } from './labels.js';
+import { runLabelsInProcessBench } from './labels-inprocess.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -60,6 +62,10 @@ async function main(): Promise<void> {
     process.stdout.write(
       (await runDashboardBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 5), repeats: arg('repeats', 5), only })) + '\n',
     );
+    return;
+  }
+  if (process.argv.includes('--labels-inprocess')) {
+    process.stdout.write((await runLabelsInProcessBench(arg('repeats', 300))) + '\n');
     return;
   }
   if (process.argv.includes('--labels')) {
