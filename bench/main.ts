@@ -17,6 +17,7 @@
  *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
  *   --frontend: the dashboard refreshed with its range sliding, through the query frontend (cold, warm) and without its cache
  *   --ruler: recording-rule evaluation cost against Prometheus (--rules, --series, --interval, --rounds, --only)
+ *   --labels-inprocess: its two heaviest requests called in-process, for profiling (--repeats)
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -40,6 +41,7 @@ import { runCompactorMergeBench } from './compactor-merge.js';
 import { runLabelsBench } from './labels.js';
 import { runRulerBench } from './ruler.js';
 import { runSketchBench } from './sketches.js';
+import { runLabelsInProcessBench } from './labels-inprocess.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -104,6 +106,10 @@ async function main(): Promise<void> {
     process.stdout.write(
       (await runDashboardBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 5), repeats: arg('repeats', 5), only })) + '\n',
     );
+    return;
+  }
+  if (process.argv.includes('--labels-inprocess')) {
+    process.stdout.write((await runLabelsInProcessBench(arg('repeats', 300))) + '\n');
     return;
   }
   if (process.argv.includes('--labels')) {
