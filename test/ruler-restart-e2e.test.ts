@@ -83,8 +83,11 @@ describe('ruler restart', () => {
     const downtime = restartedAt - stoppedAt;
     // Not early: pending for the whole `for`, the downtime not counted...
     expect(fired.at - activeAt).toBeGreaterThanOrEqual(FOR_MS + downtime - 1500);
-    // ...and not again from scratch: well before `for` has passed since the restart.
-    expect(fired.at - restartedAt).toBeLessThan(FOR_MS - 1000);
+    // ...and not again from scratch: before `for` has passed since the restart. An alert started
+    // anew becomes pending at the new ruler's first evaluation, after restartedAt, so it cannot fire
+    // before restartedAt + FOR_MS; the restored one is due about FOR_MS / 2 after it, and the margin
+    // left is for evaluation lag on a loaded machine (CI measured 7.1 s here).
+    expect(fired.at - restartedAt).toBeLessThan(FOR_MS - 250);
     // The restored alert keeps its original activeAt, moved later by the downtime.
     const restoredActiveAt = Date.parse(fired.alert.activeAt);
     expect(Math.abs(restoredActiveAt - (Math.floor(activeAt / 1000) * 1000 + downtime))).toBeLessThan(2500);
