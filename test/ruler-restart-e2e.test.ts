@@ -1,6 +1,6 @@
 /**
  * A ruler restart neither re-waits `for` nor fires early: an alert with `for: 8s` is pending for
- * about 4 s when `strata ruler` stops; after 2 s down a new ruler restores its for state from
+ * about 4 s when `strata ruler` stops; after 8 s down a new ruler restores its for state from
  * ALERTS_FOR_STATE (grace period 0) and the alert fires once its remaining pending time (moved
  * by the downtime, as Prometheus does) is over, not 8 s after the restart.
  */
@@ -68,7 +68,8 @@ describe('ruler restart', () => {
     expect((await alertOf(ruler))!.state).toBe('pending');
     await stop(ruler);
     const stoppedAt = Date.now();
-    await new Promise((r) => setTimeout(r, 2000));
+    // Down long enough that an activeAt left unmoved is far off the restored one (checked below).
+    await new Promise((r) => setTimeout(r, 8000));
     ruler = await startStrata({ component: 'ruler', dataDir, args: rulerArgs });
     const restartedAt = Date.now();
     const fired = await waitFor(
@@ -90,6 +91,9 @@ describe('ruler restart', () => {
     expect(fired.at - restartedAt).toBeLessThan(FOR_MS - 250);
     // The restored alert keeps its original activeAt, moved later by the downtime.
     const restoredActiveAt = Date.parse(fired.alert.activeAt);
-    expect(Math.abs(restoredActiveAt - (Math.floor(activeAt / 1000) * 1000 + downtime))).toBeLessThan(2500);
+    // The ruler measures the downtime from the last ALERTS_FOR_STATE sample to its restore, this test
+    // from the stop to the restart's readiness: they differ by stop and start-up lag (3 s on a loaded
+    // machine), while an unmoved activeAt would be off by the whole downtime.
+    expect(Math.abs(restoredActiveAt - (Math.floor(activeAt / 1000) * 1000 + downtime))).toBeLessThan(Math.max(2500, downtime / 2));
   });
 });
