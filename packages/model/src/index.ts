@@ -1,6 +1,6 @@
 export { Labels, LabelsBuilder, METRIC_NAME, isValidLegacyLabelName, isValidLegacyMetricName } from './labels.js';
 export { Matcher, type MatchType } from './matchers.js';
-export { compileRegex, type CompiledRegex, type RegexGroups } from './regex.js';
+export { compileRegex, compileSearchRegex, type CompiledRegex, type RegexGroups, type SearchRegex } from './regex.js';
 export { pace, setPaceSlice, sortPaced } from './pace.js';
 export {
   type MetricMetadata,

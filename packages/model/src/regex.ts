@@ -154,3 +154,46 @@ function alternatives(src: string): string[] | undefined {
   }
   return out;
 }
+
+/**
+ * An unanchored RE2 regex with Go's default flags (`.` stops at newlines), for Go-style callers
+ * such as Prometheus' template functions `match` and `reReplaceAll`. Linear time like every user
+ * regex; throws RegexSyntaxError with RE2's message.
+ */
+export interface SearchRegex {
+  /** True when the regex matches anywhere in the value (Go's MatchString). */
+  test(v: string): boolean;
+  /** Every non-overlapping match replaced by what `expand` makes of its groups (Go's ReplaceAllString). */
+  replaceAll(v: string, expand: (groups: RegexGroups) => string): string;
+}
+
+export function compileSearchRegex(source: string): SearchRegex {
+  let engine: RE2JS;
+  try {
+    engine = RE2JS.compile(source);
+  } catch (e) {
+    throw new RegexSyntaxError(`error parsing regexp: ${(e as Error).message}`);
+  }
+  return {
+    test: (v) => engine.matcher(v).find(),
+    replaceAll(v, expand) {
+      const m = engine.matcher(v);
+      const groups: RegexGroups = {
+        group(ref) {
+          try {
+            return m.group(ref) ?? undefined;
+          } catch {
+            return undefined;
+          }
+        },
+      };
+      let out = '';
+      let last = 0;
+      while (m.find()) {
+        out += v.slice(last, m.start()) + expand(groups);
+        last = m.end();
+      }
+      return out + v.slice(last);
+    },
+  };
+}

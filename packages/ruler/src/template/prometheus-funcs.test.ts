@@ -59,6 +59,13 @@ describe("Prometheus' template functions", () => {
     ['{{ title "hello wide world" }} {{ toUpper "a" }}{{ toLower "B" }}', 0, 'Hello Wide World Ab'],
     ['{{ match "^node" $labels.job }} {{ match "x" "y" }}', 0, 'true false'],
     ['{{ reReplaceAll "(.*):(\\\\d+)" "${1}!$2" $labels.instance }}', 0, 'host.example.com!9100'],
+    // RE2, as every user regex: a pattern that backtracks exponentially in JavaScript answers at once.
+    ['{{ match "(a+)+$" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!" }}', 0, 'false'],
+    [
+      '{{ reReplaceAll "(x+x+)+y" "-" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" }} {{ reReplaceAll "a" "$$" "banana" }}',
+      0,
+      'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx b$n$n$',
+    ],
     ['{{ stripPort $labels.instance }} {{ stripPort "[::1]:80" }} {{ stripPort "plain" }}', 0, 'host.example.com ::1 plain'],
     ['{{ graphLink "rate(x[5m]) > 1" }}', 0, '/graph?g0.expr=rate%28x%5B5m%5D%29+%3E+1&g0.tab=0'],
     ['{{ tableLink "up" }}', 0, '/graph?g0.expr=up&g0.tab=1'],

@@ -6,6 +6,7 @@
  * toUpper toLower graphLink tableLink humanize humanize1024 humanizeDuration humanizePercentage
  * humanizeTimestamp toTime pathPrefix externalURL parseDuration stripPort stripDomain.
  */
+import { compileSearchRegex, type RegexGroups } from '@strata/model';
 import { parseDurationLiteral } from '@strata/promql';
 import { AnyMap, Template } from './go-template.js';
 import { formatG, GoStruct, sprintf } from './go-format.js';
@@ -126,18 +127,17 @@ export function humanizeTimestamp(x: unknown): string {
   return goTimeString(v);
 }
 
-/** Go regexp replacement syntax ($1, ${1}, ${name}) in JavaScript's. */
-function goReplacement(repl: string): string {
-  return repl.replace(/\$\$|\$\{(\w+)\}|\$(\w+)/g, (m, braced: string | undefined, bare: string | undefined) => {
-    if (m === '$$') return '$$';
-    const name = braced ?? bare!;
-    return /^\d+$/.test(name) ? `$${name}` : `$<${name}>`;
-  });
-}
-
-/** Go's (RE2) syntax mostly reads as JavaScript's; named groups (?P<n>) become (?<n>). */
-function goRegex(pattern: string, flags = ''): RegExp {
-  return new RegExp(pattern.replace(/\(\?P</g, '(?<'), flags);
+/**
+ * Go's Regexp.Expand of a replacement: $name or ${name} (digits: a group number), $$ a literal $;
+ * an unknown group expands to nothing, a $ starting no name stays as it is.
+ */
+function goExpand(repl: string): (groups: RegexGroups) => string {
+  return (groups) =>
+    repl.replace(/\$\$|\$\{(\w+)\}|\$(\w+)/g, (m, braced: string | undefined, bare: string | undefined) => {
+      if (m === '$$') return '$';
+      const name = braced ?? bare!;
+      return groups.group(/^\d+$/.test(name) ? Number(name) : name) ?? '';
+    });
 }
 
 function goTitle(s: string): string {
@@ -171,9 +171,10 @@ export function prometheusFuncs(ctx: ExpandContext): Record<string, (...a: unkno
       a.forEach((v, i) => m.set(`arg${i}`, v));
       return m;
     },
-    reReplaceAll: (pattern, repl, text) => String(text).replace(goRegex(String(pattern), 'g'), goReplacement(String(repl))),
+    // User regexes of rule files: RE2, linear time, like every other (see packages/model/src/regex.ts).
+    reReplaceAll: (pattern, repl, text) => compileSearchRegex(String(pattern)).replaceAll(String(text), goExpand(String(repl))),
     safeHtml: (s) => String(s),
-    match: (pattern, s) => goRegex(String(pattern)).test(String(s)),
+    match: (pattern, s) => compileSearchRegex(String(pattern)).test(String(s)),
     title: (s) => goTitle(String(s)),
     toUpper: (s) => String(s).toUpperCase(),
     toLower: (s) => String(s).toLowerCase(),
