@@ -9,7 +9,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { Registry } from 'prom-client';
-import { Limits, MetadataStore, Writer } from '@strata/receiver';
+import { Limits } from '@strata/api';
+import { MetadataStore, Writer } from '@strata/receiver';
 import {
   decodeSeriesSelection,
   decodeShare,

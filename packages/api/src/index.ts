@@ -11,3 +11,12 @@ export { mountCardinalityApi } from './cardinality-api.js';
 export { WebConfigError, loadWebConfig } from './web-config.js';
 export { WebConfigWatcher } from './web-guard.js';
 export { HttpClient, HttpClientConfigError, loadHttpClientConfig } from './http-client.js';
+export {
+  LIMIT_FLAGS,
+  LIMIT_YAML_KEYS,
+  Limits,
+  parseOverrides,
+  type LimitsOptions,
+  type ReceiverLimit,
+  type TenantLimits,
+} from './limits.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError, loadConfig, optionNamed, parseArgs, parseBytes, parseDuration, yamlPath } from './config.js';
-import { LIMIT_FLAGS, LIMIT_YAML_KEYS } from '@strata/receiver';
+import { LIMIT_FLAGS, LIMIT_YAML_KEYS } from '@strata/api';
 import { OPTIONS } from './options.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cfg-'));

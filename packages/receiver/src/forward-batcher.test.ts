@@ -12,7 +12,7 @@ import { TSDB } from '@strata/tsdb';
 import { Distributor } from './distributor.js';
 import { decodeParts, encodeParts, ForwardBatcher, type Part, type PartResult } from './forward-batcher.js';
 import { ForwardAuth } from './forward-auth.js';
-import { Limits } from './limits.js';
+import { Limits } from '@strata/api';
 import { MetadataStore } from './metadata-store.js';
 import { createWriteHandler } from './write-handler.js';
 

@@ -2,7 +2,6 @@
 export { createWriteHandler } from './write-handler.js';
 export { Distributor } from './distributor.js';
 export { ForwardAuth } from './forward-auth.js';
-export { LIMIT_FLAGS, LIMIT_YAML_KEYS, Limits } from './limits.js';
 export { defaultMemoryLimit, MemoryBudget } from './memory-budget.js';
 export { MetadataStore } from './metadata-store.js';
 export { Writer, type LateSamples } from './writer.js';

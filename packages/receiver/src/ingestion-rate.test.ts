@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { IngestionRate, ROUTER_WINDOW_MS } from './ingestion-rate.js';
-import { Limits } from './limits.js';
+import { Limits } from '@strata/api';
 import { localSeriesLimit } from './writer.js';
 
 function limiter(rate: number, burst: number) {

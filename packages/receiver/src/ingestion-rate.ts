@@ -15,7 +15,8 @@
  * Mimir), so a tenant can burst on every entry point.
  */
 import { StrataError } from '@strata/model';
-import { RateLimiter, type Limits } from './limits.js';
+import type { Limits } from '@strata/api';
+import { RateLimiter } from './limits.js';
 import { limitHint } from './validate.js';
 
 /** How long a receiver counts as taking a tenant's client traffic after its last forward. */

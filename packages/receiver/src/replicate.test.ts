@@ -22,7 +22,7 @@ import {
 import { Hashrings } from '@strata/ring';
 import { TSDB } from '@strata/tsdb';
 import { Distributor, endpointResultOf, type Forwarder } from './distributor.js';
-import { Limits } from './limits.js';
+import { Limits } from '@strata/api';
 import { MetadataStore } from './metadata-store.js';
 import { Writer } from './writer.js';
 

@@ -3,7 +3,7 @@
  * seen, the series, and the flag or per-tenant key that changes it.
  */
 import { Labels, METRIC_NAME, StrataError, type ErrorId } from '@strata/model';
-import { LIMIT_FLAGS, LIMIT_YAML_KEYS, type ReceiverLimit, type TenantLimits } from './limits.js';
+import { LIMIT_FLAGS, LIMIT_YAML_KEYS, type ReceiverLimit, type TenantLimits } from '@strata/api';
 
 const MAX_SERIES_IN_MESSAGE = 200;
 

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { Labels, Matcher } from '@strata/model';
 import { encodeWriteRequestV1, encodeWriteRequestV2, snappyEncode, type SeriesToWrite } from '@strata/remote';
 import { TSDB } from '@strata/tsdb';
-import { Limits, type TenantLimits } from './limits.js';
+import { Limits, type TenantLimits } from '@strata/api';
 import { MetadataStore } from './metadata-store.js';
 import { MemoryBudget } from './memory-budget.js';
 import { createWriteHandler, type WriteHandlerConfig } from './write-handler.js';

@@ -23,7 +23,7 @@ import {
   snappyDecode,
   type WriteBatch,
 } from '@strata/remote';
-import type { Limits } from './limits.js';
+import type { Limits } from '@strata/api';
 import { IngestionRate } from './ingestion-rate.js';
 import { MetadataStore } from './metadata-store.js';
 import type { MemoryBudget } from './memory-budget.js';

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { Labels, Matcher } from '@strata/model';
 import { decodeWriteRequestV1, decodeWriteRequestV2, encodeWriteRequestV1, encodeWriteRequestV2, type SeriesToWrite } from '@strata/remote';
 import { TSDB } from '@strata/tsdb';
-import { Limits, type TenantLimits } from './limits.js';
+import { Limits, type TenantLimits } from '@strata/api';
 import { MetadataStore } from './metadata-store.js';
 import { Writer } from './writer.js';
 

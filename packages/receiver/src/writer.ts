@@ -10,7 +10,7 @@ import { Counter, type Registry } from 'prom-client';
 import { StrataError, toStrataError, type ErrorId, type Labels } from '@strata/model';
 import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
 import { wireLabelsEqual, type SeriesRecord, type WriteBatch } from '@strata/remote';
-import type { Limits, TenantLimits } from './limits.js';
+import type { Limits, TenantLimits } from '@strata/api';
 import type { MetadataStore } from './metadata-store.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
 

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bucket } from '@strata/objstore';
 import { Compactor, corruptBlockOf, downsampleStep, mergeBlocks } from '@strata/compactor';
-import type { Limits } from '@strata/receiver';
+import type { Limits } from '@strata/api';
 import { ConfigError, parseDuration, type Config } from '../config.js';
 import { list } from './common.js';
 

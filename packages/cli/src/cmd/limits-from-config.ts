@@ -1,6 +1,6 @@
 /** Per-tenant limits from flags and --limits.file (used by the receiver in `receiver`/`all` and by the compactor). */
 import type { Logger } from 'pino';
-import { Limits } from '@strata/receiver';
+import { Limits } from '@strata/api';
 import type { Config } from '../config.js';
 
 export function limitsFrom(cfg: Config, logger: Logger): Limits {

@@ -1,0 +1,133 @@
+/**
+ * Per-tenant limits: defaults from configuration, overrides from a YAML file (Mimir's key names)
+ * that is re-read when it changes, so limits move without a restart. One table for every
+ * component (as Mimir's), so each process reading the file knows every key and refuses the
+ * same bad edits; each component reads the fields it enforces.
+ */
+import fs from 'node:fs';
+import YAML from 'yaml';
+import type { Logger } from 'pino';
+import { parsePromDuration } from './params.js';
+
+export interface TenantLimits {
+  /** Samples per second; 0 = unlimited. */
+  ingestionRate: number;
+  ingestionBurstSize: number;
+  /** 0 = unlimited. */
+  maxGlobalSeriesPerUser: number;
+  maxLabelNamesPerSeries: number;
+  maxLabelNameLength: number;
+  maxLabelValueLength: number;
+  /** How long the compactor keeps a tenant's raw blocks, in ms; 0 = forever (read by the compactor, not the receiver). */
+  compactorBlocksRetentionPeriod?: number;
+}
+
+/** YAML key -> field, as Mimir names them so existing override files carry over. */
+const KEYS: Record<string, keyof TenantLimits> = {
+  ingestion_rate: 'ingestionRate',
+  ingestion_burst_size: 'ingestionBurstSize',
+  max_global_series_per_user: 'maxGlobalSeriesPerUser',
+  max_label_names_per_series: 'maxLabelNamesPerSeries',
+  max_label_name_length: 'maxLabelNameLength',
+  max_label_value_length: 'maxLabelValueLength',
+  compactor_blocks_retention_period: 'compactorBlocksRetentionPeriod',
+};
+
+/** Limits given as durations (Mimir's "30d", "1y"; a bare number is seconds), kept in milliseconds. */
+const DURATION_FIELDS = new Set<keyof TenantLimits>(['compactorBlocksRetentionPeriod']);
+
+/**
+ * The flag that sets each receiver limit's default, named in rejection messages. The raw-tier
+ * retention is the compactor's (its default is --compactor.retention.raw, beside the other tiers).
+ */
+export type ReceiverLimit = Exclude<keyof TenantLimits, 'compactorBlocksRetentionPeriod'>;
+export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
+  ingestionRate: 'limits.ingestion-rate',
+  ingestionBurstSize: 'limits.ingestion-burst-size',
+  maxGlobalSeriesPerUser: 'limits.max-global-series-per-user',
+  maxLabelNamesPerSeries: 'limits.max-label-names-per-series',
+  maxLabelNameLength: 'limits.max-label-name-length',
+  maxLabelValueLength: 'limits.max-label-value-length',
+};
+
+export const LIMIT_YAML_KEYS: Record<keyof TenantLimits, string> = Object.fromEntries(
+  Object.entries(KEYS).map(([k, v]) => [v, k]),
+) as Record<keyof TenantLimits, string>;
+
+export interface LimitsOptions {
+  defaults: TenantLimits;
+  overridesFile?: string;
+  /** How often the overrides file is checked for changes. */
+  reloadIntervalMs?: number;
+  logger?: Logger;
+  /** Called after a successful reload (e.g. to apply series limits to open heads). */
+  onReload?: () => void;
+}
+
+export function parseOverrides(text: string, defaults: TenantLimits): Map<string, TenantLimits> {
+  const doc = (YAML.parse(text) ?? {}) as { overrides?: Record<string, Record<string, unknown>> };
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error('limits file: expected a mapping with key "overrides"');
+  const out = new Map<string, TenantLimits>();
+  for (const [tenant, o] of Object.entries(doc.overrides ?? {})) {
+    const l: TenantLimits = { ...defaults };
+    for (const [k, v] of Object.entries(o ?? {})) {
+      const field = KEYS[k];
+      if (!field)
+        throw new Error(`limits file: unknown limit ${JSON.stringify(k)} for tenant ${tenant} (known: ${Object.keys(KEYS).join(', ')})`);
+      const n = DURATION_FIELDS.has(field) ? durationMs(v) : Number(v);
+      if (!Number.isFinite(n) || n < 0)
+        throw new Error(
+          `limits file: ${tenant}.${k} must be a non-negative ${DURATION_FIELDS.has(field) ? 'duration' : 'number'}, got ${JSON.stringify(v)}`,
+        );
+      l[field] = n;
+    }
+    out.set(tenant, l);
+  }
+  return out;
+}
+
+function durationMs(v: unknown): number {
+  if (typeof v === 'number') return v * 1000;
+  return parsePromDuration(String(v)) ?? NaN;
+}
+
+export class Limits {
+  private overrides = new Map<string, TenantLimits>();
+  private mtimeMs = -1;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: LimitsOptions) {
+    if (opts.overridesFile) {
+      this.reload(true);
+      this.timer = setInterval(() => this.reload(false), opts.reloadIntervalMs ?? 5000);
+      this.timer.unref();
+    }
+  }
+
+  forTenant(tenant: string): TenantLimits {
+    return this.overrides.get(tenant) ?? this.opts.defaults;
+  }
+
+  /** Re-reads the overrides file if it changed. A bad edit keeps the previous limits. */
+  reload(force = false): boolean {
+    const file = this.opts.overridesFile;
+    if (!file) return false;
+    try {
+      const st = fs.statSync(file);
+      if (!force && st.mtimeMs === this.mtimeMs) return false;
+      this.overrides = parseOverrides(fs.readFileSync(file, 'utf8'), this.opts.defaults);
+      this.mtimeMs = st.mtimeMs;
+      this.opts.logger?.info({ file, tenants: this.overrides.size }, 'limits reloaded');
+      this.opts.onReload?.();
+      return true;
+    } catch (e) {
+      if (force) throw e;
+      this.opts.logger?.error({ file, err: (e as Error).message }, 'limits file not reloaded; keeping the previous limits');
+      return false;
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
