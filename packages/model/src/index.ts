@@ -1,3 +1,20 @@
+export {
+  COUNTER_RESET_HINT_NAMES,
+  CUSTOM_BUCKETS_SCHEMA,
+  CounterResetHint,
+  FloatHistogram,
+  IncompatibleSchemaError,
+  MAX_EXPONENTIAL_SCHEMA,
+  MIN_EXPONENTIAL_SCHEMA,
+  bucketBound,
+  commonZeroThreshold,
+  exponentialBound,
+  targetIndex,
+  type Bucket,
+  type CombineResult,
+  type FloatHistogramInit,
+  type Span,
+} from './histogram.js';
 export { Labels, LabelsBuilder, METRIC_NAME, isValidLegacyLabelName, isValidLegacyMetricName } from './labels.js';
 export { Matcher, type MatchType } from './matchers.js';
 export { compileRegex, compileSearchRegex, type CompiledRegex, type RegexGroups, type SearchRegex } from './regex.js';

@@ -3,6 +3,7 @@
  * are merged by timestamp (on equal timestamps the first querier's sample wins). Used for a head
  * with its blocks, the store gateway's blocks, and the querier's fan-out over stores.
  */
+import type { FloatHistogram } from './histogram.js';
 import { Labels } from './labels.js';
 import type { Matcher } from './matchers.js';
 import { pace, sortPaced } from './pace.js';
@@ -36,6 +37,21 @@ export async function selectRawOf(q: Querier, matchers: readonly Matcher[], hint
   return out;
 }
 
+/** Histogram samples of a merged series, where any part has them: `pick(k)` as for mergedRollup. */
+function mergedHistograms(
+  parts: readonly Series[],
+  n: number,
+  pick: (k: number) => [part: number, index: number],
+): (FloatHistogram | undefined)[] | undefined {
+  if (!parts.some((p) => p.histograms)) return undefined;
+  const out: (FloatHistogram | undefined)[] = new Array(n);
+  for (let k = 0; k < n; k++) {
+    const [p, i] = pick(k);
+    out[k] = parts[p].histograms?.[i];
+  }
+  return out;
+}
+
 export function mergeSamples(a: Series, b: Series): Series {
   const n = a.timestamps.length + b.timestamps.length;
   const ts = new Float64Array(n);
@@ -45,7 +61,7 @@ export function mergeSamples(a: Series, b: Series): Series {
   const bv = new Uint32Array(b.values.buffer, b.values.byteOffset, b.values.length * 2);
   const ov = new Uint32Array(vs.buffer);
   // Where each merged sample came from, only when rollup side data must follow the samples.
-  const from = a.rollup || b.rollup ? new Int32Array(n) : undefined;
+  const from = a.rollup || b.rollup || a.histograms || b.histograms ? new Int32Array(n) : undefined;
   let i = 0;
   let j = 0;
   let k = 0;
@@ -67,8 +83,16 @@ export function mergeSamples(a: Series, b: Series): Series {
     }
     k++;
   }
-  const rollup = from && mergedRollup([a, b], k, (x) => (from[x] >= 0 ? [0, from[x]] : [1, -1 - from[x]]));
-  return { labels: a.labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k), ...(rollup ? { rollup } : {}) };
+  const pick = (x: number): [number, number] => (from![x] >= 0 ? [0, from![x]] : [1, -1 - from![x]]);
+  const rollup = from && mergedRollup([a, b], k, pick);
+  const histograms = from && mergedHistograms([a, b], k, pick);
+  return {
+    labels: a.labels,
+    timestamps: ts.subarray(0, k),
+    values: vs.subarray(0, k),
+    ...(rollup ? { rollup } : {}),
+    ...(histograms ? { histograms } : {}),
+  };
 }
 
 /**
@@ -109,11 +133,14 @@ export function mergeParts(parts: Series[]): Series {
     o += p.timestamps.length;
   }
   let part = 0;
-  const rollup = mergedRollup(sorted, n, (k) => {
+  const pick = (k: number): [number, number] => {
+    if (k < starts[part]) part = 0;
     while (part + 1 < starts.length && k >= starts[part + 1]) part++;
     return [part, k - starts[part]];
-  });
-  return { labels: sorted[0].labels, timestamps: ts, values: vs, ...(rollup ? { rollup } : {}) };
+  };
+  const rollup = mergedRollup(sorted, n, pick);
+  const histograms = mergedHistograms(sorted, n, pick);
+  return { labels: sorted[0].labels, timestamps: ts, values: vs, ...(rollup ? { rollup } : {}), ...(histograms ? { histograms } : {}) };
 }
 
 export class MergeQuerier implements Querier {

@@ -2,6 +2,7 @@
  * The read contract every series source implements: the head, blocks, the store gateway and the
  * querier's fan-out over stores. The PromQL engine and the series/label APIs only see this.
  */
+import type { FloatHistogram } from './histogram.js';
 import type { Labels } from './labels.js';
 import type { Matcher } from './matchers.js';
 
@@ -58,6 +59,12 @@ export interface Series {
   readonly values: Float64Array;
   /** Set when samples stand for rollup windows and the function asked for needs more than their values. */
   readonly rollup?: RollupSamples;
+  /**
+   * Native histogram samples, parallel to values: where an entry is set the sample is that
+   * histogram (its value slot is unused; a stale marker is a float sample). Absent for series of
+   * floats only, which stay the fast path.
+   */
+  readonly histograms?: readonly (FloatHistogram | undefined)[];
 }
 
 /**
