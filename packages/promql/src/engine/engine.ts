@@ -1,5 +1,5 @@
 /** The PromQL engine: instant and range queries over any Querier, with limits and timeouts. */
-import { Labels, StrataError, type Querier } from '@strata/model';
+import { Labels, StrataError, type FloatHistogram, type Querier } from '@strata/model';
 import { typeOf, type Expr } from '../ast.js';
 import { parse } from '../parser/parser.js';
 import { DEFAULT_ENGINE_OPTIONS, EvalContext, type EngineOptions } from './context.js';
@@ -11,12 +11,16 @@ export interface InstantSample {
   labels: Labels;
   t: number;
   v: number;
+  /** Set when the sample is a native histogram (v is then unused). */
+  h?: FloatHistogram;
 }
 
 export interface RangeSeries {
   labels: Labels;
   timestamps: Float64Array;
   values: Float64Array;
+  /** Native histogram points parallel to timestamps; absent for float-only series. */
+  histograms?: (FloatHistogram | undefined)[];
 }
 
 export type QueryResult =
@@ -132,14 +136,24 @@ function toResult(v: Value, steps: Float64Array, instant: boolean, expr: Expr): 
       while (from < s.timestamps.length && s.timestamps[from] <= t - v.range) from++;
       let to = from;
       while (to < s.timestamps.length && s.timestamps[to] <= t) to++;
-      if (to > from) matrix.push({ labels: outputLabels(s), timestamps: s.timestamps.slice(from, to), values: s.values.slice(from, to) });
+      if (to > from)
+        matrix.push({
+          labels: outputLabels(s),
+          timestamps: s.timestamps.slice(from, to),
+          values: s.values.slice(from, to),
+          ...(s.histograms ? { histograms: s.histograms.slice(from, to) } : {}),
+        });
     }
     return { resultType: 'matrix', matrix };
   }
   const series = finalizeSeries(v.series);
   if (instant) {
     const vector: InstantSample[] = [];
-    for (const s of series) if (s.present[0]) vector.push({ labels: s.labels, t: steps[0], v: s.values[0] });
+    for (const s of series) {
+      if (!s.present[0]) continue;
+      const h = s.histograms?.[0];
+      vector.push(h ? { labels: s.labels, t: steps[0], v: 0, h } : { labels: s.labels, t: steps[0], v: s.values[0] });
+    }
     sortInstant(vector, expr);
     return { resultType: 'vector', vector };
   }
@@ -150,14 +164,16 @@ function toResult(v: Value, steps: Float64Array, instant: boolean, expr: Expr): 
     if (k === 0) continue;
     const ts = new Float64Array(k);
     const vs = new Float64Array(k);
+    const hs = s.histograms ? new Array<FloatHistogram | undefined>(k) : undefined;
     k = 0;
     for (let i = 0; i < steps.length; i++) {
       if (!s.present[i]) continue;
       ts[k] = steps[i];
       vs[k] = s.values[i];
+      if (hs) hs[k] = s.histograms![i];
       k++;
     }
-    matrix.push({ labels: s.labels, timestamps: ts, values: vs });
+    matrix.push({ labels: s.labels, timestamps: ts, values: vs, ...(hs ? { histograms: hs } : {}) });
   }
   matrix.sort((a, b) => Labels.compare(a.labels, b.labels));
   return { resultType: 'matrix', matrix };

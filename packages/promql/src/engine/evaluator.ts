@@ -2,7 +2,7 @@
  * The evaluator: turns an AST into values for all steps of a query. Each selector reads its
  * series once for the whole query range; steps then walk typed arrays.
  */
-import { Labels, StrataError, pace } from '@strata/model';
+import { Labels, StrataError, pace, type FloatHistogram } from '@strata/model';
 import type { Expr, MatrixSelector, SubqueryExpr, VectorSelector } from '../ast.js';
 import { isStale } from './stale.js';
 import type { EvalContext } from './context.js';
@@ -11,7 +11,9 @@ import { evalBinary } from './binary.js';
 import { evalCall } from './functions.js';
 import {
   advance,
+  histogramAt,
   newStepSeries,
+  setHistogram,
   outputLabels,
   type MatrixSeries,
   type MatrixValue,
@@ -47,6 +49,8 @@ export class Evaluator {
         if (v.type === 'vector') {
           for (const s of v.series) {
             for (let i = 0; i < s.values.length; i++) s.values[i] = -s.values[i];
+            const hs = s.histograms;
+            if (hs) for (let i = 0; i < hs.length; i++) if (hs[i]) hs[i] = hs[i]!.copy().mul(-1);
             s.dropName = true;
           }
           return v;
@@ -129,6 +133,8 @@ export class Evaluator {
         if (isStale(s.values, j)) continue;
         r.values[i] = v;
         r.present[i] = 1;
+        const h = s.histograms?.[j];
+        if (h) setHistogram(r, i, h);
         any = true;
       }
       if (any) out.push(r);
@@ -161,9 +167,17 @@ export class Evaluator {
       if (n === s.timestamps.length) {
         // No marker to drop (the usual case): the fetched arrays are the range vector as they are.
         this.ctx.addSamples(n);
-        series.push({ labels: s.labels, timestamps: s.timestamps, values: s.values, dropName: false, rollup: s.rollup });
+        series.push({
+          labels: s.labels,
+          timestamps: s.timestamps,
+          values: s.values,
+          dropName: false,
+          rollup: s.rollup,
+          histograms: s.histograms,
+        });
         continue;
       }
+      const hs = s.histograms ? new Array<FloatHistogram | undefined>(n) : undefined;
       const ts = new Float64Array(n);
       const vs2 = new Float64Array(n);
       const src = new Uint32Array(s.values.buffer, s.values.byteOffset, s.values.length * 2);
@@ -174,10 +188,11 @@ export class Evaluator {
         ts[k] = s.timestamps[i];
         dst[2 * k] = src[2 * i];
         dst[2 * k + 1] = src[2 * i + 1];
+        if (hs) hs[k] = s.histograms![i];
         k++;
       }
       this.ctx.addSamples(n);
-      series.push({ labels: s.labels, timestamps: ts, values: vs2, dropName: false });
+      series.push({ labels: s.labels, timestamps: ts, values: vs2, dropName: false, histograms: hs });
     }
     return { type: 'matrix', series, range: e.range, stepTimes: times };
   }
@@ -212,14 +227,16 @@ export class Evaluator {
       for (let i = 0; i < n; i++) if (s.present[i]) k++;
       const ts = new Float64Array(k);
       const vals = new Float64Array(k);
+      const hs = s.histograms ? new Array<FloatHistogram | undefined>(k) : undefined;
       k = 0;
       for (let i = 0; i < n; i++) {
         if (!s.present[i]) continue;
         ts[k] = inner[i];
         vals[k] = s.values[i];
+        if (hs) hs[k] = s.histograms![i];
         k++;
       }
-      series.push({ labels: s.labels, timestamps: ts, values: vals, dropName: s.dropName });
+      series.push({ labels: s.labels, timestamps: ts, values: vals, dropName: s.dropName, histograms: hs });
     }
     return { type: 'matrix', series, range: e.range, stepTimes: times };
   }
@@ -257,6 +274,8 @@ export function finalizeSeries(series: StepSeries[]): StepSeries[] {
       if (have.present[i]) throw new StrataError('query-execution', 'vector cannot contain metrics with the same labelset');
       have.present[i] = 1;
       have.values[i] = s.values[i];
+      const h = histogramAt(s, i);
+      if (h) setHistogram(have, i, h);
     }
   }
   return out;

@@ -3,7 +3,7 @@
  * (an instant query is a range query of one step): a vector is a list of series, each with one
  * slot per step in typed arrays and a presence mask (NaN is a value, so absence needs its own bit).
  */
-import { METRIC_NAME, type Labels, type RollupSamples } from '@strata/model';
+import { METRIC_NAME, type FloatHistogram, type Labels, type RollupSamples } from '@strata/model';
 
 export interface StepSeries {
   labels: Labels;
@@ -12,6 +12,12 @@ export interface StepSeries {
   present: Uint8Array;
   /** Prometheus 3 removes __name__ lazily: set by functions/operators, applied when results leave. */
   dropName: boolean;
+  /**
+   * Native histogram samples: where set (and present) the step's sample is that histogram, not
+   * the float. Absent while a series has floats only. Histograms here may be shared with the
+   * store or other series: copy before changing one.
+   */
+  histograms?: (FloatHistogram | undefined)[];
 }
 
 export interface VectorValue {
@@ -37,6 +43,8 @@ export interface MatrixSeries {
   dropName: boolean;
   /** From rollups: what count/avg/quantile_over_time read beside the values. */
   rollup?: RollupSamples;
+  /** Native histogram samples parallel to timestamps (see Series.histograms). */
+  histograms?: readonly (FloatHistogram | undefined)[];
 }
 
 export interface MatrixValue {
@@ -51,6 +59,18 @@ export type Value = VectorValue | ScalarValue | StringValue | MatrixValue;
 
 export function newStepSeries(labels: Labels, n: number, dropName = false): StepSeries {
   return { labels, values: new Float64Array(n), present: new Uint8Array(n), dropName };
+}
+
+/** Makes the step's sample the histogram `h`. */
+export function setHistogram(s: StepSeries, i: number, h: FloatHistogram): void {
+  if (!s.histograms) s.histograms = new Array(s.values.length);
+  s.histograms[i] = h;
+  s.present[i] = 1;
+}
+
+/** The step's histogram, if its sample is one. */
+export function histogramAt(s: StepSeries, i: number): FloatHistogram | undefined {
+  return s.histograms === undefined ? undefined : s.histograms[i];
 }
 
 /**

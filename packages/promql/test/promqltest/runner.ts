@@ -2,11 +2,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Labels } from '@strata/model';
+import { CUSTOM_BUCKETS_SCHEMA, FloatHistogram, Labels, MergeQuerier } from '@strata/model';
 import { STALE_NAN, TSDB } from '@strata/tsdb';
 import { Engine, parse, type Expr, type QueryOutcome } from '@strata/promql';
 import { promqltestDir } from './location.js';
-import { parseScript, STALE, type EvalCmd, type LoadCmd } from './script.js';
+import type { HistogramValue } from './histogram-literal.js';
+import { HistogramStore } from './histogram-store.js';
+import { parseScript, STALE, type EvalCmd, type LoadCmd, type ScriptValue } from './script.js';
 
 export const STABLE = [
   'aggregators',
@@ -47,7 +49,10 @@ export function almostEqual(a: number, b: number): boolean {
   return diff / Math.min(absSum, Number.MAX_VALUE) < EPSILON;
 }
 
-async function load(db: TSDB, cmd: LoadCmd): Promise<void> {
+const isHistogram = (v: ScriptValue): v is HistogramValue => typeof v === 'object';
+
+/** Floats go to the head; a series with any histogram sample goes whole to the histogram store. */
+async function load(db: TSDB, hs: HistogramStore, cmd: LoadCmd): Promise<void> {
   const t = await db.tenant('t');
   const app = t.appender();
   const vals = new Float64Array(1);
@@ -58,14 +63,115 @@ async function load(db: TSDB, cmd: LoadCmd): Promise<void> {
     byKey.set(s.labels.key(), prev ? { labels: s.labels, values: mergeValues(prev.values, s.values) } : s);
   }
   for (const s of byKey.values()) {
+    if (hs.has(s.labels) || s.values.some(isHistogram)) {
+      s.values.forEach((v, i) => {
+        if (v === undefined) return;
+        if (isHistogram(v)) hs.append(s.labels, i * cmd.stepMs, 0, v.histogram);
+        else hs.append(s.labels, i * cmd.stepMs, v === STALE ? STALE_NAN : v, undefined);
+      });
+      continue;
+    }
     const ref = app.ref(s.labels);
     s.values.forEach((v, i) => {
-      if (v === undefined) return;
+      if (v === undefined || isHistogram(v)) return;
       vals[0] = v === STALE ? STALE_NAN : v;
       app.append(ref, i * cmd.stepMs, vals[0]);
     });
   }
   await app.commit();
+  if (cmd.withNhcb) loadNhcb(hs, [...byKey.values()], cmd.stepMs);
+}
+
+/**
+ * load_with_nhcb: each classic histogram (its _bucket series with le, _count, _sum) is also
+ * loaded as a native histogram with custom buckets, named without the suffix, per timestamp.
+ */
+function loadNhcb(hs: HistogramStore, series: LoadCmd['series'], stepMs: number): void {
+  interface Temp {
+    buckets: Map<number, number>;
+    count?: number;
+    sum?: number;
+  }
+  const byBase = new Map<string, { labels: Labels; at: Map<number, Temp> }>();
+  for (const s of series) {
+    const name = s.labels.get('__name__');
+    const m = /^(.*)_(bucket|count|sum)$/.exec(name);
+    if (!m) continue;
+    let le: number | undefined;
+    if (m[2] === 'bucket') {
+      const raw = s.labels.get('le');
+      if (raw === '') continue;
+      le = raw === '+Inf' ? Infinity : Number(raw);
+      if (Number.isNaN(le)) continue;
+    }
+    const base = s.labels.with('__name__', m[1]).without('le');
+    const k = base.key();
+    let entry = byBase.get(k);
+    if (!entry) {
+      entry = { labels: base, at: new Map() };
+      byBase.set(k, entry);
+    }
+    s.values.forEach((v, i) => {
+      if (typeof v !== 'number') return;
+      const t = i * stepMs;
+      let temp = entry!.at.get(t);
+      if (!temp) {
+        temp = { buckets: new Map() };
+        entry!.at.set(t, temp);
+      }
+      if (m[2] === 'bucket') temp.buckets.set(le!, v);
+      else if (m[2] === 'count') temp.count = v;
+      else temp.sum = v;
+    });
+  }
+  for (const { labels, at } of byBase.values()) {
+    const times = [...at.keys()].sort((a, b) => a - b);
+    for (const t of times) {
+      const temp = at.get(t)!;
+      const les = [...temp.buckets.keys()].sort((a, b) => a - b);
+      if (les.length === 0) continue;
+      const cumulative = les.map((le) => temp.buckets.get(le)!);
+      const count = temp.count ?? cumulative[cumulative.length - 1];
+      if (les[les.length - 1] !== Infinity) {
+        les.push(Infinity);
+        cumulative.push(count);
+      }
+      if (count !== cumulative[cumulative.length - 1]) continue; // Prometheus refuses such a conversion
+      const buckets = cumulative.map((c, i) => c - (i > 0 ? cumulative[i - 1] : 0));
+      const h = new FloatHistogram({
+        schema: CUSTOM_BUCKETS_SCHEMA,
+        count,
+        sum: temp.sum ?? 0,
+        customValues: les.slice(0, -1),
+        positiveSpans: [{ offset: 0, length: buckets.length }],
+        positiveBuckets: buckets,
+      });
+      hs.append(labels, t, 0, h.compact());
+    }
+  }
+}
+
+/** Prometheus' comparison of an expected with a result histogram (both compacted); the hint only when the script wrote it. */
+function histogramMismatch(exp: HistogramValue, got: FloatHistogram): boolean {
+  const e = exp.histogram.copy().compact();
+  const g = got.copy().compact();
+  if (e.schema !== g.schema || !almostEqual(e.count, g.count) || !almostEqual(e.sum, g.sum)) return true;
+  if (e.usesCustomBuckets() && (e.customValues ?? []).join() !== (g.customValues ?? []).join()) return true;
+  if (e.zeroThreshold !== g.zeroThreshold || !almostEqual(e.zeroCount, g.zeroCount)) return true;
+  const same = (a: { upper: number; count: number }[], b: { upper: number; count: number }[]) =>
+    a.length === b.length && a.every((x, i) => x.upper === b[i].upper && almostEqual(x.count, b[i].count));
+  if (!same(e.positiveBucketList(), g.positiveBucketList()) || !same(e.negativeBucketList(), g.negativeBucketList())) return true;
+  return exp.hintSet && e.counterResetHint !== g.counterResetHint;
+}
+
+/** Why a result sample differs from the expected one, or undefined. */
+function sampleMismatch(exp: number | HistogramValue, v: number, h: FloatHistogram | undefined): string | undefined {
+  if (typeof exp === 'number') {
+    if (h) return `expected ${fmt(exp)}, got histogram ${h.toString()}`;
+    return almostEqual(v, exp) ? undefined : `expected ${fmt(exp)}, got ${fmt(v)}`;
+  }
+  if (!h) return `expected histogram ${exp.histogram.toString()}, got ${fmt(v)}`;
+  return histogramMismatch(exp, h) ? `expected ${exp.histogram.toString()}, got ${h.toString()}` : undefined;
 }
 
 function mergeValues<T>(a: (T | undefined)[], b: (T | undefined)[]): (T | undefined)[] {
@@ -103,7 +209,8 @@ function check(cmd: EvalCmd, out: QueryOutcome): string | undefined {
   if (r.resultType === 'scalar') {
     if (cmd.expected.length !== 1 || cmd.expected[0].labels !== null)
       return `got scalar ${fmt(r.v)}, expected ${cmd.expected.length} series`;
-    return almostEqual(r.v, cmd.expected[0].values[0]!) ? undefined : `expected scalar ${fmt(cmd.expected[0].values[0]!)}, got ${fmt(r.v)}`;
+    const m = sampleMismatch(cmd.expected[0].values[0]!, r.v, undefined);
+    return m && `scalar: ${m}`;
   }
   if (r.resultType === 'string') return 'unexpected string result';
   if (r.resultType === 'vector') {
@@ -111,7 +218,7 @@ function check(cmd: EvalCmd, out: QueryOutcome): string | undefined {
     if (r.vector.length !== cmd.expected.length) {
       return `expected ${cmd.expected.length} samples, got ${r.vector.length}: ${r.vector
         .slice(0, 5)
-        .map((s) => `${s.labels.toString()} ${fmt(s.v)}`)
+        .map((s) => `${s.labels.toString()} ${s.h ? s.h.toString() : fmt(s.v)}`)
         .join('; ')}`;
     }
     const byKey = new Map(r.vector.map((s, i) => [s.labels.key(), { s, i }]));
@@ -120,7 +227,8 @@ function check(cmd: EvalCmd, out: QueryOutcome): string | undefined {
       const got = byKey.get((exp.labels ?? Labels.EMPTY).key());
       if (!got) return `missing series ${exp.labels?.toString()}`;
       if (cmd.ordered && got.i !== k) return `series ${exp.labels?.toString()} at position ${got.i}, expected ${k}`;
-      if (!almostEqual(got.s.v, exp.values[0]!)) return `${exp.labels?.toString()}: expected ${fmt(exp.values[0]!)}, got ${fmt(got.s.v)}`;
+      const m = sampleMismatch(exp.values[0]!, got.s.v, got.s.h);
+      if (m) return `${exp.labels?.toString()}: ${m}`;
     }
     return undefined;
   }
@@ -138,7 +246,7 @@ function check(cmd: EvalCmd, out: QueryOutcome): string | undefined {
   for (const exp of cmd.expected) {
     const got = byKey.get((exp.labels ?? Labels.EMPTY).key());
     if (!got) return `missing series ${exp.labels?.toString()}`;
-    const want: [number, number][] = [];
+    const want: [number, number | HistogramValue][] = [];
     exp.values.forEach((v, i) => {
       if (v !== undefined) want.push([start + i * step, v]);
     });
@@ -150,9 +258,10 @@ function check(cmd: EvalCmd, out: QueryOutcome): string | undefined {
         .join(' ')})`;
     }
     for (let i = 0; i < want.length; i++) {
-      if (got.timestamps[i] !== want[i][0] || !almostEqual(got.values[i], want[i][1])) {
-        return `${exp.labels?.toString()}: point ${i}: expected ${want[i][0] / 1000}:${fmt(want[i][1])}, got ${got.timestamps[i] / 1000}:${fmt(got.values[i])}`;
-      }
+      if (got.timestamps[i] !== want[i][0])
+        return `${exp.labels?.toString()}: point ${i}: expected t=${want[i][0] / 1000}, got t=${got.timestamps[i] / 1000}`;
+      const m = sampleMismatch(want[i][1], got.values[i], got.histograms?.[i]);
+      if (m) return `${exp.labels?.toString()}: point ${i} (t=${want[i][0] / 1000}): ${m}`;
     }
   }
   return undefined;
@@ -167,6 +276,7 @@ export async function runFile(file: string, engine = new Engine({ timeoutMs: 20_
   let db: TSDB | undefined;
   let dbN = 0;
   let nhSeries: Labels[] = [];
+  let hs = new HistogramStore();
   const open = async () =>
     TSDB.open({
       dir: path.join(tmp, String(dbN++)),
@@ -180,21 +290,22 @@ export async function runFile(file: string, engine = new Engine({ timeoutMs: 20_
         await db.close();
         db = await open();
         nhSeries = [];
+        hs = new HistogramStore();
         continue;
       }
       if (cmd.kind === 'load') {
         nhSeries.push(...cmd.nativeHistogramSeries);
-        await load(db, cmd);
+        await load(db, hs, cmd);
         continue;
       }
       const group: Group =
         cmd.nativeHistograms || fileGroup === 'native-histograms' || selectsAny(cmd.expr, nhSeries) ? 'native-histograms' : fileGroup;
       const base = { file: name, line: cmd.line, expr: cmd.expr, group };
-      if (group === 'native-histograms') {
-        results.push({ ...base, outcome: 'skipped', reason: 'native histograms are not supported yet' });
+      if (cmd.expr.includes('{{')) {
+        results.push({ ...base, outcome: 'skipped', reason: 'histogram literals in queries are not supported yet' });
         continue;
       }
-      const q = (await db.tenant('t')).querier();
+      const q = new MergeQuerier([(await db.tenant('t')).querier(), hs]);
       let reason: string | undefined;
       try {
         const out = cmd.instant

@@ -4,21 +4,26 @@
  */
 import { Labels } from '@strata/model';
 import { parse, parseDurationLiteral, parseNumberLiteral } from '@strata/promql';
+import { expandHistogramToken, valueTokens, type HistogramValue } from './histogram-literal.js';
 
 export const STALE = 'stale';
 
 export interface SeriesSpec {
   labels: Labels;
-  /** One entry per step: a number, STALE, or undefined for "_" (no sample). */
-  values: (number | typeof STALE | undefined)[];
+  /** One entry per step: a number, a native histogram, STALE, or undefined for "_" (no sample). */
+  values: ScriptValue[];
 }
+
+export type ScriptValue = number | HistogramValue | typeof STALE | undefined;
 
 export interface LoadCmd {
   kind: 'load';
   stepMs: number;
   series: SeriesSpec[];
-  /** Label sets of native-histogram series in this block (not loaded: unsupported yet). */
+  /** Label sets of native-histogram series in this block. */
   nativeHistogramSeries: Labels[];
+  /** load_with_nhcb: classic histograms are also loaded as native histograms with custom buckets. */
+  withNhcb: boolean;
   /** Lines this runner cannot read (experimental syntax), with the reason. */
   unreadable: string[];
 }
@@ -40,7 +45,7 @@ export interface EvalCmd {
   ordered: boolean;
   string?: string;
   rangeVector?: { from: number; to: number; step: number };
-  expected: { labels: Labels | null; values: (number | undefined)[] }[];
+  expected: { labels: Labels | null; values: (number | HistogramValue | undefined)[] }[];
   nativeHistograms: boolean;
 }
 
@@ -82,9 +87,13 @@ export function parseLabels(text: string): Labels {
 }
 
 /** Expanding notation: 1+2x3 → 1 3 5 7; 1x3 → 1 1 1 1; _x2 → two gaps; stale; Inf; NaN. */
-export function expandValues(text: string): (number | typeof STALE | undefined)[] {
-  const out: (number | typeof STALE | undefined)[] = [];
-  for (const tok of text.split(/\s+/).filter(Boolean)) {
+export function expandValues(text: string): ScriptValue[] {
+  const out: ScriptValue[] = [];
+  for (const tok of valueTokens(text)) {
+    if (tok.startsWith('{{')) {
+      out.push(...expandHistogramToken(tok));
+      continue;
+    }
     if (tok === '_') {
       out.push(undefined);
       continue;
@@ -152,17 +161,15 @@ export function parseScript(text: string): Command[] {
         try {
           const labels = parseLabels(l);
           if (b.text.includes('{{')) nhSeries.push(labels);
-          else {
-            series.push({ labels, values: expandValues(v) });
-            // load_with_nhcb also creates a native histogram (custom buckets) named without _bucket.
-            const name = labels.get('__name__');
-            if (nhcb && name.endsWith('_bucket')) nhSeries.push(labels.with('__name__', name.slice(0, -'_bucket'.length)).without('le'));
-          }
+          series.push({ labels, values: expandValues(v) });
+          // load_with_nhcb also creates a native histogram (custom buckets) named without _bucket.
+          const name = labels.get('__name__');
+          if (nhcb && name.endsWith('_bucket')) nhSeries.push(labels.with('__name__', name.slice(0, -'_bucket'.length)).without('le'));
         } catch (e) {
           unreadable.push(`line ${b.line}: ${(e as Error).message}`);
         }
       }
-      cmds.push({ kind: 'load', stepMs: parseDuration(m[2]), series, nativeHistogramSeries: nhSeries, unreadable });
+      cmds.push({ kind: 'load', stepMs: parseDuration(m[2]), series, nativeHistogramSeries: nhSeries, withNhcb: nhcb, unreadable });
     } else if (
       (m = /^eval(_fail|_warn|_info|_ordered)?\s+(instant\s+at\s+(\S+)|range\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+))\s+(.*)$/.exec(
         trimmed,
@@ -200,11 +207,11 @@ export function parseScript(text: string): Command[] {
         else if ((x = /^expect\s+string\s+(.*)$/.exec(b.text))) cmd.string = unquote(x[1].trim());
         else if ((x = /^expect\s+range\s+vector\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)$/.exec(b.text)))
           cmd.rangeVector = { from: parseDuration(x[1]), to: parseDuration(x[2]), step: parseDuration(x[3]) };
-        else if (b.text.includes('{{')) cmd.nativeHistograms = true;
         else {
+          if (b.text.includes('{{')) cmd.nativeHistograms = true;
           const [l, v] = splitSeriesLine(b.text);
-          const valueOnly = parseNumberLiteral(l) !== undefined && v === '';
-          if (valueOnly) cmd.expected.push({ labels: null, values: [parseNumberLiteral(l)!] });
+          const valueOnly = (parseNumberLiteral(l) !== undefined || l.startsWith('{{')) && v === '';
+          if (valueOnly) cmd.expected.push({ labels: null, values: expandValues(l).map((x) => (x === STALE ? undefined : x)) });
           else cmd.expected.push({ labels: parseLabels(l), values: expandValues(v).map((x) => (x === STALE ? undefined : x)) });
         }
       }
