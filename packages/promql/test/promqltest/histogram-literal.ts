@@ -24,10 +24,8 @@ export function parseHistogram(text: string): HistogramValue {
   const init: Record<string, number | number[] | string> = {};
   const re = /([a-z_]+):\s*(\[[^\]]*\]|\S+)/g;
   let m: RegExpExecArray | null;
-  let consumed = '';
   while ((m = re.exec(body))) {
     const [, key, raw] = m;
-    consumed += m[0];
     if (raw.startsWith('[')) init[key] = raw.slice(1, -1).split(/\s+/).filter(Boolean).map(num);
     else if (key === 'counter_reset_hint') init[key] = raw;
     else init[key] = num(raw);
