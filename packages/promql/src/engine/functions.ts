@@ -7,6 +7,7 @@ import {
   compileRegex,
   pace,
   type CompiledRegex,
+  type FloatHistogram,
   type RegexGroups,
   type RollupSamples,
 } from '@strata/model';
@@ -14,6 +15,7 @@ import type { Call, Expr, VectorSelector } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.js';
 import { kahanInc, MeanAccumulator, quantile } from './math.js';
+import { nativeVariance } from './native-histogram.js';
 import { isStale } from './stale.js';
 import { advance, newStepSeries, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
 
@@ -271,6 +273,7 @@ export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
   const n = ev.n;
   if (RANGE_FUNCS[f]) return rangeFunction(ev, e);
   if (SIMPLE_MATH[f]) return mapVector(ev, await ev.evalVector(e.args[0]), SIMPLE_MATH[f]);
+  if (HISTOGRAM_STATS[f]) return histogramStat(await ev.evalVector(e.args[0]), n, HISTOGRAM_STATS[f]);
   switch (f) {
     case 'time':
       return { type: 'scalar', values: ev.steps.map((t) => t / 1000) };
@@ -398,11 +401,45 @@ function mapVector(ev: Evaluator, v: { series: StepSeries[] }, fn: (x: number) =
 
 function mapVectorStep(series: StepSeries[], n: number, fn: (x: number, i: number) => number): { type: 'vector'; series: StepSeries[] } {
   for (const s of series) {
+    dropHistograms(s);
     for (let i = 0; i < n; i++) if (s.present[i]) s.values[i] = fn(s.values[i], i);
     s.dropName = true;
   }
   return { type: 'vector', series };
 }
+
+/** Float functions skip histogram samples (Prometheus leaves them out of the result). */
+function dropHistograms(s: StepSeries): void {
+  const hs = s.histograms;
+  if (!hs) return;
+  for (let i = 0; i < hs.length; i++) if (hs[i]) s.present[i] = 0;
+  s.histograms = undefined;
+}
+
+/** histogram_count() and friends: a float from each histogram sample; float samples are left out. */
+function histogramStat(v: { series: StepSeries[] }, n: number, fn: (h: FloatHistogram) => number): Value {
+  const out: StepSeries[] = [];
+  for (const s of v.series) {
+    if (!s.histograms) continue;
+    const r = newStepSeries(s.labels, n, true);
+    for (let i = 0; i < n; i++) {
+      const h = s.present[i] ? s.histograms[i] : undefined;
+      if (!h) continue;
+      r.values[i] = fn(h);
+      r.present[i] = 1;
+    }
+    out.push(r);
+  }
+  return { type: 'vector', series: out };
+}
+
+const HISTOGRAM_STATS: Record<string, (h: FloatHistogram) => number> = {
+  histogram_count: (h) => h.count,
+  histogram_sum: (h) => h.sum,
+  histogram_avg: (h) => h.sum / h.count,
+  histogram_stdvar: (h) => nativeVariance(h),
+  histogram_stddev: (h) => Math.sqrt(nativeVariance(h)),
+};
 
 async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
   const f = e.func;

@@ -1,8 +1,69 @@
-/** histogram_quantile and histogram_fraction over classic histograms (`le` buckets). */
-import { LabelsBuilder, METRIC_NAME, StrataError } from '@strata/model';
+/**
+ * histogram_quantile and histogram_fraction over classic histograms (`le` buckets) and native
+ * histograms (each histogram sample on its own).
+ */
+import { LabelsBuilder, METRIC_NAME, StrataError, type FloatHistogram } from '@strata/model';
 import { formatFloat } from './math.js';
 import type { Evaluator } from './evaluator.js';
+import { nativeFraction, nativeQuantile } from './native-histogram.js';
 import { newStepSeries, outputLabels, type StepSeries, type Value } from './values.js';
+
+function hasFloatSample(s: StepSeries): boolean {
+  if (!s.histograms) return true;
+  for (let i = 0; i < s.present.length; i++) if (s.present[i] && !s.histograms[i]) return true;
+  return false;
+}
+
+/**
+ * One output series per input series with native histograms, `f` applied to each of them.
+ * Where a classic histogram of the same labels has buckets at the same step, Prometheus drops
+ * both and warns.
+ */
+function perNative(
+  ev: Evaluator,
+  series: StepSeries[],
+  classic: { labels: ReturnType<typeof outputLabels>; members: { s: StepSeries; le: number }[] }[],
+  argPos: string,
+  f: (h: FloatHistogram, i: number, name: string) => number,
+): { native: StepSeries[]; conflicts: Map<string, Uint8Array> } {
+  const native: StepSeries[] = [];
+  const conflicts = new Map<string, Uint8Array>();
+  const classicByKey = new Map(classic.map((g) => [g.labels.without(METRIC_NAME).key(), g]));
+  for (const s of series) {
+    if (!s.histograms) continue;
+    const r = newStepSeries(s.labels, ev.n, true);
+    const key = outputLabels(s).without(METRIC_NAME).key();
+    const g = classicByKey.get(key);
+    for (let i = 0; i < ev.n; i++) {
+      const h = s.present[i] ? s.histograms[i] : undefined;
+      if (!h) continue;
+      if (g && g.members.some((m) => m.s.present[i] && !m.s.histograms?.[i])) {
+        ev.ctx.warnings.add(
+          `PromQL warning: vector contains a mix of classic and native histograms for metric name ${JSON.stringify(s.labels.get(METRIC_NAME))} ${argPos}`,
+        );
+        let mask = conflicts.get(key);
+        if (!mask) conflicts.set(key, (mask = new Uint8Array(ev.n)));
+        mask[i] = 1;
+        continue;
+      }
+      r.values[i] = f(h, i, s.labels.get(METRIC_NAME));
+      r.present[i] = 1;
+    }
+    if (r.present.some((x) => x)) native.push(r);
+  }
+  return { native, conflicts };
+}
+
+function quantileNote(ev: Evaluator, note: 'nan-result' | 'nan-skew' | undefined, name: string, argPos: string): void {
+  if (note === 'nan-result')
+    ev.ctx.infos.add(
+      `PromQL info: input to histogram_quantile has NaN observations, result is NaN for metric name ${JSON.stringify(name)} ${argPos}`,
+    );
+  else if (note === 'nan-skew')
+    ev.ctx.infos.add(
+      `PromQL info: input to histogram_quantile has NaN observations, result is skewed higher for metric name ${JSON.stringify(name)} ${argPos}`,
+    );
+}
 
 interface Bucket {
   upper: number;
@@ -28,6 +89,7 @@ function groups(
 ): { labels: ReturnType<typeof outputLabels>; members: { s: StepSeries; le: number }[] }[] {
   const byKey = new Map<string, { labels: ReturnType<typeof outputLabels>; members: { s: StepSeries; le: number }[] }>();
   for (const s of series) {
+    if (!hasFloatSample(s)) continue; // native histograms only: not a classic bucket
     const labels = outputLabels(s);
     const le = parseLe(labels.get('le'));
     if (le === undefined) {
@@ -52,7 +114,7 @@ function groups(
 
 function bucketsAt(members: { s: StepSeries; le: number }[], i: number): Bucket[] {
   const bs: Bucket[] = [];
-  for (const m of members) if (m.s.present[i]) bs.push({ upper: m.le, count: m.s.values[i] });
+  for (const m of members) if (m.s.present[i] && !m.s.histograms?.[i]) bs.push({ upper: m.le, count: m.s.values[i] });
   bs.sort((a, b) => a.upper - b.upper);
   // Buckets with the same bound (e.g. "1" and "1.0") are one bucket.
   const out: Bucket[] = [];
@@ -120,9 +182,18 @@ export function histogramQuantile(ev: Evaluator, phi: Float64Array, series: Step
       break;
     }
   }
-  for (const g of groups(ev, series, argPos)) {
+  const classic = groups(ev, series, argPos);
+  const { native, conflicts } = perNative(ev, series, classic, argPos, (h, i, name) => {
+    const { value, note } = nativeQuantile(phi[i], h);
+    quantileNote(ev, note, name, argPos);
+    return value;
+  });
+  out.push(...native);
+  for (const g of classic) {
     const r = newStepSeries(g.labels, ev.n, true);
+    const mask = conflicts.get(g.labels.without(METRIC_NAME).key());
     for (let i = 0; i < ev.n; i++) {
+      if (mask?.[i]) continue;
       const bs = bucketsAt(g.members, i);
       if (bs.length === 0) continue;
       const { value, forced } = bucketQuantile(phi[i], bs);
@@ -182,9 +253,21 @@ export function bucketFraction(lower: number, upper: number, bs: Bucket[]): numb
 
 export function histogramFraction(ev: Evaluator, lo: Float64Array, hi: Float64Array, series: StepSeries[], argPos: string): Value {
   const out: StepSeries[] = [];
-  for (const g of groups(ev, series, argPos)) {
+  const classic = groups(ev, series, argPos);
+  const { native, conflicts } = perNative(ev, series, classic, argPos, (h, i, name) => {
+    const { value, nanExcluded } = nativeFraction(lo[i], hi[i], h);
+    if (nanExcluded)
+      ev.ctx.infos.add(
+        `PromQL info: input to histogram_fraction has NaN observations, which are excluded from all fractions for metric name ${JSON.stringify(name)} ${argPos}`,
+      );
+    return value;
+  });
+  out.push(...native);
+  for (const g of classic) {
     const r = newStepSeries(g.labels, ev.n, true);
+    const mask = conflicts.get(g.labels.without(METRIC_NAME).key());
     for (let i = 0; i < ev.n; i++) {
+      if (mask?.[i]) continue;
       const bs = bucketsAt(g.members, i);
       if (bs.length === 0) continue;
       r.values[i] = bucketFraction(lo[i], hi[i], bs);
@@ -221,7 +304,24 @@ export function histogramQuantiles(
       }
     }
   }
-  for (const g of groups(ev, series, argPos)) {
+  const classic = groups(ev, series, argPos);
+  for (const phi of phis) {
+    const { native } = perNative(ev, series, classic, argPos, (h, i, name) => {
+      const { value, note } = nativeQuantile(phi[i], h);
+      quantileNote(ev, note, name, argPos);
+      return value;
+    });
+    for (const r of native) {
+      if (r.labels.has(label))
+        throw new StrataError(
+          'query-execution',
+          `label ${JSON.stringify(label)} of histogram_quantiles() already exists on the input series ${r.labels.toString()}`,
+        );
+      r.labels = new LabelsBuilder(r.labels).set(label, quantileLabel(phi[0])).labels();
+      out.push(r);
+    }
+  }
+  for (const g of classic) {
     if (g.labels.has(label))
       throw new StrataError(
         'query-execution',
