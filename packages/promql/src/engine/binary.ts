@@ -1,8 +1,67 @@
 /** Binary operators: scalar/vector arithmetic and comparison, vector matching, set operators. */
-import { Labels, LabelsBuilder, METRIC_NAME, StrataError } from '@strata/model';
+import {
+  CounterResetHint,
+  IncompatibleSchemaError,
+  Labels,
+  LabelsBuilder,
+  METRIC_NAME,
+  StrataError,
+  type FloatHistogram,
+} from '@strata/model';
 import type { BinaryExpr, BinaryOp, VectorMatching } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
-import { newStepSeries, type StepSeries, type Value } from './values.js';
+import { histogramAt, newStepSeries, setHistogram, type StepSeries, type Value } from './values.js';
+
+/**
+ * One operation where at least one side is a histogram (Prometheus' rules): histograms add and
+ * subtract, scale by a float, compare for (in)equality; anything else drops the sample with an
+ * info annotation. `h` undefined with keep: the float `v` is the result.
+ */
+function histogramElemOp(
+  ev: Evaluator,
+  e: BinaryExpr,
+  l: number,
+  r: number,
+  hl: FloatHistogram | undefined,
+  hr: FloatHistogram | undefined,
+): { keep: boolean; v: number; h?: FloatHistogram } {
+  const pos = ev.ctx.pos(e.pos);
+  const op = e.op;
+  const incompatible = () => {
+    ev.ctx.infos.add(
+      `PromQL info: incompatible sample types encountered for binary operator ${JSON.stringify(op)}: ${hl ? 'histogram' : 'float'} ${op} ${hr ? 'histogram' : 'float'} ${pos}`,
+    );
+    return { keep: false, v: 0 };
+  };
+  if (!hl) {
+    if (op === '*') return { keep: true, v: 0, h: hr!.copy().mul(l).compact() };
+    return incompatible();
+  }
+  if (!hr) {
+    if (op === '*') return { keep: true, v: 0, h: hl.copy().mul(r).compact() };
+    if (op === '/') return { keep: true, v: 0, h: hl.copy().div(r).compact() };
+    return incompatible();
+  }
+  if (op === '+' || op === '-') {
+    const res = hl.copy();
+    let c;
+    try {
+      c = op === '+' ? res.add(hr) : res.sub(hr);
+    } catch (err) {
+      if (!(err instanceof IncompatibleSchemaError)) throw err;
+      ev.ctx.warnings.add(`PromQL warning: incompatible bucket layout encountered for binary operator ${op} ${pos}`);
+      return { keep: false, v: 0 };
+    }
+    const what = op === '+' ? 'addition' : 'subtraction';
+    if (op === '-') res.counterResetHint = CounterResetHint.Gauge;
+    if (c.counterResetCollision) ev.ctx.warnings.add(`PromQL warning: conflicting counter resets during histogram ${what} ${pos}`);
+    if (c.customBoundsReconciled) ev.ctx.infos.add(`PromQL info: mismatched custom buckets were reconciled during ${what} ${pos}`);
+    return { keep: true, v: 0, h: res.compact() };
+  }
+  if (op === '==') return { keep: hl.equals(hr), v: 0, h: hl };
+  if (op === '!=') return { keep: !hl.equals(hr), v: 0, h: hl };
+  return incompatible();
+}
 
 const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 
@@ -65,6 +124,20 @@ function vectorScalar(ev: Evaluator, e: BinaryExpr, vec: StepSeries[], sc: Float
     let any = false;
     for (let i = 0; i < ev.n; i++) {
       if (!s.present[i]) continue;
+      const h = histogramAt(s, i);
+      if (h) {
+        const res = swap ? histogramElemOp(ev, e, sc[i], 0, undefined, h) : histogramElemOp(ev, e, 0, sc[i], h, undefined);
+        if (e.returnBool) {
+          r.values[i] = res.keep ? 1 : 0;
+          r.present[i] = 1;
+        } else if (res.keep) {
+          if (res.h) setHistogram(r, i, res.h);
+          else r.values[i] = res.v;
+          r.present[i] = 1;
+        } else continue;
+        any = true;
+        continue;
+      }
       const l = swap ? sc[i] : s.values[i];
       const rr = swap ? s.values[i] : sc[i];
       const v = arith(e.op, l, rr);
@@ -102,6 +175,8 @@ function setOp(ev: Evaluator, op: 'and' | 'or' | 'unless', lhs: StepSeries[], rh
       if (keep) {
         lhsOut[j].values[i] = lhs[j].values[i];
         lhsOut[j].present[i] = 1;
+        const h = histogramAt(lhs[j], i);
+        if (h) setHistogram(lhsOut[j], i, h);
       }
     }
     if (op === 'or') {
@@ -109,6 +184,8 @@ function setOp(ev: Evaluator, op: 'and' | 'or' | 'unless', lhs: StepSeries[], rh
         if (!rhs[j].present[i] || lset.has(rsig[j])) continue;
         rhsOut[j].values[i] = rhs[j].values[i];
         rhsOut[j].present[i] = 1;
+        const h = histogramAt(rhs[j], i);
+        if (h) setHistogram(rhsOut[j], i, h);
       }
     }
   }
@@ -175,10 +252,25 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
       let l = many[j].values[i];
       let r = one[oi].values[i];
       if (swapped) [l, r] = [r, l];
-      let v = arith(e.op, l, r);
-      if (isCmp && !e.returnBool) {
-        if (v === 0) continue;
-        v = l; // comparisons filter and keep the left-hand value
+      let resultH: FloatHistogram | undefined;
+      let v: number;
+      let hl = histogramAt(many[j], i);
+      let hr = histogramAt(one[oi], i);
+      if (hl || hr) {
+        if (swapped) [hl, hr] = [hr, hl];
+        const res = histogramElemOp(ev, e, l, r, hl, hr);
+        if (e.returnBool) v = res.keep ? 1 : 0;
+        else {
+          if (!res.keep) continue;
+          v = res.v;
+          resultH = res.h;
+        }
+      } else {
+        v = arith(e.op, l, r);
+        if (isCmp && !e.returnBool) {
+          if (v === 0) continue;
+          v = l; // comparisons filter and keep the left-hand value
+        }
       }
       const labels = resultLabels(j, oi);
       const key = labels.key();
@@ -192,6 +284,7 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
       }
       out.values[i] = v;
       out.present[i] = 1;
+      if (resultH) setHistogram(out, i, resultH);
     }
   }
   return { type: 'vector', series: [...results.values()] };
