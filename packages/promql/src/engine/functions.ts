@@ -15,9 +15,10 @@ import type { Call, Expr, VectorSelector } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.js';
 import { kahanInc, MeanAccumulator, quantile } from './math.js';
+import { ANY_SAMPLE_WINDOWS, HISTOGRAM_WINDOWS, type HistogramWindowContext } from './histogram-range.js';
 import { nativeVariance } from './native-histogram.js';
 import { isStale } from './stale.js';
-import { advance, newStepSeries, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
+import { advance, newStepSeries, setHistogram, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
 
 /** t: the window's end (after @ and offset); stepT: the step being evaluated. */
 type Window = (
@@ -463,7 +464,8 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
   for (const s of m.series) {
     const y = pace();
     if (y) await y;
-    if (COUNTER_FUNCS.has(f)) counterInfo(ev, s.labels, e.args[matrixArg]);
+    const hs = s.histograms;
+    if (COUNTER_FUNCS.has(f) && (!hs || hs.some((h) => !h))) counterInfo(ev, s.labels, e.args[matrixArg]);
     const r = newStepSeries(s.labels, ev.n, s.dropName || !KEEPS_NAME.has(f));
     const sfn = (s.rollup && rollupWindow(f, s.rollup)) || fn;
     let any = false;
@@ -481,6 +483,34 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
       to = advance(s.timestamps, Math.max(to, from), t);
       if (to === from) continue;
       for (let k = 0; k < scalarArgs.length; k++) args[k] = scalarArgs[k][i];
+      if (hs && hasHistogram(hs, from, to)) {
+        const hw = HISTOGRAM_WINDOWS[f];
+        if (hw) {
+          const res = hw(s.timestamps, s.values, hs, from, to, t, m.range, windowContext(ev, s.labels, e.args[matrixArg]));
+          if (!res) continue;
+          if (res.h) setHistogram(r, i, res.h);
+          else {
+            r.values[i] = res.v;
+            r.present[i] = 1;
+          }
+          any = true;
+          continue;
+        }
+        if (!ANY_SAMPLE_WINDOWS.has(f)) {
+          // Functions of float values ignore histograms (with an info when floats remain).
+          const floats = floatsOf(s.timestamps, s.values, hs, from, to);
+          if (floats.ts.length === 0) continue;
+          ev.ctx.infos.add(
+            `PromQL info: ignored histograms in a range containing both floats and histograms for metric name ${JSON.stringify(s.labels.get(METRIC_NAME))} ${ev.ctx.pos(e.args[matrixArg].pos)}`,
+          );
+          const v = sfn(floats.ts, floats.vs, 0, floats.ts.length, t, m.range, args, ev.steps[i]);
+          if (v === undefined) continue;
+          r.values[i] = v;
+          r.present[i] = 1;
+          any = true;
+          continue;
+        }
+      }
       const v = sfn(s.timestamps, s.values, from, to, t, m.range, args, ev.steps[i]);
       if (v === undefined) continue;
       r.values[i] = v;
@@ -506,6 +536,37 @@ function rollupWindow(f: string, r: RollupSamples): Window | undefined {
       return r.quantile ? (ts, vs, from, to, t, range, args) => r.quantile!(r, vs, from, to, args[0]) : undefined;
   }
   return undefined;
+}
+
+function hasHistogram(hs: readonly (FloatHistogram | undefined)[], from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (hs[k]) return true;
+  return false;
+}
+
+function floatsOf(
+  ts: Float64Array,
+  vs: Float64Array,
+  hs: readonly (FloatHistogram | undefined)[],
+  from: number,
+  to: number,
+): { ts: Float64Array; vs: Float64Array } {
+  const t2: number[] = [];
+  const v2: number[] = [];
+  for (let k = from; k < to; k++) {
+    if (hs[k]) continue;
+    t2.push(ts[k]);
+    v2.push(vs[k]);
+  }
+  return { ts: Float64Array.from(t2), vs: Float64Array.from(v2) };
+}
+
+function windowContext(ev: Evaluator, labels: Labels, arg: Expr): HistogramWindowContext {
+  return {
+    warn: (m) => ev.ctx.warnings.add(m),
+    info: (m) => ev.ctx.infos.add(m),
+    pos: ev.ctx.pos(arg.pos),
+    name: labels.get(METRIC_NAME),
+  };
 }
 
 function unwrapType(a: Expr): boolean {

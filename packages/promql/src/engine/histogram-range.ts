@@ -1,0 +1,243 @@
+/**
+ * Range functions over windows holding native histogram samples (Prometheus' rules): rates and
+ * deltas of histograms, sums and averages, resets and changes across floats and histograms.
+ * Windows of floats only never come here.
+ */
+import { CounterResetHint, FloatHistogram, IncompatibleSchemaError } from '@strata/model';
+
+export interface HistogramWindowContext {
+  warn(msg: string): void;
+  info(msg: string): void;
+  /** The range argument's position suffix, as " (1:6)". */
+  pos: string;
+  name: string;
+}
+
+export type HistogramWindowResult = { v: number; h?: undefined } | { h: FloatHistogram; v?: undefined } | undefined;
+
+export type HistogramWindow = (
+  ts: Float64Array,
+  vs: Float64Array,
+  hs: readonly (FloatHistogram | undefined)[],
+  from: number,
+  to: number,
+  t: number,
+  range: number,
+  c: HistogramWindowContext,
+) => HistogramWindowResult;
+
+const mixedFloats = (c: HistogramWindowContext) =>
+  c.warn(`PromQL warning: encountered a mix of histograms and floats for metric name ${JSON.stringify(c.name)} ${c.pos}`);
+const mixedSchemas = (c: HistogramWindowContext) =>
+  c.warn(
+    `PromQL warning: vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${JSON.stringify(c.name)} ${c.pos}`,
+  );
+const notCounter = (c: HistogramWindowContext) =>
+  c.warn(`PromQL warning: this native histogram metric is not a counter: ${JSON.stringify(c.name)} ${c.pos}`);
+const notGauge = (c: HistogramWindowContext) =>
+  c.warn(`PromQL warning: this native histogram metric is not a gauge: ${JSON.stringify(c.name)} ${c.pos}`);
+
+function allHistograms(hs: readonly (FloatHistogram | undefined)[], from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!hs[i]) return false;
+  return true;
+}
+
+/** last - first, with the histograms before each counter reset added back; undefined after an annotation. */
+function histogramIncrease(
+  hs: readonly (FloatHistogram | undefined)[],
+  from: number,
+  to: number,
+  isCounter: boolean,
+  c: HistogramWindowContext,
+): FloatHistogram | undefined {
+  let prev = hs[from]!;
+  const last = hs[to - 1]!;
+  let custom = prev.usesCustomBuckets();
+  if (isCounter && (prev.counterResetHint === CounterResetHint.Gauge || last.counterResetHint === CounterResetHint.Gauge)) notCounter(c);
+  if (isCounter) {
+    const second = hs[from + 1]!;
+    // A reset right after the first sample: the first one does not matter, nor its layout.
+    if (second.detectReset(prev)) {
+      prev = new FloatHistogram({ schema: second.schema, customValues: second.customValues });
+      custom = second.usesCustomBuckets();
+    }
+  }
+  if (last.usesCustomBuckets() !== custom) {
+    mixedSchemas(c);
+    return undefined;
+  }
+  let minSchema = Math.min(last.schema, prev.schema);
+  for (let i = from + 1; i < to - 1; i++) {
+    const cur = hs[i]!;
+    if (!isCounter) continue;
+    if (cur.counterResetHint === CounterResetHint.Gauge) notCounter(c);
+    if (cur.schema < minSchema) minSchema = cur.schema;
+    if (cur.usesCustomBuckets() !== custom) {
+      mixedSchemas(c);
+      return undefined;
+    }
+  }
+  const h = last.copy().reduceResolution(minSchema);
+  try {
+    if (h.sub(prev).customBoundsReconciled) c.info(`PromQL info: mismatched custom buckets were reconciled during subtraction ${c.pos}`);
+    if (isCounter) {
+      let p = hs[from]!;
+      for (let i = from + 1; i < to; i++) {
+        const cur = hs[i]!;
+        if (cur.detectReset(p) && h.add(p).customBoundsReconciled)
+          c.info(`PromQL info: mismatched custom buckets were reconciled during addition ${c.pos}`);
+        p = cur;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof IncompatibleSchemaError)) throw e;
+    mixedSchemas(c);
+    return undefined;
+  }
+  if (!isCounter && (hs[from]!.counterResetHint !== CounterResetHint.Gauge || last.counterResetHint !== CounterResetHint.Gauge))
+    notGauge(c);
+  h.counterResetHint = CounterResetHint.Gauge;
+  return h.compact();
+}
+
+/** rate/increase/delta: the increase extrapolated to the window's edges as for floats, by the histogram's count. */
+function extrapolated(isCounter: boolean, isRate: boolean): HistogramWindow {
+  return (ts, vs, hs, from, to, t, range, c) => {
+    if (!allHistograms(hs, from, to)) {
+      mixedFloats(c);
+      return undefined;
+    }
+    const n = to - from;
+    if (n < 2) return undefined;
+    const h = histogramIncrease(hs, from, to, isCounter, c);
+    if (!h) return undefined;
+    const rangeStart = t - range;
+    const firstT = ts[from];
+    const lastT = ts[to - 1];
+    let durationToStart = (firstT - rangeStart) / 1000;
+    let durationToEnd = (t - lastT) / 1000;
+    const sampled = (lastT - firstT) / 1000;
+    const avgBetween = sampled / (n - 1);
+    const threshold = avgBetween * 1.1;
+    if (durationToStart >= threshold) durationToStart = avgBetween / 2;
+    if (isCounter && h.count > 0 && hs[from]!.count >= 0) {
+      const durationToZero = sampled * (hs[from]!.count / h.count);
+      if (durationToZero < durationToStart) durationToStart = durationToZero;
+    }
+    if (durationToEnd >= threshold) durationToEnd = avgBetween / 2;
+    let factor = sampled !== 0 ? (sampled + durationToStart + durationToEnd) / sampled : 1;
+    if (isRate) factor /= range / 1000;
+    h.mul(factor);
+    return { h };
+  };
+}
+
+/** irate/idelta: the last two samples only. */
+function instant(isRate: boolean): HistogramWindow {
+  return (ts, vs, hs, from, to, t, range, c) => {
+    if (to - from < 2) return undefined;
+    const a = hs[to - 2];
+    const b = hs[to - 1];
+    const dt = ts[to - 1] - ts[to - 2];
+    if (dt === 0) return undefined;
+    if (!a && !b) {
+      const last = vs[to - 1];
+      const prev = vs[to - 2];
+      const d = isRate && last < prev ? last : last - prev;
+      return { v: isRate ? d / (dt / 1000) : d };
+    }
+    if (!a || !b) {
+      mixedFloats(c);
+      return undefined;
+    }
+    const h = b.copy();
+    if (isRate && (a.counterResetHint === CounterResetHint.Gauge || b.counterResetHint === CounterResetHint.Gauge)) notCounter(c);
+    if (!isRate && (a.counterResetHint !== CounterResetHint.Gauge || b.counterResetHint !== CounterResetHint.Gauge)) notGauge(c);
+    if (!isRate || !b.detectReset(a)) {
+      try {
+        if (h.sub(a).customBoundsReconciled) c.info(`PromQL info: mismatched custom buckets were reconciled during subtraction ${c.pos}`);
+      } catch (e) {
+        if (!(e instanceof IncompatibleSchemaError)) throw e;
+        mixedSchemas(c);
+        return undefined;
+      }
+    }
+    h.counterResetHint = CounterResetHint.Gauge;
+    h.compact();
+    if (isRate) h.div(dt / 1000);
+    return { h };
+  };
+}
+
+/** Sum of the window's histograms; undefined (with its annotation) for mixed windows or schemas. */
+function sumWindow(
+  hs: readonly (FloatHistogram | undefined)[],
+  from: number,
+  to: number,
+  c: HistogramWindowContext,
+): FloatHistogram | undefined {
+  if (!allHistograms(hs, from, to)) {
+    mixedFloats(c);
+    return undefined;
+  }
+  let reset = false;
+  let notReset = false;
+  let reconciled = false;
+  const acc = hs[from]!.copy();
+  for (let i = from; i < to; i++) {
+    const h = hs[i]!;
+    if (h.counterResetHint === CounterResetHint.CounterReset) reset = true;
+    else if (h.counterResetHint === CounterResetHint.NotCounterReset) notReset = true;
+    if (i === from) continue;
+    try {
+      if (acc.add(h).customBoundsReconciled) reconciled = true;
+    } catch (e) {
+      if (!(e instanceof IncompatibleSchemaError)) throw e;
+      mixedSchemas(c);
+      return undefined;
+    }
+  }
+  if (reset && notReset) c.warn(`PromQL warning: conflicting counter resets during histogram aggregation ${c.pos}`);
+  if (reconciled) c.info(`PromQL info: mismatched custom buckets were reconciled during aggregation ${c.pos}`);
+  return acc.compact();
+}
+
+function changesOrResets(resets: boolean): HistogramWindow {
+  return (ts, vs, hs, from, to) => {
+    let n = 0;
+    for (let i = from + 1; i < to; i++) {
+      const a = hs[i - 1];
+      const b = hs[i];
+      if (!a && !b) {
+        const x = vs[i - 1];
+        const y = vs[i];
+        if (resets ? y < x : x !== y && !(Number.isNaN(x) && Number.isNaN(y))) n++;
+      } else if (!a || !b) n++;
+      else if (resets ? b.detectReset(a) : !b.equals(a)) n++;
+    }
+    return { v: n };
+  };
+}
+
+export const HISTOGRAM_WINDOWS: Record<string, HistogramWindow> = {
+  rate: extrapolated(true, true),
+  increase: extrapolated(true, false),
+  delta: extrapolated(false, false),
+  irate: instant(true),
+  idelta: instant(false),
+  sum_over_time: (ts, vs, hs, from, to, t, range, c) => {
+    const h = sumWindow(hs, from, to, c);
+    return h && { h };
+  },
+  avg_over_time: (ts, vs, hs, from, to, t, range, c) => {
+    const h = sumWindow(hs, from, to, c);
+    return h && { h: h.div(to - from) };
+  },
+  last_over_time: (ts, vs, hs, from, to) => (hs[to - 1] ? { h: hs[to - 1]! } : { v: vs[to - 1] }),
+  first_over_time: (ts, vs, hs, from) => (hs[from] ? { h: hs[from]! } : { v: vs[from] }),
+  changes: changesOrResets(false),
+  resets: changesOrResets(true),
+};
+
+/** Functions that count or time samples of any kind: the float implementation serves histograms too. */
+export const ANY_SAMPLE_WINDOWS = new Set(['count_over_time', 'present_over_time', 'ts_of_first_over_time', 'ts_of_last_over_time']);
