@@ -1,9 +1,9 @@
 /** Aggregation operators, evaluated per step over groups computed once per series. */
-import { Labels, LabelsBuilder, METRIC_NAME, StrataError, pace } from '@strata/model';
+import { IncompatibleSchemaError, Labels, LabelsBuilder, METRIC_NAME, StrataError, pace, type FloatHistogram } from '@strata/model';
 import type { AggregateExpr } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { formatFloat, kahanInc, MeanAccumulator, quantile } from './math.js';
-import { newStepSeries, outputLabels, type StepSeries, type Value } from './values.js';
+import { newStepSeries, outputLabels, setHistogram, type StepSeries, type Value } from './values.js';
 
 function groupLabels(labels: Labels, e: AggregateExpr): Labels {
   if (e.without) return labels.without(METRIC_NAME, ...e.grouping);
@@ -66,10 +66,21 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
       }
     }
   }
+  // Histogram samples take their own path, only when the input has any: floats stay as they were.
+  const withHistograms = series.some((s) => s.histograms);
+  const hsum: (FloatHistogram | undefined)[] = withHistograms ? new Array(G) : [];
+  const hcnt = withHistograms ? new Float64Array(G) : new Float64Array(0);
+  const hbad = withHistograms ? new Uint8Array(G) : new Uint8Array(0);
+  const exprPos = ev.ctx.pos(e.expr.pos);
   for (let i = 0; i < ev.n; i++) {
     ev.ctx.checkCancelled();
     const y = pace();
     if (y) await y;
+    if (withHistograms) {
+      hsum.fill(undefined);
+      hcnt.fill(0);
+      hbad.fill(0);
+    }
     sum.fill(0);
     comp.fill(0);
     cnt.fill(0);
@@ -80,6 +91,11 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
       const s = series[j];
       if (!s.present[i]) continue;
       const g = groupOf[j];
+      const h = s.histograms?.[i];
+      if (h) {
+        aggregateHistogram(ev, e, exprPos, g, h, s, hsum, hcnt, hbad);
+        continue;
+      }
       const x = s.values[i];
       const c = ++cnt[g];
       switch (e.op) {
@@ -111,6 +127,24 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
       }
     }
     for (let g = 0; g < G; g++) {
+      if (withHistograms && hcnt[g] > 0) {
+        if (e.op === 'count' || e.op === 'group') {
+          out[g].values[i] = e.op === 'count' ? cnt[g] + hcnt[g] : 1;
+          out[g].present[i] = 1;
+          continue;
+        }
+        if (e.op === 'sum' || e.op === 'avg') {
+          if (cnt[g] > 0) {
+            ev.ctx.warnings.add(`PromQL warning: encountered a mix of histograms and floats for aggregation ${exprPos}`);
+            continue;
+          }
+          const h = hsum[g];
+          if (hbad[g] || !h) continue;
+          if (e.op === 'avg') h.div(hcnt[g]);
+          setHistogram(out[g], i, h.compact());
+          continue;
+        }
+      }
       if (cnt[g] === 0) continue;
       let v: number;
       switch (e.op) {
@@ -147,6 +181,50 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
     }
   }
   return { type: 'vector', series: out.filter((s) => s.present.some((x) => x)) };
+}
+
+/** Adds one histogram sample to its group's sum (sum, avg), or notes that the aggregation ignores it. */
+function aggregateHistogram(
+  ev: Evaluator,
+  e: AggregateExpr,
+  pos: string,
+  g: number,
+  h: FloatHistogram,
+  s: StepSeries,
+  hsum: (FloatHistogram | undefined)[],
+  hcnt: Float64Array,
+  hbad: Uint8Array,
+): void {
+  switch (e.op) {
+    case 'count':
+    case 'group':
+      hcnt[g]++;
+      return;
+    case 'sum':
+    case 'avg': {
+      hcnt[g]++;
+      if (hbad[g]) return;
+      const acc = hsum[g];
+      if (!acc) {
+        hsum[g] = h.copy();
+        return;
+      }
+      try {
+        const r = acc.add(h);
+        if (r.counterResetCollision) ev.ctx.warnings.add(`PromQL warning: conflicting counter resets during histogram aggregation ${pos}`);
+        if (r.customBoundsReconciled) ev.ctx.infos.add(`PromQL info: mismatched custom buckets were reconciled during aggregation ${pos}`);
+      } catch (err) {
+        if (!(err instanceof IncompatibleSchemaError)) throw err;
+        hbad[g] = 1;
+        ev.ctx.warnings.add(
+          `PromQL warning: vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${JSON.stringify(s.labels.get(METRIC_NAME))} ${pos}`,
+        );
+      }
+      return;
+    }
+    default:
+      ev.ctx.infos.add(`PromQL info: ignored histogram in ${e.op} aggregation ${pos}`);
+  }
 }
 
 function topk(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: Float64Array): Value {
