@@ -3,5 +3,6 @@ export { parse, parseDurationLiteral, parseNumberLiteral } from './parser/index.
 export { Engine, type QueryResult, type QueryOutcome, type InstantSample, type RangeSeries, type QueryOptions } from './engine/engine.js';
 export { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './engine/context.js';
 export { formatFloat } from './engine/math.js';
+export { histogramJson, type HistogramJson } from './engine/histogram-json.js';
 export { formatExpr, formatDuration } from './printer.js';
 export { astToJson } from './ast-json.js';

@@ -4,7 +4,18 @@
  */
 import { StrataError, type Labels, type Querier } from '@strata/model';
 import { parseDurationParam, parseResolution, parseTime, success, type ApiResult } from '@strata/api';
-import { astToJson, formatExpr, formatFloat, ParseError, parse, type Expr, type QueryOutcome, type QueryResult } from '@strata/promql';
+import {
+  astToJson,
+  formatExpr,
+  formatFloat,
+  histogramJson,
+  ParseError,
+  parse,
+  type Expr,
+  type QueryOutcome,
+  type QueryResult,
+  type RangeSeries,
+} from '@strata/promql';
 import type { PromqlExecutor } from './worker-pool.js';
 
 /** Prometheus refuses range queries with more points per series than this. */
@@ -125,7 +136,14 @@ export function resultJson(r: QueryResult, limit: number, warnings: string[]): {
         v = v.slice(0, limit);
         warnings.push('results truncated due to limit');
       }
-      return { resultType: 'vector', result: v.map((s) => ({ metric: metric(s.labels), value: [sec(s.t), formatFloat(s.v)] })) };
+      return {
+        resultType: 'vector',
+        result: v.map((s) =>
+          s.h
+            ? { metric: metric(s.labels), histogram: [sec(s.t), histogramJson(s.h)] }
+            : { metric: metric(s.labels), value: [sec(s.t), formatFloat(s.v)] },
+        ),
+      };
     }
     case 'matrix': {
       let m = r.matrix;
@@ -135,11 +153,24 @@ export function resultJson(r: QueryResult, limit: number, warnings: string[]): {
       }
       return {
         resultType: 'matrix',
-        result: m.map((s) => ({
-          metric: metric(s.labels),
-          values: Array.from(s.timestamps, (t, i) => [sec(t), formatFloat(s.values[i])]),
-        })),
+        result: m.map((s) =>
+          s.histograms
+            ? seriesWithHistograms(s)
+            : { metric: metric(s.labels), values: Array.from(s.timestamps, (t, i) => [sec(t), formatFloat(s.values[i])]) },
+        ),
       };
     }
   }
+}
+
+/** A range series with native histogram points: floats under "values", histograms under "histograms", each only when present. */
+function seriesWithHistograms(s: RangeSeries): Record<string, unknown> {
+  const values: [number, string][] = [];
+  const histograms: [number, unknown][] = [];
+  s.timestamps.forEach((t, i) => {
+    const h = s.histograms![i];
+    if (h) histograms.push([sec(t), histogramJson(h)]);
+    else values.push([sec(t), formatFloat(s.values[i])]);
+  });
+  return { metric: metric(s.labels), ...(values.length > 0 ? { values } : {}), ...(histograms.length > 0 ? { histograms } : {}) };
 }
