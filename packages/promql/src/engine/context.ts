@@ -52,6 +52,8 @@ export class EvalContext {
   private readonly timeoutMs: number;
   /** The query text, to give annotations Prometheus' "(line:column)" suffix. */
   query = '';
+  /** Selectors whose histograms are read for count and sum only (see histogram-stats.ts). */
+  statsSelectors: WeakSet<object> = new WeakSet();
 
   pos(p: { start: number }): string {
     let line = 1;

@@ -4,6 +4,7 @@ import { typeOf, type Expr } from '../ast.js';
 import { parse } from '../parser/parser.js';
 import { DEFAULT_ENGINE_OPTIONS, EvalContext, type EngineOptions } from './context.js';
 import { Evaluator, finalizeSeries } from './evaluator.js';
+import { statsSelectors } from './histogram-stats.js';
 import { outputLabels } from './values.js';
 import type { Value } from './values.js';
 
@@ -105,6 +106,7 @@ export class Engine {
       const maxResolution = res === 'auto' ? (instant ? 0 : Math.floor(step / 5)) : res;
       const ctx = new EvalContext(q, this.opts, start, end, ac.signal, timeoutMs, instant ? 0 : step, maxResolution);
       ctx.query = o.text ?? '';
+      ctx.statsSelectors = statsSelectors(expr);
       const ev = new Evaluator(ctx, steps);
       const v = await ev.eval(expr);
       ctx.throwIfCancelled();

@@ -9,6 +9,7 @@ import type { EvalContext } from './context.js';
 import { evalAggregate } from './aggregate.js';
 import { evalBinary } from './binary.js';
 import { evalCall } from './functions.js';
+import { statsOnly } from './histogram-stats.js';
 import {
   advance,
   histogramAt,
@@ -112,7 +113,9 @@ export class Evaluator {
       maxResolution: this.ctx.maxResolution,
     });
     const out: StepSeries[] = [];
-    for (const s of fetched) {
+    const stats = this.ctx.statsSelectors.has(e);
+    for (const s0 of fetched) {
+      const s = stats ? statsOnly(s0) : s0;
       // Per series, give the event loop its turn once a slice is used (ingest acks wait on it).
       const y = pace();
       if (y) await y;
@@ -158,7 +161,9 @@ export class Evaluator {
       maxResolution: this.ctx.maxResolution,
     });
     const series: MatrixSeries[] = [];
-    for (const s of fetched) {
+    const stats = this.ctx.statsSelectors.has(vs);
+    for (const s0 of fetched) {
+      const s = stats ? statsOnly(s0) : s0;
       const y = pace();
       if (y) await y;
       // Stale markers only end series; they never appear inside range vectors.

@@ -5,7 +5,8 @@
  * Reads give counter reset hints as Prometheus' TSDB does once samples went through its chunks:
  * a gauge stays a gauge; a counter histogram that starts a series, or follows a float or a stale
  * marker, reads as unknown unless written as a reset; a later one reads as reset when written as
- * one or when its counts went down against the previous one, and as not_reset otherwise.
+ * one, as unknown when its counts went down against the previous one (it starts a new chunk),
+ * and as not_reset otherwise.
  */
 import { CounterResetHint, FloatHistogram, Labels, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
 
@@ -100,10 +101,9 @@ function readHints(s: Stored): (FloatHistogram | undefined)[] {
       else {
         const plain = h.copy();
         plain.counterResetHint = CounterResetHint.Unknown;
-        r.counterResetHint =
-          written === CounterResetHint.CounterReset || plain.detectReset(prev)
-            ? CounterResetHint.CounterReset
-            : CounterResetHint.NotCounterReset;
+        // A detected reset starts a new chunk, whose first sample reads back as unknown (Prometheus issue 15346).
+        if (written === CounterResetHint.CounterReset) r.counterResetHint = CounterResetHint.CounterReset;
+        else r.counterResetHint = plain.detectReset(prev) ? CounterResetHint.Unknown : CounterResetHint.NotCounterReset;
       }
     }
     out[i] = r;
