@@ -266,6 +266,18 @@ describe('FloatHistogram', () => {
     }
   });
 
+  test('trimming below and above the same bound splits the observations between the two (property)', () => {
+    fc.assert(
+      fc.property(exponential, fc.double({ min: -10, max: 10, noNaN: true }), (h, bound) => {
+        const below = h.copy().trimBuckets(bound, true);
+        const above = h.copy().trimBuckets(bound, false);
+        expect(close(below.count + above.count, h.count)).toBe(true);
+        expect(h.copy().trimBuckets(Infinity, true).count).toBe(h.count);
+        expect(h.copy().trimBuckets(-Infinity, false).count).toBe(h.count);
+      }),
+    );
+  });
+
   test('allBuckets lists negative, zero and positive buckets from the lowest bound up, clipped at the zero bucket', () => {
     const h = new FloatHistogram({
       zeroThreshold: 0.75,

@@ -538,6 +538,62 @@ export class FloatHistogram {
     return out;
   }
 
+  /**
+   * PromQL's trim operators: keeps the observations below `bound` (`</`, upper) or above it
+   * (`>/`, lower). A bucket the bound cuts keeps the share interpolation gives it (linear for
+   * custom buckets and the zero bucket, logarithmic for exponential ones); when anything was
+   * cut, count and sum are recomputed from what is left, each bucket's observations taken at
+   * the middle of its surviving part. In place.
+   */
+  trimBuckets(bound: number, upper: boolean): this {
+    const custom = this.usesCustomBuckets();
+    let count = 0;
+    let sum = 0;
+    let trimmed = false;
+    const sides = [
+      { list: this.positiveBucketList(), buckets: this.positiveBuckets, positive: true },
+      { list: this.negativeBucketList(), buckets: this.negativeBuckets, positive: false },
+    ];
+    const populated = sides.map((side) => side.list.some((b) => b.count !== 0));
+    for (const side of sides) {
+      side.list.forEach((b, i) => {
+        if (b.count === 0) return;
+        const whole = upper ? b.upper <= bound : b.lower >= bound;
+        const partly = upper ? b.lower < bound : b.upper > bound;
+        if (whole) {
+          count += b.count;
+          sum += midpoint(b.lower, b.upper, side.positive, custom) * b.count;
+        } else if (partly) {
+          const [keep, mid] = trimmedBucket(b, bound, upper, side.positive, custom);
+          count += keep;
+          sum += mid * keep;
+          if (side.buckets[i] !== keep) {
+            side.buckets[i] = keep;
+            trimmed = true;
+          }
+        } else {
+          side.buckets[i] = 0;
+          trimmed = true;
+        }
+      });
+    }
+    if (this.zeroCount > 0) {
+      const [keep, mid] = trimmedZeroBucket(this.zeroBucket(), bound, populated[1], populated[0], upper);
+      if (this.zeroCount !== keep) {
+        this.zeroCount = keep;
+        trimmed = true;
+      }
+      sum += mid * keep;
+      count += keep;
+    }
+    if (trimmed) {
+      this.count = count;
+      this.sum = sum;
+      this.compact();
+    }
+    return this;
+  }
+
   /** Whether any count or the sum is infinite (an aggregation overflowed). */
   hasOverflow(): boolean {
     if (!Number.isFinite(this.zeroCount) || !Number.isFinite(this.count) || Math.abs(this.sum) === Infinity) return true;
@@ -582,6 +638,70 @@ export function commonZeroThreshold(a: FloatHistogram, b: FloatHistogram): numbe
     if (next === t) return t;
     t = next;
   }
+}
+
+/** Where a bucket's observations are taken to be: its arithmetic (linear) or geometric middle; the finite edge of a half-infinite one. */
+function midpoint(lower: number, upper: number, positive: boolean, linear: boolean): number {
+  const lowerInf = !Number.isFinite(lower);
+  const upperInf = !Number.isFinite(upper);
+  if (lowerInf && upperInf) return 0;
+  if (lowerInf) return upper > 0 ? upper / 2 : upper;
+  if (upperInf) return lower;
+  if (linear) return (lower + upper) / 2;
+  const g = Math.sqrt(Math.abs(lower * upper));
+  return positive ? g : -g;
+}
+
+function shareBelow(b: Bucket, v: number, linear: boolean): number {
+  if (linear) return (v - b.lower) / (b.upper - b.lower);
+  const lo = Math.log2(Math.abs(b.lower));
+  const hi = Math.log2(Math.abs(b.upper));
+  const x = Math.log2(Math.abs(v));
+  if (v > 0) return (x - lo) / (hi - lo);
+  return 1 - (x - hi) / (lo - hi);
+}
+
+/** The count a bucket cut by `bound` keeps and where those observations are taken to be. */
+function trimmedBucket(b: Bucket, bound: number, upper: boolean, positive: boolean, custom: boolean): [number, number] {
+  if (b.lower === -Infinity || b.upper === Infinity) return trimmedInfiniteBucket(b, bound, upper);
+  const below = bound <= b.lower ? 0 : bound >= b.upper ? b.count : b.count * shareBelow(b, bound, custom);
+  if (upper) return [below, midpoint(b.lower, bound, positive, custom)];
+  return [b.count - below, midpoint(bound, b.upper, positive, custom)];
+}
+
+/** Custom buckets reaching -Inf or +Inf: only a bucket from -Inf to a positive bound is interpolated (from 0). */
+function trimmedInfiniteBucket(b: Bucket, bound: number, upper: boolean): [number, number] {
+  const finite = (x: number) => (Number.isFinite(x) ? x : 0);
+  if (b.lower === -Infinity) {
+    if (upper) {
+      if (bound >= b.upper) return [b.count, 0];
+      if (bound > 0 && b.upper > 0 && b.upper !== Infinity) return [(b.count * bound) / b.upper, bound / 2];
+      if (b.upper <= 0) return [b.count, bound];
+      return [0, finite(b.upper)];
+    }
+    if (bound <= b.lower) return [b.count, 0];
+    if (bound >= 0 && b.upper > bound && b.upper !== Infinity) return [b.count * (1 - bound / b.upper), (bound + b.upper) / 2];
+    return [0, finite(b.upper)];
+  }
+  if (upper) return [0, finite(b.lower)];
+  if (bound >= b.lower) return [b.count, bound];
+  return [0, finite(b.lower)];
+}
+
+/** The zero bucket cut linearly; it ends at 0 on a side without populated buckets. */
+function trimmedZeroBucket(z: Bucket, bound: number, hasNegative: boolean, hasPositive: boolean, upper: boolean): [number, number] {
+  let lo = z.lower;
+  let hi = z.upper;
+  if (hasNegative && !hasPositive) hi = 0;
+  if (hasPositive && !hasNegative) lo = 0;
+  if (upper) {
+    if (bound <= lo) return [0, 0];
+    if (bound >= hi) return [z.count, (lo + hi) / 2];
+    return [(z.count * (bound - lo)) / (hi - lo), (lo + bound) / 2];
+  }
+  if (bound <= lo) return [z.count, (lo + hi) / 2];
+  if (bound >= hi) return [0, 0];
+  return [(z.count * (hi - bound)) / (hi - lo), (bound + hi) / 2];
 }
 
 function bucketsDecreased(cur: Indexed, prev: Indexed): boolean {

@@ -27,6 +27,7 @@ function histogramElemOp(
 ): { keep: boolean; v: number; h?: FloatHistogram } {
   const pos = ev.ctx.pos(e.pos);
   const op = e.op;
+  // Only histograms can be trimmed: a float on the left of </ or >/ is dropped (below).
   const incompatible = () => {
     ev.ctx.infos.add(
       `PromQL info: incompatible sample types encountered for binary operator ${JSON.stringify(op)}: ${hl ? 'histogram' : 'float'} ${op} ${hr ? 'histogram' : 'float'} ${pos}`,
@@ -34,11 +35,12 @@ function histogramElemOp(
     return { keep: false, v: 0 };
   };
   if (!hl) {
-    if (op === '*') return { keep: true, v: 0, h: hr!.copy().mul(l).compact() };
+    if (op === '*' && hr) return { keep: true, v: 0, h: hr.copy().mul(l).compact() };
     return incompatible();
   }
   if (!hr) {
     if (op === '*') return { keep: true, v: 0, h: hl.copy().mul(r).compact() };
+    if (op === '</' || op === '>/') return { keep: true, v: 0, h: hl.copy().trimBuckets(r, op === '</') };
     if (op === '/') return { keep: true, v: 0, h: hl.copy().div(r).compact() };
     return incompatible();
   }
@@ -64,6 +66,7 @@ function histogramElemOp(
 }
 
 const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
+const TRIM = new Set<BinaryOp>(['</', '>/']);
 
 export function arith(op: BinaryOp, a: number, b: number): number {
   switch (op) {
@@ -120,12 +123,13 @@ export async function evalBinary(ev: Evaluator, e: BinaryExpr): Promise<Value> {
 function vectorScalar(ev: Evaluator, e: BinaryExpr, vec: StepSeries[], sc: Float64Array, swap: boolean, isCmp: boolean): Value {
   const out: StepSeries[] = [];
   for (const s of vec) {
-    const r = newStepSeries(s.labels, ev.n, s.dropName || !isCmp || e.returnBool);
+    const trim = TRIM.has(e.op);
+    const r = newStepSeries(s.labels, ev.n, s.dropName || (!isCmp && !trim) || e.returnBool);
     let any = false;
     for (let i = 0; i < ev.n; i++) {
       if (!s.present[i]) continue;
       const h = histogramAt(s, i);
-      if (h) {
+      if (h || trim) {
         const res = swap ? histogramElemOp(ev, e, sc[i], 0, undefined, h) : histogramElemOp(ev, e, 0, sc[i], h, undefined);
         if (e.returnBool) {
           r.values[i] = res.keep ? 1 : 0;
@@ -200,7 +204,7 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
   const one = swapped ? lhs : rhs;
   const manySig = many.map((s) => signature(s.labels, m));
   const oneSig = one.map((s) => signature(s.labels, m));
-  const dropName = !isCmp || e.returnBool;
+  const dropName = (!isCmp && !TRIM.has(e.op)) || e.returnBool;
   const results = new Map<string, StepSeries>();
   const pairLabels = new Map<string, Labels>();
   const resultLabels = (mi: number, oi: number): Labels => {
@@ -256,7 +260,7 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
       let v: number;
       let hl = histogramAt(many[j], i);
       let hr = histogramAt(one[oi], i);
-      if (hl || hr) {
+      if (hl || hr || TRIM.has(e.op)) {
         if (swapped) [hl, hr] = [hr, hl];
         const res = histogramElemOp(ev, e, l, r, hl, hr);
         if (e.returnBool) v = res.keep ? 1 : 0;

@@ -35,6 +35,8 @@ const BINARY_OPS: Record<string, BinaryOp> = {
   And: 'and',
   Or: 'or',
   Unless: 'unless',
+  TrimUpper: '</',
+  TrimLower: '>/',
 };
 const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 const SET_OPS = new Set<BinaryOp>(['and', 'or', 'unless']);
