@@ -91,10 +91,12 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
       const s = series[j];
       if (!s.present[i]) continue;
       const g = groupOf[j];
-      const h = s.histograms?.[i];
-      if (h) {
-        aggregateHistogram(ev, e, exprPos, g, h, s, hsum, hcnt, hbad);
-        continue;
+      if (withHistograms) {
+        const h = s.histograms?.[i];
+        if (h) {
+          aggregateHistogram(ev, e, exprPos, g, h, s, hsum, hcnt, hbad);
+          continue;
+        }
       }
       const x = s.values[i];
       const c = ++cnt[g];
