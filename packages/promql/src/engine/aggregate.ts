@@ -260,6 +260,10 @@ function topk(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: Floa
     for (const b of best) b.length = 0;
     for (let j = 0; j < series.length; j++) {
       if (!series[j].present[i]) continue;
+      if (series[j].histograms?.[i]) {
+        ev.ctx.infos.add(`PromQL info: ignored histogram in ${e.op} aggregation ${ev.ctx.pos(e.expr.pos)}`);
+        continue;
+      }
       const list = best[groupOf[j]];
       const v = series[j].values[i];
       if (list.length === kk && !before(v, series[list[kk - 1]].values[i])) continue;

@@ -301,7 +301,7 @@ export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
       for (let i = 0; i < n; i++) {
         let count = 0;
         for (const s of v.series) {
-          if (!s.present[i]) continue;
+          if (!s.present[i] || s.histograms?.[i]) continue;
           count++;
           out[i] = s.values[i];
         }
@@ -346,6 +346,12 @@ export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
         ev.ctx.warnings.add(
           `PromQL warning: sort is ineffective for range queries since results are always ordered by labels ${ev.ctx.pos(e.pos)}`,
         );
+      if (f === 'sort' || f === 'sort_desc') {
+        // Sorting by value leaves histogram samples out, as Prometheus does.
+        const v = await ev.evalVector(e.args[0]);
+        v.series.forEach(dropHistograms);
+        return v;
+      }
       return ev.eval(e.args[0]); // ordering is applied to instant results by the engine
     case 'label_replace':
       return labelReplace(ev, e);
