@@ -3,6 +3,7 @@ import { IncompatibleSchemaError, Labels, LabelsBuilder, METRIC_NAME, StrataErro
 import type { AggregateExpr } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { formatFloat, kahanInc, MeanAccumulator, quantile } from './math.js';
+import { HistogramSum } from './native-histogram.js';
 import { newStepSeries, outputLabels, setHistogram, type StepSeries, type Value } from './values.js';
 
 function groupLabels(labels: Labels, e: AggregateExpr): Labels {
@@ -68,7 +69,7 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
   }
   // Histogram samples take their own path, only when the input has any: floats stay as they were.
   const withHistograms = series.some((s) => s.histograms);
-  const hsum: (FloatHistogram | undefined)[] = withHistograms ? new Array(G) : [];
+  const hsum: (HistogramSum | undefined)[] = withHistograms ? new Array(G) : [];
   const hcnt = withHistograms ? new Float64Array(G) : new Float64Array(0);
   const hbad = withHistograms ? new Uint8Array(G) : new Uint8Array(0);
   const exprPos = ev.ctx.pos(e.expr.pos);
@@ -140,7 +141,7 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
             ev.ctx.warnings.add(`PromQL warning: encountered a mix of histograms and floats for aggregation ${exprPos}`);
             continue;
           }
-          const h = hsum[g];
+          const h = hsum[g]?.result();
           if (hbad[g] || !h) continue;
           if (e.op === 'avg') h.div(hcnt[g]);
           setHistogram(out[g], i, h.compact());
@@ -193,7 +194,7 @@ function aggregateHistogram(
   g: number,
   h: FloatHistogram,
   s: StepSeries,
-  hsum: (FloatHistogram | undefined)[],
+  hsum: (HistogramSum | undefined)[],
   hcnt: Float64Array,
   hbad: Uint8Array,
 ): void {
@@ -206,13 +207,10 @@ function aggregateHistogram(
     case 'avg': {
       hcnt[g]++;
       if (hbad[g]) return;
-      const acc = hsum[g];
-      if (!acc) {
-        hsum[g] = h.copy();
-        return;
-      }
+      const acc = (hsum[g] ??= new HistogramSum());
       try {
         const r = acc.add(h);
+        if (!r) return;
         if (r.counterResetCollision) ev.ctx.warnings.add(`PromQL warning: conflicting counter resets during histogram aggregation ${pos}`);
         if (r.customBoundsReconciled) ev.ctx.infos.add(`PromQL info: mismatched custom buckets were reconciled during aggregation ${pos}`);
       } catch (err) {

@@ -4,6 +4,7 @@
  * Windows of floats only never come here.
  */
 import { CounterResetHint, FloatHistogram, IncompatibleSchemaError } from '@strata/model';
+import { HistogramSum } from './native-histogram.js';
 
 export interface HistogramWindowContext {
   warn(msg: string): void;
@@ -183,14 +184,13 @@ function sumWindow(
   let reset = false;
   let notReset = false;
   let reconciled = false;
-  const acc = hs[from]!.copy();
+  const acc = new HistogramSum();
   for (let i = from; i < to; i++) {
     const h = hs[i]!;
     if (h.counterResetHint === CounterResetHint.CounterReset) reset = true;
     else if (h.counterResetHint === CounterResetHint.NotCounterReset) notReset = true;
-    if (i === from) continue;
     try {
-      if (acc.add(h).customBoundsReconciled) reconciled = true;
+      if (acc.add(h)?.customBoundsReconciled) reconciled = true;
     } catch (e) {
       if (!(e instanceof IncompatibleSchemaError)) throw e;
       mixedSchemas(c);
@@ -199,7 +199,7 @@ function sumWindow(
   }
   if (reset && notReset) c.warn(`PromQL warning: conflicting counter resets during histogram aggregation ${c.pos}`);
   if (reconciled) c.info(`PromQL info: mismatched custom buckets were reconciled during aggregation ${c.pos}`);
-  return acc.compact();
+  return acc.result()!.compact();
 }
 
 function changesOrResets(resets: boolean): HistogramWindow {

@@ -1,5 +1,5 @@
 /** Quantiles, fractions and statistics of one native histogram (Prometheus' documented estimates). */
-import type { Bucket, FloatHistogram } from '@strata/model';
+import type { Bucket, CombineResult, FloatHistogram } from '@strata/model';
 import { kahanInc } from './math.js';
 
 /** What a caller turns into an info annotation about NaN observations. */
@@ -151,4 +151,37 @@ export function nativeVariance(h: FloatHistogram): number {
     [v, c] = kahanInc(b.count * d * d, v, c);
   }
   return (v + c) / h.count;
+}
+
+/**
+ * A running sum of histograms whose count and sum are added with Kahan-Neumaier compensation, as
+ * Prometheus sums them (a sum of 1e100 and -1e100 beside small values stays exact). Bucket
+ * layouts follow FloatHistogram.add; add() throws what it throws.
+ */
+export class HistogramSum {
+  private acc: FloatHistogram | undefined;
+  private cSum = 0;
+  private cCount = 0;
+
+  add(h: FloatHistogram): CombineResult | undefined {
+    if (!this.acc) {
+      this.acc = h.copy();
+      return undefined;
+    }
+    const sum = this.acc.sum;
+    const count = this.acc.count;
+    const r = this.acc.add(h);
+    [this.acc.sum, this.cSum] = kahanInc(h.sum, sum, this.cSum);
+    [this.acc.count, this.cCount] = kahanInc(h.count, count, this.cCount);
+    return r;
+  }
+
+  /** The sum, compensation applied; undefined when nothing was added. */
+  result(): FloatHistogram | undefined {
+    if (!this.acc) return undefined;
+    const out = this.acc.copy();
+    out.sum += this.cSum;
+    out.count += this.cCount;
+    return out;
+  }
 }
