@@ -72,7 +72,8 @@ export class TenantDB implements TenantStorage {
   private closed = false;
   /** Local blocks cut from this head, newest last; queried together with the head. */
   readonly blocks: BlockReader[] = [];
-  private compacting: Promise<BlockMeta[]> | null = null;
+  /** The pass running or queued last, and whether it is forced: callers join it only if it does what they ask. */
+  private compacting: { done: Promise<BlockMeta[]>; force: boolean } | null = null;
 
   private constructor(
     readonly tenant: string,
@@ -212,8 +213,21 @@ export class TenantDB implements TenantStorage {
    * a snapshot of what remains in the head, after which older WAL segments are deleted.
    */
   compact(force = false): Promise<BlockMeta[]> {
-    this.compacting ??= this.doCompact(force).finally(() => (this.compacting = null));
-    return this.compacting;
+    const last = this.compacting;
+    // An unforced pass may join anything; a forced one (the shutdown flush) must not join an unforced
+    // pass, which leaves the incomplete newest range in the head: it runs after it instead.
+    if (last && (last.force || !force)) return last.done;
+    const after = last ? last.done.catch(() => []) : Promise.resolve([]);
+    const entry = {
+      force,
+      done: after
+        .then(() => this.doCompact(force))
+        .finally(() => {
+          if (this.compacting === entry) this.compacting = null;
+        }),
+    };
+    this.compacting = entry;
+    return entry.done;
   }
 
   private async doCompact(force: boolean): Promise<BlockMeta[]> {
@@ -301,7 +315,7 @@ export class TenantDB implements TenantStorage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.compacting;
+    await this.compacting?.done.catch(() => undefined);
     for (const b of this.blocks) await b.close();
     await this.checkpoint(await this.wal.rotate());
     await this.wal.close();
