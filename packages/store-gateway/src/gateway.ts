@@ -30,8 +30,10 @@ import {
   buildIndexHeader,
   decodeIndexHeader,
   encodeIndexHeader,
+  BucketTombstones,
   HeaderedSource,
   INDEX_HEADER_FILE,
+  withTombstones,
   parseMeta,
   type BlockMeta,
   type ByteSource,
@@ -68,6 +70,11 @@ export interface StoreGatewayOptions {
    * of shipped blocks), recognised by ULID and left out, so each sample is read from one place.
    */
   skipBlock?: (tenant: string, ulid: string) => boolean;
+  /**
+   * The bucket's deletion requests, re-read at every sync; their samples are hidden from select.
+   * By default the gateway keeps its own (`strata all` passes the one its head shares).
+   */
+  tombstones?: BucketTombstones;
 }
 
 interface GatewayBlock {
@@ -86,10 +93,16 @@ export class StoreGateway implements Queryable {
   private readonly cacheReqs: Counter<'kind' | 'result'>;
   /** Bytes read from the bucket so far (for benchmarks and tests). */
   bytesFetched = 0;
+  readonly tombstones: BucketTombstones;
 
   constructor(private readonly opts: StoreGatewayOptions) {
     this.indexCache = new ByteLRU(opts.indexCacheBytes);
     this.chunkCache = new ByteLRU(opts.chunkCacheBytes);
+    this.tombstones =
+      opts.tombstones ??
+      new BucketTombstones(opts.bucket, (name, err) =>
+        opts.logger?.warn({ object: name, err: err.message }, 'tombstone unreadable; ignored'),
+      );
     const r = opts.registry;
     this.fetched = new Counter({
       name: 'strata_store_gateway_bucket_bytes_total',
@@ -136,11 +149,13 @@ export class StoreGateway implements Queryable {
   async sync(): Promise<void> {
     const seen = new Set<string>();
     const now = Date.now();
+    const tenants: string[] = [];
     for await (const tenantDir of this.opts.bucket.iter('')) {
       if (!tenantDir.endsWith('/')) continue;
       const tenant = tenantDir.slice(0, -1);
       // A prefix no tenant could have written (.., a separator) names no local folder either.
       if (tenantIdProblem(tenant)) continue;
+      tenants.push(tenant);
       for await (const dir of this.opts.bucket.iter(tenantDir)) {
         const ulid = dir.slice(tenantDir.length, -1);
         if (!/^[0-9A-Z]{26}$/.test(ulid)) continue;
@@ -162,6 +177,7 @@ export class StoreGateway implements Queryable {
         this.blocks.set(key, { tenant, meta, lastUsed: 0 });
       }
     }
+    await this.tombstones.sync(tenants);
     for (const [key, b] of this.blocks) {
       if (seen.has(key)) continue;
       this.blocks.delete(key);
@@ -268,7 +284,7 @@ export class StoreGateway implements Queryable {
   }
 
   querier(tenant: string): Querier {
-    return new GatewayQuerier(this, tenant, this.opts.limits, (b) => this.open(b));
+    return withTombstones(new GatewayQuerier(this, tenant, this.opts.limits, (b) => this.open(b)), () => this.tombstones.forTenant(tenant));
   }
 }
 

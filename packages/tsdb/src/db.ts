@@ -23,6 +23,8 @@ import { BlockSetQuerier } from './block/block-set.js';
 import { SegmentCache } from './block/segment-cache.js';
 import type { BlockMeta } from './block/meta.js';
 import { compactHead } from './compact.js';
+import type { Tombstone } from './block/compact-blocks.js';
+import { withTombstones } from './tombstones.js';
 import { DEFAULT_BLOCK_DURATION_MS, DEFAULT_SAMPLES_PER_CHUNK } from './api.js';
 import { type Appender, type HeadOptions, type HeadStats, type TenantStorage, type TsdbStatus } from './api.js';
 import { HeadAppender } from './head/appender.js';
@@ -47,6 +49,8 @@ export interface TSDBOptions {
   compactIntervalMs?: number;
   /** Memory for chunk segment files of local blocks, shared by all tenants (see SegmentCache); 0 reads every range from disk. */
   blockCacheBytes?: number;
+  /** Deletion requests of a tenant (see tombstones.ts): their samples are hidden from select. */
+  tombstones?: (tenant: string) => readonly Tombstone[];
 }
 
 export const DEFAULT_BLOCK_CACHE_BYTES = 256 * 1024 * 1024;
@@ -278,13 +282,15 @@ export class TenantDB implements TenantStorage {
     // concatenates them, and merges by timestamp only where a just-cut range is in both.
     const now = (): Querier =>
       this.blocks.length === 0 ? this.head.querier() : new MergeQuerier([this.head.querier(), new BlockSetQuerier(this.blocks)]);
-    return {
+    const q: Querier = {
       select: (m, h) => now().select(m, h),
       selectRaw: (m, h) => selectRawOf(now(), m, h),
       series: (m, h) => now().series(m, h),
       labelNames: (m, h) => now().labelNames(m, h),
       labelValues: (n, m, h) => now().labelValues(n, m, h),
     };
+    const tombstones = this.opts.tombstones;
+    return tombstones ? withTombstones(q, () => tombstones(this.tenant)) : q;
   }
 
   stats(): HeadStats {
