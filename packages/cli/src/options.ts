@@ -38,6 +38,12 @@ const TABLE = [
     help: "Prometheus' web configuration file (exporter-toolkit format): tls_server_config, basic_auth_users (bcrypt), http_server_config.headers for this component's HTTP listener; the file and the certificates it names are reloaded when they change.",
   },
   {
+    flag: 'web.enable-admin-api',
+    type: 'bool',
+    default: false,
+    help: "Serve Prometheus' admin API for series deletion (POST /api/v1/admin/tsdb/delete_series, clean_tombstones) in `all` and `store-gateway`; off, it answers 503 as Prometheus does.",
+  },
+  {
     flag: 'storage.path',
     type: 'string',
     default: './data',
@@ -321,6 +327,20 @@ const TABLE = [
     type: 'duration',
     default: '6h',
     help: 'Blocks marked for deletion stop being served this long after the mark.',
+  },
+  {
+    flag: 'store-gateway.bucket-index.enabled',
+    type: 'bool',
+    default: true,
+    aliases: ['blocks-storage.bucket-store.bucket-index.enabled'],
+    help: "Find a tenant's blocks in the bucket-index.json.gz the compactor writes (one read) instead of listing the bucket; listing is the fallback when the index is missing or stale.",
+  },
+  {
+    flag: 'store-gateway.bucket-index.max-stale-period',
+    type: 'duration',
+    default: '1h',
+    aliases: ['blocks-storage.bucket-store.bucket-index.max-stale-period'],
+    help: 'A bucket index older than this (its updated_at) is not used: the tenant is listed instead, as if the index were missing.',
   },
   {
     flag: 'query-frontend.enabled',

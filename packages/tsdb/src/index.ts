@@ -53,3 +53,11 @@ export {
   withoutIntervals,
   type TenantTombstone,
 } from './tombstones.js';
+export {
+  BUCKET_INDEX_FILE,
+  buildBucketIndex,
+  decodeBucketIndex,
+  encodeBucketIndex,
+  type BucketIndex,
+  type BucketIndexBlock,
+} from './block/bucket-index.js';
