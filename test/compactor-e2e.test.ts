@@ -283,6 +283,8 @@ describe.each(['filesystem', 's3'] as const)('compactor over a %s bucket', (kind
     expect(await queryAll(querier.url)).toEqual(expected);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toContain('strata_store_gateway_blocks');
+    // The gateway found the compacted blocks through the bucket index the compactor wrote.
+    expect(metrics).toMatch(/^strata_store_gateway_bucket_index_loads_total\{result="used"\} [1-9]/m);
 
     // Retention: the oldest block ends before the cut-off, the next one (2 h or more later) does not.
     // (big ends at a range boundary before the newest sample, the next block 2 h or more later.)

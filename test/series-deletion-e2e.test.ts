@@ -194,3 +194,67 @@ describe.each(['filesystem', 's3'] as const)('series deletion over a %s bucket',
     await bucket.close();
   });
 });
+
+describe('series deletion through a querier', () => {
+  const procs: Strata[] = [];
+  afterAll(async () => {
+    for (const p of procs.reverse()) await stop(p);
+  });
+
+  test('the querier forwards delete_series to a receiver and a store gateway; both hide the range at once', async () => {
+    const root = tempDir('del-querier');
+    const objstore = path.join(root, 'objstore.yml');
+    fs.writeFileSync(objstore, `type: FILESYSTEM\nconfig:\n  directory: ${path.join(root, 'bucket')}\n`);
+    const bucket = bucketFromConfig(fs.readFileSync(objstore, 'utf8'));
+    const admin = '--web.enable-admin-api';
+    const receiver = await startStrata({
+      component: 'receiver',
+      args: [
+        `--objstore.config-file=${objstore}`,
+        '--tsdb.block-duration=2h',
+        '--tsdb.compaction-interval=1s',
+        '--tsdb.retention.local=0s',
+        '--receiver.out-of-order-window=0s',
+        admin,
+      ],
+    });
+    procs.push(receiver);
+    await push(`${receiver.url}/api/v1/write`);
+    await waitFor(
+      'blocks shipped',
+      async () => {
+        let n = 0;
+        for await (const d of bucket.iter(`${TENANT}/`)) if (/\/[0-9A-Z]{26}\/$/.test(d) && (await bucket.exists(`${d}meta.json`))) n++;
+        return n >= 2;
+      },
+      90_000,
+    );
+    const gw = await startStrata({
+      component: 'store-gateway',
+      args: [`--objstore.config-file=${objstore}`, '--store-gateway.sync-interval=1s', admin],
+    });
+    procs.push(gw);
+    const querier = await startStrata({ component: 'querier', args: [`--querier.stores=${receiver.url},${gw.url}`, admin] });
+    procs.push(querier);
+    const full = everyMinute();
+    await waitFor('the querier sees every sample', async () => (await samples(querier.url))['i-1']?.length === full.length, 60_000);
+
+    const inRange = async (store: Strata) => ((await samples(store.url))['i-1'] ?? []).filter((t) => t >= delFrom && t <= delTo);
+    // Both stores hold part of the range: the receiver in its head, the gateway in shipped blocks.
+    for (const store of [receiver, gw]) expect((await inRange(store)).length).toBeGreaterThan(0);
+    const del = await fetch(`${querier.url}/api/v1/admin/tsdb/delete_series`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ 'match[]': 'del_total{instance="i-1"}', start: String(delFrom / 1000), end: String(delTo / 1000) }),
+    });
+    expect(del.status).toBe(204);
+    const kept = full.filter((t) => t < delFrom || t > delTo);
+    const got = await samples(querier.url);
+    expect(got['i-1']).toEqual(kept);
+    expect(got['i-2']).toEqual(full);
+    // Each store alone hides its part: the receiver its head, the gateway the bucket's blocks.
+    for (const store of [receiver, gw]) expect(await inRange(store)).toEqual([]);
+    expect((await readTenantTombstones(bucket, TENANT)).map((t) => [t.mint, t.maxt])).toEqual([[delFrom, delTo]]);
+    await bucket.close();
+  });
+});

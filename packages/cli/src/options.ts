@@ -41,7 +41,7 @@ const TABLE = [
     flag: 'web.enable-admin-api',
     type: 'bool',
     default: false,
-    help: "Serve Prometheus' admin API for series deletion (POST /api/v1/admin/tsdb/delete_series, clean_tombstones) in `all` and `store-gateway`; off, it answers 503 as Prometheus does.",
+    help: "Serve Prometheus' admin API for series deletion (POST /api/v1/admin/tsdb/delete_series, clean_tombstones) in `all`, `receiver` and `store-gateway`; `querier` forwards it to every store (each must have it on). Off, it answers 503 as Prometheus does.",
   },
   {
     flag: 'storage.path',

@@ -174,9 +174,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     parts.frontend.mount(router);
   } else mountQueryApi(router, queryApi);
   let tombstoneTimer: NodeJS.Timeout | undefined;
-  if (opts.query)
-    mountSeriesDeletion(router, cfg, { tenancy, tombstones, logger, onDeleted: (t, min, max) => generations?.bump(t, min, max) });
-  else {
+  mountSeriesDeletion(router, cfg, { tenancy, tombstones, logger, onDeleted: (t, min, max) => generations?.bump(t, min, max) });
+  if (!opts.query) {
     // A receiver serves its head without a gateway to re-read the bucket's tombstones: it does.
     const sync = () =>
       tombstones.sync(tsdb.tenants()).catch((e) => logger.warn({ err: e }, 'tombstones not re-read; keeping the previous ones'));
