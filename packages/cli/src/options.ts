@@ -721,7 +721,7 @@ export const COMPONENTS: Readonly<Record<string, string>> = {
   querier: 'The PromQL API over stores (--querier.stores) queried with remote-read, replicas de-duplicated.',
   'query-frontend':
     'The read API in front of queriers (--query-frontend.downstream-url): range queries split, cached and queued fairly per tenant.',
-  tools: 'Operator tools: `strata tools bucket ls|inspect|verify|mark` over the bucket of --objstore.config-file.',
+  tools: 'Operator tools: `strata tools bucket ls|inspect|verify|mark|tombstones` over the bucket of --objstore.config-file.',
   'dev-cluster':
     'A local multi-process cluster: 3 receivers (RF 3), 2 store gateways, a compactor, a querier, one bucket (the querier on --http.address).',
 };
