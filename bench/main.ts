@@ -14,6 +14,7 @@
  *   --sketches: accuracy and bytes of the rollups' quantile sketches, DDSketch against t-digest
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
  *   --compactor-merge: vertical compaction of 3 replicas of a block (--merge-series 25000,100000)
+ *   --compactor: compactor passes over 3 replicas × 13 × 2 h blocks, vertical then levels (--compactor-series 2000,8000)
  *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
  *   --frontend: the dashboard refreshed with its range sliding, through the query frontend (cold, warm) and without its cache
  *   --ruler: recording-rule evaluation cost against Prometheus (--rules, --series, --interval, --rounds, --only)
@@ -38,6 +39,7 @@ import { runDashboardBench } from './dashboard.js';
 import { runFrontendBench } from './frontend.js';
 import { runXorBench } from './xor.js';
 import { runCompactorMergeBench } from './compactor-merge.js';
+import { runCompactorBench } from './compactor.js';
 import { runLabelsBench } from './labels.js';
 import { runRulerBench } from './ruler.js';
 import { runSketchBench } from './sketches.js';
@@ -64,6 +66,12 @@ async function main(): Promise<void> {
       (await runAckLatencyBench({ series: arg('series', 100_000), hours: arg('query-hours', 1), seconds: arg('seconds', 15), only })) +
         '\n',
     );
+    return;
+  }
+  if (process.argv.includes('--compactor')) {
+    const i = process.argv.indexOf('--compactor-series');
+    const sizes = i > 0 ? process.argv[i + 1].split(',').map(Number) : [2_000, 8_000];
+    process.stdout.write((await runCompactorBench(sizes)) + '\n');
     return;
   }
   if (process.argv.includes('--compactor-merge')) {

@@ -7,6 +7,7 @@ export { labelNamesHandler, labelValuesHandler, seriesHandler } from './series-a
 export { mountHashringStatus, mountStatusRoutes } from './status-api.js';
 export { createRemoteReadHandler } from './remote-read.js';
 export { mountTsdbStatus } from './tsdb-status.js';
+export { mountAdminApi, type AdminApiDeps } from './admin-api.js';
 export { mountCardinalityApi } from './cardinality-api.js';
 export { WebConfigError, loadWebConfig } from './web-config.js';
 export { WebConfigWatcher } from './web-guard.js';

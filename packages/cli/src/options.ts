@@ -38,6 +38,12 @@ const TABLE = [
     help: "Prometheus' web configuration file (exporter-toolkit format): tls_server_config, basic_auth_users (bcrypt), http_server_config.headers for this component's HTTP listener; the file and the certificates it names are reloaded when they change.",
   },
   {
+    flag: 'web.enable-admin-api',
+    type: 'bool',
+    default: false,
+    help: "Serve Prometheus' admin API for series deletion (POST /api/v1/admin/tsdb/delete_series, clean_tombstones) in `all`, `receiver` and `store-gateway`; `querier` forwards it to every store (each must have it on). Off, it answers 503 as Prometheus does.",
+  },
+  {
     flag: 'storage.path',
     type: 'string',
     default: './data',
@@ -321,6 +327,20 @@ const TABLE = [
     type: 'duration',
     default: '6h',
     help: 'Blocks marked for deletion stop being served this long after the mark.',
+  },
+  {
+    flag: 'store-gateway.bucket-index.enabled',
+    type: 'bool',
+    default: true,
+    aliases: ['blocks-storage.bucket-store.bucket-index.enabled'],
+    help: "Find a tenant's blocks in the bucket-index.json.gz the compactor writes (one read) instead of listing the bucket; listing is the fallback when the index is missing or stale.",
+  },
+  {
+    flag: 'store-gateway.bucket-index.max-stale-period',
+    type: 'duration',
+    default: '1h',
+    aliases: ['blocks-storage.bucket-store.bucket-index.max-stale-period'],
+    help: 'A bucket index older than this (its updated_at) is not used: the tenant is listed instead, as if the index were missing.',
   },
   {
     flag: 'query-frontend.enabled',
@@ -701,7 +721,7 @@ export const COMPONENTS: Readonly<Record<string, string>> = {
   querier: 'The PromQL API over stores (--querier.stores) queried with remote-read, replicas de-duplicated.',
   'query-frontend':
     'The read API in front of queriers (--query-frontend.downstream-url): range queries split, cached and queued fairly per tenant.',
-  tools: 'Operator tools: `strata tools bucket ls|inspect|verify|mark` over the bucket of --objstore.config-file.',
+  tools: 'Operator tools: `strata tools bucket ls|inspect|verify|mark|tombstones` over the bucket of --objstore.config-file.',
   'dev-cluster':
     'A local multi-process cluster: 3 receivers (RF 3), 2 store gateways, a compactor, a querier, one bucket (the querier on --http.address).',
 };

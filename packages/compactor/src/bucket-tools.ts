@@ -5,7 +5,7 @@
  * not decode; mark writes a deletion or no-compact mark by hand.
  */
 import { bucketByteSource, type Bucket } from '@strata/objstore';
-import { BlockReader, readSeriesInOrder, type BlockMeta } from '@strata/tsdb';
+import { BlockReader, readSeriesInOrder, readTenantTombstones, type BlockMeta } from '@strata/tsdb';
 import { blockObjects, listTenants, META_FILE, scanTenant } from './bucket-blocks.js';
 import { DELETION_MARK_FILE, deletionMark, NO_COMPACT_MARK_FILE, noCompactMark } from './marks.js';
 import { firstOverlap, groupBlocks, resolutionOf } from './planner.js';
@@ -176,4 +176,16 @@ export async function markBlock(
       ? [DELETION_MARK_FILE, deletionMark(ulid, nowMs, details)]
       : [NO_COMPACT_MARK_FILE, noCompactMark(ulid, nowMs, 'manual', details)];
   await bucket.upload(`${tenant}/${ulid}/${file}`, Buffer.from(JSON.stringify(mark, null, 2)));
+}
+
+/** The tenants' deletion requests (docs/format/tombstones.md), one line each: tenant, id, selector, range. */
+export async function listTombstones(bucket: Bucket, tenants?: string[]): Promise<string[]> {
+  const out: string[] = [];
+  const iso = (ms: number) => (ms <= -8.64e15 || ms >= 8.64e15 ? (ms < 0 ? '-inf' : '+inf') : new Date(ms).toISOString());
+  for (const tenant of tenants ?? (await listTenants(bucket))) {
+    for (const t of await readTenantTombstones(bucket, tenant, (name, err) => out.push(`${name}\tunreadable: ${err.message}`))) {
+      out.push(`${tenant}\t${t.id}\t{${t.matchers.map(String).join(', ')}}\t${iso(t.mint)}\t${iso(t.maxt)}`);
+    }
+  }
+  return out;
 }

@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bucket } from '@strata/objstore';
 import { owners } from '@strata/ring';
-import { parseMeta, type BlockMeta } from '@strata/tsdb';
+import { parseMeta, readTenantTombstones, type BlockMeta, type TenantTombstone, type Tombstone } from '@strata/tsdb';
 import {
   blockObjects,
   BlockFilesMissingError,
@@ -48,11 +48,13 @@ export interface MergeOutcome {
  * Merges the blocks in `sourceDirs` (local block folders) into one new block under `outDir`; for
  * a timestamp with different values in different sources, the first source's value is kept.
  * Throws an error naming a source's ULID (see `corruptBlockOf`) when a source cannot be read.
+ * Samples `tombstones` cover are left out (raw blocks only: rollups get none).
  */
 export type MergeBlocks = (
   sourceDirs: string[],
   outDir: string,
   group: { labels: Record<string, string>; resolution: number },
+  tombstones?: readonly Tombstone[],
 ) => Promise<MergeOutcome>;
 
 /** A group being worked on, as the steps after compaction (downsampling) see it. */
@@ -166,6 +168,9 @@ export class Compactor {
   private async tenantPass(tenant: string, summary: PassSummary): Promise<void> {
     const { bucket, logger } = this.opts;
     const state = await scanTenant(bucket, tenant);
+    const tombstones = await readTenantTombstones(bucket, tenant, (name, err) =>
+      logger?.warn({ tenant, object: name, err: err.message }, 'tombstone unreadable; ignored'),
+    );
     const workRoot = path.join(this.opts.dataDir, 'work', tenant);
     await fsp.rm(workRoot, { recursive: true, force: true });
     const tenantOwner = this.owns(tenant);
@@ -181,7 +186,7 @@ export class Compactor {
       if (!this.owns(`${tenant}/${group.key}`)) continue;
       const workDir = path.join(workRoot, randomBytes(6).toString('hex'));
       try {
-        await this.groupPass(state, group, workDir, summary);
+        await this.groupPass(state, group, workDir, summary, tombstones);
       } catch (e) {
         summary.failures++;
         logger?.error({ tenant, group: group.key, err: (e as Error).message }, 'group pass failed; the other groups go on');
@@ -206,7 +211,13 @@ export class Compactor {
     await bucket.upload(`${tenant}/${BUCKET_INDEX_FILE}`, encodeBucketIndex(ix));
   }
 
-  private async groupPass(state: TenantBlocks, group: Group, workDir: string, summary: PassSummary): Promise<void> {
+  private async groupPass(
+    state: TenantBlocks,
+    group: Group,
+    workDir: string,
+    summary: PassSummary,
+    tombstones: readonly TenantTombstone[],
+  ): Promise<void> {
     const tenant = state.tenant;
     const usable = () => group.blocks.filter((b) => !state.deletionMarks.has(b.ulid) && !state.noCompact.has(b.ulid));
     // A compaction that finished but whose sources were not marked (the compactor stopped in between).
@@ -214,12 +225,25 @@ export class Compactor {
       await this.markForDeletion(state, b.ulid, 'superseded');
       summary.marked++;
     }
+    // Rollups are not rewritten: their aggregate chunks keep what a tombstone covers, hidden at read time.
+    const rewrites = group.resolution === 0 ? tombstones : [];
+    // First, each block a tombstone it does not yet reflect meets is rewritten alone without those samples.
+    for (const b of usable()) {
+      if (this.stopped) return;
+      if (pendingTombstones(b, rewrites).length === 0) continue;
+      const plan: Plan = { kind: 'tombstones', sources: [b] };
+      this.metrics.groupsPlanned.inc();
+      const ok = await this.compact(state, group, plan, workDir, rewrites);
+      if (ok === 'failed') summary.failures++;
+      else if (ok === 'done') summary.compactions++;
+      else summary.marked++;
+    }
     for (;;) {
       if (this.stopped) return;
       const plan = planGroup(usable(), this.opts.blockRangesMs);
       if (!plan) break;
       this.metrics.groupsPlanned.inc();
-      const ok = await this.compact(state, group, plan, workDir);
+      const ok = await this.compact(state, group, plan, workDir, rewrites);
       if (ok === 'failed') {
         summary.failures++;
         break; // retried next pass; planning again now would pick the same sources
@@ -251,7 +275,13 @@ export class Compactor {
   }
 
   /** Runs one plan: 'done', 'marked' (a source was broken and got a no-compact mark) or 'failed'. */
-  private async compact(state: TenantBlocks, group: Group, plan: Plan, workDir: string): Promise<'done' | 'marked' | 'failed'> {
+  private async compact(
+    state: TenantBlocks,
+    group: Group,
+    plan: Plan,
+    workDir: string,
+    tombstones: readonly TenantTombstone[],
+  ): Promise<'done' | 'marked' | 'failed'> {
     const { bucket, logger } = this.opts;
     const tenant = state.tenant;
     const srcDir = path.join(workDir, 'src');
@@ -262,15 +292,22 @@ export class Compactor {
     const started = performance.now();
     try {
       for (const s of plan.sources) await downloadBlock(bucket, tenant, s.ulid, srcDir);
+      const minTime = Math.min(...plan.sources.map((s) => s.minTime));
+      const maxTime = Math.max(...plan.sources.map((s) => s.maxTime));
+      const applied = tombstones.filter((t) => t.mint < maxTime && t.maxt >= minTime);
+      // A block rewritten alone keeps its own labels (a replica's block stays that replica's).
+      const labels = plan.kind === 'tombstones' ? (plan.sources[0].thanos?.labels ?? group.labels) : group.labels;
       const out = await this.opts.merge(
         conflictOrder(plan.sources, this.opts.replicaLabels).map((s) => path.join(srcDir, s.ulid)),
         outDir,
-        group,
+        { labels, resolution: group.resolution },
+        applied,
       );
       const blockDir = path.join(outDir, out.ulid);
-      await finishMeta(blockDir, plan.sources, group);
+      await finishMeta(blockDir, plan.sources, { labels, resolution: group.resolution }, applied);
       const meta = await this.uploadNew(state, group, blockDir);
-      for (const s of plan.sources) await this.markForDeletion(state, s.ulid, 'compacted');
+      for (const s of plan.sources)
+        await this.markForDeletion(state, s.ulid, plan.kind === 'tombstones' ? 'tombstones applied' : 'compacted');
       this.metrics.compactions.inc({ kind: plan.kind, result: 'done' });
       if (plan.kind === 'vertical') this.metrics.overlapsMerged.inc(plan.sources.length);
       this.metrics.conflictingSamples.inc(out.conflictingSamples);
@@ -377,8 +414,22 @@ export function conflictOrder(sources: readonly BlockMeta[], replicaLabels: read
   });
 }
 
-/** The new block's meta.json as a compactor writes it: the group's labels, level, sources and parents. */
-async function finishMeta(blockDir: string, sources: readonly BlockMeta[], group: Group): Promise<void> {
+/** The tombstones meeting a block's range that it does not reflect yet. */
+export function pendingTombstones(b: BlockMeta, tombstones: readonly TenantTombstone[]): TenantTombstone[] {
+  const done = new Set(b.strata?.tombstones ?? []);
+  return tombstones.filter((t) => !done.has(t.id) && t.mint < b.maxTime && t.maxt >= b.minTime);
+}
+
+/**
+ * The new block's meta.json as a compactor writes it: the group's labels, level, sources and parents,
+ * and the tombstones it reflects: those applied now and those every source already reflected.
+ */
+async function finishMeta(
+  blockDir: string,
+  sources: readonly BlockMeta[],
+  group: { labels: Record<string, string>; resolution: number },
+  applied: readonly TenantTombstone[],
+): Promise<void> {
   const file = path.join(blockDir, META_FILE);
   const meta = parseMeta(await fsp.readFile(file, 'utf8'), blockDir);
   const all = new Set<string>();
@@ -394,6 +445,9 @@ async function finishMeta(blockDir: string, sources: readonly BlockMeta[], group
     downsample: { resolution: group.resolution },
     source: 'compactor',
   };
+  const reflected = new Set(applied.map((t) => t.id));
+  for (const id of sources[0].strata?.tombstones ?? []) if (sources.every((s) => s.strata?.tombstones?.includes(id))) reflected.add(id);
+  if (reflected.size > 0) meta.strata = { ...meta.strata, tombstones: [...reflected].sort() };
   await fsp.writeFile(file, JSON.stringify(meta, null, '\t'));
 }
 

@@ -5,7 +5,7 @@ export { DELETION_MARK_FILE, NO_COMPACT_MARK_FILE, deletionMark, noCompactMark, 
 export { Compactor, type CompactorOptions, type GroupPass, type GroupStep, type MergeBlocks, type PassSummary } from './compactor.js';
 export { BUCKET_INDEX_FILE, decodeBucketIndex, type BucketIndex } from './bucket-index.js';
 export { corruptBlockOf, mergeBlocks } from './merge.js';
-export { formatInspect, inspectBucket, markBlock, verifyBucket, type InspectRow, type Problem } from './bucket-tools.js';
+export { formatInspect, inspectBucket, listTombstones, markBlock, verifyBucket, type InspectRow, type Problem } from './bucket-tools.js';
 export {
   DEFAULT_DOWNSAMPLE_AFTER,
   downsampleStep,

@@ -2,7 +2,7 @@
 import { BlockCorruptError, BlockReader, compactBlocks, downsampleBlocks } from '@strata/tsdb';
 import type { MergeBlocks } from './compactor.js';
 
-export const mergeBlocks: MergeBlocks = async (sourceDirs, outDir, group) => {
+export const mergeBlocks: MergeBlocks = async (sourceDirs, outDir, group, tombstones) => {
   // Rollups hold aggregate chunks, which compactBlocks does not merge: they are joined window by
   // window (an overlapping copy's windows once), counters continued across the sources.
   if (group.resolution > 0) {
@@ -14,7 +14,11 @@ export const mergeBlocks: MergeBlocks = async (sourceDirs, outDir, group) => {
       for (const r of readers) await r.close();
     }
   }
-  const { meta, stats } = await compactBlocks(sourceDirs, outDir, { externalLabels: group.labels, resolution: group.resolution });
+  const { meta, stats } = await compactBlocks(sourceDirs, outDir, {
+    externalLabels: group.labels,
+    resolution: group.resolution,
+    tombstones,
+  });
   return { ulid: meta.ulid, conflictingSamples: stats.conflictingSamples };
 };
 

@@ -30,7 +30,7 @@ export class CompactorMetrics {
     });
     this.compactions = new Counter({
       name: 'strata_compactor_compactions_total',
-      help: 'Compactions run, by kind (vertical: overlapping blocks; level: blocks of one range) and result (done, failed).',
+      help: 'Compactions run, by kind (vertical: overlapping blocks; level: blocks of one range; tombstones: a block rewritten without deleted series) and result (done, failed).',
       labelNames: ['kind', 'result'],
       registers,
     });

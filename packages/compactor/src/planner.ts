@@ -22,7 +22,8 @@ export interface Group {
 }
 
 export interface Plan {
-  kind: 'vertical' | 'level';
+  /** tombstones: one block rewritten without the samples of the tombstones it does not reflect yet. */
+  kind: 'vertical' | 'level' | 'tombstones';
   /** Oldest first. */
   sources: BlockMeta[];
   /** The level range the output fills (level plans only). */
@@ -124,7 +125,8 @@ export function planGroup(sorted: readonly BlockMeta[], rangesMs: readonly numbe
  * Blocks whose every source block is already in another block of the group: the output of a
  * compaction whose sources were not marked yet (the compactor stopped in between), or a second
  * output of the same sources (the work was redone). They are safe to mark for deletion. Of two
- * blocks with the same sources, the one with the lower ULID stays.
+ * blocks with the same sources, the one reflecting more tombstones stays (a rewrite without deleted
+ * samples replaces its source), else the one with the lower ULID.
  */
 export function superseded(blocks: readonly BlockMeta[]): BlockMeta[] {
   const sources = blocks.map((b) => new Set(b.compaction?.sources?.length ? b.compaction.sources : [b.ulid]));
@@ -135,7 +137,9 @@ export function superseded(blocks: readonly BlockMeta[]): BlockMeta[] {
       let covered = true;
       for (const s of sources[i]) if (!sources[j].has(s)) covered = false;
       if (!covered) continue;
-      if (sources[j].size > sources[i].size || blocks[j].ulid < blocks[i].ulid) {
+      const tj = blocks[j].strata?.tombstones?.length ?? 0;
+      const ti = blocks[i].strata?.tombstones?.length ?? 0;
+      if (sources[j].size > sources[i].size || tj > ti || (tj === ti && blocks[j].ulid < blocks[i].ulid)) {
         out.push(blocks[i]);
         break;
       }

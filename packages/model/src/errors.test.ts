@@ -48,6 +48,7 @@ describe('error registry', () => {
     'too-many-outstanding-requests': 429,
     'query-worker-failed': 500,
     'store-unavailable': 503,
+    'admin-api-disabled': 503,
     'not-found': 404,
     internal: 500,
   };

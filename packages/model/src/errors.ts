@@ -111,6 +111,11 @@ export const ERRORS = {
     errorType: 'internal',
     doc: 'the worker thread evaluating the query died (it is replaced; other queries are unaffected)',
   },
+  'admin-api-disabled': {
+    status: 503,
+    errorType: 'unavailable',
+    doc: 'the admin API (delete_series, clean_tombstones) is off; as Prometheus, 503 until it is enabled with --web.enable-admin-api',
+  },
   'not-found': { status: 404, errorType: 'not_found', doc: 'no such endpoint' },
   internal: { status: 500, errorType: 'internal', doc: 'unexpected internal error' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -49,6 +49,26 @@ export class RemoteStore implements Store, Queryable {
     this.name = opts.url;
   }
 
+  /**
+   * Forwards Prometheus' delete_series to the store (a receiver or store gateway with its admin API
+   * on): it records the tombstones in the bucket and hides the samples from its reads. Idempotent.
+   */
+  async deleteSeries(tenant: string, selectors: readonly (readonly Matcher[])[], start: number, end: number): Promise<void> {
+    const form = new URLSearchParams();
+    for (const ms of selectors) form.append('match[]', selector(ms));
+    // The whole range is the default: sentinels are not sent, they do not survive seconds.
+    if (start > Number.MIN_SAFE_INTEGER) form.set('start', String(start / 1000));
+    if (end < Number.MAX_SAFE_INTEGER) form.set('end', String(end / 1000));
+    const r = await send(this.opts, `${this.opts.url}/api/v1/admin/tsdb/delete_series`, {
+      method: 'POST',
+      body: form,
+      headers: { [this.opts.tenantHeader]: tenant, 'Content-Type': 'application/x-www-form-urlencoded' },
+      signal: AbortSignal.timeout(this.opts.timeoutMs),
+    });
+    if (r.status !== 204)
+      throw new StrataError('store-unavailable', `${this.name}: delete_series: HTTP ${r.status}: ${(await r.text()).slice(0, 500)}`);
+  }
+
   /** Refreshes the store's time ranges of the tenants queried lately; unknown when it fails. */
   async refresh(): Promise<void> {
     const now = Date.now();

@@ -30,8 +30,12 @@ import {
   buildIndexHeader,
   decodeIndexHeader,
   encodeIndexHeader,
+  BUCKET_INDEX_FILE,
+  BucketTombstones,
+  decodeBucketIndex,
   HeaderedSource,
   INDEX_HEADER_FILE,
+  withTombstones,
   parseMeta,
   type BlockMeta,
   type ByteSource,
@@ -68,6 +72,23 @@ export interface StoreGatewayOptions {
    * of shipped blocks), recognised by ULID and left out, so each sample is read from one place.
    */
   skipBlock?: (tenant: string, ulid: string) => boolean;
+  /**
+   * The bucket's deletion requests, re-read at every sync; their samples are hidden from select.
+   * By default the gateway keeps its own (`strata all` passes the one its head shares).
+   */
+  tombstones?: BucketTombstones;
+  /**
+   * Mimir's bucket-store.bucket-index: find a tenant's blocks and deletion marks in the
+   * bucket-index.json.gz the compactor writes (one read) instead of listing the tenant's folders,
+   * unless it is missing, unreadable or older than maxStalePeriodMs. Off by default here.
+   */
+  bucketIndex?: { enabled: boolean; maxStalePeriodMs: number };
+}
+
+/** A block found in the bucket, and when it was marked for deletion (unix seconds), if it was. */
+interface FoundBlock {
+  ulid: string;
+  deletionTime?: number;
 }
 
 interface GatewayBlock {
@@ -84,12 +105,19 @@ export class StoreGateway implements Queryable {
   private timer: NodeJS.Timeout | undefined;
   private readonly fetched: Counter<'kind'>;
   private readonly cacheReqs: Counter<'kind' | 'result'>;
+  private readonly indexReads: Counter<'result'>;
   /** Bytes read from the bucket so far (for benchmarks and tests). */
   bytesFetched = 0;
+  readonly tombstones: BucketTombstones;
 
   constructor(private readonly opts: StoreGatewayOptions) {
     this.indexCache = new ByteLRU(opts.indexCacheBytes);
     this.chunkCache = new ByteLRU(opts.chunkCacheBytes);
+    this.tombstones =
+      opts.tombstones ??
+      new BucketTombstones(opts.bucket, (name, err) =>
+        opts.logger?.warn({ object: name, err: err.message }, 'tombstone unreadable; ignored'),
+      );
     const r = opts.registry;
     this.fetched = new Counter({
       name: 'strata_store_gateway_bucket_bytes_total',
@@ -101,6 +129,12 @@ export class StoreGateway implements Queryable {
       name: 'strata_store_gateway_cache_requests_total',
       help: 'Cache lookups, by cache and hit/miss.',
       labelNames: ['kind', 'result'],
+      registers: [r],
+    });
+    this.indexReads = new Counter({
+      name: 'strata_store_gateway_bucket_index_loads_total',
+      help: 'Per tenant and sync, how its blocks were found: used (the bucket index), or listed because the index was missing, stale or invalid.',
+      labelNames: ['result'],
       registers: [r],
     });
     const blocks = this.blocks;
@@ -132,41 +166,93 @@ export class StoreGateway implements Queryable {
     for (const b of this.blocks.values()) if (b.reader) await (await b.reader).close();
   }
 
-  /** Lists the bucket: tenants are top-level folders, blocks ULID folders with a meta.json. */
+  /**
+   * Finds the blocks: tenants are the bucket's top-level folders; each tenant's blocks come from its
+   * bucket index when that is fresh, else from listing its ULID folders (those with a meta.json).
+   */
   async sync(): Promise<void> {
     const seen = new Set<string>();
     const now = Date.now();
+    const tenants: string[] = [];
+    const owned = (ulid: string) => owners(ulid, this.opts.members, this.opts.replicationFactor).includes(this.opts.self);
     for await (const tenantDir of this.opts.bucket.iter('')) {
       if (!tenantDir.endsWith('/')) continue;
       const tenant = tenantDir.slice(0, -1);
       // A prefix no tenant could have written (.., a separator) names no local folder either.
       if (tenantIdProblem(tenant)) continue;
-      for await (const dir of this.opts.bucket.iter(tenantDir)) {
-        const ulid = dir.slice(tenantDir.length, -1);
-        if (!/^[0-9A-Z]{26}$/.test(ulid)) continue;
-        if (!owners(ulid, this.opts.members, this.opts.replicationFactor).includes(this.opts.self)) continue;
-        const key = `${tenant}/${ulid}`;
-        if (await this.opts.bucket.exists(`${dir}${DELETION_MARK_FILE}`)) {
-          const mark = JSON.parse((await this.opts.bucket.get(`${dir}${DELETION_MARK_FILE}`)).toString()) as { deletion_time?: number };
-          if (now - (mark.deletion_time ?? 0) * 1000 >= this.opts.deletionDelayMs) continue;
-        }
+      tenants.push(tenant);
+      const found = (await this.fromIndex(tenant, now)) ?? (await this.listTenant(tenantDir, owned));
+      for (const f of found) {
+        if (!owned(f.ulid)) continue;
+        if (f.deletionTime !== undefined && now - f.deletionTime * 1000 >= this.opts.deletionDelayMs) continue;
+        const key = `${tenant}/${f.ulid}`;
         seen.add(key);
         if (this.blocks.has(key)) continue;
         let meta: BlockMeta;
         try {
-          meta = parseMeta((await this.opts.bucket.get(`${dir}meta.json`)).toString(), `block ${key}`);
+          meta = parseMeta((await this.opts.bucket.get(`${key}/meta.json`)).toString(), `block ${key}`);
         } catch (e) {
           if (!this.opts.bucket.isObjNotFound(e)) this.opts.logger?.warn({ block: key, err: (e as Error).message }, 'block skipped');
-          continue; // no meta.json yet: an upload in progress
+          continue; // no meta.json yet: an upload in progress (or deleted since the index was written)
         }
         this.blocks.set(key, { tenant, meta, lastUsed: 0 });
       }
     }
+    await this.tombstones.sync(tenants);
     for (const [key, b] of this.blocks) {
       if (seen.has(key)) continue;
       this.blocks.delete(key);
       if (b.reader) void b.reader.then((r) => r.close());
     }
+  }
+
+  /** The tenant's blocks per its bucket index, or undefined when the index is off, missing, unreadable or stale. */
+  private async fromIndex(tenant: string, now: number): Promise<FoundBlock[] | undefined> {
+    const cfg = this.opts.bucketIndex;
+    if (!cfg?.enabled) return undefined;
+    let raw: Buffer;
+    try {
+      raw = await this.opts.bucket.get(`${tenant}/${BUCKET_INDEX_FILE}`);
+    } catch (e) {
+      if (!this.opts.bucket.isObjNotFound(e)) throw e;
+      this.indexReads.inc({ result: 'missing' });
+      return undefined;
+    }
+    let ix;
+    try {
+      ix = decodeBucketIndex(raw);
+    } catch (e) {
+      this.indexReads.inc({ result: 'invalid' });
+      this.opts.logger?.warn({ tenant, err: (e as Error).message }, 'bucket index unreadable; listing the bucket instead');
+      return undefined;
+    }
+    if (now - ix.updated_at * 1000 > cfg.maxStalePeriodMs) {
+      this.indexReads.inc({ result: 'stale' });
+      this.opts.logger?.warn(
+        { tenant, updatedAt: new Date(ix.updated_at * 1000).toISOString() },
+        'bucket index older than its max stale period (is the compactor running?); listing the bucket instead',
+      );
+      return undefined;
+    }
+    this.indexReads.inc({ result: 'used' });
+    const marks = new Map((ix.block_deletion_marks ?? []).map((m) => [m.block_id, m.deletion_time]));
+    return ix.blocks.map((b) => ({ ulid: b.block_id, deletionTime: marks.get(b.block_id) }));
+  }
+
+  /** The tenant's ULID folders, with the deletion marks of those this gateway owns. */
+  private async listTenant(tenantDir: string, owned: (ulid: string) => boolean): Promise<FoundBlock[]> {
+    const out: FoundBlock[] = [];
+    for await (const dir of this.opts.bucket.iter(tenantDir)) {
+      const ulid = dir.slice(tenantDir.length, -1);
+      if (!/^[0-9A-Z]{26}$/.test(ulid) || !owned(ulid)) continue;
+      let deletionTime: number | undefined;
+      if (await this.opts.bucket.exists(`${dir}${DELETION_MARK_FILE}`)) {
+        const mark = JSON.parse((await this.opts.bucket.get(`${dir}${DELETION_MARK_FILE}`)).toString()) as { deletion_time?: number };
+        deletionTime = mark.deletion_time ?? 0;
+      }
+      out.push({ ulid, deletionTime });
+    }
+    return out;
   }
 
   private async unloadIdle(): Promise<void> {
@@ -268,7 +354,7 @@ export class StoreGateway implements Queryable {
   }
 
   querier(tenant: string): Querier {
-    return new GatewayQuerier(this, tenant, this.opts.limits, (b) => this.open(b));
+    return withTombstones(new GatewayQuerier(this, tenant, this.opts.limits, (b) => this.open(b)), () => this.tombstones.forTenant(tenant));
   }
 }
 

@@ -468,4 +468,31 @@ describe('head compaction into blocks', () => {
     expect(t.head.numSeries).toBe(0);
     await db.close();
   });
+
+  // Regression: a forced flush asked for while the periodic (unforced) pass ran joined that pass and
+  // shipped nothing of the incomplete newest range (a SIGTERM during head compaction).
+  test.each([
+    ['unforced running, forced asked', [false, true], 100],
+    ['forced running, unforced asked', [true, false], 100],
+    ['two unforced', [false, false], 60],
+    ['unforced, forced, unforced', [false, true, false], 100],
+  ] as const)('concurrent passes: %s', async (_name, forces, samplesInBlocks) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-tsdb-'));
+    dirs.push(dir);
+    const db = await mk(dir);
+    const t = await db.tenant('t');
+    const app = t.appender();
+    const ref = app.ref(Labels.fromObject({ __name__: 'x' }));
+    // 100 samples 30 s apart span 49.5 min (> 1.5 ranges): an unforced pass cuts the first 30 min
+    // (60 samples); only a forced one also writes the incomplete second range.
+    for (let i = 0; i < 100; i++) app.append(ref, i * 30_000, i);
+    await app.commit();
+    const passes = forces.map((f) => t.compact(f));
+    const metas = (await Promise.all(passes)).flat();
+    const unique = new Map(metas.map((m) => [m.ulid, m]));
+    expect([...unique.values()].reduce((n, m) => n + m.stats.numSamples, 0)).toBe(samplesInBlocks);
+    expect(t.head.numSeries).toBe(samplesInBlocks === 100 ? 0 : 1);
+    expect((await read(db, 't', [new Matcher('=', '__name__', 'x')]))[0].t.length).toBe(100);
+    await db.close();
+  });
 });

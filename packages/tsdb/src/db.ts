@@ -23,6 +23,8 @@ import { BlockSetQuerier } from './block/block-set.js';
 import { SegmentCache } from './block/segment-cache.js';
 import type { BlockMeta } from './block/meta.js';
 import { compactHead } from './compact.js';
+import type { Tombstone } from './block/compact-blocks.js';
+import { withTombstones } from './tombstones.js';
 import { DEFAULT_BLOCK_DURATION_MS, DEFAULT_SAMPLES_PER_CHUNK } from './api.js';
 import { type Appender, type HeadOptions, type HeadStats, type TenantStorage, type TsdbStatus } from './api.js';
 import { HeadAppender } from './head/appender.js';
@@ -47,6 +49,8 @@ export interface TSDBOptions {
   compactIntervalMs?: number;
   /** Memory for chunk segment files of local blocks, shared by all tenants (see SegmentCache); 0 reads every range from disk. */
   blockCacheBytes?: number;
+  /** Deletion requests of a tenant (see tombstones.ts): their samples are hidden from select. */
+  tombstones?: (tenant: string) => readonly Tombstone[];
 }
 
 export const DEFAULT_BLOCK_CACHE_BYTES = 256 * 1024 * 1024;
@@ -72,7 +76,8 @@ export class TenantDB implements TenantStorage {
   private closed = false;
   /** Local blocks cut from this head, newest last; queried together with the head. */
   readonly blocks: BlockReader[] = [];
-  private compacting: Promise<BlockMeta[]> | null = null;
+  /** The pass running or queued last, and whether it is forced: callers join it only if it does what they ask. */
+  private compacting: { done: Promise<BlockMeta[]>; force: boolean } | null = null;
 
   private constructor(
     readonly tenant: string,
@@ -212,8 +217,21 @@ export class TenantDB implements TenantStorage {
    * a snapshot of what remains in the head, after which older WAL segments are deleted.
    */
   compact(force = false): Promise<BlockMeta[]> {
-    this.compacting ??= this.doCompact(force).finally(() => (this.compacting = null));
-    return this.compacting;
+    const last = this.compacting;
+    // An unforced pass may join anything; a forced one (the shutdown flush) must not join an unforced
+    // pass, which leaves the incomplete newest range in the head: it runs after it instead.
+    if (last && (last.force || !force)) return last.done;
+    const after = last ? last.done.catch(() => []) : Promise.resolve([]);
+    const entry = {
+      force,
+      done: after
+        .then(() => this.doCompact(force))
+        .finally(() => {
+          if (this.compacting === entry) this.compacting = null;
+        }),
+    };
+    this.compacting = entry;
+    return entry.done;
   }
 
   private async doCompact(force: boolean): Promise<BlockMeta[]> {
@@ -264,13 +282,15 @@ export class TenantDB implements TenantStorage {
     // concatenates them, and merges by timestamp only where a just-cut range is in both.
     const now = (): Querier =>
       this.blocks.length === 0 ? this.head.querier() : new MergeQuerier([this.head.querier(), new BlockSetQuerier(this.blocks)]);
-    return {
+    const q: Querier = {
       select: (m, h) => now().select(m, h),
       selectRaw: (m, h) => selectRawOf(now(), m, h),
       series: (m, h) => now().series(m, h),
       labelNames: (m, h) => now().labelNames(m, h),
       labelValues: (n, m, h) => now().labelValues(n, m, h),
     };
+    const tombstones = this.opts.tombstones;
+    return tombstones ? withTombstones(q, () => tombstones(this.tenant)) : q;
   }
 
   stats(): HeadStats {
@@ -301,7 +321,7 @@ export class TenantDB implements TenantStorage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.compacting;
+    await this.compacting?.done.catch(() => undefined);
     for (const b of this.blocks) await b.close();
     await this.checkpoint(await this.wal.rotate());
     await this.wal.close();

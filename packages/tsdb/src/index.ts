@@ -39,3 +39,25 @@ export { SegmentCache } from './block/segment-cache.js';
 export { Shipper, SHIPPER_STATE_FILE } from './shipper.js';
 export { Shipping } from './shipping.js';
 export { registerTsdbMetrics, walFsyncHistogram } from './metrics.js';
+export {
+  BucketTombstones,
+  decodeTombstone,
+  deletedIntervals,
+  encodeTombstone,
+  newTombstone,
+  readTenantTombstones,
+  tombstoneObjectName,
+  TombstoneInvalidError,
+  TOMBSTONES_DIR,
+  withTombstones,
+  withoutIntervals,
+  type TenantTombstone,
+} from './tombstones.js';
+export {
+  BUCKET_INDEX_FILE,
+  buildBucketIndex,
+  decodeBucketIndex,
+  encodeBucketIndex,
+  type BucketIndex,
+  type BucketIndexBlock,
+} from './block/bucket-index.js';

@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { mountCardinalityApi, mountHashringStatus, mountTsdbStatus, Router, type Handler } from '@strata/api';
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
-import { registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
+import { BucketTombstones, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
+import { mountSeriesDeletion } from './admin-from-config.js';
 import { FanoutQueryable, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
@@ -45,7 +46,12 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   const replicaLabel = cfg.str('receiver.replica-label');
   const replicaName = cfg.str('receiver.replica-name') || os.hostname();
   const tenantLabel = cfg.str('receiver.tenant-label');
+  // Series deletions (tombstones in the bucket): the head hides them as the store gateway does.
+  const tombstones = new BucketTombstones(bucket, (name, err) =>
+    logger.warn({ object: name, err: err.message }, 'tombstone unreadable; ignored'),
+  );
   const tsdb = await TSDB.open({
+    tombstones: (tenant) => tombstones.forTenant(tenant),
     onFsync: (s) => fsyncs.observe(s),
     blockDurationMs: cfg.num('tsdb.block-duration'),
     compactIntervalMs: cfg.num('tsdb.compaction-interval'),
@@ -136,7 +142,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   let gateway: StoreGateway | undefined;
   let queryable: Queryable = tsdb.queryable();
   if (opts.query) {
-    gateway = gatewayFrom(cfg, bucket, registry, logger, (tenant, ulid) => tsdb.openTenant(tenant)?.hasBlock(ulid) ?? false);
+    gateway = gatewayFrom(cfg, bucket, registry, logger, (tenant, ulid) => tsdb.openTenant(tenant)?.hasBlock(ulid) ?? false, tombstones);
     await gateway.start();
     const gw = gateway;
     queryable = new FanoutQueryable(
@@ -167,6 +173,16 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     closeCache = parts.cache ? () => parts.cache!.close() : undefined;
     parts.frontend.mount(router);
   } else mountQueryApi(router, queryApi);
+  let tombstoneTimer: NodeJS.Timeout | undefined;
+  mountSeriesDeletion(router, cfg, { tenancy, tombstones, logger, onDeleted: (t, min, max) => generations?.bump(t, min, max) });
+  if (!opts.query) {
+    // A receiver serves its head without a gateway to re-read the bucket's tombstones: it does.
+    const sync = () =>
+      tombstones.sync(tsdb.tenants()).catch((e) => logger.warn({ err: e }, 'tombstones not re-read; keeping the previous ones'));
+    await sync();
+    tombstoneTimer = setInterval(() => void sync(), cfg.num('store-gateway.sync-interval'));
+    tombstoneTimer.unref();
+  }
   // `all` also compacts its own bucket, unless a separate `strata compactor` does.
   let compaction: { compactor: Compactor; loop: { stop(): void } } | undefined;
   if (opts.query && cfg.bool('compactor.enabled')) {
@@ -213,6 +229,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     distributor?.close();
     limits.stop();
     shipping.stop();
+    clearInterval(tombstoneTimer);
     compaction?.loop.stop();
     await compaction?.compactor.stop();
     await gateway?.stop();

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bucket } from '@strata/objstore';
 import { StoreGateway } from '@strata/store-gateway';
+import type { BucketTombstones } from '@strata/tsdb';
 import type { Config } from '../config.js';
 import { list } from './common.js';
 
@@ -14,6 +15,7 @@ export function gatewayFrom(
   registry: Registry,
   logger: Logger,
   skipBlock?: (tenant: string, ulid: string) => boolean,
+  tombstones?: BucketTombstones,
 ): StoreGateway {
   const self = cfg.str('store-gateway.name') || os.hostname();
   const members = list(cfg.str('store-gateway.members'));
@@ -36,5 +38,10 @@ export function gatewayFrom(
     },
     deletionDelayMs: cfg.num('store-gateway.deletion-delay'),
     skipBlock,
+    tombstones,
+    bucketIndex: {
+      enabled: cfg.bool('store-gateway.bucket-index.enabled'),
+      maxStalePeriodMs: cfg.num('store-gateway.bucket-index.max-stale-period'),
+    },
   });
 }

@@ -1,4 +1,5 @@
 /** `strata querier`: PromQL over stores reached with remote-read, replicas de-duplicated. */
+import { mountAdminApi } from '@strata/api';
 import { FanoutQueryable, mountQueryApi, RemoteMetadata, RemoteStore } from '@strata/querier';
 import type { Config } from '../config.js';
 import { component, executorFrom, httpClientFrom, list, waitForSignal } from './common.js';
@@ -27,6 +28,14 @@ export async function runQuerier(cfg: Config): Promise<void> {
   });
   const queries = executorFrom(cfg, c.logger, c.registry);
   mountQueryApi(c.router, { queryable, engine: queries.executor, tenancy: c.tenancy, metadata });
+  // Series deletion goes to every store (each needs --web.enable-admin-api); any failure fails it, a retry is safe.
+  mountAdminApi(c.router, {
+    tenancy: c.tenancy,
+    enabled: cfg.bool('web.enable-admin-api'),
+    deleteSeries: async (tenant, selectors, start, end) => {
+      await Promise.all(stores.map((s) => s.deleteSeries(tenant, selectors, start, end)));
+    },
+  });
   const refresh = () => Promise.all(stores.map((s) => s.refresh()));
   await refresh();
   const timer = setInterval(() => void refresh(), STORE_INFO_INTERVAL_MS);

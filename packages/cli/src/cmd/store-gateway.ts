@@ -5,12 +5,14 @@ import type { Config } from '../config.js';
 import { openBucket } from '../storage.js';
 import { component, engineFrom, waitForSignal } from './common.js';
 import { gatewayFrom } from './gateway-from-config.js';
+import { mountSeriesDeletion } from './admin-from-config.js';
 
 export async function runStoreGateway(cfg: Config): Promise<void> {
   const c = component(cfg, 'store-gateway');
   const bucket = openBucket(cfg.str('objstore.config-file'), path.resolve(cfg.str('storage.path')), c.registry);
   const gateway = gatewayFrom(cfg, bucket, c.registry, c.logger);
   mountQueryApi(c.router, { queryable: gateway, engine: engineFrom(cfg), tenancy: c.tenancy, storeInfo: () => gateway.info() });
+  mountSeriesDeletion(c.router, cfg, { tenancy: c.tenancy, tombstones: gateway.tombstones, logger: c.logger });
   const addr = await c.server.listen(cfg.str('http.address'));
   c.logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; syncing the bucket');
   await gateway.start();

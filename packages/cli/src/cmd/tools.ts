@@ -1,12 +1,12 @@
 /**
- * `strata tools bucket ls|inspect|verify|mark` over the bucket of --objstore.config-file (or the
+ * `strata tools bucket ls|inspect|verify|mark|tombstones` over the bucket of --objstore.config-file (or the
  * local one under --storage.path). Its own flags: `--tenant=T` (inspect, ls), `--read-data`
  * (verify: also decode every index entry and chunk), `--deletion` or `--no-compact`, `--details=`
  * (mark). Output goes to stdout; verify exits 1 when it finds a problem.
  */
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { formatInspect, inspectBucket, markBlock, verifyBucket } from '@strata/compactor';
+import { formatInspect, inspectBucket, listTombstones, markBlock, verifyBucket } from '@strata/compactor';
 import { ConfigError, loadConfig, parseArgs } from '../config.js';
 import { openBucket } from '../storage.js';
 import { list } from './common.js';
@@ -14,6 +14,7 @@ import { runRulesTools } from './tools-rules.js';
 
 const USAGE = `Usage:
   strata tools bucket ls [--tenant=T]              block IDs, per tenant
+  strata tools bucket tombstones [--tenant=T]      series deletion requests: tenant, id, selector, time range
   strata tools bucket inspect [--tenant=T]         a table per tenant: range, resolution, level, stats, sources, replicas, size, marks
   strata tools bucket verify [--read-data]         overlaps, partial uploads, missing files, unreadable meta.json (and index and chunks)
   strata tools bucket mark --deletion|--no-compact [--details=why] <tenant>/<ULID>
@@ -34,7 +35,7 @@ export async function runTools(argv: string[], out: (s: string) => void = (s) =>
   }
   const args = parseArgs(rest);
   const [group, cmd, target] = args.positional;
-  if (group !== 'bucket' || !cmd || !['ls', 'inspect', 'verify', 'mark'].includes(cmd)) {
+  if (group !== 'bucket' || !cmd || !['ls', 'inspect', 'verify', 'mark', 'tombstones'].includes(cmd)) {
     out(USAGE);
     return 2;
   }
@@ -46,6 +47,9 @@ export async function runTools(argv: string[], out: (s: string) => void = (s) =>
     switch (cmd) {
       case 'ls':
         for (const r of await inspectBucket(bucket, replicaLabels, tenants)) out(`${r.tenant}/${r.ulid}\n`);
+        return 0;
+      case 'tombstones':
+        for (const line of await listTombstones(bucket, tenants)) out(`${line}\n`);
         return 0;
       case 'inspect':
         out(formatInspect(await inspectBucket(bucket, replicaLabels, tenants)));

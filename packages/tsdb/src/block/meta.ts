@@ -14,6 +14,11 @@ export interface BlockMeta {
     segment_files?: string[];
     files?: { rel_path: string; size_bytes?: number }[];
   };
+  /** Strata's own section (other readers ignore it). */
+  strata?: {
+    /** Ids of the tenant's tombstones (docs/format/tombstones.md) whose samples this block no longer holds. */
+    tombstones?: string[];
+  };
 }
 
 export const META_FILE = 'meta.json';
