@@ -183,7 +183,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   if (opts.query) {
     const local = `${server.scheme}://${addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : addr.address}:${addr.port}`;
     const src = inProcessSources(cfg, queries.executor, queryable, `${local}/api/v1/write`, tenancy);
-    stopRuler = await startRuler(cfg, { logger, registry, router, server, setReady, tenancy }, src.queries, src.writer);
+    stopRuler = await startRuler(cfg, { logger, registry, router, server, setReady, tenancy }, src.queries, src.writer, { bucket, limits });
   }
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
 
