@@ -69,9 +69,12 @@ export class Ruler {
   private groups = new Map<string, { group: Group; content: string }>();
   private fingerprint = '';
   /** The last good rule files' groups, kept while the files have problems. */
-  private fileSpecs: GroupSpec[] = [];
+  private fileGroups: Wanted[] = [];
   /** Stored groups by key, with the text they were parsed from (parsed again only when it changes). */
   private stored = new Map<string, { text: string; wanted: Wanted }>();
+  /** The problems of the files as last read (they stay until the files change). */
+  private fileProblems: string[] = [];
+  private forceFiles = false;
   private reloading: Promise<ReloadOutcome> | undefined;
   private again = false;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -102,9 +105,7 @@ export class Ruler {
     const r = await this.reload();
     const poll = this.opts.pollIntervalMs ?? 0;
     if (poll > 0) {
-      this.pollTimer = setInterval(() => {
-        if (this.opts.store || this.currentFingerprint() !== this.fingerprint) void this.reload();
-      }, poll);
+      this.pollTimer = setInterval(() => void this.reload({ filesIfChanged: true }), poll);
       this.pollTimer.unref();
     }
     return r;
@@ -133,7 +134,9 @@ export class Ruler {
    * Re-reads every rule file and the store. Calls while one runs are folded into one more run
    * after it, so a change is never missed and reloads never overlap.
    */
-  reload(): Promise<ReloadOutcome> {
+  reload(o: { filesIfChanged?: boolean } = {}): Promise<ReloadOutcome> {
+    if (!o.filesIfChanged) this.forceFiles = true;
+    else if (!this.opts.store && this.currentFingerprint() === this.fingerprint) return Promise.resolve(this.lastReload);
     if (this.reloading) {
       this.again = true;
       return this.reloading;
@@ -155,29 +158,32 @@ export class Ruler {
 
   private async reloadOnce(): Promise<ReloadOutcome> {
     const fingerprint = this.currentFingerprint();
-    const specs: GroupSpec[] = [];
     const problems: string[] = [];
-    for (const f of this.files()) {
-      try {
-        specs.push(...loadRuleFile(f));
-      } catch (e) {
-        if (!(e instanceof RuleFileError)) throw e;
-        problems.push(...e.problems);
+    let loaded = false;
+    // Files are parsed again only when they changed or on an explicit reload: parsing thousands
+    // of rules every poll would cost more CPU than evaluating them.
+    if (this.forceFiles || fingerprint !== this.fingerprint) {
+      this.forceFiles = false;
+      loaded = true;
+      const specs: GroupSpec[] = [];
+      for (const f of this.files()) {
+        try {
+          specs.push(...loadRuleFile(f));
+        } catch (e) {
+          if (!(e instanceof RuleFileError)) throw e;
+          problems.push(...e.problems);
+        }
       }
-    }
-    this.fingerprint = fingerprint;
-    if (problems.length > 0) this.opts.logger?.error({ problems }, 'rule files not loaded; the previous rules keep running');
-    else this.fileSpecs = specs;
+      this.fingerprint = fingerprint;
+      this.fileProblems = problems.slice();
+      if (problems.length > 0) this.opts.logger?.error({ problems }, 'rule files not loaded; the previous rules keep running');
+      else this.fileGroups = specs.map((spec) => ({ tenant: this.opts.tenant, spec, content: specContent(spec) }));
+    } else problems.push(...this.fileProblems);
     const storeProblems = this.opts.store ? await this.syncStore() : [];
     problems.push(...storeProblems);
 
     const wanted = new Map<string, Wanted>();
-    for (const spec of this.fileSpecs)
-      wanted.set(`file\u0000${this.opts.tenant}\u0000${spec.file}\u0000${spec.name}`, {
-        tenant: this.opts.tenant,
-        spec,
-        content: specContent(spec),
-      });
+    for (const w of this.fileGroups) wanted.set(`file\u0000${w.tenant}\u0000${w.spec.file}\u0000${w.spec.name}`, w);
     for (const [key, s] of this.stored) wanted.set(key, s.wanted);
     const next = new Map<string, { group: Group; content: string }>();
     const starting: [Group, boolean][] = [];
@@ -200,7 +206,7 @@ export class Ruler {
     if (this.started) for (const [g, restore] of starting) g.start(restore);
     this.groups = next;
     this.reloadOk.set(problems.length === 0 ? 1 : 0);
-    if (problems.length === 0) this.reloadTime.set(Date.now() / 1000);
+    if (problems.length === 0 && (loaded || starting.length > 0)) this.reloadTime.set(Date.now() / 1000);
     if (starting.length > 0 || next.size !== this.logged) {
       this.logged = next.size;
       this.opts.logger?.info({ groups: next.size, changed: starting.length }, 'rule groups loaded');
