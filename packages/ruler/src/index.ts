@@ -13,8 +13,8 @@ export {
 } from './rule-file.js';
 export { testRuleFiles, runRuleTestFile } from './rules-test.js';
 export { Group, type GroupOptions } from './group.js';
-export { engineQueries, httpQueries, remoteWriter } from './sources.js';
-export type { RuleQueries, RuleWriter, RuleSamples, InstantVector } from './interfaces.js';
+export { appendWriter, engineQueries, httpQueries, remoteWriter } from './sources.js';
+export type { Appendable, RuleQueries, RuleWriter, RuleSamples, InstantVector } from './interfaces.js';
 export { RulerMetrics } from './metrics.js';
 export { glob } from './glob.js';
 export { Ruler, type RulerOptions, type ReloadOutcome, type StoredGroups } from './ruler.js';

@@ -3,6 +3,7 @@
  * remote-write to --ruler.remote-write-url) and the in-process ruler of `strata all`.
  */
 import {
+  appendWriter,
   BucketRuleStore,
   engineQueries,
   httpQueries,
@@ -11,6 +12,7 @@ import {
   Notifier,
   remoteWriter,
   Ruler,
+  type Appendable,
   type RuleQueries,
   type RuleWriter,
 } from '@strata/ruler';
@@ -110,17 +112,11 @@ export async function startRuler(
   };
 }
 
-/** In `strata all`: queries to the engine over this process' stores, writes through its own write path. */
-export function inProcessSources(
-  cfg: Config,
-  engine: Pick<Engine, 'instantQuery'>,
-  queryable: Queryable,
-  writeURL: string,
-  tenancy: Component['tenancy'],
-) {
+/** In `strata all`: queries to the engine over this process' stores, results appended to its own write path. */
+export function inProcessSources(cfg: Config, engine: Pick<Engine, 'instantQuery'>, queryable: Queryable, writePath: Appendable) {
   return {
     queries: engineQueries(engine, queryable, cfg.num('ruler.query-timeout')),
-    writer: remoteWriter({ url: writeURL, tenantHeader: tenancy.header, sendTenant: tenancy.multiTenancy }),
+    writer: appendWriter(writePath),
   };
 }
 
