@@ -268,6 +268,39 @@ describe('the ruler evaluates every tenant’s stored groups', () => {
   });
 });
 
+test('rulers sharing the bucket evaluate each stored group exactly once between them', async () => {
+  const dir = tmp();
+  const store = new BucketRuleStore(new FilesystemBucket(dir));
+  const keys: string[] = [];
+  for (let t = 0; t < 3; t++)
+    for (let g = 0; g < 6; g++) {
+      await store.set(`t${t}`, `ns${g % 2}`, `g${g}`, `name: g${g}\nrules:\n  - record: r\n    expr: vector(1)\n`);
+      keys.push(`t${t}/ns${g % 2}/g${g}`);
+    }
+  // Any deterministic owner function of the key will do here; the CLI wires rendezvous hashing.
+  const ownerOf = (key: string) => (key.split('').reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % 2 === 0 ? 'a' : 'b');
+  const unused = { instant: async () => ({ labels: [], values: new Float64Array(0) }), lastSamples: async () => [] };
+  const rulers = ['a', 'b'].map(
+    (self) =>
+      new Ruler({
+        ruleFiles: [],
+        tenant: 'anonymous',
+        store,
+        defaultIntervalMs: 60_000,
+        queries: unused,
+        writer: { write: async () => undefined },
+        owns: (k) => ownerOf(k) === self,
+      }),
+  );
+  for (const r of rulers) await r.reload();
+  const evaluated = rulers.map((r) => ['t0', 't1', 't2'].flatMap((t) => r.groupsOf(t).map((g) => `${g.tenant}/${g.file}/${g.name}`)));
+  expect(evaluated[0].length).toBeGreaterThan(0);
+  expect(evaluated[1].length).toBeGreaterThan(0);
+  expect([...evaluated[0], ...evaluated[1]].sort()).toEqual([...keys].sort());
+  for (const r of rulers) await r.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function emptyQuerier() {
   return {
     select: async () => [],
