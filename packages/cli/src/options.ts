@@ -686,7 +686,7 @@ const TABLE = [
     flag: 'ruler.query-workers',
     type: 'bool',
     default: false,
-    help: '`strata all`: evaluate rule queries on the PromQL worker threads (--querier.workers) instead of the main thread. Off by default: a rule query is small, and the round trips to a worker cost about 4x the CPU of evaluating it in place (npm run bench -- --ruler).',
+    help: '`strata all`: evaluate rule queries on the PromQL worker threads (--querier.workers) instead of the main thread. Off by default: rule queries are many and small, and on the workers a round of them costs about 1.5x the CPU of evaluating them in place (npm run bench -- --ruler).',
   },
   {
     flag: 'ruler.max-rules-per-rule-group',

@@ -182,7 +182,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   // starts once that path accepts writes.
   let stopRuler: (() => Promise<void>) | undefined;
   if (opts.query) {
-    // Rule queries are many and small: in place they cost a quarter of the CPU they cost on the workers.
+    // Rule queries are many and small: on the workers a round of them costs about 1.5x the CPU it costs in place.
     const ruleEngine = cfg.bool('ruler.query-workers') ? queries.executor : engineFrom(cfg);
     const src = inProcessSources(cfg, ruleEngine, queryable, writePath);
     stopRuler = await startRuler(cfg, { logger, registry, router, server, setReady, tenancy }, src.queries, src.writer, { bucket, limits });
