@@ -20,6 +20,10 @@ export interface TenantLimits {
   maxLabelValueLength: number;
   /** How long the compactor keeps a tenant's raw blocks, in ms; 0 = forever (read by the compactor, not the receiver). */
   compactorBlocksRetentionPeriod?: number;
+  /** Rules in one rule group posted to the ruler's configuration API; 0 = unlimited (read by the ruler). */
+  rulerMaxRulesPerRuleGroup?: number;
+  /** Rule groups a tenant may store through that API; 0 = unlimited (read by the ruler). */
+  rulerMaxRuleGroupsPerTenant?: number;
 }
 
 /** YAML key -> field, as Mimir names them so existing override files carry over. */
@@ -31,6 +35,8 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_label_name_length: 'maxLabelNameLength',
   max_label_value_length: 'maxLabelValueLength',
   compactor_blocks_retention_period: 'compactorBlocksRetentionPeriod',
+  ruler_max_rules_per_rule_group: 'rulerMaxRulesPerRuleGroup',
+  ruler_max_rule_groups_per_tenant: 'rulerMaxRuleGroupsPerTenant',
 };
 
 /** Limits given as durations (Mimir's "30d", "1y"; a bare number is seconds), kept in milliseconds. */
@@ -40,7 +46,10 @@ const DURATION_FIELDS = new Set<keyof TenantLimits>(['compactorBlocksRetentionPe
  * The flag that sets each receiver limit's default, named in rejection messages. The raw-tier
  * retention is the compactor's (its default is --compactor.retention.raw, beside the other tiers).
  */
-export type ReceiverLimit = Exclude<keyof TenantLimits, 'compactorBlocksRetentionPeriod'>;
+export type ReceiverLimit = Exclude<
+  keyof TenantLimits,
+  'compactorBlocksRetentionPeriod' | 'rulerMaxRulesPerRuleGroup' | 'rulerMaxRuleGroupsPerTenant'
+>;
 export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   ingestionRate: 'limits.ingestion-rate',
   ingestionBurstSize: 'limits.ingestion-burst-size',

@@ -696,7 +696,30 @@ const TABLE = [
     help: "Comma-separated names of all rulers sharing the rule files (default: this one alone); each group is evaluated by one of them, chosen by rendezvous hashing (the store gateway's), and moves with its for state when a member goes.",
   },
   { flag: 'ruler.name', type: 'string', default: '', help: 'This ruler among --ruler.members (default: the host name).' },
-  { flag: 'ruler.poll-interval', type: 'duration', default: '10s', help: 'How often the rule files are checked for changes.' },
+  {
+    flag: 'ruler.poll-interval',
+    type: 'duration',
+    default: '10s',
+    help: "How often the rule files and the bucket's rule groups (rules/, managed through /prometheus/config/v1/rules) are checked for changes.",
+  },
+  {
+    flag: 'ruler.query-workers',
+    type: 'bool',
+    default: false,
+    help: '`strata all`: evaluate rule queries on the PromQL worker threads (--querier.workers) instead of the main thread. Off by default: rule queries are many and small, and on the workers a round of them costs about 1.5x the CPU of evaluating them in place (npm run bench -- --ruler).',
+  },
+  {
+    flag: 'ruler.max-rules-per-rule-group',
+    type: 'int',
+    default: 20,
+    help: 'Default per-tenant limit (ruler_max_rules_per_rule_group in --limits.file) of rules in a group posted to the ruler configuration API; 0: unlimited.',
+  },
+  {
+    flag: 'ruler.max-rule-groups-per-tenant',
+    type: 'int',
+    default: 70,
+    help: 'Default per-tenant limit (ruler_max_rule_groups_per_tenant in --limits.file) of rule groups stored through the ruler configuration API; 0: unlimited.',
+  },
   {
     flag: 'query.default-resolution',
     type: 'string',

@@ -49,6 +49,10 @@ describe('error registry', () => {
     'query-worker-failed': 500,
     'store-unavailable': 503,
     'admin-api-disabled': 503,
+    'invalid-rule-group': 400,
+    'ruler-max-rules-per-rule-group': 400,
+    'ruler-max-rule-groups-per-tenant': 400,
+    'rule-group-not-found': 404,
     'not-found': 404,
     internal: 500,
   };

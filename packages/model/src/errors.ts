@@ -116,6 +116,11 @@ export const ERRORS = {
     errorType: 'unavailable',
     doc: 'the admin API (delete_series, clean_tombstones) is off; as Prometheus, 503 until it is enabled with --web.enable-admin-api',
   },
+  // ---- ruler configuration API (Mimir's /config/v1/rules) ----
+  'invalid-rule-group': { status: 400, errorType: 'bad_data', doc: 'a posted rule group fails the checks of promtool check rules' },
+  'ruler-max-rules-per-rule-group': { status: 400, errorType: 'bad_data', doc: "rule group has more rules than the tenant's limit" },
+  'ruler-max-rule-groups-per-tenant': { status: 400, errorType: 'bad_data', doc: 'tenant already has as many rule groups as its limit' },
+  'rule-group-not-found': { status: 404, errorType: 'not_found', doc: 'no such rule group or namespace of the tenant' },
   'not-found': { status: 404, errorType: 'not_found', doc: 'no such endpoint' },
   internal: { status: 500, errorType: 'internal', doc: 'unexpected internal error' },
 } as const satisfies Record<string, ErrorSpec>;

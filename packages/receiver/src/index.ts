@@ -1,5 +1,5 @@
 /** The public surface of @strata/receiver: what the CLI wires and the tests and benchmarks drive. */
-export { createWriteHandler } from './write-handler.js';
+export { createWriteHandler, createWritePath, type WritePath } from './write-handler.js';
 export { Distributor } from './distributor.js';
 export { ForwardAuth } from './forward-auth.js';
 export { defaultMemoryLimit, MemoryBudget } from './memory-budget.js';

@@ -92,7 +92,23 @@ function metrics(registry: Registry): Metrics {
   };
 }
 
+/** The HTTP handler for remote-write requests. */
 export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return createWritePath(opts).handler;
+}
+
+/**
+ * The write path with two entrances: remote-write requests over HTTP, and batches appended in
+ * this process (the ruler of `strata all`), which skip the encoding, the HTTP round trip and the
+ * decoding but pass the same overload gates, rate limit, replication and WAL commit.
+ */
+export interface WritePath {
+  handler(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Resolves once every sample is durable (at quorum, with a ring); rejects with the first rejection. */
+  append(tenant: string, batch: WriteBatch): Promise<void>;
+}
+
+export function createWritePath(opts: WriteHandlerOptions): WritePath {
   const cfg = opts.config;
   const m = metrics(opts.registry);
   const checkInternalHeaders = internalHeaderGuard(opts.registry, opts.forwardAuth);
@@ -116,7 +132,7 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     lateSamples: opts.lateSamples,
   });
 
-  return async (req, res) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const start = process.hrtime.bigint();
     let version = 'unknown';
     let reservation: { release(): void } | undefined;
@@ -185,6 +201,20 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       m.duration.observe({ version }, Number(process.hrtime.bigint() - start) / 1e9);
     }
   };
+
+  async function append(tenant: string, batch: WriteBatch): Promise<void> {
+    gates.check();
+    chargeRate(tenant, batch);
+    let result: WriteResult;
+    if (opts.distributor) {
+      const r = await opts.distributor.replicate({ tenant, batch, v2: false }, writer);
+      if (r.error) throw r.error;
+      result = r.written!;
+    } else result = await writer.write(tenant, batch, false);
+    if (result.firstError) throw result.firstError;
+  }
+
+  return { handler, append };
 
   /** One share of a forwarded batch, answered as its own request would have been. */
   async function writePart(tenant: string, part: Part): Promise<PartResult> {

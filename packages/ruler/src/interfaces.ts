@@ -4,6 +4,7 @@
  * ruler imports no other component.
  */
 import type { Labels, Matcher } from '@strata/model';
+import type { WriteBatch } from '@strata/remote';
 
 /** An instant vector: one sample per series at the query time (a scalar is one with no labels). */
 export interface InstantVector {
@@ -39,4 +40,12 @@ export interface RuleSamples {
 export interface RuleWriter {
   /** Resolves once the samples are durable: the next rule of the group may read them. */
   write(tenant: string, samples: RuleSamples): Promise<void>;
+}
+
+/**
+ * A write path in this process that takes decoded batches (the receiver's, in `strata all`):
+ * resolves once the samples are durable, rejects with the first rejection.
+ */
+export interface Appendable {
+  append(tenant: string, batch: WriteBatch): Promise<void>;
 }

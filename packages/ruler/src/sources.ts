@@ -1,11 +1,12 @@
 /**
  * The ruler's queries and writes, in-process (the PromQL engine over a Queryable) or over HTTP
- * (the Prometheus query API of a querier or query frontend, remote-write to a receiver).
+ * (the Prometheus query API of a querier or query frontend, remote-write to a receiver), and
+ * writes straight into a write path of the same process.
  */
-import { Labels, type Matcher, type Queryable } from '@strata/model';
+import { isStrataError, Labels, type Matcher, type Queryable } from '@strata/model';
 import type { Engine } from '@strata/promql';
-import { encodeWriteRequestV1, snappyEncode, type SeriesToWrite } from '@strata/remote';
-import type { InstantVector, LastSample, RuleQueries, RuleSamples, RuleWriter } from './interfaces.js';
+import { encodeWriteRequestV1, snappyEncode, WriteBatch, type SeriesToWrite } from '@strata/remote';
+import type { Appendable, InstantVector, LastSample, RuleQueries, RuleSamples, RuleWriter } from './interfaces.js';
 
 // Prometheus' stale marker, 0x7ff0000000000002, as little-endian 32-bit words.
 const STALE_LO = 0x00000002;
@@ -134,6 +135,41 @@ export function remoteWriter(o: RemoteWriteOptions): RuleWriter {
       });
       if (!res.ok) throw new Error(`remote write answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
       await res.arrayBuffer().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Writes rule results into a write path of this process as one decoded batch: no protobuf, no
+ * snappy, no HTTP round trip. The series' label pairs are given as they are (sorted, valid), so
+ * the receiver only validates them against the tenant's limits.
+ */
+export function appendWriter(target: Appendable): RuleWriter {
+  return {
+    write(tenant: string, s: RuleSamples) {
+      const n = s.labels.length;
+      const batch = new WriteBatch(Math.max(1, n));
+      // Copies of the value bits: stale markers keep their NaN payload.
+      new Uint8Array(batch.values.buffer).set(new Uint8Array(s.values.buffer, s.values.byteOffset, n * 8));
+      batch.timestamps.set(s.timestamps.subarray(0, n));
+      batch.numSamples = n;
+      for (let i = 0; i < n; i++)
+        batch.series.push({
+          labels: s.labels[i].pairs as string[],
+          sampleStart: i,
+          sampleEnd: i + 1,
+          histograms: 0,
+          exemplars: 0,
+          labelsStart: -1,
+          labelsEnd: -1,
+          labelsHash: 0,
+          messageStart: -1,
+          messageEnd: -1,
+        });
+      // The rule's lastError then names the cause's stable ID, as a remote-write answer's body does.
+      return target.append(tenant, batch).catch((e: unknown) => {
+        throw isStrataError(e) ? new Error(e.detail, { cause: e }) : e;
+      });
     },
   };
 }

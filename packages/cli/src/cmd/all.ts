@@ -13,13 +13,13 @@ import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
 import { frontendFrom } from './frontend-from-config.js';
 import { serveOnSocket, type InProcessQuerier } from './in-process-querier.js';
-import { createWriteHandler, defaultMemoryLimit, Distributor, ForwardAuth, MemoryBudget, MetadataStore } from '@strata/receiver';
+import { createWritePath, defaultMemoryLimit, Distributor, ForwardAuth, MemoryBudget, MetadataStore } from '@strata/receiver';
 import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
 import { compactorFrom } from './compactor-from-config.js';
 import { compactorLoop } from './compactor.js';
 import { inProcessSources, startRuler } from './ruler.js';
-import { component, executorFrom, httpClientFrom, list, waitForSignal } from './common.js';
+import { component, engineFrom, executorFrom, httpClientFrom, list, waitForSignal } from './common.js';
 import { Hashrings, watchHashrings } from '@strata/ring';
 import type { Config } from '../config.js';
 import { openBucket } from '../storage.js';
@@ -111,7 +111,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     help: 'Resident memory above which writes are refused with 503 (--receiver.memory-limit-bytes).',
     registers: [registry],
   }).set(memoryLimit);
-  writeHandler = createWriteHandler({
+  const writePath = createWritePath({
     distributor,
     forwardAuth,
     lateSamples: withFrontend
@@ -134,6 +134,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       storagePath,
     },
   });
+  writeHandler = writePath.handler;
   const queries = executorFrom(cfg, logger, registry);
   // `all` also serves the bucket: a store gateway in the same process, reached directly through
   // the Querier interface (no remote-read in between). Shipped blocks still on local disk are
@@ -192,14 +193,15 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
   mountCardinalityApi(router, { tenancy, source: (tenant) => tsdb.openTenant(tenant)?.cardinality() });
   setReady(true);
-  // The ruler of `all` evaluates over the same stores as the query API and writes its results
-  // through this process' own write path (limits, replication, WAL), as a remote ruler would;
-  // it starts once that path accepts writes.
+  // The ruler of `all` evaluates over the same stores as the query API and appends its results
+  // to this process' own write path (limits, replication, WAL) without HTTP in between; it
+  // starts once that path accepts writes.
   let stopRuler: (() => Promise<void>) | undefined;
   if (opts.query) {
-    const local = `${server.scheme}://${addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : addr.address}:${addr.port}`;
-    const src = inProcessSources(cfg, queries.executor, queryable, `${local}/api/v1/write`, tenancy);
-    stopRuler = await startRuler(cfg, { logger, registry, router, server, setReady, tenancy }, src.queries, src.writer);
+    // Rule queries are many and small: on the workers a round of them costs about 1.5x the CPU it costs in place.
+    const ruleEngine = cfg.bool('ruler.query-workers') ? queries.executor : engineFrom(cfg);
+    const src = inProcessSources(cfg, ruleEngine, queryable, writePath);
+    stopRuler = await startRuler(cfg, { logger, registry, router, server, setReady, tenancy }, src.queries, src.writer, { bucket, limits });
   }
   logger.info({ replaySeconds: (Date.now() - startedAt) / 1000, tenants: tsdb.tenants().length }, 'ready');
 

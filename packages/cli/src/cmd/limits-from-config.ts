@@ -1,4 +1,4 @@
-/** Per-tenant limits from flags and --limits.file (used by the receiver in `receiver`/`all` and by the compactor). */
+/** Per-tenant limits from flags and --limits.file (used by the receiver in `receiver`/`all`, the compactor and the ruler). */
 import type { Logger } from 'pino';
 import { Limits } from '@strata/api';
 import type { Config } from '../config.js';
@@ -13,6 +13,8 @@ export function limitsFrom(cfg: Config, logger: Logger): Limits {
       maxLabelNameLength: cfg.num('limits.max-label-name-length'),
       maxLabelValueLength: cfg.num('limits.max-label-value-length'),
       compactorBlocksRetentionPeriod: cfg.num('compactor.retention.raw'),
+      rulerMaxRulesPerRuleGroup: cfg.num('ruler.max-rules-per-rule-group'),
+      rulerMaxRuleGroupsPerTenant: cfg.num('ruler.max-rule-groups-per-tenant'),
     },
     overridesFile: cfg.str('limits.file') || undefined,
     logger,

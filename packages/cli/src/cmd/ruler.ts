@@ -2,7 +2,23 @@
  * The ruler's wiring: `strata ruler` (queries over HTTP to --ruler.query-url, results by
  * remote-write to --ruler.remote-write-url) and the in-process ruler of `strata all`.
  */
-import { engineQueries, httpQueries, mountRulesApi, Notifier, remoteWriter, Ruler, type RuleQueries, type RuleWriter } from '@strata/ruler';
+import {
+  appendWriter,
+  BucketRuleStore,
+  engineQueries,
+  httpQueries,
+  mountRulerConfigApi,
+  mountRulesApi,
+  Notifier,
+  remoteWriter,
+  Ruler,
+  type Appendable,
+  type RuleQueries,
+  type RuleWriter,
+} from '@strata/ruler';
+import type { Limits } from '@strata/api';
+import type { Bucket } from '@strata/objstore';
+import path from 'node:path';
 import type { Engine } from '@strata/promql';
 import type { Queryable } from '@strata/model';
 import { owners } from '@strata/ring';
@@ -10,6 +26,8 @@ import os from 'node:os';
 import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
 import { component, list, waitForSignal, type Component } from './common.js';
+import { limitsFrom } from './limits-from-config.js';
+import { openBucket } from '../storage.js';
 
 export function externalLabelsFrom(s: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -21,8 +39,20 @@ export function externalLabelsFrom(s: string): Map<string, string> {
   return out;
 }
 
-/** Starts the ruler and its API on the component's router; returns how to stop both. */
-export async function startRuler(cfg: Config, c: Component, queries: RuleQueries, writer: RuleWriter): Promise<() => Promise<void>> {
+/** Where per-tenant rule groups are stored (the bucket) and the limits the configuration API enforces. */
+export interface RulerStorage {
+  bucket: Bucket;
+  limits: Limits;
+}
+
+/** Starts the ruler and its APIs on the component's router; returns how to stop them. */
+export async function startRuler(
+  cfg: Config,
+  c: Component,
+  queries: RuleQueries,
+  writer: RuleWriter,
+  storage: RulerStorage,
+): Promise<() => Promise<void>> {
   const externalLabels = externalLabelsFrom(cfg.str('ruler.external-labels'));
   const externalURL = cfg.str('ruler.external-url');
   const notifier = new Notifier({
@@ -39,7 +69,9 @@ export async function startRuler(cfg: Config, c: Component, queries: RuleQueries
   const self = cfg.str('ruler.name') || os.hostname();
   if (members.length > 0 && !members.includes(self))
     throw new ConfigError(`--ruler.name ${JSON.stringify(self)} is not one of --ruler.members ${members.join(',')}`);
+  const store = new BucketRuleStore(storage.bucket);
   const ruler = new Ruler({
+    store,
     owns: members.length > 1 ? (key) => owners(key, members, 1)[0] === self : undefined,
     ruleFiles: list(cfg.str('ruler.rule-files')),
     tenant: cfg.str('ruler.tenant'),
@@ -59,6 +91,17 @@ export async function startRuler(cfg: Config, c: Component, queries: RuleQueries
     logger: c.logger,
   });
   mountRulesApi(c.router, ruler, c.tenancy);
+  mountRulerConfigApi(c.router, {
+    store,
+    tenancy: c.tenancy,
+    limits: (tenant) => {
+      const l = storage.limits.forTenant(tenant);
+      return { maxRulesPerRuleGroup: l.rulerMaxRulesPerRuleGroup ?? 0, maxRuleGroupsPerTenant: l.rulerMaxRuleGroupsPerTenant ?? 0 };
+    },
+    // This ruler applies a change at once; others at their next poll.
+    onChange: () => void ruler.reload(),
+    logger: c.logger,
+  });
   await ruler.start();
   const onHup = () => void ruler.reload();
   process.on('SIGHUP', onHup);
@@ -69,17 +112,11 @@ export async function startRuler(cfg: Config, c: Component, queries: RuleQueries
   };
 }
 
-/** In `strata all`: queries to the engine over this process' stores, writes through its own write path. */
-export function inProcessSources(
-  cfg: Config,
-  engine: Pick<Engine, 'instantQuery'>,
-  queryable: Queryable,
-  writeURL: string,
-  tenancy: Component['tenancy'],
-) {
+/** In `strata all`: queries to the engine over this process' stores, results appended to its own write path. */
+export function inProcessSources(cfg: Config, engine: Pick<Engine, 'instantQuery'>, queryable: Queryable, writePath: Appendable) {
   return {
     queries: engineQueries(engine, queryable, cfg.num('ruler.query-timeout')),
-    writer: remoteWriter({ url: writeURL, tenantHeader: tenancy.header, sendTenant: tenancy.multiTenancy }),
+    writer: appendWriter(writePath),
   };
 }
 
@@ -100,13 +137,17 @@ export async function runRuler(cfg: Config): Promise<void> {
     sendTenant: c.tenancy.multiTenancy,
     timeoutMs: cfg.num('ruler.query-timeout'),
   });
+  const bucket = openBucket(cfg.str('objstore.config-file'), path.resolve(cfg.str('storage.path')), c.registry);
+  const limits = limitsFrom(cfg, c.logger);
   const addr = await c.server.listen(cfg.str('http.address'));
-  const stop = await startRuler(cfg, c, queries, writer);
+  const stop = await startRuler(cfg, c, queries, writer, { bucket, limits });
   c.setReady(true);
   c.logger.info({ address: `${addr.address}:${addr.port}` }, 'ready');
   await waitForSignal(c.logger, async () => {
     c.setReady(false);
     await stop();
     await c.server.close();
+    limits.stop();
+    await bucket.close();
   });
 }
