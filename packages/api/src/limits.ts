@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import YAML from 'yaml';
 import type { Logger } from 'pino';
 import { parsePromDuration } from './params.js';
+import { parseStreamAggrConfig, type StreamAggrRule } from './stream-aggregation-config.js';
 
 export interface TenantLimits {
   /** Samples per second; 0 = unlimited. */
@@ -20,6 +21,8 @@ export interface TenantLimits {
   maxLabelValueLength: number;
   /** How long the compactor keeps a tenant's raw blocks, in ms; 0 = forever (read by the compactor, not the receiver). */
   compactorBlocksRetentionPeriod?: number;
+  /** Streaming aggregation rules (read by the receiver; stream-aggregation-config.ts). */
+  streamAggregationConfig?: StreamAggrRule[];
 }
 
 /** YAML key -> field, as Mimir names them so existing override files carry over. */
@@ -31,6 +34,12 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_label_name_length: 'maxLabelNameLength',
   max_label_value_length: 'maxLabelValueLength',
   compactor_blocks_retention_period: 'compactorBlocksRetentionPeriod',
+  stream_aggregation_config: 'streamAggregationConfig',
+};
+
+/** Limits that are structures, not numbers: each with its parser (which throws naming the position). */
+const STRUCTURED: Partial<Record<keyof TenantLimits, (v: unknown, where: string) => unknown>> = {
+  streamAggregationConfig: parseStreamAggrConfig,
 };
 
 /** Limits given as durations (Mimir's "30d", "1y"; a bare number is seconds), kept in milliseconds. */
@@ -40,7 +49,7 @@ const DURATION_FIELDS = new Set<keyof TenantLimits>(['compactorBlocksRetentionPe
  * The flag that sets each receiver limit's default, named in rejection messages. The raw-tier
  * retention is the compactor's (its default is --compactor.retention.raw, beside the other tiers).
  */
-export type ReceiverLimit = Exclude<keyof TenantLimits, 'compactorBlocksRetentionPeriod'>;
+export type ReceiverLimit = Exclude<keyof TenantLimits, 'compactorBlocksRetentionPeriod' | 'streamAggregationConfig'>;
 export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   ingestionRate: 'limits.ingestion-rate',
   ingestionBurstSize: 'limits.ingestion-burst-size',
@@ -74,12 +83,17 @@ export function parseOverrides(text: string, defaults: TenantLimits): Map<string
       const field = KEYS[k];
       if (!field)
         throw new Error(`limits file: unknown limit ${JSON.stringify(k)} for tenant ${tenant} (known: ${Object.keys(KEYS).join(', ')})`);
+      const structured = STRUCTURED[field];
+      if (structured) {
+        (l as unknown as Record<string, unknown>)[field] = structured(v, `limits file: ${tenant}.${k}`);
+        continue;
+      }
       const n = DURATION_FIELDS.has(field) ? durationMs(v) : Number(v);
       if (!Number.isFinite(n) || n < 0)
         throw new Error(
           `limits file: ${tenant}.${k} must be a non-negative ${DURATION_FIELDS.has(field) ? 'duration' : 'number'}, got ${JSON.stringify(v)}`,
         );
-      l[field] = n;
+      (l as unknown as Record<string, number>)[field] = n;
     }
     out.set(tenant, l);
   }
