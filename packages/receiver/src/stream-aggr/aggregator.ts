@@ -74,10 +74,10 @@ export interface InputSeries {
   /** Label pairs, kept only for series that never reach the head (the drop index verifies by them). */
   readonly pairs: readonly string[] | undefined;
   readonly targets: Group1[];
-  /** Per target: the last sample time aggregated there (idempotency and dedup_interval). */
-  readonly fedT: Float64Array;
+  /** Per target: the last sample time aggregated there (dedup_interval). Plain arrays: far lighter than typed ones this small. */
+  readonly fedT: number[];
   /** Per target: the interval end this series was last counted in (count_series). */
-  readonly countedEnd: Float64Array;
+  readonly countedEnd: number[];
   lastT: number;
   prevV: number;
   /** Wall clock of the last sample, for staleness. */
@@ -101,6 +101,8 @@ interface Group2 {
   /** The running `total`: NaN until the group's first interval. */
   total: number;
   seenAt: number;
+  /** Output series labels by output name (and quantile or vmrange), built once. */
+  readonly outputs: Map<string, Labels>;
 }
 
 interface RuleState {
@@ -161,8 +163,8 @@ export class TenantAggregator {
   readonly rules: RuleState[];
   readonly rulesByKey = new Map<string, RuleState>();
   readonly hasDropRules: boolean;
-  /** Input series by head reference (null: no rule matches). */
-  private readonly byRef = new Map<number, InputSeries | null>();
+  /** Input series by head reference (null: no rule matches); head references are small dense integers. */
+  private byRef: (InputSeries | null | undefined)[] = [];
   /** Dropped input series (never in the head) by label hash. */
   private readonly droppedByHash = new Map<number, InputSeries[]>();
   ringEpoch: unknown;
@@ -190,11 +192,11 @@ export class TenantAggregator {
 
   /** The input state of a head series; undefined = not classified yet. */
   byHeadRef(ref: number): InputSeries | null | undefined {
-    return this.byRef.get(ref);
+    return this.byRef[ref];
   }
 
   rememberRef(ref: number, input: InputSeries | null): void {
-    this.byRef.set(ref, input);
+    this.byRef[ref] = input;
   }
 
   /** A dropped input series sent as wire bytes with this hash, verified by `same`. */
@@ -239,8 +241,8 @@ export class TenantAggregator {
       dropped,
       pairs: dropped ? labels.pairs : undefined,
       targets,
-      fedT: new Float64Array(targets.length).fill(-Infinity),
-      countedEnd: new Float64Array(targets.length).fill(-Infinity),
+      fedT: targets.map(() => -Infinity),
+      countedEnd: targets.map(() => -Infinity),
       lastT: -Infinity,
       prevV: NaN,
       seenAt: now,
@@ -264,9 +266,9 @@ export class TenantAggregator {
    * aggregated for the series are resent ones and add nothing.
    */
   feed(input: InputSeries, t: number, v: number, nowMs: number): void {
-    const m = this.agg.metrics;
+    const n = this.agg.sampleCounts;
     if (!(t > input.lastT)) {
-      m.samples.inc({ outcome: 'resent' });
+      n.resent++;
       return;
     }
     input.seenAt = nowMs;
@@ -300,7 +302,8 @@ export class TenantAggregator {
       input.fedT[k] = t;
       p.add(t, v);
     }
-    m.samples.inc({ outcome: late ? 'late' : 'aggregated' });
+    if (late) n.late++;
+    else n.aggregated++;
   }
 
   /** Stage 1: partials of intervals that ended at least flushDelayMs before now, by group owner. */
@@ -316,6 +319,11 @@ export class TenantAggregator {
           if (end > upTo) continue;
           g.windows.delete(end);
           owner ??= ownerOf(this.tenant, g.labels);
+          if (owner === self) {
+            // This receiver owns the group too: the partial moves over as it is, unserialised.
+            this.agg.metrics.partials.inc({ outcome: this.mergePartial(r, g.labels, key, end, self, p, nowMs) });
+            continue;
+          }
           let l = out.get(owner);
           if (!l) out.set(owner, (l = []));
           l.push({ rule: r.rule.key, group: g.labels.pairs as string[], end, from: self, partial: p.toJSON() });
@@ -333,13 +341,25 @@ export class TenantAggregator {
     if (!r) return 'unknown-rule';
     if (rec.end <= r.writtenUpTo) return 'late';
     const labels = Labels.fromSortedPairs(rec.group);
-    const key = labels.key();
+    return this.mergePartial(r, labels, labels.key(), rec.end, rec.from, Partial.fromJSON(rec.partial), nowMs);
+  }
+
+  private mergePartial(
+    r: RuleState,
+    labels: Labels,
+    key: string,
+    end: number,
+    from: string,
+    partial: Partial,
+    nowMs: number,
+  ): 'merged' | 'late' | 'unknown-rule' {
+    if (end <= r.writtenUpTo) return 'late';
     let g = r.groups2.get(key);
-    if (!g) r.groups2.set(key, (g = { labels, windows: new Map(), total: NaN, seenAt: nowMs }));
+    if (!g) r.groups2.set(key, (g = { labels, windows: new Map(), total: NaN, seenAt: nowMs, outputs: new Map() }));
     g.seenAt = nowMs;
-    let w = g.windows.get(rec.end);
-    if (!w) g.windows.set(rec.end, (w = new Map()));
-    w.set(rec.from, Partial.fromJSON(rec.partial));
+    let w = g.windows.get(end);
+    if (!w) g.windows.set(end, (w = new Map()));
+    w.set(from, partial);
     return 'merged';
   }
 
@@ -363,7 +383,7 @@ export class TenantAggregator {
           const merged = new Partial(false, false);
           for (const p of w.values()) merged.merge(p);
           g.total = (Number.isNaN(g.total) ? 0 : g.total) + merged.increase;
-          emit(r.rule, g.labels, merged, g.total, end, out);
+          emit(r.rule, g, merged, end, out);
         }
       }
       for (const [key, g] of r.groups2) if (g.windows.size === 0 && nowMs - g.seenAt > r.rule.stalenessIntervalMs) r.groups2.delete(key);
@@ -374,7 +394,11 @@ export class TenantAggregator {
 
   /** Forgets input series idle for longer than their staleness interval (their counters start over). */
   collectGarbage(nowMs: number): void {
-    for (const [ref, s] of this.byRef) if (s && nowMs - s.seenAt > s.stalenessMs) this.byRef.delete(ref);
+    const byRef = this.byRef;
+    for (let ref = 0; ref < byRef.length; ref++) {
+      const s = byRef[ref];
+      if (s && nowMs - s.seenAt > s.stalenessMs) byRef[ref] = undefined;
+    }
     for (const [h, l] of this.droppedByHash) {
       const keep = l.filter((s) => nowMs - s.seenAt <= s.stalenessMs);
       if (keep.length === 0) this.droppedByHash.delete(h);
@@ -384,7 +408,7 @@ export class TenantAggregator {
 
   /** Forgets who owns which input series (the ring changed). */
   forgetOwnership(): void {
-    this.byRef.clear();
+    this.byRef = [];
     this.droppedByHash.clear();
   }
 
@@ -399,11 +423,17 @@ export class TenantAggregator {
   }
 }
 
-function emit(rule: StreamAggrRule, group: Labels, p: Partial, total: number, end: number, out: OutputSample[]): void {
-  const metric = group.metricName();
+function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: OutputSample[]): void {
+  const total = g.total;
+  const metric = g.labels.metricName();
   for (const o of rule.outputs) {
     const name = outputName(rule, metric, o);
-    const one = (v: number, extra?: [string, string]) => out.push({ labels: outputLabels(group, name, extra), t: end, v });
+    const one = (v: number, extra?: [string, string]) => {
+      const key = extra ? `${name}\n${extra[1]}` : name;
+      let labels = g.outputs.get(key);
+      if (!labels) g.outputs.set(key, (labels = outputLabels(g.labels, name, extra)));
+      out.push({ labels, t: end, v });
+    };
     switch (o.kind) {
       case 'total':
         one(total);
@@ -487,6 +517,8 @@ function samePairs(a: readonly string[], b: readonly string[]): boolean {
 /** Streaming aggregation for every tenant of a receiver, flushed by a timer or by tick(). */
 export class StreamAggregation {
   readonly metrics: Metrics;
+  /** Input sample outcomes since the last tick: plain numbers on the hot path, added to the counter per tick. */
+  readonly sampleCounts = { aggregated: 0, resent: 0, late: 0 };
   readonly now: () => number;
   private readonly tenants = new Map<string, TenantAggregator>();
   private timer: NodeJS.Timeout | undefined;
@@ -555,6 +587,11 @@ export class StreamAggregation {
 
   private async runTick(all: boolean): Promise<void> {
     const now = this.now();
+    const n = this.sampleCounts;
+    for (const outcome of ['aggregated', 'resent', 'late'] as const) {
+      if (n[outcome] > 0) this.metrics.samples.inc({ outcome }, n[outcome]);
+      n[outcome] = 0;
+    }
     const sends: Promise<void>[] = [];
     for (const [tenant, a] of this.tenants) {
       // Configured rules may have changed since the last write.
