@@ -101,8 +101,9 @@ interface Group2 {
   /** The running `total`: NaN until the group's first interval. */
   total: number;
   seenAt: number;
-  /** Output series labels by output name (and quantile or vmrange), built once. */
-  readonly outputs: Map<string, Labels>;
+  /** Output series labels by output slot (emit()), and of histogram buckets by vmrange: built once. */
+  readonly outputs: (Labels | undefined)[];
+  readonly buckets: Map<string, Labels>;
 }
 
 interface RuleState {
@@ -355,7 +356,7 @@ export class TenantAggregator {
   ): 'merged' | 'late' | 'unknown-rule' {
     if (end <= r.writtenUpTo) return 'late';
     let g = r.groups2.get(key);
-    if (!g) r.groups2.set(key, (g = { labels, windows: new Map(), total: NaN, seenAt: nowMs, outputs: new Map() }));
+    if (!g) r.groups2.set(key, (g = { labels, windows: new Map(), total: NaN, seenAt: nowMs, outputs: [], buckets: new Map() }));
     g.seenAt = nowMs;
     let w = g.windows.get(end);
     if (!w) g.windows.set(end, (w = new Map()));
@@ -424,59 +425,72 @@ export class TenantAggregator {
 }
 
 function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: OutputSample[]): void {
-  const total = g.total;
-  const metric = g.labels.metricName();
-  for (const o of rule.outputs) {
-    const name = outputName(rule, metric, o);
-    const one = (v: number, extra?: [string, string]) => {
-      const key = extra ? `${name}\n${extra[1]}` : name;
-      let labels = g.outputs.get(key);
-      if (!labels) g.outputs.set(key, (labels = outputLabels(g.labels, name, extra)));
-      out.push({ labels, t: end, v });
-    };
-    switch (o.kind) {
+  const outputs = rule.outputs;
+  // Output series labels are built once per group: slot k is the k-th output (each φ its own).
+  let slot = 0;
+  const labelsAt = (o: number, extra?: [string, string]): Labels => {
+    let l = g.outputs[slot];
+    if (l === undefined) l = g.outputs[slot] = outputLabels(g.labels, outputName(rule, g.labels.metricName(), outputs[o]), extra);
+    return l;
+  };
+  for (let o = 0; o < outputs.length; o++, slot++) {
+    const kind = outputs[o].kind;
+    let v: number;
+    switch (kind) {
       case 'total':
-        one(total);
+        v = g.total;
         break;
       case 'increase':
-        one(p.increase);
+        v = p.increase;
         break;
       case 'count_series':
-        one(p.series);
-        break;
-      case 'count_samples':
-        if (p.count > 0) one(p.count);
-        break;
-      case 'sum_samples':
-        if (p.count > 0) one(p.sum);
-        break;
-      case 'last':
-        if (p.count > 0) one(p.lastV);
-        break;
-      case 'min':
-        if (p.count > 0) one(p.min);
-        break;
-      case 'max':
-        if (p.count > 0) one(p.max);
-        break;
-      case 'avg':
-        if (p.count > 0) one(p.sum / p.count);
-        break;
-      case 'stdvar':
-        if (p.count > 0) one(p.m2 / p.count);
-        break;
-      case 'stddev':
-        if (p.count > 0) one(Math.sqrt(p.m2 / p.count));
+        v = p.series;
         break;
       case 'quantiles': {
-        const sorted = Float64Array.from(p.values ?? []).sort();
-        if (sorted.length > 0) for (const phi of o.phis!) one(quantileOf(phi, sorted as unknown as number[]), ['quantile', String(phi)]);
-        break;
+        const phis = outputs[o].phis!;
+        if (p.values && p.values.length > 0) {
+          const sorted = Float64Array.from(p.values).sort();
+          for (let k = 0; k < phis.length; k++, slot++)
+            out.push({ labels: labelsAt(o, ['quantile', String(phis[k])]), t: end, v: quantileOf(phis[k], sorted as unknown as number[]) });
+        } else slot += phis.length;
+        slot--;
+        continue;
       }
       case 'histogram_bucket':
-        for (const [range, n] of p.buckets ?? []) one(n, ['vmrange', range]);
-        break;
+        for (const [range, n] of p.buckets ?? []) {
+          let l = g.buckets.get(range);
+          if (!l)
+            g.buckets.set(range, (l = outputLabels(g.labels, outputName(rule, g.labels.metricName(), outputs[o]), ['vmrange', range])));
+          out.push({ labels: l, t: end, v: n });
+        }
+        continue;
+      default:
+        // Sample statistics exist only for intervals with samples.
+        if (p.count === 0) continue;
+        v = sampleStat(kind, p);
     }
+    out.push({ labels: labelsAt(o), t: end, v });
+  }
+}
+
+function sampleStat(kind: string, p: Partial): number {
+  switch (kind) {
+    case 'count_samples':
+      return p.count;
+    case 'sum_samples':
+      return p.sum;
+    case 'last':
+      return p.lastV;
+    case 'min':
+      return p.min;
+    case 'max':
+      return p.max;
+    case 'avg':
+      return p.sum / p.count;
+    case 'stdvar':
+      return p.m2 / p.count;
+    default:
+      return Math.sqrt(p.m2 / p.count); // stddev
   }
 }
 
