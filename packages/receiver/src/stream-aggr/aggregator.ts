@@ -92,6 +92,9 @@ interface Group1 {
   readonly labels: Labels;
   readonly windows: Map<number, Partial>;
   seenAt: number;
+  /** The window written to last, and its end: most samples go to the same one (saves a lookup by a double key). */
+  lastEnd: number;
+  lastPartial: Partial | undefined;
 }
 
 /** Stage 2: one output group on its owner. */
@@ -231,7 +234,7 @@ export class TenantAggregator {
       const gl = groupLabels(r.rule, labels);
       const key = gl.key();
       let g = r.groups1.get(key);
-      if (!g) r.groups1.set(key, (g = { rule: r, key, labels: gl, windows: new Map(), seenAt: now }));
+      if (!g) r.groups1.set(key, (g = { rule: r, key, labels: gl, windows: new Map(), seenAt: now, lastEnd: NaN, lastPartial: undefined }));
       targets.push(g);
       if (r.rule.dropInput) dropped = true;
       if (r.rule.stalenessIntervalMs > stalenessMs) stalenessMs = r.rule.stalenessIntervalMs;
@@ -289,8 +292,10 @@ export class TenantAggregator {
         late = true;
         continue;
       }
-      let p = g.windows.get(end);
+      let p = end === g.lastEnd ? g.lastPartial! : g.windows.get(end);
       if (!p) g.windows.set(end, (p = new Partial(r.needValues, r.needBuckets)));
+      g.lastEnd = end;
+      g.lastPartial = p;
       g.seenAt = nowMs;
       p.increase += delta;
       if (input.countedEnd[k] !== end) {
@@ -319,6 +324,10 @@ export class TenantAggregator {
         for (const [end, p] of g.windows) {
           if (end > upTo) continue;
           g.windows.delete(end);
+          if (end === g.lastEnd) {
+            g.lastEnd = NaN;
+            g.lastPartial = undefined;
+          }
           owner ??= ownerOf(this.tenant, g.labels);
           if (owner === self) {
             // This receiver owns the group too: the partial moves over as it is, unserialised.
