@@ -96,13 +96,13 @@ interface Node {
   aggregation: StreamAggregation;
 }
 
-async function cluster(n: number, rf: number, clock: { now: number }) {
+async function cluster(n: number, rf: number, clock: { now: number }, rules: unknown[] = RULES) {
   const endpoints = Array.from({ length: n }, (_, i) => `r${i}:19291`);
   const nodes = new Map<string, Node>();
   const limitsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-saggr-limits-'));
   dirs.push(limitsDir);
   const overridesFile = path.join(limitsDir, 'limits.yaml');
-  fs.writeFileSync(overridesFile, YAML.stringify({ overrides: { t: { stream_aggregation_config: RULES } } }));
+  fs.writeFileSync(overridesFile, YAML.stringify({ overrides: { t: { stream_aggregation_config: rules } } }));
   const limits = new Limits({ defaults: DEFAULTS, overridesFile, reloadIntervalMs: 3_600_000 });
   const rings = new Hashrings([
     {
@@ -177,7 +177,7 @@ async function cluster(n: number, rf: number, clock: { now: number }) {
     limits.stop();
     for (const x of list) await x.db.close();
   };
-  return { list, send, tickAll, querier, close };
+  return { list, send, tickAll, querier, close, limits, overridesFile };
 }
 
 const engine = new Engine();
@@ -369,4 +369,51 @@ describe.each([
     if (n > 1) expect(outcomes.get('strata_stream_aggregation_partials_total:sent')).toBeGreaterThan(0);
     await c.close();
   });
+});
+
+test('rules follow the limits file live; a bad edit keeps the rules in force', async () => {
+  const clock = { now: T0 };
+  const c = await cluster(1, 1, clock, []);
+  const rule = { match: 'temperature', interval: '1m', by: ['room'], outputs: ['count_samples', 'max'] };
+  const edit = (rules: unknown[]) => {
+    fs.writeFileSync(c.overridesFile, YAML.stringify({ overrides: { t: { stream_aggregation_config: rules } } }));
+    // A new mtime for the reload check, whatever the file system's resolution.
+    const at = new Date(Date.now() + Math.random() * 1e6);
+    fs.utimesSync(c.overridesFile, at, at);
+  };
+  for (let step = 0; step <= 24; step++) {
+    clock.now = T0 + step * STEP + 2000;
+    await c.send(step, sampleAt(step));
+    if (step === 6) {
+      edit([rule]);
+      expect(c.limits.reload()).toBe(true);
+    }
+    if (step === 12) {
+      edit([{ ...rule, outputs: ['count_samples', 'maximum'] }]);
+      expect(c.limits.reload()).toBe(false); // refused as a whole: the rule above stays
+    }
+    await c.tickAll();
+    clock.now = T0 + step * STEP + 7000;
+    await c.tickAll();
+  }
+  for (const after of [7000, 12_000]) {
+    clock.now = T0 + 24 * STEP + after;
+    await c.tickAll();
+  }
+  const q = c.querier();
+  // Nothing before the rule; every interval after it, complete.
+  expect((await output(q, 'temperature:1m_by_room_count_samples', T0 + 60_000)).size).toBe(0);
+  for (const e of [T0 + 120_000, T0 + 180_000, T0 + 240_000]) {
+    expectSameValues(
+      await output(q, 'temperature:1m_by_room_count_samples', e),
+      await instant(q, 'sum by (room) (count_over_time(temperature[1m]))', e),
+      'count_samples',
+    );
+    expectSameValues(
+      await output(q, 'temperature:1m_by_room_max', e),
+      await instant(q, 'max by (room) (max_over_time(temperature[1m]))', e),
+      'max',
+    );
+  }
+  await c.close();
 });
