@@ -19,6 +19,7 @@
  *   --frontend: the dashboard refreshed with its range sliding, through the query frontend (cold, warm) and without its cache
  *   --ruler: recording-rule evaluation cost against Prometheus (--rules, --series, --interval, --rounds, --only)
  *   --labels-inprocess: its two heaviest requests called in-process, for profiling (--repeats)
+ *   --stream-aggr: ingest CPU per sample with 5 streaming aggregation rules vs none, and the state's memory (--series, --rounds)
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -44,6 +45,7 @@ import { runLabelsBench } from './labels.js';
 import { runRulerBench } from './ruler.js';
 import { runSketchBench } from './sketches.js';
 import { runLabelsInProcessBench } from './labels-inprocess.js';
+import { runStreamAggrBench } from './stream-aggr.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -114,6 +116,10 @@ async function main(): Promise<void> {
     process.stdout.write(
       (await runDashboardBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 5), repeats: arg('repeats', 5), only })) + '\n',
     );
+    return;
+  }
+  if (process.argv.includes('--stream-aggr')) {
+    process.stdout.write((await runStreamAggrBench(arg('series', 100_000), arg('rounds', 10), encode)) + '\n');
     return;
   }
   if (process.argv.includes('--labels-inprocess')) {

@@ -21,3 +21,10 @@ export {
   type ReceiverLimit,
   type TenantLimits,
 } from './limits.js';
+export {
+  parseStreamAggrConfig,
+  STREAM_AGGR_OUTPUTS,
+  type StreamAggrOutput,
+  type StreamAggrOutputKind,
+  type StreamAggrRule,
+} from './stream-aggregation-config.js';

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import YAML from 'yaml';
 import type { Logger } from 'pino';
 import { parsePromDuration } from './params.js';
+import { parseStreamAggrConfig, type StreamAggrRule } from './stream-aggregation-config.js';
 
 export interface TenantLimits {
   /** Samples per second; 0 = unlimited. */
@@ -24,6 +25,8 @@ export interface TenantLimits {
   rulerMaxRulesPerRuleGroup?: number;
   /** Rule groups a tenant may store through that API; 0 = unlimited (read by the ruler). */
   rulerMaxRuleGroupsPerTenant?: number;
+  /** Streaming aggregation rules (read by the receiver; stream-aggregation-config.ts). */
+  streamAggregationConfig?: StreamAggrRule[];
 }
 
 /** YAML key -> field, as Mimir names them so existing override files carry over. */
@@ -37,6 +40,12 @@ const KEYS: Record<string, keyof TenantLimits> = {
   compactor_blocks_retention_period: 'compactorBlocksRetentionPeriod',
   ruler_max_rules_per_rule_group: 'rulerMaxRulesPerRuleGroup',
   ruler_max_rule_groups_per_tenant: 'rulerMaxRuleGroupsPerTenant',
+  stream_aggregation_config: 'streamAggregationConfig',
+};
+
+/** Limits that are structures, not numbers: each with its parser (which throws naming the position). */
+const STRUCTURED: Partial<Record<keyof TenantLimits, (v: unknown, where: string) => unknown>> = {
+  streamAggregationConfig: parseStreamAggrConfig,
 };
 
 /** Limits given as durations (Mimir's "30d", "1y"; a bare number is seconds), kept in milliseconds. */
@@ -48,7 +57,7 @@ const DURATION_FIELDS = new Set<keyof TenantLimits>(['compactorBlocksRetentionPe
  */
 export type ReceiverLimit = Exclude<
   keyof TenantLimits,
-  'compactorBlocksRetentionPeriod' | 'rulerMaxRulesPerRuleGroup' | 'rulerMaxRuleGroupsPerTenant'
+  'compactorBlocksRetentionPeriod' | 'rulerMaxRulesPerRuleGroup' | 'rulerMaxRuleGroupsPerTenant' | 'streamAggregationConfig'
 >;
 export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   ingestionRate: 'limits.ingestion-rate',
@@ -83,12 +92,17 @@ export function parseOverrides(text: string, defaults: TenantLimits): Map<string
       const field = KEYS[k];
       if (!field)
         throw new Error(`limits file: unknown limit ${JSON.stringify(k)} for tenant ${tenant} (known: ${Object.keys(KEYS).join(', ')})`);
+      const structured = STRUCTURED[field];
+      if (structured) {
+        (l as unknown as Record<string, unknown>)[field] = structured(v, `limits file: ${tenant}.${k}`);
+        continue;
+      }
       const n = DURATION_FIELDS.has(field) ? durationMs(v) : Number(v);
       if (!Number.isFinite(n) || n < 0)
         throw new Error(
           `limits file: ${tenant}.${k} must be a non-negative ${DURATION_FIELDS.has(field) ? 'duration' : 'number'}, got ${JSON.stringify(v)}`,
         );
-      l[field] = n;
+      (l as unknown as Record<string, number>)[field] = n;
     }
     out.set(tenant, l);
   }

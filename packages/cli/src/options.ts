@@ -141,6 +141,12 @@ const TABLE = [
     help: 'Status answered when a tenant exceeds its ingestion rate: 503 (retried by every Prometheus) or 429 (retried only with retry_on_http_429).',
   },
   {
+    flag: 'receiver.stream-aggregation-flush-delay',
+    type: 'duration',
+    default: '10s',
+    help: "Streaming aggregation (the limits file's stream_aggregation_config): how long after an interval's end its late samples still count; each receiver then sends its partial aggregates to the output group's owner, which writes the outputs after the same delay again.",
+  },
+  {
     flag: 'receiver.flush-on-shutdown',
     type: 'bool',
     default: false,

@@ -656,6 +656,21 @@ export class Distributor {
     }
   }
 
+  /**
+   * The first ring owner of a series (this receiver's name without a usable ring): where
+   * streaming aggregation counts an input series, and where an output group is merged.
+   */
+  primaryOwner(tenant: string, labels: Labels): string {
+    const ring = this.opts.rings()?.forTenant(tenant);
+    if (!ring || ring.endpoints.length === 0) return this.opts.self;
+    return ring.getN(tenant, labels, Math.min(this.opts.replicationFactor, ring.endpoints.length))[0];
+  }
+
+  /** Posts an internal body (snappy-compressed, signed like a forwarded write) to a peer's write endpoint. */
+  async postInternal(endpoint: string, tenant: string, contentType: string, body: Buffer): Promise<PartResult> {
+    return (await this.sendParts(endpoint, tenant, [{ body: snappyEncode(body), contentType }]))[0];
+  }
+
   close(): void {
     this.batcher?.flushAll();
     this.client.close();

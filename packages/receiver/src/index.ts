@@ -5,3 +5,5 @@ export { ForwardAuth } from './forward-auth.js';
 export { defaultMemoryLimit, MemoryBudget } from './memory-budget.js';
 export { MetadataStore } from './metadata-store.js';
 export { Writer, type LateSamples } from './writer.js';
+export { StreamAggregation, type OutputSample, type PartialRecord } from './stream-aggr/aggregator.js';
+export { createStreamAggregation, outputWriter, PARTIALS_CONTENT_TYPE, type StreamAggregationWiring } from './stream-aggr/wiring.js';

@@ -33,6 +33,8 @@ import { decodeParts, PARTS_CONTENT_TYPE, type Part, type PartResult } from './f
 import { Writer, type LateSamples, type WriteResult } from './writer.js';
 import { tenantOf } from '@strata/api';
 import { internalHeaderGuard, type ForwardAuth } from './forward-auth.js';
+import type { PartialRecord, StreamAggregation } from './stream-aggr/aggregator.js';
+import { outputWriter, PARTIALS_CONTENT_TYPE } from './stream-aggr/wiring.js';
 
 /** Remote-write bodies compress 5-10x; a larger ratio is a decompression bomb, not data. */
 export const MAX_DECOMPRESSION_RATIO = 16;
@@ -67,6 +69,8 @@ export interface WriteHandlerOptions {
   forwardAuth?: ForwardAuth;
   /** Who hears of accepted samples that change the past (a query frontend's results cache). */
   lateSamples?: LateSamples;
+  /** Streaming aggregation (stream-aggr/): fed by the writer, its outputs written through this path. */
+  streamAggregation?: StreamAggregation;
 }
 
 interface Metrics {
@@ -130,7 +134,9 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
     now: opts.now,
     seriesLimitShare: d ? (tenant) => d.seriesShare(tenant) : undefined,
     lateSamples: opts.lateSamples,
+    streamAggregation: opts.streamAggregation,
   });
+  opts.streamAggregation?.setOutputWriter(outputWriter(writer, d));
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const start = process.hrtime.bigint();
@@ -142,7 +148,8 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
       const fromPeer = req.headers[FORWARDED_HEADER] !== undefined;
       const parts = fromPeer && req.headers['content-type'] === PARTS_CONTENT_TYPE;
       const share = fromPeer && req.headers['content-type'] === SHARE_CONTENT_TYPE;
-      version = parts ? 'forwarded-batch' : share ? 'forwarded-share' : protocolVersion(req);
+      const partials = fromPeer && req.headers['content-type'] === PARTIALS_CONTENT_TYPE;
+      version = parts ? 'forwarded-batch' : share ? 'forwarded-share' : partials ? 'stream-aggregation-partials' : protocolVersion(req);
       gates.check();
       const declared = Number(req.headers['content-length'] ?? -1);
       if (declared > cfg.maxRequestBytes) throw tooLarge(declared, cfg.maxRequestBytes);
@@ -157,6 +164,22 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(answers));
         m.requests.inc({ version, code: '200' });
+        return;
+      }
+      if (partials) {
+        // Streaming aggregation partials for groups this receiver owns (stream-aggr/aggregator.ts).
+        if (!opts.streamAggregation) throw new StrataError('invalid-request-body', 'streaming aggregation is not enabled on this receiver');
+        let records: PartialRecord[];
+        try {
+          records = JSON.parse(snappyDecode(body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO).toString('utf8')) as PartialRecord[];
+        } catch (e) {
+          throw new StrataError('invalid-request-body', `unreadable streaming aggregation partials: ${(e as Error).message}`);
+        }
+        if (!Array.isArray(records)) throw new StrataError('invalid-request-body', 'expected a list of partials');
+        opts.streamAggregation.acceptPartials(tenant, records);
+        res.writeHead(204);
+        res.end();
+        m.requests.inc({ version, code: '204' });
         return;
       }
       if (share) {

@@ -7,12 +7,13 @@
  * join as appends of their own kind.
  */
 import { Counter, type Registry } from 'prom-client';
-import { StrataError, toStrataError, type ErrorId, type Labels } from '@strata/model';
+import { Labels, StrataError, toStrataError, type ErrorId } from '@strata/model';
 import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
 import { wireLabelsEqual, type SeriesRecord, type WriteBatch } from '@strata/remote';
 import type { Limits, TenantLimits } from '@strata/api';
 import type { MetadataStore } from './metadata-store.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
+import type { InputSeries, StreamAggregation } from './stream-aggr/aggregator.js';
 
 export interface WriterOptions {
   storage: { tenant(id: string): Promise<TenantStorage> };
@@ -31,6 +32,8 @@ export interface WriterOptions {
   seriesLimitShare?: (tenant: string) => number;
   /** Told, after the commit, of accepted samples older than `olderThanMs` before now (see LateSamples). */
   lateSamples?: LateSamples;
+  /** Streaming aggregation of matching input series (stream-aggr/), fed the samples this receiver owns. */
+  streamAggregation?: StreamAggregation;
 }
 
 /**
@@ -119,6 +122,8 @@ export class Writer {
     let current = batch.series[0];
     const fields = batch.labelFields;
     const raw = batch.raw;
+    const aggr = this.opts.streamAggregation?.forTenant(tenant);
+    const nowMs = this.now();
     const sameLabels = fields
       ? (l: Labels) => fields.equals(current, l.pairs)
       : (l: Labels) => wireLabelsEqual(raw, current.labelsStart, current.labelsEnd, l.pairs);
@@ -139,7 +144,13 @@ export class Writer {
       const wired = s.labelsStart >= 0;
       current = s;
       let ref = wired ? app.cachedRef(s.labelsHash, sameLabels) : undefined;
-      if (ref === undefined) {
+      // The series' streaming aggregation state: undefined = not looked up yet, null = no rule matches.
+      let input: InputSeries | null | undefined;
+      if (aggr) {
+        if (ref !== undefined) input = aggr.byHeadRef(ref);
+        else if (wired && aggr.hasDropRules) input = aggr.droppedByWire(s.labelsHash, sameLabels);
+      }
+      if (ref === undefined && input === undefined) {
         let pairs: string[];
         try {
           pairs = batch.labelsOf(s);
@@ -153,8 +164,35 @@ export class Writer {
           errors.add(k, labels.id, nSamples, constant(labels));
           continue;
         }
-        ref = app.ref(labels, wired ? s.labelsHash : undefined);
+        if (aggr)
+          input = (aggr.hasDropRules ? aggr.droppedByLabels(labels) : undefined) ?? aggr.classify(labels, wired ? s.labelsHash : undefined);
+        // A dropped input never enters the head: it exists only as aggregation state.
+        if (!input?.dropped) {
+          ref = app.ref(labels, wired ? s.labelsHash : undefined);
+          if (aggr && ref !== SERIES_LIMIT_REACHED) {
+            const known = aggr.byHeadRef(ref);
+            if (known !== undefined) input = known;
+            else aggr.rememberRef(ref, input!);
+          }
+        }
+      } else if (aggr && input === undefined && ref !== undefined) {
+        // In the head, new to aggregation (rules added, or state reset): classified once.
+        input = aggr.classify(Labels.fromPairs(batch.labelsOf(s)), s.labelsHash);
+        aggr.rememberRef(ref, input);
       }
+      if (input?.dropped) {
+        for (let i = s.sampleStart; i < s.sampleEnd; i++) {
+          const t = batch.timestamps[i];
+          if (t > maxT) {
+            errors.add(k, 'sample-too-far-in-future', 1, sampleRejected('sample-too-far-in-future', batch, s, t, creationGracePeriodMs));
+            continue;
+          }
+          if (input.primary) aggr!.feed(input, t, batch.values[i], nowMs);
+          accepted++;
+        }
+        continue;
+      }
+      ref = ref!;
       if (ref === SERIES_LIMIT_REACHED) {
         errors.add(k, 'max-series-per-tenant', nSamples, seriesLimitReached(batch, s, limits.maxGlobalSeriesPerUser, maxSeries));
         continue;
@@ -168,6 +206,7 @@ export class Writer {
         const st = app.append(ref, t, batch.values[i]);
         if (st === AppendStatus.OK) {
           accepted++;
+          if (input?.primary) aggr!.feed(input, t, batch.values[i], nowMs);
           if (t < lateBefore) {
             if (t < lateMin) lateMin = t;
             if (t > lateMax) lateMax = t;

@@ -13,7 +13,15 @@ import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
 import { frontendFrom } from './frontend-from-config.js';
 import { serveOnSocket, type InProcessQuerier } from './in-process-querier.js';
-import { createWritePath, defaultMemoryLimit, Distributor, ForwardAuth, MemoryBudget, MetadataStore } from '@strata/receiver';
+import {
+  createStreamAggregation,
+  createWritePath,
+  defaultMemoryLimit,
+  Distributor,
+  ForwardAuth,
+  MemoryBudget,
+  MetadataStore,
+} from '@strata/receiver';
 import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
 import { compactorFrom } from './compactor-from-config.js';
@@ -111,7 +119,16 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     help: 'Resident memory above which writes are refused with 503 (--receiver.memory-limit-bytes).',
     registers: [registry],
   }).set(memoryLimit);
+  // Streaming aggregation runs for tenants whose limits carry stream_aggregation_config.
+  const streamAggregation = createStreamAggregation({
+    limits,
+    distributor,
+    flushDelayMs: cfg.num('receiver.stream-aggregation-flush-delay'),
+    registry,
+    logger,
+  });
   const writePath = createWritePath({
+    streamAggregation,
     distributor,
     forwardAuth,
     lateSamples: withFrontend
@@ -193,6 +210,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
   mountCardinalityApi(router, { tenancy, source: (tenant) => tsdb.openTenant(tenant)?.cardinality() });
   setReady(true);
+  streamAggregation.start();
   // The ruler of `all` evaluates over the same stores as the query API and appends its results
   // to this process' own write path (limits, replication, WAL) without HTTP in between; it
   // starts once that path accepts writes.
@@ -223,6 +241,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     setReady(false);
     await stopRuler?.();
     await server.close();
+    // Intervals in progress: partials to their owners; outputs of rules with flush_on_shutdown.
+    await streamAggregation.stop(true);
     downstream?.close();
     await inProcess?.close();
     await closeCache?.();

@@ -1,0 +1,684 @@
+/**
+ * Streaming aggregation, per tenant, in two stages so a ring of receivers computes each output
+ * exactly once:
+ *
+ * 1. Inputs: a receiver aggregates only the input series it is the first ring owner of (RF
+ *    replicas see the same samples and stay out), and only samples newer than the last one it
+ *    aggregated for that series (a retried request adds nothing). Samples fall in the interval
+ *    (E - interval, E] with E a multiple of the interval, as a PromQL range ending at E selects
+ *    them. Per output group and interval it keeps a Partial (partial.ts).
+ * 2. Groups: once an interval has ended (plus `flushDelayMs` for late requests) each receiver
+ *    sends its partials to the group's owner: the first ring owner of the group's labels. The
+ *    owner keeps one partial per sender and interval (a re-sent partial replaces, never adds),
+ *    and after another `flushDelayMs` merges them and writes the outputs at timestamp E through
+ *    the ordinary write path (the ring places each output series on its own owners).
+ *
+ * Without a ring both stages run in the one receiver. State lives in memory only: a restart loses
+ * the intervals in progress (at most one interval plus twice the flush delay per rule) and the
+ * counters' baselines, so `total` restarts from 0, which PromQL's rate() and increase() read as a
+ * counter reset. Changing a tenant's rules resets that tenant's state the same way.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { Labels } from '@strata/model';
+import type { StreamAggrRule } from '@strata/api';
+import { Partial, quantileOf, type PartialJSON } from './partial.js';
+import { groupLabels, outputLabels, outputName } from './naming.js';
+
+/** One output sample, as the write path takes it. */
+export interface OutputSample {
+  labels: Labels;
+  t: number;
+  v: number;
+}
+
+/** A stage-1 partial on its way to the group's owner. */
+export interface PartialRecord {
+  /** The rule's canonical text (both receivers must run the same rule). */
+  rule: string;
+  /** Label pairs of the group. */
+  group: string[];
+  /** End of the interval (ms). */
+  end: number;
+  /** The sending receiver: its partial replaces an earlier one for the same interval. */
+  from: string;
+  partial: PartialJSON;
+}
+
+export interface StreamAggregationOptions {
+  /** The tenant's rules (from the limits file); undefined or empty = no aggregation. */
+  rules: (tenant: string) => readonly StreamAggrRule[] | undefined;
+  /** This receiver's name among the ring's endpoints (any string without a ring). */
+  self: string;
+  /** The first ring owner of a series (self without a ring). */
+  ownerOf: (tenant: string, labels: Labels) => string;
+  /** Changes identity whenever the ring changes (owners then move): cached ownership is dropped. */
+  ringEpoch?: () => unknown;
+  /** Delivers partials to another receiver (stage 2 there). */
+  sendPartials?: (endpoint: string, tenant: string, records: PartialRecord[]) => Promise<void>;
+  /** Writes output samples through the ordinary write path (or set later with setOutputWriter). */
+  writeOutputs?: (tenant: string, samples: OutputSample[]) => Promise<void>;
+  /** How long after an interval's end its late samples are still taken (stage 2 waits as long again). */
+  flushDelayMs: number;
+  now?: () => number;
+  registry?: Registry;
+  logger?: Logger;
+}
+
+/** What a write needs to know about an input series: null = matched by no rule. */
+export interface InputSeries {
+  /** This receiver is its first owner: it aggregates the series' samples. */
+  readonly primary: boolean;
+  /** A matching rule drops the input: its samples are aggregated but not stored. */
+  readonly dropped: boolean;
+  /** Label pairs, kept only for series that never reach the head (the drop index verifies by them). */
+  readonly pairs: readonly string[] | undefined;
+  readonly targets: Group1[];
+  /** Per target: the last sample time aggregated there (dedup_interval). Plain arrays: far lighter than typed ones this small. */
+  readonly fedT: number[];
+  /** Per target: the interval end this series was last counted in (count_series). */
+  readonly countedEnd: number[];
+  lastT: number;
+  prevV: number;
+  /** Wall clock of the last sample, for staleness. */
+  seenAt: number;
+  readonly stalenessMs: number;
+}
+
+/** Stage 1: one output group of one rule, on a receiver owning some of its inputs. */
+interface Group1 {
+  readonly rule: RuleState;
+  readonly key: string;
+  readonly labels: Labels;
+  readonly windows: Map<number, Partial>;
+  seenAt: number;
+  /** The window written to last, and its end: most samples go to the same one (saves a lookup by a double key). */
+  lastEnd: number;
+  lastPartial: Partial | undefined;
+}
+
+/** Stage 2: one output group on its owner. */
+interface Group2 {
+  readonly labels: Labels;
+  readonly windows: Map<number, Map<string, Partial>>;
+  /** The running `total`: NaN until the group's first interval. */
+  total: number;
+  seenAt: number;
+  /** Output series labels by output slot (emit()), and of histogram buckets by vmrange: built once. */
+  readonly outputs: (Labels | undefined)[];
+  readonly buckets: Map<string, Labels>;
+}
+
+interface RuleState {
+  readonly rule: StreamAggrRule;
+  readonly needValues: boolean;
+  readonly needBuckets: boolean;
+  readonly groups1: Map<string, Group1>;
+  readonly groups2: Map<string, Group2>;
+  /** Stage 1 sent every interval ending at or before this. */
+  sentUpTo: number;
+  /** Stage 2 wrote every interval ending at or before this. */
+  writtenUpTo: number;
+}
+
+interface Metrics {
+  samples: Counter<'outcome'>;
+  partials: Counter<'outcome'>;
+  outputs: Counter;
+  groups: Gauge<'stage'>;
+}
+
+function metrics(registry: Registry | undefined, agg: StreamAggregation): Metrics {
+  const registers = registry ? [registry] : [];
+  return {
+    samples: new Counter({
+      name: 'strata_stream_aggregation_samples_total',
+      help: 'Input samples seen by streaming aggregation on the series owner: aggregated, ignored as resent (at or before the last aggregated), or too late for an interval already sent.',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    partials: new Counter({
+      name: 'strata_stream_aggregation_partials_total',
+      help: 'Per-interval partial aggregates by outcome: sent to a group owner, merged on this one, refused as late or for an unknown rule.',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    outputs: new Counter({
+      name: 'strata_stream_aggregation_output_samples_total',
+      help: 'Output samples written by streaming aggregation.',
+      registers,
+    }),
+    groups: new Gauge({
+      name: 'strata_stream_aggregation_groups',
+      help: 'Output groups held in memory: stage "inputs" (partials of owned input series), stage "outputs" (groups this receiver writes).',
+      labelNames: ['stage'],
+      registers,
+      collect() {
+        const n = agg.groupCounts();
+        this.set({ stage: 'inputs' }, n.inputs);
+        this.set({ stage: 'outputs' }, n.outputs);
+      },
+    }),
+  };
+}
+
+/** A tenant's aggregation state for one version of its rules. */
+export class TenantAggregator {
+  readonly rules: RuleState[];
+  readonly rulesByKey = new Map<string, RuleState>();
+  readonly hasDropRules: boolean;
+  /** Input series by head reference (null: no rule matches); head references are small dense integers. */
+  private byRef: (InputSeries | null | undefined)[] = [];
+  /** Dropped input series (never in the head) by label hash. */
+  private readonly droppedByHash = new Map<number, InputSeries[]>();
+  ringEpoch: unknown;
+  /** The rule list this state was built for (the limits' array: the same until a reload). */
+  rulesRef: readonly StreamAggrRule[] | undefined;
+
+  constructor(
+    readonly tenant: string,
+    readonly rulesText: string,
+    rules: readonly StreamAggrRule[],
+    private readonly agg: StreamAggregation,
+  ) {
+    this.rules = rules.map((rule) => ({
+      rule,
+      needValues: rule.outputs.some((o) => o.kind === 'quantiles'),
+      needBuckets: rule.outputs.some((o) => o.kind === 'histogram_bucket'),
+      groups1: new Map(),
+      groups2: new Map(),
+      sentUpTo: -Infinity,
+      writtenUpTo: -Infinity,
+    }));
+    for (const r of this.rules) this.rulesByKey.set(r.rule.key, r);
+    this.hasDropRules = rules.some((r) => r.dropInput);
+  }
+
+  /** The input state of a head series; undefined = not classified yet. */
+  byHeadRef(ref: number): InputSeries | null | undefined {
+    return this.byRef[ref];
+  }
+
+  rememberRef(ref: number, input: InputSeries | null): void {
+    this.byRef[ref] = input;
+  }
+
+  /** A dropped input series sent as wire bytes with this hash, verified by `same`. */
+  droppedByWire(hash: number, same: (l: Labels) => boolean): InputSeries | undefined {
+    const l = this.droppedByHash.get(hash);
+    if (!l) return undefined;
+    for (const s of l) if (same(Labels.fromSortedPairs(s.pairs as string[]))) return s;
+    return undefined;
+  }
+
+  /** A dropped input series with these labels (for requests without wire label bytes). */
+  droppedByLabels(labels: Labels): InputSeries | undefined {
+    const l = this.droppedByHash.get(pairsHash(labels.pairs));
+    if (!l) return undefined;
+    for (const s of l) if (samePairs(s.pairs!, labels.pairs)) return s;
+    return undefined;
+  }
+
+  /**
+   * Matches a new input series against the rules. A dropped one is remembered under `wireHash`
+   * (when its request carried label bytes) and under its labels' own hash.
+   */
+  classify(labels: Labels, wireHash?: number): InputSeries | null {
+    const name = labels.metricName();
+    const targets: Group1[] = [];
+    let dropped = false;
+    let stalenessMs = 0;
+    const now = this.agg.now();
+    for (const r of this.rules) {
+      if (!matches(r.rule, labels, name)) continue;
+      const gl = groupLabels(r.rule, labels);
+      const key = gl.key();
+      let g = r.groups1.get(key);
+      if (!g) r.groups1.set(key, (g = { rule: r, key, labels: gl, windows: new Map(), seenAt: now, lastEnd: NaN, lastPartial: undefined }));
+      targets.push(g);
+      if (r.rule.dropInput) dropped = true;
+      if (r.rule.stalenessIntervalMs > stalenessMs) stalenessMs = r.rule.stalenessIntervalMs;
+    }
+    if (targets.length === 0) return null;
+    const input: InputSeries = {
+      primary: this.agg.opts.ownerOf(this.tenant, labels) === this.agg.opts.self,
+      dropped,
+      pairs: dropped ? labels.pairs : undefined,
+      targets,
+      fedT: targets.map(() => -Infinity),
+      countedEnd: targets.map(() => -Infinity),
+      lastT: -Infinity,
+      prevV: NaN,
+      seenAt: now,
+      stalenessMs,
+    };
+    if (dropped) {
+      this.index(pairsHash(labels.pairs), input);
+      if (wireHash !== undefined) this.index(wireHash, input);
+    }
+    return input;
+  }
+
+  private index(hash: number, input: InputSeries): void {
+    const l = this.droppedByHash.get(hash);
+    if (l) l.push(input);
+    else this.droppedByHash.set(hash, [input]);
+  }
+
+  /**
+   * One sample of an input series this receiver owns. Samples at or before the last one
+   * aggregated for the series are resent ones and add nothing.
+   */
+  feed(input: InputSeries, t: number, v: number, nowMs: number): void {
+    const n = this.agg.sampleCounts;
+    if (!(t > input.lastT)) {
+      n.resent++;
+      return;
+    }
+    input.seenAt = nowMs;
+    // A counter's increase since the previous sample; a drop is a reset (the new value is the
+    // increase since it), and the first sample of a series is only the baseline.
+    const prev = input.prevV;
+    const delta = Number.isNaN(prev) || Number.isNaN(v) ? 0 : v >= prev ? v - prev : v;
+    input.lastT = t;
+    if (!Number.isNaN(v)) input.prevV = v;
+    let late = false;
+    for (let k = 0; k < input.targets.length; k++) {
+      const g = input.targets[k];
+      const r = g.rule;
+      const iv = r.rule.intervalMs;
+      const end = Math.ceil(t / iv) * iv;
+      if (end <= r.sentUpTo) {
+        late = true;
+        continue;
+      }
+      let p = end === g.lastEnd ? g.lastPartial! : g.windows.get(end);
+      if (!p) g.windows.set(end, (p = new Partial(r.needValues, r.needBuckets)));
+      g.lastEnd = end;
+      g.lastPartial = p;
+      g.seenAt = nowMs;
+      p.increase += delta;
+      if (input.countedEnd[k] !== end) {
+        input.countedEnd[k] = end;
+        p.series++;
+      }
+      if (Number.isNaN(v)) continue; // staleness markers end a series; they are no value
+      const dd = r.rule.dedupIntervalMs;
+      if (dd > 0 && Math.floor((t - 1) / dd) === Math.floor((input.fedT[k] - 1) / dd)) continue;
+      input.fedT[k] = t;
+      p.add(t, v);
+    }
+    if (late) n.late++;
+    else n.aggregated++;
+  }
+
+  /** Stage 1: partials of intervals that ended at least flushDelayMs before now, by group owner. */
+  collectPartials(nowMs: number, all: boolean): Map<string, PartialRecord[]> {
+    const out = new Map<string, PartialRecord[]>();
+    const { self, ownerOf, flushDelayMs } = this.agg.opts;
+    for (const r of this.rules) {
+      const upTo = all ? Infinity : Math.floor((nowMs - flushDelayMs) / r.rule.intervalMs) * r.rule.intervalMs;
+      if (upTo <= r.sentUpTo) continue;
+      for (const [key, g] of r.groups1) {
+        let owner: string | undefined;
+        for (const [end, p] of g.windows) {
+          if (end > upTo) continue;
+          g.windows.delete(end);
+          if (end === g.lastEnd) {
+            g.lastEnd = NaN;
+            g.lastPartial = undefined;
+          }
+          owner ??= ownerOf(this.tenant, g.labels);
+          if (owner === self) {
+            // This receiver owns the group too: the partial moves over as it is, unserialised.
+            this.agg.metrics.partials.inc({ outcome: this.mergePartial(r, g.labels, key, end, self, p, nowMs) });
+            continue;
+          }
+          let l = out.get(owner);
+          if (!l) out.set(owner, (l = []));
+          l.push({ rule: r.rule.key, group: g.labels.pairs as string[], end, from: self, partial: p.toJSON() });
+        }
+        if (g.windows.size === 0 && nowMs - g.seenAt > r.rule.stalenessIntervalMs) r.groups1.delete(key);
+      }
+      if (upTo !== Infinity) r.sentUpTo = upTo;
+    }
+    return out;
+  }
+
+  /** Stage 2: a partial for a group this receiver owns. */
+  acceptPartial(rec: PartialRecord, nowMs: number): 'merged' | 'late' | 'unknown-rule' {
+    const r = this.rulesByKey.get(rec.rule);
+    if (!r) return 'unknown-rule';
+    if (rec.end <= r.writtenUpTo) return 'late';
+    const labels = Labels.fromSortedPairs(rec.group);
+    return this.mergePartial(r, labels, labels.key(), rec.end, rec.from, Partial.fromJSON(rec.partial), nowMs);
+  }
+
+  private mergePartial(
+    r: RuleState,
+    labels: Labels,
+    key: string,
+    end: number,
+    from: string,
+    partial: Partial,
+    nowMs: number,
+  ): 'merged' | 'late' | 'unknown-rule' {
+    if (end <= r.writtenUpTo) return 'late';
+    let g = r.groups2.get(key);
+    if (!g) r.groups2.set(key, (g = { labels, windows: new Map(), total: NaN, seenAt: nowMs, outputs: [], buckets: new Map() }));
+    g.seenAt = nowMs;
+    let w = g.windows.get(end);
+    if (!w) g.windows.set(end, (w = new Map()));
+    w.set(from, partial);
+    return 'merged';
+  }
+
+  /** Stage 2: the outputs of intervals that ended at least 2 x flushDelayMs before now. */
+  collectOutputs(nowMs: number, all: boolean): OutputSample[] {
+    const out: OutputSample[] = [];
+    const delay = 2 * this.agg.opts.flushDelayMs;
+    for (const r of this.rules) {
+      if (all && !r.rule.flushOnShutdown) continue;
+      const iv = r.rule.intervalMs;
+      const upTo = all ? Infinity : Math.floor((nowMs - delay) / iv) * iv;
+      if (upTo <= r.writtenUpTo) continue;
+      // Interval ends to write, in order (the running totals add up interval by interval).
+      const ends = new Set<number>();
+      for (const g of r.groups2.values()) for (const e of g.windows.keys()) if (e <= upTo) ends.add(e);
+      for (const end of [...ends].sort((a, b) => a - b)) {
+        for (const g of r.groups2.values()) {
+          const w = g.windows.get(end);
+          if (!w) continue;
+          g.windows.delete(end);
+          const merged = new Partial(false, false);
+          for (const p of w.values()) merged.merge(p);
+          g.total = (Number.isNaN(g.total) ? 0 : g.total) + merged.increase;
+          emit(r.rule, g, merged, end, out);
+        }
+      }
+      for (const [key, g] of r.groups2) if (g.windows.size === 0 && nowMs - g.seenAt > r.rule.stalenessIntervalMs) r.groups2.delete(key);
+      if (upTo !== Infinity) r.writtenUpTo = upTo;
+    }
+    return out;
+  }
+
+  /** Forgets input series idle for longer than their staleness interval (their counters start over). */
+  collectGarbage(nowMs: number): void {
+    const byRef = this.byRef;
+    for (let ref = 0; ref < byRef.length; ref++) {
+      const s = byRef[ref];
+      if (s && nowMs - s.seenAt > s.stalenessMs) byRef[ref] = undefined;
+    }
+    for (const [h, l] of this.droppedByHash) {
+      const keep = l.filter((s) => nowMs - s.seenAt <= s.stalenessMs);
+      if (keep.length === 0) this.droppedByHash.delete(h);
+      else if (keep.length !== l.length) this.droppedByHash.set(h, keep);
+    }
+  }
+
+  /** Forgets who owns which input series (the ring changed). */
+  forgetOwnership(): void {
+    this.byRef = [];
+    this.droppedByHash.clear();
+  }
+
+  groupCounts(): { inputs: number; outputs: number } {
+    let inputs = 0;
+    let outputs = 0;
+    for (const r of this.rules) {
+      inputs += r.groups1.size;
+      outputs += r.groups2.size;
+    }
+    return { inputs, outputs };
+  }
+}
+
+function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: OutputSample[]): void {
+  const outputs = rule.outputs;
+  // Output series labels are built once per group: slot k is the k-th output (each φ its own).
+  let slot = 0;
+  const labelsAt = (o: number, extra?: [string, string]): Labels => {
+    let l = g.outputs[slot];
+    if (l === undefined) l = g.outputs[slot] = outputLabels(g.labels, outputName(rule, g.labels.metricName(), outputs[o]), extra);
+    return l;
+  };
+  for (let o = 0; o < outputs.length; o++, slot++) {
+    const kind = outputs[o].kind;
+    let v: number;
+    switch (kind) {
+      case 'total':
+        v = g.total;
+        break;
+      case 'increase':
+        v = p.increase;
+        break;
+      case 'count_series':
+        v = p.series;
+        break;
+      case 'quantiles': {
+        const phis = outputs[o].phis!;
+        if (p.values && p.values.length > 0) {
+          const sorted = Float64Array.from(p.values).sort();
+          for (let k = 0; k < phis.length; k++, slot++)
+            out.push({ labels: labelsAt(o, ['quantile', String(phis[k])]), t: end, v: quantileOf(phis[k], sorted as unknown as number[]) });
+        } else slot += phis.length;
+        slot--;
+        continue;
+      }
+      case 'histogram_bucket':
+        for (const [range, n] of p.buckets ?? []) {
+          let l = g.buckets.get(range);
+          if (!l)
+            g.buckets.set(range, (l = outputLabels(g.labels, outputName(rule, g.labels.metricName(), outputs[o]), ['vmrange', range])));
+          out.push({ labels: l, t: end, v: n });
+        }
+        continue;
+      default:
+        // Sample statistics exist only for intervals with samples.
+        if (p.count === 0) continue;
+        v = sampleStat(kind, p);
+    }
+    out.push({ labels: labelsAt(o), t: end, v });
+  }
+}
+
+function sampleStat(kind: string, p: Partial): number {
+  switch (kind) {
+    case 'count_samples':
+      return p.count;
+    case 'sum_samples':
+      return p.sum;
+    case 'last':
+      return p.lastV;
+    case 'min':
+      return p.min;
+    case 'max':
+      return p.max;
+    case 'avg':
+      return p.sum / p.count;
+    case 'stdvar':
+      return p.m2 / p.count;
+    default:
+      return Math.sqrt(p.m2 / p.count); // stddev
+  }
+}
+
+function matches(rule: StreamAggrRule, labels: Labels, name: string): boolean {
+  for (const alt of rule.match) {
+    let ok = true;
+    let namedExactly = false;
+    for (const m of alt) {
+      if (!m.matches(labels.get(m.name))) {
+        ok = false;
+        break;
+      }
+      if (m.name === '__name__' && m.type === '=') namedExactly = true;
+    }
+    // Names with a colon are recording-rule and aggregation outputs by Prometheus' convention:
+    // taken only when named exactly, so outputs never feed a rule by accident (they travel the
+    // same write path).
+    if (ok && (namedExactly || !name.includes(':'))) return true;
+  }
+  return false;
+}
+
+function pairsHash(pairs: readonly string[]): number {
+  let h = 0x811c9dc5;
+  for (const s of pairs) {
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0xff, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function samePairs(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Streaming aggregation for every tenant of a receiver, flushed by a timer or by tick(). */
+export class StreamAggregation {
+  readonly metrics: Metrics;
+  /** Input sample outcomes since the last tick: plain numbers on the hot path, added to the counter per tick. */
+  readonly sampleCounts = { aggregated: 0, resent: 0, late: 0 };
+  readonly now: () => number;
+  private readonly tenants = new Map<string, TenantAggregator>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastGc = 0;
+  private ticking: Promise<void> | undefined;
+
+  private writeOutputs: StreamAggregationOptions['writeOutputs'];
+
+  constructor(readonly opts: StreamAggregationOptions) {
+    this.now = opts.now ?? Date.now;
+    this.writeOutputs = opts.writeOutputs;
+    this.metrics = metrics(opts.registry, this);
+  }
+
+  /** The tenant's aggregator when it has rules (rebuilt when they change); undefined otherwise. */
+  forTenant(tenant: string): TenantAggregator | undefined {
+    const rules = this.opts.rules(tenant);
+    let a = this.tenants.get(tenant);
+    if (!rules || rules.length === 0) {
+      if (a) this.tenants.delete(tenant);
+      return undefined;
+    }
+    if (!a || a.rulesRef !== rules) {
+      // A reload parses the file anew: the same rules come back as new objects with the same keys.
+      const text = rules.length === 1 ? rules[0].key : rules.map((r) => r.key).join('\n');
+      if (!a || a.rulesText !== text) {
+        if (a) this.opts.logger?.info({ tenant }, 'streaming aggregation rules changed; the tenant starts from fresh state');
+        this.tenants.set(tenant, (a = new TenantAggregator(tenant, text, rules, this)));
+        a.ringEpoch = this.opts.ringEpoch?.();
+      }
+      a.rulesRef = rules;
+    }
+    if (this.opts.ringEpoch) {
+      const epoch = this.opts.ringEpoch();
+      if (epoch !== a.ringEpoch) {
+        a.forgetOwnership();
+        a.ringEpoch = epoch;
+      }
+    }
+    return a;
+  }
+
+  /** Where outputs go: the write path that owns the Writer (write-handler.ts) sets it. */
+  setOutputWriter(write: NonNullable<StreamAggregationOptions['writeOutputs']>): void {
+    this.writeOutputs = write;
+  }
+
+  /** Stage 2 on this receiver: partials another receiver (or this one) sent. */
+  acceptPartials(tenant: string, records: readonly PartialRecord[]): void {
+    const a = this.forTenant(tenant);
+    const now = this.now();
+    for (const rec of records) {
+      const outcome = a ? a.acceptPartial(rec, now) : 'unknown-rule';
+      this.metrics.partials.inc({ outcome });
+    }
+  }
+
+  /** Sends what is due and writes what is complete; `all` (shutdown) flushes everything flush_on_shutdown allows. */
+  async tick(all = false): Promise<void> {
+    // One tick at a time: a slow peer must not make ticks overlap and send a partial twice.
+    while (this.ticking) await this.ticking;
+    const run = this.runTick(all);
+    this.ticking = run.finally(() => (this.ticking = undefined));
+    await this.ticking;
+  }
+
+  private async runTick(all: boolean): Promise<void> {
+    const now = this.now();
+    const n = this.sampleCounts;
+    for (const outcome of ['aggregated', 'resent', 'late'] as const) {
+      if (n[outcome] > 0) this.metrics.samples.inc({ outcome }, n[outcome]);
+      n[outcome] = 0;
+    }
+    const sends: Promise<void>[] = [];
+    for (const [tenant, a] of this.tenants) {
+      // Configured rules may have changed since the last write.
+      if (this.forTenant(tenant) !== a) continue;
+      for (const [owner, recs] of a.collectPartials(now, all)) {
+        if (owner === this.opts.self) {
+          for (const rec of recs) this.metrics.partials.inc({ outcome: a.acceptPartial(rec, now) });
+          continue;
+        }
+        const send = this.opts.sendPartials;
+        if (!send) continue;
+        sends.push(
+          send(owner, tenant, recs).then(
+            () => void this.metrics.partials.inc({ outcome: 'sent' }, recs.length),
+            (e: Error) => {
+              this.metrics.partials.inc({ outcome: 'send-failed' }, recs.length);
+              this.opts.logger?.warn({ tenant, owner, err: e.message }, 'streaming aggregation partials not delivered');
+            },
+          ),
+        );
+      }
+    }
+    await Promise.all(sends);
+    for (const [tenant, a] of this.tenants) {
+      const out = a.collectOutputs(all ? now : this.now(), all);
+      if (out.length === 0 || !this.writeOutputs) continue;
+      try {
+        await this.writeOutputs(tenant, out);
+        this.metrics.outputs.inc(out.length);
+      } catch (e) {
+        this.opts.logger?.error({ tenant, err: (e as Error).message }, 'streaming aggregation outputs not written');
+      }
+    }
+    if (now - this.lastGc > 10_000) {
+      this.lastGc = now;
+      for (const a of this.tenants.values()) a.collectGarbage(now);
+    }
+  }
+
+  /** Ticks every `everyMs` until stop(). */
+  start(everyMs = 1000): void {
+    this.timer = setInterval(
+      () => void this.tick().catch((e) => this.opts.logger?.error({ err: e }, 'streaming aggregation tick failed')),
+      everyMs,
+    );
+    this.timer.unref();
+  }
+
+  /** Stops the timer; with flush, writes the intervals in progress of rules with flush_on_shutdown. */
+  async stop(flush: boolean): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.tick(false);
+    if (flush) await this.tick(true);
+  }
+
+  groupCounts(): { inputs: number; outputs: number } {
+    let inputs = 0;
+    let outputs = 0;
+    for (const a of this.tenants.values()) {
+      const n = a.groupCounts();
+      inputs += n.inputs;
+      outputs += n.outputs;
+    }
+    return { inputs, outputs };
+  }
+}
