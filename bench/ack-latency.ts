@@ -5,9 +5,13 @@
  * same data goes into Strata and Prometheus; then a paced sender (one 100-sample request every
  * 20 ms, like a small Prometheus shard) measures its acknowledgement latency for a while alone
  * and then while two clients loop `count({__name__=~".+"})` and a range `sum by (job) (rate(...))`
- * over all the data. Reported: p50/p99/max of both phases, the loaded/unloaded p99 ratio, and the
- * queries completed meanwhile. Strata runs twice in the same run: evaluating on its worker threads
- * (the default) and on the main thread (--querier.workers=0), so the two compare on equal footing.
+ * over all the data. Reported: p50/p99/max of both phases, the loaded/unloaded p99 ratio, and for
+ * each query loop apart the queries completed meanwhile and their median time. Strata runs three
+ * times in the same run, so they compare on equal footing: on its worker threads at the default
+ * niceness, on workers at niceness 0, and on the main thread (--querier.workers=0).
+ *
+ * The query frontend's results cache is off for every Strata measured: it would answer the range
+ * loop from memory after its first run, and the figure would count cache hits, not evaluations.
  */
 import http from 'node:http';
 import { Labels } from '@strata/model';
@@ -24,15 +28,24 @@ export interface AckLatencyOptions {
   only?: string[];
 }
 
+interface LoopResult {
+  done: number;
+  failed: number;
+  medianMs: number;
+}
+
 interface PhaseResult {
   p50: number;
   p99: number;
   max: number;
   acks: number;
   failures: number;
-  queries: number;
-  queryMedianMs: number;
+  /** Per query loop, in the order of QUERY_LOOPS (empty when idle). */
+  loops: LoopResult[];
 }
+
+/** The two loops running beside the writes: every series counted, and a range rate summed by job. */
+export const QUERY_LOOPS = ['count({__name__=~".+"})', 'sum by (job) (rate(http_requests_total[5m]))'];
 
 const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
   snappyEncode(encodeWriteRequestV1(series.map((labels, i) => ({ labels, timestamps: [t], values: [values[i]] }))));
@@ -45,20 +58,26 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
   const lat: number[] = [];
   let failures = 0;
   let stop = false;
-  const queryTimes: number[] = [];
-  const loops = loaded
-    ? [
-        `/api/v1/query?query=${encodeURIComponent('count({__name__=~".+"})')}&time=${end / 1000}`,
-        `/api/v1/query_range?query=${encodeURIComponent('sum by (job) (rate(http_requests_total[5m]))')}&start=${start / 1000}&end=${end / 1000}&step=60`,
-      ].map(async (path) => {
-        while (!stop) {
-          const t0 = performance.now();
-          const r = await fetch(`${sys.queryUrl}${path}`);
-          await r.arrayBuffer();
-          if (r.status === 200) queryTimes.push(performance.now() - t0);
-        }
-      })
-    : [];
+  const paths = [
+    `/api/v1/query?query=${encodeURIComponent(QUERY_LOOPS[0])}&time=${end / 1000}`,
+    `/api/v1/query_range?query=${encodeURIComponent(QUERY_LOOPS[1])}&start=${start / 1000}&end=${end / 1000}&step=60`,
+  ];
+  const loops = (loaded ? paths : []).map(async (path): Promise<LoopResult> => {
+    const times: number[] = [];
+    let failed = 0;
+    while (!stop) {
+      const t0 = performance.now();
+      const r = await fetch(`${sys.queryUrl}${path}`);
+      await r.arrayBuffer();
+      if (r.status === 200) times.push(performance.now() - t0);
+      else {
+        // A refused query must not turn the loop into a busy spin of fast errors.
+        failed++;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
+    return { done: times.length, failed, medianMs: percentile(Float64Array.from(times), 50) };
+  });
   const deadline = performance.now() + seconds * 1000;
   let t = Date.now();
   while (performance.now() < deadline) {
@@ -71,7 +90,7 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   stop = true;
-  await Promise.all(loops);
+  const loopResults = await Promise.all(loops);
   agent.destroy();
   const xs = Float64Array.from(lat);
   return {
@@ -80,8 +99,7 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
     max: Math.max(...lat),
     acks: lat.length,
     failures,
-    queries: queryTimes.length,
-    queryMedianMs: percentile(Float64Array.from(queryTimes), 50),
+    loops: loopResults,
   };
 }
 
@@ -93,12 +111,17 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
   const lines = [
     `# Ack latency under query load: ${series.length} series, ${o.hours} h of 15 s scrapes; one 100-sample write every 20 ms for ${o.seconds} s alone, then ${o.seconds} s beside two query loops`,
     '',
-    '| system | idle p50 ms | idle p99 ms | loaded p50 ms | loaded p99 ms | loaded max ms | loaded/idle p99 | queries done (median ms) | failed acks |',
-    '|---|---|---|---|---|---|---|---|---|',
+    `Query loops: A = \`${QUERY_LOOPS[0]}\` (instant), B = \`${QUERY_LOOPS[1]}\` (range, step 60 s); each loop's queries done (median ms); the results cache is off.`,
+    '',
+    '| system | idle p50 ms | idle p99 ms | loaded p50 ms | loaded p99 ms | loaded max ms | loaded/idle p99 | A done (median ms) | B done (median ms) | failed acks / queries |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
+  // No results cache: the range loop would be answered from memory after its first run.
+  const noCache = '--query-frontend.results-cache.enabled=false';
   const systems: [string, () => Promise<System>][] = [
-    ['strata', () => startStrataSystem()],
-    ['strata --querier.workers=0', () => startStrataSystem(['--querier.workers=0'])],
+    ['strata (workers, nice 10)', () => startStrataSystem([noCache])],
+    ['strata --querier.worker-nice=0', () => startStrataSystem([noCache, '--querier.worker-nice=0'])],
+    ['strata --querier.workers=0', () => startStrataSystem([noCache, '--querier.workers=0'])],
     ['prometheus', startPrometheusSystem],
   ];
   for (const [name, launch] of systems) {
@@ -117,8 +140,10 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
       process.stderr.write(`${name}: ${rounds} scrapes pushed; measuring\n`);
       const idle = await phase(sys, o.seconds, start, end, false);
       const loaded = await phase(sys, o.seconds, start, end, true);
+      const loop = (l: LoopResult) => `${l.done} (${l.medianMs.toFixed(0)})`;
+      const failedQueries = loaded.loops.reduce((n, l) => n + l.failed, 0);
       lines.push(
-        `| ${name} | ${idle.p50.toFixed(1)} | ${idle.p99.toFixed(1)} | ${loaded.p50.toFixed(1)} | ${loaded.p99.toFixed(1)} | ${loaded.max.toFixed(0)} | **${(loaded.p99 / idle.p99).toFixed(2)}x** | ${loaded.queries} (${loaded.queryMedianMs.toFixed(0)}) | ${idle.failures + loaded.failures} |`,
+        `| ${name} | ${idle.p50.toFixed(1)} | ${idle.p99.toFixed(1)} | ${loaded.p50.toFixed(1)} | ${loaded.p99.toFixed(1)} | ${loaded.max.toFixed(0)} | **${(loaded.p99 / idle.p99).toFixed(2)}x** | ${loop(loaded.loops[0])} | ${loop(loaded.loops[1])} | ${idle.failures + loaded.failures} / ${failedQueries} |`,
       );
       process.stderr.write(lines[lines.length - 1] + '\n');
       // STRATA_BENCH_DUMP=1: the system's own output (e.g. --trace-gc through STRATA_NODE_FLAGS).
