@@ -13,10 +13,12 @@
  * The query frontend's results cache is off for every Strata measured: it would answer the range
  * loop from memory after its first run, and the figure would count cache hits, not evaluations.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
 import { encodeRounds, generateSeries, percentile, post, pushRounds, SCRAPE_INTERVAL_MS } from './load.js';
+import { tempDir } from '../test/harness.js';
 import { startPrometheusSystem, startStrataSystem, type System } from './systems.js';
 
 export interface AckLatencyOptions {
@@ -118,26 +120,48 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
   ];
   // No results cache: the range loop would be answered from memory after its first run.
   const noCache = '--query-frontend.results-cache.enabled=false';
-  const systems: [string, () => Promise<System>][] = [
-    ['strata (workers, nice 10)', () => startStrataSystem([noCache])],
-    ['strata --querier.worker-nice=0', () => startStrataSystem([noCache, '--querier.worker-nice=0'])],
-    ['strata --querier.workers=0', () => startStrataSystem([noCache, '--querier.workers=0'])],
-    ['prometheus', startPrometheusSystem],
+  const systems: [string, (dataDir?: string) => Promise<System>][] = [
+    ['strata (workers, nice 10)', (d) => startStrataSystem([noCache], d)],
+    ['strata --querier.worker-nice=0', (d) => startStrataSystem([noCache, '--querier.worker-nice=0'], d)],
+    ['strata --querier.workers=0', (d) => startStrataSystem([noCache, '--querier.workers=0'], d)],
+    ['prometheus', () => startPrometheusSystem()],
   ];
+  const push = async (sys: System, name: string) => {
+    // Encoded one chunk of rounds at a time so memory stays bounded for long histories.
+    for (let r = 0; r < rounds; r += 40) {
+      const pushed = await pushRounds(
+        sys.writeUrl,
+        encodeRounds(series, Math.min(40, rounds - r), start + r * SCRAPE_INTERVAL_MS, encode),
+        4,
+      );
+      if (pushed.failures > 0) throw new Error(`${name}: ${pushed.failures} failed pushes`);
+    }
+    process.stderr.write(`${name}: ${rounds} scrapes pushed\n`);
+  };
+  // The Strata variants start on copies of one seeded data folder (their head restored from its
+  // snapshot): pushing the history once instead of per variant saves minutes on a loaded machine,
+  // and every variant reads the very same data.
+  let seed: string | undefined;
   for (const [name, launch] of systems) {
     if (o.only && !o.only.includes(name.split(' ')[0])) continue;
-    const sys = await launch();
-    try {
-      // Encoded one chunk of rounds at a time so memory stays bounded for long histories.
-      for (let r = 0; r < rounds; r += 40) {
-        const pushed = await pushRounds(
-          sys.writeUrl,
-          encodeRounds(series, Math.min(40, rounds - r), start + r * SCRAPE_INTERVAL_MS, encode),
-          4,
-        );
-        if (pushed.failures > 0) throw new Error(`${name}: ${pushed.failures} failed pushes`);
+    let dataDir: string | undefined;
+    if (name.startsWith('strata')) {
+      if (!seed) {
+        const seeder = await startStrataSystem();
+        try {
+          await push(seeder, 'strata seed');
+        } finally {
+          await seeder.stop();
+        }
+        seed = seeder.dataDir!;
       }
-      process.stderr.write(`${name}: ${rounds} scrapes pushed; measuring\n`);
+      dataDir = tempDir('bench-ack');
+      fs.cpSync(seed, dataDir, { recursive: true });
+    }
+    const sys = await launch(dataDir);
+    try {
+      if (!dataDir) await push(sys, name);
+      process.stderr.write(`${name}: measuring\n`);
       const idle = await phase(sys, o.seconds, start, end, false);
       const loaded = await phase(sys, o.seconds, start, end, true);
       const loop = (l: LoopResult) => `${l.done} (${l.medianMs.toFixed(0)})`;
@@ -150,7 +174,9 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
       if (process.env.STRATA_BENCH_DUMP) process.stderr.write(sys.proc.output().slice(-200_000) + '\n');
     } finally {
       await sys.stop();
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     }
   }
+  if (seed) fs.rmSync(seed, { recursive: true, force: true });
   return lines.join('\n');
 }
