@@ -44,6 +44,18 @@ interface PhaseResult {
   failures: number;
   /** Per query loop, in the order of QUERY_LOOPS (empty when idle). */
   loops: LoopResult[];
+  /** CPU seconds the system's process used during the phase (Linux; NaN elsewhere). */
+  cpuSeconds: number;
+}
+
+/** User plus system CPU seconds of a process so far, all its threads (Linux /proc; NaN elsewhere). */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** The two loops running beside the writes: every series counted, and a range rate summed by job. */
@@ -80,6 +92,7 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
     }
     return { done: times.length, failed, medianMs: percentile(Float64Array.from(times), 50) };
   });
+  const cpu0 = cpuSecondsOf(sys.pid);
   const deadline = performance.now() + seconds * 1000;
   let t = Date.now();
   while (performance.now() < deadline) {
@@ -102,6 +115,7 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
     acks: lat.length,
     failures,
     loops: loopResults,
+    cpuSeconds: cpuSecondsOf(sys.pid) - cpu0,
   };
 }
 
@@ -113,10 +127,10 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
   const lines = [
     `# Ack latency under query load: ${series.length} series, ${o.hours} h of 15 s scrapes; one 100-sample write every 20 ms for ${o.seconds} s alone, then ${o.seconds} s beside two query loops`,
     '',
-    `Query loops: A = \`${QUERY_LOOPS[0]}\` (instant), B = \`${QUERY_LOOPS[1]}\` (range, step 60 s); each loop's queries done (median ms); the results cache is off.`,
+    `Query loops: A = \`${QUERY_LOOPS[0]}\` (instant), B = \`${QUERY_LOOPS[1]}\` (range, step 60 s); each loop's queries done (median ms); query CPU-s per query: the Strata process's CPU while loaded less while idle, per query done (the machine's load does not inflate it); the results cache is off.`,
     '',
-    '| system | idle p50 ms | idle p99 ms | loaded p50 ms | loaded p99 ms | loaded max ms | loaded/idle p99 | A done (median ms) | B done (median ms) | failed acks / queries |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| system | idle p50 ms | idle p99 ms | loaded p50 ms | loaded p99 ms | loaded max ms | loaded/idle p99 | A done (median ms) | B done (median ms) | query CPU-s per query | failed acks / queries |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   // No results cache: the range loop would be answered from memory after its first run.
   const noCache = '--query-frontend.results-cache.enabled=false';
@@ -165,9 +179,13 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
       const idle = await phase(sys, o.seconds, start, end, false);
       const loaded = await phase(sys, o.seconds, start, end, true);
       const loop = (l: LoopResult) => `${l.done} (${l.medianMs.toFixed(0)})`;
+      // What the queries cost the process, with the machine's load taken out: CPU of the loaded
+      // phase less that of the idle one (the acknowledgements), per query completed.
+      const done = loaded.loops.reduce((n, l) => n + l.done, 0);
+      const perQuery = (loaded.cpuSeconds - idle.cpuSeconds) / done;
       const failedQueries = loaded.loops.reduce((n, l) => n + l.failed, 0);
       lines.push(
-        `| ${name} | ${idle.p50.toFixed(1)} | ${idle.p99.toFixed(1)} | ${loaded.p50.toFixed(1)} | ${loaded.p99.toFixed(1)} | ${loaded.max.toFixed(0)} | **${(loaded.p99 / idle.p99).toFixed(2)}x** | ${loop(loaded.loops[0])} | ${loop(loaded.loops[1])} | ${idle.failures + loaded.failures} / ${failedQueries} |`,
+        `| ${name} | ${idle.p50.toFixed(1)} | ${idle.p99.toFixed(1)} | ${loaded.p50.toFixed(1)} | ${loaded.p99.toFixed(1)} | ${loaded.max.toFixed(0)} | **${(loaded.p99 / idle.p99).toFixed(2)}x** | ${loop(loaded.loops[0])} | ${loop(loaded.loops[1])} | ${perQuery.toFixed(2)} | ${idle.failures + loaded.failures} / ${failedQueries} |`,
       );
       process.stderr.write(lines[lines.length - 1] + '\n');
       // STRATA_BENCH_DUMP=1: the system's own output (e.g. --trace-gc through STRATA_NODE_FLAGS).
