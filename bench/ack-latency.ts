@@ -5,14 +5,20 @@
  * same data goes into Strata and Prometheus; then a paced sender (one 100-sample request every
  * 20 ms, like a small Prometheus shard) measures its acknowledgement latency for a while alone
  * and then while two clients loop `count({__name__=~".+"})` and a range `sum by (job) (rate(...))`
- * over all the data. Reported: p50/p99/max of both phases, the loaded/unloaded p99 ratio, and the
- * queries completed meanwhile. Strata runs twice in the same run: evaluating on its worker threads
- * (the default) and on the main thread (--querier.workers=0), so the two compare on equal footing.
+ * over all the data. Reported: p50/p99/max of both phases, the loaded/unloaded p99 ratio, and for
+ * each query loop apart the queries completed meanwhile and their median time. Strata runs three
+ * times in the same run, so they compare on equal footing: on its worker threads at the default
+ * niceness, on workers at niceness 0, and on the main thread (--querier.workers=0).
+ *
+ * The query frontend's results cache is off for every Strata measured: it would answer the range
+ * loop from memory after its first run, and the figure would count cache hits, not evaluations.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
 import { encodeRounds, generateSeries, percentile, post, pushRounds, SCRAPE_INTERVAL_MS } from './load.js';
+import { tempDir } from '../test/harness.js';
 import { startPrometheusSystem, startStrataSystem, type System } from './systems.js';
 
 export interface AckLatencyOptions {
@@ -24,15 +30,36 @@ export interface AckLatencyOptions {
   only?: string[];
 }
 
+interface LoopResult {
+  done: number;
+  failed: number;
+  medianMs: number;
+}
+
 interface PhaseResult {
   p50: number;
   p99: number;
   max: number;
   acks: number;
   failures: number;
-  queries: number;
-  queryMedianMs: number;
+  /** Per query loop, in the order of QUERY_LOOPS (empty when idle). */
+  loops: LoopResult[];
+  /** CPU seconds the system's process used during the phase (Linux; NaN elsewhere). */
+  cpuSeconds: number;
 }
+
+/** User plus system CPU seconds of a process so far, all its threads (Linux /proc; NaN elsewhere). */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The two loops running beside the writes: every series counted, and a range rate summed by job. */
+export const QUERY_LOOPS = ['count({__name__=~".+"})', 'sum by (job) (rate(http_requests_total[5m]))'];
 
 const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
   snappyEncode(encodeWriteRequestV1(series.map((labels, i) => ({ labels, timestamps: [t], values: [values[i]] }))));
@@ -45,20 +72,27 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
   const lat: number[] = [];
   let failures = 0;
   let stop = false;
-  const queryTimes: number[] = [];
-  const loops = loaded
-    ? [
-        `/api/v1/query?query=${encodeURIComponent('count({__name__=~".+"})')}&time=${end / 1000}`,
-        `/api/v1/query_range?query=${encodeURIComponent('sum by (job) (rate(http_requests_total[5m]))')}&start=${start / 1000}&end=${end / 1000}&step=60`,
-      ].map(async (path) => {
-        while (!stop) {
-          const t0 = performance.now();
-          const r = await fetch(`${sys.queryUrl}${path}`);
-          await r.arrayBuffer();
-          if (r.status === 200) queryTimes.push(performance.now() - t0);
-        }
-      })
-    : [];
+  const paths = [
+    `/api/v1/query?query=${encodeURIComponent(QUERY_LOOPS[0])}&time=${end / 1000}`,
+    `/api/v1/query_range?query=${encodeURIComponent(QUERY_LOOPS[1])}&start=${start / 1000}&end=${end / 1000}&step=60`,
+  ];
+  const loops = (loaded ? paths : []).map(async (path): Promise<LoopResult> => {
+    const times: number[] = [];
+    let failed = 0;
+    while (!stop) {
+      const t0 = performance.now();
+      const r = await fetch(`${sys.queryUrl}${path}`);
+      await r.arrayBuffer();
+      if (r.status === 200) times.push(performance.now() - t0);
+      else {
+        // A refused query must not turn the loop into a busy spin of fast errors.
+        failed++;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
+    return { done: times.length, failed, medianMs: percentile(Float64Array.from(times), 50) };
+  });
+  const cpu0 = cpuSecondsOf(sys.pid);
   const deadline = performance.now() + seconds * 1000;
   let t = Date.now();
   while (performance.now() < deadline) {
@@ -71,7 +105,7 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   stop = true;
-  await Promise.all(loops);
+  const loopResults = await Promise.all(loops);
   agent.destroy();
   const xs = Float64Array.from(lat);
   return {
@@ -80,8 +114,8 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
     max: Math.max(...lat),
     acks: lat.length,
     failures,
-    queries: queryTimes.length,
-    queryMedianMs: percentile(Float64Array.from(queryTimes), 50),
+    loops: loopResults,
+    cpuSeconds: cpuSecondsOf(sys.pid) - cpu0,
   };
 }
 
@@ -93,39 +127,74 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
   const lines = [
     `# Ack latency under query load: ${series.length} series, ${o.hours} h of 15 s scrapes; one 100-sample write every 20 ms for ${o.seconds} s alone, then ${o.seconds} s beside two query loops`,
     '',
-    '| system | idle p50 ms | idle p99 ms | loaded p50 ms | loaded p99 ms | loaded max ms | loaded/idle p99 | queries done (median ms) | failed acks |',
-    '|---|---|---|---|---|---|---|---|---|',
+    `Query loops: A = \`${QUERY_LOOPS[0]}\` (instant), B = \`${QUERY_LOOPS[1]}\` (range, step 60 s); each loop's queries done (median ms); query CPU-s per query: the Strata process's CPU while loaded less while idle, per query done (the machine's load does not inflate it); the results cache is off.`,
+    '',
+    '| system | idle p50 ms | idle p99 ms | loaded p50 ms | loaded p99 ms | loaded max ms | loaded/idle p99 | A done (median ms) | B done (median ms) | query CPU-s per query | failed acks / queries |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
-  const systems: [string, () => Promise<System>][] = [
-    ['strata', () => startStrataSystem()],
-    ['strata --querier.workers=0', () => startStrataSystem(['--querier.workers=0'])],
-    ['prometheus', startPrometheusSystem],
+  // No results cache: the range loop would be answered from memory after its first run.
+  const noCache = '--query-frontend.results-cache.enabled=false';
+  const systems: [string, (dataDir?: string) => Promise<System>][] = [
+    ['strata (workers, nice 10)', (d) => startStrataSystem([noCache], d)],
+    ['strata --querier.worker-nice=0', (d) => startStrataSystem([noCache, '--querier.worker-nice=0'], d)],
+    ['strata --querier.workers=0', (d) => startStrataSystem([noCache, '--querier.workers=0'], d)],
+    ['prometheus', () => startPrometheusSystem()],
   ];
+  const push = async (sys: System, name: string) => {
+    // Encoded one chunk of rounds at a time so memory stays bounded for long histories.
+    for (let r = 0; r < rounds; r += 40) {
+      const pushed = await pushRounds(
+        sys.writeUrl,
+        encodeRounds(series, Math.min(40, rounds - r), start + r * SCRAPE_INTERVAL_MS, encode),
+        4,
+      );
+      if (pushed.failures > 0) throw new Error(`${name}: ${pushed.failures} failed pushes`);
+    }
+    process.stderr.write(`${name}: ${rounds} scrapes pushed\n`);
+  };
+  // The Strata variants start on copies of one seeded data folder (their head restored from its
+  // snapshot): pushing the history once instead of per variant saves minutes on a loaded machine,
+  // and every variant reads the very same data.
+  let seed: string | undefined;
   for (const [name, launch] of systems) {
     if (o.only && !o.only.includes(name.split(' ')[0])) continue;
-    const sys = await launch();
-    try {
-      // Encoded one chunk of rounds at a time so memory stays bounded for long histories.
-      for (let r = 0; r < rounds; r += 40) {
-        const pushed = await pushRounds(
-          sys.writeUrl,
-          encodeRounds(series, Math.min(40, rounds - r), start + r * SCRAPE_INTERVAL_MS, encode),
-          4,
-        );
-        if (pushed.failures > 0) throw new Error(`${name}: ${pushed.failures} failed pushes`);
+    let dataDir: string | undefined;
+    if (name.startsWith('strata')) {
+      if (!seed) {
+        const seeder = await startStrataSystem();
+        try {
+          await push(seeder, 'strata seed');
+        } finally {
+          await seeder.stop();
+        }
+        seed = seeder.dataDir!;
       }
-      process.stderr.write(`${name}: ${rounds} scrapes pushed; measuring\n`);
+      dataDir = tempDir('bench-ack');
+      fs.cpSync(seed, dataDir, { recursive: true });
+    }
+    const sys = await launch(dataDir);
+    try {
+      if (!dataDir) await push(sys, name);
+      process.stderr.write(`${name}: measuring\n`);
       const idle = await phase(sys, o.seconds, start, end, false);
       const loaded = await phase(sys, o.seconds, start, end, true);
+      const loop = (l: LoopResult) => `${l.done} (${l.medianMs.toFixed(0)})`;
+      // What the queries cost the process, with the machine's load taken out: CPU of the loaded
+      // phase less that of the idle one (the acknowledgements), per query completed.
+      const done = loaded.loops.reduce((n, l) => n + l.done, 0);
+      const perQuery = (loaded.cpuSeconds - idle.cpuSeconds) / done;
+      const failedQueries = loaded.loops.reduce((n, l) => n + l.failed, 0);
       lines.push(
-        `| ${name} | ${idle.p50.toFixed(1)} | ${idle.p99.toFixed(1)} | ${loaded.p50.toFixed(1)} | ${loaded.p99.toFixed(1)} | ${loaded.max.toFixed(0)} | **${(loaded.p99 / idle.p99).toFixed(2)}x** | ${loaded.queries} (${loaded.queryMedianMs.toFixed(0)}) | ${idle.failures + loaded.failures} |`,
+        `| ${name} | ${idle.p50.toFixed(1)} | ${idle.p99.toFixed(1)} | ${loaded.p50.toFixed(1)} | ${loaded.p99.toFixed(1)} | ${loaded.max.toFixed(0)} | **${(loaded.p99 / idle.p99).toFixed(2)}x** | ${loop(loaded.loops[0])} | ${loop(loaded.loops[1])} | ${perQuery.toFixed(2)} | ${idle.failures + loaded.failures} / ${failedQueries} |`,
       );
       process.stderr.write(lines[lines.length - 1] + '\n');
       // STRATA_BENCH_DUMP=1: the system's own output (e.g. --trace-gc through STRATA_NODE_FLAGS).
       if (process.env.STRATA_BENCH_DUMP) process.stderr.write(sys.proc.output().slice(-200_000) + '\n');
     } finally {
       await sys.stop();
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     }
   }
+  if (seed) fs.rmSync(seed, { recursive: true, force: true });
   return lines.join('\n');
 }

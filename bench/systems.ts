@@ -9,11 +9,15 @@ export interface System {
   queryUrl: string;
   pid: number;
   proc: Proc;
+  /** Where a Strata keeps its data (undefined for the others). */
+  dataDir?: string;
   stop(): Promise<void>;
 }
 
-export async function startStrataSystem(extraArgs: string[] = []): Promise<System> {
+/** `dataDir`: start on data already there (e.g. a copy of a seeded Strata's folder) instead of a fresh one. */
+export async function startStrataSystem(extraArgs: string[] = [], dataDir?: string): Promise<System> {
   const s = await startStrata({
+    dataDir,
     args: [
       '--limits.ingestion-rate=0',
       '--limits.max-global-series-per-user=0',
@@ -23,7 +27,15 @@ export async function startStrataSystem(extraArgs: string[] = []): Promise<Syste
       ...(process.env.STRATA_BENCH_ARGS ?? '').split(' ').filter(Boolean),
     ],
   });
-  return { name: 'strata', writeUrl: `${s.url}/api/v1/write`, queryUrl: s.url, pid: s.child.pid!, proc: s, stop: () => stop(s) };
+  return {
+    name: 'strata',
+    writeUrl: `${s.url}/api/v1/write`,
+    queryUrl: s.url,
+    pid: s.child.pid!,
+    proc: s,
+    dataDir: s.dataDir,
+    stop: () => stop(s),
+  };
 }
 
 export async function startPrometheusSystem(): Promise<System> {

@@ -31,6 +31,16 @@ export {
   type Series,
 } from './storage.js';
 export { StrataError, isStrataError, toStrataError, type ErrorId } from './errors.js';
-export { MergeQuerier, mergeParts, selectRawOf } from './merge.js';
+export { MergeQuerier, mergeParts, packRawSeries, selectRawIntoOf, selectRawOf } from './merge.js';
+export {
+  RawPacker,
+  mergeRawDuplicates,
+  rawTransfer,
+  unpackLabels,
+  unpackRaw,
+  type PackMark,
+  type PackedLabels,
+  type PackedRaw,
+} from './raw-pack.js';
 export { compareCodeUnits, mergeSorted, sortUnique } from './sorted-merge.js';
 export { checkTenantId, tenantIdProblem } from './tenant-id.js';

@@ -7,6 +7,7 @@ import type { FloatHistogram } from './histogram.js';
 import { Labels } from './labels.js';
 import type { Matcher } from './matchers.js';
 import { pace, sortPaced } from './pace.js';
+import type { RawPacker } from './raw-pack.js';
 import type { Querier, RawSeries, RollupSamples, SelectHints, Series } from './storage.js';
 import { compareCodeUnits, mergeSorted } from './sorted-merge.js';
 
@@ -50,6 +51,30 @@ function mergedHistograms(
     out[k] = parts[p].histograms?.[i];
   }
   return out;
+}
+
+/**
+ * Writes a querier's series undecoded into `into`: its own selectRawInto() when it has one, else
+ * selectRawOf()'s answer packed (one source). With hints.limit always the latter: a limit needs
+ * the merged, sorted series, which only selectRaw() gives.
+ */
+export async function selectRawIntoOf(q: Querier, matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<void> {
+  if (q.selectRawInto && !hints.limit) return q.selectRawInto(matchers, hints, into);
+  return packRawSeries(await selectRawOf(q, matchers, hints), into, hints.signal);
+}
+
+/** Writes RawSeries objects into a packer as one source, paced. */
+export async function packRawSeries(series: readonly RawSeries[], into: RawPacker, signal?: AbortSignal): Promise<void> {
+  into.beginSource();
+  for (let i = 0; i < series.length; i++) {
+    if ((i & 255) === 0) {
+      signal?.throwIfAborted();
+      // Copying chunk bytes of many series is a long stretch: give way to waiting requests.
+      const y = pace();
+      if (y) await y;
+    }
+    into.add(series[i]);
+  }
 }
 
 export function mergeSamples(a: Series, b: Series): Series {
@@ -192,6 +217,11 @@ export class MergeQuerier implements Querier {
     if (!hints.limit) return out;
     await sortPaced(out, (a, b) => Labels.compare(a.labels, b.labels));
     return out.slice(0, hints.limit);
+  }
+
+  /** Each querier's series in turn, in querier order: the reader merges equal label sets in that order, as selectRaw does. */
+  async selectRawInto(matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<void> {
+    for (const q of this.queriers) await selectRawIntoOf(q, matchers, hints, into);
   }
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {

@@ -5,6 +5,7 @@
 import type { FloatHistogram } from './histogram.js';
 import type { Labels } from './labels.js';
 import type { Matcher } from './matchers.js';
+import type { RawPacker } from './raw-pack.js';
 
 export interface SelectHints {
   /** Inclusive time range of the data wanted, in milliseconds since the epoch. */
@@ -110,6 +111,13 @@ export interface Querier {
    * falls back to select() for the others.
    */
   selectRaw?(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]>;
+  /**
+   * What selectRaw() would return, written into `into` as the store walks its series (no object
+   * per series on this thread; see raw-pack.ts). Never called with hints.limit set. A store calls
+   * into.beginSource() once; composites write their parts one after the other, in querier order.
+   * Optional: selectRawIntoOf() packs selectRaw()'s answer for stores without it.
+   */
+  selectRawInto?(matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<void>;
   /** Label sets only, with no sample decoding: for /api/v1/series. Sorted by labels. */
   series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]>;
   /** Sorted label names of series matching the matchers (all series when none). */

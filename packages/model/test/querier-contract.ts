@@ -20,7 +20,17 @@
  * cannot pass is skipped only through `lacks` (a capability it genuinely lacks, with the
  * reason) or `knownBugs` (named "KNOWN BUG: ..."), never by leaving it out.
  */
-import { Labels, Matcher, type Querier, type RawSeries, type SelectHints, type Series } from '../src/index.js';
+import {
+  Labels,
+  Matcher,
+  RawPacker,
+  selectRawIntoOf,
+  unpackRaw,
+  type Querier,
+  type RawSeries,
+  type SelectHints,
+  type Series,
+} from '../src/index.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -449,6 +459,41 @@ export function querierContract(name: string, make: (ds: Dataset) => Promise<Que
         // In the store's order unless a limit asks for the first series by labels.
         return h.limit ? out : out.sort((a, b) => Labels.compare(a.labels, b.labels));
       };
+      /**
+       * The same, packed as a select for a worker is (selectRawIntoOf: the store's own
+       * selectRawInto when it has one), unpacked (equal label sets of several sources merged) and
+       * decoded.
+       */
+      const packedDecoded = async (ms: readonly Matcher[], h: SelectHints): Promise<Series[]> => {
+        const into = new RawPacker();
+        await selectRawIntoOf(q, ms, { ...h }, into);
+        const out: Series[] = [];
+        for (const r of unpackRaw(into.finish())) {
+          const s = decode(r, h.start, h.end);
+          if (s) out.push(s);
+        }
+        return h.limit ? out : out.sort((a, b) => Labels.compare(a.labels, b.labels));
+      };
+      for (const [mName, ms] of MATCHER_SETS) {
+        check(`selectRawInto packed and decoded ${mName}, every time range`, async () => {
+          for (const [rName, h] of TIME_RANGES) {
+            const diff = firstDifference(await packedDecoded(ms, h), referenceSelect(DATASET, ms, h));
+            expect(diff && `${rName}: ${diff}`).toBeUndefined();
+          }
+        });
+      }
+      check('selectRawInto packed and decoded: random matcher sets × time ranges (seeded), and with limits', async () => {
+        for (const { matchers: ms, hints: h } of randomCases(17, 150)) {
+          const diff = firstDifference(await packedDecoded(ms, h), referenceSelect(DATASET, ms, h));
+          expect(diff && `{${ms.join(',')}} over [${h.start - T0}, ${h.end - T0}]: ${diff}`).toBeUndefined();
+        }
+        const wide = [m('=~', '__name__', '.+')];
+        for (const limit of [1, 3, DATASET.series.length + 5]) {
+          const h = { start: -Infinity, end: Infinity, limit };
+          const diff = firstDifference(await packedDecoded(wide, h), referenceSelect(DATASET, wide, h));
+          expect(diff && `limit ${limit}: ${diff}`).toBeUndefined();
+        }
+      });
       for (const [mName, ms] of MATCHER_SETS) {
         check(`selectRaw decoded ${mName}, every time range`, async () => {
           expect(q.selectRaw).toBeDefined();

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Labels, Matcher, type Queryable } from '@strata/model';
+import { Labels, Matcher, RawPacker, rawTransfer, unpackRaw, type Queryable } from '@strata/model';
+import { decodeRawSeries } from '@strata/tsdb';
 import { TSDB } from '@strata/tsdb';
 import { FanoutQueryable } from './fanout.js';
 
@@ -36,6 +37,7 @@ function counted(inner: Queryable): Queryable {
       return {
         ...q,
         select: (m, h) => (reads++, q.select(m, h)),
+        selectRawInto: (m, h, into) => (reads++, q.selectRawInto!(m, h, into)),
         series: q.series.bind(q),
         labelNames: q.labelNames.bind(q),
         labelValues: q.labelValues.bind(q),
@@ -93,5 +95,23 @@ describe('coalesced selects', () => {
     const second = f.querier('t').select(all, hints);
     await expect(first).rejects.toThrow();
     expect(await second).toHaveLength(2);
+  });
+
+  test('packed selects for workers coalesce too, and each caller gets a copy of its own to transfer', async () => {
+    const f = fanout(true);
+    const a = new RawPacker();
+    const b = new RawPacker();
+    await Promise.all([f.querier('t').selectRawInto!(all, hints, a), f.querier('t').selectRawInto!(all, hints, b)]);
+    expect(reads).toBe(1);
+    const pa = a.finish();
+    const pb = b.finish();
+    // Transferring one caller's buffers leaves the other's intact.
+    new MessageChannel().port1.postMessage(pa, rawTransfer(pa));
+    expect(pa.bytes.byteLength).toBe(0);
+    const decoded = unpackRaw(pb)
+      .map((r) => decodeRawSeries(r, hints.start, hints.end)!)
+      .map((s) => [s.labels.key(), Array.from(s.timestamps), Array.from(s.values)]);
+    const direct = await db.queryable().querier('t').select(all, hints);
+    expect(decoded.sort()).toEqual(direct.map((s) => [s.labels.key(), Array.from(s.timestamps), Array.from(s.values)]).sort());
   });
 });

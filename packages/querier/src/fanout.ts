@@ -11,10 +11,14 @@ import {
   LabelsBuilder,
   mergeSorted,
   MergeQuerier,
+  packRawSeries,
+  RawPacker,
+  selectRawIntoOf,
   selectRawOf,
   StrataError,
   type Matcher,
   type Querier,
+  type PackedRaw,
   type Queryable,
   type RawSeries,
   type SelectHints,
@@ -93,19 +97,22 @@ class FanoutQuerier implements Querier {
         out.push(r.value.r);
         return;
       }
-      const name = this.relevant(hints)[i].name;
-      const e = r.reason as Error;
-      // Limits are the user's query being too big, not a store being down: never partial.
-      if (e instanceof StrataError && e.status === 422) throw e;
-      if (!this.partial(hints))
-        throw new StrataError(
-          'store-unavailable',
-          `store ${name} failed: ${e.message}; retry, or set partial_response=true to answer from the other stores`,
-          { cause: e },
-        );
-      hints.warn?.(`store ${name} failed and was left out of the result (partial response): ${e.message}`);
+      this.storeFailed(this.relevant(hints)[i].name, r.reason as Error, hints);
     });
     return out;
+  }
+
+  /** A store failed: the query fails, or with partial responses goes on with a warning. */
+  private storeFailed(name: string, e: Error, hints: SelectHints): void {
+    // Limits are the user's query being too big, not a store being down: never partial.
+    if (e instanceof StrataError && e.status === 422) throw e;
+    if (!this.partial(hints))
+      throw new StrataError(
+        'store-unavailable',
+        `store ${name} failed: ${e.message}; retry, or set partial_response=true to answer from the other stores`,
+        { cause: e },
+      );
+    hints.warn?.(`store ${name} failed and was left out of the result (partial response): ${e.message}`);
   }
 
   private dedupLabels(l: Labels): Labels {
@@ -119,6 +126,45 @@ class FanoutQuerier implements Querier {
   /** As select, with each store's series undecoded (for a query worker); coalesced apart from select. */
   selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
     return this.coalesced('raw', matchers, hints, (h) => this.readRaw(matchers, h));
+  }
+
+  /**
+   * As selectRaw, written into a packer: the stores one after the other, each its own source, so
+   * their chunk bytes are copied once, into the buffer that crosses to the worker, which merges
+   * equal label sets. Replica labels to drop change label sets: those go through selectRaw.
+   * Coalesced selects share one packed copy, which each caller appends to its own packer.
+   */
+  async selectRawInto(matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<void> {
+    if (this.replicaLabels.length > 0) return packRawSeries(await this.selectRaw(matchers, hints), into, hints.signal);
+    const [packed] = await this.coalesced('packed', matchers, hints, async (h) => [await this.readPacked(matchers, h)]);
+    into.append(packed);
+  }
+
+  /**
+   * Stores that pack themselves (the local TSDB, the in-process gateway's blocks) write one after
+   * the other, in store order; the others (remote stores) are asked at once, in parallel, as
+   * select does, and packed when their turn comes. A failing store's part is dropped.
+   */
+  private async readPacked(matchers: readonly Matcher[], hints: SelectHints): Promise<PackedRaw> {
+    const into = new RawPacker();
+    const h = { ...hints, limit: undefined };
+    const stores = this.relevant(hints).map((s) => {
+      const q = s.queryable.querier(this.tenant);
+      const early = q.selectRawInto ? undefined : selectRawOf(q, matchers, h);
+      early?.catch(() => {}); // handled in its turn below
+      return { s, q, early };
+    });
+    for (const { s, q, early } of stores) {
+      const mark = into.mark();
+      try {
+        if (early) await packRawSeries(await early, into, hints.signal);
+        else await selectRawIntoOf(q, matchers, h, into);
+      } catch (e) {
+        into.rollback(mark);
+        this.storeFailed(s.name, e as Error, hints);
+      }
+    }
+    return into.finish();
   }
 
   private async coalesced<T>(

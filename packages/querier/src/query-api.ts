@@ -54,9 +54,11 @@ function partialOf(params: URLSearchParams): boolean | undefined {
 function perRequest(q: Querier, extra: Pick<SelectHints, 'partialResponse' | 'warn'>): Querier {
   const h = (hints: SelectHints): SelectHints => ({ ...hints, ...extra });
   const selectRaw = q.selectRaw?.bind(q);
+  const selectRawInto = q.selectRawInto?.bind(q);
   return {
     select: (m, hints) => q.select(m, h(hints)),
     selectRaw: selectRaw && ((m, hints) => selectRaw(m, h(hints))),
+    selectRawInto: selectRawInto && ((m, hints, into) => selectRawInto(m, h(hints), into)),
     series: (m, hints) => q.series(m, h(hints)),
     labelNames: (m, hints) => q.labelNames(m, h(hints)),
     labelValues: (n, m, hints) => q.labelValues(n, m, h(hints)),

@@ -35,7 +35,7 @@
  */
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { StrataError, selectRawOf, type Querier } from '@strata/model';
+import { RawPacker, StrataError, selectRawIntoOf, selectRawOf, type Matcher, type Querier, type SelectHints } from '@strata/model';
 import { formatExpr, type EngineOptions, type Expr, type QueryOptions, type QueryOutcome } from '@strata/promql';
 import type { QueryWorkerData } from './query-worker.js';
 import {
@@ -47,6 +47,7 @@ import {
   packRaw,
   rawTransfer,
   unpackResult,
+  type PackedRaw,
   type FromWorker,
   type ToWorker,
 } from './worker-wire.js';
@@ -92,6 +93,17 @@ interface Slot {
 
 const MAX_START_FAILURES = 3;
 
+/**
+ * A select's answer for a worker: written by the stores straight into one packer (selectRawInto),
+ * or, with a limit (which needs the merged, sorted series), selectRaw's answer packed.
+ */
+export async function selectPacked(q: Querier, matchers: readonly Matcher[], hints: SelectHints): Promise<PackedRaw> {
+  if (hints.limit) return packRaw(await selectRawOf(q, matchers, hints), hints.signal);
+  const into = new RawPacker();
+  await selectRawIntoOf(q, matchers, hints, into);
+  return into.finish();
+}
+
 /** The compiled worker file: beside this module in dist/, or in ../dist/ when this module runs from src/ (tests, tsx). */
 export function defaultWorkerFile(): URL {
   const here = new URL('./query-worker.js', import.meta.url);
@@ -116,6 +128,9 @@ const WORKER_SAFE_FLAGS = [
   '--no-deprecation',
   '--trace-deprecation',
   '--unhandled-rejections',
+  // Profiling a benchmark (STRATA_NODE_FLAGS=--cpu-prof): each worker writes a profile of its own.
+  '--cpu-prof',
+  '--cpu-prof-dir',
 ];
 
 export class QueryWorkerPool implements PromqlExecutor {
@@ -313,7 +328,7 @@ export class QueryWorkerPool implements PromqlExecutor {
       let transfer: ArrayBuffer[] = [];
       switch (m.op) {
         case 'select': {
-          const packed = await packRaw(await selectRawOf(r.querier, matchers, hints));
+          const packed = await selectPacked(r.querier, matchers, hints);
           msg = { t: 'reply', call: m.call, ok: true, value: packed };
           transfer = rawTransfer(packed);
           break;

@@ -8,10 +8,16 @@ import {
   Labels,
   Matcher,
   pace,
+  packRawSeries,
+  RawPacker,
+  rawTransfer,
   StrataError,
+  unpackLabels,
+  unpackRaw,
   type ErrorId,
   type MatchType,
-  type RawPart,
+  type PackedLabels,
+  type PackedRaw,
   type RawSeries,
   type SelectHints,
 } from '@strata/model';
@@ -96,17 +102,6 @@ export function errorFromWire(w: WireError): Error {
 
 // ---- label sets -----------------------------------------------------------------------------
 
-/**
- * Label sets as one string: every name and value concatenated, with each one's length in `lens`
- * and each set's number of pairs in `counts`. One string crosses threads as one copy; an array of
- * hundreds of thousands of strings is serialized one by one, on the sender's thread.
- */
-export interface PackedLabels {
-  text: string;
-  lens: Uint32Array;
-  counts: Uint32Array;
-}
-
 /** Label sets handled between two looks at the clock (pace). */
 const PACE_EVERY = 256;
 
@@ -136,125 +131,19 @@ export function labelsTransfer(p: PackedLabels): ArrayBuffer[] {
   return [p.lens.buffer, p.counts.buffer] as ArrayBuffer[];
 }
 
-export function unpackLabels(p: PackedLabels): Labels[] {
-  const out: Labels[] = new Array(p.counts.length);
-  let si = 0;
-  let at = 0;
-  for (let i = 0; i < p.counts.length; i++) {
-    const n = 2 * p.counts[i];
-    const pairs: string[] = new Array(n);
-    for (let k = 0; k < n; k++) {
-      const len = p.lens[si++];
-      pairs[k] = p.text.substring(at, at + len);
-      at += len;
-    }
-    out[i] = Labels.fromSortedPairs(pairs);
-  }
-  return out;
-}
-
 // ---- raw series (select replies) -------------------------------------------------------------
 
-const PART_CHUNKS = 0;
-const PART_SAMPLES = 1;
-
 /**
- * Raw series packed: `layout` holds per series its number of parts, then per part its kind and
- * count (chunks or samples) followed, for chunks, by each chunk's byte length. Chunk bytes follow
- * each other in `bytes`; a samples part's timestamps then values follow each other in `floats`
- * (values copied as bits, so NaN payloads and staleness markers survive).
+ * RawSeries objects packed (stores answering selectRaw, a select with a limit): see PackedRaw in
+ * @strata/model for the format; most selects are packed by the stores themselves (selectRawInto).
  */
-export interface PackedRaw {
-  labels: PackedLabels;
-  layout: Uint32Array;
-  bytes: Uint8Array;
-  floats: Float64Array;
+export async function packRaw(series: readonly RawSeries[], signal?: AbortSignal): Promise<PackedRaw> {
+  const into = new RawPacker();
+  await packRawSeries(series, into, signal);
+  return into.finish();
 }
 
-export async function packRaw(series: readonly RawSeries[]): Promise<PackedRaw> {
-  let layoutLen = 0;
-  let byteLen = 0;
-  let floatLen = 0;
-  for (const s of series) {
-    layoutLen++;
-    for (const p of s.parts) {
-      layoutLen += 2;
-      if ('chunks' in p) {
-        layoutLen += p.chunks.length;
-        for (const c of p.chunks) byteLen += c.length;
-      } else floatLen += 2 * p.timestamps.length;
-    }
-  }
-  const layout = new Uint32Array(layoutLen);
-  const bytes = new Uint8Array(byteLen);
-  const floats = new Float64Array(floatLen);
-  let li = 0;
-  let bi = 0;
-  let fi = 0;
-  for (let i = 0; i < series.length; i++) {
-    // Copying chunk bytes of many series is a long stretch: give way to waiting requests.
-    if ((i & (PACE_EVERY - 1)) === 0) {
-      const y = pace();
-      if (y) await y;
-    }
-    const s = series[i];
-    layout[li++] = s.parts.length;
-    for (const p of s.parts) {
-      if ('chunks' in p) {
-        layout[li++] = PART_CHUNKS;
-        layout[li++] = p.chunks.length;
-        for (const c of p.chunks) {
-          layout[li++] = c.length;
-          bytes.set(c, bi);
-          bi += c.length;
-        }
-      } else {
-        const n = p.timestamps.length;
-        layout[li++] = PART_SAMPLES;
-        layout[li++] = n;
-        floats.set(p.timestamps, fi);
-        // set() between Float64Arrays copies bytes: NaN payloads survive.
-        floats.set(p.values, fi + n);
-        fi += 2 * n;
-      }
-    }
-  }
-  return { labels: await packLabels(series.map((s) => s.labels)), layout, bytes, floats };
-}
-
-export function unpackRaw(p: PackedRaw): RawSeries[] {
-  const labels = unpackLabels(p.labels);
-  const out: RawSeries[] = new Array(labels.length);
-  let li = 0;
-  let bi = 0;
-  let fi = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const nParts = p.layout[li++];
-    const parts: RawPart[] = [];
-    for (let k = 0; k < nParts; k++) {
-      const kind = p.layout[li++];
-      const n = p.layout[li++];
-      if (kind === PART_CHUNKS) {
-        const chunks: Uint8Array[] = new Array(n);
-        for (let c = 0; c < n; c++) {
-          const len = p.layout[li++];
-          chunks[c] = p.bytes.subarray(bi, bi + len);
-          bi += len;
-        }
-        parts.push({ chunks });
-      } else {
-        parts.push({ timestamps: p.floats.subarray(fi, fi + n), values: p.floats.subarray(fi + n, fi + 2 * n) });
-        fi += 2 * n;
-      }
-    }
-    out[i] = { labels: labels[i], parts };
-  }
-  return out;
-}
-
-export function rawTransfer(p: PackedRaw): ArrayBuffer[] {
-  return [...labelsTransfer(p.labels), p.layout.buffer, p.bytes.buffer, p.floats.buffer] as ArrayBuffer[];
-}
+export { unpackLabels, unpackRaw, rawTransfer, type PackedLabels, type PackedRaw };
 
 // ---- query results (worker replies) -----------------------------------------------------------
 

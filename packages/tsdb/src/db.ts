@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import {
   checkTenantId,
   MergeQuerier,
+  selectRawIntoOf,
   selectRawOf,
   tenantIdProblem,
   type Labels,
@@ -285,6 +286,7 @@ export class TenantDB implements TenantStorage {
     const q: Querier = {
       select: (m, h) => now().select(m, h),
       selectRaw: (m, h) => selectRawOf(now(), m, h),
+      selectRawInto: (m, h, into) => selectRawIntoOf(now(), m, h, into),
       series: (m, h) => now().series(m, h),
       labelNames: (m, h) => now().labelNames(m, h),
       labelValues: (n, m, h) => now().labelValues(n, m, h),

@@ -8,6 +8,7 @@ import {
   sortPaced,
   type Matcher,
   type Querier,
+  type RawPacker,
   type RawPart,
   type RawSeries,
   type SelectHints,
@@ -348,6 +349,29 @@ class HeadQuerier implements Querier {
       done();
     }
     return out;
+  }
+
+  /**
+   * selectRaw() straight into a packer: each series' chunk bytes are copied once, from the head
+   * into the buffer that crosses to the worker (the open chunk there too, since it grows), and
+   * out-of-order samples go in as their value bits; no object is made per series or chunk.
+   */
+  async selectRawInto(matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<void> {
+    const done = this.head.beginRead();
+    try {
+      into.beginSource();
+      const series = await this.head.selectSeries(matchers, hints.signal, false);
+      for (let i = 0; i < series.length; i++) {
+        if ((i & 1023) === 0) hints.signal?.throwIfAborted();
+        // Nothing is awaited within a series: ingest appending to its open chunk meanwhile cannot
+        // tear what is copied.
+        const y = pace();
+        if (y) await y;
+        series[i].packRaw(hints.start, hints.end, into);
+      }
+    } finally {
+      done();
+    }
   }
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {

@@ -2,7 +2,7 @@
  * One series in the head: closed XOR chunks, the open chunk being appended to, and out-of-order
  * samples. All sample data lives in byte buffers and typed arrays.
  */
-import type { Labels } from '@strata/model';
+import type { Labels, RawPacker } from '@strata/model';
 import { AppendStatus } from '../api.js';
 import { pooledCopy } from '../chunkenc/bits.js';
 import { XOREncoder, XORIterator, xorNumSamples } from '../chunkenc/xor.js';
@@ -159,6 +159,20 @@ export class MemSeries {
       out.push({ minT: this.openMinT, maxT: this.maxT, data: this.open.bytes().slice() });
     }
     return out;
+  }
+
+  /** Writes what chunksIn() and oooSamples() would give into a packer, without making either (a series without any is left out). */
+  packRaw(mint: number, maxt: number, into: RawPacker): void {
+    into.beginSeries(this.labels);
+    for (const c of this.chunks) if (c.maxT >= mint && c.minT <= maxt) into.chunk(c.data);
+    if (this.open && this.open.numSamples > 0 && this.maxT >= mint && this.openMinT <= maxt) into.chunk(this.open.bytes());
+    const o = this.ooo;
+    if (o && o.length > 0) {
+      const from = o.lowerBound(mint);
+      const to = o.lowerBound(maxt + 1);
+      if (to > from) into.samplesFromBits(o.ts, o.bits, from, to);
+    }
+    into.endSeries();
   }
 
   /** Out-of-order samples in [mint, maxt] (value bits kept), or undefined when there are none. */

@@ -1,0 +1,129 @@
+/**
+ * RawPacker round trips: whatever stores write (whole RawSeries, chunk by chunk, samples as value
+ * bits, from several sources with repeated label sets, with failed stores rolled back, appended
+ * packers) unpacks to the RawSeries MergeQuerier.selectRaw would have given, bit for bit, also
+ * after the buffers crossed a MessagePort by transfer.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import fc from 'fast-check';
+import { Labels } from './labels.js';
+import { mergeRawDuplicates, RawPacker, rawTransfer, unpackRaw, type PackedRaw } from './raw-pack.js';
+import type { RawPart, RawSeries } from './storage.js';
+
+/** NaN payloads (staleness markers) included: values must cross as bits. */
+const STALE = new Float64Array(new Uint32Array([0x00000002, 0x7ff00000]).buffer)[0];
+
+const labelsArb = fc.record({ job: fc.constantFrom('a', 'b', 'c'), i: fc.constantFrom('1', '2', 'é€') }).map((o) => Labels.fromObject(o));
+const partArb: fc.Arbitrary<RawPart> = fc.oneof(
+  fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { minLength: 1, maxLength: 4 }).map((chunks) => ({ chunks })),
+  fc.array(fc.oneof(fc.double(), fc.constant(STALE)), { minLength: 1, maxLength: 6 }).map((vs) => ({
+    timestamps: Float64Array.from(vs, (_, i) => 1000 * i),
+    values: Float64Array.from(vs),
+  })),
+);
+const seriesArb: fc.Arbitrary<RawSeries> = fc.record({ labels: labelsArb, parts: fc.array(partArb, { minLength: 0, maxLength: 3 }) });
+/** One store's answer: label sets distinct, as a store gives them. */
+const storeArb = fc.uniqueArray(seriesArb, { selector: (s) => s.labels.key(), maxLength: 6 });
+
+/** What a reader must see: parts as bits, series without parts dropped, repeated label sets merged. */
+function canonical(series: readonly RawSeries[]): unknown[] {
+  return series.map((s) => ({
+    labels: s.labels.pairs.join('\u0000'),
+    parts: s.parts.map((p) =>
+      'chunks' in p
+        ? { chunks: p.chunks.map((c) => Buffer.from(c).toString('hex')) }
+        : {
+            ts: [...p.timestamps],
+            bits: Buffer.from(new Uint8Array(p.values.buffer, p.values.byteOffset, p.values.byteLength)).toString('hex'),
+          },
+    ),
+  }));
+}
+
+function expected(stores: readonly RawSeries[][]): RawSeries[] {
+  const kept = stores.flat().filter((s) => s.parts.some((p) => ('chunks' in p ? p.chunks.length > 0 : p.timestamps.length > 0)));
+  // Chunk parts with no chunk pack to nothing.
+  const nonEmpty = kept.map((s) => ({ labels: s.labels, parts: s.parts.filter((p) => !('chunks' in p) || p.chunks.length > 0) }));
+  return stores.length > 1 ? mergeRawDuplicates(nonEmpty) : nonEmpty;
+}
+
+async function viaPort(p: PackedRaw): Promise<PackedRaw> {
+  const { port1, port2 } = new MessageChannel();
+  const got = new Promise<PackedRaw>((resolve) => port2.once('message', resolve));
+  port1.postMessage(p, rawTransfer(p));
+  const out = await got;
+  port1.close();
+  port2.close();
+  // Transferred, not copied: the sender's views are detached.
+  expect(p.bytes.byteLength).toBe(0);
+  return out;
+}
+
+describe('RawPacker', () => {
+  test('add() from several sources unpacks to the merged RawSeries, also after a transfer', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(storeArb, { minLength: 1, maxLength: 3 }), async (stores) => {
+        const into = new RawPacker();
+        for (const store of stores) {
+          into.beginSource();
+          for (const s of store) into.add(s);
+        }
+        const packed = into.finish();
+        const want = canonical(expected(stores));
+        expect(canonical(unpackRaw(packed))).toEqual(want);
+        expect(canonical(unpackRaw(await viaPort(packed)))).toEqual(want);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('a failed store rolled back leaves what the others wrote; packers appended keep their sources', () => {
+    fc.assert(
+      fc.property(storeArb, storeArb, storeArb, (a, failed, b) => {
+        const first = new RawPacker();
+        first.beginSource();
+        for (const s of a) first.add(s);
+        const mark = first.mark();
+        first.beginSource();
+        for (const s of failed) first.add(s);
+        first.rollback(mark);
+        const second = new RawPacker();
+        second.beginSource();
+        for (const s of b) second.add(s);
+        const all = new RawPacker();
+        all.append(first.finish());
+        all.append(second.finish());
+        expect(canonical(unpackRaw(all.finish()))).toEqual(canonical(expected([a, b])));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('samplesFromBits takes [from, to) of low-word-first value bits; chunk() joins one chunks part', () => {
+    const ts = Float64Array.from([1, 2, 3, 4]);
+    const values = Float64Array.from([0.5, STALE, -0, 7]);
+    const bits = new Uint32Array(values.buffer);
+    const into = new RawPacker();
+    into.beginSource();
+    into.beginSeries(Labels.fromObject({ a: '1' }));
+    into.chunk(Uint8Array.from([1, 2]));
+    into.chunk(Uint8Array.from([3]));
+    into.samplesFromBits(ts, bits, 1, 3);
+    expect(into.endSeries()).toBe(true);
+    into.beginSeries(Labels.fromObject({ a: '2' }));
+    expect(into.endSeries()).toBe(false);
+    const [s, ...rest] = unpackRaw(into.finish());
+    expect(rest).toHaveLength(0);
+    expect(canonical([s])).toEqual(
+      canonical([
+        {
+          labels: Labels.fromObject({ a: '1' }),
+          parts: [
+            { chunks: [Uint8Array.from([1, 2]), Uint8Array.from([3])] },
+            { timestamps: ts.subarray(1, 3), values: values.subarray(1, 3) },
+          ],
+        },
+      ]),
+    );
+  });
+});

@@ -1,0 +1,292 @@
+/**
+ * Selected series undecoded, packed into a few flat typed arrays (PackedRaw) that move to another
+ * thread by transfer, not copy. A store writes into a RawPacker while it walks its series, so the
+ * thread that owns the store builds no object per series or chunk: the chunk bytes are copied once,
+ * from the store straight into the buffer that is transferred.
+ *
+ * Several stores may write into one packer, one after the other (a source each); the same label set
+ * may then appear once per source, and the reader merges such entries in order of appearance, which
+ * is querier order, as MergeQuerier.selectRaw would have (see mergeRawDuplicates).
+ */
+import { Labels } from './labels.js';
+import type { RawPart, RawSeries } from './storage.js';
+
+/**
+ * Label sets as one string: every name and value concatenated, with each one's length in `lens`
+ * and each set's number of pairs in `counts`. One string crosses threads as one copy; an array of
+ * hundreds of thousands of strings is serialized one by one, on the sender's thread.
+ */
+export interface PackedLabels {
+  text: string;
+  lens: Uint32Array;
+  counts: Uint32Array;
+}
+
+/**
+ * Raw series packed: `layout` holds per series its number of parts, then per part its kind and
+ * count (chunks or samples) followed, for chunks, by each chunk's byte length. Chunk bytes follow
+ * each other in `bytes`; a samples part's timestamps then values follow each other in `floats`
+ * (values copied as bits, so NaN payloads and staleness markers survive). `sources`: how many
+ * stores wrote; above one, a label set may repeat.
+ */
+export interface PackedRaw {
+  labels: PackedLabels;
+  layout: Uint32Array;
+  bytes: Uint8Array;
+  floats: Float64Array;
+  sources: number;
+}
+
+export const PART_CHUNKS = 0;
+export const PART_SAMPLES = 1;
+
+/** Where a packer stood, to drop what a failed store had written (RawPacker.rollback). */
+export interface PackMark {
+  li: number;
+  bi: number;
+  fi: number;
+  ti: number;
+  si: number;
+  n: number;
+  sources: number;
+}
+
+function grown<T extends Uint8Array | Uint32Array | Float64Array>(a: T, need: number, make: (n: number) => T): T {
+  if (need <= a.length) return a;
+  let n = a.length * 2;
+  while (n < need) n *= 2;
+  const b = make(n);
+  b.set(a);
+  return b;
+}
+
+export class RawPacker {
+  private layout = new Uint32Array(1024);
+  private li = 0;
+  private bytes = new Uint8Array(64 * 1024);
+  private bi = 0;
+  private floats = new Float64Array(256);
+  private fi = 0;
+  /** Label text in pieces (single names and values, or a whole appended PackedLabels text), joined at finish(). */
+  private texts: string[] = [];
+  private lens = new Uint32Array(1024);
+  private si = 0;
+  private counts = new Uint32Array(256);
+  private n = 0;
+  private sources = 0;
+  /** The open series: where it began, and the layout slot of its part count. */
+  private seriesMark: PackMark | undefined;
+  private partsAt = -1;
+  /** The layout slot of the open chunks part's count, or -1 when the last part is not chunks. */
+  private chunkCountAt = -1;
+
+  /** Series packed so far. */
+  get length(): number {
+    return this.n;
+  }
+
+  /** A store starts writing: from the second one on, label sets may repeat. */
+  beginSource(): void {
+    this.sources++;
+  }
+
+  beginSeries(labels: Labels): void {
+    this.seriesMark = this.mark();
+    const pairs = labels.pairs;
+    this.lens = grown(this.lens, this.si + pairs.length, (k) => new Uint32Array(k));
+    for (let k = 0; k < pairs.length; k++) {
+      this.texts.push(pairs[k]);
+      this.lens[this.si++] = pairs[k].length;
+    }
+    this.counts = grown(this.counts, this.n + 1, (k) => new Uint32Array(k));
+    this.counts[this.n++] = pairs.length >> 1;
+    this.layout = grown(this.layout, this.li + 1, (k) => new Uint32Array(k));
+    this.partsAt = this.li;
+    this.layout[this.li++] = 0;
+    this.chunkCountAt = -1;
+  }
+
+  /** Appends one chunk's bytes (copied now: the store may change them later, an open head chunk does). */
+  chunk(data: Uint8Array): void {
+    const l = (this.layout = grown(this.layout, this.li + 3, (k) => new Uint32Array(k)));
+    if (this.chunkCountAt < 0) {
+      l[this.partsAt]++;
+      l[this.li++] = PART_CHUNKS;
+      this.chunkCountAt = this.li;
+      l[this.li++] = 0;
+    }
+    l[this.chunkCountAt]++;
+    l[this.li++] = data.length;
+    this.bytes = grown(this.bytes, this.bi + data.length, (k) => new Uint8Array(k));
+    this.bytes.set(data, this.bi);
+    this.bi += data.length;
+  }
+
+  /** Appends a samples part; set() between Float64Arrays copies bytes, so NaN payloads survive. */
+  samples(timestamps: Float64Array, values: Float64Array): void {
+    const n = timestamps.length;
+    const f = this.openSamples(n);
+    f.set(timestamps, this.fi);
+    f.set(values, this.fi + n);
+    this.fi += 2 * n;
+  }
+
+  /**
+   * Appends samples [from, to) of timestamps with their values given as the two 32-bit words of
+   * each double, low word first (the head's out-of-order buffer keeps them so).
+   */
+  samplesFromBits(ts: Float64Array, bits: Uint32Array, from: number, to: number): void {
+    const n = to - from;
+    const f = this.openSamples(n);
+    f.set(ts.subarray(from, to), this.fi);
+    new Uint32Array(f.buffer, (this.fi + n) * 8, 2 * n).set(bits.subarray(2 * from, 2 * to));
+    this.fi += 2 * n;
+  }
+
+  private openSamples(n: number): Float64Array {
+    const l = (this.layout = grown(this.layout, this.li + 2, (k) => new Uint32Array(k)));
+    l[this.partsAt]++;
+    l[this.li++] = PART_SAMPLES;
+    l[this.li++] = n;
+    this.chunkCountAt = -1;
+    return (this.floats = grown(this.floats, this.fi + 2 * n, (k) => new Float64Array(k)));
+  }
+
+  /** Ends the open series; one that got no part is dropped. Returns whether it was kept. */
+  endSeries(): boolean {
+    const kept = this.layout[this.partsAt] > 0;
+    if (!kept) this.rollback(this.seriesMark!);
+    this.seriesMark = undefined;
+    this.partsAt = -1;
+    this.chunkCountAt = -1;
+    return kept;
+  }
+
+  /** One RawSeries as a whole (stores that hand out RawSeries objects). */
+  add(s: RawSeries): void {
+    this.beginSeries(s.labels);
+    for (const p of s.parts) {
+      if ('chunks' in p) {
+        for (const c of p.chunks) this.chunk(c);
+        // Two chunk parts in a row stay two parts: each is decoded on its own, then merged.
+        this.chunkCountAt = -1;
+      } else this.samples(p.timestamps, p.values);
+    }
+    this.endSeries();
+  }
+
+  /** Appends another packer's finished output after what this one holds. */
+  append(p: PackedRaw): void {
+    this.layout = grown(this.layout, this.li + p.layout.length, (k) => new Uint32Array(k));
+    this.layout.set(p.layout, this.li);
+    this.li += p.layout.length;
+    this.bytes = grown(this.bytes, this.bi + p.bytes.length, (k) => new Uint8Array(k));
+    this.bytes.set(p.bytes, this.bi);
+    this.bi += p.bytes.length;
+    this.floats = grown(this.floats, this.fi + p.floats.length, (k) => new Float64Array(k));
+    this.floats.set(p.floats, this.fi);
+    this.fi += p.floats.length;
+    this.texts.push(p.labels.text);
+    this.lens = grown(this.lens, this.si + p.labels.lens.length, (k) => new Uint32Array(k));
+    this.lens.set(p.labels.lens, this.si);
+    this.si += p.labels.lens.length;
+    this.counts = grown(this.counts, this.n + p.labels.counts.length, (k) => new Uint32Array(k));
+    this.counts.set(p.labels.counts, this.n);
+    this.n += p.labels.counts.length;
+    this.sources += p.sources;
+  }
+
+  mark(): PackMark {
+    return { li: this.li, bi: this.bi, fi: this.fi, ti: this.texts.length, si: this.si, n: this.n, sources: this.sources };
+  }
+
+  /** Drops everything written since `m` (a store that failed half way). */
+  rollback(m: PackMark): void {
+    this.li = m.li;
+    this.bi = m.bi;
+    this.fi = m.fi;
+    this.texts.length = m.ti;
+    this.si = m.si;
+    this.n = m.n;
+    this.sources = m.sources;
+  }
+
+  /**
+   * The packed arrays: views of this packer's buffers, not copies. A view's buffer may be longer
+   * than the view (growth doubles it); transferring it moves the whole buffer, which only ever
+   * holds this packer's data. The packer must not be written to afterwards.
+   */
+  finish(): PackedRaw {
+    return {
+      labels: { text: this.texts.join(''), lens: this.lens.subarray(0, this.si), counts: this.counts.subarray(0, this.n) },
+      layout: this.layout.subarray(0, this.li),
+      bytes: this.bytes.subarray(0, this.bi),
+      floats: this.floats.subarray(0, this.fi),
+      sources: this.sources,
+    };
+  }
+}
+
+export function unpackLabels(p: PackedLabels): Labels[] {
+  const out: Labels[] = new Array(p.counts.length);
+  let si = 0;
+  let at = 0;
+  for (let i = 0; i < p.counts.length; i++) {
+    const n = 2 * p.counts[i];
+    const pairs: string[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const len = p.lens[si++];
+      pairs[k] = p.text.substring(at, at + len);
+      at += len;
+    }
+    out[i] = Labels.fromSortedPairs(pairs);
+  }
+  return out;
+}
+
+/** The RawSeries a PackedRaw holds, views into its arrays; label sets repeated by several sources are merged. */
+export function unpackRaw(p: PackedRaw): RawSeries[] {
+  const labels = unpackLabels(p.labels);
+  const out: RawSeries[] = new Array(labels.length);
+  let li = 0;
+  let bi = 0;
+  let fi = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const nParts = p.layout[li++];
+    const parts: RawPart[] = [];
+    for (let k = 0; k < nParts; k++) {
+      const kind = p.layout[li++];
+      const n = p.layout[li++];
+      if (kind === PART_CHUNKS) {
+        const chunks: Uint8Array[] = new Array(n);
+        for (let c = 0; c < n; c++) {
+          const len = p.layout[li++];
+          chunks[c] = p.bytes.subarray(bi, bi + len);
+          bi += len;
+        }
+        parts.push({ chunks });
+      } else {
+        parts.push({ timestamps: p.floats.subarray(fi, fi + n), values: p.floats.subarray(fi + n, fi + 2 * n) });
+        fi += 2 * n;
+      }
+    }
+    out[i] = { labels: labels[i], parts };
+  }
+  return p.sources > 1 ? mergeRawDuplicates(out) : out;
+}
+
+/** Entries with equal label sets become one, their parts concatenated in order (earlier parts win ties). */
+export function mergeRawDuplicates(series: readonly RawSeries[]): RawSeries[] {
+  const byKey = new Map<string, RawSeries>();
+  for (const s of series) {
+    const k = s.labels.key();
+    const have = byKey.get(k);
+    if (have) have.parts.push(...s.parts);
+    else byKey.set(k, { labels: s.labels, parts: [...s.parts] });
+  }
+  return [...byKey.values()];
+}
+
+export function rawTransfer(p: PackedRaw): ArrayBuffer[] {
+  return [p.labels.lens.buffer, p.labels.counts.buffer, p.layout.buffer, p.bytes.buffer, p.floats.buffer] as ArrayBuffer[];
+}

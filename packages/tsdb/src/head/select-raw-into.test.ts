@@ -1,0 +1,82 @@
+/**
+ * The head's selectRawInto (a select for a query worker, packed on the main thread): it gives way
+ * to the event loop between series, so acknowledgements interleave with a large select, and
+ * ingest appending to open chunks meanwhile never tears what was packed: every series decodes to
+ * a clean prefix of what it holds, with at least the samples it had when the select began.
+ */
+import { Labels, Matcher, RawPacker, setPaceSlice, unpackRaw } from '@strata/model';
+import { decodeRawSeries } from '../raw-decode.js';
+import { Head } from './head.js';
+
+const SERIES = 2_000;
+const SAMPLES = 150;
+const opts = { outOfOrderWindowMs: 3_600_000, samplesPerChunk: 120, maxSeries: 0 };
+
+function filledHead(): Head {
+  const head = new Head(opts);
+  for (let i = 0; i < SERIES; i++) {
+    const s = head.getOrCreate(Labels.fromObject({ __name__: 'm', i: String(i) }))!.series;
+    // 150 samples: one closed chunk of 120 and an open one of 30, which the ingest below grows.
+    for (let k = 0; k < SAMPLES; k++) head.apply(s, k * 1000 + 1000, 0, i + k);
+    if (i % 100 === 0) head.apply(s, 500, 0, 7); // out of order
+  }
+  return head;
+}
+
+afterEach(() => setPaceSlice(5));
+
+test('a large select yields between series, and samples appended meanwhile never tear an open chunk', async () => {
+  const head = filledHead();
+  const q = head.querier();
+  const hints = { start: 0, end: Infinity };
+  const before = new Map((await q.select([new Matcher('=', '__name__', 'm')], hints)).map((s) => [s.labels.key(), s.timestamps.length]));
+  // Yield at every look at the clock: each turn of the event loop in between, ingest appends a
+  // sample to a few hundred series, into their open chunks.
+  setPaceSlice(0);
+  let turns = 0;
+  let t = (SAMPLES + 1) * 1000;
+  let stop = false;
+  const ingest = () => {
+    if (stop) return;
+    turns++;
+    for (let i = 0; i < 300; i++)
+      head.apply(head.getByLabels(Labels.fromObject({ __name__: 'm', i: String((turns * 300 + i) % SERIES) }))!, t, 0, 1);
+    t += 1000;
+    setImmediate(ingest);
+  };
+  setImmediate(ingest);
+  const into = new RawPacker();
+  await q.selectRawInto!([new Matcher('=', '__name__', 'm')], hints, into);
+  stop = true;
+  // It gave way many times: ingest ran between series, not only before and after.
+  expect(turns).toBeGreaterThan(20);
+  const raw = unpackRaw(into.finish());
+  expect(raw).toHaveLength(SERIES);
+  for (const r of raw) {
+    const s = decodeRawSeries(r, hints.start, hints.end)!;
+    expect(s.timestamps.length).toBeGreaterThanOrEqual(before.get(r.labels.key())!);
+    for (let k = 1; k < s.timestamps.length; k++) if (!(s.timestamps[k] > s.timestamps[k - 1])) throw new Error(`${r.labels} torn at ${k}`);
+  }
+});
+
+test('packed from the head equals the head select, out-of-order samples and series outside the range included', async () => {
+  const head = filledHead();
+  const q = head.querier();
+  const ms = [new Matcher('=~', 'i', '1.*')];
+  for (const hints of [
+    { start: 0, end: Infinity },
+    { start: 400, end: 600 }, // only the out-of-order samples
+    { start: 100_000, end: 130_000 }, // the closed chunk's end and the open one
+    { start: 1e9, end: 2e9 }, // nothing
+  ]) {
+    const into = new RawPacker();
+    await q.selectRawInto!(ms, hints, into);
+    const got = unpackRaw(into.finish())
+      .map((r) => decodeRawSeries(r, hints.start, hints.end))
+      .filter((s) => s !== undefined)
+      .sort((a, b) => Labels.compare(a.labels, b.labels))
+      .map((s) => [s.labels.key(), [...s.timestamps], [...s.values]]);
+    const want = (await q.select(ms, hints)).map((s) => [s.labels.key(), [...s.timestamps], [...s.values]]);
+    expect(got).toEqual(want);
+  }
+});
