@@ -24,7 +24,7 @@ function histogramElemOp(
   r: number,
   hl: FloatHistogram | undefined,
   hr: FloatHistogram | undefined,
-): { keep: boolean; v: number; h?: FloatHistogram } {
+): { keep: boolean; v: number; h?: FloatHistogram; dropped?: true } {
   const pos = ev.ctx.pos(e.pos);
   const op = e.op;
   // Only histograms can be trimmed: a float on the left of </ or >/ is dropped (below).
@@ -32,7 +32,7 @@ function histogramElemOp(
     ev.ctx.infos.add(
       `PromQL info: incompatible sample types encountered for binary operator ${JSON.stringify(op)}: ${hl ? 'histogram' : 'float'} ${op} ${hr ? 'histogram' : 'float'} ${pos}`,
     );
-    return { keep: false, v: 0 };
+    return { keep: false, v: 0, dropped: true as const };
   };
   if (!hl) {
     if (op === '*' && hr) return { keep: true, v: 0, h: hr.copy().mul(l).compact() };
@@ -52,7 +52,7 @@ function histogramElemOp(
     } catch (err) {
       if (!(err instanceof IncompatibleSchemaError)) throw err;
       ev.ctx.warnings.add(`PromQL warning: incompatible bucket layout encountered for binary operator ${op} ${pos}`);
-      return { keep: false, v: 0 };
+      return { keep: false, v: 0, dropped: true };
     }
     const what = op === '+' ? 'addition' : 'subtraction';
     if (op === '-') res.counterResetHint = CounterResetHint.Gauge;
@@ -131,6 +131,7 @@ function vectorScalar(ev: Evaluator, e: BinaryExpr, vec: StepSeries[], sc: Float
       const h = histogramAt(s, i);
       if (h || trim) {
         const res = swap ? histogramElemOp(ev, e, sc[i], 0, undefined, h) : histogramElemOp(ev, e, 0, sc[i], h, undefined);
+        if (res.dropped) continue; // an operation the sample types do not allow: no result, bool or not
         if (e.returnBool) {
           r.values[i] = res.keep ? 1 : 0;
           r.present[i] = 1;
@@ -263,6 +264,7 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
       if (hl || hr || TRIM.has(e.op)) {
         if (swapped) [hl, hr] = [hr, hl];
         const res = histogramElemOp(ev, e, l, r, hl, hr);
+        if (res.dropped) continue;
         if (e.returnBool) v = res.keep ? 1 : 0;
         else {
           if (!res.keep) continue;

@@ -15,7 +15,8 @@ export function statsSelectors(root: Expr): WeakSet<VectorSelector> {
       let skip = false;
       for (let k = path.length - 1; k >= 0; k--) {
         const p = path[k];
-        if (p.kind === 'SubqueryExpr') {
+        // Trimming reads buckets, so does a subquery's counter reset detection.
+        if (p.kind === 'SubqueryExpr' || (p.kind === 'BinaryExpr' && (p.op === '</' || p.op === '>/'))) {
           skip = false;
           break;
         }

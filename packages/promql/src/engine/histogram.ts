@@ -305,12 +305,14 @@ export function histogramQuantiles(
     }
   }
   const classic = groups(ev, series, argPos);
+  let conflicts = new Map<string, Uint8Array>();
   for (const phi of phis) {
-    const { native } = perNative(ev, series, classic, argPos, (h, i, name) => {
+    const { native, conflicts: c } = perNative(ev, series, classic, argPos, (h, i, name) => {
       const { value, note } = nativeQuantile(phi[i], h);
       quantileNote(ev, note, name, argPos);
       return value;
     });
+    conflicts = c;
     for (const r of native) {
       if (r.labels.has(label))
         throw new StrataError(
@@ -322,6 +324,7 @@ export function histogramQuantiles(
     }
   }
   for (const g of classic) {
+    const mask = conflicts.get(g.labels.without(METRIC_NAME).key());
     if (g.labels.has(label))
       throw new StrataError(
         'query-execution',
@@ -330,6 +333,7 @@ export function histogramQuantiles(
     for (const phi of phis) {
       const r = newStepSeries(new LabelsBuilder(g.labels).set(label, quantileLabel(phi[0])).labels(), ev.n, true);
       for (let i = 0; i < ev.n; i++) {
+        if (mask?.[i]) continue;
         const bs = bucketsAt(g.members, i);
         if (bs.length === 0) continue;
         const { value, forced } = bucketQuantile(phi[i], bs);
