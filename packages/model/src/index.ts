@@ -14,6 +14,7 @@ export {
   type Series,
 } from './storage.js';
 export { StrataError, isStrataError, toStrataError, type ErrorId } from './errors.js';
+export { bothBudgets } from './budget.js';
 export { MergeQuerier, mergeParts, selectRawOf } from './merge.js';
 export { compareCodeUnits, mergeSorted, sortUnique } from './sorted-merge.js';
 export { checkTenantId, tenantIdProblem } from './tenant-id.js';

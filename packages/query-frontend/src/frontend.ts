@@ -9,7 +9,18 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { StrataError, toStrataError } from '@strata/model';
 import { parse, type Expr } from '@strata/promql';
-import { failure, parseDurationParam, parseTime, readParams, sendResult, tenantOf, type Router, type TenancyConfig } from '@strata/api';
+import {
+  failure,
+  limitHint,
+  parseDurationParam,
+  parseTime,
+  readParams,
+  sendResult,
+  tenantOf,
+  type Router,
+  type TenancyConfig,
+  type TenantLimits,
+} from '@strata/api';
 import type { CacheBackend } from './cache-backend.js';
 import { dataWindow, type DataWindow } from './data-window.js';
 import { passedHeaders, requestWithRetries, type Downstream, type DownstreamResponse } from './downstream.js';
@@ -19,14 +30,20 @@ import { answerBody, answerOf, mergeAnswers, type RangeAnswer } from './range-re
 import { asExtent, cacheKey, combine, decodeExtent, encodeExtent, extentBytes, missingRanges } from './results-cache.js';
 import { alignToStep, splitRange, splittable, type SubRange } from './split.js';
 import { TenantQueue } from './tenant-queue.js';
+import { limitRange } from './query-limits.js';
 
 export interface QueryFrontendOptions {
   downstream: Downstream;
   tenancy: TenancyConfig;
   splitIntervalMs: number;
   alignQueriesWithStep: boolean;
-  /** Sub-queries of one query executing at once. */
+  /** Sub-queries of one query executing at once (a tenant's max_query_parallelism overrides it). */
   maxQueryParallelism: number;
+  /**
+   * Per-tenant limits the frontend enforces before a query runs: max_query_length,
+   * max_total_query_length, max_query_lookback, max_estimated_query_cost, max_query_parallelism.
+   */
+  limits?: (tenant: string) => TenantLimits;
   /** Sub-queries executing downstream at once over all tenants (the queriers' capacity). */
   downstreamConcurrency: number;
   maxOutstandingPerTenant: number;
@@ -82,7 +99,8 @@ export class QueryFrontend {
   mount(router: Router): void {
     const both = ['GET', 'POST'];
     router.add(both, '/api/v1/query_range', (req, res) => this.serve(req, res, 'query_range', (ctx) => this.rangeQuery(ctx)));
-    const passed = ['/api/v1/query', '/api/v1/series', '/api/v1/labels', '/api/v1/format_query', '/api/v1/parse_query', '/api/v1/metadata'];
+    router.add(both, '/api/v1/query', (req, res) => this.serve(req, res, 'query', (ctx) => this.instantQuery(ctx)));
+    const passed = ['/api/v1/series', '/api/v1/labels', '/api/v1/format_query', '/api/v1/parse_query', '/api/v1/metadata'];
     for (const p of passed) router.add(both, p, (req, res) => this.serve(req, res, p.slice('/api/v1/'.length), (ctx) => this.pass(ctx, p)));
     router.add(both, '/api/v1/label/:name/values', (req, res, params) =>
       this.serve(req, res, 'label_values', (ctx) => this.pass(ctx, `/api/v1/label/${encodeURIComponent(params.name)}/values`)),
@@ -216,6 +234,49 @@ export class QueryFrontend {
     return this.downstream(ctx, 'POST', path + url.search, Buffer.concat(chunks));
   }
 
+  private tenantLimits(tenant: string): TenantLimits | undefined {
+    return this.opts.limits?.(tenant);
+  }
+
+  /** Instant queries are checked against the tenant's limits, then passed on whole. */
+  private async instantQuery(ctx: RequestContext): Promise<DownstreamResponse> {
+    const p = ctx.params!;
+    const limits = this.tenantLimits(ctx.tenant);
+    let expr: Expr;
+    let time: number;
+    try {
+      expr = parse(p.get('query') ?? '');
+      time = p.has('time') ? parseTime(p.get('time')!, 'time') : this.now();
+    } catch {
+      return this.pass(ctx, '/api/v1/query');
+    }
+    if (!limits) return this.pass(ctx, '/api/v1/query');
+    const back = dataWindow(expr, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs).back;
+    if (!limitRange({ start: time, end: time, step: 0 }, back, limits, this.now())) return emptyAnswer('vector');
+    const form = new URLSearchParams(p);
+    form.set('time', String(time / 1000));
+    await this.checkCost(ctx, limits, form);
+    return this.pass(ctx, '/api/v1/query');
+  }
+
+  /**
+   * Refuses a query whose estimated cost (asked of the querier, which counts each selector's
+   * series in the stores' indexes) is over the tenant's max_estimated_query_cost, before it runs.
+   */
+  private async checkCost(ctx: RequestContext, limits: TenantLimits, form: URLSearchParams): Promise<void> {
+    const max = limits.maxEstimatedQueryCost ?? 0;
+    if (!(max > 0)) return;
+    const res = await this.downstream(ctx, 'POST', QUERY_COST_PATH, Buffer.from(form.toString()), 'application/x-www-form-urlencoded');
+    if (res.status !== 200) throw new DownstreamFailure(res);
+    const est = (JSON.parse(res.body.toString('utf8')) as { data: CostEstimate }).data;
+    if (est.cost <= max) return;
+    const worst = [...est.selectors].sort((a, b) => b.series * b.evaluations - a.series * a.evaluations)[0];
+    throw new StrataError(
+      'max-estimated-query-cost',
+      `the query's estimated cost is ${est.cost} (series × evaluations over its selectors; the costliest, ${worst.selector}, matches ${worst.series} series evaluated ${worst.evaluations} times), above the limit of ${max} (err-strata-max-estimated-query-cost); add label matchers, shorten the range or raise the step, or ${limitHint('maxEstimatedQueryCost')}`,
+    );
+  }
+
   private async rangeQuery(ctx: RequestContext): Promise<DownstreamResponse> {
     const plan = this.plan(ctx.params!);
     // Anything the frontend cannot plan (bad parameters, a query that does not parse) goes to the
@@ -224,13 +285,27 @@ export class QueryFrontend {
     const { expr, step, extra } = plan;
     let { start, end } = plan;
     if (this.opts.alignQueriesWithStep) ({ start, end } = alignToStep(start, end, step));
+    const limits = this.tenantLimits(ctx.tenant);
+    if (limits) {
+      const back = dataWindow(expr, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs).back;
+      const limited = limitRange({ start, end, step }, back, limits, this.now());
+      if (!limited) return emptyAnswer('matrix');
+      ({ start, end } = limited);
+      const form = new URLSearchParams(extra);
+      form.set('query', ctx.params!.get('query')!);
+      form.set('start', String(start / 1000));
+      form.set('end', String(end / 1000));
+      form.set('step', String(step / 1000));
+      await this.checkCost(ctx, limits, form);
+    }
+    const parallelism = limits?.maxQueryParallelism || this.opts.maxQueryParallelism;
     const split = splittable(expr) && !ctx.params!.has('limit');
     const subs: SubRange[] = split ? splitRange(start, end, step, this.opts.splitIntervalMs) : [{ start, end, index: -1 }];
     ctx.stats.splits = subs.length;
     this.metrics.splits.inc(subs.length);
     const window = dataWindow(expr, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs);
     const answers: RangeAnswer[] = new Array(subs.length);
-    await forEachBounded(subs, this.opts.maxQueryParallelism, async (sub, i) => {
+    await forEachBounded(subs, parallelism, async (sub, i) => {
       answers[i] =
         this.opts.cache && split
           ? await this.cachedSplit(ctx, sub, step, extra, window)
@@ -335,6 +410,21 @@ export class QueryFrontend {
     return sum;
   }
 }
+
+/** The success answer with no series (a query wholly before max_query_lookback). */
+function emptyAnswer(resultType: 'matrix' | 'vector'): DownstreamResponse {
+  const body = Buffer.from(JSON.stringify({ status: 'success', data: { resultType, result: [] } }));
+  return { status: 200, headers: { 'content-type': 'application/json' }, body };
+}
+
+/** What the querier's cost endpoint answers (packages/querier/src/query-cost.ts). */
+interface CostEstimate {
+  cost: number;
+  selectors: { selector: string; series: number; evaluations: number }[];
+}
+
+/** The querier's cost estimate endpoint. */
+const QUERY_COST_PATH = '/api/v1/query_cost';
 
 interface RequestContext {
   req: IncomingMessage;
