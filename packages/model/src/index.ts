@@ -15,6 +15,15 @@ export {
 } from './storage.js';
 export { StrataError, isStrataError, toStrataError, type ErrorId } from './errors.js';
 export { bothBudgets } from './budget.js';
+export {
+  QUERY_SHARD_LABEL,
+  inQueryShards,
+  parseQueryShard,
+  queryShardMatcher,
+  seriesShardHash,
+  splitQueryShard,
+  type QueryShard,
+} from './query-shard.js';
 export { MergeQuerier, mergeParts, selectRawOf } from './merge.js';
 export { compareCodeUnits, mergeSorted, sortUnique } from './sorted-merge.js';
 export { checkTenantId, tenantIdProblem } from './tenant-id.js';

@@ -4,7 +4,9 @@
  */
 import {
   Labels,
+  inQueryShards,
   pace,
+  splitQueryShard,
   sortPaced,
   type Matcher,
   type Querier,
@@ -274,12 +276,14 @@ export class Head {
    * Paced: sorting 100k label sets in one piece would hold the thread for hundreds of ms.
    */
   async selectSeries(matchers: readonly Matcher[], signal?: AbortSignal, sorted = true): Promise<MemSeries[]> {
-    const refs = this.index.select(matchers);
+    // A query shard's pseudo-matcher is no label: the shard keeps the series its hash picks.
+    const { matchers: lookup, shards } = splitQueryShard(matchers);
+    const refs = this.index.select(lookup);
     const out: MemSeries[] = [];
     for (let i = 0; i < refs.length; i++) {
       if ((i & 4095) === 0) signal?.throwIfAborted();
       const s = this.byRef[refs[i]];
-      if (s) out.push(s);
+      if (s && (!shards || inQueryShards(s.labels, shards))) out.push(s);
     }
     return sorted ? sortPaced(out, (a, b) => Labels.compare(a.labels, b.labels)) : out;
   }
