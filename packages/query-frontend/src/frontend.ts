@@ -31,6 +31,7 @@ import { asExtent, cacheKey, combine, decodeExtent, encodeExtent, extentBytes, m
 import { alignToStep, splitRange, splittable, type SubRange } from './split.js';
 import { TenantQueue } from './tenant-queue.js';
 import { limitRange } from './query-limits.js';
+import { shardPlan, type ShardPlan } from './shard.js';
 
 export interface QueryFrontendOptions {
   downstream: Downstream;
@@ -44,6 +45,8 @@ export interface QueryFrontendOptions {
    * max_total_query_length, max_query_lookback, max_estimated_query_cost, max_query_parallelism.
    */
   limits?: (tenant: string) => TenantLimits;
+  /** Shards of a shardable query when the tenant's limits do not say (query_sharding_total_shards); 0 or 1: none. */
+  totalShards?: number;
   /** Sub-queries executing downstream at once over all tenants (the queriers' capacity). */
   downstreamConcurrency: number;
   maxOutstandingPerTenant: number;
@@ -76,6 +79,7 @@ interface QueryStats {
   cacheMisses: number;
   queueMs: number;
   downstreamRequests: number;
+  shards: number;
 }
 
 /** Parameters of query_range that are not sent on: the frontend sets them per sub-query. */
@@ -126,7 +130,7 @@ export class QueryFrontend {
       }
     };
     res.on('close', onClose);
-    const stats: QueryStats = { splits: 0, cacheHits: 0, cachePartial: 0, cacheMisses: 0, queueMs: 0, downstreamRequests: 0 };
+    const stats: QueryStats = { splits: 0, cacheHits: 0, cachePartial: 0, cacheMisses: 0, queueMs: 0, downstreamRequests: 0, shards: 0 };
     let tenant = '';
     let params: URLSearchParams | undefined;
     let status = 500;
@@ -193,6 +197,7 @@ export class QueryFrontend {
         durationMs: Math.round(secs * 1000 * 10) / 10,
         queueMs: Math.round(s.queueMs * 10) / 10,
         splits: s.splits,
+        shards: s.shards,
         cacheHits: s.cacheHits,
         cachePartial: s.cachePartial,
         cacheMisses: s.cacheMisses,
@@ -299,6 +304,15 @@ export class QueryFrontend {
       await this.checkCost(ctx, limits, form);
     }
     const parallelism = limits?.maxQueryParallelism || this.opts.maxQueryParallelism;
+    ctx.slots = new Slots(parallelism);
+    const shards = limits?.queryShardingTotalShards ?? this.opts.totalShards ?? 0;
+    // A series limit counts series of the whole answer, which no shard sees.
+    const sharding = shards > 1 && !ctx.params!.has('limit') ? shardPlan(expr) : undefined;
+    if (sharding) {
+      ctx.shard = { plan: sharding, of: shards };
+      ctx.stats.shards = shards;
+      this.metrics.sharded.inc();
+    }
     const split = splittable(expr) && !ctx.params!.has('limit');
     const subs: SubRange[] = split ? splitRange(start, end, step, this.opts.splitIntervalMs) : [{ start, end, index: -1 }];
     ctx.stats.splits = subs.length;
@@ -334,19 +348,40 @@ export class QueryFrontend {
     }
   }
 
+  /** The answer for [start, end]: one query downstream, or every shard's queries merged. */
   private async fetchRange(ctx: RequestContext, start: number, end: number, step: number, extra: URLSearchParams): Promise<RangeAnswer> {
+    if (!ctx.shard) return this.fetchOne(ctx, ctx.params!.get('query')!, start, end, step, extra);
+    const { plan, of } = ctx.shard;
+    const perShard = await Promise.all(
+      Array.from({ length: of }, (_, i) =>
+        Promise.all(
+          plan.queries(i, of).map((q) => {
+            this.metrics.shardQueries.inc();
+            return this.fetchOne(ctx, q, start, end, step, extra);
+          }),
+        ),
+      ),
+    );
+    return plan.merge(perShard);
+  }
+
+  private async fetchOne(
+    ctx: RequestContext,
+    query: string,
+    start: number,
+    end: number,
+    step: number,
+    extra: URLSearchParams,
+  ): Promise<RangeAnswer> {
     const form = new URLSearchParams(extra);
-    form.set('query', ctx.params!.get('query')!);
+    form.set('query', query);
     form.set('start', String(start / 1000));
     form.set('end', String(end / 1000));
     form.set('step', String(step / 1000));
-    const res = await this.downstream(
-      ctx,
-      'POST',
-      '/api/v1/query_range',
-      Buffer.from(form.toString()),
-      'application/x-www-form-urlencoded',
-    );
+    const send = () =>
+      this.downstream(ctx, 'POST', '/api/v1/query_range', Buffer.from(form.toString()), 'application/x-www-form-urlencoded');
+    // max_query_parallelism bounds every request of the query in flight: splits and shards together.
+    const res = await (ctx.slots ? ctx.slots.run(send) : send());
     if (res.status !== 200) throw new DownstreamFailure(res);
     let answer: RangeAnswer | undefined;
     try {
@@ -368,7 +403,8 @@ export class QueryFrontend {
     const key = cacheKey({
       epoch: this.opts.generations.epoch,
       tenant: ctx.tenant,
-      query: ctx.params!.get('query') + '\u0000' + extra.toString(),
+      // Shards sum in another order: their answers may differ from the whole query's in the last bits.
+      query: ctx.params!.get('query') + '\u0000' + extra.toString() + (ctx.shard ? `\u0000shards=${ctx.shard.of}` : ''),
       step,
       gridPhase: ((sub.start % step) + step) % step,
       splitIndex: sub.index,
@@ -432,6 +468,32 @@ interface RequestContext {
   signal: AbortSignal;
   stats: QueryStats;
   params: URLSearchParams | undefined;
+  /** Set for a sharded range query. */
+  shard?: { plan: ShardPlan; of: number };
+  /** The query's downstream requests in flight, at most max_query_parallelism. */
+  slots?: Slots;
+}
+
+/** A counting semaphore. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(n: number) {
+    this.free = Math.max(1, n);
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
 }
 
 /** Runs fn over items with at most `limit` at once; the first failure rejects (others still settle). */

@@ -54,6 +54,7 @@ export function frontendFrom(
     // No split interval: one sub-query per query (and no cache, which is per split).
     splitIntervalMs: splitInterval > 0 ? splitInterval : Number.MAX_SAFE_INTEGER,
     limits: limits && ((t) => limits.forTenant(t)),
+    totalShards: cfg.num('limits.query-sharding-total-shards'),
     alignQueriesWithStep: cfg.bool('query-frontend.align-queries-with-step'),
     maxQueryParallelism: Math.max(1, cfg.num('limits.max-query-parallelism')),
     downstreamConcurrency: Math.max(1, cfg.num('query-frontend.downstream-concurrency') || os.availableParallelism()),
