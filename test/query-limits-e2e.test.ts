@@ -1,7 +1,8 @@
 /**
  * Per-tenant query limits through `strata all` (frontend in front of its querier), read from the
  * limits file under Mimir's keys: each refusal has its status, stable ID and the limit's flag,
- * and a tenant without overrides is unaffected.
+ * and a tenant without overrides is unaffected. A tenant with query_sharding_total_shards gets the
+ * answers of the unsharded tenant holding the same data.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +15,7 @@ const SERIES = 20;
 let strata: Strata;
 const end = Math.floor(Date.now() / MIN) * MIN - 10 * MIN;
 const start = end - 180 * MIN;
-const TENANTS = ['free', 'short', 'lookback', 'few', 'bytes', 'cheap'];
+const TENANTS = ['free', 'short', 'lookback', 'few', 'bytes', 'cheap', 'sharded'];
 
 async function push(tenant: string): Promise<void> {
   const times: number[] = [];
@@ -61,6 +62,7 @@ beforeAll(async () => {
       '  few: { max_fetched_series_per_query: 5 }',
       '  bytes: { max_fetched_chunk_bytes_per_query: 100 }',
       '  cheap: { max_estimated_query_cost: 1000 }',
+      '  sharded: { query_sharding_total_shards: 4 }',
       '',
     ].join('\n'),
   );
@@ -143,4 +145,28 @@ test('max_estimated_query_cost: refused before execution with the estimate and t
   const sub = await instant('cheap', 'max_over_time(sum(lim_test)[1h:1m])');
   expect(sub.http).toBe(422);
   expect(sub.body.error).toMatch(/estimated cost is 1220/);
+});
+
+async function counter(name: string): Promise<number> {
+  const text = await (await fetch(`${strata.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+test('query_sharding_total_shards: sharded answers equal the unsharded tenant', async () => {
+  for (const q of ['sum(rate(lim_test[5m]))', 'max by (i) (lim_test)', 'avg(lim_test)', 'count(lim_test > 100)', 'topk(3, lim_test)']) {
+    const before = await counter('strata_query_frontend_sharded_queries_total');
+    // query_sharding_total_shards makes these shardable queries run as shards (the counter says so).
+    const sharded = await query('sharded', q);
+    expect(await counter('strata_query_frontend_sharded_queries_total')).toBe(before + 1);
+    expect(sharded.http).toBe(200);
+    const whole = await query('free', q);
+    expect(sharded.body.data.result.length).toBeGreaterThan(0);
+    // The same series and steps; values to within float rounding (shards sum in another order).
+    const shape = (b: any) => b.data.result.map((r: any) => [r.metric, r.values.map((v: [number, string]) => v[0])]);
+    expect(shape(sharded.body)).toEqual(shape(whole.body));
+    const values = (b: any): number[] => b.data.result.flatMap((r: any) => r.values.map((v: [number, string]) => Number(v[1])));
+    const w = values(whole.body);
+    values(sharded.body).forEach((v, i) => expect(v).toBeCloseTo(w[i], 9));
+  }
 });
