@@ -32,6 +32,7 @@ import { alignToStep, splitRange, splittable, type SubRange } from './split.js';
 import { TenantQueue } from './tenant-queue.js';
 import { limitRange } from './query-limits.js';
 import { shardPlan, type ShardPlan } from './shard.js';
+import { mergeSeries, mergeStrings, splitSpan, type Piece } from './metadata-split.js';
 
 export interface QueryFrontendOptions {
   downstream: Downstream;
@@ -104,10 +105,18 @@ export class QueryFrontend {
     const both = ['GET', 'POST'];
     router.add(both, '/api/v1/query_range', (req, res) => this.serve(req, res, 'query_range', (ctx) => this.rangeQuery(ctx)));
     router.add(both, '/api/v1/query', (req, res) => this.serve(req, res, 'query', (ctx) => this.instantQuery(ctx)));
-    const passed = ['/api/v1/series', '/api/v1/labels', '/api/v1/format_query', '/api/v1/parse_query', '/api/v1/metadata'];
+    router.add(both, '/api/v1/series', (req, res) =>
+      this.serve(req, res, 'series', (ctx) => this.metadataQuery(ctx, '/api/v1/series', 'series')),
+    );
+    router.add(both, '/api/v1/labels', (req, res) =>
+      this.serve(req, res, 'labels', (ctx) => this.metadataQuery(ctx, '/api/v1/labels', 'strings')),
+    );
+    const passed = ['/api/v1/format_query', '/api/v1/parse_query', '/api/v1/metadata'];
     for (const p of passed) router.add(both, p, (req, res) => this.serve(req, res, p.slice('/api/v1/'.length), (ctx) => this.pass(ctx, p)));
     router.add(both, '/api/v1/label/:name/values', (req, res, params) =>
-      this.serve(req, res, 'label_values', (ctx) => this.pass(ctx, `/api/v1/label/${encodeURIComponent(params.name)}/values`)),
+      this.serve(req, res, 'label_values', (ctx) =>
+        this.metadataQuery(ctx, `/api/v1/label/${encodeURIComponent(params.name)}/values`, 'strings'),
+      ),
     );
     router.add('POST', '/api/v1/read', (req, res) => this.serve(req, res, 'read', (ctx) => this.passRaw(ctx, '/api/v1/read')));
     router.add('GET', '/api/v1/status/stores', (req, res) =>
@@ -280,6 +289,103 @@ export class QueryFrontend {
       'max-estimated-query-cost',
       `the query's estimated cost is ${est.cost} (series × evaluations over its selectors; the costliest, ${worst.selector}, matches ${worst.series} series evaluated ${worst.evaluations} times), above the limit of ${max} (err-strata-max-estimated-query-cost); add label matchers, shorten the range or raise the step, or ${limitHint('maxEstimatedQueryCost')}`,
     );
+  }
+
+  /**
+   * Label names, label values and series over a time range: split at the split interval and each
+   * piece answered from the results cache when all of it is older than the freshness window
+   * (metadata-split.ts). Requests without a range or with a limit go whole.
+   */
+  private async metadataQuery(ctx: RequestContext, path: string, kind: 'strings' | 'series'): Promise<DownstreamResponse> {
+    const p = ctx.params!;
+    const interval = this.opts.splitIntervalMs;
+    if (!this.opts.cache || !p.has('start') || !p.has('end') || p.has('limit') || interval >= Number.MAX_SAFE_INTEGER)
+      return this.pass(ctx, path);
+    let start: number;
+    let end: number;
+    try {
+      start = parseTime(p.get('start')!, 'start');
+      end = parseTime(p.get('end')!, 'end');
+    } catch {
+      return this.pass(ctx, path);
+    }
+    // Unbounded or reversed ranges are the querier's to answer (and to refuse).
+    if (!(end >= start) || !Number.isFinite(start) || !Number.isFinite(end) || (end - start) / interval > 400) return this.pass(ctx, path);
+    const pieces = splitSpan(start, end, interval);
+    // Without a piece to cache, splitting would only repeat the index lookups: the request goes whole.
+    if (!pieces.some((x) => this.metadataCacheable(x))) return this.pass(ctx, path);
+    ctx.stats.splits = pieces.length;
+    const rest = new URLSearchParams(p);
+    rest.delete('start');
+    rest.delete('end');
+    rest.sort();
+    const answers: unknown[][] = new Array(pieces.length);
+    const warnings = new Set<string>();
+    await forEachBounded(pieces, this.tenantLimits(ctx.tenant)?.maxQueryParallelism || this.opts.maxQueryParallelism, async (piece, i) => {
+      answers[i] = await this.metadataPiece(ctx, path, rest, piece, warnings);
+    });
+    const data = kind === 'strings' ? mergeStrings(answers as string[][]) : mergeSeries(answers as Record<string, string>[][]);
+    const out: Record<string, unknown> = { status: 'success', data };
+    if (warnings.size > 0) out.warnings = [...warnings];
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(out)) };
+  }
+
+  /**
+   * The head answers label requests as a whole whenever its range meets the request's, so a
+   * piece the head still covers changes as new series arrive: pieces are cached only once the
+   * head has moved past them (it spans at most 1.5 block ranges of 2h before it is cut).
+   */
+  private metadataCacheable(piece: Piece): boolean {
+    return piece.end < this.now() - Math.max(this.opts.maxCacheFreshnessMs, METADATA_FRESHNESS_MS);
+  }
+
+  private async metadataPiece(
+    ctx: RequestContext,
+    path: string,
+    rest: URLSearchParams,
+    piece: Piece,
+    warnings: Set<string>,
+  ): Promise<unknown[]> {
+    const cache = this.opts.cache!;
+    const cacheable = this.metadataCacheable(piece);
+    const key = cacheKey({
+      epoch: this.opts.generations.epoch,
+      tenant: ctx.tenant,
+      // The piece's own bounds: a part of a day answers differently from the whole day.
+      query: `${path}\u0000${rest.toString()}\u0000${piece.start}\u0000${piece.end}`,
+      step: 0,
+      gridPhase: 0,
+      splitIndex: piece.index,
+      splitInterval: this.opts.splitIntervalMs,
+      generation: this.opts.generations.sum(ctx.tenant, piece.start, piece.end),
+    });
+    if (cacheable) {
+      const hit = cache.getObject
+        ? cache.getObject(key)
+        : await cache.get(key).then((b) => (b ? JSON.parse(b.toString('utf8')) : undefined));
+      this.metrics.cacheLookups.inc({ result: Array.isArray(hit) ? 'hit' : 'miss' });
+      if (Array.isArray(hit)) {
+        ctx.stats.cacheHits++;
+        return hit;
+      }
+      ctx.stats.cacheMisses++;
+    }
+    const form = new URLSearchParams(rest);
+    form.set('start', String(piece.start / 1000));
+    form.set('end', String(piece.end / 1000));
+    const res = await this.downstream(ctx, 'POST', path, Buffer.from(form.toString()), 'application/x-www-form-urlencoded');
+    if (res.status !== 200) throw new DownstreamFailure(res);
+    const body = JSON.parse(res.body.toString('utf8')) as { status?: string; data?: unknown; warnings?: string[] };
+    if (body.status !== 'success' || !Array.isArray(body.data))
+      throw new StrataError('internal', `the downstream querier answered ${path} with something other than a list`);
+    for (const w of body.warnings ?? []) warnings.add(w);
+    if (cacheable && !body.warnings?.length) {
+      const bytes = res.body.length;
+      this.metrics.cacheStoredBytes.inc(bytes);
+      if (cache.setObject) cache.setObject(key, body.data, bytes);
+      else await cache.set(key, Buffer.from(JSON.stringify(body.data)));
+    }
+    return body.data;
   }
 
   private async rangeQuery(ctx: RequestContext): Promise<DownstreamResponse> {
@@ -458,6 +564,9 @@ interface CostEstimate {
   cost: number;
   selectors: { selector: string; series: number; evaluations: number }[];
 }
+
+/** How old the end of a label or series request's piece must be to be cached (see metadataPiece). */
+const METADATA_FRESHNESS_MS = 6 * 3_600_000;
 
 /** The querier's cost estimate endpoint. */
 const QUERY_COST_PATH = '/api/v1/query_cost';
