@@ -1,6 +1,6 @@
 /**
  * Query sharding, differentially: on random data, every shardable aggregation answered by the
- * frontend in 2, 3 and 8 shards (each tenant its own query_sharding_total_shards), cold and from
+ * frontend in 3 and 8 shards (each tenant its own query_sharding_total_shards), cold and from
  * the cache, equals the querier's answer to the whole query (values to within float rounding:
  * the shards sum in another order); queries that cannot be sharded go whole and are unchanged.
  */
@@ -95,7 +95,6 @@ const NOT_SHARDABLE = [
 ];
 
 const TENANTS: [string, number][] = [
-  ['s2', 2],
   ['s3', 3],
   ['s8', 8],
 ];
@@ -126,7 +125,7 @@ function sameAnswer(got: any, want: any): string | undefined {
 }
 
 const RANGES: [string, number, number, number][] = [
-  ['2 days, step 10m, across midnight', T0 + 3 * 3_600_000 + 7_000, T0 + 2 * DAY - 60_000, 600_000],
+  ['2 days, step 20m, across midnight', T0 + 3 * 3_600_000 + 7_000, T0 + 2 * DAY - 60_000, 1_200_000],
   ['3 hours, step 1m', T0 + DAY - 2 * 3_600_000, T0 + DAY + 3_600_000, 60_000],
 ];
 
@@ -145,7 +144,7 @@ beforeAll(async () => {
 afterAll(() => rig?.close());
 
 describe.each(RANGES)('%s', (_name, start, end, step) => {
-  test.each(SHARDABLE)('%s: in 2, 3 and 8 shards, cold and cached, equals the whole query', async (q) => {
+  test.each(SHARDABLE)('%s: in 3 and 8 shards, cold and cached, equals the whole query', async (q) => {
     for (const [tenant, n] of TENANTS) {
       const h = { 'X-Scope-OrgID': tenant };
       const direct = await rangeQuery(rig.querierUrl, q, start, end, step, h);
