@@ -15,9 +15,12 @@ export { HttpClient, HttpClientConfigError, loadHttpClientConfig } from './http-
 export {
   LIMIT_FLAGS,
   LIMIT_YAML_KEYS,
+  QUERY_LIMIT_FLAGS,
+  limitHint,
   Limits,
   parseOverrides,
   type LimitsOptions,
+  type QueryLimit,
   type ReceiverLimit,
   type TenantLimits,
 } from './limits.js';

@@ -27,3 +27,33 @@ test.each(['soon', '-1d', '5x'])('a retention period %p that is no duration is r
     /t1.compactor_blocks_retention_period must be a non-negative duration/,
   );
 });
+
+test("query limits are read under Mimir's keys: lengths as durations, counts as numbers", () => {
+  const o = parseOverrides(
+    [
+      'overrides:',
+      '  t1:',
+      '    max_query_length: 31d',
+      '    max_total_query_length: 7d',
+      '    max_query_lookback: 1y',
+      '    max_fetched_series_per_query: 1000',
+      '    max_fetched_chunk_bytes_per_query: 1048576',
+      '    max_query_parallelism: 4',
+      '    max_estimated_query_cost: 5000000',
+      '    query_sharding_total_shards: 8',
+      '',
+    ].join('\n'),
+    DEFAULTS,
+  );
+  expect(o.get('t1')).toEqual({
+    ...DEFAULTS,
+    maxQueryLength: 31 * 86400_000,
+    maxTotalQueryLength: 7 * 86400_000,
+    maxQueryLookback: 365 * 86400_000,
+    maxFetchedSeriesPerQuery: 1000,
+    maxFetchedChunkBytesPerQuery: 1048576,
+    maxQueryParallelism: 4,
+    maxEstimatedQueryCost: 5_000_000,
+    queryShardingTotalShards: 8,
+  });
+});

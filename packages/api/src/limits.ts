@@ -27,6 +27,23 @@ export interface TenantLimits {
   rulerMaxRuleGroupsPerTenant?: number;
   /** Streaming aggregation rules (read by the receiver; stream-aggregation-config.ts). */
   streamAggregationConfig?: StreamAggrRule[];
+  // ---- read path (query frontend and querier); 0 or unset = unlimited ----
+  /** Longest time a query may read: end - start plus its lookback (selector ranges, offsets, lookback delta), ms. */
+  maxQueryLength?: number;
+  /** How far back from now a query may read, ms: earlier steps are left out of the answer, as Mimir does. */
+  maxQueryLookback?: number;
+  /** Longest end - start of a range query, ms. */
+  maxTotalQueryLength?: number;
+  /** Series one query may fetch from the stores (each store's series counted). */
+  maxFetchedSeriesPerQuery?: number;
+  /** Chunk bytes one query may fetch from the stores. */
+  maxFetchedChunkBytesPerQuery?: number;
+  /** Sub-queries (splits and shards) of one query in flight at once. */
+  maxQueryParallelism?: number;
+  /** Series × steps a query is estimated to evaluate, refused before any chunk is read (Strata's own limit). */
+  maxEstimatedQueryCost?: number;
+  /** Shards a shardable query is cut into by the frontend; 0 or 1 = not sharded. */
+  queryShardingTotalShards?: number;
 }
 
 /** YAML key -> field, as Mimir names them so existing override files carry over. */
@@ -41,6 +58,14 @@ const KEYS: Record<string, keyof TenantLimits> = {
   ruler_max_rules_per_rule_group: 'rulerMaxRulesPerRuleGroup',
   ruler_max_rule_groups_per_tenant: 'rulerMaxRuleGroupsPerTenant',
   stream_aggregation_config: 'streamAggregationConfig',
+  max_query_length: 'maxQueryLength',
+  max_query_lookback: 'maxQueryLookback',
+  max_total_query_length: 'maxTotalQueryLength',
+  max_fetched_series_per_query: 'maxFetchedSeriesPerQuery',
+  max_fetched_chunk_bytes_per_query: 'maxFetchedChunkBytesPerQuery',
+  max_query_parallelism: 'maxQueryParallelism',
+  max_estimated_query_cost: 'maxEstimatedQueryCost',
+  query_sharding_total_shards: 'queryShardingTotalShards',
 };
 
 /** Limits that are structures, not numbers: each with its parser (which throws naming the position). */
@@ -49,15 +74,29 @@ const STRUCTURED: Partial<Record<keyof TenantLimits, (v: unknown, where: string)
 };
 
 /** Limits given as durations (Mimir's "30d", "1y"; a bare number is seconds), kept in milliseconds. */
-const DURATION_FIELDS = new Set<keyof TenantLimits>(['compactorBlocksRetentionPeriod']);
+const DURATION_FIELDS = new Set<keyof TenantLimits>([
+  'compactorBlocksRetentionPeriod',
+  'maxQueryLength',
+  'maxQueryLookback',
+  'maxTotalQueryLength',
+]);
 
 /**
  * The flag that sets each receiver limit's default, named in rejection messages. The raw-tier
  * retention is the compactor's (its default is --compactor.retention.raw, beside the other tiers).
  */
+export type QueryLimit =
+  | 'maxQueryLength'
+  | 'maxQueryLookback'
+  | 'maxTotalQueryLength'
+  | 'maxFetchedSeriesPerQuery'
+  | 'maxFetchedChunkBytesPerQuery'
+  | 'maxQueryParallelism'
+  | 'maxEstimatedQueryCost'
+  | 'queryShardingTotalShards';
 export type ReceiverLimit = Exclude<
   keyof TenantLimits,
-  'compactorBlocksRetentionPeriod' | 'rulerMaxRulesPerRuleGroup' | 'rulerMaxRuleGroupsPerTenant' | 'streamAggregationConfig'
+  'compactorBlocksRetentionPeriod' | 'rulerMaxRulesPerRuleGroup' | 'rulerMaxRuleGroupsPerTenant' | 'streamAggregationConfig' | QueryLimit
 >;
 export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   ingestionRate: 'limits.ingestion-rate',
@@ -67,6 +106,24 @@ export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   maxLabelNameLength: 'limits.max-label-name-length',
   maxLabelValueLength: 'limits.max-label-value-length',
 };
+
+/** The flag that sets each query limit's default, named in rejection messages. */
+export const QUERY_LIMIT_FLAGS: Record<QueryLimit, string> = {
+  maxQueryLength: 'limits.max-query-length',
+  maxQueryLookback: 'limits.max-query-lookback',
+  maxTotalQueryLength: 'limits.max-total-query-length',
+  maxFetchedSeriesPerQuery: 'limits.max-fetched-series-per-query',
+  maxFetchedChunkBytesPerQuery: 'limits.max-fetched-chunk-bytes-per-query',
+  maxQueryParallelism: 'limits.max-query-parallelism',
+  maxEstimatedQueryCost: 'limits.max-estimated-query-cost',
+  queryShardingTotalShards: 'limits.query-sharding-total-shards',
+};
+
+/** How to raise a limit, for rejection messages. */
+export function limitHint(limit: QueryLimit | ReceiverLimit): string {
+  const flag = (QUERY_LIMIT_FLAGS as Record<string, string>)[limit] ?? (LIMIT_FLAGS as Record<string, string>)[limit];
+  return `to adjust the per-tenant limit, configure --${flag} or the ${LIMIT_YAML_KEYS[limit]} override, or contact your service administrator`;
+}
 
 export const LIMIT_YAML_KEYS: Record<keyof TenantLimits, string> = Object.fromEntries(
   Object.entries(KEYS).map(([k, v]) => [v, k]),

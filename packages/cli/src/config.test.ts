@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError, loadConfig, optionNamed, parseArgs, parseBytes, parseDuration, yamlPath } from './config.js';
-import { LIMIT_FLAGS, LIMIT_YAML_KEYS } from '@strata/api';
+import { LIMIT_FLAGS, LIMIT_YAML_KEYS, QUERY_LIMIT_FLAGS } from '@strata/api';
 import { OPTIONS } from './options.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cfg-'));
@@ -143,6 +143,12 @@ describe('configuration', () => {
     for (const f of fields) {
       expect(optionNamed(LIMIT_FLAGS[f])?.flag).toBe(LIMIT_FLAGS[f]);
       expect(yamlPath(LIMIT_FLAGS[f])).toEqual(['limits', LIMIT_YAML_KEYS[f]]);
+    }
+    const queryFields = Object.keys(QUERY_LIMIT_FLAGS) as (keyof typeof QUERY_LIMIT_FLAGS)[];
+    expect(queryFields.length).toBe(8);
+    for (const f of queryFields) {
+      expect(optionNamed(QUERY_LIMIT_FLAGS[f])?.flag).toBe(QUERY_LIMIT_FLAGS[f]);
+      expect(yamlPath(QUERY_LIMIT_FLAGS[f])).toEqual(['limits', LIMIT_YAML_KEYS[f]]);
     }
   });
 

@@ -98,6 +98,31 @@ export const ERRORS = {
   'query-max-series': { status: 422, errorType: 'execution', doc: 'query touches more series than the per-query limit' },
   'query-max-chunks': { status: 422, errorType: 'execution', doc: 'query touches more chunks than the per-query limit' },
   'query-max-bytes': { status: 422, errorType: 'execution', doc: 'query fetches more bytes than the per-query limit' },
+  'max-query-length': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: "the time the query reads (end - start plus its lookback) exceeds the tenant's max_query_length (--limits.max-query-length); Mimir answers 400",
+  },
+  'max-total-query-length': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: "the range query's end - start exceeds the tenant's max_total_query_length (--limits.max-total-query-length)",
+  },
+  'max-fetched-series-per-query': {
+    status: 422,
+    errorType: 'execution',
+    doc: "the query fetched more series than the tenant's max_fetched_series_per_query (--limits.max-fetched-series-per-query)",
+  },
+  'max-fetched-chunk-bytes-per-query': {
+    status: 422,
+    errorType: 'execution',
+    doc: "the query fetched more chunk bytes than the tenant's max_fetched_chunk_bytes_per_query (--limits.max-fetched-chunk-bytes-per-query)",
+  },
+  'max-estimated-query-cost': {
+    status: 422,
+    errorType: 'execution',
+    doc: "the query's estimated cost (series × steps, from the stores' indexes) exceeds the tenant's max_estimated_query_cost; refused before any chunk is read",
+  },
   'query-timeout': { status: 503, errorType: 'timeout', doc: 'query exceeded its timeout' },
   'query-canceled': { status: 503, errorType: 'canceled', doc: 'query was cancelled' },
   'too-many-outstanding-requests': {

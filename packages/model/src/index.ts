@@ -31,6 +31,16 @@ export {
   type Series,
 } from './storage.js';
 export { StrataError, isStrataError, toStrataError, type ErrorId } from './errors.js';
+export { bothBudgets } from './budget.js';
+export {
+  QUERY_SHARD_LABEL,
+  inQueryShards,
+  parseQueryShard,
+  queryShardMatcher,
+  seriesShardHash,
+  splitQueryShard,
+  type QueryShard,
+} from './query-shard.js';
 export { MergeQuerier, mergeParts, packRawSeries, selectRawIntoOf, selectRawOf } from './merge.js';
 export {
   RawPacker,

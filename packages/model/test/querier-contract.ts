@@ -26,6 +26,8 @@ import {
   RawPacker,
   selectRawIntoOf,
   unpackRaw,
+  inQueryShards,
+  queryShardMatcher,
   type Querier,
   type RawSeries,
   type SelectHints,
@@ -397,6 +399,14 @@ export function randomCases(seed: number, n: number): { matchers: Matcher[]; hin
   return out;
 }
 
+/** The selections the query-shard cases cut: one metric, every series, a regex matching "" and an empty-value matcher. */
+const SHARDED_SETS = [
+  '{__name__="http_requests_total"}',
+  '{__name__=~".+"} (every series)',
+  '{env=~".*"} (matches every series)',
+  '{__name__="cpu_seconds",env=""}',
+];
+
 export function querierContract(name: string, make: (ds: Dataset) => Promise<QuerierUnderTest>, opts: ContractOptions = {}): void {
   describe(`${name}: querier contract`, () => {
     let q: Querier;
@@ -579,6 +589,39 @@ export function querierContract(name: string, make: (ds: Dataset) => Promise<Que
       // Not a vacuous draw: a fair share of the sets select data.
       expect(nonEmpty).toBeGreaterThan(30);
     });
+
+    // Query sharding's pseudo-matcher: the n shards of a selection partition it by label hash.
+    for (const [mName, ms] of MATCHER_SETS.filter(([n]) => SHARDED_SETS.includes(n))) {
+      check(`query shards of ${mName}: select${decode ? ', selectRaw' : ''} and series keep the series of their shard`, async () => {
+        for (const n of [1, 2, 3, 7]) {
+          for (const [rName, h] of TIME_RANGES.slice(0, 3)) {
+            let union = 0;
+            for (let i = 0; i < n; i++) {
+              const sharded = [...ms, queryShardMatcher(i, n)];
+              const want = referenceSelect(DATASET, ms, h).filter((x) => inQueryShards(x.labels, [{ index: i, of: n }]));
+              union += want.length;
+              const what = `shard ${i + 1} of ${n} over ${rName}`;
+              expect(firstDifference(await q.select(sharded, { ...h }), want) && what).toBeUndefined();
+              if (decode) {
+                const raw: Series[] = [];
+                for (const r of await q.selectRaw!(sharded, { ...h })) {
+                  const x = decode(r, h.start, h.end);
+                  if (x) raw.push(x);
+                }
+                raw.sort((a, b) => Labels.compare(a.labels, b.labels));
+                expect(firstDifference(raw, want) && `selectRaw ${what}`).toBeUndefined();
+              }
+              const keys = (ls: readonly Labels[]) => ls.map((l) => l.toString()).sort();
+              const upper = allowedSeries(DATASET, ms, h, tol).filter((x) => inQueryShards(x.labels, [{ index: i, of: n }]));
+              expect(
+                between(keys(await q.series(sharded, { ...h })), keys(want.map((x) => x.labels)), keys(upper.map((x) => x.labels))),
+              ).toBeUndefined();
+            }
+            expect(union).toBe(referenceSelect(DATASET, ms, h).length);
+          }
+        }
+      });
+    }
 
     const wide = [m('=~', '__name__', '.+')];
     const total = DATASET.series.length;

@@ -3,7 +3,8 @@
  * Queryable: a receiver's head and blocks, or the querier's fan-out over receivers and store gateways.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { MetricMetadata, Querier, Queryable, SelectHints } from '@strata/model';
+import { StrataError, type MetricMetadata, type Querier, type Queryable, type SelectHints } from '@strata/model';
+import { parse, ParseError } from '@strata/promql';
 
 import type { PromqlExecutor } from './worker-pool.js';
 import { formatQueryHandler, instantQueryHandler, parseQueryHandler, rangeQueryHandler } from './promql-api.js';
@@ -20,7 +21,12 @@ import {
   type ApiResult,
   type Router,
   type TenancyConfig,
+  type TenantLimits,
+  parseDurationParam,
+  parseTime,
 } from '@strata/api';
+import { fetchBudget } from './fetch-budget.js';
+import { estimateQueryCost } from './query-cost.js';
 
 export interface MetadataSource {
   /** Metadata per metric family name, as /api/v1/metadata returns it. */
@@ -40,6 +46,11 @@ export interface QueryApiDeps {
   metadata?: MetadataSource;
   /** Per tenant, the time range this process holds (served at /api/v1/status/stores for queriers). */
   storeInfo?: () => Record<string, { minTime: number; maxTime: number }>;
+  /** Per-tenant limits: the querier enforces max_fetched_series_per_query and max_fetched_chunk_bytes_per_query. */
+  limits?: (tenant: string) => TenantLimits;
+  /** For cost estimates: the engine's lookback delta and default subquery step (defaults 5m, 1m). */
+  lookbackDeltaMs?: number;
+  defaultSubqueryStepMs?: number;
 }
 
 type ParamsHandler = (params: URLSearchParams, querier: Querier, signal: AbortSignal) => Promise<ApiResult> | ApiResult;
@@ -51,7 +62,7 @@ function partialOf(params: URLSearchParams): boolean | undefined {
 }
 
 /** The querier one request sees: every call carries the request's partial_response choice and warning sink. */
-function perRequest(q: Querier, extra: Pick<SelectHints, 'partialResponse' | 'warn'>): Querier {
+function perRequest(q: Querier, extra: Pick<SelectHints, 'partialResponse' | 'warn' | 'budget'>): Querier {
   const h = (hints: SelectHints): SelectHints => ({ ...hints, ...extra });
   const selectRaw = q.selectRaw?.bind(q);
   const selectRawInto = q.selectRawInto?.bind(q);
@@ -78,7 +89,11 @@ function wrap(deps: QueryApiDeps, fn: ParamsHandler) {
       const tenant = tenantOf(req, deps.tenancy);
       // Stores left out of a partial response are reported as warnings, as Prometheus reports annotations.
       const warned: string[] = [];
-      const querier = perRequest(deps.queryable.querier(tenant), { partialResponse: partialOf(params), warn: (w) => warned.push(w) });
+      const querier = perRequest(deps.queryable.querier(tenant), {
+        partialResponse: partialOf(params),
+        warn: (w) => warned.push(w),
+        budget: deps.limits ? fetchBudget(deps.limits(tenant)) : undefined,
+      });
       const result = await fn(params, querier, ac.signal);
       if (warned.length && result.status === 200) {
         const body = result.body as { warnings?: string[] };
@@ -104,6 +119,11 @@ export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
     both,
     '/api/v1/query_range',
     wrap(deps, (p, q, signal) => rangeQueryHandler(p, q, deps.engine, signal)),
+  );
+  router.add(
+    both,
+    QUERY_COST_PATH,
+    wrap(deps, (p, q, signal) => queryCostHandler(deps, p, q, signal)),
   );
   router.add('POST', '/api/v1/read', createRemoteReadHandler(deps.queryable, deps.tenancy));
   router.add(
@@ -148,6 +168,38 @@ export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
       }
     });
   }
+}
+
+/**
+ * Strata's own endpoint: the estimated cost of a query (query-cost.ts) with the same parameters
+ * as /api/v1/query_range (or time for an instant query), asked by the query frontend before it
+ * runs a query under max_estimated_query_cost.
+ */
+export const QUERY_COST_PATH = '/api/v1/query_cost';
+
+async function queryCostHandler(deps: QueryApiDeps, p: URLSearchParams, q: Querier, signal: AbortSignal): Promise<ApiResult> {
+  let expr;
+  try {
+    expr = parse(p.get('query') ?? '');
+  } catch (e) {
+    if (e instanceof ParseError) throw new StrataError('bad-query', `invalid parameter "query": ${e.message}`);
+    throw e;
+  }
+  const range = p.has('start');
+  const start = range ? parseTime(p.get('start')!, 'start') : p.has('time') ? parseTime(p.get('time')!, 'time') : Date.now();
+  const end = range ? parseTime(p.get('end') ?? '', 'end') : start;
+  const step = range ? parseDurationParam(p.get('step') ?? '', 'step') : 0;
+  return success(
+    await estimateQueryCost(q, {
+      expr,
+      start,
+      end,
+      step,
+      lookbackDeltaMs: deps.lookbackDeltaMs ?? 5 * 60_000,
+      defaultSubqueryStepMs: deps.defaultSubqueryStepMs ?? 60_000,
+      signal,
+    }),
+  );
 }
 
 async function metadataOf(deps: QueryApiDeps, p: URLSearchParams, t: string): Promise<ApiResult> {

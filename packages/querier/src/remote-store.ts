@@ -154,7 +154,15 @@ class RemoteQuerier implements Querier {
     const buf = Buffer.from(await r.arrayBuffer());
     if (r.status !== 200) throw storeError(r.status, buf.toString().slice(0, 500));
     const out: Series[] = [];
-    for (const cs of decodeChunkedFrames(buf)) {
+    const frames = decodeChunkedFrames(buf);
+    if (hints.budget) {
+      // The store's answer is charged before it is decoded (remote-read streams whole series).
+      let bytes = 0;
+      for (const cs of frames) for (const c of cs.chunks) bytes += c.data.length;
+      hints.budget.series(frames.length);
+      hints.budget.bytes(bytes);
+    }
+    for (const cs of frames) {
       let n = 0;
       for (const c of cs.chunks) n += (c.data[0] << 8) | c.data[1];
       const ts = new Float64Array(n);

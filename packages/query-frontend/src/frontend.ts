@@ -9,7 +9,18 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { StrataError, toStrataError } from '@strata/model';
 import { parse, type Expr } from '@strata/promql';
-import { failure, parseDurationParam, parseTime, readParams, sendResult, tenantOf, type Router, type TenancyConfig } from '@strata/api';
+import {
+  failure,
+  limitHint,
+  parseDurationParam,
+  parseTime,
+  readParams,
+  sendResult,
+  tenantOf,
+  type Router,
+  type TenancyConfig,
+  type TenantLimits,
+} from '@strata/api';
 import type { CacheBackend } from './cache-backend.js';
 import { dataWindow, type DataWindow } from './data-window.js';
 import { passedHeaders, requestWithRetries, type Downstream, type DownstreamResponse } from './downstream.js';
@@ -19,14 +30,24 @@ import { answerBody, answerOf, mergeAnswers, type RangeAnswer } from './range-re
 import { asExtent, cacheKey, combine, decodeExtent, encodeExtent, extentBytes, missingRanges } from './results-cache.js';
 import { alignToStep, splitRange, splittable, type SubRange } from './split.js';
 import { TenantQueue } from './tenant-queue.js';
+import { limitRange } from './query-limits.js';
+import { shardPlan, type ShardPlan } from './shard.js';
+import { mergeSeries, mergeStrings, splitSpan, type Piece } from './metadata-split.js';
 
 export interface QueryFrontendOptions {
   downstream: Downstream;
   tenancy: TenancyConfig;
   splitIntervalMs: number;
   alignQueriesWithStep: boolean;
-  /** Sub-queries of one query executing at once. */
+  /** Sub-queries of one query executing at once (a tenant's max_query_parallelism overrides it). */
   maxQueryParallelism: number;
+  /**
+   * Per-tenant limits the frontend enforces before a query runs: max_query_length,
+   * max_total_query_length, max_query_lookback, max_estimated_query_cost, max_query_parallelism.
+   */
+  limits?: (tenant: string) => TenantLimits;
+  /** Shards of a shardable query when the tenant's limits do not say (query_sharding_total_shards); 0 or 1: none. */
+  totalShards?: number;
   /** Sub-queries executing downstream at once over all tenants (the queriers' capacity). */
   downstreamConcurrency: number;
   maxOutstandingPerTenant: number;
@@ -59,6 +80,7 @@ interface QueryStats {
   cacheMisses: number;
   queueMs: number;
   downstreamRequests: number;
+  shards: number;
 }
 
 /** Parameters of query_range that are not sent on: the frontend sets them per sub-query. */
@@ -82,10 +104,19 @@ export class QueryFrontend {
   mount(router: Router): void {
     const both = ['GET', 'POST'];
     router.add(both, '/api/v1/query_range', (req, res) => this.serve(req, res, 'query_range', (ctx) => this.rangeQuery(ctx)));
-    const passed = ['/api/v1/query', '/api/v1/series', '/api/v1/labels', '/api/v1/format_query', '/api/v1/parse_query', '/api/v1/metadata'];
+    router.add(both, '/api/v1/query', (req, res) => this.serve(req, res, 'query', (ctx) => this.instantQuery(ctx)));
+    router.add(both, '/api/v1/series', (req, res) =>
+      this.serve(req, res, 'series', (ctx) => this.metadataQuery(ctx, '/api/v1/series', 'series')),
+    );
+    router.add(both, '/api/v1/labels', (req, res) =>
+      this.serve(req, res, 'labels', (ctx) => this.metadataQuery(ctx, '/api/v1/labels', 'strings')),
+    );
+    const passed = ['/api/v1/format_query', '/api/v1/parse_query', '/api/v1/metadata'];
     for (const p of passed) router.add(both, p, (req, res) => this.serve(req, res, p.slice('/api/v1/'.length), (ctx) => this.pass(ctx, p)));
     router.add(both, '/api/v1/label/:name/values', (req, res, params) =>
-      this.serve(req, res, 'label_values', (ctx) => this.pass(ctx, `/api/v1/label/${encodeURIComponent(params.name)}/values`)),
+      this.serve(req, res, 'label_values', (ctx) =>
+        this.metadataQuery(ctx, `/api/v1/label/${encodeURIComponent(params.name)}/values`, 'strings'),
+      ),
     );
     router.add('POST', '/api/v1/read', (req, res) => this.serve(req, res, 'read', (ctx) => this.passRaw(ctx, '/api/v1/read')));
     router.add('GET', '/api/v1/status/stores', (req, res) =>
@@ -108,7 +139,7 @@ export class QueryFrontend {
       }
     };
     res.on('close', onClose);
-    const stats: QueryStats = { splits: 0, cacheHits: 0, cachePartial: 0, cacheMisses: 0, queueMs: 0, downstreamRequests: 0 };
+    const stats: QueryStats = { splits: 0, cacheHits: 0, cachePartial: 0, cacheMisses: 0, queueMs: 0, downstreamRequests: 0, shards: 0 };
     let tenant = '';
     let params: URLSearchParams | undefined;
     let status = 500;
@@ -175,6 +206,7 @@ export class QueryFrontend {
         durationMs: Math.round(secs * 1000 * 10) / 10,
         queueMs: Math.round(s.queueMs * 10) / 10,
         splits: s.splits,
+        shards: s.shards,
         cacheHits: s.cacheHits,
         cachePartial: s.cachePartial,
         cacheMisses: s.cacheMisses,
@@ -216,6 +248,146 @@ export class QueryFrontend {
     return this.downstream(ctx, 'POST', path + url.search, Buffer.concat(chunks));
   }
 
+  private tenantLimits(tenant: string): TenantLimits | undefined {
+    return this.opts.limits?.(tenant);
+  }
+
+  /** Instant queries are checked against the tenant's limits, then passed on whole. */
+  private async instantQuery(ctx: RequestContext): Promise<DownstreamResponse> {
+    const p = ctx.params!;
+    const limits = this.tenantLimits(ctx.tenant);
+    let expr: Expr;
+    let time: number;
+    try {
+      expr = parse(p.get('query') ?? '');
+      time = p.has('time') ? parseTime(p.get('time')!, 'time') : this.now();
+    } catch {
+      return this.pass(ctx, '/api/v1/query');
+    }
+    if (!limits) return this.pass(ctx, '/api/v1/query');
+    const back = dataWindow(expr, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs).back;
+    if (!limitRange({ start: time, end: time, step: 0 }, back, limits, this.now())) return emptyAnswer('vector');
+    const form = new URLSearchParams(p);
+    form.set('time', String(time / 1000));
+    await this.checkCost(ctx, limits, form);
+    return this.pass(ctx, '/api/v1/query');
+  }
+
+  /**
+   * Refuses a query whose estimated cost (asked of the querier, which counts each selector's
+   * series in the stores' indexes) is over the tenant's max_estimated_query_cost, before it runs.
+   */
+  private async checkCost(ctx: RequestContext, limits: TenantLimits, form: URLSearchParams): Promise<void> {
+    const max = limits.maxEstimatedQueryCost ?? 0;
+    if (!(max > 0)) return;
+    const res = await this.downstream(ctx, 'POST', QUERY_COST_PATH, Buffer.from(form.toString()), 'application/x-www-form-urlencoded');
+    if (res.status !== 200) throw new DownstreamFailure(res);
+    const est = (JSON.parse(res.body.toString('utf8')) as { data: CostEstimate }).data;
+    if (est.cost <= max) return;
+    const worst = [...est.selectors].sort((a, b) => b.series * b.evaluations - a.series * a.evaluations)[0];
+    throw new StrataError(
+      'max-estimated-query-cost',
+      `the query's estimated cost is ${est.cost} (series × evaluations over its selectors; the costliest, ${worst.selector}, matches ${worst.series} series evaluated ${worst.evaluations} times), above the limit of ${max} (err-strata-max-estimated-query-cost); add label matchers, shorten the range or raise the step, or ${limitHint('maxEstimatedQueryCost')}`,
+    );
+  }
+
+  /**
+   * Label names, label values and series over a time range: split at the split interval and each
+   * piece answered from the results cache when all of it is older than the freshness window
+   * (metadata-split.ts). Requests without a range or with a limit go whole.
+   */
+  private async metadataQuery(ctx: RequestContext, path: string, kind: 'strings' | 'series'): Promise<DownstreamResponse> {
+    const p = ctx.params!;
+    const interval = this.opts.splitIntervalMs;
+    if (!this.opts.cache || !p.has('start') || !p.has('end') || p.has('limit') || interval >= Number.MAX_SAFE_INTEGER)
+      return this.pass(ctx, path);
+    let start: number;
+    let end: number;
+    try {
+      start = parseTime(p.get('start')!, 'start');
+      end = parseTime(p.get('end')!, 'end');
+    } catch {
+      return this.pass(ctx, path);
+    }
+    // Unbounded or reversed ranges are the querier's to answer (and to refuse).
+    if (!(end >= start) || !Number.isFinite(start) || !Number.isFinite(end) || (end - start) / interval > 400) return this.pass(ctx, path);
+    const pieces = splitSpan(start, end, interval);
+    // Without a piece to cache, splitting would only repeat the index lookups: the request goes whole.
+    if (!pieces.some((x) => this.metadataCacheable(x))) return this.pass(ctx, path);
+    ctx.stats.splits = pieces.length;
+    const rest = new URLSearchParams(p);
+    rest.delete('start');
+    rest.delete('end');
+    rest.sort();
+    const answers: unknown[][] = new Array(pieces.length);
+    const warnings = new Set<string>();
+    await forEachBounded(pieces, this.tenantLimits(ctx.tenant)?.maxQueryParallelism || this.opts.maxQueryParallelism, async (piece, i) => {
+      answers[i] = await this.metadataPiece(ctx, path, rest, piece, warnings);
+    });
+    const data = kind === 'strings' ? mergeStrings(answers as string[][]) : mergeSeries(answers as Record<string, string>[][]);
+    const out: Record<string, unknown> = { status: 'success', data };
+    if (warnings.size > 0) out.warnings = [...warnings];
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(out)) };
+  }
+
+  /**
+   * The head answers label requests as a whole whenever its range meets the request's, so a
+   * piece the head still covers changes as new series arrive: pieces are cached only once the
+   * head has moved past them (it spans at most 1.5 block ranges of 2h before it is cut).
+   */
+  private metadataCacheable(piece: Piece): boolean {
+    return piece.end < this.now() - Math.max(this.opts.maxCacheFreshnessMs, METADATA_FRESHNESS_MS);
+  }
+
+  private async metadataPiece(
+    ctx: RequestContext,
+    path: string,
+    rest: URLSearchParams,
+    piece: Piece,
+    warnings: Set<string>,
+  ): Promise<unknown[]> {
+    const cache = this.opts.cache!;
+    const cacheable = this.metadataCacheable(piece);
+    const key = cacheKey({
+      epoch: this.opts.generations.epoch,
+      tenant: ctx.tenant,
+      // The piece's own bounds: a part of a day answers differently from the whole day.
+      query: `${path}\u0000${rest.toString()}\u0000${piece.start}\u0000${piece.end}`,
+      step: 0,
+      gridPhase: 0,
+      splitIndex: piece.index,
+      splitInterval: this.opts.splitIntervalMs,
+      generation: this.opts.generations.sum(ctx.tenant, piece.start, piece.end),
+    });
+    if (cacheable) {
+      const hit = cache.getObject
+        ? cache.getObject(key)
+        : await cache.get(key).then((b) => (b ? JSON.parse(b.toString('utf8')) : undefined));
+      this.metrics.cacheLookups.inc({ result: Array.isArray(hit) ? 'hit' : 'miss' });
+      if (Array.isArray(hit)) {
+        ctx.stats.cacheHits++;
+        return hit;
+      }
+      ctx.stats.cacheMisses++;
+    }
+    const form = new URLSearchParams(rest);
+    form.set('start', String(piece.start / 1000));
+    form.set('end', String(piece.end / 1000));
+    const res = await this.downstream(ctx, 'POST', path, Buffer.from(form.toString()), 'application/x-www-form-urlencoded');
+    if (res.status !== 200) throw new DownstreamFailure(res);
+    const body = JSON.parse(res.body.toString('utf8')) as { status?: string; data?: unknown; warnings?: string[] };
+    if (body.status !== 'success' || !Array.isArray(body.data))
+      throw new StrataError('internal', `the downstream querier answered ${path} with something other than a list`);
+    for (const w of body.warnings ?? []) warnings.add(w);
+    if (cacheable && !body.warnings?.length) {
+      const bytes = res.body.length;
+      this.metrics.cacheStoredBytes.inc(bytes);
+      if (cache.setObject) cache.setObject(key, body.data, bytes);
+      else await cache.set(key, Buffer.from(JSON.stringify(body.data)));
+    }
+    return body.data;
+  }
+
   private async rangeQuery(ctx: RequestContext): Promise<DownstreamResponse> {
     const plan = this.plan(ctx.params!);
     // Anything the frontend cannot plan (bad parameters, a query that does not parse) goes to the
@@ -224,13 +396,36 @@ export class QueryFrontend {
     const { expr, step, extra } = plan;
     let { start, end } = plan;
     if (this.opts.alignQueriesWithStep) ({ start, end } = alignToStep(start, end, step));
+    const limits = this.tenantLimits(ctx.tenant);
+    if (limits) {
+      const back = dataWindow(expr, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs).back;
+      const limited = limitRange({ start, end, step }, back, limits, this.now());
+      if (!limited) return emptyAnswer('matrix');
+      ({ start, end } = limited);
+      const form = new URLSearchParams(extra);
+      form.set('query', ctx.params!.get('query')!);
+      form.set('start', String(start / 1000));
+      form.set('end', String(end / 1000));
+      form.set('step', String(step / 1000));
+      await this.checkCost(ctx, limits, form);
+    }
+    const parallelism = limits?.maxQueryParallelism || this.opts.maxQueryParallelism;
+    ctx.slots = new Slots(parallelism);
+    const shards = limits?.queryShardingTotalShards ?? this.opts.totalShards ?? 0;
+    // A series limit counts series of the whole answer, which no shard sees.
+    const sharding = shards > 1 && !ctx.params!.has('limit') ? shardPlan(expr) : undefined;
+    if (sharding) {
+      ctx.shard = { plan: sharding, of: shards };
+      ctx.stats.shards = shards;
+      this.metrics.sharded.inc();
+    }
     const split = splittable(expr) && !ctx.params!.has('limit');
     const subs: SubRange[] = split ? splitRange(start, end, step, this.opts.splitIntervalMs) : [{ start, end, index: -1 }];
     ctx.stats.splits = subs.length;
     this.metrics.splits.inc(subs.length);
     const window = dataWindow(expr, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs);
     const answers: RangeAnswer[] = new Array(subs.length);
-    await forEachBounded(subs, this.opts.maxQueryParallelism, async (sub, i) => {
+    await forEachBounded(subs, parallelism, async (sub, i) => {
       answers[i] =
         this.opts.cache && split
           ? await this.cachedSplit(ctx, sub, step, extra, window)
@@ -259,19 +454,40 @@ export class QueryFrontend {
     }
   }
 
+  /** The answer for [start, end]: one query downstream, or every shard's queries merged. */
   private async fetchRange(ctx: RequestContext, start: number, end: number, step: number, extra: URLSearchParams): Promise<RangeAnswer> {
+    if (!ctx.shard) return this.fetchOne(ctx, ctx.params!.get('query')!, start, end, step, extra);
+    const { plan, of } = ctx.shard;
+    const perShard = await Promise.all(
+      Array.from({ length: of }, (_, i) =>
+        Promise.all(
+          plan.queries(i, of).map((q) => {
+            this.metrics.shardQueries.inc();
+            return this.fetchOne(ctx, q, start, end, step, extra);
+          }),
+        ),
+      ),
+    );
+    return plan.merge(perShard);
+  }
+
+  private async fetchOne(
+    ctx: RequestContext,
+    query: string,
+    start: number,
+    end: number,
+    step: number,
+    extra: URLSearchParams,
+  ): Promise<RangeAnswer> {
     const form = new URLSearchParams(extra);
-    form.set('query', ctx.params!.get('query')!);
+    form.set('query', query);
     form.set('start', String(start / 1000));
     form.set('end', String(end / 1000));
     form.set('step', String(step / 1000));
-    const res = await this.downstream(
-      ctx,
-      'POST',
-      '/api/v1/query_range',
-      Buffer.from(form.toString()),
-      'application/x-www-form-urlencoded',
-    );
+    const send = () =>
+      this.downstream(ctx, 'POST', '/api/v1/query_range', Buffer.from(form.toString()), 'application/x-www-form-urlencoded');
+    // max_query_parallelism bounds every request of the query in flight: splits and shards together.
+    const res = await (ctx.slots ? ctx.slots.run(send) : send());
     if (res.status !== 200) throw new DownstreamFailure(res);
     let answer: RangeAnswer | undefined;
     try {
@@ -293,7 +509,8 @@ export class QueryFrontend {
     const key = cacheKey({
       epoch: this.opts.generations.epoch,
       tenant: ctx.tenant,
-      query: ctx.params!.get('query') + '\u0000' + extra.toString(),
+      // Shards sum in another order: their answers may differ from the whole query's in the last bits.
+      query: ctx.params!.get('query') + '\u0000' + extra.toString() + (ctx.shard ? `\u0000shards=${ctx.shard.of}` : ''),
       step,
       gridPhase: ((sub.start % step) + step) % step,
       splitIndex: sub.index,
@@ -336,12 +553,56 @@ export class QueryFrontend {
   }
 }
 
+/** The success answer with no series (a query wholly before max_query_lookback). */
+function emptyAnswer(resultType: 'matrix' | 'vector'): DownstreamResponse {
+  const body = Buffer.from(JSON.stringify({ status: 'success', data: { resultType, result: [] } }));
+  return { status: 200, headers: { 'content-type': 'application/json' }, body };
+}
+
+/** What the querier's cost endpoint answers (packages/querier/src/query-cost.ts). */
+interface CostEstimate {
+  cost: number;
+  selectors: { selector: string; series: number; evaluations: number }[];
+}
+
+/** How old the end of a label or series request's piece must be to be cached (see metadataPiece). */
+const METADATA_FRESHNESS_MS = 6 * 3_600_000;
+
+/** The querier's cost estimate endpoint. */
+const QUERY_COST_PATH = '/api/v1/query_cost';
+
 interface RequestContext {
   req: IncomingMessage;
   tenant: string;
   signal: AbortSignal;
   stats: QueryStats;
   params: URLSearchParams | undefined;
+  /** Set for a sharded range query. */
+  shard?: { plan: ShardPlan; of: number };
+  /** The query's downstream requests in flight, at most max_query_parallelism. */
+  slots?: Slots;
+}
+
+/** A counting semaphore. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(n: number) {
+    this.free = Math.max(1, n);
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
 }
 
 /** Runs fn over items with at most `limit` at once; the first failure rejects (others still settle). */

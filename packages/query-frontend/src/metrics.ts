@@ -7,6 +7,8 @@ export class FrontendMetrics {
   readonly queueDuration: Histogram;
   readonly queueLength: Gauge;
   readonly splits: Counter;
+  readonly sharded: Counter;
+  readonly shardQueries: Counter;
   readonly cacheLookups: Counter<'result'>;
   readonly cacheStoredBytes: Counter;
   readonly retries: Counter<'reason'>;
@@ -42,6 +44,16 @@ export class FrontendMetrics {
     this.splits = new Counter({
       name: 'strata_query_frontend_split_queries_total',
       help: 'Sub-queries range queries were split into (by --query-frontend.split-interval).',
+      registers,
+    });
+    this.sharded = new Counter({
+      name: 'strata_query_frontend_sharded_queries_total',
+      help: 'Range queries executed as shards (query sharding, __query_shard__).',
+      registers,
+    });
+    this.shardQueries = new Counter({
+      name: 'strata_query_frontend_shard_queries_total',
+      help: 'Queries sent downstream for shards of sharded queries (shards × legs × fetched ranges).',
       registers,
     });
     this.cacheLookups = new Counter({

@@ -77,13 +77,15 @@ export interface RigOptions {
   tenants?: string[];
   /** Put between the frontend and the querier (a fault-injecting proxy): its URL from the querier's. */
   between?: (querierUrl: string) => Promise<string>;
+  /** The data of each tenant (default: fillDashboardData). */
+  fill?: (db: TSDB, tenant: string) => Promise<void>;
 }
 
 export async function startRig(o: RigOptions): Promise<Rig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-qf-'));
   const db = await TSDB.open({ dir, fsync: 'none', head: { outOfOrderWindowMs: 30 * DAY, maxSeries: 0 }, compactIntervalMs: 0 });
   const tenants = o.tenants ?? [TENANT];
-  for (const t of tenants) await fillDashboardData(db, t);
+  for (const t of tenants) await (o.fill ?? fillDashboardData)(db, t);
   const tenancy = { multiTenancy: o.tenants !== undefined, header: 'X-Scope-OrgID' };
   const qRouter = new Router();
   mountQueryApi(qRouter, { queryable: db.queryable(), engine: new Engine({ maxSamples: 50_000_000 }), tenancy });

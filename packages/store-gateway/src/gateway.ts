@@ -18,6 +18,7 @@ import {
   type Querier,
   type Queryable,
   type QueryBudget,
+  bothBudgets,
   type RawSeries,
   type SelectHints,
   type Series,
@@ -398,13 +399,13 @@ class GatewayQuerier implements Querier {
   }
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
-    const budget = hints.budget ?? budgetFor(this.limits);
+    const budget = bothBudgets(hints.budget, budgetFor(this.limits));
     return (await this.readers(hints)).select(matchers, { ...hints, budget });
   }
 
   /** The blocks' chunks undecoded (for a query worker), under the same budget as select. */
   async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
-    const budget = hints.budget ?? budgetFor(this.limits);
+    const budget = bothBudgets(hints.budget, budgetFor(this.limits));
     return selectRawOf(await this.readers(hints), matchers, { ...hints, budget });
   }
 

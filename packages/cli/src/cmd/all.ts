@@ -176,7 +176,15 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       },
     );
   }
-  const queryApi = { queryable, engine: queries.executor, tenancy, metadata, storeInfo: () => tsdb.timeRanges() };
+  const queryApi = {
+    queryable,
+    engine: queries.executor,
+    tenancy,
+    metadata,
+    storeInfo: () => tsdb.timeRanges(),
+    limits: (t: string) => limits.forTenant(t),
+    lookbackDeltaMs: cfg.num('query.lookback-delta'),
+  };
   let inProcess: InProcessQuerier | undefined;
   let downstream: HttpDownstream | undefined;
   let closeCache: (() => Promise<void>) | undefined;
@@ -186,7 +194,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     mountQueryApi(querierRouter, queryApi);
     inProcess = await serveOnSocket(querierRouter);
     downstream = new HttpDownstream({ socketPath: inProcess.socketPath, timeoutMs: cfg.num('query.timeout') + 30_000 });
-    const parts = frontendFrom(cfg, downstream, tenancy, registry, logger);
+    const parts = frontendFrom(cfg, downstream, tenancy, registry, logger, limits);
     generations = parts.generations;
     closeCache = parts.cache ? () => parts.cache!.close() : undefined;
     parts.frontend.mount(router);

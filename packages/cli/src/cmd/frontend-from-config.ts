@@ -2,7 +2,7 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { TenancyConfig } from '@strata/api';
+import type { Limits, TenancyConfig } from '@strata/api';
 import { Generations, MemcachedCache, MemoryCache, QueryFrontend, type CacheBackend, type Downstream } from '@strata/query-frontend';
 import type { Config } from '../config.js';
 import { list } from './common.js';
@@ -22,6 +22,7 @@ export function frontendFrom(
   tenancy: TenancyConfig,
   registry: Registry,
   logger: Logger,
+  limits?: Limits,
 ): FrontendParts {
   const splitInterval = cfg.num('query-frontend.split-interval');
   const ttlMs = cfg.num('query-frontend.results-cache.ttl');
@@ -52,8 +53,10 @@ export function frontendFrom(
     tenancy,
     // No split interval: one sub-query per query (and no cache, which is per split).
     splitIntervalMs: splitInterval > 0 ? splitInterval : Number.MAX_SAFE_INTEGER,
+    limits: limits && ((t) => limits.forTenant(t)),
+    totalShards: cfg.num('limits.query-sharding-total-shards'),
     alignQueriesWithStep: cfg.bool('query-frontend.align-queries-with-step'),
-    maxQueryParallelism: Math.max(1, cfg.num('query-frontend.max-query-parallelism')),
+    maxQueryParallelism: Math.max(1, cfg.num('limits.max-query-parallelism')),
     downstreamConcurrency: Math.max(1, cfg.num('query-frontend.downstream-concurrency') || os.availableParallelism()),
     maxOutstandingPerTenant: cfg.num('query-frontend.max-outstanding-requests-per-tenant'),
     retries: cfg.num('query-frontend.max-retries'),

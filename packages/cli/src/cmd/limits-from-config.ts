@@ -1,4 +1,4 @@
-/** Per-tenant limits from flags and --limits.file (used by the receiver in `receiver`/`all`, the compactor and the ruler). */
+/** Per-tenant limits from flags and --limits.file (read by the receiver, the compactor, the ruler, the query frontend and the querier). */
 import type { Logger } from 'pino';
 import { Limits } from '@strata/api';
 import type { Config } from '../config.js';
@@ -15,6 +15,14 @@ export function limitsFrom(cfg: Config, logger: Logger): Limits {
       compactorBlocksRetentionPeriod: cfg.num('compactor.retention.raw'),
       rulerMaxRulesPerRuleGroup: cfg.num('ruler.max-rules-per-rule-group'),
       rulerMaxRuleGroupsPerTenant: cfg.num('ruler.max-rule-groups-per-tenant'),
+      maxQueryLength: cfg.num('limits.max-query-length'),
+      maxQueryLookback: cfg.num('limits.max-query-lookback'),
+      maxTotalQueryLength: cfg.num('limits.max-total-query-length'),
+      maxFetchedSeriesPerQuery: cfg.num('limits.max-fetched-series-per-query'),
+      maxFetchedChunkBytesPerQuery: cfg.num('limits.max-fetched-chunk-bytes-per-query'),
+      maxQueryParallelism: cfg.num('limits.max-query-parallelism'),
+      maxEstimatedQueryCost: cfg.num('limits.max-estimated-query-cost'),
+      queryShardingTotalShards: cfg.num('limits.query-sharding-total-shards'),
     },
     overridesFile: cfg.str('limits.file') || undefined,
     logger,

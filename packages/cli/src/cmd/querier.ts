@@ -3,6 +3,7 @@ import { mountAdminApi } from '@strata/api';
 import { FanoutQueryable, mountQueryApi, RemoteMetadata, RemoteStore } from '@strata/querier';
 import type { Config } from '../config.js';
 import { component, executorFrom, httpClientFrom, list, waitForSignal } from './common.js';
+import { limitsFrom } from './limits-from-config.js';
 
 /** Stores' time ranges are refreshed this often (a store is always asked while unknown). */
 const STORE_INFO_INTERVAL_MS = 15_000;
@@ -27,7 +28,15 @@ export async function runQuerier(cfg: Config): Promise<void> {
     partialResponse: cfg.bool('query.partial-response'),
   });
   const queries = executorFrom(cfg, c.logger, c.registry);
-  mountQueryApi(c.router, { queryable, engine: queries.executor, tenancy: c.tenancy, metadata });
+  const limits = limitsFrom(cfg, c.logger);
+  mountQueryApi(c.router, {
+    queryable,
+    engine: queries.executor,
+    tenancy: c.tenancy,
+    metadata,
+    limits: (t) => limits.forTenant(t),
+    lookbackDeltaMs: cfg.num('query.lookback-delta'),
+  });
   // Series deletion goes to every store (each needs --web.enable-admin-api); any failure fails it, a retry is safe.
   mountAdminApi(c.router, {
     tenancy: c.tenancy,
@@ -48,5 +57,6 @@ export async function runQuerier(cfg: Config): Promise<void> {
     c.setReady(false);
     await c.server.close();
     await queries.close();
+    limits.stop();
   });
 }

@@ -3,6 +3,7 @@ import { HttpDownstream } from '@strata/query-frontend';
 import type { Config } from '../config.js';
 import { component, waitForSignal } from './common.js';
 import { frontendFrom } from './frontend-from-config.js';
+import { limitsFrom } from './limits-from-config.js';
 
 export async function runQueryFrontend(cfg: Config): Promise<void> {
   const c = component(cfg, 'query-frontend');
@@ -10,7 +11,8 @@ export async function runQueryFrontend(cfg: Config): Promise<void> {
   if (!url) throw new Error('strata query-frontend needs --query-frontend.downstream-url (the querier to send queries to)');
   // A sub-query may take as long as the queriers allow, plus the time to send its answer.
   const downstream = new HttpDownstream({ url, timeoutMs: cfg.num('query.timeout') + 30_000 });
-  const { frontend, cache } = frontendFrom(cfg, downstream, c.tenancy, c.registry, c.logger);
+  const limits = limitsFrom(cfg, c.logger);
+  const { frontend, cache } = frontendFrom(cfg, downstream, c.tenancy, c.registry, c.logger, limits);
   frontend.mount(c.router);
   const addr = await c.server.listen(cfg.str('http.address'));
   c.setReady(true);
@@ -20,5 +22,6 @@ export async function runQueryFrontend(cfg: Config): Promise<void> {
     await c.server.close();
     downstream.close();
     await cache?.close();
+    limits.stop();
   });
 }

@@ -6,7 +6,16 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32cRange } from './crc32c-small.js';
-import { Labels, type Matcher, type Querier, type RawSeries, type SelectHints, type Series } from '@strata/model';
+import {
+  Labels,
+  inQueryShards,
+  splitQueryShard,
+  type Matcher,
+  type Querier,
+  type RawSeries,
+  type SelectHints,
+  type Series,
+} from '@strata/model';
 import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
 import { FileByteSource, type ByteSource } from './bytesource.js';
 import type { SegmentCache } from './segment-cache.js';
@@ -185,11 +194,17 @@ export class BlockReader implements Querier {
    */
   async selectChunks(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesChunks[]> {
     if (!this.overlaps(hints)) return [];
-    const ids = await this.index.select(matchers);
-    hints.budget?.series(ids.length);
+    const { matchers: lookup, shards } = splitQueryShard(matchers);
+    const ids = await this.index.select(lookup);
+    if (!shards) hints.budget?.series(ids.length);
     hints.signal?.throwIfAborted();
     // Read every selected entry, then every needed chunk, each in a few merged ranged reads.
-    const entries = await this.index.seriesMany(ids);
+    let entries = await this.index.seriesMany(ids);
+    if (shards) {
+      // A query shard keeps the series its label hash picks, before any chunk is read.
+      entries = entries.filter((s) => inQueryShards(s.labels, shards));
+      hints.budget?.series(entries.length);
+    }
     const wanted: { labels: Labels; n: number }[] = [];
     const refs: number[] = [];
     for (const s of entries) {
@@ -277,8 +292,10 @@ export class BlockReader implements Querier {
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
     const out: Labels[] = [];
-    for (const s of await this.index.seriesMany(await this.index.select(matchers))) {
+    const { matchers: lookup, shards } = splitQueryShard(matchers);
+    for (const s of await this.index.seriesMany(await this.index.select(lookup))) {
       if (this.overlapping(s.chunks, hints).length === 0) continue;
+      if (shards && !inQueryShards(s.labels, shards)) continue;
       out.push(s.labels);
       if (hints.limit && out.length >= hints.limit) break;
     }

@@ -4,7 +4,9 @@
  */
 import {
   Labels,
+  inQueryShards,
   pace,
+  splitQueryShard,
   sortPaced,
   type Matcher,
   type Querier,
@@ -275,12 +277,14 @@ export class Head {
    * Paced: sorting 100k label sets in one piece would hold the thread for hundreds of ms.
    */
   async selectSeries(matchers: readonly Matcher[], signal?: AbortSignal, sorted = true): Promise<MemSeries[]> {
-    const refs = this.index.select(matchers);
+    // A query shard's pseudo-matcher is no label: the shard keeps the series its hash picks.
+    const { matchers: lookup, shards } = splitQueryShard(matchers);
+    const refs = this.index.select(lookup);
     const out: MemSeries[] = [];
     for (let i = 0; i < refs.length; i++) {
       if ((i & 4095) === 0) signal?.throwIfAborted();
       const s = this.byRef[refs[i]];
-      if (s) out.push(s);
+      if (s && (!shards || inQueryShards(s.labels, shards))) out.push(s);
     }
     return sorted ? sortPaced(out, (a, b) => Labels.compare(a.labels, b.labels)) : out;
   }
@@ -304,6 +308,7 @@ class HeadQuerier implements Querier {
     const done = this.head.beginRead();
     try {
       const series = await this.head.selectSeries(matchers, hints.signal);
+      if (hints.budget) chargeBudget(series, hints);
       for (let i = 0; i < series.length; i++) {
         if ((i & 1023) === 0) hints.signal?.throwIfAborted();
         // Decoding every chunk of many series is the longest stretch of a query: yield to ingest.
@@ -331,6 +336,7 @@ class HeadQuerier implements Querier {
     try {
       // Sorted only for a limit: otherwise the reader sorts, off this thread.
       const series = await this.head.selectSeries(matchers, hints.signal, !!hints.limit);
+      if (hints.budget) chargeBudget(series, hints);
       for (let i = 0; i < series.length; i++) {
         if ((i & 1023) === 0) hints.signal?.throwIfAborted();
         const y = pace();
@@ -407,6 +413,23 @@ class HeadQuerier implements Querier {
     hints.signal?.throwIfAborted();
     return this.head.index.labelValuesAmong(name, this.head.index.select(matchers), (ref) => this.head.get(ref)?.labels.get(name));
   }
+}
+
+/**
+ * The series with data in the range and their chunks' bytes charged to the query's budget before
+ * any is decoded (as blocks charge theirs), so a query over its limits fails before the work.
+ */
+function chargeBudget(series: readonly MemSeries[], hints: SelectHints): void {
+  let n = 0;
+  let bytes = 0;
+  for (const s of series) {
+    if (!overlaps(s, hints)) continue;
+    n++;
+    for (const c of s.chunksIn(hints.start, hints.end)) bytes += c.data.length;
+  }
+  hints.budget!.series(n);
+  hints.budget!.chunks(0);
+  hints.budget!.bytes(bytes);
 }
 
 function overlaps(s: MemSeries, hints: SelectHints): boolean {
