@@ -5,7 +5,9 @@
  *   --query-hours N (6): hours of data for the query benchmark (0 skips it)   --repeats N (5)
  *   --skip-ingest: only the query benchmark   --blocks-only: only the block benchmark
  *   --bucket-only: only the bucket query benchmark (--query-hours, --repeats)
- *   --ring-only: only the replicated-ingest benchmark (--series, --rounds, --repeats)
+ *   --ring-only: only the replicated-ingest benchmark (--series, --rounds, --repeats, --only single,independent,ring3,ring4)
+ *   --ring-inprocess: the ring's CPU per client sample in one process, without HTTP, single vs 3 and 4 receivers at RF 3 (--series, --rounds)
+ *   --share-http: one receiver's CPU per stored sample for forwarded shares vs client requests, over HTTP (--series, --rounds, --repeats)
  *   --forwarding-only: in-process CPU of a replica's share, client body + selection vs share (--series, --rounds)
  *   --ack-latency: remote-write ack latency while heavy queries run (--series, --query-hours, --seconds)
  *   --query-workers: heavy range queries on 0, 1 and 2 query worker threads (--series, --query-hours, --repeats)
@@ -33,6 +35,8 @@ import { runBlockBench } from './blocks.js';
 import { runBucketQueryBench } from './bucket-queries.js';
 import { runRingBench } from './ring.js';
 import { runForwardingBench } from './forwarding.js';
+import { runRingInProcessBench } from './ring-inprocess.js';
+import { runShareHttpBench } from './share-http.js';
 import { runAckLatencyBench } from './ack-latency.js';
 import { runQueryWorkersBench } from './query-workers.js';
 import { runSecureIngestBench } from './secure-ingest.js';
@@ -131,7 +135,15 @@ async function main(): Promise<void> {
     return;
   }
   if (process.argv.includes('--ring-only')) {
-    process.stdout.write((await runRingBench(arg('series', 100_000), arg('rounds', 8), encode, arg('repeats', 3))) + '\n');
+    process.stdout.write((await runRingBench(arg('series', 100_000), arg('rounds', 8), encode, arg('repeats', 3), only)) + '\n');
+    return;
+  }
+  if (process.argv.includes('--ring-inprocess')) {
+    process.stdout.write((await runRingInProcessBench(arg('series', 50_000), arg('rounds', 12), encode)) + '\n');
+    return;
+  }
+  if (process.argv.includes('--share-http')) {
+    process.stdout.write((await runShareHttpBench(arg('series', 50_000), arg('rounds', 12), encode, arg('repeats', 3))) + '\n');
     return;
   }
   if (process.argv.includes('--forwarding-only')) {

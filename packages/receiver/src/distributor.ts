@@ -31,6 +31,7 @@ import type { Writer, WriteResult } from './writer.js';
 import { InsufficientEndpointsError, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
 import { HttpClient } from '@strata/api';
 import type { ForwardAuth } from './forward-auth.js';
+import { Placements } from './forward-placements.js';
 
 export const FORWARDED_HEADER = 'x-strata-forwarded';
 /** How long a peer that refused the share encoding (an older version) is sent remote-write 1.0. */
@@ -170,7 +171,7 @@ export class Distributor {
    * only place a series on another series' owners (still RF distinct endpoints, still found by
    * queries, which ask every receiver); it can never store wrong data.
    */
-  private placements = new WeakMap<Hashring, Map<number, { length: number; owners: string[] }>>();
+  private placements = new WeakMap<Hashring, Placements>();
 
   /** The ring serving this tenant, able to hold RF distinct replicas; otherwise a retryable error. */
   ringFor(tenant: string): Hashring {
@@ -201,25 +202,22 @@ export class Distributor {
     return ring.endpoints.length === this.opts.replicationFactor;
   }
 
-  private placementOf(ring: Hashring): Map<number, { length: number; owners: string[] }> {
+  private placementOf(ring: Hashring): Placements {
     let m = this.placements.get(ring);
-    if (!m) this.placements.set(ring, (m = new Map()));
+    if (!m) this.placements.set(ring, (m = new Placements()));
     return m;
   }
 
   /** Cached owners of a series sent as these label bytes (placement: placementOf(ring)), or undefined. */
-  private cachedOwners(placement: Map<number, { length: number; owners: string[] }>, salt: number, s: SeriesRecord): string[] | undefined {
+  private cachedOwners(placement: Placements, salt: number, s: SeriesRecord): readonly string[] | undefined {
     if (s.labelsStart < 0) return undefined;
-    const hit = placement.get(s.labelsHash ^ salt);
-    return hit !== undefined && hit.length === s.labelsEnd - s.labelsStart ? hit.owners : undefined;
+    return placement.get(s.labelsHash ^ salt, s.labelsEnd - s.labelsStart);
   }
 
-  rememberOwners(ring: Hashring, salt: number, batch: WriteBatch, i: number, owners: string[]): void {
+  rememberOwners(ring: Hashring, salt: number, batch: WriteBatch, i: number, owners: readonly string[]): void {
     const s = batch.series[i];
     if (s.labelsStart < 0) return;
-    const m = this.placementOf(ring);
-    if (m.size > 2_000_000) m.clear();
-    m.set(s.labelsHash ^ salt, { length: s.labelsEnd - s.labelsStart, owners });
+    this.placementOf(ring).set(s.labelsHash ^ salt, s.labelsEnd - s.labelsStart, owners);
   }
 
   get quorum(): number {
@@ -228,31 +226,21 @@ export class Distributor {
 
   /**
    * Owners of each series (validated labels or cached owners per index; undefined = skip).
-   * Owner lists are interned per ring, so series with the same owners share one array and the
-   * quorum decision looks at each distinct owner set once, not at each series.
+   * Owner lists are interned by the ring (Hashring.getN), so series with the same owners share
+   * one array and the quorum decision looks at each distinct owner set once, not at each series.
    */
   plan(
     ring: Hashring,
     tenant: string,
-    labels: (Labels | string[] | undefined)[],
-  ): { owners: (string[] | undefined)[]; byEndpoint: Map<string, number[]> } {
+    labels: (Labels | readonly string[] | undefined)[],
+  ): { owners: (readonly string[] | undefined)[]; byEndpoint: Map<string, number[]> } {
     const byEndpoint = new Map<string, number[]>();
     for (const ep of ring.endpoints) byEndpoint.set(ep, []);
-    let interned = this.ownerSets.get(ring);
-    if (!interned) this.ownerSets.set(ring, (interned = new Map()));
-    const sets = interned;
     // Per distinct owner set, the index lists of its endpoints: one lookup per series, not RF.
-    const targets = new Map<string[], number[][]>();
+    const targets = new Map<readonly string[], number[][]>();
     const owners = labels.map((l, i) => {
       if (!l) return undefined;
-      let eps: string[];
-      if (Array.isArray(l)) eps = l;
-      else {
-        const fresh = ring.getN(tenant, l, this.opts.replicationFactor);
-        const key = fresh.join('\n');
-        eps = sets.get(key) ?? fresh;
-        if (eps === fresh) sets.set(key, fresh);
-      }
+      const eps = l instanceof Labels ? ring.getN(tenant, l, this.opts.replicationFactor) : l;
       let t = targets.get(eps);
       if (t === undefined) targets.set(eps, (t = eps.map((ep) => byEndpoint.get(ep)!)));
       for (let k = 0; k < t.length; k++) t[k].push(i);
@@ -262,15 +250,14 @@ export class Distributor {
     return { owners, byEndpoint };
   }
 
-  private ownerSets = new WeakMap<Hashring, Map<string, string[]>>();
-  private metricOwnerSets = new WeakMap<Hashring, Map<string, string[]>>();
+  private metricOwnerSets = new WeakMap<Hashring, Map<string, readonly string[]>>();
 
   /**
    * The replicas that own a metric's metadata: the RF owners of the metric name hashed as the
    * series {__name__="<name>"} would be. Its series are spread over the whole ring; its metadata
    * is kept by RF receivers, so the querier's merge answers the same with any one of them down.
    */
-  metricOwners(ring: Hashring, tenant: string, metric: string): string[] {
+  metricOwners(ring: Hashring, tenant: string, metric: string): readonly string[] {
     let m = this.metricOwnerSets.get(ring);
     if (!m) this.metricOwnerSets.set(ring, (m = new Map()));
     const key = `${tenant}\n${metric}`;
@@ -481,14 +468,14 @@ export class Distributor {
    * named it among its rejected series (or named none). The first series that decides the
    * status gives the reason.
    */
-  decide(owners: (string[] | undefined)[], results: Map<string, EndpointResult>): { status: number; error?: StrataError } {
+  decide(owners: (readonly string[] | undefined)[], results: Map<string, EndpointResult>): { status: number; error?: StrataError } {
     const quorum = this.quorum;
     let status: SeriesStatus = 204;
     let bad: EndpointResult | undefined;
     let limited: EndpointResult | undefined;
     let unavailable: EndpointResult | undefined;
     // Series with the same owners and no per-series verdict among them share one decision.
-    const bySet = new Map<string[], SeriesStatus>();
+    const bySet = new Map<readonly string[], SeriesStatus>();
     const outcomes: Outcome[] = [];
     for (let i = 0; i < owners.length; i++) {
       const eps = owners[i];
@@ -623,7 +610,7 @@ export class Distributor {
       }),
     );
     const decision = this.decide(
-      all.map(() => endpoints as string[]),
+      all.map(() => endpoints),
       results,
     );
     if (decision.error) {

@@ -57,6 +57,30 @@ describe('ketama hashring', () => {
     );
   });
 
+  test('owners are interned per owner set and do not depend on what was placed before (property)', () => {
+    const ring = new KetamaHashring('d', eps(5));
+    fc.assert(
+      fc.property(fc.array(fc.dictionary(fc.constantFrom('a', 'b', 'job', 'x'), fc.string(), { minKeys: 1 }), { minLength: 1 }), (os) => {
+        const rf = 3;
+        // A fresh ring placing the same series in the opposite order answers the same;
+        // equal sets are the same frozen array.
+        const fresh = new KetamaHashring('d', eps(5));
+        const reversed = [...os].reverse().map((o) => fresh.getN('tenant', Labels.fromObject(o), rf));
+        const bySet = new Map<string, readonly string[]>();
+        for (const [k, o] of os.entries()) {
+          const l = Labels.fromObject(o);
+          const got = ring.getN('tenant', l, rf);
+          expect(reversed[os.length - 1 - k]).toEqual(got);
+          expect(Object.isFrozen(got)).toBe(true);
+          const key = got.join(',');
+          expect(bySet.get(key) ?? got).toBe(got);
+          bySet.set(key, got);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   test('zones: replicas spread over zones first', () => {
     const ring = new KetamaHashring('z', [
       { address: 'a1', az: 'a' },

@@ -24,8 +24,24 @@ export class InsufficientEndpointsError extends Error {
 export interface Hashring {
   readonly name: string;
   readonly endpoints: readonly string[];
-  /** The n distinct endpoints a series belongs to, the primary first. */
-  getN(tenant: string, labels: Labels, n: number): string[];
+  /**
+   * The n distinct endpoints a series belongs to, the primary first. The same owners come as
+   * the same array (interned per ring and n): callers compare owner sets by identity and must
+   * not modify it.
+   */
+  getN(tenant: string, labels: Labels, n: number): readonly string[];
+}
+
+/** One array per distinct owner list, so equal owner sets are the same object. */
+class OwnerSets {
+  private readonly byKey = new Map<string, readonly string[]>();
+
+  intern(owners: string[]): readonly string[] {
+    const key = owners.join('\n');
+    let got = this.byKey.get(key);
+    if (!got) this.byKey.set(key, (got = Object.freeze(owners)));
+    return got;
+  }
 }
 
 export class KetamaHashring implements Hashring {
@@ -33,6 +49,15 @@ export class KetamaHashring implements Hashring {
   private readonly tokens: Uint32Array;
   private readonly owner: Uint16Array;
   private readonly zones: (string | undefined)[];
+  private readonly zoned: boolean;
+  private readonly distinctZones: number;
+  /**
+   * Owners by n and by the token a series hashes to: they depend on nothing else, so the walk
+   * along the ring runs once per token (at most endpoints x TOKENS_PER_ENDPOINT per n), not per
+   * series, and placing a series allocates nothing.
+   */
+  private readonly byToken = new Map<number, (readonly string[] | undefined)[]>();
+  private readonly sets = new OwnerSets();
 
   constructor(
     readonly name: string,
@@ -40,6 +65,8 @@ export class KetamaHashring implements Hashring {
   ) {
     this.endpoints = eps.map((e) => e.address);
     this.zones = eps.map((e) => e.az);
+    this.zoned = this.zones.some((z) => z !== undefined);
+    this.distinctZones = new Set(this.zones).size;
     const pairs: [number, number][] = [];
     eps.forEach((e, i) => {
       for (let t = 0; t < TOKENS_PER_ENDPOINT; t++) pairs.push([hashString(`${e.address}:${t}`), i]);
@@ -49,7 +76,7 @@ export class KetamaHashring implements Hashring {
     this.owner = Uint16Array.from(pairs.map((p) => p[1]));
   }
 
-  getN(tenant: string, labels: Labels, n: number): string[] {
+  getN(tenant: string, labels: Labels, n: number): readonly string[] {
     if (n > this.endpoints.length) throw new InsufficientEndpointsError(this.name, this.endpoints.length, n);
     const h = hashSeries(tenant, labels.pairs);
     // First token >= h, wrapping around.
@@ -60,16 +87,21 @@ export class KetamaHashring implements Hashring {
       if (this.tokens[mid] < h) lo = mid + 1;
       else hi = mid;
     }
+    if (lo === this.tokens.length) lo = 0;
+    let owners = this.byToken.get(n);
+    if (!owners) this.byToken.set(n, (owners = new Array<readonly string[] | undefined>(this.tokens.length)));
+    return (owners[lo] ??= this.sets.intern(this.walk(lo, n)));
+  }
+
+  /** The n endpoints clockwise from token `lo`; with zones, those in zones not used yet first while any remain. */
+  private walk(lo: number, n: number): string[] {
     const chosen: number[] = [];
     const zonesUsed = new Set<string | undefined>();
-    const zoned = this.zones.some((z) => z !== undefined);
-    const distinctZones = new Set(this.zones).size;
-    // Walk clockwise; with zones, prefer endpoints in zones not used yet while any remain.
     for (let pass = 0; pass < 2 && chosen.length < n; pass++) {
       for (let k = 0; k < this.tokens.length && chosen.length < n; k++) {
         const e = this.owner[(lo + k) % this.tokens.length];
         if (chosen.includes(e)) continue;
-        if (zoned && pass === 0 && zonesUsed.has(this.zones[e]) && zonesUsed.size < distinctZones) continue;
+        if (this.zoned && pass === 0 && zonesUsed.has(this.zones[e]) && zonesUsed.size < this.distinctZones) continue;
         chosen.push(e);
         zonesUsed.add(this.zones[e]);
       }
@@ -80,6 +112,8 @@ export class KetamaHashring implements Hashring {
 
 export class HashmodHashring implements Hashring {
   readonly endpoints: string[];
+  /** Owners by n and by the first endpoint's index (nothing else decides them). */
+  private readonly byFirst = new Map<number, (readonly string[] | undefined)[]>();
 
   constructor(
     readonly name: string,
@@ -88,10 +122,12 @@ export class HashmodHashring implements Hashring {
     this.endpoints = eps.map((e) => e.address);
   }
 
-  getN(tenant: string, labels: Labels, n: number): string[] {
+  getN(tenant: string, labels: Labels, n: number): readonly string[] {
     if (n > this.endpoints.length) throw new InsufficientEndpointsError(this.name, this.endpoints.length, n);
     const first = hashSeries(tenant, labels.pairs) % this.endpoints.length;
-    return Array.from({ length: n }, (_, i) => this.endpoints[(first + i) % this.endpoints.length]);
+    let owners = this.byFirst.get(n);
+    if (!owners) this.byFirst.set(n, (owners = new Array<readonly string[] | undefined>(this.endpoints.length)));
+    return (owners[first] ??= Object.freeze(Array.from({ length: n }, (_, i) => this.endpoints[(first + i) % this.endpoints.length])));
   }
 }
 
