@@ -8,6 +8,7 @@ export { mountHashringStatus, mountStatusRoutes } from './status-api.js';
 export { createRemoteReadHandler } from './remote-read.js';
 export { mountTsdbStatus } from './tsdb-status.js';
 export { mountCardinalityApi } from './cardinality-api.js';
+export { limitsAsYamlKeys, mountLimitsApi, type LimitsApiDeps } from './limits-api.js';
 export { WebConfigError, loadWebConfig } from './web-config.js';
 export { WebConfigWatcher } from './web-guard.js';
 export { HttpClient, HttpClientConfigError, loadHttpClientConfig } from './http-client.js';
@@ -15,7 +16,9 @@ export {
   LIMIT_FLAGS,
   LIMIT_YAML_KEYS,
   Limits,
+  LimitsFileError,
   parseOverrides,
+  type LimitsFileStatus,
   type LimitsOptions,
   type ReceiverLimit,
   type TenantLimits,

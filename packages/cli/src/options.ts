@@ -246,6 +246,19 @@ const TABLE = [
     help: 'Default per-tenant limit of active series (0 = unlimited); global: in a ring each receiver enforces limit x RF / ring size, so a series counts once, not RF times.',
   },
   {
+    flag: 'limits.max-global-series-per-metric',
+    aliases: ['ingester.max-global-series-per-metric'],
+    type: 'int',
+    default: 0,
+    help: 'Default per-tenant limit of active series of one metric name (0 = unlimited); global like --limits.max-global-series-per-user (each receiver enforces limit x RF / ring size).',
+  },
+  {
+    flag: 'limits.max-label-value-cardinality-per-metric',
+    type: 'int',
+    default: 0,
+    help: "Default per-tenant limit of distinct values one label may take among one metric's series (0 = unlimited): the earliest sign of a cardinality explosion. Counted per receiver, not divided by the ring.",
+  },
+  {
     flag: 'limits.max-label-names-per-series',
     aliases: ['validation.max-label-names-per-series'],
     type: 'int',

@@ -3,7 +3,7 @@
  * (for `all`) the querier's PromQL API over the same head, on one HTTP port.
  */
 import path from 'node:path';
-import { mountCardinalityApi, mountHashringStatus, mountTsdbStatus, Router, type Handler } from '@strata/api';
+import { mountCardinalityApi, mountHashringStatus, mountLimitsApi, mountTsdbStatus, Router, type Handler } from '@strata/api';
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { FanoutQueryable, mountQueryApi } from '@strata/querier';
@@ -175,6 +175,11 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   }
   mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
   mountCardinalityApi(router, { tenancy, source: (tenant) => tsdb.openTenant(tenant)?.cardinality() });
+  mountLimitsApi(router, {
+    tenancy,
+    limits,
+    usage: (tenant): Record<string, number> => ({ active_series: tsdb.openTenant(tenant)?.stats().numSeries ?? 0 }),
+  });
   setReady(true);
   // The ruler of `all` evaluates over the same stores as the query API and writes its results
   // through this process' own write path (limits, replication, WAL), as a remote ruler would;
