@@ -25,6 +25,7 @@ import {
 } from '@strata/remote';
 import type { Limits } from '@strata/api';
 import { IngestionRate } from './ingestion-rate.js';
+import { IngestRelabeller } from './ingest-relabel.js';
 import { MetadataStore } from './metadata-store.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { FORWARDED_HEADER, REJECTED_SERIES_HEADER, type Distributor } from './distributor.js';
@@ -105,6 +106,7 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     registry: opts.registry,
   });
   const d = opts.distributor;
+  const relabeller = new IngestRelabeller();
   const writer = new Writer({
     storage: opts.storage,
     limits: opts.limits,
@@ -161,7 +163,12 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
       const v2 = version === '2.0';
       const batch = v2 ? decodeWriteRequestV2(raw, selection) : decodeWriteRequestV1(raw, selection);
       if (typeof router === 'string') rate.noteRouter(tenant, router);
-      else chargeRate(tenant, batch);
+      else {
+        // Relabelled before anything else sees the series; dropped samples cost no rate.
+        const dropped = relabeller.apply(batch, writer.tenantLimits(tenant).metricRelabelConfigs);
+        writer.discard(tenant, 'relabel', dropped);
+        chargeRate(tenant, batch.numSamples - dropped);
+      }
       let result: WriteResult;
       if (opts.distributor && !forwarded) {
         const r = await opts.distributor.replicate({ tenant, batch, v2 }, writer);
@@ -212,11 +219,11 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     }
   }
 
-  function chargeRate(tenant: string, batch: WriteBatch): void {
+  function chargeRate(tenant: string, samples: number): void {
     try {
-      rate.charge(tenant, batch.numSamples);
+      rate.charge(tenant, samples);
     } catch (e) {
-      writer.discard(tenant, 'ingestion-rate-limited', batch.numSamples);
+      writer.discard(tenant, 'ingestion-rate-limited', samples);
       throw e;
     }
   }

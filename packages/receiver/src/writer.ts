@@ -93,8 +93,12 @@ export class Writer {
     return this.opts.limits.forTenant(tenant);
   }
 
-  /** Counts samples rejected before they reached the writer (rate limits, the router's validation). */
-  discard(tenant: string, reason: ErrorId, samples: number): void {
+  /**
+   * Counts samples rejected before they reached the writer (rate limits, the router's
+   * validation) or dropped on purpose by the tenant's relabelling ('relabel').
+   */
+  discard(tenant: string, reason: ErrorId | 'relabel', samples: number): void {
+    if (samples === 0) return;
     this.discarded.inc({ reason, tenant }, samples);
   }
 

@@ -1,0 +1,83 @@
+/**
+ * A tenant's `metric_relabel_configs` applied to a client's write, in place, before anything
+ * else looks at the series: the rate limit, validation, placement on the ring and the heads all
+ * see the relabelled series, so a rule that drops or rewrites a label changes where the series
+ * lives and what it costs. Applied once, by the receiver that took the request from the client;
+ * replicas get the result (relabelling twice is not idempotent in general).
+ *
+ * Senders repeat the same label bytes for a series on every request, so the outcome is remembered
+ * per wire hash and confirmed against the bytes (a hash only finds a candidate): an unchanged
+ * series costs a lookup and a byte comparison, not a decode and ten regex matches.
+ */
+import { relabel, type RelabelRule } from '@strata/model';
+import { wireLabelsEqual, type SeriesRecord, type WriteBatch } from '@strata/remote';
+
+/** The outcome for one label set as sent: itself (unchanged), new pairs, or dropped. */
+interface Outcome {
+  input: readonly string[];
+  output: readonly string[] | null;
+}
+
+/** Remembered outcomes per rule set; beyond this many the memory is cleared and rebuilt. */
+const MAX_REMEMBERED = 500_000;
+
+export class IngestRelabeller {
+  /** Keyed by the rules array: a limits reload makes new arrays, so old outcomes are never reused. */
+  private readonly outcomes = new WeakMap<readonly RelabelRule[], Map<number, Outcome>>();
+
+  /**
+   * Relabels the batch's series in place and returns the number of samples of series the rules
+   * dropped (their sample range becomes empty, so nothing downstream stores or forwards them).
+   */
+  apply(batch: WriteBatch, rules: readonly RelabelRule[] | undefined): number {
+    if (!rules || rules.length === 0) return 0;
+    let memo = this.outcomes.get(rules);
+    if (!memo) this.outcomes.set(rules, (memo = new Map()));
+    // Only a client's own 1.0 bytes can be compared; shares and 2.0 symbol references are relabelled each time.
+    const wire = batch.labelFields === undefined;
+    let dropped = 0;
+    for (const s of batch.series) {
+      let out: readonly string[] | null;
+      let input: readonly string[];
+      const known = wire && s.labelsStart >= 0 ? memo.get(s.labelsHash) : undefined;
+      if (known !== undefined && wireLabelsEqual(batch.raw, s.labelsStart, s.labelsEnd, known.input)) {
+        input = known.input;
+        out = known.output;
+      } else {
+        try {
+          input = batch.labelsOf(s);
+        } catch {
+          continue; // undecodable labels: rejected with their reason where the series is validated
+        }
+        out = relabel(input, rules);
+        if (wire && s.labelsStart >= 0) {
+          if (memo.size >= MAX_REMEMBERED) memo.clear();
+          memo.set(s.labelsHash, { input, output: out });
+        }
+      }
+      if (out === input) continue;
+      if (out === null) {
+        dropped += s.sampleEnd - s.sampleStart;
+        s.sampleEnd = s.sampleStart;
+        s.histograms = 0;
+        s.exemplars = 0;
+        s.metadata = undefined;
+        s.labels = input as string[];
+      } else s.labels = out as string[];
+      detachFromWire(s);
+    }
+    return dropped;
+  }
+}
+
+/**
+ * The series' labels are no longer the bytes the client sent: caches keyed by those bytes (the
+ * head's, the router's placement) must not find it, and a forward must encode it afresh.
+ */
+function detachFromWire(s: SeriesRecord): void {
+  s.labelsStart = -1;
+  s.labelsEnd = -1;
+  s.labelsHash = 0;
+  s.messageStart = -1;
+  s.messageEnd = -1;
+}
