@@ -97,6 +97,13 @@ const TABLE = [
     help: 'Largest accepted remote-write body (compressed); larger requests get 413.',
   },
   {
+    flag: 'receiver.max-series',
+    aliases: ['ingester.instance-limits.max-series'],
+    type: 'int',
+    default: 0,
+    help: 'Series this receiver may hold, all tenants together (0 = no ceiling): protects the process whatever the per-tenant limits say. New series beyond it get 503 with Retry-After (overload: senders retry); existing series still land.',
+  },
+  {
     flag: 'receiver.max-inflight-bytes',
     type: 'bytes',
     default: 512 * MiB,

@@ -49,6 +49,8 @@ export interface WriteHandlerConfig {
   ingestionRateLimitStatus: 429 | 503;
   diskMinFreeBytes: number;
   storagePath: string;
+  /** The ceiling of series the storage holds for all tenants (--receiver.max-series), for rejection messages. */
+  receiverMaxSeries?: number;
 }
 
 export interface WriteHandlerOptions {
@@ -116,6 +118,7 @@ export function createWriteHandler(opts: WriteHandlerOptions): (req: IncomingMes
     now: opts.now,
     seriesLimitShare: d ? (tenant) => d.seriesShare(tenant) : undefined,
     lateSamples: opts.lateSamples,
+    receiverMaxSeries: cfg.receiverMaxSeries,
   });
 
   return async (req, res) => {
@@ -241,6 +244,7 @@ function respond(res: ServerResponse, r: WriteResult, version: string, forwarded
     headers['X-Prometheus-Remote-Write-Exemplars-Written'] = '0';
   }
   if (r.firstError) {
+    if (r.firstError.retryAfter !== undefined) headers['Retry-After'] = String(r.firstError.retryAfter);
     res.writeHead(r.firstError.status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
     res.end(r.firstError.detail + '\n');
     return;

@@ -8,7 +8,14 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import { StrataError, toStrataError, type ErrorId, type Labels } from '@strata/model';
-import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
+import {
+  AppendStatus,
+  METRIC_LIMIT_REACHED,
+  RECEIVER_SERIES_LIMIT_REACHED,
+  SERIES_LIMIT_REACHED,
+  type MetricLimitHit,
+  type TenantStorage,
+} from '@strata/tsdb';
 import { wireLabelsEqual, type SeriesRecord, type WriteBatch } from '@strata/remote';
 import type { Limits, TenantLimits } from '@strata/api';
 import type { MetadataStore } from './metadata-store.js';
@@ -31,6 +38,8 @@ export interface WriterOptions {
   seriesLimitShare?: (tenant: string) => number;
   /** Told, after the commit, of accepted samples older than `olderThanMs` before now (see LateSamples). */
   lateSamples?: LateSamples;
+  /** The process' series ceiling the storage enforces (--receiver.max-series), named in its rejections. */
+  receiverMaxSeries?: number;
 }
 
 /**
@@ -62,7 +71,8 @@ class WriteErrors {
 
   add(series: number, id: ErrorId, n: number, err: () => StrataError): void {
     this.discarded.set(id, (this.discarded.get(id) ?? 0) + n);
-    this.first ??= err();
+    // Overload outranks bad data: the answer must be 503 so the sender retries what was refused for now.
+    if (this.first === undefined || (id === 'receiver-max-series' && this.first.id !== id)) this.first = err();
     if (this.rejected[this.rejected.length - 1] !== series) this.rejected.push(series);
   }
 }
@@ -106,8 +116,13 @@ export class Writer {
     const { metadata, creationGracePeriodMs } = this.opts;
     const limits = this.opts.limits.forTenant(tenant);
     const storage = await this.opts.storage.tenant(tenant);
-    const maxSeries = localSeriesLimit(limits.maxGlobalSeriesPerUser, this.opts.seriesLimitShare?.(tenant) ?? 1);
+    const share = this.opts.seriesLimitShare?.(tenant) ?? 1;
+    const maxSeries = localSeriesLimit(limits.maxGlobalSeriesPerUser, share);
     storage.setMaxSeries(maxSeries);
+    // A metric's series spread over the ring like the tenant's, so its limit is shared out the same way; a
+    // label's distinct values do not divide (each receiver may see all of them), so that limit applies as is.
+    const maxPerMetric = localSeriesLimit(limits.maxGlobalSeriesPerMetric ?? 0, share);
+    storage.setMetricLimits(maxPerMetric, limits.maxLabelValueCardinalityPerMetric ?? 0);
     const app = storage.appender();
     const maxT = this.now() + creationGracePeriodMs;
     const errors = new WriteErrors();
@@ -159,8 +174,15 @@ export class Writer {
         }
         ref = app.ref(labels, wired ? s.labelsHash : undefined);
       }
-      if (ref === SERIES_LIMIT_REACHED) {
-        errors.add(k, 'max-series-per-tenant', nSamples, seriesLimitReached(batch, s, limits.maxGlobalSeriesPerUser, maxSeries));
+      if (ref < 0) {
+        if (ref === SERIES_LIMIT_REACHED)
+          errors.add(k, 'max-series-per-tenant', nSamples, seriesLimitReached(batch, s, limits.maxGlobalSeriesPerUser, maxSeries));
+        else if (ref === METRIC_LIMIT_REACHED) {
+          const hit = app.metricLimitHit()!;
+          const id = hit.kind === 'series-per-metric' ? 'max-series-per-metric' : 'max-label-value-cardinality-per-metric';
+          errors.add(k, id, nSamples, metricLimitReached(batch, s, hit, limits.maxGlobalSeriesPerMetric ?? 0));
+        } else if (ref === RECEIVER_SERIES_LIMIT_REACHED)
+          errors.add(k, 'receiver-max-series', nSamples, receiverFull(batch, s, this.opts.receiverMaxSeries ?? 0));
         continue;
       }
       for (let i = s.sampleStart; i < s.sampleEnd; i++) {
@@ -221,6 +243,32 @@ function seriesLimitReached(batch: WriteBatch, s: SeriesRecord, global: number, 
     new StrataError(
       'max-series-per-tenant',
       `per-tenant series limit of ${global} exceeded${local !== global ? ` (${local} on this receiver, its share of the ring)` : ''}; the series was not created: '${describeSeries(batch.labelsOf(s))}'. ${limitHint('maxGlobalSeriesPerUser')}`,
+    );
+}
+
+function metricLimitReached(batch: WriteBatch, s: SeriesRecord, hit: MetricLimitHit, globalPerMetric: number): () => StrataError {
+  return () => {
+    const series = describeSeries(batch.labelsOf(s));
+    if (hit.kind === 'series-per-metric') {
+      const local = hit.limit !== globalPerMetric ? ` (${hit.limit} on this receiver, its share of the ring)` : '';
+      return new StrataError(
+        'max-series-per-metric',
+        `per-metric series limit of ${globalPerMetric}${local} exceeded for metric ${JSON.stringify(hit.metric)} (series held: ${hit.seen}); the series was not created: '${series}'. ${limitHint('maxGlobalSeriesPerMetric')}`,
+      );
+    }
+    return new StrataError(
+      'max-label-value-cardinality-per-metric',
+      `label ${JSON.stringify(hit.label)} of metric ${JSON.stringify(hit.metric)} already has ${hit.seen} distinct values, the limit is ${hit.limit}; the series with a new value was not created: '${series}'. ${limitHint('maxLabelValueCardinalityPerMetric')}`,
+    );
+  };
+}
+
+function receiverFull(batch: WriteBatch, s: SeriesRecord, ceiling: number): () => StrataError {
+  return () =>
+    new StrataError(
+      'receiver-max-series',
+      `this receiver holds its ceiling of series for all tenants together (--receiver.max-series = ${ceiling}); the new series '${describeSeries(batch.labelsOf(s))}' was not created. Retry later, add receivers, or raise --receiver.max-series.`,
+      { retryAfter: 10 },
     );
 }
 

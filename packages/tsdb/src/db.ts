@@ -24,7 +24,7 @@ import { SegmentCache } from './block/segment-cache.js';
 import type { BlockMeta } from './block/meta.js';
 import { compactHead } from './compact.js';
 import { DEFAULT_BLOCK_DURATION_MS, DEFAULT_SAMPLES_PER_CHUNK } from './api.js';
-import { type Appender, type HeadOptions, type HeadStats, type TenantStorage, type TsdbStatus } from './api.js';
+import { type Appender, type HeadOptions, type HeadStats, type SeriesBudget, type TenantStorage, type TsdbStatus } from './api.js';
 import { HeadAppender } from './head/appender.js';
 import { Head } from './head/head.js';
 import { loadSnapshot, writeSnapshot } from './head/snapshot.js';
@@ -47,6 +47,8 @@ export interface TSDBOptions {
   compactIntervalMs?: number;
   /** Memory for chunk segment files of local blocks, shared by all tenants (see SegmentCache); 0 reads every range from disk. */
   blockCacheBytes?: number;
+  /** Series all tenants' heads together may hold (the process' ceiling; new series beyond it are refused); 0 or absent = none. */
+  maxSeries?: number;
 }
 
 export const DEFAULT_BLOCK_CACHE_BYTES = 256 * 1024 * 1024;
@@ -293,6 +295,10 @@ export class TenantDB implements TenantStorage {
     this.head.setMaxSeries(n);
   }
 
+  setMetricLimits(maxSeriesPerMetric: number, maxLabelValuesPerMetric: number): void {
+    this.head.setMetricLimits(maxSeriesPerMetric, maxLabelValuesPerMetric);
+  }
+
   /**
    * Clean shutdown: a snapshot covering the whole WAL so the next start replays nothing. The WAL
    * segments stay until the next checkpoint, so a damaged snapshot costs a full replay; segments a
@@ -314,8 +320,11 @@ export class TSDB {
   private timer: NodeJS.Timeout | undefined;
   /** Local blocks' chunk segments in memory, shared by every tenant. */
   readonly blockCache: SegmentCache;
+  /** Series of every open head against the process' ceiling (opts.maxSeries). */
+  readonly seriesBudget: SeriesBudget;
 
   private constructor(private readonly opts: TSDBOptions) {
+    this.seriesBudget = { live: 0, max: opts.maxSeries ?? 0 };
     this.blockCache = new SegmentCache(opts.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES);
     const every = opts.compactIntervalMs ?? 0;
     if (every > 0) {
@@ -353,6 +362,8 @@ export class TSDB {
     let p = this.tenantsById.get(id);
     if (!p) {
       p = TenantDB.open(id, path.join(this.opts.dir, 'tenants', id), this.opts, this.blockCache).then((t) => {
+        // Replayed series count against the ceiling too: a restart cannot lift it.
+        t.head.attachBudget(this.seriesBudget);
         this.open_.set(id, t);
         return t;
       });

@@ -55,6 +55,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     dir: path.join(storagePath, 'tsdb'),
     fsync: cfg.str('wal.fsync') as 'batch' | 'none',
     head: { outOfOrderWindowMs: cfg.num('receiver.out-of-order-window'), maxSeries: 0 },
+    maxSeries: cfg.num('receiver.max-series'),
     logger,
   });
   db = tsdb;
@@ -126,6 +127,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       ingestionRateLimitStatus: cfg.num('receiver.rate-limit-status') === 429 ? 429 : 503,
       diskMinFreeBytes: cfg.num('receiver.min-free-disk-bytes'),
       storagePath,
+      receiverMaxSeries: cfg.num('receiver.max-series'),
     },
   });
   const queries = executorFrom(cfg, logger, registry);
