@@ -18,6 +18,7 @@
  *   --frontend: the dashboard refreshed with its range sliding, through the query frontend (cold, warm) and without its cache
  *   --ruler: recording-rule evaluation cost against Prometheus (--rules, --series, --interval, --rounds, --only)
  *   --labels-inprocess: its two heaviest requests called in-process, for profiling (--repeats)
+ *   --relabel-ingest: in-process ingest CPU per sample with 10 metric_relabel_configs rules vs none (--series, --rounds)
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -34,6 +35,7 @@ import { runForwardingBench } from './forwarding.js';
 import { runAckLatencyBench } from './ack-latency.js';
 import { runQueryWorkersBench } from './query-workers.js';
 import { runSecureIngestBench } from './secure-ingest.js';
+import { runRelabelIngestBench } from './relabel-ingest.js';
 import { runDashboardBench } from './dashboard.js';
 import { runFrontendBench } from './frontend.js';
 import { runXorBench } from './xor.js';
@@ -118,6 +120,10 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--ring-only')) {
     process.stdout.write((await runRingBench(arg('series', 100_000), arg('rounds', 8), encode, arg('repeats', 3))) + '\n');
+    return;
+  }
+  if (process.argv.includes('--relabel-ingest')) {
+    process.stdout.write((await runRelabelIngestBench(arg('series', 50_000), arg('rounds', 12), encode)) + '\n');
     return;
   }
   if (process.argv.includes('--forwarding-only')) {

@@ -124,6 +124,11 @@ describe('relabel (Prometheus relabel_config semantics)', () => {
       'c',
       '3',
     ]);
+    const addThenRemove = [
+      { source_labels: ['a'], modulus: 4, target_label: '__tmp_shard', action: 'hashmod' },
+      { regex: '__tmp_.*', action: 'labeldrop' },
+    ];
+    expect(relabel(pairs, parseRelabelConfigs(addThenRemove))).toBe(pairs);
   });
 
   test('hashmod is md5, last 8 bytes big-endian, modulo (uint64 range)', () => {

@@ -151,7 +151,24 @@ export function relabel(pairs: readonly string[], rules: readonly RelabelRule[])
   if (rules.length === 0) return pairs;
   const b = new PairsBuilder(pairs);
   for (const r of rules) if (!apply(r, b)) return null;
-  return b.changed ? b.result() : pairs;
+  if (!b.changed) return pairs;
+  // Rules that add and later remove a label (hashmod into a temporary label) leave it as it was.
+  const out = b.result();
+  return sameSet(out, pairs) ? pairs : out;
+}
+
+/** Whether sorted `out` holds exactly the non-empty pairs of `pairs` (any order, unique names). */
+function sameSet(out: readonly string[], pairs: readonly string[]): boolean {
+  let n = 0;
+  for (let i = 1; i < pairs.length; i += 2) if (pairs[i] !== '') n += 2;
+  if (n !== out.length) return false;
+  for (let i = 0; i < pairs.length; i += 2) {
+    if (pairs[i + 1] === '') continue;
+    let k = 0;
+    while (k < out.length && out[k] !== pairs[i]) k += 2;
+    if (k >= out.length || out[k + 1] !== pairs[i + 1]) return false;
+  }
+  return true;
 }
 
 /** A mutable label set over a flat pairs array; deletion marks a value undefined until result(). */

@@ -10,13 +10,15 @@
  * series costs a lookup and a byte comparison, not a decode and ten regex matches.
  */
 import { relabel, type RelabelRule } from '@strata/model';
-import { wireLabelsEqual, type SeriesRecord, type WriteBatch } from '@strata/remote';
+import type { SeriesRecord, WriteBatch } from '@strata/remote';
 
-/** The outcome for one label set as sent: itself (unchanged), new pairs, or dropped. */
+/** The outcome for one label set as sent: a copy of its wire bytes, and unchanged, new pairs, or dropped. */
 interface Outcome {
-  input: readonly string[];
-  output: readonly string[] | null;
+  bytes: Buffer;
+  output: readonly string[] | null | typeof UNCHANGED;
 }
+
+const UNCHANGED = Symbol('unchanged');
 
 /** Remembered outcomes per rule set; beyond this many the memory is cleared and rebuilt. */
 const MAX_REMEMBERED = 500_000;
@@ -35,35 +37,46 @@ export class IngestRelabeller {
     if (!memo) this.outcomes.set(rules, (memo = new Map()));
     // Only a client's own 1.0 bytes can be compared; shares and 2.0 symbol references are relabelled each time.
     const wire = batch.labelFields === undefined;
+    const raw = batch.raw;
     let dropped = 0;
     for (const s of batch.series) {
-      let out: readonly string[] | null;
-      let input: readonly string[];
-      const known = wire && s.labelsStart >= 0 ? memo.get(s.labelsHash) : undefined;
-      if (known !== undefined && wireLabelsEqual(batch.raw, s.labelsStart, s.labelsEnd, known.input)) {
-        input = known.input;
+      let out: readonly string[] | null | typeof UNCHANGED;
+      const start = s.labelsStart;
+      const known = wire && start >= 0 ? memo.get(s.labelsHash) : undefined;
+      // A byte comparison (memcmp), not a decode: the hash only found a candidate.
+      if (
+        known !== undefined &&
+        known.bytes.length === s.labelsEnd - start &&
+        raw.compare(known.bytes, 0, known.bytes.length, start, s.labelsEnd) === 0
+      )
         out = known.output;
-      } else {
+      else {
+        let input: readonly string[];
         try {
           input = batch.labelsOf(s);
         } catch {
           continue; // undecodable labels: rejected with their reason where the series is validated
         }
-        out = relabel(input, rules);
-        if (wire && s.labelsStart >= 0) {
+        const r = relabel(input, rules);
+        out = r === input ? UNCHANGED : r;
+        if (wire && start >= 0) {
           if (memo.size >= MAX_REMEMBERED) memo.clear();
-          memo.set(s.labelsHash, { input, output: out });
+          memo.set(s.labelsHash, { bytes: Buffer.from(raw.subarray(start, s.labelsEnd)), output: out });
         }
       }
-      if (out === input) continue;
+      if (out === UNCHANGED) continue;
       if (out === null) {
         dropped += s.sampleEnd - s.sampleStart;
         s.sampleEnd = s.sampleStart;
         s.histograms = 0;
         s.exemplars = 0;
         s.metadata = undefined;
-        s.labels = input as string[];
-      } else s.labels = out as string[];
+        // Its labels stay as sent (it has nothing left to store); a forward must not copy its samples.
+        s.messageStart = -1;
+        s.messageEnd = -1;
+        continue;
+      }
+      s.labels = out as string[];
       detachFromWire(s);
     }
     return dropped;
