@@ -10,12 +10,14 @@
  * series costs a lookup and a byte comparison, not a decode and ten regex matches.
  */
 import { relabel, type RelabelRule } from '@strata/model';
-import type { SeriesRecord, WriteBatch } from '@strata/remote';
+import { RELABELLED_LABELS, type SeriesRecord, type WriteBatch } from '@strata/remote';
 
 /** The outcome for one label set as sent: a copy of its wire bytes, and unchanged, new pairs, or dropped. */
 interface Outcome {
   bytes: Buffer;
   output: readonly string[] | null | typeof UNCHANGED;
+  /** Of the output pairs, when rewritten. */
+  hash: number;
 }
 
 const UNCHANGED = Symbol('unchanged');
@@ -41,6 +43,7 @@ export class IngestRelabeller {
     let dropped = 0;
     for (const s of batch.series) {
       let out: readonly string[] | null | typeof UNCHANGED;
+      let hash = 0;
       const start = s.labelsStart;
       const known = wire && start >= 0 ? memo.get(s.labelsHash) : undefined;
       // A byte comparison (memcmp), not a decode: the hash only found a candidate.
@@ -48,9 +51,10 @@ export class IngestRelabeller {
         known !== undefined &&
         known.bytes.length === s.labelsEnd - start &&
         raw.compare(known.bytes, 0, known.bytes.length, start, s.labelsEnd) === 0
-      )
+      ) {
         out = known.output;
-      else {
+        hash = known.hash;
+      } else {
         let input: readonly string[];
         try {
           input = batch.labelsOf(s);
@@ -59,9 +63,10 @@ export class IngestRelabeller {
         }
         const r = relabel(input, rules);
         out = r === input ? UNCHANGED : r;
+        if (r !== null && r !== input) hash = hashPairs(r);
         if (wire && start >= 0) {
           if (memo.size >= MAX_REMEMBERED) memo.clear();
-          memo.set(s.labelsHash, { bytes: Buffer.from(raw.subarray(start, s.labelsEnd)), output: out });
+          memo.set(s.labelsHash, { bytes: Buffer.from(raw.subarray(start, s.labelsEnd)), output: out, hash });
         }
       }
       if (out === UNCHANGED) continue;
@@ -78,6 +83,9 @@ export class IngestRelabeller {
       }
       s.labels = out as string[];
       detachFromWire(s);
+      // The same rewritten pairs array on every request: the head finds the series by this hash and a pairs comparison.
+      s.labelsStart = RELABELLED_LABELS;
+      s.labelsHash = hash;
     }
     return dropped;
   }
@@ -93,4 +101,15 @@ function detachFromWire(s: SeriesRecord): void {
   s.labelsHash = 0;
   s.messageStart = -1;
   s.messageEnd = -1;
+}
+
+/** FNV-1a over names and values (with separators), as a head's lookup key for rewritten series. */
+function hashPairs(pairs: readonly string[]): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < pairs.length; i++) {
+    const x = pairs[i];
+    for (let k = 0; k < x.length; k++) h = Math.imul(h ^ x.charCodeAt(k), 0x01000193);
+    h = Math.imul(h ^ 0xff, 0x01000193);
+  }
+  return h >>> 0;
 }

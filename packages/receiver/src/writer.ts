@@ -16,7 +16,7 @@ import {
   type MetricLimitHit,
   type TenantStorage,
 } from '@strata/tsdb';
-import { wireLabelsEqual, type SeriesRecord, type WriteBatch } from '@strata/remote';
+import { RELABELLED_LABELS, wireLabelsEqual, type SeriesRecord, type WriteBatch } from '@strata/remote';
 import type { Limits, TenantLimits } from '@strata/api';
 import type { MetadataStore } from './metadata-store.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
@@ -141,6 +141,7 @@ export class Writer {
     const sameLabels = fields
       ? (l: Labels) => fields.equals(current, l.pairs)
       : (l: Labels) => wireLabelsEqual(raw, current.labelsStart, current.labelsEnd, l.pairs);
+    const samePairs = (l: Labels) => pairsEqual(current.labels, l.pairs);
     for (let k = 0; k < batch.series.length; k++) {
       const s = batch.series[k];
       histograms += s.histograms;
@@ -155,9 +156,11 @@ export class Writer {
       if (nSamples === 0) continue;
       // A series seen before with the same wire bytes (or, in a forwarded share, the same label
       // fields) was validated when it was created; its labels are neither decoded nor validated again.
-      const wired = s.labelsStart >= 0;
+      // Relabelled series come with a hash of their new pairs: found the same way, compared as pairs.
+      const relabelled = s.labelsStart === RELABELLED_LABELS;
+      const wired = s.labelsStart >= 0 || relabelled;
       current = s;
-      let ref = wired ? app.cachedRef(s.labelsHash, sameLabels) : undefined;
+      let ref = wired ? app.cachedRef(s.labelsHash, relabelled ? samePairs : sameLabels) : undefined;
       if (ref === undefined) {
         let pairs: string[];
         try {
@@ -306,4 +309,10 @@ function sampleRejected(
 function metricNameOf(pairs: readonly string[]): string {
   for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === '__name__') return pairs[i + 1];
   return '';
+}
+
+function pairsEqual(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
