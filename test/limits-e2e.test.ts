@@ -63,7 +63,7 @@ test('relabel rules and the value-cardinality limit from the file apply; the eff
   expect(status.data).toMatchObject({
     tenant: 'team-a',
     limits: { max_label_value_cardinality_per_metric: 3, metric_relabel_configs: [{ action: 'drop', regex: 'debug_.*' }] },
-    usage: { active_series: 3 },
+    usage: { active_series: 3, largest_metric: { name: 'req', series: 3 } },
     file: { tenants: 1, loadedAt: expect.any(String) },
   });
   const user = await getJson(`${strata.url}/api/v1/user_limits`, H);

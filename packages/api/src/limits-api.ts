@@ -13,8 +13,8 @@ import { tenantOf, type TenancyConfig } from './tenant.js';
 export interface LimitsApiDeps {
   tenancy: TenancyConfig;
   limits: Limits;
-  /** What the tenant uses on this process (active series...), keyed like the limits; empty when it has no data here. */
-  usage?: (tenant: string) => Record<string, number>;
+  /** What the tenant uses on this process (active series, its largest metric...). */
+  usage?: (tenant: string) => Record<string, unknown>;
 }
 
 /** A tenant's limits under the file's key names; relabel rules as they would be written. */

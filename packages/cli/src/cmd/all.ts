@@ -180,7 +180,13 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   mountLimitsApi(router, {
     tenancy,
     limits,
-    usage: (tenant): Record<string, number> => ({ active_series: tsdb.openTenant(tenant)?.stats().numSeries ?? 0 }),
+    usage: (tenant) => {
+      const t = tsdb.openTenant(tenant);
+      if (!t) return { active_series: 0 };
+      // The metric nearest its max_global_series_per_metric share is the one with the most series here.
+      const top = t.tsdbStatus(1).seriesCountByMetricName[0];
+      return { active_series: t.stats().numSeries, ...(top ? { largest_metric: { name: top.name, series: top.value } } : {}) };
+    },
   });
   setReady(true);
   // The ruler of `all` evaluates over the same stores as the query API and writes its results
