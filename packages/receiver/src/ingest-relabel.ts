@@ -22,8 +22,11 @@ interface Outcome {
 
 const UNCHANGED = Symbol('unchanged');
 
-/** Remembered outcomes per rule set; beyond this many the memory is cleared and rebuilt. */
-const MAX_REMEMBERED = 500_000;
+/**
+ * Remembered outcomes per rule set (about 300 bytes each: the label bytes, the entry, rewritten
+ * pairs); beyond this many the memory is cleared and rebuilt, at the cost of one relabelling per series.
+ */
+const MAX_REMEMBERED = 200_000;
 
 export class IngestRelabeller {
   /** Keyed by the rules array: a limits reload makes new arrays, so old outcomes are never reused. */
