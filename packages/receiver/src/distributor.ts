@@ -17,6 +17,7 @@ import {
   isSelected,
   metricTypeToProto,
   PbWriter,
+  RELABELLED_LABELS,
   SERIES_SELECTION_HEADER,
   SHARE_CONTENT_TYPE,
   snappyEncode,
@@ -209,17 +210,19 @@ export class Distributor {
 
   /** Cached owners of a series sent as these label bytes (placement: placementOf(ring)), or undefined. */
   private cachedOwners(placement: Map<number, { length: number; owners: string[] }>, salt: number, s: SeriesRecord): string[] | undefined {
-    if (s.labelsStart < 0) return undefined;
-    const hit = placement.get(s.labelsHash ^ salt);
-    return hit !== undefined && hit.length === s.labelsEnd - s.labelsStart ? hit.owners : undefined;
+    const length = placementLength(s);
+    if (Number.isNaN(length)) return undefined;
+    const hit = placement.get(placementHash(s, salt));
+    return hit !== undefined && hit.length === length ? hit.owners : undefined;
   }
 
   rememberOwners(ring: Hashring, salt: number, batch: WriteBatch, i: number, owners: string[]): void {
     const s = batch.series[i];
-    if (s.labelsStart < 0) return;
+    const length = placementLength(s);
+    if (Number.isNaN(length)) return;
     const m = this.placementOf(ring);
     if (m.size > 2_000_000) m.clear();
-    m.set(s.labelsHash ^ salt, { length: s.labelsEnd - s.labelsStart, owners });
+    m.set(placementHash(s, salt), { length, owners });
   }
 
   get quorum(): number {
@@ -696,6 +699,20 @@ function encodeMetadata(metadata: readonly MetadataRecord[]): Buffer {
   const w = new PbWriter(256);
   writeMetadata(w, metadata);
   return w.finish();
+}
+
+/**
+ * A series' identity in the placement cache, without allocating: its wire hash and byte length
+ * as sent, or for a series relabelled at ingest the hash of its new pairs (salted apart) and a
+ * negative length from their count, so the two kinds never answer for each other. NaN: neither.
+ */
+function placementLength(s: SeriesRecord): number {
+  if (s.labelsStart >= 0) return s.labelsEnd - s.labelsStart;
+  return s.labelsStart === RELABELLED_LABELS ? -1 - s.labels.length : NaN;
+}
+
+function placementHash(s: SeriesRecord, salt: number): number {
+  return s.labelsStart === RELABELLED_LABELS ? s.labelsHash ^ salt ^ 0x5bd1e995 : s.labelsHash ^ salt;
 }
 
 export function tenantSalt(tenant: string): number {

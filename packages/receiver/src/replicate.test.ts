@@ -164,13 +164,36 @@ async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
     return out.sort();
   };
   const ownersOf = (l: Labels) => [...d.ringFor('t').getN('t', l, rf)].sort();
+  /** The endpoints holding series `i` of metric `name`, with how many samples each. */
+  const samplesAt = async (name: string, i: string) => {
+    const out: Record<string, number> = {};
+    for (const [ep, node] of nodes) {
+      const m = [new Matcher('=', '__name__', name), new Matcher('=', 'i', i)];
+      for (const x of await (await node.db.tenant('t')).querier().select(m, { start: -Infinity, end: Infinity }))
+        out[ep] = (out[ep] ?? 0) + x.timestamps.length;
+    }
+    return out;
+  };
   /** A client write relabelled as the write handler does, then replicated. */
   const replicateRelabelled = (series: SeriesToWrite[], rules: unknown[]) => {
     const batch = decodeWriteRequestV1(encodeWriteRequestV1(series));
     new IngestRelabeller().apply(batch, parseRelabelConfigs(rules));
     return d.replicate({ tenant: 't', batch, v2: false }, nodes.get(endpoints[0])!.writer);
   };
-  return { down, replicate, replicateV2, replicateRelabelled, metadataHolders, metricOwners, holders, ownersOf, copies, onQuorum, close };
+  return {
+    down,
+    replicate,
+    replicateV2,
+    replicateRelabelled,
+    metadataHolders,
+    metricOwners,
+    holders,
+    ownersOf,
+    samplesAt,
+    copies,
+    onQuorum,
+    close,
+  };
 }
 
 const sample = (name: string, i: string, t = NOW): SeriesToWrite => ({
@@ -230,6 +253,20 @@ test('relabelled series are placed on the ring by their relabelled labels', asyn
     expect(r.status).toBe(204);
     expect(await c.holders('relabelled')).toEqual(c.ownersOf(Labels.fromObject({ __name__: 'relabelled', i: '0' })));
     expect(await c.copies('relabelled', '0')).toBe(3);
+    // Rewritten series sent again are placed from the router's cache, on the same owners.
+    const rewrite = [{ source_labels: ['i'], target_label: 'team', replacement: 'core' }];
+    for (const t of [NOW, NOW + 1000]) {
+      const again = [0, 1, 2].map((i) => ({
+        labels: Labels.fromObject({ __name__: 'rewritten', i: String(i) }),
+        timestamps: [t],
+        values: [i],
+      }));
+      expect((await c.replicateRelabelled(again, rewrite)).status).toBe(204);
+    }
+    for (const i of ['0', '1', '2']) {
+      const owners = c.ownersOf(Labels.fromObject({ __name__: 'rewritten', i, team: 'core' }));
+      expect(await c.samplesAt('rewritten', i)).toEqual(Object.fromEntries(owners.map((ep) => [ep, 2])));
+    }
     // A dropped series reaches no endpoint.
     expect(
       (await c.replicateRelabelled([sample('dropped_here', '1')], [{ source_labels: ['__name__'], regex: 'dropped_.*', action: 'drop' }]))
