@@ -22,6 +22,7 @@
  *   --ruler: recording-rule evaluation cost against Prometheus (--rules, --series, --interval, --rounds, --only)
  *   --labels-inprocess: its two heaviest requests called in-process, for profiling (--repeats)
  *   --stream-aggr: ingest CPU per sample with 5 streaming aggregation rules vs none, and the state's memory (--series, --rounds)
+ *   --relabel-ingest: in-process ingest CPU per sample with 10 metric_relabel_configs rules vs none (--series, --rounds)
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -40,6 +41,7 @@ import { runShareHttpBench } from './share-http.js';
 import { runAckLatencyBench } from './ack-latency.js';
 import { runQueryWorkersBench } from './query-workers.js';
 import { runSecureIngestBench } from './secure-ingest.js';
+import { runRelabelIngestBench } from './relabel-ingest.js';
 import { runDashboardBench } from './dashboard.js';
 import { runFrontendBench } from './frontend.js';
 import { runXorBench } from './xor.js';
@@ -144,6 +146,10 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--share-http')) {
     process.stdout.write((await runShareHttpBench(arg('series', 50_000), arg('rounds', 12), encode, arg('repeats', 3))) + '\n');
+    return;
+  }
+  if (process.argv.includes('--relabel-ingest')) {
+    process.stdout.write((await runRelabelIngestBench(arg('series', 50_000), arg('rounds', 12), encode)) + '\n');
     return;
   }
   if (process.argv.includes('--forwarding-only')) {

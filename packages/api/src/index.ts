@@ -9,6 +9,7 @@ export { createRemoteReadHandler } from './remote-read.js';
 export { mountTsdbStatus } from './tsdb-status.js';
 export { mountAdminApi, type AdminApiDeps } from './admin-api.js';
 export { mountCardinalityApi } from './cardinality-api.js';
+export { limitsAsYamlKeys, mountLimitsApi, type LimitsApiDeps } from './limits-api.js';
 export { WebConfigError, loadWebConfig } from './web-config.js';
 export { WebConfigWatcher } from './web-guard.js';
 export { HttpClient, HttpClientConfigError, loadHttpClientConfig } from './http-client.js';
@@ -18,7 +19,9 @@ export {
   QUERY_LIMIT_FLAGS,
   limitHint,
   Limits,
+  LimitsFileError,
   parseOverrides,
+  type LimitsFileStatus,
   type LimitsOptions,
   type QueryLimit,
   type ReceiverLimit,

@@ -1,4 +1,7 @@
-import { parseOverrides, type TenantLimits } from './limits.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Limits, LimitsFileError, parseOverrides, type TenantLimits } from './limits.js';
 
 const DEFAULTS: TenantLimits = {
   ingestionRate: 0,
@@ -55,5 +58,94 @@ test("query limits are read under Mimir's keys: lengths as durations, counts as 
     maxQueryParallelism: 4,
     maxEstimatedQueryCost: 5_000_000,
     queryShardingTotalShards: 8,
+  });
+});
+
+describe('limits file: refused as a whole, with the position of the error', () => {
+  const file = (rules: string) => `overrides:\n  ok:\n    max_global_series_per_metric: 10\n  t1:\n    metric_relabel_configs:\n${rules}`;
+  test.each([
+    [
+      'an unknown action',
+      '      - source_labels: [a]\n        action: explode\n',
+      /t1.metric_relabel_configs\[0\]: unknown relabel action "explode"/,
+      7,
+      17,
+    ],
+    ['a regex that is not RE2', '      - source_labels: [a]\n        regex: "(?=x)"\n        action: drop\n', /invalid regex/, 7, 16],
+    ['an invalid rule', '      - action: hashmod\n        target_label: x\n', /requires non-zero modulus/, 6, 9],
+    ['an unknown key in a rule', '      - action: drop\n        sourcelabels: [a]\n', /field sourcelabels not found/, 7, 9],
+    [
+      'a later rule that is bad',
+      '      - action: drop\n        source_labels: [a]\n      - action: nope\n',
+      /\[1\]: unknown relabel action/,
+      8,
+      17,
+    ],
+  ])('%s', (_name, rules, msg, line, column) => {
+    let err: LimitsFileError | undefined;
+    try {
+      parseOverrides(file(rules), DEFAULTS);
+    } catch (e) {
+      err = e as LimitsFileError;
+    }
+    expect(err).toBeInstanceOf(LimitsFileError);
+    expect(err!.message).toMatch(msg);
+    expect([err!.line, err!.column]).toEqual([line, column]);
+    expect(err!.message.startsWith(`${line}:${column}: `)).toBe(true);
+  });
+
+  test('an unknown limit points at its key', () => {
+    expect(() => parseOverrides('overrides:\n  t1:\n    max_series_per_metrik: 3\n', DEFAULTS)).toThrow(
+      /^3:5: limits file: unknown limit "max_series_per_metrik"/,
+    );
+  });
+
+  test('YAML syntax errors carry their position', () => {
+    expect(() => parseOverrides('overrides:\n  t1: [\n', DEFAULTS)).toThrow(/^\d+:\d+: limits file: /);
+  });
+
+  test('a valid file sets the new limits and rules per tenant', () => {
+    const o = parseOverrides(
+      file('      - source_labels: [__name__]\n        regex: debug_.*\n        action: drop\n') +
+        '    max_label_value_cardinality_per_metric: 5\n',
+      DEFAULTS,
+    );
+    expect(o.get('ok')!.maxGlobalSeriesPerMetric).toBe(10);
+    expect(o.get('ok')!.metricRelabelConfigs).toBeUndefined();
+    expect(o.get('t1')!.metricRelabelConfigs!.map((r) => r.action)).toEqual(['drop']);
+    expect(o.get('t1')!.maxLabelValueCardinalityPerMetric).toBe(5);
+  });
+});
+
+describe('Limits.reload keeps the previous limits when an edit is refused', () => {
+  test('status names the error and position; a fixed file applies again', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'limits-'));
+    const f = path.join(dir, 'limits.yaml');
+    fs.writeFileSync(f, 'overrides:\n  t1:\n    max_global_series_per_user: 7\n');
+    const limits = new Limits({ defaults: DEFAULTS, overridesFile: f, reloadIntervalMs: 3_600_000 });
+    try {
+      expect(limits.forTenant('t1').maxGlobalSeriesPerUser).toBe(7);
+      // A bad edit touching two tenants: neither half is applied.
+      fs.writeFileSync(
+        f,
+        'overrides:\n  t1:\n    max_global_series_per_user: 9\n  t2:\n    metric_relabel_configs:\n      - action: what\n',
+      );
+      fs.utimesSync(f, new Date(), new Date(Date.now() + 5000));
+      expect(limits.reload()).toBe(false);
+      expect(limits.forTenant('t1').maxGlobalSeriesPerUser).toBe(7);
+      expect(limits.status().lastError).toMatchObject({
+        line: 6,
+        column: 17,
+        message: expect.stringMatching(/unknown relabel action "what"/),
+      });
+      fs.writeFileSync(f, 'overrides:\n  t1:\n    max_global_series_per_user: 9\n');
+      fs.utimesSync(f, new Date(), new Date(Date.now() + 10000));
+      expect(limits.reload()).toBe(true);
+      expect(limits.forTenant('t1').maxGlobalSeriesPerUser).toBe(9);
+      expect(limits.status().lastError).toBeUndefined();
+    } finally {
+      limits.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

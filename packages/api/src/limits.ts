@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
 import type { Logger } from 'pino';
+import { parseRelabelConfigs, RelabelConfigError, type RelabelRule } from '@strata/model';
 import { parsePromDuration } from './params.js';
 import { parseStreamAggrConfig, type StreamAggrRule } from './stream-aggregation-config.js';
 
@@ -19,6 +20,10 @@ export interface TenantLimits {
   maxLabelNamesPerSeries: number;
   maxLabelNameLength: number;
   maxLabelValueLength: number;
+  /** Active series of one metric name, tenant-wide (each receiver enforces its share, as for the per-user limit); 0 or absent = unlimited. */
+  maxGlobalSeriesPerMetric?: number;
+  /** Distinct values any one label may take among one metric's series on a receiver; 0 or absent = unlimited. */
+  maxLabelValueCardinalityPerMetric?: number;
   /** How long the compactor keeps a tenant's raw blocks, in ms; 0 = forever (read by the compactor, not the receiver). */
   compactorBlocksRetentionPeriod?: number;
   /** Rules in one rule group posted to the ruler's configuration API; 0 = unlimited (read by the ruler). */
@@ -44,6 +49,8 @@ export interface TenantLimits {
   maxEstimatedQueryCost?: number;
   /** Shards a shardable query is cut into by the frontend; 0 or 1 = not sharded. */
   queryShardingTotalShards?: number;
+  /** Relabelling of the tenant's incoming series, before they are placed on the ring (the limits file only). */
+  metricRelabelConfigs?: readonly RelabelRule[];
 }
 
 /** YAML key -> field, as Mimir names them so existing override files carry over. */
@@ -51,6 +58,8 @@ const KEYS: Record<string, keyof TenantLimits> = {
   ingestion_rate: 'ingestionRate',
   ingestion_burst_size: 'ingestionBurstSize',
   max_global_series_per_user: 'maxGlobalSeriesPerUser',
+  max_global_series_per_metric: 'maxGlobalSeriesPerMetric',
+  max_label_value_cardinality_per_metric: 'maxLabelValueCardinalityPerMetric',
   max_label_names_per_series: 'maxLabelNamesPerSeries',
   max_label_name_length: 'maxLabelNameLength',
   max_label_value_length: 'maxLabelValueLength',
@@ -66,6 +75,7 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_query_parallelism: 'maxQueryParallelism',
   max_estimated_query_cost: 'maxEstimatedQueryCost',
   query_sharding_total_shards: 'queryShardingTotalShards',
+  metric_relabel_configs: 'metricRelabelConfigs',
 };
 
 /** Limits that are structures, not numbers: each with its parser (which throws naming the position). */
@@ -96,12 +106,19 @@ export type QueryLimit =
   | 'queryShardingTotalShards';
 export type ReceiverLimit = Exclude<
   keyof TenantLimits,
-  'compactorBlocksRetentionPeriod' | 'rulerMaxRulesPerRuleGroup' | 'rulerMaxRuleGroupsPerTenant' | 'streamAggregationConfig' | QueryLimit
+  | 'compactorBlocksRetentionPeriod'
+  | 'rulerMaxRulesPerRuleGroup'
+  | 'rulerMaxRuleGroupsPerTenant'
+  | 'streamAggregationConfig'
+  | 'metricRelabelConfigs'
+  | QueryLimit
 >;
 export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   ingestionRate: 'limits.ingestion-rate',
   ingestionBurstSize: 'limits.ingestion-burst-size',
   maxGlobalSeriesPerUser: 'limits.max-global-series-per-user',
+  maxGlobalSeriesPerMetric: 'limits.max-global-series-per-metric',
+  maxLabelValueCardinalityPerMetric: 'limits.max-label-value-cardinality-per-metric',
   maxLabelNamesPerSeries: 'limits.max-label-names-per-series',
   maxLabelNameLength: 'limits.max-label-name-length',
   maxLabelValueLength: 'limits.max-label-value-length',
@@ -139,26 +156,77 @@ export interface LimitsOptions {
   onReload?: () => void;
 }
 
+/**
+ * A limits file that cannot be used as a whole, with the position (1-based line and column) of
+ * the offending key or value when the file has one.
+ */
+export class LimitsFileError extends Error {
+  constructor(
+    message: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
+    super(line !== undefined ? `${line}:${column}: ${message}` : message);
+  }
+}
+
+/**
+ * Parses a limits file. Every tenant's every key is checked before anything is returned, so a
+ * file with one bad rule is refused as a whole and never half-applied.
+ */
 export function parseOverrides(text: string, defaults: TenantLimits): Map<string, TenantLimits> {
-  const doc = (YAML.parse(text) ?? {}) as { overrides?: Record<string, Record<string, unknown>> };
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error('limits file: expected a mapping with key "overrides"');
+  const lines = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter: lines });
+  const at = (path: readonly unknown[], key = false): { line?: number; column?: number } => {
+    const parent = path.length > 0 ? doc.getIn(path.slice(0, -1), true) : undefined;
+    let node: unknown = doc.getIn(path, true);
+    if (key && YAML.isMap(parent)) node = parent.items.find((p) => YAML.isScalar(p.key) && p.key.value === path[path.length - 1])?.key;
+    // A key that is missing (a rule without its modulus): the nearest enclosing node that exists.
+    for (let n = path.length - 1; node === undefined && n >= 0; n--) node = doc.getIn(path.slice(0, n), true);
+    const range = (node as { range?: [number, number, number] } | undefined)?.range;
+    if (!range) return {};
+    const pos = lines.linePos(range[0]);
+    return { line: pos.line, column: pos.col };
+  };
+  const fail = (msg: string, path: readonly unknown[], key = false): never => {
+    const p = at(path, key);
+    throw new LimitsFileError(`limits file: ${msg}`, p.line, p.column);
+  };
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    throw new LimitsFileError(`limits file: ${e.message.split('\n')[0]}`, e.linePos?.[0].line, e.linePos?.[0].col);
+  }
+  const root = (doc.toJS() ?? {}) as { overrides?: Record<string, Record<string, unknown>> };
+  if (typeof root !== 'object' || Array.isArray(root)) fail('expected a mapping with key "overrides"', []);
   const out = new Map<string, TenantLimits>();
-  for (const [tenant, o] of Object.entries(doc.overrides ?? {})) {
+  for (const [tenant, o] of Object.entries(root.overrides ?? {})) {
     const l: TenantLimits = { ...defaults };
     for (const [k, v] of Object.entries(o ?? {})) {
       const field = KEYS[k];
-      if (!field)
-        throw new Error(`limits file: unknown limit ${JSON.stringify(k)} for tenant ${tenant} (known: ${Object.keys(KEYS).join(', ')})`);
+      const path = ['overrides', tenant, k];
+      if (!field) fail(`unknown limit ${JSON.stringify(k)} for tenant ${tenant} (known: ${Object.keys(KEYS).join(', ')})`, path, true);
+      if (field === 'metricRelabelConfigs') {
+        try {
+          l.metricRelabelConfigs = parseRelabelConfigs(v);
+        } catch (e) {
+          if (!(e instanceof RelabelConfigError)) throw e;
+          const keyError = /^field .* not found/.test(e.message);
+          fail(`${tenant}.${k}${e.path.length > 0 ? `[${e.path[0]}]` : ''}: ${e.message}`, [...path, ...e.path], keyError);
+        }
+        continue;
+      }
       const structured = STRUCTURED[field];
       if (structured) {
-        (l as unknown as Record<string, unknown>)[field] = structured(v, `limits file: ${tenant}.${k}`);
+        try {
+          (l as unknown as Record<string, unknown>)[field] = structured(v, `${tenant}.${k}`);
+        } catch (e) {
+          fail((e as Error).message, path);
+        }
         continue;
       }
       const n = DURATION_FIELDS.has(field) ? durationMs(v) : Number(v);
-      if (!Number.isFinite(n) || n < 0)
-        throw new Error(
-          `limits file: ${tenant}.${k} must be a non-negative ${DURATION_FIELDS.has(field) ? 'duration' : 'number'}, got ${JSON.stringify(v)}`,
-        );
+      if (typeof v === 'object' || !Number.isFinite(n) || n < 0)
+        fail(`${tenant}.${k} must be a non-negative ${DURATION_FIELDS.has(field) ? 'duration' : 'number'}, got ${JSON.stringify(v)}`, path);
       (l as unknown as Record<string, number>)[field] = n;
     }
     out.set(tenant, l);
@@ -171,12 +239,24 @@ function durationMs(v: unknown): number {
   return parsePromDuration(String(v)) ?? NaN;
 }
 
+/** What /api/v1/status/limits shows of the limits file: when it was last applied, and why the last edit was not. */
+export interface LimitsFileStatus {
+  file?: string;
+  /** ISO time of the last successful load. */
+  loadedAt?: string;
+  tenants: number;
+  /** The refused edit, while the file on disk is not the one applied. */
+  lastError?: { message: string; line?: number; column?: number; at: string };
+}
+
 export class Limits {
   private overrides = new Map<string, TenantLimits>();
   private mtimeMs = -1;
   private timer: NodeJS.Timeout | undefined;
+  private state: LimitsFileStatus;
 
   constructor(private readonly opts: LimitsOptions) {
+    this.state = { file: opts.overridesFile, tenants: 0 };
     if (opts.overridesFile) {
       this.reload(true);
       this.timer = setInterval(() => this.reload(false), opts.reloadIntervalMs ?? 5000);
@@ -188,6 +268,20 @@ export class Limits {
     return this.overrides.get(tenant) ?? this.opts.defaults;
   }
 
+  /** The defaults every tenant without overrides gets. */
+  get defaults(): TenantLimits {
+    return this.opts.defaults;
+  }
+
+  /** Tenants named in the limits file. */
+  tenantsWithOverrides(): string[] {
+    return [...this.overrides.keys()];
+  }
+
+  status(): LimitsFileStatus {
+    return { ...this.state, tenants: this.overrides.size };
+  }
+
   /** Re-reads the overrides file if it changed. A bad edit keeps the previous limits. */
   reload(force = false): boolean {
     const file = this.opts.overridesFile;
@@ -195,14 +289,19 @@ export class Limits {
     try {
       const st = fs.statSync(file);
       if (!force && st.mtimeMs === this.mtimeMs) return false;
-      this.overrides = parseOverrides(fs.readFileSync(file, 'utf8'), this.opts.defaults);
+      // Remembered before parsing: a refused edit is reported once, not at every check, until the file changes again.
       this.mtimeMs = st.mtimeMs;
+      this.overrides = parseOverrides(fs.readFileSync(file, 'utf8'), this.opts.defaults);
+      this.state = { file, loadedAt: new Date().toISOString(), tenants: this.overrides.size };
       this.opts.logger?.info({ file, tenants: this.overrides.size }, 'limits reloaded');
       this.opts.onReload?.();
       return true;
     } catch (e) {
       if (force) throw e;
-      this.opts.logger?.error({ file, err: (e as Error).message }, 'limits file not reloaded; keeping the previous limits');
+      const err = e as Error;
+      const pos = e instanceof LimitsFileError ? { line: e.line, column: e.column } : {};
+      this.state = { ...this.state, lastError: { message: err.message, ...pos, at: new Date().toISOString() } };
+      this.opts.logger?.error({ file, err: err.message, ...pos }, 'limits file refused as a whole; keeping the previous limits');
       return false;
     }
   }

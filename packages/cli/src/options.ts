@@ -103,6 +103,13 @@ const TABLE = [
     help: 'Largest accepted remote-write body (compressed); larger requests get 413.',
   },
   {
+    flag: 'receiver.max-series',
+    aliases: ['ingester.instance-limits.max-series'],
+    type: 'int',
+    default: 0,
+    help: 'Series this receiver may hold, all tenants together (0 = no ceiling): protects the process whatever the per-tenant limits say. New series beyond it get 503 with Retry-After (overload: senders retry); existing series still land.',
+  },
+  {
     flag: 'receiver.max-inflight-bytes',
     type: 'bytes',
     default: 512 * MiB,
@@ -256,6 +263,19 @@ const TABLE = [
     type: 'int',
     default: 1_500_000,
     help: 'Default per-tenant limit of active series (0 = unlimited); global: in a ring each receiver enforces limit x RF / ring size, so a series counts once, not RF times.',
+  },
+  {
+    flag: 'limits.max-global-series-per-metric',
+    aliases: ['ingester.max-global-series-per-metric'],
+    type: 'int',
+    default: 0,
+    help: 'Default per-tenant limit of active series of one metric name (0 = unlimited); global like --limits.max-global-series-per-user (each receiver enforces limit x RF / ring size).',
+  },
+  {
+    flag: 'limits.max-label-value-cardinality-per-metric',
+    type: 'int',
+    default: 0,
+    help: "Default per-tenant limit of distinct values one label may take among one metric's series (0 = unlimited): the earliest sign of a cardinality explosion. Counted per receiver, not divided by the ring.",
   },
   {
     flag: 'limits.max-label-names-per-series',

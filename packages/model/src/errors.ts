@@ -42,6 +42,16 @@ export const ERRORS = {
   'sample-too-old': { status: 400, errorType: 'bad_data', doc: 'timestamp older than the out-of-order window allows' },
   'sample-duplicate-timestamp': { status: 400, errorType: 'bad_data', doc: 'a sample with the same timestamp and another value exists' },
   'max-series-per-tenant': { status: 400, errorType: 'bad_data', doc: 'tenant reached its active series limit; other series still land' },
+  'max-series-per-metric': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: 'one metric name reached its active series limit (max_global_series_per_metric); other metrics still land',
+  },
+  'max-label-value-cardinality-per-metric': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: "a label reached its limit of distinct values among one metric's series (max_label_value_cardinality_per_metric); series with values already held, and other metrics, still land",
+  },
   'unsupported-sample-type': { status: 400, errorType: 'bad_data', doc: 'native histograms or exemplars are not stored yet' },
   'invalid-request-body': { status: 400, errorType: 'bad_data', doc: 'body is not valid snappy-compressed protobuf' },
   'invalid-symbol-reference': { status: 400, errorType: 'bad_data', doc: 'remote-write 2.0 symbol reference out of range' },
@@ -73,6 +83,11 @@ export const ERRORS = {
   'too-many-inflight-bytes': { status: 503, errorType: 'unavailable', doc: 'receiver holds too many request bytes in flight' },
   'memory-budget-exceeded': { status: 503, errorType: 'unavailable', doc: 'receiver memory budget reached' },
   'disk-nearly-full': { status: 503, errorType: 'unavailable', doc: 'free disk below the configured threshold' },
+  'receiver-max-series': {
+    status: 503,
+    errorType: 'unavailable',
+    doc: 'the receiver holds its ceiling of series, all tenants together (--receiver.max-series); new series are refused until series go idle or the ring grows; existing series still land',
+  },
   'auth-overloaded': {
     status: 503,
     errorType: 'unavailable',

@@ -18,6 +18,15 @@ export {
 export { Labels, LabelsBuilder, METRIC_NAME, isValidLegacyLabelName, isValidLegacyMetricName } from './labels.js';
 export { Matcher, type MatchType } from './matchers.js';
 export { compileRegex, compileSearchRegex, type CompiledRegex, type RegexGroups, type SearchRegex } from './regex.js';
+export {
+  RELABEL_ACTIONS,
+  RelabelConfigError,
+  expandGo,
+  parseRelabelConfigs,
+  relabel,
+  type RelabelAction,
+  type RelabelRule,
+} from './relabel.js';
 export { pace, setPaceSlice, sortPaced } from './pace.js';
 export {
   type MetricMetadata,

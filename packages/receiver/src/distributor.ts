@@ -17,6 +17,7 @@ import {
   isSelected,
   metricTypeToProto,
   PbWriter,
+  RELABELLED_LABELS,
   SERIES_SELECTION_HEADER,
   SHARE_CONTENT_TYPE,
   snappyEncode,
@@ -210,14 +211,16 @@ export class Distributor {
 
   /** Cached owners of a series sent as these label bytes (placement: placementOf(ring)), or undefined. */
   private cachedOwners(placement: Placements, salt: number, s: SeriesRecord): readonly string[] | undefined {
-    if (s.labelsStart < 0) return undefined;
-    return placement.get(s.labelsHash ^ salt, s.labelsEnd - s.labelsStart);
+    const length = placementLength(s);
+    if (Number.isNaN(length)) return undefined;
+    return placement.get(placementHash(s, salt), length);
   }
 
   rememberOwners(ring: Hashring, salt: number, batch: WriteBatch, i: number, owners: readonly string[]): void {
     const s = batch.series[i];
-    if (s.labelsStart < 0) return;
-    this.placementOf(ring).set(s.labelsHash ^ salt, s.labelsEnd - s.labelsStart, owners);
+    const length = placementLength(s);
+    if (Number.isNaN(length)) return;
+    this.placementOf(ring).set(placementHash(s, salt), length, owners);
   }
 
   get quorum(): number {
@@ -698,6 +701,20 @@ function encodeMetadata(metadata: readonly MetadataRecord[]): Buffer {
   const w = new PbWriter(256);
   writeMetadata(w, metadata);
   return w.finish();
+}
+
+/**
+ * A series' identity in the placement cache, without allocating: its wire hash and byte length
+ * as sent, or for a series relabelled at ingest the hash of its new pairs (salted apart) and a
+ * negative length from their count, so the two kinds never answer for each other. NaN: neither.
+ */
+function placementLength(s: SeriesRecord): number {
+  if (s.labelsStart >= 0) return s.labelsEnd - s.labelsStart;
+  return s.labelsStart === RELABELLED_LABELS ? -1 - s.labels.length : NaN;
+}
+
+function placementHash(s: SeriesRecord, salt: number): number {
+  return s.labelsStart === RELABELLED_LABELS ? s.labelsHash ^ salt ^ 0x5bd1e995 : s.labelsHash ^ salt;
 }
 
 export function tenantSalt(tenant: string): number {

@@ -6,10 +6,13 @@
  * Entries are hints (see Distributor's cache note): a key seen again replaces its entry, and the
  * whole table is dropped when it grows past its bound.
  */
+/** A free slot's length: below any length a series can have (relabelled ones are -1 - pairs). */
+const EMPTY = -0x80000000;
+
 export class Placements {
   private keys = new Uint32Array(1024);
-  /** Label byte length per slot; -1 = empty. */
-  private lengths = new Int32Array(1024).fill(-1);
+  /** Label byte length per slot (negative for relabelled series, see Distributor); EMPTY = free. */
+  private lengths = new Int32Array(1024).fill(EMPTY);
   private setIds = new Int32Array(1024);
   private mask = 1023;
   size = 0;
@@ -23,7 +26,7 @@ export class Placements {
     key >>>= 0;
     for (let i = key & this.mask; ; i = (i + 1) & this.mask) {
       const l = this.lengths[i];
-      if (l < 0) return undefined;
+      if (l === EMPTY) return undefined;
       if (this.keys[i] === key) return l === length ? this.sets[this.setIds[i]] : undefined;
     }
   }
@@ -43,7 +46,7 @@ export class Placements {
   private put(key: number, length: number, id: number): void {
     for (let i = key & this.mask; ; i = (i + 1) & this.mask) {
       const l = this.lengths[i];
-      if (l < 0) this.size++;
+      if (l === EMPTY) this.size++;
       else if (this.keys[i] !== key) continue;
       this.keys[i] = key;
       this.lengths[i] = length;
@@ -54,7 +57,7 @@ export class Placements {
 
   clear(): void {
     this.keys = new Uint32Array(1024);
-    this.lengths = new Int32Array(1024).fill(-1);
+    this.lengths = new Int32Array(1024).fill(EMPTY);
     this.setIds = new Int32Array(1024);
     this.mask = 1023;
     this.size = 0;
@@ -63,10 +66,10 @@ export class Placements {
   private grow(): void {
     const [keys, lengths, ids] = [this.keys, this.lengths, this.setIds];
     this.keys = new Uint32Array(keys.length * 2);
-    this.lengths = new Int32Array(keys.length * 2).fill(-1);
+    this.lengths = new Int32Array(keys.length * 2).fill(EMPTY);
     this.setIds = new Int32Array(keys.length * 2);
     this.mask = this.keys.length - 1;
     this.size = 0;
-    for (let i = 0; i < keys.length; i++) if (lengths[i] >= 0) this.put(keys[i], lengths[i], ids[i]);
+    for (let i = 0; i < keys.length; i++) if (lengths[i] !== EMPTY) this.put(keys[i], lengths[i], ids[i]);
   }
 }

@@ -2,6 +2,7 @@
 export { createWriteHandler, createWritePath, type WritePath } from './write-handler.js';
 export { Distributor } from './distributor.js';
 export { ForwardAuth } from './forward-auth.js';
+export { IngestRelabeller } from './ingest-relabel.js';
 export { defaultMemoryLimit, MemoryBudget } from './memory-budget.js';
 export { MetadataStore } from './metadata-store.js';
 export { Writer, type LateSamples } from './writer.js';

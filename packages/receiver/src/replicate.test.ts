@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { Labels, Matcher } from '@strata/model';
+import { Labels, Matcher, parseRelabelConfigs } from '@strata/model';
 import {
   decodeShare,
   decodeWriteRequestV1,
@@ -25,6 +25,7 @@ import { Distributor, endpointResultOf, type Forwarder } from './distributor.js'
 import { Limits } from '@strata/api';
 import { MetadataStore } from './metadata-store.js';
 import { Writer } from './writer.js';
+import { IngestRelabeller } from './ingest-relabel.js';
 
 const NOW = Date.now();
 const dirs: string[] = [];
@@ -149,7 +150,50 @@ async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
     for (const n of nodes.values()) await n.db.close();
   };
   const metricOwners = (metric: string) => d.metricOwners(d.ringFor('t'), 't', metric);
-  return { down, replicate, replicateV2, metadataHolders, metricOwners, copies, onQuorum, close };
+  /** The endpoints holding any series of metric `name`. */
+  const holders = async (name: string) => {
+    const out: string[] = [];
+    for (const [ep, node] of nodes) {
+      const s = await (
+        await node.db.tenant('t')
+      )
+        .querier()
+        .select([new Matcher('=', '__name__', name)], { start: -Infinity, end: Infinity });
+      if (s.length > 0) out.push(ep);
+    }
+    return out.sort();
+  };
+  const ownersOf = (l: Labels) => [...d.ringFor('t').getN('t', l, rf)].sort();
+  /** The endpoints holding series `i` of metric `name`, with how many samples each. */
+  const samplesAt = async (name: string, i: string) => {
+    const out: Record<string, number> = {};
+    for (const [ep, node] of nodes) {
+      const m = [new Matcher('=', '__name__', name), new Matcher('=', 'i', i)];
+      for (const x of await (await node.db.tenant('t')).querier().select(m, { start: -Infinity, end: Infinity }))
+        out[ep] = (out[ep] ?? 0) + x.timestamps.length;
+    }
+    return out;
+  };
+  /** A client write relabelled as the write handler does, then replicated. */
+  const replicateRelabelled = (series: SeriesToWrite[], rules: unknown[]) => {
+    const batch = decodeWriteRequestV1(encodeWriteRequestV1(series));
+    new IngestRelabeller().apply(batch, parseRelabelConfigs(rules));
+    return d.replicate({ tenant: 't', batch, v2: false }, nodes.get(endpoints[0])!.writer);
+  };
+  return {
+    down,
+    replicate,
+    replicateV2,
+    replicateRelabelled,
+    metadataHolders,
+    metricOwners,
+    holders,
+    ownersOf,
+    samplesAt,
+    copies,
+    onQuorum,
+    close,
+  };
 }
 
 const sample = (name: string, i: string, t = NOW): SeriesToWrite => ({
@@ -194,6 +238,44 @@ describe.each([
     expect(r.status).toBe(503);
     expect(r.error).toMatchObject({ id: 'write-quorum-not-reached', retryAfter: 1 });
   });
+});
+
+test('relabelled series are placed on the ring by their relabelled labels', async () => {
+  const c = await cluster(['a:1', 'b:1', 'c:1', 'd:1', 'e:1'], 3);
+  try {
+    // 50 user_id values of one series: the rule removes the label, so all are one series, on its 3 owners only.
+    const series = Array.from({ length: 50 }, (_, u) => ({
+      labels: Labels.fromObject({ __name__: 'relabelled', i: '0', user_id: String(u) }),
+      timestamps: [NOW + u],
+      values: [u],
+    }));
+    const r = await c.replicateRelabelled(series, [{ regex: 'user_id', action: 'labeldrop' }]);
+    expect(r.status).toBe(204);
+    expect(await c.holders('relabelled')).toEqual(c.ownersOf(Labels.fromObject({ __name__: 'relabelled', i: '0' })));
+    expect(await c.copies('relabelled', '0')).toBe(3);
+    // Rewritten series sent again are placed from the router's cache, on the same owners.
+    const rewrite = [{ source_labels: ['i'], target_label: 'team', replacement: 'core' }];
+    for (const t of [NOW, NOW + 1000]) {
+      const again = [0, 1, 2].map((i) => ({
+        labels: Labels.fromObject({ __name__: 'rewritten', i: String(i) }),
+        timestamps: [t],
+        values: [i],
+      }));
+      expect((await c.replicateRelabelled(again, rewrite)).status).toBe(204);
+    }
+    for (const i of ['0', '1', '2']) {
+      const owners = c.ownersOf(Labels.fromObject({ __name__: 'rewritten', i, team: 'core' }));
+      expect(await c.samplesAt('rewritten', i)).toEqual(Object.fromEntries(owners.map((ep) => [ep, 2])));
+    }
+    // A dropped series reaches no endpoint.
+    expect(
+      (await c.replicateRelabelled([sample('dropped_here', '1')], [{ source_labels: ['__name__'], regex: 'dropped_.*', action: 'drop' }]))
+        .status,
+    ).toBe(204);
+    expect(await c.holders('dropped_here')).toEqual([]);
+  } finally {
+    await c.close();
+  }
 });
 
 describe('replicate: the series limit counts a series once per ring, not RF times', () => {

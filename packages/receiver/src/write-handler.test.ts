@@ -375,7 +375,9 @@ describe('limits and overload', () => {
       expect((await send(s.url, v1(ts({ __name__: 'a', b: '1', c: '1' })))).status).toBe(204);
       fs.writeFileSync(file, 'overrides: [not, a, mapping');
       fs.utimesSync(file, new Date(), new Date(Date.now() + 10000));
-      await until('the bad edit to be read and refused', () => logged.includes('limits file not reloaded; keeping the previous limits'));
+      await until('the bad edit to be read and refused', () =>
+        logged.includes('limits file refused as a whole; keeping the previous limits'),
+      );
       expect(s.limits.forTenant('anonymous').maxLabelNamesPerSeries).toBe(10);
       expect((await send(s.url, v1(ts({ __name__: 'a', b: '1', c: '1' })))).status).toBe(204);
     } finally {

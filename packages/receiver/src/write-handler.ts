@@ -25,6 +25,7 @@ import {
 } from '@strata/remote';
 import type { Limits } from '@strata/api';
 import { IngestionRate } from './ingestion-rate.js';
+import { IngestRelabeller } from './ingest-relabel.js';
 import { MetadataStore } from './metadata-store.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { FORWARDED_HEADER, REJECTED_SERIES_HEADER, type Distributor } from './distributor.js';
@@ -50,6 +51,8 @@ export interface WriteHandlerConfig {
   ingestionRateLimitStatus: 429 | 503;
   diskMinFreeBytes: number;
   storagePath: string;
+  /** The ceiling of series the storage holds for all tenants (--receiver.max-series), for rejection messages. */
+  receiverMaxSeries?: number;
 }
 
 export interface WriteHandlerOptions {
@@ -125,6 +128,7 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
     registry: opts.registry,
   });
   const d = opts.distributor;
+  const relabeller = new IngestRelabeller();
   const writer = new Writer({
     storage: opts.storage,
     limits: opts.limits,
@@ -135,6 +139,7 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
     seriesLimitShare: d ? (tenant) => d.seriesShare(tenant) : undefined,
     lateSamples: opts.lateSamples,
     streamAggregation: opts.streamAggregation,
+    receiverMaxSeries: cfg.receiverMaxSeries,
   });
   opts.streamAggregation?.setOutputWriter(outputWriter(writer, d));
 
@@ -200,7 +205,12 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
       const v2 = version === '2.0';
       const batch = v2 ? decodeWriteRequestV2(raw, selection) : decodeWriteRequestV1(raw, selection);
       if (typeof router === 'string') rate.noteRouter(tenant, router);
-      else chargeRate(tenant, batch);
+      else {
+        // Relabelled before anything else sees the series; dropped samples cost no rate.
+        const dropped = relabeller.apply(batch, writer.tenantLimits(tenant).metricRelabelConfigs);
+        writer.discard(tenant, 'relabel', dropped);
+        chargeRate(tenant, batch.numSamples - dropped);
+      }
       let result: WriteResult;
       if (opts.distributor && !forwarded) {
         const r = await opts.distributor.replicate({ tenant, batch, v2 }, writer);
@@ -227,7 +237,10 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
 
   async function append(tenant: string, batch: WriteBatch): Promise<void> {
     gates.check();
-    chargeRate(tenant, batch);
+    // As a client's request: relabelled first, dropped samples cost no rate.
+    const dropped = relabeller.apply(batch, writer.tenantLimits(tenant).metricRelabelConfigs);
+    writer.discard(tenant, 'relabel', dropped);
+    chargeRate(tenant, batch.numSamples - dropped);
     let result: WriteResult;
     if (opts.distributor) {
       const r = await opts.distributor.replicate({ tenant, batch, v2: false }, writer);
@@ -265,11 +278,11 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
     }
   }
 
-  function chargeRate(tenant: string, batch: WriteBatch): void {
+  function chargeRate(tenant: string, samples: number): void {
     try {
-      rate.charge(tenant, batch.numSamples);
+      rate.charge(tenant, samples);
     } catch (e) {
-      writer.discard(tenant, 'ingestion-rate-limited', batch.numSamples);
+      writer.discard(tenant, 'ingestion-rate-limited', samples);
       throw e;
     }
   }
@@ -287,6 +300,7 @@ function respond(res: ServerResponse, r: WriteResult, version: string, forwarded
     headers['X-Prometheus-Remote-Write-Exemplars-Written'] = '0';
   }
   if (r.firstError) {
+    if (r.firstError.retryAfter !== undefined) headers['Retry-After'] = String(r.firstError.retryAfter);
     res.writeHead(r.firstError.status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
     res.end(r.firstError.detail + '\n');
     return;

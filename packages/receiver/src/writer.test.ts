@@ -147,3 +147,105 @@ describe('writer: late samples are reported after the commit', () => {
     await db.close();
   });
 });
+
+describe('writer: per-metric limits and the receiver ceiling reject only the offending series', () => {
+  const batchOf = (...labels: Record<string, string>[]) =>
+    decodeWriteRequestV1(encodeWriteRequestV1(labels.map((l) => series(l, [NOW - 10, 1]))));
+  test.each([
+    [
+      'max_global_series_per_metric',
+      { maxGlobalSeriesPerMetric: 2 },
+      [
+        { __name__: 'm', u: '1' },
+        { __name__: 'm', u: '2' },
+        { __name__: 'm', u: '3' },
+        { __name__: 'other', u: '3' },
+      ],
+      [2],
+      'max-series-per-metric',
+      [
+        /per-metric series limit of 2 exceeded for metric "m" \(series held: 2\)/,
+        /u="3"/,
+        /limits.max-global-series-per-metric or the max_global_series_per_metric override/,
+      ],
+    ],
+    [
+      'max_label_value_cardinality_per_metric',
+      { maxLabelValueCardinalityPerMetric: 2 },
+      [
+        { __name__: 'm', u: '1' },
+        { __name__: 'm', u: '2', p: 'a' },
+        { __name__: 'm', u: '3' },
+        { __name__: 'm', u: '1', p: 'b' },
+        { __name__: 'n', u: '9' },
+      ],
+      [2],
+      'max-label-value-cardinality-per-metric',
+      [/label "u" of metric "m" already has 2 distinct values, the limit is 2/, /max_label_value_cardinality_per_metric override/],
+    ],
+    [
+      'max_global_series_per_user still applies first',
+      { maxGlobalSeriesPerUser: 1, maxGlobalSeriesPerMetric: 5 },
+      [
+        { __name__: 'm', u: '1' },
+        { __name__: 'm', u: '2' },
+      ],
+      [1],
+      'max-series-per-tenant',
+      [/per-tenant series limit of 1 exceeded/],
+    ],
+  ] as const)('%s', async (_name, limits, labels, rejected, id, messages) => {
+    const { db, writer, registry } = await open(limits);
+    const r = await writer.write('t', batchOf(...labels), false);
+    expect(r.rejected).toEqual(rejected);
+    expect(r.samplesWritten).toBe(labels.length - rejected.length);
+    expect(r.firstError).toMatchObject({ id, status: 400 });
+    for (const m of messages) expect(r.firstError!.detail).toMatch(m);
+    expect(await registry.getSingleMetricAsString('strata_discarded_samples_total')).toContain(`reason="${id}",tenant="t"} 1`);
+    // Samples of series already held keep landing.
+    expect((await writer.write('t', batchOf(labels[0]), false)).firstError).toBeUndefined();
+    await db.close();
+  });
+
+  test('a per-metric series limit is shared out over the ring like the per-user one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-writer-'));
+    dirs.push(dir);
+    const db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 0, maxSeries: 0 } });
+    const writer = new Writer({
+      storage: db,
+      limits: new Limits({ defaults: { ...TEST_LIMITS, maxGlobalSeriesPerMetric: 10 } }),
+      metadata: new MetadataStore(),
+      registry: new Registry(),
+      creationGracePeriodMs: 60_000,
+      now: () => NOW,
+      seriesLimitShare: () => 0.3, // RF 3 of 10 receivers
+    });
+    const r = await writer.write('t', batchOf(...Array.from({ length: 5 }, (_, i) => ({ __name__: 'm', i: String(i) }))), false);
+    expect(r.rejected).toEqual([3, 4]);
+    expect(r.firstError!.detail).toMatch(/limit of 10 \(3 on this receiver, its share of the ring\) exceeded/);
+    await db.close();
+  });
+
+  test('the receiver ceiling (--receiver.max-series) answers 503 with Retry-After for new series of any tenant', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-writer-'));
+    dirs.push(dir);
+    const db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 0, maxSeries: 0 }, maxSeries: 3 });
+    const writer = new Writer({
+      storage: db,
+      limits: new Limits({ defaults: TEST_LIMITS }),
+      metadata: new MetadataStore(),
+      registry: new Registry(),
+      creationGracePeriodMs: 60_000,
+      now: () => NOW,
+      receiverMaxSeries: 3,
+    });
+    expect((await writer.write('a', batchOf({ __name__: 'x' }, { __name__: 'y' }), false)).firstError).toBeUndefined();
+    // A bad series first, then the ceiling: the answer is the retryable one.
+    const r = await writer.write('b', batchOf({ __name__: 'x' }, { __name__: '' }, { __name__: 'y' }), false);
+    expect(r.rejected).toEqual([1, 2]);
+    expect(r.firstError).toMatchObject({ id: 'receiver-max-series', status: 503, retryAfter: 10 });
+    expect(r.firstError!.detail).toMatch(/--receiver.max-series = 3/);
+    expect((await writer.write('a', batchOf({ __name__: 'x' }), false)).firstError).toBeUndefined();
+    await db.close();
+  });
+});

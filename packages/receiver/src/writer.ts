@@ -8,8 +8,15 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import { Labels, StrataError, toStrataError, type ErrorId } from '@strata/model';
-import { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from '@strata/tsdb';
-import { wireLabelsEqual, type SeriesRecord, type WriteBatch } from '@strata/remote';
+import {
+  AppendStatus,
+  METRIC_LIMIT_REACHED,
+  RECEIVER_SERIES_LIMIT_REACHED,
+  SERIES_LIMIT_REACHED,
+  type MetricLimitHit,
+  type TenantStorage,
+} from '@strata/tsdb';
+import { RELABELLED_LABELS, wireLabelsEqual, type SeriesRecord, type WriteBatch } from '@strata/remote';
 import type { Limits, TenantLimits } from '@strata/api';
 import type { MetadataStore } from './metadata-store.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
@@ -34,6 +41,8 @@ export interface WriterOptions {
   lateSamples?: LateSamples;
   /** Streaming aggregation of matching input series (stream-aggr/), fed the samples this receiver owns. */
   streamAggregation?: StreamAggregation;
+  /** The process' series ceiling the storage enforces (--receiver.max-series), named in its rejections. */
+  receiverMaxSeries?: number;
 }
 
 /**
@@ -65,7 +74,8 @@ class WriteErrors {
 
   add(series: number, id: ErrorId, n: number, err: () => StrataError): void {
     this.discarded.set(id, (this.discarded.get(id) ?? 0) + n);
-    this.first ??= err();
+    // Overload outranks bad data: the answer must be 503 so the sender retries what was refused for now.
+    if (this.first === undefined || (id === 'receiver-max-series' && this.first.id !== id)) this.first = err();
     if (this.rejected[this.rejected.length - 1] !== series) this.rejected.push(series);
   }
 }
@@ -96,8 +106,12 @@ export class Writer {
     return this.opts.limits.forTenant(tenant);
   }
 
-  /** Counts samples rejected before they reached the writer (rate limits, the router's validation). */
-  discard(tenant: string, reason: ErrorId, samples: number): void {
+  /**
+   * Counts samples rejected before they reached the writer (rate limits, the router's
+   * validation) or dropped on purpose by the tenant's relabelling ('relabel').
+   */
+  discard(tenant: string, reason: ErrorId | 'relabel', samples: number): void {
+    if (samples === 0) return;
     this.discarded.inc({ reason, tenant }, samples);
   }
 
@@ -105,8 +119,13 @@ export class Writer {
     const { metadata, creationGracePeriodMs } = this.opts;
     const limits = this.opts.limits.forTenant(tenant);
     const storage = await this.opts.storage.tenant(tenant);
-    const maxSeries = localSeriesLimit(limits.maxGlobalSeriesPerUser, this.opts.seriesLimitShare?.(tenant) ?? 1);
+    const share = this.opts.seriesLimitShare?.(tenant) ?? 1;
+    const maxSeries = localSeriesLimit(limits.maxGlobalSeriesPerUser, share);
     storage.setMaxSeries(maxSeries);
+    // A metric's series spread over the ring like the tenant's, so its limit is shared out the same way; a
+    // label's distinct values do not divide (each receiver may see all of them), so that limit applies as is.
+    const maxPerMetric = localSeriesLimit(limits.maxGlobalSeriesPerMetric ?? 0, share);
+    storage.setMetricLimits(maxPerMetric, limits.maxLabelValueCardinalityPerMetric ?? 0);
     const app = storage.appender();
     const maxT = this.now() + creationGracePeriodMs;
     const errors = new WriteErrors();
@@ -127,6 +146,7 @@ export class Writer {
     const sameLabels = fields
       ? (l: Labels) => fields.equals(current, l.pairs)
       : (l: Labels) => wireLabelsEqual(raw, current.labelsStart, current.labelsEnd, l.pairs);
+    const samePairs = (l: Labels) => pairsEqual(current.labels, l.pairs);
     for (let k = 0; k < batch.series.length; k++) {
       const s = batch.series[k];
       histograms += s.histograms;
@@ -141,14 +161,16 @@ export class Writer {
       if (nSamples === 0) continue;
       // A series seen before with the same wire bytes (or, in a forwarded share, the same label
       // fields) was validated when it was created; its labels are neither decoded nor validated again.
-      const wired = s.labelsStart >= 0;
+      // Relabelled series come with a hash of their new pairs: found the same way, compared as pairs.
+      const relabelled = s.labelsStart === RELABELLED_LABELS;
+      const wired = s.labelsStart >= 0 || relabelled;
       current = s;
-      let ref = wired ? app.cachedRef(s.labelsHash, sameLabels) : undefined;
+      let ref = wired ? app.cachedRef(s.labelsHash, relabelled ? samePairs : sameLabels) : undefined;
       // The series' streaming aggregation state: undefined = not looked up yet, null = no rule matches.
       let input: InputSeries | null | undefined;
       if (aggr) {
         if (ref !== undefined) input = aggr.byHeadRef(ref);
-        else if (wired && aggr.hasDropRules) input = aggr.droppedByWire(s.labelsHash, sameLabels);
+        else if (wired && aggr.hasDropRules) input = aggr.droppedByWire(s.labelsHash, relabelled ? samePairs : sameLabels);
       }
       if (ref === undefined && input === undefined) {
         let pairs: string[];
@@ -169,7 +191,7 @@ export class Writer {
         // A dropped input never enters the head: it exists only as aggregation state.
         if (!input?.dropped) {
           ref = app.ref(labels, wired ? s.labelsHash : undefined);
-          if (aggr && ref !== SERIES_LIMIT_REACHED) {
+          if (aggr && ref >= 0) {
             const known = aggr.byHeadRef(ref);
             if (known !== undefined) input = known;
             else aggr.rememberRef(ref, input!);
@@ -193,8 +215,15 @@ export class Writer {
         continue;
       }
       ref = ref!;
-      if (ref === SERIES_LIMIT_REACHED) {
-        errors.add(k, 'max-series-per-tenant', nSamples, seriesLimitReached(batch, s, limits.maxGlobalSeriesPerUser, maxSeries));
+      if (ref < 0) {
+        if (ref === SERIES_LIMIT_REACHED)
+          errors.add(k, 'max-series-per-tenant', nSamples, seriesLimitReached(batch, s, limits.maxGlobalSeriesPerUser, maxSeries));
+        else if (ref === METRIC_LIMIT_REACHED) {
+          const hit = app.metricLimitHit()!;
+          const id = hit.kind === 'series-per-metric' ? 'max-series-per-metric' : 'max-label-value-cardinality-per-metric';
+          errors.add(k, id, nSamples, metricLimitReached(batch, s, hit, limits.maxGlobalSeriesPerMetric ?? 0));
+        } else if (ref === RECEIVER_SERIES_LIMIT_REACHED)
+          errors.add(k, 'receiver-max-series', nSamples, receiverFull(batch, s, this.opts.receiverMaxSeries ?? 0));
         continue;
       }
       for (let i = s.sampleStart; i < s.sampleEnd; i++) {
@@ -259,6 +288,32 @@ function seriesLimitReached(batch: WriteBatch, s: SeriesRecord, global: number, 
     );
 }
 
+function metricLimitReached(batch: WriteBatch, s: SeriesRecord, hit: MetricLimitHit, globalPerMetric: number): () => StrataError {
+  return () => {
+    const series = describeSeries(batch.labelsOf(s));
+    if (hit.kind === 'series-per-metric') {
+      const local = hit.limit !== globalPerMetric ? ` (${hit.limit} on this receiver, its share of the ring)` : '';
+      return new StrataError(
+        'max-series-per-metric',
+        `per-metric series limit of ${globalPerMetric}${local} exceeded for metric ${JSON.stringify(hit.metric)} (series held: ${hit.seen}); the series was not created: '${series}'. ${limitHint('maxGlobalSeriesPerMetric')}`,
+      );
+    }
+    return new StrataError(
+      'max-label-value-cardinality-per-metric',
+      `label ${JSON.stringify(hit.label)} of metric ${JSON.stringify(hit.metric)} already has ${hit.seen} distinct values, the limit is ${hit.limit}; the series with a new value was not created: '${series}'. ${limitHint('maxLabelValueCardinalityPerMetric')}`,
+    );
+  };
+}
+
+function receiverFull(batch: WriteBatch, s: SeriesRecord, ceiling: number): () => StrataError {
+  return () =>
+    new StrataError(
+      'receiver-max-series',
+      `this receiver holds its ceiling of series for all tenants together (--receiver.max-series = ${ceiling}); the new series '${describeSeries(batch.labelsOf(s))}' was not created. Retry later, add receivers, or raise --receiver.max-series.`,
+      { retryAfter: 10 },
+    );
+}
+
 /** The error of a rejected sample at time t (graceMs: the creation grace period, for samples too far ahead). */
 function sampleRejected(
   id: 'sample-too-far-in-future' | 'sample-too-old' | 'sample-duplicate-timestamp',
@@ -293,4 +348,10 @@ function sampleRejected(
 function metricNameOf(pairs: readonly string[]): string {
   for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === '__name__') return pairs[i + 1];
   return '';
+}
+
+function pairsEqual(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

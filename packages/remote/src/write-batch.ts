@@ -43,6 +43,13 @@ export interface LabelFields {
   equals(s: SeriesRecord, pairs: readonly string[]): boolean;
 }
 
+/**
+ * SeriesRecord.labelsStart of a series whose labels were rewritten at ingest (relabelling):
+ * `labels` holds them, sorted, and `labelsHash` is a hash of those pairs (not of wire bytes), so
+ * a head can still find the series without validating it again; there is no wire range.
+ */
+export const RELABELLED_LABELS = -2;
+
 export interface MetadataRecord extends MetricMetadata {
   metricFamilyName: string;
 }

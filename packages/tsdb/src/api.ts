@@ -3,6 +3,9 @@
  * Implementations: head/* (in-memory, per tenant), db.ts (head + WAL, multi-tenant).
  */
 import type { Labels, Querier } from '@strata/model';
+import type { MetricLimitHit } from './head/metric-cardinality.js';
+
+export type { MetricLimitHit };
 
 export const DEFAULT_OUT_OF_ORDER_WINDOW_MS = 30 * 60 * 1000;
 export const DEFAULT_SAMPLES_PER_CHUNK = 120;
@@ -21,6 +24,16 @@ export const enum AppendStatus {
 
 /** Returned by Appender.ref when a new series would exceed the tenant's series limit. */
 export const SERIES_LIMIT_REACHED = -1;
+/** Returned by Appender.ref when a new series would exceed a per-metric limit (Appender.metricLimitHit() says which). */
+export const METRIC_LIMIT_REACHED = -2;
+/** Returned by Appender.ref when the process holds its ceiling of series, all tenants together (overload: retry later). */
+export const RECEIVER_SERIES_LIMIT_REACHED = -3;
+
+/** Series held by every head of a process, against a ceiling protecting the process (0 = none). */
+export interface SeriesBudget {
+  live: number;
+  max: number;
+}
 
 export interface HeadOptions {
   /** Samples older than (newest sample in head - window) are rejected; 0 disables out-of-order. */
@@ -29,6 +42,10 @@ export interface HeadOptions {
   samplesPerChunk?: number;
   /** Max active series for the tenant; 0 = unlimited. May be changed at run time (limits reload). */
   maxSeries: number;
+  /** Max active series of one metric name; 0 or absent = unlimited (setMetricLimits changes it). */
+  maxSeriesPerMetric?: number;
+  /** Max distinct values of one label among one metric's series; 0 or absent = unlimited. */
+  maxLabelValuesPerMetric?: number;
 }
 
 export interface Appender {
@@ -43,6 +60,8 @@ export interface Appender {
    * its labels (hashes only find candidates), else undefined.
    */
   cachedRef(wireHash: number, verify: (labels: Labels) => boolean): number | undefined;
+  /** After ref() returned METRIC_LIMIT_REACHED: the metric, label and counts of the limit hit. */
+  metricLimitHit(): MetricLimitHit | undefined;
   /** Stage a sample for a series reference; nothing is visible or durable before commit(). */
   append(ref: number, t: number, v: number): AppendStatus;
   /** Writes the staged samples to the WAL, waits for the (group) fsync, then applies them to the head. */
@@ -72,4 +91,6 @@ export interface TenantStorage {
   querier(): Querier;
   stats(): HeadStats;
   setMaxSeries(n: number): void;
+  /** Per-metric limits (0 = unlimited); may change at run time (limits reload). */
+  setMetricLimits(maxSeriesPerMetric: number, maxLabelValuesPerMetric: number): void;
 }

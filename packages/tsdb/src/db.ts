@@ -27,7 +27,7 @@ import { compactHead } from './compact.js';
 import type { Tombstone } from './block/compact-blocks.js';
 import { withTombstones } from './tombstones.js';
 import { DEFAULT_BLOCK_DURATION_MS, DEFAULT_SAMPLES_PER_CHUNK } from './api.js';
-import { type Appender, type HeadOptions, type HeadStats, type TenantStorage, type TsdbStatus } from './api.js';
+import { type Appender, type HeadOptions, type HeadStats, type SeriesBudget, type TenantStorage, type TsdbStatus } from './api.js';
 import { HeadAppender } from './head/appender.js';
 import { Head } from './head/head.js';
 import { loadSnapshot, writeSnapshot } from './head/snapshot.js';
@@ -52,6 +52,8 @@ export interface TSDBOptions {
   blockCacheBytes?: number;
   /** Deletion requests of a tenant (see tombstones.ts): their samples are hidden from select. */
   tombstones?: (tenant: string) => readonly Tombstone[];
+  /** Series all tenants' heads together may hold (the process' ceiling; new series beyond it are refused); 0 or absent = none. */
+  maxSeries?: number;
 }
 
 export const DEFAULT_BLOCK_CACHE_BYTES = 256 * 1024 * 1024;
@@ -315,6 +317,10 @@ export class TenantDB implements TenantStorage {
     this.head.setMaxSeries(n);
   }
 
+  setMetricLimits(maxSeriesPerMetric: number, maxLabelValuesPerMetric: number): void {
+    this.head.setMetricLimits(maxSeriesPerMetric, maxLabelValuesPerMetric);
+  }
+
   /**
    * Clean shutdown: a snapshot covering the whole WAL so the next start replays nothing. The WAL
    * segments stay until the next checkpoint, so a damaged snapshot costs a full replay; segments a
@@ -336,8 +342,11 @@ export class TSDB {
   private timer: NodeJS.Timeout | undefined;
   /** Local blocks' chunk segments in memory, shared by every tenant. */
   readonly blockCache: SegmentCache;
+  /** Series of every open head against the process' ceiling (opts.maxSeries). */
+  readonly seriesBudget: SeriesBudget;
 
   private constructor(private readonly opts: TSDBOptions) {
+    this.seriesBudget = { live: 0, max: opts.maxSeries ?? 0 };
     this.blockCache = new SegmentCache(opts.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES);
     const every = opts.compactIntervalMs ?? 0;
     if (every > 0) {
@@ -375,6 +384,8 @@ export class TSDB {
     let p = this.tenantsById.get(id);
     if (!p) {
       p = TenantDB.open(id, path.join(this.opts.dir, 'tenants', id), this.opts, this.blockCache).then((t) => {
+        // Replayed series count against the ceiling too: a restart cannot lift it.
+        t.head.attachBudget(this.seriesBudget);
         this.open_.set(id, t);
         return t;
       });

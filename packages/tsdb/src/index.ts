@@ -1,5 +1,13 @@
 /** The public surface of @strata/tsdb: what the components, the CLI, tests and benchmarks use. */
-export { AppendStatus, SERIES_LIMIT_REACHED, type TenantStorage } from './api.js';
+export {
+  AppendStatus,
+  METRIC_LIMIT_REACHED,
+  RECEIVER_SERIES_LIMIT_REACHED,
+  SERIES_LIMIT_REACHED,
+  type MetricLimitHit,
+  type SeriesBudget,
+  type TenantStorage,
+} from './api.js';
 export { ChunkCorruptError, decodeXORBits, decodeXORInto, XOREncoder, XORIterator } from './chunkenc/xor.js';
 export { STALE_NAN } from './chunkenc/stale.js';
 export { Head } from './head/head.js';

@@ -3,7 +3,7 @@
  * (for `all`) the querier's PromQL API over the same head, on one HTTP port.
  */
 import path from 'node:path';
-import { mountCardinalityApi, mountHashringStatus, mountTsdbStatus, Router, type Handler } from '@strata/api';
+import { mountCardinalityApi, mountHashringStatus, mountLimitsApi, mountTsdbStatus, Router, type Handler } from '@strata/api';
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { BucketTombstones, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { mountSeriesDeletion } from './admin-from-config.js';
@@ -69,6 +69,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     dir: path.join(storagePath, 'tsdb'),
     fsync: cfg.str('wal.fsync') as 'batch' | 'none',
     head: { outOfOrderWindowMs: cfg.num('receiver.out-of-order-window'), maxSeries: 0 },
+    maxSeries: cfg.num('receiver.max-series'),
     logger,
   });
   db = tsdb;
@@ -149,6 +150,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       ingestionRateLimitStatus: cfg.num('receiver.rate-limit-status') === 429 ? 429 : 503,
       diskMinFreeBytes: cfg.num('receiver.min-free-disk-bytes'),
       storagePath,
+      receiverMaxSeries: cfg.num('receiver.max-series'),
     },
   });
   writeHandler = writePath.handler;
@@ -217,6 +219,17 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   }
   mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
   mountCardinalityApi(router, { tenancy, source: (tenant) => tsdb.openTenant(tenant)?.cardinality() });
+  mountLimitsApi(router, {
+    tenancy,
+    limits,
+    usage: (tenant) => {
+      const t = tsdb.openTenant(tenant);
+      if (!t) return { active_series: 0 };
+      // The metric nearest its max_global_series_per_metric share is the one with the most series here.
+      const top = t.tsdbStatus(1).seriesCountByMetricName[0];
+      return { active_series: t.stats().numSeries, ...(top ? { largest_metric: { name: top.name, series: top.value } } : {}) };
+    },
+  });
   setReady(true);
   streamAggregation.start();
   // The ruler of `all` evaluates over the same stores as the query API and appends its results

@@ -9,6 +9,8 @@ export function limitsFrom(cfg: Config, logger: Logger): Limits {
       ingestionRate: cfg.num('limits.ingestion-rate'),
       ingestionBurstSize: cfg.num('limits.ingestion-burst-size'),
       maxGlobalSeriesPerUser: cfg.num('limits.max-global-series-per-user'),
+      maxGlobalSeriesPerMetric: cfg.num('limits.max-global-series-per-metric'),
+      maxLabelValueCardinalityPerMetric: cfg.num('limits.max-label-value-cardinality-per-metric'),
       maxLabelNamesPerSeries: cfg.num('limits.max-label-names-per-series'),
       maxLabelNameLength: cfg.num('limits.max-label-name-length'),
       maxLabelValueLength: cfg.num('limits.max-label-value-length'),

@@ -3,7 +3,14 @@
  * the head, so nothing is visible or acknowledged that a crash could lose.
  */
 import { StrataError, type Labels } from '@strata/model';
-import { AppendStatus, SERIES_LIMIT_REACHED, type Appender } from '../api.js';
+import {
+  AppendStatus,
+  METRIC_LIMIT_REACHED,
+  RECEIVER_SERIES_LIMIT_REACHED,
+  SERIES_LIMIT_REACHED,
+  type Appender,
+  type MetricLimitHit,
+} from '../api.js';
 import { encodeSamples, encodeSeries } from '../wal/records.js';
 import type { WAL } from '../wal/wal.js';
 import type { Head } from './head.js';
@@ -35,7 +42,10 @@ export class HeadAppender implements Appender {
 
   ref(labels: Labels, wireHash?: number): number {
     const r = this.head.getOrCreate(labels);
-    if (!r) return SERIES_LIMIT_REACHED;
+    if (!r) {
+      const why = this.head.refusal;
+      return why === 'tenant' ? SERIES_LIMIT_REACHED : why === 'receiver' ? RECEIVER_SERIES_LIMIT_REACHED : METRIC_LIMIT_REACHED;
+    }
     if (wireHash !== undefined) this.head.rememberWireRef(wireHash, r.series.ref);
     // The series record goes into the WAL queue now, ahead of any samples record that could
     // reference it, whichever appender commits first.
@@ -44,6 +54,11 @@ export class HeadAppender implements Appender {
       this.createdSeries = true;
     }
     return r.series.ref;
+  }
+
+  metricLimitHit(): MetricLimitHit | undefined {
+    const why = this.head.refusal;
+    return typeof why === 'object' ? why : undefined;
   }
 
   append(ref: number, t: number, v: number): AppendStatus {

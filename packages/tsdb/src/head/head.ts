@@ -22,8 +22,10 @@ import {
   DEFAULT_SAMPLES_PER_CHUNK,
   type HeadOptions,
   type HeadStats,
+  type SeriesBudget,
   type TsdbStatus,
 } from '../api.js';
+import { MetricCardinality, type MetricLimitHit } from './metric-cardinality.js';
 import { PostingsIndex } from './postings.js';
 import { MemSeries } from './series.js';
 import { WireRefTable } from './wire-refs.js';
@@ -55,8 +57,42 @@ export class Head {
   minT = Infinity;
   readonly blockDurationMs: number;
 
+  /** Series and label values per metric, kept while a per-metric limit is set. */
+  private cardinality: MetricCardinality | undefined;
+  /** The process' series ceiling shared by all heads, once attached (after loading: a discarded load never counts). */
+  private budget: SeriesBudget | undefined;
+  /** Why getOrCreate last refused a series. */
+  refusal: 'tenant' | 'receiver' | MetricLimitHit | undefined;
+
   constructor(private readonly opts: HeadConfig) {
     this.blockDurationMs = opts.blockDurationMs ?? DEFAULT_BLOCK_DURATION_MS;
+    this.setMetricLimits(opts.maxSeriesPerMetric ?? 0, opts.maxLabelValuesPerMetric ?? 0);
+  }
+
+  /** Counts this head's series, from now on, against a process-wide ceiling. */
+  attachBudget(b: SeriesBudget): void {
+    if (this.budget) return;
+    this.budget = b;
+    b.live += this.numSeriesLive;
+  }
+
+  detachBudget(): void {
+    if (this.budget) this.budget.live -= this.numSeriesLive;
+    this.budget = undefined;
+  }
+
+  setMetricLimits(maxSeriesPerMetric: number, maxLabelValuesPerMetric: number): void {
+    this.opts.maxSeriesPerMetric = maxSeriesPerMetric;
+    this.opts.maxLabelValuesPerMetric = maxLabelValuesPerMetric;
+    const want = maxSeriesPerMetric > 0 || maxLabelValuesPerMetric > 0;
+    const values = maxLabelValuesPerMetric > 0;
+    if (!want) this.cardinality = undefined;
+    else if (!this.cardinality || this.cardinality.countValues !== values) {
+      // Built from the series held now (a limit set by a reload applies to what is already there).
+      const c = new MetricCardinality(values);
+      for (const s of this.byRef) if (s) c.add(s.labels.pairs);
+      this.cardinality = c;
+    }
   }
 
   get numSeries(): number {
@@ -103,7 +139,20 @@ export class Head {
     const h = hashLabels(labels.pairs);
     const existing = this.getByLabels(labels, h);
     if (existing) return { series: existing, created: false };
-    if (this.opts.maxSeries > 0 && this.numSeriesLive >= this.opts.maxSeries) return undefined;
+    if (this.opts.maxSeries > 0 && this.numSeriesLive >= this.opts.maxSeries) {
+      this.refusal = 'tenant';
+      return undefined;
+    }
+    const hit = this.cardinality?.check(labels.pairs, this.opts.maxSeriesPerMetric ?? 0, this.opts.maxLabelValuesPerMetric ?? 0);
+    if (hit) {
+      this.refusal = hit;
+      return undefined;
+    }
+    const b = this.budget;
+    if (b && b.max > 0 && b.live >= b.max) {
+      this.refusal = 'receiver';
+      return undefined;
+    }
     return { series: this.insert(this.nextRef, labels, h), created: true };
   }
 
@@ -123,7 +172,9 @@ export class Head {
     else if (Array.isArray(e)) e.push(s);
     else this.byHash.set(h, [e, s]);
     this.index.add(ref, labels.pairs);
+    this.cardinality?.add(labels.pairs);
     this.numSeriesLive++;
+    if (this.budget) this.budget.live++;
     if (ref >= this.nextRef) this.nextRef = ref + 1;
     return s;
   }
@@ -225,7 +276,9 @@ export class Head {
         if (rest.length === 1) this.byHash.set(h, rest[0]);
         else this.byHash.set(h, rest);
       } else this.byHash.delete(h);
+      this.cardinality?.remove(s.labels.pairs);
       this.numSeriesLive--;
+      if (this.budget) this.budget.live--;
     }
     if (dead.size > 0) {
       this.index.remove(dead);
