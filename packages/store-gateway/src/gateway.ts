@@ -38,6 +38,7 @@ import {
   INDEX_HEADER_FILE,
   withTombstones,
   parseMeta,
+  planBlocks,
   type BlockMeta,
   type ByteSource,
 } from '@strata/tsdb';
@@ -392,21 +393,34 @@ class GatewayQuerier implements Querier {
     private readonly open: (b: GatewayBlock) => Promise<BlockReader>,
   ) {}
 
-  private async readers(hints: SelectHints): Promise<Querier> {
-    const blocks = this.gw.tenantBlocks(this.tenant).filter((b) => b.meta.maxTime > hints.start && b.meta.minTime <= hints.end);
+  private async readers(hints: SelectHints, planned = false): Promise<Querier> {
+    let blocks = this.gw.tenantBlocks(this.tenant).filter((b) => b.meta.maxTime > hints.start && b.meta.minTime <= hints.end);
+    // Samples come only from the blocks the resolution plan picks (the block set plans the same
+    // again on them): planned on metas here, so the rest are never opened, and a query over
+    // rollups fetches no index (header) of the raw blocks they stand for.
+    if (planned) {
+      const plan = planBlocks(
+        blocks.map((b) => ({ gb: b, meta: b.meta, resolution: b.meta.thanos?.downsample?.resolution ?? 0 })),
+        hints.start,
+        hints.end + 1,
+        hints.maxResolution ?? 0,
+      );
+      const keep = new Set(plan.map((p) => p.block.gb));
+      blocks = blocks.filter((b) => keep.has(b));
+    }
     const readers = await Promise.all(blocks.map((b) => this.open(b)));
     return new BlockSetQuerier(readers);
   }
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
     const budget = bothBudgets(hints.budget, budgetFor(this.limits));
-    return (await this.readers(hints)).select(matchers, { ...hints, budget });
+    return (await this.readers(hints, true)).select(matchers, { ...hints, budget });
   }
 
   /** The blocks' chunks undecoded (for a query worker), under the same budget as select. */
   async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
     const budget = bothBudgets(hints.budget, budgetFor(this.limits));
-    return selectRawOf(await this.readers(hints), matchers, { ...hints, budget });
+    return selectRawOf(await this.readers(hints, true), matchers, { ...hints, budget });
   }
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {

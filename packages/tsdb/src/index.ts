@@ -38,7 +38,7 @@ export {
   INDEX_HEADER_FILE,
   type HeaderRange,
 } from './block/index-header.js';
-export { BlockSetQuerier, planBlocks, type PlannedBlock } from './block/block-set.js';
+export { BlockSetQuerier, planBlocks, type Plannable, type PlannedBlock } from './block/block-set.js';
 export { downsampleBlock, downsampleBlocks, type DownsampleOptions } from './downsample/downsample-block.js';
 export { DDSketch, RELATIVE_ACCURACY } from './downsample/ddsketch.js';
 export { RES_1D, RES_1H, RES_5M, RESOLUTIONS } from './downsample/rollup.js';

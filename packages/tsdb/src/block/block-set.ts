@@ -11,10 +11,16 @@ import { decodeSeriesChunks, type BlockReader } from './reader.js';
 import { joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
 
 /** A block and the part [from, to) of the time line it answers for in a query. */
-export interface PlannedBlock {
-  block: BlockReader;
+export interface PlannedBlock<B extends Plannable = BlockReader> {
+  block: B;
   from: number;
   to: number;
+}
+
+/** What planning needs of a block: a store can plan on metas before it opens any block. */
+export interface Plannable {
+  readonly resolution: number;
+  readonly meta: { readonly minTime: number; readonly maxTime: number };
 }
 
 /**
@@ -23,9 +29,14 @@ export interface PlannedBlock {
  * one, down to raw data. Each instant is answered by one resolution only (no range is counted
  * twice); blocks of one resolution that overlap each other (replicas) all answer their range.
  */
-export function planBlocks(blocks: readonly BlockReader[], start: number, end: number, maxResolution: number): PlannedBlock[] {
+export function planBlocks<B extends Plannable>(
+  blocks: readonly B[],
+  start: number,
+  end: number,
+  maxResolution: number,
+): PlannedBlock<B>[] {
   const levels = [...new Set(blocks.map((b) => b.resolution))].filter((r) => r <= maxResolution).sort((a, b) => b - a);
-  const out: PlannedBlock[] = [];
+  const out: PlannedBlock<B>[] = [];
   const cover = (from: number, to: number, level: number): void => {
     if (from >= to || level >= levels.length) return;
     const here = blocks
