@@ -16,7 +16,10 @@
  *   --sketches: accuracy and bytes of the rollups' quantile sketches, DDSketch against t-digest
  *   --dashboard: only the 24 h dashboard benchmark (--hours, --refreshes, --repeats, --only)
  *   --compactor-merge: vertical compaction of 3 replicas of a block (--merge-series 25000,100000)
- *   --compactor: compactor passes over 3 replicas × 13 × 2 h blocks, vertical then levels (--compactor-series 2000,8000)
+ *   --compactor: compactor passes over 3 replicas × 13 × 2 h blocks, vertical then levels (--compactor-series 2000,8000),
+ *     then the 30-day rollup query (below)
+ *   --compactor-query: only the 30-day sum by (job) (rate([1h])) over 1 h rollups vs raw 2 h blocks
+ *     (--rollup-series 300, --repeats 5 warm; 3 cold)
  *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
  *   --frontend: the dashboard refreshed with its range sliding, through the query frontend (cold, warm) and without its cache
  *   --ruler: recording-rule evaluation cost against Prometheus (--rules, --series, --interval, --rounds, --only)
@@ -47,6 +50,7 @@ import { runFrontendBench } from './frontend.js';
 import { runXorBench } from './xor.js';
 import { runCompactorMergeBench } from './compactor-merge.js';
 import { runCompactorBench } from './compactor.js';
+import { runRollupQueryBench } from './rollup-query.js';
 import { runLabelsBench } from './labels.js';
 import { runRulerBench } from './ruler.js';
 import { runSketchBench } from './sketches.js';
@@ -76,10 +80,16 @@ async function main(): Promise<void> {
     );
     return;
   }
+  const rollupQuery = () => runRollupQueryBench({ series: arg('rollup-series', 300), colds: 3, warms: arg('repeats', 5) });
+  if (process.argv.includes('--compactor-query')) {
+    process.stdout.write((await rollupQuery()) + '\n');
+    return;
+  }
   if (process.argv.includes('--compactor')) {
     const i = process.argv.indexOf('--compactor-series');
     const sizes = i > 0 ? process.argv[i + 1].split(',').map(Number) : [2_000, 8_000];
-    process.stdout.write((await runCompactorBench(sizes)) + '\n');
+    process.stdout.write((await runCompactorBench(sizes)) + '\n\n');
+    process.stdout.write((await rollupQuery()) + '\n');
     return;
   }
   if (process.argv.includes('--compactor-merge')) {
