@@ -54,6 +54,8 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 export interface Proc {
   child: ChildProcess;
   output: () => string;
+  /** Standard output alone (a command's answer, without warnings that libraries print on stderr). */
+  stdout: () => string;
   /** Resolves with the exit code/signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -61,16 +63,21 @@ export interface Proc {
 export function startProcess(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
   const child = spawn(cmd, args, { cwd: opts.cwd ?? REPO, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let stdout = '';
   const keep = (d: Buffer) => {
     out += d.toString();
     if (out.length > 200_000) out = out.slice(-100_000);
   };
-  child.stdout!.on('data', keep);
+  child.stdout!.on('data', (d: Buffer) => {
+    keep(d);
+    stdout += d.toString();
+    if (stdout.length > 200_000) stdout = stdout.slice(-100_000);
+  });
   child.stderr!.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  return { child, output: () => out, exited };
+  return { child, output: () => out, stdout: () => stdout, exited };
 }
 
 export interface Strata extends Proc {

@@ -184,7 +184,7 @@ describe.each(['filesystem', 's3'] as const)('series deletion over a %s bucket',
     }
     const tools = startProcess(process.execPath, [STRATA_BIN, 'tools', 'bucket', 'tombstones', `--objstore.config-file=${objstore}`]);
     expect((await tools.exited).code).toBe(0);
-    expect(tools.output().trim()).toBe(
+    expect(tools.stdout().trim()).toBe(
       `${TENANT}\t${tombstones[0].id}\t{__name__="del_total", instance="i-1"}\t${new Date(delFrom).toISOString()}\t${new Date(delTo).toISOString()}`,
     );
     // The other series lost nothing.
