@@ -8,9 +8,6 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { Registry } from 'prom-client';
-import { Limits } from '@strata/api';
-import { MetadataStore, Writer } from '@strata/receiver';
 import {
   decodeSeriesSelection,
   decodeShare,
@@ -20,36 +17,10 @@ import {
   snappyDecode,
   WriteBatch,
 } from '@strata/remote';
-import { TSDB } from '@strata/tsdb';
-import { tempDir } from '../test/harness.js';
+import { openInProcessWriter } from './in-process-writer.js';
 import { encodeRounds, generateSeries, SCRAPE_INTERVAL_MS, type Encoder } from './load.js';
 
-async function openWriter(): Promise<{ writer: Writer; db: TSDB; dir: string }> {
-  const dir = tempDir('bench-fwd');
-  const db = await TSDB.open({
-    dir,
-    fsync: 'batch',
-    head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 },
-  });
-  const limits = new Limits({
-    defaults: {
-      ingestionRate: 0,
-      ingestionBurstSize: 0,
-      maxGlobalSeriesPerUser: 0,
-      maxLabelNamesPerSeries: 30,
-      maxLabelNameLength: 1024,
-      maxLabelValueLength: 2048,
-    },
-  });
-  const writer = new Writer({
-    storage: db,
-    limits,
-    metadata: new MetadataStore(),
-    registry: new Registry(),
-    creationGracePeriodMs: 3600_000,
-  });
-  return { writer, db, dir };
-}
+const openWriter = () => openInProcessWriter('bench-fwd');
 
 const cpuMicros = () => {
   const c = process.cpuUsage();

@@ -10,13 +10,11 @@
  * (the common containment rules); the same 10 with one rule that adds a label to every series
  * (every kept series is rewritten, so it no longer matches the client's bytes).
  */
-import { Registry } from 'prom-client';
-import { Limits } from '@strata/api';
 import { parseRelabelConfigs, type RelabelRule } from '@strata/model';
-import { IngestRelabeller, MetadataStore, Writer } from '@strata/receiver';
+import { IngestRelabeller, Writer } from '@strata/receiver';
 import { decodeWriteRequestV1, snappyDecode } from '@strata/remote';
 import { TSDB } from '@strata/tsdb';
-import { tempDir } from '../test/harness.js';
+import { openInProcessWriter } from './in-process-writer.js';
 import { encodeRounds, generateSeries, SCRAPE_INTERVAL_MS, type Encoder } from './load.js';
 
 const KEEPING: unknown[] = [
@@ -47,24 +45,7 @@ interface Variant {
 }
 
 async function variant(name: string, rules: unknown[] | undefined): Promise<Variant> {
-  const db = await TSDB.open({ dir: tempDir('bench-relabel'), fsync: 'batch', head: { outOfOrderWindowMs: 0, maxSeries: 0 } });
-  const limits = new Limits({
-    defaults: {
-      ingestionRate: 0,
-      ingestionBurstSize: 0,
-      maxGlobalSeriesPerUser: 0,
-      maxLabelNamesPerSeries: 30,
-      maxLabelNameLength: 1024,
-      maxLabelValueLength: 2048,
-    },
-  });
-  const writer = new Writer({
-    storage: db,
-    limits,
-    metadata: new MetadataStore(),
-    registry: new Registry(),
-    creationGracePeriodMs: 3600_000,
-  });
+  const { writer, db } = await openInProcessWriter('bench-relabel');
   return { name, rules: rules && parseRelabelConfigs(rules), writer, db, relabeller: new IngestRelabeller(), micros: 0, samples: 0 };
 }
 

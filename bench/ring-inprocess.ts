@@ -10,43 +10,15 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { Registry } from 'prom-client';
-import { Limits } from '@strata/api';
-import { Distributor, MetadataStore, Writer } from '@strata/receiver';
+import { Distributor } from '@strata/receiver';
 import { decodeShare, decodeWriteRequestV1, encodeShare, snappyDecode, type WriteBatch } from '@strata/remote';
 import { Hashrings } from '@strata/ring';
-import { TSDB } from '@strata/tsdb';
-import { tempDir } from '../test/harness.js';
+import { openInProcessWriter, type InProcessWriter } from './in-process-writer.js';
 import { encodeRounds, generateSeries, SCRAPE_INTERVAL_MS, type Encoder } from './load.js';
 
-interface Node {
-  writer: Writer;
-  db: TSDB;
-  dir: string;
-}
+type Node = InProcessWriter;
 
-async function openNode(share: () => number): Promise<Node> {
-  const dir = tempDir('bench-ring-inproc');
-  const db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
-  const limits = new Limits({
-    defaults: {
-      ingestionRate: 0,
-      ingestionBurstSize: 0,
-      maxGlobalSeriesPerUser: 0,
-      maxLabelNamesPerSeries: 30,
-      maxLabelNameLength: 1024,
-      maxLabelValueLength: 2048,
-    },
-  });
-  const writer = new Writer({
-    storage: db,
-    limits,
-    metadata: new MetadataStore(),
-    registry: new Registry(),
-    creationGracePeriodMs: 3600_000,
-    seriesLimitShare: share,
-  });
-  return { writer, db, dir };
-}
+const openNode = (share: () => number): Promise<Node> => openInProcessWriter('bench-ring-inproc', share);
 
 interface Ring {
   nodes: Node[];
