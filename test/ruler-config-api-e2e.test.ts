@@ -86,6 +86,14 @@ describe('rule groups posted through the ruler configuration API', () => {
       ],
     });
     const s = strata;
+    // Grafana's alerting UI offers rule management on a data source only when buildinfo says so.
+    const info = await getJson(`${s.url}/prometheus/api/v1/status/buildinfo`);
+    expect(info.data.features).toEqual({
+      ruler_config_api: 'true',
+      alertmanager_config_api: 'false',
+      query_sharding: 'false',
+      federated_rules: 'false',
+    });
     const posted = await mimirtool(s.url, 'POST', `/${encodeURIComponent('payments/queues')}`, GROUP);
     expect([posted.status, await posted.json()]).toEqual([202, { status: 'success', data: null, errorType: '', error: '' }]);
     const listed = await mimirtool(s.url, 'GET', '');

@@ -4,7 +4,7 @@ export { parseDurationParam, parsePromDuration, parseResolution, parseTime, read
 export { tenantOf, type TenancyConfig } from './tenant.js';
 export { HttpServer, splitHostPort } from './server.js';
 export { labelNamesHandler, labelValuesHandler, seriesHandler } from './series-api.js';
-export { mountHashringStatus, mountStatusRoutes } from './status-api.js';
+export { mountHashringStatus, mountStatusRoutes, type BuildInfoFeatures } from './status-api.js';
 export { createRemoteReadHandler } from './remote-read.js';
 export { mountTsdbStatus } from './tsdb-status.js';
 export { mountAdminApi, type AdminApiDeps } from './admin-api.js';

@@ -15,6 +15,20 @@ export interface StatusDeps {
   registry: Registry;
   /** Ready means: WAL replayed, serving. */
   isReady: () => boolean;
+  /** What this process serves beyond Prometheus' API, as Mimir reports it; asked at each request. */
+  features?: () => BuildInfoFeatures;
+}
+
+/**
+ * Mimir's `features` of buildinfo. Grafana's alerting UI reads them to decide whether it may manage
+ * rule groups through /config/v1/rules (`ruler_config_api`) and whether queries are sharded; each
+ * value is the string "true" or "false", and an absent key counts as "false".
+ */
+export interface BuildInfoFeatures {
+  ruler_config_api?: 'true' | 'false';
+  alertmanager_config_api?: 'true' | 'false';
+  query_sharding?: 'true' | 'false';
+  federated_rules?: 'true' | 'false';
 }
 
 export function mountStatusRoutes(router: Router, deps: StatusDeps): void {
@@ -38,6 +52,7 @@ export function mountStatusRoutes(router: Router, deps: StatusDeps): void {
         buildDate: '',
         goVersion: `node${process.versions.node}`,
         strataVersion: STRATA_VERSION,
+        ...(deps.features ? { features: deps.features() } : {}),
       }),
     ),
   );

@@ -3,7 +3,16 @@ import os from 'node:os';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { setPaceSlice, StrataError } from '@strata/model';
-import { HttpClient, HttpServer, loadHttpClientConfig, mountStatusRoutes, parseResolution, Router, WebConfigWatcher } from '@strata/api';
+import {
+  HttpClient,
+  HttpServer,
+  loadHttpClientConfig,
+  mountStatusRoutes,
+  parseResolution,
+  Router,
+  WebConfigWatcher,
+  type BuildInfoFeatures,
+} from '@strata/api';
 import { Engine } from '@strata/promql';
 import { QueryWorkerPool, RollupRoutingExecutor, type PromqlExecutor } from '@strata/querier';
 import type { Config } from '../config.js';
@@ -27,7 +36,7 @@ export function component(cfg: Config, name: string): Component {
   collectDefaultMetrics({ register: registry });
   let ready = false;
   const router = new Router(['', '/prometheus']);
-  mountStatusRoutes(router, { registry, isReady: () => ready });
+  mountStatusRoutes(router, { registry, isReady: () => ready, features: () => buildInfoFeatures(cfg, name) });
   const webConfig = cfg.str('web.config.file');
   const server = new HttpServer({
     router,
@@ -48,6 +57,22 @@ export function component(cfg: Config, name: string): Component {
     server,
     setReady: (r) => (ready = r),
     tenancy: { multiTenancy: cfg.bool('auth.multitenancy-enabled'), header: cfg.str('auth.tenant-header') },
+  };
+}
+
+/**
+ * What Grafana may use on this process: the rule-group API where a ruler runs (`all` and `ruler`), and
+ * sharding where a query frontend shards by default. Per-tenant overrides can change sharding for one
+ * tenant; the report follows the default, as Mimir's does.
+ */
+export function buildInfoFeatures(cfg: Config, name: string): BuildInfoFeatures {
+  const flag = (b: boolean) => (b ? 'true' : 'false');
+  const frontend = name === 'query-frontend' || (name === 'all' && cfg.bool('query-frontend.enabled'));
+  return {
+    ruler_config_api: flag(name === 'all' || name === 'ruler'),
+    alertmanager_config_api: 'false',
+    query_sharding: flag(frontend && cfg.num('limits.query-sharding-total-shards') > 1),
+    federated_rules: 'false',
   };
 }
 
