@@ -425,7 +425,7 @@ const TABLE = [
     aliases: ['querier.max-query-lookback'],
     type: 'duration',
     default: '0s',
-    help: 'Default per-tenant limit of how far back from now queries read: steps before it are left out of range queries (as Mimir does), and a query wholly before it answers empty. 0 = unlimited.',
+    help: 'Default per-tenant limit of how far back from now queries read: steps before it are left out of range queries (as Mimir does), label and series requests start there, and a query wholly before it answers empty. 0 = unlimited.',
   },
   {
     flag: 'limits.max-fetched-series-per-query',

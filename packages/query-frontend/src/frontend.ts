@@ -30,7 +30,7 @@ import { answerBody, answerOf, mergeAnswers, type RangeAnswer } from './range-re
 import { asExtent, cacheKey, combine, decodeExtent, encodeExtent, extentBytes, missingRanges } from './results-cache.js';
 import { alignToStep, splitRange, splittable, type SubRange } from './split.js';
 import { TenantQueue } from './tenant-queue.js';
-import { limitRange } from './query-limits.js';
+import { applyLookbackToMetadata, limitRange } from './query-limits.js';
 import { shardPlan, type ShardPlan } from './shard.js';
 import { mergeSeries, mergeStrings, splitSpan, type Piece } from './metadata-split.js';
 
@@ -298,6 +298,7 @@ export class QueryFrontend {
    */
   private async metadataQuery(ctx: RequestContext, path: string, kind: 'strings' | 'series'): Promise<DownstreamResponse> {
     const p = ctx.params!;
+    if (!applyLookbackToMetadata(p, this.tenantLimits(ctx.tenant)?.maxQueryLookback ?? 0, this.now())) return emptyList();
     const interval = this.opts.splitIntervalMs;
     if (!this.opts.cache || !p.has('start') || !p.has('end') || p.has('limit') || interval >= Number.MAX_SAFE_INTEGER)
       return this.pass(ctx, path);
@@ -554,6 +555,10 @@ export class QueryFrontend {
 }
 
 /** The success answer with no series (a query wholly before max_query_lookback). */
+function emptyList(): DownstreamResponse {
+  return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"status":"success","data":[]}') };
+}
+
 function emptyAnswer(resultType: 'matrix' | 'vector'): DownstreamResponse {
   const body = Buffer.from(JSON.stringify({ status: 'success', data: { resultType, result: [] } }));
   return { status: 200, headers: { 'content-type': 'application/json' }, body };

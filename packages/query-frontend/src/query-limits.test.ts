@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { StrataError } from '@strata/model';
-import { limitRange, type TimeLimits } from './query-limits.js';
+import { applyLookbackToMetadata, limitRange, type TimeLimits } from './query-limits.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -104,5 +104,33 @@ describe('limitRange', () => {
         },
       ),
     );
+  });
+});
+
+describe('applyLookbackToMetadata', () => {
+  test.each([
+    ['no limit leaves the request alone', { start: '0', end: '100' }, 0, true, { start: '0', end: '100' }],
+    [
+      'a start before the lookback moves to it',
+      { start: '0', end: String(NOW / 1000) },
+      H,
+      true,
+      { start: String((NOW - H) / 1000), end: String(NOW / 1000) },
+    ],
+    [
+      'no start means all time: it becomes the lookback',
+      { 'match[]': 'up' },
+      H,
+      true,
+      { 'match[]': 'up', start: String((NOW - H) / 1000) },
+    ],
+    ['a start inside the lookback stays', { start: String((NOW - 60_000) / 1000) }, H, true, { start: String((NOW - 60_000) / 1000) }],
+    ['an end before the lookback: nothing to read', { start: '0', end: String((NOW - 2 * H) / 1000) }, H, false, undefined],
+    ["a start that does not parse is the querier's to refuse", { start: 'yesterday' }, H, true, { start: 'yesterday' }],
+    ['RFC 3339 times are understood', { start: '1970-01-01T00:00:00Z' }, H, true, { start: String((NOW - H) / 1000) }],
+  ])('%s', (_name, params, lookback, keep, after) => {
+    const p = new URLSearchParams(params);
+    expect(applyLookbackToMetadata(p, lookback, NOW)).toBe(keep);
+    if (after) expect(Object.fromEntries(p)).toEqual(after);
   });
 });

@@ -6,7 +6,7 @@
  * window and offset of its selectors, or the lookback delta).
  */
 import { StrataError } from '@strata/model';
-import { limitHint, type TenantLimits } from '@strata/api';
+import { limitHint, parseTime, type TenantLimits } from '@strata/api';
 import { formatDuration } from '@strata/promql';
 
 export type TimeLimits = Pick<TenantLimits, 'maxQueryLength' | 'maxQueryLookback' | 'maxTotalQueryLength'>;
@@ -52,4 +52,25 @@ export function limitRange(
       `the query reads a longer time range than the limit (range and lookback: ${formatDuration(reads)}, limit: ${formatDuration(length)}) (err-strata-max-query-length); shorten the range or the selectors' windows, or ${limitHint('maxQueryLength')}`,
     );
   return { start, end };
+}
+
+/**
+ * max_query_lookback on a label or series request, as Mimir applies it: the start (all time when
+ * absent) moves forward to now - lookback. False when the whole request is before it (the answer
+ * is an empty list). A start or end that does not parse is left for the querier to refuse.
+ */
+export function applyLookbackToMetadata(p: URLSearchParams, lookbackMs: number, now: number): boolean {
+  if (!(lookbackMs > 0)) return true;
+  const min = now - lookbackMs;
+  let start = -Infinity;
+  let end = Infinity;
+  try {
+    if (p.has('start')) start = parseTime(p.get('start')!, 'start');
+    if (p.has('end')) end = parseTime(p.get('end')!, 'end');
+  } catch {
+    return true;
+  }
+  if (end < min) return false;
+  if (start < min) p.set('start', String(min / 1000));
+  return true;
 }

@@ -4,6 +4,7 @@
  * outside the data and of one instant; past days are answered from the cache on the second request.
  */
 import { Labels } from '@strata/model';
+import type { TenantLimits } from '@strata/api';
 import { MemoryCache } from '@strata/query-frontend';
 import { DAY, DAYS, T0, TENANT, metricValue, startRig, type Rig } from './setup.js';
 
@@ -36,8 +37,15 @@ async function get(base: string, path: string, params: Record<string, string | s
 
 jest.setTimeout(120_000);
 let rig: Rig;
+const NOW = T0 + DAYS * DAY + H;
+/** The tenant's max_query_lookback (0 = none), read by the frontend at each request. */
+let lookback = 0;
 beforeAll(async () => {
-  rig = await startRig({ cache: new MemoryCache(16 * 1024 * 1024, 0), now: () => T0 + DAYS * DAY + H });
+  rig = await startRig({
+    cache: new MemoryCache(16 * 1024 * 1024, 0),
+    now: () => NOW,
+    frontend: { limits: () => ({ maxQueryLookback: lookback }) as TenantLimits },
+  });
 }, 60_000);
 afterAll(() => rig?.close());
 
@@ -71,4 +79,25 @@ test('a late series in a cached day is in the next answer (the generation of its
   const after = await get(rig.frontendUrl, '/api/v1/series', match, start, end);
   expect(after.body.data).toEqual([{ __name__: 'late_series', job: 'x' }]);
   expect(after).toEqual(await get(rig.querierUrl, '/api/v1/series', match, start, end));
+});
+
+describe('max_query_lookback moves the start of label and series requests forward, as Mimir does', () => {
+  afterEach(() => (lookback = 0));
+  const min = NOW - 1.5 * DAY;
+  test.each(REQUESTS)('%s %p', async (path, params) => {
+    lookback = 1.5 * DAY;
+    const clamped = await get(rig.querierUrl, path, params, min, NOW);
+    expect(clamped.body.data.length).toBeGreaterThan(0);
+    // A range reaching before the lookback answers as if it started there, cold and cached.
+    expect(await get(rig.frontendUrl, path, params, T0, NOW)).toEqual(clamped);
+    expect(await get(rig.frontendUrl, path, params, T0, NOW)).toEqual(clamped);
+    // So does a request without a start (all time).
+    const q = new URLSearchParams({ end: String(NOW / 1000) });
+    for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v]) q.append(k, x);
+    expect(await (await fetch(`${rig.frontendUrl}${path}?${q}`)).json()).toEqual(clamped.body);
+    // A range wholly before it is an empty success.
+    expect(await get(rig.frontendUrl, path, params, T0, min - 1)).toEqual({ status: 200, body: { status: 'success', data: [] } });
+    // Which is not what the data holds there.
+    expect((await get(rig.querierUrl, path, params, T0, min - 1)).body.data.length).toBeGreaterThan(0);
+  });
 });
