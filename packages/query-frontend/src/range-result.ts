@@ -5,9 +5,15 @@
  */
 import { Labels } from '@strata/model';
 
+/**
+ * One series of a matrix as Prometheus sends it: float samples in `values`, native-histogram
+ * samples in `histograms`, each key left out when it has none (a histogram-only series has no
+ * `values`). The histogram objects are passed through untouched.
+ */
 export interface MatrixSeriesJson {
   metric: Record<string, string>;
-  values: [number, string][];
+  values?: [number, string][];
+  histograms?: [number, unknown][];
 }
 
 export interface RangeAnswer {
@@ -35,9 +41,10 @@ export function mergeAnswers(parts: readonly RangeAnswer[]): RangeAnswer {
   for (const p of parts) {
     for (const s of p.series) {
       const k = keyOf(s.metric);
-      const have = byKey.get(k);
-      if (have) for (const v of s.values) have.values.push(v);
-      else byKey.set(k, { metric: s.metric, values: s.values.slice() });
+      let have = byKey.get(k);
+      if (!have) byKey.set(k, (have = { metric: s.metric }));
+      if (s.values?.length) (have.values ??= []).push(...s.values);
+      if (s.histograms?.length) (have.histograms ??= []).push(...s.histograms);
     }
     for (const w of p.warnings) warnings.add(w);
     for (const i of p.infos) infos.add(i);
@@ -52,15 +59,26 @@ export function mergeAnswers(parts: readonly RangeAnswer[]): RangeAnswer {
 
 /** The part of an answer whose steps lie in [from, to] (ms); series left without values go. */
 export function cutAnswer(a: RangeAnswer, from: number, to: number): RangeAnswer {
+  const inside = (v: [number, unknown]) => {
+    const t = ms(v[0]);
+    return t >= from && t <= to;
+  };
   const series: MatrixSeriesJson[] = [];
   for (const s of a.series) {
-    const values = s.values.filter((v) => {
-      const t = ms(v[0]);
-      return t >= from && t <= to;
-    });
-    if (values.length > 0) series.push({ metric: s.metric, values });
+    const values = s.values?.filter(inside);
+    const histograms = s.histograms?.filter(inside);
+    if (!values?.length && !histograms?.length) continue;
+    const cut: MatrixSeriesJson = { metric: s.metric };
+    if (values?.length) cut.values = values;
+    if (histograms?.length) cut.histograms = histograms;
+    series.push(cut);
   }
   return { series, warnings: a.warnings, infos: a.infos };
+}
+
+/** Whether any series of the answers carries native-histogram samples. */
+export function hasHistograms(answers: readonly RangeAnswer[]): boolean {
+  return answers.some((a) => a.series.some((s) => (s.histograms?.length ?? 0) > 0));
 }
 
 /** The Prometheus API body of an answer. */

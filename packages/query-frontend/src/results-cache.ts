@@ -55,7 +55,8 @@ export function decodeExtent(b: Buffer | undefined): Extent | undefined {
 export function extentBytes(x: Extent): number {
   let n = 64;
   for (const s of x.answer.series) {
-    n += 64 + 48 * s.values.length;
+    // A histogram sample holds its buckets: counted at a few hundred bytes.
+    n += 64 + 48 * (s.values?.length ?? 0) + 400 * (s.histograms?.length ?? 0);
     for (const k in s.metric) n += 2 * (k.length + s.metric[k].length) + 16;
   }
   return n;

@@ -204,7 +204,7 @@ function accumulate(
       const key = labels.key();
       let acc = into.get(key);
       if (!acc) into.set(key, (acc = { metric: s.metric, labels, at: new Map() }));
-      for (const [sec, str] of s.values) {
+      for (const [sec, str] of s.values ?? []) {
         const t = ms(sec);
         const v = Number(str);
         const have = acc.at.get(t);
@@ -312,7 +312,7 @@ function mergeTopK(
       all.push({ labels, metric: s.metric, group });
       let steps = byGroup.get(group);
       if (!steps) byGroup.set(group, (steps = new Map()));
-      for (const [sec, str] of s.values) {
+      for (const [sec, str] of s.values ?? []) {
         const t = ms(sec);
         let c = steps.get(t);
         if (!c) steps.set(t, (c = []));
