@@ -26,7 +26,7 @@ import { dataWindow, type DataWindow } from './data-window.js';
 import { passedHeaders, requestWithRetries, type Downstream, type DownstreamResponse } from './downstream.js';
 import type { Generations } from './generations.js';
 import { FrontendMetrics } from './metrics.js';
-import { answerBody, answerOf, hasHistograms, mergeAnswers, type RangeAnswer } from './range-result.js';
+import { answerBody, answerOf, hasHistograms, mergeAnswers, vectorBody, type RangeAnswer } from './range-result.js';
 import { asExtent, cacheKey, combine, decodeExtent, encodeExtent, extentBytes, missingRanges } from './results-cache.js';
 import { alignToStep, splitRange, splittable, type SubRange } from './split.js';
 import { TenantQueue } from './tenant-queue.js';
@@ -252,7 +252,11 @@ export class QueryFrontend {
     return this.opts.limits?.(tenant);
   }
 
-  /** Instant queries are checked against the tenant's limits, then passed on whole. */
+  /**
+   * Instant queries are checked against the tenant's limits; a shardable one is answered from its
+   * shards (each a one-step range query at the query's time, merged as range answers are), any
+   * other is passed on whole.
+   */
   private async instantQuery(ctx: RequestContext): Promise<DownstreamResponse> {
     const p = ctx.params!;
     const limits = this.tenantLimits(ctx.tenant);
@@ -264,13 +268,26 @@ export class QueryFrontend {
     } catch {
       return this.pass(ctx, '/api/v1/query');
     }
-    if (!limits) return this.pass(ctx, '/api/v1/query');
-    const back = dataWindow(expr, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs).back;
-    if (!limitRange({ start: time, end: time, step: 0 }, back, limits, this.now())) return emptyAnswer('vector');
-    const form = new URLSearchParams(p);
-    form.set('time', String(time / 1000));
-    await this.checkCost(ctx, limits, form);
-    return this.pass(ctx, '/api/v1/query');
+    if (limits) {
+      const back = dataWindow(expr, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs).back;
+      if (!limitRange({ start: time, end: time, step: 0 }, back, limits, this.now())) return emptyAnswer('vector');
+      const form = new URLSearchParams(p);
+      form.set('time', String(time / 1000));
+      await this.checkCost(ctx, limits, form);
+    }
+    const shards = limits?.queryShardingTotalShards ?? this.opts.totalShards ?? 0;
+    const plan = shards > 1 && !p.has('limit') ? shardPlan(expr) : undefined;
+    if (!plan) return this.pass(ctx, '/api/v1/query');
+    ctx.shard = { plan, of: shards };
+    ctx.stats.shards = shards;
+    this.metrics.sharded.inc();
+    ctx.slots = new Slots(limits?.maxQueryParallelism || this.opts.maxQueryParallelism);
+    const extra = new URLSearchParams();
+    for (const [k, v] of p) if (k !== 'query' && k !== 'time') extra.append(k, v);
+    extra.sort();
+    // One step: the step's length does not matter, only that it is positive.
+    const answer = await this.fetchRange(ctx, time, time, 1000, extra);
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(vectorBody(answer))) };
   }
 
   /**
@@ -585,7 +602,7 @@ interface RequestContext {
   signal: AbortSignal;
   stats: QueryStats;
   params: URLSearchParams | undefined;
-  /** Set for a sharded range query. */
+  /** Set for a sharded query. */
   shard?: { plan: ShardPlan; of: number };
   /** The query's downstream requests in flight, at most max_query_parallelism. */
   slots?: Slots;

@@ -89,6 +89,22 @@ export function answerBody(a: RangeAnswer): Record<string, unknown> {
   return body;
 }
 
+/**
+ * The Prometheus API body of an instant query from the answer of a one-step range query at its
+ * time: each series' one sample as `value`, or as `histogram` for a native histogram.
+ */
+export function vectorBody(a: RangeAnswer): Record<string, unknown> {
+  const result: Record<string, unknown>[] = [];
+  for (const s of a.series) {
+    if (s.values?.length) result.push({ metric: s.metric, value: s.values[0] });
+    else if (s.histograms?.length) result.push({ metric: s.metric, histogram: s.histograms[0] });
+  }
+  const body: Record<string, unknown> = { status: 'success', data: { resultType: 'vector', result } };
+  if (a.warnings.length > 0) body.warnings = a.warnings;
+  if (a.infos.length > 0) body.infos = a.infos;
+  return body;
+}
+
 /** A downstream success body as an answer, or undefined when it is not a matrix success. */
 export function answerOf(body: unknown): RangeAnswer | undefined {
   const b = body as { status?: string; data?: { resultType?: string; result?: MatrixSeriesJson[] }; warnings?: string[]; infos?: string[] };

@@ -3,6 +3,7 @@
  * frontend in 3 and 8 shards (each tenant its own query_sharding_total_shards), cold and from
  * the cache, equals the querier's answer to the whole query (values to within float rounding:
  * the shards sum in another order); queries that cannot be sharded go whole and are unchanged.
+ * Instant queries likewise, each shard a one-step range query at the query's time.
  */
 import { Labels } from '@strata/model';
 import type { TSDB } from '@strata/tsdb';
@@ -164,6 +165,50 @@ describe.each(RANGES)('%s', (_name, start, end, step) => {
     const before = await metricValue(rig.registry, 'strata_query_frontend_sharded_queries_total');
     const got = await rangeQuery(rig.frontendUrl, q, start, end, step, h);
     expect(got).toEqual(await rangeQuery(rig.querierUrl, q, start, end, step, h));
+    expect(await metricValue(rig.registry, 'strata_query_frontend_sharded_queries_total')).toBe(before);
+  });
+});
+
+/** An instant query's answer in the range shape sameAnswer compares: one step per series, sorted by labels. */
+async function instantQuery(base: string, query: string, time: number, headers: Record<string, string>) {
+  const res = await fetch(`${base}/api/v1/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams({ query, time: String(time / 1000) }).toString(),
+  });
+  const body = (await res.json()) as any;
+  if (body.status !== 'success') return { status: res.status, body };
+  expect(body.data.resultType).toBe('vector');
+  const result = (body.data.result as { metric: Record<string, string>; value: [number, string] }[])
+    .map((r) => ({ metric: r.metric, values: [r.value], labels: Labels.fromObject(r.metric) }))
+    .sort((a, b) => Labels.compare(a.labels, b.labels))
+    .map(({ metric, values }) => ({ metric, values }));
+  return { status: res.status, body: { ...body, data: { resultType: 'vector', result } } };
+}
+
+const INSTANTS: [string, number][] = [
+  ['an instant inside the data, off the minute', T0 + DAY + 7_123],
+  ['an instant near the end of the data', T0 + 2 * DAY - 60_000],
+];
+
+describe.each(INSTANTS)('instant query at %s', (_name, time) => {
+  test.each(SHARDABLE)('%s: in 3 and 8 shards equals the whole query', async (q) => {
+    for (const [tenant, n] of TENANTS) {
+      const h = { 'X-Scope-OrgID': tenant };
+      const direct = await instantQuery(rig.querierUrl, q, time, h);
+      expect(direct.status).toBe(200);
+      expect(direct.body.data.result.length).toBeGreaterThan(0);
+      const before = await metricValue(rig.registry, 'strata_query_frontend_sharded_queries_total');
+      const got = await instantQuery(rig.frontendUrl, q, time, h);
+      expect(await metricValue(rig.registry, 'strata_query_frontend_sharded_queries_total')).toBe(before + 1);
+      expect(sameAnswer(got, direct) && `${n} shards: ${sameAnswer(got, direct)}`).toBeUndefined();
+    }
+  });
+
+  test.each(NOT_SHARDABLE)('%s: not shardable, sent whole, the querier answer', async (q) => {
+    const h = { 'X-Scope-OrgID': 's8' };
+    const before = await metricValue(rig.registry, 'strata_query_frontend_sharded_queries_total');
+    expect(await instantQuery(rig.frontendUrl, q, time, h)).toEqual(await instantQuery(rig.querierUrl, q, time, h));
     expect(await metricValue(rig.registry, 'strata_query_frontend_sharded_queries_total')).toBe(before);
   });
 });
