@@ -4,7 +4,7 @@
  * writes straight into a write path of the same process.
  */
 import { isStrataError, Labels, type Matcher, type Queryable } from '@strata/model';
-import type { Engine } from '@strata/promql';
+import { parse, type Engine, type Expr } from '@strata/promql';
 import { encodeWriteRequestV1, snappyEncode, WriteBatch, type SeriesToWrite } from '@strata/remote';
 import type { Appendable, InstantVector, LastSample, RuleQueries, RuleSamples, RuleWriter } from './interfaces.js';
 
@@ -12,11 +12,25 @@ import type { Appendable, InstantVector, LastSample, RuleQueries, RuleSamples, R
 const STALE_LO = 0x00000002;
 const STALE_HI = 0x7ff00000;
 
+const MAX_PARSED = 50_000;
+
 /** Queries evaluated by an engine in this process. */
 export function engineQueries(engine: Pick<Engine, 'instantQuery'>, queryable: Queryable, timeoutMs?: number): RuleQueries {
+  // Rules ask the same expressions every round, and parsing one costs about as much as evaluating a
+  // small rule: each is parsed once (the set is bounded by the ruler_max_* limits; the cache is
+  // emptied when it outgrows them, e.g. after many edits).
+  const parsed = new Map<string, Expr>();
+  const exprOf = (text: string): Expr => {
+    let e = parsed.get(text);
+    if (!e) {
+      if (parsed.size >= MAX_PARSED) parsed.clear();
+      parsed.set(text, (e = parse(text)));
+    }
+    return e;
+  };
   return {
     async instant(tenant, expr, tMs, signal) {
-      const out = await engine.instantQuery(queryable.querier(tenant), expr, tMs, { signal, timeoutMs });
+      const out = await engine.instantQuery(queryable.querier(tenant), exprOf(expr), tMs, { signal, timeoutMs, text: expr, source: expr });
       const r = out.result;
       if (r.resultType === 'vector') {
         const values = new Float64Array(r.vector.length);
