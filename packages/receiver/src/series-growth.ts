@@ -7,8 +7,9 @@
  * tracked per tenant (later ones share the `__other__` entry), and the
  * strata_tenant_series_created_total{tenant,metric} counter exports only each tenant's top
  * `topMetrics` by series created in the last hour, re-ranked at every scrape; the others count
- * under metric="__other__". A metric that leaves the top stops being exported and its further
- * creations go to `__other__`, so every exported counter only ever grows.
+ * under metric="__other__". A metric that leaves the top stops being exported: its count moves
+ * into `__other__`, and so do its further creations. Every exported counter only ever grows, and
+ * their sum per tenant is the tenant's series created.
  */
 import { DistinctSketch, hashKey, hashPairsKey } from '@strata/model';
 import type { GrowthSketches, MetricGrowth } from '@strata/api';
@@ -70,7 +71,8 @@ export interface SeriesGrowthOptions {
 
 export class SeriesGrowth {
   private readonly tenants = new Map<string, Map<string, MetricTrack>>();
-  private readonly exported = new Map<string, Set<string>>();
+  /** Per tenant, the metrics exported by name and the count each has exported. */
+  private readonly exported = new Map<string, Map<string, number>>();
   private readonly counter: Counter<'tenant' | 'metric'> | undefined;
   private readonly now: () => number;
 
@@ -117,10 +119,15 @@ export class SeriesGrowth {
     }
     if (this.counter) {
       let shown = this.exported.get(tenant);
-      if (!shown) this.exported.set(tenant, (shown = new Set()));
+      if (!shown) this.exported.set(tenant, (shown = new Map()));
       // Free places in the top are taken at once; otherwise the next scrape re-ranks.
-      if (!shown.has(metric) && shown.size < this.opts.topMetrics && metric !== OTHER_METRIC) shown.add(metric);
-      this.counter.inc({ tenant, metric: shown.has(metric) ? metric : OTHER_METRIC });
+      if (!shown.has(metric) && shown.size < this.opts.topMetrics && metric !== OTHER_METRIC) shown.set(metric, 0);
+      const n = shown.get(metric);
+      if (n === undefined) this.counter.inc({ tenant, metric: OTHER_METRIC });
+      else {
+        shown.set(metric, n + 1);
+        this.counter.inc({ tenant, metric });
+      }
     }
   }
 
@@ -152,10 +159,18 @@ export class SeriesGrowth {
         .sort((a, b) => b.n - a.n || (a.name < b.name ? -1 : 1))
         .slice(0, this.opts.topMetrics)
         .map((x) => x.name);
-      const next = new Set(top);
-      const prev = this.exported.get(tenant) ?? new Set<string>();
-      for (const m of prev) if (!next.has(m)) counter.remove({ tenant, metric: m });
-      for (const m of next) if (!prev.has(m)) counter.inc({ tenant, metric: m }, 0);
+      const prev = this.exported.get(tenant) ?? new Map<string, number>();
+      const next = new Map<string, number>();
+      for (const m of top) {
+        const n = prev.get(m);
+        next.set(m, n ?? 0);
+        if (n === undefined) counter.inc({ tenant, metric: m }, 0);
+      }
+      for (const [m, n] of prev) {
+        if (next.has(m)) continue;
+        counter.remove({ tenant, metric: m });
+        counter.inc({ tenant, metric: OTHER_METRIC }, n);
+      }
       this.exported.set(tenant, next);
     }
   }
