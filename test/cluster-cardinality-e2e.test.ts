@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
-import { freePort, startStrata, stop, tempDir, type Strata } from './harness.js';
+import { freePort, startProcess, startStrata, stop, STRATA_BIN, tempDir, type Strata } from './harness.js';
 
 jest.setTimeout(240_000);
 
@@ -171,6 +171,32 @@ test('the growth answer over the ring names the exploding metric and label, as t
   // The exported counter names the metric on each receiver.
   const text = await (await fetch(`${single[0].url}/metrics`)).text();
   expect(text).toContain(`strata_tenant_series_created_total{tenant="${TENANT}",metric="http_requests_total"} ${USERS * 2}`);
+});
+
+test('strata tools cardinality prints the top metrics, labels and growth of the cluster', async () => {
+  const tool = startProcess(process.execPath, [
+    STRATA_BIN,
+    'tools',
+    'cardinality',
+    `--url=${querier!.url}`,
+    `--tenant=${TENANT}`,
+    '--limit=3',
+  ]);
+  expect((await tool.exited).code).toBe(0);
+  const text = tool.stdout();
+  const want = (await get(querier!, '/api/v1/status/tsdb?limit=3')).data;
+  expect(text).toContain(`Tenant ${TENANT}: ${want.headStats.numSeries} active series`);
+  const section = (title: string) => text.split(`\n${title}\n`)[1].split('\n\n')[0].split('\n').slice(1);
+  // Rows in the order of the API's answer: the exploding metric first, then the label with the most values.
+  expect(section('Top metrics by series').map((l) => l.trim().split(/\s+/)[1])).toEqual(
+    want.seriesCountByMetricName.map((e: { name: string }) => e.name),
+  );
+  expect(section('Top labels by distinct values')[0].trim().split(/\s+/)[1]).toBe('user_id');
+  const growth = section('Series created in the last 1h')[0].trim().split(/\s+/);
+  expect(growth.slice(3)).toEqual(['user_id', 'http_requests_total']);
+  // A tool run against nothing says so and exits non-zero.
+  const bad = startProcess(process.execPath, [STRATA_BIN, 'tools', 'cardinality', `--url=${querier!.url}/nowhere`, `--tenant=${TENANT}`]);
+  expect((await bad.exited).code).toBe(1);
 });
 
 test('with one receiver down the two replicas left give the same figures', async () => {

@@ -14,7 +14,7 @@
  * u32 count + metrics (str, sketch); u32 count + pairs (str name, str value, sketch).
  * Strings are u32 length + UTF-8.
  */
-import { DistinctSketch, hashKey, hashPairsKey, StrataError, type Labels, type Matcher } from '@strata/model';
+import { DistinctSketch, hashKey, hashPairsKey, pace, StrataError, type Labels, type Matcher } from '@strata/model';
 
 export interface NameSketch {
   /** Distinct values of the label. */
@@ -123,8 +123,13 @@ export async function buildSketches(src: SketchSource, req: SketchRequest): Prom
     out.names.set(name, ns);
   }
   const series = await src.seriesLabels(matchers);
-  for (const labels of series) {
-    const pairs = labels.pairs;
+  for (let s = 0; s < series.length; s++) {
+    // A receiver's head may hold millions: acknowledgements must not wait for the whole pass.
+    if ((s & 255) === 0) {
+      const y = pace();
+      if (y) await y;
+    }
+    const pairs = series[s].pairs;
     const key = hashPairsKey(pairs);
     out.total.add(key);
     for (let i = 0; i < pairs.length; i += 2) {

@@ -65,3 +65,4 @@ export {
   type StreamAggrOutputKind,
   type StreamAggrRule,
 } from './stream-aggregation-config.js';
+export { cardinalityReport, formatCardinalityReport, type CardinalityReportOptions } from './cardinality-report.js';
