@@ -145,7 +145,7 @@ export async function activeSeries(params: URLSearchParams, src: CardinalitySour
   return { status: 200, body: { data: series.map(labelsObject) } };
 }
 
-/** The sketch request of a querier: selector, top, label_names[], metric[], pair[] (name=value). */
+/** The sketch request of a querier: selector, top, label_names[], metric[], pair[] (name=value), keys_only. */
 export function sketchRequestOf(params: URLSearchParams): SketchRequest {
   const t = single(params, 'top') ?? '0';
   const top = Number(t);
@@ -162,6 +162,7 @@ export function sketchRequestOf(params: URLSearchParams): SketchRequest {
     pairNames: names.length > 0 ? names : undefined,
     metrics: params.getAll('metric[]'),
     pairs,
+    keysOnly: single(params, 'keys_only') === 'true',
   };
 }
 

@@ -14,7 +14,7 @@
  * u32 count + metrics (str, sketch); u32 count + pairs (str name, str value, sketch).
  * Strings are u32 length + UTF-8.
  */
-import { DistinctSketch, hashKey, hashPairsKey, pace, StrataError, type Labels, type Matcher } from '@strata/model';
+import { DistinctSketch, hashKey, hashPairsKey, Matcher, pace, StrataError, type Labels } from '@strata/model';
 
 export interface NameSketch {
   /** Distinct values of the label. */
@@ -49,6 +49,11 @@ export interface SketchRequest {
   /** Metrics and pairs wanted whatever their local rank. */
   metrics?: readonly string[];
   pairs?: readonly (readonly [string, string])[];
+  /**
+   * Only the sketches of `metrics` and `pairs`, from their own series (the querier's second
+   * round): no totals, names or top lists, and no pass over every series.
+   */
+  keysOnly?: boolean;
 }
 
 /** What a receiver's head gives to build its sketches. */
@@ -84,7 +89,35 @@ function topKeys(counts: Map<string, number> | undefined, k: number): string[] {
 }
 
 /** A receiver's sketches for one request: exact counts pick the candidates, one pass over the series fills them. */
+/** The sketches of the asked-for keys only, each from the series the index gives for it. */
+async function keySketches(src: SketchSource, req: SketchRequest): Promise<CardinalitySketches> {
+  const out = emptySketches();
+  const base = req.matchers ?? [];
+  const fill = async (sketch: DistinctSketch, name: string, value: string) => {
+    const series = await src.seriesLabels([...base, new Matcher('=', name, value)]);
+    for (let i = 0; i < series.length; i++) {
+      if ((i & 255) === 0) {
+        const y = pace();
+        if (y) await y;
+      }
+      sketch.add(hashPairsKey(series[i].pairs));
+    }
+  };
+  for (const m of req.metrics ?? []) {
+    const sk = new DistinctSketch();
+    await fill(sk, '__name__', m);
+    out.metrics.set(m, sk);
+  }
+  for (const [name, value] of req.pairs ?? []) {
+    const sk = new DistinctSketch();
+    await fill(sk, name, value);
+    out.pairs.set(pairKey(name, value), { name, value, sketch: sk });
+  }
+  return out;
+}
+
 export async function buildSketches(src: SketchSource, req: SketchRequest): Promise<CardinalitySketches> {
+  if (req.keysOnly) return keySketches(src, req);
   const out = emptySketches();
   const matchers = req.matchers && req.matchers.length > 0 ? req.matchers : undefined;
   const counts = src.labelValueCounts(undefined, matchers);

@@ -108,6 +108,7 @@ export class ClusterCardinality {
     for (const [url, a] of answers) {
       const form = new URLSearchParams(base);
       form.set('top', '0');
+      form.set('keys_only', 'true');
       let n = 0;
       for (const m of metrics) {
         if (a.metrics.has(m)) continue;
