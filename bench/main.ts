@@ -26,6 +26,7 @@
  *   --labels-inprocess: its two heaviest requests called in-process, for profiling (--repeats)
  *   --stream-aggr: ingest CPU per sample with 5 streaming aggregation rules vs none, and the state's memory (--series, --rounds)
  *   --relabel-ingest: in-process ingest CPU per sample with 10 metric_relabel_configs rules vs none (--series, --rounds)
+ *   --cardinality: error and cost of cluster-wide cardinality sketches over a 4-receiver RF 3 ring, and of growth tracking (--series)
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -45,6 +46,7 @@ import { runAckLatencyBench } from './ack-latency.js';
 import { runQueryWorkersBench } from './query-workers.js';
 import { runSecureIngestBench } from './secure-ingest.js';
 import { runRelabelIngestBench } from './relabel-ingest.js';
+import { runCardinalityBench } from './cardinality.js';
 import { runDashboardBench } from './dashboard.js';
 import { runFrontendBench } from './frontend.js';
 import { runXorBench } from './xor.js';
@@ -156,6 +158,10 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--share-http')) {
     process.stdout.write((await runShareHttpBench(arg('series', 50_000), arg('rounds', 12), encode, arg('repeats', 3))) + '\n');
+    return;
+  }
+  if (process.argv.includes('--cardinality')) {
+    process.stdout.write((await runCardinalityBench(arg('series', 200_000))) + '\n');
     return;
   }
   if (process.argv.includes('--relabel-ingest')) {

@@ -6,9 +6,40 @@ export { HttpServer, splitHostPort } from './server.js';
 export { labelNamesHandler, labelValuesHandler, seriesHandler } from './series-api.js';
 export { mountHashringStatus, mountStatusRoutes, type BuildInfoFeatures } from './status-api.js';
 export { createRemoteReadHandler } from './remote-read.js';
-export { mountTsdbStatus } from './tsdb-status.js';
+export { DEFAULT_TSDB_STATUS_LIMIT, mountTsdbStatus, tsdbStatusLimitOf } from './tsdb-status.js';
 export { mountAdminApi, type AdminApiDeps } from './admin-api.js';
-export { mountCardinalityApi } from './cardinality-api.js';
+export {
+  activeSeries,
+  labelNamesOf,
+  limitOf as cardinalityLimitOf,
+  mountCardinalityApi,
+  requiredSelector,
+  sketchRequestOf,
+  CARDINALITY_DEFAULT_LIMIT,
+  type CardinalitySource,
+} from './cardinality-api.js';
+export {
+  buildSketches,
+  decodeSketches,
+  emptySketches,
+  encodeSketches,
+  mergeSketchesInto,
+  pairKey,
+  type CardinalitySketches,
+  type SketchRequest,
+} from './cardinality-sketches.js';
+export { labelNamesFromSketches, labelValuesFromSketches, tsdbStatusFromSketches } from './cardinality-answers.js';
+export {
+  decodeGrowth,
+  encodeGrowth,
+  growthAnswer,
+  growthParams,
+  mergeGrowthInto,
+  GROWTH_MAX_WINDOW_MS,
+  type GrowthAnswer,
+  type GrowthSketches,
+  type MetricGrowth,
+} from './cardinality-growth.js';
 export { limitsAsYamlKeys, mountLimitsApi, type LimitsApiDeps } from './limits-api.js';
 export { WebConfigError, loadWebConfig } from './web-config.js';
 export { WebConfigWatcher } from './web-guard.js';
@@ -34,3 +65,4 @@ export {
   type StreamAggrOutputKind,
   type StreamAggrRule,
 } from './stream-aggregation-config.js';
+export { cardinalityReport, formatCardinalityReport, type CardinalityReportOptions } from './cardinality-report.js';

@@ -24,15 +24,19 @@ export interface TsdbStatusDeps {
   status: (tenant: string, limit: number) => unknown;
 }
 
+/** Prometheus' `limit` of /api/v1/status/tsdb: a positive integer, 10 when absent. */
+export function tsdbStatusLimitOf(params: URLSearchParams): number {
+  if (!params.has('limit')) return DEFAULT_TSDB_STATUS_LIMIT;
+  const limit = Number(params.get('limit'));
+  if (!Number.isInteger(limit) || limit < 1) throw badData('limit must be a positive number');
+  return limit;
+}
+
 export function mountTsdbStatus(router: Router, deps: TsdbStatusDeps): void {
   router.add('GET', '/api/v1/status/tsdb', async (req, res) => {
     try {
       const params = await readParams(req);
-      let limit = DEFAULT_TSDB_STATUS_LIMIT;
-      if (params.has('limit')) {
-        limit = Number(params.get('limit'));
-        if (!Number.isInteger(limit) || limit < 1) throw badData('limit must be a positive number');
-      }
+      const limit = tsdbStatusLimitOf(params);
       sendResult(res, success(deps.status(tenantOf(req, deps.tenancy), limit) ?? EMPTY));
     } catch (e) {
       sendError(res, e);

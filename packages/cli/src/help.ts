@@ -8,6 +8,7 @@ export function helpText(): string {
   for (const [name, desc] of Object.entries(COMPONENTS)) lines.push(`  ${name.padEnd(width)}  ${desc}`);
   lines.push('', 'Tools:', '  tools rules check FILE...  Validates Prometheus rule files (as promtool check rules).');
   lines.push("  tools rules test FILE...   Runs rule unit tests in promtool's format on Strata's rule engine.");
+  lines.push('  tools cardinality --url=URL --tenant=T  Prints top metrics, labels and series growth of a running cluster.');
   lines.push('', 'Flags (each is also a key of the --config.file YAML, e.g. --http.address is http: {address: ...}):');
   for (const o of OPTIONS) {
     const def = o.default === '' ? '' : ` (default ${JSON.stringify(o.default)})`;

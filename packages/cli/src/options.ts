@@ -110,6 +110,18 @@ const TABLE = [
     help: 'Series this receiver may hold, all tenants together (0 = no ceiling): protects the process whatever the per-tenant limits say. New series beyond it get 503 with Retry-After (overload: senders retry); existing series still land.',
   },
   {
+    flag: 'receiver.series-created-top-metrics',
+    type: 'int',
+    default: 20,
+    help: 'Metrics per tenant that strata_tenant_series_created_total exports by name: the top by series created in the last hour, re-ranked at each scrape; the others count under metric="__other__", so the metric cannot explode with the data it watches.',
+  },
+  {
+    flag: 'receiver.series-growth-max-metrics',
+    type: 'int',
+    default: 1000,
+    help: 'Metrics per tenant whose series creations and new label values are tracked for /api/v1/cardinality/growth (one hour, by minute); later metrics share one "__other__" entry.',
+  },
+  {
     flag: 'receiver.max-inflight-bytes',
     type: 'bytes',
     default: 512 * MiB,

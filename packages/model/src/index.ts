@@ -63,3 +63,4 @@ export {
 } from './raw-pack.js';
 export { compareCodeUnits, mergeSorted, sortUnique } from './sorted-merge.js';
 export { checkTenantId, tenantIdProblem } from './tenant-id.js';
+export { DistinctSketch, EXACT_MAX, SKETCH_PRECISION, hashKey, hashPairsKey } from './distinct-sketch.js';

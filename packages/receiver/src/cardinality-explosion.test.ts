@@ -4,7 +4,8 @@
  * per-metric value-cardinality limit rejects exactly the series with values beyond the limit;
  * the tenant's other metrics and another tenant are unaffected; a bad edit of the limits file
  * is refused as a whole and shown with its position; a relabel rule added to the file contains
- * the explosion without touching the sender.
+ * the explosion without touching the sender. The growth API names the exploding metric and
+ * label, and the series-created counter stays bounded to the top metric plus `__other__`.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -15,9 +16,10 @@ import { Registry } from 'prom-client';
 import { Labels, Matcher } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode, type SeriesToWrite } from '@strata/remote';
 import { TSDB } from '@strata/tsdb';
-import { Limits, mountLimitsApi, Router, type TenantLimits } from '@strata/api';
+import { Limits, mountCardinalityApi, mountLimitsApi, Router, type TenantLimits } from '@strata/api';
 import { MetadataStore } from './metadata-store.js';
 import { createWriteHandler } from './write-handler.js';
+import { SeriesGrowth } from './series-growth.js';
 
 const DEFAULTS: TenantLimits = {
   ingestionRate: 0,
@@ -39,13 +41,21 @@ let registry: Registry;
 let srv: http.Server;
 let base: string;
 let limitsFile: string;
+let growth: SeriesGrowth;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-explosion-'));
   limitsFile = path.join(dir, 'limits.yaml');
   fs.writeFileSync(limitsFile, `overrides:\n  victim:\n    max_label_value_cardinality_per_metric: ${LIMIT}\n`);
-  db = await TSDB.open({ dir: path.join(dir, 'tsdb'), fsync: 'none', head: { outOfOrderWindowMs: 0, maxSeries: 0 } });
   registry = new Registry();
+  // One metric per tenant exported by name: the bound is visible with two metrics.
+  growth = new SeriesGrowth({ topMetrics: 1, maxMetricsPerTenant: 100, registry });
+  db = await TSDB.open({
+    dir: path.join(dir, 'tsdb'),
+    fsync: 'none',
+    head: { outOfOrderWindowMs: 0, maxSeries: 0 },
+    onSeriesCreated: (t, pairs) => growth.created(t, pairs),
+  });
   limits = new Limits({ defaults: DEFAULTS, overridesFile: limitsFile, reloadIntervalMs: 50 });
   const tenancy = { multiTenancy: true, header: 'X-Scope-OrgID' };
   const write = createWriteHandler({
@@ -65,6 +75,11 @@ beforeAll(async () => {
     },
   });
   const router = new Router();
+  mountCardinalityApi(router, {
+    tenancy,
+    source: (t) => db.openTenant(t)?.cardinality(),
+    growth: (t, windowMs, top) => growth.sketches(t, windowMs, top),
+  });
   mountLimitsApi(router, { tenancy, limits, usage: (t) => ({ active_series: db.openTenant(t)?.stats().numSeries ?? 0 }) });
   srv = http.createServer((req, res) => {
     if (req.url === '/api/v1/write') return void write(req, res);
@@ -173,6 +188,47 @@ test('the value-cardinality limit rejects exactly the series beyond it; other me
     limits: { max_label_value_cardinality_per_metric: LIMIT },
     usage: { active_series: LIMIT + USERS / BATCH },
   });
+});
+
+test('the growth API names the exploding metric and label; the created counter stays bounded', async () => {
+  // Up to here the victim created LIMIT http_requests_total series (one user_id each) and 5 `up` series.
+  const victim = (await get('/api/v1/cardinality/growth?window=1h', 'victim')).json as any;
+  expect(victim.window_seconds).toBe(3600);
+  expect(victim.metrics[0]).toMatchObject({
+    metric: 'http_requests_total',
+    series_created: LIMIT,
+    fastest_growing_label: 'user_id',
+    labels: [
+      { label_name: 'user_id', new_values: LIMIT },
+      { label_name: 'job', new_values: 1 },
+    ],
+  });
+  expect(victim.metrics[1]).toMatchObject({ metric: 'up', series_created: USERS / BATCH, fastest_growing_label: 'instance' });
+  // The bystander's 1000 users are past the exact range: an estimate within 6.5%.
+  const bystander = (await get('/api/v1/cardinality/growth?window=5m', 'bystander')).json as any;
+  expect(bystander.metrics[0]).toMatchObject({ metric: 'http_requests_total', fastest_growing_label: 'user_id' });
+  expect(Math.abs(bystander.metrics[0].series_created - 2 * LIMIT)).toBeLessThanOrEqual(0.065 * 2 * LIMIT);
+  expect((await get('/api/v1/cardinality/growth?window=2h', 'victim')).status).toBe(400);
+
+  // `up` came first and took the one exported place; the scrape re-ranks: http_requests_total is the top.
+  const scrape = async () => {
+    const text = await registry.getSingleMetricAsString('strata_tenant_series_created_total');
+    return new Map([...text.matchAll(/tenant="victim",metric="([^"]+)"} (\d+)/g)].map((m) => [m[1], Number(m[2])] as const));
+  };
+  expect(await scrape()).toEqual(
+    new Map([
+      ['http_requests_total', 0],
+      ['__other__', LIMIT + USERS / BATCH],
+    ]),
+  );
+  // A new metric finds the one place taken: it counts under __other__, at most 2 series per tenant.
+  await post('victim', [one({ __name__: 'node_boot_time_seconds', job: 'api' }, NOW - 20_000)]);
+  expect(await scrape()).toEqual(
+    new Map([
+      ['http_requests_total', 0],
+      ['__other__', LIMIT + USERS / BATCH + 1],
+    ]),
+  );
 });
 
 test('a bad edit of the limits file is refused as a whole, shown with its position; the limits stay', async () => {

@@ -8,12 +8,12 @@ import type { Logger } from 'pino';
 import fs from 'node:fs';
 import {
   checkTenantId,
+  Matcher,
   MergeQuerier,
   selectRawIntoOf,
   selectRawOf,
   tenantIdProblem,
   type Labels,
-  type Matcher,
   type Querier,
   type Queryable,
   type SelectHints,
@@ -52,9 +52,14 @@ export interface TSDBOptions {
   blockCacheBytes?: number;
   /** Deletion requests of a tenant (see tombstones.ts): their samples are hidden from select. */
   tombstones?: (tenant: string) => readonly Tombstone[];
+  /** Called when an append creates a series (not on WAL replay): series-growth tracking. */
+  onSeriesCreated?: (tenant: string, pairs: readonly string[]) => void;
   /** Series all tenants' heads together may hold (the process' ceiling; new series beyond it are refused); 0 or absent = none. */
   maxSeries?: number;
 }
+
+/** Every series: the head's index needs one matcher that selects something. */
+const ANY_SERIES = new Matcher('=~', '__name__', '.+');
 
 export const DEFAULT_BLOCK_CACHE_BYTES = 256 * 1024 * 1024;
 
@@ -100,7 +105,13 @@ export class TenantDB implements TenantStorage {
 
   static async open(tenant: string, dir: string, opts: TSDBOptions, cache?: SegmentCache): Promise<TenantDB> {
     await fsp.mkdir(dir, { recursive: true });
-    const newHead = () => new Head({ ...opts.head, blockDurationMs: opts.blockDurationMs });
+    const onCreated = opts.onSeriesCreated;
+    const newHead = () =>
+      new Head({
+        ...opts.head,
+        blockDurationMs: opts.blockDurationMs,
+        onCreated: onCreated ? (pairs) => onCreated(tenant, pairs) : undefined,
+      });
     let head = newHead();
     const generations: SnapshotGenerations = {};
     let from: WalPosition | undefined;
@@ -309,8 +320,17 @@ export class TenantDB implements TenantStorage {
   cardinality(): {
     numSeries: number;
     labelValueCounts: (names: readonly string[] | undefined, matchers: readonly Matcher[] | undefined) => Map<string, Map<string, number>>;
+    seriesLabels: (matchers: readonly Matcher[] | undefined) => Promise<Labels[]>;
+    headStats: () => { chunkCount: number; minTime: number; maxTime: number };
   } {
-    return { numSeries: this.head.numSeries, labelValueCounts: (names, matchers) => this.head.labelValueCounts(names, matchers) };
+    return {
+      numSeries: this.head.numSeries,
+      labelValueCounts: (names, matchers) => this.head.labelValueCounts(names, matchers),
+      // Head series only, unsorted: cluster-wide cardinality hashes each one into mergeable sketches.
+      seriesLabels: async (matchers) =>
+        (await this.head.selectSeries(matchers && matchers.length > 0 ? matchers : [ANY_SERIES], undefined, false)).map((s) => s.labels),
+      headStats: () => this.head.tsdbStatus(1).headStats,
+    };
   }
 
   setMaxSeries(n: number): void {

@@ -21,6 +21,7 @@ import {
   ForwardAuth,
   MemoryBudget,
   MetadataStore,
+  SeriesGrowth,
 } from '@strata/receiver';
 import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
@@ -58,7 +59,16 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   const tombstones = new BucketTombstones(bucket, (name, err) =>
     logger.warn({ object: name, err: err.message }, 'tombstone unreadable; ignored'),
   );
+  // Explosion detection: series created per metric and the labels gaining values (/api/v1/cardinality/growth).
+  const growth = new SeriesGrowth({
+    topMetrics: cfg.num('receiver.series-created-top-metrics'),
+    maxMetricsPerTenant: cfg.num('receiver.series-growth-max-metrics'),
+    registry,
+  });
+  const growthPrune = setInterval(() => growth.prune(), 60_000);
+  growthPrune.unref();
   const tsdb = await TSDB.open({
+    onSeriesCreated: (tenant, pairs) => growth.created(tenant, pairs),
     tombstones: (tenant) => tombstones.forTenant(tenant),
     onFsync: (s) => fsyncs.observe(s),
     blockDurationMs: cfg.num('tsdb.block-duration'),
@@ -218,7 +228,11 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     compaction = { compactor, loop: compactorLoop(compactor, cfg.num('compactor.interval'), logger) };
   }
   mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
-  mountCardinalityApi(router, { tenancy, source: (tenant) => tsdb.openTenant(tenant)?.cardinality() });
+  mountCardinalityApi(router, {
+    tenancy,
+    source: (tenant) => tsdb.openTenant(tenant)?.cardinality(),
+    growth: (tenant, windowMs, top) => growth.sketches(tenant, windowMs, top),
+  });
   mountLimitsApi(router, {
     tenancy,
     limits,
@@ -273,6 +287,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     limits.stop();
     shipping.stop();
     clearInterval(tombstoneTimer);
+    clearInterval(growthPrune);
     compaction?.loop.stop();
     await compaction?.compactor.stop();
     await gateway?.stop();

@@ -1,6 +1,6 @@
 /** `strata querier`: PromQL over stores reached with remote-read, replicas de-duplicated. */
 import { mountAdminApi } from '@strata/api';
-import { FanoutQueryable, mountQueryApi, RemoteMetadata, RemoteStore } from '@strata/querier';
+import { ClusterCardinality, FanoutQueryable, mountClusterCardinality, mountQueryApi, RemoteMetadata, RemoteStore } from '@strata/querier';
 import type { Config } from '../config.js';
 import { component, executorFrom, httpClientFrom, list, waitForSignal } from './common.js';
 import { limitsFrom } from './limits-from-config.js';
@@ -36,6 +36,16 @@ export async function runQuerier(cfg: Config): Promise<void> {
     metadata,
     limits: (t) => limits.forTenant(t),
     lookbackDeltaMs: cfg.num('query.lookback-delta'),
+  });
+  // Cardinality over every receiver among the stores, RF replicas counted once (store gateways answer 404 and are left out).
+  mountClusterCardinality(c.router, {
+    tenancy: c.tenancy,
+    cluster: new ClusterCardinality({
+      urls: () => urls,
+      tenantHeader: cfg.str('auth.tenant-header'),
+      timeoutMs: cfg.num('query.timeout'),
+      client,
+    }),
   });
   // Series deletion goes to every store (each needs --web.enable-admin-api); any failure fails it, a retry is safe.
   mountAdminApi(c.router, {

@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, parseArgs } from '../config.js';
 import { openBucket } from '../storage.js';
 import { list } from './common.js';
 import { runRulesTools } from './tools-rules.js';
+import { runCardinalityTool } from './tools-cardinality.js';
 
 const USAGE = `Usage:
   strata tools bucket ls [--tenant=T]              block IDs, per tenant
@@ -20,12 +21,15 @@ const USAGE = `Usage:
   strata tools bucket mark --deletion|--no-compact [--details=why] <tenant>/<ULID>
   strata tools rules check FILE...                 validate Prometheus rule files, as promtool check rules
   strata tools rules test FILE...                  run promtool's rule unit tests on Strata's rule engine
+  strata tools cardinality --url=URL --tenant=T    top metrics, labels and what grew in the last hour (--limit=10, --window=1h)
 Flags of every command apply (--objstore.config-file, --storage.path, --compactor.replica-label).
 `;
 
 export async function runTools(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   // Rule files are checked offline, promtool's way: files, no bucket.
   if (argv[0] === 'rules') return runRulesTools(argv);
+  // Against a running cluster: HTTP only, no bucket.
+  if (argv[0] === 'cardinality') return runCardinalityTool(argv.slice(1), out, (s) => process.stderr.write(s));
   const own = new Map<string, string>();
   const rest: string[] = [];
   for (const a of argv) {

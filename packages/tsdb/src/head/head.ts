@@ -32,6 +32,8 @@ import { WireRefTable } from './wire-refs.js';
 
 export interface HeadConfig extends HeadOptions {
   blockDurationMs?: number;
+  /** Called after getOrCreate made a series (appends only; replay and snapshots use create). */
+  onCreated?: (pairs: readonly string[]) => void;
 }
 
 export class Head {
@@ -153,7 +155,9 @@ export class Head {
       this.refusal = 'receiver';
       return undefined;
     }
-    return { series: this.insert(this.nextRef, labels, h), created: true };
+    const series = this.insert(this.nextRef, labels, h);
+    this.opts.onCreated?.(series.labels.pairs);
+    return { series, created: true };
   }
 
   /** Creates a series with a known ref (WAL replay, snapshot load). */
