@@ -339,14 +339,7 @@ class StepEvaluator {
         labels = groupLabels(labels, e.grouping);
         const key = labels.key();
         let out = bySeries.get(key);
-        if (!out) {
-          bySeries.set(key, (out = { labels, times: [], values: [] }));
-          if (this.opts.maxSeries && bySeries.size > this.opts.maxSeries && !e.grouping)
-            throw new StrataError(
-              'logql-max-series',
-              `maximum number of series (${this.opts.maxSeries}) reached for a single query; consider reducing query cardinality by adding more filters or aggregation`,
-            );
-        }
+        if (!out) bySeries.set(key, (out = { labels, times: [], values: [] }));
         out.times.push(Number(ts[i] - base));
         out.values.push(value);
       }
