@@ -192,7 +192,7 @@ function handler(deps: LokiApiDeps, fn: (r: Request) => Promise<unknown>) {
       const nowNs = deps.nowNs ? deps.nowNs() : BigInt(Date.now()) * 1_000_000n;
       send(res, { json: await fn({ params, querier: deps.logs.logQuerier(tenant), limits, signal: ac.signal, nowNs }) });
     } catch (e) {
-      const err = toStrataError(e);
+      const err = e instanceof LogqlParseError ? new StrataError('bad-query', e.message) : toStrataError(e);
       send(res, { status: err.status, text: err.detail });
     } finally {
       res.off('close', onClose);

@@ -3,7 +3,7 @@
  * `* / %`, `+ -`, comparisons, `and unless`, `or`); inside label filters `and` (also `,` or plain
  * juxtaposition) binds tighter than `or`, as Loki's grammar declares.
  */
-import { Matcher, type MatchType } from '@strata/model';
+import { compileSearchRegex, Matcher, Template, type MatchType } from '@strata/model';
 import {
   LOG_RANGE_FUNCS,
   UNWRAP_RANGE_FUNCS,
@@ -276,6 +276,15 @@ class Parser {
     }
   }
 
+  /** Templates are checked for syntax here (functions are resolved when the pipeline is built). */
+  private checkTemplate(text: string, at: Token): void {
+    try {
+      new Template('check', text, new Proxy({}, { has: () => true, get: () => () => '' }));
+    } catch (e) {
+      this.fail(at, `invalid template: ${(e as Error).message}`);
+    }
+  }
+
   private stage(): Stage {
     const t = this.peek();
     if (t.kind === 'ident') {
@@ -298,6 +307,7 @@ class Parser {
           const at = this.peek();
           const re = this.string();
           this.checkRegex(re, at);
+          if (compileSearchRegex(re).groupNames.length === 0) this.fail(at, 'at least one named capture must be supplied');
           return { k: 'regexp', re };
         }
         case 'pattern': {
@@ -305,6 +315,8 @@ class Parser {
           const at = this.peek();
           const pattern = this.string();
           if (!/<[a-zA-Z_][a-zA-Z0-9_]*>/.test(pattern.replace(/<_>/g, ''))) this.fail(at, 'at least one capture is required');
+          if (/<(_|[a-zA-Z_][a-zA-Z0-9_]*)><(_|[a-zA-Z_][a-zA-Z0-9_]*)>/.test(pattern))
+            this.fail(at, 'consecutive captures are not allowed');
           return { k: 'pattern', pattern };
         }
         case 'unpack':
@@ -313,9 +325,13 @@ class Parser {
         case 'decolorize':
           this.next();
           return { k: 'decolorize' };
-        case 'line_format':
+        case 'line_format': {
           this.next();
-          return { k: 'line_format', template: this.string() };
+          const at = this.peek();
+          const template = this.string();
+          this.checkTemplate(template, at);
+          return { k: 'line_format', template };
+        }
         case 'label_format':
           this.next();
           return { k: 'label_format', items: this.labelFormatItems() };
@@ -356,8 +372,10 @@ class Parser {
       this.expect('=');
       const v = this.next();
       if (v.kind === 'ident') out.push({ dst, src: v.text });
-      else if (v.kind === 'string') out.push({ dst, template: v.text });
-      else this.fail(v);
+      else if (v.kind === 'string') {
+        this.checkTemplate(v.text, v);
+        out.push({ dst, template: v.text });
+      } else this.fail(v);
       if (!this.is(',')) return out;
       this.next();
     }
