@@ -95,14 +95,6 @@ export async function evaluateLogql(expr: Expr, q: LogQuerier, opts: LogqlQueryO
       stats,
     };
   }
-  for (const s of v.series) {
-    const err = s.labels.get(ERROR_LABEL);
-    if (err !== '')
-      throw new StrataError(
-        'logql-pipeline-error',
-        `pipeline error: '${err}' for series: '${s.labels.toString()}'. Use a label filter to intentionally skip this error. (e.g | __error__!="${err}"). To skip all potential errors you can match empty errors.(e.g __error__="") The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )`,
-      );
-  }
   const out = v.series.filter((s) => s.present.some((p) => p === 1)).map((s) => toSeries(s, steps));
   if (opts.maxSeries && out.length > opts.maxSeries)
     throw new StrataError(
@@ -132,6 +124,35 @@ function toSeries(s: StepSeries, steps: readonly bigint[]): LogqlSeries {
 function labelsFromMap(m: Map<string, string>): Labels {
   return Labels.fromMap(m);
 }
+
+/** A metric query fails on an entry its pipeline marked with __error__, as Loki's does. */
+function pipelineError(labels: Map<string, string>): StrataError {
+  const err = labels.get(ERROR_LABEL)!;
+  return new StrataError(
+    'logql-pipeline-error',
+    `pipeline error: '${err}' for series: '${labelsFromMap(labels).toString()}'. Use a label filter to intentionally skip this error. (e.g | __error__!="${err}"). To skip all potential errors you can match empty errors.(e.g __error__="") The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )`,
+  );
+}
+
+/** The grouped labels of an entry straight from its label map: `by` needs no sort of the whole set. */
+function groupFromMap(m: Map<string, string>, g: Grouping | undefined, sortedBy: readonly string[]): Labels {
+  if (!g) return Labels.fromMap(m);
+  if (g.without) {
+    const drop = new Set(g.labels);
+    const pairs: string[] = [];
+    for (const [k, v] of m) if (!drop.has(k)) pairs.push(k, v);
+    return Labels.fromPairs(pairs);
+  }
+  const pairs: string[] = [];
+  for (const n of sortedBy) {
+    const v = m.get(n);
+    if (v !== undefined && v !== '') pairs.push(n, v);
+  }
+  return Labels.fromSortedPairs(pairs);
+}
+
+/** Range functions whose value over merged samples is the sum of their values per series: `sum by` can group at extraction. */
+const ADDITIVE = new Set(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'sum_over_time']);
 
 async function evalLogQuery(expr: LogExpr, q: LogQuerier, opts: LogqlQueryOptions, stats: LogqlStats): Promise<LogqlStream[]> {
   const pipeline = compilePipeline(expr.stages);
@@ -276,6 +297,10 @@ class StepEvaluator {
       case 'range':
         return { kind: 'vector', series: await this.rangeAgg(e) };
       case 'agg':
+        // sum by (x) (count_over_time(...)) groups the samples as they are extracted, so an entry's
+        // full label set never becomes a series of its own (Loki pushes the grouping down the same way).
+        if (e.op === 'sum' && e.inner.k === 'range' && !e.inner.grouping && ADDITIVE.has(e.inner.fn) && e.inner.fn !== 'absent_over_time')
+          return { kind: 'vector', series: this.vectorAgg(e, await this.rangeAgg(e.inner, e.grouping ?? { without: false, labels: [] })) };
         return { kind: 'vector', series: this.vectorAgg(e, await this.vectorOf(e.inner)) };
       case 'label_replace':
         return { kind: 'vector', series: labelReplace(await this.vectorOf(e.inner), e.dst, e.replacement, e.src, compileRegex(e.regex)) };
@@ -291,7 +316,14 @@ class StepEvaluator {
   }
 
   /** Runs the pipeline and extracts each entry's sample, grouping samples by their series labels. */
-  private async extract(e: RangeAggExpr, base: bigint, fromNs: bigint, toNs: bigint): Promise<SampleSeries[]> {
+  private async extract(
+    e: RangeAggExpr,
+    base: bigint,
+    fromNs: bigint,
+    toNs: bigint,
+    grouping: Grouping | undefined,
+  ): Promise<SampleSeries[]> {
+    const sortedBy = grouping && !grouping.without ? [...new Set(grouping.labels)].sort() : [];
     const pipeline = compilePipeline(e.log.stages);
     const hints = selectHints(e.log, fromNs, toNs, { signal: this.opts.signal });
     const selected = await this.q.selectLogs(e.log.matchers, hints);
@@ -310,6 +342,7 @@ class StepEvaluator {
         let labels: Labels;
         let value = 1;
         let outLine = line;
+        let grouped = false;
         if (pipeline.linesOnly && !unwrap) {
           if (!pipeline.test(line)) continue;
           const md = s.metadata?.[i];
@@ -333,10 +366,12 @@ class StepEvaluator {
             for (const f of post) if (!f(r.labels)) kept = false;
             if (!kept) continue;
           }
-          labels = labelsFromMap(r.labels);
+          if (r.labels.has(ERROR_LABEL)) throw pipelineError(r.labels);
+          labels = groupFromMap(r.labels, grouping, sortedBy);
+          grouped = true;
         }
         if (bytes) value = Buffer.byteLength(outLine);
-        labels = groupLabels(labels, e.grouping);
+        if (!grouped) labels = groupLabels(labels, grouping);
         const key = labels.key();
         let out = bySeries.get(key);
         if (!out) bySeries.set(key, (out = { labels, times: [], values: [] }));
@@ -348,11 +383,12 @@ class StepEvaluator {
     return [...bySeries.values()];
   }
 
-  private async rangeAgg(e: RangeAggExpr): Promise<StepSeries[]> {
+  /** `grouping` overrides the expression's own (a `sum by` above it pushes its grouping here). */
+  private async rangeAgg(e: RangeAggExpr, grouping: Grouping | undefined = e.grouping): Promise<StepSeries[]> {
     const first = this.steps[0] - e.offsetNs - e.rangeNs;
     const last = this.steps[this.n - 1] - e.offsetNs;
     // The window is open at its start: read from just after it; toNs is exclusive.
-    const series = await this.extract(e, first, first + 1n, last + 1n);
+    const series = await this.extract(e, first, first + 1n, last + 1n, grouping);
     const rangeSec = Number(e.rangeNs) / 1e9;
     const rangeNs = Number(e.rangeNs);
     if (e.fn === 'absent_over_time') return this.absent(e, series, first);

@@ -137,6 +137,20 @@ export const METRIC_CASES: Case[] = [
   },
   // Entries a parser failed on make a metric query fail until they are filtered out.
   { q: 'count_over_time({app="api", env="prod"} | json [1m])', error: /pipeline error: 'JSONParserErr'/ },
+  // An aggregation above does not hide the error.
+  { q: 'sum by (level) (count_over_time({app="api", env="prod"} | json [1m]))', error: /pipeline error: 'JSONParserErr'/ },
+  { q: 'sum(count_over_time({app="api", env="prod"} | json | __error__="" [1m]))', vector: [[{}, 4]] },
+  {
+    q: 'sum without (level) (count_over_time({host="h2"} | logfmt [1m]))',
+    vector: [10, 20, 35, 5, 15].map((n) => [{ ...H2, requests: String(n) }, 1] as [Record<string, string>, number]),
+  },
+  {
+    q: 'sum by (level) (rate({host="h2"} | logfmt [1m]))',
+    vector: [
+      [{ level: 'info' }, 4 / 60],
+      [{ level: 'warn' }, 1 / 60],
+    ],
+  },
   {
     q: 'sum by (level) (count_over_time({app="api", env="dev"} | logfmt | line_format "{{.level}}" [1m]))',
     vector: [
