@@ -49,6 +49,13 @@ export interface TenantLimits {
   maxEstimatedQueryCost?: number;
   /** Shards a shardable query is cut into by the frontend; 0 or 1 = not sharded. */
   queryShardingTotalShards?: number;
+  // ---- LogQL read path (the querier's Loki API); unset = Loki's defaults ----
+  /** Entries one log query may return (Loki's max_entries_limit_per_query, default 5000). */
+  maxEntriesLimitPerQuery?: number;
+  /** Series one LogQL metric query may return (Loki's max_query_series, default 500). */
+  maxQuerySeries?: number;
+  /** How long one LogQL query may run, ms (Loki's query_timeout, default 1m). */
+  queryTimeout?: number;
   /** Relabelling of the tenant's incoming series, before they are placed on the ring (the limits file only). */
   metricRelabelConfigs?: readonly RelabelRule[];
 }
@@ -76,6 +83,9 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_estimated_query_cost: 'maxEstimatedQueryCost',
   query_sharding_total_shards: 'queryShardingTotalShards',
   metric_relabel_configs: 'metricRelabelConfigs',
+  max_entries_limit_per_query: 'maxEntriesLimitPerQuery',
+  max_query_series: 'maxQuerySeries',
+  query_timeout: 'queryTimeout',
 };
 
 /** Limits that are structures, not numbers: each with its parser (which throws naming the position). */
@@ -89,6 +99,7 @@ const DURATION_FIELDS = new Set<keyof TenantLimits>([
   'maxQueryLength',
   'maxQueryLookback',
   'maxTotalQueryLength',
+  'queryTimeout',
 ]);
 
 /**
@@ -111,8 +122,11 @@ export type ReceiverLimit = Exclude<
   | 'rulerMaxRuleGroupsPerTenant'
   | 'streamAggregationConfig'
   | 'metricRelabelConfigs'
+  | LogQueryLimit
   | QueryLimit
 >;
+/** Limits of the LogQL read path: set in the limits file only; their defaults are Loki's (see TenantLimits). */
+export type LogQueryLimit = 'maxEntriesLimitPerQuery' | 'maxQuerySeries' | 'queryTimeout';
 export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   ingestionRate: 'limits.ingestion-rate',
   ingestionBurstSize: 'limits.ingestion-burst-size',

@@ -64,3 +64,5 @@ export {
 export { compareCodeUnits, mergeSorted, sortUnique } from './sorted-merge.js';
 export { checkTenantId, tenantIdProblem } from './tenant-id.js';
 export { DistinctSketch, EXACT_MAX, SKETCH_PRECISION, hashKey, hashPairsKey } from './distinct-sketch.js';
+export { AnyMap, Template, TemplateError, type TemplateFunc } from './template/go-template.js';
+export { formatG, formatValue, GoStruct, sprintf } from './template/go-format.js';

@@ -6,3 +6,4 @@ export { RemoteMetadata } from './remote-metadata.js';
 export { QueryWorkerPool, type PromqlExecutor } from './worker-pool.js';
 export { RollupRoutingExecutor } from './rollup-routing.js';
 export { ClusterCardinality, mountClusterCardinality, type ClusterCardinalityOptions } from './cluster-cardinality.js';
+export { mountLokiApi, parseLokiTime, type LokiApiDeps } from './loki-api.js';
