@@ -23,3 +23,18 @@ export {
   encodeSeriesSelection,
   isSelected,
 } from './series-selection.js';
+export {
+  TRANSLATION_STRATEGIES,
+  decodeOtlpMetricsJson,
+  decodeOtlpMetricsProto,
+  encodeExportResponse,
+  encodeStatus,
+  formatFloat,
+  labelName,
+  metricName,
+  translateOtlp,
+  type OtlpRequest,
+  type TranslateOptions,
+  type TranslationStrategy,
+  type Translation,
+} from './otlp/index.js';

@@ -14,6 +14,7 @@ import { gatewayFrom } from './gateway-from-config.js';
 import { frontendFrom } from './frontend-from-config.js';
 import { serveOnSocket, type InProcessQuerier } from './in-process-querier.js';
 import {
+  createOtlpHandler,
   createStreamAggregation,
   createWritePath,
   defaultMemoryLimit,
@@ -21,6 +22,7 @@ import {
   ForwardAuth,
   MemoryBudget,
   MetadataStore,
+  type OtlpHandlerConfig,
 } from '@strata/receiver';
 import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
@@ -41,6 +43,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   const write: Handler = (req, res, params) => writeHandler!(req, res, params);
   router.add('POST', '/api/v1/write', write);
   router.add('POST', '/api/v1/push', write);
+  let otlpHandler: Handler | undefined;
+  router.add('POST', '/otlp/v1/metrics', (req, res, params) => otlpHandler!(req, res, params));
 
   const addr = await server.listen(cfg.str('http.address'));
   logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; replaying the write-ahead log');
@@ -154,6 +158,18 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     },
   });
   writeHandler = writePath.handler;
+  otlpHandler = createOtlpHandler({
+    path: writePath,
+    registry,
+    logger,
+    config: {
+      maxRequestBytes: cfg.num('receiver.max-request-bytes'),
+      multiTenancy: tenancy.multiTenancy,
+      tenantHeader: tenancy.header,
+      translationStrategy: cfg.str('otlp.translation-strategy') as OtlpHandlerConfig['translationStrategy'],
+      promoteResourceAttributes: list(cfg.str('otlp.promote-resource-attributes')),
+    },
+  });
   const queries = executorFrom(cfg, logger, registry);
   // `all` also serves the bucket: a store gateway in the same process, reached directly through
   // the Querier interface (no remote-read in between). Shipped blocks still on local disk are
