@@ -6,7 +6,6 @@ import { translateOtlp } from './translate.js';
 import { otlpJsonToProto } from '../../test/otlp-fixtures.js';
 import { OTLP_SEED_DOC } from '../../test/otlp-seed-doc.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 const text = fc.string({ maxLength: 6 });
 const u64 = fc.bigInt({ min: 0n, max: 2n ** 63n }).map(String);
 const nanos = fc.bigInt({ min: 0n, max: 4_000_000_000_000_000_000n }).map(String);

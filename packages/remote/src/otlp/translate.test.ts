@@ -6,7 +6,6 @@ import { formatFloat, labelName, metricName, type SuffixKind, type TranslationSt
 import { bucketLayout, translateOtlp, type TranslateOptions } from './translate.js';
 import { histogramsOf, otlpJsonToProto, seriesLines } from '../../test/otlp-fixtures.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 const T = '1700000000123456789'; // ns; 1700000000123 ms
 const MS = 1700000000123;
 const DEFAULTS: TranslateOptions = { strategy: 'UnderscoreEscapingWithSuffixes', promoteResourceAttributes: [], exemplars: false };
