@@ -272,6 +272,13 @@ const TABLE = [
     help: 'Default per-tenant ingestion burst in samples.',
   },
   {
+    flag: 'limits.max-global-exemplars-per-user',
+    aliases: ['ingester.max-global-exemplars-per-user'],
+    type: 'int',
+    default: 100_000,
+    help: "Default per-tenant number of exemplars a receiver keeps in memory (Prometheus' storage.exemplars.max-exemplars default), in one circular buffer whose oldest exemplars make room for new ones; 0 = exemplars are not stored (refused with 400 as before). Served by /api/v1/query_exemplars.",
+  },
+  {
     flag: 'limits.max-global-series-per-user',
     aliases: ['ingester.max-global-series-per-user'],
     type: 'int',

@@ -32,6 +32,8 @@ export interface OtlpHandlerConfig {
   tenantHeader: string;
   translationStrategy: TranslationStrategy;
   promoteResourceAttributes: readonly string[];
+  /** Whether OTLP exemplars are written along (the receiver keeps exemplars). */
+  exemplars: boolean;
 }
 
 export interface OtlpHandlerOptions {
@@ -95,8 +97,7 @@ export function createOtlpHandler(opts: OtlpHandlerOptions): (req: IncomingMessa
       const t = translateOtlp(decoded, {
         strategy: cfg.translationStrategy,
         promoteResourceAttributes: cfg.promoteResourceAttributes,
-        // The head does not store exemplars yet; attached, they would get whole series refused.
-        exemplars: false,
+        exemplars: cfg.exemplars,
       });
       let rejected = t.rejectedPoints;
       const why = [...t.errors];

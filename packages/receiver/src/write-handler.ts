@@ -303,10 +303,10 @@ function respond(res: ServerResponse, r: WriteResult, version: string, forwarded
   const rejected = forwarded ? rejectedSelection(r, total) : undefined;
   if (rejected !== undefined) headers[REJECTED_SERIES_HEADER] = rejected;
   if (version === '2.0') {
-    // Native histograms and exemplars are not stored yet, so their written counts are zero.
+    // Native histograms are not stored yet, so their written count is zero.
     headers['X-Prometheus-Remote-Write-Samples-Written'] = String(r.samplesWritten);
     headers['X-Prometheus-Remote-Write-Histograms-Written'] = '0';
-    headers['X-Prometheus-Remote-Write-Exemplars-Written'] = '0';
+    headers['X-Prometheus-Remote-Write-Exemplars-Written'] = String(r.exemplarsWritten ?? 0);
   }
   if (r.firstError) {
     if (r.firstError.retryAfter !== undefined) headers['Retry-After'] = String(r.firstError.retryAfter);

@@ -11,7 +11,9 @@ interface Ex {
   timestamp: number;
 }
 
-const pairs = fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 5 }), fc.string({ maxLength: 8 })), { maxLength: 3 }).map((l) => l.flat());
+const pairs = fc
+  .array(fc.tuple(fc.string({ minLength: 1, maxLength: 5 }), fc.string({ maxLength: 8 })), { maxLength: 3 })
+  .map((l) => l.flat());
 const exemplar = fc.record({ labels: pairs, value: fc.double({ noNaN: true }), timestamp: fc.integer({ min: -1e12, max: 4e12 }) });
 const seriesArb = fc.array(fc.array(exemplar, { maxLength: 3 }), { minLength: 1, maxLength: 4 });
 

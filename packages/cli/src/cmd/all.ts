@@ -7,7 +7,7 @@ import { mountCardinalityApi, mountHashringStatus, mountLimitsApi, mountTsdbStat
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { BucketTombstones, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { mountSeriesDeletion } from './admin-from-config.js';
-import { FanoutQueryable, mountQueryApi } from '@strata/querier';
+import { FanoutQueryable, mountExemplarsApi, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
@@ -168,6 +168,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       tenantHeader: tenancy.header,
       translationStrategy: cfg.str('otlp.translation-strategy') as OtlpHandlerConfig['translationStrategy'],
       promoteResourceAttributes: list(cfg.str('otlp.promote-resource-attributes')),
+      exemplars: cfg.num('limits.max-global-exemplars-per-user') > 0,
     },
   });
   const queries = executorFrom(cfg, logger, registry);
@@ -217,6 +218,15 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     closeCache = parts.cache ? () => parts.cache!.close() : undefined;
     parts.frontend.mount(router);
   } else mountQueryApi(router, queryApi);
+  // Exemplars live in the local heads only (the bucket holds none), so they are read here directly.
+  mountExemplarsApi(router, {
+    tenancy,
+    sources: () => [
+      {
+        selectExemplars: async (tenant, mint, maxt, sets) => tsdb.openTenant(tenant)?.exemplars.select(mint, maxt, sets) ?? [],
+      },
+    ],
+  });
   let tombstoneTimer: NodeJS.Timeout | undefined;
   mountSeriesDeletion(router, cfg, { tenancy, tombstones, logger, onDeleted: (t, min, max) => generations?.bump(t, min, max) });
   if (!opts.query) {
