@@ -192,3 +192,64 @@ test('broken bodies are 400 (or 415 for an unknown type), and the server keeps s
   const ready = await fetch(`${strata.url}/-/ready`);
   expect(ready.status).toBe(200);
 });
+
+test('OTLP exemplars are kept and served by query_exemplars, with trace_id and span_id', async () => {
+  const ns = `${Date.now()}000000`;
+  const body = {
+    resourceMetrics: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'traced' } }] },
+        scopeMetrics: [
+          {
+            metrics: [
+              {
+                name: 'orders',
+                sum: {
+                  aggregationTemporality: 2,
+                  isMonotonic: true,
+                  dataPoints: [
+                    {
+                      timeUnixNano: ns,
+                      asInt: '3',
+                      exemplars: [
+                        {
+                          timeUnixNano: ns,
+                          asDouble: 1,
+                          traceId: '5b8efff798038103d269b633813fc60c',
+                          spanId: 'eee19b7ec3c1b174',
+                          filteredAttributes: [{ key: 'user', value: { stringValue: 'u1' } }],
+                        },
+                      ],
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  const res = await fetch(`${strata.url}/otlp/v1/metrics`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Scope-OrgID': 'team-e' },
+    body: JSON.stringify(body),
+  });
+  expect([res.status, await res.text()]).toEqual([200, '{}']);
+  const r = await fetch(`${strata.url}/api/v1/query_exemplars?query=orders_total`, { headers: { 'X-Scope-OrgID': 'team-e' } });
+  expect(await r.json()).toEqual({
+    status: 'success',
+    data: [
+      {
+        seriesLabels: { __name__: 'orders_total', job: 'traced' },
+        exemplars: [
+          {
+            labels: { span_id: 'eee19b7ec3c1b174', trace_id: '5b8efff798038103d269b633813fc60c', user: 'u1' },
+            value: '1',
+            timestamp: Number(ns.slice(0, -6)) / 1000,
+          },
+        ],
+      },
+    ],
+  });
+});
