@@ -27,6 +27,7 @@
  *   --stream-aggr: ingest CPU per sample with 5 streaming aggregation rules vs none, and the state's memory (--series, --rounds)
  *   --relabel-ingest: in-process ingest CPU per sample with 10 metric_relabel_configs rules vs none (--series, --rounds)
  */
+import { runOtlpBench } from './otlp.js';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Labels } from '@strata/model';
@@ -118,6 +119,10 @@ async function main(): Promise<void> {
     process.stdout.write(
       (await runQueryWorkersBench({ series: arg('series', 30_000), hours: arg('query-hours', 6), rounds: arg('repeats', 5) })) + '\n',
     );
+    return;
+  }
+  if (process.argv.includes('--otlp')) {
+    process.stdout.write(runOtlpBench() + '\n');
     return;
   }
   if (process.argv.includes('--xor')) {

@@ -121,6 +121,19 @@ function leadingDigit(n: string): string {
 /** An attribute key as a label name: escaped to [a-zA-Z0-9_] under the escaping strategies. */
 export function labelName(key: string, strategy: TranslationStrategy): string {
   if (!escapes(strategy) || key === '') return key;
+  let l = escaped.get(key);
+  if (l === undefined) {
+    // Attribute keys repeat on every point: each is escaped once (a bounded cache, cleared when full).
+    if (escaped.size >= MAX_ESCAPED) escaped.clear();
+    escaped.set(key, (l = escapeLabelName(key)));
+  }
+  return l;
+}
+
+const MAX_ESCAPED = 10_000;
+const escaped = new Map<string, string>();
+
+function escapeLabelName(key: string): string {
   let l = key.replace(NOT_LABEL_CHAR, '_');
   const c = l.charCodeAt(0);
   if (c >= 48 && c <= 57) l = 'key_' + l;

@@ -228,10 +228,20 @@ class Translator {
     this.errors.push(`metric ${JSON.stringify(m.name)} ${why}`);
   }
 
-  /** The point's attributes, then the resource's labels, then the name and the extra pair. */
+  /**
+   * The point's attributes, then the resource's labels, then the name and the extra pair. The
+   * escaped attributes of the last point asked for are kept: a histogram asks once per bucket.
+   */
   private pointLabels(p: OtlpPoint, name: string, extra: string[]): string[] {
-    return this.merge(this.sanitized(p.attributes), this.resourceLabels, name, extra);
+    if (p !== this.lastPoint) {
+      this.lastPoint = p;
+      this.lastAttrs = this.sanitized(p.attributes);
+    }
+    return this.merge(this.lastAttrs, this.resourceLabels, name, extra);
   }
+
+  private lastPoint: OtlpPoint | undefined = undefined;
+  private lastAttrs: string[] = [];
 
   /**
    * Attribute pairs under their label names. Keys that escape to the same name are joined with
