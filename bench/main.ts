@@ -28,6 +28,7 @@
  *   --relabel-ingest: in-process ingest CPU per sample with 10 metric_relabel_configs rules vs none (--series, --rounds)
  *   --cardinality: error and cost of cluster-wide cardinality sketches over a 4-receiver RF 3 ring, and of growth tracking (--series)
  */
+import { runOtlpBench } from './otlp.js';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Labels } from '@strata/model';
@@ -120,6 +121,10 @@ async function main(): Promise<void> {
     process.stdout.write(
       (await runQueryWorkersBench({ series: arg('series', 30_000), hours: arg('query-hours', 6), rounds: arg('repeats', 5) })) + '\n',
     );
+    return;
+  }
+  if (process.argv.includes('--otlp')) {
+    process.stdout.write(runOtlpBench() + '\n');
     return;
   }
   if (process.argv.includes('--xor')) {

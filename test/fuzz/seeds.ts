@@ -21,6 +21,8 @@ import {
 import os from 'node:os';
 import { buildIndexHeader, encodeIndexHeader, FileByteSource, Head, TSDB, writeBlock, XOREncoder } from '@strata/tsdb';
 import { writeSnapshot } from '../../packages/tsdb/src/head/snapshot.js';
+import { otlpJsonToProto } from '../../packages/remote/test/otlp-fixtures.js';
+import { OTLP_SEED_DOC } from '../../packages/remote/test/otlp-seed-doc.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 function write(corpus: string, name: string, data: Buffer | string): void {
@@ -40,6 +42,8 @@ const v2 = encodeWriteRequestV2(
 );
 write('packages/remote/fuzz/corpus/remote-write-v1', 'two-series-metadata', v1);
 write('packages/remote/fuzz/corpus/remote-write-v1', 'empty', Buffer.alloc(0));
+write('packages/remote/fuzz/corpus/otlp-metrics-proto', 'every-kind', otlpJsonToProto(OTLP_SEED_DOC));
+write('packages/remote/fuzz/corpus/otlp-metrics-json', 'every-kind', JSON.stringify(OTLP_SEED_DOC));
 write('packages/remote/fuzz/corpus/remote-write-v2', 'two-series-metadata', v2);
 write('packages/remote/fuzz/corpus/snappy', 'write-v1', snappyEncode(v1));
 const v1Batch = decodeWriteRequestV1(v1);

@@ -20,6 +20,8 @@ export interface TenantLimits {
   maxLabelNamesPerSeries: number;
   maxLabelNameLength: number;
   maxLabelValueLength: number;
+  /** Exemplars a tenant's head keeps (a circular buffer: the oldest make room); 0 = exemplars not stored. Absent = Prometheus' 100000. */
+  maxGlobalExemplarsPerUser?: number;
   /** Active series of one metric name, tenant-wide (each receiver enforces its share, as for the per-user limit); 0 or absent = unlimited. */
   maxGlobalSeriesPerMetric?: number;
   /** Distinct values any one label may take among one metric's series on a receiver; 0 or absent = unlimited. */
@@ -70,6 +72,7 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_label_names_per_series: 'maxLabelNamesPerSeries',
   max_label_name_length: 'maxLabelNameLength',
   max_label_value_length: 'maxLabelValueLength',
+  max_global_exemplars_per_user: 'maxGlobalExemplarsPerUser',
   compactor_blocks_retention_period: 'compactorBlocksRetentionPeriod',
   ruler_max_rules_per_rule_group: 'rulerMaxRulesPerRuleGroup',
   ruler_max_rule_groups_per_tenant: 'rulerMaxRuleGroupsPerTenant',
@@ -136,6 +139,7 @@ export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   maxLabelNamesPerSeries: 'limits.max-label-names-per-series',
   maxLabelNameLength: 'limits.max-label-name-length',
   maxLabelValueLength: 'limits.max-label-value-length',
+  maxGlobalExemplarsPerUser: 'limits.max-global-exemplars-per-user',
 };
 
 /** The flag that sets each query limit's default, named in rejection messages. */

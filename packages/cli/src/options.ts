@@ -103,6 +103,20 @@ const TABLE = [
     help: 'Largest accepted remote-write body (compressed); larger requests get 413.',
   },
   {
+    flag: 'otlp.translation-strategy',
+    type: 'enum',
+    default: 'UnderscoreEscapingWithSuffixes',
+    values: ['UnderscoreEscapingWithSuffixes', 'UnderscoreEscapingWithoutSuffixes', 'NoUTF8EscapingWithSuffixes', 'NoTranslation'],
+    help: "How POST /otlp/v1/metrics names OpenTelemetry metrics, as Prometheus 3's otlp.translation_strategy: UnderscoreEscapingWithSuffixes escapes names and attribute keys to [a-zA-Z0-9_:] and appends unit and type suffixes (_seconds, _total, _ratio); UnderscoreEscapingWithoutSuffixes escapes only; NoUTF8EscapingWithSuffixes keeps UTF-8 names and appends suffixes; NoTranslation keeps names as sent.",
+  },
+  {
+    flag: 'otlp.promote-resource-attributes',
+    type: 'string',
+    default: '',
+    repeatable: true,
+    help: 'Comma-separated OpenTelemetry resource attributes copied as labels onto every series of their resource (all resource attributes also go to target_info).',
+  },
+  {
     flag: 'receiver.max-series',
     aliases: ['ingester.instance-limits.max-series'],
     type: 'int',
@@ -268,6 +282,13 @@ const TABLE = [
     type: 'int',
     default: 10_000_000,
     help: 'Default per-tenant ingestion burst in samples.',
+  },
+  {
+    flag: 'limits.max-global-exemplars-per-user',
+    aliases: ['ingester.max-global-exemplars-per-user'],
+    type: 'int',
+    default: 100_000,
+    help: "Default per-tenant number of exemplars a receiver keeps in memory (Prometheus' storage.exemplars.max-exemplars default), in one circular buffer whose oldest exemplars make room for new ones; 0 = exemplars are not stored (refused with 400 as before). Served by /api/v1/query_exemplars.",
   },
   {
     flag: 'limits.max-global-series-per-user',

@@ -1,5 +1,6 @@
 /** The public surface of @strata/receiver: what the CLI wires and the tests and benchmarks drive. */
 export { createWriteHandler, createWritePath, type WritePath } from './write-handler.js';
+export { createOtlpHandler, type OtlpHandlerConfig } from './otlp-handler.js';
 export { Distributor } from './distributor.js';
 export { ForwardAuth } from './forward-auth.js';
 export { IngestRelabeller } from './ingest-relabel.js';

@@ -113,6 +113,10 @@ export interface WritePath {
   handler(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Resolves once every sample is durable (at quorum, with a ring); rejects with the first rejection. */
   append(tenant: string, batch: WriteBatch): Promise<void>;
+  /** As append, but a rejected series is in the result (the others landed) instead of thrown. */
+  write(tenant: string, batch: WriteBatch): Promise<WriteResult>;
+  /** The path's overload gates, for other entrances reading request bodies (OTLP). */
+  readonly gates: OverloadGates;
 }
 
 export function createWritePath(opts: WriteHandlerOptions): WritePath {
@@ -236,6 +240,11 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
   };
 
   async function append(tenant: string, batch: WriteBatch): Promise<void> {
+    const result = await write(tenant, batch);
+    if (result.firstError) throw result.firstError;
+  }
+
+  async function write(tenant: string, batch: WriteBatch): Promise<WriteResult> {
     gates.check();
     // As a client's request: relabelled first, dropped samples cost no rate.
     const dropped = relabeller.apply(batch, writer.tenantLimits(tenant).metricRelabelConfigs);
@@ -247,10 +256,10 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
       if (r.error) throw r.error;
       result = r.written!;
     } else result = await writer.write(tenant, batch, false);
-    if (result.firstError) throw result.firstError;
+    return result;
   }
 
-  return { handler, append };
+  return { handler, append, write, gates };
 
   /** One share of a forwarded batch, answered as its own request would have been. */
   async function writePart(tenant: string, part: Part): Promise<PartResult> {
@@ -294,10 +303,10 @@ function respond(res: ServerResponse, r: WriteResult, version: string, forwarded
   const rejected = forwarded ? rejectedSelection(r, total) : undefined;
   if (rejected !== undefined) headers[REJECTED_SERIES_HEADER] = rejected;
   if (version === '2.0') {
-    // Native histograms and exemplars are not stored yet, so their written counts are zero.
+    // Native histograms are not stored yet, so their written count is zero.
     headers['X-Prometheus-Remote-Write-Samples-Written'] = String(r.samplesWritten);
     headers['X-Prometheus-Remote-Write-Histograms-Written'] = '0';
-    headers['X-Prometheus-Remote-Write-Exemplars-Written'] = '0';
+    headers['X-Prometheus-Remote-Write-Exemplars-Written'] = String(r.exemplarsWritten ?? 0);
   }
   if (r.firstError) {
     if (r.firstError.retryAfter !== undefined) headers['Retry-After'] = String(r.firstError.retryAfter);
@@ -314,7 +323,7 @@ function rejectedSelection(r: WriteResult, total: number): string | undefined {
   return r.firstError && r.rejected && total <= MAX_SELECTABLE_SERIES ? encodeSeriesSelection(r.rejected, total) : undefined;
 }
 
-function tooLarge(size: number, limit: number): StrataError {
+export function tooLarge(size: number, limit: number): StrataError {
   return new StrataError(
     'request-too-large',
     `the request body of ${size} bytes exceeds the limit of ${limit} bytes (--receiver.max-request-bytes); split the request (Prometheus: lower queue_config.max_samples_per_send)`,
@@ -356,7 +365,12 @@ function remoteWriteVersion(ctype: string): '1.0' | '2.0' {
   );
 }
 
-async function readLimited(req: IncomingMessage, limit: number, onExtra: (bytes: number) => void, reserved: number): Promise<Buffer> {
+export async function readLimited(
+  req: IncomingMessage,
+  limit: number,
+  onExtra: (bytes: number) => void,
+  reserved: number,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of req as AsyncIterable<Buffer>) {

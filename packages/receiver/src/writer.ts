@@ -10,9 +10,12 @@ import { Counter, type Registry } from 'prom-client';
 import { Labels, StrataError, toStrataError, type ErrorId } from '@strata/model';
 import {
   AppendStatus,
+  DEFAULT_MAX_EXEMPLARS,
+  ExemplarStatus,
   METRIC_LIMIT_REACHED,
   RECEIVER_SERIES_LIMIT_REACHED,
   SERIES_LIMIT_REACHED,
+  type ExemplarStore,
   type MetricLimitHit,
   type TenantStorage,
 } from '@strata/tsdb';
@@ -60,6 +63,8 @@ export interface WriteResult {
   samplesWritten: number;
   histogramsRejected: number;
   exemplarsRejected: number;
+  /** Exemplars stored (duplicates and out-of-order ones are dropped, as Prometheus drops them). */
+  exemplarsWritten?: number;
   /** The first rejection: the status and body of the answer when set. */
   firstError?: StrataError;
   /** Indices (in the batch) of the series with a rejected label set or sample, ascending. */
@@ -136,6 +141,11 @@ export class Writer {
     let lateMax = -Infinity;
     let histograms = 0;
     let exemplars = 0;
+    let exemplarsWritten = 0;
+    // Exemplars are kept when the tenant's limit allows any; the buffer is sized on first use.
+    const maxExemplars = limits.maxGlobalExemplarsPerUser ?? DEFAULT_MAX_EXEMPLARS;
+    const exemplarStore = storage.exemplars && maxExemplars > 0 && batch.numExemplars > 0 ? storage.exemplars : undefined;
+    exemplarStore?.resize(maxExemplars);
     // No closure in the loops below captures a loop variable (that would allocate a context per
     // series or per sample): errors are built by the helpers at the end of this module.
     let current = batch.series[0];
@@ -152,7 +162,8 @@ export class Writer {
       histograms += s.histograms;
       exemplars += s.exemplars;
       if (s.histograms > 0) errors.add(k, 'unsupported-sample-type', s.histograms, unsupported(batch, s, 'native histogram samples'));
-      if (s.exemplars > 0) errors.add(k, 'unsupported-sample-type', s.exemplars, unsupported(batch, s, 'exemplars'));
+      if (s.exemplarList && exemplarStore) exemplarsWritten += storeExemplars(exemplarStore, batch, s, limits, v2);
+      else if (s.exemplars > 0) errors.add(k, 'unsupported-sample-type', s.exemplars, unsupported(batch, s, 'exemplars'));
       const nSamples = s.sampleEnd - s.sampleStart;
       if (s.metadata && (s.metadata.type !== 'unknown' || s.metadata.help !== '' || s.metadata.unit !== '')) {
         const name = metricNameOf(batch.labelsOf(s));
@@ -255,7 +266,8 @@ export class Writer {
     return {
       samplesWritten: accepted,
       histogramsRejected: histograms,
-      exemplarsRejected: exemplars,
+      exemplarsRejected: exemplars - exemplarsWritten,
+      exemplarsWritten,
       firstError: errors.first,
       rejected: errors.rejected,
     };
@@ -270,6 +282,28 @@ export function localSeriesLimit(global: number, share: number): number {
 
 function constant(e: StrataError): () => StrataError {
   return () => e;
+}
+
+/**
+ * Stores a series' exemplars; returns how many were kept. A series whose labels are invalid
+ * keeps none (its samples are refused with the reason). Resent and out-of-order exemplars are
+ * dropped without an error, as Prometheus' remote-write receiver drops them.
+ */
+function storeExemplars(store: ExemplarStore, batch: WriteBatch, s: SeriesRecord, limits: TenantLimits, v2: boolean): number {
+  let pairs: string[];
+  try {
+    pairs = batch.labelsOf(s);
+  } catch {
+    return 0;
+  }
+  const labels = validateSeries(pairs, limits, v2);
+  if (labels instanceof StrataError) return 0;
+  let n = 0;
+  for (const e of s.exemplarList!) {
+    const st = store.add(labels, { labels: [...Labels.fromPairs(e.labels).pairs], value: e.value, timestamp: e.timestamp });
+    if (st === ExemplarStatus.OK || st === ExemplarStatus.DUPLICATE) n++;
+  }
+  return n;
 }
 
 function unsupported(batch: WriteBatch, s: SeriesRecord, what: string): () => StrataError {

@@ -1,5 +1,12 @@
 export { PbWriter } from './pb-writer.js';
-export { RELABELLED_LABELS, WriteBatch, metricTypeToProto, type MetadataRecord, type SeriesRecord } from './write-batch.js';
+export {
+  RELABELLED_LABELS,
+  WriteBatch,
+  metricTypeToProto,
+  type ExemplarRecord,
+  type MetadataRecord,
+  type SeriesRecord,
+} from './write-batch.js';
 export { decodeWriteRequestV1, encodeWriteRequestV1, wireLabelsEqual, type MetadataToWrite, type SeriesToWrite } from './write-v1.js';
 export { decodeWriteRequestV2, encodeWriteRequestV2, type SeriesToWriteV2 } from './write-v2.js';
 export { snappyDecode, snappyEncode } from './snappy.js';
@@ -23,3 +30,18 @@ export {
   encodeSeriesSelection,
   isSelected,
 } from './series-selection.js';
+export {
+  TRANSLATION_STRATEGIES,
+  decodeOtlpMetricsJson,
+  decodeOtlpMetricsProto,
+  encodeExportResponse,
+  encodeStatus,
+  formatFloat,
+  labelName,
+  metricName,
+  translateOtlp,
+  type OtlpRequest,
+  type TranslateOptions,
+  type TranslationStrategy,
+  type Translation,
+} from './otlp/index.js';

@@ -13,6 +13,8 @@ export interface SeriesRecord {
   sampleEnd: number;
   histograms: number;
   exemplars: number;
+  /** The decoded exemplars (1.0 and 2.0), set only on a series that carries any. */
+  exemplarList?: ExemplarRecord[];
   /** 2.0 only: per-series metadata. */
   metadata?: MetricMetadata;
   /**
@@ -49,6 +51,13 @@ export interface LabelFields {
  * a head can still find the series without validating it again; there is no wire range.
  */
 export const RELABELLED_LABELS = -2;
+
+/** An exemplar as sent: its label pairs in the order sent, its value and timestamp (ms). */
+export interface ExemplarRecord {
+  labels: string[];
+  value: number;
+  timestamp: number;
+}
 
 export interface MetadataRecord extends MetricMetadata {
   metricFamilyName: string;

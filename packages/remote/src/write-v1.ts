@@ -7,7 +7,7 @@ import { PbReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
 import { PbWriter } from './pb-writer.js';
 import { decodeLabelFields } from './labels-v1.js';
 import { checkSelectionTotal, isSelected, type SeriesSelection } from './series-selection.js';
-import { metricTypeFromProto, metricTypeToProto, WriteBatch, type SeriesRecord } from './write-batch.js';
+import { metricTypeFromProto, metricTypeToProto, WriteBatch, type ExemplarRecord, type SeriesRecord } from './write-batch.js';
 
 /**
  * With a selection, only the selected series are decoded; the others are skipped unread.
@@ -54,7 +54,7 @@ export function decodeWriteRequestV1(buf: Buffer, selection?: SeriesSelection): 
  *   message TimeSeries {
  *     repeated Label labels         = 1;
  *     repeated Sample samples       = 2;
- *     repeated Exemplar exemplars   = 3;  // counted, not stored
+ *     repeated Exemplar exemplars   = 3;
  *     repeated Histogram histograms = 4;  // counted, not stored
  *   }
  */
@@ -91,6 +91,7 @@ function decodeTimeSeries(buf: Buffer, start: number, end: number, batch: WriteB
         break;
       case 3:
         s.exemplars++;
+        (s.exemplarList ??= []).push(decodeExemplar(r));
         break;
       case 4:
         s.histograms++;
@@ -107,6 +108,38 @@ function decodeTimeSeries(buf: Buffer, start: number, end: number, batch: WriteB
   }
   s.sampleEnd = batch.numSamples;
   return s;
+}
+
+/**
+ * Reads the length-delimited Exemplar field r stopped at.
+ *
+ *   message Exemplar {
+ *     repeated Label labels = 1;
+ *     double value          = 2;
+ *     int64 timestamp       = 3;
+ *   }
+ */
+function decodeExemplar(r: PbReader): ExemplarRecord {
+  const e: ExemplarRecord = { labels: [], value: 0, timestamp: 0 };
+  const outer = r.enter();
+  while (r.nextField()) {
+    switch (r.field) {
+      case 1:
+        if (r.wire === WIRE_LEN) {
+          const end = r.skipLen();
+          decodeLabelFields(r.buf, r.tagAt, end, e.labels);
+        }
+        break;
+      case 2:
+        if (r.wire === WIRE_FIXED64) e.value = r.double();
+        break;
+      case 3:
+        if (r.wire === WIRE_VARINT) e.timestamp = r.int64();
+        break;
+    }
+  }
+  r.leave(outer);
+  return e;
 }
 
 const ZERO8 = new Uint8Array(8);

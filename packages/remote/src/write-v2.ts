@@ -3,11 +3,11 @@
  * prompb/io/prometheus/write/v2/types.proto; each decoder quotes the message it reads.
  */
 import { StrataError, type MetricMetadata } from '@strata/model';
-import { malformed, PbReader, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
+import { malformed, PbReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
 import { PbWriter } from './pb-writer.js';
 import { checkSelectionTotal, isSelected, type SeriesSelection } from './series-selection.js';
 import { decodeSample, type SeriesToWrite } from './write-v1.js';
-import { metricTypeFromProto, metricTypeToProto, WriteBatch, type SeriesRecord } from './write-batch.js';
+import { metricTypeFromProto, metricTypeToProto, WriteBatch, type ExemplarRecord, type SeriesRecord } from './write-batch.js';
 
 /**
  * With a selection, only the selected series are decoded.
@@ -60,7 +60,7 @@ export function decodeWriteRequestV2(buf: Buffer, selection?: SeriesSelection): 
  *     repeated uint32 labels_refs   = 1;  // name/value pairs of symbol references
  *     repeated Sample samples       = 2;
  *     repeated Histogram histograms = 3;  // counted, not stored
- *     repeated Exemplar exemplars   = 4;  // counted, not stored
+ *     repeated Exemplar exemplars   = 4;
  *     Metadata metadata             = 5;
  *     int64 created_timestamp       = 6;  // not used
  *   }
@@ -96,7 +96,12 @@ function decodeSeries(buf: Buffer, start: number, end: number, batch: WriteBatch
         if (r.wire === WIRE_LEN) s.histograms++;
         break;
       case 4:
-        if (r.wire === WIRE_LEN) s.exemplars++;
+        if (r.wire === WIRE_LEN) {
+          s.exemplars++;
+          const outer = r.enter();
+          (s.exemplarList ??= []).push(decodeExemplar(r, sym));
+          r.leave(outer);
+        }
         break;
       case 5:
         if (r.wire === WIRE_LEN) {
@@ -110,6 +115,36 @@ function decodeSeries(buf: Buffer, start: number, end: number, batch: WriteBatch
   if (s.labels.length % 2 !== 0) throw malformed('labels_refs must hold name/value pairs');
   s.sampleEnd = batch.numSamples;
   return s;
+}
+
+/**
+ *   message Exemplar {
+ *     repeated uint32 labels_refs = 1;
+ *     double value                = 2;
+ *     int64 timestamp             = 3;
+ *   }
+ */
+function decodeExemplar(r: PbReader, sym: (ref: number) => string): ExemplarRecord {
+  const e: ExemplarRecord = { labels: [], value: 0, timestamp: 0 };
+  while (r.nextField()) {
+    switch (r.field) {
+      case 1:
+        if (r.wire === WIRE_LEN) {
+          const outer = r.enter();
+          while (!r.done) e.labels.push(sym(r.varint()));
+          r.leave(outer);
+        } else if (r.wire === WIRE_VARINT) e.labels.push(sym(r.varint()));
+        break;
+      case 2:
+        if (r.wire === WIRE_FIXED64) e.value = r.double();
+        break;
+      case 3:
+        if (r.wire === WIRE_VARINT) e.timestamp = r.int64();
+        break;
+    }
+  }
+  if (e.labels.length % 2 !== 0) throw malformed('exemplar labels_refs must hold name/value pairs');
+  return e;
 }
 
 /**

@@ -12,6 +12,10 @@ import {
   decodeWriteRequestV1,
   decodeWriteRequestV2,
   snappyDecode,
+  decodeOtlpMetricsJson,
+  decodeOtlpMetricsProto,
+  translateOtlp,
+  type OtlpRequest,
 } from '@strata/remote';
 import type { FuzzTarget } from '../../../test/fuzz/target.js';
 
@@ -31,7 +35,27 @@ const dictionary = [
   '\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01',
 ];
 
+/** OTLP bodies are decoded and translated: neither may fail but with a StrataError. */
+const translateAll = (req: OtlpRequest) =>
+  translateOtlp(req, { strategy: 'UnderscoreEscapingWithSuffixes', promoteResourceAttributes: ['host.cores'], exemplars: true });
+
 export const REMOTE_TARGETS: FuzzTarget[] = [
+  {
+    name: 'otlp-metrics-proto',
+    corpus: 'packages/remote/fuzz/corpus/otlp-metrics-proto',
+    cover,
+    dictionary: [...dictionary, '\x2a', '\x3a', '\x4a', '\x52', '\x5a', '\x19', '\x31', 'service.name'],
+    run: (b) => translateAll(decodeOtlpMetricsProto(b)),
+    expected: isStrataError,
+  },
+  {
+    name: 'otlp-metrics-json',
+    corpus: 'packages/remote/fuzz/corpus/otlp-metrics-json',
+    cover,
+    dictionary: ['{', '}', '[', ']', '"', ':', ',', 'null', '"NaN"', '1e999', '"-1"', 'dataPoints', 'resourceMetrics', 'asInt', 'scale'],
+    run: (b) => translateAll(decodeOtlpMetricsJson(b)),
+    expected: isStrataError,
+  },
   {
     name: 'remote-write-v1',
     corpus: 'packages/remote/fuzz/corpus/remote-write-v1',

@@ -2,6 +2,7 @@
  * The write and read contract of the TSDB as the receiver and the query side see it.
  * Implementations: head/* (in-memory, per tenant), db.ts (head + WAL, multi-tenant).
  */
+import type { ExemplarStore } from './exemplars/store.js';
 import type { Labels, Querier } from '@strata/model';
 import type { MetricLimitHit } from './head/metric-cardinality.js';
 
@@ -93,4 +94,6 @@ export interface TenantStorage {
   setMaxSeries(n: number): void;
   /** Per-metric limits (0 = unlimited); may change at run time (limits reload). */
   setMetricLimits(maxSeriesPerMetric: number, maxLabelValuesPerMetric: number): void;
+  /** The tenant's exemplars (sized by the writer from the tenant's limit); absent where not kept. */
+  readonly exemplars?: ExemplarStore;
 }

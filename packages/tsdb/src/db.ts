@@ -2,6 +2,7 @@
  * The multi-tenant TSDB: one head + WAL per tenant under <dir>/tenants/<tenant>/. Opening it
  * replays every existing tenant, so "open" means "ready to serve what was acknowledged".
  */
+import { ExemplarStore } from './exemplars/store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -82,6 +83,8 @@ export const DEFAULT_COMPACT_INTERVAL_MS = 60_000;
 
 export class TenantDB implements TenantStorage {
   private closed = false;
+  /** Exemplars, in memory only (not in the WAL yet): empty until the writer sizes it for a tenant that sends some. */
+  readonly exemplars = new ExemplarStore(0);
   /** Local blocks cut from this head, newest last; queried together with the head. */
   readonly blocks: BlockReader[] = [];
   /** The pass running or queued last, and whether it is forced: callers join it only if it does what they ask. */

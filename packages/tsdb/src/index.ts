@@ -11,6 +11,7 @@ export {
 export { ChunkCorruptError, decodeXORBits, decodeXORInto, XOREncoder, XORIterator } from './chunkenc/xor.js';
 export { STALE_NAN } from './chunkenc/stale.js';
 export { Head } from './head/head.js';
+export { DEFAULT_MAX_EXEMPLARS, ExemplarStatus, ExemplarStore, type Exemplar, type SeriesExemplars } from './exemplars/store.js';
 export { TSDB, TenantDB } from './db.js';
 export { MetaInvalidError, parseMeta, type BlockMeta } from './block/meta.js';
 export { FileByteSource, type ByteSource } from './block/bytesource.js';

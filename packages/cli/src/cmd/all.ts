@@ -7,13 +7,14 @@ import { mountCardinalityApi, mountHashringStatus, mountLimitsApi, mountTsdbStat
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { BucketTombstones, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { mountSeriesDeletion } from './admin-from-config.js';
-import { FanoutQueryable, mountQueryApi } from '@strata/querier';
+import { FanoutQueryable, mountExemplarsApi, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
 import { frontendFrom } from './frontend-from-config.js';
 import { serveOnSocket, type InProcessQuerier } from './in-process-querier.js';
 import {
+  createOtlpHandler,
   createStreamAggregation,
   createWritePath,
   defaultMemoryLimit,
@@ -22,6 +23,7 @@ import {
   MemoryBudget,
   MetadataStore,
   SeriesGrowth,
+  type OtlpHandlerConfig,
 } from '@strata/receiver';
 import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
@@ -42,6 +44,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   const write: Handler = (req, res, params) => writeHandler!(req, res, params);
   router.add('POST', '/api/v1/write', write);
   router.add('POST', '/api/v1/push', write);
+  let otlpHandler: Handler | undefined;
+  router.add('POST', '/otlp/v1/metrics', (req, res, params) => otlpHandler!(req, res, params));
 
   const addr = await server.listen(cfg.str('http.address'));
   logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; replaying the write-ahead log');
@@ -164,6 +168,19 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     },
   });
   writeHandler = writePath.handler;
+  otlpHandler = createOtlpHandler({
+    path: writePath,
+    registry,
+    logger,
+    config: {
+      maxRequestBytes: cfg.num('receiver.max-request-bytes'),
+      multiTenancy: tenancy.multiTenancy,
+      tenantHeader: tenancy.header,
+      translationStrategy: cfg.str('otlp.translation-strategy') as OtlpHandlerConfig['translationStrategy'],
+      promoteResourceAttributes: list(cfg.str('otlp.promote-resource-attributes')),
+      exemplars: cfg.num('limits.max-global-exemplars-per-user') > 0,
+    },
+  });
   const queries = executorFrom(cfg, logger, registry);
   // `all` also serves the bucket: a store gateway in the same process, reached directly through
   // the Querier interface (no remote-read in between). Shipped blocks still on local disk are
@@ -211,6 +228,15 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     closeCache = parts.cache ? () => parts.cache!.close() : undefined;
     parts.frontend.mount(router);
   } else mountQueryApi(router, queryApi);
+  // Exemplars live in the local heads only (the bucket holds none), so they are read here directly.
+  mountExemplarsApi(router, {
+    tenancy,
+    sources: () => [
+      {
+        selectExemplars: async (tenant, mint, maxt, sets) => tsdb.openTenant(tenant)?.exemplars.select(mint, maxt, sets) ?? [],
+      },
+    ],
+  });
   let tombstoneTimer: NodeJS.Timeout | undefined;
   mountSeriesDeletion(router, cfg, { tenancy, tombstones, logger, onDeleted: (t, min, max) => generations?.bump(t, min, max) });
   if (!opts.query) {

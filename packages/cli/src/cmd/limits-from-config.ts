@@ -14,6 +14,7 @@ export function limitsFrom(cfg: Config, logger: Logger): Limits {
       maxLabelNamesPerSeries: cfg.num('limits.max-label-names-per-series'),
       maxLabelNameLength: cfg.num('limits.max-label-name-length'),
       maxLabelValueLength: cfg.num('limits.max-label-value-length'),
+      maxGlobalExemplarsPerUser: cfg.num('limits.max-global-exemplars-per-user'),
       compactorBlocksRetentionPeriod: cfg.num('compactor.retention.raw'),
       rulerMaxRulesPerRuleGroup: cfg.num('ruler.max-rules-per-rule-group'),
       rulerMaxRuleGroupsPerTenant: cfg.num('ruler.max-rule-groups-per-tenant'),
