@@ -9,7 +9,7 @@
  * Rows can be replaced (a histogram whose resolution was reduced at ingest) by writing the new
  * spans and buckets at the end of the pools and pointing the row there.
  */
-import type { Span } from '@strata/model';
+import { FloatHistogram, type CounterResetHint, type Span } from '@strata/model';
 
 /** One histogram as plain data: what encoders take and what tests compare. */
 export interface WireHistogram {
@@ -250,4 +250,58 @@ function grownU8(a: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(a.length * 2);
   b.set(a);
   return b;
+}
+
+/**
+ * Row i as a FloatHistogram (integer deltas summed to absolute counts): the form the model's
+ * operations (resolution reduction, PromQL) take.
+ */
+export function rowToFloatHistogram(table: HistogramTable, i: number): FloatHistogram {
+  const h = table.get(i);
+  const abs = (b: number[]) => {
+    if (h.float) return b;
+    let c = 0;
+    return b.map((d) => (c += d));
+  };
+  return new FloatHistogram({
+    schema: h.schema,
+    zeroThreshold: h.zeroThreshold,
+    zeroCount: h.zeroCount,
+    count: h.count,
+    sum: h.sum,
+    positiveSpans: h.positiveSpans,
+    positiveBuckets: abs(h.positiveBuckets),
+    negativeSpans: h.negativeSpans,
+    negativeBuckets: abs(h.negativeBuckets),
+    customValues: h.schema === -53 ? h.customValues : undefined,
+    counterResetHint: h.resetHint as CounterResetHint,
+  });
+}
+
+/** A FloatHistogram as wire data; `float` false turns absolute counts back into deltas (exact for integers). */
+export function wireFromFloatHistogram(fh: FloatHistogram, t: number, float: boolean): WireHistogram {
+  const deltas = (b: number[]) => {
+    if (float) return b.slice();
+    let prev = 0;
+    return b.map((c) => {
+      const d = c - prev;
+      prev = c;
+      return d;
+    });
+  };
+  return {
+    t,
+    float,
+    schema: fh.schema,
+    zeroThreshold: fh.zeroThreshold,
+    zeroCount: fh.zeroCount,
+    count: fh.count,
+    sum: fh.sum,
+    resetHint: fh.counterResetHint,
+    positiveSpans: fh.positiveSpans.map((s) => ({ ...s })),
+    positiveBuckets: deltas(fh.positiveBuckets),
+    negativeSpans: fh.negativeSpans.map((s) => ({ ...s })),
+    negativeBuckets: deltas(fh.negativeBuckets),
+    customValues: fh.customValues?.slice() ?? [],
+  };
 }

@@ -2,7 +2,7 @@ export { PbWriter } from './pb-writer.js';
 export { RELABELLED_LABELS, WriteBatch, metricTypeToProto, type MetadataRecord, type SeriesRecord } from './write-batch.js';
 export { decodeWriteRequestV1, encodeWriteRequestV1, wireLabelsEqual, type MetadataToWrite, type SeriesToWrite } from './write-v1.js';
 export { decodeWriteRequestV2, encodeWriteRequestV2, type SeriesToWriteV2 } from './write-v2.js';
-export { HistogramTable, type WireHistogram } from './histogram-table.js';
+export { HistogramTable, rowToFloatHistogram, wireFromFloatHistogram, type WireHistogram } from './histogram-table.js';
 export { decodeHistogram, encodeHistogram } from './histogram-wire.js';
 export { snappyDecode, snappyEncode } from './snappy.js';
 export { SHARE_CONTENT_TYPE, decodeShare, encodeShare } from './forwarded-share.js';
