@@ -76,7 +76,7 @@ describe('head histogram series: chunk cutting and recoding as Prometheus', () =
   test.each([
     ['integer', false],
     ['float', true],
-  ])('%s counters: every sample reads back; resets, and only resets, read as such (property)', (_n, float) => {
+  ])('%s counters: every sample reads back; resets, and only resets, head a chunk as such (property)', (_n, float) => {
     fc.assert(
       fc.property(stepsArb, (steps) => {
         const data = new HistogramSeriesData();
@@ -127,9 +127,12 @@ describe('head histogram series: chunk cutting and recoding as Prometheus', () =
           expect(g).not.toBe('stale');
           const h = g as FloatHistogram;
           expect(contents(h)).toBe(expected(sent[k].h, float));
-          if (sent[k].reset) expect(h.counterResetHint).toBe(CounterResetHint.CounterReset);
-          else expect(h.counterResetHint).not.toBe(CounterResetHint.CounterReset);
+          // Read back, a chunk's first sample is "unknown" (as in Prometheus), later ones "not a reset".
+          expect(h.counterResetHint).not.toBe(CounterResetHint.CounterReset);
         });
+        // A reset, and only a reset, starts a chunk headed "counter reset".
+        const headers = new Map(data.chunksIn(-Infinity, Infinity).map((c) => [c.minT, decodeHistogramChunk(c.data, c.encoding).header]));
+        for (const s of sent) expect(headers.get(s.t) === CounterResetHeader.CounterReset).toBe(s.reset);
         // Every closed chunk is a whole Prometheus chunk: it decodes on its own, in time order.
         for (const c of data.chunksIn(-Infinity, Infinity)) {
           const d = decodeHistogramChunk(c.data, c.encoding);

@@ -172,8 +172,7 @@ export class HistogramSeriesData {
 
   /**
    * Samples in [mint, maxt] as PromQL's float histograms, with the counter-reset hints a
-   * Prometheus chunk iterator gives: the first sample of a chunk says what the header says,
-   * later ones "not a reset" (gauge chunks: "gauge" throughout). A staleness marker is returned
+   * Prometheus chunk iterator gives (hintAt). A staleness marker is returned
    * as `stale` (the caller makes it a float sample).
    */
   samples(mint: number, maxt: number): { timestamps: number[]; histograms: (FloatHistogram | 'stale')[] } {
@@ -211,12 +210,14 @@ export class HistogramSeriesData {
   }
 }
 
+/**
+ * As Prometheus' chunk iterators: the first sample of a counter chunk reads as unknown whatever the
+ * header says (the previous chunk may be gone, or been added later out of order; Prometheus issue
+ * 15346), later ones as not a reset.
+ */
 function hintAt(header: CounterResetHeader, k: number): CounterResetHint {
   if (header === CounterResetHeader.Gauge) return CounterResetHint.Gauge;
-  if (k > 0) return CounterResetHint.NotCounterReset;
-  if (header === CounterResetHeader.CounterReset) return CounterResetHint.CounterReset;
-  if (header === CounterResetHeader.NotCounterReset) return CounterResetHint.NotCounterReset;
-  return CounterResetHint.Unknown;
+  return k > 0 ? CounterResetHint.NotCounterReset : CounterResetHint.Unknown;
 }
 
 function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
