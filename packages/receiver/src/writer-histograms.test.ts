@@ -141,9 +141,14 @@ describe('writer: native histograms into the head', () => {
     const send = (hs: WireHistogram[]) =>
       writer.write('t', decodeWriteRequestV1(encodeWriteRequestV1([{ labels, timestamps: [], values: [], histograms: hs }])), false);
     expect((await send([counter(NOW - 3000, 5), counter(NOW - 2000, 1)])).histogramsWritten).toBe(2);
-    const r = await send([counter(NOW - 2000, 1), counter(NOW - 2500, 9)]);
+    // Resent as it was (a retry): accepted; changed, or older than the newest: refused.
+    const again = await send([counter(NOW - 2000, 1)]);
+    expect(again.histogramsWritten).toBe(1);
+    expect(again.firstError).toBeUndefined();
+    const r = await send([counter(NOW - 2000, 2), counter(NOW - 2500, 9)]);
     expect(r.histogramsWritten).toBe(0);
     expect(r.firstError?.id).toBe('sample-duplicate-timestamp');
+    expect(r.rejected).toEqual([0]);
     const [s] = await select(db, 'c');
     // The reset started a chunk: its first sample reads back as unknown, as Prometheus reads it.
     expect(s.histograms!.map((h) => h!.counterResetHint)).toEqual([CounterResetHint.Unknown, CounterResetHint.Unknown]);

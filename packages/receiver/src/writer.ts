@@ -274,7 +274,8 @@ export class Writer {
               if (t < lateMin) lateMin = t;
               if (t > lateMax) lateMax = t;
             }
-          } else if (st === AppendStatus.TOO_OLD) errors.add(k, 'sample-too-old', 1, sampleRejected('sample-too-old', batch, s, t, 0));
+          } else if (st === AppendStatus.DUPLICATE_IDENTICAL) histogramsWritten++;
+          else if (st === AppendStatus.TOO_OLD) errors.add(k, 'sample-too-old', 1, sampleRejected('sample-too-old', batch, s, t, 0));
           else errors.add(k, 'sample-duplicate-timestamp', 1, sampleRejected('sample-duplicate-timestamp', batch, s, t, 0));
         }
       }

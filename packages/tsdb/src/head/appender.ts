@@ -97,7 +97,7 @@ export class HeadAppender implements Appender {
       if (t <= x.t) return t === x.t ? AppendStatus.DUPLICATE_DIFFERENT : AppendStatus.TOO_OLD;
       break;
     }
-    const status = this.head.histogramAppendable(s, t);
+    const status = this.head.histogramAppendable(s, t, h, float);
     if (status !== AppendStatus.OK) return status;
     s.pendingCommits++;
     this.pinned.push(s);

@@ -204,12 +204,18 @@ export class Head {
   }
 
   /** Whether a histogram sample could be appended: in order, within the head's horizon, at no float sample's time. */
-  histogramAppendable(s: MemSeries, t: number): AppendStatus {
+  histogramAppendable(s: MemSeries, t: number, h: HistogramSample, float: boolean): AppendStatus {
     const horizon = Math.max(this.blockDurationMs / 2, this.opts.outOfOrderWindowMs);
     const minValidT = this.maxT === -Infinity ? -Infinity : this.maxT - horizon;
     const newest = s.hist ? s.hist.maxT : -Infinity;
-    if (t === newest || s.has(t)) return AppendStatus.DUPLICATE_DIFFERENT;
-    if (t < newest || t < minValidT) return AppendStatus.TOO_OLD;
+    if (s.has(t)) return AppendStatus.DUPLICATE_DIFFERENT;
+    if (t <= newest) {
+      // A resent histogram (a retried request) is accepted as the float path accepts a resent sample.
+      const same = s.hist!.sameAt(t, h, float);
+      if (same === true) return AppendStatus.DUPLICATE_IDENTICAL;
+      return same === false ? AppendStatus.DUPLICATE_DIFFERENT : AppendStatus.TOO_OLD;
+    }
+    if (t < minValidT) return AppendStatus.TOO_OLD;
     return AppendStatus.OK;
   }
 
@@ -225,6 +231,8 @@ export class Head {
   }
 
   apply(s: MemSeries, t: number, hi: number, lo: number): void {
+    // A float after histograms ends their chunk, as a float sample ends a Prometheus histogram chunk.
+    if (s.hist && t > s.hist.maxT) s.hist.cutOpen();
     s.append(t, hi, lo, this.opts.samplesPerChunk ?? DEFAULT_SAMPLES_PER_CHUNK, this.blockDurationMs);
     if (t > this.maxT) this.maxT = t;
     if (t < this.minT) this.minT = t;

@@ -12,8 +12,8 @@
  *     new buckets re-encode the open chunk with the wider layout, missing empty ones are
  *     inserted into the sample;
  *   - gauges: layouts are widened both ways; schema, threshold or bound changes start a chunk;
- *   - a chunk is cut at `maxSamples` or 1024 bytes (Prometheus' target size), or when the
- *     sample crosses a block boundary.
+ *   - a chunk is cut at `maxSamples` or 1024 bytes (Prometheus' target size), when the sample
+ *     crosses a block boundary, or after a float sample of the series (cutOpen).
  *
  * Recoded layouts are canonical (touching spans joined); Prometheus may keep such spans apart,
  * which changes the layout bytes of a recoded chunk but not one decoded sample.
@@ -137,6 +137,11 @@ export class HistogramSeriesData {
     return withLayout(h, pos, neg, float);
   }
 
+  /** Closes the open chunk: the next histogram starts a new one (a float sample came between). */
+  cutOpen(): void {
+    this.cut();
+  }
+
   private cut(): void {
     if (this.open && this.open.numSamples > 0) {
       this.chunks.push({ minT: this.openMinT, maxT: this.maxT, encoding: this.open.encoding, data: pooledCopy(this.open.bytes()) });
@@ -161,6 +166,30 @@ export class HistogramSeriesData {
       out.push({ minT: this.openMinT, maxT: this.maxT, encoding: this.open.encoding, data: this.open.bytes().slice() });
     }
     return out;
+  }
+
+  /**
+   * Whether `h` is what is stored at t (a resent sample): its observations compared bucket by
+   * bucket, empty buckets aside (the chunk may have widened the layout); undefined if t holds none.
+   */
+  sameAt(t: number, h: HistogramSample, float: boolean): boolean | undefined {
+    const got = this.samples(t, t);
+    if (got.timestamps.length === 0) return undefined;
+    const stored = got.histograms[0];
+    if (stored === 'stale') return isStaleNaN(h.sum);
+    const sent = new FloatHistogram({
+      schema: h.schema,
+      zeroThreshold: h.zeroThreshold,
+      zeroCount: h.zeroCount,
+      count: h.count,
+      sum: h.sum,
+      positiveSpans: h.positiveSpans.map((x) => ({ ...x })),
+      positiveBuckets: absoluteOf(h.positiveBuckets, float),
+      negativeSpans: h.negativeSpans.map((x) => ({ ...x })),
+      negativeBuckets: absoluteOf(h.negativeBuckets, float),
+      customValues: h.schema === -53 ? Array.from(h.customValues) : undefined,
+    });
+    return stored.copy().compact().equals(sent.compact());
   }
 
   /** Whether a sample exists at exactly t. */
