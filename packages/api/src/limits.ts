@@ -26,6 +26,8 @@ export interface TenantLimits {
   maxGlobalSeriesPerMetric?: number;
   /** Distinct values any one label may take among one metric's series on a receiver; 0 or absent = unlimited. */
   maxLabelValueCardinalityPerMetric?: number;
+  /** Buckets of one native histogram sample: finer ones are reduced to lower schemas until they fit (Mimir's behaviour); 0 or absent = unlimited. */
+  maxNativeHistogramBuckets?: number;
   /** How long the compactor keeps a tenant's raw blocks, in ms; 0 = forever (read by the compactor, not the receiver). */
   compactorBlocksRetentionPeriod?: number;
   /** Rules in one rule group posted to the ruler's configuration API; 0 = unlimited (read by the ruler). */
@@ -70,6 +72,7 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_global_series_per_metric: 'maxGlobalSeriesPerMetric',
   max_label_value_cardinality_per_metric: 'maxLabelValueCardinalityPerMetric',
   max_label_names_per_series: 'maxLabelNamesPerSeries',
+  max_native_histogram_buckets: 'maxNativeHistogramBuckets',
   max_label_name_length: 'maxLabelNameLength',
   max_label_value_length: 'maxLabelValueLength',
   max_global_exemplars_per_user: 'maxGlobalExemplarsPerUser',
@@ -137,6 +140,7 @@ export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   maxGlobalSeriesPerMetric: 'limits.max-global-series-per-metric',
   maxLabelValueCardinalityPerMetric: 'limits.max-label-value-cardinality-per-metric',
   maxLabelNamesPerSeries: 'limits.max-label-names-per-series',
+  maxNativeHistogramBuckets: 'limits.max-native-histogram-buckets',
   maxLabelNameLength: 'limits.max-label-name-length',
   maxLabelValueLength: 'limits.max-label-value-length',
   maxGlobalExemplarsPerUser: 'limits.max-global-exemplars-per-user',

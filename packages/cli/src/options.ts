@@ -311,6 +311,12 @@ const TABLE = [
     help: "Default per-tenant limit of distinct values one label may take among one metric's series (0 = unlimited): the earliest sign of a cardinality explosion. Counted per receiver, not divided by the ring.",
   },
   {
+    flag: 'limits.max-native-histogram-buckets',
+    type: 'int',
+    default: 0,
+    help: 'Default per-tenant limit of buckets in one native histogram sample (0 = unlimited). Finer histograms are reduced to lower resolutions until they fit, as Mimir does; a histogram still too large at schema -4, or a custom-bucket one, is rejected (err-strata-max-native-histogram-buckets).',
+  },
+  {
     flag: 'limits.max-label-names-per-series',
     aliases: ['validation.max-label-names-per-series'],
     type: 'int',

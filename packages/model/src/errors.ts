@@ -52,6 +52,16 @@ export const ERRORS = {
     errorType: 'bad_data',
     doc: "a label reached its limit of distinct values among one metric's series (max_label_value_cardinality_per_metric); series with values already held, and other metrics, still land",
   },
+  'invalid-native-histogram': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: 'a native histogram is inconsistent (spans against buckets, negative counts, count against buckets, schema, zero threshold, custom bounds); other samples still land',
+  },
+  'max-native-histogram-buckets': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: 'a native histogram has more buckets than max_native_histogram_buckets even at the lowest resolution, or is a custom-bucket one (which cannot be reduced); finer ones are reduced first',
+  },
   'unsupported-sample-type': { status: 400, errorType: 'bad_data', doc: 'native histograms or exemplars are not stored yet' },
   'invalid-request-body': { status: 400, errorType: 'bad_data', doc: 'body is not valid snappy-compressed protobuf' },
   'invalid-symbol-reference': { status: 400, errorType: 'bad_data', doc: 'remote-write 2.0 symbol reference out of range' },

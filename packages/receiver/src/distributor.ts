@@ -540,11 +540,13 @@ export class Distributor {
     let valid = 0;
     const placed: number[] = [];
     const placement = this.placementOf(ring);
+    let validHistograms = 0;
     const labels = batch.series.map((s, i) => {
-      if (s.sampleEnd === s.sampleStart) return undefined;
+      if (s.sampleEnd === s.sampleStart && s.histograms === 0) return undefined;
       const cached = this.cachedOwners(placement, salt, s);
       if (cached) {
         valid += s.sampleEnd - s.sampleStart;
+        validHistograms += s.histograms;
         return cached;
       }
       let l;
@@ -554,11 +556,12 @@ export class Distributor {
         l = toStrataError(e);
       }
       if (l instanceof StrataError) {
-        local.discard(tenant, l.id, s.sampleEnd - s.sampleStart);
+        local.discard(tenant, l.id, s.sampleEnd - s.sampleStart + s.histograms);
         firstError ??= l;
         return undefined;
       }
       valid += s.sampleEnd - s.sampleStart;
+      validHistograms += s.histograms;
       placed.push(i);
       return l;
     });
@@ -587,7 +590,14 @@ export class Distributor {
     if (decision.error) return decision;
     return {
       status: firstError?.status ?? 204,
-      written: { samplesWritten: valid, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars, firstError },
+      // Histograms the replicas refused (invalid ones) fail the request; counted here are those placed.
+      written: {
+        samplesWritten: valid,
+        histogramsWritten: validHistograms,
+        histogramsRejected: batch.numHistograms - validHistograms,
+        exemplarsRejected: batch.numExemplars,
+        firstError,
+      },
     };
   }
 
@@ -624,7 +634,12 @@ export class Distributor {
     // Quorum reached: a rejection by this replica alone (its own series limit, say) is outvoted.
     const written: WriteResult = mine
       ? { ...(mine as WriteResult), firstError: undefined, rejected: undefined }
-      : { samplesWritten: batch.numSamples, histogramsRejected: batch.numHistograms, exemplarsRejected: batch.numExemplars };
+      : {
+          samplesWritten: batch.numSamples,
+          histogramsWritten: batch.numHistograms,
+          histogramsRejected: 0,
+          exemplarsRejected: batch.numExemplars,
+        };
     return { status: 204, written };
   }
 

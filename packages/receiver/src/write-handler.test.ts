@@ -268,6 +268,42 @@ describe('remote-write handler', () => {
     expect(r2.body).toContain('err-strata-labels-not-sorted');
   });
 
+  test('remote-write 2.0 over HTTP: native histograms are counted in their header; a bad one is a 400 naming it, the rest lands', async () => {
+    const h = (t: number, n: number, length = 1) => ({
+      t,
+      float: false,
+      schema: 0,
+      zeroThreshold: 0,
+      zeroCount: 0,
+      count: n,
+      sum: n,
+      resetHint: 0,
+      positiveSpans: [{ offset: 0, length }],
+      positiveBuckets: [n],
+      negativeSpans: [],
+      negativeBuckets: [],
+      customValues: [],
+    });
+    const body = (bad: boolean) =>
+      snappyEncode(
+        encodeWriteRequestV2([
+          { ...ts({ __name__: 'v2h' }, []), histograms: [h(NOW - 20, 1), h(NOW - 10, 2)] },
+          ...(bad ? [{ ...ts({ __name__: 'v2h_bad' }, []), histograms: [h(NOW - 10, 1, 2)] }] : []),
+          ts({ __name__: 'v2h_float' }, [[NOW - 10, 1]]),
+        ]),
+      );
+    const headers = { 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request' };
+    const ok = await send(s.url, body(false), headers);
+    expect(ok.status).toBe(204);
+    expect(ok.headers['x-prometheus-remote-write-histograms-written']).toBe('2');
+    expect(ok.headers['x-prometheus-remote-write-samples-written']).toBe('1');
+    const partial = await send(s.url, body(true), { ...headers });
+    expect(partial.status).toBe(400);
+    expect(partial.body).toContain('err-strata-invalid-native-histogram');
+    expect(partial.body).toContain('v2h_bad');
+    expect(await count(s.db, 'v2h')).toBe(2);
+  });
+
   test('metadata from 1.0 and 2.0 is kept for /api/v1/metadata', async () => {
     await send(
       s.url,

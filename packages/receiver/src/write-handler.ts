@@ -303,9 +303,8 @@ function respond(res: ServerResponse, r: WriteResult, version: string, forwarded
   const rejected = forwarded ? rejectedSelection(r, total) : undefined;
   if (rejected !== undefined) headers[REJECTED_SERIES_HEADER] = rejected;
   if (version === '2.0') {
-    // Native histograms are not stored yet, so their written count is zero.
     headers['X-Prometheus-Remote-Write-Samples-Written'] = String(r.samplesWritten);
-    headers['X-Prometheus-Remote-Write-Histograms-Written'] = '0';
+    headers['X-Prometheus-Remote-Write-Histograms-Written'] = String(r.histogramsWritten);
     headers['X-Prometheus-Remote-Write-Exemplars-Written'] = String(r.exemplarsWritten ?? 0);
   }
   if (r.firstError) {

@@ -2,12 +2,12 @@
  * The local append: a decoded write batch into the tenant's head, acknowledged only after the
  * WAL commit. Errors are tracked per series: an invalid series or sample is rejected on its own
  * while the rest of the batch lands, and the result names the first reason (the client's 400)
- * and which series were rejected (so a router's quorum counts the others as stored). Sample
- * kinds not stored yet (native histograms, exemplars) are rejected here, series by series; they
- * join as appends of their own kind.
+ * and which series were rejected (so a router's quorum counts the others as stored). Native
+ * histograms are validated (validate-histogram.ts) and appended beside the float samples;
+ * exemplars go to the tenant's exemplar store (rejected series by series where it has none).
  */
 import { Counter, type Registry } from 'prom-client';
-import { Labels, StrataError, toStrataError, type ErrorId } from '@strata/model';
+import { Labels, StrataError, toStrataError, type ErrorId, type Span } from '@strata/model';
 import {
   AppendStatus,
   DEFAULT_MAX_EXEMPLARS,
@@ -17,12 +17,14 @@ import {
   SERIES_LIMIT_REACHED,
   type ExemplarStore,
   type MetricLimitHit,
+  type HistogramSample,
   type TenantStorage,
 } from '@strata/tsdb';
-import { RELABELLED_LABELS, wireLabelsEqual, type SeriesRecord, type WriteBatch } from '@strata/remote';
+import { RELABELLED_LABELS, wireLabelsEqual, type HistogramTable, type SeriesRecord, type WriteBatch } from '@strata/remote';
 import type { Limits, TenantLimits } from '@strata/api';
 import type { MetadataStore } from './metadata-store.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
+import { checkHistogram } from './validate-histogram.js';
 import type { InputSeries, StreamAggregation } from './stream-aggr/aggregator.js';
 
 export interface WriterOptions {
@@ -61,6 +63,8 @@ export interface LateSamples {
 
 export interface WriteResult {
   samplesWritten: number;
+  /** Native histogram samples stored (the 2.0 X-Prometheus-Remote-Write-Histograms-Written header). */
+  histogramsWritten: number;
   histogramsRejected: number;
   exemplarsRejected: number;
   /** Exemplars stored (duplicates and out-of-order ones are dropped, as Prometheus drops them). */
@@ -140,6 +144,7 @@ export class Writer {
     let lateMin = Infinity;
     let lateMax = -Infinity;
     let histograms = 0;
+    let histogramsWritten = 0;
     let exemplars = 0;
     let exemplarsWritten = 0;
     // Exemplars are kept when the tenant's limit allows any; the buffer is sized on first use.
@@ -161,7 +166,6 @@ export class Writer {
       const s = batch.series[k];
       histograms += s.histograms;
       exemplars += s.exemplars;
-      if (s.histograms > 0) errors.add(k, 'unsupported-sample-type', s.histograms, unsupported(batch, s, 'native histogram samples'));
       if (s.exemplarList && exemplarStore) exemplarsWritten += storeExemplars(exemplarStore, batch, s, limits, v2);
       else if (s.exemplars > 0) errors.add(k, 'unsupported-sample-type', s.exemplars, unsupported(batch, s, 'exemplars'));
       const nSamples = s.sampleEnd - s.sampleStart;
@@ -169,7 +173,7 @@ export class Writer {
         const name = metricNameOf(batch.labelsOf(s));
         if (name) metadata.set(tenant, name, s.metadata);
       }
-      if (nSamples === 0) continue;
+      if (nSamples === 0 && s.histograms === 0) continue;
       // A series seen before with the same wire bytes (or, in a forwarded share, the same label
       // fields) was validated when it was created; its labels are neither decoded nor validated again.
       // Relabelled series come with a hash of their new pairs: found the same way, compared as pairs.
@@ -189,12 +193,12 @@ export class Writer {
           pairs = batch.labelsOf(s);
         } catch (e) {
           const err = toStrataError(e);
-          errors.add(k, err.id, nSamples, constant(err));
+          errors.add(k, err.id, nSamples + s.histograms, constant(err));
           continue;
         }
         const labels = validateSeries(pairs, limits, v2);
         if (labels instanceof StrataError) {
-          errors.add(k, labels.id, nSamples, constant(labels));
+          errors.add(k, labels.id, nSamples + s.histograms, constant(labels));
           continue;
         }
         if (aggr)
@@ -228,7 +232,12 @@ export class Writer {
       ref = ref!;
       if (ref < 0) {
         if (ref === SERIES_LIMIT_REACHED)
-          errors.add(k, 'max-series-per-tenant', nSamples, seriesLimitReached(batch, s, limits.maxGlobalSeriesPerUser, maxSeries));
+          errors.add(
+            k,
+            'max-series-per-tenant',
+            nSamples + s.histograms,
+            seriesLimitReached(batch, s, limits.maxGlobalSeriesPerUser, maxSeries),
+          );
         else if (ref === METRIC_LIMIT_REACHED) {
           const hit = app.metricLimitHit()!;
           const id = hit.kind === 'series-per-metric' ? 'max-series-per-metric' : 'max-label-value-cardinality-per-metric';
@@ -255,17 +264,44 @@ export class Writer {
         else if (st === AppendStatus.TOO_OLD) errors.add(k, 'sample-too-old', 1, sampleRejected('sample-too-old', batch, s, t, 0));
         else errors.add(k, 'sample-duplicate-timestamp', 1, sampleRejected('sample-duplicate-timestamp', batch, s, t, 0));
       }
+      if (s.histograms > 0) {
+        const table = batch.histogramRows!;
+        const maxBuckets = limits.maxNativeHistogramBuckets ?? 0;
+        for (let i = s.histogramStart!; i < s.histogramStart! + s.histograms; i++) {
+          const t = table.t[i];
+          if (t > maxT) {
+            errors.add(k, 'sample-too-far-in-future', 1, sampleRejected('sample-too-far-in-future', batch, s, t, creationGracePeriodMs));
+            continue;
+          }
+          const verdict = checkHistogram(table, i, maxBuckets);
+          if (!verdict.ok) {
+            errors.add(k, verdict.id, 1, histogramRejected(batch, s, t, verdict.id, verdict.reason, maxBuckets));
+            continue;
+          }
+          const st = app.appendHistogram(ref, t, histogramSampleOf(table, i), table.float[i] === 1, table.resetHint[i]);
+          if (st === AppendStatus.OK) {
+            histogramsWritten++;
+            if (t < lateBefore) {
+              if (t < lateMin) lateMin = t;
+              if (t > lateMax) lateMax = t;
+            }
+          } else if (st === AppendStatus.DUPLICATE_IDENTICAL) histogramsWritten++;
+          else if (st === AppendStatus.TOO_OLD) errors.add(k, 'sample-too-old', 1, sampleRejected('sample-too-old', batch, s, t, 0));
+          else errors.add(k, 'sample-duplicate-timestamp', 1, sampleRejected('sample-duplicate-timestamp', batch, s, t, 0));
+        }
+      }
     }
     for (const md of batch.metadata) {
       if (md.metricFamilyName) metadata.set(tenant, md.metricFamilyName, { type: md.type, help: md.help, unit: md.unit });
     }
     await app.commit();
     if (lateMax >= lateMin) this.opts.lateSamples!.onLate(tenant, lateMin, lateMax);
-    this.received.inc({ tenant }, accepted);
+    this.received.inc({ tenant }, accepted + histogramsWritten);
     for (const [reason, n] of errors.discarded) this.discarded.inc({ reason, tenant }, n);
     return {
       samplesWritten: accepted,
-      histogramsRejected: histograms,
+      histogramsWritten,
+      histogramsRejected: histograms - histogramsWritten,
       exemplarsRejected: exemplars - exemplarsWritten,
       exemplarsWritten,
       firstError: errors.first,
@@ -312,6 +348,51 @@ function unsupported(batch: WriteBatch, s: SeriesRecord, what: string): () => St
       'unsupported-sample-type',
       `${what} are not stored yet and were rejected; float samples of the same request were written. series: '${describeSeries(batch.labelsOf(s))}'`,
     );
+}
+
+/** Row i of a batch's histogram table as the head takes it (views into the table, read before the request ends). */
+function histogramSampleOf(table: HistogramTable, i: number): HistogramSample {
+  const spans = (neg: boolean): Span[] => {
+    const out: Span[] = [];
+    for (let k = 0; k < table.numSpans(i, neg); k++) out.push({ offset: table.spanOffset(i, neg, k), length: table.spanLength(i, neg, k) });
+    return out;
+  };
+  const buckets = (neg: boolean) =>
+    table.buckets.data.subarray(table.bucketsAt(i, neg), table.bucketsAt(i, neg) + table.numBuckets(i, neg));
+  const cv = table.customValuesAt(i);
+  return {
+    schema: table.schema[i],
+    zeroThreshold: table.zeroThreshold[i],
+    zeroCount: table.zeroCount[i],
+    count: table.count[i],
+    sum: table.sum[i],
+    positiveSpans: spans(false),
+    positiveBuckets: buckets(false),
+    negativeSpans: spans(true),
+    negativeBuckets: buckets(true),
+    customValues: table.schema[i] === -53 ? table.customValues.data.subarray(cv, cv + table.numCustomValues(i)) : [],
+  };
+}
+
+function histogramRejected(
+  batch: WriteBatch,
+  s: SeriesRecord,
+  t: number,
+  id: 'invalid-native-histogram' | 'max-native-histogram-buckets',
+  reason: string,
+  maxBuckets: number,
+): () => StrataError {
+  return () => {
+    const series = describeSeries(batch.labelsOf(s));
+    const at = new Date(t).toISOString();
+    if (id === 'max-native-histogram-buckets') {
+      return new StrataError(
+        id,
+        `native histogram over the per-tenant limit of ${maxBuckets} buckets (max_native_histogram_buckets): ${reason} (timestamp: ${at}) series: '${series}'. ${limitHint('maxNativeHistogramBuckets')}`,
+      );
+    }
+    return new StrataError(id, `invalid native histogram: ${reason} (timestamp: ${at}) series: '${series}'`);
+  };
 }
 
 function seriesLimitReached(batch: WriteBatch, s: SeriesRecord, global: number, local: number): () => StrataError {

@@ -5,7 +5,7 @@ import { decodeWriteRequestV1, encodeWriteRequestV1 } from './write-v1.js';
 import { decodeWriteRequestV2, encodeWriteRequestV2 } from './write-v2.js';
 import type { MetadataRecord } from './write-batch.js';
 import type { SeriesToWrite } from './write-v1.js';
-import { expectBatchOf, failsOnlyWith, seriesArb } from '../test/write-fixtures.js';
+import { expectBatchOf, failsOnlyWith, seriesArb, seriesWithHistogramsArb } from '../test/write-fixtures.js';
 
 const metadataArb: fc.Arbitrary<MetadataRecord> = fc.record({
   metricFamilyName: fc.string({ maxLength: 8 }),
@@ -16,7 +16,7 @@ const metadataArb: fc.Arbitrary<MetadataRecord> = fc.record({
 
 /** A request's series and a share of them: the indices picked, in the router's order. */
 const requestAndShare = fc
-  .array(seriesArb, { maxLength: 8 })
+  .array(seriesWithHistogramsArb, { maxLength: 8 })
   .chain((series) => fc.tuple(fc.constant(series), fc.subarray([...series.keys()]), fc.array(metadataArb, { maxLength: 3 })));
 
 describe('forwarded share', () => {
@@ -38,7 +38,7 @@ describe('forwarded share', () => {
   });
 
   test('a share of a 2.0 request keeps labels and per-series metadata; equal label sets hash equal (property)', () => {
-    const withMetadata = fc.tuple(seriesArb, fc.option(metadataArb, { nil: undefined })).map(([s, m]) => ({
+    const withMetadata = fc.tuple(seriesWithHistogramsArb, fc.option(metadataArb, { nil: undefined })).map(([s, m]) => ({
       ...s,
       metadata: m && { type: m.type, help: m.help, unit: m.unit },
     }));

@@ -22,7 +22,9 @@
  *     metadata byte (0: none; 1: varint type, string help, string unit);
  *   zero padding to a multiple of 8 bytes from the start of the share;
  *   sample count x f64 LE timestamps; sample count x 8 bytes of values;
- *   varint metadata count, then per entry: varint type, string name, string help, string unit.
+ *   varint metadata count, then per entry: varint type, string name, string help, string unit;
+ *   with flag bit 1 only: varint length, then the entries' native histograms in entry order as
+ *   protobuf `repeated Histogram histograms = 1` (remote-write's Histogram message).
  * Format reference: docs/format/forwarded-share.md.
  */
 import { StrataError } from '@strata/model';
@@ -36,12 +38,15 @@ import {
   type SeriesRecord,
 } from './write-batch.js';
 import { hashBytes } from './write-v1.js';
+import { PbWriter } from './pb-writer.js';
+import { decodeHistogram, encodeHistogram } from './histogram-wire.js';
 
 export const SHARE_CONTENT_TYPE = 'application/x-strata-share';
 /** Never written to: WriteBatch.labelsOf gives a series a fresh array when it decodes its pairs. */
 const NO_LABELS: string[] = [];
 const MAGIC = 0x31485353; // "SSH1" little-endian
 const FLAG_V2 = 1;
+const FLAG_HISTOGRAMS = 2;
 
 /**
  * The label-field table of a router's batch, built once per request and shared by the shares
@@ -206,10 +211,15 @@ function tableOf(batch: WriteBatch): FieldTable {
 export function encodeShare(batch: WriteBatch, indices: readonly number[], metadata: readonly MetadataRecord[], v2: boolean): Buffer {
   const t = tableOf(batch);
   let samples = 0;
-  for (const i of indices) samples += batch.series[i].sampleEnd - batch.series[i].sampleStart;
+  let histograms = 0;
+  for (const i of indices) {
+    samples += batch.series[i].sampleEnd - batch.series[i].sampleStart;
+    histograms += batch.series[i].histograms;
+  }
   const w = new ScratchWriter(64 + t.starts[t.fieldCount] + t.fieldCount * 2 + indices.length * 24 + samples * 16);
   w.u32(MAGIC);
-  w.byte(v2 ? FLAG_V2 : 0);
+  // Histograms set a flag of their own: a share without them is what replicas before them read.
+  w.byte((v2 ? FLAG_V2 : 0) | (histograms > 0 ? FLAG_HISTOGRAMS : 0));
   w.varint(t.fieldCount);
   for (let k = 0; k < t.fieldCount; k++) {
     w.varint(t.starts[k + 1] - t.starts[k]);
@@ -244,6 +254,17 @@ export function encodeShare(batch: WriteBatch, indices: readonly number[], metad
     w.string(m.metricFamilyName);
     w.string(m.help);
     w.string(m.unit);
+  }
+  if (histograms > 0) {
+    const table = batch.histogramRows!;
+    const pb = new PbWriter(histograms * 64);
+    for (const i of indices) {
+      const s = batch.series[i];
+      for (let k = 0; k < s.histograms; k++) encodeHistogram(pb, 1, table.get(s.histogramStart! + k));
+    }
+    const bytes = pb.finish();
+    w.varint(bytes.length);
+    w.copy(bytes, 0, bytes.length);
   }
   return w.finish();
 }
@@ -314,7 +335,8 @@ class ShareFields implements LabelFields {
 export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
   const r = new ShareReader(buf);
   if (r.u32() !== MAGIC) throw malformed('not a forwarded share');
-  const v2 = (r.byte() & FLAG_V2) !== 0;
+  const flags = r.byte();
+  const v2 = (flags & FLAG_V2) !== 0;
   const nFields = r.count(1);
   const starts = new Int32Array(nFields);
   const ends = new Int32Array(nFields);
@@ -365,6 +387,8 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
     batch.series.push(s);
   }
   if (batch.numSamples !== nSamples) throw malformed('sample count does not match the series');
+  let nHistograms = 0;
+  for (const s of batch.series) nHistograms += s.histograms;
   while (r.pos & 7) if (r.byte() !== 0) throw malformed('non-zero padding');
   r.need(nSamples * 16);
   new Uint8Array(batch.timestamps.buffer, 0, nSamples * 8).set(buf.subarray(r.pos, r.pos + nSamples * 8));
@@ -376,9 +400,28 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
     const type = metricTypeFromProto(r.varint());
     batch.metadata.push({ type, metricFamilyName: r.string(), help: r.string(), unit: r.string() });
   }
+  if (flags & FLAG_HISTOGRAMS) {
+    const n = r.count(1);
+    readHistograms(buf, r.pos, r.pos + n, batch, nHistograms);
+    r.pos += n;
+  } else if (nHistograms > 0) throw malformed('histograms counted but not sent');
   if (r.pos !== buf.length) throw malformed('trailing bytes');
   batch.labelFields = new ShareFields(buf, starts, ends, refs.subarray(0, nRefs));
   return { batch, v2 };
+}
+
+/** The share's histogram section: `total` Histogram messages, handed out to the series in entry order. */
+function readHistograms(buf: Buffer, start: number, end: number, batch: WriteBatch, total: number): void {
+  const table = batch.histogramTable();
+  const pb = new PbReader(buf, start, end);
+  while (pb.nextField()) if (pb.field === 1 && pb.wire === WIRE_LEN) decodeHistogram(pb, table);
+  if (table.n !== total) throw malformed('histogram count does not match the series');
+  let at = 0;
+  for (const s of batch.series) {
+    if (s.histograms === 0) continue;
+    s.histogramStart = at;
+    at += s.histograms;
+  }
 }
 
 function malformed(why: string): StrataError {

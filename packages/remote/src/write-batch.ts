@@ -11,7 +11,9 @@ export interface SeriesRecord {
   /** Samples of this series are [sampleStart, sampleEnd) in the batch columns. */
   sampleStart: number;
   sampleEnd: number;
+  /** Native histogram samples of this series: rows [histogramStart, histogramStart + histograms) of the batch's table. */
   histograms: number;
+  histogramStart?: number;
   exemplars: number;
   /** The decoded exemplars (1.0 and 2.0), set only on a series that carries any. */
   exemplarList?: ExemplarRecord[];
@@ -64,6 +66,7 @@ export interface MetadataRecord extends MetricMetadata {
 }
 
 import { decodeLabelFields } from './labels-v1.js';
+import { HistogramTable } from './histogram-table.js';
 
 export class WriteBatch {
   /** The decoded request body; label byte ranges point into it. */
@@ -72,6 +75,8 @@ export class WriteBatch {
   metadata: MetadataRecord[] = [];
   timestamps: Float64Array;
   values: Float64Array;
+  /** Native histogram samples; created with the first one (most requests have none). */
+  histogramRows: HistogramTable | undefined = undefined;
   /** Set for a forwarded share: where the series' label pairs are (see LabelFields). */
   labelFields: LabelFields | undefined = undefined;
   /** Byte view of `values`, for bit-exact copies. */
@@ -106,6 +111,11 @@ export class WriteBatch {
       s.labels = out;
     }
     return s.labels;
+  }
+
+  /** The histogram table, created on first use. */
+  histogramTable(): HistogramTable {
+    return (this.histogramRows ??= new HistogramTable());
   }
 
   get numHistograms(): number {

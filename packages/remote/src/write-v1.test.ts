@@ -1,9 +1,17 @@
 import fc from 'fast-check';
 import { Labels, StrataError } from '@strata/model';
 import { decodeWriteRequestV1, encodeWriteRequestV1, wireLabelsEqual } from './write-v1.js';
-import { expectBatchOf, failsOnlyWith, seriesArb } from '../test/write-fixtures.js';
+import { expectBatchOf, failsOnlyWith, seriesArb, seriesWithHistogramsArb } from '../test/write-fixtures.js';
 
 describe('remote-write 1.0', () => {
+  test('native histograms: encode → decode round trip, integer and float, every field (property)', () => {
+    fc.assert(
+      fc.property(fc.array(seriesWithHistogramsArb, { maxLength: 5 }), (series) =>
+        expectBatchOf(decodeWriteRequestV1(encodeWriteRequestV1(series)), series),
+      ),
+    );
+  });
+
   test('encode → decode round trip (property)', () => {
     fc.assert(
       fc.property(fc.array(seriesArb, { maxLength: 8 }), (series) =>
@@ -27,7 +35,7 @@ describe('remote-write 1.0', () => {
       { numRuns: 2000 },
     );
     fc.assert(
-      fc.property(fc.array(seriesArb, { minLength: 1, maxLength: 4 }), fc.nat(), (series, cut) => {
+      fc.property(fc.array(seriesWithHistogramsArb, { minLength: 1, maxLength: 4 }), fc.nat(), (series, cut) => {
         const body = encodeWriteRequestV1(series);
         failsOnlyWith(StrataError, () => decodeAll(body.subarray(0, cut % body.length)));
       }),

@@ -4,6 +4,8 @@
  */
 import type { Labels, MetricMetadata } from '@strata/model';
 import { PbReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
+import { decodeHistogram, encodeHistogram } from './histogram-wire.js';
+import type { WireHistogram } from './histogram-table.js';
 import { PbWriter } from './pb-writer.js';
 import { decodeLabelFields } from './labels-v1.js';
 import { checkSelectionTotal, isSelected, type SeriesSelection } from './series-selection.js';
@@ -55,7 +57,7 @@ export function decodeWriteRequestV1(buf: Buffer, selection?: SeriesSelection): 
  *     repeated Label labels         = 1;
  *     repeated Sample samples       = 2;
  *     repeated Exemplar exemplars   = 3;
- *     repeated Histogram histograms = 4;  // counted, not stored
+ *     repeated Histogram histograms = 4;  // histogram-wire.ts
  *   }
  */
 function decodeTimeSeries(buf: Buffer, start: number, end: number, batch: WriteBatch): SeriesRecord {
@@ -93,9 +95,13 @@ function decodeTimeSeries(buf: Buffer, start: number, end: number, batch: WriteB
         s.exemplars++;
         (s.exemplarList ??= []).push(decodeExemplar(r));
         break;
-      case 4:
-        s.histograms++;
+      case 4: {
+        // Series are decoded one at a time, so a series' histograms are consecutive rows.
+        const table = batch.histogramTable();
+        if (s.histograms++ === 0) s.histogramStart = table.n;
+        decodeHistogram(r, table);
         break;
+      }
     }
   }
   if (contiguous && labelsFrom >= 0) {
@@ -209,6 +215,7 @@ export interface SeriesToWrite {
   labels: Labels;
   timestamps: ArrayLike<number>;
   values: ArrayLike<number>;
+  histograms?: readonly WireHistogram[];
 }
 
 export interface MetadataToWrite extends MetricMetadata {
@@ -233,6 +240,7 @@ export function encodeWriteRequestV1(series: readonly SeriesToWrite[], metadata:
           w.int64(2, s.timestamps[i]);
         });
       }
+      for (const h of s.histograms ?? []) encodeHistogram(w, 4, h);
     });
   }
   for (const m of metadata) {

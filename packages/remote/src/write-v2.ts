@@ -7,6 +7,7 @@ import { malformed, PbReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-r
 import { PbWriter } from './pb-writer.js';
 import { checkSelectionTotal, isSelected, type SeriesSelection } from './series-selection.js';
 import { decodeSample, type SeriesToWrite } from './write-v1.js';
+import { decodeHistogram, encodeHistogram } from './histogram-wire.js';
 import { metricTypeFromProto, metricTypeToProto, WriteBatch, type ExemplarRecord, type SeriesRecord } from './write-batch.js';
 
 /**
@@ -59,7 +60,7 @@ export function decodeWriteRequestV2(buf: Buffer, selection?: SeriesSelection): 
  *   message TimeSeries {
  *     repeated uint32 labels_refs   = 1;  // name/value pairs of symbol references
  *     repeated Sample samples       = 2;
- *     repeated Histogram histograms = 3;  // counted, not stored
+ *     repeated Histogram histograms = 3;  // histogram-wire.ts
  *     repeated Exemplar exemplars   = 4;
  *     Metadata metadata             = 5;
  *     int64 created_timestamp       = 6;  // not used
@@ -93,7 +94,11 @@ function decodeSeries(buf: Buffer, start: number, end: number, batch: WriteBatch
         if (r.wire === WIRE_LEN) decodeSample(r, batch);
         break;
       case 3:
-        if (r.wire === WIRE_LEN) s.histograms++;
+        if (r.wire === WIRE_LEN) {
+          const table = batch.histogramTable();
+          if (s.histograms++ === 0) s.histogramStart = table.n;
+          decodeHistogram(r, table);
+        }
         break;
       case 4:
         if (r.wire === WIRE_LEN) {
@@ -211,6 +216,7 @@ export function encodeWriteRequestV2(series: readonly SeriesToWriteV2[]): Buffer
           w.int64(2, s.timestamps[k]);
         });
       }
+      for (const h of s.histograms ?? []) encodeHistogram(w, 3, h);
       const m = meta[i];
       if (m) {
         w.message(5, () => {

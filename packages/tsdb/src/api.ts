@@ -5,6 +5,7 @@
 import type { ExemplarStore } from './exemplars/store.js';
 import type { Labels, Querier } from '@strata/model';
 import type { MetricLimitHit } from './head/metric-cardinality.js';
+import type { HistogramSample } from './chunkenc/histogram.js';
 
 export type { MetricLimitHit };
 
@@ -65,6 +66,12 @@ export interface Appender {
   metricLimitHit(): MetricLimitHit | undefined;
   /** Stage a sample for a series reference; nothing is visible or durable before commit(). */
   append(ref: number, t: number, v: number): AppendStatus;
+  /**
+   * Stage a native histogram sample (in order only: t after the series' newest histogram and not
+   * at a float sample's time). Integer histograms carry bucket deltas, float ones absolute
+   * counts; `hint` is the sender's counter-reset hint (0 unknown, 1 reset, 2 not, 3 gauge).
+   */
+  appendHistogram(ref: number, t: number, h: HistogramSample, float: boolean, hint: number): AppendStatus;
   /** Writes the staged samples to the WAL, waits for the (group) fsync, then applies them to the head. */
   commit(): Promise<void>;
   rollback(): void;

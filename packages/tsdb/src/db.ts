@@ -32,7 +32,7 @@ import { type Appender, type HeadOptions, type HeadStats, type SeriesBudget, typ
 import { HeadAppender } from './head/appender.js';
 import { Head } from './head/head.js';
 import { loadSnapshot, writeSnapshot } from './head/snapshot.js';
-import { decodeSeries, forEachSample, RECORD_SAMPLES, RECORD_SERIES } from './wal/records.js';
+import { decodeHistograms, decodeSeries, forEachSample, RECORD_HISTOGRAMS, RECORD_SAMPLES, RECORD_SERIES } from './wal/records.js';
 import { listSegments, WAL, type FsyncMode, type ReplayStats, type WalPosition } from './wal/wal.js';
 
 export interface TSDBOptions {
@@ -172,6 +172,11 @@ export class TenantDB implements TenantStorage {
             // Every logged sample was accepted: apply it as commit() did (see Head.applyLogged).
             if (s) headForReplay.applyLogged(s, t, hi, lo);
           });
+        } else if (type === RECORD_HISTOGRAMS) {
+          for (const x of decodeHistograms(payload)) {
+            const s = headForReplay.get(x.ref);
+            if (s) headForReplay.applyHistogramLogged(s, x.t, x.h, x.float, x.hint);
+          }
         }
       } catch (e) {
         // A record whose checksum holds but whose content does not decode (a writer bug, not a torn

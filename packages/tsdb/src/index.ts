@@ -10,6 +10,15 @@ export {
 } from './api.js';
 export { ChunkCorruptError, decodeXORBits, decodeXORInto, XOREncoder, XORIterator } from './chunkenc/xor.js';
 export { STALE_NAN } from './chunkenc/stale.js';
+export {
+  CounterResetHeader,
+  decodeHistogramChunk,
+  ENCODING_FLOAT_HISTOGRAM,
+  ENCODING_HISTOGRAM,
+  FloatHistogramChunkEncoder,
+  HistogramChunkEncoder,
+  type HistogramSample,
+} from './chunkenc/histogram.js';
 export { Head } from './head/head.js';
 export { DEFAULT_MAX_EXEMPLARS, ExemplarStatus, ExemplarStore, type Exemplar, type SeriesExemplars } from './exemplars/store.js';
 export { TSDB, TenantDB } from './db.js';

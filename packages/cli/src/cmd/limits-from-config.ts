@@ -12,6 +12,7 @@ export function limitsFrom(cfg: Config, logger: Logger): Limits {
       maxGlobalSeriesPerMetric: cfg.num('limits.max-global-series-per-metric'),
       maxLabelValueCardinalityPerMetric: cfg.num('limits.max-label-value-cardinality-per-metric'),
       maxLabelNamesPerSeries: cfg.num('limits.max-label-names-per-series'),
+      maxNativeHistogramBuckets: cfg.num('limits.max-native-histogram-buckets'),
       maxLabelNameLength: cfg.num('limits.max-label-name-length'),
       maxLabelValueLength: cfg.num('limits.max-label-value-length'),
       maxGlobalExemplarsPerUser: cfg.num('limits.max-global-exemplars-per-user'),

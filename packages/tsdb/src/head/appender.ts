@@ -11,7 +11,8 @@ import {
   type Appender,
   type MetricLimitHit,
 } from '../api.js';
-import { encodeSamples, encodeSeries } from '../wal/records.js';
+import { encodeHistograms, encodeSamples, encodeSeries, type LoggedHistogram } from '../wal/records.js';
+import type { HistogramSample } from '../chunkenc/histogram.js';
 import type { WAL } from '../wal/wal.js';
 import type { Head } from './head.js';
 import type { MemSeries } from './series.js';
@@ -28,6 +29,8 @@ export class HeadAppender implements Appender {
   /** Index of the last staged sample per series, to catch duplicates inside one request. */
   private lastStaged = new Map<number, number>();
   private createdSeries = false;
+  /** Staged histogram samples: few next to floats, so plain records. */
+  private histograms: LoggedHistogram[] = [];
   /** Series with staged samples: pinned so a head truncation cannot drop them before commit applies. */
   private pinned: MemSeries[] = [];
 
@@ -83,6 +86,25 @@ export class HeadAppender implements Appender {
     return AppendStatus.OK;
   }
 
+  appendHistogram(ref: number, t: number, h: HistogramSample, float: boolean, hint: number): AppendStatus {
+    const s = this.head.get(ref);
+    if (!s) throw new Error(`append to unknown series ref ${ref}`);
+    const prev = this.lastStaged.get(ref);
+    if (prev !== undefined && this.ts[prev] === t) return AppendStatus.DUPLICATE_DIFFERENT;
+    for (let i = this.histograms.length - 1; i >= 0; i--) {
+      const x = this.histograms[i];
+      if (x.ref !== ref) continue;
+      if (t <= x.t) return t === x.t ? AppendStatus.DUPLICATE_DIFFERENT : AppendStatus.TOO_OLD;
+      break;
+    }
+    const status = this.head.histogramAppendable(s, t, h, float);
+    if (status !== AppendStatus.OK) return status;
+    s.pendingCommits++;
+    this.pinned.push(s);
+    this.histograms.push({ ref, t, h, float, hint });
+    return AppendStatus.OK;
+  }
+
   private stage(ref: number, t: number, hi: number, lo: number): void {
     if (this.n === this.refs.length) {
       const m = this.refs.length * 2;
@@ -110,6 +132,13 @@ export class HeadAppender implements Appender {
 
   async commit(): Promise<void> {
     const n = this.n;
+    if (this.histograms.length > 0) this.wal.enqueue(encodeHistograms(this.histograms));
+    if (n === 0 && this.histograms.length > 0) {
+      await this.syncOrFail();
+      this.applyHistograms();
+      this.rollback();
+      return;
+    }
     if (n === 0) {
       // Series records this request queued must still be durable before we answer.
       if (this.createdSeries) await this.syncOrFail();
@@ -126,7 +155,12 @@ export class HeadAppender implements Appender {
       // in the same order with the same rule, so the outcome is the same after a crash.
       this.head.applyLogged(s, this.ts[i], hi, lo);
     }
+    this.applyHistograms();
     this.rollback();
+  }
+
+  private applyHistograms(): void {
+    for (const x of this.histograms) this.head.applyHistogramLogged(this.head.get(x.ref)!, x.t, x.h, x.float, x.hint);
   }
 
   private async syncOrFail(): Promise<void> {
@@ -142,6 +176,7 @@ export class HeadAppender implements Appender {
 
   rollback(): void {
     this.n = 0;
+    this.histograms = [];
     this.createdSeries = false;
     this.lastStaged.clear();
     for (const s of this.pinned) s.pendingCommits--;

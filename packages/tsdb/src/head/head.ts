@@ -4,6 +4,8 @@
  */
 import {
   Labels,
+  type CounterResetHint,
+  type FloatHistogram,
   inQueryShards,
   pace,
   splitQueryShard,
@@ -28,6 +30,9 @@ import {
 import { MetricCardinality, type MetricLimitHit } from './metric-cardinality.js';
 import { PostingsIndex } from './postings.js';
 import { MemSeries } from './series.js';
+import { HistogramSeriesData } from './histogram-series.js';
+import type { HistogramSample } from '../chunkenc/histogram.js';
+import { STALE_NAN } from '../chunkenc/stale.js';
 import { WireRefTable } from './wire-refs.js';
 
 export interface HeadConfig extends HeadOptions {
@@ -202,7 +207,36 @@ export class Head {
     return true;
   }
 
+  /** Whether a histogram sample could be appended: in order, within the head's horizon, at no float sample's time. */
+  histogramAppendable(s: MemSeries, t: number, h: HistogramSample, float: boolean): AppendStatus {
+    const horizon = Math.max(this.blockDurationMs / 2, this.opts.outOfOrderWindowMs);
+    const minValidT = this.maxT === -Infinity ? -Infinity : this.maxT - horizon;
+    const newest = s.hist ? s.hist.maxT : -Infinity;
+    if (s.has(t)) return AppendStatus.DUPLICATE_DIFFERENT;
+    if (t <= newest) {
+      // A resent histogram (a retried request) is accepted as the float path accepts a resent sample.
+      const same = s.hist!.sameAt(t, h, float);
+      if (same === true) return AppendStatus.DUPLICATE_IDENTICAL;
+      return same === false ? AppendStatus.DUPLICATE_DIFFERENT : AppendStatus.TOO_OLD;
+    }
+    if (t < minValidT) return AppendStatus.TOO_OLD;
+    return AppendStatus.OK;
+  }
+
+  /** Applies a histogram sample that was accepted and made durable (see applyLogged). */
+  applyHistogramLogged(s: MemSeries, t: number, h: HistogramSample, float: boolean, hint: number): boolean {
+    if (s.hist && t <= s.hist.maxT) return false;
+    if (!s.hist) s.hist = new HistogramSeriesData();
+    s.hist.append(t, h, float, hint as CounterResetHint, this.opts.samplesPerChunk ?? DEFAULT_SAMPLES_PER_CHUNK, this.blockDurationMs);
+    if (t > this.maxT) this.maxT = t;
+    if (t < this.minT) this.minT = t;
+    if (t < this.lowestApplied) this.lowestApplied = t;
+    return true;
+  }
+
   apply(s: MemSeries, t: number, hi: number, lo: number): void {
+    // A float after histograms ends their chunk, as a float sample ends a Prometheus histogram chunk.
+    if (s.hist && t > s.hist.maxT) s.hist.cutOpen();
     s.append(t, hi, lo, this.opts.samplesPerChunk ?? DEFAULT_SAMPLES_PER_CHUNK, this.blockDurationMs);
     if (t > this.maxT) this.maxT = t;
     if (t < this.minT) this.minT = t;
@@ -373,8 +407,11 @@ class HeadQuerier implements Querier {
         if (y) await y;
         const s = series[i];
         const data = s.samples(hints.start, hints.end);
-        if (!data) continue;
-        out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
+        if (s.hist) {
+          const merged = withHistograms(data, s.hist, hints.start, hints.end);
+          if (merged) out.push({ labels: s.labels, ...merged });
+        } else if (data) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
+        else continue;
         if (hints.limit && out.length >= hints.limit) break;
       }
     } finally {
@@ -498,4 +535,44 @@ function overlaps(s: MemSeries, hints: SelectHints): boolean {
 /** Whether the head holds a sample time within the requested range's bounds (an empty head holds none). */
 function headOverlaps(head: Head, hints: SelectHints): boolean {
   return head.minT <= hints.end && head.maxT >= hints.start;
+}
+
+/**
+ * A series' float samples and its histogram samples merged by time, as Series carries them: one
+ * timestamp column, histograms beside the values (undefined for float samples). A histogram
+ * staleness marker becomes a float staleness marker, as Prometheus' query path sees it.
+ */
+function withHistograms(
+  data: { timestamps: Float64Array; values: Float64Array } | undefined,
+  hist: HistogramSeriesData,
+  mint: number,
+  maxt: number,
+): Pick<Series, 'timestamps' | 'values' | 'histograms'> | undefined {
+  const h = hist.samples(mint, maxt);
+  const nf = data ? data.timestamps.length : 0;
+  const n = nf + h.timestamps.length;
+  if (n === 0) return undefined;
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  const hs: (FloatHistogram | undefined)[] = new Array<FloatHistogram | undefined>(n);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < n; k++) {
+    if (j >= h.timestamps.length || (i < nf && data!.timestamps[i] < h.timestamps[j])) {
+      ts[k] = data!.timestamps[i];
+      vs[k] = data!.values[i++];
+      hs[k] = undefined;
+    } else {
+      ts[k] = h.timestamps[j];
+      const x = h.histograms[j++];
+      if (x === 'stale') {
+        vs[k] = STALE_NAN;
+        hs[k] = undefined;
+      } else {
+        vs[k] = 0;
+        hs[k] = x;
+      }
+    }
+  }
+  return { timestamps: ts, values: vs, histograms: hs };
 }

@@ -7,6 +7,7 @@ import { AppendStatus } from '../api.js';
 import { pooledCopy } from '../chunkenc/bits.js';
 import { XOREncoder, XORIterator, xorNumSamples } from '../chunkenc/xor.js';
 import { OOOBuffer } from './ooo-buffer.js';
+import type { HistogramSeriesData } from './histogram-series.js';
 
 export interface HeadChunk {
   minT: number;
@@ -24,6 +25,8 @@ export class MemSeries {
   lastHi = 0;
   lastLo = 0;
   ooo: OOOBuffer | null = null;
+  /** Native histogram samples, in chunks of their own (histogram-series.ts); null until the first. */
+  hist: HistogramSeriesData | null = null;
   /** Appenders holding staged samples for this series; a truncation must not drop it meanwhile. */
   pendingCommits = 0;
 
@@ -38,6 +41,11 @@ export class MemSeries {
   ) {}
 
   get minT(): number {
+    const own = this.floatMinT;
+    return this.hist ? Math.min(own, this.hist.minT) : own;
+  }
+
+  private get floatMinT(): number {
     if (this.chunks.length > 0) return Math.min(this.chunks[0].minT, this.ooo?.length ? this.ooo.ts[0] : Infinity);
     if (this.open) return Math.min(this.openMinT, this.ooo?.length ? this.ooo.ts[0] : Infinity);
     return this.ooo?.length ? this.ooo.ts[0] : Infinity;
@@ -46,7 +54,7 @@ export class MemSeries {
   get numSamples(): number {
     let n = this.open ? this.open.numSamples : 0;
     for (const c of this.chunks) n += xorNumSamples(c.data);
-    return n + (this.ooo ? this.ooo.length : 0);
+    return n + (this.ooo ? this.ooo.length : 0) + (this.hist ? this.hist.numSamples : 0);
   }
 
   /**
@@ -141,7 +149,8 @@ export class MemSeries {
     if (k > 0) this.chunks.splice(0, k);
     if (this.open && this.maxT < t) this.open = null;
     if (this.ooo && this.ooo.truncateBefore(t) === 0) this.ooo = null;
-    return this.chunks.length > 0 || this.open !== null || this.ooo !== null;
+    if (this.hist && !this.hist.truncateBefore(t)) this.hist = null;
+    return this.chunks.length > 0 || this.open !== null || this.ooo !== null || this.hist !== null;
   }
 
   /** Whether out-of-order samples fall in [mint, maxt]. */

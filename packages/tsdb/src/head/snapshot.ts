@@ -12,6 +12,7 @@ import type { WalPosition } from '../wal/wal.js';
 import { syncDir } from '../wal/wal.js';
 import type { Head } from './head.js';
 import { OOOBuffer } from './ooo-buffer.js';
+import { HistogramSeriesData } from './histogram-series.js';
 
 const MAGIC = Buffer.from('STRSNAP1');
 
@@ -111,6 +112,24 @@ export async function writeSnapshot(file: string, head: Head, pos: WalPosition):
         o.u32(s.ooo!.bits[2 * i + 1]);
       }
       if (o.size >= FLUSH_BYTES) await flush();
+    }
+    // Histogram chunks follow all series, so a snapshot of a head without them is what it was before them.
+    const withHistograms = series.filter((s) => s.hist && s.hist.numSamples > 0);
+    if (withHistograms.length > 0) {
+      o.u32(withHistograms.length);
+      for (const s of withHistograms) {
+        const hc = s.hist!.chunksIn(-Infinity, Infinity);
+        o.u32(s.ref);
+        o.u32(hc.length);
+        for (const c of hc) {
+          o.f64(c.minT);
+          o.f64(c.maxT);
+          o.u32(c.encoding);
+          o.u32(c.data.length);
+          o.bytes(c.data);
+        }
+        if (o.size >= FLUSH_BYTES) await flush();
+      }
     }
     await flush();
     const trailer = Buffer.allocUnsafe(4);
@@ -323,10 +342,48 @@ async function readInto(r: SnapshotReader, head: Head): Promise<WalPosition> {
       }
     }
   }
+  if (r.offset < r.dataEnd) await readHistogramSection(r, head, n);
   if (r.offset !== r.dataEnd)
     throw new SnapshotUnreadable(`${r.dataEnd - r.offset} bytes after the last of ${n} series (oversized or corrupt)`);
   await r.fill(4, r.size);
   const want = r.u32();
   if (r.crc !== want) throw new SnapshotUnreadable('checksum mismatch');
   return { segment, offset };
+}
+
+/** The optional section after the series: per series with histogram samples, its histogram chunks. */
+async function readHistogramSection(r: SnapshotReader, head: Head, numSeries: number): Promise<void> {
+  if (!r.has(4)) await r.fill(4);
+  const n = r.u32();
+  if (n * 8 > r.dataEnd - r.offset || n > numSeries) {
+    throw new SnapshotUnreadable(
+      `${r.dataEnd - r.offset + 4} bytes after the last of ${numSeries} series are no histogram section (count ${n}; oversized or corrupt)`,
+    );
+  }
+  for (let i = 0; i < n; i++) {
+    const start = r.offset;
+    if (!r.has(8)) await r.fill(8);
+    const ref = r.u32();
+    const nc = r.u32();
+    const s = head.get(ref);
+    if (!s) throw new SnapshotUnreadable(`histogram chunks at offset ${start} for series ref ${ref}, which the snapshot does not hold`);
+    if (nc * 24 > r.dataEnd - r.offset)
+      throw new SnapshotUnreadable(
+        `histogram chunk count ${nc} at offset ${r.offset - 4} runs past the end of the file (truncated or corrupt)`,
+      );
+    const hist = (s.hist = new HistogramSeriesData());
+    for (let c = 0; c < nc; c++) {
+      if (!r.has(24)) await r.fill(24);
+      const minT = r.f64();
+      const maxT = r.f64();
+      const encoding = r.u32();
+      if (encoding !== 2 && encoding !== 3) throw new SnapshotUnreadable(`histogram chunk encoding ${encoding} at offset ${r.offset - 4}`);
+      const len = r.length('histogram chunk', start);
+      if (!r.has(len)) await r.fill(len);
+      hist.chunks.push({ minT, maxT, encoding, data: r.copy(len) });
+      hist.maxT = maxT;
+      if (minT < head.minT) head.minT = minT;
+      if (maxT > head.maxT) head.maxT = maxT;
+    }
+  }
 }

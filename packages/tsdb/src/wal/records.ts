@@ -1,8 +1,9 @@
 /**
- * WAL records (series, samples), encoded and decoded. Byte format: docs/format/wal.md#records.
+ * WAL records (series, samples, histogram samples), encoded and decoded. Byte format: docs/format/wal.md#records.
  */
 import { crc32c } from '@node-rs/crc32';
 import { Labels } from '@strata/model';
+import type { HistogramSample } from '../chunkenc/histogram.js';
 
 export const RECORD_SERIES = 1;
 export const RECORD_SAMPLES = 2;
@@ -120,4 +121,152 @@ export function forEachSample(payload: Buffer, fn: SampleVisitor): void {
     fn(payload.readUInt32LE(o), payload.readDoubleLE(o + 4), payload.readUInt32LE(o + 16), payload.readUInt32LE(o + 12));
     o += SAMPLE_BYTES;
   }
+}
+
+export const RECORD_HISTOGRAMS = 3;
+
+/** A histogram sample as logged: the series, its time, its kind and hint, and the histogram (chunkenc's HistogramSample). */
+export interface LoggedHistogram {
+  ref: number;
+  t: number;
+  float: boolean;
+  /** The sender's counter-reset hint (0 unknown, 1 reset, 2 not a reset, 3 gauge). */
+  hint: number;
+  h: HistogramSample;
+}
+
+/**
+ * Histogram samples (type 3): count <uint32>, then per sample ref <uint32>, timestamp <float64>,
+ * flags <byte> (bit 0 float, bits 1-2 hint), schema <int32>, zero threshold, zero count, count
+ * and sum <float64 each, the sum as its bits>, then four lists (positive spans, negative spans as
+ * offset <int32> length <uint32> pairs; positive buckets, negative buckets, custom bounds as
+ * float64s), each a count <uint32> and its items. Integer histograms keep their bucket deltas.
+ */
+export function encodeHistograms(samples: readonly LoggedHistogram[]): Buffer {
+  let size = 4;
+  for (const s of samples) {
+    const h = s.h;
+    size += 4 + 8 + 1 + 4 + 32 + 20;
+    size +=
+      8 * (h.positiveSpans.length + h.negativeSpans.length + h.positiveBuckets.length + h.negativeBuckets.length + h.customValues.length);
+  }
+  const b = Buffer.allocUnsafe(size);
+  b.writeUInt32LE(samples.length, 0);
+  let o = 4;
+  const f64 = (v: number) => {
+    b.writeDoubleLE(v, o);
+    o += 8;
+  };
+  const spans = (list: readonly { offset: number; length: number }[]) => {
+    b.writeUInt32LE(list.length, o);
+    o += 4;
+    for (const s of list) {
+      b.writeInt32LE(s.offset, o);
+      b.writeUInt32LE(s.length, o + 4);
+      o += 8;
+    }
+  };
+  const floats = (list: ArrayLike<number>) => {
+    b.writeUInt32LE(list.length, o);
+    o += 4;
+    for (let i = 0; i < list.length; i++) f64(list[i]);
+  };
+  for (const s of samples) {
+    const h = s.h;
+    b.writeUInt32LE(s.ref, o);
+    b.writeDoubleLE(s.t, o + 4);
+    b[o + 12] = (s.float ? 1 : 0) | ((s.hint & 3) << 1);
+    b.writeInt32LE(h.schema, o + 13);
+    o += 17;
+    f64(h.zeroThreshold);
+    f64(h.zeroCount);
+    f64(h.count);
+    writeBitsOf(b, o, h.sum);
+    o += 8;
+    spans(h.positiveSpans);
+    spans(h.negativeSpans);
+    floats(h.positiveBuckets);
+    floats(h.negativeBuckets);
+    floats(h.customValues);
+  }
+  return frame(RECORD_HISTOGRAMS, b.subarray(0, o));
+}
+
+const BITS_F64 = new Float64Array(1);
+const BITS_U8 = new Uint8Array(BITS_F64.buffer);
+
+/** Writes v's 8 bytes (little-endian) through a typed array, so a NaN payload such as the staleness marker survives. */
+function writeBitsOf(b: Buffer, o: number, v: number): void {
+  BITS_F64[0] = v;
+  for (let k = 0; k < 8; k++) b[o + k] = BITS_U8[k];
+}
+
+function readBitsOf(b: Buffer, o: number): number {
+  for (let k = 0; k < 8; k++) BITS_U8[k] = b[o + k];
+  return BITS_F64[0];
+}
+
+export function decodeHistograms(payload: Buffer): LoggedHistogram[] {
+  let o = 0;
+  const need = (n: number) => {
+    if (o + n > payload.length) throw new RangeError('histograms record truncated');
+  };
+  const u32 = () => {
+    need(4);
+    const v = payload.readUInt32LE(o);
+    o += 4;
+    return v;
+  };
+  const f64 = () => {
+    need(8);
+    const v = payload.readDoubleLE(o);
+    o += 8;
+    return v;
+  };
+  const spans = () => {
+    const n = u32();
+    need(n * 8);
+    const out: { offset: number; length: number }[] = [];
+    for (let i = 0; i < n; i++) {
+      out.push({ offset: payload.readInt32LE(o), length: payload.readUInt32LE(o + 4) });
+      o += 8;
+    }
+    return out;
+  };
+  const floats = () => {
+    const n = u32();
+    need(n * 8);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(f64());
+    return out;
+  };
+  const n = u32();
+  const out: LoggedHistogram[] = [];
+  for (let i = 0; i < n; i++) {
+    need(17);
+    const ref = payload.readUInt32LE(o);
+    const t = payload.readDoubleLE(o + 4);
+    const flags = payload[o + 12];
+    const schema = payload.readInt32LE(o + 13);
+    o += 17;
+    const zeroThreshold = f64();
+    const zeroCount = f64();
+    const count = f64();
+    need(8);
+    const sum = readBitsOf(payload, o);
+    o += 8;
+    const positiveSpans = spans();
+    const negativeSpans = spans();
+    const positiveBuckets = floats();
+    const negativeBuckets = floats();
+    const customValues = floats();
+    out.push({
+      ref,
+      t,
+      float: (flags & 1) === 1,
+      hint: (flags >> 1) & 3,
+      h: { schema, zeroThreshold, zeroCount, count, sum, positiveSpans, negativeSpans, positiveBuckets, negativeBuckets, customValues },
+    });
+  }
+  return out;
 }
