@@ -53,10 +53,12 @@ export {
 export { MergeQuerier, mergeParts, packRawSeries, selectRawIntoOf, selectRawOf } from './merge.js';
 export {
   RawPacker,
+  labelText,
   mergeRawDuplicates,
   rawTransfer,
   unpackLabels,
   unpackRaw,
+  writeCodeUnits,
   type PackMark,
   type PackedLabels,
   type PackedRaw,
