@@ -146,3 +146,24 @@ test('label text crosses as code units: any string, lone surrogates included, an
     { numRuns: 40 },
   );
 });
+
+test('adopt() takes over the arrays of a packed answer when the packer is empty, and appends otherwise', () => {
+  const one = new RawPacker();
+  one.add({ labels: Labels.fromObject({ a: '1' }), parts: [{ chunks: [new Uint8Array([1, 2, 3])] }] });
+  const p = one.finish();
+  const empty = new RawPacker();
+  empty.adopt(p);
+  const taken = empty.finish();
+  expect(taken.bytes.buffer).toBe(p.bytes.buffer);
+  expect(taken.labels.units.buffer).toBe(p.labels.units.buffer);
+  expect(canonical(unpackRaw(taken))).toEqual(canonical(unpackRaw(p)));
+  const other = new RawPacker();
+  other.add({ labels: Labels.fromObject({ b: '2' }), parts: [{ chunks: [new Uint8Array([4])] }] });
+  other.adopt(p);
+  const both = other.finish();
+  expect(both.bytes.buffer).not.toBe(p.bytes.buffer);
+  expect(unpackRaw(both).map((s) => s.labels.pairs)).toEqual([
+    ['b', '2'],
+    ['a', '1'],
+  ]);
+});

@@ -82,18 +82,18 @@ function grown<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(
 }
 
 export class RawPacker {
-  private layout = new Uint32Array(1024);
+  private layout: Uint32Array = new Uint32Array(1024);
   private li = 0;
-  private bytes = new Uint8Array(64 * 1024);
+  private bytes: Uint8Array = new Uint8Array(64 * 1024);
   private bi = 0;
-  private floats = new Float64Array(256);
+  private floats: Float64Array = new Float64Array(256);
   private fi = 0;
   /** Label names and values as code units (see PackedLabels). */
-  private units = new Uint16Array(16 * 1024);
+  private units: Uint16Array = new Uint16Array(16 * 1024);
   private ui = 0;
-  private lens = new Uint32Array(1024);
+  private lens: Uint32Array = new Uint32Array(1024);
   private si = 0;
-  private counts = new Uint32Array(256);
+  private counts: Uint32Array = new Uint32Array(256);
   private n = 0;
   private sources = 0;
   /** The open series: where it began, and the layout slot of its part count. */
@@ -223,6 +223,28 @@ export class RawPacker {
     this.counts.set(p.labels.counts, this.n);
     this.n += p.labels.counts.length;
     this.sources += p.sources;
+  }
+
+  /**
+   * As append(), but takes over the arrays of `p` instead of copying them when this packer holds
+   * nothing yet: a select read into a packer of its own (the fan-out's) costs no second copy. The
+   * caller must own `p` alone (nobody else reads or transfers its buffers).
+   */
+  adopt(p: PackedRaw): void {
+    if (this.li + this.bi + this.fi + this.ui + this.si + this.n + this.sources > 0) return this.append(p);
+    this.layout = p.layout;
+    this.li = p.layout.length;
+    this.bytes = p.bytes;
+    this.bi = p.bytes.length;
+    this.floats = p.floats;
+    this.fi = p.floats.length;
+    this.units = p.labels.units;
+    this.ui = p.labels.units.length;
+    this.lens = p.labels.lens;
+    this.si = p.labels.lens.length;
+    this.counts = p.labels.counts;
+    this.n = p.labels.counts.length;
+    this.sources = p.sources;
   }
 
   mark(): PackMark {
