@@ -103,7 +103,7 @@ class TurnRecorder extends RawPacker {
   }
 }
 
-test('a worker select through the TSDB querier (tombstones on, as in strata all) packs at most 16 series per turn of the event loop', async () => {
+test('a worker select through the TSDB querier (tombstones on, as in strata all) packs at most 16 series per turn of the event loop, into arrays allocated once', async () => {
   // The bound is in work, not in milliseconds: pace() looks at the clock every 16th call, and with
   // a slice of 0 every look yields, so no turn may pack more than 16 series whatever the data size.
   // Any stretch that walks all series at once (a store packed from selectRaw's objects yields only
@@ -134,7 +134,13 @@ test('a worker select through the TSDB querier (tombstones on, as in strata all)
     expect(counts.reduce((a, b) => a + b, 0)).toBe(n);
     expect(Math.max(...counts)).toBeLessThanOrEqual(16);
     expect(counts.length).toBeGreaterThanOrEqual(n / 16);
-    expect(unpackRaw(into.finish())).toHaveLength(n);
+    const packed = into.finish();
+    expect(unpackRaw(packed)).toHaveLength(n);
+    // Each array was allocated once at its final size (sized before packing): no outgrown buffers
+    // left behind for the GC, only the open chunks' headroom.
+    expect(packed.bytes.buffer.byteLength).toBeLessThanOrEqual(packed.bytes.byteLength + 32 * n);
+    expect(packed.labels.units.buffer.byteLength).toBe(packed.labels.units.byteLength);
+    expect(packed.layout.buffer.byteLength).toBe(packed.layout.byteLength);
   } finally {
     await db.close();
     fs.rmSync(dir, { recursive: true, force: true });
