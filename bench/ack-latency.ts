@@ -134,11 +134,13 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
   ];
   // No results cache: the range loop would be answered from memory after its first run.
   const noCache = '--query-frontend.results-cache.enabled=false';
-  const systems: [string, (dataDir?: string) => Promise<System>][] = [
-    ['strata (workers, nice 10)', (d) => startStrataSystem([noCache], d)],
-    ['strata --querier.worker-nice=0', (d) => startStrataSystem([noCache, '--querier.worker-nice=0'], d)],
-    ['strata --querier.workers=0', (d) => startStrataSystem([noCache, '--querier.workers=0'], d)],
-    ['prometheus', () => startPrometheusSystem()],
+  // --only takes a system's first word (strata, prometheus) or its key, to run one variant alone
+  // (e.g. to profile it with STRATA_NODE_FLAGS=--cpu-prof).
+  const systems: [string, string, (dataDir?: string) => Promise<System>][] = [
+    ['strata (workers, nice 10)', 'workers', (d) => startStrataSystem([noCache], d)],
+    ['strata --querier.worker-nice=0', 'nice0', (d) => startStrataSystem([noCache, '--querier.worker-nice=0'], d)],
+    ['strata --querier.workers=0', 'main', (d) => startStrataSystem([noCache, '--querier.workers=0'], d)],
+    ['prometheus', 'prometheus', () => startPrometheusSystem()],
   ];
   const push = async (sys: System, name: string) => {
     // Encoded one chunk of rounds at a time so memory stays bounded for long histories.
@@ -156,8 +158,8 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
   // snapshot): pushing the history once instead of per variant saves minutes on a loaded machine,
   // and every variant reads the very same data.
   let seed: string | undefined;
-  for (const [name, launch] of systems) {
-    if (o.only && !o.only.includes(name.split(' ')[0])) continue;
+  for (const [name, key, launch] of systems) {
+    if (o.only && !o.only.includes(name.split(' ')[0]) && !o.only.includes(key)) continue;
     let dataDir: string | undefined;
     if (name.startsWith('strata')) {
       if (!seed) {

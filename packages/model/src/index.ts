@@ -53,13 +53,17 @@ export {
 export { MergeQuerier, mergeParts, packRawSeries, selectRawIntoOf, selectRawOf } from './merge.js';
 export {
   RawPacker,
+  emptyRawSizes,
+  labelText,
   mergeRawDuplicates,
   rawTransfer,
   unpackLabels,
   unpackRaw,
+  writeCodeUnits,
   type PackMark,
   type PackedLabels,
   type PackedRaw,
+  type RawSizes,
 } from './raw-pack.js';
 export { compareCodeUnits, mergeSorted, sortUnique } from './sorted-merge.js';
 export { checkTenantId, tenantIdProblem } from './tenant-id.js';

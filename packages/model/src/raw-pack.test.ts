@@ -127,3 +127,43 @@ describe('RawPacker', () => {
     );
   });
 });
+
+test('label text crosses as code units: any string, lone surrogates included, and texts longer than one decoding run', async () => {
+  // Values of 0..3000 code units with 1..40 of them: the larger sets pass DECODE_RUN (8192 units).
+  const valueArb = fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: 'binary', minLength: 2000, maxLength: 3000 }));
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.array(valueArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 10 }), async (sets) => {
+      const labels = sets.map((vs) => Labels.fromObject(Object.fromEntries(vs.map((v, i) => [`l${i}`, v]))));
+      const into = new RawPacker();
+      for (const l of labels) {
+        into.beginSeries(l);
+        into.chunk(new Uint8Array([1]));
+        into.endSeries();
+      }
+      const back = unpackRaw(await viaPort(into.finish())).map((s) => s.labels.pairs);
+      expect(back).toEqual(labels.map((l) => l.pairs));
+    }),
+    { numRuns: 40 },
+  );
+});
+
+test('adopt() takes over the arrays of a packed answer when the packer is empty, and appends otherwise', () => {
+  const one = new RawPacker();
+  one.add({ labels: Labels.fromObject({ a: '1' }), parts: [{ chunks: [new Uint8Array([1, 2, 3])] }] });
+  const p = one.finish();
+  const empty = new RawPacker();
+  empty.adopt(p);
+  const taken = empty.finish();
+  expect(taken.bytes.buffer).toBe(p.bytes.buffer);
+  expect(taken.labels.units.buffer).toBe(p.labels.units.buffer);
+  expect(canonical(unpackRaw(taken))).toEqual(canonical(unpackRaw(p)));
+  const other = new RawPacker();
+  other.add({ labels: Labels.fromObject({ b: '2' }), parts: [{ chunks: [new Uint8Array([4])] }] });
+  other.adopt(p);
+  const both = other.finish();
+  expect(both.bytes.buffer).not.toBe(p.bytes.buffer);
+  expect(unpackRaw(both).map((s) => s.labels.pairs)).toEqual([
+    ['b', '2'],
+    ['a', '1'],
+  ]);
+});

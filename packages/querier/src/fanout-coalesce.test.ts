@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Labels, Matcher, RawPacker, rawTransfer, unpackRaw, type Queryable } from '@strata/model';
+import { Labels, Matcher, RawPacker, rawTransfer, unpackRaw, type PackedRaw, type Queryable } from '@strata/model';
 import { decodeRawSeries } from '@strata/tsdb';
 import { TSDB } from '@strata/tsdb';
 import { FanoutQueryable } from './fanout.js';
@@ -99,10 +99,12 @@ describe('coalesced selects', () => {
 
   test('packed selects for workers coalesce too, and each caller gets a copy of its own to transfer', async () => {
     const f = fanout(true);
-    const a = new RawPacker();
-    const b = new RawPacker();
+    const a = new CopyCounting();
+    const b = new CopyCounting();
     await Promise.all([f.querier('t').selectRawInto!(all, hints, a), f.querier('t').selectRawInto!(all, hints, b)]);
     expect(reads).toBe(1);
+    // Shared: the first caller copies too, or the second would read buffers the first transferred away.
+    expect([a.copies, b.copies]).toEqual([1, 1]);
     const pa = a.finish();
     const pb = b.finish();
     // Transferring one caller's buffers leaves the other's intact.
@@ -114,4 +116,23 @@ describe('coalesced selects', () => {
     const direct = await db.queryable().querier('t').select(all, hints);
     expect(decoded.sort()).toEqual(direct.map((s) => [s.labels.key(), Array.from(s.timestamps), Array.from(s.values)]).sort());
   });
+
+  test('a packed select nobody joined is handed over as read, without a second copy', async () => {
+    for (const coalesce of [true, false]) {
+      const into = new CopyCounting();
+      await fanout(coalesce).querier('t').selectRawInto!(all, hints, into);
+      expect(into.copies).toBe(0);
+      const decoded = unpackRaw(into.finish()).map((r) => decodeRawSeries(r, hints.start, hints.end)!.timestamps.length);
+      expect(decoded).toEqual([100, 100]);
+    }
+  });
 });
+
+/** Counts the packed answers copied into it (append), as against taken over (adopt into an empty packer). */
+class CopyCounting extends RawPacker {
+  copies = 0;
+  override append(p: PackedRaw): void {
+    this.copies++;
+    super.append(p);
+  }
+}

@@ -50,8 +50,20 @@ interface SharedSelect {
   warnings: string[];
 }
 
+/** A read in flight that identical selects join; `joined` counts them. */
+interface InflightSelect {
+  read: Promise<SharedSelect>;
+  joined: number;
+}
+
+/** A coalesced read's answer; `exclusive` when no other select shares it (its caller may take it over). */
+interface Coalesced<T> {
+  value: T[];
+  exclusive: boolean;
+}
+
 export class FanoutQueryable implements Queryable {
-  private readonly inflight: Map<string, Promise<SharedSelect>> | undefined;
+  private readonly inflight: Map<string, InflightSelect> | undefined;
 
   constructor(
     private readonly stores: () => Store[],
@@ -75,7 +87,7 @@ class FanoutQuerier implements Querier {
     private readonly tenant: string,
     private readonly replicaLabels: string[],
     private readonly defaultPartial: boolean,
-    private readonly inflight?: Map<string, Promise<SharedSelect>>,
+    private readonly inflight?: Map<string, InflightSelect>,
   ) {}
 
   private partial(hints: SelectHints): boolean {
@@ -120,24 +132,26 @@ class FanoutQuerier implements Querier {
   }
 
   select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
-    return this.coalesced('select', matchers, hints, (h) => this.read(matchers, h));
+    return this.coalesced('select', matchers, hints, (h) => this.read(matchers, h)).then((c) => c.value);
   }
 
   /** As select, with each store's series undecoded (for a query worker); coalesced apart from select. */
   selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
-    return this.coalesced('raw', matchers, hints, (h) => this.readRaw(matchers, h));
+    return this.coalesced('raw', matchers, hints, (h) => this.readRaw(matchers, h)).then((c) => c.value);
   }
 
   /**
    * As selectRaw, written into a packer: the stores one after the other, each its own source, so
    * their chunk bytes are copied once, into the buffer that crosses to the worker, which merges
    * equal label sets. Replica labels to drop change label sets: those go through selectRaw.
-   * Coalesced selects share one packed copy, which each caller appends to its own packer.
+   * Coalesced selects share one packed copy, which each caller appends to its own packer; a select
+   * nobody joined hands its packed arrays over as they are (no second copy of the chunk bytes).
    */
   async selectRawInto(matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<void> {
     if (this.replicaLabels.length > 0) return packRawSeries(await this.selectRaw(matchers, hints), into, hints.signal);
-    const [packed] = await this.coalesced('packed', matchers, hints, async (h) => [await this.readPacked(matchers, h)]);
-    into.append(packed);
+    const { value, exclusive } = await this.coalesced('packed', matchers, hints, async (h) => [await this.readPacked(matchers, h)]);
+    if (exclusive) into.adopt(value[0]);
+    else into.append(value[0]);
   }
 
   /**
@@ -172,8 +186,8 @@ class FanoutQuerier implements Querier {
     matchers: readonly Matcher[],
     hints: SelectHints,
     read: (h: SelectHints) => Promise<T[]>,
-  ): Promise<T[]> {
-    if (!this.inflight) return read(hints);
+  ): Promise<Coalesced<T>> {
+    if (!this.inflight) return { value: await read(hints), exclusive: true };
     const key = JSON.stringify([
       kind,
       this.tenant,
@@ -185,14 +199,15 @@ class FanoutQuerier implements Querier {
     ]);
     const running = this.inflight.get(key);
     if (running) {
+      running.joined++;
       try {
-        const r = await running;
+        const r = await running.read;
         for (const w of r.warnings) hints.warn?.(w);
-        return r.series as T[];
+        return { value: r.series as T[], exclusive: false };
       } catch (e) {
         // The select we joined failed or its query was cancelled: unless ours was too, read for ourselves.
         if (hints.signal?.aborted) throw e;
-        return read(hints);
+        return { value: await read(hints), exclusive: true };
       }
     }
     const own = (async (): Promise<SharedSelect> => {
@@ -201,11 +216,14 @@ class FanoutQuerier implements Querier {
       const series = await read({ ...hints, warn: (w) => (warnings.push(w), hints.warn?.(w)) });
       return { series, warnings };
     })();
-    this.inflight.set(key, own);
+    const entry: InflightSelect = { read: own, joined: 0 };
+    this.inflight.set(key, entry);
     try {
-      return (await own).series as T[];
+      const value = (await own).series as T[];
+      // Read and left in the same synchronous step: nobody can join after this count.
+      return { value, exclusive: entry.joined === 0 };
     } finally {
-      if (this.inflight.get(key) === own) this.inflight.delete(key);
+      if (this.inflight.get(key) === entry) this.inflight.delete(key);
     }
   }
 

@@ -13,11 +13,11 @@
  *   the main thread over the worker's port, with the matchers as strings. The main thread runs it
  *   against the request's Querier (the head, blocks, store gateways or remote stores, with the
  *   request's partial-response choice, warnings, budgets and its own abort signal) and answers.
- * - select answers with each series' stored data undecoded (Querier.selectRaw): the XOR chunk
- *   bytes as the store keeps them, copied into one ArrayBuffer per call, plus the labels as one
- *   string array; stores without selectRaw send decoded samples in one Float64Array. The buffers
- *   are transferred, not copied. Decoding, evaluation and all their garbage live in the worker.
- * - The result comes back the same way (labels as strings, samples in transferred typed arrays);
+ * - select answers with each series' stored data undecoded, written by the stores into a RawPacker
+ *   (Querier.selectRawInto): the XOR chunk bytes as the store keeps them and the labels as UTF-16
+ *   code units, in a few flat typed arrays; stores without selectRaw send decoded samples. The
+ *   buffers are transferred, not copied. Decoding, evaluation and all their garbage live in the worker.
+ * - The result comes back the same way (labels as code units, samples in transferred typed arrays);
  *   the main thread encodes the JSON answer as it did. Warnings, infos and errors (with their
  *   stable IDs, statuses and Retry-After) cross as plain data, so answers are the same as when
  *   the main thread evaluates.

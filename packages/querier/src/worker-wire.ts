@@ -14,6 +14,7 @@ import {
   StrataError,
   unpackLabels,
   unpackRaw,
+  writeCodeUnits,
   type ErrorId,
   type MatchType,
   type PackedLabels,
@@ -107,11 +108,21 @@ const PACE_EVERY = 256;
 
 export async function packLabels(ls: readonly Labels[]): Promise<PackedLabels> {
   let total = 0;
-  for (const l of ls) total += l.pairs.length;
-  const strings: string[] = new Array(total);
+  let chars = 0;
+  for (let i = 0; i < ls.length; i++) {
+    if ((i & (PACE_EVERY - 1)) === 0) {
+      const y = pace();
+      if (y) await y;
+    }
+    const p = ls[i].pairs;
+    total += p.length;
+    for (let k = 0; k < p.length; k++) chars += p[k].length;
+  }
+  const units = new Uint16Array(chars);
   const lens = new Uint32Array(total);
   const counts = new Uint32Array(ls.length);
   let o = 0;
+  let u = 0;
   for (let i = 0; i < ls.length; i++) {
     if ((i & (PACE_EVERY - 1)) === 0) {
       const y = pace();
@@ -120,15 +131,16 @@ export async function packLabels(ls: readonly Labels[]): Promise<PackedLabels> {
     const p = ls[i].pairs;
     counts[i] = p.length >> 1;
     for (let k = 0; k < p.length; k++) {
-      strings[o] = p[k];
+      writeCodeUnits(p[k], units, u);
+      u += p[k].length;
       lens[o++] = p[k].length;
     }
   }
-  return { text: strings.join(''), lens, counts };
+  return { units, lens, counts };
 }
 
 export function labelsTransfer(p: PackedLabels): ArrayBuffer[] {
-  return [p.lens.buffer, p.counts.buffer] as ArrayBuffer[];
+  return [p.units.buffer, p.lens.buffer, p.counts.buffer] as ArrayBuffer[];
 }
 
 // ---- raw series (select replies) -------------------------------------------------------------

@@ -9,7 +9,17 @@
  * samples, or shipped late by a receiver, are covered too without anyone listing them.
  */
 import { createHash } from 'node:crypto';
-import { Matcher, type Labels, type MatchType, type Querier, type RawSeries, type Series, type SelectHints } from '@strata/model';
+import {
+  Matcher,
+  packRawSeries,
+  selectRawIntoOf,
+  type Labels,
+  type MatchType,
+  type Querier,
+  type RawSeries,
+  type Series,
+  type SelectHints,
+} from '@strata/model';
 import type { Bucket } from '@strata/objstore';
 import type { Tombstone } from './block/compact-blocks.js';
 
@@ -221,15 +231,23 @@ export function withTombstones(inner: Querier, tombstones: () => readonly Tombst
     }
     return out;
   };
+  const selectRaw = (matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> => {
+    // Undecoded chunks cannot be cut without decoding them: with tombstones, go through select.
+    if (tombstones().length > 0 || !inner.selectRaw)
+      return select(matchers, hints).then((ss) =>
+        ss.map((s) => ({ labels: s.labels, parts: [{ timestamps: s.timestamps, values: s.values }] })),
+      );
+    return inner.selectRaw(matchers, hints);
+  };
   return {
     select,
-    selectRaw: (matchers, hints): Promise<RawSeries[]> => {
-      // Undecoded chunks cannot be cut without decoding them: with tombstones, go through select.
-      if (tombstones().length > 0 || !inner.selectRaw)
-        return select(matchers, hints).then((ss) =>
-          ss.map((s) => ({ labels: s.labels, parts: [{ timestamps: s.timestamps, values: s.values }] })),
-        );
-      return inner.selectRaw(matchers, hints);
+    selectRaw,
+    // Without tombstones, the stores pack themselves: the head copies its chunk bytes straight into
+    // the packer. Going through selectRaw instead makes objects per series and chunk on the thread
+    // that acknowledges writes, which live across the select's slices and make its scavenges long.
+    selectRawInto: async (matchers, hints, into) => {
+      if (tombstones().length === 0) return selectRawIntoOf(inner, matchers, hints, into);
+      return packRawSeries(await selectRaw(matchers, hints), into, hints.signal);
     },
     series: (m, h) => inner.series(m, h),
     labelNames: (m, h) => inner.labelNames(m, h),

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { Labels, Matcher, type Series } from '@strata/model';
+import { Labels, Matcher, RawPacker, unpackRaw, type RawSeries, type Series } from '@strata/model';
+import { decodeRawSeries } from '../src/raw-decode.js';
 import { FilesystemBucket } from '@strata/objstore';
 import { TSDB } from '../src/db.js';
 import {
@@ -160,6 +161,45 @@ describe('BucketTombstones and the head', () => {
       ['a', 100, 0],
       ['b', 100, 0],
     ]);
+    await db.close();
+  });
+
+  test("selectRawInto (the query workers' path) lets the head pack itself while no tombstone applies, and hides what one covers", async () => {
+    const root = tmp();
+    const store = new BucketTombstones(new FilesystemBucket(path.join(root, 'bucket')));
+    const db = await TSDB.open({
+      dir: path.join(root, 'db'),
+      fsync: 'none',
+      head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 },
+      tombstones: (t) => store.forTenant(t),
+    });
+    const app = (await db.tenant('t1')).appender();
+    for (let j = 0; j < 50; j++) {
+      const ref = app.ref(Labels.fromObject({ __name__: 'up', job: String(j) }));
+      for (let i = 0; i < 200; i++) app.append(ref, i * 1000, i);
+    }
+    await app.commit();
+    /** Counts the series handed over as RawSeries objects, which the head's own packing never makes. */
+    class CountingPacker extends RawPacker {
+      objects = 0;
+      override add(s: RawSeries): void {
+        this.objects++;
+        super.add(s);
+      }
+    }
+    const packed = async () => {
+      const into = new CountingPacker();
+      await (await db.tenant('t1')).querier().selectRawInto!([new Matcher('=', '__name__', 'up')], { start: 0, end: 1e6 }, into);
+      const series = unpackRaw(into.finish()).map((r) => decodeRawSeries(r, 0, 1e6)!);
+      const lengths = Object.fromEntries(series.map((s) => [s.labels.get('job'), s.timestamps.length]));
+      return { objects: into.objects, lengths };
+    };
+    const before = await packed();
+    expect(before.objects).toBe(0);
+    expect(Object.values(before.lengths)).toEqual(new Array(50).fill(200));
+    await store.add('t1', newTombstone([new Matcher('=', 'job', '7')], 0, 99_000, Date.now()));
+    const after = await packed();
+    expect(after.lengths).toEqual({ ...before.lengths, '7': 100 });
     await db.close();
   });
 });

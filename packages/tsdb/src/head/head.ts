@@ -6,6 +6,7 @@ import {
   Labels,
   type CounterResetHint,
   type FloatHistogram,
+  emptyRawSizes,
   inQueryShards,
   pace,
   splitQueryShard,
@@ -461,6 +462,15 @@ class HeadQuerier implements Querier {
     try {
       into.beginSource();
       const series = await this.head.selectSeries(matchers, hints.signal, false);
+      // Sized first, so that the packer allocates each array once (see RawSizes).
+      const sizes = emptyRawSizes();
+      for (let i = 0; i < series.length; i++) {
+        if ((i & 1023) === 0) hints.signal?.throwIfAborted();
+        const y = pace();
+        if (y) await y;
+        series[i].addRawSize(hints.start, hints.end, sizes);
+      }
+      into.reserve(sizes);
       for (let i = 0; i < series.length; i++) {
         if ((i & 1023) === 0) hints.signal?.throwIfAborted();
         // Nothing is awaited within a series: ingest appending to its open chunk meanwhile cannot

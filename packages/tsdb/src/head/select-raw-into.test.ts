@@ -4,7 +4,11 @@
  * ingest appending to open chunks meanwhile never tears what was packed: every series decodes to
  * a clean prefix of what it holds, with at least the samples it had when the select began.
  */
-import { Labels, Matcher, RawPacker, setPaceSlice, unpackRaw } from '@strata/model';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Labels, Matcher, RawPacker, setPaceSlice, unpackRaw, type RawSeries } from '@strata/model';
+import { TSDB } from '../db.js';
 import { decodeRawSeries } from '../raw-decode.js';
 import { Head } from './head.js';
 
@@ -80,3 +84,65 @@ test('packed from the head equals the head select, out-of-order samples and seri
     expect(got).toEqual(want);
   }
 });
+
+/**
+ * Records, for every series written into it, the turn of the event loop it was written in, and
+ * counts series handed over as RawSeries objects (a store that does not pack itself).
+ */
+class TurnRecorder extends RawPacker {
+  turn = 0;
+  perTurn = new Map<number, number>();
+  objects = 0;
+  override beginSeries(labels: Labels): void {
+    this.perTurn.set(this.turn, (this.perTurn.get(this.turn) ?? 0) + 1);
+    super.beginSeries(labels);
+  }
+  override add(s: RawSeries): void {
+    this.objects++;
+    super.add(s);
+  }
+}
+
+test('a worker select through the TSDB querier (tombstones on, as in strata all) packs at most 16 series per turn of the event loop, into arrays allocated once', async () => {
+  // The bound is in work, not in milliseconds: pace() looks at the clock every 16th call, and with
+  // a slice of 0 every look yields, so no turn may pack more than 16 series whatever the data size.
+  // Any stretch that walks all series at once (a store packed from selectRaw's objects yields only
+  // every 4096 series) fails this, on any machine, however loaded.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-slices-'));
+  const db = await TSDB.open({ dir, fsync: 'none', head: { ...opts, outOfOrderWindowMs: 0 }, tombstones: () => [] });
+  try {
+    const app = (await db.tenant('t')).appender();
+    const n = 2000;
+    for (let i = 0; i < n; i++) {
+      const ref = app.ref(Labels.fromObject({ __name__: 'm', i: String(i) }));
+      // A closed chunk and an open one per series.
+      for (let k = 0; k < 130; k++) app.append(ref, k * 1000, k);
+    }
+    await app.commit();
+    setPaceSlice(0);
+    const into = new TurnRecorder();
+    let stop = false;
+    const tick = () => {
+      into.turn++;
+      if (!stop) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await (await db.tenant('t')).querier().selectRawInto!([new Matcher('=~', '__name__', '.+')], { start: 0, end: Infinity }, into);
+    stop = true;
+    const counts = [...into.perTurn.values()];
+    expect(into.objects).toBe(0);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(n);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(16);
+    expect(counts.length).toBeGreaterThanOrEqual(n / 16);
+    const packed = into.finish();
+    expect(unpackRaw(packed)).toHaveLength(n);
+    // Each array was allocated once at its final size (sized before packing): no outgrown buffers
+    // left behind for the GC, only the open chunks' headroom.
+    expect(packed.bytes.buffer.byteLength).toBeLessThanOrEqual(packed.bytes.byteLength + 32 * n);
+    expect(packed.labels.units.buffer.byteLength).toBe(packed.labels.units.byteLength);
+    expect(packed.layout.buffer.byteLength).toBe(packed.layout.byteLength);
+  } finally {
+    await db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);

@@ -2,7 +2,7 @@
  * One series in the head: closed XOR chunks, the open chunk being appended to, and out-of-order
  * samples. All sample data lives in byte buffers and typed arrays.
  */
-import type { Labels, RawPacker } from '@strata/model';
+import type { Labels, RawPacker, RawSizes } from '@strata/model';
 import { AppendStatus } from '../api.js';
 import { pooledCopy } from '../chunkenc/bits.js';
 import { XOREncoder, XORIterator, xorNumSamples } from '../chunkenc/xor.js';
@@ -168,6 +168,34 @@ export class MemSeries {
       out.push({ minT: this.openMinT, maxT: this.maxT, data: this.open.bytes().slice() });
     }
     return out;
+  }
+
+  /** Adds to `acc` what packRaw() would write (a series without data in the range counts too: it is cheap to overcount). */
+  addRawSize(mint: number, maxt: number, acc: RawSizes): void {
+    const pairs = this.labels.pairs;
+    acc.series++;
+    acc.strings += pairs.length;
+    for (let k = 0; k < pairs.length; k++) acc.units += pairs[k].length;
+    let chunks = 0;
+    for (const c of this.chunks)
+      if (c.maxT >= mint && c.minT <= maxt) {
+        chunks++;
+        acc.bytes += c.data.length;
+      }
+    if (this.open && this.open.numSamples > 0 && this.maxT >= mint && this.openMinT <= maxt) {
+      chunks++;
+      // The open chunk may grow by a sample or two while the select yields: a little room for that.
+      acc.bytes += this.open.bytes().length + 32;
+    }
+    acc.layout += 1 + (chunks > 0 ? 2 + chunks : 0);
+    const o = this.ooo;
+    if (o && o.length > 0) {
+      const n = o.lowerBound(maxt + 1) - o.lowerBound(mint);
+      if (n > 0) {
+        acc.layout += 2;
+        acc.floats += 2 * n;
+      }
+    }
   }
 
   /** Writes what chunksIn() and oooSamples() would give into a packer, without making either (a series without any is left out). */
