@@ -334,7 +334,9 @@ export class Distributor {
     for (const i of indices) {
       const s = batch.series[i];
       w.message(1, () => {
-        if (s.labelsStart >= 0) w.raw(batch.raw.subarray(s.labelsStart, s.labelsEnd));
+        // Label bytes are copied only from a client's request: in a batch decoded from a forwarded
+        // share the range indexes the share's label fields, not bytes.
+        if (s.labelsStart >= 0 && !batch.labelFields) w.raw(batch.raw.subarray(s.labelsStart, s.labelsEnd));
         else {
           const p = Labels.fromPairs(batch.labelsOf(s)).pairs;
           for (let k = 0; k < p.length; k += 2) {

@@ -37,6 +37,21 @@ describe('forwarded share', () => {
     );
   });
 
+  test('a share re-encoded from a share keeps its series and the first router hashes (property)', () => {
+    fc.assert(
+      fc.property(requestAndShare, fc.boolean(), ([series, picked], v2) => {
+        const client = v2 ? decodeWriteRequestV2(encodeWriteRequestV2(series)) : decodeWriteRequestV1(encodeWriteRequestV1(series));
+        const first = decodeShare(encodeShare(client, [...series.keys()], [], v2)).batch;
+        const again = decodeShare(encodeShare(first, picked, [], v2)).batch;
+        expectBatchOf(
+          again,
+          picked.map((i) => series[i]),
+        );
+        picked.forEach((i, k) => expect(again.series[k].labelsHash).toBe(first.series[i].labelsHash));
+      }),
+    );
+  });
+
   test('a share of a 2.0 request keeps labels and per-series metadata; equal label sets hash equal (property)', () => {
     const withMetadata = fc.tuple(seriesArb, fc.option(metadataArb, { nil: undefined })).map(([s, m]) => ({
       ...s,

@@ -72,7 +72,8 @@ class FieldTable {
     for (let i = 0; i < n; i++) {
       this.refStart[i] = this.nRefs;
       const s = batch.series[i];
-      if (s.labelsStart >= 0) {
+      // Wire label bytes only in a client's request; a share's batch indexes its own field table.
+      if (s.labelsStart >= 0 && !batch.labelFields) {
         this.fieldsOfWire(batch.raw, s.labelsStart, s.labelsEnd);
         this.hashes[i] = s.labelsHash;
       } else {
@@ -91,7 +92,8 @@ class FieldTable {
           this.add(scratch.buf, 0, scratch.pos);
           for (let b = 0; b < scratch.pos; b++) h = Math.imul(h ^ scratch.buf[b], 0x01000193);
         }
-        this.hashes[i] = h >>> 0;
+        // A share's series keep the hash their router gave them: it is their replicas' head cache key.
+        this.hashes[i] = batch.labelFields ? s.labelsHash : h >>> 0;
       }
     }
     this.refStart[n] = this.nRefs;
