@@ -179,6 +179,49 @@ class FieldTable {
   get fieldCount(): number {
     return this.starts.length - 1;
   }
+
+  /**
+   * The parts of a share that do not depend on which series it holds, encoded once per batch
+   * for the shares of every peer (each share copies them): the field section (count, then each
+   * field's length and bytes) and each series' record (its refs, hash, counts and metadata).
+   */
+  private encoded: { fieldSection: Buffer; records: Buffer; recordStart: Int32Array } | undefined;
+
+  encodedParts(): { fieldSection: Buffer; records: Buffer; recordStart: Int32Array } {
+    if (this.encoded) return this.encoded;
+    const n = this.fieldCount;
+    const f = new ScratchWriter(16 + this.len + n * 2);
+    f.varint(n);
+    for (let k = 0; k < n; k++) {
+      f.varint(this.starts[k + 1] - this.starts[k]);
+      f.copy(this.bytes, this.starts[k], this.starts[k + 1]);
+    }
+    const series = this.batch.series;
+    const w = new ScratchWriter(16 + series.length * 12 + this.nRefs * 2);
+    const recordStart = new Int32Array(series.length + 1);
+    for (let i = 0; i < series.length; i++) {
+      recordStart[i] = w.pos;
+      const s = series[i];
+      const r0 = this.refStart[i];
+      const r1 = this.refStart[i + 1];
+      w.varint(r1 - r0);
+      for (let r = r0; r < r1; r++) w.varint(this.refs[r]);
+      w.u32(this.hashes[i]);
+      w.varint(s.sampleEnd - s.sampleStart);
+      w.varint(s.histograms);
+      w.varint(s.exemplars);
+      const md = s.metadata;
+      if (!md) w.byte(0);
+      else {
+        w.byte(1);
+        w.varint(metricTypeToProto(md.type));
+        w.string(md.help);
+        w.string(md.unit);
+      }
+    }
+    recordStart[series.length] = w.pos;
+    return (this.encoded = { fieldSection: f.finish(), records: w.finish(), recordStart });
+  }
 }
 
 let lastViewed: Uint8Array | undefined;
@@ -206,38 +249,24 @@ function tableOf(batch: WriteBatch): FieldTable {
  * `metadata` as a share. `v2` says how the replica validates names (as the client's protocol).
  */
 export function encodeShare(batch: WriteBatch, indices: readonly number[], metadata: readonly MetadataRecord[], v2: boolean): Buffer {
-  const t = tableOf(batch);
+  const { fieldSection, records, recordStart } = tableOf(batch).encodedParts();
   let samples = 0;
-  for (const i of indices) samples += batch.series[i].sampleEnd - batch.series[i].sampleStart;
-  const w = new ScratchWriter(64 + t.starts[t.fieldCount] + t.fieldCount * 2 + indices.length * 24 + samples * 16);
+  let recordBytes = 0;
+  for (const i of indices) {
+    samples += batch.series[i].sampleEnd - batch.series[i].sampleStart;
+    recordBytes += recordStart[i + 1] - recordStart[i];
+  }
+  const w = new ScratchWriter(64 + fieldSection.length + recordBytes + samples * 16);
   w.u32(MAGIC);
   w.byte(v2 ? FLAG_V2 : 0);
-  w.varint(t.fieldCount);
-  for (let k = 0; k < t.fieldCount; k++) {
-    w.varint(t.starts[k + 1] - t.starts[k]);
-    w.copy(t.bytes, t.starts[k], t.starts[k + 1]);
-  }
+  w.copy(fieldSection, 0, fieldSection.length);
   w.varint(indices.length);
   w.varint(samples);
-  for (const i of indices) {
-    const s = batch.series[i];
-    const r0 = t.refStart[i];
-    const r1 = t.refStart[i + 1];
-    w.varint(r1 - r0);
-    for (let r = r0; r < r1; r++) w.varint(t.refs[r]);
-    w.u32(t.hashes[i]);
-    w.varint(s.sampleEnd - s.sampleStart);
-    w.varint(s.histograms);
-    w.varint(s.exemplars);
-    const md = s.metadata;
-    if (!md) w.byte(0);
-    else {
-      w.byte(1);
-      w.varint(metricTypeToProto(md.type));
-      w.string(md.help);
-      w.string(md.unit);
-    }
-  }
+  // Series records are a few dozen bytes: copied byte by byte (a subarray per record costs more).
+  const out = w.buf;
+  let pos = w.pos;
+  for (const i of indices) for (let k = recordStart[i], end = recordStart[i + 1]; k < end; k++) out[pos++] = records[k];
+  w.pos = pos;
   // Columns start at a multiple of 8 from the share's start, so both sides copy them as words.
   w.columns(batch, indices, samples);
   w.varint(metadata.length);
@@ -562,6 +591,10 @@ class ScratchWriter {
 
   varint(v: number): void {
     this.ensure(10);
+    if (v < 0x80) {
+      this.buf[this.pos++] = v;
+      return;
+    }
     while (v >= 0x80) {
       this.buf[this.pos++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);
