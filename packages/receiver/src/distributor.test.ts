@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { Labels } from '@strata/model';
-import { decodeWriteRequestV1, decodeWriteRequestV2, encodeWriteRequestV1, encodeWriteRequestV2, type SeriesToWrite } from '@strata/remote';
+import {
+  decodeShare,
+  decodeWriteRequestV1,
+  decodeWriteRequestV2,
+  encodeShare,
+  encodeWriteRequestV1,
+  encodeWriteRequestV2,
+  type SeriesToWrite,
+} from '@strata/remote';
 import { Hashrings } from '@strata/ring';
 import { bitsOf, Distributor, type EndpointResult } from './distributor.js';
 
@@ -121,13 +129,29 @@ const seriesArb: fc.Arbitrary<SeriesToWrite> = fc
   }));
 
 describe('replication: shares', () => {
-  test('a share decodes to exactly its series, from 1.0 (copied bytes) and 2.0 (re-encoded) requests (property)', () => {
+  test('a share decodes to exactly its series, from 1.0 (copied bytes), 2.0 and forwarded-share batches (re-encoded) (property)', () => {
     const d = distributor();
     fc.assert(
       fc.property(fc.array(fc.tuple(seriesArb, fc.boolean()), { minLength: 1, maxLength: 12 }), (picked) => {
         const series = picked.map(([s]) => s);
         const indices = picked.flatMap(([, keep], i) => (keep ? [i] : []));
-        for (const batch of [decodeWriteRequestV1(encodeWriteRequestV1(series)), decodeWriteRequestV2(encodeWriteRequestV2(series))]) {
+        const all = series.map((_, i) => i);
+        // A batch decoded from a forwarded share: its label ranges index the share's field table, not bytes.
+        const fromShare = (v2: boolean) =>
+          decodeShare(
+            encodeShare(
+              v2 ? decodeWriteRequestV2(encodeWriteRequestV2(series)) : decodeWriteRequestV1(encodeWriteRequestV1(series)),
+              all,
+              [],
+              v2,
+            ),
+          ).batch;
+        for (const batch of [
+          decodeWriteRequestV1(encodeWriteRequestV1(series)),
+          decodeWriteRequestV2(encodeWriteRequestV2(series)),
+          fromShare(false),
+          fromShare(true),
+        ]) {
           const share = decodeWriteRequestV1(d.encodeShare(batch, indices));
           expect(share.series.map((s) => share.labelsOf(s))).toEqual(indices.map((i) => series[i].labels.pairs));
           const ts = share.series.map((s) => Array.from(share.timestamps.subarray(s.sampleStart, s.sampleEnd)));

@@ -258,3 +258,51 @@ describe('forwarding to a receiver that predates shares', () => {
     await new Promise((r) => old.close(r));
   });
 });
+
+describe('forward timeout', () => {
+  // A peer that never answers, one that sends headers and stalls mid-body, and one in time.
+  test.each<[string, (res: http.ServerResponse) => void, number, string]>([
+    ['no answer at all', () => undefined, 0, 'no answer within 300 ms'],
+    ['headers, then the body stalls', (res) => (res.writeHead(400), res.write('partial')), 0, ''],
+    ['an answer in time', (res) => res.writeHead(204).end(), 204, ''],
+  ])('%s', async (_name, answer, status, message) => {
+    const peerSrv = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => answer(res));
+    });
+    await new Promise<void>((r) => peerSrv.listen(0, '127.0.0.1', r));
+    const peer = `127.0.0.1:${(peerSrv.address() as AddressInfo).port}`;
+    const rings = new Hashrings([
+      {
+        hashring: 'default',
+        tenants: [],
+        tenantMatcherType: 'exact',
+        algorithm: 'ketama',
+        endpoints: [{ address: 'router:1' }, { address: peer }],
+      },
+    ]);
+    const d = new Distributor({
+      rings: () => rings,
+      self: 'router:1',
+      replicationFactor: 2,
+      forwardTimeoutMs: 300,
+      tenantHeader: 'X-Scope-OrgID',
+      registry: new Registry(),
+    });
+    const batch = decodeWriteRequestV1(
+      encodeWriteRequestV1([{ labels: Labels.fromObject({ __name__: 'slow' }), timestamps: [1], values: [1] }]),
+    );
+    const t0 = performance.now();
+    const r = await d.forward(peer, 't', batch, [0], false);
+    const took = performance.now() - t0;
+    expect(r.status).toBe(status);
+    expect(r.outcome).toBe(status === 204 ? 'ok' : 'unavailable');
+    expect(r.message).toContain(message);
+    // Bounded by the timeout (plus scheduling slack on a loaded machine), not by the peer.
+    if (status === 0) expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(10_000);
+    d.close();
+    peerSrv.closeAllConnections();
+    await new Promise((r) => peerSrv.close(r));
+  });
+});

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { Labels, StrataError, type MetricMetadata } from '@strata/model';
 import { decodeShare, encodeShare } from './forwarded-share.js';
 import { decodeWriteRequestV1, encodeWriteRequestV1 } from './write-v1.js';
+import { PbWriter } from './pb-writer.js';
 import { decodeWriteRequestV2, encodeWriteRequestV2 } from './write-v2.js';
 import type { MetadataRecord } from './write-batch.js';
 import type { SeriesToWrite } from './write-v1.js';
@@ -33,6 +34,21 @@ describe('forwarded share', () => {
         // The router's label-bytes hash travels, so a replica's head cache keys match the router's.
         picked.forEach((i, k) => expect(got.batch.series[k].labelsHash).toBe(batch.series[i].labelsHash));
         expect(got.batch.metadata).toEqual(metadata);
+      }),
+    );
+  });
+
+  test('a share re-encoded from a share keeps its series and the first router hashes (property)', () => {
+    fc.assert(
+      fc.property(requestAndShare, fc.boolean(), ([series, picked], v2) => {
+        const client = v2 ? decodeWriteRequestV2(encodeWriteRequestV2(series)) : decodeWriteRequestV1(encodeWriteRequestV1(series));
+        const first = decodeShare(encodeShare(client, [...series.keys()], [], v2)).batch;
+        const again = decodeShare(encodeShare(first, picked, [], v2)).batch;
+        expectBatchOf(
+          again,
+          picked.map((i) => series[i]),
+        );
+        picked.forEach((i, k) => expect(again.series[k].labelsHash).toBe(first.series[i].labelsHash));
       }),
     );
   });
@@ -72,6 +88,31 @@ describe('forwarded share', () => {
         );
       }),
     );
+  });
+
+  // Label messages as clients may encode them: the byte compare must answer as the decoded strings would.
+  test.each<[string, (w: PbWriter, name: string, value: string) => void]>([
+    ['name then value', (w, n, v) => (w.string(1, n), w.string(2, v))],
+    ['value then name', (w, n, v) => (w.string(2, v), w.string(1, n))],
+    ['explicit empty fields and a repeated name', (w, n, v) => (w.string(1, ''), w.string(1, n), w.string(2, v), w.string(3, 'x'))],
+  ])('label comparison over client Label bytes encoded %s', (_name, label) => {
+    const pairs = ['__name__', 'up', 'job', 'é-job', 'long', 'v'.repeat(200), 'zone', 'a'];
+    const w = new PbWriter();
+    w.message(1, () => {
+      for (let k = 0; k < pairs.length; k += 2) w.message(1, () => label(w, pairs[k], pairs[k + 1]));
+      w.message(2, () => (w.double(1, 1), w.uint(2, 1000)));
+    });
+    const batch = decodeWriteRequestV1(w.finish());
+    const got = decodeShare(encodeShare(batch, [0], [], false)).batch;
+    const fields = got.labelFields!;
+    expect(fields.equals(got.series[0], pairs)).toBe(true);
+    expect(fields.equals(got.series[0], pairs)).toBe(true); // again, from the per-field memo
+    for (let k = 0; k < pairs.length; k++) {
+      const other = pairs.slice();
+      other[k] = k % 2 === 0 ? other[k] + 'x' : other[k].slice(0, -1) + 'q'; // names longer, values' last byte changed
+      expect(fields.equals(got.series[0], other)).toBe(false);
+    }
+    expect(fields.equals(got.series[0], pairs.slice(0, -2))).toBe(false);
   });
 
   test('requests whose series share most pairs (neighbours alike, names and values repeating) round-trip (property)', () => {

@@ -77,7 +77,8 @@ class FieldTable {
     for (let i = 0; i < n; i++) {
       this.refStart[i] = this.nRefs;
       const s = batch.series[i];
-      if (s.labelsStart >= 0) {
+      // Wire label bytes only in a client's request; a share's batch indexes its own field table.
+      if (s.labelsStart >= 0 && !batch.labelFields) {
         this.fieldsOfWire(batch.raw, s.labelsStart, s.labelsEnd);
         this.hashes[i] = s.labelsHash;
       } else {
@@ -96,7 +97,8 @@ class FieldTable {
           this.add(scratch.buf, 0, scratch.pos);
           for (let b = 0; b < scratch.pos; b++) h = Math.imul(h ^ scratch.buf[b], 0x01000193);
         }
-        this.hashes[i] = h >>> 0;
+        // A share's series keep the hash their router gave them: it is their replicas' head cache key.
+        this.hashes[i] = batch.labelFields ? s.labelsHash : h >>> 0;
       }
     }
     this.refStart[n] = this.nRefs;
@@ -182,6 +184,49 @@ class FieldTable {
   get fieldCount(): number {
     return this.starts.length - 1;
   }
+
+  /**
+   * The parts of a share that do not depend on which series it holds, encoded once per batch
+   * for the shares of every peer (each share copies them): the field section (count, then each
+   * field's length and bytes) and each series' record (its refs, hash, counts and metadata).
+   */
+  private encoded: { fieldSection: Buffer; records: Buffer; recordStart: Int32Array } | undefined;
+
+  encodedParts(): { fieldSection: Buffer; records: Buffer; recordStart: Int32Array } {
+    if (this.encoded) return this.encoded;
+    const n = this.fieldCount;
+    const f = new ScratchWriter(16 + this.len + n * 2);
+    f.varint(n);
+    for (let k = 0; k < n; k++) {
+      f.varint(this.starts[k + 1] - this.starts[k]);
+      f.copy(this.bytes, this.starts[k], this.starts[k + 1]);
+    }
+    const series = this.batch.series;
+    const w = new ScratchWriter(16 + series.length * 12 + this.nRefs * 2);
+    const recordStart = new Int32Array(series.length + 1);
+    for (let i = 0; i < series.length; i++) {
+      recordStart[i] = w.pos;
+      const s = series[i];
+      const r0 = this.refStart[i];
+      const r1 = this.refStart[i + 1];
+      w.varint(r1 - r0);
+      for (let r = r0; r < r1; r++) w.varint(this.refs[r]);
+      w.u32(this.hashes[i]);
+      w.varint(s.sampleEnd - s.sampleStart);
+      w.varint(s.histograms);
+      w.varint(s.exemplars);
+      const md = s.metadata;
+      if (!md) w.byte(0);
+      else {
+        w.byte(1);
+        w.varint(metricTypeToProto(md.type));
+        w.string(md.help);
+        w.string(md.unit);
+      }
+    }
+    recordStart[series.length] = w.pos;
+    return (this.encoded = { fieldSection: f.finish(), records: w.finish(), recordStart });
+  }
 }
 
 let lastViewed: Uint8Array | undefined;
@@ -209,43 +254,27 @@ function tableOf(batch: WriteBatch): FieldTable {
  * `metadata` as a share. `v2` says how the replica validates names (as the client's protocol).
  */
 export function encodeShare(batch: WriteBatch, indices: readonly number[], metadata: readonly MetadataRecord[], v2: boolean): Buffer {
-  const t = tableOf(batch);
+  const { fieldSection, records, recordStart } = tableOf(batch).encodedParts();
   let samples = 0;
   let histograms = 0;
+  let recordBytes = 0;
   for (const i of indices) {
     samples += batch.series[i].sampleEnd - batch.series[i].sampleStart;
     histograms += batch.series[i].histograms;
+    recordBytes += recordStart[i + 1] - recordStart[i];
   }
-  const w = new ScratchWriter(64 + t.starts[t.fieldCount] + t.fieldCount * 2 + indices.length * 24 + samples * 16);
+  const w = new ScratchWriter(64 + fieldSection.length + recordBytes + samples * 16);
   w.u32(MAGIC);
   // Histograms set a flag of their own: a share without them is what replicas before them read.
   w.byte((v2 ? FLAG_V2 : 0) | (histograms > 0 ? FLAG_HISTOGRAMS : 0));
-  w.varint(t.fieldCount);
-  for (let k = 0; k < t.fieldCount; k++) {
-    w.varint(t.starts[k + 1] - t.starts[k]);
-    w.copy(t.bytes, t.starts[k], t.starts[k + 1]);
-  }
+  w.copy(fieldSection, 0, fieldSection.length);
   w.varint(indices.length);
   w.varint(samples);
-  for (const i of indices) {
-    const s = batch.series[i];
-    const r0 = t.refStart[i];
-    const r1 = t.refStart[i + 1];
-    w.varint(r1 - r0);
-    for (let r = r0; r < r1; r++) w.varint(t.refs[r]);
-    w.u32(t.hashes[i]);
-    w.varint(s.sampleEnd - s.sampleStart);
-    w.varint(s.histograms);
-    w.varint(s.exemplars);
-    const md = s.metadata;
-    if (!md) w.byte(0);
-    else {
-      w.byte(1);
-      w.varint(metricTypeToProto(md.type));
-      w.string(md.help);
-      w.string(md.unit);
-    }
-  }
+  // Series records are a few dozen bytes: copied byte by byte (a subarray per record costs more).
+  const out = w.buf;
+  let pos = w.pos;
+  for (const i of indices) for (let k = recordStart[i], end = recordStart[i + 1]; k < end; k++) out[pos++] = records[k];
+  w.pos = pos;
   // Columns start at a multiple of 8 from the share's start, so both sides copy them as words.
   w.columns(batch, indices, samples);
   w.varint(metadata.length);
@@ -270,13 +299,19 @@ export function encodeShare(batch: WriteBatch, indices: readonly number[], metad
 }
 
 /**
- * A share's label fields at the replica: ranges into the share, each decoded to its name and
- * value once, on first use (a series the head knows is compared with the decoded strings; a
- * field of a series nobody asks for is never decoded).
+ * A share's label fields at the replica: ranges into the share. A series the head knows is
+ * compared with the head's strings byte by byte, without decoding the field; a field decoded
+ * only when a series' pairs are asked for (a new series), once per share.
  */
 class ShareFields implements LabelFields {
   readonly names: (string | undefined)[];
   readonly values: string[];
+  /**
+   * Per field, the head's strings it last compared equal to: most fields (job, instance, metric
+   * name) recur across a share's series, so later compares are a pointer check.
+   */
+  private readonly sameName: (string | undefined)[];
+  private readonly sameValue: (string | undefined)[];
 
   constructor(
     private readonly buf: Buffer,
@@ -287,6 +322,8 @@ class ShareFields implements LabelFields {
   ) {
     this.names = new Array<string | undefined>(starts.length);
     this.values = new Array<string>(starts.length);
+    this.sameName = new Array<string | undefined>(starts.length);
+    this.sameValue = new Array<string | undefined>(starts.length);
   }
 
   private decode(f: number): void {
@@ -314,17 +351,64 @@ class ShareFields implements LabelFields {
     if (pairs.length !== (s.labelsEnd - s.labelsStart) * 2) return false;
     for (let k = s.labelsStart, j = 0; k < s.labelsEnd; k++, j += 2) {
       const f = this.refs[k];
-      if (this.names[f] === undefined) {
-        try {
-          this.decode(f);
-        } catch {
-          return false; // undecodable: not this series; the slow path reports the error
+      const name = pairs[j];
+      const value = pairs[j + 1];
+      if (this.sameName[f] === name && this.sameValue[f] === value) continue;
+      let same = fieldBytesEqual(this.buf, this.starts[f], this.ends[f], name, value);
+      if (same === UNDECIDED) {
+        // Non-ASCII text or an unusual encoding: compared as decoded strings (invalid UTF-8 never equal).
+        if (this.names[f] === undefined) {
+          try {
+            this.decode(f);
+          } catch {
+            return false; // undecodable: not this series; the slow path reports the error
+          }
         }
+        same = this.names[f] === name && this.values[f] === value ? 1 : 0;
       }
-      if (this.names[f] !== pairs[j] || this.values[f] !== pairs[j + 1]) return false;
+      if (same !== 1) return false;
+      this.sameName[f] = name;
+      this.sameValue[f] = value;
     }
     return true;
   }
+}
+
+/** fieldBytesEqual's answer when the bytes alone cannot tell: compare decoded strings instead. */
+const UNDECIDED = -1;
+
+/**
+ * Whether a Label message's bytes buf[start, end) hold exactly this name and value: 1 or 0, or
+ * UNDECIDED for anything but the usual form of ASCII text (name field, then value field, short
+ * lengths, empty ones omitted): non-ASCII, other field orders, explicit empty fields.
+ */
+function fieldBytesEqual(buf: Buffer, start: number, end: number, name: string, value: string): number {
+  let p = start;
+  if (name !== '') {
+    const r = stringFieldEqual(buf, p, end, 0x0a, name);
+    if (r !== 1) return r;
+    p += 2 + name.length;
+  }
+  if (value !== '') {
+    const r = stringFieldEqual(buf, p, end, 0x12, value);
+    if (r !== 1) return r;
+    p += 2 + value.length;
+  }
+  return p === end ? 1 : UNDECIDED;
+}
+
+/** A string field with a one-byte tag and length at buf[p] against s (1, 0 or UNDECIDED). */
+function stringFieldEqual(buf: Buffer, p: number, end: number, tag: number, s: string): number {
+  const n = s.length;
+  if (n >= 0x80 || p + 2 + n > end || buf[p] !== tag || buf[p + 1] !== n) return UNDECIDED;
+  for (let i = 0, at = p + 2; i < n; i++) {
+    const c = s.charCodeAt(i);
+    const b = buf[at + i];
+    if (b === c) continue;
+    // Both ASCII and different at the first non-matching position: different strings for sure.
+    return c < 0x80 && b < 0x80 ? 0 : UNDECIDED;
+  }
+  return 1;
 }
 
 /**
@@ -352,8 +436,13 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
   batch.raw = buf;
   let refs = new Uint32Array(nSeries * 12 + 16);
   let nRefs = 0;
+  // The per-series loop reads with a local position and module-level varint readers: the
+  // reader's methods cost a call and a bounds check per byte, which was most of the decode.
+  let pos = r.pos;
   for (let i = 0; i < nSeries; i++) {
-    const nLabels = r.count(1);
+    pos = readVarint(buf, pos);
+    const nLabels = varintOut;
+    if (nLabels > buf.length - pos) throw malformed('count larger than the share');
     const labelsStart = nRefs;
     if (nRefs + nLabels > refs.length) {
       const grown = new Uint32Array(Math.max(refs.length * 2, nRefs + nLabels));
@@ -361,31 +450,41 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
       refs = grown;
     }
     for (let k = 0; k < nLabels; k++) {
-      const f = r.varint();
-      if (f >= nFields) throw malformed('label field reference out of range');
-      refs[nRefs++] = f;
+      pos = readVarint(buf, pos);
+      if (varintOut >= nFields) throw malformed('label field reference out of range');
+      refs[nRefs++] = varintOut;
     }
-    const labelsHash = r.u32();
-    const n = r.varint();
+    if (pos + 4 > buf.length) throw malformed('truncated');
+    const labelsHash = (buf[pos] | (buf[pos + 1] << 8) | (buf[pos + 2] << 16) | (buf[pos + 3] << 24)) >>> 0;
+    pos = readVarint(buf, pos + 4);
+    const sampleEnd = batch.numSamples + varintOut;
+    pos = readVarint(buf, pos);
+    const histograms = varintOut;
+    pos = readVarint(buf, pos);
     const s: SeriesRecord = {
       labels: NO_LABELS, // replaced when decoded (labelsOf), shared until then
       sampleStart: batch.numSamples,
-      sampleEnd: batch.numSamples + n,
-      histograms: r.varint(),
-      exemplars: r.varint(),
+      sampleEnd,
+      histograms,
+      exemplars: varintOut,
       labelsStart,
       labelsEnd: nRefs,
       labelsHash,
       messageStart: -1,
       messageEnd: -1,
     };
-    if (s.sampleEnd > nSamples) throw malformed('more samples in series than in the share');
-    batch.numSamples = s.sampleEnd;
-    const md = r.byte();
-    if (md === 1) s.metadata = { type: metricTypeFromProto(r.varint()), help: r.string(), unit: r.string() };
-    else if (md !== 0) throw malformed('bad metadata marker');
+    if (sampleEnd > nSamples) throw malformed('more samples in series than in the share');
+    batch.numSamples = sampleEnd;
+    if (pos >= buf.length) throw malformed('truncated');
+    const md = buf[pos++];
+    if (md === 1) {
+      r.pos = pos;
+      s.metadata = { type: metricTypeFromProto(r.varint()), help: r.string(), unit: r.string() };
+      pos = r.pos;
+    } else if (md !== 0) throw malformed('bad metadata marker');
     batch.series.push(s);
   }
+  r.pos = pos;
   if (batch.numSamples !== nSamples) throw malformed('sample count does not match the series');
   let nHistograms = 0;
   for (const s of batch.series) nHistograms += s.histograms;
@@ -422,6 +521,31 @@ function readHistograms(buf: Buffer, start: number, end: number, batch: WriteBat
     s.histogramStart = at;
     at += s.histograms;
   }
+}
+
+/** readVarint's value; a module-level slot so the decode loop allocates nothing. */
+let varintOut = 0;
+
+/** Reads an unsigned LEB128 varint (at most 8 bytes) at p into varintOut; returns the position after it. */
+function readVarint(buf: Buffer, p: number): number {
+  const b0 = p < buf.length ? buf[p] : -1;
+  if (b0 >= 0 && b0 < 0x80) {
+    varintOut = b0;
+    return p + 1;
+  }
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 8; i++, p++) {
+    if (p >= buf.length) throw malformed('truncated');
+    const b = buf[p];
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      varintOut = v;
+      return p + 1;
+    }
+    mul *= 128;
+  }
+  throw malformed('varint too long');
 }
 
 function malformed(why: string): StrataError {
@@ -508,6 +632,10 @@ class ScratchWriter {
 
   varint(v: number): void {
     this.ensure(10);
+    if (v < 0x80) {
+      this.buf[this.pos++] = v;
+      return;
+    }
     while (v >= 0x80) {
       this.buf[this.pos++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);
