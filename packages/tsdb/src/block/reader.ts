@@ -26,7 +26,7 @@ import { CHUNK_ENCODING_XOR } from './format.js';
 import { UnsupportedChunkError } from './corrupt.js';
 import { CHUNK_ENCODING_AGGR } from '../downsample/aggr-chunk.js';
 import { fromChunks } from '../downsample/rollup.js';
-import { joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
+import { aggregatesFor, joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
 
 /** Chunks closer than this are fetched with one ranged read. */
 export const MERGE_GAP = 4 * 1024;
@@ -235,9 +235,10 @@ export class BlockReader implements Querier {
     const hi = Math.min(to, hints.end);
     if (lo > hi) return [];
     const out: { labels: Labels; part: Part }[] = [];
+    const want = aggregatesFor(modeFor(hints.func));
     for (const s of await this.selectChunks(matchers, { ...hints, start: lo, end: hi })) {
       if (this.resolution > 0) {
-        const r = fromChunks(s.chunks, lo, hi);
+        const r = fromChunks(s.chunks, lo, hi, want);
         if (r) out.push({ labels: s.labels, part: { kind: 'rollup', r, from: lo, clipped: hi < this.meta.maxTime - 1 } });
         continue;
       }

@@ -277,25 +277,52 @@ function decodeXOR(data: Uint8Array | undefined): { t: Float64Array; v: Float64A
   return { t, v };
 }
 
+/** A set of aggregates (bit 1 << AGGR_* each): what a reader needs decoded. */
+export type AggrSet = number;
+export const ALL_AGGRS: AggrSet = (1 << (AGGR_SKETCHES + 1)) - 1;
+export const aggrBit = (aggr: number): AggrSet => 1 << aggr;
+
+const EMPTY = { t: new Float64Array(0), v: new Float64Array(0) };
+
 /**
  * A series' aggregate chunks (time order, not overlapping; Strata's or Thanos') as one rollup.
  * Counter totals are re-based across chunks with Thanos' rule: a chunk's first value below the
  * previous chunk's last raw value is a reset. Windows outside [from, to] are dropped after that,
- * so the totals stay right.
+ * so the totals stay right. Only the aggregates in `want` are decoded (the others read NaN and
+ * the sketches undefined): a rate reads the counter alone, and the window timestamps come from
+ * the first decoded column, all of which share them.
  */
-export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to = Infinity): Rollup | undefined {
+export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to = Infinity, want: AggrSet = ALL_AGGRS): Rollup | undefined {
   const decoded = chunks.map((c) => decodeAggrChunk(c));
-  const cols = decoded.map((parts) => ({
-    count: decodeXOR(parts[AGGR_COUNT]?.data),
-    sum: decodeXOR(parts[AGGR_SUM]?.data),
-    min: decodeXOR(parts[AGGR_MIN]?.data),
-    max: decodeXOR(parts[AGGR_MAX]?.data),
-    counter: decodeXOR(parts[AGGR_COUNTER]?.data),
-    sketches: parts[AGGR_SKETCHES] ? decodeSketchList(parts[AGGR_SKETCHES].data) : undefined,
-  }));
+  const cols = decoded.map((parts) => {
+    const col = (i: number) => (want & aggrBit(i) ? decodeXOR(parts[i]?.data) : EMPTY);
+    const c = {
+      count: col(AGGR_COUNT),
+      sum: col(AGGR_SUM),
+      min: col(AGGR_MIN),
+      max: col(AGGR_MAX),
+      counter: col(AGGR_COUNTER),
+      sketches: want & aggrBit(AGGR_SKETCHES) && parts[AGGR_SKETCHES] ? decodeSketchList(parts[AGGR_SKETCHES].data) : undefined,
+      /** The windows' timestamps and how many there are. */
+      t: EMPTY.t as Float64Array<ArrayBufferLike>,
+      m: 0,
+    };
+    const plain = [c.count, c.sum, c.min, c.max].find((x) => x.t.length > 0);
+    if (plain) c.t = plain.t;
+    // The counter entry holds a first sample, one per window, then the repeated last timestamp.
+    else if (c.counter.t.length >= 2) c.t = c.counter.t.subarray(1, c.counter.t.length - 1);
+    // Nothing wanted is in this chunk (a counter asked of a Thanos chunk without one): the windows still count.
+    else c.t = decodeXOR(parts.slice(AGGR_COUNT, AGGR_COUNTER).find((p) => p)?.data).t;
+    c.m = c.t.length;
+    return c;
+  });
   let n = 0;
-  for (const c of cols) n += c.count.t.length;
+  for (const c of cols) n += c.m;
   const a = alloc(n);
+  a.count.fill(NaN);
+  a.sum.fill(NaN);
+  a.min.fill(NaN);
+  a.max.fill(NaN);
   const withSketches = cols.length > 0 && cols.every((c) => c.sketches !== undefined);
   const sketches: Uint8Array[] = [];
   let total = 0;
@@ -304,10 +331,9 @@ export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to =
   let firstV = NaN;
   let out = 0;
   for (const c of cols) {
-    const m = c.count.t.length;
+    const m = c.m;
     const ct = c.counter.t;
     const cv = c.counter.v;
-    // Counter entry: first sample, then one per window, then the repeated last timestamp.
     const hasCounter = ct.length === m + 2;
     if (hasCounter) {
       const f = cv[0];
@@ -321,14 +347,18 @@ export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to =
       total = m > 0 ? cv[m] : base;
       lastRaw = cv[m + 1];
     }
+    const hasCount = c.count.t.length === m;
+    const hasSum = c.sum.t.length === m;
+    const hasMin = c.min.t.length === m;
+    const hasMax = c.max.t.length === m;
     for (let i = 0; i < m; i++) {
-      const t = c.count.t[i];
+      const t = c.t[i];
       if (t < from || t > to) continue;
       a.t[out] = t;
-      a.count[out] = c.count.v[i];
-      a.sum[out] = c.sum.v[i] ?? NaN;
-      a.min[out] = c.min.v[i] ?? NaN;
-      a.max[out] = c.max.v[i] ?? NaN;
+      if (hasCount) a.count[out] = c.count.v[i];
+      if (hasSum) a.sum[out] = c.sum.v[i];
+      if (hasMin) a.min[out] = c.min.v[i];
+      if (hasMax) a.max[out] = c.max.v[i];
       a.counter[out] = hasCounter ? cv[i + 1] : NaN;
       if (withSketches) sketches.push(c.sketches![i]);
       out++;
