@@ -288,8 +288,8 @@ const EMPTY = { t: new Float64Array(0), v: new Float64Array(0) };
  * A series' aggregate chunks (time order, not overlapping; Strata's or Thanos') as one rollup.
  * Counter totals are re-based across chunks with Thanos' rule: a chunk's first value below the
  * previous chunk's last raw value is a reset. Windows outside [from, to] are dropped after that,
- * so the totals stay right. Only the aggregates in `want` are decoded (the others read NaN and
- * the sketches undefined): a rate reads the counter alone, and the window timestamps come from
+ * so the totals stay right. Only the aggregates in `want` are decoded: the others' columns are
+ * empty (read as undefined; windows of a chunk without a wanted entry read NaN), the sketches undefined: a rate reads the counter alone, and the window timestamps come from
  * the first decoded column, all of which share them.
  */
 export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to = Infinity, want: AggrSet = ALL_AGGRS): Rollup | undefined {
@@ -318,11 +318,16 @@ export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to =
   });
   let n = 0;
   for (const c of cols) n += c.m;
-  const a = alloc(n);
-  a.count.fill(NaN);
-  a.sum.fill(NaN);
-  a.min.fill(NaN);
-  a.max.fill(NaN);
+  // Columns not wanted stay empty (reading them gives undefined, NaN once stored): a rate allocates its counter alone.
+  const col = (aggr: number) => new Float64Array(want & aggrBit(aggr) ? n : 0).fill(NaN);
+  const a = {
+    t: new Float64Array(n),
+    count: col(AGGR_COUNT),
+    sum: col(AGGR_SUM),
+    min: col(AGGR_MIN),
+    max: col(AGGR_MAX),
+    counter: col(AGGR_COUNTER),
+  };
   const withSketches = cols.length > 0 && cols.every((c) => c.sketches !== undefined);
   const sketches: Uint8Array[] = [];
   let total = 0;
@@ -347,10 +352,10 @@ export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to =
       total = m > 0 ? cv[m] : base;
       lastRaw = cv[m + 1];
     }
-    const hasCount = c.count.t.length === m;
-    const hasSum = c.sum.t.length === m;
-    const hasMin = c.min.t.length === m;
-    const hasMax = c.max.t.length === m;
+    const hasCount = c.count.t.length === m && a.count.length > 0;
+    const hasSum = c.sum.t.length === m && a.sum.length > 0;
+    const hasMin = c.min.t.length === m && a.min.length > 0;
+    const hasMax = c.max.t.length === m && a.max.length > 0;
     for (let i = 0; i < m; i++) {
       const t = c.t[i];
       if (t < from || t > to) continue;
@@ -359,7 +364,7 @@ export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to =
       if (hasSum) a.sum[out] = c.sum.v[i];
       if (hasMin) a.min[out] = c.min.v[i];
       if (hasMax) a.max[out] = c.max.v[i];
-      a.counter[out] = hasCounter ? cv[i + 1] : NaN;
+      if (hasCounter) a.counter[out] = cv[i + 1];
       if (withSketches) sketches.push(c.sketches![i]);
       out++;
     }
