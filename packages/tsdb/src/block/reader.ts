@@ -263,7 +263,9 @@ export class BlockReader implements Querier {
       while (next < runs.length) await readRun(runs[next++]);
     };
     await Promise.all(Array.from({ length: Math.min(ENTRY_READS_IN_FLIGHT, runs.length) }, reader));
-    const out: Uint8Array[] = parts.map((p) => encodeAggrChunk(Array.from({ length: AGGR_NAMES.length }, (_, e) => p[e])));
+    // Entries not fetched are written absent (trailing ones left off, which readers take as absent too).
+    const out: Uint8Array[] = new Array(refs.length);
+    for (let i = 0; i < refs.length; i++) out[i] = encodeAggrChunk(parts[i]);
     if (whole.length > 0) {
       const datas = await this.chunksOf(whole.map((i) => refs[i]));
       whole.forEach((i, j) => (out[i] = datas[j]));

@@ -4,7 +4,8 @@
  * (aggr-chunk.ts); toChunks/fromChunks convert. Semantics follow Thanos' downsampling; the
  * details and where Strata differs are in docs/format/downsampling.md.
  */
-import { ENCODING_XOR, XOREncoder, XORIterator } from '../chunkenc/xor.js';
+import { ENCODING_XOR, XOREncoder, xorNumSamples } from '../chunkenc/xor.js';
+import { decodeXORBits } from '../chunkenc/xor-decode.js';
 import type { BlockChunk } from '../block/writer.js';
 import {
   AGGR_COUNT,
@@ -19,6 +20,7 @@ import {
   encodeAggrChunk,
   encodeSketchList,
   SKETCHES_ENCODING,
+  type AggrPart,
 } from './aggr-chunk.js';
 import { DDSketch } from './ddsketch.js';
 
@@ -265,24 +267,63 @@ export function toChunks(r: Rollup, res: number): BlockChunk[] {
   return out;
 }
 
+/** An XOR column decoded straight into typed arrays (the raw path's decoder: no number per sample boxed). */
 function decodeXOR(data: Uint8Array | undefined): { t: Float64Array; v: Float64Array } {
-  if (!data) return { t: new Float64Array(0), v: new Float64Array(0) };
-  const it = new XORIterator(data);
-  const t = new Float64Array(it.numSamples);
-  const v = new Float64Array(it.numSamples);
-  for (let k = 0; it.next(); k++) {
-    t[k] = it.t;
-    v[k] = it.value();
-  }
-  return { t, v };
+  if (!data) return EMPTY;
+  const n = xorNumSamples(data);
+  const t = new Float64Array(n);
+  const v = new Float64Array(n);
+  const k = decodeXORBits(data, t, new Uint32Array(v.buffer), 0, -Infinity, Infinity);
+  return k === n ? { t, v } : { t: t.subarray(0, k), v: v.subarray(0, k) };
 }
+
+const EMPTY = { t: new Float64Array(0), v: new Float64Array(0) };
 
 /** A set of aggregates (bit 1 << AGGR_* each): what a reader needs decoded. */
 export type AggrSet = number;
 export const ALL_AGGRS: AggrSet = (1 << (AGGR_SKETCHES + 1)) - 1;
 export const aggrBit = (aggr: number): AggrSet => 1 << aggr;
 
-const EMPTY = { t: new Float64Array(0), v: new Float64Array(0) };
+type Column = { t: Float64Array; v: Float64Array };
+interface ChunkColumns {
+  count: Column;
+  sum: Column;
+  min: Column;
+  max: Column;
+  counter: Column;
+  sketches: Uint8Array[] | undefined;
+  /** The windows' timestamps, and how many there are. */
+  t: Float64Array;
+  m: number;
+}
+
+function column(parts: readonly (AggrPart | undefined)[], aggr: number, want: AggrSet): Column {
+  return want & aggrBit(aggr) ? decodeXOR(parts[aggr]?.data) : EMPTY;
+}
+
+/** The wanted columns of one chunk (no closure per chunk: each costs a defineProperty here). */
+function chunkColumns(parts: readonly (AggrPart | undefined)[], want: AggrSet): ChunkColumns {
+  const count = column(parts, AGGR_COUNT, want);
+  const sum = column(parts, AGGR_SUM, want);
+  const min = column(parts, AGGR_MIN, want);
+  const max = column(parts, AGGR_MAX, want);
+  const counter = column(parts, AGGR_COUNTER, want);
+  const sketches = want & aggrBit(AGGR_SKETCHES) && parts[AGGR_SKETCHES] ? decodeSketchList(parts[AGGR_SKETCHES].data) : undefined;
+  let t: Float64Array;
+  if (count.t.length > 0) t = count.t;
+  else if (sum.t.length > 0) t = sum.t;
+  else if (min.t.length > 0) t = min.t;
+  else if (max.t.length > 0) t = max.t;
+  // The counter entry holds a first sample, one per window, then the repeated last timestamp.
+  else if (counter.t.length >= 2) t = counter.t.subarray(1, counter.t.length - 1);
+  // Nothing wanted is in this chunk (a counter asked of a Thanos chunk without one): the windows still count.
+  else t = decodeXOR(parts[AGGR_COUNT]?.data ?? parts[AGGR_SUM]?.data ?? parts[AGGR_MIN]?.data ?? parts[AGGR_MAX]?.data).t;
+  return { count, sum, min, max, counter, sketches, t, m: t.length };
+}
+
+function nanColumn(want: AggrSet, aggr: number, n: number): Float64Array {
+  return want & aggrBit(aggr) ? new Float64Array(n).fill(NaN) : new Float64Array(0);
+}
 
 /**
  * A series' aggregate chunks (time order, not overlapping; Strata's or Thanos') as one rollup.
@@ -293,40 +334,18 @@ const EMPTY = { t: new Float64Array(0), v: new Float64Array(0) };
  * the first decoded column, all of which share them.
  */
 export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to = Infinity, want: AggrSet = ALL_AGGRS): Rollup | undefined {
-  const decoded = chunks.map((c) => decodeAggrChunk(c));
-  const cols = decoded.map((parts) => {
-    const col = (i: number) => (want & aggrBit(i) ? decodeXOR(parts[i]?.data) : EMPTY);
-    const c = {
-      count: col(AGGR_COUNT),
-      sum: col(AGGR_SUM),
-      min: col(AGGR_MIN),
-      max: col(AGGR_MAX),
-      counter: col(AGGR_COUNTER),
-      sketches: want & aggrBit(AGGR_SKETCHES) && parts[AGGR_SKETCHES] ? decodeSketchList(parts[AGGR_SKETCHES].data) : undefined,
-      /** The windows' timestamps and how many there are. */
-      t: EMPTY.t as Float64Array<ArrayBufferLike>,
-      m: 0,
-    };
-    const plain = [c.count, c.sum, c.min, c.max].find((x) => x.t.length > 0);
-    if (plain) c.t = plain.t;
-    // The counter entry holds a first sample, one per window, then the repeated last timestamp.
-    else if (c.counter.t.length >= 2) c.t = c.counter.t.subarray(1, c.counter.t.length - 1);
-    // Nothing wanted is in this chunk (a counter asked of a Thanos chunk without one): the windows still count.
-    else c.t = decodeXOR(parts.slice(AGGR_COUNT, AGGR_COUNTER).find((p) => p)?.data).t;
-    c.m = c.t.length;
-    return c;
-  });
+  const cols: ChunkColumns[] = [];
+  for (const c of chunks) cols.push(chunkColumns(decodeAggrChunk(c), want));
   let n = 0;
   for (const c of cols) n += c.m;
   // Columns not wanted stay empty (reading them gives undefined, NaN once stored): a rate allocates its counter alone.
-  const col = (aggr: number) => new Float64Array(want & aggrBit(aggr) ? n : 0).fill(NaN);
   const a = {
     t: new Float64Array(n),
-    count: col(AGGR_COUNT),
-    sum: col(AGGR_SUM),
-    min: col(AGGR_MIN),
-    max: col(AGGR_MAX),
-    counter: col(AGGR_COUNTER),
+    count: nanColumn(want, AGGR_COUNT, n),
+    sum: nanColumn(want, AGGR_SUM, n),
+    min: nanColumn(want, AGGR_MIN, n),
+    max: nanColumn(want, AGGR_MAX, n),
+    counter: nanColumn(want, AGGR_COUNTER, n),
   };
   const withSketches = cols.length > 0 && cols.every((c) => c.sketches !== undefined);
   const sketches: Uint8Array[] = [];
