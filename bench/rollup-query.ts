@@ -136,6 +136,9 @@ interface Measured {
   coldBytes: number[];
   warmMs: number[];
   warmBytes: number[];
+  coldCpuMs: number[];
+  /** This process's CPU time per warm run (user + system): at a machine load of 20, wall times mostly measure waiting for a core. */
+  warmCpuMs: number[];
   matrix: RangeSeries[];
 }
 
@@ -149,7 +152,7 @@ async function measure(
   warms: number,
 ): Promise<Measured> {
   const engine = new Engine({ defaultResolution: 0 });
-  const out: Measured = { coldMs: [], coldBytes: [], warmMs: [], warmBytes: [], matrix: [] };
+  const out: Measured = { coldMs: [], coldBytes: [], warmMs: [], warmBytes: [], warmCpuMs: [], coldCpuMs: [], matrix: [] };
   for (let c = 0; c < colds; c++) {
     const bucket = countingBucket(new FilesystemBucket(bucketDir));
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-rq-gw-'));
@@ -170,18 +173,21 @@ async function measure(
     try {
       await gw.start();
       const q = gw.querier(TENANT);
-      const run = async (ms: number[], bytes: number[]) => {
+      const run = async (ms: number[], bytes: number[], cpu?: number[]) => {
         const b0 = bucket.bytes;
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         const r = await engine.rangeQuery(q, query, start, end, H, { maxResolution });
         ms.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu?.push((c.user + c.system) / 1000);
         bytes.push(bucket.bytes - b0);
         if (r.result.resultType !== 'matrix') throw new Error(`expected a matrix, got ${r.result.resultType}`);
         out.matrix = r.result.matrix;
       };
-      await run(out.coldMs, out.coldBytes);
+      await run(out.coldMs, out.coldBytes, out.coldCpuMs);
       // Warm repeats on the first gateway only: the later ones exist for more cold samples.
-      if (c === 0) for (let i = 0; i < warms; i++) await run(out.warmMs, out.warmBytes);
+      if (c === 0) for (let i = 0; i < warms; i++) await run(out.warmMs, out.warmBytes, out.warmCpuMs);
     } finally {
       await gw.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
@@ -293,11 +299,12 @@ export async function runRollupQueryBench(o: { series: number; colds: number; wa
         ['1 h rollups (max_source_resolution 1h)', rolled],
       ] as const)
         rows.push(
-          `| \`${query}\` | ${name} | ${median(m.coldMs).toFixed(0)} | ${mb(median(m.coldBytes))} MB | ${median(m.warmMs).toFixed(0)} | ${mb(median(m.warmBytes))} MB |`,
+          `| \`${query}\` | ${name} | ${median(m.coldMs).toFixed(0)} | ${median(m.coldCpuMs).toFixed(0)} | ${mb(median(m.coldBytes))} MB | ${median(m.warmMs).toFixed(0)} | ${median(m.warmCpuMs).toFixed(0)} | ${mb(median(m.warmBytes))} MB |`,
         );
       rows.push(
-        `| | **raw / rollups** | **${(median(raw.coldMs) / median(rolled.coldMs)).toFixed(1)}x** | ` +
-          `**${(median(raw.coldBytes) / median(rolled.coldBytes)).toFixed(1)}x** | **${(median(raw.warmMs) / median(rolled.warmMs)).toFixed(1)}x** | |`,
+        `| | **raw / rollups** | **${(median(raw.coldMs) / median(rolled.coldMs)).toFixed(1)}x** | **${(median(raw.coldCpuMs) / median(rolled.coldCpuMs)).toFixed(1)}x** | ` +
+          `**${(median(raw.coldBytes) / median(rolled.coldBytes)).toFixed(1)}x** | **${(median(raw.warmMs) / median(rolled.warmMs)).toFixed(1)}x** | ` +
+          `**${(median(raw.warmCpuMs) / median(rolled.warmCpuMs)).toFixed(1)}x** | |`,
       );
     }
     // At step t, rollups' rate over [2h] reads the counter at the ends of the two hourly windows
@@ -311,10 +318,10 @@ export async function runRollupQueryBench(o: { series: number; colds: number; wa
         `${(samples / 1e6).toFixed(1)} M samples; ${rawBlocks.length} raw 2 h blocks (${mb(rawBytes)} MB, written in ${((b1 - b0) / 1000).toFixed(0)} s) and ` +
         `${rollups} 1 h rollups of ${ROLLUP_DAYS} d each, made raw -> 5m -> 1h by tsdb's downsampling (${mb(rollupBytes)} MB, in ${((b2 - b1) / 1000).toFixed(0)} s), ` +
         `in one local-folder bucket. Median of ${o.colds} cold runs (a fresh gateway each: no index headers, empty caches) and ${o.warms} warm runs; ` +
-        `bytes fetched = every get/getRange from the bucket during the query.`,
+        `bytes fetched = every get/getRange from the bucket during the query; CPU = this process's user + system CPU time per query.`,
       '',
-      '| query | source | cold ms | cold bytes fetched | warm ms | warm bytes fetched |',
-      '|---|---|---|---|---|---|',
+      '| query | source | cold ms | cold CPU ms | cold bytes fetched | warm ms | warm CPU ms | warm bytes fetched |',
+      '|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
       'Goal: ≥ 10x faster and ≥ 20x fewer bytes. Rollup answer against raw answer:',

@@ -36,6 +36,7 @@ import {
   decodeBucketIndex,
   HeaderedSource,
   INDEX_HEADER_FILE,
+  AGGR_ENTRIES_FILE,
   withTombstones,
   parseMeta,
   planBlocks,
@@ -321,6 +322,19 @@ export class StoreGateway implements Queryable {
           segment: (seq) => {
             const name = `${prefix}chunks/${String(seq + 1).padStart(6, '0')}`;
             return this.cached(name, 'chunks', bucketByteSource(bucket, name));
+          },
+          // Rollups only: where each aggregate lies in the chunks, so a rate fetches its counters alone.
+          aggrEntries: async () => {
+            if (!b.meta.thanos?.downsample?.resolution) return undefined;
+            try {
+              const raw = await bucket.get(prefix + AGGR_ENTRIES_FILE);
+              this.bytesFetched += raw.length;
+              this.fetched.inc({ kind: 'index' }, raw.length);
+              return raw;
+            } catch (e) {
+              if (bucket.isObjNotFound(e)) return undefined;
+              throw e;
+            }
           },
         },
         `${b.tenant}/${b.meta.ulid}`,

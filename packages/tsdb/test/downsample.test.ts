@@ -3,9 +3,20 @@
  * rollups of rollups equal rollups of the raw data (aggregates merged, never re-sampled).
  */
 import fc from 'fast-check';
-import { decodeAggrChunk, encodeAggrChunk, encodeSketchList, decodeSketchList, CHUNK_ENCODING_AGGR } from '../src/downsample/aggr-chunk.js';
+import {
+  AGGR_COUNT,
+  AGGR_COUNTER,
+  AGGR_SKETCHES,
+  decodeAggrChunk,
+  encodeAggrChunk,
+  encodeSketchList,
+  decodeSketchList,
+  CHUNK_ENCODING_AGGR,
+} from '../src/downsample/aggr-chunk.js';
 import { DDSketch, RELATIVE_ACCURACY } from '../src/downsample/ddsketch.js';
 import {
+  aggrBit,
+  ALL_AGGRS,
   concatRollups,
   fromChunks,
   RES_1D,
@@ -185,6 +196,30 @@ describe('rollups', () => {
         const chunks = toChunks(r, res);
         expect(chunks.every((c) => c.encoding === CHUNK_ENCODING_AGGR)).toBe(true);
         expectRollupsEqual(fromChunks(chunks.map((c) => c.data))!, r);
+      }),
+    );
+  });
+
+  test('decoding a subset of the aggregates gives those columns as a full decode, the others empty (absent chunk entries too)', () => {
+    const cols = ['count', 'sum', 'min', 'max', 'counter'] as const;
+    fc.assert(
+      fc.property(rawSeries, fc.integer({ min: 1, max: ALL_AGGRS }), fc.integer({ min: 0, max: 0b11111 }), ({ ts, vs }, want, dropped) => {
+        const r = rollupFromRaw(ts, vs, RES_5M)!;
+        // Some entries absent, as a Thanos-made or counter-only chunk may have them (the count always kept).
+        const chunks = toChunks(r, RES_5M).map((c) => {
+          const parts = decodeAggrChunk(c.data).map((p, i) => (i > AGGR_COUNT && dropped & aggrBit(i) ? undefined : p));
+          return encodeAggrChunk(parts);
+        });
+        const full = fromChunks(chunks)!;
+        const some = fromChunks(chunks, -Infinity, Infinity, want)!;
+        expect(Array.from(some.t)).toEqual(Array.from(full.t));
+        cols.forEach((name, i) => {
+          // A column not asked for is not even allocated.
+          expect(Array.from(some[name])).toEqual(want & aggrBit(i) ? Array.from(full[name]) : []);
+        });
+        if (want & aggrBit(AGGR_COUNTER) && !(dropped & aggrBit(AGGR_COUNTER)))
+          expect([some.firstT, some.firstV, some.lastV]).toEqual([full.firstT, full.firstV, full.lastV]);
+        expect(some.sketches === undefined).toBe(!(want & aggrBit(AGGR_SKETCHES)) || full.sketches === undefined);
       }),
     );
   });

@@ -17,6 +17,8 @@ import { buildIndexHeader, encodeIndexHeader, INDEX_HEADER_FILE } from './index-
 import { IndexWriter, type ChunkRef } from './index-writer.js';
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, TOMBSTONES_FILE, type BlockMeta } from './meta.js';
 import { ulid as newUlid } from './ulid.js';
+import { CHUNK_ENCODING_AGGR } from '../downsample/aggr-chunk.js';
+import { AGGR_ENTRIES_FILE, AggrEntriesBuilder } from '../downsample/aggr-entries.js';
 
 export interface BlockChunk {
   minT: number;
@@ -60,6 +62,8 @@ export class BlockWriter {
   numChunks = 0;
   private readonly refs: ChunkRef[] = [];
   private done = false;
+  /** Where each aggregate chunk's entries lie (rollup blocks only): readers then fetch only the aggregates they need. */
+  private readonly entries = new AggrEntriesBuilder();
 
   private constructor(
     readonly ulid: string,
@@ -90,7 +94,9 @@ export class BlockWriter {
     const refs = this.refs;
     refs.length = 0;
     for (const c of chunks) {
-      refs.push({ minT: c.minT, maxT: c.maxT, ref: await this.chunks.write(c.data, c.encoding) });
+      const ref = await this.chunks.write(c.data, c.encoding);
+      if (c.encoding === CHUNK_ENCODING_AGGR) this.entries.add(ref, c.data);
+      refs.push({ minT: c.minT, maxT: c.maxT, ref });
       this.numSamples += c.samples ?? xorNumSamples(c.data);
     }
     this.numChunks += chunks.length;
@@ -116,6 +122,7 @@ export class BlockWriter {
     tomb[4] = 1;
     tomb.writeUInt32BE(crc32c(Buffer.alloc(0)), 5);
     await writeFileSynced(path.join(this.tmp, TOMBSTONES_FILE), tomb);
+    if (this.entries.count > 0) await writeFileSynced(path.join(this.tmp, AGGR_ENTRIES_FILE), this.entries.encode());
     const files = this.chunks.files;
     const meta: BlockMeta = {
       ulid: this.ulid,

@@ -24,12 +24,21 @@ import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.j
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './meta.js';
 import { CHUNK_ENCODING_XOR } from './format.js';
 import { UnsupportedChunkError } from './corrupt.js';
-import { CHUNK_ENCODING_AGGR } from '../downsample/aggr-chunk.js';
-import { fromChunks } from '../downsample/rollup.js';
-import { joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
+import { AGGR_NAMES, CHUNK_ENCODING_AGGR, encodeAggrChunk, type AggrPart } from '../downsample/aggr-chunk.js';
+import { AGGR_ENTRIES_FILE, AggrEntries } from '../downsample/aggr-entries.js';
+import { ALL_AGGRS, aggrBit, fromChunks, type AggrSet } from '../downsample/rollup.js';
+import { aggregatesFor, joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
 
 /** Chunks closer than this are fetched with one ranged read. */
 export const MERGE_GAP = 4 * 1024;
+/**
+ * Aggregate entries closer than this are fetched with one ranged read. Smaller than MERGE_GAP:
+ * between two chunks' counters lie the next chunk's count, sum, min and max, about as many bytes
+ * as MERGE_GAP, which a rate must not fetch.
+ */
+export const ENTRY_MERGE_GAP = 256;
+/** Ranged reads of entries in flight at once per select: a bucket answers them in parallel. */
+const ENTRY_READS_IN_FLIGHT = 8;
 /** Room read past the last merged chunk's start; a longer chunk is fetched on its own. */
 const MAX_CHUNK_GUESS = 1024;
 
@@ -38,6 +47,8 @@ export interface BlockSources {
   index: ByteSource;
   /** The chunk segment file with 0-based sequence number `seq` (file name seq+1, 6 digits). */
   segment: (seq: number) => ByteSource;
+  /** A rollup block's entries table (aggr-entries.ts), undefined when the block has none. */
+  aggrEntries?: () => Promise<Uint8Array | undefined>;
   close?: () => Promise<void>;
 }
 
@@ -46,6 +57,11 @@ export function localBlockSources(dir: string, cache?: SegmentCache): BlockSourc
   const segments = new Map<number, ByteSource>();
   return {
     meta: () => fsp.readFile(path.join(dir, META_FILE), 'utf8'),
+    aggrEntries: () =>
+      fsp.readFile(path.join(dir, AGGR_ENTRIES_FILE)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw e;
+      }),
     index: cache ? cache.source(path.join(dir, INDEX_FILE), 'index') : new FileByteSource(path.join(dir, INDEX_FILE)),
     segment: (seq) => {
       let s = segments.get(seq);
@@ -83,6 +99,8 @@ export function decodeSeriesChunks(labels: Labels, lists: Uint8Array[][], from: 
 }
 
 export class BlockReader implements Querier {
+  private entries: Promise<AggrEntries | undefined> | undefined;
+
   private constructor(
     readonly meta: BlockMeta,
     readonly index: IndexReader,
@@ -183,6 +201,78 @@ export class BlockReader implements Querier {
     return body.subarray(1);
   }
 
+  /** The entries table, read once; undefined without one, or when it is damaged (chunks are then read whole, their checksums still checked). */
+  private entriesTable(): Promise<AggrEntries | undefined> {
+    this.entries ??= (async () => {
+      const raw = await this.sources.aggrEntries?.();
+      if (!raw) return undefined;
+      try {
+        return AggrEntries.decode(raw, `block ${this.meta.ulid} ${AGGR_ENTRIES_FILE}`);
+      } catch {
+        return undefined;
+      }
+    })();
+    return this.entries;
+  }
+
+  /**
+   * Rollup chunks holding only the aggregates in `want` (the others absent): with an entries
+   * table, only those entries' bytes are fetched, in ranged reads merged across gaps up to
+   * ENTRY_MERGE_GAP, each entry checked against its CRC32C. Without one, the chunks are read whole.
+   */
+  async aggrChunksOf(refs: number[], want: AggrSet): Promise<Uint8Array[]> {
+    const table = want === ALL_AGGRS || refs.length === 0 ? undefined : await this.entriesTable();
+    if (!table) return this.chunksOf(refs);
+    type Wanted = { i: number; entry: number; seq: number; offset: number; length: number; crc: number };
+    const wanted: Wanted[] = [];
+    const whole: number[] = [];
+    const parts: (AggrPart | undefined)[][] = refs.map(() => []);
+    refs.forEach((ref, i) => {
+      const k = table.find(ref);
+      if (k < 0) return whole.push(i);
+      const seq = Math.floor(ref / 2 ** 32);
+      for (let e = 0; e < AGGR_NAMES.length; e++) {
+        if (!(want & aggrBit(e))) continue;
+        const r = table.range(k, ref % 2 ** 32, e);
+        if (r) wanted.push({ i, entry: e, seq, ...r });
+      }
+    });
+    wanted.sort((a, b) => a.seq - b.seq || a.offset - b.offset);
+    const runs: Wanted[][] = [];
+    for (const w of wanted) {
+      const run = runs[runs.length - 1];
+      const last = run?.[run.length - 1];
+      if (last && last.seq === w.seq && w.offset - (last.offset + last.length) <= ENTRY_MERGE_GAP) run.push(w);
+      else runs.push([w]);
+    }
+    const readRun = async (run: Wanted[]): Promise<void> => {
+      const from = run[0].offset;
+      const end = run[run.length - 1].offset + run[run.length - 1].length;
+      const buf = await this.sources.segment(run[0].seq).read(from, end - from);
+      for (const w of run) {
+        const at = w.offset - from;
+        if (at + w.length > buf.length)
+          throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk entry at ${w.offset} runs past the end of its segment`);
+        if (crc32cRange(buf, at, at + w.length) !== w.crc)
+          throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `${AGGR_NAMES[w.entry]} entry at ${w.offset} checksum mismatch`);
+        parts[w.i][w.entry] = { encoding: buf[at], data: buf.subarray(at + 1, at + w.length) };
+      }
+    };
+    let next = 0;
+    const reader = async () => {
+      while (next < runs.length) await readRun(runs[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(ENTRY_READS_IN_FLIGHT, runs.length) }, reader));
+    // Entries not fetched are written absent (trailing ones left off, which readers take as absent too).
+    const out: Uint8Array[] = new Array(refs.length);
+    for (let i = 0; i < refs.length; i++) out[i] = encodeAggrChunk(parts[i]);
+    if (whole.length > 0) {
+      const datas = await this.chunksOf(whole.map((i) => refs[i]));
+      whole.forEach((i, j) => (out[i] = datas[j]));
+    }
+    return out;
+  }
+
   private overlapping(chunks: ChunkMeta[], hints: SelectHints): ChunkMeta[] {
     return chunks.filter((c) => c.maxT >= hints.start && c.minT <= hints.end);
   }
@@ -192,7 +282,7 @@ export class BlockReader implements Querier {
    * index order; chunks outside the range are neither read nor decoded. Budgets are charged here,
    * before the chunks are read.
    */
-  async selectChunks(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesChunks[]> {
+  async selectChunks(matchers: readonly Matcher[], hints: SelectHints, want: AggrSet = ALL_AGGRS): Promise<SeriesChunks[]> {
     if (!this.overlaps(hints)) return [];
     const { matchers: lookup, shards } = splitQueryShard(matchers);
     const ids = await this.index.select(lookup);
@@ -215,7 +305,7 @@ export class BlockReader implements Querier {
     }
     hints.budget?.chunks(refs.length);
     hints.signal?.throwIfAborted();
-    const datas = await this.chunksOf(refs);
+    const datas = this.resolution > 0 ? await this.aggrChunksOf(refs, want) : await this.chunksOf(refs);
     if (hints.budget) for (const d of datas) hints.budget.bytes(d.length);
     const out: SeriesChunks[] = [];
     let di = 0;
@@ -235,9 +325,10 @@ export class BlockReader implements Querier {
     const hi = Math.min(to, hints.end);
     if (lo > hi) return [];
     const out: { labels: Labels; part: Part }[] = [];
-    for (const s of await this.selectChunks(matchers, { ...hints, start: lo, end: hi })) {
+    const want = aggregatesFor(modeFor(hints.func));
+    for (const s of await this.selectChunks(matchers, { ...hints, start: lo, end: hi }, want)) {
       if (this.resolution > 0) {
-        const r = fromChunks(s.chunks, lo, hi);
+        const r = fromChunks(s.chunks, lo, hi, want);
         if (r) out.push({ labels: s.labels, part: { kind: 'rollup', r, from: lo, clipped: hi < this.meta.maxTime - 1 } });
         continue;
       }

@@ -6,7 +6,8 @@
  */
 import type { Labels, RollupSamples, Series } from '@strata/model';
 import { DDSketch } from './ddsketch.js';
-import type { Rollup } from './rollup.js';
+import { AGGR_COUNT, AGGR_COUNTER, AGGR_MAX, AGGR_MIN, AGGR_SKETCHES, AGGR_SUM } from './aggr-chunk.js';
+import { aggrBit, type AggrSet, type Rollup } from './rollup.js';
 
 /** What a select over rollups returns per window. */
 export type AggrMode = 'counter' | 'min' | 'max' | 'sum' | 'count' | 'avg_over_time' | 'quantile' | 'avg';
@@ -33,6 +34,30 @@ export function modeFor(func: string | undefined): AggrMode {
       return 'quantile';
     default:
       return 'avg';
+  }
+}
+
+/**
+ * The aggregates a mode reads (windowSeries and counterSeries below touch no other): the rest of
+ * a rollup's chunks is neither fetched nor decoded.
+ */
+export function aggregatesFor(mode: AggrMode): AggrSet {
+  switch (mode) {
+    case 'counter':
+      return aggrBit(AGGR_COUNTER);
+    case 'min':
+      return aggrBit(AGGR_MIN);
+    case 'max':
+      return aggrBit(AGGR_MAX);
+    case 'sum':
+      return aggrBit(AGGR_SUM);
+    case 'count':
+      return aggrBit(AGGR_COUNT);
+    case 'quantile':
+      return aggrBit(AGGR_SUM) | aggrBit(AGGR_COUNT) | aggrBit(AGGR_SKETCHES);
+    case 'avg_over_time':
+    case 'avg':
+      return aggrBit(AGGR_SUM) | aggrBit(AGGR_COUNT);
   }
 }
 

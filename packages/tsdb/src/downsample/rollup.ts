@@ -4,7 +4,8 @@
  * (aggr-chunk.ts); toChunks/fromChunks convert. Semantics follow Thanos' downsampling; the
  * details and where Strata differs are in docs/format/downsampling.md.
  */
-import { ENCODING_XOR, XOREncoder, XORIterator } from '../chunkenc/xor.js';
+import { ENCODING_XOR, XOREncoder, xorNumSamples } from '../chunkenc/xor.js';
+import { decodeXORBits } from '../chunkenc/xor-decode.js';
 import type { BlockChunk } from '../block/writer.js';
 import {
   AGGR_COUNT,
@@ -19,6 +20,7 @@ import {
   encodeAggrChunk,
   encodeSketchList,
   SKETCHES_ENCODING,
+  type AggrPart,
 } from './aggr-chunk.js';
 import { DDSketch } from './ddsketch.js';
 
@@ -265,37 +267,86 @@ export function toChunks(r: Rollup, res: number): BlockChunk[] {
   return out;
 }
 
+/** An XOR column decoded straight into typed arrays (the raw path's decoder: no number per sample boxed). */
 function decodeXOR(data: Uint8Array | undefined): { t: Float64Array; v: Float64Array } {
-  if (!data) return { t: new Float64Array(0), v: new Float64Array(0) };
-  const it = new XORIterator(data);
-  const t = new Float64Array(it.numSamples);
-  const v = new Float64Array(it.numSamples);
-  for (let k = 0; it.next(); k++) {
-    t[k] = it.t;
-    v[k] = it.value();
-  }
-  return { t, v };
+  if (!data) return EMPTY;
+  const n = xorNumSamples(data);
+  const t = new Float64Array(n);
+  const v = new Float64Array(n);
+  const k = decodeXORBits(data, t, new Uint32Array(v.buffer), 0, -Infinity, Infinity);
+  return k === n ? { t, v } : { t: t.subarray(0, k), v: v.subarray(0, k) };
+}
+
+const EMPTY = { t: new Float64Array(0), v: new Float64Array(0) };
+
+/** A set of aggregates (bit 1 << AGGR_* each): what a reader needs decoded. */
+export type AggrSet = number;
+export const ALL_AGGRS: AggrSet = (1 << (AGGR_SKETCHES + 1)) - 1;
+export const aggrBit = (aggr: number): AggrSet => 1 << aggr;
+
+type Column = { t: Float64Array; v: Float64Array };
+interface ChunkColumns {
+  count: Column;
+  sum: Column;
+  min: Column;
+  max: Column;
+  counter: Column;
+  sketches: Uint8Array[] | undefined;
+  /** The windows' timestamps, and how many there are. */
+  t: Float64Array;
+  m: number;
+}
+
+function column(parts: readonly (AggrPart | undefined)[], aggr: number, want: AggrSet): Column {
+  return want & aggrBit(aggr) ? decodeXOR(parts[aggr]?.data) : EMPTY;
+}
+
+/** The wanted columns of one chunk (no closure per chunk: each costs a defineProperty here). */
+function chunkColumns(parts: readonly (AggrPart | undefined)[], want: AggrSet): ChunkColumns {
+  const count = column(parts, AGGR_COUNT, want);
+  const sum = column(parts, AGGR_SUM, want);
+  const min = column(parts, AGGR_MIN, want);
+  const max = column(parts, AGGR_MAX, want);
+  const counter = column(parts, AGGR_COUNTER, want);
+  const sketches = want & aggrBit(AGGR_SKETCHES) && parts[AGGR_SKETCHES] ? decodeSketchList(parts[AGGR_SKETCHES].data) : undefined;
+  let t: Float64Array;
+  if (count.t.length > 0) t = count.t;
+  else if (sum.t.length > 0) t = sum.t;
+  else if (min.t.length > 0) t = min.t;
+  else if (max.t.length > 0) t = max.t;
+  // The counter entry holds a first sample, one per window, then the repeated last timestamp.
+  else if (counter.t.length >= 2) t = counter.t.subarray(1, counter.t.length - 1);
+  // Nothing wanted is in this chunk (a counter asked of a Thanos chunk without one): the windows still count.
+  else t = decodeXOR(parts[AGGR_COUNT]?.data ?? parts[AGGR_SUM]?.data ?? parts[AGGR_MIN]?.data ?? parts[AGGR_MAX]?.data).t;
+  return { count, sum, min, max, counter, sketches, t, m: t.length };
+}
+
+function nanColumn(want: AggrSet, aggr: number, n: number): Float64Array {
+  return want & aggrBit(aggr) ? new Float64Array(n).fill(NaN) : new Float64Array(0);
 }
 
 /**
  * A series' aggregate chunks (time order, not overlapping; Strata's or Thanos') as one rollup.
  * Counter totals are re-based across chunks with Thanos' rule: a chunk's first value below the
  * previous chunk's last raw value is a reset. Windows outside [from, to] are dropped after that,
- * so the totals stay right.
+ * so the totals stay right. Only the aggregates in `want` are decoded: the others' columns are
+ * empty (read as undefined; windows of a chunk without a wanted entry read NaN), the sketches undefined: a rate reads the counter alone, and the window timestamps come from
+ * the first decoded column, all of which share them.
  */
-export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to = Infinity): Rollup | undefined {
-  const decoded = chunks.map((c) => decodeAggrChunk(c));
-  const cols = decoded.map((parts) => ({
-    count: decodeXOR(parts[AGGR_COUNT]?.data),
-    sum: decodeXOR(parts[AGGR_SUM]?.data),
-    min: decodeXOR(parts[AGGR_MIN]?.data),
-    max: decodeXOR(parts[AGGR_MAX]?.data),
-    counter: decodeXOR(parts[AGGR_COUNTER]?.data),
-    sketches: parts[AGGR_SKETCHES] ? decodeSketchList(parts[AGGR_SKETCHES].data) : undefined,
-  }));
+export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to = Infinity, want: AggrSet = ALL_AGGRS): Rollup | undefined {
+  const cols: ChunkColumns[] = [];
+  for (const c of chunks) cols.push(chunkColumns(decodeAggrChunk(c), want));
   let n = 0;
-  for (const c of cols) n += c.count.t.length;
-  const a = alloc(n);
+  for (const c of cols) n += c.m;
+  // Columns not wanted stay empty (reading them gives undefined, NaN once stored): a rate allocates its counter alone.
+  const a = {
+    t: new Float64Array(n),
+    count: nanColumn(want, AGGR_COUNT, n),
+    sum: nanColumn(want, AGGR_SUM, n),
+    min: nanColumn(want, AGGR_MIN, n),
+    max: nanColumn(want, AGGR_MAX, n),
+    counter: nanColumn(want, AGGR_COUNTER, n),
+  };
   const withSketches = cols.length > 0 && cols.every((c) => c.sketches !== undefined);
   const sketches: Uint8Array[] = [];
   let total = 0;
@@ -304,10 +355,9 @@ export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to =
   let firstV = NaN;
   let out = 0;
   for (const c of cols) {
-    const m = c.count.t.length;
+    const m = c.m;
     const ct = c.counter.t;
     const cv = c.counter.v;
-    // Counter entry: first sample, then one per window, then the repeated last timestamp.
     const hasCounter = ct.length === m + 2;
     if (hasCounter) {
       const f = cv[0];
@@ -321,15 +371,19 @@ export function fromChunks(chunks: readonly Uint8Array[], from = -Infinity, to =
       total = m > 0 ? cv[m] : base;
       lastRaw = cv[m + 1];
     }
+    const hasCount = c.count.t.length === m && a.count.length > 0;
+    const hasSum = c.sum.t.length === m && a.sum.length > 0;
+    const hasMin = c.min.t.length === m && a.min.length > 0;
+    const hasMax = c.max.t.length === m && a.max.length > 0;
     for (let i = 0; i < m; i++) {
-      const t = c.count.t[i];
+      const t = c.t[i];
       if (t < from || t > to) continue;
       a.t[out] = t;
-      a.count[out] = c.count.v[i];
-      a.sum[out] = c.sum.v[i] ?? NaN;
-      a.min[out] = c.min.v[i] ?? NaN;
-      a.max[out] = c.max.v[i] ?? NaN;
-      a.counter[out] = hasCounter ? cv[i + 1] : NaN;
+      if (hasCount) a.count[out] = c.count.v[i];
+      if (hasSum) a.sum[out] = c.sum.v[i];
+      if (hasMin) a.min[out] = c.min.v[i];
+      if (hasMax) a.max[out] = c.max.v[i];
+      if (hasCounter) a.counter[out] = cv[i + 1];
       if (withSketches) sketches.push(c.sketches![i]);
       out++;
     }
