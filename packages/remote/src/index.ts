@@ -1,3 +1,4 @@
+export { PbReader, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
 export { PbWriter } from './pb-writer.js';
 export { RELABELLED_LABELS, WriteBatch, metricTypeToProto, type MetadataRecord, type SeriesRecord } from './write-batch.js';
 export { decodeWriteRequestV1, encodeWriteRequestV1, wireLabelsEqual, type MetadataToWrite, type SeriesToWrite } from './write-v1.js';
