@@ -51,6 +51,20 @@ export interface TenantLimits {
   queryShardingTotalShards?: number;
   /** Relabelling of the tenant's incoming series, before they are placed on the ring (the limits file only). */
   metricRelabelConfigs?: readonly RelabelRule[];
+  // ---- log push (Loki's names; unset = Loki's default, see @strata/logs LOKI_LIMIT_DEFAULTS) ----
+  /** Longest log line in bytes (Loki: 256KB). */
+  maxLineSize?: number;
+  /** 1: cut longer lines to maxLineSize; 0: refuse them. */
+  maxLineSizeTruncate?: number;
+  /** Labels of one log stream (Loki's max_label_names_per_series is 15; the metrics key keeps Mimir's meaning). */
+  maxLabelNamesPerStream?: number;
+  /** Active log streams of the tenant. */
+  maxGlobalStreamsPerUser?: number;
+  /** Entries older than now minus this are refused, ms; 0 = accepted at any age. */
+  rejectOldSamplesMaxAge?: number;
+  /** Log line bytes per second, in MB, and the burst. */
+  ingestionRateMb?: number;
+  ingestionBurstSizeMb?: number;
 }
 
 /** YAML key -> field, as Mimir names them so existing override files carry over. */
@@ -76,7 +90,24 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_estimated_query_cost: 'maxEstimatedQueryCost',
   query_sharding_total_shards: 'queryShardingTotalShards',
   metric_relabel_configs: 'metricRelabelConfigs',
+  max_line_size: 'maxLineSize',
+  max_line_size_truncate: 'maxLineSizeTruncate',
+  max_label_names_per_stream: 'maxLabelNamesPerStream',
+  max_global_streams_per_user: 'maxGlobalStreamsPerUser',
+  reject_old_samples_max_age: 'rejectOldSamplesMaxAge',
+  ingestion_rate_mb: 'ingestionRateMb',
+  ingestion_burst_size_mb: 'ingestionBurstSizeMb',
 };
+
+/** The log push limits (read by @strata/logs, not the metrics receiver). */
+export type LogLimit =
+  | 'maxLineSize'
+  | 'maxLineSizeTruncate'
+  | 'maxLabelNamesPerStream'
+  | 'maxGlobalStreamsPerUser'
+  | 'rejectOldSamplesMaxAge'
+  | 'ingestionRateMb'
+  | 'ingestionBurstSizeMb';
 
 /** Limits that are structures, not numbers: each with its parser (which throws naming the position). */
 const STRUCTURED: Partial<Record<keyof TenantLimits, (v: unknown, where: string) => unknown>> = {
@@ -89,6 +120,7 @@ const DURATION_FIELDS = new Set<keyof TenantLimits>([
   'maxQueryLength',
   'maxQueryLookback',
   'maxTotalQueryLength',
+  'rejectOldSamplesMaxAge',
 ]);
 
 /**
@@ -112,6 +144,7 @@ export type ReceiverLimit = Exclude<
   | 'streamAggregationConfig'
   | 'metricRelabelConfigs'
   | QueryLimit
+  | LogLimit
 >;
 export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   ingestionRate: 'limits.ingestion-rate',
