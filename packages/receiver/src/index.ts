@@ -8,3 +8,4 @@ export { MetadataStore } from './metadata-store.js';
 export { Writer, type LateSamples } from './writer.js';
 export { StreamAggregation, type OutputSample, type PartialRecord } from './stream-aggr/aggregator.js';
 export { createStreamAggregation, outputWriter, PARTIALS_CONTENT_TYPE, type StreamAggregationWiring } from './stream-aggr/wiring.js';
+export { createLogPushHandler, type LogPushConfig, type LogPushOptions, type LogSink } from './log-push.js';
