@@ -21,7 +21,9 @@ import {
   ForwardAuth,
   MemoryBudget,
   MetadataStore,
+  createLogPushHandler,
 } from '@strata/receiver';
+import { LogStore } from '@strata/logs';
 import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
 import { compactorFrom } from './compactor-from-config.js';
@@ -41,6 +43,9 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   const write: Handler = (req, res, params) => writeHandler!(req, res, params);
   router.add('POST', '/api/v1/write', write);
   router.add('POST', '/api/v1/push', write);
+  let logPushHandler: Handler | undefined;
+  const logsEnabled = cfg.bool('logs.enabled');
+  if (logsEnabled) router.add('POST', '/loki/api/v1/push', (req, res, params) => logPushHandler!(req, res, params));
 
   const addr = await server.listen(cfg.str('http.address'));
   logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; replaying the write-ahead log');
@@ -154,6 +159,30 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     },
   });
   writeHandler = writePath.handler;
+  // Logs: Loki's push API into a head of its own, with its own WAL per tenant (docs/format/logs.md).
+  let logStore: LogStore | undefined;
+  if (logsEnabled) {
+    logStore = await LogStore.open({
+      dir: path.join(storagePath, 'logs'),
+      fsync: cfg.str('wal.fsync') as 'batch' | 'none',
+      compression: cfg.str('logs.block-compression') as 'zstd' | 'snappy',
+      onFsync: (s) => fsyncs.observe(s),
+      logger,
+    });
+    logPushHandler = createLogPushHandler({
+      sink: logStore,
+      limits,
+      registry,
+      logger,
+      config: {
+        maxRequestBytes: cfg.num('receiver.max-request-bytes'),
+        multiTenancy: tenancy.multiTenancy,
+        tenantHeader: tenancy.header,
+        creationGracePeriodMs: cfg.num('receiver.creation-grace-period'),
+        outOfOrderWindowMs: cfg.num('logs.out-of-order-window'),
+      },
+    });
+  }
   const queries = executorFrom(cfg, logger, registry);
   // `all` also serves the bucket: a store gateway in the same process, reached directly through
   // the Querier interface (no remote-read in between). Shipped blocks still on local disk are
@@ -186,6 +215,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     storeInfo: () => tsdb.timeRanges(),
     limits: (t: string) => limits.forTenant(t),
     lookbackDeltaMs: cfg.num('query.lookback-delta'),
+    // The log head answers the Loki read API (/loki/api/v1/*) of the querier.
+    logs: logStore,
   };
   let inProcess: InProcessQuerier | undefined;
   let downstream: HttpDownstream | undefined;
@@ -251,6 +282,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       '',
       `Strata is ready on ${base}`,
       `  Prometheus remote_write:  ${base}/api/v1/write`,
+      ...(logStore ? [`  Loki push (Promtail, Alloy, pino-loki, winston-loki):  ${base}/loki/api/v1/push`] : []),
       `  Grafana Prometheus data source URL:  ${base}/prometheus`,
       `  Data in ${storagePath}`,
       '',
@@ -283,6 +315,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       logger.info({ blocks: blocks.length }, 'head flushed and shipped');
     }
     await tsdb.close();
+    await logStore?.close();
     await bucket.close();
   });
 }
