@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { parseRelabelConfigs, RelabelConfigError, type RelabelRule } from '@strata/model';
 import { parsePromDuration } from './params.js';
 import { parseStreamAggrConfig, type StreamAggrRule } from './stream-aggregation-config.js';
+import { parseLogSamplingConfig, type LogSamplingConfig } from './log-sampling-config.js';
 
 export interface TenantLimits {
   /** Samples per second; 0 = unlimited. */
@@ -65,6 +66,8 @@ export interface TenantLimits {
   /** Log line bytes per second, in MB, and the burst. */
   ingestionRateMb?: number;
   ingestionBurstSizeMb?: number;
+  /** Log sampling at ingest (Strata's own; log-sampling-config.ts); unset = every entry kept. */
+  logSampling?: LogSamplingConfig;
 }
 
 /** YAML key -> field, as Mimir names them so existing override files carry over. */
@@ -97,6 +100,7 @@ const KEYS: Record<string, keyof TenantLimits> = {
   reject_old_samples_max_age: 'rejectOldSamplesMaxAge',
   ingestion_rate_mb: 'ingestionRateMb',
   ingestion_burst_size_mb: 'ingestionBurstSizeMb',
+  log_sampling: 'logSampling',
 };
 
 /** The log push limits (read by @strata/logs, not the metrics receiver). */
@@ -107,11 +111,13 @@ export type LogLimit =
   | 'maxGlobalStreamsPerUser'
   | 'rejectOldSamplesMaxAge'
   | 'ingestionRateMb'
-  | 'ingestionBurstSizeMb';
+  | 'ingestionBurstSizeMb'
+  | 'logSampling';
 
 /** Limits that are structures, not numbers: each with its parser (which throws naming the position). */
 const STRUCTURED: Partial<Record<keyof TenantLimits, (v: unknown, where: string) => unknown>> = {
   streamAggregationConfig: parseStreamAggrConfig,
+  logSampling: parseLogSamplingConfig,
 };
 
 /** Limits given as durations (Mimir's "30d", "1y"; a bare number is seconds), kept in milliseconds. */

@@ -12,3 +12,4 @@ export { truncateUtf8, validatePush, type StreamState, type ValidateOptions, typ
 export { ByteRateLimiter } from './ingest/byte-rate.js';
 export { LogStore, type LogStoreOptions } from './store/log-store.js';
 export { prng, syntheticLine, syntheticStreams, type SyntheticStream } from './chunk/synthetic-logs.js';
+export { entryHash, sampleStreams, type SampleResult } from './ingest/sample.js';

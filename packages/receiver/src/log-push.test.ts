@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { Matcher } from '@strata/model';
 import { snappyEncode } from '@strata/remote';
-import { Limits, type TenantLimits } from '@strata/api';
+import { Limits, parseLogSamplingConfig, type TenantLimits } from '@strata/api';
 import { encodePushRequestProto, LogStore } from '@strata/logs';
 import { createLogPushHandler } from './log-push.js';
 
@@ -147,6 +147,24 @@ describe('log ingestion rate', () => {
       expect(r.text).toContain('err-strata-ingestion-rate-limited');
       const [got] = await s.store.logQuerier('team-a').selectLogs([new Matcher('=', 'app', 'a')], ALL);
       expect(got.lines.length).toBe(2);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('log sampling at push', () => {
+  test('errors are all kept, the rest sampled, and the left-out entries counted', async () => {
+    const s = await start({ logSampling: parseLogSamplingConfig({ keep: [{ line_regex: 'level=error' }], keep_ratio: 0.2 }, 't') });
+    try {
+      const lines = Array.from({ length: 1000 }, (_, i) => `level=${i % 4 === 0 ? 'error' : 'info'} i=${i}`);
+      const ts = BigInt64Array.from(lines, (_, i) => NOW + BigInt(i));
+      expect((await post(s.url, proto([{ labelsText: '{app="s"}', timestampsNs: ts, lines }]), PB)).status).toBe(204);
+      const [got] = await s.store.logQuerier('team-a').selectLogs([new Matcher('=', 'app', 's')], ALL);
+      expect(got.lines.filter((l) => l.startsWith('level=error')).length).toBe(250);
+      const out = 1000 - got.lines.length;
+      expect(out).toBeGreaterThan(500);
+      expect(await s.registry.getSingleMetricAsString('strata_logs_sampled_out_total')).toContain(`{tenant="team-a"} ${out}`);
     } finally {
       await s.close();
     }

@@ -10,7 +10,16 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { StrataError, toStrataError } from '@strata/model';
 import { tenantOf, type Limits } from '@strata/api';
-import { ByteRateLimiter, decodePushBody, lineBytes, logLimitsOf, validatePush, type PushStream, type StreamState } from '@strata/logs';
+import {
+  ByteRateLimiter,
+  decodePushBody,
+  lineBytes,
+  logLimitsOf,
+  sampleStreams,
+  validatePush,
+  type PushStream,
+  type StreamState,
+} from '@strata/logs';
 import { MAX_DECOMPRESSION_RATIO } from './write-handler.js';
 
 /** Where accepted streams go: a LogStore, or replication in front of one. */
@@ -65,6 +74,12 @@ export function createLogPushHandler(opts: LogPushOptions): (req: IncomingMessag
     labelNames: ['tenant', 'reason'],
     registers: [opts.registry],
   });
+  const sampledOut = new Counter({
+    name: 'strata_logs_sampled_out_total',
+    help: "Valid log entries left out by the tenant's log_sampling rules, by tenant.",
+    labelNames: ['tenant'],
+    registers: [opts.registry],
+  });
   const duration = new Histogram({
     name: 'strata_logs_push_duration_seconds',
     help: 'Time to accept a log push, WAL fsync included.',
@@ -82,7 +97,8 @@ export function createLogPushHandler(opts: LogPushOptions): (req: IncomingMessag
         { contentType: header(req, 'content-type'), contentEncoding: header(req, 'content-encoding') },
         cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO,
       );
-      const limits = logLimitsOf(opts.limits.forTenant(tenant));
+      const tenantLimits = opts.limits.forTenant(tenant);
+      const limits = logLimitsOf(tenantLimits);
       const v = validatePush(decoded.streams, limits, opts.sink.state(tenant), {
         nowMs: now(),
         creationGracePeriodMs: cfg.creationGracePeriodMs,
@@ -91,6 +107,11 @@ export function createLogPushHandler(opts: LogPushOptions): (req: IncomingMessag
       const firstError = decoded.rejected[0]?.error ?? v.firstError;
       for (const r of decoded.rejected) discarded.inc({ tenant, reason: r.error.id });
       for (const [reason, n] of v.discarded) discarded.inc({ tenant, reason }, n);
+      // Sampled after validation (refusals are reported whatever the sampling) and before the
+      // rate: lines left out cost the tenant nothing.
+      const sampled = sampleStreams(v.accepted, tenantLimits.logSampling);
+      if (sampled.sampledOut > 0) sampledOut.inc({ tenant }, sampled.sampledOut);
+      v.accepted = sampled.kept;
       const bytes = lineBytes(v.accepted);
       try {
         rate.take(tenant, bytes, limits.ingestionRateBytes, limits.ingestionBurstBytes);
