@@ -31,6 +31,14 @@ test.each(['soon', '-1d', '5x'])('a retention period %p that is no duration is r
   );
 });
 
+test("LogQL limits are read under Loki's keys: the timeout as a duration, counts as numbers", () => {
+  const o = parseOverrides(
+    ['overrides:', '  t1:', '    max_entries_limit_per_query: 10000', '    max_query_series: 50', '    query_timeout: 2m', ''].join('\n'),
+    DEFAULTS,
+  );
+  expect(o.get('t1')).toEqual({ ...DEFAULTS, maxEntriesLimitPerQuery: 10000, maxQuerySeries: 50, queryTimeout: 120_000 });
+});
+
 test("query limits are read under Mimir's keys: lengths as durations, counts as numbers", () => {
   const o = parseOverrides(
     [

@@ -50,6 +50,13 @@ export interface TenantLimits {
   maxEstimatedQueryCost?: number;
   /** Shards a shardable query is cut into by the frontend; 0 or 1 = not sharded. */
   queryShardingTotalShards?: number;
+  // ---- LogQL read path (the querier's Loki API); unset = Loki's defaults ----
+  /** Entries one log query may return (Loki's max_entries_limit_per_query, default 5000). */
+  maxEntriesLimitPerQuery?: number;
+  /** Series one LogQL metric query may return (Loki's max_query_series, default 500). */
+  maxQuerySeries?: number;
+  /** How long one LogQL query may run, ms (Loki's query_timeout, default 1m). */
+  queryTimeout?: number;
   /** Relabelling of the tenant's incoming series, before they are placed on the ring (the limits file only). */
   metricRelabelConfigs?: readonly RelabelRule[];
   // ---- log push (Loki's names; unset = Loki's default, see @strata/logs LOKI_LIMIT_DEFAULTS) ----
@@ -101,6 +108,9 @@ const KEYS: Record<string, keyof TenantLimits> = {
   ingestion_rate_mb: 'ingestionRateMb',
   ingestion_burst_size_mb: 'ingestionBurstSizeMb',
   log_sampling: 'logSampling',
+  max_entries_limit_per_query: 'maxEntriesLimitPerQuery',
+  max_query_series: 'maxQuerySeries',
+  query_timeout: 'queryTimeout',
 };
 
 /** The log push limits (read by @strata/logs, not the metrics receiver). */
@@ -127,6 +137,7 @@ const DURATION_FIELDS = new Set<keyof TenantLimits>([
   'maxQueryLookback',
   'maxTotalQueryLength',
   'rejectOldSamplesMaxAge',
+  'queryTimeout',
 ]);
 
 /**
@@ -149,9 +160,12 @@ export type ReceiverLimit = Exclude<
   | 'rulerMaxRuleGroupsPerTenant'
   | 'streamAggregationConfig'
   | 'metricRelabelConfigs'
+  | LogQueryLimit
   | QueryLimit
   | LogLimit
 >;
+/** Limits of the LogQL read path: set in the limits file only; their defaults are Loki's (see TenantLimits). */
+export type LogQueryLimit = 'maxEntriesLimitPerQuery' | 'maxQuerySeries' | 'queryTimeout';
 export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   ingestionRate: 'limits.ingestion-rate',
   ingestionBurstSize: 'limits.ingestion-burst-size',

@@ -13,3 +13,16 @@ export { ByteRateLimiter } from './ingest/byte-rate.js';
 export { LogStore, type LogStoreOptions } from './store/log-store.js';
 export { prng, syntheticLine, syntheticStreams, type SyntheticStream } from './chunk/synthetic-logs.js';
 export { entryHash, sampleStreams, type SampleResult } from './ingest/sample.js';
+export type { Expr as LogqlExpr, LogExpr, SampleExpr as LogqlSampleExpr } from './logql/ast.js';
+export { parseLogql } from './logql/parser.js';
+export { LogqlParseError } from './logql/lexer.js';
+export {
+  evaluateLogql,
+  selectHints,
+  type LogqlQueryOptions,
+  type LogqlResult,
+  type LogqlSeries,
+  type LogqlStats,
+  type LogqlStream,
+} from './logql/engine.js';
+export { formatLogql } from './logql/format.js';

@@ -170,6 +170,21 @@ export const ERRORS = {
     errorType: 'execution',
     doc: "the query's estimated cost (series × steps, from the stores' indexes) exceeds the tenant's max_estimated_query_cost; refused before any chunk is read",
   },
+  'logql-max-entries': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: "a log query asks for more entries than the tenant's max_entries_limit_per_query (Loki's default 5000)",
+  },
+  'logql-max-series': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: "a LogQL metric query yields more series than the tenant's max_query_series (Loki's default 500); narrow it with by() or label filters",
+  },
+  'logql-pipeline-error': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: 'a LogQL metric query kept entries its parsers or unwrap failed on (an __error__ label); filter them with | __error__=""',
+  },
   'query-timeout': { status: 503, errorType: 'timeout', doc: 'query exceeded its timeout' },
   'query-canceled': { status: 503, errorType: 'canceled', doc: 'query was cancelled' },
   'too-many-outstanding-requests': {

@@ -63,3 +63,5 @@ export {
 } from './raw-pack.js';
 export { compareCodeUnits, mergeSorted, sortUnique } from './sorted-merge.js';
 export { checkTenantId, tenantIdProblem } from './tenant-id.js';
+export { AnyMap, Template, TemplateError, type TemplateFunc } from './template/go-template.js';
+export { formatG, formatValue, GoStruct, sprintf } from './template/go-format.js';

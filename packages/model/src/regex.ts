@@ -165,6 +165,10 @@ export interface SearchRegex {
   test(v: string): boolean;
   /** Every non-overlapping match replaced by what `expand` makes of its groups (Go's ReplaceAllString). */
   replaceAll(v: string, expand: (groups: RegexGroups) => string): string;
+  /** The groups of the leftmost match, or null when nothing matches (Go's FindStringSubmatch). */
+  find(v: string): RegexGroups | null;
+  /** The names of the regex's named groups, in order of their opening parenthesis. */
+  readonly groupNames: readonly string[];
 }
 
 export function compileSearchRegex(source: string): SearchRegex {
@@ -174,8 +178,24 @@ export function compileSearchRegex(source: string): SearchRegex {
   } catch (e) {
     throw new RegexSyntaxError(`error parsing regexp: ${(e as Error).message}`);
   }
+  const groupsOf = (m: ReturnType<RE2JS['matcher']>): RegexGroups => ({
+    group(ref) {
+      try {
+        return m.group(ref) ?? undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  });
   return {
+    groupNames: Object.entries(engine.namedGroups())
+      .sort((a, b) => a[1] - b[1])
+      .map(([name]) => name),
     test: (v) => engine.matcher(v).find(),
+    find(v) {
+      const m = engine.matcher(v);
+      return m.find() ? groupsOf(m) : null;
+    },
     replaceAll(v, expand) {
       const m = engine.matcher(v);
       const groups: RegexGroups = {

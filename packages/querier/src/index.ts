@@ -5,3 +5,4 @@ export { RemoteStore } from './remote-store.js';
 export { RemoteMetadata } from './remote-metadata.js';
 export { QueryWorkerPool, type PromqlExecutor } from './worker-pool.js';
 export { RollupRoutingExecutor } from './rollup-routing.js';
+export { mountLokiApi, parseLokiTime, type LokiApiDeps } from './loki-api.js';

@@ -25,7 +25,9 @@ import {
   parseDurationParam,
   parseTime,
 } from '@strata/api';
+import type { LogQueryable } from '@strata/logs';
 import { fetchBudget } from './fetch-budget.js';
+import { mountLokiApi } from './loki-api.js';
 import { estimateQueryCost } from './query-cost.js';
 
 export interface MetadataSource {
@@ -51,6 +53,8 @@ export interface QueryApiDeps {
   /** For cost estimates: the engine's lookback delta and default subquery step (defaults 5m, 1m). */
   lookbackDeltaMs?: number;
   defaultSubqueryStepMs?: number;
+  /** When set, Loki's read API (/loki/api/v1/*) answers over these logs. */
+  logs?: LogQueryable;
 }
 
 type ParamsHandler = (params: URLSearchParams, querier: Querier, signal: AbortSignal) => Promise<ApiResult> | ApiResult;
@@ -110,6 +114,7 @@ function wrap(deps: QueryApiDeps, fn: ParamsHandler) {
 
 export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
   const both = ['GET', 'POST'];
+  if (deps.logs) mountLokiApi(router, { logs: deps.logs, tenancy: deps.tenancy, limits: deps.limits });
   router.add(
     both,
     '/api/v1/query',

@@ -1,6 +1,5 @@
 /** The public surface of @strata/ruler: what the CLI wires and the tests drive. */
-export { Template, TemplateError } from './template/go-template.js';
-export { sprintf, formatG } from './template/go-format.js';
+export { Template, TemplateError, sprintf, formatG } from '@strata/model';
 export {
   checkRuleFiles,
   loadRuleFile,

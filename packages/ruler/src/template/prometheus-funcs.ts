@@ -6,10 +6,8 @@
  * toUpper toLower graphLink tableLink humanize humanize1024 humanizeDuration humanizePercentage
  * humanizeTimestamp toTime pathPrefix externalURL parseDuration stripPort stripDomain.
  */
-import { compileSearchRegex, type RegexGroups } from '@strata/model';
+import { AnyMap, compileSearchRegex, formatG, GoStruct, sprintf, Template, type RegexGroups } from '@strata/model';
 import { parseDurationLiteral } from '@strata/promql';
-import { AnyMap, Template } from './go-template.js';
-import { formatG, GoStruct, sprintf } from './go-format.js';
 
 /** A sample of a `query` result: `.Labels` (a map) and `.Value`. */
 export function querySample(labels: ReadonlyMap<string, string>, value: number): GoStruct {

@@ -39,7 +39,9 @@ type Node =
   | { k: 'if' | 'with' | 'range'; pipe: Pipe; list: Node[]; elseList: Node[] | undefined }
   | { k: 'break' | 'continue' };
 
-type Func = (...args: unknown[]) => unknown;
+export type TemplateFunc = (...args: unknown[]) => unknown;
+/** A function callable from a template; may return a promise. */
+type Func = TemplateFunc;
 
 const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue', 'nil']);
 

@@ -1,0 +1,30 @@
+/** Queries Loki refuses, with its `parse error` shape. */
+import type { Case } from './case.js';
+
+export const ERROR_CASES: Case[] = [
+  { q: '{app="api"', error: /^parse error at line 1, col 11: syntax error: unexpected end of input/ },
+  { q: '{}', error: /^parse error at line 1, col 2:/ },
+  { q: '{app=~".*"}', error: /at least one regexp or equality matcher that does not have an empty-compatible value/ },
+  { q: '{app!="api"}', error: /empty-compatible value/ },
+  { q: '{app="api"} |= ', error: /^parse error at line 1, col 16: .*expecting STRING/ },
+  { q: 'sum_over_time({app="api"}[1m])', error: /invalid aggregation sum_over_time without unwrap/ },
+  { q: 'count_over_time({app="api"} | unwrap x [1m])', error: /invalid aggregation count_over_time with unwrap/ },
+  { q: 'count_over_time({app="api"})', error: /parse error/ },
+  { q: 'count_over_time({app="api"}[5])', error: /expecting DURATION/ },
+  { q: '{app="api"} | unknown_stage', error: /^parse error at line 1, col 28:/ },
+  { q: '{app="api"} |~ "(unclosed"', error: /^parse error at line 1, col 16: error parsing regexp/ },
+  { q: 'count_over_time({app="api"}[1m]) + {app="api"}', error: /parse error/ },
+  { q: '{app="api"} | json |', error: /^parse error at line 1, col 21:/ },
+  { q: '{app="api"}\n| json\n| ?', error: /^parse error at line 3, col 3: syntax error: unexpected character '\?'/ },
+  { q: 'sum by (app) (count_over_time({app="api"}[1m])) by (env)', error: /grouping given twice/ },
+  { q: 'count_over_time({app="api"}[1m]) by (app)', error: /grouping not allowed for count_over_time/ },
+  { q: 'topk(count_over_time({app="api"}[1m]))', error: /parse error/ },
+  { q: 'sum({app="api"})', error: /parse error/ },
+  { q: '1 > 2', error: /comparisons between scalars must use BOOL modifier/ },
+  { q: '{app="api"} | label_format a=', error: /parse error/ },
+  { q: '{app="api"} | status > "x"', error: /parse error/ },
+  { q: '{app="api"} | drop', error: /parse error/ },
+  { q: '{app="api"} | line_format', error: /expecting STRING/ },
+  { q: '{app="api"} |> "x <_>"', error: /not supported/ },
+  { q: 'rate({app="api"}[1m]) + on(env) group_left rate({app="web"}[1m])', error: /many/ },
+];
