@@ -7,7 +7,7 @@ import { mountCardinalityApi, mountHashringStatus, mountLimitsApi, mountTsdbStat
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { BucketTombstones, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { mountSeriesDeletion } from './admin-from-config.js';
-import { FanoutQueryable, mountQueryApi } from '@strata/querier';
+import { FanoutQueryable, mountLokiApi, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
@@ -231,6 +231,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     generations = parts.generations;
     closeCache = parts.cache ? () => parts.cache!.close() : undefined;
     parts.frontend.mount(router);
+    // The frontend splits and caches PromQL only: the Loki read API is served here directly.
+    if (logStore) mountLokiApi(router, { logs: logStore, tenancy, limits: (t: string) => limits.forTenant(t) });
   } else mountQueryApi(router, queryApi);
   let tombstoneTimer: NodeJS.Timeout | undefined;
   mountSeriesDeletion(router, cfg, { tenancy, tombstones, logger, onDeleted: (t, min, max) => generations?.bump(t, min, max) });
