@@ -44,6 +44,7 @@ export { limitsAsYamlKeys, mountLimitsApi, type LimitsApiDeps } from './limits-a
 export { WebConfigError, loadWebConfig } from './web-config.js';
 export { WebConfigWatcher } from './web-guard.js';
 export { HttpClient, HttpClientConfigError, loadHttpClientConfig } from './http-client.js';
+export { parseLogSamplingConfig, type LogSamplingConfig, type LogSamplingKeepRule } from './log-sampling-config.js';
 export {
   LIMIT_FLAGS,
   LIMIT_YAML_KEYS,

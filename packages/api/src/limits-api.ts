@@ -23,7 +23,12 @@ export function limitsAsYamlKeys(l: TenantLimits): Record<string, unknown> {
   for (const [field, key] of Object.entries(LIMIT_YAML_KEYS) as [keyof TenantLimits, string][]) {
     const v = l[field];
     if (v === undefined) continue;
-    out[key] = field === 'metricRelabelConfigs' ? (v as readonly RelabelRule[]).map(ruleAsYaml) : v;
+    out[key] =
+      field === 'metricRelabelConfigs'
+        ? (v as readonly RelabelRule[]).map(ruleAsYaml)
+        : field === 'logSampling'
+          ? (v as { source: unknown }).source
+          : v;
   }
   return out;
 }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { parseRelabelConfigs, RelabelConfigError, type RelabelRule } from '@strata/model';
 import { parsePromDuration } from './params.js';
 import { parseStreamAggrConfig, type StreamAggrRule } from './stream-aggregation-config.js';
+import { parseLogSamplingConfig, type LogSamplingConfig } from './log-sampling-config.js';
 
 export interface TenantLimits {
   /** Samples per second; 0 = unlimited. */
@@ -62,6 +63,22 @@ export interface TenantLimits {
   queryTimeout?: number;
   /** Relabelling of the tenant's incoming series, before they are placed on the ring (the limits file only). */
   metricRelabelConfigs?: readonly RelabelRule[];
+  // ---- log push (Loki's names; unset = Loki's default, see @strata/logs LOKI_LIMIT_DEFAULTS) ----
+  /** Longest log line in bytes (Loki: 256KB). */
+  maxLineSize?: number;
+  /** 1: cut longer lines to maxLineSize; 0: refuse them. */
+  maxLineSizeTruncate?: number;
+  /** Labels of one log stream (Loki's max_label_names_per_series is 15; the metrics key keeps Mimir's meaning). */
+  maxLabelNamesPerStream?: number;
+  /** Active log streams of the tenant. */
+  maxGlobalStreamsPerUser?: number;
+  /** Entries older than now minus this are refused, ms; 0 = accepted at any age. */
+  rejectOldSamplesMaxAge?: number;
+  /** Log line bytes per second, in MB, and the burst. */
+  ingestionRateMb?: number;
+  ingestionBurstSizeMb?: number;
+  /** Log sampling at ingest (Strata's own; log-sampling-config.ts); unset = every entry kept. */
+  logSampling?: LogSamplingConfig;
 }
 
 /** YAML key -> field, as Mimir names them so existing override files carry over. */
@@ -89,14 +106,34 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_estimated_query_cost: 'maxEstimatedQueryCost',
   query_sharding_total_shards: 'queryShardingTotalShards',
   metric_relabel_configs: 'metricRelabelConfigs',
+  max_line_size: 'maxLineSize',
+  max_line_size_truncate: 'maxLineSizeTruncate',
+  max_label_names_per_stream: 'maxLabelNamesPerStream',
+  max_global_streams_per_user: 'maxGlobalStreamsPerUser',
+  reject_old_samples_max_age: 'rejectOldSamplesMaxAge',
+  ingestion_rate_mb: 'ingestionRateMb',
+  ingestion_burst_size_mb: 'ingestionBurstSizeMb',
+  log_sampling: 'logSampling',
   max_entries_limit_per_query: 'maxEntriesLimitPerQuery',
   max_query_series: 'maxQuerySeries',
   query_timeout: 'queryTimeout',
 };
 
+/** The log push limits (read by @strata/logs, not the metrics receiver). */
+export type LogLimit =
+  | 'maxLineSize'
+  | 'maxLineSizeTruncate'
+  | 'maxLabelNamesPerStream'
+  | 'maxGlobalStreamsPerUser'
+  | 'rejectOldSamplesMaxAge'
+  | 'ingestionRateMb'
+  | 'ingestionBurstSizeMb'
+  | 'logSampling';
+
 /** Limits that are structures, not numbers: each with its parser (which throws naming the position). */
 const STRUCTURED: Partial<Record<keyof TenantLimits, (v: unknown, where: string) => unknown>> = {
   streamAggregationConfig: parseStreamAggrConfig,
+  logSampling: parseLogSamplingConfig,
 };
 
 /** Limits given as durations (Mimir's "30d", "1y"; a bare number is seconds), kept in milliseconds. */
@@ -105,6 +142,7 @@ const DURATION_FIELDS = new Set<keyof TenantLimits>([
   'maxQueryLength',
   'maxQueryLookback',
   'maxTotalQueryLength',
+  'rejectOldSamplesMaxAge',
   'queryTimeout',
 ]);
 
@@ -130,6 +168,7 @@ export type ReceiverLimit = Exclude<
   | 'metricRelabelConfigs'
   | LogQueryLimit
   | QueryLimit
+  | LogLimit
 >;
 /** Limits of the LogQL read path: set in the limits file only; their defaults are Loki's (see TenantLimits). */
 export type LogQueryLimit = 'maxEntriesLimitPerQuery' | 'maxQuerySeries' | 'queryTimeout';

@@ -1,4 +1,18 @@
 export type { LogDirection, LogQuerier, LogQueryable, LogSelectHints, LogStreamEntries } from './types.js';
+export { decodePushBody, type PushBodyHeaders } from './push/decode-body.js';
+export { decodePushRequestProto, type DecodedPush } from './push/decode-proto.js';
+export { decodePushRequestJson } from './push/decode-json.js';
+export { encodePushRequestProto, type StreamToPush } from './push/encode-proto.js';
+export { labelsFromPairs, parseLabelsText } from './push/labels-text.js';
+export { lineBytes, type PushStream } from './push/push-stream.js';
+export { BlockCorruptError, type BlockCompression, type EncodedBlock } from './chunk/block-codec.js';
+export { LogHead, type LogHeadOptions, type LogHeadStats } from './head/log-head.js';
+export { LOKI_LIMIT_DEFAULTS, logLimitsOf, type LogLimits } from './ingest/log-limits.js';
+export { truncateUtf8, validatePush, type StreamState, type ValidateOptions, type ValidationResult } from './ingest/validate.js';
+export { ByteRateLimiter } from './ingest/byte-rate.js';
+export { LogStore, type LogStoreOptions } from './store/log-store.js';
+export { prng, syntheticLine, syntheticStreams, type SyntheticStream } from './chunk/synthetic-logs.js';
+export { entryHash, sampleStreams, type SampleResult } from './ingest/sample.js';
 export type { Expr as LogqlExpr, LogExpr, SampleExpr as LogqlSampleExpr } from './logql/ast.js';
 export { parseLogql } from './logql/parser.js';
 export { LogqlParseError } from './logql/lexer.js';

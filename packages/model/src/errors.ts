@@ -65,6 +65,38 @@ export const ERRORS = {
   'unsupported-sample-type': { status: 400, errorType: 'bad_data', doc: 'native histograms or exemplars are not stored yet' },
   'invalid-request-body': { status: 400, errorType: 'bad_data', doc: 'body is not valid snappy-compressed protobuf' },
   'invalid-symbol-reference': { status: 400, errorType: 'bad_data', doc: 'remote-write 2.0 symbol reference out of range' },
+  // ---- log push (/loki/api/v1/push): entries that can never be accepted ----
+  'invalid-log-labels': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: 'a pushed stream\'s labels are not a valid {name="value", ...} set, or are empty',
+  },
+  'log-line-too-long': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: "a log line is longer than the tenant's max_line_size (256KB by default) and max_line_size_truncate is off",
+  },
+  'max-label-names-per-stream': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: "a log stream has more labels than max_label_names_per_stream (Loki's 15)",
+  },
+  'log-entry-too-far-in-future': { status: 400, errorType: 'bad_data', doc: 'a log entry is newer than now + creation_grace_period' },
+  'log-entry-too-old': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: 'a log entry is older than reject_old_samples_max_age (1 week by default)',
+  },
+  'log-entry-out-of-order': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: "a log entry is older than its stream's newest entry minus the out-of-order window (1 h)",
+  },
+  'max-streams-per-tenant': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: 'the tenant reached max_global_streams_per_user active log streams; entries of existing streams still land',
+  },
   'missing-tenant': { status: 401, errorType: 'unauthorized', doc: 'multi-tenancy is enabled and X-Scope-OrgID is missing' },
   unauthorized: {
     status: 401,

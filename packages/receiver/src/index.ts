@@ -10,3 +10,4 @@ export { Writer, type LateSamples } from './writer.js';
 export { StreamAggregation, type OutputSample, type PartialRecord } from './stream-aggr/aggregator.js';
 export { createStreamAggregation, outputWriter, PARTIALS_CONTENT_TYPE, type StreamAggregationWiring } from './stream-aggr/wiring.js';
 export { OTHER_METRIC, SeriesGrowth, type SeriesGrowthOptions } from './series-growth.js';
+export { createLogPushHandler, type LogPushConfig, type LogPushOptions, type LogSink } from './log-push.js';

@@ -1,3 +1,4 @@
+export { PbReader, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
 export { PbWriter } from './pb-writer.js';
 export {
   RELABELLED_LABELS,

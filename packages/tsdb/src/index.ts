@@ -80,3 +80,5 @@ export {
   type BucketIndex,
   type BucketIndexBlock,
 } from './block/bucket-index.js';
+export { PostingsIndex } from './head/postings.js';
+export { WAL, type FsyncMode, type ReplayStats, type WalOptions, type WalPosition } from './wal/wal.js';

@@ -7,7 +7,7 @@ import { mountCardinalityApi, mountHashringStatus, mountLimitsApi, mountTsdbStat
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { BucketTombstones, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { mountSeriesDeletion } from './admin-from-config.js';
-import { FanoutQueryable, mountExemplarsApi, mountQueryApi } from '@strata/querier';
+import { FanoutQueryable, mountExemplarsApi, mountLokiApi, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
@@ -24,7 +24,9 @@ import {
   MetadataStore,
   SeriesGrowth,
   type OtlpHandlerConfig,
+  createLogPushHandler,
 } from '@strata/receiver';
+import { LogStore } from '@strata/logs';
 import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
 import { compactorFrom } from './compactor-from-config.js';
@@ -46,6 +48,9 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   router.add('POST', '/api/v1/push', write);
   let otlpHandler: Handler | undefined;
   router.add('POST', '/otlp/v1/metrics', (req, res, params) => otlpHandler!(req, res, params));
+  let logPushHandler: Handler | undefined;
+  const logsEnabled = cfg.bool('logs.enabled');
+  if (logsEnabled) router.add('POST', '/loki/api/v1/push', (req, res, params) => logPushHandler!(req, res, params));
 
   const addr = await server.listen(cfg.str('http.address'));
   logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; replaying the write-ahead log');
@@ -181,6 +186,30 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       exemplars: cfg.num('limits.max-global-exemplars-per-user') > 0,
     },
   });
+  // Logs: Loki's push API into a head of its own, with its own WAL per tenant (docs/format/logs.md).
+  let logStore: LogStore | undefined;
+  if (logsEnabled) {
+    logStore = await LogStore.open({
+      dir: path.join(storagePath, 'logs'),
+      fsync: cfg.str('wal.fsync') as 'batch' | 'none',
+      compression: cfg.str('logs.block-compression') as 'zstd' | 'snappy',
+      onFsync: (s) => fsyncs.observe(s),
+      logger,
+    });
+    logPushHandler = createLogPushHandler({
+      sink: logStore,
+      limits,
+      registry,
+      logger,
+      config: {
+        maxRequestBytes: cfg.num('receiver.max-request-bytes'),
+        multiTenancy: tenancy.multiTenancy,
+        tenantHeader: tenancy.header,
+        creationGracePeriodMs: cfg.num('receiver.creation-grace-period'),
+        outOfOrderWindowMs: cfg.num('logs.out-of-order-window'),
+      },
+    });
+  }
   const queries = executorFrom(cfg, logger, registry);
   // `all` also serves the bucket: a store gateway in the same process, reached directly through
   // the Querier interface (no remote-read in between). Shipped blocks still on local disk are
@@ -213,6 +242,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     storeInfo: () => tsdb.timeRanges(),
     limits: (t: string) => limits.forTenant(t),
     lookbackDeltaMs: cfg.num('query.lookback-delta'),
+    // The log head answers the Loki read API (/loki/api/v1/*) of the querier.
+    logs: logStore,
   };
   let inProcess: InProcessQuerier | undefined;
   let downstream: HttpDownstream | undefined;
@@ -227,6 +258,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     generations = parts.generations;
     closeCache = parts.cache ? () => parts.cache!.close() : undefined;
     parts.frontend.mount(router);
+    // The frontend splits and caches PromQL only: the Loki read API is served here directly.
+    if (logStore) mountLokiApi(router, { logs: logStore, tenancy, limits: (t: string) => limits.forTenant(t) });
   } else mountQueryApi(router, queryApi);
   // Exemplars live in the local heads only (the bucket holds none), so they are read here directly.
   mountExemplarsApi(router, {
@@ -291,6 +324,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       '',
       `Strata is ready on ${base}`,
       `  Prometheus remote_write:  ${base}/api/v1/write`,
+      ...(logStore ? [`  Loki push (Promtail, Alloy, pino-loki, winston-loki):  ${base}/loki/api/v1/push`] : []),
       `  Grafana Prometheus data source URL:  ${base}/prometheus`,
       `  Data in ${storagePath}`,
       '',
@@ -324,6 +358,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       logger.info({ blocks: blocks.length }, 'head flushed and shipped');
     }
     await tsdb.close();
+    await logStore?.close();
     await bucket.close();
   });
 }

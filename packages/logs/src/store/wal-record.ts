@@ -1,0 +1,118 @@
+/**
+ * The log WAL's record (docs/format/logs.md#wal): one per push, every accepted stream of it.
+ *   frame:   u32 LE length of body | u32 LE CRC-32C of body | body
+ *   body:    u8 type (1) | uvarint streams | stream*
+ *   stream:  uvarint label pairs | (string name, string value)* | uvarint entries | entry*
+ *   entry:   i64 LE timestamp ns | string line | uvarint metadata pairs | (string, string)*
+ *   string:  uvarint byte length | UTF-8 bytes
+ * The frame is the metrics WAL's (packages/tsdb WAL replays it), so torn tails are cut the same way.
+ */
+import { crc32c } from '@node-rs/crc32';
+import { Labels } from '@strata/model';
+import type { PushStream } from '../push/push-stream.js';
+
+export const RECORD_LOG_PUSH = 1;
+const FRAME_HEADER = 8;
+
+export class WalRecordError extends Error {}
+
+export function encodePushRecord(streams: readonly PushStream[]): Buffer {
+  let max = FRAME_HEADER + 1 + 5;
+  for (const s of streams) {
+    max += 10;
+    for (const p of s.labels.pairs) max += 5 + 3 * p.length;
+    for (let i = 0; i < s.lines.length; i++) {
+      max += 8 + 5 + 3 * s.lines[i].length + 5;
+      const m = s.metadata?.[i];
+      if (m) for (const p of m.pairs) max += 5 + 3 * p.length;
+    }
+  }
+  const b = Buffer.allocUnsafe(max);
+  let o = FRAME_HEADER;
+  b[o++] = RECORD_LOG_PUSH;
+  o = uvarint(b, o, streams.length);
+  for (const s of streams) {
+    const p = s.labels.pairs;
+    o = uvarint(b, o, p.length >> 1);
+    for (const x of p) o = str(b, o, x);
+    o = uvarint(b, o, s.lines.length);
+    for (let i = 0; i < s.lines.length; i++) {
+      b.writeBigInt64LE(s.timestampsNs[i], o);
+      o += 8;
+      o = str(b, o, s.lines[i]);
+      const m = s.metadata?.[i]?.pairs ?? [];
+      o = uvarint(b, o, m.length >> 1);
+      for (const x of m) o = str(b, o, x);
+    }
+  }
+  b.writeUInt32LE(o - FRAME_HEADER, 0);
+  b.writeUInt32LE(crc32c(b.subarray(FRAME_HEADER, o)), 4);
+  return b.subarray(0, o);
+}
+
+/** Decodes a record's payload (after the type byte), as the WAL's replay hands it. */
+export function decodePushRecord(p: Buffer): PushStream[] {
+  let o = 0;
+  const rd = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (let k = 0; k < 8; k++) {
+      if (o >= p.length) throw new WalRecordError('truncated varint');
+      const x = p[o++];
+      v += (x & 0x7f) * mul;
+      if (x < 0x80) return v;
+      mul *= 128;
+    }
+    throw new WalRecordError('varint too long');
+  };
+  const s = (): string => {
+    const n = rd();
+    if (o + n > p.length) throw new WalRecordError('string past the end');
+    const v = p.toString('utf8', o, o + n);
+    o += n;
+    return v;
+  };
+  const out: PushStream[] = [];
+  const ns = rd();
+  for (let k = 0; k < ns; k++) {
+    const np = rd();
+    const pairs: string[] = new Array(np * 2);
+    for (let i = 0; i < np * 2; i++) pairs[i] = s();
+    const labels = Labels.fromSortedPairs(pairs);
+    const n = rd();
+    const ts = new BigInt64Array(n);
+    const lines: string[] = new Array(n);
+    let metadata: (Labels | undefined)[] | undefined;
+    for (let i = 0; i < n; i++) {
+      if (o + 8 > p.length) throw new WalRecordError('truncated timestamp');
+      ts[i] = p.readBigInt64LE(o);
+      o += 8;
+      lines[i] = s();
+      const nm = rd();
+      if (nm > 0) {
+        const mp: string[] = new Array(nm * 2);
+        for (let j = 0; j < nm * 2; j++) mp[j] = s();
+        metadata ??= new Array(n).fill(undefined);
+        metadata[i] = Labels.fromSortedPairs(mp);
+      }
+    }
+    out.push({ labels, labelsText: labels.toString(), timestampsNs: ts, lines, metadata });
+  }
+  return out;
+}
+
+function uvarint(b: Buffer, o: number, v: number): number {
+  while (v >= 0x80) {
+    b[o++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  b[o++] = v;
+  return o;
+}
+
+function str(b: Buffer, o: number, s: string): number {
+  const n = Buffer.byteLength(s);
+  o = uvarint(b, o, n);
+  b.write(s, o);
+  return o + n;
+}
