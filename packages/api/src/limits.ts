@@ -27,6 +27,12 @@ export interface TenantLimits {
   maxGlobalSeriesPerMetric?: number;
   /** Distinct values any one label may take among one metric's series on a receiver; 0 or absent = unlimited. */
   maxLabelValueCardinalityPerMetric?: number;
+  /**
+   * Whether native histogram samples are accepted (1) or refused with 400 (0, the default, Mimir's key).
+   * Blocks do not carry histogram chunks yet, so accepted histograms live only as long as the head
+   * keeps their range (a few hours): off by default so nothing acknowledged is later dropped unasked.
+   */
+  nativeHistogramsIngestionEnabled?: number;
   /** Buckets of one native histogram sample: finer ones are reduced to lower schemas until they fit (Mimir's behaviour); 0 or absent = unlimited. */
   maxNativeHistogramBuckets?: number;
   /** How long the compactor keeps a tenant's raw blocks, in ms; 0 = forever (read by the compactor, not the receiver). */
@@ -90,6 +96,7 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_label_value_cardinality_per_metric: 'maxLabelValueCardinalityPerMetric',
   max_label_names_per_series: 'maxLabelNamesPerSeries',
   max_native_histogram_buckets: 'maxNativeHistogramBuckets',
+  native_histograms_ingestion_enabled: 'nativeHistogramsIngestionEnabled',
   max_label_name_length: 'maxLabelNameLength',
   max_label_value_length: 'maxLabelValueLength',
   max_global_exemplars_per_user: 'maxGlobalExemplarsPerUser',
@@ -180,6 +187,7 @@ export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   maxLabelValueCardinalityPerMetric: 'limits.max-label-value-cardinality-per-metric',
   maxLabelNamesPerSeries: 'limits.max-label-names-per-series',
   maxNativeHistogramBuckets: 'limits.max-native-histogram-buckets',
+  nativeHistogramsIngestionEnabled: 'limits.native-histograms-ingestion-enabled',
   maxLabelNameLength: 'limits.max-label-name-length',
   maxLabelValueLength: 'limits.max-label-value-length',
   maxGlobalExemplarsPerUser: 'limits.max-global-exemplars-per-user',

@@ -330,6 +330,13 @@ const TABLE = [
     help: "Default per-tenant limit of distinct values one label may take among one metric's series (0 = unlimited): the earliest sign of a cardinality explosion. Counted per receiver, not divided by the ring.",
   },
   {
+    flag: 'limits.native-histograms-ingestion-enabled',
+    aliases: ['ingester.native-histograms-ingestion-enabled'],
+    type: 'bool',
+    default: false,
+    help: 'Default per-tenant switch for native histogram samples (per tenant: native_histograms_ingestion_enabled). Off, they are refused with 400 (err-strata-unsupported-sample-type) and the rest of the request lands. Blocks do not carry native histograms yet: switched on, they are kept and queryable while in the head (its WAL and snapshots), and dropped when the head cuts their range into a block (2h blocks, after about 3h).',
+  },
+  {
     flag: 'limits.max-native-histogram-buckets',
     type: 'int',
     default: 0,

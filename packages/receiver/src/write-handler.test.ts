@@ -127,7 +127,10 @@ async function count(db: TSDB, name: string): Promise<number> {
 describe('remote-write handler', () => {
   let s: Server;
   beforeAll(async () => {
-    s = await start({}, { maxLabelNamesPerSeries: 5, maxLabelNameLength: 20, maxLabelValueLength: 30 });
+    s = await start(
+      {},
+      { maxLabelNamesPerSeries: 5, maxLabelNameLength: 20, maxLabelValueLength: 30, nativeHistogramsIngestionEnabled: 1 },
+    );
     // earlier data that every bad request below must leave intact
     expect(
       (

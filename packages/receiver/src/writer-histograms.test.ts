@@ -16,6 +16,7 @@ const LIMITS: TenantLimits = {
   maxLabelNamesPerSeries: 30,
   maxLabelNameLength: 1024,
   maxLabelValueLength: 2048,
+  nativeHistogramsIngestionEnabled: 1,
 };
 const NOW = Date.UTC(2026, 0, 1);
 const dirs: string[] = [];
@@ -59,6 +60,25 @@ async function select(db: TSDB, name: string): Promise<Series[]> {
 }
 
 describe('writer: native histograms into the head', () => {
+  test('with native_histograms_ingestion_enabled off (the default) they are refused with 400 naming the key; floats land', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-hist-'));
+    dirs.push(dir);
+    const { db, writer } = await open(dir, { nativeHistogramsIngestionEnabled: 0 });
+    const body = [
+      { labels: Labels.fromObject({ __name__: 'rpc' }), timestamps: [], values: [], histograms: [counter(NOW - 1000, 1)] },
+      { labels: Labels.fromObject({ __name__: 'up' }), timestamps: [NOW - 1000], values: [1] },
+    ];
+    const r = await writer.write('t', decodeWriteRequestV1(encodeWriteRequestV1(body)), false);
+    expect([r.histogramsWritten, r.histogramsRejected, r.samplesWritten, r.rejected]).toEqual([0, 1, 1, [0]]);
+    expect(r.firstError).toMatchObject({ id: 'unsupported-sample-type', status: 400 });
+    expect(r.firstError!.detail).toContain('native_histograms_ingestion_enabled');
+    expect(r.firstError!.detail).toContain('--limits.native-histograms-ingestion-enabled');
+    expect(r.firstError!.detail).toContain('series: \'{__name__="rpc"}\'');
+    expect(await select(db, 'rpc')).toEqual([]);
+    expect(Array.from((await select(db, 'up'))[0].values)).toEqual([1]);
+    await db.close();
+  });
+
   test.each(['1.0', '2.0'])(
     'remote-write %s: valid histograms land and are selected, bad ones are named, the rest lands',
     async (version) => {

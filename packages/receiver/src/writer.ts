@@ -264,7 +264,9 @@ export class Writer {
         else if (st === AppendStatus.TOO_OLD) errors.add(k, 'sample-too-old', 1, sampleRejected('sample-too-old', batch, s, t, 0));
         else errors.add(k, 'sample-duplicate-timestamp', 1, sampleRejected('sample-duplicate-timestamp', batch, s, t, 0));
       }
-      if (s.histograms > 0) {
+      if (s.histograms > 0 && !limits.nativeHistogramsIngestionEnabled)
+        errors.add(k, 'unsupported-sample-type', s.histograms, histogramsDisabled(batch, s));
+      else if (s.histograms > 0) {
         const table = batch.histogramRows!;
         const maxBuckets = limits.maxNativeHistogramBuckets ?? 0;
         for (let i = s.histogramStart!; i < s.histogramStart! + s.histograms; i++) {
@@ -347,6 +349,16 @@ function unsupported(batch: WriteBatch, s: SeriesRecord, what: string): () => St
     new StrataError(
       'unsupported-sample-type',
       `${what} are not stored yet and were rejected; float samples of the same request were written. series: '${describeSeries(batch.labelsOf(s))}'`,
+    );
+}
+
+function histogramsDisabled(batch: WriteBatch, s: SeriesRecord): () => StrataError {
+  return () =>
+    new StrataError(
+      'unsupported-sample-type',
+      `native histogram samples are not accepted for this tenant and were rejected; float samples of the same request were written. ` +
+        `Blocks do not carry native histograms yet, so switching them on keeps them only while the head holds their range. ` +
+        `${limitHint('nativeHistogramsIngestionEnabled')} series: '${describeSeries(batch.labelsOf(s))}'`,
     );
 }
 

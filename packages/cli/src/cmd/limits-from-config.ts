@@ -13,6 +13,7 @@ export function limitsFrom(cfg: Config, logger: Logger): Limits {
       maxLabelValueCardinalityPerMetric: cfg.num('limits.max-label-value-cardinality-per-metric'),
       maxLabelNamesPerSeries: cfg.num('limits.max-label-names-per-series'),
       maxNativeHistogramBuckets: cfg.num('limits.max-native-histogram-buckets'),
+      nativeHistogramsIngestionEnabled: cfg.bool('limits.native-histograms-ingestion-enabled') ? 1 : 0,
       maxLabelNameLength: cfg.num('limits.max-label-name-length'),
       maxLabelValueLength: cfg.num('limits.max-label-value-length'),
       maxGlobalExemplarsPerUser: cfg.num('limits.max-global-exemplars-per-user'),
