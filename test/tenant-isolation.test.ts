@@ -225,6 +225,18 @@ const ROWS: Row[] = [
 const OTHER_TENANT_ROUTES: { method: 'GET' | 'POST'; path: string; body?: () => Buffer; headers?: Record<string, string> }[] = [
   { method: 'POST', path: '/api/v1/write', body: () => writeBody(DATA[A]), headers: WRITE_HEADERS },
   { method: 'POST', path: '/api/v1/push', body: () => writeBody(DATA[A]), headers: WRITE_HEADERS },
+  {
+    method: 'POST',
+    path: '/loki/api/v1/push',
+    body: () => Buffer.from(JSON.stringify({ streams: [{ stream: { app: 'x' }, values: [[`${Date.now()}000000`, 'a line']] }] })),
+    headers: { 'Content-Type': 'application/json' },
+  },
+  {
+    method: 'POST',
+    path: '/otlp/v1/metrics',
+    body: () => Buffer.from('{"resourceMetrics":[]}'),
+    headers: { 'Content-Type': 'application/json' },
+  },
   { method: 'GET', path: `/api/v1/format_query?query=${q('up')}` },
   { method: 'GET', path: `/api/v1/parse_query?query=${q('up')}` },
 ];
@@ -438,10 +450,12 @@ test('two tenant headers or a NUL byte in one are refused, on the raw wire', asy
   expect(await raw('X-Scope-OrgID: ..\u0000/x\r\n', false)).toMatch(/^HTTP\/1\.1 400/);
 });
 
-test('no tenant ID created anything outside its folder: only A and B in the WAL directory and the bucket', () => {
+test('no tenant ID created anything outside its folder: only A and B in the WAL directories and the bucket', () => {
   // The malformed writes above ran before this test (jest runs a file's tests in order).
   for (const entry of fs.readdirSync(root)) expect(['data', 'querier']).toContain(entry);
   expect(fs.readdirSync(path.join(strata.dataDir, 'tsdb', 'tenants')).sort()).toEqual([A, B]);
   expect(fs.readdirSync(path.join(strata.dataDir, 'bucket')).sort()).toEqual([A, B]);
-  expect(fs.readdirSync(strata.dataDir).sort()).toEqual(['bucket', 'store-gateway', 'tsdb']);
+  expect(fs.readdirSync(strata.dataDir).sort()).toEqual(['bucket', 'logs', 'store-gateway', 'tsdb']);
+  // Log pushes with those IDs were refused too: the log store holds no folder of theirs.
+  for (const t of fs.readdirSync(path.join(strata.dataDir, 'logs'))) expect([A, B]).toContain(t);
 });

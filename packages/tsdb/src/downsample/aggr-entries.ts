@@ -4,7 +4,7 @@
  * where in the segment file each aggregate of a chunk lies, so a rate over rollups fetches the
  * counter entries alone (a fifth of the bytes or less) and still checks what it read. A block
  * without the table (Thanos', or one whose table is damaged) is read chunk by chunk as before.
- * Byte format: docs/format/downsampling.md#the-entries-table.
+ * Byte format: docs/format/downsampling.md#the-entries-table-aggr-entries-strata-only.
  */
 import { crc32c } from '@node-rs/crc32';
 import { DecBuf, EncBuf, IndexCorruptError } from '../block/encbuf.js';

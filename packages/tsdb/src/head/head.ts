@@ -462,6 +462,7 @@ class HeadQuerier implements Querier {
     try {
       into.beginSource();
       const series = await this.head.selectSeries(matchers, hints.signal, false);
+      if (hints.budget) chargeBudget(series, hints);
       // Sized first, so that the packer allocates each array once (see RawSizes).
       const sizes = emptyRawSizes();
       for (let i = 0; i < series.length; i++) {

@@ -146,3 +146,36 @@ test('a worker select through the TSDB querier (tombstones on, as in strata all)
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }, 60_000);
+
+test("a packed select charges the query's budget as select and selectRaw do, before packing", async () => {
+  const head = filledHead();
+  const q = head.querier();
+  const charged = async (
+    run: (hints: {
+      start: number;
+      end: number;
+      budget: { series(n: number): void; chunks(n: number): void; bytes(n: number): void };
+    }) => Promise<unknown>,
+  ) => {
+    const got = { series: 0, bytes: 0 };
+    await run({
+      start: 0,
+      end: 50_000,
+      budget: { series: (n) => (got.series += n), chunks: () => {}, bytes: (n) => (got.bytes += n) },
+    });
+    return got;
+  };
+  const m = [new Matcher('=', '__name__', 'm')];
+  const bySelect = await charged((h) => q.select(m, h));
+  expect(bySelect.series).toBe(SERIES);
+  expect(await charged((h) => q.selectRaw!(m, h))).toEqual(bySelect);
+  expect(await charged((h) => q.selectRawInto!(m, h, new RawPacker()))).toEqual(bySelect);
+  // A budget that refuses stops the select before anything is packed.
+  const into = new RawPacker();
+  const refuse = () => {
+    throw new Error('over the limit');
+  };
+  await expect(
+    q.selectRawInto!(m, { start: 0, end: 50_000, budget: { series: refuse, chunks: () => {}, bytes: () => {} } }, into),
+  ).rejects.toThrow('over the limit');
+});
