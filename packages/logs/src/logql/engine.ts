@@ -8,6 +8,7 @@
  * Float64Array per series, so nothing is allocated per sample.
  */
 import { Labels, StrataError, compileRegex, type CompiledRegex } from '@strata/model';
+import { arith as promqlArith, type BinaryOp } from '@strata/promql';
 import type { LogDirection, LogQuerier, LogSelectHints } from '../types.js';
 import type { BinaryExpr, Expr, Grouping, LogExpr, RangeAggExpr, SampleExpr, VectorAggExpr } from './ast.js';
 import { ERROR_DETAILS_LABEL, ERROR_LABEL } from './extract.js';
@@ -518,7 +519,7 @@ class StepEvaluator {
     const comparison = ['==', '!=', '>', '>=', '<', '<='].includes(e.op);
     if (l.kind === 'scalar' && r.kind === 'scalar') {
       const values = new Float64Array(n);
-      for (let i = 0; i < n; i++) values[i] = arith(e.op, l.values[i], r.values[i]) ?? 0;
+      for (let i = 0; i < n; i++) values[i] = arith(e.op, l.values[i], r.values[i]);
       if (comparison && !e.bool) throw new StrataError('bad-query', 'parse error : comparisons between scalars must use BOOL modifier');
       return { kind: 'scalar', values };
     }
@@ -685,36 +686,8 @@ function rangeFn(
   }
 }
 
-/** Arithmetic or comparison of two values; comparisons return 1/0 as truth. */
-function arith(op: string, a: number, b: number): number | undefined {
-  switch (op) {
-    case '+':
-      return a + b;
-    case '-':
-      return a - b;
-    case '*':
-      return a * b;
-    case '/':
-      return a / b;
-    case '%':
-      return a % b;
-    case '^':
-      return a ** b;
-    case '==':
-      return a === b ? 1 : 0;
-    case '!=':
-      return a !== b ? 1 : 0;
-    case '>':
-      return a > b ? 1 : 0;
-    case '>=':
-      return a >= b ? 1 : 0;
-    case '<':
-      return a < b ? 1 : 0;
-    case '<=':
-      return a <= b ? 1 : 0;
-  }
-  return undefined;
-}
+/** Arithmetic or comparison of two sample values (comparisons as 1/0): PromQL's, which LogQL's binary operators share. */
+const arith = (op: BinaryExpr['op'], a: number, b: number): number => promqlArith(op as BinaryOp, a, b);
 
 function matchKey(labels: Labels, e: BinaryExpr): string {
   const m = e.matching;
@@ -809,7 +782,7 @@ function vectorBinary(e: BinaryExpr, l: StepSeries[], r: StepSeries[], n: number
       const o = here[0];
       const lv = right ? o.values[i] : s.values[i];
       const rv = right ? s.values[i] : o.values[i];
-      const v = arith(e.op, lv, rv)!;
+      const v = arith(e.op, lv, rv);
       const labels = right ? resultLabels(s.labels, o.labels, e) : resultLabels(s.labels, o.labels, e);
       const key = labels.key();
       let res = out.get(key);
