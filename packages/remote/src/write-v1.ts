@@ -216,6 +216,27 @@ export interface SeriesToWrite {
   timestamps: ArrayLike<number>;
   values: ArrayLike<number>;
   histograms?: readonly WireHistogram[];
+  /** The labels' Label fields already encoded (encodeLabelFieldsV1), for series written again and again. */
+  labelFields?: Uint8Array;
+}
+
+/**
+ * The Label fields of a 1.0 TimeSeries for these pairs. Writers that send the same series every
+ * interval (streaming aggregation's outputs) encode them once and pass them as `labelFields`.
+ */
+export function encodeLabelFieldsV1(labels: Labels): Buffer {
+  const w = new PbWriter(labels.pairs.length * 16 + 16);
+  writeLabelFields(w, labels.pairs);
+  return Buffer.from(w.finish());
+}
+
+function writeLabelFields(w: PbWriter, p: readonly string[]): void {
+  for (let i = 0; i < p.length; i += 2) {
+    w.message(1, () => {
+      w.string(1, p[i]);
+      w.string(2, p[i + 1]);
+    });
+  }
 }
 
 export interface MetadataToWrite extends MetricMetadata {
@@ -227,13 +248,8 @@ export function encodeWriteRequestV1(series: readonly SeriesToWrite[], metadata:
   const w = new PbWriter(series.length * 64 + 64);
   for (const s of series) {
     w.message(1, () => {
-      const p = s.labels.pairs;
-      for (let i = 0; i < p.length; i += 2) {
-        w.message(1, () => {
-          w.string(1, p[i]);
-          w.string(2, p[i + 1]);
-        });
-      }
+      if (s.labelFields) w.raw(s.labelFields);
+      else writeLabelFields(w, s.labels.pairs);
       for (let i = 0; i < s.timestamps.length; i++) {
         w.message(2, () => {
           w.double(1, s.values[i]);

@@ -6,7 +6,8 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Limits } from '@strata/api';
-import { decodeWriteRequestV1, encodeWriteRequestV1 } from '@strata/remote';
+import type { Labels } from '@strata/model';
+import { decodeWriteRequestV1, encodeLabelFieldsV1, encodeWriteRequestV1 } from '@strata/remote';
 import type { Distributor } from '../distributor.js';
 import type { Writer } from '../writer.js';
 import { StreamAggregation, type OutputSample, type PartialRecord } from './aggregator.js';
@@ -61,8 +62,18 @@ export function createStreamAggregation(o: StreamAggregationWiring): StreamAggre
  * rate limit, since they replace the inputs they were computed from.
  */
 export function outputWriter(writer: Writer, d: Distributor | undefined): (tenant: string, samples: OutputSample[]) => Promise<void> {
+  // An output series keeps its Labels object from interval to interval (the aggregator builds it
+  // once per group): its Label fields are encoded once too, and each flush only adds the samples.
+  const encoded = new WeakMap<Labels, Buffer>();
+  const fieldsOf = (l: Labels): Buffer => {
+    let b = encoded.get(l);
+    if (!b) encoded.set(l, (b = encodeLabelFieldsV1(l)));
+    return b;
+  };
   return async (tenant, samples) => {
-    const raw = encodeWriteRequestV1(samples.map((s) => ({ labels: s.labels, timestamps: [s.t], values: [s.v] })));
+    const raw = encodeWriteRequestV1(
+      samples.map((s) => ({ labels: s.labels, labelFields: fieldsOf(s.labels), timestamps: [s.t], values: [s.v] })),
+    );
     const batch = decodeWriteRequestV1(raw);
     if (d) {
       const r = await d.replicate({ tenant, batch, v2: false }, writer);
