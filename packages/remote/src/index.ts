@@ -10,9 +10,12 @@ export {
 } from './write-batch.js';
 export {
   decodeWriteRequestV1,
+  encodedLabelsV1,
   encodeLabelFieldsV1,
   encodeWriteRequestV1,
   wireLabelsEqual,
+  writeBatchOfSamplesV1,
+  type EncodedLabels,
   type MetadataToWrite,
   type SeriesToWrite,
 } from './write-v1.js';

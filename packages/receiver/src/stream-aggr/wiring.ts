@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Limits } from '@strata/api';
 import type { Labels } from '@strata/model';
-import { decodeWriteRequestV1, encodeLabelFieldsV1, encodeWriteRequestV1 } from '@strata/remote';
+import { encodedLabelsV1, writeBatchOfSamplesV1, type EncodedLabels } from '@strata/remote';
 import type { Distributor } from '../distributor.js';
 import type { Writer } from '../writer.js';
 import { StreamAggregation, type OutputSample, type PartialRecord } from './aggregator.js';
@@ -63,18 +63,26 @@ export function createStreamAggregation(o: StreamAggregationWiring): StreamAggre
  */
 export function outputWriter(writer: Writer, d: Distributor | undefined): (tenant: string, samples: OutputSample[]) => Promise<void> {
   // An output series keeps its Labels object from interval to interval (the aggregator builds it
-  // once per group): its Label fields are encoded once too, and each flush only adds the samples.
-  const encoded = new WeakMap<Labels, Buffer>();
-  const fieldsOf = (l: Labels): Buffer => {
-    let b = encoded.get(l);
-    if (!b) encoded.set(l, (b = encodeLabelFieldsV1(l)));
-    return b;
+  // once per group): its Label fields are encoded once, and each flush builds its batch from them
+  // without encoding or decoding a request.
+  const encoded = new WeakMap<Labels, EncodedLabels>();
+  const encodedOf = (l: Labels): EncodedLabels => {
+    let e = encoded.get(l);
+    if (!e) encoded.set(l, (e = encodedLabelsV1(l)));
+    return e;
   };
   return async (tenant, samples) => {
-    const raw = encodeWriteRequestV1(
-      samples.map((s) => ({ labels: s.labels, labelFields: fieldsOf(s.labels), timestamps: [s.t], values: [s.v] })),
-    );
-    const batch = decodeWriteRequestV1(raw);
+    const n = samples.length;
+    const labels: EncodedLabels[] = new Array(n);
+    const ts = new Float64Array(n);
+    const vs = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const s = samples[i];
+      labels[i] = encodedOf(s.labels);
+      ts[i] = s.t;
+      vs[i] = s.v;
+    }
+    const batch = writeBatchOfSamplesV1(labels, ts, vs);
     if (d) {
       const r = await d.replicate({ tenant, batch, v2: false }, writer);
       if (r.error) throw r.error;
