@@ -17,9 +17,14 @@ const seriesArb = fc
     }),
     { minLength: 1, maxLength: 400 },
   )
-  .chain((samples) => fc.record({ samples: fc.constant(samples), rollup: fc.constantFrom('none', 'counts', 'quantile') }));
+  .chain((samples) => fc.record({ samples: fc.constant(samples), rollup: fc.constantFrom<Arb['rollup']>('none', 'counts', 'quantile') }));
 
-function build({ samples, rollup }: fc.GeneratorValue<typeof seriesArb>): Series {
+interface Arb {
+  samples: { gap: number; v: number; count: number; sketch: Uint8Array | undefined }[];
+  rollup: 'none' | 'counts' | 'quantile';
+}
+
+function build({ samples, rollup }: Arb): Series {
   let t = 1_700_000_000_000;
   const timestamps = Float64Array.from(samples, (s) => (t += s.gap));
   const values = Float64Array.from(samples, (s) => s.v);

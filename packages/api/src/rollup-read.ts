@@ -69,7 +69,7 @@ function malformed(what: string): StrataError {
   return new StrataError('store-unavailable', `malformed remote-read answer: ${what}`);
 }
 
-const isSide = (type: number): boolean => type === CHUNK_TYPE_ROLLUP_COUNTS || type === CHUNK_TYPE_ROLLUP_SKETCHES;
+const isSide = (type: number | undefined): boolean => type === CHUNK_TYPE_ROLLUP_COUNTS || type === CHUNK_TYPE_ROLLUP_SKETCHES;
 
 /**
  * One series of a streamed remote-read answer: its value chunks decoded as XOR (whatever their
@@ -77,7 +77,7 @@ const isSide = (type: number): boolean => type === CHUNK_TYPE_ROLLUP_COUNTS || t
  * store sent any) kept for the same samples.
  */
 export function decodeSeriesChunks(
-  chunks: readonly { type: number; data: Uint8Array }[],
+  chunks: readonly { type?: number; data: Uint8Array }[],
   start: number,
   end: number,
 ): Pick<Series, 'timestamps' | 'values' | 'rollup'> {
@@ -114,7 +114,7 @@ export function decodeSeriesChunks(
 }
 
 /** The counts and sketches of the `sent` samples, kept where `kept` says (`k` of them). */
-function sideData(chunks: readonly { type: number; data: Uint8Array }[], kept: Uint8Array, sent: number, k: number): RollupSamples {
+function sideData(chunks: readonly { type?: number; data: Uint8Array }[], kept: Uint8Array, sent: number, k: number): RollupSamples {
   const counts = new Float64Array(k);
   const cb = new Uint32Array(counts.buffer);
   let sketches: (Uint8Array | undefined)[] | undefined;
