@@ -91,11 +91,9 @@ const QUERIES = [
   'sum by (job) (rate(rq_requests_total[2h]))',
   'increase(rq_requests_total{instance="i-2"}[1d])',
   'max_over_time(rq_latency_seconds[1h])',
-  'min_over_time(rq_latency_seconds[2h])',
   'count_over_time(rq_latency_seconds[3h])',
   'avg_over_time(rq_latency_seconds[1h])',
   'quantile_over_time(0.99, rq_latency_seconds[1d])',
-  'rq_latency_seconds',
 ];
 const START = T0 + DAY;
 
