@@ -198,6 +198,10 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     });
     logPushHandler = createLogPushHandler({
       sink: logStore,
+      // Over the ring with the metrics' replication factor and quorum, under the same gates.
+      distributor,
+      gates: writePath.gates,
+      internalHeaders: writePath.internalHeaders,
       limits,
       registry,
       logger,
