@@ -12,6 +12,7 @@ export { LOKI_LIMIT_DEFAULTS, logLimitsOf, type LogLimits } from './ingest/log-l
 export { truncateUtf8, validatePush, type StreamState, type ValidateOptions, type ValidationResult } from './ingest/validate.js';
 export { ByteRateLimiter } from './ingest/byte-rate.js';
 export { LogStore, type LogStoreOptions } from './store/log-store.js';
+export { mergeStreams } from './store/merge-streams.js';
 export { prng, syntheticLine, syntheticStreams, type SyntheticStream } from './chunk/synthetic-logs.js';
 export { entryHash, sampleStreams, type SampleResult } from './ingest/sample.js';
 export type { Expr as LogqlExpr, LogExpr, SampleExpr as LogqlSampleExpr } from './logql/ast.js';

@@ -7,7 +7,7 @@ import { mountCardinalityApi, mountHashringStatus, mountLimitsApi, mountTsdbStat
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { BucketTombstones, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { mountSeriesDeletion } from './admin-from-config.js';
-import { FanoutQueryable, mountExemplarsApi, mountLokiApi, mountQueryApi } from '@strata/querier';
+import { FanoutQueryable, mountExemplarsApi, mountLogSelectApi, mountLokiApi, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
@@ -265,6 +265,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     // The frontend splits and caches PromQL only: the Loki read API is served here directly.
     if (logStore) mountLokiApi(router, { logs: logStore, tenancy, limits: (t: string) => limits.forTenant(t) });
   } else mountQueryApi(router, queryApi);
+  // Queriers read this receiver's log streams (RF replicas merged there): remote-logs.ts.
+  if (logStore) mountLogSelectApi(router, { logs: logStore, tenancy });
   // Exemplars live in the local heads only (the bucket holds none), so they are read here directly.
   mountExemplarsApi(router, {
     tenancy,

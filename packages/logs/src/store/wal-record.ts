@@ -17,9 +17,12 @@ const FRAME_HEADER = 8;
 export class WalRecordError extends Error {}
 
 /** What a record holds of a stream (a PushStream, or a stream's entries as a read returns them). */
-export type RecordStream = Pick<PushStream, 'labels' | 'timestampsNs' | 'lines'> & {
+export interface RecordStream {
+  readonly labels: Labels;
+  readonly timestampsNs: BigInt64Array;
+  readonly lines: readonly string[];
   readonly metadata?: readonly (Labels | undefined)[] | undefined;
-};
+}
 
 export function encodePushRecord(streams: readonly RecordStream[]): Buffer {
   let max = FRAME_HEADER + 1 + 5;
