@@ -6,6 +6,7 @@ export { encodePushRequestProto, type StreamToPush } from './push/encode-proto.j
 export { labelsFromPairs, parseLabelsText } from './push/labels-text.js';
 export { lineBytes, type PushStream } from './push/push-stream.js';
 export { decodeLogShare, encodeLogShare, LOG_SHARE_CONTENT_TYPE } from './push/log-share.js';
+export { OTLP_INDEX_RESOURCE_ATTRIBUTES, otlpLogsToStreams } from './push/otlp-logs.js';
 export { BlockCorruptError, type BlockCompression, type EncodedBlock } from './chunk/block-codec.js';
 export { LogHead, type LogHeadOptions, type LogHeadStats } from './head/log-head.js';
 export { LOKI_LIMIT_DEFAULTS, logLimitsOf, type LogLimits } from './ingest/log-limits.js';

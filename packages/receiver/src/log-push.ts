@@ -73,7 +73,33 @@ const NO_STATE: StreamState = { numStreams: 0, newest: () => undefined };
 /** Per-stream buckets idle this long are full again and forgotten (15 MB burst at 3 MB/s is 5 s). */
 const STREAM_BUCKET_IDLE_MS = 10 * 60_000;
 
-export function createLogPushHandler(opts: LogPushOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+type HttpHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export function createLogPushHandler(opts: LogPushOptions): HttpHandler {
+  return createLogPushPath(opts).handler;
+}
+
+/** What became of a client's streams: the first refusal (the rest landed) and the entries refused and stored. */
+export interface IngestResult {
+  firstError?: StrataError;
+  refusedEntries: number;
+  storedEntries: number;
+}
+
+/**
+ * The log write path with two entrances: Loki's push API (`handler`) and OTLP logs
+ * (otlp-logs-handler.ts), which hands `ingest` the streams it mapped. Both share the counters,
+ * the rate limiters, the gates and replication.
+ */
+export interface LogPushPath {
+  handler: HttpHandler;
+  /** Validates, samples, charges and stores a client's streams; throws what must fail the whole request (503s). */
+  ingest(tenant: string, streams: PushStream[], refusedAtDecode: readonly { error: StrataError }[]): Promise<IngestResult>;
+  /** Reads a request body under the gates (the reservation is released by `release`). */
+  readBody(req: IncomingMessage): Promise<{ body: Buffer; release(): void }>;
+}
+
+export function createLogPushPath(opts: LogPushOptions): LogPushPath {
   const cfg = opts.config;
   const now = opts.now ?? Date.now;
   const d = opts.distributor;
@@ -187,21 +213,70 @@ export function createLogPushHandler(opts: LogPushOptions): (req: IncomingMessag
     return { kept, error };
   }
 
-  return async (req, res) => {
+  async function ingest(tenant: string, streams: PushStream[], refusedAtDecode: readonly { error: StrataError }[]): Promise<IngestResult> {
+    const tenantLimits = opts.limits.forTenant(tenant);
+    const limits = logLimitsOf(tenantLimits);
+    const v = validatePush(streams, limits, d ? NO_STATE : opts.sink.state(tenant), validateOpts());
+    let firstError: StrataError | undefined = refusedAtDecode[0]?.error ?? v.firstError;
+    let refused = refusedAtDecode.length;
+    for (const r of refusedAtDecode) discarded.inc({ tenant, reason: r.error.id });
+    for (const n of v.discarded.values()) refused += n;
+    countDiscards(tenant, v.discarded);
+    // Sampled after validation (refusals are reported whatever the sampling) and before the
+    // rates: lines left out cost the tenant nothing.
+    const sampled = sampleStreams(v.accepted, tenantLimits.logSampling);
+    if (sampled.sampledOut > 0) sampledOut.inc({ tenant }, sampled.sampledOut);
+    let accepted = sampled.kept;
+    try {
+      rate.take(tenant, lineBytes(accepted), limits.ingestionRateBytes, limits.ingestionBurstBytes);
+    } catch (e) {
+      discarded.inc({ tenant, reason: 'ingestion-rate-limited' }, entries(accepted));
+      throw e;
+    }
+    const perStream = takeStreamRates(tenant, accepted, limits);
+    refused += entries(accepted) - entries(perStream.kept);
+    accepted = perStream.kept;
+    const bytes = lineBytes(accepted);
+    if (d && accepted.length > 0) {
+      const r = await replicateLogs(d, tenant, accepted, storeShare);
+      if (r.error && r.status !== 400) throw r.error;
+      // Owners refused some entries for good (the rest landed): reported like the router's refusals.
+      firstError ??= r.error;
+    } else if (!d) {
+      // Validated above against this head already: stored as is.
+      await opts.sink.push(tenant, accepted);
+      received.inc({ tenant }, entries(accepted));
+    }
+    receivedBytes.inc({ tenant }, bytes);
+    // A retry can still land a stream refused for its rate: that outranks bad data (quorum.ts).
+    if (perStream.error) firstError = perStream.error;
+    return { firstError, refusedEntries: refused, storedEntries: entries(accepted) };
+  }
+
+  async function readBody(req: IncomingMessage): Promise<{ body: Buffer; release(): void }> {
+    opts.gates?.check();
+    const declared = Number(req.headers['content-length'] ?? -1);
+    if (declared > cfg.maxRequestBytes) throw tooLarge(declared, cfg.maxRequestBytes);
+    if (!opts.gates) return { body: await readLimited(req, cfg.maxRequestBytes, () => undefined, 0), release: () => undefined };
+    const reserve = declared > 0 ? declared : 0;
+    const held = opts.gates.reserve(reserve);
+    try {
+      return { body: await readLimited(req, cfg.maxRequestBytes, (extra) => held.grow(extra), reserve), release: () => held.release() };
+    } catch (e) {
+      held.release();
+      throw e;
+    }
+  }
+
+  const handler: HttpHandler = async (req, res) => {
     const start = process.hrtime.bigint();
     const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
     const kind = forwarded ? 'forwarded' : 'client';
     let reservation: { release(): void } | undefined;
     try {
-      opts.gates?.check();
-      const declared = Number(req.headers['content-length'] ?? -1);
-      if (declared > cfg.maxRequestBytes) throw tooLarge(declared, cfg.maxRequestBytes);
-      let body: Buffer;
-      if (opts.gates) {
-        const reserve = declared > 0 ? declared : 0;
-        const held = (reservation = opts.gates.reserve(reserve));
-        body = await readLimited(req, cfg.maxRequestBytes, (extra) => held.grow(extra), reserve);
-      } else body = await readLimited(req, cfg.maxRequestBytes, () => undefined, 0);
+      const read = await readBody(req);
+      reservation = read;
+      const body = read.body;
       const tenant = tenantOf(req, { multiTenancy: cfg.multiTenancy, header: cfg.tenantHeader });
       checkInternal(req, tenant, body);
       if (forwarded) {
@@ -229,38 +304,8 @@ export function createLogPushHandler(opts: LogPushOptions): (req: IncomingMessag
         { contentType: header(req, 'content-type'), contentEncoding: header(req, 'content-encoding') },
         cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO,
       );
-      const tenantLimits = opts.limits.forTenant(tenant);
-      const limits = logLimitsOf(tenantLimits);
-      const v = validatePush(decoded.streams, limits, d ? NO_STATE : opts.sink.state(tenant), validateOpts());
-      let firstError = decoded.rejected[0]?.error ?? v.firstError;
-      for (const r of decoded.rejected) discarded.inc({ tenant, reason: r.error.id });
-      countDiscards(tenant, v.discarded);
-      // Sampled after validation (refusals are reported whatever the sampling) and before the
-      // rates: lines left out cost the tenant nothing.
-      const sampled = sampleStreams(v.accepted, tenantLimits.logSampling);
-      if (sampled.sampledOut > 0) sampledOut.inc({ tenant }, sampled.sampledOut);
-      let accepted = sampled.kept;
-      try {
-        rate.take(tenant, lineBytes(accepted), limits.ingestionRateBytes, limits.ingestionBurstBytes);
-      } catch (e) {
-        discarded.inc({ tenant, reason: 'ingestion-rate-limited' }, entries(accepted));
-        throw e;
-      }
-      const perStream = takeStreamRates(tenant, accepted, limits);
-      accepted = perStream.kept;
-      const bytes = lineBytes(accepted);
-      if (d && accepted.length > 0) {
-        const r = await replicateLogs(d, tenant, accepted, storeShare);
-        if (r.error) throw r.error;
-      } else if (!d) {
-        // Validated above against this head already: stored as is.
-        await opts.sink.push(tenant, accepted);
-        received.inc({ tenant }, entries(accepted));
-      }
-      receivedBytes.inc({ tenant }, bytes);
-      // A retry can still land a stream refused for its rate: that outranks bad data (quorum.ts).
-      if (perStream.error) firstError = perStream.error;
-      if (firstError) throw firstError;
+      const r = await ingest(tenant, decoded.streams, decoded.rejected);
+      if (r.firstError) throw r.firstError;
       res.writeHead(204);
       res.end();
       requests.inc({ code: '204', kind });
@@ -278,6 +323,7 @@ export function createLogPushHandler(opts: LogPushOptions): (req: IncomingMessag
       duration.observe(Number(process.hrtime.bigint() - start) / 1e9);
     }
   };
+  return { handler, ingest, readBody };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
