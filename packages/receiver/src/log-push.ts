@@ -37,6 +37,7 @@ import { internalHeaderGuard, type InternalHeaderGuard } from './forward-auth.js
 import { decodeParts, PARTS_CONTENT_TYPE, type PartResult } from './forward-batcher.js';
 import type { OverloadGates } from './overload-gates.js';
 import { replicateLogs, type ShareResult } from './log-replicate.js';
+import { IngestionRate } from './ingestion-rate.js';
 
 /** Where accepted streams go: a LogStore. */
 export interface LogSink {
@@ -104,6 +105,9 @@ export function createLogPushPath(opts: LogPushOptions): LogPushPath {
   const now = opts.now ?? Date.now;
   const d = opts.distributor;
   const rate = new ByteRateLimiter(now);
+  // The tenant's rate is global: each receiver taking its client pushes enforces rate / k, k the
+  // receivers seen routing its log shares lately (ingestion-rate.ts; only its router count is used).
+  const routers = new IngestionRate({ limits: opts.limits, status: 503, now });
   const streamRate = new ByteRateLimiter(now);
   const checkInternal = opts.internalHeaders ?? internalHeaderGuard(opts.registry, undefined);
   const prune = setInterval(() => streamRate.prune(STREAM_BUCKET_IDLE_MS), 60_000);
@@ -228,7 +232,7 @@ export function createLogPushPath(opts: LogPushOptions): LogPushPath {
     if (sampled.sampledOut > 0) sampledOut.inc({ tenant }, sampled.sampledOut);
     let accepted = sampled.kept;
     try {
-      rate.take(tenant, lineBytes(accepted), limits.ingestionRateBytes, limits.ingestionBurstBytes);
+      rate.take(tenant, lineBytes(accepted), limits.ingestionRateBytes / routers.entryPoints(tenant), limits.ingestionBurstBytes);
     } catch (e) {
       discarded.inc({ tenant, reason: 'ingestion-rate-limited' }, entries(accepted));
       throw e;
@@ -280,6 +284,7 @@ export function createLogPushPath(opts: LogPushOptions): LogPushPath {
       const tenant = tenantOf(req, { multiTenancy: cfg.multiTenancy, header: cfg.tenantHeader });
       checkInternal(req, tenant, body);
       if (forwarded) {
+        routers.noteRouter(tenant, String(req.headers[FORWARDED_HEADER]));
         const ctype = header(req, 'content-type');
         if (ctype === PARTS_CONTENT_TYPE) {
           const answers = await Promise.all(decodeParts(body).map((p) => storeForwarded(tenant, p.body)));

@@ -49,7 +49,7 @@ interface Node {
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-async function cluster(n: number, rf: number, limits: Partial<TenantLimits> = {}): Promise<Node[]> {
+async function cluster(n: number, rf: number, limits: Partial<TenantLimits> = {}, now?: () => number): Promise<Node[]> {
   const servers: http.Server[] = [];
   for (let i = 0; i < n; i++) {
     const s = http.createServer();
@@ -111,6 +111,7 @@ async function cluster(n: number, rf: number, limits: Partial<TenantLimits> = {}
       distributor,
       gates: writePath.gates,
       internalHeaders: writePath.internalHeaders,
+      now,
       config: {
         maxRequestBytes: 1 << 20,
         multiTenancy: true,
@@ -245,6 +246,24 @@ describe('limits are charged once, where the client request entered', () => {
       const over = await push(nodes[0], [big(9), big(10)]);
       expect(over.status).toBe(503);
       expect(over.text).toMatch(/ingestion_rate_mb/);
+    } finally {
+      await shutdown(nodes);
+    }
+  });
+
+  test("the tenant's rate is shared by the receivers taking its pushes (learnt from their forwarded shares)", async () => {
+    let clock = NOW_MS;
+    const nodes = await cluster(3, 3, { ingestionRateMb: 1, ingestionBurstSizeMb: 1 }, () => clock);
+    try {
+      const big = (k: number, bytes: number) => stream(`q${k}`, [NOW], () => 'z'.repeat(bytes));
+      // Node 1 takes a client push too: node 0 learns it from the share node 1 forwards.
+      expect((await push(nodes[1], [big(0, 1000)])).status).toBe(204);
+      // Node 0 spends its burst, then a second passes: it refills 1 MiB/s / 2 entry points, not 1 MiB/s.
+      for (let k = 1; k <= 5; k++) expect((await push(nodes[0], [big(k, 200_000)])).status).toBe(204);
+      clock += 1000;
+      const r = await push(nodes[0], [big(6, 200_000), big(7, 200_000), big(8, 200_000)]);
+      expect(r.status).toBe(503);
+      expect(r.text).toMatch(/0\.50 MB\/s on this receiver/);
     } finally {
       await shutdown(nodes);
     }

@@ -20,7 +20,7 @@ export class ByteRateLimiter {
     if (wait === 0) return;
     throw new StrataError(
       'ingestion-rate-limited',
-      `log ingestion rate limit (${(ratePerSec / 1024 / 1024).toFixed(1)} MB/s, ingestion_rate_mb) reached; ${bytes} bytes of lines refused`,
+      `log ingestion rate limit (${(ratePerSec / 1024 / 1024).toFixed(2)} MB/s on this receiver: ingestion_rate_mb shared by the receivers taking the tenant's pushes) reached; ${bytes} bytes of lines refused`,
       { retryAfter: wait },
     );
   }
