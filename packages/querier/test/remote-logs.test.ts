@@ -161,6 +161,16 @@ describe('LogQL over three replicas of the same streams', () => {
     else throw new Error(`unexpected ${r.type}`);
   });
 
+  test.each([
+    ['forward', ['GET /a 200', 'GET /needle 500']],
+    ['backward', ['GET /needle 500', 'GET /b 200']],
+  ] as const)('a limit crosses: %s, 2 entries, each once though three replicas return theirs', async (direction, lines) => {
+    const [s] = await fanout(replicas.map((x) => x.url))
+      .logQuerier(tenant)
+      .selectLogs([new Matcher('=', 'app', 'api')], { ...ALL, limit: 2, direction });
+    expect(s.lines).toEqual(lines);
+  });
+
   test('metadata, labels and values cross; a store answering 404 holds no logs', async () => {
     const q = fanout([...replicas.map((x) => x.url), `${replicas[0].url}/no-logs-here`]).logQuerier(tenant);
     const [s] = await q.selectLogs([new Matcher('=', 'app', 'api')], ALL);
