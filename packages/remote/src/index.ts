@@ -58,4 +58,10 @@ export {
   type TranslateOptions,
   type TranslationStrategy,
   type Translation,
+  decodeOtlpLogsJson,
+  decodeOtlpLogsProto,
+  type OtlpLogRecord,
+  type OtlpLogResource,
+  type OtlpLogScope,
+  type OtlpLogsRequest,
 } from './otlp/index.js';
