@@ -139,6 +139,8 @@ export async function runSeriesLimitsBench(maxSeries: number, steps: number, sam
     rows.push(
       `| ${held.toLocaleString('en-US').padStart(11)} | ${cells.join(' | ')} | ${(process.memoryUsage().rss / 2 ** 30).toFixed(1)} |`,
     );
+    // Long runs: each step is reported as it ends (the table follows at the end).
+    process.stderr.write(`${rows[rows.length - 1]}\n`);
   }
   for (const r of receivers) await r.db.close();
   const head = receivers.map((r) => `${r.name}: ns per created series | ns per steady sample`).join(' | ');
