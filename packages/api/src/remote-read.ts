@@ -1,7 +1,9 @@
 /**
  * POST /api/v1/read: Prometheus remote-read over any Queryable. Answers STREAMED_XOR_CHUNKS
  * (framed ChunkedReadResponse, one frame per series) when the client accepts it, else SAMPLES
- * (one snappy ReadResponse). This is the only protocol stores and the querier speak.
+ * (one snappy ReadResponse). This is the only protocol stores and the querier speak. Native
+ * histograms go as float histogram chunks (type 3) when streamed, and in TimeSeries.histograms
+ * as samples.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StrataError, type Queryable, type SelectHints } from '@strata/model';
@@ -15,24 +17,17 @@ import {
   type ChunkToSend,
   type SeriesSamples,
 } from '@strata/remote';
-import { XOREncoder } from '@strata/tsdb';
+import { encodeSeriesChunks } from '@strata/tsdb';
 import { readBody } from './params.js';
 import { tenantOf, type TenancyConfig } from './tenant.js';
 
 export const MAX_READ_REQUEST_BYTES = 16 * 1024 * 1024;
-const SAMPLES_PER_CHUNK = 120;
-
-/** Samples as XOR chunks of at most 120 samples, values copied as raw bits. */
+/**
+ * Samples as chunks of at most 120 samples, values copied as raw bits: XOR chunks for floats,
+ * float histogram chunks for native histograms (their chunk type is their TSDB encoding).
+ */
 export function toChunks(s: SeriesSamples): ChunkToSend[] {
-  const out: ChunkToSend[] = [];
-  const bits = new Uint32Array(s.values.buffer, s.values.byteOffset, s.values.length * 2);
-  for (let i = 0; i < s.timestamps.length; i += SAMPLES_PER_CHUNK) {
-    const end = Math.min(s.timestamps.length, i + SAMPLES_PER_CHUNK);
-    const enc = new XOREncoder();
-    for (let k = i; k < end; k++) enc.appendBits(s.timestamps[k], bits[2 * k + 1], bits[2 * k]);
-    out.push({ minT: s.timestamps[i], maxT: s.timestamps[end - 1], data: enc.bytes() });
-  }
-  return out;
+  return encodeSeriesChunks(s).map((c) => ({ minT: c.minT, maxT: c.maxT, data: c.data, type: c.encoding }));
 }
 
 export function createRemoteReadHandler(queryable: Queryable, tenancy: TenancyConfig) {

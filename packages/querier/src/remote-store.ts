@@ -1,6 +1,6 @@
 /**
- * A store queried over HTTP with the standard protocols only: remote-read (streamed XOR chunks)
- * for samples, and the Prometheus series/label endpoints for metadata. The store's time range
+ * A store queried over HTTP with the standard protocols only: remote-read (streamed XOR chunks,
+ * and native histogram chunks) for samples, and the Prometheus series/label endpoints for metadata. The store's time range
  * comes from its /api/v1/status/stores info endpoint and is refreshed periodically.
  */
 import {
@@ -15,7 +15,7 @@ import {
   type Series,
 } from '@strata/model';
 import { decodeChunkedFrames, encodeReadRequest, RESPONSE_STREAMED_XOR_CHUNKS, snappyEncode } from '@strata/remote';
-import { XORIterator } from '@strata/tsdb';
+import { decodeSeriesTypedChunks } from '@strata/tsdb';
 import type { HttpClient } from '@strata/api';
 import type { Store } from './fanout.js';
 
@@ -163,23 +163,10 @@ class RemoteQuerier implements Querier {
       hints.budget.bytes(bytes);
     }
     for (const cs of frames) {
-      let n = 0;
-      for (const c of cs.chunks) n += (c.data[0] << 8) | c.data[1];
-      const ts = new Float64Array(n);
-      const vs = new Float64Array(n);
-      const vb = new Uint32Array(vs.buffer);
-      let k = 0;
-      for (const c of cs.chunks) {
-        const it = new XORIterator(c.data);
-        while (it.next()) {
-          if (it.t < hints.start || it.t > hints.end) continue;
-          ts[k] = it.t;
-          vb[2 * k] = it.lo;
-          vb[2 * k + 1] = it.hi;
-          k++;
-        }
-      }
-      out.push({ labels: cs.labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) });
+      // XOR chunks and native histogram chunks (types 2 and 3), by their type.
+      const chunks = cs.chunks.map((c) => ({ encoding: c.type, data: c.data }));
+      const s = decodeSeriesTypedChunks(cs.labels, chunks, hints.start, hints.end);
+      out.push(s ?? { labels: cs.labels, timestamps: new Float64Array(0), values: new Float64Array(0) });
       // Remote-read has no limit field; the stream comes in label order, so the first ones are kept.
       if (hints.limit && out.length >= hints.limit) break;
     }
