@@ -45,11 +45,11 @@ function histogramOf(abs: number[], float: boolean, stale = false): HistogramSam
   };
 }
 
-/** A head holding the series' steps, one sample a second, 10 samples a chunk (so closed and open chunks). */
-export function headOf(series: Step[][]): Head {
+/** A head holding the series' steps (labels h{i="<index>"} and `extra`), one sample a second, 10 samples a chunk (so closed and open chunks). */
+export function headOf(series: Step[][], extra: Record<string, string> = {}): Head {
   const head = new Head({ outOfOrderWindowMs: 0, samplesPerChunk: 10, maxSeries: 0 });
   series.forEach((steps, i) => {
-    const s = head.getOrCreate(Labels.fromObject({ __name__: 'h', i: String(i) }))!.series;
+    const s = head.getOrCreate(Labels.fromObject({ ...extra, __name__: 'h', i: String(i) }))!.series;
     const counts = [0, 0, 0, 0];
     steps.forEach((x, k) => {
       const t = 1000 * (k + 1);
