@@ -9,11 +9,26 @@ import type { HistogramSample } from '../src/chunkenc/histogram.js';
 import { STALE_NAN_HI, STALE_NAN_LO } from '../src/chunkenc/stale.js';
 import { Head } from '../src/head/head.js';
 
-/** One sample of a series: a float, or a histogram grown by `grow` (a counter unless `gauge`), or a stale marker. */
-export type Step = { kind: 'float'; v: number } | { kind: 'hist'; float: boolean; grow: number[]; gauge: boolean } | { kind: 'stale' };
+/**
+ * One sample of a series: a float (`stale`: a float staleness marker; `same`: at the previous
+ * step's time, beside a histogram there), or a histogram grown by `grow` (a counter unless
+ * `gauge`), or a histogram staleness marker.
+ */
+export type Step =
+  | { kind: 'float'; v: number; stale: boolean; same: boolean }
+  | { kind: 'hist'; float: boolean; grow: number[]; gauge: boolean }
+  | { kind: 'stale' };
 
 export const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('float' as const), v: fc.double({ noNaN: true }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('float' as const),
+      v: fc.double(),
+      stale: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      same: fc.boolean(),
+    }),
+  },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -55,7 +70,10 @@ export function headOf(series: Step[][], extra: Record<string, string> = {}): He
       const t = 1000 * (k + 1);
       if (x.kind === 'float') {
         const bits = new Uint32Array(new Float64Array([x.v]).buffer);
-        head.apply(s, t, bits[1], bits[0]);
+        const [hi, lo] = x.stale ? [STALE_NAN_HI, STALE_NAN_LO] : [bits[1], bits[0]];
+        // Beside a histogram at the previous step's time (the float wins there on every path).
+        if (x.same && k > 0 && steps[k - 1].kind === 'hist') head.apply(s, t - 1000, hi, lo);
+        head.apply(s, t, hi, lo);
       } else if (x.kind === 'stale') head.applyHistogramLogged(s, t, histogramOf(counts, false, true), false, 0);
       else {
         x.grow.forEach((g, b) => (counts[b] += g));

@@ -350,7 +350,8 @@ function withLayout(h: HistogramSample, pos: Span[], neg: Span[], float: boolean
 
 /**
  * A series' float samples and its histogram samples merged by time, as Series carries them: one
- * timestamp column, histograms beside the values (undefined for float samples). A histogram
+ * timestamp column, histograms beside the values (undefined for float samples); a float and a
+ * histogram at one timestamp keep the float. A histogram
  * staleness marker becomes a float staleness marker, as Prometheus' query path sees it.
  */
 export function withHistograms(
@@ -358,18 +359,27 @@ export function withHistograms(
   h: { timestamps: number[]; histograms: (FloatHistogram | 'stale')[] },
 ): Pick<Series, 'timestamps' | 'values' | 'histograms'> | undefined {
   const nf = data ? data.timestamps.length : 0;
-  const n = nf + h.timestamps.length;
+  const nh = h.timestamps.length;
+  const n = nf + nh;
   if (n === 0) return undefined;
   const ts = new Float64Array(n);
   const vs = new Float64Array(n);
+  // Float values copied as bits, so NaN payloads (staleness markers) survive.
+  const vb = new Uint32Array(vs.buffer);
+  const fb = data && new Uint32Array(data.values.buffer, data.values.byteOffset, 2 * nf);
   const hs: (FloatHistogram | undefined)[] = new Array<FloatHistogram | undefined>(n);
   let i = 0;
   let j = 0;
-  for (let k = 0; k < n; k++) {
-    if (j >= h.timestamps.length || (i < nf && data!.timestamps[i] < h.timestamps[j])) {
+  let k = 0;
+  while (i < nf || j < nh) {
+    if (j >= nh || (i < nf && data!.timestamps[i] <= h.timestamps[j])) {
+      // A float and a histogram at one time: the float, as Prometheus' remote-read client decides.
+      if (j < nh && data!.timestamps[i] === h.timestamps[j]) j++;
       ts[k] = data!.timestamps[i];
-      vs[k] = data!.values[i++];
+      vb[2 * k] = fb![2 * i];
+      vb[2 * k + 1] = fb![2 * i + 1];
       hs[k] = undefined;
+      i++;
     } else {
       ts[k] = h.timestamps[j];
       const x = h.histograms[j++];
@@ -381,6 +391,8 @@ export function withHistograms(
         hs[k] = x;
       }
     }
+    k++;
   }
-  return { timestamps: ts, values: vs, histograms: hs };
+  if (k < n) hs.length = k;
+  return { timestamps: ts.subarray(0, k), values: vs.subarray(0, k), histograms: hs };
 }
