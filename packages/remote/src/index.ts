@@ -8,7 +8,17 @@ export {
   type MetadataRecord,
   type SeriesRecord,
 } from './write-batch.js';
-export { decodeWriteRequestV1, encodeWriteRequestV1, wireLabelsEqual, type MetadataToWrite, type SeriesToWrite } from './write-v1.js';
+export {
+  decodeWriteRequestV1,
+  encodedLabelsV1,
+  encodeLabelFieldsV1,
+  encodeWriteRequestV1,
+  wireLabelsEqual,
+  writeBatchOfSamplesV1,
+  type EncodedLabels,
+  type MetadataToWrite,
+  type SeriesToWrite,
+} from './write-v1.js';
 export { decodeWriteRequestV2, encodeWriteRequestV2, type SeriesToWriteV2 } from './write-v2.js';
 export { HistogramTable, rowToFloatHistogram, wireFromFloatHistogram, type WireHistogram } from './histogram-table.js';
 export { decodeHistogram, encodeHistogram } from './histogram-wire.js';

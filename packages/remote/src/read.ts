@@ -379,7 +379,8 @@ export interface ChunkToSend {
   minT: number;
   maxT: number;
   data: Uint8Array;
-  /** CHUNK_TYPE_XOR when unset; CHUNK_TYPE_HISTOGRAM or CHUNK_TYPE_FLOAT_HISTOGRAM for native histograms. */
+  /** The chunk's encoding; XOR unless set: CHUNK_TYPE_HISTOGRAM or CHUNK_TYPE_FLOAT_HISTOGRAM for native
+   * histograms, or Strata's rollup side data (docs/format/rollup-read.md). */
   type?: number;
 }
 
