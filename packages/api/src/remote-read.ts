@@ -2,7 +2,9 @@
  * POST /api/v1/read: Prometheus remote-read over any Queryable. Answers STREAMED_XOR_CHUNKS
  * (framed ChunkedReadResponse, one frame per series) when the client accepts it, else SAMPLES
  * (one snappy ReadResponse). This is the only protocol stores and the querier speak; a Strata
- * querier may extend it to read rollups (rollup-read.ts, docs/format/rollup-read.md).
+ * querier may extend it to read rollups (rollup-read.ts, docs/format/rollup-read.md). Native
+ * histograms go as float histogram chunks (type 3) when streamed, and in TimeSeries.histograms
+ * as samples.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StrataError, type Queryable, type SelectHints } from '@strata/model';
@@ -16,15 +18,19 @@ import {
   type ChunkToSend,
   type SeriesSamples,
 } from '@strata/remote';
+import { encodeSeriesChunks } from '@strata/tsdb';
 import { readBody } from './params.js';
-import { MAX_SOURCE_RESOLUTION_HEADER, maxResolutionOf, rollupChunks, xorChunks } from './rollup-read.js';
+import { MAX_SOURCE_RESOLUTION_HEADER, maxResolutionOf, rollupChunks } from './rollup-read.js';
 import { tenantOf, type TenancyConfig } from './tenant.js';
 
 export const MAX_READ_REQUEST_BYTES = 16 * 1024 * 1024;
 
-/** Samples as XOR chunks of at most 120 samples, values copied as raw bits. */
+/**
+ * Samples as chunks of at most 120 samples, values copied as raw bits: XOR chunks for floats,
+ * float histogram chunks for native histograms (their chunk type is their TSDB encoding).
+ */
 export function toChunks(s: SeriesSamples): ChunkToSend[] {
-  return xorChunks(s.timestamps, s.values);
+  return encodeSeriesChunks(s).map((c) => ({ minT: c.minT, maxT: c.maxT, data: c.data, type: c.encoding }));
 }
 
 export function createRemoteReadHandler(queryable: Queryable, tenancy: TenancyConfig) {

@@ -1,6 +1,6 @@
 /**
- * A store queried over HTTP with the standard protocols only: remote-read (streamed XOR chunks)
- * for samples, and the Prometheus series/label endpoints for metadata. The store's time range
+ * A store queried over HTTP with the standard protocols only: remote-read (streamed XOR chunks,
+ * and native histogram chunks) for samples, and the Prometheus series/label endpoints for metadata. The store's time range
  * comes from its /api/v1/status/stores info endpoint and is refreshed periodically. A query that
  * may read rollups says so in a header a Strata store understands (docs/format/rollup-read.md):
  * the store then answers from rollups with their side data, as it would in-process; any other
@@ -17,7 +17,15 @@ import {
   type SelectHints,
   type Series,
 } from '@strata/model';
-import { decodeChunkedFrames, encodeReadRequest, RESPONSE_STREAMED_XOR_CHUNKS, snappyEncode } from '@strata/remote';
+import {
+  CHUNK_TYPE_FLOAT_HISTOGRAM,
+  CHUNK_TYPE_HISTOGRAM,
+  decodeChunkedFrames,
+  encodeReadRequest,
+  RESPONSE_STREAMED_XOR_CHUNKS,
+  snappyEncode,
+} from '@strata/remote';
+import { decodeSeriesTypedChunks } from '@strata/tsdb';
 import { decodeSeriesChunks, MAX_SOURCE_RESOLUTION_HEADER, type HttpClient } from '@strata/api';
 import type { Store } from './fanout.js';
 
@@ -170,8 +178,15 @@ class RemoteQuerier implements Querier {
       hints.budget.bytes(bytes);
     }
     for (const cs of frames) {
-      const { timestamps, values, rollup } = decodeSeriesChunks(cs.chunks, hints.start, hints.end);
-      out.push(rollup ? { labels: cs.labels, timestamps, values, rollup } : { labels: cs.labels, timestamps, values });
+      if (cs.chunks.some((c) => c.type === CHUNK_TYPE_HISTOGRAM || c.type === CHUNK_TYPE_FLOAT_HISTOGRAM)) {
+        // Native histograms (chunk types 2 and 3) beside XOR chunks; rollups never carry them.
+        const chunks = cs.chunks.map((c) => ({ encoding: c.type, data: c.data }));
+        const s = decodeSeriesTypedChunks(cs.labels, chunks, hints.start, hints.end);
+        out.push(s ?? { labels: cs.labels, timestamps: new Float64Array(0), values: new Float64Array(0) });
+      } else {
+        const { timestamps, values, rollup } = decodeSeriesChunks(cs.chunks, hints.start, hints.end);
+        out.push(rollup ? { labels: cs.labels, timestamps, values, rollup } : { labels: cs.labels, timestamps, values });
+      }
       // Remote-read has no limit field; the stream comes in label order, so the first ones are kept.
       if (hints.limit && out.length >= hints.limit) break;
     }

@@ -9,7 +9,9 @@ import {
   Labels,
   Matcher,
   pace,
+  packHistogramColumn,
   packRawSeries,
+  readHistogramColumn,
   RawPacker,
   rawTransfer,
   StrataError,
@@ -301,13 +303,14 @@ export function unpackSeries(p: PackedSeries): Series[] {
 
 /**
  * A query result packed: a vector's timestamps then values in `floats`; a matrix's series lengths
- * in `lens` and all timestamps then all values in `floats`.
+ * in `lens` and all timestamps then all values in `floats`. When any sample is a native histogram,
+ * `hists` holds one histogram column over all samples in that order (histogram-pack.ts).
  */
 export type PackedResult =
   | { resultType: 'scalar'; t: number; v: number }
   | { resultType: 'string'; t: number; value: string }
-  | { resultType: 'vector'; labels: PackedLabels; floats: Float64Array }
-  | { resultType: 'matrix'; labels: PackedLabels; lens: Uint32Array; floats: Float64Array };
+  | { resultType: 'vector'; labels: PackedLabels; floats: Float64Array; hists?: Float64Array }
+  | { resultType: 'matrix'; labels: PackedLabels; lens: Uint32Array; floats: Float64Array; hists?: Float64Array };
 
 export async function packResult(r: QueryResult): Promise<{ packed: PackedResult; transfer: ArrayBuffer[] }> {
   switch (r.resultType) {
@@ -322,7 +325,11 @@ export async function packResult(r: QueryResult): Promise<{ packed: PackedResult
         floats[n + i] = r.vector[i].v;
       }
       const labels = await packLabels(r.vector.map((s) => s.labels));
-      return { packed: { resultType: 'vector', labels, floats }, transfer: [...labelsTransfer(labels), floats.buffer as ArrayBuffer] };
+      const transfer = [...labelsTransfer(labels), floats.buffer as ArrayBuffer];
+      // Histogram samples as doubles (histogram-pack.ts); a result of floats only carries none.
+      if (!r.vector.some((s) => s.h)) return { packed: { resultType: 'vector', labels, floats }, transfer };
+      const hists = packHistogramColumn(r.vector.map((s) => s.h));
+      return { packed: { resultType: 'vector', labels, floats, hists }, transfer: [...transfer, hists.buffer as ArrayBuffer] };
     }
     case 'matrix': {
       const lens = new Uint32Array(r.matrix.length);
@@ -336,10 +343,12 @@ export async function packResult(r: QueryResult): Promise<{ packed: PackedResult
         o += s.timestamps.length;
       }
       const labels = await packLabels(r.matrix.map((s) => s.labels));
-      return {
-        packed: { resultType: 'matrix', labels, lens, floats },
-        transfer: [...labelsTransfer(labels), lens.buffer, floats.buffer] as ArrayBuffer[],
-      };
+      const transfer = [...labelsTransfer(labels), lens.buffer, floats.buffer] as ArrayBuffer[];
+      if (!r.matrix.some((s) => s.histograms)) return { packed: { resultType: 'matrix', labels, lens, floats }, transfer };
+      const column: (FloatHistogram | undefined)[] = [];
+      for (const s of r.matrix) for (let k = 0; k < s.timestamps.length; k++) column.push(s.histograms?.[k]);
+      const hists = packHistogramColumn(column);
+      return { packed: { resultType: 'matrix', labels, lens, floats, hists }, transfer: [...transfer, hists.buffer as ArrayBuffer] };
     }
   }
 }
@@ -353,17 +362,26 @@ export function unpackResult(p: PackedResult): QueryResult {
       const labels = unpackLabels(p.labels);
       const n = labels.length;
       const vector: InstantSample[] = new Array(n);
-      for (let i = 0; i < n; i++) vector[i] = { labels: labels[i], t: p.floats[i], v: p.floats[n + i] };
+      const hs = p.hists && readHistogramColumn(p.hists, 0, n).hs;
+      for (let i = 0; i < n; i++) {
+        vector[i] = { labels: labels[i], t: p.floats[i], v: p.floats[n + i] };
+        const h = hs?.[i];
+        if (h) vector[i].h = h;
+      }
       return { resultType: 'vector', vector };
     }
     case 'matrix': {
       const labels = unpackLabels(p.labels);
       const total = p.floats.length / 2;
       const matrix: RangeSeries[] = new Array(labels.length);
+      const hs = p.hists && readHistogramColumn(p.hists, 0, total).hs;
       let o = 0;
       for (let i = 0; i < labels.length; i++) {
         const n = p.lens[i];
         matrix[i] = { labels: labels[i], timestamps: p.floats.subarray(o, o + n), values: p.floats.subarray(total + o, total + o + n) };
+        // Only series with a histogram sample get the column, as the engine gives them.
+        const mine = hs?.slice(o, o + n);
+        if (mine?.some((h) => h)) matrix[i].histograms = mine;
         o += n;
       }
       return { resultType: 'matrix', matrix };

@@ -25,6 +25,8 @@ export { decodeHistogram, encodeHistogram } from './histogram-wire.js';
 export { snappyDecode, snappyEncode } from './snappy.js';
 export { SHARE_CONTENT_TYPE, decodeShare, encodeShare } from './forwarded-share.js';
 export {
+  CHUNK_TYPE_FLOAT_HISTOGRAM,
+  CHUNK_TYPE_HISTOGRAM,
   CHUNK_TYPE_XOR,
   RESPONSE_SAMPLES,
   RESPONSE_STREAMED_XOR_CHUNKS,
