@@ -26,3 +26,15 @@ export {
   type LogqlStream,
 } from './logql/engine.js';
 export { formatLogql } from './logql/format.js';
+export {
+  buildLogBlock,
+  logBlocksPrefix,
+  parseLogIndex,
+  parseLogMeta,
+  uploadLogBlock,
+  LOG_BLOCKS_DIR,
+  LOG_META_FILE,
+  type LogBlockMeta,
+} from './block/log-block.js';
+export { BucketLogs, type BucketLogsOptions, type LogReadBucket } from './block/bucket-logs.js';
+export { mergeLogQueriers, mergeLogQueryables } from './block/merge-queriers.js';
