@@ -85,6 +85,8 @@ export interface TenantLimits {
   ingestionBurstSizeMb?: number;
   /** Log sampling at ingest (Strata's own; log-sampling-config.ts); unset = every entry kept. */
   logSampling?: LogSamplingConfig;
+  /** Log blocks whose newest entry is older than this are deleted by the compactor, ms (Loki's retention_period); 0 = kept forever. */
+  retentionPeriod?: number;
 }
 
 /** YAML key -> field, as Mimir names them so existing override files carry over. */
@@ -124,6 +126,7 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_entries_limit_per_query: 'maxEntriesLimitPerQuery',
   max_query_series: 'maxQuerySeries',
   query_timeout: 'queryTimeout',
+  retention_period: 'retentionPeriod',
 };
 
 /** The log push limits (read by @strata/logs, not the metrics receiver). */
@@ -151,6 +154,7 @@ const DURATION_FIELDS = new Set<keyof TenantLimits>([
   'maxTotalQueryLength',
   'rejectOldSamplesMaxAge',
   'queryTimeout',
+  'retentionPeriod',
 ]);
 
 /**
@@ -173,6 +177,7 @@ export type ReceiverLimit = Exclude<
   | 'rulerMaxRuleGroupsPerTenant'
   | 'streamAggregationConfig'
   | 'metricRelabelConfigs'
+  | 'retentionPeriod'
   | LogQueryLimit
   | QueryLimit
   | LogLimit

@@ -187,6 +187,12 @@ const TABLE = [
     help: 'Compression of 256 KiB log blocks. zstd stores about 1.5x less than snappy on structured logs (docs/format/logs.md).',
   },
   {
+    flag: 'logs.block-range',
+    type: 'duration',
+    default: '0s',
+    help: "How long a tenant's log head takes entries before it is cut into a log block in the bucket (docs/format/logs.md#log-blocks-in-the-bucket); its WAL is truncated once the block is uploaded. 0 = --tsdb.block-duration.",
+  },
+  {
     flag: 'receiver.rate-limit-status',
     type: 'int',
     default: 503,

@@ -189,12 +189,19 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   // Logs: Loki's push API into a head of its own, with its own WAL per tenant (docs/format/logs.md).
   let logStore: LogStore | undefined;
   if (logsEnabled) {
+    const blockRangeMs = cfg.num('logs.block-range') || cfg.num('tsdb.block-duration');
     logStore = await LogStore.open({
       dir: path.join(storagePath, 'logs'),
       fsync: cfg.str('wal.fsync') as 'batch' | 'none',
       compression: cfg.str('logs.block-compression') as 'zstd' | 'snappy',
       onFsync: (s) => fsyncs.observe(s),
       logger,
+      // Cut heads go to the bucket as log blocks; a shipped head is still read until the store
+      // gateways have synced twice since, so they see the block before the head is gone.
+      bucket,
+      blockRangeMs,
+      keepShippedMs: 2 * cfg.num('store-gateway.sync-interval'),
+      cutIntervalMs: Math.max(1000, Math.min(60_000, Math.floor(blockRangeMs / 4))),
     });
     logPushHandler = createLogPushHandler({
       sink: logStore,
@@ -218,7 +225,15 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   let gateway: StoreGateway | undefined;
   let queryable: Queryable = tsdb.queryable();
   if (opts.query) {
-    gateway = gatewayFrom(cfg, bucket, registry, logger, (tenant, ulid) => tsdb.openTenant(tenant)?.hasBlock(ulid) ?? false, tombstones);
+    gateway = gatewayFrom(
+      cfg,
+      bucket,
+      registry,
+      logger,
+      (tenant, ulid) => tsdb.openTenant(tenant)?.hasBlock(ulid) ?? false,
+      tombstones,
+      logsEnabled,
+    );
     await gateway.start();
     const gw = gateway;
     queryable = new FanoutQueryable(
@@ -242,8 +257,9 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     storeInfo: () => tsdb.timeRanges(),
     limits: (t: string) => limits.forTenant(t),
     lookbackDeltaMs: cfg.num('query.lookback-delta'),
-    // The log head answers the Loki read API (/loki/api/v1/*) of the querier.
+    // The log heads and the bucket's log blocks answer the Loki read API (/loki/api/v1/*) of the querier.
     logs: logStore,
+    bucketLogs: gateway?.logs,
   };
   let inProcess: InProcessQuerier | undefined;
   let downstream: HttpDownstream | undefined;
@@ -259,7 +275,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     closeCache = parts.cache ? () => parts.cache!.close() : undefined;
     parts.frontend.mount(router);
     // The frontend splits and caches PromQL only: the Loki read API is served here directly.
-    if (logStore) mountLokiApi(router, { logs: logStore, tenancy, limits: (t: string) => limits.forTenant(t) });
+    if (logStore) mountLokiApi(router, { logs: logStore, bucketLogs: gateway?.logs, tenancy, limits: (t: string) => limits.forTenant(t) });
   } else mountQueryApi(router, queryApi);
   // Exemplars live in the local heads only (the bucket holds none), so they are read here directly.
   mountExemplarsApi(router, {
