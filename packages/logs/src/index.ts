@@ -5,7 +5,7 @@ export { decodePushRequestJson } from './push/decode-json.js';
 export { encodePushRequestProto, type StreamToPush } from './push/encode-proto.js';
 export { labelsFromPairs, parseLabelsText } from './push/labels-text.js';
 export { lineBytes, type PushStream } from './push/push-stream.js';
-export { BlockCorruptError, type BlockCompression, type EncodedBlock } from './chunk/block-codec.js';
+export { BlockCorruptError, encodeBlock, type BlockCompression, type EncodedBlock } from './chunk/block-codec.js';
 export { LogHead, type LogHeadOptions, type LogHeadStats } from './head/log-head.js';
 export { LOKI_LIMIT_DEFAULTS, logLimitsOf, type LogLimits } from './ingest/log-limits.js';
 export { truncateUtf8, validatePush, type StreamState, type ValidateOptions, type ValidationResult } from './ingest/validate.js';

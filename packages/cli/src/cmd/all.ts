@@ -26,7 +26,7 @@ import {
   type OtlpHandlerConfig,
   createLogPushHandler,
 } from '@strata/receiver';
-import { LogStore } from '@strata/logs';
+import { BucketLogs, LogStore } from '@strata/logs';
 import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
 import { compactorFrom } from './compactor-from-config.js';
@@ -249,6 +249,21 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       },
     );
   }
+  // A receiver alone has no gateway, and no other component reads log blocks: it reads the
+  // bucket's log blocks itself, so its Loki API keeps answering for lines it has shipped.
+  let receiverLogBlocks: BucketLogs | undefined;
+  let logBlockSync: NodeJS.Timeout | undefined;
+  if (!opts.query && logStore) {
+    const blocks = new BucketLogs({ bucket, logger });
+    receiverLogBlocks = blocks;
+    await blocks.sync();
+    logBlockSync = setInterval(
+      () => void blocks.sync().catch((e: Error) => logger.warn({ err: e.message }, 'log block sync failed; keeping the previous list')),
+      cfg.num('store-gateway.sync-interval'),
+    );
+    logBlockSync.unref();
+  }
+  const bucketLogs = gateway?.logs ?? receiverLogBlocks;
   const queryApi = {
     queryable,
     engine: queries.executor,
@@ -259,7 +274,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     lookbackDeltaMs: cfg.num('query.lookback-delta'),
     // The log heads and the bucket's log blocks answer the Loki read API (/loki/api/v1/*) of the querier.
     logs: logStore,
-    bucketLogs: gateway?.logs,
+    bucketLogs,
   };
   let inProcess: InProcessQuerier | undefined;
   let downstream: HttpDownstream | undefined;
@@ -275,7 +290,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     closeCache = parts.cache ? () => parts.cache!.close() : undefined;
     parts.frontend.mount(router);
     // The frontend splits and caches PromQL only: the Loki read API is served here directly.
-    if (logStore) mountLokiApi(router, { logs: logStore, bucketLogs: gateway?.logs, tenancy, limits: (t: string) => limits.forTenant(t) });
+    if (logStore) mountLokiApi(router, { logs: logStore, bucketLogs, tenancy, limits: (t: string) => limits.forTenant(t) });
   } else mountQueryApi(router, queryApi);
   // Exemplars live in the local heads only (the bucket holds none), so they are read here directly.
   mountExemplarsApi(router, {
@@ -363,6 +378,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     limits.stop();
     shipping.stop();
     clearInterval(tombstoneTimer);
+    clearInterval(logBlockSync);
     clearInterval(growthPrune);
     compaction?.loop.stop();
     await compaction?.compactor.stop();
@@ -371,6 +387,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       // Scale-down: everything in the head goes to the bucket before we exit.
       const blocks = await tsdb.compactAll(true);
       await shipping.syncAll();
+      // Log heads too: each becomes a log block, and its WAL is truncated once it is uploaded.
+      for (const t of logStore?.tenantIds() ?? []) await logStore!.flush(t);
       logger.info({ blocks: blocks.length }, 'head flushed and shipped');
     }
     await tsdb.close();

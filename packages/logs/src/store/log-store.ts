@@ -159,7 +159,8 @@ export class LogStore implements LogQueryable {
 
   private cutAndShip(id: string, cut: boolean): Promise<void> {
     const t = this.open.get(id);
-    if (!t) return Promise.resolve();
+    // Without a bucket nothing is cut: the head and WAL keep everything.
+    if (!t || !this.opts.bucket) return Promise.resolve();
     const run = (t.cutting ?? Promise.resolve()).then(() => this.doCutAndShip(id, t, cut));
     t.cutting = run.catch(() => undefined);
     return run;
@@ -180,13 +181,18 @@ export class LogStore implements LogQueryable {
         t.rotating = undefined;
       }
       await Promise.allSettled([...old.inflight]);
-      await old.head.sealAll();
     }
     const bucket = this.opts.bucket!;
     for (const g of t.frozen) {
       if (g.shippedAtMs !== undefined) continue;
-      const built = buildLogBlock(ulid(this.now()), g.head.allStreams());
+      let built: ReturnType<typeof buildLogBlock>;
       try {
+        // A failed compression puts entries back into the open block: such a head is not shipped
+        // (its WAL would go with it) until a later try seals everything.
+        await g.head.sealAll();
+        if (g.head.allStreams().some((s) => s.open.lines.length > 0 || s.sealing.length > 0))
+          throw new Error('entries of the cut head are not all sealed');
+        built = buildLogBlock(ulid(this.now()), g.head.allStreams());
         if (built) await uploadLogBlock(bucket, id, built);
       } catch (e) {
         // Later heads wait for this one: WAL segments are removed in order.
