@@ -128,7 +128,17 @@ export class StoreGateway implements Queryable {
       );
     const r = opts.registry;
     this.logs = opts.logs
-      ? new BucketLogs({ bucket: opts.bucket, logger: opts.logger, onFetched: (n) => this.fetched.inc({ kind: 'log-chunks' }, n) })
+      ? new BucketLogs({
+          bucket: opts.bucket,
+          logger: opts.logger,
+          onFetched: (n) => {
+            this.bytesFetched += n;
+            this.fetched.inc({ kind: 'log-chunks' }, n);
+          },
+          // Log chunks share the chunk cache with metric chunks.
+          cache: this.chunkCache,
+          onCacheLookup: (hit) => this.cacheReqs.inc({ kind: 'log-chunks', result: hit ? 'hit' : 'miss' }),
+        })
       : undefined;
     this.fetched = new Counter({
       name: 'strata_store_gateway_bucket_bytes_total',

@@ -2,8 +2,8 @@
  * The bucket's log blocks, as the store gateway serves them: each block's meta.json and index are
  * loaded once when a sync finds the block (streams indexed by the same postings index as the head),
  * and a query fetches, per matching stream, only the byte range of its chunks that overlap the
- * window: one ranged read per stream and block. Blocks whose meta.json is gone (retention) are
- * dropped on the next sync; a chunk that vanished meanwhile reads as nothing.
+ * window and are not in the cache: one ranged read per stream and block. Blocks whose meta.json
+ * is gone (retention) are dropped on the next sync; a chunk that vanished meanwhile reads as nothing.
  */
 import type { Logger } from 'pino';
 import { Labels, tenantIdProblem, type Matcher } from '@strata/model';
@@ -20,6 +20,7 @@ import {
   parseLogMeta,
   type LogBlockMeta,
   type LogBlockStream,
+  type LogChunkRef,
 } from './log-block.js';
 
 /** The part of a bucket reads need (structurally the objstore Bucket). */
@@ -35,6 +36,9 @@ export interface BucketLogsOptions {
   logger?: Logger;
   /** Bytes read from the bucket, for metrics and tests. */
   onFetched?: (bytes: number) => void;
+  /** Compressed chunks by object and offset (the store gateway's chunk cache); told of each lookup. */
+  cache?: { get(key: string): Buffer | undefined; set(key: string, value: Buffer): void };
+  onCacheLookup?: (hit: boolean) => void;
 }
 
 const ULID_RE = /^[0-9A-Z]{26}$/;
@@ -155,22 +159,13 @@ class BlocksLogQuerier implements LogQuerier {
       for (const s of blk.selected(matchers, hints)) {
         hints.signal?.throwIfAborted();
         const want = s.chunks.filter((c) => c.maxTs >= hints.startNs && c.minTs < hints.endNs);
-        // A stream's chunks are adjacent in the file: one read covers those wanted.
-        const from = want[0].offset;
-        const to = want[want.length - 1].offset + want[want.length - 1].length;
-        let bytes: Buffer;
-        try {
-          bytes = await this.opts.bucket.getRange(blk.chunksName, from, to - from);
-        } catch (e) {
-          if (this.opts.bucket.isObjNotFound(e)) continue; // deleted by retention since the last sync
-          throw e;
-        }
-        this.opts.onFetched?.(bytes.length);
+        const data = await this.chunkBytes(blk, want);
+        if (!data) continue; // deleted by retention since the last sync
         const key = s.labels.key();
         let acc = byKey.get(key);
         if (!acc) byKey.set(key, (acc = { labels: s.labels, got: { ts: [], lines: [], metadata: undefined } }));
-        for (const c of want) {
-          const block: EncodedBlock = { ...c, data: bytes.subarray(c.offset - from, c.offset - from + c.length) };
+        for (let i = 0; i < want.length; i++) {
+          const block: EncodedBlock = { ...want[i], data: data[i] };
           await readBlock(block, needles, hints, acc.got);
         }
       }
@@ -181,6 +176,42 @@ class BlocksLogQuerier implements LogQuerier {
       if (e) out.push(e);
     }
     return out;
+  }
+
+  /**
+   * The compressed bytes of the chunks (one stream's, adjacent in the file): cached ones from the
+   * cache, the others with one ranged read covering them. Undefined when the object is gone.
+   */
+  private async chunkBytes(blk: LoadedLogBlock, want: readonly LogChunkRef[]): Promise<Buffer[] | undefined> {
+    const { bucket, cache, onCacheLookup, onFetched } = this.opts;
+    const name = blk.chunksName;
+    const out: (Buffer | undefined)[] = want.map((c) => {
+      const hit = cache?.get(`${name}:${c.offset}`);
+      if (cache) onCacheLookup?.(hit !== undefined);
+      return hit;
+    });
+    const missing = want.filter((_, i) => out[i] === undefined);
+    if (missing.length > 0) {
+      const from = missing[0].offset;
+      const to = missing[missing.length - 1].offset + missing[missing.length - 1].length;
+      let bytes: Buffer;
+      try {
+        bytes = await bucket.getRange(name, from, to - from);
+      } catch (e) {
+        if (bucket.isObjNotFound(e)) return undefined;
+        throw e;
+      }
+      onFetched?.(bytes.length);
+      want.forEach((c, i) => {
+        if (out[i] !== undefined) return;
+        const view = bytes.subarray(c.offset - from, c.offset - from + c.length);
+        // Cached as a copy: a cached subarray would keep the whole ranged read alive.
+        const b = cache ? Buffer.from(view) : view;
+        cache?.set(`${name}:${c.offset}`, b);
+        out[i] = b;
+      });
+    }
+    return out as Buffer[];
   }
 
   async series(matchers: readonly Matcher[], hints: LogSelectHints): Promise<Labels[]> {

@@ -206,6 +206,26 @@ describe('log blocks in the bucket', () => {
       expect(fetched).toBeGreaterThan(0);
       // One stream of three, and of its chunks only the first: far less than a third of the file.
       expect(fetched).toBeLessThan(total / 6);
+
+      // With a chunk cache the same query reads nothing more, and gives the same lines.
+      const cached = new Map<string, Buffer>();
+      const lookups: boolean[] = [];
+      let fetchedC = 0;
+      const withCache = new BucketLogs({
+        bucket,
+        onFetched: (n) => (fetchedC += n),
+        cache: { get: (k) => cached.get(k), set: (k, v) => void cached.set(k, v) },
+        onCacheLookup: (hit) => lookups.push(hit),
+      });
+      await withCache.sync();
+      const q = () => withCache.logQuerier('t').selectLogs([new Matcher('=', 'app', 'db')], { startNs: 0n, endNs: 30n * 1_000_000_000n });
+      const first = await q();
+      const afterFirst = fetchedC;
+      const second = await q();
+      expect(fetchedC).toBe(afterFirst);
+      expect(second).toEqual(first);
+      expect(second).toEqual(got);
+      expect(lookups).toEqual([false, true]);
     } finally {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });
