@@ -196,11 +196,12 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       compression: cfg.str('logs.block-compression') as 'zstd' | 'snappy',
       onFsync: (s) => fsyncs.observe(s),
       logger,
-      // Cut heads go to the bucket as log blocks; a shipped head is still read until the store
-      // gateways have synced twice since, so they see the block before the head is gone.
+      // Cut heads go to the bucket as log blocks; a shipped head is still read for three gateway
+      // syncs and at least a minute, so a gateway slow under load has seen the block before the
+      // head is gone (until then reads drop the repeats).
       bucket,
       blockRangeMs,
-      keepShippedMs: 2 * cfg.num('store-gateway.sync-interval'),
+      keepShippedMs: Math.max(3 * cfg.num('store-gateway.sync-interval'), 60_000),
       cutIntervalMs: Math.max(1000, Math.min(60_000, Math.floor(blockRangeMs / 4))),
     });
     logPushHandler = createLogPushHandler({
