@@ -324,6 +324,8 @@ export interface ChunkToSend {
   minT: number;
   maxT: number;
   data: Uint8Array;
+  /** The chunk's encoding; XOR unless set (Strata's rollup side data, docs/format/rollup-read.md). */
+  type?: number;
 }
 
 /** One frame of a streamed response: uvarint length, CRC32-Castagnoli (big-endian), message. */
@@ -342,7 +344,7 @@ export function encodeChunkedFrame(queryIndex: number, series: { labels: Labels;
         w.message(2, () => {
           w.int64(1, c.minT);
           w.int64(2, c.maxT);
-          w.uint(3, CHUNK_TYPE_XOR);
+          w.uint(3, c.type ?? CHUNK_TYPE_XOR);
           w.bytes(4, c.data);
         });
       }
