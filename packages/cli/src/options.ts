@@ -171,7 +171,7 @@ const TABLE = [
     flag: 'logs.enabled',
     type: 'bool',
     default: true,
-    help: "`strata all` and `strata receiver`: accept Loki's push API (/loki/api/v1/push) into a log head with its own WAL under <storage.path>/logs.",
+    help: "`strata all` and `strata receiver`: accept Loki's push API (/loki/api/v1/push) into a log head with its own WAL under <storage.path>/logs. `strata store-gateway`: serve the bucket's log blocks to `strata querier`.",
   },
   {
     flag: 'logs.out-of-order-window',
