@@ -88,6 +88,8 @@ export interface TenantLimits {
   perStreamRateLimitBurst?: number;
   /** Log sampling at ingest (Strata's own; log-sampling-config.ts); unset = every entry kept. */
   logSampling?: LogSamplingConfig;
+  /** Log blocks whose newest entry is older than this are deleted by the compactor, ms (Loki's retention_period); 0 = kept forever. */
+  retentionPeriod?: number;
 }
 
 /** YAML key -> field, as Mimir names them so existing override files carry over. */
@@ -129,6 +131,7 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_entries_limit_per_query: 'maxEntriesLimitPerQuery',
   max_query_series: 'maxQuerySeries',
   query_timeout: 'queryTimeout',
+  retention_period: 'retentionPeriod',
 };
 
 /** The log push limits (read by @strata/logs, not the metrics receiver). */
@@ -158,6 +161,7 @@ const DURATION_FIELDS = new Set<keyof TenantLimits>([
   'maxTotalQueryLength',
   'rejectOldSamplesMaxAge',
   'queryTimeout',
+  'retentionPeriod',
 ]);
 
 /** Limits given as byte sizes (Loki's "3MB", "1.5MiB"; a bare number is bytes). */
@@ -183,6 +187,7 @@ export type ReceiverLimit = Exclude<
   | 'rulerMaxRuleGroupsPerTenant'
   | 'streamAggregationConfig'
   | 'metricRelabelConfigs'
+  | 'retentionPeriod'
   | LogQueryLimit
   | QueryLimit
   | LogLimit

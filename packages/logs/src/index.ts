@@ -7,7 +7,7 @@ export { labelsFromPairs, parseLabelsText } from './push/labels-text.js';
 export { lineBytes, type PushStream } from './push/push-stream.js';
 export { decodeLogShare, encodeLogShare, LOG_SHARE_CONTENT_TYPE } from './push/log-share.js';
 export { OTLP_INDEX_RESOURCE_ATTRIBUTES, otlpLogsToStreams } from './push/otlp-logs.js';
-export { BlockCorruptError, type BlockCompression, type EncodedBlock } from './chunk/block-codec.js';
+export { BlockCorruptError, encodeBlock, type BlockCompression, type EncodedBlock } from './chunk/block-codec.js';
 export { LogHead, type LogHeadOptions, type LogHeadStats } from './head/log-head.js';
 export { LOKI_LIMIT_DEFAULTS, logLimitsOf, type LogLimits } from './ingest/log-limits.js';
 export { truncateUtf8, validatePush, type StreamState, type ValidateOptions, type ValidationResult } from './ingest/validate.js';
@@ -29,3 +29,15 @@ export {
   type LogqlStream,
 } from './logql/engine.js';
 export { formatLogql } from './logql/format.js';
+export {
+  buildLogBlock,
+  logBlocksPrefix,
+  parseLogIndex,
+  parseLogMeta,
+  uploadLogBlock,
+  LOG_BLOCKS_DIR,
+  LOG_META_FILE,
+  type LogBlockMeta,
+} from './block/log-block.js';
+export { BucketLogs, type BucketLogsOptions, type LogReadBucket } from './block/bucket-logs.js';
+export { mergeLogQueriers, mergeLogQueryables } from './block/merge-queriers.js';

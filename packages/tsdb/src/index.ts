@@ -84,3 +84,4 @@ export {
 } from './block/bucket-index.js';
 export { PostingsIndex } from './head/postings.js';
 export { WAL, type FsyncMode, type ReplayStats, type WalOptions, type WalPosition } from './wal/wal.js';
+export { ulid, ulidTime } from './block/ulid.js';

@@ -27,7 +27,7 @@ import {
   createLogPushPath,
   createOtlpLogsHandler,
 } from '@strata/receiver';
-import { LogStore } from '@strata/logs';
+import { BucketLogs, LogStore } from '@strata/logs';
 import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
 import { compactorFrom } from './compactor-from-config.js';
@@ -194,12 +194,20 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   // Logs: Loki's push API into a head of its own, with its own WAL per tenant (docs/format/logs.md).
   let logStore: LogStore | undefined;
   if (logsEnabled) {
+    const blockRangeMs = cfg.num('logs.block-range') || cfg.num('tsdb.block-duration');
     logStore = await LogStore.open({
       dir: path.join(storagePath, 'logs'),
       fsync: cfg.str('wal.fsync') as 'batch' | 'none',
       compression: cfg.str('logs.block-compression') as 'zstd' | 'snappy',
       onFsync: (s) => fsyncs.observe(s),
       logger,
+      // Cut heads go to the bucket as log blocks; a shipped head is still read for three gateway
+      // syncs and at least a minute, so a gateway slow under load has seen the block before the
+      // head is gone (until then reads drop the repeats).
+      bucket,
+      blockRangeMs,
+      keepShippedMs: Math.max(3 * cfg.num('store-gateway.sync-interval'), 60_000),
+      cutIntervalMs: Math.max(1000, Math.min(60_000, Math.floor(blockRangeMs / 4))),
     });
     const logPath = createLogPushPath({
       sink: logStore,
@@ -235,7 +243,15 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   let gateway: StoreGateway | undefined;
   let queryable: Queryable = tsdb.queryable();
   if (opts.query) {
-    gateway = gatewayFrom(cfg, bucket, registry, logger, (tenant, ulid) => tsdb.openTenant(tenant)?.hasBlock(ulid) ?? false, tombstones);
+    gateway = gatewayFrom(
+      cfg,
+      bucket,
+      registry,
+      logger,
+      (tenant, ulid) => tsdb.openTenant(tenant)?.hasBlock(ulid) ?? false,
+      tombstones,
+      logsEnabled,
+    );
     await gateway.start();
     const gw = gateway;
     queryable = new FanoutQueryable(
@@ -251,6 +267,21 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       },
     );
   }
+  // A receiver alone has no gateway, and no other component reads log blocks: it reads the
+  // bucket's log blocks itself, so its Loki API keeps answering for lines it has shipped.
+  let receiverLogBlocks: BucketLogs | undefined;
+  let logBlockSync: NodeJS.Timeout | undefined;
+  if (!opts.query && logStore) {
+    const blocks = new BucketLogs({ bucket, logger });
+    receiverLogBlocks = blocks;
+    await blocks.sync();
+    logBlockSync = setInterval(
+      () => void blocks.sync().catch((e: Error) => logger.warn({ err: e.message }, 'log block sync failed; keeping the previous list')),
+      cfg.num('store-gateway.sync-interval'),
+    );
+    logBlockSync.unref();
+  }
+  const bucketLogs = gateway?.logs ?? receiverLogBlocks;
   const queryApi = {
     queryable,
     engine: queries.executor,
@@ -259,8 +290,9 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     storeInfo: () => tsdb.timeRanges(),
     limits: (t: string) => limits.forTenant(t),
     lookbackDeltaMs: cfg.num('query.lookback-delta'),
-    // The log head answers the Loki read API (/loki/api/v1/*) of the querier.
+    // The log heads and the bucket's log blocks answer the Loki read API (/loki/api/v1/*) of the querier.
     logs: logStore,
+    bucketLogs,
   };
   let inProcess: InProcessQuerier | undefined;
   let downstream: HttpDownstream | undefined;
@@ -276,7 +308,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     closeCache = parts.cache ? () => parts.cache!.close() : undefined;
     parts.frontend.mount(router);
     // The frontend splits and caches PromQL only: the Loki read API is served here directly.
-    if (logStore) mountLokiApi(router, { logs: logStore, tenancy, limits: (t: string) => limits.forTenant(t) });
+    if (logStore) mountLokiApi(router, { logs: logStore, bucketLogs, tenancy, limits: (t: string) => limits.forTenant(t) });
   } else mountQueryApi(router, queryApi);
   // Queriers read this receiver's log streams (RF replicas merged there): remote-logs.ts.
   if (logStore) mountLogSelectApi(router, { logs: logStore, tenancy });
@@ -366,6 +398,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     limits.stop();
     shipping.stop();
     clearInterval(tombstoneTimer);
+    clearInterval(logBlockSync);
     clearInterval(growthPrune);
     compaction?.loop.stop();
     await compaction?.compactor.stop();
@@ -374,6 +407,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       // Scale-down: everything in the head goes to the bucket before we exit.
       const blocks = await tsdb.compactAll(true);
       await shipping.syncAll();
+      // Log heads too: each becomes a log block, and its WAL is truncated once it is uploaded.
+      for (const t of logStore?.tenantIds() ?? []) await logStore!.flush(t);
       logger.info({ blocks: blocks.length }, 'head flushed and shipped');
     }
     await tsdb.close();
