@@ -2,6 +2,13 @@
  * A rule group of one tenant: its rules evaluated in order at Prometheus' evaluation timestamps,
  * each rule seeing the results the previous ones wrote in the same evaluation; stale markers for
  * series a rule stopped producing; the alerts' for state restored from ALERTS_FOR_STATE.
+ *
+ * Durability of the results: with a writer in this process (`visible`, in `strata all`) each
+ * rule's results are visible to the next rule at once and the evaluation waits once, at its end,
+ * for all of them to be in the WAL, as Prometheus commits per rule and never fsyncs. A crash in
+ * between loses at most that evaluation's results, which no client was told were stored; the
+ * next evaluation recomputes them at its own timestamp (the missed one stays a gap, as when
+ * Prometheus is down). A failed WAL write marks the rules whose results it held unhealthy.
  */
 import { Labels, Matcher, type Labels as LabelsT } from '@strata/model';
 import { STALE_NAN } from '@strata/tsdb';
@@ -95,6 +102,8 @@ export class Group {
     const t = tsMs - this.queryOffsetMs;
     const { tenant } = this.opts;
     const m = this.opts.metrics;
+    const writer = this.opts.writer;
+    const unsynced: Rule[] = [];
     for (let i = 0; i < this.rules.length; i++) {
       // Stopped (a reload or shutdown): the rest of this evaluation is not run.
       if (this.abort.signal.aborted) break;
@@ -129,25 +138,43 @@ export class Group {
       for (const [k, l] of prev) if (!cur.has(k)) stale.push(l);
       const out = stale.length === 0 ? samples : withStale(samples, stale, t);
       try {
-        if (out.labels.length > 0) await this.opts.writer.write(tenant, out);
+        if (out.labels.length > 0) {
+          if (writer.visible) {
+            await writer.visible.write(tenant, out);
+            unsynced.push(rule);
+          } else await writer.write(tenant, out);
+        }
         this.previous[i] = cur;
         rule.health = 'ok';
         rule.lastError = '';
       } catch (e) {
-        rule.health = 'err';
-        rule.lastError = `writing results: ${(e as Error).message}`;
-        m?.evaluationFailures.inc(this.metricLabels);
-        m?.writeFailures.inc({ tenant });
-        this.opts.logger?.warn({ tenant, group: this.name, rule: rule.name, err: rule.lastError }, 'rule results not written');
+        this.writeFailed(rule, e as Error);
       }
       rule.lastEvaluation = tsMs;
       rule.evaluationSeconds = (performance.now() - ruleStarted) / 1000;
     }
+    // Group commit: the rules' results were visible as each was written; the evaluation ends
+    // once all of them are durable (one fsync for the lot, as the WAL batches what is queued).
+    if (unsynced.length > 0)
+      try {
+        await writer.visible!.sync(tenant);
+      } catch (e) {
+        for (const rule of unsynced) this.writeFailed(rule, e as Error);
+      }
     this.lastEvaluation = tsMs;
     this.evaluationSeconds = (performance.now() - started) / 1000;
     m?.iterations.inc(this.metricLabels);
     m?.lastDuration.set(this.metricLabels, this.evaluationSeconds);
     m?.lastEvaluation.set(this.metricLabels, tsMs / 1000);
+  }
+
+  private writeFailed(rule: Rule, e: Error): void {
+    const { tenant } = this.opts;
+    rule.health = 'err';
+    rule.lastError = `writing results: ${e.message}`;
+    this.opts.metrics?.evaluationFailures.inc(this.metricLabels);
+    this.opts.metrics?.writeFailures.inc({ tenant });
+    this.opts.logger?.warn({ tenant, group: this.name, rule: rule.name, err: rule.lastError }, 'rule results not written');
   }
 
   private async query(expr: string, t: number) {
