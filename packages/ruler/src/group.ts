@@ -17,7 +17,7 @@ import type { Alert, NotifyFunc } from './alert.js';
 import type { LastSample, RuleQueries, RuleSamples, RuleWriter } from './interfaces.js';
 import type { RulerMetrics } from './metrics.js';
 import type { GroupSpec } from './rule-file.js';
-import { AlertingRule, ruleFromSpec, type Rule } from './rules.js';
+import { AlertingRule, ruleFromSpec, type EvalContext, type Rule } from './rules.js';
 import { prometheusLabelsHash } from './xxhash64.js';
 
 export interface GroupOptions {
@@ -44,6 +44,8 @@ export interface GroupOptions {
 export const DEFAULT_OUTAGE_TOLERANCE_MS = 3_600_000;
 export const DEFAULT_FOR_GRACE_PERIOD_MS = 600_000;
 export const DEFAULT_RESEND_DELAY_MS = 60_000;
+
+const NO_LABELS: ReadonlyMap<string, string> = new Map();
 
 export class Group {
   readonly rules: Rule[];
@@ -106,22 +108,25 @@ export class Group {
     const m = this.opts.metrics;
     const writer = this.opts.writer;
     const unsynced: Rule[] = [];
+    // One context and one count for the whole evaluation, not one per rule.
+    const ctx: EvalContext = {
+      tenant,
+      t,
+      limit: this.opts.spec.limit,
+      query: (expr, at) => this.query(expr, at),
+      externalLabels: this.opts.externalLabels ?? NO_LABELS,
+      externalURL: this.opts.externalURL ?? '',
+    };
+    let evaluated = 0;
     for (let i = 0; i < this.rules.length; i++) {
       // Stopped (a reload or shutdown): the rest of this evaluation is not run.
       if (this.abort.signal.aborted) break;
       const rule = this.rules[i];
       const ruleStarted = performance.now();
-      m?.evaluations.inc(this.metricLabels);
+      evaluated++;
       let samples: RuleSamples;
       try {
-        samples = await rule.eval({
-          tenant,
-          t,
-          limit: this.opts.spec.limit,
-          query: (expr, at) => this.query(expr, at),
-          externalLabels: this.opts.externalLabels ?? new Map(),
-          externalURL: this.opts.externalURL ?? '',
-        });
+        samples = await rule.eval(ctx);
       } catch (e) {
         rule.health = 'err';
         rule.lastError = (e as Error).message;
@@ -165,6 +170,7 @@ export class Group {
       }
     this.lastEvaluation = tsMs;
     this.evaluationSeconds = (performance.now() - started) / 1000;
+    if (evaluated > 0) m?.evaluations.inc(this.metricLabels, evaluated);
     m?.iterations.inc(this.metricLabels);
     m?.lastDuration.set(this.metricLabels, this.evaluationSeconds);
     m?.lastEvaluation.set(this.metricLabels, tsMs / 1000);
