@@ -7,7 +7,7 @@ import { mountCardinalityApi, mountHashringStatus, mountLimitsApi, mountTsdbStat
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { BucketTombstones, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { mountSeriesDeletion } from './admin-from-config.js';
-import { FanoutQueryable, mountExemplarsApi, mountLokiApi, mountQueryApi } from '@strata/querier';
+import { FanoutQueryable, mountExemplarsApi, mountLogSelectApi, mountLokiApi, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
@@ -24,7 +24,8 @@ import {
   MetadataStore,
   SeriesGrowth,
   type OtlpHandlerConfig,
-  createLogPushHandler,
+  createLogPushPath,
+  createOtlpLogsHandler,
 } from '@strata/receiver';
 import { LogStore } from '@strata/logs';
 import { limitsFrom } from './limits-from-config.js';
@@ -50,7 +51,11 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   router.add('POST', '/otlp/v1/metrics', (req, res, params) => otlpHandler!(req, res, params));
   let logPushHandler: Handler | undefined;
   const logsEnabled = cfg.bool('logs.enabled');
-  if (logsEnabled) router.add('POST', '/loki/api/v1/push', (req, res, params) => logPushHandler!(req, res, params));
+  let otlpLogsHandler: Handler | undefined;
+  if (logsEnabled) {
+    router.add('POST', '/loki/api/v1/push', (req, res, params) => logPushHandler!(req, res, params));
+    router.add('POST', '/otlp/v1/logs', (req, res, params) => otlpLogsHandler!(req, res, params));
+  }
 
   const addr = await server.listen(cfg.str('http.address'));
   logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; replaying the write-ahead log');
@@ -196,8 +201,12 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       onFsync: (s) => fsyncs.observe(s),
       logger,
     });
-    logPushHandler = createLogPushHandler({
+    const logPath = createLogPushPath({
       sink: logStore,
+      // Over the ring with the metrics' replication factor and quorum, under the same gates.
+      distributor,
+      gates: writePath.gates,
+      internalHeaders: writePath.internalHeaders,
       limits,
       registry,
       logger,
@@ -208,6 +217,14 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
         creationGracePeriodMs: cfg.num('receiver.creation-grace-period'),
         outOfOrderWindowMs: cfg.num('logs.out-of-order-window'),
       },
+    });
+    logPushHandler = logPath.handler;
+    // OTLP logs are mapped to streams as Loki maps them and take the same path.
+    otlpLogsHandler = createOtlpLogsHandler({
+      path: logPath,
+      registry,
+      logger,
+      config: { maxRequestBytes: cfg.num('receiver.max-request-bytes'), multiTenancy: tenancy.multiTenancy, tenantHeader: tenancy.header },
     });
   }
   const queries = executorFrom(cfg, logger, registry);
@@ -261,6 +278,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     // The frontend splits and caches PromQL only: the Loki read API is served here directly.
     if (logStore) mountLokiApi(router, { logs: logStore, tenancy, limits: (t: string) => limits.forTenant(t) });
   } else mountQueryApi(router, queryApi);
+  // Queriers read this receiver's log streams (RF replicas merged there): remote-logs.ts.
+  if (logStore) mountLogSelectApi(router, { logs: logStore, tenancy });
   // Exemplars live in the local heads only (the bucket holds none), so they are read here directly.
   mountExemplarsApi(router, {
     tenancy,
