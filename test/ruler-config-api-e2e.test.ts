@@ -99,6 +99,13 @@ describe('rule groups posted through the ruler configuration API', () => {
     const listed = await mimirtool(s.url, 'GET', '');
     expect(listed.status).toBe(200);
     expect(await listed.text()).toContain('payments/queues:');
+    // `mimirtool rules --use-legacy-routes` calls the same handlers under /api/v1/rules.
+    const legacy = await fetch(`${s.url}/api/v1/rules/${encodeURIComponent('payments/queues')}/queues`, {
+      headers: { 'User-Agent': 'mimirtool/2.14.0', 'X-Scope-OrgID': TENANT },
+    });
+    expect([legacy.status, await legacy.text()]).toEqual([200, expect.stringContaining('name: queues')]);
+    const legacyList = await fetch(`${s.url}/api/v1/rules`, { headers: { 'User-Agent': 'mimirtool/2.14.0', 'X-Scope-OrgID': TENANT } });
+    expect(await legacyList.text()).toContain('payments/queues:');
 
     await push(s.url, TENANT, 250);
     await push(s.url, 'team-b', 250);

@@ -113,6 +113,15 @@ export interface WritePath {
   handler(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Resolves once every sample is durable (at quorum, with a ring); rejects with the first rejection. */
   append(tenant: string, batch: WriteBatch): Promise<void>;
+  /**
+   * As append, but resolves once the samples are visible to this process' queries, with no
+   * fsync: they are durable once sync(tenant) resolves. The ruler of `strata all` writes each
+   * rule's results so and syncs once per group evaluation. With a distributor (a ring) it is
+   * append: other receivers' acknowledgements are what makes them visible there.
+   */
+  appendVisible(tenant: string, batch: WriteBatch): Promise<void>;
+  /** Resolves once everything appendVisible wrote for the tenant so far is durable. */
+  sync(tenant: string): Promise<void>;
   /** As append, but a rejected series is in the result (the others landed) instead of thrown. */
   write(tenant: string, batch: WriteBatch): Promise<WriteResult>;
   /** The path's overload gates, for other entrances reading request bodies (OTLP, Loki push). */
@@ -246,12 +255,28 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
     if (result.firstError) throw result.firstError;
   }
 
-  async function write(tenant: string, batch: WriteBatch): Promise<WriteResult> {
+  async function appendVisible(tenant: string, batch: WriteBatch): Promise<void> {
+    if (opts.distributor) return append(tenant, batch);
+    admit(tenant, batch);
+    const result = await writer.write(tenant, batch, false, true);
+    if (result.firstError) throw result.firstError;
+  }
+
+  async function sync(tenant: string): Promise<void> {
+    if (!opts.distributor) await writer.sync(tenant);
+  }
+
+  /** What an in-process batch passes before it is written, as a client's request does. */
+  function admit(tenant: string, batch: WriteBatch): void {
     gates.check();
-    // As a client's request: relabelled first, dropped samples cost no rate.
+    // Relabelled first, dropped samples cost no rate.
     const dropped = relabeller.apply(batch, writer.tenantLimits(tenant).metricRelabelConfigs);
     writer.discard(tenant, 'relabel', dropped);
     chargeRate(tenant, batch.numSamples - dropped);
+  }
+
+  async function write(tenant: string, batch: WriteBatch): Promise<WriteResult> {
+    admit(tenant, batch);
     let result: WriteResult;
     if (opts.distributor) {
       const r = await opts.distributor.replicate({ tenant, batch, v2: false }, writer);
@@ -261,7 +286,7 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
     return result;
   }
 
-  return { handler, append, write, gates, internalHeaders: checkInternalHeaders };
+  return { handler, append, appendVisible, sync, write, gates, internalHeaders: checkInternalHeaders };
 
   /** One share of a forwarded batch, answered as its own request would have been. */
   async function writePart(tenant: string, part: Part): Promise<PartResult> {

@@ -124,7 +124,16 @@ export class Writer {
     this.discarded.inc({ reason, tenant }, samples);
   }
 
-  async write(tenant: string, batch: WriteBatch, v2: boolean): Promise<WriteResult> {
+  /**
+   * Validates and stores the batch; resolves once the accepted samples are durable, or with
+   * `visibleFirst` once they are visible, durable after the next sync (Appender.commitVisible).
+   */
+  /** Resolves once everything written for the tenant so far, visibleFirst writes included, is durable. */
+  async sync(tenant: string): Promise<void> {
+    await (await this.opts.storage.tenant(tenant)).sync();
+  }
+
+  async write(tenant: string, batch: WriteBatch, v2: boolean, visibleFirst = false): Promise<WriteResult> {
     const { metadata, creationGracePeriodMs } = this.opts;
     const limits = this.opts.limits.forTenant(tenant);
     const storage = await this.opts.storage.tenant(tenant);
@@ -296,7 +305,8 @@ export class Writer {
     for (const md of batch.metadata) {
       if (md.metricFamilyName) metadata.set(tenant, md.metricFamilyName, { type: md.type, help: md.help, unit: md.unit });
     }
-    await app.commit();
+    if (visibleFirst) app.commitVisible();
+    else await app.commit();
     if (lateMax >= lateMin) this.opts.lateSamples!.onLate(tenant, lateMin, lateMax);
     this.received.inc({ tenant }, accepted + histogramsWritten);
     for (const [reason, n] of errors.discarded) this.discarded.inc({ reason, tenant }, n);

@@ -9,6 +9,13 @@
  *   DELETE /config/v1/rules/{namespace}/{group}    one group
  *   DELETE /config/v1/rules/{namespace}            every group of the namespace
  *
+ * Mimir's older paths for the same handlers, which `mimirtool rules --use-legacy-routes` calls:
+ * /api/v1/rules/{namespace}[/{group}] (GET, POST, DELETE as above), and GET /api/v1/rules. That
+ * last one is also Prometheus' rules read API, which Strata serves at the root as well (Grafana
+ * may point there): it lists the configuration only for a request that asks for YAML (Accept) or
+ * comes from mimirtool/cortextool (User-Agent), see wantsRuleConfig; everything else gets the
+ * read API's JSON. Under /prometheus it is always the read API, as in Mimir.
+ *
  * As Mimir answers: 202 with {"status":"success"} on POST and DELETE (stored; the rulers pick it up
  * on their next poll), 404 when nothing matches, 400 with the validation problems, which are those
  * of `promtool check rules` (rule-file.ts) with the namespace in place of the file. Errors are
@@ -40,9 +47,16 @@ export interface ConfigApiOptions {
 }
 
 const PATH = '/config/v1/rules';
+/** Mimir's deprecated paths of the same API (no /prometheus prefix there). */
+const LEGACY_PATH = '/api/v1/rules';
 const DEFAULT_MAX_BODY = 4 << 20;
 
-export function mountRulerConfigApi(router: Router, o: ConfigApiOptions): void {
+/** What mountRulerConfigApi hands to the rules read API: the legacy listing of GET /api/v1/rules. */
+export interface RulerConfigApi {
+  listAll: (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void>;
+}
+
+export function mountRulerConfigApi(router: Router, o: ConfigApiOptions): RulerConfigApi {
   const handle =
     (fn: (tenant: string, params: Record<string, string>, req: IncomingMessage, res: ServerResponse) => Promise<void>) =>
     async (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => {
@@ -66,28 +80,30 @@ export function mountRulerConfigApi(router: Router, o: ConfigApiOptions): void {
     }
   };
 
-  router.add(
+  const listAll = handle(async (tenant, _p, _req, res) => sendNamespaces(res, await namespaces(o.store, tenant)));
+  router.add('GET', PATH, listAll);
+  // The same handlers under the legacy paths; GET /api/v1/rules is the read API's (listAll is handed to it).
+  const add = (method: string, sub: string, h: ReturnType<typeof handle>) => {
+    router.add(method, PATH + sub, h);
+    router.add(method, LEGACY_PATH + sub, h);
+  };
+  add(
     'GET',
-    PATH,
-    handle(async (tenant, _p, _req, res) => sendNamespaces(res, await namespaces(o.store, tenant))),
-  );
-  router.add(
-    'GET',
-    `${PATH}/:namespace`,
+    '/:namespace',
     handle(async (tenant, p, _req, res) => sendNamespaces(res, await namespaces(o.store, tenant, p.namespace))),
   );
-  router.add(
+  add(
     'GET',
-    `${PATH}/:namespace/:groupName`,
+    '/:namespace/:groupName',
     handle(async (tenant, p, _req, res) => {
       const text = await o.store.get(tenant, p.namespace, p.groupName);
       if (text === undefined) throw new StrataError('rule-group-not-found', 'group does not exist');
       sendYaml(res, YAML.parse(text));
     }),
   );
-  router.add(
+  add(
     'POST',
-    `${PATH}/:namespace`,
+    '/:namespace',
     handle(async (tenant, p, req, res) => {
       const text = await readBody(req, o.maxBodyBytes ?? DEFAULT_MAX_BODY);
       let spec;
@@ -121,18 +137,18 @@ export function mountRulerConfigApi(router: Router, o: ConfigApiOptions): void {
       changed();
     }),
   );
-  router.add(
+  add(
     'DELETE',
-    `${PATH}/:namespace/:groupName`,
+    '/:namespace/:groupName',
     handle(async (tenant, p, _req, res) => {
       if (!(await o.store.delete(tenant, p.namespace, p.groupName))) throw new StrataError('rule-group-not-found', 'group does not exist');
       sendAccepted(res);
       changed();
     }),
   );
-  router.add(
+  add(
     'DELETE',
-    `${PATH}/:namespace`,
+    '/:namespace',
     handle(async (tenant, p, _req, res) => {
       if ((await o.store.deleteNamespace(tenant, p.namespace)) === 0)
         throw new StrataError('rule-group-not-found', 'group namespace does not exist');
@@ -140,6 +156,20 @@ export function mountRulerConfigApi(router: Router, o: ConfigApiOptions): void {
       changed();
     }),
   );
+  return { listAll };
+}
+
+/**
+ * Whether a GET /api/v1/rules at the root asks for Mimir's legacy configuration listing rather
+ * than Prometheus' read API: the clients of the legacy path (mimirtool, and cortextool before it)
+ * name themselves in User-Agent; anything else asking for YAML gets it too.
+ */
+export function wantsRuleConfig(req: IncomingMessage): boolean {
+  const path = (req.url ?? '').split('?')[0];
+  if (path !== LEGACY_PATH) return false;
+  const ua = req.headers['user-agent'] ?? '';
+  if (/^(mimirtool|cortextool)\//i.test(ua)) return true;
+  return /\b(application|text)\/(x-)?yaml\b/i.test(String(req.headers.accept ?? ''));
 }
 
 /** namespace -> its groups as stored, for one namespace or all; 404 when there are none. */

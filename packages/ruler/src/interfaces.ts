@@ -40,6 +40,15 @@ export interface RuleSamples {
 export interface RuleWriter {
   /** Resolves once the samples are durable: the next rule of the group may read them. */
   write(tenant: string, samples: RuleSamples): Promise<void>;
+  /**
+   * Where offered (a write path in this process): `write` resolves once the samples are visible
+   * to the ruler's queries, `sync` once everything written so is durable. A group writes each
+   * rule's results so and syncs once, at the end of its evaluation (group commit).
+   */
+  visible?: {
+    write(tenant: string, samples: RuleSamples): Promise<void>;
+    sync(tenant: string): Promise<void>;
+  };
 }
 
 /**
@@ -48,4 +57,7 @@ export interface RuleWriter {
  */
 export interface Appendable {
   append(tenant: string, batch: WriteBatch): Promise<void>;
+  /** As append, but resolves once the samples are visible to queries; durable once sync resolves. */
+  appendVisible?(tenant: string, batch: WriteBatch): Promise<void>;
+  sync?(tenant: string): Promise<void>;
 }

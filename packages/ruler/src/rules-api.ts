@@ -3,6 +3,7 @@
  * Grafana's alert list and rule views read. Filters: type=alert|record, rule_name[],
  * rule_group[], file[], exclude_alerts.
  */
+import { wantsRuleConfig, type RulerConfigApi } from './config-api.js';
 import { readParams, sendResult, success, failure, tenantOf, type Router, type TenancyConfig } from '@strata/api';
 import { StrataError } from '@strata/model';
 import type { Alert, AlertState } from './alert.js';
@@ -108,9 +109,14 @@ export function alertsResponse(groups: Group[]) {
   return { alerts };
 }
 
-/** Mounts the endpoints (under every prefix the router has, e.g. / and /prometheus). */
-export function mountRulesApi(router: Router, source: RulesSource, tenancy: TenancyConfig): void {
-  router.add(['GET', 'POST'], '/api/v1/rules', async (req, res) => {
+/**
+ * Mounts the endpoints (under every prefix the router has, e.g. / and /prometheus). With
+ * `config`, a GET /api/v1/rules at the root from a client of Mimir's legacy configuration path
+ * (see wantsRuleConfig) is answered with the configuration listing instead.
+ */
+export function mountRulesApi(router: Router, source: RulesSource, tenancy: TenancyConfig, config?: RulerConfigApi): void {
+  router.add(['GET', 'POST'], '/api/v1/rules', async (req, res, params) => {
+    if (config && req.method === 'GET' && wantsRuleConfig(req)) return config.listAll(req, res, params);
     try {
       const tenant = tenantOf(req, tenancy);
       sendResult(res, success(rulesResponse(source.groupsOf(tenant), await readParams(req))));

@@ -231,3 +231,39 @@ test('rulers sharing the rule files evaluate each group exactly once between the
   expect(a.filter((n) => b.includes(n))).toEqual([]);
   for (const r of rulers) await r.stop();
 });
+
+test('a rule query is aborted after the query timeout, and by stop(); the next rule still runs', async () => {
+  const s = await store();
+  const seen: string[] = [];
+  // A store that answers only when its query is aborted, with the reason it was given.
+  const hanging: RuleQueries = {
+    ...s.queries,
+    instant: (tenant, expr, t, signal) =>
+      expr === 'vector(2)'
+        ? s.queries.instant(tenant, expr, t, signal)
+        : new Promise((_, reject) =>
+            signal!.addEventListener('abort', () => {
+              seen.push(expr);
+              reject(signal!.reason as Error);
+            }),
+          ),
+  };
+  const text =
+    'groups:\n  - name: g\n    rules:\n      - record: slow\n        expr: vector(1)\n      - record: fast\n        expr: vector(2)\n';
+  const g = group(text, { queries: hanging, writer: s.writer }, { queryTimeoutMs: 50 });
+  await g.eval(MIN);
+  expect(g.rules.map((r) => [r.name, r.health, r.lastError])).toEqual([
+    ['slow', 'err', 'rule query timed out after 50 ms'],
+    ['fast', 'ok', ''],
+  ]);
+  // A query in flight when the group stops is aborted at once, not after its timeout.
+  const long = group(text, { queries: hanging, writer: s.writer }, { queryTimeoutMs: 600_000 });
+  const started = Date.now();
+  const running = long.eval(2 * MIN);
+  await new Promise((r) => setTimeout(r, 20));
+  await long.stop();
+  await running;
+  expect(Date.now() - started).toBeLessThan(30_000);
+  expect(long.rules[0].health).toBe('err');
+  expect(seen).toEqual(['vector(1)', 'vector(1)']);
+});

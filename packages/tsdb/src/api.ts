@@ -74,6 +74,13 @@ export interface Appender {
   appendHistogram(ref: number, t: number, h: HistogramSample, float: boolean, hint: number): AppendStatus;
   /** Writes the staged samples to the WAL, waits for the (group) fsync, then applies them to the head. */
   commit(): Promise<void>;
+  /**
+   * Queues the staged samples' WAL records and applies them to the head at once, with no fsync:
+   * they are visible to queries when this returns and durable after the next WAL flush
+   * (TenantStorage.sync, or any other commit's). For data whose loss in a crash costs nothing
+   * acknowledged: recording rule results, which the next evaluation recomputes.
+   */
+  commitVisible(): void;
   rollback(): void;
 }
 
@@ -103,4 +110,6 @@ export interface TenantStorage {
   setMetricLimits(maxSeriesPerMetric: number, maxLabelValuesPerMetric: number): void;
   /** The tenant's exemplars (sized by the writer from the tenant's limit); absent where not kept. */
   readonly exemplars?: ExemplarStore;
+  /** Resolves once every record committed so far (commitVisible's included) is durable. */
+  sync(): Promise<void>;
 }

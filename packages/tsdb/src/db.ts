@@ -13,6 +13,7 @@ import {
   MergeQuerier,
   selectRawIntoOf,
   selectRawOf,
+  StrataError,
   tenantIdProblem,
   type Labels,
   type Querier,
@@ -293,6 +294,16 @@ export class TenantDB implements TenantStorage {
 
   appender(): Appender {
     return new HeadAppender(this.head, this.wal);
+  }
+
+  async sync(): Promise<void> {
+    try {
+      await this.wal.sync();
+    } catch (e) {
+      throw new StrataError('storage-failure', `write-ahead log write failed; samples are not durable: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
   }
 
   /**

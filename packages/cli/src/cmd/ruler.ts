@@ -90,8 +90,7 @@ export async function startRuler(
     registry: c.registry,
     logger: c.logger,
   });
-  mountRulesApi(c.router, ruler, c.tenancy);
-  mountRulerConfigApi(c.router, {
+  const configApi = mountRulerConfigApi(c.router, {
     store,
     tenancy: c.tenancy,
     limits: (tenant) => {
@@ -102,6 +101,7 @@ export async function startRuler(
     onChange: () => void ruler.reload(),
     logger: c.logger,
   });
+  mountRulesApi(c.router, ruler, c.tenancy, configApi);
   await ruler.start();
   const onHup = () => void ruler.reload();
   process.on('SIGHUP', onHup);

@@ -1,6 +1,8 @@
 /**
  * Stages samples for one request, then makes them durable in the WAL before applying them to
- * the head, so nothing is visible or acknowledged that a crash could lose.
+ * the head, so nothing is visible or acknowledged that a crash could lose (commit). Rule results
+ * may be applied first and synced later (commitVisible): the next rule of a group reads them at
+ * once, and the group waits for one fsync at its end.
  */
 import { StrataError, type Labels } from '@strata/model';
 import {
@@ -155,6 +157,16 @@ export class HeadAppender implements Appender {
       // in the same order with the same rule, so the outcome is the same after a crash.
       this.head.applyLogged(s, this.ts[i], hi, lo);
     }
+    this.applyHistograms();
+    this.rollback();
+  }
+
+  commitVisible(): void {
+    const n = this.n;
+    // In the same order as commit(): the WAL replays what the head applies here.
+    if (this.histograms.length > 0) this.wal.enqueue(encodeHistograms(this.histograms));
+    if (n > 0) this.wal.enqueue(encodeSamples(this.refs, this.ts, this.bits, n));
+    for (let i = 0; i < n; i++) this.head.applyLogged(this.head.get(this.refs[i])!, this.ts[i], this.bits[2 * i + 1], this.bits[2 * i]);
     this.applyHistograms();
     this.rollback();
   }
