@@ -32,6 +32,7 @@ import { alignToStep, splitRange, splittable, type SubRange } from './split.js';
 import { TenantQueue } from './tenant-queue.js';
 import { applyLookbackToMetadata, limitRange } from './query-limits.js';
 import { shardPlan, type ShardPlan } from './shard.js';
+import { compositeShardPlan } from './shard-composite.js';
 import { mergeSeries, mergeStrings, splitSpan, type Piece } from './metadata-split.js';
 
 export interface QueryFrontendOptions {
@@ -280,7 +281,7 @@ export class QueryFrontend {
       await this.checkCost(ctx, limits, form);
     }
     const shards = limits?.queryShardingTotalShards ?? this.opts.totalShards ?? 0;
-    const plan = shards > 1 && !p.has('limit') ? shardPlan(expr) : undefined;
+    const plan = shards > 1 && !p.has('limit') ? (shardPlan(expr) ?? compositeShardPlan(expr)) : undefined;
     if (!plan) return this.pass(ctx, '/api/v1/query');
     ctx.shard = { plan, of: shards };
     ctx.stats.shards = shards;
@@ -435,7 +436,7 @@ export class QueryFrontend {
     ctx.slots = new Slots(parallelism);
     const shards = limits?.queryShardingTotalShards ?? this.opts.totalShards ?? 0;
     // A series limit counts series of the whole answer, which no shard sees.
-    const sharding = shards > 1 && !ctx.params!.has('limit') ? shardPlan(expr) : undefined;
+    const sharding = shards > 1 && !ctx.params!.has('limit') ? (shardPlan(expr) ?? compositeShardPlan(expr)) : undefined;
     if (sharding) {
       ctx.shard = { plan: sharding, of: shards };
       ctx.stats.shards = shards;
@@ -493,7 +494,7 @@ export class QueryFrontend {
     // Shards' partial aggregates of native histograms would have to be added bucket by bucket,
     // which their JSON form does not allow exactly: such a query is answered whole.
     if (hasHistograms(perShard.flat())) return this.fetchOne(ctx, ctx.params!.get('query')!, start, end, step, extra);
-    return plan.merge(perShard);
+    return plan.merge(perShard, { start, end, step, signal: ctx.signal });
   }
 
   private async fetchOne(
