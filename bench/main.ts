@@ -22,6 +22,7 @@
  *     (--rollup-series 300, --repeats 5 warm; 3 cold)
  *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
  *   --frontend: the dashboard refreshed with its range sliding, through the query frontend (cold, warm) and without its cache
+ *   --sharded-query: one 7-day sum by (job) (rate(...[5m])) at 5m, cold: Strata sharded, unsharded, Prometheus
  *   --ruler: recording-rule evaluation cost against Prometheus (--rules, --series, --interval, --rounds, --only)
  *   --labels-inprocess: its two heaviest requests called in-process, for profiling (--repeats)
  *   --stream-aggr: ingest CPU per sample with 5 streaming aggregation rules vs none, and the state's memory (--series, --rounds)
@@ -52,6 +53,7 @@ import { runRelabelIngestBench } from './relabel-ingest.js';
 import { runCardinalityBench } from './cardinality.js';
 import { runDashboardBench } from './dashboard.js';
 import { runFrontendBench } from './frontend.js';
+import { runShardedQueryBench } from './sharded-query.js';
 import { runXorBench } from './xor.js';
 import { runCompactorMergeBench } from './compactor-merge.js';
 import { runCompactorBench } from './compactor.js';
@@ -132,6 +134,14 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--xor')) {
     process.stdout.write(runXorBench() + '\n');
+    return;
+  }
+  if (process.argv.includes('--sharded-query')) {
+    const shards = arg('shards', 0);
+    process.stdout.write(
+      (await runShardedQueryBench({ days: arg('days', 7), repeats: arg('repeats', 5), shards: shards > 0 ? shards : undefined, only })) +
+        '\n',
+    );
     return;
   }
   if (process.argv.includes('--frontend')) {

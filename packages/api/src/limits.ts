@@ -60,6 +60,8 @@ export interface TenantLimits {
   maxEstimatedQueryCost?: number;
   /** Shards a shardable query is cut into by the frontend; 0 or 1 = not sharded. */
   queryShardingTotalShards?: number;
+  /** Queriers behind the frontend this tenant's requests may go to (shuffle sharding); 0 = all. */
+  maxQueriersPerTenant?: number;
   // ---- LogQL read path (the querier's Loki API); unset = Loki's defaults ----
   /** Entries one log query may return (Loki's max_entries_limit_per_query, default 5000). */
   maxEntriesLimitPerQuery?: number;
@@ -117,6 +119,7 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_query_parallelism: 'maxQueryParallelism',
   max_estimated_query_cost: 'maxEstimatedQueryCost',
   query_sharding_total_shards: 'queryShardingTotalShards',
+  max_queriers_per_tenant: 'maxQueriersPerTenant',
   metric_relabel_configs: 'metricRelabelConfigs',
   max_line_size: 'maxLineSize',
   max_line_size_truncate: 'maxLineSizeTruncate',
@@ -179,7 +182,8 @@ export type QueryLimit =
   | 'maxFetchedChunkBytesPerQuery'
   | 'maxQueryParallelism'
   | 'maxEstimatedQueryCost'
-  | 'queryShardingTotalShards';
+  | 'queryShardingTotalShards'
+  | 'maxQueriersPerTenant';
 export type ReceiverLimit = Exclude<
   keyof TenantLimits,
   | 'compactorBlocksRetentionPeriod'
@@ -218,6 +222,7 @@ export const QUERY_LIMIT_FLAGS: Record<QueryLimit, string> = {
   maxQueryParallelism: 'limits.max-query-parallelism',
   maxEstimatedQueryCost: 'limits.max-estimated-query-cost',
   queryShardingTotalShards: 'limits.query-sharding-total-shards',
+  maxQueriersPerTenant: 'limits.max-queriers-per-tenant',
 };
 
 /** How to raise a limit, for rejection messages. */

@@ -145,7 +145,7 @@ describe('configuration', () => {
       expect(yamlPath(LIMIT_FLAGS[f])).toEqual(['limits', LIMIT_YAML_KEYS[f]]);
     }
     const queryFields = Object.keys(QUERY_LIMIT_FLAGS) as (keyof typeof QUERY_LIMIT_FLAGS)[];
-    expect(queryFields.length).toBe(8);
+    expect(queryFields.length).toBe(9);
     for (const f of queryFields) {
       expect(optionNamed(QUERY_LIMIT_FLAGS[f])?.flag).toBe(QUERY_LIMIT_FLAGS[f]);
       expect(yamlPath(QUERY_LIMIT_FLAGS[f])).toEqual(['limits', LIMIT_YAML_KEYS[f]]);

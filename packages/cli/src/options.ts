@@ -449,7 +449,7 @@ const TABLE = [
     flag: 'query-frontend.downstream-url',
     type: 'string',
     default: '',
-    help: '`strata query-frontend`: base URL of the querier (or a load balancer over queriers) the frontend sends sub-queries to.',
+    help: "`strata query-frontend`: base URL of the querier (or a load balancer over queriers) the frontend sends sub-queries to; a comma-separated list of queriers shares the load among them (each request to the least busy of the tenant's queriers, see --limits.max-queriers-per-tenant).",
   },
   {
     flag: 'query-frontend.split-interval',
@@ -476,6 +476,13 @@ const TABLE = [
     type: 'int',
     default: 0,
     help: 'Default per-tenant number of shards the query frontend cuts a shardable query into (sum, count, min, max, avg, group, topk, bottomk over series-local expressions), each selecting the series whose label hash falls in its shard (`__query_shard__="i_of_N"`); 0 or 1 = not sharded.',
+  },
+  {
+    flag: 'limits.max-queriers-per-tenant',
+    aliases: ['query-frontend.max-queriers-per-tenant'],
+    type: 'int',
+    default: 0,
+    help: "Default per-tenant number of the queriers listed in --query-frontend.downstream-url that the tenant's requests may go to, chosen by rendezvous hashing of the tenant (shuffle sharding: a tenant overloading queriers reaches only its own); 0 = all.",
   },
   {
     flag: 'limits.max-query-length',

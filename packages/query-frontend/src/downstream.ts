@@ -14,6 +14,8 @@ export interface DownstreamRequest {
   headers: Record<string, string>;
   body?: Buffer;
   signal: AbortSignal;
+  /** Whose request it is: a querier pool sends each tenant's requests to its own queriers. */
+  tenant?: string;
 }
 
 export interface DownstreamResponse {

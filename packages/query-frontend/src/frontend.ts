@@ -32,6 +32,7 @@ import { alignToStep, splitRange, splittable, type SubRange } from './split.js';
 import { TenantQueue } from './tenant-queue.js';
 import { applyLookbackToMetadata, limitRange } from './query-limits.js';
 import { shardPlan, type ShardPlan } from './shard.js';
+import { compositeShardPlan } from './shard-composite.js';
 import { mergeSeries, mergeStrings, splitSpan, type Piece } from './metadata-split.js';
 
 export interface QueryFrontendOptions {
@@ -122,6 +123,10 @@ export class QueryFrontend {
     router.add('GET', '/api/v1/status/stores', (req, res) =>
       this.serve(req, res, 'status_stores', (ctx) => this.pass(ctx, '/api/v1/status/stores')),
     );
+    // Cardinality and the Loki read API are passed on whole, through the same per-tenant queue
+    // and limits as PromQL: a tenant's heavy cardinality report or log query waits its turn.
+    for (const [methods, p, endpoint] of PASSED_ROUTES)
+      router.add(methods, p, (req, res, params) => this.serve(req, res, endpoint, (ctx) => this.pass(ctx, fillPath(p, params))));
   }
 
   private async serve(
@@ -225,7 +230,7 @@ export class QueryFrontend {
       ctx.stats.downstreamRequests++;
       return requestWithRetries(
         this.opts.downstream,
-        { method, path, headers, body, signal: ctx.signal },
+        { method, path, headers, body, signal: ctx.signal, tenant: ctx.tenant },
         { retries: this.opts.retries, backoffMs: 50, onRetry: (r) => this.metrics.retries.inc({ reason: String(r) }) },
       );
     });
@@ -276,7 +281,7 @@ export class QueryFrontend {
       await this.checkCost(ctx, limits, form);
     }
     const shards = limits?.queryShardingTotalShards ?? this.opts.totalShards ?? 0;
-    const plan = shards > 1 && !p.has('limit') ? shardPlan(expr) : undefined;
+    const plan = shards > 1 && !p.has('limit') ? (shardPlan(expr) ?? compositeShardPlan(expr)) : undefined;
     if (!plan) return this.pass(ctx, '/api/v1/query');
     ctx.shard = { plan, of: shards };
     ctx.stats.shards = shards;
@@ -431,7 +436,7 @@ export class QueryFrontend {
     ctx.slots = new Slots(parallelism);
     const shards = limits?.queryShardingTotalShards ?? this.opts.totalShards ?? 0;
     // A series limit counts series of the whole answer, which no shard sees.
-    const sharding = shards > 1 && !ctx.params!.has('limit') ? shardPlan(expr) : undefined;
+    const sharding = shards > 1 && !ctx.params!.has('limit') ? (shardPlan(expr) ?? compositeShardPlan(expr)) : undefined;
     if (sharding) {
       ctx.shard = { plan: sharding, of: shards };
       ctx.stats.shards = shards;
@@ -489,7 +494,7 @@ export class QueryFrontend {
     // Shards' partial aggregates of native histograms would have to be added bucket by bucket,
     // which their JSON form does not allow exactly: such a query is answered whole.
     if (hasHistograms(perShard.flat())) return this.fetchOne(ctx, ctx.params!.get('query')!, start, end, step, extra);
-    return plan.merge(perShard);
+    return plan.merge(perShard, { start, end, step, signal: ctx.signal });
   }
 
   private async fetchOne(
@@ -572,6 +577,34 @@ export class QueryFrontend {
     if (w.fixed) sum += g.sum(tenant, w.fixed.min, w.fixed.max);
     return sum;
   }
+}
+
+const GET_POST = ['GET', 'POST'];
+
+/** Read endpoints the frontend passes on unchanged: [methods, path, endpoint label of the metrics]. */
+const PASSED_ROUTES: readonly (readonly [string[], string, string])[] = [
+  [['GET'], '/api/v1/status/tsdb', 'status_tsdb'],
+  // Mimir's cardinality API, and Strata's growth and sketches.
+  [GET_POST, '/api/v1/cardinality/label_names', 'cardinality_label_names'],
+  [GET_POST, '/api/v1/cardinality/label_values', 'cardinality_label_values'],
+  [GET_POST, '/api/v1/cardinality/active_series', 'cardinality_active_series'],
+  [GET_POST, '/api/v1/cardinality/growth', 'cardinality_growth'],
+  [GET_POST, '/api/v1/cardinality/sketches', 'cardinality_sketches'],
+  // Loki's read API (its push goes to receivers, its tail is a WebSocket the querier does not serve).
+  [GET_POST, '/loki/api/v1/query_range', 'loki_query_range'],
+  [GET_POST, '/loki/api/v1/query', 'loki_query'],
+  [GET_POST, '/loki/api/v1/labels', 'loki_labels'],
+  [GET_POST, '/loki/api/v1/label', 'loki_labels'],
+  [GET_POST, '/loki/api/v1/label/:name/values', 'loki_label_values'],
+  [GET_POST, '/loki/api/v1/series', 'loki_series'],
+  [GET_POST, '/loki/api/v1/index/stats', 'loki_index_stats'],
+  [GET_POST, '/loki/api/v1/index/volume', 'loki_index_volume'],
+  [['GET'], '/loki/api/v1/status/buildinfo', 'loki_buildinfo'],
+];
+
+/** A route's path with its `:name` parts filled in from the request's parameters. */
+function fillPath(route: string, params: Record<string, string>): string {
+  return route.replace(/:([a-z]+)/g, (_m, name: string) => encodeURIComponent(params[name] ?? ''));
 }
 
 /** The success answer with no series (a query wholly before max_query_lookback). */

@@ -1,5 +1,6 @@
 import { parse } from '@strata/promql';
 import { shardPlan } from './shard.js';
+import { compositeShardPlan } from './shard-composite.js';
 
 describe('shardPlan', () => {
   test.each([
@@ -40,5 +41,39 @@ describe('shardPlan', () => {
     'sum(hour())',
   ])('%s is not shardable', (q) => {
     expect(shardPlan(parse(q))).toBeUndefined();
+  });
+});
+
+describe('compositeShardPlan', () => {
+  test.each([
+    ['sum(x) / sum(y)', ['sum(x{__query_shard__="2_of_3"})', 'sum(y{__query_shard__="2_of_3"})']],
+    ['sum(sum by (a) (x))', ['sum by (a) (x{__query_shard__="2_of_3"})']],
+    [
+      'avg(x) - on () group_left count(y > 1)',
+      ['sum(x{__query_shard__="2_of_3"})', 'count(x{__query_shard__="2_of_3"})', 'count(y{__query_shard__="2_of_3"} > 1)'],
+    ],
+    ['histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m])))', ['sum by (le) (rate(x_bucket{__query_shard__="2_of_3"}[5m]))']],
+    ['vector(scalar(sum(x)))', ['sum(x{__query_shard__="2_of_3"})']],
+    ['topk(2, sum by (a) (x))', ['sum by (a) (x{__query_shard__="2_of_3"})']],
+  ])('%s: each leg sharded as %p', (q, want) => {
+    const plan = compositeShardPlan(parse(q));
+    expect(plan).toBeDefined();
+    expect(plan!.queries(1, 3)).toEqual(want);
+  });
+
+  test.each([
+    // A selector, a subquery or a range outside the legs reads what no leg answers.
+    'sum(x) / x',
+    'max_over_time(sum(x)[1h:5m])',
+    'sum(x * y)',
+    // absent() names its selector's labels; a scalar answer has another shape than a vector's.
+    'absent(sum(x))',
+    'scalar(sum(x))',
+    'scalar(sum(x)) * 2',
+    // topk keeps metric names: only whole (shardPlan) it is a leg.
+    'topk(2, x) / 2',
+    'time()',
+  ])('%s is not sharded', (q) => {
+    expect(compositeShardPlan(parse(q))).toBeUndefined();
   });
 });

@@ -11,7 +11,8 @@
  *   topk, bottomk     -> the k best, per group and step, of the shards' k best
  *
  * Anything else (nested aggregations, binary operations between vectors, functions across series
- * such as histogram_quantile or label_replace, non-constant parameters) is not sharded.
+ * such as histogram_quantile or label_replace, non-constant parameters) is not sharded here; an
+ * expression built on such aggregations may be, by shard-composite.ts.
  */
 import { Labels, queryShardMatcher, type Matcher } from '@strata/model';
 import { formatExpr, formatFloat, type Expr } from '@strata/promql';
@@ -137,7 +138,15 @@ export interface ShardPlan {
   /** The queries one shard runs (one per leg; avg has two: its sum and its count). */
   queries(index: number, of: number): string[];
   /** The answer of the whole query from every shard's answers, perShard[shard][leg]. */
-  merge(perShard: readonly (readonly RangeAnswer[])[]): RangeAnswer;
+  merge(perShard: readonly (readonly RangeAnswer[])[], range: MergeRange): RangeAnswer | Promise<RangeAnswer>;
+}
+
+/** The steps the shards' answers are on, for plans that evaluate something over them (shard-composite.ts). */
+export interface MergeRange {
+  start: number;
+  end: number;
+  step: number;
+  signal?: AbortSignal;
 }
 
 /** How expr is sharded, or undefined when it is not shardable. */

@@ -3,6 +3,8 @@
  * frontend in 3 and 8 shards (each tenant its own query_sharding_total_shards), cold and from
  * the cache, equals the querier's answer to the whole query (values to within float rounding:
  * the shards sum in another order); queries that cannot be sharded go whole and are unchanged.
+ * Expressions built on shardable aggregations (binary operations, nested aggregations) are
+ * sharded leg by leg and equal the whole query too.
  * Instant queries likewise, each shard a one-step range query at the query's time.
  */
 import { Labels } from '@strata/model';
@@ -80,12 +82,27 @@ const SHARDABLE = [
   'sum(increase(rnd_counter[1h] offset 30m))',
   '(sum by (job) (delta(rnd_gauge[15m])))',
   'min(changes(rnd_gauge[1h]) * 2)',
+  // Built on shardable aggregations: each leg sharded, the rest evaluated over the merged legs.
+  'sum(rnd_gauge) / count(rnd_gauge)',
+  'sum(sum by (job) (rnd_gauge))',
+  'sum by (job) (rate(rnd_counter[5m])) / on (job) group_left count by (job) (rnd_gauge)',
+  'sum by (job) (rate(rnd_counter[5m])) / on (job) sum by (job) (rnd_gauge > 0)',
+  'max(sum by (job, instance) (rnd_gauge)) - min(rnd_gauge offset 10m)',
+  'sum by (job) (rnd_gauge) > bool 1000',
+  'sum by (job) (rnd_gauge) > 4000',
+  'quantile(0.5, sum by (instance) (rnd_gauge))',
+  'topk(2, sum by (instance) (rnd_gauge))',
+  'sum by (job) (rnd_gauge) and on (job) count by (job) (rnd_gauge > 600)',
+  'label_replace(sum by (job) (rnd_gauge), "team", "t$1", "job", "j(.*)")',
+  'abs(sum(rnd_gauge)) * 2 + 1',
+  'sum by (job) (rnd_gauge) / ignoring (job) group_left sum(rnd_gauge)',
+  'sum(rnd_gauge) / scalar(count(rnd_gauge))',
+  'avg(rnd_gauge) - avg(rnd_gauge offset 1h)',
+  'vector(scalar(sum(rnd_gauge)))',
 ];
 
 const NOT_SHARDABLE = [
   'rnd_gauge',
-  'sum(rnd_gauge) / count(rnd_gauge)',
-  'sum(sum by (job) (rnd_gauge))',
   'quantile(0.5, rnd_gauge)',
   'sum(label_replace(rnd_gauge, "x", "$1", "instance", "(.*)"))',
   'sum(rnd_gauge * on (job, instance) rnd_counter)',
@@ -93,6 +110,10 @@ const NOT_SHARDABLE = [
   'stddev(rnd_gauge)',
   'count_values("v", rnd_gauge > 700)',
   'sum(rnd_gauge and rnd_counter)',
+  // Around shardable aggregations, but reading series, other times or names of its own.
+  'sum(rnd_gauge) / on () group_right rnd_gauge',
+  'max_over_time(sum(rnd_gauge)[1h:5m])',
+  'absent(sum(rnd_gauge))',
 ];
 
 const TENANTS: [string, number][] = [

@@ -7,7 +7,7 @@ import { mountCardinalityApi, mountHashringStatus, mountLimitsApi, mountTsdbStat
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { BucketTombstones, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { mountSeriesDeletion } from './admin-from-config.js';
-import { FanoutQueryable, mountExemplarsApi, mountLogSelectApi, mountLokiApi, mountQueryApi } from '@strata/querier';
+import { FanoutQueryable, mountExemplarsApi, mountLogSelectApi, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
@@ -297,18 +297,18 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   let inProcess: InProcessQuerier | undefined;
   let downstream: HttpDownstream | undefined;
   let closeCache: (() => Promise<void>) | undefined;
+  // Behind the frontend, the querier's read API (cardinality and Loki's included) is on its own router.
+  const querierRouter = withFrontend ? new Router() : router;
   if (withFrontend) {
     // The frontend answers the read API; the querier behind it listens on a private socket.
-    const querierRouter = new Router();
     mountQueryApi(querierRouter, queryApi);
     inProcess = await serveOnSocket(querierRouter);
     downstream = new HttpDownstream({ socketPath: inProcess.socketPath, timeoutMs: cfg.num('query.timeout') + 30_000 });
     const parts = frontendFrom(cfg, downstream, tenancy, registry, logger, limits);
     generations = parts.generations;
     closeCache = parts.cache ? () => parts.cache!.close() : undefined;
+    // It passes the Loki read API (mounted with the query API when there is a log store) through its queue.
     parts.frontend.mount(router);
-    // The frontend splits and caches PromQL only: the Loki read API is served here directly.
-    if (logStore) mountLokiApi(router, { logs: logStore, bucketLogs, tenancy, limits: (t: string) => limits.forTenant(t) });
   } else mountQueryApi(router, queryApi);
   // Queriers read this receiver's log streams (RF replicas merged there): remote-logs.ts.
   if (logStore) mountLogSelectApi(router, { logs: logStore, tenancy });
@@ -337,8 +337,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     const compactor = compactorFrom(cfg, bucket, registry, logger, limits);
     compaction = { compactor, loop: compactorLoop(compactor, cfg.num('compactor.interval'), logger) };
   }
-  mountTsdbStatus(router, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
-  mountCardinalityApi(router, {
+  mountTsdbStatus(querierRouter, { tenancy, status: (tenant, limit) => tsdb.openTenant(tenant)?.tsdbStatus(limit) });
+  mountCardinalityApi(querierRouter, {
     tenancy,
     source: (tenant) => tsdb.openTenant(tenant)?.cardinality(),
     growth: (tenant, windowMs, top) => growth.sketches(tenant, windowMs, top),

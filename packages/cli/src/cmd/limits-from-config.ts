@@ -28,6 +28,7 @@ export function limitsFrom(cfg: Config, logger: Logger): Limits {
       maxQueryParallelism: cfg.num('limits.max-query-parallelism'),
       maxEstimatedQueryCost: cfg.num('limits.max-estimated-query-cost'),
       queryShardingTotalShards: cfg.num('limits.query-sharding-total-shards'),
+      maxQueriersPerTenant: cfg.num('limits.max-queriers-per-tenant'),
     },
     overridesFile: cfg.str('limits.file') || undefined,
     logger,

@@ -1,22 +1,29 @@
 /** `strata query-frontend`: the read API in front of queriers (--query-frontend.downstream-url). */
-import { HttpDownstream } from '@strata/query-frontend';
+import { HttpDownstream, QuerierPool } from '@strata/query-frontend';
 import type { Config } from '../config.js';
-import { component, waitForSignal } from './common.js';
+import { component, list, waitForSignal } from './common.js';
 import { frontendFrom } from './frontend-from-config.js';
 import { limitsFrom } from './limits-from-config.js';
 
 export async function runQueryFrontend(cfg: Config): Promise<void> {
   const c = component(cfg, 'query-frontend');
-  const url = cfg.str('query-frontend.downstream-url');
-  if (!url) throw new Error('strata query-frontend needs --query-frontend.downstream-url (the querier to send queries to)');
-  // A sub-query may take as long as the queriers allow, plus the time to send its answer.
-  const downstream = new HttpDownstream({ url, timeoutMs: cfg.num('query.timeout') + 30_000 });
+  const urls = list(cfg.str('query-frontend.downstream-url'));
+  if (urls.length === 0) throw new Error('strata query-frontend needs --query-frontend.downstream-url (the querier to send queries to)');
   const limits = limitsFrom(cfg, c.logger);
+  // A sub-query may take as long as the queriers allow, plus the time to send its answer.
+  const http = (url: string) => new HttpDownstream({ url, timeoutMs: cfg.num('query.timeout') + 30_000 });
+  const downstream =
+    urls.length === 1
+      ? http(urls[0])
+      : new QuerierPool(
+          urls.map((url) => ({ name: url, downstream: http(url) })),
+          (t) => limits.forTenant(t).maxQueriersPerTenant ?? 0,
+        );
   const { frontend, cache } = frontendFrom(cfg, downstream, c.tenancy, c.registry, c.logger, limits);
   frontend.mount(c.router);
   const addr = await c.server.listen(cfg.str('http.address'));
   c.setReady(true);
-  c.logger.info({ address: `${addr.address}:${addr.port}`, downstream: url }, 'ready');
+  c.logger.info({ address: `${addr.address}:${addr.port}`, downstream: urls }, 'ready');
   await waitForSignal(c.logger, async () => {
     c.setReady(false);
     await c.server.close();
