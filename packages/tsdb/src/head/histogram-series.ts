@@ -149,12 +149,18 @@ export class HistogramSeriesData {
     this.open = null;
   }
 
-  /** Drops chunks wholly older than t (see MemSeries.truncateBefore); whether any sample remains. */
-  truncateBefore(t: number): boolean {
-    let k = 0;
-    while (k < this.chunks.length && this.chunks[k].maxT < t) k++;
-    if (k > 0) this.chunks.splice(0, k);
-    if (this.open && this.maxT < t) this.open = null;
+  /**
+   * Drops chunks wholly older than t (see MemSeries.truncateBefore), except those starting at a
+   * time in `keep` (samples a block cut did not capture); whether any sample remains.
+   */
+  truncateBefore(t: number, keep?: ReadonlySet<number>): boolean {
+    let w = 0;
+    for (let k = 0; k < this.chunks.length; k++) {
+      const c = this.chunks[k];
+      if (c.maxT >= t || keep?.has(c.minT)) this.chunks[w++] = c;
+    }
+    this.chunks.length = w;
+    if (this.open && this.maxT < t && !keep?.has(this.openMinT)) this.open = null;
     return this.chunks.length > 0 || this.open !== null;
   }
 
@@ -207,36 +213,51 @@ export class HistogramSeriesData {
   samples(mint: number, maxt: number): { timestamps: number[]; histograms: (FloatHistogram | 'stale')[] } {
     const timestamps: number[] = [];
     const histograms: (FloatHistogram | 'stale')[] = [];
-    for (const c of this.chunksIn(mint, maxt)) {
-      const d = decodeHistogramChunk(c.data, c.encoding);
-      const float = c.encoding === ENCODING_FLOAT_HISTOGRAM;
-      d.timestamps.forEach((t, k) => {
-        if (t < mint || t > maxt) return;
-        const s = d.histograms[k];
-        timestamps.push(t);
-        if (isStaleNaN(s.sum)) {
-          histograms.push('stale');
-          return;
-        }
-        histograms.push(
-          new FloatHistogram({
-            schema: s.schema,
-            zeroThreshold: s.zeroThreshold,
-            zeroCount: s.zeroCount,
-            count: s.count,
-            sum: s.sum,
-            positiveSpans: s.positiveSpans.map((x) => ({ ...x })),
-            positiveBuckets: absoluteOf(s.positiveBuckets, float),
-            negativeSpans: s.negativeSpans.map((x) => ({ ...x })),
-            negativeBuckets: absoluteOf(s.negativeBuckets, float),
-            customValues: s.schema === -53 ? Array.from(s.customValues) : undefined,
-            counterResetHint: hintAt(d.header, k),
-          }),
-        );
-      });
-    }
+    for (const c of this.chunksIn(mint, maxt)) histogramChunkSamples(c.data, c.encoding, mint, maxt, timestamps, histograms);
     return { timestamps, histograms };
   }
+}
+
+/**
+ * Appends the samples of one histogram chunk (encoding 2 or 3) in [mint, maxt] to `timestamps`
+ * and `histograms`, as PromQL's float histograms with the counter-reset hints a Prometheus chunk
+ * iterator gives (hintAt); a staleness marker as `stale`. The head and blocks decode alike, so a
+ * chunk reads the same wherever it lies.
+ */
+export function histogramChunkSamples(
+  data: Uint8Array,
+  encoding: number,
+  mint: number,
+  maxt: number,
+  timestamps: number[],
+  histograms: (FloatHistogram | 'stale')[],
+): void {
+  const d = decodeHistogramChunk(data, encoding);
+  const float = encoding === ENCODING_FLOAT_HISTOGRAM;
+  d.timestamps.forEach((t, k) => {
+    if (t < mint || t > maxt) return;
+    const s = d.histograms[k];
+    timestamps.push(t);
+    if (isStaleNaN(s.sum)) {
+      histograms.push('stale');
+      return;
+    }
+    histograms.push(
+      new FloatHistogram({
+        schema: s.schema,
+        zeroThreshold: s.zeroThreshold,
+        zeroCount: s.zeroCount,
+        count: s.count,
+        sum: s.sum,
+        positiveSpans: s.positiveSpans.map((x) => ({ ...x })),
+        positiveBuckets: absoluteOf(s.positiveBuckets, float),
+        negativeSpans: s.negativeSpans.map((x) => ({ ...x })),
+        negativeBuckets: absoluteOf(s.negativeBuckets, float),
+        customValues: s.schema === -53 ? Array.from(s.customValues) : undefined,
+        counterResetHint: hintAt(d.header, k),
+      }),
+    );
+  });
 }
 
 /**
