@@ -21,6 +21,7 @@ import {
   type BlockMeta,
   type HistogramSample,
 } from '@strata/tsdb';
+import { compactHead } from '../src/compact.js';
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -290,4 +291,48 @@ describe('native histograms in blocks', () => {
       { numRuns: 10 },
     );
   }, 240_000);
+});
+
+test('a histogram committed while its range is written as a block stays in the head and goes into a later block', async () => {
+  const dir = tmp();
+  const db = await open(dir);
+  try {
+    const t = await db.tenant('t');
+    const quiet = Labels.fromObject({ __name__: 'late_h', kind: 'int' });
+    const busy = Labels.fromObject({ __name__: 'busy', kind: 'float' });
+    const h = (n: number) => sampleOf({ t: 0, schema: 0, counts: [[0, n]], neg: [], zero: 0, reset: false }, false, false);
+    // Histograms for the first 10 minutes only; floats for 2 h, so the first range can be cut.
+    for (let i = 0; i < 480; i++) {
+      const app = t.appender();
+      if (i < 40)
+        expect(app.appendHistogram(app.ref(quiet), T0 + i * 15_000, h(i + 1), false, CounterResetHint.Unknown)).toBe(AppendStatus.OK);
+      expect(app.append(app.ref(busy), T0 + i * 15_000, i)).toBe(AppendStatus.OK);
+      await app.commit();
+    }
+    const count = async () => (await select(db)).filter((l) => l.startsWith('late_h')).length;
+    expect(await count()).toBe(40);
+    // The cut copies the oldest range, then awaits the block write; a commit accepted earlier
+    // applies a histogram inside that range in the gap (as a late WAL fsync would).
+    const writing = compactHead(t.head, {
+      blocksDir: t.blocksDir,
+      rangeMs: RANGE,
+      samplesPerChunk: 120,
+      externalLabels: {},
+      publish: async (m) => void t.blocks.push(await BlockReader.openDir(path.join(t.blocksDir, m.ulid))),
+    });
+    const s = t.head.getByLabels(quiet)!;
+    const late = s.hist!.maxT + 1_000;
+    expect(late).toBeLessThan(T0 + RANGE);
+    expect(t.head.applyHistogramLogged(s, late, h(1_000), false, CounterResetHint.Unknown)).toBe(true);
+    const metas = await writing;
+    expect(metas[0].minTime).toBe(T0);
+    // The late histogram is not in the first block, so its chunk stayed in the head and went
+    // into the extra block the same pass wrote for the range: nothing acknowledged is lost.
+    expect(metas.some((m) => m !== metas[0] && m.minTime === T0)).toBe(true);
+    await t.compact(true);
+    expect(await count()).toBe(41);
+    expect((await select(db)).some((l) => l.startsWith(`late_h{kind="int"} ${late} `))).toBe(true);
+  } finally {
+    await db.close();
+  }
 });
