@@ -432,9 +432,12 @@ export class BlockReader implements Querier {
         out.push({ labels: s.labels, parts: [{ chunks: s.chunks }] });
         continue;
       }
-      // Raw parts carry XOR chunks: a series with histograms goes decoded, its histograms beside its values.
-      const series = decodeSeriesChunks(s.labels, [s.chunks], hints.start, hints.end, [s.encodings]);
-      if (series) out.push({ labels: s.labels, parts: [series] });
+      // Raw parts carry XOR chunks or decoded floats, and the packed form that crosses to query
+      // workers carries no histograms yet: until it does, a series' histogram chunks are left
+      // out here, as the head's selectRaw leaves them out (select() returns them). Passing them
+      // as a part whose histograms the packer ignores would turn each into a float 0.
+      const floats = s.chunks.filter((_, i) => s.encodings![i] === CHUNK_ENCODING_XOR);
+      if (floats.length > 0) out.push({ labels: s.labels, parts: [{ chunks: floats }] });
     }
     // Sorted only for a limit: otherwise the reader sorts, off this thread.
     if (!hints.limit) return out;
