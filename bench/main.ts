@@ -27,6 +27,8 @@
  *   --stream-aggr: ingest CPU per sample with 5 streaming aggregation rules vs none, and the state's memory (--series, --rounds)
  *   --relabel-ingest: in-process ingest CPU per sample with 10 metric_relabel_configs rules vs none (--series, --rounds)
  *   --cardinality: error and cost of cluster-wide cardinality sketches over a 4-receiver RF 3 ring, and of growth tracking (--series)
+ *   --series-limits: CPU of the series-limit checks as one receiver of a 4-receiver RF 3 ring grows (--max-series 2000000, --steps 10,
+ *     --sample 200000, --no-reference)
  */
 import { runOtlpBench } from './otlp.js';
 import { execFileSync } from 'node:child_process';
@@ -59,6 +61,7 @@ import { runRulerBench } from './ruler.js';
 import { runSketchBench } from './sketches.js';
 import { runLabelsInProcessBench } from './labels-inprocess.js';
 import { runStreamAggrBench } from './stream-aggr.js';
+import { runSeriesLimitsBench } from './series-limits.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -163,6 +166,13 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--share-http')) {
     process.stdout.write((await runShareHttpBench(arg('series', 50_000), arg('rounds', 12), encode, arg('repeats', 3))) + '\n');
+    return;
+  }
+  if (process.argv.includes('--series-limits')) {
+    const reference = !process.argv.includes('--no-reference');
+    process.stdout.write(
+      (await runSeriesLimitsBench(arg('max-series', 2_000_000), arg('steps', 10), arg('sample', 200_000), reference)) + '\n',
+    );
     return;
   }
   if (process.argv.includes('--cardinality')) {

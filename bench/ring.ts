@@ -61,6 +61,27 @@ interface Run {
   cpu: number;
   seconds: number;
   failures: number;
+  /** Ring runs: forwarded requests and the shares they carried (coalescing per peer). */
+  forwards?: { requests: number; shares: number };
+}
+
+/**
+ * Forwarded requests and shares, summed over the receivers, from the histogram
+ * strata_receiver_forward_batch_shares: shares / requests says how much coalescing gathers at
+ * the bench's concurrency.
+ */
+async function forwardsOf(receivers: Strata[]): Promise<{ requests: number; shares: number }> {
+  let requests = 0;
+  let shares = 0;
+  for (const r of receivers) {
+    const text = await (await fetch(`${r.url}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      const [name, value] = line.split(' ');
+      if (name === 'strata_receiver_forward_batch_shares_count') requests += Number(value);
+      else if (name === 'strata_receiver_forward_batch_shares_sum') shares += Number(value);
+    }
+  }
+  return { requests, shares };
 }
 
 async function runSingle(rounds: Round[]): Promise<Run> {
@@ -117,8 +138,9 @@ async function runRing(rounds: Round[], size: number): Promise<Run> {
     8,
   );
   const cpu = receivers.reduce((sum, x, i) => sum + cpuSeconds(x.child.pid!) - before[i], 0);
+  const forwards = await forwardsOf(receivers);
   for (const x of receivers) await stop(x);
-  return { cpu, ...r };
+  return { cpu, ...r, forwards };
 }
 
 function median(runs: Run[], key: 'cpu' | 'seconds'): number {
@@ -140,6 +162,7 @@ export async function runRingBench(
   const series: Labels[] = generateSeries(seriesCount);
   const rounds = encodeRounds(series, roundsCount, Date.now() - roundsCount * SCRAPE_INTERVAL_MS, encode);
   const samples = seriesCount * roundsCount;
+  const requests = rounds.reduce((n, r) => n + r.bodies.length, 0);
   const all: { key: string; name: string; run: () => Promise<Run>; runs: Run[] }[] = [
     { key: 'single', name: 'single receiver', run: () => runSingle(rounds), runs: [] },
     {
@@ -163,13 +186,22 @@ export async function runRingBench(
   return [
     `## Replicated ingest: ${seriesCount} series x ${roundsCount} scrapes, 8 client connections spread over the receivers; medians of ${repeats} interleaved runs`,
     '',
-    '| setup | client samples/s | CPU s per 1M client samples (all receivers) | each run | failed requests |',
-    '|---|---|---|---|---|',
+    '| setup | client samples/s | CPU s per 1M client samples (all receivers) | each run | failed requests | forwarded requests per client request (shares per request) |',
+    '|---|---|---|---|---|---|',
     ...setups.map(
       (s) =>
-        `| ${s.name} | ${(samples / median(s.runs, 'seconds')).toFixed(0)} | ${perM(median(s.runs, 'cpu')).toFixed(2)} | ${s.runs.map((r) => perM(r.cpu).toFixed(2)).join(', ')} | ${s.runs.reduce((n, r) => n + r.failures, 0)} |`,
+        `| ${s.name} | ${(samples / median(s.runs, 'seconds')).toFixed(0)} | ${perM(median(s.runs, 'cpu')).toFixed(2)} | ${s.runs.map((r) => perM(r.cpu).toFixed(2)).join(', ')} | ${s.runs.reduce((n, r) => n + r.failures, 0)} | ${forwardsCell(s.runs, requests)} |`,
     ),
     '',
     `CPU per client sample, RF 3 on 3 receivers / single: ${(ring3 / single).toFixed(2)}x (replication alone: 3x; goal: at most 3.2x); on 4 receivers: ${(ring4 / single).toFixed(2)}x (goal: at most 3.6x); three copies without forwarding on this machine: ${(indep / single).toFixed(2)}x`,
   ].join('\n');
+}
+
+/** Forwarded requests per client request, and shares per forwarded request, summed over runs. */
+function forwardsCell(runs: Run[], clientRequests: number): string {
+  const f = runs.map((r) => r.forwards).filter((x) => x !== undefined);
+  if (f.length === 0) return '';
+  const requests = f.reduce((n, x) => n + x.requests, 0);
+  const shares = f.reduce((n, x) => n + x.shares, 0);
+  return `${(requests / (clientRequests * f.length)).toFixed(2)} (${(shares / requests).toFixed(2)})`;
 }

@@ -6,7 +6,10 @@
  * Both live in one local-folder bucket, as after the compactor's passes. Bytes fetched are counted
  * by a wrapper around the bucket (every get/getRange), so they include index headers, postings,
  * series and chunks. Cold = a fresh gateway with an empty data dir (no index headers, empty caches);
- * warm = the same gateway queried again.
+ * warm = the same gateway queried again. The rollup query runs a second time the way a separate
+ * `strata querier` reads a `strata store-gateway`: the gateway behind its HTTP API in this process,
+ * the engine over a RemoteStore, rollups and their side data over remote-read
+ * (docs/format/rollup-read.md); its bytes are the bucket's, as in-process.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +18,9 @@ import { Registry } from 'prom-client';
 import { Labels } from '@strata/model';
 import { Engine, type RangeSeries } from '@strata/promql';
 import { FilesystemBucket, type Bucket } from '@strata/objstore';
+import pino from 'pino';
+import { HttpServer, Router } from '@strata/api';
+import { mountQueryApi, RemoteStore } from '@strata/querier';
 import { StoreGateway } from '@strata/store-gateway';
 import { BlockReader, BlockWriter, compareBytes, compareLabelsBytes, downsampleBlocks, RES_1H, RES_5M, XOREncoder } from '@strata/tsdb';
 
@@ -150,6 +156,7 @@ async function measure(
   end: number,
   colds: number,
   warms: number,
+  via: 'in-process' | 'remote-read' = 'in-process',
 ): Promise<Measured> {
   const engine = new Engine({ defaultResolution: 0 });
   const out: Measured = { coldMs: [], coldBytes: [], warmMs: [], warmBytes: [], warmCpuMs: [], coldCpuMs: [], matrix: [] };
@@ -170,9 +177,18 @@ async function measure(
       limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 0, maxBytesPerQuery: 0 },
       deletionDelayMs: 0,
     });
+    let server: HttpServer | undefined;
     try {
       await gw.start();
-      const q = gw.querier(TENANT);
+      let q = gw.querier(TENANT);
+      if (via === 'remote-read') {
+        const router = new Router();
+        const tenancy = { multiTenancy: true, header: 'X-Scope-OrgID' };
+        mountQueryApi(router, { queryable: gw, engine, tenancy, storeInfo: () => gw.info() });
+        server = new HttpServer({ router, registry: new Registry(), logger: pino({ level: 'silent' }) });
+        const port = (await server.listen('127.0.0.1:0')).port;
+        q = new RemoteStore({ url: `http://127.0.0.1:${port}`, tenantHeader: tenancy.header, timeoutMs: 600_000 }).querier(TENANT);
+      }
       const run = async (ms: number[], bytes: number[], cpu?: number[]) => {
         const b0 = bucket.bytes;
         const c0 = process.cpuUsage();
@@ -189,6 +205,7 @@ async function measure(
       // Warm repeats on the first gateway only: the later ones exist for more cold samples.
       if (c === 0) for (let i = 0; i < warms; i++) await run(out.warmMs, out.warmBytes, out.warmCpuMs);
     } finally {
+      await server?.close(100);
       await gw.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
@@ -292,33 +309,44 @@ export async function runRollupQueryBench(o: { series: number; colds: number; wa
     for (const query of QUERIES) {
       const raw = await measure(query, bucketDir, 0, start, end, o.colds, o.warms);
       const rolled = await measure(query, bucketDir, RES_1H, start, end, o.colds, o.warms);
+      const remote = await measure(query, bucketDir, RES_1H, start, end, o.colds, o.warms, 'remote-read');
       answers.push([raw.matrix, rolled.matrix]);
       note(`\`${query}\`, raw against rollups`, compare(raw.matrix, rolled.matrix));
+      // Through remote-read the answer must be the in-process one, to the bit.
+      const bits = (m: RangeSeries[]) => JSON.stringify(m.map((x) => [x.labels.key(), Array.from(x.timestamps), Array.from(x.values)]));
+      if (bits(remote.matrix) !== bits(rolled.matrix))
+        throw new Error(`${query}: the rollup answer over remote-read differs from the in-process one`);
       for (const [name, m] of [
         ['raw 2 h blocks (max_source_resolution 0)', raw],
         ['1 h rollups (max_source_resolution 1h)', rolled],
+        ['1 h rollups over remote-read (separate querier)', remote],
       ] as const)
         rows.push(
           `| \`${query}\` | ${name} | ${median(m.coldMs).toFixed(0)} | ${median(m.coldCpuMs).toFixed(0)} | ${mb(median(m.coldBytes))} MB | ${median(m.warmMs).toFixed(0)} | ${median(m.warmCpuMs).toFixed(0)} | ${mb(median(m.warmBytes))} MB |`,
         );
-      rows.push(
-        `| | **raw / rollups** | **${(median(raw.coldMs) / median(rolled.coldMs)).toFixed(1)}x** | **${(median(raw.coldCpuMs) / median(rolled.coldCpuMs)).toFixed(1)}x** | ` +
-          `**${(median(raw.coldBytes) / median(rolled.coldBytes)).toFixed(1)}x** | **${(median(raw.warmMs) / median(rolled.warmMs)).toFixed(1)}x** | ` +
-          `**${(median(raw.warmCpuMs) / median(rolled.warmCpuMs)).toFixed(1)}x** | |`,
-      );
+      for (const [name, m] of [
+        ['raw / rollups', rolled],
+        ['raw / rollups over remote-read', remote],
+      ] as const)
+        rows.push(
+          `| | **${name}** | **${(median(raw.coldMs) / median(m.coldMs)).toFixed(1)}x** | **${(median(raw.coldCpuMs) / median(m.coldCpuMs)).toFixed(1)}x** | ` +
+            `**${(median(raw.coldBytes) / median(m.coldBytes)).toFixed(1)}x** | **${(median(raw.warmMs) / median(m.warmMs)).toFixed(1)}x** | ` +
+            `**${(median(raw.warmCpuMs) / median(m.warmCpuMs)).toFixed(1)}x** | |`,
+        );
     }
     // At step t, rollups' rate over [2h] reads the counter at the ends of the two hourly windows
     // before t: the rate over the last whole hour, which is what raw data's rate over [1h] is.
     note(`the same hour: raw \`[1h]\` against rollups' \`[2h]\``, compare(answers[0][0], answers[1][1]));
     const samples = o.series * ((DAYS * DAY) / SCRAPE);
     return [
-      `## 30-day rate queries at 1 h step: 1 h rollups vs raw 2 h blocks (store gateway + engine in-process)`,
+      `## 30-day rate queries at 1 h step: 1 h rollups vs raw 2 h blocks (store gateway + engine in-process, and rollups over remote-read)`,
       '',
       `${o.series} counters (half integer request counts, half CPU seconds in hundredths) at ${SCRAPE / 1000} s scrapes over ${DAYS} d = ` +
         `${(samples / 1e6).toFixed(1)} M samples; ${rawBlocks.length} raw 2 h blocks (${mb(rawBytes)} MB, written in ${((b1 - b0) / 1000).toFixed(0)} s) and ` +
         `${rollups} 1 h rollups of ${ROLLUP_DAYS} d each, made raw -> 5m -> 1h by tsdb's downsampling (${mb(rollupBytes)} MB, in ${((b2 - b1) / 1000).toFixed(0)} s), ` +
         `in one local-folder bucket. Median of ${o.colds} cold runs (a fresh gateway each: no index headers, empty caches) and ${o.warms} warm runs; ` +
-        `bytes fetched = every get/getRange from the bucket during the query; CPU = this process's user + system CPU time per query.`,
+        `bytes fetched = every get/getRange from the bucket during the query; CPU = this process's user + system CPU time per query ` +
+        `(over remote-read: the gateway's and the querier's, both in this process).`,
       '',
       '| query | source | cold ms | cold CPU ms | cold bytes fetched | warm ms | warm CPU ms | warm bytes fetched |',
       '|---|---|---|---|---|---|---|---|',

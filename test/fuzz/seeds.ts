@@ -24,6 +24,10 @@ import { writeSnapshot } from '../../packages/tsdb/src/head/snapshot.js';
 import { otlpJsonToProto } from '../../packages/remote/test/otlp-fixtures.js';
 import { OTLP_SEED_DOC } from '../../packages/remote/test/otlp-seed-doc.js';
 
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { JsonLogsSerializer, ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 function write(corpus: string, name: string, data: Buffer | string): void {
   const dir = path.join(root, corpus);
@@ -45,6 +49,34 @@ write('packages/remote/fuzz/corpus/remote-write-v1', 'empty', Buffer.alloc(0));
 write('packages/remote/fuzz/corpus/otlp-metrics-proto', 'every-kind', otlpJsonToProto(OTLP_SEED_DOC));
 write('packages/remote/fuzz/corpus/otlp-metrics-json', 'every-kind', JSON.stringify(OTLP_SEED_DOC));
 write('packages/remote/fuzz/corpus/remote-write-v2', 'two-series-metadata', v2);
+{
+  // OTLP logs as the OpenTelemetry SDK serializes them: a map body, attributes of each kind, both severities.
+  const exporter = new InMemoryLogRecordExporter();
+  const logs = new LoggerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'checkout', 'host.name': 'n1' }),
+    processors: [new SimpleLogRecordProcessor({ exporter })],
+  });
+  const logger = logs.getLogger('seed', '1.0');
+  logger.emit({
+    timestamp: [1_700_000_000, 5],
+    severityNumber: 17,
+    severityText: 'ERROR',
+    body: 'payment failed',
+    attributes: { code: 500, ok: false },
+  });
+  logger.emit({ timestamp: [1_700_000_001, 0], body: { order: 42, items: ['a', 'b'] }, attributes: { 'user.id': 'ü' } });
+  const records = exporter.getFinishedLogRecords();
+  write(
+    'packages/remote/fuzz/corpus/otlp-logs-proto',
+    'sdk-two-records',
+    Buffer.from(ProtobufLogsSerializer.serializeRequest(records as never)!),
+  );
+  write(
+    'packages/remote/fuzz/corpus/otlp-logs-json',
+    'sdk-two-records',
+    Buffer.from(JsonLogsSerializer.serializeRequest(records as never)!),
+  );
+}
 write('packages/remote/fuzz/corpus/snappy', 'write-v1', snappyEncode(v1));
 const v1Batch = decodeWriteRequestV1(v1);
 write('packages/remote/fuzz/corpus/forwarded-share', 'v1-two-series-metadata', encodeShare(v1Batch, [0, 1], v1Batch.metadata, false));

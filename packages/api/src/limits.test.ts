@@ -39,6 +39,25 @@ test("LogQL limits are read under Loki's keys: the timeout as a duration, counts
   expect(o.get('t1')).toEqual({ ...DEFAULTS, maxEntriesLimitPerQuery: 10000, maxQuerySeries: 50, queryTimeout: 120_000 });
 });
 
+test.each([
+  ['3MB', 3_000_000],
+  ['1.5MiB', 1.5 * 1024 * 1024],
+  ['512kb', 512_000],
+  [4096, 4096],
+])("per_stream_rate_limit %p is a byte size as Loki's (humanize) reads it", (v, bytes) => {
+  const o = parseOverrides(
+    `overrides:\n  t1:\n    per_stream_rate_limit: ${JSON.stringify(v)}\n    per_stream_rate_limit_burst: 15MB\n`,
+    DEFAULTS,
+  );
+  expect(o.get('t1')).toEqual({ ...DEFAULTS, perStreamRateLimit: bytes, perStreamRateLimitBurst: 15_000_000 });
+});
+
+test.each(['fast', '3XB', '-1MB'])('a per-stream rate %p that is no byte size is refused', (v) => {
+  expect(() => parseOverrides(`overrides:\n  t1:\n    per_stream_rate_limit: ${v}\n`, DEFAULTS)).toThrow(
+    /t1.per_stream_rate_limit must be a non-negative byte size/,
+  );
+});
+
 test("query limits are read under Mimir's keys: lengths as durations, counts as numbers", () => {
   const o = parseOverrides(
     [

@@ -83,8 +83,13 @@ export interface TenantLimits {
   /** Log line bytes per second, in MB, and the burst. */
   ingestionRateMb?: number;
   ingestionBurstSizeMb?: number;
+  /** Log line bytes per second of one stream, and the burst (Loki's per_stream_rate_limit, "3MB" or a number of bytes). */
+  perStreamRateLimit?: number;
+  perStreamRateLimitBurst?: number;
   /** Log sampling at ingest (Strata's own; log-sampling-config.ts); unset = every entry kept. */
   logSampling?: LogSamplingConfig;
+  /** Log blocks whose newest entry is older than this are deleted by the compactor, ms (Loki's retention_period); 0 = kept forever. */
+  retentionPeriod?: number;
 }
 
 /** YAML key -> field, as Mimir names them so existing override files carry over. */
@@ -121,9 +126,12 @@ const KEYS: Record<string, keyof TenantLimits> = {
   ingestion_rate_mb: 'ingestionRateMb',
   ingestion_burst_size_mb: 'ingestionBurstSizeMb',
   log_sampling: 'logSampling',
+  per_stream_rate_limit: 'perStreamRateLimit',
+  per_stream_rate_limit_burst: 'perStreamRateLimitBurst',
   max_entries_limit_per_query: 'maxEntriesLimitPerQuery',
   max_query_series: 'maxQuerySeries',
   query_timeout: 'queryTimeout',
+  retention_period: 'retentionPeriod',
 };
 
 /** The log push limits (read by @strata/logs, not the metrics receiver). */
@@ -135,7 +143,9 @@ export type LogLimit =
   | 'rejectOldSamplesMaxAge'
   | 'ingestionRateMb'
   | 'ingestionBurstSizeMb'
-  | 'logSampling';
+  | 'logSampling'
+  | 'perStreamRateLimit'
+  | 'perStreamRateLimitBurst';
 
 /** Limits that are structures, not numbers: each with its parser (which throws naming the position). */
 const STRUCTURED: Partial<Record<keyof TenantLimits, (v: unknown, where: string) => unknown>> = {
@@ -151,7 +161,11 @@ const DURATION_FIELDS = new Set<keyof TenantLimits>([
   'maxTotalQueryLength',
   'rejectOldSamplesMaxAge',
   'queryTimeout',
+  'retentionPeriod',
 ]);
+
+/** Limits given as byte sizes (Loki's "3MB", "1.5MiB"; a bare number is bytes). */
+const BYTE_FIELDS = new Set<keyof TenantLimits>(['perStreamRateLimit', 'perStreamRateLimitBurst']);
 
 /**
  * The flag that sets each receiver limit's default, named in rejection messages. The raw-tier
@@ -173,6 +187,7 @@ export type ReceiverLimit = Exclude<
   | 'rulerMaxRuleGroupsPerTenant'
   | 'streamAggregationConfig'
   | 'metricRelabelConfigs'
+  | 'retentionPeriod'
   | LogQueryLimit
   | QueryLimit
   | LogLimit
@@ -293,14 +308,25 @@ export function parseOverrides(text: string, defaults: TenantLimits): Map<string
         }
         continue;
       }
-      const n = DURATION_FIELDS.has(field) ? durationMs(v) : Number(v);
+      const n = DURATION_FIELDS.has(field) ? durationMs(v) : BYTE_FIELDS.has(field) ? byteSize(v) : Number(v);
+      const kind = DURATION_FIELDS.has(field) ? 'duration' : BYTE_FIELDS.has(field) ? 'byte size' : 'number';
       if (typeof v === 'object' || !Number.isFinite(n) || n < 0)
-        fail(`${tenant}.${k} must be a non-negative ${DURATION_FIELDS.has(field) ? 'duration' : 'number'}, got ${JSON.stringify(v)}`, path);
+        fail(`${tenant}.${k} must be a non-negative ${kind}, got ${JSON.stringify(v)}`, path);
       (l as unknown as Record<string, number>)[field] = n;
     }
     out.set(tenant, l);
   }
   return out;
+}
+
+const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** A byte size as Loki's limits take it (humanize: MB = 10^6, MiB = 2^20), in bytes; NaN when unreadable. */
+function byteSize(v: unknown): number {
+  if (typeof v === 'number') return v;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(String(v));
+  const unit = m ? BYTE_UNITS[(m[2] || 'b').toLowerCase()] : undefined;
+  return m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
 }
 
 function durationMs(v: unknown): number {

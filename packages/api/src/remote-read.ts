@@ -1,7 +1,10 @@
 /**
  * POST /api/v1/read: Prometheus remote-read over any Queryable. Answers STREAMED_XOR_CHUNKS
  * (framed ChunkedReadResponse, one frame per series) when the client accepts it, else SAMPLES
- * (one snappy ReadResponse). This is the only protocol stores and the querier speak.
+ * (one snappy ReadResponse). This is the only protocol stores and the querier speak; a Strata
+ * querier may extend it to read rollups (rollup-read.ts, docs/format/rollup-read.md). Native
+ * histograms go as float histogram chunks (type 3) when streamed, and in TimeSeries.histograms
+ * as samples.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StrataError, type Queryable, type SelectHints } from '@strata/model';
@@ -15,24 +18,19 @@ import {
   type ChunkToSend,
   type SeriesSamples,
 } from '@strata/remote';
-import { XOREncoder } from '@strata/tsdb';
+import { encodeSeriesChunks } from '@strata/tsdb';
 import { readBody } from './params.js';
+import { MAX_SOURCE_RESOLUTION_HEADER, maxResolutionOf, rollupChunks } from './rollup-read.js';
 import { tenantOf, type TenancyConfig } from './tenant.js';
 
 export const MAX_READ_REQUEST_BYTES = 16 * 1024 * 1024;
-const SAMPLES_PER_CHUNK = 120;
 
-/** Samples as XOR chunks of at most 120 samples, values copied as raw bits. */
+/**
+ * Samples as chunks of at most 120 samples, values copied as raw bits: XOR chunks for floats,
+ * float histogram chunks for native histograms (their chunk type is their TSDB encoding).
+ */
 export function toChunks(s: SeriesSamples): ChunkToSend[] {
-  const out: ChunkToSend[] = [];
-  const bits = new Uint32Array(s.values.buffer, s.values.byteOffset, s.values.length * 2);
-  for (let i = 0; i < s.timestamps.length; i += SAMPLES_PER_CHUNK) {
-    const end = Math.min(s.timestamps.length, i + SAMPLES_PER_CHUNK);
-    const enc = new XOREncoder();
-    for (let k = i; k < end; k++) enc.appendBits(s.timestamps[k], bits[2 * k + 1], bits[2 * k]);
-    out.push({ minT: s.timestamps[i], maxT: s.timestamps[end - 1], data: enc.bytes() });
-  }
-  return out;
+  return encodeSeriesChunks(s).map((c) => ({ minT: c.minT, maxT: c.maxT, data: c.data, type: c.encoding }));
 }
 
 export function createRemoteReadHandler(queryable: Queryable, tenancy: TenancyConfig) {
@@ -51,6 +49,10 @@ export function createRemoteReadHandler(queryable: Queryable, tenancy: TenancyCo
       throw new StrataError('bad-query', `invalid remote-read request: ${(e as Error).message}`);
     }
     const q = queryable.querier(tenant);
+    const streamed = request.acceptedResponseTypes.includes(RESPONSE_STREAMED_XOR_CHUNKS);
+    // Rollups only for a client that asked (a Strata querier) and in the streamed answer, the one
+    // that can carry their side data; everyone else reads raw data as before.
+    const maxResolution = streamed ? maxResolutionOf(req.headers[MAX_SOURCE_RESOLUTION_HEADER]) : 0;
     const hintsOf = (i: number): SelectHints => {
       const query = request.queries[i];
       return {
@@ -60,14 +62,16 @@ export function createRemoteReadHandler(queryable: Queryable, tenancy: TenancyCo
         func: query.hints?.func,
         range: query.hints?.rangeMs,
         signal: ac.signal,
+        ...(maxResolution > 0 ? { maxResolution } : {}),
       };
     };
-    if (request.acceptedResponseTypes.includes(RESPONSE_STREAMED_XOR_CHUNKS)) {
+    if (streamed) {
       res.writeHead(200, { 'Content-Type': 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse' });
       for (let i = 0; i < request.queries.length; i++) {
         const series = await q.select(request.queries[i].matchers, hintsOf(i));
         for (const s of series) {
-          if (!res.write(encodeChunkedFrame(i, [{ labels: s.labels, chunks: toChunks(s) }]))) {
+          const chunks = maxResolution > 0 && s.rollup ? [...toChunks(s), ...rollupChunks(s)] : toChunks(s);
+          if (!res.write(encodeChunkedFrame(i, [{ labels: s.labels, chunks }]))) {
             await new Promise((r) => res.once('drain', r));
           }
         }

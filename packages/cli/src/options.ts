@@ -171,7 +171,7 @@ const TABLE = [
     flag: 'logs.enabled',
     type: 'bool',
     default: true,
-    help: "`strata all` and `strata receiver`: accept Loki's push API (/loki/api/v1/push) into a log head with its own WAL under <storage.path>/logs.",
+    help: "`strata all` and `strata receiver`: accept Loki's push API (/loki/api/v1/push) into a log head with its own WAL under <storage.path>/logs. `strata store-gateway`: serve the bucket's log blocks to `strata querier`.",
   },
   {
     flag: 'logs.out-of-order-window',
@@ -185,6 +185,12 @@ const TABLE = [
     default: 'zstd',
     values: ['zstd', 'snappy'],
     help: 'Compression of 256 KiB log blocks. zstd stores about 1.5x less than snappy on structured logs (docs/format/logs.md).',
+  },
+  {
+    flag: 'logs.block-range',
+    type: 'duration',
+    default: '0s',
+    help: "How long a tenant's log head takes entries before it is cut into a log block in the bucket (docs/format/logs.md#log-blocks-in-the-bucket); its WAL is truncated once the block is uploaded. 0 = --tsdb.block-duration.",
   },
   {
     flag: 'receiver.rate-limit-status',

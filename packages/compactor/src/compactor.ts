@@ -35,6 +35,7 @@ import { DELETION_MARK_FILE, deletionMark, NO_COMPACT_MARK_FILE, noCompactMark }
 import { CompactorMetrics } from './metrics.js';
 import { byMinTime, groupBlocks, planGroup, resolutionOf, superseded, type Group, type Plan } from './planner.js';
 import { pastRetention, type RetentionPolicy } from './retention.js';
+import { applyLogRetention } from './log-retention.js';
 
 /** What a merge of source blocks reports. */
 export interface MergeOutcome {
@@ -93,6 +94,8 @@ export interface CompactorOptions {
   /** A block folder without meta.json whose newest object is older than this is deleted. */
   partialUploadThresholdMs: number;
   retention: (tenant: string) => RetentionPolicy;
+  /** The tenant's log retention_period (ms; 0 = forever); without it log blocks are left alone. */
+  logRetention?: (tenant: string) => number;
   /** Compactors sharing the bucket, and which one this is: (tenant, group) pairs are sharded over them. */
   members: string[];
   self: string;
@@ -207,6 +210,15 @@ export class Compactor {
     }
     if (!tenantOwner) return;
     await this.cleanPartial(state);
+    if (this.opts.logRetention) {
+      const r = await applyLogRetention(bucket, tenant, this.opts.logRetention(tenant), {
+        nowMs: this.now(),
+        partialUploadThresholdMs: this.opts.partialUploadThresholdMs,
+        logger,
+      });
+      this.metrics.blocksDeleted.inc(r.deleted.length);
+      summary.deleted += r.deleted.length;
+    }
     const ix = buildBucketIndex(state.metas.values(), state.deletionMarks, this.now(), (m) => ulidTimeMs(m.ulid));
     await bucket.upload(`${tenant}/${BUCKET_INDEX_FILE}`, encodeBucketIndex(ix));
   }

@@ -5,12 +5,15 @@ export { decodePushRequestJson } from './push/decode-json.js';
 export { encodePushRequestProto, type StreamToPush } from './push/encode-proto.js';
 export { labelsFromPairs, parseLabelsText } from './push/labels-text.js';
 export { lineBytes, type PushStream } from './push/push-stream.js';
-export { BlockCorruptError, type BlockCompression, type EncodedBlock } from './chunk/block-codec.js';
+export { decodeLogShare, encodeLogShare, LOG_SHARE_CONTENT_TYPE } from './push/log-share.js';
+export { OTLP_INDEX_RESOURCE_ATTRIBUTES, otlpLogsToStreams } from './push/otlp-logs.js';
+export { BlockCorruptError, encodeBlock, type BlockCompression, type EncodedBlock } from './chunk/block-codec.js';
 export { LogHead, type LogHeadOptions, type LogHeadStats } from './head/log-head.js';
 export { LOKI_LIMIT_DEFAULTS, logLimitsOf, type LogLimits } from './ingest/log-limits.js';
 export { truncateUtf8, validatePush, type StreamState, type ValidateOptions, type ValidationResult } from './ingest/validate.js';
 export { ByteRateLimiter } from './ingest/byte-rate.js';
 export { LogStore, type LogStoreOptions } from './store/log-store.js';
+export { mergeStreams } from './store/merge-streams.js';
 export { prng, syntheticLine, syntheticStreams, type SyntheticStream } from './chunk/synthetic-logs.js';
 export { entryHash, sampleStreams, type SampleResult } from './ingest/sample.js';
 export type { Expr as LogqlExpr, LogExpr, SampleExpr as LogqlSampleExpr } from './logql/ast.js';
@@ -26,3 +29,15 @@ export {
   type LogqlStream,
 } from './logql/engine.js';
 export { formatLogql } from './logql/format.js';
+export {
+  buildLogBlock,
+  logBlocksPrefix,
+  parseLogIndex,
+  parseLogMeta,
+  uploadLogBlock,
+  LOG_BLOCKS_DIR,
+  LOG_META_FILE,
+  type LogBlockMeta,
+} from './block/log-block.js';
+export { BucketLogs, type BucketLogsOptions, type LogReadBucket } from './block/bucket-logs.js';
+export { mergeLogQueriers, mergeLogQueryables } from './block/merge-queriers.js';

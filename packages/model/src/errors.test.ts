@@ -39,6 +39,7 @@ describe('error registry', () => {
     'unsupported-content-type': 415,
     'unsupported-content-encoding': 415,
     'ingestion-rate-limited': 503,
+    'per-stream-rate-limited': 503,
     'too-many-inflight-bytes': 503,
     'memory-budget-exceeded': 503,
     'auth-overloaded': 503,

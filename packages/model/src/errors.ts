@@ -122,6 +122,11 @@ export const ERRORS = {
   'unsupported-content-encoding': { status: 415, errorType: 'unsupported_media_type', doc: 'Content-Encoding is not snappy' },
   // ---- write path: overload, answered so that clients slow down and retry ----
   'ingestion-rate-limited': { status: 503, errorType: 'unavailable', doc: 'tenant ingestion rate limit; 429 when configured' },
+  'per-stream-rate-limited': {
+    status: 503,
+    errorType: 'unavailable',
+    doc: "a log stream is over per_stream_rate_limit (3 MB/s, burst 15 MB; Loki answers 429); the request's other streams land",
+  },
   'too-many-inflight-bytes': { status: 503, errorType: 'unavailable', doc: 'receiver holds too many request bytes in flight' },
   'memory-budget-exceeded': { status: 503, errorType: 'unavailable', doc: 'receiver memory budget reached' },
   'disk-nearly-full': { status: 503, errorType: 'unavailable', doc: 'free disk below the configured threshold' },

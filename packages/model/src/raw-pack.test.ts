@@ -1,11 +1,12 @@
 /**
- * RawPacker round trips: whatever stores write (whole RawSeries, chunk by chunk, samples as value
- * bits, from several sources with repeated label sets, with failed stores rolled back, appended
- * packers) unpacks to the RawSeries MergeQuerier.selectRaw would have given, bit for bit, also
+ * RawPacker round trips: whatever stores write (whole RawSeries, chunk by chunk, native histogram
+ * chunks, samples as value bits, samples with native histograms, from several sources with
+ * repeated label sets, with failed stores rolled back, appended packers) unpacks to the RawSeries MergeQuerier.selectRaw would have given, bit for bit, also
  * after the buffers crossed a MessagePort by transfer.
  */
 import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
+import { FloatHistogram, type Span } from './histogram.js';
 import { Labels } from './labels.js';
 import { mergeRawDuplicates, RawPacker, rawTransfer, unpackRaw, type PackedRaw } from './raw-pack.js';
 import type { RawPart, RawSeries } from './storage.js';
@@ -14,11 +15,41 @@ import type { RawPart, RawSeries } from './storage.js';
 const STALE = new Float64Array(new Uint32Array([0x00000002, 0x7ff00000]).buffer)[0];
 
 const labelsArb = fc.record({ job: fc.constantFrom('a', 'b', 'c'), i: fc.constantFrom('1', '2', 'é€') }).map((o) => Labels.fromObject(o));
+const spansArb = fc.array(fc.record({ offset: fc.integer({ min: -5, max: 5 }), length: fc.integer({ min: 0, max: 3 }) }), { maxLength: 3 });
+const countsFor = (spans: Span[]) =>
+  fc.array(fc.double(), { minLength: spans.reduce((n, x) => n + x.length, 0), maxLength: spans.reduce((n, x) => n + x.length, 0) });
+/** Any float histogram: every schema (custom bounds for -53), odd counts (-0, NaN, infinities), every hint. */
+const histogramArb: fc.Arbitrary<FloatHistogram> = fc
+  .record({ schema: fc.oneof(fc.integer({ min: -4, max: 8 }), fc.constant(-53)), pos: spansArb, neg: spansArb })
+  .chain(({ schema, pos, neg }) =>
+    fc.record({
+      schema: fc.constant(schema),
+      zeroThreshold: fc.double({ min: 0, max: 1, noNaN: true }),
+      zeroCount: fc.double(),
+      count: fc.double(),
+      sum: fc.double(),
+      positiveSpans: fc.constant(pos),
+      positiveBuckets: countsFor(pos),
+      negativeSpans: fc.constant(neg),
+      negativeBuckets: countsFor(neg),
+      customValues: schema === -53 ? fc.array(fc.double({ noNaN: true }), { minLength: 1, maxLength: 4 }) : fc.constant(undefined),
+      counterResetHint: fc.constantFrom(0, 1, 2, 3) as fc.Arbitrary<0 | 1 | 2 | 3>,
+    }),
+  )
+  .map((init) => new FloatHistogram(init));
 const partArb: fc.Arbitrary<RawPart> = fc.oneof(
   fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { minLength: 1, maxLength: 4 }).map((chunks) => ({ chunks })),
+  fc
+    .array(fc.record({ e: fc.constantFrom(2, 3), c: fc.uint8Array({ minLength: 0, maxLength: 40 }) }), { minLength: 1, maxLength: 3 })
+    .map((cs) => ({ histogramChunks: cs.map((x) => x.c), encodings: cs.map((x) => x.e) })),
   fc.array(fc.oneof(fc.double(), fc.constant(STALE)), { minLength: 1, maxLength: 6 }).map((vs) => ({
     timestamps: Float64Array.from(vs, (_, i) => 1000 * i),
     values: Float64Array.from(vs),
+  })),
+  fc.array(fc.option(histogramArb, { nil: undefined }), { minLength: 1, maxLength: 4 }).map((hs) => ({
+    timestamps: Float64Array.from(hs, (_, i) => 1000 * i),
+    values: Float64Array.from(hs, (h) => (h ? 0 : STALE)),
+    histograms: hs,
   })),
 );
 const seriesArb: fc.Arbitrary<RawSeries> = fc.record({ labels: labelsArb, parts: fc.array(partArb, { minLength: 0, maxLength: 3 }) });
@@ -32,19 +63,21 @@ function canonical(series: readonly RawSeries[]): unknown[] {
     parts: s.parts.map((p) =>
       'chunks' in p
         ? { chunks: p.chunks.map((c) => Buffer.from(c).toString('hex')) }
-        : {
-            ts: [...p.timestamps],
-            bits: Buffer.from(new Uint8Array(p.values.buffer, p.values.byteOffset, p.values.byteLength)).toString('hex'),
-          },
+        : 'histogramChunks' in p
+          ? { histogramChunks: p.histogramChunks.map((c) => Buffer.from(c).toString('hex')), encodings: [...p.encodings] }
+          : {
+              ts: [...p.timestamps],
+              bits: Buffer.from(new Uint8Array(p.values.buffer, p.values.byteOffset, p.values.byteLength)).toString('hex'),
+              // Objects of the class, not plain copies: PromQL calls their methods.
+              ...(p.histograms ? { hs: p.histograms.map((h) => h && (expect(h).toBeInstanceOf(FloatHistogram), { ...h })) } : {}),
+            },
     ),
   }));
 }
 
 function expected(stores: readonly RawSeries[][]): RawSeries[] {
-  const kept = stores.flat().filter((s) => s.parts.some((p) => ('chunks' in p ? p.chunks.length > 0 : p.timestamps.length > 0)));
-  // Chunk parts with no chunk pack to nothing.
-  const nonEmpty = kept.map((s) => ({ labels: s.labels, parts: s.parts.filter((p) => !('chunks' in p) || p.chunks.length > 0) }));
-  return stores.length > 1 ? mergeRawDuplicates(nonEmpty) : nonEmpty;
+  const kept = stores.flat().filter((s) => s.parts.length > 0);
+  return stores.length > 1 ? mergeRawDuplicates(kept) : kept;
 }
 
 async function viaPort(p: PackedRaw): Promise<PackedRaw> {
@@ -96,6 +129,29 @@ describe('RawPacker', () => {
         expect(canonical(unpackRaw(all.finish()))).toEqual(canonical(expected([a, b])));
       }),
       { numRuns: 200 },
+    );
+  });
+
+  test('histogramChunk() joins one part of its own between XOR chunks, each chunk with its encoding', () => {
+    const into = new RawPacker();
+    into.beginSource();
+    into.beginSeries(Labels.fromObject({ a: '1' }));
+    into.chunk(Uint8Array.from([1]));
+    into.histogramChunk(2, Uint8Array.from([2, 2]));
+    into.histogramChunk(3, Uint8Array.from([3]));
+    into.chunk(Uint8Array.from([4]));
+    into.endSeries();
+    expect(canonical(unpackRaw(into.finish()))).toEqual(
+      canonical([
+        {
+          labels: Labels.fromObject({ a: '1' }),
+          parts: [
+            { chunks: [Uint8Array.from([1])] },
+            { histogramChunks: [Uint8Array.from([2, 2]), Uint8Array.from([3])], encodings: [2, 3] },
+            { chunks: [Uint8Array.from([4])] },
+          ],
+        },
+      ]),
     );
   });
 

@@ -8,6 +8,8 @@
  * may then appear once per source, and the reader merges such entries in order of appearance, which
  * is querier order, as MergeQuerier.selectRaw would have (see mergeRawDuplicates).
  */
+import type { FloatHistogram } from './histogram.js';
+import { histogramColumnLength, readHistogramColumn, writeHistogramColumn } from './histogram-pack.js';
 import { Labels } from './labels.js';
 import type { RawPart, RawSeries } from './storage.js';
 
@@ -45,10 +47,13 @@ export function labelText(p: PackedLabels): string {
 
 /**
  * Raw series packed: `layout` holds per series its number of parts, then per part its kind and
- * count (chunks or samples) followed, for chunks, by each chunk's byte length. Chunk bytes follow
- * each other in `bytes`; a samples part's timestamps then values follow each other in `floats`
- * (values copied as bits, so NaN payloads and staleness markers survive). `sources`: how many
- * stores wrote; above one, a label set may repeat.
+ * count (chunks or samples) followed, for XOR chunks, by each chunk's byte length, for histogram
+ * chunks by each chunk's encoding and byte length, and for samples with histograms by the length
+ * of their histogram column. Chunk bytes follow each other in `bytes`; a samples part's
+ * timestamps then values follow each other in `floats` (values copied as bits, so NaN payloads
+ * and staleness markers survive), then for samples with histograms the column of
+ * histogram-pack.ts. Series without histograms use only the first two kinds, so they cost
+ * nothing more. `sources`: how many stores wrote; above one, a label set may repeat.
  */
 export interface PackedRaw {
   labels: PackedLabels;
@@ -60,6 +65,10 @@ export interface PackedRaw {
 
 export const PART_CHUNKS = 0;
 export const PART_SAMPLES = 1;
+/** Native histogram chunks (Prometheus' encodings 2 and 3). */
+export const PART_HISTOGRAM_CHUNKS = 2;
+/** Decoded samples of which some are native histograms. */
+export const PART_HISTOGRAM_SAMPLES = 3;
 
 /** Where a packer stood, to drop what a failed store had written (RawPacker.rollback). */
 export interface PackMark {
@@ -133,6 +142,8 @@ export class RawPacker {
   private partsAt = -1;
   /** The layout slot of the open chunks part's count, or -1 when the last part is not chunks. */
   private chunkCountAt = -1;
+  /** The kind of that open chunks part (XOR or histogram chunks). */
+  private chunkKind = PART_CHUNKS;
 
   /** Series packed so far. */
   get length(): number {
@@ -180,23 +191,66 @@ export class RawPacker {
 
   /** Appends one chunk's bytes (copied now: the store may change them later, an open head chunk does). */
   chunk(data: Uint8Array): void {
-    const l = (this.layout = grown(this.layout, this.li + (this.chunkCountAt < 0 ? 3 : 1), (k) => new Uint32Array(k)));
-    if (this.chunkCountAt < 0) {
+    this.openChunks(PART_CHUNKS, 1);
+    this.copyChunk(data);
+  }
+
+  /**
+   * Appends one native histogram chunk (`encoding` 2 or 3, the bytes without it), copied now; a
+   * run of them is one part, apart from the series' XOR chunks.
+   */
+  histogramChunk(encoding: number, data: Uint8Array): void {
+    // Not `this.layout[this.openChunks(...)]`: that reads the array before openChunks grows it.
+    const at = this.openChunks(PART_HISTOGRAM_CHUNKS, 2);
+    this.layout[at] = encoding;
+    this.copyChunk(data);
+  }
+
+  /** Room for a chunk's `slots` layout entries in a chunks part of `kind`; returns the first slot. */
+  private openChunks(kind: number, slots: number): number {
+    const open = this.chunkCountAt >= 0 && this.chunkKind === kind;
+    const l = (this.layout = grown(this.layout, this.li + (open ? slots : 2 + slots), (k) => new Uint32Array(k)));
+    if (!open) {
       l[this.partsAt]++;
-      l[this.li++] = PART_CHUNKS;
+      l[this.li++] = kind;
       this.chunkCountAt = this.li;
+      this.chunkKind = kind;
       l[this.li++] = 0;
     }
     l[this.chunkCountAt]++;
-    l[this.li++] = data.length;
+    const at = this.li;
+    this.li += slots;
+    return at;
+  }
+
+  /** The chunk's bytes, and its length as the last of its layout slots. */
+  private copyChunk(data: Uint8Array): void {
+    this.layout[this.li - 1] = data.length;
     this.bytes = grown(this.bytes, this.bi + data.length, (k) => new Uint8Array(k));
     this.bytes.set(data, this.bi);
     this.bi += data.length;
   }
 
-  /** Appends a samples part; set() between Float64Arrays copies bytes, so NaN payloads survive. */
-  samples(timestamps: Float64Array, values: Float64Array): void {
+  /**
+   * Appends a samples part; set() between Float64Arrays copies bytes, so NaN payloads survive.
+   * With `histograms` (as Series carries them) the part carries them too.
+   */
+  samples(timestamps: Float64Array, values: Float64Array, histograms?: readonly (FloatHistogram | undefined)[]): void {
     const n = timestamps.length;
+    if (histograms) {
+      const len = histogramColumnLength(histograms);
+      const l = (this.layout = grown(this.layout, this.li + 3, (k) => new Uint32Array(k)));
+      l[this.partsAt]++;
+      l[this.li++] = PART_HISTOGRAM_SAMPLES;
+      l[this.li++] = n;
+      l[this.li++] = len;
+      this.chunkCountAt = -1;
+      const f = (this.floats = grown(this.floats, this.fi + 2 * n + len, (k) => new Float64Array(k)));
+      f.set(timestamps, this.fi);
+      f.set(values, this.fi + n);
+      this.fi = writeHistogramColumn(histograms, f, this.fi + 2 * n);
+      return;
+    }
     const f = this.openSamples(n);
     f.set(timestamps, this.fi);
     f.set(values, this.fi + n);
@@ -238,11 +292,11 @@ export class RawPacker {
   add(s: RawSeries): void {
     this.beginSeries(s.labels);
     for (const p of s.parts) {
-      if ('chunks' in p) {
-        for (const c of p.chunks) this.chunk(c);
-        // Two chunk parts in a row stay two parts: each is decoded on its own, then merged.
-        this.chunkCountAt = -1;
-      } else this.samples(p.timestamps, p.values);
+      if ('chunks' in p) for (const c of p.chunks) this.chunk(c);
+      else if ('histogramChunks' in p) p.histogramChunks.forEach((c, k) => this.histogramChunk(p.encodings[k], c));
+      else this.samples(p.timestamps, p.values, p.histograms);
+      // Two chunk parts in a row stay two parts: each is decoded on its own, then merged.
+      this.chunkCountAt = -1;
     }
     this.endSeries();
   }
@@ -362,6 +416,21 @@ export function unpackRaw(p: PackedRaw): RawSeries[] {
           bi += len;
         }
         parts.push({ chunks });
+      } else if (kind === PART_HISTOGRAM_CHUNKS) {
+        const histogramChunks: Uint8Array[] = new Array(n);
+        const encodings: number[] = new Array(n);
+        for (let c = 0; c < n; c++) {
+          encodings[c] = p.layout[li++];
+          const len = p.layout[li++];
+          histogramChunks[c] = p.bytes.subarray(bi, bi + len);
+          bi += len;
+        }
+        parts.push({ histogramChunks, encodings });
+      } else if (kind === PART_HISTOGRAM_SAMPLES) {
+        li++; // the column's length: readHistogramColumn finds its end itself
+        const { hs, next } = readHistogramColumn(p.floats, fi + 2 * n, n);
+        parts.push({ timestamps: p.floats.subarray(fi, fi + n), values: p.floats.subarray(fi + n, fi + 2 * n), histograms: hs });
+        fi = next;
       } else {
         parts.push({ timestamps: p.floats.subarray(fi, fi + n), values: p.floats.subarray(fi + n, fi + 2 * n) });
         fi += 2 * n;

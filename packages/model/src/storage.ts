@@ -86,9 +86,18 @@ export interface RollupSamples {
 
 /**
  * One part of a series' stored data as a store keeps it: XOR chunks (without the encoding byte),
- * in time order and not overlapping each other, or samples already decoded.
+ * in time order and not overlapping each other; native histogram chunks (Prometheus' encodings 2
+ * and 3, one per chunk in `encodings`), likewise; or samples already decoded, where `histograms`,
+ * when set, holds the native histogram samples as Series does.
  */
-export type RawPart = { readonly chunks: readonly Uint8Array[] } | { readonly timestamps: Float64Array; readonly values: Float64Array };
+export type RawPart =
+  | { readonly chunks: readonly Uint8Array[] }
+  | { readonly histogramChunks: readonly Uint8Array[]; readonly encodings: readonly number[] }
+  | {
+      readonly timestamps: Float64Array;
+      readonly values: Float64Array;
+      readonly histograms?: readonly (FloatHistogram | undefined)[];
+    };
 
 /**
  * A series' data undecoded, for a reader on another thread that decodes it there (a query worker):

@@ -7,6 +7,7 @@ import { Labels, StrataError, toStrataError, type Matcher } from '@strata/model'
 import {
   evaluateLogql,
   LogqlParseError,
+  mergeLogQueriers,
   parseLogql,
   type LogQuerier,
   type LogQueryable,
@@ -17,7 +18,13 @@ import {
 import { readParams, tenantOf, type Router, type TenancyConfig, type TenantLimits } from '@strata/api';
 
 export interface LokiApiDeps {
+  /** The receiver's heads. */
   logs: LogQueryable;
+  /**
+   * The bucket's log blocks (the store gateway's): merged with the heads stream by stream, by
+   * time, with repeated entries dropped, so a query spanning a cut answers as before it.
+   */
+  bucketLogs?: LogQueryable;
   tenancy: TenancyConfig;
   limits?: (tenant: string) => TenantLimits;
   /** For tests: the current time in ns. */
@@ -36,6 +43,11 @@ export const LOKI_DEFAULTS = {
 };
 
 const NS_PER_S = 1_000_000_000n;
+
+function querierOf(deps: LokiApiDeps, tenant: string): LogQuerier {
+  const head = deps.logs.logQuerier(tenant);
+  return deps.bucketLogs ? mergeLogQueriers([head, deps.bucketLogs.logQuerier(tenant)]) : head;
+}
 
 /** Loki's timestamp parameter: float seconds (with a dot), integer seconds (≤ 10 digits), integer ns, or RFC 3339. */
 export function parseLokiTime(value: string | null, def: bigint, param: string): bigint {
@@ -190,7 +202,7 @@ function handler(deps: LokiApiDeps, fn: (r: Request) => Promise<unknown>) {
       const tenant = tenantOf(req, deps.tenancy);
       const limits = deps.limits?.(tenant);
       const nowNs = deps.nowNs ? deps.nowNs() : BigInt(Date.now()) * 1_000_000n;
-      send(res, { json: await fn({ params, querier: deps.logs.logQuerier(tenant), limits, signal: ac.signal, nowNs }) });
+      send(res, { json: await fn({ params, querier: querierOf(deps, tenant), limits, signal: ac.signal, nowNs }) });
     } catch (e) {
       const err = e instanceof LogqlParseError ? new StrataError('bad-query', e.message) : toStrataError(e);
       send(res, { status: err.status, text: err.detail });

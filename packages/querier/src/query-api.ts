@@ -55,6 +55,8 @@ export interface QueryApiDeps {
   defaultSubqueryStepMs?: number;
   /** When set, Loki's read API (/loki/api/v1/*) answers over these logs. */
   logs?: LogQueryable;
+  /** The bucket's log blocks, merged with `logs`. */
+  bucketLogs?: LogQueryable;
 }
 
 type ParamsHandler = (params: URLSearchParams, querier: Querier, signal: AbortSignal) => Promise<ApiResult> | ApiResult;
@@ -114,7 +116,7 @@ function wrap(deps: QueryApiDeps, fn: ParamsHandler) {
 
 export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
   const both = ['GET', 'POST'];
-  if (deps.logs) mountLokiApi(router, { logs: deps.logs, tenancy: deps.tenancy, limits: deps.limits });
+  if (deps.logs) mountLokiApi(router, { logs: deps.logs, bucketLogs: deps.bucketLogs, tenancy: deps.tenancy, limits: deps.limits });
   router.add(
     both,
     '/api/v1/query',

@@ -1,7 +1,8 @@
 /**
  * The entry of a query worker thread (see worker-pool.ts): parses and evaluates PromQL with its
  * own Engine over a Querier whose every call goes to the main thread over the parent port.
- * Selected series arrive undecoded (chunk bytes) and are decoded here.
+ * Selected series arrive undecoded (chunk bytes) and are decoded here; those of selects that may
+ * read rollups arrive decoded, with their rollup side data (worker-wire.ts packSeries).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,10 +14,12 @@ import {
   errorFromWire,
   errorToWire,
   hintsToWire,
+  isPackedSeries,
   matchersToWire,
   packResult,
   unpackLabels,
   unpackRaw,
+  unpackSeries,
   type FromWorker,
   type PackedLabels,
   type PackedRaw,
@@ -91,7 +94,10 @@ function call(query: number, op: StorageOp, matchers: readonly Matcher[], hints:
 function portQuerier(query: number): Querier {
   return {
     async select(ms, hints): Promise<Series[]> {
-      const raw = unpackRaw((await call(query, 'select', ms, hints)) as PackedRaw);
+      const value = await call(query, 'select', ms, hints);
+      // Selects that may read rollups come decoded and sorted, with their side data.
+      if (isPackedSeries(value)) return unpackSeries(value);
+      const raw = unpackRaw(value as PackedRaw);
       const out: Series[] = [];
       for (const r of raw) {
         const s = decodeRawSeries(r, hints.start, hints.end);
@@ -125,7 +131,7 @@ async function runQuery(m: Extract<ToWorker, { t: 'query' }>): Promise<void> {
       throw e;
     }
     const q = portQuerier(m.id);
-    const o = { signal: ac.signal, timeoutMs: m.timeoutMs, text: m.text };
+    const o = { signal: ac.signal, timeoutMs: m.timeoutMs, text: m.text, maxResolution: m.maxResolution };
     const out: QueryOutcome =
       m.kind === 'instant' ? await engine.instantQuery(q, expr, m.time, o) : await engine.rangeQuery(q, expr, m.start, m.end, m.step, o);
     const { packed, transfer } = await packResult(out.result);

@@ -1,7 +1,10 @@
 /**
- * A store queried over HTTP with the standard protocols only: remote-read (streamed XOR chunks)
- * for samples, and the Prometheus series/label endpoints for metadata. The store's time range
- * comes from its /api/v1/status/stores info endpoint and is refreshed periodically.
+ * A store queried over HTTP with the standard protocols only: remote-read (streamed XOR chunks,
+ * and native histogram chunks) for samples, and the Prometheus series/label endpoints for metadata. The store's time range
+ * comes from its /api/v1/status/stores info endpoint and is refreshed periodically. A query that
+ * may read rollups says so in a header a Strata store understands (docs/format/rollup-read.md):
+ * the store then answers from rollups with their side data, as it would in-process; any other
+ * store ignores the header and answers raw data.
  */
 import {
   compareCodeUnits,
@@ -14,9 +17,16 @@ import {
   type SelectHints,
   type Series,
 } from '@strata/model';
-import { decodeChunkedFrames, encodeReadRequest, RESPONSE_STREAMED_XOR_CHUNKS, snappyEncode } from '@strata/remote';
-import { XORIterator } from '@strata/tsdb';
-import type { HttpClient } from '@strata/api';
+import {
+  CHUNK_TYPE_FLOAT_HISTOGRAM,
+  CHUNK_TYPE_HISTOGRAM,
+  decodeChunkedFrames,
+  encodeReadRequest,
+  RESPONSE_STREAMED_XOR_CHUNKS,
+  snappyEncode,
+} from '@strata/remote';
+import { decodeSeriesTypedChunks } from '@strata/tsdb';
+import { decodeSeriesChunks, MAX_SOURCE_RESOLUTION_HEADER, type HttpClient } from '@strata/api';
 import type { Store } from './fanout.js';
 
 export interface RemoteStoreOptions {
@@ -148,7 +158,12 @@ class RemoteQuerier implements Querier {
     const r = await send(this.opts, `${this.opts.url}/api/v1/read`, {
       method: 'POST',
       body,
-      headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', [this.opts.tenantHeader]: this.tenant },
+      headers: {
+        'Content-Type': 'application/x-protobuf',
+        'Content-Encoding': 'snappy',
+        [this.opts.tenantHeader]: this.tenant,
+        ...(hints.maxResolution ? { [MAX_SOURCE_RESOLUTION_HEADER]: String(hints.maxResolution) } : {}),
+      },
       signal: this.signal(hints),
     });
     const buf = Buffer.from(await r.arrayBuffer());
@@ -163,23 +178,15 @@ class RemoteQuerier implements Querier {
       hints.budget.bytes(bytes);
     }
     for (const cs of frames) {
-      let n = 0;
-      for (const c of cs.chunks) n += (c.data[0] << 8) | c.data[1];
-      const ts = new Float64Array(n);
-      const vs = new Float64Array(n);
-      const vb = new Uint32Array(vs.buffer);
-      let k = 0;
-      for (const c of cs.chunks) {
-        const it = new XORIterator(c.data);
-        while (it.next()) {
-          if (it.t < hints.start || it.t > hints.end) continue;
-          ts[k] = it.t;
-          vb[2 * k] = it.lo;
-          vb[2 * k + 1] = it.hi;
-          k++;
-        }
+      if (cs.chunks.some((c) => c.type === CHUNK_TYPE_HISTOGRAM || c.type === CHUNK_TYPE_FLOAT_HISTOGRAM)) {
+        // Native histograms (chunk types 2 and 3) beside XOR chunks; rollups never carry them.
+        const chunks = cs.chunks.map((c) => ({ encoding: c.type, data: c.data }));
+        const s = decodeSeriesTypedChunks(cs.labels, chunks, hints.start, hints.end);
+        out.push(s ?? { labels: cs.labels, timestamps: new Float64Array(0), values: new Float64Array(0) });
+      } else {
+        const { timestamps, values, rollup } = decodeSeriesChunks(cs.chunks, hints.start, hints.end);
+        out.push(rollup ? { labels: cs.labels, timestamps, values, rollup } : { labels: cs.labels, timestamps, values });
       }
-      out.push({ labels: cs.labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) });
       // Remote-read has no limit field; the stream comes in label order, so the first ones are kept.
       if (hints.limit && out.length >= hints.limit) break;
     }

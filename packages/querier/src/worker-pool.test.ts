@@ -1,7 +1,8 @@
 /**
  * The query worker pool against the Engine on the main thread: the same answers over a real TSDB
- * (head with out-of-order samples, and blocks), errors with their IDs, statuses and Retry-After,
- * cancellation and timeouts reaching the main thread's storage calls, and a worker that dies.
+ * (head with out-of-order samples and native histograms, and blocks), errors with their IDs, statuses and Retry-After,
+ * cancellation and timeouts reaching the main thread's storage calls, a worker that dies, and
+ * queries over rollups (5m and 1h blocks joined with raw data) with their side data.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,7 +10,17 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { Labels, StrataError, type Matcher, type Querier, type SelectHints } from '@strata/model';
 import { Engine, type QueryOutcome } from '@strata/promql';
-import { STALE_NAN, TSDB, type TenantDB } from '@strata/tsdb';
+import {
+  BlockReader,
+  BlockSetQuerier,
+  downsampleBlocks,
+  RES_1H,
+  RES_5M,
+  STALE_NAN,
+  TSDB,
+  type HistogramSample,
+  type TenantDB,
+} from '@strata/tsdb';
 import { resultJson } from './promql-api.js';
 import { QueryWorkerPool } from './worker-pool.js';
 
@@ -48,9 +59,44 @@ beforeAll(async () => {
   const late = tenant.appender();
   const lateRef = late.ref(Labels.fromObject({ __name__: 'req_total', job: 'api', instance: 'a' }));
   for (let t = T0 + 3 * HOUR - 30 * 60_000 + 7_000; t < T0 + 3 * HOUR; t += 60_000) late.append(lateRef, t, 1e6);
+  // Native histograms in the head's last hour: integer counters per job with a reset, a float
+  // gauge, a stale marker; chunks closed and open (samplesPerChunk 60).
+  for (const [j, job] of ['api', 'web'].entries()) {
+    const ref = late.ref(Labels.fromObject({ __name__: 'lat_seconds', job }));
+    let k = 0;
+    for (let t = T0 + 2 * HOUR + 10 * 60_000; t <= T0 + 3 * HOUR; t += 15_000, k++) {
+      const n = k < 150 ? k : k - 150; // a counter reset
+      const b = [n, 2 * n + j, n % 5, 3];
+      const abs = b.map((_, i) => b.slice(0, i + 1).reduce((x, y) => x + y, 0));
+      late.appendHistogram(ref, t, nativeHistogram(abs, false), false, 0);
+    }
+  }
+  const gaugeRef = late.ref(Labels.fromObject({ __name__: 'lat_gauge' }));
+  for (let t = T0 + 2 * HOUR + 10 * 60_000, k = 0; t <= T0 + 3 * HOUR; t += 30_000, k++) {
+    const h = nativeHistogram([k % 7, 1 + (k % 3), 2.5], true);
+    if (k === 40) h.sum = STALE_NAN;
+    late.appendHistogram(gaugeRef, t, h, true, 3);
+  }
   await late.commit();
   pool = new QueryWorkerPool({ size: 2, engine: engine.opts });
 });
+
+/** Positive buckets 0..n-1 of schema 0 with these counts (absolute for floats; integer samples carry deltas). */
+function nativeHistogram(counts: number[], float: boolean): HistogramSample {
+  const total = counts.reduce((a, b) => a + b, 0);
+  return {
+    schema: 0,
+    zeroThreshold: 1e-128,
+    zeroCount: 0,
+    count: total,
+    sum: total * 1.25,
+    positiveSpans: [{ offset: 0, length: counts.length }],
+    positiveBuckets: float ? counts : counts.map((c, i) => c - (i > 0 ? counts[i - 1] : 0)),
+    negativeSpans: [],
+    negativeBuckets: [],
+    customValues: [],
+  };
+}
 
 afterAll(async () => {
   await pool.close();
@@ -78,6 +124,12 @@ const QUERIES = [
   'scalar(sum(req_total))',
   'time()',
   '"a string"',
+  'lat_seconds',
+  'lat_gauge',
+  'histogram_quantile(0.9, sum(rate(lat_seconds[5m])))',
+  'histogram_count(increase(lat_seconds[10m]))',
+  'sum by (job) (rate(lat_seconds[5m]))',
+  'histogram_fraction(0, 4, lat_gauge)',
 ];
 
 describe('worker pool answers what the engine answers', () => {
@@ -88,6 +140,14 @@ describe('worker pool answers what the engine answers', () => {
     }
     if (query.startsWith('"')) return;
     same(await pool.rangeQuery(q, query, T0, T0 + 3 * HOUR, 60_000), await engine.rangeQuery(q, query, T0, T0 + 3 * HOUR, 60_000));
+  });
+
+  test('native histograms reach the workers: instant and range answers carry them', async () => {
+    const q = tenant.querier();
+    const v = (await pool.instantQuery(q, 'lat_seconds', T0 + 3 * HOUR)).result;
+    expect(v.resultType === 'vector' && v.vector.map((s) => s.h?.count)).toEqual([expect.any(Number), expect.any(Number)]);
+    const m = (await pool.rangeQuery(q, 'rate(lat_seconds[5m])', T0 + 2 * HOUR, T0 + 3 * HOUR, 60_000)).result;
+    expect(m.resultType === 'matrix' && m.matrix.every((s) => s.histograms?.some((h) => h && h.count > 0))).toBe(true);
   });
 
   test('random ranges and steps of random queries agree (property)', async () => {
@@ -253,5 +313,93 @@ describe('errors, cancellation and crashes', () => {
     } finally {
       await broken.close();
     }
+  });
+});
+
+describe('queries over rollups evaluate on the workers as on the main thread', () => {
+  const H = 6;
+  let rdir: string;
+  let readers: BlockReader[];
+  let rollups: Querier;
+
+  beforeAll(async () => {
+    rdir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-pool-rollup-'));
+    const rdb = await TSDB.open({
+      dir: rdir,
+      fsync: 'none',
+      blockDurationMs: HOUR,
+      compactIntervalMs: 0,
+      head: { outOfOrderWindowMs: 0, maxSeries: 0 },
+    });
+    const t = await rdb.tenant('r');
+    const app = t.appender();
+    const cs = ['a', 'b', 'c'].map((i) => app.ref(Labels.fromObject({ __name__: 'req_total', instance: i })));
+    const gs = ['a', 'b'].map((i) => app.ref(Labels.fromObject({ __name__: 'latency', instance: i })));
+    for (let k = 0; k * 15_000 < H * HOUR; k++) {
+      const ts = k * 15_000 + 3_000;
+      // Counters, one with a reset; gauges spread over values, so sketches matter.
+      cs.forEach((r, i) => app.append(r, ts, (i === 1 && k > 700 ? k - 700 : k) * (i + 1)));
+      gs.forEach((r, i) => app.append(r, ts, ((k * 7919 + i * 104729) % 1000) / 10));
+    }
+    await app.commit();
+    await rdb.compactAll(true);
+    const blocksDir = t.blocksDir;
+    await rdb.close();
+    const dirs = fs.readdirSync(blocksDir).filter((u) => fs.existsSync(path.join(blocksDir, u, 'meta.json')));
+    const raw = await Promise.all(dirs.map((u) => BlockReader.openDir(path.join(blocksDir, u))));
+    // The first hours become a 5m rollup and a 1h rollup of it; the last hour stays raw, to be joined.
+    const out = path.join(rdir, 'rollups');
+    fs.mkdirSync(out);
+    const sorted = raw.sort((a, b) => a.meta.minTime - b.meta.minTime);
+    const m5 = await BlockReader.openDir(path.join(out, (await downsampleBlocks(sorted.slice(0, -1), out, RES_5M)).ulid));
+    const m1h = await BlockReader.openDir(path.join(out, (await downsampleBlocks([m5], out, RES_1H)).ulid));
+    readers = [...sorted, m5, m1h];
+    rollups = new BlockSetQuerier(readers);
+  });
+
+  afterAll(async () => {
+    for (const r of readers ?? []) await r.close();
+    fs.rmSync(rdir, { recursive: true, force: true });
+  });
+
+  const ROLLUP_QUERIES = [
+    'sum(rate(req_total[30m]))',
+    'increase(req_total[1h])',
+    'resets(req_total[2h])',
+    'max_over_time(latency[1h])',
+    'min_over_time(latency[30m])',
+    'sum_over_time(latency[1h])',
+    'count_over_time(latency[1h])',
+    'avg_over_time(latency[1h])',
+    'quantile_over_time(0.9, latency[1h])',
+    'quantile_over_time(0.5, latency[2h])',
+    'latency',
+  ];
+
+  test.each(ROLLUP_QUERIES)('%s', async (query) => {
+    for (const [res, step] of [
+      ['auto', 30 * 60_000],
+      [RES_5M, 60_000],
+      [RES_1H, 2 * HOUR],
+    ] as const) {
+      const o = { maxResolution: res };
+      const want = await engine.rangeQuery(rollups, query, HOUR, H * HOUR, step, o);
+      same(await pool.rangeQuery(rollups, query, HOUR, H * HOUR, step, o), want);
+      // From rollups indeed: the raw answer differs (rate's extrapolation, sketch quantiles, averages).
+      if (res === RES_5M && /quantile|latency$/.test(query)) {
+        expect(answer(await engine.rangeQuery(rollups, query, HOUR, H * HOUR, step, { maxResolution: 0 }))).not.toEqual(answer(want));
+      }
+    }
+    const inst = { maxResolution: RES_5M };
+    same(
+      await pool.instantQuery(rollups, query, 4 * HOUR + 1_000, inst),
+      await engine.instantQuery(rollups, query, 4 * HOUR + 1_000, inst),
+    );
+  });
+
+  test('the side data crosses: count_over_time over 1h rollups counts raw samples, not windows', async () => {
+    const o = { maxResolution: RES_1H };
+    const out = await pool.instantQuery(rollups, 'count_over_time(latency[3h])', 4 * HOUR, o);
+    expect(out.result.resultType === 'vector' && out.result.vector.map((s) => s.v)).toEqual([720, 720]);
   });
 });

@@ -45,7 +45,9 @@ import {
   labelsTransfer,
   packLabels,
   packRaw,
+  packSeries,
   rawTransfer,
+  seriesTransfer,
   unpackResult,
   type PackedRaw,
   type FromWorker,
@@ -176,6 +178,7 @@ export class QueryWorkerPool implements PromqlExecutor {
       kind: 'instant',
       time: timeMs,
       timeoutMs: this.timeoutOf(o),
+      ...(o.maxResolution !== undefined ? { maxResolution: o.maxResolution } : {}),
     }));
   }
 
@@ -196,6 +199,7 @@ export class QueryWorkerPool implements PromqlExecutor {
       end: endMs,
       step: stepMs,
       timeoutMs: this.timeoutOf(o),
+      ...(o.maxResolution !== undefined ? { maxResolution: o.maxResolution } : {}),
     }));
   }
 
@@ -321,13 +325,19 @@ export class QueryWorkerPool implements PromqlExecutor {
     r.calls.set(m.call, ac);
     try {
       const matchers = matchersFromWire(m.matchers);
-      // Raw data only: the queries sent to workers read no rollups (RollupRoutingExecutor), and raw
-      // chunks are all that crosses to them.
-      const hints = { ...m.hints, maxResolution: 0, signal: ac.signal };
+      const hints = { ...m.hints, signal: ac.signal };
       let msg: ToWorker;
       let transfer: ArrayBuffer[] = [];
       switch (m.op) {
         case 'select': {
+          // A select that may read rollups crosses decoded, with its rollup side data (packSeries);
+          // every other crosses undecoded.
+          if (hints.maxResolution) {
+            const packed = await packSeries(await r.querier.select(matchers, hints));
+            msg = { t: 'reply', call: m.call, ok: true, value: packed };
+            transfer = seriesTransfer(packed);
+            break;
+          }
           const packed = await selectPacked(r.querier, matchers, hints);
           msg = { t: 'reply', call: m.call, ok: true, value: packed };
           transfer = rawTransfer(packed);

@@ -5,10 +5,13 @@
  * samples, so neither side builds an object per sample and the receiver's garbage stays its own.
  */
 import {
+  FloatHistogram,
   Labels,
   Matcher,
   pace,
+  packHistogramColumn,
   packRawSeries,
+  readHistogramColumn,
   RawPacker,
   rawTransfer,
   StrataError,
@@ -20,9 +23,12 @@ import {
   type PackedLabels,
   type PackedRaw,
   type RawSeries,
+  type RollupSamples,
   type SelectHints,
+  type Series,
 } from '@strata/model';
 import type { InstantSample, QueryResult, RangeSeries } from '@strata/promql';
+import { sketchQuantile } from '@strata/tsdb';
 
 // ---- messages -------------------------------------------------------------------------------
 
@@ -43,6 +49,8 @@ interface QueryCommon {
   source: string;
   text: string;
   timeoutMs: number;
+  /** The query's max_source_resolution (QueryOptions.maxResolution); unset: the engine's default. */
+  maxResolution?: number | 'auto';
 }
 
 export type StorageOp = 'select' | 'series' | 'labelNames' | 'labelValues';
@@ -56,12 +64,12 @@ export type FromWorker =
   | { t: 'failed'; id: number; error: WireError };
 
 /** The hints that mean something across threads (signal, budget and warn stay on the main thread). */
-export type WireHints = Pick<SelectHints, 'start' | 'end' | 'step' | 'func' | 'range' | 'limit'>;
+export type WireHints = Pick<SelectHints, 'start' | 'end' | 'step' | 'func' | 'range' | 'limit' | 'maxResolution'>;
 
-export type StorageValue = PackedRaw | { labels: PackedLabels } | string[];
+export type StorageValue = PackedRaw | PackedSeries | { labels: PackedLabels } | string[];
 
 export function hintsToWire(h: SelectHints): WireHints {
-  return { start: h.start, end: h.end, step: h.step, func: h.func, range: h.range, limit: h.limit };
+  return { start: h.start, end: h.end, step: h.step, func: h.func, range: h.range, limit: h.limit, maxResolution: h.maxResolution };
 }
 
 // ---- matchers and errors ------------------------------------------------------------------
@@ -157,17 +165,152 @@ export async function packRaw(series: readonly RawSeries[], signal?: AbortSignal
 
 export { unpackLabels, unpackRaw, rawTransfer, type PackedLabels, type PackedRaw };
 
+// ---- decoded series with rollup side data (selects that may read rollups) -----------------------
+
+/** PackedSeries.flags per series: it carries rollup side data; its sketches answer quantiles. */
+const HAS_ROLLUP = 1;
+const HAS_QUANTILE = 2;
+
+/**
+ * Series as select() answers them, packed, for a select that may read rollups: the stores join a
+ * series' rollup windows and raw samples and pick the aggregate its function reads (rollup-query.ts
+ * in @strata/tsdb), which has no undecoded form to send. Rollup series are small (a window per 5m,
+ * 1h or 1d), so decoding them on the main thread costs little; the evaluation, with its garbage, still
+ * runs in the worker. Per series: its sample count in `lens`, its flags; all timestamps then all
+ * values in `floats`, each sample's count in `counts` (1 without side data), each sample's sketch
+ * length in `sketchLens` (0: none) and the sketches one after the other in `sketchBytes`. Native
+ * histogram samples (rare here: rollups hold none) go by structured clone, per series that has them.
+ */
+export interface PackedSeries {
+  kind: 'series';
+  labels: PackedLabels;
+  lens: Uint32Array;
+  flags: Uint8Array;
+  floats: Float64Array;
+  counts: Float64Array;
+  sketchLens: Uint32Array;
+  sketchBytes: Uint8Array;
+  histograms: [series: number, samples: readonly (FloatHistogram | undefined)[]][];
+}
+
+export async function packSeries(ss: readonly Series[]): Promise<PackedSeries> {
+  let total = 0;
+  let sketchTotal = 0;
+  for (const s of ss) {
+    total += s.timestamps.length;
+    const sk = s.rollup?.quantile && s.rollup.sketches;
+    if (sk) for (let k = 0; k < s.timestamps.length; k++) sketchTotal += sk[k]?.length ?? 0;
+  }
+  const lens = new Uint32Array(ss.length);
+  const flags = new Uint8Array(ss.length);
+  const floats = new Float64Array(2 * total);
+  const counts = new Float64Array(total).fill(1);
+  const sketchLens = new Uint32Array(total);
+  const sketchBytes = new Uint8Array(sketchTotal);
+  const histograms: PackedSeries['histograms'] = [];
+  let o = 0;
+  let b = 0;
+  for (let i = 0; i < ss.length; i++) {
+    if ((i & (PACE_EVERY - 1)) === 0) {
+      const y = pace();
+      if (y) await y;
+    }
+    const s = ss[i];
+    const n = (lens[i] = s.timestamps.length);
+    floats.set(s.timestamps, o);
+    floats.set(s.values, total + o);
+    const r = s.rollup;
+    if (r) {
+      flags[i] = HAS_ROLLUP | (r.quantile ? HAS_QUANTILE : 0);
+      counts.set(r.counts.subarray(0, n), o);
+      if (r.quantile && r.sketches) {
+        for (let k = 0; k < n; k++) {
+          const x = r.sketches[k];
+          if (!x) continue;
+          sketchLens[o + k] = x.length;
+          sketchBytes.set(x, b);
+          b += x.length;
+        }
+      }
+    }
+    if (s.histograms) histograms.push([i, s.histograms]);
+    o += n;
+  }
+  return {
+    kind: 'series',
+    labels: await packLabels(ss.map((s) => s.labels)),
+    lens,
+    flags,
+    floats,
+    counts,
+    sketchLens,
+    sketchBytes,
+    histograms,
+  };
+}
+
+export function seriesTransfer(p: PackedSeries): ArrayBuffer[] {
+  return [
+    ...labelsTransfer(p.labels),
+    p.lens.buffer,
+    p.flags.buffer,
+    p.floats.buffer,
+    p.counts.buffer,
+    p.sketchLens.buffer,
+    p.sketchBytes.buffer,
+  ] as ArrayBuffer[];
+}
+
+export function isPackedSeries(v: StorageValue): v is PackedSeries {
+  return !Array.isArray(v) && 'kind' in v && v.kind === 'series';
+}
+
+/** The series packSeries packed, as select() answered them (views into the transferred arrays). */
+export function unpackSeries(p: PackedSeries): Series[] {
+  const labels = unpackLabels(p.labels);
+  const hs = new Map(p.histograms);
+  const total = p.floats.length / 2;
+  const out: Series[] = new Array(labels.length);
+  let o = 0;
+  let b = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const n = p.lens[i];
+    const timestamps = p.floats.subarray(o, o + n);
+    const values = p.floats.subarray(total + o, total + o + n);
+    let rollup: RollupSamples | undefined;
+    if (p.flags[i] & HAS_ROLLUP) {
+      const counts = p.counts.subarray(o, o + n);
+      if (p.flags[i] & HAS_QUANTILE) {
+        const sketches: (Uint8Array | undefined)[] = new Array(n);
+        for (let k = 0; k < n; k++) {
+          const len = p.sketchLens[o + k];
+          if (len === 0) continue;
+          sketches[k] = p.sketchBytes.subarray(b, b + len);
+          b += len;
+        }
+        rollup = { counts, sketches, quantile: sketchQuantile };
+      } else rollup = { counts };
+    }
+    // Structured clone keeps a histogram's fields, not its class.
+    const h = hs.get(i)?.map((x) => x && new FloatHistogram(x));
+    out[i] = { labels: labels[i], timestamps, values, ...(rollup ? { rollup } : {}), ...(h ? { histograms: h } : {}) };
+    o += n;
+  }
+  return out;
+}
+
 // ---- query results (worker replies) -----------------------------------------------------------
 
 /**
  * A query result packed: a vector's timestamps then values in `floats`; a matrix's series lengths
- * in `lens` and all timestamps then all values in `floats`.
+ * in `lens` and all timestamps then all values in `floats`. When any sample is a native histogram,
+ * `hists` holds one histogram column over all samples in that order (histogram-pack.ts).
  */
 export type PackedResult =
   | { resultType: 'scalar'; t: number; v: number }
   | { resultType: 'string'; t: number; value: string }
-  | { resultType: 'vector'; labels: PackedLabels; floats: Float64Array }
-  | { resultType: 'matrix'; labels: PackedLabels; lens: Uint32Array; floats: Float64Array };
+  | { resultType: 'vector'; labels: PackedLabels; floats: Float64Array; hists?: Float64Array }
+  | { resultType: 'matrix'; labels: PackedLabels; lens: Uint32Array; floats: Float64Array; hists?: Float64Array };
 
 export async function packResult(r: QueryResult): Promise<{ packed: PackedResult; transfer: ArrayBuffer[] }> {
   switch (r.resultType) {
@@ -182,7 +325,11 @@ export async function packResult(r: QueryResult): Promise<{ packed: PackedResult
         floats[n + i] = r.vector[i].v;
       }
       const labels = await packLabels(r.vector.map((s) => s.labels));
-      return { packed: { resultType: 'vector', labels, floats }, transfer: [...labelsTransfer(labels), floats.buffer as ArrayBuffer] };
+      const transfer = [...labelsTransfer(labels), floats.buffer as ArrayBuffer];
+      // Histogram samples as doubles (histogram-pack.ts); a result of floats only carries none.
+      if (!r.vector.some((s) => s.h)) return { packed: { resultType: 'vector', labels, floats }, transfer };
+      const hists = packHistogramColumn(r.vector.map((s) => s.h));
+      return { packed: { resultType: 'vector', labels, floats, hists }, transfer: [...transfer, hists.buffer as ArrayBuffer] };
     }
     case 'matrix': {
       const lens = new Uint32Array(r.matrix.length);
@@ -196,10 +343,12 @@ export async function packResult(r: QueryResult): Promise<{ packed: PackedResult
         o += s.timestamps.length;
       }
       const labels = await packLabels(r.matrix.map((s) => s.labels));
-      return {
-        packed: { resultType: 'matrix', labels, lens, floats },
-        transfer: [...labelsTransfer(labels), lens.buffer, floats.buffer] as ArrayBuffer[],
-      };
+      const transfer = [...labelsTransfer(labels), lens.buffer, floats.buffer] as ArrayBuffer[];
+      if (!r.matrix.some((s) => s.histograms)) return { packed: { resultType: 'matrix', labels, lens, floats }, transfer };
+      const column: (FloatHistogram | undefined)[] = [];
+      for (const s of r.matrix) for (let k = 0; k < s.timestamps.length; k++) column.push(s.histograms?.[k]);
+      const hists = packHistogramColumn(column);
+      return { packed: { resultType: 'matrix', labels, lens, floats, hists }, transfer: [...transfer, hists.buffer as ArrayBuffer] };
     }
   }
 }
@@ -213,17 +362,26 @@ export function unpackResult(p: PackedResult): QueryResult {
       const labels = unpackLabels(p.labels);
       const n = labels.length;
       const vector: InstantSample[] = new Array(n);
-      for (let i = 0; i < n; i++) vector[i] = { labels: labels[i], t: p.floats[i], v: p.floats[n + i] };
+      const hs = p.hists && readHistogramColumn(p.hists, 0, n).hs;
+      for (let i = 0; i < n; i++) {
+        vector[i] = { labels: labels[i], t: p.floats[i], v: p.floats[n + i] };
+        const h = hs?.[i];
+        if (h) vector[i].h = h;
+      }
       return { resultType: 'vector', vector };
     }
     case 'matrix': {
       const labels = unpackLabels(p.labels);
       const total = p.floats.length / 2;
       const matrix: RangeSeries[] = new Array(labels.length);
+      const hs = p.hists && readHistogramColumn(p.hists, 0, total).hs;
       let o = 0;
       for (let i = 0; i < labels.length; i++) {
         const n = p.lens[i];
         matrix[i] = { labels: labels[i], timestamps: p.floats.subarray(o, o + n), values: p.floats.subarray(total + o, total + o + n) };
+        // Only series with a histogram sample get the column, as the engine gives them.
+        const mine = hs?.slice(o, o + n);
+        if (mine?.some((h) => h)) matrix[i].histograms = mine;
         o += n;
       }
       return { resultType: 'matrix', matrix };

@@ -31,10 +31,13 @@ import { encodeParts, ForwardBatcher, PARTS_CONTENT_TYPE, type Part, type PartRe
 import type { Writer, WriteResult } from './writer.js';
 import { InsufficientEndpointsError, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
 import { HttpClient } from '@strata/api';
+import { LOG_SHARE_CONTENT_TYPE } from '@strata/logs';
 import type { ForwardAuth } from './forward-auth.js';
 import { Placements } from './forward-placements.js';
 
 export const FORWARDED_HEADER = 'x-strata-forwarded';
+/** Where log shares are forwarded: the peer's Loki push route, which tells them apart by FORWARDED_HEADER. */
+export const LOG_PUSH_PATH = '/loki/api/v1/push';
 /** How long a peer that refused the share encoding (an older version) is sent remote-write 1.0. */
 const LEGACY_RETRY_MS = 60_000;
 
@@ -132,6 +135,8 @@ export class Distributor {
   private readonly forwards: Counter<'endpoint' | 'outcome'>;
   private readonly send: Forwarder;
   private readonly batcher: ForwardBatcher | undefined;
+  /** Log shares coalesce apart from metric shares: they go to the peer's log push route. */
+  private readonly logBatcher: ForwardBatcher | undefined;
   private readonly batchShares: Histogram;
 
   constructor(readonly opts: DistributorOptions) {
@@ -140,6 +145,10 @@ export class Distributor {
     const c = opts.coalesce;
     this.batcher =
       c && c.maxDelayMs > 0 ? new ForwardBatcher({ ...c, send: (ep, tenant, parts) => this.sendParts(ep, tenant, parts) }) : undefined;
+    this.logBatcher =
+      c && c.maxDelayMs > 0
+        ? new ForwardBatcher({ ...c, send: (ep, tenant, parts) => this.sendParts(ep, tenant, parts, LOG_PUSH_PATH) })
+        : undefined;
     this.batchShares = new Histogram({
       name: 'strata_receiver_forward_batch_shares',
       help: 'Shares per request forwarded to a replica (coalesced within --receiver.forward-coalesce-delay).',
@@ -389,6 +398,27 @@ export class Distributor {
     return result;
   }
 
+  /**
+   * Sends a log share (streams `indices` of a push of `total`, encoded as LOG_SHARE_CONTENT_TYPE)
+   * to a peer's log push route, signed, timed out and coalesced as metric shares are.
+   */
+  async forwardLogShare(
+    endpoint: string,
+    tenant: string,
+    body: Buffer,
+    indices: readonly number[],
+    total: number,
+  ): Promise<EndpointResult> {
+    const part: Part = { body, contentType: LOG_SHARE_CONTENT_TYPE };
+    const answer = await (this.logBatcher
+      ? this.logBatcher.enqueue(endpoint, tenant, part)
+      : this.sendParts(endpoint, tenant, [part], LOG_PUSH_PATH).then((r) => r[0]));
+    const result: EndpointResult = { outcome: outcomeOf(answer.status), status: answer.status, message: answer.message };
+    if (result.outcome === 'bad' && answer.rejected !== undefined) result.rejected = rejectedOf(answer.rejected, indices, total);
+    this.forwards.inc({ endpoint, outcome: result.outcome });
+    return result;
+  }
+
   /** Peers that answered a share with 415, until when they get remote-write 1.0 instead. */
   private readonly legacyPeers = new Map<string, number>();
   /** The last share encoded per batch: with RF equal to the ring size every peer gets the same one. */
@@ -414,7 +444,7 @@ export class Distributor {
    * One HTTP request to a peer: a single part as an ordinary remote-write request, several as a
    * batch (forward-batcher.ts). Network errors and timeouts are status 0 (unavailable).
    */
-  private async sendParts(endpoint: string, tenant: string, parts: Part[]): Promise<PartResult[]> {
+  private async sendParts(endpoint: string, tenant: string, parts: Part[], route = '/api/v1/write'): Promise<PartResult[]> {
     // The forwarded header names this receiver: peers learn who takes client traffic (ingestion-rate.ts).
     const headers: http.OutgoingHttpHeaders = { [FORWARDED_HEADER]: this.opts.self, [this.opts.tenantHeader]: tenant };
     let body: Buffer;
@@ -441,7 +471,7 @@ export class Distributor {
         clearTimeout(timer);
         resolve(r);
       };
-      const req = this.client.request(`${url}/api/v1/write`, { method: 'POST', headers }, (res) => {
+      const req = this.client.request(`${url}${route}`, { method: 'POST', headers }, (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
         res.on('end', () => {
@@ -684,12 +714,13 @@ export class Distributor {
 
   close(): void {
     this.batcher?.flushAll();
+    this.logBatcher?.flushAll();
     this.client.close();
   }
 }
 
 /** A replica's rejected-series selection (over its share) as bits over the router's indices. */
-function rejectedOf(header: string, indices: number[], total: number): Uint8Array | undefined {
+function rejectedOf(header: string, indices: readonly number[], total: number): Uint8Array | undefined {
   try {
     const sel = decodeSeriesSelection(header);
     if (sel.total !== indices.length) return undefined;

@@ -10,4 +10,12 @@ export { Writer, type LateSamples } from './writer.js';
 export { StreamAggregation, type OutputSample, type PartialRecord } from './stream-aggr/aggregator.js';
 export { createStreamAggregation, outputWriter, PARTIALS_CONTENT_TYPE, type StreamAggregationWiring } from './stream-aggr/wiring.js';
 export { OTHER_METRIC, SeriesGrowth, type SeriesGrowthOptions } from './series-growth.js';
-export { createLogPushHandler, type LogPushConfig, type LogPushOptions, type LogSink } from './log-push.js';
+export {
+  createLogPushHandler,
+  createLogPushPath,
+  type LogPushConfig,
+  type LogPushOptions,
+  type LogPushPath,
+  type LogSink,
+} from './log-push.js';
+export { createOtlpLogsHandler, type OtlpLogsHandlerOptions } from './otlp-logs-handler.js';

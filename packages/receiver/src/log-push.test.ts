@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -10,7 +11,8 @@ import { Matcher } from '@strata/model';
 import { snappyEncode } from '@strata/remote';
 import { Limits, parseLogSamplingConfig, type TenantLimits } from '@strata/api';
 import { encodePushRequestProto, LogStore } from '@strata/logs';
-import { createLogPushHandler } from './log-push.js';
+import { createLogPushHandler, type LogPushOptions } from './log-push.js';
+import { OverloadGates } from './overload-gates.js';
 
 const DEFAULTS: TenantLimits = {
   ingestionRate: 0,
@@ -31,7 +33,7 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function start(limits: Partial<TenantLimits> = {}): Promise<Server> {
+async function start(limits: Partial<TenantLimits> = {}, extra: Partial<LogPushOptions> = {}): Promise<Server> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-logpush-'));
   const store = await LogStore.open({ dir, fsync: 'batch', cutIntervalMs: 0 });
   const registry = new Registry();
@@ -47,6 +49,7 @@ async function start(limits: Partial<TenantLimits> = {}): Promise<Server> {
       creationGracePeriodMs: 600_000,
       outOfOrderWindowMs: 3_600_000,
     },
+    ...extra,
   });
   const server = http.createServer((req, res) => void handler(req, res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -130,6 +133,28 @@ describe('POST /loki/api/v1/push', () => {
     const r = await fetch(s.url, { method: 'POST', body: '{"streams":[]}', headers: JS });
     expect(r.status).toBe(401);
   });
+});
+
+test("the write path's overload gates: a push over --receiver.max-inflight-bytes is a 503 with Retry-After and lands nothing", async () => {
+  const gates = new OverloadGates({ maxInflightBytes: 300, diskMinFreeBytes: 0, storagePath: os.tmpdir(), registry: new Registry() });
+  const s = await start({}, { gates });
+  try {
+    const small = proto([{ labelsText: '{app="g"}', timestampsNs: BigInt64Array.of(NOW), lines: ['fits'] }]);
+    const big = proto([
+      { labelsText: '{app="g"}', timestampsNs: BigInt64Array.of(NOW + 1n), lines: [crypto.randomBytes(300).toString('hex')] },
+    ]);
+    expect(big.length).toBeGreaterThan(300);
+    const over = await post(s.url, big, PB);
+    expect([over.status, over.retryAfter]).toEqual([503, '5']);
+    expect(over.text).toMatch(/max-inflight-bytes.*err-strata-too-many-inflight-bytes/);
+    expect((await post(s.url, small, PB)).status).toBe(204);
+    const got = await s.store.logQuerier('team-a').selectLogs([new Matcher('=', 'app', 'g')], ALL);
+    expect(got.flatMap((x) => [...x.lines])).toEqual(['fits']);
+    // Every reservation was released, refused or not.
+    expect(gates.inflightBytes).toBe(0);
+  } finally {
+    await s.close();
+  }
 });
 
 describe('log ingestion rate', () => {

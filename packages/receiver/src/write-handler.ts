@@ -33,7 +33,7 @@ import { OverloadGates } from './overload-gates.js';
 import { decodeParts, PARTS_CONTENT_TYPE, type Part, type PartResult } from './forward-batcher.js';
 import { Writer, type LateSamples, type WriteResult } from './writer.js';
 import { tenantOf } from '@strata/api';
-import { internalHeaderGuard, type ForwardAuth } from './forward-auth.js';
+import { internalHeaderGuard, type ForwardAuth, type InternalHeaderGuard } from './forward-auth.js';
 import type { PartialRecord, StreamAggregation } from './stream-aggr/aggregator.js';
 import { outputWriter, PARTIALS_CONTENT_TYPE } from './stream-aggr/wiring.js';
 
@@ -115,8 +115,10 @@ export interface WritePath {
   append(tenant: string, batch: WriteBatch): Promise<void>;
   /** As append, but a rejected series is in the result (the others landed) instead of thrown. */
   write(tenant: string, batch: WriteBatch): Promise<WriteResult>;
-  /** The path's overload gates, for other entrances reading request bodies (OTLP). */
+  /** The path's overload gates, for other entrances reading request bodies (OTLP, Loki push). */
   readonly gates: OverloadGates;
+  /** The path's check of forwarded requests (one per process: it owns a metric), for the Loki push route. */
+  readonly internalHeaders: InternalHeaderGuard;
 }
 
 export function createWritePath(opts: WriteHandlerOptions): WritePath {
@@ -259,7 +261,7 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
     return result;
   }
 
-  return { handler, append, write, gates };
+  return { handler, append, write, gates, internalHeaders: checkInternalHeaders };
 
   /** One share of a forwarded batch, answered as its own request would have been. */
   async function writePart(tenant: string, part: Part): Promise<PartResult> {

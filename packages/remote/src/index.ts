@@ -8,13 +8,26 @@ export {
   type MetadataRecord,
   type SeriesRecord,
 } from './write-batch.js';
-export { decodeWriteRequestV1, encodeWriteRequestV1, wireLabelsEqual, type MetadataToWrite, type SeriesToWrite } from './write-v1.js';
+export {
+  decodeWriteRequestV1,
+  encodedLabelsV1,
+  encodeLabelFieldsV1,
+  encodeWriteRequestV1,
+  wireLabelsEqual,
+  writeBatchOfSamplesV1,
+  type EncodedLabels,
+  type MetadataToWrite,
+  type SeriesToWrite,
+} from './write-v1.js';
 export { decodeWriteRequestV2, encodeWriteRequestV2, type SeriesToWriteV2 } from './write-v2.js';
 export { HistogramTable, rowToFloatHistogram, wireFromFloatHistogram, type WireHistogram } from './histogram-table.js';
 export { decodeHistogram, encodeHistogram } from './histogram-wire.js';
 export { snappyDecode, snappyEncode } from './snappy.js';
 export { SHARE_CONTENT_TYPE, decodeShare, encodeShare } from './forwarded-share.js';
 export {
+  CHUNK_TYPE_FLOAT_HISTOGRAM,
+  CHUNK_TYPE_HISTOGRAM,
+  CHUNK_TYPE_XOR,
   RESPONSE_SAMPLES,
   RESPONSE_STREAMED_XOR_CHUNKS,
   decodeChunkedFrames,
@@ -47,4 +60,10 @@ export {
   type TranslateOptions,
   type TranslationStrategy,
   type Translation,
+  decodeOtlpLogsJson,
+  decodeOtlpLogsProto,
+  type OtlpLogRecord,
+  type OtlpLogResource,
+  type OtlpLogScope,
+  type OtlpLogsRequest,
 } from './otlp/index.js';

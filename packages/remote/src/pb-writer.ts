@@ -20,25 +20,7 @@ export class PbWriter {
 
   rawVarint(v: number): void {
     this.ensure(10);
-    if (v < 0) {
-      // int64 two's complement: 10 bytes.
-      const hi = Math.floor(v / TWO32);
-      const lo = v - hi * TWO32;
-      let h = hi >>> 0;
-      let l = lo >>> 0;
-      for (let i = 0; i < 9; i++) {
-        this.buf[this.pos++] = (l & 0x7f) | 0x80;
-        l = ((l >>> 7) | (h << 25)) >>> 0;
-        h = h >>> 7;
-      }
-      this.buf[this.pos++] = l & 0x01;
-      return;
-    }
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.buf[this.pos++] = v;
+    this.pos = putVarint(this.buf, this.pos, v);
   }
 
   private key(field: number, wireType: number): void {
@@ -133,11 +115,37 @@ export class PbWriter {
   }
 }
 
-function varintSize(v: number): number {
+/** Bytes of an int64 varint (a negative one takes ten: two's complement). */
+export function varintSize(v: number): number {
+  if (v < 0) return 10;
   let n = 1;
   while (v >= 0x80) {
     v = Math.floor(v / 0x80);
     n++;
   }
   return n;
+}
+
+/** Writes an int64 varint at buf[pos..] (room for varintSize(v) bytes is the caller's); returns the end. */
+export function putVarint(buf: Uint8Array, pos: number, v: number): number {
+  if (v < 0) {
+    // int64 two's complement: 10 bytes.
+    const hi = Math.floor(v / TWO32);
+    const lo = v - hi * TWO32;
+    let h = hi >>> 0;
+    let l = lo >>> 0;
+    for (let i = 0; i < 9; i++) {
+      buf[pos++] = (l & 0x7f) | 0x80;
+      l = ((l >>> 7) | (h << 25)) >>> 0;
+      h = h >>> 7;
+    }
+    buf[pos++] = l & 0x01;
+    return pos;
+  }
+  while (v >= 0x80) {
+    buf[pos++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  buf[pos++] = v;
+  return pos;
 }

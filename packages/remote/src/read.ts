@@ -3,7 +3,9 @@
  * message it reads.
  */
 import { crc32c } from '@node-rs/crc32';
-import { Labels, Matcher, StrataError, type MatchType } from '@strata/model';
+import { Labels, Matcher, StrataError, type FloatHistogram, type MatchType } from '@strata/model';
+import { HistogramTable, rowToFloatHistogram, wireFromFloatHistogram } from './histogram-table.js';
+import { decodeHistogram, encodeHistogram } from './histogram-wire.js';
 import { malformed, PbReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
 import { PbWriter } from './pb-writer.js';
 import { decodeLabelFields } from './labels-v1.js';
@@ -11,6 +13,9 @@ import { decodeLabelFields } from './labels-v1.js';
 export const RESPONSE_SAMPLES = 0;
 export const RESPONSE_STREAMED_XOR_CHUNKS = 1;
 export const CHUNK_TYPE_XOR = 1;
+/** Native histogram chunks: the chunk types are the TSDB encodings (2 integer, 3 float histograms). */
+export const CHUNK_TYPE_HISTOGRAM = 2;
+export const CHUNK_TYPE_FLOAT_HISTOGRAM = 3;
 const MATCH_TYPES: MatchType[] = ['=', '!=', '=~', '!~'];
 
 export interface ReadHints {
@@ -213,9 +218,15 @@ export interface SeriesSamples {
   labels: Labels;
   timestamps: Float64Array;
   values: Float64Array;
+  /** Native histogram samples parallel to values, as Series carries them (the value slot unused). */
+  histograms?: readonly (FloatHistogram | undefined)[];
 }
 
-/** ReadResponse with one QueryResult per query, samples as TimeSeries (values bit-exact). */
+/**
+ * ReadResponse with one QueryResult per query, samples as TimeSeries (values bit-exact); native
+ * histogram samples go in TimeSeries.histograms (field 4) as float histograms, which is what the
+ * query path holds (Prometheus' read handler sends its float histograms so too).
+ */
 export function encodeReadResponse(results: SeriesSamples[][]): Buffer {
   const w = new PbWriter(1024);
   for (const series of results) {
@@ -230,12 +241,19 @@ export function encodeReadResponse(results: SeriesSamples[][]): Buffer {
             });
           }
           const vb = new Uint8Array(s.values.buffer, s.values.byteOffset, s.values.length * 8);
+          const hs = s.histograms;
           for (let i = 0; i < s.timestamps.length; i++) {
+            if (hs?.[i]) continue;
             w.message(2, () => {
               w.doubleBytes(1, vb, i * 8);
               w.int64(2, s.timestamps[i]);
             });
           }
+          if (hs)
+            for (let i = 0; i < s.timestamps.length; i++) {
+              const h = hs[i];
+              if (h) encodeHistogram(w, 4, wireFromFloatHistogram(h, s.timestamps[i], true));
+            }
         });
       }
     });
@@ -274,9 +292,13 @@ export function decodeReadResponse(buf: Buffer): SeriesSamples[][] {
  * malformed sample, whatever their order on the wire).
  *
  *   message TimeSeries {
- *     repeated Label labels   = 1;
- *     repeated Sample samples = 2;
+ *     repeated Label labels         = 1;
+ *     repeated Sample samples       = 2;
+ *     repeated Histogram histograms = 4;
  *   }
+ *
+ * Float and histogram samples are merged by time into one column; on equal timestamps the float
+ * comes first, as Prometheus' remote-read client prefers it.
  */
 function decodeTimeSeriesSamples(buf: Buffer, r: PbReader): SeriesSamples {
   const outer = r.enter();
@@ -284,15 +306,48 @@ function decodeTimeSeriesSamples(buf: Buffer, r: PbReader): SeriesSamples {
   decodeLabelFields(buf, r.pos, r.end, pairs);
   const ts: number[] = [];
   const bytes: number[] = [];
+  let table: HistogramTable | undefined;
   while (r.nextField()) {
-    if (r.field !== 2 || r.wire !== WIRE_LEN) continue;
-    const sampleEnd = r.enter();
-    decodeSampleBytes(r, ts, bytes);
-    r.leave(sampleEnd);
+    if (r.wire !== WIRE_LEN) continue;
+    if (r.field === 2) {
+      const sampleEnd = r.enter();
+      decodeSampleBytes(r, ts, bytes);
+      r.leave(sampleEnd);
+    } else if (r.field === 4) decodeHistogram(r, (table ??= new HistogramTable()));
   }
   r.leave(outer);
   const values = new Float64Array(new Uint8Array(bytes).buffer);
-  return { labels: Labels.fromPairs(pairs), timestamps: Float64Array.from(ts), values };
+  const labels = Labels.fromPairs(pairs);
+  if (!table || table.n === 0) return { labels, timestamps: Float64Array.from(ts), values };
+  return { labels, ...withHistogramRows(Float64Array.from(ts), values, table) };
+}
+
+/** Float samples and a table's histograms (in time order, as senders write them) as one column. */
+function withHistogramRows(
+  ft: Float64Array,
+  fv: Float64Array,
+  table: HistogramTable,
+): Pick<SeriesSamples, 'timestamps' | 'values' | 'histograms'> {
+  const n = ft.length + table.n;
+  const timestamps = new Float64Array(n);
+  const values = new Float64Array(n);
+  const histograms: (FloatHistogram | undefined)[] = new Array(n);
+  const order = Array.from({ length: table.n }, (_, k) => k).sort((a, b) => table.t[a] - table.t[b]);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < n; k++) {
+    if (j >= order.length || (i < ft.length && ft[i] <= table.t[order[j]])) {
+      timestamps[k] = ft[i];
+      // set() of a one-element view copies the bits (NaN payloads survive).
+      values.set(fv.subarray(i, i + 1), k);
+      histograms[k] = undefined;
+      i++;
+    } else {
+      timestamps[k] = table.t[order[j]];
+      histograms[k] = rowToFloatHistogram(table, order[j++]);
+    }
+  }
+  return { timestamps, values, histograms };
 }
 
 /**
@@ -324,6 +379,9 @@ export interface ChunkToSend {
   minT: number;
   maxT: number;
   data: Uint8Array;
+  /** The chunk's encoding; XOR unless set: CHUNK_TYPE_HISTOGRAM or CHUNK_TYPE_FLOAT_HISTOGRAM for native
+   * histograms, or Strata's rollup side data (docs/format/rollup-read.md). */
+  type?: number;
 }
 
 /** One frame of a streamed response: uvarint length, CRC32-Castagnoli (big-endian), message. */
@@ -342,7 +400,7 @@ export function encodeChunkedFrame(queryIndex: number, series: { labels: Labels;
         w.message(2, () => {
           w.int64(1, c.minT);
           w.int64(2, c.maxT);
-          w.uint(3, CHUNK_TYPE_XOR);
+          w.uint(3, c.type ?? CHUNK_TYPE_XOR);
           w.bytes(4, c.data);
         });
       }
@@ -431,7 +489,7 @@ function decodeChunkedSeries(r: PbReader): Omit<ChunkedSeries, 'queryIndex'> {
  *   message Chunk {
  *     int64 min_time_ms = 1;
  *     int64 max_time_ms = 2;
- *     Encoding type     = 3;  // XOR = 1
+ *     Encoding type     = 3;  // XOR = 1, HISTOGRAM = 2, FLOAT_HISTOGRAM = 3
  *     bytes data        = 4;
  *   }
  */

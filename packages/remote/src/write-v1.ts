@@ -6,7 +6,7 @@ import type { Labels, MetricMetadata } from '@strata/model';
 import { PbReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './pb-reader.js';
 import { decodeHistogram, encodeHistogram } from './histogram-wire.js';
 import type { WireHistogram } from './histogram-table.js';
-import { PbWriter } from './pb-writer.js';
+import { PbWriter, putVarint, varintSize } from './pb-writer.js';
 import { decodeLabelFields } from './labels-v1.js';
 import { checkSelectionTotal, isSelected, type SeriesSelection } from './series-selection.js';
 import { metricTypeFromProto, metricTypeToProto, WriteBatch, type ExemplarRecord, type SeriesRecord } from './write-batch.js';
@@ -216,6 +216,106 @@ export interface SeriesToWrite {
   timestamps: ArrayLike<number>;
   values: ArrayLike<number>;
   histograms?: readonly WireHistogram[];
+  /** The labels' Label fields already encoded (encodeLabelFieldsV1), for series written again and again. */
+  labelFields?: Uint8Array;
+}
+
+/**
+ * The Label fields of a 1.0 TimeSeries for these pairs. Writers that send the same series every
+ * interval (streaming aggregation's outputs) encode them once and pass them as `labelFields`.
+ */
+export function encodeLabelFieldsV1(labels: Labels): Buffer {
+  const w = new PbWriter(labels.pairs.length * 16 + 16);
+  writeLabelFields(w, labels.pairs);
+  return Buffer.from(w.finish());
+}
+
+function writeLabelFields(w: PbWriter, p: readonly string[]): void {
+  for (let i = 0; i < p.length; i += 2) {
+    w.message(1, () => {
+      w.string(1, p[i]);
+      w.string(2, p[i + 1]);
+    });
+  }
+}
+
+/** A series' Label fields encoded once (encodeLabelFieldsV1) and their hashBytes. */
+export interface EncodedLabels {
+  fields: Uint8Array;
+  hash: number;
+}
+
+export function encodedLabelsV1(labels: Labels): EncodedLabels {
+  const fields = encodeLabelFieldsV1(labels);
+  return { fields, hash: hashBytes(fields, 0, fields.length) };
+}
+
+/**
+ * The batch decodeWriteRequestV1 makes of encodeWriteRequestV1's body for one sample per series,
+ * built directly: a writer of the same series every interval (streaming aggregation's outputs)
+ * skips encoding labels and decoding its own request. `raw` is that body byte for byte, so the
+ * batch forwards to ring peers as a decoded client request does.
+ */
+export function writeBatchOfSamplesV1(
+  labels: readonly EncodedLabels[],
+  timestamps: ArrayLike<number>,
+  values: ArrayLike<number>,
+): WriteBatch {
+  const n = labels.length;
+  const bodies = new Int32Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const body = labels[i].fields.length + 2 + sampleSize(timestamps[i], values[i]);
+    bodies[i] = body;
+    total += 1 + varintSize(body) + body;
+  }
+  const raw = Buffer.allocUnsafe(total);
+  const batch = new WriteBatch(Math.max(1, n));
+  batch.raw = raw;
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const { fields, hash } = labels[i];
+    const t = timestamps[i];
+    const v = values[i];
+    const messageStart = pos;
+    raw[pos++] = 0x0a; // TimeSeries, field 1, length-delimited
+    pos = putVarint(raw, pos, bodies[i]);
+    const labelsStart = pos;
+    raw.set(fields, pos);
+    pos += fields.length;
+    raw[pos++] = 0x12; // Sample, field 2, length-delimited (at most 20 bytes: a 1-byte length)
+    raw[pos++] = sampleSize(t, v);
+    // proto3 omits +0 for both fields, as PbWriter does.
+    if (v !== 0 || Object.is(v, -0)) {
+      raw[pos++] = 0x09;
+      raw.writeDoubleLE(v, pos);
+      pos += 8;
+    }
+    if (t !== 0) {
+      raw[pos++] = 0x10;
+      pos = putVarint(raw, pos, t);
+    }
+    batch.timestamps[i] = t;
+    batch.values[i] = v;
+    batch.series.push({
+      labels: [],
+      sampleStart: i,
+      sampleEnd: i + 1,
+      histograms: 0,
+      exemplars: 0,
+      labelsStart,
+      labelsEnd: labelsStart + fields.length,
+      labelsHash: hash,
+      messageStart,
+      messageEnd: pos,
+    });
+  }
+  batch.numSamples = n;
+  return batch;
+}
+
+function sampleSize(t: number, v: number): number {
+  return (v !== 0 || Object.is(v, -0) ? 9 : 0) + (t !== 0 ? 1 + varintSize(t) : 0);
 }
 
 export interface MetadataToWrite extends MetricMetadata {
@@ -227,13 +327,8 @@ export function encodeWriteRequestV1(series: readonly SeriesToWrite[], metadata:
   const w = new PbWriter(series.length * 64 + 64);
   for (const s of series) {
     w.message(1, () => {
-      const p = s.labels.pairs;
-      for (let i = 0; i < p.length; i += 2) {
-        w.message(1, () => {
-          w.string(1, p[i]);
-          w.string(2, p[i + 1]);
-        });
-      }
+      if (s.labelFields) w.raw(s.labelFields);
+      else writeLabelFields(w, s.labels.pairs);
       for (let i = 0; i < s.timestamps.length; i++) {
         w.message(2, () => {
           w.double(1, s.values[i]);

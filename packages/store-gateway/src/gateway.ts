@@ -25,6 +25,7 @@ import {
 } from '@strata/model';
 import { bucketByteSource, type Bucket } from '@strata/objstore';
 import { owners } from '@strata/ring';
+import { BucketLogs } from '@strata/logs';
 import {
   BlockReader,
   BlockSetQuerier,
@@ -86,6 +87,8 @@ export interface StoreGatewayOptions {
    * unless it is missing, unreadable or older than maxStalePeriodMs. Off by default here.
    */
   bucketIndex?: { enabled: boolean; maxStalePeriodMs: number };
+  /** Also serve the bucket's log blocks (`<tenant>/logs/`), as `logs`, found by the same syncs. */
+  logs?: boolean;
 }
 
 /** A block found in the bucket, and when it was marked for deletion (unix seconds), if it was. */
@@ -112,6 +115,8 @@ export class StoreGateway implements Queryable {
   /** Bytes read from the bucket so far (for benchmarks and tests). */
   bytesFetched = 0;
   readonly tombstones: BucketTombstones;
+  /** The bucket's log blocks, when opts.logs: a LogQueryable for the querier's Loki API. */
+  readonly logs: BucketLogs | undefined;
 
   constructor(private readonly opts: StoreGatewayOptions) {
     this.indexCache = new ByteLRU(opts.indexCacheBytes);
@@ -122,6 +127,19 @@ export class StoreGateway implements Queryable {
         opts.logger?.warn({ object: name, err: err.message }, 'tombstone unreadable; ignored'),
       );
     const r = opts.registry;
+    this.logs = opts.logs
+      ? new BucketLogs({
+          bucket: opts.bucket,
+          logger: opts.logger,
+          onFetched: (n) => {
+            this.bytesFetched += n;
+            this.fetched.inc({ kind: 'log-chunks' }, n);
+          },
+          // Log chunks share the chunk cache with metric chunks.
+          cache: this.chunkCache,
+          onCacheLookup: (hit) => this.cacheReqs.inc({ kind: 'log-chunks', result: hit ? 'hit' : 'miss' }),
+        })
+      : undefined;
     this.fetched = new Counter({
       name: 'strata_store_gateway_bucket_bytes_total',
       help: 'Bytes read from the bucket, by kind.',
@@ -202,6 +220,10 @@ export class StoreGateway implements Queryable {
       }
     }
     await this.tombstones.sync(tenants);
+    // A failed log sync keeps the previous log blocks and must not stop the metric blocks' sync.
+    await this.logs
+      ?.sync()
+      .catch((e: Error) => this.opts.logger?.error({ err: e.message }, 'log block sync failed; keeping the previous list'));
     for (const [key, b] of this.blocks) {
       if (seen.has(key)) continue;
       this.blocks.delete(key);

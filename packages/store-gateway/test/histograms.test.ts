@@ -1,14 +1,14 @@
 /**
  * Native histograms through the store gateway: blocks cut from a head holding histograms, shipped
  * to a bucket, read back by the gateway (ranged reads of its chunks) answer what the head did,
- * histograms and their counter-reset hints included.
+ * histograms and their counter-reset hints included, in select and in the raw form.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CounterResetHint, Labels, Matcher, type Series } from '@strata/model';
 import { FilesystemBucket } from '@strata/objstore';
-import { Shipper, TSDB, type HistogramSample } from '@strata/tsdb';
+import { decodeRawSeries, Shipper, TSDB, type HistogramSample } from '@strata/tsdb';
 import { StoreGateway } from '../src/index.js';
 import { gatewayTestOptions } from './gateway-options.js';
 
@@ -85,10 +85,10 @@ test('the gateway serves histogram chunks of shipped blocks as the head served t
   try {
     const q = g.querier('team-a');
     expect(dump(await q.select(ALL, { start: -Infinity, end: Infinity }))).toEqual(want);
-    // The raw form (what query workers decode) carries no histograms yet, as the head's: the
-    // float series whole, nothing of the histogram series rather than floats in their place.
+    // The raw form (what query workers decode), decoded as a worker does: the same answer.
     const raw = await q.selectRaw!(ALL, { start: -Infinity, end: Infinity });
-    expect(raw.map((r) => r.labels.get('__name__'))).toEqual(['up']);
+    const decoded = raw.map((r) => decodeRawSeries(r, -Infinity, Infinity)!).sort((a, b) => Labels.compare(a.labels, b.labels));
+    expect(dump(decoded)).toEqual(want);
   } finally {
     await g.stop();
   }

@@ -53,7 +53,9 @@ export { downsampleBlock, downsampleBlocks, type DownsampleOptions } from './dow
 export { DDSketch, RELATIVE_ACCURACY } from './downsample/ddsketch.js';
 export { RES_1D, RES_1H, RES_5M, RESOLUTIONS } from './downsample/rollup.js';
 export { AGGR_ENTRIES_FILE } from './downsample/aggr-entries.js';
+export { sketchQuantile } from './downsample/rollup-query.js';
 export { decodeRawSeries } from './raw-decode.js';
+export { decodeSeriesTypedChunks, encodeSeriesChunks, type TypedChunk } from './series-chunks.js';
 export { SegmentCache } from './block/segment-cache.js';
 export { Shipper, SHIPPER_STATE_FILE } from './shipper.js';
 export { Shipping } from './shipping.js';
@@ -82,3 +84,4 @@ export {
 } from './block/bucket-index.js';
 export { PostingsIndex } from './head/postings.js';
 export { WAL, type FsyncMode, type ReplayStats, type WalOptions, type WalPosition } from './wal/wal.js';
+export { ulid, ulidTime } from './block/ulid.js';

@@ -7,7 +7,7 @@ import { mountCardinalityApi, mountHashringStatus, mountLimitsApi, mountTsdbStat
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { BucketTombstones, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { mountSeriesDeletion } from './admin-from-config.js';
-import { FanoutQueryable, mountExemplarsApi, mountLokiApi, mountQueryApi } from '@strata/querier';
+import { FanoutQueryable, mountExemplarsApi, mountLogSelectApi, mountLokiApi, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
@@ -24,9 +24,10 @@ import {
   MetadataStore,
   SeriesGrowth,
   type OtlpHandlerConfig,
-  createLogPushHandler,
+  createLogPushPath,
+  createOtlpLogsHandler,
 } from '@strata/receiver';
-import { LogStore } from '@strata/logs';
+import { BucketLogs, LogStore } from '@strata/logs';
 import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
 import { compactorFrom } from './compactor-from-config.js';
@@ -50,7 +51,11 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   router.add('POST', '/otlp/v1/metrics', (req, res, params) => otlpHandler!(req, res, params));
   let logPushHandler: Handler | undefined;
   const logsEnabled = cfg.bool('logs.enabled');
-  if (logsEnabled) router.add('POST', '/loki/api/v1/push', (req, res, params) => logPushHandler!(req, res, params));
+  let otlpLogsHandler: Handler | undefined;
+  if (logsEnabled) {
+    router.add('POST', '/loki/api/v1/push', (req, res, params) => logPushHandler!(req, res, params));
+    router.add('POST', '/otlp/v1/logs', (req, res, params) => otlpLogsHandler!(req, res, params));
+  }
 
   const addr = await server.listen(cfg.str('http.address'));
   logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; replaying the write-ahead log');
@@ -189,15 +194,27 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   // Logs: Loki's push API into a head of its own, with its own WAL per tenant (docs/format/logs.md).
   let logStore: LogStore | undefined;
   if (logsEnabled) {
+    const blockRangeMs = cfg.num('logs.block-range') || cfg.num('tsdb.block-duration');
     logStore = await LogStore.open({
       dir: path.join(storagePath, 'logs'),
       fsync: cfg.str('wal.fsync') as 'batch' | 'none',
       compression: cfg.str('logs.block-compression') as 'zstd' | 'snappy',
       onFsync: (s) => fsyncs.observe(s),
       logger,
+      // Cut heads go to the bucket as log blocks; a shipped head is still read for three gateway
+      // syncs and at least a minute, so a gateway slow under load has seen the block before the
+      // head is gone (until then reads drop the repeats).
+      bucket,
+      blockRangeMs,
+      keepShippedMs: Math.max(3 * cfg.num('store-gateway.sync-interval'), 60_000),
+      cutIntervalMs: Math.max(1000, Math.min(60_000, Math.floor(blockRangeMs / 4))),
     });
-    logPushHandler = createLogPushHandler({
+    const logPath = createLogPushPath({
       sink: logStore,
+      // Over the ring with the metrics' replication factor and quorum, under the same gates.
+      distributor,
+      gates: writePath.gates,
+      internalHeaders: writePath.internalHeaders,
       limits,
       registry,
       logger,
@@ -209,6 +226,14 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
         outOfOrderWindowMs: cfg.num('logs.out-of-order-window'),
       },
     });
+    logPushHandler = logPath.handler;
+    // OTLP logs are mapped to streams as Loki maps them and take the same path.
+    otlpLogsHandler = createOtlpLogsHandler({
+      path: logPath,
+      registry,
+      logger,
+      config: { maxRequestBytes: cfg.num('receiver.max-request-bytes'), multiTenancy: tenancy.multiTenancy, tenantHeader: tenancy.header },
+    });
   }
   const queries = executorFrom(cfg, logger, registry);
   // `all` also serves the bucket: a store gateway in the same process, reached directly through
@@ -218,7 +243,15 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   let gateway: StoreGateway | undefined;
   let queryable: Queryable = tsdb.queryable();
   if (opts.query) {
-    gateway = gatewayFrom(cfg, bucket, registry, logger, (tenant, ulid) => tsdb.openTenant(tenant)?.hasBlock(ulid) ?? false, tombstones);
+    gateway = gatewayFrom(
+      cfg,
+      bucket,
+      registry,
+      logger,
+      (tenant, ulid) => tsdb.openTenant(tenant)?.hasBlock(ulid) ?? false,
+      tombstones,
+      logsEnabled,
+    );
     await gateway.start();
     const gw = gateway;
     queryable = new FanoutQueryable(
@@ -234,6 +267,21 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       },
     );
   }
+  // A receiver alone has no gateway, and no other component reads log blocks: it reads the
+  // bucket's log blocks itself, so its Loki API keeps answering for lines it has shipped.
+  let receiverLogBlocks: BucketLogs | undefined;
+  let logBlockSync: NodeJS.Timeout | undefined;
+  if (!opts.query && logStore) {
+    const blocks = new BucketLogs({ bucket, logger });
+    receiverLogBlocks = blocks;
+    await blocks.sync();
+    logBlockSync = setInterval(
+      () => void blocks.sync().catch((e: Error) => logger.warn({ err: e.message }, 'log block sync failed; keeping the previous list')),
+      cfg.num('store-gateway.sync-interval'),
+    );
+    logBlockSync.unref();
+  }
+  const bucketLogs = gateway?.logs ?? receiverLogBlocks;
   const queryApi = {
     queryable,
     engine: queries.executor,
@@ -242,8 +290,9 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     storeInfo: () => tsdb.timeRanges(),
     limits: (t: string) => limits.forTenant(t),
     lookbackDeltaMs: cfg.num('query.lookback-delta'),
-    // The log head answers the Loki read API (/loki/api/v1/*) of the querier.
+    // The log heads and the bucket's log blocks answer the Loki read API (/loki/api/v1/*) of the querier.
     logs: logStore,
+    bucketLogs,
   };
   let inProcess: InProcessQuerier | undefined;
   let downstream: HttpDownstream | undefined;
@@ -259,8 +308,10 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     closeCache = parts.cache ? () => parts.cache!.close() : undefined;
     parts.frontend.mount(router);
     // The frontend splits and caches PromQL only: the Loki read API is served here directly.
-    if (logStore) mountLokiApi(router, { logs: logStore, tenancy, limits: (t: string) => limits.forTenant(t) });
+    if (logStore) mountLokiApi(router, { logs: logStore, bucketLogs, tenancy, limits: (t: string) => limits.forTenant(t) });
   } else mountQueryApi(router, queryApi);
+  // Queriers read this receiver's log streams (RF replicas merged there): remote-logs.ts.
+  if (logStore) mountLogSelectApi(router, { logs: logStore, tenancy });
   // Exemplars live in the local heads only (the bucket holds none), so they are read here directly.
   mountExemplarsApi(router, {
     tenancy,
@@ -347,6 +398,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     limits.stop();
     shipping.stop();
     clearInterval(tombstoneTimer);
+    clearInterval(logBlockSync);
     clearInterval(growthPrune);
     compaction?.loop.stop();
     await compaction?.compactor.stop();
@@ -355,6 +407,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       // Scale-down: everything in the head goes to the bucket before we exit.
       const blocks = await tsdb.compactAll(true);
       await shipping.syncAll();
+      // Log heads too: each becomes a log block, and its WAL is truncated once it is uploaded.
+      for (const t of logStore?.tenantIds() ?? []) await logStore!.flush(t);
       logger.info({ blocks: blocks.length }, 'head flushed and shipped');
     }
     await tsdb.close();

@@ -14,7 +14,7 @@ import {
   type BuildInfoFeatures,
 } from '@strata/api';
 import { Engine } from '@strata/promql';
-import { QueryWorkerPool, RollupRoutingExecutor, type PromqlExecutor } from '@strata/querier';
+import { QueryWorkerPool, type PromqlExecutor } from '@strata/querier';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 
@@ -112,8 +112,8 @@ export function executorFrom(cfg: Config, logger: Logger, registry: Registry): {
     },
   });
   logger.info({ workers: size }, 'PromQL evaluates on worker threads');
-  // Queries that may read rollups stay on this thread: their side data has no raw form to send.
-  return { executor: new RollupRoutingExecutor(pool, engine), close: () => pool.close() };
+  // Queries over rollups evaluate there too: their selects cross decoded with their side data.
+  return { executor: pool, close: () => pool.close() };
 }
 
 export function list(s: string): string[] {

@@ -55,6 +55,8 @@ export function compactorFrom(cfg: Config, bucket: Bucket, registry: Registry, l
       oneHour: cfg.num('compactor.retention.1h'),
       oneDay: cfg.num('compactor.retention.1d'),
     }),
+    // Log blocks: Loki's per-tenant retention_period, 0 (the default) keeping them forever.
+    logRetention: (tenant) => limits.forTenant(tenant).retentionPeriod ?? 0,
     members: members.length ? members : [self],
     self,
   });

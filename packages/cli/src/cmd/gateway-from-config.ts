@@ -16,6 +16,7 @@ export function gatewayFrom(
   logger: Logger,
   skipBlock?: (tenant: string, ulid: string) => boolean,
   tombstones?: BucketTombstones,
+  logs = false,
 ): StoreGateway {
   const self = cfg.str('store-gateway.name') || os.hostname();
   const members = list(cfg.str('store-gateway.members'));
@@ -39,6 +40,7 @@ export function gatewayFrom(
     deletionDelayMs: cfg.num('store-gateway.deletion-delay'),
     skipBlock,
     tombstones,
+    logs,
     bucketIndex: {
       enabled: cfg.bool('store-gateway.bucket-index.enabled'),
       maxStalePeriodMs: cfg.num('store-gateway.bucket-index.max-stale-period'),

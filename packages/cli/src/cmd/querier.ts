@@ -1,6 +1,15 @@
 /** `strata querier`: PromQL over stores reached with remote-read, replicas de-duplicated. */
 import { mountAdminApi } from '@strata/api';
-import { ClusterCardinality, FanoutQueryable, mountClusterCardinality, mountQueryApi, RemoteMetadata, RemoteStore } from '@strata/querier';
+import {
+  ClusterCardinality,
+  FanoutLogQueryable,
+  FanoutQueryable,
+  mountClusterCardinality,
+  mountQueryApi,
+  RemoteLogStore,
+  RemoteMetadata,
+  RemoteStore,
+} from '@strata/querier';
 import type { Config } from '../config.js';
 import { component, executorFrom, httpClientFrom, list, waitForSignal } from './common.js';
 import { limitsFrom } from './limits-from-config.js';
@@ -27,6 +36,13 @@ export async function runQuerier(cfg: Config): Promise<void> {
     replicaLabels: list(cfg.str('query.replica-label')),
     partialResponse: cfg.bool('query.partial-response'),
   });
+  // Loki's read API over every store's logs: receivers answer, stores without logs hold none;
+  // streams held by RF receivers are merged and each entry kept once.
+  const logSources = urls.map((url) => ({
+    name: url,
+    logs: new RemoteLogStore({ url, tenantHeader: cfg.str('auth.tenant-header'), timeoutMs: cfg.num('query.timeout'), client }),
+  }));
+  const logs = new FanoutLogQueryable(() => logSources, { partialResponse: cfg.bool('query.partial-response') });
   const queries = executorFrom(cfg, c.logger, c.registry);
   const limits = limitsFrom(cfg, c.logger);
   mountQueryApi(c.router, {
@@ -36,6 +52,7 @@ export async function runQuerier(cfg: Config): Promise<void> {
     metadata,
     limits: (t) => limits.forTenant(t),
     lookbackDeltaMs: cfg.num('query.lookback-delta'),
+    logs,
   });
   // Cardinality over every receiver among the stores, RF replicas counted once (store gateways answer 404 and are left out).
   mountClusterCardinality(c.router, {

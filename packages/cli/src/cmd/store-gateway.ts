@@ -1,6 +1,6 @@
 /** `strata store-gateway`: the bucket's blocks over remote-read and the series API. */
 import path from 'node:path';
-import { mountQueryApi } from '@strata/querier';
+import { mountLogSelectApi, mountQueryApi } from '@strata/querier';
 import type { Config } from '../config.js';
 import { openBucket } from '../storage.js';
 import { component, engineFrom, waitForSignal } from './common.js';
@@ -10,8 +10,10 @@ import { mountSeriesDeletion } from './admin-from-config.js';
 export async function runStoreGateway(cfg: Config): Promise<void> {
   const c = component(cfg, 'store-gateway');
   const bucket = openBucket(cfg.str('objstore.config-file'), path.resolve(cfg.str('storage.path')), c.registry);
-  const gateway = gatewayFrom(cfg, bucket, c.registry, c.logger);
+  const gateway = gatewayFrom(cfg, bucket, c.registry, c.logger, undefined, undefined, cfg.bool('logs.enabled'));
   mountQueryApi(c.router, { queryable: gateway, engine: engineFrom(cfg), tenancy: c.tenancy, storeInfo: () => gateway.info() });
+  // The bucket's log blocks, for `strata querier`'s Loki API (the receivers answer for their heads).
+  if (gateway.logs) mountLogSelectApi(c.router, { logs: gateway.logs, tenancy: c.tenancy });
   mountSeriesDeletion(c.router, cfg, { tenancy: c.tenancy, tombstones: gateway.tombstones, logger: c.logger });
   const addr = await c.server.listen(cfg.str('http.address'));
   c.logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; syncing the bucket');

@@ -158,7 +158,7 @@ export class LogHead implements LogQuerier {
   }
 }
 
-async function readBlock(b: EncodedBlock, needles: Buffer[], hints: LogSelectHints, into: DecodedEntries): Promise<void> {
+export async function readBlock(b: EncodedBlock, needles: Buffer[], hints: LogSelectHints, into: DecodedEntries): Promise<void> {
   const raw = await decompressBlock(b);
   // A line holding the needle means the block's bytes hold it: one memmem per needle skips the rest.
   for (const n of needles) if (raw.indexOf(n) < 0) return;

@@ -14,11 +14,17 @@ export interface LogLimits {
   /** Line bytes per second; 0 = unlimited. */
   ingestionRateBytes: number;
   ingestionBurstBytes: number;
+  /** Line bytes per second of one stream (Loki's per_stream_rate_limit); 0 = unlimited. */
+  perStreamRateBytes: number;
+  perStreamBurstBytes: number;
 }
 
 const MB = 1024 * 1024;
 
-/** Loki's defaults (limits_config): 256KB lines, 15 labels, 5000 streams, 1 week, 4 MB/s with a 6 MB burst. */
+/**
+ * Loki's defaults (limits_config): 256KB lines, 15 labels, 5000 streams, 1 week, 4 MB/s with a
+ * 6 MB burst per tenant, 3 MB/s with a 15 MB burst per stream (Loki's 3 << 20 and 5 times that).
+ */
 export const LOKI_LIMIT_DEFAULTS = {
   maxLineSize: 256 * 1024,
   maxLineSizeTruncate: 0,
@@ -27,6 +33,8 @@ export const LOKI_LIMIT_DEFAULTS = {
   rejectOldSamplesMaxAge: 7 * 24 * 3600 * 1000,
   ingestionRateMb: 4,
   ingestionBurstSizeMb: 6,
+  perStreamRateLimit: 3 * MB,
+  perStreamRateLimitBurst: 15 * MB,
 };
 
 export function logLimitsOf(t: TenantLimits): LogLimits {
@@ -42,5 +50,7 @@ export function logLimitsOf(t: TenantLimits): LogLimits {
     rejectOldSamplesMaxAgeMs: t.rejectOldSamplesMaxAge ?? d.rejectOldSamplesMaxAge,
     ingestionRateBytes: (t.ingestionRateMb ?? d.ingestionRateMb) * MB,
     ingestionBurstBytes: (t.ingestionBurstSizeMb ?? d.ingestionBurstSizeMb) * MB,
+    perStreamRateBytes: t.perStreamRateLimit ?? d.perStreamRateLimit,
+    perStreamBurstBytes: t.perStreamRateLimitBurst ?? d.perStreamRateLimitBurst,
   };
 }

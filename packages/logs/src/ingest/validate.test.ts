@@ -53,6 +53,8 @@ describe('validatePush', () => {
       ['invalid-label-name', 1],
       ['log-entry-too-far-in-future', 1],
     ]);
+    // What a replica answers its router: which streams of the share it refused (some entry of).
+    expect(r.refusedStreams).toEqual([1, 2]);
   });
 
   test('max streams: new streams beyond the limit are refused, existing ones still land', () => {
@@ -65,6 +67,7 @@ describe('validatePush', () => {
     );
     expect(r.accepted.map((a) => a.labels.get('app'))).toEqual(['old', 'n1', 'n1']);
     expect(r.firstError?.id).toBe('max-streams-per-tenant');
+    expect(r.refusedStreams).toEqual([3]);
   });
 
   test('truncation instead of rejection when max_line_size_truncate is on, on a character boundary', () => {

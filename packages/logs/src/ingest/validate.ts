@@ -32,6 +32,8 @@ export interface ValidationResult {
   /** Refused entries by error ID (for strata_logs_discarded_entries_total). */
   discarded: Map<ErrorId, number>;
   truncatedLines: number;
+  /** Indices (into the pushed streams) of the streams with at least one refused entry, ascending. */
+  refusedStreams: number[];
 }
 
 export function validatePush(
@@ -40,9 +42,11 @@ export function validatePush(
   state: StreamState,
   opts: ValidateOptions,
 ): ValidationResult {
-  const res: ValidationResult = { accepted: [], discarded: new Map(), truncatedLines: 0 };
+  const res: ValidationResult = { accepted: [], discarded: new Map(), truncatedLines: 0, refusedStreams: [] };
+  let current = -1;
   const fail = (e: StrataError, entries: number) => {
     res.firstError ??= e;
+    if (res.refusedStreams[res.refusedStreams.length - 1] !== current) res.refusedStreams.push(current);
     res.discarded.set(e.id, (res.discarded.get(e.id) ?? 0) + entries);
   };
   const now = BigInt(opts.nowMs) * NS_PER_MS;
@@ -52,6 +56,7 @@ export function validatePush(
   let newStreams = 0;
   const seenNew = new Set<string>();
   for (const s of streams) {
+    current++;
     const labelError = checkLabels(s, limits);
     if (labelError) {
       fail(labelError, s.lines.length);

@@ -3,18 +3,27 @@
  * (<dir>/<tenant>/wal, as the metrics TSDB keeps a directory per tenant). A push is appended to
  * the head only after its WAL record is fsynced (group commit shared by concurrent pushes), so
  * whatever was acknowledged is replayed after a crash. Implements LogQueryable.
+ *
+ * With a bucket, a tenant's head is cut every block range (2 h, as metrics blocks): the WAL starts
+ * a new segment and a new head takes the pushes logged after it, while the old head becomes a log
+ * block in the bucket (docs/format/logs.md#log-blocks-in-the-bucket). Only once that block is uploaded are the WAL
+ * segments before the cut removed, so an acknowledged line is always in the WAL or the bucket. A
+ * crash between upload and removal replays lines the bucket already has: reads drop the repeats.
+ * The shipped head stays queryable a while (keepShippedMs) so the store gateway finds the block first.
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { checkTenantId, type Labels, type Matcher } from '@strata/model';
-import { WAL, type FsyncMode } from '@strata/tsdb';
+import { ulid, WAL, type FsyncMode } from '@strata/tsdb';
 import type { LogQuerier, LogQueryable, LogSelectHints, LogStreamEntries } from '../types.js';
 import type { PushStream } from '../push/push-stream.js';
 import type { BlockCompression } from '../chunk/block-codec.js';
 import { LogHead, type LogHeadStats } from '../head/log-head.js';
 import type { StreamState } from '../ingest/validate.js';
 import { decodePushRecord, encodePushRecord, RECORD_LOG_PUSH } from './wal-record.js';
+import { buildLogBlock, uploadLogBlock, type LogBlockMeta, type LogUploadBucket } from '../block/log-block.js';
+import { mergeLogQueriers } from '../block/merge-queriers.js';
 
 export interface LogStoreOptions {
   dir: string;
@@ -25,11 +34,39 @@ export interface LogStoreOptions {
   /** How often open blocks are checked for the age cut (ms); 0 = never (tests). */
   cutIntervalMs?: number;
   now?: () => number;
+  /** Where cut heads go as log blocks; without one the head keeps everything and the WAL is never truncated. */
+  bucket?: LogUploadBucket;
+  /** A head is cut this long after its first entry (ms; default 2 h, the metrics block range). */
+  blockRangeMs?: number;
+  /** A shipped head stays queryable this long after its upload (ms), until the store gateway has synced the block. */
+  keepShippedMs?: number;
+  onShipped?: (tenant: string, meta: LogBlockMeta) => void;
+}
+
+/** A head and the pushes logged into the WAL segment(s) it covers. */
+interface Generation {
+  head: LogHead;
+  /** Pushes logged for this head whose append has not happened yet. */
+  inflight: Set<Promise<void>>;
+  /** Wall-clock ms of the first entry, for the cut. */
+  firstAtMs: number | undefined;
+  /** For a cut head: the first WAL segment holding none of its records. */
+  walEnd?: number;
+  shippedAtMs?: number;
 }
 
 interface TenantLogs {
-  head: LogHead;
+  current: Generation;
+  /** Cut heads, oldest first: not shipped yet, or shipped and kept a while. */
+  frozen: Generation[];
   wal: WAL;
+  /** The tenant's cut and ship runs one at a time. */
+  cutting?: Promise<void>;
+  /**
+   * Set while the WAL starts its new segment at a cut: the WAL may still write records queued after
+   * the rotation was asked for into the old segment, so pushes wait rather than land there unshipped.
+   */
+  rotating?: Promise<unknown>;
 }
 
 export class LogStore implements LogQueryable {
@@ -47,7 +84,8 @@ export class LogStore implements LogQueryable {
     const every = opts.cutIntervalMs ?? 60_000;
     if (every > 0) {
       store.timer = setInterval(() => {
-        for (const t of store.open.values()) t.head.cutIdle();
+        for (const t of store.open.values()) t.current.head.cutIdle();
+        store.tick().catch((e: Error) => opts.logger?.error({ err: e }, 'log block cut failed; retried at the next tick'));
       }, every);
       store.timer.unref();
     }
@@ -67,11 +105,8 @@ export class LogStore implements LogQueryable {
 
   private async openTenant(id: string): Promise<TenantLogs> {
     checkTenantId(id);
-    const head = new LogHead({
-      compression: this.opts.compression,
-      now: this.opts.now,
-      onError: (e) => this.opts.logger?.error({ err: e, tenant: id }, 'log block compression failed; entries stay in the open block'),
-    });
+    const gen = this.newGeneration(id);
+    const head = gen.head;
     const t0 = Date.now();
     const { wal, stats } = await WAL.open(
       path.join(this.opts.dir, id, 'wal'),
@@ -87,19 +122,112 @@ export class LogStore implements LogQueryable {
         'log WAL replayed',
       );
     }
-    const t = { head, wal };
+    if (head.entries > 0) gen.firstAtMs = this.now();
+    const t: TenantLogs = { current: gen, frozen: [], wal };
     this.open.set(id, t);
     return t;
   }
 
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  private newGeneration(id: string): Generation {
+    const head = new LogHead({
+      compression: this.opts.compression,
+      now: this.opts.now,
+      onError: (e) => this.opts.logger?.error({ err: e, tenant: id }, 'log block compression failed; entries stay in the open block'),
+    });
+    return { head, inflight: new Set(), firstAtMs: undefined };
+  }
+
+  /** Cuts heads past the block range, ships what is cut, and forgets heads shipped long enough ago. */
+  async tick(): Promise<void> {
+    if (!this.opts.bucket) return;
+    const range = this.opts.blockRangeMs ?? 2 * 3600_000;
+    const now = this.now();
+    for (const [id, t] of this.open) {
+      const due = t.current.firstAtMs !== undefined && now - t.current.firstAtMs >= range;
+      if (due || t.frozen.length > 0) await this.cutAndShip(id, due);
+    }
+  }
+
+  /** Cuts the tenant's head now (if it holds anything) and ships every cut head not yet in the bucket. */
+  flush(tenant: string): Promise<void> {
+    return this.cutAndShip(tenant, true);
+  }
+
+  private cutAndShip(id: string, cut: boolean): Promise<void> {
+    const t = this.open.get(id);
+    // Without a bucket nothing is cut: the head and WAL keep everything.
+    if (!t || !this.opts.bucket) return Promise.resolve();
+    const run = (t.cutting ?? Promise.resolve()).then(() => this.doCutAndShip(id, t, cut));
+    t.cutting = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doCutAndShip(id: string, t: TenantLogs, cut: boolean): Promise<void> {
+    if (cut && t.current.head.entries > 0) {
+      const old = t.current;
+      // Synchronously with the rotation: a push logged before it lands in `old` and the old
+      // segments, one logged after it in the new head and the new segment.
+      t.current = this.newGeneration(id);
+      t.frozen.push(old);
+      const pos = t.wal.rotate();
+      t.rotating = pos.catch(() => undefined);
+      try {
+        old.walEnd = (await pos).segment;
+      } finally {
+        t.rotating = undefined;
+      }
+      await Promise.allSettled([...old.inflight]);
+    }
+    const bucket = this.opts.bucket!;
+    for (const g of t.frozen) {
+      if (g.shippedAtMs !== undefined) continue;
+      let built: ReturnType<typeof buildLogBlock>;
+      try {
+        // A failed compression puts entries back into the open block: such a head is not shipped
+        // (its WAL would go with it) until a later try seals everything.
+        await g.head.sealAll();
+        if (g.head.allStreams().some((s) => s.open.lines.length > 0 || s.sealing.length > 0))
+          throw new Error('entries of the cut head are not all sealed');
+        built = buildLogBlock(ulid(this.now()), g.head.allStreams());
+        if (built) await uploadLogBlock(bucket, id, built);
+      } catch (e) {
+        // Later heads wait for this one: WAL segments are removed in order.
+        this.opts.logger?.warn(
+          { tenant: id, err: (e as Error).message },
+          'log block upload failed; its head and WAL stay and it is retried',
+        );
+        break;
+      }
+      g.shippedAtMs = this.now();
+      await t.wal.removeSegmentsBefore(g.walEnd!);
+      if (built) {
+        this.opts.logger?.info({ tenant: id, block: built.meta.ulid, ...built.meta.stats }, 'log block uploaded');
+        this.opts.onShipped?.(id, built.meta);
+      }
+    }
+    const keep = this.opts.keepShippedMs ?? 0;
+    const now = this.now();
+    t.frozen = t.frozen.filter((g) => g.shippedAtMs === undefined || now - g.shippedAtMs < keep);
+  }
+
   /** The tenant's head as validation sees it (streams and their newest entries), or an empty one. */
   state(tenant: string): StreamState {
-    const head = this.open.get(tenant)?.head;
+    const t = this.open.get(tenant);
+    const heads = t ? [...t.frozen.map((g) => g.head), t.current.head] : [];
     return {
-      numStreams: head?.numStreams ?? 0,
+      // Active streams are those of the head taking pushes, as Loki counts an ingester's in-memory streams.
+      numStreams: t?.current.head.numStreams ?? 0,
       newest: (labels: Labels) => {
-        const s = head?.stream(labels);
-        return s ? s.maxTs : undefined;
+        let newest: bigint | undefined;
+        for (const h of heads) {
+          const s = h.stream(labels);
+          if (s && (newest === undefined || s.maxTs > newest)) newest = s.maxTs;
+        }
+        return newest;
       },
     };
   }
@@ -108,33 +236,58 @@ export class LogStore implements LogQueryable {
   async push(tenant: string, streams: readonly PushStream[]): Promise<void> {
     if (streams.length === 0) return;
     const t = await this.tenant(tenant);
-    await t.wal.log(encodePushRecord(streams));
-    for (const s of streams) t.head.append(s.labels, s.timestampsNs, s.lines, s.metadata);
+    const rec = encodePushRecord(streams);
+    while (t.rotating) await t.rotating;
+    // The generation is taken in the same synchronous step as the WAL enqueue (see doCutAndShip).
+    const gen = t.current;
+    const p = t.wal.log(rec).then(() => {
+      for (const s of streams) gen.head.append(s.labels, s.timestampsNs, s.lines, s.metadata);
+      gen.firstAtMs ??= this.now();
+    });
+    gen.inflight.add(p);
+    try {
+      await p;
+    } finally {
+      gen.inflight.delete(p);
+    }
   }
 
   tenantIds(): string[] {
     return [...this.open.keys()];
   }
 
+  /** The head taking the tenant's pushes. */
   head(tenant: string): LogHead | undefined {
-    return this.open.get(tenant)?.head;
+    return this.open.get(tenant)?.current.head;
+  }
+
+  /** Cut heads still in memory: not yet shipped, or shipped within keepShippedMs. */
+  cutHeads(tenant: string): number {
+    return this.open.get(tenant)?.frozen.length ?? 0;
+  }
+
+  /** The directory of the tenant's WAL. */
+  walDir(tenant: string): string {
+    return path.join(this.opts.dir, tenant, 'wal');
   }
 
   stats(): Record<string, LogHeadStats> {
     const out: Record<string, LogHeadStats> = {};
-    for (const [id, t] of this.open) out[id] = t.head.stats();
+    for (const [id, t] of this.open) out[id] = t.current.head.stats();
     return out;
   }
 
   logQuerier(tenant: string): LogQuerier {
-    const head = this.open.get(tenant)?.head;
-    return head ?? EMPTY;
+    const t = this.open.get(tenant);
+    if (!t) return EMPTY;
+    return t.frozen.length === 0 ? t.current.head : mergeLogQueriers([...t.frozen.map((g) => g.head), t.current.head]);
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
     for (const t of this.open.values()) {
-      await t.head.settle();
+      await t.cutting;
+      for (const g of [...t.frozen, t.current]) await g.head.settle();
       await t.wal.close();
     }
     this.open.clear();

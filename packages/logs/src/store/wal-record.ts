@@ -16,7 +16,15 @@ const FRAME_HEADER = 8;
 
 export class WalRecordError extends Error {}
 
-export function encodePushRecord(streams: readonly PushStream[]): Buffer {
+/** What a record holds of a stream (a PushStream, or a stream's entries as a read returns them). */
+export interface RecordStream {
+  readonly labels: Labels;
+  readonly timestampsNs: BigInt64Array;
+  readonly lines: readonly string[];
+  readonly metadata?: readonly (Labels | undefined)[] | undefined;
+}
+
+export function encodePushRecord(streams: readonly RecordStream[]): Buffer {
   let max = FRAME_HEADER + 1 + 5;
   for (const s of streams) {
     max += 10;

@@ -6,7 +6,8 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Limits } from '@strata/api';
-import { decodeWriteRequestV1, encodeWriteRequestV1 } from '@strata/remote';
+import type { Labels } from '@strata/model';
+import { encodedLabelsV1, writeBatchOfSamplesV1, type EncodedLabels } from '@strata/remote';
 import type { Distributor } from '../distributor.js';
 import type { Writer } from '../writer.js';
 import { StreamAggregation, type OutputSample, type PartialRecord } from './aggregator.js';
@@ -61,9 +62,27 @@ export function createStreamAggregation(o: StreamAggregationWiring): StreamAggre
  * rate limit, since they replace the inputs they were computed from.
  */
 export function outputWriter(writer: Writer, d: Distributor | undefined): (tenant: string, samples: OutputSample[]) => Promise<void> {
+  // An output series keeps its Labels object from interval to interval (the aggregator builds it
+  // once per group): its Label fields are encoded once, and each flush builds its batch from them
+  // without encoding or decoding a request.
+  const encoded = new WeakMap<Labels, EncodedLabels>();
+  const encodedOf = (l: Labels): EncodedLabels => {
+    let e = encoded.get(l);
+    if (!e) encoded.set(l, (e = encodedLabelsV1(l)));
+    return e;
+  };
   return async (tenant, samples) => {
-    const raw = encodeWriteRequestV1(samples.map((s) => ({ labels: s.labels, timestamps: [s.t], values: [s.v] })));
-    const batch = decodeWriteRequestV1(raw);
+    const n = samples.length;
+    const labels: EncodedLabels[] = new Array(n);
+    const ts = new Float64Array(n);
+    const vs = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const s = samples[i];
+      labels[i] = encodedOf(s.labels);
+      ts[i] = s.t;
+      vs[i] = s.v;
+    }
+    const batch = writeBatchOfSamplesV1(labels, ts, vs);
     if (d) {
       const r = await d.replicate({ tenant, batch, v2: false }, writer);
       if (r.error) throw r.error;

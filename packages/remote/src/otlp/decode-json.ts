@@ -17,6 +17,7 @@ import {
   type OtlpResource,
   type OtlpScope,
 } from './model.js';
+import { newLogRecord, type OtlpLogRecord, type OtlpLogScope, type OtlpLogsRequest } from './logs-model.js';
 
 type Obj = Record<string, unknown>;
 
@@ -263,4 +264,100 @@ function hex(v: unknown, what: string): string {
 
 function bad(what: string): StrataError {
   return new StrataError('invalid-request-body', `malformed OTLP JSON: ${what}`);
+}
+
+// ---- logs: ExportLogsServiceRequest in OTLP/JSON ----
+
+export function decodeOtlpLogsJson(body: Buffer): OtlpLogsRequest {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw bad(`body is not JSON: ${(e as Error).message}`);
+  }
+  const root = obj(doc, 'request');
+  return {
+    resources: list(field(root, 'resourceLogs', 'resource_logs'), 'resourceLogs').map((v) => {
+      const o = obj(v, 'resourceLogs[]');
+      const res = field(o, 'resource');
+      const attributes: string[] = [];
+      if (res !== undefined && res !== null) keyValues(field(obj(res, 'resource'), 'attributes'), attributes);
+      return { attributes, scopes: list(field(o, 'scopeLogs', 'scope_logs'), 'scopeLogs').map(scopeLogs) };
+    }),
+  };
+}
+
+function scopeLogs(v: unknown): OtlpLogScope {
+  const o = obj(v, 'scopeLogs[]');
+  const s = field(o, 'scope');
+  const scope = s === undefined || s === null ? {} : obj(s, 'scope');
+  const attributes: string[] = [];
+  keyValues(field(scope, 'attributes'), attributes);
+  return {
+    name: str(field(scope, 'name'), 'scope.name'),
+    version: str(field(scope, 'version'), 'scope.version'),
+    attributes,
+    droppedAttributesCount: int(field(scope, 'droppedAttributesCount', 'dropped_attributes_count'), 'scope.droppedAttributesCount'),
+    records: list(field(o, 'logRecords', 'log_records'), 'logRecords').map(logRecord),
+  };
+}
+
+/** SeverityNumber by name, for senders that write the enum's name instead of its number. */
+const SEVERITIES = [
+  'UNSPECIFIED',
+  'TRACE',
+  'TRACE2',
+  'TRACE3',
+  'TRACE4',
+  'DEBUG',
+  'DEBUG2',
+  'DEBUG3',
+  'DEBUG4',
+  'INFO',
+  'INFO2',
+  'INFO3',
+  'INFO4',
+  'WARN',
+  'WARN2',
+  'WARN3',
+  'WARN4',
+  'ERROR',
+  'ERROR2',
+  'ERROR3',
+  'ERROR4',
+  'FATAL',
+  'FATAL2',
+  'FATAL3',
+  'FATAL4',
+];
+
+function logRecord(v: unknown): OtlpLogRecord {
+  const o = obj(v, 'logRecords[]');
+  const rec = newLogRecord();
+  rec.timeNs = nanos(field(o, 'timeUnixNano', 'time_unix_nano'), 'timeUnixNano');
+  rec.observedTimeNs = nanos(field(o, 'observedTimeUnixNano', 'observed_time_unix_nano'), 'observedTimeUnixNano');
+  const sev = field(o, 'severityNumber', 'severity_number');
+  const named = typeof sev === 'string' && sev.startsWith('SEVERITY_NUMBER_') ? SEVERITIES.indexOf(sev.slice(16)) : -2;
+  if (named === -1) throw bad(`unknown severityNumber ${JSON.stringify(sev)}`);
+  rec.severityNumber = named >= 0 ? named : int(sev, 'severityNumber');
+  rec.severityText = str(field(o, 'severityText', 'severity_text'), 'severityText');
+  const b = field(o, 'body');
+  if (b !== undefined && b !== null) {
+    const rendered = anyValue(b, 0);
+    rec.body = typeof rendered === 'string' ? rendered : JSON.stringify(rendered);
+  }
+  keyValues(field(o, 'attributes'), rec.attributes);
+  rec.droppedAttributesCount = int(field(o, 'droppedAttributesCount', 'dropped_attributes_count'), 'droppedAttributesCount');
+  rec.flags = int(field(o, 'flags'), 'flags');
+  rec.traceId = hex(field(o, 'traceId', 'trace_id'), 'traceId');
+  rec.spanId = hex(field(o, 'spanId', 'span_id'), 'spanId');
+  return rec;
+}
+
+/** Unix nanoseconds, exactly: a decimal string or a JSON number (which loses precision above 2^53). */
+function nanos(v: unknown, what: string): bigint {
+  if (v === undefined || v === null) return 0n;
+  if (typeof v === 'string' && INT.test(v)) return BigInt(v);
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  throw bad(`${what} must be an integer`);
 }

@@ -16,6 +16,7 @@ import {
   type OtlpResource,
   type OtlpScope,
 } from './model.js';
+import { newLogRecord, type OtlpLogRecord, type OtlpLogResource, type OtlpLogScope, type OtlpLogsRequest } from './logs-model.js';
 
 /** AnyValue nests through arrays and key-value lists; deeper than this is hostile, not data. */
 const MAX_ANY_VALUE_DEPTH = 16;
@@ -536,4 +537,130 @@ function zigzag32(n: number): number {
   // Varints of sint32 fields fit 32 bits; larger ones are malformed senders, read modulo 2^32.
   const u = n >>> 0;
   return (u >>> 1) ^ -(u & 1);
+}
+
+// ---- logs: opentelemetry.proto.collector.logs.v1 (logs/v1/logs.proto) ----
+
+/**
+ *   message ExportLogsServiceRequest { repeated ResourceLogs resource_logs = 1; }
+ *   message ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2; string schema_url = 3; }
+ */
+export function decodeOtlpLogsProto(buf: Buffer): OtlpLogsRequest {
+  const r = new PbReader(buf);
+  const resources: OtlpLogResource[] = [];
+  while (r.nextField()) {
+    if (r.field !== 1 || r.wire !== WIRE_LEN) continue;
+    const outer = r.enter();
+    const res: OtlpLogResource = { attributes: [], scopes: [] };
+    while (r.nextField()) {
+      if (r.wire !== WIRE_LEN) continue;
+      if (r.field === 1) {
+        const o = r.enter();
+        while (r.nextField()) if (r.field === 1 && r.wire === WIRE_LEN) keyValue(r, res.attributes);
+        r.leave(o);
+      } else if (r.field === 2) {
+        const o = r.enter();
+        res.scopes.push(scopeLogs(r));
+        r.leave(o);
+      }
+    }
+    r.leave(outer);
+    resources.push(res);
+  }
+  return { resources };
+}
+
+/**
+ *   message ScopeLogs { InstrumentationScope scope = 1; repeated LogRecord log_records = 2; string schema_url = 3; }
+ *   message InstrumentationScope { string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4; }
+ */
+function scopeLogs(r: PbReader): OtlpLogScope {
+  const scope: OtlpLogScope = { name: '', version: '', attributes: [], droppedAttributesCount: 0, records: [] };
+  while (r.nextField()) {
+    if (r.wire !== WIRE_LEN) continue;
+    if (r.field === 1) {
+      const outer = r.enter();
+      while (r.nextField()) {
+        // Read afresh: the outer branch narrowed r.field and r.wire to literals TS keeps across nextField().
+        const f = r.field as number;
+        const wire = r.wire as number;
+        if (f === 4 && wire === WIRE_VARINT) scope.droppedAttributesCount = r.varint();
+        else if (wire !== WIRE_LEN) continue;
+        else if (f === 1) scope.name = r.string();
+        else if (f === 2) scope.version = r.string();
+        else if (f === 3) keyValue(r, scope.attributes);
+      }
+      r.leave(outer);
+    } else if (r.field === 2) {
+      const outer = r.enter();
+      scope.records.push(logRecord(r));
+      r.leave(outer);
+    }
+  }
+  return scope;
+}
+
+/**
+ *   message LogRecord {
+ *     fixed64 time_unix_nano = 1; fixed64 observed_time_unix_nano = 11;
+ *     SeverityNumber severity_number = 2; string severity_text = 3; AnyValue body = 5;
+ *     repeated KeyValue attributes = 6; uint32 dropped_attributes_count = 7; fixed32 flags = 8;
+ *     bytes trace_id = 9; bytes span_id = 10; string event_name = 12;
+ *   }
+ */
+function logRecord(r: PbReader): OtlpLogRecord {
+  const rec = newLogRecord();
+  while (r.nextField()) {
+    switch (r.field) {
+      case 1:
+        if (r.wire === WIRE_FIXED64) rec.timeNs = r.buf.readBigUInt64LE(r.fixed64Offset());
+        else r.skipField();
+        break;
+      case 11:
+        if (r.wire === WIRE_FIXED64) rec.observedTimeNs = r.buf.readBigUInt64LE(r.fixed64Offset());
+        else r.skipField();
+        break;
+      case 2:
+        if (r.wire === WIRE_VARINT) rec.severityNumber = r.varint();
+        else r.skipField();
+        break;
+      case 3:
+        if (r.wire === WIRE_LEN) rec.severityText = r.string();
+        else r.skipField();
+        break;
+      case 5:
+        if (r.wire === WIRE_LEN) {
+          const o = r.enter();
+          rec.body = anyValueString(r, 0);
+          r.leave(o);
+        } else r.skipField();
+        break;
+      case 6:
+        if (r.wire === WIRE_LEN) keyValue(r, rec.attributes);
+        else r.skipField();
+        break;
+      case 7:
+        if (r.wire === WIRE_VARINT) rec.droppedAttributesCount = r.varint();
+        else r.skipField();
+        break;
+      case 8:
+        if (r.wire === WIRE_FIXED32) {
+          if (r.pos + 4 > r.end) throw malformed('truncated fixed32');
+          rec.flags = r.buf.readUInt32LE(r.pos);
+          r.pos += 4;
+        } else r.skipField();
+        break;
+      case 9:
+        if (r.wire === WIRE_LEN) rec.traceId = r.bytes().toString('hex');
+        else r.skipField();
+        break;
+      case 10:
+        if (r.wire === WIRE_LEN) rec.spanId = r.bytes().toString('hex');
+        else r.skipField();
+        break;
+      default:
+        r.skipField();
+    }
+  }
+  return rec;
 }

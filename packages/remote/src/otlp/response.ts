@@ -12,12 +12,19 @@
  */
 import { PbWriter } from '../pb-writer.js';
 
-export function encodeExportResponse(rejectedDataPoints: number, errorMessage: string, json: boolean): Buffer {
+/**
+ * The logs service answers the same message under other names (ExportLogsPartialSuccess, field 1
+ * rejected_log_records): `countName` is the JSON name of field 1.
+ */
+export function encodeExportResponse(
+  rejectedDataPoints: number,
+  errorMessage: string,
+  json: boolean,
+  countName: 'rejectedDataPoints' | 'rejectedLogRecords' = 'rejectedDataPoints',
+): Buffer {
   if (json) {
     const body =
-      rejectedDataPoints > 0 || errorMessage !== ''
-        ? { partialSuccess: { rejectedDataPoints: String(rejectedDataPoints), errorMessage } }
-        : {};
+      rejectedDataPoints > 0 || errorMessage !== '' ? { partialSuccess: { [countName]: String(rejectedDataPoints), errorMessage } } : {};
     return Buffer.from(JSON.stringify(body));
   }
   const w = new PbWriter(64 + errorMessage.length * 3);

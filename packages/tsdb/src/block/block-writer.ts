@@ -63,7 +63,7 @@ export class BlockWriter {
   private readonly refs: ChunkRef[] = [];
   private done = false;
   /** Where each aggregate chunk's entries lie (rollup blocks only): readers then fetch only the aggregates they need. */
-  private readonly entries = new AggrEntriesBuilder();
+  private readonly entries: AggrEntriesBuilder;
 
   private constructor(
     readonly ulid: string,
@@ -72,7 +72,10 @@ export class BlockWriter {
     private readonly chunks: ChunkSegmentWriter,
     private readonly index: IndexWriter,
     private readonly opts: BlockWriterOptions,
-  ) {}
+  ) {
+    // Spilled beside the block's files while it is written, and removed before it is complete.
+    this.entries = new AggrEntriesBuilder(path.join(tmp, `${AGGR_ENTRIES_FILE}.spill`));
+  }
 
   /** `symbols`: every label name and value of the series to come, sorted by bytes (compareBytes), unique. */
   static async create(parentDir: string, symbols: readonly string[], opts: BlockWriterOptions): Promise<BlockWriter> {
@@ -99,6 +102,7 @@ export class BlockWriter {
       refs.push({ minT: c.minT, maxT: c.maxT, ref });
       this.numSamples += c.samples ?? xorNumSamples(c.data);
     }
+    await this.entries.spillIfLarge();
     this.numChunks += chunks.length;
     await this.index.addSeries(labels, refs);
   }
@@ -122,7 +126,8 @@ export class BlockWriter {
     tomb[4] = 1;
     tomb.writeUInt32BE(crc32c(Buffer.alloc(0)), 5);
     await writeFileSynced(path.join(this.tmp, TOMBSTONES_FILE), tomb);
-    if (this.entries.count > 0) await writeFileSynced(path.join(this.tmp, AGGR_ENTRIES_FILE), this.entries.encode());
+    if (this.entries.count > 0) await this.entries.writeTo(path.join(this.tmp, AGGR_ENTRIES_FILE));
+    else await this.entries.discard();
     const files = this.chunks.files;
     const meta: BlockMeta = {
       ulid: this.ulid,
@@ -164,6 +169,7 @@ export class BlockWriter {
     this.done = true;
     await this.chunks.abort();
     await this.index.abort();
+    await this.entries.discard();
     await fsp.rm(this.tmp, { recursive: true, force: true });
   }
 }

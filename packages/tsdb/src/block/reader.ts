@@ -13,6 +13,7 @@ import {
   splitQueryShard,
   type Matcher,
   type Querier,
+  type RawPart,
   type RawSeries,
   type SelectHints,
   type Series,
@@ -131,8 +132,9 @@ function decodeMixedChunks(
   const vs = new Float64Array(n);
   const vb = new Uint32Array(vs.buffer);
   const hs: (FloatHistogram | undefined)[] = new Array<FloatHistogram | undefined>(n).fill(undefined);
-  const hts: number[] = [];
-  const hvs: (FloatHistogram | 'stale')[] = [];
+  const got = { timestamps: [] as number[], histograms: [] as (FloatHistogram | 'stale')[] };
+  const hts = got.timestamps;
+  const hvs = got.histograms;
   let k = 0;
   lists.forEach((l, li) => {
     const encs = encodings[li];
@@ -144,7 +146,7 @@ function decodeMixedChunks(
       }
       hts.length = 0;
       hvs.length = 0;
-      histogramChunkSamples(d, enc, from, to, hts, hvs);
+      histogramChunkSamples(d, enc, from, to, got);
       for (let q = 0; q < hts.length; q++, k++) {
         ts[k] = hts[q];
         const h = hvs[q];
@@ -432,12 +434,15 @@ export class BlockReader implements Querier {
         out.push({ labels: s.labels, parts: [{ chunks: s.chunks }] });
         continue;
       }
-      // Raw parts carry XOR chunks or decoded floats, and the packed form that crosses to query
-      // workers carries no histograms yet: until it does, a series' histogram chunks are left
-      // out here, as the head's selectRaw leaves them out (select() returns them). Passing them
-      // as a part whose histograms the packer ignores would turn each into a float 0.
-      const floats = s.chunks.filter((_, i) => s.encodings![i] === CHUNK_ENCODING_XOR);
-      if (floats.length > 0) out.push({ labels: s.labels, parts: [{ chunks: floats }] });
+      // A series with histograms: its XOR chunks as one part, its histogram chunks as another
+      // (as the head's selectRaw gives them); they never overlap, so precedence does not matter.
+      const enc = s.encodings;
+      const floats = s.chunks.filter((_, i) => enc[i] === CHUNK_ENCODING_XOR);
+      const hists = s.chunks.filter((_, i) => enc[i] !== CHUNK_ENCODING_XOR);
+      const parts: RawPart[] = [];
+      if (floats.length > 0) parts.push({ chunks: floats });
+      parts.push({ histogramChunks: hists, encodings: Array.from(enc).filter((e) => e !== CHUNK_ENCODING_XOR) });
+      out.push({ labels: s.labels, parts });
     }
     // Sorted only for a limit: otherwise the reader sorts, off this thread.
     if (!hints.limit) return out;

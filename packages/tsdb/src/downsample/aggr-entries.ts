@@ -6,6 +6,7 @@
  * without the table (Thanos', or one whose table is damaged) is read chunk by chunk as before.
  * Byte format: docs/format/downsampling.md#the-entries-table-aggr-entries-strata-only.
  */
+import fsp, { type FileHandle } from 'node:fs/promises';
 import { crc32c } from '@node-rs/crc32';
 import { DecBuf, EncBuf, IndexCorruptError } from '../block/encbuf.js';
 import { AGGR_NAMES } from './aggr-chunk.js';
@@ -25,11 +26,24 @@ function uvarintLen(v: number): number {
   return n;
 }
 
-/** Collects the chunks of a rollup block as they are written (refs ascending), then encodes the table. */
+/** Records held in memory before they move to the spill file (AggrEntriesBuilder.spillIfLarge). */
+const SPILL_BYTES = 1 << 20;
+/** Piece size when the spilled records are copied into the table. */
+const COPY_BYTES = 1 << 20;
+
+/**
+ * Collects the chunks of a rollup block as they are written (refs ascending), then encodes the
+ * table. With a spill file, records past 1 MiB move there as the block is written, so the memory of
+ * writing a rollup block does not grow with it (about 30 bytes per chunk otherwise: 40 MB for a
+ * block of a million chunks).
+ */
 export class AggrEntriesBuilder {
   private readonly out = new EncBuf(4096);
   private lastRef = 0;
   count = 0;
+  private spill: FileHandle | undefined;
+
+  constructor(private readonly spillFile?: string) {}
 
   /** `body`: the aggregate chunk's data (the entries, without the chunk's encoding byte) written at `ref`. */
   add(ref: number, body: Uint8Array): void {
@@ -60,13 +74,65 @@ export class AggrEntriesBuilder {
     this.count++;
   }
 
-  /** magic, version, chunk count, the chunks' records, CRC32C of everything before it. */
-  encode(): Buffer {
+  /** Moves the records held in memory to the spill file once they pass 1 MiB (none without a spill file). */
+  async spillIfLarge(): Promise<void> {
+    if (!this.spillFile || this.out.len < SPILL_BYTES) return;
+    this.spill ??= await fsp.open(this.spillFile, 'w+');
+    await this.spill.write(this.out.get());
+    this.out.reset();
+  }
+
+  private head(): Buffer {
     const head = new EncBuf(16);
     head.be32(MAGIC);
     head.byte(VERSION);
     head.uvarint(this.count);
-    const body = Buffer.concat([head.get(), this.out.get()]);
+    return head.get();
+  }
+
+  /** Writes the table (as encode() gives it) to `file`, fsynced, from memory and the spill file, which is removed. */
+  async writeTo(file: string): Promise<void> {
+    const fh = await fsp.open(file, 'w');
+    try {
+      const head = this.head();
+      let crc = crc32c(head);
+      await fh.write(head);
+      if (this.spill) {
+        const piece = Buffer.allocUnsafe(COPY_BYTES);
+        for (let at = 0; ;) {
+          const { bytesRead } = await this.spill.read(piece, 0, COPY_BYTES, at);
+          if (bytesRead === 0) break;
+          const got = piece.subarray(0, bytesRead);
+          crc = crc32c(got, crc);
+          await fh.write(got);
+          at += bytesRead;
+        }
+      }
+      const rest = this.out.get();
+      crc = crc32c(rest, crc);
+      await fh.write(rest);
+      const tail = Buffer.alloc(4);
+      tail.writeUInt32BE(crc >>> 0);
+      await fh.write(tail);
+      await fh.sync();
+    } finally {
+      await fh.close();
+      await this.discard();
+    }
+  }
+
+  /** Closes and removes the spill file (after writeTo, or when the block is abandoned). */
+  async discard(): Promise<void> {
+    const spill = this.spill;
+    this.spill = undefined;
+    if (spill) await spill.close();
+    if (this.spillFile) await fsp.rm(this.spillFile, { force: true });
+  }
+
+  /** magic, version, chunk count, the chunks' records, CRC32C of everything before it (all held in memory: no spill file). */
+  encode(): Buffer {
+    if (this.spill) throw new Error('aggregate entries: spilled to disk; use writeTo');
+    const body = Buffer.concat([this.head(), this.out.get()]);
     const crc = Buffer.alloc(4);
     crc.writeUInt32BE(crc32c(body));
     return Buffer.concat([body, crc]);

@@ -5,7 +5,6 @@
 import {
   Labels,
   type CounterResetHint,
-  type FloatHistogram,
   emptyRawSizes,
   inQueryShards,
   pace,
@@ -31,9 +30,8 @@ import {
 import { MetricCardinality, type MetricLimitHit } from './metric-cardinality.js';
 import { PostingsIndex } from './postings.js';
 import { MemSeries } from './series.js';
-import { HistogramSeriesData } from './histogram-series.js';
+import { HistogramSeriesData, withHistograms } from './histogram-series.js';
 import type { HistogramSample } from '../chunkenc/histogram.js';
-import { STALE_NAN } from '../chunkenc/stale.js';
 import { WireRefTable } from './wire-refs.js';
 
 export interface HeadConfig extends HeadOptions {
@@ -419,7 +417,7 @@ class HeadQuerier implements Querier {
         const s = series[i];
         const data = s.samples(hints.start, hints.end);
         if (s.hist) {
-          const merged = withHistograms(data, s.hist, hints.start, hints.end);
+          const merged = withHistograms(data, s.hist.samples(hints.start, hints.end));
           if (merged) out.push({ labels: s.labels, ...merged });
         } else if (data) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
         else continue;
@@ -433,7 +431,8 @@ class HeadQuerier implements Querier {
 
   /**
    * The chunks select() would decode, undecoded: the closed chunks overlapping the range as they
-   * are, the open one as a copy (it grows), out-of-order samples decoded (they are not XOR).
+   * are, the open one as a copy (it grows), native histogram chunks likewise as a part of their
+   * own, out-of-order samples decoded (they are not XOR).
    */
   async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
     const out: RawSeries[] = [];
@@ -450,6 +449,8 @@ class HeadQuerier implements Querier {
         const parts: RawPart[] = [];
         const chunks = s.chunksIn(hints.start, hints.end);
         if (chunks.length > 0) parts.push({ chunks: chunks.map((c) => c.data) });
+        const hc = s.hist?.chunksIn(hints.start, hints.end);
+        if (hc && hc.length > 0) parts.push({ histogramChunks: hc.map((c) => c.data), encodings: hc.map((c) => c.encoding) });
         const ooo = s.oooSamples(hints.start, hints.end);
         if (ooo) parts.push(ooo);
         if (parts.length === 0) continue;
@@ -541,6 +542,7 @@ function chargeBudget(series: readonly MemSeries[], hints: SelectHints): void {
     if (!overlaps(s, hints)) continue;
     n++;
     for (const c of s.chunksIn(hints.start, hints.end)) bytes += c.data.length;
+    if (s.hist) for (const c of s.hist.chunksIn(hints.start, hints.end)) bytes += c.data.length;
   }
   hints.budget!.series(n);
   hints.budget!.chunks(0);
@@ -548,52 +550,13 @@ function chargeBudget(series: readonly MemSeries[], hints: SelectHints): void {
 }
 
 function overlaps(s: MemSeries, hints: SelectHints): boolean {
-  if (s.maxT === -Infinity && !s.ooo?.length) return false;
-  const maxT = Math.max(s.maxT, s.ooo?.length ? s.ooo.ts[s.ooo.length - 1] : -Infinity);
+  // A series of histograms only has no float maxT: its histograms' counts.
+  const maxT = Math.max(s.maxT, s.ooo?.length ? s.ooo.ts[s.ooo.length - 1] : -Infinity, s.hist ? s.hist.maxT : -Infinity);
+  if (maxT === -Infinity) return false;
   return s.minT <= hints.end && maxT >= hints.start;
 }
 
 /** Whether the head holds a sample time within the requested range's bounds (an empty head holds none). */
 function headOverlaps(head: Head, hints: SelectHints): boolean {
   return head.minT <= hints.end && head.maxT >= hints.start;
-}
-
-/**
- * A series' float samples and its histogram samples merged by time, as Series carries them: one
- * timestamp column, histograms beside the values (undefined for float samples). A histogram
- * staleness marker becomes a float staleness marker, as Prometheus' query path sees it.
- */
-function withHistograms(
-  data: { timestamps: Float64Array; values: Float64Array } | undefined,
-  hist: HistogramSeriesData,
-  mint: number,
-  maxt: number,
-): Pick<Series, 'timestamps' | 'values' | 'histograms'> | undefined {
-  const h = hist.samples(mint, maxt);
-  const nf = data ? data.timestamps.length : 0;
-  const n = nf + h.timestamps.length;
-  if (n === 0) return undefined;
-  const ts = new Float64Array(n);
-  const vs = new Float64Array(n);
-  const hs: (FloatHistogram | undefined)[] = new Array<FloatHistogram | undefined>(n);
-  let i = 0;
-  let j = 0;
-  for (let k = 0; k < n; k++) {
-    if (j >= h.timestamps.length || (i < nf && data!.timestamps[i] < h.timestamps[j])) {
-      ts[k] = data!.timestamps[i];
-      vs[k] = data!.values[i++];
-      hs[k] = undefined;
-    } else {
-      ts[k] = h.timestamps[j];
-      const x = h.histograms[j++];
-      if (x === 'stale') {
-        vs[k] = STALE_NAN;
-        hs[k] = undefined;
-      } else {
-        vs[k] = 0;
-        hs[k] = x;
-      }
-    }
-  }
-  return { timestamps: ts, values: vs, histograms: hs };
 }

@@ -18,7 +18,7 @@
  * Recoded layouts are canonical (touching spans joined); Prometheus may keep such spans apart,
  * which changes the layout bytes of a recoded chunk but not one decoded sample.
  */
-import { CounterResetHint, FloatHistogram, type Span } from '@strata/model';
+import { CounterResetHint, FloatHistogram, type Series, type Span } from '@strata/model';
 import { pooledCopy } from '../chunkenc/bits.js';
 import {
   CounterResetHeader,
@@ -29,7 +29,7 @@ import {
   sameSpans,
   type HistogramSample,
 } from '../chunkenc/histogram.js';
-import { isStaleNaN } from '../chunkenc/stale.js';
+import { isStaleNaN, STALE_NAN } from '../chunkenc/stale.js';
 
 export interface HistogramChunk {
   minT: number;
@@ -211,38 +211,36 @@ export class HistogramSeriesData {
    * as `stale` (the caller makes it a float sample).
    */
   samples(mint: number, maxt: number): { timestamps: number[]; histograms: (FloatHistogram | 'stale')[] } {
-    const timestamps: number[] = [];
-    const histograms: (FloatHistogram | 'stale')[] = [];
-    for (const c of this.chunksIn(mint, maxt)) histogramChunkSamples(c.data, c.encoding, mint, maxt, timestamps, histograms);
-    return { timestamps, histograms };
+    const out = { timestamps: [] as number[], histograms: [] as (FloatHistogram | 'stale')[] };
+    for (const c of this.chunksIn(mint, maxt)) histogramChunkSamples(c.data, c.encoding, mint, maxt, out);
+    return out;
   }
 }
 
 /**
- * Appends the samples of one histogram chunk (encoding 2 or 3) in [mint, maxt] to `timestamps`
- * and `histograms`, as PromQL's float histograms with the counter-reset hints a Prometheus chunk
- * iterator gives (hintAt); a staleness marker as `stale`. The head and blocks decode alike, so a
- * chunk reads the same wherever it lies.
+ * Appends the samples in [mint, maxt] of one histogram chunk (`encoding` 2 or 3) to `out`, as
+ * PromQL's float histograms with the counter-reset hints a Prometheus chunk iterator gives
+ * (hintAt); a staleness marker as `stale`. The head's select and a query worker decoding chunks
+ * that crossed to it both read chunks so, and so answer alike.
  */
 export function histogramChunkSamples(
   data: Uint8Array,
   encoding: number,
   mint: number,
   maxt: number,
-  timestamps: number[],
-  histograms: (FloatHistogram | 'stale')[],
+  out: { timestamps: number[]; histograms: (FloatHistogram | 'stale')[] },
 ): void {
   const d = decodeHistogramChunk(data, encoding);
   const float = encoding === ENCODING_FLOAT_HISTOGRAM;
   d.timestamps.forEach((t, k) => {
     if (t < mint || t > maxt) return;
     const s = d.histograms[k];
-    timestamps.push(t);
+    out.timestamps.push(t);
     if (isStaleNaN(s.sum)) {
-      histograms.push('stale');
+      out.histograms.push('stale');
       return;
     }
-    histograms.push(
+    out.histograms.push(
       new FloatHistogram({
         schema: s.schema,
         zeroThreshold: s.zeroThreshold,
@@ -354,4 +352,53 @@ function withLayout(h: HistogramSample, pos: Span[], neg: Span[], float: boolean
     negativeSpans: neg,
     negativeBuckets: side(h.negativeSpans, h.negativeBuckets, neg),
   };
+}
+
+/**
+ * A series' float samples and its histogram samples merged by time, as Series carries them: one
+ * timestamp column, histograms beside the values (undefined for float samples); a float and a
+ * histogram at one timestamp keep the float. A histogram
+ * staleness marker becomes a float staleness marker, as Prometheus' query path sees it.
+ */
+export function withHistograms(
+  data: { timestamps: Float64Array; values: Float64Array } | undefined,
+  h: { timestamps: number[]; histograms: (FloatHistogram | 'stale')[] },
+): Pick<Series, 'timestamps' | 'values' | 'histograms'> | undefined {
+  const nf = data ? data.timestamps.length : 0;
+  const nh = h.timestamps.length;
+  const n = nf + nh;
+  if (n === 0) return undefined;
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  // Float values copied as bits, so NaN payloads (staleness markers) survive.
+  const vb = new Uint32Array(vs.buffer);
+  const fb = data && new Uint32Array(data.values.buffer, data.values.byteOffset, 2 * nf);
+  const hs: (FloatHistogram | undefined)[] = new Array<FloatHistogram | undefined>(n);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < nf || j < nh) {
+    if (j >= nh || (i < nf && data!.timestamps[i] <= h.timestamps[j])) {
+      // A float and a histogram at one time: the float, as Prometheus' remote-read client decides.
+      if (j < nh && data!.timestamps[i] === h.timestamps[j]) j++;
+      ts[k] = data!.timestamps[i];
+      vb[2 * k] = fb![2 * i];
+      vb[2 * k + 1] = fb![2 * i + 1];
+      hs[k] = undefined;
+      i++;
+    } else {
+      ts[k] = h.timestamps[j];
+      const x = h.histograms[j++];
+      if (x === 'stale') {
+        vs[k] = STALE_NAN;
+        hs[k] = undefined;
+      } else {
+        vs[k] = 0;
+        hs[k] = x;
+      }
+    }
+    k++;
+  }
+  if (k < n) hs.length = k;
+  return { timestamps: ts.subarray(0, k), values: vs.subarray(0, k), histograms: hs };
 }

@@ -194,6 +194,21 @@ export class MemSeries {
       acc.bytes += this.open.bytes().length + 32;
     }
     acc.layout += 1 + (chunks > 0 ? 2 + chunks : 0);
+    if (this.hist) {
+      // Histogram chunks: a part of their own, two layout entries each (encoding, length).
+      let n = 0;
+      for (const c of this.hist.chunks)
+        if (c.maxT >= mint && c.minT <= maxt) {
+          n++;
+          acc.bytes += c.data.length;
+        }
+      const h = this.hist;
+      if (h.open && h.open.numSamples > 0 && h.maxT >= mint && h.openMinT <= maxt) {
+        n++;
+        acc.bytes += h.open.bytes().length + 64;
+      }
+      if (n > 0) acc.layout += 2 + 2 * n;
+    }
     const o = this.ooo;
     if (o && o.length > 0) {
       const n = o.lowerBound(maxt + 1) - o.lowerBound(mint);
@@ -204,11 +219,16 @@ export class MemSeries {
     }
   }
 
-  /** Writes what chunksIn() and oooSamples() would give into a packer, without making either (a series without any is left out). */
+  /** Writes what chunksIn(), the histogram chunks and oooSamples() would give into a packer, without making either (a series without any is left out). */
   packRaw(mint: number, maxt: number, into: RawPacker): void {
     into.beginSeries(this.labels);
     for (const c of this.chunks) if (c.maxT >= mint && c.minT <= maxt) into.chunk(c.data);
     if (this.open && this.open.numSamples > 0 && this.maxT >= mint && this.openMinT <= maxt) into.chunk(this.open.bytes());
+    const h = this.hist;
+    if (h) {
+      for (const c of h.chunks) if (c.maxT >= mint && c.minT <= maxt) into.histogramChunk(c.encoding, c.data);
+      if (h.open && h.open.numSamples > 0 && h.maxT >= mint && h.openMinT <= maxt) into.histogramChunk(h.open.encoding, h.open.bytes());
+    }
     const o = this.ooo;
     if (o && o.length > 0) {
       const from = o.lowerBound(mint);

@@ -6,6 +6,10 @@ import { Labels, Matcher } from '@strata/model';
 import { Head } from './head.js';
 import { loadSnapshot, writeSnapshot } from './snapshot.js';
 
+// Correctness, not speed: a 40k-series head and byte-by-byte reads take well over jest's default 30 s
+// on a loaded 2-core machine.
+jest.setTimeout(180_000);
+
 const opts = { outOfOrderWindowMs: 30 * 60_000, samplesPerChunk: 120, maxSeries: 0 };
 
 async function samplesOf(head: Head): Promise<Map<string, number[]>> {

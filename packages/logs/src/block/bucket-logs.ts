@@ -1,0 +1,237 @@
+/**
+ * The bucket's log blocks, as the store gateway serves them: each block's meta.json and index are
+ * loaded once when a sync finds the block (streams indexed by the same postings index as the head),
+ * and a query fetches, per matching stream, only the byte range of its chunks that overlap the
+ * window and are not in the cache: one ranged read per stream and block. Blocks whose meta.json
+ * is gone (retention) are dropped on the next sync; a chunk that vanished meanwhile reads as nothing.
+ */
+import type { Logger } from 'pino';
+import { Labels, tenantIdProblem, type Matcher } from '@strata/model';
+import { PostingsIndex } from '@strata/tsdb';
+import type { LogQuerier, LogQueryable, LogSelectHints, LogStreamEntries } from '../types.js';
+import type { DecodedEntries, EncodedBlock } from '../chunk/block-codec.js';
+import { finish, readBlock } from '../head/log-head.js';
+import {
+  LOG_CHUNKS_FILE,
+  LOG_INDEX_FILE,
+  LOG_META_FILE,
+  logBlocksPrefix,
+  parseLogIndex,
+  parseLogMeta,
+  type LogBlockMeta,
+  type LogBlockStream,
+  type LogChunkRef,
+} from './log-block.js';
+
+/** The part of a bucket reads need (structurally the objstore Bucket). */
+export interface LogReadBucket {
+  get(name: string): Promise<Buffer>;
+  getRange(name: string, offset: number, length: number): Promise<Buffer>;
+  iter(prefix: string): AsyncIterable<string>;
+  isObjNotFound(err: unknown): boolean;
+}
+
+export interface BucketLogsOptions {
+  bucket: LogReadBucket;
+  logger?: Logger;
+  /** Bytes read from the bucket, for metrics and tests. */
+  onFetched?: (bytes: number) => void;
+  /** Compressed chunks by object and offset (the store gateway's chunk cache); told of each lookup. */
+  cache?: { get(key: string): Buffer | undefined; set(key: string, value: Buffer): void };
+  onCacheLookup?: (hit: boolean) => void;
+}
+
+const ULID_RE = /^[0-9A-Z]{26}$/;
+
+class LoadedLogBlock {
+  readonly postings = new PostingsIndex();
+  readonly minTs: bigint;
+  readonly maxTs: bigint;
+
+  constructor(
+    readonly tenant: string,
+    readonly meta: LogBlockMeta,
+    readonly streams: readonly LogBlockStream[],
+  ) {
+    this.minTs = BigInt(meta.minTimeNs);
+    this.maxTs = BigInt(meta.maxTimeNs);
+    for (let i = 0; i < streams.length; i++) this.postings.add(i, streams[i].labels.pairs);
+  }
+
+  get chunksName(): string {
+    return `${logBlocksPrefix(this.tenant)}${this.meta.ulid}/${LOG_CHUNKS_FILE}`;
+  }
+
+  overlaps(h: LogSelectHints): boolean {
+    return this.maxTs >= h.startNs && this.minTs < h.endNs;
+  }
+
+  /** Streams matching the selector with a chunk in the window. */
+  selected(matchers: readonly Matcher[], h: LogSelectHints): LogBlockStream[] {
+    if (!this.overlaps(h)) return [];
+    const refs = matchers.length > 0 ? this.postings.select(matchers) : this.postings.allRefs();
+    const out: LogBlockStream[] = [];
+    for (let i = 0; i < refs.length; i++) {
+      const s = this.streams[refs[i]];
+      if (s.chunks.some((c) => c.maxTs >= h.startNs && c.minTs < h.endNs)) out.push(s);
+    }
+    return out;
+  }
+}
+
+export class BucketLogs implements LogQueryable {
+  private readonly tenants = new Map<string, Map<string, LoadedLogBlock>>();
+
+  constructor(private readonly opts: BucketLogsOptions) {}
+
+  /** Finds new log blocks of every tenant and forgets deleted ones. */
+  async sync(): Promise<void> {
+    const b = this.opts.bucket;
+    const seenTenants = new Set<string>();
+    for await (const tenantDir of b.iter('')) {
+      if (!tenantDir.endsWith('/')) continue;
+      const tenant = tenantDir.slice(0, -1);
+      if (tenantIdProblem(tenant)) continue;
+      seenTenants.add(tenant);
+      const prefix = logBlocksPrefix(tenant);
+      const have = this.tenants.get(tenant) ?? new Map<string, LoadedLogBlock>();
+      const seen = new Set<string>();
+      for await (const dir of b.iter(prefix)) {
+        const id = dir.slice(prefix.length, -1);
+        if (!dir.endsWith('/') || !ULID_RE.test(id)) continue;
+        if (have.has(id)) {
+          seen.add(id);
+          continue;
+        }
+        try {
+          const meta = parseLogMeta((await b.get(`${dir}${LOG_META_FILE}`)).toString('utf8'), `log block ${tenant}/${id}`);
+          const streams = parseLogIndex((await b.get(`${dir}${LOG_INDEX_FILE}`)).toString('utf8'), `log block ${tenant}/${id}`);
+          have.set(id, new LoadedLogBlock(tenant, meta, streams));
+          seen.add(id);
+        } catch (e) {
+          // No meta.json yet is an upload in progress (or a block being deleted): not an error.
+          if (!b.isObjNotFound(e)) this.opts.logger?.warn({ tenant, block: id, err: (e as Error).message }, 'log block skipped');
+        }
+      }
+      for (const id of [...have.keys()]) if (!seen.has(id)) have.delete(id);
+      if (have.size > 0) this.tenants.set(tenant, have);
+      else this.tenants.delete(tenant);
+    }
+    for (const t of [...this.tenants.keys()]) if (!seenTenants.has(t)) this.tenants.delete(t);
+  }
+
+  /** Per tenant, the blocks' combined time range (ms) and count. */
+  info(): Record<string, { minTime: number; maxTime: number; blocks: number }> {
+    const out: Record<string, { minTime: number; maxTime: number; blocks: number }> = {};
+    for (const [t, blocks] of this.tenants) {
+      let minTime = Infinity;
+      let maxTime = -Infinity;
+      for (const b of blocks.values()) {
+        minTime = Math.min(minTime, b.meta.minTime);
+        maxTime = Math.max(maxTime, b.meta.maxTime);
+      }
+      out[t] = { minTime, maxTime, blocks: blocks.size };
+    }
+    return out;
+  }
+
+  /** The ULIDs of a tenant's loaded log blocks, oldest first. */
+  blockIds(tenant: string): string[] {
+    return [...(this.tenants.get(tenant)?.keys() ?? [])].sort();
+  }
+
+  logQuerier(tenant: string): LogQuerier {
+    return new BlocksLogQuerier([...(this.tenants.get(tenant)?.values() ?? [])], this.opts);
+  }
+}
+
+class BlocksLogQuerier implements LogQuerier {
+  constructor(
+    private readonly blocks: readonly LoadedLogBlock[],
+    private readonly opts: BucketLogsOptions,
+  ) {}
+
+  async selectLogs(matchers: readonly Matcher[], hints: LogSelectHints): Promise<LogStreamEntries[]> {
+    const needles = (hints.requiredSubstrings ?? []).filter((n) => n.length > 0).map((n) => Buffer.from(n));
+    // A stream may sit in several blocks (one per cut, or twice after a crash between upload and WAL truncation).
+    const byKey = new Map<string, { labels: Labels; got: DecodedEntries }>();
+    for (const blk of this.blocks) {
+      for (const s of blk.selected(matchers, hints)) {
+        hints.signal?.throwIfAborted();
+        const want = s.chunks.filter((c) => c.maxTs >= hints.startNs && c.minTs < hints.endNs);
+        const data = await this.chunkBytes(blk, want);
+        if (!data) continue; // deleted by retention since the last sync
+        const key = s.labels.key();
+        let acc = byKey.get(key);
+        if (!acc) byKey.set(key, (acc = { labels: s.labels, got: { ts: [], lines: [], metadata: undefined } }));
+        for (let i = 0; i < want.length; i++) {
+          const block: EncodedBlock = { ...want[i], data: data[i] };
+          await readBlock(block, needles, hints, acc.got);
+        }
+      }
+    }
+    const out: LogStreamEntries[] = [];
+    for (const { labels, got } of byKey.values()) {
+      const e = finish(labels, got, hints);
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /**
+   * The compressed bytes of the chunks (one stream's, adjacent in the file): cached ones from the
+   * cache, the others with one ranged read covering them. Undefined when the object is gone.
+   */
+  private async chunkBytes(blk: LoadedLogBlock, want: readonly LogChunkRef[]): Promise<Buffer[] | undefined> {
+    const { bucket, cache, onCacheLookup, onFetched } = this.opts;
+    const name = blk.chunksName;
+    const out: (Buffer | undefined)[] = want.map((c) => {
+      const hit = cache?.get(`${name}:${c.offset}`);
+      if (cache) onCacheLookup?.(hit !== undefined);
+      return hit;
+    });
+    const missing = want.filter((_, i) => out[i] === undefined);
+    if (missing.length > 0) {
+      const from = missing[0].offset;
+      const to = missing[missing.length - 1].offset + missing[missing.length - 1].length;
+      let bytes: Buffer;
+      try {
+        bytes = await bucket.getRange(name, from, to - from);
+      } catch (e) {
+        if (bucket.isObjNotFound(e)) return undefined;
+        throw e;
+      }
+      onFetched?.(bytes.length);
+      want.forEach((c, i) => {
+        if (out[i] !== undefined) return;
+        const view = bytes.subarray(c.offset - from, c.offset - from + c.length);
+        // Cached as a copy: a cached subarray would keep the whole ranged read alive.
+        const b = cache ? Buffer.from(view) : view;
+        cache?.set(`${name}:${c.offset}`, b);
+        out[i] = b;
+      });
+    }
+    return out as Buffer[];
+  }
+
+  async series(matchers: readonly Matcher[], hints: LogSelectHints): Promise<Labels[]> {
+    const byKey = new Map<string, Labels>();
+    for (const blk of this.blocks) for (const s of blk.selected(matchers, hints)) byKey.set(s.labels.key(), s.labels);
+    return [...byKey.values()];
+  }
+
+  async labelNames(matchers: readonly Matcher[], hints: LogSelectHints): Promise<string[]> {
+    const names = new Set<string>();
+    for (const l of await this.series(matchers, hints)) for (let i = 0; i < l.pairs.length; i += 2) names.add(l.pairs[i]);
+    return [...names].sort();
+  }
+
+  async labelValues(name: string, matchers: readonly Matcher[], hints: LogSelectHints): Promise<string[]> {
+    const values = new Set<string>();
+    for (const l of await this.series(matchers, hints)) {
+      const v = l.get(name);
+      if (v !== '') values.add(v);
+    }
+    return [...values].sort();
+  }
+}
