@@ -29,8 +29,8 @@ export interface TenantLimits {
   maxLabelValueCardinalityPerMetric?: number;
   /**
    * Whether native histogram samples are accepted (1) or refused with 400 (0, the default, Mimir's key).
-   * Blocks do not carry histogram chunks yet, so accepted histograms live only as long as the head
-   * keeps their range (a few hours): off by default so nothing acknowledged is later dropped unasked.
+   * Off by default while some read paths (query workers, remote-read) do not carry histograms yet;
+   * blocks do (docs/format/block.md), so accepted histograms outlive the head's cut.
    */
   nativeHistogramsIngestionEnabled?: number;
   /** Buckets of one native histogram sample: finer ones are reduced to lower schemas until they fit (Mimir's behaviour); 0 or absent = unlimited. */

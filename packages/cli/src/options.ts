@@ -340,7 +340,7 @@ const TABLE = [
     aliases: ['ingester.native-histograms-ingestion-enabled'],
     type: 'bool',
     default: false,
-    help: 'Default per-tenant switch for native histogram samples (per tenant: native_histograms_ingestion_enabled). Off, they are refused with 400 (err-strata-unsupported-sample-type) and the rest of the request lands. Blocks do not carry native histograms yet: switched on, they are kept and queryable while in the head (its WAL and snapshots), and dropped when the head cuts their range into a block (2h blocks, after about 3h).',
+    help: 'Default per-tenant switch for native histogram samples (per tenant: native_histograms_ingestion_enabled). Off, they are refused with 400 (err-strata-unsupported-sample-type) and the rest of the request lands. Switched on, they are kept in the head (its WAL and snapshots) and in blocks, in the histogram chunk encodings of Prometheus; rollups leave them out.',
   },
   {
     flag: 'limits.max-native-histogram-buckets',

@@ -367,7 +367,6 @@ function histogramsDisabled(batch: WriteBatch, s: SeriesRecord): () => StrataErr
     new StrataError(
       'unsupported-sample-type',
       `native histogram samples are not accepted for this tenant and were rejected; float samples of the same request were written. ` +
-        `Blocks do not carry native histograms yet, so switching them on keeps them only while the head holds their range. ` +
         `${limitHint('nativeHistogramsIngestionEnabled')} series: '${describeSeries(batch.labelsOf(s))}'`,
     );
 }

@@ -5,13 +5,35 @@
  * extra block for that range on the next pass; nothing is lost.
  */
 import { XOREncoder, XORIterator } from './chunkenc/xor.js';
+import { decodeHistogramChunk } from './chunkenc/histogram.js';
+import { isHistogramEncoding } from './block/histogram-chunks.js';
+import { mergeSeriesChunks, newMergeCounters } from './block/series-merge.js';
 import type { Head } from './head/head.js';
 import type { MemSeries } from './head/series.js';
 import { writeBlock, type BlockChunk, type BlockSeries } from './block/writer.js';
 import type { BlockMeta } from './block/meta.js';
 
-/** The block of one series for [mint, maxt]: head chunks as they are, re-encoded only when out-of-order data must be merged in. */
+/**
+ * The block of one series for [mint, maxt]: head chunks as they are, float (XOR) and native
+ * histogram ones in time order; re-encoded only when out-of-order data must be merged in, or
+ * where float and histogram chunks overlap in time (samples of both kinds interleaved), which
+ * a block's chunk list may not.
+ */
 export function seriesForBlock(s: MemSeries, mint: number, maxt: number, samplesPerChunk: number): BlockChunk[] {
+  const floats = floatChunksForBlock(s, mint, maxt, samplesPerChunk);
+  const hist = s.hist?.chunksIn(mint, maxt);
+  if (!hist || hist.length === 0) return floats;
+  const hs: BlockChunk[] = hist.map((c) => ({ minT: c.minT, maxT: c.maxT, data: c.data, encoding: c.encoding }));
+  if (floats.length === 0) return hs;
+  // Two sources, each in time order: chunks overlapping no other pass through, the rest merge.
+  const sources = [
+    { src: 0, chunks: floats },
+    { src: 1, chunks: hs },
+  ];
+  return mergeSeriesChunks(sources, [], samplesPerChunk, newMergeCounters()).chunks;
+}
+
+function floatChunksForBlock(s: MemSeries, mint: number, maxt: number, samplesPerChunk: number): BlockChunk[] {
   if (!s.hasOOOIn(mint, maxt)) return s.chunksIn(mint, maxt);
   const data = s.samples(mint, maxt);
   if (!data) return [];
@@ -69,7 +91,8 @@ export async function compactHead(head: Head, opts: CompactOptions): Promise<Blo
     // Reads that began before the block was published may not look at it: let them finish.
     await head.readsBegunBefore();
     // Commits go on while the block is written; any that landed below b are not in it.
-    head.truncateBefore(b, head.lowestAppliedSinceMark < b ? samplesNotIn(head, captured, b) : undefined);
+    const late = head.lowestAppliedSinceMark < b;
+    head.truncateBefore(b, late ? samplesNotIn(head, captured, b) : undefined, late ? histogramChunksNotIn(head, captured, b) : undefined);
   }
   return written;
 }
@@ -86,6 +109,7 @@ function samplesNotIn(
     if (!now) continue;
     const had = new Set<number>();
     for (const c of captured.get(s) ?? []) {
+      if (isHistogramEncoding(c.encoding)) continue;
       const it = new XORIterator(c.data);
       while (it.next()) had.add(it.t);
     }
@@ -99,6 +123,34 @@ function samplesNotIn(
       keepBits.push(bits[2 * i], bits[2 * i + 1]);
     }
     if (keepTs.length > 0) out.set(s, { timestamps: Float64Array.from(keepTs), bits: Uint32Array.from(keepBits) });
+  }
+  return out;
+}
+
+/**
+ * Per series, the start times of its histogram chunks older than `before` holding a sample the
+ * captured chunks do not (committed while the block was written): those chunks stay in the head
+ * and go into a later block for the range. Their other samples are then in two blocks, which
+ * reads and compaction deduplicate by timestamp.
+ */
+function histogramChunksNotIn(head: Head, captured: ReadonlyMap<MemSeries, BlockChunk[]>, before: number): Map<MemSeries, Set<number>> {
+  const out = new Map<MemSeries, Set<number>>();
+  for (const s of head.allSeries()) {
+    if (!s.hist) continue;
+    const had = new Set<number>();
+    for (const c of captured.get(s) ?? []) {
+      if (!isHistogramEncoding(c.encoding)) continue;
+      for (const t of decodeHistogramChunk(c.data, c.encoding!).timestamps) had.add(t);
+    }
+    for (const c of s.hist.chunksIn(-Infinity, before - 1)) {
+      if (c.maxT >= before) continue;
+      const ts = decodeHistogramChunk(c.data, c.encoding).timestamps;
+      if (ts.some((t) => !had.has(t))) {
+        let keep = out.get(s);
+        if (!keep) out.set(s, (keep = new Set()));
+        keep.add(c.minT);
+      }
+    }
   }
   return out;
 }

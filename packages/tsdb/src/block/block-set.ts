@@ -88,19 +88,22 @@ export class BlockSetQuerier implements Querier {
     if (blocks.length === 1) return blocks[0].select(matchers, hints);
     if (!this.disjoint(blocks)) return new MergeQuerier(blocks).select(matchers, hints);
     const perBlock = await Promise.all(blocks.map((b) => b.selectChunks(matchers, { ...hints, limit: undefined })));
-    const byKey = new Map<string, { labels: Labels; lists: Uint8Array[][] }>();
+    const byKey = new Map<string, { labels: Labels; lists: Uint8Array[][]; encodings?: (Uint8Array | undefined)[] }>();
     for (const list of perBlock) {
       for (const s of list) {
         const k = s.labels.key();
-        const have = byKey.get(k);
-        if (have) have.lists.push(s.chunks);
-        else byKey.set(k, { labels: s.labels, lists: [s.chunks] });
+        let have = byKey.get(k);
+        if (!have) byKey.set(k, (have = { labels: s.labels, lists: [] }));
+        // Encodings per list, kept only once some block holds histogram chunks of the series.
+        if (s.encodings && !have.encodings) have.encodings = new Array<Uint8Array | undefined>(have.lists.length);
+        have.encodings?.push(s.encodings);
+        have.lists.push(s.chunks);
       }
     }
     hints.signal?.throwIfAborted();
     const out: Series[] = [];
-    for (const { labels, lists } of byKey.values()) {
-      const s = decodeSeriesChunks(labels, lists, hints.start, hints.end);
+    for (const { labels, lists, encodings } of byKey.values()) {
+      const s = decodeSeriesChunks(labels, lists, hints.start, hints.end, encodings);
       if (s) out.push(s);
     }
     out.sort((a, b) => Labels.compare(a.labels, b.labels));

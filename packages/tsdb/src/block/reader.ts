@@ -9,14 +9,19 @@ import { crc32cRange } from './crc32c-small.js';
 import {
   Labels,
   inQueryShards,
+  type FloatHistogram,
   splitQueryShard,
   type Matcher,
   type Querier,
+  type RawPart,
   type RawSeries,
   type SelectHints,
   type Series,
 } from '@strata/model';
 import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
+import { STALE_NAN } from '../chunkenc/stale.js';
+import { histogramChunkSamples } from '../head/histogram-series.js';
+import { isHistogramEncoding } from './histogram-chunks.js';
 import { FileByteSource, type ByteSource } from './bytesource.js';
 import type { SegmentCache } from './segment-cache.js';
 import { DecBuf } from './encbuf.js';
@@ -77,17 +82,28 @@ export function localBlockSources(dir: string, cache?: SegmentCache): BlockSourc
   };
 }
 
-/** One series of a block with its raw XOR chunks (without the encoding byte), oldest first. */
+/** One series of a block with its raw chunks (without the encoding byte), oldest first. */
 export interface SeriesChunks {
   labels: Labels;
   chunks: Uint8Array[];
+  /** Each chunk's encoding, set only when the series holds native histogram chunks (all XOR otherwise). */
+  encodings?: Uint8Array;
 }
 
 /**
  * Decodes a series' chunks, given as lists in time order that do not overlap (one list per
  * block), straight into one pair of arrays: the samples in [from, to], or undefined if none.
+ * `encodings` (per list, each chunk's encoding; undefined for a list of XOR chunks) marks lists
+ * holding histogram chunks: the series then carries `histograms`, as the head's select gives it.
  */
-export function decodeSeriesChunks(labels: Labels, lists: Uint8Array[][], from: number, to: number): Series | undefined {
+export function decodeSeriesChunks(
+  labels: Labels,
+  lists: Uint8Array[][],
+  from: number,
+  to: number,
+  encodings?: readonly (Uint8Array | undefined)[],
+): Series | undefined {
+  if (encodings?.some((e) => e !== undefined)) return decodeMixedChunks(labels, lists, encodings, from, to);
   let n = 0;
   for (const l of lists) for (const d of l) n += xorNumSamples(d);
   const ts = new Float64Array(n);
@@ -96,6 +112,52 @@ export function decodeSeriesChunks(labels: Labels, lists: Uint8Array[][], from: 
   let k = 0;
   for (const l of lists) for (const d of l) k = decodeXORBits(d, ts, vb, k, from, to);
   return k === 0 ? undefined : { labels, timestamps: k === n ? ts : ts.subarray(0, k), values: k === n ? vs : vs.subarray(0, k) };
+}
+
+/**
+ * decodeSeriesChunks for a series with histogram chunks: float and histogram samples in one
+ * timestamp column, histograms beside the values (undefined for floats); a histogram staleness
+ * marker becomes a float one, as in the head (head.ts withHistograms).
+ */
+function decodeMixedChunks(
+  labels: Labels,
+  lists: Uint8Array[][],
+  encodings: readonly (Uint8Array | undefined)[],
+  from: number,
+  to: number,
+): Series | undefined {
+  let n = 0;
+  for (const l of lists) for (const d of l) n += xorNumSamples(d);
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  const vb = new Uint32Array(vs.buffer);
+  const hs: (FloatHistogram | undefined)[] = new Array<FloatHistogram | undefined>(n).fill(undefined);
+  const got = { timestamps: [] as number[], histograms: [] as (FloatHistogram | 'stale')[] };
+  const hts = got.timestamps;
+  const hvs = got.histograms;
+  let k = 0;
+  lists.forEach((l, li) => {
+    const encs = encodings[li];
+    l.forEach((d, ci) => {
+      const enc = encs ? encs[ci] : CHUNK_ENCODING_XOR;
+      if (!isHistogramEncoding(enc)) {
+        k = decodeXORBits(d, ts, vb, k, from, to);
+        return;
+      }
+      hts.length = 0;
+      hvs.length = 0;
+      histogramChunkSamples(d, enc, from, to, got);
+      for (let q = 0; q < hts.length; q++, k++) {
+        ts[k] = hts[q];
+        const h = hvs[q];
+        if (h === 'stale') vs[k] = STALE_NAN;
+        else hs[k] = h;
+      }
+    });
+  });
+  if (k === 0) return undefined;
+  if (k < n) hs.length = k;
+  return { labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k), histograms: hs };
 }
 
 export class BlockReader implements Querier {
@@ -133,7 +195,8 @@ export class BlockReader implements Querier {
     return BlockReader.open(localBlockSources(dir, cache), path.basename(dir));
   }
 
-  async chunk(ref: number): Promise<Uint8Array> {
+  /** A chunk's bytes (without the encoding byte); its encoding goes to `encodings[at]` when given. */
+  async chunk(ref: number, encodings?: Uint8Array, at = 0): Promise<Uint8Array> {
     const seq = Math.floor(ref / 2 ** 32);
     const off = ref % 2 ** 32;
     const src = this.sources.segment(seq);
@@ -144,21 +207,29 @@ export class BlockReader implements Querier {
     if (buf.length < need) buf = await src.read(off, need);
     if (buf.length < need) throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} runs past the end of its segment`);
     const encAt = d.pos;
-    if (buf[encAt] !== this.encoding)
-      throw new UnsupportedChunkError(
-        `block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; expected ${this.encoding} in a block of its resolution`,
-      );
+    this.checkEncoding(ref, buf[encAt]);
     const body = buf.subarray(encAt, encAt + 1 + len);
     if (crc32cRange(buf, encAt, encAt + 1 + len) !== buf.readUInt32BE(encAt + 1 + len))
       throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
+    if (encodings) encodings[at] = buf[encAt];
     return body.subarray(1);
+  }
+
+  /** Raw blocks hold XOR and native histogram chunks (encodings 2, 3), rollups aggregate chunks only. */
+  private checkEncoding(ref: number, encoding: number): void {
+    if (encoding === this.encoding) return;
+    if (this.resolution === 0 && isHistogramEncoding(encoding)) return;
+    throw new UnsupportedChunkError(
+      `block ${this.meta.ulid}: chunk ${ref} has encoding ${encoding}; expected ${this.encoding} in a block of its resolution`,
+    );
   }
 
   /**
    * Reads several chunks, merging reads of nearby chunks in the same segment into one ranged
    * request (gaps up to MERGE_GAP bytes are read and thrown away): fewer round trips to a bucket.
+   * Each chunk's encoding byte goes to `encodings[i]` when given (refs.length long).
    */
-  async chunksOf(refs: number[]): Promise<Uint8Array[]> {
+  async chunksOf(refs: number[], encodings?: Uint8Array): Promise<Uint8Array[]> {
     const order = refs
       .map((r, i) => ({ r, i, seq: Math.floor(r / 2 ** 32), off: r % 2 ** 32 }))
       .sort((a, b) => a.seq - b.seq || a.off - b.off);
@@ -167,13 +238,15 @@ export class BlockReader implements Querier {
     while (k < order.length) {
       let j = k;
       while (j + 1 < order.length && order[j + 1].seq === order[k].seq && order[j + 1].off - order[j].off <= MERGE_GAP) j++;
-      if (j === k) out[order[k].i] = await this.chunk(order[k].r);
+      if (j === k) out[order[k].i] = await this.chunk(order[k].r, encodings, order[k].i);
       else {
         const from = order[k].off;
         const to = order[j].off + MAX_CHUNK_GUESS;
         const buf = await this.sources.segment(order[k].seq).read(from, to - from);
-        for (let m = k; m <= j; m++)
-          out[order[m].i] = this.parseChunk(order[m].r, buf, order[m].off - from) ?? (await this.chunk(order[m].r));
+        for (let m = k; m <= j; m++) {
+          const o = order[m];
+          out[o.i] = this.parseChunk(o.r, buf, o.off - from, encodings, o.i) ?? (await this.chunk(o.r, encodings, o.i));
+        }
       }
       k = j + 1;
     }
@@ -181,7 +254,7 @@ export class BlockReader implements Querier {
   }
 
   /** A chunk at `at` in `buf`, or undefined if `buf` ends before the chunk does. */
-  private parseChunk(ref: number, buf: Buffer, at: number): Uint8Array | undefined {
+  private parseChunk(ref: number, buf: Buffer, at: number, encodings?: Uint8Array, i = 0): Uint8Array | undefined {
     const d = new DecBuf(buf, at);
     let len: number;
     try {
@@ -191,13 +264,11 @@ export class BlockReader implements Querier {
     }
     const encAt = d.pos;
     if (encAt + 1 + len + 4 > buf.length) return undefined;
-    if (buf[encAt] !== this.encoding)
-      throw new UnsupportedChunkError(
-        `block ${this.meta.ulid}: chunk ${ref} has encoding ${buf[encAt]}; expected ${this.encoding} in a block of its resolution`,
-      );
+    this.checkEncoding(ref, buf[encAt]);
     const body = buf.subarray(encAt, encAt + 1 + len);
     if (crc32cRange(buf, encAt, encAt + 1 + len) !== buf.readUInt32BE(encAt + 1 + len))
       throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
+    if (encodings) encodings[i] = buf[encAt];
     return body.subarray(1);
   }
 
@@ -305,12 +376,15 @@ export class BlockReader implements Querier {
     }
     hints.budget?.chunks(refs.length);
     hints.signal?.throwIfAborted();
-    const datas = this.resolution > 0 ? await this.aggrChunksOf(refs, want) : await this.chunksOf(refs);
+    const encs = this.resolution > 0 ? undefined : new Uint8Array(refs.length);
+    const datas = encs ? await this.chunksOf(refs, encs) : await this.aggrChunksOf(refs, want);
     if (hints.budget) for (const d of datas) hints.budget.bytes(d.length);
     const out: SeriesChunks[] = [];
     let di = 0;
     for (const w of wanted) {
-      out.push({ labels: w.labels, chunks: datas.slice(di, di + w.n) });
+      const s: SeriesChunks = { labels: w.labels, chunks: datas.slice(di, di + w.n) };
+      if (encs) for (let q = di; q < di + w.n; q++) if (encs[q] !== CHUNK_ENCODING_XOR) s.encodings = encs.slice(di, di + w.n);
+      out.push(s);
       di += w.n;
     }
     return out;
@@ -332,6 +406,9 @@ export class BlockReader implements Querier {
         if (r) out.push({ labels: s.labels, part: { kind: 'rollup', r, from: lo, clipped: hi < this.meta.maxTime - 1 } });
         continue;
       }
+      // Rollup parts hold floats: a histogram series' samples are left out of a query that may
+      // read rollups (downsampling skips histograms, docs/format/downsampling.md).
+      if (s.encodings) continue;
       const raw = decodeSeriesChunks(s.labels, [s.chunks], lo, hi);
       if (!raw) continue;
       let n = 0;
@@ -353,7 +430,19 @@ export class BlockReader implements Querier {
     if (this.resolution > 0) throw new Error(`block ${this.meta.ulid} is a rollup: its aggregate chunks have no raw form`);
     const out: RawSeries[] = [];
     for (const s of await this.selectChunks(matchers, hints)) {
-      out.push({ labels: s.labels, parts: [{ chunks: s.chunks }] });
+      if (!s.encodings) {
+        out.push({ labels: s.labels, parts: [{ chunks: s.chunks }] });
+        continue;
+      }
+      // A series with histograms: its XOR chunks as one part, its histogram chunks as another
+      // (as the head's selectRaw gives them); they never overlap, so precedence does not matter.
+      const enc = s.encodings;
+      const floats = s.chunks.filter((_, i) => enc[i] === CHUNK_ENCODING_XOR);
+      const hists = s.chunks.filter((_, i) => enc[i] !== CHUNK_ENCODING_XOR);
+      const parts: RawPart[] = [];
+      if (floats.length > 0) parts.push({ chunks: floats });
+      parts.push({ histogramChunks: hists, encodings: Array.from(enc).filter((e) => e !== CHUNK_ENCODING_XOR) });
+      out.push({ labels: s.labels, parts });
     }
     // Sorted only for a limit: otherwise the reader sorts, off this thread.
     if (!hints.limit) return out;
@@ -374,7 +463,7 @@ export class BlockReader implements Querier {
     }
     const out: Series[] = [];
     for (const s of await this.selectChunks(matchers, hints)) {
-      const series = decodeSeriesChunks(s.labels, [s.chunks], hints.start, hints.end);
+      const series = decodeSeriesChunks(s.labels, [s.chunks], hints.start, hints.end, s.encodings && [s.encodings]);
       if (series) out.push(series);
       if (hints.limit && out.length >= hints.limit) break;
     }

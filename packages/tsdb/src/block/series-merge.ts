@@ -7,10 +7,12 @@
  * Same timestamp in several sources: identical values (compared bit for bit, so stale markers and
  * NaN payloads count as values) become one sample; different values are a conflict, resolved by
  * taking the value of the source that comes first in the caller's order (for the compactor:
- * replica label, then ULID), and counted.
+ * replica label, then ULID), and counted. Native histogram samples are deduplicated the same way
+ * (every field compared); a float and a histogram at one timestamp are a conflict.
  */
 import { decodeXORBits, xorNumSamples, XOREncoder } from '../chunkenc/xor.js';
 import type { BlockChunk } from './block-writer.js';
+import { decodeHistogramsOf, isHistogramEncoding, MixedChunkWriter, sameHistogram, type DecodedHistogram } from './histogram-chunks.js';
 import { verifyChunk } from './series-stream.js';
 
 /** A chunk of source `src` is broken (the caller names the block). */
@@ -107,7 +109,7 @@ function allIdentical(all: Tagged[], i: number, j: number): boolean {
   const f = all[i].c;
   for (let k = i + 1; k <= j; k++) {
     const c = all[k].c;
-    if (c.minT !== f.minT || c.maxT !== f.maxT || !sameBytes(c.data, f.data)) return false;
+    if (c.minT !== f.minT || c.maxT !== f.maxT || (c.encoding ?? 1) !== (f.encoding ?? 1) || !sameBytes(c.data, f.data)) return false;
   }
   return true;
 }
@@ -161,7 +163,14 @@ function hasEarlierCopy(all: Tagged[], i: number, j: number, k: number): boolean
   const c = all[k].c;
   for (let q = i; q <= j; q++) {
     const o = all[q];
-    if (o.src < all[k].src && o.c.minT === c.minT && o.c.maxT === c.maxT && sameBytes(o.c.data, c.data)) return true;
+    if (
+      o.src < all[k].src &&
+      o.c.minT === c.minT &&
+      o.c.maxT === c.maxT &&
+      (o.c.encoding ?? 1) === (c.encoding ?? 1) &&
+      sameBytes(o.c.data, c.data)
+    )
+      return true;
   }
   return false;
 }
@@ -188,6 +197,8 @@ function decodeAndMerge(
   out: BlockChunk[],
   verify: boolean,
 ): void {
+  for (let k = i; k <= j; k++)
+    if (isHistogramEncoding(all[k].c.encoding)) return decodeAndMergeMixed(all, i, j, dels, samplesPerChunk, counters, out, verify);
   let n = 0;
   for (let k = i; k <= j; k++) n += xorNumSamples(all[k].c.data);
   room(n);
@@ -268,4 +279,101 @@ function decodeAndMerge(
     if (enc.numSamples >= samplesPerChunk) cut();
   }
   cut();
+}
+
+/** One source's samples of a group being merged: floats as value bits, histograms decoded. */
+interface MixedRun {
+  ts: number[];
+  /** hi, lo words of float values (unused where hs is set). */
+  bits: number[];
+  hs: (DecodedHistogram | undefined)[];
+}
+
+/**
+ * decodeAndMerge for a group holding histogram chunks: the same merge by timestamp, source order
+ * deciding ties and conflicts, written back through MixedChunkWriter (histogram-chunks.ts).
+ */
+function decodeAndMergeMixed(
+  all: Tagged[],
+  i: number,
+  j: number,
+  dels: readonly DeletionInterval[],
+  samplesPerChunk: number,
+  counters: MergeCounters,
+  out: BlockChunk[],
+  verify: boolean,
+): void {
+  const srcs = [...new Set(all.slice(i, j + 1).map((t) => t.src))].sort((a, b) => a - b);
+  const runs: MixedRun[] = [];
+  for (const src of srcs) {
+    const run: MixedRun = { ts: [], bits: [], hs: [] };
+    for (let k = i; k <= j; k++) {
+      const t = all[k];
+      if (t.src !== src) continue;
+      if (hasEarlierCopy(all, i, j, k)) {
+        counters.identicalChunksDropped++;
+        counters.duplicateSamples += xorNumSamples(t.c.data);
+        continue;
+      }
+      if (verify) check(t.c, t.src);
+      const from = run.ts.length;
+      try {
+        if (isHistogramEncoding(t.c.encoding)) {
+          decodeHistogramsOf(t.c, run.ts, run.hs);
+          for (let q = from; q < run.ts.length; q++) run.bits.push(0, 0);
+        } else {
+          const n = xorNumSamples(t.c.data);
+          room(n);
+          const got = decodeXORBits(t.c.data, ts, bits, 0, -Infinity, Infinity);
+          for (let q = 0; q < got; q++) {
+            run.ts.push(ts[q]);
+            run.bits.push(bits[2 * q + 1], bits[2 * q]);
+            run.hs.push(undefined);
+          }
+        }
+      } catch (e) {
+        throw new SourceChunkError(t.src, (e as Error).message);
+      }
+      if (verify && from > 0 && !(run.ts[from] > run.ts[from - 1]))
+        throw new SourceChunkError(t.src, `chunk timestamps out of order at sample 0`);
+    }
+    runs.push(run);
+  }
+  const w = new MixedChunkWriter(samplesPerChunk, out, () => counters.chunksReencoded++);
+  const pos = new Array<number>(runs.length).fill(0);
+  for (;;) {
+    let best = -1;
+    let t = Infinity;
+    for (let r = 0; r < runs.length; r++) {
+      const p = pos[r];
+      if (p < runs[r].ts.length && runs[r].ts[p] < t) {
+        t = runs[r].ts[p];
+        best = r;
+      }
+    }
+    if (best < 0) break;
+    const run = runs[best];
+    const a = pos[best]++;
+    const h = run.hs[a];
+    let conflict = false;
+    for (let r = best + 1; r < runs.length; r++) {
+      const o = runs[r];
+      const p = pos[r];
+      if (p >= o.ts.length || o.ts[p] !== t) continue;
+      const oh = o.hs[p];
+      const same =
+        h && oh ? sameHistogram(h, oh) : !h && !oh && o.bits[2 * p] === run.bits[2 * a] && o.bits[2 * p + 1] === run.bits[2 * a + 1];
+      if (same) counters.duplicateSamples++;
+      else conflict = true;
+      pos[r]++;
+    }
+    if (conflict) counters.conflictingSamples++;
+    if (dels.length > 0 && deleted(dels, t)) {
+      counters.deletedSamples++;
+      continue;
+    }
+    if (h) w.histogram(t, h);
+    else w.float(t, run.bits[2 * a], run.bits[2 * a + 1]);
+  }
+  w.finish();
 }

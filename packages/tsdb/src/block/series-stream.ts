@@ -8,12 +8,13 @@ import type { Labels } from '@strata/model';
 import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
 import type { BlockChunk } from './block-writer.js';
 import { asBlockCorrupt, BlockCorruptError } from './corrupt.js';
-import { compareLabelsBytes } from './format.js';
+import { CHUNK_ENCODING_XOR, compareLabelsBytes } from './format.js';
+import { isHistogramEncoding, verifyHistogramChunk } from './histogram-chunks.js';
 import type { BlockReader } from './reader.js';
 
 export interface StreamedSeries {
   labels: Labels;
-  /** In time order, not overlapping; `data` is the chunk's bytes as stored (without the encoding byte). */
+  /** In time order, not overlapping; `data` is the chunk's bytes as stored (without the encoding byte), `encoding` set for histogram chunks. */
   chunks: BlockChunk[];
 }
 
@@ -31,8 +32,12 @@ export interface ReadSeriesOptions {
 let scratchTs = new Float64Array(512);
 let scratchBits = new Uint32Array(1024);
 
-/** Why `c` is broken, or undefined when it decodes to `xorNumSamples(data)` strictly increasing timestamps within [minT, maxT]. */
+/**
+ * Why `c` is broken, or undefined when it decodes to `xorNumSamples(data)` strictly increasing
+ * timestamps within [minT, maxT]. Histogram chunks (encodings 2 and 3) are checked alike.
+ */
 export function verifyChunk(c: BlockChunk): string | undefined {
+  if (isHistogramEncoding(c.encoding)) return verifyHistogramChunk(c);
   const n = xorNumSamples(c.data);
   if (n === 0) return 'empty chunk';
   if (scratchTs.length < n) {
@@ -84,12 +89,16 @@ export async function* readSeriesInOrder(reader: BlockReader, opts: ReadSeriesOp
         entries.push(e);
       }
       if (entries.length === 0) return;
-      const datas = await reader.chunksOf(refs);
+      const encodings = new Uint8Array(refs.length);
+      const datas = await reader.chunksOf(refs, encodings);
       let k = 0;
       for (const e of entries) {
         const chunks: BlockChunk[] = new Array(e.chunks.length);
         for (let i = 0; i < e.chunks.length; i++) {
-          const c = { minT: e.chunks[i].minT, maxT: e.chunks[i].maxT, data: datas[k++] };
+          const c: BlockChunk = { minT: e.chunks[i].minT, maxT: e.chunks[i].maxT, data: datas[k] };
+          // XOR stays implicit (as the writer takes it); histogram chunks say what they are.
+          if (encodings[k] !== CHUNK_ENCODING_XOR) c.encoding = encodings[k];
+          k++;
           if (verify) {
             const bad = verifyChunk(c);
             if (bad) throw corrupt(`series ${e.labels.toString()}: ${bad}`);

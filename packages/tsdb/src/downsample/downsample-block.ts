@@ -11,6 +11,7 @@
 import type { Labels } from '@strata/model';
 import type { BlockReader } from '../block/reader.js';
 import { decodeSeriesChunks } from '../block/reader.js';
+import { CHUNK_ENCODING_XOR } from '../block/format.js';
 import type { BlockSeries } from '../block/writer.js';
 import { BlockWriter } from '../block/block-writer.js';
 import { compareBytes, compareLabelsBytes } from '../block/format.js';
@@ -86,10 +87,14 @@ async function* seriesOf(source: BlockReader): AsyncGenerator<{ labels: Labels; 
     const entries = await source.index.seriesMany(ids.subarray(i, i + BATCH));
     const refs: number[] = [];
     for (const e of entries) for (const c of e.chunks) refs.push(c.ref);
-    const datas = await source.chunksOf(refs);
+    const encodings = new Uint8Array(refs.length);
+    const datas = await source.chunksOf(refs, encodings);
     let k = 0;
     for (const e of entries) {
-      yield { labels: e.labels, chunks: datas.slice(k, k + e.chunks.length) };
+      // Native histogram chunks are not downsampled (yet): a rollup holds the series' floats only.
+      const chunks: Uint8Array[] = [];
+      for (let i = k; i < k + e.chunks.length; i++) if (source.resolution > 0 || encodings[i] === CHUNK_ENCODING_XOR) chunks.push(datas[i]);
+      yield { labels: e.labels, chunks };
       k += e.chunks.length;
     }
   }

@@ -191,6 +191,8 @@ export class Head {
     const horizon = Math.max(this.blockDurationMs / 2, this.opts.outOfOrderWindowMs);
     const minValidT = this.maxT === -Infinity ? -Infinity : this.maxT - horizon;
     const oooMinT = this.opts.outOfOrderWindowMs > 0 && this.maxT !== -Infinity ? this.maxT - this.opts.outOfOrderWindowMs : Infinity;
+    // A float where a histogram sample is would give the series two samples at one time.
+    if (s.hist && t <= s.hist.maxT && s.hist.has(t)) return AppendStatus.DUPLICATE_DIFFERENT;
     return s.appendable(t, hi, lo, minValidT, oooMinT);
   }
 
@@ -226,6 +228,9 @@ export class Head {
   applyHistogramLogged(s: MemSeries, t: number, h: HistogramSample, float: boolean, hint: number): boolean {
     if (s.hist && t <= s.hist.maxT) return false;
     if (!s.hist) s.hist = new HistogramSeriesData();
+    // A histogram after floats ends their chunk, as in Prometheus: a block then holds the
+    // series' float and histogram chunks one after the other, none overlapping.
+    if (t > s.maxT) s.cutOpen();
     s.hist.append(t, h, float, hint as CounterResetHint, this.opts.samplesPerChunk ?? DEFAULT_SAMPLES_PER_CHUNK, this.blockDurationMs);
     if (t > this.maxT) this.maxT = t;
     if (t < this.minT) this.minT = t;
@@ -284,15 +289,20 @@ export class Head {
 
   /**
    * Drops all data older than t and forgets series left without samples; `keep` holds samples
-   * older than t that must stay (they go to the out-of-order buffer and into a later block).
+   * older than t that must stay (they go to the out-of-order buffer and into a later block),
+   * `keepHistograms` per series the start times of histogram chunks older than t that must stay.
    * Returns how many series were removed.
    */
-  truncateBefore(t: number, keep?: ReadonlyMap<MemSeries, { timestamps: Float64Array; bits: Uint32Array }>): number {
+  truncateBefore(
+    t: number,
+    keep?: ReadonlyMap<MemSeries, { timestamps: Float64Array; bits: Uint32Array }>,
+    keepHistograms?: ReadonlyMap<MemSeries, ReadonlySet<number>>,
+  ): number {
     const dead = new Set<number>();
     let minT = Infinity;
     for (const s of this.byRef) {
       if (!s) continue;
-      let alive = s.truncateBefore(t);
+      let alive = s.truncateBefore(t, keepHistograms?.get(s));
       const kept = keep?.get(s);
       if (kept) {
         for (let i = 0; i < kept.timestamps.length; i++) s.keepOutOfOrder(kept.timestamps[i], kept.bits[2 * i + 1], kept.bits[2 * i]);

@@ -149,12 +149,18 @@ export class HistogramSeriesData {
     this.open = null;
   }
 
-  /** Drops chunks wholly older than t (see MemSeries.truncateBefore); whether any sample remains. */
-  truncateBefore(t: number): boolean {
-    let k = 0;
-    while (k < this.chunks.length && this.chunks[k].maxT < t) k++;
-    if (k > 0) this.chunks.splice(0, k);
-    if (this.open && this.maxT < t) this.open = null;
+  /**
+   * Drops chunks wholly older than t (see MemSeries.truncateBefore), except those starting at a
+   * time in `keep` (samples a block cut did not capture); whether any sample remains.
+   */
+  truncateBefore(t: number, keep?: ReadonlySet<number>): boolean {
+    let w = 0;
+    for (let k = 0; k < this.chunks.length; k++) {
+      const c = this.chunks[k];
+      if (c.maxT >= t || keep?.has(c.minT)) this.chunks[w++] = c;
+    }
+    this.chunks.length = w;
+    if (this.open && this.maxT < t && !keep?.has(this.openMinT)) this.open = null;
     return this.chunks.length > 0 || this.open !== null;
   }
 

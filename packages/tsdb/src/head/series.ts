@@ -132,6 +132,11 @@ export class MemSeries {
     this.ooo.insert(t, hi, lo);
   }
 
+  /** Closes the open chunk: the next float starts a new one (a histogram sample came between). */
+  cutOpen(): void {
+    this.cut();
+  }
+
   private cut(): void {
     if (this.open && this.open.numSamples > 0) {
       this.chunks.push({ minT: this.openMinT, maxT: this.maxT, data: pooledCopy(this.open.bytes()) });
@@ -141,15 +146,16 @@ export class MemSeries {
 
   /**
    * Drops data older than t (it now lives in a block). Chunks never span a block boundary, so
-   * whole chunks go. Returns whether the series still holds any sample.
+   * whole chunks go; histogram chunks starting at a time in `keepHistograms` stay (see
+   * HistogramSeriesData.truncateBefore). Returns whether the series still holds any sample.
    */
-  truncateBefore(t: number): boolean {
+  truncateBefore(t: number, keepHistograms?: ReadonlySet<number>): boolean {
     let k = 0;
     while (k < this.chunks.length && this.chunks[k].maxT < t) k++;
     if (k > 0) this.chunks.splice(0, k);
     if (this.open && this.maxT < t) this.open = null;
     if (this.ooo && this.ooo.truncateBefore(t) === 0) this.ooo = null;
-    if (this.hist && !this.hist.truncateBefore(t)) this.hist = null;
+    if (this.hist && !this.hist.truncateBefore(t, keepHistograms)) this.hist = null;
     return this.chunks.length > 0 || this.open !== null || this.ooo !== null || this.hist !== null;
   }
 
