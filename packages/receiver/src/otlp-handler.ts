@@ -10,21 +10,20 @@
  * which exporters retry. Bodies are in the encoding of the request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import zlib from 'node:zlib';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { StrataError, toStrataError } from '@strata/model';
+import { StrataError } from '@strata/model';
 import { tenantOf } from '@strata/api';
 import {
   decodeOtlpMetricsJson,
   decodeOtlpMetricsProto,
   decodeWriteRequestV1,
   encodeExportResponse,
-  encodeStatus,
   translateOtlp,
   type TranslationStrategy,
 } from '@strata/remote';
-import { MAX_DECOMPRESSION_RATIO, readLimited, tooLarge, type WritePath } from './write-handler.js';
+import { readLimited, tooLarge, type WritePath } from './write-handler.js';
+import { answerOtlpError, OTLP_JSON, OTLP_PROTOBUF, otlpBody, otlpBodyFormat } from './otlp-http.js';
 
 export interface OtlpHandlerConfig {
   maxRequestBytes: number;
@@ -42,9 +41,6 @@ export interface OtlpHandlerOptions {
   registry: Registry;
   logger?: Logger;
 }
-
-const PROTOBUF = 'application/x-protobuf';
-const JSON_TYPE = 'application/json';
 
 export function createOtlpHandler(opts: OtlpHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const cfg = opts.config;
@@ -64,26 +60,8 @@ export function createOtlpHandler(opts: OtlpHandlerOptions): (req: IncomingMessa
     let json = false;
     let reservation: { release(): void } | undefined;
     try {
-      const media = String(req.headers['content-type'] ?? '')
-        .split(';')[0]
-        .trim()
-        .toLowerCase();
-      json = media === JSON_TYPE;
-      if (!json && media !== PROTOBUF) {
-        throw new StrataError(
-          'unsupported-content-type',
-          `unsupported Content-Type ${JSON.stringify(media)}; OTLP/HTTP metrics are ${PROTOBUF} or ${JSON_TYPE}`,
-        );
-      }
-      const enc = String(req.headers['content-encoding'] ?? '')
-        .trim()
-        .toLowerCase();
-      if (enc !== '' && enc !== 'identity' && enc !== 'gzip') {
-        throw new StrataError(
-          'unsupported-content-encoding',
-          `unsupported Content-Encoding ${JSON.stringify(enc)}; OTLP bodies are plain or gzip`,
-        );
-      }
+      const format = otlpBodyFormat(req, 'metrics');
+      json = format.json;
       opts.path.gates.check();
       const declared = Number(req.headers['content-length'] ?? -1);
       if (declared > cfg.maxRequestBytes) throw tooLarge(declared, cfg.maxRequestBytes);
@@ -91,7 +69,7 @@ export function createOtlpHandler(opts: OtlpHandlerOptions): (req: IncomingMessa
       const held = (reservation = opts.path.gates.reserve(reserve));
       const body = await readLimited(req, cfg.maxRequestBytes, (extra) => held.grow(extra), reserve);
       const tenant = tenantOf(req, { multiTenancy: cfg.multiTenancy, header: cfg.tenantHeader });
-      const raw = enc === 'gzip' ? gunzip(body, cfg.maxRequestBytes * MAX_DECOMPRESSION_RATIO) : body;
+      const raw = otlpBody(body, format.gzip, cfg.maxRequestBytes);
 
       const decoded = json ? decodeOtlpMetricsJson(raw) : decodeOtlpMetricsProto(raw);
       const t = translateOtlp(decoded, {
@@ -115,34 +93,13 @@ export function createOtlpHandler(opts: OtlpHandlerOptions): (req: IncomingMessa
       }
       if (rejected > 0 && written === 0) throw new StrataError('invalid-request-body', why.join('; '));
       points.inc(rejected);
-      res.writeHead(200, { 'Content-Type': json ? JSON_TYPE : PROTOBUF });
+      res.writeHead(200, { 'Content-Type': json ? OTLP_JSON : OTLP_PROTOBUF });
       res.end(encodeExportResponse(rejected, why.join('; '), json));
       requests.inc({ code: '200' });
     } catch (e) {
-      const err = toStrataError(e);
-      if (err.id === 'internal' || (err.status >= 500 && err.status !== 503)) opts.logger?.error({ err: e }, 'OTLP export failed');
-      res.writeHead(err.status, {
-        'Content-Type': json ? JSON_TYPE : PROTOBUF,
-        ...(err.retryAfter ? { 'Retry-After': String(err.retryAfter) } : {}),
-      });
-      res.end(encodeStatus(err.status, err.detail, json));
-      requests.inc({ code: String(err.status) });
+      answerOtlpError(res, e, json, requests, opts.logger, 'OTLP export');
     } finally {
       reservation?.release();
     }
   };
-}
-
-function gunzip(body: Buffer, maxOutputLength: number): Buffer {
-  try {
-    return zlib.gunzipSync(body, { maxOutputLength });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new StrataError(
-        'request-too-large',
-        `the gzip body inflates beyond ${maxOutputLength} bytes (--receiver.max-request-bytes x ${MAX_DECOMPRESSION_RATIO})`,
-      );
-    }
-    throw new StrataError('invalid-request-body', `body is not valid gzip: ${(e as Error).message}`);
-  }
 }
