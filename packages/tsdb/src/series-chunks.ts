@@ -8,7 +8,10 @@
  * ends where the next histogram does not fit its layout (schema, zero threshold, spans, bounds),
  * where gauge and counter meet, and before a sample whose hint is not "not a reset": decoding reads
  * the first sample of a counter chunk as unknown and the others as not a reset (as Prometheus'
- * iterators do), so the hints the head's select gave come back as they were.
+ * iterators do), so the hints the head's select gave come back as they were, except "not a reset"
+ * on a chunk's first sample (a window that starts inside a run, or a layout change), which reads
+ * back as unknown. No chunk header can say otherwise to a Prometheus reader, and unknown only makes
+ * the engine compare that sample with the one before it, as Prometheus does at every chunk start.
  */
 import { CounterResetHint, type FloatHistogram, type Labels, type Series } from '@strata/model';
 import {
