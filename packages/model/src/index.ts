@@ -67,6 +67,7 @@ export {
 } from './raw-pack.js';
 export { compareCodeUnits, mergeSorted, sortUnique } from './sorted-merge.js';
 export { packHistogramColumn, readHistogramColumn, writeHistogramColumn, histogramColumnLength } from './histogram-pack.js';
+export { prometheusLabelsHash, xxhash64 } from './xxhash64.js';
 export { checkTenantId, tenantIdProblem } from './tenant-id.js';
 export { DistinctSketch, EXACT_MAX, SKETCH_PRECISION, hashKey, hashPairsKey } from './distinct-sketch.js';
 export { AnyMap, Template, TemplateError, type TemplateFunc } from './template/go-template.js';

@@ -10,7 +10,7 @@
  * next evaluation recomputes them at its own timestamp (the missed one stays a gap, as when
  * Prometheus is down). A failed WAL write marks the rules whose results it held unhealthy.
  */
-import { Labels, Matcher, type Labels as LabelsT } from '@strata/model';
+import { Labels, Matcher, prometheusLabelsHash, type Labels as LabelsT } from '@strata/model';
 import { STALE_NAN } from '@strata/tsdb';
 import type { Logger } from 'pino';
 import type { Alert, NotifyFunc } from './alert.js';
@@ -18,7 +18,6 @@ import type { LastSample, RuleQueries, RuleSamples, RuleWriter } from './interfa
 import type { RulerMetrics } from './metrics.js';
 import type { GroupSpec } from './rule-file.js';
 import { AlertingRule, ruleFromSpec, type EvalContext, type Rule } from './rules.js';
-import { prometheusLabelsHash } from './xxhash64.js';
 
 export interface GroupOptions {
   tenant: string;

@@ -3,13 +3,10 @@ import { IncompatibleSchemaError, Labels, LabelsBuilder, METRIC_NAME, StrataErro
 import type { AggregateExpr } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { formatFloat, kahanInc, MeanAccumulator, quantile } from './math.js';
+import { groupIndices, groupLabels } from './grouping.js';
+import { limit } from './limit.js';
 import { HistogramSum } from './native-histogram.js';
 import { newStepSeries, outputLabels, setHistogram, type StepSeries, type Value } from './values.js';
-
-function groupLabels(labels: Labels, e: AggregateExpr): Labels {
-  if (e.without) return labels.without(METRIC_NAME, ...e.grouping);
-  return labels.keep(...e.grouping);
-}
 
 export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Value> {
   let param: Float64Array | undefined;
@@ -24,11 +21,7 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
   const series = (await ev.evalVector(e.expr)).series;
   if (e.op === 'topk' || e.op === 'bottomk') return topk(ev, e, series, param!);
   if (e.op === 'count_values') return countValues(ev, e, series, labelParam);
-  if (e.op === 'limitk' || e.op === 'limit_ratio') {
-    if (param && param.some((x) => Number.isNaN(x)))
-      throw new StrataError('query-execution', e.op === 'limitk' ? 'Parameter value is NaN' : 'Ratio value is NaN');
-    throw new StrataError('query-execution', `${e.op} is not supported yet`);
-  }
+  if (e.op === 'limitk' || e.op === 'limit_ratio') return limit(ev, e, series, param!);
 
   const groupOf: number[] = [];
   const groups: Labels[] = [];
@@ -230,16 +223,7 @@ function aggregateHistogram(
 function topk(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: Float64Array): Value {
   // Groups are computed once; per step each group keeps only its best k (a small sorted array),
   // so a step costs O(series x k) instead of sorting every series.
-  const groupIndex = new Map<string, number>();
-  const groupOf = series.map((s) => {
-    const k = groupLabels(s.labels, e).key();
-    let g = groupIndex.get(k);
-    if (g === undefined) {
-      g = groupIndex.size;
-      groupIndex.set(k, g);
-    }
-    return g;
-  });
+  const { groupOf, groups } = groupIndices(series, e);
   const out = series.map((s) => newStepSeries(s.labels, ev.n, s.dropName));
   const top = e.op === 'topk';
   // "a ranks before b": larger first for topk, smaller first for bottomk; NaN always last.
@@ -248,7 +232,7 @@ function topk(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: Floa
     if (Number.isNaN(a)) return false;
     return top ? a > b : a < b;
   };
-  const best: number[][] = Array.from({ length: groupIndex.size }, () => []);
+  const best: number[][] = Array.from({ length: groups }, () => []);
   for (let i = 0; i < ev.n; i++) {
     ev.ctx.checkCancelled();
     const k = param[i];

@@ -1,6 +1,6 @@
 /**
- * XXH64 with seed 0: the hash Prometheus' labels.Hash uses, here to place a rule group's
- * evaluations at the same offset within its interval as Prometheus does.
+ * XXH64 with seed 0: the hash Prometheus' labels.Hash uses, wherever Strata must make the same
+ * hash-based choice as Prometheus (a rule group's evaluation offset, limit_ratio's sample).
  */
 const M = (1n << 64n) - 1n;
 const P1 = 11400714785074694791n;
