@@ -295,4 +295,35 @@ describe('FloatHistogram', () => {
       [1, 2, 1],
     ]);
   });
+
+  test.each([
+    [
+      'exponential, both signs, zero bucket (as in count_values)',
+      new FloatHistogram({
+        sum: 10,
+        count: 20,
+        zeroThreshold: 0.001,
+        zeroCount: 2,
+        positiveSpans: [{ offset: 0, length: 2 }],
+        positiveBuckets: [1, 2],
+        negativeSpans: [{ offset: 0, length: 2 }],
+        negativeBuckets: [1, 2],
+      }),
+      '{count:20, sum:10, [-2,-1):2, [-1,-0.5):1, [-0.001,0.001]:2, (0.5,1]:1, (1,2]:2}',
+    ],
+    [
+      'custom buckets, empty ones left out',
+      new FloatHistogram({
+        schema: CUSTOM_BUCKETS_SCHEMA,
+        customValues: [1, 2],
+        sum: 2.5e21,
+        count: 3,
+        positiveSpans: [{ offset: 0, length: 3 }],
+        positiveBuckets: [1, 0, 2],
+      }),
+      '{count:3, sum:2.5e+21, (-Inf,1]:1, (2,+Inf]:2}',
+    ],
+  ])('prometheusString: %s', (_name, h, want) => {
+    expect(h.prometheusString()).toBe(want);
+  });
 });

@@ -9,6 +9,8 @@
  * and histograms are the slow path (float samples never come here).
  */
 
+import { formatG } from './template/go-format.js';
+
 /** Schema of histograms with custom bucket bounds (NHCB). */
 export const CUSTOM_BUCKETS_SCHEMA = -53;
 export const MIN_EXPONENTIAL_SCHEMA = -4;
@@ -603,6 +605,22 @@ export class FloatHistogram {
   }
 
   /** The notation of Prometheus' test scripts, for messages. */
+  /**
+   * Prometheus' own text of a histogram (its FloatHistogram.String()): count, sum and each
+   * non-empty bucket with its bounds, lowest first. PromQL shows histograms this way where a
+   * value becomes text, as in count_values' label.
+   */
+  prometheusString(): string {
+    const g = (v: number) => formatG(v);
+    const bucket = (b: Bucket) => `${b.lowerInclusive ? '[' : '('}${g(b.lower)},${g(b.upper)}${b.upperInclusive ? ']' : ')'}:${g(b.count)}`;
+    let out = `{count:${g(this.count)}, sum:${g(this.sum)}`;
+    const neg = this.negativeBucketList();
+    for (let k = neg.length - 1; k >= 0; k--) if (neg[k].count !== 0) out += `, ${bucket(neg[k])}`;
+    if (this.zeroCount !== 0) out += `, ${bucket(this.zeroBucket())}`;
+    for (const b of this.positiveBucketList()) if (b.count !== 0) out += `, ${bucket(b)}`;
+    return `${out}}`;
+  }
+
   toString(): string {
     const parts: string[] = [];
     if (this.schema !== 0) parts.push(`schema:${this.schema}`);

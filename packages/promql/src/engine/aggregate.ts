@@ -272,7 +272,10 @@ function countValues(ev: Evaluator, e: AggregateExpr, series: StepSeries[], labe
   for (let i = 0; i < ev.n; i++) {
     for (const s of series) {
       if (!s.present[i]) continue;
-      const labels = new LabelsBuilder(groupLabels(outputLabels(s), e)).set(label, formatFloat(s.values[i])).labels();
+      // A histogram counts under Prometheus' text of it, floats under their shortest decimal form.
+      const h = s.histograms?.[i];
+      const value = h ? h.prometheusString() : formatFloat(s.values[i]);
+      const labels = new LabelsBuilder(groupLabels(outputLabels(s), e)).set(label, value).labels();
       const k = labels.key();
       let r = results.get(k);
       if (!r) {

@@ -82,7 +82,9 @@ function histogramIncrease(
   try {
     if (h.sub(prev).customBoundsReconciled) c.info(`PromQL info: mismatched custom buckets were reconciled during subtraction ${c.pos}`);
     if (isCounter) {
-      let p = hs[from]!;
+      // From the first sample as used above: an empty one after a reset right after it, which
+      // must not count that reset again.
+      let p = prev;
       for (let i = from + 1; i < to; i++) {
         const cur = hs[i]!;
         if (cur.detectReset(p) && h.add(p).customBoundsReconciled)
