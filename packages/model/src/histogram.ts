@@ -596,15 +596,25 @@ export class FloatHistogram {
     return this;
   }
 
-  /** Whether any count or the sum is infinite (an aggregation overflowed). */
+  /** Whether any count or the sum is infinite (an aggregation overflowed); NaN is no overflow. */
   hasOverflow(): boolean {
-    if (!Number.isFinite(this.zeroCount) || !Number.isFinite(this.count) || Math.abs(this.sum) === Infinity) return true;
-    for (const b of this.positiveBuckets) if (!Number.isFinite(b)) return true;
-    for (const b of this.negativeBuckets) if (!Number.isFinite(b)) return true;
-    return false;
+    return this.largestMagnitude() === Infinity;
   }
 
-  /** The notation of Prometheus' test scripts, for messages. */
+  /** The largest absolute value among count, sum and all counts (NaN ignored). */
+  largestMagnitude(): number {
+    let m = 0;
+    const see = (x: number) => {
+      if (Math.abs(x) > m) m = Math.abs(x);
+    };
+    see(this.zeroCount);
+    see(this.count);
+    see(this.sum);
+    this.positiveBuckets.forEach(see);
+    this.negativeBuckets.forEach(see);
+    return m;
+  }
+
   /**
    * Prometheus' own text of a histogram (its FloatHistogram.String()): count, sum and each
    * non-empty bucket with its bounds, lowest first. PromQL shows histograms this way where a
@@ -621,6 +631,7 @@ export class FloatHistogram {
     return `${out}}`;
   }
 
+  /** The notation of Prometheus' test scripts, for messages. */
   toString(): string {
     const parts: string[] = [];
     if (this.schema !== 0) parts.push(`schema:${this.schema}`);

@@ -134,9 +134,8 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
             ev.ctx.warnings.add(`PromQL warning: encountered a mix of histograms and floats for aggregation ${exprPos}`);
             continue;
           }
-          const h = hsum[g]?.result();
+          const h = e.op === 'avg' ? hsum[g]?.mean() : hsum[g]?.result();
           if (hbad[g] || !h) continue;
-          if (e.op === 'avg') h.div(hcnt[g]);
           setHistogram(out[g], i, h.compact());
           continue;
         }
@@ -200,7 +199,7 @@ function aggregateHistogram(
     case 'avg': {
       hcnt[g]++;
       if (hbad[g]) return;
-      const acc = (hsum[g] ??= new HistogramSum());
+      const acc = (hsum[g] ??= new HistogramSum(e.op === 'avg'));
       try {
         const r = acc.add(h);
         if (!r) return;

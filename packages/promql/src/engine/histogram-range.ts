@@ -172,12 +172,13 @@ function instant(isRate: boolean): HistogramWindow {
   };
 }
 
-/** Sum of the window's histograms; undefined (with its annotation) for mixed windows or schemas. */
+/** Sum (averaging: mean) of the window's histograms; undefined (with its annotation) for mixed windows or schemas. */
 function sumWindow(
   hs: readonly (FloatHistogram | undefined)[],
   from: number,
   to: number,
   c: HistogramWindowContext,
+  averaging: boolean,
 ): FloatHistogram | undefined {
   if (!allHistograms(hs, from, to)) {
     mixedFloats(c);
@@ -186,7 +187,7 @@ function sumWindow(
   let reset = false;
   let notReset = false;
   let reconciled = false;
-  const acc = new HistogramSum();
+  const acc = new HistogramSum(averaging);
   for (let i = from; i < to; i++) {
     const h = hs[i]!;
     if (h.counterResetHint === CounterResetHint.CounterReset) reset = true;
@@ -201,7 +202,7 @@ function sumWindow(
   }
   if (reset && notReset) c.warn(`PromQL warning: conflicting counter resets during histogram aggregation ${c.pos}`);
   if (reconciled) c.info(`PromQL info: mismatched custom buckets were reconciled during aggregation ${c.pos}`);
-  return acc.result()!.compact();
+  return (averaging ? acc.mean() : acc.result())!.compact();
 }
 
 function changesOrResets(resets: boolean): HistogramWindow {
@@ -228,12 +229,12 @@ export const HISTOGRAM_WINDOWS: Record<string, HistogramWindow> = {
   irate: instant(true),
   idelta: instant(false),
   sum_over_time: (ts, vs, hs, from, to, t, range, c) => {
-    const h = sumWindow(hs, from, to, c);
+    const h = sumWindow(hs, from, to, c, false);
     return h && { h };
   },
   avg_over_time: (ts, vs, hs, from, to, t, range, c) => {
-    const h = sumWindow(hs, from, to, c);
-    return h && { h: h.div(to - from) };
+    const h = sumWindow(hs, from, to, c, true);
+    return h && { h };
   },
   last_over_time: (ts, vs, hs, from, to) => (hs[to - 1] ? { h: hs[to - 1]! } : { v: vs[to - 1] }),
   first_over_time: (ts, vs, hs, from) => (hs[from] ? { h: hs[from]! } : { v: vs[from] }),

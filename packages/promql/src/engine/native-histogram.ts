@@ -153,27 +153,62 @@ export function nativeVariance(h: FloatHistogram): number {
   return (v + c) / h.count;
 }
 
+/** Beyond this a sum of histograms may overflow float64 (buckets merged by a layout change add up too). */
+const OVERFLOW_RISK = Number.MAX_VALUE / 2 ** 32;
+
 /**
  * A running sum of histograms whose count and sum are added with Kahan-Neumaier compensation, as
  * Prometheus sums them (a sum of 1e100 and -1e100 beside small values stays exact). Bucket
- * layouts follow FloatHistogram.add; add() throws what it throws.
+ * layouts follow FloatHistogram.add; add() throws what it throws. For an average, as Prometheus,
+ * the sum is kept while it stays finite and becomes a running mean from the sample that would
+ * make it overflow.
  */
 export class HistogramSum {
   private acc: FloatHistogram | undefined;
   private cSum = 0;
   private cCount = 0;
+  private n = 0;
+  /** Set once an average's sum would overflow: from then on `acc` and the compensations hold the mean. */
+  private incremental = false;
+
+  constructor(private readonly averaging = false) {}
 
   add(h: FloatHistogram): CombineResult | undefined {
+    this.n++;
     if (!this.acc) {
       this.acc = h.copy();
       return undefined;
     }
-    const sum = this.acc.sum;
-    const count = this.acc.count;
-    const r = this.acc.add(h);
-    [this.acc.sum, this.cSum] = kahanInc(h.sum, sum, this.cSum);
-    [this.acc.count, this.cCount] = kahanInc(h.count, count, this.cCount);
+    if (this.incremental) return this.addToMean(this.acc, h);
+    // The sum before this sample is kept only when an overflow is possible at all: a copy per sample is not cheap.
+    const risky = this.averaging && (this.acc.largestMagnitude() > OVERFLOW_RISK || h.largestMagnitude() > OVERFLOW_RISK);
+    const before = risky ? { acc: this.acc.copy(), cSum: this.cSum, cCount: this.cCount } : undefined;
+    const r = this.addToSum(this.acc, h);
+    if (!before || !this.acc.hasOverflow()) return r;
+    const m = this.n - 1;
+    this.acc = before.acc.div(m);
+    this.cSum = before.cSum / m;
+    this.cCount = before.cCount / m;
+    this.incremental = true;
+    return this.addToMean(this.acc, h);
+  }
+
+  private addToSum(acc: FloatHistogram, h: FloatHistogram): CombineResult {
+    const sum = acc.sum;
+    const count = acc.count;
+    const r = acc.add(h);
+    [acc.sum, this.cSum] = kahanInc(h.sum, sum, this.cSum);
+    [acc.count, this.cCount] = kahanInc(h.count, count, this.cCount);
     return r;
+  }
+
+  /** mean_n = mean_(n-1) * (n-1)/n + h/n. */
+  private addToMean(acc: FloatHistogram, h: FloatHistogram): CombineResult {
+    const q = (this.n - 1) / this.n;
+    acc.mul(q);
+    this.cSum *= q;
+    this.cCount *= q;
+    return this.addToSum(acc, h.copy().div(this.n));
   }
 
   /** The sum, compensation applied; undefined when nothing was added. */
@@ -183,5 +218,11 @@ export class HistogramSum {
     out.sum += this.cSum;
     out.count += this.cCount;
     return out;
+  }
+
+  /** The mean of what was added (for a sum made with `averaging`); undefined when nothing was. */
+  mean(): FloatHistogram | undefined {
+    const out = this.result();
+    return this.incremental ? out : out?.div(this.n);
   }
 }
