@@ -2,7 +2,7 @@
  * The evaluator: turns an AST into values for all steps of a query. Each selector reads its
  * series once for the whole query range; steps then walk typed arrays.
  */
-import { Labels, StrataError, pace, type FloatHistogram } from '@strata/model';
+import { CounterResetHint, FloatHistogram, Labels, StrataError, pace } from '@strata/model';
 import type { Expr, MatrixSelector, SubqueryExpr, VectorSelector } from '../ast.js';
 import { isStale } from './stale.js';
 import type { EvalContext } from './context.js';
@@ -193,7 +193,7 @@ export class Evaluator {
         ts[k] = s.timestamps[i];
         dst[2 * k] = src[2 * i];
         dst[2 * k + 1] = src[2 * i + 1];
-        if (hs) hs[k] = s.histograms![i];
+        if (hs) hs[k] = withoutResetHint(s.histograms![i]);
         k++;
       }
       this.ctx.addSamples(n);
@@ -238,13 +238,25 @@ export class Evaluator {
         if (!s.present[i]) continue;
         ts[k] = inner[i];
         vals[k] = s.values[i];
-        if (hs) hs[k] = s.histograms![i];
+        if (hs) hs[k] = withoutResetHint(s.histograms![i]);
         k++;
       }
       series.push({ labels: s.labels, timestamps: ts, values: vals, dropName: s.dropName, histograms: hs });
     }
     return { type: 'matrix', series, range: e.range, stepTimes: times };
   }
+}
+
+/**
+ * A subquery's histograms lose an explicit counter reset hint (to unknown), as in Prometheus: the
+ * hint speaks of the sample before it in storage, which a subquery may skip or repeat, so resets
+ * between its points are found by comparing them. Gauge hints stay. The copy shares the buckets.
+ */
+function withoutResetHint(h: FloatHistogram | undefined): FloatHistogram | undefined {
+  if (!h || (h.counterResetHint !== CounterResetHint.CounterReset && h.counterResetHint !== CounterResetHint.NotCounterReset)) return h;
+  const out = Object.assign(Object.create(FloatHistogram.prototype) as FloatHistogram, h);
+  out.counterResetHint = CounterResetHint.Unknown;
+  return out;
 }
 
 export function bounds(times: Float64Array): { min: number; max: number } {

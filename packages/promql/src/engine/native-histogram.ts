@@ -28,7 +28,8 @@ export function nativeQuantile(q: number, h: FloatHistogram): { value: number; n
     count += b.count;
     if (count >= rank) break;
   }
-  if (!bucket) return { value: NaN, note: undefined };
+  // No populated bucket: the rank lies above all of them, which only NaN observations explain.
+  if (!bucket) return { value: NaN, note: Number.isNaN(h.sum) && rank > 0 ? 'nan-result' : undefined };
   const b = { ...bucket };
   const custom = h.usesCustomBuckets();
   if (!custom && b.lower < 0 && b.upper > 0) {
