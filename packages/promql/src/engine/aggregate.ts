@@ -4,6 +4,7 @@ import type { AggregateExpr } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
 import { formatFloat, kahanInc, MeanAccumulator, quantile } from './math.js';
 import { groupIndices, groupLabels } from './grouping.js';
+import { goQuoteBytes, isValidUtf8, unquoteBytes } from '../parser/literals.js';
 import { limit } from './limit.js';
 import { HistogramSum } from './native-histogram.js';
 import { newStepSeries, outputLabels, setHistogram, type StepSeries, type Value } from './values.js';
@@ -20,7 +21,10 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
   // be dropped; a group inherits the pending drop from any of its members.
   const series = (await ev.evalVector(e.expr)).series;
   if (e.op === 'topk' || e.op === 'bottomk') return topk(ev, e, series, param!);
-  if (e.op === 'count_values') return countValues(ev, e, series, labelParam);
+  if (e.op === 'count_values') {
+    checkValueLabel(ev, e, labelParam);
+    return countValues(ev, e, series, labelParam);
+  }
   if (e.op === 'limitk' || e.op === 'limit_ratio') return limit(ev, e, series, param!);
 
   const groupOf: number[] = [];
@@ -264,6 +268,24 @@ function topk(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: Floa
     }
   }
   return { type: 'vector', series: out.filter((s) => s.present.some((x) => x)) };
+}
+
+/**
+ * count_values' label must be a valid label name: any UTF-8 but the empty string. A literal's
+ * bytes are looked at, since its text here has invalid UTF-8 already replaced.
+ */
+function checkValueLabel(ev: Evaluator, e: AggregateExpr, label: string): void {
+  let p = e.param!;
+  while (p.kind === 'ParenExpr') p = p.expr;
+  // Without the query text (an expression given as a tree) the decoded value is all there is.
+  const lit = p.kind === 'StringLiteral' ? ev.ctx.query.slice(p.pos.start, p.pos.end) : '';
+  let bytes: Uint8Array = Buffer.from(label, 'utf8');
+  try {
+    if (/^["'`]/.test(lit)) bytes = unquoteBytes(lit);
+  } catch {
+    // Text that does not match the tree: keep the decoded value.
+  }
+  if (bytes.length === 0 || !isValidUtf8(bytes)) throw new StrataError('query-execution', `invalid label name ${goQuoteBytes(bytes)}`);
 }
 
 function countValues(ev: Evaluator, e: AggregateExpr, series: StepSeries[], label: string): Value {

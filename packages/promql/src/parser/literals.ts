@@ -46,10 +46,14 @@ const lenientUtf8 = new TextDecoder('utf-8');
  * which label functions then refuse as a label name.
  */
 export function unquoteString(lit: string): string {
-  const q = lit[0];
+  if (lit[0] === '`' || !lit.includes('\\')) return lit.slice(1, -1);
+  return lenientUtf8.decode(unquoteBytes(lit));
+}
+
+/** The bytes a PromQL string literal stands for, which need not be valid UTF-8 (see unquoteString). */
+export function unquoteBytes(lit: string): Uint8Array {
   const body = lit.slice(1, -1);
-  if (q === '`') return body;
-  if (!body.includes('\\')) return body;
+  if (lit[0] === '`') return Buffer.from(body, 'utf8');
   const bytes: number[] = [];
   const pushStr = (str: string) => {
     for (const b of Buffer.from(str, 'utf8')) bytes.push(b);
@@ -83,7 +87,69 @@ export function unquoteString(lit: string): string {
       pushStr(simple);
     }
   }
-  return lenientUtf8.decode(Uint8Array.from(bytes));
+  return Uint8Array.from(bytes);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const GO_ESCAPES: Record<string, string> = {
+  '\x07': 'a',
+  '\b': 'b',
+  '\f': 'f',
+  '\n': 'n',
+  '\r': 'r',
+  '\t': 't',
+  '\v': 'v',
+  '"': '"',
+  '\\': '\\',
+};
+
+/**
+ * Go's %q of a byte string (strconv.Quote), for messages that name a string as Prometheus does:
+ * printable characters as they are, escapes for the rest, \xNN for bytes that are not UTF-8.
+ */
+export function goQuoteBytes(bytes: Uint8Array): string {
+  let out = '"';
+  let i = 0;
+  while (i < bytes.length) {
+    const n = utf8Length(bytes, i);
+    if (n === 0) {
+      out += `\\x${bytes[i].toString(16).padStart(2, '0')}`;
+      i++;
+      continue;
+    }
+    const ch = strictUtf8.decode(bytes.subarray(i, i + n));
+    i += n;
+    const c = ch.codePointAt(0)!;
+    if (GO_ESCAPES[ch] !== undefined) out += `\\${GO_ESCAPES[ch]}`;
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (ch === ' ' || /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(ch)) out += ch;
+    else if (c < 0x10000) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else out += `\\U${c.toString(16).padStart(8, '0')}`;
+  }
+  return `${out}"`;
+}
+
+/** Length of the valid UTF-8 sequence starting at i, or 0 when the byte there starts none. */
+function utf8Length(b: Uint8Array, i: number): number {
+  const x = b[i];
+  const n = x < 0x80 ? 1 : x >= 0xc2 && x < 0xe0 ? 2 : x >= 0xe0 && x < 0xf0 ? 3 : x >= 0xf0 && x < 0xf5 ? 4 : 0;
+  if (n <= 1) return n;
+  try {
+    strictUtf8.decode(b.subarray(i, i + n));
+    return n;
+  } catch {
+    return 0;
+  }
+}
+
+/** Whether the bytes are valid UTF-8. */
+export function isValidUtf8(bytes: Uint8Array): boolean {
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const SIMPLE_ESCAPES: Record<string, string> = {
