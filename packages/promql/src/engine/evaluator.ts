@@ -193,7 +193,7 @@ export class Evaluator {
         ts[k] = s.timestamps[i];
         dst[2 * k] = src[2 * i];
         dst[2 * k + 1] = src[2 * i + 1];
-        if (hs) hs[k] = withoutResetHint(s.histograms![i]);
+        if (hs) hs[k] = s.histograms![i];
         k++;
       }
       this.ctx.addSamples(n);
