@@ -1,7 +1,8 @@
 /**
  * `npm run promqltest [-- --dir D] [--baseline FILE] [--verbose] [--file NAME]`: runs Prometheus'
- * PromQL test scripts and prints a table per file and one summary line. Without `--dir` the folder is
- * `STRATA_PROMQLTEST_DIR`, default `../shared/promqltest`; a missing folder fails the run.
+ * PromQL test scripts and prints a table per file and one summary line (`--verbose`: also each failed
+ * eval with its group). Without `--dir` the folder is `STRATA_PROMQLTEST_DIR`, default
+ * `../shared/promqltest`; a missing folder fails the run.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,7 +40,9 @@ async function main(): Promise<number> {
     const skipReasons = new Map<string, number>();
     for (const r of rs) if (r.outcome === 'skipped') skipReasons.set(r.reason!, (skipReasons.get(r.reason!) ?? 0) + 1);
     for (const [reason, n] of skipReasons) process.stdout.write(`|   skipped: ${reason} | | | ${n} |\n`);
-    if (verbose) for (const r of rs) if (r.outcome === 'failed') process.stdout.write(`    ${f}:${r.line}: ${r.expr}\n      ${r.reason}\n`);
+    if (verbose)
+      for (const r of rs)
+        if (r.outcome === 'failed') process.stdout.write(`    ${f}:${r.line} [${r.group}]: ${r.expr}\n      ${r.reason}\n`);
   }
   const count = (g: Group) => {
     const rs = all.filter((r) => r.group === g);
