@@ -82,6 +82,11 @@ const v1Batch = decodeWriteRequestV1(v1);
 write('packages/remote/fuzz/corpus/forwarded-share', 'v1-two-series-metadata', encodeShare(v1Batch, [0, 1], v1Batch.metadata, false));
 write('packages/remote/fuzz/corpus/forwarded-share', 'v1-second-series', encodeShare(v1Batch, [1], [], false));
 write('packages/remote/fuzz/corpus/forwarded-share', 'v2-series-metadata', encodeShare(decodeWriteRequestV2(v2), [0, 1], [], true));
+// Exemplars travel in a section of their own after the metadata (flag bit 2).
+const withExemplars = decodeWriteRequestV1(v1);
+withExemplars.series[0].exemplars = 1;
+withExemplars.series[0].exemplarList = [{ labels: ['trace_id', 'abc'], value: 0.5, timestamp: 1_700_000_000_000 }];
+write('packages/remote/fuzz/corpus/forwarded-share', 'v1-exemplars', encodeShare(withExemplars, [0, 1], [], false));
 write('packages/remote/fuzz/corpus/snappy', 'repetitive', snappyEncode(Buffer.from('abcabcabcabc'.repeat(40))));
 write('packages/remote/fuzz/corpus/snappy', 'empty', snappyEncode(Buffer.alloc(0)));
 const req = encodeReadRequest({
