@@ -2,7 +2,9 @@
  * Exemplars from a real Prometheus 2.42 (Debian's package) with exemplar storage on: it scrapes an
  * OpenMetrics target whose counter and histogram buckets carry exemplars, and remote-writes to
  * Strata with send_exemplars. /api/v1/query_exemplars must answer the same from both, for the
- * whole range and for a window inside it.
+ * whole range and for a window inside it, after a SIGKILL and restart (the WAL), and from a
+ * querier over a ring of three receivers with RF 2 that Prometheus writes to as well, also with
+ * one receiver killed (every replica holds its series' exemplars; the querier merges them).
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -16,6 +18,9 @@ const CHANGING_SCRAPES = 6;
 jest.setTimeout(180_000);
 
 let strata: Strata;
+/** A ring of three receivers (RF 2) Prometheus also writes to, and a querier over them. */
+const ring: Strata[] = [];
+let querier: Strata;
 let prom: Proc;
 let promUrl: string;
 let target: http.Server;
@@ -43,7 +48,26 @@ function exposition(n: number): string {
 
 beforeAll(async () => {
   expect(fs.existsSync(PROMETHEUS)).toBe(true); // .ci/run installs Debian's prometheus
-  strata = await startStrata();
+  const ringDir = tempDir('exemplars-ring');
+  const ringFile = path.join(ringDir, 'hashrings.json');
+  const ports = [await freePort(), await freePort(), await freePort()];
+  fs.writeFileSync(ringFile, JSON.stringify([{ hashring: 'default', endpoints: ports.map((p) => `127.0.0.1:${p}`) }]));
+  const started = await Promise.all([
+    startStrata(),
+    ...ports.map((port) =>
+      startStrata({
+        component: 'receiver',
+        port,
+        args: [`--receiver.hashrings-file=${ringFile}`, '--receiver.replication-factor=2', `--receiver.local-endpoint=127.0.0.1:${port}`],
+      }),
+    ),
+  ]);
+  strata = started[0];
+  ring.push(...started.slice(1));
+  querier = await startStrata({
+    component: 'querier',
+    args: [`--querier.stores=${ring.map((r) => r.url).join(',')}`, '--query.partial-response', '--query.timeout=3s'],
+  });
   const targetPort = await freePort();
   target = http.createServer((_req, res) => {
     const n = Math.min(++scrapes, CHANGING_SCRAPES);
@@ -67,6 +91,9 @@ beforeAll(async () => {
       `  - url: ${strata.url}/api/v1/write`,
       '    send_exemplars: true',
       '    queue_config: { batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s }',
+      `  - url: ${ring[0].url}/api/v1/write`,
+      '    send_exemplars: true',
+      '    queue_config: { batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s }',
     ].join('\n'),
   );
   prom = startProcess(PROMETHEUS, [
@@ -82,6 +109,8 @@ beforeAll(async () => {
 afterAll(async () => {
   if (prom) await stop(prom);
   if (strata) await stop(strata);
+  if (querier) await stop(querier);
+  for (const r of ring) await stop(r);
   target?.close();
 });
 
@@ -92,26 +121,31 @@ function sorted(a: Answer): string[] {
   return a.map((s) => `${key(s.seriesLabels)} ${s.exemplars.map((e) => `${key(e.labels)}=${e.value}@${e.timestamp}`).join(' ')}`).sort();
 }
 
-async function both(query: string, start: number, end: number): Promise<{ prom: string[]; strata: string[] }> {
-  const q = `query=${encodeURIComponent(query)}&start=${start}&end=${end}`;
-  const [p, s] = await Promise.all([
-    getJson(`${promUrl}/api/v1/query_exemplars?${q}`),
-    getJson(`${strata.url}/api/v1/query_exemplars?${q}`),
-  ]);
-  expect(p.status).toBe('success');
-  expect(s.status).toBe('success');
-  return { prom: sorted(p.data as Answer), strata: sorted(s.data as Answer) };
+async function exemplarsAt(url: string, query: string, start: number, end: number): Promise<string[]> {
+  const a = await getJson(`${url}/api/v1/query_exemplars?query=${encodeURIComponent(query)}&start=${start}&end=${end}`);
+  expect(a.status).toBe('success');
+  return sorted(a.data as Answer);
 }
 
+/** Prometheus' answer and Strata's (the single process, or `at`: the querier, a receiver). */
+async function both(query: string, start: number, end: number, at = strata.url): Promise<{ prom: string[]; strata: string[] }> {
+  const [prom, got] = await Promise.all([exemplarsAt(promUrl, query, start, end), exemplarsAt(at, query, start, end)]);
+  return { prom, strata: got };
+}
+
+const ALL = 'app_requests_total or app_latency_seconds_bucket';
+const START = firstMs / 1000 - 60;
+const END = firstMs / 1000 + 3600;
+
 test("query_exemplars answers what Prometheus' own exemplar storage answers", async () => {
-  const start = firstMs / 1000 - 60;
-  const end = firstMs / 1000 + 3600;
+  const start = START;
+  const end = END;
   let last = { prom: [] as string[], strata: [] as string[] };
   await waitFor(
     'the same exemplars in Strata as in Prometheus',
     async () => {
       if (scrapes <= CHANGING_SCRAPES + 2) return false;
-      last = await both('app_requests_total or app_latency_seconds_bucket', start, end);
+      last = await both(ALL, start, end);
       // Every changing scrape's exemplar reached Prometheus, and Strata holds the same.
       const counterExemplars = (last.prom.find((l) => l.includes('"/a"'))?.match(/trace-\d/g) ?? []).length;
       return counterExemplars > CHANGING_SCRAPES - 2 && JSON.stringify(last.prom) === JSON.stringify(last.strata);
@@ -136,4 +170,34 @@ test('query_exemplars refuses what Prometheus refuses', async () => {
     expect([q, r.status]).toEqual([q, 400]);
     await r.arrayBuffer();
   }
+});
+
+test('exemplars acknowledged before a SIGKILL are served after the restart (WAL replay)', async () => {
+  const before = await exemplarsAt(strata.url, ALL, START, END);
+  expect(before.length).toBe(3);
+  strata.child.kill('SIGKILL');
+  await strata.exited;
+  strata = await startStrata({ dataDir: strata.dataDir, port: strata.port });
+  // Asked at once: Prometheus does not send again what was acknowledged, so this is the WAL's.
+  expect(await exemplarsAt(strata.url, ALL, START, END)).toEqual(before);
+});
+
+test('in a ring with RF 2 every owner holds its series exemplars, and the querier answers as Prometheus, also with an owner down', async () => {
+  let last = { prom: [] as string[], strata: [] as string[] };
+  await waitFor(
+    'the querier answering what Prometheus answers',
+    async () => {
+      last = await both(ALL, START, END, querier.url);
+      return last.prom.length === 3 && JSON.stringify(last.prom) === JSON.stringify(last.strata);
+    },
+    60_000,
+  ).catch((e) => {
+    throw new Error(`${(e as Error).message}\nprometheus: ${last.prom.join('\n')}\nquerier: ${last.strata.join('\n')}`);
+  });
+  // Each series with its exemplars on exactly two of the three receivers.
+  const held = await Promise.all(ring.map((r) => exemplarsAt(r.url, ALL, START, END)));
+  for (const line of last.prom) expect([line, held.filter((h) => h.includes(line)).length]).toEqual([line, 2]);
+  ring[1].child.kill('SIGKILL');
+  await ring[1].exited;
+  expect(await exemplarsAt(querier.url, ALL, START, END)).toEqual(last.prom);
 });

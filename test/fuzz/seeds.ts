@@ -82,6 +82,11 @@ const v1Batch = decodeWriteRequestV1(v1);
 write('packages/remote/fuzz/corpus/forwarded-share', 'v1-two-series-metadata', encodeShare(v1Batch, [0, 1], v1Batch.metadata, false));
 write('packages/remote/fuzz/corpus/forwarded-share', 'v1-second-series', encodeShare(v1Batch, [1], [], false));
 write('packages/remote/fuzz/corpus/forwarded-share', 'v2-series-metadata', encodeShare(decodeWriteRequestV2(v2), [0, 1], [], true));
+// Exemplars travel in a section of their own after the metadata (flag bit 2).
+const withExemplars = decodeWriteRequestV1(v1);
+withExemplars.series[0].exemplars = 1;
+withExemplars.series[0].exemplarList = [{ labels: ['trace_id', 'abc'], value: 0.5, timestamp: 1_700_000_000_000 }];
+write('packages/remote/fuzz/corpus/forwarded-share', 'v1-exemplars', encodeShare(withExemplars, [0, 1], [], false));
 write('packages/remote/fuzz/corpus/snappy', 'repetitive', snappyEncode(Buffer.from('abcabcabcabc'.repeat(40))));
 write('packages/remote/fuzz/corpus/snappy', 'empty', snappyEncode(Buffer.alloc(0)));
 const req = encodeReadRequest({
@@ -219,6 +224,25 @@ try {
   both('packages/tsdb/fuzz/corpus/snapshot', 'two-series', fs.readFileSync(snapshot));
   await t.wal.close();
   both('packages/tsdb/fuzz/corpus/wal', 'two-series', fs.readFileSync(path.join(tmp, 'db', 'tenants', 't', 'wal', '00000000')));
+  // Exemplars: a WAL with the exemplar record after its samples, and a snapshot with the exemplar section.
+  const exDb = await TSDB.open({
+    dir: path.join(tmp, 'exdb'),
+    fsync: 'none',
+    head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 },
+  });
+  const exTenant = await exDb.tenant('t');
+  exTenant.exemplars.resize(8);
+  const exApp = exTenant.appender();
+  for (const [i, s] of series.entries()) {
+    const ref = exApp.ref(s.labels);
+    exApp.append(ref, 1_000_000 + i, i);
+    exApp.appendExemplar(ref, { labels: ['span_id', `s${i}`, 'trace_id', `t${i}`], value: i + 0.5, timestamp: 1_000_000 - i * 7 });
+  }
+  await exApp.commit();
+  await writeSnapshot(path.join(tmp, 'exsnapshot'), exTenant.head, { segment: 0, offset: 0 });
+  both('packages/tsdb/fuzz/corpus/snapshot', 'with-exemplars', fs.readFileSync(path.join(tmp, 'exsnapshot')));
+  await exTenant.wal.close();
+  both('packages/tsdb/fuzz/corpus/wal', 'with-exemplars', fs.readFileSync(path.join(tmp, 'exdb', 'tenants', 't', 'wal', '00000000')));
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }

@@ -21,7 +21,7 @@ export interface TenantLimits {
   maxLabelNamesPerSeries: number;
   maxLabelNameLength: number;
   maxLabelValueLength: number;
-  /** Exemplars a tenant's head keeps (a circular buffer: the oldest make room); 0 = exemplars not stored. Absent = Prometheus' 100000. */
+  /** Exemplars a tenant keeps across the ring (each head its share, a circular buffer: the oldest make room); 0 = dropped without an error. Absent = Prometheus' 100000. */
   maxGlobalExemplarsPerUser?: number;
   /** Active series of one metric name, tenant-wide (each receiver enforces its share, as for the per-user limit); 0 or absent = unlimited. */
   maxGlobalSeriesPerMetric?: number;

@@ -313,7 +313,7 @@ const TABLE = [
     aliases: ['ingester.max-global-exemplars-per-user'],
     type: 'int',
     default: 100_000,
-    help: "Default per-tenant number of exemplars a receiver keeps in memory (Prometheus' storage.exemplars.max-exemplars default), in one circular buffer whose oldest exemplars make room for new ones; 0 = exemplars are not stored (refused with 400 as before). Served by /api/v1/query_exemplars.",
+    help: "Default per-tenant number of exemplars kept in memory across the ring, as Mimir's limit (default: Prometheus' storage.exemplars.max-exemplars): each receiver keeps its share (replication factor / ring size) in one circular buffer whose oldest exemplars make room for new ones, written to the WAL and the head snapshot; 0 = exemplars are dropped without an error, as Mimir does. Served by /api/v1/query_exemplars.",
   },
   {
     flag: 'limits.max-global-series-per-user',

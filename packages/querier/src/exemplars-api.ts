@@ -22,9 +22,16 @@ export interface SeriesWithExemplars {
   exemplars: StoredExemplar[];
 }
 
-/** A store of exemplars (a receiver's heads; a remote one later). */
+/** A store of exemplars (a receiver's heads, or a remote store's API: remote-exemplars.ts). */
 export interface ExemplarSource {
-  selectExemplars(tenant: string, mint: number, maxt: number, matcherSets: readonly (readonly Matcher[])[]): Promise<SeriesWithExemplars[]>;
+  /** The exemplars of the series matching any of the sets; `query` is the expression they came from, for a remote store. */
+  selectExemplars(
+    tenant: string,
+    mint: number,
+    maxt: number,
+    matcherSets: readonly (readonly Matcher[])[],
+    query: string,
+  ): Promise<SeriesWithExemplars[]>;
 }
 
 export interface ExemplarsApiDeps {
@@ -50,7 +57,7 @@ export function mountExemplarsApi(router: Router, deps: ExemplarsApiDeps): void 
       const end = params.has('end') ? parseTime(params.get('end')!, 'end') : Infinity;
       if (end < start) throw new StrataError('bad-query', 'invalid parameter "end": end timestamp must not be before start time');
       const sets = selectorMatchers(expr);
-      const parts = await Promise.all(deps.sources().map((s) => s.selectExemplars(tenant, start, end, sets)));
+      const parts = await Promise.all(deps.sources().map((s) => s.selectExemplars(tenant, start, end, sets, q)));
       sendResult(res, success(toJson(mergeExemplars(parts))));
     } catch (e) {
       sendResult(res, failure(e));

@@ -1,6 +1,7 @@
 /** The public surface of @strata/querier: what the CLI wires. */
 export { mountQueryApi } from './query-api.js';
 export { mountExemplarsApi, type ExemplarSource, type SeriesWithExemplars } from './exemplars-api.js';
+export { RemoteExemplars } from './remote-exemplars.js';
 export { FanoutQueryable } from './fanout.js';
 export { RemoteStore } from './remote-store.js';
 export { RemoteMetadata } from './remote-metadata.js';

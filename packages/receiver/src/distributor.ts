@@ -577,12 +577,15 @@ export class Distributor {
     const placed: number[] = [];
     const placement = this.placementOf(ring);
     let validHistograms = 0;
+    let placedExemplars = 0;
     const labels = batch.series.map((s, i) => {
-      if (s.sampleEnd === s.sampleStart && s.histograms === 0) return undefined;
+      // A series sent with exemplars only (Prometheus sends them apart from samples) goes to its owners too.
+      if (s.sampleEnd === s.sampleStart && s.histograms === 0 && !s.exemplarList) return undefined;
       const cached = this.cachedOwners(placement, salt, s);
       if (cached) {
         valid += s.sampleEnd - s.sampleStart;
         validHistograms += s.histograms;
+        placedExemplars += s.exemplars;
         return cached;
       }
       let l;
@@ -598,6 +601,7 @@ export class Distributor {
       }
       valid += s.sampleEnd - s.sampleStart;
       validHistograms += s.histograms;
+      placedExemplars += s.exemplars;
       placed.push(i);
       return l;
     });
@@ -631,7 +635,9 @@ export class Distributor {
         samplesWritten: valid,
         histogramsWritten: validHistograms,
         histogramsRejected: batch.numHistograms - validHistograms,
-        exemplarsRejected: batch.numExemplars,
+        // Placed exemplars the replicas dropped (resent, out of order) are not counted back.
+        exemplarsRejected: batch.numExemplars - placedExemplars,
+        exemplarsWritten: placedExemplars,
         firstError,
       },
     };

@@ -3,7 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { Labels, Matcher } from '@strata/model';
-import { decodeWriteRequestV1, decodeWriteRequestV2, encodeWriteRequestV1, encodeWriteRequestV2, type SeriesToWrite } from '@strata/remote';
+import {
+  decodeWriteRequestV1,
+  decodeWriteRequestV2,
+  encodeWriteRequestV1,
+  encodeWriteRequestV2,
+  type SeriesToWrite,
+  type WriteBatch,
+} from '@strata/remote';
 import { TSDB } from '@strata/tsdb';
 import { Limits, type TenantLimits } from '@strata/api';
 import { MetadataStore } from './metadata-store.js';
@@ -22,9 +29,9 @@ const NOW = Date.UTC(2026, 0, 1);
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-async function open(limits: Partial<TenantLimits> = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-writer-'));
-  dirs.push(dir);
+/** `share`: this receiver's part of global limits (RF / ring size); `dir`: reopen an earlier one's data. */
+async function open(limits: Partial<TenantLimits> = {}, { share = 1, dir = '' } = {}) {
+  if (!dir) dirs.push((dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-writer-'))));
   const db = await TSDB.open({ dir, fsync: 'batch', head: { outOfOrderWindowMs: 0, samplesPerChunk: 120, maxSeries: 0 } });
   const registry = new Registry();
   const metadata = new MetadataStore();
@@ -35,8 +42,9 @@ async function open(limits: Partial<TenantLimits> = {}) {
     registry,
     creationGracePeriodMs: 60_000,
     now: () => NOW,
+    seriesLimitShare: () => share,
   });
-  return { db, registry, metadata, writer };
+  return { db, registry, metadata, writer, dir };
 }
 
 const series = (labels: Record<string, string>, ...samples: [number, number][]): SeriesToWrite => ({
@@ -247,5 +255,61 @@ describe('writer: per-metric limits and the receiver ceiling reject only the off
     expect(r.firstError!.detail).toMatch(/--receiver.max-series = 3/);
     expect((await writer.write('a', batchOf({ __name__: 'x' }), false)).firstError).toBeUndefined();
     await db.close();
+  });
+});
+
+/** Two series: one with a sample and exemplars, one with exemplars alone (as Prometheus sends them). */
+function batch(n = 2): WriteBatch {
+  const b = decodeWriteRequestV1(
+    encodeWriteRequestV1([
+      { labels: Labels.fromObject({ __name__: 'req_total', path: '/a' }), timestamps: [NOW - 1000], values: [1] },
+      { labels: Labels.fromObject({ __name__: 'req_total', path: '/b' }), timestamps: [], values: [] },
+    ]),
+  );
+  b.series.forEach((s, k) => {
+    s.exemplarList = Array.from({ length: n }, (_, i) => ({ labels: ['trace_id', `t${k}${i}`], value: i, timestamp: NOW - 1000 + i }));
+    s.exemplars = n;
+  });
+  return b;
+}
+
+const held = (db: TSDB) =>
+  db
+    .openTenant('t')!
+    .exemplars.select(-Infinity, Infinity, [[new Matcher('=', '__name__', 'req_total')]])
+    .map((s) => `${s.seriesLabels.get('path')} ${s.exemplars.map((e) => e.labels[1]).join(',')}`);
+
+describe('writer: exemplars, staged with the samples, sized by the limit as Mimir sizes them, durable', () => {
+  test('are stored with the samples, a series sent with exemplars alone too, and survive a crash', async () => {
+    const { db, writer, dir } = await open();
+    const r = await writer.write('t', batch(), false);
+    expect(r.firstError).toBeUndefined();
+    expect([r.samplesWritten, r.exemplarsWritten, r.exemplarsRejected]).toEqual([1, 4, 0]);
+    expect(held(db)).toEqual(['/a t00,t01', '/b t10,t11']);
+    // A resend is accepted and stores nothing new: each series' newest is a duplicate, the older
+    // ones are out of order (dropped without an error, as Prometheus drops them).
+    const resent = await writer.write('t', batch(), false);
+    expect([resent.firstError, resent.exemplarsWritten, resent.exemplarsRejected]).toEqual([undefined, 2, 2]);
+    expect(db.openTenant('t')!.exemplars.count).toBe(4);
+    // No close: the WAL is replayed.
+    const again = await open({}, { dir });
+    await again.db.tenant('t');
+    expect(held(again.db)).toEqual(['/a t00,t01', '/b t10,t11']);
+    await again.db.close();
+    await db.close();
+  });
+
+  test("max_global_exemplars_per_user is the ring's total: a receiver keeps its share; 0 drops them without an error", async () => {
+    const shared = await open({ maxGlobalExemplarsPerUser: 6 }, { share: 0.5 });
+    await shared.writer.write('t', batch(3), false);
+    expect(shared.db.openTenant('t')!.exemplars.capacity).toBe(3);
+    expect(held(shared.db)).toEqual(['/b t10,t11,t12']);
+
+    const off = await open({ maxGlobalExemplarsPerUser: 0 });
+    const r = await off.writer.write('t', batch(), false);
+    expect(r.firstError).toBeUndefined();
+    expect([r.samplesWritten, r.exemplarsWritten, r.exemplarsRejected]).toEqual([1, 0, 4]);
+    expect(off.db.openTenant('t')!.exemplars.count).toBe(0);
+    await Promise.all([shared.db.close(), off.db.close()]);
   });
 });

@@ -15,12 +15,19 @@ import {
   METRIC_LIMIT_REACHED,
   RECEIVER_SERIES_LIMIT_REACHED,
   SERIES_LIMIT_REACHED,
-  type ExemplarStore,
+  type Appender,
   type MetricLimitHit,
   type HistogramSample,
   type TenantStorage,
 } from '@strata/tsdb';
-import { RELABELLED_LABELS, wireLabelsEqual, type HistogramTable, type SeriesRecord, type WriteBatch } from '@strata/remote';
+import {
+  RELABELLED_LABELS,
+  wireLabelsEqual,
+  type ExemplarRecord,
+  type HistogramTable,
+  type SeriesRecord,
+  type WriteBatch,
+} from '@strata/remote';
 import type { Limits, TenantLimits } from '@strata/api';
 import type { MetadataStore } from './metadata-store.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
@@ -156,10 +163,11 @@ export class Writer {
     let histogramsWritten = 0;
     let exemplars = 0;
     let exemplarsWritten = 0;
-    // Exemplars are kept when the tenant's limit allows any; the buffer is sized on first use.
-    const maxExemplars = limits.maxGlobalExemplarsPerUser ?? DEFAULT_MAX_EXEMPLARS;
-    const exemplarStore = storage.exemplars && maxExemplars > 0 && batch.numExemplars > 0 ? storage.exemplars : undefined;
-    exemplarStore?.resize(maxExemplars);
+    // Exemplars are kept when the tenant's limit allows any, the store sized to this head's share
+    // of it (a global limit, as Mimir's); 0 drops them without an error, as Mimir's distributor does.
+    const maxExemplars = localSeriesLimit(limits.maxGlobalExemplarsPerUser ?? DEFAULT_MAX_EXEMPLARS, share);
+    const keepExemplars = storage.exemplars !== undefined && maxExemplars > 0 && batch.numExemplars > 0;
+    if (keepExemplars) storage.exemplars.resize(maxExemplars);
     // No closure in the loops below captures a loop variable (that would allocate a context per
     // series or per sample): errors are built by the helpers at the end of this module.
     let current = batch.series[0];
@@ -175,14 +183,15 @@ export class Writer {
       const s = batch.series[k];
       histograms += s.histograms;
       exemplars += s.exemplars;
-      if (s.exemplarList && exemplarStore) exemplarsWritten += storeExemplars(exemplarStore, batch, s, limits, v2);
-      else if (s.exemplars > 0) errors.add(k, 'unsupported-sample-type', s.exemplars, unsupported(batch, s, 'exemplars'));
+      if (s.exemplars > 0 && !storage.exemplars) errors.add(k, 'unsupported-sample-type', s.exemplars, unsupported(batch, s, 'exemplars'));
+      const withExemplars = keepExemplars && s.exemplarList !== undefined;
       const nSamples = s.sampleEnd - s.sampleStart;
       if (s.metadata && (s.metadata.type !== 'unknown' || s.metadata.help !== '' || s.metadata.unit !== '')) {
         const name = metricNameOf(batch.labelsOf(s));
         if (name) metadata.set(tenant, name, s.metadata);
       }
-      if (nSamples === 0 && s.histograms === 0) continue;
+      // Exemplars need the series (the WAL logs them by its ref): one sent alone creates it, as samples would.
+      if (nSamples === 0 && s.histograms === 0 && !withExemplars) continue;
       // A series seen before with the same wire bytes (or, in a forwarded share, the same label
       // fields) was validated when it was created; its labels are neither decoded nor validated again.
       // Relabelled series come with a hash of their new pairs: found the same way, compared as pairs.
@@ -301,6 +310,7 @@ export class Writer {
           else errors.add(k, 'sample-duplicate-timestamp', 1, sampleRejected('sample-duplicate-timestamp', batch, s, t, 0));
         }
       }
+      if (withExemplars) exemplarsWritten += stageExemplars(app, ref, s.exemplarList!);
     }
     for (const md of batch.metadata) {
       if (md.metricFamilyName) metadata.set(tenant, md.metricFamilyName, { type: md.type, help: md.help, unit: md.unit });
@@ -333,22 +343,14 @@ function constant(e: StrataError): () => StrataError {
 }
 
 /**
- * Stores a series' exemplars; returns how many were kept. A series whose labels are invalid
- * keeps none (its samples are refused with the reason). Resent and out-of-order exemplars are
- * dropped without an error, as Prometheus' remote-write receiver drops them.
+ * Stages a series' exemplars (stored with the samples after the WAL commit); returns how many were
+ * kept. Resent and out-of-order exemplars are dropped without an error, as Prometheus'
+ * remote-write receiver drops them.
  */
-function storeExemplars(store: ExemplarStore, batch: WriteBatch, s: SeriesRecord, limits: TenantLimits, v2: boolean): number {
-  let pairs: string[];
-  try {
-    pairs = batch.labelsOf(s);
-  } catch {
-    return 0;
-  }
-  const labels = validateSeries(pairs, limits, v2);
-  if (labels instanceof StrataError) return 0;
+function stageExemplars(app: Appender, ref: number, list: readonly ExemplarRecord[]): number {
   let n = 0;
-  for (const e of s.exemplarList!) {
-    const st = store.add(labels, { labels: [...Labels.fromPairs(e.labels).pairs], value: e.value, timestamp: e.timestamp });
+  for (const e of list) {
+    const st = app.appendExemplar(ref, { labels: [...Labels.fromPairs(e.labels).pairs], value: e.value, timestamp: e.timestamp });
     if (st === ExemplarStatus.OK || st === ExemplarStatus.DUPLICATE) n++;
   }
   return n;

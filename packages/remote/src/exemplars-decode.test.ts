@@ -1,6 +1,7 @@
-/** Exemplars in remote-write 1.0 and 2.0 requests, encoded here field by field from prompb's messages. */
+/** Exemplars in remote-write 1.0 and 2.0 requests (encoded here field by field from prompb's messages) and in forwarded shares. */
 import fc from 'fast-check';
 import { StrataError } from '@strata/model';
+import { decodeShare, encodeShare } from './forwarded-share.js';
 import { PbWriter } from './pb-writer.js';
 import { decodeWriteRequestV1 } from './write-v1.js';
 import { decodeWriteRequestV2 } from './write-v2.js';
@@ -84,6 +85,32 @@ describe('exemplars in remote-write', () => {
         expect(b.numExemplars).toBe(series.flat().length);
       }),
     );
+  });
+
+  test('a forwarded share carries the exemplars of the series it holds, and its flag only with them (property)', () => {
+    fc.assert(
+      fc.property(
+        seriesArb.chain((series) => fc.tuple(fc.constant(series), fc.subarray([...series.keys()]))),
+        fc.boolean(),
+        ([series, picked], v2) => {
+          const share = encodeShare(decodeWriteRequestV1(v1(series)), picked, [], v2);
+          const got = decodeShare(share).batch;
+          expect(got.series.map((s) => s.exemplarList ?? [])).toEqual(picked.map((i) => series[i]));
+          expect(got.series.map((s) => s.exemplars)).toEqual(picked.map((i) => series[i].length));
+          expect((share[4] & 4) !== 0).toBe(picked.some((i) => series[i].length > 0));
+        },
+      ),
+    );
+  });
+
+  test('a share whose exemplar section does not match its series counts is malformed', () => {
+    const share = encodeShare(decodeWriteRequestV1(v1([[{ labels: ['trace_id', 'a'], value: 1, timestamp: 5 }]])), [0], [], false);
+    const cut = share.subarray(0, share.length - 1);
+    expect(() => decodeShare(cut)).toThrow(StrataError);
+    // Without the flag the section is trailing bytes.
+    const unflagged = Buffer.from(share);
+    unflagged[4] &= ~4;
+    expect(() => decodeShare(unflagged)).toThrow(StrataError);
   });
 
   test('2.0: an exemplar with an odd number of label references is malformed', () => {

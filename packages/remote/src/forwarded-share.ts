@@ -24,7 +24,9 @@
  *   sample count x f64 LE timestamps; sample count x 8 bytes of values;
  *   varint metadata count, then per entry: varint type, string name, string help, string unit;
  *   with flag bit 1 only: varint length, then the entries' native histograms in entry order as
- *   protobuf `repeated Histogram histograms = 1` (remote-write's Histogram message).
+ *   protobuf `repeated Histogram histograms = 1` (remote-write's Histogram message);
+ *   with flag bit 2 only: varint exemplar count, then the entries' exemplars in entry order, each
+ *   varint label string count, the strings, f64 LE value, f64 LE timestamp (ms).
  * Format reference: docs/format/forwarded-share.md.
  */
 import { StrataError } from '@strata/model';
@@ -47,6 +49,7 @@ const NO_LABELS: string[] = [];
 const MAGIC = 0x31485353; // "SSH1" little-endian
 const FLAG_V2 = 1;
 const FLAG_HISTOGRAMS = 2;
+const FLAG_EXEMPLARS = 4;
 
 /**
  * The label-field table of a router's batch, built once per request and shared by the shares
@@ -258,15 +261,17 @@ export function encodeShare(batch: WriteBatch, indices: readonly number[], metad
   let samples = 0;
   let histograms = 0;
   let recordBytes = 0;
+  let exemplars = 0;
   for (const i of indices) {
     samples += batch.series[i].sampleEnd - batch.series[i].sampleStart;
     histograms += batch.series[i].histograms;
+    exemplars += batch.series[i].exemplarList?.length ?? 0;
     recordBytes += recordStart[i + 1] - recordStart[i];
   }
   const w = new ScratchWriter(64 + fieldSection.length + recordBytes + samples * 16);
   w.u32(MAGIC);
   // Histograms set a flag of their own: a share without them is what replicas before them read.
-  w.byte((v2 ? FLAG_V2 : 0) | (histograms > 0 ? FLAG_HISTOGRAMS : 0));
+  w.byte((v2 ? FLAG_V2 : 0) | (histograms > 0 ? FLAG_HISTOGRAMS : 0) | (exemplars > 0 ? FLAG_EXEMPLARS : 0));
   w.copy(fieldSection, 0, fieldSection.length);
   w.varint(indices.length);
   w.varint(samples);
@@ -294,6 +299,17 @@ export function encodeShare(batch: WriteBatch, indices: readonly number[], metad
     const bytes = pb.finish();
     w.varint(bytes.length);
     w.copy(bytes, 0, bytes.length);
+  }
+  if (exemplars > 0) {
+    w.varint(exemplars);
+    for (const i of indices) {
+      for (const e of batch.series[i].exemplarList ?? []) {
+        w.varint(e.labels.length);
+        for (const p of e.labels) w.string(p);
+        w.f64(e.value);
+        w.f64(e.timestamp);
+      }
+    }
   }
   return w.finish();
 }
@@ -504,6 +520,8 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
     readHistograms(buf, r.pos, r.pos + n, batch, nHistograms);
     r.pos += n;
   } else if (nHistograms > 0) throw malformed('histograms counted but not sent');
+  // Exemplars without the flag (a router before them counted but did not send them) are not kept.
+  if (flags & FLAG_EXEMPLARS) readExemplars(r, batch);
   if (r.pos !== buf.length) throw malformed('trailing bytes');
   batch.labelFields = new ShareFields(buf, starts, ends, refs.subarray(0, nRefs));
   return { batch, v2 };
@@ -520,6 +538,25 @@ function readHistograms(buf: Buffer, start: number, end: number, batch: WriteBat
     if (s.histograms === 0) continue;
     s.histogramStart = at;
     at += s.histograms;
+  }
+}
+
+/** The share's exemplar section, handed out to the series in entry order by their counts. */
+function readExemplars(r: ShareReader, batch: WriteBatch): void {
+  // An exemplar takes at least its label count, value and timestamp.
+  const n = r.count(17);
+  let want = 0;
+  for (const s of batch.series) want += s.exemplars;
+  if (n !== want) throw malformed('exemplar count does not match the series');
+  for (const s of batch.series) {
+    for (let k = 0; k < s.exemplars; k++) {
+      const nLabels = r.count(1);
+      const labels: string[] = [];
+      for (let j = 0; j < nLabels; j++) labels.push(r.string());
+      r.need(16);
+      const value = r.f64();
+      (s.exemplarList ??= []).push({ labels, value, timestamp: r.f64() });
+    }
   }
 }
 
@@ -569,6 +606,13 @@ class ShareReader {
     this.need(4);
     const v = this.buf.readUInt32LE(this.pos);
     this.pos += 4;
+    return v;
+  }
+
+  f64(): number {
+    this.need(8);
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
     return v;
   }
 
@@ -628,6 +672,12 @@ class ScratchWriter {
     this.ensure(4);
     this.buf.writeUInt32LE(v >>> 0, this.pos);
     this.pos += 4;
+  }
+
+  f64(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
   }
 
   varint(v: number): void {

@@ -2,7 +2,7 @@
  * The write and read contract of the TSDB as the receiver and the query side see it.
  * Implementations: head/* (in-memory, per tenant), db.ts (head + WAL, multi-tenant).
  */
-import type { ExemplarStore } from './exemplars/store.js';
+import type { Exemplar, ExemplarStatus, ExemplarStore } from './exemplars/store.js';
 import type { Labels, Querier } from '@strata/model';
 import type { MetricLimitHit } from './head/metric-cardinality.js';
 import type { HistogramSample } from './chunkenc/histogram.js';
@@ -72,6 +72,11 @@ export interface Appender {
    * counts; `hint` is the sender's counter-reset hint (0 unknown, 1 reset, 2 not, 3 gauge).
    */
   appendHistogram(ref: number, t: number, h: HistogramSample, float: boolean, hint: number): AppendStatus;
+  /**
+   * Stage an exemplar of a series (its labels as sorted pairs); stored with the samples after the
+   * commit's fsync. Not OK (older than the series' newest, a resend, exemplars disabled): not staged.
+   */
+  appendExemplar(ref: number, e: Exemplar): ExemplarStatus;
   /** Writes the staged samples to the WAL, waits for the (group) fsync, then applies them to the head. */
   commit(): Promise<void>;
   /**

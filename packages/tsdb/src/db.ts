@@ -2,7 +2,6 @@
  * The multi-tenant TSDB: one head + WAL per tenant under <dir>/tenants/<tenant>/. Opening it
  * replays every existing tenant, so "open" means "ready to serve what was acknowledged".
  */
-import { ExemplarStore } from './exemplars/store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -33,7 +32,16 @@ import { type Appender, type HeadOptions, type HeadStats, type SeriesBudget, typ
 import { HeadAppender } from './head/appender.js';
 import { Head } from './head/head.js';
 import { loadSnapshot, writeSnapshot } from './head/snapshot.js';
-import { decodeHistograms, decodeSeries, forEachSample, RECORD_HISTOGRAMS, RECORD_SAMPLES, RECORD_SERIES } from './wal/records.js';
+import {
+  decodeExemplars,
+  decodeHistograms,
+  decodeSeries,
+  forEachSample,
+  RECORD_EXEMPLARS,
+  RECORD_HISTOGRAMS,
+  RECORD_SAMPLES,
+  RECORD_SERIES,
+} from './wal/records.js';
 import { listSegments, WAL, type FsyncMode, type ReplayStats, type WalPosition } from './wal/wal.js';
 
 export interface TSDBOptions {
@@ -56,6 +64,8 @@ export interface TSDBOptions {
   tombstones?: (tenant: string) => readonly Tombstone[];
   /** Called when an append creates a series (not on WAL replay): series-growth tracking. */
   onSeriesCreated?: (tenant: string, pairs: readonly string[]) => void;
+  /** A tenant's exemplar limit, sizing its store when exemplars are read back at start (absent = Prometheus' default). */
+  maxExemplars?: (tenant: string) => number;
   /** Series all tenants' heads together may hold (the process' ceiling; new series beyond it are refused); 0 or absent = none. */
   maxSeries?: number;
 }
@@ -84,8 +94,6 @@ export const DEFAULT_COMPACT_INTERVAL_MS = 60_000;
 
 export class TenantDB implements TenantStorage {
   private closed = false;
-  /** Exemplars, in memory only (not in the WAL yet): empty until the writer sizes it for a tenant that sends some. */
-  readonly exemplars = new ExemplarStore(0);
   /** Local blocks cut from this head, newest last; queried together with the head. */
   readonly blocks: BlockReader[] = [];
   /** The pass running or queued last, and whether it is forced: callers join it only if it does what they ask. */
@@ -103,6 +111,11 @@ export class TenantDB implements TenantStorage {
     private readonly snapshots: SnapshotGenerations,
   ) {}
 
+  /** The tenant's exemplars (the head's, logged in its WAL and snapshot): empty until the writer sizes the store. */
+  get exemplars(): Head['exemplars'] {
+    return this.head.exemplars;
+  }
+
   get blocksDir(): string {
     return path.join(this.dir, BLOCKS_DIR);
   }
@@ -114,6 +127,7 @@ export class TenantDB implements TenantStorage {
       new Head({
         ...opts.head,
         blockDurationMs: opts.blockDurationMs,
+        maxExemplars: opts.maxExemplars?.(tenant),
         onCreated: onCreated ? (pairs) => onCreated(tenant, pairs) : undefined,
       });
     let head = newHead();
@@ -173,6 +187,11 @@ export class TenantDB implements TenantStorage {
             // Every logged sample was accepted: apply it as commit() did (see Head.applyLogged).
             if (s) headForReplay.applyLogged(s, t, hi, lo);
           });
+        } else if (type === RECORD_EXEMPLARS) {
+          for (const x of decodeExemplars(payload)) {
+            const s = headForReplay.get(x.ref);
+            if (s) headForReplay.loadExemplar(s.labels, { labels: x.labels, value: x.value, timestamp: x.t });
+          }
         } else if (type === RECORD_HISTOGRAMS) {
           for (const x of decodeHistograms(payload)) {
             const s = headForReplay.get(x.ref);

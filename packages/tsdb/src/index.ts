@@ -1,6 +1,7 @@
 /** The public surface of @strata/tsdb: what the components, the CLI, tests and benchmarks use. */
 export {
   AppendStatus,
+  type Appender,
   METRIC_LIMIT_REACHED,
   RECEIVER_SERIES_LIMIT_REACHED,
   SERIES_LIMIT_REACHED,

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { mountCardinalityApi, mountHashringStatus, mountLimitsApi, mountTsdbStatus, Router, type Handler } from '@strata/api';
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
-import { BucketTombstones, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
+import { BucketTombstones, DEFAULT_MAX_EXEMPLARS, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { mountSeriesDeletion } from './admin-from-config.js';
 import { FanoutQueryable, mountExemplarsApi, mountLogSelectApi, mountQueryApi } from '@strata/querier';
 import type { Queryable } from '@strata/model';
@@ -81,7 +81,10 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   });
   const growthPrune = setInterval(() => growth.prune(), 60_000);
   growthPrune.unref();
+  const limits = limitsFrom(cfg, logger);
   const tsdb = await TSDB.open({
+    // Exemplars read back at start fill a store of the tenant's limit (the writer sizes it to this receiver's share on the next write).
+    maxExemplars: (tenant) => limits.forTenant(tenant).maxGlobalExemplarsPerUser ?? DEFAULT_MAX_EXEMPLARS,
     onSeriesCreated: (tenant, pairs) => growth.created(tenant, pairs),
     tombstones: (tenant) => tombstones.forTenant(tenant),
     onFsync: (s) => fsyncs.observe(s),
@@ -100,7 +103,6 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   // Blocks cut before a crash may still be waiting for upload.
   shipping.start();
   void shipping.syncAll().catch((e) => logger.error({ err: e }, 'shipping failed'));
-  const limits = limitsFrom(cfg, logger);
   const metadata = new MetadataStore();
   let distributor: Distributor | undefined;
   const forwardAuth = ForwardAuth.from(cfg.str('receiver.forward-secret'), cfg.str('receiver.forward-secret-file'));

@@ -5,7 +5,9 @@ import {
   FanoutLogQueryable,
   FanoutQueryable,
   mountClusterCardinality,
+  mountExemplarsApi,
   mountQueryApi,
+  RemoteExemplars,
   RemoteLogStore,
   RemoteMetadata,
   RemoteStore,
@@ -54,6 +56,11 @@ export async function runQuerier(cfg: Config): Promise<void> {
     lookbackDeltaMs: cfg.num('query.lookback-delta'),
     logs,
   });
+  // Exemplars are in the receivers' heads: every store is asked, RF replicas' copies merged into one.
+  const exemplarSources = urls.map(
+    (url) => new RemoteExemplars({ url, tenantHeader: cfg.str('auth.tenant-header'), timeoutMs: cfg.num('query.timeout'), client }),
+  );
+  mountExemplarsApi(c.router, { tenancy: c.tenancy, sources: () => exemplarSources });
   // Cardinality over every receiver among the stores, RF replicas counted once (store gateways answer 404 and are left out).
   mountClusterCardinality(c.router, {
     tenancy: c.tenancy,

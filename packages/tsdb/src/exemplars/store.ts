@@ -78,16 +78,20 @@ export class ExemplarStore {
     return this.series.size;
   }
 
+  /** What add() would answer, without storing: a write stages exemplars and adds them after its WAL commit. */
+  check(seriesLabels: Labels, e: Exemplar): ExemplarStatus {
+    if (this.size === 0) return ExemplarStatus.DISABLED;
+    const s = this.series.get(seriesLabels.key());
+    return s ? this.order(s.newest, e) : ExemplarStatus.OK;
+  }
+
   add(seriesLabels: Labels, e: Exemplar): ExemplarStatus {
     if (this.size === 0) return ExemplarStatus.DISABLED;
     const key = seriesLabels.key();
     let s = this.series.get(key);
     if (s) {
-      const n = s.newest;
-      if (e.timestamp < this.ts[n]) return ExemplarStatus.OUT_OF_ORDER;
-      if (e.timestamp === this.ts[n] && Object.is(e.value, this.values[n]) && pairsEqual(e.labels, this.exemplarLabels[n]!)) {
-        return ExemplarStatus.DUPLICATE;
-      }
+      const st = this.order(s.newest, e);
+      if (st !== ExemplarStatus.OK) return st;
     }
     const slot = this.head;
     this.evict(slot);
@@ -104,6 +108,15 @@ export class ExemplarStore {
     } else this.series.set(key, s);
     this.stored++;
     this.head = (slot + 1) % this.size;
+    return ExemplarStatus.OK;
+  }
+
+  /** A new exemplar against a series' newest one (slot n): older is refused, the same one again is a resend. */
+  private order(n: number, e: Exemplar): ExemplarStatus {
+    if (e.timestamp < this.ts[n]) return ExemplarStatus.OUT_OF_ORDER;
+    if (e.timestamp === this.ts[n] && Object.is(e.value, this.values[n]) && pairsEqual(e.labels, this.exemplarLabels[n]!)) {
+      return ExemplarStatus.DUPLICATE;
+    }
     return ExemplarStatus.OK;
   }
 
@@ -137,19 +150,22 @@ export class ExemplarStore {
     return out.sort((a, b) => compare(a.seriesLabels.key(), b.seriesLabels.key()));
   }
 
+  /** Every exemplar held with its series' labels, oldest first (the order add() took them): snapshots and resizing. */
+  forEachHeld(fn: (seriesLabels: Labels, e: Exemplar) => void): void {
+    for (let k = 0; k < this.size; k++) {
+      const slot = (this.head + k) % this.size;
+      const s = this.seriesOf[slot];
+      if (s) fn(s.labels, { labels: this.exemplarLabels[slot]!, value: this.values[slot], timestamp: this.ts[slot] });
+    }
+  }
+
   /** Changes the capacity (a limits reload), keeping the newest exemplars that fit. */
   resize(size: number): void {
     size = Math.max(0, Math.floor(size));
     if (size === this.size) return;
     // Replays the held exemplars oldest first into a new buffer: the oldest fall out.
-    const held: [Labels, Exemplar][] = [];
-    for (let k = 0; k < this.size; k++) {
-      const slot = (this.head + k) % this.size;
-      const s = this.seriesOf[slot];
-      if (s) held.push([s.labels, { labels: this.exemplarLabels[slot]!, value: this.values[slot], timestamp: this.ts[slot] }]);
-    }
     const fresh = new ExemplarStore(size);
-    for (const [l, e] of held) fresh.add(l, e);
+    this.forEachHeld((l, e) => fresh.add(l, e));
     Object.assign(this, {
       size: fresh.size,
       seriesOf: fresh.seriesOf,

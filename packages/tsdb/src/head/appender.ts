@@ -13,7 +13,15 @@ import {
   type Appender,
   type MetricLimitHit,
 } from '../api.js';
-import { encodeHistograms, encodeSamples, encodeSeries, type LoggedHistogram } from '../wal/records.js';
+import {
+  encodeExemplars,
+  encodeHistograms,
+  encodeSamples,
+  encodeSeries,
+  type LoggedExemplar,
+  type LoggedHistogram,
+} from '../wal/records.js';
+import { ExemplarStatus, type Exemplar } from '../exemplars/store.js';
 import type { HistogramSample } from '../chunkenc/histogram.js';
 import type { WAL } from '../wal/wal.js';
 import type { Head } from './head.js';
@@ -33,6 +41,9 @@ export class HeadAppender implements Appender {
   private createdSeries = false;
   /** Staged histogram samples: few next to floats, so plain records. */
   private histograms: LoggedHistogram[] = [];
+  /** Staged exemplars, and the last one staged per series (a request's exemplars of a series come oldest first). */
+  private exemplars: LoggedExemplar[] = [];
+  private lastExemplar = new Map<number, number>();
   /** Series with staged samples: pinned so a head truncation cannot drop them before commit applies. */
   private pinned: MemSeries[] = [];
 
@@ -134,20 +145,12 @@ export class HeadAppender implements Appender {
 
   async commit(): Promise<void> {
     const n = this.n;
-    if (this.histograms.length > 0) this.wal.enqueue(encodeHistograms(this.histograms));
-    if (n === 0 && this.histograms.length > 0) {
-      await this.syncOrFail();
-      this.applyHistograms();
-      this.rollback();
-      return;
-    }
-    if (n === 0) {
+    if (!this.enqueueStaged()) {
       // Series records this request queued must still be durable before we answer.
       if (this.createdSeries) await this.syncOrFail();
       this.rollback();
       return;
     }
-    this.wal.enqueue(encodeSamples(this.refs, this.ts, this.bits, n));
     await this.syncOrFail();
     for (let i = 0; i < n; i++) {
       const s = this.head.get(this.refs[i])!;
@@ -158,21 +161,61 @@ export class HeadAppender implements Appender {
       this.head.applyLogged(s, this.ts[i], hi, lo);
     }
     this.applyHistograms();
+    this.applyExemplars();
     this.rollback();
   }
 
   commitVisible(): void {
     const n = this.n;
     // In the same order as commit(): the WAL replays what the head applies here.
-    if (this.histograms.length > 0) this.wal.enqueue(encodeHistograms(this.histograms));
-    if (n > 0) this.wal.enqueue(encodeSamples(this.refs, this.ts, this.bits, n));
+    this.enqueueStaged();
     for (let i = 0; i < n; i++) this.head.applyLogged(this.head.get(this.refs[i])!, this.ts[i], this.bits[2 * i + 1], this.bits[2 * i]);
     this.applyHistograms();
+    this.applyExemplars();
     this.rollback();
+  }
+
+  /** Queues the WAL records of everything staged (histograms, samples, exemplars: replay's order); false if nothing is. */
+  private enqueueStaged(): boolean {
+    if (this.histograms.length > 0) this.wal.enqueue(encodeHistograms(this.histograms));
+    if (this.n > 0) this.wal.enqueue(encodeSamples(this.refs, this.ts, this.bits, this.n));
+    if (this.exemplars.length > 0) this.wal.enqueue(encodeExemplars(this.exemplars));
+    return this.n > 0 || this.histograms.length > 0 || this.exemplars.length > 0;
   }
 
   private applyHistograms(): void {
     for (const x of this.histograms) this.head.applyHistogramLogged(this.head.get(x.ref)!, x.t, x.h, x.float, x.hint);
+  }
+
+  /** Into the tenant's store, as replay adds them: a concurrent commit's newer exemplar makes this one refused in both. */
+  private applyExemplars(): void {
+    const store = this.head.exemplars;
+    for (const x of this.exemplars) store.add(this.head.get(x.ref)!.labels, { labels: x.labels, value: x.value, timestamp: x.t });
+  }
+
+  appendExemplar(ref: number, e: Exemplar): ExemplarStatus {
+    const s = this.head.get(ref);
+    if (!s) throw new Error(`append exemplar to unknown series ref ${ref}`);
+    const prev = this.lastExemplar.get(ref);
+    let st: ExemplarStatus;
+    if (prev === undefined) st = this.head.exemplars.check(s.labels, e);
+    else {
+      const p = this.exemplars[prev];
+      st =
+        e.timestamp < p.t
+          ? ExemplarStatus.OUT_OF_ORDER
+          : e.timestamp === p.t && Object.is(e.value, p.value) && e.labels.join('\xff') === p.labels.join('\xff')
+            ? ExemplarStatus.DUPLICATE
+            : ExemplarStatus.OK;
+    }
+    if (st !== ExemplarStatus.OK) return st;
+    if (prev === undefined) {
+      s.pendingCommits++;
+      this.pinned.push(s);
+    }
+    this.lastExemplar.set(ref, this.exemplars.length);
+    this.exemplars.push({ ref, t: e.timestamp, value: e.value, labels: e.labels });
+    return ExemplarStatus.OK;
   }
 
   private async syncOrFail(): Promise<void> {
@@ -189,6 +232,8 @@ export class HeadAppender implements Appender {
   rollback(): void {
     this.n = 0;
     this.histograms = [];
+    this.exemplars = [];
+    this.lastExemplar.clear();
     this.createdSeries = false;
     this.lastStaged.clear();
     for (const s of this.pinned) s.pendingCommits--;

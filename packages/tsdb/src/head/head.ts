@@ -33,11 +33,14 @@ import { MemSeries } from './series.js';
 import { HistogramSeriesData, withHistograms } from './histogram-series.js';
 import type { HistogramSample } from '../chunkenc/histogram.js';
 import { WireRefTable } from './wire-refs.js';
+import { DEFAULT_MAX_EXEMPLARS, ExemplarStore, type Exemplar } from '../exemplars/store.js';
 
 export interface HeadConfig extends HeadOptions {
   blockDurationMs?: number;
   /** Called after getOrCreate made a series (appends only; replay and snapshots use create). */
   onCreated?: (pairs: readonly string[]) => void;
+  /** The exemplar store's size when exemplars are read back at start (the tenant's limit; absent = Prometheus' default). */
+  maxExemplars?: number;
 }
 
 export class Head {
@@ -56,6 +59,8 @@ export class Head {
    */
   private readonly wireRefs = new WireRefTable();
   readonly index = new PostingsIndex();
+  /** The tenant's exemplars: no memory until a write sizes the store from the tenant's limit, or a load finds some. */
+  readonly exemplars = new ExemplarStore(0);
   private nextRef = 1;
   private numSeriesLive = 0;
   /** Newest and oldest sample timestamps in the head. */
@@ -73,6 +78,12 @@ export class Head {
   constructor(private readonly opts: HeadConfig) {
     this.blockDurationMs = opts.blockDurationMs ?? DEFAULT_BLOCK_DURATION_MS;
     this.setMetricLimits(opts.maxSeriesPerMetric ?? 0, opts.maxLabelValuesPerMetric ?? 0);
+  }
+
+  /** An exemplar read back at start (WAL replay, snapshot): the first one sizes the store. */
+  loadExemplar(seriesLabels: Labels, e: Exemplar): void {
+    if (this.exemplars.capacity === 0) this.exemplars.resize(this.opts.maxExemplars ?? DEFAULT_MAX_EXEMPLARS);
+    this.exemplars.add(seriesLabels, e);
   }
 
   /** Counts this head's series, from now on, against a process-wide ceiling. */

@@ -13,6 +13,7 @@ import { syncDir } from '../wal/wal.js';
 import type { Head } from './head.js';
 import { OOOBuffer } from './ooo-buffer.js';
 import { HistogramSeriesData } from './histogram-series.js';
+import type { Exemplar } from '../exemplars/store.js';
 
 const MAGIC = Buffer.from('STRSNAP1');
 
@@ -115,7 +116,8 @@ export async function writeSnapshot(file: string, head: Head, pos: WalPosition):
     }
     // Histogram chunks follow all series, so a snapshot of a head without them is what it was before them.
     const withHistograms = series.filter((s) => s.hist && s.hist.numSamples > 0);
-    if (withHistograms.length > 0) {
+    // Exemplars come after the histogram section, which is then written even when empty.
+    if (withHistograms.length > 0 || head.exemplars.count > 0) {
       o.u32(withHistograms.length);
       for (const s of withHistograms) {
         const hc = s.hist!.chunksIn(-Infinity, Infinity);
@@ -131,6 +133,7 @@ export async function writeSnapshot(file: string, head: Head, pos: WalPosition):
         if (o.size >= FLUSH_BYTES) await flush();
       }
     }
+    if (head.exemplars.count > 0) writeExemplars(o, head);
     await flush();
     const trailer = Buffer.allocUnsafe(4);
     trailer.writeUInt32LE(crc, 0);
@@ -141,6 +144,38 @@ export async function writeSnapshot(file: string, head: Head, pos: WalPosition):
   }
   await fsp.rename(tmp, file);
   await syncDir(path.dirname(file));
+}
+
+/**
+ * The exemplar section: the series they belong to (by labels: a series may have left the head
+ * while its exemplars stay), then every exemplar oldest first, as the store took them. Bounded by
+ * the store's size, so it is buffered whole.
+ */
+function writeExemplars(o: Out, head: Head): void {
+  const seriesIndex = new Map<string, number>();
+  const seriesLabels: Labels[] = [];
+  const held: { series: number; e: Exemplar }[] = [];
+  head.exemplars.forEachHeld((l, e) => {
+    let i = seriesIndex.get(l.key());
+    if (i === undefined) {
+      seriesIndex.set(l.key(), (i = seriesLabels.length));
+      seriesLabels.push(l);
+    }
+    held.push({ series: i, e });
+  });
+  o.u32(seriesLabels.length);
+  for (const l of seriesLabels) {
+    o.u32(l.pairs.length);
+    for (const p of l.pairs) o.str(p);
+  }
+  o.u32(held.length);
+  for (const { series, e } of held) {
+    o.u32(series);
+    o.f64(e.timestamp);
+    o.f64(e.value);
+    o.u32(e.labels.length);
+    for (const p of e.labels) o.str(p);
+  }
 }
 
 /** The snapshot is read in pieces of this size; memory for reading stays flat for any file size. */
@@ -343,6 +378,7 @@ async function readInto(r: SnapshotReader, head: Head): Promise<WalPosition> {
     }
   }
   if (r.offset < r.dataEnd) await readHistogramSection(r, head, n);
+  if (r.offset < r.dataEnd) await readExemplarSection(r, head);
   if (r.offset !== r.dataEnd)
     throw new SnapshotUnreadable(`${r.dataEnd - r.offset} bytes after the last of ${n} series (oversized or corrupt)`);
   await r.fill(4, r.size);
@@ -385,5 +421,40 @@ async function readHistogramSection(r: SnapshotReader, head: Head, numSeries: nu
       if (minT < head.minT) head.minT = minT;
       if (maxT > head.maxT) head.maxT = maxT;
     }
+  }
+}
+
+/** The optional section after the histograms: exemplars and the labels of their series. */
+async function readExemplarSection(r: SnapshotReader, head: Head): Promise<void> {
+  const strings = async (start: number): Promise<string[]> => {
+    if (!r.has(4)) await r.fill(4);
+    const n = r.u32();
+    if (n * 4 > r.dataEnd - r.offset)
+      throw new SnapshotUnreadable(`label count ${n} at offset ${r.offset - 4} runs past the end of the file (truncated or corrupt)`);
+    const out: string[] = [];
+    for (let k = 0; k < n; k++) {
+      if (!r.has(4)) await r.fill(4);
+      const len = r.length('exemplar label string', start);
+      if (!r.has(len)) await r.fill(len);
+      out.push(r.str(len));
+    }
+    return out;
+  };
+  if (!r.has(4)) await r.fill(4);
+  const ns = r.u32();
+  if (ns * 4 > r.dataEnd - r.offset) throw new SnapshotUnreadable(`exemplar series count ${ns} at offset ${r.offset - 4} (corrupt)`);
+  const series: Labels[] = [];
+  for (let i = 0; i < ns; i++) series.push(Labels.fromSortedPairs(await strings(r.offset)));
+  if (!r.has(4)) await r.fill(4);
+  const n = r.u32();
+  if (n * 24 > r.dataEnd - r.offset) throw new SnapshotUnreadable(`exemplar count ${n} at offset ${r.offset - 4} (corrupt)`);
+  for (let i = 0; i < n; i++) {
+    const start = r.offset;
+    if (!r.has(20)) await r.fill(20);
+    const si = r.u32();
+    const timestamp = r.f64();
+    const value = r.f64();
+    if (si >= series.length) throw new SnapshotUnreadable(`exemplar at offset ${start} names series ${si} of ${series.length} (corrupt)`);
+    head.loadExemplar(series[si], { labels: await strings(start), value, timestamp });
   }
 }

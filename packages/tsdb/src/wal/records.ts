@@ -270,3 +270,102 @@ export function decodeHistograms(payload: Buffer): LoggedHistogram[] {
   }
   return out;
 }
+
+/** Exemplars (type 4, Prometheus' exemplar record type and body). */
+export const RECORD_EXEMPLARS = 4;
+
+/** An exemplar as logged: the series it belongs to and the exemplar (labels as sorted pairs). */
+export interface LoggedExemplar {
+  ref: number;
+  t: number;
+  value: number;
+  labels: string[];
+}
+
+/**
+ * Exemplars as Prometheus' WAL body encodes them: the first exemplar's series ref and timestamp
+ * as big-endian int64s, then per exemplar the ref and timestamp as zigzag varint deltas from
+ * those, the value's bits big-endian, and the labels (uvarint count of pairs, then name and value
+ * as uvarint-length strings). Timestamps are whole milliseconds, as every protocol sends them.
+ */
+export function encodeExemplars(list: readonly LoggedExemplar[]): Buffer {
+  let size = 16;
+  for (const e of list) {
+    size += 10 + 10 + 8 + 5;
+    for (const p of e.labels) size += 5 + 3 * p.length;
+  }
+  const b = Buffer.allocUnsafe(size);
+  const first = list[0];
+  b.writeBigInt64BE(BigInt(first.ref), 0);
+  b.writeBigInt64BE(BigInt(Math.trunc(first.t)), 8);
+  let o = 16;
+  for (const e of list) {
+    o = putVarint(b, o, e.ref - first.ref);
+    o = putVarint(b, o, Math.trunc(e.t) - Math.trunc(first.t));
+    writeBitsOf(b, o, e.value);
+    b.subarray(o, o + 8).reverse();
+    o += 8;
+    o = putUvarint53(b, o, e.labels.length / 2);
+    for (const p of e.labels) o = putString(b, o, p);
+  }
+  return frame(RECORD_EXEMPLARS, b.subarray(0, o));
+}
+
+/** A zigzag varint of an integer within ±2^52 (arithmetic, not 32-bit operators). */
+function putVarint(b: Buffer, o: number, v: number): number {
+  return putUvarint53(b, o, v >= 0 ? 2 * v : -2 * v - 1);
+}
+
+function putUvarint53(b: Buffer, o: number, v: number): number {
+  while (v >= 0x80) {
+    b[o++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  b[o++] = v;
+  return o;
+}
+
+export function decodeExemplars(payload: Buffer): LoggedExemplar[] {
+  const out: LoggedExemplar[] = [];
+  if (payload.length === 0) return out;
+  if (payload.length < 16) throw new RangeError('exemplars record truncated');
+  const ref0 = Number(payload.readBigInt64BE(0));
+  const t0 = Number(payload.readBigInt64BE(8));
+  let o = 16;
+  const uvarint = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (o >= payload.length) throw new RangeError('exemplars record truncated');
+      const byte = payload[o++];
+      v += (byte & 0x7f) * mul;
+      if (byte < 0x80) return v;
+      mul *= 128;
+    }
+    throw new RangeError('exemplars record: varint too long');
+  };
+  const varint = (): number => {
+    const z = uvarint();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  };
+  while (o < payload.length) {
+    const ref = ref0 + varint();
+    const t = t0 + varint();
+    if (o + 8 > payload.length) throw new RangeError('exemplars record truncated');
+    const bits = Buffer.from(payload.subarray(o, o + 8)).reverse();
+    const value = readBitsOf(bits, 0);
+    o += 8;
+    const n = uvarint();
+    // Every string takes at least its length byte.
+    if (2 * n > payload.length - o) throw new RangeError('exemplars record truncated');
+    const labels: string[] = new Array(2 * n);
+    for (let i = 0; i < 2 * n; i++) {
+      const len = uvarint();
+      if (o + len > payload.length) throw new RangeError('exemplars record truncated');
+      labels[i] = payload.toString('utf8', o, o + len);
+      o += len;
+    }
+    out.push({ ref, t, value, labels });
+  }
+  return out;
+}
