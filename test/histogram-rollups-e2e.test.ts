@@ -6,11 +6,10 @@
  * rate/increase and the histogram functions at a 1h step over the rollups answer as over the raw
  * data (steady rates: equal to float rounding), through both, as docs/format/downsampling.md says.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { Labels } from '@strata/model';
 import { CounterResetHeader, FloatHistogramChunkEncoder, writeBlock } from '@strata/tsdb';
-import { getJson, startProcess, startStrata, STRATA_BIN, stop, tempDir, waitFor, type Strata } from './harness.js';
+import { getJson, startStrata, stop, waitFor, type Strata } from './harness.js';
+import { downsampleBucket, folderBucket } from './rollup-bucket.js';
 
 jest.setTimeout(180_000);
 
@@ -74,22 +73,6 @@ async function putDay(tenantDir: string, from: number): Promise<void> {
   await writeBlock(tenantDir, series, { minTime: from, maxTime: from + DAY, externalLabels: {} });
 }
 
-function compactOnce(objstore: string, dataDir: string): Promise<number | null> {
-  const p = startProcess(process.execPath, [
-    STRATA_BIN,
-    'compactor',
-    `--objstore.config-file=${objstore}`,
-    `--storage.path=${dataDir}`,
-    '--compactor.run-once',
-    '--compactor.block-ranges=24h,96h',
-    '--compactor.downsample.5m-after=24h',
-    '--compactor.downsample.1h-after=24h',
-    '--compactor.deletion-delay=0s',
-    '--log.level=warn',
-  ]);
-  return p.exited.then(() => p.child.exitCode);
-}
-
 const QUERIES = [
   'histogram_count(rate(rq_duration_seconds[2h]))',
   'histogram_sum(increase(rq_duration_seconds[6h]))',
@@ -125,22 +108,15 @@ afterAll(async () => {
 });
 
 test('rollups of native histograms answer rate and histogram functions as the raw data, in strata all and through a store gateway', async () => {
-  const root = tempDir('histogram-rollups');
-  const bucketDir = path.join(root, 'bucket');
-  const tenantDir = path.join(bucketDir, TENANT);
-  fs.mkdirSync(tenantDir, { recursive: true });
+  const { tenantDir, objstore } = folderBucket('histogram-rollups', TENANT);
   for (let d = T0; d < END; d += DAY) await putDay(tenantDir, d);
-  const objstore = path.join(root, 'objstore.yml');
-  fs.writeFileSync(objstore, `type: FILESYSTEM\nconfig:\n  directory: ${bucketDir}\n`);
-
-  const work = tempDir('histogram-rollups-compactor');
-  const resolutions = () =>
-    fs
-      .readdirSync(tenantDir)
-      .filter((u) => fs.existsSync(path.join(tenantDir, u, 'meta.json')) && !fs.existsSync(path.join(tenantDir, u, 'deletion-mark.json')))
-      .map((u) => JSON.parse(fs.readFileSync(path.join(tenantDir, u, 'meta.json'), 'utf8')).thanos?.downsample?.resolution ?? 0);
-  for (let pass = 0; pass < 5 && !resolutions().includes(3600_000); pass++) expect(await compactOnce(objstore, work)).toBe(0);
-  expect(new Set(resolutions())).toEqual(new Set([0, 300_000, 3600_000]));
+  expect(
+    await downsampleBucket(objstore, tenantDir, [
+      '--compactor.block-ranges=24h,96h',
+      '--compactor.downsample.5m-after=24h',
+      '--compactor.downsample.1h-after=24h',
+    ]),
+  ).toEqual(new Set([0, 300_000, 3600_000]));
 
   const gw = await startStrata({
     component: 'store-gateway',

@@ -4,17 +4,14 @@
  * of rollups equal to rollups of the raw data, and PromQL (rate, increase, histogram_quantile,
  * histogram_count, histogram_sum) over 5m and 1h rollups against the same over the raw blocks.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
 import { CounterResetHint, FloatHistogram, Labels } from '@strata/model';
 import { Engine, type RangeSeries } from '@strata/promql';
 import { CounterResetHeader, FloatHistogramChunkEncoder } from '../src/chunkenc/histogram.js';
-import { writeBlock, type BlockSeries } from '../src/block/writer.js';
-import { BlockReader } from '../src/block/reader.js';
+import type { BlockSeries } from '../src/block/writer.js';
+import type { BlockReader } from '../src/block/reader.js';
+import { rollupFixture, type RollupFixture } from './rollup-fixture.js';
 import { BlockSetQuerier } from '../src/block/block-set.js';
-import { downsampleBlock } from '../src/downsample/downsample-block.js';
 import {
   concatHistogramRollups,
   histogramRollupFromChunks,
@@ -211,33 +208,19 @@ function histogramSeries(inst: string, from: number, to: number, resetAt: number
   return { labels: Labels.fromObject({ __name__: 'rpc_duration_seconds', job: 'api', instance: inst }), chunks };
 }
 
-let dir: string;
 let raw: BlockReader[];
 let r5m: BlockReader[];
 let r1h: BlockReader[];
+let fixture: RollupFixture;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-hrollup-'));
-  raw = [];
-  r5m = [];
-  r1h = [];
-  for (let b = START; b < END; b += BLOCK) {
-    const series = ['a', 'b'].map((inst, k) => histogramSeries(inst, b, b + BLOCK, START + (10 + 20 * k) * H + 1_000));
-    const meta = await writeBlock(dir, series, { minTime: b, maxTime: b + BLOCK });
-    const rb = await BlockReader.openDir(path.join(dir, meta.ulid));
-    raw.push(rb);
-    const m5 = await downsampleBlock(rb, dir, RES_5M);
-    const b5 = await BlockReader.openDir(path.join(dir, m5.ulid));
-    r5m.push(b5);
-    const m1 = await downsampleBlock(b5, dir, RES_1H);
-    r1h.push(await BlockReader.openDir(path.join(dir, m1.ulid)));
-  }
+  fixture = await rollupFixture(START, END, BLOCK, (from, to) =>
+    ['a', 'b'].map((inst, k) => histogramSeries(inst, from, to, START + (10 + 20 * k) * H + 1_000)),
+  );
+  ({ raw, r5m, r1h } = fixture);
 });
 
-afterAll(async () => {
-  for (const b of [...raw, ...r5m, ...r1h]) await b.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fixture.close());
 
 const engine = new Engine({ lookbackDeltaMs: 5 * 60_000 });
 

@@ -7,13 +7,12 @@
  * chunks (encoding 3); docs/format/downsampling.md.
  */
 import { CounterResetHint, FloatHistogram } from '@strata/model';
-import { ENCODING_XOR, XOREncoder, xorNumSamples } from '../chunkenc/xor.js';
-import { decodeXORBits } from '../chunkenc/xor-decode.js';
+import { ENCODING_XOR } from '../chunkenc/xor.js';
 import { CounterResetHeader, ENCODING_FLOAT_HISTOGRAM, FloatHistogramChunkEncoder, type HistogramSample } from '../chunkenc/histogram.js';
 import { histogramChunkSamples } from '../head/histogram-series.js';
 import type { BlockChunk } from '../block/block-writer.js';
 import { AGGR_COUNT, AGGR_COUNTER, AGGR_SUM, CHUNK_ENCODING_AGGR, decodeAggrChunk, encodeAggrChunk, type AggrPart } from './aggr-chunk.js';
-import { CHUNK_SPAN, RES_1D, windowEnd } from './rollup.js';
+import { chunkRanges, decodeXOR, windowEnd, xor } from './rollup.js';
 
 export interface HistogramRollup {
   /** Per window, the timestamp of its last raw histogram (as the float rollup). */
@@ -197,12 +196,6 @@ function histogramChunk(ts: ArrayLike<number>, hs: readonly FloatHistogram[], he
   return e.bytes().slice();
 }
 
-function xorOf(t: Float64Array, v: Float64Array, from: number, to: number): Uint8Array {
-  const e = new XOREncoder(16 + 4 * (to - from));
-  for (let i = from; i < to; i++) e.append(t[i], v[i]);
-  return e.bytes();
-}
-
 /**
  * The rollup as aggregate chunks, one per CHUNK_SPAN of `res` (as the float rollup's): count
  * (XOR), sum and counter (float histogram chunks); min and max absent, as in Thanos. The counter
@@ -212,18 +205,13 @@ function xorOf(t: Float64Array, v: Float64Array, from: number, to: number): Uint
  */
 export function histogramRollupToChunks(r: HistogramRollup, res: number): BlockChunk[] {
   const out: BlockChunk[] = [];
-  const span = CHUNK_SPAN[res] ?? RES_1D;
   const n = r.t.length;
   const header = r.gauge ? CounterResetHeader.Gauge : CounterResetHeader.Unknown;
-  let i = 0;
-  while (i < n) {
-    const spanEnd = r.t[i] - (((r.t[i] % span) + span) % span) + span;
-    let j = i + 1;
-    while (j < n && r.t[j] < spanEnd && j - i < 65_000) j++;
+  for (const [i, j] of chunkRanges(r.t, res)) {
     const ct = [i === 0 ? r.firstT : r.t[i], ...r.t.subarray(i, j), r.t[j - 1]];
     const cv = [i === 0 ? r.first! : r.counter[i], ...r.counter.slice(i, j), j === n ? r.last! : r.counter[j - 1]];
     const parts: (AggrPart | undefined)[] = [];
-    parts[AGGR_COUNT] = { encoding: ENCODING_XOR, data: xorOf(r.t, r.count, i, j) };
+    parts[AGGR_COUNT] = { encoding: ENCODING_XOR, data: xor(r.t, r.count, i, j) };
     parts[AGGR_SUM] = {
       encoding: ENCODING_FLOAT_HISTOGRAM,
       data: histogramChunk(r.t.subarray(i, j), r.sum.slice(i, j), CounterResetHeader.Gauge),
@@ -236,7 +224,6 @@ export function histogramRollupToChunks(r: HistogramRollup, res: number): BlockC
       encoding: CHUNK_ENCODING_AGGR,
       samples: j - i,
     });
-    i = j;
   }
   return out;
 }
@@ -252,18 +239,9 @@ function histogramsOf(part: AggrPart | undefined): { t: number[]; h: FloatHistog
   return { t: got.timestamps, h: got.histograms.filter((x): x is FloatHistogram => x !== 'stale') };
 }
 
-function countsOf(part: AggrPart | undefined): { t: Float64Array; v: Float64Array } {
-  if (!part) return { t: ZERO, v: ZERO };
-  const n = xorNumSamples(part.data);
-  const t = new Float64Array(n);
-  const v = new Float64Array(n);
-  const k = decodeXORBits(part.data, t, new Uint32Array(v.buffer), 0, -Infinity, Infinity);
-  return { t: t.subarray(0, k), v: v.subarray(0, k) };
-}
-
 /** One decoded aggregate chunk of a histogram rollup; entries not fetched leave their columns empty. */
 function chunkRollup(parts: readonly (AggrPart | undefined)[]): HistogramRollup | undefined {
-  const count = countsOf(parts[AGGR_COUNT]);
+  const count = decodeXOR(parts[AGGR_COUNT]?.data);
   const sum = histogramsOf(parts[AGGR_SUM]);
   const counter = histogramsOf(parts[AGGR_COUNTER]);
   const hasCounter = counter.h.length >= 2;
