@@ -11,8 +11,8 @@ import { ENCODING_XOR } from '../chunkenc/xor.js';
 import { CounterResetHeader, ENCODING_FLOAT_HISTOGRAM, FloatHistogramChunkEncoder, type HistogramSample } from '../chunkenc/histogram.js';
 import { histogramChunkSamples } from '../head/histogram-series.js';
 import type { BlockChunk } from '../block/block-writer.js';
-import { AGGR_COUNT, AGGR_COUNTER, AGGR_SUM, CHUNK_ENCODING_AGGR, decodeAggrChunk, encodeAggrChunk, type AggrPart } from './aggr-chunk.js';
-import { chunkRanges, decodeXOR, windowEnd, xor } from './rollup.js';
+import { AGGR_COUNT, AGGR_COUNTER, AGGR_SUM, decodeAggrChunk, type AggrPart } from './aggr-chunk.js';
+import { aggrBlockChunk, chunkRanges, decodeXOR, windowEnd, xor } from './rollup.js';
 
 export interface HistogramRollup {
   /** Per window, the timestamp of its last raw histogram (as the float rollup). */
@@ -217,13 +217,7 @@ export function histogramRollupToChunks(r: HistogramRollup, res: number): BlockC
       data: histogramChunk(r.t.subarray(i, j), r.sum.slice(i, j), CounterResetHeader.Gauge),
     };
     parts[AGGR_COUNTER] = { encoding: ENCODING_FLOAT_HISTOGRAM, data: histogramChunk(ct, cv, header) };
-    out.push({
-      minT: i === 0 ? Math.min(r.firstT, r.t[0]) : r.t[i],
-      maxT: r.t[j - 1],
-      data: encodeAggrChunk(parts),
-      encoding: CHUNK_ENCODING_AGGR,
-      samples: j - i,
-    });
+    out.push(aggrBlockChunk(r, i, j, parts));
   }
   return out;
 }

@@ -251,15 +251,25 @@ export function toChunks(r: Rollup, res: number): BlockChunk[] {
       { encoding: ENCODING_XOR, data: counter.bytes() },
     ];
     if (r.sketches) parts.push({ encoding: SKETCHES_ENCODING, data: encodeSketchList(r.sketches.slice(i, j)) });
-    out.push({
-      minT: i === 0 ? Math.min(r.firstT, r.t[0]) : r.t[i],
-      maxT: r.t[j - 1],
-      data: encodeAggrChunk(parts),
-      encoding: CHUNK_ENCODING_AGGR,
-      samples: j - i,
-    });
+    out.push(aggrBlockChunk(r, i, j, parts));
   }
   return out;
+}
+
+/** The aggregate chunk of windows [i, j) of a rollup (the first chunk starts at the first raw sample). */
+export function aggrBlockChunk(
+  r: { t: Float64Array; firstT: number },
+  i: number,
+  j: number,
+  parts: readonly (AggrPart | undefined)[],
+): BlockChunk {
+  return {
+    minT: i === 0 ? Math.min(r.firstT, r.t[0]) : r.t[i],
+    maxT: r.t[j - 1],
+    data: encodeAggrChunk(parts),
+    encoding: CHUNK_ENCODING_AGGR,
+    samples: j - i,
+  };
 }
 
 /** The windows [i, j) of each aggregate chunk: one chunk per aligned CHUNK_SPAN of `res` (at most 65000 windows). */
