@@ -165,6 +165,11 @@ test('sum(rate(req_total[1h])) over 5m rollups equals raw (steady counters, a re
   );
 });
 
+test('rate over 1h rollups equals raw across the block boundary (no extra sample at the first raw value of a later block)', async () => {
+  for (const q of ['sum(rate(req_total[2h]))', 'increase(req_total{instance="c"}[3h])'])
+    compare(await run(r1h, q, RES_1H, START + 3 * H), await run(raw, q, 0, START + 3 * H), (g, w) => Math.abs(g - w) <= 1e-3 * Math.abs(w));
+});
+
 test('the planner picks the coarsest resolution allowed, falls back to finer blocks, and never answers an instant twice', async () => {
   // The 1h rollup of the first block only, the 5m rollup of the second only, raw data of both.
   const mixed = [...raw, r1h[0], r5m[1]];

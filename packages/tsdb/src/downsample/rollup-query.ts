@@ -128,7 +128,10 @@ function counterSeries(labels: Labels, parts: FloatPart[]): Series {
       continue;
     }
     const r = p.r;
-    const withFirst = r.firstT >= p.from && r.firstT < r.t[0];
+    // The first raw sample starts the series only: after another part it would sit seconds after
+    // that part's last sample and shorten rate()'s average interval, so its extrapolation (37% off
+    // for a 2h rate over 1h rollups at a block boundary); the re-basing carries the increase across.
+    const withFirst = Number.isNaN(total) && r.firstT >= p.from && r.firstT < r.t[0];
     const f = withFirst ? r.firstV : r.counter[0];
     const b = base(f);
     if (withFirst) push(r.firstT, b);
