@@ -4,6 +4,8 @@
  * of rollups equal to rollups of the raw data, and PromQL (rate, increase, histogram_quantile,
  * histogram_count, histogram_sum) over 5m and 1h rollups against the same over the raw blocks.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import fc from 'fast-check';
 import { CounterResetHint, FloatHistogram, Labels } from '@strata/model';
 import { Engine, type RangeSeries } from '@strata/promql';
@@ -12,6 +14,7 @@ import type { BlockSeries } from '../src/block/writer.js';
 import type { BlockReader } from '../src/block/reader.js';
 import { rollupFixture, type RollupFixture } from './rollup-fixture.js';
 import { BlockSetQuerier } from '../src/block/block-set.js';
+import { downsampleBlock } from '../src/downsample/downsample-block.js';
 import {
   concatHistogramRollups,
   histogramRollupFromChunks,
@@ -208,6 +211,7 @@ function histogramSeries(inst: string, from: number, to: number, resetAt: number
   return { labels: Labels.fromObject({ __name__: 'rpc_duration_seconds', job: 'api', instance: inst }), chunks };
 }
 
+let dir: string;
 let raw: BlockReader[];
 let r5m: BlockReader[];
 let r1h: BlockReader[];
@@ -217,7 +221,7 @@ beforeAll(async () => {
   fixture = await rollupFixture(START, END, BLOCK, (from, to) =>
     ['a', 'b'].map((inst, k) => histogramSeries(inst, from, to, START + (10 + 20 * k) * H + 1_000)),
   );
-  ({ raw, r5m, r1h } = fixture);
+  ({ dir, raw, r5m, r1h } = fixture);
 });
 
 afterAll(() => fixture.close());
@@ -295,4 +299,11 @@ test('raw blocks fill in where no rollup exists: histogram parts join across res
   expect(worst).toBeGreaterThan(0);
   const inRaw = await run([r5m[0], raw[1]], q, RES_5M, START + 27 * H);
   compare(inRaw, await run(raw, q, 0, START + 27 * H), 1e-9);
+});
+
+test('downsampling histograms is idempotent: the same input gives the same index and chunks', async () => {
+  const again = await downsampleBlock(raw[0], dir, RES_5M);
+  for (const f of ['index', 'chunks/000001'])
+    expect(Buffer.compare(fs.readFileSync(path.join(dir, again.ulid, f)), fs.readFileSync(path.join(dir, r5m[0].meta.ulid, f)))).toBe(0);
+  expect(again.stats).toEqual(r5m[0].meta.stats);
 });
