@@ -8,11 +8,10 @@
  * the raw answer costs, quantiles come from sketches), and agree with the raw answer as
  * docs/format/downsampling.md says: exactly for counts, within 1% for quantiles.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { Labels } from '@strata/model';
 import { writeBlock, XOREncoder } from '@strata/tsdb';
-import { getJson, startProcess, startStrata, STRATA_BIN, stop, tempDir, waitFor, type Strata } from './harness.js';
+import { getJson, startStrata, stop, waitFor, type Strata } from './harness.js';
+import { downsampleBucket, folderBucket } from './rollup-bucket.js';
 
 jest.setTimeout(300_000);
 
@@ -71,22 +70,6 @@ async function putDay(tenantDir: string, from: number): Promise<void> {
   await writeBlock(tenantDir, series, { minTime: from, maxTime: from + DAY, externalLabels: {} });
 }
 
-function compactOnce(objstore: string, dataDir: string): Promise<number | null> {
-  const p = startProcess(process.execPath, [
-    STRATA_BIN,
-    'compactor',
-    `--objstore.config-file=${objstore}`,
-    `--storage.path=${dataDir}`,
-    '--compactor.run-once',
-    '--compactor.block-ranges=24h,240h',
-    '--compactor.downsample.5m-after=24h',
-    '--compactor.downsample.1h-after=24h',
-    '--compactor.deletion-delay=0s',
-    '--log.level=warn',
-  ]);
-  return p.exited.then(() => p.child.exitCode);
-}
-
 const QUERIES = [
   'sum by (job) (rate(rq_requests_total[2h]))',
   'increase(rq_requests_total{instance="i-2"}[1d])',
@@ -121,23 +104,15 @@ afterAll(async () => {
 });
 
 test('a 30-day query through a separate querier reads rollups and answers exactly as strata all', async () => {
-  const root = tempDir('rollup-querier');
-  const bucketDir = path.join(root, 'bucket');
-  const tenantDir = path.join(bucketDir, TENANT);
-  fs.mkdirSync(tenantDir, { recursive: true });
+  const { tenantDir, objstore } = folderBucket('rollup-querier', TENANT);
   for (let d = T0; d < END; d += DAY) await putDay(tenantDir, d);
-  const objstore = path.join(root, 'objstore.yml');
-  fs.writeFileSync(objstore, `type: FILESYSTEM\nconfig:\n  directory: ${bucketDir}\n`);
-
-  // Each pass compacts and downsamples one level further (a new rollup is met at the next pass).
-  const work = tempDir('rollup-querier-compactor');
-  const resolutions = () =>
-    fs
-      .readdirSync(tenantDir)
-      .filter((u) => fs.existsSync(path.join(tenantDir, u, 'meta.json')) && !fs.existsSync(path.join(tenantDir, u, 'deletion-mark.json')))
-      .map((u) => JSON.parse(fs.readFileSync(path.join(tenantDir, u, 'meta.json'), 'utf8')).thanos?.downsample?.resolution ?? 0);
-  for (let pass = 0; pass < 5 && !resolutions().includes(3600_000); pass++) expect(await compactOnce(objstore, work)).toBe(0);
-  expect(new Set(resolutions())).toEqual(new Set([0, 300_000, 3600_000]));
+  expect(
+    await downsampleBucket(objstore, tenantDir, [
+      '--compactor.block-ranges=24h,240h',
+      '--compactor.downsample.5m-after=24h',
+      '--compactor.downsample.1h-after=24h',
+    ]),
+  ).toEqual(new Set([0, 300_000, 3600_000]));
 
   const gw = await startStrata({
     component: 'store-gateway',

@@ -28,9 +28,9 @@ export interface TenantLimits {
   /** Distinct values any one label may take among one metric's series on a receiver; 0 or absent = unlimited. */
   maxLabelValueCardinalityPerMetric?: number;
   /**
-   * Whether native histogram samples are accepted (1) or refused with 400 (0, the default, Mimir's key).
-   * Off by default while some read paths (query workers, remote-read) do not carry histograms yet;
-   * blocks do (docs/format/block.md), so accepted histograms outlive the head's cut.
+   * Whether native histogram samples are accepted (1, or absent: the default, as Mimir's) or
+   * refused with 400 (0). Every read path, blocks and rollups carry them (docs/format/block.md,
+   * docs/format/downsampling.md).
    */
   nativeHistogramsIngestionEnabled?: number;
   /** Buckets of one native histogram sample: finer ones are reduced to lower schemas until they fit (Mimir's behaviour); 0 or absent = unlimited. */

@@ -339,8 +339,8 @@ const TABLE = [
     flag: 'limits.native-histograms-ingestion-enabled',
     aliases: ['ingester.native-histograms-ingestion-enabled'],
     type: 'bool',
-    default: false,
-    help: 'Default per-tenant switch for native histogram samples (per tenant: native_histograms_ingestion_enabled). Off, they are refused with 400 (err-strata-unsupported-sample-type) and the rest of the request lands. Switched on, they are kept in the head (its WAL and snapshots) and in blocks, in the histogram chunk encodings of Prometheus; rollups leave them out.',
+    default: true,
+    help: 'Default per-tenant switch for native histogram samples (per tenant: native_histograms_ingestion_enabled); on by default, as in Mimir. On, they are kept in the head (its WAL and snapshots) and in blocks, in the histogram chunk encodings of Prometheus, and downsampled into rollups. Off, they are refused with 400 (err-strata-unsupported-sample-type) and the rest of the request lands.',
   },
   {
     flag: 'limits.max-native-histogram-buckets',

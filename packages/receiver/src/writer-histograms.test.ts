@@ -60,7 +60,7 @@ async function select(db: TSDB, name: string): Promise<Series[]> {
 }
 
 describe('writer: native histograms into the head', () => {
-  test('with native_histograms_ingestion_enabled off (the default) they are refused with 400 naming the key; floats land', async () => {
+  test('with native_histograms_ingestion_enabled switched off they are refused with 400 naming the key; floats land', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-hist-'));
     dirs.push(dir);
     const { db, writer } = await open(dir, { nativeHistogramsIngestionEnabled: 0 });

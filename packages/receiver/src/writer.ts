@@ -282,7 +282,7 @@ export class Writer {
         else if (st === AppendStatus.TOO_OLD) errors.add(k, 'sample-too-old', 1, sampleRejected('sample-too-old', batch, s, t, 0));
         else errors.add(k, 'sample-duplicate-timestamp', 1, sampleRejected('sample-duplicate-timestamp', batch, s, t, 0));
       }
-      if (s.histograms > 0 && !limits.nativeHistogramsIngestionEnabled)
+      if (s.histograms > 0 && limits.nativeHistogramsIngestionEnabled === 0)
         errors.add(k, 'unsupported-sample-type', s.histograms, histogramsDisabled(batch, s));
       else if (s.histograms > 0) {
         const table = batch.histogramRows!;

@@ -6,7 +6,16 @@
  * Blocks that do overlap (an extra block of out-of-order samples for a range) are merged by
  * timestamp as before.
  */
-import { Labels, MergeQuerier, type Matcher, type Querier, type RawSeries, type SelectHints, type Series } from '@strata/model';
+import {
+  Labels,
+  MergeQuerier,
+  type FloatHistogram,
+  type Matcher,
+  type Querier,
+  type RawSeries,
+  type SelectHints,
+  type Series,
+} from '@strata/model';
 import { decodeSeriesChunks, type BlockReader } from './reader.js';
 import { joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
 
@@ -166,11 +175,12 @@ export class BlockSetQuerier implements Querier {
   }
 }
 
-/** Two raw parts merged by timestamp; on equal timestamps the first one's sample is kept. */
+/** Two raw parts merged by timestamp; on equal timestamps the first one's sample is kept (histograms with theirs). */
 function mergeRaw(a: Part & { kind: 'raw' }, b: Part & { kind: 'raw' }): Part {
   const n = a.t.length + b.t.length;
   const t = new Float64Array(n);
   const v = new Float64Array(n);
+  const h: FloatHistogram[] | undefined = a.h || b.h ? [] : undefined;
   let i = 0;
   let j = 0;
   let k = 0;
@@ -178,11 +188,15 @@ function mergeRaw(a: Part & { kind: 'raw' }, b: Part & { kind: 'raw' }): Part {
     if (j >= b.t.length || (i < a.t.length && a.t[i] <= b.t[j])) {
       if (j < b.t.length && b.t[j] === a.t[i]) j++;
       t[k] = a.t[i];
+      if (h) h[k] = a.h![i];
       v[k++] = a.v[i++];
     } else {
       t[k] = b.t[j];
+      if (h) h[k] = b.h![j];
       v[k++] = b.v[j++];
     }
   }
-  return { kind: 'raw', t: t.subarray(0, k), v: v.subarray(0, k) };
+  // A series whose replicas disagree on its kind (floats in one, histograms in the other) keeps the first's.
+  if (h && (!a.h || !b.h)) return a;
+  return { kind: 'raw', t: t.subarray(0, k), v: v.subarray(0, k), h };
 }

@@ -29,7 +29,8 @@ import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.j
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './meta.js';
 import { CHUNK_ENCODING_XOR } from './format.js';
 import { UnsupportedChunkError } from './corrupt.js';
-import { AGGR_NAMES, CHUNK_ENCODING_AGGR, encodeAggrChunk, type AggrPart } from '../downsample/aggr-chunk.js';
+import { AGGR_NAMES, CHUNK_ENCODING_AGGR, decodeAggrChunk, encodeAggrChunk, type AggrPart } from '../downsample/aggr-chunk.js';
+import { histogramRollupFromChunks, isHistogramAggrChunk } from '../downsample/histogram-rollup.js';
 import { AGGR_ENTRIES_FILE, AggrEntries } from '../downsample/aggr-entries.js';
 import { ALL_AGGRS, aggrBit, fromChunks, type AggrSet } from '../downsample/rollup.js';
 import { aggregatesFor, joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
@@ -402,15 +403,27 @@ export class BlockReader implements Querier {
     const want = aggregatesFor(modeFor(hints.func));
     for (const s of await this.selectChunks(matchers, { ...hints, start: lo, end: hi }, want)) {
       if (this.resolution > 0) {
+        const clipped = hi < this.meta.maxTime - 1;
+        if (s.chunks.length > 0 && isHistogramAggrChunk(decodeAggrChunk(s.chunks[0]))) {
+          const h = histogramRollupFromChunks(s.chunks, lo, hi);
+          if (h) out.push({ labels: s.labels, part: { kind: 'hrollup', r: h, from: lo, clipped } });
+          continue;
+        }
         const r = fromChunks(s.chunks, lo, hi, want);
-        if (r) out.push({ labels: s.labels, part: { kind: 'rollup', r, from: lo, clipped: hi < this.meta.maxTime - 1 } });
+        if (r) out.push({ labels: s.labels, part: { kind: 'rollup', r, from: lo, clipped } });
         continue;
       }
-      // Rollup parts hold floats: a histogram series' samples are left out of a query that may
-      // read rollups (downsampling skips histograms, docs/format/downsampling.md).
-      if (s.encodings) continue;
-      const raw = decodeSeriesChunks(s.labels, [s.chunks], lo, hi);
+      const raw = decodeSeriesChunks(s.labels, [s.chunks], lo, hi, s.encodings && [s.encodings]);
       if (!raw) continue;
+      if (raw.histograms) {
+        // A series with native histograms joins histogram rollups: its histograms alone (as downsampling keeps them).
+        const ks: number[] = [];
+        for (let i = 0; i < raw.histograms.length; i++) if (raw.histograms[i]) ks.push(i);
+        const t = Float64Array.from(ks, (i) => raw.timestamps[i]);
+        if (ks.length > 0)
+          out.push({ labels: s.labels, part: { kind: 'raw', t, v: new Float64Array(ks.length), h: ks.map((i) => raw.histograms![i]!) } });
+        continue;
+      }
       let n = 0;
       for (let i = 0; i < raw.values.length; i++) if (!Number.isNaN(raw.values[i])) n++;
       const t = new Float64Array(n);

@@ -16,6 +16,16 @@ import type { BlockSeries } from '../block/writer.js';
 import { BlockWriter } from '../block/block-writer.js';
 import { compareBytes, compareLabelsBytes } from '../block/format.js';
 import type { BlockMeta } from '../block/meta.js';
+import { decodeAggrChunk } from './aggr-chunk.js';
+import {
+  concatHistogramRollups,
+  histogramRollupFromChunks,
+  histogramRollupFromRaw,
+  histogramRollupFromRollup,
+  histogramRollupToChunks,
+  isHistogramAggrChunk,
+  type HistogramRollup,
+} from './histogram-rollup.js';
 import { concatRollups, fromChunks, RESOLUTIONS, rollupFromRaw, rollupFromRollup, toChunks, type Rollup } from './rollup.js';
 
 /** Series read per batch of index and chunk reads. */
@@ -69,8 +79,8 @@ export async function downsampleBlocks(
     compactionSources: [...new Set(metas.flatMap((m) => m.compaction.sources))].sort(),
   });
   try {
-    for await (const { labels, parts } of mergedSeries(sources)) {
-      const s = rollupOf(from, labels, parts, resolution, join);
+    for await (const { labels, parts, encodings } of mergedSeries(sources)) {
+      const s = rollupOf(from, labels, parts, encodings, resolution, join);
       if (s) await w.addSeries(s.labels, s.chunks);
     }
     return await w.finish();
@@ -81,7 +91,7 @@ export async function downsampleBlocks(
 }
 
 /** One source's series in label order with their chunks, a batch of index and chunk reads at a time. */
-async function* seriesOf(source: BlockReader): AsyncGenerator<{ labels: Labels; chunks: Uint8Array[] }> {
+async function* seriesOf(source: BlockReader): AsyncGenerator<{ labels: Labels; chunks: Uint8Array[]; encodings: Uint8Array }> {
   const ids = await source.index.postings('', '');
   for (let i = 0; i < ids.length; i += BATCH) {
     const entries = await source.index.seriesMany(ids.subarray(i, i + BATCH));
@@ -91,17 +101,16 @@ async function* seriesOf(source: BlockReader): AsyncGenerator<{ labels: Labels; 
     const datas = await source.chunksOf(refs, encodings);
     let k = 0;
     for (const e of entries) {
-      // Native histogram chunks are not downsampled (yet): a rollup holds the series' floats only.
-      const chunks: Uint8Array[] = [];
-      for (let i = k; i < k + e.chunks.length; i++) if (source.resolution > 0 || encodings[i] === CHUNK_ENCODING_XOR) chunks.push(datas[i]);
-      yield { labels: e.labels, chunks };
+      yield { labels: e.labels, chunks: datas.slice(k, k + e.chunks.length), encodings: encodings.subarray(k, k + e.chunks.length) };
       k += e.chunks.length;
     }
   }
 }
 
 /** The sources' series merged by labels: per label set, its chunks from each source holding it (source order). */
-async function* mergedSeries(sources: readonly BlockReader[]): AsyncGenerator<{ labels: Labels; parts: Uint8Array[][] }> {
+async function* mergedSeries(
+  sources: readonly BlockReader[],
+): AsyncGenerator<{ labels: Labels; parts: Uint8Array[][]; encodings: Uint8Array[] }> {
   const its = sources.map((s) => seriesOf(s));
   const heads = await Promise.all(its.map((it) => it.next()));
   for (;;) {
@@ -109,13 +118,15 @@ async function* mergedSeries(sources: readonly BlockReader[]): AsyncGenerator<{ 
     for (const h of heads) if (!h.done && (!min || compareLabelsBytes(h.value.labels, min) < 0)) min = h.value.labels;
     if (!min) return;
     const parts: Uint8Array[][] = [];
+    const encodings: Uint8Array[] = [];
     for (let i = 0; i < heads.length; i++) {
       const h = heads[i];
       if (h.done || compareLabelsBytes(h.value.labels, min) !== 0) continue;
       parts.push(h.value.chunks);
+      encodings.push(h.value.encodings);
       heads[i] = await its[i].next();
     }
-    yield { labels: min, parts };
+    yield { labels: min, parts, encodings };
   }
 }
 
@@ -128,12 +139,34 @@ export function counterNamed(labels: Labels): boolean {
   return /(_total|_sum|_count|_bucket)$/.test(labels.get('__name__'));
 }
 
-function rollupOf(from: number, labels: Labels, parts: Uint8Array[][], resolution: number, join: boolean): BlockSeries | undefined {
+/**
+ * A series' rollup. A raw series holding native histograms becomes a histogram rollup (its float
+ * samples, if any, are left out: one rollup series has one kind, as one Thanos aggregate chunk).
+ */
+function rollupOf(
+  from: number,
+  labels: Labels,
+  parts: Uint8Array[][],
+  encodings: Uint8Array[],
+  resolution: number,
+  join: boolean,
+): BlockSeries | undefined {
   if (from === 0) {
-    const raw = decodeSeriesChunks(labels, parts, -Infinity, Infinity);
+    const mixed = encodings.some((e) => e.some((x) => x !== CHUNK_ENCODING_XOR));
+    const raw = decodeSeriesChunks(labels, parts, -Infinity, Infinity, mixed ? encodings : undefined);
+    if (raw?.histograms) {
+      const h = histogramRollupFromRaw(raw.timestamps, raw.histograms, resolution);
+      return h && { labels, chunks: histogramRollupToChunks(h, resolution) };
+    }
     const r = raw && rollupFromRaw(raw.timestamps, raw.values, resolution);
     if (r && counterNamed(labels)) r.sketches = undefined;
     return r && { labels, chunks: toChunks(r, resolution) };
+  }
+  if (parts.some((p) => p.length > 0 && isHistogramAggrChunk(decodeAggrChunk(p[0])))) {
+    const hs = parts.map((p) => histogramRollupFromChunks(p)).filter((r): r is HistogramRollup => r !== undefined);
+    if (hs.length === 0) return undefined;
+    const h = concatHistogramRollups(hs);
+    return { labels, chunks: histogramRollupToChunks(join ? h : histogramRollupFromRollup(h, resolution), resolution) };
   }
   const rs = parts.map((p) => fromChunks(p)).filter((r): r is Rollup => r !== undefined);
   if (rs.length === 0) return undefined;

@@ -4,10 +4,12 @@
  * from blocks of different resolutions join into one series. The table of functions is in
  * docs/format/downsampling.md.
  */
-import type { Labels, RollupSamples, Series } from '@strata/model';
+import type { FloatHistogram, Labels, RollupSamples, Series } from '@strata/model';
 import { DDSketch } from './ddsketch.js';
 import { AGGR_COUNT, AGGR_COUNTER, AGGR_MAX, AGGR_MIN, AGGR_SKETCHES, AGGR_SUM } from './aggr-chunk.js';
 import { aggrBit, type AggrSet, type Rollup } from './rollup.js';
+import type { HistogramRollup } from './histogram-rollup.js';
+import { countRollupOf, joinHistogramParts, type HistogramPart } from './histogram-rollup-query.js';
 
 /** What a select over rollups returns per window. */
 export type AggrMode = 'counter' | 'min' | 'max' | 'sum' | 'count' | 'avg_over_time' | 'quantile' | 'avg';
@@ -61,8 +63,15 @@ export function aggregatesFor(mode: AggrMode): AggrSet {
   }
 }
 
-/** A series' data from one block, clipped to the range that block answers for. */
-export type Part = { kind: 'raw'; t: Float64Array; v: Float64Array } | { kind: 'rollup'; r: Rollup; clipped: boolean; from: number };
+/**
+ * A series' data from one block, clipped to the range that block answers for. A raw part of a
+ * native histogram series holds its histograms in `h` (its values then unused); `hrollup` is a
+ * histogram rollup (histogram-rollup.ts).
+ */
+export type Part =
+  | { kind: 'raw'; t: Float64Array; v: Float64Array; h?: FloatHistogram[] }
+  | { kind: 'rollup'; r: Rollup; clipped: boolean; from: number }
+  | { kind: 'hrollup'; r: HistogramRollup; clipped: boolean; from: number };
 
 function firstT(p: Part): number {
   return p.kind === 'raw' ? p.t[0] : Math.min(p.r.t[0], p.r.firstT);
@@ -73,13 +82,19 @@ function ordered(parts: Part[]): Part[] {
   return parts.filter((p) => (p.kind === 'raw' ? p.t.length : p.r.t.length) > 0).sort((a, b) => firstT(a) - firstT(b));
 }
 
+type FloatPart = Exclude<Part, { kind: 'hrollup' }>;
+
+function isHistogramPart(p: Part): p is HistogramPart {
+  return p.kind === 'hrollup' || (p.kind === 'raw' && p.h !== undefined);
+}
+
 /**
  * The counter as one monotonic series: each part's samples become running totals (a drop counts
  * as a reset, as rate() does), and each part is re-based on the previous one with Thanos' rule (its
  * first value below the previous part's last raw value is a reset). A clipped rollup's totals
  * stand in for raw values at the clip points.
  */
-function counterSeries(labels: Labels, parts: Part[]): Series {
+function counterSeries(labels: Labels, parts: FloatPart[]): Series {
   let n = 0;
   for (const p of parts) n += p.kind === 'raw' ? p.t.length : p.r.t.length + 1;
   const ts = new Float64Array(n);
@@ -113,7 +128,10 @@ function counterSeries(labels: Labels, parts: Part[]): Series {
       continue;
     }
     const r = p.r;
-    const withFirst = r.firstT >= p.from && r.firstT < r.t[0];
+    // The first raw sample starts the series only: after another part it would sit seconds after
+    // that part's last sample and shorten rate()'s average interval, so its extrapolation (37% off
+    // for a 2h rate over 1h rollups at a block boundary); the re-basing carries the increase across.
+    const withFirst = Number.isNaN(total) && r.firstT >= p.from && r.firstT < r.t[0];
     const f = withFirst ? r.firstV : r.counter[0];
     const b = base(f);
     if (withFirst) push(r.firstT, b);
@@ -125,7 +143,7 @@ function counterSeries(labels: Labels, parts: Part[]): Series {
 }
 
 /** Values per window for the modes that read one aggregate, with counts and sketches when asked. */
-function windowSeries(labels: Labels, parts: Part[], mode: Exclude<AggrMode, 'counter'>): Series {
+function windowSeries(labels: Labels, parts: FloatPart[], mode: Exclude<AggrMode, 'counter'>): Series {
   let n = 0;
   for (const p of parts) n += p.kind === 'raw' ? p.t.length : p.r.t.length;
   const ts = new Float64Array(n);
@@ -186,6 +204,18 @@ export function sketchQuantile(r: RollupSamples, values: Float64Array, from: num
 export function joinParts(labels: Labels, parts: Part[], mode: AggrMode): Series | undefined {
   const sorted = ordered(parts);
   if (sorted.length === 0) return undefined;
+  if (mode === 'count') {
+    // Counting needs no histogram: a histogram rollup's counts join as a float rollup's.
+    const counted = sorted.map((p): Part => (p.kind === 'hrollup' ? { ...p, kind: 'rollup', r: countRollupOf(p.r) } : p));
+    return joinFloatParts(labels, counted, mode);
+  }
+  // A native histogram series: its histogram parts alone (a float part of it is a change of kind the rollups do not keep).
+  if (sorted.some(isHistogramPart)) return joinHistogramParts(labels, sorted.filter(isHistogramPart), mode);
+  return joinFloatParts(labels, sorted, mode);
+}
+
+function joinFloatParts(labels: Labels, parts: Part[], mode: AggrMode): Series | undefined {
+  const sorted = parts.filter((p): p is FloatPart => p.kind !== 'hrollup');
   const s = mode === 'counter' ? counterSeries(labels, sorted) : windowSeries(labels, sorted, mode);
   return s.timestamps.length > 0 ? s : undefined;
 }

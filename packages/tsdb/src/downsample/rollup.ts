@@ -220,7 +220,8 @@ export function concatRollups(rs: readonly Rollup[]): Rollup {
   return trim({ ...a, firstT: first.firstT, firstV: first.firstV, lastV: lastRaw, sketches: withSketches ? sketches : undefined }, k);
 }
 
-function xor(t: Float64Array, v: Float64Array, from: number, to: number): Uint8Array {
+/** Samples [from, to) of a column as an XOR chunk. */
+export function xor(t: Float64Array, v: Float64Array, from: number, to: number): Uint8Array {
   const e = new XOREncoder(16 + 4 * (to - from));
   for (let i = from; i < to; i++) e.append(t[i], v[i]);
   return e.bytes();
@@ -235,13 +236,8 @@ function xor(t: Float64Array, v: Float64Array, from: number, to: number): Uint8A
  */
 export function toChunks(r: Rollup, res: number): BlockChunk[] {
   const out: BlockChunk[] = [];
-  const span = CHUNK_SPAN[res] ?? RES_1D;
   const n = r.t.length;
-  let i = 0;
-  while (i < n) {
-    const spanEnd = r.t[i] - mod(r.t[i], span) + span;
-    let j = i + 1;
-    while (j < n && r.t[j] < spanEnd && j - i < 65_000) j++;
+  for (const [i, j] of chunkRanges(r.t, res)) {
     const counter = new XOREncoder(16 + 4 * (j - i + 2));
     if (i === 0) counter.append(r.firstT, r.firstV);
     else counter.append(r.t[i], r.counter[i]);
@@ -255,20 +251,44 @@ export function toChunks(r: Rollup, res: number): BlockChunk[] {
       { encoding: ENCODING_XOR, data: counter.bytes() },
     ];
     if (r.sketches) parts.push({ encoding: SKETCHES_ENCODING, data: encodeSketchList(r.sketches.slice(i, j)) });
-    out.push({
-      minT: i === 0 ? Math.min(r.firstT, r.t[0]) : r.t[i],
-      maxT: r.t[j - 1],
-      data: encodeAggrChunk(parts),
-      encoding: CHUNK_ENCODING_AGGR,
-      samples: j - i,
-    });
+    out.push(aggrBlockChunk(r, i, j, parts));
+  }
+  return out;
+}
+
+/** The aggregate chunk of windows [i, j) of a rollup (the first chunk starts at the first raw sample). */
+export function aggrBlockChunk(
+  r: { t: Float64Array; firstT: number },
+  i: number,
+  j: number,
+  parts: readonly (AggrPart | undefined)[],
+): BlockChunk {
+  return {
+    minT: i === 0 ? Math.min(r.firstT, r.t[0]) : r.t[i],
+    maxT: r.t[j - 1],
+    data: encodeAggrChunk(parts),
+    encoding: CHUNK_ENCODING_AGGR,
+    samples: j - i,
+  };
+}
+
+/** The windows [i, j) of each aggregate chunk: one chunk per aligned CHUNK_SPAN of `res` (at most 65000 windows). */
+export function chunkRanges(t: Float64Array, res: number): [number, number][] {
+  const out: [number, number][] = [];
+  const span = CHUNK_SPAN[res] ?? RES_1D;
+  let i = 0;
+  while (i < t.length) {
+    const spanEnd = t[i] - mod(t[i], span) + span;
+    let j = i + 1;
+    while (j < t.length && t[j] < spanEnd && j - i < 65_000) j++;
+    out.push([i, j]);
     i = j;
   }
   return out;
 }
 
 /** An XOR column decoded straight into typed arrays (the raw path's decoder: no number per sample boxed). */
-function decodeXOR(data: Uint8Array | undefined): { t: Float64Array; v: Float64Array } {
+export function decodeXOR(data: Uint8Array | undefined): { t: Float64Array; v: Float64Array } {
   if (!data) return EMPTY;
   const n = xorNumSamples(data);
   const t = new Float64Array(n);
