@@ -5,7 +5,8 @@
  *   --query-hours N (6): hours of data for the query benchmark (0 skips it)   --repeats N (5)
  *   --skip-ingest: only the query benchmark   --blocks-only: only the block benchmark
  *   --bucket-only: only the bucket query benchmark (--query-hours, --repeats)
- *   --ring-only: only the replicated-ingest benchmark (--series, --rounds, --repeats, --only single,independent,ring3,ring4)
+ *   --ring-only: only the replicated-ingest benchmark (--series, --rounds, --repeats, --only single,independent,ring3,ring4,
+ *     --connections 8: the client's concurrent requests over all receivers, as a Prometheus' queue shards or several senders send)
  *   --ring-inprocess: the ring's CPU per client sample in one process, without HTTP, single vs 3 and 4 receivers at RF 3 (--series, --rounds)
  *   --share-http: one receiver's CPU per stored sample for forwarded shares vs client requests, over HTTP (--series, --rounds, --repeats)
  *   --forwarding-only: in-process CPU of a replica's share, client body + selection vs share (--series, --rounds)
@@ -167,7 +168,9 @@ async function main(): Promise<void> {
     return;
   }
   if (process.argv.includes('--ring-only')) {
-    process.stdout.write((await runRingBench(arg('series', 100_000), arg('rounds', 8), encode, arg('repeats', 3), only)) + '\n');
+    process.stdout.write(
+      (await runRingBench(arg('series', 100_000), arg('rounds', 8), encode, arg('repeats', 3), only, arg('connections', 8))) + '\n',
+    );
     return;
   }
   if (process.argv.includes('--ring-inprocess')) {

@@ -84,10 +84,10 @@ async function forwardsOf(receivers: Strata[]): Promise<{ requests: number; shar
   return { requests, shares };
 }
 
-async function runSingle(rounds: Round[]): Promise<Run> {
+async function runSingle(rounds: Round[], connections: number): Promise<Run> {
   const single = await startStrata({ component: 'receiver', args });
   const c0 = cpuSeconds(single.child.pid!);
-  const s = await push([`${single.url}/api/v1/write`], rounds, 8);
+  const s = await push([`${single.url}/api/v1/write`], rounds, connections);
   const cpu = cpuSeconds(single.child.pid!) - c0;
   await stop(single);
   return { cpu, ...s };
@@ -97,21 +97,21 @@ async function runSingle(rounds: Round[]): Promise<Run> {
  * Control: three independent receivers, each sent every request by the client (the data
  * replicated 3 times without any forwarding): the cost of 3 copies on this machine.
  */
-async function runIndependent(rounds: Round[]): Promise<Run> {
+async function runIndependent(rounds: Round[], connections: number): Promise<Run> {
   const independents: Strata[] = [];
   for (let i = 0; i < 3; i++) independents.push(await startStrata({ component: 'receiver', args }));
   const before = independents.map((x) => cpuSeconds(x.child.pid!));
   const r = await pushToAll(
     independents.map((x) => `${x.url}/api/v1/write`),
     rounds,
-    8,
+    connections,
   );
   const cpu = independents.reduce((sum, x, i) => sum + cpuSeconds(x.child.pid!) - before[i], 0);
   for (const x of independents) await stop(x);
   return { cpu, ...r };
 }
 
-async function runRing(rounds: Round[], size: number): Promise<Run> {
+async function runRing(rounds: Round[], size: number, connections: number): Promise<Run> {
   const ringFile = path.join(tempDir('bench-ring'), 'hashrings.json');
   const ports: number[] = [];
   for (let i = 0; i < size; i++) ports.push(await freePort());
@@ -135,7 +135,7 @@ async function runRing(rounds: Round[], size: number): Promise<Run> {
   const r = await push(
     receivers.map((x) => `${x.url}/api/v1/write`),
     rounds,
-    8,
+    connections,
   );
   const cpu = receivers.reduce((sum, x, i) => sum + cpuSeconds(x.child.pid!) - before[i], 0);
   const forwards = await forwardsOf(receivers);
@@ -158,21 +158,27 @@ export async function runRingBench(
   encode: Encoder,
   repeats = 3,
   only?: readonly string[],
+  connections = 8,
 ): Promise<string> {
   const series: Labels[] = generateSeries(seriesCount);
   const rounds = encodeRounds(series, roundsCount, Date.now() - roundsCount * SCRAPE_INTERVAL_MS, encode);
   const samples = seriesCount * roundsCount;
   const requests = rounds.reduce((n, r) => n + r.bodies.length, 0);
   const all: { key: string; name: string; run: () => Promise<Run>; runs: Run[] }[] = [
-    { key: 'single', name: 'single receiver', run: () => runSingle(rounds), runs: [] },
+    { key: 'single', name: 'single receiver', run: () => runSingle(rounds, connections), runs: [] },
     {
       key: 'independent',
       name: '3 independent receivers, client sends each request to all three (no forwarding)',
-      run: () => runIndependent(rounds),
+      run: () => runIndependent(rounds, connections),
       runs: [],
     },
-    { key: 'ring3', name: '3 receivers, RF 3', run: () => runRing(rounds, 3), runs: [] },
-    { key: 'ring4', name: '4 receivers, RF 3 (each receiver forwards per-owner shares)', run: () => runRing(rounds, 4), runs: [] },
+    { key: 'ring3', name: '3 receivers, RF 3', run: () => runRing(rounds, 3, connections), runs: [] },
+    {
+      key: 'ring4',
+      name: '4 receivers, RF 3 (each receiver forwards per-owner shares)',
+      run: () => runRing(rounds, 4, connections),
+      runs: [],
+    },
   ];
   // --only single,ring4 runs just those setups (to profile one with STRATA_NODE_FLAGS=--cpu-prof).
   const setups = all.filter((s) => !only || only.includes(s.key));
@@ -184,7 +190,7 @@ export async function runRingBench(
   };
   const [single, indep, ring3, ring4] = ['single', 'independent', 'ring3', 'ring4'].map(cpuOf);
   return [
-    `## Replicated ingest: ${seriesCount} series x ${roundsCount} scrapes, 8 client connections spread over the receivers; medians of ${repeats} interleaved runs`,
+    `## Replicated ingest: ${seriesCount} series x ${roundsCount} scrapes, ${connections} client connections spread over the receivers; medians of ${repeats} interleaved runs`,
     '',
     '| setup | client samples/s | CPU s per 1M client samples (all receivers) | each run | failed requests | forwarded requests per client request (shares per request) |',
     '|---|---|---|---|---|---|',

@@ -198,6 +198,22 @@ describe('TSDB head + WAL', () => {
     expect(t.wal.fsyncs).toBeLessThan(50);
     expect(t.head.numSeries).toBe(50);
   });
+
+  test('commits begun in the same turn (the parts of one forwarded batch) share one fsync', async () => {
+    const db = await open({ dir: tmp(), fsync: 'batch', head: HEAD });
+    const t = await db.tenant('t');
+    const before = t.wal.fsyncs;
+    // As the receiver writes each part: the tenant looked up (an await), then one commit.
+    await Promise.all(
+      Array.from({ length: 5 }, async (_, i) => {
+        const app = (await db.tenant('t')).appender();
+        app.append(app.ref(L({ __name__: 'g', i: String(i) })), 1000, i);
+        await app.commit();
+      }),
+    );
+    expect(t.wal.fsyncs - before).toBe(1);
+    expect(t.head.numSeries).toBe(5);
+  });
 });
 
 describe('acknowledged samples are never dropped at commit', () => {
