@@ -15,10 +15,11 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
 import { encodeRounds, generateSeries, percentile, post, pushRounds, SCRAPE_INTERVAL_MS } from './load.js';
-import { tempDir } from '../test/harness.js';
+import { REPO, tempDir } from '../test/harness.js';
 import { startPrometheusSystem, startStrataSystem, type System } from './systems.js';
 
 export interface AckLatencyOptions {
@@ -28,6 +29,8 @@ export interface AckLatencyOptions {
   /** Seconds each phase lasts. */
   seconds: number;
   only?: string[];
+  /** Also record the main thread's stalls (bench/main-thread-stalls.mjs) and tabulate them per phase. */
+  stalls?: boolean;
 }
 
 interface LoopResult {
@@ -46,6 +49,29 @@ interface PhaseResult {
   loops: LoopResult[];
   /** CPU seconds the system's process used during the phase (Linux; NaN elsewhere). */
   cpuSeconds: number;
+  /** Wall-clock bounds of the phase (epoch ms), to pick its main-thread stalls. */
+  from: number;
+  to: number;
+}
+
+/** Lengths (ms) of the main-thread stalls recorded in `file` that ended within [from, to]. */
+function stallsWithin(file: string, from: number, to: number): Float64Array {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const out: number[] = [];
+  for (const line of text.split('\n')) {
+    const [end, ms] = line.split(' ').map(Number);
+    if (end >= from && end <= to) out.push(ms);
+  }
+  return Float64Array.from(out);
+}
+
+/** One row of the stall table: how many spans of 5, 10, 20 and 50 ms or more, their p99 and max, and the share of time held. */
+function stallRow(name: string, phaseName: string, xs: Float64Array, seconds: number): string {
+  const atLeast = (ms: number) => xs.filter((x) => x >= ms).length;
+  const held = xs.reduce((a, b) => a + b, 0) / (seconds * 1000);
+  const max = xs.length ? Math.max(...xs) : 0;
+  const p99 = xs.length ? percentile(xs, 99) : 0;
+  return `| ${name} | ${phaseName} | ${atLeast(5)} | ${atLeast(10)} | ${atLeast(20)} | ${atLeast(50)} | ${p99.toFixed(1)} | ${max.toFixed(1)} | ${(held * 100).toFixed(1)}% |`;
 }
 
 /** User plus system CPU seconds of a process so far, all its threads (Linux /proc; NaN elsewhere). */
@@ -93,6 +119,7 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
     return { done: times.length, failed, medianMs: percentile(Float64Array.from(times), 50) };
   });
   const cpu0 = cpuSecondsOf(sys.pid);
+  const from = Date.now();
   const deadline = performance.now() + seconds * 1000;
   let t = Date.now();
   while (performance.now() < deadline) {
@@ -105,6 +132,7 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   stop = true;
+  const to = Date.now();
   const loopResults = await Promise.all(loops);
   agent.destroy();
   const xs = Float64Array.from(lat);
@@ -116,7 +144,25 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
     failures,
     loops: loopResults,
     cpuSeconds: cpuSecondsOf(sys.pid) - cpu0,
+    from,
+    to,
   };
+}
+
+/** Starts a system with the stall recorder preloaded when `file` is given (only the measured process, not the seeder). */
+async function withStallRecorder<T>(file: string | undefined, start: () => Promise<T>): Promise<T> {
+  if (!file) return start();
+  const saved = { flags: process.env.STRATA_NODE_FLAGS, file: process.env.STRATA_STALL_FILE };
+  process.env.STRATA_NODE_FLAGS = `${saved.flags ?? ''} --import=${path.join(REPO, 'bench', 'main-thread-stalls.mjs')}`;
+  process.env.STRATA_STALL_FILE = file;
+  try {
+    return await start();
+  } finally {
+    if (saved.flags === undefined) delete process.env.STRATA_NODE_FLAGS;
+    else process.env.STRATA_NODE_FLAGS = saved.flags;
+    if (saved.file === undefined) delete process.env.STRATA_STALL_FILE;
+    else process.env.STRATA_STALL_FILE = saved.file;
+  }
 }
 
 export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> {
@@ -158,6 +204,7 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
   // snapshot): pushing the history once instead of per variant saves minutes on a loaded machine,
   // and every variant reads the very same data.
   let seed: string | undefined;
+  const stallLines: string[] = [];
   for (const [name, key, launch] of systems) {
     if (o.only && !o.only.includes(name.split(' ')[0]) && !o.only.includes(key)) continue;
     let dataDir: string | undefined;
@@ -174,7 +221,8 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
       dataDir = tempDir('bench-ack');
       fs.cpSync(seed, dataDir, { recursive: true });
     }
-    const sys = await launch(dataDir);
+    const stallFile = o.stalls ? path.join(tempDir('bench-stalls'), 'stalls.txt') : undefined;
+    const sys = await withStallRecorder(stallFile, () => launch(dataDir));
     try {
       if (!dataDir) await push(sys, name);
       process.stderr.write(`${name}: measuring\n`);
@@ -190,13 +238,31 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
         `| ${name} | ${idle.p50.toFixed(1)} | ${idle.p99.toFixed(1)} | ${loaded.p50.toFixed(1)} | ${loaded.p99.toFixed(1)} | ${loaded.max.toFixed(0)} | **${(loaded.p99 / idle.p99).toFixed(2)}x** | ${loop(loaded.loops[0])} | ${loop(loaded.loops[1])} | ${perQuery.toFixed(2)} | ${idle.failures + loaded.failures} / ${failedQueries} |`,
       );
       process.stderr.write(lines[lines.length - 1] + '\n');
+      if (stallFile) {
+        for (const [phaseName, p] of [
+          ['idle', idle],
+          ['loaded', loaded],
+        ] as const)
+          stallLines.push(stallRow(name, phaseName, stallsWithin(stallFile, p.from, p.to), o.seconds));
+        process.stderr.write(stallLines.slice(-2).join('\n') + '\n');
+      }
       // STRATA_BENCH_DUMP=1: the system's own output (e.g. --trace-gc through STRATA_NODE_FLAGS).
       if (process.env.STRATA_BENCH_DUMP) process.stderr.write(sys.proc.output().slice(-200_000) + '\n');
     } finally {
       await sys.stop();
       if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (stallFile) fs.rmSync(path.dirname(stallFile), { recursive: true, force: true });
     }
   }
   if (seed) fs.rmSync(seed, { recursive: true, force: true });
+  if (o.stalls)
+    lines.push(
+      '',
+      "Main-thread stalls (the event loop held for 2 ms or more, measured inside the process by a 1 ms timer's lateness; the machine's load adds to them): spans of at least 5/10/20/50 ms, p99 and max span, share of the phase held.",
+      '',
+      '| system | phase | >=5 ms | >=10 ms | >=20 ms | >=50 ms | p99 ms | max ms | held |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...stallLines,
+    );
   return lines.join('\n');
 }
