@@ -259,7 +259,9 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
     } finally {
       await sys.stop();
       if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-      if (stallFile) fs.rmSync(path.dirname(stallFile), { recursive: true, force: true });
+      // Kept with STRATA_BENCH_DUMP, to line the stalls up with a CPU profile of the same run.
+      if (stallFile && process.env.STRATA_BENCH_DUMP) process.stderr.write(`main-thread stalls: ${stallFile}\n`);
+      else if (stallFile) fs.rmSync(path.dirname(stallFile), { recursive: true, force: true });
     }
   }
   if (seed) fs.rmSync(seed, { recursive: true, force: true });

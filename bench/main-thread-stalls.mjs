@@ -1,7 +1,9 @@
 /**
  * Preloaded into a Strata process by the ack-latency bench (`--stalls`, through `node --import`):
  * records every stretch in which the main thread's event loop did not turn for 2 ms or more, to
- * the file named by STRATA_STALL_FILE, one line per stall, "<end epoch ms> <length ms> <on-CPU ms>".
+ * the file named by STRATA_STALL_FILE, one line per stall, "<end epoch ms> <length ms> <on-CPU ms>
+ * <end monotonic µs>"; the last is the clock of V8's CPU profiles (--cpu-prof), to find in a
+ * profile what ran during each stall.
  *
  * A timer re-armed every millisecond fires late by as long as the thread was held by synchronous
  * work (or garbage collection) since it was due, so its lateness is the length of that span. This
@@ -36,7 +38,8 @@ if (isMainThread && file) {
     const cpu = cpuMs();
     // The timer was due 1 ms after the previous tick; anything beyond is time the loop was held.
     const late = now - last - 1;
-    if (late >= THRESHOLD_MS) pending += `${(performance.timeOrigin + now).toFixed(1)} ${late.toFixed(2)} ${(cpu - lastCpu).toFixed(2)}\n`;
+    if (late >= THRESHOLD_MS)
+      pending += `${(performance.timeOrigin + now).toFixed(1)} ${late.toFixed(2)} ${(cpu - lastCpu).toFixed(2)} ${process.hrtime.bigint() / 1000n}\n`;
     last = now;
     lastCpu = cpu;
   };
