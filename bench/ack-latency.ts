@@ -15,10 +15,11 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
 import { encodeRounds, generateSeries, percentile, post, pushRounds, SCRAPE_INTERVAL_MS } from './load.js';
-import { tempDir } from '../test/harness.js';
+import { REPO, tempDir } from '../test/harness.js';
 import { startPrometheusSystem, startStrataSystem, type System } from './systems.js';
 
 export interface AckLatencyOptions {
@@ -28,6 +29,8 @@ export interface AckLatencyOptions {
   /** Seconds each phase lasts. */
   seconds: number;
   only?: string[];
+  /** Also record the main thread's stalls (bench/main-thread-stalls.mjs) and tabulate them per phase. */
+  stalls?: boolean;
 }
 
 interface LoopResult {
@@ -46,6 +49,23 @@ interface PhaseResult {
   loops: LoopResult[];
   /** CPU seconds the system's process used during the phase (Linux; NaN elsewhere). */
   cpuSeconds: number;
+  /** Wall-clock bounds of the phase (epoch ms), to pick its main-thread stalls. */
+  from: number;
+  to: number;
+}
+
+/** The main-thread stalls recorded in `file` that ended within [from, to]: their lengths and the thread's CPU time in each (ms). */
+function stallsWithin(file: string, from: number, to: number): { wall: Float64Array; cpu: Float64Array } {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (const line of text.split('\n')) {
+    const [end, ms, onCpu] = line.split(' ').map(Number);
+    if (!(end >= from && end <= to)) continue;
+    wall.push(ms);
+    cpu.push(onCpu);
+  }
+  return { wall: Float64Array.from(wall), cpu: Float64Array.from(cpu) };
 }
 
 /** User plus system CPU seconds of a process so far, all its threads (Linux /proc; NaN elsewhere). */
@@ -56,6 +76,20 @@ function cpuSecondsOf(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * One row of the stall table: spans of 5, 10, 20 and 50 ms or more, their p99 and max, the share
+ * of the phase held; then the same thresholds for the main thread's own CPU time within a span.
+ */
+function stallRow(name: string, phaseName: string, s: { wall: Float64Array; cpu: Float64Array }, seconds: number): string {
+  const atLeast = (xs: Float64Array, ms: number) => xs.filter((x) => x >= ms).length;
+  const max = (xs: Float64Array) => (xs.length ? Math.max(...xs) : 0).toFixed(1);
+  const held = s.wall.reduce((a, b) => a + b, 0) / (seconds * 1000);
+  const p99 = s.wall.length ? percentile(s.wall, 99) : 0;
+  const wall = [5, 10, 20, 50].map((ms) => atLeast(s.wall, ms));
+  const cpu = [5, 10, 20].map((ms) => atLeast(s.cpu, ms));
+  return `| ${name} | ${phaseName} | ${wall.join(' | ')} | ${p99.toFixed(1)} | ${max(s.wall)} | ${(held * 100).toFixed(1)}% | ${cpu.join(' | ')} | ${max(s.cpu)} |`;
 }
 
 /** The two loops running beside the writes: every series counted, and a range rate summed by job. */
@@ -93,6 +127,7 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
     return { done: times.length, failed, medianMs: percentile(Float64Array.from(times), 50) };
   });
   const cpu0 = cpuSecondsOf(sys.pid);
+  const from = Date.now();
   const deadline = performance.now() + seconds * 1000;
   let t = Date.now();
   while (performance.now() < deadline) {
@@ -105,6 +140,7 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   stop = true;
+  const to = Date.now();
   const loopResults = await Promise.all(loops);
   agent.destroy();
   const xs = Float64Array.from(lat);
@@ -116,7 +152,25 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
     failures,
     loops: loopResults,
     cpuSeconds: cpuSecondsOf(sys.pid) - cpu0,
+    from,
+    to,
   };
+}
+
+/** Starts a system with the stall recorder preloaded when `file` is given (only the measured process, not the seeder). */
+async function withStallRecorder<T>(file: string | undefined, start: () => Promise<T>): Promise<T> {
+  if (!file) return start();
+  const saved = { flags: process.env.STRATA_NODE_FLAGS, file: process.env.STRATA_STALL_FILE };
+  process.env.STRATA_NODE_FLAGS = `${saved.flags ?? ''} --import=${path.join(REPO, 'bench', 'main-thread-stalls.mjs')}`;
+  process.env.STRATA_STALL_FILE = file;
+  try {
+    return await start();
+  } finally {
+    if (saved.flags === undefined) delete process.env.STRATA_NODE_FLAGS;
+    else process.env.STRATA_NODE_FLAGS = saved.flags;
+    if (saved.file === undefined) delete process.env.STRATA_STALL_FILE;
+    else process.env.STRATA_STALL_FILE = saved.file;
+  }
 }
 
 export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> {
@@ -158,6 +212,7 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
   // snapshot): pushing the history once instead of per variant saves minutes on a loaded machine,
   // and every variant reads the very same data.
   let seed: string | undefined;
+  const stallLines: string[] = [];
   for (const [name, key, launch] of systems) {
     if (o.only && !o.only.includes(name.split(' ')[0]) && !o.only.includes(key)) continue;
     let dataDir: string | undefined;
@@ -174,7 +229,8 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
       dataDir = tempDir('bench-ack');
       fs.cpSync(seed, dataDir, { recursive: true });
     }
-    const sys = await launch(dataDir);
+    const stallFile = o.stalls ? path.join(tempDir('bench-stalls'), 'stalls.txt') : undefined;
+    const sys = await withStallRecorder(stallFile, () => launch(dataDir));
     try {
       if (!dataDir) await push(sys, name);
       process.stderr.write(`${name}: measuring\n`);
@@ -190,13 +246,33 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
         `| ${name} | ${idle.p50.toFixed(1)} | ${idle.p99.toFixed(1)} | ${loaded.p50.toFixed(1)} | ${loaded.p99.toFixed(1)} | ${loaded.max.toFixed(0)} | **${(loaded.p99 / idle.p99).toFixed(2)}x** | ${loop(loaded.loops[0])} | ${loop(loaded.loops[1])} | ${perQuery.toFixed(2)} | ${idle.failures + loaded.failures} / ${failedQueries} |`,
       );
       process.stderr.write(lines[lines.length - 1] + '\n');
+      if (stallFile) {
+        for (const [phaseName, p] of [
+          ['idle', idle],
+          ['loaded', loaded],
+        ] as const)
+          stallLines.push(stallRow(name, phaseName, stallsWithin(stallFile, p.from, p.to), o.seconds));
+        process.stderr.write(stallLines.slice(-2).join('\n') + '\n');
+      }
       // STRATA_BENCH_DUMP=1: the system's own output (e.g. --trace-gc through STRATA_NODE_FLAGS).
       if (process.env.STRATA_BENCH_DUMP) process.stderr.write(sys.proc.output().slice(-200_000) + '\n');
     } finally {
       await sys.stop();
       if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      // Kept with STRATA_BENCH_DUMP, to line the stalls up with a CPU profile of the same run.
+      if (stallFile && process.env.STRATA_BENCH_DUMP) process.stderr.write(`main-thread stalls: ${stallFile}\n`);
+      else if (stallFile) fs.rmSync(path.dirname(stallFile), { recursive: true, force: true });
     }
   }
   if (seed) fs.rmSync(seed, { recursive: true, force: true });
+  if (o.stalls)
+    lines.push(
+      '',
+      "Main-thread stalls (the event loop held for 2 ms or more, measured inside the process by a 1 ms timer's lateness): spans of at least 5/10/20/50 ms, p99 and max span, share of the phase held; a loaded machine stretches spans while the thread waits for a core, so the last columns count spans by the main thread's own CPU time in them (Linux schedstat).",
+      '',
+      '| system | phase | >=5 ms | >=10 ms | >=20 ms | >=50 ms | p99 ms | max ms | held | CPU >=5 ms | CPU >=10 ms | CPU >=20 ms | CPU max ms |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      ...stallLines,
+    );
   return lines.join('\n');
 }

@@ -10,7 +10,8 @@
  *   --ring-inprocess: the ring's CPU per client sample in one process, without HTTP, single vs 3 and 4 receivers at RF 3 (--series, --rounds)
  *   --share-http: one receiver's CPU per stored sample for forwarded shares vs client requests, over HTTP (--series, --rounds, --repeats)
  *   --forwarding-only: in-process CPU of a replica's share, client body + selection vs share (--series, --rounds)
- *   --ack-latency: remote-write ack latency while heavy queries run (--series, --query-hours, --seconds)
+ *   --ack-latency: remote-write ack latency while heavy queries run (--series, --query-hours, --seconds; --stalls: the main
+ *     thread's stalls per phase, measured inside the process)
  *   --query-workers: heavy range queries on 0, 1 and 2 query worker threads (--series, --query-hours, --repeats)
  *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
  *   --xor: ns per sample of the XOR chunk decoders
@@ -84,8 +85,13 @@ async function main(): Promise<void> {
   const hours = arg('query-hours', 6);
   if (process.argv.includes('--ack-latency')) {
     process.stdout.write(
-      (await runAckLatencyBench({ series: arg('series', 100_000), hours: arg('query-hours', 1), seconds: arg('seconds', 15), only })) +
-        '\n',
+      (await runAckLatencyBench({
+        series: arg('series', 100_000),
+        hours: arg('query-hours', 1),
+        seconds: arg('seconds', 15),
+        only,
+        stalls: process.argv.includes('--stalls'),
+      })) + '\n',
     );
     return;
   }

@@ -758,7 +758,7 @@ const TABLE = [
   {
     flag: 'query.yield-interval',
     type: 'duration',
-    default: '5ms',
+    default: '2ms',
     help: 'Longest stretch a query computes before letting waiting requests (remote-write acknowledgements above all) run; shorter favours ingest latency, longer query throughput.',
   },
   { flag: 'query.lookback-delta', type: 'duration', default: '5m', help: 'How far back an instant vector selector looks for a sample.' },

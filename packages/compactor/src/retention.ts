@@ -2,10 +2,11 @@
  * Retention per resolution tier: a block is past retention once its newest sample is older than
  * its tier's retention (0 keeps the tier forever). The raw tier may be overridden per tenant.
  */
+import { FINEST_ROLLUP_RESOLUTION } from '@strata/model';
 import type { BlockMeta } from '@strata/tsdb';
 import { resolutionOf } from './planner.js';
 
-export const RESOLUTION_5M = 5 * 60_000;
+export const RESOLUTION_5M = FINEST_ROLLUP_RESOLUTION;
 export const RESOLUTION_1H = 3600_000;
 export const RESOLUTION_1D = 86400_000;
 

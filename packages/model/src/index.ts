@@ -29,6 +29,8 @@ export {
 } from './relabel.js';
 export { pace, setPaceSlice, sortPaced } from './pace.js';
 export {
+  FINEST_ROLLUP_RESOLUTION,
+  mayReadRollups,
   type MetricMetadata,
   type Querier,
   type QueryBudget,

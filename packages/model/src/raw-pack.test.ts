@@ -223,3 +223,15 @@ test('adopt() takes over the arrays of a packed answer when the packer is empty,
     ['a', '1'],
   ]);
 });
+
+test('a packer that adopted an empty answer grows when written to (its arrays are views of length 0)', () => {
+  const into = new RawPacker();
+  into.adopt(new RawPacker().finish());
+  into.add({ labels: Labels.fromObject({ a: '1' }), parts: [{ chunks: [new Uint8Array([1, 2, 3])] }] });
+  expect(unpackRaw(into.finish()).map((s) => [s.labels.pairs, [...(s.parts[0] as { chunks: Uint8Array[] }).chunks[0]]])).toEqual([
+    [
+      ['a', '1'],
+      [1, 2, 3],
+    ],
+  ]);
+});

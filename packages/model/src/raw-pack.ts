@@ -105,18 +105,22 @@ export function emptyRawSizes(): RawSizes {
 }
 
 /** Grows `a` to exactly `need` elements (no doubling), keeping what it holds. */
-function reserved<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(a: T, need: number, make: (n: number) => T): T {
+function reserved<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(a: T, need: number, make: new (n: number) => T): T {
   if (need <= a.length) return a;
-  const b = make(need);
+  const b = new make(need);
   b.set(a);
   return b;
 }
 
-function grown<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(a: T, need: number, make: (n: number) => T): T {
+/**
+ * Grows `a` by doubling to hold `need` elements. Takes the array's class, not a closure: a closure
+ * made at each call would be an allocation per series and chunk on the packing thread.
+ */
+function grown<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(a: T, need: number, make: new (n: number) => T): T {
   if (need <= a.length) return a;
-  let n = a.length * 2;
+  let n = Math.max(1, a.length * 2);
   while (n < need) n *= 2;
-  const b = make(n);
+  const b = new make(n);
   b.set(a);
   return b;
 }
@@ -137,8 +141,16 @@ export class RawPacker {
   private counts: Uint32Array = new Uint32Array(256);
   private n = 0;
   private sources = 0;
-  /** The open series: where it began, and the layout slot of its part count. */
-  private seriesMark: PackMark | undefined;
+  /**
+   * Where the open series began in each array (to drop it when it gets no part), as plain fields:
+   * a mark object per series would be garbage on the packing thread for every series of a select.
+   */
+  private startLi = 0;
+  private startBi = 0;
+  private startFi = 0;
+  private startUi = 0;
+  private startSi = 0;
+  /** The layout slot of the open series' part count. */
   private partsAt = -1;
   /** The layout slot of the open chunks part's count, or -1 when the last part is not chunks. */
   private chunkCountAt = -1;
@@ -155,12 +167,12 @@ export class RawPacker {
    * nothing more (see RawSizes). Writing more than reserved still works: the arrays double.
    */
   reserve(s: RawSizes): void {
-    this.layout = reserved(this.layout, this.li + s.layout, (k) => new Uint32Array(k));
-    this.bytes = reserved(this.bytes, this.bi + s.bytes, (k) => new Uint8Array(k));
-    this.floats = reserved(this.floats, this.fi + s.floats, (k) => new Float64Array(k));
-    this.units = reserved(this.units, this.ui + s.units, (k) => new Uint16Array(k));
-    this.lens = reserved(this.lens, this.si + s.strings, (k) => new Uint32Array(k));
-    this.counts = reserved(this.counts, this.n + s.series, (k) => new Uint32Array(k));
+    this.layout = reserved(this.layout, this.li + s.layout, Uint32Array);
+    this.bytes = reserved(this.bytes, this.bi + s.bytes, Uint8Array);
+    this.floats = reserved(this.floats, this.fi + s.floats, Float64Array);
+    this.units = reserved(this.units, this.ui + s.units, Uint16Array);
+    this.lens = reserved(this.lens, this.si + s.strings, Uint32Array);
+    this.counts = reserved(this.counts, this.n + s.series, Uint32Array);
   }
 
   /** A store starts writing: from the second one on, label sets may repeat. */
@@ -169,21 +181,25 @@ export class RawPacker {
   }
 
   beginSeries(labels: Labels): void {
-    this.seriesMark = this.mark();
+    this.startLi = this.li;
+    this.startBi = this.bi;
+    this.startFi = this.fi;
+    this.startUi = this.ui;
+    this.startSi = this.si;
     const pairs = labels.pairs;
-    this.lens = grown(this.lens, this.si + pairs.length, (k) => new Uint32Array(k));
+    this.lens = grown(this.lens, this.si + pairs.length, Uint32Array);
     let chars = 0;
     for (let k = 0; k < pairs.length; k++) chars += pairs[k].length;
-    const u = (this.units = grown(this.units, this.ui + chars, (k) => new Uint16Array(k)));
+    const u = (this.units = grown(this.units, this.ui + chars, Uint16Array));
     for (let k = 0; k < pairs.length; k++) {
       const x = pairs[k];
       writeCodeUnits(x, u, this.ui);
       this.ui += x.length;
       this.lens[this.si++] = x.length;
     }
-    this.counts = grown(this.counts, this.n + 1, (k) => new Uint32Array(k));
+    this.counts = grown(this.counts, this.n + 1, Uint32Array);
     this.counts[this.n++] = pairs.length >> 1;
-    this.layout = grown(this.layout, this.li + 1, (k) => new Uint32Array(k));
+    this.layout = grown(this.layout, this.li + 1, Uint32Array);
     this.partsAt = this.li;
     this.layout[this.li++] = 0;
     this.chunkCountAt = -1;
@@ -209,7 +225,7 @@ export class RawPacker {
   /** Room for a chunk's `slots` layout entries in a chunks part of `kind`; returns the first slot. */
   private openChunks(kind: number, slots: number): number {
     const open = this.chunkCountAt >= 0 && this.chunkKind === kind;
-    const l = (this.layout = grown(this.layout, this.li + (open ? slots : 2 + slots), (k) => new Uint32Array(k)));
+    const l = (this.layout = grown(this.layout, this.li + (open ? slots : 2 + slots), Uint32Array));
     if (!open) {
       l[this.partsAt]++;
       l[this.li++] = kind;
@@ -226,7 +242,7 @@ export class RawPacker {
   /** The chunk's bytes, and its length as the last of its layout slots. */
   private copyChunk(data: Uint8Array): void {
     this.layout[this.li - 1] = data.length;
-    this.bytes = grown(this.bytes, this.bi + data.length, (k) => new Uint8Array(k));
+    this.bytes = grown(this.bytes, this.bi + data.length, Uint8Array);
     this.bytes.set(data, this.bi);
     this.bi += data.length;
   }
@@ -239,13 +255,13 @@ export class RawPacker {
     const n = timestamps.length;
     if (histograms) {
       const len = histogramColumnLength(histograms);
-      const l = (this.layout = grown(this.layout, this.li + 3, (k) => new Uint32Array(k)));
+      const l = (this.layout = grown(this.layout, this.li + 3, Uint32Array));
       l[this.partsAt]++;
       l[this.li++] = PART_HISTOGRAM_SAMPLES;
       l[this.li++] = n;
       l[this.li++] = len;
       this.chunkCountAt = -1;
-      const f = (this.floats = grown(this.floats, this.fi + 2 * n + len, (k) => new Float64Array(k)));
+      const f = (this.floats = grown(this.floats, this.fi + 2 * n + len, Float64Array));
       f.set(timestamps, this.fi);
       f.set(values, this.fi + n);
       this.fi = writeHistogramColumn(histograms, f, this.fi + 2 * n);
@@ -270,19 +286,25 @@ export class RawPacker {
   }
 
   private openSamples(n: number): Float64Array {
-    const l = (this.layout = grown(this.layout, this.li + 2, (k) => new Uint32Array(k)));
+    const l = (this.layout = grown(this.layout, this.li + 2, Uint32Array));
     l[this.partsAt]++;
     l[this.li++] = PART_SAMPLES;
     l[this.li++] = n;
     this.chunkCountAt = -1;
-    return (this.floats = grown(this.floats, this.fi + 2 * n, (k) => new Float64Array(k)));
+    return (this.floats = grown(this.floats, this.fi + 2 * n, Float64Array));
   }
 
   /** Ends the open series; one that got no part is dropped. Returns whether it was kept. */
   endSeries(): boolean {
     const kept = this.layout[this.partsAt] > 0;
-    if (!kept) this.rollback(this.seriesMark!);
-    this.seriesMark = undefined;
+    if (!kept) {
+      this.li = this.startLi;
+      this.bi = this.startBi;
+      this.fi = this.startFi;
+      this.ui = this.startUi;
+      this.si = this.startSi;
+      this.n--;
+    }
     this.partsAt = -1;
     this.chunkCountAt = -1;
     return kept;
@@ -303,22 +325,22 @@ export class RawPacker {
 
   /** Appends another packer's finished output after what this one holds. */
   append(p: PackedRaw): void {
-    this.layout = grown(this.layout, this.li + p.layout.length, (k) => new Uint32Array(k));
+    this.layout = grown(this.layout, this.li + p.layout.length, Uint32Array);
     this.layout.set(p.layout, this.li);
     this.li += p.layout.length;
-    this.bytes = grown(this.bytes, this.bi + p.bytes.length, (k) => new Uint8Array(k));
+    this.bytes = grown(this.bytes, this.bi + p.bytes.length, Uint8Array);
     this.bytes.set(p.bytes, this.bi);
     this.bi += p.bytes.length;
-    this.floats = grown(this.floats, this.fi + p.floats.length, (k) => new Float64Array(k));
+    this.floats = grown(this.floats, this.fi + p.floats.length, Float64Array);
     this.floats.set(p.floats, this.fi);
     this.fi += p.floats.length;
-    this.units = grown(this.units, this.ui + p.labels.units.length, (k) => new Uint16Array(k));
+    this.units = grown(this.units, this.ui + p.labels.units.length, Uint16Array);
     this.units.set(p.labels.units, this.ui);
     this.ui += p.labels.units.length;
-    this.lens = grown(this.lens, this.si + p.labels.lens.length, (k) => new Uint32Array(k));
+    this.lens = grown(this.lens, this.si + p.labels.lens.length, Uint32Array);
     this.lens.set(p.labels.lens, this.si);
     this.si += p.labels.lens.length;
-    this.counts = grown(this.counts, this.n + p.labels.counts.length, (k) => new Uint32Array(k));
+    this.counts = grown(this.counts, this.n + p.labels.counts.length, Uint32Array);
     this.counts.set(p.labels.counts, this.n);
     this.n += p.labels.counts.length;
     this.sources += p.sources;

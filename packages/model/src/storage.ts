@@ -43,6 +43,18 @@ export interface SelectHints {
   maxResolution?: number;
 }
 
+/** The finest rollup window the compactor writes (5 minutes): a select allowing less reads raw data only. */
+export const FINEST_ROLLUP_RESOLUTION = 5 * 60_000;
+
+/**
+ * Whether a select may be answered from rollups: its max_source_resolution reaches the finest
+ * rollup. `auto` makes it step / 5, so any range query has one, and most (steps under 25 minutes)
+ * still read raw data alone.
+ */
+export function mayReadRollups(hints: Pick<SelectHints, 'maxResolution'>): boolean {
+  return (hints.maxResolution ?? 0) >= FINEST_ROLLUP_RESOLUTION;
+}
+
 export interface QueryBudget {
   series(n: number): void;
   chunks(n: number): void;

@@ -195,6 +195,37 @@ describe('worker pool answers what the engine answers', () => {
     await expect(a).resolves.toMatchObject({ result: { resultType: 'vector', vector: [] } });
     await expect(b).resolves.toMatchObject({ result: { resultType: 'vector', vector: [] } });
   });
+
+  test('range selects cross undecoded unless their max_source_resolution reaches a rollup', async () => {
+    // The tenant's querier, with its decoded select counted: that one runs on the main thread.
+    const real = tenant.querier();
+    let decoded = 0;
+    const counted: Querier = {
+      select: (ms, h) => (decoded++, real.select(ms, h)),
+      selectRawInto: real.selectRawInto?.bind(real),
+      series: real.series.bind(real),
+      labelNames: real.labelNames.bind(real),
+      labelValues: real.labelValues.bind(real),
+    };
+    const query = 'sum by (job) (rate(req_total[5m]))';
+    // [step, max_source_resolution, decoded on the main thread]: auto is step / 5.
+    const cases: [number, 'auto' | number, boolean][] = [
+      [60_000, 'auto', false],
+      [20 * 60_000, 'auto', false],
+      [60_000, 4 * 60_000, false],
+      [25 * 60_000, 'auto', true],
+      [60_000, 5 * 60_000, true],
+    ];
+    for (const [step, maxResolution, want] of cases) {
+      decoded = 0;
+      const o = { maxResolution };
+      same(
+        await pool.rangeQuery(counted, query, T0, T0 + 3 * HOUR, step, o),
+        await engine.rangeQuery(real, query, T0, T0 + 3 * HOUR, step, o),
+      );
+      expect([step, maxResolution, decoded > 0]).toEqual([step, maxResolution, want]);
+    }
+  });
 });
 
 /** A querier whose selects wait until released or aborted; it records the aborts it sees. */

@@ -35,7 +35,16 @@
  */
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { RawPacker, StrataError, selectRawIntoOf, selectRawOf, type Matcher, type Querier, type SelectHints } from '@strata/model';
+import {
+  RawPacker,
+  StrataError,
+  mayReadRollups,
+  selectRawIntoOf,
+  selectRawOf,
+  type Matcher,
+  type Querier,
+  type SelectHints,
+} from '@strata/model';
 import { formatExpr, type EngineOptions, type Expr, type QueryOptions, type QueryOutcome } from '@strata/promql';
 import type { QueryWorkerData } from './query-worker.js';
 import {
@@ -331,8 +340,10 @@ export class QueryWorkerPool implements PromqlExecutor {
       switch (m.op) {
         case 'select': {
           // A select that may read rollups crosses decoded, with its rollup side data (packSeries);
-          // every other crosses undecoded.
-          if (hints.maxResolution) {
+          // every other crosses undecoded. Not merely one with a max_source_resolution: `auto`
+          // gives every range query one (step / 5), and decoding those here put the whole decode
+          // of a 1-hour rate over 30k series back on this thread, in stretches of hundreds of ms.
+          if (mayReadRollups(hints)) {
             const packed = await packSeries(await r.querier.select(matchers, hints));
             msg = { t: 'reply', call: m.call, ok: true, value: packed };
             transfer = seriesTransfer(packed);

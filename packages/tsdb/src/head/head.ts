@@ -390,10 +390,16 @@ export class Head {
   async selectSeries(matchers: readonly Matcher[], signal?: AbortSignal, sorted = true): Promise<MemSeries[]> {
     // A query shard's pseudo-matcher is no label: the shard keeps the series its hash picks.
     const { matchers: lookup, shards } = splitQueryShard(matchers);
-    const refs = this.index.select(lookup);
+    // A copy: the index may answer a view of its own lists, which a truncation compacts in place
+    // while this loop yields.
+    const refs = this.index.select(lookup).slice();
     const out: MemSeries[] = [];
     for (let i = 0; i < refs.length; i++) {
       if ((i & 4095) === 0) signal?.throwIfAborted();
+      // Paced too: over a whole head this loop alone is milliseconds per 100k series (more with a
+      // query shard's hashing), one stretch before the select's own paced work begins.
+      const y = pace();
+      if (y) await y;
       const s = this.byRef[refs[i]];
       if (s && (!shards || inQueryShards(s.labels, shards))) out.push(s);
     }

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Matcher, type MatchType } from '@strata/model';
 import { TopK } from './top-k.js';
 import { intersectCount, intersects, PostingsIndex } from './postings.js';
 
@@ -143,3 +144,42 @@ function sortPairs(pairs: string[]): string[] {
   for (let i = 0; i < pairs.length; i += 2) out.push([pairs[i], pairs[i + 1]]);
   return out.sort((a, b) => (a[0] < b[0] ? -1 : 1)).flat();
 }
+
+describe('select', () => {
+  test('equals filtering the series one by one, whole-label regexes and removed series included (property)', () => {
+    // Regexes matching every value of a label (.+, .*) take the all-refs shortcut exactly when
+    // every live series holds the label; the brute force says what they must answer either way.
+    const row = fc.record({
+      __name__: fc.constantFrom('up', 'http_requests_total'),
+      job: fc.option(fc.constantFrom('a', 'b'), { nil: undefined }),
+      pod: fc.constantFrom('p1', 'p2', 'p3'),
+    });
+    const matcher = fc.tuple(
+      fc.constantFrom<MatchType>('=~', '!~', '=', '!='),
+      fc.constantFrom('__name__', 'job', 'pod'),
+      fc.constantFrom('.+', '.*', 'a|b', 'up', 'p1|p2', ''),
+    );
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(row, { selector: (r) => JSON.stringify(r), minLength: 1, maxLength: 30 }),
+        fc.array(matcher, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.nat({ max: 29 }), { maxLength: 5 }),
+        (rows, ms, deadRefs) => {
+          const idx = new PostingsIndex();
+          const labelsOf = (r: (typeof rows)[number]): Record<string, string | undefined> => r;
+          rows.forEach((r, ref) =>
+            idx.add(ref, sortPairs(Object.entries(labelsOf(r)).flatMap(([n, v]) => (v === undefined ? [] : [n, v])))),
+          );
+          const dead = new Set(deadRefs.filter((d) => d < rows.length));
+          idx.remove(dead);
+          const matchers = ms.map(([t, n, v]) => new Matcher(t, n, v));
+          const want = rows
+            .map((r, ref) => ({ r: labelsOf(r), ref }))
+            .filter(({ r, ref }) => !dead.has(ref) && matchers.every((m) => m.matches(r[m.name] ?? '')))
+            .map(({ ref }) => ref);
+          expect([...idx.select(matchers)]).toEqual(want);
+        },
+      ),
+    );
+  });
+});

@@ -183,6 +183,19 @@ export class PostingsIndex {
   }
 
   /**
+   * The union of postings lists of one label's values. A series has one value per label, so the
+   * lists are disjoint: when they hold as many refs as there are series, they hold every series,
+   * and the answer is the list of all refs without sorting them together. That is
+   * `{__name__=~".+"}` and `{job=~".*"}`-like selectors over a whole head: a sort of every ref,
+   * hundreds of ms for a million series, on the thread that acknowledges writes.
+   */
+  private unionOfValues(lists: Uint32Array[]): Uint32Array {
+    let n = 0;
+    for (const l of lists) n += l.length;
+    return lists.length > 1 && n === this.all.length ? this.all.view() : union(lists);
+  }
+
+  /**
    * Refs of series matching every matcher. Matchers that match the empty string also select
    * series without the label, so they subtract the non-matching values instead of intersecting.
    */
@@ -198,7 +211,7 @@ export class PostingsIndex {
           const l = values.get(m.value);
           if (l) lists.push(l.view());
         } else for (const [v, l] of values) if (m.matches(v)) lists.push(l.view());
-        const u = union(lists);
+        const u = this.unionOfValues(lists);
         result = result ? intersect(result, u) : u;
         if (result.length === 0) return result;
       } else if (values) {
