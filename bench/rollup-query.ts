@@ -343,7 +343,7 @@ export async function runRollupQueryBench(o: { series: number; colds: number; wa
       '',
       `${o.series} counters (half integer request counts, half CPU seconds in hundredths) at ${SCRAPE / 1000} s scrapes over ${DAYS} d = ` +
         `${(samples / 1e6).toFixed(1)} M samples; ${rawBlocks.length} raw 2 h blocks (${mb(rawBytes)} MB, written in ${((b1 - b0) / 1000).toFixed(0)} s) and ` +
-        `${rollups} 1 h rollups of ${ROLLUP_DAYS} d each, made raw -> 5m -> 1h by tsdb's downsampling (${mb(rollupBytes)} MB, in ${((b2 - b1) / 1000).toFixed(0)} s), ` +
+        `${rollups} rollup blocks of 1 h resolution, ${ROLLUP_DAYS} d each, made raw -> 5m -> 1h by tsdb's downsampling (${mb(rollupBytes)} MB, in ${((b2 - b1) / 1000).toFixed(0)} s), ` +
         `in one local-folder bucket. Median of ${o.colds} cold runs (a fresh gateway each: no index headers, empty caches) and ${o.warms} warm runs; ` +
         `bytes fetched = every get/getRange from the bucket during the query; CPU = this process's user + system CPU time per query ` +
         `(over remote-read: the gateway's and the querier's, both in this process).`,

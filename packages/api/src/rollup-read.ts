@@ -11,7 +11,7 @@
  */
 import { StrataError, type RollupSamples, type Series } from '@strata/model';
 import { CHUNK_TYPE_XOR, PbReader, PbWriter, WIRE_LEN, type ChunkToSend } from '@strata/remote';
-import { sketchQuantile, XOREncoder, XORIterator } from '@strata/tsdb';
+import { decodeXORBits, sketchQuantile, XOREncoder, XORIterator } from '@strata/tsdb';
 
 /** Request header: the largest rollup window (ms, a decimal integer) the store may answer from. */
 export const MAX_SOURCE_RESOLUTION_HEADER = 'x-strata-max-source-resolution';
@@ -94,16 +94,23 @@ export function decodeSeriesChunks(
   const kept = side ? new Uint8Array(n) : undefined;
   let k = 0;
   let i = 0;
+  // The raw path's bulk decoder (a rollup answer is hundreds of thousands of samples).
   for (const c of chunks) {
     if (isSide(c.type)) continue;
-    const it = new XORIterator(c.data);
-    while (it.next()) {
+    if (!kept) {
+      k = decodeXORBits(c.data, ts, vb, k, start, end);
+      continue;
+    }
+    // With side data every sent sample counts, so the chunk is decoded whole and then clipped in place.
+    const got = decodeXORBits(c.data, ts, vb, k, -Infinity, Infinity);
+    for (let j = k; j < got; j++) {
       const at = i++;
-      if (it.t < start || it.t > end) continue;
-      if (kept) kept[at] = 1;
-      ts[k] = it.t;
-      vb[2 * k] = it.lo;
-      vb[2 * k + 1] = it.hi;
+      const t = ts[j];
+      if (t < start || t > end) continue;
+      kept[at] = 1;
+      ts[k] = t;
+      vb[2 * k] = vb[2 * j];
+      vb[2 * k + 1] = vb[2 * j + 1];
       k++;
     }
   }

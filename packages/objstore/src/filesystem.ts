@@ -35,20 +35,49 @@ export class FilesystemBucket implements Bucket {
     }
   }
 
+  /**
+   * Ranged reads in flight share one handle per file: a query over rollups makes thousands of
+   * small reads of a few segment files, and an open and a close for each were two of its three
+   * trips to the thread pool. The handle is closed when the last read in flight ends, and an upload
+   * or delete through this bucket makes later reads open the file anew, so a read never sees an
+   * older object than one opened after the write (a write by another process is seen by reads that
+   * start once no read of the file is in flight, as objects in a block are never rewritten).
+   */
+  private readonly reading = new Map<string, { fh: Promise<fsp.FileHandle>; users: number }>();
+
   async getRange(name: string, offset: number, length: number): Promise<Buffer> {
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(this.file(name), 'r');
-    } catch (e) {
-      this.notFound(name, e);
+    const file = this.file(name);
+    let h = this.reading.get(file);
+    if (!h) {
+      const opened = { fh: fsp.open(file, 'r'), users: 0 };
+      // A file that failed to open is not kept for the reads that come after.
+      opened.fh.catch(() => this.forget(file, opened));
+      this.reading.set(file, (h = opened));
     }
+    h.users++;
     try {
+      let fh: fsp.FileHandle;
+      try {
+        fh = await h.fh;
+      } catch (e) {
+        this.notFound(name, e);
+      }
       const buf = Buffer.allocUnsafe(length);
       const { bytesRead } = await fh.read(buf, 0, length, offset);
       return buf.subarray(0, bytesRead);
     } finally {
-      await fh.close();
+      if (--h.users === 0) {
+        this.forget(file, h);
+        await h.fh.then(
+          (f) => f.close(),
+          () => undefined,
+        );
+      }
     }
+  }
+
+  private forget(file: string, h?: { fh: Promise<fsp.FileHandle>; users: number }): void {
+    if (!h || this.reading.get(file) === h) this.reading.delete(file);
   }
 
   /** Written to a temporary file, fsynced and renamed: readers see all of it or nothing. */
@@ -63,6 +92,7 @@ export class FilesystemBucket implements Bucket {
       await fh.sync();
       await fh.close();
       await fsp.rename(tmp, dst);
+      this.forget(dst);
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       throw e;
@@ -116,6 +146,7 @@ export class FilesystemBucket implements Bucket {
     const file = this.file(name);
     try {
       await fsp.unlink(file);
+      this.forget(file);
     } catch (e) {
       this.notFound(name, e);
     }

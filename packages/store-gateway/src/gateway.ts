@@ -337,13 +337,20 @@ export class StoreGateway implements Queryable {
       const bucket = this.opts.bucket;
       const index = this.cached(prefix + 'index', 'index', bucketByteSource(bucket, prefix + 'index'));
       const ranges = await this.header(b, prefix, index);
+      const segments = new Map<number, ByteSource>();
       const reader = await BlockReader.open(
         {
           meta: async () => JSON.stringify(b.meta),
           index: new HeaderedSource(ranges, index),
+          // One source per segment for the block's life: the reader asks for it at every ranged
+          // read, and a rollup query makes thousands of them (a new pair of closures each).
           segment: (seq) => {
-            const name = `${prefix}chunks/${String(seq + 1).padStart(6, '0')}`;
-            return this.cached(name, 'chunks', bucketByteSource(bucket, name));
+            let s = segments.get(seq);
+            if (!s) {
+              const name = `${prefix}chunks/${String(seq + 1).padStart(6, '0')}`;
+              segments.set(seq, (s = this.cached(name, 'chunks', bucketByteSource(bucket, name))));
+            }
+            return s;
           },
           // Rollups only: where each aggregate lies in the chunks, so a rate fetches its counters alone.
           aggrEntries: async () => {
