@@ -49,7 +49,7 @@ interface PhaseResult {
 }
 
 /** User plus system CPU seconds of a process so far, all its threads (Linux /proc; NaN elsewhere). */
-function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pid: number): number {
   try {
     const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
