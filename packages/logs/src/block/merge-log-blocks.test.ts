@@ -140,8 +140,9 @@ describe('mergeLogBlocks', () => {
     ]);
   });
 
-  test('a chunk no other chunk of its stream overlaps is copied byte for byte; overlapping ones are merged', async () => {
-    const early = Array.from({ length: 10 }, (_, i): Entry => ({ stream: 1, ts: i, line: `e${i}` }));
+  test('a large chunk no other chunk of its stream overlaps is copied byte for byte; overlapping ones are merged', async () => {
+    // Large enough to be copied: half the head's block size.
+    const early = Array.from({ length: 10 }, (_, i): Entry => ({ stream: 1, ts: i, line: `e${i} ${'z'.repeat(BLOCK_TARGET_BYTES / 19)}` }));
     const late = Array.from({ length: 10 }, (_, i): Entry => ({ stream: 1, ts: 100 + i, line: `l${i}` }));
     const a = await source('01JA0000000000000000000000', [...early, ...late], [10]);
     const b = await source('01JB0000000000000000000000', late, [10]);

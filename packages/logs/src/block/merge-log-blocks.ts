@@ -5,10 +5,10 @@
  * decompressed at once (a few per source). Entries are merged by (timestamp, line): at one
  * timestamp the entries of every source are ordered by line and identical lines (the same entry
  * in two replicas, or pushed twice) kept once; different lines at one timestamp are all kept, as
- * Loki keeps them. A chunk that overlaps no other chunk of its stream is copied byte for byte
- * (most chunks of a level compaction), for not decompressing what needs no merge: it keeps its
- * order at equal timestamps (push order) and an entry pushed twice into it, which the read path
- * drops as it drops any duplicate.
+ * Loki keeps them. A chunk of half the head's block size or more that overlaps no other chunk of
+ * its stream (most chunks of a busy stream in a level compaction) is copied byte for byte, for
+ * not decompressing what needs no merge: it keeps its order at equal timestamps (push order) and
+ * an entry pushed twice into it, which the read path drops as it drops any duplicate.
  */
 import { Labels } from '@strata/model';
 import { BLOCK_TARGET_BYTES, OpenBlock } from '../head/log-stream.js';
@@ -21,6 +21,12 @@ import {
   type DecodedEntries,
 } from '../chunk/block-codec.js';
 import { LogBlockWriter, type LogBlockMeta, type LogBlockStream, type LogChunkRef } from './log-block.js';
+
+/**
+ * A chunk smaller than this is merged into its neighbours even when it overlaps none: a quiet
+ * stream's 2 h chunks are small, and one chunk of a whole level range compresses better.
+ */
+const COPY_MIN_RAW_BYTES = BLOCK_TARGET_BYTES / 2;
 
 /** A source block: its parsed index and ranged reads of its `chunks` object. */
 export interface LogMergeSource {
@@ -108,7 +114,10 @@ async function mergeStream(
   for (let i = 0; i < chunks.length; i++) {
     const c = chunks[i];
     const next = chunks[i + 1];
-    c.alone = (reach === undefined || reach < c.ref.minTs) && (next === undefined || next.ref.minTs > c.ref.maxTs);
+    c.alone =
+      c.ref.rawBytes >= COPY_MIN_RAW_BYTES &&
+      (reach === undefined || reach < c.ref.minTs) &&
+      (next === undefined || next.ref.minTs > c.ref.maxTs);
     if (reach === undefined || c.ref.maxTs > reach) reach = c.ref.maxTs;
   }
   // The output block being filled, cut at the head's block size.
