@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- --logs`: the issue's logs benchmark in one run. Pushes --logs-mb (200; the
  * issue's figure is 2000) of realistic JSON and logfmt lines over 1,000 streams to `strata all`
- * with snappy protobuf (Loki's push API, 1 MB requests, 4 at a time), then reports:
+ * with snappy protobuf (Loki's push API, 1 MB requests, --logs-concurrency (8) at a time), then reports:
  *   ingest MB/s and CPU-seconds per GB of the Strata process, RSS growth per stream;
  *   stored bytes (the log blocks in the bucket) per raw byte, against `zstd -3` of the raw lines;
  *   `{app="x"} |= "needle"` over the whole set, against `zstdcat raw.zst | grep -F needle`;
@@ -22,7 +22,6 @@ const STREAMS = 1000;
 /** Streams labelled app="x", which the needle query selects. */
 const X_STREAMS = 20;
 const REQUEST_BYTES = 1 << 20;
-const CONCURRENCY = 4;
 /** One line in this many carries the needle, in every stream alike. */
 const NEEDLE_EVERY = 20_000;
 
@@ -89,7 +88,7 @@ function seconds(fn: () => void): number {
   return (performance.now() - t) / 1000;
 }
 
-export async function runLogsBench(opts: { mb: number; blockRange: string }): Promise<void> {
+export async function runLogsBench(opts: { mb: number; blockRange: string; concurrency: number }): Promise<void> {
   const root = tempDir('bench-logs');
   const bucketDir = path.join(root, 'bucket');
   const objstore = path.join(root, 'objstore.yml');
@@ -134,13 +133,15 @@ export async function runLogsBench(opts: { mb: number; blockRange: string }): Pr
         raw += n.value.rawBytes;
       }
     };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await Promise.all(Array.from({ length: opts.concurrency }, worker));
     const ingestS = (performance.now() - t0) / 1000;
     const cpuS = cpuSecondsOf(pid) - cpu0;
     const rssGrowth = rssKb(pid) - rss0;
     bodies.length = 0;
     const mb = raw / 1e6;
-    console.log(`pushed ${mb.toFixed(0)} MB of lines (${STREAMS} streams, JSON and logfmt) in ${ingestS.toFixed(1)} s`);
+    console.log(
+      `pushed ${mb.toFixed(0)} MB of lines (${STREAMS} streams, JSON and logfmt) in ${ingestS.toFixed(1)} s, ${opts.concurrency} requests at a time`,
+    );
     console.log(`  ingest ${(mb / ingestS).toFixed(1)} MB/s, ${(cpuS / (mb / 1000)).toFixed(0)} CPU-s per GB (the Strata process)`);
     console.log(`  RSS growth ${((rssGrowth * 1024) / STREAMS / 1024).toFixed(0)} KiB per stream (open 256 KiB blocks included)`);
 

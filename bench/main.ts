@@ -29,7 +29,7 @@
  *   --relabel-ingest: in-process ingest CPU per sample with 10 metric_relabel_configs rules vs none (--series, --rounds)
  *   --cardinality: error and cost of cluster-wide cardinality sketches over a 4-receiver RF 3 ring, and of growth tracking (--series)
  *   --logs: the logs benchmark: push, ingest CPU, memory per stream, stored bytes vs zstd -3, needle query vs zstdcat | grep
- *     (--logs-mb 200; the issue's figure is 2000, --logs-block-range 1m)
+ *     (--logs-mb 200; the issue's figure is 2000, --logs-block-range 1m, --logs-concurrency 8)
  *   --series-limits: CPU of the series-limit checks as one receiver of a 4-receiver RF 3 ring grows (--max-series 2000000, --steps 10,
  *     --sample 200000, --no-reference)
  */
@@ -86,7 +86,11 @@ async function main(): Promise<void> {
   const hours = arg('query-hours', 6);
   if (process.argv.includes('--logs')) {
     const i = process.argv.indexOf('--logs-block-range');
-    await runLogsBench({ mb: arg('logs-mb', 200), blockRange: i > 0 ? process.argv[i + 1] : '1m' });
+    await runLogsBench({
+      mb: arg('logs-mb', 200),
+      blockRange: i > 0 ? process.argv[i + 1] : '1m',
+      concurrency: arg('logs-concurrency', 8),
+    });
     return;
   }
   if (process.argv.includes('--ack-latency')) {
