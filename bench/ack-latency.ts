@@ -69,7 +69,7 @@ function stallsWithin(file: string, from: number, to: number): { wall: Float64Ar
 }
 
 /** User plus system CPU seconds of a process so far, all its threads (Linux /proc; NaN elsewhere). */
-function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pid: number): number {
   try {
     const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;

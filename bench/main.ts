@@ -30,6 +30,8 @@
  *   --stream-aggr: ingest CPU per sample with 5 streaming aggregation rules vs none, and the state's memory (--series, --rounds)
  *   --relabel-ingest: in-process ingest CPU per sample with 10 metric_relabel_configs rules vs none (--series, --rounds)
  *   --cardinality: error and cost of cluster-wide cardinality sketches over a 4-receiver RF 3 ring, and of growth tracking (--series)
+ *   --logs: the logs benchmark: push, ingest CPU, memory per stream, stored bytes vs zstd -3, needle query vs zstdcat | grep
+ *     (--logs-mb 200; the issue's figure is 2000, --logs-block-range 1m, --logs-concurrency 8)
  *   --series-limits: CPU of the series-limit checks as one receiver of a 4-receiver RF 3 ring grows (--max-series 2000000, --steps 10,
  *     --sample 200000, --no-reference)
  */
@@ -66,6 +68,7 @@ import { runSketchBench } from './sketches.js';
 import { runLabelsInProcessBench } from './labels-inprocess.js';
 import { runStreamAggrBench } from './stream-aggr.js';
 import { runSeriesLimitsBench } from './series-limits.js';
+import { runLogsBench } from './logs.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -83,6 +86,15 @@ async function main(): Promise<void> {
   // The Strata processes measured run the compiled dist/: build it from the sources at hand.
   execFileSync(process.execPath, [path.join(REPO, 'scripts', 'build.mjs'), '--quiet'], { stdio: 'inherit' });
   const hours = arg('query-hours', 6);
+  if (process.argv.includes('--logs')) {
+    const i = process.argv.indexOf('--logs-block-range');
+    await runLogsBench({
+      mb: arg('logs-mb', 200),
+      blockRange: i > 0 ? process.argv[i + 1] : '1m',
+      concurrency: arg('logs-concurrency', 8),
+    });
+    return;
+  }
   if (process.argv.includes('--ack-latency')) {
     process.stdout.write(
       (await runAckLatencyBench({

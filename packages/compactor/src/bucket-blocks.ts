@@ -113,21 +113,25 @@ export async function downloadBlock(bucket: Bucket, tenant: string, ulid: string
   if (![...rels].some((r) => r.startsWith('chunks/')))
     throw new BlockFilesMissingError(ulid, `block ${tenant}/${ulid} has no chunk segments in the bucket`);
   let bytes = 0;
-  for (const name of names) {
-    const file = path.join(dir, ulid, ...name.slice(prefix.length).split('/'));
-    await fsp.mkdir(path.dirname(file), { recursive: true });
-    const fh = await fsp.open(file, 'w');
-    try {
-      for (let off = 0; ;) {
-        const piece = await bucket.getRange(name, off, DOWNLOAD_PIECE);
-        if (piece.length > 0) await fh.write(piece, 0, piece.length, off);
-        off += piece.length;
-        bytes += piece.length;
-        if (piece.length < DOWNLOAD_PIECE) break;
-      }
-    } finally {
-      await fh.close();
+  for (const name of names) bytes += await downloadObject(bucket, name, path.join(dir, ulid, ...name.slice(prefix.length).split('/')));
+  return bytes;
+}
+
+/** Copies one object into a local file in bounded ranged reads; returns its size. */
+export async function downloadObject(bucket: Bucket, name: string, file: string): Promise<number> {
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  const fh = await fsp.open(file, 'w');
+  let bytes = 0;
+  try {
+    for (let off = 0; ;) {
+      const piece = await bucket.getRange(name, off, DOWNLOAD_PIECE);
+      if (piece.length > 0) await fh.write(piece, 0, piece.length, off);
+      off += piece.length;
+      bytes += piece.length;
+      if (piece.length < DOWNLOAD_PIECE) break;
     }
+  } finally {
+    await fh.close();
   }
   return bytes;
 }

@@ -36,6 +36,7 @@ import { CompactorMetrics } from './metrics.js';
 import { byMinTime, groupBlocks, planGroup, resolutionOf, superseded, type Group, type Plan } from './planner.js';
 import { pastRetention, type RetentionPolicy } from './retention.js';
 import { applyLogRetention } from './log-retention.js';
+import { compactLogBlocks } from './log-compaction.js';
 
 /** What a merge of source blocks reports. */
 export interface MergeOutcome {
@@ -210,6 +211,24 @@ export class Compactor {
     }
     if (!tenantOwner) return;
     await this.cleanPartial(state);
+    if (this.stopped) return;
+    const logs = await compactLogBlocks({
+      bucket,
+      tenant,
+      workDir: path.join(workRoot, 'logs'),
+      blockRangesMs: this.opts.blockRangesMs,
+      deletionDelayMs: this.opts.deletionDelayMs,
+      now: () => this.now(),
+      metrics: this.metrics,
+      logger,
+      stopped: () => this.stopped,
+      markForDeletion: (s, ulid, reason) => this.markForDeletion(s, ulid, reason),
+      markNoCompact: (s, ulid, details) => this.markNoCompact(s, ulid, details),
+    }).finally(() => fsp.rm(path.join(workRoot, 'logs'), { recursive: true, force: true }));
+    summary.compactions += logs.compactions;
+    summary.failures += logs.failures;
+    summary.marked += logs.marked;
+    summary.deleted += logs.deleted;
     if (this.opts.logRetention) {
       const r = await applyLogRetention(bucket, tenant, this.opts.logRetention(tenant), {
         nowMs: this.now(),

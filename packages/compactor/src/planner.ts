@@ -121,6 +121,11 @@ export function planGroup(sorted: readonly BlockMeta[], rangesMs: readonly numbe
   return undefined;
 }
 
+/** The shipped blocks whose data a block holds: its compaction sources, or itself when it was never compacted. */
+export function shippedSources(m: BlockMeta): string[] {
+  return m.compaction?.sources?.length ? m.compaction.sources : [m.ulid];
+}
+
 /**
  * Blocks whose every source block is already in another block of the group: the output of a
  * compaction whose sources were not marked yet (the compactor stopped in between), or a second
@@ -129,7 +134,7 @@ export function planGroup(sorted: readonly BlockMeta[], rangesMs: readonly numbe
  * samples replaces its source), else the one with the lower ULID.
  */
 export function superseded(blocks: readonly BlockMeta[]): BlockMeta[] {
-  const sources = blocks.map((b) => new Set(b.compaction?.sources?.length ? b.compaction.sources : [b.ulid]));
+  const sources = blocks.map((b) => new Set(shippedSources(b)));
   const out: BlockMeta[] = [];
   for (let i = 0; i < blocks.length; i++) {
     for (let j = 0; j < blocks.length; j++) {

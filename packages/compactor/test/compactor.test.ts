@@ -6,15 +6,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Registry } from 'prom-client';
 import { Labels } from '@strata/model';
 import { FilesystemBucket } from '@strata/objstore';
 import { owners } from '@strata/ring';
 import { writeBlock, XOREncoder, type BlockMeta } from '@strata/tsdb';
 import { uploadBlock } from '../src/bucket-blocks.js';
 import { decodeBucketIndex } from '../src/bucket-index.js';
-import { Compactor, type CompactorOptions } from '../src/compactor.js';
-import { corruptBlockOf, mergeBlocks } from '../src/merge.js';
+import type { Compactor, CompactorOptions } from '../src/compactor.js';
+import { testCompactor } from './test-compactor.js';
 
 const H = 3600_000;
 const dirs: string[] = [];
@@ -57,21 +56,7 @@ async function putBlock(
 }
 
 function compactor(bucket: FilesystemBucket, o: Partial<CompactorOptions> = {}): Compactor {
-  return new Compactor({
-    bucket,
-    dataDir: tmp(),
-    registry: new Registry(),
-    merge: mergeBlocks,
-    corruptBlockOf,
-    blockRangesMs: [2 * H, 8 * H],
-    replicaLabels: ['receive_replica'],
-    deletionDelayMs: 12 * H,
-    partialUploadThresholdMs: 24 * H,
-    retention: () => ({ raw: 0, fiveMinutes: 0, oneHour: 0, oneDay: 0 }),
-    members: ['c1'],
-    self: 'c1',
-    ...o,
-  });
+  return testCompactor(bucket, tmp(), o);
 }
 
 const has = (bucket: FilesystemBucket, name: string) => fs.existsSync(path.join(bucket.directory, 't', name));

@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Registry } from 'prom-client';
 import { Labels, Matcher } from '@strata/model';
 import { FilesystemBucket } from '@strata/objstore';
 import {
@@ -19,8 +18,7 @@ import {
   type BlockMeta,
 } from '@strata/tsdb';
 import { uploadBlock } from '../src/bucket-blocks.js';
-import { Compactor } from '../src/compactor.js';
-import { corruptBlockOf, mergeBlocks } from '../src/merge.js';
+import { testCompactor } from './test-compactor.js';
 
 const H = 3600_000;
 const M = 60_000;
@@ -51,21 +49,7 @@ async function putBlock(bucket: FilesystemBucket, fromH: number, labels: Record<
   return meta;
 }
 
-const compactor = (bucket: FilesystemBucket) =>
-  new Compactor({
-    bucket,
-    dataDir: tmp(),
-    registry: new Registry(),
-    merge: mergeBlocks,
-    corruptBlockOf,
-    blockRangesMs: [2 * H, 8 * H],
-    replicaLabels: ['receive_replica'],
-    deletionDelayMs: 12 * H,
-    partialUploadThresholdMs: 24 * H,
-    retention: () => ({ raw: 0, fiveMinutes: 0, oneHour: 0, oneDay: 0 }),
-    members: ['c1'],
-    self: 'c1',
-  });
+const compactor = (bucket: FilesystemBucket) => testCompactor(bucket, tmp());
 
 /** Blocks without a deletion mark, with their meta and each series' sample times. */
 async function liveBlocks(bucket: FilesystemBucket) {

@@ -35,9 +35,19 @@ export {
   parseLogIndex,
   parseLogMeta,
   uploadLogBlock,
+  LogBlockWriter,
   LOG_BLOCKS_DIR,
+  LOG_CHUNKS_FILE,
+  LOG_INDEX_FILE,
   LOG_META_FILE,
   type LogBlockMeta,
 } from './block/log-block.js';
 export { BucketLogs, type BucketLogsOptions, type LogReadBucket } from './block/bucket-logs.js';
 export { mergeLogQueriers, mergeLogQueryables } from './block/merge-queriers.js';
+export {
+  LogSourceCorruptError,
+  mergeLogBlocks,
+  type LogMergeOptions,
+  type LogMergeResult,
+  type LogMergeSource,
+} from './block/merge-log-blocks.js';

@@ -27,6 +27,11 @@ export interface LogBlockMeta {
   minTime: number;
   maxTime: number;
   stats: { numStreams: number; numEntries: number; numChunks: number; chunkBytes: number; rawBytes: number };
+  /**
+   * Written by the compactor (as in a metrics block's meta.json): the shipped blocks this one
+   * holds the entries of, so a restart knows a finished compaction's sources are superseded.
+   */
+  compaction?: { level: number; sources: string[] };
 }
 
 /** A chunk of one stream inside the block's `chunks` object. */
@@ -35,7 +40,7 @@ export interface LogChunkRef extends EncodedChunkInfo {
   readonly length: number;
 }
 
-type EncodedChunkInfo = Omit<EncodedBlock, 'data'>;
+export type EncodedChunkInfo = Omit<EncodedBlock, 'data'>;
 
 export interface LogBlockStream {
   readonly labels: Labels;
@@ -60,42 +65,81 @@ interface IndexJson {
   streams: { labels: string[]; chunks: [string, string, number, number, string, number, number, number][] }[];
 }
 
+/**
+ * Lays out a block's index and meta.json while its chunk bytes go elsewhere (kept in memory by
+ * buildLogBlock, streamed to a file by a compaction): streams are added in label order, each
+ * stream's chunks ascending by time, and each chunk's bytes follow the previous one's.
+ */
+export class LogBlockWriter {
+  private readonly json: IndexJson = { version: LOG_BLOCK_VERSION, streams: [] };
+  private refs: IndexJson['streams'][number]['chunks'] | undefined;
+  private last: Labels | undefined;
+  private offset = 0;
+  private minTs: bigint | undefined;
+  private maxTs: bigint | undefined;
+  private numEntries = 0;
+  private numChunks = 0;
+  private rawBytes = 0;
+
+  /** Starts the next stream; labels must sort after the previous stream's. */
+  startStream(labels: Labels): void {
+    if (this.last && Labels.compare(this.last, labels) >= 0) throw new Error('log block streams must be added in label order');
+    this.last = labels;
+    this.refs = [];
+    this.json.streams.push({ labels: [...labels.pairs], chunks: this.refs });
+  }
+
+  /** Records the current stream's next chunk, whose `length` bytes the caller writes after the previous chunk's. */
+  addChunk(c: EncodedChunkInfo, length: number): void {
+    if (!this.refs) throw new Error('addChunk before startStream');
+    this.refs.push([c.minTs.toString(), c.maxTs.toString(), c.count, c.rawBytes, c.compression, c.crc, this.offset, length]);
+    this.offset += length;
+    if (this.minTs === undefined || c.minTs < this.minTs) this.minTs = c.minTs;
+    if (this.maxTs === undefined || c.maxTs > this.maxTs) this.maxTs = c.maxTs;
+    this.numEntries += c.count;
+    this.numChunks++;
+    this.rawBytes += c.rawBytes;
+  }
+
+  /** The index and meta.json; undefined when no chunk was added. */
+  finish(ulid: string, compaction?: LogBlockMeta['compaction']): { meta: LogBlockMeta; index: Buffer } | undefined {
+    const { minTs, maxTs } = this;
+    if (minTs === undefined || maxTs === undefined) return undefined;
+    const json: IndexJson = { version: this.json.version, streams: this.json.streams.filter((s) => s.chunks.length > 0) };
+    const meta: LogBlockMeta = {
+      ulid,
+      version: LOG_BLOCK_VERSION,
+      minTimeNs: minTs.toString(),
+      maxTimeNs: maxTs.toString(),
+      minTime: Number(minTs / 1_000_000n),
+      maxTime: Number(maxTs / 1_000_000n) + 1,
+      stats: {
+        numStreams: json.streams.length,
+        numEntries: this.numEntries,
+        numChunks: this.numChunks,
+        chunkBytes: this.offset,
+        rawBytes: this.rawBytes,
+      },
+      ...(compaction ? { compaction } : {}),
+    };
+    return { meta, index: Buffer.from(JSON.stringify(json)) };
+  }
+}
+
 /** Lays out the block; undefined when no stream holds an entry. */
 export function buildLogBlock(ulid: string, streams: Iterable<StreamBlocks>): BuiltLogBlock | undefined {
-  const json: IndexJson = { version: LOG_BLOCK_VERSION, streams: [] };
+  const w = new LogBlockWriter();
   const chunks: Buffer[] = [];
-  let offset = 0;
-  let minTs: bigint | undefined;
-  let maxTs: bigint | undefined;
-  let numEntries = 0;
-  let numChunks = 0;
-  let rawBytes = 0;
   const sorted = [...streams].filter((s) => s.blocks.length > 0).sort((a, b) => Labels.compare(a.labels, b.labels));
   for (const s of sorted) {
-    const refs: IndexJson['streams'][number]['chunks'] = [];
+    w.startStream(s.labels);
     for (const b of s.blocks) {
-      refs.push([b.minTs.toString(), b.maxTs.toString(), b.count, b.rawBytes, b.compression, b.crc, offset, b.data.length]);
+      w.addChunk(b, b.data.length);
       chunks.push(b.data);
-      offset += b.data.length;
-      if (minTs === undefined || b.minTs < minTs) minTs = b.minTs;
-      if (maxTs === undefined || b.maxTs > maxTs) maxTs = b.maxTs;
-      numEntries += b.count;
-      numChunks++;
-      rawBytes += b.rawBytes;
     }
-    json.streams.push({ labels: [...s.labels.pairs], chunks: refs });
   }
-  if (minTs === undefined || maxTs === undefined) return undefined;
-  const meta: LogBlockMeta = {
-    ulid,
-    version: LOG_BLOCK_VERSION,
-    minTimeNs: minTs.toString(),
-    maxTimeNs: maxTs.toString(),
-    minTime: Number(minTs / 1_000_000n),
-    maxTime: Number(maxTs / 1_000_000n) + 1,
-    stats: { numStreams: json.streams.length, numEntries, numChunks, chunkBytes: offset, rawBytes },
-  };
-  return { meta, index: Buffer.from(JSON.stringify(json)), chunks };
+  const done = w.finish(ulid);
+  return done && { ...done, chunks };
 }
 
 /** The part of a bucket a log block upload needs (structurally the objstore Bucket). */
