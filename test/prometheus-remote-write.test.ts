@@ -142,21 +142,34 @@ describe('real Prometheus remote_write into Strata', () => {
       'rate(prometheus_http_requests_total{handler="/metrics"}[30s])',
       'histogram_quantile(0.9, sum by (le) (rate(prometheus_http_request_duration_seconds_bucket[1m])))',
     ];
+    const norm = (r: { metric: Record<string, string>; value: [number, string] }[]) =>
+      r
+        .map((x) => ({ ...x, value: [x.value[0], Number(x.value[1]).toPrecision(10)] }))
+        .sort((a, b) => JSON.stringify(a.metric).localeCompare(JSON.stringify(b.metric)));
     for (const query of queries) {
       const q = encodeURIComponent(query);
-      const [p, s] = await Promise.all([
-        getJson(`${promUrl}/api/v1/query?query=${q}&time=${t}`),
-        getJson(`${strata.url}/prometheus/api/v1/query?query=${q}&time=${t}`),
-      ]);
+      const answers = () =>
+        Promise.all([
+          getJson(`${promUrl}/api/v1/query?query=${q}&time=${t}`),
+          getJson(`${strata.url}/prometheus/api/v1/query?query=${q}&time=${t}`),
+        ]);
+      let [p, s] = await answers();
+      // The instant t is past, but a busy machine may still be sending its samples (remote write
+      // runs behind the scrapes): asked again until Strata's answer equals, then compared as is.
+      await waitFor(
+        `${query} equal at t`,
+        async () => {
+          [p, s] = await answers();
+          return s.status === 'success' && JSON.stringify(norm(s.data.result)) === JSON.stringify(norm(p.data.result));
+        },
+        30_000,
+        500,
+      ).catch(() => undefined);
       expect({ query, status: s.status, resultType: s.data?.resultType }).toEqual({
         query,
         status: 'success',
         resultType: p.data.resultType,
       });
-      const norm = (r: { metric: Record<string, string>; value: [number, string] }[]) =>
-        r
-          .map((x) => ({ ...x, value: [x.value[0], Number(x.value[1]).toPrecision(10)] }))
-          .sort((a, b) => JSON.stringify(a.metric).localeCompare(JSON.stringify(b.metric)));
       expect({ query, result: norm(s.data.result) }).toEqual({ query, result: norm(p.data.result) });
     }
     const range = encodeURIComponent('sum(rate(prometheus_http_requests_total[30s]))');

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
-import { getJson, startStrata, stop, tempDir } from './harness.js';
+import { getJson, startStrata, stop, tempDir, waitFor } from './harness.js';
 
 jest.setTimeout(60_000);
 
@@ -52,7 +52,14 @@ test('SIGTERM while senders keep connections busy: prompt exit, only retryable r
       }
     }),
   );
+  // A second of traffic, and more than 50 acknowledged writes (a busy machine acknowledges fewer
+  // a second): the SIGTERM lands on senders in full flow.
   await new Promise((r) => setTimeout(r, 1000));
+  await waitFor('more than 50 acknowledged writes', async () => acked.length > 50, 20_000, 50).catch((e: unknown) => {
+    stopped = true;
+    s.child.kill('SIGKILL');
+    throw e;
+  });
   const t0 = Date.now();
   s.child.kill('SIGTERM');
   const exit = await s.exited;

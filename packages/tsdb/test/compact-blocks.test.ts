@@ -292,7 +292,8 @@ describe('compactBlocks', () => {
       }),
       { numRuns: 60 },
     );
-  });
+    // 60 block writes and reads: CPU-bound, and CI runs other suites on the same cores beside it.
+  }, 120_000);
 });
 
 /** promtool's dump line: Go's %g prints these values (halves below 1e6, NaN) as JavaScript does. */
