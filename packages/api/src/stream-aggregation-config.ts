@@ -15,6 +15,8 @@ import { parseSelector } from './selectors.js';
 export const STREAM_AGGR_OUTPUTS = [
   'total',
   'increase',
+  'rate_sum',
+  'rate_avg',
   'count_series',
   'count_samples',
   'sum_samples',

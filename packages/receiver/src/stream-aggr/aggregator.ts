@@ -24,6 +24,7 @@ import { Labels } from '@strata/model';
 import type { StreamAggrRule } from '@strata/api';
 import { Partial, quantileOf, type PartialJSON } from './partial.js';
 import { groupLabels, outputLabels, outputName } from './naming.js';
+import { SeriesRate, settleRates } from './rate.js';
 
 /** One output sample, as the write path takes it. */
 export interface OutputSample {
@@ -78,6 +79,8 @@ export interface InputSeries {
   readonly fedT: number[];
   /** Per target: the interval end this series was last counted in (count_series). */
   readonly countedEnd: number[];
+  /** Per target: its rate state when the target's rule has rate_sum or rate_avg; undefined when no rule has. */
+  readonly rates: (SeriesRate | undefined)[] | undefined;
   lastT: number;
   prevV: number;
   /** Wall clock of the last sample, for staleness. */
@@ -113,6 +116,7 @@ interface RuleState {
   readonly rule: StreamAggrRule;
   readonly needValues: boolean;
   readonly needBuckets: boolean;
+  readonly needRate: boolean;
   readonly groups1: Map<string, Group1>;
   readonly groups2: Map<string, Group2>;
   /** Stage 1 sent every interval ending at or before this. */
@@ -185,6 +189,7 @@ export class TenantAggregator {
       rule,
       needValues: rule.outputs.some((o) => o.kind === 'quantiles'),
       needBuckets: rule.outputs.some((o) => o.kind === 'histogram_bucket'),
+      needRate: rule.outputs.some((o) => o.kind === 'rate_sum' || o.kind === 'rate_avg'),
       groups1: new Map(),
       groups2: new Map(),
       sentUpTo: -Infinity,
@@ -247,6 +252,7 @@ export class TenantAggregator {
       targets,
       fedT: targets.map(() => -Infinity),
       countedEnd: targets.map(() => -Infinity),
+      rates: targets.some((g) => g.rule.needRate) ? targets.map((g) => (g.rule.needRate ? new SeriesRate() : undefined)) : undefined,
       lastT: -Infinity,
       prevV: NaN,
       seenAt: now,
@@ -303,6 +309,7 @@ export class TenantAggregator {
         p.series++;
       }
       if (Number.isNaN(v)) continue; // staleness markers end a series; they are no value
+      input.rates?.[k]?.add(p, t, delta);
       const dd = r.rule.dedupIntervalMs;
       if (dd > 0 && Math.floor((t - 1) / dd) === Math.floor((input.fedT[k] - 1) / dd)) continue;
       input.fedT[k] = t;
@@ -324,6 +331,7 @@ export class TenantAggregator {
         for (const [end, p] of g.windows) {
           if (end > upTo) continue;
           g.windows.delete(end);
+          settleRates(p);
           if (end === g.lastEnd) {
             g.lastEnd = NaN;
             g.lastPartial = undefined;
@@ -454,6 +462,12 @@ function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: Out
         break;
       case 'count_series':
         v = p.series;
+        break;
+      case 'rate_sum':
+      case 'rate_avg':
+        // Only groups with a series that has a rate write one (VictoriaMetrics writes no 0 or NaN).
+        if (p.rateSeries === 0) continue;
+        v = kind === 'rate_sum' ? p.rateSum : p.rateSum / p.rateSeries;
         break;
       case 'quantiles': {
         const phis = outputs[o].phis!;

@@ -3,8 +3,10 @@
  * receivers owning a group's input series each keep their part and the group's owner adds them
  * up (two-stage aggregation, aggregator.ts). Every field merges exactly: sums and counts add,
  * min/max/last compare, the variance merges by Chan et al.'s pairwise formula, quantile inputs
- * concatenate, histogram buckets add.
+ * concatenate, histogram buckets add. Per-series rates are computed where the series is
+ * aggregated (rate.ts) and only their sum and number travel.
  */
+import type { SeriesRate } from './rate.js';
 import { vmrangeOf } from './vmrange.js';
 
 export interface PartialJSON {
@@ -18,6 +20,8 @@ export interface PartialJSON {
   m2: number;
   inc: number;
   ser: number;
+  rs: number;
+  rn: number;
   q?: number[];
   b?: Record<string, number>;
 }
@@ -35,6 +39,12 @@ export class Partial {
   increase = 0;
   /** Input series with a sample in the interval (each input series counts on one receiver only). */
   series = 0;
+  /** Sum of the input series' per-second rates over the interval (rate_sum, rate_avg). */
+  rateSum = 0;
+  /** Input series with a rate in the interval: those with samples at two timestamps at least. */
+  rateSeries = 0;
+  /** Stage 1 only: input series whose rate in this interval is not added yet (rate.ts); never sent. */
+  openRates: SeriesRate[] | undefined;
   /** Sample values, kept only when a quantiles output needs them. */
   values: number[] | undefined;
   /** vmrange -> samples, kept only for histogram_bucket. */
@@ -83,6 +93,8 @@ export class Partial {
     }
     this.increase += o.increase;
     this.series += o.series;
+    this.rateSum += o.rateSum;
+    this.rateSeries += o.rateSeries;
     if (o.values) {
       if (!this.values) this.values = [];
       for (const v of o.values) this.values.push(v);
@@ -105,6 +117,8 @@ export class Partial {
       m2: this.m2,
       inc: this.increase,
       ser: this.series,
+      rs: this.rateSum,
+      rn: this.rateSeries,
     };
     if (this.values) j.q = this.values;
     if (this.buckets) j.b = Object.fromEntries(this.buckets);
@@ -125,6 +139,8 @@ export class Partial {
     p.m2 = num(j.m2);
     p.increase = num(j.inc);
     p.series = num(j.ser);
+    p.rateSum = num(j.rs);
+    p.rateSeries = num(j.rn);
     if (j.q) p.values = j.q.map(num);
     if (j.b) p.buckets = new Map(Object.entries(j.b).map(([k, n]) => [k, num(n)]));
     return p;

@@ -42,12 +42,19 @@ const RULES = [
     without: ['user_id', 'instance'],
     outputs: ['total', 'increase', 'count_series', 'count_samples', 'sum_samples', 'min', 'max', 'avg', 'stddev', 'stdvar'],
   },
+  // A second rule on the same series: only its targets keep rate state.
+  { match: 'http_requests_total', interval: '1m', without: ['user_id', 'instance'], outputs: ['rate_sum', 'rate_avg'] },
   // The same counters under another name, aggregated and not stored.
   { match: '{__name__="dropped_requests_total"}', interval: '1m', without: ['user_id', 'instance'], outputs: ['total'], drop_input: true },
   { match: 'temperature', interval: '1m', by: ['room'], outputs: ['min', 'max', 'avg', 'sum_samples', 'count_samples', 'stdvar'] },
   // One input series per group: quantiles, last and buckets compare with *_over_time.
   { match: 'temperature', interval: '1m', by: ['room', 'sensor'], outputs: ['last', 'quantiles(0.5, 0.9)', 'histogram_bucket'] },
-  { match: 'latency_seconds_bucket{job=~"a.*"}', interval: '1m', without: ['instance'], outputs: ['total', 'increase'] },
+  {
+    match: 'latency_seconds_bucket{job=~"a.*"}',
+    interval: '1m',
+    without: ['instance'],
+    outputs: ['total', 'increase', 'rate_sum', 'rate_avg'],
+  },
 ];
 
 const T0 = 1_800_000_000_000 - (1_800_000_000_000 % 60_000); // a minute boundary
@@ -213,6 +220,13 @@ function exactBound(printed: string): number {
 const increases = (metric: string, range: string) =>
   `sum_over_time((((${metric} - ${metric} offset 10s) >= 0) or (${metric} and ${metric} offset 10s))[${range}:10s])`;
 
+/**
+ * The increases per input series averaged over the series of a group. Not avg(): the increases
+ * after a reset come out of `or` with the metric name and the others without, as two series.
+ */
+const perSeries = (metric: string, grouping: string) =>
+  `sum ${grouping} (${increases(metric, '1m')}) / count ${grouping} (count_over_time(${metric}[1m]))`;
+
 describe.each([
   [1, 1],
   [3, 3],
@@ -244,6 +258,8 @@ describe.each([
     for (let e = T0 + 60_000; e <= T0 + STEPS * STEP; e += 60_000) ends.push(e);
     expect(ends.length).toBe(7);
     const wo = 'without (user_id, instance)';
+    // The first interval holds each input series' first sample only: no rate yet.
+    expect((await output(q, 'http_requests_total:1m_without_instance_user_id_rate_sum', T0)).size).toBe(0);
     for (const e of ends) {
       const since = `${(e - T0) / 1000}s`;
       const base = 'http_requests_total:1m_without_instance_user_id';
@@ -256,6 +272,17 @@ describe.each([
         await output(q, `${base}_increase`, e),
         await instant(q, `sum ${wo} (${increases('http_requests_total', '1m')})`, e),
         'increase',
+      );
+      // Samples every 10 s from the start: each rate spans the 60 s from the previous interval's last sample.
+      expectSameValues(
+        await output(q, `${base}_rate_sum`, e),
+        await instant(q, `sum ${wo} (${increases('http_requests_total', '1m')}) / 60`, e),
+        'rate_sum',
+      );
+      expectSameValues(
+        await output(q, `${base}_rate_avg`, e),
+        await instant(q, `${perSeries('http_requests_total', wo)} / 60`, e),
+        'rate_avg',
       );
       expectSameValues(
         await output(q, `${base}_count_series`, e),
@@ -330,6 +357,12 @@ describe.each([
       const h = `latency_seconds_bucket{job=~"a.*"}`;
       expectSameValues(await output(q, `${hist}_total`, e), await instant(q, `sum ${hw} (${increases(h, since)})`, e), 'bucket total');
       expectSameValues(await output(q, `${hist}_increase`, e), await instant(q, `sum ${hw} (${increases(h, '1m')})`, e), 'bucket increase');
+      expectSameValues(
+        await output(q, `${hist}_rate_sum`, e),
+        await instant(q, `sum ${hw} (${increases(h, '1m')}) / 60`, e),
+        'bucket rate_sum',
+      );
+      expectSameValues(await output(q, `${hist}_rate_avg`, e), await instant(q, `${perSeries(h, hw)} / 60`, e), 'bucket rate_avg');
     }
     // Dropped inputs reached no head; the other inputs are stored once per owner.
     expect((await instant(q, 'count(dropped_requests_total)', ends[0])).size).toBe(0);
