@@ -8,7 +8,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Registry } from 'prom-client';
 import { Labels } from '@strata/model';
 import { bucketFromConfig, FilesystemBucket, type Bucket } from '@strata/objstore';
 import { Engine, type RangeSeries } from '@strata/promql';
@@ -24,10 +23,9 @@ import {
   type BlockMeta,
 } from '@strata/tsdb';
 import { downloadBlock, scanTenant, uploadBlock } from '../src/bucket-blocks.js';
-import { Compactor } from '../src/compactor.js';
-import { corruptBlockOf, mergeBlocks } from '../src/merge.js';
 import { downsampleStep } from '../src/downsample.js';
 import { resolutionOf } from '../src/planner.js';
+import { testCompactor } from './test-compactor.js';
 import { startS3Server, type S3Server } from '../../objstore/test/s3-server.js';
 
 const H = 3600_000;
@@ -116,19 +114,8 @@ describe.each(['filesystem', 's3rver'])('over a %s bucket', (kind) => {
     for (let b = T0; b < END; b += 2 * H) await put(bucket, b);
     const ranges = [2 * H, 8 * H, 48 * H];
     const after = { fiveMinutes: 40 * H, oneHour: 48 * H, oneDay: 3 * DAY };
-    const c = new Compactor({
-      bucket,
-      dataDir: tmp(),
-      registry: new Registry(),
-      merge: mergeBlocks,
-      corruptBlockOf,
+    const c = testCompactor(bucket, tmp(), {
       blockRangesMs: ranges,
-      replicaLabels: ['receive_replica'],
-      deletionDelayMs: 12 * H,
-      partialUploadThresholdMs: 24 * H,
-      retention: () => ({ raw: 0, fiveMinutes: 0, oneHour: 0, oneDay: 0 }),
-      members: ['c1'],
-      self: 'c1',
       groupSteps: [downsampleStep({ after, blockRangesMs: ranges, replicaLabels: ['receive_replica'] })],
     });
     // Each pass downsamples one level further (a new rollup's group is met at the next pass).
@@ -212,19 +199,8 @@ describe.each(['filesystem', 's3rver'])('over a %s bucket', (kind) => {
 
   test('a second run downsamples nothing again', async () => {
     const before = (await scanTenant(bucket, 't')).metas.size;
-    const c = new Compactor({
-      bucket,
-      dataDir: tmp(),
-      registry: new Registry(),
-      merge: mergeBlocks,
-      corruptBlockOf,
+    const c = testCompactor(bucket, tmp(), {
       blockRangesMs: [2 * H, 8 * H, 48 * H],
-      replicaLabels: ['receive_replica'],
-      deletionDelayMs: 12 * H,
-      partialUploadThresholdMs: 24 * H,
-      retention: () => ({ raw: 0, fiveMinutes: 0, oneHour: 0, oneDay: 0 }),
-      members: ['c1'],
-      self: 'c1',
       groupSteps: [
         downsampleStep({
           after: { fiveMinutes: 40 * H, oneHour: 48 * H, oneDay: 3 * DAY },
