@@ -16,6 +16,7 @@ export { LogStore, type LogStoreOptions } from './store/log-store.js';
 export { mergeStreams } from './store/merge-streams.js';
 export { prng, syntheticLine, syntheticStreams, type SyntheticStream } from './chunk/synthetic-logs.js';
 export { entryHash, sampleStreams, type SampleResult } from './ingest/sample.js';
+export { addSampledOut, SampledOutTally, type SampledOutCount } from './ingest/sampled-out.js';
 export type { Expr as LogqlExpr, LogExpr, SampleExpr as LogqlSampleExpr } from './logql/ast.js';
 export { parseLogql } from './logql/parser.js';
 export { LogqlParseError } from './logql/lexer.js';

@@ -6,6 +6,7 @@
  * internally where it needs speed.
  */
 import type { Labels, Matcher } from '@strata/model';
+import type { SampledOutCount } from './ingest/sampled-out.js';
 
 /** One stream's entries inside a time window, ascending by timestamp (entries of equal timestamp in push order). */
 export interface LogStreamEntries {
@@ -48,6 +49,8 @@ export interface LogQuerier {
   series(matchers: readonly Matcher[], hints: LogSelectHints): Promise<Labels[]>;
   labelNames(matchers: readonly Matcher[], hints: LogSelectHints): Promise<string[]>;
   labelValues(name: string, matchers: readonly Matcher[], hints: LogSelectHints): Promise<string[]>;
+  /** Lines and bytes sampling left out at ingest from the matching streams in the window, where the source keeps them. */
+  sampledOut?(matchers: readonly Matcher[], hints: LogSelectHints): Promise<SampledOutCount>;
 }
 
 /** Something that can be queried for logs; per tenant. */

@@ -16,7 +16,7 @@ export {
   type Span,
 } from './histogram.js';
 export { Labels, LabelsBuilder, METRIC_NAME, isValidLegacyLabelName, isValidLegacyMetricName } from './labels.js';
-export { Matcher, type MatchType } from './matchers.js';
+export { Matcher, matchesAll, type MatchType } from './matchers.js';
 export { compileRegex, compileSearchRegex, type CompiledRegex, type RegexGroups, type SearchRegex } from './regex.js';
 export {
   RELABEL_ACTIONS,

@@ -137,6 +137,9 @@ function statsJson(s: LogqlStats, execSeconds: number): unknown {
       subqueries: 0,
       totalPostFilterLines: s.entriesReturned,
     },
+    // Strata's own section (Loki has no sampling): lines the tenant's log_sampling rules left
+    // out at ingest from the streams and range this query read.
+    strata: { sampledOutLines: s.sampledOutLines, sampledOutBytes: s.sampledOutBytes },
   };
 }
 

@@ -1,8 +1,12 @@
 /** Loki's read API over HTTP: parameters, defaults, JSON shapes and limits, against a real server. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { HttpServer, Router, type TenantLimits } from '@strata/api';
-import type { LogQueryable } from '@strata/logs';
+import { HttpServer, parseLogSamplingConfig, Router, type TenantLimits } from '@strata/api';
+import { Labels } from '@strata/model';
+import { LogStore, sampleStreams, type LogQueryable } from '@strata/logs';
 import { mountQueryApi, parseLokiTime } from '../src/index.js';
 import { Engine } from '@strata/promql';
 import { MemoryLogQuerier } from '../../logs/test/memory-log-querier.js';
@@ -302,5 +306,70 @@ describe('metadata endpoints', () => {
   test('buildinfo', async () => {
     const body = await bodyOf(await api.get('/loki/api/v1/status/buildinfo'));
     expect(body.version).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe('lines sampled out at ingest, in the stats', () => {
+  let dir: string;
+  let store: LogStore;
+  let sampledApi: Awaited<ReturnType<typeof serve>>;
+  /** Each stream's lines left out by sampling: [lines, bytes]. */
+  const dropped = new Map<string, [number, number]>();
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-sampled-stats-'));
+    store = await LogStore.open({ dir, fsync: 'none', cutIntervalMs: 0 });
+    const cfg = parseLogSamplingConfig({ keep: [{ line_regex: 'level=error' }], keep_ratio: 0.25 }, 'test');
+    const streams = ['api', 'web'].map((app) => {
+      const labels = Labels.fromObject({ app });
+      const lines = Array.from({ length: 200 }, (_, i) => `level=${i % 5 ? 'info' : 'error'} app=${app} i=${i}`);
+      return {
+        labels,
+        labelsText: labels.toString(),
+        timestampsNs: BigInt64Array.from(lines, (_, i) => ns(i)),
+        lines,
+        metadata: undefined,
+      };
+    });
+    // What the receiver's push path does: sample into the store's tally, store what is kept.
+    const { kept } = sampleStreams(streams, cfg, store.sampledOutTally('team-a'));
+    await store.push('team-a', kept);
+    const bytes = (ls: readonly string[]) => ls.reduce((n, l) => n + Buffer.byteLength(l), 0);
+    for (const s of streams) {
+      const k = kept.find((x) => x.labels.get('app') === s.labels.get('app'))!;
+      dropped.set(s.labels.get('app'), [s.lines.length - k.lines.length, bytes(s.lines) - bytes(k.lines)]);
+    }
+    sampledApi = await serve({}, store, true);
+  });
+  afterAll(async () => {
+    await sampledApi.close();
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const statsOf = async (route: string, params: Record<string, string>) => {
+    const res = await sampledApi.get(route, params, { 'X-Scope-OrgID': 'team-a' });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { data: { stats: { strata: { sampledOutLines: number; sampledOutBytes: number } } } }).data.stats.strata;
+  };
+
+  test.each([
+    ['a log query of one stream', '/loki/api/v1/query_range', { query: '{app="api"} |= "level"' }, ['api']],
+    ['a log query of both', '/loki/api/v1/query_range', { query: '{app=~".+"}' }, ['api', 'web']],
+    ['a metric range query', '/loki/api/v1/query_range', { query: 'sum(count_over_time({app="web"}[1m]))', step: '60s' }, ['web']],
+    ['an instant query', '/loki/api/v1/query', { query: 'count_over_time({app="web"}[10m])', time: String(ns(300)) }, ['web']],
+  ])('%s', async (_name, route, params, apps) => {
+    // Every line lies in minutes 0-3 after T0; log range queries read [T0, T0 + 10 min).
+    const got = await statsOf(route, { start: String(ns(0)), end: String(ns(600)), ...params });
+    const want = apps.map((a) => dropped.get(a)!);
+    expect(want.every(([n]) => n > 100)).toBe(true);
+    expect(got).toEqual({ sampledOutLines: want.reduce((n, w) => n + w[0], 0), sampledOutBytes: want.reduce((n, w) => n + w[1], 0) });
+  });
+
+  test('a range with no sampled minute reports none', async () => {
+    expect(await statsOf('/loki/api/v1/query_range', { query: '{app="api"}', start: String(ns(3600)), end: String(ns(7200)) })).toEqual({
+      sampledOutLines: 0,
+      sampledOutBytes: 0,
+    });
   });
 });

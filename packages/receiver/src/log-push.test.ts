@@ -190,6 +190,12 @@ describe('log sampling at push', () => {
       const out = 1000 - got.lines.length;
       expect(out).toBeGreaterThan(500);
       expect(await s.registry.getSingleMetricAsString('strata_logs_sampled_out_total')).toContain(`{tenant="team-a"} ${out}`);
+      // The store tallies the same lines and their bytes for query stats.
+      const bytes = (ls: readonly string[]) => ls.reduce((n, l) => n + Buffer.byteLength(l), 0);
+      expect(await s.store.logQuerier('team-a').sampledOut!([new Matcher('=', 'app', 's')], ALL)).toEqual({
+        entries: out,
+        bytes: bytes(lines) - bytes(got.lines),
+      });
     } finally {
       await s.close();
     }

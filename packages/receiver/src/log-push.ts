@@ -29,6 +29,7 @@ import {
   validatePush,
   type LogLimits,
   type PushStream,
+  type SampledOutTally,
   type StreamState,
 } from '@strata/logs';
 import { MAX_DECOMPRESSION_RATIO, readLimited, tooLarge } from './write-handler.js';
@@ -43,6 +44,8 @@ import { IngestionRate } from './ingestion-rate.js';
 export interface LogSink {
   state(tenant: string): StreamState;
   push(tenant: string, streams: readonly PushStream[]): Promise<void>;
+  /** Where the lines sampling leaves out are tallied for query stats; without it they are only counted. */
+  sampledOutTally?(tenant: string): SampledOutTally;
 }
 
 export interface LogPushConfig {
@@ -228,7 +231,7 @@ export function createLogPushPath(opts: LogPushOptions): LogPushPath {
     countDiscards(tenant, v.discarded);
     // Sampled after validation (refusals are reported whatever the sampling) and before the
     // rates: lines left out cost the tenant nothing.
-    const sampled = sampleStreams(v.accepted, tenantLimits.logSampling);
+    const sampled = sampleStreams(v.accepted, tenantLimits.logSampling, opts.sink.sampledOutTally?.(tenant));
     if (sampled.sampledOut > 0) sampledOut.inc({ tenant }, sampled.sampledOut);
     let accepted = sampled.kept;
     try {

@@ -7,6 +7,7 @@ import type { Labels, Matcher } from '@strata/model';
 import type { LogQuerier, LogSelectHints, LogStreamEntries } from '../types.js';
 import type { DecodedEntries } from '../chunk/block-codec.js';
 import { finish } from '../head/log-head.js';
+import { addSampledOut, type SampledOutCount } from '../ingest/sampled-out.js';
 
 export function mergeLogQueriers(sources: readonly LogQuerier[]): LogQuerier {
   if (sources.length === 1) return sources[0];
@@ -65,6 +66,12 @@ class MergedLogQuerier implements LogQuerier {
   async labelValues(name: string, matchers: readonly Matcher[], hints: LogSelectHints): Promise<string[]> {
     const all = await Promise.all(this.sources.map((s) => s.labelValues(name, matchers, hints)));
     return [...new Set(all.flat())].sort();
+  }
+
+  /** Summed: each dropped line is tallied by one source only (the receiver that sampled it). */
+  async sampledOut(matchers: readonly Matcher[], hints: LogSelectHints): Promise<SampledOutCount> {
+    const all = await Promise.all(this.sources.map((s) => s.sampledOut?.(matchers, hints) ?? { entries: 0, bytes: 0 }));
+    return all.reduce(addSampledOut, { entries: 0, bytes: 0 });
   }
 }
 

@@ -7,13 +7,15 @@
 import type { Labels } from '@strata/model';
 import type { LogSamplingConfig, LogSamplingKeepRule } from '@strata/api';
 import type { PushStream } from '../push/push-stream.js';
+import type { SampledOutTally } from './sampled-out.js';
 
 export interface SampleResult {
   kept: PushStream[];
   sampledOut: number;
 }
 
-export function sampleStreams(streams: PushStream[], cfg: LogSamplingConfig | undefined): SampleResult {
+/** `tally`, when given, records each entry left out (its stream, minute and bytes) for query stats. */
+export function sampleStreams(streams: PushStream[], cfg: LogSamplingConfig | undefined, tally?: SampledOutTally): SampleResult {
   if (!cfg || cfg.keepRatio >= 1) return { kept: streams, sampledOut: 0 };
   const threshold = Math.floor(cfg.keepRatio * 4294967296);
   const kept: PushStream[] = [];
@@ -30,6 +32,7 @@ export function sampleStreams(streams: PushStream[], cfg: LogSamplingConfig | un
       const meta = s.metadata?.[i];
       if (cfg.keep.some((r) => matchesEntry(r, s.labels, meta, s.lines[i])) || entryHash(s.lines[i], s.timestampsNs[i]) < threshold)
         keep.push(i);
+      else tally?.add(s.labels, s.timestampsNs[i], Buffer.byteLength(s.lines[i]));
     }
     sampledOut += s.lines.length - keep.length;
     if (keep.length === s.lines.length) kept.push(s);

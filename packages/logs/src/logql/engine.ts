@@ -46,6 +46,17 @@ export interface LogqlStats {
   linesProcessed: number;
   bytesProcessed: number;
   entriesReturned: number;
+  /** Lines (and their bytes) ingest sampling left out of the selected streams in the windows read, summed over the query's selectors. */
+  sampledOutLines: number;
+  sampledOutBytes: number;
+}
+
+/** Adds what sampling left out of a selector's streams in a window to the stats. */
+async function countSampledOut(q: LogQuerier, matchers: LogExpr['matchers'], hints: LogSelectHints, stats: LogqlStats): Promise<void> {
+  if (!q.sampledOut) return;
+  const c = await q.sampledOut(matchers, hints);
+  stats.sampledOutLines += c.entries;
+  stats.sampledOutBytes += c.bytes;
 }
 
 export type LogqlResult =
@@ -81,7 +92,7 @@ export function selectHints(log: LogExpr, startNs: bigint, endNs: bigint, extra:
 }
 
 export async function evaluateLogql(expr: Expr, q: LogQuerier, opts: LogqlQueryOptions): Promise<LogqlResult> {
-  const stats: LogqlStats = { linesProcessed: 0, bytesProcessed: 0, entriesReturned: 0 };
+  const stats: LogqlStats = { linesProcessed: 0, bytesProcessed: 0, entriesReturned: 0, sampledOutLines: 0, sampledOutBytes: 0 };
   if (expr.k === 'log') return { type: 'streams', streams: await evalLogQuery(expr, q, opts, stats), stats };
   const steps: bigint[] = [];
   if (opts.stepNs <= 0n || opts.startNs === opts.endNs) steps.push(opts.endNs);
@@ -163,7 +174,7 @@ async function evalLogQuery(expr: LogExpr, q: LogQuerier, opts: LogqlQueryOption
     direction: opts.direction,
     signal: opts.signal,
   });
-  const selected = await q.selectLogs(expr.matchers, hints);
+  const [selected] = await Promise.all([q.selectLogs(expr.matchers, hints), countSampledOut(q, expr.matchers, hints, stats)]);
   const byLabels = new Map<string, LogqlStream>();
   for (const s of selected) {
     checkAbort(opts.signal);
@@ -327,7 +338,10 @@ class StepEvaluator {
     const sortedBy = grouping && !grouping.without ? [...new Set(grouping.labels)].sort() : [];
     const pipeline = compilePipeline(e.log.stages);
     const hints = selectHints(e.log, fromNs, toNs, { signal: this.opts.signal });
-    const selected = await this.q.selectLogs(e.log.matchers, hints);
+    const [selected] = await Promise.all([
+      this.q.selectLogs(e.log.matchers, hints),
+      countSampledOut(this.q, e.log.matchers, hints, this.stats),
+    ]);
     const bySeries = new Map<string, SampleSeries>();
     const unwrap = e.unwrap;
     const post = unwrap?.post.map(labelFilterFn) ?? [];

@@ -24,6 +24,7 @@ import type { StreamState } from '../ingest/validate.js';
 import { decodePushRecord, encodePushRecord, RECORD_LOG_PUSH } from './wal-record.js';
 import { buildLogBlock, uploadLogBlock, type LogBlockMeta, type LogUploadBucket } from '../block/log-block.js';
 import { mergeLogQueriers } from '../block/merge-queriers.js';
+import { SampledOutTally } from '../ingest/sampled-out.js';
 
 export interface LogStoreOptions {
   dir: string;
@@ -72,6 +73,8 @@ interface TenantLogs {
 export class LogStore implements LogQueryable {
   private readonly tenants = new Map<string, Promise<TenantLogs>>();
   private readonly open = new Map<string, TenantLogs>();
+  /** Per tenant, what sampling left out of the pushes this receiver took (in memory only). */
+  private readonly sampled = new Map<string, SampledOutTally>();
   private timer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly opts: LogStoreOptions) {}
@@ -84,6 +87,7 @@ export class LogStore implements LogQueryable {
     const every = opts.cutIntervalMs ?? 60_000;
     if (every > 0) {
       store.timer = setInterval(() => {
+        for (const t of store.sampled.values()) t.prune();
         for (const t of store.open.values()) t.current.head.cutIdle();
         store.tick().catch((e: Error) => opts.logger?.error({ err: e }, 'log block cut failed; retried at the next tick'));
       }, every);
@@ -277,10 +281,18 @@ export class LogStore implements LogQueryable {
     return out;
   }
 
+  /** The tenant's tally of lines sampling left out, for query stats (the push path adds to it). */
+  sampledOutTally(tenant: string): SampledOutTally {
+    let t = this.sampled.get(tenant);
+    if (!t) this.sampled.set(tenant, (t = new SampledOutTally()));
+    return t;
+  }
+
   logQuerier(tenant: string): LogQuerier {
     const t = this.open.get(tenant);
-    if (!t) return EMPTY;
-    return t.frozen.length === 0 ? t.current.head : mergeLogQueriers([...t.frozen.map((g) => g.head), t.current.head]);
+    const tally = this.sampled.get(tenant);
+    const stored = !t ? EMPTY : t.frozen.length === 0 ? t.current.head : mergeLogQueriers([...t.frozen.map((g) => g.head), t.current.head]);
+    return tally ? withSampledOut(stored, tally) : stored;
   }
 
   async close(): Promise<void> {
@@ -293,6 +305,16 @@ export class LogStore implements LogQueryable {
     this.open.clear();
     this.tenants.clear();
   }
+}
+
+function withSampledOut(q: LogQuerier, tally: SampledOutTally): LogQuerier {
+  return {
+    selectLogs: (m, h) => q.selectLogs(m, h),
+    series: (m, h) => q.series(m, h),
+    labelNames: (m, h) => q.labelNames(m, h),
+    labelValues: (n, m, h) => q.labelValues(n, m, h),
+    sampledOut: async (m, h) => tally.count(m, h.startNs, h.endNs),
+  };
 }
 
 const EMPTY: LogQuerier = {
