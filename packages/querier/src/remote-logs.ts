@@ -14,8 +14,10 @@ import { Labels, Matcher, StrataError, toStrataError, type MatchType } from '@st
 import {
   decodeLogShare,
   encodeLogShare,
+  addSampledOut,
   LOG_SHARE_CONTENT_TYPE,
   mergeStreams,
+  type SampledOutCount,
   type LogQuerier,
   type LogQueryable,
   type LogSelectHints,
@@ -25,7 +27,8 @@ import { readParams, tenantOf, type HttpClient, type Router, type TenancyConfig 
 
 export const LOG_SELECT_PATH = '/api/v1/logs/select';
 
-type Op = 'select' | 'series' | 'labels' | 'values';
+type Op = 'select' | 'series' | 'labels' | 'values' | 'sampled';
+const NO_SAMPLED_OUT: SampledOutCount = { entries: 0, bytes: 0 };
 const MATCH_TYPES = new Set<string>(['=', '!=', '=~', '!~']);
 
 export function mountLogSelectApi(router: Router, deps: { logs: LogQueryable; tenancy: TenancyConfig }): void {
@@ -59,6 +62,7 @@ export function mountLogSelectApi(router: Router, deps: { logs: LogQueryable; te
       if (op === 'series') json = (await q.series(matchers, hints)).map((l) => l.pairs);
       else if (op === 'labels') json = await q.labelNames(matchers, hints);
       else if (op === 'values') json = await q.labelValues(p.get('name') ?? '', matchers, hints);
+      else if (op === 'sampled') json = (await q.sampledOut?.(matchers, hints)) ?? NO_SAMPLED_OUT;
       else throw bad(`unknown op ${JSON.stringify(op)}`);
       const body = JSON.stringify(json);
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
@@ -136,6 +140,8 @@ export class RemoteLogStore implements LogQueryable {
       const r = await (this.opts.client ? this.opts.client.fetch(url, init) : fetch(url, init));
       const body = Buffer.from(await r.arrayBuffer());
       if (r.status === 404) return undefined;
+      // A receiver from before the op answers 400 unknown op: it tallies nothing, and stats must not fail the query.
+      if (op === 'sampled' && r.status === 400) return undefined;
       if (r.status !== 200) throw new Error(`log select answered ${r.status}: ${body.toString('utf8').slice(0, 300)}`);
       return body;
     };
@@ -151,6 +157,7 @@ export class RemoteLogStore implements LogQueryable {
       series: async (m, h) => ((await json<string[][]>('series', m, h)) ?? []).map((p) => Labels.fromSortedPairs(p)),
       labelNames: async (m, h) => (await json<string[]>('labels', m, h)) ?? [],
       labelValues: async (n, m, h) => (await json<string[]>('values', m, h, n)) ?? [],
+      sampledOut: async (m, h) => (await json<SampledOutCount>('sampled', m, h)) ?? NO_SAMPLED_OUT,
     };
   }
 }
@@ -196,6 +203,9 @@ export class FanoutLogQueryable implements LogQueryable {
       },
       labelNames: async (m, h) => union(await each((q) => q.labelNames(m, h))),
       labelValues: async (n, m, h) => union(await each((q) => q.labelValues(n, m, h))),
+      // Summed: only the receiver that sampled a push tallies it, so replicas do not repeat a line.
+      sampledOut: async (m, h) =>
+        (await each(async (q) => (await q.sampledOut?.(m, h)) ?? NO_SAMPLED_OUT)).reduce(addSampledOut, NO_SAMPLED_OUT),
     };
   }
 }

@@ -189,3 +189,22 @@ describe('LogQL over three replicas of the same streams', () => {
     expect(got[0].lines).toEqual(['GET /a 200', 'GET /needle 500', 'GET /b 200']);
   });
 });
+
+test('lines sampled out at each receiver are summed across them for the stats', async () => {
+  const web = Labels.fromObject({ app: 'web' });
+  // Two receivers took client pushes for the same stream and sampled them; the third none.
+  replicas[0].store.sampledOutTally('sampled').add(web, T0, 10);
+  replicas[0].store.sampledOutTally('sampled').add(web, T0 + 1n, 20);
+  replicas[1].store.sampledOutTally('sampled').add(web, T0 + 2n, 5);
+  const q = fanout(replicas.map((r) => r.url)).logQuerier('sampled');
+  expect(await q.sampledOut!([new Matcher('=', 'app', 'web')], ALL)).toEqual({ entries: 3, bytes: 35 });
+  expect(await q.sampledOut!([new Matcher('=', 'app', 'api')], ALL)).toEqual({ entries: 0, bytes: 0 });
+  const r = await evaluateLogql(parseLogql('count_over_time({app="web"}[1m])'), q, {
+    startNs: T0 + 60_000_000_000n,
+    endNs: T0 + 60_000_000_000n,
+    stepNs: 0n,
+    limit: 100,
+    direction: 'backward',
+  });
+  expect([r.stats.sampledOutLines, r.stats.sampledOutBytes]).toEqual([3, 35]);
+});
