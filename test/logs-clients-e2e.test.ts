@@ -1,18 +1,36 @@
 /**
  * Real Loki clients push to `strata all` and the lines are read back through Loki's
  * /loki/api/v1/query_range: pino-loki (JSON pushes) and winston-loki (snappy protobuf pushes).
+ * The tenant's log_sampling keeps every stream but app="sampled-e2e", whose left-out lines the
+ * query stats report.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import pino from 'pino';
 import { pinoLoki } from 'pino-loki';
 import winston from 'winston';
 import LokiTransport from 'winston-loki';
-import { startStrata, stop, waitFor, type Strata } from './harness.js';
+import { startStrata, stop, tempDir, waitFor, type Strata } from './harness.js';
 
 jest.setTimeout(120_000);
 
 const N = 50;
 let strata: Strata;
-beforeAll(async () => (strata = await startStrata()));
+beforeAll(async () => {
+  const limits = path.join(tempDir('limits'), 'limits.yaml');
+  fs.writeFileSync(
+    limits,
+    [
+      'overrides:',
+      '  anonymous:',
+      '    log_sampling:',
+      `      keep: [{ selector: '{app=~".+", app!="sampled-e2e"}' }]`,
+      '      keep_ratio: 0.1',
+      '',
+    ].join('\n'),
+  );
+  strata = await startStrata({ args: [`--limits.file=${limits}`] });
+});
 afterAll(() => stop(strata));
 
 interface Streams {
@@ -78,4 +96,29 @@ test('winston-loki (protobuf): every line comes back exactly', async () => {
   expect(lines.length).toBe(N);
   expect(result.every((s) => s.stream.app === 'winston-e2e')).toBe(true);
   transport.close?.();
+});
+
+test('lines sampling left out at ingest are reported in the query stats', async () => {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const lines = Array.from({ length: 200 }, (_, i) => `level=info i=${i}`);
+  const r = await fetch(`${strata.url}/loki/api/v1/push`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ streams: [{ stream: { app: 'sampled-e2e' }, values: lines.map((l, i) => [String(now + BigInt(i)), l]) }] }),
+  });
+  expect(r.status).toBe(204);
+  const q = new URLSearchParams({
+    query: '{app="sampled-e2e"}',
+    start: String(now - 60_000_000_000n),
+    end: String(now + 60_000_000_000n),
+    limit: '1000',
+  });
+  const body = (await (await fetch(`${strata.url}/loki/api/v1/query_range?${q}`)).json()) as Streams & {
+    data: { stats: { strata: { sampledOutLines: number; sampledOutBytes: number } } };
+  };
+  const kept = body.data.result.flatMap((s) => s.values.map((v) => v[1]));
+  const bytes = (ls: string[]) => ls.reduce((n, l) => n + Buffer.byteLength(l), 0);
+  // 10% of 200 kept: far fewer than half.
+  expect(kept.length).toBeLessThan(100);
+  expect(body.data.stats.strata).toEqual({ sampledOutLines: 200 - kept.length, sampledOutBytes: bytes(lines) - bytes(kept) });
 });
