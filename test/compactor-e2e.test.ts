@@ -16,6 +16,7 @@ import { bucketFromConfig, type Bucket } from '@strata/objstore';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
 import { decodeBucketIndex } from '@strata/compactor';
 import { startS3Server, type S3Server } from '../packages/objstore/test/s3-server.js';
+import { writeObjstoreConfig } from './objstore-config.js';
 import { freePort, getJson, startProcess, startStrata, STRATA_BIN, stop, tempDir, waitFor, type Proc, type Strata } from './harness.js';
 
 jest.setTimeout(600_000);
@@ -173,14 +174,8 @@ describe.each(['filesystem', 's3'] as const)('compactor over a %s bucket', (kind
 
   test('three copies become one, queries never change, kills included; retention marks only what is past it', async () => {
     const root = tempDir(`cmp-${kind}`);
-    const objstore = path.join(root, 'objstore.yml');
-    if (kind === 's3') {
-      s3 = await startS3Server('strata');
-      fs.writeFileSync(
-        objstore,
-        `type: S3\nconfig:\n  bucket: strata\n  endpoint: 127.0.0.1:${s3.port}\n  insecure: true\n  access_key: S3RVER\n  secret_key: S3RVER\n`,
-      );
-    } else fs.writeFileSync(objstore, `type: FILESYSTEM\nconfig:\n  directory: ${path.join(root, 'bucket')}\n`);
+    if (kind === 's3') s3 = await startS3Server('strata');
+    const objstore = writeObjstoreConfig(root, s3 && { port: s3.port, bucket: 'strata' });
     const bucket = bucketFromConfig(fs.readFileSync(objstore, 'utf8'));
 
     // Three replicas of the same data, each shipping its 2 h blocks; SIGTERM ships the rest.

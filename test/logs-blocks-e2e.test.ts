@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bucketFromConfig, type Bucket } from '@strata/objstore';
 import { startS3Server, type S3Server } from '../packages/objstore/test/s3-server.js';
+import { writeObjstoreConfig } from './objstore-config.js';
 import { startProcess, startStrata, STRATA_BIN, stop, tempDir, waitFor, type Strata } from './harness.js';
 
 jest.setTimeout(150_000);
@@ -70,14 +71,8 @@ describe.each(['filesystem', 's3'] as const)('log blocks in a %s bucket', (kind)
 
   test('push, cut, ship, WAL truncated, restart, query: the same lines; retention deletes only old blocks', async () => {
     const root = tempDir(`logblocks-${kind}`);
-    const objstore = path.join(root, 'objstore.yml');
-    if (kind === 's3') {
-      s3 = await startS3Server('strata-logs');
-      fs.writeFileSync(
-        objstore,
-        `type: S3\nconfig:\n  bucket: strata-logs\n  endpoint: 127.0.0.1:${s3.port}\n  insecure: true\n  access_key: S3RVER\n  secret_key: S3RVER\n`,
-      );
-    } else fs.writeFileSync(objstore, `type: FILESYSTEM\nconfig:\n  directory: ${path.join(root, 'bucket')}\n`);
+    if (kind === 's3') s3 = await startS3Server('strata-logs');
+    const objstore = writeObjstoreConfig(root, s3 && { port: s3.port, bucket: 'strata-logs' });
     const bucket = bucketFromConfig(fs.readFileSync(objstore, 'utf8'));
     const dataDir = path.join(root, 'data');
     const args = [

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bucketFromConfig, type Bucket } from '@strata/objstore';
 import { startS3Server, type S3Server } from '../packages/objstore/test/s3-server.js';
+import { writeObjstoreConfig } from './objstore-config.js';
 import { freePort, getJson, startProcess, startStrata, stop, STRATA_BIN, tempDir, waitFor, type Strata } from './harness.js';
 
 jest.setTimeout(120_000);
@@ -34,14 +35,8 @@ describe.each(['filesystem', 's3'] as const)('log compaction in a %s bucket', (k
 
   test('three receivers ship three copies; the compactor leaves one block and every query answers the same', async () => {
     const root = tempDir(`logcompact-${kind}`);
-    const objstore = path.join(root, 'objstore.yml');
-    if (kind === 's3') {
-      s3 = await startS3Server('strata-logcompact');
-      fs.writeFileSync(
-        objstore,
-        `type: S3\nconfig:\n  bucket: strata-logcompact\n  endpoint: 127.0.0.1:${s3.port}\n  insecure: true\n  access_key: S3RVER\n  secret_key: S3RVER\n`,
-      );
-    } else fs.writeFileSync(objstore, `type: FILESYSTEM\nconfig:\n  directory: ${path.join(root, 'bucket')}\n`);
+    if (kind === 's3') s3 = await startS3Server('strata-logcompact');
+    const objstore = writeObjstoreConfig(root, s3 && { port: s3.port, bucket: 'strata-logcompact' });
     const bucket = bucketFromConfig(fs.readFileSync(objstore, 'utf8'));
     const ringFile = path.join(root, 'hashrings.json');
     const ports = [await freePort(), await freePort(), await freePort()];

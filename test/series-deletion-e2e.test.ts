@@ -13,6 +13,7 @@ import { bucketFromConfig, type Bucket } from '@strata/objstore';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
 import { BlockReader, BlockSetQuerier, parseMeta, readTenantTombstones } from '@strata/tsdb';
 import { startS3Server, type S3Server } from '../packages/objstore/test/s3-server.js';
+import { writeObjstoreConfig } from './objstore-config.js';
 import { getJson, startProcess, startStrata, STRATA_BIN, stop, tempDir, waitFor, type Strata } from './harness.js';
 
 jest.setTimeout(300_000);
@@ -100,14 +101,8 @@ describe.each(['filesystem', 's3'] as const)('series deletion over a %s bucket',
 
   test('delete_series hides the range at once, survives a restart, and the compactor removes it from the blocks', async () => {
     const root = tempDir(`del-${kind}`);
-    const objstore = path.join(root, 'objstore.yml');
-    if (kind === 's3') {
-      s3 = await startS3Server('strata');
-      fs.writeFileSync(
-        objstore,
-        `type: S3\nconfig:\n  bucket: strata\n  endpoint: 127.0.0.1:${s3.port}\n  insecure: true\n  access_key: S3RVER\n  secret_key: S3RVER\n`,
-      );
-    } else fs.writeFileSync(objstore, `type: FILESYSTEM\nconfig:\n  directory: ${path.join(root, 'bucket')}\n`);
+    if (kind === 's3') s3 = await startS3Server('strata');
+    const objstore = writeObjstoreConfig(root, s3 && { port: s3.port, bucket: 'strata' });
     const bucket = bucketFromConfig(fs.readFileSync(objstore, 'utf8'));
     const args = [
       `--objstore.config-file=${objstore}`,
