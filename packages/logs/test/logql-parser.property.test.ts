@@ -16,14 +16,22 @@ const matcher = fc.oneof(
 // At least one matcher that cannot match the empty string.
 const selector = fc.array(matcher, { maxLength: 3 }).map((ms) => `{app="api"${ms.map((m) => ', ' + m).join('')}}`);
 
+const ip = fc.constantFrom('10.0.0.1', '10.0.0.0/8', '10.0.0.1-10.0.0.9', '::1', '2001:db8::/32').map((p) => `ip(${quoted(p)})`);
 const lineFilter = fc.oneof(
   fc
     .tuple(fc.constantFrom('|=', '!='), fc.array(value, { minLength: 1, maxLength: 3 }))
     .map(([op, vs]) => `${op} ${vs.map(quoted).join(' or ')}`),
   fc.tuple(fc.constantFrom('|~', '!~'), regex).map(([op, r]) => `${op} ${quoted(r)}`),
+  fc
+    .tuple(fc.constantFrom('|>', '!>'), fc.array(fc.constantFrom('<_> error <_>', '', 'GET <_>', '<_>"x"'), { minLength: 1, maxLength: 2 }))
+    .map(([op, vs]) => `${op} ${vs.map(quoted).join(' or ')}`),
+  fc
+    .tuple(fc.constantFrom('|=', '!='), fc.array(fc.oneof(value.map(quoted), ip), { minLength: 1, maxLength: 3 }))
+    .map(([op, vs]) => `${op} ${vs.join(' or ')}`),
 );
 const labelFilterAtom = fc.oneof(
   matcher,
+  fc.tuple(name, fc.constantFrom('=', '!='), ip).map(([n, op, v]) => `${n}${op}${v}`),
   fc
     .tuple(name, fc.constantFrom('==', '!=', '>', '>=', '<', '<='), fc.constantFrom('1', '2.5', '250ms', '1h30m', '20MB', '1KiB', '-3'))
     .map(([n, op, v]) => `${n} ${op} ${v}`),

@@ -17,6 +17,9 @@ describe('LogQL push-down to the store', () => {
     ['regex filters are not substrings', '{app="api"} |~ "a.c"', undefined],
     ['filters after a parser are not pushed', '{app="api"} | json |= "x"', undefined],
     ['the leading filters before a parser are', '{app="api"} |= "x" | logfmt |= "y"', ['x']],
+    ['a pattern filter requires its literals', '{app="api"} |> "<_> error <_> at <_>"', [' error ', ' at ']],
+    ['a pattern filter with alternatives requires nothing', '{app="api"} |> "<_> a <_>" or "<_> b <_>"', undefined],
+    ['ip filters require nothing', '{app="api"} |= ip("10.0.0.1")', undefined],
     ['metric queries push their filters too', 'count_over_time({app="api"} |= "needle" [1m])', ['needle']],
   ])('%s', async (_name, q, want) => {
     expect((await hintsOf(q)).requiredSubstrings).toEqual(want);
@@ -29,6 +32,10 @@ describe('LogQL push-down to the store', () => {
     ['!~ negates it', '{app="api"} !~ "a[0-9]"', ['ax'], ['a1']],
     ['or takes any alternative', '{app="api"} |= "x" or "y"', ['x', 'y'], ['z']],
     ['a chain takes all', '{app="api"} |= "x" |= "y"', ['xy', 'yx'], ['x', 'y']],
+    ['|> matches the whole line', '{app="api"} |> "<_> error <_>"', ['db error x'], ['error x', 'db errors']],
+    ['!> negates it', '{app="api"} !> "<_> error <_>"', ['error x'], ['db error x']],
+    ['|= ip() finds an address in range', '{app="api"} |= ip("10.0.0.0/8")', ['from 10.1.2.3:80'], ['from 11.1.2.3', '10.0.0']],
+    ['!= ip() drops lines with one', '{app="api"} != ip("10.0.0.0/8")', ['from 11.1.2.3'], ['10.0.0.1']],
   ])('the pushed line predicate: %s', async (_name, q, pass, fail) => {
     const f = (await hintsOf(q)).lineFilter!;
     for (const l of pass) expect(f(l)).toBe(true);

@@ -4,13 +4,17 @@
  */
 import type { Matcher } from '@strata/model';
 
-export type LineFilterOp = '|=' | '!=' | '|~' | '!~';
+/** `|>` and `!>` are Loki 3's pattern line filters (`|> "<_> error <_>"`). */
+export type LineFilterOp = '|=' | '!=' | '|~' | '!~' | '|>' | '!>';
 
-/** One line filter; `values` holds the `or` alternatives (any of them satisfies `|=`/`|~`, none may match for `!=`/`!~`). */
+/** A line filter's operand: a string, or `ip("...")` (only after `|=` and `!=`). */
+export type LineFilterValue = string | { readonly ip: string };
+
+/** One line filter; `values` holds the `or` alternatives (any of them satisfies `|=`/`|~`/`|>`, none may match for `!=`/`!~`/`!>`). */
 export interface LineFilterStage {
   readonly k: 'line';
   readonly op: LineFilterOp;
-  readonly values: readonly string[];
+  readonly values: readonly LineFilterValue[];
 }
 
 /** `json a="x.y", b` or plain `json`; `logfmt` has the same parameter form plus its flags. */
@@ -31,6 +35,8 @@ export type CompareOp = '==' | '!=' | '>' | '>=' | '<' | '<=';
 export type LabelFilter =
   | { readonly k: 'and' | 'or'; readonly l: LabelFilter; readonly r: LabelFilter }
   | { readonly k: 'string'; readonly matcher: Matcher }
+  /** `addr = ip("10.0.0.0/8")`, `addr != ip(...)`. */
+  | { readonly k: 'ip'; readonly name: string; readonly negate: boolean; readonly pattern: string }
   /** `unit` says how the label value is read: a float, a Go duration (as seconds) or a byte size. */
   | {
       readonly k: 'number' | 'duration' | 'bytes';

@@ -6,6 +6,7 @@
 import { compileSearchRegex } from '@strata/model';
 import type { ExtractParam } from './ast.js';
 import { LogqlParseError } from './lexer.js';
+import { consecutiveCaptures, patternNodes, type PatternNode } from './line-pattern.js';
 
 export const ERROR_LABEL = '__error__';
 export const ERROR_DETAILS_LABEL = '__error_details__';
@@ -255,24 +256,9 @@ export function regexpExtractor(source: string): Extractor {
   };
 }
 
-type PatternNode = { lit: string } | { capture: string };
-
 function parsePattern(p: string): PatternNode[] {
-  const nodes: PatternNode[] = [];
-  let lit = '';
-  let i = 0;
-  while (i < p.length) {
-    const m = /^<(_|[a-zA-Z_][a-zA-Z0-9_]*)>/.exec(p.slice(i, i + 130));
-    if (m) {
-      if (nodes.length > 0 && lit === '' && 'capture' in nodes[nodes.length - 1])
-        throw new LogqlParseError(`invalid pattern: consecutive captures are not allowed: ${p}`, 0, 0);
-      if (lit !== '') nodes.push({ lit });
-      lit = '';
-      nodes.push({ capture: m[1] });
-      i += m[0].length;
-    } else lit += p[i++];
-  }
-  if (lit !== '') nodes.push({ lit });
+  const nodes = patternNodes(p);
+  if (consecutiveCaptures(nodes)) throw new LogqlParseError(`invalid pattern: consecutive captures are not allowed: ${p}`, 0, 0);
   return nodes;
 }
 

@@ -35,6 +35,8 @@ function filter(f: LabelFilter): string {
       return `(${filter(f.l)} or ${filter(f.r)})`;
     case 'string':
       return matcher(f.matcher);
+    case 'ip':
+      return `${f.name}${f.negate ? '!=' : '='}ip(${q(f.pattern)})`;
     default:
       return `${f.name} ${f.op} ${f.text}`;
   }
@@ -43,7 +45,7 @@ function filter(f: LabelFilter): string {
 function stage(s: Stage): string {
   switch (s.k) {
     case 'line':
-      return `${s.op} ${s.values.map(q).join(' or ')}`;
+      return `${s.op} ${s.values.map((v) => (typeof v === 'string' ? q(v) : `ip(${q(v.ip)})`)).join(' or ')}`;
     case 'json':
       return `| json${s.params.length ? ' ' + s.params.map((p) => `${p.label}=${q(p.expr)}`).join(', ') : ''}`;
     case 'logfmt':

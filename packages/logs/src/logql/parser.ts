@@ -17,6 +17,7 @@ import {
   type LabelFormatItem,
   type LabelSelectItem,
   type LineFilterOp,
+  type LineFilterValue,
   type LogExpr,
   type RangeFunc,
   type SampleExpr,
@@ -26,7 +27,9 @@ import {
   type VectorAggOp,
   type VectorMatching,
 } from './ast.js';
+import { ipMatcher } from './ip-filter.js';
 import { LogqlParseError, tokenize, type Token } from './lexer.js';
+import { patternLineTest } from './line-pattern.js';
 import { isBytesLiteral, parseBytes, parseDurationNs, parseGoFloat, parseRangeNs } from './units.js';
 
 export function parseLogql(src: string): Expr {
@@ -51,7 +54,7 @@ const BINARY_PRECEDENCE: Record<string, number> = {
   '^': 6,
 };
 const COMPARISONS = new Set(['==', '!=', '>', '>=', '<', '<=']);
-const LINE_FILTER_OPS = new Set(['|=', '!=', '|~', '!~']);
+const LINE_FILTER_OPS = new Set(['|=', '!=', '|~', '!~', '|>', '!>']);
 const RANGE_FUNCS = new Set<string>([...LOG_RANGE_FUNCS, ...UNWRAP_RANGE_FUNCS]);
 const UNWRAP_ONLY = new Set<string>(UNWRAP_RANGE_FUNCS.filter((f) => !(LOG_RANGE_FUNCS as readonly string[]).includes(f)));
 const AGGS = new Set<string>(VECTOR_AGGS);
@@ -242,8 +245,6 @@ class Parser {
         stages.push(this.lineFilter());
         continue;
       }
-      if (t.kind === 'op' && (t.text === '|>' || t.text === '!>'))
-        this.fail(t, 'syntax error: pattern line filters (|> and !>) are not supported');
       if (!this.is('|') || this.is('unwrap', 1)) return stages;
       this.next();
       stages.push(this.stage());
@@ -253,19 +254,44 @@ class Parser {
   private lineFilter(): Stage {
     const op = this.next().text as LineFilterOp;
     const values = [this.lineFilterValue(op)];
-    while (this.is('or') && this.peek(1).kind === 'string') {
+    while (this.is('or') && (this.peek(1).kind === 'string' || (this.is('ip', 1) && this.is('(', 2)))) {
       this.next();
       values.push(this.lineFilterValue(op));
     }
     return { k: 'line', op, values };
   }
 
-  private lineFilterValue(op: LineFilterOp): string {
+  private lineFilterValue(op: LineFilterOp): LineFilterValue {
     const t = this.peek();
-    if (t.kind === 'ident' && t.text === 'ip') this.fail(t, 'syntax error: ip() line filters are not supported');
+    if (t.kind === 'ident' && t.text === 'ip') {
+      const pattern = this.ipCall();
+      // Loki refuses ip() after anything but |= and != when it builds the filter; here it is refused while parsing.
+      if (op !== '|=' && op !== '!=') this.fail(t, 'ip: invalid operation');
+      return { ip: pattern };
+    }
     const v = this.string();
     if (op === '|~' || op === '!~') this.checkRegex(v, t);
+    if (op === '|>' || op === '!>') this.check(() => patternLineTest(v), t);
     return v;
+  }
+
+  /** `ip("...")`: the pattern, checked (Loki's `ip: invalid pattern: "..."` at the string). */
+  private ipCall(): string {
+    this.next();
+    this.expect('(');
+    const at = this.peek();
+    const pattern = this.string();
+    this.expect(')');
+    this.check(() => ipMatcher(pattern), at);
+    return pattern;
+  }
+
+  private check(build: () => unknown, at: Token): void {
+    try {
+      build();
+    } catch (e) {
+      this.fail(at, (e as Error).message);
+    }
   }
 
   private checkRegex(re: string, at: Token): void {
@@ -429,6 +455,11 @@ class Parser {
     if (opTok.kind !== 'op' || !/^(=|!=|=~|!~|==|>|>=|<|<=)$/.test(opTok.text)) this.fail(opTok);
     const op = opTok.text;
     let v = this.peek();
+    if (v.kind === 'ident' && v.text === 'ip' && this.is('(', 1)) {
+      // Loki's grammar has ip() after `=` and `!=` only: `addr >= ip(...)` is a syntax error at `ip`.
+      if (op !== '=' && op !== '!=') this.fail(v, 'syntax error: unexpected ip');
+      return { k: 'ip', name, negate: op === '!=', pattern: this.ipCall() };
+    }
     if (v.kind === 'string') {
       if (op !== '=' && op !== '!=' && op !== '=~' && op !== '!~') this.fail(v);
       this.next();

@@ -14,16 +14,23 @@ import {
   unpackExtractor,
   type EntryState,
 } from './extract.js';
+import { ipMatcher, lineHasIp } from './ip-filter.js';
 import { LogqlParseError } from './lexer.js';
+import { patternLineTest, patternLiterals } from './line-pattern.js';
 import { templateFuncs } from './template-funcs.js';
 import { parseBytes, parseDurationNs, parseGoFloat } from './units.js';
 
 export type LinePredicate = (line: string) => boolean;
 
 export function lineFilterPredicate(f: LineFilterStage): LinePredicate {
-  const positive = f.op === '|=' || f.op === '|~';
+  const positive = f.op === '|=' || f.op === '|~' || f.op === '|>';
   const tests: LinePredicate[] = f.values.map((v) => {
+    if (typeof v !== 'string') {
+      const m = ipMatcher(v.ip);
+      return (line: string) => lineHasIp(line, m);
+    }
     if (f.op === '|=' || f.op === '!=') return (line: string) => line.includes(v);
+    if (f.op === '|>' || f.op === '!>') return patternLineTest(v);
     const re = compileSearchRegex(v);
     return (line: string) => re.test(line);
   });
@@ -50,9 +57,17 @@ export function andPredicates(ps: readonly LinePredicate[]): LinePredicate | und
   };
 }
 
-/** Strings every matching line contains: each `|=` without alternatives. */
+/** Strings every matching line contains: each `|=` without alternatives, and the literals of a `|>` without alternatives. */
 export function requiredSubstrings(filters: readonly LineFilterStage[]): string[] {
-  return filters.filter((f) => f.op === '|=' && f.values.length === 1 && f.values[0] !== '').map((f) => f.values[0]);
+  const out: string[] = [];
+  for (const f of filters) {
+    if (f.values.length !== 1) continue;
+    const v = f.values[0];
+    if (typeof v !== 'string' || v === '') continue;
+    if (f.op === '|=') out.push(v);
+    else if (f.op === '|>') out.push(...patternLiterals(v));
+  }
+  return out;
 }
 
 type StageFn = (e: EntryState) => boolean | Promise<boolean>;
@@ -89,6 +104,16 @@ export function labelFilterFn(f: LabelFilter): (labels: Map<string, string>) => 
     }
     case 'string':
       return (m) => f.matcher.matches(m.get(f.matcher.name) ?? '');
+    case 'ip': {
+      // As Loki's IPLabelFilter: an entry with an error passes (only string matchers drop those), a missing label fails.
+      const ip = ipMatcher(f.pattern);
+      return (m) => {
+        if (m.has(ERROR_LABEL)) return true;
+        const v = m.get(f.name);
+        if (v === undefined) return false;
+        return lineHasIp(v, ip) !== f.negate;
+      };
+    }
     default: {
       const conv =
         f.k === 'number'

@@ -105,6 +105,51 @@ export const LOG_QUERY_CASES: Case[] = [
   { q: '{app="api"} |~ "^level=error"', streams: [[D, [25]]] },
   { q: '{app="api"} |~ "served"', streams: [[P, [10, 30]]] },
   { q: '{app="api"} |= "request" |~ "status\\":20[01]" != "slow"', streams: [[P, [10, 30]]] },
+  // ---- pattern line filters (Loki 3.x): the whole line against literals and <_> ----
+  { q: '{host="h1"} |> "<_> \\"GET <_>"', streams: [[H1, [12, 32]]] },
+  { q: '{host="h1"} !> "<_> \\"GET <_>"', streams: [[H1, [22, 42]]] },
+  { q: '{app="api"} |> "panic: <_>"', streams: [[P, [50]]] },
+  // A pattern ending in a literal must end the line.
+  { q: '{host="h2"} |> "requests=<_> level=warn"', streams: [[H2, [41]]] },
+  { q: '{host="h2"} |> "requests=<_> level=info" or "<_>level=warn"', streams: [[H2, [11, 21, 31, 41, 51]]] },
+  { q: '{host="h2"} |> "requests=1<_>"', streams: [[H2, [11, 51]]] },
+  // A capture may not be empty: "requests=5" leaves nothing between "=" and "5".
+  { q: '{host="h2"} |> "requests=<_>5 level=<_>"', streams: [[H2, [31, 51]]] },
+  // Loki searches for a leading literal rather than anchoring it (its Matcher.Test), so this matches every line.
+  { q: '{host="h2"} |> "level=<_>"', streams: [[H2, [11, 21, 31, 41, 51]]] },
+  { q: '{host="h2"} !> "<_>" ', streams: [] },
+  // ---- ip() line filters: any address in the line, as one address, a CIDR or a range ----
+  { q: '{host="h1"} |= ip("10.0.0.1")', streams: [[H1, [12, 32]]] },
+  { q: '{host="h1"} != ip("10.0.0.1")', streams: [[H1, [22, 42]]] },
+  { q: '{app="web"} |= ip("10.0.0.0/30")', streams: [[H1, [12, 22, 32]]] },
+  { q: '{app="web"} |= ip("10.0.0.2-10.0.0.9")', streams: [[H1, [22]]] },
+  { q: '{app="web"} |= ip("10.0.0.1") or ip("10.0.0.2")', streams: [[H1, [12, 22, 32]]] },
+  { q: '{app="web"} |= "GET" |= ip("10.0.0.0/8")', streams: [[H1, [12, 32]]] },
+  { q: '{app="web"} |= ip("::ffff:10.0.0.1")', streams: [] },
+  // ---- ip() label filters ----
+  {
+    q: '{host="h1"} | regexp "^(?P<addr>[0-9.]+) " | addr = ip("10.0.0.0/30")',
+    streams: [
+      [{ ...H1, addr: '10.0.0.1' }, [12, 32]],
+      [{ ...H1, addr: '10.0.0.2' }, [22]],
+    ],
+  },
+  // A missing label fails both = and != (line 42 has no address to extract).
+  { q: '{host="h1"} | regexp "^(?P<addr>[0-9.]+) " | addr != ip("10.0.0.1")', streams: [[{ ...H1, addr: '10.0.0.2' }, [22]]] },
+  {
+    q: '{host="h1"} | regexp "^(?P<addr>[0-9.]+) " | addr = ip("10.0.0.2") or addr = ip("10.0.0.1")',
+    streams: [
+      [{ ...H1, addr: '10.0.0.1' }, [12, 32]],
+      [{ ...H1, addr: '10.0.0.2' }, [22]],
+    ],
+  },
+  // `ip` stays usable as a label name.
+  { q: '{host="h1"} | regexp "^(?P<ip>[0-9.]+) " | ip = ip("10.0.0.2")', streams: [[{ ...H1, ip: '10.0.0.2' }, [22]]] },
+  // An entry with a pipeline error passes an ip() label filter, as it passes numeric ones.
+  {
+    q: '{app="api", env="prod"} | json | status = ip("1.2.3.4") | drop __error_details__',
+    streams: [[{ ...P, __error__: 'JSONParserErr' }, [50]]],
+  },
   // ---- limit, direction and window ----
   {
     q: '{app="api"}',
