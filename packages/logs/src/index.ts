@@ -14,6 +14,17 @@ export { truncateUtf8, validatePush, type StreamState, type ValidateOptions, typ
 export { ByteRateLimiter } from './ingest/byte-rate.js';
 export { LogStore, type LogStoreOptions } from './store/log-store.js';
 export { mergeStreams } from './store/merge-streams.js';
+export {
+  computeVolumes,
+  DEFAULT_VOLUME_LIMIT,
+  DEFAULT_VOLUME_MAX_SERIES,
+  volumeBuckets,
+  volumeMatchers,
+  type VolumeAggregateBy,
+  type VolumeBucket,
+  type VolumeRequest,
+  type VolumeSeries,
+} from './store/volume.js';
 export { prng, syntheticLine, syntheticStreams, type SyntheticStream } from './chunk/synthetic-logs.js';
 export { entryHash, sampleStreams, type SampleResult } from './ingest/sample.js';
 export { addSampledOut, SampledOutTally, type SampledOutCount } from './ingest/sampled-out.js';

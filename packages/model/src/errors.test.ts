@@ -63,6 +63,7 @@ describe('error registry', () => {
     'max-estimated-query-cost': 422,
     'logql-max-entries': 400,
     'logql-max-series': 400,
+    'logs-volume-max-series': 400,
     'logql-pipeline-error': 400,
     'query-timeout': 503,
     'query-canceled': 503,

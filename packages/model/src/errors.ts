@@ -195,6 +195,11 @@ export const ERRORS = {
     errorType: 'bad_data',
     doc: "a LogQL metric query yields more series than the tenant's max_query_series (Loki's default 500); narrow it with by() or label filters",
   },
+  'logs-volume-max-series': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: "a log volume request aggregates into more series than Loki's volume_max_series (1000); narrow the selector or use targetLabels",
+  },
   'logql-pipeline-error': {
     status: 400,
     errorType: 'bad_data',

@@ -5,6 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Labels, StrataError, toStrataError, type Matcher } from '@strata/model';
 import {
+  computeVolumes,
+  DEFAULT_VOLUME_LIMIT,
   evaluateLogql,
   LogqlParseError,
   mergeLogQueriers,
@@ -14,6 +16,10 @@ import {
   type LogqlExpr,
   type LogqlResult,
   type LogqlStats,
+  volumeBuckets,
+  volumeMatchers,
+  type VolumeRequest,
+  type VolumeSeries,
 } from '@strata/logs';
 import { readParams, tenantOf, type Router, type TenancyConfig, type TenantLimits } from '@strata/api';
 
@@ -392,35 +398,76 @@ async function indexStats(r: Request): Promise<unknown> {
   return { streams: streams.length, chunks: streams.length, entries, bytes };
 }
 
-async function indexVolume(r: Request): Promise<unknown> {
-  const w = metadataWindow(r);
-  const matchers = selectorOf(r.params.get('query') ?? '');
-  const limit = intParam(r.params, 'limit', 100);
-  const target = (r.params.get('targetLabels') ?? '').split(',').filter((s) => s !== '');
-  const bySeries = r.params.get('aggregateBy') === 'series' && target.length === 0;
-  // Without target labels, volumes are grouped by the selector's label names (Loki's default).
-  const names = target.length ? target : [...new Set(matchers.map((m) => m.name))];
-  const streams = await r.querier.selectLogs(matchers, { ...w, signal: r.signal });
-  const volume = new Map<string, { labels: Labels; bytes: number }>();
-  for (const s of streams) {
-    const pairs: string[] = [];
-    if (bySeries) pairs.push(...s.labels.pairs);
-    else for (const n of names) if (s.labels.has(n)) pairs.push(n, s.labels.get(n));
-    const labels = Labels.fromPairs(pairs);
-    let bytes = 0;
-    for (const l of s.lines) bytes += Buffer.byteLength(l);
-    const v = volume.get(labels.key()) ?? { labels, bytes: 0 };
-    v.bytes += bytes;
-    volume.set(labels.key(), v);
-  }
-  const top = [...volume.values()].sort((a, b) => b.bytes - a.bytes || Labels.compare(a.labels, b.labels)).slice(0, limit || undefined);
+/** Loki's volume parameters: `limit` (0 means 100), `targetLabels` (comma-separated), `aggregateBy` (series or labels). */
+function volumeRequest(r: Request): VolumeRequest {
+  const limitText = r.params.get('limit');
+  const limit = limitText ? Number(limitText) : DEFAULT_VOLUME_LIMIT;
+  if (!Number.isInteger(limit)) throw new StrataError('bad-query', `invalid limit: cannot parse "${limitText}"`);
+  if (limit < 0) throw new StrataError('bad-query', 'limit must be a positive value');
+  const aggregateBy = r.params.get('aggregateBy') || 'series';
+  if (aggregateBy !== 'series' && aggregateBy !== 'labels') throw new StrataError('bad-query', 'invalid aggregation option');
+  const targets = r.params.get('targetLabels') ?? '';
   return {
-    status: 'success',
-    data: {
-      resultType: 'vector',
-      result: top.map((v) => ({ metric: labelsObject(v.labels), value: [seconds(w.endNs), String(v.bytes)] })),
-    },
+    matchers: selectorOf(r.params.get('query') ?? ''),
+    targetLabels: targets === '' ? [] : targets.split(','),
+    aggregateBy,
+    limit: limit === 0 ? DEFAULT_VOLUME_LIMIT : limit,
   };
+}
+
+/** The volume window: `start`/`end`, or `since` (default 1h, Loki's) back from the end. */
+function volumeWindow(r: Request): { startNs: bigint; endNs: bigint } {
+  const endNs = parseLokiTime(r.params.get('end'), r.nowNs, 'end');
+  const since = r.params.get('since');
+  const startNs = parseLokiTime(
+    r.params.get('start'),
+    endNs - (since ? parseStep(since, 'since') : LOKI_DEFAULTS.queryRangeSinceNs),
+    'start',
+  );
+  if (endNs < startNs) throw new StrataError('bad-query', 'end timestamp must not be before or equal to start time');
+  return { startNs, endNs };
+}
+
+async function volumeSeries(r: Request, startNs: bigint, endNs: bigint, stepNs: bigint): Promise<VolumeSeries[]> {
+  const req = volumeRequest(r);
+  const buckets = volumeBuckets(startNs, endNs, stepNs);
+  // The buckets cover [start, end], end included, as Loki's `through`.
+  const streams = await withTimeout(r, (signal) => r.querier.selectLogs(volumeMatchers(req), { startNs, endNs: endNs + 1n, signal }));
+  return computeVolumes(streams, buckets, req);
+}
+
+/** `data` as Loki's volume middleware answers it: a vector when every series has one sample, else a matrix. */
+function volumeJson(series: VolumeSeries[]): unknown {
+  if (series.every((s) => s.samples.length <= 1))
+    return {
+      resultType: 'vector',
+      result: series.map((s) => ({ metric: s.metric, value: [seconds(s.samples[0][0]), String(s.samples[0][1])] })),
+    };
+  return {
+    resultType: 'matrix',
+    result: series.map((s) => ({ metric: s.metric, values: s.samples.map(([t, v]) => [seconds(t), String(v)]) })),
+  };
+}
+
+async function indexVolume(r: Request): Promise<unknown> {
+  const w = volumeWindow(r);
+  return { status: 'success', data: volumeJson(await volumeSeries(r, w.startNs, w.endNs, 0n)) };
+}
+
+async function indexVolumeRange(r: Request): Promise<unknown> {
+  const w = volumeWindow(r);
+  const stepParam = r.params.get('step');
+  // Loki's default step, as for query_range: a 250th of the range, at least one second.
+  let stepNs = stepParam ? parseStep(stepParam, 'step') : ((w.endNs - w.startNs) / 250n / NS_PER_S) * NS_PER_S;
+  if (!stepParam && stepNs < NS_PER_S) stepNs = NS_PER_S;
+  if (stepNs <= 0n)
+    throw new StrataError('bad-query', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
+  if ((w.endNs - w.startNs) / stepNs > BigInt(LOKI_DEFAULTS.maxPointsPerSeries))
+    throw new StrataError(
+      'too-many-points',
+      'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
+    );
+  return { status: 'success', data: volumeJson(await volumeSeries(r, w.startNs, w.endNs, stepNs)) };
 }
 
 export const LOKI_BUILD_INFO = {
@@ -442,5 +489,6 @@ export function mountLokiApi(router: Router, deps: LokiApiDeps): void {
   router.add(both, '/loki/api/v1/series', handler(deps, series));
   router.add(both, '/loki/api/v1/index/stats', handler(deps, indexStats));
   router.add(both, '/loki/api/v1/index/volume', handler(deps, indexVolume));
+  router.add(both, '/loki/api/v1/index/volume_range', handler(deps, indexVolumeRange));
   router.add('GET', '/loki/api/v1/status/buildinfo', (_req, res) => send(res, { json: LOKI_BUILD_INFO }));
 }

@@ -303,6 +303,46 @@ describe('metadata endpoints', () => {
     ]);
   });
 
+  test('volume: aggregateBy=labels answers one series per label name, with the empty value', async () => {
+    const vol = await bodyOf(await api.get('/loki/api/v1/index/volume', { ...win, query: '{app="api"}', aggregateBy: 'labels' }));
+    const bytes = ['level=info msg=one', 'level=error msg=two', 'level=info msg=three'].reduce((n, l) => n + l.length, 0);
+    expect(vol.data.result).toEqual([
+      { metric: { app: '' }, value: [1700000060, String(bytes)] },
+      { metric: { env: '' }, value: [1700000060, String(bytes)] },
+    ]);
+  });
+
+  test('volume_range: one sample per step bucket, at the bucket end', async () => {
+    const vol = await bodyOf(
+      await api.get('/loki/api/v1/index/volume_range', { ...win, query: '{env=~".+"}', targetLabels: 'app', step: '20s' }),
+    );
+    expect(vol.data.resultType).toBe('matrix');
+    // Ordered by the first sample, as Loki's volume middleware orders them: web's 19 bytes before api's 18.
+    expect(vol.data.result).toEqual([
+      { metric: { app: 'web' }, values: [[1700000019.999, String('level=warn msg=four'.length)]] },
+      {
+        metric: { app: 'api' },
+        values: [
+          [1700000019.999, String('level=info msg=one'.length)],
+          [1700000039.999, String('level=error msg=two'.length + 'level=info msg=three'.length)],
+        ],
+      },
+    ]);
+  });
+
+  test.each([
+    ['limit', { limit: '-1' }, 'limit must be a positive value'],
+    ['aggregateBy', { aggregateBy: 'streams' }, 'invalid aggregation option'],
+    ['query', { query: '{app=~".*"}' }, 'empty-compatible value'],
+    ['window', { start: String(ns(60)), end: String(ns(0)) }, 'end timestamp must not be before or equal to start time'],
+  ])('volume refuses a bad %s with 400', async (_name, params, msg) => {
+    for (const p of ['/loki/api/v1/index/volume', '/loki/api/v1/index/volume_range']) {
+      const res = await api.get(p, { ...win, query: '{app="api"}', ...params });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain(msg);
+    }
+  });
+
   test('buildinfo', async () => {
     const body = await bodyOf(await api.get('/loki/api/v1/status/buildinfo'));
     expect(body.version).toMatch(/^\d+\.\d+\.\d+$/);

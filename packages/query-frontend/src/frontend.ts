@@ -599,6 +599,7 @@ const PASSED_ROUTES: readonly (readonly [string[], string, string])[] = [
   [GET_POST, '/loki/api/v1/series', 'loki_series'],
   [GET_POST, '/loki/api/v1/index/stats', 'loki_index_stats'],
   [GET_POST, '/loki/api/v1/index/volume', 'loki_index_volume'],
+  [GET_POST, '/loki/api/v1/index/volume_range', 'loki_index_volume_range'],
   [['GET'], '/loki/api/v1/status/buildinfo', 'loki_buildinfo'],
 ];
 
