@@ -28,7 +28,8 @@ export {
 export { prng, syntheticLine, syntheticStreams, type SyntheticStream } from './chunk/synthetic-logs.js';
 export { entryHash, sampleStreams, type SampleResult } from './ingest/sample.js';
 export { addSampledOut, SampledOutTally, type SampledOutCount } from './ingest/sampled-out.js';
-export type { Expr as LogqlExpr, LogExpr, SampleExpr as LogqlSampleExpr } from './logql/ast.js';
+export type { Expr as LogqlExpr, LineFilterStage, LogExpr, SampleExpr as LogqlSampleExpr } from './logql/ast.js';
+export { andPredicates, lineFilterPredicate } from './logql/pipeline.js';
 export { parseLogql } from './logql/parser.js';
 export { LogqlParseError } from './logql/lexer.js';
 export {

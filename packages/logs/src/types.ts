@@ -7,6 +7,7 @@
  */
 import type { Labels, Matcher } from '@strata/model';
 import type { SampledOutCount } from './ingest/sampled-out.js';
+import type { LineFilterStage } from './logql/ast.js';
 
 /** One stream's entries inside a time window, ascending by timestamp (entries of equal timestamp in push order). */
 export interface LogStreamEntries {
@@ -32,6 +33,8 @@ export interface LogSelectHints {
   readonly requiredSubstrings?: readonly string[];
   /** A pushed-down line predicate (the query's leading line filters); entries failing it may be left out. */
   readonly lineFilter?: (line: string) => boolean;
+  /** The filters `lineFilter` was compiled from, for a store across the network to apply them (a function does not cross). */
+  readonly lineFilters?: readonly LineFilterStage[];
   /**
    * For log (not metric) queries: at most this many entries in total are needed, the first ones in `direction`;
    * a store may stop early but must then return the `limit` entries nearest the start (forward) or end (backward).

@@ -12,9 +12,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Labels, Matcher, StrataError, toStrataError, type MatchType } from '@strata/model';
 import {
+  andPredicates,
   decodeLogShare,
   encodeLogShare,
   addSampledOut,
+  lineFilterPredicate,
+  type LineFilterStage,
   LOG_SHARE_CONTENT_TYPE,
   mergeStreams,
   type SampledOutCount,
@@ -42,12 +45,18 @@ export function mountLogSelectApi(router: Router, deps: { logs: LogQueryable; te
       if (!Array.isArray(needles) || !needles.every((n) => typeof n === 'string')) throw bad('needles must be a list of strings');
       const limit = p.get('limit');
       const direction = p.get('direction');
+      const filters = p.get('filters');
+      // A querier from before `filters` sends the needles only.
+      const lineFilter = filters
+        ? lineFiltersOf(filters)
+        : needles.length > 0
+          ? (l: string) => needles.every((n) => l.includes(n as string))
+          : undefined;
       const hints: LogSelectHints = {
         startNs: bigintOf(p.get('start'), 'start'),
         endNs: bigintOf(p.get('end'), 'end'),
-        ...(needles.length > 0
-          ? { requiredSubstrings: needles, lineFilter: (l: string) => needles.every((n) => l.includes(n as string)) }
-          : {}),
+        ...(needles.length > 0 ? { requiredSubstrings: needles } : {}),
+        ...(lineFilter ? { lineFilter } : {}),
         ...(limit !== null ? { limit: Number(limit) } : {}),
         ...(direction === 'forward' || direction === 'backward' ? { direction } : {}),
       };
@@ -77,6 +86,42 @@ export function mountLogSelectApi(router: Router, deps: { logs: LogQueryable; te
 
 function bad(why: string): StrataError {
   return new StrataError('bad-query', `log select: ${why}`);
+}
+
+const LINE_FILTER_OPS = new Set(['|=', '!=', '|~', '!~', '|>', '!>']);
+
+/**
+ * The query's leading line filters as the querier sends them (`LineFilterStage` as JSON), compiled
+ * here so the store applies all of them before it counts entries against the limit.
+ */
+function lineFiltersOf(json: string): ((line: string) => boolean) | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    throw bad('filters are not JSON');
+  }
+  if (!Array.isArray(v)) throw bad('filters must be a list');
+  const stages = v.map((f: unknown): LineFilterStage => {
+    const o = f as Partial<LineFilterStage> | null;
+    const valueOk = (x: unknown) =>
+      typeof x === 'string' || (typeof x === 'object' && x !== null && typeof (x as { ip?: unknown }).ip === 'string');
+    if (
+      !o ||
+      o.k !== 'line' ||
+      !LINE_FILTER_OPS.has(o.op as string) ||
+      !Array.isArray(o.values) ||
+      o.values.length === 0 ||
+      !o.values.every(valueOk)
+    )
+      throw bad('a filter is {k: "line", op, values}');
+    return { k: 'line', op: o.op!, values: o.values };
+  });
+  try {
+    return andPredicates(stages.map(lineFilterPredicate));
+  } catch (e) {
+    throw bad(`bad filter: ${(e as Error).message}`);
+  }
 }
 
 function bigintOf(v: string | null, name: string): bigint {
@@ -124,6 +169,8 @@ export class RemoteLogStore implements LogQueryable {
         end: String(hints.endNs),
         needles: JSON.stringify(hints.requiredSubstrings ?? []),
       });
+      // The store applies every leading filter, so the entries it returns under a limit all pass them.
+      if (hints.lineFilters?.length) form.set('filters', JSON.stringify(hints.lineFilters));
       if (hints.limit !== undefined) form.set('limit', String(hints.limit));
       if (hints.direction) form.set('direction', hints.direction);
       if (name !== undefined) form.set('name', name);

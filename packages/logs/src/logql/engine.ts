@@ -86,7 +86,7 @@ export function selectHints(log: LogExpr, startNs: bigint, endNs: bigint, extra:
     startNs,
     endNs,
     ...(required.length ? { requiredSubstrings: required } : {}),
-    ...(lineFilter ? { lineFilter } : {}),
+    ...(lineFilter ? { lineFilter, lineFilters: leading } : {}),
     ...extra,
   };
 }
