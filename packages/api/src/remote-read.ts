@@ -18,9 +18,9 @@ import {
   type ChunkToSend,
   type SeriesSamples,
 } from '@strata/remote';
-import { encodeSeriesChunks } from '@strata/tsdb';
+import { encodeSeriesChunks, hasRollupParts, joinSourceParts, modeFor, type PartsSeries } from '@strata/tsdb';
 import { readBody } from './params.js';
-import { MAX_SOURCE_RESOLUTION_HEADER, maxResolutionOf, rollupChunks } from './rollup-read.js';
+import { MAX_SOURCE_RESOLUTION_HEADER, maxResolutionOf, rollupChunks, rollupPartChunks, ROLLUP_PARTS_HEADER } from './rollup-read.js';
 import { tenantOf, type TenancyConfig } from './tenant.js';
 
 export const MAX_READ_REQUEST_BYTES = 16 * 1024 * 1024;
@@ -31,6 +31,19 @@ export const MAX_READ_REQUEST_BYTES = 16 * 1024 * 1024;
  */
 export function toChunks(s: SeriesSamples): ChunkToSend[] {
   return encodeSeriesChunks(s).map((c) => ({ minT: c.minT, maxT: c.maxT, data: c.data, type: c.encoding }));
+}
+
+/**
+ * A series selected as rollup parts: the parts themselves when all have a wire form, else (native
+ * histograms) the series joined here and sent as select() would have been.
+ */
+function partChunks(s: PartsSeries, func: string | undefined): ChunkToSend[] | undefined {
+  const mode = modeFor(func);
+  const wire = rollupPartChunks(s.parts, mode);
+  if (wire) return wire;
+  const joined = joinSourceParts(s.labels, s.parts, mode);
+  if (!joined) return undefined;
+  return joined.rollup ? [...toChunks(joined), ...rollupChunks(joined)] : toChunks(joined);
 }
 
 export function createRemoteReadHandler(queryable: Queryable, tenancy: TenancyConfig) {
@@ -66,14 +79,26 @@ export function createRemoteReadHandler(queryable: Queryable, tenancy: TenancyCo
       };
     };
     if (streamed) {
+      // A querier that reads rollup parts gets float rollups' chunks as the store fetched them.
+      const parts = maxResolution > 0 && req.headers[ROLLUP_PARTS_HEADER] === '1' && hasRollupParts(q) ? q : undefined;
       res.writeHead(200, { 'Content-Type': 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse' });
+      const send = async (frame: Buffer) => {
+        if (!res.write(frame)) await new Promise((r) => res.once('drain', r));
+      };
       for (let i = 0; i < request.queries.length; i++) {
-        const series = await q.select(request.queries[i].matchers, hintsOf(i));
+        const hints = hintsOf(i);
+        const inParts = await parts?.selectRollupParts(request.queries[i].matchers, hints);
+        if (inParts) {
+          for (const s of inParts) {
+            const chunks = partChunks(s, hints.func);
+            if (chunks) await send(encodeChunkedFrame(i, [{ labels: s.labels, chunks }]));
+          }
+          continue;
+        }
+        const series = await q.select(request.queries[i].matchers, hints);
         for (const s of series) {
           const chunks = maxResolution > 0 && s.rollup ? [...toChunks(s), ...rollupChunks(s)] : toChunks(s);
-          if (!res.write(encodeChunkedFrame(i, [{ labels: s.labels, chunks }]))) {
-            await new Promise((r) => res.once('drain', r));
-          }
+          await send(encodeChunkedFrame(i, [{ labels: s.labels, chunks }]));
         }
       }
       res.end();

@@ -33,7 +33,7 @@ import { AGGR_NAMES, CHUNK_ENCODING_AGGR, decodeAggrChunk, encodeAggrChunk, type
 import { histogramRollupFromChunks, isHistogramAggrChunk } from '../downsample/histogram-rollup.js';
 import { AGGR_ENTRIES_FILE, AggrEntries } from '../downsample/aggr-entries.js';
 import { ALL_AGGRS, aggrBit, fromChunks, type AggrSet } from '../downsample/rollup.js';
-import { aggregatesFor, joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
+import { aggregatesFor, joinParts, modeFor, type Part, type SourcePart } from '../downsample/rollup-query.js';
 
 /** Chunks closer than this are fetched with one ranged read. */
 export const MERGE_GAP = 4 * 1024;
@@ -396,10 +396,33 @@ export class BlockReader implements Querier {
    * other blocks' (rollup-query.ts): raw samples without NaNs, or the rollup's windows.
    */
   async selectParts(matchers: readonly Matcher[], hints: SelectHints, from: number, to: number): Promise<{ labels: Labels; part: Part }[]> {
+    return (await this.partsOf(matchers, hints, from, to, false)) as { labels: Labels; part: Part }[];
+  }
+
+  /**
+   * selectParts, except that a float rollup's aggregate chunks are left as fetched (ChunkPart):
+   * for a store that sends them on undecoded (docs/format/rollup-read.md).
+   */
+  selectSourceParts(
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+    from: number,
+    to: number,
+  ): Promise<{ labels: Labels; part: SourcePart }[]> {
+    return this.partsOf(matchers, hints, from, to, true);
+  }
+
+  private async partsOf(
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+    from: number,
+    to: number,
+    undecoded: boolean,
+  ): Promise<{ labels: Labels; part: SourcePart }[]> {
     const lo = Math.max(from, hints.start);
     const hi = Math.min(to, hints.end);
     if (lo > hi) return [];
-    const out: { labels: Labels; part: Part }[] = [];
+    const out: { labels: Labels; part: SourcePart }[] = [];
     const want = aggregatesFor(modeFor(hints.func));
     for (const s of await this.selectChunks(matchers, { ...hints, start: lo, end: hi }, want)) {
       if (this.resolution > 0) {
@@ -407,6 +430,10 @@ export class BlockReader implements Querier {
         if (s.chunks.length > 0 && isHistogramAggrChunk(decodeAggrChunk(s.chunks[0]))) {
           const h = histogramRollupFromChunks(s.chunks, lo, hi);
           if (h) out.push({ labels: s.labels, part: { kind: 'hrollup', r: h, from: lo, clipped } });
+          continue;
+        }
+        if (undecoded) {
+          out.push({ labels: s.labels, part: { kind: 'rollup-chunks', chunks: s.chunks, from: lo, to: hi, clipped } });
           continue;
         }
         const r = fromChunks(s.chunks, lo, hi, want);
