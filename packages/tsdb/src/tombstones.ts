@@ -236,7 +236,15 @@ export function withTombstones(inner: Querier, tombstones: () => readonly Tombst
     // Undecoded chunks cannot be cut without decoding them: with tombstones, go through select.
     if (tombstones().length > 0 || !inner.selectRaw)
       return select(matchers, hints).then((ss) =>
-        ss.map((s) => ({ labels: s.labels, parts: [{ timestamps: s.timestamps, values: s.values }] })),
+        ss.map((s) => ({
+          labels: s.labels,
+          // With its native histograms: without them a histogram sample would read as its unused value slot.
+          parts: [
+            s.histograms
+              ? { timestamps: s.timestamps, values: s.values, histograms: s.histograms }
+              : { timestamps: s.timestamps, values: s.values },
+          ],
+        })),
       );
     return inner.selectRaw(matchers, hints);
   };
