@@ -9,7 +9,7 @@ export {
   type SeriesBudget,
   type TenantStorage,
 } from './api.js';
-export { ChunkCorruptError, decodeXORBits, decodeXORInto, XOREncoder, XORIterator } from './chunkenc/xor.js';
+export { ChunkCorruptError, decodeXORBits, decodeXORInto, XOREncoder, XORIterator, xorNumSamples } from './chunkenc/xor.js';
 export { STALE_NAN } from './chunkenc/stale.js';
 export {
   CounterResetHeader,
