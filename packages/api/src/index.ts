@@ -6,7 +6,13 @@ export { HttpServer, splitHostPort } from './server.js';
 export { labelNamesHandler, labelValuesHandler, seriesHandler } from './series-api.js';
 export { mountHashringStatus, mountStatusRoutes, type BuildInfoFeatures } from './status-api.js';
 export { createRemoteReadHandler } from './remote-read.js';
-export { decodeSeriesChunks, MAX_SOURCE_RESOLUTION_HEADER } from './rollup-read.js';
+export {
+  CHUNK_TYPE_ROLLUP_PART,
+  decodeRollupParts,
+  decodeSeriesChunks,
+  MAX_SOURCE_RESOLUTION_HEADER,
+  ROLLUP_PARTS_HEADER,
+} from './rollup-read.js';
 export { DEFAULT_TSDB_STATUS_LIMIT, mountTsdbStatus, tsdbStatusLimitOf } from './tsdb-status.js';
 export { mountAdminApi, type AdminApiDeps } from './admin-api.js';
 export {

@@ -1,11 +1,23 @@
 /**
  * The rollup side data of remote-read (docs/format/rollup-read.md): series encoded as the store
  * sends them decode to the same samples, counts and sketches, clipped to any range alike; a store
- * answer whose side data does not match its samples is refused.
+ * answer whose side data does not match its samples is refused. Series sent as rollup parts join to
+ * exactly what the store would have joined.
  */
 import fc from 'fast-check';
 import { Labels, type Series } from '@strata/model';
-import { decodeSeriesChunks, maxResolutionOf, rollupChunks, xorChunks } from './rollup-read.js';
+import { decodeChunkedFrames, encodeChunkedFrame } from '@strata/remote';
+import { AGGR_MODES, joinSourceParts, RES_5M, rollupFromRaw, rollupToChunks, type SourcePart } from '@strata/tsdb';
+import {
+  CHUNK_TYPE_ROLLUP_AGGR,
+  CHUNK_TYPE_ROLLUP_PART,
+  decodeRollupParts,
+  decodeSeriesChunks,
+  maxResolutionOf,
+  rollupChunks,
+  rollupPartChunks,
+  xorChunks,
+} from './rollup-read.js';
 
 const seriesArb = fc
   .array(
@@ -89,4 +101,96 @@ test.each([
   [['300000', '1'], 300000],
 ])('header %p means max resolution %p', (header, want) => {
   expect(maxResolutionOf(header)).toBe(want);
+});
+
+/** Everything of a joined series, values and counts as bits, sketches as bytes. */
+function flat(s: Series | undefined) {
+  if (!s) return undefined;
+  return {
+    l: s.labels.key(),
+    t: Array.from(s.timestamps),
+    v: bits(s.values),
+    counts: s.rollup && bits(s.rollup.counts),
+    sketches: s.rollup?.sketches && Array.from(s.rollup.sketches, (x) => (x ? Buffer.from(x).toString('hex') : '')),
+    quantile: s.rollup?.quantile !== undefined,
+  };
+}
+
+/** A counter with resets and staleness markers, cut into pieces, each a raw part or a 5m rollup of its samples. */
+const partsArb = fc.record({
+  steps: fc.array(
+    fc.record({
+      gap: fc.integer({ min: 1_000, max: 400_000 }),
+      inc: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.constant(-1), fc.constant(NaN)),
+    }),
+    { minLength: 20, maxLength: 600 },
+  ),
+  cuts: fc.array(
+    // Cut points in hundredths of the samples; a clip of 100 answers for the whole piece (not clipped).
+    fc.record({ at: fc.integer({ min: 1, max: 99 }), rollup: fc.boolean(), clip: fc.integer({ min: 1, max: 100 }) }),
+    { minLength: 2, maxLength: 5 },
+  ),
+  mode: fc.constantFrom(...AGGR_MODES),
+});
+
+function partsOf(arb: { steps: { gap: number; inc: number }[]; cuts: { at: number; rollup: boolean; clip: number }[] }): SourcePart[] {
+  let t = 1_700_000_000_000;
+  let c = 0;
+  const ts = new Float64Array(arb.steps.length);
+  const vs = new Float64Array(arb.steps.length);
+  arb.steps.forEach((s, i) => {
+    ts[i] = t += s.gap;
+    if (Number.isNaN(s.inc)) vs[i] = NaN;
+    else vs[i] = c = s.inc < 0 ? 0 : c + s.inc;
+  });
+  const bounds = [...new Set([0, ...arb.cuts.map((x) => Math.floor((x.at / 100) * ts.length)), ts.length])].sort((a, b) => a - b);
+  const parts: SourcePart[] = [];
+  for (let k = 0; k + 1 < bounds.length; k++) {
+    const t0 = ts.subarray(bounds[k], bounds[k + 1]);
+    const v0 = vs.subarray(bounds[k], bounds[k + 1]);
+    const cut = arb.cuts[k % arb.cuts.length];
+    if (!cut.rollup) {
+      const keep = Array.from(t0.keys()).filter((i) => !Number.isNaN(v0[i]));
+      if (keep.length) parts.push({ kind: 'raw', t: Float64Array.from(keep, (i) => t0[i]), v: Float64Array.from(keep, (i) => v0[i]) });
+      continue;
+    }
+    const r = rollupFromRaw(t0, v0, RES_5M);
+    if (!r) continue;
+    // The range the block answers for: from its first sample to a point inside it, clipped or not.
+    const from = t0[0];
+    const to = cut.clip === 100 ? t0[t0.length - 1] : from + Math.floor((cut.clip / 100) * (t0[t0.length - 1] - from));
+    parts.push({ kind: 'rollup-chunks', chunks: rollupToChunks(r, RES_5M).map((x) => x.data), from, to, clipped: cut.clip < 100 });
+  }
+  return parts;
+}
+
+test('rollup parts sent over a streamed frame join to what the store would have joined (property)', () => {
+  const labels = Labels.fromObject({ __name__: 'x_total' });
+  fc.assert(
+    fc.property(partsArb, (arb) => {
+      const parts = partsOf(arb);
+      const chunks = rollupPartChunks(parts, arb.mode);
+      expect(chunks).toBeDefined();
+      const [frame] = decodeChunkedFrames(encodeChunkedFrame(0, [{ labels, chunks: chunks! }]));
+      // The rollups' chunks go as they are, not decoded and encoded again.
+      const sent = frame.chunks.filter((x) => x.type === CHUNK_TYPE_ROLLUP_AGGR).map((x) => Buffer.from(x.data).toString('hex'));
+      const stored = parts.flatMap((p) => (p.kind === 'rollup-chunks' ? p.chunks.map((x) => Buffer.from(x).toString('hex')) : []));
+      expect(sent).toEqual(stored);
+      expect(flat(decodeRollupParts(labels, frame.chunks))).toEqual(flat(joinSourceParts(labels, parts, arb.mode)));
+    }),
+    { numRuns: 300, seed: 7 },
+  );
+});
+
+test('a rollup part frame that does not start with a part chunk, or names no mode, fails the answer', () => {
+  const labels = Labels.fromObject({ __name__: 'x_total' });
+  const aggr = { type: CHUNK_TYPE_ROLLUP_AGGR, minT: 0, maxT: 1, data: new Uint8Array(6) };
+  expect(() => decodeRollupParts(labels, [aggr])).toThrow(/does not start with its part chunk/);
+  expect(() => decodeRollupParts(labels, [{ type: CHUNK_TYPE_ROLLUP_PART, minT: 0, maxT: 1, data: Uint8Array.of(0, 99) }])).toThrow(
+    /mode 99/,
+  );
+  const raw = { type: CHUNK_TYPE_ROLLUP_PART, minT: 0, maxT: 1, data: Uint8Array.of(2, 0) };
+  expect(() => decodeRollupParts(labels, [raw, aggr])).toThrow(/not XOR/);
+  // A native histogram part has no wire form: the store sends the joined series instead.
+  expect(rollupPartChunks([{ kind: 'raw', t: Float64Array.of(1), v: Float64Array.of(0), h: [] }], 'counter')).toBeUndefined();
 });

@@ -9,16 +9,41 @@
  * (Prometheus, Thanos, an older querier) gets exactly what it got before; a store that does not
  * know the header answers raw data, which is correct, only slower.
  */
-import { StrataError, type RollupSamples, type Series } from '@strata/model';
+import { StrataError, type Labels, type RollupSamples, type Series } from '@strata/model';
 import { CHUNK_TYPE_XOR, PbReader, PbWriter, WIRE_LEN, type ChunkToSend } from '@strata/remote';
-import { decodeXORBits, sketchQuantile, XOREncoder, XORIterator } from '@strata/tsdb';
+import {
+  aggregatesFor,
+  AGGR_MODES,
+  decodeXORBits,
+  fromChunks,
+  joinParts,
+  sketchQuantile,
+  XOREncoder,
+  XORIterator,
+  type AggrMode,
+  type Part,
+  type SourcePart,
+} from '@strata/tsdb';
 
 /** Request header: the largest rollup window (ms, a decimal integer) the store may answer from. */
 export const MAX_SOURCE_RESOLUTION_HEADER = 'x-strata-max-source-resolution';
 
+/**
+ * Request header (value `1`), sent with MAX_SOURCE_RESOLUTION_HEADER: the querier also reads
+ * series as rollup parts (below), so the store may send float rollups' aggregate chunks on as it
+ * fetched them instead of decoding, joining and re-encoding them.
+ */
+export const ROLLUP_PARTS_HEADER = 'x-strata-rollup-parts';
+
 /** Chunk encodings of the side data (Prometheus' own stop at 3, FLOAT_HISTOGRAM). */
 export const CHUNK_TYPE_ROLLUP_COUNTS = 1001;
 export const CHUNK_TYPE_ROLLUP_SKETCHES = 1002;
+/** Rollup parts: a part's start (its range and kind), and an aggregate chunk of a rollup part. */
+export const CHUNK_TYPE_ROLLUP_PART = 1003;
+export const CHUNK_TYPE_ROLLUP_AGGR = 1004;
+
+const PART_CLIPPED = 1;
+const PART_RAW = 2;
 
 /** Samples per chunk, as the value chunks (remote-read.ts toChunks). */
 export const SAMPLES_PER_CHUNK = 120;
@@ -155,4 +180,78 @@ function sideData(chunks: readonly { type?: number; data: Uint8Array }[], kept: 
   if (ci !== sent) throw malformed(`${ci} rollup counts for ${sent} samples`);
   if (sketches && si !== sent) throw malformed(`${si} rollup sketches for ${sent} samples`);
   return sketches ? { counts, sketches, quantile: sketchQuantile } : { counts };
+}
+
+/**
+ * A series' parts as chunks (docs/format/rollup-read.md, "Rollup parts"): per part a start chunk,
+ * then a rollup part's aggregate chunks as they are, or a raw part's samples as XOR chunks.
+ * Undefined when a part has no wire form (native histograms, a decoded rollup): the store then
+ * sends the joined series as before.
+ */
+export function rollupPartChunks(parts: readonly SourcePart[], mode: AggrMode): ChunkToSend[] | undefined {
+  const m = AGGR_MODES.indexOf(mode);
+  const out: ChunkToSend[] = [];
+  for (const p of parts) {
+    if (p.kind === 'rollup-chunks') {
+      out.push({ minT: p.from, maxT: p.to, data: Uint8Array.of(p.clipped ? PART_CLIPPED : 0, m), type: CHUNK_TYPE_ROLLUP_PART });
+      for (const data of p.chunks) out.push({ minT: p.from, maxT: p.to, data, type: CHUNK_TYPE_ROLLUP_AGGR });
+    } else if (p.kind === 'raw' && !p.h) {
+      if (p.t.length === 0) continue;
+      out.push({ minT: p.t[0], maxT: p.t[p.t.length - 1], data: Uint8Array.of(PART_RAW, m), type: CHUNK_TYPE_ROLLUP_PART });
+      out.push(...xorChunks(p.t, p.v));
+    } else return undefined;
+  }
+  return out;
+}
+
+/**
+ * One series sent as rollup parts, joined as the store would have joined it in-process (the same
+ * code over the same bytes, so the same series to the bit); undefined when no part has a sample.
+ */
+export function decodeRollupParts(
+  labels: Labels,
+  chunks: readonly { type?: number; minT: number; maxT: number; data: Uint8Array }[],
+): Series | undefined {
+  const parts: Part[] = [];
+  let mode: AggrMode | undefined;
+  let i = 0;
+  while (i < chunks.length) {
+    const head = chunks[i++];
+    if (head.type !== CHUNK_TYPE_ROLLUP_PART || head.data.length !== 2) throw malformed('a rollup part does not start with its part chunk');
+    const m = AGGR_MODES[head.data[1]];
+    if (m === undefined || (mode !== undefined && m !== mode)) throw malformed(`rollup part mode ${head.data[1]}`);
+    mode = m;
+    let j = i;
+    while (j < chunks.length && chunks[j].type !== CHUNK_TYPE_ROLLUP_PART) j++;
+    const body = chunks.slice(i, j);
+    i = j;
+    if (head.data[0] & PART_RAW) {
+      if (body.some((c) => (c.type ?? CHUNK_TYPE_XOR) !== CHUNK_TYPE_XOR))
+        throw malformed('a raw rollup part holds a chunk that is not XOR');
+      const part = rawPart(body);
+      if (part.t.length > 0) parts.push(part);
+      continue;
+    }
+    if (body.some((c) => c.type !== CHUNK_TYPE_ROLLUP_AGGR)) throw malformed('a rollup part holds a chunk that is not an aggregate chunk');
+    const r = fromChunks(
+      body.map((c) => c.data),
+      head.minT,
+      head.maxT,
+      aggregatesFor(m),
+    );
+    if (r) parts.push({ kind: 'rollup', r, from: head.minT, clipped: (head.data[0] & PART_CLIPPED) !== 0 });
+  }
+  return mode === undefined ? undefined : joinParts(labels, parts, mode);
+}
+
+/** A raw part's XOR chunks decoded in bulk into one pair of arrays. */
+function rawPart(chunks: readonly { data: Uint8Array }[]): Part & { kind: 'raw' } {
+  let n = 0;
+  for (const c of chunks) n += (c.data[0] << 8) | c.data[1];
+  const t = new Float64Array(n);
+  const v = new Float64Array(n);
+  const vb = new Uint32Array(v.buffer);
+  let k = 0;
+  for (const c of chunks) k = decodeXORBits(c.data, t, vb, k, -Infinity, Infinity);
+  return { kind: 'raw', t: t.subarray(0, k), v: v.subarray(0, k) };
 }

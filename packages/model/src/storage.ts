@@ -103,7 +103,15 @@ export interface RollupSamples {
  * when set, holds the native histogram samples as Series does.
  */
 export type RawPart =
-  | { readonly chunks: readonly Uint8Array[] }
+  | {
+      readonly chunks: readonly Uint8Array[];
+      /**
+       * Each chunk's first and last timestamp as the store's index has them (minT, maxT pairs), when
+       * the store knows them: a streamed remote-read then sends a chunk lying wholly inside the
+       * range as it is.
+       */
+      readonly ranges?: Float64Array;
+    }
   | { readonly histogramChunks: readonly Uint8Array[]; readonly encodings: readonly number[] }
   | {
       readonly timestamps: Float64Array;

@@ -26,7 +26,14 @@ import {
   snappyEncode,
 } from '@strata/remote';
 import { decodeSeriesTypedChunks } from '@strata/tsdb';
-import { decodeSeriesChunks, MAX_SOURCE_RESOLUTION_HEADER, type HttpClient } from '@strata/api';
+import {
+  CHUNK_TYPE_ROLLUP_PART,
+  decodeRollupParts,
+  decodeSeriesChunks,
+  MAX_SOURCE_RESOLUTION_HEADER,
+  ROLLUP_PARTS_HEADER,
+  type HttpClient,
+} from '@strata/api';
 import type { Store } from './fanout.js';
 
 export interface RemoteStoreOptions {
@@ -162,7 +169,7 @@ class RemoteQuerier implements Querier {
         'Content-Type': 'application/x-protobuf',
         'Content-Encoding': 'snappy',
         [this.opts.tenantHeader]: this.tenant,
-        ...(hints.maxResolution ? { [MAX_SOURCE_RESOLUTION_HEADER]: String(hints.maxResolution) } : {}),
+        ...(hints.maxResolution ? { [MAX_SOURCE_RESOLUTION_HEADER]: String(hints.maxResolution), [ROLLUP_PARTS_HEADER]: '1' } : {}),
       },
       signal: this.signal(hints),
     });
@@ -178,7 +185,11 @@ class RemoteQuerier implements Querier {
       hints.budget.bytes(bytes);
     }
     for (const cs of frames) {
-      if (cs.chunks.some((c) => c.type === CHUNK_TYPE_HISTOGRAM || c.type === CHUNK_TYPE_FLOAT_HISTOGRAM)) {
+      if (cs.chunks[0]?.type === CHUNK_TYPE_ROLLUP_PART) {
+        // Rollup parts: joined here, as the store would have joined them (rollup-read.ts).
+        const s = decodeRollupParts(cs.labels, cs.chunks);
+        if (s) out.push(s);
+      } else if (cs.chunks.some((c) => c.type === CHUNK_TYPE_HISTOGRAM || c.type === CHUNK_TYPE_FLOAT_HISTOGRAM)) {
         // Native histograms (chunk types 2 and 3) beside XOR chunks; rollups never carry them.
         const chunks = cs.chunks.map((c) => ({ encoding: c.type, data: c.data }));
         const s = decodeSeriesTypedChunks(cs.labels, chunks, hints.start, hints.end);

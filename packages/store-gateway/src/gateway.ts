@@ -40,6 +40,7 @@ import {
   AGGR_ENTRIES_FILE,
   withTombstones,
   parseMeta,
+  type PartsSeries,
   planBlocks,
   type BlockMeta,
   type ByteSource,
@@ -429,6 +430,7 @@ function budgetFor(limits: GatewayLimits): QueryBudget {
 }
 
 class GatewayQuerier implements Querier {
+  // Also a RollupPartsQuerier: remote-read sends its rollup chunks on undecoded (docs/format/rollup-read.md).
   constructor(
     private readonly gw: StoreGateway,
     private readonly tenant: string,
@@ -436,7 +438,7 @@ class GatewayQuerier implements Querier {
     private readonly open: (b: GatewayBlock) => Promise<BlockReader>,
   ) {}
 
-  private async readers(hints: SelectHints, planned = false): Promise<Querier> {
+  private async readers(hints: SelectHints, planned = false): Promise<BlockSetQuerier> {
     let blocks = this.gw.tenantBlocks(this.tenant).filter((b) => b.meta.maxTime > hints.start && b.meta.minTime <= hints.end);
     // Samples come only from the blocks the resolution plan picks (the block set plans the same
     // again on them): planned on metas here, so the rest are never opened, and a query over
@@ -464,6 +466,12 @@ class GatewayQuerier implements Querier {
   async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
     const budget = bothBudgets(hints.budget, budgetFor(this.limits));
     return selectRawOf(await this.readers(hints, true), matchers, { ...hints, budget });
+  }
+
+  /** The planned blocks' rollup parts before the join (BlockSetQuerier.selectRollupParts), under the same budget as select. */
+  async selectRollupParts(matchers: readonly Matcher[], hints: SelectHints): Promise<PartsSeries[] | undefined> {
+    const budget = bothBudgets(hints.budget, budgetFor(this.limits));
+    return (await this.readers(hints, true)).selectRollupParts(matchers, { ...hints, budget });
   }
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {

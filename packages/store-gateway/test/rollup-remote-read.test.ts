@@ -3,14 +3,22 @@
  * store gateway over HTTP selects exactly what the gateway selects in-process (`strata all`) from
  * rollups, side data included (counts, sketches), for every function that reads an aggregate; PromQL
  * over either answers the same; and a plain remote-read client, which does not send the header,
- * still gets raw XOR chunks only.
+ * still gets raw XOR chunks only. The querier reads rollup parts (the gateway's aggregate chunks as
+ * fetched); a querier that does not ask for them still gets the joined series with side data.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { HttpServer, Router } from '@strata/api';
+import {
+  CHUNK_TYPE_ROLLUP_PART,
+  decodeSeriesChunks,
+  HttpServer,
+  MAX_SOURCE_RESOLUTION_HEADER,
+  ROLLUP_PARTS_HEADER,
+  Router,
+} from '@strata/api';
 import { Labels, Matcher, type Series } from '@strata/model';
 import { FilesystemBucket } from '@strata/objstore';
 import { Engine } from '@strata/promql';
@@ -194,3 +202,67 @@ test('a plain remote-read client (no header) still reads raw XOR chunks only', a
     expect(ts.length).toBe((HOURS * RANGE) / SCRAPE);
   }
 });
+
+/** A streamed remote-read of one selector with the given extra headers, as frames. */
+async function read(
+  matchers: Matcher[],
+  hints: { start: number; end: number; step: number; func: string; range: number },
+  headers: Record<string, string>,
+) {
+  const body = snappyEncode(
+    encodeReadRequest({
+      queries: [
+        {
+          startMs: hints.start,
+          endMs: hints.end,
+          matchers,
+          hints: {
+            stepMs: hints.step,
+            func: hints.func,
+            startMs: hints.start,
+            endMs: hints.end,
+            grouping: [],
+            by: false,
+            rangeMs: hints.range,
+          },
+        },
+      ],
+      acceptedResponseTypes: [RESPONSE_STREAMED_XOR_CHUNKS],
+    }),
+  );
+  const r = await fetch(`${url}/api/v1/read`, {
+    method: 'POST',
+    body,
+    headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', [tenancy.header]: TENANT, ...headers },
+  });
+  expect(r.status).toBe(200);
+  return decodeChunkedFrames(Buffer.from(await r.arrayBuffer()));
+}
+
+test.each(['rate', 'max_over_time', 'count_over_time', ''])(
+  'for %p the gateway sends rollup parts only to a querier that asks for them',
+  async (func) => {
+    const matchers = [new Matcher('=', '__name__', 'c_total')];
+    const hints = {
+      start: 20 * 60_000 + 7_000,
+      end: HOURS * RANGE - 61_000,
+      step: 60_000,
+      func,
+      range: 10 * 60_000,
+      maxResolution: RES_5M,
+    };
+    const want = await gateway.querier(TENANT).select(matchers, hints);
+    const res = { [MAX_SOURCE_RESOLUTION_HEADER]: String(RES_5M) };
+    const parts = await read(matchers, hints, { ...res, [ROLLUP_PARTS_HEADER]: '1' });
+    expect(parts.length).toBe(want.length);
+    // Each series as its parts: the rollup block's aggregate chunks, then the raw hour after it.
+    for (const f of parts) {
+      expect(f.chunks[0].type).toBe(CHUNK_TYPE_ROLLUP_PART);
+      expect(f.chunks.filter((c) => c.type === CHUNK_TYPE_ROLLUP_PART).length).toBe(2);
+    }
+    // An older querier (no parts header) reads the joined series and its side data, as before.
+    const older = await read(matchers, hints, res);
+    expect(older.every((f) => f.chunks.every((c) => c.type === 1 || c.type === 1001 || c.type === 1002))).toBe(true);
+    expect(flat(older.map((f) => ({ labels: f.labels, ...decodeSeriesChunks(f.chunks, hints.start, hints.end) })))).toEqual(flat(want));
+  },
+);

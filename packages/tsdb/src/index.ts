@@ -9,7 +9,7 @@ export {
   type SeriesBudget,
   type TenantStorage,
 } from './api.js';
-export { ChunkCorruptError, decodeXORBits, decodeXORInto, XOREncoder, XORIterator } from './chunkenc/xor.js';
+export { ChunkCorruptError, decodeXORBits, decodeXORInto, XOREncoder, XORIterator, xorNumSamples } from './chunkenc/xor.js';
 export { STALE_NAN } from './chunkenc/stale.js';
 export {
   CounterResetHeader,
@@ -49,12 +49,32 @@ export {
   INDEX_HEADER_FILE,
   type HeaderRange,
 } from './block/index-header.js';
-export { BlockSetQuerier, planBlocks, type Plannable, type PlannedBlock } from './block/block-set.js';
+export {
+  BlockSetQuerier,
+  hasRollupParts,
+  planBlocks,
+  type PartsSeries,
+  type Plannable,
+  type PlannedBlock,
+  type RollupPartsQuerier,
+} from './block/block-set.js';
 export { downsampleBlock, downsampleBlocks, type DownsampleOptions } from './downsample/downsample-block.js';
 export { DDSketch, RELATIVE_ACCURACY } from './downsample/ddsketch.js';
 export { RES_1D, RES_1H, RES_5M, RESOLUTIONS } from './downsample/rollup.js';
 export { AGGR_ENTRIES_FILE } from './downsample/aggr-entries.js';
-export { sketchQuantile } from './downsample/rollup-query.js';
+export {
+  aggregatesFor,
+  AGGR_MODES,
+  joinParts,
+  joinSourceParts,
+  modeFor,
+  sketchQuantile,
+  type AggrMode,
+  type ChunkPart,
+  type Part,
+  type SourcePart,
+} from './downsample/rollup-query.js';
+export { fromChunks, rollupFromRaw, toChunks as rollupToChunks } from './downsample/rollup.js';
 export { decodeRawSeries } from './raw-decode.js';
 export { decodeSeriesTypedChunks, encodeSeriesChunks, type TypedChunk } from './series-chunks.js';
 export { SegmentCache } from './block/segment-cache.js';

@@ -22,6 +22,7 @@ import {
 } from '@strata/model';
 import type { Bucket } from '@strata/objstore';
 import type { Tombstone } from './block/compact-blocks.js';
+import { hasRollupParts, type PartsSeries } from './block/block-set.js';
 
 export const TOMBSTONES_DIR = 'tombstones';
 export const TOMBSTONE_VERSION = 1;
@@ -235,13 +236,28 @@ export function withTombstones(inner: Querier, tombstones: () => readonly Tombst
     // Undecoded chunks cannot be cut without decoding them: with tombstones, go through select.
     if (tombstones().length > 0 || !inner.selectRaw)
       return select(matchers, hints).then((ss) =>
-        ss.map((s) => ({ labels: s.labels, parts: [{ timestamps: s.timestamps, values: s.values }] })),
+        ss.map((s) => ({
+          labels: s.labels,
+          // With its native histograms: without them a histogram sample would read as its unused value slot.
+          parts: [
+            s.histograms
+              ? { timestamps: s.timestamps, values: s.values, histograms: s.histograms }
+              : { timestamps: s.timestamps, values: s.values },
+          ],
+        })),
       );
     return inner.selectRaw(matchers, hints);
   };
+  // Rollup parts are hidden from only as joined series: with tombstones there are none, and the
+  // caller selects instead.
+  const selectRollupParts = hasRollupParts(inner)
+    ? (matchers: readonly Matcher[], hints: SelectHints): Promise<PartsSeries[] | undefined> =>
+        tombstones().length > 0 ? Promise.resolve(undefined) : inner.selectRollupParts(matchers, hints)
+    : undefined;
   return {
     select,
     selectRaw,
+    ...(selectRollupParts ? { selectRollupParts } : {}),
     // Without tombstones, the stores pack themselves: the head copies its chunk bytes straight into
     // the packer. Going through selectRaw instead makes objects per series and chunk on the thread
     // that acknowledges writes, which live across the select's slices and make its scavenges long.

@@ -17,7 +17,23 @@ import {
   type Series,
 } from '@strata/model';
 import { decodeSeriesChunks, type BlockReader } from './reader.js';
-import { joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
+import { joinSourceParts, modeFor, type Part, type SourcePart } from '../downsample/rollup-query.js';
+
+/** A series selected from rollups, as its parts before the join (see BlockSetQuerier.selectRollupParts). */
+export interface PartsSeries {
+  labels: Labels;
+  /** In the order the join takes them (it sorts them by time itself). */
+  parts: SourcePart[];
+}
+
+/** A querier that can also answer with rollup parts undecoded (a block set, a store gateway's). */
+export interface RollupPartsQuerier extends Querier {
+  selectRollupParts(matchers: readonly Matcher[], hints: SelectHints): Promise<PartsSeries[] | undefined>;
+}
+
+export function hasRollupParts(q: Querier): q is RollupPartsQuerier {
+  return typeof (q as Partial<RollupPartsQuerier>).selectRollupParts === 'function';
+}
 
 /** A block and the part [from, to) of the time line it answers for in a query. */
 export interface PlannedBlock<B extends Plannable = BlockReader> {
@@ -125,8 +141,41 @@ export class BlockSetQuerier implements Querier {
    * asked for (rollup-query.ts).
    */
   private async selectMixed(plan: PlannedBlock[], matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
-    const perBlock = await Promise.all(plan.map((p) => p.block.selectParts(matchers, { ...hints, limit: undefined }, p.from, p.to - 1)));
-    const byKey = new Map<string, { labels: Labels; parts: Map<number, Part> }>();
+    const mode = modeFor(hints.func);
+    const out: Series[] = [];
+    for (const { labels, parts } of await this.mixedParts(plan, matchers, hints, false)) {
+      const s = joinSourceParts(labels, parts, mode);
+      if (s) out.push(s);
+    }
+    out.sort((a, b) => Labels.compare(a.labels, b.labels));
+    return hints.limit ? out.slice(0, hints.limit) : out;
+  }
+
+  /**
+   * What select() joins when the plan reads rollups, before the join, float rollups' aggregate
+   * chunks undecoded (as fetched), sorted by labels: joinSourceParts() of each gives select()'s
+   * series. Undefined when the plan reads raw blocks only. For a store that sends rollups on
+   * without decoding them (docs/format/rollup-read.md); hints.limit is not applied.
+   */
+  async selectRollupParts(matchers: readonly Matcher[], hints: SelectHints): Promise<PartsSeries[] | undefined> {
+    const plan = planBlocks(this.inRange(hints), hints.start, hints.end + 1, hints.maxResolution ?? 0);
+    if (!plan.some((p) => p.block.resolution > 0)) return undefined;
+    return (await this.mixedParts(plan, matchers, hints, true)).sort((a, b) => Labels.compare(a.labels, b.labels));
+  }
+
+  private async mixedParts(
+    plan: PlannedBlock[],
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+    undecoded: boolean,
+  ): Promise<PartsSeries[]> {
+    const hs = { ...hints, limit: undefined };
+    const perBlock = await Promise.all(
+      plan.map((p) =>
+        undecoded ? p.block.selectSourceParts(matchers, hs, p.from, p.to - 1) : p.block.selectParts(matchers, hs, p.from, p.to - 1),
+      ),
+    );
+    const byKey = new Map<string, { labels: Labels; parts: Map<number, SourcePart> }>();
     perBlock.forEach((list, i) => {
       for (const { labels, part } of list) {
         const k = labels.key();
@@ -139,14 +188,9 @@ export class BlockSetQuerier implements Querier {
       }
     });
     hints.signal?.throwIfAborted();
-    const mode = modeFor(hints.func);
-    const out: Series[] = [];
-    for (const { labels, parts } of byKey.values()) {
-      const s = joinParts(labels, [...parts.values()], mode);
-      if (s) out.push(s);
-    }
-    out.sort((a, b) => Labels.compare(a.labels, b.labels));
-    return hints.limit ? out.slice(0, hints.limit) : out;
+    const out: PartsSeries[] = [];
+    for (const { labels, parts } of byKey.values()) out.push({ labels, parts: [...parts.values()] });
+    return out;
   }
 
   /**

@@ -33,7 +33,7 @@ import { AGGR_NAMES, CHUNK_ENCODING_AGGR, decodeAggrChunk, encodeAggrChunk, type
 import { histogramRollupFromChunks, isHistogramAggrChunk } from '../downsample/histogram-rollup.js';
 import { AGGR_ENTRIES_FILE, AggrEntries } from '../downsample/aggr-entries.js';
 import { ALL_AGGRS, aggrBit, fromChunks, type AggrSet } from '../downsample/rollup.js';
-import { aggregatesFor, joinParts, modeFor, type Part } from '../downsample/rollup-query.js';
+import { aggregatesFor, joinParts, modeFor, type Part, type SourcePart } from '../downsample/rollup-query.js';
 
 /** Chunks closer than this are fetched with one ranged read. */
 export const MERGE_GAP = 4 * 1024;
@@ -89,6 +89,8 @@ export interface SeriesChunks {
   chunks: Uint8Array[];
   /** Each chunk's encoding, set only when the series holds native histogram chunks (all XOR otherwise). */
   encodings?: Uint8Array;
+  /** Each chunk's minT and maxT from the index, in pairs. */
+  ranges: Float64Array;
 }
 
 /**
@@ -367,12 +369,17 @@ export class BlockReader implements Querier {
       entries = entries.filter((s) => inQueryShards(s.labels, shards));
       hints.budget?.series(entries.length);
     }
-    const wanted: { labels: Labels; n: number }[] = [];
+    const wanted: { labels: Labels; n: number; ranges: Float64Array }[] = [];
     const refs: number[] = [];
     for (const s of entries) {
       const chunks = this.overlapping(s.chunks, hints);
       if (chunks.length === 0) continue;
-      wanted.push({ labels: s.labels, n: chunks.length });
+      const ranges = new Float64Array(2 * chunks.length);
+      chunks.forEach((c, i) => {
+        ranges[2 * i] = c.minT;
+        ranges[2 * i + 1] = c.maxT;
+      });
+      wanted.push({ labels: s.labels, n: chunks.length, ranges });
       for (const c of chunks) refs.push(c.ref);
     }
     hints.budget?.chunks(refs.length);
@@ -383,7 +390,7 @@ export class BlockReader implements Querier {
     const out: SeriesChunks[] = [];
     let di = 0;
     for (const w of wanted) {
-      const s: SeriesChunks = { labels: w.labels, chunks: datas.slice(di, di + w.n) };
+      const s: SeriesChunks = { labels: w.labels, chunks: datas.slice(di, di + w.n), ranges: w.ranges };
       if (encs) for (let q = di; q < di + w.n; q++) if (encs[q] !== CHUNK_ENCODING_XOR) s.encodings = encs.slice(di, di + w.n);
       out.push(s);
       di += w.n;
@@ -396,10 +403,33 @@ export class BlockReader implements Querier {
    * other blocks' (rollup-query.ts): raw samples without NaNs, or the rollup's windows.
    */
   async selectParts(matchers: readonly Matcher[], hints: SelectHints, from: number, to: number): Promise<{ labels: Labels; part: Part }[]> {
+    return (await this.partsOf(matchers, hints, from, to, false)) as { labels: Labels; part: Part }[];
+  }
+
+  /**
+   * selectParts, except that a float rollup's aggregate chunks are left as fetched (ChunkPart):
+   * for a store that sends them on undecoded (docs/format/rollup-read.md).
+   */
+  selectSourceParts(
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+    from: number,
+    to: number,
+  ): Promise<{ labels: Labels; part: SourcePart }[]> {
+    return this.partsOf(matchers, hints, from, to, true);
+  }
+
+  private async partsOf(
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+    from: number,
+    to: number,
+    undecoded: boolean,
+  ): Promise<{ labels: Labels; part: SourcePart }[]> {
     const lo = Math.max(from, hints.start);
     const hi = Math.min(to, hints.end);
     if (lo > hi) return [];
-    const out: { labels: Labels; part: Part }[] = [];
+    const out: { labels: Labels; part: SourcePart }[] = [];
     const want = aggregatesFor(modeFor(hints.func));
     for (const s of await this.selectChunks(matchers, { ...hints, start: lo, end: hi }, want)) {
       if (this.resolution > 0) {
@@ -407,6 +437,10 @@ export class BlockReader implements Querier {
         if (s.chunks.length > 0 && isHistogramAggrChunk(decodeAggrChunk(s.chunks[0]))) {
           const h = histogramRollupFromChunks(s.chunks, lo, hi);
           if (h) out.push({ labels: s.labels, part: { kind: 'hrollup', r: h, from: lo, clipped } });
+          continue;
+        }
+        if (undecoded) {
+          out.push({ labels: s.labels, part: { kind: 'rollup-chunks', chunks: s.chunks, from: lo, to: hi, clipped } });
           continue;
         }
         const r = fromChunks(s.chunks, lo, hi, want);
@@ -444,16 +478,20 @@ export class BlockReader implements Querier {
     const out: RawSeries[] = [];
     for (const s of await this.selectChunks(matchers, hints)) {
       if (!s.encodings) {
-        out.push({ labels: s.labels, parts: [{ chunks: s.chunks }] });
+        out.push({ labels: s.labels, parts: [{ chunks: s.chunks, ranges: s.ranges }] });
         continue;
       }
       // A series with histograms: its XOR chunks as one part, its histogram chunks as another
       // (as the head's selectRaw gives them); they never overlap, so precedence does not matter.
       const enc = s.encodings;
-      const floats = s.chunks.filter((_, i) => enc[i] === CHUNK_ENCODING_XOR);
-      const hists = s.chunks.filter((_, i) => enc[i] !== CHUNK_ENCODING_XOR);
+      const xor = (i: number) => enc[i] === CHUNK_ENCODING_XOR;
+      const floats = s.chunks.filter((_, i) => xor(i));
+      const hists = s.chunks.filter((_, i) => !xor(i));
+      const ranges = Float64Array.from(
+        s.chunks.flatMap((_, i) => (xor(i) ? [i] : [])).flatMap((i) => [s.ranges[2 * i], s.ranges[2 * i + 1]]),
+      );
       const parts: RawPart[] = [];
-      if (floats.length > 0) parts.push({ chunks: floats });
+      if (floats.length > 0) parts.push({ chunks: floats, ranges });
       parts.push({ histogramChunks: hists, encodings: Array.from(enc).filter((e) => e !== CHUNK_ENCODING_XOR) });
       out.push({ labels: s.labels, parts });
     }

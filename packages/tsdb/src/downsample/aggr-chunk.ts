@@ -26,19 +26,41 @@ export interface AggrPart {
   data: Uint8Array;
 }
 
-/** Encodes the entries in order; an undefined entry is written as absent (length 0). */
+/**
+ * Encodes the entries in order; an undefined entry is written as absent (length 0). Sized exactly
+ * up front: a rollup query assembles one chunk per series and block from its fetched entries, and
+ * a growing buffer made several allocations and copies of each.
+ */
 export function encodeAggrChunk(parts: readonly (AggrPart | undefined)[]): Buffer {
-  const out = new EncBuf(256);
+  let n = 0;
+  for (const p of parts) n += !p || p.data.length === 0 ? 1 : uvarintSize(p.data.length) + 1 + p.data.length;
+  const out = Buffer.allocUnsafe(n);
+  let at = 0;
   for (const p of parts) {
     if (!p || p.data.length === 0) {
-      out.uvarint(0);
+      out[at++] = 0;
       continue;
     }
-    out.uvarint(p.data.length);
-    out.byte(p.encoding);
-    out.bytes(p.data);
+    let v = p.data.length;
+    while (v >= 0x80) {
+      out[at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    out[at++] = v;
+    out[at++] = p.encoding;
+    out.set(p.data, at);
+    at += p.data.length;
   }
-  return Buffer.from(out.get());
+  return out;
+}
+
+function uvarintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v >>>= 7;
+    n++;
+  }
+  return n;
 }
 
 /** All entries of an aggregate chunk (five from Thanos, six from Strata); absent ones undefined. */

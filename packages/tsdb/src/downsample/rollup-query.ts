@@ -7,12 +7,15 @@
 import type { FloatHistogram, Labels, RollupSamples, Series } from '@strata/model';
 import { DDSketch } from './ddsketch.js';
 import { AGGR_COUNT, AGGR_COUNTER, AGGR_MAX, AGGR_MIN, AGGR_SKETCHES, AGGR_SUM } from './aggr-chunk.js';
-import { aggrBit, type AggrSet, type Rollup } from './rollup.js';
+import { aggrBit, fromChunks, type AggrSet, type Rollup } from './rollup.js';
 import type { HistogramRollup } from './histogram-rollup.js';
 import { countRollupOf, joinHistogramParts, type HistogramPart } from './histogram-rollup-query.js';
 
 /** What a select over rollups returns per window. */
 export type AggrMode = 'counter' | 'min' | 'max' | 'sum' | 'count' | 'avg_over_time' | 'quantile' | 'avg';
+
+/** Every mode, each at a fixed index (the wire form of rollup parts names a mode by it: docs/format/rollup-read.md). */
+export const AGGR_MODES: readonly AggrMode[] = ['counter', 'min', 'max', 'sum', 'count', 'avg_over_time', 'quantile', 'avg'];
 
 /** The aggregate that answers `func` (SelectHints.func: the function enclosing the selector). */
 export function modeFor(func: string | undefined): AggrMode {
@@ -72,6 +75,39 @@ export type Part =
   | { kind: 'raw'; t: Float64Array; v: Float64Array; h?: FloatHistogram[] }
   | { kind: 'rollup'; r: Rollup; clipped: boolean; from: number }
   | { kind: 'hrollup'; r: HistogramRollup; clipped: boolean; from: number };
+
+/**
+ * A float rollup block's aggregate chunks of a series as the block gave them (only the entries the
+ * mode reads), not decoded: a store sends them on as they are and the reader decodes them with
+ * decodeChunkPart, which is what the store would have done in-process. [from, to] is the range
+ * the block answers for, clipped as in Part.
+ */
+export interface ChunkPart {
+  kind: 'rollup-chunks';
+  chunks: Uint8Array[];
+  from: number;
+  to: number;
+  clipped: boolean;
+}
+
+/** A part as a store holds it before decoding. */
+export type SourcePart = Part | ChunkPart;
+
+/** The rollup part a ChunkPart stands for, or undefined when it has no window in [from, to]. */
+export function decodeChunkPart(p: ChunkPart, mode: AggrMode): Part | undefined {
+  const r = fromChunks(p.chunks, p.from, p.to, aggregatesFor(mode));
+  return r && { kind: 'rollup', r, from: p.from, clipped: p.clipped };
+}
+
+/** joinParts over parts of which some may still be undecoded (decoded here, in place). */
+export function joinSourceParts(labels: Labels, parts: readonly SourcePart[], mode: AggrMode): Series | undefined {
+  const decoded: Part[] = [];
+  for (const p of parts) {
+    const d = p.kind === 'rollup-chunks' ? decodeChunkPart(p, mode) : p;
+    if (d) decoded.push(d);
+  }
+  return joinParts(labels, decoded, mode);
+}
 
 function firstT(p: Part): number {
   return p.kind === 'raw' ? p.t[0] : Math.min(p.r.t[0], p.r.firstT);

@@ -465,7 +465,7 @@ class HeadQuerier implements Querier {
         const s = series[i];
         const parts: RawPart[] = [];
         const chunks = s.chunksIn(hints.start, hints.end);
-        if (chunks.length > 0) parts.push({ chunks: chunks.map((c) => c.data) });
+        if (chunks.length > 0) parts.push({ chunks: chunks.map((c) => c.data), ranges: rangesOf(chunks) });
         const hc = s.hist?.chunksIn(hints.start, hints.end);
         if (hc && hc.length > 0) parts.push({ histogramChunks: hc.map((c) => c.data), encodings: hc.map((c) => c.encoding) });
         const ooo = s.oooSamples(hints.start, hints.end);
@@ -576,4 +576,14 @@ function overlaps(s: MemSeries, hints: SelectHints): boolean {
 /** Whether the head holds a sample time within the requested range's bounds (an empty head holds none). */
 function headOverlaps(head: Head, hints: SelectHints): boolean {
   return head.minT <= hints.end && head.maxT >= hints.start;
+}
+
+/** Chunks' minT, maxT pairs (RawPart.ranges). */
+function rangesOf(chunks: readonly { minT: number; maxT: number }[]): Float64Array {
+  const out = new Float64Array(chunks.length * 2);
+  chunks.forEach((c, i) => {
+    out[2 * i] = c.minT;
+    out[2 * i + 1] = c.maxT;
+  });
+  return out;
 }
