@@ -318,14 +318,16 @@ describe('writer: exemplars, staged with the samples, sized by the limit as Mimi
         { labels: Labels.fromObject({ __name__: 'req_total', path: '/b' }), timestamps: [], values: [] },
         { labels: Labels.fromObject({ __name__: 'req_total', path: '/c' }), timestamps: [], values: [] },
         sampleOf('/c'),
+        // Labels no series can have (no metric name): their exemplars are dropped, and fail nothing.
+        { labels: Labels.fromObject({ path: '/d' }), timestamps: [], values: [] },
       ]),
     );
-    for (const [k, s] of b.series.slice(0, 2).entries()) {
-      s.exemplarList = [{ labels: ['trace_id', `x${k}`], value: 1, timestamp: NOW - 1000 }];
-      s.exemplars = 1;
+    for (const k of [0, 1, 3]) {
+      b.series[k].exemplarList = [{ labels: ['trace_id', `x${k}`], value: 1, timestamp: NOW - 1000 }];
+      b.series[k].exemplars = 1;
     }
     const r = await writer.write('t', b, false);
-    expect([r.firstError, r.exemplarsWritten, r.exemplarsRejected]).toEqual([undefined, 2, 0]);
+    expect([r.firstError, r.rejected, r.exemplarsWritten, r.exemplarsRejected]).toEqual([undefined, [], 2, 1]);
     expect(held(db)).toEqual(['/b x0', '/c x1']);
     await db.close();
   });

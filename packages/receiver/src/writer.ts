@@ -140,6 +140,11 @@ export class Writer {
     this.discarded.inc({ reason, tenant }, samples);
   }
 
+  /** Counts exemplars dropped before they reached the writer (the router's validation). */
+  discardExemplars(tenant: string, reason: ExemplarDiscardReason, n: number): void {
+    if (n > 0) this.discardedExemplars.inc({ reason, tenant }, n);
+  }
+
   /**
    * Validates and stores the batch; resolves once the accepted samples are durable, or with
    * `visibleFirst` once they are visible, durable after the next sync (Appender.commitVisible).
