@@ -25,6 +25,7 @@
  *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
  *   --frontend: the dashboard refreshed with its range sliding, through the query frontend (cold, warm) and without its cache
  *   --sharded-query: one 7-day sum by (job) (rate(...[5m])) at 5m, cold: Strata sharded, unsharded, Prometheus
+ *     (--days 7, --shards 2[,4...], --instances 10 per job, --repeats 5)
  *   --ruler: recording-rule evaluation cost against Prometheus (--rules, --series, --interval, --rounds, --only)
  *   --labels-inprocess: its two heaviest requests called in-process, for profiling (--repeats)
  *   --stream-aggr: ingest CPU per sample with 5 streaming aggregation rules vs none, and the state's memory (--series, --rounds)
@@ -156,9 +157,10 @@ async function main(): Promise<void> {
     return;
   }
   if (process.argv.includes('--sharded-query')) {
-    const shards = arg('shards', 0);
+    const i = process.argv.indexOf('--shards');
+    const shards = i > 0 ? process.argv[i + 1].split(',').map(Number) : undefined;
     process.stdout.write(
-      (await runShardedQueryBench({ days: arg('days', 7), repeats: arg('repeats', 5), shards: shards > 0 ? shards : undefined, only })) +
+      (await runShardedQueryBench({ days: arg('days', 7), repeats: arg('repeats', 5), shards, instances: arg('instances', 10), only })) +
         '\n',
     );
     return;
