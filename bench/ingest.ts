@@ -2,9 +2,13 @@
  * Ingest benchmark: the same pre-encoded remote-write load pushed to Strata, Prometheus 2.42
  * (remote-write receiver) and VictoriaMetrics in one run. Reports samples/s, server CPU-seconds
  * per million samples, resident memory per active series, p99 latency, and Strata's ratios.
+ * With a histogram share, that fraction of the series sends native histograms instead of floats
+ * (one histogram sample counts as one sample), and Prometheus runs with native histograms on.
  */
 import fs from 'node:fs';
 import type { Labels } from '@strata/model';
+import { encodeWriteRequestV1, snappyEncode, type SeriesToWrite } from '@strata/remote';
+import { CumulativeHistogram, observeScrape, rng } from './histogram-load.js';
 import {
   cpuSeconds,
   rssBytes,
@@ -42,17 +46,21 @@ export interface IngestOptions {
   batch: number;
   encode: Encoder;
   systems?: string[];
+  /** Fraction of the series sent as native histograms (0 = none). */
+  histogramShare?: number;
 }
 
 export async function runIngest(opts: IngestOptions): Promise<IngestFigures[]> {
   const series: Labels[] = generateSeries(opts.series);
   const startMs = Date.now() - opts.rounds * SCRAPE_INTERVAL_MS;
-  const rounds: Round[] = encodeRoundsBatched(series, opts, startMs);
+  const share = opts.histogramShare ?? 0;
+  const rounds: Round[] = encodeRoundsBatched(series, share > 0 ? { ...opts, encode: histogramEncoder(series, share) } : opts, startMs);
   const starters: Record<string, () => Promise<System>> = {
     strata: () => startStrataSystem(),
-    prometheus: () => startPrometheusSystem(),
+    prometheus: () => startPrometheusSystem(share > 0 ? ['native-histograms'] : []),
   };
-  if (fs.existsSync(VICTORIA_METRICS)) starters['victoria-metrics'] = () => startVictoriaMetricsSystem();
+  // VictoriaMetrics takes no native histograms over remote-write.
+  if (fs.existsSync(VICTORIA_METRICS) && share === 0) starters['victoria-metrics'] = () => startVictoriaMetricsSystem();
   const out: IngestFigures[] = [];
   for (const [name, start] of Object.entries(starters)) {
     if (opts.systems && !opts.systems.includes(name)) continue;
@@ -75,6 +83,29 @@ export async function runIngest(opts: IngestOptions): Promise<IngestFigures[]> {
     }
   }
   return out;
+}
+
+/**
+ * An encoder sending `share` of the series (spread evenly) as native histograms: each call is the
+ * next scrape of the series it is given (rounds are encoded in order), so each histogram grows as
+ * a counter does, by some ten observations per scrape over 20 to 30 buckets.
+ */
+export function histogramEncoder(series: Labels[], share: number): Encoder {
+  const state = new Map<Labels, { h: CumulativeHistogram; next: () => number; idx: number }>();
+  series.forEach((l, i) => {
+    if (Math.floor((i + 1) * share) > Math.floor(i * share)) state.set(l, { h: new CumulativeHistogram(), next: rng(i + 1), idx: i });
+  });
+  return (batch, t, values) =>
+    snappyEncode(
+      encodeWriteRequestV1(
+        batch.map((labels, j): SeriesToWrite => {
+          const s = state.get(labels);
+          if (!s) return { labels, timestamps: [t], values: [values[j]] };
+          observeScrape(s.h, s.idx, s.next);
+          return { labels, timestamps: [], values: [], histograms: [s.h.wire(t)] };
+        }),
+      ),
+    );
 }
 
 function encodeRoundsBatched(series: Labels[], opts: IngestOptions, startMs: number): Round[] {

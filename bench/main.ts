@@ -2,6 +2,10 @@
  * `npm run bench`: Strata measured against the peers in the same run.
  *   --series N (100000)  --rounds N (8)  --concurrency N (8)  --only strata,prometheus,victoria-metrics
  *   --small-connections N (1000): the many-senders run, one request per sender per scrape
+ *   --histogram-share F (0): that fraction of the ingest series sent as native histograms (Prometheus with native histograms on);
+ *     only the ingest runs then   --ingest-only: stop after the ingest runs (a float reference for a histogram run)
+ *   --histogram-query: histogram_quantile over classic buckets vs over native histograms of the same distributions,
+ *     Strata and Prometheus (--query-hours 2, --repeats 5)
  *   --query-hours N (6): hours of data for the query benchmark (0 skips it)   --repeats N (5)
  *   --skip-ingest: only the query benchmark   --blocks-only: only the block benchmark
  *   --bucket-only: only the bucket query benchmark (--query-hours, --repeats)
@@ -25,6 +29,7 @@
  *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
  *   --frontend: the dashboard refreshed with its range sliding, through the query frontend (cold, warm) and without its cache
  *   --sharded-query: one 7-day sum by (job) (rate(...[5m])) at 5m, cold: Strata sharded, unsharded, Prometheus
+ *     (--days 7, --shards 2[,4...], --instances 10 per job, --repeats 5)
  *   --ruler: recording-rule evaluation cost against Prometheus (--rules, --series, --interval, --rounds, --only)
  *   --labels-inprocess: its two heaviest requests called in-process, for profiling (--repeats)
  *   --stream-aggr: ingest CPU per sample with 5 streaming aggregation rules vs none, and the state's memory (--series, --rounds)
@@ -69,6 +74,7 @@ import { runLabelsInProcessBench } from './labels-inprocess.js';
 import { runStreamAggrBench } from './stream-aggr.js';
 import { runSeriesLimitsBench } from './series-limits.js';
 import { runLogsBench } from './logs.js';
+import { runHistogramQueryBench } from './histogram-query.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -137,6 +143,10 @@ async function main(): Promise<void> {
     );
     return;
   }
+  if (process.argv.includes('--histogram-query')) {
+    process.stdout.write((await runHistogramQueryBench(arg('query-hours', 2), arg('repeats', 5))) + '\n');
+    return;
+  }
   if (process.argv.includes('--sketches')) {
     process.stdout.write(runSketchBench(arg('series', 50)) + '\n');
     return;
@@ -156,9 +166,10 @@ async function main(): Promise<void> {
     return;
   }
   if (process.argv.includes('--sharded-query')) {
-    const shards = arg('shards', 0);
+    const i = process.argv.indexOf('--shards');
+    const shards = i > 0 ? process.argv[i + 1].split(',').map(Number) : undefined;
     process.stdout.write(
-      (await runShardedQueryBench({ days: arg('days', 7), repeats: arg('repeats', 5), shards: shards > 0 ? shards : undefined, only })) +
+      (await runShardedQueryBench({ days: arg('days', 7), repeats: arg('repeats', 5), shards, instances: arg('instances', 10), only })) +
         '\n',
     );
     return;
@@ -238,8 +249,11 @@ async function main(): Promise<void> {
   const rounds = arg('rounds', 8);
   const concurrency = arg('concurrency', 8);
   const small = arg('small-connections', 1000);
-  process.stdout.write(`# Ingest benchmark: ${series} active series, ${rounds} scrapes of 15 s each, fsync per batch on for Strata\n\n`);
-  const bulk = await runIngest({ series, rounds, concurrency, batch: SAMPLES_PER_REQUEST, encode, systems: only });
+  const histogramShare = arg('histogram-share', 0);
+  process.stdout.write(
+    `# Ingest benchmark: ${series} active series${histogramShare > 0 ? ` (${histogramShare * 100}% native histograms)` : ''}, ${rounds} scrapes of 15 s each, fsync per batch on for Strata\n\n`,
+  );
+  const bulk = await runIngest({ series, rounds, concurrency, batch: SAMPLES_PER_REQUEST, encode, systems: only, histogramShare });
   process.stdout.write(formatIngest(`Bulk: ${concurrency} connections, ${SAMPLES_PER_REQUEST} samples per request`, bulk) + '\n\n');
   if (small > 0) {
     const many = await runIngest({
@@ -249,11 +263,14 @@ async function main(): Promise<void> {
       batch: Math.max(1, Math.floor(series / small)),
       encode,
       systems: only,
+      histogramShare,
     });
     process.stdout.write(
       formatIngest(`Many senders: ${small} keep-alive connections, ${Math.floor(series / small)} samples per request`, many) + '\n',
     );
   }
+  // The benchmarks below send floats only: a histogram run stops at ingest.
+  if (histogramShare > 0 || process.argv.includes('--ingest-only')) return;
   if (hours > 0) process.stdout.write('\n' + (await runQueryBench(hours, arg('repeats', 5))) + '\n');
   process.stdout.write('\n' + (await runBlockBench()) + '\n');
   process.stdout.write('\n' + (await runRingBench(series, rounds, encode)) + '\n');

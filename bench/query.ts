@@ -93,7 +93,7 @@ export const QUERIES: BenchQuery[] = [
   { name: 'subquery, instant', query: 'max_over_time(sum(rate(http_requests_total[5m]))[1h:1m])', range: 0, step: 0 },
 ];
 
-async function timeQuery(sys: System, q: BenchQuery, end: number): Promise<number> {
+export async function timeQuery(sys: System, q: BenchQuery, end: number): Promise<number> {
   const params =
     q.range === 0
       ? `query=${encodeURIComponent(q.query)}&time=${end / 1000}`
@@ -107,7 +107,7 @@ async function timeQuery(sys: System, q: BenchQuery, end: number): Promise<numbe
   return ms;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }

@@ -2,18 +2,21 @@
  * `npm run bench -- --sharded-query`: one long `sum by (job) (rate(http_requests_total[5m]))` at
  * a 5m step over the dashboard data (bench/dashboard-data.ts, written as blocks over `--days`
  * days), cold (results cache off), against Strata with the query frontend sharding it
- * (`--limits.query-sharding-total-shards`, one shard per core unless `--shards N`), Strata
- * unsharded and Prometheus 2.42 opening the same blocks. Each system answers `--repeats` times in
- * turn; reported are the median and best times, CPU seconds and whether the sharded answer equals
- * the unsharded one (to float rounding: shards sum in another order).
- *   --days N (7)  --repeats N (5)  --shards N (cores)  --only strata-sharded,strata,prometheus
+ * (`--limits.query-sharding-total-shards`, once per count of `--shards`, one shard per core by
+ * default), Strata unsharded and Prometheus 2.42 opening the same blocks. Each system answers
+ * `--repeats` times in turn; reported are the median and best times, their ratio to unsharded
+ * Strata, CPU seconds and whether each sharded answer equals the unsharded one (to float
+ * rounding: shards sum in another order).
+ *   --days N (7)  --repeats N (5)  --shards N[,N...] (cores)
+ *   --instances N (10): instances per job; 25 request series each, so 10 is 1,000 series read by the query
+ *   --only strata-sharded-N,strata,prometheus
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tempDir } from '../test/harness.js';
 import { cpuSeconds, type System } from './systems.js';
-import { writeDashboardBlocks } from './dashboard-data.js';
+import { INSTANCES_PER_JOB, writeDashboardBlocks } from './dashboard-data.js';
 import { median, settle, startStrataOn, STARTERS } from './dashboard.js';
 
 const QUERY = 'sum by (job) (rate(http_requests_total[5m]))';
@@ -56,20 +59,32 @@ function sameAnswer(a: Answer['result'], b: Answer['result']): boolean {
   return true;
 }
 
-export async function runShardedQueryBench(opts: { days: number; repeats: number; shards?: number; only?: string[] }): Promise<string> {
-  const shards = opts.shards ?? os.availableParallelism();
-  const starters: Record<string, (d: Awaited<ReturnType<typeof writeDashboardBlocks>>) => Promise<System>> = {
-    'strata-sharded': (d) =>
+export async function runShardedQueryBench(opts: {
+  days: number;
+  repeats: number;
+  shards?: number[];
+  instances?: number;
+  only?: string[];
+}): Promise<string> {
+  const shardCounts = opts.shards?.length ? opts.shards : [os.availableParallelism()];
+  const starters: Record<string, (d: Awaited<ReturnType<typeof writeDashboardBlocks>>) => Promise<System>> = {};
+  for (const n of shardCounts)
+    starters[`strata-sharded-${n}`] = (d) =>
       startStrataOn(
         d,
-        ['--query-frontend.results-cache.enabled=false', `--limits.query-sharding-total-shards=${shards}`],
-        'strata-sharded',
-      ),
-    strata: (d) => startStrataOn(d, ['--query-frontend.results-cache.enabled=false'], 'strata'),
-    prometheus: STARTERS.prometheus,
-  };
+        ['--query-frontend.results-cache.enabled=false', `--limits.query-sharding-total-shards=${n}`],
+        `strata-sharded-${n}`,
+      );
+  starters.strata = (d) => startStrataOn(d, ['--query-frontend.results-cache.enabled=false'], 'strata');
+  starters.prometheus = STARTERS.prometheus;
   const root = tempDir('bench-sharded');
-  const data = await writeDashboardBlocks(path.join(root, 'blocks'), opts.days * 24, Date.now() - 60_000, { tenant_id: 'anonymous' });
+  const data = await writeDashboardBlocks(
+    path.join(root, 'blocks'),
+    opts.days * 24,
+    Date.now() - 60_000,
+    { tenant_id: 'anonymous' },
+    opts.instances ?? INSTANCES_PER_JOB,
+  );
   const end = Math.floor(data.end / (STEP_S * 1000)) * STEP_S * 1000;
   const start = end - opts.days * 86_400_000 + STEP_S * 1000;
   const systems: System[] = [];
@@ -94,18 +109,25 @@ export async function runShardedQueryBench(opts: { days: number; repeats: number
     fs.rmSync(root, { recursive: true, force: true });
   }
   const names = systems.map((s) => s.name);
-  const sharded = answers.get('strata-sharded');
   const whole = answers.get('strata');
+  const ratio = (n: string, f: (xs: number[]) => number): string =>
+    times.has('strata') ? `${(f(times.get('strata')!) / f(times.get(n)!)).toFixed(2)}x` : '-';
+  const best = (xs: number[]): number => Math.min(...xs);
+  const read = data.series.filter((s) => s.labels.get('__name__') === 'http_requests_total').length;
   return [
-    `## \`${QUERY}\` over ${opts.days} days of ${data.series.length} series at a ${STEP_S / 60}m step, cold (no results cache), ${opts.repeats} runs each; ${shards} shards, ${os.availableParallelism()} cores, load ${os.loadavg()[0].toFixed(1)}`,
+    `## \`${QUERY}\` over ${opts.days} days (${read} series read of ${data.series.length}) at a ${STEP_S / 60}m step, cold (no results cache), ${opts.repeats} runs each; ${os.availableParallelism()} cores, load ${os.loadavg()[0].toFixed(1)}`,
     '',
     `| | ${names.join(' | ')} |`,
     `|---|${names.map(() => '---|').join('')}`,
     `| median | ${names.map((n) => `${median(times.get(n)!).toFixed(0)} ms`).join(' | ')} |`,
-    `| best | ${names.map((n) => `${Math.min(...times.get(n)!).toFixed(0)} ms`).join(' | ')} |`,
+    `| best | ${names.map((n) => `${best(times.get(n)!).toFixed(0)} ms`).join(' | ')} |`,
+    `| unsharded Strata's median / this median | ${names.map((n) => ratio(n, median)).join(' | ')} |`,
+    `| unsharded Strata's best / this best | ${names.map((n) => ratio(n, best)).join(' | ')} |`,
     `| CPU seconds, all runs | ${names.map((n) => cpu.get(n)!.toFixed(1)).join(' | ')} |`,
     '',
-    sharded && whole ? `Sharded answer equals the unsharded one (1e-9 relative): ${sameAnswer(sharded, whole)}` : '',
+    ...names
+      .filter((n) => n.startsWith('strata-sharded-') && whole)
+      .map((n) => `${n}'s answer equals the unsharded one (1e-9 relative): ${sameAnswer(answers.get(n)!, whole!)}`),
     `Every run in order (ms): ${names
       .map(
         (n) =>

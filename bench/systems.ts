@@ -38,7 +38,8 @@ export async function startStrataSystem(extraArgs: string[] = [], dataDir?: stri
   };
 }
 
-export async function startPrometheusSystem(): Promise<System> {
+/** `features`: --enable-feature values (native-histograms for a 2.42 to accept them). */
+export async function startPrometheusSystem(features: string[] = []): Promise<System> {
   const port = await freePort();
   const dir = tempDir('bench-prom');
   const cfg = path.join(dir, 'prometheus.yml');
@@ -48,6 +49,7 @@ export async function startPrometheusSystem(): Promise<System> {
     `--storage.tsdb.path=${path.join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--web.enable-remote-write-receiver',
+    ...features.map((f) => `--enable-feature=${f}`),
     '--log.level=warn',
   ]);
   const url = `http://127.0.0.1:${port}`;

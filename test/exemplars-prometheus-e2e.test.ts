@@ -5,10 +5,14 @@
  * whole range and for a window inside it, after a SIGKILL and restart (the WAL), and from a
  * querier over a ring of three receivers with RF 2 that Prometheus writes to as well, also with
  * one receiver killed (every replica holds its series' exemplars; the querier merges them).
+ * The same Prometheus also takes remote writes (its receiver), so a request crafted with the
+ * exemplars Prometheus drops is sent to both, and what each keeps must agree.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { Labels } from '@strata/model';
+import { encodeWriteRequestV1, snappyEncode, type SeriesToWrite } from '@strata/remote';
 import { freePort, getJson, startProcess, startStrata, stop, tempDir, waitFor, type Proc, type Strata } from './harness.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -101,6 +105,7 @@ beforeAll(async () => {
     `--storage.tsdb.path=${path.join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${promPort}`,
     '--enable-feature=exemplar-storage',
+    '--web.enable-remote-write-receiver',
     '--log.level=warn',
   ]);
   await waitFor('prometheus ready', async () => (await fetch(`${promUrl}/-/ready`)).status === 200, 60_000);
@@ -200,4 +205,63 @@ test('in a ring with RF 2 every owner holds its series exemplars, and the querie
   ring[1].child.kill('SIGKILL');
   await ring[1].exited;
   expect(await exemplarsAt(querier.url, ALL, START, END)).toEqual(last.prom);
+});
+
+test('a remote write with exemplars Prometheus drops leaves Strata with what Prometheus keeps: no series made for exemplars alone', async () => {
+  // Strata's answer must come from this write alone, not from Prometheus' remote_write of what it
+  // stored (that goes to the default tenant).
+  const tenant = { 'X-Scope-OrgID': 'rw-exemplars' };
+  const t0 = Date.now() - 60_000;
+  const series = (path: string, samples: number[], exemplars: [string, number, number][]): SeriesToWrite => ({
+    labels: Labels.fromObject({ __name__: 'rw_requests_total', path }),
+    timestamps: samples,
+    values: samples.map((_, i) => i + 1),
+    exemplars: exemplars.map(([trace, value, timestamp]) => ({ labels: ['trace_id', trace], value, timestamp })),
+  });
+  const requests = [
+    [
+      series('/held', [t0], [['h1', 1, t0]]),
+      // Exemplars alone for a series nothing holds: dropped, and no series is made.
+      series('/nowhere', [], [['n1', 1, t0]]),
+      // Labels of 8 + 121 code points, over the limit of 128.
+      series('/long', [t0], [['x'.repeat(121), 1, t0]]),
+      series('/fits', [t0], [['x'.repeat(120), 1, t0]]),
+    ],
+    // Exemplars alone for a series held now: the resend and the older one add nothing, the newer lands.
+    [
+      series(
+        '/held',
+        [],
+        [
+          ['h1', 1, t0],
+          ['h0', 0.5, t0 - 1000],
+          ['h2', 2, t0 + 1000],
+        ],
+      ),
+    ],
+  ];
+  for (const r of requests) {
+    const body = snappyEncode(encodeWriteRequestV1(r));
+    const headers = {
+      'Content-Type': 'application/x-protobuf',
+      'Content-Encoding': 'snappy',
+      'X-Prometheus-Remote-Write-Version': '0.1.0',
+    };
+    const [p, s] = await Promise.all([
+      fetch(`${promUrl}/api/v1/write`, { method: 'POST', body, headers }),
+      fetch(`${strata.url}/api/v1/write`, { method: 'POST', body, headers: { ...headers, ...tenant } }),
+    ]);
+    expect([p.status, await p.text(), s.status, await s.text()]).toEqual([204, '', 204, '']);
+  }
+  const q = `query_exemplars?query=rw_requests_total&start=${t0 / 1000 - 60}&end=${t0 / 1000 + 60}`;
+  const [prom, got] = await Promise.all([getJson(`${promUrl}/api/v1/${q}`), getJson(`${strata.url}/api/v1/${q}`, tenant)]);
+  expect(sorted(got.data as Answer)).toEqual(sorted(prom.data as Answer));
+  expect(sorted(got.data as Answer).map((l) => l.replace(/x{120}/, 'x*120'))).toEqual([
+    `[["__name__","rw_requests_total"],["path","/fits"]] [["trace_id","x*120"]]=1@${t0 / 1000}`,
+    `[["__name__","rw_requests_total"],["path","/held"]] [["trace_id","h1"]]=1@${t0 / 1000} [["trace_id","h2"]]=2@${t0 / 1000 + 1}`,
+  ]);
+  const paths = async (url: string, headers?: Record<string, string>) =>
+    ((await getJson(`${url}/api/v1/series?match[]=rw_requests_total`, headers)).data as Record<string, string>[]).map((l) => l.path).sort();
+  expect(await paths(strata.url, tenant)).toEqual(await paths(promUrl));
+  expect(await paths(strata.url, tenant)).toEqual(['/fits', '/held', '/long']);
 });

@@ -23,6 +23,8 @@ export interface TenantLimits {
   maxLabelValueLength: number;
   /** Exemplars a tenant keeps across the ring (each head its share, a circular buffer: the oldest make room); 0 = dropped without an error. Absent = Prometheus' 100000. */
   maxGlobalExemplarsPerUser?: number;
+  /** Exemplars one series may carry in one request, the first ones kept and the rest dropped without an error (Mimir's limit); 0 or absent = unlimited. */
+  maxExemplarsPerSeriesPerRequest?: number;
   /** Active series of one metric name, tenant-wide (each receiver enforces its share, as for the per-user limit); 0 or absent = unlimited. */
   maxGlobalSeriesPerMetric?: number;
   /** Distinct values any one label may take among one metric's series on a receiver; 0 or absent = unlimited. */
@@ -107,6 +109,7 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_label_name_length: 'maxLabelNameLength',
   max_label_value_length: 'maxLabelValueLength',
   max_global_exemplars_per_user: 'maxGlobalExemplarsPerUser',
+  max_exemplars_per_series_per_request: 'maxExemplarsPerSeriesPerRequest',
   compactor_blocks_retention_period: 'compactorBlocksRetentionPeriod',
   ruler_max_rules_per_rule_group: 'rulerMaxRulesPerRuleGroup',
   ruler_max_rule_groups_per_tenant: 'rulerMaxRuleGroupsPerTenant',
@@ -210,6 +213,7 @@ export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   maxLabelNameLength: 'limits.max-label-name-length',
   maxLabelValueLength: 'limits.max-label-value-length',
   maxGlobalExemplarsPerUser: 'limits.max-global-exemplars-per-user',
+  maxExemplarsPerSeriesPerRequest: 'limits.max-exemplars-per-series-per-request',
 };
 
 /** The flag that sets each query limit's default, named in rejection messages. */

@@ -139,7 +139,7 @@ describe('configuration', () => {
 
   test('each per-tenant limit has one name: its flag is limits.<overrides key>, and rejections name a flag that exists', () => {
     const fields = Object.keys(LIMIT_FLAGS) as (keyof typeof LIMIT_FLAGS)[];
-    expect(fields.length).toBe(11);
+    expect(fields.length).toBe(12);
     for (const f of fields) {
       expect(optionNamed(LIMIT_FLAGS[f])?.flag).toBe(LIMIT_FLAGS[f]);
       expect(yamlPath(LIMIT_FLAGS[f])).toEqual(['limits', LIMIT_YAML_KEYS[f]]);

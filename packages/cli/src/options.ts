@@ -316,6 +316,13 @@ const TABLE = [
     help: "Default per-tenant number of exemplars kept in memory across the ring, as Mimir's limit (default: Prometheus' storage.exemplars.max-exemplars): each receiver keeps its share (replication factor / ring size) in one circular buffer whose oldest exemplars make room for new ones, written to the WAL and the head snapshot; 0 = exemplars are dropped without an error, as Mimir does. Served by /api/v1/query_exemplars.",
   },
   {
+    flag: 'limits.max-exemplars-per-series-per-request',
+    aliases: ['distributor.max-exemplars-per-series-per-request'],
+    type: 'int',
+    default: 0,
+    help: 'Default per-tenant number of exemplars one series may carry in one write request, as Mimir\'s limit: the first ones are kept, the rest dropped without an error and counted in strata_discarded_exemplars_total{reason="too_many_exemplars_per_series_per_request"}; 0 = unlimited.',
+  },
+  {
     flag: 'limits.max-global-series-per-user',
     aliases: ['ingester.max-global-series-per-user'],
     type: 'int',

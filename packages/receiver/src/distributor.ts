@@ -595,6 +595,12 @@ export class Distributor {
         l = toStrataError(e);
       }
       if (l instanceof StrataError) {
+        // Exemplars sent alone join an existing series only, and no series has these labels:
+        // dropped as an owner drops them, without failing the request (as on a single receiver).
+        if (s.sampleEnd === s.sampleStart && s.histograms === 0) {
+          local.discardExemplars(tenant, 'exemplar_series_missing', s.exemplars);
+          return undefined;
+        }
         local.discard(tenant, l.id, s.sampleEnd - s.sampleStart + s.histograms);
         firstError ??= l;
         return undefined;

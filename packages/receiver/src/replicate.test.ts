@@ -174,6 +174,17 @@ async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
     }
     return out;
   };
+  /** Per endpoint holding any, the trace_ids of the exemplars of series `i` of metric `name`. */
+  const exemplarsAt = (name: string, i: string) => {
+    const out: Record<string, string[]> = {};
+    for (const [ep, node] of nodes) {
+      const held = node.db
+        .openTenant('t')
+        ?.exemplars.select(-Infinity, Infinity, [[new Matcher('=', '__name__', name), new Matcher('=', 'i', i)]]);
+      for (const x of held ?? []) out[ep] = x.exemplars.map((e) => e.labels[1]);
+    }
+    return out;
+  };
   /** A client write relabelled as the write handler does, then replicated. */
   const replicateRelabelled = (series: SeriesToWrite[], rules: unknown[]) => {
     const batch = decodeWriteRequestV1(encodeWriteRequestV1(series));
@@ -190,6 +201,7 @@ async function cluster(endpoints: string[], rf: number, maxSeries = 0) {
     holders,
     ownersOf,
     samplesAt,
+    exemplarsAt,
     copies,
     onQuorum,
     close,
@@ -276,6 +288,28 @@ test('relabelled series are placed on the ring by their relabelled labels', asyn
   } finally {
     await c.close();
   }
+});
+
+describe('replicate: exemplars reach the owners of their series', () => {
+  test('sent alone they join the series on its owners, never create one, and with labels no series can have fail nothing', async () => {
+    const c = await cluster(['a:1', 'b:1', 'c:1'], 2);
+    try {
+      const ex = (trace: string, t: number) => [{ labels: ['trace_id', trace], value: 1, timestamp: t }];
+      const r = await c.replicate([
+        { ...sample('ex', '1', NOW - 1000), exemplars: ex('with-sample', NOW - 1000) },
+        { labels: Labels.fromObject({ __name__: 'ex', i: '1' }), timestamps: [], values: [], exemplars: ex('alone', NOW - 500) },
+        { labels: Labels.fromObject({ __name__: 'ex', i: '2' }), timestamps: [], values: [], exemplars: ex('unknown', NOW - 500) },
+        // No metric name: the router's validation would refuse the series, not the request.
+        { labels: Labels.fromObject({ i: '3' }), timestamps: [], values: [], exemplars: ex('nameless', NOW - 500) },
+      ]);
+      expect([r.status, r.error]).toEqual([204, undefined]);
+      const owners = c.ownersOf(Labels.fromObject({ __name__: 'ex', i: '1' }));
+      expect(c.exemplarsAt('ex', '1')).toEqual(Object.fromEntries(owners.map((ep) => [ep, ['with-sample', 'alone']])));
+      expect([await c.copies('ex', '2'), c.exemplarsAt('ex', '2')]).toEqual([0, {}]);
+    } finally {
+      await c.close();
+    }
+  });
 });
 
 describe('replicate: the series limit counts a series once per ring, not RF times', () => {

@@ -8,6 +8,7 @@ import {
   decodeWriteRequestV2,
   encodeWriteRequestV1,
   encodeWriteRequestV2,
+  type ExemplarRecord,
   type SeriesToWrite,
   type WriteBatch,
 } from '@strata/remote';
@@ -280,30 +281,107 @@ const held = (db: TSDB) =>
     .map((s) => `${s.seriesLabels.get('path')} ${s.exemplars.map((e) => e.labels[1]).join(',')}`);
 
 describe('writer: exemplars, staged with the samples, sized by the limit as Mimir sizes them, durable', () => {
-  test('are stored with the samples, a series sent with exemplars alone too, and survive a crash', async () => {
-    const { db, writer, dir } = await open();
+  test('are stored with their series samples and survive a crash; sent alone for an unknown series, they create nothing', async () => {
+    const { db, writer, dir, registry } = await open();
     const r = await writer.write('t', batch(), false);
     expect(r.firstError).toBeUndefined();
-    expect([r.samplesWritten, r.exemplarsWritten, r.exemplarsRejected]).toEqual([1, 4, 0]);
-    expect(held(db)).toEqual(['/a t00,t01', '/b t10,t11']);
-    // A resend is accepted and stores nothing new: each series' newest is a duplicate, the older
-    // ones are out of order (dropped without an error, as Prometheus drops them).
+    expect([r.samplesWritten, r.exemplarsWritten, r.exemplarsRejected]).toEqual([1, 2, 2]);
+    expect(held(db)).toEqual(['/a t00,t01']);
+    // The series sent with exemplars alone is not in the head (so not in the series API), as in Prometheus.
+    expect(db.openTenant('t')!.stats().numSeries).toBe(1);
+    expect(await registry.getSingleMetricAsString('strata_discarded_exemplars_total')).toContain(
+      'reason="exemplar_series_missing",tenant="t"} 2',
+    );
+    // A resend is accepted and stores nothing new: the series' newest is a duplicate, the older one
+    // is out of order (dropped without an error, as Prometheus drops it).
     const resent = await writer.write('t', batch(), false);
-    expect([resent.firstError, resent.exemplarsWritten, resent.exemplarsRejected]).toEqual([undefined, 2, 2]);
-    expect(db.openTenant('t')!.exemplars.count).toBe(4);
+    expect([resent.firstError, resent.exemplarsWritten, resent.exemplarsRejected]).toEqual([undefined, 1, 3]);
+    expect(db.openTenant('t')!.exemplars.count).toBe(2);
+    expect(await registry.getSingleMetricAsString('strata_discarded_exemplars_total')).toContain(
+      'reason="exemplar_out_of_order",tenant="t"} 1',
+    );
     // No close: the WAL is replayed.
     const again = await open({}, { dir });
     await again.db.tenant('t');
-    expect(held(again.db)).toEqual(['/a t00,t01', '/b t10,t11']);
+    expect(held(again.db)).toEqual(['/a t00,t01']);
     await again.db.close();
+    await db.close();
+  });
+
+  test('sent alone, they join a series the head holds, or one this request creates, wherever it comes in the request', async () => {
+    const { db, writer } = await open();
+    const sampleOf = (path: string) => series({ __name__: 'req_total', path }, [NOW - 2000, 1]);
+    await writer.write('t', decodeWriteRequestV1(encodeWriteRequestV1([sampleOf('/b')])), false);
+    // '/b' is held from before; '/c' gets its sample after its exemplars, in the same request.
+    const b = decodeWriteRequestV1(
+      encodeWriteRequestV1([
+        { labels: Labels.fromObject({ __name__: 'req_total', path: '/b' }), timestamps: [], values: [] },
+        { labels: Labels.fromObject({ __name__: 'req_total', path: '/c' }), timestamps: [], values: [] },
+        sampleOf('/c'),
+        // Labels no series can have (no metric name): their exemplars are dropped, and fail nothing.
+        { labels: Labels.fromObject({ path: '/d' }), timestamps: [], values: [] },
+      ]),
+    );
+    for (const k of [0, 1, 3]) {
+      b.series[k].exemplarList = [{ labels: ['trace_id', `x${k}`], value: 1, timestamp: NOW - 1000 }];
+      b.series[k].exemplars = 1;
+    }
+    const r = await writer.write('t', b, false);
+    expect([r.firstError, r.rejected, r.exemplarsWritten, r.exemplarsRejected]).toEqual([undefined, [], 2, 1]);
+    expect(held(db)).toEqual(['/b x0', '/c x1']);
+    await db.close();
+  });
+
+  // One exemplar beside a sample at NOW - 1000; creation grace period 60 s.
+  const T = NOW - 1000;
+  test.each([
+    ['valid', { labels: ['trace_id', 'a'], value: 1, timestamp: T }, undefined],
+    ['no labels', { labels: [], value: 1, timestamp: T }, 'exemplar_labels_missing'],
+    ['no timestamp (0)', { labels: ['trace_id', 'a'], value: 1, timestamp: 0 }, 'exemplar_timestamp_invalid'],
+    ['labels of 128 code points', { labels: ['trace_id', 'x'.repeat(120)], value: 1, timestamp: T }, undefined],
+    ['labels of 129 code points', { labels: ['trace_id', 'x'.repeat(121)], value: 1, timestamp: T }, 'exemplar_labels_too_long'],
+    ['128 code points in 248 UTF-16 units', { labels: ['trace_id', '\u{1F600}'.repeat(120)], value: 1, timestamp: T }, undefined],
+    ['names count too', { labels: ['t'.repeat(100), 'x'.repeat(29)], value: 1, timestamp: T }, 'exemplar_labels_too_long'],
+    ['only empty values', { labels: ['trace_id', ''], value: 1, timestamp: T }, 'exemplar_labels_blank'],
+    ['an empty name', { labels: ['', 'a'], value: 1, timestamp: T }, 'exemplar_labels_blank'],
+    ['5 minutes before the earliest sample', { labels: ['trace_id', 'a'], value: 1, timestamp: T - 300_000 }, undefined],
+    ['older than that', { labels: ['trace_id', 'a'], value: 1, timestamp: T - 300_001 }, 'exemplar_too_old'],
+    ['at the grace period', { labels: ['trace_id', 'a'], value: 1, timestamp: NOW + 60_000 }, undefined],
+    ['beyond it', { labels: ['trace_id', 'a'], value: 1, timestamp: NOW + 60_001 }, 'exemplar_too_far_in_future'],
+  ] as [string, ExemplarRecord, string | undefined][])('%s', async (_, e, reason) => {
+    const { db, writer, registry } = await open();
+    const b = decodeWriteRequestV1(encodeWriteRequestV1([series({ __name__: 'req_total', path: '/a' }, [T, 1])]));
+    b.series[0].exemplarList = [e];
+    b.series[0].exemplars = 1;
+    const r = await writer.write('t', b, false);
+    // Never an error, and the sample lands either way.
+    expect([r.firstError, r.samplesWritten, r.exemplarsWritten]).toEqual([undefined, 1, reason ? 0 : 1]);
+    expect(db.openTenant('t')!.exemplars.count).toBe(reason ? 0 : 1);
+    const discarded = await registry.getSingleMetricAsString('strata_discarded_exemplars_total');
+    if (reason) expect(discarded).toContain(`reason="${reason}",tenant="t"} 1`);
+    else expect(discarded).not.toContain('tenant="t"');
+    await db.close();
+  });
+
+  test('max_exemplars_per_series_per_request keeps the first ones; the others are stored in timestamp order', async () => {
+    const { db, writer, registry } = await open({ maxExemplarsPerSeriesPerRequest: 3 });
+    const b = decodeWriteRequestV1(encodeWriteRequestV1([series({ __name__: 'req_total', path: '/a' }, [T, 1])]));
+    b.series[0].exemplarList = [3, 1, 2, 4].map((i) => ({ labels: ['trace_id', `t${i}`], value: i, timestamp: T + i }));
+    b.series[0].exemplars = 4;
+    const r = await writer.write('t', b, false);
+    expect([r.firstError, r.exemplarsWritten, r.exemplarsRejected]).toEqual([undefined, 3, 1]);
+    expect(held(db)).toEqual(['/a t1,t2,t3']);
+    expect(await registry.getSingleMetricAsString('strata_discarded_exemplars_total')).toContain(
+      'reason="too_many_exemplars_per_series_per_request",tenant="t"} 1',
+    );
     await db.close();
   });
 
   test("max_global_exemplars_per_user is the ring's total: a receiver keeps its share; 0 drops them without an error", async () => {
     const shared = await open({ maxGlobalExemplarsPerUser: 6 }, { share: 0.5 });
-    await shared.writer.write('t', batch(3), false);
+    await shared.writer.write('t', batch(4), false);
     expect(shared.db.openTenant('t')!.exemplars.capacity).toBe(3);
-    expect(held(shared.db)).toEqual(['/b t10,t11,t12']);
+    expect(held(shared.db)).toEqual(['/a t01,t02,t03']);
 
     const off = await open({ maxGlobalExemplarsPerUser: 0 });
     const r = await off.writer.write('t', batch(), false);

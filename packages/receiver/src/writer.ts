@@ -4,7 +4,8 @@
  * while the rest of the batch lands, and the result names the first reason (the client's 400)
  * and which series were rejected (so a router's quorum counts the others as stored). Native
  * histograms are validated (validate-histogram.ts) and appended beside the float samples;
- * exemplars go to the tenant's exemplar store (rejected series by series where it has none).
+ * exemplars go to the tenant's exemplar store (rejected series by series where it has none), the
+ * invalid ones dropped without failing anything (validate-exemplar.ts).
  */
 import { Counter, type Registry } from 'prom-client';
 import { Labels, StrataError, toStrataError, type ErrorId, type Span } from '@strata/model';
@@ -32,6 +33,7 @@ import type { Limits, TenantLimits } from '@strata/api';
 import type { MetadataStore } from './metadata-store.js';
 import { describeSeries, limitHint, validateSeries } from './validate.js';
 import { checkHistogram } from './validate-histogram.js';
+import { EXEMPLAR_MAX_AGE_BEFORE_SAMPLES_MS, exemplarDiscardReason, type ExemplarDiscardReason } from './validate-exemplar.js';
 import type { InputSeries, StreamAggregation } from './stream-aggr/aggregator.js';
 
 export interface WriterOptions {
@@ -74,7 +76,7 @@ export interface WriteResult {
   histogramsWritten: number;
   histogramsRejected: number;
   exemplarsRejected: number;
-  /** Exemplars stored (duplicates and out-of-order ones are dropped, as Prometheus drops them). */
+  /** Exemplars stored, resends of the newest included; the invalid ones are dropped (strata_discarded_exemplars_total). */
   exemplarsWritten?: number;
   /** The first rejection: the status and body of the answer when set. */
   firstError?: StrataError;
@@ -99,6 +101,7 @@ class WriteErrors {
 export class Writer {
   private readonly received: Counter<'tenant'>;
   private readonly discarded: Counter<'reason' | 'tenant'>;
+  private readonly discardedExemplars: Counter<'reason' | 'tenant'>;
   private readonly now: () => number;
 
   constructor(private readonly opts: WriterOptions) {
@@ -112,6 +115,12 @@ export class Writer {
     this.discarded = new Counter({
       name: 'strata_discarded_samples_total',
       help: 'Samples rejected, by reason (error ID) and tenant.',
+      labelNames: ['reason', 'tenant'],
+      registers: [opts.registry],
+    });
+    this.discardedExemplars = new Counter({
+      name: 'strata_discarded_exemplars_total',
+      help: "Exemplars dropped without failing their request, by reason (Mimir's reason names) and tenant.",
       labelNames: ['reason', 'tenant'],
       registers: [opts.registry],
     });
@@ -129,6 +138,11 @@ export class Writer {
   discard(tenant: string, reason: ErrorId | 'relabel', samples: number): void {
     if (samples === 0) return;
     this.discarded.inc({ reason, tenant }, samples);
+  }
+
+  /** Counts exemplars dropped before they reached the writer (the router's validation). */
+  discardExemplars(tenant: string, reason: ExemplarDiscardReason, n: number): void {
+    if (n > 0) this.discardedExemplars.inc({ reason, tenant }, n);
   }
 
   /**
@@ -168,6 +182,15 @@ export class Writer {
     const maxExemplars = localSeriesLimit(limits.maxGlobalExemplarsPerUser ?? DEFAULT_MAX_EXEMPLARS, share);
     const keepExemplars = storage.exemplars !== undefined && maxExemplars > 0 && batch.numExemplars > 0;
     if (keepExemplars) storage.exemplars.resize(maxExemplars);
+    const exemplarRules: ExemplarRules = {
+      minT: keepExemplars ? earliestSample(batch) - EXEMPLAR_MAX_AGE_BEFORE_SAMPLES_MS : -Infinity,
+      maxT,
+      maxPerSeries: limits.maxExemplarsPerSeriesPerRequest ?? 0,
+      discarded: new Map(),
+    };
+    // Series sent with exemplars and no samples, stored after every series of the request has
+    // its samples in: they may only join a series that exists by then.
+    const exemplarsOnly: number[] = [];
     // No closure in the loops below captures a loop variable (that would allocate a context per
     // series or per sample): errors are built by the helpers at the end of this module.
     let current = batch.series[0];
@@ -190,8 +213,10 @@ export class Writer {
         const name = metricNameOf(batch.labelsOf(s));
         if (name) metadata.set(tenant, name, s.metadata);
       }
-      // Exemplars need the series (the WAL logs them by its ref): one sent alone creates it, as samples would.
-      if (nSamples === 0 && s.histograms === 0 && !withExemplars) continue;
+      if (nSamples === 0 && s.histograms === 0) {
+        if (withExemplars) exemplarsOnly.push(k);
+        continue;
+      }
       // A series seen before with the same wire bytes (or, in a forwarded share, the same label
       // fields) was validated when it was created; its labels are neither decoded nor validated again.
       // Relabelled series come with a hash of their new pairs: found the same way, compared as pairs.
@@ -310,7 +335,15 @@ export class Writer {
           else errors.add(k, 'sample-duplicate-timestamp', 1, sampleRejected('sample-duplicate-timestamp', batch, s, t, 0));
         }
       }
-      if (withExemplars) exemplarsWritten += stageExemplars(app, ref, s.exemplarList!);
+      if (withExemplars) exemplarsWritten += stageExemplars(app, ref, s.exemplarList!, exemplarRules);
+    }
+    for (const k of exemplarsOnly) {
+      const s = batch.series[k];
+      current = s;
+      const ref = this.existingSeries(app, batch, s, limits, v2, sameLabels, samePairs);
+      if (ref === undefined)
+        exemplarRules.discarded.set('exemplar_series_missing', (exemplarRules.discarded.get('exemplar_series_missing') ?? 0) + s.exemplars);
+      else exemplarsWritten += stageExemplars(app, ref, s.exemplarList!, exemplarRules);
     }
     for (const md of batch.metadata) {
       if (md.metricFamilyName) metadata.set(tenant, md.metricFamilyName, { type: md.type, help: md.help, unit: md.unit });
@@ -320,6 +353,7 @@ export class Writer {
     if (lateMax >= lateMin) this.opts.lateSamples!.onLate(tenant, lateMin, lateMax);
     this.received.inc({ tenant }, accepted + histogramsWritten);
     for (const [reason, n] of errors.discarded) this.discarded.inc({ reason, tenant }, n);
+    for (const [reason, n] of exemplarRules.discarded) this.discardedExemplars.inc({ reason, tenant }, n);
     return {
       samplesWritten: accepted,
       histogramsWritten,
@@ -330,6 +364,54 @@ export class Writer {
       rejected: errors.rejected,
     };
   }
+
+  /**
+   * The head's series for a series sent without samples, or undefined if the head has none: found
+   * by its wire bytes, or by its labels if they are valid (invalid ones name no series). Never creates one.
+   */
+  private existingSeries(
+    app: Appender,
+    batch: WriteBatch,
+    s: SeriesRecord,
+    limits: TenantLimits,
+    v2: boolean,
+    sameLabels: (l: Labels) => boolean,
+    samePairs: (l: Labels) => boolean,
+  ): number | undefined {
+    const relabelled = s.labelsStart === RELABELLED_LABELS;
+    if (s.labelsStart >= 0 || relabelled) {
+      const ref = app.cachedRef(s.labelsHash, relabelled ? samePairs : sameLabels);
+      if (ref !== undefined) return ref;
+    }
+    let labels: Labels | StrataError;
+    try {
+      labels = validateSeries(batch.labelsOf(s), limits, v2);
+    } catch {
+      return undefined;
+    }
+    return labels instanceof StrataError ? undefined : app.existingRef(labels);
+  }
+}
+
+/** How a request's exemplars are checked, and what was dropped for which reason. */
+interface ExemplarRules {
+  minT: number;
+  maxT: number;
+  /** max_exemplars_per_series_per_request; 0 = unlimited. */
+  maxPerSeries: number;
+  discarded: Map<ExemplarDiscardReason, number>;
+}
+
+/** The earliest float or histogram sample of a batch (Infinity if it has none, so no exemplar is too old). */
+function earliestSample(batch: WriteBatch): number {
+  let min = Infinity;
+  const h = batch.histogramRows;
+  // By series: the typed arrays may be longer than what they hold.
+  for (const s of batch.series) {
+    for (let i = s.sampleStart; i < s.sampleEnd; i++) if (batch.timestamps[i] < min) min = batch.timestamps[i];
+    if (h && s.histograms > 0) for (let i = s.histogramStart!; i < s.histogramStart! + s.histograms; i++) if (h.t[i] < min) min = h.t[i];
+  }
+  return min === Infinity ? -Infinity : min;
 }
 
 /** A head's share of a global series limit (0 = unlimited stays unlimited). */
@@ -344,14 +426,36 @@ function constant(e: StrataError): () => StrataError {
 
 /**
  * Stages a series' exemplars (stored with the samples after the WAL commit); returns how many were
- * kept. Resent and out-of-order exemplars are dropped without an error, as Prometheus'
- * remote-write receiver drops them.
+ * kept. Invalid ones are dropped and counted by reason, as Mimir's distributor drops them; those
+ * beyond the per-request limit too (the first ones are kept). The rest go in timestamp order, as
+ * Mimir sorts them, so the store refuses only what is older than what it holds; a resend of the
+ * series' newest is kept without being stored twice, as Prometheus keeps it.
  */
-function stageExemplars(app: Appender, ref: number, list: readonly ExemplarRecord[]): number {
+function stageExemplars(app: Appender, ref: number, list: readonly ExemplarRecord[], rules: ExemplarRules): number {
+  const drop = (reason: ExemplarDiscardReason, n = 1) => rules.discarded.set(reason, (rules.discarded.get(reason) ?? 0) + n);
+  let sent = list;
+  if (rules.maxPerSeries > 0 && sent.length > rules.maxPerSeries) {
+    drop('too_many_exemplars_per_series_per_request', sent.length - rules.maxPerSeries);
+    sent = sent.slice(0, rules.maxPerSeries);
+  }
+  const valid: ExemplarRecord[] = [];
+  let sorted = true;
+  for (const e of sent) {
+    const why = exemplarDiscardReason(e, rules.minT, rules.maxT);
+    if (why !== undefined) {
+      drop(why);
+      continue;
+    }
+    if (valid.length > 0 && e.timestamp < valid[valid.length - 1].timestamp) sorted = false;
+    valid.push(e);
+  }
+  // Stable: exemplars of one timestamp keep the order they were sent in.
+  if (!sorted) valid.sort((a, b) => a.timestamp - b.timestamp);
   let n = 0;
-  for (const e of list) {
+  for (const e of valid) {
     const st = app.appendExemplar(ref, { labels: [...Labels.fromPairs(e.labels).pairs], value: e.value, timestamp: e.timestamp });
     if (st === ExemplarStatus.OK || st === ExemplarStatus.DUPLICATE) n++;
+    else if (st === ExemplarStatus.OUT_OF_ORDER) drop('exemplar_out_of_order');
   }
   return n;
 }

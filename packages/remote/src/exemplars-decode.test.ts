@@ -1,9 +1,9 @@
 /** Exemplars in remote-write 1.0 and 2.0 requests (encoded here field by field from prompb's messages) and in forwarded shares. */
 import fc from 'fast-check';
-import { StrataError } from '@strata/model';
+import { Labels, StrataError } from '@strata/model';
 import { decodeShare, encodeShare } from './forwarded-share.js';
 import { PbWriter } from './pb-writer.js';
-import { decodeWriteRequestV1 } from './write-v1.js';
+import { decodeWriteRequestV1, encodeWriteRequestV1 } from './write-v1.js';
 import { decodeWriteRequestV2 } from './write-v2.js';
 
 interface Ex {
@@ -83,6 +83,17 @@ describe('exemplars in remote-write', () => {
         const b = decode(series);
         expect(b.series.map((s) => s.exemplarList ?? [])).toEqual(series);
         expect(b.numExemplars).toBe(series.flat().length);
+      }),
+    );
+  });
+
+  test("1.0: encodeWriteRequestV1 writes a series' exemplars as prompb does, byte for byte (property)", () => {
+    fc.assert(
+      fc.property(seriesArb, (series) => {
+        const encoded = encodeWriteRequestV1(
+          series.map((exemplars, i) => ({ labels: Labels.fromObject({ __name__: `m${i}` }), timestamps: [1000], values: [1], exemplars })),
+        );
+        expect(Buffer.from(encoded).equals(Buffer.from(v1(series)))).toBe(true);
       }),
     );
   });

@@ -216,6 +216,8 @@ export interface SeriesToWrite {
   timestamps: ArrayLike<number>;
   values: ArrayLike<number>;
   histograms?: readonly WireHistogram[];
+  /** Exemplars of the series, encoded as sent (labels as pairs, in their order). */
+  exemplars?: readonly ExemplarRecord[];
   /** The labels' Label fields already encoded (encodeLabelFieldsV1), for series written again and again. */
   labelFields?: Uint8Array;
 }
@@ -333,6 +335,13 @@ export function encodeWriteRequestV1(series: readonly SeriesToWrite[], metadata:
         w.message(2, () => {
           w.double(1, s.values[i]);
           w.int64(2, s.timestamps[i]);
+        });
+      }
+      for (const e of s.exemplars ?? []) {
+        w.message(3, () => {
+          writeLabelFields(w, e.labels);
+          w.double(2, e.value);
+          w.int64(3, e.timestamp);
         });
       }
       for (const h of s.histograms ?? []) encodeHistogram(w, 4, h);

@@ -62,6 +62,8 @@ export interface Appender {
    * its labels (hashes only find candidates), else undefined.
    */
   cachedRef(wireHash: number, verify: (labels: Labels) => boolean): number | undefined;
+  /** The reference of a series the head already holds, never creating one (an exemplar sent without samples needs an existing series). */
+  existingRef(labels: Labels): number | undefined;
   /** After ref() returned METRIC_LIMIT_REACHED: the metric, label and counts of the limit hit. */
   metricLimitHit(): MetricLimitHit | undefined;
   /** Stage a sample for a series reference; nothing is visible or durable before commit(). */

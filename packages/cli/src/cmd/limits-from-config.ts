@@ -17,6 +17,7 @@ export function limitsFrom(cfg: Config, logger: Logger): Limits {
       maxLabelNameLength: cfg.num('limits.max-label-name-length'),
       maxLabelValueLength: cfg.num('limits.max-label-value-length'),
       maxGlobalExemplarsPerUser: cfg.num('limits.max-global-exemplars-per-user'),
+      maxExemplarsPerSeriesPerRequest: cfg.num('limits.max-exemplars-per-series-per-request'),
       compactorBlocksRetentionPeriod: cfg.num('compactor.retention.raw'),
       rulerMaxRulesPerRuleGroup: cfg.num('ruler.max-rules-per-rule-group'),
       rulerMaxRuleGroupsPerTenant: cfg.num('ruler.max-rule-groups-per-tenant'),

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { Labels, Matcher } from '@strata/model';
-import { ExemplarStatus, ExemplarStore, type Exemplar } from './store.js';
+import { Labels, Matcher, prometheusLabelsHash } from '@strata/model';
+import { ExemplarStatus, ExemplarStore, exemplarOrder, type Exemplar } from './store.js';
 
 const series = ['a', 'b', 'c', 'd'].map((job) => Labels.fromObject({ __name__: 'http_requests_total', job }));
 const all = [[new Matcher('=~', '__name__', '.+')]];
@@ -14,8 +14,12 @@ class Model {
     const mine = this.held.filter(([s]) => s === k);
     const newest = mine[mine.length - 1]?.[1];
     if (newest && e.timestamp < newest.timestamp) return ExemplarStatus.OUT_OF_ORDER;
-    if (newest && e.timestamp === newest.timestamp && Object.is(e.value, newest.value) && e.labels.join() === newest.labels.join())
-      return ExemplarStatus.DUPLICATE;
+    if (newest && e.timestamp === newest.timestamp) {
+      if (Object.is(e.value, newest.value) && e.labels.join() === newest.labels.join()) return ExemplarStatus.DUPLICATE;
+      if (e.value < newest.value) return ExemplarStatus.OUT_OF_ORDER;
+      if (e.value === newest.value && prometheusLabelsHash(e.labels) < prometheusLabelsHash(newest.labels))
+        return ExemplarStatus.OUT_OF_ORDER;
+    }
     this.held.push([k, e]);
     if (this.held.length > this.size) this.held.shift();
     return ExemplarStatus.OK;
@@ -36,6 +40,29 @@ const op = fc.record({
   dt: fc.integer({ min: -3, max: 5 }),
   value: fc.constantFrom(1, 2, 0.5),
   trace: fc.constantFrom('t1', 't2'),
+});
+
+// Two exemplar label sets in Prometheus' labels.Hash order.
+const [LO, HI] = [
+  ['trace_id', 't1'],
+  ['trace_id', 't2'],
+].sort((a, b) => (prometheusLabelsHash(a) < prometheusLabelsHash(b) ? -1 : 1));
+
+describe('exemplarOrder: what may follow a series newest exemplar (Prometheus CircularExemplarStorage)', () => {
+  const newest = { labels: HI, value: 2, timestamp: 10 };
+  const f = (e: Exemplar, want: ExemplarStatus) => expect(exemplarOrder(newest.timestamp, newest.value, newest.labels, e)).toBe(want);
+  test('same timestamp and value, higher label hash: accepted', () => {
+    expect(exemplarOrder(10, 2, LO, { labels: HI, value: 2, timestamp: 10 })).toBe(ExemplarStatus.OK);
+  });
+  test.each([
+    ['a later timestamp, whatever its value', { labels: LO, value: -1, timestamp: 11 }, ExemplarStatus.OK],
+    ['an earlier timestamp', { labels: HI, value: 9, timestamp: 9 }, ExemplarStatus.OUT_OF_ORDER],
+    ['the same exemplar again (a resend)', { labels: HI, value: 2, timestamp: 10 }, ExemplarStatus.DUPLICATE],
+    ['same timestamp, larger value (another native histogram bucket)', { labels: LO, value: 3, timestamp: 10 }, ExemplarStatus.OK],
+    ['same timestamp, smaller value', { labels: HI, value: 1, timestamp: 10 }, ExemplarStatus.OUT_OF_ORDER],
+    ['same timestamp and value, lower label hash', { labels: LO, value: 2, timestamp: 10 }, ExemplarStatus.OUT_OF_ORDER],
+    ['same timestamp, NaN value (never less, never equal)', { labels: LO, value: NaN, timestamp: 10 }, ExemplarStatus.OK],
+  ] as [string, Exemplar, ExemplarStatus][])('%s', (_, e, want) => f(e, want));
 });
 
 describe('ExemplarStore', () => {

@@ -8,7 +8,7 @@
  * Slots are columns of typed arrays (series, timestamp, value, next-in-series); only the
  * exemplar's own labels are an array per slot.
  */
-import type { Labels, Matcher } from '@strata/model';
+import { prometheusLabelsHash, type Labels, type Matcher } from '@strata/model';
 
 /** Prometheus' default exemplar storage size (storage.exemplars.max-exemplars). */
 export const DEFAULT_MAX_EXEMPLARS = 100_000;
@@ -29,7 +29,7 @@ export const enum ExemplarStatus {
   OK = 0,
   /** The same exemplar as the series' newest (a resend): nothing stored, not an error. */
   DUPLICATE = 1,
-  /** Older than the series' newest exemplar: refused, as Prometheus refuses it. */
+  /** Before the series' newest exemplar in (timestamp, value, label hash) order: refused, as Prometheus refuses it. */
   OUT_OF_ORDER = 2,
   /** The store has no room at all (size 0: exemplars disabled for the tenant). */
   DISABLED = 3,
@@ -111,13 +111,9 @@ export class ExemplarStore {
     return ExemplarStatus.OK;
   }
 
-  /** A new exemplar against a series' newest one (slot n): older is refused, the same one again is a resend. */
+  /** A new exemplar against a series' newest one (slot n). */
   private order(n: number, e: Exemplar): ExemplarStatus {
-    if (e.timestamp < this.ts[n]) return ExemplarStatus.OUT_OF_ORDER;
-    if (e.timestamp === this.ts[n] && Object.is(e.value, this.values[n]) && pairsEqual(e.labels, this.exemplarLabels[n]!)) {
-      return ExemplarStatus.DUPLICATE;
-    }
-    return ExemplarStatus.OK;
+    return exemplarOrder(this.ts[n], this.values[n], this.exemplarLabels[n]!, e);
   }
 
   /** Frees a slot: it is always the oldest exemplar of its series (slots are reused in insertion order). */
@@ -179,6 +175,25 @@ export class ExemplarStore {
     this.series.clear();
     for (const [k, v] of fresh.series) this.series.set(k, v);
   }
+}
+
+/**
+ * Whether exemplar `e` may follow a series' newest exemplar (timestamp t, value v, labels), as
+ * Prometheus' CircularExemplarStorage decides it: the same exemplar again is a resend (nothing
+ * stored, no error); one before it in (timestamp, value, label hash) order is out of order. One
+ * timestamp may carry several exemplars (a native histogram's buckets each have one) as long as
+ * they come in that order, which is the order a scrape sorts them in. Prometheus 2.42 refused any
+ * second exemplar at the same timestamp; later releases accept them in this order.
+ */
+export function exemplarOrder(t: number, v: number, labels: readonly string[], e: Exemplar): ExemplarStatus {
+  if (e.timestamp < t) return ExemplarStatus.OUT_OF_ORDER;
+  if (e.timestamp > t) return ExemplarStatus.OK;
+  if (Object.is(e.value, v) && pairsEqual(e.labels, labels)) return ExemplarStatus.DUPLICATE;
+  if (e.value < v) return ExemplarStatus.OUT_OF_ORDER;
+  // Equal values compare by label hash (unsigned 64-bit, as Go compares labels.Hash()). A NaN is neither less nor equal, so
+  // it follows, as in Go; only a bit-identical resend of it counts as the duplicate Go would store again.
+  if (e.value === v && prometheusLabelsHash(e.labels) < prometheusLabelsHash(labels)) return ExemplarStatus.OUT_OF_ORDER;
+  return ExemplarStatus.OK;
 }
 
 function pairsEqual(a: readonly string[], b: readonly string[]): boolean {

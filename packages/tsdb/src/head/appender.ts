@@ -21,7 +21,7 @@ import {
   type LoggedExemplar,
   type LoggedHistogram,
 } from '../wal/records.js';
-import { ExemplarStatus, type Exemplar } from '../exemplars/store.js';
+import { ExemplarStatus, exemplarOrder, type Exemplar } from '../exemplars/store.js';
 import type { HistogramSample } from '../chunkenc/histogram.js';
 import type { WAL } from '../wal/wal.js';
 import type { Head } from './head.js';
@@ -54,6 +54,10 @@ export class HeadAppender implements Appender {
 
   cachedRef(wireHash: number, verify: (labels: Labels) => boolean): number | undefined {
     return this.head.wireRef(wireHash, verify);
+  }
+
+  existingRef(labels: Labels): number | undefined {
+    return this.head.getByLabels(labels)?.ref;
   }
 
   ref(labels: Labels, wireHash?: number): number {
@@ -197,17 +201,9 @@ export class HeadAppender implements Appender {
     const s = this.head.get(ref);
     if (!s) throw new Error(`append exemplar to unknown series ref ${ref}`);
     const prev = this.lastExemplar.get(ref);
-    let st: ExemplarStatus;
-    if (prev === undefined) st = this.head.exemplars.check(s.labels, e);
-    else {
-      const p = this.exemplars[prev];
-      st =
-        e.timestamp < p.t
-          ? ExemplarStatus.OUT_OF_ORDER
-          : e.timestamp === p.t && Object.is(e.value, p.value) && e.labels.join('\xff') === p.labels.join('\xff')
-            ? ExemplarStatus.DUPLICATE
-            : ExemplarStatus.OK;
-    }
+    // Against the one staged before it in this request, else against the store's newest: the same rule either way.
+    const p = prev === undefined ? undefined : this.exemplars[prev];
+    const st = p ? exemplarOrder(p.t, p.value, p.labels, e) : this.head.exemplars.check(s.labels, e);
     if (st !== ExemplarStatus.OK) return st;
     if (prev === undefined) {
       s.pendingCommits++;
