@@ -71,18 +71,6 @@ export class CumulativeHistogram {
   }
 }
 
-/** A small deterministic PRNG (mulberry32), so loads repeat exactly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Latencies of one scrape interval: log-normal around a series-specific median of 20..200 ms, so
  * a series populates some 20 to 30 exponential buckets, a realistic native histogram.

@@ -8,12 +8,12 @@
  * Prometheus 3 and Strata exponentially, so native quantiles differ by design).
  */
 import http from 'node:http';
-import { Labels } from '@strata/model';
+import { Labels, mulberry32 } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode, type SeriesToWrite } from '@strata/remote';
 import { post } from './load.js';
 import { median, timeQuery, type BenchQuery } from './query.js';
 import { startPrometheusSystem, startStrataSystem, type System } from './systems.js';
-import { CLASSIC_BOUNDS, CumulativeHistogram, observeScrape, rng } from './histogram-load.js';
+import { CLASSIC_BOUNDS, CumulativeHistogram, observeScrape } from './histogram-load.js';
 
 const STEP_MS = 15_000;
 const CLASSIC = 'http_request_duration_seconds_bucket';
@@ -48,7 +48,7 @@ function encode(rounds: number, start: number): Buffer[] {
   const ds: Distribution[] = [];
   for (let i = 0; i < 10; i++)
     for (let k = 0; k < 10; k++)
-      ds.push({ instance: `host-${i}:9100`, handler: `/api/v1/h${k}`, h: new CumulativeHistogram(), next: rng(1 + i * 10 + k) });
+      ds.push({ instance: `host-${i}:9100`, handler: `/api/v1/h${k}`, h: new CumulativeHistogram(), next: mulberry32(1 + i * 10 + k) });
   const les = [...CLASSIC_BOUNDS.map(String), '+Inf'];
   const bodies: Buffer[] = [];
   for (let r = 0; r < rounds; r++) {

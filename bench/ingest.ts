@@ -6,9 +6,9 @@
  * (one histogram sample counts as one sample), and Prometheus runs with native histograms on.
  */
 import fs from 'node:fs';
-import type { Labels } from '@strata/model';
+import { mulberry32, type Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode, type SeriesToWrite } from '@strata/remote';
-import { CumulativeHistogram, observeScrape, rng } from './histogram-load.js';
+import { CumulativeHistogram, observeScrape } from './histogram-load.js';
 import {
   cpuSeconds,
   rssBytes,
@@ -93,7 +93,8 @@ export async function runIngest(opts: IngestOptions): Promise<IngestFigures[]> {
 export function histogramEncoder(series: Labels[], share: number): Encoder {
   const state = new Map<Labels, { h: CumulativeHistogram; next: () => number; idx: number }>();
   series.forEach((l, i) => {
-    if (Math.floor((i + 1) * share) > Math.floor(i * share)) state.set(l, { h: new CumulativeHistogram(), next: rng(i + 1), idx: i });
+    if (Math.floor((i + 1) * share) > Math.floor(i * share))
+      state.set(l, { h: new CumulativeHistogram(), next: mulberry32(i + 1), idx: i });
   });
   return (batch, t, values) =>
     snappyEncode(

@@ -13,7 +13,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { encodePushRequestProto, prng, syntheticLine, syntheticStreams, type StreamToPush } from '@strata/logs';
+import { mulberry32 } from '@strata/model';
+import { encodePushRequestProto, syntheticLine, syntheticStreams, type StreamToPush } from '@strata/logs';
 import { snappyEncode } from '@strata/remote';
 import { startStrata, stop, tempDir, waitFor } from '../test/harness.js';
 import { cpuSecondsOf } from './ack-latency.js';
@@ -45,9 +46,9 @@ function dirBytes(dir: string): number {
 function* batches(totalBytes: number, startMs: number, spanMs: number, rawFile: number): Generator<Batch> {
   const streams = syntheticStreams(STREAMS).map((s, i) => (i < X_STREAMS ? { ...s, labels: { ...s.labels, app: 'x' } } : s));
   // Timestamps spread the set over the span: the average line length, from a sample.
-  const sample = prng(1);
+  const sample = mulberry32(1);
   const perLine = streams.reduce((n, st) => n + syntheticLine(st, sample, startMs).length, 0) / STREAMS;
-  const rnd = prng(17);
+  const rnd = mulberry32(17);
   const lines = Math.ceil(totalBytes / perLine);
   const stepMs = spanMs / (lines / STREAMS);
   let written = 0;

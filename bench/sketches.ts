@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { DDSketch } from '@strata/tsdb';
+import { mulberry32 } from '@strata/model';
 
 interface Centroid {
   mean: number;
@@ -21,16 +22,6 @@ interface TDigestLike {
   toArray(): Centroid[];
 }
 const { TDigest } = createRequire(import.meta.url)('tdigest') as { TDigest: new () => TDigestLike };
-
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DISTRIBUTIONS: Record<string, (r: () => number, k: number) => number> = {
   'log-normal latency': (r) => 0.05 * Math.exp(0.8 * Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r())),
@@ -71,7 +62,7 @@ export function runSketchBench(seriesCount = 50): string {
       let tdBytes = 0;
       const merged = { dd: 0, td: 0 };
       for (let s = 0; s < seriesCount; s++) {
-        const r = rng(1000 * s + windows + name.length);
+        const r = mulberry32(1000 * s + windows + name.length);
         const all: number[] = [];
         const dd = new DDSketch();
         const td = new TDigest();

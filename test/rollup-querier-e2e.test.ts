@@ -8,7 +8,7 @@
  * the raw answer costs, quantiles come from sketches), and agree with the raw answer as
  * docs/format/downsampling.md says: exactly for counts, within 1% for quantiles.
  */
-import { Labels } from '@strata/model';
+import { Labels, mulberry32 } from '@strata/model';
 import { writeBlock, XOREncoder } from '@strata/tsdb';
 import { getJson, startStrata, stop, waitFor, type Strata } from './harness.js';
 import { downsampleBucket, folderBucket } from './rollup-bucket.js';
@@ -25,16 +25,6 @@ const TENANT = 'anonymous';
 const END = Math.floor(Date.now() / DAY) * DAY - 2 * DAY;
 const T0 = END - DAYS * DAY;
 
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Counters (one resets every 3 days) and latency gauges with a long tail. */
 const SERIES: { labels: Labels; value: (t: number, r: () => number) => number }[] = [
   ...[1, 2, 3].map((i) => ({
@@ -50,7 +40,7 @@ const SERIES: { labels: Labels; value: (t: number, r: () => number) => number }[
 /** One raw day block written straight into the bucket folder (the layout the gateway reads). */
 async function putDay(tenantDir: string, from: number): Promise<void> {
   const series = SERIES.map((s, si) => {
-    const r = rng(from / 1000 + si);
+    const r = mulberry32(from / 1000 + si);
     const chunks = [];
     let e = new XOREncoder();
     let minT = 0;

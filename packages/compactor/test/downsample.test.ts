@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Labels } from '@strata/model';
+import { Labels, mulberry32 } from '@strata/model';
 import { bucketFromConfig, FilesystemBucket, type Bucket } from '@strata/objstore';
 import { Engine, type RangeSeries } from '@strata/promql';
 import {
@@ -44,20 +44,10 @@ const END = T0 + 98 * H; // one 2h block past the second 48h range, so that rang
 const SCRAPE = 30_000;
 const OFFSET = 7_000;
 
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const counter = (t: number): number => (t < T0 + 30 * H ? 5e5 + ((t - T0) / SCRAPE) * 2 : ((t - T0 - 30 * H) / SCRAPE) * 2);
 
 async function put(bucket: Bucket, from: number): Promise<BlockMeta> {
-  const r = rng(from / 1000);
+  const r = mulberry32(from / 1000);
   const chunks = (value: (t: number) => number) => {
     const out = [];
     let e = new XOREncoder();

@@ -5,12 +5,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { compressBlock, decompressRaw, encodeRawBlock, type BlockCompression } from '../src/chunk/block-codec.js';
-import { prng, syntheticLine, syntheticStreams } from '../src/chunk/synthetic-logs.js';
+import { mulberry32 } from '@strata/model';
+import { syntheticLine, syntheticStreams } from '../src/chunk/synthetic-logs.js';
 
 const MB = Number(process.argv[2] ?? 64);
 const BLOCK = 256 * 1024;
 const streams = syntheticStreams(100);
-const rnd = prng(7);
+const rnd = mulberry32(7);
 const raws: Buffer[] = [];
 const all: string[] = [];
 let total = 0;

@@ -11,7 +11,8 @@ import { Labels, Matcher } from '@strata/model';
 import { FilesystemBucket } from '@strata/objstore';
 import { BucketLogs } from '../src/block/bucket-logs.js';
 import { LogStore } from '../src/store/log-store.js';
-import { prng, syntheticLine, syntheticStreams } from '../src/chunk/synthetic-logs.js';
+import { mulberry32 } from '@strata/model';
+import { syntheticLine, syntheticStreams } from '../src/chunk/synthetic-logs.js';
 import type { LogQuerier, LogSelectHints } from '../src/types.js';
 
 const MB = Number(process.argv[2] ?? 32);
@@ -20,7 +21,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-logblocks-bench-'));
 const bucket = new FilesystemBucket(path.join(dir, 'bucket'));
 const store = await LogStore.open({ dir: path.join(dir, 'logs'), fsync: 'none', cutIntervalMs: 0, bucket });
 const streams = syntheticStreams(NSTREAMS);
-const rnd = prng(11);
+const rnd = mulberry32(11);
 let raw = 0;
 let t = Date.UTC(2026, 11, 1);
 const t0 = t;

@@ -25,7 +25,7 @@ export {
   type VolumeRequest,
   type VolumeSeries,
 } from './store/volume.js';
-export { prng, syntheticLine, syntheticStreams, type SyntheticStream } from './chunk/synthetic-logs.js';
+export { syntheticLine, syntheticStreams, type SyntheticStream } from './chunk/synthetic-logs.js';
 export { entryHash, sampleStreams, type SampleResult } from './ingest/sample.js';
 export { addSampledOut, SampledOutTally, type SampledOutCount } from './ingest/sampled-out.js';
 export type { Expr as LogqlExpr, LineFilterStage, LogExpr, SampleExpr as LogqlSampleExpr } from './logql/ast.js';

@@ -74,3 +74,4 @@ export { checkTenantId, tenantIdProblem } from './tenant-id.js';
 export { DistinctSketch, EXACT_MAX, SKETCH_PRECISION, hashKey, hashPairsKey } from './distinct-sketch.js';
 export { AnyMap, Template, TemplateError, type TemplateFunc } from './template/go-template.js';
 export { formatG, formatValue, GoStruct, sprintf } from './template/go-format.js';
+export { mulberry32 } from './prng.js';

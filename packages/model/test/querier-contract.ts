@@ -32,6 +32,7 @@ import {
   type RawSeries,
   type SelectHints,
   type Series,
+  mulberry32,
 } from '../src/index.js';
 
 export const MINUTE = 60_000;
@@ -354,18 +355,6 @@ const LABEL_MATCHERS: [string, Matcher[]][] = [
   ...MATCHER_SETS.filter(([n]) => /env|missing="x"|gappy|up",job|__name__=~"http|instance=~"a\.\*"/.test(n)),
 ];
 
-/** Deterministic PRNG (mulberry32): the random cases are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 const escapeRegex = (v: string) => v.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
 
 /**
@@ -373,7 +362,7 @@ const escapeRegex = (v: string) => v.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
  * least one matcher not matching "" as PromQL requires of a selector, with random time ranges.
  */
 export function randomCases(seed: number, n: number): { matchers: Matcher[]; hints: SelectHints }[] {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
   const names = [...namesOf(DATASET.series), 'missing'];
   const out: { matchers: Matcher[]; hints: SelectHints }[] = [];

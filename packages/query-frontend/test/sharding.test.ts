@@ -7,7 +7,7 @@
  * sharded leg by leg and equal the whole query too.
  * Instant queries likewise, each shard a one-step range query at the query's time.
  */
-import { Labels } from '@strata/model';
+import { Labels, mulberry32 } from '@strata/model';
 import type { TSDB } from '@strata/tsdb';
 import type { TenantLimits } from '@strata/api';
 import { MemoryCache } from '@strata/query-frontend';
@@ -16,21 +16,9 @@ import { DAY, T0, metricValue, rangeQuery, startRig, type Rig } from './setup.js
 const SCRAPE = 120_000;
 const DATA_DAYS = 2;
 
-/** mulberry32: a seeded PRNG, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Gauges and counters over 3 jobs × 16 instances, random values, some series living part of the time, counters resetting. */
 async function fillRandom(db: TSDB, tenant: string): Promise<void> {
-  const rnd = prng(20261201);
+  const rnd = mulberry32(20261201);
   const app = (await db.tenant(tenant)).appender();
   const series: { ref: number; counter: boolean; from: number; to: number; v: number }[] = [];
   const n = (DATA_DAYS * DAY) / SCRAPE;

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Labels, Matcher, type Series } from '@strata/model';
+import { Labels, Matcher, type Series, mulberry32 } from '@strata/model';
 import { bucketFromConfig, FilesystemBucket, type Bucket } from '@strata/objstore';
 import { AGGR_ENTRIES_FILE, BlockReader, downsampleBlocks, RES_5M, writeBlock, XOREncoder, type BlockSeries } from '@strata/tsdb';
 import { StoreGateway } from '../src/index.js';
@@ -34,22 +34,11 @@ const SCRAPE = 30_000;
 const NAMES = ['count', 'sum', 'min', 'max', 'counter', 'sketches'] as const;
 type Aggr = (typeof NAMES)[number];
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Three days of 4 counters (no sketches: named _total) and 4 latency gauges (with sketches). */
 function dataset(): BlockSeries[] {
   const out: BlockSeries[] = [];
   for (let s = 0; s < 8; s++) {
-    const r = rng(s + 1);
+    const r = mulberry32(s + 1);
     const counter = s < 4;
     const chunks: BlockSeries['chunks'] = [];
     let total = 0;

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { Labels, Matcher } from '@strata/model';
+import { Labels, Matcher, mulberry32 } from '@strata/model';
 import {
   BlockCorruptError,
   BlockReader,
@@ -49,18 +49,6 @@ const LABEL_SETS: Record<string, string>[] = [
   { __name__: 'z' },
 ];
 
-/** A small deterministic PRNG (mulberry32): fast-check picks the seed, data derives from it. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 function bitsKey(v: number): string {
@@ -98,7 +86,7 @@ const SPAN = 10_000_000;
 
 /** Random replicas derived from `seed`: shared timelines with gaps, conflicts, stale markers, different chunk cuts. */
 function scenario(seed: number, replicas: number): Scenario {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   const copies: (Copy | undefined)[][] = Array.from({ length: replicas }, () => []);
   const horizontal = r() < 0.4;
   const windows = Array.from({ length: replicas }, (_, k): [number, number] =>

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Labels, MergeQuerier } from '@strata/model';
+import { Labels, MergeQuerier, mulberry32 } from '@strata/model';
 import { Engine, type RangeSeries } from '@strata/promql';
 import { XOREncoder } from '../src/chunkenc/xor.js';
 import type { BlockSeries } from '../src/block/writer.js';
@@ -24,17 +24,6 @@ const END = START + 2 * BLOCK;
 const SCRAPE = 15_000;
 /** Off the window boundaries, as real scrapes are: ranges (T-r, T] and rollup windows then hold the same samples. */
 const OFFSET = 7_000;
-
-/** A small deterministic generator (mulberry32), so the data and the figures are the same every run. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function series(labels: Labels, from: number, to: number, value: (t: number) => number): BlockSeries {
   const chunks: BlockSeries['chunks'] = [];
@@ -64,7 +53,7 @@ function dataset(from: number, to: number): BlockSeries[] {
         t < resetAt ? 1e6 + ((t - START) / SCRAPE) * 3 : ((t - resetAt) / SCRAPE) * 3,
       ),
     );
-    const r = rng(inst.charCodeAt(0) + from);
+    const r = mulberry32(inst.charCodeAt(0) + from);
     // Latency: log-normal around 50ms with a daily swing.
     out.push(
       series(Labels.fromObject({ __name__: 'latency_seconds', job: 'api', instance: inst }), from, to, (t) => {

@@ -3,6 +3,7 @@
  * repeating keys, a few levels, paths, durations and request IDs (the part that does not
  * compress), deterministic for a seed.
  */
+
 export interface SyntheticStream {
   labels: Record<string, string>;
   format: 'json' | 'logfmt';
@@ -12,18 +13,6 @@ const LEVELS = ['info', 'info', 'info', 'info', 'debug', 'debug', 'warn', 'error
 const PATHS = ['/api/v1/users', '/api/v1/orders', '/healthz', '/api/v1/cart/items', '/login', '/static/app.js'];
 const METHODS = ['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE'];
 const MSGS = ['request served', 'cache miss', 'slow query', 'upstream timeout', 'user authenticated', 'retrying'];
-
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function syntheticStreams(n: number): SyntheticStream[] {
   const out: SyntheticStream[] = [];
