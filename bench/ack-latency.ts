@@ -24,8 +24,14 @@ import { startPrometheusSystem, startStrataSystem, type System } from './systems
 
 export interface AckLatencyOptions {
   series: number;
-  /** Hours of 15 s scrapes pushed before measuring. */
+  /** Hours of scrapes pushed before measuring; the range loop queries all of them. */
   hours: number;
+  /**
+   * Seconds between scrapes (default 15). A 24 h range over 100k series at 15 s is 576M samples,
+   * more than a query may load (--query.max-samples) and than this machine holds decoded; a
+   * sparser scrape keeps the issue's shape (every series, the whole day) at a size that runs.
+   */
+  scrapeSeconds?: number;
   /** Seconds each phase lasts. */
   seconds: number;
   only?: string[];
@@ -92,13 +98,29 @@ function stallRow(name: string, phaseName: string, s: { wall: Float64Array; cpu:
   return `| ${name} | ${phaseName} | ${wall.join(' | ')} | ${p99.toFixed(1)} | ${max(s.wall)} | ${(held * 100).toFixed(1)}% | ${cpu.join(' | ')} | ${max(s.cpu)} |`;
 }
 
-/** The two loops running beside the writes: every series counted, and a range rate summed by job. */
-export const QUERY_LOOPS = ['count({__name__=~".+"})', 'sum by (job) (rate(http_requests_total[5m]))'];
+/**
+ * The two loops running beside the writes: every series counted, and a range rate summed by job
+ * (its window 5m, or four scrapes when they are sparser, so that each window holds samples to rate).
+ */
+export function queryLoops(scrapeMs: number = SCRAPE_INTERVAL_MS): string[] {
+  const window = Math.max(5 * 60, (4 * scrapeMs) / 1000);
+  const w = window % 60 === 0 ? `${window / 60}m` : `${window}s`;
+  return ['count({__name__=~".+"})', `sum by (job) (rate(http_requests_total[${w}]))`];
+}
+
+export const QUERY_LOOPS = queryLoops();
 
 const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
   snappyEncode(encodeWriteRequestV1(series.map((labels, i) => ({ labels, timestamps: [t], values: [values[i]] }))));
 
-async function phase(sys: System, seconds: number, start: number, end: number, loaded: boolean): Promise<PhaseResult> {
+async function phase(
+  sys: System,
+  seconds: number,
+  start: number,
+  end: number,
+  loaded: boolean,
+  queries: string[] = QUERY_LOOPS,
+): Promise<PhaseResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const probe = Array.from({ length: 100 }, (_, i) =>
     Labels.fromObject({ __name__: 'ack_probe', i: String(i), phase: loaded ? 'loaded' : 'idle' }),
@@ -107,8 +129,8 @@ async function phase(sys: System, seconds: number, start: number, end: number, l
   let failures = 0;
   let stop = false;
   const paths = [
-    `/api/v1/query?query=${encodeURIComponent(QUERY_LOOPS[0])}&time=${end / 1000}`,
-    `/api/v1/query_range?query=${encodeURIComponent(QUERY_LOOPS[1])}&start=${start / 1000}&end=${end / 1000}&step=60`,
+    `/api/v1/query?query=${encodeURIComponent(queries[0])}&time=${end / 1000}`,
+    `/api/v1/query_range?query=${encodeURIComponent(queries[1])}&start=${start / 1000}&end=${end / 1000}&step=60`,
   ];
   const loops = (loaded ? paths : []).map(async (path): Promise<LoopResult> => {
     const times: number[] = [];
@@ -175,13 +197,15 @@ async function withStallRecorder<T>(file: string | undefined, start: () => Promi
 
 export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> {
   const series = generateSeries(o.series);
-  const rounds = Math.max(2, Math.round((o.hours * 3_600_000) / SCRAPE_INTERVAL_MS));
-  const start = Date.now() - rounds * SCRAPE_INTERVAL_MS;
-  const end = start + (rounds - 1) * SCRAPE_INTERVAL_MS;
+  const scrapeMs = (o.scrapeSeconds ?? SCRAPE_INTERVAL_MS / 1000) * 1000;
+  const queries = queryLoops(scrapeMs);
+  const rounds = Math.max(2, Math.round((o.hours * 3_600_000) / scrapeMs));
+  const start = Date.now() - rounds * scrapeMs;
+  const end = start + (rounds - 1) * scrapeMs;
   const lines = [
-    `# Ack latency under query load: ${series.length} series, ${o.hours} h of 15 s scrapes; one 100-sample write every 20 ms for ${o.seconds} s alone, then ${o.seconds} s beside two query loops`,
+    `# Ack latency under query load: ${series.length} series, ${o.hours} h of ${scrapeMs / 1000} s scrapes; one 100-sample write every 20 ms for ${o.seconds} s alone, then ${o.seconds} s beside two query loops`,
     '',
-    `Query loops: A = \`${QUERY_LOOPS[0]}\` (instant), B = \`${QUERY_LOOPS[1]}\` (range, step 60 s); each loop's queries done (median ms); query CPU-s per query: the Strata process's CPU while loaded less while idle, per query done (the machine's load does not inflate it); the results cache is off.`,
+    `Query loops: A = \`${queries[0]}\` (instant), B = \`${queries[1]}\` (range over all ${o.hours} h, step 60 s); each loop's queries done (median ms); query CPU-s per query: the Strata process's CPU while loaded less while idle, per query done (the machine's load does not inflate it); the results cache is off.`,
     '',
     '| system | idle p50 ms | idle p99 ms | loaded p50 ms | loaded p99 ms | loaded max ms | loaded/idle p99 | A done (median ms) | B done (median ms) | query CPU-s per query | failed acks / queries |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
@@ -201,7 +225,7 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
     for (let r = 0; r < rounds; r += 40) {
       const pushed = await pushRounds(
         sys.writeUrl,
-        encodeRounds(series, Math.min(40, rounds - r), start + r * SCRAPE_INTERVAL_MS, encode),
+        encodeRounds(series, Math.min(40, rounds - r), start + r * scrapeMs, encode, scrapeMs),
         4,
       );
       if (pushed.failures > 0) throw new Error(`${name}: ${pushed.failures} failed pushes`);
@@ -234,8 +258,8 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
     try {
       if (!dataDir) await push(sys, name);
       process.stderr.write(`${name}: measuring\n`);
-      const idle = await phase(sys, o.seconds, start, end, false);
-      const loaded = await phase(sys, o.seconds, start, end, true);
+      const idle = await phase(sys, o.seconds, start, end, false, queries);
+      const loaded = await phase(sys, o.seconds, start, end, true, queries);
       const loop = (l: LoopResult) => `${l.done} (${l.medianMs.toFixed(0)})`;
       // What the queries cost the process, with the machine's load taken out: CPU of the loaded
       // phase less that of the idle one (the acknowledgements), per query completed.

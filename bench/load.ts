@@ -84,10 +84,16 @@ export interface Round {
 
 export type Encoder = (series: Labels[], ts: number, values: Float64Array) => Buffer;
 
-export function encodeRounds(series: Labels[], rounds: number, startMs: number, encode: Encoder): Round[] {
+export function encodeRounds(
+  series: Labels[],
+  rounds: number,
+  startMs: number,
+  encode: Encoder,
+  intervalMs: number = SCRAPE_INTERVAL_MS,
+): Round[] {
   const out: Round[] = [];
   for (let r = 0; r < rounds; r++) {
-    const t = startMs + r * SCRAPE_INTERVAL_MS;
+    const t = startMs + r * intervalMs;
     const bodies: Buffer[] = [];
     for (let i = 0; i < series.length; i += SAMPLES_PER_REQUEST) {
       const batch = series.slice(i, i + SAMPLES_PER_REQUEST);

@@ -14,8 +14,9 @@
  *   --ring-inprocess: the ring's CPU per client sample in one process, without HTTP, single vs 3 and 4 receivers at RF 3 (--series, --rounds)
  *   --share-http: one receiver's CPU per stored sample for forwarded shares vs client requests, over HTTP (--series, --rounds, --repeats)
  *   --forwarding-only: in-process CPU of a replica's share, client body + selection vs share (--series, --rounds)
- *   --ack-latency: remote-write ack latency while heavy queries run (--series, --query-hours, --seconds; --stalls: the main
- *     thread's stalls per phase, measured inside the process)
+ *   --ack-latency: remote-write ack latency while heavy queries run (--series, --query-hours, --seconds; --scrape-seconds
+ *     (15): sparser data for long ranges, e.g. --query-hours 24 --scrape-seconds 300; --stalls: the main thread's stalls
+ *     per phase, measured inside the process)
  *   --query-workers: heavy range queries on 0, 1 and 2 query worker threads (--series, --query-hours, --repeats)
  *   --secure-only: only the plain-vs-mTLS+basic-auth write benchmark (--series, --rounds, --repeats)
  *   --xor: ns per sample of the XOR chunk decoders
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
       (await runAckLatencyBench({
         series: arg('series', 100_000),
         hours: arg('query-hours', 1),
+        scrapeSeconds: arg('scrape-seconds', 15),
         seconds: arg('seconds', 15),
         only,
         stalls: process.argv.includes('--stalls'),

@@ -9,26 +9,68 @@ import path from 'node:path';
 import type { Labels } from '@strata/model';
 import { freePort, startStrata, stop, tempDir, type Strata } from '../test/harness.js';
 import { cpuSeconds } from './systems.js';
-import { encodeRounds, generateSeries, post, SCRAPE_INTERVAL_MS, type Encoder, type Round } from './load.js';
+import { encodeRounds, generateSeries, SCRAPE_INTERVAL_MS, type Encoder, type Round } from './load.js';
+
+/**
+ * Why a request failed: its status and the error ID of its body (`err-strata-...`), or the
+ * socket error's code. Under heavy machine load ring runs see failures a single node does not;
+ * counting them by cause says whether they are overload (503), timeouts or something else.
+ */
+type Failures = Map<string, number>;
+
+/** Like load.ts' post, but a failing answer's body is read for its error ID. */
+function send1(url: string, body: Buffer, agent: http.Agent): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'Content-Type': 'application/x-protobuf',
+          'Content-Encoding': 'snappy',
+          'X-Prometheus-Remote-Write-Version': '0.1.0',
+          'Content-Length': body.length,
+        },
+      },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          res.resume();
+          res.on('end', () => resolve(undefined));
+          return;
+        }
+        const parts: Buffer[] = [];
+        res.on('data', (b: Buffer) => parts.push(b));
+        res.on('end', () => {
+          const id = /err-strata-[a-z0-9-]+/.exec(Buffer.concat(parts).toString('utf8'))?.[0];
+          resolve(`${status} ${id ?? '(no error ID)'}`);
+        });
+        res.on('error', (e: NodeJS.ErrnoException) => resolve(`${status} body ${e.code ?? e.message}`));
+      },
+    );
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(`no answer: ${e.code ?? e.message}`));
+    req.end(body);
+  });
+}
 
 /**
  * Pushes every round with `concurrency` workers; `send` delivers one body and returns the
- * statuses it got (one per receiver it was sent to).
+ * failures it got (one per receiver it was sent to that did not accept it).
  */
 async function drive(
   rounds: Round[],
   concurrency: number,
   agent: http.Agent,
-  send: (body: Buffer) => Promise<number[]>,
-): Promise<{ seconds: number; failures: number }> {
-  let failures = 0;
+  send: (body: Buffer) => Promise<(string | undefined)[]>,
+): Promise<{ seconds: number; failures: Failures }> {
+  const failures: Failures = new Map();
   const t0 = performance.now();
   for (const round of rounds) {
     let next = 0;
     const worker = async () => {
       while (next < round.bodies.length) {
-        const sts = await send(round.bodies[next++]);
-        failures += sts.filter((st) => st !== 204).length;
+        for (const why of await send(round.bodies[next++])) if (why !== undefined) failures.set(why, (failures.get(why) ?? 0) + 1);
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
@@ -38,16 +80,16 @@ async function drive(
 }
 
 /** Each request to one receiver, in turn, as a load balancer in front of them would. */
-function push(urls: string[], rounds: Round[], concurrency: number): Promise<{ seconds: number; failures: number }> {
+function push(urls: string[], rounds: Round[], concurrency: number): Promise<{ seconds: number; failures: Failures }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency * urls.length });
   let k = 0;
-  return drive(rounds, concurrency, agent, async (body) => [await post(urls[k++ % urls.length], body, agent)]);
+  return drive(rounds, concurrency, agent, async (body) => [await send1(urls[k++ % urls.length], body, agent)]);
 }
 
 /** Every request to every URL, concurrently: the client replicates by itself. */
-function pushToAll(urls: string[], rounds: Round[], concurrency: number): Promise<{ seconds: number; failures: number }> {
+function pushToAll(urls: string[], rounds: Round[], concurrency: number): Promise<{ seconds: number; failures: Failures }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency * urls.length });
-  return drive(rounds, concurrency, agent, (body) => Promise.all(urls.map((u) => post(u, body, agent))));
+  return drive(rounds, concurrency, agent, (body) => Promise.all(urls.map((u) => send1(u, body, agent))));
 }
 
 const args = [
@@ -60,7 +102,7 @@ const args = [
 interface Run {
   cpu: number;
   seconds: number;
-  failures: number;
+  failures: Failures;
   /** Ring runs: forwarded requests and the shares they carried (coalescing per peer). */
   forwards?: { requests: number; shares: number };
 }
@@ -196,11 +238,21 @@ export async function runRingBench(
     '|---|---|---|---|---|---|',
     ...setups.map(
       (s) =>
-        `| ${s.name} | ${(samples / median(s.runs, 'seconds')).toFixed(0)} | ${perM(median(s.runs, 'cpu')).toFixed(2)} | ${s.runs.map((r) => perM(r.cpu).toFixed(2)).join(', ')} | ${s.runs.reduce((n, r) => n + r.failures, 0)} | ${forwardsCell(s.runs, requests)} |`,
+        `| ${s.name} | ${(samples / median(s.runs, 'seconds')).toFixed(0)} | ${perM(median(s.runs, 'cpu')).toFixed(2)} | ${s.runs.map((r) => perM(r.cpu).toFixed(2)).join(', ')} | ${failuresCell(s.runs)} | ${forwardsCell(s.runs, requests)} |`,
     ),
     '',
     `CPU per client sample, RF 3 on 3 receivers / single: ${(ring3 / single).toFixed(2)}x (replication alone: 3x; goal: at most 3.2x); on 4 receivers: ${(ring4 / single).toFixed(2)}x (goal: at most 3.6x); three copies without forwarding on this machine: ${(indep / single).toFixed(2)}x`,
   ].join('\n');
+}
+
+/** Failed requests summed over runs, with their count per status and error ID. */
+function failuresCell(runs: Run[]): string {
+  const all: Failures = new Map();
+  for (const r of runs) for (const [why, n] of r.failures) all.set(why, (all.get(why) ?? 0) + n);
+  const total = [...all.values()].reduce((a, b) => a + b, 0);
+  if (total === 0) return '0';
+  const parts = [...all].sort((a, b) => b[1] - a[1]).map(([why, n]) => `${n}x ${why}`);
+  return `${total} (${parts.join('; ')})`;
 }
 
 /** Forwarded requests per client request, and shares per forwarded request, summed over runs. */

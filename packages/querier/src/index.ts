@@ -5,7 +5,7 @@ export { RemoteExemplars } from './remote-exemplars.js';
 export { FanoutQueryable } from './fanout.js';
 export { RemoteStore } from './remote-store.js';
 export { RemoteMetadata } from './remote-metadata.js';
-export { QueryWorkerPool, type PromqlExecutor } from './worker-pool.js';
+export { QueryWorkerPool, type EncodedOutcome, type PromqlExecutor } from './worker-pool.js';
 export { ClusterCardinality, mountClusterCardinality, type ClusterCardinalityOptions } from './cluster-cardinality.js';
 export { mountLokiApi, parseLokiTime, type LokiApiDeps } from './loki-api.js';
 export { FanoutLogQueryable, LOG_SELECT_PATH, mountLogSelectApi, RemoteLogStore, type LogSource } from './remote-logs.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Labels } from '@strata/model';
 import { Engine, type EngineOptions } from '@strata/promql';
 import { STALE_NAN, TSDB } from '@strata/tsdb';
-import { failure } from '@strata/api';
+import { bodyChunks, failure, type ApiResult } from '@strata/api';
 import { formatQueryHandler, instantQueryHandler, parseQueryHandler, rangeQueryHandler } from './promql-api.js';
 import { QueryWorkerPool, type PromqlExecutor } from './worker-pool.js';
 
@@ -46,6 +46,11 @@ afterAll(async () => {
 
 const q = () => db.openTenant('t')!.querier();
 const p = (o: Record<string, string>) => new URLSearchParams(o);
+/** The answer as a client reads it: the bytes sendResult writes, parsed (workers hand over encoded JSON). */
+const sent = (r: ApiResult): ApiResult => ({
+  ...r,
+  body: JSON.parse(Buffer.concat(bodyChunks(r.body).map((c) => Buffer.from(c))).toString()),
+});
 const run = async (f: () => Promise<unknown>) => {
   try {
     return await f();
@@ -57,7 +62,7 @@ const run = async (f: () => Promise<unknown>) => {
 describe.each(EXECUTORS)('query API JSON, evaluated on the %s', (_, make) => {
   const engine = make({ maxSamples: 1000 });
   test('instant vector: values as strings, timestamps in seconds, NaN spelled out', async () => {
-    const r = await instantQueryHandler(p({ query: 'm', time: '50' }), q(), engine, signal);
+    const r = sent(await instantQueryHandler(p({ query: 'm', time: '50' }), q(), engine, signal));
     expect(r).toEqual({
       status: 200,
       body: {
@@ -74,18 +79,19 @@ describe.each(EXECUTORS)('query API JSON, evaluated on the %s', (_, make) => {
   });
 
   test('scalar and string results', async () => {
-    expect((await instantQueryHandler(p({ query: '1/0', time: '1' }), q(), engine, signal)).body).toEqual({
+    expect(sent(await instantQueryHandler(p({ query: '1/0', time: '1' }), q(), engine, signal)).body).toEqual({
       status: 'success',
       data: { resultType: 'scalar', result: [1, '+Inf'] },
     });
-    expect((await instantQueryHandler(p({ query: '"x"', time: '1.5' }), q(), engine, signal)).body).toEqual({
+    expect(sent(await instantQueryHandler(p({ query: '"x"', time: '1.5' }), q(), engine, signal)).body).toEqual({
       status: 'success',
       data: { resultType: 'string', result: [1.5, 'x'] },
     });
   });
 
   test('range query: matrix; the stale marker ends the series', async () => {
-    const r = (await rangeQueryHandler(p({ query: 'm{job="b"}', start: '80', end: '100', step: '10s' }), q(), engine, signal)).body as any;
+    const r = sent(await rangeQueryHandler(p({ query: 'm{job="b"}', start: '80', end: '100', step: '10s' }), q(), engine, signal))
+      .body as any;
     expect(r.data).toEqual({
       resultType: 'matrix',
       result: [

@@ -2,21 +2,13 @@
  * /api/v1/query and /api/v1/query_range exactly as Prometheus answers them: parameters, result
  * JSON (values as strings, "NaN", "+Inf"), warnings and infos, errors with errorType.
  */
-import { StrataError, type Labels, type Querier } from '@strata/model';
-import { parseDurationParam, parseResolution, parseTime, success, type ApiResult } from '@strata/api';
-import {
-  astToJson,
-  formatExpr,
-  formatFloat,
-  histogramJson,
-  ParseError,
-  parse,
-  type Expr,
-  type QueryOutcome,
-  type QueryResult,
-  type RangeSeries,
-} from '@strata/promql';
-import type { PromqlExecutor } from './worker-pool.js';
+import { StrataError, type Querier } from '@strata/model';
+import { EncodedJson, parseDurationParam, parseResolution, parseTime, success, type ApiResult } from '@strata/api';
+import { astToJson, formatExpr, ParseError, parse, type Expr, type QueryOutcome } from '@strata/promql';
+import { resultJson } from './result-json.js';
+import type { EncodedOutcome, PromqlExecutor } from './worker-pool.js';
+
+export { resultJson };
 
 /** Prometheus refuses range queries with more points per series than this. */
 export const MAX_POINTS_PER_SERIES = 11_000;
@@ -64,13 +56,11 @@ export async function instantQueryHandler(
   const expr = parseQuery(params);
   const source = params.get('query')!;
   const t = params.has('time') ? parseTime(params.get('time')!, 'time') : now;
-  const out = await engine.instantQuery(q, expr, t, {
-    signal,
-    timeoutMs: timeout(params, engine),
-    maxResolution: maxResolution(params),
-    source,
-  });
-  return respond(out, limitOf(params));
+  const o = { signal, timeoutMs: timeout(params, engine), maxResolution: maxResolution(params), source };
+  const limit = limitOf(params);
+  // Workers answer with the JSON encoded: this thread only writes the bytes.
+  if (engine.instantQueryJson) return respondEncoded(await engine.instantQueryJson(q, expr, t, o, limit));
+  return respond(await engine.instantQuery(q, expr, t, o), limit);
 }
 
 export async function rangeQueryHandler(
@@ -99,13 +89,10 @@ export async function rangeQueryHandler(
       'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
     );
   }
-  const out = await engine.rangeQuery(q, expr, start, end, step, {
-    signal,
-    timeoutMs: timeout(params, engine),
-    maxResolution: maxResolution(params),
-    source,
-  });
-  return respond(out, limitOf(params));
+  const o = { signal, timeoutMs: timeout(params, engine), maxResolution: maxResolution(params), source };
+  const limit = limitOf(params);
+  if (engine.rangeQueryJson) return respondEncoded(await engine.rangeQueryJson(q, expr, start, end, step, o, limit));
+  return respond(await engine.rangeQuery(q, expr, start, end, step, o), limit);
 }
 
 function limitOf(params: URLSearchParams): number {
@@ -121,56 +108,7 @@ function respond(out: QueryOutcome, limit: number): ApiResult {
   return success(data, warnings, out.infos);
 }
 
-const sec = (ms: number): number => ms / 1000;
-const metric = (l: Labels): Record<string, string> => l.toObject();
-
-export function resultJson(r: QueryResult, limit: number, warnings: string[]): { resultType: string; result: unknown } {
-  switch (r.resultType) {
-    case 'scalar':
-      return { resultType: 'scalar', result: [sec(r.t), formatFloat(r.v)] };
-    case 'string':
-      return { resultType: 'string', result: [sec(r.t), r.value] };
-    case 'vector': {
-      let v = r.vector;
-      if (limit > 0 && v.length > limit) {
-        v = v.slice(0, limit);
-        warnings.push('results truncated due to limit');
-      }
-      return {
-        resultType: 'vector',
-        result: v.map((s) =>
-          s.h
-            ? { metric: metric(s.labels), histogram: [sec(s.t), histogramJson(s.h)] }
-            : { metric: metric(s.labels), value: [sec(s.t), formatFloat(s.v)] },
-        ),
-      };
-    }
-    case 'matrix': {
-      let m = r.matrix;
-      if (limit > 0 && m.length > limit) {
-        m = m.slice(0, limit);
-        warnings.push('results truncated due to limit');
-      }
-      return {
-        resultType: 'matrix',
-        result: m.map((s) =>
-          s.histograms
-            ? seriesWithHistograms(s)
-            : { metric: metric(s.labels), values: Array.from(s.timestamps, (t, i) => [sec(t), formatFloat(s.values[i])]) },
-        ),
-      };
-    }
-  }
-}
-
-/** A range series with native histogram points: floats under "values", histograms under "histograms", each only when present. */
-function seriesWithHistograms(s: RangeSeries): Record<string, unknown> {
-  const values: [number, string][] = [];
-  const histograms: [number, unknown][] = [];
-  s.timestamps.forEach((t, i) => {
-    const h = s.histograms![i];
-    if (h) histograms.push([sec(t), histogramJson(h)]);
-    else values.push([sec(t), formatFloat(s.values[i])]);
-  });
-  return { metric: metric(s.labels), ...(values.length > 0 ? { values } : {}), ...(histograms.length > 0 ? { histograms } : {}) };
+/** The same envelope as respond(), around data a worker encoded (its warnings include the truncation one). */
+function respondEncoded(out: EncodedOutcome): ApiResult {
+  return success(new EncodedJson(out.json), out.warnings, out.infos);
 }

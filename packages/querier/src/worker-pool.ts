@@ -17,8 +17,10 @@
  *   (Querier.selectRawInto): the XOR chunk bytes as the store keeps them and the labels as UTF-16
  *   code units, in a few flat typed arrays; stores without selectRaw send decoded samples. The
  *   buffers are transferred, not copied. Decoding, evaluation and all their garbage live in the worker.
- * - The result comes back the same way (labels as code units, samples in transferred typed arrays);
- *   the main thread encodes the JSON answer as it did. Warnings, infos and errors (with their
+ * - The query API's result comes back as its JSON, encoded by the worker, in one transferred buffer
+ *   (instantQueryJson, rangeQueryJson): the main thread writes the bytes to the socket and builds
+ *   no object per series or sample. Callers that need the result itself (the ruler) get it packed
+ *   (labels as code units, samples in transferred typed arrays). Warnings, infos and errors (with their
  *   stable IDs, statuses and Retry-After) cross as plain data, so answers are the same as when
  *   the main thread evaluates.
  * - Cancellation: the request's AbortSignal sends a cancel message, and the worker's Engine
@@ -63,11 +65,30 @@ import {
   type ToWorker,
 } from './worker-wire.js';
 
+/** A query's outcome with its result as the API's `data` JSON (result-json.ts), truncated to the limit. */
+export interface EncodedOutcome {
+  json: Uint8Array;
+  /** The evaluation's warnings, then the truncation warning if the limit cut the result. */
+  warnings: string[];
+  infos: string[];
+}
+
 /** What the query API needs of whatever evaluates PromQL: the Engine itself, or this pool. */
 export interface PromqlExecutor {
   readonly opts: { timeoutMs: number };
   instantQuery(q: Querier, query: string | Expr, timeMs: number, o?: QueryOptions): Promise<QueryOutcome>;
   rangeQuery(q: Querier, query: string | Expr, startMs: number, endMs: number, stepMs: number, o?: QueryOptions): Promise<QueryOutcome>;
+  /** When present, the query API asks for the JSON of the result instead (executors that encode off this thread). */
+  instantQueryJson?(q: Querier, query: string | Expr, timeMs: number, o: QueryOptions, limit: number): Promise<EncodedOutcome>;
+  rangeQueryJson?(
+    q: Querier,
+    query: string | Expr,
+    startMs: number,
+    endMs: number,
+    stepMs: number,
+    o: QueryOptions,
+    limit: number,
+  ): Promise<EncodedOutcome>;
 }
 
 export interface WorkerPoolOptions {
@@ -84,8 +105,10 @@ export interface WorkerPoolOptions {
   onWorkerFailure?: (err: Error) => void;
 }
 
+type Done = Extract<FromWorker, { t: 'done' | 'done-json' }>;
+
 interface Running {
-  resolve: (o: QueryOutcome) => void;
+  resolve: (m: Done) => void;
   reject: (e: Error) => void;
   querier: Querier;
   /** Aborts the query's storage calls on the main thread. */
@@ -103,6 +126,19 @@ interface Slot {
 }
 
 const MAX_START_FAILURES = 3;
+
+type QueryMsg = Extract<ToWorker, { t: 'query' }>;
+
+/** A worker's answer as the Engine's outcome (for callers that need the result itself, not its JSON). */
+function outcomeOf(m: Done): QueryOutcome {
+  if (m.t !== 'done') throw new Error('query worker answered JSON where a result was asked for');
+  return { result: unpackResult(m.result), warnings: m.warnings, infos: m.infos };
+}
+
+function encodedOf(m: Done): EncodedOutcome {
+  if (m.t !== 'done-json') throw new Error('query worker answered a result where its JSON was asked for');
+  return { json: m.json, warnings: m.warnings, infos: m.infos };
+}
 
 /**
  * A select's answer for a worker: written by the stores straight into one packer (selectRawInto),
@@ -180,15 +216,7 @@ export class QueryWorkerPool implements PromqlExecutor {
   }
 
   instantQuery(q: Querier, query: string | Expr, timeMs: number, o: QueryOptions = {}): Promise<QueryOutcome> {
-    return this.submit(q, o, (id) => ({
-      t: 'query',
-      id,
-      ...this.texts(query, o),
-      kind: 'instant',
-      time: timeMs,
-      timeoutMs: this.timeoutOf(o),
-      ...(o.maxResolution !== undefined ? { maxResolution: o.maxResolution } : {}),
-    }));
+    return this.submit(q, o, (id) => this.instantMsg(id, query, timeMs, o)).then(outcomeOf);
   }
 
   rangeQuery(
@@ -199,7 +227,39 @@ export class QueryWorkerPool implements PromqlExecutor {
     stepMs: number,
     o: QueryOptions = {},
   ): Promise<QueryOutcome> {
-    return this.submit(q, o, (id) => ({
+    return this.submit(q, o, (id) => this.rangeMsg(id, query, startMs, endMs, stepMs, o)).then(outcomeOf);
+  }
+
+  instantQueryJson(q: Querier, query: string | Expr, timeMs: number, o: QueryOptions, limit: number): Promise<EncodedOutcome> {
+    return this.submit(q, o, (id) => ({ ...this.instantMsg(id, query, timeMs, o), json: { limit } })).then(encodedOf);
+  }
+
+  rangeQueryJson(
+    q: Querier,
+    query: string | Expr,
+    startMs: number,
+    endMs: number,
+    stepMs: number,
+    o: QueryOptions,
+    limit: number,
+  ): Promise<EncodedOutcome> {
+    return this.submit(q, o, (id) => ({ ...this.rangeMsg(id, query, startMs, endMs, stepMs, o), json: { limit } })).then(encodedOf);
+  }
+
+  private instantMsg(id: number, query: string | Expr, timeMs: number, o: QueryOptions): QueryMsg {
+    return {
+      t: 'query',
+      id,
+      ...this.texts(query, o),
+      kind: 'instant',
+      time: timeMs,
+      timeoutMs: this.timeoutOf(o),
+      ...(o.maxResolution !== undefined ? { maxResolution: o.maxResolution } : {}),
+    };
+  }
+
+  private rangeMsg(id: number, query: string | Expr, startMs: number, endMs: number, stepMs: number, o: QueryOptions): QueryMsg {
+    return {
       t: 'query',
       id,
       ...this.texts(query, o),
@@ -209,7 +269,7 @@ export class QueryWorkerPool implements PromqlExecutor {
       step: stepMs,
       timeoutMs: this.timeoutOf(o),
       ...(o.maxResolution !== undefined ? { maxResolution: o.maxResolution } : {}),
-    }));
+    };
   }
 
   async close(): Promise<void> {
@@ -227,7 +287,7 @@ export class QueryWorkerPool implements PromqlExecutor {
     return o.timeoutMs ?? this.opts.timeoutMs;
   }
 
-  private submit(querier: Querier, o: QueryOptions, msg: (id: number) => ToWorker): Promise<QueryOutcome> {
+  private submit(querier: Querier, o: QueryOptions, msg: (id: number) => QueryMsg): Promise<Done> {
     if (this.closed) return Promise.reject(new StrataError('not-ready', 'the query workers are shutting down', { retryAfter: 5 }));
     if (o.signal?.aborted) return Promise.reject(new StrataError('query-canceled', 'query was canceled'));
     const live = this.slots.filter((s) => !s.dead);
@@ -242,7 +302,7 @@ export class QueryWorkerPool implements PromqlExecutor {
     );
     const onAbort = () => slot.worker.postMessage({ t: 'cancel', id } satisfies ToWorker);
     o.signal?.addEventListener('abort', onAbort, { once: true });
-    return new Promise<QueryOutcome>((resolve, reject) => {
+    return new Promise<Done>((resolve, reject) => {
       const finish = () => {
         clearTimeout(timer);
         o.signal?.removeEventListener('abort', onAbort);
@@ -295,11 +355,10 @@ export class QueryWorkerPool implements PromqlExecutor {
 
   private onMessage(slot: Slot, m: FromWorker): void {
     switch (m.t) {
-      case 'done': {
-        const r = slot.running.get(m.id);
-        r?.resolve({ result: unpackResult(m.result), warnings: m.warnings, infos: m.infos });
+      case 'done':
+      case 'done-json':
+        slot.running.get(m.id)?.resolve(m);
         break;
-      }
       case 'failed':
         slot.running.get(m.id)?.reject(errorFromWire(m.error));
         break;

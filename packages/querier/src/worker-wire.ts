@@ -51,6 +51,11 @@ interface QueryCommon {
   timeoutMs: number;
   /** The query's max_source_resolution (QueryOptions.maxResolution); unset: the engine's default. */
   maxResolution?: number | 'auto';
+  /**
+   * Set: the worker answers with the API JSON of the result (`done-json`), truncated to this
+   * `limit` (0: all), instead of the packed result, so the main thread builds and encodes nothing.
+   */
+  json?: { limit: number };
 }
 
 export type StorageOp = 'select' | 'series' | 'labelNames' | 'labelValues';
@@ -61,6 +66,7 @@ export type FromWorker =
   | { t: 'abort-call'; call: number }
   | { t: 'hello'; tid: number | undefined; nice: number | undefined }
   | { t: 'done'; id: number; result: PackedResult; warnings: string[]; infos: string[] }
+  | { t: 'done-json'; id: number; json: Uint8Array; warnings: string[]; infos: string[] }
   | { t: 'failed'; id: number; error: WireError };
 
 /** The hints that mean something across threads (signal, budget and warn stay on the main thread). */

@@ -68,6 +68,29 @@ export class PbWriter {
     this.pos += this.buf.write(s, this.pos);
   }
 
+  /**
+   * A message of two string fields (1 and 2), such as a Label, written with its length known up
+   * front: no closure and no shifting of the body to make room for the length prefix.
+   */
+  stringPair(field: number, a: string, b: string): void {
+    const na = a === '' ? 0 : Buffer.byteLength(a);
+    const nb = b === '' ? 0 : Buffer.byteLength(b);
+    const len = (na > 0 ? 1 + varintSize(na) + na : 0) + (nb > 0 ? 1 + varintSize(nb) + nb : 0);
+    this.key(field, 2);
+    this.rawVarint(len);
+    this.ensure(len);
+    if (na > 0) {
+      this.buf[this.pos++] = 0x0a;
+      this.pos = putVarint(this.buf, this.pos, na);
+      this.pos += this.buf.write(a, this.pos);
+    }
+    if (nb > 0) {
+      this.buf[this.pos++] = 0x12;
+      this.pos = putVarint(this.buf, this.pos, nb);
+      this.pos += this.buf.write(b, this.pos);
+    }
+  }
+
   bytes(field: number, b: Uint8Array): void {
     this.key(field, 2);
     this.rawVarint(b.length);

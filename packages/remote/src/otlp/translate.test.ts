@@ -172,6 +172,31 @@ describe('translation', () => {
     ]);
   });
 
+  test("the name and a bucket's le replace attributes of the same name (the _count keeps it); empty values are dropped; labels stay sorted", () => {
+    const d = doc([
+      {
+        name: 'lat',
+        histogram: {
+          aggregationTemporality: 2,
+          dataPoints: [
+            {
+              attributes: attrs({ le: 'x', __name__: 'y', A: 'upper', a: '', zz: 'last', _b: 'under' }),
+              timeUnixNano: T,
+              count: '2',
+              bucketCounts: ['1', '1'],
+              explicitBounds: [1],
+            },
+          ],
+        },
+      },
+    ]);
+    expect(seriesLines(translate(d).request)).toEqual([
+      `{A="upper",__name__="lat_bucket",job="svc",key_b="under",le="+Inf",zz="last"} ${MS}=2`,
+      `{A="upper",__name__="lat_bucket",job="svc",key_b="under",le="1",zz="last"} ${MS}=1`,
+      `{A="upper",__name__="lat_count",job="svc",key_b="under",le="x",zz="last"} ${MS}=2`,
+    ]);
+  });
+
   test('summaries: {quantile}, _sum, _count', () => {
     const d = doc([
       {

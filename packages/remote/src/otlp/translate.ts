@@ -235,13 +235,14 @@ class Translator {
   private pointLabels(p: OtlpPoint, name: string, extra: string[]): string[] {
     if (p !== this.lastPoint) {
       this.lastPoint = p;
-      this.lastAttrs = this.sanitized(p.attributes);
+      this.lastBase = this.base(this.sanitized(p.attributes), this.resourceLabels);
     }
-    return this.merge(this.lastAttrs, this.resourceLabels, name, extra);
+    return withPairs(this.lastBase, name, extra);
   }
 
   private lastPoint: OtlpPoint | undefined = undefined;
-  private lastAttrs: string[] = [];
+  /** The last point's attributes merged with the resource's labels, sorted (see base). */
+  private lastBase: string[] = [];
 
   /**
    * Attribute pairs under their label names. Keys that escape to the same name are joined with
@@ -265,6 +266,14 @@ class Translator {
 
   /** Point labels, overridden by the resource's, the name and the extra pair; sorted, empty values dropped. */
   private merge(point: string[], resource: string[], name: string, extra: string[]): string[] {
+    return withPairs(this.base(point, resource), name, extra);
+  }
+
+  /**
+   * Point labels overridden by the resource's, sorted by name, empty names and values dropped:
+   * computed once per point, then a histogram's buckets only insert their name and `le`.
+   */
+  private base(point: string[], resource: string[]): string[] {
     const m = new Map<string, string>();
     for (let i = 0; i < point.length; i += 2) m.set(point[i], point[i + 1]);
     // Promoted attributes do not replace a point's own attribute; job and instance do.
@@ -272,8 +281,6 @@ class Translator {
       const k = resource[i];
       if (k === 'job' || k === 'instance' || !m.has(k)) m.set(k, resource[i + 1]);
     }
-    m.set('__name__', name);
-    for (let i = 0; i < extra.length; i += 2) m.set(extra[i], extra[i + 1]);
     const keys = [...m.keys()].filter((k) => k !== '' && m.get(k) !== '').sort();
     const out: string[] = [];
     for (const k of keys) out.push(k, m.get(k)!);
@@ -316,6 +323,33 @@ class Translator {
   }
 }
 
+/**
+ * Sorted label pairs with `__name__` and the extra pairs (at most one, sorted) set: they replace
+ * a pair of the same name, and an empty value removes it, as a map would.
+ */
+function withPairs(base: string[], name: string, extra: string[]): string[] {
+  const out: string[] = [];
+  let ek = 0;
+  const add: string[] =
+    extra.length === 0
+      ? ['__name__', name]
+      : extra[0] < '__name__'
+        ? [extra[0], extra[1], '__name__', name]
+        : ['__name__', name, extra[0], extra[1]];
+  if (extra.length > 2) throw new Error('withPairs: one extra pair at most');
+  for (let i = 0; i < base.length; i += 2) {
+    const k = base[i];
+    while (ek < add.length && add[ek] <= k) {
+      if (add[ek + 1] !== '') out.push(add[ek], add[ek + 1]);
+      ek += 2;
+    }
+    if (add[0] === k || add[2] === k) continue;
+    out.push(k, base[i + 1]);
+  }
+  for (; ek < add.length; ek += 2) if (add[ek + 1] !== '') out.push(add[ek], add[ek + 1]);
+  return out;
+}
+
 function stale(p: OtlpPoint): boolean {
   return (p.flags & FLAG_NO_RECORDED_VALUE) !== 0;
 }
@@ -328,15 +362,23 @@ function stale(p: OtlpPoint): boolean {
 function writeSeries(w: PbWriter, s: Series): void {
   writeLabels(w, s.labels);
   // Samples in time order (a request may carry several points of one series in any order).
-  const order = s.timestamps.map((_, i) => i);
-  if (!isSorted(s.timestamps)) order.sort((a, b) => s.timestamps[a] - s.timestamps[b]);
-  const stale = new Set(s.stale);
-  for (const i of order) {
+  if (s.timestamps.length === 1 && s.stale.length === 0) {
+    // The common case, one point per series in an export: no ordering to do.
     w.message(2, () => {
-      if (stale.has(i)) w.doubleBytes(1, STALE_NAN_BYTES, 0);
-      else w.double(1, s.values[i]);
-      w.int64(2, s.timestamps[i]);
+      w.double(1, s.values[0]);
+      w.int64(2, s.timestamps[0]);
     });
+  } else {
+    const order = s.timestamps.map((_, i) => i);
+    if (!isSorted(s.timestamps)) order.sort((a, b) => s.timestamps[a] - s.timestamps[b]);
+    const stale = new Set(s.stale);
+    for (const i of order) {
+      w.message(2, () => {
+        if (stale.has(i)) w.doubleBytes(1, STALE_NAN_BYTES, 0);
+        else w.double(1, s.values[i]);
+        w.int64(2, s.timestamps[i]);
+      });
+    }
   }
   for (const e of s.exemplars) {
     w.message(3, () => {
@@ -354,12 +396,7 @@ function writeSeries(w: PbWriter, s: Series): void {
 }
 
 function writeLabels(w: PbWriter, pairs: string[]): void {
-  for (let i = 0; i < pairs.length; i += 2) {
-    w.message(1, () => {
-      w.string(1, pairs[i]);
-      w.string(2, pairs[i + 1]);
-    });
-  }
+  for (let i = 0; i < pairs.length; i += 2) w.stringPair(1, pairs[i], pairs[i + 1]);
 }
 
 function sortPairs(p: string[]): string[] {
