@@ -37,6 +37,7 @@ export async function runForwardingBench(seriesCount: number, roundsCount: numbe
     'replica: share',
     'router: field table',
     'router: share encoding',
+    'replica: share decoding (part of the share row)',
   ];
   const micros = new Float64Array(paths.length);
   const [single, selected, shared] = [await openWriter(), await openWriter(), await openWriter()];
@@ -63,6 +64,7 @@ export async function runForwardingBench(seriesCount: number, roundsCount: numbe
       t.push(cpuMicros());
       mac(share);
       const got = decodeShare(share);
+      t.push(cpuMicros());
       await shared.writer.write('t', got.batch, got.v2);
       t.push(cpuMicros());
       if (!measured) continue;
@@ -71,7 +73,8 @@ export async function runForwardingBench(seriesCount: number, roundsCount: numbe
       micros[1] += t[3] - t[2];
       micros[3] += t[5] - t[4];
       micros[4] += t[6] - t[5];
-      micros[2] += t[7] - t[6];
+      micros[2] += t[8] - t[6];
+      micros[5] += t[7] - t[6];
     }
   }
   for (const w of [single, selected, shared]) {

@@ -205,7 +205,7 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
       if (share) {
         rate.noteRouter(tenant, String(req.headers[FORWARDED_HEADER]));
         const { batch, v2 } = decodeShare(body);
-        respond(res, await writer.write(tenant, batch, v2), version, true, batch.series.length);
+        respond(res, await writer.write(tenant, batch, v2), version, true, batch.seriesCount);
         m.requests.inc({ version, code: String(res.statusCode) });
         return;
       }
@@ -232,7 +232,7 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
         if (r.error) throw r.error;
         result = r.written!;
       } else result = await writer.write(tenant, batch, v2);
-      respond(res, result, version, forwarded, batch.series.length);
+      respond(res, result, version, forwarded, batch.seriesCount);
       m.requests.inc({ version, code: String(res.statusCode) });
     } catch (e) {
       const err = toStrataError(e);
@@ -305,7 +305,7 @@ export function createWritePath(opts: WriteHandlerOptions): WritePath {
       return {
         status: r.firstError?.status ?? 204,
         message: r.firstError?.detail ?? '',
-        rejected: rejectedSelection(r, batch.series.length),
+        rejected: rejectedSelection(r, batch.seriesCount),
       };
     } catch (e) {
       const err = toStrataError(e);

@@ -193,17 +193,18 @@ export class Writer {
     const exemplarsOnly: number[] = [];
     // No closure in the loops below captures a loop variable (that would allocate a context per
     // series or per sample): errors are built by the helpers at the end of this module.
-    let current = batch.series[0];
+    // Series are read by index (seriesAt): a forwarded share's batch reuses one record for all of them.
+    let current = batch.seriesCount > 0 ? batch.seriesAt(0) : undefined;
     const fields = batch.labelFields;
     const raw = batch.raw;
     const aggr = this.opts.streamAggregation?.forTenant(tenant);
     const nowMs = this.now();
     const sameLabels = fields
-      ? (l: Labels) => fields.equals(current, l.pairs)
-      : (l: Labels) => wireLabelsEqual(raw, current.labelsStart, current.labelsEnd, l.pairs);
-    const samePairs = (l: Labels) => pairsEqual(current.labels, l.pairs);
-    for (let k = 0; k < batch.series.length; k++) {
-      const s = batch.series[k];
+      ? (l: Labels) => fields.equals(current!, l.pairs)
+      : (l: Labels) => wireLabelsEqual(raw, current!.labelsStart, current!.labelsEnd, l.pairs);
+    const samePairs = (l: Labels) => pairsEqual(current!.labels, l.pairs);
+    for (let k = 0, n = batch.seriesCount; k < n; k++) {
+      const s = batch.seriesAt(k);
       histograms += s.histograms;
       exemplars += s.exemplars;
       if (s.exemplars > 0 && !storage.exemplars) errors.add(k, 'unsupported-sample-type', s.exemplars, unsupported(batch, s, 'exemplars'));
@@ -338,7 +339,7 @@ export class Writer {
       if (withExemplars) exemplarsWritten += stageExemplars(app, ref, s.exemplarList!, exemplarRules);
     }
     for (const k of exemplarsOnly) {
-      const s = batch.series[k];
+      const s = batch.seriesAt(k);
       current = s;
       const ref = this.existingSeries(app, batch, s, limits, v2, sameLabels, samePairs);
       if (ref === undefined)
@@ -407,7 +408,8 @@ function earliestSample(batch: WriteBatch): number {
   let min = Infinity;
   const h = batch.histogramRows;
   // By series: the typed arrays may be longer than what they hold.
-  for (const s of batch.series) {
+  for (let k = 0, n = batch.seriesCount; k < n; k++) {
+    const s = batch.seriesAt(k);
     for (let i = s.sampleStart; i < s.sampleEnd; i++) if (batch.timestamps[i] < min) min = batch.timestamps[i];
     if (h && s.histograms > 0) for (let i = s.histogramStart!; i < s.histogramStart! + s.histograms; i++) if (h.t[i] < min) min = h.t[i];
   }

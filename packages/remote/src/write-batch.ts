@@ -65,13 +65,38 @@ export interface MetadataRecord extends MetricMetadata {
   metricFamilyName: string;
 }
 
+/**
+ * A batch's series as columns instead of one record each (a forwarded share's, forwarded-share.ts).
+ * Series k's samples are [samples[k], samples[k + 1]), its histogram rows [histograms[k],
+ * histograms[k + 1]) and its label references [labels[k], labels[k + 1]); the sparse lists are
+ * absent when no series has any.
+ */
+export interface SeriesColumns {
+  readonly n: number;
+  readonly samples: Int32Array;
+  readonly histograms: Int32Array;
+  readonly labels: Int32Array;
+  readonly hashes: Uint32Array;
+  /** Exemplars counted per series (those sent are in exemplarLists; a router before them sent counts only). */
+  readonly exemplars: Float64Array;
+  readonly exemplarLists: (ExemplarRecord[] | undefined)[] | undefined;
+  readonly metadata: (MetricMetadata | undefined)[] | undefined;
+}
+
+/** Never written to: WriteBatch.labelsOf gives a series a fresh array when it decodes its pairs. */
+const NO_LABELS: string[] = [];
+
 import { decodeLabelFields } from './labels-v1.js';
 import { HistogramTable } from './histogram-table.js';
 
 export class WriteBatch {
   /** The decoded request body; label byte ranges point into it. */
   raw: Buffer = Buffer.alloc(0);
-  series: SeriesRecord[] = [];
+  /** The series as records; empty while `columns` hold them. */
+  private seriesList: SeriesRecord[] = [];
+  /** The series as columns (set with setColumns), read one at a time through `cursor`. */
+  private columns: SeriesColumns | undefined = undefined;
+  private cursor: SeriesRecord | undefined = undefined;
   metadata: MetadataRecord[] = [];
   timestamps: Float64Array;
   values: Float64Array;
@@ -90,6 +115,47 @@ export class WriteBatch {
   }
 
   /**
+   * The series as records. A batch held in columns makes one record per series here, once (and
+   * from then on holds the records): hot paths read seriesCount and seriesAt instead.
+   */
+  get series(): SeriesRecord[] {
+    const c = this.columns;
+    if (c) {
+      const list: SeriesRecord[] = new Array<SeriesRecord>(c.n);
+      for (let k = 0; k < c.n; k++) list[k] = recordAt(c, k, newRecord());
+      this.seriesList = list;
+      this.columns = undefined;
+    }
+    return this.seriesList;
+  }
+
+  set series(list: SeriesRecord[]) {
+    this.seriesList = list;
+    this.columns = undefined;
+  }
+
+  /** Holds the series as these columns; records set before are dropped (they are not these series). */
+  setColumns(columns: SeriesColumns): void {
+    this.columns = columns;
+    this.seriesList = [];
+  }
+
+  get seriesCount(): number {
+    return this.columns ? this.columns.n : this.seriesList.length;
+  }
+
+  /**
+   * Series k. For a batch in columns this is one record reused by every call: it describes
+   * series k until the next call (labels decoded through labelsOf included), so hold its index,
+   * not the record.
+   */
+  seriesAt(k: number): SeriesRecord {
+    const c = this.columns;
+    if (!c) return this.seriesList[k];
+    return recordAt(c, k, (this.cursor ??= newRecord()));
+  }
+
+  /**
    * A batch with only some of the series, sharing this batch's sample columns. The request's
    * metric metadata stays: it describes metric families, not series, and every receiver that
    * stores a share should be able to answer /api/v1/metadata for them.
@@ -97,6 +163,7 @@ export class WriteBatch {
   subset(indices: readonly number[]): WriteBatch {
     const b = Object.create(WriteBatch.prototype) as WriteBatch;
     Object.assign(b, this);
+    b.cursor = undefined;
     b.series = indices.map((i) => this.series[i]);
     return b;
   }
@@ -119,14 +186,18 @@ export class WriteBatch {
   }
 
   get numHistograms(): number {
+    const c = this.columns;
+    if (c) return c.histograms[c.n] - c.histograms[0];
     let n = 0;
-    for (const s of this.series) n += s.histograms;
+    for (const s of this.seriesList) n += s.histograms;
     return n;
   }
 
   get numExemplars(): number {
+    const c = this.columns;
     let n = 0;
-    for (const s of this.series) n += s.exemplars;
+    if (c) for (let k = 0; k < c.n; k++) n += c.exemplars[k];
+    else for (const s of this.seriesList) n += s.exemplars;
     return n;
   }
 
@@ -150,6 +221,42 @@ export class WriteBatch {
     this.values = vs;
     this.valueBytes = new Uint8Array(vs.buffer);
   }
+}
+
+/** A record with every property a series may have, so records (and the reused one) keep one shape. */
+function newRecord(): SeriesRecord {
+  return {
+    labels: NO_LABELS,
+    sampleStart: 0,
+    sampleEnd: 0,
+    histograms: 0,
+    histogramStart: undefined,
+    exemplars: 0,
+    exemplarList: undefined,
+    metadata: undefined,
+    labelsStart: 0,
+    labelsEnd: 0,
+    labelsHash: 0,
+    messageStart: -1,
+    messageEnd: -1,
+  };
+}
+
+/** Fills s with series k of the columns (its labels not decoded yet) and returns it. */
+function recordAt(c: SeriesColumns, k: number, s: SeriesRecord): SeriesRecord {
+  s.labels = NO_LABELS;
+  s.sampleStart = c.samples[k];
+  s.sampleEnd = c.samples[k + 1];
+  const h = c.histograms[k];
+  s.histograms = c.histograms[k + 1] - h;
+  s.histogramStart = s.histograms > 0 ? h : undefined;
+  s.exemplars = c.exemplars[k];
+  s.exemplarList = c.exemplarLists?.[k];
+  s.metadata = c.metadata?.[k];
+  s.labelsStart = c.labels[k];
+  s.labelsEnd = c.labels[k + 1];
+  s.labelsHash = c.hashes[k];
+  return s;
 }
 
 const V1_TYPES: MetricMetadata['type'][] = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'];
