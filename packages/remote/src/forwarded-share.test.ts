@@ -144,6 +144,31 @@ describe('forwarded share', () => {
     expectBatchOf(decodeShare(share).batch, series);
   });
 
+  test('the field table holds each distinct pair once, through its growth (property)', () => {
+    // Up to a few thousand distinct pairs of varied lengths: the table's slots and arrays grow several times.
+    const pairArb = fc.tuple(fc.constantFrom('__name__', 'job', 'instance', 'le', 'x'), fc.string({ maxLength: 14 }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.uniqueArray(pairArb, { selector: (t) => t[0], minLength: 1 }), { minLength: 200, maxLength: 600 }),
+        (pairsPerSeries) => {
+          const series = pairsPerSeries.map((pairs) => ({ labels: Labels.fromPairs(pairs.flat()), timestamps: [5], values: [1] }));
+          const batch = decodeWriteRequestV1(encodeWriteRequestV1(series));
+          const share = encodeShare(batch, [...series.keys()], [], false);
+          expectBatchOf(decodeShare(share).batch, series);
+          // The field count is the varint after the magic and the flags.
+          let count = 0;
+          for (let p = 5, shift = 0; ; p++, shift += 7) {
+            count += (share[p] & 0x7f) * 2 ** shift;
+            if (share[p] < 0x80) break;
+          }
+          const distinct = new Set(series.flatMap((s) => s.labels.pairs.flatMap((v, k, all) => (k % 2 ? [] : [`${v}\0${all[k + 1]}`]))));
+          expect(count).toBe(distinct.size);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
   test('random bytes and truncations fail only with StrataError', () => {
     const decodeAll = (body: Buffer) => {
       const b = decodeShare(body).batch;

@@ -40,7 +40,6 @@ import {
   type MetadataRecord,
   type SeriesRecord,
 } from './write-batch.js';
-import { hashBytes } from './write-v1.js';
 import { PbWriter } from './pb-writer.js';
 import { decodeHistogram, encodeHistogram } from './histogram-wire.js';
 
@@ -58,7 +57,10 @@ class FieldTable {
   /** The distinct fields' bytes, back to back; field k is bytes[starts[k], starts[k + 1]). */
   bytes: Buffer;
   private view: DataView;
-  starts: number[] = [0];
+  starts: Int32Array;
+  /** Per field: its bytes' hash (fieldHash), compared before the bytes are. */
+  private fieldHashes: Int32Array;
+  private nFields = 0;
   /** Per series of the batch: its field references are refs[refStart[i], refStart[i + 1]). */
   refs: Uint32Array;
   refStart: Int32Array;
@@ -66,21 +68,30 @@ class FieldTable {
   hashes: Uint32Array;
   private len = 0;
   private nRefs = 0;
-  private readonly byHash = new Map<number, number>();
+  /**
+   * The fields by hash: an open-addressing table (linear probing, at most half full) of field
+   * ids + 1, 0 for a free slot. Typed, so a lookup costs no Map entry and no boxed key.
+   */
+  private slots: Int32Array;
 
   constructor(readonly batch: WriteBatch) {
     const n = batch.series.length;
     this.bytes = Buffer.allocUnsafe(4096);
     this.view = viewOf(this.bytes);
+    this.starts = new Int32Array(257);
+    this.fieldHashes = new Int32Array(256);
+    this.slots = new Int32Array(1024);
     this.refs = new Uint32Array(Math.max(16, n * 10));
     this.refStart = new Int32Array(n + 1);
     this.hashes = new Uint32Array(n);
     const scratch = new ScratchWriter(256);
+    const series = batch.series;
+    const wire = !batch.labelFields;
     for (let i = 0; i < n; i++) {
       this.refStart[i] = this.nRefs;
-      const s = batch.series[i];
+      const s = series[i];
       // Wire label bytes only in a client's request; a share's batch indexes its own field table.
-      if (s.labelsStart >= 0 && !batch.labelFields) {
+      if (s.labelsStart >= 0 && wire) {
         this.fieldsOfWire(batch.raw, s.labelsStart, s.labelsEnd);
         this.hashes[i] = s.labelsHash;
       } else {
@@ -138,24 +149,53 @@ class FieldTable {
 
   /** Adds a reference to the field with these bytes (entering it in the table if new). */
   private add(src: Uint8Array, start: number, end: number): void {
-    const fh = hashBytes(src, start, end) | 0; // a small integer key, not a boxed number
-    let id = this.byHash.get(fh);
-    if (id === undefined || !this.sameField(id, src, start, end)) {
-      id = this.starts.length - 1;
-      const n = end - start;
-      if (this.len + n > this.bytes.length) {
-        const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.len + n));
-        this.bytes.copy(grown, 0, 0, this.len);
-        this.bytes = grown;
-        this.view = viewOf(grown);
+    const h = fieldHash(src, start, end);
+    const mask = this.slots.length - 1;
+    let i = h & mask;
+    for (;;) {
+      const id = this.slots[i] - 1;
+      if (id < 0) break;
+      if (this.fieldHashes[id] === h && this.sameField(id, src, start, end)) {
+        this.ref(id);
+        return;
       }
-      this.bytes.set(src.subarray(start, end), this.len);
-      this.len += n;
-      this.starts.push(this.len);
-      // A colliding hash keeps its first field: later ones are stored again, never confused.
-      if (!this.byHash.has(fh)) this.byHash.set(fh, id);
+      i = (i + 1) & mask;
     }
+    const id = this.nFields++;
+    const n = end - start;
+    if (this.len + n > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.len + n));
+      this.bytes.copy(grown, 0, 0, this.len);
+      this.bytes = grown;
+      this.view = viewOf(grown);
+    }
+    this.bytes.set(src.subarray(start, end), this.len);
+    this.len += n;
+    if (id + 1 === this.fieldHashes.length) {
+      const starts = new Int32Array(this.starts.length * 2);
+      starts.set(this.starts);
+      this.starts = starts;
+      const hashes = new Int32Array(this.fieldHashes.length * 2);
+      hashes.set(this.fieldHashes);
+      this.fieldHashes = hashes;
+    }
+    this.starts[id + 1] = this.len;
+    this.fieldHashes[id] = h;
+    this.slots[i] = id + 1;
+    if (this.nFields * 2 > this.slots.length) this.rehash();
     this.ref(id);
+  }
+
+  /** Doubles the slot table, re-entering every field. */
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let id = 0; id < this.nFields; id++) {
+      let i = this.fieldHashes[id] & mask;
+      while (slots[i] !== 0) i = (i + 1) & mask;
+      slots[i] = id + 1;
+    }
+    this.slots = slots;
   }
 
   private ref(id: number): void {
@@ -169,22 +209,24 @@ class FieldTable {
 
   private sameField(id: number, src: Uint8Array, start: number, end: number): boolean {
     const a = this.starts[id];
-    if (this.starts[id + 1] - a !== end - start) return false;
-    const b = this.bytes;
     const n = end - start;
+    if (this.starts[id + 1] - a !== n) return false;
     let k = 0;
     // Four bytes at a time where the views allow it (the compare is the table's main cost).
     if (n >= 4) {
       const x = this.view;
       const y = viewOf(src);
-      for (; k + 4 <= n; k += 4) if (x.getUint32(a + k) !== y.getUint32(start + k)) return false;
+      for (; k + 4 <= n; k += 4) if (x.getInt32(a + k, true) !== y.getInt32(start + k, true)) return false;
+      // The last four bytes, overlapping the words compared (no byte loop for the rest).
+      return k === n || x.getInt32(a + n - 4, true) === y.getInt32(start + n - 4, true);
     }
+    const b = this.bytes;
     for (; k < n; k++) if (b[a + k] !== src[start + k]) return false;
     return true;
   }
 
   get fieldCount(): number {
-    return this.starts.length - 1;
+    return this.nFields;
   }
 
   /**
@@ -197,30 +239,49 @@ class FieldTable {
   encodedParts(): { fieldSection: Buffer; records: Buffer; recordStart: Int32Array } {
     if (this.encoded) return this.encoded;
     const n = this.fieldCount;
-    const f = new ScratchWriter(16 + this.len + n * 2);
+    // Sized for the worst case up front, so the loops write without a bounds check per value.
+    const f = new ScratchWriter(16 + this.len + n * 5);
     f.varint(n);
+    let out = f.buf;
+    let pos = f.pos;
+    const bytes = this.bytes;
     for (let k = 0; k < n; k++) {
-      f.varint(this.starts[k + 1] - this.starts[k]);
-      f.copy(this.bytes, this.starts[k], this.starts[k + 1]);
+      const a = this.starts[k];
+      const b = this.starts[k + 1];
+      pos = putVarint(out, pos, b - a);
+      for (let i = a; i < b; i++) out[pos++] = bytes[i]; // fields are a few dozen bytes: no subarray each
     }
+    f.pos = pos;
     const series = this.batch.series;
-    const w = new ScratchWriter(16 + series.length * 12 + this.nRefs * 2);
+    const w = new ScratchWriter(16 + series.length * 24 + this.nRefs * 5);
     const recordStart = new Int32Array(series.length + 1);
+    const refs = this.refs;
     for (let i = 0; i < series.length; i++) {
-      recordStart[i] = w.pos;
       const s = series[i];
       const r0 = this.refStart[i];
       const r1 = this.refStart[i + 1];
-      w.varint(r1 - r0);
-      for (let r = r0; r < r1; r++) w.varint(this.refs[r]);
-      w.u32(this.hashes[i]);
-      w.varint(s.sampleEnd - s.sampleStart);
-      w.varint(s.histograms);
-      w.varint(s.exemplars);
+      // At most 5 bytes per reference and count, 4 of hash, 1 of metadata marker.
+      w.room(5 * (r1 - r0) + 25);
+      out = w.buf;
+      pos = w.pos;
+      recordStart[i] = pos;
+      pos = putVarint(out, pos, r1 - r0);
+      for (let r = r0; r < r1; r++) pos = putVarint(out, pos, refs[r]);
+      const h = this.hashes[i];
+      out[pos] = h & 0xff;
+      out[pos + 1] = (h >>> 8) & 0xff;
+      out[pos + 2] = (h >>> 16) & 0xff;
+      out[pos + 3] = h >>> 24;
+      pos = putVarint(out, pos + 4, s.sampleEnd - s.sampleStart);
+      pos = putVarint(out, pos, s.histograms);
+      pos = putVarint(out, pos, s.exemplars);
       const md = s.metadata;
-      if (!md) w.byte(0);
-      else {
-        w.byte(1);
+      if (!md) {
+        out[pos++] = 0;
+        w.pos = pos;
+      } else {
+        out[pos++] = 1;
+        w.pos = pos;
         w.varint(metricTypeToProto(md.type));
         w.string(md.help);
         w.string(md.unit);
@@ -241,6 +302,28 @@ function viewOf(b: Uint8Array): DataView {
     lastView = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
   return lastView!;
+}
+
+/**
+ * A field's hash for the table's lookups: FNV-1a's multiply over 32-bit words (a quarter of the
+ * steps of a byte-wise hash), the last bytes in a word of their own, then a final mix.
+ */
+function fieldHash(src: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  let h = 0x811c9dc5 ^ n;
+  let k = 0;
+  if (n >= 4) {
+    const v = viewOf(src);
+    for (; k + 4 <= n; k += 4) h = Math.imul(h ^ v.getInt32(start + k, true), 0x01000193);
+  }
+  if (k < n) {
+    let tail = 0;
+    for (let shift = 0; k < n; k++, shift += 8) tail |= src[start + k] << shift;
+    h = Math.imul(h ^ tail, 0x01000193);
+  }
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 12);
 }
 
 const tables = new WeakMap<WriteBatch, FieldTable>();
@@ -567,6 +650,16 @@ function readExemplars(r: ShareReader, counts: Float64Array, want: number): (Exe
   return lists;
 }
 
+/** Writes v (a safe integer, ≥ 0) as an unsigned LEB128 varint at out[pos]; the caller made room. Returns the position after it. */
+function putVarint(out: Uint8Array, pos: number, v: number): number {
+  while (v >= 0x80) {
+    out[pos++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  out[pos++] = v;
+  return pos;
+}
+
 /** readVarint's value; a module-level slot so the decode loop allocates nothing. */
 let varintOut = 0;
 
@@ -661,6 +754,11 @@ class ScratchWriter {
 
   reset(): void {
     this.pos = 0;
+  }
+
+  /** Room for n more bytes (buf may be replaced). */
+  room(n: number): void {
+    this.ensure(n);
   }
 
   private ensure(n: number): void {
