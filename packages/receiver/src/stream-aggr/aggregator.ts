@@ -100,10 +100,23 @@ interface Group1 {
   lastPartial: Partial | undefined;
 }
 
+/**
+ * Stage 2: the partials of one interval of a group, one per sender (a resend replaces). Most
+ * intervals have a single sender (the group's owner itself without a ring): it needs no map.
+ */
+interface Window2 {
+  readonly group: Group2;
+  from: string;
+  partial: Partial;
+  /** Further senders' partials, by sender. */
+  more: Map<string, Partial> | undefined;
+}
+
 /** Stage 2: one output group on its owner. */
 interface Group2 {
   readonly labels: Labels;
-  readonly windows: Map<number, Map<string, Partial>>;
+  /** Intervals merged here and not written yet. */
+  pending: number;
   /** The running `total`: NaN until the group's first interval. */
   total: number;
   seenAt: number;
@@ -119,6 +132,8 @@ interface RuleState {
   readonly needRate: boolean;
   readonly groups1: Map<string, Group1>;
   readonly groups2: Map<string, Group2>;
+  /** Stage 2's intervals not written yet: by interval end, then by group key (a flush takes an interval whole). */
+  readonly windows2: Map<number, Map<string, Window2>>;
   /** Stage 1 sent every interval ending at or before this. */
   sentUpTo: number;
   /** Stage 2 wrote every interval ending at or before this. */
@@ -192,6 +207,7 @@ export class TenantAggregator {
       needRate: rule.outputs.some((o) => o.kind === 'rate_sum' || o.kind === 'rate_avg'),
       groups1: new Map(),
       groups2: new Map(),
+      windows2: new Map(),
       sentUpTo: -Infinity,
       writtenUpTo: -Infinity,
     }));
@@ -339,7 +355,7 @@ export class TenantAggregator {
           owner ??= ownerOf(this.tenant, g.labels);
           if (owner === self) {
             // This receiver owns the group too: the partial moves over as it is, unserialised.
-            this.agg.metrics.partials.inc({ outcome: this.mergePartial(r, g.labels, key, end, self, p, nowMs) });
+            this.agg.partialCounts[this.mergePartial(r, g.labels, key, end, self, p, nowMs)]++;
             continue;
           }
           let l = out.get(owner);
@@ -373,11 +389,16 @@ export class TenantAggregator {
   ): 'merged' | 'late' | 'unknown-rule' {
     if (end <= r.writtenUpTo) return 'late';
     let g = r.groups2.get(key);
-    if (!g) r.groups2.set(key, (g = { labels, windows: new Map(), total: NaN, seenAt: nowMs, outputs: [], buckets: new Map() }));
+    if (!g) r.groups2.set(key, (g = { labels, pending: 0, total: NaN, seenAt: nowMs, outputs: [], buckets: new Map() }));
     g.seenAt = nowMs;
-    let w = g.windows.get(end);
-    if (!w) g.windows.set(end, (w = new Map()));
-    w.set(from, partial);
+    let byGroup = r.windows2.get(end);
+    if (!byGroup) r.windows2.set(end, (byGroup = new Map()));
+    const w = byGroup.get(key);
+    if (!w) {
+      byGroup.set(key, { group: g, from, partial, more: undefined });
+      g.pending++;
+    } else if (w.from === from) w.partial = partial;
+    else (w.more ??= new Map()).set(from, partial);
     return 'merged';
   }
 
@@ -391,20 +412,27 @@ export class TenantAggregator {
       const upTo = all ? Infinity : Math.floor((nowMs - delay) / iv) * iv;
       if (upTo <= r.writtenUpTo) continue;
       // Interval ends to write, in order (the running totals add up interval by interval).
-      const ends = new Set<number>();
-      for (const g of r.groups2.values()) for (const e of g.windows.keys()) if (e <= upTo) ends.add(e);
-      for (const end of [...ends].sort((a, b) => a - b)) {
-        for (const g of r.groups2.values()) {
-          const w = g.windows.get(end);
-          if (!w) continue;
-          g.windows.delete(end);
-          const merged = new Partial(false, false);
-          for (const p of w.values()) merged.merge(p);
+      const ends: number[] = [];
+      for (const e of r.windows2.keys()) if (e <= upTo) ends.push(e);
+      ends.sort((a, b) => a - b);
+      for (const end of ends) {
+        const byGroup = r.windows2.get(end)!;
+        r.windows2.delete(end);
+        for (const w of byGroup.values()) {
+          const g = w.group;
+          g.pending--;
+          // A single sender's partial is the merge (merging it into an empty one changes no output).
+          let merged = w.partial;
+          if (w.more) {
+            merged = new Partial(false, false);
+            merged.merge(w.partial);
+            for (const p of w.more.values()) merged.merge(p);
+          }
           g.total = (Number.isNaN(g.total) ? 0 : g.total) + merged.increase;
           emit(r.rule, g, merged, end, out);
         }
       }
-      for (const [key, g] of r.groups2) if (g.windows.size === 0 && nowMs - g.seenAt > r.rule.stalenessIntervalMs) r.groups2.delete(key);
+      for (const [key, g] of r.groups2) if (g.pending === 0 && nowMs - g.seenAt > r.rule.stalenessIntervalMs) r.groups2.delete(key);
       if (upTo !== Infinity) r.writtenUpTo = upTo;
     }
     return out;
@@ -441,15 +469,16 @@ export class TenantAggregator {
   }
 }
 
+/** Output series labels are built once per group: slot k is the k-th output (each φ its own). */
+function labelsAt(rule: StreamAggrRule, g: Group2, slot: number, o: number, extra?: [string, string]): Labels {
+  let l = g.outputs[slot];
+  if (l === undefined) l = g.outputs[slot] = outputLabels(g.labels, outputName(rule, g.labels.metricName(), rule.outputs[o]), extra);
+  return l;
+}
+
 function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: OutputSample[]): void {
   const outputs = rule.outputs;
-  // Output series labels are built once per group: slot k is the k-th output (each φ its own).
   let slot = 0;
-  const labelsAt = (o: number, extra?: [string, string]): Labels => {
-    let l = g.outputs[slot];
-    if (l === undefined) l = g.outputs[slot] = outputLabels(g.labels, outputName(rule, g.labels.metricName(), outputs[o]), extra);
-    return l;
-  };
   for (let o = 0; o < outputs.length; o++, slot++) {
     const kind = outputs[o].kind;
     let v: number;
@@ -474,7 +503,11 @@ function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: Out
         if (p.values && p.values.length > 0) {
           const sorted = Float64Array.from(p.values).sort();
           for (let k = 0; k < phis.length; k++, slot++)
-            out.push({ labels: labelsAt(o, ['quantile', String(phis[k])]), t: end, v: quantileOf(phis[k], sorted as unknown as number[]) });
+            out.push({
+              labels: labelsAt(rule, g, slot, o, ['quantile', String(phis[k])]),
+              t: end,
+              v: quantileOf(phis[k], sorted as unknown as number[]),
+            });
         } else slot += phis.length;
         slot--;
         continue;
@@ -492,7 +525,7 @@ function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: Out
         if (p.count === 0) continue;
         v = sampleStat(kind, p);
     }
-    out.push({ labels: labelsAt(o), t: end, v });
+    out.push({ labels: labelsAt(rule, g, slot, o), t: end, v });
   }
 }
 
@@ -556,6 +589,8 @@ export class StreamAggregation {
   readonly metrics: Metrics;
   /** Input sample outcomes since the last tick: plain numbers on the hot path, added to the counter per tick. */
   readonly sampleCounts = { aggregated: 0, resent: 0, late: 0 };
+  /** Partial outcomes on this receiver, tallied per partial and added to the counter per tick or request. */
+  readonly partialCounts = { merged: 0, late: 0, 'unknown-rule': 0 };
   readonly now: () => number;
   private readonly tenants = new Map<string, TenantAggregator>();
   private timer: NodeJS.Timeout | undefined;
@@ -607,9 +642,17 @@ export class StreamAggregation {
   acceptPartials(tenant: string, records: readonly PartialRecord[]): void {
     const a = this.forTenant(tenant);
     const now = this.now();
-    for (const rec of records) {
-      const outcome = a ? a.acceptPartial(rec, now) : 'unknown-rule';
-      this.metrics.partials.inc({ outcome });
+    const n = this.partialCounts;
+    for (const rec of records) n[a ? a.acceptPartial(rec, now) : 'unknown-rule']++;
+    this.countPartials();
+  }
+
+  /** Adds the partial outcomes tallied since the last call to the counter (one inc per outcome, not per partial). */
+  private countPartials(): void {
+    const n = this.partialCounts;
+    for (const outcome of ['merged', 'late', 'unknown-rule'] as const) {
+      if (n[outcome] > 0) this.metrics.partials.inc({ outcome }, n[outcome]);
+      n[outcome] = 0;
     }
   }
 
@@ -635,7 +678,7 @@ export class StreamAggregation {
       if (this.forTenant(tenant) !== a) continue;
       for (const [owner, recs] of a.collectPartials(now, all)) {
         if (owner === this.opts.self) {
-          for (const rec of recs) this.metrics.partials.inc({ outcome: a.acceptPartial(rec, now) });
+          for (const rec of recs) this.partialCounts[a.acceptPartial(rec, now)]++;
           continue;
         }
         const send = this.opts.sendPartials;
@@ -651,6 +694,7 @@ export class StreamAggregation {
         );
       }
     }
+    this.countPartials();
     await Promise.all(sends);
     for (const [tenant, a] of this.tenants) {
       const out = a.collectOutputs(all ? now : this.now(), all);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Matcher, type MatchType } from '@strata/model';
 import { TopK } from './top-k.js';
-import { intersectCount, intersects, PostingsIndex } from './postings.js';
+import { intersect, intersectCount, intersects, PostingsIndex } from './postings.js';
 
 /** The largest k of all entries by value, then name: what a bounded top-k must return. */
 function bruteTop(entries: Map<string, number>, k: number): { name: string; value: number }[] {
@@ -81,6 +81,45 @@ describe('cardinality statistics', () => {
         const bs = new Set(b);
         expect(intersectCount(a, b)).toBe([...a].filter((x) => bs.has(x)).length);
       }),
+    );
+  });
+
+  test('intersections equal set intersections, of lists of like and of very unlike lengths (property)', () => {
+    const short = fc.uniqueArray(fc.nat({ max: 3000 }), { maxLength: 12 }).map((a) => Uint32Array.from(a.sort((x, y) => x - y)));
+    const long = fc
+      .uniqueArray(fc.nat({ max: 3000 }), { minLength: 200, maxLength: 900 })
+      .map((a) => Uint32Array.from(a.sort((x, y) => x - y)));
+    fc.assert(
+      fc.property(fc.oneof(short, long), fc.oneof(short, long), (a, b) => {
+        const bs = new Set(b);
+        const want = [...a].filter((x) => bs.has(x));
+        expect(Array.from(intersect(a, b))).toEqual(want);
+        expect(Array.from(intersect(b, a))).toEqual(want);
+      }),
+    );
+  });
+
+  test('a selection by several matchers is the series matching them all, whatever the list lengths (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: 40 }), fc.nat({ max: 3 }), fc.boolean()), { minLength: 1, maxLength: 300 }),
+        fc.nat({ max: 40 }),
+        fc.nat({ max: 3 }),
+        (rows, inst, code) => {
+          const idx = new PostingsIndex();
+          rows.forEach(([i, c, odd], ref) =>
+            idx.add(ref + 1, ['__name__', 'm', 'code', String(c), 'instance', String(i), 'odd', String(odd)]),
+          );
+          const ms = [
+            new Matcher('=', '__name__', 'm'),
+            new Matcher('=', 'instance', String(inst)),
+            new Matcher('=~', 'code', `${code}|${(code + 1) % 4}`),
+            new Matcher('!=', 'odd', 'true'),
+          ];
+          const want = rows.flatMap(([i, c, odd], ref) => (i === inst && (c === code || c === (code + 1) % 4) && !odd ? [ref + 1] : []));
+          expect(Array.from(idx.select(ms))).toEqual(want);
+        },
+      ),
     );
   });
 

@@ -200,7 +200,7 @@ export class PostingsIndex {
    * series without the label, so they subtract the non-matching values instead of intersecting.
    */
   select(matchers: readonly Matcher[]): Uint32Array {
-    let result: Uint32Array | undefined;
+    const positive: Uint32Array[] = [];
     const subtract: Uint32Array[] = [];
     for (const m of matchers) {
       const values = this.byName.get(m.name);
@@ -212,15 +212,19 @@ export class PostingsIndex {
           if (l) lists.push(l.view());
         } else for (const [v, l] of values) if (m.matches(v)) lists.push(l.view());
         const u = this.unionOfValues(lists);
-        result = result ? intersect(result, u) : u;
-        if (result.length === 0) return result;
+        if (u.length === 0) return u;
+        positive.push(u);
       } else if (values) {
         const lists: Uint32Array[] = [];
         for (const [v, l] of values) if (!m.matches(v)) lists.push(l.view());
         if (lists.length > 0) subtract.push(union(lists));
       }
     }
-    let out = result ?? this.all.view();
+    // Shortest first: each intersection is then at most as long as the shortest list, and a
+    // short list meets a long one by search rather than by walking the long one.
+    positive.sort((a, b) => a.length - b.length);
+    let out = positive.length > 0 ? positive[0] : this.all.view();
+    for (let i = 1; i < positive.length && out.length > 0; i++) out = intersect(out, positive[i]);
     for (const s of subtract) out = difference(out, s);
     return out;
   }
@@ -275,8 +279,11 @@ export function intersects(a: Uint32Array, b: Uint32Array): boolean {
   return false;
 }
 
+/** Sorted ref lists' intersection; a list much shorter than the other gallops through it. */
 export function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
-  const out = new Uint32Array(Math.min(a.length, b.length));
+  if (a.length > b.length) [a, b] = [b, a];
+  if (a.length * 16 < b.length) return intersectGalloping(a, b);
+  const out = new Uint32Array(a.length);
   let i = 0;
   let j = 0;
   let k = 0;
@@ -287,6 +294,31 @@ export function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
       j++;
     } else if (a[i] < b[j]) i++;
     else j++;
+  }
+  return out.subarray(0, k);
+}
+
+/** intersect() for |a| much below |b|: exponential then binary search of b from the last match. */
+function intersectGalloping(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length);
+  let k = 0;
+  let lo = 0;
+  for (let i = 0; i < a.length && lo < b.length; i++) {
+    const x = a[i];
+    let step = 1;
+    let hi = lo;
+    while (hi < b.length && b[hi] < x) {
+      lo = hi + 1;
+      hi += step;
+      step *= 2;
+    }
+    if (hi > b.length) hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (b[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < b.length && b[lo] === x) out[k++] = x;
   }
   return out.subarray(0, k);
 }

@@ -5,7 +5,7 @@
 import type { Labels, RawPacker, RawSizes } from '@strata/model';
 import { AppendStatus } from '../api.js';
 import { pooledCopy } from '../chunkenc/bits.js';
-import { XOREncoder, XORIterator, xorNumSamples } from '../chunkenc/xor.js';
+import { decodeXORBits, XOREncoder, XORIterator, xorNumSamples } from '../chunkenc/xor.js';
 import { OOOBuffer } from './ooo-buffer.js';
 import type { HistogramSeriesData } from './histogram-series.js';
 
@@ -261,9 +261,19 @@ export class MemSeries {
    * raw bits. Returns undefined when there are none.
    */
   samples(mint: number, maxt: number): { timestamps: Float64Array; values: Float64Array } | undefined {
-    const chunks = this.chunksIn(mint, maxt);
-    let n = 0;
-    for (const c of chunks) n += xorNumSamples(c.data);
+    // Decoded in place by the bulk decoder (synchronous, so the open chunk needs no copy): a
+    // rule's or panel's short range over a long chunk decodes most of the chunk to reach it.
+    const chunks = this.chunks;
+    const open = this.open && this.open.numSamples > 0 && this.maxT >= mint && this.openMinT <= maxt ? this.open.bytes() : undefined;
+    let n = open ? xorNumSamples(open) : 0;
+    let first = chunks.length;
+    let last = 0;
+    for (let c = 0; c < chunks.length; c++)
+      if (chunks[c].maxT >= mint && chunks[c].minT <= maxt) {
+        if (c < first) first = c;
+        last = c + 1;
+        n += xorNumSamples(chunks[c].data);
+      }
     let oooFrom = 0;
     let oooTo = 0;
     if (this.ooo && this.ooo.length > 0) {
@@ -272,22 +282,15 @@ export class MemSeries {
     }
     const oooN = oooTo - oooFrom;
     if (n + oooN === 0) return undefined;
-    let ts = new Float64Array(n + oooN);
-    let vs = new Float64Array(n + oooN);
-    const vb = new Uint32Array(vs.buffer);
+    // Into scratch arrays first, then copied out at the size found: a window is often a small
+    // part of its chunks, and each typed array made costs more than copying a few samples.
+    if (scratchTs.length < n) growScratch(n);
+    const ts = scratchTs;
+    const vb = scratchBits;
     let k = 0;
-    for (const c of chunks) {
-      const it = new XORIterator(c.data);
-      while (it.next()) {
-        const t = it.t;
-        if (t < mint) continue;
-        if (t > maxt) break;
-        ts[k] = t;
-        vb[2 * k] = it.lo;
-        vb[2 * k + 1] = it.hi;
-        k++;
-      }
-    }
+    for (let c = first; c < last; c++)
+      if (chunks[c].maxT >= mint && chunks[c].minT <= maxt) k = decodeXORBits(chunks[c].data, ts, vb, k, mint, maxt);
+    if (open) k = decodeXORBits(open, ts, vb, k, mint, maxt);
     if (oooN > 0) {
       // Merge the sorted in-order run [0, k) with the sorted OOO run; equal timestamps keep the in-order sample.
       const mts = new Float64Array(k + oooN);
@@ -312,13 +315,24 @@ export class MemSeries {
         }
         m++;
       }
-      ts = mts;
-      vs = mvs;
-      k = m;
+      return { timestamps: mts.subarray(0, m), values: mvs.subarray(0, m) };
     }
     // Chunks overlapping the range may still hold no sample inside it (a range between two
     // samples): no series then, as a block answers.
     if (k === 0) return undefined;
-    return { timestamps: ts.subarray(0, k), values: vs.subarray(0, k) };
+    // slice() of a typed array into its own type copies bytes, so NaN payloads stay bit-exact.
+    return { timestamps: ts.slice(0, k), values: scratchValues.slice(0, k) };
   }
+}
+
+/** samples()' decode target (it never yields, so one per thread serves every series). */
+let scratchTs = new Float64Array(256);
+let scratchValues = new Float64Array(256);
+let scratchBits = new Uint32Array(scratchValues.buffer);
+
+function growScratch(n: number): void {
+  const size = Math.max(n, scratchTs.length * 2);
+  scratchTs = new Float64Array(size);
+  scratchValues = new Float64Array(size);
+  scratchBits = new Uint32Array(scratchValues.buffer);
 }
