@@ -69,6 +69,8 @@ export interface TenantLimits {
   maxEntriesLimitPerQuery?: number;
   /** Series one LogQL metric query may return (Loki's max_query_series, default 500). */
   maxQuerySeries?: number;
+  /** Series one log volume request may aggregate into (Loki's volume_max_series, default 1000). */
+  volumeMaxSeries?: number;
   /** How long one LogQL query may run, ms (Loki's query_timeout, default 1m). */
   queryTimeout?: number;
   /** Relabelling of the tenant's incoming series, before they are placed on the ring (the limits file only). */
@@ -136,6 +138,7 @@ const KEYS: Record<string, keyof TenantLimits> = {
   per_stream_rate_limit_burst: 'perStreamRateLimitBurst',
   max_entries_limit_per_query: 'maxEntriesLimitPerQuery',
   max_query_series: 'maxQuerySeries',
+  volume_max_series: 'volumeMaxSeries',
   query_timeout: 'queryTimeout',
   retention_period: 'retentionPeriod',
 };
@@ -200,7 +203,7 @@ export type ReceiverLimit = Exclude<
   | LogLimit
 >;
 /** Limits of the LogQL read path: set in the limits file only; their defaults are Loki's (see TenantLimits). */
-export type LogQueryLimit = 'maxEntriesLimitPerQuery' | 'maxQuerySeries' | 'queryTimeout';
+export type LogQueryLimit = 'maxEntriesLimitPerQuery' | 'maxQuerySeries' | 'volumeMaxSeries' | 'queryTimeout';
 export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   ingestionRate: 'limits.ingestion-rate',
   ingestionBurstSize: 'limits.ingestion-burst-size',

@@ -198,7 +198,7 @@ export const ERRORS = {
   'logs-volume-max-series': {
     status: 400,
     errorType: 'bad_data',
-    doc: "a log volume request aggregates into more series than Loki's volume_max_series (1000); narrow the selector or use targetLabels",
+    doc: "a log volume request aggregates into more series than the tenant's volume_max_series (Loki's default 1000); narrow the selector or use targetLabels",
   },
   'logql-pipeline-error': {
     status: 400,

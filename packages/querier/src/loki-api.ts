@@ -7,6 +7,7 @@ import { Labels, StrataError, toStrataError, type Matcher } from '@strata/model'
 import {
   computeVolumes,
   DEFAULT_VOLUME_LIMIT,
+  DEFAULT_VOLUME_MAX_SERIES,
   evaluateLogql,
   LogqlParseError,
   mergeLogQueriers,
@@ -412,6 +413,7 @@ function volumeRequest(r: Request): VolumeRequest {
     targetLabels: targets === '' ? [] : targets.split(','),
     aggregateBy,
     limit: limit === 0 ? DEFAULT_VOLUME_LIMIT : limit,
+    maxSeries: r.limits?.volumeMaxSeries ?? DEFAULT_VOLUME_MAX_SERIES,
   };
 }
 

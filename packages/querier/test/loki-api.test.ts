@@ -212,6 +212,29 @@ describe('limits per tenant', () => {
     }
   });
 
+  test('volume_max_series', async () => {
+    // Two series by app (api, web): a limit of 1 refuses both volume endpoints, 2 and 0 (unlimited) answer.
+    const params = { ...win, query: '{env=~".+"}', targetLabels: 'app' };
+    for (const [limit, status] of [
+      [1, 400],
+      [2, 200],
+      [0, 200],
+    ] as const) {
+      const a = await serve({ volumeMaxSeries: limit });
+      try {
+        for (const p of ['/loki/api/v1/index/volume', '/loki/api/v1/index/volume_range']) {
+          const res = await a.get(p, p.endsWith('range') ? { ...params, step: '60s' } : params);
+          const text = await res.text();
+          expect({ limit, p, status: res.status }).toEqual({ limit, p, status });
+          if (status === 400) expect(text).toMatch(/max number of series limit \(limit: 1 series\).*err-strata-logs-volume-max-series/);
+          else expect(JSON.parse(text).data.result).toHaveLength(2);
+        }
+      } finally {
+        await a.close();
+      }
+    }
+  });
+
   test('max_query_length counts the range of the query and its lookback', async () => {
     const a = await serve({ maxQueryLength: 60_000 });
     try {

@@ -26,6 +26,7 @@ export interface VolumeRequest {
   readonly aggregateBy: VolumeAggregateBy;
   /** The top `limit` series of each bucket are kept. */
   readonly limit: number;
+  /** Distinct series per bucket before the request is refused (Loki's volume_max_series); 0 = unlimited. */
   readonly maxSeries?: number;
 }
 
@@ -104,7 +105,7 @@ export function computeVolumes(streams: readonly LogStreamEntries[], buckets: re
         let v = m.get(key);
         if (!v) {
           m.set(key, (v = { metric, name, bytes: 0 }));
-          if (m.size > maxSeries)
+          if (maxSeries > 0 && m.size > maxSeries)
             throw new StrataError('logs-volume-max-series', `the query hit the max number of series limit (limit: ${maxSeries} series)`);
         }
         v.bytes += bytes;
