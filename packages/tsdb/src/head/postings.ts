@@ -260,23 +260,31 @@ export function intersects(a: Uint32Array, b: Uint32Array): boolean {
   let lo = 0;
   for (let i = 0; i < a.length && lo < b.length; i++) {
     const x = a[i];
-    // Exponential then binary search from the last position: cheap when the lists are of similar size.
-    let step = 1;
-    let hi = lo;
-    while (hi < b.length && b[hi] < x) {
-      lo = hi + 1;
-      hi += step;
-      step *= 2;
-    }
-    if (hi > b.length) hi = b.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (b[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
+    lo = gallop(b, lo, x);
     if (lo < b.length && b[lo] === x) return true;
   }
   return false;
+}
+
+/**
+ * The first index at or after lo where sorted b holds a ref >= x: exponential then binary search,
+ * so it costs about log of the distance moved (cheap when the lists are of similar size too).
+ */
+function gallop(b: Uint32Array, lo: number, x: number): number {
+  let step = 1;
+  let hi = lo;
+  while (hi < b.length && b[hi] < x) {
+    lo = hi + 1;
+    hi += step;
+    step *= 2;
+  }
+  if (hi > b.length) hi = b.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (b[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Sorted ref lists' intersection; a list much shorter than the other gallops through it. */
@@ -305,19 +313,7 @@ function intersectGalloping(a: Uint32Array, b: Uint32Array): Uint32Array {
   let lo = 0;
   for (let i = 0; i < a.length && lo < b.length; i++) {
     const x = a[i];
-    let step = 1;
-    let hi = lo;
-    while (hi < b.length && b[hi] < x) {
-      lo = hi + 1;
-      hi += step;
-      step *= 2;
-    }
-    if (hi > b.length) hi = b.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (b[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
+    lo = gallop(b, lo, x);
     if (lo < b.length && b[lo] === x) out[k++] = x;
   }
   return out.subarray(0, k);
