@@ -53,7 +53,7 @@ const NS_PER_S = 1_000_000_000n;
 
 function querierOf(deps: LokiApiDeps, tenant: string): LogQuerier {
   const head = deps.logs.logQuerier(tenant);
-  return deps.bucketLogs ? mergeLogQueriers([head, deps.bucketLogs.logQuerier(tenant)]) : head;
+  return deps.bucketLogs ? mergeLogQueriers([deps.bucketLogs.logQuerier(tenant), head]) : head;
 }
 
 /** Loki's timestamp parameter: float seconds (with a dot), integer seconds (≤ 10 digits), integer ns, or RFC 3339. */

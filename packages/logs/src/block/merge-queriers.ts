@@ -1,12 +1,14 @@
 /**
  * One LogQuerier over several sources (the receiver's heads, the bucket's blocks): a stream found
  * in more than one is merged by time, and entries a source repeats (the same timestamp and line,
- * as in a head not yet dropped after its block was shipped) appear once.
+ * as in a head not yet dropped after its block was shipped) appear once. Sources come oldest first
+ * (blocks before the head that wrote after them): of a repeated entry the first source's copy is
+ * kept, as a head keeps the first of a repeated push, so a later push differing only in its
+ * structured metadata never replaces the one first accepted.
  */
 import type { Labels, Matcher } from '@strata/model';
 import type { LogQuerier, LogSelectHints, LogStreamEntries } from '../types.js';
-import type { DecodedEntries } from '../chunk/block-codec.js';
-import { finish } from '../head/log-head.js';
+import { finish, gatherEntries } from '../head/log-head.js';
 import { addSampledOut, type SampledOutCount } from '../ingest/sampled-out.js';
 
 export function mergeLogQueriers(sources: readonly LogQuerier[]): LogQuerier {
@@ -34,19 +36,7 @@ class MergedLogQuerier implements LogQuerier {
         out.push(group[0]);
         continue;
       }
-      const got: DecodedEntries = { ts: [], lines: [], metadata: undefined };
-      for (const e of group) {
-        for (let i = 0; i < e.lines.length; i++) {
-          got.ts.push(e.timestampsNs[i]);
-          got.lines.push(e.lines[i]);
-          const m = e.metadata?.[i];
-          if (m) {
-            got.metadata ??= new Array(got.lines.length - 1).fill(undefined);
-            got.metadata.push(m);
-          } else got.metadata?.push(undefined);
-        }
-      }
-      const merged = finish(group[0].labels, got, hints);
+      const merged = finish(group[0].labels, gatherEntries(group), hints);
       if (merged) out.push(merged);
     }
     return out;

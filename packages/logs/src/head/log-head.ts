@@ -194,6 +194,23 @@ function pushEntry(into: DecodedEntries, t: bigint, line: string, meta: Labels |
   } else into.metadata?.push(undefined);
 }
 
+/** Every entry of several parts of one stream, in the parts' order (the order `finish` keeps the first of repeats by). */
+export function gatherEntries(parts: readonly LogStreamEntries[]): DecodedEntries {
+  const got: DecodedEntries = { ts: [], lines: [], metadata: undefined };
+  for (const p of parts) {
+    for (let i = 0; i < p.lines.length; i++) {
+      got.ts.push(p.timestampsNs[i]);
+      got.lines.push(p.lines[i]);
+      const m = p.metadata?.[i];
+      if (m) {
+        got.metadata ??= new Array(got.lines.length - 1).fill(undefined);
+        got.metadata.push(m);
+      } else got.metadata?.push(undefined);
+    }
+  }
+  return got;
+}
+
 /**
  * Sorted by timestamp (stable), exact duplicates (same timestamp and line, as a retried push or
  * a second replica gives) dropped, and cut to `limit` at the end the direction reads from.

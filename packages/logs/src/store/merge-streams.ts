@@ -6,8 +6,7 @@
  */
 import type { Labels } from '@strata/model';
 import type { LogSelectHints, LogStreamEntries } from '../types.js';
-import type { DecodedEntries } from '../chunk/block-codec.js';
-import { finish } from '../head/log-head.js';
+import { finish, gatherEntries } from '../head/log-head.js';
 
 export function mergeStreams(
   sources: readonly (readonly LogStreamEntries[])[],
@@ -28,19 +27,7 @@ export function mergeStreams(
       out.push(parts[0]);
       continue;
     }
-    const got: DecodedEntries = { ts: [], lines: [], metadata: undefined };
-    for (const p of parts) {
-      for (let i = 0; i < p.lines.length; i++) {
-        got.ts.push(p.timestampsNs[i]);
-        got.lines.push(p.lines[i]);
-        const m = p.metadata?.[i];
-        if (m) {
-          got.metadata ??= new Array(got.lines.length - 1).fill(undefined);
-          got.metadata.push(m);
-        } else got.metadata?.push(undefined);
-      }
-    }
-    const e = finish(labels, got, hints);
+    const e = finish(labels, gatherEntries(parts), hints);
     if (e) out.push(e);
   }
   return out;
