@@ -13,6 +13,7 @@ import {
   Matcher,
   packRawSeries,
   selectRawIntoOf,
+  type FloatHistogram,
   type Labels,
   type MatchType,
   type Querier,
@@ -191,7 +192,7 @@ export function deletedIntervals(labels: Labels, tombstones: readonly Tombstone[
 
 const deleted = (t: number, ivs: readonly [number, number][]) => ivs.some(([a, b]) => t >= a && t <= b);
 
-/** The series without the samples in `ivs` (undefined when none is left); rollup side data follows its samples. */
+/** The series without the samples in `ivs` (undefined when none is left); rollup side data and native histograms follow their samples. */
 export function withoutIntervals(s: Series, ivs: readonly [number, number][]): Series | undefined {
   const n = s.timestamps.length;
   let keep = 0;
@@ -202,16 +203,20 @@ export function withoutIntervals(s: Series, ivs: readonly [number, number][]): S
   const vs = new Float64Array(keep);
   const counts = s.rollup ? new Float64Array(keep) : undefined;
   const sketches: (Uint8Array | undefined)[] | undefined = s.rollup?.sketches ? [] : undefined;
+  const histograms: (FloatHistogram | undefined)[] | undefined = s.histograms ? [] : undefined;
   for (let i = 0, j = 0; i < n; i++) {
     if (deleted(s.timestamps[i], ivs)) continue;
     ts[j] = s.timestamps[i];
     vs[j] = s.values[i];
     if (counts) counts[j] = s.rollup!.counts[i];
     sketches?.push(s.rollup!.sketches![i]);
+    histograms?.push(s.histograms![i]);
     j++;
   }
   const rollup = s.rollup && counts ? { ...s.rollup, counts, sketches } : undefined;
-  return rollup ? { labels: s.labels, timestamps: ts, values: vs, rollup } : { labels: s.labels, timestamps: ts, values: vs };
+  const out: Series = rollup ? { labels: s.labels, timestamps: ts, values: vs, rollup } : { labels: s.labels, timestamps: ts, values: vs };
+  // Only kept while a histogram is left: a column of holes would mean what no column means.
+  return histograms?.some((h) => h) ? { ...out, histograms } : out;
 }
 
 /**

@@ -115,6 +115,45 @@ test('with tombstones, selectRaw still gives native histograms: it decodes to se
   );
 });
 
+test('a tombstone that hits a series keeps its native histograms outside the deleted range, in select and selectRaw (property)', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.array(stepArb, { minLength: 1, maxLength: 60 }), { minLength: 1, maxLength: 3 }),
+      fc.integer({ min: 0, max: 62_000 }),
+      fc.integer({ min: 0, max: 20_000 }),
+      async (series, from, len) => {
+        const head = headOf(series);
+        const ivs: [number, number][] = [[from, from + len]];
+        const q = withTombstones(head.querier(), () => [newTombstone([new Matcher('=', 'i', '0')], from, from + len, 0)]);
+        const hints = { start: 0, end: 1e12 };
+        const ms = [new Matcher('=', '__name__', 'h')];
+        // The model: the head's own answer with the deleted samples of series i="0" cut out by index.
+        const want = (await head.querier().select(ms, hints)).flatMap((s) => {
+          if (s.labels.get('i') !== '0') return [canonical(s)];
+          const keep = [...s.timestamps.keys()].filter((k) => !(s.timestamps[k] >= from && s.timestamps[k] <= from + len));
+          if (keep.length === 0) return [];
+          const hs = s.histograms && keep.map((k) => s.histograms![k]);
+          return [
+            canonical({
+              labels: s.labels,
+              timestamps: Float64Array.from(keep, (k) => s.timestamps[k]),
+              values: Float64Array.from(keep, (k) => s.values[k]),
+              ...(hs?.some((h) => h) ? { histograms: hs } : {}),
+            }),
+          ];
+        });
+        expect((await q.select(ms, hints)).map(canonical)).toEqual(want);
+        const raw = await q.selectRaw!(ms, hints);
+        expect(raw.map((r) => canonical(decodeRawSeries(r, hints.start, hints.end)!))).toEqual(want);
+        expect(deletedIntervals(Labels.fromObject({ i: '0' }), [newTombstone([new Matcher('=', 'i', '0')], from, from + len, 0)])).toEqual(
+          ivs,
+        );
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
 describe('BucketTombstones and the head', () => {
   test('a request hides its samples from the head at once, others stay; a restart reads it back from the bucket', async () => {
     const root = tmp();
