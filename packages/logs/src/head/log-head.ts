@@ -197,17 +197,7 @@ function pushEntry(into: DecodedEntries, t: bigint, line: string, meta: Labels |
 /** Every entry of several parts of one stream, in the parts' order (the order `finish` keeps the first of repeats by). */
 export function gatherEntries(parts: readonly LogStreamEntries[]): DecodedEntries {
   const got: DecodedEntries = { ts: [], lines: [], metadata: undefined };
-  for (const p of parts) {
-    for (let i = 0; i < p.lines.length; i++) {
-      got.ts.push(p.timestampsNs[i]);
-      got.lines.push(p.lines[i]);
-      const m = p.metadata?.[i];
-      if (m) {
-        got.metadata ??= new Array(got.lines.length - 1).fill(undefined);
-        got.metadata.push(m);
-      } else got.metadata?.push(undefined);
-    }
-  }
+  for (const p of parts) for (let i = 0; i < p.lines.length; i++) pushEntry(got, p.timestampsNs[i], p.lines[i], p.metadata?.[i]);
   return got;
 }
 
