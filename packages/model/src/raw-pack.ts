@@ -211,6 +211,11 @@ export class RawPacker {
     this.copyChunk(data);
   }
 
+  /** Closes the open chunks part: the next chunk begins a part of its own, decoded apart and then merged. */
+  endPart(): void {
+    this.chunkCountAt = -1;
+  }
+
   /**
    * Appends one native histogram chunk (`encoding` 2 or 3, the bytes without it), copied now; a
    * run of them is one part, apart from the series' XOR chunks.
@@ -318,7 +323,7 @@ export class RawPacker {
       else if ('histogramChunks' in p) p.histogramChunks.forEach((c, k) => this.histogramChunk(p.encodings[k], c));
       else this.samples(p.timestamps, p.values, p.histograms);
       // Two chunk parts in a row stay two parts: each is decoded on its own, then merged.
-      this.chunkCountAt = -1;
+      this.endPart();
     }
     this.endSeries();
   }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import {
+  selectRawIntoOf,
   selectRawOf,
   StrataError,
   tenantIdProblem,
@@ -22,6 +23,7 @@ import {
   type RawSeries,
   type SelectHints,
   type Series,
+  type RawPacker,
 } from '@strata/model';
 import { bucketByteSource, type Bucket } from '@strata/objstore';
 import { owners } from '@strata/ring';
@@ -466,6 +468,12 @@ class GatewayQuerier implements Querier {
   async selectRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
     const budget = bothBudgets(hints.budget, budgetFor(this.limits));
     return selectRawOf(await this.readers(hints, true), matchers, { ...hints, budget });
+  }
+
+  /** selectRaw() written into a packer (BlockSetQuerier.selectRawInto), under the same budget. */
+  async selectRawInto(matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<void> {
+    const budget = bothBudgets(hints.budget, budgetFor(this.limits));
+    return selectRawIntoOf(await this.readers(hints, true), matchers, { ...hints, budget }, into);
   }
 
   /** The planned blocks' rollup parts before the join (BlockSetQuerier.selectRollupParts), under the same budget as select. */

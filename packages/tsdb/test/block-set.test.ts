@@ -8,8 +8,27 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { Labels, Matcher, MergeQuerier, type Series } from '@strata/model';
-import { BlockReader, BlockSetQuerier, SegmentCache, STALE_NAN, writeBlock, XOREncoder, type BlockSeries } from '@strata/tsdb';
+import {
+  Labels,
+  Matcher,
+  MergeQuerier,
+  mergeRawDuplicates,
+  RawPacker,
+  setPaceSlice,
+  unpackRaw,
+  type RawSeries,
+  type Series,
+} from '@strata/model';
+import {
+  BlockReader,
+  BlockSetQuerier,
+  decodeRawSeries,
+  SegmentCache,
+  STALE_NAN,
+  writeBlock,
+  XOREncoder,
+  type BlockSeries,
+} from '@strata/tsdb';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -73,6 +92,31 @@ function plain(series: Series[]) {
   }));
 }
 
+/** What a query worker decodes of selectRawInto: the packed series, equal label sets merged in order, sorted. */
+async function packedSelect(q: BlockSetQuerier, ms: readonly Matcher[], hints: { start: number; end: number }): Promise<Series[]> {
+  const into = new RawPacker();
+  await q.selectRawInto(ms, hints, into);
+  return mergeRawDuplicates(unpackRaw(into.finish()))
+    .map((r) => decodeRawSeries(r, hints.start, hints.end))
+    .filter((s): s is Series => s !== undefined)
+    .sort((a, b) => Labels.compare(a.labels, b.labels));
+}
+
+/** Counts, per turn of the event loop, the series written into it, and series handed over as RawSeries objects. */
+class TurnRecorder extends RawPacker {
+  turn = 0;
+  perTurn = new Map<number, number>();
+  objects = 0;
+  override beginSeries(labels: Labels): void {
+    this.perTurn.set(this.turn, (this.perTurn.get(this.turn) ?? 0) + 1);
+    super.beginSeries(labels);
+  }
+  override add(s: RawSeries): void {
+    this.objects++;
+    super.add(s);
+  }
+}
+
 const blockSpec = fc.record({
   at: fc.integer({ min: 0, max: 5 }),
   len: fc.integer({ min: 1, max: 2 }),
@@ -106,6 +150,8 @@ describe('BlockSetQuerier', () => {
           const want = await new MergeQuerier(readers).select(ms, hints);
           const got = await new BlockSetQuerier(readers).select(ms, hints);
           expect(plain(got)).toEqual(plain(want));
+          // Packed for a query worker: each block a source, equal label sets merged by the reader.
+          expect(plain(await packedSelect(new BlockSetQuerier(readers), ms, hints))).toEqual(plain(want));
           for (const r of readers) await r.close();
         },
       ),
@@ -130,4 +176,52 @@ describe('BlockSetQuerier', () => {
     expect(chunks).toBeLessThanOrEqual(2 * NAMES.length);
     for (const r of readers) await r.close();
   });
+
+  test("a packed select gives way to the event loop between series and builds no RawSeries: at most 16 series per turn, whatever the blocks' size", async () => {
+    // 5,000 series in each of three blocks (one read of their index entries and chunks each, in
+    // batches); with a slice of 0 every look at the clock (each 16th pace()) yields.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-blockset-pace-'));
+    dirs.push(dir);
+    const n = 5000;
+    const readers: BlockReader[] = [];
+    for (let b = 0; b < 3; b++) {
+      const from = T0 + b * RANGE;
+      const series = Array.from({ length: n }, (_, i) => {
+        const enc = new XOREncoder();
+        for (let k = 0; k < 4; k++) enc.append(from + k * STEP, i + k);
+        return {
+          labels: Labels.fromObject({ __name__: 'big', i: String(i) }),
+          chunks: [{ minT: from, maxT: from + 3 * STEP, data: enc.bytes().slice() }],
+        };
+      });
+      const meta = await writeBlock(dir, series, { minTime: from, maxTime: from + RANGE });
+      readers.push(await BlockReader.openDir(path.join(dir, meta.ulid)));
+    }
+    const q = new BlockSetQuerier(readers);
+    const ms = [new Matcher('=', '__name__', 'big')];
+    const hints = { start: T0, end: T0 + 3 * RANGE };
+    const into = new TurnRecorder();
+    let stop = false;
+    const tick = () => {
+      into.turn++;
+      if (!stop) setImmediate(tick);
+    };
+    setPaceSlice(0);
+    try {
+      setImmediate(tick);
+      await q.selectRawInto(ms, hints, into);
+    } finally {
+      stop = true;
+      setPaceSlice(5);
+    }
+    const counts = [...into.perTurn.values()];
+    expect(into.objects).toBe(0);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(3 * n);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(16);
+    const got = mergeRawDuplicates(unpackRaw(into.finish()));
+    expect(got).toHaveLength(n);
+    // Every series has its three blocks' chunks, in block order, as select() reads them.
+    expect(plain(await packedSelect(q, ms, hints))).toEqual(plain(await q.select(ms, hints)));
+    for (const r of readers) await r.close();
+  }, 60_000);
 });

@@ -9,12 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { CounterResetHint, Labels, Matcher, type Series } from '@strata/model';
+import { CounterResetHint, Labels, Matcher, mergeRawDuplicates, RawPacker, unpackRaw, type Series } from '@strata/model';
 import {
   AppendStatus,
   BlockReader,
   BlockSetQuerier,
   compactBlocks,
+  decodeRawSeries,
   readSeriesInOrder,
   STALE_NAN,
   TSDB,
@@ -153,6 +154,16 @@ const caseArb = fc.record({
  * head and reads "unknown" in the block (as in a Prometheus block, where the float had cut the
  * chunk). Both are right; PromQL then works the reset out itself.
  */
+/** What a query worker decodes of selectRawInto: the packed series, equal label sets merged in order, sorted. */
+async function packedSelect(q: BlockSetQuerier, ms: readonly Matcher[], hints: { start: number; end: number }): Promise<Series[]> {
+  const into = new RawPacker();
+  await q.selectRawInto(ms, hints, into);
+  return mergeRawDuplicates(unpackRaw(into.finish()))
+    .map((r) => decodeRawSeries(r, hints.start, hints.end))
+    .filter((s): s is Series => s !== undefined)
+    .sort((a, b) => Labels.compare(a.labels, b.labels));
+}
+
 function dump(series: readonly Series[]): string[] {
   const out: string[] = [];
   const bits = new Uint32Array(2);
@@ -235,6 +246,8 @@ describe('native histograms in blocks', () => {
           const blocks = await blocksOf(db);
           const q = new BlockSetQuerier(blocks);
           expect(dump(await q.select(ALL, { start: -Infinity, end: Infinity }))).toEqual(before);
+          // Packed for a query worker (each block a source, merged by the reader), as select answers.
+          expect(dump(await packedSelect(q, ALL, { start: -Infinity, end: Infinity }))).toEqual(before);
           for (const b of blocks) {
             const lo = b.meta.minTime;
             const hi = b.meta.maxTime - 1;

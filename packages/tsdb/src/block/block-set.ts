@@ -12,6 +12,7 @@ import {
   type FloatHistogram,
   type Matcher,
   type Querier,
+  type RawPacker,
   type RawSeries,
   type SelectHints,
   type Series,
@@ -204,6 +205,15 @@ export class BlockSetQuerier implements Querier {
     if (blocks.length === 0) return [];
     if (blocks.length === 1) return blocks[0].selectRaw(matchers, hints);
     return new MergeQuerier(blocks).selectRaw(matchers, hints);
+  }
+
+  /**
+   * selectRaw() written into a packer: each block in time order as a source of its own (the
+   * reader merges equal label sets in that order, as selectRaw's parts are merged), so the thread
+   * that owns the blocks neither keys nor collects their series.
+   */
+  async selectRawInto(matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<void> {
+    for (const b of this.inRange(hints)) if (b.resolution === 0) await b.selectRawInto(matchers, hints, into);
   }
 
   series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {

@@ -4,7 +4,7 @@
  * Byte format: docs/format/block.md#index-v2.
  */
 import { crc32c } from '@node-rs/crc32';
-import { Labels, type Matcher } from '@strata/model';
+import { Labels, pace, type Matcher } from '@strata/model';
 import { difference, intersect, union } from '../head/postings.js';
 import type { ByteSource } from './bytesource.js';
 import { DecBuf, IndexCorruptError } from './encbuf.js';
@@ -319,7 +319,12 @@ export class IndexReader {
       const from = ids[i] * 16;
       if (from >= this.size) throw new IndexCorruptError(this.what, `series ${ids[i]} lies past the end of the file`);
       const buf = await this.src.read(from, Math.min(ids[j] * 16 - from + SERIES_TAIL_GUESS, this.size - from));
-      for (let k = i; k <= j; k++) out[k] = this.parseSeries(ids[k], buf, ids[k] * 16 - from) ?? (await this.series(ids[k]));
+      for (let k = i; k <= j; k++) {
+        out[k] = this.parseSeries(ids[k], buf, ids[k] * 16 - from) ?? (await this.series(ids[k]));
+        // Tens of thousands of entries in one read: decoded between yields (pace).
+        const y = pace();
+        if (y) await y;
+      }
       i = j + 1;
     }
     return out;

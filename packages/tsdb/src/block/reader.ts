@@ -10,8 +10,11 @@ import {
   Labels,
   inQueryShards,
   type FloatHistogram,
+  pace,
   splitQueryShard,
   type Matcher,
+  type QueryShard,
+  type RawPacker,
   type Querier,
   type RawPart,
   type RawSeries,
@@ -163,6 +166,21 @@ function decodeMixedChunks(
   return { labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k), histograms: hs };
 }
 
+/** Series a raw select reads per batch of index entries and chunks (selectRawInto). */
+const RAW_BATCH = 2048;
+
+/** One block's series into a packer as its selectRaw() gives it: XOR chunks as a part, histogram chunks as another. */
+function packSeriesChunks(s: SeriesChunks, into: RawPacker): void {
+  into.beginSeries(s.labels);
+  const enc = s.encodings;
+  for (let i = 0; i < s.chunks.length; i++) if (!enc || enc[i] === CHUNK_ENCODING_XOR) into.chunk(s.chunks[i]);
+  if (enc) {
+    into.endPart();
+    for (let i = 0; i < s.chunks.length; i++) if (enc[i] !== CHUNK_ENCODING_XOR) into.histogramChunk(enc[i], s.chunks[i]);
+  }
+  into.endSeries();
+}
+
 export class BlockReader implements Querier {
   private entries: Promise<AggrEntries | undefined> | undefined;
 
@@ -233,22 +251,34 @@ export class BlockReader implements Querier {
    * Each chunk's encoding byte goes to `encodings[i]` when given (refs.length long).
    */
   async chunksOf(refs: number[], encodings?: Uint8Array): Promise<Uint8Array[]> {
-    const order = refs
-      .map((r, i) => ({ r, i, seq: Math.floor(r / 2 ** 32), off: r % 2 ** 32 }))
-      .sort((a, b) => a.seq - b.seq || a.off - b.off);
-    const out: Uint8Array[] = new Array(refs.length);
+    // Read in file order; refs (segment << 32 | offset) usually come ascending already, as a
+    // block's series and their chunks are written in the same order, and then are not sorted.
+    const n = refs.length;
+    const order = new Uint32Array(n);
+    let sorted = true;
+    for (let i = 0; i < n; i++) {
+      order[i] = i;
+      if (i > 0 && refs[i] < refs[i - 1]) sorted = false;
+    }
+    if (!sorted) order.sort((a, b) => refs[a] - refs[b]);
+    const seqOf = (k: number) => Math.floor(refs[order[k]] / 2 ** 32);
+    const offOf = (k: number) => refs[order[k]] % 2 ** 32;
+    const out: Uint8Array[] = new Array(n);
     let k = 0;
-    while (k < order.length) {
+    while (k < n) {
       let j = k;
-      while (j + 1 < order.length && order[j + 1].seq === order[k].seq && order[j + 1].off - order[j].off <= MERGE_GAP) j++;
-      if (j === k) out[order[k].i] = await this.chunk(order[k].r, encodings, order[k].i);
+      const seq = seqOf(k);
+      while (j + 1 < n && seqOf(j + 1) === seq && offOf(j + 1) - offOf(j) <= MERGE_GAP) j++;
+      if (j === k) out[order[k]] = await this.chunk(refs[order[k]], encodings, order[k]);
       else {
-        const from = order[k].off;
-        const to = order[j].off + MAX_CHUNK_GUESS;
-        const buf = await this.sources.segment(order[k].seq).read(from, to - from);
+        const from = offOf(k);
+        const to = offOf(j) + MAX_CHUNK_GUESS;
+        const buf = await this.sources.segment(seq).read(from, to - from);
         for (let m = k; m <= j; m++) {
-          const o = order[m];
-          out[o.i] = this.parseChunk(o.r, buf, o.off - from, encodings, o.i) ?? (await this.chunk(o.r, encodings, o.i));
+          const i = order[m];
+          out[i] = this.parseChunk(refs[i], buf, offOf(m) - from, encodings, i) ?? (await this.chunk(refs[i], encodings, i));
+          const y = pace();
+          if (y) await y;
         }
       }
       k = j + 1;
@@ -358,10 +388,29 @@ export class BlockReader implements Querier {
    */
   async selectChunks(matchers: readonly Matcher[], hints: SelectHints, want: AggrSet = ALL_AGGRS): Promise<SeriesChunks[]> {
     if (!this.overlaps(hints)) return [];
+    const { ids, shards } = await this.selectIds(matchers, hints);
+    return this.chunksForIds(ids, shards, hints, want);
+  }
+
+  /** The ids a select reads, the series budget charged for them unless a query shard picks among them first. */
+  private async selectIds(
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+  ): Promise<{ ids: Uint32Array; shards: QueryShard[] | undefined }> {
     const { matchers: lookup, shards } = splitQueryShard(matchers);
     const ids = await this.index.select(lookup);
     if (!shards) hints.budget?.series(ids.length);
     hints.signal?.throwIfAborted();
+    return { ids, shards };
+  }
+
+  /** selectChunks() of the given series ids (ascending). */
+  private async chunksForIds(
+    ids: Uint32Array,
+    shards: QueryShard[] | undefined,
+    hints: SelectHints,
+    want: AggrSet = ALL_AGGRS,
+  ): Promise<SeriesChunks[]> {
     // Read every selected entry, then every needed chunk, each in a few merged ranged reads.
     let entries = await this.index.seriesMany(ids);
     if (shards) {
@@ -498,6 +547,28 @@ export class BlockReader implements Querier {
     // Sorted only for a limit: otherwise the reader sorts, off this thread.
     if (!hints.limit) return out;
     return out.sort((a, b) => Labels.compare(a.labels, b.labels)).slice(0, hints.limit);
+  }
+
+  /**
+   * selectRaw() written straight into a packer, in batches of series: the thread that owns the
+   * block builds no RawSeries per series and holds at most a batch's entries and chunks, and it
+   * yields between series (pace), so a select of every series of a large block never holds the
+   * event loop for longer than a slice. One source: equal label sets never repeat within a block.
+   */
+  async selectRawInto(matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<void> {
+    if (this.resolution > 0) throw new Error(`block ${this.meta.ulid} is a rollup: its aggregate chunks have no raw form`);
+    into.beginSource();
+    if (!this.overlaps(hints)) return;
+    const { ids, shards } = await this.selectIds(matchers, hints);
+    for (let i = 0; i < ids.length; i += RAW_BATCH) {
+      const batch = await this.chunksForIds(ids.subarray(i, i + RAW_BATCH), shards, hints);
+      for (const s of batch) {
+        const y = pace();
+        if (y) await y;
+        packSeriesChunks(s, into);
+      }
+      hints.signal?.throwIfAborted();
+    }
   }
 
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
