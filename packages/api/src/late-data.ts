@@ -1,5 +1,6 @@
 /**
- * Late-data notices for query frontends in other processes (GET /internal/late-data).
+ * Late-data notices for query frontends in other processes (GET /internal/late-data,
+ * docs/format/late-data.md).
  *
  * A query frontend caches answers for steps older than its freshness window and invalidates them
  * by (tenant, time range) when data lands there (its cache generations). In `strata all` the
