@@ -2,7 +2,8 @@
  * Late data through separate processes: a receiver, a querier reading it, and a standalone
  * `strata query-frontend` in front of the querier. A range is answered and cached by the frontend;
  * a late sample pushed into it (out-of-order window on the receiver) is in the frontend's answer
- * within a poll interval, read from the receiver's late-data log through the querier.
+ * within a poll interval, read from the receiver's late-data log through the querier; so is a
+ * deletion made through the querier.
  */
 import { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
@@ -13,6 +14,7 @@ const POLL_MS = 300;
 const procs: Strata[] = [];
 let receiver: Strata;
 let frontend: Strata;
+let querier: Strata;
 // Sample times on whole minutes, the newest well outside the 1m freshness window.
 const end = Math.floor(Date.now() / MIN) * MIN - 10 * MIN;
 const start = end - 120 * MIN;
@@ -49,9 +51,12 @@ async function metric(url: string, line: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  receiver = await startStrata({ component: 'receiver', args: ['--receiver.out-of-order-window=6h'] });
+  receiver = await startStrata({ component: 'receiver', args: ['--receiver.out-of-order-window=6h', '--web.enable-admin-api'] });
   procs.push(receiver);
-  const querier = await startStrata({ component: 'querier', args: [`--querier.stores=${receiver.url}`, '--querier.workers=0'] });
+  querier = await startStrata({
+    component: 'querier',
+    args: [`--querier.stores=${receiver.url}`, '--querier.workers=0', '--web.enable-admin-api'],
+  });
   procs.push(querier);
   frontend = await startStrata({
     component: 'query-frontend',
@@ -95,4 +100,23 @@ test("a late sample pushed to a receiver is in a standalone frontend's cached ra
   const hitsAfter = await metric(frontend.url, hit);
   expect(await presentSteps(frontend.url)).toEqual(after);
   expect(await metric(frontend.url, hit)).toBeGreaterThan(hitsAfter);
+});
+
+test("a deletion through the querier is out of the standalone frontend's cached answer within a poll interval", async () => {
+  const before = await presentSteps(frontend.url);
+  expect(await presentSteps(frontend.url)).toEqual(before);
+  const from = start + 15 * MIN;
+  const to = start + 25 * MIN;
+  expect(before.filter((t) => t >= from && t <= to)).toHaveLength(11);
+  const r = await fetch(`${querier.url}/api/v1/admin/tsdb/delete_series?match[]=late_standalone&start=${from / 1000}&end=${to / 1000}`, {
+    method: 'POST',
+  });
+  expect(r.status).toBe(204);
+  const deleted = Date.now();
+  let after = await presentSteps(frontend.url);
+  while (after.some((t) => t >= from && t <= to) && Date.now() - deleted < 10 * POLL_MS) {
+    await new Promise((res) => setTimeout(res, POLL_MS / 3));
+    after = await presentSteps(frontend.url);
+  }
+  expect(after).toEqual(before.filter((t) => t < from || t > to));
 });

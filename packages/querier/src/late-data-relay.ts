@@ -3,7 +3,7 @@
  * merged, for a query frontend in another process. The querier keeps no state: its cursor holds
  * one cursor per store URL, and each poll asks every store for what followed its own.
  *
- * A store that answers 404 keeps no such log (a store gateway, a Prometheus) and is left out. A
+ * A store that answers 404 keeps no such log (a Prometheus, an older Strata) and is left out. A
  * store that fails or answers something else makes the answer `reset` (the frontend cannot know
  * what changed there); its cursor is kept, so once it answers again only a restart or a trimmed
  * log resets again. A store's reset is the answer's reset; a store new in --querier.stores has no
