@@ -74,3 +74,12 @@ export {
   type StreamAggrRule,
 } from './stream-aggregation-config.js';
 export { cardinalityReport, formatCardinalityReport, type CardinalityReportOptions } from './cardinality-report.js';
+export {
+  decodeLateDataAnswer,
+  LATE_DATA_ANSWER_LIMIT,
+  LATE_DATA_PATH,
+  LateDataLog,
+  mountLateDataApi,
+  type LateDataAnswer,
+  type LateDataBump,
+} from './late-data.js';

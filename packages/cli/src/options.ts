@@ -561,7 +561,13 @@ const TABLE = [
     flag: 'query-frontend.max-cache-freshness',
     type: 'duration',
     default: '1m',
-    help: 'Steps that read samples newer than this are never cached (recent data may still arrive).',
+    help: 'Steps that read samples newer than this are never cached (recent data may still arrive). Receivers report accepted samples older than this as late data to the frontends: give receivers the same value as the frontends.',
+  },
+  {
+    flag: 'query-frontend.late-data-poll-interval',
+    type: 'duration',
+    default: '1s',
+    help: "`strata query-frontend`: how often to read the queriers' late-data notices (samples their receivers accepted older than --query-frontend.max-cache-freshness, and deletions) and invalidate the cached splits they change; a querier that cannot say invalidates every cached split. The longest a cached answer can miss a late sample; 0 = never (cached splits then age out with the TTL only).",
   },
   {
     flag: 'query-frontend.results-cache.enabled',

@@ -9,3 +9,4 @@ export { QueryWorkerPool, type EncodedOutcome, type PromqlExecutor } from './wor
 export { ClusterCardinality, mountClusterCardinality, type ClusterCardinalityOptions } from './cluster-cardinality.js';
 export { mountLokiApi, parseLokiTime, type LokiApiDeps } from './loki-api.js';
 export { FanoutLogQueryable, LOG_SELECT_PATH, mountLogSelectApi, RemoteLogStore, type LogSource } from './remote-logs.js';
+export { LateDataRelay, mountLateDataRelay, type LateDataRelayOptions } from './late-data-relay.js';

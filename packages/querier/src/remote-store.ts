@@ -111,6 +111,12 @@ export class RemoteStore implements Store, Queryable {
     );
   }
 
+  /** Forgets the tenant's time range (every tenant's when undefined): the store has data outside it. */
+  forget(tenant: string | undefined): void {
+    if (tenant === undefined) this.info.clear();
+    else this.info.delete(tenant);
+  }
+
   /** Known range of a tenant, or undefined (ask the store) when unknown: it may have new data since. */
   timeRange(tenant: string): { minTime: number; maxTime: number } | undefined {
     this.asked.set(tenant, Date.now());

@@ -26,6 +26,8 @@ export class Generations {
   private readonly byTenant = new Map<string, Map<number, number>>();
   /** Per tenant, a generation counted into every sum: bumped by bumps too wide to do per bucket. */
   private readonly whole = new Map<string, number>();
+  /** Counted into every tenant's every sum: bumped when what changed is unknown (bumpAll). */
+  private all = 0;
   readonly epoch = randomBytes(6).toString('hex');
 
   constructor(readonly bucketMs: number) {}
@@ -42,9 +44,17 @@ export class Generations {
     for (let b = first; b <= last; b++) m.set(b, (m.get(b) ?? 0) + 1);
   }
 
+  /**
+   * Every tenant's whole history changed, as far as anyone knows (a source of late-data notices
+   * restarted, lost notices or could not be read): no split cached until now is served again.
+   */
+  bumpAll(): void {
+    this.all++;
+  }
+
   /** Sum of the generations of the buckets overlapping [from, to]. */
   sum(tenant: string, from: number, to: number): number {
-    const base = this.whole.get(tenant) ?? 0;
+    const base = this.all + (this.whole.get(tenant) ?? 0);
     const m = this.byTenant.get(tenant);
     if (!m || !(to >= from)) return base;
     const first = Math.floor(from / this.bucketMs);

@@ -3,7 +3,16 @@
  * (for `all`) the querier's PromQL API over the same head, on one HTTP port.
  */
 import path from 'node:path';
-import { mountCardinalityApi, mountHashringStatus, mountLimitsApi, mountTsdbStatus, Router, type Handler } from '@strata/api';
+import {
+  LateDataLog,
+  mountCardinalityApi,
+  mountHashringStatus,
+  mountLateDataApi,
+  mountLimitsApi,
+  mountTsdbStatus,
+  Router,
+  type Handler,
+} from '@strata/api';
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { BucketTombstones, DEFAULT_MAX_EXEMPLARS, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { mountSeriesDeletion } from './admin-from-config.js';
@@ -137,8 +146,15 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     mountHashringStatus(router, () => rings?.status(d.opts.replicationFactor) ?? []);
   }
   // The query frontend's late-data generations (set below when it runs): accepted samples older
-  // than its freshness window bump the generations of their time range.
+  // than its freshness window bump the generations of their time range. Frontends in other
+  // processes read the same notices from the late-data log (GET /internal/late-data).
   let generations: Generations | undefined;
+  const lateData = new LateDataLog();
+  const onLate = (t: string, min: number, max: number) => {
+    lateData.add(t, min, max);
+    generations?.bump(t, min, max);
+  };
+  mountLateDataApi(router, lateData);
   const withFrontend = opts.query && cfg.bool('query-frontend.enabled');
   const memoryLimit = cfg.num('receiver.memory-limit-bytes') || defaultMemoryLimit();
   new Gauge({
@@ -158,9 +174,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     streamAggregation,
     distributor,
     forwardAuth,
-    lateSamples: withFrontend
-      ? { olderThanMs: cfg.num('query-frontend.max-cache-freshness'), onLate: (t, min, max) => generations?.bump(t, min, max) }
-      : undefined,
+    lateSamples: { olderThanMs: cfg.num('query-frontend.max-cache-freshness'), onLate },
     memory: new MemoryBudget(memoryLimit),
     storage: tsdb,
     limits,
@@ -324,7 +338,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     ],
   });
   let tombstoneTimer: NodeJS.Timeout | undefined;
-  mountSeriesDeletion(router, cfg, { tenancy, tombstones, logger, onDeleted: (t, min, max) => generations?.bump(t, min, max) });
+  mountSeriesDeletion(router, cfg, { tenancy, tombstones, logger, onDeleted: onLate });
   if (!opts.query) {
     // A receiver serves its head without a gateway to re-read the bucket's tombstones: it does.
     const sync = () =>

@@ -4,7 +4,9 @@ import {
   ClusterCardinality,
   FanoutLogQueryable,
   FanoutQueryable,
+  LateDataRelay,
   mountClusterCardinality,
+  mountLateDataRelay,
   mountExemplarsApi,
   mountQueryApi,
   RemoteExemplars,
@@ -71,6 +73,17 @@ export async function runQuerier(cfg: Config): Promise<void> {
       client,
     }),
   });
+  // Late-data notices of every receiver among the stores, for query frontends in other processes.
+  const storeOf = new Map(urls.map((url, i) => [url, stores[i]]));
+  mountLateDataRelay(
+    c.router,
+    new LateDataRelay({
+      urls: () => urls,
+      timeoutMs: Math.min(cfg.num('query.timeout'), 5_000),
+      client,
+      onChanged: (url, tenant) => storeOf.get(url)?.forget(tenant),
+    }),
+  );
   // Series deletion goes to every store (each needs --web.enable-admin-api); any failure fails it, a retry is safe.
   mountAdminApi(c.router, {
     tenancy: c.tenancy,

@@ -1,5 +1,5 @@
 /** `strata query-frontend`: the read API in front of queriers (--query-frontend.downstream-url). */
-import { HttpDownstream, QuerierPool } from '@strata/query-frontend';
+import { HttpDownstream, LateDataPoller, QuerierPool } from '@strata/query-frontend';
 import type { Config } from '../config.js';
 import { component, list, waitForSignal } from './common.js';
 import { frontendFrom } from './frontend-from-config.js';
@@ -12,20 +12,25 @@ export async function runQueryFrontend(cfg: Config): Promise<void> {
   const limits = limitsFrom(cfg, c.logger);
   // A sub-query may take as long as the queriers allow, plus the time to send its answer.
   const http = (url: string) => new HttpDownstream({ url, timeoutMs: cfg.num('query.timeout') + 30_000 });
+  const members = urls.map((url) => ({ name: url, downstream: http(url) }));
   const downstream =
-    urls.length === 1
-      ? http(urls[0])
-      : new QuerierPool(
-          urls.map((url) => ({ name: url, downstream: http(url) })),
-          (t) => limits.forTenant(t).maxQueriersPerTenant ?? 0,
-        );
-  const { frontend, cache } = frontendFrom(cfg, downstream, c.tenancy, c.registry, c.logger, limits);
+    members.length === 1 ? members[0].downstream : new QuerierPool(members, (t) => limits.forTenant(t).maxQueriersPerTenant ?? 0);
+  const { frontend, generations, cache } = frontendFrom(cfg, downstream, c.tenancy, c.registry, c.logger, limits);
   frontend.mount(c.router);
+  // Late data lands in receivers behind the queriers: each querier relays their notices.
+  const pollMs = cfg.num('query-frontend.late-data-poll-interval');
+  const poller =
+    pollMs > 0
+      ? new LateDataPoller({ sources: members, generations, intervalMs: pollMs, timeoutMs: 5_000, registry: c.registry, logger: c.logger })
+      : undefined;
+  // The first poll sets the cursors (and invalidates nothing yet cached) before queries are taken.
+  await poller?.start();
   const addr = await c.server.listen(cfg.str('http.address'));
   c.setReady(true);
   c.logger.info({ address: `${addr.address}:${addr.port}`, downstream: urls }, 'ready');
   await waitForSignal(c.logger, async () => {
     c.setReady(false);
+    poller?.stop();
     await c.server.close();
     downstream.close();
     await cache?.close();

@@ -1,5 +1,6 @@
 /** `strata store-gateway`: the bucket's blocks over remote-read and the series API. */
 import path from 'node:path';
+import { LateDataLog, mountLateDataApi } from '@strata/api';
 import { mountLogSelectApi, mountQueryApi } from '@strata/querier';
 import type { Config } from '../config.js';
 import { openBucket } from '../storage.js';
@@ -14,7 +15,15 @@ export async function runStoreGateway(cfg: Config): Promise<void> {
   mountQueryApi(c.router, { queryable: gateway, engine: engineFrom(cfg), tenancy: c.tenancy, storeInfo: () => gateway.info() });
   // The bucket's log blocks, for `strata querier`'s Loki API (the receivers answer for their heads).
   if (gateway.logs) mountLogSelectApi(c.router, { logs: gateway.logs, tenancy: c.tenancy });
-  mountSeriesDeletion(c.router, cfg, { tenancy: c.tenancy, tombstones: gateway.tombstones, logger: c.logger });
+  // Deletions change cached answers: query frontends in other processes read them here (through the queriers).
+  const lateData = new LateDataLog();
+  mountLateDataApi(c.router, lateData);
+  mountSeriesDeletion(c.router, cfg, {
+    tenancy: c.tenancy,
+    tombstones: gateway.tombstones,
+    logger: c.logger,
+    onDeleted: (t, min, max) => lateData.add(t, min, max),
+  });
   const addr = await c.server.listen(cfg.str('http.address'));
   c.logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; syncing the bucket');
   await gateway.start();
