@@ -65,6 +65,7 @@ export {
   type PackMark,
   type PackedLabels,
   type PackedRaw,
+  type RawPiece,
   type RawSizes,
 } from './raw-pack.js';
 export { compareCodeUnits, mergeSorted, sortUnique } from './sorted-merge.js';

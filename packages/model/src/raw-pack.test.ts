@@ -88,7 +88,7 @@ async function viaPort(p: PackedRaw): Promise<PackedRaw> {
   port1.close();
   port2.close();
   // Transferred, not copied: the sender's views are detached.
-  expect(p.bytes.byteLength).toBe(0);
+  for (const x of p.pieces) expect(x.bytes.byteLength).toBe(0);
   return out;
 }
 
@@ -203,25 +203,55 @@ test('label text crosses as code units: any string, lone surrogates included, an
   );
 });
 
-test('adopt() takes over the arrays of a packed answer when the packer is empty, and appends otherwise', () => {
+test('adopt() takes over the pieces of a packed answer, after what the packer holds; append() copies them', () => {
   const one = new RawPacker();
   one.add({ labels: Labels.fromObject({ a: '1' }), parts: [{ chunks: [new Uint8Array([1, 2, 3])] }] });
   const p = one.finish();
   const empty = new RawPacker();
   empty.adopt(p);
   const taken = empty.finish();
-  expect(taken.bytes.buffer).toBe(p.bytes.buffer);
-  expect(taken.labels.units.buffer).toBe(p.labels.units.buffer);
+  expect(taken.pieces).toHaveLength(1);
+  expect(taken.pieces[0].bytes.buffer).toBe(p.pieces[0].bytes.buffer);
+  expect(taken.pieces[0].labels.units.buffer).toBe(p.pieces[0].labels.units.buffer);
   expect(canonical(unpackRaw(taken))).toEqual(canonical(unpackRaw(p)));
   const other = new RawPacker();
   other.add({ labels: Labels.fromObject({ b: '2' }), parts: [{ chunks: [new Uint8Array([4])] }] });
   other.adopt(p);
   const both = other.finish();
-  expect(both.bytes.buffer).not.toBe(p.bytes.buffer);
+  expect(both.pieces[1].bytes.buffer).toBe(p.pieces[0].bytes.buffer);
   expect(unpackRaw(both).map((s) => s.labels.pairs)).toEqual([
     ['b', '2'],
     ['a', '1'],
   ]);
+  const copied = new RawPacker();
+  copied.append(p);
+  const c = copied.finish();
+  expect(c.pieces[0].bytes.buffer).not.toBe(p.pieces[0].bytes.buffer);
+  expect(canonical(unpackRaw(c))).toEqual(canonical(unpackRaw(p)));
+});
+
+test('a large select goes into pieces of a few MiB, never one array grown past them; pieces unpack, roll back and transfer as one answer', async () => {
+  // 3,000 series of two 1 KiB chunks: about 6 MiB of chunk bytes, more than a piece holds.
+  const series = Array.from({ length: 3000 }, (_, i) => ({
+    labels: Labels.fromObject({ __name__: 'm', i: String(i).padStart(5, '0') }),
+    parts: [{ chunks: [new Uint8Array(1024).fill(i & 255), new Uint8Array(1024).fill((i + 1) & 255)] }],
+  }));
+  const into = new RawPacker();
+  into.beginSource();
+  for (const s of series.slice(0, 2000)) into.add(s);
+  const mark = into.mark();
+  into.beginSource();
+  // A store that fails after the open piece was sealed: rolled back to the mark, across the seal.
+  for (const s of series.slice(0, 2500)) into.add({ ...s, labels: Labels.fromObject({ __name__: 'failed', i: s.labels.get('i')! }) });
+  into.rollback(mark);
+  for (const s of series.slice(2000)) into.add(s);
+  expect(into.length).toBe(3000);
+  const packed = into.finish();
+  expect(packed.pieces.length).toBeGreaterThan(1);
+  for (const x of packed.pieces) expect(x.bytes.buffer.byteLength).toBeLessThanOrEqual(8 << 20);
+  const want = canonical(series);
+  expect(canonical(unpackRaw(packed))).toEqual(want);
+  expect(canonical(unpackRaw(await viaPort(packed)))).toEqual(want);
 });
 
 test('a packer that adopted an empty answer grows when written to (its arrays are views of length 0)', () => {

@@ -46,21 +46,36 @@ export function labelText(p: PackedLabels): string {
 }
 
 /**
- * Raw series packed: `layout` holds per series its number of parts, then per part its kind and
- * count (chunks or samples) followed, for XOR chunks, by each chunk's byte length, for histogram
- * chunks by each chunk's encoding and byte length, and for samples with histograms by the length
- * of their histogram column. Chunk bytes follow each other in `bytes`; a samples part's
- * timestamps then values follow each other in `floats` (values copied as bits, so NaN payloads
- * and staleness markers survive), then for samples with histograms the column of
- * histogram-pack.ts. Series without histograms use only the first two kinds, so they cost
- * nothing more. `sources`: how many stores wrote; above one, a label set may repeat.
+ * Raw series packed, in pieces (RawPiece) of a few megabytes each: `sources` is how many stores
+ * wrote; above one, a label set may repeat, also across pieces.
+ *
+ * Pieces, not one set of arrays: a select of every series over a day packs hundreds of megabytes
+ * on the thread that acknowledges writes, and arrays grown by doubling to that size cost one copy
+ * of everything packed so far at each doubling, in one stretch (a quarter of a second and more
+ * for the last ones) and leave the outgrown buffers to the GC. A packer instead seals its piece
+ * once it is large and goes on in a new one, so nothing is copied and no allocation is larger
+ * than a piece; pieces move to the worker by transfer, each with its own buffers.
  */
 export interface PackedRaw {
+  pieces: RawPiece[];
+  sources: number;
+}
+
+/**
+ * One piece of packed series: `layout` holds per series its number of parts, then per part its
+ * kind and count (chunks or samples) followed, for XOR chunks, by each chunk's byte length, for
+ * histogram chunks by each chunk's encoding and byte length, and for samples with histograms by
+ * the length of their histogram column. Chunk bytes follow each other in `bytes`; a samples
+ * part's timestamps then values follow each other in `floats` (values copied as bits, so NaN
+ * payloads and staleness markers survive), then for samples with histograms the column of
+ * histogram-pack.ts. Series without histograms use only the first two kinds, so they cost
+ * nothing more. A series lies in one piece.
+ */
+export interface RawPiece {
   labels: PackedLabels;
   layout: Uint32Array;
   bytes: Uint8Array;
   floats: Float64Array;
-  sources: number;
 }
 
 export const PART_CHUNKS = 0;
@@ -72,6 +87,8 @@ export const PART_HISTOGRAM_SAMPLES = 3;
 
 /** Where a packer stood, to drop what a failed store had written (RawPacker.rollback). */
 export interface PackMark {
+  /** Pieces sealed by then. */
+  sealed: number;
   li: number;
   bi: number;
   fi: number;
@@ -125,6 +142,39 @@ function grown<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(
   return b;
 }
 
+/**
+ * When the open piece holds this much of any kind, the next series begins a new piece (see
+ * PackedRaw): about 4 MiB of chunk bytes, 2 MiB of label code units, 2 MiB of layout, 4 MiB of
+ * samples, or this many label strings or series.
+ */
+const PIECE_BYTES = 4 << 20;
+const PIECE_UNITS = 1 << 20;
+const PIECE_LAYOUT = 512 << 10;
+const PIECE_FLOATS = 512 << 10;
+const PIECE_STRINGS = 256 << 10;
+const PIECE_SERIES = 64 << 10;
+
+/** A sealed piece: its arrays whole and how much of each it uses. */
+interface Sealed {
+  layout: Uint32Array;
+  li: number;
+  bytes: Uint8Array;
+  bi: number;
+  floats: Float64Array;
+  fi: number;
+  units: Uint16Array;
+  ui: number;
+  lens: Uint32Array;
+  si: number;
+  counts: Uint32Array;
+  n: number;
+}
+
+/** A new piece's array: as large as the last one grew, up to twice the threshold (a reserved piece may have been larger). */
+function nextCapacity(prev: number, threshold: number, initial: number): number {
+  return Math.max(initial, Math.min(prev, 2 * threshold));
+}
+
 export class RawPacker {
   // Small to begin with: a store that knows its sizes reserves them.
   private layout: Uint32Array = new Uint32Array(1024);
@@ -139,8 +189,14 @@ export class RawPacker {
   private lens: Uint32Array = new Uint32Array(1024);
   private si = 0;
   private counts: Uint32Array = new Uint32Array(256);
+  /** Series in the open piece. */
   private n = 0;
   private sources = 0;
+  /** Pieces sealed before the open one, and the series they hold. */
+  private sealed: Sealed[] = [];
+  private sealedSeries = 0;
+  /** The open piece is not sealed before it holds this many series: what reserve() sized it for. */
+  private reservedUntil = 0;
   /**
    * Where the open series began in each array (to drop it when it gets no part), as plain fields:
    * a mark object per series would be garbage on the packing thread for every series of a select.
@@ -159,14 +215,63 @@ export class RawPacker {
 
   /** Series packed so far. */
   get length(): number {
-    return this.n;
+    return this.sealedSeries + this.n;
+  }
+
+  /** Whether the open piece is large enough to be sealed before the next series. */
+  private get large(): boolean {
+    return (
+      this.bi >= PIECE_BYTES ||
+      this.ui >= PIECE_UNITS ||
+      this.li >= PIECE_LAYOUT ||
+      this.fi >= PIECE_FLOATS ||
+      this.si >= PIECE_STRINGS ||
+      this.n >= PIECE_SERIES
+    );
+  }
+
+  /**
+   * Seals the open piece and opens a new one, its arrays sized for `next` when given (what a
+   * reservation needs), else as large as the sealed piece's grew (up to twice the thresholds).
+   */
+  private seal(next?: RawSizes): void {
+    this.sealed.push({
+      layout: this.layout,
+      li: this.li,
+      bytes: this.bytes,
+      bi: this.bi,
+      floats: this.floats,
+      fi: this.fi,
+      units: this.units,
+      ui: this.ui,
+      lens: this.lens,
+      si: this.si,
+      counts: this.counts,
+      n: this.n,
+    });
+    this.sealedSeries += this.n;
+    this.layout = new Uint32Array(next ? Math.max(1024, next.layout) : nextCapacity(this.layout.length, PIECE_LAYOUT, 1024));
+    this.bytes = new Uint8Array(next ? Math.max(1024, next.bytes) : nextCapacity(this.bytes.length, PIECE_BYTES, 64 * 1024));
+    this.floats = new Float64Array(next ? Math.max(256, next.floats) : nextCapacity(this.floats.length, PIECE_FLOATS, 256));
+    this.units = new Uint16Array(next ? Math.max(1024, next.units) : nextCapacity(this.units.length, PIECE_UNITS, 16 * 1024));
+    this.lens = new Uint32Array(next ? Math.max(256, next.strings) : nextCapacity(this.lens.length, PIECE_STRINGS, 1024));
+    this.counts = new Uint32Array(next ? Math.max(256, next.series) : nextCapacity(this.counts.length, PIECE_SERIES, 256));
+    this.li = this.bi = this.fi = this.ui = this.si = this.n = 0;
+    this.reservedUntil = 0;
   }
 
   /**
    * Makes room for `s` more at once, each array at its exact size, so that writing them allocates
-   * nothing more (see RawSizes). Writing more than reserved still works: the arrays double.
+   * nothing more (see RawSizes); they go into one piece, a new one if the open piece is large
+   * already. Writing more than reserved still works: the arrays double.
    */
   reserve(s: RawSizes): void {
+    if (this.n > 0 && this.large) {
+      this.seal(s);
+      this.reservedUntil = s.series;
+      return;
+    }
+    this.reservedUntil = this.n + s.series;
     this.layout = reserved(this.layout, this.li + s.layout, Uint32Array);
     this.bytes = reserved(this.bytes, this.bi + s.bytes, Uint8Array);
     this.floats = reserved(this.floats, this.fi + s.floats, Float64Array);
@@ -181,6 +286,8 @@ export class RawPacker {
   }
 
   beginSeries(labels: Labels): void {
+    // Between series only: a series lies in one piece.
+    if (this.n > 0 && this.n >= this.reservedUntil && this.large) this.seal();
     this.startLi = this.li;
     this.startBi = this.bi;
     this.startFi = this.fi;
@@ -328,57 +435,73 @@ export class RawPacker {
     this.endSeries();
   }
 
-  /** Appends another packer's finished output after what this one holds. */
+  /**
+   * Appends another packer's finished output after what this one holds, its pieces copied (the
+   * caller may transfer `p` elsewhere), one by one: no copy is larger than a piece.
+   */
   append(p: PackedRaw): void {
-    this.layout = grown(this.layout, this.li + p.layout.length, Uint32Array);
-    this.layout.set(p.layout, this.li);
-    this.li += p.layout.length;
-    this.bytes = grown(this.bytes, this.bi + p.bytes.length, Uint8Array);
-    this.bytes.set(p.bytes, this.bi);
-    this.bi += p.bytes.length;
-    this.floats = grown(this.floats, this.fi + p.floats.length, Float64Array);
-    this.floats.set(p.floats, this.fi);
-    this.fi += p.floats.length;
-    this.units = grown(this.units, this.ui + p.labels.units.length, Uint16Array);
-    this.units.set(p.labels.units, this.ui);
-    this.ui += p.labels.units.length;
-    this.lens = grown(this.lens, this.si + p.labels.lens.length, Uint32Array);
-    this.lens.set(p.labels.lens, this.si);
-    this.si += p.labels.lens.length;
-    this.counts = grown(this.counts, this.n + p.labels.counts.length, Uint32Array);
-    this.counts.set(p.labels.counts, this.n);
-    this.n += p.labels.counts.length;
+    for (const piece of p.pieces) this.push(copyPiece(piece));
     this.sources += p.sources;
   }
 
   /**
-   * As append(), but takes over the arrays of `p` instead of copying them when this packer holds
-   * nothing yet: a select read into a packer of its own (the fan-out's) costs no second copy. The
-   * caller must own `p` alone (nobody else reads or transfers its buffers).
+   * As append(), but takes over the pieces of `p` instead of copying them: a select read into a
+   * packer of its own (the fan-out's) costs no second copy. The caller must own `p` alone
+   * (nobody else reads or transfers its buffers).
    */
   adopt(p: PackedRaw): void {
-    if (this.li + this.bi + this.fi + this.ui + this.si + this.n + this.sources > 0) return this.append(p);
-    this.layout = p.layout;
-    this.li = p.layout.length;
-    this.bytes = p.bytes;
-    this.bi = p.bytes.length;
-    this.floats = p.floats;
-    this.fi = p.floats.length;
-    this.units = p.labels.units;
-    this.ui = p.labels.units.length;
-    this.lens = p.labels.lens;
-    this.si = p.labels.lens.length;
-    this.counts = p.labels.counts;
-    this.n = p.labels.counts.length;
-    this.sources = p.sources;
+    for (const piece of p.pieces) this.push(piece);
+    this.sources += p.sources;
+  }
+
+  /** A finished piece after what this packer holds: the open piece is sealed first unless it is empty. */
+  private push(piece: RawPiece): void {
+    if (this.n > 0 || this.li > 0) this.seal();
+    const n = piece.labels.counts.length;
+    this.sealed.push({
+      layout: piece.layout,
+      li: piece.layout.length,
+      bytes: piece.bytes,
+      bi: piece.bytes.length,
+      floats: piece.floats,
+      fi: piece.floats.length,
+      units: piece.labels.units,
+      ui: piece.labels.units.length,
+      lens: piece.labels.lens,
+      si: piece.labels.lens.length,
+      counts: piece.labels.counts,
+      n,
+    });
+    this.sealedSeries += n;
   }
 
   mark(): PackMark {
-    return { li: this.li, bi: this.bi, fi: this.fi, ui: this.ui, si: this.si, n: this.n, sources: this.sources };
+    return {
+      sealed: this.sealed.length,
+      li: this.li,
+      bi: this.bi,
+      fi: this.fi,
+      ui: this.ui,
+      si: this.si,
+      n: this.n,
+      sources: this.sources,
+    };
   }
 
-  /** Drops everything written since `m` (a store that failed half way). */
+  /** Drops everything written since `m` (a store that failed half way), pieces sealed since included. */
   rollback(m: PackMark): void {
+    if (this.sealed.length > m.sealed) {
+      // The piece open at the mark was sealed since: it is the open one again.
+      const open = this.sealed[m.sealed];
+      this.sealed.length = m.sealed;
+      this.sealedSeries = this.sealed.reduce((k, x) => k + x.n, 0);
+      this.layout = open.layout;
+      this.bytes = open.bytes;
+      this.floats = open.floats;
+      this.units = open.units;
+      this.lens = open.lens;
+      this.counts = open.counts;
+    }
     this.li = m.li;
     this.bi = m.bi;
     this.fi = m.fi;
@@ -386,22 +509,41 @@ export class RawPacker {
     this.si = m.si;
     this.n = m.n;
     this.sources = m.sources;
+    this.reservedUntil = 0;
   }
 
   /**
-   * The packed arrays: views of this packer's buffers, not copies. A view's buffer may be longer
+   * The packed pieces: views of this packer's buffers, not copies. A view's buffer may be longer
    * than the view (growth doubles it); transferring it moves the whole buffer, which only ever
    * holds this packer's data. The packer must not be written to afterwards.
    */
   finish(): PackedRaw {
-    return {
-      labels: { units: this.units.subarray(0, this.ui), lens: this.lens.subarray(0, this.si), counts: this.counts.subarray(0, this.n) },
-      layout: this.layout.subarray(0, this.li),
-      bytes: this.bytes.subarray(0, this.bi),
-      floats: this.floats.subarray(0, this.fi),
-      sources: this.sources,
-    };
+    const pieces = this.sealed.map(view);
+    if (this.n > 0) {
+      const { layout, li, bytes, bi, floats, fi, units, ui, lens, si, counts, n } = this;
+      pieces.push(view({ layout, li, bytes, bi, floats, fi, units, ui, lens, si, counts, n }));
+    }
+    return { pieces, sources: this.sources };
   }
+}
+
+/** A sealed piece's used part. */
+function view(x: Sealed): RawPiece {
+  return {
+    labels: { units: x.units.subarray(0, x.ui), lens: x.lens.subarray(0, x.si), counts: x.counts.subarray(0, x.n) },
+    layout: x.layout.subarray(0, x.li),
+    bytes: x.bytes.subarray(0, x.bi),
+    floats: x.floats.subarray(0, x.fi),
+  };
+}
+
+function copyPiece(p: RawPiece): RawPiece {
+  return {
+    labels: { units: p.labels.units.slice(), lens: p.labels.lens.slice(), counts: p.labels.counts.slice() },
+    layout: p.layout.slice(),
+    bytes: p.bytes.slice(),
+    floats: p.floats.slice(),
+  };
 }
 
 export function unpackLabels(p: PackedLabels): Labels[] {
@@ -424,6 +566,11 @@ export function unpackLabels(p: PackedLabels): Labels[] {
 
 /** The RawSeries a PackedRaw holds, views into its arrays; label sets repeated by several sources are merged. */
 export function unpackRaw(p: PackedRaw): RawSeries[] {
+  const out = p.pieces.length === 1 ? unpackPiece(p.pieces[0]) : p.pieces.flatMap(unpackPiece);
+  return p.sources > 1 ? mergeRawDuplicates(out) : out;
+}
+
+function unpackPiece(p: RawPiece): RawSeries[] {
   const labels = unpackLabels(p.labels);
   const out: RawSeries[] = new Array(labels.length);
   let li = 0;
@@ -465,7 +612,7 @@ export function unpackRaw(p: PackedRaw): RawSeries[] {
     }
     out[i] = { labels: labels[i], parts };
   }
-  return p.sources > 1 ? mergeRawDuplicates(out) : out;
+  return out;
 }
 
 /** Entries with equal label sets become one, their parts concatenated in order (earlier parts win ties). */
@@ -481,12 +628,15 @@ export function mergeRawDuplicates(series: readonly RawSeries[]): RawSeries[] {
 }
 
 export function rawTransfer(p: PackedRaw): ArrayBuffer[] {
-  return [
-    p.labels.units.buffer,
-    p.labels.lens.buffer,
-    p.labels.counts.buffer,
-    p.layout.buffer,
-    p.bytes.buffer,
-    p.floats.buffer,
-  ] as ArrayBuffer[];
+  return p.pieces.flatMap(
+    (x) =>
+      [
+        x.labels.units.buffer,
+        x.labels.lens.buffer,
+        x.labels.counts.buffer,
+        x.layout.buffer,
+        x.bytes.buffer,
+        x.floats.buffer,
+      ] as ArrayBuffer[],
+  );
 }

@@ -138,9 +138,11 @@ test('a worker select through the TSDB querier (tombstones on, as in strata all)
     expect(unpackRaw(packed)).toHaveLength(n);
     // Each array was allocated once at its final size (sized before packing): no outgrown buffers
     // left behind for the GC, only the open chunks' headroom.
-    expect(packed.bytes.buffer.byteLength).toBeLessThanOrEqual(packed.bytes.byteLength + 32 * n);
-    expect(packed.labels.units.buffer.byteLength).toBe(packed.labels.units.byteLength);
-    expect(packed.layout.buffer.byteLength).toBe(packed.layout.byteLength);
+    expect(packed.pieces).toHaveLength(1);
+    const [piece] = packed.pieces;
+    expect(piece.bytes.buffer.byteLength).toBeLessThanOrEqual(piece.bytes.byteLength + 32 * n);
+    expect(piece.labels.units.buffer.byteLength).toBe(piece.labels.units.byteLength);
+    expect(piece.layout.buffer.byteLength).toBe(piece.layout.byteLength);
   } finally {
     await db.close();
     fs.rmSync(dir, { recursive: true, force: true });
