@@ -2,9 +2,9 @@
  * Remote-write acknowledgement latency while expensive queries run (`npm run bench -- --ack-latency`).
  *
  * Node runs JavaScript on one thread, so a query that holds it delays every acknowledgement. The
- * same data goes into Strata and Prometheus; then a paced sender (one 100-sample request every
- * 20 ms, like a small Prometheus shard) measures its acknowledgement latency for a while alone
- * and then while two clients loop `count({__name__=~".+"})` and a range `sum by (job) (rate(...))`
+ * same data goes into Strata and Prometheus; once the process has settled (see settled()), a
+ * paced sender (one 100-sample request every 20 ms, like a small Prometheus shard) measures its
+ * acknowledgement latency for a while alone and then while two clients loop `count({__name__=~".+"})` and a range `sum by (job) (rate(...))`
  * over all the data. Reported: p50/p99/max of both phases, the loaded/unloaded p99 ratio, and for
  * each query loop apart the queries completed meanwhile and their median time. Strata runs three
  * times in the same run, so they compare on equal footing: on its worker threads at the default
@@ -179,6 +179,24 @@ async function phase(
   };
 }
 
+/**
+ * Waits until the system's process has stayed nearly idle for a few seconds (under a tenth of a
+ * core), at most `maxMs`: a Strata restored from the seeded history first cuts it into blocks and
+ * compacts them, and that background work would otherwise fall into the idle phase and inflate
+ * the baseline every ratio is taken against. Returns the seconds waited.
+ */
+async function settled(pid: number, maxMs = 240_000): Promise<number> {
+  const t0 = performance.now();
+  let prev = cpuSecondsOf(pid);
+  while (performance.now() - t0 < maxMs) {
+    await new Promise((r) => setTimeout(r, 3000));
+    const now = cpuSecondsOf(pid);
+    if (!(now - prev >= 0.3)) break;
+    prev = now;
+  }
+  return (performance.now() - t0) / 1000;
+}
+
 /** Starts a system with the stall recorder preloaded when `file` is given (only the measured process, not the seeder). */
 async function withStallRecorder<T>(file: string | undefined, start: () => Promise<T>): Promise<T> {
   if (!file) return start();
@@ -257,7 +275,7 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
     const sys = await withStallRecorder(stallFile, () => launch(dataDir));
     try {
       if (!dataDir) await push(sys, name);
-      process.stderr.write(`${name}: measuring\n`);
+      process.stderr.write(`${name}: settled after ${(await settled(sys.pid)).toFixed(0)} s; measuring\n`);
       const idle = await phase(sys, o.seconds, start, end, false, queries);
       const loaded = await phase(sys, o.seconds, start, end, true, queries);
       const loop = (l: LoopResult) => `${l.done} (${l.medianMs.toFixed(0)})`;

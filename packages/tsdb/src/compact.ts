@@ -4,6 +4,7 @@
  * and dropped from memory. Out-of-order samples that arrive for an already-written range make an
  * extra block for that range on the next pass; nothing is lost.
  */
+import { pace } from '@strata/model';
 import { XOREncoder, XORIterator } from './chunkenc/xor.js';
 import { decodeHistogramChunk } from './chunkenc/histogram.js';
 import { isHistogramEncoding } from './block/histogram-chunks.js';
@@ -82,6 +83,10 @@ export async function compactHead(head: Head, opts: CompactOptions): Promise<Blo
         series.push({ labels: s.labels, chunks });
         captured.set(s, chunks);
       }
+      // Between yields (pace), as the block is written: commits landing meanwhile are what the
+      // mark above catches (samplesNotIn below), as for those while the block is written.
+      const y = pace();
+      if (y) await y;
     }
     if (series.length > 0) {
       const meta = await writeBlock(opts.blocksDir, series, { minTime: a, maxTime: b, externalLabels: opts.externalLabels });

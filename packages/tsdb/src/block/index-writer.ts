@@ -7,7 +7,7 @@
  */
 import fsp from 'node:fs/promises';
 import { crc32c } from '@node-rs/crc32';
-import type { Labels } from '@strata/model';
+import { pace, type Labels } from '@strata/model';
 import { EncBuf } from './encbuf.js';
 import { compareLabelsBytes, INDEX_MAGIC, INDEX_VERSION_2 } from './format.js';
 
@@ -217,6 +217,8 @@ export class IndexWriter {
       for (let k = r; k < end; k++) b.be32(sortedKeys[k] - name * nSym);
       await out.section(b);
       r = end;
+      const y = pace();
+      if (y) await y;
     }
     toc.labelOffsets = out.pos;
     {
@@ -247,6 +249,9 @@ export class IndexWriter {
       out.pad(4);
       postingAt[r + 1] = out.pos;
       await list(ids.subarray(start[r], start[r + 1]));
+      // A list per label pair, as many as there are series when a label is unique to each.
+      const y = pace();
+      if (y) await y;
     }
     toc.postingsOffsets = out.pos;
     {
@@ -262,6 +267,10 @@ export class IndexWriter {
         b.uvarintStr(this.symbols[name]);
         b.uvarintStr(this.symbols[sortedKeys[r] - name * nSym]);
         b.uvarint(postingAt[r + 1]);
+        if ((r & 1023) === 0) {
+          const y = pace();
+          if (y) await y;
+        }
       }
       await out.section(b);
     }

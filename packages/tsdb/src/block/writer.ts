@@ -3,7 +3,7 @@
  * through the streaming BlockWriter: sorted here, symbols collected first. Byte format:
  * docs/format/block.md.
  */
-import type { Labels } from '@strata/model';
+import { pace, sortPaced, type Labels } from '@strata/model';
 import { BlockWriter, type BlockChunk, type BlockWriterOptions } from './block-writer.js';
 import { compareBytes, compareLabelsBytes } from './format.js';
 import type { BlockMeta } from './meta.js';
@@ -36,14 +36,24 @@ export async function writeBlock(
   input: Iterable<BlockSeries> | AsyncIterable<BlockSeries>,
   opts: WriteBlockOptions,
 ): Promise<BlockMeta> {
+  // Between yields throughout (pace): a head cut or a compaction writes hundreds of thousands of
+  // series on the thread that acknowledges writes, and sorting them alone takes a second.
   const list: BlockSeries[] = [];
   for await (const s of input as AsyncIterable<BlockSeries>) if (s.chunks.length > 0) list.push(s);
-  list.sort((a, b) => compareLabelsBytes(a.labels, b.labels));
+  await sortPaced(list, (a, b) => compareLabelsBytes(a.labels, b.labels));
   const symbolSet = new Set<string>();
-  for (const s of list) for (const p of s.labels.pairs) symbolSet.add(p);
-  const w = await BlockWriter.create(parentDir, [...symbolSet].sort(compareBytes), opts);
+  for (const s of list) {
+    for (const p of s.labels.pairs) symbolSet.add(p);
+    const y = pace();
+    if (y) await y;
+  }
+  const w = await BlockWriter.create(parentDir, await sortPaced([...symbolSet], compareBytes), opts);
   try {
-    for (const s of list) await w.addSeries(s.labels, s.chunks);
+    for (const s of list) {
+      await w.addSeries(s.labels, s.chunks);
+      const y = pace();
+      if (y) await y;
+    }
     return await w.finish();
   } catch (e) {
     await w.abort();
