@@ -1,7 +1,7 @@
 /** The HTTP server every component mounts its routes on: one port, request metrics, JSON errors. */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { Histogram, type Registry } from 'prom-client';
@@ -163,7 +163,7 @@ export class HttpServer {
       const blocked = this.opts.gate?.(pathname);
       if (blocked) throw blocked;
       const m = this.opts.router.matchUpgrade(pathname);
-      if (!m) throw new StrataError('not-found', `no upgrade route for ${pathname}`);
+      if (!m || String(req.headers.upgrade).toLowerCase() !== 'websocket') return this.serveWithoutUpgrade(req, socket);
       this.upgraded.add(socket);
       socket.once('close', () => this.upgraded.delete(socket));
       await m.handler(req, socket, head);
@@ -172,6 +172,21 @@ export class HttpServer {
       if (!(e instanceof StrataError) || (e.status >= 500 && e.status !== 503))
         this.opts.logger.error({ err: e, pathname }, 'upgrade failed');
     }
+  }
+
+  /**
+   * An upgrade request to a route without upgrades (say curl's `Upgrade: h2c`): answered as a plain
+   * request, as node answers them when the server has no upgrade listener, then the connection closes.
+   */
+  private serveWithoutUpgrade(req: IncomingMessage, socket: Duplex): Promise<void> {
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    return this.handle(req, res);
   }
 
   listen(address: string): Promise<AddressInfo> {

@@ -1,5 +1,5 @@
 /** Loki's live tail over a real server and a real WebSocket client: messages, parameters, the concurrency limit, cleanup. */
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import WebSocket from 'ws';
@@ -26,6 +26,7 @@ async function serve(limits: Partial<TenantLimits> = {}) {
     registry,
     pollIntervalMs: 50,
   });
+  router.add('GET', '/plain', (_req, res) => void res.end('plain'));
   const server = new HttpServer({ router, registry, logger: pino({ level: 'silent' }) });
   const addr = await server.listen('127.0.0.1:0');
   const url = (params: Record<string, string>) => `ws://127.0.0.1:${addr.port}/loki/api/v1/tail?${new URLSearchParams(params)}`;
@@ -37,7 +38,7 @@ async function serve(limits: Partial<TenantLimits> = {}) {
       undefined,
     );
   const active = async () => (await registry.getSingleMetric('strata_querier_tail_active')!.get()).values[0]?.value ?? 0;
-  return { url, push, active, close: () => server.close(100) };
+  return { url, port: addr.port, push, active, close: () => server.close(100) };
 }
 
 /** A tail client collecting every line it receives. */
@@ -175,4 +176,20 @@ test('stopping the server ends open tails', async () => {
   await api.close();
   await closed;
   api = await serve();
+});
+
+test('an upgrade to something else than a WebSocket (curl --http2 on http) is answered as a plain request', async () => {
+  const get = (path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: api.port, path, headers: { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c' } });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+    });
+  expect(await get('/plain')).toEqual({ status: 200, body: 'plain' });
+  expect((await get('/loki/api/v1/tail?query={app="a"}')).status).toBe(404);
 });
