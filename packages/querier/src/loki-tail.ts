@@ -57,6 +57,8 @@ export const TAIL_DEFAULTS = {
   slowClientBytes: 4 << 20,
   /** Failed polls in a row that end a tail. */
   maxFailedPolls: 5,
+  /** A ping this often; a client that has not answered the previous one is gone and its tail ends. */
+  pingIntervalMs: 10_000,
 };
 
 export interface LokiTailDeps {
@@ -65,9 +67,10 @@ export interface LokiTailDeps {
   tenancy: TenancyConfig;
   limits?: (tenant: string) => TenantLimits;
   registry?: Registry;
-  /** For tests: the current time in ns, and the poll interval. */
+  /** For tests: the current time in ns, the poll interval and the bytes waiting past which entries are dropped. */
   nowNs?: () => bigint;
   pollIntervalMs?: number;
+  slowClientBytes?: number;
 }
 
 interface TailRequest {
@@ -149,17 +152,26 @@ function runTail(ws: WebSocket, r: TailRequest, deps: LokiTailDeps, tenant: stri
   let timer: NodeJS.Timeout | undefined;
   let failures = 0;
   let first = true;
+  const slowBytes = deps.slowClientBytes ?? TAIL_DEFAULTS.slowClientBytes;
   let dropped: TailDropped[] = [];
+  let answered = true;
+  ws.on('pong', () => (answered = true));
+  const pinger = setInterval(() => {
+    if (!answered) return ws.terminate();
+    answered = false;
+    ws.ping();
+  }, TAIL_DEFAULTS.pingIntervalMs);
   ws.on('close', () => {
     ac.abort();
     clearTimeout(timer);
+    clearInterval(pinger);
   });
   ws.on('error', () => ws.terminate());
 
   const send = (entries: readonly TailEntry[]) => {
     let i = 0;
     while (i < entries.length) {
-      if (ws.bufferedAmount > TAIL_DEFAULTS.slowClientBytes) {
+      if (ws.bufferedAmount > slowBytes) {
         // The client does not keep up: the rest is dropped and reported once it does.
         for (; i < entries.length && dropped.length < TAIL_MAX_DROPPED_PER_MESSAGE; i++)
           dropped.push({ labels: entries[i].labels, timestampNs: entries[i].timestampNs });
@@ -170,7 +182,7 @@ function runTail(ws: WebSocket, r: TailRequest, deps: LokiTailDeps, tenant: stri
       ws.send(tailMessage(part, dropped));
       dropped = [];
     }
-    if (dropped.length > 0 && ws.bufferedAmount <= TAIL_DEFAULTS.slowClientBytes) {
+    if (dropped.length > 0 && ws.bufferedAmount <= slowBytes) {
       ws.send(tailMessage([], dropped));
       dropped = [];
     }

@@ -15,7 +15,7 @@ interface TailMsg {
   dropped_entries?: { labels: Record<string, string>; timestamp: string }[];
 }
 
-async function serve(limits: Partial<TenantLimits> = {}) {
+async function serve(limits: Partial<TenantLimits> = {}, slowClientBytes?: number) {
   const head = new LogHead();
   const router = new Router();
   const registry = new Registry();
@@ -25,6 +25,7 @@ async function serve(limits: Partial<TenantLimits> = {}) {
     limits: () => limits as TenantLimits,
     registry,
     pollIntervalMs: 50,
+    ...(slowClientBytes !== undefined ? { slowClientBytes } : {}),
   });
   router.add('GET', '/plain', (_req, res) => void res.end('plain'));
   const server = new HttpServer({ router, registry, logger: pino({ level: 'silent' }) });
@@ -192,4 +193,33 @@ test('an upgrade to something else than a WebSocket (curl --http2 on http) is an
     });
   expect(await get('/plain')).toEqual({ status: 200, body: 'plain' });
   expect((await get('/loki/api/v1/tail?query={app="a"}')).status).toBe(404);
+});
+
+test('a client that does not read has new entries dropped, and is told which once it reads again', async () => {
+  await api.close();
+  api = await serve({}, 64 << 10);
+  const c = tail(api.url({ query: '{app="a"}' }));
+  await c.opened;
+  // The client stops reading: what the server sends piles up in the socket buffers, then in ws.
+  const socket = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  socket.pause();
+  const line = 'x'.repeat(16 << 10);
+  const t = nowNs();
+  for (let i = 0; i < 3000; i += 500)
+    api.push(
+      { app: 'a' },
+      Array.from({ length: 500 }, (_, j): [bigint, string] => [t + BigInt(i + j), `${i + j} ${line}`]),
+    );
+  await new Promise((r) => setTimeout(r, 1500));
+  socket.resume();
+  await until(() => c.messages.some((m) => m.dropped_entries !== undefined), 10_000);
+  const dropped = c.messages.flatMap((m) => m.dropped_entries ?? []);
+  expect(dropped[0].labels).toEqual({ app: 'a' });
+  expect(BigInt(dropped[0].timestamp)).toBeGreaterThanOrEqual(t);
+  // Each entry is either sent or reported dropped (up to Loki's 1000 per message), never both.
+  const sent = new Set(c.lines.map((l) => Number(l.split(' ')[0])));
+  for (const d of dropped) expect(sent.has(Number(BigInt(d.timestamp) - t))).toBe(false);
+  expect(c.lines.length).toBeGreaterThan(0);
+  expect(c.lines.length).toBeLessThan(3000);
+  c.ws.close();
 });
