@@ -12,9 +12,9 @@
  * visible shortly after its timestamp is still sent, entries already sent are skipped, and each
  * poll's entries go out in timestamp order. An entry whose timestamp is further back than that
  * when it arrives is not sent: delay_for holds entries back so late arrivals (a slower receiver,
- * a batching client) are merged in order. One poll reads at most TAIL_DEFAULTS.batch new entries
+ * a batching client) are merged in order. One poll sends at most TAIL_DEFAULTS.batch new entries
  * (a bounded amount of work on the event loop); a cut poll is followed by the next one at once,
- * after the loop has turned. Messages carry at most 100 entries (Loki's bound); while the client
+ * after the loop has turned, over windows bounded in time so a backlog is not re-read each poll. Messages carry at most 100 entries (Loki's bound); while the client
  * does not keep up (more than TAIL_DEFAULTS.slowClientBytes waiting to be sent), new entries are
  * dropped and reported in the next message's `dropped_entries`, as Loki reports them.
  *

@@ -2,6 +2,7 @@ import { Labels } from '@strata/model';
 import { LogHead } from '../head/log-head.js';
 import { parseLogql } from '../logql/parser.js';
 import type { LogExpr } from '../logql/ast.js';
+import type { LogQuerier } from '../types.js';
 import { pollTail, TailCursor, tailMessage, type TailEntry } from './tail-cursor.js';
 
 const A = Labels.fromObject({ app: 'a' });
@@ -99,6 +100,40 @@ describe('TailCursor over a real head', () => {
     const ts = got.map((g) => Number(/@(\d+)/.exec(g)![1]));
     expect(ts).toEqual([...ts].sort((x, y) => x - y));
     expect(polls).toBeGreaterThan(2);
+  });
+
+  test('catching up on a backlog reads a bounded number of entries per poll, even with a parser', async () => {
+    const head = new LogHead();
+    const n = 20_000;
+    push(
+      head,
+      A,
+      Array.from({ length: n }, (_, i): [number, string] => [1000 * i, `i=${i}`]),
+    );
+    const reads: number[] = [];
+    const counting: LogQuerier = {
+      series: (m, h) => head.series(m, h),
+      labelNames: (m, h) => head.labelNames(m, h),
+      labelValues: (name, m, h) => head.labelValues(name, m, h),
+      selectLogs: async (m, h) => {
+        const got = await head.selectLogs(m, h);
+        reads.push(got.reduce((k, s) => k + s.lines.length, 0));
+        return got;
+      },
+    };
+    const cursor = new TailCursor({ startNs: 0n, batch: 100, overlapNs: 5000n });
+    const q = expr('{app="a"} | logfmt');
+    const got: string[] = [];
+    for (let polls = 0; ; polls++) {
+      expect(polls).toBeLessThan(1000);
+      const p = await pollTail(q, counting, cursor, BigInt(1000 * n));
+      expect(p.entries.length).toBeLessThanOrEqual(100);
+      got.push(...p.entries.map((e) => e.line));
+      if (!p.more) break;
+    }
+    expect(got).toEqual(Array.from({ length: n }, (_, i) => `i=${i}`));
+    // The first poll reads the whole window; once it was cut, the windows are bounded in time.
+    expect(Math.max(...reads.slice(1))).toBeLessThanOrEqual(400);
   });
 
   test('the pipeline applies: filtered lines are not sent, line_format output is', async () => {

@@ -12,8 +12,12 @@
  * delay_for is for: it holds entries back that long, so late arrivals from other receivers are
  * merged in order.
  *
- * A poll reads at most `batch` new entries (it asks for batch plus the remembered ones, since those
- * come first in the window); a cut poll says so (`more`), and the tail polls again at once.
+ * A poll returns at most `batch` new entries (it asks for batch plus the remembered ones, since
+ * those come first in the window); a cut poll says so (`more`), and the tail polls again at once.
+ * So that catching up does not read the whole backlog at every poll (a pipeline with parsers
+ * reads every entry of its window), a cut poll also bounds the next windows in time: to twice the
+ * span the cut poll covered, doubling while polls are not cut, until a window reaches the end
+ * asked for; such capped windows do not overlap, the entries before their end having all been read.
  */
 import type { Labels } from '@strata/model';
 import type { LogQuerier } from '../types.js';
@@ -39,6 +43,8 @@ export interface TailWindow {
   endNs: bigint;
   /** Entries to ask the query for (forward): the batch plus those of the window already sent. */
   limit: number;
+  /** The window ends before the end asked for (catching up). */
+  capped: boolean;
 }
 
 export interface TailPoll {
@@ -73,6 +79,8 @@ export class TailCursor {
   /** Entries sent whose timestamps are at or after `fromNs`: key -> timestamp. */
   private sent = new Map<string, bigint>();
   private readonly maxRemembered: number;
+  /** While catching up: how long the next window may be, ns. */
+  private spanNs: bigint | undefined;
 
   constructor(private readonly opts: TailCursorOptions) {
     this.fromNs = opts.startNs;
@@ -81,8 +89,14 @@ export class TailCursor {
 
   /** The next window to read, or undefined when it would be empty (end not past its start). */
   window(endNs: bigint, batch = this.opts.batch): TailWindow | undefined {
-    if (endNs <= this.fromNs) return undefined;
-    return { startNs: this.fromNs, endNs, limit: batch + this.sent.size };
+    let end = endNs;
+    let capped = false;
+    if (this.spanNs !== undefined && this.fromNs + this.spanNs < endNs) {
+      end = this.fromNs + this.spanNs;
+      capped = true;
+    }
+    if (end <= this.fromNs) return undefined;
+    return { startNs: this.fromNs, endNs: end, limit: batch + this.sent.size, capped };
   }
 
   /**
@@ -97,7 +111,7 @@ export class TailCursor {
     for (const s of streams)
       for (let i = 0; i < s.lines.length; i++) all[n++] = { labels: s.labels, timestampNs: s.timestampsNs[i], line: s.lines[i] };
     all.sort(compareEntries);
-    const more = total >= w.limit && total > 0;
+    const cut = total >= w.limit && total > 0;
     const fresh: TailEntry[] = [];
     const keys: string[] = new Array<string>(total);
     for (let i = 0; i < all.length; i++) {
@@ -109,10 +123,17 @@ export class TailCursor {
     // Where the next window starts: at the last timestamp read when cut (entries of that timestamp
     // may be left), else `overlap` before this window's end.
     let next: bigint;
-    if (more) next = all[all.length - 1].timestampNs;
-    else {
+    if (cut) {
+      next = all[all.length - 1].timestampNs;
+      const span = next - w.startNs;
+      this.spanNs = 2n * (span > 0n ? span : 1n);
+    } else if (w.capped) {
+      next = w.endNs;
+      this.spanNs = 2n * this.spanNs!;
+    } else {
       next = w.endNs - this.opts.overlapNs;
       if (next < this.fromNs) next = this.fromNs;
+      this.spanNs = undefined;
     }
     const remembered = new Map<string, bigint>();
     for (const [k, t] of this.sent) if (t >= next) remembered.set(k, t);
@@ -127,13 +148,14 @@ export class TailCursor {
     }
     this.fromNs = next;
     this.sent = remembered;
-    return { entries: fresh, more };
+    return { entries: fresh, more: cut || w.capped };
   }
 
   /** Starts the next window at `startNs` (later than the current start), forgetting what was sent before it. */
   skipTo(startNs: bigint): void {
     if (startNs <= this.fromNs) return;
     this.fromNs = startNs;
+    this.spanNs = undefined;
     for (const [k, t] of this.sent) if (t < startNs) this.sent.delete(k);
   }
 
