@@ -1,5 +1,5 @@
-export { Router, type Handler } from './router.js';
-export { bodyChunks, EncodedJson, failure, sendResult, success, type ApiResult } from './respond.js';
+export { Router, type Handler, type UpgradeHandler } from './router.js';
+export { bodyChunks, EncodedJson, failure, sendResult, success, writeUpgradeError, type ApiResult } from './respond.js';
 export { parseDurationParam, parsePromDuration, parseResolution, parseTime, readParams } from './params.js';
 export { tenantOf, type TenancyConfig } from './tenant.js';
 export { HttpServer, splitHostPort } from './server.js';

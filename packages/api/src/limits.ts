@@ -73,6 +73,8 @@ export interface TenantLimits {
   volumeMaxSeries?: number;
   /** How long one LogQL query may run, ms (Loki's query_timeout, default 1m). */
   queryTimeout?: number;
+  /** Live tails (/loki/api/v1/tail) the tenant may have open on one querier (Loki's max_concurrent_tail_requests, default 10). */
+  maxConcurrentTailRequests?: number;
   /** Relabelling of the tenant's incoming series, before they are placed on the ring (the limits file only). */
   metricRelabelConfigs?: readonly RelabelRule[];
   // ---- log push (Loki's names; unset = Loki's default, see @strata/logs LOKI_LIMIT_DEFAULTS) ----
@@ -140,6 +142,7 @@ const KEYS: Record<string, keyof TenantLimits> = {
   max_query_series: 'maxQuerySeries',
   volume_max_series: 'volumeMaxSeries',
   query_timeout: 'queryTimeout',
+  max_concurrent_tail_requests: 'maxConcurrentTailRequests',
   retention_period: 'retentionPeriod',
 };
 
@@ -203,7 +206,7 @@ export type ReceiverLimit = Exclude<
   | LogLimit
 >;
 /** Limits of the LogQL read path: set in the limits file only; their defaults are Loki's (see TenantLimits). */
-export type LogQueryLimit = 'maxEntriesLimitPerQuery' | 'maxQuerySeries' | 'volumeMaxSeries' | 'queryTimeout';
+export type LogQueryLimit = 'maxEntriesLimitPerQuery' | 'maxQuerySeries' | 'volumeMaxSeries' | 'queryTimeout' | 'maxConcurrentTailRequests';
 export const LIMIT_FLAGS: Record<ReceiverLimit, string> = {
   ingestionRate: 'limits.ingestion-rate',
   ingestionBurstSize: 'limits.ingestion-burst-size',

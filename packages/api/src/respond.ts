@@ -1,5 +1,6 @@
 /** Prometheus HTTP API response shapes: {status, data, warnings, infos} and {status, errorType, error}. */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { StrataError, toStrataError } from '@strata/model';
 
 export interface ApiResult {
@@ -73,6 +74,26 @@ export function sendResult(res: ServerResponse, r: ApiResult): void {
 
 export function sendError(res: ServerResponse, e: unknown): void {
   sendResult(res, failure(e));
+}
+
+/**
+ * Refuses an upgrade request (a WebSocket handshake) with a plain HTTP answer on its socket, as
+ * Loki's tail refuses one: the status and the error's text ending with its ID. The socket closes.
+ */
+export function writeUpgradeError(socket: Duplex, e: unknown, headers: Record<string, string> = {}): void {
+  const err = toStrataError(e);
+  const body = err.detail;
+  const head: Record<string, string> = {
+    ...headers,
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+  };
+  if (err.retryAfter !== undefined) head['Retry-After'] = String(err.retryAfter);
+  let text = `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\n`;
+  for (const [k, v] of Object.entries(head)) text += `${k}: ${v}\r\n`;
+  if (socket.writable) socket.end(text + '\r\n' + body);
+  else socket.destroy();
 }
 
 export function badData(message: string): StrataError {

@@ -3,8 +3,15 @@
  * (Mimir's `/prometheus`), so Grafana can point at either root.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void> | void;
+
+/**
+ * A route taking an HTTP upgrade (a WebSocket): it owns the socket, and answers on it either the
+ * upgrade or an HTTP error (see writeUpgradeError).
+ */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void> | void;
 
 interface Route {
   /** The pattern as registered, without prefix: a bounded label value for metrics. */
@@ -23,6 +30,7 @@ export interface RouteMatch {
 export class Router {
   private readonly exact = new Map<string, Route[]>();
   private readonly patterned: Route[] = [];
+  private readonly upgrades = new Map<string, { name: string; handler: UpgradeHandler }>();
 
   constructor(private readonly prefixes: readonly string[] = ['']) {}
 
@@ -40,6 +48,16 @@ export class Router {
       }
     }
     return this;
+  }
+
+  /** A route for upgrade requests (GET with `Upgrade:`) to this exact path. */
+  addUpgrade(path: string, handler: UpgradeHandler): this {
+    for (const prefix of this.prefixes) this.upgrades.set(prefix + path, { name: path, handler });
+    return this;
+  }
+
+  matchUpgrade(pathname: string): { name: string; handler: UpgradeHandler } | undefined {
+    return this.upgrades.get(pathname);
   }
 
   /**

@@ -1,12 +1,13 @@
 /** The HTTP server every component mounts its routes on: one port, request metrics, JSON errors. */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { Histogram, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { StrataError } from '@strata/model';
-import { sendError } from './respond.js';
+import { sendError, writeUpgradeError } from './respond.js';
 import type { Router } from './router.js';
 import { BasicAuthenticator, clientCertProblem, tlsServerOptions, type WebConfigWatcher } from './web-guard.js';
 
@@ -35,6 +36,8 @@ export class HttpServer {
   /** What clients use to reach this server. */
   readonly scheme: 'http' | 'https';
   private readonly duration: Histogram<'method' | 'route' | 'status_code'>;
+  /** Upgraded connections (WebSockets): the HTTP server's close does not end them, close() does. */
+  private readonly upgraded = new Set<Duplex>();
 
   constructor(private readonly opts: HttpServerOptions) {
     this.duration = new Histogram({
@@ -78,6 +81,7 @@ export class HttpServer {
       this.server = http.createServer(handler);
     }
     this.scheme = tls ? 'https' : 'http';
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head));
     this.server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000;
     this.server.headersTimeout = this.server.keepAliveTimeout + 1000;
     // Large remote-write backlogs can take a while to upload on slow links; never cut them off.
@@ -134,6 +138,57 @@ export class HttpServer {
     }
   }
 
+  /**
+   * An upgrade request (a WebSocket handshake): the same basic auth and gate as requests, then its
+   * upgrade route; refusals are HTTP answers on the socket.
+   */
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    if (this.draining) return void writeUpgradeError(socket, new StrataError('not-ready', 'shutting down'));
+    let pathname = '/';
+    try {
+      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      // answered as an unknown route below
+    }
+    try {
+      const web = this.opts.web?.config;
+      if (web && web.users.size > 0) {
+        const verdict = await this.auth.check(web.users, req.headers.authorization);
+        if (verdict === 'busy')
+          throw new StrataError('auth-overloaded', 'too many new credentials are waiting to be checked; retry shortly', { retryAfter: 1 });
+        if (!verdict)
+          return void writeUpgradeError(socket, new StrataError('unauthorized', 'Unauthorized'), { 'WWW-Authenticate': 'Basic' });
+      }
+      const blocked = this.opts.gate?.(pathname);
+      if (blocked) throw blocked;
+      const m = this.opts.router.matchUpgrade(pathname);
+      if (!m || String(req.headers.upgrade).toLowerCase() !== 'websocket') return this.serveWithoutUpgrade(req, socket);
+      this.upgraded.add(socket);
+      socket.once('close', () => this.upgraded.delete(socket));
+      await m.handler(req, socket, head);
+    } catch (e) {
+      writeUpgradeError(socket, e);
+      if (!(e instanceof StrataError) || (e.status >= 500 && e.status !== 503))
+        this.opts.logger.error({ err: e, pathname }, 'upgrade failed');
+    }
+  }
+
+  /**
+   * An upgrade request to a route without upgrades (say curl's `Upgrade: h2c`): answered as a plain
+   * request, as node answers them when the server has no upgrade listener, then the connection closes.
+   */
+  private serveWithoutUpgrade(req: IncomingMessage, socket: Duplex): Promise<void> {
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    return this.handle(req, res);
+  }
+
   listen(address: string): Promise<AddressInfo> {
     const { host, port } = splitHostPort(address);
     return new Promise((resolve, reject) => {
@@ -151,6 +206,8 @@ export class HttpServer {
    */
   close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     this.draining = true;
+    // Live tails have no end of their own: they are cut when the server stops.
+    for (const s of this.upgraded) s.destroy();
     return new Promise((resolve) => {
       const force = setTimeout(() => this.server.closeAllConnections(), graceMs);
       force.unref();

@@ -64,3 +64,16 @@ export {
   type LogMergeResult,
   type LogMergeSource,
 } from './block/merge-log-blocks.js';
+export {
+  pollTail,
+  TailCursor,
+  tailMessage,
+  TAIL_MAX_DROPPED_PER_MESSAGE,
+  TAIL_MAX_ENTRIES_PER_MESSAGE,
+  type TailCursorOptions,
+  type TailDropped,
+  type TailEntry,
+  type TailPoll,
+  type TailStreamInput,
+  type TailWindow,
+} from './tail/tail-cursor.js';

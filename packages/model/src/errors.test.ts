@@ -64,6 +64,7 @@ describe('error registry', () => {
     'logql-max-entries': 400,
     'logql-max-series': 400,
     'logs-volume-max-series': 400,
+    'max-concurrent-tail-requests': 400,
     'logql-pipeline-error': 400,
     'query-timeout': 503,
     'query-canceled': 503,

@@ -200,6 +200,11 @@ export const ERRORS = {
     errorType: 'bad_data',
     doc: "a log volume request aggregates into more series than the tenant's volume_max_series (Loki's default 1000); narrow the selector or use targetLabels",
   },
+  'max-concurrent-tail-requests': {
+    status: 400,
+    errorType: 'bad_data',
+    doc: "the tenant already has max_concurrent_tail_requests live tails open on this querier (Loki's default 10; Loki answers 400 before the WebSocket upgrade); close one or raise the limit",
+  },
   'logql-pipeline-error': {
     status: 400,
     errorType: 'bad_data',

@@ -8,5 +8,6 @@ export { RemoteMetadata } from './remote-metadata.js';
 export { QueryWorkerPool, type EncodedOutcome, type PromqlExecutor } from './worker-pool.js';
 export { ClusterCardinality, mountClusterCardinality, type ClusterCardinalityOptions } from './cluster-cardinality.js';
 export { mountLokiApi, parseLokiTime, type LokiApiDeps } from './loki-api.js';
+export { LOKI_TAIL_PATH, mountLokiTail, TAIL_DEFAULTS, type LokiTailDeps } from './loki-tail.js';
 export { FanoutLogQueryable, LOG_SELECT_PATH, mountLogSelectApi, RemoteLogStore, type LogSource } from './remote-logs.js';
 export { LateDataRelay, mountLateDataRelay, type LateDataRelayOptions } from './late-data-relay.js';

@@ -51,7 +51,8 @@ export const LOKI_DEFAULTS = {
 
 const NS_PER_S = 1_000_000_000n;
 
-function querierOf(deps: LokiApiDeps, tenant: string): LogQuerier {
+/** The tenant's logs: the heads, merged with the bucket's log blocks when there are some. */
+export function querierOf(deps: Pick<LokiApiDeps, 'logs' | 'bucketLogs'>, tenant: string): LogQuerier {
   const head = deps.logs.logQuerier(tenant);
   return deps.bucketLogs ? mergeLogQueriers([deps.bucketLogs.logQuerier(tenant), head]) : head;
 }
@@ -89,7 +90,7 @@ function parseStep(value: string, param: string): bigint {
   return ((((d * 24n + h) * 60n + mi) * 60n + s) * 1000n + ms) * 1_000_000n;
 }
 
-function parseQueryParam(params: URLSearchParams, name = 'query'): LogqlExpr {
+export function parseQueryParam(params: URLSearchParams, name = 'query'): LogqlExpr {
   const q = params.get(name);
   if (q === null || q === '') throw new StrataError('bad-query', `parse error : query is required`);
   try {
@@ -100,7 +101,7 @@ function parseQueryParam(params: URLSearchParams, name = 'query'): LogqlExpr {
   }
 }
 
-function intParam(params: URLSearchParams, name: string, def: number): number {
+export function intParam(params: URLSearchParams, name: string, def: number): number {
   const v = params.get(name);
   if (v === null || v === '') return def;
   if (!/^\d+$/.test(v)) throw new StrataError('bad-query', `invalid ${name}: "${v}" is not a non-negative integer`);

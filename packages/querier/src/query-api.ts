@@ -26,8 +26,10 @@ import {
   parseTime,
 } from '@strata/api';
 import type { LogQueryable } from '@strata/logs';
+import type { Registry } from 'prom-client';
 import { fetchBudget } from './fetch-budget.js';
 import { mountLokiApi } from './loki-api.js';
+import { mountLokiTail } from './loki-tail.js';
 import { estimateQueryCost } from './query-cost.js';
 
 export interface MetadataSource {
@@ -57,6 +59,8 @@ export interface QueryApiDeps {
   logs?: LogQueryable;
   /** The bucket's log blocks, merged with `logs`. */
   bucketLogs?: LogQueryable;
+  /** Where the querier's own metrics (open live tails) are registered. */
+  registry?: Registry;
 }
 
 type ParamsHandler = (params: URLSearchParams, querier: Querier, signal: AbortSignal) => Promise<ApiResult> | ApiResult;
@@ -116,7 +120,11 @@ function wrap(deps: QueryApiDeps, fn: ParamsHandler) {
 
 export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
   const both = ['GET', 'POST'];
-  if (deps.logs) mountLokiApi(router, { logs: deps.logs, bucketLogs: deps.bucketLogs, tenancy: deps.tenancy, limits: deps.limits });
+  if (deps.logs) {
+    const logs = { logs: deps.logs, bucketLogs: deps.bucketLogs, tenancy: deps.tenancy, limits: deps.limits };
+    mountLokiApi(router, logs);
+    mountLokiTail(router, { ...logs, registry: deps.registry });
+  }
   router.add(
     both,
     '/api/v1/query',

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import { StrataError } from '@strata/model';
 
 export interface DownstreamRequest {
@@ -26,7 +27,22 @@ export interface DownstreamResponse {
 
 export interface Downstream {
   request(r: DownstreamRequest): Promise<DownstreamResponse>;
+  /** Opens an upgrade (a WebSocket handshake) to a querier; what the frontend's upgrade proxy passes through. */
+  upgrade?(r: UpgradeRequest): Promise<UpgradeOutcome>;
 }
+
+export interface UpgradeRequest {
+  /** Path with query string. */
+  path: string;
+  /** The client's headers to pass on, the handshake's included. */
+  headers: Record<string, string>;
+  tenant?: string;
+}
+
+/** The querier's answer to an upgrade: the upgraded connection, or the HTTP answer refusing it. */
+export type UpgradeOutcome =
+  | { upgraded: true; res: http.IncomingMessage; socket: Duplex; head: Buffer }
+  | { upgraded: false; res: http.IncomingMessage; body: Buffer };
 
 /** Headers passed on from the client's request (hop-by-hop and length headers are not). */
 const PASSED = ['content-type', 'content-encoding', 'accept', 'accept-encoding', 'x-prometheus-remote-read-version', 'authorization'];
@@ -89,6 +105,45 @@ export class HttpDownstream implements Downstream {
       );
       req.on('error', reject);
       req.end(r.body);
+    });
+  }
+
+  upgrade(r: UpgradeRequest): Promise<UpgradeOutcome> {
+    const lib = this.base?.protocol === 'https:' ? https : http;
+    const prefix = this.base ? this.base.pathname.replace(/\/$/, '') : '';
+    return new Promise((resolve, reject) => {
+      // Its own connection (no keep-alive agent): an upgraded one never returns to a pool.
+      const req = lib.request({
+        method: 'GET',
+        host: this.base?.hostname,
+        port: this.base?.port,
+        socketPath: this.opts.socketPath,
+        path: prefix + r.path,
+        headers: { ...r.headers, connection: 'Upgrade', upgrade: r.headers.upgrade ?? 'websocket' },
+        agent: false,
+      });
+      // The handshake only: once upgraded, the connection lives as long as the client keeps it.
+      const timer = setTimeout(
+        () =>
+          req.destroy(new StrataError('query-timeout', `downstream querier did not answer the upgrade within ${this.opts.timeoutMs} ms`)),
+        this.opts.timeoutMs,
+      );
+      req.on('upgrade', (res, socket, head) => {
+        clearTimeout(timer);
+        resolve({ upgraded: true, res, socket, head });
+      });
+      req.on('response', (res) => {
+        clearTimeout(timer);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => resolve({ upgraded: false, res, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      req.end();
     });
   }
 

@@ -5,6 +5,7 @@
  * the same queue. See split.ts, results-cache.ts, generations.ts and tenant-queue.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { StrataError, toStrataError } from '@strata/model';
@@ -17,6 +18,7 @@ import {
   readParams,
   sendResult,
   tenantOf,
+  writeUpgradeError,
   type Router,
   type TenancyConfig,
   type TenantLimits,
@@ -34,6 +36,7 @@ import { applyLookbackToMetadata, limitRange } from './query-limits.js';
 import { shardPlan, type ShardPlan } from './shard.js';
 import { compositeShardPlan } from './shard-composite.js';
 import { mergeSeries, mergeStrings, splitSpan, type Piece } from './metadata-split.js';
+import { proxyUpgrade } from './upgrade-proxy.js';
 
 export interface QueryFrontendOptions {
   downstream: Downstream;
@@ -127,6 +130,21 @@ export class QueryFrontend {
     // and limits as PromQL: a tenant's heavy cardinality report or log query waits its turn.
     for (const [methods, p, endpoint] of PASSED_ROUTES)
       router.add(methods, p, (req, res, params) => this.serve(req, res, endpoint, (ctx) => this.pass(ctx, fillPath(p, params))));
+    // Loki's live tail is a WebSocket: passed through to a querier by the upgrade proxy, not queued.
+    router.addUpgrade('/loki/api/v1/tail', (req, socket, head) => this.tail(req, socket, head));
+  }
+
+  private async tail(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    let status: number;
+    try {
+      const tenant = tenantOf(req, this.opts.tenancy);
+      status = await proxyUpgrade(this.opts.downstream, req, socket, head, tenant, this.opts.tenancy.header);
+    } catch (e) {
+      const err = toStrataError(e);
+      writeUpgradeError(socket, err);
+      status = err.status;
+    }
+    this.metrics.queries.inc({ endpoint: 'loki_tail', status_code: String(status) });
   }
 
   private async serve(
@@ -590,7 +608,7 @@ const PASSED_ROUTES: readonly (readonly [string[], string, string])[] = [
   [GET_POST, '/api/v1/cardinality/active_series', 'cardinality_active_series'],
   [GET_POST, '/api/v1/cardinality/growth', 'cardinality_growth'],
   [GET_POST, '/api/v1/cardinality/sketches', 'cardinality_sketches'],
-  // Loki's read API (its push goes to receivers, its tail is a WebSocket the querier does not serve).
+  // Loki's read API (its push goes to receivers; its tail, a WebSocket, goes through the upgrade proxy).
   [GET_POST, '/loki/api/v1/query_range', 'loki_query_range'],
   [GET_POST, '/loki/api/v1/query', 'loki_query'],
   [GET_POST, '/loki/api/v1/labels', 'loki_labels'],

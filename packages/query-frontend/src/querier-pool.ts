@@ -12,7 +12,7 @@
  * decided there, the pool only decides where a dispatched request goes.
  */
 import { owners } from '@strata/ring';
-import type { Downstream, DownstreamRequest, DownstreamResponse } from './downstream.js';
+import type { Downstream, DownstreamRequest, DownstreamResponse, UpgradeOutcome, UpgradeRequest } from './downstream.js';
 
 export interface PoolMember {
   /** Stable name of the querier (its URL): what the tenant's shuffle shard is computed from. */
@@ -76,6 +76,13 @@ export class QuerierPool implements Downstream {
     } finally {
       this.inFlight.set(name, this.inFlight.get(name)! - 1);
     }
+  }
+
+  /** An upgrade (a live tail) goes to the least busy of the tenant's queriers. */
+  upgrade(r: UpgradeRequest): Promise<UpgradeOutcome> {
+    const d = this.byName.get(this.pick(r.tenant ?? ''))!;
+    if (!d.upgrade) return Promise.reject(new Error('this querier cannot take upgrades'));
+    return d.upgrade(r);
   }
 
   close(): void {

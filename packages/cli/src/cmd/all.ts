@@ -309,6 +309,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     // The log heads and the bucket's log blocks answer the Loki read API (/loki/api/v1/*) of the querier.
     logs: logStore,
     bucketLogs,
+    registry,
   };
   let inProcess: InProcessQuerier | undefined;
   let downstream: HttpDownstream | undefined;

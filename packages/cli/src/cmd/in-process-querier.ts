@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { failure, sendResult, type Router } from '@strata/api';
+import type { Duplex } from 'node:stream';
+import { failure, sendResult, writeUpgradeError, type Router } from '@strata/api';
 import { StrataError } from '@strata/model';
 
 export interface InProcessQuerier {
@@ -27,6 +28,16 @@ export async function serveOnSocket(router: Router): Promise<InProcessQuerier> {
     if (m === undefined || m === 'method-not-allowed') return fail(new StrataError('not-found', `no route for ${req.method} ${pathname}`));
     Promise.resolve(m.handler(req, res, m.params)).catch(fail);
   });
+  // Upgrades (the Loki tail's WebSocket), passed through by the frontend's upgrade proxy.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const m = router.matchUpgrade(new URL(req.url ?? '/', 'http://localhost').pathname);
+    if (!m) return writeUpgradeError(socket, new StrataError('not-found', `no upgrade route for ${req.url}`));
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    Promise.resolve(m.handler(req, socket, head)).catch((e: unknown) => writeUpgradeError(socket, e));
+  });
   server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -36,6 +47,7 @@ export async function serveOnSocket(router: Router): Promise<InProcessQuerier> {
     socketPath,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const s of upgraded) s.destroy();
         server.closeAllConnections();
         server.close(() => {
           fs.rmSync(dir, { recursive: true, force: true });

@@ -57,6 +57,7 @@ export async function runQuerier(cfg: Config): Promise<void> {
     limits: (t) => limits.forTenant(t),
     lookbackDeltaMs: cfg.num('query.lookback-delta'),
     logs,
+    registry: c.registry,
   });
   // Exemplars are in the receivers' heads: every store is asked, RF replicas' copies merged into one.
   const exemplarSources = urls.map(
