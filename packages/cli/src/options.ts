@@ -53,7 +53,7 @@ const TABLE = [
     flag: 'objstore.config-file',
     type: 'string',
     default: '',
-    help: 'Object storage configuration in the Thanos objstore YAML format (type: FILESYSTEM|S3). Default: a local folder under --storage.path/bucket.',
+    help: "Object storage configuration in the Thanos objstore YAML format (type: FILESYSTEM|S3). Default: a local folder under --storage.path/bucket. `strata querier` uses a bucket only when this is given: it then reads the bucket's log blocks itself while no store gateway among --querier.stores serves them.",
   },
   { flag: 'log.level', type: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'Log level.' },
   {

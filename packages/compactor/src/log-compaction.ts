@@ -25,7 +25,7 @@ import {
   LOG_META_FILE,
   LogSourceCorruptError,
   mergeLogBlocks,
-  parseLogIndex,
+  parseLogIndexWithSampledOut,
 } from '@strata/logs';
 import { ulid as newUlid, type BlockMeta } from '@strata/tsdb';
 import { deleteBlock, downloadObject, scanTenant, uploadBlock, type TenantBlocks } from './bucket-blocks.js';
@@ -113,16 +113,21 @@ async function compactOnce(ctx: LogCompactionContext, state: TenantBlocks, plan:
     for (const s of plan.sources) {
       const dir = `${root}/${s.ulid}/`;
       const local = path.join(srcDir, s.ulid, LOG_CHUNKS_FILE);
-      let streams;
+      let index;
       try {
-        streams = parseLogIndex((await bucket.get(dir + LOG_INDEX_FILE)).toString('utf8'), `log block ${tenant}/${s.ulid}`);
+        index = parseLogIndexWithSampledOut((await bucket.get(dir + LOG_INDEX_FILE)).toString('utf8'), `log block ${tenant}/${s.ulid}`);
         await downloadObject(bucket, dir + LOG_CHUNKS_FILE, local);
       } catch (e) {
         throw new LogSourceCorruptError(s.ulid, bucket.isObjNotFound(e) ? 'index or chunks missing in the bucket' : (e as Error).message);
       }
       const fh = await fsp.open(local, 'r');
       handles.push(fh);
-      sources.push({ ulid: s.ulid, streams, read: (offset: number, length: number) => readAt(fh, offset, length) });
+      sources.push({
+        ulid: s.ulid,
+        streams: index.streams,
+        sampledOut: index.sampledOut,
+        read: (offset: number, length: number) => readAt(fh, offset, length),
+      });
     }
     const ulid = newUlid(ctx.now());
     const blockDir = path.join(outDir, ulid);

@@ -27,7 +27,14 @@ export {
 } from './store/volume.js';
 export { syntheticLine, syntheticStreams, type SyntheticStream } from './chunk/synthetic-logs.js';
 export { entryHash, sampleStreams, type SampleResult } from './ingest/sample.js';
-export { addSampledOut, SampledOutTally, type SampledOutCount } from './ingest/sampled-out.js';
+export {
+  addSampledOut,
+  SampledOutTally,
+  sampledOutTotal,
+  type SampledOutBlockCount,
+  type SampledOutCount,
+  type SampledOutStream,
+} from './ingest/sampled-out.js';
 export type { Expr as LogqlExpr, LineFilterStage, LogExpr, SampleExpr as LogqlSampleExpr } from './logql/ast.js';
 export { andPredicates, lineFilterPredicate } from './logql/pipeline.js';
 export { parseLogql } from './logql/parser.js';
@@ -46,6 +53,7 @@ export {
   buildLogBlock,
   logBlocksPrefix,
   parseLogIndex,
+  parseLogIndexWithSampledOut,
   parseLogMeta,
   uploadLogBlock,
   LogBlockWriter,
@@ -54,6 +62,7 @@ export {
   LOG_INDEX_FILE,
   LOG_META_FILE,
   type LogBlockMeta,
+  type LogIndex,
 } from './block/log-block.js';
 export { BucketLogs, type BucketLogsOptions, type LogReadBucket } from './block/bucket-logs.js';
 export { mergeLogQueriers, mergeLogQueryables } from './block/merge-queriers.js';

@@ -30,14 +30,30 @@ import { readParams, tenantOf, type HttpClient, type Router, type TenancyConfig 
 
 export const LOG_SELECT_PATH = '/api/v1/logs/select';
 
-type Op = 'select' | 'series' | 'labels' | 'values' | 'sampled';
+type Op = 'select' | 'series' | 'labels' | 'values' | 'sampled' | 'info';
 const NO_SAMPLED_OUT: SampledOutCount = { entries: 0, bytes: 0 };
 const MATCH_TYPES = new Set<string>(['=', '!=', '=~', '!~']);
 
-export function mountLogSelectApi(router: Router, deps: { logs: LogQueryable; tenancy: TenancyConfig }): void {
+export interface LogSelectApiDeps {
+  logs: LogQueryable;
+  tenancy: TenancyConfig;
+  /**
+   * What `op=info` says: true where `logs` are the bucket's log blocks (a store gateway), so a
+   * querier with a bucket of its own leaves the blocks to this store instead of reading them too.
+   */
+  servesBlocks?: boolean;
+}
+
+export function mountLogSelectApi(router: Router, deps: LogSelectApiDeps): void {
   router.add('POST', LOG_SELECT_PATH, async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const p = await readParams(req);
+      if (p.get('op') === 'info') {
+        const body = JSON.stringify({ blocks: deps.servesBlocks ?? false });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
       const tenant = tenantOf(req, deps.tenancy);
       const q = deps.logs.logQuerier(tenant);
       const matchers = matchersOf(p.get('matchers') ?? '[]');
@@ -154,10 +170,39 @@ export interface RemoteLogStoreOptions {
 
 /** A receiver's log store, read over HTTP. A store without logs (404: a store gateway, an older receiver) holds none. */
 export class RemoteLogStore implements LogQueryable {
+  private blocks: boolean | undefined;
+
   constructor(readonly opts: RemoteLogStoreOptions) {}
 
   get name(): string {
     return this.opts.url;
+  }
+
+  /** Whether the store serves the bucket's log blocks (a store gateway), as of the last refresh; undefined before one answered. */
+  get servesBlocks(): boolean | undefined {
+    return this.blocks;
+  }
+
+  /**
+   * Asks the store what it serves (`op=info`). A store from before the op (400), or without logs
+   * (404), serves no blocks; one that does not answer keeps what it said last.
+   */
+  async refresh(): Promise<void> {
+    try {
+      const init = {
+        method: 'POST',
+        body: new URLSearchParams({ op: 'info' }),
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        signal: AbortSignal.timeout(Math.min(this.opts.timeoutMs, 5_000)),
+      };
+      const url = `${this.opts.url}${LOG_SELECT_PATH}`;
+      const r = await (this.opts.client ? this.opts.client.fetch(url, init) : fetch(url, init));
+      const text = await r.text();
+      if (r.status === 200) this.blocks = (JSON.parse(text) as { blocks?: unknown }).blocks === true;
+      else if (r.status === 400 || r.status === 404) this.blocks = false;
+    } catch {
+      // Unreachable or garbled: keep the last answer.
+    }
   }
 
   logQuerier(tenant: string): LogQuerier {

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { HttpServer, parseLogSamplingConfig, Router, type TenantLimits } from '@strata/api';
 import { Labels } from '@strata/model';
-import { LogStore, sampleStreams, type LogQueryable } from '@strata/logs';
+import { LogStore, SampledOutTally, sampleStreams, type LogQueryable } from '@strata/logs';
 import { mountQueryApi, parseLokiTime } from '../src/index.js';
 import { Engine } from '@strata/promql';
 import { MemoryLogQuerier } from '../../logs/test/memory-log-querier.js';
@@ -394,9 +394,11 @@ describe('lines sampled out at ingest, in the stats', () => {
         metadata: undefined,
       };
     });
-    // What the receiver's push path does: sample into the store's tally, store what is kept.
-    const { kept } = sampleStreams(streams, cfg, store.sampledOutTally('team-a'));
+    // What the receiver's push path does: sample into a tally, store what is kept, record the tally.
+    const tally = new SampledOutTally(Infinity);
+    const { kept } = sampleStreams(streams, cfg, tally);
     await store.push('team-a', kept);
+    await store.recordSampledOut('team-a', tally);
     const bytes = (ls: readonly string[]) => ls.reduce((n, l) => n + Buffer.byteLength(l), 0);
     for (const s of streams) {
       const k = kept.find((x) => x.labels.get('app') === s.labels.get('app'))!;

@@ -13,7 +13,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { HttpServer, Router } from '@strata/api';
 import { Labels, Matcher } from '@strata/model';
-import { evaluateLogql, LogStore, parseLogql, type LogStreamEntries } from '@strata/logs';
+import { evaluateLogql, LogStore, parseLogql, SampledOutTally, type LogStreamEntries } from '@strata/logs';
 import { FanoutLogQueryable, mountLogSelectApi, RemoteLogStore } from '../src/index.js';
 
 const T0 = 1_700_000_000n * 1_000_000_000n;
@@ -224,9 +224,12 @@ describe('LogQL over three replicas of the same streams', () => {
 test('lines sampled out at each receiver are summed across them for the stats', async () => {
   const web = Labels.fromObject({ app: 'web' });
   // Two receivers took client pushes for the same stream and sampled them; the third none.
-  replicas[0].store.sampledOutTally('sampled').add(web, T0, 10);
-  replicas[0].store.sampledOutTally('sampled').add(web, T0 + 1n, 20);
-  replicas[1].store.sampledOutTally('sampled').add(web, T0 + 2n, 5);
+  const tallies = [new SampledOutTally(Infinity), new SampledOutTally(Infinity)];
+  tallies[0].add(web, T0, 10);
+  tallies[0].add(web, T0 + 1n, 20);
+  tallies[1].add(web, T0 + 2n, 5);
+  await replicas[0].store.recordSampledOut('sampled', tallies[0]);
+  await replicas[1].store.recordSampledOut('sampled', tallies[1]);
   const q = fanout(replicas.map((r) => r.url)).logQuerier('sampled');
   expect(await q.sampledOut!([new Matcher('=', 'app', 'web')], ALL)).toEqual({ entries: 3, bytes: 35 });
   expect(await q.sampledOut!([new Matcher('=', 'app', 'api')], ALL)).toEqual({ entries: 0, bytes: 0 });

@@ -29,7 +29,7 @@ import {
   validatePush,
   type LogLimits,
   type PushStream,
-  type SampledOutTally,
+  SampledOutTally,
   type StreamState,
 } from '@strata/logs';
 import { MAX_DECOMPRESSION_RATIO, readLimited, tooLarge } from './write-handler.js';
@@ -44,8 +44,11 @@ import { IngestionRate } from './ingestion-rate.js';
 export interface LogSink {
   state(tenant: string): StreamState;
   push(tenant: string, streams: readonly PushStream[]): Promise<void>;
-  /** Where the lines sampling leaves out are tallied for query stats; without it they are only counted. */
-  sampledOutTally?(tenant: string): SampledOutTally;
+  /**
+   * Keeps what sampling left out of a push, for query stats (durably: the log WAL, then the log
+   * block); without it sampled-out lines are only counted in strata_logs_sampled_out_total.
+   */
+  recordSampledOut?(tenant: string, tally: SampledOutTally): Promise<void>;
 }
 
 export interface LogPushConfig {
@@ -231,7 +234,8 @@ export function createLogPushPath(opts: LogPushOptions): LogPushPath {
     countDiscards(tenant, v.discarded);
     // Sampled after validation (refusals are reported whatever the sampling) and before the
     // rates: lines left out cost the tenant nothing.
-    const sampled = sampleStreams(v.accepted, tenantLimits.logSampling, opts.sink.sampledOutTally?.(tenant));
+    const tally = opts.sink.recordSampledOut ? new SampledOutTally(Infinity) : undefined;
+    const sampled = sampleStreams(v.accepted, tenantLimits.logSampling, tally);
     if (sampled.sampledOut > 0) sampledOut.inc({ tenant }, sampled.sampledOut);
     let accepted = sampled.kept;
     try {
@@ -240,6 +244,15 @@ export function createLogPushPath(opts: LogPushOptions): LogPushPath {
       discarded.inc({ tenant, reason: 'ingestion-rate-limited' }, entries(accepted));
       throw e;
     }
+    // Kept for query stats once the push is past the tenant's rate (a push refused whole is retried,
+    // and sampled again), alongside storing the kept lines. A failure to keep the counts does not
+    // fail the push: its lines are stored or replicated already.
+    const tallied =
+      tally && !tally.isEmpty()
+        ? opts.sink.recordSampledOut!(tenant, tally).catch((e: Error) =>
+            opts.logger?.warn({ tenant, err: e.message }, 'sampled-out counts not recorded; query stats will miss them'),
+          )
+        : undefined;
     const perStream = takeStreamRates(tenant, accepted, limits);
     refused += entries(accepted) - entries(perStream.kept);
     accepted = perStream.kept;
@@ -255,6 +268,7 @@ export function createLogPushPath(opts: LogPushOptions): LogPushPath {
       received.inc({ tenant }, entries(accepted));
     }
     receivedBytes.inc({ tenant }, bytes);
+    await tallied;
     // A retry can still land a stream refused for its rate: that outranks bad data (quorum.ts).
     if (perStream.error) firstError = perStream.error;
     return { firstError, refusedEntries: refused, storedEntries: entries(accepted) };

@@ -13,8 +13,14 @@ import {
   RemoteLogStore,
   RemoteMetadata,
   RemoteStore,
+  type LogSource,
 } from '@strata/querier';
+import { BucketLogs } from '@strata/logs';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import path from 'node:path';
 import type { Config } from '../config.js';
+import { openBucket } from '../storage.js';
 import { component, executorFrom, httpClientFrom, list, waitForSignal } from './common.js';
 import { limitsFrom } from './limits-from-config.js';
 
@@ -40,13 +46,21 @@ export async function runQuerier(cfg: Config): Promise<void> {
     replicaLabels: list(cfg.str('query.replica-label')),
     partialResponse: cfg.bool('query.partial-response'),
   });
-  // Loki's read API over every store's logs: receivers answer, stores without logs hold none;
-  // streams held by RF receivers are merged and each entry kept once.
-  const logSources = urls.map((url) => ({
+  // Loki's read API over every store's logs: receivers answer for their heads, store gateways for
+  // the bucket's log blocks, stores without logs hold none; streams held by several (RF receivers,
+  // a head and the block it was cut into) are merged and each entry kept once.
+  const remoteLogs = urls.map((url) => ({
     name: url,
     logs: new RemoteLogStore({ url, tenantHeader: cfg.str('auth.tenant-header'), timeoutMs: cfg.num('query.timeout'), client }),
   }));
-  const logs = new FanoutLogQueryable(() => logSources, { partialResponse: cfg.bool('query.partial-response') });
+  const logBlocks = querierLogBlocks(cfg, c.logger, c.registry, () => remoteLogs.some((s) => s.logs.servesBlocks));
+  // Sources oldest first, as the merge keeps the first copy of a repeated entry: blocks before heads.
+  const logSources = (): LogSource[] => [
+    ...(logBlocks?.active() ? [logBlocks.source] : []),
+    ...remoteLogs.filter((s) => s.logs.servesBlocks),
+    ...remoteLogs.filter((s) => !s.logs.servesBlocks),
+  ];
+  const logs = new FanoutLogQueryable(logSources, { partialResponse: cfg.bool('query.partial-response') });
   const queries = executorFrom(cfg, c.logger, c.registry);
   const limits = limitsFrom(cfg, c.logger);
   mountQueryApi(c.router, {
@@ -93,8 +107,9 @@ export async function runQuerier(cfg: Config): Promise<void> {
       await Promise.all(stores.map((s) => s.deleteSeries(tenant, selectors, start, end)));
     },
   });
-  const refresh = () => Promise.all(stores.map((s) => s.refresh()));
+  const refresh = () => Promise.all([...stores.map((s) => s.refresh()), ...remoteLogs.map((s) => s.logs.refresh())]);
   await refresh();
+  await logBlocks?.sync();
   const timer = setInterval(() => void refresh(), STORE_INFO_INTERVAL_MS);
   timer.unref();
   const addr = await c.server.listen(cfg.str('http.address'));
@@ -106,5 +121,41 @@ export async function runQuerier(cfg: Config): Promise<void> {
     await c.server.close();
     await queries.close();
     limits.stop();
+    await logBlocks?.close();
   });
+}
+
+/**
+ * The bucket's log blocks read by the querier itself, when it is given a bucket
+ * (--objstore.config-file) and no store among --querier.stores serves them (no store gateway
+ * answered that it does at the last refresh): receivers drop a head a minute after its block is
+ * shipped, so without this a querier in front of receivers alone loses every shipped line. Lines
+ * also read by a gateway (one that came up since the last refresh) are merged as repeats.
+ */
+function querierLogBlocks(
+  cfg: Config,
+  logger: Logger,
+  registry: Registry,
+  gatewayServes: () => boolean,
+): { source: LogSource; active(): boolean; sync(): Promise<void>; close(): Promise<void> } | undefined {
+  const file = cfg.str('objstore.config-file');
+  if (!file) return undefined;
+  const bucket = openBucket(file, path.resolve(cfg.str('storage.path')), registry);
+  const blocks = new BucketLogs({ bucket, logger });
+  const sync = async () => {
+    // While a gateway serves the blocks they are not listed here at all.
+    if (gatewayServes()) return;
+    await blocks.sync().catch((e: Error) => logger.warn({ err: e.message }, 'log block sync failed; keeping the previous list'));
+  };
+  const timer = setInterval(() => void sync(), cfg.num('store-gateway.sync-interval'));
+  timer.unref();
+  return {
+    source: { name: 'bucket', logs: blocks },
+    active: () => !gatewayServes(),
+    sync,
+    close: async () => {
+      clearInterval(timer);
+      await bucket.close();
+    },
+  };
 }

@@ -14,7 +14,7 @@ export async function runStoreGateway(cfg: Config): Promise<void> {
   const gateway = gatewayFrom(cfg, bucket, c.registry, c.logger, undefined, undefined, cfg.bool('logs.enabled'));
   mountQueryApi(c.router, { queryable: gateway, engine: engineFrom(cfg), tenancy: c.tenancy, storeInfo: () => gateway.info() });
   // The bucket's log blocks, for `strata querier`'s Loki API (the receivers answer for their heads).
-  if (gateway.logs) mountLogSelectApi(c.router, { logs: gateway.logs, tenancy: c.tenancy });
+  if (gateway.logs) mountLogSelectApi(c.router, { logs: gateway.logs, tenancy: c.tenancy, servesBlocks: true });
   // Deletions change cached answers: query frontends in other processes read them here (through the queriers).
   const lateData = new LateDataLog();
   mountLateDataApi(c.router, lateData);

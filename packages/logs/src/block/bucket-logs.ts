@@ -11,12 +11,13 @@ import { PostingsIndex } from '@strata/tsdb';
 import type { LogQuerier, LogQueryable, LogSelectHints, LogStreamEntries } from '../types.js';
 import type { DecodedEntries, EncodedBlock } from '../chunk/block-codec.js';
 import { finish, readBlock } from '../head/log-head.js';
+import type { SampledOutCount, SampledOutTally } from '../ingest/sampled-out.js';
 import {
   LOG_CHUNKS_FILE,
   LOG_INDEX_FILE,
   LOG_META_FILE,
   logBlocksPrefix,
-  parseLogIndex,
+  parseLogIndexWithSampledOut,
   parseLogMeta,
   type LogBlockMeta,
   type LogBlockStream,
@@ -52,6 +53,8 @@ class LoadedLogBlock {
     readonly tenant: string,
     readonly meta: LogBlockMeta,
     readonly streams: readonly LogBlockStream[],
+    /** What sampling left out (the index's sampledOut); undefined when nothing. */
+    readonly sampledOut: SampledOutTally | undefined,
   ) {
     this.minTs = BigInt(meta.minTimeNs);
     this.maxTs = BigInt(meta.maxTimeNs);
@@ -105,8 +108,8 @@ export class BucketLogs implements LogQueryable {
         }
         try {
           const meta = parseLogMeta((await b.get(`${dir}${LOG_META_FILE}`)).toString('utf8'), `log block ${tenant}/${id}`);
-          const streams = parseLogIndex((await b.get(`${dir}${LOG_INDEX_FILE}`)).toString('utf8'), `log block ${tenant}/${id}`);
-          have.set(id, new LoadedLogBlock(tenant, meta, streams));
+          const index = parseLogIndexWithSampledOut((await b.get(`${dir}${LOG_INDEX_FILE}`)).toString('utf8'), `log block ${tenant}/${id}`);
+          have.set(id, new LoadedLogBlock(tenant, meta, index.streams, index.sampledOut.isEmpty() ? undefined : index.sampledOut));
           seen.add(id);
         } catch (e) {
           // No meta.json yet is an upload in progress (or a block being deleted): not an error.
@@ -212,6 +215,22 @@ class BlocksLogQuerier implements LogQuerier {
       });
     }
     return out as Buffer[];
+  }
+
+  /**
+   * The blocks' sampled-out counts of the matching streams in the window, by block ULID (with a
+   * compacted block's sources), so the merge of several readers of one block counts it once.
+   */
+  async sampledOut(matchers: readonly Matcher[], hints: LogSelectHints): Promise<SampledOutCount> {
+    const out: SampledOutCount = { entries: 0, bytes: 0 };
+    for (const blk of this.blocks) {
+      if (!blk.sampledOut) continue;
+      const c = blk.sampledOut.count(matchers, hints.startNs, hints.endNs);
+      if (c.entries === 0) continue;
+      const sources = blk.meta.compaction?.sources;
+      (out.blocks ??= {})[blk.meta.ulid] = { ...c, ...(sources?.length ? { sources: [...sources] } : {}) };
+    }
+    return out;
   }
 
   async series(matchers: readonly Matcher[], hints: LogSelectHints): Promise<Labels[]> {

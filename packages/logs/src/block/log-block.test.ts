@@ -9,7 +9,8 @@ import { LogStore } from '../store/log-store.js';
 import type { LogQuerier, LogSelectHints } from '../types.js';
 import { BucketLogs } from './bucket-logs.js';
 import { mergeLogQueriers } from './merge-queriers.js';
-import { LOG_CHUNKS_FILE, logBlocksPrefix } from './log-block.js';
+import { LOG_CHUNKS_FILE, logBlocksPrefix, parseLogMeta } from './log-block.js';
+import { SampledOutTally, sampledOutTotal } from '../ingest/sampled-out.js';
 
 const STREAMS = [
   Labels.fromObject({ app: 'api', env: 'prod' }),
@@ -245,6 +246,66 @@ describe('log blocks in the bucket', () => {
       expect(second).toEqual(first);
       expect(second).toEqual(got);
       expect(lookups).toEqual([false, true]);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('sampled-out counts survive a restart and the ship, and count once beside the shipped head', async () => {
+    const dir = tmp();
+    const bucket = new FilesystemBucket(path.join(dir, 'bucket'));
+    const open = (keepShippedMs = 0) =>
+      LogStore.open({ dir: path.join(dir, 'logs'), fsync: 'batch', cutIntervalMs: 0, bucket, keepShippedMs });
+    const MIN = 60_000_000_000n;
+    const api = [new Matcher('=', 'app', 'api')];
+    const total = async (q: LogQuerier, m = api, h = ALL) => sampledOutTotal(await q.sampledOut!(m, h));
+    let store = await open(60_000);
+    try {
+      await store.push('t', [push({ kind: 'push', stream: 0, ts: 1, line: 'kept', meta: false })]);
+      // Sampled out of this receiver's pushes, streams held here or not (the db stream is owned elsewhere).
+      const tally = new SampledOutTally(Infinity);
+      tally.add(STREAMS[0], 5n * MIN, 10);
+      tally.add(STREAMS[1], 5n * MIN + 1n, 20);
+      tally.add(STREAMS[0], 7n * MIN, 30);
+      tally.add(STREAMS[2], 6n * MIN, 7);
+      await store.recordSampledOut('t', tally);
+      const want = { entries: 3, bytes: 60 };
+      const minute7 = { startNs: 7n * MIN, endNs: 8n * MIN };
+      expect(await total(store.logQuerier('t'))).toEqual(want);
+      await store.close();
+      store = await open(60_000);
+      expect(await total(store.logQuerier('t'))).toEqual(want);
+      expect(await total(store.logQuerier('t'), api, minute7)).toEqual({ entries: 1, bytes: 30 });
+
+      await store.flush('t');
+      const blocks = new BucketLogs({ bucket });
+      await blocks.sync();
+      const [id] = blocks.blockIds('t');
+      const meta = parseLogMeta(fs.readFileSync(path.join(dir, 'bucket', logBlocksPrefix('t'), id, 'meta.json'), 'utf8'), id);
+      // Its range spans the line (at 1 s) and the minutes of the counts (up to the end of minute 7).
+      expect([meta.stats.sampledOutEntries, meta.stats.sampledOutBytes, meta.minTime, meta.maxTime]).toEqual([4, 67, 1000, 8 * 60_000]);
+      // The shipped head is still read beside its block: both answer under the block's ULID.
+      expect(await total(blocks.logQuerier('t'))).toEqual(want);
+      expect(await total(mergeLogQueriers([blocks.logQuerier('t'), store.logQuerier('t')]))).toEqual(want);
+      expect(await total(mergeLogQueriers([blocks.logQuerier('t'), store.logQuerier('t')]), [], minute7)).toEqual({
+        entries: 1,
+        bytes: 30,
+      });
+      await store.close();
+      store = await open();
+      expect(await total(store.logQuerier('t'))).toEqual({ entries: 0, bytes: 0 });
+      expect(await total(mergeLogQueriers([blocks.logQuerier('t'), store.logQuerier('t')]))).toEqual(want);
+
+      // A head that took no line but left some out (every stream owned by others) becomes a block too.
+      const only = new SampledOutTally(Infinity);
+      only.add(STREAMS[2], 9n * MIN, 5);
+      await store.recordSampledOut('t', only);
+      await store.flush('t');
+      await blocks.sync();
+      expect(blocks.blockIds('t')).toHaveLength(2);
+      expect(await total(blocks.logQuerier('t'), [new Matcher('=', 'app', 'db')])).toEqual({ entries: 2, bytes: 12 });
+      expect(await blocks.logQuerier('t').selectLogs([], ALL)).toHaveLength(1);
     } finally {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });

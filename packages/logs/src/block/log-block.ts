@@ -5,17 +5,21 @@
  *              byte offset and length in `chunks`), so a reader fetches only the ranges it needs;
  *   meta.json  the block's ULID, time range and counts; uploaded last, so a block whose meta.json
  *              is visible is complete.
+ * The index also holds what sampling left out of the pushes the cut head's receiver took
+ * (`sampledOut`: per stream, entries and bytes per minute), for query stats over blocks.
  * The chunks are the head's sealed blocks byte for byte: cutting a block compresses nothing again.
  */
 import { Readable } from 'node:stream';
 import { Labels } from '@strata/model';
 import type { BlockCompression, EncodedBlock } from '../chunk/block-codec.js';
+import { SampledOutTally, type SampledOutStream } from '../ingest/sampled-out.js';
 
 export const LOG_BLOCKS_DIR = 'logs';
 export const LOG_META_FILE = 'meta.json';
 export const LOG_INDEX_FILE = 'index';
 export const LOG_CHUNKS_FILE = 'chunks';
 export const LOG_BLOCK_VERSION = 1;
+const MINUTE_NS = 60_000_000_000n;
 
 export interface LogBlockMeta {
   ulid: string;
@@ -26,7 +30,16 @@ export interface LogBlockMeta {
   /** The same range in ms (maxTime exclusive, as metrics blocks), for retention and planning. */
   minTime: number;
   maxTime: number;
-  stats: { numStreams: number; numEntries: number; numChunks: number; chunkBytes: number; rawBytes: number };
+  stats: {
+    numStreams: number;
+    numEntries: number;
+    numChunks: number;
+    chunkBytes: number;
+    rawBytes: number;
+    /** Lines (and their bytes) sampling left out, counted in the index's `sampledOut`; absent when none. */
+    sampledOutEntries?: number;
+    sampledOutBytes?: number;
+  };
   /**
    * Written by the compactor (as in a metrics block's meta.json): the shipped blocks this one
    * holds the entries of, so a restart knows a finished compaction's sources are superseded.
@@ -63,6 +76,14 @@ export interface BuiltLogBlock {
 interface IndexJson {
   version: number;
   streams: { labels: string[]; chunks: [string, string, number, number, string, number, number, number][] }[];
+  /** Absent in blocks from before it, and when sampling left nothing out. */
+  sampledOut?: { labels: string[]; minutes: [number, number, number][] }[];
+}
+
+/** A block's index: its streams, and the lines sampling left out (empty when the index has none). */
+export interface LogIndex {
+  streams: LogBlockStream[];
+  sampledOut: SampledOutTally;
 }
 
 /**
@@ -101,11 +122,36 @@ export class LogBlockWriter {
     this.rawBytes += c.rawBytes;
   }
 
-  /** The index and meta.json; undefined when no chunk was added. */
-  finish(ulid: string, compaction?: LogBlockMeta['compaction']): { meta: LogBlockMeta; index: Buffer } | undefined {
-    const { minTs, maxTs } = this;
+  /**
+   * The index and meta.json; undefined when no chunk was added and nothing was sampled out. The
+   * block's time range covers its entries and the minutes of its sampled-out counts.
+   */
+  finish(
+    ulid: string,
+    compaction?: LogBlockMeta['compaction'],
+    sampledOut?: SampledOutTally,
+  ): { meta: LogBlockMeta; index: Buffer } | undefined {
+    let { minTs, maxTs } = this;
+    const minutes = sampledOut?.minuteRange();
+    if (minutes) {
+      const lo = BigInt(minutes[0]) * MINUTE_NS;
+      const hi = BigInt(minutes[1]) * MINUTE_NS + MINUTE_NS - 1n;
+      if (minTs === undefined || lo < minTs) minTs = lo;
+      if (maxTs === undefined || hi > maxTs) maxTs = hi;
+    }
     if (minTs === undefined || maxTs === undefined) return undefined;
     const json: IndexJson = { version: this.json.version, streams: this.json.streams.filter((s) => s.chunks.length > 0) };
+    let sampledOutEntries = 0;
+    let sampledOutBytes = 0;
+    if (minutes) {
+      json.sampledOut = sampledOut!.toStreams().map((s) => {
+        for (const [, n, b] of s.minutes) {
+          sampledOutEntries += n;
+          sampledOutBytes += b;
+        }
+        return { labels: [...s.labels.pairs], minutes: s.minutes };
+      });
+    }
     const meta: LogBlockMeta = {
       ulid,
       version: LOG_BLOCK_VERSION,
@@ -119,6 +165,7 @@ export class LogBlockWriter {
         numChunks: this.numChunks,
         chunkBytes: this.offset,
         rawBytes: this.rawBytes,
+        ...(minutes ? { sampledOutEntries, sampledOutBytes } : {}),
       },
       ...(compaction ? { compaction } : {}),
     };
@@ -126,8 +173,8 @@ export class LogBlockWriter {
   }
 }
 
-/** Lays out the block; undefined when no stream holds an entry. */
-export function buildLogBlock(ulid: string, streams: Iterable<StreamBlocks>): BuiltLogBlock | undefined {
+/** Lays out the block; undefined when no stream holds an entry and `sampledOut` holds no count. */
+export function buildLogBlock(ulid: string, streams: Iterable<StreamBlocks>, sampledOut?: SampledOutTally): BuiltLogBlock | undefined {
   const w = new LogBlockWriter();
   const chunks: Buffer[] = [];
   const sorted = [...streams].filter((s) => s.blocks.length > 0).sort((a, b) => Labels.compare(a.labels, b.labels));
@@ -138,7 +185,7 @@ export function buildLogBlock(ulid: string, streams: Iterable<StreamBlocks>): Bu
       chunks.push(b.data);
     }
   }
-  const done = w.finish(ulid);
+  const done = w.finish(ulid, undefined, sampledOut);
   return done && { ...done, chunks };
 }
 
@@ -179,6 +226,11 @@ export function parseLogMeta(text: string, what: string): LogBlockMeta {
 const CODECS: ReadonlySet<string> = new Set<BlockCompression>(['zstd', 'snappy']);
 
 export function parseLogIndex(text: string, what: string): LogBlockStream[] {
+  return parseLogIndexWithSampledOut(text, what).streams;
+}
+
+/** The index's streams and its sampled-out counts. */
+export function parseLogIndexWithSampledOut(text: string, what: string): LogIndex {
   let j: IndexJson;
   try {
     j = JSON.parse(text) as IndexJson;
@@ -186,7 +238,21 @@ export function parseLogIndex(text: string, what: string): LogBlockStream[] {
     throw new LogBlockFormatError(`${what}: index is not JSON: ${(e as Error).message}`);
   }
   if (j.version !== LOG_BLOCK_VERSION || !Array.isArray(j.streams)) throw new LogBlockFormatError(`${what}: not a version 1 log index`);
-  return j.streams.map((s) => ({
+  const sampledOut = new SampledOutTally(Infinity);
+  if (j.sampledOut !== undefined) {
+    if (!Array.isArray(j.sampledOut)) throw new LogBlockFormatError(`${what}: sampledOut is not a list`);
+    const streams: SampledOutStream[] = j.sampledOut.map((s) => {
+      const ok =
+        s &&
+        Array.isArray(s.labels) &&
+        Array.isArray(s.minutes) &&
+        s.minutes.every((m) => Array.isArray(m) && m.length === 3 && m.every((x) => Number.isSafeInteger(x)));
+      if (!ok) throw new LogBlockFormatError(`${what}: a sampledOut entry is not {labels, minutes: [[minute, entries, bytes]]}`);
+      return { labels: Labels.fromSortedPairs(s.labels), minutes: s.minutes };
+    });
+    sampledOut.addAll(streams);
+  }
+  const streams = j.streams.map((s) => ({
     labels: Labels.fromSortedPairs(s.labels),
     chunks: s.chunks.map(([min, max, count, rawBytes, compression, crc, offset, length]) => {
       if (!CODECS.has(compression)) throw new LogBlockFormatError(`${what}: unknown chunk compression ${JSON.stringify(compression)}`);
@@ -202,4 +268,5 @@ export function parseLogIndex(text: string, what: string): LogBlockStream[] {
       };
     }),
   }));
+  return { streams, sampledOut };
 }

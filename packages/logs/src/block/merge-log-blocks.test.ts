@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { Labels } from '@strata/model';
 import { decodeRawBlock, decompressBlock, encodeBlock, type DecodedEntries, type EncodedBlock } from '../chunk/block-codec.js';
 import { BLOCK_TARGET_BYTES } from '../head/log-stream.js';
-import { buildLogBlock, parseLogIndex, type StreamBlocks } from './log-block.js';
+import { buildLogBlock, parseLogIndex, parseLogIndexWithSampledOut, type StreamBlocks } from './log-block.js';
+import { SampledOutTally } from '../ingest/sampled-out.js';
 import { LogSourceCorruptError, mergeLogBlocks, type LogMergeSource } from './merge-log-blocks.js';
 
 const STREAMS = [Labels.fromObject({ app: 'api' }), Labels.fromObject({ app: 'db', env: 'prod' }), Labels.fromObject({ app: 'web' })];
@@ -177,5 +178,27 @@ describe('mergeLogBlocks', () => {
     bad.data[bad.data.length - 3] ^= 0xff;
     await expect(merge([good, bad])).rejects.toThrow(LogSourceCorruptError);
     await expect(merge([good, bad])).rejects.toMatchObject({ ulid: '01JBAD00000000000000000000' });
+  });
+
+  test("the merged block holds the sum of the sources' sampled-out counts; a block from before them has none", async () => {
+    const a = await source('01JAAAAAAAAAAAAAAAAAAAAAAA', [{ stream: 0, ts: 1, line: 'a' }], [4]);
+    const b = await source('01JBBBBBBBBBBBBBBBBBBBBBBB', [{ stream: 0, ts: 1, line: 'a' }], [4]);
+    a.sampledOut = new SampledOutTally(Infinity);
+    a.sampledOut.addMinute(STREAMS[0], 3, 2, 20);
+    a.sampledOut.addMinute(STREAMS[1], 4, 1, 5);
+    b.sampledOut = new SampledOutTally(Infinity);
+    b.sampledOut.addMinute(STREAMS[0], 3, 1, 9);
+    const { r } = await merge([a, b, await source('01JCCCCCCCCCCCCCCCCCCCCCCC', [{ stream: 2, ts: 2, line: 'c' }], [4])]);
+    const index = parseLogIndexWithSampledOut(r!.index.toString(), 'merged');
+    expect(index.sampledOut.toStreams()).toEqual([
+      { labels: STREAMS[0], minutes: [[3, 3, 29]] },
+      { labels: STREAMS[1], minutes: [[4, 1, 5]] },
+    ]);
+    expect([r!.meta.stats.sampledOutEntries, r!.meta.stats.sampledOutBytes]).toEqual([4, 34]);
+    // A block's range covers the minutes of its counts, not only its entries.
+    expect([r!.meta.minTimeNs, r!.meta.maxTimeNs]).toEqual(['1', String(5n * 60_000_000_000n - 1n)]);
+    // An index from before the counts (no sampledOut key) reads as none.
+    expect(parseLogIndexWithSampledOut('{"version":1,"streams":[]}', 'old').sampledOut.isEmpty()).toBe(true);
+    expect(() => parseLogIndexWithSampledOut('{"version":1,"streams":[],"sampledOut":[{"labels":[]}]}', 'bad')).toThrow(/sampledOut/);
   });
 });

@@ -21,6 +21,7 @@ import {
   type DecodedEntries,
 } from '../chunk/block-codec.js';
 import { LogBlockWriter, type LogBlockMeta, type LogBlockStream, type LogChunkRef } from './log-block.js';
+import { SampledOutTally } from '../ingest/sampled-out.js';
 
 /**
  * A chunk smaller than this is merged into its neighbours even when it overlaps none: a quiet
@@ -32,6 +33,8 @@ const COPY_MIN_RAW_BYTES = BLOCK_TARGET_BYTES / 2;
 export interface LogMergeSource {
   ulid: string;
   streams: readonly LogBlockStream[];
+  /** The source's sampled-out counts (its index's `sampledOut`): the merged block holds their sum. */
+  sampledOut?: SampledOutTally;
   read(offset: number, length: number): Promise<Buffer>;
 }
 
@@ -73,7 +76,7 @@ export class LogSourceCorruptError extends Error {
 
 /**
  * Writes the merged block's chunk bytes through `write` (in file order) and returns its index and
- * meta.json; undefined when the sources hold no entry.
+ * meta.json; undefined when the sources hold no entry and no sampled-out count.
  */
 export async function mergeLogBlocks(
   ulid: string,
@@ -97,7 +100,10 @@ export async function mergeLogBlocks(
     writer.startStream(labels);
     await mergeStream(cursors, writer, write, compression, stats);
   }
-  const done = writer.finish(ulid, opts.compaction);
+  // Each sampled-out line was tallied in one block only (its receiver's), so the counts add up.
+  const sampledOut = new SampledOutTally(Infinity);
+  for (const src of sources) if (src.sampledOut) sampledOut.addAll(src.sampledOut);
+  const done = writer.finish(ulid, opts.compaction, sampledOut);
   return done && { ...done, ...stats };
 }
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Labels, Matcher } from '@strata/model';
 import { parseLogSamplingConfig } from '@strata/api';
-import { SampledOutTally } from './sampled-out.js';
+import { addSampledOut, SampledOutTally, sampledOutTotal, type SampledOutCount } from './sampled-out.js';
 import { sampleStreams } from './sample.js';
 
 const MIN = 60_000_000_000n;
@@ -60,6 +60,76 @@ describe('tally of sampled-out lines', () => {
           bytes: bytes(stream.lines) - bytes(keptLines),
         });
       }),
+    );
+  });
+});
+
+describe('sampled-out counts across heads and blocks', () => {
+  const c = (entries: number, blocks?: SampledOutCount['blocks']): SampledOutCount => ({
+    entries,
+    bytes: entries * 10,
+    ...(blocks ? { blocks } : {}),
+  });
+
+  test('heads add up; a block read by several sources counts once', () => {
+    // Two receivers' heads, and two gateways (and a shipped head) answering for block A.
+    const parts = [c(3), c(4, { A: { entries: 5, bytes: 50 } }), c(0, { A: { entries: 5, bytes: 50 }, B: { entries: 2, bytes: 20 } })];
+    expect(sampledOutTotal(parts.reduce(addSampledOut, c(0)))).toEqual({ entries: 3 + 4 + 5 + 2, bytes: 140 });
+  });
+
+  test('a compacted block replaces the sources it holds, whichever sources answered', () => {
+    const compacted = { entries: 7, bytes: 70, sources: ['A', 'B'] };
+    expect(sampledOutTotal(c(0, { A: { entries: 5, bytes: 50 }, B: { entries: 2, bytes: 20 }, C: compacted }))).toEqual({
+      entries: 7,
+      bytes: 70,
+    });
+    // A source not in it still counts; a level-3 block replaces a level-2 one holding fewer sources.
+    expect(sampledOutTotal(c(1, { C: compacted, D: { entries: 4, bytes: 40 } }))).toEqual({ entries: 12, bytes: 120 });
+    const l3 = { entries: 11, bytes: 110, sources: ['A', 'B', 'D'] };
+    expect(sampledOutTotal(c(0, { C: compacted, D: { entries: 4, bytes: 40 }, E: l3 }))).toEqual({ entries: 11, bytes: 110 });
+    // Two compactions of the same sources (a retried one): one of them.
+    expect(sampledOutTotal(c(0, { C: compacted, F: { ...compacted } }))).toEqual({ entries: 7, bytes: 70 });
+  });
+
+  test('the total is that of the distinct sampled lines, for any split over sources and compactions', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(20), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.tuple(fc.nat(5), fc.nat(5)), { maxLength: 4 }),
+        fc.array(fc.nat(9), { minLength: 1, maxLength: 8 }),
+        (perBlock, compactions, answering) => {
+          const ids = perBlock.map((_, i) => `L${i}`);
+          const blocks: Record<string, { entries: number; bytes: number; sources?: string[] }> = {};
+          ids.forEach((id, i) => (blocks[id] = { entries: perBlock[i], bytes: perBlock[i] }));
+          // Compactions of contiguous ranges of shipped blocks, as the planner makes them.
+          compactions.forEach(([a, b], k) => {
+            const lo = Math.min(a, b) % ids.length;
+            const hi = Math.max(a, b) % ids.length;
+            const sources = ids.slice(Math.min(lo, hi), Math.max(lo, hi) + 1);
+            const n = sources.reduce((x, u) => x + blocks[u].entries, 0);
+            blocks[`C${k}`] = { entries: n, bytes: n, sources };
+          });
+          // Every shipped block is held by some block still present: keep each level-1 block, or a compaction holding it.
+          const all = Object.keys(blocks);
+          const present = new Set(answering.map((i) => all[i % all.length]));
+          for (const id of ids) if (![...present].some((p) => p === id || blocks[p].sources?.includes(id))) present.add(id);
+          // Overlapping compactions hold a shipped block twice: that is not a state the compactor leaves.
+          const holders = (u: string) => [...present].filter((p) => p === u || blocks[p].sources?.includes(u));
+          const maximal = [...present].filter(
+            (p) =>
+              ![...present].some(
+                (q) =>
+                  q !== p &&
+                  (blocks[q].sources ?? [q]).length > (blocks[p].sources ?? [p]).length &&
+                  (blocks[p].sources ?? [p]).every((u) => (blocks[q].sources ?? [q]).includes(u)),
+              ),
+          );
+          fc.pre(ids.every((u) => holders(u).filter((h) => maximal.includes(h)).length <= 1));
+          const parts = [...present].map((p) => c(0, { [p]: blocks[p] }));
+          const want = perBlock.reduce((x, n) => x + n, 0);
+          expect(sampledOutTotal(parts.reduce(addSampledOut, c(0))).entries).toBe(want);
+        },
+      ),
     );
   });
 });

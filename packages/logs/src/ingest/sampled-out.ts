@@ -3,15 +3,34 @@
  * dropped per minute of the entries' own timestamps. A query's stats then report the dropped
  * lines of the streams it selects in the minutes its range overlaps (docs/format/logs.md).
  *
- * Held in memory by the receiver that sampled (sampling happens once, where the client's push
- * entered, so summing over receivers counts each line once); minutes older than `keepMs` are
- * forgotten so memory stays bounded by streams x minutes kept.
+ * The receiver that sampled a push tallies it (sampling happens once, where the client's push
+ * entered, so summing over receivers counts each line once): in its log head, through the log WAL,
+ * and then in the log block the head is cut into. A block's counts travel keyed by its ULID, so a
+ * block several sources read (gateways sharing blocks, a querier's own bucket beside a gateway,
+ * the head kept a while after it was shipped) counts once, and a compacted block's counts replace
+ * those of the sources it holds.
  */
-import { matchesAll, type Labels, type Matcher } from '@strata/model';
+import { Labels, matchesAll, type Matcher } from '@strata/model';
 
 export interface SampledOutCount {
+  /** Counts outside any log block (heads not yet shipped). */
   entries: number;
   bytes: number;
+  /** Counts kept in log blocks (or in the head a block was cut from), by block ULID. */
+  blocks?: Record<string, SampledOutBlockCount>;
+}
+
+export interface SampledOutBlockCount {
+  entries: number;
+  bytes: number;
+  /** A compacted block's shipped sources (meta.json compaction.sources); absent for a shipped block. */
+  sources?: string[];
+}
+
+/** One stream's minutes as blocks and WAL records hold them: [minute (Unix ns / 1 min), entries, bytes]. */
+export interface SampledOutStream {
+  labels: Labels;
+  minutes: [number, number, number][];
 }
 
 const MINUTE_NS = 60_000_000_000n;
@@ -33,23 +52,56 @@ export class SampledOutTally {
   ) {}
 
   add(labels: Labels, tsNs: bigint, bytes: number): void {
+    this.addMinute(labels, minuteOf(tsNs), 1, bytes);
+  }
+
+  /** Adds `entries` lines of `bytes` to one minute of a stream. */
+  addMinute(labels: Labels, minute: number, entries: number, bytes: number): void {
     const k = labels.key();
     let s = this.streams.get(k);
     if (!s) this.streams.set(k, (s = { labels, minutes: new Map() }));
-    const m = Number(tsNs / MINUTE_NS);
-    const c = s.minutes.get(m);
+    const c = s.minutes.get(minute);
     if (c) {
-      c[0]++;
+      c[0] += entries;
       c[1] += bytes;
-    } else s.minutes.set(m, [1, bytes]);
+    } else s.minutes.set(minute, [entries, bytes]);
+  }
+
+  /** Adds every count of another tally (or of a block's or record's streams). */
+  addAll(from: SampledOutTally | Iterable<SampledOutStream>): void {
+    for (const s of from instanceof SampledOutTally ? from.toStreams() : from)
+      for (const [m, n, b] of s.minutes) this.addMinute(s.labels, m, n, b);
+  }
+
+  isEmpty(): boolean {
+    return this.streams.size === 0;
+  }
+
+  /** The first and last minute counted, or undefined when empty. */
+  minuteRange(): [number, number] | undefined {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const s of this.streams.values())
+      for (const m of s.minutes.keys()) {
+        if (m < lo) lo = m;
+        if (m > hi) hi = m;
+      }
+    return lo <= hi ? [lo, hi] : undefined;
+  }
+
+  /** Every stream's minutes, streams sorted by labels and minutes ascending (the stored order). */
+  toStreams(): SampledOutStream[] {
+    return [...this.streams.values()]
+      .sort((a, b) => Labels.compare(a.labels, b.labels))
+      .map((s) => ({ labels: s.labels, minutes: [...s.minutes].sort((a, b) => a[0] - b[0]).map(([m, [n, b]]) => [m, n, b]) }));
   }
 
   /** Lines and bytes dropped from streams the matchers select, in minutes overlapping [startNs, endNs). */
   count(matchers: readonly Matcher[], startNs: bigint, endNs: bigint): SampledOutCount {
     const out = { entries: 0, bytes: 0 };
-    const first = Number(startNs / MINUTE_NS);
+    const first = minuteOf(startNs);
     // The minute holding endNs - 1: the last one the exclusive end overlaps.
-    const last = Number((endNs - 1n) / MINUTE_NS);
+    const last = minuteOf(endNs - 1n);
     for (const s of this.streams.values()) {
       if (!matchesAll(matchers, (n: string) => s.labels.get(n))) continue;
       for (const [m, [n, b]] of s.minutes)
@@ -71,7 +123,53 @@ export class SampledOutTally {
   }
 }
 
-/** Adds two counts (a query's selectors, a merge's sources). */
+/** The minute (Unix ns / 1 min, rounded down) holding a timestamp. */
+export function minuteOf(tsNs: bigint): number {
+  const q = tsNs / MINUTE_NS;
+  return Number(tsNs < 0n && q * MINUTE_NS !== tsNs ? q - 1n : q);
+}
+
+/** Joins two counts (a query's selectors, a merge's sources): heads' counts add up, a block's are kept once. */
 export function addSampledOut(a: SampledOutCount, b: SampledOutCount): SampledOutCount {
-  return { entries: a.entries + b.entries, bytes: a.bytes + b.bytes };
+  const out: SampledOutCount = { entries: a.entries + b.entries, bytes: a.bytes + b.bytes };
+  if (a.blocks || b.blocks) out.blocks = { ...a.blocks, ...b.blocks };
+  return out;
+}
+
+/**
+ * The lines and bytes a count stands for: the heads' part plus each block's, leaving out a block
+ * whose shipped sources another block of the count holds too (a compacted block and its sources
+ * side by side until they are deleted; of two with the same sources, the greater ULID is kept).
+ */
+export function sampledOutTotal(c: SampledOutCount): { entries: number; bytes: number } {
+  let entries = c.entries;
+  let bytes = c.bytes;
+  const blocks = Object.entries(c.blocks ?? {});
+  if (blocks.length === 0) return { entries, bytes };
+  const srcs = new Map(blocks.map(([id, b]) => [id, new Set(b.sources?.length ? b.sources : [id])]));
+  // Per shipped source, the blocks holding it: the only candidates to cover a block holding it.
+  const holders = new Map<string, string[]>();
+  for (const [id, set] of srcs)
+    for (const u of set) {
+      const h = holders.get(u);
+      if (h) h.push(id);
+      else holders.set(u, [id]);
+    }
+  const covered = (id: string): boolean => {
+    const mine = srcs.get(id)!;
+    const first = mine.values().next().value as string;
+    return holders.get(first)!.some((other) => {
+      if (other === id) return false;
+      const theirs = srcs.get(other)!;
+      if (theirs.size < mine.size || (theirs.size === mine.size && other < id)) return false;
+      for (const u of mine) if (!theirs.has(u)) return false;
+      return true;
+    });
+  };
+  for (const [id, b] of blocks) {
+    if (covered(id)) continue;
+    entries += b.entries;
+    bytes += b.bytes;
+  }
+  return { entries, bytes };
 }

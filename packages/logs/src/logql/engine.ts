@@ -15,6 +15,7 @@ import { ERROR_DETAILS_LABEL, ERROR_LABEL } from './extract.js';
 import { andPredicates, compilePipeline, labelFilterFn, leadingLineFilters, lineFilterPredicate, requiredSubstrings } from './pipeline.js';
 import { expandReplacement } from './template-funcs.js';
 import { parseBytes, parseDurationNs, parseGoFloat } from './units.js';
+import { sampledOutTotal } from '../ingest/sampled-out.js';
 
 export interface LogqlQueryOptions {
   startNs: bigint;
@@ -54,7 +55,7 @@ export interface LogqlStats {
 /** Adds what sampling left out of a selector's streams in a window to the stats. */
 async function countSampledOut(q: LogQuerier, matchers: LogExpr['matchers'], hints: LogSelectHints, stats: LogqlStats): Promise<void> {
   if (!q.sampledOut) return;
-  const c = await q.sampledOut(matchers, hints);
+  const c = sampledOutTotal(await q.sampledOut(matchers, hints));
   stats.sampledOutLines += c.entries;
   stats.sampledOutBytes += c.bytes;
 }

@@ -21,10 +21,17 @@ import type { PushStream } from '../push/push-stream.js';
 import type { BlockCompression } from '../chunk/block-codec.js';
 import { LogHead, type LogHeadStats } from '../head/log-head.js';
 import type { StreamState } from '../ingest/validate.js';
-import { decodePushRecord, encodePushRecord, RECORD_LOG_PUSH } from './wal-record.js';
+import {
+  decodePushRecord,
+  decodeSampledOutRecord,
+  encodePushRecord,
+  encodeSampledOutRecord,
+  RECORD_LOG_PUSH,
+  RECORD_LOG_SAMPLED_OUT,
+} from './wal-record.js';
 import { buildLogBlock, uploadLogBlock, type LogBlockMeta, type LogUploadBucket } from '../block/log-block.js';
 import { mergeLogQueriers } from '../block/merge-queriers.js';
-import { SampledOutTally } from '../ingest/sampled-out.js';
+import { addSampledOut, SampledOutTally, type SampledOutCount } from '../ingest/sampled-out.js';
 
 export interface LogStoreOptions {
   dir: string;
@@ -47,6 +54,10 @@ export interface LogStoreOptions {
 /** A head and the pushes logged into the WAL segment(s) it covers. */
 interface Generation {
   head: LogHead;
+  /** What sampling left out of the pushes this receiver took while the head took pushes (logged as WAL records). */
+  sampled: SampledOutTally;
+  /** The log block the head became, once uploaded: its counts are then the block's. */
+  ulid?: string;
   /** Pushes logged for this head whose append has not happened yet. */
   inflight: Set<Promise<void>>;
   /** Wall-clock ms of the first entry, for the cut. */
@@ -73,8 +84,6 @@ interface TenantLogs {
 export class LogStore implements LogQueryable {
   private readonly tenants = new Map<string, Promise<TenantLogs>>();
   private readonly open = new Map<string, TenantLogs>();
-  /** Per tenant, what sampling left out of the pushes this receiver took (in memory only). */
-  private readonly sampled = new Map<string, SampledOutTally>();
   private timer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly opts: LogStoreOptions) {}
@@ -87,7 +96,8 @@ export class LogStore implements LogQueryable {
     const every = opts.cutIntervalMs ?? 60_000;
     if (every > 0) {
       store.timer = setInterval(() => {
-        for (const t of store.sampled.values()) t.prune();
+        // Without a bucket heads are never cut: counts older than a day are forgotten instead.
+        if (!opts.bucket) for (const t of store.open.values()) t.current.sampled.prune();
         for (const t of store.open.values()) t.current.head.cutIdle();
         store.tick().catch((e: Error) => opts.logger?.error({ err: e }, 'log block cut failed; retried at the next tick'));
       }, every);
@@ -116,8 +126,8 @@ export class LogStore implements LogQueryable {
       path.join(this.opts.dir, id, 'wal'),
       { fsync: this.opts.fsync, logger: this.opts.logger, onFsync: this.opts.onFsync },
       (type, payload) => {
-        if (type !== RECORD_LOG_PUSH) return;
-        for (const s of decodePushRecord(payload)) head.append(s.labels, s.timestampsNs, s.lines, s.metadata);
+        if (type === RECORD_LOG_PUSH) for (const s of decodePushRecord(payload)) head.append(s.labels, s.timestampsNs, s.lines, s.metadata);
+        else if (type === RECORD_LOG_SAMPLED_OUT) gen.sampled.addAll(decodeSampledOutRecord(payload));
       },
     );
     if (stats.records > 0) {
@@ -126,7 +136,7 @@ export class LogStore implements LogQueryable {
         'log WAL replayed',
       );
     }
-    if (head.entries > 0) gen.firstAtMs = this.now();
+    if (head.entries > 0 || !gen.sampled.isEmpty()) gen.firstAtMs = this.now();
     const t: TenantLogs = { current: gen, frozen: [], wal };
     this.open.set(id, t);
     return t;
@@ -142,7 +152,7 @@ export class LogStore implements LogQueryable {
       now: this.opts.now,
       onError: (e) => this.opts.logger?.error({ err: e, tenant: id }, 'log block compression failed; entries stay in the open block'),
     });
-    return { head, inflight: new Set(), firstAtMs: undefined };
+    return { head, sampled: new SampledOutTally(undefined, this.opts.now), inflight: new Set(), firstAtMs: undefined };
   }
 
   /** Cuts heads past the block range, ships what is cut, and forgets heads shipped long enough ago. */
@@ -171,7 +181,7 @@ export class LogStore implements LogQueryable {
   }
 
   private async doCutAndShip(id: string, t: TenantLogs, cut: boolean): Promise<void> {
-    if (cut && t.current.head.entries > 0) {
+    if (cut && (t.current.head.entries > 0 || !t.current.sampled.isEmpty())) {
       const old = t.current;
       // Synchronously with the rotation: a push logged before it lands in `old` and the old
       // segments, one logged after it in the new head and the new segment.
@@ -196,8 +206,12 @@ export class LogStore implements LogQueryable {
         await g.head.sealAll();
         if (g.head.allStreams().some((s) => s.open.lines.length > 0 || s.sealing.length > 0))
           throw new Error('entries of the cut head are not all sealed');
-        built = buildLogBlock(ulid(this.now()), g.head.allStreams());
-        if (built) await uploadLogBlock(bucket, id, built);
+        built = buildLogBlock(ulid(this.now()), g.head.allStreams(), g.sampled);
+        if (built) {
+          await uploadLogBlock(bucket, id, built);
+          // In the same step as the upload's end: from now on the head's counts are the block's.
+          g.ulid = built.meta.ulid;
+        }
       } catch (e) {
         // Later heads wait for this one: WAL segments are removed in order.
         this.opts.logger?.warn(
@@ -281,18 +295,35 @@ export class LogStore implements LogQueryable {
     return out;
   }
 
-  /** The tenant's tally of lines sampling left out, for query stats (the push path adds to it). */
-  sampledOutTally(tenant: string): SampledOutTally {
-    let t = this.sampled.get(tenant);
-    if (!t) this.sampled.set(tenant, (t = new SampledOutTally()));
-    return t;
+  /**
+   * Records what sampling left out of a push this receiver took, for query stats: logged in the
+   * tenant's WAL (so a restart replays it), then counted in the head taking pushes, and cut with
+   * it into its log block.
+   */
+  async recordSampledOut(tenant: string, tally: SampledOutTally): Promise<void> {
+    if (tally.isEmpty()) return;
+    const t = await this.tenant(tenant);
+    const rec = encodeSampledOutRecord(tally.toStreams());
+    while (t.rotating) await t.rotating;
+    const gen = t.current;
+    const p = t.wal.log(rec).then(() => {
+      gen.sampled.addAll(tally);
+      gen.firstAtMs ??= this.now();
+    });
+    gen.inflight.add(p);
+    try {
+      await p;
+    } finally {
+      gen.inflight.delete(p);
+    }
   }
 
   logQuerier(tenant: string): LogQuerier {
     const t = this.open.get(tenant);
-    const tally = this.sampled.get(tenant);
-    const stored = !t ? EMPTY : t.frozen.length === 0 ? t.current.head : mergeLogQueriers([...t.frozen.map((g) => g.head), t.current.head]);
-    return tally ? withSampledOut(stored, tally) : stored;
+    if (!t) return EMPTY;
+    const gens = [...t.frozen, t.current];
+    const stored = gens.length === 1 ? t.current.head : mergeLogQueriers(gens.map((g) => g.head));
+    return withSampledOut(stored, gens);
   }
 
   async close(): Promise<void> {
@@ -307,13 +338,21 @@ export class LogStore implements LogQueryable {
   }
 }
 
-function withSampledOut(q: LogQuerier, tally: SampledOutTally): LogQuerier {
+/** The heads' reads, with their sampled-out counts: a shipped head's under its block's ULID, so the block read beside it counts once. */
+function withSampledOut(q: LogQuerier, gens: readonly Generation[]): LogQuerier {
   return {
     selectLogs: (m, h) => q.selectLogs(m, h),
     series: (m, h) => q.series(m, h),
     labelNames: (m, h) => q.labelNames(m, h),
     labelValues: (n, m, h) => q.labelValues(n, m, h),
-    sampledOut: async (m, h) => tally.count(m, h.startNs, h.endNs),
+    sampledOut: async (m, h) => {
+      let out: SampledOutCount = { entries: 0, bytes: 0 };
+      for (const g of gens) {
+        const c = g.sampled.count(m, h.startNs, h.endNs);
+        if (c.entries > 0) out = addSampledOut(out, g.ulid ? { entries: 0, bytes: 0, blocks: { [g.ulid]: c } } : c);
+      }
+      return out;
+    },
   };
 }
 

@@ -1,17 +1,22 @@
 /**
- * The log WAL's record (docs/format/logs.md#wal): one per push, every accepted stream of it.
+ * The log WAL's records (docs/format/logs.md#wal). A push record, one per push, every accepted stream of it:
  *   frame:   u32 LE length of body | u32 LE CRC-32C of body | body
  *   body:    u8 type (1) | uvarint streams | stream*
  *   stream:  uvarint label pairs | (string name, string value)* | uvarint entries | entry*
  *   entry:   i64 LE timestamp ns | string line | uvarint metadata pairs | (string, string)*
  *   string:  uvarint byte length | UTF-8 bytes
+ * A sampled-out record, one per push sampling left lines out of (the counts for query stats):
+ *   body:    u8 type (2) | uvarint streams | (uvarint label pairs | (string, string)* | uvarint minutes | minute*)*
+ *   minute:  i64 LE minute (Unix ns / 60 s) | uvarint entries | uvarint bytes
  * The frame is the metrics WAL's (packages/tsdb WAL replays it), so torn tails are cut the same way.
  */
 import { crc32c } from '@node-rs/crc32';
 import { Labels } from '@strata/model';
 import type { PushStream } from '../push/push-stream.js';
+import type { SampledOutStream } from '../ingest/sampled-out.js';
 
 export const RECORD_LOG_PUSH = 1;
+export const RECORD_LOG_SAMPLED_OUT = 2;
 const FRAME_HEADER = 8;
 
 export class WalRecordError extends Error {}
@@ -56,6 +61,84 @@ export function encodePushRecord(streams: readonly RecordStream[]): Buffer {
   b.writeUInt32LE(o - FRAME_HEADER, 0);
   b.writeUInt32LE(crc32c(b.subarray(FRAME_HEADER, o)), 4);
   return b.subarray(0, o);
+}
+
+export function encodeSampledOutRecord(streams: readonly SampledOutStream[]): Buffer {
+  let max = FRAME_HEADER + 1 + 5;
+  for (const s of streams) {
+    max += 10 + s.minutes.length * (8 + 10 + 10);
+    for (const p of s.labels.pairs) max += 5 + 3 * p.length;
+  }
+  const b = Buffer.allocUnsafe(max);
+  let o = FRAME_HEADER;
+  b[o++] = RECORD_LOG_SAMPLED_OUT;
+  o = uvarint(b, o, streams.length);
+  for (const s of streams) {
+    const p = s.labels.pairs;
+    o = uvarint(b, o, p.length >> 1);
+    for (const x of p) o = str(b, o, x);
+    o = uvarint(b, o, s.minutes.length);
+    for (const [m, n, bytes] of s.minutes) {
+      b.writeBigInt64LE(BigInt(m), o);
+      o += 8;
+      o = uvarint(b, o, n);
+      o = uvarint(b, o, bytes);
+    }
+  }
+  b.writeUInt32LE(o - FRAME_HEADER, 0);
+  b.writeUInt32LE(crc32c(b.subarray(FRAME_HEADER, o)), 4);
+  return b.subarray(0, o);
+}
+
+/** Decodes a sampled-out record's payload (after the type byte). */
+export function decodeSampledOutRecord(p: Buffer): SampledOutStream[] {
+  const r = reader(p);
+  const out: SampledOutStream[] = [];
+  const ns = r.uvarint();
+  for (let k = 0; k < ns; k++) {
+    const np = r.uvarint();
+    const pairs: string[] = new Array(np * 2);
+    for (let i = 0; i < np * 2; i++) pairs[i] = r.str();
+    const n = r.uvarint();
+    const minutes: [number, number, number][] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const m = Number(r.i64());
+      minutes[i] = [m, r.uvarint(), r.uvarint()];
+    }
+    out.push({ labels: Labels.fromSortedPairs(pairs), minutes });
+  }
+  return out;
+}
+
+function reader(p: Buffer): { uvarint(): number; str(): string; i64(): bigint } {
+  let o = 0;
+  return {
+    uvarint() {
+      let v = 0;
+      let mul = 1;
+      for (let k = 0; k < 8; k++) {
+        if (o >= p.length) throw new WalRecordError('truncated varint');
+        const x = p[o++];
+        v += (x & 0x7f) * mul;
+        if (x < 0x80) return v;
+        mul *= 128;
+      }
+      throw new WalRecordError('varint too long');
+    },
+    str() {
+      const n = this.uvarint();
+      if (o + n > p.length) throw new WalRecordError('string past the end');
+      const v = p.toString('utf8', o, o + n);
+      o += n;
+      return v;
+    },
+    i64() {
+      if (o + 8 > p.length) throw new WalRecordError('truncated minute');
+      const v = p.readBigInt64LE(o);
+      o += 8;
+      return v;
+    },
+  };
 }
 
 /** Decodes a record's payload (after the type byte), as the WAL's replay hands it. */
