@@ -169,14 +169,20 @@ function decodeMixedChunks(
 /** Series a raw select reads per batch of index entries and chunks (selectRawInto). */
 const RAW_BATCH = 2048;
 
-/** One block's series into a packer as its selectRaw() gives it: XOR chunks as a part, histogram chunks as another. */
-function packSeriesChunks(s: SeriesChunks, into: RawPacker): void {
-  into.beginSeries(s.labels);
-  const enc = s.encodings;
-  for (let i = 0; i < s.chunks.length; i++) if (!enc || enc[i] === CHUNK_ENCODING_XOR) into.chunk(s.chunks[i]);
-  if (enc) {
+/**
+ * One block's series into a packer as its selectRaw() gives it: its `n` chunks from `datas[at]`
+ * on (encodings in `encs`), XOR chunks as a part, histogram chunks as another.
+ */
+function packChunks(labels: Labels, datas: Uint8Array[], encs: Uint8Array, at: number, n: number, into: RawPacker): void {
+  into.beginSeries(labels);
+  let hist = false;
+  for (let i = at; i < at + n; i++) {
+    if (encs[i] === CHUNK_ENCODING_XOR) into.chunk(datas[i]);
+    else hist = true;
+  }
+  if (hist) {
     into.endPart();
-    for (let i = 0; i < s.chunks.length; i++) if (enc[i] !== CHUNK_ENCODING_XOR) into.histogramChunk(enc[i], s.chunks[i]);
+    for (let i = at; i < at + n; i++) if (encs[i] !== CHUNK_ENCODING_XOR) into.histogramChunk(encs[i], datas[i]);
   }
   into.endSeries();
 }
@@ -298,11 +304,10 @@ export class BlockReader implements Querier {
     const encAt = d.pos;
     if (encAt + 1 + len + 4 > buf.length) return undefined;
     this.checkEncoding(ref, buf[encAt]);
-    const body = buf.subarray(encAt, encAt + 1 + len);
     if (crc32cRange(buf, encAt, encAt + 1 + len) !== buf.readUInt32BE(encAt + 1 + len))
       throw new IndexCorruptError(`block ${this.meta.ulid} chunks`, `chunk ${ref} checksum mismatch`);
     if (encodings) encodings[i] = buf[encAt];
-    return body.subarray(1);
+    return buf.subarray(encAt + 1, encAt + 1 + len);
   }
 
   /** The entries table, read once; undefined without one, or when it is damaged (chunks are then read whole, their checksums still checked). */
@@ -560,12 +565,36 @@ export class BlockReader implements Querier {
     into.beginSource();
     if (!this.overlaps(hints)) return;
     const { ids, shards } = await this.selectIds(matchers, hints);
+    // Per batch: its entries, the refs of their chunks in the range and how many per series (no
+    // object per series beyond the index entry), then the chunks in a few merged reads.
+    const counts = new Uint32Array(RAW_BATCH);
     for (let i = 0; i < ids.length; i += RAW_BATCH) {
-      const batch = await this.chunksForIds(ids.subarray(i, i + RAW_BATCH), shards, hints);
-      for (const s of batch) {
+      let entries = await this.index.seriesMany(ids.subarray(i, i + RAW_BATCH));
+      if (shards) {
+        entries = entries.filter((s) => inQueryShards(s.labels, shards));
+        hints.budget?.series(entries.length);
+      }
+      const refs: number[] = [];
+      for (let e = 0; e < entries.length; e++) {
+        let k = 0;
+        for (const c of entries[e].chunks)
+          if (c.maxT >= hints.start && c.minT <= hints.end) {
+            refs.push(c.ref);
+            k++;
+          }
+        counts[e] = k;
+      }
+      hints.budget?.chunks(refs.length);
+      hints.signal?.throwIfAborted();
+      const encs = new Uint8Array(refs.length);
+      const datas = await this.chunksOf(refs, encs);
+      if (hints.budget) for (const d of datas) hints.budget.bytes(d.length);
+      for (let e = 0, at = 0; e < entries.length; e++) {
+        if (counts[e] === 0) continue;
         const y = pace();
         if (y) await y;
-        packSeriesChunks(s, into);
+        packChunks(entries[e].labels, datas, encs, at, counts[e], into);
+        at += counts[e];
       }
       hints.signal?.throwIfAborted();
     }
