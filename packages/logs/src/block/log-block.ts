@@ -192,6 +192,8 @@ export function buildLogBlock(
 /** The part of a bucket a log block upload needs (structurally the objstore Bucket). */
 export interface LogUploadBucket {
   upload(name: string, body: Buffer | Readable): Promise<void>;
+  /** With it, a receiver restarted between a block's upload and its WAL truncation finds the block and does not ship it again. */
+  exists?(name: string): Promise<boolean>;
 }
 
 /** `<tenant>/logs/` */
