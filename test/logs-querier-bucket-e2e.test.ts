@@ -106,6 +106,11 @@ test('lines shipped and dropped from the receiver head read back through a queri
   receiver = await startStrata({ component: 'receiver', dataDir, port: receiver.port, args: receiverArgs(objstore) });
   expect(await receiverHeadLines(receiver.url, fromNs)).toBe(0);
 
+  // The querier lists the bucket every 500 ms: on a loaded machine it may take a few listings.
+  const same = JSON.stringify(inHead);
+  await waitFor('the querier to read the block', async () => JSON.stringify(await queryAll(querier!.url, fromNs)) === same, 15_000).catch(
+    () => undefined,
+  );
   expect(await queryAll(querier.url, fromNs)).toEqual(inHead);
   expect(await bucketOps(querier.url)).toBeGreaterThan(0);
 

@@ -138,5 +138,8 @@ test('the sampled-out stats of a query are the same before and after a restart a
   await stop(receiver);
   receiver = await startReceiver('2s', receiver.port);
   procs.push(receiver);
+  // The querier reading the bucket lists it every 500 ms: on a loaded machine it may take a few listings.
+  const same = JSON.stringify([first, first]);
+  await waitFor('both queriers to read the block', async () => JSON.stringify(await both(fromNs)) === same, 15_000).catch(() => undefined);
   expect(await both(fromNs)).toEqual([first, first]);
 });

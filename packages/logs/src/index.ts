@@ -29,6 +29,7 @@ export { syntheticLine, syntheticStreams, type SyntheticStream } from './chunk/s
 export { entryHash, sampleStreams, type SampleResult } from './ingest/sample.js';
 export {
   addSampledOut,
+  BlockSampledOut,
   SampledOutTally,
   sampledOutTotal,
   type SampledOutBlockCount,

@@ -104,5 +104,5 @@ export {
   type BucketIndexBlock,
 } from './block/bucket-index.js';
 export { PostingsIndex } from './head/postings.js';
-export { WAL, type FsyncMode, type ReplayStats, type WalOptions, type WalPosition } from './wal/wal.js';
+export { listSegments, segmentName, WAL, type FsyncMode, type ReplayStats, type WalOptions, type WalPosition } from './wal/wal.js';
 export { ulid, ulidTime } from './block/ulid.js';

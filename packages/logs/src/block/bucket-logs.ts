@@ -11,7 +11,7 @@ import { PostingsIndex } from '@strata/tsdb';
 import type { LogQuerier, LogQueryable, LogSelectHints, LogStreamEntries } from '../types.js';
 import type { DecodedEntries, EncodedBlock } from '../chunk/block-codec.js';
 import { finish, readBlock } from '../head/log-head.js';
-import type { SampledOutCount, SampledOutTally } from '../ingest/sampled-out.js';
+import type { BlockSampledOut, SampledOutCount } from '../ingest/sampled-out.js';
 import {
   LOG_CHUNKS_FILE,
   LOG_INDEX_FILE,
@@ -54,7 +54,7 @@ class LoadedLogBlock {
     readonly meta: LogBlockMeta,
     readonly streams: readonly LogBlockStream[],
     /** What sampling left out (the index's sampledOut); undefined when nothing. */
-    readonly sampledOut: SampledOutTally | undefined,
+    readonly sampledOut: BlockSampledOut | undefined,
   ) {
     this.minTs = BigInt(meta.minTimeNs);
     this.maxTs = BigInt(meta.maxTimeNs);

@@ -173,34 +173,91 @@ describe('log blocks in the bucket', () => {
     }
   });
 
-  test('a crash between upload and WAL truncation neither loses nor repeats a line', async () => {
+  test('a crash between upload and WAL truncation neither loses nor repeats a line or a sampled-out count', async () => {
     const dir = tmp();
-    const bucket = new FilesystemBucket(path.join(dir, 'bucket'));
+    const inner = new FilesystemBucket(path.join(dir, 'bucket'));
+    const tenantDir = path.join(dir, 'logs', 't');
+    const atCrash = path.join(dir, 'state-at-crash');
+    // The receiver's files as a crash right after the block's meta.json upload leaves them.
+    const bucket = {
+      upload: async (name: string, body: Parameters<FilesystemBucket['upload']>[1]) => {
+        await inner.upload(name, body);
+        if (name.endsWith('/meta.json')) fs.cpSync(tenantDir, atCrash, { recursive: true });
+      },
+      exists: (name: string) => inner.exists(name),
+    };
     const open = () => LogStore.open({ dir: path.join(dir, 'logs'), fsync: 'batch', cutIntervalMs: 0, bucket });
     const pushes = Array.from({ length: 60 }, (_, i) => push({ kind: 'push', stream: i % 3, ts: i, line: `line ${i}`, meta: false }));
     let store = await open();
     try {
       for (const p of pushes) await store.push('t', [p]);
-      const walDir = store.walDir('t');
-      const saved = path.join(dir, 'wal-before-ship');
-      fs.cpSync(walDir, saved, { recursive: true });
+      const tally = new SampledOutTally(Infinity);
+      for (let i = 0; i < 3; i++) tally.add(STREAMS[0], BigInt(i) * 1_000_000_000n, 10);
+      await store.recordSampledOut('t', tally);
       await store.flush('t');
       await store.close();
-      // The state a crash right after the upload leaves: the block in the bucket, the WAL untruncated.
-      fs.rmSync(walDir, { recursive: true });
-      fs.cpSync(saved, walDir, { recursive: true });
+      fs.rmSync(tenantDir, { recursive: true });
+      fs.cpSync(atCrash, tenantDir, { recursive: true });
+      // The untruncated WAL is there, and so is the note of the block being shipped.
+      expect(fs.readdirSync(path.join(tenantDir, 'wal')).some((f) => fs.statSync(path.join(tenantDir, 'wal', f)).size > 0)).toBe(true);
       store = await open();
-      const blocks = new BucketLogs({ bucket });
+      const blocks = new BucketLogs({ bucket: inner });
       await blocks.sync();
       const model = new LogHead();
       for (const p of pushes) model.append(p.labels, p.timestampsNs, p.lines, p.metadata);
-      const merged = mergeLogQueriers([blocks.logQuerier('t'), store.logQuerier('t')]);
-      expect(await read(merged, [], ALL)).toEqual(await read(model, [], ALL));
-      // Shipped again at the next cut: two blocks hold the lines, reads still give each once.
+      const merged = () => mergeLogQueriers([blocks.logQuerier('t'), store.logQuerier('t')]);
+      expect(await read(merged(), [], ALL)).toEqual(await read(model, [], ALL));
+      // The restarted head holds nothing the block has: the next cut ships no second copy.
+      expect(await read(store.logQuerier('t'), [], ALL)).toEqual([]);
+      expect(sampledOutTotal(await merged().sampledOut!([], ALL))).toEqual({ entries: 3, bytes: 30 });
       await store.flush('t');
       await blocks.sync();
-      expect(blocks.blockIds('t')).toHaveLength(2);
-      expect(await read(blocks.logQuerier('t'), [], ALL)).toEqual(await read(model, [], ALL));
+      expect(blocks.blockIds('t')).toHaveLength(1);
+      expect(sampledOutTotal(await merged().sampledOut!([], ALL))).toEqual({ entries: 3, bytes: 30 });
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a crash before the upload finished replays the WAL and ships it again', async () => {
+    const dir = tmp();
+    const inner = new FilesystemBucket(path.join(dir, 'bucket'));
+    const tenantDir = path.join(dir, 'logs', 't');
+    const atCrash = path.join(dir, 'state-at-crash');
+    // The files as a crash after the chunks' upload and before meta.json leaves them (the block is partial).
+    const bucket = {
+      upload: async (name: string, body: Parameters<FilesystemBucket['upload']>[1]) => {
+        if (name.endsWith('/index')) fs.cpSync(tenantDir, atCrash, { recursive: true });
+        await inner.upload(name, body);
+      },
+      exists: (name: string) => inner.exists(name),
+    };
+    const open = (b: typeof bucket | FilesystemBucket) =>
+      LogStore.open({ dir: path.join(dir, 'logs'), fsync: 'batch', cutIntervalMs: 0, bucket: b });
+    const pushes = Array.from({ length: 20 }, (_, i) => push({ kind: 'push', stream: i % 3, ts: i, line: `line ${i}`, meta: false }));
+    let store = await open(bucket);
+    try {
+      for (const p of pushes) await store.push('t', [p]);
+      await store.flush('t');
+      await store.close();
+      // Only the partial upload's chunks and index stay in the bucket.
+      const blocks = new BucketLogs({ bucket: inner });
+      await blocks.sync();
+      const [id] = blocks.blockIds('t');
+      fs.rmSync(path.join(dir, 'bucket', logBlocksPrefix('t'), id, 'meta.json'));
+      fs.rmSync(tenantDir, { recursive: true });
+      fs.cpSync(atCrash, tenantDir, { recursive: true });
+      store = await open(inner);
+      const model = new LogHead();
+      for (const p of pushes) model.append(p.labels, p.timestampsNs, p.lines, p.metadata);
+      expect(await read(store.logQuerier('t'), [], ALL)).toEqual(await read(model, [], ALL));
+      await store.flush('t');
+      const after = new BucketLogs({ bucket: inner });
+      await after.sync();
+      expect(after.blockIds('t')).toHaveLength(1);
+      expect(after.blockIds('t')).not.toContain(id);
+      expect(await read(after.logQuerier('t'), [], ALL)).toEqual(await read(model, [], ALL));
     } finally {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,7 @@
 import { Readable } from 'node:stream';
 import { Labels } from '@strata/model';
 import type { BlockCompression, EncodedBlock } from '../chunk/block-codec.js';
-import { SampledOutTally, type SampledOutStream } from '../ingest/sampled-out.js';
+import { BlockSampledOut, type SampledOutStream } from '../ingest/sampled-out.js';
 
 export const LOG_BLOCKS_DIR = 'logs';
 export const LOG_META_FILE = 'meta.json';
@@ -83,7 +83,7 @@ interface IndexJson {
 /** A block's index: its streams, and the lines sampling left out (empty when the index has none). */
 export interface LogIndex {
   streams: LogBlockStream[];
-  sampledOut: SampledOutTally;
+  sampledOut: BlockSampledOut;
 }
 
 /**
@@ -129,29 +129,25 @@ export class LogBlockWriter {
   finish(
     ulid: string,
     compaction?: LogBlockMeta['compaction'],
-    sampledOut?: SampledOutTally,
+    sampledOut?: { toStreams(): SampledOutStream[] },
   ): { meta: LogBlockMeta; index: Buffer } | undefined {
     let { minTs, maxTs } = this;
-    const minutes = sampledOut?.minuteRange();
-    if (minutes) {
-      const lo = BigInt(minutes[0]) * MINUTE_NS;
-      const hi = BigInt(minutes[1]) * MINUTE_NS + MINUTE_NS - 1n;
-      if (minTs === undefined || lo < minTs) minTs = lo;
-      if (maxTs === undefined || hi > maxTs) maxTs = hi;
-    }
-    if (minTs === undefined || maxTs === undefined) return undefined;
-    const json: IndexJson = { version: this.json.version, streams: this.json.streams.filter((s) => s.chunks.length > 0) };
+    const counted = (sampledOut?.toStreams() ?? []).filter((s) => s.minutes.length > 0);
     let sampledOutEntries = 0;
     let sampledOutBytes = 0;
-    if (minutes) {
-      json.sampledOut = sampledOut!.toStreams().map((s) => {
-        for (const [, n, b] of s.minutes) {
-          sampledOutEntries += n;
-          sampledOutBytes += b;
-        }
-        return { labels: [...s.labels.pairs], minutes: s.minutes };
-      });
-    }
+    for (const s of counted)
+      for (const [m, n, b] of s.minutes) {
+        const lo = BigInt(m) * MINUTE_NS;
+        const hi = lo + MINUTE_NS - 1n;
+        if (minTs === undefined || lo < minTs) minTs = lo;
+        if (maxTs === undefined || hi > maxTs) maxTs = hi;
+        sampledOutEntries += n;
+        sampledOutBytes += b;
+      }
+    if (minTs === undefined || maxTs === undefined) return undefined;
+    const json: IndexJson = { version: this.json.version, streams: this.json.streams.filter((s) => s.chunks.length > 0) };
+    const minutes = counted.length > 0;
+    if (minutes) json.sampledOut = counted.map((s) => ({ labels: [...s.labels.pairs], minutes: s.minutes }));
     const meta: LogBlockMeta = {
       ulid,
       version: LOG_BLOCK_VERSION,
@@ -174,7 +170,11 @@ export class LogBlockWriter {
 }
 
 /** Lays out the block; undefined when no stream holds an entry and `sampledOut` holds no count. */
-export function buildLogBlock(ulid: string, streams: Iterable<StreamBlocks>, sampledOut?: SampledOutTally): BuiltLogBlock | undefined {
+export function buildLogBlock(
+  ulid: string,
+  streams: Iterable<StreamBlocks>,
+  sampledOut?: { toStreams(): SampledOutStream[] },
+): BuiltLogBlock | undefined {
   const w = new LogBlockWriter();
   const chunks: Buffer[] = [];
   const sorted = [...streams].filter((s) => s.blocks.length > 0).sort((a, b) => Labels.compare(a.labels, b.labels));
@@ -192,6 +192,8 @@ export function buildLogBlock(ulid: string, streams: Iterable<StreamBlocks>, sam
 /** The part of a bucket a log block upload needs (structurally the objstore Bucket). */
 export interface LogUploadBucket {
   upload(name: string, body: Buffer | Readable): Promise<void>;
+  /** With it, a receiver restarted between a block's upload and its WAL truncation finds the block and does not ship it again. */
+  exists?(name: string): Promise<boolean>;
 }
 
 /** `<tenant>/logs/` */
@@ -238,10 +240,10 @@ export function parseLogIndexWithSampledOut(text: string, what: string): LogInde
     throw new LogBlockFormatError(`${what}: index is not JSON: ${(e as Error).message}`);
   }
   if (j.version !== LOG_BLOCK_VERSION || !Array.isArray(j.streams)) throw new LogBlockFormatError(`${what}: not a version 1 log index`);
-  const sampledOut = new SampledOutTally(Infinity);
+  let counted: SampledOutStream[] = [];
   if (j.sampledOut !== undefined) {
     if (!Array.isArray(j.sampledOut)) throw new LogBlockFormatError(`${what}: sampledOut is not a list`);
-    const streams: SampledOutStream[] = j.sampledOut.map((s) => {
+    counted = j.sampledOut.map((s) => {
       const ok =
         s &&
         Array.isArray(s.labels) &&
@@ -250,8 +252,8 @@ export function parseLogIndexWithSampledOut(text: string, what: string): LogInde
       if (!ok) throw new LogBlockFormatError(`${what}: a sampledOut entry is not {labels, minutes: [[minute, entries, bytes]]}`);
       return { labels: Labels.fromSortedPairs(s.labels), minutes: s.minutes };
     });
-    sampledOut.addAll(streams);
   }
+  const sampledOut = BlockSampledOut.of(counted);
   const streams = j.streams.map((s) => ({
     labels: Labels.fromSortedPairs(s.labels),
     chunks: s.chunks.map(([min, max, count, rawBytes, compression, crc, offset, length]) => {

@@ -183,16 +183,18 @@ describe('mergeLogBlocks', () => {
   test("the merged block holds the sum of the sources' sampled-out counts; a block from before them has none", async () => {
     const a = await source('01JAAAAAAAAAAAAAAAAAAAAAAA', [{ stream: 0, ts: 1, line: 'a' }], [4]);
     const b = await source('01JBBBBBBBBBBBBBBBBBBBBBBB', [{ stream: 0, ts: 1, line: 'a' }], [4]);
-    a.sampledOut = new SampledOutTally(Infinity);
-    a.sampledOut.addMinute(STREAMS[0], 3, 2, 20);
-    a.sampledOut.addMinute(STREAMS[1], 4, 1, 5);
-    b.sampledOut = new SampledOutTally(Infinity);
-    b.sampledOut.addMinute(STREAMS[0], 3, 1, 9);
+    const ta = new SampledOutTally(Infinity);
+    ta.addMinute(STREAMS[0], 3, 2, 20);
+    ta.addMinute(STREAMS[1], 4, 1, 5);
+    const tb = new SampledOutTally(Infinity);
+    tb.addMinute(STREAMS[0], 3, 1, 9);
+    a.sampledOut = ta;
+    b.sampledOut = tb;
     const { r } = await merge([a, b, await source('01JCCCCCCCCCCCCCCCCCCCCCCC', [{ stream: 2, ts: 2, line: 'c' }], [4])]);
     const index = parseLogIndexWithSampledOut(r!.index.toString(), 'merged');
-    expect(index.sampledOut.toStreams()).toEqual([
-      { labels: STREAMS[0], minutes: [[3, 3, 29]] },
-      { labels: STREAMS[1], minutes: [[4, 1, 5]] },
+    expect(index.sampledOut.toStreams().map((x) => [x.labels.toString(), x.minutes])).toEqual([
+      [STREAMS[0].toString(), [[3, 3, 29]]],
+      [STREAMS[1].toString(), [[4, 1, 5]]],
     ]);
     expect([r!.meta.stats.sampledOutEntries, r!.meta.stats.sampledOutBytes]).toEqual([4, 34]);
     // A block's range covers the minutes of its counts, not only its entries.

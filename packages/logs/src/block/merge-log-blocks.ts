@@ -21,7 +21,7 @@ import {
   type DecodedEntries,
 } from '../chunk/block-codec.js';
 import { LogBlockWriter, type LogBlockMeta, type LogBlockStream, type LogChunkRef } from './log-block.js';
-import { SampledOutTally } from '../ingest/sampled-out.js';
+import { SampledOutTally, type SampledOutStream } from '../ingest/sampled-out.js';
 
 /**
  * A chunk smaller than this is merged into its neighbours even when it overlaps none: a quiet
@@ -34,7 +34,7 @@ export interface LogMergeSource {
   ulid: string;
   streams: readonly LogBlockStream[];
   /** The source's sampled-out counts (its index's `sampledOut`): the merged block holds their sum. */
-  sampledOut?: SampledOutTally;
+  sampledOut?: { toStreams(): SampledOutStream[] };
   read(offset: number, length: number): Promise<Buffer>;
 }
 

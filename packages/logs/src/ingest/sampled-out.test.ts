@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Labels, Matcher } from '@strata/model';
 import { parseLogSamplingConfig } from '@strata/api';
-import { addSampledOut, SampledOutTally, sampledOutTotal, type SampledOutCount } from './sampled-out.js';
+import { addSampledOut, BlockSampledOut, SampledOutTally, sampledOutTotal, type SampledOutCount } from './sampled-out.js';
 import { sampleStreams } from './sample.js';
 
 const MIN = 60_000_000_000n;
@@ -132,4 +132,25 @@ describe('sampled-out counts across heads and blocks', () => {
       ),
     );
   });
+});
+
+test("a block's loaded counts answer every window and selector as the tally they were written from", () => {
+  const streams = [web, api, Labels.fromObject({ app: 'db' })];
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(2), fc.bigInt({ min: -5n * MIN, max: 30n * MIN }), fc.nat(100)), { maxLength: 50 }),
+      fc.bigInt({ min: -6n * MIN, max: 31n * MIN }),
+      fc.bigInt({ min: 0n, max: 20n * MIN }),
+      fc.constantFrom([], [new Matcher('=', 'app', 'web')], [new Matcher('=~', 'env', '.+')], [new Matcher('!=', 'app', 'api')]),
+      (rows, start, len, matchers) => {
+        const t = new SampledOutTally(Infinity);
+        for (const [s, ts, b] of rows) t.add(streams[s], ts, b);
+        const loaded = BlockSampledOut.of(t.toStreams());
+        expect(loaded.count(matchers, start, start + len + 1n)).toEqual(t.count(matchers, start, start + len + 1n));
+        const plain = (x: { labels: Labels; minutes: unknown }[]) => x.map((y) => [y.labels.toString(), y.minutes]);
+        expect(plain(loaded.toStreams())).toEqual(plain(t.toStreams()));
+        expect(loaded.isEmpty()).toBe(rows.length === 0);
+      },
+    ),
+  );
 });

@@ -67,26 +67,13 @@ export class SampledOutTally {
     } else s.minutes.set(minute, [entries, bytes]);
   }
 
-  /** Adds every count of another tally (or of a block's or record's streams). */
-  addAll(from: SampledOutTally | Iterable<SampledOutStream>): void {
-    for (const s of from instanceof SampledOutTally ? from.toStreams() : from)
-      for (const [m, n, b] of s.minutes) this.addMinute(s.labels, m, n, b);
+  /** Adds every count of another tally or a block's (or of a record's streams). */
+  addAll(from: { toStreams(): SampledOutStream[] } | Iterable<SampledOutStream>): void {
+    for (const s of Symbol.iterator in from ? from : from.toStreams()) for (const [m, n, b] of s.minutes) this.addMinute(s.labels, m, n, b);
   }
 
   isEmpty(): boolean {
     return this.streams.size === 0;
-  }
-
-  /** The first and last minute counted, or undefined when empty. */
-  minuteRange(): [number, number] | undefined {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const s of this.streams.values())
-      for (const m of s.minutes.keys()) {
-        if (m < lo) lo = m;
-        if (m > hi) hi = m;
-      }
-    return lo <= hi ? [lo, hi] : undefined;
   }
 
   /** Every stream's minutes, streams sorted by labels and minutes ascending (the stored order). */
@@ -121,6 +108,118 @@ export class SampledOutTally {
       if (s.minutes.size === 0) this.streams.delete(k);
     }
   }
+}
+
+/**
+ * A log block's counts as a store keeps them loaded: read-only and compact (three float columns
+ * over every stream's minutes, no object per minute), with running sums so a window's count is
+ * two binary searches per matching stream.
+ */
+export class BlockSampledOut {
+  /** The first and last minute counted (Infinity and -Infinity when empty). */
+  readonly firstMinute: number;
+  readonly lastMinute: number;
+
+  private constructor(
+    private readonly labels: readonly Labels[],
+    /** Stream i's minutes are at [starts[i], starts[i + 1]). */
+    private readonly starts: Uint32Array,
+    private readonly minutes: Float64Array,
+    /** Running sums over all minutes: sum of minutes [a, b) = cum[b] - cum[a]. */
+    private readonly cumEntries: Float64Array,
+    private readonly cumBytes: Float64Array,
+  ) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < labels.length; i++) {
+      if (starts[i] === starts[i + 1]) continue;
+      lo = Math.min(lo, minutes[starts[i]]);
+      hi = Math.max(hi, minutes[starts[i + 1] - 1]);
+    }
+    this.firstMinute = lo;
+    this.lastMinute = hi;
+  }
+
+  static of(streams: readonly SampledOutStream[]): BlockSampledOut {
+    let total = 0;
+    for (const s of streams) total += s.minutes.length;
+    const starts = new Uint32Array(streams.length + 1);
+    const minutes = new Float64Array(total);
+    const cumEntries = new Float64Array(total + 1);
+    const cumBytes = new Float64Array(total + 1);
+    let k = 0;
+    streams.forEach((s, i) => {
+      starts[i] = k;
+      const sorted = s.minutes.every((m, j) => j === 0 || s.minutes[j - 1][0] < m[0]) ? s.minutes : mergedMinutes(s.minutes);
+      for (const [m, n, b] of sorted) {
+        minutes[k] = m;
+        cumEntries[k + 1] = cumEntries[k] + n;
+        cumBytes[k + 1] = cumBytes[k] + b;
+        k++;
+      }
+    });
+    starts[streams.length] = k;
+    return new BlockSampledOut(
+      streams.map((s) => s.labels),
+      starts,
+      minutes.subarray(0, k),
+      cumEntries.subarray(0, k + 1),
+      cumBytes.subarray(0, k + 1),
+    );
+  }
+
+  isEmpty(): boolean {
+    return this.minutes.length === 0;
+  }
+
+  /** Lines and bytes dropped from streams the matchers select, in minutes overlapping [startNs, endNs). */
+  count(matchers: readonly Matcher[], startNs: bigint, endNs: bigint): SampledOutCount {
+    const out = { entries: 0, bytes: 0 };
+    const first = minuteOf(startNs);
+    const last = minuteOf(endNs - 1n);
+    if (last < this.firstMinute || first > this.lastMinute) return out;
+    for (let i = 0; i < this.labels.length; i++) {
+      const l = this.labels[i];
+      if (!matchesAll(matchers, (n: string) => l.get(n))) continue;
+      const a = this.lowerBound(this.starts[i], this.starts[i + 1], first);
+      const b = this.lowerBound(a, this.starts[i + 1], last + 1);
+      out.entries += this.cumEntries[b] - this.cumEntries[a];
+      out.bytes += this.cumBytes[b] - this.cumBytes[a];
+    }
+    return out;
+  }
+
+  toStreams(): SampledOutStream[] {
+    return this.labels.map((labels, i) => {
+      const minutes: [number, number, number][] = [];
+      for (let k = this.starts[i]; k < this.starts[i + 1]; k++)
+        minutes.push([this.minutes[k], this.cumEntries[k + 1] - this.cumEntries[k], this.cumBytes[k + 1] - this.cumBytes[k]]);
+      return { labels, minutes };
+    });
+  }
+
+  /** The first index in [lo, hi) whose minute is >= m (hi when none). */
+  private lowerBound(lo: number, hi: number, m: number): number {
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.minutes[mid] < m) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+/** Minutes sorted ascending, a minute given twice summed. */
+function mergedMinutes(rows: readonly [number, number, number][]): [number, number, number][] {
+  const by = new Map<number, [number, number]>();
+  for (const [m, n, b] of rows) {
+    const c = by.get(m);
+    if (c) {
+      c[0] += n;
+      c[1] += b;
+    } else by.set(m, [n, b]);
+  }
+  return [...by].sort((a, b) => a[0] - b[0]).map(([m, [n, b]]) => [m, n, b]);
 }
 
 /** The minute (Unix ns / 1 min, rounded down) holding a timestamp. */

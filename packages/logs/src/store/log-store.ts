@@ -15,7 +15,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { checkTenantId, type Labels, type Matcher } from '@strata/model';
-import { ulid, WAL, type FsyncMode } from '@strata/tsdb';
+import { listSegments, segmentName, ulid, WAL, type FsyncMode } from '@strata/tsdb';
 import type { LogQuerier, LogQueryable, LogSelectHints, LogStreamEntries } from '../types.js';
 import type { PushStream } from '../push/push-stream.js';
 import type { BlockCompression } from '../chunk/block-codec.js';
@@ -29,7 +29,14 @@ import {
   RECORD_LOG_PUSH,
   RECORD_LOG_SAMPLED_OUT,
 } from './wal-record.js';
-import { buildLogBlock, uploadLogBlock, type LogBlockMeta, type LogUploadBucket } from '../block/log-block.js';
+import {
+  buildLogBlock,
+  LOG_META_FILE,
+  logBlocksPrefix,
+  uploadLogBlock,
+  type LogBlockMeta,
+  type LogUploadBucket,
+} from '../block/log-block.js';
 import { mergeLogQueriers } from '../block/merge-queriers.js';
 import { addSampledOut, SampledOutTally, type SampledOutCount } from '../ingest/sampled-out.js';
 
@@ -119,6 +126,7 @@ export class LogStore implements LogQueryable {
 
   private async openTenant(id: string): Promise<TenantLogs> {
     checkTenantId(id);
+    await this.finishInterruptedShip(id);
     const gen = this.newGeneration(id);
     const head = gen.head;
     const t0 = Date.now();
@@ -144,6 +152,52 @@ export class LogStore implements LogQueryable {
 
   private now(): number {
     return (this.opts.now ?? Date.now)();
+  }
+
+  /** Written before a block's upload, removed after the WAL segments it covers: `{"ulid", "walEnd"}`. */
+  private shippingMarker(id: string): string {
+    return path.join(this.opts.dir, id, 'shipping.json');
+  }
+
+  /**
+   * A receiver stopped between a block's upload and the removal of the WAL segments it covers
+   * would replay lines (and sampled-out counts) the bucket holds and ship them again. The marker
+   * names the block being shipped and the first segment it does not cover: when that block's
+   * meta.json is in the bucket the segments before are removed unreplayed, as the ship would
+   * have. Otherwise (the upload did not finish, or the bucket cannot say) everything is replayed.
+   */
+  private async finishInterruptedShip(id: string): Promise<void> {
+    const file = this.shippingMarker(id);
+    let marker: { ulid?: unknown; walEnd?: unknown };
+    try {
+      marker = JSON.parse(await fsp.readFile(file, 'utf8')) as typeof marker;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.opts.logger?.warn({ tenant: id, err: (e as Error).message }, 'log shipping marker unreadable; ignored');
+      await fsp.rm(file, { force: true });
+      return;
+    }
+    const bucket = this.opts.bucket;
+    if (typeof marker.ulid !== 'string' || typeof marker.walEnd !== 'number' || !bucket?.exists) {
+      await fsp.rm(file, { force: true });
+      return;
+    }
+    let shipped: boolean;
+    try {
+      shipped = await bucket.exists(`${logBlocksPrefix(id)}${marker.ulid}/${LOG_META_FILE}`);
+    } catch (e) {
+      this.opts.logger?.warn(
+        { tenant: id, err: (e as Error).message },
+        'bucket not reachable to finish an interrupted log block ship; replaying the whole WAL',
+      );
+      return;
+    }
+    if (shipped) {
+      const walDir = path.join(this.opts.dir, id, 'wal');
+      for (const n of await listSegments(walDir)) if (n < marker.walEnd) await fsp.rm(path.join(walDir, segmentName(n)));
+      this.opts.logger?.info({ tenant: id, block: marker.ulid }, 'log block was uploaded before the stop; its WAL segments removed');
+    }
+    await fsp.rm(file, { force: true });
   }
 
   private newGeneration(id: string): Generation {
@@ -208,6 +262,7 @@ export class LogStore implements LogQueryable {
           throw new Error('entries of the cut head are not all sealed');
         built = buildLogBlock(ulid(this.now()), g.head.allStreams(), g.sampled);
         if (built) {
+          if (bucket.exists) await writeDurably(this.shippingMarker(id), JSON.stringify({ ulid: built.meta.ulid, walEnd: g.walEnd }));
           await uploadLogBlock(bucket, id, built);
           // In the same step as the upload's end: from now on the head's counts are the block's.
           g.ulid = built.meta.ulid;
@@ -222,6 +277,7 @@ export class LogStore implements LogQueryable {
       }
       g.shippedAtMs = this.now();
       await t.wal.removeSegmentsBefore(g.walEnd!);
+      await fsp.rm(this.shippingMarker(id), { force: true });
       if (built) {
         this.opts.logger?.info({ tenant: id, block: built.meta.ulid, ...built.meta.stats }, 'log block uploaded');
         this.opts.onShipped?.(id, built.meta);
@@ -362,3 +418,20 @@ const EMPTY: LogQuerier = {
   labelNames: async (): Promise<string[]> => [],
   labelValues: async (): Promise<string[]> => [],
 };
+
+/** Writes a small file and makes it and its directory entry durable. */
+async function writeDurably(file: string, text: string): Promise<void> {
+  const fh = await fsp.open(file, 'w');
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  const dir = await fsp.open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
