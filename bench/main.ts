@@ -38,6 +38,8 @@
  *   --cardinality: error and cost of cluster-wide cardinality sketches over a 4-receiver RF 3 ring, and of growth tracking (--series)
  *   --logs: the logs benchmark: push, ingest CPU, memory per stream, stored bytes vs zstd -3, needle query vs zstdcat | grep
  *     (--logs-mb 200; the issue's figure is 2000, --logs-block-range 1m, --logs-concurrency 8)
+ *   --logs-tail: CPU of live tails (/loki/api/v1/tail) in strata all against the same push without tails
+ *     (--tails 10, --tail-rate 2000 lines/s, --seconds 20)
  *   --series-limits: CPU of the series-limit checks as one receiver of a 4-receiver RF 3 ring grows (--max-series 2000000, --steps 10,
  *     --sample 200000, --no-reference)
  */
@@ -75,6 +77,7 @@ import { runLabelsInProcessBench } from './labels-inprocess.js';
 import { runStreamAggrBench } from './stream-aggr.js';
 import { runSeriesLimitsBench } from './series-limits.js';
 import { runLogsBench } from './logs.js';
+import { runLogsTailBench } from './logs-tail.js';
 import { runHistogramQueryBench } from './histogram-query.js';
 
 function arg(name: string, def: number): number {
@@ -93,6 +96,10 @@ async function main(): Promise<void> {
   // The Strata processes measured run the compiled dist/: build it from the sources at hand.
   execFileSync(process.execPath, [path.join(REPO, 'scripts', 'build.mjs'), '--quiet'], { stdio: 'inherit' });
   const hours = arg('query-hours', 6);
+  if (process.argv.includes('--logs-tail')) {
+    await runLogsTailBench({ tails: arg('tails', 10), rate: arg('tail-rate', 2000), seconds: arg('seconds', 20) });
+    return;
+  }
   if (process.argv.includes('--logs')) {
     const i = process.argv.indexOf('--logs-block-range');
     await runLogsBench({

@@ -2,13 +2,15 @@
  * Loki's live tail end to end: `strata all` (its query frontend passing the WebSocket upgrade to
  * the in-process querier) and a `strata query-frontend` in front of it. Lines pushed with Loki's
  * push API come out of an open tail, and so do lines pushed after it opened; the tenant's
- * max_concurrent_tail_requests refuses one more tail with Loki's 400 before the upgrade.
+ * max_concurrent_tail_requests refuses one more tail with Loki's 400 before the upgrade. And a
+ * `strata querier` tails a `strata receiver`'s head across processes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { startStrata, stop, tempDir, waitFor, type Strata } from './harness.js';
+import { writeObjstoreConfig } from './objstore-config.js';
 
 jest.setTimeout(60_000);
 
@@ -65,6 +67,32 @@ function refused(base: string): Promise<{ status: number; body: string }> {
 
 const has = (c: { lines: string[] }, want: string[]) =>
   waitFor(`lines ${want.join(',')}`, async () => want.every((w) => c.lines.includes(w)), 10_000, 50);
+
+test('strata querier tails the logs of strata receiver over the log select API', async () => {
+  const root = tempDir('logs-tail-split');
+  const objstore = writeObjstoreConfig(root);
+  const receiver = await startStrata({
+    component: 'receiver',
+    dataDir: path.join(root, 'receiver'),
+    args: [`--objstore.config-file=${objstore}`],
+  });
+  let querier: Strata | undefined;
+  try {
+    querier = await startStrata({ component: 'querier', dataDir: path.join(root, 'querier'), args: [`--querier.stores=${receiver.url}`] });
+    await push(receiver.url, ['r-1']);
+    const c = tail(querier.url);
+    await c.opened;
+    await has(c, ['r-1']);
+    await push(receiver.url, ['r-2', 'r-3']);
+    await has(c, ['r-1', 'r-2', 'r-3']);
+    expect(c.lines).toEqual(['r-1', 'r-2', 'r-3']);
+    c.ws.close();
+    await c.closed;
+  } finally {
+    if (querier) await stop(querier);
+    await stop(receiver);
+  }
+});
 
 describe('live tail through strata all and a standalone query frontend', () => {
   let strata: Strata | undefined;

@@ -144,7 +144,10 @@ export class HttpServer {
    */
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
-    if (this.draining) return void writeUpgradeError(socket, new StrataError('not-ready', 'shutting down'));
+    const web = this.opts.web?.config;
+    // The web config's response headers go on refusals too.
+    const headers: Record<string, string> = { ...web?.headers };
+    if (this.draining) return void writeUpgradeError(socket, new StrataError('not-ready', 'shutting down'), headers);
     let pathname = '/';
     try {
       pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -152,13 +155,15 @@ export class HttpServer {
       // answered as an unknown route below
     }
     try {
-      const web = this.opts.web?.config;
       if (web && web.users.size > 0) {
         const verdict = await this.auth.check(web.users, req.headers.authorization);
         if (verdict === 'busy')
           throw new StrataError('auth-overloaded', 'too many new credentials are waiting to be checked; retry shortly', { retryAfter: 1 });
         if (!verdict)
-          return void writeUpgradeError(socket, new StrataError('unauthorized', 'Unauthorized'), { 'WWW-Authenticate': 'Basic' });
+          return void writeUpgradeError(socket, new StrataError('unauthorized', 'Unauthorized'), {
+            ...headers,
+            'WWW-Authenticate': 'Basic',
+          });
       }
       const blocked = this.opts.gate?.(pathname);
       if (blocked) throw blocked;
@@ -168,7 +173,7 @@ export class HttpServer {
       socket.once('close', () => this.upgraded.delete(socket));
       await m.handler(req, socket, head);
     } catch (e) {
-      writeUpgradeError(socket, e);
+      writeUpgradeError(socket, e, headers);
       if (!(e instanceof StrataError) || (e.status >= 500 && e.status !== 503))
         this.opts.logger.error({ err: e, pathname }, 'upgrade failed');
     }

@@ -44,6 +44,10 @@ async function serve(yaml: string): Promise<Running> {
   const registry = new Registry();
   const router = new Router();
   router.add('GET', '/hello', (_req, res) => void res.end('hello'));
+  router.addUpgrade(
+    '/up',
+    (_req, socket) => void socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'),
+  );
   const logger = pino({ level: 'silent' });
   const watcher = new WebConfigWatcher(file, logger, registry);
   const server = new HttpServer({ router, registry, logger, web: watcher });
@@ -228,5 +232,26 @@ describe('basic_auth_users', () => {
     expect(await runs()).toBe(before + 1);
     await get(s.url, basic('alice', 's3cret'));
     expect(await runs()).toBe(before + 1);
+  });
+
+  test('upgrades (the Loki tail) are held to the same credentials', async () => {
+    const upgrade = (opts: { headers?: Record<string, string> }) =>
+      new Promise<{ status: number; auth?: string; frame?: string }>((resolve, reject) => {
+        const req = http.request(`${s.url}/up`, { headers: { ...opts.headers, Connection: 'Upgrade', Upgrade: 'websocket' } });
+        req.on('upgrade', (res, socket) => {
+          socket.destroy();
+          resolve({ status: res.statusCode ?? 0 });
+        });
+        req.on('response', (res) => {
+          res.resume();
+          const h = res.headers;
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, auth: h['www-authenticate'], frame: h['x-frame-options'] as string }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await upgrade({})).toEqual({ status: 401, auth: 'Basic', frame: 'deny' });
+    expect(await upgrade(basic('alice', 'guess'))).toEqual({ status: 401, auth: 'Basic', frame: 'deny' });
+    expect(await upgrade(basic('alice', 's3cret'))).toEqual({ status: 101 });
   });
 });

@@ -47,8 +47,8 @@ export const TAIL_DEFAULTS = {
   pollIntervalMs: 1000,
   /** How far polls overlap, so entries visible shortly after their timestamps are still sent. */
   overlapNs: 2_000_000_000n,
-  /** New entries one poll reads at most. */
-  batch: 1000,
+  /** New entries one poll sends at most. */
+  batch: 2000,
   /** Loki's bound of delay_for, seconds. */
   maxDelayForSeconds: 5,
   /** Loki's max_concurrent_tail_requests. */

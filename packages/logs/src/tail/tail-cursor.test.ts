@@ -58,6 +58,23 @@ describe('TailCursor over a real head', () => {
     expect(seen((await pollTail(q, head, cursor, 102n)).entries)).toEqual([]);
   });
 
+  test('after a cut poll, an entry arriving late inside the overlap behind where it stopped is still sent', async () => {
+    const head = new LogHead();
+    const cursor = new TailCursor({ startNs: 0n, batch: 2, overlapNs: 10n });
+    const q = expr('{app="a"}');
+    push(head, A, [
+      [95, 'a95'],
+      [96, 'a96'],
+      [97, 'a97'],
+    ]);
+    const p1 = await pollTail(q, head, cursor, 100n);
+    expect([seen(p1.entries), p1.more]).toEqual([['a@95:a95', 'a@96:a96'], true]);
+    push(head, A, [[93, 'late']]);
+    const got: string[] = [];
+    for (let i = 0; i < 5; i++) got.push(...seen((await pollTail(q, head, cursor, 100n)).entries));
+    expect(got).toEqual(['a@93:late', 'a@97:a97']);
+  });
+
   test('the same timestamp and line twice in one stream (a retried push) is one entry; in two streams, two', async () => {
     const head = new LogHead();
     const cursor = new TailCursor({ startNs: 0n, batch: 100, overlapNs: 10n });

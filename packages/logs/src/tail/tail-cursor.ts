@@ -15,9 +15,10 @@
  * A poll returns at most `batch` new entries (it asks for batch plus the remembered ones, since
  * those come first in the window); a cut poll says so (`more`), and the tail polls again at once.
  * So that catching up does not read the whole backlog at every poll (a pipeline with parsers
- * reads every entry of its window), a cut poll also bounds the next windows in time: to twice the
- * span the cut poll covered, doubling while polls are not cut, until a window reaches the end
- * asked for; such capped windows do not overlap, the entries before their end having all been read.
+ * reads every entry of its window), a cut poll also bounds the next windows' ends in time: to
+ * twice the span of new entries the cut poll covered, doubling while polls are not cut, until a
+ * window reaches the end asked for. Every window, capped or not, starts `overlap` before where the
+ * previous one stopped reading.
  */
 import type { Labels } from '@strata/model';
 import type { LogQuerier } from '../types.js';
@@ -41,7 +42,7 @@ export interface TailStreamInput {
 export interface TailWindow {
   startNs: bigint;
   endNs: bigint;
-  /** Entries to ask the query for (forward): the batch plus those of the window already sent. */
+  /** Entries to ask the query for (forward): the batch plus those of the window already sent, plus one. */
   limit: number;
   /** The window ends before the end asked for (catching up). */
   capped: boolean;
@@ -75,7 +76,10 @@ function entryKey(labels: Labels, ts: bigint, line: string): string {
 }
 
 export class TailCursor {
+  /** Where the next window starts: `overlap` before readTo (never before the tail's start). */
   private fromNs: bigint;
+  /** Every entry before this was in a window read whole (or was cut at this timestamp). */
+  private readToNs: bigint;
   /** Entries sent whose timestamps are at or after `fromNs`: key -> timestamp. */
   private sent = new Map<string, bigint>();
   private readonly maxRemembered: number;
@@ -84,19 +88,21 @@ export class TailCursor {
 
   constructor(private readonly opts: TailCursorOptions) {
     this.fromNs = opts.startNs;
-    this.maxRemembered = opts.maxRemembered ?? 10 * opts.batch;
+    this.readToNs = opts.startNs;
+    this.maxRemembered = opts.maxRemembered ?? 8 * opts.batch;
   }
 
   /** The next window to read, or undefined when it would be empty (end not past its start). */
   window(endNs: bigint, batch = this.opts.batch): TailWindow | undefined {
     let end = endNs;
     let capped = false;
-    if (this.spanNs !== undefined && this.fromNs + this.spanNs < endNs) {
-      end = this.fromNs + this.spanNs;
+    if (this.spanNs !== undefined && this.readToNs + this.spanNs < endNs) {
+      end = this.readToNs + this.spanNs;
       capped = true;
     }
     if (end <= this.fromNs) return undefined;
-    return { startNs: this.fromNs, endNs: end, limit: batch + this.sent.size, capped };
+    // One more than needed: a window holding exactly that many is not taken for a cut one.
+    return { startNs: this.fromNs, endNs: end, limit: batch + this.sent.size + 1, capped };
   }
 
   /**
@@ -111,7 +117,10 @@ export class TailCursor {
     for (const s of streams)
       for (let i = 0; i < s.lines.length; i++) all[n++] = { labels: s.labels, timestampNs: s.timestampsNs[i], line: s.lines[i] };
     all.sort(compareEntries);
+    // Cut: more than the batch is waiting. The extra entry asked for is left to the next poll.
     const cut = total >= w.limit && total > 0;
+    if (cut) all.length = Math.max(1, w.limit - 1);
+    total = all.length;
     const fresh: TailEntry[] = [];
     const keys: string[] = new Array<string>(total);
     for (let i = 0; i < all.length; i++) {
@@ -120,21 +129,19 @@ export class TailCursor {
       keys[i] = k;
       if (!this.sent.has(k)) fresh.push(e);
     }
-    // Where the next window starts: at the last timestamp read when cut (entries of that timestamp
-    // may be left), else `overlap` before this window's end.
-    let next: bigint;
+    // Read up to: the last timestamp read when cut (entries of that timestamp may be left), else
+    // the window's end. The next window starts `overlap` before it.
+    const readTo = cut ? all[all.length - 1].timestampNs : w.endNs;
     if (cut) {
-      next = all[all.length - 1].timestampNs;
-      const span = next - w.startNs;
+      // The new entries of this poll covered [previous readTo, readTo]: the next windows are
+      // bounded to twice that, so a backlog is read about a batch at a time.
+      const span = readTo - (this.readToNs > w.startNs ? this.readToNs : w.startNs);
       this.spanNs = 2n * (span > 0n ? span : 1n);
-    } else if (w.capped) {
-      next = w.endNs;
-      this.spanNs = 2n * this.spanNs!;
-    } else {
-      next = w.endNs - this.opts.overlapNs;
-      if (next < this.fromNs) next = this.fromNs;
-      this.spanNs = undefined;
-    }
+    } else if (w.capped) this.spanNs = 2n * this.spanNs!;
+    else this.spanNs = undefined;
+    let next = readTo - this.opts.overlapNs;
+    if (next < this.fromNs) next = this.fromNs;
+    if (readTo > this.readToNs) this.readToNs = readTo;
     const remembered = new Map<string, bigint>();
     for (const [k, t] of this.sent) if (t >= next) remembered.set(k, t);
     for (let i = 0; i < all.length; i++) if (all[i].timestampNs >= next) remembered.set(keys[i], all[i].timestampNs);
@@ -155,6 +162,7 @@ export class TailCursor {
   skipTo(startNs: bigint): void {
     if (startNs <= this.fromNs) return;
     this.fromNs = startNs;
+    if (this.readToNs < startNs) this.readToNs = startNs;
     this.spanNs = undefined;
     for (const [k, t] of this.sent) if (t < startNs) this.sent.delete(k);
   }
