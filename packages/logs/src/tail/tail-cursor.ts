@@ -71,8 +71,36 @@ export const TAIL_MAX_ENTRIES_PER_MESSAGE = 100;
 /** Loki's bound of dropped entries reported per tail message (its maxDroppedEntriesPerTailResponse). */
 export const TAIL_MAX_DROPPED_PER_MESSAGE = 1000;
 
-function entryKey(labels: Labels, ts: bigint, line: string): string {
-  return `${ts}\u0000${labels.key()}\u0000${line}`;
+/**
+ * The entries sent whose timestamps are at or after the next window's start, by timestamp: each
+ * a stream's key and the line, compared in place (no key string is built per entry read).
+ */
+class SentSet {
+  private readonly byTs = new Map<bigint, string[]>();
+  size = 0;
+
+  has(ts: bigint, streamKey: string, line: string): boolean {
+    const l = this.byTs.get(ts);
+    if (!l) return false;
+    for (let i = 0; i < l.length; i += 2) if (l[i] === streamKey && l[i + 1] === line) return true;
+    return false;
+  }
+
+  add(ts: bigint, streamKey: string, line: string): void {
+    const l = this.byTs.get(ts);
+    if (l) l.push(streamKey, line);
+    else this.byTs.set(ts, [streamKey, line]);
+    this.size++;
+  }
+
+  /** Forgets the entries before `ts`. */
+  pruneBefore(ts: bigint): void {
+    for (const [t, l] of this.byTs)
+      if (t < ts) {
+        this.byTs.delete(t);
+        this.size -= l.length / 2;
+      }
+  }
 }
 
 export class TailCursor {
@@ -80,8 +108,8 @@ export class TailCursor {
   private fromNs: bigint;
   /** Every entry before this was in a window read whole (or was cut at this timestamp). */
   private readToNs: bigint;
-  /** Entries sent whose timestamps are at or after `fromNs`: key -> timestamp. */
-  private sent = new Map<string, bigint>();
+  /** Entries sent whose timestamps are at or after `fromNs`. */
+  private readonly sent = new SentSet();
   private readonly maxRemembered: number;
   /** While catching up: how long the next window may be, ns. */
   private spanNs: bigint | undefined;
@@ -120,15 +148,12 @@ export class TailCursor {
     // Cut: more than the batch is waiting. The extra entry asked for is left to the next poll.
     const cut = total >= w.limit && total > 0;
     if (cut) all.length = Math.max(1, w.limit - 1);
-    total = all.length;
     const fresh: TailEntry[] = [];
-    const keys: string[] = new Array<string>(total);
     for (let i = 0; i < all.length; i++) {
       const e = all[i];
-      const k = entryKey(e.labels, e.timestampNs, e.line);
-      keys[i] = k;
-      if (!this.sent.has(k)) fresh.push(e);
+      if (!this.sent.has(e.timestampNs, e.labels.key(), e.line)) fresh.push(e);
     }
+    for (const e of fresh) this.sent.add(e.timestampNs, e.labels.key(), e.line);
     // Read up to: the last timestamp read when cut (entries of that timestamp may be left), else
     // the window's end. The next window starts `overlap` before it.
     const readTo = cut ? all[all.length - 1].timestampNs : w.endNs;
@@ -142,19 +167,16 @@ export class TailCursor {
     let next = readTo - this.opts.overlapNs;
     if (next < this.fromNs) next = this.fromNs;
     if (readTo > this.readToNs) this.readToNs = readTo;
-    const remembered = new Map<string, bigint>();
-    for (const [k, t] of this.sent) if (t >= next) remembered.set(k, t);
-    for (let i = 0; i < all.length; i++) if (all[i].timestampNs >= next) remembered.set(keys[i], all[i].timestampNs);
-    if (remembered.size > this.maxRemembered && all.length > 0) {
+    this.sent.pruneBefore(next);
+    if (this.sent.size > this.maxRemembered && all.length > 0) {
       // Too many to remember: the overlap shrinks to the last timestamp read.
       const last = all[all.length - 1].timestampNs;
       if (last > next) {
         next = last;
-        for (const [k, t] of remembered) if (t < next) remembered.delete(k);
+        this.sent.pruneBefore(next);
       }
     }
     this.fromNs = next;
-    this.sent = remembered;
     return { entries: fresh, more: cut || w.capped };
   }
 
@@ -164,7 +186,7 @@ export class TailCursor {
     this.fromNs = startNs;
     if (this.readToNs < startNs) this.readToNs = startNs;
     this.spanNs = undefined;
-    for (const [k, t] of this.sent) if (t < startNs) this.sent.delete(k);
+    this.sent.pruneBefore(startNs);
   }
 
   /** Entries remembered for the dedup (for tests and bounds). */
