@@ -65,7 +65,7 @@ export {
   type LogBlockMeta,
   type LogIndex,
 } from './block/log-block.js';
-export { BucketLogs, type BucketLogsOptions, type LogReadBucket } from './block/bucket-logs.js';
+export { BucketLogs, LOG_DELETION_MARK_FILE, type BucketLogsOptions, type LogReadBucket } from './block/bucket-logs.js';
 export { mergeLogQueriers, mergeLogQueryables } from './block/merge-queriers.js';
 export {
   LogSourceCorruptError,

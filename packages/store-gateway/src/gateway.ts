@@ -141,6 +141,8 @@ export class StoreGateway implements Queryable {
           // Log chunks share the chunk cache with metric chunks.
           cache: this.chunkCache,
           onCacheLookup: (hit) => this.cacheReqs.inc({ kind: 'log-chunks', result: hit ? 'hit' : 'miss' }),
+          // Marked log blocks stop being served when marked metric blocks do.
+          deletionDelayMs: opts.deletionDelayMs,
         })
       : undefined;
     this.fetched = new Counter({

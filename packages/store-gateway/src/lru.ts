@@ -20,6 +20,13 @@ export class ByteLRU {
     return v;
   }
 
+  delete(key: string): void {
+    const v = this.map.get(key);
+    if (v === undefined) return;
+    this.map.delete(key);
+    this.bytes -= v.length;
+  }
+
   set(key: string, value: Buffer): void {
     if (value.length > this.maxBytes) return;
     const old = this.map.get(key);

@@ -288,7 +288,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   let receiverLogBlocks: BucketLogs | undefined;
   let logBlockSync: NodeJS.Timeout | undefined;
   if (!opts.query && logStore) {
-    const blocks = new BucketLogs({ bucket, logger });
+    const blocks = new BucketLogs({ bucket, logger, deletionDelayMs: cfg.num('store-gateway.deletion-delay') });
     receiverLogBlocks = blocks;
     await blocks.sync();
     logBlockSync = setInterval(

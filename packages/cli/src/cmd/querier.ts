@@ -141,7 +141,7 @@ function querierLogBlocks(
   const file = cfg.str('objstore.config-file');
   if (!file) return undefined;
   const bucket = openBucket(file, path.resolve(cfg.str('storage.path')), registry);
-  const blocks = new BucketLogs({ bucket, logger });
+  const blocks = new BucketLogs({ bucket, logger, deletionDelayMs: cfg.num('store-gateway.deletion-delay') });
   const sync = async () => {
     // While a gateway serves the blocks they are not listed here at all.
     if (gatewayServes()) return;

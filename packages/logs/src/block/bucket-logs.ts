@@ -2,8 +2,15 @@
  * The bucket's log blocks, as the store gateway serves them: each block's meta.json and index are
  * loaded once when a sync finds the block (streams indexed by the same postings index as the head),
  * and a query fetches, per matching stream, only the byte range of its chunks that overlap the
- * window and are not in the cache: one ranged read per stream and block. Blocks whose meta.json
- * is gone (retention) are dropped on the next sync; a chunk that vanished meanwhile reads as nothing.
+ * window and are not in the cache: one ranged read per stream and block.
+ *
+ * Each sync lists every object under `<tenant>/logs/` and serves only blocks whose folder holds
+ * meta.json and no deletion mark older than the deletion delay, as the store gateway does for
+ * metric blocks: a loaded block whose meta.json is gone (retention, or a deletion the compactor
+ * began after the delay and did not finish) or whose mark passed the delay (its compacted
+ * replacement has been visible that long) is dropped on that sync, and its cached chunks with it.
+ * A query that took the blocks before the sync keeps reading them (they hold no handle to close;
+ * memory goes when the last such query ends), and reads a chunk that vanished meanwhile as nothing.
  */
 import type { Logger } from 'pino';
 import { Labels, tenantIdProblem, type Matcher } from '@strata/model';
@@ -28,9 +35,12 @@ import {
 export interface LogReadBucket {
   get(name: string): Promise<Buffer>;
   getRange(name: string, offset: number, length: number): Promise<Buffer>;
-  iter(prefix: string): AsyncIterable<string>;
+  iter(prefix: string, opts?: { recursive?: boolean }): AsyncIterable<string>;
   isObjNotFound(err: unknown): boolean;
 }
+
+/** The compactor's deletion mark in a block's folder (Thanos' format: `deletion_time` in Unix seconds). */
+export const LOG_DELETION_MARK_FILE = 'deletion-mark.json';
 
 export interface BucketLogsOptions {
   bucket: LogReadBucket;
@@ -38,8 +48,15 @@ export interface BucketLogsOptions {
   /** Bytes read from the bucket, for metrics and tests. */
   onFetched?: (bytes: number) => void;
   /** Compressed chunks by object and offset (the store gateway's chunk cache); told of each lookup. */
-  cache?: { get(key: string): Buffer | undefined; set(key: string, value: Buffer): void };
+  cache?: { get(key: string): Buffer | undefined; set(key: string, value: Buffer): void; delete?(key: string): void };
   onCacheLookup?: (hit: boolean) => void;
+  /**
+   * A block marked for deletion is dropped this long after its mark (`--store-gateway.deletion-delay`,
+   * as for metric blocks); undefined: marks are not read, a block goes when its meta.json does.
+   */
+  deletionDelayMs?: number;
+  /** The clock deletion marks are compared with (ms); Date.now by default. */
+  now?: () => number;
 }
 
 const ULID_RE = /^[0-9A-Z]{26}$/;
@@ -48,6 +65,8 @@ class LoadedLogBlock {
   readonly postings = new PostingsIndex();
   readonly minTs: bigint;
   readonly maxTs: bigint;
+  /** Set when a sync drops the block: a query still reading it no longer fills the cache. */
+  dropped = false;
 
   constructor(
     readonly tenant: string,
@@ -84,13 +103,17 @@ class LoadedLogBlock {
 
 export class BucketLogs implements LogQueryable {
   private readonly tenants = new Map<string, Map<string, LoadedLogBlock>>();
+  /** Deletion times (ms) of the marks read so far, by `<tenant>/<ulid>`; a mark is read once. */
+  private readonly markTimes = new Map<string, number>();
 
   constructor(private readonly opts: BucketLogsOptions) {}
 
-  /** Finds new log blocks of every tenant and forgets deleted ones. */
+  /** Finds new log blocks of every tenant and drops those deleted, being deleted or marked past the delay. */
   async sync(): Promise<void> {
     const b = this.opts.bucket;
+    const now = (this.opts.now ?? Date.now)();
     const seenTenants = new Set<string>();
+    const seenMarks = new Set<string>();
     for await (const tenantDir of b.iter('')) {
       if (!tenantDir.endsWith('/')) continue;
       const tenant = tenantDir.slice(0, -1);
@@ -99,28 +122,97 @@ export class BucketLogs implements LogQueryable {
       const prefix = logBlocksPrefix(tenant);
       const have = this.tenants.get(tenant) ?? new Map<string, LoadedLogBlock>();
       const seen = new Set<string>();
-      for await (const dir of b.iter(prefix)) {
-        const id = dir.slice(prefix.length, -1);
-        if (!dir.endsWith('/') || !ULID_RE.test(id)) continue;
+      for (const [id, f] of await this.listBlocks(prefix)) {
+        // No meta.json: an upload in progress, or a block whose deletion has begun. Not served.
+        if (!f.meta) continue;
+        if (f.mark) {
+          seenMarks.add(`${tenant}/${id}`);
+          if (await this.pastDeletionDelay(tenant, id, now)) continue;
+        }
         if (have.has(id)) {
           seen.add(id);
           continue;
         }
+        const dir = `${prefix}${id}/`;
         try {
           const meta = parseLogMeta((await b.get(`${dir}${LOG_META_FILE}`)).toString('utf8'), `log block ${tenant}/${id}`);
           const index = parseLogIndexWithSampledOut((await b.get(`${dir}${LOG_INDEX_FILE}`)).toString('utf8'), `log block ${tenant}/${id}`);
           have.set(id, new LoadedLogBlock(tenant, meta, index.streams, index.sampledOut.isEmpty() ? undefined : index.sampledOut));
           seen.add(id);
         } catch (e) {
-          // No meta.json yet is an upload in progress (or a block being deleted): not an error.
+          // Gone since the listing (a block being deleted): not an error.
           if (!b.isObjNotFound(e)) this.opts.logger?.warn({ tenant, block: id, err: (e as Error).message }, 'log block skipped');
         }
       }
-      for (const id of [...have.keys()]) if (!seen.has(id)) have.delete(id);
+      for (const [id, blk] of [...have]) {
+        if (seen.has(id)) continue;
+        have.delete(id);
+        this.release(blk);
+      }
       if (have.size > 0) this.tenants.set(tenant, have);
       else this.tenants.delete(tenant);
     }
-    for (const t of [...this.tenants.keys()]) if (!seenTenants.has(t)) this.tenants.delete(t);
+    for (const [t, blocks] of [...this.tenants]) {
+      if (seenTenants.has(t)) continue;
+      this.tenants.delete(t);
+      for (const blk of blocks.values()) this.release(blk);
+    }
+    for (const k of [...this.markTimes.keys()]) if (!seenMarks.has(k)) this.markTimes.delete(k);
+  }
+
+  /** The tenant's block folders, from one listing of every object under `<tenant>/logs/`: which hold meta.json, which a deletion mark. */
+  private async listBlocks(prefix: string): Promise<Map<string, { meta: boolean; mark: boolean }>> {
+    const out = new Map<string, { meta: boolean; mark: boolean }>();
+    for await (const name of this.opts.bucket.iter(prefix, { recursive: true })) {
+      const rest = name.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash < 0) continue;
+      const id = rest.slice(0, slash);
+      if (!ULID_RE.test(id)) continue;
+      let f = out.get(id);
+      if (!f) out.set(id, (f = { meta: false, mark: false }));
+      const file = rest.slice(slash + 1);
+      if (file === LOG_META_FILE) f.meta = true;
+      else if (file === LOG_DELETION_MARK_FILE) f.mark = true;
+    }
+    return out;
+  }
+
+  /** Whether the block's deletion mark is older than the deletion delay (false when marks are not read, or this one cannot be). */
+  private async pastDeletionDelay(tenant: string, id: string, now: number): Promise<boolean> {
+    const delay = this.opts.deletionDelayMs;
+    if (delay === undefined) return false;
+    const key = `${tenant}/${id}`;
+    let at = this.markTimes.get(key);
+    if (at === undefined) {
+      const b = this.opts.bucket;
+      let text: string;
+      try {
+        text = (await b.get(`${logBlocksPrefix(tenant)}${id}/${LOG_DELETION_MARK_FILE}`)).toString('utf8');
+      } catch (e) {
+        // Gone since the listing: the whole block is being deleted, and its meta.json goes first.
+        if (!b.isObjNotFound(e))
+          this.opts.logger?.warn({ tenant, block: id, err: (e as Error).message }, 'log block deletion mark unreadable');
+        return false;
+      }
+      const seconds = markSeconds(text);
+      if (seconds === undefined) {
+        // A torn or foreign mark: the block stays until its meta.json is deleted; read again next sync.
+        this.opts.logger?.warn({ tenant, block: id }, 'log block deletion mark without a deletion_time; ignored');
+        return false;
+      }
+      this.markTimes.set(key, (at = seconds * 1000));
+    }
+    return now - at >= delay;
+  }
+
+  /** A dropped block's cached chunks go; its index goes with the last query still holding it. */
+  private release(blk: LoadedLogBlock): void {
+    blk.dropped = true;
+    const cache = this.opts.cache;
+    if (!cache?.delete) return;
+    const name = blk.chunksName;
+    for (const s of blk.streams) for (const c of s.chunks) cache.delete(`${name}:${c.offset}`);
   }
 
   /** Per tenant, the blocks' combined time range (ms) and count. */
@@ -210,7 +302,7 @@ class BlocksLogQuerier implements LogQuerier {
         const view = bytes.subarray(c.offset - from, c.offset - from + c.length);
         // Cached as a copy: a cached subarray would keep the whole ranged read alive.
         const b = cache ? Buffer.from(view) : view;
-        cache?.set(`${name}:${c.offset}`, b);
+        if (!blk.dropped) cache?.set(`${name}:${c.offset}`, b);
         out[i] = b;
       });
     }
@@ -252,5 +344,15 @@ class BlocksLogQuerier implements LogQuerier {
       if (v !== '') values.add(v);
     }
     return [...values].sort();
+  }
+}
+
+/** A deletion mark's `deletion_time` (Unix seconds); undefined when the text is not a mark. */
+function markSeconds(text: string): number | undefined {
+  try {
+    const v = (JSON.parse(text) as { deletion_time?: unknown }).deletion_time;
+    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
   }
 }
