@@ -382,7 +382,14 @@ export class StoreGateway implements Queryable {
   }
 
   private skipped(b: GatewayBlock): boolean {
-    return this.opts.skipBlock?.(b.tenant, b.meta.ulid) ?? false;
+    const skip = this.opts.skipBlock;
+    if (!skip) return false;
+    if (skip(b.tenant, b.meta.ulid)) return true;
+    // A raw block compacted from blocks that are all served elsewhere in the process (strata
+    // all's local copies, kept for --tsdb.retention.local) holds exactly their samples: read from
+    // both places, every series of the range would be merged with its own copy, sample by sample.
+    const sources = b.meta.compaction?.sources;
+    return (b.meta.thanos?.downsample?.resolution ?? 0) === 0 && !!sources && sources.length > 0 && sources.every((u) => skip(b.tenant, u));
   }
 
   /** The tenant's blocks this gateway answers for, oldest first (blocks served elsewhere in the process left out). */

@@ -183,3 +183,30 @@ test('blocks served elsewhere in the process (skipBlock) are neither listed nor 
   expect(partial.bytesFetched - before).toBe(0);
   await partial.stop();
 });
+
+test('a compacted block whose sources are all served elsewhere in the process is left out too; one with a source held nowhere else is read', async () => {
+  const copy = tmp();
+  fs.cpSync(bucketDir, copy, { recursive: true });
+  const ulids = fs
+    .readdirSync(path.join(copy, 'team-a'))
+    .filter((d) => /^[0-9A-HJKMNP-TV-Z]{26}$/.test(d))
+    .sort();
+  // A level-2 block made of the first two (its data the first's: only its meta matters here).
+  const merged = '01ZZZZZZZZZZZZZZZZZZZZZZZZ';
+  fs.cpSync(path.join(copy, 'team-a', ulids[0]), path.join(copy, 'team-a', merged), { recursive: true });
+  const metaFile = path.join(copy, 'team-a', merged, 'meta.json');
+  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+  meta.ulid = merged;
+  meta.compaction = { ...meta.compaction, level: 2, sources: [ulids[0], ulids[1]] };
+  fs.writeFileSync(metaFile, JSON.stringify(meta));
+  const listed = async (local: Set<string>) => {
+    const g = gateway(tmp(), { bucket: new FilesystemBucket(copy), skipBlock: (t, u) => t === 'team-a' && local.has(u) });
+    await g.start();
+    const got = g.tenantBlocks('team-a').map((b) => b.meta.ulid);
+    await g.stop();
+    return got;
+  };
+  expect(await listed(new Set([ulids[0], ulids[1]]))).not.toContain(merged);
+  expect(await listed(new Set([ulids[0]]))).toContain(merged);
+  expect(await listed(new Set())).toContain(merged);
+});
