@@ -8,27 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import {
-  Labels,
-  Matcher,
-  MergeQuerier,
-  mergeRawDuplicates,
-  RawPacker,
-  setPaceSlice,
-  unpackRaw,
-  type RawSeries,
-  type Series,
-} from '@strata/model';
-import {
-  BlockReader,
-  BlockSetQuerier,
-  decodeRawSeries,
-  SegmentCache,
-  STALE_NAN,
-  writeBlock,
-  XOREncoder,
-  type BlockSeries,
-} from '@strata/tsdb';
+import { Labels, Matcher, MergeQuerier, setPaceSlice, unpackRaw, type Series } from '@strata/model';
+import { BlockReader, BlockSetQuerier, SegmentCache, STALE_NAN, writeBlock, XOREncoder, type BlockSeries } from '@strata/tsdb';
+import { packedSelect, TurnRecorder } from './packed-select.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -90,31 +72,6 @@ function plain(series: Series[]) {
     ts: Array.from(s.timestamps),
     bits: Array.from(new Uint32Array(s.values.buffer, s.values.byteOffset, s.values.length * 2)),
   }));
-}
-
-/** What a query worker decodes of selectRawInto: the packed series, equal label sets merged in order, sorted. */
-async function packedSelect(q: BlockSetQuerier, ms: readonly Matcher[], hints: { start: number; end: number }): Promise<Series[]> {
-  const into = new RawPacker();
-  await q.selectRawInto(ms, hints, into);
-  return mergeRawDuplicates(unpackRaw(into.finish()))
-    .map((r) => decodeRawSeries(r, hints.start, hints.end))
-    .filter((s): s is Series => s !== undefined)
-    .sort((a, b) => Labels.compare(a.labels, b.labels));
-}
-
-/** Counts, per turn of the event loop, the series written into it, and series handed over as RawSeries objects. */
-class TurnRecorder extends RawPacker {
-  turn = 0;
-  perTurn = new Map<number, number>();
-  objects = 0;
-  override beginSeries(labels: Labels): void {
-    this.perTurn.set(this.turn, (this.perTurn.get(this.turn) ?? 0) + 1);
-    super.beginSeries(labels);
-  }
-  override add(s: RawSeries): void {
-    this.objects++;
-    super.add(s);
-  }
 }
 
 const blockSpec = fc.record({
@@ -218,7 +175,7 @@ describe('BlockSetQuerier', () => {
     expect(into.objects).toBe(0);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(3 * n);
     expect(Math.max(...counts)).toBeLessThanOrEqual(16);
-    const got = mergeRawDuplicates(unpackRaw(into.finish()));
+    const got = unpackRaw(into.finish());
     expect(got).toHaveLength(n);
     // Every series has its three blocks' chunks, in block order, as select() reads them.
     expect(plain(await packedSelect(q, ms, hints))).toEqual(plain(await q.select(ms, hints)));

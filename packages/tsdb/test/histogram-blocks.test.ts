@@ -9,13 +9,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { CounterResetHint, Labels, Matcher, mergeRawDuplicates, RawPacker, unpackRaw, type Series } from '@strata/model';
+import { CounterResetHint, Labels, Matcher, type Series } from '@strata/model';
 import {
   AppendStatus,
   BlockReader,
   BlockSetQuerier,
   compactBlocks,
-  decodeRawSeries,
   readSeriesInOrder,
   STALE_NAN,
   TSDB,
@@ -23,6 +22,7 @@ import {
   type HistogramSample,
 } from '@strata/tsdb';
 import { compactHead } from '../src/compact.js';
+import { packedSelect } from './packed-select.js';
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -154,16 +154,6 @@ const caseArb = fc.record({
  * head and reads "unknown" in the block (as in a Prometheus block, where the float had cut the
  * chunk). Both are right; PromQL then works the reset out itself.
  */
-/** What a query worker decodes of selectRawInto: the packed series, equal label sets merged in order, sorted. */
-async function packedSelect(q: BlockSetQuerier, ms: readonly Matcher[], hints: { start: number; end: number }): Promise<Series[]> {
-  const into = new RawPacker();
-  await q.selectRawInto(ms, hints, into);
-  return mergeRawDuplicates(unpackRaw(into.finish()))
-    .map((r) => decodeRawSeries(r, hints.start, hints.end))
-    .filter((s): s is Series => s !== undefined)
-    .sort((a, b) => Labels.compare(a.labels, b.labels));
-}
-
 function dump(series: readonly Series[]): string[] {
   const out: string[] = [];
   const bits = new Uint32Array(2);

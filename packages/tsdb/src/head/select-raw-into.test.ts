@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Labels, Matcher, RawPacker, setPaceSlice, unpackRaw, type RawSeries } from '@strata/model';
+import { Labels, Matcher, RawPacker, setPaceSlice, unpackRaw } from '@strata/model';
+import { TurnRecorder } from '../../test/packed-select.js';
 import { TSDB } from '../db.js';
 import { decodeRawSeries } from '../raw-decode.js';
 import { Head } from './head.js';
@@ -84,24 +85,6 @@ test('packed from the head equals the head select, out-of-order samples and seri
     expect(got).toEqual(want);
   }
 });
-
-/**
- * Records, for every series written into it, the turn of the event loop it was written in, and
- * counts series handed over as RawSeries objects (a store that does not pack itself).
- */
-class TurnRecorder extends RawPacker {
-  turn = 0;
-  perTurn = new Map<number, number>();
-  objects = 0;
-  override beginSeries(labels: Labels): void {
-    this.perTurn.set(this.turn, (this.perTurn.get(this.turn) ?? 0) + 1);
-    super.beginSeries(labels);
-  }
-  override add(s: RawSeries): void {
-    this.objects++;
-    super.add(s);
-  }
-}
 
 test('a worker select through the TSDB querier (tombstones on, as in strata all) packs at most 16 series per turn of the event loop, into arrays allocated once', async () => {
   // The bound is in work, not in milliseconds: pace() looks at the clock every 16th call, and with
