@@ -306,16 +306,16 @@ export class LogStore implements LogQueryable {
     };
   }
 
-  /** Makes the streams durable, then visible; resolves once they are both. */
-  async push(tenant: string, streams: readonly PushStream[]): Promise<void> {
-    if (streams.length === 0) return;
-    const t = await this.tenant(tenant);
-    const rec = encodePushRecord(streams);
+  /**
+   * Logs `rec` in the tenant's WAL, then applies it to the generation that was current when it
+   * was enqueued; the cut waits for what is in flight (see doCutAndShip).
+   */
+  private async logThenApply(t: TenantLogs, rec: Buffer, apply: (gen: Generation) => void): Promise<void> {
     while (t.rotating) await t.rotating;
     // The generation is taken in the same synchronous step as the WAL enqueue (see doCutAndShip).
     const gen = t.current;
     const p = t.wal.log(rec).then(() => {
-      for (const s of streams) gen.head.append(s.labels, s.timestampsNs, s.lines, s.metadata);
+      apply(gen);
       gen.firstAtMs ??= this.now();
     });
     gen.inflight.add(p);
@@ -324,6 +324,14 @@ export class LogStore implements LogQueryable {
     } finally {
       gen.inflight.delete(p);
     }
+  }
+
+  /** Makes the streams durable, then visible; resolves once they are both. */
+  async push(tenant: string, streams: readonly PushStream[]): Promise<void> {
+    if (streams.length === 0) return;
+    await this.logThenApply(await this.tenant(tenant), encodePushRecord(streams), (gen) => {
+      for (const s of streams) gen.head.append(s.labels, s.timestampsNs, s.lines, s.metadata);
+    });
   }
 
   tenantIds(): string[] {
@@ -358,20 +366,7 @@ export class LogStore implements LogQueryable {
    */
   async recordSampledOut(tenant: string, tally: SampledOutTally): Promise<void> {
     if (tally.isEmpty()) return;
-    const t = await this.tenant(tenant);
-    const rec = encodeSampledOutRecord(tally.toStreams());
-    while (t.rotating) await t.rotating;
-    const gen = t.current;
-    const p = t.wal.log(rec).then(() => {
-      gen.sampled.addAll(tally);
-      gen.firstAtMs ??= this.now();
-    });
-    gen.inflight.add(p);
-    try {
-      await p;
-    } finally {
-      gen.inflight.delete(p);
-    }
+    await this.logThenApply(await this.tenant(tenant), encodeSampledOutRecord(tally.toStreams()), (gen) => gen.sampled.addAll(tally));
   }
 
   logQuerier(tenant: string): LogQuerier {

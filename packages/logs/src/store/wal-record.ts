@@ -102,7 +102,7 @@ export function decodeSampledOutRecord(p: Buffer): SampledOutStream[] {
     const n = r.uvarint();
     const minutes: [number, number, number][] = new Array(n);
     for (let i = 0; i < n; i++) {
-      const m = Number(r.i64());
+      const m = Number(r.i64('minute'));
       minutes[i] = [m, r.uvarint(), r.uvarint()];
     }
     out.push({ labels: Labels.fromSortedPairs(pairs), minutes });
@@ -110,7 +110,7 @@ export function decodeSampledOutRecord(p: Buffer): SampledOutStream[] {
   return out;
 }
 
-function reader(p: Buffer): { uvarint(): number; str(): string; i64(): bigint } {
+function reader(p: Buffer): { uvarint(): number; str(): string; i64(what: string): bigint } {
   let o = 0;
   return {
     uvarint() {
@@ -132,8 +132,8 @@ function reader(p: Buffer): { uvarint(): number; str(): string; i64(): bigint } 
       o += n;
       return v;
     },
-    i64() {
-      if (o + 8 > p.length) throw new WalRecordError('truncated minute');
+    i64(what: string) {
+      if (o + 8 > p.length) throw new WalRecordError(`truncated ${what}`);
       const v = p.readBigInt64LE(o);
       o += 8;
       return v;
@@ -143,46 +143,25 @@ function reader(p: Buffer): { uvarint(): number; str(): string; i64(): bigint } 
 
 /** Decodes a record's payload (after the type byte), as the WAL's replay hands it. */
 export function decodePushRecord(p: Buffer): PushStream[] {
-  let o = 0;
-  const rd = (): number => {
-    let v = 0;
-    let mul = 1;
-    for (let k = 0; k < 8; k++) {
-      if (o >= p.length) throw new WalRecordError('truncated varint');
-      const x = p[o++];
-      v += (x & 0x7f) * mul;
-      if (x < 0x80) return v;
-      mul *= 128;
-    }
-    throw new WalRecordError('varint too long');
-  };
-  const s = (): string => {
-    const n = rd();
-    if (o + n > p.length) throw new WalRecordError('string past the end');
-    const v = p.toString('utf8', o, o + n);
-    o += n;
-    return v;
-  };
+  const r = reader(p);
   const out: PushStream[] = [];
-  const ns = rd();
+  const ns = r.uvarint();
   for (let k = 0; k < ns; k++) {
-    const np = rd();
+    const np = r.uvarint();
     const pairs: string[] = new Array(np * 2);
-    for (let i = 0; i < np * 2; i++) pairs[i] = s();
+    for (let i = 0; i < np * 2; i++) pairs[i] = r.str();
     const labels = Labels.fromSortedPairs(pairs);
-    const n = rd();
+    const n = r.uvarint();
     const ts = new BigInt64Array(n);
     const lines: string[] = new Array(n);
     let metadata: (Labels | undefined)[] | undefined;
     for (let i = 0; i < n; i++) {
-      if (o + 8 > p.length) throw new WalRecordError('truncated timestamp');
-      ts[i] = p.readBigInt64LE(o);
-      o += 8;
-      lines[i] = s();
-      const nm = rd();
+      ts[i] = r.i64('timestamp');
+      lines[i] = r.str();
+      const nm = r.uvarint();
       if (nm > 0) {
         const mp: string[] = new Array(nm * 2);
-        for (let j = 0; j < nm * 2; j++) mp[j] = s();
+        for (let j = 0; j < nm * 2; j++) mp[j] = r.str();
         metadata ??= new Array(n).fill(undefined);
         metadata[i] = Labels.fromSortedPairs(mp);
       }
