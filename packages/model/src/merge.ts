@@ -120,6 +120,18 @@ export function mergeSamples(a: Series, b: Series): Series {
   };
 }
 
+/** Whether two float series hold the same samples, value bits included (no rollup or histogram side data). */
+function sameSamples(a: Series, b: Series): boolean {
+  const n = a.timestamps.length;
+  if (n !== b.timestamps.length || a.rollup || b.rollup || a.histograms || b.histograms) return false;
+  if (a.timestamps[0] !== b.timestamps[0] || a.timestamps[n - 1] !== b.timestamps[n - 1]) return false;
+  for (let i = 0; i < n; i++) if (a.timestamps[i] !== b.timestamps[i]) return false;
+  const av = new Uint32Array(a.values.buffer, a.values.byteOffset, 2 * n);
+  const bv = new Uint32Array(b.values.buffer, b.values.byteOffset, 2 * n);
+  for (let i = 0; i < 2 * n; i++) if (av[i] !== bv[i]) return false;
+  return true;
+}
+
 /**
  * One series from parts holding the same label set. Parts that follow each other in time (the
  * usual case: the head and blocks, or blocks of successive ranges) are concatenated with one copy;
@@ -139,9 +151,13 @@ export function mergeParts(parts: Series[]): Series {
   for (let k = 1; k < sorted.length && disjoint; k++)
     disjoint = sorted[k].timestamps[0] > sorted[k - 1].timestamps[sorted[k - 1].timestamps.length - 1];
   if (!disjoint) {
-    // Overlap: merge by timestamp in the caller's order, so the first querier's sample wins.
-    let acc = nonEmpty[0];
-    for (let k = 1; k < nonEmpty.length; k++) acc = mergeSamples(acc, nonEmpty[k]);
+    // Overlap. Exact copies first (RF replicas, a block read from two stores) are kept once: a
+    // copy adds nothing whatever its precedence, and comparing costs less than merging.
+    const distinct: Series[] = [];
+    for (const p of nonEmpty) if (!distinct.some((d) => sameSamples(d, p))) distinct.push(p);
+    // Then merge by timestamp in the caller's order, so the first querier's sample wins.
+    let acc = distinct[0];
+    for (let k = 1; k < distinct.length; k++) acc = mergeSamples(acc, distinct[k]);
     return acc;
   }
   let n = 0;
