@@ -45,22 +45,16 @@ export function encodePushRecord(streams: readonly RecordStream[]): Buffer {
   b[o++] = RECORD_LOG_PUSH;
   o = uvarint(b, o, streams.length);
   for (const s of streams) {
-    const p = s.labels.pairs;
-    o = uvarint(b, o, p.length >> 1);
-    for (const x of p) o = str(b, o, x);
+    o = pairs(b, o, s.labels.pairs);
     o = uvarint(b, o, s.lines.length);
     for (let i = 0; i < s.lines.length; i++) {
       b.writeBigInt64LE(s.timestampsNs[i], o);
       o += 8;
       o = str(b, o, s.lines[i]);
-      const m = s.metadata?.[i]?.pairs ?? [];
-      o = uvarint(b, o, m.length >> 1);
-      for (const x of m) o = str(b, o, x);
+      o = pairs(b, o, s.metadata?.[i]?.pairs ?? []);
     }
   }
-  b.writeUInt32LE(o - FRAME_HEADER, 0);
-  b.writeUInt32LE(crc32c(b.subarray(FRAME_HEADER, o)), 4);
-  return b.subarray(0, o);
+  return sealed(b, o);
 }
 
 export function encodeSampledOutRecord(streams: readonly SampledOutStream[]): Buffer {
@@ -74,9 +68,7 @@ export function encodeSampledOutRecord(streams: readonly SampledOutStream[]): Bu
   b[o++] = RECORD_LOG_SAMPLED_OUT;
   o = uvarint(b, o, streams.length);
   for (const s of streams) {
-    const p = s.labels.pairs;
-    o = uvarint(b, o, p.length >> 1);
-    for (const x of p) o = str(b, o, x);
+    o = pairs(b, o, s.labels.pairs);
     o = uvarint(b, o, s.minutes.length);
     for (const [m, n, bytes] of s.minutes) {
       b.writeBigInt64LE(BigInt(m), o);
@@ -85,9 +77,7 @@ export function encodeSampledOutRecord(streams: readonly SampledOutStream[]): Bu
       o = uvarint(b, o, bytes);
     }
   }
-  b.writeUInt32LE(o - FRAME_HEADER, 0);
-  b.writeUInt32LE(crc32c(b.subarray(FRAME_HEADER, o)), 4);
-  return b.subarray(0, o);
+  return sealed(b, o);
 }
 
 /** Decodes a sampled-out record's payload (after the type byte). */
@@ -169,6 +159,20 @@ export function decodePushRecord(p: Buffer): PushStream[] {
     out.push({ labels, labelsText: labels.toString(), timestampsNs: ts, lines, metadata });
   }
   return out;
+}
+
+/** A label set as its pair count and its names and values. */
+function pairs(b: Buffer, o: number, p: readonly string[]): number {
+  o = uvarint(b, o, p.length >> 1);
+  for (const x of p) o = str(b, o, x);
+  return o;
+}
+
+/** The frame ending at `o`: its payload length and checksum written into the header. */
+function sealed(b: Buffer, o: number): Buffer {
+  b.writeUInt32LE(o - FRAME_HEADER, 0);
+  b.writeUInt32LE(crc32c(b.subarray(FRAME_HEADER, o)), 4);
+  return b.subarray(0, o);
 }
 
 function uvarint(b: Buffer, o: number, v: number): number {
