@@ -58,6 +58,22 @@ async function read(q: LogQuerier, matchers: Matcher[], hints: LogSelectHints) {
 
 const ALL: LogSelectHints = { startNs: -(2n ** 63n), endNs: 2n ** 63n - 1n };
 
+/**
+ * A bucket that copies the receiver's folder `from` to `to` just before or just after the upload
+ * `at` names: the files a crash at that moment leaves behind.
+ */
+function copyingAtUpload(inner: FilesystemBucket, from: string, to: string, at: (name: string) => 'before' | 'after' | undefined) {
+  return {
+    upload: async (name: string, body: Parameters<FilesystemBucket['upload']>[1]) => {
+      const when = at(name);
+      if (when === 'before') fs.cpSync(from, to, { recursive: true });
+      await inner.upload(name, body);
+      if (when === 'after') fs.cpSync(from, to, { recursive: true });
+    },
+    exists: (name: string) => inner.exists(name),
+  };
+}
+
 describe('log blocks in the bucket', () => {
   test('head + shipped blocks answer as one head holding every push (any cuts, windows, filters, limits)', async () => {
     await fc.assert(
@@ -179,13 +195,7 @@ describe('log blocks in the bucket', () => {
     const tenantDir = path.join(dir, 'logs', 't');
     const atCrash = path.join(dir, 'state-at-crash');
     // The receiver's files as a crash right after the block's meta.json upload leaves them.
-    const bucket = {
-      upload: async (name: string, body: Parameters<FilesystemBucket['upload']>[1]) => {
-        await inner.upload(name, body);
-        if (name.endsWith('/meta.json')) fs.cpSync(tenantDir, atCrash, { recursive: true });
-      },
-      exists: (name: string) => inner.exists(name),
-    };
+    const bucket = copyingAtUpload(inner, tenantDir, atCrash, (name) => (name.endsWith('/meta.json') ? 'after' : undefined));
     const open = () => LogStore.open({ dir: path.join(dir, 'logs'), fsync: 'batch', cutIntervalMs: 0, bucket });
     const pushes = Array.from({ length: 60 }, (_, i) => push({ kind: 'push', stream: i % 3, ts: i, line: `line ${i}`, meta: false }));
     let store = await open();
@@ -226,13 +236,7 @@ describe('log blocks in the bucket', () => {
     const tenantDir = path.join(dir, 'logs', 't');
     const atCrash = path.join(dir, 'state-at-crash');
     // The files as a crash after the chunks' upload and before meta.json leaves them (the block is partial).
-    const bucket = {
-      upload: async (name: string, body: Parameters<FilesystemBucket['upload']>[1]) => {
-        if (name.endsWith('/index')) fs.cpSync(tenantDir, atCrash, { recursive: true });
-        await inner.upload(name, body);
-      },
-      exists: (name: string) => inner.exists(name),
-    };
+    const bucket = copyingAtUpload(inner, tenantDir, atCrash, (name) => (name.endsWith('/index') ? 'before' : undefined));
     const open = (b: typeof bucket | FilesystemBucket) =>
       LogStore.open({ dir: path.join(dir, 'logs'), fsync: 'batch', cutIntervalMs: 0, bucket: b });
     const pushes = Array.from({ length: 20 }, (_, i) => push({ kind: 'push', stream: i % 3, ts: i, line: `line ${i}`, meta: false }));
