@@ -54,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
     ['web.config.file', loadWebConfig],
     ['receiver.forward-client-config-file', loadHttpClientConfig],
     ['querier.store-client-config-file', loadHttpClientConfig],
+    ['query-frontend.downstream-client-config-file', loadHttpClientConfig],
   ];
   for (const [flag, load] of files) {
     try {

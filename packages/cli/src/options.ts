@@ -459,6 +459,12 @@ const TABLE = [
     help: "`strata query-frontend`: base URL of the querier (or a load balancer over queriers) the frontend sends sub-queries to; a comma-separated list of queriers shares the load among them (each request to the least busy of the tenant's queriers, see --limits.max-queriers-per-tenant).",
   },
   {
+    flag: 'query-frontend.downstream-client-config-file',
+    type: 'string',
+    default: '',
+    help: "`strata query-frontend`: how to reach the queriers: YAML with Prometheus' tls_config, basic_auth and authorization blocks. Credentials set here are sent with every downstream request (the late-data polls too) in place of the client's; without them, a client's Authorization header is passed on.",
+  },
+  {
     flag: 'query-frontend.split-interval',
     type: 'duration',
     default: '24h',

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { HttpClient } from '@strata/api';
 import { StrataError } from '@strata/model';
 
 export interface DownstreamRequest {
@@ -61,6 +62,13 @@ export interface HttpDownstreamOptions {
   url?: string;
   socketPath?: string;
   timeoutMs: number;
+  /**
+   * How to reach the queriers (--query-frontend.downstream-client-config-file): TLS and the
+   * credentials the frontend presents as itself. With credentials configured, every request carries
+   * them (the late-data polls too, which have no client behind them); without, a client's own
+   * Authorization header is passed on as it came.
+   */
+  client?: HttpClient;
 }
 
 export class HttpDownstream implements Downstream {
@@ -71,6 +79,21 @@ export class HttpDownstream implements Downstream {
     this.base = opts.url ? new URL(opts.url) : undefined;
     const Agent = this.base?.protocol === 'https:' ? https.Agent : http.Agent;
     this.agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  }
+
+  /** The client's agent for https (its TLS settings, certificates re-read when rotated); else our own. */
+  private agentFor(): http.Agent {
+    return this.opts.client && this.base?.protocol === 'https:' ? this.opts.client.agentFor(this.base.href) : this.agent;
+  }
+
+  /** The request's headers with the configured credentials, when there are any, in place of the client's. */
+  private headersFor(headers: Record<string, string>): Record<string, string> {
+    const auth = this.opts.client?.authorization();
+    if (auth === undefined) return headers;
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'authorization') out[k] = v;
+    out.authorization = auth;
+    return out;
   }
 
   request(r: DownstreamRequest): Promise<DownstreamResponse> {
@@ -84,8 +107,8 @@ export class HttpDownstream implements Downstream {
           port: this.base?.port,
           socketPath: this.opts.socketPath,
           path: prefix + r.path,
-          headers: { ...r.headers, ...(r.body ? { 'content-length': String(r.body.length) } : {}) },
-          agent: this.agent,
+          headers: { ...this.headersFor(r.headers), ...(r.body ? { 'content-length': String(r.body.length) } : {}) },
+          agent: this.agentFor(),
           signal: r.signal,
           timeout: this.opts.timeoutMs,
         },
@@ -112,15 +135,17 @@ export class HttpDownstream implements Downstream {
     const lib = this.base?.protocol === 'https:' ? https : http;
     const prefix = this.base ? this.base.pathname.replace(/\/$/, '') : '';
     return new Promise((resolve, reject) => {
-      // Its own connection (no keep-alive agent): an upgraded one never returns to a pool.
+      // Its own connection over plain HTTP (no keep-alive agent). Over TLS the client's agent
+      // carries the TLS settings; an upgraded socket leaves an agent's pool for good.
+      const tls = this.opts.client && this.base?.protocol === 'https:';
       const req = lib.request({
         method: 'GET',
         host: this.base?.hostname,
         port: this.base?.port,
         socketPath: this.opts.socketPath,
         path: prefix + r.path,
-        headers: { ...r.headers, connection: 'Upgrade', upgrade: r.headers.upgrade ?? 'websocket' },
-        agent: false,
+        headers: { ...this.headersFor(r.headers), connection: 'Upgrade', upgrade: r.headers.upgrade ?? 'websocket' },
+        agent: tls ? this.agentFor() : false,
       });
       // The handshake only: once upgraded, the connection lives as long as the client keeps it.
       const timer = setTimeout(

@@ -1,7 +1,7 @@
 /** `strata query-frontend`: the read API in front of queriers (--query-frontend.downstream-url). */
 import { HttpDownstream, LateDataPoller, QuerierPool } from '@strata/query-frontend';
 import type { Config } from '../config.js';
-import { component, list, waitForSignal } from './common.js';
+import { component, httpClientFrom, list, waitForSignal } from './common.js';
 import { frontendFrom } from './frontend-from-config.js';
 import { limitsFrom } from './limits-from-config.js';
 
@@ -11,7 +11,8 @@ export async function runQueryFrontend(cfg: Config): Promise<void> {
   if (urls.length === 0) throw new Error('strata query-frontend needs --query-frontend.downstream-url (the querier to send queries to)');
   const limits = limitsFrom(cfg, c.logger);
   // A sub-query may take as long as the queriers allow, plus the time to send its answer.
-  const http = (url: string) => new HttpDownstream({ url, timeoutMs: cfg.num('query.timeout') + 30_000 });
+  const client = httpClientFrom(cfg.str('query-frontend.downstream-client-config-file'));
+  const http = (url: string) => new HttpDownstream({ url: client.urlOf(url), timeoutMs: cfg.num('query.timeout') + 30_000, client });
   const members = urls.map((url) => ({ name: url, downstream: http(url) }));
   const downstream =
     members.length === 1 ? members[0].downstream : new QuerierPool(members, (t) => limits.forTenant(t).maxQueriersPerTenant ?? 0);
