@@ -92,6 +92,24 @@ export interface StoreGatewayOptions {
   bucketIndex?: { enabled: boolean; maxStalePeriodMs: number };
   /** Also serve the bucket's log blocks (`<tenant>/logs/`), as `logs`, found by the same syncs. */
   logs?: boolean;
+  /**
+   * Called for a block that appears after the first sync with samples no store served before
+   * (backfillsDataOf: written outside Strata's own pipeline), so that query frontends drop the
+   * answers they cached over its time range.
+   */
+  onBackfill?: (tenant: string, minTime: number, maxTime: number) => void;
+}
+
+/**
+ * Whether a block newly in the bucket may hold samples no query saw before. Blocks Strata writes
+ * itself do not: a receiver's blocks hold what its head already served (late samples were reported
+ * when they were accepted), and the compactor's merges and rollups restate their sources. Any
+ * other block does (promtool's create-blocks-from, a Thanos sidecar's uploads, a copy from another
+ * bucket): a backfill into a range queries may have answered and frontends may have cached.
+ */
+export function backfillsDataOf(meta: BlockMeta): boolean {
+  const source = meta.thanos?.source;
+  return source !== 'receive' && source !== 'compactor';
 }
 
 /** A block found in the bucket, and when it was marked for deletion (unix seconds), if it was. */
@@ -109,6 +127,8 @@ interface GatewayBlock {
 
 export class StoreGateway implements Queryable {
   private readonly blocks = new Map<string, GatewayBlock>();
+  /** Whether a sync has completed: blocks found by the first one are the starting point, not news. */
+  private synced = false;
   private readonly indexCache: ByteLRU;
   private readonly chunkCache: ByteLRU;
   private timer: NodeJS.Timeout | undefined;
@@ -222,6 +242,7 @@ export class StoreGateway implements Queryable {
           continue; // no meta.json yet: an upload in progress (or deleted since the index was written)
         }
         this.blocks.set(key, { tenant, meta, lastUsed: 0 });
+        if (this.synced && backfillsDataOf(meta)) this.opts.onBackfill?.(tenant, meta.minTime, meta.maxTime - 1);
       }
     }
     await this.tombstones.sync(tenants);
@@ -234,6 +255,7 @@ export class StoreGateway implements Queryable {
       this.blocks.delete(key);
       if (b.reader) void b.reader.then((r) => r.close());
     }
+    this.synced = true;
   }
 
   /** The tenant's blocks per its bucket index, or undefined when the index is off, missing, unreadable or stale. */

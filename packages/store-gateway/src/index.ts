@@ -1,2 +1,2 @@
 /** The public surface of @strata/store-gateway: what the CLI wires. */
-export { StoreGateway } from './gateway.js';
+export { backfillsDataOf, StoreGateway, type StoreGatewayOptions } from './gateway.js';

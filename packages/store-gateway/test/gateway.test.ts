@@ -210,3 +210,34 @@ test('a compacted block whose sources are all served elsewhere in the process is
   expect(await listed(new Set([ulids[0]]))).toContain(merged);
   expect(await listed(new Set())).toContain(merged);
 });
+
+test.each([
+  ['no thanos section (promtool create-blocks-from, a plain Prometheus block)', undefined, true],
+  ['thanos.source sidecar (a Thanos sidecar upload)', 'sidecar', true],
+  ['thanos.source receive (a receiver ships what its head served)', 'receive', false],
+  ['thanos.source compactor (merges and rollups restate their sources)', 'compactor', false],
+])('a block appearing after the first sync with %s (source %s): reported as a backfill: %s', async (_what, source, reported) => {
+  const copy = tmp();
+  fs.cpSync(bucketDir, copy, { recursive: true });
+  const heard: [string, number, number][] = [];
+  const g = gateway(tmp(), { bucket: new FilesystemBucket(copy), onBackfill: (t, min, max) => heard.push([t, min, max]) });
+  await g.start();
+  // The blocks the first sync finds are the starting point, whoever wrote them.
+  expect(heard).toEqual([]);
+  const first = fs.readdirSync(path.join(copy, 'team-a')).find((d) => /^[0-9A-HJKMNP-TV-Z]{26}$/.test(d))!;
+  const added = '01ZZZZZZZZZZZZZZZZZZZZZZZY';
+  fs.cpSync(path.join(copy, 'team-a', first), path.join(copy, 'team-a', added), { recursive: true });
+  const metaFile = path.join(copy, 'team-a', added, 'meta.json');
+  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+  meta.ulid = added;
+  if (source === undefined) delete meta.thanos;
+  else meta.thanos = { ...meta.thanos, source };
+  fs.writeFileSync(metaFile, JSON.stringify(meta));
+  await g.sync();
+  expect(g.tenantBlocks('team-a').map((b) => b.meta.ulid)).toContain(added);
+  expect(heard).toEqual(reported ? [['team-a', meta.minTime, meta.maxTime - 1]] : []);
+  // Found once: later syncs do not report it again.
+  await g.sync();
+  expect(heard).toHaveLength(reported ? 1 : 0);
+  await g.stop();
+});

@@ -259,15 +259,13 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   let gateway: StoreGateway | undefined;
   let queryable: Queryable = tsdb.queryable();
   if (opts.query) {
-    gateway = gatewayFrom(
-      cfg,
-      bucket,
-      registry,
-      logger,
-      (tenant, ulid) => tsdb.openTenant(tenant)?.hasBlock(ulid) ?? false,
+    gateway = gatewayFrom(cfg, bucket, registry, logger, {
+      skipBlock: (tenant, ulid) => tsdb.openTenant(tenant)?.hasBlock(ulid) ?? false,
       tombstones,
-      logsEnabled,
-    );
+      logs: logsEnabled,
+      // A backfilled block changes answers over its range, as late samples do.
+      onBackfill: onLate,
+    });
     await gateway.start();
     const gw = gateway;
     queryable = new FanoutQueryable(

@@ -4,20 +4,14 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bucket } from '@strata/objstore';
-import { StoreGateway } from '@strata/store-gateway';
-import type { BucketTombstones } from '@strata/tsdb';
+import { StoreGateway, type StoreGatewayOptions } from '@strata/store-gateway';
 import type { Config } from '../config.js';
 import { list } from './common.js';
 
-export function gatewayFrom(
-  cfg: Config,
-  bucket: Bucket,
-  registry: Registry,
-  logger: Logger,
-  skipBlock?: (tenant: string, ulid: string) => boolean,
-  tombstones?: BucketTombstones,
-  logs = false,
-): StoreGateway {
+/** What the process around the gateway adds: see StoreGatewayOptions. */
+export type GatewayWiring = Pick<StoreGatewayOptions, 'skipBlock' | 'tombstones' | 'logs' | 'onBackfill'>;
+
+export function gatewayFrom(cfg: Config, bucket: Bucket, registry: Registry, logger: Logger, wiring: GatewayWiring = {}): StoreGateway {
   const self = cfg.str('store-gateway.name') || os.hostname();
   const members = list(cfg.str('store-gateway.members'));
   return new StoreGateway({
@@ -38,9 +32,7 @@ export function gatewayFrom(
       maxBytesPerQuery: cfg.num('store-gateway.max-bytes-per-query'),
     },
     deletionDelayMs: cfg.num('store-gateway.deletion-delay'),
-    skipBlock,
-    tombstones,
-    logs,
+    ...wiring,
     bucketIndex: {
       enabled: cfg.bool('store-gateway.bucket-index.enabled'),
       maxStalePeriodMs: cfg.num('store-gateway.bucket-index.max-stale-period'),

@@ -11,12 +11,16 @@ import { mountSeriesDeletion } from './admin-from-config.js';
 export async function runStoreGateway(cfg: Config): Promise<void> {
   const c = component(cfg, 'store-gateway');
   const bucket = openBucket(cfg.str('objstore.config-file'), path.resolve(cfg.str('storage.path')), c.registry);
-  const gateway = gatewayFrom(cfg, bucket, c.registry, c.logger, undefined, undefined, cfg.bool('logs.enabled'));
+  // Deletions and backfilled blocks change cached answers: query frontends in other processes
+  // read them here (through the queriers).
+  const lateData = new LateDataLog();
+  const gateway = gatewayFrom(cfg, bucket, c.registry, c.logger, {
+    logs: cfg.bool('logs.enabled'),
+    onBackfill: (t, min, max) => lateData.add(t, min, max),
+  });
   mountQueryApi(c.router, { queryable: gateway, engine: engineFrom(cfg), tenancy: c.tenancy, storeInfo: () => gateway.info() });
   // The bucket's log blocks, for `strata querier`'s Loki API (the receivers answer for their heads).
   if (gateway.logs) mountLogSelectApi(c.router, { logs: gateway.logs, tenancy: c.tenancy, servesBlocks: true });
-  // Deletions change cached answers: query frontends in other processes read them here (through the queriers).
-  const lateData = new LateDataLog();
   mountLateDataApi(c.router, lateData);
   mountSeriesDeletion(c.router, cfg, {
     tenancy: c.tenancy,
