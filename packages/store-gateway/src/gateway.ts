@@ -163,6 +163,8 @@ export class StoreGateway implements Queryable {
           onCacheLookup: (hit) => this.cacheReqs.inc({ kind: 'log-chunks', result: hit ? 'hit' : 'miss' }),
           // Marked log blocks stop being served when marked metric blocks do.
           deletionDelayMs: opts.deletionDelayMs,
+          // Log blocks are sharded over the gateways as metric blocks are.
+          owns: (ulid) => this.owns(ulid),
         })
       : undefined;
     this.fetched = new Counter({
@@ -198,6 +200,11 @@ export class StoreGateway implements Queryable {
     });
   }
 
+  /** Whether this gateway serves the block: one of its replicationFactor owners among the members. */
+  private owns(ulid: string): boolean {
+    return owners(ulid, this.opts.members, this.opts.replicationFactor).includes(this.opts.self);
+  }
+
   async start(): Promise<void> {
     await this.sync();
     this.timer = setInterval(() => {
@@ -220,7 +227,7 @@ export class StoreGateway implements Queryable {
     const seen = new Set<string>();
     const now = Date.now();
     const tenants: string[] = [];
-    const owned = (ulid: string) => owners(ulid, this.opts.members, this.opts.replicationFactor).includes(this.opts.self);
+    const owned = (ulid: string) => this.owns(ulid);
     for await (const tenantDir of this.opts.bucket.iter('')) {
       if (!tenantDir.endsWith('/')) continue;
       const tenant = tenantDir.slice(0, -1);

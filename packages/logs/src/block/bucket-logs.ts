@@ -57,6 +57,11 @@ export interface BucketLogsOptions {
   deletionDelayMs?: number;
   /** The clock deletion marks are compared with (ms); Date.now by default. */
   now?: () => number;
+  /**
+   * Whether this gateway serves the block (the store gateways' sharding of blocks by ULID, as for
+   * metric blocks); others are neither loaded nor served. All blocks by default.
+   */
+  owns?: (ulid: string) => boolean;
 }
 
 const ULID_RE = /^[0-9A-Z]{26}$/;
@@ -125,6 +130,7 @@ export class BucketLogs implements LogQueryable {
       for (const [id, f] of await this.listBlocks(prefix)) {
         // No meta.json: an upload in progress, or a block whose deletion has begun. Not served.
         if (!f.meta) continue;
+        if (this.opts.owns && !this.opts.owns(id)) continue;
         if (f.mark) {
           seenMarks.add(`${tenant}/${id}`);
           if (await this.pastDeletionDelay(tenant, id, now)) continue;
