@@ -131,3 +131,46 @@ test('lines shipped and dropped from the receiver head read back through a queri
   expect(await queryAll(querier2.url, fromNs)).toEqual(inHead);
   expect(await bucketOps(querier2.url)).toBe(0);
 });
+
+test('a querier with no bucket of its own in front of strata all reads the lines all has shipped', async () => {
+  const root = tempDir('logs-querier-all');
+  const dataDir = path.join(root, 'all');
+  const args = ['--logs.block-range=2s', '--store-gateway.sync-interval=500ms'];
+  let all = await startStrata({ dataDir, args });
+  let front: Strata | undefined;
+  try {
+    const fromNs = BigInt(Date.now() - 120_000) * NS_PER_MS;
+    const streams = ['a', 'b'].map((app) => ({
+      stream: { app, job: 'qb-e2e' },
+      values: Array.from({ length: 20 }, (_, i) => [String(fromNs + BigInt(i) * 1_000_000_000n), `${app} all line ${i}`]),
+    }));
+    const r = await fetch(`${all.url}/loki/api/v1/push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ streams }),
+    });
+    expect(r.status).toBe(204);
+    const blocks = path.join(dataDir, 'bucket', 'anonymous', 'logs');
+    await waitFor(
+      'the log block',
+      async () => fs.existsSync(blocks) && fs.readdirSync(blocks).some((d) => fs.existsSync(path.join(blocks, d, 'meta.json'))),
+    );
+    const wal = path.join(dataDir, 'logs', 'anonymous', 'wal');
+    await waitFor('the log WAL truncated', async () => fs.readdirSync(wal).every((s) => fs.statSync(path.join(wal, s)).size === 0));
+    // Restarted, all's head is empty: the lines are in its bucket only, and its log select API
+    // (what queriers read) serves them from there.
+    await stop(all);
+    all = await startStrata({ dataDir, port: all.port, args });
+    expect(await receiverHeadLines(all.url, fromNs)).toBe(40);
+    front = await startStrata({ component: 'querier', dataDir: path.join(root, 'querier'), args: [`--querier.stores=${all.url}`] });
+    const got = await queryAll(front.url, fromNs);
+    expect(got.map((s) => [s.stream.app, s.values.length])).toEqual([
+      ['a', 20],
+      ['b', 20],
+    ]);
+    expect(await bucketOps(front.url)).toBe(0);
+  } finally {
+    if (front) await stop(front);
+    await stop(all);
+  }
+});

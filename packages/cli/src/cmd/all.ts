@@ -36,7 +36,7 @@ import {
   createLogPushPath,
   createOtlpLogsHandler,
 } from '@strata/receiver';
-import { BucketLogs, LogStore } from '@strata/logs';
+import { BucketLogs, LogStore, mergeLogQueryables } from '@strata/logs';
 import { limitsFrom } from './limits-from-config.js';
 import type { Compactor } from '@strata/compactor';
 import { compactorFrom } from './compactor-from-config.js';
@@ -325,8 +325,13 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     // It passes the Loki read API (mounted with the query API when there is a log store) through its queue.
     parts.frontend.mount(router);
   } else mountQueryApi(router, queryApi);
-  // Queriers read this receiver's log streams (RF replicas merged there): remote-logs.ts.
-  if (logStore) mountLogSelectApi(router, { logs: logStore, tenancy });
+  // Queriers read this process's log streams (RF replicas merged there, remote-logs.ts) and, as
+  // its remote-read does for metrics, the bucket's log blocks its gateway serves: a querier in
+  // front of `all` processes then needs no bucket of its own to read shipped lines.
+  if (logStore) {
+    const blocks = gateway?.logs;
+    mountLogSelectApi(router, { logs: blocks ? mergeLogQueryables([blocks, logStore]) : logStore, tenancy, servesBlocks: !!blocks });
+  }
   // Exemplars live in the local heads only (the bucket holds none), so they are read here directly.
   mountExemplarsApi(router, {
     tenancy,
