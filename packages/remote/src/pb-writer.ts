@@ -62,10 +62,25 @@ export class PbWriter {
   string(field: number, s: string): void {
     if (s === '') return;
     this.key(field, 2);
-    const n = Buffer.byteLength(s);
+    const n = utf8Length(s);
     this.rawVarint(n);
     this.ensure(n);
-    this.pos += this.buf.write(s, this.pos);
+    this.pos = this.put(s, n);
+  }
+
+  /**
+   * Writes s (of n UTF-8 bytes) at pos; returns the new pos. A short ASCII string (most label
+   * names and values) is copied by a loop here: Buffer.write is a call into C++ whose fixed cost
+   * is several times that of copying a dozen characters.
+   */
+  private put(s: string, n: number): number {
+    const buf = this.buf;
+    const p = this.pos;
+    if (n === s.length && n <= SHORT) {
+      for (let i = 0; i < n; i++) buf[p + i] = s.charCodeAt(i);
+      return p + n;
+    }
+    return p + buf.write(s, p);
   }
 
   /**
@@ -73,8 +88,8 @@ export class PbWriter {
    * front: no closure and no shifting of the body to make room for the length prefix.
    */
   stringPair(field: number, a: string, b: string): void {
-    const na = a === '' ? 0 : Buffer.byteLength(a);
-    const nb = b === '' ? 0 : Buffer.byteLength(b);
+    const na = a === '' ? 0 : utf8Length(a);
+    const nb = b === '' ? 0 : utf8Length(b);
     const len = (na > 0 ? 1 + varintSize(na) + na : 0) + (nb > 0 ? 1 + varintSize(nb) + nb : 0);
     this.key(field, 2);
     this.rawVarint(len);
@@ -82,12 +97,12 @@ export class PbWriter {
     if (na > 0) {
       this.buf[this.pos++] = 0x0a;
       this.pos = putVarint(this.buf, this.pos, na);
-      this.pos += this.buf.write(a, this.pos);
+      this.pos = this.put(a, na);
     }
     if (nb > 0) {
       this.buf[this.pos++] = 0x12;
       this.pos = putVarint(this.buf, this.pos, nb);
-      this.pos += this.buf.write(b, this.pos);
+      this.pos = this.put(b, nb);
     }
   }
 
@@ -97,6 +112,19 @@ export class PbWriter {
     this.ensure(b.length);
     this.buf.set(b, this.pos);
     this.pos += b.length;
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.pos;
+  }
+
+  /** Bytes [start, end) of src copied as they are (already-encoded fields), with no view made. */
+  rawRange(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    src.copy(this.buf, this.pos, start, end);
+    this.pos += n;
   }
 
   /** Bytes copied as they are (already-encoded fields). */
@@ -136,6 +164,17 @@ export class PbWriter {
   finish(): Buffer {
     return this.buf.subarray(0, this.pos);
   }
+}
+
+/** Strings up to this many characters are measured and, when ASCII, copied in JavaScript. */
+const SHORT = 64;
+
+/** UTF-8 bytes of s: counted here for a short ASCII string, else by Buffer.byteLength. */
+export function utf8Length(s: string): number {
+  const n = s.length;
+  if (n > SHORT) return Buffer.byteLength(s);
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s);
+  return n;
 }
 
 /** Bytes of an int64 varint (a negative one takes ten: two's complement). */

@@ -354,3 +354,144 @@ describe('bucketLayout (property)', () => {
     );
   });
 });
+
+describe('series labels (property, against a plain model)', () => {
+  // Keys chosen to collide: escaping to one name (a.b, a_b), the names series insert (le,
+  // quantile, __name__), job and instance, an empty key; values with an empty one.
+  const key = fc.constantFrom('le', '__name__', 'a.b', 'a_b', 'Z', 'quantile', 'x', 'job', 'instance', '', 'é');
+  const value = fc.constantFrom('v', '', 'w', 'ü', '1');
+  const attributes = fc.array(fc.record({ key, value: value.map((v) => ({ stringValue: v })) }), { maxLength: 4 });
+  const time = fc.nat(2).map((i) => String(BigInt(T) + BigInt(i) * 1_000_000n));
+  const name = fc.constantFrom('m', 'target_info', 'm_bucket', 'm.total');
+  const points = <V extends object>(v: fc.Arbitrary<V>) =>
+    fc
+      .array(fc.record({ attributes, timeUnixNano: time, v }), { minLength: 1, maxLength: 3 })
+      .map((ps) => ps.map(({ v: x, ...p }) => ({ ...p, ...x })));
+  const metric = fc.oneof(
+    fc.record({ name, gauge: fc.record({ dataPoints: points(fc.record({ asDouble: fc.nat(9) })) }) }),
+    fc.record({
+      name,
+      sum: fc.record({
+        aggregationTemporality: fc.constant(2),
+        isMonotonic: fc.boolean(),
+        dataPoints: points(fc.record({ asInt: fc.nat(9).map(String) })),
+      }),
+    }),
+    fc.record({
+      name,
+      histogram: fc.record({
+        aggregationTemporality: fc.constant(2),
+        dataPoints: points(fc.constant({ count: '3', sum: 1, bucketCounts: ['1', '1', '1'], explicitBounds: [0.5, 1] })),
+      }),
+    }),
+    fc.record({
+      name,
+      summary: fc.record({ dataPoints: points(fc.constant({ count: '3', sum: 2, quantileValues: [{ quantile: 0.5, value: 1 }] })) }),
+    }),
+  );
+  const strategy = fc.constantFrom<TranslationStrategy>(
+    'UnderscoreEscapingWithSuffixes',
+    'UnderscoreEscapingWithoutSuffixes',
+    'NoUTF8EscapingWithSuffixes',
+    'NoTranslation',
+  );
+
+  /** The label sets a point's series get, written the plain way: maps, then sorted. */
+  function modelLabels(
+    point: { key: string; value: { stringValue: string } }[],
+    resource: Map<string, string>,
+    s: TranslationStrategy,
+    set: [string, string][],
+  ): string {
+    const m = new Map<string, string>();
+    for (const a of [...point].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))) {
+      const k = labelName(a.key, s);
+      m.set(k, m.has(k) ? `${m.get(k)};${a.value.stringValue}` : a.value.stringValue);
+    }
+    for (const [k, v] of resource) if (k === 'job' || k === 'instance' || !m.has(k)) m.set(k, v);
+    for (const [k, v] of set) m.set(k, v);
+    return [...m]
+      .filter(([k, v]) => k !== '' && v !== '')
+      .sort((x, y) => (x[0] < y[0] ? -1 : 1))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+  }
+
+  test('each label set once, sorted, with the samples the model gives it', () => {
+    fc.assert(
+      fc.property(fc.array(metric, { minLength: 1, maxLength: 4 }), attributes, strategy, fc.boolean(), (metrics, res, s, promote) => {
+        const resourceAttrs = [...res, { key: 'service.name', value: { stringValue: 'svc' } }];
+        const d = {
+          resourceMetrics: [{ resource: { attributes: resourceAttrs }, scopeMetrics: [{ scope: { name: 's' }, metrics }] }],
+        };
+        const promoted = promote ? ['x', 'le', '__name__'] : [];
+        const out = translateOtlp(decodeOtlpMetricsProto(otlpJsonToProto(d as any)), {
+          strategy: s,
+          promoteResourceAttributes: promoted,
+          exemplars: false,
+        });
+        // The model: resource labels (promoted, then job winning), and every sample under its label set.
+        const resource = new Map<string, string>();
+        const get = (k: string) => [...resourceAttrs].reverse().find((a) => a.key === k)?.value.stringValue;
+        for (const k of promoted) {
+          const v = get(k);
+          if (v !== undefined) resource.set(labelName(k, s), v);
+        }
+        resource.set('job', 'svc');
+        const want = new Map<string, number>();
+        const count = (labels: string) => want.set(labels, (want.get(labels) ?? 0) + 1);
+        for (const m of metrics) {
+          const kind: SuffixKind = 'sum' in m && m.sum.isMonotonic ? 'counter' : 'gauge' in m || 'sum' in m ? 'gauge' : 'other';
+          const n = metricName(m.name, '', kind, s);
+          const ps: any[] =
+            'gauge' in m
+              ? m.gauge.dataPoints
+              : 'sum' in m
+                ? m.sum.dataPoints
+                : 'histogram' in m
+                  ? m.histogram.dataPoints
+                  : m.summary.dataPoints;
+          for (const p of ps) {
+            const series: [string, string][][] =
+              'histogram' in m
+                ? [
+                    [['__name__', `${n}_sum`]],
+                    [['__name__', `${n}_count`]],
+                    ...['0.5', '1', '+Inf'].map((le): [string, string][] => [
+                      ['__name__', `${n}_bucket`],
+                      ['le', le],
+                    ]),
+                  ]
+                : 'summary' in m
+                  ? [
+                      [
+                        ['__name__', n],
+                        ['quantile', '0.5'],
+                      ],
+                      [['__name__', `${n}_sum`]],
+                      [['__name__', `${n}_count`]],
+                    ]
+                  : [[['__name__', n]]];
+            for (const set of series) count(modelLabels(p.attributes, resource, s, set));
+          }
+        }
+        // The resource's other attributes make one target_info sample, with its job.
+        const info = resourceAttrs.filter((a) => a.key !== 'service.name');
+        if (info.length > 0) count(modelLabels(info, new Map([['job', 'svc']]), s, [['__name__', 'target_info']]));
+        const b = decodeWriteRequestV1(out.request);
+        const got = new Map<string, number>();
+        for (const r of b.series) {
+          const pairs = b.labelsOf(r);
+          const names = pairs.filter((_, i) => i % 2 === 0);
+          expect([...names].sort()).toEqual(names);
+          expect(new Set(names).size).toBe(names.length);
+          const labels = names.map((k, i) => `${k}=${pairs[2 * i + 1]}`).join(',');
+          expect(got.has(labels)).toBe(false);
+          got.set(labels, r.sampleEnd - r.sampleStart);
+        }
+        for (const [labels, n] of want) expect([labels, got.get(labels)]).toEqual([labels, n]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -63,15 +63,60 @@ interface NativeHistogram {
   negativeDeltas: number[];
 }
 
-/** One output series: its label pairs (sorted by name) and everything written to it. */
+/**
+ * The labels a data point gives every series made from it (its attributes and its resource's
+ * labels, sorted, without `__name__`): a classic histogram's buckets, `_sum` and `_count` share
+ * one, so its key is joined and its labels encoded once per point, not once per series.
+ */
+class PointLabels {
+  readonly key: string;
+  /** Whether the pairs hold a name a series inserts (INSERTED): such labels take seriesOf's slow path. */
+  readonly special: boolean;
+  /** The series made from these labels, by their inserted pairs joined (`__name__\xffm_bucket\xffle\xff0.5`). */
+  readonly series = new Map<string, Series>();
+  /** The pairs' Label fields, encoded when first written; pair i ends at ends[i]. */
+  private encoded: Buffer | undefined;
+  private ends: Int32Array | undefined;
+
+  constructor(readonly pairs: string[]) {
+    this.key = pairs.join('\xff');
+    let special = false;
+    for (let i = 0; i < pairs.length; i += 2) if (INSERTED.has(pairs[i])) special = true;
+    this.special = special;
+  }
+
+  /** The Label fields of pairs [from, to), written as they are. */
+  write(w: PbWriter, from: number, to: number): void {
+    if (from >= to) return;
+    if (!this.encoded) {
+      const e = new PbWriter(64 + this.key.length * 2);
+      const ends = new Int32Array(this.pairs.length / 2);
+      for (let i = 0; i < this.pairs.length; i += 2) {
+        e.stringPair(1, this.pairs[i], this.pairs[i + 1]);
+        ends[i / 2] = e.length;
+      }
+      this.encoded = e.finish();
+      this.ends = ends;
+    }
+    const start = from === 0 ? 0 : this.ends![from - 1];
+    w.rawRange(this.encoded, start, this.ends![to - 1]);
+  }
+}
+
+/**
+ * One output series: its labels (a point's, with the pairs a series inserts) and everything
+ * written to it. Each label set has one split: `base` holds none of the INSERTED names, and
+ * `inserted` (sorted by name) all of them, so equal label sets are always the same series.
+ */
 interface Series {
-  labels: string[];
+  base: PointLabels;
+  inserted: string[];
   timestamps: number[];
   values: number[];
-  /** Positions in values that are staleness markers. */
-  stale: number[];
-  histograms: NativeHistogram[];
-  exemplars: OtlpExemplar[];
+  /** Positions in values that are staleness markers; undefined while there are none. */
+  stale: number[] | undefined;
+  histograms: NativeHistogram[] | undefined;
+  exemplars: OtlpExemplar[] | undefined;
 }
 
 export function translateOtlp(req: OtlpRequest, opts: TranslateOptions): Translation {
@@ -89,13 +134,15 @@ const SERVICE_NAMESPACE = 'service.namespace';
 const SERVICE_INSTANCE_ID = 'service.instance.id';
 
 class Translator {
-  private readonly series = new Map<string, Series>();
+  /** Every series once, in the order first seen, found through their point labels. */
+  private readonly series: Series[] = [];
+  private readonly bases = new Map<string, PointLabels>();
   private readonly metadata = new Map<string, { type: number; help: string; unit: string }>();
   private samples = 0;
   private histograms = 0;
   private rejected = 0;
   private readonly errors: string[] = [];
-  /** Labels every series of the current resource carries (job, instance, promoted attributes). */
+  /** Labels every series of the current resource carries (job, instance, promoted attributes), sorted by name. */
   private resourceLabels: string[] = [];
 
   constructor(private readonly opts: TranslateOptions) {}
@@ -117,7 +164,7 @@ class Translator {
       if (v !== undefined) promoted.push(key, v);
     }
     // Promoted attributes first, so that job and instance win a collision, as in Prometheus.
-    this.resourceLabels = [...this.sanitized(promoted), ...own];
+    this.resourceLabels = sortedLastWins([...this.sanitized(promoted), ...own]);
 
     let latest = -Infinity;
     for (const m of metrics) {
@@ -133,7 +180,7 @@ class Translator {
       if (k !== SERVICE_NAME && k !== SERVICE_NAMESPACE && k !== SERVICE_INSTANCE_ID) info.push(k, attrs[i + 1]);
     }
     if (info.length > 0 && latest > -Infinity) {
-      const s = this.seriesOf(this.merge(this.sanitized(info), own, 'target_info', []));
+      const s = this.seriesOf(this.baseOf(this.base(this.sanitized(info), sortedLastWins(own))), 'target_info', NO_EXTRA);
       this.pushSample(s, latest, 1, false);
       this.noteMetadata('target_info', 2, 'Target metadata', '');
     }
@@ -160,9 +207,9 @@ class Translator {
       case MetricKind.Sum:
         this.noteMetadata(name, counter ? 1 : 2, m.description, m.unit);
         for (const p of m.points) {
-          const s = this.seriesOf(this.pointLabels(p, name, []));
+          const s = this.pointSeries(p, name, NO_EXTRA);
           this.pushSample(s, p.timeMs, p.value, stale(p));
-          if (this.opts.exemplars) s.exemplars.push(...p.exemplars);
+          if (this.opts.exemplars && p.exemplars.length > 0) (s.exemplars ??= []).push(...p.exemplars);
         }
         return;
       case MetricKind.Histogram:
@@ -179,10 +226,10 @@ class Translator {
             );
             continue;
           }
-          const s = this.seriesOf(this.pointLabels(p, name, []));
-          s.histograms.push(nativeHistogram(p));
+          const s = this.pointSeries(p, name, NO_EXTRA);
+          (s.histograms ??= []).push(nativeHistogram(p));
           this.histograms++;
-          if (this.opts.exemplars) s.exemplars.push(...p.exemplars);
+          if (this.opts.exemplars && p.exemplars.length > 0) (s.exemplars ??= []).push(...p.exemplars);
         }
         return;
       case MetricKind.Summary:
@@ -190,15 +237,10 @@ class Translator {
         for (const p of m.points) {
           const st = stale(p);
           for (let i = 0; i < p.quantiles.length; i += 2) {
-            this.pushSample(
-              this.seriesOf(this.pointLabels(p, name, ['quantile', formatFloat(p.quantiles[i])])),
-              p.timeMs,
-              p.quantiles[i + 1],
-              st,
-            );
+            this.pushSample(this.pointSeries(p, name, ['quantile', formatFloat(p.quantiles[i])]), p.timeMs, p.quantiles[i + 1], st);
           }
-          this.pushSample(this.seriesOf(this.pointLabels(p, name + '_sum', [])), p.timeMs, p.sum, st);
-          this.pushSample(this.seriesOf(this.pointLabels(p, name + '_count', [])), p.timeMs, p.count, st);
+          this.pushSample(this.pointSeries(p, name + '_sum', NO_EXTRA), p.timeMs, p.sum, st);
+          this.pushSample(this.pointSeries(p, name + '_count', NO_EXTRA), p.timeMs, p.count, st);
         }
         return;
     }
@@ -206,21 +248,21 @@ class Translator {
 
   private classicHistogram(name: string, p: OtlpPoint): void {
     const st = stale(p);
-    if (p.hasSum) this.pushSample(this.seriesOf(this.pointLabels(p, name + '_sum', [])), p.timeMs, p.sum, st);
-    this.pushSample(this.seriesOf(this.pointLabels(p, name + '_count', [])), p.timeMs, p.count, st);
+    if (p.hasSum) this.pushSample(this.pointSeries(p, name + '_sum', NO_EXTRA), p.timeMs, p.sum, st);
+    this.pushSample(this.pointSeries(p, name + '_count', NO_EXTRA), p.timeMs, p.count, st);
     // Exemplars go to the first bucket whose bound holds them.
     const exemplars = this.opts.exemplars ? [...p.exemplars].sort((a, b) => a.value - b.value) : [];
     let e = 0;
     let cumulative = 0;
     for (let i = 0; i < p.bounds.length; i++) {
       cumulative += p.bucketCounts[i] ?? 0;
-      const s = this.seriesOf(this.pointLabels(p, name + '_bucket', ['le', formatFloat(p.bounds[i])]));
+      const s = this.pointSeries(p, name + '_bucket', ['le', formatFloat(p.bounds[i])]);
       this.pushSample(s, p.timeMs, cumulative, st);
-      while (e < exemplars.length && exemplars[e].value <= p.bounds[i]) s.exemplars.push(exemplars[e++]);
+      while (e < exemplars.length && exemplars[e].value <= p.bounds[i]) (s.exemplars ??= []).push(exemplars[e++]);
     }
-    const inf = this.seriesOf(this.pointLabels(p, name + '_bucket', ['le', '+Inf']));
+    const inf = this.pointSeries(p, name + '_bucket', LE_INF);
     this.pushSample(inf, p.timeMs, p.count, st);
-    while (e < exemplars.length) inf.exemplars.push(exemplars[e++]);
+    while (e < exemplars.length) (inf.exemplars ??= []).push(exemplars[e++]);
   }
 
   private reject(m: OtlpMetric, why: string): void {
@@ -229,76 +271,124 @@ class Translator {
   }
 
   /**
-   * The point's attributes, then the resource's labels, then the name and the extra pair. The
-   * escaped attributes of the last point asked for are kept: a histogram asks once per bucket.
+   * The series of the point's attributes, then the resource's labels, then the name and the
+   * extra pair. The labels of the last point asked for are kept: a histogram asks once per bucket.
    */
-  private pointLabels(p: OtlpPoint, name: string, extra: string[]): string[] {
+  private pointSeries(p: OtlpPoint, name: string, extra: string[]): Series {
     if (p !== this.lastPoint) {
       this.lastPoint = p;
-      this.lastBase = this.base(this.sanitized(p.attributes), this.resourceLabels);
+      this.lastBase = this.baseOf(this.base(this.sanitized(p.attributes), this.resourceLabels));
     }
-    return withPairs(this.lastBase, name, extra);
+    return this.seriesOf(this.lastBase!, name, extra);
   }
 
   private lastPoint: OtlpPoint | undefined = undefined;
   /** The last point's attributes merged with the resource's labels, sorted (see base). */
-  private lastBase: string[] = [];
+  private lastBase: PointLabels | undefined = undefined;
+
+  private baseOf(pairs: string[]): PointLabels {
+    const key = pairs.join('\xff');
+    let b = this.bases.get(key);
+    if (!b) this.bases.set(key, (b = new PointLabels(pairs)));
+    return b;
+  }
 
   /**
    * Attribute pairs under their label names. Keys that escape to the same name are joined with
-   * ';' in the order of their original keys, as Prometheus does.
+   * ';' in the order of their original keys, as Prometheus does. A point has a few attributes:
+   * a collision is looked for in the pairs so far, with no map made per point.
    */
   private sanitized(attrs: string[]): string[] {
-    if (attrs.length === 0) return attrs;
-    const order: number[] = [];
-    for (let i = 0; i < attrs.length; i += 2) order.push(i);
-    order.sort((a, b) => (attrs[a] < attrs[b] ? -1 : attrs[a] > attrs[b] ? 1 : 0));
-    const out = new Map<string, string>();
-    for (const i of order) {
-      const k = labelName(attrs[i], this.opts.strategy);
-      const prev = out.get(k);
-      out.set(k, prev === undefined ? attrs[i + 1] : `${prev};${attrs[i + 1]}`);
-    }
+    const n = attrs.length;
+    if (n === 0) return attrs;
+    let sorted = true;
+    for (let i = 2; i < n && sorted; i += 2) if (attrs[i] < attrs[i - 2]) sorted = false;
     const pairs: string[] = [];
-    for (const [k, v] of out) pairs.push(k, v);
+    const add = (i: number) => {
+      const k = labelName(attrs[i], this.opts.strategy);
+      for (let j = 0; j < pairs.length; j += 2) {
+        if (pairs[j] === k) {
+          pairs[j + 1] = `${pairs[j + 1]};${attrs[i + 1]}`;
+          return;
+        }
+      }
+      pairs.push(k, attrs[i + 1]);
+    };
+    if (sorted) for (let i = 0; i < n; i += 2) add(i);
+    else for (const i of byName(attrs)) add(i);
     return pairs;
   }
 
-  /** Point labels, overridden by the resource's, the name and the extra pair; sorted, empty values dropped. */
-  private merge(point: string[], resource: string[], name: string, extra: string[]): string[] {
-    return withPairs(this.base(point, resource), name, extra);
-  }
-
   /**
-   * Point labels overridden by the resource's, sorted by name, empty names and values dropped:
-   * computed once per point, then a histogram's buckets only insert their name and `le`.
+   * Point labels (distinct names) overridden by the resource's (sorted, distinct names), sorted
+   * by name, empty names and values dropped: computed once per point, then a histogram's buckets
+   * only insert their name and `le`. Promoted attributes do not replace a point's own
+   * attribute; job and instance do.
    */
   private base(point: string[], resource: string[]): string[] {
-    const m = new Map<string, string>();
-    for (let i = 0; i < point.length; i += 2) m.set(point[i], point[i + 1]);
-    // Promoted attributes do not replace a point's own attribute; job and instance do.
-    for (let i = 0; i < resource.length; i += 2) {
-      const k = resource[i];
-      if (k === 'job' || k === 'instance' || !m.has(k)) m.set(k, resource[i + 1]);
+    if (point.length > 2) {
+      for (let i = 2; i < point.length; i += 2) {
+        if (point[i] < point[i - 2]) {
+          point = pairsIn(point, byName(point));
+          break;
+        }
+      }
     }
-    const keys = [...m.keys()].filter((k) => k !== '' && m.get(k) !== '').sort();
     const out: string[] = [];
-    for (const k of keys) out.push(k, m.get(k)!);
+    const keep = (k: string, v: string) => {
+      if (k !== '' && v !== '') out.push(k, v);
+    };
+    let i = 0;
+    let j = 0;
+    while (i < point.length && j < resource.length) {
+      const a = point[i];
+      const b = resource[j];
+      if (a < b) {
+        keep(a, point[i + 1]);
+        i += 2;
+      } else if (b < a) {
+        keep(b, resource[j + 1]);
+        j += 2;
+      } else {
+        keep(a, a === 'job' || a === 'instance' ? resource[j + 1] : point[i + 1]);
+        i += 2;
+        j += 2;
+      }
+    }
+    for (; i < point.length; i += 2) keep(point[i], point[i + 1]);
+    for (; j < resource.length; j += 2) keep(resource[j], resource[j + 1]);
     return out;
   }
 
-  private seriesOf(labels: string[]): Series {
-    const key = labels.join('\xff');
-    let s = this.series.get(key);
+  /**
+   * The series of these labels with `__name__` and the extra pair set. When a point's own labels
+   * hold either name (an attribute escaped to `le`, say), it is replaced, as a map would: the
+   * series is then found under the labels without them, so equal label sets are one series.
+   */
+  private seriesOf(base: PointLabels, name: string, extra: string[]): Series {
+    let inserted: string[];
+    if (base.special) {
+      // The point's own labels hold `__name__`, `le` or `quantile` (attributes escaped to them):
+      // the name and the extra pair replace theirs, as a map would; the rest is the base.
+      const all = withPairs(base.pairs, name, extra);
+      const rest: string[] = [];
+      inserted = [];
+      for (let i = 0; i < all.length; i += 2) (INSERTED.has(all[i]) ? inserted : rest).push(all[i], all[i + 1]);
+      base = this.baseOf(rest);
+    } else if (extra.length === 0) inserted = ['__name__', name];
+    else inserted = extra[0] < '__name__' ? [extra[0], extra[1], '__name__', name] : ['__name__', name, extra[0], extra[1]];
+    const key = inserted.join('\xff');
+    let s = base.series.get(key);
     if (!s) {
-      s = { labels, timestamps: [], values: [], stale: [], histograms: [], exemplars: [] };
-      this.series.set(key, s);
+      s = { base, inserted, timestamps: [], values: [], stale: undefined, histograms: undefined, exemplars: undefined };
+      base.series.set(key, s);
+      this.series.push(s);
     }
     return s;
   }
 
   private pushSample(s: Series, t: number, v: number, isStale: boolean): void {
-    if (isStale) s.stale.push(s.values.length);
+    if (isStale) (s.stale ??= []).push(s.values.length);
     s.timestamps.push(t);
     s.values.push(v);
     this.samples++;
@@ -310,7 +400,7 @@ class Translator {
 
   finish(): Translation {
     const w = new PbWriter(4096);
-    for (const s of this.series.values()) w.message(1, () => writeSeries(w, s));
+    for (const s of this.series) w.message(1, () => writeSeries(w, s));
     for (const [family, m] of this.metadata) {
       w.message(3, () => {
         w.uint(1, m.type);
@@ -350,6 +440,53 @@ function withPairs(base: string[], name: string, extra: string[]): string[] {
   return out;
 }
 
+/** Positions of pairs' names in name order (equal names in the order given: sort is stable). */
+function byName(pairs: readonly string[]): number[] {
+  const order: number[] = [];
+  for (let i = 0; i < pairs.length; i += 2) order.push(i);
+  return order.sort((a, b) => (pairs[a] < pairs[b] ? -1 : pairs[a] > pairs[b] ? 1 : 0));
+}
+
+function pairsIn(pairs: readonly string[], order: readonly number[]): string[] {
+  const out: string[] = [];
+  for (const i of order) out.push(pairs[i], pairs[i + 1]);
+  return out;
+}
+
+/** Pairs sorted by name, a repeated name keeping its last value (as a map filled in order would). */
+function sortedLastWins(pairs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const i of byName(pairs)) {
+    if (out.length > 0 && out[out.length - 2] === pairs[i]) out[out.length - 1] = pairs[i + 1];
+    else out.push(pairs[i], pairs[i + 1]);
+  }
+  return out;
+}
+
+const NO_EXTRA: string[] = [];
+const LE_INF = ['le', '+Inf'];
+/** The label names a series sets over its point's labels: its name, and the extra pair's. */
+const INSERTED = new Set(['__name__', 'le', 'quantile']);
+
+/**
+ * A series' Label fields: its point's, encoded once per point, with the inserted pairs written
+ * in their sorted places (both lists are sorted by name and share none).
+ */
+function writeSeriesLabels(w: PbWriter, s: Series): void {
+  const pairs = s.base.pairs;
+  const n = pairs.length / 2;
+  let from = 0;
+  for (let j = 0; j < s.inserted.length; j += 2) {
+    const name = s.inserted[j];
+    let at = from;
+    while (at < n && pairs[2 * at] < name) at++;
+    s.base.write(w, from, at);
+    w.stringPair(1, name, s.inserted[j + 1]);
+    from = at;
+  }
+  s.base.write(w, from, n);
+}
+
 function stale(p: OtlpPoint): boolean {
   return (p.flags & FLAG_NO_RECORDED_VALUE) !== 0;
 }
@@ -360,9 +497,9 @@ function stale(p: OtlpPoint): boolean {
  *   message Exemplar { repeated Label labels = 1; double value = 2; int64 timestamp = 3; }
  */
 function writeSeries(w: PbWriter, s: Series): void {
-  writeLabels(w, s.labels);
+  writeSeriesLabels(w, s);
   // Samples in time order (a request may carry several points of one series in any order).
-  if (s.timestamps.length === 1 && s.stale.length === 0) {
+  if (s.timestamps.length === 1 && s.stale === undefined) {
     // The common case, one point per series in an export: no ordering to do.
     w.message(2, () => {
       w.double(1, s.values[0]);
@@ -371,7 +508,7 @@ function writeSeries(w: PbWriter, s: Series): void {
   } else {
     const order = s.timestamps.map((_, i) => i);
     if (!isSorted(s.timestamps)) order.sort((a, b) => s.timestamps[a] - s.timestamps[b]);
-    const stale = new Set(s.stale);
+    const stale = new Set(s.stale ?? []);
     for (const i of order) {
       w.message(2, () => {
         if (stale.has(i)) w.doubleBytes(1, STALE_NAN_BYTES, 0);
@@ -380,7 +517,7 @@ function writeSeries(w: PbWriter, s: Series): void {
       });
     }
   }
-  for (const e of s.exemplars) {
+  for (const e of s.exemplars ?? []) {
     w.message(3, () => {
       const l: string[] = [];
       for (let i = 0; i < e.attributes.length; i += 2)
@@ -392,7 +529,7 @@ function writeSeries(w: PbWriter, s: Series): void {
       w.int64(3, e.timeMs);
     });
   }
-  for (const h of [...s.histograms].sort((a, b) => a.timestamp - b.timestamp)) w.message(4, () => writeHistogram(w, h));
+  if (s.histograms) for (const h of [...s.histograms].sort((a, b) => a.timestamp - b.timestamp)) w.message(4, () => writeHistogram(w, h));
 }
 
 function writeLabels(w: PbWriter, pairs: string[]): void {
