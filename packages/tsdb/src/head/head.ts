@@ -143,9 +143,18 @@ export class Head {
     return s && verify(s.labels) ? ref : undefined;
   }
 
-  rememberWireRef(key: number, ref: number): void {
-    if (this.wireRefs.size > 2 * this.numSeriesLive + 10_000) this.wireRefs.clear();
-    this.wireRefs.set(key, ref);
+  /** The series remembered (rememberWireRef with bytes) for exactly the wire bytes buf[start, end). */
+  wireRefByBytes(hash: number, buf: Uint8Array, start: number, end: number): number | undefined {
+    const ref = this.wireRefs.getBytes(hash, buf, start, end);
+    return ref !== undefined && this.byRef[ref] ? ref : undefined;
+  }
+
+  /** Remembers a series for a wire hash; with bytes, keeps a copy of them to verify later lookups by. */
+  rememberWireRef(key: number, ref: number, buf?: Uint8Array, start = 0, end = 0): void {
+    const t = this.wireRefs;
+    if (t.size > 2 * this.numSeriesLive + 10_000 || t.arenaGarbage > t.arenaUsed - t.arenaGarbage + (1 << 20)) t.clear();
+    if (buf) t.setBytes(key, ref, buf, start, end);
+    else t.set(key, ref);
   }
 
   get(ref: number): MemSeries | undefined {
