@@ -16,7 +16,7 @@ export class WireRefTable {
   private at = new Int32Array(1024);
   private len = new Int32Array(1024).fill(-1);
   private mask = 1023;
-  private arena = new Uint8Array(0);
+  private arena = Buffer.alloc(0);
   /** Arena bytes in use, and of those, bytes no entry refers to any more (replaced entries). */
   arenaUsed = 0;
   arenaGarbage = 0;
@@ -31,9 +31,9 @@ export class WireRefTable {
       if (this.hashes[i] === hash) {
         const n = end - start;
         if (this.len[i] !== n) return undefined;
-        const a = this.arena;
-        for (let j = 0, o = this.at[i]; j < n; j++) if (a[o + j] !== buf[start + j]) return undefined;
-        return r;
+        // memcmp: a series' labels are a hundred bytes or more, several times faster natively than by a loop.
+        const o = this.at[i];
+        return this.arena.compare(buf, start, end, o, o + n) === 0 ? r : undefined;
       }
       i = (i + 1) & this.mask;
     }
@@ -43,8 +43,8 @@ export class WireRefTable {
   setBytes(hash: number, ref: number, buf: Uint8Array, start: number, end: number): void {
     const n = end - start;
     if (this.arenaUsed + n > this.arena.length) {
-      const grown = new Uint8Array(Math.max(2 * this.arena.length, this.arenaUsed + n, 1 << 16));
-      grown.set(this.arena.subarray(0, this.arenaUsed));
+      const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.arena.length, this.arenaUsed + n, 1 << 16));
+      this.arena.copy(grown, 0, 0, this.arenaUsed);
       this.arena = grown;
     }
     const o = this.arenaUsed;
@@ -94,7 +94,7 @@ export class WireRefTable {
     this.len = new Int32Array(1024).fill(-1);
     this.mask = 1023;
     this.size = 0;
-    this.arena = new Uint8Array(0);
+    this.arena = Buffer.alloc(0);
     this.arenaUsed = this.arenaGarbage = 0;
   }
 
