@@ -224,7 +224,13 @@ export class Writer {
       const relabelled = s.labelsStart === RELABELLED_LABELS;
       const wired = s.labelsStart >= 0 || relabelled;
       current = s;
-      let ref = wired ? app.cachedRef(s.labelsHash, relabelled ? samePairs : sameLabels) : undefined;
+      // Client bytes (not a forwarded share's fields, not relabelled) are found by the bytes themselves.
+      const bytes = !fields && s.labelsStart >= 0;
+      let ref = bytes
+        ? app.cachedRefByBytes(s.labelsHash, raw, s.labelsStart, s.labelsEnd)
+        : wired
+          ? app.cachedRef(s.labelsHash, relabelled ? samePairs : sameLabels)
+          : undefined;
       // The series' streaming aggregation state: undefined = not looked up yet, null = no rule matches.
       let input: InputSeries | null | undefined;
       if (aggr) {
@@ -249,7 +255,7 @@ export class Writer {
           input = (aggr.hasDropRules ? aggr.droppedByLabels(labels) : undefined) ?? aggr.classify(labels, wired ? s.labelsHash : undefined);
         // A dropped input never enters the head: it exists only as aggregation state.
         if (!input?.dropped) {
-          ref = app.ref(labels, wired ? s.labelsHash : undefined);
+          ref = bytes ? app.ref(labels, s.labelsHash, raw, s.labelsStart, s.labelsEnd) : app.ref(labels, wired ? s.labelsHash : undefined);
           if (aggr && ref >= 0) {
             const known = aggr.byHeadRef(ref);
             if (known !== undefined) input = known;
@@ -380,7 +386,10 @@ export class Writer {
     samePairs: (l: Labels) => boolean,
   ): number | undefined {
     const relabelled = s.labelsStart === RELABELLED_LABELS;
-    if (s.labelsStart >= 0 || relabelled) {
+    if (s.labelsStart >= 0 && !batch.labelFields) {
+      const ref = app.cachedRefByBytes(s.labelsHash, batch.raw, s.labelsStart, s.labelsEnd);
+      if (ref !== undefined) return ref;
+    } else if (s.labelsStart >= 0 || relabelled) {
       const ref = app.cachedRef(s.labelsHash, relabelled ? samePairs : sameLabels);
       if (ref !== undefined) return ref;
     }

@@ -55,8 +55,15 @@ export interface Appender {
    * The series reference for a label set, creating the series if needed. SERIES_LIMIT_REACHED
    * when full. `wireHash`, when given, is a hash of the label set as it arrived on the wire, so
    * the next request carrying the same bytes finds the series through cachedRef() undecoded.
+   * With `wire`, the bytes buf[wireStart, wireEnd) those labels were decoded from are kept, and
+   * found again by cachedRefByBytes.
    */
-  ref(labels: Labels, wireHash?: number): number;
+  ref(labels: Labels, wireHash?: number, wire?: Uint8Array, wireStart?: number, wireEnd?: number): number;
+  /**
+   * The series whose ref() was given exactly these wire bytes (and hash), if still remembered:
+   * the same bytes decode to the same labels, so no comparison with the labels is needed.
+   */
+  cachedRefByBytes(wireHash: number, buf: Uint8Array, start: number, end: number): number | undefined;
   /**
    * The series remembered for a wire hash, if `verify` confirms that the wire bytes really are
    * its labels (hashes only find candidates), else undefined.

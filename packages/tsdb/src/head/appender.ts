@@ -56,17 +56,21 @@ export class HeadAppender implements Appender {
     return this.head.wireRef(wireHash, verify);
   }
 
+  cachedRefByBytes(wireHash: number, buf: Uint8Array, start: number, end: number): number | undefined {
+    return this.head.wireRefByBytes(wireHash, buf, start, end);
+  }
+
   existingRef(labels: Labels): number | undefined {
     return this.head.getByLabels(labels)?.ref;
   }
 
-  ref(labels: Labels, wireHash?: number): number {
+  ref(labels: Labels, wireHash?: number, wire?: Uint8Array, wireStart = 0, wireEnd = 0): number {
     const r = this.head.getOrCreate(labels);
     if (!r) {
       const why = this.head.refusal;
       return why === 'tenant' ? SERIES_LIMIT_REACHED : why === 'receiver' ? RECEIVER_SERIES_LIMIT_REACHED : METRIC_LIMIT_REACHED;
     }
-    if (wireHash !== undefined) this.head.rememberWireRef(wireHash, r.series.ref);
+    if (wireHash !== undefined) this.head.rememberWireRef(wireHash, r.series.ref, wire, wireStart, wireEnd);
     // The series record goes into the WAL queue now, ahead of any samples record that could
     // reference it, whichever appender commits first.
     if (r.created) {

@@ -70,6 +70,8 @@ export class Head {
 
   /** Series and label values per metric, kept while a per-metric limit is set. */
   private cardinality: MetricCardinality | undefined;
+  /** The postings ids of one series' label pairs, for the per-metric counts. */
+  private pairIds = new Int32Array(32);
   /** The process' series ceiling shared by all heads, once attached (after loading: a discarded load never counts). */
   private budget: SeriesBudget | undefined;
   /** Why getOrCreate last refused a series. */
@@ -107,7 +109,7 @@ export class Head {
     else if (!this.cardinality || this.cardinality.countValues !== values) {
       // Built from the series held now (a limit set by a reload applies to what is already there).
       const c = new MetricCardinality(values);
-      for (const s of this.byRef) if (s) c.add(s.labels.pairs);
+      for (const s of this.byRef) if (s) c.add(s.labels.pairs, this.idsOf(s.labels.pairs));
       this.cardinality = c;
     }
   }
@@ -118,6 +120,13 @@ export class Head {
 
   setMaxSeries(n: number): void {
     this.opts.maxSeries = n;
+  }
+
+  /** The postings ids of these pairs (in a shared buffer, valid until the next call). */
+  private idsOf(pairs: readonly string[]): Int32Array {
+    if (this.pairIds.length < pairs.length >> 1) this.pairIds = new Int32Array(pairs.length);
+    this.index.idsOf(pairs, this.pairIds);
+    return this.pairIds;
   }
 
   private intern(x: string): string {
@@ -134,9 +143,18 @@ export class Head {
     return s && verify(s.labels) ? ref : undefined;
   }
 
-  rememberWireRef(key: number, ref: number): void {
-    if (this.wireRefs.size > 2 * this.numSeriesLive + 10_000) this.wireRefs.clear();
-    this.wireRefs.set(key, ref);
+  /** The series remembered (rememberWireRef with bytes) for exactly the wire bytes buf[start, end). */
+  wireRefByBytes(hash: number, buf: Uint8Array, start: number, end: number): number | undefined {
+    const ref = this.wireRefs.getBytes(hash, buf, start, end);
+    return ref !== undefined && this.byRef[ref] ? ref : undefined;
+  }
+
+  /** Remembers a series for a wire hash; with bytes, keeps a copy of them to verify later lookups by. */
+  rememberWireRef(key: number, ref: number, buf?: Uint8Array, start = 0, end = 0): void {
+    const t = this.wireRefs;
+    if (t.size > 2 * this.numSeriesLive + 10_000 || t.arenaGarbage > t.arenaUsed - t.arenaGarbage + (1 << 20)) t.clear();
+    if (buf) t.setBytes(key, ref, buf, start, end);
+    else t.set(key, ref);
   }
 
   get(ref: number): MemSeries | undefined {
@@ -160,7 +178,12 @@ export class Head {
       this.refusal = 'tenant';
       return undefined;
     }
-    const hit = this.cardinality?.check(labels.pairs, this.opts.maxSeriesPerMetric ?? 0, this.opts.maxLabelValuesPerMetric ?? 0);
+    const hit = this.cardinality?.check(
+      labels.pairs,
+      this.idsOf(labels.pairs),
+      this.opts.maxSeriesPerMetric ?? 0,
+      this.opts.maxLabelValuesPerMetric ?? 0,
+    );
     if (hit) {
       this.refusal = hit;
       return undefined;
@@ -190,8 +213,11 @@ export class Head {
     if (e === undefined) this.byHash.set(h, s);
     else if (Array.isArray(e)) e.push(s);
     else this.byHash.set(h, [e, s]);
-    this.index.add(ref, labels.pairs);
-    this.cardinality?.add(labels.pairs);
+    if (this.cardinality) {
+      if (this.pairIds.length < labels.pairs.length >> 1) this.pairIds = new Int32Array(labels.pairs.length);
+      this.index.add(ref, labels.pairs, this.pairIds);
+      this.cardinality.add(labels.pairs, this.pairIds);
+    } else this.index.add(ref, labels.pairs);
     this.numSeriesLive++;
     if (this.budget) this.budget.live++;
     if (ref >= this.nextRef) this.nextRef = ref + 1;
@@ -334,7 +360,8 @@ export class Head {
         if (rest.length === 1) this.byHash.set(h, rest[0]);
         else this.byHash.set(h, rest);
       } else this.byHash.delete(h);
-      this.cardinality?.remove(s.labels.pairs);
+      // Before the index forgets the series' pairs (and may give their ids to new ones).
+      this.cardinality?.remove(s.labels.pairs, this.idsOf(s.labels.pairs));
       this.numSeriesLive--;
       if (this.budget) this.budget.live--;
     }

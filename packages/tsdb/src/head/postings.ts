@@ -18,6 +18,9 @@ export class RefList {
   refs: Uint32Array = new Uint32Array(4);
   length = 0;
 
+  /** The pair's id while the list exists (see PostingsIndex.idsOf); -1 for the list of all series. */
+  constructor(readonly id = -1) {}
+
   push(ref: number): void {
     if (this.length === this.refs.length) {
       const r = new Uint32Array(this.refs.length * 2);
@@ -48,8 +51,19 @@ export class PostingsIndex {
    */
   private readonly sortedValues = new Map<string, string[]>();
   private sortedNames: string[] | undefined;
+  /**
+   * Ids of label pairs: small integers, one per pair while a series holds it, reused once no
+   * series does, so tables indexed by them (the per-metric limits' counts) stay as small as the
+   * pairs held however many series come and go.
+   */
+  private nextId = 0;
+  private freeIds: number[] = [];
 
-  add(ref: number, pairs: readonly string[]): void {
+  /**
+   * Adds a series; with `ids`, writes there the id of each of its pairs (`ids[i / 2]` for the
+   * pair at `pairs[i]`).
+   */
+  add(ref: number, pairs: readonly string[], ids?: Int32Array): void {
     this.all.push(ref);
     for (let i = 0; i < pairs.length; i += 2) {
       let values = this.byName.get(pairs[i]);
@@ -60,12 +74,18 @@ export class PostingsIndex {
       }
       let list = values.get(pairs[i + 1]);
       if (!list) {
-        list = new RefList();
+        list = new RefList(this.freeIds.length > 0 ? this.freeIds.pop()! : this.nextId++);
         values.set(pairs[i + 1], list);
         this.sortedValues.delete(pairs[i]);
       }
       list.push(ref);
+      if (ids) ids[i >> 1] = list.id;
     }
+  }
+
+  /** Writes the id of each pair (`ids[i / 2]` for the pair at `pairs[i]`), -1 for a pair no series holds. */
+  idsOf(pairs: readonly string[], ids: Int32Array): void {
+    for (let i = 0; i < pairs.length; i += 2) ids[i >> 1] = this.byName.get(pairs[i])?.get(pairs[i + 1])?.id ?? -1;
   }
 
   /** Removes garbage-collected series from every list. */
@@ -76,6 +96,7 @@ export class PostingsIndex {
         list.remove(dead);
         if (list.length === 0) {
           values.delete(v);
+          this.freeIds.push(list.id);
           this.sortedValues.delete(name);
         }
       }
