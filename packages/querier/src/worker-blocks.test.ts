@@ -12,6 +12,7 @@ import { Labels, Matcher, RawPacker, releaseBlocks, resolveBlocks, unpackRaw, ty
 import { Engine, type QueryOutcome } from '@strata/promql';
 import { BlockReader, TSDB, type HistogramSample, type TenantDB } from '@strata/tsdb';
 import { resultJson } from './promql-api.js';
+import { FanoutQueryable } from './fanout.js';
 import { QueryWorkerPool, selectPacked } from './worker-pool.js';
 
 const HOUR = 3_600_000;
@@ -189,4 +190,35 @@ test('a block dropped while a query holds it keeps its files until the query end
   expect(dropped).toBe(true);
   expect(fs.existsSync(victimDir)).toBe(false);
   expect(victim.leases).toBe(0);
+});
+
+test('coalesced selects of concurrent queries each hold leases of their own, all ended with the queries', async () => {
+  let reads = 0;
+  const local = {
+    querier: (t: string): Querier => {
+      const inner = db.queryable().querier(t);
+      return {
+        ...inner,
+        selectRawInto: async (m, h, into) => {
+          reads++;
+          // Slow enough that the other queries' selects arrive while this one is in flight.
+          await new Promise((r) => setTimeout(r, 200));
+          await inner.selectRawInto!(m, h, into);
+        },
+      };
+    },
+  };
+  const fanout = new FanoutQueryable(() => [{ name: 'local', queryable: local }], {
+    replicaLabels: [],
+    partialResponse: false,
+    coalesce: true,
+  });
+  const q = fanout.querier('t');
+  const query = 'sum by (job) (rate(up_total[10m]))';
+  const want = answer(await engine.rangeQuery(tenant.querier(), query, T0, T0 + 6 * HOUR, 60_000));
+  const outs = await Promise.all([0, 1, 2, 3].map(() => pool.rangeQuery(q, query, T0, T0 + 6 * HOUR, 60_000)));
+  for (const o of outs) expect(answer(o)).toEqual(want);
+  // Read fewer times than asked: some callers got a shared read.
+  expect(reads).toBeLessThan(4);
+  expect(tenant.blocks.every((b) => b.leases === 0)).toBe(true);
 });
