@@ -775,6 +775,12 @@ const TABLE = [
     help: 'Niceness of the PromQL worker threads on Linux (0: as the main thread): when cores are scarce, the thread acknowledging writes runs first.',
   },
   {
+    flag: 'querier.workers-read-blocks',
+    type: 'bool',
+    default: true,
+    help: "PromQL worker threads read the local TSDB's blocks from their files themselves (each block leased until the query ends; its deletion waits); false: the main thread copies the blocks' chunks to them, as the head's.",
+  },
+  {
     flag: 'query.yield-interval',
     type: 'duration',
     default: '2ms',

@@ -8,7 +8,17 @@ import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
 import { FloatHistogram, type Span } from './histogram.js';
 import { Labels } from './labels.js';
-import { mergeRawDuplicates, RawPacker, rawTransfer, unpackRaw, type PackedRaw } from './raw-pack.js';
+import {
+  mergeRawDuplicates,
+  RawPacker,
+  rawTransfer,
+  releaseBlocks,
+  resolveBlocks,
+  unpackRaw,
+  type BlockLease,
+  type LeasableBlock,
+  type PackedRaw,
+} from './raw-pack.js';
 import type { RawPart, RawSeries } from './storage.js';
 
 /** NaN payloads (staleness markers) included: values must cross as bits. */
@@ -128,6 +138,61 @@ describe('RawPacker', () => {
         all.append(second.finish());
         expect(canonical(unpackRaw(all.finish()))).toEqual(canonical(expected([a, b])));
       }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('deferred blocks read by the receiver land in store order, through rollbacks, adopt() and append(); every lease ends', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ store: storeArb, how: fc.constantFrom('pack', 'defer', 'failed-defer', 'failed-pack') }), { maxLength: 5 }),
+        fc.constantFrom('direct', 'adopt', 'append'),
+        async (stores, via) => {
+          let holds = 0;
+          const contents = new Map<string, RawSeries[]>();
+          const block = (i: number, series: RawSeries[]): LeasableBlock => {
+            contents.set(`b${i}`, series);
+            const lease = (): BlockLease => {
+              holds++;
+              let done = false;
+              return { retain: lease, release: () => (done ? undefined : ((done = true), holds--)) };
+            };
+            return { dir: `/blocks/b${i}`, ulid: `b${i}`, lease };
+          };
+          const inner = new RawPacker({ deferBlocks: true });
+          stores.forEach(({ store, how }, i) => {
+            const mark = inner.mark();
+            if (how.endsWith('defer')) inner.deferBlock(block(i, store), 10, 20);
+            else {
+              inner.beginSource();
+              for (const x of store) inner.add(x);
+            }
+            if (how.startsWith('failed')) inner.rollback(mark);
+          });
+          let packed = inner.finish();
+          if (via !== 'direct') {
+            const outer = new RawPacker({ deferBlocks: true });
+            outer.beginSource();
+            if (via === 'adopt') outer.adopt(packed);
+            else outer.append(packed);
+            if (via === 'append') releaseBlocks(packed);
+            packed = outer.finish();
+          }
+          const kept = stores.filter((x) => !x.how.startsWith('failed'));
+          expect(holds).toBe(kept.filter((x) => x.how === 'defer').length);
+          const read = await resolveBlocks(packed, async (b) => {
+            expect([b.start, b.end]).toEqual([10, 20]);
+            const p = new RawPacker();
+            p.beginSource();
+            for (const x of contents.get(b.ulid)!) p.add(x);
+            return p.finish();
+          });
+          // Store order kept: equal label sets merged with the earlier store's parts first.
+          expect(canonical(unpackRaw(read))).toEqual(canonical(expected([[], ...kept.map((x) => x.store)])));
+          releaseBlocks(packed);
+          expect(holds).toBe(0);
+        },
+      ),
       { numRuns: 200 },
     );
   });

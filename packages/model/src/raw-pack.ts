@@ -59,6 +59,46 @@ export function labelText(p: PackedLabels): string {
 export interface PackedRaw {
   pieces: RawPiece[];
   sources: number;
+  /**
+   * Local blocks the receiver reads itself (a query worker; see DeferredBlock), in store order
+   * among the pieces. Absent when none.
+   */
+  blocks?: DeferredBlock[];
+  /**
+   * The packing thread's leases on those blocks, one per entry of `blocks`: not data, never sent
+   * (stripped before a transfer); whoever sends the packed select ends them when the receiver is done.
+   */
+  leases?: BlockLease[];
+}
+
+/**
+ * A local block whose series a packer leaves out for the receiver to read from the block's files
+ * itself, with the same matchers and hints over [start, end] (a query worker has both): its
+ * series go before piece `at`, as if the block had packed them there (store order, which the
+ * merge of repeated label sets relies on). A source of its own.
+ */
+export interface DeferredBlock {
+  at: number;
+  dir: string;
+  ulid: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * A hold on a local block: until released, the block's files are not deleted (retention waits).
+ * retain() takes another hold on the same block (a coalesced select handed to a second caller).
+ */
+export interface BlockLease {
+  retain(): BlockLease;
+  release(): void;
+}
+
+/** A block that can be leased to a reader on another thread (a local TSDB block). */
+export interface LeasableBlock {
+  readonly dir: string;
+  readonly ulid: string;
+  lease(): BlockLease;
 }
 
 /**
@@ -96,6 +136,8 @@ export interface PackMark {
   si: number;
   n: number;
   sources: number;
+  /** Blocks deferred by then. */
+  blocks: number;
 }
 
 /**
@@ -175,7 +217,24 @@ function nextCapacity(prev: number, threshold: number, initial: number): number 
   return Math.max(initial, Math.min(prev, 2 * threshold));
 }
 
+export interface RawPackerOptions {
+  /**
+   * Local blocks that can be leased leave their series to the receiver (deferBlock): set by the
+   * query worker pool, whose workers read the blocks' files themselves.
+   */
+  deferBlocks?: boolean;
+}
+
 export class RawPacker {
+  /** Whether stores may defer their local blocks to the receiver (RawPackerOptions.deferBlocks). */
+  readonly defersBlocks: boolean;
+  private deferred: DeferredBlock[] = [];
+  private leases: BlockLease[] = [];
+
+  constructor(o: RawPackerOptions = {}) {
+    this.defersBlocks = o.deferBlocks ?? false;
+  }
+
   // Small to begin with: a store that knows its sizes reserves them.
   private layout: Uint32Array = new Uint32Array(1024);
   private li = 0;
@@ -278,6 +337,27 @@ export class RawPacker {
     this.units = reserved(this.units, this.ui + s.units, Uint16Array);
     this.lens = reserved(this.lens, this.si + s.strings, Uint32Array);
     this.counts = reserved(this.counts, this.n + s.series, Uint32Array);
+  }
+
+  /**
+   * A local block left for the receiver to read (see DeferredBlock), as a source of its own: the
+   * open piece is sealed first so that the block's series fall between what came before and what
+   * comes after. The packer holds `lease` until it is handed out by finish() (or rolled back).
+   */
+  deferBlock(block: LeasableBlock, start: number, end: number): void {
+    if (this.n > 0 || this.li > 0) this.seal();
+    this.sources++;
+    this.deferred.push({ at: this.sealed.length, dir: block.dir, ulid: block.ulid, start, end });
+    this.leases.push(block.lease());
+  }
+
+  /** Takes over (adopt) or retains (append) the deferred blocks of `p`, whose pieces begin at piece `base`. */
+  private takeBlocks(p: PackedRaw, base: number, own: boolean): void {
+    if (!p.blocks) return;
+    for (let i = 0; i < p.blocks.length; i++) {
+      this.deferred.push({ ...p.blocks[i], at: base + p.blocks[i].at });
+      this.leases.push(own ? p.leases![i] : p.leases![i].retain());
+    }
   }
 
   /** A store starts writing: from the second one on, label sets may repeat. */
@@ -440,6 +520,8 @@ export class RawPacker {
    * caller may transfer `p` elsewhere), one by one: no copy is larger than a piece.
    */
   append(p: PackedRaw): void {
+    if (this.n > 0 || this.li > 0) this.seal();
+    this.takeBlocks(p, this.sealed.length, false);
     for (const piece of p.pieces) this.push(copyPiece(piece));
     this.sources += p.sources;
   }
@@ -450,6 +532,8 @@ export class RawPacker {
    * (nobody else reads or transfers its buffers).
    */
   adopt(p: PackedRaw): void {
+    if (this.n > 0 || this.li > 0) this.seal();
+    this.takeBlocks(p, this.sealed.length, true);
     for (const piece of p.pieces) this.push(piece);
     this.sources += p.sources;
   }
@@ -485,6 +569,7 @@ export class RawPacker {
       si: this.si,
       n: this.n,
       sources: this.sources,
+      blocks: this.deferred.length,
     };
   }
 
@@ -510,6 +595,8 @@ export class RawPacker {
     this.n = m.n;
     this.sources = m.sources;
     this.reservedUntil = 0;
+    for (const l of this.leases.splice(m.blocks)) l.release();
+    this.deferred.length = m.blocks;
   }
 
   /**
@@ -523,7 +610,8 @@ export class RawPacker {
       const { layout, li, bytes, bi, floats, fi, units, ui, lens, si, counts, n } = this;
       pieces.push(view({ layout, li, bytes, bi, floats, fi, units, ui, lens, si, counts, n }));
     }
-    return { pieces, sources: this.sources };
+    if (this.deferred.length === 0) return { pieces, sources: this.sources };
+    return { pieces, sources: this.sources, blocks: this.deferred, leases: this.leases };
   }
 }
 
@@ -625,6 +713,28 @@ export function mergeRawDuplicates(series: readonly RawSeries[]): RawSeries[] {
     else byKey.set(k, { labels: s.labels, parts: [...s.parts] });
   }
   return [...byKey.values()];
+}
+
+/** Ends the leases a packed select holds (its receiver is done with the blocks, or never got them). */
+export function releaseBlocks(p: PackedRaw): void {
+  if (p.leases) for (const l of p.leases.splice(0)) l.release();
+}
+
+/**
+ * The deferred blocks' pieces put in their places: `read` gives each block's own packed series
+ * (read from its files by the receiver), and the result is what the sender would have packed had
+ * the blocks written themselves.
+ */
+export async function resolveBlocks(p: PackedRaw, read: (b: DeferredBlock) => Promise<PackedRaw>): Promise<PackedRaw> {
+  if (!p.blocks || p.blocks.length === 0) return p;
+  const reads = await Promise.all(p.blocks.map(read));
+  const pieces: RawPiece[] = [];
+  let k = 0;
+  for (let i = 0; i <= p.pieces.length; i++) {
+    for (; k < p.blocks.length && p.blocks[k].at === i; k++) pieces.push(...reads[k].pieces);
+    if (i < p.pieces.length) pieces.push(p.pieces[i]);
+  }
+  return { pieces, sources: p.sources };
 }
 
 export function rawTransfer(p: PackedRaw): ArrayBuffer[] {

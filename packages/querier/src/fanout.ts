@@ -13,6 +13,7 @@ import {
   MergeQuerier,
   packRawSeries,
   RawPacker,
+  releaseBlocks,
   selectRawIntoOf,
   selectRawOf,
   StrataError,
@@ -54,13 +55,22 @@ interface SharedSelect {
 interface InflightSelect {
   read: Promise<SharedSelect>;
   joined: number;
+  /** Callers (the reader and those who joined) that have not yet called their Coalesced.done(). */
+  holders: number;
 }
 
 /** A coalesced read's answer; `exclusive` when no other select shares it (its caller may take it over). */
 interface Coalesced<T> {
   value: T[];
   exclusive: boolean;
+  /**
+   * Called by each caller of a shared read once it copied the value: true for the last one, who
+   * ends what the value holds (leases on blocks a worker reads).
+   */
+  done: () => boolean;
 }
+
+const ALONE = (): boolean => true;
 
 export class FanoutQueryable implements Queryable {
   private readonly inflight: Map<string, InflightSelect> | undefined;
@@ -149,9 +159,15 @@ class FanoutQuerier implements Querier {
    */
   async selectRawInto(matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<void> {
     if (this.replicaLabels.length > 0) return packRawSeries(await this.selectRaw(matchers, hints), into, hints.signal);
-    const { value, exclusive } = await this.coalesced('packed', matchers, hints, async (h) => [await this.readPacked(matchers, h)]);
-    if (exclusive) into.adopt(value[0]);
-    else into.append(value[0]);
+    const kind = into.defersBlocks ? 'packed-deferring' : 'packed';
+    const defer = into.defersBlocks;
+    const { value, exclusive, done } = await this.coalesced(kind, matchers, hints, async (h) => [
+      await this.readPacked(matchers, h, defer),
+    ]);
+    if (exclusive) return into.adopt(value[0]);
+    // Each caller takes leases of its own on the blocks left to its worker; the last one ends the read's.
+    into.append(value[0]);
+    if (done()) releaseBlocks(value[0]);
   }
 
   /**
@@ -159,8 +175,17 @@ class FanoutQuerier implements Querier {
    * the other, in store order; the others (remote stores) are asked at once, in parallel, as
    * select does, and packed when their turn comes. A failing store's part is dropped.
    */
-  private async readPacked(matchers: readonly Matcher[], hints: SelectHints): Promise<PackedRaw> {
-    const into = new RawPacker();
+  private async readPacked(matchers: readonly Matcher[], hints: SelectHints, deferBlocks: boolean): Promise<PackedRaw> {
+    const into = new RawPacker({ deferBlocks });
+    try {
+      return await this.readPackedInto(matchers, hints, into);
+    } catch (e) {
+      releaseBlocks(into.finish());
+      throw e;
+    }
+  }
+
+  private async readPackedInto(matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<PackedRaw> {
     const h = { ...hints, limit: undefined };
     const stores = this.relevant(hints).map((s) => {
       const q = s.queryable.querier(this.tenant);
@@ -187,7 +212,7 @@ class FanoutQuerier implements Querier {
     hints: SelectHints,
     read: (h: SelectHints) => Promise<T[]>,
   ): Promise<Coalesced<T>> {
-    if (!this.inflight) return { value: await read(hints), exclusive: true };
+    if (!this.inflight) return { value: await read(hints), exclusive: true, done: ALONE };
     const key = JSON.stringify([
       kind,
       this.tenant,
@@ -200,14 +225,15 @@ class FanoutQuerier implements Querier {
     const running = this.inflight.get(key);
     if (running) {
       running.joined++;
+      running.holders++;
       try {
         const r = await running.read;
         for (const w of r.warnings) hints.warn?.(w);
-        return { value: r.series as T[], exclusive: false };
+        return { value: r.series as T[], exclusive: false, done: () => --running.holders === 0 };
       } catch (e) {
         // The select we joined failed or its query was cancelled: unless ours was too, read for ourselves.
         if (hints.signal?.aborted) throw e;
-        return { value: await read(hints), exclusive: true };
+        return { value: await read(hints), exclusive: true, done: ALONE };
       }
     }
     const own = (async (): Promise<SharedSelect> => {
@@ -216,12 +242,12 @@ class FanoutQuerier implements Querier {
       const series = await read({ ...hints, warn: (w) => (warnings.push(w), hints.warn?.(w)) });
       return { series, warnings };
     })();
-    const entry: InflightSelect = { read: own, joined: 0 };
+    const entry: InflightSelect = { read: own, joined: 0, holders: 1 };
     this.inflight.set(key, entry);
     try {
       const value = (await own).series as T[];
       // Read and left in the same synchronous step: nobody can join after this count.
-      return { value, exclusive: entry.joined === 0 };
+      return { value, exclusive: entry.joined === 0, done: () => --entry.holders === 0 };
     } finally {
       if (this.inflight.get(key) === entry) this.inflight.delete(key);
     }

@@ -7,9 +7,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Labels, StrataError, type Matcher, type Querier, type SelectHints, type Series } from '@strata/model';
+import {
+  Labels,
+  RawPacker,
+  StrataError,
+  resolveBlocks,
+  type DeferredBlock,
+  type Matcher,
+  type Querier,
+  type SelectHints,
+  type Series,
+} from '@strata/model';
 import { Engine, parse, ParseError, type EngineOptions, type QueryOutcome } from '@strata/promql';
-import { decodeRawSeries } from '@strata/tsdb';
+import { BlockReader, decodeRawSeries } from '@strata/tsdb';
 import { encodeResultJson } from './result-json.js';
 import {
   errorFromWire,
@@ -91,6 +101,48 @@ function call(query: number, op: StorageOp, matchers: readonly Matcher[], hints:
   });
 }
 
+/**
+ * Local TSDB blocks this worker reads itself, by directory and ULID: their index (symbols,
+ * postings offsets) is opened once and kept while selects list the block. The main thread holds a
+ * lease on every block it lists until the query ends, so a block's files are there while a
+ * select reads them; one no select has listed for IDLE_BLOCK_MS is closed (it may be gone since).
+ */
+const blocks = new Map<string, { reader: Promise<BlockReader>; used: number; reading: number }>();
+const IDLE_BLOCK_MS = 60_000;
+
+function closeIdleBlocks(now: number): void {
+  for (const [k, b] of blocks)
+    if (b.reading === 0 && now - b.used > IDLE_BLOCK_MS) {
+      blocks.delete(k);
+      void b.reader.then((r) => r.close()).catch(() => {});
+    }
+}
+setInterval(() => closeIdleBlocks(Date.now()), IDLE_BLOCK_MS).unref();
+
+/** A listed block's series, read here exactly as the block would have packed them on the main thread. */
+async function readBlock(b: DeferredBlock, matchers: readonly Matcher[], hints: SelectHints): Promise<PackedRaw> {
+  const key = `${b.dir}\u0000${b.ulid}`;
+  let e = blocks.get(key);
+  if (!e) {
+    const reader = BlockReader.openDir(b.dir);
+    e = { reader, used: 0, reading: 0 };
+    blocks.set(key, e);
+    reader.catch(() => blocks.get(key) === e && blocks.delete(key));
+  }
+  e.used = Date.now();
+  e.reading++;
+  try {
+    const r = await e.reader;
+    if (r.meta.ulid !== b.ulid) throw new Error(`block ${b.dir} holds ${r.meta.ulid}, not ${b.ulid}`);
+    const into = new RawPacker();
+    await r.selectRawInto(matchers, { ...hints, start: b.start, end: b.end }, into);
+    return into.finish();
+  } finally {
+    e.reading--;
+    e.used = Date.now();
+  }
+}
+
 /** The storage of one query: the main thread's querier of the request, reached over the port. */
 function portQuerier(query: number): Querier {
   return {
@@ -98,7 +150,8 @@ function portQuerier(query: number): Querier {
       const value = await call(query, 'select', ms, hints);
       // Selects that may read rollups come decoded and sorted, with their side data.
       if (isPackedSeries(value)) return unpackSeries(value);
-      const raw = unpackRaw(value as PackedRaw);
+      // The head packed by the main thread, the local blocks in range read here from their files.
+      const raw = unpackRaw(await resolveBlocks(value as PackedRaw, (b) => readBlock(b, ms, hints)));
       const out: Series[] = [];
       for (const r of raw) {
         const s = decodeRawSeries(r, hints.start, hints.end);

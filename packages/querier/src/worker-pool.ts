@@ -41,6 +41,7 @@ import {
   RawPacker,
   StrataError,
   mayReadRollups,
+  releaseBlocks,
   selectRawIntoOf,
   selectRawOf,
   type Matcher,
@@ -103,6 +104,12 @@ export interface WorkerPoolOptions {
   nice?: number;
   /** Called when a worker dies, with the error (for logs). */
   onWorkerFailure?: (err: Error) => void;
+  /**
+   * Whether workers read local TSDB blocks' files themselves (default true): a select then
+   * crosses with the head's chunks packed and the local blocks in range listed, each leased until
+   * the query ends (docs/query-workers.md). False packs the blocks' chunks on this thread.
+   */
+  readBlocks?: boolean;
 }
 
 type Done = Extract<FromWorker, { t: 'done' | 'done-json' }>;
@@ -114,6 +121,8 @@ interface Running {
   /** Aborts the query's storage calls on the main thread. */
   ac: AbortController;
   calls: Map<number, AbortController>;
+  /** Selects whose local blocks the worker reads itself: their leases, ended with the query. */
+  leased: PackedRaw[];
 }
 
 interface Slot {
@@ -144,10 +153,15 @@ function encodedOf(m: Done): EncodedOutcome {
  * A select's answer for a worker: written by the stores straight into one packer (selectRawInto),
  * or, with a limit (which needs the merged, sorted series), selectRaw's answer packed.
  */
-export async function selectPacked(q: Querier, matchers: readonly Matcher[], hints: SelectHints): Promise<PackedRaw> {
+export async function selectPacked(q: Querier, matchers: readonly Matcher[], hints: SelectHints, deferBlocks = false): Promise<PackedRaw> {
   if (hints.limit) return packRaw(await selectRawOf(q, matchers, hints), hints.signal);
-  const into = new RawPacker();
-  await selectRawIntoOf(q, matchers, hints, into);
+  const into = new RawPacker({ deferBlocks });
+  try {
+    await selectRawIntoOf(q, matchers, hints, into);
+  } catch (e) {
+    releaseBlocks(into.finish());
+    throw e;
+  }
   return into.finish();
 }
 
@@ -308,14 +322,18 @@ export class QueryWorkerPool implements PromqlExecutor {
         o.signal?.removeEventListener('abort', onAbort);
         slot.running.delete(id);
         ac.abort(new StrataError('query-canceled', 'query finished'));
+        // The worker is done reading the blocks its selects listed (or died): their files may go.
+        for (const p of running.leased.splice(0)) releaseBlocks(p);
       };
-      slot.running.set(id, {
+      const running: Running = {
         resolve: (v) => (finish(), resolve(v)),
         reject: (e) => (finish(), reject(e)),
         querier,
         ac,
         calls: new Map(),
-      });
+        leased: [],
+      };
+      slot.running.set(id, running);
       slot.worker.postMessage(msg(id));
     });
   }
@@ -408,8 +426,15 @@ export class QueryWorkerPool implements PromqlExecutor {
             transfer = seriesTransfer(packed);
             break;
           }
-          const packed = await selectPacked(r.querier, matchers, hints);
-          msg = { t: 'reply', call: m.call, ok: true, value: packed };
+          const packed = await selectPacked(r.querier, matchers, hints, this.o.readBlocks ?? true);
+          if (packed.leases) {
+            // Held until the query ends; a query that ended meanwhile ends them now.
+            if (r.ac.signal.aborted) releaseBlocks(packed);
+            else r.leased.push(packed);
+          }
+          // The leases stay here: only the data crosses.
+          const wire: PackedRaw = { pieces: packed.pieces, sources: packed.sources, ...(packed.blocks ? { blocks: packed.blocks } : {}) };
+          msg = { t: 'reply', call: m.call, ok: true, value: wire };
           transfer = rawTransfer(packed);
           break;
         }

@@ -231,11 +231,18 @@ export class TenantDB implements TenantStorage {
         continue;
       }
       try {
-        this.blocks.push(await BlockReader.openDir(dir, this.cache));
+        this.blocks.push(await this.openLocal(dir));
       } catch (e) {
         this.opts.logger?.error({ tenant: this.tenant, block: name, err: (e as Error).message }, 'local block unreadable; skipped');
       }
     }
+  }
+
+  /** A local block, which query workers may read themselves (leased: see dropLocalBlock). */
+  private async openLocal(dir: string): Promise<BlockReader> {
+    const b = await BlockReader.openDir(dir, this.cache);
+    b.shareWithWorkers(dir);
+    return b;
   }
 
   /** Whether a block with this ULID is open locally (then the bucket's copy need not be read). */
@@ -249,6 +256,9 @@ export class TenantDB implements TenantStorage {
     if (i >= 0) {
       // Out of the list first: from now on queries take the bucket's copy instead.
       const [b] = this.blocks.splice(i, 1);
+      // Query workers reading its files for a select listed before now hold it leased: its
+      // files stay until their queries are done with it.
+      await b.unleased();
       await b.close();
     }
     await fsp.rm(path.join(this.blocksDir, ulid), { recursive: true, force: true });
@@ -284,7 +294,7 @@ export class TenantDB implements TenantStorage {
       externalLabels: this.opts.externalLabels?.(this.tenant) ?? { tenant_id: this.tenant },
       force,
       publish: async (m) => {
-        this.blocks.push(await BlockReader.openDir(path.join(this.blocksDir, m.ulid), this.cache));
+        this.blocks.push(await this.openLocal(path.join(this.blocksDir, m.ulid)));
       },
     });
     if (metas.length === 0) return metas;

@@ -106,6 +106,7 @@ export function executorFrom(cfg: Config, logger: Logger, registry: Registry): {
     size,
     engine: engine.opts,
     nice: cfg.num('querier.worker-nice'),
+    readBlocks: cfg.bool('querier.workers-read-blocks'),
     onWorkerFailure: (err) => {
       failures.inc();
       logger.error({ err }, 'query worker died; replaced');

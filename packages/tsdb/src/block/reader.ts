@@ -14,6 +14,8 @@ import {
   splitQueryShard,
   type Matcher,
   type QueryShard,
+  type BlockLease,
+  type LeasableBlock,
   type RawPacker,
   type Querier,
   type RawPart,
@@ -189,6 +191,8 @@ function packChunks(labels: Labels, datas: Uint8Array[], encs: Uint8Array, at: n
 
 export class BlockReader implements Querier {
   private entries: Promise<AggrEntries | undefined> | undefined;
+  /** Set by shareWithWorkers(): the block as query workers read it, and the holds on it. */
+  private shared: { block: LeasableBlock; holds: number; unheld: (() => void)[] } | undefined;
 
   private constructor(
     readonly meta: BlockMeta,
@@ -220,6 +224,49 @@ export class BlockReader implements Querier {
 
   static openDir(dir: string, cache?: SegmentCache): Promise<BlockReader> {
     return BlockReader.open(localBlockSources(dir, cache), path.basename(dir));
+  }
+
+  /**
+   * Lets packers that defer blocks (RawPackerOptions.deferBlocks: the query worker pool's) leave
+   * this block's series to the receiving thread, which reads the files in `dir` itself; each such
+   * select holds a lease on the block until the receiver is done (see unleased()). For local
+   * blocks whose deletion waits for unleased(); never for blocks another component may delete.
+   */
+  shareWithWorkers(dir: string): void {
+    const shared: NonNullable<BlockReader['shared']> = {
+      holds: 0,
+      unheld: [],
+      block: {
+        dir,
+        ulid: this.meta.ulid,
+        lease: () => {
+          shared.holds++;
+          let released = false;
+          const lease: BlockLease = {
+            retain: () => shared.block.lease(),
+            release: () => {
+              if (released) return;
+              released = true;
+              if (--shared.holds === 0) for (const f of shared.unheld.splice(0)) f();
+            },
+          };
+          return lease;
+        },
+      },
+    };
+    this.shared = shared;
+  }
+
+  /** Leases on this block held by selects still being read elsewhere. */
+  get leases(): number {
+    return this.shared?.holds ?? 0;
+  }
+
+  /** Resolves once no lease on this block is held (at once when none is). */
+  unleased(): Promise<void> {
+    const s = this.shared;
+    if (!s || s.holds === 0) return Promise.resolve();
+    return new Promise((resolve) => s.unheld.push(resolve));
   }
 
   /** A chunk's bytes (without the encoding byte); its encoding goes to `encodings[at]` when given. */
@@ -562,8 +609,10 @@ export class BlockReader implements Querier {
    */
   async selectRawInto(matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<void> {
     if (this.resolution > 0) throw new Error(`block ${this.meta.ulid} is a rollup: its aggregate chunks have no raw form`);
+    if (!this.overlaps(hints)) return into.beginSource();
+    // The receiver reads the block itself; not with a fetch budget, which counts on this thread.
+    if (this.shared && into.defersBlocks && !hints.budget) return into.deferBlock(this.shared.block, hints.start, hints.end);
     into.beginSource();
-    if (!this.overlaps(hints)) return;
     const { ids, shards } = await this.selectIds(matchers, hints);
     // Per batch: its entries, the refs of their chunks in the range and how many per series (no
     // object per series beyond the index entry), then the chunks in a few merged reads.
