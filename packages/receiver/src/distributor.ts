@@ -225,11 +225,21 @@ export class Distributor {
     return placement.get(placementHash(s, salt), length);
   }
 
-  rememberOwners(ring: Hashring, salt: number, batch: WriteBatch, i: number, owners: readonly string[]): void {
-    const s = batch.series[i];
-    const length = placementLength(s);
-    if (Number.isNaN(length)) return;
-    this.placementOf(ring).set(placementHash(s, salt), length, owners);
+  /** Remembers the owners of series `placed` of a batch (owners[i] for each) in the ring's placement cache. */
+  rememberOwners(
+    ring: Hashring,
+    salt: number,
+    batch: WriteBatch,
+    placed: readonly number[],
+    owners: readonly (readonly string[] | undefined)[],
+  ): void {
+    const placement = this.placementOf(ring);
+    const series = batch.series;
+    for (const i of placed) {
+      const s = series[i];
+      const length = placementLength(s);
+      if (!Number.isNaN(length)) placement.set(placementHash(s, salt), length, owners[i]!);
+    }
   }
 
   get quorum(): number {
@@ -250,14 +260,25 @@ export class Distributor {
     for (const ep of ring.endpoints) byEndpoint.set(ep, []);
     // Per distinct owner set, the index lists of its endpoints: one lookup per series, not RF.
     const targets = new Map<readonly string[], number[][]>();
-    const owners = labels.map((l, i) => {
-      if (!l) return undefined;
+    const owners = new Array<readonly string[] | undefined>(labels.length);
+    // The previous series' owner set, checked before the map (a request's series come in runs).
+    let lastEps: readonly string[] | undefined;
+    let lastT: number[][] = [];
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i];
+      if (!l) continue;
       const eps = l instanceof Labels ? ring.getN(tenant, l, this.opts.replicationFactor) : l;
-      let t = targets.get(eps);
-      if (t === undefined) targets.set(eps, (t = eps.map((ep) => byEndpoint.get(ep)!)));
+      owners[i] = eps;
+      let t = lastT;
+      if (eps !== lastEps) {
+        const known = targets.get(eps);
+        if (known === undefined) targets.set(eps, (t = eps.map((ep) => byEndpoint.get(ep)!)));
+        else t = known;
+        lastEps = eps;
+        lastT = t;
+      }
       for (let k = 0; k < t.length; k++) t[k].push(i);
-      return eps;
-    });
+    }
     for (const [ep, idx] of byEndpoint) if (idx.length === 0) byEndpoint.delete(ep);
     return { owners, byEndpoint };
   }
@@ -508,6 +529,11 @@ export class Distributor {
    * status gives the reason.
    */
   decide(owners: (readonly string[] | undefined)[], results: Map<string, EndpointResult>): { status: number; error?: StrataError } {
+    // Every endpoint accepted its whole share (the usual case): each series has all its owners'
+    // acknowledgements, so no series needs a look.
+    let allOk = true;
+    for (const r of results.values()) if (r.outcome !== 'ok') allOk = false;
+    if (allOk) return { status: 204 };
     const quorum = this.quorum;
     let status: SeriesStatus = 204;
     let bad: EndpointResult | undefined;
@@ -612,7 +638,7 @@ export class Distributor {
       return l;
     });
     const { owners, byEndpoint } = this.plan(ring, tenant, labels);
-    for (const i of placed) this.rememberOwners(ring, salt, batch, i, owners[i]!);
+    this.rememberOwners(ring, salt, batch, placed, owners);
     // Metadata follows its metric to the metric's owners, with or without series for them.
     const metadata = this.placeMetadata(ring, tenant, batch);
     for (const ep of metadata.keys()) if (!byEndpoint.has(ep)) byEndpoint.set(ep, []);
