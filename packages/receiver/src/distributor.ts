@@ -29,7 +29,8 @@ import { outcomeOf, requestStatus, seriesStatus, type Outcome, type SeriesStatus
 import { validateSeries } from './validate.js';
 import { encodeParts, ForwardBatcher, PARTS_CONTENT_TYPE, type Part, type PartResult } from './forward-batcher.js';
 import type { Writer, WriteResult } from './writer.js';
-import { InsufficientEndpointsError, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
+import { InsufficientEndpointsError, seriesHashSeed, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
+import { NO_WIRE_HASH, wireSeriesHash } from './wire-placement.js';
 import { HttpClient } from '@strata/api';
 import { LOG_SHARE_CONTENT_TYPE } from '@strata/logs';
 import type { ForwardAuth } from './forward-auth.js';
@@ -604,6 +605,10 @@ export class Distributor {
     const placement = this.placementOf(ring);
     let validHistograms = 0;
     let placedExemplars = 0;
+    // A client's remote-write 1.0 label bytes (2.0 sends symbol references; a share, field references).
+    const wire = !v2 && !batch.labelFields;
+    const seed = seriesHashSeed(tenant);
+    const rf = this.opts.replicationFactor;
     const labels = batch.series.map((s, i) => {
       // A series sent with exemplars only (Prometheus sends them apart from samples) goes to its owners too.
       if (s.sampleEnd === s.sampleStart && s.histograms === 0 && !s.exemplarList) return undefined;
@@ -613,6 +618,17 @@ export class Distributor {
         validHistograms += s.histograms;
         placedExemplars += s.exemplars;
         return cached;
+      }
+      // New to this router: placed from the client's label bytes when they are plainly valid.
+      if (wire && s.labelsStart >= 0) {
+        const h = wireSeriesHash(seed, batch.raw, s.labelsStart, s.labelsEnd, limits);
+        if (h !== NO_WIRE_HASH) {
+          valid += s.sampleEnd - s.sampleStart;
+          validHistograms += s.histograms;
+          placedExemplars += s.exemplars;
+          placed.push(i);
+          return ring.ownersOfHash(h, rf);
+        }
       }
       let l;
       try {
