@@ -29,7 +29,8 @@ import { outcomeOf, requestStatus, seriesStatus, type Outcome, type SeriesStatus
 import { validateSeries } from './validate.js';
 import { encodeParts, ForwardBatcher, PARTS_CONTENT_TYPE, type Part, type PartResult } from './forward-batcher.js';
 import type { Writer, WriteResult } from './writer.js';
-import { InsufficientEndpointsError, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
+import { InsufficientEndpointsError, seriesHashSeed, writeQuorum, type Hashring, type Hashrings } from '@strata/ring';
+import { NO_WIRE_HASH, wireSeriesHash } from './wire-placement.js';
 import { HttpClient } from '@strata/api';
 import { LOG_SHARE_CONTENT_TYPE } from '@strata/logs';
 import type { ForwardAuth } from './forward-auth.js';
@@ -225,11 +226,21 @@ export class Distributor {
     return placement.get(placementHash(s, salt), length);
   }
 
-  rememberOwners(ring: Hashring, salt: number, batch: WriteBatch, i: number, owners: readonly string[]): void {
-    const s = batch.series[i];
-    const length = placementLength(s);
-    if (Number.isNaN(length)) return;
-    this.placementOf(ring).set(placementHash(s, salt), length, owners);
+  /** Remembers the owners of series `placed` of a batch (owners[i] for each) in the ring's placement cache. */
+  rememberOwners(
+    ring: Hashring,
+    salt: number,
+    batch: WriteBatch,
+    placed: readonly number[],
+    owners: readonly (readonly string[] | undefined)[],
+  ): void {
+    const placement = this.placementOf(ring);
+    const series = batch.series;
+    for (const i of placed) {
+      const s = series[i];
+      const length = placementLength(s);
+      if (!Number.isNaN(length)) placement.set(placementHash(s, salt), length, owners[i]!);
+    }
   }
 
   get quorum(): number {
@@ -250,14 +261,25 @@ export class Distributor {
     for (const ep of ring.endpoints) byEndpoint.set(ep, []);
     // Per distinct owner set, the index lists of its endpoints: one lookup per series, not RF.
     const targets = new Map<readonly string[], number[][]>();
-    const owners = labels.map((l, i) => {
-      if (!l) return undefined;
+    const owners = new Array<readonly string[] | undefined>(labels.length);
+    // The previous series' owner set, checked before the map (a request's series come in runs).
+    let lastEps: readonly string[] | undefined;
+    let lastT: number[][] = [];
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i];
+      if (!l) continue;
       const eps = l instanceof Labels ? ring.getN(tenant, l, this.opts.replicationFactor) : l;
-      let t = targets.get(eps);
-      if (t === undefined) targets.set(eps, (t = eps.map((ep) => byEndpoint.get(ep)!)));
+      owners[i] = eps;
+      let t = lastT;
+      if (eps !== lastEps) {
+        const known = targets.get(eps);
+        if (known === undefined) targets.set(eps, (t = eps.map((ep) => byEndpoint.get(ep)!)));
+        else t = known;
+        lastEps = eps;
+        lastT = t;
+      }
       for (let k = 0; k < t.length; k++) t[k].push(i);
-      return eps;
-    });
+    }
     for (const [ep, idx] of byEndpoint) if (idx.length === 0) byEndpoint.delete(ep);
     return { owners, byEndpoint };
   }
@@ -508,6 +530,11 @@ export class Distributor {
    * status gives the reason.
    */
   decide(owners: (readonly string[] | undefined)[], results: Map<string, EndpointResult>): { status: number; error?: StrataError } {
+    // Every endpoint accepted its whole share (the usual case): each series has all its owners'
+    // acknowledgements, so no series needs a look.
+    let allOk = true;
+    for (const r of results.values()) if (r.outcome !== 'ok') allOk = false;
+    if (allOk) return { status: 204 };
     const quorum = this.quorum;
     let status: SeriesStatus = 204;
     let bad: EndpointResult | undefined;
@@ -578,6 +605,10 @@ export class Distributor {
     const placement = this.placementOf(ring);
     let validHistograms = 0;
     let placedExemplars = 0;
+    // A client's remote-write 1.0 label bytes (2.0 sends symbol references; a share, field references).
+    const wire = !v2 && !batch.labelFields;
+    const seed = seriesHashSeed(tenant);
+    const rf = this.opts.replicationFactor;
     const labels = batch.series.map((s, i) => {
       // A series sent with exemplars only (Prometheus sends them apart from samples) goes to its owners too.
       if (s.sampleEnd === s.sampleStart && s.histograms === 0 && !s.exemplarList) return undefined;
@@ -587,6 +618,17 @@ export class Distributor {
         validHistograms += s.histograms;
         placedExemplars += s.exemplars;
         return cached;
+      }
+      // New to this router: placed from the client's label bytes when they are plainly valid.
+      if (wire && s.labelsStart >= 0) {
+        const h = wireSeriesHash(seed, batch.raw, s.labelsStart, s.labelsEnd, limits);
+        if (h !== NO_WIRE_HASH) {
+          valid += s.sampleEnd - s.sampleStart;
+          validHistograms += s.histograms;
+          placedExemplars += s.exemplars;
+          placed.push(i);
+          return ring.ownersOfHash(h, rf);
+        }
       }
       let l;
       try {
@@ -612,7 +654,7 @@ export class Distributor {
       return l;
     });
     const { owners, byEndpoint } = this.plan(ring, tenant, labels);
-    for (const i of placed) this.rememberOwners(ring, salt, batch, i, owners[i]!);
+    this.rememberOwners(ring, salt, batch, placed, owners);
     // Metadata follows its metric to the metric's owners, with or without series for them.
     const metadata = this.placeMetadata(ring, tenant, batch);
     for (const ep of metadata.keys()) if (!byEndpoint.has(ep)) byEndpoint.set(ep, []);

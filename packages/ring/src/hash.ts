@@ -14,14 +14,28 @@ export function hashString(s: string, seed = 0x811c9dc5): number {
   return mix32(h);
 }
 
-/** Hash of tenant + sorted label pairs; a separator after each string keeps ("a","bc") != ("ab","c"). */
-export function hashSeries(tenant: string, pairs: readonly string[]): number {
+/** FNV-1a's multiplier, as hashSeries steps with it. */
+export const FNV_PRIME = 0x01000193;
+/** What hashSeries mixes in after each string. */
+export const SERIES_HASH_SEPARATOR = 0xffff;
+
+/** hashSeries' state after the tenant, before any label: hashSeries(t, p) = mix32(pairs stepped from seriesHashSeed(t)). */
+export function seriesHashSeed(tenant: string): number {
   let h = 0x811c9dc5;
-  const add = (s: string) => {
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-    h = Math.imul(h ^ 0xffff, 0x01000193);
-  };
-  add(tenant);
-  for (const p of pairs) add(p);
+  for (let i = 0; i < tenant.length; i++) h = Math.imul(h ^ tenant.charCodeAt(i), FNV_PRIME);
+  return Math.imul(h ^ SERIES_HASH_SEPARATOR, FNV_PRIME);
+}
+
+/**
+ * Hash of tenant + sorted label pairs; a separator after each string keeps ("a","bc") != ("ab","c").
+ * Its steps are over UTF-16 code units, so a router can compute it from a series' ASCII wire
+ * bytes without decoding them (seriesHashSeed, FNV_PRIME, SERIES_HASH_SEPARATOR, mix32).
+ */
+export function hashSeries(tenant: string, pairs: readonly string[]): number {
+  let h = seriesHashSeed(tenant);
+  for (const p of pairs) {
+    for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), FNV_PRIME);
+    h = Math.imul(h ^ SERIES_HASH_SEPARATOR, FNV_PRIME);
+  }
   return mix32(h);
 }

@@ -30,6 +30,8 @@ export interface Hashring {
    * not modify it.
    */
   getN(tenant: string, labels: Labels, n: number): readonly string[];
+  /** As getN, from the series' hashSeries(tenant, labels.pairs) computed by the caller. */
+  ownersOfHash(hash: number, n: number): readonly string[];
 }
 
 /** One array per distinct owner list, so equal owner sets are the same object. */
@@ -77,8 +79,11 @@ export class KetamaHashring implements Hashring {
   }
 
   getN(tenant: string, labels: Labels, n: number): readonly string[] {
+    return this.ownersOfHash(hashSeries(tenant, labels.pairs), n);
+  }
+
+  ownersOfHash(h: number, n: number): readonly string[] {
     if (n > this.endpoints.length) throw new InsufficientEndpointsError(this.name, this.endpoints.length, n);
-    const h = hashSeries(tenant, labels.pairs);
     // First token >= h, wrapping around.
     let lo = 0;
     let hi = this.tokens.length;
@@ -123,8 +128,12 @@ export class HashmodHashring implements Hashring {
   }
 
   getN(tenant: string, labels: Labels, n: number): readonly string[] {
+    return this.ownersOfHash(hashSeries(tenant, labels.pairs), n);
+  }
+
+  ownersOfHash(h: number, n: number): readonly string[] {
     if (n > this.endpoints.length) throw new InsufficientEndpointsError(this.name, this.endpoints.length, n);
-    const first = hashSeries(tenant, labels.pairs) % this.endpoints.length;
+    const first = h % this.endpoints.length;
     let owners = this.byFirst.get(n);
     if (!owners) this.byFirst.set(n, (owners = new Array<readonly string[] | undefined>(this.endpoints.length)));
     return (owners[first] ??= Object.freeze(Array.from({ length: n }, (_, i) => this.endpoints[(first + i) % this.endpoints.length])));
