@@ -7,6 +7,7 @@ import { COMPONENTS, type OptionFlag } from './options.js';
 import { runAll } from './cmd/all.js';
 import { runQuerier } from './cmd/querier.js';
 import { runStoreGateway } from './cmd/store-gateway.js';
+import { querierRangeError } from './cmd/store-ranges-check.js';
 import { runDevCluster } from './cmd/dev-cluster.js';
 import { runQueryFrontend } from './cmd/query-frontend.js';
 import { runCompactor } from './cmd/compactor.js';
@@ -77,6 +78,13 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(
         '--receiver.hashrings-file needs --receiver.forward-secret-file: receivers sign the writes they forward with a secret they share, and refuse unsigned ones\n',
       );
+      return 2;
+    }
+  }
+  if (component === 'querier') {
+    const e = querierRangeError(config);
+    if (e) {
+      process.stderr.write(`${e}\n`);
       return 2;
     }
   }

@@ -727,6 +727,18 @@ const TABLE = [
     help: 'Comma-separated base URLs of the stores (receivers, store gateways) a querier fans out to over remote-read.',
   },
   {
+    flag: 'querier.query-ingesters-within',
+    type: 'duration',
+    default: '13h',
+    help: 'As in Mimir: `strata querier` asks receivers (stores that say they serve a head and local blocks) only for the last this long: not at all for a range that ends earlier, and from now minus this at most. 0 = receivers are asked every range, as they are when no store gateway is among --querier.stores. Receivers must hold this much (--tsdb.retention.local at least this; a receiver warns err-strata-store-ranges-unsafe at startup otherwise). `strata all` is always asked.',
+  },
+  {
+    flag: 'querier.query-store-after',
+    type: 'duration',
+    default: '12h',
+    help: "As in Mimir: `strata querier` asks store gateways only for data older than this: not at all for a range that starts later, and up to now minus this at most. 0 = store gateways are asked every range, as they are when no receiver is among --querier.stores. Must be less than --querier.query-ingesters-within, and longer than a sample takes to reach a gateway (1.5 x --tsdb.block-duration + --tsdb.compaction-interval + the bucket index's delay + --store-gateway.sync-interval; a store gateway warns err-strata-store-ranges-unsafe at startup otherwise).",
+  },
+  {
     flag: 'querier.store-client-config-file',
     type: 'string',
     default: '',

@@ -77,6 +77,7 @@ describe('error registry', () => {
     'ruler-max-rule-groups-per-tenant': 400,
     'rule-group-not-found': 404,
     'not-found': 404,
+    'store-ranges-unsafe': 500,
     internal: 500,
   };
 

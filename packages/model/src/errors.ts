@@ -218,6 +218,11 @@ export const ERRORS = {
     doc: "the tenant has --query-frontend.max-outstanding-requests-per-tenant queries waiting in the query frontend's queue; retry after Retry-After",
   },
   'store-unavailable': { status: 503, errorType: 'unavailable', doc: 'a store needed by the query failed' },
+  'store-ranges-unsafe': {
+    status: 500,
+    errorType: 'internal',
+    doc: 'logged at startup, never answered: --querier.query-ingesters-within is longer than receivers keep data, or --querier.query-store-after shorter than blocks take to reach the store gateways; queriers may then miss recent samples',
+  },
   'query-worker-failed': {
     status: 500,
     errorType: 'internal',

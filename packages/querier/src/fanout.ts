@@ -25,12 +25,15 @@ import {
   type SelectHints,
   type Series,
 } from '@strata/model';
+import { ASK_EVERY_STORE, storeRange, type StoreRangeRules, type StoreRole } from './store-ranges.js';
 
 export interface Store {
   name: string;
   queryable: Queryable;
   /** Time range the store holds data for, per tenant; undefined when unknown (always asked). */
   timeRange?(tenant: string): { minTime: number; maxTime: number } | undefined;
+  /** What the store serves (receiver: head and local blocks; store gateway: the bucket); undefined when unknown. */
+  role?(): StoreRole | undefined;
 }
 
 export interface FanoutOptions {
@@ -44,6 +47,13 @@ export interface FanoutOptions {
    * series as read-only, so sharing them is safe.
    */
   coalesce?: boolean;
+  /**
+   * Mimir's query-ingesters-within and query-store-after (store-ranges.ts): the part of a range
+   * each store is asked for, by its role. Default: every store is asked the whole range.
+   */
+  storeRanges?: StoreRangeRules;
+  /** The clock the rules are applied at (tests); Date.now by default. */
+  now?: () => number;
 }
 
 interface SharedSelect {
@@ -83,7 +93,15 @@ export class FanoutQueryable implements Queryable {
   }
 
   querier(tenant: string): Querier {
-    return new FanoutQuerier(this.stores(), tenant, this.opts.replicaLabels, this.opts.partialResponse, this.inflight);
+    return new FanoutQuerier(
+      this.stores(),
+      tenant,
+      this.opts.replicaLabels,
+      this.opts.partialResponse,
+      this.opts.storeRanges ?? ASK_EVERY_STORE,
+      this.opts.now ?? Date.now,
+      this.inflight,
+    );
   }
 }
 
@@ -97,6 +115,8 @@ class FanoutQuerier implements Querier {
     private readonly tenant: string,
     private readonly replicaLabels: string[],
     private readonly defaultPartial: boolean,
+    private readonly ranges: StoreRangeRules,
+    private readonly now: () => number,
     private readonly inflight?: Map<string, InflightSelect>,
   ) {}
 
@@ -104,22 +124,50 @@ class FanoutQuerier implements Querier {
     return hints.partialResponse ?? this.defaultPartial;
   }
 
-  private relevant(hints: SelectHints): Store[] {
-    return this.stores.filter((s) => {
-      const r = s.timeRange?.(this.tenant);
-      return r === undefined || (r.maxTime >= hints.start && r.minTime <= hints.end);
-    });
+  /**
+   * The stores to ask, each with the part of the range it is asked for: a store whose known
+   * range misses it is left out, and a receiver or store gateway asked only for the part its
+   * role covers under the store-range rules (store-ranges.ts). A querier in front of receivers
+   * alone (or store gateways alone) asks them every range, as the other kind is not there to answer.
+   */
+  private relevant(hints: SelectHints): { s: Store; h: SelectHints }[] {
+    const out: { s: Store; h: SelectHints }[] = [];
+    const now = this.now();
+    const roles = this.stores.map((s) => s.role?.());
+    const known = this.stores.map((s) => s.timeRange?.(this.tenant));
+    const rules = {
+      queryIngestersWithinMs: this.ranges.queryIngestersWithinMs,
+      queryStoreAfterMs: this.ranges.queryStoreAfterMs,
+    };
+    // A rule leaves a range to the other kind of store: it applies only while that kind is there and
+    // holds it by the stores' own ranges. Receivers are left out of old ranges only when a store
+    // gateway serves blocks up to now - within; gateways are left out of recent ones only when every
+    // receiver holds data since now - after (one that keeps no local blocks, or just started, does not).
+    const within = now - rules.queryIngestersWithinMs;
+    if (!known.some((r, i) => roles[i] === 'store-gateway' && r !== undefined && r.maxTime >= within)) rules.queryIngestersWithinMs = 0;
+    const after = now - rules.queryStoreAfterMs;
+    const receivers = known.filter((_, i) => roles[i] === 'receiver');
+    if (receivers.length === 0 || !receivers.every((r) => r !== undefined && r.minTime <= after)) rules.queryStoreAfterMs = 0;
+    for (const [i, s] of this.stores.entries()) {
+      const part = storeRange(roles[i], hints.start, hints.end, now, rules);
+      if (!part) continue;
+      const r = known[i];
+      if (r !== undefined && !(r.maxTime >= part.start && r.minTime <= part.end)) continue;
+      out.push({ s, h: part.start === hints.start && part.end === hints.end ? hints : { ...hints, ...part } });
+    }
+    return out;
   }
 
-  private async each<T>(hints: SelectHints, fn: (q: Querier) => Promise<T[]>): Promise<T[][]> {
-    const results = await Promise.allSettled(this.relevant(hints).map(async (s) => ({ s, r: await fn(s.queryable.querier(this.tenant)) })));
+  private async each<T>(hints: SelectHints, fn: (q: Querier, h: SelectHints) => Promise<T[]>): Promise<T[][]> {
+    const stores = this.relevant(hints);
+    const results = await Promise.allSettled(stores.map(({ s, h }) => fn(s.queryable.querier(this.tenant), h)));
     const out: T[][] = [];
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') {
-        out.push(r.value.r);
+        out.push(r.value);
         return;
       }
-      this.storeFailed(this.relevant(hints)[i].name, r.reason as Error, hints);
+      this.storeFailed(stores[i].s.name, r.reason as Error, hints);
     });
     return out;
   }
@@ -187,17 +235,17 @@ class FanoutQuerier implements Querier {
 
   private async readPackedInto(matchers: readonly Matcher[], hints: SelectHints, into: RawPacker): Promise<PackedRaw> {
     const h = { ...hints, limit: undefined };
-    const stores = this.relevant(hints).map((s) => {
+    const stores = this.relevant(h).map(({ s, h: part }) => {
       const q = s.queryable.querier(this.tenant);
-      const early = q.selectRawInto ? undefined : selectRawOf(q, matchers, h);
+      const early = q.selectRawInto ? undefined : selectRawOf(q, matchers, part);
       early?.catch(() => {}); // handled in its turn below
-      return { s, q, early };
+      return { s, q, part, early };
     });
-    for (const { s, q, early } of stores) {
+    for (const { s, q, part, early } of stores) {
       const mark = into.mark();
       try {
         if (early) await packRawSeries(await early, into, hints.signal);
-        else await selectRawIntoOf(q, matchers, h, into);
+        else await selectRawIntoOf(q, matchers, part, into);
       } catch (e) {
         into.rollback(mark);
         this.storeFailed(s.name, e as Error, hints);
@@ -254,19 +302,19 @@ class FanoutQuerier implements Querier {
   }
 
   private async read(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
-    const lists = await this.each(hints, (q) => q.select(matchers, { ...hints, limit: undefined }));
+    const lists = await this.each(hints, (q, h) => q.select(matchers, { ...h, limit: undefined }));
     const stripped = lists.map((list) => list.map((s) => ({ ...s, labels: this.dedupLabels(s.labels) })));
     return new MergeQuerier(stripped.map(staticQuerier)).select(matchers, hints);
   }
 
   private async readRaw(matchers: readonly Matcher[], hints: SelectHints): Promise<RawSeries[]> {
-    const lists = await this.each(hints, (q) => selectRawOf(q, matchers, { ...hints, limit: undefined }));
+    const lists = await this.each(hints, (q, h) => selectRawOf(q, matchers, { ...h, limit: undefined }));
     const stripped = lists.map((list) => list.map((s) => ({ ...s, labels: this.dedupLabels(s.labels) })));
     return new MergeQuerier(stripped.map(staticRawQuerier)).selectRaw(matchers, hints);
   }
 
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
-    const lists = await this.each(hints, (q) => q.series(matchers, hints));
+    const lists = await this.each(hints, (q, h) => q.series(matchers, h));
     if (this.replicaLabels.length === 0) {
       // Every store answers in label order: a merge, not a map and a sort.
       const merged = mergeSorted(lists, Labels.compare);
@@ -284,13 +332,13 @@ class FanoutQuerier implements Querier {
   }
 
   async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
-    const names = mergeSorted(await this.each(hints, (q) => q.labelNames(matchers, hints)), compareCodeUnits);
+    const names = mergeSorted(await this.each(hints, (q, h) => q.labelNames(matchers, h)), compareCodeUnits);
     return this.replicaLabels.length === 0 ? names : names.filter((n) => !this.replicaLabels.includes(n));
   }
 
   async labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
     if (this.replicaLabels.includes(name)) return [];
-    return mergeSorted(await this.each(hints, (q) => q.labelValues(name, matchers, hints)), compareCodeUnits);
+    return mergeSorted(await this.each(hints, (q, h) => q.labelValues(name, matchers, h)), compareCodeUnits);
   }
 }
 

@@ -3,6 +3,14 @@ export { mountQueryApi } from './query-api.js';
 export { mountExemplarsApi, type ExemplarSource, type SeriesWithExemplars } from './exemplars-api.js';
 export { RemoteExemplars } from './remote-exemplars.js';
 export { FanoutQueryable } from './fanout.js';
+export {
+  parseStoreRole,
+  STORE_ROLE_HEADER,
+  storeRange,
+  storeRangeRulesError,
+  type StoreRangeRules,
+  type StoreRole,
+} from './store-ranges.js';
 export { RemoteStore } from './remote-store.js';
 export { RemoteMetadata } from './remote-metadata.js';
 export { QueryWorkerPool, type EncodedOutcome, type PromqlExecutor } from './worker-pool.js';

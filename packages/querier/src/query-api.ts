@@ -31,6 +31,7 @@ import { fetchBudget } from './fetch-budget.js';
 import { mountLokiApi } from './loki-api.js';
 import { mountLokiTail } from './loki-tail.js';
 import { estimateQueryCost } from './query-cost.js';
+import { STORE_ROLE_HEADER, type StoreRole } from './store-ranges.js';
 
 export interface MetadataSource {
   /** Metadata per metric family name, as /api/v1/metadata returns it. */
@@ -50,6 +51,11 @@ export interface QueryApiDeps {
   metadata?: MetadataSource;
   /** Per tenant, the time range this process holds (served at /api/v1/status/stores for queriers). */
   storeInfo?: () => Record<string, { minTime: number; maxTime: number }>;
+  /**
+   * What this process serves, named to queriers with the store info (store-ranges.ts): they then
+   * ask it only for the part of a range its role covers. Unset (`strata all`): always asked.
+   */
+  storeRole?: StoreRole;
   /** Per-tenant limits: the querier enforces max_fetched_series_per_query and max_fetched_chunk_bytes_per_query. */
   limits?: (tenant: string) => TenantLimits;
   /** For cost estimates: the engine's lookback delta and default subquery step (defaults 5m, 1m). */
@@ -173,6 +179,8 @@ export function mountQueryApi(router: Router, deps: QueryApiDeps): void {
     // Tenant names and time ranges are a tenant's data too: with multi-tenancy a caller sees
     // only its own tenant's entry.
     router.add('GET', '/api/v1/status/stores', (req, res) => {
+      // Named on every answer, an error too: a querier learns it before it knows any tenant.
+      if (deps.storeRole) res.setHeader(STORE_ROLE_HEADER, deps.storeRole);
       try {
         const all = info();
         if (!deps.tenancy.multiTenancy) return sendResult(res, success(all));

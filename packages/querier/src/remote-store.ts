@@ -35,6 +35,7 @@ import {
   type HttpClient,
 } from '@strata/api';
 import type { Store } from './fanout.js';
+import { parseStoreRole, STORE_ROLE_HEADER, type StoreRole } from './store-ranges.js';
 
 export interface RemoteStoreOptions {
   url: string;
@@ -61,6 +62,8 @@ export class RemoteStore implements Store, Queryable {
   private readonly info = new Map<string, { minTime: number; maxTime: number }>();
   /** Tenants queried recently, with when: a store tells each tenant only its own range. */
   private readonly asked = new Map<string, number>();
+  /** What the store said it serves at the last refresh; undefined (always asked) until it says. */
+  private storeRole: StoreRole | undefined;
 
   constructor(private readonly opts: RemoteStoreOptions) {
     this.name = opts.url;
@@ -89,8 +92,9 @@ export class RemoteStore implements Store, Queryable {
   /** Refreshes the store's time ranges of the tenants queried lately; unknown when it fails. */
   async refresh(): Promise<void> {
     const now = Date.now();
-    await Promise.all(
-      [...this.asked].map(async ([tenant, at]) => {
+    await Promise.all([
+      this.refreshRole(),
+      ...[...this.asked].map(async ([tenant, at]) => {
         if (now - at > FORGET_TENANT_MS) {
           this.asked.delete(tenant);
           this.info.delete(tenant);
@@ -108,7 +112,23 @@ export class RemoteStore implements Store, Queryable {
           this.info.delete(tenant);
         }
       }),
-    );
+    ]);
+  }
+
+  /** Asks the store what it serves (a header on its store info, answered without a tenant too). */
+  private async refreshRole(): Promise<void> {
+    try {
+      const r = await send(this.opts, `${this.opts.url}/api/v1/status/stores`, { signal: AbortSignal.timeout(this.opts.timeoutMs) });
+      await r.arrayBuffer();
+      this.storeRole = parseStoreRole(r.headers.get(STORE_ROLE_HEADER));
+    } catch {
+      this.storeRole = undefined;
+    }
+  }
+
+  /** What the store serves, as it last said: a receiver or a store gateway; undefined when unknown. */
+  role(): StoreRole | undefined {
+    return this.storeRole;
   }
 
   /** Forgets the tenant's time range (every tenant's when undefined): the store has data outside it. */

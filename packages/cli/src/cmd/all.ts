@@ -48,6 +48,7 @@ import type { Config } from '../config.js';
 import { openBucket } from '../storage.js';
 import os from 'node:os';
 import { Gauge } from 'prom-client';
+import { receiverRangeWarnings, STORE_RANGES_UNSAFE } from './store-ranges-check.js';
 
 export async function runAll(cfg: Config, opts: { query: boolean }): Promise<void> {
   const { logger, registry, router, server, setReady, tenancy } = component(cfg, opts.query ? 'all' : 'receiver');
@@ -69,6 +70,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
   const addr = await server.listen(cfg.str('http.address'));
   logger.info({ address: `${addr.address}:${addr.port}` }, 'listening; replaying the write-ahead log');
 
+  // A receiver alone is read by queriers for the last --querier.query-ingesters-within only.
+  if (!opts.query) for (const w of receiverRangeWarnings(cfg)) logger.warn({ code: STORE_RANGES_UNSAFE }, w);
   const startedAt = Date.now();
   const fsyncs = walFsyncHistogram(registry);
   let db: TSDB | undefined;
@@ -302,6 +305,9 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     tenancy,
     metadata,
     storeInfo: () => tsdb.timeRanges(),
+    // A receiver alone is named one: queriers ask it only for the last --querier.query-ingesters-within.
+    // `all` also serves the bucket and is always asked.
+    storeRole: opts.query ? undefined : ('receiver' as const),
     limits: (t: string) => limits.forTenant(t),
     lookbackDeltaMs: cfg.num('query.lookback-delta'),
     // The log heads and the bucket's log blocks answer the Loki read API (/loki/api/v1/*) of the querier.

@@ -23,6 +23,7 @@ import type { Config } from '../config.js';
 import { openBucket } from '../storage.js';
 import { component, executorFrom, httpClientFrom, list, waitForSignal } from './common.js';
 import { limitsFrom } from './limits-from-config.js';
+import { storeRangeRulesOf } from './store-ranges-check.js';
 
 /** Stores' time ranges are refreshed this often (a store is always asked while unknown). */
 const STORE_INFO_INTERVAL_MS = 15_000;
@@ -42,9 +43,12 @@ export async function runQuerier(cfg: Config): Promise<void> {
     client,
   });
   if (stores.length === 0) c.logger.warn('no --querier.stores given: every query will be empty');
+  // Receivers are asked for recent data only, store gateways for older data only (Mimir's
+  // query-ingesters-within and query-store-after): over the range both hold, each sample is read once.
   const queryable = new FanoutQueryable(() => stores, {
     replicaLabels: list(cfg.str('query.replica-label')),
     partialResponse: cfg.bool('query.partial-response'),
+    storeRanges: storeRangeRulesOf(cfg),
   });
   // Loki's read API over every store's logs: receivers answer for their heads, store gateways for
   // the bucket's log blocks, stores without logs hold none; streams held by several (RF receivers,

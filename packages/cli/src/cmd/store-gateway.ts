@@ -7,6 +7,7 @@ import { openBucket } from '../storage.js';
 import { component, engineFrom, waitForSignal } from './common.js';
 import { gatewayFrom } from './gateway-from-config.js';
 import { mountSeriesDeletion } from './admin-from-config.js';
+import { gatewayRangeWarnings, STORE_RANGES_UNSAFE } from './store-ranges-check.js';
 
 export async function runStoreGateway(cfg: Config): Promise<void> {
   const c = component(cfg, 'store-gateway');
@@ -18,7 +19,15 @@ export async function runStoreGateway(cfg: Config): Promise<void> {
     logs: cfg.bool('logs.enabled'),
     onBackfill: (t, min, max) => lateData.add(t, min, max),
   });
-  mountQueryApi(c.router, { queryable: gateway, engine: engineFrom(cfg), tenancy: c.tenancy, storeInfo: () => gateway.info() });
+  // Named a store gateway: queriers ask it only for data older than --querier.query-store-after.
+  mountQueryApi(c.router, {
+    queryable: gateway,
+    engine: engineFrom(cfg),
+    tenancy: c.tenancy,
+    storeInfo: () => gateway.info(),
+    storeRole: 'store-gateway',
+  });
+  for (const w of gatewayRangeWarnings(cfg)) c.logger.warn({ code: STORE_RANGES_UNSAFE }, w);
   // The bucket's log blocks, for `strata querier`'s Loki API (the receivers answer for their heads).
   if (gateway.logs) mountLogSelectApi(c.router, { logs: gateway.logs, tenancy: c.tenancy, servesBlocks: true });
   mountLateDataApi(c.router, lateData);
