@@ -35,6 +35,11 @@ test('an unknown flag or component exits 2 with a clear message', () => {
     code: 2,
     err: '--receiver.replication-factor and --receive.replication-factor both set receiver.replication-factor (receive.replication-factor is an alias of it); keep one\n',
   });
+  // As Mimir: with query-store-after not below query-ingesters-within, a range between them would reach no store.
+  expect(run(['querier', '--querier.query-ingesters-within=1h', '--querier.query-store-after=2h'])).toEqual({
+    code: 2,
+    err: '--querier.query-store-after (7200s) must be less than --querier.query-ingesters-within (3600s): data between the two would be asked of no store\n',
+  });
 });
 
 test('strata receiver with a config file: write, read under / and /prometheus, /metrics', async () => {

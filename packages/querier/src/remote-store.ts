@@ -100,19 +100,23 @@ export class RemoteStore implements Store, Queryable {
           this.info.delete(tenant);
           return;
         }
-        try {
-          const r = await send(this.opts, `${this.opts.url}/api/v1/status/stores`, {
-            headers: { [this.opts.tenantHeader]: tenant },
-            signal: AbortSignal.timeout(this.opts.timeoutMs),
-          });
-          const range = ((await r.json()) as { data?: StoreInfo }).data?.[tenant];
-          if (r.status === 200 && range) this.info.set(tenant, range);
-          else this.info.delete(tenant);
-        } catch {
-          this.info.delete(tenant);
-        }
+        await this.refreshTenant(tenant);
       }),
     ]);
+  }
+
+  private async refreshTenant(tenant: string): Promise<void> {
+    try {
+      const r = await send(this.opts, `${this.opts.url}/api/v1/status/stores`, {
+        headers: { [this.opts.tenantHeader]: tenant },
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+      const range = ((await r.json()) as { data?: StoreInfo }).data?.[tenant];
+      if (r.status === 200 && range) this.info.set(tenant, range);
+      else this.info.delete(tenant);
+    } catch {
+      this.info.delete(tenant);
+    }
   }
 
   /** Asks the store what it serves (a header on its store info, answered without a tenant too). */
@@ -139,6 +143,8 @@ export class RemoteStore implements Store, Queryable {
 
   /** Known range of a tenant, or undefined (ask the store) when unknown: it may have new data since. */
   timeRange(tenant: string): { minTime: number; maxTime: number } | undefined {
+    // A tenant seen for the first time is looked up at once, not at the next periodic refresh.
+    if (!this.asked.has(tenant)) void this.refreshTenant(tenant);
     this.asked.set(tenant, Date.now());
     return this.info.get(tenant);
   }
