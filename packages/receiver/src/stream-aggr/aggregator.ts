@@ -74,18 +74,33 @@ export interface InputSeries {
   readonly dropped: boolean;
   /** Label pairs, kept only for series that never reach the head (the drop index verifies by them). */
   readonly pairs: readonly string[] | undefined;
-  readonly targets: Group1[];
-  /** Per target: the last sample time aggregated there (dedup_interval). Plain arrays: far lighter than typed ones this small. */
-  readonly fedT: number[];
-  /** Per target: the interval end this series was last counted in (count_series). */
-  readonly countedEnd: number[];
-  /** Per target: its rate state when the target's rule has rate_sum or rate_avg; undefined when no rule has. */
-  readonly rates: (SeriesRate | undefined)[] | undefined;
+  /**
+   * The first rule group the series feeds, with its per-series state, on the series itself: most
+   * series match one rule, and a sample then touches this one object (plus the group's partial)
+   * instead of three arrays beside it, each a cache miss among a head's worth of series.
+   */
+  readonly target: Group1;
+  /** Last sample time aggregated into `target` (dedup_interval). */
+  fedT: number;
+  /** The interval end this series was last counted in for `target` (count_series). */
+  countedEnd: number;
+  /** Its rate state when `target`'s rule has rate_sum or rate_avg. */
+  readonly rate: SeriesRate | undefined;
+  /** Further groups the series feeds (rules after the first that match it), each with the same state. */
+  readonly more: TargetState[] | undefined;
   lastT: number;
   prevV: number;
   /** Wall clock of the last sample, for staleness. */
   seenAt: number;
   readonly stalenessMs: number;
+}
+
+/** One rule group an input series feeds, and the series' state there. */
+interface TargetState {
+  readonly target: Group1;
+  fedT: number;
+  countedEnd: number;
+  readonly rate: SeriesRate | undefined;
 }
 
 /** Stage 1: one output group of one rule, on a receiver owning some of its inputs. */
@@ -265,10 +280,16 @@ export class TenantAggregator {
       primary: this.agg.opts.ownerOf(this.tenant, labels) === this.agg.opts.self,
       dropped,
       pairs: dropped ? labels.pairs : undefined,
-      targets,
-      fedT: targets.map(() => -Infinity),
-      countedEnd: targets.map(() => -Infinity),
-      rates: targets.some((g) => g.rule.needRate) ? targets.map((g) => (g.rule.needRate ? new SeriesRate() : undefined)) : undefined,
+      target: targets[0],
+      fedT: -Infinity,
+      countedEnd: -Infinity,
+      rate: targets[0].rule.needRate ? new SeriesRate() : undefined,
+      more:
+        targets.length > 1
+          ? targets
+              .slice(1)
+              .map((g) => ({ target: g, fedT: -Infinity, countedEnd: -Infinity, rate: g.rule.needRate ? new SeriesRate() : undefined }))
+          : undefined,
       lastT: -Infinity,
       prevV: NaN,
       seenAt: now,
@@ -304,33 +325,9 @@ export class TenantAggregator {
     const delta = Number.isNaN(prev) || Number.isNaN(v) ? 0 : v >= prev ? v - prev : v;
     input.lastT = t;
     if (!Number.isNaN(v)) input.prevV = v;
-    let late = false;
-    for (let k = 0; k < input.targets.length; k++) {
-      const g = input.targets[k];
-      const r = g.rule;
-      const iv = r.rule.intervalMs;
-      const end = Math.ceil(t / iv) * iv;
-      if (end <= r.sentUpTo) {
-        late = true;
-        continue;
-      }
-      let p = end === g.lastEnd ? g.lastPartial! : g.windows.get(end);
-      if (!p) g.windows.set(end, (p = new Partial(r.needValues, r.needBuckets)));
-      g.lastEnd = end;
-      g.lastPartial = p;
-      g.seenAt = nowMs;
-      p.increase += delta;
-      if (input.countedEnd[k] !== end) {
-        input.countedEnd[k] = end;
-        p.series++;
-      }
-      if (Number.isNaN(v)) continue; // staleness markers end a series; they are no value
-      input.rates?.[k]?.add(p, t, delta);
-      const dd = r.rule.dedupIntervalMs;
-      if (dd > 0 && Math.floor((t - 1) / dd) === Math.floor((input.fedT[k] - 1) / dd)) continue;
-      input.fedT[k] = t;
-      p.add(t, v);
-    }
+    let late = !feedTarget(input, t, v, delta, nowMs);
+    const more = input.more;
+    if (more) for (let k = 0; k < more.length; k++) if (!feedTarget(more[k], t, v, delta, nowMs)) late = true;
     if (late) n.late++;
     else n.aggregated++;
   }
@@ -467,6 +464,32 @@ export class TenantAggregator {
     }
     return { inputs, outputs };
   }
+}
+
+/** One sample into one group of an input series; false if its interval was already sent (late). */
+function feedTarget(s: TargetState, t: number, v: number, delta: number, nowMs: number): boolean {
+  const g = s.target;
+  const r = g.rule;
+  const iv = r.rule.intervalMs;
+  const end = Math.ceil(t / iv) * iv;
+  if (end <= r.sentUpTo) return false;
+  let p = end === g.lastEnd ? g.lastPartial! : g.windows.get(end);
+  if (!p) g.windows.set(end, (p = new Partial(r.needValues, r.needBuckets)));
+  g.lastEnd = end;
+  g.lastPartial = p;
+  g.seenAt = nowMs;
+  p.increase += delta;
+  if (s.countedEnd !== end) {
+    s.countedEnd = end;
+    p.series++;
+  }
+  if (Number.isNaN(v)) return true; // staleness markers end a series; they are no value
+  s.rate?.add(p, t, delta);
+  const dd = r.rule.dedupIntervalMs;
+  if (dd > 0 && Math.floor((t - 1) / dd) === Math.floor((s.fedT - 1) / dd)) return true;
+  s.fedT = t;
+  p.add(t, v);
+  return true;
 }
 
 /** Output series labels are built once per group: slot k is the k-th output (each φ its own). */
