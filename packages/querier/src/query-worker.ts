@@ -124,7 +124,8 @@ async function readBlock(b: DeferredBlock, matchers: readonly Matcher[], hints: 
   const key = `${b.dir}\u0000${b.ulid}`;
   let e = blocks.get(key);
   if (!e) {
-    const reader = BlockReader.openDir(b.dir);
+    // Synchronous reads: asynchronous ones would queue in the thread pool the main thread's WAL writes use.
+    const reader = BlockReader.openDir(b.dir, undefined, true);
     e = { reader, used: 0, reading: 0 };
     blocks.set(key, e);
     reader.catch(() => blocks.get(key) === e && blocks.delete(key));

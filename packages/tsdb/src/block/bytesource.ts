@@ -1,4 +1,5 @@
 /** Ranged reads from a file or an object: all the block reader needs, so one reader serves both. */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 
 export interface ByteSource {
@@ -40,5 +41,46 @@ export class FileByteSource implements ByteSource {
         (h) => h.close(),
         () => undefined,
       );
+  }
+}
+
+/**
+ * A file read with synchronous reads on the calling thread: for a query worker reading block
+ * files. Asynchronous reads go through libuv's thread pool, which all threads of the process
+ * share with the main thread's WAL writes and fsyncs; a worker's burst of chunk reads queued there
+ * delays acknowledgements. A worker blocking on its own reads delays only its own queries.
+ */
+export class SyncFileByteSource implements ByteSource {
+  private fd: number | undefined;
+  bytesRead = 0;
+
+  constructor(readonly file: string) {}
+
+  private handle(): number {
+    this.fd ??= fs.openSync(this.file, 'r');
+    return this.fd;
+  }
+
+  async size(): Promise<number> {
+    return fs.fstatSync(this.handle()).size;
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    const fd = this.handle();
+    let got = 0;
+    while (got < length) {
+      const n = fs.readSync(fd, buf, got, length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    this.bytesRead += got;
+    return got === length ? buf : buf.subarray(0, got);
+  }
+
+  async close(): Promise<void> {
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }

@@ -27,7 +27,7 @@ import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
 import { STALE_NAN } from '../chunkenc/stale.js';
 import { histogramChunkSamples } from '../head/histogram-series.js';
 import { isHistogramEncoding } from './histogram-chunks.js';
-import { FileByteSource, type ByteSource } from './bytesource.js';
+import { FileByteSource, SyncFileByteSource, type ByteSource } from './bytesource.js';
 import type { SegmentCache } from './segment-cache.js';
 import { DecBuf } from './encbuf.js';
 import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.js';
@@ -63,9 +63,13 @@ export interface BlockSources {
   close?: () => Promise<void>;
 }
 
-/** A local block directory; its files read through `cache` when given (see segment-cache.ts). */
-export function localBlockSources(dir: string, cache?: SegmentCache): BlockSources {
+/**
+ * A local block directory; its files read through `cache` when given (see segment-cache.ts), else
+ * directly, with synchronous reads when `syncReads` (a query worker: see SyncFileByteSource).
+ */
+export function localBlockSources(dir: string, cache?: SegmentCache, syncReads = false): BlockSources {
   const segments = new Map<number, ByteSource>();
+  const file = (f: string): ByteSource => (syncReads ? new SyncFileByteSource(f) : new FileByteSource(f));
   return {
     meta: () => fsp.readFile(path.join(dir, META_FILE), 'utf8'),
     aggrEntries: () =>
@@ -73,12 +77,12 @@ export function localBlockSources(dir: string, cache?: SegmentCache): BlockSourc
         if (e.code === 'ENOENT') return undefined;
         throw e;
       }),
-    index: cache ? cache.source(path.join(dir, INDEX_FILE), 'index') : new FileByteSource(path.join(dir, INDEX_FILE)),
+    index: cache ? cache.source(path.join(dir, INDEX_FILE), 'index') : file(path.join(dir, INDEX_FILE)),
     segment: (seq) => {
       let s = segments.get(seq);
       if (!s) {
-        const file = path.join(dir, CHUNKS_DIR, String(seq + 1).padStart(6, '0'));
-        segments.set(seq, (s = cache ? cache.source(file, 'chunks') : new FileByteSource(file)));
+        const name = path.join(dir, CHUNKS_DIR, String(seq + 1).padStart(6, '0'));
+        segments.set(seq, (s = cache ? cache.source(name, 'chunks') : file(name)));
       }
       return s;
     },
@@ -222,8 +226,9 @@ export class BlockReader implements Querier {
     return new BlockReader(meta, index, sources);
   }
 
-  static openDir(dir: string, cache?: SegmentCache): Promise<BlockReader> {
-    return BlockReader.open(localBlockSources(dir, cache), path.basename(dir));
+  /** A local block; `syncReads` (no cache): read with synchronous reads, for a query worker (SyncFileByteSource). */
+  static openDir(dir: string, cache?: SegmentCache, syncReads = false): Promise<BlockReader> {
+    return BlockReader.open(localBlockSources(dir, cache, syncReads), path.basename(dir));
   }
 
   /**
