@@ -7,8 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Labels } from '@strata/model';
-import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
-import { freePort, getJson, startStrata, stop, tempDir, waitFor, type Strata } from './harness.js';
+import { freePort, getJson, pushV1, startStrata, stop, tempDir, waitForShippedBlocks, type Strata } from './harness.js';
 
 jest.setTimeout(240_000);
 
@@ -38,20 +37,8 @@ test('receiver + 2 store gateways (RF 2) + querier over one bucket', async () =>
       timestamps: Array.from({ length: 241 }, (_, i) => start + i * STEP),
       values: Array.from({ length: 241 }, (_, i) => i * (j + 1)),
     }));
-    const w = await fetch(`${receiver.url}/api/v1/write`, {
-      method: 'POST',
-      body: snappyEncode(encodeWriteRequestV1(series)),
-      headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
-    });
-    expect(w.status).toBe(204);
-    const tenantDir = path.join(bucketDir, 'anonymous');
-    await waitFor(
-      'blocks shipped',
-      async () =>
-        fs.existsSync(tenantDir) &&
-        fs.readdirSync(tenantDir).filter((d) => fs.existsSync(path.join(tenantDir, d, 'meta.json'))).length >= 2,
-      60_000,
-    );
+    expect(await pushV1(receiver.url, series)).toBe(204);
+    await waitForShippedBlocks(path.join(bucketDir, 'anonymous'), 2);
     const gwArgs = (name: string) => [
       ...common,
       '--store-gateway.members=g1,g2',

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { encodeWriteRequestV1, snappyEncode, type SeriesToWrite } from '@strata/remote';
 
 /** The repository root: the nearest folder up from the working directory whose package is "strata". */
 function findRepo(from: string): string {
@@ -152,4 +153,26 @@ export async function getJson(url: string, headers?: Record<string, string>): Pr
   } catch {
     throw new Error(`GET ${url}: ${r.status} ${body.slice(0, 500)}`);
   }
+}
+
+/** Sends series as one snappy remote-write 1.0 request; the answer's status. */
+export async function pushV1(url: string, series: SeriesToWrite[]): Promise<number> {
+  const r = await fetch(`${url}/api/v1/write`, {
+    method: 'POST',
+    body: snappyEncode(encodeWriteRequestV1(series)),
+    headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
+  });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+/** Blocks whose upload is done in a tenant's folder of a local-folder bucket: folders holding meta.json. */
+export function shippedBlocks(tenantDir: string): number {
+  if (!fs.existsSync(tenantDir)) return 0;
+  return fs.readdirSync(tenantDir).filter((d) => fs.existsSync(path.join(tenantDir, d, 'meta.json'))).length;
+}
+
+/** Waits until a tenant's folder of a local-folder bucket holds at least n shipped blocks. */
+export function waitForShippedBlocks(tenantDir: string, n: number, timeoutMs = 60_000): Promise<true> {
+  return waitFor('blocks shipped', async () => shippedBlocks(tenantDir) >= n || undefined, timeoutMs);
 }

@@ -10,8 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Labels, Matcher } from '@strata/model';
-import { encodeReadRequest, encodeWriteRequestV1, snappyDecode, snappyEncode } from '@strata/remote';
-import { getJson, startStrata, stop, tempDir, waitFor, type Strata } from './harness.js';
+import { encodeReadRequest, snappyDecode, snappyEncode } from '@strata/remote';
+import { getJson, pushV1, startStrata, stop, tempDir, waitFor, waitForShippedBlocks, type Strata } from './harness.js';
 
 jest.setTimeout(120_000);
 
@@ -55,19 +55,8 @@ beforeAll(async () => {
     timestamps: Array.from({ length: 301 }, (_, i) => start + i * MIN),
     values: Array.from({ length: 301 }, (_, i) => i * (j + 1)),
   }));
-  const w = await fetch(`${receiver.url}/api/v1/write`, {
-    method: 'POST',
-    body: snappyEncode(encodeWriteRequestV1(series)),
-    headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
-  });
-  expect(w.status).toBe(204);
-  const tenantDir = path.join(bucketDir, 'anonymous');
-  await waitFor(
-    'blocks shipped',
-    async () =>
-      fs.existsSync(tenantDir) && fs.readdirSync(tenantDir).filter((d) => fs.existsSync(path.join(tenantDir, d, 'meta.json'))).length >= 3,
-    60_000,
-  );
+  expect(await pushV1(receiver.url, series)).toBe(204);
+  await waitForShippedBlocks(path.join(bucketDir, 'anonymous'), 3);
   gateway = await startStrata({
     component: 'store-gateway',
     args: [`--objstore.config-file=${objstore}`, '--store-gateway.sync-interval=1s'],

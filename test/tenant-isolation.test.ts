@@ -22,7 +22,7 @@ import {
   snappyDecode,
   snappyEncode,
 } from '@strata/remote';
-import { startStrata, stop, tempDir, waitFor, type Strata } from './harness.js';
+import { startStrata, stop, tempDir, waitFor, waitForShippedBlocks, type Strata } from './harness.js';
 
 jest.setTimeout(180_000);
 
@@ -285,11 +285,7 @@ async function write(tenant: string): Promise<void> {
  */
 async function settled(tenant: string): Promise<Record<string, string>> {
   const bucket = path.join(strata.dataDir, 'bucket', tenant);
-  await waitFor(
-    `${tenant}'s blocks shipped`,
-    async () => fs.existsSync(bucket) && fs.readdirSync(bucket).filter((d) => fs.existsSync(path.join(bucket, d, 'meta.json'))).length >= 2,
-    60_000,
-  );
+  await waitForShippedBlocks(bucket, 2);
   let last = await answers(tenant);
   return waitFor(
     `${tenant}'s answers stable`,
