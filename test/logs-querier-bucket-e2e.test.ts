@@ -62,6 +62,17 @@ async function receiverHeadLines(url: string, fromNs: bigint): Promise<number> {
   return decodeLogShare(Buffer.from(await r.arrayBuffer())).reduce((n, s) => n + s.lines.length, 0);
 }
 
+/** Waits until a log block of the tenant is in the bucket and the process's log WAL is truncated behind it. */
+async function shipped(bucketDir: string, dataDir: string): Promise<void> {
+  const blocks = path.join(bucketDir, 'anonymous', 'logs');
+  await waitFor(
+    'the log block',
+    async () => fs.existsSync(blocks) && fs.readdirSync(blocks).some((d) => fs.existsSync(path.join(blocks, d, 'meta.json'))),
+  );
+  const wal = path.join(dataDir, 'logs', 'anonymous', 'wal');
+  await waitFor('the log WAL truncated', async () => fs.readdirSync(wal).every((s) => fs.statSync(path.join(wal, s)).size === 0));
+}
+
 function receiverArgs(objstore: string): string[] {
   return [`--objstore.config-file=${objstore}`, '--logs.block-range=2s', '--store-gateway.sync-interval=500ms'];
 }
@@ -94,13 +105,7 @@ test('lines shipped and dropped from the receiver head read back through a queri
   ]);
 
   // Shipped: a log block in the bucket and the receiver's log WAL truncated behind it.
-  const blocks = path.join(root, 'bucket', 'anonymous', 'logs');
-  await waitFor(
-    'the log block',
-    async () => fs.existsSync(blocks) && fs.readdirSync(blocks).some((d) => fs.existsSync(path.join(blocks, d, 'meta.json'))),
-  );
-  const wal = path.join(dataDir, 'logs', 'anonymous', 'wal');
-  await waitFor('the log WAL truncated', async () => fs.readdirSync(wal).every((s) => fs.statSync(path.join(wal, s)).size === 0));
+  await shipped(path.join(root, 'bucket'), dataDir);
   // Restarted, the receiver's head is empty: the lines are in the bucket only.
   await stop(receiver);
   receiver = await startStrata({ component: 'receiver', dataDir, port: receiver.port, args: receiverArgs(objstore) });
@@ -150,13 +155,7 @@ test('a querier with no bucket of its own in front of strata all reads the lines
       body: JSON.stringify({ streams }),
     });
     expect(r.status).toBe(204);
-    const blocks = path.join(dataDir, 'bucket', 'anonymous', 'logs');
-    await waitFor(
-      'the log block',
-      async () => fs.existsSync(blocks) && fs.readdirSync(blocks).some((d) => fs.existsSync(path.join(blocks, d, 'meta.json'))),
-    );
-    const wal = path.join(dataDir, 'logs', 'anonymous', 'wal');
-    await waitFor('the log WAL truncated', async () => fs.readdirSync(wal).every((s) => fs.statSync(path.join(wal, s)).size === 0));
+    await shipped(path.join(dataDir, 'bucket'), dataDir);
     // Restarted, all's head is empty: the lines are in its bucket only, and its log select API
     // (what queriers read) serves them from there.
     await stop(all);
