@@ -1,5 +1,5 @@
 /** Starting real processes for end-to-end tests: Strata and Prometheus, on loopback ports. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -175,4 +175,24 @@ export function shippedBlocks(tenantDir: string): number {
 /** Waits until a tenant's folder of a local-folder bucket holds at least n shipped blocks. */
 export function waitForShippedBlocks(tenantDir: string, n: number, timeoutMs = 60_000): Promise<true> {
   return waitFor('blocks shipped', async () => shippedBlocks(tenantDir) >= n || undefined, timeoutMs);
+}
+
+/**
+ * Blocks made by the real `promtool tsdb create-blocks-from openmetrics` from an OpenMetrics body
+ * (without `# EOF`), copied into a tenant's folder of a local-folder bucket with meta.json last, as
+ * an upload does (a folder without it is an upload in progress). The number of blocks copied.
+ */
+export function promtoolBlocksInto(tenantDir: string, openMetrics: string): number {
+  const dir = tempDir('promtool-blocks');
+  const om = path.join(dir, 'data.om');
+  fs.writeFileSync(om, `${openMetrics.trimEnd()}\n# EOF\n`);
+  const out = path.join(dir, 'blocks');
+  execFileSync('/usr/bin/promtool', ['tsdb', 'create-blocks-from', 'openmetrics', om, out], { encoding: 'utf8' });
+  const blocks = fs.readdirSync(out).filter((d) => fs.existsSync(path.join(out, d, 'meta.json')));
+  for (const ulid of blocks) {
+    const to = path.join(tenantDir, ulid);
+    fs.cpSync(path.join(out, ulid), to, { recursive: true, filter: (src) => path.basename(src) !== 'meta.json' });
+    fs.copyFileSync(path.join(out, ulid, 'meta.json'), path.join(to, 'meta.json'));
+  }
+  return blocks.length;
 }

@@ -6,14 +6,12 @@
  * block's range: in `strata all` at once, and for a standalone frontend through the gateway's
  * late-data log, relayed by the querier, within a poll interval.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStrata, stop, tempDir, type Strata } from './harness.js';
+import { promtoolBlocksInto, startStrata, stop, tempDir, type Strata } from './harness.js';
 
 jest.setTimeout(120_000);
 
-const PROMTOOL = '/usr/bin/promtool';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const SYNC = '--store-gateway.sync-interval=300ms';
@@ -23,21 +21,9 @@ const procs: Strata[] = [];
 
 /** promtool's block(s) for `name` with a sample per minute over [start, end], copied into the tenant's bucket folder. */
 function backfill(bucketDir: string, name: string): void {
-  const dir = tempDir('backfill');
-  const om = path.join(dir, 'data.om');
   const lines = [`# TYPE ${name} gauge`];
   for (let t = start; t <= end; t += MIN) lines.push(`${name}{job="old"} ${(t - start) / MIN} ${t / 1000}`);
-  fs.writeFileSync(om, `${lines.join('\n')}\n# EOF\n`);
-  const out = path.join(dir, 'blocks');
-  execFileSync(PROMTOOL, ['tsdb', 'create-blocks-from', 'openmetrics', om, out], { encoding: 'utf8' });
-  const blocks = fs.readdirSync(out).filter((d) => fs.existsSync(path.join(out, d, 'meta.json')));
-  expect(blocks.length).toBeGreaterThan(0);
-  for (const ulid of blocks) {
-    const to = path.join(bucketDir, 'anonymous', ulid);
-    // meta.json last, as an upload does: a block folder without it is an upload in progress.
-    fs.cpSync(path.join(out, ulid), to, { recursive: true, filter: (src) => path.basename(src) !== 'meta.json' });
-    fs.copyFileSync(path.join(out, ulid, 'meta.json'), path.join(to, 'meta.json'));
-  }
+  expect(promtoolBlocksInto(path.join(bucketDir, 'anonymous'), lines.join('\n'))).toBeGreaterThan(0);
 }
 
 async function steps(url: string, name: string): Promise<number> {

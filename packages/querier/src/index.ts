@@ -8,7 +8,9 @@ export {
   STORE_ROLE_HEADER,
   storeRange,
   storeRangeRulesError,
+  unionStoreTimeRanges,
   type StoreRangeRules,
+  type StoreTimeRanges,
   type StoreRole,
 } from './store-ranges.js';
 export { RemoteStore } from './remote-store.js';

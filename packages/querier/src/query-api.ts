@@ -31,7 +31,7 @@ import { fetchBudget } from './fetch-budget.js';
 import { mountLokiApi } from './loki-api.js';
 import { mountLokiTail } from './loki-tail.js';
 import { estimateQueryCost } from './query-cost.js';
-import { STORE_ROLE_HEADER, type StoreRole } from './store-ranges.js';
+import { STORE_ROLE_HEADER, type StoreRole, type StoreTimeRanges } from './store-ranges.js';
 
 export interface MetadataSource {
   /** Metadata per metric family name, as /api/v1/metadata returns it. */
@@ -50,7 +50,7 @@ export interface QueryApiDeps {
   tenancy: TenancyConfig;
   metadata?: MetadataSource;
   /** Per tenant, the time range this process holds (served at /api/v1/status/stores for queriers). */
-  storeInfo?: () => Record<string, { minTime: number; maxTime: number }>;
+  storeInfo?: () => StoreTimeRanges;
   /**
    * What this process serves, named to queriers with the store info (store-ranges.ts): they then
    * ask it only for the part of a range its role covers. Unset (`strata all`): always asked.

@@ -11,11 +11,37 @@ import path from 'node:path';
 import { Labels, Matcher, RawPacker, type Queryable, type SelectHints } from '@strata/model';
 import { TSDB } from '@strata/tsdb';
 import { FanoutQueryable } from './fanout.js';
-import { storeRange, storeRangeRulesError, type StoreRole } from './store-ranges.js';
+import { storeRange, storeRangeRulesError, unionStoreTimeRanges, type StoreRole, type StoreTimeRanges } from './store-ranges.js';
 
 const H = 3_600_000;
 const rules = { queryIngestersWithinMs: 13 * H, queryStoreAfterMs: 12 * H };
 const now = 100 * H;
+
+describe('unionStoreTimeRanges', () => {
+  test.each<[string, StoreTimeRanges[], StoreTimeRanges]>([
+    ['nothing', [], {}],
+    ['one part: as it is', [{ a: { minTime: 1, maxTime: 2 } }], { a: { minTime: 1, maxTime: 2 } }],
+    [
+      'head and bucket of one tenant: the span of both',
+      [{ a: { minTime: 90, maxTime: 100 } }, { a: { minTime: 10, maxTime: 80 } }],
+      { a: { minTime: 10, maxTime: 100 } },
+    ],
+    [
+      'a tenant only one part holds',
+      [{ a: { minTime: 90, maxTime: 100 } }, { b: { minTime: 10, maxTime: 20 } }],
+      { a: { minTime: 90, maxTime: 100 }, b: { minTime: 10, maxTime: 20 } },
+    ],
+    [
+      'one part inside the other',
+      [{ a: { minTime: 0, maxTime: 100 } }, { a: { minTime: 40, maxTime: 50 } }],
+      { a: { minTime: 0, maxTime: 100 } },
+    ],
+  ])('%s', (_, parts, want) => {
+    const before = JSON.stringify(parts);
+    expect(unionStoreTimeRanges(...parts)).toEqual(want);
+    expect(JSON.stringify(parts)).toBe(before); // the parts are left as they were
+  });
+});
 
 describe('storeRange', () => {
   test.each<[string, StoreRole | undefined, number, number, { start: number; end: number } | undefined]>([

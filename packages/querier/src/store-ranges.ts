@@ -71,3 +71,24 @@ export function storeRangeRulesError(rules: StoreRangeRules): string | undefined
     return `--querier.query-store-after (${after / 1000}s) must be less than --querier.query-ingesters-within (${within / 1000}s): data between the two would be asked of no store`;
   return undefined;
 }
+
+/** Per tenant, the first and last millisecond a store holds (its /api/v1/status/stores answer). */
+export type StoreTimeRanges = Record<string, { minTime: number; maxTime: number }>;
+
+/**
+ * The ranges of a process that serves several stores as one (`strata all`: its head and local
+ * blocks, and the bucket through its in-process gateway), per tenant the span of all of them.
+ * A querier leaves a store out of a range it says it does not hold, so naming only one part would
+ * hide the others' data from it.
+ */
+export function unionStoreTimeRanges(...parts: StoreTimeRanges[]): StoreTimeRanges {
+  const out: StoreTimeRanges = {};
+  for (const part of parts)
+    for (const [tenant, r] of Object.entries(part)) {
+      const have = out[tenant];
+      out[tenant] = have
+        ? { minTime: Math.min(have.minTime, r.minTime), maxTime: Math.max(have.maxTime, r.maxTime) }
+        : { minTime: r.minTime, maxTime: r.maxTime };
+    }
+  return out;
+}

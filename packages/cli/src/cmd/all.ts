@@ -16,7 +16,7 @@ import {
 import { HttpDownstream, type Generations } from '@strata/query-frontend';
 import { BucketTombstones, DEFAULT_MAX_EXEMPLARS, registerTsdbMetrics, Shipping, TSDB, walFsyncHistogram } from '@strata/tsdb';
 import { mountSeriesDeletion } from './admin-from-config.js';
-import { FanoutQueryable, mountExemplarsApi, mountLogSelectApi, mountQueryApi } from '@strata/querier';
+import { FanoutQueryable, mountExemplarsApi, mountLogSelectApi, mountQueryApi, unionStoreTimeRanges } from '@strata/querier';
 import type { Queryable } from '@strata/model';
 import type { StoreGateway } from '@strata/store-gateway';
 import { gatewayFrom } from './gateway-from-config.js';
@@ -304,7 +304,9 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     engine: queries.executor,
     tenancy,
     metadata,
-    storeInfo: () => tsdb.timeRanges(),
+    // The head and local blocks, and the bucket through the gateway: a querier in front leaves
+    // `all` out of ranges it does not name.
+    storeInfo: () => (gateway ? unionStoreTimeRanges(tsdb.timeRanges(), gateway.info()) : tsdb.timeRanges()),
     // A receiver alone is named one: queriers ask it only for the last --querier.query-ingesters-within.
     // `all` also serves the bucket and is always asked.
     storeRole: opts.query ? undefined : ('receiver' as const),
