@@ -7,7 +7,7 @@
  */
 import { Labels } from '@strata/model';
 import { encodeWriteRequestV1, snappyEncode } from '@strata/remote';
-import { getJson, startStrata, stop, type Strata } from './harness.js';
+import { getJson, pushV1, startStrata, stop, waitFor, type Strata } from './harness.js';
 
 const MIN = 60_000;
 const POLL_MS = 300;
@@ -65,7 +65,16 @@ beforeAll(async () => {
   procs.push(frontend);
   const times: number[] = [];
   for (let t = start; t <= end; t += MIN) if (t !== late) times.push(t);
+  const notices = await metric(frontend.url, 'strata_query_frontend_late_data_notices_total');
   await push(receiver.url, times);
+  // Every sample pushed is older than the freshness window, so late itself: wait until the frontend
+  // has heard, or the answer the first test caches would be invalidated by this push's notice.
+  await waitFor(
+    'the first push noticed',
+    async () => (await metric(frontend.url, 'strata_query_frontend_late_data_notices_total')) > notices || undefined,
+    10_000,
+    POLL_MS / 3,
+  );
 }, 120_000);
 afterAll(async () => {
   await Promise.all(procs.map((p) => stop(p)));
@@ -119,4 +128,57 @@ test("a deletion through the querier is out of the standalone frontend's cached 
     after = await presentSteps(frontend.url);
   }
   expect(after).toEqual(before.filter((t) => t < from || t > to));
+});
+
+test('a frontend caching more recent steps than the receiver was told (a shorter freshness window) still hears of late samples there', async () => {
+  // The receiver runs with the default window (1m); this frontend caches steps older than 10s and
+  // names that window on its polls, relayed by the querier.
+  const fresher = await startStrata({
+    component: 'query-frontend',
+    args: [
+      `--query-frontend.downstream-url=${querier.url}`,
+      `--query-frontend.late-data-poll-interval=${POLL_MS}ms`,
+      '--query-frontend.max-cache-freshness=10s',
+    ],
+  });
+  procs.push(fresher);
+  const S = 10_000;
+  const rangeEnd = Math.floor(Date.now() / S) * S - 2 * S;
+  const rangeStart = rangeEnd - 24 * S;
+  // 30-40 s old when pushed: late for this frontend, not by the receiver's own 1m window.
+  const lateT = rangeEnd - S;
+  const steps = async () => {
+    const q = encodeURIComponent('count_over_time(late_fresh[5s])');
+    const r = await getJson(`${fresher.url}/api/v1/query_range?query=${q}&start=${rangeStart / 1000}&end=${rangeEnd / 1000}&step=10`);
+    expect(r.status).toBe('success');
+    return (r.data.result[0]?.values ?? []).map((v: [number, string]) => v[0] * 1000);
+  };
+  const series = (times: number[]) => [
+    { labels: Labels.fromObject({ __name__: 'late_fresh' }), timestamps: times, values: times.map(() => 1) },
+  ];
+  const times: number[] = [];
+  for (let t = rangeStart; t <= rangeEnd; t += S) if (t !== lateT) times.push(t);
+  const notices = 'strata_query_frontend_late_data_notices_total';
+  const noticed = await metric(fresher.url, notices);
+  expect(await pushV1(receiver.url, series(times))).toBe(204);
+  // These samples are late for this frontend too (all older than 10s): heard of before caching,
+  // so the answers cached next are not invalidated by the push that made them.
+  await waitFor('the first push noticed', async () => (await metric(fresher.url, notices)) > noticed || undefined, 10_000, POLL_MS / 3);
+  const before = await steps();
+  expect(before).toHaveLength(24);
+  const hit = 'strata_query_frontend_results_cache_lookups_total{result="hit"}';
+  const hits = await metric(fresher.url, hit);
+  expect(await steps()).toEqual(before);
+  expect(await metric(fresher.url, hit)).toBeGreaterThan(hits);
+
+  expect(await pushV1(receiver.url, series([lateT]))).toBe(204);
+  expect(Date.now() - lateT).toBeLessThan(60_000); // still inside the receiver's own window
+  const pushed = Date.now();
+  let after = await steps();
+  while (!after.includes(lateT) && Date.now() - pushed < 10 * POLL_MS) {
+    await new Promise((r) => setTimeout(r, POLL_MS / 3));
+    after = await steps();
+  }
+  expect(after).toContain(lateT);
+  expect(after).toHaveLength(25);
 });

@@ -77,8 +77,10 @@ export { cardinalityReport, formatCardinalityReport, type CardinalityReportOptio
 export {
   decodeLateDataAnswer,
   LATE_DATA_ANSWER_LIMIT,
+  LATE_DATA_FRESHNESS_PARAM,
   LATE_DATA_PATH,
   LateDataLog,
+  lateDataPath,
   mountLateDataApi,
   type LateDataAnswer,
   type LateDataBump,

@@ -1,7 +1,7 @@
 /** The receiver's late-data log: cursors, trimming, epochs, bounded answers, and the HTTP route. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeLateDataAnswer, LATE_DATA_PATH, LateDataLog, mountLateDataApi } from './late-data.js';
+import { decodeLateDataAnswer, LATE_DATA_PATH, LateDataLog, lateDataPath, mountLateDataApi } from './late-data.js';
 import { Router } from './router.js';
 
 test('a reader without a cursor is told to reset, then gets every notice after the cursor it was given', () => {
@@ -94,9 +94,72 @@ test('GET /internal/late-data serves the log; the answer decodes', async () => {
     log.add('team-a', 1_700_000_000_000, 1_700_000_060_000);
     const next = decodeLateDataAnswer(await (await fetch(`${url}?cursor=${encodeURIComponent(first!.cursor)}`)).json());
     expect(next).toEqual({ cursor: 'ep.1', reset: false, more: false, bumps: [['team-a', 1_700_000_000_000, 1_700_000_060_000]] });
+    // A reader's window, named on its poll, lowers the log's threshold.
+    expect(log.lateAfterMs(60_000)).toBe(60_000);
+    await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${lateDataPath(next!.cursor, 5_000)}`)).json();
+    expect(log.lateAfterMs(60_000)).toBe(5_000);
   } finally {
     await new Promise((r) => server.close(r));
   }
+});
+
+describe('readers name their freshness window: samples older than the shortest one are late', () => {
+  const MIN = 60_000;
+  test.each<[string, [ms: number, at: number][], number, number]>([
+    ['no reader: the own window', [], 0, MIN],
+    ['a reader with a shorter window lowers it', [[10_000, 0]], 0, 10_000],
+    ['a reader with a longer window does not raise it', [[5 * MIN, 0]], 0, MIN],
+    [
+      'several readers: the shortest',
+      [
+        [30_000, 0],
+        [10_000, 0],
+        [20_000, 0],
+      ],
+      0,
+      10_000,
+    ],
+    ['a reader that has not polled for ten minutes no longer counts', [[10_000, 0]], 10 * MIN + 1, MIN],
+    [
+      'a reader polling again keeps counting',
+      [
+        [10_000, 0],
+        [10_000, 9 * MIN],
+      ],
+      10 * MIN + 1,
+      10_000,
+    ],
+    ['a window of 0 (every step cached): every sample is late', [[0, 0]], 0, 0],
+    [
+      'not a number: ignored',
+      [
+        [NaN, 0],
+        [-1, 0],
+        [Infinity, 0],
+      ],
+      0,
+      MIN,
+    ],
+  ])('%s', (_, polls, now, want) => {
+    const log = new LateDataLog(8, 'e');
+    for (const [ms, at] of polls) log.noteReaderFreshness(ms, at);
+    expect(log.lateAfterMs(MIN, now)).toBe(want);
+  });
+
+  test('a caller naming many windows cannot grow the set past its bound, and the shortest stays', () => {
+    const log = new LateDataLog(8, 'e');
+    log.noteReaderFreshness(1_000, 0);
+    for (let i = 0; i < 1000; i++) log.noteReaderFreshness(2_000 + i, 0);
+    expect(log.lateAfterMs(MIN, 0)).toBe(1_000);
+    expect((log as unknown as { readerWindows: Map<number, number> }).readerWindows.size).toBeLessThanOrEqual(16);
+  });
+});
+
+test('lateDataPath names the cursor and the freshness window', () => {
+  expect(lateDataPath(undefined, undefined)).toBe(LATE_DATA_PATH);
+  expect(lateDataPath('e.1', undefined)).toBe(`${LATE_DATA_PATH}?cursor=e.1`);
+  expect(lateDataPath(undefined, 10_000)).toBe(`${LATE_DATA_PATH}?freshness_ms=10000`);
+  expect(lateDataPath('a b', 0)).toBe(`${LATE_DATA_PATH}?cursor=a+b&freshness_ms=0`);
 });
 
 test('decodeLateDataAnswer refuses what is not an answer', () => {

@@ -39,6 +39,18 @@ export interface LateDataAnswer {
 /** Notices one answer holds at most. */
 export const LATE_DATA_ANSWER_LIMIT = 10_000;
 
+/**
+ * The query parameter a reader names its freshness window in (milliseconds, its
+ * --query-frontend.max-cache-freshness): it caches answers for steps older than that, so samples
+ * older than that which land later must be noticed.
+ */
+export const LATE_DATA_FRESHNESS_PARAM = 'freshness_ms';
+
+/** A reader's freshness counts this long after its last poll (a frontend gone stops lowering it). */
+const READER_FRESHNESS_TTL_MS = 10 * 60_000;
+/** Distinct freshness windows remembered at most (readers seldom differ; a hostile caller cannot grow it). */
+const MAX_READER_WINDOWS = 16;
+
 export class LateDataLog {
   readonly epoch: string;
   private readonly tenants: string[];
@@ -57,6 +69,33 @@ export class LateDataLog {
     this.tenants = new Array<string>(capacity);
     this.mins = new Float64Array(capacity);
     this.maxs = new Float64Array(capacity);
+  }
+
+  /** Freshness windows readers named (ms) → when last named. */
+  private readonly readerWindows = new Map<number, number>();
+
+  /**
+   * A reader polls with its freshness window: until it has not for a while, samples older than the
+   * smallest such window are late, even where the writer's own setting is longer. So a frontend
+   * caching more recent steps than the receivers were told (--query-frontend.max-cache-freshness
+   * set on the frontends only) still hears of every sample landing in what it cached.
+   */
+  noteReaderFreshness(ms: number, now = Date.now()): void {
+    if (!(ms >= 0) || !Number.isFinite(ms)) return;
+    this.readerWindows.delete(ms);
+    this.readerWindows.set(ms, now);
+    // Forget the longest window first: a longer window never lowers the threshold.
+    if (this.readerWindows.size > MAX_READER_WINDOWS) this.readerWindows.delete(Math.max(...this.readerWindows.keys()));
+  }
+
+  /** Samples older than this many ms before now are late: the writer's own window, or a reader's shorter one. */
+  lateAfterMs(ownMs: number, now = Date.now()): number {
+    let ms = ownMs;
+    for (const [w, at] of this.readerWindows) {
+      if (now - at > READER_FRESHNESS_TTL_MS) this.readerWindows.delete(w);
+      else if (w < ms) ms = w;
+    }
+    return ms;
   }
 
   /** Sequence number of the oldest notice still held. */
@@ -101,11 +140,13 @@ export class LateDataLog {
   }
 }
 
-/** Serves `log` on GET /internal/late-data?cursor=. */
+/** Serves `log` on GET /internal/late-data?cursor=&freshness_ms=. */
 export function mountLateDataApi(router: Router, log: LateDataLog): void {
   router.add('GET', LATE_DATA_PATH, async (req, res) => {
     try {
       const params = await readParams(req);
+      const freshness = params.get(LATE_DATA_FRESHNESS_PARAM);
+      if (freshness !== null) log.noteReaderFreshness(Number(freshness));
       sendResult(res, success(log.read(params.get('cursor') ?? undefined)));
     } catch (e) {
       sendError(res, e);
@@ -122,4 +163,13 @@ export function decodeLateDataAnswer(body: unknown): LateDataAnswer | undefined 
   for (const b of d.bumps)
     if (!Array.isArray(b) || typeof b[0] !== 'string' || typeof b[1] !== 'number' || typeof b[2] !== 'number') return undefined;
   return d as LateDataAnswer;
+}
+
+/** The path of a late-data request after `cursor` (none: the first) by a reader with freshness window `freshnessMs`. */
+export function lateDataPath(cursor: string | undefined, freshnessMs: number | undefined): string {
+  const q = new URLSearchParams();
+  if (cursor) q.set('cursor', cursor);
+  if (freshnessMs !== undefined) q.set(LATE_DATA_FRESHNESS_PARAM, String(freshnessMs));
+  const qs = q.toString();
+  return qs ? `${LATE_DATA_PATH}?${qs}` : LATE_DATA_PATH;
 }

@@ -567,7 +567,7 @@ const TABLE = [
     flag: 'query-frontend.max-cache-freshness',
     type: 'duration',
     default: '1m',
-    help: 'Steps that read samples newer than this are never cached (recent data may still arrive). Receivers report accepted samples older than this as late data to the frontends: give receivers the same value as the frontends.',
+    help: 'Steps that read samples newer than this are never cached (recent data may still arrive). Receivers report accepted samples older than this as late data to the frontends, or older than a shorter window that a frontend names on its late-data polls (for ten minutes after its last poll).',
   },
   {
     flag: 'query-frontend.late-data-poll-interval',

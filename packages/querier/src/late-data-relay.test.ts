@@ -115,6 +115,12 @@ test('GET /internal/late-data on the querier', async () => {
   const first = (await (await fetch(`${q.url}/internal/late-data`)).json()) as { data: { cursor: string; reset: boolean } };
   expect(first.data.reset).toBe(true);
   a.add('t', 1, 2);
-  const next = await (await fetch(`${q.url}/prometheus/internal/late-data?cursor=${first.data.cursor}`)).json();
+  const next = (await (await fetch(`${q.url}/prometheus/internal/late-data?cursor=${first.data.cursor}`)).json()) as {
+    data: { cursor: string };
+  };
   expect(next).toEqual({ status: 'success', data: { cursor: expect.any(String), reset: false, more: false, bumps: [['t', 1, 2]] } });
+  // A frontend's freshness window reaches the receivers: their threshold for late samples drops to it.
+  expect(a.lateAfterMs(60_000)).toBe(60_000);
+  await (await fetch(`${q.url}/internal/late-data?cursor=${next.data.cursor}&freshness_ms=5000`)).json();
+  expect(a.lateAfterMs(60_000)).toBe(5_000);
 });

@@ -15,7 +15,9 @@
  */
 import {
   decodeLateDataAnswer,
+  LATE_DATA_FRESHNESS_PARAM,
   LATE_DATA_PATH,
+  lateDataPath,
   readParams,
   failure,
   sendResult,
@@ -58,8 +60,12 @@ export class LateDataRelay {
   constructor(private readonly opts: LateDataRelayOptions) {}
 
   /** One store's answer; 'none' when it keeps no log, undefined when it could not be read. */
-  private async ask(url: string, cursor: string | undefined): Promise<LateDataAnswer | 'none' | undefined> {
-    const target = `${url}${LATE_DATA_PATH}${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`;
+  private async ask(
+    url: string,
+    cursor: string | undefined,
+    freshnessMs: number | undefined,
+  ): Promise<LateDataAnswer | 'none' | undefined> {
+    const target = `${url}${lateDataPath(cursor, freshnessMs)}`;
     try {
       const init = { signal: AbortSignal.timeout(this.opts.timeoutMs) };
       const r = await (this.opts.client ? this.opts.client.fetch(target, init) : fetch(target, init));
@@ -77,7 +83,8 @@ export class LateDataRelay {
     }
   }
 
-  async read(cursor: string | undefined): Promise<LateDataAnswer> {
+  /** The notices after `cursor`, for a reader whose freshness window (passed on to the stores) is `freshnessMs`. */
+  async read(cursor: string | undefined, freshnessMs?: number): Promise<LateDataAnswer> {
     const before = decodeCursor(cursor);
     const after: Cursors = {};
     const bumps: LateDataBump[] = [];
@@ -85,7 +92,7 @@ export class LateDataRelay {
     let more = false;
     await Promise.all(
       this.opts.urls().map(async (url) => {
-        const a = await this.ask(url, before[url]);
+        const a = await this.ask(url, before[url], freshnessMs);
         if (a === 'none') return;
         if (a === undefined) {
           reset = true;
@@ -113,7 +120,9 @@ export function mountLateDataRelay(router: Router, relay: LateDataRelay): void {
   router.add('GET', LATE_DATA_PATH, async (req, res) => {
     try {
       const params = await readParams(req);
-      sendResult(res, success(await relay.read(params.get('cursor') ?? undefined)));
+      const freshness = params.get(LATE_DATA_FRESHNESS_PARAM);
+      const freshnessMs = freshness === null ? undefined : Number(freshness);
+      sendResult(res, success(await relay.read(params.get('cursor') ?? undefined, Number.isFinite(freshnessMs) ? freshnessMs : undefined)));
     } catch (e) {
       sendResult(res, failure(e));
     }

@@ -15,7 +15,7 @@
  */
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { decodeLateDataAnswer, LATE_DATA_PATH, type LateDataAnswer } from '@strata/api';
+import { decodeLateDataAnswer, lateDataPath, type LateDataAnswer } from '@strata/api';
 import type { Downstream } from './downstream.js';
 import type { Generations } from './generations.js';
 
@@ -28,6 +28,11 @@ export interface LateDataPollerOptions {
   sources: readonly LateDataSource[];
   generations: Generations;
   intervalMs: number;
+  /**
+   * The frontend's --query-frontend.max-cache-freshness, named on each poll: receivers then report
+   * samples older than it as late even when their own setting is longer.
+   */
+  freshnessMs?: number;
   /** Longest a poll of one querier may take; a slower one counts as failed. */
   timeoutMs: number;
   registry?: Registry;
@@ -88,7 +93,7 @@ export class LateDataPoller {
     const cursor = this.cursors.get(s.name);
     const r = await s.downstream.request({
       method: 'GET',
-      path: `${LATE_DATA_PATH}${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`,
+      path: lateDataPath(cursor, this.opts.freshnessMs),
       headers: {},
       signal: AbortSignal.timeout(this.opts.timeoutMs),
     });

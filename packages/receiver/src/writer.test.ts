@@ -136,7 +136,10 @@ describe('writer: late samples are reported after the commit', () => {
       creationGracePeriodMs: 60_000,
       now: () => NOW,
       // What a query would see when told: the samples must already be visible.
-      lateSamples: { olderThanMs: 60_000, onLate: (t, min, max) => void stored(db, 'late').then((ts) => calls.push([t, min, max, ts])) },
+      lateSamples: {
+        olderThanMs: () => 60_000,
+        onLate: (t, min, max) => void stored(db, 'late').then((ts) => calls.push([t, min, max, ts])),
+      },
     });
     const write = (...s: SeriesToWrite[]) => writer.write('t', decodeWriteRequestV1(encodeWriteRequestV1(s)), false);
     // Newest first, so the later samples are out of order (within the head's window).

@@ -51,7 +51,7 @@ export interface WriterOptions {
    * ingesters do, and a series counts once per ring instead of RF times. 1 when absent.
    */
   seriesLimitShare?: (tenant: string) => number;
-  /** Told, after the commit, of accepted samples older than `olderThanMs` before now (see LateSamples). */
+  /** Told, after the commit, of accepted samples older than `olderThanMs()` before now (see LateSamples). */
   lateSamples?: LateSamples;
   /** Streaming aggregation of matching input series (stream-aggr/), fed the samples this receiver owns. */
   streamAggregation?: StreamAggregation;
@@ -65,7 +65,8 @@ export interface WriterOptions {
  * receiver does not know the frontend; the CLI passes this in.
  */
 export interface LateSamples {
-  olderThanMs: number;
+  /** Asked at each request: the frontends reading the notices may say they cache more recent steps. */
+  olderThanMs(): number;
   /** Called after the samples are visible to queries, with the range of their timestamps. */
   onLate(tenant: string, minTime: number, maxTime: number): void;
 }
@@ -170,7 +171,7 @@ export class Writer {
     const errors = new WriteErrors();
     let accepted = 0;
     // Samples before this time change answers a query frontend may have cached.
-    const lateBefore = this.opts.lateSamples ? this.now() - this.opts.lateSamples.olderThanMs : -Infinity;
+    const lateBefore = this.opts.lateSamples ? this.now() - this.opts.lateSamples.olderThanMs() : -Infinity;
     let lateMin = Infinity;
     let lateMax = -Infinity;
     let histograms = 0;

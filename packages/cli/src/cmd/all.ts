@@ -177,7 +177,8 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
     streamAggregation,
     distributor,
     forwardAuth,
-    lateSamples: { olderThanMs: cfg.num('query-frontend.max-cache-freshness'), onLate },
+    // This process' frontend's window, or a shorter one that frontends reading the notices name.
+    lateSamples: { olderThanMs: () => lateData.lateAfterMs(cfg.num('query-frontend.max-cache-freshness')), onLate },
     memory: new MemoryBudget(memoryLimit),
     storage: tsdb,
     limits,

@@ -22,7 +22,15 @@ export async function runQueryFrontend(cfg: Config): Promise<void> {
   const pollMs = cfg.num('query-frontend.late-data-poll-interval');
   const poller =
     pollMs > 0
-      ? new LateDataPoller({ sources: members, generations, intervalMs: pollMs, timeoutMs: 5_000, registry: c.registry, logger: c.logger })
+      ? new LateDataPoller({
+          sources: members,
+          generations,
+          intervalMs: pollMs,
+          freshnessMs: cfg.num('query-frontend.max-cache-freshness'),
+          timeoutMs: 5_000,
+          registry: c.registry,
+          logger: c.logger,
+        })
       : undefined;
   // The first poll sets the cursors (and invalidates nothing yet cached) before queries are taken.
   await poller?.start();
