@@ -342,15 +342,31 @@ export class TenantDB implements TenantStorage {
   querier(): Querier {
     // The head and the blocks cut from it hold (nearly) disjoint time ranges: MergeQuerier
     // concatenates them, and merges by timestamp only where a just-cut range is in both.
-    const now = (): Querier =>
-      this.blocks.length === 0 ? this.head.querier() : new MergeQuerier([this.head.querier(), new BlockSetQuerier(this.blocks)]);
+    // Each read holds the blocks it started with until it is done: a block dropped meanwhile
+    // (dropLocalBlock) keeps its files open and on disk until then.
+    const now = <T>(read: (q: Querier) => Promise<T>): Promise<T> => {
+      const blocks = this.blocks;
+      if (blocks.length === 0) return read(this.head.querier());
+      const leases = blocks.map((b) => b.hold());
+      const release = () => {
+        for (const l of leases) l?.release();
+      };
+      let p: Promise<T>;
+      try {
+        p = read(new MergeQuerier([this.head.querier(), new BlockSetQuerier(blocks)]));
+      } catch (e) {
+        release();
+        throw e;
+      }
+      return p.finally(release);
+    };
     const q: Querier = {
-      select: (m, h) => now().select(m, h),
-      selectRaw: (m, h) => selectRawOf(now(), m, h),
-      selectRawInto: (m, h, into) => selectRawIntoOf(now(), m, h, into),
-      series: (m, h) => now().series(m, h),
-      labelNames: (m, h) => now().labelNames(m, h),
-      labelValues: (n, m, h) => now().labelValues(n, m, h),
+      select: (m, h) => now((r) => r.select(m, h)),
+      selectRaw: (m, h) => now((r) => selectRawOf(r, m, h)),
+      selectRawInto: (m, h, into) => now((r) => selectRawIntoOf(r, m, h, into)),
+      series: (m, h) => now((r) => r.series(m, h)),
+      labelNames: (m, h) => now((r) => r.labelNames(m, h)),
+      labelValues: (n, m, h) => now((r) => r.labelValues(n, m, h)),
     };
     const tombstones = this.opts.tombstones;
     return tombstones ? withTombstones(q, () => tombstones(this.tenant)) : q;

@@ -262,6 +262,15 @@ export class BlockReader implements Querier {
     this.shared = shared;
   }
 
+  /**
+   * A lease for a read on this thread (undefined for a block no one deletes under its readers):
+   * dropping a local block closes and deletes its files only after every such read is done, as for
+   * the workers' reads, instead of under a read between two of its file reads.
+   */
+  hold(): BlockLease | undefined {
+    return this.shared?.block.lease();
+  }
+
   /** Leases on this block held by selects still being read elsewhere. */
   get leases(): number {
     return this.shared?.holds ?? 0;
