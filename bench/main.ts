@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: Strata measured against the peers in the same run.
+ * `npm run bench`: Strata measured against the peers in the same run (`--help` prints this list).
  *   --series N (100000)  --rounds N (8)  --concurrency N (8)  --only strata,prometheus,victoria-metrics
  *   --small-connections N (1000): the many-senders run, one request per sender per scrape
  *   --histogram-share F (0): that fraction of the ingest series sent as native histograms (Prometheus with native histograms on);
@@ -45,6 +45,7 @@
  */
 import { runOtlpBench } from './otlp.js';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Labels } from '@strata/model';
 import { REPO } from '../test/harness.js';
@@ -92,7 +93,23 @@ const only = (() => {
 const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
   snappyEncode(encodeWriteRequestV1(series.map((labels, i) => ({ labels, timestamps: [t], values: [values[i]] }))));
 
+/** The options, as this file's opening comment lists them. */
+function usage(): string {
+  const text = fs.readFileSync(path.join(REPO, 'bench', 'main.ts'), 'utf8');
+  const doc = text.slice(text.indexOf('/**') + 3, text.indexOf('*/'));
+  return doc
+    .split('\n')
+    .map((l) => l.replace(/^ \* ?/, ''))
+    .join('\n')
+    .trim();
+}
+
 async function main(): Promise<void> {
+  // Options are matched by name anywhere on the line, so an unknown one would run the default benchmark.
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
   // The Strata processes measured run the compiled dist/: build it from the sources at hand.
   execFileSync(process.execPath, [path.join(REPO, 'scripts', 'build.mjs'), '--quiet'], { stdio: 'inherit' });
   const hours = arg('query-hours', 6);
