@@ -39,6 +39,8 @@ describe('shardPlan', () => {
     'count_values("v", x)',
     'sum(sort(x))',
     'sum(hour())',
+    // info() joins a series with info series that another shard may hold.
+    'sum(info(x))',
   ])('%s is not shardable', (q) => {
     expect(shardPlan(parse(q))).toBeUndefined();
   });
@@ -73,6 +75,9 @@ describe('compositeShardPlan', () => {
     // topk keeps metric names: only whole (shardPlan) it is a leg.
     'topk(2, x) / 2',
     'time()',
+    // info() reads info series of its own, which no leg answers.
+    'info(sum by (instance, job) (x))',
+    'info(sum by (instance, job) (x), {__name__="build_info"})',
   ])('%s is not sharded', (q) => {
     expect(compositeShardPlan(parse(q))).toBeUndefined();
   });

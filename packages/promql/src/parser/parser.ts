@@ -175,7 +175,7 @@ class Conv {
     }
   }
 
-  private vectorSelector(n: SyntaxNode): VectorSelector {
+  private vectorSelector(n: SyntaxNode, matchAll = false): VectorSelector {
     let name = '';
     const matchers: Matcher[] = [];
     for (const c of this.children(n)) {
@@ -205,7 +205,7 @@ class Conv {
       if (matchers.some((m) => m.name === '__name__')) this.fail(n, `metric name must not be set twice: ${JSON.stringify(name)}`);
       matchers.unshift(new Matcher('=', '__name__', name));
     }
-    if (!matchers.some((m) => !m.matchesEmpty())) this.fail(n, 'vector selector must contain at least one non-empty matcher');
+    if (!matchAll && !matchers.some((m) => !m.matchesEmpty())) this.fail(n, 'vector selector must contain at least one non-empty matcher');
     return { kind: 'VectorSelector', name, matchers, offset: 0, at: null, atModifier: null, pos: this.pos(n) };
   }
 
@@ -255,8 +255,9 @@ class Conv {
     const name = this.text(ident);
     const sig = FUNCTIONS[name];
     if (!sig) this.fail(ident, `unknown function with name ${JSON.stringify(name)}`);
-    const args = this.children(body).map((a) => {
+    const args = this.children(body).map((a, i) => {
       if (a.type.isError) this.fail(a, this.unexpected(a));
+      if (name === 'info' && i === 1) return this.infoLabelSelector(a);
       return this.expr(a);
     });
     const nargs = args.length;
@@ -274,6 +275,21 @@ class Conv {
       this.expectType(a, want, `call to function ${JSON.stringify(name)}`);
     });
     return { kind: 'Call', func: name, returnType: sig.returnType, args, pos: this.pos(n) };
+  }
+
+  /**
+   * info()'s second argument selects info series by label alone, so unlike a selector it may
+   * match everything (`{data=~".*"}`), but it may not name a metric outside the braces.
+   */
+  private infoLabelSelector(n: SyntaxNode): Expr {
+    if (n.name !== 'VectorSelector') {
+      const e = this.expr(n);
+      if (typeOf(e) !== 'vector') return e; // the argument type check names it
+      this.fail(n, 'expected label selectors only');
+    }
+    if (this.children(n).some((c) => c.name === 'Identifier' || c.name === 'MetricName'))
+      this.fail(n, 'expected label selectors only, got vector selector instead');
+    return this.vectorSelector(n, true);
   }
 
   private expectType(e: Expr, want: string, context: string): void {
