@@ -44,6 +44,10 @@ test.each<[string, number, number, number, number, number[]]>([
   ['max_over_time(b[10m:1m])', 60 * MIN, 61 * MIN, MIN, 3 * 2 * 11, [3]],
   ['b @ 30', 100 * MIN, 110 * MIN, MIN, 3 * 11, [3]],
   ['vector(1)', 0, 10 * MIN, MIN, 0, []],
+  // Durations of step() and range() are those of the query: 10 inner steps of 1m, plus one.
+  ['max_over_time(b[range():step()])', 60 * MIN, 70 * MIN, MIN, 3 * 11 * 11, [3]],
+  // Over [30m, 80m] c offset -range() reads up to 130m (-50m): c exists there.
+  ['c offset -range()', 30 * MIN, 80 * MIN, MIN, 51, [1]],
   // info() reads its argument and the info series its selector picks, never the selector alone:
   // {i=~".*"} would match all 16 series, the info series it narrows are 2 target_info.
   ['info(a)', 60 * MIN, 61 * MIN, MIN, 10 * 2 + 2 * 2, [10, 2]],

@@ -7,7 +7,7 @@
  * index does not know the scrape interval.
  */
 import type { Querier } from '@strata/model';
-import { infoSeriesMatchers, infoTimeModifiers, type Expr } from '@strata/promql';
+import { infoSeriesMatchers, infoTimeModifiers, resolveQueryDurations, type Expr } from '@strata/promql';
 
 export interface SelectorCost {
   selector: string;
@@ -111,7 +111,9 @@ function pinned(e: { at: number | null; atModifier: 'start' | 'end' | null }, f:
 export async function estimateQueryCost(querier: Querier, q: CostQuery): Promise<CostEstimate> {
   const steps = q.step > 0 ? Math.floor((q.end - q.start) / q.step) + 1 : 1;
   const visits: Visit[] = [];
-  visit(q.expr, { from: q.start, to: q.end, evaluations: steps }, q, visits);
+  // Ranges and offsets of step() and range() as the engine will evaluate them.
+  const expr = resolveQueryDurations(q.expr, q.step, q.end - q.start);
+  visit(expr, { from: q.start, to: q.end, evaluations: steps }, q, visits);
   const counts = await Promise.all(
     visits.map((v) => querier.series(v.expr.matchers, { start: v.from, end: v.to, signal: q.signal }).then((s) => s.length)),
   );

@@ -10,11 +10,14 @@ import {
   typeOf,
   type AggregateOp,
   type BinaryOp,
+  type DurationExpr,
+  type QueryDuration,
   type Expr,
   type PosRange,
   type VectorMatching,
   type VectorSelector,
 } from '../ast.js';
+import { dependsOnQuery, DurationError, durationMs } from '../duration.js';
 import { FUNCTIONS } from './functions.js';
 import { parseDurationLiteral, parseNumberLiteral, unquoteString } from './literals.js';
 
@@ -89,8 +92,14 @@ class Conv {
         if (inner.offset !== 0 || inner.at !== null || inner.atModifier !== null)
           this.fail(n, 'no offset or @ modifiers allowed before range');
         const range = this.duration(dur);
-        if (range <= 0) this.fail(dur, `duration must be greater than 0`);
-        return { kind: 'MatrixSelector', vectorSelector: inner, range, pos: this.pos(n) };
+        if (!range.expr && range.ms <= 0) this.fail(dur, `duration must be greater than 0`);
+        return {
+          kind: 'MatrixSelector',
+          vectorSelector: inner,
+          range: range.ms,
+          ...(range.expr ? { rangeExpr: range.expr } : {}),
+          pos: this.pos(n),
+        };
       }
       case 'SubqueryExpr': {
         const c = this.children(n);
@@ -98,17 +107,29 @@ class Conv {
         if (typeOf(inner) !== 'vector') this.fail(c[0], `subquery is only allowed on instant vector, got ${typeOf(inner)} instead`);
         const durs = c.filter((x) => x.name === 'DurationExpr');
         const range = this.duration(durs[0]);
-        const step = durs[1] ? this.duration(durs[1]) : 0;
-        if (range <= 0) this.fail(durs[0], 'duration must be greater than 0');
-        return { kind: 'SubqueryExpr', expr: inner, range, step, offset: 0, at: null, atModifier: null, pos: this.pos(n) };
+        const step = durs[1] ? this.duration(durs[1]) : { ms: 0 };
+        if (!range.expr && range.ms <= 0) this.fail(durs[0], 'duration must be greater than 0');
+        return {
+          kind: 'SubqueryExpr',
+          expr: inner,
+          range: range.ms,
+          step: step.ms,
+          ...(range.expr ? { rangeExpr: range.expr } : {}),
+          ...(step.expr ? { stepExpr: step.expr } : {}),
+          offset: 0,
+          at: null,
+          atModifier: null,
+          pos: this.pos(n),
+        };
       }
       case 'OffsetExpr': {
         const c = this.children(n);
         const target = this.expr(c[0]);
-        const offset = this.offsetDuration(c[c.length - 1]);
+        const offset = this.duration(c[c.length - 1]);
         return this.withModifier(n, target, (t) => {
-          if (t.offset !== 0) this.fail(n, 'offset may not be set multiple times');
-          t.offset = offset;
+          if (t.offset !== 0 || t.offsetExpr) this.fail(n, 'offset may not be set multiple times');
+          t.offset = offset.ms;
+          if (offset.expr) t.offsetExpr = offset.expr;
         });
       }
       case 'StepInvariantExpr': {
@@ -209,45 +230,49 @@ class Conv {
     return { kind: 'VectorSelector', name, matchers, offset: 0, at: null, atModifier: null, pos: this.pos(n) };
   }
 
-  /** A duration in [ ] (with arithmetic on constants) in ms. */
-  duration(n: SyntaxNode): number {
-    const c = this.children(n);
+  /**
+   * A duration in [ ] or after offset in ms, folded when it is constant; one naming step() or
+   * range() is kept as `expr` (its ms 0) for resolveDurations().
+   */
+  duration(n: SyntaxNode): { ms: number; expr?: QueryDuration } {
+    const tree = this.durationTree(n);
+    if (dependsOnQuery(tree)) return { ms: 0, expr: { expr: tree, pos: this.pos(n) } };
+    try {
+      return { ms: durationMs(tree, 0, 0, true) };
+    } catch (e) {
+      if (e instanceof DurationError) this.fail(n, e.message);
+      throw e;
+    }
+  }
+
+  private durationTree(n: SyntaxNode): DurationExpr {
     if (n.name === 'NumberDurationLiteralInDurationContext' || n.name === 'NumberDurationLiteral') {
       const t = this.text(n);
       const d = parseDurationLiteral(t);
-      if (d !== undefined) return d;
+      if (d !== undefined) return { kind: 'DurationLiteral', seconds: d / 1000, text: t, ms: d };
       const v = parseNumberLiteral(t);
       if (v === undefined || !Number.isFinite(v)) this.fail(n, `bad duration syntax: "${t}"`);
-      return Math.round(v * 1000);
+      return { kind: 'DurationLiteral', seconds: v, text: t };
     }
+    if (n.name === 'DurationStep') return { kind: 'DurationStep' };
+    if (n.name === 'DurationRange') return { kind: 'DurationRange' };
+    const c = this.children(n);
     if (n.name === 'DurationExpr' || n.name === 'OffsetDurationExpr' || n.name === 'ParenExpr') {
-      if (c.length === 1) return this.duration(c[0]);
-      if (c.length === 2 && c[0].name === 'UnaryOp') return (this.text(c[0]) === '-' ? -1 : 1) * this.duration(c[1]);
-      if (c.length === 3 && BINARY_OPS[c[1].name]) {
-        const a = this.duration(c[0]);
-        const b = this.duration(c[2]);
-        switch (BINARY_OPS[c[1].name]) {
-          case '+':
-            return a + b;
-          case '-':
-            return a - b;
-          case '*':
-            return (a * b) / 1000;
-          case '/':
-            return (a / b) * 1000;
-          case '%':
-            return a % b;
-          case '^':
-            return Math.pow(a / 1000, b / 1000) * 1000;
-        }
-      }
+      if (c.length === 1) return this.durationTree(c[0]);
+      if (c.length === 3 && (c[0].name === 'DurationMinOf' || c[0].name === 'DurationMaxOf'))
+        return {
+          kind: 'DurationCall',
+          func: c[0].name === 'DurationMinOf' ? 'min_of' : 'max_of',
+          args: [this.durationTree(c[1]), this.durationTree(c[2])],
+        };
+      if (c.length === 2 && c[0].name === 'UnaryOp')
+        return { kind: 'DurationUnary', op: this.text(c[0]) === '-' ? '-' : '+', expr: this.durationTree(c[1]) };
+      const op = c.length === 3 ? BINARY_OPS[c[1].name] : undefined;
+      if (op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '^')
+        return { kind: 'DurationBinary', op, lhs: this.durationTree(c[0]), rhs: this.durationTree(c[2]) };
     }
     if (n.type.isError) this.fail(n, this.unexpected(n));
-    this.fail(n, `unsupported duration expression "${this.text(n)}" (step()/range()/min()/max() in durations are not supported yet)`);
-  }
-
-  private offsetDuration(n: SyntaxNode): number {
-    return this.duration(n);
+    this.fail(n, `unsupported duration expression "${this.text(n)}"`);
   }
 
   private call(n: SyntaxNode): Expr {
@@ -474,14 +499,22 @@ function leadingWord(q: string, i: number): string {
 /**
  * Functions newer than the installed grammar, each mapped to a known function name of the same
  * length, so the grammar sees a call while positions (and the name read back from the original
- * text) stay unchanged.
+ * text) stay unchanged. In durations (inside [ ], after offset) the grammar knows min_of and
+ * max_of itself, and step() and range(), but in lower case only, where Prometheus takes any case.
  */
 const NEWER_FUNCTIONS: Record<string, string> = { min_of: 'minute', max_of: 'vector' };
+const DURATION_KEYWORDS = /^(min_of|max_of|step|range)(?=\s*\()/i;
 
-function withKnownFunctionNames(q: string): string {
-  if (!/\b(min_of|max_of)\s*\(/.test(q)) return q;
+function withGrammarNames(q: string): string {
+  if (!/\b(min_of|max_of|step|range)\s*\(/i.test(q)) return q;
   let out = '';
   let quote = '';
+  let brackets = 0;
+  // Per open parenthesis: whether it is inside a duration.
+  const parens: boolean[] = [];
+  // After "offset" (and signs or parentheses): the next word starts a duration.
+  let afterOffset = false;
+  let nextParenInDuration = false;
   for (let i = 0; i < q.length; i++) {
     const c = q[i];
     if (quote) {
@@ -490,17 +523,27 @@ function withKnownFunctionNames(q: string): string {
       else if (c === quote) quote = '';
       continue;
     }
-    if (c === '"' || c === "'" || c === '`') {
-      quote = c;
-      out += c;
+    const inDuration = brackets > 0 || parens[parens.length - 1] === true || afterOffset;
+    if (c === '"' || c === "'" || c === '`') quote = c;
+    else if (c === '[') brackets++;
+    else if (c === ']') brackets = Math.max(0, brackets - 1);
+    else if (c === '(') {
+      parens.push(inDuration || nextParenInDuration);
+      nextParenInDuration = false;
+      afterOffset = false;
+    } else if (c === ')') parens.pop();
+    else if (/[a-zA-Z_]/.test(c) && !(brackets > 0 ? /[a-zA-Z0-9_]/ : /[a-zA-Z0-9_:]/).test(q[i - 1] ?? '')) {
+      // In [ ] a colon separates a subquery's range from its step; elsewhere it is part of a name.
+      const word = (brackets > 0 ? /^[a-zA-Z_][a-zA-Z0-9_]*/ : /^[a-zA-Z_][a-zA-Z0-9_:]*/).exec(q.slice(i))![0];
+      const keyword = DURATION_KEYWORDS.exec(q.slice(i));
+      afterOffset = word.toLowerCase() === 'offset';
+      if (keyword && inDuration) {
+        out += word.toLowerCase();
+        nextParenInDuration = true;
+      } else out += NEWER_FUNCTIONS[word] && /^\s*\(/.test(q.slice(i + word.length)) ? NEWER_FUNCTIONS[word] : word;
+      i += word.length - 1;
       continue;
-    }
-    const m = /^(min_of|max_of)(?=\s*\()/.exec(q.slice(i));
-    if (m && !/[a-zA-Z0-9_:]/.test(q[i - 1] ?? '')) {
-      out += NEWER_FUNCTIONS[m[1]];
-      i += m[1].length - 1;
-      continue;
-    }
+    } else if (!/[\s+-]/.test(c)) afterOffset = false;
     out += c;
   }
   return out;
@@ -509,7 +552,7 @@ function withKnownFunctionNames(q: string): string {
 /** Parses a PromQL expression; throws ParseError with a position and a readable message. */
 export function parse(query: string): Expr {
   query = normalizeNumbers(query);
-  const tree = lezer.parse(withKnownFunctionNames(query));
+  const tree = lezer.parse(withGrammarNames(query));
   const conv = new Conv(query);
   const err = firstError(tree.topNode);
   if (err) {
