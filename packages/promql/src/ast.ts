@@ -152,6 +152,12 @@ export interface VectorMatching {
   on: boolean;
   /** Extra labels of group_left(...) / group_right(...). */
   include: string[];
+  /**
+   * fill(v) / fill_left(v) / fill_right(v) (experimental in Prometheus 3): the value a side
+   * without a match takes, so the other side's series still yields a result. null: no fill.
+   */
+  fillLeft?: number | null;
+  fillRight?: number | null;
 }
 
 export interface BinaryExpr {

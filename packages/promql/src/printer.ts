@@ -77,6 +77,13 @@ function matching(m: VectorMatching | null, setOp: boolean): string {
   return s;
 }
 
+function fills(m: VectorMatching | null): string {
+  const l = m?.fillLeft ?? null;
+  const r = m?.fillRight ?? null;
+  if (l !== null && r !== null && Object.is(l, r)) return ` fill(${formatFloat(l)})`;
+  return (l !== null ? ` fill_left(${formatFloat(l)})` : '') + (r !== null ? ` fill_right(${formatFloat(r)})` : '');
+}
+
 export function formatExpr(e: Expr): string {
   switch (e.kind) {
     case 'NumberLiteral':
@@ -98,7 +105,7 @@ export function formatExpr(e: Expr): string {
     }
     case 'BinaryExpr': {
       const setOp = e.op === 'and' || e.op === 'or' || e.op === 'unless';
-      return `${formatExpr(e.lhs)} ${e.op}${e.returnBool ? ' bool' : ''}${matching(e.matching, setOp)} ${formatExpr(e.rhs)}`;
+      return `${formatExpr(e.lhs)} ${e.op}${e.returnBool ? ' bool' : ''}${matching(e.matching, setOp)}${fills(e.matching)} ${formatExpr(e.rhs)}`;
     }
     case 'UnaryExpr':
       return `${e.op}${formatExpr(e.expr)}`;

@@ -45,8 +45,20 @@ const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 const SET_OPS = new Set<BinaryOp>(['and', 'or', 'unless']);
 const AGGREGATE_WITH_PARAM = new Set<AggregateOp>(['topk', 'bottomk', 'quantile', 'count_values', 'limitk', 'limit_ratio']);
 
+/** A fill modifier cut out of the text before the grammar reads it (the grammar does not know them). */
+interface FillModifier {
+  pos: PosRange;
+  left: boolean;
+  right: boolean;
+  value: number;
+  used: boolean;
+}
+
 class Conv {
-  constructor(private readonly q: string) {}
+  constructor(
+    private readonly q: string,
+    readonly fills: FillModifier[] = [],
+  ) {}
 
   text(n: SyntaxNode): string {
     return this.q.slice(n.from, n.to);
@@ -375,6 +387,15 @@ class Conv {
       if (m.name === 'BoolModifier') returnBool = true;
       else if (m.name === 'MatchingModifierClause') matching = this.matching(m);
     }
+    const fills = this.fills.filter((f) => !f.used && f.pos.start >= opNode.to && f.pos.end <= rhsNode.from);
+    let fillLeft: number | null = null;
+    let fillRight: number | null = null;
+    for (const f of fills) {
+      f.used = true;
+      if ((f.left && fillLeft !== null) || (f.right && fillRight !== null)) this.fail(f.pos, 'fill modifier may not be set multiple times');
+      if (f.left) fillLeft = f.value;
+      if (f.right) fillRight = f.value;
+    }
     const lhs = this.expr(lhsNode);
     const rhs = this.expr(rhsNode);
     // The grammar reads "-2^2" as (-2)^2; Prometheus gives unary minus lower precedence than ^.
@@ -398,9 +419,12 @@ class Conv {
       if (lt !== 'vector' || rt !== 'vector') this.fail(n, `set operator "${op}" not allowed in binary scalar expression`);
       if (matching && matching.card !== 'one-to-one') this.fail(n, `no grouping allowed for "${op}" operation`);
     }
+    if (fills.length > 0 && (lt !== 'vector' || rt !== 'vector' || SET_OPS.has(op)))
+      this.fail(fills[0].pos, 'fill modifiers are only allowed in binary operations between instant vectors other than set operators');
     if (lt === 'vector' && rt === 'vector') {
       matching ??= { card: 'one-to-one', matchingLabels: [], on: false, include: [] };
       if (SET_OPS.has(op)) matching.card = 'many-to-many';
+      if (fills.length > 0) Object.assign(matching, { fillLeft, fillRight });
     } else if (matching && (matching.on || matching.matchingLabels.length > 0 || matching.card !== 'one-to-one')) {
       this.fail(n, 'vector matching only allowed between instant vectors');
     } else matching = null;
@@ -549,11 +573,49 @@ function withGrammarNames(q: string): string {
   return out;
 }
 
+const FILL_RE = /^(fill|fill_left|fill_right)\s*\(([^()]*)\)/;
+
+/**
+ * fill(v), fill_left(v), fill_right(v) after a binary operator, blanked out of the text for the
+ * grammar (positions unchanged) and given back to be attached to the operation they follow. No
+ * function has these names, so "fill(" can only be a modifier; a bare "fill" is a metric name.
+ */
+function cutFillModifiers(q: string): { text: string; fills: FillModifier[] } {
+  if (!/\bfill(_left|_right)?\s*\(/.test(q)) return { text: q, fills: [] };
+  const fills: FillModifier[] = [];
+  let out = '';
+  let quote = '';
+  for (let i = 0; i < q.length; i++) {
+    const c = q[i];
+    if (quote) {
+      out += c;
+      if (c === '\\' && quote !== '`') out += q[++i] ?? '';
+      else if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '"' || c === "'" || c === '`') quote = c;
+    const m = c === 'f' && !/[a-zA-Z0-9_:]/.test(q[i - 1] ?? '') ? FILL_RE.exec(q.slice(i)) : null;
+    if (!m) {
+      out += c;
+      continue;
+    }
+    const pos = { start: i, end: i + m[0].length };
+    const value = parseNumberLiteral(m[2].trim());
+    if (value === undefined)
+      throw new ParseError(`${positionOf(q, i)}: parse error: invalid fill value ${JSON.stringify(m[2].trim())}`, pos, q);
+    fills.push({ pos, left: m[1] !== 'fill_right', right: m[1] !== 'fill_left', value, used: false });
+    out += ' '.repeat(m[0].length);
+    i += m[0].length - 1;
+  }
+  return { text: out, fills };
+}
+
 /** Parses a PromQL expression; throws ParseError with a position and a readable message. */
 export function parse(query: string): Expr {
   query = normalizeNumbers(query);
-  const tree = lezer.parse(withGrammarNames(query));
-  const conv = new Conv(query);
+  const { text, fills } = cutFillModifiers(query);
+  const tree = lezer.parse(withGrammarNames(text));
+  const conv = new Conv(query, fills);
   const err = firstError(tree.topNode);
   if (err) {
     // The grammar knows function names as keywords: "name(" with an unknown name fails at "(".
@@ -567,5 +629,8 @@ export function parse(query: string): Expr {
     conv.fail(err, at);
   }
   if (query.trim() === '') conv.fail({ start: 0, end: 0 }, 'no expression found in input');
-  return conv.expr(tree.topNode);
+  const expr = conv.expr(tree.topNode);
+  const stray = fills.find((f) => !f.used);
+  if (stray) conv.fail(stray.pos, 'fill modifiers are only allowed after a binary operator and its modifiers');
+  return expr;
 }
