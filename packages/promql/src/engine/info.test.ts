@@ -36,8 +36,8 @@ afterAll(async () => {
 });
 
 /** The tenant's querier, recording the matchers of every select. */
-async function recording(): Promise<{ q: Querier; selects: string[] }> {
-  const inner = (await db.tenant('t')).querier();
+async function recording(tenant = 't'): Promise<{ q: Querier; selects: string[] }> {
+  const inner = (await db.tenant(tenant)).querier();
   const selects: string[] = [];
   const q: Querier = {
     select: (ms: readonly Matcher[], h: SelectHints) => {
@@ -61,6 +61,26 @@ describe('info()', () => {
     expect(out.result.vector.map((s) => s.labels.toString())).toEqual(['up{instance="a", job="api", region="eu"}']);
     // The selector {region=~".*"} matches every series, but is never selected on its own.
     expect(selects).toEqual(['__name__="up",instance="a"', 'instance=~"a",job=~"api",region=~".*",__name__="target_info"']);
+  });
+
+  test('past 256 values of an identifying label, the info series are sorted out after the select, not by a regex', async () => {
+    const app = (await db.tenant('big')).appender();
+    for (let i = 0; i < 300; i++) {
+      app.append(app.ref(Labels.fromObject({ __name__: 'up', job: 'api', instance: `i${i}` })), 0, 1);
+      app.append(app.ref(Labels.fromObject({ __name__: 'target_info', job: 'api', instance: `i${i}`, zone: `z${i % 3}` })), 0, 1);
+    }
+    // An info series of an instance no series has: selected, never joined.
+    app.append(app.ref(Labels.fromObject({ __name__: 'target_info', job: 'api', instance: 'other', zone: 'zx' })), 0, 1);
+    await app.commit();
+    const { q, selects } = await recording('big');
+    const out = await engine.instantQuery(q, 'count by (zone) (info(up))', MIN);
+    if (out.result.resultType !== 'vector') throw new Error('vector expected');
+    expect(out.result.vector.map((s) => `${s.labels.toString()} ${s.v}`)).toEqual([
+      '{zone="z0"} 100',
+      '{zone="z1"} 100',
+      '{zone="z2"} 100',
+    ]);
+    expect(selects).toEqual(['__name__="up"', 'job=~"api",__name__="target_info"']);
   });
 
   test('identifying label values are matched literally, not as patterns', async () => {

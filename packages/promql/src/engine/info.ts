@@ -96,6 +96,13 @@ function firstSelector(e: Expr, path: Expr[]): VectorSelector | undefined {
   return undefined;
 }
 
+/**
+ * Past this many values of an identifying label the info series are selected without a matcher
+ * on it and sorted out here: an alternation of 50k values takes re2js 2.5 s to compile, on this
+ * thread and again in every store; the info series of a tenant are few beside that.
+ */
+const MAX_ID_ALTERNATIVES = 256;
+
 /** An RE2 pattern matching exactly one of the values. */
 function alternation(values: Iterable<string>): string {
   return [...values].map((v) => v.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&')).join('|');
@@ -213,6 +220,12 @@ function enriched(
   return added.size === 0 ? baseLabels : b.labels();
 }
 
+/** Whether the info series has one of the values met of every identifying label (what the select's matchers say, or would). */
+function idMatch(l: Labels, idValues: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+  for (const [id, values] of idValues) if (!values.has(l.get(id))) return false;
+  return true;
+}
+
 /** Selects the candidate info series and picks, per signature and step, the one with the newest sample. */
 async function infoGroups(
   ev: Evaluator,
@@ -222,7 +235,7 @@ async function infoGroups(
   nameMatchers: readonly Matcher[],
 ): Promise<Map<string, InfoGroup>> {
   const matchers: Matcher[] = [];
-  for (const [id, values] of idValues) matchers.push(new Matcher('=~', id, alternation(values)));
+  for (const [id, values] of idValues) if (values.size <= MAX_ID_ALTERNATIVES) matchers.push(new Matcher('=~', id, alternation(values)));
   matchers.push(...dataMatchers, ...nameMatchers);
   const lookback = ev.ctx.opts.lookbackDeltaMs;
   const { min, max } = bounds(times);
@@ -238,6 +251,7 @@ async function infoGroups(
   // The sample time each group's current winner has at each step.
   const newest = new Map<InfoGroup, Float64Array>();
   for (const s of fetched) {
+    if (!idMatch(s.labels, idValues)) continue;
     ev.ctx.addSamples(s.timestamps.length);
     const sig = signature(s.labels.get(METRIC_NAME), s.labels);
     let g = groups.get(sig);
