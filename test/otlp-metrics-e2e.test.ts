@@ -4,7 +4,7 @@
  * bucket histograms for two tenants; the series read back through /api/v1/query carry the names
  * and labels Prometheus 3's translator gives them and exactly the values recorded. Delta
  * temporality is refused with a clear error (the rest of a request lands), and broken bodies are
- * 400s that leave the server serving.
+ * 400s that leave the server serving. PromQL's info() joins target_info's resource attributes back.
  */
 import path from 'node:path';
 import readline from 'node:readline';
@@ -110,6 +110,15 @@ test('protobuf + gzip: counters, up-down counters, gauges and histograms read ba
   expect(await lines('team-a', 'target_info')).toEqual([
     '__name__=target_info,deployment_environment=test,host_name=node-a,instance=pod-1,job=shop/checkout => 1',
   ]);
+  // info() joins them back onto any series of the resource; a data-label matcher no resource
+  // attribute meets drops the series.
+  expect(await lines('team-a', 'info(queue_depth)')).toEqual([
+    '__name__=queue_depth,deployment_environment=test,host_name=node-a,instance=pod-1,job=shop/checkout => 3',
+  ]);
+  expect(await lines('team-a', 'sum by (host_name) (info(http_server_requests_total, {host_name=~"node-.*"}))')).toEqual([
+    'host_name=node-a => 12',
+  ]);
+  expect(await query('team-a', 'info(queue_depth, {host_name="node-b"})')).toEqual([]);
   // The other tenant sees none of it.
   expect(await query('team-b', '{__name__=~".+"}')).toEqual([]);
 

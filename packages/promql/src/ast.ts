@@ -37,10 +37,29 @@ export interface StringLiteral {
   pos: PosRange;
 }
 
+/**
+ * A duration expression naming step() or range() (duration.ts), in seconds like Prometheus'; the
+ * node's number is 0 until resolveDurations() sets it for a query.
+ */
+export type DurationExpr =
+  | { kind: 'DurationLiteral'; seconds: number; text: string; /** Exact, for a unit literal (1001ms). */ ms?: number }
+  | { kind: 'DurationStep' }
+  | { kind: 'DurationRange' }
+  | { kind: 'DurationCall'; func: 'min_of' | 'max_of'; args: [DurationExpr, DurationExpr] }
+  | { kind: 'DurationUnary'; op: '+' | '-'; expr: DurationExpr }
+  | { kind: 'DurationBinary'; op: '+' | '-' | '*' | '/' | '%' | '^'; lhs: DurationExpr; rhs: DurationExpr };
+
+export interface QueryDuration {
+  expr: DurationExpr;
+  pos: PosRange;
+}
+
 /** `@ <time>` / `@ start()` / `@ end()` and `offset` shared by selectors and subqueries. */
 export interface TimeModifiers {
   /** Offset in ms; negative offsets look forward. 0 when absent. */
   offset: number;
+  /** An offset computed per query (step(), range()); absent once resolved. */
+  offsetExpr?: QueryDuration;
   /** Absolute evaluation time from `@ <ts>` in ms, or null. */
   at: number | null;
   /** `@ start()` / `@ end()`, resolved by the engine from the query's range; null when absent. */
@@ -61,6 +80,8 @@ export interface MatrixSelector {
   vectorSelector: VectorSelector;
   /** Range in ms. */
   range: number;
+  /** A range computed per query (step(), range()); absent once resolved. */
+  rangeExpr?: QueryDuration;
   pos: PosRange;
 }
 
@@ -70,6 +91,9 @@ export interface SubqueryExpr extends TimeModifiers {
   range: number;
   /** Resolution in ms; 0 means "use the default evaluation interval". */
   step: number;
+  /** Range and step computed per query (step(), range()); absent once resolved. */
+  rangeExpr?: QueryDuration;
+  stepExpr?: QueryDuration;
   pos: PosRange;
 }
 
@@ -128,6 +152,12 @@ export interface VectorMatching {
   on: boolean;
   /** Extra labels of group_left(...) / group_right(...). */
   include: string[];
+  /**
+   * fill(v) / fill_left(v) / fill_right(v) (experimental in Prometheus 3): the value a side
+   * without a match takes, so the other side's series still yields a result. null: no fill.
+   */
+  fillLeft?: number | null;
+  fillRight?: number | null;
 }
 
 export interface BinaryExpr {

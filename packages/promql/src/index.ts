@@ -6,5 +6,8 @@ export { formatFloat } from './engine/math.js';
 export { histogramJson, type HistogramJson } from './engine/histogram-json.js';
 export { formatExpr, formatDuration } from './printer.js';
 export { astToJson } from './ast-json.js';
+export { resolveQueryDurations } from './engine/engine.js';
+export { usesQueryDurations } from './duration.js';
+export { infoSeriesMatchers, infoTimeModifiers } from './engine/info.js';
 // PromQL's arithmetic and comparison of two numbers (comparisons as 1/0), shared with LogQL's binary operators.
 export { arith } from './engine/binary.js';

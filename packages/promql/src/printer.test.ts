@@ -20,6 +20,17 @@ describe('printer (format_query)', () => {
     ['-(1 + 2)', '-(1 + 2)'],
     ['{"my.metric", "a.b"="x"}', '{"my.metric", "a.b"="x"}'],
     ['0x10 + 1e3', '16 + 1000'],
+    // Constant duration expressions are folded; those of step() and range() print as written.
+    ['x[26m+4m] offset (1h*2)', 'x[30m] offset 2h'],
+    ['rate(x[step()*4])', 'rate(x[(step() * 4)])'],
+    ['x[1h:STEP()] offset -min_of(range(), 1h)', 'x[1h:step()] offset -min_of(range(), 1h)'],
+    ['max_over_time(x[max_of(range(),5m):])', 'max_over_time(x[max_of(range(), 5m):])'],
+    ['x offset (step()+1ms)', 'x offset (step() + 1ms)'],
+    ['a + fill(0) b', 'a + fill(0) b'],
+    ['a / on(x) group_left(y) fill_left(1) fill_right(-Inf) b', 'a / on (x) group_left (y) fill_left(1) fill_right(-Inf) b'],
+    ['a == bool fill_right(NaN) fill', 'a == bool fill_right(NaN) fill'],
+    ['fill_left + fill_left(2) fill_left', 'fill_left + fill_left(2) fill_left'],
+    ['sum by (fill) (x) - fill(-1) y', 'sum by (fill) (x) - fill(-1) y'],
   ])('%s -> %s', (q, want) => {
     expect(formatExpr(parse(q))).toBe(want);
     // The printed form parses back to the same text.

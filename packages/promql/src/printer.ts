@@ -1,6 +1,7 @@
 /** PromQL AST -> canonical text, as Prometheus' Expr.String() prints it (format_query). */
 import { isValidLegacyLabelName, isValidLegacyMetricName, type Matcher } from '@strata/model';
-import type { Expr, TimeModifiers, VectorMatching, VectorSelector } from './ast.js';
+import type { Expr, QueryDuration, TimeModifiers, VectorMatching, VectorSelector } from './ast.js';
+import { formatDurationExpr } from './duration.js';
 import { formatFloat } from './engine/math.js';
 
 const UNITS: [string, number][] = [
@@ -48,8 +49,14 @@ function modifiers(m: TimeModifiers): string {
   let s = '';
   if (m.at !== null) s += ` @ ${(m.at / 1000).toFixed(3)}`;
   else if (m.atModifier) s += ` @ ${m.atModifier}()`;
-  if (m.offset !== 0) s += ` offset ${formatDuration(m.offset)}`;
+  if (m.offsetExpr) s += ` offset ${formatDurationExpr(m.offsetExpr.expr)}`;
+  else if (m.offset !== 0) s += ` offset ${formatDuration(m.offset)}`;
   return s;
+}
+
+/** A range or step: its expression while it depends on the query, else its value. */
+function duration(ms: number, e: QueryDuration | undefined): string {
+  return e ? formatDurationExpr(e.expr) : formatDuration(ms);
 }
 
 function selector(v: VectorSelector): string {
@@ -70,6 +77,13 @@ function matching(m: VectorMatching | null, setOp: boolean): string {
   return s;
 }
 
+function fills(m: VectorMatching | null): string {
+  const l = m?.fillLeft ?? null;
+  const r = m?.fillRight ?? null;
+  if (l !== null && r !== null && Object.is(l, r)) return ` fill(${formatFloat(l)})`;
+  return (l !== null ? ` fill_left(${formatFloat(l)})` : '') + (r !== null ? ` fill_right(${formatFloat(r)})` : '');
+}
+
 export function formatExpr(e: Expr): string {
   switch (e.kind) {
     case 'NumberLiteral':
@@ -79,9 +93,9 @@ export function formatExpr(e: Expr): string {
     case 'VectorSelector':
       return selector(e) + modifiers(e);
     case 'MatrixSelector':
-      return `${selector(e.vectorSelector)}[${formatDuration(e.range)}]${modifiers(e.vectorSelector)}`;
+      return `${selector(e.vectorSelector)}[${duration(e.range, e.rangeExpr)}]${modifiers(e.vectorSelector)}`;
     case 'SubqueryExpr':
-      return `${formatExpr(e.expr)}[${formatDuration(e.range)}:${e.step ? formatDuration(e.step) : ''}]${modifiers(e)}`;
+      return `${formatExpr(e.expr)}[${duration(e.range, e.rangeExpr)}:${e.step || e.stepExpr ? duration(e.step, e.stepExpr) : ''}]${modifiers(e)}`;
     case 'Call':
       return `${e.func}(${e.args.map(formatExpr).join(', ')})`;
     case 'AggregateExpr': {
@@ -91,7 +105,7 @@ export function formatExpr(e: Expr): string {
     }
     case 'BinaryExpr': {
       const setOp = e.op === 'and' || e.op === 'or' || e.op === 'unless';
-      return `${formatExpr(e.lhs)} ${e.op}${e.returnBool ? ' bool' : ''}${matching(e.matching, setOp)} ${formatExpr(e.rhs)}`;
+      return `${formatExpr(e.lhs)} ${e.op}${e.returnBool ? ' bool' : ''}${matching(e.matching, setOp)}${fills(e.matching)} ${formatExpr(e.rhs)}`;
     }
     case 'UnaryExpr':
       return `${e.op}${formatExpr(e.expr)}`;

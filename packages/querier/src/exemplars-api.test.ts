@@ -10,6 +10,8 @@ describe('query_exemplars', () => {
     ['topk(scalar(c), d offset 5m)', [['__name__="d"'], ['__name__="c"']]],
     ['max_over_time((-e)[10m:1m])', [['__name__="e"']]],
     ['1 + 2', []],
+    // info()'s label selector (matching every series here) picks info series, not exemplars.
+    ['info(f, {data=~".*"})', [['__name__="f"']]],
   ])('%s reads the selectors %j', (q, want) => {
     const got = selectorMatchers(parse(q)).map((ms) => ms.map((m) => `${m.name}${m.type}"${m.value}"`).sort());
     expect(got).toEqual(want.map((ms) => [...ms].sort()));

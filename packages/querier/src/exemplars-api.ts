@@ -86,7 +86,8 @@ export function selectorMatchers(e: Expr): Matcher[][] {
         if (x.param) walk(x.param);
         return;
       case 'Call':
-        x.args.forEach(walk);
+        // info()'s second argument selects info series, whose exemplars the query does not ask for.
+        (x.func === 'info' ? x.args.slice(0, 1) : x.args).forEach(walk);
         return;
       case 'BinaryExpr':
         walk(x.lhs);

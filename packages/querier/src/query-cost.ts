@@ -7,7 +7,7 @@
  * index does not know the scrape interval.
  */
 import type { Querier } from '@strata/model';
-import type { Expr } from '@strata/promql';
+import { infoSeriesMatchers, infoTimeModifiers, resolveQueryDurations, type Expr } from '@strata/promql';
 
 export interface SelectorCost {
   selector: string;
@@ -75,6 +75,7 @@ function visit(e: Expr, f: Frame, q: CostQuery, out: Visit[]): void {
     case 'UnaryExpr':
       return visit(e.expr, f, q, out);
     case 'Call':
+      if (e.func === 'info') return visitInfo(e, f, q, out);
       for (const a of e.args) visit(a, f, q, out);
       return;
     case 'AggregateExpr':
@@ -84,6 +85,19 @@ function visit(e: Expr, f: Frame, q: CostQuery, out: Visit[]): void {
       visit(e.lhs, f, q, out);
       return visit(e.rhs, f, q, out);
   }
+}
+
+/**
+ * info(v, {selector}): v, and the info series it joins, read at the times v's first selector
+ * reads. The selector is no selector of its own (it may match every series): the info series
+ * are counted with the matchers the engine adds to it, before v's identifying labels narrow them.
+ */
+function visitInfo(e: Extract<Expr, { kind: 'Call' }>, f: Frame, q: CostQuery, out: Visit[]): void {
+  visit(e.args[0], f, q, out);
+  const m = infoTimeModifiers(e.args[0]);
+  const t = pinned(m, f, q);
+  const expr: Visit['expr'] = { kind: 'VectorSelector', name: '', matchers: infoSeriesMatchers(e), ...m, pos: e.pos };
+  out.push({ expr, from: t.from - m.offset - q.lookbackDeltaMs, to: t.to - m.offset, evaluations: f.evaluations });
 }
 
 /** The evaluation times of a selector or subquery: pinned by `@`, or those of the frame. */
@@ -97,7 +111,9 @@ function pinned(e: { at: number | null; atModifier: 'start' | 'end' | null }, f:
 export async function estimateQueryCost(querier: Querier, q: CostQuery): Promise<CostEstimate> {
   const steps = q.step > 0 ? Math.floor((q.end - q.start) / q.step) + 1 : 1;
   const visits: Visit[] = [];
-  visit(q.expr, { from: q.start, to: q.end, evaluations: steps }, q, visits);
+  // Ranges and offsets of step() and range() as the engine will evaluate them.
+  const expr = resolveQueryDurations(q.expr, q.step, q.end - q.start);
+  visit(expr, { from: q.start, to: q.end, evaluations: steps }, q, visits);
   const counts = await Promise.all(
     visits.map((v) => querier.series(v.expr.matchers, { start: v.from, end: v.to, signal: q.signal }).then((s) => s.length)),
   );

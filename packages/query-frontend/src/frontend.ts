@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { StrataError, toStrataError } from '@strata/model';
-import { parse, type Expr } from '@strata/promql';
+import { parse, resolveQueryDurations, type Expr } from '@strata/promql';
 import {
   failure,
   limitHint,
@@ -284,15 +284,18 @@ export class QueryFrontend {
     const p = ctx.params!;
     const limits = this.tenantLimits(ctx.tenant);
     let expr: Expr;
+    let resolved: Expr;
     let time: number;
     try {
       expr = parse(p.get('query') ?? '');
+      // The windows are those of the ranges the engine will evaluate: step() and range() are 0 here.
+      resolved = resolveQueryDurations(expr, 0, 0);
       time = p.has('time') ? parseTime(p.get('time')!, 'time') : this.now();
     } catch {
       return this.pass(ctx, '/api/v1/query');
     }
     if (limits) {
-      const back = dataWindow(expr, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs).back;
+      const back = dataWindow(resolved, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs).back;
       if (!limitRange({ start: time, end: time, step: 0 }, back, limits, this.now())) return emptyAnswer('vector');
       const form = new URLSearchParams(p);
       form.set('time', String(time / 1000));
@@ -434,12 +437,12 @@ export class QueryFrontend {
     // Anything the frontend cannot plan (bad parameters, a query that does not parse) goes to the
     // querier unchanged, which answers with exactly its own error.
     if (!plan) return this.pass(ctx, '/api/v1/query_range');
-    const { expr, step, extra } = plan;
+    const { expr, resolved, step, extra } = plan;
     let { start, end } = plan;
     if (this.opts.alignQueriesWithStep) ({ start, end } = alignToStep(start, end, step));
     const limits = this.tenantLimits(ctx.tenant);
     if (limits) {
-      const back = dataWindow(expr, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs).back;
+      const back = dataWindow(resolved, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs).back;
       const limited = limitRange({ start, end, step }, back, limits, this.now());
       if (!limited) return emptyAnswer('matrix');
       ({ start, end } = limited);
@@ -464,7 +467,7 @@ export class QueryFrontend {
     const subs: SubRange[] = split ? splitRange(start, end, step, this.opts.splitIntervalMs) : [{ start, end, index: -1 }];
     ctx.stats.splits = subs.length;
     this.metrics.splits.inc(subs.length);
-    const window = dataWindow(expr, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs);
+    const window = dataWindow(resolved, this.opts.lookbackDeltaMs, this.opts.defaultSubqueryStepMs);
     const answers: RangeAnswer[] = new Array(subs.length);
     await forEachBounded(subs, parallelism, async (sub, i) => {
       answers[i] =
@@ -476,7 +479,10 @@ export class QueryFrontend {
     return { status: 200, headers: { 'content-type': 'application/json' }, body };
   }
 
-  private plan(p: URLSearchParams): { expr: Expr; start: number; end: number; step: number; extra: URLSearchParams } | undefined {
+  /** `resolved`: expr with step() and range() in its durations set for this query (the ranges the engine evaluates). */
+  private plan(
+    p: URLSearchParams,
+  ): { expr: Expr; resolved: Expr; start: number; end: number; step: number; extra: URLSearchParams } | undefined {
     const q = p.get('query');
     const [s, e, st] = [p.get('start'), p.get('end'), p.get('step')];
     if (!q || !s || !e || !st) return undefined;
@@ -489,7 +495,7 @@ export class QueryFrontend {
       const extra = new URLSearchParams();
       for (const [k, v] of p) if (!RANGE_OWN.has(k)) extra.append(k, v);
       extra.sort();
-      return { expr, start, end, step, extra };
+      return { expr, resolved: resolveQueryDurations(expr, step, end - start), start, end, step, extra };
     } catch {
       return undefined;
     }

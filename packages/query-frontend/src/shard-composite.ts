@@ -13,7 +13,7 @@
  *
  * The rest may not read time between steps or series by name: no selectors, subqueries or range
  * functions outside the legs (they would need the legs at other times than the steps), and no
- * absent() (it names its selector's labels). Legs are aggregations that drop the metric name, so
+ * absent() (it names its selector's labels) nor info() (it reads info series). Legs are aggregations that drop the metric name, so
  * nothing of a leg's selector leaks into the answer; topk/bottomk (which keep names) are legs only
  * when they are the whole query (shard.ts). The expression must be vector-typed: a scalar answer
  * of an instant query has another shape.
@@ -26,8 +26,11 @@ import { shardPlan, type ShardPlan } from './shard.js';
 /** The label a leg's stand-in selector matches on (never on a stored series: stores do not see it). */
 const LEG_LABEL = '__strata_shard_leg__';
 
-/** Engine functions the rest of an expression may not call: absent() names its selector's labels. */
-const REFUSED_FUNCTIONS = new Set(['absent', 'absent_over_time']);
+/**
+ * Engine functions the rest of an expression may not call: absent() names its selector's labels,
+ * info() selects info series of its own (which no leg answers).
+ */
+const REFUSED_FUNCTIONS = new Set(['absent', 'absent_over_time', 'info']);
 
 /** Aggregations whose result has no metric name: the only legs inside a larger expression. */
 const NAMELESS_LEGS = new Set(['sum', 'count', 'min', 'max', 'avg', 'group']);

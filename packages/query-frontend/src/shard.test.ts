@@ -39,6 +39,11 @@ describe('shardPlan', () => {
     'count_values("v", x)',
     'sum(sort(x))',
     'sum(hour())',
+    // info() joins a series with info series that another shard may hold.
+    'sum(info(x))',
+    // An instant query's shards run as one-step range queries, whose step() is another.
+    'sum(rate(x[step()*4]))',
+    'sum(x offset range())',
   ])('%s is not shardable', (q) => {
     expect(shardPlan(parse(q))).toBeUndefined();
   });
@@ -73,6 +78,10 @@ describe('compositeShardPlan', () => {
     // topk keeps metric names: only whole (shardPlan) it is a leg.
     'topk(2, x) / 2',
     'time()',
+    // info() reads info series of its own, which no leg answers.
+    'info(sum by (instance, job) (x))',
+    'info(sum by (instance, job) (x), {__name__="build_info"})',
+    'sum(rate(x[step()*4])) / sum(y)',
   ])('%s is not sharded', (q) => {
     expect(compositeShardPlan(parse(q))).toBeUndefined();
   });

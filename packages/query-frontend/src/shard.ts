@@ -15,7 +15,7 @@
  * expression built on such aggregations may be, by shard-composite.ts.
  */
 import { Labels, queryShardMatcher, type Matcher } from '@strata/model';
-import { formatExpr, formatFloat, type Expr } from '@strata/promql';
+import { formatExpr, formatFloat, usesQueryDurations, type Expr } from '@strata/promql';
 import type { MatrixSeriesJson, RangeAnswer } from './range-result.js';
 
 type AggregateExpr = Extract<Expr, { kind: 'AggregateExpr' }>;
@@ -152,7 +152,8 @@ export interface MergeRange {
 /** How expr is sharded, or undefined when it is not shardable. */
 export function shardPlan(query: Expr): ShardPlan | undefined {
   const e = unparen(query);
-  if (e.kind !== 'AggregateExpr' || !seriesLocal(e.expr)) return undefined;
+  // A shard of an instant query runs as a one-step range query, whose step() is not the query's.
+  if (e.kind !== 'AggregateExpr' || !seriesLocal(e.expr) || usesQueryDurations(e)) return undefined;
   let combine: Combine;
   let legs: AggregateExpr[] = [e];
   let k = 0;

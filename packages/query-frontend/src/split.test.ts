@@ -27,6 +27,12 @@ describe('splittable: only a query that reads its own range is left whole', () =
     ['-(x @ end())', false],
     ['topk(scalar(y @ start()), x)', false],
     ['label_replace(x @ end(), "a", "$1", "b", "(.*)")', false],
+    // range() is the query's end - start, which a sub-query would shrink; step() is the same in each.
+    ['rate(x[step()*4])', true],
+    ['x offset min_of(step(), 1m)', true],
+    ['rate(x[range()])', false],
+    ['max_over_time(x[1h:min_of(range(), 5m)])', false],
+    ['sum(y) / x offset -range()', false],
   ])('%s -> %s', (q, want) => {
     expect(splittable(parse(q))).toBe(want);
   });

@@ -4,18 +4,23 @@
  * A range query evaluates its expression independently at each step time start + k*step: every
  * selector, offset, absolute `@`, and subquery (whose inner steps are aligned to multiples of its
  * own step, not to the query's start) reads data as a function of that one step time. Only
- * `@ start()` and `@ end()` read the query's range itself, so a query containing them anywhere is
- * not split. Sub-queries keep the original grid: each starts on the first grid point at or after
+ * `@ start()` and `@ end()` read the query's range itself, and so does `range()` in a duration
+ * (`x[range()]`), so a query containing them anywhere is not split (`step()` is the same in every
+ * sub-query). Sub-queries keep the original grid: each starts on the first grid point at or after
  * its interval's start, so the union of their steps is exactly the original steps.
  */
-import type { Expr } from '@strata/promql';
+import { usesQueryDurations, type Expr } from '@strata/promql';
 import { children } from './walk.js';
 
 /** True when the answer at each step does not depend on the query's start or end. */
 export function splittable(expr: Expr): boolean {
+  return !usesQueryDurations(expr, 'range') && noStartEnd(expr);
+}
+
+function noStartEnd(expr: Expr): boolean {
   if ((expr.kind === 'VectorSelector' || expr.kind === 'SubqueryExpr') && expr.atModifier !== null) return false;
   if (expr.kind === 'MatrixSelector' && expr.vectorSelector.atModifier !== null) return false;
-  return children(expr).every(splittable);
+  return children(expr).every(noStartEnd);
 }
 
 export interface SubRange {

@@ -30,9 +30,14 @@ const EXPRESSIONS = [
   'predict_linear(memory_bytes[1h], 3600)',
   'memory_bytes @ ' + (T0 + DAY + 3_600_000) / 1000,
   'rate(http_requests_total[5m] @ ' + (T0 + 2 * DAY) / 1000 + ')',
+  // duration expressions: step() is every split's step
+  'rate(http_requests_total[step()*3])',
+  'memory_bytes offset min_of(step(), 1h)',
   // not split: reads the query's own range
   'memory_bytes @ start()',
   'rate(http_requests_total[10m] @ end())',
+  'max_over_time(memory_bytes[min_of(range(), 1d)])',
+  'memory_bytes offset (range() / 4)',
   // no data at all, scalars and time
   'vector(1)',
   'time()',
@@ -43,6 +48,7 @@ const EXPRESSIONS = [
   'count_values("v", up)',
   'quantile(0.5, memory_bytes)',
   'sum(memory_bytes) - on() group_left sum(memory_bytes offset 1h)',
+  'sum by (instance) (memory_bytes) + fill(0) sum by (instance) (up{job="nope"})',
 ];
 
 /** Ranges over the data: crossing one and two UTC midnights, off the step grid, and fine-grained. */

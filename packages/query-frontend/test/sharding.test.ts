@@ -87,6 +87,8 @@ const SHARDABLE = [
   'sum(rnd_gauge) / scalar(count(rnd_gauge))',
   'avg(rnd_gauge) - avg(rnd_gauge offset 1h)',
   'vector(scalar(sum(rnd_gauge)))',
+  // A fill modifier between legs is evaluated over the merged legs like any operation.
+  'sum by (job) (rnd_gauge > 500) + on (job) fill(0) sum by (job) (rnd_counter > 900)',
 ];
 
 const NOT_SHARDABLE = [
@@ -102,6 +104,9 @@ const NOT_SHARDABLE = [
   'sum(rnd_gauge) / on () group_right rnd_gauge',
   'max_over_time(sum(rnd_gauge)[1h:5m])',
   'absent(sum(rnd_gauge))',
+  'info(sum by (instance, job) (rnd_gauge))',
+  // step() of a shard's one-step range query is not the query's.
+  'sum(rnd_gauge offset step())',
 ];
 
 const TENANTS: [string, number][] = [

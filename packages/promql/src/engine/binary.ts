@@ -159,8 +159,7 @@ function vectorScalar(ev: Evaluator, e: BinaryExpr, vec: StepSeries[], sc: Float
 }
 
 function signature(labels: Labels, m: VectorMatching): string {
-  if (m.on) return labels.keep(...m.matchingLabels).key();
-  return labels.without(METRIC_NAME, ...m.matchingLabels).key();
+  return matchLabels(labels, m).key();
 }
 
 function setOp(ev: Evaluator, op: 'and' | 'or' | 'unless', lhs: StepSeries[], rhs: StepSeries[], m: VectorMatching): Value {
@@ -205,26 +204,81 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
   const one = swapped ? lhs : rhs;
   const manySig = many.map((s) => signature(s.labels, m));
   const oneSig = one.map((s) => signature(s.labels, m));
+  // As in Prometheus, fill_right fills the "one" side and fill_left the "many" side, after the
+  // swap of group_right.
+  const fillOne = m.fillRight ?? null;
+  const fillMany = m.fillLeft ?? null;
   const dropName = (!isCmp && !TRIM.has(e.op)) || e.returnBool;
   const results = new Map<string, StepSeries>();
   const pairLabels = new Map<string, Labels>();
-  const resultLabels = (mi: number, oi: number): Labels => {
-    const k = `${mi},${oi}`;
-    let l = pairLabels.get(k);
+  /** `key` names the pair; a missing side filled by a value stands as the other side's matching labels. */
+  const resultLabels = (key: string, manyLabels: Labels, oneLabels: Labels): Labels => {
+    let l = pairLabels.get(key);
     if (!l) {
-      const b = new LabelsBuilder(many[mi].labels);
+      const b = new LabelsBuilder(manyLabels);
       if (dropName) b.del(METRIC_NAME);
       if (m.card === 'one-to-one') {
         if (m.on) {
           const keep = new Set(m.matchingLabels);
-          for (const [name] of many[mi].labels.toMap()) if (!keep.has(name)) b.del(name);
+          for (const [name] of manyLabels.toMap()) if (!keep.has(name)) b.del(name);
         } else b.del(...m.matchingLabels);
       }
-      for (const name of m.include) b.set(name, one[oi].labels.get(name));
+      for (const name of m.include) b.set(name, oneLabels.get(name));
       l = b.labels();
-      pairLabels.set(k, l);
+      pairLabels.set(key, l);
     }
     return l;
+  };
+  const filledMany = fillMany === null ? [] : one.map((s) => matchLabels(s.labels, m));
+  const filledOne = fillOne === null ? [] : many.map((s) => matchLabels(s.labels, m));
+  /** One result sample at step i of a "many" and a "one" sample (a missing histogram: a float). */
+  const apply = (
+    i: number,
+    key: string,
+    manyLabels: Labels,
+    oneLabels: Labels,
+    lv: number,
+    rv: number,
+    hm?: FloatHistogram,
+    ho?: FloatHistogram,
+  ) => {
+    let l = lv;
+    let r = rv;
+    if (swapped) [l, r] = [r, l];
+    let resultH: FloatHistogram | undefined;
+    let v: number;
+    let hl = hm;
+    let hr = ho;
+    if (hl || hr || TRIM.has(e.op)) {
+      if (swapped) [hl, hr] = [hr, hl];
+      const res = histogramElemOp(ev, e, l, r, hl, hr);
+      if (res.dropped) return;
+      if (e.returnBool) v = res.keep ? 1 : 0;
+      else {
+        if (!res.keep) return;
+        v = res.v;
+        resultH = res.h;
+      }
+    } else {
+      v = arith(e.op, l, r);
+      if (isCmp && !e.returnBool) {
+        if (v === 0) return;
+        v = l; // comparisons filter and keep the left-hand value
+      }
+    }
+    const labels = resultLabels(key, manyLabels, oneLabels);
+    const k = labels.key();
+    let out = results.get(k);
+    if (!out) {
+      out = newStepSeries(labels, ev.n); // names already dropped from the result labels
+      results.set(k, out);
+    }
+    if (out.present[i]) {
+      throw new StrataError('query-execution', `multiple matches for labels: grouping labels must ensure unique results`);
+    }
+    out.values[i] = v;
+    out.present[i] = 1;
+    if (resultH) setHistogram(out, i, resultH);
   };
   for (let i = 0; i < ev.n; i++) {
     ev.ctx.checkCancelled();
@@ -244,60 +298,44 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
     for (let j = 0; j < many.length; j++) {
       if (!many[j].present[i]) continue;
       const oi = oneBySig.get(manySig[j]);
-      if (oi === undefined) continue;
-      if (m.card === 'one-to-one') {
-        if (matchedOne.has(manySig[j])) {
-          throw new StrataError(
-            'query-execution',
-            `multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)`,
-          );
-        }
-        matchedOne.add(manySig[j]);
+      if (oi === undefined && fillOne === null) continue;
+      if (m.card === 'one-to-one' && matchedOne.has(manySig[j])) {
+        throw new StrataError(
+          'query-execution',
+          `multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)`,
+        );
       }
-      let l = many[j].values[i];
-      let r = one[oi].values[i];
-      if (swapped) [l, r] = [r, l];
-      let resultH: FloatHistogram | undefined;
-      let v: number;
-      let hl = histogramAt(many[j], i);
-      let hr = histogramAt(one[oi], i);
-      if (hl || hr || TRIM.has(e.op)) {
-        if (swapped) [hl, hr] = [hr, hl];
-        const res = histogramElemOp(ev, e, l, r, hl, hr);
-        if (res.dropped) continue;
-        if (e.returnBool) v = res.keep ? 1 : 0;
-        else {
-          if (!res.keep) continue;
-          v = res.v;
-          resultH = res.h;
-        }
-      } else {
-        v = arith(e.op, l, r);
-        if (isCmp && !e.returnBool) {
-          if (v === 0) continue;
-          v = l; // comparisons filter and keep the left-hand value
-        }
-      }
-      const labels = resultLabels(j, oi);
-      const key = labels.key();
-      let out = results.get(key);
-      if (!out) {
-        out = newStepSeries(labels, ev.n); // names already dropped from the result labels
-        results.set(key, out);
-      }
-      if (out.present[i]) {
-        throw new StrataError('query-execution', `multiple matches for labels: grouping labels must ensure unique results`);
-      }
-      out.values[i] = v;
-      out.present[i] = 1;
-      if (resultH) setHistogram(out, i, resultH);
+      // Remembered for the uniqueness check of one-to-one matching and for fill_left's unmatched side.
+      if (m.card === 'one-to-one' || fillMany !== null) matchedOne.add(manySig[j]);
+      if (oi === undefined) apply(i, `${j},`, many[j].labels, filledOne[j], many[j].values[i], fillOne!, histogramAt(many[j], i));
+      else
+        apply(
+          i,
+          `${j},${oi}`,
+          many[j].labels,
+          one[oi].labels,
+          many[j].values[i],
+          one[oi].values[i],
+          histogramAt(many[j], i),
+          histogramAt(one[oi], i),
+        );
+    }
+    if (fillMany === null) continue;
+    for (let j = 0; j < one.length; j++) {
+      if (!one[j].present[i] || matchedOne.has(oneSig[j])) continue;
+      apply(i, `,${j}`, filledMany[j], one[j].labels, fillMany, one[j].values[i], undefined, histogramAt(one[j], i));
     }
   }
   return { type: 'vector', series: [...results.values()] };
 }
 
+/** The labels a series is matched on (Prometheus' MatchLabels): the on() labels, or all but the ignored ones and the name. */
+function matchLabels(labels: Labels, m: VectorMatching): Labels {
+  return m.on ? labels.keep(...m.matchingLabels) : labels.without(METRIC_NAME, ...m.matchingLabels);
+}
+
 function fmtSig(labels: Labels, m: VectorMatching): string {
-  const l = m.on ? labels.keep(...m.matchingLabels) : labels.without(METRIC_NAME, ...m.matchingLabels);
+  const l = matchLabels(labels, m);
   return `{${l.pairs.reduce<string[]>((acc, x, i) => (i % 2 === 0 ? [...acc, `${x}="${l.pairs[i + 1]}"`] : acc), []).join(', ')}}`;
 }
 

@@ -2,6 +2,7 @@
 import { Labels, StrataError, type FloatHistogram, type Querier } from '@strata/model';
 import { typeOf, type Expr } from '../ast.js';
 import { parse } from '../parser/parser.js';
+import { DurationError, resolveDurations } from '../duration.js';
 import { DEFAULT_ENGINE_OPTIONS, EvalContext, type EngineOptions } from './context.js';
 import { Evaluator, finalizeSeries } from './evaluator.js';
 import { statsSelectors } from './histogram-stats.js';
@@ -105,6 +106,7 @@ export class Engine {
       const res = o.maxResolution ?? this.opts.defaultResolution;
       const maxResolution = res === 'auto' ? (instant ? 0 : Math.floor(step / 5)) : res;
       const ctx = new EvalContext(q, this.opts, start, end, ac.signal, timeoutMs, instant ? 0 : step, maxResolution);
+      expr = resolveQueryDurations(expr, instant ? 0 : step, end - start);
       ctx.query = o.text ?? '';
       ctx.statsSelectors = statsSelectors(expr);
       const ev = new Evaluator(ctx, steps);
@@ -212,4 +214,18 @@ function sortInstant(vector: InstantSample[], expr: Expr): void {
     return;
   }
   vector.sort((a, b) => Labels.compare(a.labels, b.labels));
+}
+
+/**
+ * step() and range() in durations set for this query, before anything reads a range: a range of
+ * range()*1000 is then held to the same limits as one written out. Prometheus' refusals of a
+ * duration are the query's fault (400).
+ */
+export function resolveQueryDurations(expr: Expr, stepMs: number, rangeMs: number): Expr {
+  try {
+    return resolveDurations(expr, stepMs, rangeMs);
+  } catch (e) {
+    if (e instanceof DurationError) throw new StrataError('bad-query', e.offset >= 0 ? `${e.offset}: ${e.message}` : e.message);
+    throw e;
+  }
 }

@@ -12,6 +12,7 @@ import { evalCall } from './functions.js';
 import { statsOnly } from './histogram-stats.js';
 import {
   advance,
+  bounds,
   histogramAt,
   newStepSeries,
   setHistogram,
@@ -257,16 +258,6 @@ function withoutResetHint(h: FloatHistogram | undefined): FloatHistogram | undef
   const out = Object.assign(Object.create(FloatHistogram.prototype) as FloatHistogram, h);
   out.counterResetHint = CounterResetHint.Unknown;
   return out;
-}
-
-export function bounds(times: Float64Array): { min: number; max: number } {
-  let min = Infinity;
-  let max = -Infinity;
-  for (const t of times) {
-    if (t < min) min = t;
-    if (t > max) max = t;
-  }
-  return { min, max };
 }
 
 /**

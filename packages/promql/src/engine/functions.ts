@@ -17,6 +17,7 @@ import { histogramFraction, histogramQuantile, histogramQuantiles } from './hist
 import { kahanInc, MeanAccumulator, quantile } from './math.js';
 import { ANY_SAMPLE_WINDOWS, HISTOGRAM_WINDOWS, type HistogramWindowContext } from './histogram-range.js';
 import { nativeVariance } from './native-histogram.js';
+import { evalInfo } from './info.js';
 import { isStale } from './stale.js';
 import { advance, newStepSeries, setHistogram, upperBound, type MatrixValue, type StepSeries, type Value } from './values.js';
 
@@ -355,6 +356,8 @@ export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
       return ev.eval(e.args[0]); // ordering is applied to instant results by the engine
     case 'label_replace':
       return labelReplace(ev, e);
+    case 'info':
+      return evalInfo(ev, e);
     case 'label_join':
       return labelJoin(ev, e);
     case 'histogram_quantile': {

@@ -101,3 +101,14 @@ export function upperBound(ts: Float64Array, t: number, lo = 0, hi = ts.length):
 export function outputLabels(s: { labels: Labels; dropName: boolean }): Labels {
   return s.dropName ? s.labels.without(METRIC_NAME) : s.labels;
 }
+
+/** The earliest and latest of the times. */
+export function bounds(times: Float64Array): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const t of times) {
+    if (t < min) min = t;
+    if (t > max) max = t;
+  }
+  return { min, max };
+}

@@ -61,6 +61,16 @@ describe('PromQL parser', () => {
     ['x == bool 1', (e: Expr) => e.kind === 'BinaryExpr' && e.returnBool],
     ['foo @ 100', (e: Expr) => e.kind === 'VectorSelector' && e.at === 100_000],
     ['"a\\x41\\u00e9\\101"', (e: Expr) => e.kind === 'StringLiteral' && e.value === 'aAéA'],
+    [
+      'x + ignoring(a) group_left fill_right(2) y',
+      (e: Expr) =>
+        e.kind === 'BinaryExpr' && e.matching?.card === 'many-to-one' && e.matching.fillRight === 2 && e.matching.fillLeft === null,
+    ],
+    ['x + fill(NaN) y', (e: Expr) => e.kind === 'BinaryExpr' && Number.isNaN(e.matching?.fillLeft) && Number.isNaN(e.matching?.fillRight)],
+    [
+      'x{a="fill(0)"} + y',
+      (e: Expr) => e.kind === 'BinaryExpr' && e.lhs.kind === 'VectorSelector' && e.lhs.matchers[1].value === 'fill(0)',
+    ],
   ] as [string, (e: Expr) => boolean][])('%s', (q, check) => {
     expect(check(parse(q))).toBe(true);
   });
@@ -75,6 +85,14 @@ describe('PromQL parser', () => {
     ['sum(', 'parse error'],
     ['1 and 2', 'set operator "and" not allowed in binary scalar expression'],
     ['(x + y)[5m]', 'parse error'],
+    // Fill modifiers: only between instant vectors, once per side, with a number.
+    ['x and fill(0) y', 'fill modifiers are only allowed in binary operations between instant vectors'],
+    ['x + fill(0) 1', 'fill modifiers are only allowed in binary operations between instant vectors'],
+    ['x + fill(0) fill_left(1) y', 'fill modifier may not be set multiple times'],
+    ['x + fill(y) z', 'invalid fill value "y"'],
+    ['sum(fill(0) x)', 'fill modifiers are only allowed after a binary operator'],
+    // Duration keywords are lower-cased only in durations: step() elsewhere is the function.
+    ['STEP()', 'unknown function with name "STEP"'],
   ])('%s fails: %s', (q, msg) => {
     expect(() => parse(q)).toThrow(ParseError);
     expect(() => parse(q)).toThrow(msg);

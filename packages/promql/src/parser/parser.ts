@@ -10,11 +10,14 @@ import {
   typeOf,
   type AggregateOp,
   type BinaryOp,
+  type DurationExpr,
+  type QueryDuration,
   type Expr,
   type PosRange,
   type VectorMatching,
   type VectorSelector,
 } from '../ast.js';
+import { dependsOnQuery, DurationError, durationMs } from '../duration.js';
 import { FUNCTIONS } from './functions.js';
 import { parseDurationLiteral, parseNumberLiteral, unquoteString } from './literals.js';
 
@@ -42,8 +45,20 @@ const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 const SET_OPS = new Set<BinaryOp>(['and', 'or', 'unless']);
 const AGGREGATE_WITH_PARAM = new Set<AggregateOp>(['topk', 'bottomk', 'quantile', 'count_values', 'limitk', 'limit_ratio']);
 
+/** A fill modifier cut out of the text before the grammar reads it (the grammar does not know them). */
+interface FillModifier {
+  pos: PosRange;
+  left: boolean;
+  right: boolean;
+  value: number;
+  used: boolean;
+}
+
 class Conv {
-  constructor(private readonly q: string) {}
+  constructor(
+    private readonly q: string,
+    readonly fills: FillModifier[] = [],
+  ) {}
 
   text(n: SyntaxNode): string {
     return this.q.slice(n.from, n.to);
@@ -89,8 +104,14 @@ class Conv {
         if (inner.offset !== 0 || inner.at !== null || inner.atModifier !== null)
           this.fail(n, 'no offset or @ modifiers allowed before range');
         const range = this.duration(dur);
-        if (range <= 0) this.fail(dur, `duration must be greater than 0`);
-        return { kind: 'MatrixSelector', vectorSelector: inner, range, pos: this.pos(n) };
+        if (!range.expr && range.ms <= 0) this.fail(dur, `duration must be greater than 0`);
+        return {
+          kind: 'MatrixSelector',
+          vectorSelector: inner,
+          range: range.ms,
+          ...(range.expr ? { rangeExpr: range.expr } : {}),
+          pos: this.pos(n),
+        };
       }
       case 'SubqueryExpr': {
         const c = this.children(n);
@@ -98,17 +119,29 @@ class Conv {
         if (typeOf(inner) !== 'vector') this.fail(c[0], `subquery is only allowed on instant vector, got ${typeOf(inner)} instead`);
         const durs = c.filter((x) => x.name === 'DurationExpr');
         const range = this.duration(durs[0]);
-        const step = durs[1] ? this.duration(durs[1]) : 0;
-        if (range <= 0) this.fail(durs[0], 'duration must be greater than 0');
-        return { kind: 'SubqueryExpr', expr: inner, range, step, offset: 0, at: null, atModifier: null, pos: this.pos(n) };
+        const step = durs[1] ? this.duration(durs[1]) : { ms: 0 };
+        if (!range.expr && range.ms <= 0) this.fail(durs[0], 'duration must be greater than 0');
+        return {
+          kind: 'SubqueryExpr',
+          expr: inner,
+          range: range.ms,
+          step: step.ms,
+          ...(range.expr ? { rangeExpr: range.expr } : {}),
+          ...(step.expr ? { stepExpr: step.expr } : {}),
+          offset: 0,
+          at: null,
+          atModifier: null,
+          pos: this.pos(n),
+        };
       }
       case 'OffsetExpr': {
         const c = this.children(n);
         const target = this.expr(c[0]);
-        const offset = this.offsetDuration(c[c.length - 1]);
+        const offset = this.duration(c[c.length - 1]);
         return this.withModifier(n, target, (t) => {
-          if (t.offset !== 0) this.fail(n, 'offset may not be set multiple times');
-          t.offset = offset;
+          if (t.offset !== 0 || t.offsetExpr) this.fail(n, 'offset may not be set multiple times');
+          t.offset = offset.ms;
+          if (offset.expr) t.offsetExpr = offset.expr;
         });
       }
       case 'StepInvariantExpr': {
@@ -175,7 +208,7 @@ class Conv {
     }
   }
 
-  private vectorSelector(n: SyntaxNode): VectorSelector {
+  private vectorSelector(n: SyntaxNode, matchAll = false): VectorSelector {
     let name = '';
     const matchers: Matcher[] = [];
     for (const c of this.children(n)) {
@@ -205,49 +238,53 @@ class Conv {
       if (matchers.some((m) => m.name === '__name__')) this.fail(n, `metric name must not be set twice: ${JSON.stringify(name)}`);
       matchers.unshift(new Matcher('=', '__name__', name));
     }
-    if (!matchers.some((m) => !m.matchesEmpty())) this.fail(n, 'vector selector must contain at least one non-empty matcher');
+    if (!matchAll && !matchers.some((m) => !m.matchesEmpty())) this.fail(n, 'vector selector must contain at least one non-empty matcher');
     return { kind: 'VectorSelector', name, matchers, offset: 0, at: null, atModifier: null, pos: this.pos(n) };
   }
 
-  /** A duration in [ ] (with arithmetic on constants) in ms. */
-  duration(n: SyntaxNode): number {
-    const c = this.children(n);
+  /**
+   * A duration in [ ] or after offset in ms, folded when it is constant; one naming step() or
+   * range() is kept as `expr` (its ms 0) for resolveDurations().
+   */
+  duration(n: SyntaxNode): { ms: number; expr?: QueryDuration } {
+    const tree = this.durationTree(n);
+    if (dependsOnQuery(tree)) return { ms: 0, expr: { expr: tree, pos: this.pos(n) } };
+    try {
+      return { ms: durationMs(tree, 0, 0, true) };
+    } catch (e) {
+      if (e instanceof DurationError) this.fail(n, e.message);
+      throw e;
+    }
+  }
+
+  private durationTree(n: SyntaxNode): DurationExpr {
     if (n.name === 'NumberDurationLiteralInDurationContext' || n.name === 'NumberDurationLiteral') {
       const t = this.text(n);
       const d = parseDurationLiteral(t);
-      if (d !== undefined) return d;
+      if (d !== undefined) return { kind: 'DurationLiteral', seconds: d / 1000, text: t, ms: d };
       const v = parseNumberLiteral(t);
       if (v === undefined || !Number.isFinite(v)) this.fail(n, `bad duration syntax: "${t}"`);
-      return Math.round(v * 1000);
+      return { kind: 'DurationLiteral', seconds: v, text: t };
     }
+    if (n.name === 'DurationStep') return { kind: 'DurationStep' };
+    if (n.name === 'DurationRange') return { kind: 'DurationRange' };
+    const c = this.children(n);
     if (n.name === 'DurationExpr' || n.name === 'OffsetDurationExpr' || n.name === 'ParenExpr') {
-      if (c.length === 1) return this.duration(c[0]);
-      if (c.length === 2 && c[0].name === 'UnaryOp') return (this.text(c[0]) === '-' ? -1 : 1) * this.duration(c[1]);
-      if (c.length === 3 && BINARY_OPS[c[1].name]) {
-        const a = this.duration(c[0]);
-        const b = this.duration(c[2]);
-        switch (BINARY_OPS[c[1].name]) {
-          case '+':
-            return a + b;
-          case '-':
-            return a - b;
-          case '*':
-            return (a * b) / 1000;
-          case '/':
-            return (a / b) * 1000;
-          case '%':
-            return a % b;
-          case '^':
-            return Math.pow(a / 1000, b / 1000) * 1000;
-        }
-      }
+      if (c.length === 1) return this.durationTree(c[0]);
+      if (c.length === 3 && (c[0].name === 'DurationMinOf' || c[0].name === 'DurationMaxOf'))
+        return {
+          kind: 'DurationCall',
+          func: c[0].name === 'DurationMinOf' ? 'min_of' : 'max_of',
+          args: [this.durationTree(c[1]), this.durationTree(c[2])],
+        };
+      if (c.length === 2 && c[0].name === 'UnaryOp')
+        return { kind: 'DurationUnary', op: this.text(c[0]) === '-' ? '-' : '+', expr: this.durationTree(c[1]) };
+      const op = c.length === 3 ? BINARY_OPS[c[1].name] : undefined;
+      if (op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '^')
+        return { kind: 'DurationBinary', op, lhs: this.durationTree(c[0]), rhs: this.durationTree(c[2]) };
     }
     if (n.type.isError) this.fail(n, this.unexpected(n));
-    this.fail(n, `unsupported duration expression "${this.text(n)}" (step()/range()/min()/max() in durations are not supported yet)`);
-  }
-
-  private offsetDuration(n: SyntaxNode): number {
-    return this.duration(n);
+    this.fail(n, `unsupported duration expression "${this.text(n)}"`);
   }
 
   private call(n: SyntaxNode): Expr {
@@ -255,8 +292,9 @@ class Conv {
     const name = this.text(ident);
     const sig = FUNCTIONS[name];
     if (!sig) this.fail(ident, `unknown function with name ${JSON.stringify(name)}`);
-    const args = this.children(body).map((a) => {
+    const args = this.children(body).map((a, i) => {
       if (a.type.isError) this.fail(a, this.unexpected(a));
+      if (name === 'info' && i === 1) return this.infoLabelSelector(a);
       return this.expr(a);
     });
     const nargs = args.length;
@@ -274,6 +312,21 @@ class Conv {
       this.expectType(a, want, `call to function ${JSON.stringify(name)}`);
     });
     return { kind: 'Call', func: name, returnType: sig.returnType, args, pos: this.pos(n) };
+  }
+
+  /**
+   * info()'s second argument selects info series by label alone, so unlike a selector it may
+   * match everything (`{data=~".*"}`), but it may not name a metric outside the braces.
+   */
+  private infoLabelSelector(n: SyntaxNode): Expr {
+    if (n.name !== 'VectorSelector') {
+      const e = this.expr(n);
+      if (typeOf(e) !== 'vector') return e; // the argument type check names it
+      this.fail(n, 'expected label selectors only');
+    }
+    if (this.children(n).some((c) => c.name === 'Identifier' || c.name === 'MetricName'))
+      this.fail(n, 'expected label selectors only, got vector selector instead');
+    return this.vectorSelector(n, true);
   }
 
   private expectType(e: Expr, want: string, context: string): void {
@@ -334,6 +387,15 @@ class Conv {
       if (m.name === 'BoolModifier') returnBool = true;
       else if (m.name === 'MatchingModifierClause') matching = this.matching(m);
     }
+    const fills = this.fills.filter((f) => !f.used && f.pos.start >= opNode.to && f.pos.end <= rhsNode.from);
+    let fillLeft: number | null = null;
+    let fillRight: number | null = null;
+    for (const f of fills) {
+      f.used = true;
+      if ((f.left && fillLeft !== null) || (f.right && fillRight !== null)) this.fail(f.pos, 'fill modifier may not be set multiple times');
+      if (f.left) fillLeft = f.value;
+      if (f.right) fillRight = f.value;
+    }
     const lhs = this.expr(lhsNode);
     const rhs = this.expr(rhsNode);
     // The grammar reads "-2^2" as (-2)^2; Prometheus gives unary minus lower precedence than ^.
@@ -357,9 +419,12 @@ class Conv {
       if (lt !== 'vector' || rt !== 'vector') this.fail(n, `set operator "${op}" not allowed in binary scalar expression`);
       if (matching && matching.card !== 'one-to-one') this.fail(n, `no grouping allowed for "${op}" operation`);
     }
+    if (fills.length > 0 && (lt !== 'vector' || rt !== 'vector' || SET_OPS.has(op)))
+      this.fail(fills[0].pos, 'fill modifiers are only allowed in binary operations between instant vectors other than set operators');
     if (lt === 'vector' && rt === 'vector') {
       matching ??= { card: 'one-to-one', matchingLabels: [], on: false, include: [] };
       if (SET_OPS.has(op)) matching.card = 'many-to-many';
+      if (fills.length > 0) Object.assign(matching, { fillLeft, fillRight });
     } else if (matching && (matching.on || matching.matchingLabels.length > 0 || matching.card !== 'one-to-one')) {
       this.fail(n, 'vector matching only allowed between instant vectors');
     } else matching = null;
@@ -458,12 +523,66 @@ function leadingWord(q: string, i: number): string {
 /**
  * Functions newer than the installed grammar, each mapped to a known function name of the same
  * length, so the grammar sees a call while positions (and the name read back from the original
- * text) stay unchanged.
+ * text) stay unchanged. In durations (inside [ ], after offset) the grammar knows min_of and
+ * max_of itself, and step() and range(), but in lower case only, where Prometheus takes any case.
  */
 const NEWER_FUNCTIONS: Record<string, string> = { min_of: 'minute', max_of: 'vector' };
+const DURATION_KEYWORDS = /^(min_of|max_of|step|range)(?=\s*\()/i;
 
-function withKnownFunctionNames(q: string): string {
-  if (!/\b(min_of|max_of)\s*\(/.test(q)) return q;
+function withGrammarNames(q: string): string {
+  if (!/\b(min_of|max_of|step|range)\s*\(/i.test(q)) return q;
+  let out = '';
+  let quote = '';
+  let brackets = 0;
+  // Per open parenthesis: whether it is inside a duration.
+  const parens: boolean[] = [];
+  // After "offset" (and signs or parentheses): the next word starts a duration.
+  let afterOffset = false;
+  let nextParenInDuration = false;
+  for (let i = 0; i < q.length; i++) {
+    const c = q[i];
+    if (quote) {
+      out += c;
+      if (c === '\\' && quote !== '`') out += q[++i] ?? '';
+      else if (c === quote) quote = '';
+      continue;
+    }
+    const inDuration = brackets > 0 || parens[parens.length - 1] === true || afterOffset;
+    if (c === '"' || c === "'" || c === '`') quote = c;
+    else if (c === '[') brackets++;
+    else if (c === ']') brackets = Math.max(0, brackets - 1);
+    else if (c === '(') {
+      parens.push(inDuration || nextParenInDuration);
+      nextParenInDuration = false;
+      afterOffset = false;
+    } else if (c === ')') parens.pop();
+    else if (/[a-zA-Z_]/.test(c) && !(brackets > 0 ? /[a-zA-Z0-9_]/ : /[a-zA-Z0-9_:]/).test(q[i - 1] ?? '')) {
+      // In [ ] a colon separates a subquery's range from its step; elsewhere it is part of a name.
+      const word = (brackets > 0 ? /^[a-zA-Z_][a-zA-Z0-9_]*/ : /^[a-zA-Z_][a-zA-Z0-9_:]*/).exec(q.slice(i))![0];
+      const keyword = DURATION_KEYWORDS.exec(q.slice(i));
+      afterOffset = word.toLowerCase() === 'offset';
+      if (keyword && inDuration) {
+        out += word.toLowerCase();
+        nextParenInDuration = true;
+      } else out += NEWER_FUNCTIONS[word] && /^\s*\(/.test(q.slice(i + word.length)) ? NEWER_FUNCTIONS[word] : word;
+      i += word.length - 1;
+      continue;
+    } else if (!/[\s+-]/.test(c)) afterOffset = false;
+    out += c;
+  }
+  return out;
+}
+
+const FILL_RE = /^(fill|fill_left|fill_right)\s*\(([^()]*)\)/;
+
+/**
+ * fill(v), fill_left(v), fill_right(v) after a binary operator, blanked out of the text for the
+ * grammar (positions unchanged) and given back to be attached to the operation they follow. No
+ * function has these names, so "fill(" can only be a modifier; a bare "fill" is a metric name.
+ */
+function cutFillModifiers(q: string): { text: string; fills: FillModifier[] } {
+  if (!/\bfill(_left|_right)?\s*\(/.test(q)) return { text: q, fills: [] };
+  const fills: FillModifier[] = [];
   let out = '';
   let quote = '';
   for (let i = 0; i < q.length; i++) {
@@ -474,27 +593,29 @@ function withKnownFunctionNames(q: string): string {
       else if (c === quote) quote = '';
       continue;
     }
-    if (c === '"' || c === "'" || c === '`') {
-      quote = c;
+    if (c === '"' || c === "'" || c === '`') quote = c;
+    const m = c === 'f' && !/[a-zA-Z0-9_:]/.test(q[i - 1] ?? '') ? FILL_RE.exec(q.slice(i)) : null;
+    if (!m) {
       out += c;
       continue;
     }
-    const m = /^(min_of|max_of)(?=\s*\()/.exec(q.slice(i));
-    if (m && !/[a-zA-Z0-9_:]/.test(q[i - 1] ?? '')) {
-      out += NEWER_FUNCTIONS[m[1]];
-      i += m[1].length - 1;
-      continue;
-    }
-    out += c;
+    const pos = { start: i, end: i + m[0].length };
+    const value = parseNumberLiteral(m[2].trim());
+    if (value === undefined)
+      throw new ParseError(`${positionOf(q, i)}: parse error: invalid fill value ${JSON.stringify(m[2].trim())}`, pos, q);
+    fills.push({ pos, left: m[1] !== 'fill_right', right: m[1] !== 'fill_left', value, used: false });
+    out += ' '.repeat(m[0].length);
+    i += m[0].length - 1;
   }
-  return out;
+  return { text: out, fills };
 }
 
 /** Parses a PromQL expression; throws ParseError with a position and a readable message. */
 export function parse(query: string): Expr {
   query = normalizeNumbers(query);
-  const tree = lezer.parse(withKnownFunctionNames(query));
-  const conv = new Conv(query);
+  const { text, fills } = cutFillModifiers(query);
+  const tree = lezer.parse(withGrammarNames(text));
+  const conv = new Conv(query, fills);
   const err = firstError(tree.topNode);
   if (err) {
     // The grammar knows function names as keywords: "name(" with an unknown name fails at "(".
@@ -508,5 +629,8 @@ export function parse(query: string): Expr {
     conv.fail(err, at);
   }
   if (query.trim() === '') conv.fail({ start: 0, end: 0 }, 'no expression found in input');
-  return conv.expr(tree.topNode);
+  const expr = conv.expr(tree.topNode);
+  const stray = fills.find((f) => !f.used);
+  if (stray) conv.fail(stray.pos, 'fill modifiers are only allowed after a binary operator and its modifiers');
+  return expr;
 }
