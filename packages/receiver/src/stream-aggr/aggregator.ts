@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import { Labels } from '@strata/model';
 import type { StreamAggrRule } from '@strata/api';
 import { Partial, quantileOf, type PartialJSON } from './partial.js';
-import { groupLabels, outputLabels, outputName } from './naming.js';
+import { groupLabels, outputLabels, OutputNames } from './naming.js';
 import { SeriesRate, settleRates } from './rate.js';
 
 /** One output sample, as the write path takes it. */
@@ -145,6 +145,7 @@ interface RuleState {
   readonly needValues: boolean;
   readonly needBuckets: boolean;
   readonly needRate: boolean;
+  readonly names: OutputNames;
   readonly groups1: Map<string, Group1>;
   readonly groups2: Map<string, Group2>;
   /** Stage 2's intervals not written yet: by interval end, then by group key (a flush takes an interval whole). */
@@ -220,6 +221,7 @@ export class TenantAggregator {
       needValues: rule.outputs.some((o) => o.kind === 'quantiles'),
       needBuckets: rule.outputs.some((o) => o.kind === 'histogram_bucket'),
       needRate: rule.outputs.some((o) => o.kind === 'rate_sum' || o.kind === 'rate_avg'),
+      names: new OutputNames(rule),
       groups1: new Map(),
       groups2: new Map(),
       windows2: new Map(),
@@ -426,7 +428,7 @@ export class TenantAggregator {
             for (const p of w.more.values()) merged.merge(p);
           }
           g.total = (Number.isNaN(g.total) ? 0 : g.total) + merged.increase;
-          emit(r.rule, g, merged, end, out);
+          emit(r, g, merged, end, out);
         }
       }
       for (const [key, g] of r.groups2) if (g.pending === 0 && nowMs - g.seenAt > r.rule.stalenessIntervalMs) r.groups2.delete(key);
@@ -493,14 +495,14 @@ function feedTarget(s: TargetState, t: number, v: number, delta: number, nowMs: 
 }
 
 /** Output series labels are built once per group: slot k is the k-th output (each φ its own). */
-function labelsAt(rule: StreamAggrRule, g: Group2, slot: number, o: number, extra?: [string, string]): Labels {
+function labelsAt(r: RuleState, g: Group2, slot: number, o: number, extra?: [string, string]): Labels {
   let l = g.outputs[slot];
-  if (l === undefined) l = g.outputs[slot] = outputLabels(g.labels, outputName(rule, g.labels.metricName(), rule.outputs[o]), extra);
+  if (l === undefined) l = g.outputs[slot] = outputLabels(g.labels, r.names.of(g.labels.metricName(), o), extra);
   return l;
 }
 
-function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: OutputSample[]): void {
-  const outputs = rule.outputs;
+function emit(r: RuleState, g: Group2, p: Partial, end: number, out: OutputSample[]): void {
+  const outputs = r.rule.outputs;
   let slot = 0;
   for (let o = 0; o < outputs.length; o++, slot++) {
     const kind = outputs[o].kind;
@@ -527,7 +529,7 @@ function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: Out
           const sorted = Float64Array.from(p.values).sort();
           for (let k = 0; k < phis.length; k++, slot++)
             out.push({
-              labels: labelsAt(rule, g, slot, o, ['quantile', String(phis[k])]),
+              labels: labelsAt(r, g, slot, o, ['quantile', String(phis[k])]),
               t: end,
               v: quantileOf(phis[k], sorted as unknown as number[]),
             });
@@ -538,8 +540,7 @@ function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: Out
       case 'histogram_bucket':
         for (const [range, n] of p.buckets ?? []) {
           let l = g.buckets.get(range);
-          if (!l)
-            g.buckets.set(range, (l = outputLabels(g.labels, outputName(rule, g.labels.metricName(), outputs[o]), ['vmrange', range])));
+          if (!l) g.buckets.set(range, (l = outputLabels(g.labels, r.names.of(g.labels.metricName(), o), ['vmrange', range])));
           out.push({ labels: l, t: end, v: n });
         }
         continue;
@@ -548,7 +549,7 @@ function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: Out
         if (p.count === 0) continue;
         v = sampleStat(kind, p);
     }
-    out.push({ labels: labelsAt(rule, g, slot, o), t: end, v });
+    out.push({ labels: labelsAt(r, g, slot, o), t: end, v });
   }
 }
 
