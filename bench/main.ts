@@ -34,6 +34,7 @@
  *   --ruler: recording-rule evaluation cost against Prometheus (--rules, --series, --interval, --rounds, --only)
  *   --labels-inprocess: its two heaviest requests called in-process, for profiling (--repeats)
  *   --stream-aggr: ingest CPU per sample with 5 streaming aggregation rules vs none, and the state's memory (--series, --rounds)
+ *   --wire-bytes-rss: resident memory of the head's copies of series' wire label bytes, kept vs not (--series 1000000, --repeats 2)
  *   --relabel-ingest: in-process ingest CPU per sample with 10 metric_relabel_configs rules vs none (--series, --rounds)
  *   --cardinality: error and cost of cluster-wide cardinality sketches over a 4-receiver RF 3 ring, and of growth tracking (--series)
  *   --logs: the logs benchmark: push, ingest CPU, memory per stream, stored bytes vs zstd -3, needle query vs zstdcat | grep
@@ -76,6 +77,7 @@ import { runRulerBench } from './ruler.js';
 import { runSketchBench } from './sketches.js';
 import { runLabelsInProcessBench } from './labels-inprocess.js';
 import { runStreamAggrBench } from './stream-aggr.js';
+import { runWireBytesRssBench, wireBytesRssChild } from './wire-bytes-rss.js';
 import { runSeriesLimitsBench } from './series-limits.js';
 import { runLogsBench } from './logs.js';
 import { runLogsTailBench } from './logs-tail.js';
@@ -208,6 +210,15 @@ async function main(): Promise<void> {
     process.stdout.write(
       (await runDashboardBench({ hours: arg('hours', 24), refreshes: arg('refreshes', 5), repeats: arg('repeats', 5), only })) + '\n',
     );
+    return;
+  }
+  if (process.argv.includes('--wire-bytes-rss-child')) {
+    const mode = process.argv[process.argv.indexOf('--wire-bytes-rss-child') + 1];
+    process.stdout.write((await wireBytesRssChild(mode === 'keep', arg('series', 1_000_000))) + '\n');
+    return;
+  }
+  if (process.argv.includes('--wire-bytes-rss')) {
+    process.stdout.write(runWireBytesRssBench(arg('series', 1_000_000), arg('repeats', 2)) + '\n');
     return;
   }
   if (process.argv.includes('--stream-aggr')) {

@@ -70,7 +70,9 @@ function gc(): () => void {
 }
 
 export async function runStreamAggrBench(seriesCount: number, roundsCount: number, encode: Encoder): Promise<string> {
-  const start = Date.now() - roundsCount * SCRAPE_INTERVAL_MS - 120_000;
+  // On a minute boundary (plus a second), as the rules' intervals are: every run flushes at the
+  // same scrapes (each interval holds four), so runs compare.
+  const start = Math.floor((Date.now() - roundsCount * SCRAPE_INTERVAL_MS - 120_000) / 60_000) * 60_000 + 1000;
   const rounds = encodeRounds(generateSeries(seriesCount), roundsCount, start, encode);
   const clock = { now: start };
   const plain = await openWriter(new Limits({ defaults: DEFAULTS }), clock);
@@ -82,6 +84,9 @@ export async function runStreamAggrBench(seriesCount: number, roundsCount: numbe
   // Once the output series exist (their creation is a one-time cost, as the inputs' is): [none, rules, samples].
   const steady = new Float64Array(4);
   let outputsExist = false;
+  // CPU of the flushes that wrote outputs: the first creates the output series.
+  const flushes: number[] = [];
+  let writtenBefore = 0;
   for (let r = 0; r < rounds.length; r++) {
     // The first two scrapes create the series; the rest is the steady state measured.
     const measured = r >= Math.min(2, rounds.length - 1);
@@ -117,8 +122,12 @@ export async function runStreamAggrBench(seriesCount: number, roundsCount: numbe
       steady[3] += dt;
       steady[2] += rounds[r].samples;
     }
+    const tickMicros = cpuMicros() - t0;
     const written = await aggregation.opts.registry!.getSingleMetric('strata_stream_aggregation_output_samples_total')!.get();
-    outputsExist ||= measured && (written.values[0]?.value ?? 0) > 0;
+    const writtenNow = written.values[0]?.value ?? 0;
+    if (writtenNow > writtenBefore) flushes.push(tickMicros);
+    writtenBefore = writtenNow;
+    outputsExist ||= measured && writtenNow > 0;
   }
   const counted = await aggregation.opts.registry!.getSingleMetric('strata_stream_aggregation_output_samples_total')!.get();
   const outputs = counted.values[0]?.value ?? 0;
@@ -169,6 +178,8 @@ export async function runStreamAggrBench(seriesCount: number, roundsCount: numbe
     `| no rules, once the output series exist (${steady[2]} samples) | ${(steady[0] / steady[2]).toFixed(3)} | 1.000 |`,
     `| 5 rules, once the output series exist | ${(steady[1] / steady[2]).toFixed(3)} | ${(steady[1] / steady[0]).toFixed(3)} |`,
     `| of which flushes and output writes | ${(steady[3] / steady[2]).toFixed(3)} | ${(steady[3] / steady[0]).toFixed(3)} |`,
+    '',
+    `Flushes that wrote outputs, CPU ms each (the first creates the output series): ${flushes.map((m) => (m / 1000).toFixed(1)).join(', ')}`,
     '',
     `Aggregation state, one rule without instance (10 outputs) over ${seriesCount} input series: ${groups} groups, ${outputSeries} output series, ` +
       `${(heap / 1024 / 1024).toFixed(1)} MiB heap: ${(heap / outputSeries).toFixed(0)} B per output series, ${(heap / seriesCount).toFixed(0)} B per input series (an interval in progress)`,

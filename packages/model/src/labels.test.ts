@@ -32,6 +32,15 @@ describe('Labels', () => {
     );
   });
 
+  test('with() sets, replaces and removes one label as the builder does', () => {
+    fc.assert(
+      fc.property(pairsArb, str, fc.oneof(str, fc.constant('')), (pairs, name, value) => {
+        const l = Labels.fromPairs(pairs);
+        expect(l.with(name, value).pairs).toEqual(new LabelsBuilder(l).set(name, value).labels().pairs);
+      }),
+    );
+  });
+
   test('builder', () => {
     const l = new LabelsBuilder(Labels.fromObject({ a: '1', b: '2' })).set('c', '3').del('a').set('b', '').labels();
     expect(l.toObject()).toEqual({ c: '3' });

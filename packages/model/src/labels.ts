@@ -102,11 +102,17 @@ export class Labels {
     return Labels.fromSortedPairs(out);
   }
 
-  /** A copy with name set to value (value '' removes the label). */
+  /** A copy with name set to value (value '' removes the label): one array copied, nothing sorted again. */
   with(name: string, value: string): Labels {
-    const m = this.toMap();
-    m.set(name, value);
-    return Labels.fromMap(m);
+    const p = this.pairs;
+    let i = 0;
+    while (i < p.length && p[i] < name) i += 2;
+    const found = i < p.length && p[i] === name;
+    if (value === '' && !found) return this;
+    const out = p.slice(0, i);
+    if (value !== '') out.push(name, value);
+    for (let j = found ? i + 2 : i; j < p.length; j++) out.push(p[j]);
+    return Labels.fromSortedPairs(out);
   }
 
   toMap(): Map<string, string> {

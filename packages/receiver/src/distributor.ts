@@ -753,10 +753,11 @@ export class Distributor {
 
   /**
    * The first ring owner of a series (this receiver's name without a usable ring): where
-   * streaming aggregation counts an input series, and where an output group is merged.
+   * streaming aggregation counts an input series, and where an output group is merged. `rings`
+   * asks an earlier version of the rings (streaming aggregation asks where a series was before a change).
    */
-  primaryOwner(tenant: string, labels: Labels): string {
-    const ring = this.opts.rings()?.forTenant(tenant);
+  primaryOwner(tenant: string, labels: Labels, rings: Hashrings | undefined = this.opts.rings()): string {
+    const ring = rings?.forTenant(tenant);
     if (!ring || ring.endpoints.length === 0) return this.opts.self;
     return ring.getN(tenant, labels, Math.min(this.opts.replicationFactor, ring.endpoints.length))[0];
   }

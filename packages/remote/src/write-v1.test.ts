@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { Labels, StrataError } from '@strata/model';
-import { decodeWriteRequestV1, encodeWriteRequestV1, wireLabelsEqual } from './write-v1.js';
+import { decodeWriteRequestV1, encodeLabelFieldsV1, encodeWriteRequestV1, wireLabelsEqual } from './write-v1.js';
+import { PbWriter } from './pb-writer.js';
 import { expectBatchOf, failsOnlyWith, seriesArb, seriesWithHistogramsArb } from '../test/write-fixtures.js';
 
 describe('remote-write 1.0', () => {
@@ -17,6 +18,22 @@ describe('remote-write 1.0', () => {
       fc.property(fc.array(seriesArb, { maxLength: 8 }), (series) =>
         expectBatchOf(decodeWriteRequestV1(encodeWriteRequestV1(series)), series),
       ),
+    );
+  });
+
+  test('Label fields are written as nested messages would be, byte for byte (property)', () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 80 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(text, text), { maxLength: 6 }), (labels) => {
+        const pairs = labels.flat();
+        const w = new PbWriter();
+        for (let i = 0; i < pairs.length; i += 2)
+          w.message(1, () => {
+            w.string(1, pairs[i]);
+            w.string(2, pairs[i + 1]);
+          });
+        expect(Buffer.compare(encodeLabelFieldsV1(Labels.fromSortedPairs(pairs)), w.finish())).toBe(0);
+      }),
     );
   });
 

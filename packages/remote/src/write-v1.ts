@@ -233,12 +233,8 @@ export function encodeLabelFieldsV1(labels: Labels): Buffer {
 }
 
 function writeLabelFields(w: PbWriter, p: readonly string[]): void {
-  for (let i = 0; i < p.length; i += 2) {
-    w.message(1, () => {
-      w.string(1, p[i]);
-      w.string(2, p[i + 1]);
-    });
-  }
+  // Each Label with its length up front: no closure per label, and no body shifted for the prefix.
+  for (let i = 0; i < p.length; i += 2) w.stringPair(1, p[i], p[i + 1]);
 }
 
 /** A series' Label fields encoded once (encodeLabelFieldsV1) and their hashBytes. */

@@ -13,6 +13,10 @@
  *    and after another `flushDelayMs` merges them and writes the outputs at timestamp E through
  *    the ordinary write path (the ring places each output series on its own owners).
  *
+ * A ring change keeps every input series' state and looks its first owner up again; a series
+ * that changed receivers in an interval is aggregated in part by both, which report it as a
+ * mover (Partial.movers, TenantAggregator.ringChanged) so that stage 2 counts it once.
+ *
  * Without a ring both stages run in the one receiver. State lives in memory only: a restart loses
  * the intervals in progress (at most one interval plus twice the flush delay per rule) and the
  * counters' baselines, so `total` restarts from 0, which PromQL's rate() and increase() read as a
@@ -22,8 +26,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { Labels } from '@strata/model';
 import type { StreamAggrRule } from '@strata/api';
-import { Partial, quantileOf, type PartialJSON } from './partial.js';
-import { groupLabels, outputLabels, outputName } from './naming.js';
+import { Partial, quantileOf, seriesKey, type PartialJSON } from './partial.js';
+import { groupLabels, outputLabels, OutputNames } from './naming.js';
 import { SeriesRate, settleRates } from './rate.js';
 
 /** One output sample, as the write path takes it. */
@@ -51,9 +55,9 @@ export interface StreamAggregationOptions {
   rules: (tenant: string) => readonly StreamAggrRule[] | undefined;
   /** This receiver's name among the ring's endpoints (any string without a ring). */
   self: string;
-  /** The first ring owner of a series (self without a ring). */
-  ownerOf: (tenant: string, labels: Labels) => string;
-  /** Changes identity whenever the ring changes (owners then move): cached ownership is dropped. */
+  /** The first ring owner of a series (self without a ring); in the ring `epoch` (a ringEpoch value) when given. */
+  ownerOf: (tenant: string, labels: Labels, epoch?: unknown) => string;
+  /** Changes identity whenever the ring changes (owners then move): each input series' ownership is checked again. */
   ringEpoch?: () => unknown;
   /** Delivers partials to another receiver (stage 2 there). */
   sendPartials?: (endpoint: string, tenant: string, records: PartialRecord[]) => Promise<void>;
@@ -69,11 +73,17 @@ export interface StreamAggregationOptions {
 /** What a write needs to know about an input series: null = matched by no rule. */
 export interface InputSeries {
   /** This receiver is its first owner: it aggregates the series' samples. */
-  readonly primary: boolean;
+  primary: boolean;
   /** A matching rule drops the input: its samples are aggregated but not stored. */
   readonly dropped: boolean;
-  /** Label pairs, kept only for series that never reach the head (the drop index verifies by them). */
-  readonly pairs: readonly string[] | undefined;
+  /** Its labels: ownership is checked again when the ring changes (and the drop index verifies by them). */
+  readonly labels: Labels;
+  /**
+   * The ring change that made this receiver its first owner (an index into
+   * StreamAggregation.ringChanges; 0: none): it counts as moved around then. A small integer, as
+   * prevCountedGap: V8 keeps it in the object, where a time would take a heap number of its own.
+   */
+  movedIn: number;
   /**
    * The first rule group the series feeds, with its per-series state, on the series itself: most
    * series match one rule, and a sample then touches this one object (plus the group's partial)
@@ -84,8 +94,10 @@ export interface InputSeries {
   fedT: number;
   /** The interval end this series was last counted in for `target` (count_series). */
   countedEnd: number;
+  /** Intervals from the one counted before to countedEnd (0: none; a move takes the series out of both while they are not sent). */
+  prevCountedGap: number;
   /** Its rate state when `target`'s rule has rate_sum or rate_avg. */
-  readonly rate: SeriesRate | undefined;
+  rate: SeriesRate | undefined;
   /** Further groups the series feeds (rules after the first that match it), each with the same state. */
   readonly more: TargetState[] | undefined;
   lastT: number;
@@ -100,7 +112,8 @@ interface TargetState {
   readonly target: Group1;
   fedT: number;
   countedEnd: number;
-  readonly rate: SeriesRate | undefined;
+  prevCountedGap: number;
+  rate: SeriesRate | undefined;
 }
 
 /** Stage 1: one output group of one rule, on a receiver owning some of its inputs. */
@@ -145,6 +158,10 @@ interface RuleState {
   readonly needValues: boolean;
   readonly needBuckets: boolean;
   readonly needRate: boolean;
+  readonly names: OutputNames;
+  readonly flushDelayMs: number;
+  /** StreamAggregation.ringChanges. */
+  readonly ringChanges: readonly number[];
   readonly groups1: Map<string, Group1>;
   readonly groups2: Map<string, Group2>;
   /** Stage 2's intervals not written yet: by interval end, then by group key (a flush takes an interval whole). */
@@ -206,6 +223,8 @@ export class TenantAggregator {
   /** Dropped input series (never in the head) by label hash. */
   private readonly droppedByHash = new Map<number, InputSeries[]>();
   ringEpoch: unknown;
+  /** How long after a change a new series may still count as moved: the longest interval plus both flush delays. */
+  private readonly moverWindowMs: number;
   /** The rule list this state was built for (the limits' array: the same until a reload). */
   rulesRef: readonly StreamAggrRule[] | undefined;
 
@@ -220,6 +239,9 @@ export class TenantAggregator {
       needValues: rule.outputs.some((o) => o.kind === 'quantiles'),
       needBuckets: rule.outputs.some((o) => o.kind === 'histogram_bucket'),
       needRate: rule.outputs.some((o) => o.kind === 'rate_sum' || o.kind === 'rate_avg'),
+      names: new OutputNames(rule),
+      flushDelayMs: agg.opts.flushDelayMs,
+      ringChanges: agg.ringChanges,
       groups1: new Map(),
       groups2: new Map(),
       windows2: new Map(),
@@ -228,6 +250,7 @@ export class TenantAggregator {
     }));
     for (const r of this.rules) this.rulesByKey.set(r.rule.key, r);
     this.hasDropRules = rules.some((r) => r.dropInput);
+    this.moverWindowMs = Math.max(...rules.map((r) => r.intervalMs)) + 2 * agg.opts.flushDelayMs;
   }
 
   /** The input state of a head series; undefined = not classified yet. */
@@ -243,7 +266,7 @@ export class TenantAggregator {
   droppedByWire(hash: number, same: (l: Labels) => boolean): InputSeries | undefined {
     const l = this.droppedByHash.get(hash);
     if (!l) return undefined;
-    for (const s of l) if (same(Labels.fromSortedPairs(s.pairs as string[]))) return s;
+    for (const s of l) if (same(s.labels)) return s;
     return undefined;
   }
 
@@ -251,7 +274,7 @@ export class TenantAggregator {
   droppedByLabels(labels: Labels): InputSeries | undefined {
     const l = this.droppedByHash.get(pairsHash(labels.pairs));
     if (!l) return undefined;
-    for (const s of l) if (samePairs(s.pairs!, labels.pairs)) return s;
+    for (const s of l) if (samePairs(s.labels.pairs, labels.pairs)) return s;
     return undefined;
   }
 
@@ -276,19 +299,32 @@ export class TenantAggregator {
       if (r.rule.stalenessIntervalMs > stalenessMs) stalenessMs = r.rule.stalenessIntervalMs;
     }
     if (targets.length === 0) return null;
+    const { ownerOf, self } = this.agg.opts;
+    const primary = ownerOf(this.tenant, labels) === self;
+    const changes = this.agg.ringChanges;
+    const last = changes.length - 1;
     const input: InputSeries = {
-      primary: this.agg.opts.ownerOf(this.tenant, labels) === this.agg.opts.self,
+      primary,
       dropped,
-      pairs: dropped ? labels.pairs : undefined,
+      labels,
+      // New here shortly after a ring change (or this receiver's start), owned by another
+      // receiver before it (or by one unknown): that one may have aggregated it around the change.
+      movedIn:
+        last > 0 && primary && now - changes[last] <= this.moverWindowMs && this.agg.ownerBefore(this.tenant, labels) !== self ? last : 0,
       target: targets[0],
       fedT: -Infinity,
       countedEnd: -Infinity,
+      prevCountedGap: 0,
       rate: targets[0].rule.needRate ? new SeriesRate() : undefined,
       more:
         targets.length > 1
-          ? targets
-              .slice(1)
-              .map((g) => ({ target: g, fedT: -Infinity, countedEnd: -Infinity, rate: g.rule.needRate ? new SeriesRate() : undefined }))
+          ? targets.slice(1).map((g) => ({
+              target: g,
+              fedT: -Infinity,
+              countedEnd: -Infinity,
+              prevCountedGap: 0,
+              rate: g.rule.needRate ? new SeriesRate() : undefined,
+            }))
           : undefined,
       lastT: -Infinity,
       prevV: NaN,
@@ -325,9 +361,9 @@ export class TenantAggregator {
     const delta = Number.isNaN(prev) || Number.isNaN(v) ? 0 : v >= prev ? v - prev : v;
     input.lastT = t;
     if (!Number.isNaN(v)) input.prevV = v;
-    let late = !feedTarget(input, t, v, delta, nowMs);
+    let late = !feedTarget(input, input, t, v, delta, nowMs);
     const more = input.more;
-    if (more) for (let k = 0; k < more.length; k++) if (!feedTarget(more[k], t, v, delta, nowMs)) late = true;
+    if (more) for (let k = 0; k < more.length; k++) if (!feedTarget(input, more[k], t, v, delta, nowMs)) late = true;
     if (late) n.late++;
     else n.aggregated++;
   }
@@ -344,6 +380,7 @@ export class TenantAggregator {
         for (const [end, p] of g.windows) {
           if (end > upTo) continue;
           g.windows.delete(end);
+          p.closed = true;
           settleRates(p);
           if (end === g.lastEnd) {
             g.lastEnd = NaN;
@@ -425,8 +462,9 @@ export class TenantAggregator {
             merged.merge(w.partial);
             for (const p of w.more.values()) merged.merge(p);
           }
+          merged.resolveMovers();
           g.total = (Number.isNaN(g.total) ? 0 : g.total) + merged.increase;
-          emit(r.rule, g, merged, end, out);
+          emit(r, g, merged, end, out);
         }
       }
       for (const [key, g] of r.groups2) if (g.pending === 0 && nowMs - g.seenAt > r.rule.stalenessIntervalMs) r.groups2.delete(key);
@@ -449,10 +487,39 @@ export class TenantAggregator {
     }
   }
 
-  /** Forgets who owns which input series (the ring changed). */
-  forgetOwnership(): void {
-    this.byRef = [];
-    this.droppedByHash.clear();
+  /**
+   * The ring changed: every input series' first owner is looked up again, its state kept. A
+   * series that moved away stops being aggregated here, and leaves the counts and rate sums of
+   * the intervals not sent yet for their movers (Partial.movers); a series that moved here
+   * counts as moved in the intervals around the change (feedTarget), so that the group's owner
+   * counts it once (count_series) with one rate (rate_sum, rate_avg). The other outputs add
+   * samples and increases, which each receiver holds its own part of anyway.
+   */
+  ringChanged(epoch: unknown): void {
+    this.ringEpoch = epoch;
+    const change = this.agg.ringChanges.length - 1;
+    const { ownerOf, self } = this.agg.opts;
+    const check = (s: InputSeries) => {
+      const primary = ownerOf(this.tenant, s.labels) === self;
+      if (primary === s.primary) return;
+      s.primary = primary;
+      if (primary) s.movedIn = change;
+      else this.moveOut(s);
+    };
+    for (const s of this.byRef) if (s) check(s);
+    // A dropped series is indexed under up to two hashes: checked once.
+    const dropped = new Set<InputSeries>();
+    for (const l of this.droppedByHash.values()) for (const s of l) dropped.add(s);
+    for (const s of dropped) check(s);
+  }
+
+  /** A series this receiver aggregated went to another receiver. */
+  private moveOut(s: InputSeries): void {
+    const key = seriesKey(s.labels.pairs);
+    moveTargetOut(s, s, key);
+    if (s.more) for (const m of s.more) moveTargetOut(s, m, key);
+    // Should it come back, its next sample is a baseline: the increase meanwhile was the other receiver's.
+    s.prevV = NaN;
   }
 
   groupCounts(): { inputs: number; outputs: number } {
@@ -466,8 +533,37 @@ export class TenantAggregator {
   }
 }
 
+/**
+ * The last interval end (of `rule`'s) in which an input series counts as moved: the intervals
+ * up to the one holding the change plus a flush delay (samples arrive up to that late).
+ */
+function movedUpTo(s: InputSeries, r: RuleState): number {
+  if (s.movedIn === 0) return -Infinity;
+  const iv = r.rule.intervalMs;
+  return Math.ceil((r.ringChanges[s.movedIn] + r.flushDelayMs) / iv) * iv;
+}
+
+/** Takes a series that went to another receiver out of one group's intervals not sent yet, into their movers. */
+function moveTargetOut(input: InputSeries, s: TargetState, key: number): void {
+  const g = s.target;
+  // Intervals that counted it as moved already need nothing.
+  const moved = movedUpTo(input, g.rule);
+  const prev = s.prevCountedGap === 0 ? -Infinity : s.countedEnd - s.prevCountedGap * g.rule.rule.intervalMs;
+  for (const end of [s.countedEnd, prev]) {
+    const p = end > moved ? g.windows.get(end) : undefined;
+    if (!p) continue;
+    p.series--;
+    p.moverSeries(key);
+  }
+  if (s.rate) {
+    s.rate.moveOut(key);
+    // The old state settles in its Partial as the mover's part; a return starts afresh.
+    s.rate = new SeriesRate();
+  }
+}
+
 /** One sample into one group of an input series; false if its interval was already sent (late). */
-function feedTarget(s: TargetState, t: number, v: number, delta: number, nowMs: number): boolean {
+function feedTarget(input: InputSeries, s: TargetState, t: number, v: number, delta: number, nowMs: number): boolean {
   const g = s.target;
   const r = g.rule;
   const iv = r.rule.intervalMs;
@@ -479,12 +575,18 @@ function feedTarget(s: TargetState, t: number, v: number, delta: number, nowMs: 
   g.lastPartial = p;
   g.seenAt = nowMs;
   p.increase += delta;
+  // Around a ring change that brought the series here, it counts as moved (TenantAggregator.ringChanged).
+  const moved = input.movedIn !== 0 && end <= movedUpTo(input, r) ? input.labels.pairs : undefined;
   if (s.countedEnd !== end) {
+    // Further back than a few intervals, the one before is sent for sure: none to remember.
+    const gap = (end - s.countedEnd) / iv;
+    s.prevCountedGap = gap > 0 && gap < 1024 ? gap : 0;
     s.countedEnd = end;
-    p.series++;
+    if (moved) p.moverSeries(seriesKey(moved));
+    else p.series++;
   }
   if (Number.isNaN(v)) return true; // staleness markers end a series; they are no value
-  s.rate?.add(p, t, delta);
+  s.rate?.add(p, t, delta, moved);
   const dd = r.rule.dedupIntervalMs;
   if (dd > 0 && Math.floor((t - 1) / dd) === Math.floor((s.fedT - 1) / dd)) return true;
   s.fedT = t;
@@ -493,14 +595,14 @@ function feedTarget(s: TargetState, t: number, v: number, delta: number, nowMs: 
 }
 
 /** Output series labels are built once per group: slot k is the k-th output (each φ its own). */
-function labelsAt(rule: StreamAggrRule, g: Group2, slot: number, o: number, extra?: [string, string]): Labels {
+function labelsAt(r: RuleState, g: Group2, slot: number, o: number, extra?: [string, string]): Labels {
   let l = g.outputs[slot];
-  if (l === undefined) l = g.outputs[slot] = outputLabels(g.labels, outputName(rule, g.labels.metricName(), rule.outputs[o]), extra);
+  if (l === undefined) l = g.outputs[slot] = outputLabels(g.labels, r.names.of(g.labels.metricName(), o), extra);
   return l;
 }
 
-function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: OutputSample[]): void {
-  const outputs = rule.outputs;
+function emit(r: RuleState, g: Group2, p: Partial, end: number, out: OutputSample[]): void {
+  const outputs = r.rule.outputs;
   let slot = 0;
   for (let o = 0; o < outputs.length; o++, slot++) {
     const kind = outputs[o].kind;
@@ -527,7 +629,7 @@ function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: Out
           const sorted = Float64Array.from(p.values).sort();
           for (let k = 0; k < phis.length; k++, slot++)
             out.push({
-              labels: labelsAt(rule, g, slot, o, ['quantile', String(phis[k])]),
+              labels: labelsAt(r, g, slot, o, ['quantile', String(phis[k])]),
               t: end,
               v: quantileOf(phis[k], sorted as unknown as number[]),
             });
@@ -538,8 +640,7 @@ function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: Out
       case 'histogram_bucket':
         for (const [range, n] of p.buckets ?? []) {
           let l = g.buckets.get(range);
-          if (!l)
-            g.buckets.set(range, (l = outputLabels(g.labels, outputName(rule, g.labels.metricName(), outputs[o]), ['vmrange', range])));
+          if (!l) g.buckets.set(range, (l = outputLabels(g.labels, r.names.of(g.labels.metricName(), o), ['vmrange', range])));
           out.push({ labels: l, t: end, v: n });
         }
         continue;
@@ -548,7 +649,7 @@ function emit(rule: StreamAggrRule, g: Group2, p: Partial, end: number, out: Out
         if (p.count === 0) continue;
         v = sampleStat(kind, p);
     }
-    out.push({ labels: labelsAt(rule, g, slot, o), t: end, v });
+    out.push({ labels: labelsAt(r, g, slot, o), t: end, v });
   }
 }
 
@@ -615,6 +716,15 @@ export class StreamAggregation {
   /** Partial outcomes on this receiver, tallied per partial and added to the counter per tick or request. */
   readonly partialCounts = { merged: 0, late: 0, 'unknown-rule': 0 };
   readonly now: () => number;
+  /**
+   * The ring as last seen, the one before it, and when it changed (wall clock). A start counts
+   * as a change from a ring unknown: a receiver joining a ring never saw the one before.
+   */
+  private ringEpoch: unknown;
+  private prevRing: unknown;
+  private prevRingKnown = false;
+  /** When the ring changed (wall clock), from the second entry on; the first stands for no change. */
+  readonly ringChanges: number[] = [-Infinity];
   private readonly tenants = new Map<string, TenantAggregator>();
   private timer: NodeJS.Timeout | undefined;
   private lastGc = 0;
@@ -626,6 +736,29 @@ export class StreamAggregation {
     this.now = opts.now ?? Date.now;
     this.writeOutputs = opts.writeOutputs;
     this.metrics = metrics(opts.registry, this);
+    if (opts.ringEpoch) {
+      this.ringEpoch = opts.ringEpoch();
+      this.ringChanges.push(this.now());
+    }
+  }
+
+  /** The ring now, noting a change. */
+  private checkRing(): unknown {
+    if (!this.opts.ringEpoch) return undefined;
+    const epoch = this.opts.ringEpoch();
+    if (epoch !== this.ringEpoch) {
+      this.prevRing = this.ringEpoch;
+      this.prevRingKnown = true;
+      this.ringEpoch = epoch;
+      this.ringChanges.push(this.now());
+    }
+    return epoch;
+  }
+
+  /** A series' first owner before the last ring change: undefined when unknown (this receiver started since); self without a ring then. */
+  ownerBefore(tenant: string, labels: Labels): string | undefined {
+    if (!this.prevRingKnown) return undefined;
+    return this.prevRing === undefined ? this.opts.self : this.opts.ownerOf(tenant, labels, this.prevRing);
   }
 
   /** The tenant's aggregator when it has rules (rebuilt when they change); undefined otherwise. */
@@ -642,16 +775,13 @@ export class StreamAggregation {
       if (!a || a.rulesText !== text) {
         if (a) this.opts.logger?.info({ tenant }, 'streaming aggregation rules changed; the tenant starts from fresh state');
         this.tenants.set(tenant, (a = new TenantAggregator(tenant, text, rules, this)));
-        a.ringEpoch = this.opts.ringEpoch?.();
+        a.ringEpoch = this.checkRing();
       }
       a.rulesRef = rules;
     }
     if (this.opts.ringEpoch) {
-      const epoch = this.opts.ringEpoch();
-      if (epoch !== a.ringEpoch) {
-        a.forgetOwnership();
-        a.ringEpoch = epoch;
-      }
+      const epoch = this.checkRing();
+      if (epoch !== a.ringEpoch) a.ringChanged(epoch);
     }
     return a;
   }
@@ -689,6 +819,8 @@ export class StreamAggregation {
   }
 
   private async runTick(all: boolean): Promise<void> {
+    // A ring change is noted even before this receiver holds any tenant's series.
+    this.checkRing();
     const now = this.now();
     const n = this.sampleCounts;
     for (const outcome of ['aggregated', 'resent', 'late'] as const) {

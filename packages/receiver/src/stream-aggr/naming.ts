@@ -3,7 +3,7 @@
  * across: `<metric>:<interval>[_by_<labels>][_without_<labels>]_<output>`, label lists sorted and
  * joined by `_`; with keep_metric_names the input's name stays.
  */
-import { Labels, LabelsBuilder } from '@strata/model';
+import type { Labels } from '@strata/model';
 import type { StreamAggrOutput, StreamAggrRule } from '@strata/api';
 
 export function outputName(rule: StreamAggrRule, metric: string, output: StreamAggrOutput): string {
@@ -23,7 +23,22 @@ export function groupLabels(rule: StreamAggrRule, input: Labels): Labels {
 
 /** An output series: the group's labels under the output's name (plus quantile or vmrange). */
 export function outputLabels(group: Labels, name: string, extra?: [string, string]): Labels {
-  const b = new LabelsBuilder(group).set('__name__', name);
-  if (extra) b.set(extra[0], extra[1]);
-  return b.labels();
+  const l = group.with('__name__', name);
+  return extra ? l.with(extra[0], extra[1]) : l;
+}
+
+/**
+ * Output names by input metric name, one per output of the rule: the groups of a rule share a
+ * few metric names, so their output series share these strings instead of each building its own.
+ */
+export class OutputNames {
+  private readonly byMetric = new Map<string, string[]>();
+
+  constructor(private readonly rule: StreamAggrRule) {}
+
+  of(metric: string, output: number): string {
+    let names = this.byMetric.get(metric);
+    if (!names) this.byMetric.set(metric, (names = this.rule.outputs.map((o) => outputName(this.rule, metric, o))));
+    return names[output];
+  }
 }

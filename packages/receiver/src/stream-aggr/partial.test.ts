@@ -4,7 +4,7 @@
  * statistics of the whole stream.
  */
 import fc from 'fast-check';
-import { Partial, quantileOf } from './partial.js';
+import { Partial, quantileOf, seriesKey } from './partial.js';
 import { vmrangeOf } from './vmrange.js';
 
 const sample = fc.record({ t: fc.integer({ min: 0, max: 1e6 }), v: fc.double({ min: -1e6, max: 1e6, noNaN: true }).map((v) => v + 0) }); // + 0: -0 sorts ambiguously beside 0
@@ -14,6 +14,8 @@ function of(samples: { t: number; v: number }[]): Partial {
   for (const s of samples) p.add(s.t, s.v);
   return p;
 }
+
+const seriesKeyOf = (i: number) => seriesKey(['__name__', 'm', 'instance', `i${i}`]);
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
 
@@ -36,6 +38,43 @@ describe('Partial', () => {
           expect(close(merged.m2 / merged.count, whole.m2 / whole.count)).toBe(true);
           expect([...merged.values!].sort((a, b) => a - b)).toEqual([...whole.values!].sort((a, b) => a - b));
           expect(new Map([...merged.buckets!].sort())).toEqual(new Map([...whole.buckets!].sort()));
+        },
+      ),
+    );
+  });
+
+  test('a moved series counts once however many senders report it, with one rate over its parts', () => {
+    // Per series: its parts as (sender, increase, seconds); series 0..n-1 of one group and interval.
+    const part = fc.record({
+      sender: fc.integer({ min: 0, max: 2 }),
+      inc: fc.integer({ min: 0, max: 1000 }),
+      sec: fc.integer({ min: 0, max: 60 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(part, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 20 }),
+        fc.nat(5),
+        (series, stable) => {
+          const senders = [0, 1, 2].map(() => new Partial(false, false));
+          // Series that did not move add to the sums of one sender, as usual.
+          senders[0].series = stable;
+          series.forEach((parts, i) => {
+            for (const x of parts) senders[x.sender].moverRate(seriesKeyOf(i), x.inc, x.sec);
+          });
+          const merged = new Partial(false, false);
+          for (const p of senders) merged.merge(Partial.fromJSON(JSON.parse(JSON.stringify(p.toJSON()))));
+          merged.resolveMovers();
+          expect(merged.series).toBe(stable + series.length);
+          let rateSum = 0;
+          let rateSeries = 0;
+          for (const parts of series) {
+            const sec = parts.reduce((a, x) => a + x.sec, 0);
+            if (sec === 0) continue;
+            rateSum += parts.reduce((a, x) => a + x.inc, 0) / sec;
+            rateSeries++;
+          }
+          expect(merged.rateSeries).toBe(rateSeries);
+          expect(close(merged.rateSum, rateSum)).toBe(true);
         },
       ),
     );

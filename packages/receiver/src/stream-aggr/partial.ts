@@ -24,6 +24,8 @@ export interface PartialJSON {
   rn: number;
   q?: number[];
   b?: Record<string, number>;
+  /** Moved series (Partial.movers), flat: key, increase, seconds, ... */
+  mv?: number[];
 }
 
 export class Partial {
@@ -49,6 +51,15 @@ export class Partial {
   values: number[] | undefined;
   /** vmrange -> samples, kept only for histogram_bucket. */
   buckets: Map<string, number> | undefined;
+  /**
+   * Input series that changed receivers during the interval (a ring change), by series key
+   * (aggregator.ts): each receiver that aggregated one reports it here instead of in `series`
+   * and the rate sums, with its part of the increase and of the seconds its rate spans, so the
+   * group's owner counts it once and gives it one rate over both parts (resolveMovers).
+   */
+  movers: Map<number, Float64Array> | undefined;
+  /** Stage 1 only: the partial has left for stage 2 (sent, or merged here); nothing may take from it any more. */
+  closed = false;
 
   constructor(keepValues: boolean, keepBuckets: boolean) {
     if (keepValues) this.values = [];
@@ -73,6 +84,34 @@ export class Partial {
     if (this.buckets) {
       const b = vmrangeOf(v);
       if (b !== undefined) this.buckets.set(b, (this.buckets.get(b) ?? 0) + 1);
+    }
+  }
+
+  /** A moved series has a sample in the interval. */
+  moverSeries(key: number): Float64Array {
+    const m = (this.movers ??= new Map());
+    let e = m.get(key);
+    if (!e) m.set(key, (e = new Float64Array(2)));
+    return e;
+  }
+
+  /** A moved series' rate part: its increase over `seconds`. */
+  moverRate(key: number, increase: number, seconds: number): void {
+    const e = this.moverSeries(key);
+    e[0] += increase;
+    e[1] += seconds;
+  }
+
+  /** Stage 2, once every sender's partial is merged: each moved series counts once, with one rate over its parts. */
+  resolveMovers(): void {
+    const m = this.movers;
+    if (!m) return;
+    this.movers = undefined;
+    this.series += m.size;
+    for (const e of m.values()) {
+      if (!(e[1] > 0)) continue;
+      this.rateSum += e[0] / e[1];
+      this.rateSeries++;
     }
   }
 
@@ -103,6 +142,7 @@ export class Partial {
       if (!this.buckets) this.buckets = new Map();
       for (const [b, n] of o.buckets) this.buckets.set(b, (this.buckets.get(b) ?? 0) + n);
     }
+    if (o.movers) for (const [key, e] of o.movers) this.moverRate(key, e[0], e[1]);
   }
 
   toJSON(): PartialJSON {
@@ -122,6 +162,11 @@ export class Partial {
     };
     if (this.values) j.q = this.values;
     if (this.buckets) j.b = Object.fromEntries(this.buckets);
+    if (this.movers) {
+      const mv: number[] = [];
+      for (const [key, e] of this.movers) mv.push(key, e[0], e[1]);
+      j.mv = mv;
+    }
     return j;
   }
 
@@ -143,8 +188,28 @@ export class Partial {
     p.rateSeries = num(j.rn);
     if (j.q) p.values = j.q.map(num);
     if (j.b) p.buckets = new Map(Object.entries(j.b).map(([k, n]) => [k, num(n)]));
+    if (j.mv) for (let i = 0; i + 2 < j.mv.length; i += 3) p.moverRate(num(j.mv[i]), num(j.mv[i + 1]), num(j.mv[i + 2]));
     return p;
   }
+}
+
+/**
+ * A moved series' key among a group's movers of one interval: 52 bits (FNV-1a, and a variant of
+ * it with another offset and a shift), so that two series of a group colliding is as good as impossible.
+ */
+export function seriesKey(pairs: readonly string[]): number {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (const s of pairs) {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 13);
+    }
+    a = Math.imul(a ^ 0xff, 0x01000193);
+    b = Math.imul(b ^ 0xff, 0x01000193);
+  }
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
 }
 
 /** JSON has no infinities or NaN; they travel as null and come back as NaN, which no sum hides. */

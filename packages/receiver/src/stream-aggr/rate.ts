@@ -12,27 +12,52 @@
  * Partial when the series' next interval begins or when the Partial leaves for the group's
  * owner, whichever comes first (the receiver aggregating the series is the only one that can).
  */
-import type { Partial } from './partial.js';
+import { seriesKey, type Partial } from './partial.js';
 
 /** One input series' rate state for one rule. */
 export class SeriesRate {
   /** The interval's Partial its open rate goes to; undefined once settled. */
   private open: Partial | undefined;
+  /** The open rate goes to the Partial's movers under this series key (NaN: to its sums). */
+  private openMover = NaN;
   private increase = 0;
   private lastT = -Infinity;
   /** The last sample of the previous interval with samples (the first sample, for a new series). */
   private prevT = -Infinity;
+  /** The last rate added to a Partial's sums, so that a move can take it back while the Partial is open. */
+  private settled: Partial | undefined;
+  private settledIncrease = 0;
+  private settledSeconds = 0;
 
-  /** A sample at t (ms) in the interval of `p`; `delta` is the increase since the series' previous sample. */
-  add(p: Partial, t: number, delta: number): void {
+  /**
+   * A sample at t (ms) in the interval of `p`; `delta` is the increase since the series' previous
+   * sample; `moved` the series' label pairs when the interval counts it as moved (a ring change).
+   */
+  add(p: Partial, t: number, delta: number, moved: readonly string[] | undefined): void {
     if (this.open !== p) {
       if (this.open !== undefined) this.settle();
       if (this.prevT === -Infinity) this.prevT = t;
       this.open = p;
+      this.openMover = moved ? seriesKey(moved) : NaN;
       (p.openRates ??= []).push(this);
     }
     this.increase += delta;
     this.lastT = t;
+  }
+
+  /**
+   * The series left this receiver (a ring change): its rates in intervals not sent yet become
+   * the moved series `key`'s part (the receiver it went to reports its own part likewise).
+   */
+  moveOut(key: number): void {
+    const s = this.settled;
+    if (s !== undefined && !s.closed) {
+      s.rateSum -= this.settledIncrease / this.settledSeconds;
+      s.rateSeries--;
+      s.moverRate(key, this.settledIncrease, this.settledSeconds);
+    }
+    this.settled = undefined;
+    if (this.open !== undefined && Number.isNaN(this.openMover)) this.openMover = key;
   }
 
   settleIn(p: Partial): void {
@@ -43,9 +68,15 @@ export class SeriesRate {
   private settle(): void {
     const p = this.open!;
     const seconds = (this.lastT - this.prevT) / 1000;
-    if (seconds > 0) {
+    if (!Number.isNaN(this.openMover)) {
+      p.moverRate(this.openMover, this.increase, seconds);
+      this.settled = undefined;
+    } else if (seconds > 0) {
       p.rateSum += this.increase / seconds;
       p.rateSeries++;
+      this.settled = p;
+      this.settledIncrease = this.increase;
+      this.settledSeconds = seconds;
     }
     this.prevT = this.lastT;
     this.increase = 0;

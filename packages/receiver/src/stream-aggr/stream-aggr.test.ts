@@ -103,7 +103,8 @@ interface Node {
   aggregation: StreamAggregation;
 }
 
-async function cluster(n: number, rf: number, clock: { now: number }, rules: unknown[] = RULES) {
+/** n receivers; the ring holds the first `inRing` of them until setRing changes it. */
+async function cluster(n: number, rf: number, clock: { now: number }, rules: unknown[] = RULES, inRing = n) {
   const endpoints = Array.from({ length: n }, (_, i) => `r${i}:19291`);
   const nodes = new Map<string, Node>();
   const limitsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-saggr-limits-'));
@@ -111,15 +112,23 @@ async function cluster(n: number, rf: number, clock: { now: number }, rules: unk
   const overridesFile = path.join(limitsDir, 'limits.yaml');
   fs.writeFileSync(overridesFile, YAML.stringify({ overrides: { t: { stream_aggregation_config: rules } } }));
   const limits = new Limits({ defaults: DEFAULTS, overridesFile, reloadIntervalMs: 3_600_000 });
-  const rings = new Hashrings([
-    {
-      hashring: 'default',
-      tenants: [],
-      tenantMatcherType: 'exact',
-      algorithm: 'ketama',
-      endpoints: endpoints.map((address) => ({ address })),
-    },
-  ]);
+  const ringOf = (k: number) =>
+    new Hashrings([
+      {
+        hashring: 'default',
+        tenants: [],
+        tenantMatcherType: 'exact',
+        algorithm: 'ketama',
+        endpoints: endpoints.slice(0, k).map((address) => ({ address })),
+      },
+    ]);
+  let rings = ringOf(inRing);
+  let ringSize = inRing;
+  /** The ring becomes the first k receivers (each sees it at its next write or tick, as after a reload). */
+  const setRing = (k: number) => {
+    rings = ringOf(k);
+    ringSize = k;
+  };
   const forwarder: Forwarder = async (ep, tenant, batch, indices, v2, metadata = []) => {
     const share = decodeShare(encodeShare(batch, indices, metadata, v2));
     return endpointResultOf(await nodes.get(ep)!.writer.write(tenant, share.batch, share.v2), indices, batch.series.length);
@@ -164,9 +173,9 @@ async function cluster(n: number, rf: number, clock: { now: number }, rules: unk
     nodes.set(ep, { ep, db, writer, distributor, aggregation });
   }
   const list = [...nodes.values()];
-  /** A client's write through the receiver `router` (replicated when in a ring). */
+  /** A client's write through the receiver `router` of the ring (replicated when in a ring). */
   const send = async (router: number, series: SeriesToWrite[]) => {
-    const node = list[router % list.length];
+    const node = list[router % ringSize];
     const batch = decodeWriteRequestV1(encodeWriteRequestV1(series));
     if (!node.distributor) {
       const r = await node.writer.write('t', batch, false);
@@ -184,7 +193,7 @@ async function cluster(n: number, rf: number, clock: { now: number }, rules: unk
     limits.stop();
     for (const x of list) await x.db.close();
   };
-  return { list, send, tickAll, querier, close, limits, overridesFile };
+  return { list, send, tickAll, querier, close, limits, overridesFile, setRing };
 }
 
 const engine = new Engine();
@@ -403,6 +412,82 @@ describe.each([
     await c.close();
   });
 });
+
+test.each([1, 3])(
+  'RF %i: a series moving to another receiver mid-interval counts once in count_series, rate_sum and rate_avg',
+  async (rf) => {
+    // Counters rising at a steady rate per series (i + 1 per second), so that each series' rate is
+    // known whichever receivers saw which of its samples.
+    const SERIES = 40;
+    const at = (step: number): SeriesToWrite[] =>
+      Array.from({ length: SERIES }, (_, i) => ({
+        labels: Labels.fromObject({ __name__: 'moving_total', job: i % 2 ? 'a' : 'b', instance: `i${i}` }),
+        timestamps: [T0 + step * STEP],
+        values: [(i + 1) * step * (STEP / 1000)],
+      }));
+    const rule = {
+      match: 'moving_total',
+      interval: '1m',
+      without: ['instance'],
+      outputs: ['count_series', 'count_samples', 'rate_sum', 'rate_avg'],
+    };
+    const clock = { now: T0 };
+    // Four receivers, the fourth outside the ring until a scale-up in the middle of the interval
+    // ending at T0 + 300 s, and out again in the middle of the one ending at T0 + 420 s. With RF 3
+    // the series' first owners change while the replicas already hold them.
+    const c = await cluster(4, rf, clock, [rule], 3);
+    const last = 48;
+    for (let step = 0; step <= last; step++) {
+      if (step === 27) c.setRing(4);
+      if (step === 40) c.setRing(3);
+      clock.now = T0 + step * STEP + 2000;
+      await c.send(step, at(step));
+      await c.tickAll();
+      clock.now = T0 + step * STEP + 7000;
+      await c.tickAll();
+    }
+    for (const after of [7000, 12_000]) {
+      clock.now = T0 + last * STEP + after;
+      await c.tickAll();
+    }
+    // Series did move: the receiver that joined holds some of them, and not all.
+    const joined = await instant(c.list[3].db.queryable().querier('t'), 'count(count_over_time(moving_total[1m]))', T0 + 360_000);
+    expect([...joined.values()][0]).toBeGreaterThan(0);
+    expect([...joined.values()][0]).toBeLessThan(SERIES);
+    const q = c.querier();
+    for (let e = T0 + 60_000; e <= T0 + last * STEP; e += 60_000) {
+      const want = new Map<string, { n: number; sum: number }>();
+      for (let i = 0; i < SERIES; i++) {
+        const key = `{job="${i % 2 ? 'a' : 'b'}"}`;
+        const w = want.get(key) ?? { n: 0, sum: 0 };
+        want.set(key, { n: w.n + 1, sum: w.sum + i + 1 });
+      }
+      const base = 'moving_total:1m_without_instance';
+      const of = (f: (w: { n: number; sum: number }) => number) => new Map([...want].map(([k, w]) => [k, f(w)]));
+      expectSameValues(
+        await output(q, `${base}_count_series`, e),
+        of((w) => w.n),
+        `count_series at ${e - T0}`,
+      );
+      expectSameValues(
+        await output(q, `${base}_count_samples`, e),
+        of((w) => w.n * 6),
+        `count_samples at ${e - T0}`,
+      );
+      expectSameValues(
+        await output(q, `${base}_rate_sum`, e),
+        of((w) => w.sum),
+        `rate_sum at ${e - T0}`,
+      );
+      expectSameValues(
+        await output(q, `${base}_rate_avg`, e),
+        of((w) => w.sum / w.n),
+        `rate_avg at ${e - T0}`,
+      );
+    }
+    await c.close();
+  },
+);
 
 test('rules follow the limits file live; a bad edit keeps the rules in force', async () => {
   const clock = { now: T0 };

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Limits } from '@strata/api';
 import type { Labels } from '@strata/model';
+import type { Hashrings } from '@strata/ring';
 import { encodedLabelsV1, writeBatchOfSamplesV1, type EncodedLabels } from '@strata/remote';
 import type { Distributor } from '../distributor.js';
 import type { Writer } from '../writer.js';
@@ -33,9 +34,9 @@ export function createStreamAggregation(o: StreamAggregationWiring): StreamAggre
     rules: (tenant) => o.limits.forTenant(tenant).streamAggregationConfig,
     self,
     ownerOf: d
-      ? (tenant, labels) => {
+      ? (tenant, labels, epoch) => {
           try {
-            return d.primaryOwner(tenant, labels);
+            return d.primaryOwner(tenant, labels, epoch === undefined ? undefined : (epoch as Hashrings));
           } catch {
             return self; // no usable ring: writes are refused anyway; nothing to place
           }
