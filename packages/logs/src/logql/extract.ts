@@ -7,6 +7,7 @@ import { compileSearchRegex } from '@strata/model';
 import type { ExtractParam } from './ast.js';
 import { LogqlParseError } from './lexer.js';
 import { consecutiveCaptures, patternNodes, type PatternNode } from './line-pattern.js';
+import { JsonFieldScanner } from './json-fields.js';
 
 export const ERROR_LABEL = '__error__';
 export const ERROR_DETAILS_LABEL = '__error_details__';
@@ -23,6 +24,7 @@ export interface EntryState {
 export type Extractor = (e: EntryState) => void;
 
 export function sanitizeLabelName(key: string): string {
+  if (isLabelName(key)) return key;
   let out = '';
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
@@ -31,6 +33,17 @@ export function sanitizeLabelName(key: string): string {
   }
   if (out.length > 0 && out.charCodeAt(0) >= 48 && out.charCodeAt(0) <= 57) out = '_' + out;
   return out;
+}
+
+/** [a-zA-Z_][a-zA-Z0-9_]*: the name sanitizing leaves as it is (most keys are). */
+function isLabelName(key: string): boolean {
+  if (key.length === 0) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (i > 0 && c >= 48 && c <= 57);
+    if (!ok) return false;
+  }
+  return true;
 }
 
 function setExtracted(e: EntryState, name: string, value: string): void {
@@ -100,6 +113,8 @@ function parseJsonPath(expr: string): PathStep[] {
   return steps;
 }
 
+const NOT_AN_OBJECT = "Value looks like object, but can't find closing '}' symbol";
+
 export function jsonExtractor(params: readonly ExtractParam[]): Extractor {
   const paths = params.map((p) => ({ label: p.label, path: parseJsonPath(p.expr) }));
   return (e) => {
@@ -111,7 +126,7 @@ export function jsonExtractor(params: readonly ExtractParam[]): Extractor {
       return;
     }
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-      setError(e, 'JSONParserErr', "Value looks like object, but can't find closing '}' symbol");
+      setError(e, 'JSONParserErr', NOT_AN_OBJECT);
       return;
     }
     if (paths.length === 0) {
@@ -132,6 +147,32 @@ export function jsonExtractor(params: readonly ExtractParam[]): Extractor {
       const text = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
       setExtracted(e, label, text);
     }
+  };
+}
+
+/**
+ * `| json` without parameters when only the labels in `wanted` are read after it (the query
+ * knows; see labelsRead in pipeline.ts): the same labels and errors as jsonExtractor([]) for
+ * those, others left out. A line's labels are set only once the whole line is known valid JSON.
+ */
+export function jsonWantedExtractor(wanted: ReadonlySet<string>): Extractor {
+  const full = jsonExtractor([]);
+  const details = wanted.has(ERROR_DETAILS_LABEL);
+  let cur: EntryState;
+  const found: string[] = [];
+  const scanner = new JsonFieldScanner(sanitizeLabelName, (name, text) => {
+    const n = cur.streamLabels.has(name) ? name + '_extracted' : name;
+    if (wanted.has(n)) found.push(n, text());
+  });
+  return (e) => {
+    cur = e;
+    found.length = 0;
+    const kind = scanner.scan(e.line);
+    if (kind === 'object') for (let i = 0; i < found.length; i += 2) e.labels.set(found[i], found[i + 1]);
+    else if (kind === 'not-object') setError(e, 'JSONParserErr', NOT_AN_OBJECT);
+    // The details are JSON.parse's message: asked of it only when the query reads them.
+    else if (kind === 'invalid' && !details) setError(e, 'JSONParserErr', '');
+    else full(e);
   };
 }
 
