@@ -230,20 +230,23 @@ export function decodeLogfmt(line: string, strict: boolean): { pairs: [string, s
       let v = '';
       i++;
       let closed = false;
+      // Runs between escapes are sliced whole rather than added a character at a time.
+      let run = i;
       while (i < n) {
-        const c = line[i];
-        if (c === '\\' && i + 1 < n) {
+        const c = line.charCodeAt(i);
+        if (c === 92 && i + 1 < n) {
           const esc = line[i + 1];
-          v += esc === 'n' ? '\n' : esc === 't' ? '\t' : esc === 'r' ? '\r' : esc;
+          v += line.slice(run, i) + (esc === 'n' ? '\n' : esc === 't' ? '\t' : esc === 'r' ? '\r' : esc);
           i += 2;
+          run = i;
           continue;
         }
-        if (c === '"') {
+        if (c === 34) {
+          v += line.slice(run, i);
           closed = true;
           i++;
           break;
         }
-        v += c;
         i++;
       }
       if (!closed) {
@@ -265,7 +268,13 @@ export function decodeLogfmt(line: string, strict: boolean): { pairs: [string, s
   return { pairs };
 }
 
-export function logfmtExtractor(params: readonly ExtractParam[], strict: boolean, keepEmpty: boolean): Extractor {
+/** `read`: when given, the only labels read after the parser (labelsRead in pipeline.ts); others are not set. */
+export function logfmtExtractor(
+  params: readonly ExtractParam[],
+  strict: boolean,
+  keepEmpty: boolean,
+  read?: ReadonlySet<string>,
+): Extractor {
   const wanted = params.length ? new Map(params.map((p) => [p.expr, p.label])) : undefined;
   return (e) => {
     const { pairs, error } = decodeLogfmt(e.line, strict);
@@ -278,7 +287,11 @@ export function logfmtExtractor(params: readonly ExtractParam[], strict: boolean
       if (wanted) {
         const label = wanted.get(k);
         if (label !== undefined) setExtracted(e, label, v);
-      } else setExtracted(e, sanitizeLabelName(k), v);
+      } else if (!read) setExtracted(e, sanitizeLabelName(k), v);
+      else {
+        const name = sanitizeLabelName(k);
+        if (read.has(e.streamLabels.has(name) ? name + '_extracted' : name)) setExtracted(e, name, v);
+      }
     }
   };
 }

@@ -189,7 +189,7 @@ function compileStage(s: Stage, current: () => EntryState, read: ReadonlySet<str
     case 'json':
       return wrapExtractor(read && s.params.length === 0 ? jsonWantedExtractor(read) : jsonExtractor(s.params));
     case 'logfmt':
-      return wrapExtractor(logfmtExtractor(s.params, s.strict, s.keepEmpty));
+      return wrapExtractor(logfmtExtractor(s.params, s.strict, s.keepEmpty, read));
     case 'regexp':
       return wrapExtractor(regexpExtractor(s.re));
     case 'pattern':
