@@ -65,6 +65,9 @@ await time('sum by (level) (count_over_time({app=~".+"} |= "needle" [1h]))', LIN
 await time('sum by (level) (count_over_time({app=~".+"} | json [5m])) (JSON streams only)', LINES / 2, () =>
   evaluateLogql(parseLogql('sum by (level) (count_over_time({app=~".+", stream=~"[0-9]*[02468]"} | json [1h]))'), store, inst),
 );
+await time('sum by (level) (count_over_time({app=~".+"} | json | __error__="" [5m])) (JSON and logfmt lines)', LINES, () =>
+  evaluateLogql(parseLogql('sum by (level) (count_over_time({app=~".+"} | json | __error__="" [1h]))'), store, inst),
+);
 await time('sum by (level) (count_over_time({app=~".+"} | logfmt [5m])) (logfmt streams only)', LINES / 2, () =>
   evaluateLogql(parseLogql('sum by (level) (count_over_time({app=~".+", stream=~"[0-9]*[13579]"} | logfmt [1h]))'), store, inst),
 );

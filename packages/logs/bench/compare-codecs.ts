@@ -1,5 +1,5 @@
 /**
- * zstd (level 3) against snappy for log blocks of 256 KiB raw, on synthetic JSON and logfmt
+ * zstd (at the codec's level, 5) against snappy for log blocks of 256 KiB raw, on synthetic JSON and logfmt
  * lines; with the whole raw file through `zstd -3` as the size floor.
  *   npx tsx --conditions=strata-src packages/logs/bench/compare-codecs.ts [MB]
  */

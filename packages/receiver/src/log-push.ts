@@ -174,8 +174,9 @@ export function createLogPushPath(opts: LogPushOptions): LogPushPath {
       limits = { ...limits, maxGlobalStreamsPerUser: Math.ceil(limits.maxGlobalStreamsPerUser * share) };
     const v = validatePush(streams, limits, opts.sink.state(tenant), validateOpts());
     countDiscards(tenant, v.discarded);
+    const stored = entries(v.accepted);
     await opts.sink.push(tenant, v.accepted);
-    received.inc({ tenant }, entries(v.accepted));
+    received.inc({ tenant }, stored);
     return { firstError: v.firstError, refusedStreams: v.refusedStreams };
   }
 
@@ -257,6 +258,8 @@ export function createLogPushPath(opts: LogPushOptions): LogPushPath {
     refused += entries(accepted) - entries(perStream.kept);
     accepted = perStream.kept;
     const bytes = lineBytes(accepted);
+    // Counted before the store awaits its fsync: the lines need not stay reachable through it.
+    const storedEntries = entries(accepted);
     if (d && accepted.length > 0) {
       const r = await replicateLogs(d, tenant, accepted, storeShare);
       if (r.error && r.status !== 400) throw r.error;
@@ -265,13 +268,13 @@ export function createLogPushPath(opts: LogPushOptions): LogPushPath {
     } else if (!d) {
       // Validated above against this head already: stored as is.
       await opts.sink.push(tenant, accepted);
-      received.inc({ tenant }, entries(accepted));
+      received.inc({ tenant }, storedEntries);
     }
     receivedBytes.inc({ tenant }, bytes);
     await tallied;
     // A retry can still land a stream refused for its rate: that outranks bad data (quorum.ts).
     if (perStream.error) firstError = perStream.error;
-    return { firstError, refusedEntries: refused, storedEntries: entries(accepted) };
+    return { firstError, refusedEntries: refused, storedEntries };
   }
 
   async function readBody(req: IncomingMessage): Promise<{ body: Buffer; release(): void }> {

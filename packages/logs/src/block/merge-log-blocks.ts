@@ -12,14 +12,7 @@
  */
 import { Labels } from '@strata/model';
 import { BLOCK_TARGET_BYTES, OpenBlock } from '../head/log-stream.js';
-import {
-  decodeRawBlock,
-  decompressBlock,
-  encodeBlock,
-  BlockCorruptError,
-  type BlockCompression,
-  type DecodedEntries,
-} from '../chunk/block-codec.js';
+import { decodeRawBlock, decompressBlock, BlockCorruptError, type BlockCompression, type DecodedEntries } from '../chunk/block-codec.js';
 import { LogBlockWriter, type LogBlockMeta, type LogBlockStream, type LogChunkRef } from './log-block.js';
 import { SampledOutTally, type SampledOutStream } from '../ingest/sampled-out.js';
 
@@ -129,9 +122,8 @@ async function mergeStream(
   // The output block being filled, cut at the head's block size.
   let out = new OpenBlock();
   const flush = async (): Promise<void> => {
-    if (out.lines.length === 0) return;
-    const v = out.sortedView();
-    const b = await encodeBlock(v.ts, v.lines, v.metadata, compression);
+    if (out.count === 0) return;
+    const b = await out.seal(compression);
     writer.addChunk(b, b.data.length);
     await write(b.data);
     out = new OpenBlock();

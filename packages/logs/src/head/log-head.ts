@@ -9,6 +9,7 @@ import { PostingsIndex } from '@strata/tsdb';
 import type { LogQuerier, LogSelectHints, LogStreamEntries } from '../types.js';
 import { decodeRawBlock, decompressBlock, type BlockCompression, type DecodedEntries, type EncodedBlock } from '../chunk/block-codec.js';
 import { LogStream, type OpenBlock } from './log-stream.js';
+import { walkPushRecord } from '../store/wal-record.js';
 
 export interface LogHeadOptions {
   compression?: BlockCompression;
@@ -72,6 +73,26 @@ export class LogHead implements LogQuerier {
     this.entries += lines.length;
   }
 
+  /**
+   * Appends every entry of a push record's payload (wal-record.ts), copying entry bodies as bytes:
+   * no line becomes a string. `labels` are the record's streams' labels, in order; without them
+   * they are decoded from the record (replay).
+   */
+  appendRecord(payload: Buffer, labels: readonly Labels[] | undefined): void {
+    const now = this.now();
+    let s: LogStream | undefined;
+    walkPushRecord(payload, labels === undefined, {
+      stream: (k, pairs) => {
+        s = this.getOrCreate(labels ? labels[k] : Labels.fromSortedPairs(pairs!));
+      },
+      entry: (ts, from, to, lineBytes) => {
+        s!.appendBody(ts, payload, from, to, lineBytes, now);
+        if (s!.needsSeal) this.sealInBackground(s!);
+        this.entries++;
+      },
+    });
+  }
+
   private sealInBackground(s: LogStream): void {
     const p = s.seal(this.compression).catch((e: Error) => this.opts.onError?.(e));
     this.inFlight.add(p);
@@ -82,7 +103,7 @@ export class LogHead implements LogQuerier {
   cutIdle(): void {
     const age = this.opts.blockMaxAgeMs ?? 5 * 60_000;
     const now = this.now();
-    for (const s of this.streams) if (s.open.lines.length > 0 && now - s.open.openedAtMs >= age) this.sealInBackground(s);
+    for (const s of this.streams) if (s.open.count > 0 && now - s.open.openedAtMs >= age) this.sealInBackground(s);
   }
 
   /** Resolves once every block handed to compression is sealed (tests, shutdown). */
@@ -92,7 +113,7 @@ export class LogHead implements LogQuerier {
 
   /** Seals every open block now and waits for it. */
   async sealAll(): Promise<void> {
-    for (const s of this.streams) if (s.open.lines.length > 0) this.sealInBackground(s);
+    for (const s of this.streams) if (s.open.count > 0) this.sealInBackground(s);
     await this.settle();
   }
 
@@ -177,11 +198,12 @@ export async function readBlock(b: EncodedBlock, needles: Buffer[], hints: LogSe
 
 function readOpen(ob: OpenBlock, hints: LogSelectHints, into: DecodedEntries): void {
   const filter = hints.lineFilter;
-  for (let i = 0; i < ob.lines.length; i++) {
-    const t = ob.ts[i];
+  for (let i = 0; i < ob.count; i++) {
+    const t = ob.ts(i);
     if (t < hints.startNs || t >= hints.endNs) continue;
-    if (filter && !filter(ob.lines[i])) continue;
-    pushEntry(into, t, ob.lines[i], ob.metadata?.[i]);
+    const e = ob.entry(i);
+    if (filter && !filter(e.line)) continue;
+    pushEntry(into, t, e.line, e.meta);
   }
 }
 

@@ -9,10 +9,19 @@
  */
 import { Labels, StrataError, compileRegex, type CompiledRegex } from '@strata/model';
 import { arith as promqlArith, type BinaryOp } from '@strata/promql';
-import type { LogDirection, LogQuerier, LogSelectHints } from '../types.js';
+import type { LogDirection, LogQuerier, LogSelectHints, LogStreamEntries } from '../types.js';
 import type { BinaryExpr, Expr, Grouping, LogExpr, RangeAggExpr, SampleExpr, VectorAggExpr } from './ast.js';
 import { ERROR_DETAILS_LABEL, ERROR_LABEL } from './extract.js';
-import { andPredicates, compilePipeline, labelFilterFn, leadingLineFilters, lineFilterPredicate, requiredSubstrings } from './pipeline.js';
+import {
+  andPredicates,
+  compilePipeline,
+  labelFilterFn,
+  labelsRead,
+  leadingLineFilters,
+  lineFilterPredicate,
+  requiredSubstrings,
+  type Pipeline,
+} from './pipeline.js';
 import { expandReplacement } from './template-funcs.js';
 import { parseBytes, parseDurationNs, parseGoFloat } from './units.js';
 import { sampledOutTotal } from '../ingest/sampled-out.js';
@@ -337,16 +346,41 @@ class StepEvaluator {
     grouping: Grouping | undefined,
   ): Promise<SampleSeries[]> {
     const sortedBy = grouping && !grouping.without ? [...new Set(grouping.labels)].sort() : [];
-    const pipeline = compilePipeline(e.log.stages);
+    const unwrap = e.unwrap;
+    const read = labelsRead(e.log.stages, grouping, unwrap);
+    const pipeline = compilePipeline(e.log.stages, read);
+    // The pipeline that sets every label, for the message of an error (which lists them all).
+    const full = read ? compilePipeline(e.log.stages) : pipeline;
     const hints = selectHints(e.log, fromNs, toNs, { signal: this.opts.signal });
     const [selected] = await Promise.all([
       this.q.selectLogs(e.log.matchers, hints),
       countSampledOut(this.q, e.log.matchers, hints, this.stats),
     ]);
     const bySeries = new Map<string, SampleSeries>();
-    const unwrap = e.unwrap;
     const post = unwrap?.post.map(labelFilterFn) ?? [];
     const bytes = e.fn === 'bytes_over_time' || e.fn === 'bytes_rate';
+    /** The entry's labels and value after the pipeline and the unwrap; undefined when dropped. */
+    const sample = async (p: Pipeline, line: string, t: bigint, s: LogStreamEntries, i: number) => {
+      const r = await p.run(line, t, s.labels, s.metadata?.[i]);
+      if (!r) return undefined;
+      let value = 1;
+      if (unwrap) {
+        const raw = r.labels.get(unwrap.label) ?? '';
+        const v = convertUnwrapped(raw, unwrap.conversion);
+        if (v === undefined) {
+          if (!r.labels.has(ERROR_LABEL)) {
+            r.labels.set(ERROR_LABEL, 'SampleExtractionErr');
+            r.labels.set(ERROR_DETAILS_LABEL, `strconv.ParseFloat: parsing "${raw}": invalid syntax`);
+          }
+          value = 0;
+        } else value = v;
+        r.labels.delete(unwrap.label);
+        let kept = true;
+        for (const f of post) if (!f(r.labels)) kept = false;
+        if (!kept) return undefined;
+      }
+      return { r, value };
+    };
     for (const s of selected) {
       checkAbort(this.opts.signal);
       const ts = s.timestampsNs;
@@ -364,25 +398,15 @@ class StepEvaluator {
           const md = s.metadata?.[i];
           labels = md && md.size ? mergeLabels(s.labels, md) : s.labels;
         } else {
-          const r = await pipeline.run(line, ts[i], s.labels, s.metadata?.[i]);
-          if (!r) continue;
+          const got = await sample(pipeline, line, ts[i], s, i);
+          if (!got) continue;
+          const r = got.r;
+          value = got.value;
           outLine = r.line;
-          if (unwrap) {
-            const raw = r.labels.get(unwrap.label) ?? '';
-            const v = convertUnwrapped(raw, unwrap.conversion);
-            if (v === undefined) {
-              if (!r.labels.has(ERROR_LABEL)) {
-                r.labels.set(ERROR_LABEL, 'SampleExtractionErr');
-                r.labels.set(ERROR_DETAILS_LABEL, `strconv.ParseFloat: parsing "${raw}": invalid syntax`);
-              }
-              value = 0;
-            } else value = v;
-            r.labels.delete(unwrap.label);
-            let kept = true;
-            for (const f of post) if (!f(r.labels)) kept = false;
-            if (!kept) continue;
+          if (r.labels.has(ERROR_LABEL)) {
+            const all = full === pipeline ? got : await sample(full, line, ts[i], s, i);
+            throw pipelineError((all ?? got).r.labels);
           }
-          if (r.labels.has(ERROR_LABEL)) throw pipelineError(r.labels);
           labels = groupFromMap(r.labels, grouping, sortedBy);
           grouped = true;
         }

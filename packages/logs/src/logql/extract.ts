@@ -7,6 +7,7 @@ import { compileSearchRegex } from '@strata/model';
 import type { ExtractParam } from './ast.js';
 import { LogqlParseError } from './lexer.js';
 import { consecutiveCaptures, patternNodes, type PatternNode } from './line-pattern.js';
+import { JsonFieldScanner } from './json-fields.js';
 
 export const ERROR_LABEL = '__error__';
 export const ERROR_DETAILS_LABEL = '__error_details__';
@@ -23,6 +24,7 @@ export interface EntryState {
 export type Extractor = (e: EntryState) => void;
 
 export function sanitizeLabelName(key: string): string {
+  if (isLabelName(key)) return key;
   let out = '';
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
@@ -31,6 +33,17 @@ export function sanitizeLabelName(key: string): string {
   }
   if (out.length > 0 && out.charCodeAt(0) >= 48 && out.charCodeAt(0) <= 57) out = '_' + out;
   return out;
+}
+
+/** [a-zA-Z_][a-zA-Z0-9_]*: the name sanitizing leaves as it is (most keys are). */
+function isLabelName(key: string): boolean {
+  if (key.length === 0) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (i > 0 && c >= 48 && c <= 57);
+    if (!ok) return false;
+  }
+  return true;
 }
 
 function setExtracted(e: EntryState, name: string, value: string): void {
@@ -100,6 +113,8 @@ function parseJsonPath(expr: string): PathStep[] {
   return steps;
 }
 
+const NOT_AN_OBJECT = "Value looks like object, but can't find closing '}' symbol";
+
 export function jsonExtractor(params: readonly ExtractParam[]): Extractor {
   const paths = params.map((p) => ({ label: p.label, path: parseJsonPath(p.expr) }));
   return (e) => {
@@ -111,7 +126,7 @@ export function jsonExtractor(params: readonly ExtractParam[]): Extractor {
       return;
     }
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-      setError(e, 'JSONParserErr', "Value looks like object, but can't find closing '}' symbol");
+      setError(e, 'JSONParserErr', NOT_AN_OBJECT);
       return;
     }
     if (paths.length === 0) {
@@ -132,6 +147,32 @@ export function jsonExtractor(params: readonly ExtractParam[]): Extractor {
       const text = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
       setExtracted(e, label, text);
     }
+  };
+}
+
+/**
+ * `| json` without parameters when only the labels in `wanted` are read after it (the query
+ * knows; see labelsRead in pipeline.ts): the same labels and errors as jsonExtractor([]) for
+ * those, others left out. A line's labels are set only once the whole line is known valid JSON.
+ */
+export function jsonWantedExtractor(wanted: ReadonlySet<string>): Extractor {
+  const full = jsonExtractor([]);
+  const details = wanted.has(ERROR_DETAILS_LABEL);
+  let cur: EntryState;
+  const found: string[] = [];
+  const scanner = new JsonFieldScanner(sanitizeLabelName, (name, text) => {
+    const n = cur.streamLabels.has(name) ? name + '_extracted' : name;
+    if (wanted.has(n)) found.push(n, text());
+  });
+  return (e) => {
+    cur = e;
+    found.length = 0;
+    const kind = scanner.scan(e.line);
+    if (kind === 'object') for (let i = 0; i < found.length; i += 2) e.labels.set(found[i], found[i + 1]);
+    else if (kind === 'not-object') setError(e, 'JSONParserErr', NOT_AN_OBJECT);
+    // The details are JSON.parse's message: asked of it only when the query reads them.
+    else if (kind === 'invalid' && !details) setError(e, 'JSONParserErr', '');
+    else full(e);
   };
 }
 
@@ -189,20 +230,23 @@ export function decodeLogfmt(line: string, strict: boolean): { pairs: [string, s
       let v = '';
       i++;
       let closed = false;
+      // Runs between escapes are sliced whole rather than added a character at a time.
+      let run = i;
       while (i < n) {
-        const c = line[i];
-        if (c === '\\' && i + 1 < n) {
+        const c = line.charCodeAt(i);
+        if (c === 92 && i + 1 < n) {
           const esc = line[i + 1];
-          v += esc === 'n' ? '\n' : esc === 't' ? '\t' : esc === 'r' ? '\r' : esc;
+          v += line.slice(run, i) + (esc === 'n' ? '\n' : esc === 't' ? '\t' : esc === 'r' ? '\r' : esc);
           i += 2;
+          run = i;
           continue;
         }
-        if (c === '"') {
+        if (c === 34) {
+          v += line.slice(run, i);
           closed = true;
           i++;
           break;
         }
-        v += c;
         i++;
       }
       if (!closed) {
@@ -224,7 +268,13 @@ export function decodeLogfmt(line: string, strict: boolean): { pairs: [string, s
   return { pairs };
 }
 
-export function logfmtExtractor(params: readonly ExtractParam[], strict: boolean, keepEmpty: boolean): Extractor {
+/** `read`: when given, the only labels read after the parser (labelsRead in pipeline.ts); others are not set. */
+export function logfmtExtractor(
+  params: readonly ExtractParam[],
+  strict: boolean,
+  keepEmpty: boolean,
+  read?: ReadonlySet<string>,
+): Extractor {
   const wanted = params.length ? new Map(params.map((p) => [p.expr, p.label])) : undefined;
   return (e) => {
     const { pairs, error } = decodeLogfmt(e.line, strict);
@@ -237,7 +287,11 @@ export function logfmtExtractor(params: readonly ExtractParam[], strict: boolean
       if (wanted) {
         const label = wanted.get(k);
         if (label !== undefined) setExtracted(e, label, v);
-      } else setExtracted(e, sanitizeLabelName(k), v);
+      } else if (!read) setExtracted(e, sanitizeLabelName(k), v);
+      else {
+        const name = sanitizeLabelName(k);
+        if (read.has(e.streamLabels.has(name) ? name + '_extracted' : name)) setExtracted(e, name, v);
+      }
     }
   };
 }

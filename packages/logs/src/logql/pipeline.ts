@@ -3,11 +3,12 @@
  * `|= "needle"` costs a substring test per line); the others run each stage on one reused entry state.
  */
 import { compileSearchRegex, Template, TemplateError, type Labels } from '@strata/model';
-import type { LabelFilter, LineFilterStage, Stage } from './ast.js';
+import type { Grouping, LabelFilter, LineFilterStage, Stage, Unwrap } from './ast.js';
 import {
   ERROR_DETAILS_LABEL,
   ERROR_LABEL,
   jsonExtractor,
+  jsonWantedExtractor,
   logfmtExtractor,
   patternExtractor,
   regexpExtractor,
@@ -144,16 +145,51 @@ export function labelFilterFn(f: LabelFilter): (labels: Map<string, string>) => 
 // eslint-disable-next-line no-control-regex
 const ANSI_COLOR = /\x1b\[[0-9;]*m/g;
 
-function compileStage(s: Stage, current: () => EntryState): StageFn {
+/**
+ * Every label a metric query's samples can depend on, or undefined when that is every label: the
+ * series are grouped `by` some, and no stage reads labels wholesale (templates, keep) or unnamed.
+ * A parser may then leave other labels out (jsonWantedExtractor). __error__ is always read (the
+ * query fails on it); an error's message, which lists every label, is made by the full pipeline.
+ */
+export function labelsRead(stages: readonly Stage[], grouping: Grouping | undefined, unwrap: Unwrap | undefined): Set<string> | undefined {
+  if (!grouping || grouping.without) return undefined;
+  const out = new Set<string>([...grouping.labels, ERROR_LABEL]);
+  const addFilter = (f: LabelFilter): void => {
+    switch (f.k) {
+      case 'and':
+      case 'or':
+        addFilter(f.l);
+        addFilter(f.r);
+        break;
+      case 'string':
+        out.add(f.matcher.name);
+        break;
+      default:
+        out.add(f.name);
+    }
+  };
+  for (const s of stages) {
+    if (s.k === 'filter') addFilter(s.filter);
+    else if (s.k === 'drop') for (const it of s.items) out.add(it.name);
+    else if (s.k === 'line_format' || s.k === 'label_format' || s.k === 'keep') return undefined;
+  }
+  if (unwrap) {
+    out.add(unwrap.label);
+    for (const f of unwrap.post) addFilter(f);
+  }
+  return out;
+}
+
+function compileStage(s: Stage, current: () => EntryState, read: ReadonlySet<string> | undefined): StageFn {
   switch (s.k) {
     case 'line': {
       const p = lineFilterPredicate(s);
       return (e) => p(e.line);
     }
     case 'json':
-      return wrapExtractor(jsonExtractor(s.params));
+      return wrapExtractor(read && s.params.length === 0 ? jsonWantedExtractor(read) : jsonExtractor(s.params));
     case 'logfmt':
-      return wrapExtractor(logfmtExtractor(s.params, s.strict, s.keepEmpty));
+      return wrapExtractor(logfmtExtractor(s.params, s.strict, s.keepEmpty, read));
     case 'regexp':
       return wrapExtractor(regexpExtractor(s.re));
     case 'pattern':
@@ -255,11 +291,12 @@ export interface Pipeline {
   run(line: string, ts: bigint, stream: Labels, metadata: Labels | undefined): Promise<EntryState | undefined>;
 }
 
-export function compilePipeline(stages: readonly Stage[]): Pipeline {
+/** `read`: the only labels read after the pipeline (labelsRead), when the query knows them. */
+export function compilePipeline(stages: readonly Stage[], read?: ReadonlySet<string>): Pipeline {
   const linesOnly = stages.every((s) => s.k === 'line');
   const test = andPredicates(stages.filter((s): s is LineFilterStage => s.k === 'line').map(lineFilterPredicate)) ?? (() => true);
   let state: EntryState;
-  const fns = stages.map((s) => compileStage(s, () => state));
+  const fns = stages.map((s) => compileStage(s, () => state, read));
   let streamKey: Labels | undefined;
   let streamNames: Set<string> = new Set();
   return {

@@ -10,7 +10,7 @@
  */
 import { Labels, StrataError } from '@strata/model';
 import { PbReader, WIRE_LEN, WIRE_VARINT } from '@strata/remote';
-import { parseLabelsText } from './labels-text.js';
+import { pushLabelsCache } from './parsed-labels-cache.js';
 import type { PushStream } from './push-stream.js';
 
 export interface DecodedPush {
@@ -93,7 +93,7 @@ function decodeStream(r: PbReader, buf: Buffer, out: DecodedPush): void {
   }
   let labels: Labels;
   try {
-    labels = parseLabelsText(labelsText);
+    labels = pushLabelsCache.parse(labelsText);
   } catch (e) {
     if (!(e instanceof StrataError)) throw e;
     out.rejected.push({ labelsText, error: e });

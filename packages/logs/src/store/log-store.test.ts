@@ -4,7 +4,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { Labels, Matcher } from '@strata/model';
 import { LogStore } from './log-store.js';
-import { decodePushRecord, encodePushRecord } from './wal-record.js';
+import { decodePushRecord, encodePushRecord, PUSH_RECORD_PAYLOAD, walkPushRecord, WalRecordError } from './wal-record.js';
+import { LogHead } from '../head/log-head.js';
 import type { PushStream } from '../push/push-stream.js';
 
 const ALL = { startNs: -(2n ** 63n), endNs: 2n ** 63n - 1n };
@@ -20,37 +21,66 @@ function stream(labels: Record<string, string>, rows: [bigint, string][], meta?:
   };
 }
 
+const recordStreams = fc
+  .array(
+    fc.record({
+      app: fc.string({ minLength: 1, maxLength: 8 }),
+      rows: fc.array(fc.tuple(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.string({ unit: 'grapheme', maxLength: 20 })), {
+        maxLength: 5,
+      }),
+      trace: fc.option(fc.string({ minLength: 1, maxLength: 6 }), { nil: undefined }),
+    }),
+    { maxLength: 4 },
+  )
+  .map((raw) =>
+    raw.map((r) =>
+      stream({ app: r.app }, r.rows, r.trace && r.rows.length > 0 ? r.rows.map(() => Labels.fromObject({ trace: r.trace! })) : undefined),
+    ),
+  );
+
+const contents = async (head: LogHead) =>
+  (await head.selectLogs([], ALL)).map((s) => [s.labels.key(), [...s.timestampsNs], s.lines, s.metadata?.map((m) => m?.key())]);
+
 describe('log WAL record', () => {
   test('round-trips any streams', () => {
     fc.assert(
-      fc.property(
-        fc.array(
-          fc.record({
-            app: fc.string({ minLength: 1, maxLength: 8 }),
-            rows: fc.array(
-              fc.tuple(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.string({ unit: 'grapheme', maxLength: 20 })),
-              { maxLength: 5 },
-            ),
-            trace: fc.option(fc.string({ minLength: 1, maxLength: 6 }), { nil: undefined }),
-          }),
-          { maxLength: 4 },
-        ),
-        (raw) => {
-          const streams = raw.map((r) =>
-            stream(
-              { app: r.app },
-              r.rows,
-              r.trace && r.rows.length > 0 ? r.rows.map(() => Labels.fromObject({ trace: r.trace! })) : undefined,
-            ),
-          );
-          const rec = encodePushRecord(streams);
-          const back = decodePushRecord(rec.subarray(9));
-          expect(back.map((s) => [s.labels.key(), [...s.timestampsNs], s.lines, s.metadata?.map((m) => m?.key())])).toEqual(
-            streams.map((s) => [s.labels.key(), [...s.timestampsNs], s.lines, s.metadata?.map((m) => m?.key())]),
-          );
-        },
-      ),
+      fc.property(recordStreams, (streams) => {
+        const rec = encodePushRecord(streams);
+        const back = decodePushRecord(rec.subarray(PUSH_RECORD_PAYLOAD));
+        expect(back.map((s) => [s.labels.key(), [...s.timestampsNs], s.lines, s.metadata?.map((m) => m?.key())])).toEqual(
+          streams.map((s) => [s.labels.key(), [...s.timestampsNs], s.lines, s.metadata?.map((m) => m?.key())]),
+        );
+      }),
     );
+  });
+
+  test('a head appending a record from its bytes, with the labels given or decoded, holds what appending its streams gives', async () => {
+    await fc.assert(
+      fc.asyncProperty(recordStreams, async (streams) => {
+        const payload = encodePushRecord(streams).subarray(PUSH_RECORD_PAYLOAD);
+        const want = new LogHead();
+        for (const s of streams) want.append(s.labels, s.timestampsNs, s.lines, s.metadata);
+        const given = new LogHead();
+        given.appendRecord(
+          payload,
+          streams.map((s) => s.labels),
+        );
+        const decoded = new LogHead();
+        decoded.appendRecord(payload, undefined);
+        for (const h of [given, decoded]) {
+          expect(h.entries).toBe(want.entries);
+          expect(await contents(h)).toEqual(await contents(want));
+        }
+      }),
+    );
+  });
+
+  test('a record cut short or with bytes after its streams is a WalRecordError', () => {
+    const payload = encodePushRecord([stream({ app: 'a' }, [[1n, 'hello']])]).subarray(PUSH_RECORD_PAYLOAD);
+    const walk = (p: Buffer) => () => walkPushRecord(p, true, { stream: () => undefined, entry: () => undefined });
+    expect(walk(payload)).not.toThrow();
+    for (let n = 0; n < payload.length; n++) expect(walk(payload.subarray(0, n))).toThrow(WalRecordError);
+    expect(walk(Buffer.concat([payload, Buffer.of(0)]))).toThrow(WalRecordError);
   });
 });
 

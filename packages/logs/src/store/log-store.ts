@@ -22,10 +22,10 @@ import type { BlockCompression } from '../chunk/block-codec.js';
 import { LogHead, type LogHeadStats } from '../head/log-head.js';
 import type { StreamState } from '../ingest/validate.js';
 import {
-  decodePushRecord,
   decodeSampledOutRecord,
   encodePushRecord,
   encodeSampledOutRecord,
+  PUSH_RECORD_PAYLOAD,
   RECORD_LOG_PUSH,
   RECORD_LOG_SAMPLED_OUT,
 } from './wal-record.js';
@@ -134,7 +134,7 @@ export class LogStore implements LogQueryable {
       path.join(this.opts.dir, id, 'wal'),
       { fsync: this.opts.fsync, logger: this.opts.logger, onFsync: this.opts.onFsync },
       (type, payload) => {
-        if (type === RECORD_LOG_PUSH) for (const s of decodePushRecord(payload)) head.append(s.labels, s.timestampsNs, s.lines, s.metadata);
+        if (type === RECORD_LOG_PUSH) head.appendRecord(payload, undefined);
         else if (type === RECORD_LOG_SAMPLED_OUT) gen.sampled.addAll(decodeSampledOutRecord(payload));
       },
     );
@@ -258,7 +258,7 @@ export class LogStore implements LogQueryable {
         // A failed compression puts entries back into the open block: such a head is not shipped
         // (its WAL would go with it) until a later try seals everything.
         await g.head.sealAll();
-        if (g.head.allStreams().some((s) => s.open.lines.length > 0 || s.sealing.length > 0))
+        if (g.head.allStreams().some((s) => s.open.count > 0 || s.sealing.length > 0))
           throw new Error('entries of the cut head are not all sealed');
         built = buildLogBlock(ulid(this.now()), g.head.allStreams(), g.sampled);
         if (built) {
@@ -326,12 +326,17 @@ export class LogStore implements LogQueryable {
     }
   }
 
-  /** Makes the streams durable, then visible; resolves once they are both. */
+  /**
+   * Makes the streams durable, then visible; resolves once they are both. The head takes the
+   * entries from the WAL record's bytes, so the pushed lines are garbage as soon as the record is
+   * encoded rather than kept through the fsync (young-generation collections copied them).
+   */
   async push(tenant: string, streams: readonly PushStream[]): Promise<void> {
     if (streams.length === 0) return;
-    await this.logThenApply(await this.tenant(tenant), encodePushRecord(streams), (gen) => {
-      for (const s of streams) gen.head.append(s.labels, s.timestampsNs, s.lines, s.metadata);
-    });
+    const t = await this.tenant(tenant);
+    const rec = encodePushRecord(streams);
+    const labels = streams.map((s) => s.labels);
+    await this.logThenApply(t, rec, (gen) => gen.head.appendRecord(rec.subarray(PUSH_RECORD_PAYLOAD), labels));
   }
 
   tenantIds(): string[] {

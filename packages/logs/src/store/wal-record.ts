@@ -100,9 +100,21 @@ export function decodeSampledOutRecord(p: Buffer): SampledOutStream[] {
   return out;
 }
 
-function reader(p: Buffer): { uvarint(): number; str(): string; i64(what: string): bigint } {
+interface RecordReader {
+  uvarint(): number;
+  str(): string;
+  /** Steps over a string; returns its byte length. */
+  skipStr(): number;
+  i64(what: string): bigint;
+  readonly pos: number;
+}
+
+function reader(p: Buffer): RecordReader {
   let o = 0;
   return {
+    get pos() {
+      return o;
+    },
     uvarint() {
       let v = 0;
       let mul = 1;
@@ -121,6 +133,12 @@ function reader(p: Buffer): { uvarint(): number; str(): string; i64(what: string
       const v = p.toString('utf8', o, o + n);
       o += n;
       return v;
+    },
+    skipStr() {
+      const n = this.uvarint();
+      if (o + n > p.length) throw new WalRecordError('string past the end');
+      o += n;
+      return n;
     },
     i64(what: string) {
       if (o + 8 > p.length) throw new WalRecordError(`truncated ${what}`);
@@ -159,6 +177,49 @@ export function decodePushRecord(p: Buffer): PushStream[] {
     out.push({ labels, labelsText: labels.toString(), timestampsNs: ts, lines, metadata });
   }
   return out;
+}
+
+/** Where a push record's payload starts in the buffer encodePushRecord returns (after the frame header and the type byte). */
+export const PUSH_RECORD_PAYLOAD = FRAME_HEADER + 1;
+
+/** Told of a push record's contents in order: each stream, then each of its entries. */
+export interface PushRecordVisitor {
+  /** Stream `index` of the record; its label pairs only when the walk decodes them. */
+  stream(index: number, pairs: string[] | undefined): void;
+  /**
+   * An entry of the last stream: its body (the line, then its metadata, as a raw log block
+   * keeps an entry after its timestamp delta) is p[from, to); the line is lineBytes long.
+   */
+  entry(ts: bigint, from: number, to: number, lineBytes: number): void;
+}
+
+/**
+ * Walks a push record's payload (after the type byte) making no string of any line, so the head
+ * can copy entry bodies as bytes. Label pairs are decoded when `decodePairs` (replay), skipped
+ * otherwise (the pusher has the streams' labels). Throws WalRecordError on a malformed record.
+ */
+export function walkPushRecord(p: Buffer, decodePairs: boolean, visit: PushRecordVisitor): void {
+  const r = reader(p);
+  const ns = r.uvarint();
+  for (let k = 0; k < ns; k++) {
+    const np = r.uvarint();
+    let pairs: string[] | undefined;
+    if (decodePairs) {
+      pairs = new Array(np * 2);
+      for (let i = 0; i < np * 2; i++) pairs[i] = r.str();
+    } else for (let i = 0; i < np * 2; i++) r.skipStr();
+    visit.stream(k, pairs);
+    const n = r.uvarint();
+    for (let i = 0; i < n; i++) {
+      const ts = r.i64('timestamp');
+      const from = r.pos;
+      const lineBytes = r.skipStr();
+      const nm = r.uvarint();
+      for (let j = 0; j < nm * 2; j++) r.skipStr();
+      visit.entry(ts, from, r.pos, lineBytes);
+    }
+  }
+  if (r.pos !== p.length) throw new WalRecordError(`${p.length - r.pos} bytes left after the record's streams`);
 }
 
 /** A label set as its pair count and its names and values. */
