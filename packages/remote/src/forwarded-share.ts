@@ -76,15 +76,21 @@ class FieldTable {
 
   constructor(readonly batch: WriteBatch) {
     const n = batch.series.length;
-    this.bytes = Buffer.allocUnsafe(4096);
+    // The working arrays are the previous table's (see TableScratch), cleared where read before written.
+    const k = tableScratch;
+    this.bytes = k.bytes;
     this.view = viewOf(this.bytes);
-    this.starts = new Int32Array(257);
-    this.fieldHashes = new Int32Array(256);
-    this.slots = new Int32Array(1024);
-    this.refs = new Uint32Array(Math.max(16, n * 10));
-    this.refStart = new Int32Array(n + 1);
-    this.hashes = new Uint32Array(n);
-    const scratch = new ScratchWriter(256);
+    this.starts = k.starts;
+    this.starts[0] = 0;
+    this.fieldHashes = k.fieldHashes;
+    this.slots = k.slots.fill(0);
+    if (k.refs.length < n * 10) k.refs = new Uint32Array(n * 10);
+    this.refs = k.refs;
+    if (k.refStart.length < n + 1) k.refStart = new Int32Array(n + 1);
+    this.refStart = k.refStart;
+    if (k.hashes.length < n) k.hashes = new Uint32Array(n);
+    this.hashes = k.hashes;
+    const scratch = k.label;
     const series = batch.series;
     const wire = !batch.labelFields;
     for (let i = 0; i < n; i++) {
@@ -234,10 +240,7 @@ class FieldTable {
    * for the shares of every peer (each share copies them): the field section (count, then each
    * field's length and bytes) and each series' record (its refs, hash, counts and metadata).
    */
-  private encoded: { fieldSection: Buffer; records: Buffer; recordStart: Int32Array } | undefined;
-
-  encodedParts(): { fieldSection: Buffer; records: Buffer; recordStart: Int32Array } {
-    if (this.encoded) return this.encoded;
+  encodedParts(): EncodedTable {
     const n = this.fieldCount;
     // Sized for the worst case up front, so the loops write without a bounds check per value.
     const f = new ScratchWriter(16 + this.len + n * 5);
@@ -253,7 +256,10 @@ class FieldTable {
     }
     f.pos = pos;
     const series = this.batch.series;
-    const w = new ScratchWriter(16 + series.length * 24 + this.nRefs * 5);
+    // Written into the scratch writer, sized for the worst case, then copied out at their size.
+    const w = tableScratch.records;
+    w.reset();
+    w.room(16 + series.length * 24 + this.nRefs * 5);
     const recordStart = new Int32Array(series.length + 1);
     const refs = this.refs;
     for (let i = 0; i < series.length; i++) {
@@ -288,8 +294,46 @@ class FieldTable {
       }
     }
     recordStart[series.length] = w.pos;
-    return (this.encoded = { fieldSection: f.finish(), records: w.finish(), recordStart });
+    const records = Buffer.allocUnsafe(w.pos);
+    w.buf.copy(records, 0, 0, w.pos);
+    this.release();
+    return { fieldSection: f.finish(), records, recordStart };
   }
+
+  /** Hands the working arrays, grown or not, back to the scratch for the next table. */
+  private release(): void {
+    const k = tableScratch;
+    k.bytes = this.bytes;
+    k.starts = this.starts;
+    k.fieldHashes = this.fieldHashes;
+    k.slots = this.slots;
+    k.refs = this.refs;
+  }
+}
+
+/** The parts of a share that do not depend on which series it holds (FieldTable.encodedParts). */
+interface EncodedTable {
+  fieldSection: Buffer;
+  records: Buffer;
+  recordStart: Int32Array;
+}
+
+/**
+ * The working arrays of a field table (a few hundred kilobytes for a request of thousands of
+ * series), reused from one request to the next instead of allocated and collected each time: a
+ * table is built and encoded in one synchronous call (tableOf), so one set serves every table.
+ */
+interface TableScratch {
+  bytes: Buffer;
+  starts: Int32Array;
+  fieldHashes: Int32Array;
+  slots: Int32Array;
+  refs: Uint32Array;
+  refStart: Int32Array;
+  hashes: Uint32Array;
+  /** One pair's Label message, for series whose labels are not the client's contiguous bytes. */
+  label: ScratchWriter;
+  records: ScratchWriter;
 }
 
 let lastViewed: Uint8Array | undefined;
@@ -326,11 +370,11 @@ function fieldHash(src: Uint8Array, start: number, end: number): number {
   return h ^ (h >>> 12);
 }
 
-const tables = new WeakMap<WriteBatch, FieldTable>();
+const tables = new WeakMap<WriteBatch, EncodedTable>();
 
-function tableOf(batch: WriteBatch): FieldTable {
+function tableOf(batch: WriteBatch): EncodedTable {
   let t = tables.get(batch);
-  if (!t) tables.set(batch, (t = new FieldTable(batch)));
+  if (!t) tables.set(batch, (t = new FieldTable(batch).encodedParts()));
   return t;
 }
 
@@ -339,7 +383,7 @@ function tableOf(batch: WriteBatch): FieldTable {
  * `metadata` as a share. `v2` says how the replica validates names (as the client's protocol).
  */
 export function encodeShare(batch: WriteBatch, indices: readonly number[], metadata: readonly MetadataRecord[], v2: boolean): Buffer {
-  const { fieldSection, records, recordStart } = tableOf(batch).encodedParts();
+  const { fieldSection, records, recordStart } = tableOf(batch);
   let samples = 0;
   let histograms = 0;
   let recordBytes = 0;
@@ -854,3 +898,15 @@ class ScratchWriter {
     return this.buf.subarray(0, this.pos);
   }
 }
+
+const tableScratch: TableScratch = {
+  bytes: Buffer.allocUnsafe(4096),
+  starts: new Int32Array(257),
+  fieldHashes: new Int32Array(256),
+  slots: new Int32Array(1024),
+  refs: new Uint32Array(16),
+  refStart: new Int32Array(1),
+  hashes: new Uint32Array(0),
+  label: new ScratchWriter(256),
+  records: new ScratchWriter(4096),
+};
