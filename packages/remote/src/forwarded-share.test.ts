@@ -191,6 +191,22 @@ describe('forwarded share', () => {
     );
   });
 
+  test('a share decodes to the same samples at any byte offset in memory, value bits included (property)', () => {
+    // Aligned shares' sample columns are views into the share's bytes, unaligned ones copies:
+    // both read exactly the series sent (staleness markers and -0 bit for bit).
+    fc.assert(
+      fc.property(requestAndShare, fc.integer({ min: 0, max: 15 }), ([series, picked], offset) => {
+        const share = encodeShare(decodeWriteRequestV1(encodeWriteRequestV1(series)), picked, [], false);
+        const placed = Buffer.alloc(share.length + 16);
+        share.copy(placed, offset);
+        expectBatchOf(
+          decodeShare(placed.subarray(offset, offset + share.length)).batch,
+          picked.map((i) => series[i]),
+        );
+      }),
+    );
+  });
+
   test('random bytes and truncations fail only with StrataError', () => {
     const decodeAll = (body: Buffer) => {
       const b = decodeShare(body).batch;

@@ -576,16 +576,20 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
   }
   const nSeries = r.count(8);
   const nSamples = r.count(16);
-  const batch = new WriteBatch(Math.max(1, nSamples));
+  const batch = new WriteBatch(0);
   batch.raw = buf;
   // The series are decoded into columns, not a record each (WriteBatch.seriesAt reads them).
+  // A share is decoded per forwarded request: its columns are allocated at their size (the
+  // references in a reused scratch first), and those most shares leave at zero (histograms,
+  // exemplars) only once a series has any. Large transient typed arrays are external memory
+  // that brings on collections of a heap holding every series.
   const samples = new Int32Array(nSeries + 1);
-  const histogramRows = new Int32Array(nSeries + 1);
+  let histogramRows: Int32Array | undefined;
   const labels = new Int32Array(nSeries + 1);
   const hashes = new Uint32Array(nSeries);
-  const exemplars = new Float64Array(nSeries);
+  let exemplars: Float64Array | undefined;
   let metadata: (MetricMetadata | undefined)[] | undefined;
-  let refs = new Uint32Array(nSeries * 12 + 16);
+  let refs = decodeScratch.refs;
   let nRefs = 0;
   let sampleAt = 0;
   let histogramAt = 0;
@@ -601,7 +605,7 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
     if (nRefs + nLabels > refs.length) {
       const grown = new Uint32Array(Math.max(refs.length * 2, nRefs + nLabels));
       grown.set(refs);
-      refs = grown;
+      decodeScratch.refs = refs = grown;
     }
     for (let k = 0; k < nLabels; k++) {
       pos = readVarint(buf, pos);
@@ -614,13 +618,17 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
     pos = readVarint(buf, pos + 4);
     sampleAt += varintOut;
     if (sampleAt > nSamples) throw malformed('more samples in series than in the share');
-    histogramRows[i] = histogramAt;
+    if (histogramRows) histogramRows[i] = histogramAt;
     pos = readVarint(buf, pos);
     // Each histogram takes bytes of the share's histogram section (the count is checked there too).
-    histogramAt += varintOut;
+    if (varintOut > 0) {
+      // Rows before this series are all zero: none had a histogram.
+      histogramRows ??= new Int32Array(nSeries + 1);
+      histogramAt += varintOut;
+    }
     if (histogramAt > buf.length) throw malformed('count larger than the share');
     pos = readVarint(buf, pos);
-    exemplars[i] = varintOut;
+    if (varintOut > 0) (exemplars ??= new Float64Array(nSeries))[i] = varintOut;
     exemplarCount += varintOut;
     if (pos >= buf.length) throw malformed('truncated');
     const md = buf[pos++];
@@ -635,17 +643,15 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
     } else if (md !== 0) throw malformed('bad metadata marker');
   }
   samples[nSeries] = sampleAt;
-  histogramRows[nSeries] = histogramAt;
+  if (histogramRows) histogramRows[nSeries] = histogramAt;
   labels[nSeries] = nRefs;
   r.pos = pos;
   if (sampleAt !== nSamples) throw malformed('sample count does not match the series');
   batch.numSamples = nSamples;
   while (r.pos & 7) if (r.byte() !== 0) throw malformed('non-zero padding');
   r.need(nSamples * 16);
-  new Uint8Array(batch.timestamps.buffer, 0, nSamples * 8).set(buf.subarray(r.pos, r.pos + nSamples * 8));
-  r.pos += nSamples * 8;
-  new Uint8Array(batch.values.buffer, 0, nSamples * 8).set(buf.subarray(r.pos, r.pos + nSamples * 8));
-  r.pos += nSamples * 8;
+  batch.takeSamples(f64Column(buf, r.pos, nSamples), f64Column(buf, r.pos + nSamples * 8, nSamples), nSamples);
+  r.pos += nSamples * 16;
   const nMeta = r.count(4);
   for (let k = 0; k < nMeta; k++) {
     const type = metricTypeFromProto(r.varint());
@@ -657,11 +663,53 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
     r.pos += n;
   } else if (histogramAt > 0) throw malformed('histograms counted but not sent');
   // Exemplars without the flag (a router before them counted but did not send them) are not kept.
-  const exemplarLists = flags & FLAG_EXEMPLARS ? readExemplars(r, exemplars, exemplarCount) : undefined;
+  const exemplarLists = flags & FLAG_EXEMPLARS ? readExemplars(r, exemplars ?? noCounts(nSeries), nSeries, exemplarCount) : undefined;
   if (r.pos !== buf.length) throw malformed('trailing bytes');
-  batch.labelFields = new ShareFields(buf, starts, ends, refs.subarray(0, nRefs));
-  batch.setColumns({ n: nSeries, samples, histograms: histogramRows, labels, hashes, exemplars, exemplarLists, metadata });
+  batch.labelFields = new ShareFields(buf, starts, ends, refs.slice(0, nRefs));
+  batch.setColumns({
+    n: nSeries,
+    samples,
+    histograms: histogramRows ?? noOffsets(nSeries + 1),
+    labels,
+    hashes,
+    exemplars: exemplars ?? noCounts(nSeries),
+    exemplarLists,
+    metadata,
+  });
   return { batch, v2 };
+}
+
+/** decodeShare's working array: every series' field references, copied out at their count. */
+const decodeScratch = { refs: new Uint32Array(1 << 14) };
+
+/**
+ * n float64 at buf[at]: a view when the share's bytes are 8-aligned in memory (a body read
+ * whole usually is: the column starts at a multiple of 8 from the share's start), else a copy.
+ * The view keeps the share's bytes alive, which the batch does anyway (raw).
+ */
+function f64Column(buf: Buffer, at: number, n: number): Float64Array {
+  if (((buf.byteOffset + at) & 7) === 0) return new Float64Array(buf.buffer, buf.byteOffset + at, n);
+  const out = new Float64Array(n);
+  new Uint8Array(out.buffer).set(buf.subarray(at, at + n * 8));
+  return out;
+}
+
+/**
+ * Columns of zeros shared by every share that needs one: columns are only read, so one all-zero
+ * array (grown as needed, never written) stands for the histogram offsets and exemplar counts of
+ * the shares without histograms or exemplars.
+ */
+let zeroOffsets = new Int32Array(0);
+let zeroCounts = new Float64Array(0);
+
+function noOffsets(n: number): Int32Array {
+  if (zeroOffsets.length < n) zeroOffsets = new Int32Array(Math.max(n, 2 * zeroOffsets.length));
+  return zeroOffsets;
+}
+
+function noCounts(n: number): Float64Array {
+  if (zeroCounts.length < n) zeroCounts = new Float64Array(Math.max(n, 2 * zeroCounts.length));
+  return zeroCounts;
 }
 
 /** The share's histogram section: `total` Histogram messages, the series' rows in entry order. */
@@ -673,12 +721,12 @@ function readHistograms(buf: Buffer, start: number, end: number, batch: WriteBat
 }
 
 /** The share's exemplar section, handed out to the series in entry order by their counts. */
-function readExemplars(r: ShareReader, counts: Float64Array, want: number): (ExemplarRecord[] | undefined)[] {
+function readExemplars(r: ShareReader, counts: Float64Array, nSeries: number, want: number): (ExemplarRecord[] | undefined)[] {
   // An exemplar takes at least its label count, value and timestamp.
   const n = r.count(17);
   if (n !== want) throw malformed('exemplar count does not match the series');
-  const lists = new Array<ExemplarRecord[] | undefined>(counts.length);
-  for (let i = 0; i < counts.length; i++) {
+  const lists = new Array<ExemplarRecord[] | undefined>(nSeries);
+  for (let i = 0; i < nSeries; i++) {
     if (counts[i] === 0) continue;
     const list: ExemplarRecord[] = [];
     for (let k = 0; k < counts[i]; k++) {
