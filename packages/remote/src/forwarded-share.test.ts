@@ -169,6 +169,44 @@ describe('forwarded share', () => {
     );
   });
 
+  test("shares of batches whose tables are built in turn (one table's working arrays reused by the next) read back as their own batch (property)", () => {
+    // Batches of different sizes and fields, each encoded once before the next and again after
+    // all of them: a table left from a larger batch, or from one with other fields, changes nothing.
+    fc.assert(
+      fc.property(fc.array(requestAndShare, { minLength: 2, maxLength: 5 }), (requests) => {
+        const batches = requests.map(([series]) => decodeWriteRequestV1(encodeWriteRequestV1(series)));
+        const first = batches.map((b, k) => encodeShare(b, requests[k][1], [], false));
+        const later = batches.map((b, k) => encodeShare(b, [...requests[k][0].keys()], [], false));
+        requests.forEach(([series, picked], k) => {
+          expectBatchOf(
+            decodeShare(first[k]).batch,
+            picked.map((i) => series[i]),
+          );
+          expectBatchOf(decodeShare(later[k]).batch, series);
+          // Equal to the share of a fresh decode of the same request, built after every other table.
+          const fresh = decodeWriteRequestV1(encodeWriteRequestV1(series));
+          expect(encodeShare(fresh, picked, [], false)).toEqual(first[k]);
+        });
+      }),
+    );
+  });
+
+  test('a share decodes to the same samples at any byte offset in memory, value bits included (property)', () => {
+    // Aligned shares' sample columns are views into the share's bytes, unaligned ones copies:
+    // both read exactly the series sent (staleness markers and -0 bit for bit).
+    fc.assert(
+      fc.property(requestAndShare, fc.integer({ min: 0, max: 15 }), ([series, picked], offset) => {
+        const share = encodeShare(decodeWriteRequestV1(encodeWriteRequestV1(series)), picked, [], false);
+        const placed = Buffer.alloc(share.length + 16);
+        share.copy(placed, offset);
+        expectBatchOf(
+          decodeShare(placed.subarray(offset, offset + share.length)).batch,
+          picked.map((i) => series[i]),
+        );
+      }),
+    );
+  });
+
   test('random bytes and truncations fail only with StrataError', () => {
     const decodeAll = (body: Buffer) => {
       const b = decodeShare(body).batch;

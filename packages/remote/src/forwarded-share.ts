@@ -76,15 +76,21 @@ class FieldTable {
 
   constructor(readonly batch: WriteBatch) {
     const n = batch.series.length;
-    this.bytes = Buffer.allocUnsafe(4096);
+    // The working arrays are the previous table's (see TableScratch), cleared where read before written.
+    const k = tableScratch;
+    this.bytes = k.bytes;
     this.view = viewOf(this.bytes);
-    this.starts = new Int32Array(257);
-    this.fieldHashes = new Int32Array(256);
-    this.slots = new Int32Array(1024);
-    this.refs = new Uint32Array(Math.max(16, n * 10));
-    this.refStart = new Int32Array(n + 1);
-    this.hashes = new Uint32Array(n);
-    const scratch = new ScratchWriter(256);
+    this.starts = k.starts;
+    this.starts[0] = 0;
+    this.fieldHashes = k.fieldHashes;
+    this.slots = k.slots.fill(0);
+    if (k.refs.length < n * 10) k.refs = new Uint32Array(n * 10);
+    this.refs = k.refs;
+    if (k.refStart.length < n + 1) k.refStart = new Int32Array(n + 1);
+    this.refStart = k.refStart;
+    if (k.hashes.length < n) k.hashes = new Uint32Array(n);
+    this.hashes = k.hashes;
+    const scratch = k.label;
     const series = batch.series;
     const wire = !batch.labelFields;
     for (let i = 0; i < n; i++) {
@@ -234,10 +240,7 @@ class FieldTable {
    * for the shares of every peer (each share copies them): the field section (count, then each
    * field's length and bytes) and each series' record (its refs, hash, counts and metadata).
    */
-  private encoded: { fieldSection: Buffer; records: Buffer; recordStart: Int32Array } | undefined;
-
-  encodedParts(): { fieldSection: Buffer; records: Buffer; recordStart: Int32Array } {
-    if (this.encoded) return this.encoded;
+  encodedParts(): EncodedTable {
     const n = this.fieldCount;
     // Sized for the worst case up front, so the loops write without a bounds check per value.
     const f = new ScratchWriter(16 + this.len + n * 5);
@@ -253,7 +256,10 @@ class FieldTable {
     }
     f.pos = pos;
     const series = this.batch.series;
-    const w = new ScratchWriter(16 + series.length * 24 + this.nRefs * 5);
+    // Written into the scratch writer, sized for the worst case, then copied out at their size.
+    const w = tableScratch.records;
+    w.reset();
+    w.room(16 + series.length * 24 + this.nRefs * 5);
     const recordStart = new Int32Array(series.length + 1);
     const refs = this.refs;
     for (let i = 0; i < series.length; i++) {
@@ -288,8 +294,46 @@ class FieldTable {
       }
     }
     recordStart[series.length] = w.pos;
-    return (this.encoded = { fieldSection: f.finish(), records: w.finish(), recordStart });
+    const records = Buffer.allocUnsafe(w.pos);
+    w.buf.copy(records, 0, 0, w.pos);
+    this.release();
+    return { fieldSection: f.finish(), records, recordStart };
   }
+
+  /** Hands the working arrays, grown or not, back to the scratch for the next table. */
+  private release(): void {
+    const k = tableScratch;
+    k.bytes = this.bytes;
+    k.starts = this.starts;
+    k.fieldHashes = this.fieldHashes;
+    k.slots = this.slots;
+    k.refs = this.refs;
+  }
+}
+
+/** The parts of a share that do not depend on which series it holds (FieldTable.encodedParts). */
+interface EncodedTable {
+  fieldSection: Buffer;
+  records: Buffer;
+  recordStart: Int32Array;
+}
+
+/**
+ * The working arrays of a field table (a few hundred kilobytes for a request of thousands of
+ * series), reused from one request to the next instead of allocated and collected each time: a
+ * table is built and encoded in one synchronous call (tableOf), so one set serves every table.
+ */
+interface TableScratch {
+  bytes: Buffer;
+  starts: Int32Array;
+  fieldHashes: Int32Array;
+  slots: Int32Array;
+  refs: Uint32Array;
+  refStart: Int32Array;
+  hashes: Uint32Array;
+  /** One pair's Label message, for series whose labels are not the client's contiguous bytes. */
+  label: ScratchWriter;
+  records: ScratchWriter;
 }
 
 let lastViewed: Uint8Array | undefined;
@@ -326,11 +370,11 @@ function fieldHash(src: Uint8Array, start: number, end: number): number {
   return h ^ (h >>> 12);
 }
 
-const tables = new WeakMap<WriteBatch, FieldTable>();
+const tables = new WeakMap<WriteBatch, EncodedTable>();
 
-function tableOf(batch: WriteBatch): FieldTable {
+function tableOf(batch: WriteBatch): EncodedTable {
   let t = tables.get(batch);
-  if (!t) tables.set(batch, (t = new FieldTable(batch)));
+  if (!t) tables.set(batch, (t = new FieldTable(batch).encodedParts()));
   return t;
 }
 
@@ -339,7 +383,7 @@ function tableOf(batch: WriteBatch): FieldTable {
  * `metadata` as a share. `v2` says how the replica validates names (as the client's protocol).
  */
 export function encodeShare(batch: WriteBatch, indices: readonly number[], metadata: readonly MetadataRecord[], v2: boolean): Buffer {
-  const { fieldSection, records, recordStart } = tableOf(batch).encodedParts();
+  const { fieldSection, records, recordStart } = tableOf(batch);
   let samples = 0;
   let histograms = 0;
   let recordBytes = 0;
@@ -532,16 +576,20 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
   }
   const nSeries = r.count(8);
   const nSamples = r.count(16);
-  const batch = new WriteBatch(Math.max(1, nSamples));
+  const batch = new WriteBatch(0);
   batch.raw = buf;
   // The series are decoded into columns, not a record each (WriteBatch.seriesAt reads them).
+  // A share is decoded per forwarded request: its columns are allocated at their size (the
+  // references in a reused scratch first), and those most shares leave at zero (histograms,
+  // exemplars) only once a series has any. Large transient typed arrays are external memory
+  // that brings on collections of a heap holding every series.
   const samples = new Int32Array(nSeries + 1);
-  const histogramRows = new Int32Array(nSeries + 1);
+  let histogramRows: Int32Array | undefined;
   const labels = new Int32Array(nSeries + 1);
   const hashes = new Uint32Array(nSeries);
-  const exemplars = new Float64Array(nSeries);
+  let exemplars: Float64Array | undefined;
   let metadata: (MetricMetadata | undefined)[] | undefined;
-  let refs = new Uint32Array(nSeries * 12 + 16);
+  let refs = decodeScratch.refs;
   let nRefs = 0;
   let sampleAt = 0;
   let histogramAt = 0;
@@ -557,7 +605,7 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
     if (nRefs + nLabels > refs.length) {
       const grown = new Uint32Array(Math.max(refs.length * 2, nRefs + nLabels));
       grown.set(refs);
-      refs = grown;
+      decodeScratch.refs = refs = grown;
     }
     for (let k = 0; k < nLabels; k++) {
       pos = readVarint(buf, pos);
@@ -570,13 +618,17 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
     pos = readVarint(buf, pos + 4);
     sampleAt += varintOut;
     if (sampleAt > nSamples) throw malformed('more samples in series than in the share');
-    histogramRows[i] = histogramAt;
+    if (histogramRows) histogramRows[i] = histogramAt;
     pos = readVarint(buf, pos);
     // Each histogram takes bytes of the share's histogram section (the count is checked there too).
-    histogramAt += varintOut;
+    if (varintOut > 0) {
+      // Rows before this series are all zero: none had a histogram.
+      histogramRows ??= new Int32Array(nSeries + 1);
+      histogramAt += varintOut;
+    }
     if (histogramAt > buf.length) throw malformed('count larger than the share');
     pos = readVarint(buf, pos);
-    exemplars[i] = varintOut;
+    if (varintOut > 0) (exemplars ??= new Float64Array(nSeries))[i] = varintOut;
     exemplarCount += varintOut;
     if (pos >= buf.length) throw malformed('truncated');
     const md = buf[pos++];
@@ -591,17 +643,15 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
     } else if (md !== 0) throw malformed('bad metadata marker');
   }
   samples[nSeries] = sampleAt;
-  histogramRows[nSeries] = histogramAt;
+  if (histogramRows) histogramRows[nSeries] = histogramAt;
   labels[nSeries] = nRefs;
   r.pos = pos;
   if (sampleAt !== nSamples) throw malformed('sample count does not match the series');
   batch.numSamples = nSamples;
   while (r.pos & 7) if (r.byte() !== 0) throw malformed('non-zero padding');
   r.need(nSamples * 16);
-  new Uint8Array(batch.timestamps.buffer, 0, nSamples * 8).set(buf.subarray(r.pos, r.pos + nSamples * 8));
-  r.pos += nSamples * 8;
-  new Uint8Array(batch.values.buffer, 0, nSamples * 8).set(buf.subarray(r.pos, r.pos + nSamples * 8));
-  r.pos += nSamples * 8;
+  batch.takeSamples(f64Column(buf, r.pos, nSamples), f64Column(buf, r.pos + nSamples * 8, nSamples), nSamples);
+  r.pos += nSamples * 16;
   const nMeta = r.count(4);
   for (let k = 0; k < nMeta; k++) {
     const type = metricTypeFromProto(r.varint());
@@ -613,11 +663,53 @@ export function decodeShare(buf: Buffer): { batch: WriteBatch; v2: boolean } {
     r.pos += n;
   } else if (histogramAt > 0) throw malformed('histograms counted but not sent');
   // Exemplars without the flag (a router before them counted but did not send them) are not kept.
-  const exemplarLists = flags & FLAG_EXEMPLARS ? readExemplars(r, exemplars, exemplarCount) : undefined;
+  const exemplarLists = flags & FLAG_EXEMPLARS ? readExemplars(r, exemplars ?? noCounts(nSeries), nSeries, exemplarCount) : undefined;
   if (r.pos !== buf.length) throw malformed('trailing bytes');
-  batch.labelFields = new ShareFields(buf, starts, ends, refs.subarray(0, nRefs));
-  batch.setColumns({ n: nSeries, samples, histograms: histogramRows, labels, hashes, exemplars, exemplarLists, metadata });
+  batch.labelFields = new ShareFields(buf, starts, ends, refs.slice(0, nRefs));
+  batch.setColumns({
+    n: nSeries,
+    samples,
+    histograms: histogramRows ?? noOffsets(nSeries + 1),
+    labels,
+    hashes,
+    exemplars: exemplars ?? noCounts(nSeries),
+    exemplarLists,
+    metadata,
+  });
   return { batch, v2 };
+}
+
+/** decodeShare's working array: every series' field references, copied out at their count. */
+const decodeScratch = { refs: new Uint32Array(1 << 14) };
+
+/**
+ * n float64 at buf[at]: a view when the share's bytes are 8-aligned in memory (a body read
+ * whole usually is: the column starts at a multiple of 8 from the share's start), else a copy.
+ * The view keeps the share's bytes alive, which the batch does anyway (raw).
+ */
+function f64Column(buf: Buffer, at: number, n: number): Float64Array {
+  if (((buf.byteOffset + at) & 7) === 0) return new Float64Array(buf.buffer, buf.byteOffset + at, n);
+  const out = new Float64Array(n);
+  new Uint8Array(out.buffer).set(buf.subarray(at, at + n * 8));
+  return out;
+}
+
+/**
+ * Columns of zeros shared by every share that needs one: columns are only read, so one all-zero
+ * array (grown as needed, never written) stands for the histogram offsets and exemplar counts of
+ * the shares without histograms or exemplars.
+ */
+let zeroOffsets = new Int32Array(0);
+let zeroCounts = new Float64Array(0);
+
+function noOffsets(n: number): Int32Array {
+  if (zeroOffsets.length < n) zeroOffsets = new Int32Array(Math.max(n, 2 * zeroOffsets.length));
+  return zeroOffsets;
+}
+
+function noCounts(n: number): Float64Array {
+  if (zeroCounts.length < n) zeroCounts = new Float64Array(Math.max(n, 2 * zeroCounts.length));
+  return zeroCounts;
 }
 
 /** The share's histogram section: `total` Histogram messages, the series' rows in entry order. */
@@ -629,12 +721,12 @@ function readHistograms(buf: Buffer, start: number, end: number, batch: WriteBat
 }
 
 /** The share's exemplar section, handed out to the series in entry order by their counts. */
-function readExemplars(r: ShareReader, counts: Float64Array, want: number): (ExemplarRecord[] | undefined)[] {
+function readExemplars(r: ShareReader, counts: Float64Array, nSeries: number, want: number): (ExemplarRecord[] | undefined)[] {
   // An exemplar takes at least its label count, value and timestamp.
   const n = r.count(17);
   if (n !== want) throw malformed('exemplar count does not match the series');
-  const lists = new Array<ExemplarRecord[] | undefined>(counts.length);
-  for (let i = 0; i < counts.length; i++) {
+  const lists = new Array<ExemplarRecord[] | undefined>(nSeries);
+  for (let i = 0; i < nSeries; i++) {
     if (counts[i] === 0) continue;
     const list: ExemplarRecord[] = [];
     for (let k = 0; k < counts[i]; k++) {
@@ -854,3 +946,15 @@ class ScratchWriter {
     return this.buf.subarray(0, this.pos);
   }
 }
+
+const tableScratch: TableScratch = {
+  bytes: Buffer.allocUnsafe(4096),
+  starts: new Int32Array(257),
+  fieldHashes: new Int32Array(256),
+  slots: new Int32Array(1024),
+  refs: new Uint32Array(16),
+  refStart: new Int32Array(1),
+  hashes: new Uint32Array(0),
+  label: new ScratchWriter(256),
+  records: new ScratchWriter(4096),
+};

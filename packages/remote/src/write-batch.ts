@@ -201,6 +201,17 @@ export class WriteBatch {
     return n;
   }
 
+  /**
+   * Holds these n samples: the arrays are taken as they are (views into a decoded body, say),
+   * not copied; later appends copy them out first.
+   */
+  takeSamples(timestamps: Float64Array, values: Float64Array, n: number): void {
+    this.timestamps = timestamps;
+    this.values = values;
+    this.valueBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    this.numSamples = n;
+  }
+
   /** Appends a sample whose value's 8 little-endian bytes are at src[at..at+8). */
   pushRaw(t: number, src: Uint8Array, at: number): void {
     if (this.numSamples === this.timestamps.length) this.grow();
@@ -212,7 +223,7 @@ export class WriteBatch {
   }
 
   private grow(): void {
-    const n = this.timestamps.length * 2;
+    const n = Math.max(16, this.timestamps.length * 2);
     const ts = new Float64Array(n);
     ts.set(this.timestamps);
     const vs = new Float64Array(n);
