@@ -26,7 +26,7 @@
  *   --compactor: compactor passes over 3 replicas × 13 × 2 h blocks, vertical then levels (--compactor-series 2000,8000),
  *     then the 30-day rollup query (below)
  *   --compactor-query: only the 30-day sum by (job) (rate([1h])) over 1 h rollups vs raw 2 h blocks
- *     (--rollup-series 300, --repeats 5 warm; 3 cold)
+ *     (--rollup-series 300, --repeats 5 warm, --colds 5: cold runs, each source's interleaved with the others')
  *   --labels: only the label names/values and series benchmark over 50k series (--repeats, --only)
  *   --frontend: the dashboard refreshed with its range sliding, through the query frontend (cold, warm) and without its cache
  *   --sharded-query: one 7-day sum by (job) (rate(...[5m])) at 5m, cold: Strata sharded, unsharded, Prometheus
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     );
     return;
   }
-  const rollupQuery = () => runRollupQueryBench({ series: arg('rollup-series', 300), colds: 3, warms: arg('repeats', 5) });
+  const rollupQuery = () => runRollupQueryBench({ series: arg('rollup-series', 300), colds: arg('colds', 5), warms: arg('repeats', 5) });
   if (process.argv.includes('--compactor-query')) {
     process.stdout.write((await rollupQuery()) + '\n');
     return;

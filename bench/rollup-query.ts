@@ -148,69 +148,94 @@ interface Measured {
   matrix: RangeSeries[];
 }
 
+/** Where a query reads: the resolution it may use, and whether the engine reads the gateway in-process or over remote-read. */
+interface Source {
+  maxResolution: number;
+  via: 'in-process' | 'remote-read';
+}
+
+function emptyMeasured(): Measured {
+  return { coldMs: [], coldBytes: [], warmMs: [], warmBytes: [], warmCpuMs: [], coldCpuMs: [], matrix: [] };
+}
+
+/**
+ * Cold runs of the query from each source, interleaved (raw, rollups, rollups over remote-read,
+ * raw, ...): on a shared machine the load changes within seconds, and the ratio of two medians
+ * measured a minute apart would measure that too. The warm runs follow each source's first cold one.
+ */
 async function measure(
   query: string,
   bucketDir: string,
-  maxResolution: number,
+  sources: Source[],
   start: number,
   end: number,
   colds: number,
   warms: number,
-  via: 'in-process' | 'remote-read' = 'in-process',
-): Promise<Measured> {
+): Promise<Measured[]> {
+  const outs = sources.map(emptyMeasured);
+  for (let c = 0; c < colds; c++)
+    for (let k = 0; k < sources.length; k++) await onFreshGateway(query, bucketDir, sources[k], start, end, c === 0 ? warms : 0, outs[k]);
+  return outs;
+}
+
+/** One cold run on a fresh gateway (empty data dir and caches), then `warms` runs on the same gateway. */
+async function onFreshGateway(
+  query: string,
+  bucketDir: string,
+  { maxResolution, via }: Source,
+  start: number,
+  end: number,
+  warms: number,
+  out: Measured,
+): Promise<void> {
   const engine = new Engine({ defaultResolution: 0 });
-  const out: Measured = { coldMs: [], coldBytes: [], warmMs: [], warmBytes: [], warmCpuMs: [], coldCpuMs: [], matrix: [] };
-  for (let c = 0; c < colds; c++) {
-    const bucket = countingBucket(new FilesystemBucket(bucketDir));
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-rq-gw-'));
-    const gw = new StoreGateway({
-      bucket,
-      dataDir,
-      registry: new Registry(),
-      syncIntervalMs: 3600_000,
-      idleUnloadMs: 3600_000,
-      members: ['g'],
-      self: 'g',
-      replicationFactor: 1,
-      indexCacheBytes: 256 << 20,
-      chunkCacheBytes: 512 << 20,
-      limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 0, maxBytesPerQuery: 0 },
-      deletionDelayMs: 0,
-    });
-    let server: HttpServer | undefined;
-    try {
-      await gw.start();
-      let q = gw.querier(TENANT);
-      if (via === 'remote-read') {
-        const router = new Router();
-        const tenancy = { multiTenancy: true, header: 'X-Scope-OrgID' };
-        mountQueryApi(router, { queryable: gw, engine, tenancy, storeInfo: () => gw.info() });
-        server = new HttpServer({ router, registry: new Registry(), logger: pino({ level: 'silent' }) });
-        const port = (await server.listen('127.0.0.1:0')).port;
-        q = new RemoteStore({ url: `http://127.0.0.1:${port}`, tenantHeader: tenancy.header, timeoutMs: 600_000 }).querier(TENANT);
-      }
-      const run = async (ms: number[], bytes: number[], cpu?: number[]) => {
-        const b0 = bucket.bytes;
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        const r = await engine.rangeQuery(q, query, start, end, H, { maxResolution });
-        ms.push(performance.now() - t0);
-        const c = process.cpuUsage(c0);
-        cpu?.push((c.user + c.system) / 1000);
-        bytes.push(bucket.bytes - b0);
-        if (r.result.resultType !== 'matrix') throw new Error(`expected a matrix, got ${r.result.resultType}`);
-        out.matrix = r.result.matrix;
-      };
-      await run(out.coldMs, out.coldBytes, out.coldCpuMs);
-      // Warm repeats on the first gateway only: the later ones exist for more cold samples.
-      if (c === 0) for (let i = 0; i < warms; i++) await run(out.warmMs, out.warmBytes, out.warmCpuMs);
-    } finally {
-      await server?.close(100);
-      await gw.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+  const bucket = countingBucket(new FilesystemBucket(bucketDir));
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-rq-gw-'));
+  const gw = new StoreGateway({
+    bucket,
+    dataDir,
+    registry: new Registry(),
+    syncIntervalMs: 3600_000,
+    idleUnloadMs: 3600_000,
+    members: ['g'],
+    self: 'g',
+    replicationFactor: 1,
+    indexCacheBytes: 256 << 20,
+    chunkCacheBytes: 512 << 20,
+    limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 0, maxBytesPerQuery: 0 },
+    deletionDelayMs: 0,
+  });
+  let server: HttpServer | undefined;
+  try {
+    await gw.start();
+    let q = gw.querier(TENANT);
+    if (via === 'remote-read') {
+      const router = new Router();
+      const tenancy = { multiTenancy: true, header: 'X-Scope-OrgID' };
+      mountQueryApi(router, { queryable: gw, engine, tenancy, storeInfo: () => gw.info() });
+      server = new HttpServer({ router, registry: new Registry(), logger: pino({ level: 'silent' }) });
+      const port = (await server.listen('127.0.0.1:0')).port;
+      q = new RemoteStore({ url: `http://127.0.0.1:${port}`, tenantHeader: tenancy.header, timeoutMs: 600_000 }).querier(TENANT);
     }
+    const run = async (ms: number[], bytes: number[], cpu: number[]) => {
+      const b0 = bucket.bytes;
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const r = await engine.rangeQuery(q, query, start, end, H, { maxResolution });
+      ms.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
+      bytes.push(bucket.bytes - b0);
+      if (r.result.resultType !== 'matrix') throw new Error(`expected a matrix, got ${r.result.resultType}`);
+      out.matrix = r.result.matrix;
+    };
+    await run(out.coldMs, out.coldBytes, out.coldCpuMs);
+    for (let i = 0; i < warms; i++) await run(out.warmMs, out.warmBytes, out.warmCpuMs);
+  } finally {
+    await server?.close(100);
+    await gw.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
-  return out;
 }
 
 /**
@@ -307,9 +332,12 @@ export async function runRollupQueryBench(o: { series: number; colds: number; wa
           `p99 ${(d.p99Rel * 100).toFixed(2)} %, max away from the first hour and rollup block joins ${(d.maxAwayRel * 100).toFixed(2)} %; points only in the raw answer ${d.onlyRaw}, only in the rollup answer ${d.onlyRollup}.`,
       );
     for (const query of QUERIES) {
-      const raw = await measure(query, bucketDir, 0, start, end, o.colds, o.warms);
-      const rolled = await measure(query, bucketDir, RES_1H, start, end, o.colds, o.warms);
-      const remote = await measure(query, bucketDir, RES_1H, start, end, o.colds, o.warms, 'remote-read');
+      const sources: Source[] = [
+        { maxResolution: 0, via: 'in-process' },
+        { maxResolution: RES_1H, via: 'in-process' },
+        { maxResolution: RES_1H, via: 'remote-read' },
+      ];
+      const [raw, rolled, remote] = await measure(query, bucketDir, sources, start, end, o.colds, o.warms);
       answers.push([raw.matrix, rolled.matrix]);
       note(`\`${query}\`, raw against rollups`, compare(raw.matrix, rolled.matrix));
       // Through remote-read the answer must be the in-process one, to the bit.
@@ -344,7 +372,7 @@ export async function runRollupQueryBench(o: { series: number; colds: number; wa
       `${o.series} counters (half integer request counts, half CPU seconds in hundredths) at ${SCRAPE / 1000} s scrapes over ${DAYS} d = ` +
         `${(samples / 1e6).toFixed(1)} M samples; ${rawBlocks.length} raw 2 h blocks (${mb(rawBytes)} MB, written in ${((b1 - b0) / 1000).toFixed(0)} s) and ` +
         `${rollups} rollup blocks of 1 h resolution, ${ROLLUP_DAYS} d each, made raw -> 5m -> 1h by tsdb's downsampling (${mb(rollupBytes)} MB, in ${((b2 - b1) / 1000).toFixed(0)} s), ` +
-        `in one local-folder bucket. Median of ${o.colds} cold runs (a fresh gateway each: no index headers, empty caches) and ${o.warms} warm runs; ` +
+        `in one local-folder bucket. Median of ${o.colds} cold runs (a fresh gateway each: no index headers, empty caches; the three sources' cold runs interleaved) and ${o.warms} warm runs; ` +
         `bytes fetched = every get/getRange from the bucket during the query; CPU = this process's user + system CPU time per query ` +
         `(over remote-read: the gateway's and the querier's, both in this process).`,
       '',

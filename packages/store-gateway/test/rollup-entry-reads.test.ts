@@ -1,16 +1,27 @@
 /**
- * A query over rollups fetches, of each aggregate chunk, only the entries its function reads: the
- * bucket's ranged reads of chunk files are recorded and compared with where each entry of each
- * chunk lies (worked out here from the segment files themselves). A rate reads no count, sum,
- * min, max or sketch byte; a quantile no min, max or counter byte. Answers equal those of the
- * same block read whole (without its entries table), on a local folder and on the S3 server.
+ * A query over rollups fetches, of each aggregate chunk, the entries its function reads and of the
+ * others only what lies between two of those at most ENTRY_MERGE_GAP apart (one request instead
+ * of two): the bucket's ranged reads of chunk files are recorded and compared with where each
+ * entry of each chunk lies (worked out here from the segment files themselves). A rate reads no
+ * count, sum, min, max or sketch byte outside such gaps; a quantile no min, max or counter byte.
+ * Answers equal those of the same block read whole (without its entries table), on a local folder
+ * and on the S3 server.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Labels, Matcher, type Series, mulberry32 } from '@strata/model';
 import { bucketFromConfig, FilesystemBucket, type Bucket } from '@strata/objstore';
-import { AGGR_ENTRIES_FILE, BlockReader, downsampleBlocks, RES_5M, writeBlock, XOREncoder, type BlockSeries } from '@strata/tsdb';
+import {
+  AGGR_ENTRIES_FILE,
+  BlockReader,
+  downsampleBlocks,
+  ENTRY_MERGE_GAP,
+  RES_5M,
+  writeBlock,
+  XOREncoder,
+  type BlockSeries,
+} from '@strata/tsdb';
 import { StoreGateway } from '../src/index.js';
 import { gatewayTestOptions } from './gateway-options.js';
 import { startS3Server, type S3Server } from '../../objstore/test/s3-server.js';
@@ -34,6 +45,18 @@ const SCRAPE = 30_000;
 const NAMES = ['count', 'sum', 'min', 'max', 'counter', 'sketches'] as const;
 type Aggr = (typeof NAMES)[number];
 
+/**
+ * Per counter, its increment per scrape. How far apart two chunks' counter entries lie is the size
+ * of the later chunk's count, sum, min and max, which grows with how much the counter moves:
+ * about 6 KiB, 2.4 KiB, 1.8 KiB and 0.4 KiB here, on both sides of ENTRY_MERGE_GAP.
+ */
+const INCREMENTS: ((r: () => number) => number)[] = [
+  (r) => Math.round(r() * 1000) / 10, // busy, fractional
+  (r) => Math.round(r() * 100), // whole numbers
+  () => 1, // steady
+  () => 0, // idle (an error count that never moves)
+];
+
 /** Three days of 4 counters (no sketches: named _total) and 4 latency gauges (with sketches). */
 function dataset(): BlockSeries[] {
   const out: BlockSeries[] = [];
@@ -45,7 +68,7 @@ function dataset(): BlockSeries[] {
     for (let from = T0; from < T0 + DAYS * DAY; from += 120 * SCRAPE) {
       const e = new XOREncoder();
       for (let i = 0; i < 120; i++) {
-        total += Math.round(r() * 1000) / 10;
+        if (counter) total += INCREMENTS[s](r);
         e.append(from + 7_000 + i * SCRAPE, counter ? total : 0.05 * Math.exp(2 * r()));
       }
       chunks.push({ minT: from + 7_000, maxT: from + 7_000 + 119 * SCRAPE, data: e.bytes() });
@@ -150,6 +173,20 @@ describe.each(['filesystem', 's3'] as const)('rollup entry reads over a %s bucke
     }
   }
 
+  /** The needed entries' ranges merged as the reader must merge them: one per run of entries at most ENTRY_MERGE_GAP apart. */
+  function mergedRuns(needed: { seg: string; from: number; to: number }[]): { seg: string; from: number; to: number; n: number }[] {
+    const sorted = [...needed].sort((a, b) => a.seg.localeCompare(b.seg) || a.from - b.from);
+    const runs: { seg: string; from: number; to: number; n: number }[] = [];
+    for (const e of sorted) {
+      const last = runs[runs.length - 1];
+      if (last && last.seg === e.seg && e.from - last.to <= ENTRY_MERGE_GAP) {
+        last.to = e.to;
+        last.n++;
+      } else runs.push({ seg: e.seg, from: e.from, to: e.to, n: 1 });
+    }
+    return runs;
+  }
+
   test.each([
     // [function, metric, the aggregates it may read]
     ['rate', 'req_total', ['counter']],
@@ -178,9 +215,25 @@ describe.each(['filesystem', 's3'] as const)('rollup entry reads over a %s bucke
     const others = mine.filter((e) => !(may as readonly string[]).includes(e.aggr));
     expect(needed.length).toBeGreaterThan(0);
     expect(others.length).toBeGreaterThan(0);
-    // Every byte of the needed entries was fetched, not one of the others.
+    // Every byte of the needed entries was fetched.
     expect(needed.filter((e) => overlap(e) !== e.to - e.from)).toEqual([]);
-    expect(others.filter((e) => overlap(e) > 0).map((e) => e.aggr)).toEqual([]);
+    // Each read is a run of needed entries, from the first one's first byte to the last one's
+    // last, with gaps of at most ENTRY_MERGE_GAP; no other byte of the block's chunks is fetched.
+    const runs = mergedRuns(needed);
+    const reads = [...rec.reads].sort((a, b) => a.seg.localeCompare(b.seg) || a.from - b.from);
+    expect(reads).toEqual(runs.map(({ seg, from, to }) => ({ seg, from, to })));
+    const fetchedOfOthers = others.reduce((n, e) => n + overlap(e), 0);
+    const gaps = runs.reduce((n, r) => n + (r.to - r.from), 0) - needed.reduce((n, e) => n + (e.to - e.from), 0);
+    expect(fetchedOfOthers).toBeLessThanOrEqual(gaps);
+  });
+
+  test('the data set has counters on both sides of the merge gap, near it', () => {
+    // So the reads compared above pin the gap: counters up to ENTRY_MERGE_GAP apart are fetched in
+    // one request, those farther apart (even by less than twice as much) in two.
+    const counters = entries.filter((e) => e.series === 'req_total' && e.aggr === 'counter').sort((a, b) => a.from - b.from);
+    const gaps = counters.slice(1).map((e, i) => e.from - counters[i].to);
+    expect(gaps.some((g) => g > ENTRY_MERGE_GAP / 2 && g <= ENTRY_MERGE_GAP)).toBe(true);
+    expect(gaps.some((g) => g > ENTRY_MERGE_GAP && g <= 2 * ENTRY_MERGE_GAP)).toBe(true);
   });
 
   test('a damaged entry is refused by its checksum, not decoded', async () => {

@@ -40,7 +40,7 @@ export {
 } from './block/compact-blocks.js';
 export { IndexCorruptError } from './block/encbuf.js';
 export { IndexReader } from './block/index-reader.js';
-export { BlockReader, type BlockSources } from './block/reader.js';
+export { BlockReader, ENTRY_MERGE_GAP, type BlockSources } from './block/reader.js';
 export {
   buildIndexHeader,
   decodeIndexHeader,

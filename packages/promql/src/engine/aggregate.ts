@@ -2,7 +2,7 @@
 import { IncompatibleSchemaError, Labels, LabelsBuilder, METRIC_NAME, StrataError, pace, type FloatHistogram } from '@strata/model';
 import type { AggregateExpr } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
-import { formatFloat, kahanInc, MeanAccumulator, quantile } from './math.js';
+import { formatFloat, kahanIncAt, MeanAccumulator, quantile } from './math.js';
 import { groupIndices, groupLabels } from './grouping.js';
 import { goQuoteBytes, isValidUtf8, unquoteBytes } from '../parser/literals.js';
 import { limit } from './limit.js';
@@ -102,9 +102,7 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<Va
         case 'sum':
         case 'avg': {
           // Kahan-Neumaier summation, as Prometheus, so sums of large and small values stay exact.
-          const [t, c2] = kahanInc(x, sum[g], comp[g]);
-          sum[g] = t;
-          comp[g] = c2;
+          kahanIncAt(sum, comp, g, x);
           if (e.op === 'avg') means[g].add(x);
           break;
         }

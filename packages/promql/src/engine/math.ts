@@ -11,6 +11,19 @@ export function kahanInc(inc: number, sum: number, c: number): [sum: number, c: 
   return [t, c + (inc - t + sum)];
 }
 
+/**
+ * kahanInc on slot `g` of a sum and its compensation, in place: an aggregation adds once per
+ * series and step, and the pair kahanInc returns would be one more array for the collector each.
+ */
+export function kahanIncAt(sums: Float64Array, comps: Float64Array, g: number, inc: number): void {
+  const sum = sums[g];
+  const t = sum + inc;
+  sums[g] = t;
+  if (t === Infinity || t === -Infinity) comps[g] = 0;
+  else if (Math.abs(sum) >= Math.abs(inc)) comps[g] += sum - t + inc;
+  else comps[g] += inc - t + sum;
+}
+
 /** Prometheus' quantile over unsorted values: linear interpolation; <0 is -Inf, >1 is +Inf. */
 export function quantile(q: number, values: number[]): number {
   if (values.length === 0 || Number.isNaN(q)) return NaN;

@@ -135,47 +135,61 @@ function counterSeries(labels: Labels, parts: FloatPart[]): Series {
   for (const p of parts) n += p.kind === 'raw' ? p.t.length : p.r.t.length + 1;
   const ts = new Float64Array(n);
   const vs = new Float64Array(n);
+  // Plain locals and loops, no closure writing them: a closure's variables live in its context,
+  // one load and store there per sample (a month of hourly windows is hundreds of thousands).
   let k = 0;
+  let lastTs = -Infinity;
   let total = NaN;
   let lastRaw = NaN;
-  let lastTs = -Infinity;
-  const push = (t: number, v: number): void => {
-    if (t <= lastTs) return;
-    ts[k] = t;
-    vs[k] = v;
-    k++;
-    lastTs = t;
-  };
-  /** The total a part's first value `f` continues from. */
-  const base = (f: number): number => (Number.isNaN(total) ? f : total + (f >= lastRaw ? f - lastRaw : f));
   for (const p of parts) {
     if (p.kind === 'raw') {
-      let run = base(p.v[0]);
-      let last = p.v[0];
-      push(p.t[0], run);
-      for (let i = 1; i < p.t.length; i++) {
-        const v = p.v[i];
-        run += v >= last ? v - last : v;
-        last = v;
-        push(p.t[i], run);
+      const pt = p.t;
+      const pv = p.v;
+      let last = pv[0];
+      let run = continued(total, lastRaw, last);
+      for (let i = 0; i < pt.length; i++) {
+        if (i > 0) {
+          const v = pv[i];
+          run += v >= last ? v - last : v;
+          last = v;
+        }
+        if (pt[i] > lastTs) {
+          lastTs = ts[k] = pt[i];
+          vs[k++] = run;
+        }
       }
       total = run;
       lastRaw = last;
       continue;
     }
     const r = p.r;
+    const rt = r.t;
+    const rc = r.counter;
     // The first raw sample starts the series only: after another part it would sit seconds after
     // that part's last sample and shorten rate()'s average interval, so its extrapolation (37% off
     // for a 2h rate over 1h rollups at a block boundary); the re-basing carries the increase across.
-    const withFirst = Number.isNaN(total) && r.firstT >= p.from && r.firstT < r.t[0];
-    const f = withFirst ? r.firstV : r.counter[0];
-    const b = base(f);
-    if (withFirst) push(r.firstT, b);
-    for (let i = 0; i < r.t.length; i++) push(r.t[i], b + (r.counter[i] - f));
-    total = b + (r.counter[r.t.length - 1] - f);
-    lastRaw = p.clipped ? r.counter[r.t.length - 1] : r.lastV;
+    const withFirst = Number.isNaN(total) && r.firstT >= p.from && r.firstT < rt[0];
+    const f = withFirst ? r.firstV : rc[0];
+    const b = continued(total, lastRaw, f);
+    if (withFirst && r.firstT > lastTs) {
+      lastTs = ts[k] = r.firstT;
+      vs[k++] = b;
+    }
+    for (let i = 0; i < rt.length; i++) {
+      if (rt[i] > lastTs) {
+        lastTs = ts[k] = rt[i];
+        vs[k++] = b + (rc[i] - f);
+      }
+    }
+    total = b + (rc[rt.length - 1] - f);
+    lastRaw = p.clipped ? rc[rt.length - 1] : r.lastV;
   }
   return { labels, timestamps: ts.subarray(0, k), values: vs.subarray(0, k) };
+}
+
+/** The total a part whose first value is `f` continues from: the previous parts' `total`, re-based with Thanos' rule (`f` below their last raw value is a reset). */
+function continued(total: number, lastRaw: number, f: number): number {
+  return Number.isNaN(total) ? f : total + (f >= lastRaw ? f - lastRaw : f);
 }
 
 /** Values per window for the modes that read one aggregate, with counts and sketches when asked. */

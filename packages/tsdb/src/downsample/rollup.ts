@@ -291,9 +291,11 @@ export function chunkRanges(t: Float64Array, res: number): [number, number][] {
 export function decodeXOR(data: Uint8Array | undefined): { t: Float64Array; v: Float64Array } {
   if (!data) return EMPTY;
   const n = xorNumSamples(data);
-  const t = new Float64Array(n);
-  const v = new Float64Array(n);
-  const k = decodeXORBits(data, t, new Uint32Array(v.buffer), 0, -Infinity, Infinity);
+  // Both columns in one buffer: each typed array buffer is a malloc and a collector's entry.
+  const both = new Float64Array(2 * n);
+  const t = both.subarray(0, n);
+  const v = both.subarray(n);
+  const k = decodeXORBits(data, t, new Uint32Array(both.buffer, 8 * n, 2 * n), 0, -Infinity, Infinity);
   return k === n ? { t, v } : { t: t.subarray(0, k), v: v.subarray(0, k) };
 }
 
@@ -342,8 +344,11 @@ function chunkColumns(parts: readonly (AggrPart | undefined)[], want: AggrSet): 
 }
 
 function nanColumn(want: AggrSet, aggr: number, n: number): Float64Array {
-  return want & aggrBit(aggr) ? new Float64Array(n).fill(NaN) : new Float64Array(0);
+  return want & aggrBit(aggr) ? new Float64Array(n).fill(NaN) : NO_COLUMN;
 }
+
+/** An aggregate not asked for: empty, shared (nothing can be written into it). */
+const NO_COLUMN = new Float64Array(0);
 
 /**
  * A series' aggregate chunks (time order, not overlapping; Strata's or Thanos') as one rollup.
