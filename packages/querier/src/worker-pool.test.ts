@@ -209,23 +209,25 @@ describe('worker pool answers what the engine answers', () => {
       labelNames: real.labelNames.bind(real),
       labelValues: real.labelValues.bind(real),
     };
-    const query = 'sum by (job) (rate(req_total[5m]))';
-    // [step, max_source_resolution, decoded on the main thread]: auto is step / 5.
-    const cases: [number, 'auto' | number, boolean][] = [
-      [60_000, 'auto', false],
-      [20 * 60_000, 'auto', false],
-      [60_000, 4 * 60_000, false],
-      [25 * 60_000, 'auto', true],
-      [60_000, 5 * 60_000, true],
+    // [range, step, max_source_resolution, decoded on the main thread]: auto is step / 5, and a
+    // rate reads rollups only of windows its range holds two of.
+    const cases: [string, number, 'auto' | number, boolean][] = [
+      ['10m', 60_000, 'auto', false],
+      ['10m', 20 * 60_000, 'auto', false],
+      ['10m', 60_000, 4 * 60_000, false],
+      ['10m', 25 * 60_000, 'auto', true],
+      ['10m', 60_000, 5 * 60_000, true],
+      ['5m', 60_000, 5 * 60_000, false],
     ];
-    for (const [step, maxResolution, want] of cases) {
+    for (const [range, step, maxResolution, want] of cases) {
       decoded = 0;
       const o = { maxResolution };
+      const query = `sum by (job) (rate(req_total[${range}]))`;
       same(
         await pool.rangeQuery(counted, query, T0, T0 + 3 * HOUR, step, o),
         await engine.rangeQuery(real, query, T0, T0 + 3 * HOUR, step, o),
       );
-      expect([step, maxResolution, decoded > 0]).toEqual([step, maxResolution, want]);
+      expect([range, step, maxResolution, decoded > 0]).toEqual([range, step, maxResolution, want]);
     }
   });
 });

@@ -212,3 +212,16 @@ test('rollup counts and sketches survive a merge with another store (the head, a
     );
   }
 });
+
+test('a rate whose range holds one window of the resolution asked for reads finer data instead of answering nothing', async () => {
+  // max_source_resolution=1h, rate over [1h]: one 1h window per range is one sample (Thanos answers
+  // nothing). The select asks for windows the range holds two of: 5m rollups where they exist, raw
+  // data where only raw is finer.
+  const q = 'sum(rate(req_total[1h]))';
+  compare(await run([...r1h, ...r5m], q, RES_1H), await run(r5m, q, RES_5M), floatClose);
+  compare(await run([...r1h, ...raw], q, RES_1H), await run(raw, q, 0), floatClose);
+  // A range holding two 1h windows still reads the 1h rollups: a 2h rate there differs from raw by
+  // the extrapolation over window-spaced samples, and equals a rate over the 1h rollups alone.
+  const q2 = 'sum(rate(req_total[2h]))';
+  compare(await run([...r1h, ...r5m], q2, RES_1H), await run(r1h, q2, RES_1H), floatClose);
+});

@@ -10,6 +10,7 @@ import { evalAggregate } from './aggregate.js';
 import { evalBinary } from './binary.js';
 import { evalCall } from './functions.js';
 import { statsOnly } from './histogram-stats.js';
+import { rangeMaxResolution } from './rollup-resolution.js';
 import {
   advance,
   bounds,
@@ -159,7 +160,7 @@ export class Evaluator {
       range: e.range,
       func,
       signal: this.ctx.signal,
-      maxResolution: this.ctx.maxResolution,
+      maxResolution: rangeMaxResolution(this.ctx.maxResolution, e.range, func),
     });
     const series: MatrixSeries[] = [];
     const stats = this.ctx.statsSelectors.has(vs);
