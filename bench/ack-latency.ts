@@ -8,9 +8,9 @@
  * over all the data. Reported: p50/p99/max of both phases, the loaded/unloaded p99 ratio, and for
  * each query loop apart the queries completed meanwhile and their median time. Strata runs four
  * times in the same run, so they compare on equal footing: on its worker threads at the default
- * niceness, on workers at niceness 0, on workers that read the local blocks' files themselves
- * instead of getting their chunks copied by the main thread (--querier.workers-read-blocks=true),
- * and on the main thread (--querier.workers=0).
+ * niceness (reading the local blocks' files themselves, through the shared block cache), on
+ * workers at niceness 0, on workers that get the blocks' chunks copied by the main thread instead
+ * (--querier.workers-read-blocks=false), and on the main thread (--querier.workers=0).
  *
  * The query frontend's results cache is off for every Strata measured: it would answer the range
  * loop from memory after its first run, and the figure would count cache hits, not evaluations.
@@ -287,7 +287,7 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
   const systems: [string, string, (dataDir?: string) => Promise<System>][] = [
     ['strata (workers, nice 10)', 'workers', (d) => startStrataSystem([noCache], d)],
     ['strata --querier.worker-nice=0', 'nice0', (d) => startStrataSystem([noCache, '--querier.worker-nice=0'], d)],
-    ['strata --querier.workers-read-blocks=true', 'read', (d) => startStrataSystem([noCache, '--querier.workers-read-blocks=true'], d)],
+    ['strata --querier.workers-read-blocks=false', 'packed', (d) => startStrataSystem([noCache, '--querier.workers-read-blocks=false'], d)],
     ['strata --querier.workers=0', 'main', (d) => startStrataSystem([noCache, '--querier.workers=0'], d)],
     ['prometheus', 'prometheus', () => startPrometheusSystem()],
   ];
