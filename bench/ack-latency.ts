@@ -8,9 +8,9 @@
  * over all the data. Reported: p50/p99/max of both phases, the loaded/unloaded p99 ratio, and for
  * each query loop apart the queries completed meanwhile and their median time. Strata runs four
  * times in the same run, so they compare on equal footing: on its worker threads at the default
- * niceness, on workers at niceness 0, on workers that read the local blocks' files themselves
- * instead of getting their chunks copied by the main thread (--querier.workers-read-blocks=true),
- * and on the main thread (--querier.workers=0).
+ * niceness (reading the local blocks' files themselves, through the shared block cache), on
+ * workers at niceness 0, on workers that get the blocks' chunks copied by the main thread instead
+ * (--querier.workers-read-blocks=false), and on the main thread (--querier.workers=0).
  *
  * The query frontend's results cache is off for every Strata measured: it would answer the range
  * loop from memory after its first run, and the figure would count cache hits, not evaluations.
@@ -115,6 +115,14 @@ export const QUERY_LOOPS = queryLoops();
 const encode = (series: Labels[], t: number, values: Float64Array): Buffer =>
   snappyEncode(encodeWriteRequestV1(series.map((labels, i) => ({ labels, timestamps: [t], values: [values[i]] }))));
 
+/** The query loops' request paths: the instant query at the end, the range one over everything. */
+function queryPaths(start: number, end: number, queries: string[]): [string, string] {
+  return [
+    `/api/v1/query?query=${encodeURIComponent(queries[0])}&time=${end / 1000}`,
+    `/api/v1/query_range?query=${encodeURIComponent(queries[1])}&start=${start / 1000}&end=${end / 1000}&step=60`,
+  ];
+}
+
 async function phase(
   sys: System,
   seconds: number,
@@ -130,10 +138,7 @@ async function phase(
   const lat: number[] = [];
   let failures = 0;
   let stop = false;
-  const paths = [
-    `/api/v1/query?query=${encodeURIComponent(queries[0])}&time=${end / 1000}`,
-    `/api/v1/query_range?query=${encodeURIComponent(queries[1])}&start=${start / 1000}&end=${end / 1000}&step=60`,
-  ];
+  const paths = queryPaths(start, end, queries);
   const loops = (loaded ? paths : []).map(async (path): Promise<LoopResult> => {
     const times: number[] = [];
     let failed = 0;
@@ -215,6 +220,51 @@ async function withStallRecorder<T>(file: string | undefined, start: () => Promi
   }
 }
 
+/**
+ * Runs each query loop's query once before measuring, the range one twice at once (so that with
+ * two query workers each gets one): what a system does once per process (JIT, opening each block's
+ * index on a worker, loading block files into the cache) stays out of the loaded phase, whose
+ * few queries it would otherwise dominate, and unevenly so: the main thread opens the blocks'
+ * indexes at start, query workers on their first select.
+ */
+async function warmUp(sys: System, start: number, end: number, queries: string[]): Promise<void> {
+  const [instant, range] = queryPaths(start, end, queries);
+  await Promise.all([range, range].map((p) => fetch(`${sys.queryUrl}${p}`).then((r) => r.text())));
+  await (await fetch(`${sys.queryUrl}${instant}`)).text();
+}
+
+/**
+ * Waits for the seeding Strata to cut its head into local blocks (the blocks of `hours` of
+ * history, pushed in a burst, first sit in the head): else each measured copy would cut them at
+ * its first compaction check, in the middle of a phase, and read the head instead of blocks before.
+ * Done when the blocks found stay the same for a few seconds; the number of blocks.
+ */
+async function blocksCut(dataDir: string, hours: number, maxMs = 600_000): Promise<number> {
+  const tenants = path.join(dataDir, 'tsdb', 'tenants');
+  const count = () =>
+    fs
+      .readdirSync(tenants)
+      .flatMap((t) =>
+        fs.existsSync(path.join(tenants, t, 'blocks'))
+          ? fs.readdirSync(path.join(tenants, t, 'blocks')).map((b) => path.join(tenants, t, 'blocks', b))
+          : [],
+      )
+      .filter((b) => fs.existsSync(path.join(b, 'meta.json'))).length;
+  // A head spanning less than 1.5 block ranges (2 h) is not cut.
+  if (hours < 3) return count();
+  const t0 = performance.now();
+  let last = -1;
+  let same = 0;
+  while (performance.now() - t0 < maxMs) {
+    const n = count();
+    same = n > 0 && n === last ? same + 1 : 0;
+    if (same >= 5) return n;
+    last = n;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`the seeding Strata cut no stable set of blocks within ${maxMs / 1000} s`);
+}
+
 export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> {
   const series = generateSeries(o.series);
   const scrapeMs = (o.scrapeSeconds ?? SCRAPE_INTERVAL_MS / 1000) * 1000;
@@ -237,7 +287,7 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
   const systems: [string, string, (dataDir?: string) => Promise<System>][] = [
     ['strata (workers, nice 10)', 'workers', (d) => startStrataSystem([noCache], d)],
     ['strata --querier.worker-nice=0', 'nice0', (d) => startStrataSystem([noCache, '--querier.worker-nice=0'], d)],
-    ['strata --querier.workers-read-blocks=true', 'read', (d) => startStrataSystem([noCache, '--querier.workers-read-blocks=true'], d)],
+    ['strata --querier.workers-read-blocks=false', 'packed', (d) => startStrataSystem([noCache, '--querier.workers-read-blocks=false'], d)],
     ['strata --querier.workers=0', 'main', (d) => startStrataSystem([noCache, '--querier.workers=0'], d)],
     ['prometheus', 'prometheus', () => startPrometheusSystem()],
   ];
@@ -263,9 +313,10 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
     let dataDir: string | undefined;
     if (name.startsWith('strata')) {
       if (!seed) {
-        const seeder = await startStrataSystem();
+        const seeder = await startStrataSystem(['--tsdb.compaction-interval=1s']);
         try {
           await push(seeder, 'strata seed');
+          process.stderr.write(`strata seed: ${await blocksCut(seeder.dataDir!, o.hours)} local blocks cut\n`);
         } finally {
           await seeder.stop();
         }
@@ -278,7 +329,9 @@ export async function runAckLatencyBench(o: AckLatencyOptions): Promise<string> 
     const sys = await withStallRecorder(stallFile, () => launch(dataDir));
     try {
       if (!dataDir) await push(sys, name);
-      process.stderr.write(`${name}: settled after ${(await settled(sys.pid)).toFixed(0)} s; measuring\n`);
+      process.stderr.write(`${name}: settled after ${(await settled(sys.pid)).toFixed(0)} s; warming up\n`);
+      await warmUp(sys, start, end, queries);
+      process.stderr.write(`${name}: measuring\n`);
       const idle = await phase(sys, o.seconds, start, end, false, queries);
       const loaded = await phase(sys, o.seconds, start, end, true, queries);
       const loop = (l: LoopResult) => `${l.done} (${l.medianMs.toFixed(0)})`;

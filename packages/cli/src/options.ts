@@ -789,8 +789,8 @@ const TABLE = [
   {
     flag: 'querier.workers-read-blocks',
     type: 'bool',
-    default: false,
-    help: "PromQL worker threads read the local TSDB's blocks from their files themselves (each block leased until the query ends; its deletion waits), which takes that copying off the thread acknowledging writes, but they do not share the block cache (--tsdb.block-cache-bytes) and their reads are not in strata_tsdb_block_read_bytes_total; false: the main thread copies the blocks' chunks to them, as the head's.",
+    default: true,
+    help: "PromQL worker threads read the local TSDB's blocks themselves (each block leased until the query ends; its deletion waits), from the block cache (--tsdb.block-cache-bytes), whose files they share without a copy, and from disk for what it lacks (files it would keep are then added to it); this takes the copying off the thread acknowledging writes. false: the main thread copies the blocks' chunks to them, as the head's.",
   },
   {
     flag: 'query.yield-interval',

@@ -65,6 +65,7 @@ export {
   unpackRaw,
   writeCodeUnits,
   type BlockLease,
+  type BlockReads,
   type DeferredBlock,
   type LeasableBlock,
   type PackMark,
@@ -73,6 +74,7 @@ export {
   type PackedRaw,
   type RawPiece,
   type RawSizes,
+  type SharedBlockFiles,
 } from './raw-pack.js';
 export { compareCodeUnits, mergeSorted, sortUnique } from './sorted-merge.js';
 export { packHistogramColumn, readHistogramColumn, writeHistogramColumn, histogramColumnLength } from './histogram-pack.js';

@@ -83,6 +83,30 @@ export interface DeferredBlock {
   ulid: string;
   start: number;
   end: number;
+  /** The block's files the sender holds in memory, for the receiver to read instead of the disk. */
+  files?: SharedBlockFiles;
+}
+
+/**
+ * A block's files held whole in the sending thread's block cache, in SharedArrayBuffer-backed
+ * arrays: crossing to a worker, a structured clone shares their memory, never copies it.
+ */
+export interface SharedBlockFiles {
+  /** By name inside the block's directory ('index', 'chunks/000001'). */
+  held: Record<string, Uint8Array>;
+  /**
+   * Files up to this size that are not held the receiver reads whole, into shared memory, and
+   * hands back (BlockReads.loaded) for the sender's cache; larger ones range by range. 0: none.
+   */
+  wholeUpTo: number;
+}
+
+/** What a receiver read of a deferred block (BlockLease.returned): for the sender's cache and read counters. */
+export interface BlockReads {
+  /** Files read whole from disk, by name inside the block's directory, in shared memory. */
+  loaded: Record<string, Uint8Array>;
+  /** Bytes read per kind of file ('chunks', 'index'): from disk, and from memory (files held or loaded). */
+  bytes: Record<string, { disk: number; memory: number }>;
 }
 
 /**
@@ -92,6 +116,8 @@ export interface DeferredBlock {
 export interface BlockLease {
   retain(): BlockLease;
   release(): void;
+  /** Takes what the receiver read of the block while leased (files it loaded, bytes it read). */
+  returned?(reads: BlockReads): void;
 }
 
 /** A block that can be leased to a reader on another thread (a local TSDB block). */
@@ -99,6 +125,8 @@ export interface LeasableBlock {
   readonly dir: string;
   readonly ulid: string;
   lease(): BlockLease;
+  /** Its files the sender holds in memory now, attached to each select that lists the block. */
+  files?(): SharedBlockFiles | undefined;
 }
 
 /**
@@ -347,7 +375,8 @@ export class RawPacker {
   deferBlock(block: LeasableBlock, start: number, end: number): void {
     if (this.n > 0 || this.li > 0) this.seal();
     this.sources++;
-    this.deferred.push({ at: this.sealed.length, dir: block.dir, ulid: block.ulid, start, end });
+    const files = block.files?.();
+    this.deferred.push({ at: this.sealed.length, dir: block.dir, ulid: block.ulid, start, end, ...(files ? { files } : {}) });
     this.leases.push(block.lease());
   }
 

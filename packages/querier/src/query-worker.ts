@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   Labels,
@@ -19,7 +20,7 @@ import {
   type Series,
 } from '@strata/model';
 import { Engine, parse, ParseError, type EngineOptions, type QueryOutcome } from '@strata/promql';
-import { BlockReader, decodeRawSeries } from '@strata/tsdb';
+import { BlockReader, WorkerBlockFiles, decodeRawSeries } from '@strata/tsdb';
 import { encodeResultJson } from './result-json.js';
 import {
   errorFromWire,
@@ -106,8 +107,10 @@ function call(query: number, op: StorageOp, matchers: readonly Matcher[], hints:
  * postings offsets) is opened once and kept while selects list the block. The main thread holds a
  * lease on every block it lists until the query ends, so a block's files are there while a
  * select reads them; one no select has listed for IDLE_BLOCK_MS is closed (it may be gone since).
+ * The files are read from the main thread's block cache where the select attached them, and what
+ * was read goes back to it (WorkerBlockFiles).
  */
-const blocks = new Map<string, { reader: Promise<BlockReader>; used: number; reading: number }>();
+const blocks = new Map<string, { files: WorkerBlockFiles; reader: Promise<BlockReader>; used: number; reading: number }>();
 const IDLE_BLOCK_MS = 60_000;
 
 function closeIdleBlocks(now: number): void {
@@ -120,16 +123,18 @@ function closeIdleBlocks(now: number): void {
 setInterval(() => closeIdleBlocks(Date.now()), IDLE_BLOCK_MS).unref();
 
 /** A listed block's series, read here exactly as the block would have packed them on the main thread. */
-async function readBlock(b: DeferredBlock, matchers: readonly Matcher[], hints: SelectHints): Promise<PackedRaw> {
+async function readBlock(query: number, b: DeferredBlock, matchers: readonly Matcher[], hints: SelectHints): Promise<PackedRaw> {
   const key = `${b.dir}\u0000${b.ulid}`;
   let e = blocks.get(key);
   if (!e) {
-    // Synchronous reads: asynchronous ones would queue in the thread pool the main thread's WAL writes use.
-    const reader = BlockReader.openDir(b.dir, undefined, true);
-    e = { reader, used: 0, reading: 0 };
+    const files = new WorkerBlockFiles(b.dir);
+    // Attached before the index is opened, so that it is read from the cache too.
+    files.attach(b.files);
+    const reader = BlockReader.open(files.sources, path.basename(b.dir));
+    e = { files, reader, used: 0, reading: 0 };
     blocks.set(key, e);
     reader.catch(() => blocks.get(key) === e && blocks.delete(key));
-  }
+  } else e.files.attach(b.files);
   e.used = Date.now();
   e.reading++;
   try {
@@ -139,8 +144,11 @@ async function readBlock(b: DeferredBlock, matchers: readonly Matcher[], hints: 
     await r.selectRawInto(matchers, { ...hints, start: b.start, end: b.end }, into);
     return into.finish();
   } finally {
-    e.reading--;
+    if (--e.reading === 0) e.files.release();
     e.used = Date.now();
+    // Before the query's answer, so the main thread still holds the block's lease when it arrives.
+    const reads = e.files.takeReads();
+    if (reads) post({ t: 'block-reads', query, dir: b.dir, ulid: b.ulid, reads });
   }
 }
 
@@ -152,7 +160,7 @@ function portQuerier(query: number): Querier {
       // Selects that may read rollups come decoded and sorted, with their side data.
       if (isPackedSeries(value)) return unpackSeries(value);
       // The head packed by the main thread, the local blocks in range read here from their files.
-      const raw = unpackRaw(await resolveBlocks(value as PackedRaw, (b) => readBlock(b, ms, hints)));
+      const raw = unpackRaw(await resolveBlocks(value as PackedRaw, (b) => readBlock(query, b, ms, hints)));
       const out: Series[] = [];
       for (const r of raw) {
         const s = decodeRawSeries(r, hints.start, hints.end);

@@ -222,3 +222,66 @@ test('coalesced selects of concurrent queries each hold leases of their own, all
   expect(reads).toBeLessThan(4);
   expect(tenant.blocks.every((b) => b.leases === 0)).toBe(true);
 });
+
+describe('workers share the block cache of the main thread', () => {
+  const chunkFiles = () =>
+    tenant.blocks.flatMap((b) => {
+      const d = path.join(tenant.blocksDir, b.meta.ulid, 'chunks');
+      return fs.readdirSync(d).map((f) => path.join(d, f));
+    });
+  const reads = () => ({ disk: db.blockCache.stats.chunks.diskBytes, memory: db.blockCache.stats.chunks.cachedBytes });
+  const query = 'sum(count_over_time(up_total[1d])) + sum(count_over_time(lat_seconds[1d]))';
+  const at = T0 + 6 * HOUR;
+  let fresh: QueryWorkerPool[] = [];
+  afterEach(async () => {
+    await Promise.all(fresh.map((p) => p.close()));
+    fresh = [];
+  });
+  /** A pool of one worker that has never opened the blocks. */
+  const newPool = () => {
+    const p = new QueryWorkerPool({ size: 1, engine: engine.opts });
+    fresh.push(p);
+    return p;
+  };
+
+  test('a second query on another worker reads nothing from disk, and every read is counted', async () => {
+    // Cold: the queries above loaded the chunk files into the cache.
+    for (const f of chunkFiles()) db.blockCache.drop(f);
+    const r0 = reads();
+    const first = answer(await newPool().instantQuery(tenant.querier(), query, at));
+    const r1 = reads();
+    // Each chunk file of the blocks in range loaded once by the worker, and counted here.
+    expect(r1.disk - r0.disk).toBe(chunkFiles().reduce((n, f) => n + fs.statSync(f).size, 0));
+    expect(r1.memory - r0.memory).toBeGreaterThan(0);
+    const second = answer(await newPool().instantQuery(tenant.querier(), query, at));
+    const r2 = reads();
+    expect([r2.disk - r1.disk, r2.memory - r1.memory]).toEqual([0, r1.memory - r0.memory]);
+    expect(second).toEqual(first);
+    expect(first).toEqual(answer(await engine.instantQuery(tenant.querier(), query, at)));
+    expect(tenant.blocks.every((b) => b.leases === 0)).toBe(true);
+  });
+
+  test('files evicted from the cache while a worker holds them are still read right', async () => {
+    const inner = tenant.querier();
+    // Every select's blocks are listed with their cached files attached, then evicted here at
+    // once: the worker reads memory the cache no longer holds.
+    const q: Querier = {
+      ...inner,
+      selectRawInto: async (m, h, into) => {
+        await inner.selectRawInto!(m, h, into);
+        for (const f of chunkFiles()) db.blockCache.drop(f);
+        (globalThis as { gc?: () => void }).gc?.();
+      },
+    };
+    await newPool().instantQuery(tenant.querier(), query, at); // the chunk files in the cache
+    const r0 = reads();
+    const out = answer(await newPool().instantQuery(q, query, at));
+    expect(out).toEqual(answer(await engine.instantQuery(tenant.querier(), query, at)));
+    // The first select's files came from memory; later ones were evicted and read again.
+    expect(reads().memory - r0.memory).toBeGreaterThan(0);
+    const held = chunkFiles().filter((f) => db.blockCache.held(path.dirname(path.dirname(f)))!.held[`chunks/${path.basename(f)}`]);
+    expect(db.blockCache.bytes).toBeLessThanOrEqual(db.blockCache.maxBytes);
+    expect(held.length).toBeGreaterThan(0);
+    expect(tenant.blocks.every((b) => b.leases === 0)).toBe(true);
+  });
+});

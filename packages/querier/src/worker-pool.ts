@@ -400,7 +400,25 @@ export class QueryWorkerPool implements PromqlExecutor {
       case 'abort-call':
         for (const r of slot.running.values()) r.calls.get(m.call)?.abort(new StrataError('query-canceled', 'query was canceled'));
         break;
+      case 'block-reads':
+        this.blockReads(slot, m);
+        break;
     }
+  }
+
+  /**
+   * Hands what a worker read of a listed block to the block (its cache keeps the files the
+   * worker loaded and counts the bytes), through a lease still held on it: the query's own, or
+   * another running query's on the same block. With none left (the query ended first, the block
+   * may be gone) the reads are dropped, so no file of a deleted block enters the cache.
+   */
+  private blockReads(slot: Slot, m: Extract<FromWorker, { t: 'block-reads' }>): void {
+    const own = slot.running.get(m.query);
+    for (const r of own ? [own, ...slot.running.values()] : slot.running.values())
+      for (const p of r.leased) {
+        const i = p.blocks!.findIndex((b) => b.dir === m.dir && b.ulid === m.ulid);
+        if (i >= 0) return p.leases?.[i]?.returned?.(m.reads);
+      }
   }
 
   /** Runs one storage call of a worker's query against the request's querier and answers it. */

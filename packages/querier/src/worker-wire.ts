@@ -18,6 +18,7 @@ import {
   unpackLabels,
   unpackRaw,
   writeCodeUnits,
+  type BlockReads,
   type ErrorId,
   type MatchType,
   type PackedLabels,
@@ -64,6 +65,8 @@ export type StorageOp = 'select' | 'series' | 'labelNames' | 'labelValues';
 export type FromWorker =
   | { t: 'call'; call: number; query: number; op: StorageOp; matchers: string[]; hints: WireHints; name?: string }
   | { t: 'abort-call'; call: number }
+  /** What a select read of a listed local block (BlockLease.returned), posted before the query's answer. */
+  | { t: 'block-reads'; query: number; dir: string; ulid: string; reads: BlockReads }
   | { t: 'hello'; tid: number | undefined; nice: number | undefined }
   | { t: 'done'; id: number; result: PackedResult; warnings: string[]; infos: string[] }
   | { t: 'done-json'; id: number; json: Uint8Array; warnings: string[]; infos: string[] }

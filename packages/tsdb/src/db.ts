@@ -241,7 +241,7 @@ export class TenantDB implements TenantStorage {
   /** A local block, which query workers may read themselves (leased: see dropLocalBlock). */
   private async openLocal(dir: string): Promise<BlockReader> {
     const b = await BlockReader.openDir(dir, this.cache);
-    b.shareWithWorkers(dir);
+    b.shareWithWorkers(dir, this.cache);
     return b;
   }
 

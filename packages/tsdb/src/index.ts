@@ -78,6 +78,7 @@ export { fromChunks, rollupFromRaw, toChunks as rollupToChunks } from './downsam
 export { decodeRawSeries } from './raw-decode.js';
 export { decodeSeriesTypedChunks, encodeSeriesChunks, type TypedChunk } from './series-chunks.js';
 export { SegmentCache } from './block/segment-cache.js';
+export { WorkerBlockFiles } from './block/worker-files.js';
 export { Shipper, SHIPPER_STATE_FILE } from './shipper.js';
 export { Shipping } from './shipping.js';
 export { registerTsdbMetrics, walFsyncHistogram } from './metrics.js';

@@ -52,7 +52,7 @@ export function registerTsdbMetrics(registry: Registry, db: () => TSDB | undefin
   });
   new Counter({
     name: 'strata_tsdb_block_read_bytes_total',
-    help: 'Bytes of local block files read, by file kind (chunks, index) and source: disk (files loaded whole or read range by range) or memory (the block cache).',
+    help: 'Bytes of local block files read, by the main thread and query workers, by file kind (chunks, index) and source: disk (files loaded whole or read range by range) or memory (the block cache).',
     labelNames: ['kind', 'source'],
     registers: [registry],
     collect() {

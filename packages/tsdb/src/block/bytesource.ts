@@ -67,13 +67,7 @@ export class SyncFileByteSource implements ByteSource {
 
   async read(offset: number, length: number): Promise<Buffer> {
     const buf = Buffer.allocUnsafe(length);
-    const fd = this.handle();
-    let got = 0;
-    while (got < length) {
-      const n = fs.readSync(fd, buf, got, length - got, offset + got);
-      if (n === 0) break;
-      got += n;
-    }
+    const got = readFullySync(this.handle(), buf, offset);
     this.bytesRead += got;
     return got === length ? buf : buf.subarray(0, got);
   }
@@ -83,4 +77,51 @@ export class SyncFileByteSource implements ByteSource {
     this.fd = undefined;
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** Fills `buf` from `position` on; the bytes read (fewer only at the end of the file). */
+function readFullySync(fd: number, buf: Buffer, position: number): number {
+  let got = 0;
+  while (got < buf.length) {
+    const n = fs.readSync(fd, buf, got, buf.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/**
+ * A whole file in a SharedArrayBuffer-backed Buffer: what the block cache keeps, so that query
+ * worker threads read it through a structured clone of the array, which shares the memory.
+ */
+export async function readFileShared(file: string): Promise<Buffer> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const buf = sharedBuffer((await fh.stat()).size);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === buf.length ? buf : buf.subarray(0, got);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** readFileShared with synchronous reads on the calling thread (a query worker: see SyncFileByteSource). */
+export function readFileSharedSync(file: string): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = sharedBuffer(fs.fstatSync(fd).size);
+    const got = readFullySync(fd, buf, 0);
+    return got === buf.length ? buf : buf.subarray(0, got);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function sharedBuffer(size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size));
 }

@@ -27,8 +27,8 @@ import { decodeXORBits, xorNumSamples } from '../chunkenc/xor.js';
 import { STALE_NAN } from '../chunkenc/stale.js';
 import { histogramChunkSamples } from '../head/histogram-series.js';
 import { isHistogramEncoding } from './histogram-chunks.js';
-import { FileByteSource, SyncFileByteSource, type ByteSource } from './bytesource.js';
-import type { SegmentCache } from './segment-cache.js';
+import { FileByteSource, type ByteSource } from './bytesource.js';
+import type { BlockFileKind, SegmentCache } from './segment-cache.js';
 import { DecBuf } from './encbuf.js';
 import { IndexCorruptError, IndexReader, type ChunkMeta } from './index-reader.js';
 import { CHUNKS_DIR, INDEX_FILE, META_FILE, parseMeta, type BlockMeta } from './meta.js';
@@ -67,13 +67,14 @@ export interface BlockSources {
   close?: () => Promise<void>;
 }
 
-/**
- * A local block directory; its files read through `cache` when given (see segment-cache.ts), else
- * directly, with synchronous reads when `syncReads` (a query worker: see SyncFileByteSource).
- */
-export function localBlockSources(dir: string, cache?: SegmentCache, syncReads = false): BlockSources {
+/** A local block directory; its files read through `cache` when given (see segment-cache.ts), else directly. */
+export function localBlockSources(dir: string, cache?: SegmentCache): BlockSources {
+  return blockDirSources(dir, (name, kind) => (cache ? cache.source(name, kind) : new FileByteSource(name)));
+}
+
+/** A local block directory whose index and chunk segment files are read through `file`. */
+export function blockDirSources(dir: string, file: (name: string, kind: BlockFileKind) => ByteSource): BlockSources {
   const segments = new Map<number, ByteSource>();
-  const file = (f: string): ByteSource => (syncReads ? new SyncFileByteSource(f) : new FileByteSource(f));
   return {
     meta: () => fsp.readFile(path.join(dir, META_FILE), 'utf8'),
     aggrEntries: () =>
@@ -81,12 +82,12 @@ export function localBlockSources(dir: string, cache?: SegmentCache, syncReads =
         if (e.code === 'ENOENT') return undefined;
         throw e;
       }),
-    index: cache ? cache.source(path.join(dir, INDEX_FILE), 'index') : file(path.join(dir, INDEX_FILE)),
+    index: file(path.join(dir, INDEX_FILE), 'index'),
     segment: (seq) => {
       let s = segments.get(seq);
       if (!s) {
         const name = path.join(dir, CHUNKS_DIR, String(seq + 1).padStart(6, '0'));
-        segments.set(seq, (s = cache ? cache.source(name, 'chunks') : file(name)));
+        segments.set(seq, (s = file(name, 'chunks')));
       }
       return s;
     },
@@ -230,9 +231,9 @@ export class BlockReader implements Querier {
     return new BlockReader(meta, index, sources);
   }
 
-  /** A local block; `syncReads` (no cache): read with synchronous reads, for a query worker (SyncFileByteSource). */
-  static openDir(dir: string, cache?: SegmentCache, syncReads = false): Promise<BlockReader> {
-    return BlockReader.open(localBlockSources(dir, cache, syncReads), path.basename(dir));
+  /** A local block (for a query worker's reads, see WorkerBlockFiles). */
+  static openDir(dir: string, cache?: SegmentCache): Promise<BlockReader> {
+    return BlockReader.open(localBlockSources(dir, cache), path.basename(dir));
   }
 
   /**
@@ -240,19 +241,24 @@ export class BlockReader implements Querier {
    * this block's series to the receiving thread, which reads the files in `dir` itself; each such
    * select holds a lease on the block until the receiver is done (see unleased()). For local
    * blocks whose deletion waits for unleased(); never for blocks another component may delete.
+   * With `cache` (the one this block reads through), each select attaches the block's files the
+   * cache holds, and what the receiver read comes back to it: the files it loaded are kept, its
+   * bytes counted.
    */
-  shareWithWorkers(dir: string): void {
+  shareWithWorkers(dir: string, cache?: SegmentCache): void {
     const shared: NonNullable<BlockReader['shared']> = {
       holds: 0,
       unheld: [],
       block: {
         dir,
         ulid: this.meta.ulid,
+        files: () => cache?.held(dir),
         lease: () => {
           shared.holds++;
           let released = false;
           const lease: BlockLease = {
             retain: () => shared.block.lease(),
+            returned: (reads) => cache?.adopt(dir, reads),
             release: () => {
               if (released) return;
               released = true;
