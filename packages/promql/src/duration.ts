@@ -8,6 +8,7 @@
  * see the same ranges as if they had been written as literals, and hit the same limits.
  */
 import type { DurationExpr, Expr, QueryDuration } from './ast.js';
+import { children } from './children.js';
 
 /** A duration expression's problem: `offset` is the text position it starts at. */
 export class DurationError extends Error {
@@ -114,28 +115,11 @@ function durationsOf(e: Expr): (QueryDuration | undefined)[] {
   }
 }
 
-function childrenOf(e: Expr): Expr[] {
-  switch (e.kind) {
-    case 'SubqueryExpr':
-    case 'ParenExpr':
-    case 'UnaryExpr':
-      return [e.expr];
-    case 'Call':
-      return e.args;
-    case 'AggregateExpr':
-      return e.param ? [e.param, e.expr] : [e.expr];
-    case 'BinaryExpr':
-      return [e.lhs, e.rhs];
-    default:
-      return [];
-  }
-}
-
 /** Whether any duration of the expression names step() or range() (or only the one named). */
 export function usesQueryDurations(e: Expr, only?: 'step' | 'range'): boolean {
   const kind = only === 'step' ? 'DurationStep' : only === 'range' ? 'DurationRange' : undefined;
   if (durationsOf(e).some((d) => d !== undefined && dependsOnQuery(d.expr, kind))) return true;
-  return childrenOf(e).some((c) => usesQueryDurations(c, only));
+  return children(e).some((c) => usesQueryDurations(c, only));
 }
 
 /**

@@ -8,6 +8,7 @@ export { formatExpr, formatDuration } from './printer.js';
 export { astToJson } from './ast-json.js';
 export { resolveQueryDurations } from './engine/engine.js';
 export { usesQueryDurations } from './duration.js';
+export { children } from './children.js';
 export { infoSeriesMatchers, infoTimeModifiers } from './engine/info.js';
 // PromQL's arithmetic and comparison of two numbers (comparisons as 1/0), shared with LogQL's binary operators.
 export { arith } from './engine/binary.js';

@@ -5,8 +5,7 @@
  * offsets read the future), and a cached split carries the generations of every time bucket its
  * steps read (an offset of 7d reads last week), so late data anywhere in that range invalidates it.
  */
-import type { Expr } from '@strata/promql';
-import { children } from './walk.js';
+import { children, type Expr } from '@strata/promql';
 
 export interface DataWindow {
   back: number;

@@ -9,8 +9,7 @@
  * sub-query). Sub-queries keep the original grid: each starts on the first grid point at or after
  * its interval's start, so the union of their steps is exactly the original steps.
  */
-import { usesQueryDurations, type Expr } from '@strata/promql';
-import { children } from './walk.js';
+import { children, usesQueryDurations, type Expr } from '@strata/promql';
 
 /** True when the answer at each step does not depend on the query's start or end. */
 export function splittable(expr: Expr): boolean {

@@ -1,5 +1,5 @@
 /** The direct sub-expressions of a PromQL expression. */
-import type { Expr } from '@strata/promql';
+import type { Expr } from './ast.js';
 
 export function children(e: Expr): Expr[] {
   switch (e.kind) {
