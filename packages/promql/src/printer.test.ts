@@ -31,6 +31,8 @@ describe('printer (format_query)', () => {
     ['a == bool fill_right(NaN) fill', 'a == bool fill_right(NaN) fill'],
     ['fill_left + fill_left(2) fill_left', 'fill_left + fill_left(2) fill_left'],
     ['sum by (fill) (x) - fill(-1) y', 'sum by (fill) (x) - fill(-1) y'],
+    ['rate(x[5m]  anchored)', 'rate(x[5m] anchored)'],
+    ['increase(x[1m] @ 100 offset 5m smoothed)', 'increase(x[1m] @ 100.000 offset 5m smoothed)'],
   ])('%s -> %s', (q, want) => {
     expect(formatExpr(parse(q))).toBe(want);
     // The printed form parses back to the same text.

@@ -93,7 +93,9 @@ export function formatExpr(e: Expr): string {
     case 'VectorSelector':
       return selector(e) + modifiers(e);
     case 'MatrixSelector':
-      return `${selector(e.vectorSelector)}[${duration(e.range, e.rangeExpr)}]${modifiers(e.vectorSelector)}`;
+      return `${selector(e.vectorSelector)}[${duration(e.range, e.rangeExpr)}]${modifiers(e.vectorSelector)}${
+        e.vectorSelector.rangeModifier ? ` ${e.vectorSelector.rangeModifier}` : ''
+      }`;
     case 'SubqueryExpr':
       return `${formatExpr(e.expr)}[${duration(e.range, e.rangeExpr)}:${e.step || e.stepExpr ? duration(e.step, e.stepExpr) : ''}]${modifiers(e)}`;
     case 'Call':

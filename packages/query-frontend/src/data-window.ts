@@ -5,7 +5,7 @@
  * offsets read the future), and a cached split carries the generations of every time bucket its
  * steps read (an offset of 7d reads last week), so late data anywhere in that range invalidates it.
  */
-import type { Expr } from '@strata/promql';
+import { rangeModifierReach, type Expr } from '@strata/promql';
 import { children } from './walk.js';
 
 export interface DataWindow {
@@ -47,8 +47,11 @@ export function dataWindow(e: Expr, lookbackMs: number, defaultSubqueryStepMs: n
   switch (e.kind) {
     case 'VectorSelector':
       return shifted(POINT, lookbackMs, e.offset, e.at);
-    case 'MatrixSelector':
-      return shifted(POINT, e.range, e.vectorSelector.offset, e.vectorSelector.at);
+    case 'MatrixSelector': {
+      // anchored reads a lookback before the range, smoothed also a lookback after it.
+      const reach = rangeModifierReach(e.vectorSelector.rangeModifier, lookbackMs);
+      return shifted({ ...reach, fixed: null }, e.range, e.vectorSelector.offset, e.vectorSelector.at);
+    }
     case 'SubqueryExpr': {
       const inner = dataWindow(e.expr, lookbackMs, defaultSubqueryStepMs);
       // Inner steps are aligned to multiples of the step: the first one can lie a step earlier.

@@ -4,6 +4,7 @@
  */
 import { CounterResetHint, FloatHistogram, Labels, StrataError, pace } from '@strata/model';
 import type { Expr, MatrixSelector, SubqueryExpr, VectorSelector } from '../ast.js';
+import { rangeModifierReach } from './extended-range.js';
 import { isStale } from './stale.js';
 import type { EvalContext } from './context.js';
 import { evalAggregate } from './aggregate.js';
@@ -151,13 +152,21 @@ export class Evaluator {
   /** `func`: the function the range vector is the argument of (SelectHints.func: rollups answer with its aggregate). */
   async matrixSelector(e: MatrixSelector, func?: string): Promise<MatrixValue> {
     const vs = e.vectorSelector;
+    if (vs.rangeModifier && func === undefined)
+      throw new StrataError(
+        'query-execution',
+        `a range vector selector with the ${vs.rangeModifier} modifier is only supported inside a function`,
+      );
     const times = this.modifiedTimes(vs);
     const { min, max } = bounds(times);
+    // anchored and smoothed read around the written range (extended-range.ts).
+    const reach = rangeModifierReach(vs.rangeModifier, this.ctx.opts.lookbackDeltaMs);
     const fetched = await this.ctx.querier.select(vs.matchers, {
-      start: min - e.range + 1,
-      end: max,
-      range: e.range,
-      func,
+      start: min - e.range - reach.back + 1,
+      end: max + reach.forward,
+      // A rollup's aggregate over the written window is not what the modifiers read: raw samples.
+      range: e.range + reach.back + reach.forward,
+      func: vs.rangeModifier ? undefined : func,
       signal: this.ctx.signal,
       maxResolution: this.ctx.maxResolution,
     });
