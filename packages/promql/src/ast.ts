@@ -71,7 +71,7 @@ export type RangeModifier = 'anchored' | 'smoothed';
 
 export interface VectorSelector extends TimeModifiers {
   kind: 'VectorSelector';
-  /** Set on the selector of a range selector written with `anchored` or `smoothed`. */
+  /** `anchored` / `smoothed` written after a range selector (set on its selector), or `smoothed` after this one. */
   rangeModifier?: RangeModifier;
   /** Metric name when given outside braces (or as the quoted first item inside them); '' otherwise. */
   name: string;

@@ -32,6 +32,7 @@ describe('printer (format_query)', () => {
     ['fill_left + fill_left(2) fill_left', 'fill_left + fill_left(2) fill_left'],
     ['sum by (fill) (x) - fill(-1) y', 'sum by (fill) (x) - fill(-1) y'],
     ['rate(x[5m]  anchored)', 'rate(x[5m] anchored)'],
+    ['x offset -1m   smoothed + 1', 'x offset -1m smoothed + 1'],
     ['increase(x[1m] @ 100 offset 5m smoothed)', 'increase(x[1m] @ 100.000 offset 5m smoothed)'],
   ])('%s -> %s', (q, want) => {
     expect(formatExpr(parse(q))).toBe(want);

@@ -57,7 +57,7 @@ function visit(e: Expr, f: Frame, q: CostQuery, out: Visit[]): void {
     case 'MatrixSelector': {
       const vs = e.kind === 'VectorSelector' ? e : e.vectorSelector;
       const range = e.kind === 'MatrixSelector' ? e.range : q.lookbackDeltaMs;
-      const reach = rangeModifierReach(vs.rangeModifier, q.lookbackDeltaMs);
+      const reach = rangeModifierReach(vs.rangeModifier, q.lookbackDeltaMs, e.kind === 'VectorSelector');
       const t = pinned(vs, f, q);
       out.push({
         expr: vs,

@@ -40,13 +40,10 @@ function shifted(inner: DataWindow, range: number, offset: number, at: number | 
   return { back: offset + lo, forward: hi - offset, fixed: inner.fixed };
 }
 
-/** A point read exactly at u: the zero window the selectors widen. */
-const POINT: DataWindow = { back: 0, forward: 0, fixed: null };
-
 export function dataWindow(e: Expr, lookbackMs: number, defaultSubqueryStepMs: number): DataWindow {
   switch (e.kind) {
     case 'VectorSelector':
-      return shifted(POINT, lookbackMs, e.offset, e.at);
+      return shifted({ ...rangeModifierReach(e.rangeModifier, lookbackMs, true), fixed: null }, lookbackMs, e.offset, e.at);
     case 'MatrixSelector': {
       // anchored reads a lookback before the range, smoothed also a lookback after it.
       const reach = rangeModifierReach(e.vectorSelector.rangeModifier, lookbackMs);

@@ -4,7 +4,7 @@
  */
 import { CounterResetHint, FloatHistogram, Labels, StrataError, pace } from '@strata/model';
 import type { Expr, MatrixSelector, SubqueryExpr, VectorSelector } from '../ast.js';
-import { rangeModifierReach } from './extended-range.js';
+import { histogramsUnsupported, rangeModifierReach, smoothedAt } from './extended-range.js';
 import { isStale } from './stale.js';
 import type { EvalContext } from './context.js';
 import { evalAggregate } from './aggregate.js';
@@ -108,9 +108,11 @@ export class Evaluator {
     const times = this.modifiedTimes(e);
     const lookback = this.ctx.opts.lookbackDeltaMs;
     const { min, max } = bounds(times);
+    const smoothed = e.rangeModifier === 'smoothed';
     const fetched = await this.ctx.querier.select(e.matchers, {
       start: min - lookback + 1,
-      end: max,
+      // smoothed interpolates towards the next sample, up to a lookback later.
+      end: max + rangeModifierReach(e.rangeModifier, lookback, true).forward,
       signal: this.ctx.signal,
       maxResolution: this.ctx.maxResolution,
     });
@@ -132,6 +134,17 @@ export class Evaluator {
         if (t < prevT) next = 0;
         prevT = t;
         next = advance(s.timestamps, next, t);
+        if (smoothed) {
+          const from = advance(s.timestamps, 0, t - lookback);
+          const to = advance(s.timestamps, next, t + lookback);
+          const got = smoothedAt(s.timestamps, s.values, from, to, t);
+          if (!got) continue;
+          if (s.histograms) for (let k = from; k < to; k++) if (s.histograms[k]) throw histogramsUnsupported('smoothed');
+          r.values[i] = got.v;
+          r.present[i] = 1;
+          any = true;
+          continue;
+        }
         const j = next - 1;
         if (j < 0 || s.timestamps[j] <= t - lookback) continue;
         const v = s.values[j];

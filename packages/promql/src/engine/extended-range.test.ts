@@ -29,11 +29,13 @@ describe('anchored and smoothed range selectors', () => {
     ['rate(x[1m] anchored)', 4 * MIN + 1, 10 * MIN, undefined],
     ['rate(x[1m] smoothed)', 4 * MIN + 1, 15 * MIN, undefined],
     ['increase(x[1m] offset 1m smoothed)', 3 * MIN + 1, 14 * MIN, undefined],
+    ['x smoothed', 5 * MIN + 1, 15 * MIN, undefined],
   ])('%s selects (%d, %d] without a rollup function', async (q, start, end, func) => {
     const store = new HintStore();
     await instant(store, q, 10 * MIN);
     expect(store.hints).toHaveLength(1);
-    expect(store.hints[0]).toMatchObject({ start, end, func });
+    expect(store.hints[0]).toMatchObject({ start, end });
+    expect(store.hints[0].func).toBe(func);
   });
 
   test.each([
@@ -47,11 +49,33 @@ describe('anchored and smoothed range selectors', () => {
     await expect(instant(new HistogramStore(), q, 0)).rejects.toThrow(msg);
   });
 
+  test.each([
+    // [t, value] of y smoothed over samples 0 at 10s and 10 at 30s.
+    [5_000, undefined],
+    [10_000, 0],
+    [15_000, 2.5],
+    [30_000, 10],
+    [100_000, 10],
+    [331_000, undefined],
+  ])('y smoothed at %d is %p', async (t, want) => {
+    const store = new HistogramStore();
+    const l = Labels.fromObject({ __name__: 'y' });
+    store.append(l, 10_000, 0, undefined);
+    store.append(l, 30_000, 10, undefined);
+    expect(await instant(store, 'y smoothed', t)).toBe(want);
+  });
+
   test('a range query answers at each step what an instant query there does', async () => {
     const store = new HistogramStore();
     const l = Labels.fromObject({ __name__: 'x' });
     [1, 4, 2, 9, 9, 13, 0, 5].forEach((v, i) => store.append(l, i * 25_000 + 3_000, v, undefined));
-    for (const q of ['increase(x[1m] anchored)', 'rate(x[40s] smoothed)', 'delta(x[1m] smoothed)', 'resets(x[30s] anchored)']) {
+    for (const q of [
+      'increase(x[1m] anchored)',
+      'rate(x[40s] smoothed)',
+      'delta(x[1m] smoothed)',
+      'resets(x[30s] anchored)',
+      'x smoothed',
+    ]) {
       const out = await engine.rangeQuery(store, q, 0, 240_000, 10_000);
       if (out.result.resultType !== 'matrix') throw new Error('matrix expected');
       const got = new Map<number, number>();

@@ -7,6 +7,7 @@
  */
 import { StrataError } from '@strata/model';
 import type { Expr, RangeModifier } from '../ast.js';
+import { isStale } from './stale.js';
 
 const ANCHORED_SAFE = ['changes', 'delta', 'increase', 'rate', 'resets'];
 const SMOOTHED_SAFE = ['delta', 'increase', 'rate'];
@@ -18,10 +19,13 @@ export function checkRangeModifier(func: string, m: RangeModifier): void {
     throw new StrataError('query-execution', `${m} modifier can only be used with: ${safe.join(', ')} - not with ${func}`);
 }
 
-/** How far before the range start and after its end a modified selector reads. */
-export function rangeModifierReach(m: RangeModifier | undefined, lookbackMs: number): { back: number; forward: number } {
+/**
+ * How far before the range start and after its end a modified selector reads, beyond what it
+ * would without the modifier (an instant selector's range being the lookback it has anyway).
+ */
+export function rangeModifierReach(m: RangeModifier | undefined, lookbackMs: number, instant = false): { back: number; forward: number } {
   if (!m) return { back: 0, forward: 0 };
-  return { back: lookbackMs, forward: m === 'smoothed' ? lookbackMs : 0 };
+  return { back: instant ? 0 : lookbackMs, forward: m === 'smoothed' ? lookbackMs : 0 };
 }
 
 /** Index of the first sample in [from, to) after t, else to. */
@@ -88,6 +92,23 @@ export function anchoredFrom(ts: Float64Array, from: number, to: number, start: 
   const after = firstAfter(ts, from, to, start);
   if (after >= to) return undefined;
   return after > from ? after - 1 : after;
+}
+
+/**
+ * A smoothed instant selector's value at t from the samples [from, to) within a lookback either
+ * side of it (stale markers skipped): the sample at t, else the line between the samples around t,
+ * else the newest one before t; undefined before the first. Returns the index read when it is one
+ * sample (-1 when interpolated), for its histogram.
+ */
+export function smoothedAt(ts: Float64Array, vs: Float64Array, from: number, to: number, t: number): { v: number; at: number } | undefined {
+  let prev = -1;
+  for (let i = from; i < to; i++) {
+    if (isStale(vs, i)) continue;
+    if (ts[i] === t) return { v: vs[i], at: i };
+    if (ts[i] > t) return prev < 0 ? undefined : { v: interpolate(ts, vs, prev, i, t, false), at: -1 };
+    prev = i;
+  }
+  return prev < 0 ? undefined : { v: vs[prev], at: prev };
 }
 
 /** The refusal for native histograms, which these modifiers do not read yet. */

@@ -614,7 +614,8 @@ function counterInfo(ev: Evaluator, labels: Labels, arg: Expr): void {
 async function timestampOf(ev: Evaluator, arg: Expr): Promise<Value> {
   let inner = arg;
   while (inner.kind === 'ParenExpr') inner = inner.expr;
-  if (inner.kind === 'VectorSelector') {
+  // A smoothed selector's value is made at the step, not read from a sample: its time is the step's.
+  if (inner.kind === 'VectorSelector' && !inner.rangeModifier) {
     // The timestamp of the sample the selector picked, not the step's.
     const sel = inner as VectorSelector;
     const times = ev.modifiedTimes(sel);

@@ -112,8 +112,9 @@ describe('PromQL parser', () => {
     ['sum(fill(0) x)', 'fill modifiers are only allowed after a binary operator'],
     // Duration keywords are lower-cased only in durations: step() elsewhere is the function.
     ['STEP()', 'unknown function with name "STEP"'],
-    ['x smoothed', 'the smoothed modifier is only supported on range vector selectors'],
-    ['rate(x[5m] anchored offset 1m smoothed)', 'anchored or smoothed may not be set multiple times'],
+    ['x anchored', 'the anchored modifier is only supported on range vector selectors'],
+    ['x smoothed[5m]', 'no offset, @, anchored or smoothed modifiers allowed before range'],
+    ['rate(x[5m] anchored offset 1m smoothed)', 'anchored and smoothed modifiers cannot be used together'],
     ['rate(x[5m] anchored smoothed)', 'the smoothed modifier must follow a range vector selector'],
     ['sum(rate(x[5m])) anchored', 'the anchored modifier must follow a range vector selector'],
   ])('%s fails: %s', (q, msg) => {

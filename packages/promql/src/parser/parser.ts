@@ -55,7 +55,7 @@ interface FillModifier {
   used: boolean;
 }
 
-/** An `anchored` or `smoothed` cut out of the text likewise, to be attached to the range selector before it. */
+/** An `anchored` or `smoothed` cut out of the text likewise, to be attached to the selector before it. */
 interface CutRangeModifier {
   pos: PosRange;
   kind: RangeModifier;
@@ -100,10 +100,11 @@ class Conv {
     const m = this.rangeMods.find((r) => !r.used && r.pos.start === at);
     if (!m) return;
     m.used = true;
-    if (e.kind === 'VectorSelector')
-      this.fail(m.pos, `the ${m.kind} modifier is only supported on range vector selectors (x[5m] ${m.kind})`);
-    if (e.vectorSelector.rangeModifier) this.fail(m.pos, 'anchored or smoothed may not be set multiple times');
-    e.vectorSelector.rangeModifier = m.kind;
+    if (e.kind === 'VectorSelector' && m.kind === 'anchored')
+      this.fail(m.pos, 'the anchored modifier is only supported on range vector selectors (x[5m] anchored)');
+    const vs = e.kind === 'VectorSelector' ? e : e.vectorSelector;
+    if (vs.rangeModifier) this.fail(m.pos, 'anchored and smoothed modifiers cannot be used together');
+    vs.rangeModifier = m.kind;
   }
 
   private node(n: SyntaxNode): Expr {
@@ -128,8 +129,8 @@ class Conv {
         const [vs, dur] = this.children(n);
         const inner = this.expr(vs);
         if (inner.kind !== 'VectorSelector') this.fail(n, 'ranges only allowed for vector selectors');
-        if (inner.offset !== 0 || inner.at !== null || inner.atModifier !== null)
-          this.fail(n, 'no offset or @ modifiers allowed before range');
+        if (inner.offset !== 0 || inner.at !== null || inner.atModifier !== null || inner.rangeModifier)
+          this.fail(n, 'no offset, @, anchored or smoothed modifiers allowed before range');
         const range = this.duration(dur);
         if (!range.expr && range.ms <= 0) this.fail(dur, `duration must be greater than 0`);
         return {
@@ -637,7 +638,7 @@ function cutFillModifiers(q: string): { text: string; fills: FillModifier[] } {
   return { text: out, fills };
 }
 
-const RANGE_MODIFIER_RE = /\b(anchored|smoothed)\b(?![a-zA-Z0-9_:]|\s*[([{])/g;
+const RANGE_MODIFIER_RE = /\b(anchored|smoothed)\b(?![a-zA-Z0-9_:]|\s*[({])/g;
 const NOT_BEFORE_MODIFIER = /(?:^|[^a-zA-Z0-9_:])(and|or|unless|by|without|on|ignoring|group_left|group_right|bool|offset)\s*$/i;
 
 /**
