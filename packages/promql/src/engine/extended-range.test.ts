@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Labels, type SelectHints } from '@strata/model';
+import { FloatHistogram, Labels, type SelectHints } from '@strata/model';
 import { HistogramStore } from '../../test/promqltest/histogram-store.js';
 import { Engine } from './engine.js';
 
@@ -63,6 +63,24 @@ describe('anchored and smoothed range selectors', () => {
     store.append(l, 10_000, 0, undefined);
     store.append(l, 30_000, 10, undefined);
     expect(await instant(store, 'y smoothed', t)).toBe(want);
+  });
+
+  test('anchored increase of histograms is the last in the range minus the anchor, a single sample none', async () => {
+    const store = new HistogramStore();
+    const l = Labels.fromObject({ __name__: 'h' });
+    const hist = (count: number) =>
+      new FloatHistogram({ count, sum: count, positiveSpans: [{ offset: 0, length: 1 }], positiveBuckets: [count] });
+    [2, 5, 9].forEach((c, i) => store.append(l, i * 30_000, 0, hist(c)));
+    const at = async (q: string, t: number) => {
+      const out = await engine.instantQuery(store, q, t);
+      if (out.result.resultType !== 'vector') throw new Error('vector expected');
+      return out.result.vector.map((s) => s.h?.count);
+    };
+    // (30s, 90s]: anchored at the sample at 30s (count 5), the last at 60s (count 9).
+    expect(await at('increase(h[1m] anchored)', 90_000)).toEqual([4]);
+    expect(await at('rate(h[1m] anchored)', 90_000)).toEqual([4 / 60]);
+    expect(await at('increase(h[1m] anchored)', 10_000)).toEqual([0]);
+    await expect(at('increase(h[1m] smoothed)', 90_000)).rejects.toThrow('not supported with native histograms');
   });
 
   test('a range query answers at each step what an instant query there does', async () => {

@@ -16,7 +16,7 @@ import { anchoredFrom, checkRangeModifier, extendedRate, histogramsUnsupported, 
 import type { Evaluator } from './evaluator.js';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.js';
 import { kahanInc, MeanAccumulator, quantile } from './math.js';
-import { ANY_SAMPLE_WINDOWS, HISTOGRAM_WINDOWS, type HistogramWindowContext } from './histogram-range.js';
+import { ANY_SAMPLE_WINDOWS, HISTOGRAM_WINDOWS, anchoredHistogramRate, type HistogramWindowContext } from './histogram-range.js';
 import { nativeVariance } from './native-histogram.js';
 import { evalInfo } from './info.js';
 import { isStale } from './stale.js';
@@ -502,6 +502,14 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
         const a = anchoredFrom(s.timestamps, from, to, t - m.range);
         if (a === undefined) continue;
         lo = a;
+      } else if (mod === 'anchored' && hs && hasHistogram(hs, from, to)) {
+        const a = anchoredFrom(s.timestamps, from, to, t - m.range);
+        if (a === undefined) continue;
+        const res = anchoredHistogramRate(hs, a, to, m.range, f !== 'delta', f === 'rate', windowContext(ev, s.labels, marg));
+        if (!res?.h) continue;
+        setHistogram(r, i, res.h);
+        any = true;
+        continue;
       } else if (mod) {
         if (hs && hasHistogram(hs, from, to)) throw histogramsUnsupported(mod);
         const v = extendedRate(s.timestamps, s.values, from, to, t - m.range, t, mod === 'smoothed', f !== 'delta');

@@ -135,6 +135,36 @@ function extrapolated(isCounter: boolean, isRate: boolean): HistogramWindow {
   };
 }
 
+/**
+ * rate/increase/delta over an anchored range of histograms: from the anchor sample (at `from`, at
+ * or before the range start, else the first in it) to the last, nothing extrapolated.
+ */
+export function anchoredHistogramRate(
+  hs: readonly (FloatHistogram | undefined)[],
+  from: number,
+  to: number,
+  range: number,
+  isCounter: boolean,
+  isRate: boolean,
+  c: HistogramWindowContext,
+): { h: FloatHistogram } | undefined {
+  if (!allHistograms(hs, from, to)) {
+    mixedFloats(c);
+    return undefined;
+  }
+  const h = to - from < 2 ? zeroLike(hs[from]!) : histogramIncrease(hs, from, to, isCounter, c);
+  if (!h) return undefined;
+  if (isRate) h.mul(1000 / range);
+  return { h };
+}
+
+/** An empty histogram of h's layout: the change over a single sample. */
+function zeroLike(h: FloatHistogram): FloatHistogram {
+  const z = new FloatHistogram({ schema: h.schema, customValues: h.customValues });
+  z.counterResetHint = CounterResetHint.Gauge;
+  return z;
+}
+
 /** irate/idelta: the last two samples only. */
 function instant(isRate: boolean): HistogramWindow {
   return (ts, vs, hs, from, to, t, range, c) => {
