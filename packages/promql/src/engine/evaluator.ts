@@ -2,9 +2,10 @@
  * The evaluator: turns an AST into values for all steps of a query. Each selector reads its
  * series once for the whole query range; steps then walk typed arrays.
  */
-import { CounterResetHint, FloatHistogram, Labels, StrataError, pace } from '@strata/model';
+import { CounterResetHint, FloatHistogram, Labels, METRIC_NAME, StrataError, pace } from '@strata/model';
 import type { Expr, MatrixSelector, SubqueryExpr, VectorSelector } from '../ast.js';
-import { histogramsUnsupported, rangeModifierReach, smoothedAt } from './extended-range.js';
+import { rangeModifierReach, smoothedAt } from './extended-range.js';
+import { smoothedHistogramAt } from './histogram-range.js';
 import { isStale } from './stale.js';
 import type { EvalContext } from './context.js';
 import { evalAggregate } from './aggregate.js';
@@ -137,9 +138,23 @@ export class Evaluator {
         if (smoothed) {
           const from = advance(s.timestamps, 0, t - lookback);
           const to = advance(s.timestamps, next, t + lookback);
+          const hs = s.histograms;
+          let hist = false;
+          if (hs) for (let k = from; k < to && !hist; k++) hist = hs[k] !== undefined;
+          if (hs && hist) {
+            const h = smoothedHistogramAt(s.timestamps, s.values, hs, from, to, t, {
+              warn: (m) => this.ctx.warnings.add(m),
+              info: (m) => this.ctx.infos.add(m),
+              pos: this.ctx.pos(e.pos),
+              name: s.labels.get(METRIC_NAME),
+            });
+            if (!h) continue;
+            setHistogram(r, i, h);
+            any = true;
+            continue;
+          }
           const got = smoothedAt(s.timestamps, s.values, from, to, t);
           if (!got) continue;
-          if (s.histograms) for (let k = from; k < to; k++) if (s.histograms[k]) throw histogramsUnsupported('smoothed');
           r.values[i] = got.v;
           r.present[i] = 1;
           any = true;

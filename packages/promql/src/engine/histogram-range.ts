@@ -5,6 +5,7 @@
  */
 import { CounterResetHint, FloatHistogram, IncompatibleSchemaError } from '@strata/model';
 import { HistogramSum } from './native-histogram.js';
+import { isStale } from './stale.js';
 
 export interface HistogramWindowContext {
   warn(msg: string): void;
@@ -163,6 +164,62 @@ function zeroLike(h: FloatHistogram): FloatHistogram {
   const z = new FloatHistogram({ schema: h.schema, customValues: h.customValues });
   z.counterResetHint = CounterResetHint.Gauge;
   return z;
+}
+
+/**
+ * A smoothed instant selector's histogram at t from the samples [from, to) within a lookback
+ * either side (stale markers skipped): as smoothedAt() for floats, the line between two histograms
+ * counting a counter reset between them from an empty one. undefined, with a warning, when floats
+ * or both bucket kinds meet.
+ */
+export function smoothedHistogramAt(
+  ts: Float64Array,
+  vs: Float64Array,
+  hs: readonly (FloatHistogram | undefined)[],
+  from: number,
+  to: number,
+  t: number,
+  c: HistogramWindowContext,
+): FloatHistogram | undefined {
+  let prev = -1;
+  let next = -1;
+  for (let i = from; i < to; i++) {
+    if (isStale(vs, i)) continue;
+    if (!hs[i]) {
+      mixedFloats(c);
+      return undefined;
+    }
+    if (ts[i] < t) prev = i;
+    else if (next < 0) next = i;
+  }
+  if (next >= 0 && ts[next] === t) return hs[next]!.copy();
+  if (prev < 0) return undefined;
+  const h1 = hs[prev]!;
+  if (next < 0) {
+    // Carried forward: a reset hint speaks of the sample before it, not of this value.
+    const h = h1.copy();
+    h.counterResetHint = CounterResetHint.Unknown;
+    return h;
+  }
+  const h2 = hs[next]!;
+  if (h1.usesCustomBuckets() !== h2.usesCustomBuckets()) {
+    mixedSchemas(c);
+    return undefined;
+  }
+  const fraction = (t - ts[prev]) / (ts[next] - ts[prev]);
+  const isCounter = h1.counterResetHint !== CounterResetHint.Gauge || h2.counterResetHint !== CounterResetHint.Gauge;
+  if (isCounter && h2.detectReset(h1)) return h2.copy().mul(fraction);
+  const h = h2.copy();
+  try {
+    h.sub(h1);
+    h.mul(fraction);
+    h.add(h1);
+  } catch (e) {
+    if (!(e instanceof IncompatibleSchemaError)) throw e;
+    mixedSchemas(c);
+    return undefined;
+  }
+  return h;
 }
 
 /** irate/idelta: the last two samples only. */
