@@ -153,9 +153,9 @@ export class Evaluator {
             any = true;
             continue;
           }
-          const got = smoothedAt(s.timestamps, s.values, from, to, t);
-          if (!got) continue;
-          r.values[i] = got.v;
+          const v = smoothedAt(s.timestamps, s.values, from, to, t);
+          if (v === undefined) continue;
+          r.values[i] = v;
           r.present[i] = 1;
           any = true;
           continue;

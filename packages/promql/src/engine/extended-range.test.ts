@@ -65,7 +65,7 @@ describe('anchored and smoothed range selectors', () => {
     expect(await instant(store, 'y smoothed', t)).toBe(want);
   });
 
-  test('anchored increase of histograms is the last in the range minus the anchor (a single sample: none), smoothed histograms interpolate', async () => {
+  test('anchored increase of histograms is the last in the range minus the anchor (a single sample: none), smoothed histograms interpolate at both ends', async () => {
     const store = new HistogramStore();
     const l = Labels.fromObject({ __name__: 'h' });
     const hist = (count: number) =>
@@ -80,7 +80,10 @@ describe('anchored and smoothed range selectors', () => {
     expect(await at('increase(h[1m] anchored)', 90_000)).toEqual([4]);
     expect(await at('rate(h[1m] anchored)', 90_000)).toEqual([4 / 60]);
     expect(await at('increase(h[1m] anchored)', 10_000)).toEqual([0]);
-    await expect(at('increase(h[1m] smoothed)', 90_000)).rejects.toThrow('not supported with native histograms');
+    // (30s, 90s] smoothed: 5 at 30s on the left, 9 carried from 60s on the right.
+    expect(await at('increase(h[1m] smoothed)', 90_000)).toEqual([4]);
+    // (-15s, 45s]: 2 before the first sample, 7 halfway between 30s and 60s.
+    expect(await at('increase(h[1m] smoothed)', 45_000)).toEqual([5]);
     // A smoothed instant selector interpolates histograms as floats: counts 5 at 30s, 9 at 60s.
     expect(await at('h smoothed', 45_000)).toEqual([7]);
     expect(await at('h smoothed', 100_000)).toEqual([9]);

@@ -6,7 +6,7 @@
  * samples around them, reading up to the lookback delta after the range end.
  */
 import { StrataError } from '@strata/model';
-import type { Expr, RangeModifier } from '../ast.js';
+import type { RangeModifier } from '../ast.js';
 import { isStale } from './stale.js';
 
 const ANCHORED_SAFE = ['changes', 'delta', 'increase', 'rate', 'resets'];
@@ -95,43 +95,17 @@ export function anchoredFrom(ts: Float64Array, from: number, to: number, start: 
 }
 
 /**
- * A smoothed instant selector's value at t from the samples [from, to) within a lookback either
- * side of it (stale markers skipped): the sample at t, else the line between the samples around t,
- * else the newest one before t; undefined before the first. Returns the index read when it is one
- * sample (-1 when interpolated), for its histogram.
+ * A smoothed instant selector's value at t from the float samples [from, to) within a lookback
+ * either side of it (stale markers skipped): the sample at t, else the line between the samples
+ * around t, else the newest one before t; undefined before the first.
  */
-export function smoothedAt(ts: Float64Array, vs: Float64Array, from: number, to: number, t: number): { v: number; at: number } | undefined {
+export function smoothedAt(ts: Float64Array, vs: Float64Array, from: number, to: number, t: number): number | undefined {
   let prev = -1;
   for (let i = from; i < to; i++) {
     if (isStale(vs, i)) continue;
-    if (ts[i] === t) return { v: vs[i], at: i };
-    if (ts[i] > t) return prev < 0 ? undefined : { v: interpolate(ts, vs, prev, i, t, false), at: -1 };
+    if (ts[i] === t) return vs[i];
+    if (ts[i] > t) return prev < 0 ? undefined : interpolate(ts, vs, prev, i, t, false);
     prev = i;
   }
-  return prev < 0 ? undefined : { v: vs[prev], at: prev };
-}
-
-/** The refusal for native histograms, which these modifiers do not read yet. */
-export function histogramsUnsupported(m: RangeModifier): StrataError {
-  return new StrataError('query-execution', `the ${m} modifier is not supported with native histograms yet`);
-}
-
-/** Whether any range selector in e is anchored or smoothed. */
-export function usesRangeModifiers(e: Expr): boolean {
-  switch (e.kind) {
-    case 'MatrixSelector':
-      return e.vectorSelector.rangeModifier !== undefined;
-    case 'SubqueryExpr':
-    case 'ParenExpr':
-    case 'UnaryExpr':
-      return usesRangeModifiers(e.expr);
-    case 'Call':
-      return e.args.some(usesRangeModifiers);
-    case 'AggregateExpr':
-      return usesRangeModifiers(e.expr) || (e.param !== null && usesRangeModifiers(e.param));
-    case 'BinaryExpr':
-      return usesRangeModifiers(e.lhs) || usesRangeModifiers(e.rhs);
-    default:
-      return false;
-  }
+  return prev < 0 ? undefined : vs[prev];
 }

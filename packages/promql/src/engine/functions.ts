@@ -12,11 +12,17 @@ import {
   type RollupSamples,
 } from '@strata/model';
 import type { Call, Expr, VectorSelector } from '../ast.js';
-import { anchoredFrom, checkRangeModifier, extendedRate, histogramsUnsupported, rangeModifierReach } from './extended-range.js';
+import { anchoredFrom, checkRangeModifier, extendedRate, rangeModifierReach } from './extended-range.js';
 import type { Evaluator } from './evaluator.js';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.js';
 import { kahanInc, MeanAccumulator, quantile } from './math.js';
-import { ANY_SAMPLE_WINDOWS, HISTOGRAM_WINDOWS, anchoredHistogramRate, type HistogramWindowContext } from './histogram-range.js';
+import {
+  ANY_SAMPLE_WINDOWS,
+  HISTOGRAM_WINDOWS,
+  anchoredHistogramRate,
+  smoothedHistogramRate,
+  type HistogramWindowContext,
+} from './histogram-range.js';
 import { nativeVariance } from './native-histogram.js';
 import { evalInfo } from './info.js';
 import { isStale } from './stale.js';
@@ -510,8 +516,14 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
         setHistogram(r, i, res.h);
         any = true;
         continue;
+      } else if (mod === 'smoothed' && hs && hasHistogram(hs, from, to)) {
+        const ctx = windowContext(ev, s.labels, marg);
+        const res = smoothedHistogramRate(s.timestamps, hs, from, to, t - m.range, t, f !== 'delta', f === 'rate', ctx);
+        if (!res) continue;
+        setHistogram(r, i, res.h);
+        any = true;
+        continue;
       } else if (mod) {
-        if (hs && hasHistogram(hs, from, to)) throw histogramsUnsupported(mod);
         const v = extendedRate(s.timestamps, s.values, from, to, t - m.range, t, mod === 'smoothed', f !== 'delta');
         if (v === undefined) continue;
         r.values[i] = f === 'rate' ? v / (m.range / 1000) : v;
