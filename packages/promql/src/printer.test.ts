@@ -75,4 +75,16 @@ describe('parse_query JSON', () => {
       rhs: { type: 'numberLiteral', val: '2' },
     });
   });
+
+  test.each([
+    ['increase(x[1m] anchored)', { anchored: true, smoothed: false }],
+    ['rate(x[1m] smoothed)', { anchored: false, smoothed: true }],
+  ])('%s carries its range modifier', (q, want) => {
+    const call = astToJson(parse(q)) as { args: Record<string, unknown>[] };
+    expect(call.args[0]).toMatchObject({ type: 'matrixSelector', ...want });
+  });
+
+  test('a smoothed instant selector carries it', () => {
+    expect(astToJson(parse('x smoothed'))).toMatchObject({ type: 'vectorSelector', anchored: false, smoothed: true });
+  });
 });
