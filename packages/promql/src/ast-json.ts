@@ -55,8 +55,8 @@ export function astToJson(e: Expr | null): unknown {
         matchers: matchers(vs.matchers),
         timestamp: vs.at,
         startOrEnd: vs.atModifier,
-        anchored: false,
-        smoothed: false,
+        anchored: vs.rangeModifier === 'anchored',
+        smoothed: vs.rangeModifier === 'smoothed',
       };
     }
     case 'SubqueryExpr':
@@ -87,7 +87,7 @@ export function astToJson(e: Expr | null): unknown {
         timestamp: e.at,
         startOrEnd: e.atModifier,
         anchored: false,
-        smoothed: false,
+        smoothed: e.rangeModifier === 'smoothed',
       };
   }
 }

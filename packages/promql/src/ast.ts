@@ -66,8 +66,13 @@ export interface TimeModifiers {
   atModifier: 'start' | 'end' | null;
 }
 
+/** Prometheus 3's experimental range selector modifiers (x[5m] anchored); see engine/extended-range.ts. */
+export type RangeModifier = 'anchored' | 'smoothed';
+
 export interface VectorSelector extends TimeModifiers {
   kind: 'VectorSelector';
+  /** `anchored` / `smoothed` written after a range selector (set on its selector), or `smoothed` after this one. */
+  rangeModifier?: RangeModifier;
   /** Metric name when given outside braces (or as the quoted first item inside them); '' otherwise. */
   name: string;
   /** All matchers, including the `__name__` equality matcher derived from `name`. */

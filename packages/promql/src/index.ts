@@ -12,3 +12,4 @@ export { children } from './children.js';
 export { infoSeriesMatchers, infoTimeModifiers } from './engine/info.js';
 // PromQL's arithmetic and comparison of two numbers (comparisons as 1/0), shared with LogQL's binary operators.
 export { arith } from './engine/binary.js';
+export { rangeModifierReach } from './engine/extended-range.js';

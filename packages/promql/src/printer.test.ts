@@ -31,6 +31,9 @@ describe('printer (format_query)', () => {
     ['a == bool fill_right(NaN) fill', 'a == bool fill_right(NaN) fill'],
     ['fill_left + fill_left(2) fill_left', 'fill_left + fill_left(2) fill_left'],
     ['sum by (fill) (x) - fill(-1) y', 'sum by (fill) (x) - fill(-1) y'],
+    ['rate(x[5m]  anchored)', 'rate(x[5m] anchored)'],
+    ['x offset -1m   smoothed + 1', 'x offset -1m smoothed + 1'],
+    ['increase(x[1m] @ 100 offset 5m smoothed)', 'increase(x[1m] @ 100.000 offset 5m smoothed)'],
   ])('%s -> %s', (q, want) => {
     expect(formatExpr(parse(q))).toBe(want);
     // The printed form parses back to the same text.
@@ -71,5 +74,17 @@ describe('parse_query JSON', () => {
       },
       rhs: { type: 'numberLiteral', val: '2' },
     });
+  });
+
+  test.each([
+    ['increase(x[1m] anchored)', { anchored: true, smoothed: false }],
+    ['rate(x[1m] smoothed)', { anchored: false, smoothed: true }],
+  ])('%s carries its range modifier', (q, want) => {
+    const call = astToJson(parse(q)) as { args: Record<string, unknown>[] };
+    expect(call.args[0]).toMatchObject({ type: 'matrixSelector', ...want });
+  });
+
+  test('a smoothed instant selector carries it', () => {
+    expect(astToJson(parse('x smoothed'))).toMatchObject({ type: 'vectorSelector', anchored: false, smoothed: true });
   });
 });

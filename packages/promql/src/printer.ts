@@ -91,9 +91,11 @@ export function formatExpr(e: Expr): string {
     case 'StringLiteral':
       return quote(e.value);
     case 'VectorSelector':
-      return selector(e) + modifiers(e);
+      return selector(e) + modifiers(e) + (e.rangeModifier ? ` ${e.rangeModifier}` : '');
     case 'MatrixSelector':
-      return `${selector(e.vectorSelector)}[${duration(e.range, e.rangeExpr)}]${modifiers(e.vectorSelector)}`;
+      return `${selector(e.vectorSelector)}[${duration(e.range, e.rangeExpr)}]${modifiers(e.vectorSelector)}${
+        e.vectorSelector.rangeModifier ? ` ${e.vectorSelector.rangeModifier}` : ''
+      }`;
     case 'SubqueryExpr':
       return `${formatExpr(e.expr)}[${duration(e.range, e.rangeExpr)}:${e.step || e.stepExpr ? duration(e.step, e.stepExpr) : ''}]${modifiers(e)}`;
     case 'Call':

@@ -48,6 +48,10 @@ test.each<[string, number, number, number, number, number[]]>([
   ['max_over_time(b[range():step()])', 60 * MIN, 70 * MIN, MIN, 3 * 11 * 11, [3]],
   // Over [30m, 80m] c offset -range() reads up to 130m (-50m): c exists there.
   ['c offset -range()', 30 * MIN, 80 * MIN, MIN, 51, [1]],
+  // smoothed reads up to a lookback (5m) after each range: at 95m, c's first sample at 100m.
+  ['rate(c[1m])', 91 * MIN, 95 * MIN, MIN, 0, [0]],
+  ['rate(c[1m] smoothed)', 91 * MIN, 95 * MIN, MIN, 5, [1]],
+  ['c smoothed', 91 * MIN, 95 * MIN, MIN, 5, [1]],
   // info() reads its argument and the info series its selector picks, never the selector alone:
   // {i=~".*"} would match all 16 series, the info series it narrows are 2 target_info.
   ['info(a)', 60 * MIN, 61 * MIN, MIN, 10 * 2 + 2 * 2, [10, 2]],

@@ -7,7 +7,7 @@
  * index does not know the scrape interval.
  */
 import type { Querier } from '@strata/model';
-import { infoSeriesMatchers, infoTimeModifiers, resolveQueryDurations, type Expr } from '@strata/promql';
+import { infoSeriesMatchers, infoTimeModifiers, rangeModifierReach, resolveQueryDurations, type Expr } from '@strata/promql';
 
 export interface SelectorCost {
   selector: string;
@@ -57,8 +57,14 @@ function visit(e: Expr, f: Frame, q: CostQuery, out: Visit[]): void {
     case 'MatrixSelector': {
       const vs = e.kind === 'VectorSelector' ? e : e.vectorSelector;
       const range = e.kind === 'MatrixSelector' ? e.range : q.lookbackDeltaMs;
+      const reach = rangeModifierReach(vs.rangeModifier, q.lookbackDeltaMs, e.kind === 'VectorSelector');
       const t = pinned(vs, f, q);
-      out.push({ expr: vs, from: t.from - vs.offset - range, to: t.to - vs.offset, evaluations: f.evaluations });
+      out.push({
+        expr: vs,
+        from: t.from - vs.offset - range - reach.back,
+        to: t.to - vs.offset + reach.forward,
+        evaluations: f.evaluations,
+      });
       return;
     }
     case 'SubqueryExpr': {

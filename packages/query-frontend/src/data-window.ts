@@ -5,7 +5,7 @@
  * offsets read the future), and a cached split carries the generations of every time bucket its
  * steps read (an offset of 7d reads last week), so late data anywhere in that range invalidates it.
  */
-import { children, type Expr } from '@strata/promql';
+import { children, rangeModifierReach, type Expr } from '@strata/promql';
 
 export interface DataWindow {
   back: number;
@@ -39,15 +39,15 @@ function shifted(inner: DataWindow, range: number, offset: number, at: number | 
   return { back: offset + lo, forward: hi - offset, fixed: inner.fixed };
 }
 
-/** A point read exactly at u: the zero window the selectors widen. */
-const POINT: DataWindow = { back: 0, forward: 0, fixed: null };
-
 export function dataWindow(e: Expr, lookbackMs: number, defaultSubqueryStepMs: number): DataWindow {
   switch (e.kind) {
     case 'VectorSelector':
-      return shifted(POINT, lookbackMs, e.offset, e.at);
-    case 'MatrixSelector':
-      return shifted(POINT, e.range, e.vectorSelector.offset, e.vectorSelector.at);
+      return shifted({ ...rangeModifierReach(e.rangeModifier, lookbackMs, true), fixed: null }, lookbackMs, e.offset, e.at);
+    case 'MatrixSelector': {
+      // anchored reads a lookback before the range, smoothed also a lookback after it.
+      const reach = rangeModifierReach(e.vectorSelector.rangeModifier, lookbackMs);
+      return shifted({ ...reach, fixed: null }, e.range, e.vectorSelector.offset, e.vectorSelector.at);
+    }
     case 'SubqueryExpr': {
       const inner = dataWindow(e.expr, lookbackMs, defaultSubqueryStepMs);
       // Inner steps are aligned to multiples of the step: the first one can lie a step earlier.

@@ -12,6 +12,9 @@ describe('shardPlan', () => {
     ['max(max_over_time(rate(x{a="b"}[5m])[1h:1m]))', ['max(max_over_time(rate(x{a="b", __query_shard__="2_of_3"}[5m])[1h:1m]))']],
     ['(group by (a) (clamp(x, 0, 1)))', ['group by (a) (clamp(x{__query_shard__="2_of_3"}, 0, 1))']],
     ['min(2 * abs(x) - 1)', ['min(2 * abs(x{__query_shard__="2_of_3"}) - 1)']],
+    // anchored and smoothed read more samples of the same series: still series-local.
+    ['sum(increase(x[5m] offset 1m anchored))', ['sum(increase(x{__query_shard__="2_of_3"}[5m] offset 1m anchored))']],
+    ['sum by (a) (rate(x[5m] smoothed))', ['sum by (a) (rate(x{__query_shard__="2_of_3"}[5m] smoothed))']],
   ])('%s is sharded as %p', (q, want) => {
     const plan = shardPlan(parse(q));
     expect(plan).toBeDefined();

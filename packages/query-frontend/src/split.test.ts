@@ -33,6 +33,9 @@ describe('splittable: only a query that reads its own range is left whole', () =
     ['rate(x[range()])', false],
     ['max_over_time(x[1h:min_of(range(), 5m)])', false],
     ['sum(y) / x offset -range()', false],
+    // Each step of an anchored or smoothed range reads the same samples whatever the query's range.
+    ['sum(increase(x[5m] anchored))', true],
+    ['rate(x[5m] smoothed) / rate(y[5m] @ end() smoothed)', false],
   ])('%s -> %s', (q, want) => {
     expect(splittable(parse(q))).toBe(want);
   });

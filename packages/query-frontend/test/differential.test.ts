@@ -33,6 +33,11 @@ const EXPRESSIONS = [
   // duration expressions: step() is every split's step
   'rate(http_requests_total[step()*3])',
   'memory_bytes offset min_of(step(), 1h)',
+  // anchored and smoothed read a lookback before the range, smoothed one after it too
+  'sum by (job) (increase(http_requests_total[1h] anchored))',
+  'rate(http_requests_total{instance="a:9100"}[2h] smoothed)',
+  'changes(up[6h] anchored)',
+  'memory_bytes offset -2h smoothed',
   // not split: reads the query's own range
   'memory_bytes @ start()',
   'rate(http_requests_total[10m] @ end())',

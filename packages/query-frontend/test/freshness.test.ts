@@ -26,6 +26,13 @@ test.each([
   ['x @ 100', { back: -Infinity, forward: -Infinity, fixed: { min: 100_000 - 300_000, max: 100_000 } }],
   ['vector(1)', { back: -Infinity, forward: -Infinity, fixed: null }],
   ['x + rate(y[10m] offset -1m)', { back: 540_000, forward: 60_000, fixed: null }],
+  // anchored reads up to a lookback before the range; smoothed also up to a lookback after it.
+  ['increase(x[1m] anchored)', { back: 360_000, forward: 0, fixed: null }],
+  ['rate(x[1m] offset 1m smoothed)', { back: 420_000, forward: 240_000, fixed: null }],
+  ['max_over_time(rate(x[1m] smoothed)[10m:1m])', { back: 600_000 + 60_000 + 360_000, forward: 300_000, fixed: null }],
+  ['rate(x[1m] @ 600 smoothed)', { back: -Infinity, forward: -Infinity, fixed: { min: 600_000 - 360_000, max: 900_000 } }],
+  // A smoothed instant selector interpolates towards the next sample, up to a lookback later.
+  ['x smoothed', { back: 300_000, forward: 300_000, fixed: null }],
 ])('data window of %s', (q, want) => {
   expect(dataWindow(parse(q), 300_000, 60_000)).toEqual(want);
 });

@@ -70,6 +70,10 @@ const SHARDABLE = [
   'sum(increase(rnd_counter[1h] offset 30m))',
   '(sum by (job) (delta(rnd_gauge[15m])))',
   'min(changes(rnd_gauge[1h]) * 2)',
+  // anchored and smoothed read more samples of the same series, which its shard holds.
+  'sum by (job) (increase(rnd_counter[1h] anchored))',
+  'avg(rate(rnd_counter[10m] offset 5m smoothed))',
+  'max(rnd_gauge smoothed)',
   // Built on shardable aggregations: each leg sharded, the rest evaluated over the merged legs.
   'sum(rnd_gauge) / count(rnd_gauge)',
   'sum(sum by (job) (rnd_gauge))',

@@ -2,8 +2,10 @@
  * The evaluator: turns an AST into values for all steps of a query. Each selector reads its
  * series once for the whole query range; steps then walk typed arrays.
  */
-import { CounterResetHint, FloatHistogram, Labels, StrataError, pace } from '@strata/model';
+import { CounterResetHint, FloatHistogram, Labels, METRIC_NAME, StrataError, pace, type Series } from '@strata/model';
 import type { Expr, MatrixSelector, SubqueryExpr, VectorSelector } from '../ast.js';
+import { rangeModifierReach, smoothedAt } from './extended-range.js';
+import { smoothedHistogramAt } from './histogram-range.js';
 import { isStale } from './stale.js';
 import type { EvalContext } from './context.js';
 import { evalAggregate } from './aggregate.js';
@@ -108,9 +110,11 @@ export class Evaluator {
     const times = this.modifiedTimes(e);
     const lookback = this.ctx.opts.lookbackDeltaMs;
     const { min, max } = bounds(times);
+    const smoothed = e.rangeModifier === 'smoothed';
     const fetched = await this.ctx.querier.select(e.matchers, {
       start: min - lookback + 1,
-      end: max,
+      // smoothed interpolates towards the next sample, up to a lookback later.
+      end: max + rangeModifierReach(e.rangeModifier, lookback, true).forward,
       signal: this.ctx.signal,
       maxResolution: this.ctx.maxResolution,
     });
@@ -124,23 +128,27 @@ export class Evaluator {
       this.ctx.addSamples(s.timestamps.length);
       const r = newStepSeries(s.labels, this.n);
       let any = false;
-      let next = 0; // first sample after the previous step: a cursor, since step times never decrease
-      let prevT = -Infinity;
-      for (let i = 0; i < this.n; i++) {
-        this.ctx.checkCancelled();
-        const t = times[i];
-        if (t < prevT) next = 0;
-        prevT = t;
-        next = advance(s.timestamps, next, t);
-        const j = next - 1;
-        if (j < 0 || s.timestamps[j] <= t - lookback) continue;
-        const v = s.values[j];
-        if (isStale(s.values, j)) continue;
-        r.values[i] = v;
-        r.present[i] = 1;
-        const h = s.histograms?.[j];
-        if (h) setHistogram(r, i, h);
-        any = true;
+      // Smoothed steps apart: the plain loop below is the hot path of every instant selector.
+      if (smoothed) any = this.smoothedSteps(e, s, times, r);
+      else {
+        let next = 0; // first sample after the previous step: a cursor, since step times never decrease
+        let prevT = -Infinity;
+        for (let i = 0; i < this.n; i++) {
+          this.ctx.checkCancelled();
+          const t = times[i];
+          if (t < prevT) next = 0;
+          prevT = t;
+          next = advance(s.timestamps, next, t);
+          const j = next - 1;
+          if (j < 0 || s.timestamps[j] <= t - lookback) continue;
+          const v = s.values[j];
+          if (isStale(s.values, j)) continue;
+          r.values[i] = v;
+          r.present[i] = 1;
+          const h = s.histograms?.[j];
+          if (h) setHistogram(r, i, h);
+          any = true;
+        }
       }
       if (any) out.push(r);
       this.ctx.samples -= s.timestamps.length;
@@ -149,16 +157,57 @@ export class Evaluator {
     return { type: 'vector', series: out };
   }
 
+  /** A smoothed selector's steps of one series into r (extended-range.ts); whether any has a value. */
+  private smoothedSteps(e: VectorSelector, s: Series, times: Float64Array, r: StepSeries): boolean {
+    const lookback = this.ctx.opts.lookbackDeltaMs;
+    const hs = s.histograms;
+    const ctx = {
+      warn: (m: string) => this.ctx.warnings.add(m),
+      info: (m: string) => this.ctx.infos.add(m),
+      pos: this.ctx.pos(e.pos),
+      name: s.labels.get(METRIC_NAME),
+    };
+    let any = false;
+    for (let i = 0; i < this.n; i++) {
+      this.ctx.checkCancelled();
+      const t = times[i];
+      const from = advance(s.timestamps, 0, t - lookback);
+      const to = advance(s.timestamps, from, t + lookback);
+      let hist = false;
+      if (hs) for (let k = from; k < to && !hist; k++) hist = hs[k] !== undefined;
+      if (hs && hist) {
+        const h = smoothedHistogramAt(s.timestamps, s.values, hs, from, to, t, ctx);
+        if (!h) continue;
+        setHistogram(r, i, h);
+      } else {
+        const v = smoothedAt(s.timestamps, s.values, from, to, t);
+        if (v === undefined) continue;
+        r.values[i] = v;
+        r.present[i] = 1;
+      }
+      any = true;
+    }
+    return any;
+  }
+
   /** `func`: the function the range vector is the argument of (SelectHints.func: rollups answer with its aggregate). */
   async matrixSelector(e: MatrixSelector, func?: string): Promise<MatrixValue> {
     const vs = e.vectorSelector;
+    if (vs.rangeModifier && func === undefined)
+      throw new StrataError(
+        'query-execution',
+        `a range vector selector with the ${vs.rangeModifier} modifier is only supported inside a function`,
+      );
     const times = this.modifiedTimes(vs);
     const { min, max } = bounds(times);
+    // anchored and smoothed read around the written range (extended-range.ts).
+    const reach = rangeModifierReach(vs.rangeModifier, this.ctx.opts.lookbackDeltaMs);
     const fetched = await this.ctx.querier.select(vs.matchers, {
-      start: min - e.range + 1,
-      end: max,
-      range: e.range,
-      func,
+      start: min - e.range - reach.back + 1,
+      end: max + reach.forward,
+      // A rollup's aggregate over the written window is not what the modifiers read: raw samples.
+      range: e.range + reach.back + reach.forward,
+      func: vs.rangeModifier ? undefined : func,
       signal: this.ctx.signal,
       maxResolution: rangeMaxResolution(this.ctx.maxResolution, e.range, func),
     });

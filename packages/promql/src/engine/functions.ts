@@ -12,10 +12,17 @@ import {
   type RollupSamples,
 } from '@strata/model';
 import type { Call, Expr, VectorSelector } from '../ast.js';
+import { anchoredFrom, checkRangeModifier, extendedRate, rangeModifierReach } from './extended-range.js';
 import type { Evaluator } from './evaluator.js';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.js';
 import { kahanInc, MeanAccumulator, quantile } from './math.js';
-import { ANY_SAMPLE_WINDOWS, HISTOGRAM_WINDOWS, type HistogramWindowContext } from './histogram-range.js';
+import {
+  ANY_SAMPLE_WINDOWS,
+  HISTOGRAM_WINDOWS,
+  anchoredHistogramRate,
+  smoothedHistogramRate,
+  type HistogramWindowContext,
+} from './histogram-range.js';
 import { nativeVariance } from './native-histogram.js';
 import { evalInfo } from './info.js';
 import { isStale } from './stale.js';
@@ -273,6 +280,8 @@ const COUNTER_FUNCS = new Set(['rate', 'increase', 'irate', 'resets']);
 export async function evalCall(ev: Evaluator, e: Call): Promise<Value> {
   const f = e.func;
   const n = ev.n;
+  for (const a of e.args)
+    if (a.kind === 'MatrixSelector' && a.vectorSelector.rangeModifier) checkRangeModifier(f, a.vectorSelector.rangeModifier);
   if (RANGE_FUNCS[f]) return rangeFunction(ev, e);
   if (SIMPLE_MATH[f]) return mapVector(ev, await ev.evalVector(e.args[0]), SIMPLE_MATH[f]);
   if (HISTOGRAM_STATS[f]) return histogramStat(await ev.evalVector(e.args[0]), n, HISTOGRAM_STATS[f]);
@@ -458,8 +467,10 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
   const scalarArgs: Float64Array[] = [];
   for (let k = 0; k < e.args.length; k++) if (k !== matrixArg) scalarArgs.push(await ev.evalScalar(e.args[k]));
   const marg = e.args[matrixArg];
+  const mod = marg.kind === 'MatrixSelector' ? marg.vectorSelector.rangeModifier : undefined;
   // A range vector straight from a selector tells the store its function: rollups answer with its aggregate.
   const m: MatrixValue = marg.kind === 'MatrixSelector' ? await ev.matrixSelector(marg, f) : await ev.evalMatrix(marg);
+  const reach = rangeModifierReach(mod, ev.ctx.opts.lookbackDeltaMs);
   if (f === 'quantile_over_time') {
     for (const q of scalarArgs[0]) {
       if (!(q >= 0 && q <= 1)) {
@@ -488,14 +499,43 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
       const t = m.stepTimes[i];
       if (t < prevT) from = to = 0;
       prevT = t;
-      from = advance(s.timestamps, from, t - m.range);
-      to = advance(s.timestamps, Math.max(to, from), t);
+      from = advance(s.timestamps, from, t - m.range - reach.back);
+      to = advance(s.timestamps, Math.max(to, from), t + reach.forward);
       if (to === from) continue;
+      // The window the function reads: for anchored changes() and resets(), from the anchor on.
+      let lo = from;
+      if (mod === 'anchored' && (f === 'changes' || f === 'resets')) {
+        const a = anchoredFrom(s.timestamps, from, to, t - m.range);
+        if (a === undefined) continue;
+        lo = a;
+      } else if (mod === 'anchored' && hs && hasHistogram(hs, from, to)) {
+        const a = anchoredFrom(s.timestamps, from, to, t - m.range);
+        if (a === undefined) continue;
+        const res = anchoredHistogramRate(hs, a, to, m.range, f !== 'delta', f === 'rate', windowContext(ev, s.labels, marg));
+        if (!res?.h) continue;
+        setHistogram(r, i, res.h);
+        any = true;
+        continue;
+      } else if (mod === 'smoothed' && hs && hasHistogram(hs, from, to)) {
+        const ctx = windowContext(ev, s.labels, marg);
+        const res = smoothedHistogramRate(s.timestamps, hs, from, to, t - m.range, t, f !== 'delta', f === 'rate', ctx);
+        if (!res) continue;
+        setHistogram(r, i, res.h);
+        any = true;
+        continue;
+      } else if (mod) {
+        const v = extendedRate(s.timestamps, s.values, from, to, t - m.range, t, mod === 'smoothed', f !== 'delta');
+        if (v === undefined) continue;
+        r.values[i] = f === 'rate' ? v / (m.range / 1000) : v;
+        r.present[i] = 1;
+        any = true;
+        continue;
+      }
       for (let k = 0; k < scalarArgs.length; k++) args[k] = scalarArgs[k][i];
-      if (hs && hasHistogram(hs, from, to)) {
+      if (hs && hasHistogram(hs, lo, to)) {
         const hw = HISTOGRAM_WINDOWS[f];
         if (hw) {
-          const res = hw(s.timestamps, s.values, hs, from, to, t, m.range, windowContext(ev, s.labels, e.args[matrixArg]));
+          const res = hw(s.timestamps, s.values, hs, lo, to, t, m.range, windowContext(ev, s.labels, e.args[matrixArg]));
           if (!res) continue;
           if (res.h) setHistogram(r, i, res.h);
           else {
@@ -507,7 +547,7 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
         }
         if (!ANY_SAMPLE_WINDOWS.has(f)) {
           // Functions of float values ignore histograms (with an info when floats remain).
-          const floats = floatsOf(s.timestamps, s.values, hs, from, to);
+          const floats = floatsOf(s.timestamps, s.values, hs, lo, to);
           if (floats.ts.length === 0) continue;
           ev.ctx.infos.add(
             `PromQL info: ignored histograms in a range containing both floats and histograms for metric name ${JSON.stringify(s.labels.get(METRIC_NAME))} ${ev.ctx.pos(e.args[matrixArg].pos)}`,
@@ -520,7 +560,7 @@ async function rangeFunction(ev: Evaluator, e: Call): Promise<Value> {
           continue;
         }
       }
-      const v = sfn(s.timestamps, s.values, from, to, t, m.range, args, ev.steps[i]);
+      const v = sfn(s.timestamps, s.values, lo, to, t, m.range, args, ev.steps[i]);
       if (v === undefined) continue;
       r.values[i] = v;
       r.present[i] = 1;
@@ -594,7 +634,8 @@ function counterInfo(ev: Evaluator, labels: Labels, arg: Expr): void {
 async function timestampOf(ev: Evaluator, arg: Expr): Promise<Value> {
   let inner = arg;
   while (inner.kind === 'ParenExpr') inner = inner.expr;
-  if (inner.kind === 'VectorSelector') {
+  // A smoothed selector's value is made at the step, not read from a sample: its time is the step's.
+  if (inner.kind === 'VectorSelector' && !inner.rangeModifier) {
     // The timestamp of the sample the selector picked, not the step's.
     const sel = inner as VectorSelector;
     const times = ev.modifiedTimes(sel);

@@ -5,6 +5,7 @@
  */
 import { CounterResetHint, FloatHistogram, IncompatibleSchemaError } from '@strata/model';
 import { HistogramSum } from './native-histogram.js';
+import { isStale } from './stale.js';
 
 export interface HistogramWindowContext {
   warn(msg: string): void;
@@ -133,6 +134,177 @@ function extrapolated(isCounter: boolean, isRate: boolean): HistogramWindow {
     h.mul(factor);
     return { h };
   };
+}
+
+/**
+ * rate/increase/delta over an anchored range of histograms: from the anchor sample (at `from`, at
+ * or before the range start, else the first in it) to the last, nothing extrapolated.
+ */
+export function anchoredHistogramRate(
+  hs: readonly (FloatHistogram | undefined)[],
+  from: number,
+  to: number,
+  range: number,
+  isCounter: boolean,
+  isRate: boolean,
+  c: HistogramWindowContext,
+): { h: FloatHistogram } | undefined {
+  if (!allHistograms(hs, from, to)) {
+    mixedFloats(c);
+    return undefined;
+  }
+  const h = to - from < 2 ? zeroLike(hs[from]!) : histogramIncrease(hs, from, to, isCounter, c);
+  if (!h) return undefined;
+  if (isRate) h.mul(1000 / range);
+  return { h };
+}
+
+/** An empty histogram of h's layout: the change over a single sample. */
+function zeroLike(h: FloatHistogram): FloatHistogram {
+  const z = new FloatHistogram({ schema: h.schema, customValues: h.customValues });
+  z.counterResetHint = CounterResetHint.Gauge;
+  return z;
+}
+
+/**
+ * A smoothed instant selector's histogram at t from the samples [from, to) within a lookback
+ * either side (stale markers skipped): as smoothedAt() for floats, the line between two histograms
+ * counting a counter reset between them from an empty one. undefined, with a warning, when floats
+ * or both bucket kinds meet.
+ */
+export function smoothedHistogramAt(
+  ts: Float64Array,
+  vs: Float64Array,
+  hs: readonly (FloatHistogram | undefined)[],
+  from: number,
+  to: number,
+  t: number,
+  c: HistogramWindowContext,
+): FloatHistogram | undefined {
+  let prev = -1;
+  let next = -1;
+  for (let i = from; i < to; i++) {
+    if (isStale(vs, i)) continue;
+    if (!hs[i]) {
+      mixedFloats(c);
+      return undefined;
+    }
+    if (ts[i] < t) prev = i;
+    else if (next < 0) next = i;
+  }
+  if (next >= 0 && ts[next] === t) return hs[next]!.copy();
+  if (prev < 0) return undefined;
+  const h1 = hs[prev]!;
+  if (next < 0) {
+    // Carried forward: a reset hint speaks of the sample before it, not of this value.
+    const h = h1.copy();
+    h.counterResetHint = CounterResetHint.Unknown;
+    return h;
+  }
+  const h2 = hs[next]!;
+  if (h1.usesCustomBuckets() !== h2.usesCustomBuckets()) {
+    mixedSchemas(c);
+    return undefined;
+  }
+  const isCounter = h1.counterResetHint !== CounterResetHint.Gauge || h2.counterResetHint !== CounterResetHint.Gauge;
+  return interpolateHistogram(ts, hs, prev, next, t, isCounter, c);
+}
+
+/**
+ * The histogram at t on the line between samples a and b (a counter reset between them counts
+ * from an empty one); undefined, with a warning, when their buckets cannot be combined.
+ */
+function interpolateHistogram(
+  ts: Float64Array,
+  hs: readonly (FloatHistogram | undefined)[],
+  a: number,
+  b: number,
+  t: number,
+  isCounter: boolean,
+  c: HistogramWindowContext,
+): FloatHistogram | undefined {
+  const h1 = hs[a]!;
+  const h2 = hs[b]!;
+  if (t === ts[a]) return h1.copy();
+  if (t === ts[b]) return h2.copy();
+  const fraction = (t - ts[a]) / (ts[b] - ts[a]);
+  if (isCounter && h2.detectReset(h1)) return h2.copy().mul(fraction);
+  const h = h2.copy();
+  try {
+    if (h.sub(h1).customBoundsReconciled) c.info(`PromQL info: mismatched custom buckets were reconciled during subtraction ${c.pos}`);
+    h.mul(fraction);
+    if (h.add(h1).customBoundsReconciled) c.info(`PromQL info: mismatched custom buckets were reconciled during addition ${c.pos}`);
+  } catch (e) {
+    if (!(e instanceof IncompatibleSchemaError)) throw e;
+    mixedSchemas(c);
+    return undefined;
+  }
+  return h;
+}
+
+/**
+ * rate/increase/delta over a smoothed range (start, end] of histograms [from, to): the histograms
+ * interpolated at both ends, and for counters the one before each reset strictly inside added back
+ * (a reset the left interpolation spanned is in it already).
+ */
+export function smoothedHistogramRate(
+  ts: Float64Array,
+  hs: readonly (FloatHistogram | undefined)[],
+  from: number,
+  to: number,
+  start: number,
+  end: number,
+  isCounter: boolean,
+  isRate: boolean,
+  c: HistogramWindowContext,
+): { h: FloatHistogram } | undefined {
+  if (!allHistograms(hs, from, to)) {
+    mixedFloats(c);
+    return undefined;
+  }
+  let first = from;
+  while (first + 1 < to - 1 && ts[first + 1] <= start) first++;
+  let last = from;
+  while (last < to - 1 && ts[last] < end) last++;
+  if (ts[last] <= start || ts[first] > end) return undefined;
+  const custom = hs[first]!.usesCustomBuckets();
+  for (let i = first; i <= last; i++) {
+    if (hs[i]!.usesCustomBuckets() !== custom) {
+      mixedSchemas(c);
+      return undefined;
+    }
+    if (isCounter && hs[i]!.counterResetHint === CounterResetHint.Gauge) notCounter(c);
+  }
+  const left = ts[first] < start ? interpolateHistogram(ts, hs, first, first + 1, start, isCounter, c) : hs[first]!.copy();
+  const right = last > from && ts[last] > end ? interpolateHistogram(ts, hs, last - 1, last, end, isCounter, c) : hs[last]!.copy();
+  if (!left || !right) return undefined;
+  if (!isCounter && (left.counterResetHint !== CounterResetHint.Gauge || right.counterResetHint !== CounterResetHint.Gauge)) notGauge(c);
+  const h = right.copy();
+  try {
+    if (h.sub(left).customBoundsReconciled) c.info(`PromQL info: mismatched custom buckets were reconciled during subtraction ${c.pos}`);
+    if (isCounter) {
+      let prev = left;
+      let i = first + 1;
+      if (ts[first] < start && i <= last && hs[i]!.detectReset(hs[first]!)) prev = hs[i++]!;
+      if (i <= last) {
+        // The last sample stands as right: its own reset is found by comparing right with prev.
+        for (; i < last; i++) {
+          if (hs[i]!.detectReset(prev) && h.add(prev).customBoundsReconciled)
+            c.info(`PromQL info: mismatched custom buckets were reconciled during addition ${c.pos}`);
+          prev = hs[i]!;
+        }
+        if (right.detectReset(prev) && h.add(prev).customBoundsReconciled)
+          c.info(`PromQL info: mismatched custom buckets were reconciled during addition ${c.pos}`);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof IncompatibleSchemaError)) throw e;
+    mixedSchemas(c);
+    return undefined;
+  }
+  if (isRate) h.mul(1000 / (end - start));
+  h.counterResetHint = CounterResetHint.Gauge;
+  return { h: h.compact() };
 }
 
 /** irate/idelta: the last two samples only. */

@@ -71,6 +71,25 @@ describe('PromQL parser', () => {
       'x{a="fill(0)"} + y',
       (e: Expr) => e.kind === 'BinaryExpr' && e.lhs.kind === 'VectorSelector' && e.lhs.matchers[1].value === 'fill(0)',
     ],
+    // anchored and smoothed follow a range selector (after its offset and @); elsewhere they are names.
+    [
+      'rate(x[5m] anchored)',
+      (e: Expr) => e.kind === 'Call' && e.args[0].kind === 'MatrixSelector' && e.args[0].vectorSelector.rangeModifier === 'anchored',
+    ],
+    [
+      'increase(x[5m] offset 1m @ 100 smoothed)',
+      (e: Expr) =>
+        e.kind === 'Call' &&
+        e.args[0].kind === 'MatrixSelector' &&
+        e.args[0].vectorSelector.rangeModifier === 'smoothed' &&
+        e.args[0].vectorSelector.offset === 60_000,
+    ],
+    [
+      'rate(anchored[5m])',
+      (e: Expr) => e.kind === 'Call' && e.args[0].kind === 'MatrixSelector' && e.args[0].vectorSelector.name === 'anchored',
+    ],
+    ['x or smoothed', (e: Expr) => e.kind === 'BinaryExpr' && e.rhs.kind === 'VectorSelector' && e.rhs.name === 'smoothed'],
+    ['sum by (anchored) (x{a="b] smoothed"})', (e: Expr) => e.kind === 'AggregateExpr' && e.grouping[0] === 'anchored'],
   ] as [string, (e: Expr) => boolean][])('%s', (q, check) => {
     expect(check(parse(q))).toBe(true);
   });
@@ -93,6 +112,11 @@ describe('PromQL parser', () => {
     ['sum(fill(0) x)', 'fill modifiers are only allowed after a binary operator'],
     // Duration keywords are lower-cased only in durations: step() elsewhere is the function.
     ['STEP()', 'unknown function with name "STEP"'],
+    ['x anchored', 'the anchored modifier is only supported on range vector selectors'],
+    ['x smoothed[5m]', 'no offset, @, anchored or smoothed modifiers allowed before range'],
+    ['rate(x[5m] anchored offset 1m smoothed)', 'anchored and smoothed modifiers cannot be used together'],
+    ['rate(x[5m] anchored smoothed)', 'the smoothed modifier must follow a range vector selector'],
+    ['sum(rate(x[5m])) anchored', 'the anchored modifier must follow a range vector selector'],
   ])('%s fails: %s', (q, msg) => {
     expect(() => parse(q)).toThrow(ParseError);
     expect(() => parse(q)).toThrow(msg);

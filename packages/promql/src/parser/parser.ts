@@ -13,6 +13,7 @@ import {
   type DurationExpr,
   type QueryDuration,
   type Expr,
+  type RangeModifier,
   type PosRange,
   type VectorMatching,
   type VectorSelector,
@@ -54,10 +55,18 @@ interface FillModifier {
   used: boolean;
 }
 
+/** An `anchored` or `smoothed` cut out of the text likewise, to be attached to the selector before it. */
+interface CutRangeModifier {
+  pos: PosRange;
+  kind: RangeModifier;
+  used: boolean;
+}
+
 class Conv {
   constructor(
     private readonly q: string,
     readonly fills: FillModifier[] = [],
+    readonly rangeMods: CutRangeModifier[] = [],
   ) {}
 
   text(n: SyntaxNode): string {
@@ -80,6 +89,25 @@ class Conv {
   }
 
   expr(n: SyntaxNode): Expr {
+    const e = this.node(n);
+    if (this.rangeMods.length > 0 && (e.kind === 'MatrixSelector' || e.kind === 'VectorSelector')) this.attachRangeModifier(n, e);
+    return e;
+  }
+
+  /** A cut `anchored` / `smoothed` right after the selector (and its offset and @) belongs to it. */
+  private attachRangeModifier(n: SyntaxNode, e: Expr & { kind: 'MatrixSelector' | 'VectorSelector' }): void {
+    const at = n.to + /^\s*/.exec(this.q.slice(n.to))![0].length;
+    const m = this.rangeMods.find((r) => !r.used && r.pos.start === at);
+    if (!m) return;
+    m.used = true;
+    if (e.kind === 'VectorSelector' && m.kind === 'anchored')
+      this.fail(m.pos, 'the anchored modifier is only supported on range vector selectors (x[5m] anchored)');
+    const vs = e.kind === 'VectorSelector' ? e : e.vectorSelector;
+    if (vs.rangeModifier) this.fail(m.pos, 'anchored and smoothed modifiers cannot be used together');
+    vs.rangeModifier = m.kind;
+  }
+
+  private node(n: SyntaxNode): Expr {
     switch (n.name) {
       case 'PromQL': {
         const c = this.children(n);
@@ -101,8 +129,8 @@ class Conv {
         const [vs, dur] = this.children(n);
         const inner = this.expr(vs);
         if (inner.kind !== 'VectorSelector') this.fail(n, 'ranges only allowed for vector selectors');
-        if (inner.offset !== 0 || inner.at !== null || inner.atModifier !== null)
-          this.fail(n, 'no offset or @ modifiers allowed before range');
+        if (inner.offset !== 0 || inner.at !== null || inner.atModifier !== null || inner.rangeModifier)
+          this.fail(n, 'no offset, @, anchored or smoothed modifiers allowed before range');
         const range = this.duration(dur);
         if (!range.expr && range.ms <= 0) this.fail(dur, `duration must be greater than 0`);
         return {
@@ -610,12 +638,51 @@ function cutFillModifiers(q: string): { text: string; fills: FillModifier[] } {
   return { text: out, fills };
 }
 
+const RANGE_MODIFIER_RE = /\b(anchored|smoothed)\b(?![a-zA-Z0-9_:]|\s*[({])/g;
+const NOT_BEFORE_MODIFIER = /(?:^|[^a-zA-Z0-9_:])(and|or|unless|by|without|on|ignoring|group_left|group_right|bool|offset)\s*$/i;
+
+/**
+ * `anchored` and `smoothed` after a selector, blanked out of the text for the grammar (which does
+ * not know them) like the fill modifiers. They are words only where an operand has just ended (after
+ * "]", ")", "}", a duration or a name that is no keyword); elsewhere they stay metric names.
+ */
+function cutRangeModifiers(q: string): { text: string; mods: CutRangeModifier[] } {
+  if (!/\b(anchored|smoothed)\b/.test(q)) return { text: q, mods: [] };
+  const mods: CutRangeModifier[] = [];
+  let out = q;
+  for (const m of q.matchAll(RANGE_MODIFIER_RE)) {
+    const before = q.slice(0, m.index).trimEnd();
+    if (insideQuoteOrBraces(before)) continue;
+    if (!/[\])}a-zA-Z0-9_]$/.test(before) || NOT_BEFORE_MODIFIER.test(before)) continue;
+    mods.push({ pos: { start: m.index, end: m.index + m[0].length }, kind: m[1] as RangeModifier, used: false });
+    out = out.slice(0, m.index) + ' '.repeat(m[0].length) + out.slice(m.index + m[0].length);
+  }
+  return { text: out, mods };
+}
+
+/** Whether the end of text is inside a string or a selector's braces. */
+function insideQuoteOrBraces(text: string): boolean {
+  let quote = '';
+  let braces = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\' && quote !== '`') i++;
+      else if (c === quote) quote = '';
+    } else if (c === '"' || c === "'" || c === '`') quote = c;
+    else if (c === '{') braces++;
+    else if (c === '}') braces--;
+  }
+  return quote !== '' || braces > 0;
+}
+
 /** Parses a PromQL expression; throws ParseError with a position and a readable message. */
 export function parse(query: string): Expr {
   query = normalizeNumbers(query);
-  const { text, fills } = cutFillModifiers(query);
+  const { text: withoutFills, fills } = cutFillModifiers(query);
+  const { text, mods } = cutRangeModifiers(withoutFills);
   const tree = lezer.parse(withGrammarNames(text));
-  const conv = new Conv(query, fills);
+  const conv = new Conv(query, fills, mods);
   const err = firstError(tree.topNode);
   if (err) {
     // The grammar knows function names as keywords: "name(" with an unknown name fails at "(".
@@ -632,5 +699,7 @@ export function parse(query: string): Expr {
   const expr = conv.expr(tree.topNode);
   const stray = fills.find((f) => !f.used);
   if (stray) conv.fail(stray.pos, 'fill modifiers are only allowed after a binary operator and its modifiers');
+  const strayMod = mods.find((m) => !m.used);
+  if (strayMod) conv.fail(strayMod.pos, `the ${strayMod.kind} modifier must follow a range vector selector`);
   return expr;
 }
