@@ -10,7 +10,7 @@ import {
 } from '@strata/model';
 import type { BinaryExpr, BinaryOp, VectorMatching } from '../ast.js';
 import type { Evaluator } from './evaluator.js';
-import { histogramAt, newStepSeries, setHistogram, type StepSeries, type Value } from './values.js';
+import { histogramAt, NAME_LABELS, newStepSeries, setHistogram, type StepSeries, type Value } from './values.js';
 
 /**
  * One operation where at least one side is a histogram (Prometheus' rules): histograms add and
@@ -216,7 +216,7 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
     let l = pairLabels.get(key);
     if (!l) {
       const b = new LabelsBuilder(manyLabels);
-      if (dropName) b.del(METRIC_NAME);
+      if (dropName) b.del(...NAME_LABELS);
       if (m.card === 'one-to-one') {
         if (m.on) {
           const keep = new Set(m.matchingLabels);

@@ -97,9 +97,17 @@ export function upperBound(ts: Float64Array, t: number, lo = 0, hi = ts.length):
   return lo;
 }
 
-/** Labels with __name__ removed when the series is flagged for it. */
+/**
+ * What goes with the metric name when an operation drops it: Prometheus 3's type and unit labels
+ * (`__type__`, `__unit__`, its experimental type-and-unit-labels) describe the metric the name
+ * names, so `-x` or `rate(x[5m])` keeps neither. Labels beginning with `__` are reserved, so a
+ * series without the feature has none of them to lose.
+ */
+export const NAME_LABELS = [METRIC_NAME, '__type__', '__unit__'] as const;
+
+/** Labels with __name__ (and the type and unit labels) removed when the series is flagged for it. */
 export function outputLabels(s: { labels: Labels; dropName: boolean }): Labels {
-  return s.dropName ? s.labels.without(METRIC_NAME) : s.labels;
+  return s.dropName ? s.labels.without(...NAME_LABELS) : s.labels;
 }
 
 /** The earliest and latest of the times. */
