@@ -6,9 +6,10 @@
  * severity as structured metadata (host_name, user_id, severity_text, detected_level), the body
  * as the line (a map body as JSON). Broken bodies are 400s that leave the server serving.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { REPO, startStrata, stop, type Strata } from './harness.js';
+import { REPO, startStrata, stop, tempDir, type Strata } from './harness.js';
 
 jest.setTimeout(120_000);
 
@@ -23,15 +24,11 @@ afterAll(async () => {
   if (strata) await stop(strata);
 });
 
-function exportWith(encoding: 'proto' | 'json', tenant: string): Promise<{ code: number; error?: string }> {
-  const child = spawn(
-    process.execPath,
-    [path.join(REPO, 'test/otlp/logs-client.mjs'), encoding, `${strata.url}/otlp/v1/logs`, tenant, run],
-    {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+function exportWith(encoding: 'proto' | 'json', tenant: string, url = strata.url): Promise<{ code: number; error?: string }> {
+  const child = spawn(process.execPath, [path.join(REPO, 'test/otlp/logs-client.mjs'), encoding, `${url}/otlp/v1/logs`, tenant, run], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -51,9 +48,9 @@ function exportWith(encoding: 'proto' | 'json', tenant: string): Promise<{ code:
 
 type Streams = { stream: Record<string, string>; values: [string, string][] }[];
 
-async function query(tenant: string, q: string): Promise<Streams> {
+async function query(tenant: string, q: string, url = strata.url): Promise<Streams> {
   const params = new URLSearchParams({ query: q, limit: '100', direction: 'forward' });
-  const r = await fetch(`${strata.url}/loki/api/v1/query_range?${params}`, { headers: { 'X-Scope-OrgID': tenant } });
+  const r = await fetch(`${url}/loki/api/v1/query_range?${params}`, { headers: { 'X-Scope-OrgID': tenant } });
   const body = (await r.json()) as { status: string; data: { result: Streams } };
   expect(body.status).toBe('success');
   return body.data.result;
@@ -84,4 +81,43 @@ test.each([
   expect(r.status).toBeGreaterThanOrEqual(400);
   expect(r.status).toBeLessThan(500);
   expect((await fetch(`${strata.url}/-/ready`)).status).toBe(200);
+});
+
+test("a tenant's otlp_config (Loki's key, in the limits file) changes which attributes are labels, metadata or dropped", async () => {
+  const limits = path.join(tempDir('otlp-config'), 'limits.yaml');
+  fs.writeFileSync(
+    limits,
+    [
+      'overrides:',
+      '  otlp-cfg:',
+      '    otlp_config:',
+      '      resource_attributes:',
+      '        attributes_config:',
+      '          - action: index_label',
+      '            attributes: [host.name]',
+      '          - action: drop',
+      '            attributes: [k8s.pod.name]',
+      '      log_attributes:',
+      '        - action: drop',
+      '          regex: user\\..*',
+      '',
+    ].join('\n'),
+  );
+  const configured = await startStrata({ args: ['--auth.multitenancy-enabled', `--limits.file=${limits}`] });
+  try {
+    expect(await exportWith('proto', 'otlp-cfg', configured.url)).toEqual({ code: 0 });
+    const got = await query('otlp-cfg', '{service_name="checkout", host_name="node-a"}', configured.url);
+    expect(linesOf(got)).toEqual(['user logged in proto', 'payment failed proto', '{"order":42,"items":["a","b"]}'].sort());
+    for (const s of got) {
+      expect(s.stream).toMatchObject({ service_name: 'checkout', service_namespace: 'shop', host_name: 'node-a' });
+      expect(s.stream).not.toHaveProperty('k8s_pod_name');
+      expect(s.stream).not.toHaveProperty('user_id');
+    }
+    // Another tenant of the same process keeps Loki's default mapping.
+    expect(await exportWith('proto', 'otlp-default', configured.url)).toEqual({ code: 0 });
+    const plain = await query('otlp-default', '{service_name="checkout", k8s_pod_name="pod-proto"} | user_id="u1"', configured.url);
+    expect(linesOf(plain)).toEqual(['user logged in proto']);
+  } finally {
+    await stop(configured);
+  }
 });

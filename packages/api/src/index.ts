@@ -53,6 +53,13 @@ export { WebConfigWatcher } from './web-guard.js';
 export { HttpClient, HttpClientConfigError, loadHttpClientConfig } from './http-client.js';
 export { parseLogSamplingConfig, type LogSamplingConfig, type LogSamplingKeepRule } from './log-sampling-config.js';
 export {
+  otlpAttributeAction,
+  parseOtlpLogsConfig,
+  type OtlpAttributeAction,
+  type OtlpAttributeRule,
+  type OtlpLogsConfig,
+} from './otlp-logs-config.js';
+export {
   LIMIT_FLAGS,
   LIMIT_YAML_KEYS,
   QUERY_LIMIT_FLAGS,

@@ -26,7 +26,7 @@ export function limitsAsYamlKeys(l: TenantLimits): Record<string, unknown> {
     out[key] =
       field === 'metricRelabelConfigs'
         ? (v as readonly RelabelRule[]).map(ruleAsYaml)
-        : field === 'logSampling'
+        : field === 'logSampling' || field === 'otlpConfig'
           ? (v as { source: unknown }).source
           : v;
   }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Limits, LimitsFileError, parseOverrides, type TenantLimits } from './limits.js';
+import { limitsAsYamlKeys } from './limits-api.js';
 
 const DEFAULTS: TenantLimits = {
   ingestionRate: 0,
@@ -29,6 +30,22 @@ test.each(['soon', '-1d', '5x'])('a retention period %p that is no duration is r
   expect(() => parseOverrides(`overrides:\n  t1:\n    compactor_blocks_retention_period: ${v}\n`, DEFAULTS)).toThrow(
     /t1.compactor_blocks_retention_period must be a non-negative duration/,
   );
+});
+
+test("a tenant's otlp_config is read under Loki's key, shown as written, and a bad one refuses the file at its position", () => {
+  const o = parseOverrides(
+    'overrides:\n  t1:\n    otlp_config:\n      log_attributes:\n        - action: drop\n          regex: debug\\..*\n',
+    DEFAULTS,
+  );
+  const c = o.get('t1')!.otlpConfig!;
+  expect(c.log.map((r) => [r.action, r.regex?.test('debug.x'), r.regex?.test('x.debug.y')])).toEqual([['drop', true, false]]);
+  expect(limitsAsYamlKeys(o.get('t1')!).otlp_config).toEqual({ log_attributes: [{ action: 'drop', regex: 'debug\\..*' }] });
+  expect(() =>
+    parseOverrides(
+      'overrides:\n  t1:\n    otlp_config:\n      log_attributes:\n        - action: index_label\n          attributes: [a]\n',
+      DEFAULTS,
+    ),
+  ).toThrow(/^4:\d+: limits file: t1\.otlp_config\.log_attributes\[0\]\.action must be one of structured_metadata, drop/);
 });
 
 test("LogQL limits are read under Loki's keys: the timeout as a duration, counts as numbers", () => {

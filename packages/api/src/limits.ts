@@ -11,6 +11,7 @@ import { parseRelabelConfigs, RelabelConfigError, type RelabelRule } from '@stra
 import { parsePromDuration } from './params.js';
 import { parseStreamAggrConfig, type StreamAggrRule } from './stream-aggregation-config.js';
 import { parseLogSamplingConfig, type LogSamplingConfig } from './log-sampling-config.js';
+import { parseOtlpLogsConfig, type OtlpLogsConfig } from './otlp-logs-config.js';
 
 export interface TenantLimits {
   /** Samples per second; 0 = unlimited. */
@@ -96,6 +97,8 @@ export interface TenantLimits {
   perStreamRateLimitBurst?: number;
   /** Log sampling at ingest (Strata's own; log-sampling-config.ts); unset = every entry kept. */
   logSampling?: LogSamplingConfig;
+  /** How OTLP log attributes map to stream labels, structured metadata or nothing (Loki's otlp_config); unset = Loki's default mapping. */
+  otlpConfig?: OtlpLogsConfig;
   /** Log blocks whose newest entry is older than this are deleted by the compactor, ms (Loki's retention_period); 0 = kept forever. */
   retentionPeriod?: number;
 }
@@ -136,6 +139,7 @@ const KEYS: Record<string, keyof TenantLimits> = {
   ingestion_rate_mb: 'ingestionRateMb',
   ingestion_burst_size_mb: 'ingestionBurstSizeMb',
   log_sampling: 'logSampling',
+  otlp_config: 'otlpConfig',
   per_stream_rate_limit: 'perStreamRateLimit',
   per_stream_rate_limit_burst: 'perStreamRateLimitBurst',
   max_entries_limit_per_query: 'maxEntriesLimitPerQuery',
@@ -156,6 +160,7 @@ export type LogLimit =
   | 'ingestionRateMb'
   | 'ingestionBurstSizeMb'
   | 'logSampling'
+  | 'otlpConfig'
   | 'perStreamRateLimit'
   | 'perStreamRateLimitBurst';
 
@@ -163,6 +168,7 @@ export type LogLimit =
 const STRUCTURED: Partial<Record<keyof TenantLimits, (v: unknown, where: string) => unknown>> = {
   streamAggregationConfig: parseStreamAggrConfig,
   logSampling: parseLogSamplingConfig,
+  otlpConfig: parseOtlpLogsConfig,
 };
 
 /** Limits given as durations (Mimir's "30d", "1y"; a bare number is seconds), kept in milliseconds. */

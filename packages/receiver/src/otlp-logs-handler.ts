@@ -1,6 +1,6 @@
 /**
  * POST /otlp/v1/logs: OpenTelemetry's OTLP/HTTP logs export, in protobuf or JSON, plain or gzip.
- * Records become Loki streams by Loki's default OTLP mapping (@strata/logs otlp-logs.ts) and go
+ * Records become Loki streams by Loki's OTLP mapping and the tenant's otlp_config (@strata/logs otlp-logs.ts) and go
  * through the Loki push path (log-push.ts): the same gates, validation, sampling, rates,
  * replication and WAL.
  *
@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { tenantOf } from '@strata/api';
+import { tenantOf, type OtlpLogsConfig } from '@strata/api';
 import { decodeOtlpLogsJson, decodeOtlpLogsProto, encodeExportResponse } from '@strata/remote';
 import { otlpLogsToStreams } from '@strata/logs';
 import type { LogPushPath } from './log-push.js';
@@ -24,6 +24,8 @@ export interface OtlpLogsHandlerOptions {
   registry: Registry;
   logger?: Logger;
   now?: () => number;
+  /** The tenant's otlp_config (limits file); unset: Loki's default mapping. */
+  otlpConfig?: (tenant: string) => OtlpLogsConfig | undefined;
 }
 
 export function createOtlpLogsHandler(opts: OtlpLogsHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
@@ -52,7 +54,7 @@ export function createOtlpLogsHandler(opts: OtlpLogsHandlerOptions): (req: Incom
       const tenant = tenantOf(req, { multiTenancy: cfg.multiTenancy, header: cfg.tenantHeader });
       const raw = otlpBody(read.body, format.gzip, cfg.maxRequestBytes);
       const decoded = json ? decodeOtlpLogsJson(raw) : decodeOtlpLogsProto(raw);
-      const streams = otlpLogsToStreams(decoded, BigInt(now()) * 1_000_000n);
+      const streams = otlpLogsToStreams(decoded, BigInt(now()) * 1_000_000n, opts.otlpConfig?.(tenant));
       const r = await opts.path.ingest(tenant, streams, []);
       const err = r.firstError;
       // Retryable (a stream over its rate): the whole export is retried, nothing is "partially" accepted.

@@ -253,6 +253,7 @@ export async function runAll(cfg: Config, opts: { query: boolean }): Promise<voi
       registry,
       logger,
       config: { maxRequestBytes: cfg.num('receiver.max-request-bytes'), multiTenancy: tenancy.multiTenancy, tenantHeader: tenancy.header },
+      otlpConfig: (t) => limits.forTenant(t).otlpConfig,
     });
   }
   const queries = executorFrom(cfg, logger, registry);

@@ -1,5 +1,6 @@
 /** OTLP log records to Loki streams, case by case, as Loki's default OTLP mapping gives them. */
 import type { OtlpLogRecord, OtlpLogsRequest } from '@strata/remote';
+import { parseOtlpLogsConfig } from '@strata/api';
 import { otlpLogsToStreams } from './otlp-logs.js';
 
 const NOW = 1_800_000_000_000_000_000n;
@@ -108,4 +109,86 @@ test('two resources with the same labels are one stream; records keep their orde
     ],
   };
   expect(one(r)).toEqual({ labels: '{service_name="a"}', ts: [2n, 1n], lines: ['x', 'y'], md: ['{host_name="h1"}', '{host_name="h2"}'] });
+});
+
+describe("a tenant's otlp_config (Loki's per-tenant mapping)", () => {
+  const resource = ['service.name', 'api', 'service.group', 'g1', 'k8s.pod.name', 'p1', 'host.name', 'n1'];
+  const r = () =>
+    req(resource, [rec({ timeNs: 5n, attributes: ['user.id', 'u1', 'method.name', 'get', 'other', 'x'] })], {
+      attributes: ['method.name', 'scoped', 'lib', 'l1'],
+    });
+  const mapped = (config: unknown) => {
+    const s = otlpLogsToStreams(r(), NOW, parseOtlpLogsConfig(config, 'otlp_config'));
+    expect(s).toHaveLength(1);
+    return { labels: s[0].labels.toString(), md: s[0].metadata?.[0]?.toString() };
+  };
+  test.each<[string, unknown, { labels: string; md: string }]>([
+    [
+      'an index_label rule adds to the default list',
+      { resource_attributes: { attributes_config: [{ action: 'index_label', attributes: ['service.group'] }] } },
+      {
+        labels: '{k8s_pod_name="p1", service_group="g1", service_name="api"}',
+        md: '{host_name="n1", lib="l1", method_name="get", other="x", user_id="u1"}',
+      },
+    ],
+    [
+      'ignore_defaults: only the rules make labels (service_name then discovered or unknown)',
+      { resource_attributes: { ignore_defaults: true, attributes_config: [{ action: 'index_label', regex: 'service\\.group' }] } },
+      {
+        labels: '{service_group="g1", service_name="unknown_service"}',
+        md: '{host_name="n1", k8s_pod_name="p1", lib="l1", method_name="get", other="x", service_name="api", user_id="u1"}',
+      },
+    ],
+    [
+      'drop and structured_metadata for resource attributes; the regex is anchored',
+      {
+        resource_attributes: {
+          attributes_config: [
+            { action: 'drop', regex: 'k8s\\..*' },
+            { action: 'structured_metadata', attributes: ['service.name'] },
+            { action: 'drop', regex: 'name' },
+          ],
+        },
+      },
+      {
+        labels: '{service_name="unknown_service"}',
+        md: '{host_name="n1", lib="l1", method_name="get", other="x", service_group="g1", service_name="api", user_id="u1"}',
+      },
+    ],
+    [
+      'scope and log attributes: the first rule that names one decides',
+      {
+        scope_attributes: [{ action: 'drop', attributes: ['method.name'] }],
+        log_attributes: [
+          { action: 'structured_metadata', attributes: ['user.id'] },
+          { action: 'drop', regex: '.*' },
+        ],
+      },
+      { labels: '{k8s_pod_name="p1", service_name="api"}', md: '{host_name="n1", lib="l1", service_group="g1", user_id="u1"}' },
+    ],
+    ['an empty config is the default mapping', {}, { labels: '{k8s_pod_name="p1", service_name="api"}', md: expect.any(String) }],
+  ])('%s', (_, config, want) => {
+    expect(mapped(config)).toEqual(want);
+  });
+
+  test('without a config the mapping is the default one', () => {
+    const s = otlpLogsToStreams(r(), NOW);
+    expect(s[0].labels.toString()).toBe('{k8s_pod_name="p1", service_name="api"}');
+    expect(s[0].metadata?.[0]?.toString()).toBe(
+      '{host_name="n1", lib="l1", method_name="get", other="x", service_group="g1", user_id="u1"}',
+    );
+  });
+});
+
+test.each<[string, unknown, RegExp]>([
+  ['not a mapping', [], /expected a mapping/],
+  ['an unknown field', { resource: {} }, /unknown field "resource"/],
+  ['an unknown action', { log_attributes: [{ action: 'keep', attributes: ['a'] }] }, /action must be one of structured_metadata, drop/],
+  ['index_label outside resource attributes', { scope_attributes: [{ action: 'index_label', attributes: ['a'] }] }, /must be one of/],
+  ['a rule naming nothing', { log_attributes: [{ action: 'drop' }] }, /needs attributes or a regex/],
+  ['a bad regex', { log_attributes: [{ action: 'drop', regex: '(' }] }, /regex/],
+  ['ignore_defaults not a boolean', { resource_attributes: { ignore_defaults: 'yes' } }, /ignore_defaults must be true or false/],
+  ['attributes not a list of names', { log_attributes: [{ action: 'drop', attributes: 'a' }] }, /attributes must be a list/],
+])('otlp_config refused: %s', (_, config, message) => {
+  expect(() => parseOtlpLogsConfig(config, 'otlp_config')).toThrow(message);
 });

@@ -1,5 +1,6 @@
 /**
- * OTLP logs as Loki streams, by Loki's default OTLP mapping (its `otlp_config` left unset):
+ * OTLP logs as Loki streams, by Loki's default OTLP mapping (what its `otlp_config` changes, see
+ * @strata/api otlp-logs-config.ts, applies first):
  *  - stream labels: the resource attributes of Loki's default list (service.name,
  *    k8s.namespace.name, ... below), names normalised as Prometheus label names (service_name);
  *    without service.name, service_name is discovered from those labels as Loki's
@@ -13,6 +14,7 @@
  *    `discover_log_levels` (on by default) adds it.
  * Nested map attributes stay one JSON value (Loki flattens them into prefixed keys).
  */
+import { otlpAttributeAction, type OtlpLogsConfig } from '@strata/api';
 import { Labels } from '@strata/model';
 import { labelName, type OtlpLogsRequest } from '@strata/remote';
 import type { PushStream } from './push-stream.js';
@@ -62,8 +64,13 @@ const LEVEL_WORDS = new Set([...LEVELS, 'critical']);
 
 const name = (key: string) => labelName(key, 'UnderscoreEscapingWithSuffixes');
 
-export function otlpLogsToStreams(req: OtlpLogsRequest, nowNs: bigint): PushStream[] {
+/**
+ * The streams of an OTLP logs request, by the tenant's `otlp_config` when it has one (its rules
+ * first, then the defaults above for attributes no rule names), else by Loki's default mapping.
+ */
+export function otlpLogsToStreams(req: OtlpLogsRequest, nowNs: bigint, config?: OtlpLogsConfig): PushStream[] {
   const byKey = new Map<string, PushStream & { metadata: (Labels | undefined)[] }>();
+  const indexedByDefault = (k: string) => !config?.ignoreDefaults && INDEXED.has(k);
   for (const res of req.resources) {
     const index: string[] = [];
     const resourceMd: string[] = [];
@@ -71,7 +78,9 @@ export function otlpLogsToStreams(req: OtlpLogsRequest, nowNs: bigint): PushStre
     for (let i = 0; i < res.attributes.length; i += 2) {
       const k = res.attributes[i];
       const v = res.attributes[i + 1];
-      if (INDEXED.has(k)) {
+      const action = config ? otlpAttributeAction(config.resource, k) : undefined;
+      if (action === 'drop') continue;
+      if (action === 'index_label' || (action === undefined && indexedByDefault(k))) {
         index.push(name(k), v);
         if (k === 'service.name' && v !== '') hasServiceName = true;
       } else resourceMd.push(name(k), v);
@@ -87,13 +96,17 @@ export function otlpLogsToStreams(req: OtlpLogsRequest, nowNs: bigint): PushStre
     const ts: bigint[] = [...stream.timestampsNs];
     for (const scope of res.scopes) {
       const scopeMd: string[] = [];
-      for (let i = 0; i < scope.attributes.length; i += 2) scopeMd.push(name(scope.attributes[i]), scope.attributes[i + 1]);
+      for (let i = 0; i < scope.attributes.length; i += 2)
+        if (!config || otlpAttributeAction(config.scope, scope.attributes[i]) !== 'drop')
+          scopeMd.push(name(scope.attributes[i]), scope.attributes[i + 1]);
       if (scope.name) scopeMd.push('scope_name', scope.name);
       if (scope.version) scopeMd.push('scope_version', scope.version);
       if (scope.droppedAttributesCount) scopeMd.push('scope_dropped_attributes_count', String(scope.droppedAttributesCount));
       for (const rec of scope.records) {
         const md: string[] = [];
-        for (let i = 0; i < rec.attributes.length; i += 2) md.push(name(rec.attributes[i]), rec.attributes[i + 1]);
+        for (let i = 0; i < rec.attributes.length; i += 2)
+          if (!config || otlpAttributeAction(config.log, rec.attributes[i]) !== 'drop')
+            md.push(name(rec.attributes[i]), rec.attributes[i + 1]);
         if (rec.timeNs !== 0n && rec.observedTimeNs !== 0n) md.push('observed_timestamp', String(rec.observedTimeNs));
         if (rec.severityNumber !== 0) md.push('severity_number', String(rec.severityNumber));
         if (rec.severityText !== '') md.push('severity_text', rec.severityText);
