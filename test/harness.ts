@@ -26,15 +26,38 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `strata-${prefix}-`));
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports are handed out from a range of this process' own, below the kernel's ephemeral range
+ * (32768 and up, where listen(0) and outgoing connections take theirs): each jest worker has its
+ * range (JEST_WORKER_ID 1-11; anything else, a benchmark, takes the first) and takes its ports in
+ * turn. A port found with listen(0) and released at once could be bound by another worker's
+ * server before ours started: ours then failed to bind and exited, its readiness check passed
+ * against the other server, and the test failed later, ECONNREFUSED everywhere, once that one
+ * stopped.
+ */
+const PORT_BASE = 20_000;
+const PORTS_PER_WORKER = 1_000;
+const portSlot = (() => {
+  const w = Number(process.env.JEST_WORKER_ID);
+  return Number.isInteger(w) && w >= 1 && w <= 11 ? w : 0;
+})();
+let portTurn = 0;
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/** A loopback port free now that no other test process will be handed. */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORTS_PER_WORKER; tries++) {
+    const port = PORT_BASE + portSlot * PORTS_PER_WORKER + (portTurn++ % PORTS_PER_WORKER);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in ${PORT_BASE + portSlot * PORTS_PER_WORKER}-${PORT_BASE + (portSlot + 1) * PORTS_PER_WORKER - 1}`);
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
