@@ -47,6 +47,22 @@ describe('range answers with native histograms', () => {
     );
   });
 
+  test('a cut keeps exactly the samples whose steps lie in [from, to], for any bounds on or off the steps', () => {
+    const within = <T extends [number, unknown]>(xs: T[] | undefined, from: number, to: number) =>
+      xs?.filter(([t]) => Math.round(t * 1000) >= from && Math.round(t * 1000) <= to);
+    fc.assert(
+      fc.property(answerArb, fc.integer({ min: -2000, max: 14_000 }), fc.integer({ min: -2000, max: 14_000 }), (answer, from, to) => {
+        const want = answer.series.flatMap((s) => {
+          const values = within(s.values, from, to);
+          const histograms = within(s.histograms, from, to);
+          if (!values?.length && !histograms?.length) return [];
+          return [{ metric: s.metric, ...(values?.length ? { values } : {}), ...(histograms?.length ? { histograms } : {}) }];
+        });
+        expect(cutAnswer(answer, from, to).series).toEqual(want);
+      }),
+    );
+  });
+
   test('a histogram-only series has no values key, as Prometheus sends it', () => {
     const a: RangeAnswer = {
       series: [

@@ -57,16 +57,16 @@ export function mergeAnswers(parts: readonly RangeAnswer[]): RangeAnswer {
   return { series, warnings: [...warnings], infos: [...infos] };
 }
 
-/** The part of an answer whose steps lie in [from, to] (ms); series left without values go. */
+/**
+ * The part of an answer whose steps lie in [from, to] (ms); series left without values go. A
+ * series' samples are in time order, so its cut is found by two binary searches and is the
+ * series' own array when all of it lies inside: a warm refresh cuts whole days of cached steps.
+ */
 export function cutAnswer(a: RangeAnswer, from: number, to: number): RangeAnswer {
-  const inside = (v: [number, unknown]) => {
-    const t = ms(v[0]);
-    return t >= from && t <= to;
-  };
   const series: MatrixSeriesJson[] = [];
   for (const s of a.series) {
-    const values = s.values?.filter(inside);
-    const histograms = s.histograms?.filter(inside);
+    const values = s.values && inside(s.values, from, to);
+    const histograms = s.histograms && inside(s.histograms, from, to);
     if (!values?.length && !histograms?.length) continue;
     const cut: MatrixSeriesJson = { metric: s.metric };
     if (values?.length) cut.values = values;
@@ -74,6 +74,25 @@ export function cutAnswer(a: RangeAnswer, from: number, to: number): RangeAnswer
     series.push(cut);
   }
   return { series, warnings: a.warnings, infos: a.infos };
+}
+
+/** The samples of a time-ordered run whose steps lie in [from, to]: the run itself when all do. */
+function inside<T extends [number, unknown]>(xs: T[], from: number, to: number): T[] {
+  const lo = firstAtOrAfter(xs, from);
+  const hi = firstAtOrAfter(xs, to + 1);
+  return lo === 0 && hi === xs.length ? xs : xs.slice(lo, hi);
+}
+
+/** The index of the first sample at or after t (ms), xs.length when none is. */
+function firstAtOrAfter(xs: readonly [number, unknown][], t: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ms(xs[mid][0]) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Whether any series of the answers carries native-histogram samples. */

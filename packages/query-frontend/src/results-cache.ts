@@ -93,7 +93,9 @@ export function combine(
   const pieces: { start: number; end: number; answer: RangeAnswer }[] = [...fetched];
   if (usable) pieces.push(usable);
   pieces.sort((a, b) => a.start - b.start);
-  const answer = cutAnswer(mergeAnswers(pieces.map((p) => p.answer)), start, end);
+  // Merged once: the answer and the extent to store are cuts of the same merge.
+  const merged = mergeAnswers(pieces.map((p) => p.answer));
+  const answer = cutAnswer(merged, start, end);
   let store: Extent | undefined;
   if (fetched.length > 0 && fetched.every((f) => f.answer.warnings.length === 0)) {
     // The stored extent: what is known now (cached part kept, also beyond this request).
@@ -102,7 +104,6 @@ export function combine(
     const last = Math.max(...all.map((p) => p.end));
     const until = Math.min(last, from + Math.floor((cacheableUntil - from) / step) * step);
     if (until >= from) {
-      const merged = mergeAnswers(all.map((p) => p.answer));
       const cut = cutAnswer(merged, from, until);
       store = { start: from, end: until, answer: { series: cut.series, warnings: [], infos: cut.infos } };
       if (cached && store.start === cached.start && store.end === cached.end) store = undefined;
