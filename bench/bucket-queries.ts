@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { Engine, parse, type Expr } from '@strata/promql';
-import { FilesystemBucket } from '@strata/objstore';
+import { FilesystemBucket, type Bucket } from '@strata/objstore';
 import { StoreGateway } from '@strata/store-gateway';
 import { BlockReader, Shipper, TSDB } from '@strata/tsdb';
 import { dataset, QUERIES, value } from './query.js';
@@ -101,20 +101,7 @@ export async function runBucketQueryBench(hours: number, repeats: number): Promi
   for (let qi = 0; qi < QUERIES.length; qi++) {
     const q = QUERIES[qi];
     // A fresh gateway per query: empty caches and no local index headers, so "cold" is cold.
-    const gw = new StoreGateway({
-      bucket: new FilesystemBucket(bucketDir),
-      dataDir: path.join(root, `gw-${qi}`),
-      registry: new Registry(),
-      syncIntervalMs: 3600_000,
-      idleUnloadMs: 3600_000,
-      members: ['g'],
-      self: 'g',
-      replicationFactor: 1,
-      indexCacheBytes: 256 << 20,
-      chunkCacheBytes: 512 << 20,
-      limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 0, maxBytesPerQuery: 0 },
-      deletionDelayMs: 0,
-    });
+    const gw = benchGateway(new FilesystemBucket(bucketDir), path.join(root, `gw-${qi}`));
     await gw.start();
     const querier = gw.querier('bench');
     const run = () =>
@@ -140,4 +127,22 @@ export async function runBucketQueryBench(hours: number, repeats: number): Promi
   await db.close();
   fs.rmSync(root, { recursive: true, force: true });
   return lines.join('\n');
+}
+
+/** The only store gateway of a bucket, with large caches, no limits and no periodic sync: what the bucket benchmarks measure. */
+export function benchGateway(bucket: Bucket, dataDir: string): StoreGateway {
+  return new StoreGateway({
+    bucket,
+    dataDir,
+    registry: new Registry(),
+    syncIntervalMs: 3600_000,
+    idleUnloadMs: 3600_000,
+    members: ['g'],
+    self: 'g',
+    replicationFactor: 1,
+    indexCacheBytes: 256 << 20,
+    chunkCacheBytes: 512 << 20,
+    limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 0, maxBytesPerQuery: 0 },
+    deletionDelayMs: 0,
+  });
 }

@@ -21,7 +21,7 @@ import { FilesystemBucket, type Bucket } from '@strata/objstore';
 import pino from 'pino';
 import { HttpServer, Router } from '@strata/api';
 import { mountQueryApi, RemoteStore } from '@strata/querier';
-import { StoreGateway } from '@strata/store-gateway';
+import { benchGateway } from './bucket-queries.js';
 import { BlockReader, BlockWriter, compareBytes, compareLabelsBytes, downsampleBlocks, RES_1H, RES_5M, XOREncoder } from '@strata/tsdb';
 
 const H = 3600_000;
@@ -191,20 +191,7 @@ async function onFreshGateway(
   const engine = new Engine({ defaultResolution: 0 });
   const bucket = countingBucket(new FilesystemBucket(bucketDir));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-rq-gw-'));
-  const gw = new StoreGateway({
-    bucket,
-    dataDir,
-    registry: new Registry(),
-    syncIntervalMs: 3600_000,
-    idleUnloadMs: 3600_000,
-    members: ['g'],
-    self: 'g',
-    replicationFactor: 1,
-    indexCacheBytes: 256 << 20,
-    chunkCacheBytes: 512 << 20,
-    limits: { maxSeriesPerQuery: 0, maxChunksPerQuery: 0, maxBytesPerQuery: 0 },
-    deletionDelayMs: 0,
-  });
+  const gw = benchGateway(bucket, dataDir);
   let server: HttpServer | undefined;
   try {
     await gw.start();
